@@ -1,0 +1,25 @@
+package dev.burrow.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow}: the top-level command; every feature is a subcommand. */
+@Command(
+        name = "burrow",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Reverse-tunnel relay and NAT traversal gateway: listen behind NAT, dial by identity.",
+        subcommands = {
+            // Subcommands are registered here, one line each.
+        })
+public final class BurrowCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "missing command: see 'burrow --help'");
+    }
+}
