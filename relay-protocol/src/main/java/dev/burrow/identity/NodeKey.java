@@ -32,11 +32,13 @@ public final class NodeKey implements Comparable<NodeKey> {
     private static final char[] ALPHABET = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
 
     private final byte[] key;
-    private final String text;
+    private final int hash;
+    /** Computed on first use: keys are decoded on the forwarding path, where the text is rarely needed. */
+    private volatile String text;
 
     private NodeKey(byte[] key) {
         this.key = key;
-        this.text = encode(key);
+        this.hash = Arrays.hashCode(key);
     }
 
     /** Wraps a copy of 32 raw key bytes. */
@@ -83,7 +85,9 @@ public final class NodeKey implements Comparable<NodeKey> {
         if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(all, LENGTH, all.length))) {
             throw new IllegalArgumentException("node ID checksum does not match: is there a typo in '" + nodeId.strip() + "'?");
         }
-        return new NodeKey(key);
+        NodeKey parsed = new NodeKey(key);
+        parsed.text = t;
+        return parsed;
     }
 
     /** A copy of the raw 32 bytes. */
@@ -98,12 +102,17 @@ public final class NodeKey implements Comparable<NodeKey> {
 
     /** The full node ID text. */
     public String nodeId() {
-        return text;
+        String t = text;
+        if (t == null) {
+            t = encode(key);
+            text = t; // benign race: every thread computes the same string
+        }
+        return t;
     }
 
     /** The first {@value #SHORT_LENGTH} characters of the node ID, for logs and tables. */
     public String shortId() {
-        return text.substring(0, SHORT_LENGTH);
+        return nodeId().substring(0, SHORT_LENGTH);
     }
 
     @Override
@@ -113,7 +122,7 @@ public final class NodeKey implements Comparable<NodeKey> {
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(key);
+        return hash;
     }
 
     @Override
@@ -123,7 +132,7 @@ public final class NodeKey implements Comparable<NodeKey> {
 
     @Override
     public String toString() {
-        return text;
+        return nodeId();
     }
 
     private static String encode(byte[] key) {

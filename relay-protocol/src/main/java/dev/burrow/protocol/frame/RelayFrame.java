@@ -1,0 +1,225 @@
+package dev.burrow.protocol.frame;
+
+import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.RelayProtocol;
+import io.netty.buffer.ByteBuf;
+import java.util.Objects;
+
+/** Frames a relay sends to a client. Layouts: {@link FrameType}. */
+public sealed interface RelayFrame extends Frame
+        permits RelayFrame.ServerHello, RelayFrame.ServerAccept, RelayFrame.Deny, RelayFrame.RecvDatagram,
+                RelayFrame.PeerPresent, RelayFrame.PeerGone, RelayFrame.Keepalive, RelayFrame.Health,
+                RelayFrame.Restarting, RelayFrame.RateLimited, RelayFrame.CircuitOffer,
+                RelayFrame.CircuitAccepted, RelayFrame.CircuitRejected, RelayFrame.CircuitAttached,
+                Frame.Ping, Frame.Pong, Frame.Unknown {
+
+    /** Opens every control connection: versions and this connection's challenge. */
+    record ServerHello(int version, int minVersion, byte[] challenge, String relayId) implements RelayFrame {
+        public ServerHello {
+            if (challenge == null || challenge.length != RelayProtocol.CHALLENGE_LENGTH) {
+                throw new IllegalArgumentException("challenge must be " + RelayProtocol.CHALLENGE_LENGTH + " bytes");
+            }
+            challenge = challenge.clone();
+            relayId = ShortStrings.truncate(relayId);
+        }
+
+        @Override
+        public byte[] challenge() {
+            return challenge.clone();
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.SERVER_HELLO;
+        }
+
+        @Override
+        public String toString() {
+            return "ServerHello[version=" + version + ", minVersion=" + minVersion + ", relayId=" + relayId + "]";
+        }
+    }
+
+    /** Authentication succeeded. */
+    record ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress) implements RelayFrame {
+        public ServerAccept {
+            observedAddress = ShortStrings.truncate(observedAddress);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.SERVER_ACCEPT;
+        }
+    }
+
+    /** The relay refuses the connection and closes it. */
+    record Deny(DenyReason reason, String message) implements RelayFrame {
+        public Deny {
+            Objects.requireNonNull(reason, "reason");
+            message = ShortStrings.truncate(message);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.DENY;
+        }
+    }
+
+    /** A datagram from {@code source} (authenticated by the relay). Reference-counted payload. */
+    record RecvDatagram(NodeKey source, ByteBuf payload) implements RelayFrame, DatagramFrame {
+        public RecvDatagram {
+            Objects.requireNonNull(source, "source");
+            DatagramFrame.checkPayload(payload);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.RECV_DATAGRAM;
+        }
+
+        @Override
+        public NodeKey peer() {
+            return source;
+        }
+
+        @Override
+        public RecvDatagram retain() {
+            payload.retain();
+            return this;
+        }
+
+        @Override
+        public RecvDatagram retain(int increment) {
+            payload.retain(increment);
+            return this;
+        }
+
+        @Override
+        public RecvDatagram touch() {
+            payload.touch();
+            return this;
+        }
+
+        @Override
+        public RecvDatagram touch(Object hint) {
+            payload.touch(hint);
+            return this;
+        }
+    }
+
+    record PeerPresent(NodeKey peer) implements RelayFrame {
+        public PeerPresent {
+            Objects.requireNonNull(peer, "peer");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.PEER_PRESENT;
+        }
+    }
+
+    record PeerGone(NodeKey peer, PeerGoneReason reason) implements RelayFrame {
+        public PeerGone {
+            Objects.requireNonNull(peer, "peer");
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.PEER_GONE;
+        }
+    }
+
+    record Keepalive() implements RelayFrame {
+        @Override
+        public FrameType type() {
+            return FrameType.KEEPALIVE;
+        }
+    }
+
+    /** @param problem empty when healthy */
+    record Health(String problem) implements RelayFrame {
+        public Health {
+            problem = ShortStrings.truncate(problem);
+        }
+
+        public boolean healthy() {
+            return problem.isEmpty();
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.HEALTH;
+        }
+    }
+
+    record Restarting(long reconnectInMillis, long tryForMillis) implements RelayFrame {
+        public Restarting {
+            ShortStrings.checkU32(reconnectInMillis, "reconnectInMillis");
+            ShortStrings.checkU32(tryForMillis, "tryForMillis");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.RESTARTING;
+        }
+    }
+
+    record RateLimited(long bytesPerSecond, long burstBytes) implements RelayFrame {
+        public RateLimited {
+            ShortStrings.checkU32(bytesPerSecond, "bytesPerSecond");
+            ShortStrings.checkU32(burstBytes, "burstBytes");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.RATE_LIMITED;
+        }
+    }
+
+    record CircuitOffer(CircuitId circuitId, NodeKey source, String service, CircuitToken token) implements RelayFrame {
+        public CircuitOffer {
+            Objects.requireNonNull(circuitId, "circuitId");
+            Objects.requireNonNull(source, "source");
+            ServiceNames.check(service);
+            Objects.requireNonNull(token, "token");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.CIRCUIT_OFFER;
+        }
+    }
+
+    record CircuitAccepted(long requestId, CircuitId circuitId, CircuitToken token) implements RelayFrame {
+        public CircuitAccepted {
+            ShortStrings.checkU32(requestId, "requestId");
+            Objects.requireNonNull(circuitId, "circuitId");
+            Objects.requireNonNull(token, "token");
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.CIRCUIT_ACCEPTED;
+        }
+    }
+
+    record CircuitRejected(long requestId, CircuitRejectReason reason, String message) implements RelayFrame {
+        public CircuitRejected {
+            ShortStrings.checkU32(requestId, "requestId");
+            Objects.requireNonNull(reason, "reason");
+            message = ShortStrings.truncate(message);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.CIRCUIT_REJECTED;
+        }
+    }
+
+    record CircuitAttached() implements RelayFrame {
+        @Override
+        public FrameType type() {
+            return FrameType.CIRCUIT_ATTACHED;
+        }
+    }
+}
