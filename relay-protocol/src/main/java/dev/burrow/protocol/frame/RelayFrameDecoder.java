@@ -60,11 +60,11 @@ public final class RelayFrameDecoder extends ByteToMessageDecoder {
         FrameType type = FrameType.fromCode(code);
         if (type == null) {
             if (!policy.skipsUnknown()) {
-                throw fail(new ProtocolViolation(UNEXPECTED_FRAME, "unknown frame type 0x" + Integer.toHexString(code)
+                throw fail(in, new ProtocolViolation(UNEXPECTED_FRAME, "unknown frame type 0x" + Integer.toHexString(code)
                         + " not allowed in state " + policy));
             }
             if (length > FrameLimits.MAX_UNKNOWN_PAYLOAD) {
-                throw fail(new ProtocolViolation(FRAME_TOO_LARGE, "unknown frame type 0x" + Integer.toHexString(code)
+                throw fail(in, new ProtocolViolation(FRAME_TOO_LARGE, "unknown frame type 0x" + Integer.toHexString(code)
                         + " of " + length + " bytes exceeds " + FrameLimits.MAX_UNKNOWN_PAYLOAD));
             }
             in.skipBytes(FrameLimits.HEADER_LENGTH);
@@ -76,10 +76,10 @@ public final class RelayFrameDecoder extends ByteToMessageDecoder {
             return;
         }
         if (!policy.accepts(type)) {
-            throw fail(new ProtocolViolation(UNEXPECTED_FRAME, type + " not allowed in state " + policy));
+            throw fail(in, new ProtocolViolation(UNEXPECTED_FRAME, type + " not allowed in state " + policy));
         }
         if (length > type.maxPayload()) {
-            throw fail(new ProtocolViolation(FRAME_TOO_LARGE, type + " of " + length + " bytes exceeds "
+            throw fail(in, new ProtocolViolation(FRAME_TOO_LARGE, type + " of " + length + " bytes exceeds "
                     + type.maxPayload()));
         }
         if (in.readableBytes() < FrameLimits.HEADER_LENGTH + length) {
@@ -90,15 +90,16 @@ public final class RelayFrameDecoder extends ByteToMessageDecoder {
         try {
             out.add(policy.side().decode(type, payload));
         } catch (ProtocolViolation e) {
-            throw fail(e);
+            throw fail(in, e);
         } catch (IllegalArgumentException e) {
             // A record's own validation refused a field the codec let through: still the peer's fault.
-            throw fail(new ProtocolViolation(BAD_FIELD, type + ": " + e.getMessage()));
+            throw fail(in, new ProtocolViolation(BAD_FIELD, type + ": " + e.getMessage()));
         }
     }
 
-    private ProtocolViolation fail(ProtocolViolation e) {
+    private ProtocolViolation fail(ByteBuf in, ProtocolViolation e) {
         failed = true; // discard anything else the peer sends while the connection is being closed
+        in.skipBytes(in.readableBytes()); // and free what was buffered now, not when the channel closes
         return e;
     }
 }

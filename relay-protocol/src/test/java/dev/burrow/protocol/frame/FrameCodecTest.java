@@ -1,0 +1,190 @@
+package dev.burrow.protocol.frame;
+
+import static dev.burrow.protocol.frame.SampleFrames.bytes;
+import static dev.burrow.protocol.frame.SampleFrames.key;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.burrow.identity.NodeKey;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.util.HexFormat;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FrameCodecTest {
+
+    @Test
+    void everyFrameTypeHasASampleAndRoundTrips() {
+        Map<FrameType, Frame> samples = SampleFrames.oneOfEach();
+        assertThat(samples.keySet()).containsExactlyInAnyOrder(FrameType.values());
+        for (Frame frame : samples.values()) {
+            byte[] encoded = encode(frame);
+            assertThat(encoded.length).as("encodedLength of %s", frame.type()).isEqualTo(FrameCodec.encodedLength(frame));
+            assertThat(encoded.length - FrameLimits.HEADER_LENGTH).isLessThanOrEqualTo(frame.type().maxPayload());
+            Frame decoded = decode(frame.type(), encoded);
+            try {
+                // Re-encoding the decoded frame gives the same bytes: every field survived.
+                assertThat(encode(decoded)).as("round trip of %s", frame.type()).isEqualTo(encoded);
+                assertThat(decoded.getClass()).isEqualTo(frame.getClass());
+            } finally {
+                releaseIfDatagram(decoded);
+                releaseIfDatagram(frame);
+            }
+        }
+    }
+
+    @Test
+    void goldenSendDatagram() {
+        ClientFrame.SendDatagram f = new ClientFrame.SendDatagram(key(0xAB), Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
+        assertThat(hex(encode(f))).isEqualTo("10" + "00000023" + "ab".repeat(32) + "010203");
+        f.release();
+    }
+
+    @Test
+    void goldenServerHello() {
+        RelayFrame.ServerHello f = new RelayFrame.ServerHello(1, 1, bytes(32, 0x5A), "r1");
+        assertThat(hex(encode(f))).isEqualTo("01" + "00000027" + "0001" + "0001" + "5a".repeat(32) + "02" + "7231");
+    }
+
+    @Test
+    void goldenClientAuth() {
+        ClientFrame.ClientAuth f = new ClientFrame.ClientAuth(1, 1, key(0x01), bytes(64, 0x02),
+                java.util.List.of(new byte[] {(byte) 0x30, 0x00}), "b");
+        assertThat(hex(encode(f))).isEqualTo("02" + "0000006c" + "0001" + "0001" + "01".repeat(32) + "02".repeat(64)
+                + "0004" + "0002" + "3000" + "01" + "62");
+    }
+
+    @Test
+    void goldenPeerGoneAndCircuitFrames() {
+        assertThat(hex(encode(new RelayFrame.PeerGone(key(0x09), PeerGoneReason.MESH_LINK_BROKEN))))
+                .isEqualTo("13" + "00000021" + "09".repeat(32) + "02");
+        assertThat(hex(encode(new ClientFrame.CircuitRequest(0x01020304L, key(0x0C), "ssh"))))
+                .isEqualTo("30" + "00000028" + "01020304" + "0c".repeat(32) + "03" + "737368");
+        CircuitId id = CircuitId.of(bytes(16, 0xC1));
+        CircuitToken token = CircuitToken.of(bytes(32, 0x70));
+        assertThat(hex(encode(new ClientFrame.CircuitAttach(id, token))))
+                .isEqualTo("38" + "00000030" + "c1".repeat(16) + "70".repeat(32));
+        assertThat(hex(encode(new RelayFrame.CircuitRejected(9, CircuitRejectReason.TIMEOUT, "late"))))
+                .isEqualTo("35" + "0000000a" + "00000009" + "05" + "04" + "6c617465");
+        assertThat(hex(encode(new RelayFrame.Keepalive()))).isEqualTo("2200000000");
+    }
+
+    @Test
+    void trailingBytesAfterKnownFieldsAreIgnoredForForwardCompatibility() {
+        byte[] encoded = encode(new RelayFrame.PeerPresent(key(4)));
+        byte[] extended = HexFormat.of().parseHex(hex(encoded) + "ffff");
+        Frame decoded = decode(FrameType.PEER_PRESENT, extended);
+        assertThat(decoded).isEqualTo(new RelayFrame.PeerPresent(key(4)));
+    }
+
+    @Test
+    void unknownReasonCodesDecodeAsUnknown() {
+        byte[] payload = HexFormat.of().parseHex("4d" + "00");
+        ByteBuf buf = Unpooled.wrappedBuffer(payload);
+        RelayFrame f = FrameCodec.decodeRelayFrame(FrameType.DENY, buf);
+        assertThat(f).isEqualTo(new RelayFrame.Deny(DenyReason.UNKNOWN, ""));
+    }
+
+    @Test
+    void truncatedFieldsAreProtocolViolations() {
+        ByteBuf shortKey = Unpooled.wrappedBuffer(bytes(31, 1));
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.SEND_DATAGRAM, shortKey))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("too short");
+        ByteBuf badUtf8 = Unpooled.wrappedBuffer(HexFormat.of().parseHex("01" + "02" + "c328"));
+        assertThatThrownBy(() -> FrameCodec.decodeRelayFrame(FrameType.DENY, badUtf8))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("UTF-8");
+        ByteBuf badService = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "0c".repeat(32) + "03" + "2e2e2f"));
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CIRCUIT_REQUEST, badService))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("service name");
+    }
+
+    @Test
+    void framesFromTheWrongDirectionAreRefused() {
+        ByteBuf buf = Unpooled.wrappedBuffer(bytes(33, 1));
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.RECV_DATAGRAM, buf))
+                .isInstanceOf(ProtocolViolation.class)
+                .extracting(e -> ((ProtocolViolation) e).kind())
+                .isEqualTo(ProtocolViolation.Kind.WRONG_DIRECTION);
+        assertThatThrownBy(() -> FrameCodec.decodeRelayFrame(FrameType.CLIENT_AUTH, buf))
+                .isInstanceOf(ProtocolViolation.class);
+    }
+
+    @Test
+    void certificateChainIsBoundedAndNonEmptyEntries() {
+        // Five 1-byte certificates: one more than allowed.
+        StringBuilder chain = new StringBuilder();
+        for (int i = 0; i < 5; i++) {
+            chain.append("0001").append("30");
+        }
+        String payload = "0001" + "0000" + "01".repeat(32) + "02".repeat(64) + String.format("%04x", chain.length() / 2)
+                + chain + "00";
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CLIENT_AUTH,
+                Unpooled.wrappedBuffer(HexFormat.of().parseHex(payload))))
+                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("certificates");
+        String empty = "0001" + "0000" + "01".repeat(32) + "02".repeat(64) + "0002" + "0000" + "00";
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CLIENT_AUTH,
+                Unpooled.wrappedBuffer(HexFormat.of().parseHex(empty))))
+                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("empty certificate");
+    }
+
+    @Test
+    void longMessagesAreCutAtACharacterBoundary() {
+        String longMessage = "é".repeat(200); // 400 UTF-8 bytes
+        RelayFrame.Deny deny = new RelayFrame.Deny(DenyReason.INTERNAL, longMessage);
+        assertThat(deny.message().getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+                .isLessThanOrEqualTo(FrameLimits.MAX_SHORT_STRING);
+        assertThat(deny.message()).matches("é+");
+    }
+
+    @Test
+    void circuitTokensNeverPrintTheirBytes() {
+        CircuitToken t = CircuitToken.of(bytes(32, 0x7F));
+        assertThat(t.toString()).doesNotContain("7f").contains("redacted");
+        assertThat(new RelayFrame.CircuitAccepted(1, CircuitId.random(), t).toString()).doesNotContain("7f7f");
+    }
+
+    @Test
+    void maxPayloadsFollowTheLimits() {
+        assertThat(FrameType.SEND_DATAGRAM.maxPayload()).isEqualTo(NodeKey.LENGTH + 65_536);
+        assertThat(FrameType.CLIENT_AUTH.maxPayload()).isEqualTo(16 * 1024);
+        assertThat(FrameType.PING.maxPayload()).isEqualTo(1000);
+        for (FrameType t : FrameType.values()) {
+            assertThat(FrameType.fromCode(t.code())).isSameAs(t);
+        }
+        assertThat(FrameType.fromCode(0x7E)).isNull();
+    }
+
+    static byte[] encode(Frame f) {
+        ByteBuf buf = Unpooled.buffer();
+        try {
+            FrameCodec.encode(f, buf);
+            return ByteBufUtil.getBytes(buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    static Frame decode(FrameType type, byte[] encoded) {
+        ByteBuf buf = Unpooled.wrappedBuffer(encoded, FrameLimits.HEADER_LENGTH, encoded.length - FrameLimits.HEADER_LENGTH);
+        try {
+            return type.sentByClient() ? FrameCodec.decodeClientFrame(type, buf) : FrameCodec.decodeRelayFrame(type, buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    static void releaseIfDatagram(Frame f) {
+        if (f instanceof DatagramFrame d) {
+            d.release();
+        }
+    }
+
+    static String hex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+}
