@@ -1,0 +1,89 @@
+package dev.burrow.identity.tls;
+
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.PeerVerificationException;
+import dev.burrow.identity.VerifiedPeer;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Netty {@link SslContext}s for node-to-node mutual TLS: TLS 1.3 only, JDK provider, both sides
+ * present their Ed25519 node certificate and judge the other with {@link NodeVerifier}.
+ *
+ * <p>After the handshake, call {@link #verifiedPeer(SslHandler, NodeVerifier, NodeKey)}: it
+ * verifies the session's peer certificate again (also covering resumed sessions, where the trust
+ * manager is not consulted) and returns the {@link VerifiedPeer}.
+ */
+public final class NodeTls {
+    /** The only protocol version used between nodes. */
+    public static final String PROTOCOL = "TLSv1.3";
+
+    private NodeTls() {}
+
+    /** The accepting side: requires a client certificate. */
+    public static SslContext server(NodeIdentity identity, NodeVerifier verifier) throws SSLException {
+        return SslContextBuilder.forServer(new NodeKeyManager(identity))
+                .sslProvider(SslProvider.JDK)
+                .protocols(PROTOCOL)
+                .clientAuth(ClientAuth.REQUIRE)
+                .trustManager(new NodeTrustManager(verifier, null))
+                .build();
+    }
+
+    /**
+     * The dialling side.
+     *
+     * @param expectedPeerOrNull the node being dialled: the handshake fails unless the server's
+     *     certificate is for this key (and a self-signed certificate for exactly this key is trusted)
+     */
+    public static SslContext client(NodeIdentity identity, NodeVerifier verifier, NodeKey expectedPeerOrNull)
+            throws SSLException {
+        return SslContextBuilder.forClient()
+                .sslProvider(SslProvider.JDK)
+                .protocols(PROTOCOL)
+                .keyManager(new NodeKeyManager(identity))
+                .trustManager(new NodeTrustManager(verifier, expectedPeerOrNull))
+                .endpointIdentificationAlgorithm(null) // identity is the node key, not a host name
+                .build();
+    }
+
+    /**
+     * The verified peer of a completed handshake.
+     *
+     * @throws SSLPeerUnverifiedException when there is no peer certificate
+     * @throws PeerVerificationException when it does not verify (e.g. revoked since)
+     */
+    public static VerifiedPeer verifiedPeer(SslHandler handler, NodeVerifier verifier, NodeKey expectedOrNull)
+            throws SSLPeerUnverifiedException, PeerVerificationException {
+        return verifiedPeer(handler.engine().getSession(), verifier, expectedOrNull);
+    }
+
+    /** {@link #verifiedPeer(SslHandler, NodeVerifier, NodeKey)} for a session. */
+    public static VerifiedPeer verifiedPeer(SSLSession session, NodeVerifier verifier, NodeKey expectedOrNull)
+            throws SSLPeerUnverifiedException, PeerVerificationException {
+        Certificate[] certs = session.getPeerCertificates();
+        X509Certificate[] chain = new X509Certificate[certs.length];
+        for (int i = 0; i < certs.length; i++) {
+            if (!(certs[i] instanceof X509Certificate x)) {
+                throw new SSLPeerUnverifiedException("peer certificate is not X.509");
+            }
+            chain[i] = x;
+        }
+        return verifier.verify(chain, expectedOrNull);
+    }
+
+    /** The peer recorded by the trust manager during this session's full handshake, or null. */
+    public static VerifiedPeer recordedPeer(SSLSession session) {
+        return session.getValue(NodeTrustManager.SESSION_ATTRIBUTE) instanceof VerifiedPeer p ? p : null;
+    }
+}
