@@ -4,6 +4,7 @@ import static dev.burrow.stun.codec.StunDecodeException.Reason.*;
 
 import dev.burrow.stun.codec.StunAttribute.*;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -348,13 +349,13 @@ public final class StunCodec {
             case AddressAttribute x -> encodeAddress(x.address(), false, id, out);
             case ChangeRequest c -> out.writeInt((c.changeIp() ? ChangeRequest.CHANGE_IP_FLAG : 0)
                     | (c.changePort() ? ChangeRequest.CHANGE_PORT_FLAG : 0));
-            case Username u -> out.writeCharSequence(u.value(), StandardCharsets.UTF_8);
-            case Software s -> out.writeCharSequence(s.value(), StandardCharsets.UTF_8);
+            case Username u -> ByteBufUtil.reserveAndWriteUtf8(out, u.value(), len);
+            case Software s -> ByteBufUtil.reserveAndWriteUtf8(out, s.value(), len);
             case ErrorCode e -> {
                 out.writeShort(0);
                 out.writeByte(e.code() / 100);
                 out.writeByte(e.code() % 100);
-                out.writeCharSequence(e.reason(), StandardCharsets.UTF_8);
+                ByteBufUtil.reserveAndWriteUtf8(out, e.reason(), len - 4);
             }
             case UnknownAttributes u -> {
                 for (int t : u.types()) {
