@@ -1,0 +1,42 @@
+package dev.burrow.agent.metrics;
+
+import dev.burrow.agent.stream.SpliceOutcome;
+import dev.burrow.agent.stream.StreamStatusCode;
+
+/**
+ * What the agent counts. Tags are bounded enums (direction, status code, outcome); never a peer,
+ * service or address.
+ */
+public interface AgentMetrics {
+    String STREAMS_OPENED = "burrow.agent.streams.opened";
+    String STREAMS_REFUSED = "burrow.agent.streams.refused";
+    String STREAMS_ENDED = "burrow.agent.streams.ended";
+    String STREAM_BYTES = "burrow.agent.stream.bytes";
+    String PREAMBLE_ERRORS = "burrow.agent.preamble.errors";
+
+    /** Which side of a stream this agent is. */
+    enum Direction { INBOUND, OUTBOUND }
+
+    void streamOpened(Direction direction);
+
+    void streamRefused(Direction direction, StreamStatusCode code);
+
+    void streamEnded(Direction direction, SpliceOutcome outcome, long bytesIn, long bytesOut);
+
+    /** A malformed or unexpected preamble closed a stream. */
+    void preambleError();
+
+    AgentMetrics NOOP = new AgentMetrics() {
+        @Override
+        public void streamOpened(Direction direction) {}
+
+        @Override
+        public void streamRefused(Direction direction, StreamStatusCode code) {}
+
+        @Override
+        public void streamEnded(Direction direction, SpliceOutcome outcome, long bytesIn, long bytesOut) {}
+
+        @Override
+        public void preambleError() {}
+    };
+}

@@ -1,0 +1,42 @@
+package dev.burrow.agent.metrics;
+
+import dev.burrow.agent.stream.SpliceOutcome;
+import dev.burrow.agent.stream.StreamStatusCode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Locale;
+
+/** {@link AgentMetrics} on Micrometer. */
+public final class MicrometerAgentMetrics implements AgentMetrics {
+    private final MeterRegistry registry;
+
+    public MicrometerAgentMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    private static String tag(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public void streamOpened(Direction direction) {
+        Counter.builder(STREAMS_OPENED).tag("direction", tag(direction)).register(registry).increment();
+    }
+
+    @Override
+    public void streamRefused(Direction direction, StreamStatusCode code) {
+        Counter.builder(STREAMS_REFUSED).tag("direction", tag(direction)).tag("code", tag(code)).register(registry).increment();
+    }
+
+    @Override
+    public void streamEnded(Direction direction, SpliceOutcome outcome, long bytesIn, long bytesOut) {
+        Counter.builder(STREAMS_ENDED).tag("direction", tag(direction)).tag("outcome", tag(outcome)).register(registry).increment();
+        Counter.builder(STREAM_BYTES).tag("direction", tag(direction)).tag("way", "in").register(registry).increment(bytesIn);
+        Counter.builder(STREAM_BYTES).tag("direction", tag(direction)).tag("way", "out").register(registry).increment(bytesOut);
+    }
+
+    @Override
+    public void preambleError() {
+        Counter.builder(PREAMBLE_ERRORS).register(registry).increment();
+    }
+}

@@ -1,0 +1,30 @@
+package dev.burrow.agent.path;
+
+import dev.burrow.identity.NodeKey;
+import io.netty.channel.Channel;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A way to reach a peer: opens a raw, ordered, reliable byte stream to one of its services. The
+ * stream is not yet authenticated end to end: the caller runs TLS with the node certificates over
+ * it (dialer side: {@code dev.burrow.agent.forward.PeerStreamDialer}; listener side: every
+ * inbound stream of every path goes through {@code dev.burrow.agent.service.InboundStreamGate}).
+ *
+ * <p>{@link RelayCircuitPath} (one relay circuit per stream) is the first implementation; a
+ * direct (hole-punched QUIC) path will be another, chosen per peer by a path selector.
+ */
+public interface PeerPath {
+
+    /** Short name shown in status: {@code relay}, later {@code direct}. */
+    String name();
+
+    /**
+     * Opens a stream to {@code service} on {@code peer}. The channel is active and has auto-read
+     * off; it fails with {@code StreamRefusedException} when the path refused (for example the relay
+     * rejected the circuit) or another exception when the path is down.
+     */
+    CompletableFuture<Channel> open(NodeKey peer, String service);
+
+    /** Whether this path can currently carry streams (for example: connected to the relay). */
+    boolean isUp();
+}

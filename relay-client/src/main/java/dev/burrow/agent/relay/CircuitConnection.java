@@ -1,0 +1,97 @@
+package dev.burrow.agent.relay;
+
+import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.frame.CircuitId;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPipeline;
+import java.util.Objects;
+
+/**
+ * An attached relay circuit: a Netty {@link Channel} that carries raw bytes ({@code ByteBuf} in and
+ * out) to the other node, through the relay. The relay cannot read them when the two nodes run TLS
+ * inside, which is what the agent does.
+ *
+ * <p>On hand-over: {@code autoRead} is off, {@code ALLOW_HALF_CLOSURE} is on (upgrade mode), and
+ * bytes that arrived together with CIRCUIT_ATTACHED are held back. Add your handlers to
+ * {@link #pipeline()} (at its end), then call {@link #start()}: the held bytes, and a close or
+ * input shutdown seen in between, are delivered to your handlers, in order. Then read as you like
+ * ({@code channel().read()} or {@code setAutoRead(true)}). Write {@code ByteBuf}s; in WebSocket
+ * mode each write becomes one binary message.
+ */
+public final class CircuitConnection {
+    private final Channel channel;
+    private final CircuitId circuitId;
+    private final NodeKey peer;
+    private final String service;
+    private final boolean dialer;
+    private final ConnectMode mode;
+
+    CircuitConnection(Channel channel, CircuitId circuitId, NodeKey peer, String service, boolean dialer, ConnectMode mode) {
+        this.channel = Objects.requireNonNull(channel);
+        this.circuitId = circuitId;
+        this.peer = peer;
+        this.service = service;
+        this.dialer = dialer;
+        this.mode = mode;
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public ChannelPipeline pipeline() {
+        return channel.pipeline();
+    }
+
+    public CircuitId circuitId() {
+        return circuitId;
+    }
+
+    /** The other node: the destination when we dialled, the relay-authenticated source when we listened. */
+    public NodeKey peer() {
+        return peer;
+    }
+
+    public String service() {
+        return service;
+    }
+
+    /** True on the dialing side. */
+    public boolean dialer() {
+        return dialer;
+    }
+
+    /** {@link ConnectMode#UPGRADE} (raw TLS stream; half-close works) or {@link ConnectMode#WEBSOCKET}. */
+    public ConnectMode mode() {
+        return mode;
+    }
+
+    /**
+     * Delivers held-back bytes and events to the handlers added after hand-over. Call once, after
+     * adding them; safe from any thread. Does not change {@code autoRead}.
+     */
+    public void start() {
+        if (channel.eventLoop().inEventLoop()) {
+            startNow();
+        } else {
+            channel.eventLoop().execute(this::startNow);
+        }
+    }
+
+    private void startNow() {
+        CircuitStartBuffer buffer = channel.pipeline().get(CircuitStartBuffer.class);
+        if (buffer != null) {
+            buffer.release(channel.pipeline());
+        }
+    }
+
+    public ChannelFuture close() {
+        return channel.close();
+    }
+
+    @Override
+    public String toString() {
+        return "CircuitConnection[" + circuitId + " " + (dialer ? "to " : "from ") + peer.shortId() + "/" + service + "]";
+    }
+}

@@ -1,0 +1,824 @@
+package dev.burrow.agent.relay;
+
+import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.RelayProtocol;
+import dev.burrow.protocol.frame.CircuitId;
+import dev.burrow.protocol.frame.CircuitRejectReason;
+import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.protocol.frame.ClientFrame;
+import dev.burrow.protocol.frame.DenyReason;
+import dev.burrow.protocol.frame.FrameLimits;
+import dev.burrow.protocol.frame.FramePolicy;
+import dev.burrow.protocol.frame.ProtocolViolation;
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.protocol.frame.ServiceNames;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's connection to a relay: authenticates, keeps the control connection alive and
+ * reconnects with jittered exponential backoff, sends and receives keyed datagrams, and opens and
+ * accepts relay circuits.
+ *
+ * <pre>
+ * RelayClient client = new RelayClient(RelayClientConfig.builder(url, RelayTrust.pinned(fp), identity).build());
+ * client.addListener(listener);                 // connected / disconnected / denied / restarting / peers
+ * client.setDatagramHandler((src, buf) -> ...); // received datagrams
+ * client.setCircuitAcceptor(acceptor);          // listener side (with acceptsCircuits(true))
+ * client.start();
+ * client.send(peer, payload);                   // SendResult, never blocks, never queues without bound
+ * client.openCircuit(peer, "ssh").thenAccept(circuit -> ...);
+ * client.close();
+ * </pre>
+ *
+ * <p>All connections of one client live on one event loop; callbacks run there. Public methods are
+ * thread-safe.
+ */
+public final class RelayClient implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayClient.class);
+
+    private final RelayClientConfig config;
+    private final RelayClientMetrics metrics;
+    private final EventLoopGroup group;
+    private final boolean ownsGroup;
+    private final EventLoop loop;
+    private final RandomGenerator random = ThreadLocalRandom.current();
+    private final List<RelayClientListener> listeners = new CopyOnWriteArrayList<>();
+    private final ByteCounter byteCounter = new ByteCounter();
+    private final Backoff backoff;
+
+    private volatile DatagramHandler datagramHandler;
+    private volatile CircuitAcceptor circuitAcceptor;
+    private volatile RelayConnectionState state = RelayConnectionState.NEW;
+    private volatile ControlHandler control;          // ready connection, or null
+    private volatile RelayConnectionInfo connectionInfo;
+    private volatile Instant connectedSince;
+    private volatile Duration lastRtt;
+    private volatile RelayDeniedException lastDenial;
+    private volatile boolean closed;
+
+    // Event-loop confined.
+    private RelayDialer dialer;
+    private ControlHandler attempt;
+    private URI lastUri;
+    private boolean stickyWebSocket;
+    private boolean everConnected;
+    private long restartReconnectAtNanos;
+    private long restartTryUntilNanos;
+    private boolean restartPlanned;
+    private ScheduledFuture<?> reconnectTask;
+    private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
+    private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
+    private long nextRequestId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
+    private int dialerAttaching;
+    private int listenerAttaching;
+
+    private final AtomicInteger queuedDatagrams = new AtomicInteger();
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final LongAdder datagramsSent = new LongAdder();
+    private final LongAdder datagramsReceived = new LongAdder();
+    private final LongAdder datagramsDropped = new LongAdder();
+    private final LongAdder connectAttempts = new LongAdder();
+    private final LongAdder reconnects = new LongAdder();
+    private final LongAdder protocolViolations = new LongAdder();
+
+    /** A client with its own single event loop thread and no metrics. */
+    public RelayClient(RelayClientConfig config) {
+        this(config, RelayClientMetrics.NOOP, null);
+    }
+
+    /**
+     * @param metrics   recorder ({@link RelayClientMetrics#NOOP} for none)
+     * @param groupOrNull event loop group to share (its transport must match the config's), or null for
+     *                  a private single-thread group that {@link #close()} shuts down
+     */
+    public RelayClient(RelayClientConfig config, RelayClientMetrics metrics, EventLoopGroup groupOrNull) {
+        this.config = config;
+        this.metrics = new CountingMetrics(metrics);
+        this.backoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
+        // Fail at construction, not at every connect, when the chain cannot fit CLIENT_AUTH.
+        List<byte[]> chain = ControlHandler.encodeChain(config.identity().certificateChain());
+        int chainBytes = chain.stream().mapToInt(c -> 2 + c.length).sum();
+        if (chain.size() > FrameLimits.MAX_CHAIN_CERTIFICATES || chainBytes > FrameLimits.MAX_AUTH_PAYLOAD - 512) {
+            throw new IllegalArgumentException("node certificate chain too large for CLIENT_AUTH");
+        }
+        if (groupOrNull == null) {
+            this.group = config.transport().newEventLoopGroup(1, new DefaultThreadFactory("burrow-relay-client", true));
+            this.ownsGroup = true;
+        } else {
+            this.group = groupOrNull;
+            this.ownsGroup = false;
+        }
+        this.loop = group.next();
+    }
+
+    // ------------------------------------------------------------------ public API
+
+    public RelayClientConfig config() {
+        return config;
+    }
+
+    public NodeKey nodeKey() {
+        return config.identity().nodeKey();
+    }
+
+    public void addListener(RelayClientListener listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(RelayClientListener listener) {
+        listeners.remove(listener);
+    }
+
+    /** Sets the receiver of datagrams (replacing any previous one); null drops them. */
+    public void setDatagramHandler(DatagramHandler handler) {
+        this.datagramHandler = handler;
+    }
+
+    /** Sets the listener-side circuit acceptor; offers are rejected while none is set or {@code acceptsCircuits} is off. */
+    public void setCircuitAcceptor(CircuitAcceptor acceptor) {
+        this.circuitAcceptor = acceptor;
+    }
+
+    /**
+     * Starts connecting (in the background; watch the listener or {@link #whenConnected()}).
+     *
+     * @throws IOException when the TLS trust material cannot be loaded
+     */
+    public synchronized void start() throws IOException {
+        if (closed) {
+            throw new IllegalStateException("client is closed");
+        }
+        if (dialer != null) {
+            return;
+        }
+        SslContext ssl = config.trust().sslContext();
+        dialer = new RelayDialer(loop, config.transport().socketChannel(), ssl, config.connectTimeout(),
+                config.handshakeTimeout());
+        loop.execute(() -> connect(RelayUrlSelector.Reason.INITIAL));
+    }
+
+    /** Closes the connection, fails pending circuits and stops reconnecting. Idempotent; circuits already handed out stay open. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        state = RelayConnectionState.CLOSED;
+        Future<?> done = loop.submit(() -> {
+            if (reconnectTask != null) {
+                reconnectTask.cancel(false);
+            }
+            RelayUnavailableException e = new RelayUnavailableException("relay client closed");
+            failPending(null, e);
+            nextConnection.completeExceptionally(e);
+            ControlHandler a = attempt;
+            if (a != null) {
+                a.close(e);
+            }
+        });
+        done.awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (ownsGroup) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
+    public RelayConnectionState state() {
+        return state;
+    }
+
+    /** The current connection, if authenticated. */
+    public Optional<RelayConnectionInfo> connection() {
+        return Optional.ofNullable(control != null ? connectionInfo : null);
+    }
+
+    /** The last DENY received (kept after reconnecting, for status output), or null. */
+    public RelayDeniedException lastDenial() {
+        return lastDenial;
+    }
+
+    /** Completes with the connection info when (next) connected; fails when the client closes. */
+    public CompletableFuture<RelayConnectionInfo> whenConnected() {
+        CompletableFuture<RelayConnectionInfo> result = new CompletableFuture<>();
+        loop.execute(() -> {
+            RelayConnectionInfo info = control != null ? connectionInfo : null;
+            if (info != null) {
+                result.complete(info);
+            } else {
+                nextConnection.whenComplete((i, e) -> {
+                    if (e != null) {
+                        result.completeExceptionally(e);
+                    } else {
+                        result.complete(i);
+                    }
+                });
+            }
+        });
+        return result;
+    }
+
+    /** True when a datagram sent now would not be dropped for backpressure. */
+    public boolean isWritable() {
+        ControlHandler c = control;
+        Channel ch = c == null ? null : c.channel();
+        return ch != null && ch.isWritable() && queuedDatagrams.get() < config.maxQueuedDatagrams();
+    }
+
+    public RelayClientStats stats() {
+        ControlHandler c = control;
+        return new RelayClientStats(state, c != null ? connectionInfo : null, c != null ? connectedSince : null, lastRtt,
+                byteCounter.in.sum(), byteCounter.out.sum(), datagramsSent.sum(), datagramsReceived.sum(),
+                datagramsDropped.sum(), connectAttempts.sum(), reconnects.sum(), protocolViolations.sum());
+    }
+
+    /**
+     * Sends a datagram to {@code destination} through the relay. Never blocks. Takes ownership of
+     * {@code payload} (released when dropped or written).
+     */
+    public SendResult send(NodeKey destination, ByteBuf payload) {
+        ControlHandler c = control;
+        Channel ch = c == null ? null : c.channel();
+        if (c == null || ch == null || !c.ready()) {
+            return drop(payload, SendResult.DROPPED_NOT_CONNECTED);
+        }
+        int n = payload.readableBytes();
+        if (n > c.maxDatagram()) {
+            return drop(payload, SendResult.DROPPED_TOO_LARGE);
+        }
+        if (!ch.isWritable()) {
+            return drop(payload, SendResult.DROPPED_BACKPRESSURE);
+        }
+        int count = queuedDatagrams.incrementAndGet();
+        long bytes = queuedBytes.addAndGet(n);
+        if (count > config.maxQueuedDatagrams() || bytes > config.maxQueuedBytes()) {
+            queuedDatagrams.decrementAndGet();
+            queuedBytes.addAndGet(-n);
+            return drop(payload, SendResult.DROPPED_BACKPRESSURE);
+        }
+        ClientFrame.SendDatagram frame;
+        try {
+            frame = new ClientFrame.SendDatagram(destination, payload);
+        } catch (RuntimeException e) {
+            queuedDatagrams.decrementAndGet();
+            queuedBytes.addAndGet(-n);
+            payload.release();
+            throw e;
+        }
+        ch.writeAndFlush(frame).addListener(f -> {
+            queuedDatagrams.decrementAndGet();
+            queuedBytes.addAndGet(-n);
+            if (f.isSuccess()) {
+                datagramsSent.increment();
+                metrics.datagramSent(n);
+            }
+        });
+        return SendResult.QUEUED;
+    }
+
+    private SendResult drop(ByteBuf payload, SendResult result) {
+        payload.release();
+        datagramsDropped.increment();
+        metrics.datagramDropped(result);
+        return result;
+    }
+
+    /**
+     * Asks the relay for a circuit to {@code service} on {@code destination}. Completes with an
+     * attached {@link CircuitConnection}, or fails with {@link CircuitRejectedException} (refused,
+     * timed out, too many pending) or {@link RelayUnavailableException} (not connected).
+     */
+    public CompletableFuture<CircuitConnection> openCircuit(NodeKey destination, String service) {
+        CompletableFuture<CircuitConnection> result = new CompletableFuture<>();
+        if (!ServiceNames.isValid(service)) {
+            result.completeExceptionally(new IllegalArgumentException("invalid service name"));
+            return result;
+        }
+        if (closed) {
+            result.completeExceptionally(new RelayUnavailableException("relay client closed"));
+            return result;
+        }
+        loop.execute(() -> requestCircuit(destination, service, result));
+        return result;
+    }
+
+    // ------------------------------------------------------------------ connecting
+
+    private void connect(RelayUrlSelector.Reason reason) {
+        reconnectTask = null;
+        if (closed) {
+            return;
+        }
+        URI uri;
+        RelayAddress address;
+        try {
+            uri = config.relaySelector().select(config.relayUrl(), lastUri, reason);
+            address = RelayAddress.parse(uri);
+        } catch (RuntimeException e) {
+            log.warn("relay selector failed: {}", e.toString());
+            uri = config.relayUrl();
+            address = RelayAddress.parse(uri);
+        }
+        lastUri = uri;
+        ConnectMode mode = config.modeFor(address);
+        boolean fallback = false;
+        if (mode == ConnectMode.AUTO) {
+            fallback = !stickyWebSocket;
+            mode = stickyWebSocket ? ConnectMode.WEBSOCKET : ConnectMode.UPGRADE;
+        }
+        dial(address, mode, fallback);
+    }
+
+    private void dial(RelayAddress address, ConnectMode mode, boolean fallbackAllowed) {
+        state = RelayConnectionState.CONNECTING;
+        connectAttempts.increment();
+        metrics.connectAttempt();
+        ControlHandler h = new ControlHandler(config.identity(), config.acceptsCircuits(), config.software(),
+                config.pingInterval(), config.pingTimeout(), metrics, controlEvents, System::nanoTime);
+        h.address = address;
+        h.mode = mode;
+        h.fallbackAllowed = fallbackAllowed;
+        attempt = h;
+        log.debug("connecting to relay {} ({})", address, mode);
+        ChannelFuture cf;
+        try {
+            cf = dialer.connect(address, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL, byteCounter,
+                    h, false);
+        } catch (RuntimeException e) {
+            h.connectFailed(e);
+            return;
+        }
+        ScheduledFuture<?> timeout = loop.schedule(() -> {
+            if (!h.ready()) {
+                h.close(new RelayTimeoutException("relay handshake not done within "
+                        + config.handshakeTimeout().toMillis() + " ms"));
+            }
+        }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        cf.addListener(f -> {
+            if (!f.isSuccess()) {
+                timeout.cancel(false);
+                h.connectFailed(f.cause());
+            }
+        });
+        cf.channel().closeFuture().addListener(f -> timeout.cancel(false));
+    }
+
+    private final ControlHandler.Events controlEvents = new ControlHandler.Events() {
+        @Override
+        public void accepted(ControlHandler h, RelayFrame.ServerHello hello, RelayFrame.ServerAccept accept) {
+            onAccepted(h, hello, accept);
+        }
+
+        @Override
+        public void frame(ControlHandler h, RelayFrame frame) {
+            onFrame(h, frame);
+        }
+
+        @Override
+        public void rtt(ControlHandler h, Duration rtt) {
+            lastRtt = rtt;
+            fire(l -> l.rtt(rtt));
+        }
+
+        @Override
+        public void writabilityChanged(ControlHandler h, boolean writable) {
+            fire(l -> l.writabilityChanged(writable));
+        }
+
+        @Override
+        public void closed(ControlHandler h, Throwable cause) {
+            onClosed(h, cause);
+        }
+    };
+
+    private void onAccepted(ControlHandler h, RelayFrame.ServerHello hello, RelayFrame.ServerAccept accept) {
+        if (closed || h != attempt) {
+            h.close(new RelayUnavailableException("stale connection"));
+            return;
+        }
+        RelayConnectionInfo info = new RelayConnectionInfo(h.address.uri(), h.mode, hello.relayId(), hello.version(),
+                Duration.ofMillis(accept.keepaliveMillis()), h.maxDatagram(), accept.observedAddress());
+        connectionInfo = info;
+        connectedSince = Instant.now();
+        control = h;
+        state = RelayConnectionState.CONNECTED;
+        restartPlanned = false;
+        if (everConnected) {
+            reconnects.increment();
+        }
+        everConnected = true;
+        metrics.connected();
+        log.info("connected to relay {} ({}, {}) as {}", hello.relayId(), h.address, h.mode, nodeKey().shortId());
+        CompletableFuture<RelayConnectionInfo> waiting = nextConnection;
+        nextConnection = new CompletableFuture<>();
+        waiting.complete(info);
+        fire(l -> l.connected(info));
+    }
+
+    private void onClosed(ControlHandler h, Throwable cause) {
+        boolean wasReady = h.readyAtNanos() != 0;
+        if (control == h) {
+            control = null;
+        }
+        failPending(h, new RelayUnavailableException("relay connection lost", cause));
+        if (h != attempt || closed) {
+            return;
+        }
+        attempt = null;
+        if (!wasReady && h.fallbackAllowed && cause instanceof UpgradeRefusedException) {
+            log.info("relay {} refused the HTTP upgrade ({}); using WebSocket", h.address, cause.getMessage());
+            stickyWebSocket = true;
+            dial(h.address, ConnectMode.WEBSOCKET, false);
+            return;
+        }
+        long now = System.nanoTime();
+        if (wasReady && now - h.readyAtNanos() >= config.stableAfter().toNanos()) {
+            backoff.reset();
+        }
+        RelayUrlSelector.Reason reason;
+        Duration delay;
+        if (cause instanceof RelayDeniedException denial) {
+            lastDenial = denial;
+            reason = RelayUrlSelector.Reason.DENIED;
+            if (denial.definitive()) {
+                delay = Backoff.jitter(config.deniedBackoff(), random);
+                state = RelayConnectionState.DENIED;
+            } else {
+                delay = backoff.next();
+                state = RelayConnectionState.BACKING_OFF;
+            }
+            log.warn("{}; retrying in {} ms", denial.getMessage(), delay.toMillis());
+            Duration d = delay;
+            fire(l -> l.denied(denial, d));
+        } else {
+            if (restartPlanned && now < restartReconnectAtNanos) {
+                backoff.reset();
+                delay = Duration.ofNanos(restartReconnectAtNanos - now);
+                reason = RelayUrlSelector.Reason.RESTARTING;
+            } else if (restartPlanned && now < restartTryUntilNanos) {
+                delay = backoff.next();
+                reason = RelayUrlSelector.Reason.RESTARTING;
+            } else if (restartPlanned) {
+                restartPlanned = false;
+                delay = backoff.next();
+                reason = RelayUrlSelector.Reason.RESTART_WINDOW_EXPIRED;
+            } else {
+                delay = backoff.next();
+                reason = RelayUrlSelector.Reason.RECONNECT;
+            }
+            state = RelayConnectionState.BACKING_OFF;
+            if (wasReady) {
+                log.info("relay connection to {} lost ({}); reconnecting in {} ms", h.address, describe(cause), delay.toMillis());
+            } else {
+                log.debug("relay connection to {} failed ({}); retrying in {} ms", h.address, describe(cause), delay.toMillis());
+            }
+            Duration d = delay;
+            fire(l -> l.disconnected(cause, d));
+        }
+        metrics.reconnectScheduled(delay);
+        RelayUrlSelector.Reason r = reason;
+        reconnectTask = loop.schedule(() -> connect(r), delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private static String describe(Throwable t) {
+        String m = t.getMessage();
+        return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+
+    // ------------------------------------------------------------------ frames
+
+    private void onFrame(ControlHandler h, RelayFrame frame) {
+        switch (frame) {
+            case RelayFrame.RecvDatagram d -> {
+                datagramsReceived.increment();
+                metrics.datagramReceived(d.payload().readableBytes());
+                DatagramHandler handler = datagramHandler;
+                if (handler != null) {
+                    try {
+                        handler.datagram(d.source(), d.payload());
+                    } catch (RuntimeException e) {
+                        log.warn("datagram handler failed", e);
+                    }
+                }
+            }
+            case RelayFrame.PeerPresent p -> fire(l -> l.peerPresent(p.peer()));
+            case RelayFrame.PeerGone g -> fire(l -> l.peerGone(g.peer(), g.reason()));
+            case RelayFrame.Health health -> fire(l -> l.health(health.problem()));
+            case RelayFrame.RateLimited r -> fire(l -> l.rateLimited(r.bytesPerSecond(), r.burstBytes()));
+            case RelayFrame.Restarting r -> {
+                long now = System.nanoTime();
+                restartPlanned = true;
+                restartReconnectAtNanos = now + TimeUnit.MILLISECONDS.toNanos(r.reconnectInMillis());
+                restartTryUntilNanos = restartReconnectAtNanos + TimeUnit.MILLISECONDS.toNanos(r.tryForMillis());
+                Duration in = Duration.ofMillis(r.reconnectInMillis());
+                Duration tryFor = Duration.ofMillis(r.tryForMillis());
+                log.info("relay {} is restarting: reconnecting in {} ms, for up to {} ms", h.address, in.toMillis(), tryFor.toMillis());
+                fire(l -> l.restarting(in, tryFor));
+            }
+            case RelayFrame.CircuitOffer o -> onOffer(h, o);
+            case RelayFrame.CircuitAccepted a -> onCircuitAccepted(h, a);
+            case RelayFrame.CircuitRejected r -> onCircuitRejected(h, r);
+            default -> log.debug("ignoring {} from relay", frame.type());
+        }
+    }
+
+    private void fire(Consumer<RelayClientListener> event) {
+        for (RelayClientListener l : listeners) {
+            try {
+                event.accept(l);
+            } catch (RuntimeException e) {
+                log.warn("relay client listener failed", e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ circuits: dialer
+
+    private static final class PendingCircuit {
+        final long requestId;
+        final NodeKey destination;
+        final String service;
+        final CompletableFuture<CircuitConnection> result;
+        final ControlHandler control;
+        ScheduledFuture<?> timeout;
+
+        PendingCircuit(long requestId, NodeKey destination, String service, CompletableFuture<CircuitConnection> result,
+                       ControlHandler control) {
+            this.requestId = requestId;
+            this.destination = destination;
+            this.service = service;
+            this.result = result;
+            this.control = control;
+        }
+    }
+
+    private void requestCircuit(NodeKey destination, String service, CompletableFuture<CircuitConnection> result) {
+        ControlHandler c = control;
+        if (closed || c == null || !c.ready()) {
+            result.completeExceptionally(new RelayUnavailableException("not connected to a relay"));
+            return;
+        }
+        if (pendingCircuits.size() + dialerAttaching >= config.maxPendingCircuits()) {
+            metrics.circuitFailed(CircuitRejectReason.LIMIT_REACHED);
+            result.completeExceptionally(new CircuitRejectedException(CircuitRejectReason.LIMIT_REACHED,
+                    "too many circuits being opened", true));
+            return;
+        }
+        long id = allocateRequestId();
+        PendingCircuit p = new PendingCircuit(id, destination, service, result, c);
+        pendingCircuits.put(id, p);
+        p.timeout = loop.schedule(() -> {
+            pendingCircuits.remove(id, p);
+            if (result.completeExceptionally(new CircuitRejectedException(CircuitRejectReason.TIMEOUT,
+                    "no circuit within " + config.circuitTimeout().toMillis() + " ms", true))) {
+                metrics.circuitFailed(CircuitRejectReason.TIMEOUT);
+            }
+        }, config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        c.channel().writeAndFlush(new ClientFrame.CircuitRequest(id, destination, service)).addListener(f -> {
+            if (!f.isSuccess() && pendingCircuits.remove(id, p)) {
+                p.timeout.cancel(false);
+                result.completeExceptionally(new RelayUnavailableException("relay connection lost", f.cause()));
+            }
+        });
+    }
+
+    private long allocateRequestId() {
+        long id;
+        do {
+            id = nextRequestId;
+            nextRequestId = (nextRequestId + 1) & 0xFFFF_FFFFL;
+        } while (pendingCircuits.containsKey(id));
+        return id;
+    }
+
+    private void onCircuitAccepted(ControlHandler h, RelayFrame.CircuitAccepted a) {
+        PendingCircuit p = pendingCircuits.get(a.requestId());
+        if (p == null || p.control != h) {
+            log.debug("CIRCUIT_ACCEPTED for unknown request {}", a.requestId());
+            return;
+        }
+        pendingCircuits.remove(a.requestId());
+        if (p.result.isDone()) {
+            p.timeout.cancel(false);
+            return; // cancelled by the caller; the relay drops the half-attached circuit after its timeout
+        }
+        dialerAttaching++;
+        attach(h, a.circuitId(), a.token(), p.destination, p.service, true).addListener(f -> {
+            dialerAttaching--;
+            p.timeout.cancel(false);
+            if (f.isSuccess()) {
+                CircuitConnection conn = (CircuitConnection) f.getNow();
+                if (p.result.complete(conn)) {
+                    metrics.circuitOpened(true);
+                } else {
+                    conn.close();
+                }
+            } else {
+                CircuitRejectedException e = asCircuitFailure(f.cause());
+                if (p.result.completeExceptionally(e)) {
+                    metrics.circuitFailed(e.reason());
+                }
+            }
+        });
+    }
+
+    private void onCircuitRejected(ControlHandler h, RelayFrame.CircuitRejected r) {
+        PendingCircuit p = pendingCircuits.get(r.requestId());
+        if (p == null || p.control != h) {
+            return;
+        }
+        pendingCircuits.remove(r.requestId());
+        p.timeout.cancel(false);
+        if (p.result.completeExceptionally(new CircuitRejectedException(r.reason(), r.message(), false))) {
+            metrics.circuitFailed(r.reason());
+        }
+    }
+
+    /** Fails requests still waiting for an answer on {@code h} (all when null). Attachments in progress go on. */
+    private void failPending(ControlHandler h, IOException cause) {
+        List<PendingCircuit> failed = new ArrayList<>();
+        pendingCircuits.values().removeIf(p -> {
+            if (h == null || p.control == h) {
+                failed.add(p);
+                return true;
+            }
+            return false;
+        });
+        for (PendingCircuit p : failed) {
+            p.timeout.cancel(false);
+            p.result.completeExceptionally(cause);
+        }
+    }
+
+    private static CircuitRejectedException asCircuitFailure(Throwable cause) {
+        if (cause instanceof CircuitRejectedException c) {
+            return c;
+        }
+        if (cause instanceof RelayDeniedException d) {
+            CircuitRejectReason reason = switch (d.reason()) {
+                case TIMEOUT -> CircuitRejectReason.TIMEOUT;
+                case RATE_LIMITED, SERVER_FULL -> CircuitRejectReason.LIMIT_REACHED;
+                case DRAINING -> CircuitRejectReason.RELAY_DRAINING;
+                case AUTH_FAILED, NOT_ALLOWED -> CircuitRejectReason.NOT_ALLOWED;
+                default -> CircuitRejectReason.INTERNAL;
+            };
+            return new CircuitRejectedException(reason, d.relayMessage(), false, d);
+        }
+        return new CircuitRejectedException(CircuitRejectReason.INTERNAL, "attach failed: " + describe(cause), true, cause);
+    }
+
+    // ------------------------------------------------------------------ circuits: listener
+
+    private void onOffer(ControlHandler h, RelayFrame.CircuitOffer offer) {
+        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service());
+        CircuitAcceptor acceptor = circuitAcceptor;
+        CircuitDecision decision;
+        if (!config.acceptsCircuits() || acceptor == null) {
+            decision = CircuitDecision.reject(CircuitRejectReason.SERVICE_UNKNOWN, "this node accepts no circuits");
+        } else if (listenerAttaching >= config.maxPendingCircuits()) {
+            decision = CircuitDecision.reject(CircuitRejectReason.LIMIT_REACHED, "too many circuits being attached");
+        } else {
+            try {
+                decision = acceptor.decide(incoming);
+                if (decision == null) {
+                    decision = CircuitDecision.reject(CircuitRejectReason.INTERNAL, "");
+                }
+            } catch (RuntimeException e) {
+                log.warn("circuit acceptor failed", e);
+                decision = CircuitDecision.reject(CircuitRejectReason.INTERNAL, "");
+            }
+        }
+        Channel ch = h.channel();
+        if (decision instanceof CircuitDecision.Reject r) {
+            metrics.circuitFailed(r.reason());
+            ch.writeAndFlush(new ClientFrame.CircuitReject(offer.circuitId(), r.reason(), r.message()), ch.voidPromise());
+            return;
+        }
+        ch.writeAndFlush(new ClientFrame.CircuitAccept(offer.circuitId()), ch.voidPromise());
+        listenerAttaching++;
+        attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false).addListener(f -> {
+            listenerAttaching--;
+            if (f.isSuccess()) {
+                CircuitConnection conn = (CircuitConnection) f.getNow();
+                metrics.circuitOpened(false);
+                try {
+                    acceptor.attached(incoming, conn);
+                } catch (RuntimeException e) {
+                    log.warn("circuit acceptor failed", e);
+                    conn.close();
+                }
+            } else {
+                CircuitRejectedException e = asCircuitFailure(f.cause());
+                metrics.circuitFailed(e.reason());
+                try {
+                    acceptor.attachFailed(incoming, e);
+                } catch (RuntimeException ex) {
+                    log.warn("circuit acceptor failed", ex);
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ circuits: attaching
+
+    /** Opens a circuit connection to the relay of {@code control} and attaches it. */
+    private Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
+                                             String service, boolean dialerSide) {
+        Promise<CircuitConnection> result = loop.newPromise();
+        if (closed) {
+            result.setFailure(new RelayUnavailableException("relay client closed"));
+            return result;
+        }
+        Promise<Channel> attached = loop.newPromise();
+        CircuitAttachHandler handler = new CircuitAttachHandler(circuitId, token, attached);
+        ChannelFuture cf;
+        try {
+            cf = dialer.connect(control.address, control.mode, RelayProtocol.CIRCUIT_PATH,
+                    FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true);
+        } catch (RuntimeException e) {
+            result.setFailure(e);
+            return result;
+        }
+        ScheduledFuture<?> timeout = loop.schedule(() -> {
+            handler.fail(new CircuitRejectedException(CircuitRejectReason.TIMEOUT,
+                    "circuit not attached within " + config.handshakeTimeout().toMillis() + " ms", true));
+        }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        cf.addListener(f -> {
+            if (!f.isSuccess()) {
+                handler.fail(f.cause());
+            }
+        });
+        attached.addListener(f -> {
+            timeout.cancel(false);
+            if (f.isSuccess()) {
+                Channel ch = cf.channel();
+                CircuitConnection conn = new CircuitConnection(ch, circuitId, peer, service, dialerSide, control.mode);
+                if (!result.trySuccess(conn)) {
+                    ch.close();
+                }
+            } else {
+                cf.channel().close();
+                result.tryFailure(f.cause());
+            }
+        });
+        return result;
+    }
+
+    /** Counts violations for stats as well as passing them on. */
+    private final class CountingMetrics implements RelayClientMetrics {
+        private final RelayClientMetrics delegate;
+
+        CountingMetrics(RelayClientMetrics delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override public void connectAttempt() { delegate.connectAttempt(); }
+        @Override public void connected() { delegate.connected(); }
+        @Override public void reconnectScheduled(Duration delay) { delegate.reconnectScheduled(delay); }
+        @Override public void denied(DenyReason reason) { delegate.denied(reason); }
+        @Override public void deadRelay(DeadCause cause) { delegate.deadRelay(cause); }
+        @Override public void rtt(Duration rtt) { delegate.rtt(rtt); }
+        @Override public void datagramSent(int bytes) { delegate.datagramSent(bytes); }
+        @Override public void datagramReceived(int bytes) { delegate.datagramReceived(bytes); }
+        @Override public void datagramDropped(SendResult result) { delegate.datagramDropped(result); }
+        @Override public void unknownFrame() { delegate.unknownFrame(); }
+        @Override public void circuitOpened(boolean dialer) { delegate.circuitOpened(dialer); }
+        @Override public void circuitFailed(CircuitRejectReason reason) { delegate.circuitFailed(reason); }
+
+        @Override
+        public void protocolViolation(ProtocolViolation.Kind kind) {
+            protocolViolations.increment();
+            delegate.protocolViolation(kind);
+        }
+    }
+}

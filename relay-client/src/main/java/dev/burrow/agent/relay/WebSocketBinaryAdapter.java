@@ -1,0 +1,51 @@
+package dev.burrow.agent.relay;
+
+import dev.burrow.protocol.frame.ProtocolViolation;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Turns WebSocket binary messages into the byte stream the frame decoder reads, and outbound
+ * buffers into binary messages (one write, one message). A text message is a protocol violation.
+ * Control frames (ping, pong, close) are handled by Netty's protocol handler in front of this one.
+ * Used by the client and by test relays.
+ */
+final class WebSocketBinaryAdapter extends ChannelDuplexHandler {
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof BinaryWebSocketFrame || msg instanceof ContinuationWebSocketFrame) {
+            ctx.fireChannelRead(((WebSocketFrame) msg).content()); // ownership moves with the content
+        } else if (msg instanceof WebSocketFrame) {
+            ReferenceCountUtil.release(msg);
+            ctx.fireExceptionCaught(new ProtocolViolation(ProtocolViolation.Kind.UNEXPECTED_FRAME,
+                    "only binary WebSocket messages carry relay data"));
+        } else {
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (msg instanceof ByteBuf buf) {
+            ctx.write(new BinaryWebSocketFrame(buf), promise);
+        } else {
+            ctx.write(msg, promise);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        ctx.fireUserEventTriggered(evt);
+        if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+            ctx.fireUserEventTriggered(TransportReadyEvent.INSTANCE);
+        }
+    }
+}

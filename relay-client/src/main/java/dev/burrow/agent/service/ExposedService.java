@@ -1,0 +1,32 @@
+package dev.burrow.agent.service;
+
+import dev.burrow.agent.policy.AllowList;
+import dev.burrow.agent.policy.ConnectionCaps;
+import dev.burrow.agent.policy.TargetPolicy;
+import dev.burrow.protocol.frame.ServiceNames;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * One exposed service: its name, the one local target it reaches, who may use it, and its caps.
+ *
+ * @param maxConnections streams at once for the whole service
+ * @param maxPerPeer streams at once from one peer
+ * @param idleTimeout a stream with no bytes either way for this long is closed
+ */
+public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+        Duration idleTimeout) {
+    public ExposedService {
+        ServiceNames.check(name);
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(allow, "allow");
+        if (maxConnections < 1 || maxPerPeer < 1) {
+            throw new IllegalArgumentException("service " + name + ": connection caps must be >= 1");
+        }
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+    }
+
+    public ExposedService(String name, TargetPolicy target, AllowList allow) {
+        this(name, target, allow, ConnectionCaps.DEFAULT_PER_SERVICE, ConnectionCaps.DEFAULT_PER_PEER, StreamDefaults.IDLE_TIMEOUT);
+    }
+}

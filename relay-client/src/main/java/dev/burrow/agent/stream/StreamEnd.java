@@ -1,0 +1,94 @@
+package dev.burrow.agent.stream;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+
+/**
+ * One end of a {@link Splice}: a channel carrying a byte stream, either plain (a local TCP socket)
+ * or wrapped in TLS by an {@link SslHandler} in its pipeline (a peer stream). The end knows how to
+ * half-close and reset itself the way its kind of stream needs.
+ */
+public final class StreamEnd {
+    private final Channel channel;
+    private final SslHandler sslOrNull;
+    private final String label;
+
+    private StreamEnd(Channel channel, SslHandler sslOrNull, String label) {
+        this.channel = channel;
+        this.sslOrNull = sslOrNull;
+        this.label = label;
+    }
+
+    /** A plain TCP socket (for example the local client or the local target). */
+    public static StreamEnd plain(Channel channel, String label) {
+        return new StreamEnd(channel, null, label);
+    }
+
+    /** A stream protected by the TLS handler in its pipeline. */
+    public static StreamEnd tls(Channel channel, SslHandler ssl, String label) {
+        return new StreamEnd(channel, ssl, label);
+    }
+
+    public Channel channel() {
+        return channel;
+    }
+
+    public boolean isTls() {
+        return sslOrNull != null;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /**
+     * Ends our direction after everything written so far: TLS sends close_notify first (so the other
+     * side can tell a clean end from a truncation), then the socket's output is shut down (FIN).
+     */
+    void shutdownOutput() {
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (!f.isSuccess()) {
+                return;
+            }
+            if (sslOrNull != null) {
+                sslOrNull.closeOutbound().addListener(g -> shutdownSocketOutput());
+            } else {
+                shutdownSocketOutput();
+            }
+        });
+    }
+
+    private void shutdownSocketOutput() {
+        if (channel instanceof DuplexChannel d && channel.isActive()) {
+            d.shutdownOutput();
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Closes gracefully once what was written is flushed. */
+    void closeAfterFlush() {
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Aborts: an RST (SO_LINGER 0) for sockets, so the far end learns this was not a clean end. */
+    void reset() {
+        if (channel.isOpen()) {
+            try {
+                channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException ignored) {
+                // not a socket, or already closing: a plain close is the best we can do
+            }
+            channel.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return label;
+    }
+}
