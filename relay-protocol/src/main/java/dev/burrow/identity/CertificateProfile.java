@@ -31,8 +31,11 @@ public final class CertificateProfile {
     public static final int MAX_TAG_LENGTH = 63;
     /** Most tags on one certificate: keeps certificates (and admission decisions) small. */
     public static final int MAX_TAGS = 32;
-    /** Longest chain a peer may present (leaf + intermediate + root); longer chains are malformed. */
-    public static final int MAX_CHAIN_LENGTH = 3;
+    /**
+     * Longest chain a peer may present; longer chains are malformed. Matches the CLIENT_AUTH frame
+     * limit in {@code docs/protocol.md} (only the leaf is judged; issuers come from configuration).
+     */
+    public static final int MAX_CHAIN_LENGTH = 4;
 
     private static final Pattern NAME = Pattern.compile("[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?");
     private static final Pattern TAG = Pattern.compile("[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?");

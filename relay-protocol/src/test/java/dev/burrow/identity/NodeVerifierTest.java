@@ -214,7 +214,7 @@ class NodeVerifierTest {
         assertReason(() -> v.verify(null, null), Reason.MALFORMED);
         assertReason(() -> v.verify(new X509Certificate[0], null), Reason.MALFORMED);
         X509Certificate c = chain(alice)[0];
-        assertReason(() -> v.verify(new X509Certificate[] {c, c, c, c}, null), Reason.MALFORMED);
+        assertReason(() -> v.verify(new X509Certificate[] {c, c, c, c, c}, null), Reason.MALFORMED);
         // CA flag on a leaf
         X509Certificate caLeaf = craft(ids.caPrivateKey(), rawEd25519Spki(alice.nodeKey().bytes()), true, alice.nodeKey());
         assertReason(() -> v.verify(new X509Certificate[] {caLeaf}, null), Reason.MALFORMED);
