@@ -34,7 +34,7 @@ final class WebSocketBinaryAdapter extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof ByteBuf buf) {
+        if (msg instanceof ByteBuf buf && buf.isReadable()) { // empty flush markers pass through to TLS
             ctx.write(new BinaryWebSocketFrame(buf), promise);
         } else {
             ctx.write(msg, promise);

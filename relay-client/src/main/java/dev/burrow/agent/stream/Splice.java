@@ -182,17 +182,20 @@ public final class Splice {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslCloseCompletionEvent close) {
-                if (close.isSuccess()) {
+            if (evt instanceof SslCloseCompletionEvent) {
+                // Either our end-to-end TLS got close_notify (a clean end of the peer's direction),
+                // or an outer transport's TLS (the relay connection) ended: only the first counts.
+                if (self.cleanlyEnded()) {
                     closeNotifySeen = true;
                     inputEnded(isA);
-                } else {
-                    abort(SpliceOutcome.RESET, self);
                 }
             } else if (evt instanceof ChannelInputShutdownEvent) {
                 if (!self.isTls()) {
                     inputEnded(isA);
-                } else if (!closeNotifySeen) {
+                } else if (self.cleanlyEnded()) {
+                    closeNotifySeen = true;
+                    inputEnded(isA);
+                } else {
                     abort(SpliceOutcome.TRUNCATED, self);
                 }
             } else if (evt instanceof IdleStateEvent) {

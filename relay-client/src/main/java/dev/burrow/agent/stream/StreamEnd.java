@@ -41,6 +41,11 @@ public final class StreamEnd {
         return sslOrNull != null;
     }
 
+    /** True once this end's own TLS layer received close_notify: a clean end of its input. */
+    boolean cleanlyEnded() {
+        return sslOrNull != null && sslOrNull.sslCloseFuture().isDone() && sslOrNull.sslCloseFuture().isSuccess();
+    }
+
     public String label() {
         return label;
     }
@@ -63,6 +68,14 @@ public final class StreamEnd {
     }
 
     private void shutdownSocketOutput() {
+        // A transport that is itself TLS (a relay circuit runs inside the agent's TLS connection to
+        // the relay) half-closes with its own close_notify; a bare socket with FIN.
+        for (var entry : channel.pipeline()) {
+            if (entry.getValue() instanceof SslHandler outer && outer != sslOrNull) {
+                outer.closeOutbound();
+                return;
+            }
+        }
         if (channel instanceof DuplexChannel d && channel.isActive()) {
             d.shutdownOutput();
         } else {

@@ -1,0 +1,207 @@
+package dev.burrow.agent.forward;
+
+import dev.burrow.agent.path.PeerPath;
+import dev.burrow.agent.service.StreamDefaults;
+import dev.burrow.agent.stream.PeerStreamCodec;
+import dev.burrow.agent.stream.PeerStreamDecodeException;
+import dev.burrow.agent.stream.PeerStreamMessage;
+import dev.burrow.agent.stream.PreambleDecoder;
+import dev.burrow.agent.stream.StreamRefusedException;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.NodeTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLException;
+
+/**
+ * The dialer's side of a peer stream: opens a raw stream over a {@link PeerPath}, runs TLS 1.3 with
+ * this node's certificate while pinning the listener's key (the handshake fails for any other
+ * node), sends OPEN and waits for the listener's STATUS.
+ */
+public final class PeerStreamDialer {
+    private final NodeIdentity identity;
+    private final NodeVerifier verifier;
+
+    public PeerStreamDialer(NodeIdentity identity, NodeVerifier verifier) {
+        this.identity = identity;
+        this.verifier = verifier;
+    }
+
+    /**
+     * Opens a stream to {@code service} on {@code peer}. Fails with {@link StreamRefusedException}
+     * when the path or the listener refused, {@link TimeoutException} after
+     * {@link StreamDefaults#OPEN_TIMEOUT}, or another exception when the path failed.
+     */
+    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service) {
+        CompletableFuture<PeerStream> result = new CompletableFuture<>();
+        path.open(peer, service).whenComplete((ch, err) -> {
+            if (err != null) {
+                result.completeExceptionally(unwrap(err));
+                return;
+            }
+            ch.eventLoop().execute(() -> startTls(ch, path.name(), peer, service, result));
+        });
+        return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    private void startTls(Channel ch, String pathName, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+        SslHandler ssl;
+        try {
+            ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
+        } catch (SSLException e) {
+            ch.close();
+            result.completeExceptionally(e);
+            return;
+        }
+        ssl.setHandshakeTimeoutMillis(StreamDefaults.TLS_HANDSHAKE_TIMEOUT.toMillis());
+        try {
+            ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        } catch (RuntimeException ignored) {
+            // not a socket
+        }
+        DialHandler handler = new DialHandler(ssl, pathName, peer, service, result);
+        ch.pipeline().addLast("burrow-peer-tls", ssl);
+        ch.pipeline().addLast(new PreambleDecoder());
+        ch.pipeline().addLast("burrow-dial", handler);
+        result.whenComplete((s, e) -> {
+            if (e != null) {
+                ch.close();
+            }
+        });
+        ch.config().setAutoRead(true);
+        ch.read();
+    }
+
+    /** Runs the dialer's half of the preamble, then holds early service bytes until the splice takes over. */
+    final class DialHandler extends ChannelInboundHandlerAdapter {
+        private final SslHandler ssl;
+        private final String pathName;
+        private final NodeKey peer;
+        private final String service;
+        private final CompletableFuture<PeerStream> result;
+        private ChannelHandlerContext ctx;
+        private VerifiedPeer verified;
+        private CompositeByteBuf early;
+        private boolean statusSeen;
+
+        DialHandler(SslHandler ssl, String pathName, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+            this.ssl = ssl;
+            this.pathName = pathName;
+            this.peer = peer;
+            this.service = service;
+            this.result = result;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent hs) {
+                if (!hs.isSuccess()) {
+                    result.completeExceptionally(new SSLException("TLS with peer " + peer.shortId() + " failed: "
+                            + hs.cause().getMessage(), hs.cause()));
+                    ctx.close();
+                    return;
+                }
+                try {
+                    verified = NodeTls.verifiedPeer(ssl, verifier, peer);
+                } catch (Exception e) {
+                    result.completeExceptionally(new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+                    ctx.close();
+                    return;
+                }
+                ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Open.of(service), ctx.alloc()));
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (statusSeen) {
+                if (msg instanceof ByteBuf b && b.isReadable()) {
+                    if (early == null) {
+                        early = ctx.alloc().compositeBuffer();
+                    }
+                    early.addComponent(true, b);
+                } else {
+                    ReferenceCountUtil.release(msg);
+                }
+                return;
+            }
+            if (!(msg instanceof PeerStreamMessage.Status status)) {
+                ReferenceCountUtil.release(msg);
+                result.completeExceptionally(new StreamRefusedException(StreamStatusCode.BAD_REQUEST,
+                        "listener sent something other than STATUS", "peer"));
+                ctx.close();
+                return;
+            }
+            statusSeen = true;
+            if (!status.isOk()) {
+                result.completeExceptionally(new StreamRefusedException(status.code(), status.message(), "peer"));
+                ctx.close();
+                return;
+            }
+            ctx.channel().config().setAutoRead(false);
+            if (!result.complete(new PeerStream(ctx.channel(), ssl, verified, pathName, this))) {
+                ctx.close(); // timed out meanwhile
+            }
+        }
+
+        /** Removes this handler; returns the early bytes (possibly empty), owned by the caller. */
+        ByteBuf detach() {
+            ByteBuf out = early != null ? early : ctx.alloc().buffer(0);
+            early = null;
+            ctx.pipeline().remove(this);
+            return out;
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (early != null) {
+                early.release();
+                early = null;
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            result.completeExceptionally(new IOException("stream to " + peer.shortId() + " closed before STATUS"));
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof DecoderException d && d.getCause() instanceof PeerStreamDecodeException p) {
+                result.completeExceptionally(new StreamRefusedException(StreamStatusCode.BAD_REQUEST,
+                        "malformed STATUS: " + p.getMessage(), "peer"));
+            } else {
+                result.completeExceptionally(cause);
+            }
+            ctx.close();
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.burrow.agent.path;
+
+import dev.burrow.agent.relay.CircuitAcceptor;
+import dev.burrow.agent.relay.CircuitConnection;
+import dev.burrow.agent.relay.CircuitDecision;
+import dev.burrow.agent.relay.CircuitRejectedException;
+import dev.burrow.agent.relay.IncomingCircuit;
+import dev.burrow.agent.relay.RelayClient;
+import dev.burrow.agent.relay.RelayConnectionState;
+import dev.burrow.agent.service.InboundStream;
+import dev.burrow.agent.service.InboundStreamGate;
+import dev.burrow.agent.stream.StreamRefusedException;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.identity.NodeKey;
+import io.netty.channel.Channel;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams over relay circuits: one circuit per stream. Outbound, {@link #open} asks the relay for a
+ * circuit; inbound, the relay's offers go to the {@link InboundStreamGate} (its early refusals become
+ * CIRCUIT_REJECT reasons; accepted circuits become {@link InboundStream}s).
+ */
+public final class RelayCircuitPath implements PeerPath {
+    private static final Logger log = LoggerFactory.getLogger(RelayCircuitPath.class);
+    public static final String NAME = "relay";
+
+    private final RelayClient client;
+
+    public RelayCircuitPath(RelayClient client) {
+        this.client = client;
+    }
+
+    /** Routes the relay's circuit offers to {@code gate}. */
+    public void acceptInto(InboundStreamGate gate) {
+        client.setCircuitAcceptor(new CircuitAcceptor() {
+            @Override
+            public CircuitDecision decide(IncomingCircuit offer) {
+                Optional<InboundStreamGate.Refusal> r = gate.precheck(offer.source(), offer.service());
+                if (r.isPresent()) {
+                    gate.recordPrecheckRefusal(offer.source(), offer.service(), r.get());
+                    return CircuitDecision.reject(r.get().code().toCircuitReason(), r.get().message());
+                }
+                return CircuitDecision.accept();
+            }
+
+            @Override
+            public void attached(IncomingCircuit offer, CircuitConnection connection) {
+                gate.accept(new InboundStream(connection.channel(), NAME, offer.source(), offer.service()));
+                connection.start();
+            }
+
+            @Override
+            public void attachFailed(IncomingCircuit offer, Throwable cause) {
+                log.debug("circuit from {} for '{}' did not attach: {}", offer.source().shortId(), offer.service(), cause.toString());
+            }
+        });
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public boolean isUp() {
+        return client.state() == RelayConnectionState.CONNECTED;
+    }
+
+    @Override
+    public CompletableFuture<Channel> open(NodeKey peer, String service) {
+        return client.openCircuit(peer, service).handle((conn, err) -> {
+            if (err != null) {
+                Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+                if (cause instanceof CircuitRejectedException rej && !rej.local()) {
+                    throw new CompletionException(new StreamRefusedException(
+                            StreamStatusCode.fromCircuitReason(rej.reason()),
+                            rej.remoteMessage().isEmpty() ? rej.reason().name() : rej.remoteMessage(),
+                            rej.reason() == dev.burrow.protocol.frame.CircuitRejectReason.PEER_NOT_FOUND
+                                    || rej.reason() == dev.burrow.protocol.frame.CircuitRejectReason.RELAY_DRAINING
+                                    ? "relay" : "peer"));
+                }
+                throw new CompletionException(cause);
+            }
+            Channel ch = conn.channel();
+            conn.start();
+            return ch;
+        });
+    }
+}

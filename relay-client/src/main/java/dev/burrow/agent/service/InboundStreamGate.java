@@ -1,0 +1,347 @@
+package dev.burrow.agent.service;
+
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.AgentMetrics.Direction;
+import dev.burrow.agent.policy.ConnectionCaps;
+import dev.burrow.agent.policy.TargetPolicy;
+import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.PeerStreamCodec;
+import dev.burrow.agent.stream.PeerStreamDecodeException;
+import dev.burrow.agent.stream.PeerStreamMessage;
+import dev.burrow.agent.stream.PeerStreamProtocol;
+import dev.burrow.agent.stream.PreambleDecoder;
+import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.stream.Splice;
+import dev.burrow.agent.stream.StreamEnd;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.NodeTls;
+import dev.burrow.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one chokepoint for inbound streams, whatever path brought them (relay circuit now, direct
+ * path later; adversarial case F2). For each stream, in this order:
+ *
+ * <ol>
+ *   <li>TLS 1.3 with the node certificates; the peer's certificate is verified by
+ *       {@link NodeVerifier} and must be for exactly the node the path claims opened the stream
+ *       (F3: the route metadata and the authenticated identity must agree);</li>
+ *   <li>the OPEN preamble, inside TLS: a version we speak, and the service the path announced;</li>
+ *   <li>the service's allow rules, on the TLS-verified identity only (names and tags only from
+ *       CA-issued certificates);</li>
+ *   <li>the service's connection caps (per service and per peer), taken before any local socket;</li>
+ *   <li>{@link TargetPolicy}: only the configured (host, port), checked on the resolved address that
+ *       is then connected to (F1);</li>
+ *   <li>STATUS OK, then the bytes are spliced.</li>
+ * </ol>
+ *
+ * <p>Any refusal answers STATUS with a reason code and closes only that stream; nothing escapes
+ * the pipeline (F5).
+ */
+public final class InboundStreamGate {
+    private static final Logger log = LoggerFactory.getLogger(InboundStreamGate.class);
+    static final String SSL_HANDLER = "burrow-peer-tls";
+    static final String GATE_HANDLER = "burrow-gate";
+
+    /** A refusal before a stream exists (for the relay's circuit offer). */
+    public record Refusal(StreamStatusCode code, String message) {}
+
+    private final NodeVerifier verifier;
+    private final SslContext serverContext;
+    private final ServiceRegistry registry;
+    private final EventLoopGroup group;
+    private final Transport transport;
+    private final AgentMetrics metrics;
+    private final ActiveStreams active;
+    private final RecentRefusals refusals;
+
+    /**
+     * @param identity this node (its certificate is shown to dialers)
+     * @param verifier the one verifier: fleet CAs (names and tags) and pinned keys; a self-signed
+     *     dialer is accepted only for exactly the key the path claims
+     */
+    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry, EventLoopGroup group,
+            Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals) throws SSLException {
+        this.verifier = verifier;
+        // The handshake itself admits any valid certificate chain shape (self-signed included): the
+        // real decision is the strict verify() against the claimed key right after it, because
+        // NodeTls offers no server context bound to an expected key.
+        NodeVerifier handshakeVerifier = NodeVerifier.builder()
+                .trustCas(verifier.caCertificates())
+                .acceptAnySelfSigned(true)
+                .clock(verifier.clock())
+                .build();
+        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+        this.registry = registry;
+        this.group = group;
+        this.transport = transport;
+        this.metrics = metrics;
+        this.active = active;
+        this.refusals = refusals;
+    }
+
+    /**
+     * A cheap early answer to a path's offer (relay CIRCUIT_OFFER) before any stream exists: it can
+     * only refuse (unknown service, a node-ID-only allow list without this node, caps full), never
+     * admit: admission is decided in {@link #accept} on the TLS-verified identity.
+     */
+    public Optional<Refusal> precheck(NodeKey claimedPeer, String service) {
+        ExposedService s = registry.get(service);
+        if (s == null) {
+            return Optional.of(new Refusal(StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here"));
+        }
+        boolean nodeRulesOnly = s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node);
+        if (nodeRulesOnly && !s.allow().admits(new VerifiedPeer(claimedPeer, null, java.util.Set.of(), Instant.MAX, false,
+                java.math.BigInteger.ZERO))) {
+            return Optional.of(new Refusal(StreamStatusCode.NOT_ALLOWED, notAllowed(claimedPeer, service)));
+        }
+        ConnectionCaps caps = registry.caps(service);
+        if (caps != null && !caps.wouldAdmit(claimedPeer)) {
+            return Optional.of(new Refusal(StreamStatusCode.LIMIT_REACHED, "connection limit of service '" + service + "' reached"));
+        }
+        return Optional.empty();
+    }
+
+    /** Records a refusal made before a stream existed (the path refused the offer for us). */
+    public void recordPrecheckRefusal(NodeKey claimedPeer, String service, Refusal r) {
+        refused(claimedPeer.nodeId(), service, r.code(), r.message());
+    }
+
+    private static String notAllowed(NodeKey peer, String service) {
+        return "node " + peer.shortId() + " is not on the allow list of service '" + service + "'";
+    }
+
+    /** Takes over an inbound stream: TLS, preamble, policy, local connect, splice. */
+    public void accept(InboundStream stream) {
+        Channel ch = stream.channel();
+        try {
+            ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        } catch (RuntimeException ignored) {
+            // channel types without half-closure just close on EOF
+        }
+        SslHandler ssl = serverContext.newHandler(ch.alloc());
+        ssl.setHandshakeTimeoutMillis(StreamDefaults.TLS_HANDSHAKE_TIMEOUT.toMillis());
+        GateHandler gate = new GateHandler(stream, ssl);
+        ch.pipeline().addLast(SSL_HANDLER, ssl);
+        ch.pipeline().addLast(new PreambleDecoder());
+        ch.pipeline().addLast(GATE_HANDLER, gate);
+        ch.config().setAutoRead(true);
+        ch.read();
+    }
+
+    private void refused(String peer, String service, StreamStatusCode code, String message) {
+        metrics.streamRefused(Direction.INBOUND, code);
+        refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.INBOUND, peer, service, code, "this agent", message));
+        log.info("refused stream from {} for service '{}': {} ({})", peer, service, code, message);
+    }
+
+    private final class GateHandler extends ChannelInboundHandlerAdapter {
+        private final InboundStream stream;
+        private final SslHandler ssl;
+        private VerifiedPeer peer;
+        private boolean decided;
+        private ScheduledFuture<?> deadline;
+
+        GateHandler(InboundStream stream, SslHandler ssl) {
+            this.stream = stream;
+            this.ssl = ssl;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            deadline = ctx.executor().schedule(() -> {
+                if (!decided) {
+                    decided = true;
+                    refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.BAD_REQUEST,
+                            "no OPEN within " + StreamDefaults.PREAMBLE_TIMEOUT.toSeconds() + " s");
+                    ctx.close();
+                }
+            }, StreamDefaults.PREAMBLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent hs) {
+                if (!hs.isSuccess()) {
+                    decided = true;
+                    refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.NOT_ALLOWED,
+                            "TLS handshake failed: " + hs.cause().getMessage());
+                    ctx.close();
+                    return;
+                }
+                try {
+                    peer = NodeTls.verifiedPeer(ssl, verifier, stream.claimedPeer());
+                } catch (Exception e) {
+                    // F3: the certificate is not for the node the path named, or does not verify.
+                    answer(ctx, StreamStatusCode.NOT_ALLOWED, "peer identity does not verify: " + e.getMessage());
+                }
+                return;
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (decided) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (!(msg instanceof PeerStreamMessage.Open open)) {
+                ReferenceCountUtil.release(msg);
+                metrics.preambleError();
+                answer(ctx, StreamStatusCode.BAD_REQUEST, msg instanceof ByteBuf ? "data before STATUS" : "expected OPEN");
+                return;
+            }
+            if (peer == null) {
+                answer(ctx, StreamStatusCode.NOT_ALLOWED, "no verified identity");
+                return;
+            }
+            ctx.channel().config().setAutoRead(false);
+            decide(ctx, open);
+        }
+
+        private void decide(ChannelHandlerContext ctx, PeerStreamMessage.Open open) {
+            if (!PeerStreamProtocol.supports(open.version())) {
+                answer(ctx, StreamStatusCode.UNSUPPORTED_VERSION, "preamble version " + open.version() + " is not supported (this agent speaks "
+                        + PeerStreamProtocol.MIN_VERSION + "-" + PeerStreamProtocol.VERSION + ")");
+                return;
+            }
+            if (!open.service().equals(stream.announcedService())) {
+                answer(ctx, StreamStatusCode.BAD_REQUEST, "service inside TLS differs from the one the path announced");
+                return;
+            }
+            ExposedService service = registry.get(open.service());
+            if (service == null) {
+                answer(ctx, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + open.service() + "' here");
+                return;
+            }
+            if (!service.allow().admits(peer)) {
+                answer(ctx, StreamStatusCode.NOT_ALLOWED, peer.caIssued()
+                        ? "node " + peer.displayName() + " is not on the allow list of service '" + service.name() + "'"
+                        : notAllowed(peer.nodeKey(), service.name()));
+                return;
+            }
+            ConnectionCaps caps = registry.caps(service.name());
+            ConnectionCaps.Permit permit = caps == null ? null : caps.tryAcquire(peer.nodeKey());
+            if (permit == null) {
+                answer(ctx, StreamStatusCode.LIMIT_REACHED, "connection limit of service '" + service.name() + "' reached");
+                return;
+            }
+            TargetPolicy.Decision decision = service.target().decide();
+            if (decision instanceof TargetPolicy.Decision.Refused r) {
+                permit.close();
+                answer(ctx, r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
+                return;
+            }
+            var connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
+            Bootstrap b = new Bootstrap()
+                    .group(group)
+                    .channel(transport.socketChannel())
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) StreamDefaults.TARGET_CONNECT_TIMEOUT.toMillis())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel c) {
+                            // the splice adds its handlers once connected
+                        }
+                    });
+            ChannelFuture cf = b.connect(connectTo); // an InetSocketAddress holding the checked InetAddress: no new lookup
+            cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> {
+                if (!f.isSuccess()) {
+                    permit.close();
+                    answer(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
+                    return;
+                }
+                Channel local = f.channel();
+                if (decided || !ctx.channel().isActive()) {
+                    permit.close();
+                    local.close();
+                    return;
+                }
+                decided = true;
+                ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Status.ok(), ctx.alloc()));
+                ctx.pipeline().remove(this);
+                long id = active.nextId();
+                metrics.streamOpened(Direction.INBOUND);
+                Splice splice = Splice.join(StreamEnd.tls(ctx.channel(), ssl, "peer " + peer.displayName()),
+                        StreamEnd.plain(local, "target " + service.target().spec()), service.idleTimeout(),
+                        (fromPeer, toPeer, outcome) -> {
+                            permit.close();
+                            active.remove(id, fromPeer, toPeer);
+                            metrics.streamEnded(Direction.INBOUND, outcome, fromPeer, toPeer);
+                        });
+                active.add(new ActiveStreams.Entry(id, Direction.INBOUND, peer.nodeKey(), peer.name(), service.name(),
+                        stream.path(), service.target().spec().toString(), Instant.now(), splice));
+                if (splice.isFinished()) {
+                    active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
+                }
+            }));
+        }
+
+        /** Sends a refusal STATUS and closes after it. */
+        private void answer(ChannelHandlerContext ctx, StreamStatusCode code, String message) {
+            if (decided) {
+                return;
+            }
+            decided = true;
+            String who = peer != null ? peer.nodeKey().nodeId() : stream.claimedPeer().nodeId();
+            refused(who, stream.announcedService(), code, message);
+            if (ctx.channel().isActive() && ssl.handshakeFuture().isSuccess()) {
+                ctx.writeAndFlush(PeerStreamCodec.encode(new PeerStreamMessage.Status(code, message), ctx.alloc()))
+                        .addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof DecoderException d && d.getCause() instanceof PeerStreamDecodeException p) {
+                metrics.preambleError();
+                answer(ctx, StreamStatusCode.BAD_REQUEST, p.getMessage());
+                return;
+            }
+            log.debug("inbound stream from {} failed: {}", stream.claimedPeer().shortId(), cause.toString());
+            if (!decided) {
+                decided = true;
+                refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.INTERNAL,
+                        cause.getClass().getSimpleName());
+            }
+            ctx.close();
+        }
+    }
+}
