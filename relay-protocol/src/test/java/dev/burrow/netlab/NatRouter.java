@@ -1,0 +1,83 @@
+package dev.burrow.netlab;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A site's NAT router: a namespace with a public interface ({@code wan0}) on the lab internet and a
+ * LAN bridge ({@code lan0}, 10.N.0.1/24) that its {@link LanHost}s plug into. Forwarding is on and
+ * the {@link NatBehaviour} is an nftables ruleset in this namespace.
+ */
+public final class NatRouter extends Namespace {
+    public static final String WAN = "wan0";
+    public static final String LAN_BRIDGE = "lan0";
+
+    private final int siteIndex;
+    private final InetAddress publicAddress;
+    private final List<LanHost> hosts = new ArrayList<>();
+    private NatBehaviour behaviour;
+
+    NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress) {
+        super(lab, label);
+        this.siteIndex = siteIndex;
+        this.publicAddress = publicAddress;
+    }
+
+    /** The router's public address: the source address the internet sees for its LAN hosts. */
+    public InetAddress publicAddress() {
+        return publicAddress;
+    }
+
+    /** The LAN gateway address, 10.N.0.1. */
+    public InetAddress lanGateway() {
+        return NetLab.ipv4(10, siteIndex, 0, 1);
+    }
+
+    /** The LAN prefix, 10.N.0.0/24. */
+    public String lanSubnet() {
+        return "10." + siteIndex + ".0.0/24";
+    }
+
+    public NatBehaviour behaviour() {
+        return behaviour;
+    }
+
+    public List<LanHost> hosts() {
+        return List.copyOf(hosts);
+    }
+
+    /**
+     * Replaces the NAT ruleset. Existing conntrack entries keep their mappings, so set the behaviour
+     * before the LAN hosts start sending (the lab has no conntrack tool to flush them).
+     */
+    public void setBehaviour(NatBehaviour behaviour) {
+        tryExec("nft", "delete", "table", "ip", "netlab"); // absent the first time
+        nft(behaviour.ruleset(WAN));
+        this.behaviour = behaviour;
+    }
+
+    /** Adds a host on this site's LAN, at 10.N.0.(10+k), default route via the router. */
+    public LanHost addHost(String label) {
+        int k = hosts.size();
+        if (k >= 200) {
+            throw new NetLabException("too many hosts on " + label());
+        }
+        InetAddress address = NetLab.ipv4(10, siteIndex, 0, 10 + k);
+        LanHost host = lab.register(new LanHost(lab, label, address, this));
+        lab.createNamespace(host);
+        String port = "l" + k;
+        NetLab.cmd("ip", "link", "add", Host.IFACE, "netns", host.name(), "type", "veth", "peer", "name", port, "netns", name());
+        exec("ip", "link", "set", port, "master", LAN_BRIDGE, "up");
+        host.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", Host.IFACE);
+        host.exec("ip", "link", "set", Host.IFACE, "up");
+        host.exec("ip", "route", "add", "default", "via", lanGateway().getHostAddress());
+        hosts.add(host);
+        return host;
+    }
+
+    /** Impairs the router's public link (loss both ways; delay on egress, needs netem). */
+    public void impairWan(Impairment impairment) {
+        impairment.apply(this, WAN);
+    }
+}

@@ -1,0 +1,119 @@
+package dev.burrow.netlab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The lab's own lifecycle: namespaces, processes and cleanup, including after a crash. */
+@RequiresNetLab
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class NetLabTest {
+
+    @Test
+    void buildsATopologyAndRemovesEverythingOnClose() {
+        NetLab lab = NetLab.create();
+        List<Long> pids;
+        LabProcess sleeper;
+        try (lab) {
+            PublicHost server = lab.addPublicHost("server");
+            LanHost client = lab.addHostBehindNat("client", NatBehaviour.EIM);
+            assertThat(NetLab.namespaceNames()).contains(lab.prefix() + "inet", server.name(), client.name(), client.router().name());
+            assertThat(server.ip()).isEqualTo("203.0.113.100");
+            assertThat(client.ip()).isEqualTo("10.1.0.10");
+            assertThat(client.router().publicAddress().getHostAddress()).isEqualTo("203.0.113.10");
+            // A process tree (a shell with two children) that must not survive the lab.
+            sleeper = client.start("tree", List.of("sh", "-c", "sleep 300 & sleep 300 & wait"));
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> client.pids().size() >= 3);
+            pids = client.pids();
+        }
+        assertThat(lab.leftovers()).isEmpty();
+        assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(lab.prefix()));
+        assertThat(sleeper.isAlive()).isFalse();
+        assertThat(pids).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse());
+    }
+
+    @Test
+    void twoLabsInOneJvmDoNotCollide() {
+        try (NetLab a = NetLab.create(); NetLab b = NetLab.create()) {
+            assertThat(a.prefix()).isNotEqualTo(b.prefix());
+            a.addPublicHost("same");
+            b.addPublicHost("same");
+            assertThat(NetLab.namespaceNames()).contains(a.prefix() + "same", b.prefix() + "same");
+            // Sweeping from one must not touch the other: both owners are alive.
+            assertThat(NetLab.sweepStale()).noneMatch(n -> n.startsWith(a.prefix()) || n.startsWith(b.prefix()));
+        }
+    }
+
+    @Test
+    void publicHostsReachEachOtherOverUdpAndIcmp() {
+        try (NetLab lab = NetLab.create()) {
+            PublicHost server = lab.addPublicHost("server");
+            PublicHost client = lab.addPublicHost("client");
+            var alt = server.addAddress();
+            assertThat(alt.getHostAddress()).startsWith("198.51.100.");
+            LabProcess reflector = server.startJava("reflector", UdpReflector.class.getName(), server.ip() + ":3478", alt.getHostAddress() + ":3478");
+            reflector.awaitOutput("^READY", Duration.ofSeconds(20));
+            var run = client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), server.ip() + ":3478", alt.getHostAddress() + ":3478");
+            assertThat(run.exitCode()).as(run.output()).isZero();
+            // No NAT: both servers see the client's own address and the same port.
+            assertThat(run.output()).containsPattern("MAPPED 203\\.0\\.113\\.100:3478 203\\.0\\.113\\.101:\\d+")
+                    .containsPattern("MAPPED 198\\.51\\.100\\.100:3478 203\\.0\\.113\\.101:\\d+");
+            if (LabCapabilities.get().ping()) {
+                assertThat(client.ping(server.address())).isTrue();
+                assertThat(client.ping(alt)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void shutdownHookCleansUpWhenTheJvmExitsWithoutClose() {
+        String prefix = runChildLab("exit", false);
+        assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(prefix));
+    }
+
+    @Test
+    void sweepRemovesNamespacesOfAKilledRun() {
+        String prefix = runChildLab("hang", true);
+        // SIGKILL runs no hook: the namespaces (and the sleeper inside) are still there...
+        assertThat(NetLab.namespaceNames()).anyMatch(n -> n.startsWith(prefix));
+        List<String> swept = NetLab.sweepStale();
+        assertThat(swept).isNotEmpty().allMatch(n -> n.startsWith(prefix));
+        assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(prefix));
+    }
+
+    /** Runs {@link CrashingLabMain} in a child JVM (root namespace) and returns its lab prefix. */
+    private static String runChildLab(String mode, boolean kill) {
+        List<String> cmd = JavaLauncher.command(CrashingLabMain.class.getName(), List.of(mode));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+                String prefix = null;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                StringBuilder seen = new StringBuilder();
+                for (String line; prefix == null && System.nanoTime() < deadline && (line = out.readLine()) != null; ) {
+                    seen.append(line).append('\n');
+                    if (line.startsWith("PREFIX ")) {
+                        prefix = line.substring(7).strip();
+                    }
+                }
+                assertThat(prefix).as("child output: %s", seen).isNotNull();
+                if (kill) {
+                    p.destroyForcibly();
+                }
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                return prefix;
+            } finally {
+                p.destroyForcibly();
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}
