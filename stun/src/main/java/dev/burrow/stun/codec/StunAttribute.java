@@ -114,6 +114,25 @@ public sealed interface StunAttribute {
         }
     }
 
+    /** RESPONSE-PORT (0x0027, RFC 5780): port (16 bits) then 2 bytes of padding inside the value. */
+    record ResponsePort(int port) implements StunAttribute {
+        public ResponsePort {
+            if (port < 0 || port > 0xFFFF) {
+                throw new IllegalArgumentException("port out of range: " + port);
+            }
+        }
+
+        @Override
+        public int type() {
+            return StunAttributeType.RESPONSE_PORT;
+        }
+
+        @Override
+        public int valueLength() {
+            return 4;
+        }
+    }
+
     /** USERNAME (0x0006), for short-term credentials. */
     record Username(String value) implements StunAttribute {
         public Username {

@@ -35,7 +35,7 @@ import javax.crypto.spec.SecretKeySpec;
  *     (IPv4) or cookie + transaction ID (IPv6);
  * <li>ERROR-CODE: {@code 0 (21 bits), class (3 bits), number (8 bits), reason (UTF-8)};
  * <li>UNKNOWN-ATTRIBUTES: a list of 16-bit types;
- * <li>CHANGE-REQUEST: 32 bits, 0x4 = change IP, 0x2 = change port;
+ * <li>CHANGE-REQUEST: 32 bits, 0x4 = change IP, 0x2 = change port; RESPONSE-PORT: port (16), 0 (16);
  * <li>USERNAME, SOFTWARE: UTF-8; MESSAGE-INTEGRITY(-SHA256): the HMAC; FINGERPRINT: 32 bits.
  * </ul>
  * Padding is written as zero bytes and ignored when read.
@@ -170,6 +170,12 @@ public final class StunCodec {
                 }
                 int flags = buf.getInt(value);
                 yield new ChangeRequest((flags & ChangeRequest.CHANGE_IP_FLAG) != 0, (flags & ChangeRequest.CHANGE_PORT_FLAG) != 0);
+            }
+            case StunAttributeType.RESPONSE_PORT -> {
+                if (len != 4) {
+                    throw new StunDecodeException(BAD_ATTRIBUTE, "RESPONSE-PORT length " + len);
+                }
+                yield new ResponsePort(buf.getUnsignedShort(value));
             }
             case StunAttributeType.USERNAME -> {
                 if (len > StunAttribute.MAX_USERNAME_BYTES) {
@@ -349,6 +355,7 @@ public final class StunCodec {
             case AddressAttribute x -> encodeAddress(x.address(), false, id, out);
             case ChangeRequest c -> out.writeInt((c.changeIp() ? ChangeRequest.CHANGE_IP_FLAG : 0)
                     | (c.changePort() ? ChangeRequest.CHANGE_PORT_FLAG : 0));
+            case ResponsePort r -> out.writeShort(r.port()).writeShort(0);
             case Username u -> ByteBufUtil.reserveAndWriteUtf8(out, u.value(), len);
             case Software s -> ByteBufUtil.reserveAndWriteUtf8(out, s.value(), len);
             case ErrorCode e -> {

@@ -33,7 +33,10 @@ import java.util.List;
  */
 final class BindingResponder {
     /** A response to send: its bytes (owned by the caller), which UDP socket sends it, and whether it is an error. */
-    record Reply(ByteBuf content, int socketIndex, boolean error) {}
+    record Reply(ByteBuf content, int socketIndex, boolean error, int responsePort) {
+        /** No RESPONSE-PORT: answer the request's source port. */
+        static final int SOURCE_PORT = -1;
+    }
 
     private final StunServerConfig config;
     private final SourceRateLimiter limiter;
@@ -85,10 +88,21 @@ final class BindingResponder {
         boolean changeAllowed = config.rfc5780() && protocol == StunProtocol.UDP;
         List<Integer> unknown = null;
         ChangeRequest change = null;
+        int responsePort = Reply.SOURCE_PORT;
         for (StunAttribute a : req.attributes()) {
             int type = -1;
-            if (a instanceof StunAttribute.Unknown u && u.comprehensionRequired()) {
+            if (a instanceof StunAttribute.Unknown u && u.comprehensionRequired()
+                    && !(changeAllowed && u.type() == StunAttributeType.PADDING)) {
                 type = u.type();
+            } else if (a instanceof StunAttribute.ResponsePort rp) {
+                // RFC 5780 §7.5; only in RFC 5780 mode, where reflection to another port of the same IP is accepted.
+                if (changeAllowed && rp.port() == 0) {
+                    return error(req, ErrorCode.BAD_REQUEST, null, socketIndex, alloc);
+                } else if (changeAllowed) {
+                    responsePort = responsePort == Reply.SOURCE_PORT ? rp.port() : responsePort;
+                } else {
+                    type = StunAttributeType.RESPONSE_PORT;
+                }
             } else if (a instanceof ChangeRequest c) {
                 if (changeAllowed) {
                     change = change == null ? c : change;
@@ -149,7 +163,7 @@ final class BindingResponder {
             attributes.add(software);
         }
         StunMessage response = new StunMessage(StunClass.SUCCESS_RESPONSE, StunMessage.BINDING, req.transactionId(), attributes);
-        return new Reply(encode(response, integrity, alloc), target, false);
+        return new Reply(encode(response, integrity, alloc), target, false, responsePort);
     }
 
     private Reply error(StunMessage req, int code, StunAttribute extra, int socketIndex, ByteBufAllocator alloc) {
@@ -162,7 +176,7 @@ final class BindingResponder {
             attributes.add(software);
         }
         StunMessage response = new StunMessage(StunClass.ERROR_RESPONSE, req.method(), req.transactionId(), attributes);
-        return new Reply(encode(response, null, alloc), socketIndex, true);
+        return new Reply(encode(response, null, alloc), socketIndex, true, Reply.SOURCE_PORT);
     }
 
     private ByteBuf encode(StunMessage response, Integrity integrity, ByteBufAllocator alloc) {

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +71,10 @@ final class StunUdpHandler extends ChannelInboundHandlerAdapter {
             metrics.dropped(DropReason.UNWRITABLE);
             return;
         }
-        DatagramPacket response = new DatagramPacket(reply.content(), request.sender());
+        InetSocketAddress recipient = reply.responsePort() == BindingResponder.Reply.SOURCE_PORT
+                ? request.sender()
+                : new InetSocketAddress(request.sender().getAddress(), reply.responsePort());
+        DatagramPacket response = new DatagramPacket(reply.content(), recipient);
         if (out == ctx.channel()) {
             ctx.write(response, ctx.voidPromise());
             flushPending = true;

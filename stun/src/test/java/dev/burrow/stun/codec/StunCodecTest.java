@@ -110,7 +110,7 @@ class StunCodecTest {
                 new XorMappedAddress(v4), new XorMappedAddress(v6), new XorMappedAddress(mapped6),
                 new MappedAddress(v4), new MappedAddress(v6),
                 new ResponseOrigin(v4), new OtherAddress(v6),
-                new ChangeRequest(true, false), new ChangeRequest(false, true), new ChangeRequest(true, true), new ChangeRequest(false, false),
+                new ChangeRequest(true, false), new ChangeRequest(false, true), new ResponsePort(0), new ResponsePort(65535), new ChangeRequest(true, true), new ChangeRequest(false, false),
                 new Username("evtj:h6vY"), new Username(""), new Username("ユーザ"),
                 new Software("burrow"), new Software("x".repeat(763)),
                 new ErrorCode(420, "Unknown Attribute"), new ErrorCode(300, ""), new ErrorCode(699, "é"),

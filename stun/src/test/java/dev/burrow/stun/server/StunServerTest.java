@@ -200,7 +200,8 @@ class StunServerTest {
                         Thread.sleep(500);
                         return written.get() == before; // the writer is blocked: TCP pushed back
                     });
-            assertThat(written.get()).isLessThan(100L * chunk.length);
+            // kernel socket buffers on loopback take several MB; without pushback all 400 MB would go through
+            assertThat(written.get()).isLessThan(64L * 1024 * 1024);
 
             other.connect(server.tcpAddress(), 5000);
             other.setSoTimeout(5000);
