@@ -26,7 +26,7 @@ public record TargetSpec(String host, int port) {
 
     /** Parses a port number strictly (digits only, 1-65535). */
     public static int parsePort(String text) {
-        String t = text == null ? "" : text.strip();
+        String t = text == null ? "" : text;
         if (t.isEmpty() || t.length() > 6 || !t.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new IllegalArgumentException("'" + text + "' is not a port number (1-65535)");
         }

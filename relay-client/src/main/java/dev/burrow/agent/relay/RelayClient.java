@@ -306,6 +306,18 @@ public final class RelayClient implements AutoCloseable {
         return SendResult.QUEUED;
     }
 
+    /** Bytes waiting to be written to the relay: our queue plus the channel's outbound buffer (tests, status). */
+    CompletableFuture<Long> pendingOutboundBytes() {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        loop.execute(() -> {
+            ControlHandler c = control;
+            Channel ch = c == null ? null : c.channel();
+            var buffer = ch == null ? null : ch.unsafe().outboundBuffer();
+            result.complete(queuedBytes.get() + (buffer == null ? 0 : buffer.totalPendingWriteBytes()));
+        });
+        return result;
+    }
+
     private SendResult drop(ByteBuf payload, SendResult result) {
         payload.release();
         datagramsDropped.increment();

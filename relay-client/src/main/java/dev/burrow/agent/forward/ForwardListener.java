@@ -1,0 +1,230 @@
+package dev.burrow.agent.forward;
+
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.AgentMetrics.Direction;
+import dev.burrow.agent.path.PathSelector;
+import dev.burrow.agent.path.PeerPath;
+import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.stream.Splice;
+import dev.burrow.agent.stream.StreamEnd;
+import dev.burrow.agent.stream.StreamRefusedException;
+import dev.burrow.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The local side of a forward: listens on a local TCP port and carries every accepted connection
+ * to the peer's service over a fresh peer stream. The local connection is not read until the peer
+ * said OK (auto-read off), so nothing is buffered while the stream opens; a refused or failed stream
+ * resets the local connection (the client sees a reset, not an empty answer) and the reason is kept
+ * for status.
+ */
+public final class ForwardListener implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ForwardListener.class);
+    /** Local connections being opened or open at once per forward; each costs a relay circuit. */
+    public static final int DEFAULT_MAX_CONNECTIONS = 1024;
+
+    private final ForwardSpec spec;
+    private final PathSelector paths;
+    private final PeerStreamDialer dialer;
+    private final EventLoopGroup group;
+    private final Transport transport;
+    private final AgentMetrics metrics;
+    private final ActiveStreams active;
+    private final RecentRefusals refusals;
+    private final Duration idleTimeout;
+    private final int maxConnections;
+    private final AtomicInteger current = new AtomicInteger();
+    private final AtomicLong accepted = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private volatile String lastError;
+    private volatile Instant lastErrorAt;
+    private volatile String lastPath;
+    private volatile Channel server;
+
+    public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
+            AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections) {
+        this.spec = spec;
+        this.paths = paths;
+        this.dialer = dialer;
+        this.group = group;
+        this.transport = transport;
+        this.metrics = metrics;
+        this.active = active;
+        this.refusals = refusals;
+        this.idleTimeout = idleTimeout;
+        this.maxConnections = maxConnections;
+    }
+
+    /** Binds the local port; completes with the bound address. */
+    public CompletableFuture<InetSocketAddress> start() {
+        CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverSocketChannel())
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelActive(ChannelHandlerContext ctx) {
+                        onLocalConnection(ctx.channel());
+                        ctx.pipeline().remove(this);
+                    }
+                });
+        ChannelFuture f = b.bind(spec.bindHost(), spec.bindPort());
+        f.addListener(x -> {
+            if (x.isSuccess()) {
+                server = f.channel();
+                InetSocketAddress bound = (InetSocketAddress) f.channel().localAddress();
+                log.info("forwarding {}:{} to {}/{}", bound.getHostString(), bound.getPort(), spec.peerLabel(), spec.service());
+                result.complete(bound);
+            } else {
+                result.completeExceptionally(new java.io.IOException("cannot listen on " + spec.bindHost() + ":" + spec.bindPort()
+                        + ": " + x.cause().getMessage(), x.cause()));
+            }
+        });
+        return result;
+    }
+
+    private void onLocalConnection(Channel local) {
+        accepted.incrementAndGet();
+        if (current.incrementAndGet() > maxConnections) {
+            current.decrementAndGet();
+            fail(local, "forward connection limit (" + maxConnections + ") reached", null);
+            return;
+        }
+        local.closeFuture().addListener(x -> { /* counted when the stream ends */ });
+        PeerPath path = paths.pathFor(spec.peer());
+        lastPath = path.name();
+        dialer.open(path, spec.peer(), spec.service()).whenComplete((stream, err) -> {
+            if (err != null) {
+                current.decrementAndGet();
+                fail(local, describe(err), err);
+                return;
+            }
+            stream.channel().eventLoop().execute(() -> join(local, stream, path.name()));
+        });
+    }
+
+    private void join(Channel local, PeerStream stream, String pathName) {
+        ByteBuf early = stream.takeEarlyBytes();
+        if (!local.isActive()) {
+            early.release();
+            current.decrementAndGet();
+            stream.channel().close();
+            return;
+        }
+        if (early.isReadable()) {
+            local.writeAndFlush(early);
+        } else {
+            early.release();
+        }
+        long id = active.nextId();
+        metrics.streamOpened(Direction.OUTBOUND);
+        Splice splice = Splice.join(StreamEnd.plain(local, "client " + local.remoteAddress()),
+                StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()), idleTimeout,
+                (toPeer, fromPeer, outcome) -> {
+                    current.decrementAndGet();
+                    active.remove(id, fromPeer, toPeer);
+                    metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
+                });
+        active.add(new ActiveStreams.Entry(id, Direction.OUTBOUND, spec.peer(), stream.peer().name(), spec.service(), pathName,
+                String.valueOf(local.remoteAddress()), Instant.now(), splice));
+        if (splice.isFinished()) {
+            active.remove(id, splice.bytesBtoA(), splice.bytesAtoB());
+        }
+    }
+
+    private static String describe(Throwable err) {
+        Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (t instanceof TimeoutException) {
+            return "timed out opening the stream";
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    private void fail(Channel local, String reason, Throwable err) {
+        failed.incrementAndGet();
+        lastError = reason;
+        lastErrorAt = Instant.now();
+        Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+        if (t instanceof StreamRefusedException r) {
+            metrics.streamRefused(Direction.OUTBOUND, r.code());
+            refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.OUTBOUND, spec.peerLabel(), spec.service(), r.code(),
+                    r.by(), r.getMessage()));
+        }
+        log.warn("forward {}/{}: connection from {} failed: {}", spec.peerLabel(), spec.service(), local.remoteAddress(), reason);
+        // Reset: the local client must not mistake a refusal for an empty, successful answer.
+        try {
+            local.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException ignored) {
+            // best effort
+        }
+        local.close();
+    }
+
+    public ForwardSpec spec() {
+        return spec;
+    }
+
+    /** The bound address, or null before {@link #start()} completed. */
+    public InetSocketAddress boundAddress() {
+        Channel s = server;
+        return s == null ? null : (InetSocketAddress) s.localAddress();
+    }
+
+    public boolean isListening() {
+        Channel s = server;
+        return s != null && s.isActive();
+    }
+
+    public int openConnections() {
+        return current.get();
+    }
+
+    public long acceptedConnections() {
+        return accepted.get();
+    }
+
+    public long failedConnections() {
+        return failed.get();
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+
+    public Instant lastErrorAt() {
+        return lastErrorAt;
+    }
+
+    public String lastPath() {
+        return lastPath;
+    }
+
+    /** Stops listening; connections already forwarded keep running until they end. */
+    @Override
+    public void close() {
+        Channel s = server;
+        if (s != null) {
+            s.close().syncUninterruptibly();
+        }
+    }
+}

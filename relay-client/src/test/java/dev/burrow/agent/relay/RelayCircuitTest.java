@@ -1,0 +1,245 @@
+package dev.burrow.agent.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.testing.TestIdentities;
+import dev.burrow.protocol.frame.CircuitRejectReason;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Circuits end to end through the fake relay: open, accept, attach, data both ways, rejection, timeout. */
+class RelayCircuitTest {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final int DATA = 1024 * 1024 + 17;
+
+    private FakeRelay relay;
+    private RelayClient listener;
+    private RelayClient dialer;
+    private final NodeIdentity listenerId = TestIdentities.ephemeral("listener");
+    private final NodeIdentity dialerId = TestIdentities.ephemeral("dialer");
+    private final LinkedBlockingQueue<CircuitConnection> accepted = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<IncomingCircuit> offers = new LinkedBlockingQueue<>();
+    private volatile CircuitDecision decision = CircuitDecision.accept();
+
+    @BeforeEach
+    void startRelay() throws Exception {
+        relay = new FakeRelay();
+    }
+
+    @AfterEach
+    void stop() {
+        for (RelayClient c : new RelayClient[] {listener, dialer}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+        CircuitConnection c;
+        while ((c = accepted.poll()) != null) {
+            c.close();
+        }
+        relay.close();
+    }
+
+    private void connect(ConnectMode mode, RelayClientConfig.Builder dialerConfig) throws Exception {
+        listener = new RelayClient(ClientFixture.config(relay, listenerId, mode).acceptsCircuits(true).build());
+        listener.setCircuitAcceptor(new CircuitAcceptor() {
+            @Override
+            public CircuitDecision decide(IncomingCircuit offer) {
+                offers.add(offer);
+                return decision;
+            }
+
+            @Override
+            public void attached(IncomingCircuit offer, CircuitConnection connection) {
+                accepted.add(connection);
+            }
+        });
+        dialer = new RelayClient(dialerConfig.build());
+        listener.start();
+        dialer.start();
+        listener.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        dialer.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    private void connect(ConnectMode mode) throws Exception {
+        connect(mode, ClientFixture.config(relay, dialerId, mode));
+    }
+
+    /** Hashes everything it reads; completes when {@code expected} bytes arrived. */
+    static final class DigestSink extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<byte[]> digest = new CompletableFuture<>();
+        final CompletableFuture<Object> inputClosed = new CompletableFuture<>();
+        private final MessageDigest sha;
+        private final long expected;
+        private long received;
+
+        DigestSink(long expected) throws Exception {
+            this.sha = MessageDigest.getInstance("SHA-256");
+            this.expected = expected;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            try {
+                received += b.readableBytes();
+                sha.update(b.nioBuffer());
+                if (received >= expected) {
+                    digest.complete(sha.digest());
+                }
+            } finally {
+                b.release();
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                    || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+                inputClosed.complete(evt);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            inputClosed.complete("inactive");
+        }
+    }
+
+    private static byte[] send(CircuitConnection c, long seed) throws Exception {
+        byte[] data = new byte[DATA];
+        new Random(seed).nextBytes(data);
+        for (int off = 0; off < data.length; off += 16 * 1024) {
+            int n = Math.min(16 * 1024, data.length - off);
+            c.channel().write(Unpooled.wrappedBuffer(data, off, n));
+        }
+        c.channel().flush();
+        return MessageDigest.getInstance("SHA-256").digest(data);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = ConnectMode.class, names = {"UPGRADE", "WEBSOCKET"})
+    void aCircuitCarriesBytesBothWaysIntact(ConnectMode mode) throws Exception {
+        connect(mode);
+        CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(in).isNotNull();
+        IncomingCircuit offer = offers.take();
+        assertThat(offer.source()).isEqualTo(dialerId.nodeKey());
+        assertThat(offer.service()).isEqualTo("ssh");
+        assertThat(in.circuitId()).isEqualTo(out.circuitId()).isEqualTo(offer.circuitId());
+        assertThat(out.dialer()).isTrue();
+        assertThat(in.dialer()).isFalse();
+        assertThat(out.peer()).isEqualTo(listenerId.nodeKey());
+        assertThat(out.mode()).isEqualTo(mode);
+        assertThat(out.channel().config().isAutoRead()).isFalse();
+
+        DigestSink atListener = new DigestSink(DATA);
+        DigestSink atDialer = new DigestSink(DATA);
+        in.pipeline().addLast(atListener);
+        out.pipeline().addLast(atDialer);
+        in.start();
+        out.start();
+        in.channel().config().setAutoRead(true);
+        out.channel().config().setAutoRead(true);
+
+        byte[] fromDialer = send(out, 1);
+        byte[] fromListener = send(in, 2);
+        assertThat(atListener.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(fromDialer);
+        assertThat(atDialer.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(fromListener);
+
+        // The dialer closes: the listener sees its input end (half-closure is on) and closes its side.
+        out.close().sync();
+        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        in.close().sync();
+    }
+
+    @Test
+    void aRejectionReachesTheDialerWithReasonAndMessage() throws Exception {
+        decision = CircuitDecision.reject(CircuitRejectReason.NOT_ALLOWED, "not you");
+        connect(ConnectMode.UPGRADE);
+        CompletableFuture<CircuitConnection> f = dialer.openCircuit(listenerId.nodeKey(), "ssh");
+        assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(CircuitRejectReason.NOT_ALLOWED);
+                    assertThat(e.remoteMessage()).isEqualTo("not you");
+                    assertThat(e.local()).isFalse();
+                });
+    }
+
+    @Test
+    void anUnknownPeerIsRejectedByTheRelay() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        CompletableFuture<CircuitConnection> f = dialer.openCircuit(TestIdentities.randomNodeKey(), "ssh");
+        assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                        e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.PEER_NOT_FOUND));
+    }
+
+    @Test
+    void anUnansweredRequestTimesOutAndPendingRequestsAreCapped() throws Exception {
+        relay.routeCircuits = false;
+        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE)
+                .circuitTimeout(Duration.ofMillis(500)).maxPendingCircuits(2));
+        CompletableFuture<CircuitConnection> a = dialer.openCircuit(listenerId.nodeKey(), "a");
+        CompletableFuture<CircuitConnection> b = dialer.openCircuit(listenerId.nodeKey(), "b");
+        CompletableFuture<CircuitConnection> c = dialer.openCircuit(listenerId.nodeKey(), "c");
+        assertThatThrownBy(() -> c.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+                    assertThat(e.local()).isTrue();
+                });
+        for (CompletableFuture<CircuitConnection> f : java.util.List.of(a, b)) {
+            assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                        assertThat(e.reason()).isEqualTo(CircuitRejectReason.TIMEOUT);
+                        assertThat(e.local()).isTrue();
+                    });
+        }
+        // Slots are free again after the timeouts.
+        CompletableFuture<CircuitConnection> d = dialer.openCircuit(listenerId.nodeKey(), "d");
+        assertThatThrownBy(() -> d.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                        e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.TIMEOUT));
+    }
+
+    @Test
+    void openingWithoutARelayFailsFast() {
+        RelayClient idle = new RelayClient(ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).build());
+        try {
+            assertThatThrownBy(() -> idle.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .cause().isInstanceOf(RelayUnavailableException.class);
+            assertThatThrownBy(() -> idle.openCircuit(listenerId.nodeKey(), "Bad Name!").get())
+                    .cause().isInstanceOf(IllegalArgumentException.class);
+        } finally {
+            idle.close();
+        }
+    }
+
+    @Test
+    void aNodeThatAcceptsNoCircuitsRejectsOffers() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        listener.setCircuitAcceptor(null);
+        CompletableFuture<CircuitConnection> f = dialer.openCircuit(listenerId.nodeKey(), "ssh");
+        assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                        e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.SERVICE_UNKNOWN));
+    }
+}

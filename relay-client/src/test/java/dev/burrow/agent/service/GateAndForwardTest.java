@@ -1,0 +1,315 @@
+package dev.burrow.agent.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.burrow.agent.forward.ForwardListener;
+import dev.burrow.agent.forward.ForwardSpec;
+import dev.burrow.agent.forward.PeerStreamDialer;
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.path.PathSelector;
+import dev.burrow.agent.policy.AllowList;
+import dev.burrow.agent.policy.TargetPolicy;
+import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.testing.TestIdentities;
+import dev.burrow.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gate and the forward side over a loopback test path, with real TLS between two node
+ * identities and a real local target: every refusal reason, F3, caps, half-close and resets.
+ */
+class GateAndForwardTest {
+    @TempDir
+    Path tmp;
+
+    EventLoopGroup group;
+    TestIdentities ids;
+    NodeIdentity listener;
+    NodeIdentity dialer;
+    ServiceRegistry registry;
+    ActiveStreams inboundActive;
+    RecentRefusals inboundRefusals;
+    RecentRefusals outboundRefusals;
+    LoopbackPath path;
+    ServerSocket target;
+    ExecutorService targetThreads;
+    final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        group = Transport.nio().newEventLoopGroup(2, new DefaultThreadFactory("test", true));
+        ids = TestIdentities.create(tmp);
+        listener = ids.node("alice", "server");
+        dialer = ids.selfSignedNode("bob");
+        registry = new ServiceRegistry();
+        inboundActive = new ActiveStreams();
+        inboundRefusals = new RecentRefusals();
+        outboundRefusals = new RecentRefusals();
+        NodeVerifier verifier = ids.verifier();
+        InboundStreamGate gate = new InboundStreamGate(listener, verifier, registry, group, Transport.nio(), AgentMetrics.NOOP,
+                inboundActive, inboundRefusals);
+        path = new LoopbackPath(group, gate);
+        path.dialerKey(dialer.nodeKey());
+        target = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        targetThreads = Executors.newCachedThreadPool();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+        target.close();
+        targetThreads.shutdownNow();
+        path.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    void expose(String name, List<String> allow, int maxConn, int maxPerPeer) {
+        registry.replaceAll(List.of(new ExposedService(name, TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
+                AllowList.parse(allow), maxConn, maxPerPeer, Duration.ofMinutes(1))));
+    }
+
+    ForwardListener forward(String service) throws Exception {
+        ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
+                PathSelector.only(path), new PeerStreamDialer(dialer, NodeVerifier.builder().build()), group, Transport.nio(),
+                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100);
+        f.start().get(10, TimeUnit.SECONDS);
+        closeables.add(f);
+        return f;
+    }
+
+    /** The target: reads until EOF, then answers with what it got, upper-cased, and closes. */
+    void serveUppercaseAfterEof() {
+        targetThreads.submit(() -> {
+            while (!target.isClosed()) {
+                Socket s = target.accept();
+                targetThreads.submit(() -> {
+                    try (s) {
+                        byte[] in = s.getInputStream().readAllBytes();
+                        s.getOutputStream().write(new String(in, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
+                        s.shutdownOutput();
+                        s.getInputStream().read();
+                    } catch (IOException ignored) {
+                        // test peer gone
+                    }
+                    return null;
+                });
+            }
+            return null;
+        });
+    }
+
+    Socket connect(ForwardListener f) throws IOException {
+        Socket s = new Socket();
+        s.connect(f.boundAddress(), 5000);
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    @Test
+    void halfCloseCarriesTheRequestAndTheAnswerComesBack() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        serveUppercaseAfterEof();
+        ForwardListener f = forward("web");
+        try (Socket s = connect(f)) {
+            s.getOutputStream().write("hello burrow".getBytes(StandardCharsets.UTF_8));
+            s.shutdownOutput(); // the target answers only after EOF: half-close must travel end to end
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("HELLO BURROW");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 0);
+        assertThat(inboundActive.endedBytesFromPeers()).isEqualTo(12);
+    }
+
+    @Test
+    void serverSpeaksFirstBytesArriveWithoutTheClientSending() throws Exception {
+        expose("ssh", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        targetThreads.submit(() -> {
+            try (Socket s = target.accept()) {
+                s.getOutputStream().write("SSH-2.0-test\r\n".getBytes(StandardCharsets.US_ASCII));
+                s.getInputStream().read();
+            }
+            return null;
+        });
+        ForwardListener f = forward("ssh");
+        try (Socket s = connect(f)) {
+            byte[] banner = s.getInputStream().readNBytes(14);
+            assertThat(new String(banner, StandardCharsets.US_ASCII)).isEqualTo("SSH-2.0-test\r\n");
+        }
+    }
+
+    @Test
+    void dialerNotOnTheAllowListIsRefusedWithAReason() throws Exception {
+        expose("web", List.of("name:bob"), 10, 10); // bob is self-signed: his name is never trusted
+        ForwardListener f = forward("web");
+        assertRefused(f, StreamStatusCode.NOT_ALLOWED);
+        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.message()).contains("allow list"));
+        assertThat(f.lastError()).contains("NOT_ALLOWED");
+    }
+
+    @Test
+    void caIssuedNameAndTagAreHonoured() throws Exception {
+        NodeIdentity carol = ids.node("carol", "dev");
+        expose("web", List.of("tag:dev"), 10, 10);
+        serveUppercaseAfterEof();
+        path.dialerKey(carol.nodeKey());
+        ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", "web"),
+                PathSelector.only(path), new PeerStreamDialer(carol, ids.verifier()), group, Transport.nio(), AgentMetrics.NOOP,
+                new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100);
+        f.start().get(10, TimeUnit.SECONDS);
+        closeables.add(f);
+        try (Socket s = connect(f)) {
+            s.getOutputStream().write("x".getBytes(StandardCharsets.UTF_8));
+            s.shutdownOutput();
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("X");
+        }
+    }
+
+    @Test
+    void unexposedServiceIsRefused() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        assertRefused(forward("db"), StreamStatusCode.SERVICE_UNKNOWN);
+    }
+
+    @Test
+    void pathClaimingAnotherIdentityIsRefused() throws Exception {
+        // F3: the path says the stream comes from an allowed node, TLS proves it is bob.
+        NodeIdentity allowed = ids.selfSignedNode("trusted");
+        expose("web", List.of("node:" + allowed.nodeKey().nodeId()), 10, 10);
+        path.claim(allowed.nodeKey());
+        assertRefused(forward("web"), StreamStatusCode.NOT_ALLOWED);
+        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.message()).contains("identity"));
+    }
+
+    @Test
+    void serviceInsideTlsMustMatchTheAnnouncedOne() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        path.announce(s -> "other");
+        assertRefused(forward("web"), StreamStatusCode.BAD_REQUEST);
+    }
+
+    @Test
+    void perPeerCapRefusesTheExtraConnectionAndFreesItsSlot() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 1);
+        targetThreads.submit(() -> {
+            List<Socket> held = new ArrayList<>();
+            while (!target.isClosed()) {
+                held.add(target.accept());
+            }
+            return null;
+        });
+        ForwardListener f = forward("web");
+        Socket first = connect(f);
+        await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 1);
+        assertRefused(f, StreamStatusCode.LIMIT_REACHED);
+        first.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 0);
+        try (Socket again = connect(f)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 1);
+        }
+    }
+
+    @Test
+    void unreachableTargetIsReported() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        target.close(); // nothing listens on the target port any more
+        assertRefused(forward("web"), StreamStatusCode.TARGET_UNREACHABLE);
+    }
+
+    @Test
+    void targetResetReachesTheClientAsAReset() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        targetThreads.submit(() -> {
+            Socket s = target.accept();
+            s.getInputStream().read();
+            s.setSoLinger(true, 0);
+            s.close();
+            return null;
+        });
+        ForwardListener f = forward("web");
+        try (Socket s = connect(f)) {
+            s.getOutputStream().write(1);
+            assertThat(readUntilEnd(s)).isEqualTo("reset");
+        }
+    }
+
+    @Test
+    void aFailingConnectionDoesNotDisturbAnother() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        targetThreads.submit(() -> {
+            while (!target.isClosed()) {
+                accepted.add(target.accept());
+            }
+            return null;
+        });
+        ForwardListener f = forward("web");
+        try (Socket good = connect(f); Socket bad = connect(f)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() == 2);
+            bad.setSoLinger(true, 0);
+            bad.close();
+            await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 1);
+            good.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+            good.getOutputStream().flush();
+            Socket goodTarget = accepted.stream().filter(s -> !s.isClosed()).filter(s -> {
+                try {
+                    s.setSoTimeout(2000);
+                    return s.getInputStream().readNBytes(4).length == 4;
+                } catch (IOException e) {
+                    return false;
+                }
+            }).findFirst().orElseThrow();
+            goodTarget.getOutputStream().write("pong".getBytes(StandardCharsets.UTF_8));
+            assertThat(new String(good.getInputStream().readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("pong");
+        }
+        for (Socket s : accepted) {
+            s.close();
+        }
+    }
+
+    void assertRefused(ForwardListener f, StreamStatusCode code) throws Exception {
+        try (Socket s = connect(f)) {
+            assertThat(readUntilEnd(s)).isIn("reset", "eof");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !outboundRefusals.snapshot().isEmpty());
+        assertThat(outboundRefusals.snapshot().get(outboundRefusals.snapshot().size() - 1).code()).isEqualTo(code);
+    }
+
+    static String readUntilEnd(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        try {
+            while (in.read() >= 0) {
+                // drain
+            }
+            return "eof";
+        } catch (SocketException e) {
+            return "reset";
+        }
+    }
+}
