@@ -13,6 +13,9 @@ import picocli.CommandLine.Spec;
         description = "Reverse-tunnel relay and NAT traversal gateway: listen behind NAT, dial by identity.",
         subcommands = {
             // Subcommands are registered here, one line each.
+            dev.burrow.cli.identity.IdCommand.class,
+            dev.burrow.cli.identity.CaCommand.class,
+            dev.burrow.cli.identity.TokenCommand.class,
         })
 public final class BurrowCommand implements Runnable {
     @Spec

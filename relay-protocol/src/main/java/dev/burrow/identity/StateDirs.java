@@ -29,6 +29,14 @@ public final class StateDirs {
         return Path.of(userHome == null ? "." : userHome, HOME_DIR_NAME);
     }
 
+    /** Name of the fleet CA directory inside the state directory, used when no CA directory is given. */
+    public static final String CA_DIR_NAME = "ca";
+
+    /** The default fleet CA directory: {@code <default state dir>/ca}. */
+    public static Path defaultCaDir() {
+        return defaultStateDir().resolve(CA_DIR_NAME);
+    }
+
     /** {@code dir} when given, else the default. */
     public static Path resolve(Path dirOrNull) {
         return dirOrNull != null ? dirOrNull : defaultStateDir();
