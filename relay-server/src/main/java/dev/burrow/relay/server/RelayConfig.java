@@ -1,0 +1,115 @@
+package dev.burrow.relay.server;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Everything a relay needs to start. Built by {@link dev.burrow.relay.server.config.RelayConfigLoader}
+ * from YAML, environment ({@code BURROW_*}) and flags, which all go through the same parser; tests
+ * build one with {@code RelayConfigLoader.fromMap(Map.of("timeouts.handshake", "500ms"))}.
+ *
+ * @param listen the public listener (TLS, HTTP Upgrade and WebSocket)
+ * @param adminListen health, readiness and metrics; null = disabled
+ * @param stunListen the embedded STUN server; null = disabled
+ * @param relayId name of this relay in SERVER_HELLO (pod name or host name)
+ * @param transport {@code auto}, {@code iouring}, {@code epoll} or {@code nio}
+ */
+public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
+        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
+
+    public RelayConfig {
+        Objects.requireNonNull(listen, "listen");
+        Objects.requireNonNull(relayId, "relayId");
+        Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(auth, "auth");
+        Objects.requireNonNull(limits, "limits");
+        Objects.requireNonNull(timeouts, "timeouts");
+    }
+
+    /** How the public listener does TLS. */
+    public enum TlsMode {
+        /** Certificate chain and key from PEM files (e.g. a cert-manager Secret mount). */
+        FILES,
+        /** A self-signed ECDSA certificate, generated (and kept in {@code devDir} when set); clients pin its fingerprint. */
+        DEV,
+        /** Plain TCP: only behind a TLS-terminating ingress or proxy; logged at WARN. */
+        NONE
+    }
+
+    public record Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames) {
+        public Tls {
+            Objects.requireNonNull(mode, "tls.mode");
+            devHostNames = devHostNames == null ? List.of() : List.copyOf(devHostNames);
+        }
+    }
+
+    /** Who may connect. */
+    public enum AdmissionMode {
+        /** Anyone with a valid key (development only; logged at WARN). */
+        OPEN,
+        /** Node IDs listed inline or in a file. */
+        ALLOW_LIST,
+        /** Certificates issued by the configured fleet CA(s), optionally with required tags. */
+        CA,
+        /** An HTTP endpoint decides; any failure denies unless fail-open is set explicitly. */
+        WEBHOOK
+    }
+
+    /**
+     * @param allow node IDs admitted in ALLOW_LIST mode (with {@code allowFile}'s)
+     * @param allowFile one node ID per line ({@code #} comments); must be readable and non-empty when set
+     * @param caFiles PEM files of trusted fleet CAs (CA mode; optional in other modes, where they make certificates authoritative)
+     * @param requiredTags CA mode: a certificate must carry all of these tags
+     * @param webhookFailOpen admit when the webhook fails (explicit opt-in; logged loudly)
+     */
+    public record Auth(AdmissionMode mode, List<String> allow, Path allowFile, List<Path> caFiles, Set<String> requiredTags,
+            URI webhookUrl, Duration webhookTimeout, boolean webhookFailOpen) {
+        public Auth {
+            Objects.requireNonNull(mode, "auth.mode");
+            allow = allow == null ? List.of() : List.copyOf(allow);
+            caFiles = caFiles == null ? List.of() : List.copyOf(caFiles);
+            requiredTags = requiredTags == null ? Set.of() : Set.copyOf(requiredTags);
+            webhookTimeout = webhookTimeout == null ? RelayDefaults.WEBHOOK_TIMEOUT : webhookTimeout;
+        }
+    }
+
+    public record Limits(int maxClients, int maxHandshakes, double ipConnectRate, int ipConnectBurst,
+            long clientBytesPerSecond, long clientBurstBytes, int sendQueueDepth, int controlQueueDepth,
+            int pendingCircuitsPerClient, int activeCircuitsPerClient) {
+
+        public static Limits defaults() {
+            return new Limits(RelayDefaults.MAX_CLIENTS, RelayDefaults.MAX_HANDSHAKES_IN_FLIGHT,
+                    RelayDefaults.IP_CONNECT_RATE, RelayDefaults.IP_CONNECT_BURST, RelayDefaults.CLIENT_BYTES_PER_SECOND,
+                    RelayDefaults.CLIENT_BURST_BYTES, RelayDefaults.SEND_QUEUE_DEPTH, RelayDefaults.CONTROL_QUEUE_DEPTH,
+                    RelayDefaults.PENDING_CIRCUITS_PER_CLIENT, RelayDefaults.ACTIVE_CIRCUITS_PER_CLIENT);
+        }
+    }
+
+    public record Timeouts(Duration handshake, Duration write, Duration keepalive, Duration clientIdle,
+            Duration circuitToken, Duration circuitIdle) {
+
+        public static Timeouts defaults() {
+            return new Timeouts(RelayDefaults.HANDSHAKE_TIMEOUT, RelayDefaults.WRITE_TIMEOUT,
+                    RelayDefaults.KEEPALIVE_INTERVAL, RelayDefaults.CLIENT_IDLE_TIMEOUT, RelayDefaults.CIRCUIT_TOKEN_TTL,
+                    RelayDefaults.CIRCUIT_IDLE_TIMEOUT);
+        }
+    }
+
+    public RelayConfig withLimits(Limits l) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts);
+    }
+
+    public RelayConfig withAuth(Auth a) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts);
+    }
+
+    public RelayConfig withTimeouts(Timeouts t) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t);
+    }
+}

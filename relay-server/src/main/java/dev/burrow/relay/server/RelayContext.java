@@ -1,0 +1,98 @@
+package dev.burrow.relay.server;
+
+import dev.burrow.relay.server.auth.ClientAuthenticator;
+import dev.burrow.relay.server.circuit.CircuitManager;
+import dev.burrow.relay.server.forward.ClientRegistry;
+import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.relay.server.net.ConnectionGate;
+import dev.burrow.relay.server.net.EnrolmentEndpoint;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The state every connection handler of one relay shares. Internal to the relay (public only
+ * because handlers live in sibling packages).
+ */
+public final class RelayContext {
+    private final RelayConfig config;
+    private final RelayMetrics metrics;
+    private final ClientRegistry registry;
+    private final ClientAuthenticator authenticator;
+    private final ConnectionGate gate;
+    private final CircuitManager circuits;
+    private final EnrolmentEndpoint enrolment;
+    private final AtomicLong queuedDatagrams = new AtomicLong();
+    private volatile boolean draining;
+    private volatile ClientRateLimit rateLimit;
+
+    /** Per-client read rate; {@code bytesPerSecond == 0} = unlimited. Replaced as a whole on reload. */
+    public record ClientRateLimit(long bytesPerSecond, long burstBytes) {
+        public boolean enabled() {
+            return bytesPerSecond > 0;
+        }
+    }
+
+    public RelayContext(RelayConfig config, RelayMetrics metrics, ClientRegistry registry, ClientAuthenticator authenticator,
+            ConnectionGate gate, CircuitManager circuits, EnrolmentEndpoint enrolment) {
+        this.config = config;
+        this.metrics = metrics;
+        this.registry = registry;
+        this.authenticator = authenticator;
+        this.gate = gate;
+        this.circuits = circuits;
+        this.enrolment = enrolment;
+        this.rateLimit = new ClientRateLimit(config.limits().clientBytesPerSecond(),
+                Math.max(config.limits().clientBurstBytes(), RelayDefaults.MIN_CLIENT_BURST_BYTES));
+    }
+
+    public RelayConfig config() {
+        return config;
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    public ClientRegistry registry() {
+        return registry;
+    }
+
+    public ClientAuthenticator authenticator() {
+        return authenticator;
+    }
+
+    public ConnectionGate gate() {
+        return gate;
+    }
+
+    public CircuitManager circuits() {
+        return circuits;
+    }
+
+    public EnrolmentEndpoint enrolment() {
+        return enrolment;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    void startDraining() {
+        draining = true;
+    }
+
+    public ClientRateLimit rateLimit() {
+        return rateLimit;
+    }
+
+    void rateLimit(ClientRateLimit limit) {
+        this.rateLimit = limit;
+    }
+
+    public void addQueued(int delta) {
+        queuedDatagrams.addAndGet(delta);
+    }
+
+    public long queuedDatagrams() {
+        return queuedDatagrams.get();
+    }
+}

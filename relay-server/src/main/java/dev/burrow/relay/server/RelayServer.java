@@ -1,0 +1,387 @@
+package dev.burrow.relay.server;
+
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.tls.RelayTls;
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.server.admin.AdminServer;
+import dev.burrow.relay.server.auth.AdmissionFactory;
+import dev.burrow.relay.server.auth.ClientAdmission;
+import dev.burrow.relay.server.auth.ClientAuthenticator;
+import dev.burrow.relay.server.circuit.CircuitManager;
+import dev.burrow.relay.server.forward.ClientRegistry;
+import dev.burrow.relay.server.forward.ClientSession;
+import dev.burrow.relay.server.forward.PeerWatchers;
+import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
+import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.relay.server.net.ConnectionGate;
+import dev.burrow.relay.server.net.EnrolmentEndpoint;
+import dev.burrow.relay.server.net.RelayChannelInitializer;
+import dev.burrow.transport.Transport;
+import dev.burrow.transport.TransportKind;
+import dev.burrow.transport.TransportSelector;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Burrow relay: one public TLS listener (HTTP/1.1 Upgrade and WebSocket on the same port),
+ * keyed datagram forwarding, relay circuits, and an admin port for health and metrics.
+ *
+ * <pre>{@code
+ * RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of("listen", "127.0.0.1:0", "tls.mode", "dev")))
+ *         .build().start();
+ * relay.address();          // bound public address (port 0 resolved)
+ * relay.tlsFingerprint();   // sha256:... in dev mode
+ * relay.drain(Duration.ofSeconds(5)).join();
+ * relay.close();
+ * }</pre>
+ */
+public final class RelayServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
+    /** Child socket write-buffer marks: Netty's defaults, stated so the forwarder's backpressure is explicit. */
+    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    private final RelayConfig config;
+    private final Transport transport;
+    private final RelayMetrics metrics;
+    private final PrometheusMeterRegistry prometheus;
+    private final ClientAdmission admissionOverride;
+    private final NodeVerifier verifierOverride;
+    private final EnrolmentEndpoint enrolment;
+    private final SslContext sslOverride;
+
+    private RelayContext context;
+    private EventLoopGroup bossGroup;
+    private EventLoopGroup workerGroup;
+    private Channel serverChannel;
+    private AdminServer admin;
+    private AutoCloseable stun;
+    private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
+    private String fingerprint;
+    private volatile boolean started;
+    private volatile boolean closed;
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+    private RelayServer(Builder b) {
+        this.config = b.config;
+        this.transport = b.transport != null ? b.transport
+                : new TransportSelector().selectFromEnvironment(TransportKind.parse(b.config.transport()));
+        if (b.metrics != null) {
+            this.metrics = b.metrics;
+            this.prometheus = b.prometheus;
+        } else {
+            this.prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            this.metrics = new MicrometerRelayMetrics(prometheus);
+        }
+        this.admissionOverride = b.admission;
+        this.verifierOverride = b.verifier;
+        this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
+        this.sslOverride = b.sslContext;
+    }
+
+    public static Builder builder(RelayConfig config) {
+        return new Builder(config);
+    }
+
+    /** Builds a relay; collaborators default to what the config says. */
+    public static final class Builder {
+        private final RelayConfig config;
+        private Transport transport;
+        private RelayMetrics metrics;
+        private PrometheusMeterRegistry prometheus;
+        private ClientAdmission admission;
+        private NodeVerifier verifier;
+        private EnrolmentEndpoint enrolment;
+        private SslContext sslContext;
+
+        private Builder(RelayConfig config) {
+            this.config = config;
+        }
+
+        public Builder transport(Transport t) {
+            this.transport = t;
+            return this;
+        }
+
+        /** Records into {@code m}; {@code scrapeOrNull} serves {@code /metrics} (else it is empty). */
+        public Builder metrics(RelayMetrics m, PrometheusMeterRegistry scrapeOrNull) {
+            this.metrics = m;
+            this.prometheus = scrapeOrNull;
+            return this;
+        }
+
+        /** Replaces the admission policy built from {@code config.auth()}. */
+        public Builder admission(ClientAdmission a) {
+            this.admission = a;
+            return this;
+        }
+
+        /** Replaces the certificate verifier built from {@code config.auth()}. */
+        public Builder verifier(NodeVerifier v) {
+            this.verifier = v;
+            return this;
+        }
+
+        public Builder enrolment(EnrolmentEndpoint e) {
+            this.enrolment = e;
+            return this;
+        }
+
+        /** Replaces the TLS context built from {@code config.tls()}. */
+        public Builder sslContext(SslContext ctx) {
+            this.sslContext = ctx;
+            return this;
+        }
+
+        public RelayServer build() {
+            return new RelayServer(this);
+        }
+    }
+
+    /**
+     * Reads TLS material and auth sources (failing with a clear message when one is unusable), binds
+     * the listeners and returns once they accept connections.
+     *
+     * @throws IOException when TLS material cannot be read or a port cannot be bound
+     * @throws AdmissionFactory.AuthConfigException when an auth source is set but unusable
+     */
+    public synchronized RelayServer start() throws IOException {
+        if (started) {
+            return this;
+        }
+        ClientAdmission admission = admissionOverride != null ? admissionOverride : AdmissionFactory.admission(config.auth());
+        NodeVerifier verifier = verifierOverride != null ? verifierOverride : AdmissionFactory.verifier(config.auth());
+        SslContext ssl = sslOverride != null ? sslOverride : sslContext();
+
+        ClientRegistry registry = new ClientRegistry(
+                new PeerWatchers(RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL), metrics);
+        RelayContext[] holder = new RelayContext[1];
+        CircuitManager circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
+                config.timeouts().circuitIdle(), metrics, () -> holder[0] != null && holder[0].draining());
+        ConnectionGate gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
+                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), metrics);
+        context = new RelayContext(config, metrics, registry, new ClientAuthenticator(verifier, admission), gate, circuits, enrolment);
+        holder[0] = context;
+        metrics.bindGauges(context, c -> c.registry().size(), RelayContext::queuedDatagrams,
+                c -> c.circuits().pendingCount(), c -> c.circuits().activeCount(), c -> c.draining() ? 1 : 0);
+        metrics.transport(transport.kind().configName());
+
+        bossGroup = transport.newEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true));
+        workerGroup = transport.newEventLoopGroup(0, new DefaultThreadFactory("relay-io", true));
+        try {
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(bossGroup, workerGroup)
+                    .channel(transport.serverSocketChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
+            serverChannel = b.bind(config.listen()).sync().channel();
+            if (config.adminListen() != null) {
+                admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
+                        () -> prometheus == null ? "" : prometheus.scrape());
+            }
+            if (config.stunListen() != null) {
+                stun = StunEmbedding.start(config.stunListen(), transport, workerGroup);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            close();
+            throw new IOException("interrupted while binding", e);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e instanceof IOException io ? io : new IOException("cannot start relay: " + e.getMessage(), e);
+        }
+        started = true;
+        log.info("event=relay_started listen={} admin={} stun={} tls={} admission=\"{}\" transport={} relay_id={}", address(),
+                admin == null ? "off" : admin.address(), config.stunListen() == null ? "off" : config.stunListen(),
+                ssl == null ? "none" : config.tls().mode().name().toLowerCase(java.util.Locale.ROOT), admission.describe(),
+                transport.kind().configName(), config.relayId());
+        if (ssl == null) {
+            log.warn("event=relay_plaintext msg=\"TLS is off: only run this behind a TLS-terminating proxy\"");
+        }
+        return this;
+    }
+
+    private SslContext sslContext() throws IOException {
+        RelayConfig.Tls tls = config.tls();
+        return switch (tls.mode()) {
+            case NONE -> null;
+            case FILES -> {
+                if (tls.cert() == null || tls.key() == null) {
+                    throw new IOException("tls.mode files needs tls.cert and tls.key");
+                }
+                RelayTls.ServerCredentials c = RelayTls.loadPem(tls.cert(), tls.key());
+                fingerprint = c.fingerprint();
+                yield c.sslContext();
+            }
+            case DEV -> {
+                RelayTls.ServerCredentials c = RelayTls.devSelfSigned(tls.devDir(), tls.devHostNames());
+                fingerprint = c.fingerprint();
+                yield c.sslContext();
+            }
+        };
+    }
+
+    /** The bound public address (with the real port when configured as 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** The bound admin address, or null when the admin port is off. */
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.address();
+    }
+
+    /** {@code sha256:<hex>} of the server certificate, or null without TLS (or with an injected context). */
+    public String tlsFingerprint() {
+        return fingerprint;
+    }
+
+    public RelayConfig config() {
+        return config;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public RelayMetrics metrics() {
+        return metrics;
+    }
+
+    /** The Prometheus registry behind {@code /metrics}, or null when metrics were injected without one. */
+    public PrometheusMeterRegistry prometheus() {
+        return prometheus;
+    }
+
+    /** Internal state, for tests in this module. */
+    public RelayContext context() {
+        return context;
+    }
+
+    public int clientCount() {
+        return context == null ? 0 : context.registry().size();
+    }
+
+    public int activeCircuits() {
+        return context == null ? 0 : context.circuits().activeCount();
+    }
+
+    public int pendingCircuits() {
+        return context == null ? 0 : context.circuits().pendingCount();
+    }
+
+    /** Ready = started, not draining, not closed. */
+    public boolean ready() {
+        return started && !closed && context != null && !context.draining();
+    }
+
+    /** Replaces the per-client read rate limit live (0 = unlimited); connected clients pick it up on their next frame. */
+    public void updateClientRateLimit(long bytesPerSecond, long burstBytes) {
+        context.rateLimit(new RelayContext.ClientRateLimit(bytesPerSecond,
+                Math.max(burstBytes, RelayDefaults.MIN_CLIENT_BURST_BYTES)));
+        log.info("event=rate_limit_reloaded bytes_per_second={} burst={}", bytesPerSecond, burstBytes);
+    }
+
+    /**
+     * Drains: readiness goes false, new control connections are denied (DRAINING) and new circuits
+     * refused (RELAY_DRAINING), every client is sent RESTARTING(reconnectIn, tryFor = grace) so it
+     * moves to another relay. The returned future completes (and the relay is closed) when no client
+     * and no circuit is left, or when {@code grace} has passed.
+     */
+    public CompletableFuture<Void> drain(Duration grace) {
+        if (context == null) {
+            close();
+            return CompletableFuture.completedFuture(null);
+        }
+        if (!context.draining()) {
+            context.startDraining();
+            long tryFor = Math.min(grace.toMillis(), 0xFFFF_FFFFL);
+            int n = 0;
+            for (ClientSession s : context.registry().sessions()) {
+                s.enqueueControl(new RelayFrame.Restarting(RelayDefaults.DRAIN_RECONNECT_IN.toMillis(), tryFor));
+                n++;
+            }
+            log.info("event=relay_draining clients={} circuits={} grace_ms={}", n, activeCircuits() + pendingCircuits(),
+                    grace.toMillis());
+            long deadline = System.nanoTime() + grace.toNanos();
+            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "relay-drain");
+                t.setDaemon(true);
+                return t;
+            });
+            poller.scheduleWithFixedDelay(() -> {
+                boolean empty = clientCount() == 0 && activeCircuits() == 0 && pendingCircuits() == 0;
+                if (empty || System.nanoTime() - deadline >= 0 || closed) {
+                    log.info("event=relay_drained clients_left={} circuits_left={}", clientCount(), activeCircuits());
+                    poller.shutdown();
+                    close();
+                }
+            }, 50, 50, TimeUnit.MILLISECONDS);
+        }
+        return terminated;
+    }
+
+    /** Completes when the relay has closed. */
+    public CompletableFuture<Void> terminated() {
+        return terminated;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (serverChannel != null) {
+                serverChannel.close().syncUninterruptibly();
+            }
+            if (admin != null) {
+                admin.close();
+            }
+            if (stun != null) {
+                try {
+                    stun.close();
+                } catch (Exception e) {
+                    log.debug("stun close failed", e);
+                }
+            }
+            if (context != null) {
+                context.circuits().closeAll();
+            }
+            allChannels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            if (workerGroup != null) {
+                workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+            if (bossGroup != null) {
+                bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+            log.info("event=relay_stopped");
+        } finally {
+            terminated.complete(null);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.burrow.relay.server.circuit;
+
+import dev.burrow.protocol.frame.CircuitId;
+import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.relay.server.forward.ClientSession;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/** One circuit's state; every field is guarded by the circuit's monitor. */
+final class Circuit {
+    enum State { OFFERED, ACCEPTED, ACTIVE, CLOSED }
+
+    final CircuitId id;
+    final long requestId;
+    final ClientSession dialer;
+    final ClientSession listener;
+    final String service;
+    CircuitToken dialerToken; // null once consumed
+    CircuitToken listenerToken; // null once consumed
+    State state = State.OFFERED;
+    Channel dialerChannel;
+    Channel listenerChannel;
+    ScheduledFuture<?> timeout;
+
+    Circuit(CircuitId id, long requestId, ClientSession dialer, ClientSession listener, String service) {
+        this.id = id;
+        this.requestId = requestId;
+        this.dialer = dialer;
+        this.listener = listener;
+        this.service = service;
+        this.dialerToken = CircuitToken.random();
+        this.listenerToken = CircuitToken.random();
+    }
+}

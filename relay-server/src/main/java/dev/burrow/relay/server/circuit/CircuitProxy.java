@@ -1,0 +1,179 @@
+package dev.burrow.relay.server.circuit;
+
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.server.metrics.RelayMetrics;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Copies bytes between the two ends of an active circuit, with backpressure and half-close.
+ *
+ * <p>Auto-read is off on both channels; a side is read only while the other side is writable (below
+ * its high-water mark), and reading resumes when it becomes writable again, so no buffer grows past
+ * one read plus the other side's high-water mark. When one side's input ends (TCP FIN, or TLS
+ * close_notify) the other side's output is shut down after everything before it has been written
+ * (TLS close_notify, or TCP FIN without TLS), and the other direction keeps flowing; when both inputs
+ * have ended, or on any error, both channels close. WebSocket has no half-close: the end of one side
+ * closes both. A circuit idle in both directions for the idle timeout is closed.
+ */
+final class CircuitProxy extends ChannelInboundHandlerAdapter {
+    private final Channel peer;
+    private final RelayMetrics metrics;
+    private CircuitProxy peerProxy;
+    private boolean inputDone;
+    private boolean readPending;
+
+    private CircuitProxy(Channel peer, RelayMetrics metrics) {
+        this.peer = peer;
+        this.metrics = metrics;
+    }
+
+    /** Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread. */
+    static void join(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics) {
+        // CIRCUIT_ATTACHED is queued on both channels before any circuit byte can be written to either:
+        // writes from one thread reach each channel's event loop in order.
+        a.writeAndFlush(new RelayFrame.CircuitAttached());
+        b.writeAndFlush(new RelayFrame.CircuitAttached());
+        CircuitProxy pa = new CircuitProxy(b, metrics);
+        CircuitProxy pb = new CircuitProxy(a, metrics);
+        pa.peerProxy = pb;
+        pb.peerProxy = pa;
+        a.eventLoop().execute(() -> install(a, pa, idleTimeout));
+        b.eventLoop().execute(() -> install(b, pb, idleTimeout));
+    }
+
+    private static void install(Channel ch, CircuitProxy proxy, Duration idleTimeout) {
+        if (!ch.isActive()) {
+            proxy.peer.close();
+            return;
+        }
+        CircuitAttachHandler attach = ch.pipeline().get(CircuitAttachHandler.class);
+        ByteBuf early = attach == null ? null : attach.takeEarlyBytes();
+        if (attach != null) {
+            ch.pipeline().replace(attach, "circuit-proxy", proxy);
+        } else {
+            ch.pipeline().addLast("circuit-proxy", proxy);
+        }
+        ch.pipeline().addBefore("circuit-proxy", "circuit-idle",
+                new IdleStateHandler(0, 0, idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
+        if (early != null && early.isReadable()) {
+            proxy.metrics.circuitBytes(early.readableBytes());
+            proxy.peer.writeAndFlush(early);
+        } else if (early != null) {
+            early.release();
+        }
+        proxy.requestRead(ch);
+    }
+
+    private void requestRead(Channel self) {
+        if (inputDone) {
+            return;
+        }
+        if (peer.isWritable()) {
+            readPending = false;
+            self.read();
+        } else {
+            readPending = true;
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf) {
+            metrics.circuitBytes(buf.readableBytes());
+            peer.write(buf, peer.voidPromise());
+        } else {
+            io.netty.util.ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
+        requestRead(ctx.channel());
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        // This side drained: let the other side read again.
+        if (ctx.channel().isWritable() && peerProxy != null) {
+            Channel self = ctx.channel();
+            peer.eventLoop().execute(() -> {
+                if (peerProxy.readPending) {
+                    peerProxy.requestRead(peer);
+                }
+            });
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
+            inputEnded(ctx);
+        } else if (evt instanceof IdleStateEvent) {
+            ctx.close();
+            peer.close();
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    private void inputEnded(ChannelHandlerContext ctx) {
+        if (inputDone) {
+            return;
+        }
+        inputDone = true;
+        Channel self = ctx.channel();
+        if (self.pipeline().get(WebSocketFrameDecoder.class) != null || peer.pipeline().get(WebSocketFrameDecoder.class) != null) {
+            ctx.close();
+            peer.close();
+            return;
+        }
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                peer.close();
+                self.close();
+                return;
+            }
+            SslHandler ssl = peer.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+                ssl.closeOutbound();
+            } else if (peer instanceof DuplexChannel d) {
+                d.shutdownOutput();
+            } else {
+                peer.close();
+            }
+        });
+        peer.eventLoop().execute(() -> {
+            if (peerProxy.inputDone) {
+                self.close();
+                peer.close();
+            }
+        });
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        peer.close();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+        peer.close();
+    }
+}

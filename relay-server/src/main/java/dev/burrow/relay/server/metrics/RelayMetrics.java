@@ -1,0 +1,135 @@
+package dev.burrow.relay.server.metrics;
+
+import java.util.function.ToDoubleFunction;
+
+/**
+ * What the relay records. Implementations must be thread-safe and cheap: the forwarding path calls
+ * {@link #datagramForwarded} and {@link #dropped} per datagram. Every tag value comes from a bounded
+ * set (enums or fixed strings); never a node ID or an address.
+ */
+public interface RelayMetrics {
+    String CLIENTS = "burrow.relay.clients";
+    String HANDSHAKES = "burrow.relay.handshakes";
+    String DATAGRAMS_FORWARDED = "burrow.relay.datagrams.forwarded";
+    String BYTES_FORWARDED = "burrow.relay.bytes.forwarded";
+    String DROPS = "burrow.relay.drops";
+    String QUEUED_DATAGRAMS = "burrow.relay.queue.datagrams";
+    String RATE_LIMIT_EVENTS = "burrow.relay.ratelimit.events";
+    String PROTOCOL_VIOLATIONS = "burrow.relay.protocol.violations";
+    String UNKNOWN_FRAMES = "burrow.relay.frames.unknown";
+    String CIRCUITS_PENDING = "burrow.relay.circuits.pending";
+    String CIRCUITS_ACTIVE = "burrow.relay.circuits.active";
+    String CIRCUIT_EVENTS = "burrow.relay.circuits.events";
+    String CIRCUIT_BYTES = "burrow.relay.circuits.bytes";
+    String DUPLICATE_CLIENTS = "burrow.relay.clients.duplicate";
+    String INFO = "burrow.relay.info";
+    String DRAINING = "burrow.relay.draining";
+
+    /** Tag keys. */
+    String TAG_OUTCOME = "outcome";
+    String TAG_REASON = "reason";
+    String TAG_KIND = "kind";
+    String TAG_EVENT = "event";
+    String TAG_TRANSPORT = "transport";
+
+    /** Handshake outcomes: a fixed set. */
+    enum HandshakeOutcome {
+        OK, AUTH_FAILED, NOT_ALLOWED, BAD_VERSION, PROTOCOL_ERROR, TIMEOUT, RATE_LIMITED, SERVER_FULL, DRAINING,
+        BAD_HTTP, INTERNAL;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Why a connection or read was limited. */
+    enum RateLimitKind {
+        /** A client's reads were paused by its byte bucket. */
+        CLIENT_READ,
+        /** A new TCP connection was refused by the per-IP limiter. */
+        IP_CONNECT,
+        /** A new TCP connection was refused because too many handshakes are in flight. */
+        HANDSHAKES_IN_FLIGHT,
+        /** A PEER_GONE notice was not sent because of the per-sender notice limiter. */
+        PEER_GONE_NOTICE,
+        /** A PING was dropped because a PONG is already pending. */
+        PING;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** Circuit events: a fixed set. */
+    enum CircuitEvent {
+        REQUESTED, OFFERED, ACCEPTED, REJECTED, TIMED_OUT, ATTACHED, TOKEN_REFUSED, LIMIT_REACHED, CLOSED;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    void handshake(HandshakeOutcome outcome);
+
+    void datagramForwarded(int payloadBytes);
+
+    void dropped(DropReason reason);
+
+    void rateLimited(RateLimitKind kind);
+
+    void protocolViolation(String kind);
+
+    void unknownFrame();
+
+    void duplicateClient();
+
+    void circuitEvent(CircuitEvent event);
+
+    void circuitBytes(long bytes);
+
+    /**
+     * Registers the gauges that read live state. Called once by the server with itself as {@code state}.
+     */
+    <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
+            ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining);
+
+    /** Records the transport in use (a gauge with a {@code transport} tag, value 1). */
+    void transport(String transportName);
+
+    /** Records nothing. */
+    RelayMetrics NOOP = new RelayMetrics() {
+        @Override
+        public void handshake(HandshakeOutcome outcome) {}
+
+        @Override
+        public void datagramForwarded(int payloadBytes) {}
+
+        @Override
+        public void dropped(DropReason reason) {}
+
+        @Override
+        public void rateLimited(RateLimitKind kind) {}
+
+        @Override
+        public void protocolViolation(String kind) {}
+
+        @Override
+        public void unknownFrame() {}
+
+        @Override
+        public void duplicateClient() {}
+
+        @Override
+        public void circuitEvent(CircuitEvent event) {}
+
+        @Override
+        public void circuitBytes(long bytes) {}
+
+        @Override
+        public <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
+                ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining) {}
+
+        @Override
+        public void transport(String transportName) {}
+    };
+}
