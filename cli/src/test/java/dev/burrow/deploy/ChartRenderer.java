@@ -1,0 +1,150 @@
+package dev.burrow.deploy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Lints and renders the burrow-relay chart with helm-java (the native Helm library it bundles).
+ *
+ * <p>{@code helm template} runs in a child JVM because helm-java 0.0.21 renders with dry-run "none":
+ * Helm's {@code lookup} then talks to whatever cluster the default kubeconfig names (on a laptop, a
+ * real one). The child gets a kubeconfig that points at {@link FakeKubeApi} on loopback and its own
+ * HOME and Helm directories, so rendering is hermetic. Lint does not talk to a cluster and runs here.
+ */
+final class ChartRenderer implements AutoCloseable {
+    static final String RELEASE = "burrow-relay";
+    static final String NAMESPACE = "edge";
+    /** Bound on one render (the first one unpacks the native Helm library). */
+    private static final long RENDER_TIMEOUT_SECONDS = 180;
+
+    private static final ObjectMapper YAML = new YAMLMapper();
+
+    private final Path work;
+    private final FakeKubeApi api = new FakeKubeApi();
+    private final Path kubeconfig;
+    private final AtomicInteger renders = new AtomicInteger();
+
+    ChartRenderer(Path work) {
+        this.work = work;
+        try {
+            this.kubeconfig = api.writeKubeconfig(work);
+            Files.createDirectories(work.resolve("home"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    FakeKubeApi api() {
+        return api;
+    }
+
+    /** The chart directory, found from the module directory Maven runs tests in (or the root). */
+    static Path chartDir() {
+        Path dir = Path.of("").toAbsolutePath();
+        for (int i = 0; i < 4 && dir != null; i++, dir = dir.getParent()) {
+            Path chart = dir.resolve("deploy/helm/burrow-relay");
+            if (Files.isRegularFile(chart.resolve("Chart.yaml"))) {
+                return chart;
+            }
+        }
+        throw new IllegalStateException("deploy/helm/burrow-relay not found above " + Path.of("").toAbsolutePath());
+    }
+
+    static Path repoRoot() {
+        return chartDir().getParent().getParent().getParent();
+    }
+
+    static LintResult lintStrict() {
+        return new Helm(chartDir()).lint().strict().call();
+    }
+
+    /** Renders with the chart's defaults overridden by {@code values} (nested maps, see {@link #values}). */
+    Manifests render(Map<String, Object> values) {
+        int n = renders.incrementAndGet();
+        try {
+            String valuesArg = "-";
+            if (!values.isEmpty()) {
+                Path file = work.resolve("values-" + n + ".yaml");
+                YAML.writeValue(file.toFile(), values);
+                valuesArg = file.toString();
+            }
+            Path out = work.resolve("render-" + n + ".out");
+            Path err = work.resolve("render-" + n + ".err");
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), HelmTemplateMain.class.getName(),
+                    chartDir().toString(), RELEASE, NAMESPACE, valuesArg)
+                    .redirectOutput(out.toFile()).redirectError(err.toFile());
+            Map<String, String> env = pb.environment();
+            env.keySet().removeIf(k -> k.startsWith("HELM_") || k.startsWith("KUBERNETES_"));
+            env.put("KUBECONFIG", kubeconfig.toString());
+            env.put("HOME", work.resolve("home").toString());
+            env.put("HELM_CACHE_HOME", work.resolve("home/cache").toString());
+            env.put("HELM_CONFIG_HOME", work.resolve("home/config").toString());
+            env.put("HELM_DATA_HOME", work.resolve("home/data").toString());
+            Process process = pb.start();
+            if (!process.waitFor(RENDER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                throw new IllegalStateException("helm template did not finish in " + RENDER_TIMEOUT_SECONDS + " s");
+            }
+            String stdout = Files.readString(out, StandardCharsets.UTF_8);
+            if (process.exitValue() != 0) {
+                throw new RenderException(Files.readString(err, StandardCharsets.UTF_8));
+            }
+            return Manifests.parse(stdout);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    Manifests render() {
+        return render(Map.of());
+    }
+
+    /** Nested values from dotted keys: values("relay.port", 9443, "replicaCount", 3). */
+    static Map<String, Object> values(Object... keysAndValues) {
+        if (keysAndValues.length % 2 != 0) {
+            throw new IllegalArgumentException("keys and values come in pairs");
+        }
+        Map<String, Object> root = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            String[] path = ((String) keysAndValues[i]).split("\\.");
+            Map<String, Object> node = root;
+            for (int j = 0; j < path.length - 1; j++) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> child = (Map<String, Object>) node.computeIfAbsent(path[j], k -> new LinkedHashMap<>());
+                node = child;
+            }
+            node.put(path[path.length - 1], keysAndValues[i + 1]);
+        }
+        return root;
+    }
+
+    @Override
+    public void close() {
+        api.close();
+    }
+
+    /** helm template failed; the message is Helm's. */
+    static final class RenderException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        RenderException(String message) {
+            super(message);
+        }
+    }
+}
