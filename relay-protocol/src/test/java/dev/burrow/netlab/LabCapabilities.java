@@ -9,10 +9,16 @@ import java.util.Optional;
  *
  * @param missing why the lab cannot run at all (empty when it can): not root, no {@code ip netns}, no veth, no nftables NAT
  * @param netem whether {@code tc qdisc ... netem} works (needs {@code CONFIG_NET_SCH_NETEM}); delay needs it, loss does not
+ * @param userspaceDelay whether a {@link DelayLink} can be built instead (socat installed, {@code /dev/net/tun} present)
  * @param ping whether a {@code ping} binary is installed (iputils-ping)
  * @param notes one line per probe, for reports and docs
  */
-public record LabCapabilities(Optional<String> missing, boolean netem, boolean ping, List<String> notes) {
+public record LabCapabilities(Optional<String> missing, boolean netem, boolean userspaceDelay, boolean ping, List<String> notes) {
+
+    /** Whether links can be delayed at all (netem, or the userspace delay box). */
+    public boolean delay() {
+        return netem || userspaceDelay;
+    }
 
     public boolean usable() {
         return missing.isEmpty();
@@ -70,9 +76,14 @@ public record LabCapabilities(Optional<String> missing, boolean netem, boolean p
             notes.add("nftables masquerade: ok");
             Cmd.Result netem = Cmd.run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "p0", "root", "netem", "delay", "1ms");
             notes.add("tc netem: " + (netem.ok() ? "ok" : "unavailable (" + netem.stderr().strip() + ")"));
+            boolean userspaceDelay = Cmd.run("sh", "-c", "command -v socat").ok()
+                    && java.nio.file.Files.exists(java.nio.file.Path.of("/dev/net/tun"));
+            if (!netem.ok()) {
+                notes.add("userspace delay box (socat + /dev/net/tun): " + (userspaceDelay ? "ok" : "unavailable"));
+            }
             boolean ping = Cmd.run("sh", "-c", "command -v ping").ok();
             notes.add("ping: " + (ping ? "ok" : "not installed (iputils-ping)"));
-            return new LabCapabilities(Optional.empty(), netem.ok(), ping, List.copyOf(notes));
+            return new LabCapabilities(Optional.empty(), netem.ok(), userspaceDelay, ping, List.copyOf(notes));
         } finally {
             Cmd.run("ip", "netns", "del", ns);
         }
@@ -80,6 +91,6 @@ public record LabCapabilities(Optional<String> missing, boolean netem, boolean p
 
     private static LabCapabilities unusable(String reason, List<String> notes) {
         notes.add(reason);
-        return new LabCapabilities(Optional.of(reason), false, false, List.copyOf(notes));
+        return new LabCapabilities(Optional.of(reason), false, false, false, List.copyOf(notes));
     }
 }

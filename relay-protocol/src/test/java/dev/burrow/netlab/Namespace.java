@@ -16,6 +16,7 @@ public class Namespace {
     final NetLab lab;
     private final String label;
     private final String name;
+    private Attachment attachment;
 
     Namespace(NetLab lab, String label) {
         this.lab = lab;
@@ -98,6 +99,15 @@ public class Namespace {
 
     /** A program that has exited. */
     public record Finished(int exitCode, String output, LabProcess process) {}
+
+    synchronized void recordAttachment(Attachment a) {
+        this.attachment = a;
+    }
+
+    /** Where this namespace's link plugs into a bridge; null for the internet router itself. */
+    synchronized Attachment attachment() {
+        return attachment;
+    }
 
     /** Process ids currently inside this namespace ({@code ip netns pids}). */
     public List<Long> pids() {

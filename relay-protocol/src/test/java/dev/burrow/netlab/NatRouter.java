@@ -69,6 +69,7 @@ public final class NatRouter extends Namespace {
         String port = "l" + k;
         NetLab.cmd("ip", "link", "add", Host.IFACE, "netns", host.name(), "type", "veth", "peer", "name", port, "netns", name());
         exec("ip", "link", "set", port, "master", LAN_BRIDGE, "up");
+        host.recordAttachment(new Attachment(host, this, LAN_BRIDGE, port));
         host.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", Host.IFACE);
         host.exec("ip", "link", "set", Host.IFACE, "up");
         host.exec("ip", "route", "add", "default", "via", lanGateway().getHostAddress());

@@ -59,7 +59,7 @@ public final class NetLab implements AutoCloseable {
     /** The internet router namespace's label. */
     public static final String INTERNET = "inet";
     /** Labels become part of namespace names: short, lowercase, no separators that confuse parsing. */
-    private static final Pattern LABEL = Pattern.compile("[a-z][a-z0-9-]{0,15}");
+    private static final Pattern LABEL = Pattern.compile("[a-z][a-z0-9-]{0,23}");
     /** {@code burrow-lab-<pid>-<run>-<label>}. */
     private static final Pattern NAME = Pattern.compile(Pattern.quote(NAMESPACE_PREFIX) + "(\\d+)-([0-9a-f]+|probe)(?:-.*)?");
     private static final Logger log = LoggerFactory.getLogger(NetLab.class);
@@ -156,6 +156,7 @@ public final class NetLab implements AutoCloseable {
         String port = "p" + internetPorts++;
         cmd("ip", "link", "add", iface, "netns", ns.name(), "type", "veth", "peer", "name", port, "netns", internet.name());
         internet.exec("ip", "link", "set", port, "master", "br0", "up");
+        ns.recordAttachment(new Attachment(ns, internet, "br0", port));
         ns.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", iface);
         ns.exec("ip", "link", "set", iface, "up");
         ns.exec("ip", "route", "add", "default", "via", "203.0.113.1");

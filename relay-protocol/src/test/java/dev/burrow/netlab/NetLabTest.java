@@ -70,6 +70,32 @@ class NetLabTest {
     }
 
     @Test
+    void lossAndDelayImpairALink() {
+        LabCapabilities caps = LabCapabilities.get();
+        try (NetLab lab = NetLab.create()) {
+            PublicHost server = lab.addPublicHost("server");
+            PublicHost client = lab.addPublicHost("client");
+            String target = server.ip() + ":3478";
+            server.startJava("reflector", UdpReflector.class.getName(), target).awaitOutput("^READY", Duration.ofSeconds(20));
+            String[] once = {"--tries", "1", "--timeout-ms", "1500", target};
+
+            client.impair(Impairment.loss(100));
+            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output()).contains("TIMEOUT " + target);
+            client.clearImpairment();
+            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output()).contains("MAPPED " + target);
+
+            NetLabSupport.requireFeature(caps.delay(), "no way to delay a link: no netem and no socat or /dev/net/tun", true);
+            client.impair(Impairment.delay(Duration.ofMillis(60)));
+            String out = client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output();
+            assertThat(out).contains("MAPPED " + target);
+            // A lower bound is safe to assert: nothing can make the round trip shorter than the added delay.
+            java.util.regex.Matcher rtt = java.util.regex.Pattern.compile("RTT \\S+ (\\d+)us").matcher(out);
+            assertThat(rtt.find()).as(out).isTrue();
+            assertThat(Long.parseLong(rtt.group(1))).isGreaterThanOrEqualTo(60_000);
+        }
+    }
+
+    @Test
     void shutdownHookCleansUpWhenTheJvmExitsWithoutClose() {
         String prefix = runChildLab("exit", false);
         assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(prefix));

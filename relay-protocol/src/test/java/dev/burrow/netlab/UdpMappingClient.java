@@ -12,7 +12,7 @@ import java.util.List;
 /**
  * The client side of {@link UdpReflector}, run in a namespace: from <em>one</em> local socket it asks
  * each reflector in turn what source address it sees, printing {@code MAPPED <dest> <ip:port>} or
- * {@code TIMEOUT <dest>}; then, with {@code --listen-ms}, it prints {@code INBOUND <from> <text>} for
+ * {@code TIMEOUT <dest>} (and {@code RTT <dest> <n>us} for the answered try); then, with {@code --listen-ms}, it prints {@code INBOUND <from> <text>} for
  * every unsolicited datagram that reaches the socket (filtering tests), and {@code DONE} at the end.
  * With {@code --send-only} it just sends one datagram to each destination (to poke a NAT from outside).
  *
@@ -50,8 +50,10 @@ public final class UdpMappingClient {
                     continue;
                 }
                 String answer = null;
+                long rttNanos = 0;
                 socket.setSoTimeout(timeoutMs);
                 for (int t = 0; t < tries && answer == null; t++) {
+                    long sent = System.nanoTime();
                     socket.send(new DatagramPacket(probe, probe.length, dest));
                     long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
                     while (answer == null && System.nanoTime() < deadline) {
@@ -64,12 +66,16 @@ public final class UdpMappingClient {
                         // Only the answer from the reflector asked counts; anything else is unsolicited.
                         if (p.getSocketAddress().equals(dest)) {
                             answer = new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII);
+                            rttNanos = System.nanoTime() - sent;
                         } else {
                             System.out.println("INBOUND " + text(p));
                         }
                     }
                 }
                 System.out.println(answer == null ? "TIMEOUT " + name : "MAPPED " + name + " " + answer);
+                if (answer != null) {
+                    System.out.println("RTT " + name + " " + rttNanos / 1000 + "us");
+                }
                 System.out.flush();
             }
             if (listenMs > 0) {
