@@ -213,7 +213,7 @@ public final class StunClient implements AutoCloseable {
             metrics.clientIgnored(ClientIgnoreReason.UNKNOWN_TRANSACTION);
             return false;
         }
-        if (!tx.request.expectedSource().equals(sender)) {
+        if (!normalize(tx.request.expectedSource()).equals(normalize(sender))) {
             metrics.clientIgnored(ClientIgnoreReason.WRONG_SOURCE);
             return true;
         }
@@ -259,6 +259,25 @@ public final class StunClient implements AutoCloseable {
                 response.attribute(StunAttribute.ResponseOrigin.class).map(StunAttribute.ResponseOrigin::address).orElse(null),
                 response.attribute(StunAttribute.OtherAddress.class).map(StunAttribute.OtherAddress::address).orElse(null),
                 Duration.ofNanos(System.nanoTime() - tx.firstSentNanos), tx.transmissions));
+    }
+
+    /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as a dual-stack socket may report) compared as plain IPv4. */
+    static InetSocketAddress normalize(InetSocketAddress a) {
+        if (a != null && a.getAddress() instanceof java.net.Inet6Address v6) {
+            byte[] b = v6.getAddress();
+            boolean mapped = b[10] == (byte) 0xFF && b[11] == (byte) 0xFF;
+            for (int i = 0; i < 10 && mapped; i++) {
+                mapped = b[i] == 0;
+            }
+            if (mapped) {
+                try {
+                    return new InetSocketAddress(java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)), a.getPort());
+                } catch (java.net.UnknownHostException e) {
+                    return a;
+                }
+            }
+        }
+        return a;
     }
 
     /** Fails every outstanding transaction; closes the socket when the client owns it. */
