@@ -98,7 +98,7 @@ class GateAndForwardTest {
 
     ForwardListener forward(String service) throws Exception {
         ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
-                PathSelector.only(path), new PeerStreamDialer(dialer, NodeVerifier.builder().build()), group, Transport.nio(),
+                PathSelector.only(path), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
                 AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100);
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);

@@ -1,0 +1,131 @@
+package dev.burrow.agent.relay;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.burrow.identity.testing.TestIdentities;
+import dev.burrow.protocol.frame.CircuitId;
+import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.protocol.frame.ClientFrame;
+import dev.burrow.protocol.frame.DenyReason;
+import dev.burrow.protocol.frame.FrameCodec;
+import dev.burrow.protocol.frame.FramePolicy;
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.protocol.frame.RelayFrameDecoder;
+import dev.burrow.protocol.frame.RelayFrameEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.Promise;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The attach handshake and hand-over of a circuit connection, including bytes that share ATTACHED's read. */
+class CircuitAttachHandlerTest {
+    private final CircuitId id = CircuitId.random();
+    private final CircuitToken token = CircuitToken.random();
+
+    private EmbeddedChannel channel(Promise<Channel>[] holder) {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        @SuppressWarnings("unchecked")
+        Promise<Channel> p = (Promise<Channel>) ch.eventLoop().<Channel>newPromise();
+        holder[0] = p;
+        ch.pipeline().addLast(RelayDialer.FRAME_DECODER, new RelayFrameDecoder(FramePolicy.CLIENT_AWAITING_ATTACHED));
+        ch.pipeline().addLast(RelayDialer.FRAME_ENCODER, RelayFrameEncoder.INSTANCE);
+        ch.pipeline().addLast(CircuitAttachHandler.NAME, new CircuitAttachHandler(id, token, p));
+        return ch;
+    }
+
+    @Test
+    void sendsAttachThenHandsOverTheRawChannelWithLeftoverBytesFirst() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ch.pipeline().fireUserEventTriggered(TransportReadyEvent.INSTANCE);
+        ByteBuf out = ch.readOutbound();
+        ByteBuf expected = Unpooled.buffer();
+        FrameCodec.encode(new ClientFrame.CircuitAttach(id, token), expected);
+        assertThat(out).isEqualTo(expected);
+        out.release();
+        expected.release();
+
+        ByteBuf in = Unpooled.buffer();
+        FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
+        in.writeCharSequence("early bytes", StandardCharsets.US_ASCII);
+        ch.writeInbound(in);
+        ch.runPendingTasks();
+        assertThat(holder[0].isSuccess()).isTrue();
+        assertThat(ch.config().isAutoRead()).isFalse();
+        assertThat(ch.pipeline().get(RelayDialer.FRAME_DECODER)).isNull();
+        assertThat(ch.pipeline().get(RelayDialer.FRAME_ENCODER)).isNull();
+
+        List<String> got = new ArrayList<>();
+        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf b = (ByteBuf) msg;
+                got.add(b.toString(StandardCharsets.US_ASCII));
+                b.release();
+            }
+        });
+        assertThat(got).isEmpty();
+        new CircuitConnection(ch, id, TestIdentities.randomNodeKey(), "ssh", true, ConnectMode.UPGRADE).start();
+        assertThat(got).containsExactly("early bytes");
+        assertThat(ch.pipeline().get(CircuitStartBuffer.class)).isNull();
+
+        // Raw bytes both ways from now on.
+        ch.writeInbound(Unpooled.copiedBuffer("later", StandardCharsets.US_ASCII));
+        assertThat(got).containsExactly("early bytes", "later");
+        ch.writeOutbound(Unpooled.copiedBuffer("raw", StandardCharsets.US_ASCII));
+        ByteBuf raw = ch.readOutbound();
+        assertThat(raw.toString(StandardCharsets.US_ASCII)).isEqualTo("raw");
+        raw.release();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aDenyFailsTheAttachment() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ch.writeInbound(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "bad token"));
+        assertThat(holder[0].cause()).isInstanceOf(RelayDeniedException.class);
+        assertThat(ch.isActive()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void anythingElseIsAViolationAndClosed() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ByteBuf bad = Unpooled.buffer();
+        FrameCodec.encode(new RelayFrame.Keepalive(), bad);
+        ch.writeInbound(bad);
+        assertThat(holder[0].isSuccess()).isFalse();
+        assertThat(holder[0].isDone()).isTrue();
+        assertThat(ch.isActive()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void heldBytesAreReleasedWhenTheCircuitIsNeverStarted() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ByteBuf in = Unpooled.buffer();
+        FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
+        ByteBuf extra = Unpooled.copiedBuffer("unclaimed", StandardCharsets.US_ASCII);
+        in.writeBytes(extra);
+        extra.release();
+        ch.writeInbound(in);
+        ch.runPendingTasks();
+        ch.close();
+        assertThat(in.refCnt()).isZero();
+        ch.finishAndReleaseAll();
+    }
+}
