@@ -151,6 +151,16 @@ public final class NodeCertificate {
      *     ProfileException#invalidKey()} tells an unusable key apart from other malformations
      */
     public static NodeCertificate parse(X509Certificate cert) throws ProfileException {
+        try {
+            return parseUnchecked(cert);
+        } catch (RuntimeException e) {
+            // Hostile encodings (invalid UTF-8 in a name, unexpected ASN.1 types) surface as runtime
+            // exceptions from the ASN.1 layer; they are malformed certificates, nothing more.
+            throw new ProfileException("malformed certificate (" + e.getClass().getSimpleName() + ")", false);
+        }
+    }
+
+    private static NodeCertificate parseUnchecked(X509Certificate cert) throws ProfileException {
         X509CertificateHolder holder;
         try {
             holder = new X509CertificateHolder(cert.getEncoded());
@@ -198,7 +208,10 @@ public final class NodeCertificate {
             if (gn.getTagNo() != GeneralName.uniformResourceIdentifier) {
                 continue;
             }
-            String uri = ((ASN1String) gn.getName()).getString();
+            if (!(gn.getName() instanceof ASN1String uriString)) {
+                throw new ProfileException("malformed URI in subjectAltName", false);
+            }
+            String uri = uriString.getString();
             if (uri.startsWith(CertificateProfile.NODE_URI_PREFIX)) {
                 if (nodeUri != null) {
                     throw new ProfileException("more than one node ID in subjectAltName", false);

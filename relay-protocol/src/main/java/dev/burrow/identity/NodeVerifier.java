@@ -64,6 +64,15 @@ public final class NodeVerifier {
      * @throws PeerVerificationException with a typed reason
      */
     public VerifiedPeer verify(X509Certificate[] chain, NodeKey expectedOrNull) throws PeerVerificationException {
+        try {
+            return verifyUnchecked(chain, expectedOrNull);
+        } catch (RuntimeException e) {
+            // Defence in depth: nothing but a typed refusal may leave the verifier (it runs inside TLS).
+            throw new PeerVerificationException(Reason.MALFORMED, "unparsable certificate (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private VerifiedPeer verifyUnchecked(X509Certificate[] chain, NodeKey expectedOrNull) throws PeerVerificationException {
         if (chain == null || chain.length == 0 || chain[0] == null) {
             throw new PeerVerificationException(Reason.MALFORMED, "no certificate");
         }
