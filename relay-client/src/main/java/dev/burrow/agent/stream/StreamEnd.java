@@ -88,15 +88,24 @@ public final class StreamEnd {
         channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
-    /** Aborts: an RST (SO_LINGER 0) for sockets, so the far end learns this was not a clean end. */
+    /**
+     * Aborts: an RST (SO_LINGER 0) for sockets, so the far end learns this was not a clean end. The
+     * socket is closed underneath the pipeline: a TLS handler must not send close_notify first, which
+     * the far end would take for a clean end of the stream.
+     */
     void reset() {
-        if (channel.isOpen()) {
-            try {
-                channel.config().setOption(ChannelOption.SO_LINGER, 0);
-            } catch (RuntimeException ignored) {
-                // not a socket, or already closing: a plain close is the best we can do
-            }
-            channel.close();
+        if (!channel.isOpen()) {
+            return;
+        }
+        try {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException ignored) {
+            // not a socket: a plain close is the best we can do
+        }
+        if (channel.eventLoop().inEventLoop()) {
+            channel.unsafe().close(channel.unsafe().voidPromise());
+        } else {
+            channel.eventLoop().execute(() -> channel.unsafe().close(channel.unsafe().voidPromise()));
         }
     }
 

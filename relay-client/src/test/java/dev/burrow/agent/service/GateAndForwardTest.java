@@ -228,6 +228,7 @@ class GateAndForwardTest {
         Socket first = connect(f);
         await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 1);
         assertRefused(f, StreamStatusCode.LIMIT_REACHED);
+        first.setSoLinger(true, 0); // the target never ends its side: abort, do not half-close
         first.close();
         await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 0);
         try (Socket again = connect(f)) {

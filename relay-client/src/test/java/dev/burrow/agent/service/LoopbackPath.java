@@ -35,12 +35,12 @@ final class LoopbackPath implements PeerPath {
                 .channel(transport.serverSocketChannel())
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childHandler(new ChannelInboundHandlerAdapter() {
+                .childHandler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        ctx.pipeline().remove(this);
+                    protected void initChannel(Channel ch) {
                         NodeKey claimed = claimedOverride != null ? claimedOverride : dialerKey;
-                        gate.accept(new InboundStream(ctx.channel(), "loopback", claimed, announcedService.apply(lastRequestedService)));
+                        ch.eventLoop().execute(() ->
+                                gate.accept(new InboundStream(ch, "loopback", claimed, announcedService.apply(lastRequestedService))));
                     }
                 })
                 .bind("127.0.0.1", 0).syncUninterruptibly().channel();
