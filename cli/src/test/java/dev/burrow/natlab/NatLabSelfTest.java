@@ -97,6 +97,19 @@ class NatLabSelfTest {
     }
 
     @Test
+    void twoLanHostsOnOnePortShareThePublicPortUntilTheyMeetTheSameDestination() {
+        // The documented exception to port preservation: the NAT keeps a port while the 5-tuple is unique.
+        // A site of its own: conntrack state from other tests must not decide the outcome.
+        var router = lab.addSite("shared-gw", NatBehaviour.EIM);
+        LanHost first = router.addHost("shared1");
+        LanHost second = router.addHost("shared2");
+        assertThat(probe(first, reflectors.get(0))).extracting(Mapped::port).containsExactly(CLIENT_PORT);
+        List<Mapped> m = probe(second, reflectors.get(2), reflectors.get(0));
+        assertThat(m.get(0).port()).as("different destination: port kept").isEqualTo(CLIENT_PORT);
+        assertThat(m.get(1).port()).as("same destination as the first host: port changed").isNotEqualTo(CLIENT_PORT);
+    }
+
+    @Test
     void remappedEndpointIndependentMappingKeepsOneNewPortForEveryDestination() {
         List<Mapped> m = probe(clients.get("remap"));
         assertThat(m).hasSize(3);
