@@ -73,10 +73,15 @@ public final class NodeIdentity {
         if (Files.exists(keyFile)) {
             keyPair = readKey(keyFile);
         } else {
-            keyPair = Ed25519Keys.generate();
-            SecureFiles.writeAtomically(keyFile, Pem.encodePrivateKey(keyPair.getPrivate()).getBytes(StandardCharsets.US_ASCII),
-                    SecureFiles.SECRET_PERMS);
-            log.info("created node identity {} in {}", Ed25519Keys.fromPublicKey(keyPair.getPublic()), stateDir);
+            KeyPair fresh = Ed25519Keys.generate();
+            try {
+                SecureFiles.createAtomically(keyFile, Pem.encodePrivateKey(fresh.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+                        SecureFiles.SECRET_PERMS);
+                keyPair = fresh;
+                log.info("created node identity {} in {}", Ed25519Keys.fromPublicKey(keyPair.getPublic()), stateDir);
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                keyPair = readKey(keyFile); // another process created it first: use theirs
+            }
         }
         NodeKey nodeKey = Ed25519Keys.fromPublicKey(keyPair.getPublic());
         Path certFile = stateDir.resolve(CERT_FILE);

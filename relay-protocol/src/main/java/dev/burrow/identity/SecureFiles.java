@@ -67,6 +67,36 @@ public final class SecureFiles {
     }
 
     /**
+     * Creates {@code target} with {@code data} only when it does not exist yet, atomically (the
+     * complete file appears under its name at once, via a hard link), so two processes creating the
+     * same key at the same moment cannot overwrite each other.
+     *
+     * @throws FileAlreadyExistsException when another process created it first
+     */
+    public static void createAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        Path tmp = posix(dir)
+                ? Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp", PosixFilePermissions.asFileAttribute(SECRET_PERMS))
+                : Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        try {
+            Files.write(tmp, data, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.SYNC);
+            if (posix(dir)) {
+                Files.setPosixFilePermissions(tmp, perms);
+            }
+            try {
+                Files.createLink(target, tmp);
+            } catch (UnsupportedOperationException e) {
+                if (Files.exists(target)) {
+                    throw new FileAlreadyExistsException(target.toString());
+                }
+                Files.move(tmp, target);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
      * Refuses a secret file that group or others can read or write, like ssh does with private keys.
      *
      * @throws InsecureFileException with the path and how to fix it

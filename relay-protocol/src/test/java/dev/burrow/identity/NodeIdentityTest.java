@@ -59,6 +59,32 @@ class NodeIdentityTest {
     }
 
     @Test
+    void concurrentFirstRunsAgreeOnOneKey() throws Exception {
+        Path state = tmp.resolve("race");
+        int n = 8;
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            List<java.util.concurrent.Future<NodeIdentity>> fs = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                fs.add(pool.submit(() -> {
+                    go.await();
+                    return NodeIdentity.loadOrCreate(state);
+                }));
+            }
+            go.countDown();
+            java.util.Set<NodeKey> keys = new java.util.HashSet<>();
+            for (var f : fs) {
+                keys.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS).nodeKey());
+            }
+            assertThat(keys).hasSize(1);
+            assertThat(NodeIdentity.load(state).nodeKey()).isEqualTo(keys.iterator().next());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void loadFailsClearlyWhenMissing() {
         assertThatThrownBy(() -> NodeIdentity.load(tmp.resolve("none"))).hasMessageContaining("no node identity");
     }

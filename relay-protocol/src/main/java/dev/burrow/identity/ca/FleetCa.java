@@ -108,8 +108,8 @@ public final class FleetCa {
         } catch (CertIOException | OperatorCreationException | CertificateException e) {
             throw new IllegalStateException("cannot build CA certificate", e);
         }
-        SecureFiles.writeAtomically(dir.resolve(KEY_FILE), Pem.encodePrivateKey(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII),
-                SecureFiles.SECRET_PERMS);
+        SecureFiles.createAtomically(dir.resolve(KEY_FILE), Pem.encodePrivateKey(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+                SecureFiles.SECRET_PERMS); // never overwrites an existing CA key
         SecureFiles.writeAtomically(dir.resolve(CERT_FILE), Pem.encodeCertificates(List.of(cert)).getBytes(StandardCharsets.US_ASCII),
                 SecureFiles.SECRET_PERMS);
         log.info("created fleet CA '{}' in {}", name, dir);

@@ -149,7 +149,7 @@ public final class EnrolmentService {
         String name = grant.name() != null ? grant.name() : req.name() != null ? req.name() : "node-" + key.shortId();
         X509Certificate cert = ca.issue(key, name, grant.tags(), validity);
         log.info("enrolled node {} as '{}' tags={} with token {}", key.shortId(), name, grant.tags(), grant.id());
-        return new EnrolmentResponse(key.nodeId(), name, List.copyOf(grant.tags()), cert.getNotAfter().toInstant().toString(),
+        return new EnrolmentResponse(key.nodeId(), name, grant.tags().stream().sorted().toList(), cert.getNotAfter().toInstant().toString(),
                 Pem.encodeCertificates(ca.chainFor(cert)));
     }
 }

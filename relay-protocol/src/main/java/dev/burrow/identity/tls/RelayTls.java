@@ -160,7 +160,10 @@ public final class RelayTls {
         }
     }
 
-    /** A client context trusting the system trust store, with host name verification. */
+    /**
+     * A client context trusting the system trust store, with host name verification. Create
+     * handlers with {@code newHandler(alloc, host, port)} so the host name is checked (and sent as SNI).
+     */
     public static SslContext clientSystemTrust() throws SSLException {
         return SslContextBuilder.forClient()
                 .sslProvider(SslProvider.JDK)
