@@ -208,9 +208,15 @@ public final class RelayClient implements AutoCloseable {
                 a.close(e);
             }
         });
-        done.awaitUninterruptibly(5, TimeUnit.SECONDS);
+        boolean onLoop = loop.inEventLoop(); // closed from a callback: never block the loop on itself
+        if (!onLoop) {
+            done.awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
         if (ownsGroup) {
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            Future<?> shutdown = group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            if (!onLoop) {
+                shutdown.awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
         }
     }
 

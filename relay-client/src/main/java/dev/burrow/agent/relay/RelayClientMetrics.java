@@ -13,7 +13,7 @@ import java.time.Duration;
 public interface RelayClientMetrics {
     String CONNECT_ATTEMPTS = "burrow.relay.client.connect.attempts";
     String CONNECTS = "burrow.relay.client.connects";
-    String RECONNECTS = "burrow.relay.client.reconnects";
+    String RECONNECTS_SCHEDULED = "burrow.relay.client.reconnects.scheduled";
     String DENIALS = "burrow.relay.client.denials";             // tag: reason
     String DEAD_RELAY = "burrow.relay.client.dead";              // tag: cause (keepalive|ping)
     String RTT = "burrow.relay.client.rtt";

@@ -85,6 +85,7 @@ final class FakeRelay implements AutoCloseable {
     final List<Long> connectionTimesNanos = new CopyOnWriteArrayList<>();
     final List<Session> sessions = new CopyOnWriteArrayList<>();
     final LinkedBlockingQueue<ClientFrame.ClientAuth> auths = new LinkedBlockingQueue<>();
+    final List<CircuitToken> issuedTokens = new CopyOnWriteArrayList<>();
 
     private final Map<NodeKey, Session> byKey = new ConcurrentHashMap<>();
     private final Map<CircuitId, FakeCircuit> circuits = new ConcurrentHashMap<>();
@@ -352,6 +353,8 @@ final class FakeRelay implements AutoCloseable {
             }
             FakeCircuit c = new FakeCircuit(CircuitId.random(), r.requestId(), this, CircuitToken.random(), CircuitToken.random());
             circuits.put(c.id, c);
+            issuedTokens.add(c.listenerToken);
+            issuedTokens.add(c.dialerToken);
             listener.send(new RelayFrame.CircuitOffer(c.id, key, r.service(), c.listenerToken));
         }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.testing.LogCapture;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import io.netty.buffer.ByteBuf;
@@ -12,6 +13,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -168,6 +171,27 @@ class RelayCircuitTest {
         out.close().sync();
         assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
         in.close().sync();
+    }
+
+    @Test
+    void tokensAndProofsNeverReachTheLogs() throws Exception {
+        try (LogCapture logs = LogCapture.start()) {
+            connect(ConnectMode.UPGRADE);
+            CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            out.close().sync();
+            in.close().sync();
+            String text = logs.text().toLowerCase(java.util.Locale.ROOT);
+            assertThat(relay.issuedTokens).hasSize(2);
+            for (var token : relay.issuedTokens) {
+                assertThat(text).doesNotContain(HexFormat.of().formatHex(token.bytes()))
+                        .doesNotContain(Base64.getEncoder().encodeToString(token.bytes()).toLowerCase(java.util.Locale.ROOT));
+            }
+            for (var auth : relay.auths) {
+                assertThat(text).doesNotContain(HexFormat.of().formatHex(auth.signature()));
+            }
+            assertThat(text).contains("connected to relay");
+        }
     }
 
     @Test
