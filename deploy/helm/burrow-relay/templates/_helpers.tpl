@@ -105,6 +105,10 @@ app.kubernetes.io/part-of: burrow
 {{- include "burrow.suffixedName" (list . "config") }}
 {{- end }}
 
+{{- define "burrow.relay.envConfigMapName" -}}
+{{- include "burrow.suffixedName" (list . "env") }}
+{{- end }}
+
 {{- define "burrow.relay.tlsSecretName" -}}
 {{- default (include "burrow.suffixedName" (list . "tls")) .Values.tls.existingSecret }}
 {{- end }}

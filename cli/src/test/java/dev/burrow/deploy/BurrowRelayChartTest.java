@@ -65,6 +65,7 @@ class BurrowRelayChartTest {
         assertThat(defaults.names()).containsExactlyInAnyOrder(
                 "ServiceAccount/" + FULLNAME,
                 "ConfigMap/" + FULLNAME + "-config",
+                "ConfigMap/" + FULLNAME + "-env",
                 "Secret/" + FULLNAME + "-mesh-key",
                 "Service/" + FULLNAME,
                 "Service/" + MESH_SERVICE,
@@ -112,7 +113,7 @@ class BurrowRelayChartTest {
         assertThat(c.at("/livenessProbe/httpGet/port").asText()).isEqualTo("admin");
         assertThat(c.at("/startupProbe/httpGet/path").asText()).isEqualTo("/healthz");
         assertThat(port(c.path("ports"), "admin").path("containerPort").asInt()).isEqualTo(9090);
-        assertThat(defaults.relayConfig().path("adminListen").asText()).isEqualTo("0.0.0.0:9090");
+        assertThat(defaults.relayConfig().path("admin-listen").asText()).isEqualTo("0.0.0.0:9090");
     }
 
     @Test
@@ -143,8 +144,9 @@ class BurrowRelayChartTest {
         assertThat(mountPath(c, "config")).isEqualTo("/etc/burrow/config");
         assertThat(mountPath(c, "tmp")).isEqualTo("/tmp");
         assertThat(volume("tmp").has("emptyDir")).isTrue();
-        assertThat(env(c, "BURROW_TRANSPORT").path("value").asText()).isEqualTo("auto");
-        assertThat(env(c, "BURROW_LOG_FORMAT").path("value").asText()).isEqualTo("json");
+        assertThat(c.at("/envFrom/0/configMapRef/name").asText()).isEqualTo(FULLNAME + "-env");
+        assertThat(defaults.relayEnv()).containsEntry("BURROW_TRANSPORT", "auto").containsEntry("BURROW_LOG_FORMAT", "json")
+                .containsEntry("BURROW_STATE", mountPath(c, "state"));
         assertThat(env(c, "BURROW_RELAY_ID").at("/valueFrom/fieldRef/fieldPath").asText()).isEqualTo("metadata.name");
         assertThat(c.path("resources").at("/limits/memory").asText()).isEqualTo("1Gi");
     }
@@ -152,7 +154,7 @@ class BurrowRelayChartTest {
     @Test
     void transportIsConfigurable() {
         Manifests m = helm.render(values("relay.transport", "epoll"));
-        assertThat(env(m.relayContainer(), "BURROW_TRANSPORT").path("value").asText()).isEqualTo("epoll");
+        assertThat(m.relayEnv()).containsEntry("BURROW_TRANSPORT", "epoll");
     }
 
     @Test
@@ -168,12 +170,11 @@ class BurrowRelayChartTest {
         assertThat(mesh.at("/spec/publishNotReadyAddresses").asBoolean()).isTrue();
         assertThat(mesh.at("/spec/selector")).isEqualTo(sts.at("/spec/selector/matchLabels"));
 
-        JsonNode config = defaults.relayConfig();
-        assertThat(config.at("/mesh/peers").asText()).isEqualTo(MESH_SERVICE + ".edge.svc.cluster.local");
-        assertThat(config.at("/mesh/port").asInt()).isEqualTo(8443);
+        Map<String, String> env = defaults.relayEnv();
+        assertThat(env).containsEntry("BURROW_MESH_PEERS", MESH_SERVICE + ".edge.svc.cluster.local")
+                .containsEntry("BURROW_MESH_PORT", "8443")
+                .containsEntry("BURROW_MESH_KEY_FILE", mountPath(defaults.relayContainer(), "mesh-key") + "/mesh.key");
         assertThat(port(mesh.at("/spec/ports"), "relay").path("port").asInt()).isEqualTo(8443);
-        assertThat(config.at("/mesh/keyFile").asText())
-                .isEqualTo(mountPath(defaults.relayContainer(), "mesh-key") + "/mesh.key");
     }
 
     @Test
@@ -181,13 +182,13 @@ class BurrowRelayChartTest {
         JsonNode config = defaults.relayConfig();
         JsonNode c = defaults.relayContainer();
         assertThat(config.path("listen").asText()).isEqualTo("0.0.0.0:8443");
-        assertThat(config.path("stunListen").asText()).isEqualTo("0.0.0.0:3478");
+        assertThat(config.path("stun-listen").asText()).isEqualTo("0.0.0.0:3478");
         assertThat(config.at("/tls/mode").asText()).isEqualTo("files");
         assertThat(config.at("/tls/cert").asText()).isEqualTo(mountPath(c, "tls") + "/tls.crt");
         assertThat(config.at("/tls/key").asText()).isEqualTo(mountPath(c, "tls") + "/tls.key");
         assertThat(volume("tls").at("/secret/secretName").asText()).isEqualTo(FULLNAME + "-tls");
         assertThat(config.at("/auth/mode").asText()).isEqualTo("open");
-        assertThat(config.at("/drain/grace").asText()).isEqualTo("25s");
+        assertThat(defaults.relayEnv()).containsEntry("BURROW_DRAIN_GRACE", "25s");
         assertThat(volume("config").at("/configMap/name").asText()).isEqualTo(FULLNAME + "-config");
     }
 
@@ -195,7 +196,7 @@ class BurrowRelayChartTest {
     void ipv6BindAddressIsBracketed() {
         JsonNode config = helm.render(values("relay.bindAddress", "::")).relayConfig();
         assertThat(config.path("listen").asText()).isEqualTo("[::]:8443");
-        assertThat(config.path("adminListen").asText()).isEqualTo("[::]:9090");
+        assertThat(config.path("admin-listen").asText()).isEqualTo("[::]:9090");
     }
 
     @Test
@@ -245,14 +246,14 @@ class BurrowRelayChartTest {
         assertThat(m.ofKind("Certificate")).isEmpty();
         assertThat(volume(m, "tls").at("/secret/secretName").asText()).isEqualTo("relay-cert");
         assertThat(volume(m, "mesh-key").at("/secret/secretName").asText()).isEqualTo("fleet-mesh");
-        assertThat(m.relayConfig().at("/mesh/keyFile").asText()).isEqualTo("/etc/burrow/mesh/key.hex");
+        assertThat(m.relayEnv()).containsEntry("BURROW_MESH_KEY_FILE", "/etc/burrow/mesh/key.hex");
     }
 
     @Test
     void meshCanBeTurnedOff() {
         Manifests m = helm.render(values("mesh.enabled", false));
         assertThat(m.ofKind("Secret")).isEmpty();
-        assertThat(m.relayConfig().has("mesh")).isFalse();
+        assertThat(m.relayEnv()).doesNotContainKeys("BURROW_MESH_PEERS", "BURROW_MESH_KEY_FILE");
         assertThat(m.find("Service", MESH_SERVICE)).as("still the StatefulSet's governing Service").isPresent();
     }
 
@@ -354,8 +355,8 @@ class BurrowRelayChartTest {
     void devTlsNeedsNoSecret() {
         Manifests m = helm.render(values("tls.mode", "dev", "tls.dev.hostNames", List.of("relay.test")));
         assertThat(m.relayConfig().at("/tls/mode").asText()).isEqualTo("dev");
-        assertThat(texts(m.relayConfig().at("/tls/devHostNames"))).containsExactly("relay.test");
-        assertThat(m.relayConfig().at("/tls/devDir").asText()).startsWith("/var/lib/burrow/");
+        assertThat(texts(m.relayConfig().at("/tls/dev-hosts"))).containsExactly("relay.test");
+        assertThat(m.relayConfig().at("/tls/dev-dir").asText()).startsWith("/var/lib/burrow/");
         assertThat(m.podSpec().path("volumes").findValuesAsText("name")).doesNotContain("tls");
     }
 
@@ -367,8 +368,8 @@ class BurrowRelayChartTest {
                 "auth.requiredTags", List.of("relay-ok")));
         JsonNode auth = m.relayConfig().path("auth");
         assertThat(auth.path("mode").asText()).isEqualTo("ca");
-        assertThat(texts(auth.path("caFiles"))).containsExactly("/etc/burrow/ca/ca.crt");
-        assertThat(texts(auth.path("requiredTags"))).containsExactly("relay-ok");
+        assertThat(texts(auth.path("ca"))).containsExactly("/etc/burrow/ca/ca.crt");
+        assertThat(texts(auth.path("required-tags"))).containsExactly("relay-ok");
         assertThat(volume(m, "ca").at("/secret/secretName").asText()).isEqualTo("fleet-ca");
         assertThat(mountPath(m.relayContainer(), "ca")).isEqualTo("/etc/burrow/ca");
 
@@ -382,13 +383,13 @@ class BurrowRelayChartTest {
                 "auth.allowListConfigMap.name", "fleet-allow")).relayConfig().path("auth");
         assertThat(allow.path("mode").asText()).isEqualTo("allow-list");
         assertThat(texts(allow.path("allow"))).containsExactly("node-a", "node-b");
-        assertThat(allow.path("allowFile").asText()).isEqualTo("/etc/burrow/allow/allow.txt");
+        assertThat(allow.path("allow-file").asText()).isEqualTo("/etc/burrow/allow/allow.txt");
 
         JsonNode hook = helm.render(values("auth.mode", "webhook", "auth.webhook.url", "https://admit.example.net/v1"))
                 .relayConfig().path("auth");
-        assertThat(hook.path("webhookUrl").asText()).isEqualTo("https://admit.example.net/v1");
-        assertThat(hook.path("webhookTimeout").asText()).isEqualTo("5s");
-        assertThat(hook.path("webhookFailOpen").asBoolean()).isFalse();
+        assertThat(hook.path("webhook-url").asText()).isEqualTo("https://admit.example.net/v1");
+        assertThat(hook.path("webhook-timeout").asText()).isEqualTo("5s");
+        assertThat(hook.path("webhook-fail-open").asBoolean()).isFalse();
 
         assertThatThrownBy(() -> helm.render(values("auth.mode", "webhook")))
                 .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("auth.webhook.url");
@@ -431,7 +432,7 @@ class BurrowRelayChartTest {
 
         Manifests noStun = helm.render(values("relay.stun.enabled", false));
         assertThat(noStun.get("Service", FULLNAME).at("/spec/ports").findValuesAsText("name")).containsExactly("relay");
-        assertThat(noStun.relayConfig().has("stunListen")).isFalse();
+        assertThat(noStun.relayConfig().path("stun-listen").asText()).isEqualTo("off");
     }
 
     // ---------- rollout ----------
@@ -444,7 +445,9 @@ class BurrowRelayChartTest {
                 .isEqualTo(base);
         assertThat(helm.render(values("auth.mode", "allow-list", "auth.allowList", List.of("n1"))).checksumConfig())
                 .isNotEqualTo(base);
-        assertThat(helm.render(values("relay.limits", Map.of("maxClients", 5000))).checksumConfig()).isNotEqualTo(base);
+        assertThat(helm.render(values("relay.limits", Map.of("max-clients", 5000))).checksumConfig()).isNotEqualTo(base);
+        assertThat(helm.render(values("relay.transport", "nio")).checksumConfig()).as("env settings count too")
+                .isNotEqualTo(base);
     }
 
     @Test
@@ -454,7 +457,7 @@ class BurrowRelayChartTest {
 
         Manifests m = helm.render(values("relay.drainGraceSeconds", 120, "relay.terminationMarginSeconds", 15));
         assertThat(m.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(135);
-        assertThat(m.relayConfig().at("/drain/grace").asText()).isEqualTo("120s");
+        assertThat(m.relayEnv()).containsEntry("BURROW_DRAIN_GRACE", "120s");
 
         Manifests sleep = helm.render(values("relay.preStopSleepSeconds", 5));
         assertThat(sleep.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(5 + 25 + 10);

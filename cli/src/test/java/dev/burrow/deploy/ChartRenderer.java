@@ -4,13 +4,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.net.URI;
+import java.net.URL;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -21,6 +30,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Helm's {@code lookup} then talks to whatever cluster the default kubeconfig names (on a laptop, a
  * real one). The child gets a kubeconfig that points at {@link FakeKubeApi} on loopback and its own
  * HOME and Helm directories, so rendering is hermetic. Lint does not talk to a cluster and runs here.
+ *
+ * <p>The child's class path is a private copy of {@link HelmTemplateMain} plus the helm-java and JNA
+ * jars from the local repository, never {@code target/} directories: other builds in the same
+ * checkout may recompile {@code cli/target/test-classes} while these tests run.
  */
 final class ChartRenderer implements AutoCloseable {
     static final String RELEASE = "burrow-relay";
@@ -33,6 +46,7 @@ final class ChartRenderer implements AutoCloseable {
     private final Path work;
     private final FakeKubeApi api = new FakeKubeApi();
     private final Path kubeconfig;
+    private final String childClassPath;
     private final AtomicInteger renders = new AtomicInteger();
 
     ChartRenderer(Path work) {
@@ -40,9 +54,46 @@ final class ChartRenderer implements AutoCloseable {
         try {
             this.kubeconfig = api.writeKubeconfig(work);
             Files.createDirectories(work.resolve("home"));
+            this.childClassPath = childClassPath(work.resolve("child-classes"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static String childClassPath(Path classes) throws IOException {
+        String mainResource = HelmTemplateMain.class.getName().replace('.', '/') + ".class";
+        Path mainCopy = classes.resolve(mainResource);
+        Files.createDirectories(mainCopy.getParent());
+        try (InputStream in = ChartRenderer.class.getClassLoader().getResourceAsStream(mainResource)) {
+            if (in == null) {
+                throw new IllegalStateException(mainResource + " not on the class path");
+            }
+            Files.copy(in, mainCopy, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Set<Path> path = new LinkedHashSet<>();
+        path.add(classes);
+        ClassLoader loader = ChartRenderer.class.getClassLoader();
+        for (String resource : List.of("com/marcnuri/helm/Helm.class", "com/marcnuri/helm/jni/HelmLib.class",
+                "com/sun/jna/Native.class", "com/sun/jna/platform/FileUtils.class")) {
+            URL url = loader.getResource(resource);
+            if (url == null) {
+                throw new IllegalStateException(resource + " not on the class path");
+            }
+            path.add(jarOf(url));
+        }
+        // The platform jar(s) with the native Helm library.
+        for (URL url : Collections.list(loader.getResources("META-INF/native-libraries.properties"))) {
+            path.add(jarOf(url));
+        }
+        return String.join(File.pathSeparator, path.stream().map(Path::toString).toList());
+    }
+
+    private static Path jarOf(URL url) {
+        String s = url.toString();
+        if (!s.startsWith("jar:file:") || !s.contains("!/")) {
+            throw new IllegalStateException("expected a resource inside a jar: " + s);
+        }
+        return Path.of(URI.create(s.substring(4, s.indexOf("!/"))));
     }
 
     FakeKubeApi api() {
@@ -83,7 +134,7 @@ final class ChartRenderer implements AutoCloseable {
             Path err = work.resolve("render-" + n + ".err");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
-                    "-cp", System.getProperty("java.class.path"), HelmTemplateMain.class.getName(),
+                    "-cp", childClassPath, HelmTemplateMain.class.getName(),
                     chartDir().toString(), RELEASE, NAMESPACE, valuesArg)
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
             Map<String, String> env = pb.environment();

@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 
 /** The objects a render produced, parsed with Jackson YAML. */
@@ -70,14 +72,30 @@ record Manifests(String text, List<JsonNode> objects) {
         throw new AssertionError("no relay container");
     }
 
+    /** relay.yaml as rendered (text). */
+    String relayYaml() {
+        return configMap("-config").path("data").path("relay.yaml").asText();
+    }
+
     /** relay.yaml from the ConfigMap, parsed. */
     JsonNode relayConfig() {
-        JsonNode cm = ofKind("ConfigMap").stream().findFirst().orElseThrow(() -> new AssertionError("no ConfigMap"));
         try {
-            return YAML.readTree(cm.path("data").path("relay.yaml").asText());
+            return YAML.readTree(relayYaml());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The settings the relay gets as environment variables (the -env ConfigMap). */
+    Map<String, String> relayEnv() {
+        Map<String, String> env = new TreeMap<>();
+        configMap("-env").path("data").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        return env;
+    }
+
+    private JsonNode configMap(String suffix) {
+        return ofKind("ConfigMap").stream().filter(c -> c.at("/metadata/name").asText().endsWith(suffix)).findFirst()
+                .orElseThrow(() -> new AssertionError("no ConfigMap *" + suffix + " in " + names()));
     }
 
     String checksumConfig() {
