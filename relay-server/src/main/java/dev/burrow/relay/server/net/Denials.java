@@ -21,7 +21,12 @@ public final class Denials {
             return;
         }
         ch.writeAndFlush(new RelayFrame.Deny(reason, message == null ? reason.description() : message))
-                .addListener(ChannelFutureListener.CLOSE);
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        org.slf4j.LoggerFactory.getLogger(Denials.class).debug("event=deny_write_failed error={}", String.valueOf(f.cause()));
+                    }
+                    ch.close();
+                });
         ch.eventLoop().schedule(() -> {
             ch.close();
         }, DENY_FLUSH_GRACE_MILLIS, TimeUnit.MILLISECONDS);

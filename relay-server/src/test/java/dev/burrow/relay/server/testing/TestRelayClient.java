@@ -72,6 +72,7 @@ public final class TestRelayClient implements AutoCloseable {
     private final ByteArrayOutputStream circuitBytes = new ByteArrayOutputStream(); // guarded by itself
     private final AtomicInteger datagramCount = new AtomicInteger();
     private volatile boolean inputShutdown;
+    private volatile boolean outputShutdown;
     private volatile boolean circuitMode;
     private final boolean webSocket;
 
@@ -110,6 +111,7 @@ public final class TestRelayClient implements AutoCloseable {
                         if (sslOrNull != null) {
                             ch.pipeline().addLast("tls", sslOrNull.newHandler(ch.alloc(), relay.getHostString(), relay.getPort()));
                         }
+                        if (Boolean.getBoolean("burrow.test.wirelog")) { ch.pipeline().addLast(new io.netty.handler.logging.LoggingHandler("client-wire", io.netty.handler.logging.LogLevel.INFO)); }
                         ch.pipeline().addLast("http", new HttpClientCodec());
                         ch.pipeline().addLast("agg", new HttpObjectAggregator(64 * 1024));
                     }
@@ -236,6 +238,9 @@ public final class TestRelayClient implements AutoCloseable {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
             if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
                 inputShutdown = true;
+                if (!circuitMode || outputShutdown) {
+                    ctx.close(); // the relay is done and so are we; in circuit mode we may still be sending
+                }
             }
             super.userEventTriggered(ctx, evt);
         }
@@ -286,6 +291,12 @@ public final class TestRelayClient implements AutoCloseable {
 
     /** Half-closes: TLS close_notify (or TCP FIN without TLS); reading continues. */
     public void shutdownOutput() throws Exception {
+        outputShutdown = true;
+        if (inputShutdown) {
+            channel.eventLoop().execute(() -> {
+                // both directions are done once our close_notify/FIN is out
+            });
+        }
         SslHandler ssl = channel.pipeline().get(SslHandler.class);
         if (ssl != null) {
             ssl.closeOutbound().sync();

@@ -1,0 +1,200 @@
+package dev.burrow.relay.server.circuit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.protocol.frame.CircuitRejectReason;
+import dev.burrow.protocol.frame.ClientFrame;
+import dev.burrow.protocol.frame.DenyReason;
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.server.RelayServer;
+import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.relay.server.testing.TestRelayClient;
+import dev.burrow.relay.server.testing.TestRelayClient.Mode;
+import dev.burrow.relay.server.testing.TestRelayClient.Options;
+import dev.burrow.relay.server.testing.TestRelays;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class CircuitTest {
+    private RelayServer relay;
+    private final NodeIdentity dialerId = NodeIdentity.ephemeral("dialer");
+    private final NodeIdentity listenerId = NodeIdentity.ephemeral("listener");
+    private TestRelayClient dialer;
+    private TestRelayClient listener;
+
+    @BeforeEach
+    void start() throws Exception {
+        relay = TestRelays.start(Map.of("timeouts.circuit-token", "2s", "limits.pending-circuits-per-client", "3"));
+        dialer = control(dialerId, false);
+        listener = control(listenerId, true);
+    }
+
+    @AfterEach
+    void stop() {
+        dialer.close();
+        listener.close();
+        relay.close();
+    }
+
+    private TestRelayClient control(NodeIdentity id, boolean accepts) throws Exception {
+        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
+        return c;
+    }
+
+    private TestRelayClient attach(Mode mode, RelayFrame f) throws Exception {
+        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(mode));
+        if (f instanceof RelayFrame.CircuitOffer o) {
+            c.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
+        } else {
+            RelayFrame.CircuitAccepted a = (RelayFrame.CircuitAccepted) f;
+            c.send(new ClientFrame.CircuitAttach(a.circuitId(), a.token()));
+        }
+        return c;
+    }
+
+    private record Negotiated(RelayFrame.CircuitOffer offer, RelayFrame.CircuitAccepted accepted) {}
+
+    private Negotiated negotiate(long requestId) {
+        dialer.send(new ClientFrame.CircuitRequest(requestId, listenerId.nodeKey(), "ssh"));
+        RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
+        assertThat(offer.source()).isEqualTo(dialerId.nodeKey());
+        assertThat(offer.service()).isEqualTo("ssh");
+        listener.send(new ClientFrame.CircuitAccept(offer.circuitId()));
+        RelayFrame.CircuitAccepted accepted = dialer.awaitFrame(RelayFrame.CircuitAccepted.class);
+        assertThat(accepted.requestId()).isEqualTo(requestId);
+        assertThat(accepted.circuitId()).isEqualTo(offer.circuitId());
+        return new Negotiated(offer, accepted);
+    }
+
+    private static byte[] sha256(byte[] b) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(b);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void offerAcceptAttachAndCopyBothWaysWithHalfClose(Mode mode) throws Exception {
+        Negotiated n = negotiate(7);
+        try (TestRelayClient l = attach(mode, n.offer()); TestRelayClient d = attach(mode, n.accepted())) {
+            l.awaitFrame(RelayFrame.CircuitAttached.class);
+            d.awaitFrame(RelayFrame.CircuitAttached.class);
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 1);
+
+            Random rnd = new Random(42);
+            byte[] up = new byte[1 << 20];
+            byte[] down = new byte[700_001];
+            rnd.nextBytes(up);
+            rnd.nextBytes(down);
+            for (int off = 0; off < up.length; off += 16 * 1024) {
+                d.writeRaw(java.util.Arrays.copyOfRange(up, off, Math.min(up.length, off + 16 * 1024)));
+            }
+            for (int off = 0; off < down.length; off += 16 * 1024) {
+                l.writeRaw(java.util.Arrays.copyOfRange(down, off, Math.min(down.length, off + 16 * 1024)));
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> l.circuitBytes().length >= up.length
+                    && d.circuitBytes().length >= down.length);
+            assertThat(sha256(l.circuitBytes())).isEqualTo(sha256(up));
+            assertThat(sha256(d.circuitBytes())).isEqualTo(sha256(down));
+
+            if (mode == Mode.UPGRADE) {
+                // half-close: the dialer is done sending; the listener still answers
+                d.shutdownOutput();
+                await().atMost(Duration.ofSeconds(5)).until(l::inputShutdown);
+                assertThat(l.isOpen()).isTrue();
+                l.writeRaw("late answer".getBytes());
+                await().atMost(Duration.ofSeconds(5))
+                        .until(() -> new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1).endsWith("late answer"));
+                l.shutdownOutput();
+                d.awaitClosed();
+                l.awaitClosed();
+            } else {
+                d.close();
+                await().atMost(Duration.ofSeconds(5)).until(() -> l.inputShutdown() || !l.isOpen());
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0 && relay.pendingCircuits() == 0);
+        }
+    }
+
+    @Test
+    void reusedAndLateTokensAreRefused() throws Exception {
+        Negotiated n = negotiate(1);
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer()); TestRelayClient again = attach(Mode.UPGRADE, n.offer())) {
+            assertThat(again.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
+            again.awaitClosed();
+            assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused")).isEqualTo(1);
+        }
+        // the dialer never attached: after the TTL the circuit is gone and its token is late
+        await().atMost(Duration.ofSeconds(10)).until(() -> relay.pendingCircuits() == 0);
+        try (TestRelayClient late = attach(Mode.UPGRADE, n.accepted())) {
+            assertThat(late.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
+            late.awaitClosed();
+        }
+        assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused")).isEqualTo(2);
+    }
+
+    @Test
+    void listenerRejectionReachesTheDialerWithItsReason() {
+        dialer.send(new ClientFrame.CircuitRequest(5, listenerId.nodeKey(), "web"));
+        RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
+        listener.send(new ClientFrame.CircuitReject(offer.circuitId(), CircuitRejectReason.SERVICE_UNKNOWN, "no such service"));
+        RelayFrame.CircuitRejected r = dialer.awaitFrame(RelayFrame.CircuitRejected.class);
+        assertThat(r.requestId()).isEqualTo(5);
+        assertThat(r.reason()).isEqualTo(CircuitRejectReason.SERVICE_UNKNOWN);
+        await().atMost(Duration.ofSeconds(5)).until(() -> relay.pendingCircuits() == 0);
+    }
+
+    @Test
+    void unansweredOfferTimesOut() {
+        dialer.send(new ClientFrame.CircuitRequest(9, listenerId.nodeKey(), "web"));
+        listener.awaitFrame(RelayFrame.CircuitOffer.class);
+        RelayFrame.CircuitRejected r = dialer.awaitFrame(RelayFrame.CircuitRejected.class);
+        assertThat(r.reason()).isEqualTo(CircuitRejectReason.TIMEOUT);
+        assertThat(relay.pendingCircuits()).isZero();
+    }
+
+    @Test
+    void badRequestsAreRefused() throws Exception {
+        dialer.send(new ClientFrame.CircuitRequest(1, dialerId.nodeKey(), "ssh"));
+        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.BAD_REQUEST);
+        dialer.send(new ClientFrame.CircuitRequest(2, NodeIdentity.ephemeral("x").nodeKey(), "ssh"));
+        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.PEER_NOT_FOUND);
+        // the listener asks the dialer, which does not accept circuits
+        listener.send(new ClientFrame.CircuitRequest(3, dialerId.nodeKey(), "ssh"));
+        assertThat(listener.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.NOT_ALLOWED);
+    }
+
+    @Test
+    void pendingCapIsEnforcedWithLimitReached() {
+        for (int i = 1; i <= 3; i++) {
+            dialer.send(new ClientFrame.CircuitRequest(i, listenerId.nodeKey(), "ssh"));
+        }
+        dialer.send(new ClientFrame.CircuitRequest(4, listenerId.nodeKey(), "ssh"));
+        RelayFrame.CircuitRejected r = dialer.awaitFrame(RelayFrame.CircuitRejected.class);
+        assertThat(r.requestId()).isEqualTo(4);
+        assertThat(r.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+        assertThat(relay.pendingCircuits()).isEqualTo(3);
+    }
+
+    @Test
+    void circuitRequestOnACircuitConnectionIsRefused() throws Exception {
+        try (TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE))) {
+            c.send(new ClientFrame.CircuitRequest(1, listenerId.nodeKey(), "ssh"));
+            assertThat(c.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.PROTOCOL_ERROR);
+            c.awaitClosed();
+        }
+    }
+
+    private double counter(String name, String tag, String value) {
+        var c = relay.prometheus().find(name).tag(tag, value).counter();
+        return c == null ? 0 : c.count();
+    }
+}
