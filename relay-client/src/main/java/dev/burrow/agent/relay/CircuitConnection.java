@@ -4,7 +4,10 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.CircuitId;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.ssl.SslHandler;
 import java.util.Objects;
 
 /**
@@ -17,7 +20,13 @@ import java.util.Objects;
  * {@link #pipeline()} (at its end), then call {@link #start()}: the held bytes, and a close or
  * input shutdown seen in between, are delivered to your handlers, in order. Then read as you like
  * ({@code channel().read()} or {@code setAutoRead(true)}). Write {@code ByteBuf}s; in WebSocket
- * mode each write becomes one binary message.
+ * mode each write becomes one or more binary messages.
+ *
+ * <p>Half-close (upgrade mode): {@link #shutdownOutput()} sends TLS close_notify to the relay, which
+ * passes the end of stream to the other node while the other direction keeps flowing. The other
+ * node's end of stream arrives as an {@code SslCloseCompletionEvent} (relay's close_notify) or a
+ * {@code ChannelInputShutdownEvent} (TCP FIN) user event. WebSocket has no half-close: there,
+ * {@code shutdownOutput()} closes the circuit.
  */
 public final class CircuitConnection {
     private final Channel channel;
@@ -84,6 +93,23 @@ public final class CircuitConnection {
         if (buffer != null) {
             buffer.release(channel.pipeline());
         }
+    }
+
+    /** Ends our direction of the circuit after pending writes; see the class comment. Safe from any thread. */
+    public ChannelFuture shutdownOutput() {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        if (mode == ConnectMode.WEBSOCKET || tls == null) {
+            return channel.close();
+        }
+        ChannelPromise done = channel.newPromise();
+        channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (f.isSuccess()) {
+                tls.closeOutbound(done);
+            } else {
+                done.tryFailure(f.cause());
+            }
+        });
+        return done;
     }
 
     public ChannelFuture close() {

@@ -1,5 +1,6 @@
 package dev.burrow.agent.relay;
 
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelDuplexHandler;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.PromiseCombiner;
 
 /**
  * Turns WebSocket binary messages into the byte stream the frame decoder reads, and outbound
@@ -32,13 +34,33 @@ final class WebSocketBinaryAdapter extends ChannelDuplexHandler {
         }
     }
 
+    /**
+     * Largest binary message we send: one largest relay frame (header, key, 64 KiB payload), which is
+     * also the largest message a relay accepts. Frames never exceed it; longer circuit writes are
+     * split at this size.
+     */
+    static final int MAX_OUTBOUND_MESSAGE = FrameLimits.HEADER_LENGTH + FrameLimits.MAX_UNKNOWN_PAYLOAD;
+
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof ByteBuf buf && buf.isReadable()) { // empty flush markers pass through to TLS
-            ctx.write(new BinaryWebSocketFrame(buf), promise);
-        } else {
+        if (!(msg instanceof ByteBuf buf) || !buf.isReadable()) { // empty flush markers pass through to TLS
             ctx.write(msg, promise);
+            return;
         }
+        if (buf.readableBytes() <= MAX_OUTBOUND_MESSAGE) {
+            ctx.write(new BinaryWebSocketFrame(buf), promise);
+            return;
+        }
+        PromiseCombiner all = new PromiseCombiner(ctx.executor());
+        try {
+            while (buf.readableBytes() > 0) {
+                int n = Math.min(MAX_OUTBOUND_MESSAGE, buf.readableBytes());
+                all.add(ctx.write(new BinaryWebSocketFrame(buf.readRetainedSlice(n))));
+            }
+        } finally {
+            buf.release();
+        }
+        all.finish(promise);
     }
 
     @Override

@@ -99,6 +99,7 @@ final class FakeRelay implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        ch.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
                         ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
                         ch.pipeline().addLast("http", new HttpServerCodec());
                         ch.pipeline().addLast("agg", new HttpObjectAggregator(8192));
@@ -166,7 +167,7 @@ final class FakeRelay implements AutoCloseable {
                 webSocketRequests.incrementAndGet();
                 WebSocketServerHandshaker hs = new WebSocketServerHandshakerFactory(
                         "wss://127.0.0.1:" + port() + path, RelayProtocol.WEBSOCKET_SUBPROTOCOL, false,
-                        RelayDialer.MAX_WEBSOCKET_MESSAGE).newHandshaker(req);
+                        WebSocketBinaryAdapter.MAX_OUTBOUND_MESSAGE).newHandshaker(req); // the real relay's limit
                 if (hs == null) {
                     WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
                     return;
@@ -467,6 +468,31 @@ final class FakeRelay implements AutoCloseable {
             if (!other.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
                 other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ctx.channel().config().setAutoRead(true));
+            }
+        }
+
+        private boolean inputEnded;
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            boolean end = evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                    || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent;
+            if (!end || inputEnded) {
+                return;
+            }
+            inputEnded = true;
+            if (ctx.pipeline().get(WebSocketBinaryAdapter.class) != null) {
+                ctx.close();
+                other.close();
+                return;
+            }
+            // Pass the end of stream on (TLS close_notify), keep the other direction flowing.
+            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f ->
+                    other.pipeline().get(io.netty.handler.ssl.SslHandler.class).closeOutbound());
+            Joiner otherJoiner = other.pipeline().get(Joiner.class);
+            if (otherJoiner != null && otherJoiner.inputEnded) {
+                ctx.close();
+                other.close();
             }
         }
 

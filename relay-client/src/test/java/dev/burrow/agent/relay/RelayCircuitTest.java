@@ -128,10 +128,12 @@ class RelayCircuitTest {
     private static byte[] send(CircuitConnection c, long seed) throws Exception {
         byte[] data = new byte[DATA];
         new Random(seed).nextBytes(data);
-        for (int off = 0; off < data.length; off += 16 * 1024) {
-            int n = Math.min(16 * 1024, data.length - off);
-            c.channel().write(Unpooled.wrappedBuffer(data, off, n));
+        int half = data.length / 2;
+        for (int off = 0; off < half; off += 16 * 1024) {
+            c.channel().write(Unpooled.wrappedBuffer(data, off, Math.min(16 * 1024, half - off)));
         }
+        // Then one large write: WebSocket mode must split it into messages a relay accepts.
+        c.channel().write(Unpooled.wrappedBuffer(data, half, data.length - half));
         c.channel().flush();
         return MessageDigest.getInstance("SHA-256").digest(data);
     }
@@ -170,6 +172,34 @@ class RelayCircuitTest {
         // The dialer closes: the listener sees its input end (half-closure is on) and closes its side.
         out.close().sync();
         assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        in.close().sync();
+    }
+
+    @Test
+    void halfCloseEndsOneDirectionAndTheOtherKeepsFlowing() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        DigestSink atListener = new DigestSink(DATA);
+        DigestSink atDialer = new DigestSink(DATA);
+        in.pipeline().addLast(atListener);
+        out.pipeline().addLast(atDialer);
+        in.start();
+        out.start();
+        in.channel().config().setAutoRead(true);
+        out.channel().config().setAutoRead(true);
+
+        byte[] request = send(out, 3);
+        out.shutdownOutput().sync();
+        assertThat(atListener.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(request);
+        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        // The dialer stopped writing; the listener still answers and the dialer still reads.
+        assertThat(in.channel().isActive()).isTrue();
+        byte[] response = send(in, 4);
+        assertThat(atDialer.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(response);
+        in.shutdownOutput().sync();
+        assertThat(atDialer.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        out.close().sync();
         in.close().sync();
     }
 
