@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -105,13 +104,27 @@ public final class SecureFiles {
         if (!posix(file)) {
             return;
         }
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+        // Follow links: a link's own mode means nothing, the file it points to is what others could read.
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
         for (PosixFilePermission p : perms) {
             if (!SECRET_PERMS.contains(p) && p != PosixFilePermission.OWNER_EXECUTE) {
                 throw new InsecureFileException(file + " is accessible by other users (permissions "
                         + PosixFilePermissions.toString(perms) + "); refusing to use it. Fix with: chmod 600 " + file);
             }
         }
+    }
+
+    /** True when group or others have any access to {@code file} (false where POSIX modes do not exist). */
+    public static boolean accessibleByOthers(Path file) throws IOException {
+        if (!posix(file)) {
+            return false;
+        }
+        for (PosixFilePermission p : Files.getPosixFilePermissions(file)) {
+            if (!SECRET_PERMS.contains(p) && p != PosixFilePermission.OWNER_EXECUTE) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static boolean posix(Path p) {

@@ -85,6 +85,18 @@ class NodeIdentityTest {
     }
 
     @Test
+    void symlinkedKeyIsJudgedByItsTarget() throws Exception {
+        Path real = tmp.resolve("real");
+        NodeIdentity created = NodeIdentity.loadOrCreate(real);
+        Path linked = tmp.resolve("linked");
+        Files.createDirectories(linked);
+        Files.createSymbolicLink(linked.resolve(NodeIdentity.KEY_FILE), real.resolve(NodeIdentity.KEY_FILE));
+        assertThat(NodeIdentity.loadOrCreate(linked).nodeKey()).isEqualTo(created.nodeKey());
+        Files.setPosixFilePermissions(real.resolve(NodeIdentity.KEY_FILE), PosixFilePermissions.fromString("rw-rw----"));
+        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(linked)).isInstanceOf(SecureFiles.InsecureFileException.class);
+    }
+
+    @Test
     void loadFailsClearlyWhenMissing() {
         assertThatThrownBy(() -> NodeIdentity.load(tmp.resolve("none"))).hasMessageContaining("no node identity");
     }

@@ -86,7 +86,10 @@ public final class RelayTls {
         } catch (CertificateException e) {
             throw new IOException(certChainPem + ": " + e.getMessage(), e);
         }
-        SecureFiles.requireOwnerOnly(keyPem);
+        if (SecureFiles.accessibleByOthers(keyPem)) {
+            // Not refused: Kubernetes mounts Secrets 0644 unless defaultMode says otherwise.
+            log.warn("relay TLS key {} is readable by other users; restrict it (chmod 600, or defaultMode: 0400 on the Secret volume)", keyPem);
+        }
         PrivateKey key = Pem.readPrivateKey(keyPem);
         return new ServerCredentials(key, chain, NodeCertificate.fingerprint(chain.get(0)));
     }
@@ -139,7 +142,8 @@ public final class RelayTls {
                 if (h == null || h.isBlank()) {
                     continue;
                 }
-                boolean ip = h.chars().allMatch(ch -> Character.digit(ch, 16) >= 0 || ch == '.' || ch == ':');
+                // Only literals count as addresses (getByName never resolves them); anything else is a DNS name.
+                boolean ip = h.contains(":") || h.matches("\\d{1,3}(\\.\\d{1,3}){3}");
                 names.add(ip ? new GeneralName(GeneralName.iPAddress, InetAddress.getByName(h).getHostAddress())
                         : new GeneralName(GeneralName.dNSName, h.toLowerCase(Locale.ROOT)));
             }

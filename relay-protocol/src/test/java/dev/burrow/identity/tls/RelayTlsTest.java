@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.burrow.identity.Pem;
 import dev.burrow.identity.SecureFiles;
+import dev.burrow.identity.testing.LogCapture;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +31,26 @@ class RelayTlsTest {
             TlsLoopback.Result r = loop.handshake(dev.sslContext(), RelayTls.clientPinned(dev.fingerprint().toUpperCase().replace("SHA256", "sha256")));
             assertThat(r.ok()).as("server: %s, client: %s", r.serverError(), r.clientError()).isTrue();
             assertThat(r.client().engine().getSession().getProtocol()).isEqualTo("TLSv1.3");
+        }
+    }
+
+    @Test
+    void devCertificateNamesAndWorldReadableKeyOnlyWarns() throws Exception {
+        RelayTls.ServerCredentials dev = RelayTls.devSelfSigned(null, List.of("cafe", "relay.example", "10.1.2.3", "fd00::1"));
+        var sans = dev.chain().get(0).getSubjectAlternativeNames().stream().map(l -> l.get(1).toString()).toList();
+        assertThat(sans).contains("cafe", "relay.example", "10.1.2.3", "localhost", "127.0.0.1");
+        assertThat(sans).anyMatch(s -> s.startsWith("fd00:"));
+
+        Path crt = tmp.resolve("tls.crt");
+        Path key = tmp.resolve("tls.key");
+        Files.writeString(crt, Pem.encodeCertificates(dev.chain()));
+        Files.writeString(key, Pem.encodePrivateKey(dev.key()));
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--")); // a default Kubernetes Secret mount
+        try (LogCapture logs = LogCapture.start()) {
+            assertThat(RelayTls.loadPem(crt, key).fingerprint()).isEqualTo(dev.fingerprint());
+            assertThat(logs.text()).contains("readable by other users");
+            String keyBody = Files.readString(key).lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
+            assertThat(logs.text()).doesNotContain(keyBody);
         }
     }
 
