@@ -61,6 +61,7 @@ public final class ClientSession {
 
     // event-loop confined
     private long unwritableSinceNanos;
+    private boolean timedOut;
     private ScheduledFuture<?> writeTimeoutCheck;
     private final TokenBucket peerGoneNotices;
     private final Map<NodeKey, Long> recentWatches = new HashMap<>();
@@ -246,11 +247,12 @@ public final class ClientSession {
     }
 
     private void checkWriteTimeout() {
-        if (unwritableSinceNanos == 0 || !channel.isActive()) {
+        if (unwritableSinceNanos == 0 || !channel.isActive() || timedOut) {
             return;
         }
         long stalled = System.nanoTime() - unwritableSinceNanos;
         if (stalled >= writeTimeoutNanos) {
+            timedOut = true;
             log.info("event=client_write_timeout node={} stalled_ms={}", key.shortId(), TimeUnit.NANOSECONDS.toMillis(stalled));
             metrics.dropped(DropReason.WRITE_TIMEOUT);
             channel.close();
