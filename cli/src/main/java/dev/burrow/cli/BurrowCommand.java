@@ -13,6 +13,12 @@ import picocli.CommandLine.Spec;
         description = "Reverse-tunnel relay and NAT traversal gateway: listen behind NAT, dial by identity.",
         subcommands = {
             // Subcommands are registered here, one line each.
+            dev.burrow.cli.agent.AgentCommand.class,
+            dev.burrow.cli.agent.ExposeCommand.class,
+            dev.burrow.cli.agent.ConnectCommand.class,
+            dev.burrow.cli.agent.StatusCommand.class,
+            dev.burrow.cli.agent.ReadyCommand.class,
+            dev.burrow.cli.agent.DemoCommand.class,
             dev.burrow.cli.identity.IdCommand.class,
             dev.burrow.cli.identity.CaCommand.class,
             dev.burrow.cli.identity.TokenCommand.class,

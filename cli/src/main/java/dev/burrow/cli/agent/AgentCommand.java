@@ -1,0 +1,85 @@
+package dev.burrow.cli.agent;
+
+import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.ConfigWatcher;
+import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow agent --config agent.yaml}: the long-lived daemon with any number of exposes and forwards. */
+@Command(name = "agent", mixinStandardHelpOptions = true,
+        description = "Run the agent daemon from a YAML configuration (exposes and forwards; reloaded when the file changes).",
+        subcommands = {AgentCommand.Verify.class})
+public final class AgentCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", required = true, description = "Agent configuration (YAML).")
+    Path config;
+
+    @Mixin
+    RelayOptions relay;
+
+    @Mixin
+    TransportOption transport;
+
+    static AgentConfig load(Path file) {
+        try {
+            return AgentConfig.load(file);
+        } catch (IOException e) {
+            throw new UsageException("cannot read " + file + ": " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
+        AgentConfig c = overrides.apply(load(config));
+        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select());
+        ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: " + c.exposes().size()
+                + " services, " + c.forwards().size() + " forwards (config " + config + ", reloaded on change)");
+        return AgentRunner.runUntilStopped(out, watcher, running);
+    }
+
+    /** {@code burrow agent verify --config agent.yaml}: checks a configuration without running it. */
+    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Check an agent configuration and exit (0 = valid).")
+    static final class Verify implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", required = true, description = "Agent configuration (YAML).")
+        Path config;
+
+        @Override
+        public Integer call() {
+            AgentConfig c = load(config);
+            for (AgentConfig.Expose e : c.exposes()) {
+                try {
+                    dev.burrow.agent.policy.TargetPolicy.of(e.target());
+                } catch (IllegalArgumentException ex) {
+                    throw new UsageException("expose '" + e.name() + "': " + ex.getMessage());
+                }
+            }
+            for (AgentConfig.Forward f : c.forwards()) {
+                c.resolvePeer(f.peer());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards"
+                    + (c.relay() == null || c.relay().url() == null ? "; no relay.url: pass --relay when running" : "") + ")");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.burrow.cli.agent;
+
+import dev.burrow.agent.Agent;
+import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.api.ControlApiServer;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.transport.Transport;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/** Starts an agent with its local control API and keeps it running until the process is stopped. */
+final class AgentRunner {
+    private AgentRunner() {}
+
+    /** A running agent and its API; {@link #close()} stops both. */
+    record Running(Agent agent, ControlApiServer api) implements AutoCloseable {
+        @Override
+        public void close() {
+            api.close();
+            agent.close();
+        }
+    }
+
+    static Running start(AgentConfig config, Path stateDir, Transport transport) throws IOException {
+        NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
+        Agent agent;
+        try {
+            agent = Agent.start(config, identity, transport);
+        } catch (IllegalArgumentException e) {
+            throw new dev.burrow.cli.UsageException(e.getMessage());
+        }
+        try {
+            return new Running(agent, ControlApiServer.start(agent, stateDir, 0));
+        } catch (IOException | RuntimeException e) {
+            agent.close();
+            throw e;
+        }
+    }
+
+    /** Blocks until SIGINT/SIGTERM; closes {@code resources} on the way out. */
+    static int runUntilStopped(PrintWriter out, AutoCloseable... resources) {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            for (AutoCloseable r : resources) {
+                try {
+                    r.close();
+                } catch (Exception ignored) {
+                    // shutting down anyway
+                }
+            }
+            stopped.countDown();
+        }, "burrow-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.flush();
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}

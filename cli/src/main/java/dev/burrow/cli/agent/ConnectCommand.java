@@ -1,0 +1,75 @@
+package dev.burrow.cli.agent;
+
+import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
+import dev.burrow.identity.NodeKey;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow connect PEER/SERVICE PORT}: a local port that carries every connection to a peer's service. */
+@Command(name = "connect", mixinStandardHelpOptions = true,
+        description = "Listen on a local port; every TCP connection to it is carried to a peer's service (runs until stopped).",
+        footer = {"", "Example:", "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
+            "", "PEER is a node ID (names are not resolved through the relay yet; use 'burrow agent' with a peers: alias)."})
+public final class ConnectCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PEER/SERVICE", description = "The peer's node ID and the service name.")
+    String destination;
+
+    @Parameters(index = "1", paramLabel = "PORT", arity = "0..1", description = "Local port (on 127.0.0.1).")
+    String port;
+
+    @Option(names = "--bind", paramLabel = "HOST:PORT", description = "Local address to listen on instead of 127.0.0.1:PORT.")
+    String bind;
+
+    @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) for CA-issued peers.")
+    List<java.nio.file.Path> fleetCa = List.of();
+
+    @Mixin
+    RelayOptions relay;
+
+    @Mixin
+    TransportOption transport;
+
+    @Override
+    public Integer call() throws Exception {
+        int slash = destination.indexOf('/');
+        if (slash <= 0 || slash == destination.length() - 1) {
+            throw new UsageException("expected PEER/SERVICE, e.g. <node-id>/web");
+        }
+        String peer = destination.substring(0, slash);
+        String service = destination.substring(slash + 1);
+        if ((port == null) == (bind == null)) {
+            throw new UsageException("give either PORT or --bind HOST:PORT");
+        }
+        TargetSpec local;
+        AgentConfig.Forward forward;
+        try {
+            local = bind != null ? TargetSpec.parse(bind) : new TargetSpec("127.0.0.1", TargetSpec.parsePort(port));
+            NodeKey.parse(peer);
+            forward = new AgentConfig.Forward(peer, service, local.host(), local.port());
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(), List.of(forward));
+        AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
+        InetSocketAddress bound = running.agent().forwardAddresses().get(0);
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("forwarding " + bound.getHostString() + ":" + bound.getPort() + " -> " + peer + "/" + service
+                + " (as node " + running.agent().identity().nodeKey().nodeId() + ")");
+        return AgentRunner.runUntilStopped(out, running);
+    }
+}

@@ -1,0 +1,67 @@
+package dev.burrow.cli.agent;
+
+import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.policy.AllowList;
+import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
+import dev.burrow.protocol.frame.ServiceNames;
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow expose NAME TARGET --allow RULE}: make a local TCP service reachable by allowed peers. */
+@Command(name = "expose", mixinStandardHelpOptions = true,
+        description = "Expose a local TCP service to allowed peers through the relay (runs until stopped).",
+        footer = {"", "Example:", "  burrow expose web 127.0.0.1:8080 --allow name:bob --allow tag:dev --relay https://relay.example.com"})
+public final class ExposeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Service name (1-63 of a-z 0-9 . _ -).")
+    String name;
+
+    @Parameters(index = "1", paramLabel = "TARGET", description = "The local service: host:port, [v6]:port or a port on 127.0.0.1.")
+    String target;
+
+    @Option(names = "--allow", paramLabel = "RULE", required = true,
+            description = "Who may connect (repeatable): node:<node-id>, name:<name> or tag:<tag> (names and tags only from "
+                    + "certificates a fleet CA issued).")
+    List<String> allow;
+
+    @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
+    List<java.nio.file.Path> fleetCa = List.of();
+
+    @Mixin
+    RelayOptions relay;
+
+    @Mixin
+    TransportOption transport;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!ServiceNames.isValid(name)) {
+            throw new UsageException("'" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -, starting with a letter or digit)");
+        }
+        AgentConfig.Expose expose;
+        try {
+            expose = new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(expose), List.of());
+        AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("exposing '" + name + "' (" + expose.target() + ") as node " + running.agent().identity().nodeKey().nodeId());
+        out.println("allowed: " + String.join(", ", expose.allow().texts()));
+        out.println("peers connect with: burrow connect " + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT");
+        return AgentRunner.runUntilStopped(out, running);
+    }
+}

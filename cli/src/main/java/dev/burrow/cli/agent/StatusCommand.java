@@ -1,0 +1,108 @@
+package dev.burrow.cli.agent;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.burrow.agent.AgentStatus;
+import dev.burrow.agent.api.ControlApiClient;
+import dev.burrow.identity.StateDirs;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow status}: what the running agent is connected to. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show the running agent's relay, services, forwards, peers and connections (asks it over its local API).")
+public final class StatusCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--state", paramLabel = "DIR", description = "State directory of the agent. Default: $" + StateDirs.ENV
+            + ", else ~/" + StateDirs.HOME_DIR_NAME + ".")
+    Path state;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table", description = "table or json.")
+    String output;
+
+    @Override
+    public Integer call() throws Exception {
+        AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
+        PrintWriter out = spec.commandLine().getOut();
+        if ("json".equalsIgnoreCase(output)) {
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(s));
+        } else if ("table".equalsIgnoreCase(output)) {
+            printTable(out, s);
+        } else {
+            throw new dev.burrow.cli.UsageException("--output: table or json");
+        }
+        out.flush();
+        return 0;
+    }
+
+    static void printTable(PrintWriter out, AgentStatus s) {
+        out.println("node      " + s.nodeId() + (s.name() == null ? "" : " (" + s.name() + ")"));
+        AgentStatus.RelayStatus r = s.relay();
+        out.println("relay     " + r.url() + "  " + r.state() + (r.relayId() == null ? "" : "  id=" + r.relayId())
+                + (r.mode() == null ? "" : "  " + r.mode()) + (r.rttMillis() == null ? "" : "  rtt=" + r.rttMillis() + "ms")
+                + (r.lastError() == null ? "" : "  last error: " + r.lastError()));
+        out.println("ready     " + (s.ready() ? "yes" : "no: " + s.readyProblem()));
+        if (s.configError() != null) {
+            out.println("config    NOT RELOADED: " + s.configError());
+        }
+        out.println("traffic   " + human(s.bytesFromPeers()) + " from peers, " + human(s.bytesToPeers()) + " to peers");
+        out.println();
+        out.println("SERVICE              TARGET                 OPEN  ALLOW");
+        for (var v : s.services()) {
+            out.printf(Locale.ROOT, "%-20s %-22s %4d  %s%n", v.name(), v.target(), v.openConnections(), String.join(",", v.allow()));
+        }
+        out.println();
+        out.println("FORWARD                PEER/SERVICE                      PATH   OPEN  TOTAL FAILED  LAST ERROR");
+        for (var f : s.forwards()) {
+            out.printf(Locale.ROOT, "%-22s %-33s %-6s %4d %6d %6d  %s%n", f.listen() + (f.listening() ? "" : "!"),
+                    shortPeer(f.peer()) + "/" + f.service(), f.path(), f.openConnections(), f.acceptedConnections(),
+                    f.failedConnections(), f.lastError() == null ? "" : f.lastError());
+        }
+        out.println();
+        out.println("PEER         NAME         PATH   OPEN  RTT");
+        for (var p : s.peers()) {
+            out.printf(Locale.ROOT, "%-12s %-12s %-6s %4d  %s%n", shortPeer(p.nodeId()), p.name() == null ? "-" : p.name(), p.path(),
+                    p.openConnections(), p.rttMillis() == null ? "-" : p.rttMillis() + "ms (via relay)");
+        }
+        out.println();
+        out.println("CONN  DIR       PEER         SERVICE        PATH   LOCAL                   IN        OUT");
+        for (var c : s.connections()) {
+            out.printf(Locale.ROOT, "%-5d %-9s %-12s %-14s %-6s %-22s %9s %9s%n", c.id(), c.direction(), shortPeer(c.peer()),
+                    c.service(), c.path(), c.local(), human(c.bytesFromPeer()), human(c.bytesToPeer()));
+        }
+        if (!s.recentRefusals().isEmpty()) {
+            out.println();
+            out.println("RECENT REFUSALS");
+            for (var x : s.recentRefusals()) {
+                out.println("  " + x.at() + "  " + x.direction() + "  " + shortPeer(x.peer()) + "/" + x.service() + "  " + x.code()
+                        + " by " + x.by() + ": " + x.message());
+            }
+        }
+    }
+
+    private static String shortPeer(String id) {
+        return id != null && id.length() > 12 ? id.substring(0, 10) + ".." : String.valueOf(id);
+    }
+
+    static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + "B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.1f%s", v, units[u]);
+    }
+}

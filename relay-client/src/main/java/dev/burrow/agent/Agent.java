@@ -1,0 +1,341 @@
+package dev.burrow.agent;
+
+import dev.burrow.agent.forward.ForwardListener;
+import dev.burrow.agent.forward.ForwardSpec;
+import dev.burrow.agent.forward.PeerStreamDialer;
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.path.PathSelector;
+import dev.burrow.agent.path.RelayCircuitPath;
+import dev.burrow.agent.policy.TargetPolicy;
+import dev.burrow.agent.relay.ConnectMode;
+import dev.burrow.agent.relay.RelayClient;
+import dev.burrow.agent.relay.RelayClientConfig;
+import dev.burrow.agent.relay.RelayClientListener;
+import dev.burrow.agent.relay.RelayClientMetrics;
+import dev.burrow.agent.relay.RelayClientStats;
+import dev.burrow.agent.relay.RelayConnectionInfo;
+import dev.burrow.agent.relay.RelayConnectionState;
+import dev.burrow.agent.relay.RelayDeniedException;
+import dev.burrow.agent.relay.RelayTrust;
+import dev.burrow.agent.service.ExposedService;
+import dev.burrow.agent.service.InboundStreamGate;
+import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.Pem;
+import dev.burrow.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent: one relay connection, the services it exposes (through the {@link InboundStreamGate})
+ * and the forwards it runs (through {@link ForwardListener}s), reloadable as a whole.
+ *
+ * <pre>{@code
+ * Agent agent = Agent.start(config, NodeIdentity.loadOrCreate(stateDir), transport);
+ * agent.status();       // what status shows
+ * agent.reload(newer);  // services swap at once; forwards are diffed
+ * agent.close();
+ * }</pre>
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Agent.class);
+
+    private final NodeIdentity identity;
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final RelayClient relay;
+    private final RelayCircuitPath relayPath;
+    private final PathSelector paths;
+    private final ServiceRegistry registry = new ServiceRegistry();
+    private final ActiveStreams active = new ActiveStreams();
+    private final RecentRefusals refusals = new RecentRefusals();
+    private final AgentMetrics metrics;
+    private final NodeVerifier verifier;
+    private final PeerStreamDialer dialer;
+    private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
+    private volatile AgentConfig config;
+    private volatile String lastRelayError;
+    private volatile String configError;
+
+    private record ForwardKey(String host, int port, NodeKey peer, String service) {}
+
+    private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics) throws IOException {
+        this.config = config;
+        this.identity = identity;
+        this.transport = transport;
+        this.metrics = metrics;
+        if (config.relay() == null || config.relay().url() == null) {
+            throw new IllegalArgumentException("no relay: set relay.url in the configuration or pass --relay URL");
+        }
+        this.verifier = buildVerifier(config);
+        this.group = transport.newEventLoopGroup(0, new DefaultThreadFactory("burrow-agent", true));
+        RelayClientConfig rc = RelayClientConfig.builder(config.relay().url(), trust(config.relay()), identity)
+                .acceptsCircuits(true)
+                .mode(ConnectMode.parse(config.relay().mode()))
+                .transport(transport)
+                .build();
+        this.relay = new RelayClient(rc, RelayClientMetrics.NOOP, group);
+        this.relayPath = new RelayCircuitPath(relay);
+        this.paths = PathSelector.only(relayPath);
+        this.dialer = new PeerStreamDialer(identity, verifier);
+        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals);
+        relayPath.acceptInto(gate);
+        relay.addListener(new RelayClientListener() {
+            @Override
+            public void connected(RelayConnectionInfo info) {
+                lastRelayError = null;
+                log.info("connected to relay {} ({}, {})", info.relayUrl(), info.relayId(), info.mode());
+            }
+
+            @Override
+            public void disconnected(Throwable cause, Duration retryIn) {
+                lastRelayError = String.valueOf(cause.getMessage() == null ? cause : cause.getMessage());
+                log.warn("relay connection lost or failed: {}; retrying in {} ms", lastRelayError, retryIn.toMillis());
+            }
+
+            @Override
+            public void denied(RelayDeniedException denial, Duration retryIn) {
+                lastRelayError = denial.getMessage();
+                log.warn("relay refused us: {}; retrying in {} s", denial.getMessage(), retryIn.toSeconds());
+            }
+        });
+    }
+
+    /**
+     * Starts an agent: connects to the relay (in the background, retrying), exposes the services and
+     * opens the forwards' local ports.
+     *
+     * @throws IllegalArgumentException when the configuration cannot be applied (unresolvable target, ...)
+     * @throws IOException when a forward's port cannot be bound
+     */
+    public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport) throws IOException {
+        return start(config, identity, transport, AgentMetrics.NOOP);
+    }
+
+    public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
+            throws IOException {
+        Agent a = new Agent(config, identity, transport, metrics);
+        try {
+            a.registry.replaceAll(a.buildServices(config));
+            a.applyForwards(config);
+            a.relay.start();
+        } catch (IOException | RuntimeException e) {
+            a.close();
+            throw e;
+        }
+        return a;
+    }
+
+    private static NodeVerifier buildVerifier(AgentConfig config) throws IOException {
+        NodeVerifier.Builder b = NodeVerifier.builder();
+        for (Path p : config.fleetCas()) {
+            try {
+                b.trustCas(Pem.readCertificates(p));
+            } catch (CertificateException e) {
+                throw new IOException(p + ": " + e.getMessage(), e);
+            }
+        }
+        return b.build();
+    }
+
+    private static RelayTrust trust(AgentConfig.Relay r) {
+        if (r.fingerprint() != null) {
+            return RelayTrust.pinned(r.fingerprint());
+        }
+        if (r.caFile() != null) {
+            return RelayTrust.caFile(r.caFile());
+        }
+        return RelayTrust.system();
+    }
+
+    private List<ExposedService> buildServices(AgentConfig c) {
+        List<ExposedService> out = new ArrayList<>();
+        for (AgentConfig.Expose e : c.exposes()) {
+            out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
+                    e.idleTimeout()));
+        }
+        return out;
+    }
+
+    private synchronized void applyForwards(AgentConfig c) throws IOException {
+        Map<ForwardKey, AgentConfig.Forward> wanted = new LinkedHashMap<>();
+        for (AgentConfig.Forward f : c.forwards()) {
+            wanted.put(new ForwardKey(f.listenHost(), f.listenPort(), c.resolvePeer(f.peer()), f.service()), f);
+        }
+        for (var it = forwards.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!wanted.containsKey(e.getKey())) {
+                log.info("forward {} removed", e.getValue().spec());
+                e.getValue().close();
+                it.remove();
+            }
+        }
+        IOException failure = null;
+        for (var e : wanted.entrySet()) {
+            if (forwards.containsKey(e.getKey())) {
+                continue;
+            }
+            AgentConfig.Forward f = e.getValue();
+            ForwardListener l = new ForwardListener(new ForwardSpec(f.listenHost(), f.listenPort(), e.getKey().peer(), f.peer(),
+                    f.service()), paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(), f.maxConnections());
+            try {
+                l.start().get(10, TimeUnit.SECONDS);
+                forwards.put(e.getKey(), l);
+            } catch (Exception ex) {
+                l.close();
+                Throwable cause = ex instanceof java.util.concurrent.ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
+                failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * Applies a new configuration: services are swapped at once (streams already admitted keep
+     * running), forwards are diffed (unchanged ones keep their port and connections). A relay
+     * change needs a restart and is reported, not applied.
+     *
+     * @throws IllegalArgumentException or IOException when it cannot be applied; the services then stay as they were
+     */
+    public synchronized void reload(AgentConfig next) throws IOException {
+        AgentConfig current = config;
+        if (next.relay() == null || !Objects.equals(next.relay().url(), current.relay().url())
+                || !Objects.equals(next.relay().fingerprint(), current.relay().fingerprint())) {
+            log.warn("relay settings changed: restart the agent to apply them (services and forwards are reloaded now)");
+            next = next.withRelay(current.relay());
+        }
+        if (!next.fleetCas().equals(current.fleetCas())) {
+            log.warn("fleet-ca changed: restart the agent to apply it");
+        }
+        List<ExposedService> services = buildServices(next); // validates before anything changes
+        registry.replaceAll(services);
+        config = next;
+        applyForwards(next);
+        configError = null;
+        log.info("configuration reloaded: {} services, {} forwards", services.size(), forwards.size());
+    }
+
+    /** Records a configuration that could not be loaded (shown in status); the running one stays. */
+    public void configError(String error) {
+        configError = error;
+    }
+
+    public NodeIdentity identity() {
+        return identity;
+    }
+
+    public RelayClient relayClient() {
+        return relay;
+    }
+
+    public AgentConfig config() {
+        return config;
+    }
+
+    /** The bound address of each forward, in configuration order. */
+    public synchronized List<InetSocketAddress> forwardAddresses() {
+        return forwards.values().stream().map(ForwardListener::boundAddress).toList();
+    }
+
+    /** Completes when the relay connection is up. */
+    public CompletableFuture<RelayConnectionInfo> whenConnected() {
+        return relay.whenConnected();
+    }
+
+    /** Ready: connected to the relay and every forward is listening. Null when ready, else why not. */
+    public synchronized String readyProblem() {
+        if (relay.state() != RelayConnectionState.CONNECTED) {
+            return "relay " + relay.state().name().toLowerCase(java.util.Locale.ROOT)
+                    + (lastRelayError == null ? "" : ": " + lastRelayError);
+        }
+        for (ForwardListener f : forwards.values()) {
+            if (!f.isListening()) {
+                return "forward " + f.spec() + " is not listening";
+            }
+        }
+        return null;
+    }
+
+    public boolean isReady() {
+        return readyProblem() == null;
+    }
+
+    public synchronized AgentStatus status() {
+        RelayClientStats rs = relay.stats();
+        Long rtt = rs.lastRtt() == null ? null : rs.lastRtt().toMillis();
+        RelayConnectionInfo info = rs.connection();
+        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(String.valueOf(config.relay().url()),
+                rs.state().name().toLowerCase(java.util.Locale.ROOT), info == null ? null : info.relayId(),
+                info == null ? null : info.mode().name().toLowerCase(java.util.Locale.ROOT), rtt,
+                rs.connectedSince() == null ? null : rs.connectedSince().toString(), lastRelayError);
+        List<AgentStatus.ServiceStatus> services = registry.all().stream().map(s -> {
+            var caps = registry.caps(s.name());
+            return new AgentStatus.ServiceStatus(s.name(), s.target().spec().toString(), s.allow().texts(),
+                    caps == null ? 0 : caps.open(), s.maxConnections(), s.maxPerPeer());
+        }).toList();
+        List<AgentStatus.ForwardStatus> fws = forwards.values().stream().map(f -> {
+            InetSocketAddress a = f.boundAddress();
+            String listen = a == null ? f.spec().bindHost() + ":" + f.spec().bindPort() : a.getHostString() + ":" + a.getPort();
+            return new AgentStatus.ForwardStatus(listen, f.spec().peerLabel(), f.spec().service(), f.isListening(),
+                    f.openConnections(), f.acceptedConnections(), f.failedConnections(),
+                    f.lastPath() == null ? relayPath.name() : f.lastPath(), f.lastError());
+        }).toList();
+        var open = active.snapshot();
+        long fromPeers = active.endedBytesFromPeers();
+        long toPeers = active.endedBytesToPeers();
+        List<AgentStatus.ConnectionStatus> conns = new ArrayList<>();
+        Map<NodeKey, AgentStatus.PeerStatus> peers = new LinkedHashMap<>();
+        for (var e : open) {
+            long in = e.bytesFromPeer();
+            long out = e.bytesToPeer();
+            fromPeers += in;
+            toPeers += out;
+            conns.add(new AgentStatus.ConnectionStatus(e.id(), e.direction().name().toLowerCase(java.util.Locale.ROOT),
+                    e.peer().nodeId(), e.peerName(), e.service(), e.path(), e.local(), e.since().toString(), in, out));
+            peers.merge(e.peer(), new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt),
+                    (x, y) -> new AgentStatus.PeerStatus(x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt));
+        }
+        List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream().map(r -> new AgentStatus.RefusalStatus(
+                r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
+                r.by(), r.message())).toList();
+        String problem = readyProblem();
+        return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
+                problem == null, problem, relayStatus, services, fws, List.copyOf(peers.values()), conns, refs, fromPeers, toPeers,
+                configError);
+    }
+
+    @Override
+    public synchronized void close() {
+        for (ForwardListener f : forwards.values()) {
+            try {
+                f.close();
+            } catch (RuntimeException e) {
+                log.debug("closing forward: {}", e.toString());
+            }
+        }
+        forwards.clear();
+        active.closeAll();
+        relay.close();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+}

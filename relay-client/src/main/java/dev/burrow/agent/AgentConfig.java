@@ -1,0 +1,390 @@
+package dev.burrow.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.burrow.agent.forward.ForwardListener;
+import dev.burrow.agent.policy.AllowList;
+import dev.burrow.agent.policy.ConnectionCaps;
+import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.agent.relay.RelayAddress;
+import dev.burrow.agent.service.StreamDefaults;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.frame.ServiceNames;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The agent's configuration: which relay, which services it exposes and which forwards it runs.
+ * Read from YAML ({@link #parse}); the command line builds the same records for {@code burrow
+ * expose} and {@code burrow connect}. Everything is validated here, at parse time, with the path of
+ * the offending key in the message: ports outside 1-65535 (F5), invalid service names, allow rules,
+ * duplicate names or ports, unknown keys.
+ *
+ * <pre>
+ * relay:
+ *   url: https://relay.example.com:443
+ *   fingerprint: sha256:...        # dev relays: pin the relay's certificate
+ *   ca-file: /etc/burrow/relay-ca.pem
+ *   mode: auto                     # upgrade | websocket | auto
+ * fleet-ca: [/etc/burrow/fleet-ca.pem]   # makes peers' names and tags authoritative
+ * peers:                           # local aliases for node IDs
+ *   alice: 7xq...
+ * expose:
+ *   - name: web
+ *     target: 127.0.0.1:8080
+ *     allow: [name:bob, tag:dev]
+ *     max-connections: 1024
+ *     max-per-peer: 256
+ *     idle-timeout: 1h
+ * forward:
+ *   - peer: alice                  # node ID or alias
+ *     service: web
+ *     listen: 127.0.0.1:9000
+ *     max-connections: 1024
+ * </pre>
+ */
+public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
+        List<Forward> forwards) {
+
+    /** Where the relay is and how it is trusted. */
+    public record Relay(URI url, String fingerprint, Path caFile, String mode) {
+        public Relay {
+            if (url != null) {
+                RelayAddress.parse(url);
+            }
+            mode = mode == null ? "auto" : mode;
+        }
+    }
+
+    /** One exposed service. */
+    public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
+            Duration idleTimeout) {
+        public Expose {
+            ServiceNames.check(name);
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow) {
+            this(name, target, allow, ConnectionCaps.DEFAULT_PER_SERVICE, ConnectionCaps.DEFAULT_PER_PEER,
+                    StreamDefaults.IDLE_TIMEOUT);
+        }
+    }
+
+    /** One forward; {@code peer} is what the user wrote (node ID or alias), resolved by {@link #resolvePeer}. */
+    public record Forward(String peer, String service, String listenHost, int listenPort, int maxConnections,
+            Duration idleTimeout) {
+        public Forward {
+            ServiceNames.check(service);
+        }
+
+        public Forward(String peer, String service, String listenHost, int listenPort) {
+            this(peer, service, listenHost, listenPort, ForwardListener.DEFAULT_MAX_CONNECTIONS, StreamDefaults.IDLE_TIMEOUT);
+        }
+    }
+
+    public AgentConfig {
+        fleetCas = List.copyOf(fleetCas);
+        peers = Map.copyOf(peers);
+        exposes = List.copyOf(exposes);
+        forwards = List.copyOf(forwards);
+        Set<String> names = new java.util.HashSet<>();
+        for (Expose e : exposes) {
+            if (!names.add(e.name())) {
+                throw new IllegalArgumentException("expose: service '" + e.name() + "' is listed twice");
+            }
+        }
+        Set<String> binds = new java.util.HashSet<>();
+        for (Forward f : forwards) {
+            if (f.listenPort() != 0 && !binds.add(f.listenHost() + ":" + f.listenPort())) {
+                throw new IllegalArgumentException("forward: " + f.listenHost() + ":" + f.listenPort() + " is used twice");
+            }
+        }
+    }
+
+    /** The node key a forward's peer names: a node ID, or an alias from {@code peers}. */
+    public NodeKey resolvePeer(String peer) {
+        NodeKey alias = peers.get(peer);
+        if (alias != null) {
+            return alias;
+        }
+        try {
+            return NodeKey.parse(peer);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID nor an alias under 'peers:'"
+                    + " (names are not resolved through the relay yet: use the node ID)");
+        }
+    }
+
+    /** Same services, forwards and aliases, another relay (command-line override). */
+    public AgentConfig withRelay(Relay r) {
+        return new AgentConfig(r, fleetCas, peers, exposes, forwards);
+    }
+
+    // ------------------------------------------------------------------ YAML
+
+    private static final Set<String> TOP_KEYS = Set.of("relay", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
+    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout");
+    private static final Set<String> FORWARD_KEYS = Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
+    /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
+    public static final long MAX_FILE_BYTES = 1024 * 1024;
+
+    /** Reads and validates a YAML file. */
+    public static AgentConfig load(Path file) throws IOException {
+        if (Files.size(file) > MAX_FILE_BYTES) {
+            throw new IllegalArgumentException(file + ": larger than " + MAX_FILE_BYTES + " bytes");
+        }
+        try {
+            return parse(Files.readString(file), file.toAbsolutePath().getParent());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Parses YAML text. Relative paths are resolved against {@code baseDir}.
+     *
+     * @throws IllegalArgumentException naming the key at fault
+     */
+    public static AgentConfig parse(String yaml, Path baseDir) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("not valid YAML: " + e.getOriginalMessage());
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            root = new ObjectMapper().createObjectNode();
+        }
+        requireObject(root, "(top level)");
+        checkKeys(root, TOP_KEYS, "");
+        Relay relay = null;
+        JsonNode r = root.get("relay");
+        if (r != null && !r.isNull()) {
+            requireObject(r, "relay");
+            checkKeys(r, RELAY_KEYS, "relay.");
+            String url = text(r, "url", "relay.url", false);
+            String caFile = text(r, "ca-file", "relay.ca-file", false);
+            try {
+                relay = new Relay(url == null ? null : URI.create(url), text(r, "fingerprint", "relay.fingerprint", false),
+                        caFile == null ? null : resolve(baseDir, caFile), text(r, "mode", "relay.mode", false));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("relay: " + e.getMessage());
+            }
+        }
+        List<Path> cas = new ArrayList<>();
+        JsonNode ca = root.get("fleet-ca");
+        if (ca != null && !ca.isNull()) {
+            for (String s : stringList(ca, "fleet-ca")) {
+                cas.add(resolve(baseDir, s));
+            }
+        }
+        Map<String, NodeKey> peers = new LinkedHashMap<>();
+        JsonNode p = root.get("peers");
+        if (p != null && !p.isNull()) {
+            requireObject(p, "peers");
+            for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!e.getValue().isTextual()) {
+                    throw new IllegalArgumentException("peers." + e.getKey() + ": expected a node ID");
+                }
+                try {
+                    peers.put(e.getKey(), NodeKey.parse(e.getValue().asText()));
+                } catch (IllegalArgumentException ex) {
+                    throw new IllegalArgumentException("peers." + e.getKey() + ": " + ex.getMessage());
+                }
+            }
+        }
+        List<Expose> exposes = new ArrayList<>();
+        JsonNode ex = root.get("expose");
+        if (ex != null && !ex.isNull()) {
+            requireArray(ex, "expose");
+            for (int i = 0; i < ex.size(); i++) {
+                exposes.add(parseExpose(ex.get(i), "expose[" + i + "]"));
+            }
+        }
+        List<Forward> forwards = new ArrayList<>();
+        JsonNode fw = root.get("forward");
+        if (fw != null && !fw.isNull()) {
+            requireArray(fw, "forward");
+            for (int i = 0; i < fw.size(); i++) {
+                forwards.add(parseForward(fw.get(i), "forward[" + i + "]", peers));
+            }
+        }
+        return new AgentConfig(relay, cas, peers, exposes, forwards);
+    }
+
+    private static Expose parseExpose(JsonNode n, String at) {
+        requireObject(n, at);
+        checkKeys(n, EXPOSE_KEYS, at + ".");
+        String name = text(n, "name", at + ".name", true);
+        if (!ServiceNames.isValid(name)) {
+            throw new IllegalArgumentException(at + ".name: '" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -)");
+        }
+        TargetSpec target;
+        try {
+            target = TargetSpec.parse(text(n, "target", at + ".target", true));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".target: " + e.getMessage());
+        }
+        JsonNode allowNode = n.get("allow");
+        if (allowNode == null || allowNode.isNull()) {
+            throw new IllegalArgumentException(at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
+        }
+        AllowList allow;
+        try {
+            allow = AllowList.parse(stringList(allowNode, at + ".allow"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".allow: " + e.getMessage());
+        }
+        if (allow.rules().isEmpty()) {
+            throw new IllegalArgumentException(at + ".allow: empty (nobody could connect)");
+        }
+        int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
+        int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
+        Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
+        return new Expose(name, target, allow, maxConn, maxPeer, idle);
+    }
+
+    private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers) {
+        requireObject(n, at);
+        checkKeys(n, FORWARD_KEYS, at + ".");
+        String peer = text(n, "peer", at + ".peer", true);
+        if (!peers.containsKey(peer)) {
+            try {
+                NodeKey.parse(peer);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(at + ".peer: '" + peer + "' is neither a node ID nor an alias under 'peers:'");
+            }
+        }
+        String service = text(n, "service", at + ".service", true);
+        if (!ServiceNames.isValid(service)) {
+            throw new IllegalArgumentException(at + ".service: '" + service + "' is not a valid service name");
+        }
+        JsonNode listen = n.get("listen");
+        if (listen == null || listen.isNull()) {
+            throw new IllegalArgumentException(at + ".listen: missing (a port, or host:port)");
+        }
+        TargetSpec bind;
+        try {
+            bind = TargetSpec.parse(listen.isNumber() ? String.valueOf(listen.asLong()) : listen.asText());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".listen: " + e.getMessage());
+        }
+        int maxConn = intValue(n, "max-connections", at, ForwardListener.DEFAULT_MAX_CONNECTIONS);
+        Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
+        return new Forward(peer, service, bind.host(), bind.port(), maxConn, idle);
+    }
+
+    private static void requireObject(JsonNode n, String at) {
+        if (!n.isObject()) {
+            throw new IllegalArgumentException(at + ": expected a mapping");
+        }
+    }
+
+    private static void requireArray(JsonNode n, String at) {
+        if (!n.isArray()) {
+            throw new IllegalArgumentException(at + ": expected a list");
+        }
+    }
+
+    private static void checkKeys(JsonNode n, Set<String> known, String prefix) {
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException(prefix + k + ": unknown key (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+            }
+        }
+    }
+
+    private static String text(JsonNode n, String key, String at, boolean required) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw new IllegalArgumentException(at + ": missing");
+            }
+            return null;
+        }
+        if (!v.isValueNode() || v.asText().isBlank()) {
+            throw new IllegalArgumentException(at + ": expected a value");
+        }
+        return v.asText();
+    }
+
+    private static List<String> stringList(JsonNode n, String at) {
+        List<String> out = new ArrayList<>();
+        if (n.isValueNode()) {
+            out.add(n.asText());
+            return out;
+        }
+        requireArray(n, at);
+        for (JsonNode item : n) {
+            if (!item.isValueNode()) {
+                throw new IllegalArgumentException(at + ": expected a list of strings");
+            }
+            out.add(item.asText());
+        }
+        return out;
+    }
+
+    private static int intValue(JsonNode n, String key, String at, int dflt) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > 1_000_000) {
+            throw new IllegalArgumentException(at + "." + key + ": expected a whole number from 1 to 1000000");
+        }
+        return v.asInt();
+    }
+
+    private static Duration durationValue(JsonNode n, String key, String at, Duration dflt) {
+        JsonNode v = n.get(key);
+        if (v == null || v.isNull()) {
+            return dflt;
+        }
+        try {
+            return parseDuration(v.asText());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + "." + key + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; {@code 0} or {@code off} disables. */
+    public static Duration parseDuration(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("0") || t.equals("off")) {
+            return Duration.ZERO;
+        }
+        int i = 0;
+        while (i < t.length() && Character.isDigit(t.charAt(i))) {
+            i++;
+        }
+        if (i == 0 || i > 9) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
+        }
+        long n = Long.parseLong(t.substring(0, i));
+        return switch (t.substring(i)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
+        };
+    }
+
+    private static Path resolve(Path base, String p) {
+        Path path = Path.of(p);
+        return path.isAbsolute() || base == null ? path : base.resolve(path);
+    }
+}

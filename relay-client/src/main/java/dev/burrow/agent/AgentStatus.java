@@ -1,0 +1,32 @@
+package dev.burrow.agent;
+
+import java.util.List;
+
+/**
+ * What {@code burrow status} shows: a snapshot of the agent, serialised as JSON by the local API.
+ * Times are ISO-8601 strings; durations are milliseconds.
+ */
+public record AgentStatus(String nodeId, String name, boolean ready, String readyProblem, RelayStatus relay,
+        List<ServiceStatus> services, List<ForwardStatus> forwards, List<PeerStatus> peers,
+        List<ConnectionStatus> connections, List<RefusalStatus> recentRefusals, long bytesFromPeers, long bytesToPeers,
+        String configError) {
+
+    /** The relay connection. {@code rttMillis} is the round trip to the relay (the path all streams take today). */
+    public record RelayStatus(String url, String state, String relayId, String mode, Long rttMillis, String connectedSince,
+            String lastError) {}
+
+    public record ServiceStatus(String name, String target, List<String> allow, int openConnections, int maxConnections,
+            int maxPerPeer) {}
+
+    public record ForwardStatus(String listen, String peer, String service, boolean listening, int openConnections,
+            long acceptedConnections, long failedConnections, String path, String lastError) {}
+
+    /** A peer with open streams, the path they use and its round-trip time (via the relay). */
+    public record PeerStatus(String nodeId, String name, String path, int openConnections, Long rttMillis) {}
+
+    public record ConnectionStatus(long id, String direction, String peer, String peerName, String service, String path,
+            String local, String since, long bytesFromPeer, long bytesToPeer) {}
+
+    public record RefusalStatus(String at, String direction, String peer, String service, String code, String by,
+            String message) {}
+}

@@ -1,0 +1,25 @@
+package dev.burrow.agent.api;
+
+/**
+ * The agent's local control API: HTTP/1.1 on 127.0.0.1 (never another interface), every request
+ * authorised by a bearer token that only the state directory's owner can read.
+ *
+ * <p>Files in the state directory, both 0600: {@value #ENDPOINT_FILE} (the URL of the running agent)
+ * and {@value #TOKEN_FILE} (32 random bytes, hex). Endpoints (JSON):
+ *
+ * <ul>
+ *   <li>{@code GET /v1/status}: {@link dev.burrow.agent.AgentStatus};</li>
+ *   <li>{@code GET /v1/ready}: 200 {@code {"ready":true}} when connected and every forward is
+ *       live, else 503 with the problem.</li>
+ * </ul>
+ */
+public final class ControlApi {
+    public static final String ENDPOINT_FILE = "agent-api.url";
+    public static final String TOKEN_FILE = "agent-api.token";
+    public static final String STATUS_PATH = "/v1/status";
+    public static final String READY_PATH = "/v1/ready";
+    /** Token entropy: 256 bits, like every other secret in Burrow. */
+    public static final int TOKEN_BYTES = 32;
+
+    private ControlApi() {}
+}
