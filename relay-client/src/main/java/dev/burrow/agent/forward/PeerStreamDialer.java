@@ -35,8 +35,20 @@ import javax.net.ssl.SSLException;
  * node), sends OPEN and waits for the listener's STATUS.
  */
 public final class PeerStreamDialer {
+    /**
+     * Streams being opened at once. Each needs a relay circuit; the relay client allows 64 pending
+     * circuits per direction, so half of that leaves room for the listener side. A burst of local
+     * connections waits here (their sockets unread) instead of failing.
+     */
+    public static final int MAX_OPENING = 32;
+    /** Opens waiting for a slot; beyond this a burst is refused rather than queued without bound. */
+    public static final int MAX_WAITING = 4096;
+
     private final NodeIdentity identity;
     private final NodeVerifier verifier;
+    private final java.util.concurrent.atomic.AtomicInteger opening = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger waitingCount = new java.util.concurrent.atomic.AtomicInteger();
 
     public PeerStreamDialer(NodeIdentity identity, NodeVerifier verifier) {
         this.identity = identity;
@@ -50,14 +62,61 @@ public final class PeerStreamDialer {
      */
     public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
+        if (waitingCount.incrementAndGet() > MAX_WAITING) {
+            waitingCount.decrementAndGet();
+            result.completeExceptionally(new StreamRefusedException(StreamStatusCode.LIMIT_REACHED,
+                    "too many streams being opened at once", "this agent"));
+            return result;
+        }
+        waiting.add(() -> openNow(path, peer, service, result));
+        drain();
+        return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void drain() {
+        while (true) {
+            int n = opening.get();
+            if (n >= MAX_OPENING) {
+                return;
+            }
+            if (waiting.isEmpty()) {
+                return;
+            }
+            if (!opening.compareAndSet(n, n + 1)) {
+                continue;
+            }
+            Runnable next = waiting.poll();
+            if (next == null) {
+                opening.decrementAndGet();
+                if (waiting.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            waitingCount.decrementAndGet();
+            next.run();
+        }
+    }
+
+    private void openNow(PeerPath path, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+        result.whenComplete((s, e) -> {
+            opening.decrementAndGet();
+            drain();
+        });
+        if (result.isDone()) {
+            return;
+        }
         path.open(peer, service).whenComplete((ch, err) -> {
             if (err != null) {
                 result.completeExceptionally(unwrap(err));
                 return;
             }
+            if (result.isDone()) {
+                ch.close(); // timed out while the path was opening
+                return;
+            }
             ch.eventLoop().execute(() -> startTls(ch, path.name(), peer, service, result));
         });
-        return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private static Throwable unwrap(Throwable t) {
