@@ -1,6 +1,7 @@
 package dev.burrow.identity;
 
 import dev.burrow.identity.PeerVerificationException.Reason;
+import dev.burrow.identity.metrics.IdentityMetrics;
 import java.io.IOException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
@@ -42,6 +43,7 @@ public final class NodeVerifier {
     private final boolean acceptAnySelfSigned;
     private final RevocationList revocations;
     private final Clock clock;
+    private final IdentityMetrics metrics;
 
     private NodeVerifier(Builder b) {
         this.cas = List.copyOf(b.cas);
@@ -49,6 +51,7 @@ public final class NodeVerifier {
         this.acceptAnySelfSigned = b.acceptAnySelfSigned;
         this.revocations = b.revocations;
         this.clock = b.clock;
+        this.metrics = b.metrics;
     }
 
     public static Builder builder() {
@@ -65,9 +68,15 @@ public final class NodeVerifier {
      */
     public VerifiedPeer verify(X509Certificate[] chain, NodeKey expectedOrNull) throws PeerVerificationException {
         try {
-            return verifyUnchecked(chain, expectedOrNull);
+            VerifiedPeer peer = verifyUnchecked(chain, expectedOrNull);
+            metrics.peerVerified(peer.caIssued());
+            return peer;
+        } catch (PeerVerificationException e) {
+            metrics.peerRefused(e.reason());
+            throw e;
         } catch (RuntimeException e) {
             // Defence in depth: nothing but a typed refusal may leave the verifier (it runs inside TLS).
+            metrics.peerRefused(Reason.MALFORMED);
             throw new PeerVerificationException(Reason.MALFORMED, "unparsable certificate (" + e.getClass().getSimpleName() + ")");
         }
     }
@@ -165,8 +174,15 @@ public final class NodeVerifier {
         private boolean acceptAnySelfSigned;
         private RevocationList revocations = RevocationList.empty();
         private Clock clock = Clock.systemUTC();
+        private IdentityMetrics metrics = IdentityMetrics.NOOP;
 
         private Builder() {}
+
+        /** Where verification outcomes are counted (default: nowhere). */
+        public Builder metrics(IdentityMetrics m) {
+            this.metrics = m;
+            return this;
+        }
 
         /**
          * Trusts a fleet CA certificate.

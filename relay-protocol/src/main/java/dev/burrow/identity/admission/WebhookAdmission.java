@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.metrics.IdentityMetrics;
+import dev.burrow.identity.metrics.IdentityMetrics.WebhookOutcome;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
@@ -47,6 +49,7 @@ public final class WebhookAdmission implements Admission {
     private final Duration timeout;
     private final boolean failOpen;
     private final HttpClient client;
+    private volatile IdentityMetrics metrics = IdentityMetrics.NOOP;
 
     public WebhookAdmission(URI uri, Duration timeout, boolean failOpen) {
         this(uri, timeout, failOpen, HttpClient.newBuilder()
@@ -64,9 +67,16 @@ public final class WebhookAdmission implements Admission {
         this.timeout = timeout;
         this.failOpen = failOpen;
         this.client = client;
+        metrics.webhook(failOpen ? WebhookOutcome.ERROR_ADMITTED : WebhookOutcome.ERROR_DENIED);
         if (failOpen) {
             log.warn("admission webhook {} is FAIL-OPEN: when it cannot be reached or answers badly, nodes are admitted", uri);
         }
+    }
+
+    /** Where decisions are counted (default: nowhere). */
+    public WebhookAdmission metrics(IdentityMetrics m) {
+        this.metrics = m;
+        return this;
     }
 
     @Override
@@ -122,7 +132,9 @@ public final class WebhookAdmission implements Admission {
         if (json == null || !json.isObject() || !json.has("allow") || !json.get("allow").isBoolean()) {
             return onError(nodeKey, "response has no boolean 'allow'");
         }
-        return json.get("allow").booleanValue() ? Decision.allow("webhook allowed") : Decision.deny("webhook denied");
+        boolean allow = json.get("allow").booleanValue();
+        metrics.webhook(allow ? WebhookOutcome.ALLOW : WebhookOutcome.DENY);
+        return allow ? Decision.allow("webhook allowed") : Decision.deny("webhook denied");
     }
 
     private Decision onError(NodeKey nodeKey, String what) {

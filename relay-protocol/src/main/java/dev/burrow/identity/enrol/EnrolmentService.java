@@ -8,6 +8,7 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.Pem;
 import dev.burrow.identity.ca.FleetCa;
 import dev.burrow.identity.enrol.EnrolmentException.Reason;
+import dev.burrow.identity.metrics.IdentityMetrics;
 import dev.burrow.identity.token.InvalidTokenException;
 import dev.burrow.identity.token.JoinToken;
 import dev.burrow.identity.token.JoinTokenStore;
@@ -49,11 +50,17 @@ public final class EnrolmentService {
     private final FleetCa ca;
     private final JoinTokenStore tokens;
     private final Duration validity;
+    private final IdentityMetrics metrics;
 
     public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity) {
+        this(ca, tokens, validity, IdentityMetrics.NOOP);
+    }
+
+    public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity, IdentityMetrics metrics) {
         this.ca = ca;
         this.tokens = tokens;
         this.validity = validity;
+        this.metrics = metrics;
     }
 
     /** The digest a node signs to enrol. */
@@ -102,12 +109,34 @@ public final class EnrolmentService {
 
     /** HTTP body in, HTTP body out. */
     public byte[] handle(byte[] body) throws EnrolmentException {
-        return EnrolmentMessages.encode(enrol(EnrolmentMessages.parseRequest(body)));
+        EnrolmentRequest req;
+        try {
+            req = EnrolmentMessages.parseRequest(body);
+        } catch (EnrolmentException e) {
+            metrics.enrolment(e.reason());
+            throw e;
+        }
+        return EnrolmentMessages.encode(enrol(req));
     }
 
     /** Enrols a node. */
     public EnrolmentResponse enrol(EnrolmentRequest req) throws EnrolmentException {
-        if (req.token() == null || req.nodeId() == null || req.proof() == null) {
+        try {
+            EnrolmentResponse r = enrolUnchecked(req);
+            metrics.enrolment(null);
+            return r;
+        } catch (EnrolmentException e) {
+            metrics.enrolment(e.reason());
+            throw e;
+        } catch (RuntimeException e) {
+            log.error("enrolment failed: {}", e.toString());
+            metrics.enrolment(Reason.INTERNAL);
+            throw new EnrolmentException(Reason.INTERNAL, "internal error");
+        }
+    }
+
+    private EnrolmentResponse enrolUnchecked(EnrolmentRequest req) throws EnrolmentException {
+        if (req == null || req.token() == null || req.nodeId() == null || req.proof() == null) {
             throw new EnrolmentException(Reason.BAD_REQUEST, "token, nodeId and proof are required");
         }
         if (req.token().length() > JoinToken.TEXT_LENGTH + 8 || req.proof().length() > MAX_PROOF_TEXT
@@ -140,6 +169,7 @@ public final class EnrolmentService {
         try {
             grant = tokens.consume(req.token());
         } catch (InvalidTokenException e) {
+            metrics.tokenRefused(e.reason());
             log.info("enrolment refused for node {}: token {}", key.shortId(), e.reason());
             throw new EnrolmentException(Reason.TOKEN_REFUSED, InvalidTokenException.MESSAGE);
         } catch (IOException e) {

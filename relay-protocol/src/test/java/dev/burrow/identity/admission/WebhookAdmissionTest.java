@@ -109,6 +109,20 @@ class WebhookAdmissionTest {
     }
 
     @Test
+    void decisionsAreCounted() throws Exception {
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        var metrics = new dev.burrow.identity.metrics.MicrometerIdentityMetrics(registry);
+        String base = "http://127.0.0.1:" + server.getAddress().getPort();
+        for (String path : new String[] {"/allow", "/deny", "/error"}) {
+            new WebhookAdmission(URI.create(base + path), TIMEOUT, false).metrics(metrics).decide(key, null).get(10, TimeUnit.SECONDS);
+        }
+        String name = dev.burrow.identity.metrics.IdentityMetrics.WEBHOOK_DECISIONS;
+        assertThat(registry.get(name).tag("outcome", "allow").counter().count()).isEqualTo(1);
+        assertThat(registry.get(name).tag("outcome", "deny").counter().count()).isEqualTo(1);
+        assertThat(registry.get(name).tag("outcome", "error_denied").counter().count()).isEqualTo(1);
+    }
+
+    @Test
     void unreachableDenies() throws Exception {
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
