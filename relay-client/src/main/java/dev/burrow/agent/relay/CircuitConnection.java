@@ -17,9 +17,10 @@ import java.util.Objects;
  *
  * <p>On hand-over: {@code autoRead} is off, {@code ALLOW_HALF_CLOSURE} is on (upgrade mode), and
  * bytes that arrived together with CIRCUIT_ATTACHED are held back. Add your handlers to
- * {@link #pipeline()} (at its end), then call {@link #start()}: the held bytes, and a close or
- * input shutdown seen in between, are delivered to your handlers, in order. Then read as you like
- * ({@code channel().read()} or {@code setAutoRead(true)}). Write {@code ByteBuf}s; in WebSocket
+ * {@link #pipeline()} (at its end), then call {@link #start()} or simply start reading
+ * ({@code channel().read()} or {@code setAutoRead(true)}): the held bytes, and a close, input
+ * shutdown or exception seen in between, are delivered to your handlers first, in order. Calling
+ * {@code start()} before your handlers are in is harmless: delivery then waits for your first read. Write {@code ByteBuf}s; in WebSocket
  * mode each write becomes one or more binary messages.
  *
  * <p>Half-close (upgrade mode): {@link #shutdownOutput()} sends TLS close_notify to the relay, which
@@ -77,8 +78,9 @@ public final class CircuitConnection {
     }
 
     /**
-     * Delivers held-back bytes and events to the handlers added after hand-over. Call once, after
-     * adding them; safe from any thread. Does not change {@code autoRead}.
+     * Delivers held-back bytes and events to the handlers added after hand-over (or, when none are
+     * added yet, at the first read request). Safe from any thread, idempotent; does not change
+     * {@code autoRead}.
      */
     public void start() {
         if (channel.eventLoop().inEventLoop()) {
@@ -91,7 +93,7 @@ public final class CircuitConnection {
     private void startNow() {
         CircuitStartBuffer buffer = channel.pipeline().get(CircuitStartBuffer.class);
         if (buffer != null) {
-            buffer.release(channel.pipeline());
+            buffer.start(channel.pipeline());
         }
     }
 

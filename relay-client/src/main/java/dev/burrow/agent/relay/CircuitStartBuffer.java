@@ -1,18 +1,23 @@
 package dev.burrow.agent.relay;
 
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
 /**
- * Holds what arrives on a circuit between CIRCUIT_ATTACHED and the moment its new owner has set
- * up its handlers ({@link CircuitConnection#start()}): bytes that came in the same read as
- * ATTACHED, input shutdown, exceptions and the close. Bounded: {@code autoRead} is off from
- * ATTACHED on, so at most the rest of one read can arrive. Released buffers on teardown.
+ * Holds what arrives on a circuit between CIRCUIT_ATTACHED and the moment its new owner is ready:
+ * bytes that came in the same read as ATTACHED, input shutdown and other events, exceptions and the
+ * close. They are replayed, in order, to the handlers added after this one, at the first of:
+ * {@link CircuitConnection#start()} with handlers present, the owner's first read request
+ * ({@code channel.read()} or {@code setAutoRead(true)}), or the channel closing with handlers
+ * present. Then this handler leaves the pipeline.
+ *
+ * <p>Bounded: {@code autoRead} is off from ATTACHED on, so at most the rest of one read arrives
+ * before the owner asks for more. Held buffers are released if the pipeline is torn down first.
  */
-final class CircuitStartBuffer extends ChannelInboundHandlerAdapter {
+final class CircuitStartBuffer extends ChannelDuplexHandler {
     static final String NAME = "circuit-start";
 
     private record HeldEvent(Object event) {}
@@ -46,11 +51,32 @@ final class CircuitStartBuffer extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         inactive = true;
+        if (hasOwnerHandlers(ctx.pipeline())) {
+            release(ctx.pipeline()); // the owner's handlers are in: let them see the data and the close
+        }
+    }
+
+    @Override
+    public void read(ChannelHandlerContext ctx) {
+        ChannelPipeline p = ctx.pipeline();
+        release(p);
+        ctx.read();
+    }
+
+    private boolean hasOwnerHandlers(ChannelPipeline pipeline) {
+        return pipeline.last() != this;
+    }
+
+    /** {@link CircuitConnection#start()}: replays now if the owner has added handlers, else at its first read. */
+    void start(ChannelPipeline pipeline) {
+        if (hasOwnerHandlers(pipeline)) {
+            release(pipeline);
+        }
     }
 
     /** Replays what was held to the handlers after this one and leaves the pipeline. Event loop only. */
     void release(ChannelPipeline pipeline) {
-        if (pipeline.context(this) == null) {
+        if (releasing || pipeline.context(this) == null) {
             return;
         }
         releasing = true;
@@ -63,7 +89,9 @@ final class CircuitStartBuffer extends ChannelInboundHandlerAdapter {
             // torn down before anyone took the circuit
             Object o;
             while ((o = held.poll()) != null) {
-                ReferenceCountUtil.release(o);
+                if (!(o instanceof HeldEvent) && !(o instanceof HeldException)) {
+                    ReferenceCountUtil.release(o);
+                }
             }
             return;
         }

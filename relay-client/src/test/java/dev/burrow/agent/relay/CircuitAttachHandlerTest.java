@@ -88,6 +88,63 @@ class CircuitAttachHandlerTest {
     }
 
     @Test
+    void heldBytesWaitForTheFirstReadWhenStartedBeforeHandlersAreIn() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ByteBuf in = Unpooled.buffer();
+        FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
+        in.writeCharSequence("early", StandardCharsets.US_ASCII);
+        ch.writeInbound(in);
+        ch.runPendingTasks();
+        CircuitConnection conn = new CircuitConnection(ch, id, TestIdentities.randomNodeKey(), "ssh", true, ConnectMode.UPGRADE);
+        conn.start(); // too early: nothing to deliver to yet
+        assertThat(ch.pipeline().get(CircuitStartBuffer.class)).isNotNull();
+        List<String> got = new ArrayList<>();
+        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf b = (ByteBuf) msg;
+                got.add(b.toString(StandardCharsets.US_ASCII));
+                b.release();
+            }
+        });
+        ch.read();
+        assertThat(got).containsExactly("early");
+        assertThat(ch.pipeline().get(CircuitStartBuffer.class)).isNull();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aCloseBeforeStartIsDeliveredWithTheHeldBytes() {
+        @SuppressWarnings("unchecked")
+        Promise<Channel>[] holder = new Promise[1];
+        EmbeddedChannel ch = channel(holder);
+        ByteBuf in = Unpooled.buffer();
+        FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
+        in.writeCharSequence("last words", StandardCharsets.US_ASCII);
+        ch.writeInbound(in);
+        ch.runPendingTasks();
+        List<String> got = new ArrayList<>();
+        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf b = (ByteBuf) msg;
+                got.add(b.toString(StandardCharsets.US_ASCII));
+                b.release();
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                got.add("inactive");
+            }
+        });
+        ch.close();
+        assertThat(got).containsExactly("last words", "inactive");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void aDenyFailsTheAttachment() {
         @SuppressWarnings("unchecked")
         Promise<Channel>[] holder = new Promise[1];

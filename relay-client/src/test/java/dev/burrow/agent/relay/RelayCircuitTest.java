@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /** Circuits end to end through the fake relay: open, accept, attach, data both ways, rejection, timeout. */
 class RelayCircuitTest {
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = Duration.ofSeconds(60); // an upper bound only: CI machines are loaded
     private static final int DATA = 1024 * 1024 + 17;
 
     private FakeRelay relay;

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The fleet hook: a selector moves the client to another relay when a restarting one does not come back. */
 class RelaySelectorTest {
-    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final Duration WAIT = Duration.ofSeconds(60); // an upper bound only: CI machines are loaded
 
     @Test
     void aSelectorMovesToAnotherRelayWhenTheRestartWindowExpires(@TempDir Path dir) throws Exception {
