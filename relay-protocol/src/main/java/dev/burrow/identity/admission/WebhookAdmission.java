@@ -67,7 +67,6 @@ public final class WebhookAdmission implements Admission {
         this.timeout = timeout;
         this.failOpen = failOpen;
         this.client = client;
-        metrics.webhook(failOpen ? WebhookOutcome.ERROR_ADMITTED : WebhookOutcome.ERROR_DENIED);
         if (failOpen) {
             log.warn("admission webhook {} is FAIL-OPEN: when it cannot be reached or answers badly, nodes are admitted", uri);
         }
@@ -138,6 +137,7 @@ public final class WebhookAdmission implements Admission {
     }
 
     private Decision onError(NodeKey nodeKey, String what) {
+        metrics.webhook(failOpen ? WebhookOutcome.ERROR_ADMITTED : WebhookOutcome.ERROR_DENIED);
         if (failOpen) {
             log.warn("admission webhook failed ({}) for node {}: ADMITTING because fail-open is set", what, nodeKey.shortId());
             return Decision.allow("webhook failed (" + what + "), fail-open");
