@@ -63,6 +63,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             if (url != null) {
                 RelayAddress.parse(url);
             }
+            if (fingerprint != null) {
+                dev.burrow.identity.tls.RelayTls.parseFingerprint(fingerprint);
+            }
             mode = mode == null ? "auto" : mode;
         }
     }

@@ -1,0 +1,132 @@
+package dev.burrow.agent.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.burrow.agent.AgentConfig;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.testing.TestIdentities;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class AgentConfigTest {
+    static final NodeKey ALICE = TestIdentities.randomNodeKey();
+
+    static String full() {
+        return """
+                relay:
+                  url: https://relay.example.com:8443
+                  fingerprint: sha256:%s
+                  mode: upgrade
+                fleet-ca: [ca.pem]
+                peers:
+                  alice: %s
+                expose:
+                  - name: web
+                    target: 127.0.0.1:8080
+                    allow: [name:bob, tag:dev]
+                    max-connections: 10
+                    max-per-peer: 2
+                    idle-timeout: 30s
+                  - name: ssh
+                    target: "[::1]:22"
+                    allow: node:%s
+                forward:
+                  - peer: alice
+                    service: web
+                    listen: 9000
+                  - peer: %s
+                    service: db
+                    listen: 127.0.0.1:5433
+                    max-connections: 5
+                """.formatted("ab".repeat(32), ALICE.nodeId(), ALICE.nodeId(), ALICE.nodeId());
+    }
+
+    @Test
+    void parsesEverything() {
+        AgentConfig c = AgentConfig.parse(full(), Path.of("/etc/burrow"));
+        assertThat(c.relay().url().toString()).isEqualTo("https://relay.example.com:8443");
+        assertThat(c.relay().mode()).isEqualTo("upgrade");
+        assertThat(c.fleetCas()).containsExactly(Path.of("/etc/burrow/ca.pem"));
+        assertThat(c.exposes()).hasSize(2);
+        AgentConfig.Expose web = c.exposes().get(0);
+        assertThat(web.target().port()).isEqualTo(8080);
+        assertThat(web.allow().texts()).containsExactly("name:bob", "tag:dev");
+        assertThat(web.maxConnections()).isEqualTo(10);
+        assertThat(web.maxPerPeer()).isEqualTo(2);
+        assertThat(web.idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.exposes().get(1).target().host()).isEqualTo("::1");
+        assertThat(c.forwards()).hasSize(2);
+        assertThat(c.forwards().get(0).listenHost()).isEqualTo("127.0.0.1");
+        assertThat(c.forwards().get(0).listenPort()).isEqualTo(9000);
+        assertThat(c.resolvePeer("alice")).isEqualTo(ALICE);
+        assertThat(c.resolvePeer(c.forwards().get(1).peer())).isEqualTo(ALICE);
+        assertThat(c.forwards().get(1).maxConnections()).isEqualTo(5);
+    }
+
+    @Test
+    void emptyFileIsAnEmptyConfig() {
+        AgentConfig c = AgentConfig.parse("", null);
+        assertThat(c.exposes()).isEmpty();
+        assertThat(c.relay()).isNull();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "65536", "-1", "4294967296", "99999999", "80x"})
+    void forwardPortsOutsideTheRangeAreRejectedAtParseTime(String port) {
+        String yaml = "forward:\n  - peer: " + ALICE.nodeId() + "\n    service: web\n    listen: " + port + "\n";
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("forward[0].listen");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1", "localhost"})
+    void targetPortsOutsideTheRangeAreRejectedAtParseTime(String target) {
+        String yaml = "expose:\n  - name: web\n    target: \"" + target + "\"\n    allow: [tag:x]\n";
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("expose[0].target");
+    }
+
+    @Test
+    void mistakesNameTheirKey() {
+        assertError("expose:\n  - name: Web\n    target: 80\n    allow: [tag:x]\n", "expose[0].name");
+        assertError("expose:\n  - name: web\n    target: 80\n", "expose[0].allow");
+        assertError("expose:\n  - name: web\n    target: 80\n    allow: []\n", "expose[0].allow");
+        assertError("expose:\n  - name: web\n    target: 80\n    allow: [group:x]\n", "expose[0].allow");
+        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    max-connections: 0\n", "max-connections");
+        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    idle-timeout: soon\n", "idle-timeout");
+        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    colour: blue\n", "expose[0].colour");
+        assertError("expose:\n  - {name: web, target: 80, allow: [tag:x]}\n  - {name: web, target: 81, allow: [tag:x]}\n", "twice");
+        assertError("forward:\n  - peer: carol\n    service: web\n    listen: 9000\n", "forward[0].peer");
+        assertError("forward:\n  - peer: " + ALICE.nodeId() + "\n    service: web\n", "forward[0].listen");
+        assertError("forward:\n  - {peer: " + ALICE.nodeId() + ", service: a, listen: 9000}\n  - {peer: " + ALICE.nodeId()
+                + ", service: b, listen: 9000}\n", "used twice");
+        assertError("peers:\n  alice: nope\n", "peers.alice");
+        assertError("relay:\n  url: http://relay\n", "relay");
+        assertError("relay:\n  fingerprint: md5:00\n", "relay");
+        assertError("surprise: 1\n", "surprise");
+        assertError("expose: [\n", "YAML");
+    }
+
+    @Test
+    void durations() {
+        assertThat(AgentConfig.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(AgentConfig.parseDuration("2h")).isEqualTo(Duration.ofHours(2));
+        assertThat(AgentConfig.parseDuration("off")).isEqualTo(Duration.ZERO);
+        assertThatThrownBy(() -> AgentConfig.parseDuration("5 minutes")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    static void assertError(String yaml, String mentions) {
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).as(yaml).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(mentions);
+    }
+
+    @Test
+    void unusedListIsFine() {
+        assertThat(AgentConfig.parse("expose: []\nforward: []\n", null).forwards()).isEqualTo(List.of());
+    }
+}
