@@ -73,7 +73,7 @@ public final class RelayServer implements AutoCloseable {
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
     private AdminServer admin;
-    private AutoCloseable stun;
+    private dev.burrow.stun.server.StunServer stun;
     private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
     private String fingerprint;
     private volatile boolean started;
@@ -203,7 +203,7 @@ public final class RelayServer implements AutoCloseable {
                         () -> prometheus == null ? "" : prometheus.scrape());
             }
             if (config.stunListen() != null) {
-                stun = StunEmbedding.start(config.stunListen(), transport, workerGroup);
+                stun = StunEmbedding.start(config.stunListen(), transport, workerGroup, prometheus);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -252,6 +252,11 @@ public final class RelayServer implements AutoCloseable {
     /** The bound admin address, or null when the admin port is off. */
     public InetSocketAddress adminAddress() {
         return admin == null ? null : admin.address();
+    }
+
+    /** The embedded STUN server's UDP address, or null when it is off. */
+    public InetSocketAddress stunAddress() {
+        return stun == null ? null : stun.udpAddress();
     }
 
     /** {@code sha256:<hex>} of the server certificate, or null without TLS (or with an injected context). */

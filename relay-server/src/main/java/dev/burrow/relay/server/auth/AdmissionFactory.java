@@ -75,7 +75,12 @@ public final class AdmissionFactory {
                 if (!"http".equalsIgnoreCase(scheme) && !"https".equalsIgnoreCase(scheme)) {
                     throw new AuthConfigException("auth.webhook-url must be http or https: " + auth.webhookUrl());
                 }
-                yield new WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(), auth.webhookFailOpen());
+                if (auth.webhookFailOpen()) {
+                    log.warn("event=admission_webhook_fail_open url={} msg=\"webhook failures ADMIT clients (auth.webhook-fail-open)\"",
+                            auth.webhookUrl());
+                }
+                yield Admissions.of(new dev.burrow.identity.admission.WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(),
+                        auth.webhookFailOpen()), false);
             }
         };
     }

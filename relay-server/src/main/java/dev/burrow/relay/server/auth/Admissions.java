@@ -2,71 +2,56 @@ package dev.burrow.relay.server.auth;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.admission.Admission;
+import dev.burrow.identity.admission.AllowListAdmission;
+import dev.burrow.identity.admission.CaAdmission;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
-/** The simple admission modes. */
+/**
+ * Adapters from the identity module's {@link Admission} policies (open, allow-list, CA, webhook) to
+ * the relay's {@link ClientAdmission}, which adds whether a certificate is required up front.
+ */
 public final class Admissions {
     private Admissions() {}
 
-    /** Anyone with a valid key proof (development only). */
-    public static ClientAdmission open() {
+    /** Wraps an identity-module policy. */
+    public static ClientAdmission of(Admission policy, boolean requiresCertificate) {
         return new ClientAdmission() {
             @Override
             public CompletionStage<Decision> admit(NodeKey key, VerifiedPeer peer) {
-                return Decision.ALLOW.done();
-            }
-
-            @Override
-            public String describe() {
-                return "open (any node with a valid key: development only)";
-            }
-        };
-    }
-
-    /** Exactly the listed node keys. */
-    public static ClientAdmission allowList(Set<NodeKey> allowed) {
-        Set<NodeKey> copy = Set.copyOf(allowed);
-        if (copy.isEmpty()) {
-            throw new IllegalArgumentException("the allow-list is empty: no node could connect");
-        }
-        return new ClientAdmission() {
-            @Override
-            public CompletionStage<Decision> admit(NodeKey key, VerifiedPeer peer) {
-                return (copy.contains(key) ? Decision.ALLOW : Decision.deny("node is not on the allow-list")).done();
-            }
-
-            @Override
-            public String describe() {
-                return "allow-list (" + copy.size() + " nodes)";
-            }
-        };
-    }
-
-    /** Certificates issued by a configured fleet CA, carrying every required tag. */
-    public static ClientAdmission caIssued(Set<String> requiredTags) {
-        Set<String> tags = Set.copyOf(requiredTags);
-        return new ClientAdmission() {
-            @Override
-            public CompletionStage<Decision> admit(NodeKey key, VerifiedPeer peer) {
-                if (peer == null || !peer.caIssued()) {
-                    return Decision.deny("a certificate issued by the fleet CA is required").done();
-                }
-                if (!peer.tags().containsAll(tags)) {
-                    return Decision.deny("certificate lacks a required tag").done();
-                }
-                return Decision.ALLOW.done();
+                return policy.decide(key, peer).handle((d, err) -> err != null || d == null
+                        ? Decision.deny("admission error")
+                        : new Decision(d.allowed(), d.allowed() ? "" : d.reason()));
             }
 
             @Override
             public boolean requiresCertificate() {
-                return true;
+                return requiresCertificate;
             }
 
             @Override
             public String describe() {
-                return "ca" + (tags.isEmpty() ? "" : " (required tags " + tags + ")");
+                return policy.describe();
             }
         };
+    }
+
+    /** Anyone with a valid key proof (development only). */
+    public static ClientAdmission open() {
+        return of(Admission.open(), false);
+    }
+
+    /** Exactly the listed node keys. */
+    public static ClientAdmission allowList(Set<NodeKey> allowed) {
+        if (allowed.isEmpty()) {
+            throw new IllegalArgumentException("the allow-list is empty: no node could connect");
+        }
+        return of(new AllowListAdmission(allowed), false);
+    }
+
+    /** Certificates issued by a configured fleet CA, carrying every required tag. */
+    public static ClientAdmission caIssued(Set<String> requiredTags) {
+        return of(new CaAdmission(requiredTags), true);
     }
 }

@@ -415,7 +415,7 @@ public final class RelayConfigLoader {
 
         InetSocketAddress address(String key, String def) {
             String s = string(key, def);
-            if (s.equalsIgnoreCase("off") || s.equalsIgnoreCase("none")) {
+            if (s.equalsIgnoreCase("off") || s.equalsIgnoreCase("none") || s.equalsIgnoreCase("false")) { // YAML 1.1 reads off as false
                 return null;
             }
             try {

@@ -1,0 +1,69 @@
+package dev.burrow.relay.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.burrow.relay.server.RelayConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RelayConfigLoaderTest {
+    @Test
+    void yamlEnvAndFlagsLayerInOrder(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("relay.yaml");
+        Files.writeString(yaml, """
+                listen: 0.0.0.0:8443
+                admin-listen: off
+                tls: {mode: dev}
+                auth: {mode: open}
+                limits: {max-clients: 10, send-queue-depth: 64}
+                timeouts: {handshake: 3s, write: 500ms}
+                """);
+        RelayConfig c = RelayConfigLoader.load(yaml, Map.of("BURROW_LIMITS_MAX_CLIENTS", "20", "BURROW_UNRELATED", "x"),
+                Map.of("timeouts.handshake", "4s"), false);
+        assertThat(c.listen().getPort()).isEqualTo(8443);
+        assertThat(c.adminListen()).isNull();
+        assertThat(c.limits().maxClients()).isEqualTo(20);
+        assertThat(c.limits().sendQueueDepth()).isEqualTo(64);
+        assertThat(c.timeouts().handshake()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(c.timeouts().write()).isEqualTo(Duration.ofMillis(500));
+        assertThat(c.tls().mode()).isEqualTo(RelayConfig.TlsMode.DEV);
+    }
+
+    @Test
+    void unknownKeysAndBadValuesAreNamed(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("relay.yaml");
+        Files.writeString(yaml, "auth: {mode: open}\nlimits: {max-clientz: 3}\n");
+        assertThatThrownBy(() -> RelayConfigLoader.load(yaml, Map.of(), Map.of(), true))
+                .hasMessageContaining("unknown key 'limits.max-clientz'");
+        assertThatThrownBy(() -> RelayConfigLoader.fromMap(Map.of("auth.mode", "open", "tls.mode", "dev",
+                "timeouts.write", "soon"))).hasMessageContaining("timeouts.write").hasMessageContaining("duration");
+        assertThatThrownBy(() -> RelayConfigLoader.fromMap(Map.of("auth.mode", "maybe", "tls.mode", "dev")))
+                .hasMessageContaining("auth.mode").hasMessageContaining("allow-list");
+        assertThatThrownBy(() -> RelayConfigLoader.fromMap(Map.of("auth.mode", "open")))
+                .hasMessageContaining("tls.cert");
+        assertThatThrownBy(() -> RelayConfigLoader.fromMap(Map.of("auth.mode", "open", "tls.mode", "dev", "listen", "x:99999")))
+                .hasMessageContaining("listen").hasMessageContaining("port");
+        assertThatThrownBy(() -> RelayConfigLoader.fromMap(Map.of("auth.mode", "open", "tls.mode", "dev",
+                "limits.client-burst-bytes", "10"))).hasMessageContaining("at least");
+    }
+
+    @Test
+    void devDefaults() {
+        RelayConfig c = RelayConfigLoader.load(null, Map.of(), Map.of(), true);
+        assertThat(c.auth().mode()).isEqualTo(RelayConfig.AdmissionMode.OPEN);
+        assertThat(c.tls().mode()).isEqualTo(RelayConfig.TlsMode.DEV);
+        assertThat(c.listen().getAddress().isLoopbackAddress()).isTrue();
+    }
+
+    @Test
+    void addresses() {
+        assertThat(RelayConfigLoader.parseAddress("[::1]:443").getPort()).isEqualTo(443);
+        assertThat(RelayConfigLoader.parseAddress(":9090").getAddress().isAnyLocalAddress()).isTrue();
+        assertThat(RelayConfigLoader.parseAddress("3478").getPort()).isEqualTo(3478);
+    }
+}
