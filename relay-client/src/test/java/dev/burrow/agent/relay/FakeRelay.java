@@ -211,6 +211,11 @@ final class FakeRelay implements AutoCloseable {
             }
         }
 
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            closeOnInputEnd(ctx, evt);
+        }
+
         private void respond(ChannelHandlerContext ctx, HttpResponseStatus status) {
             FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status);
             res.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
@@ -365,6 +370,11 @@ final class FakeRelay implements AutoCloseable {
         }
 
         @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            closeOnInputEnd(ctx, evt); // half-closure is on for circuits; a control connection just closes
+        }
+
+        @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (key != null) {
                 byKey.remove(key, this);
@@ -436,12 +446,24 @@ final class FakeRelay implements AutoCloseable {
             }
         }
 
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            closeOnInputEnd(ctx, evt);
+        }
+
         private void deny(ChannelHandlerContext ctx) {
             ctx.writeAndFlush(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "unknown circuit")).addListener(f -> ctx.close());
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    private static void closeOnInputEnd(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
             ctx.close();
         }
     }
