@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
             dev.burrow.cli.identity.IdCommand.class,
             dev.burrow.cli.identity.CaCommand.class,
             dev.burrow.cli.identity.TokenCommand.class,
+            dev.burrow.cli.relay.RelayCommand.class,
         })
 public final class BurrowCommand implements Runnable {
     @Spec

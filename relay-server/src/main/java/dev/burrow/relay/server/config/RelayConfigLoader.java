@@ -426,6 +426,25 @@ public final class RelayConfigLoader {
         }
     }
 
+    /**
+     * Parses a duration: a whole number with {@code ms}, {@code s}, {@code m} or {@code h}.
+     *
+     * @throws IllegalArgumentException with the expected form
+     */
+    public static Duration parseDuration(String text) {
+        Matcher m = Parser.DURATION.matcher(text == null ? "" : text.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) {
+            throw new IllegalArgumentException("expected a duration like 500ms, 10s, 5m or 1h, got '" + text + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+
     /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces). */
     public static InetSocketAddress parseAddress(String s) {
         String host;

@@ -1,0 +1,201 @@
+package dev.burrow.cli.relay;
+
+import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
+import dev.burrow.identity.StateDirs;
+import dev.burrow.identity.ca.FleetCa;
+import dev.burrow.identity.enrol.EnrolmentService;
+import dev.burrow.identity.token.JoinTokenStore;
+import dev.burrow.relay.server.RelayConfig;
+import dev.burrow.relay.server.RelayServer;
+import dev.burrow.relay.server.auth.AdmissionFactory;
+import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.relay.server.net.EnrolmentEndpoints;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code burrow relay}: runs a relay. Settings come from {@code --config relay.yaml}, the environment
+ * ({@code BURROW_<KEY>}) and the flags below, in increasing precedence, all through
+ * {@link RelayConfigLoader}. SIGTERM drains (RESTARTING to every client, readiness false) for up to
+ * {@code --drain-grace}, then exits.
+ */
+@Command(name = "relay", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run a Burrow relay: TLS on one port (HTTP Upgrade and WebSocket), health and metrics on the admin port.",
+            "Settings: --config FILE, then BURROW_<KEY> environment variables, then flags (highest).",
+            "Example: burrow relay --dev    (self-signed certificate, open admission, loopback)"})
+public final class RelayCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    TransportOption transport;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML settings (see docs/operations.md). Unknown keys are an error.")
+    Path config;
+
+    @Option(names = "--dev", description = "Development: self-signed certificate (fingerprint printed), open admission unless "
+            + "configured, listeners on 127.0.0.1.")
+    boolean dev;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Public TLS listener. Default 0.0.0.0:443 (--dev: 127.0.0.1:8443).")
+    String listen;
+
+    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP). Default off.")
+    String stunListen;
+
+    @Option(names = "--admin-listen", paramLabel = "HOST:PORT|off",
+            description = "/healthz, /readyz, /metrics. Default 0.0.0.0:9090 (--dev: 127.0.0.1, any port).")
+    String adminListen;
+
+    @Option(names = "--relay-id", paramLabel = "NAME", description = "Name of this relay in SERVER_HELLO. Default: host name.")
+    String relayId;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Certificate chain (with tls.mode files).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key (with tls.mode files).")
+    Path tlsKey;
+
+    @Option(names = "--auth-mode", paramLabel = "MODE", description = "open (development only), allow-list, ca or webhook.")
+    String authMode;
+
+    @Option(names = "--allow", paramLabel = "NODE_ID", description = "Admit this node (allow-list mode); repeatable.")
+    List<String> allow = new ArrayList<>();
+
+    @Option(names = "--allow-file", paramLabel = "FILE", description = "Node IDs to admit, one per line (allow-list mode).")
+    Path allowFile;
+
+    @Option(names = "--ca", paramLabel = "PEM", description = "Trusted fleet CA certificate; repeatable.")
+    List<Path> ca = new ArrayList<>();
+
+    @Option(names = "--require-tag", paramLabel = "TAG", description = "CA mode: certificates must carry this tag; repeatable.")
+    List<String> requiredTags = new ArrayList<>();
+
+    @Option(names = "--webhook-url", paramLabel = "URL", description = "Admission webhook (webhook mode); fails closed.")
+    String webhookUrl;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any other setting, e.g. --set limits.max-clients=5000; repeatable.")
+    List<String> settings = new ArrayList<>();
+
+    @Option(names = "--drain-grace", paramLabel = "DURATION", defaultValue = "${env:BURROW_DRAIN_GRACE:-25s}",
+            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE}.")
+    String drainGrace;
+
+    @Option(names = "--enrol-ca-dir", paramLabel = "DIR", defaultValue = "${env:BURROW_ENROL_CA_DIR}",
+            description = "Serve enrolment (join token -> certificate) from this fleet CA directory. Env BURROW_ENROL_CA_DIR.")
+    Path enrolCaDir;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Map<String, String> flags = flags();
+        RelayConfig cfg;
+        try {
+            cfg = RelayConfigLoader.load(config, System.getenv(), flags, dev);
+        } catch (RelayConfigLoader.ConfigException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Duration grace = parseDuration(drainGrace);
+        RelayServer.Builder builder = RelayServer.builder(cfg).transport(transport.select());
+        if (enrolCaDir != null) {
+            FleetCa fleet = FleetCa.load(enrolCaDir, Clock.systemUTC());
+            JoinTokenStore tokens = JoinTokenStore.open(enrolCaDir, Clock.systemUTC());
+            builder.enrolment(EnrolmentEndpoints.of(new EnrolmentService(fleet, tokens, EnrolmentService.DEFAULT_VALIDITY)));
+        }
+        RelayServer relay;
+        try {
+            relay = builder.build().start();
+        } catch (AdmissionFactory.AuthConfigException e) {
+            throw new UsageException(e.getMessage());
+        }
+        Thread hook = new Thread(() -> relay.drain(grace).join(), "relay-drain-on-signal");
+        Runtime.getRuntime().addShutdownHook(hook);
+
+        String url = "https://" + hostForUrl(relay) + ":" + relay.address().getPort();
+        out.println("burrow relay listening on " + relay.address() + (relay.adminAddress() == null ? ""
+                : ", admin http://" + relay.adminAddress().getHostString() + ":" + relay.adminAddress().getPort())
+                + (relay.stunAddress() == null ? "" : ", stun udp " + relay.stunAddress()));
+        if (relay.tlsFingerprint() != null && cfg.tls().mode() == RelayConfig.TlsMode.DEV) {
+            out.println("development certificate " + relay.tlsFingerprint());
+            out.println("connect an agent with:");
+            out.println("  burrow agent --relay " + url + " --relay-fingerprint " + relay.tlsFingerprint());
+        }
+        out.flush();
+        relay.terminated().join();
+        return 0;
+    }
+
+    private Map<String, String> flags() {
+        Map<String, String> f = new LinkedHashMap<>();
+        put(f, "listen", listen);
+        put(f, "stun-listen", stunListen);
+        put(f, "admin-listen", adminListen);
+        put(f, "relay-id", relayId);
+        if (tlsCert != null || tlsKey != null) {
+            put(f, "tls.mode", "files");
+        }
+        put(f, "tls.cert", tlsCert == null ? null : tlsCert.toString());
+        put(f, "tls.key", tlsKey == null ? null : tlsKey.toString());
+        put(f, "auth.mode", authMode);
+        if (!allow.isEmpty()) {
+            f.put("auth.allow", String.join(",", allow));
+        }
+        put(f, "auth.allow-file", allowFile == null ? null : allowFile.toString());
+        if (!ca.isEmpty()) {
+            f.put("auth.ca", String.join(",", ca.stream().map(Path::toString).toList()));
+        }
+        if (!requiredTags.isEmpty()) {
+            f.put("auth.required-tags", String.join(",", requiredTags));
+        }
+        put(f, "auth.webhook-url", webhookUrl);
+        for (String s : settings) {
+            int eq = s.indexOf('=');
+            if (eq <= 0) {
+                throw new UsageException("--set expects KEY=VALUE, got '" + s + "'");
+            }
+            f.put(s.substring(0, eq).strip(), s.substring(eq + 1).strip());
+        }
+        if (dev && !f.containsKey("tls.dev-dir") && System.getenv(RelayConfigLoader.envName("tls.dev-dir")) == null) {
+            // keep the development certificate across restarts so agents keep their pinned fingerprint
+            f.put("tls.dev-dir", StateDirs.resolve(null).resolve("relay-dev-tls").toString());
+        }
+        return f;
+    }
+
+    private static void put(Map<String, String> f, String key, String value) {
+        if (value != null) {
+            f.put(key, value);
+        }
+    }
+
+    private static String hostForUrl(RelayServer relay) {
+        var a = relay.address().getAddress();
+        if (a.isAnyLocalAddress()) {
+            return "127.0.0.1";
+        }
+        String h = a.getHostAddress();
+        return h.contains(":") ? "[" + h + "]" : h;
+    }
+
+    private static Duration parseDuration(String text) {
+        try {
+            return RelayConfigLoader.parseDuration(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--drain-grace: " + e.getMessage());
+        }
+    }
+}
