@@ -176,6 +176,57 @@ class JoinTokenStoreTest {
     }
 
     @Test
+    void oneTimeTokenRaceAcrossProcessesSucceedsExactlyOnce() throws Exception {
+        JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
+        String text = store.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        Path go = tmp.resolve("go");
+        String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<Process> children = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                        ConsumeTokenMain.class.getName(), tmp.toString(), go.toString())
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                p.getOutputStream().write(text.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                p.getOutputStream().close();
+                children.add(p);
+            }
+            List<java.io.BufferedReader> outs = new ArrayList<>();
+            for (Process p : children) {
+                java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                        java.nio.charset.StandardCharsets.US_ASCII));
+                assertThat(resultLine(r)).isEqualTo("READY");
+                outs.add(r);
+            }
+            Files.createFile(go);
+            int ok = 0;
+            for (int i = 0; i < children.size(); i++) {
+                assertThat(children.get(i).waitFor(60, TimeUnit.SECONDS)).isTrue();
+                String line = resultLine(outs.get(i));
+                if ("OK".equals(line)) {
+                    ok++;
+                } else {
+                    assertThat(line).isEqualTo("REFUSED USED_UP");
+                }
+            }
+            assertThat(ok).isEqualTo(1);
+        } finally {
+            children.forEach(Process::destroyForcibly);
+        }
+    }
+
+    /** The next protocol line of a child, skipping its log output (bounded by the child's output). */
+    private static String resultLine(java.io.BufferedReader r) throws java.io.IOException {
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.startsWith(ConsumeTokenMain.PREFIX)) {
+                return line.substring(ConsumeTokenMain.PREFIX.length());
+            }
+        }
+        return null;
+    }
+
+    @Test
     void tokensNeverAppearInLogsOrExceptions() throws Exception {
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
         try (LogCapture logs = LogCapture.start()) {
