@@ -129,6 +129,19 @@ class NatLabSelfTest {
     }
 
     @Test
+    void droppingTheFirstDatagramOfAFlowDefeatsOnlyClientsThatDoNotRetry() {
+        var router = lab.addSite("first-gw", NatBehaviour.EIM);
+        LanHost client = router.addHost("first");
+        router.dropFirstOutboundDatagram();
+        String dest = reflectors.get(0);
+        var once = client.runJava(RUN, UdpMappingClient.class.getName(), "--port", "41000", "--tries", "1", "--timeout-ms", "500", dest);
+        assertThat(once.output()).contains("TIMEOUT " + dest);
+        // A new flow (another source port): its first try is dropped, the second gets through.
+        var twice = client.runJava(RUN, UdpMappingClient.class.getName(), "--port", "41001", "--tries", "2", "--timeout-ms", "500", dest);
+        assertThat(twice.output()).contains("MAPPED " + dest);
+    }
+
+    @Test
     void udpBlockedTimesOutForEveryDestination() {
         var run = clients.get("blocked").runJava(RUN, UdpMappingClient.class.getName(),
                 "--tries", "2", "--timeout-ms", "300", reflectors.get(0), reflectors.get(2));

@@ -173,6 +173,19 @@ class StunProbeNatTest {
         });
     }
 
+    @Test
+    void probeRetransmitsWhenEveryFirstRequestIsLost() {
+        LanHost client = lab.addHostBehindNat("firstlost", NatBehaviour.EIM);
+        client.router().dropFirstOutboundDatagram();
+        JsonNode r = probeOk(client, plainA, plainB);
+        assertThat(r.get("mapping").asText()).isEqualTo("endpoint_independent");
+        assertThat(r.get("observations")).hasSize(2).allSatisfy(o -> {
+            assertThat(o.get("mapped").isNull()).as(r.toPrettyString()).isFalse();
+            // Answered only after the retransmission one RTO (500 ms, RFC 8489) later.
+            assertThat(o.get("millis").asLong()).isGreaterThanOrEqualTo(500);
+        });
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private Finished probe(Host client, String... args) {

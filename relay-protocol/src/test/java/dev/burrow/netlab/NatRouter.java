@@ -77,6 +77,19 @@ public final class NatRouter extends Namespace {
         return host;
     }
 
+    /**
+     * Drops the first UDP datagram of every new outbound flow (per 5-tuple) and lets the rest
+     * through: a deterministic loss that only a client which retransmits survives.
+     */
+    public void dropFirstOutboundDatagram() {
+        nft("table ip netlab_first {\n"
+                + " set seen {\n  type ipv4_addr . inet_service . ipv4_addr . inet_service\n  flags dynamic,timeout\n  timeout 5m\n }\n"
+                + " chain forward {\n  type filter hook forward priority filter - 10; policy accept;\n"
+                + "  iifname \"" + LAN_BRIDGE + "\" meta l4proto udp ip saddr . udp sport . ip daddr . udp dport @seen accept\n"
+                + "  iifname \"" + LAN_BRIDGE + "\" meta l4proto udp add @seen { ip saddr . udp sport . ip daddr . udp dport } drop\n"
+                + " }\n}\n");
+    }
+
     /** Impairs the router's public link (loss both ways; delay on egress, needs netem). */
     public void impairWan(Impairment impairment) {
         impairment.apply(this, WAN);
