@@ -79,6 +79,8 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     RelayAddress address;
     ConnectMode mode;
     boolean fallbackAllowed;
+    /** The resolved relay address this connection went to; circuits attach to the same one. */
+    java.net.InetSocketAddress remote;
 
     private ChannelHandlerContext ctx;
     private Phase phase = Phase.AWAITING_HELLO;
@@ -146,6 +148,8 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
         }
         if (ctx != null) {
             ctx.close();
+        } else {
+            reportClosed(); // no channel yet (resolving or connecting): the attempt ends now
         }
     }
 
@@ -160,6 +164,9 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        if (phase == Phase.CLOSED) {
+            ctx.close(); // the attempt was given up before its channel existed
+        }
     }
 
     @Override

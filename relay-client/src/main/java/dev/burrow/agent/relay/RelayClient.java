@@ -18,12 +18,16 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -388,27 +392,62 @@ public final class RelayClient implements AutoCloseable {
         h.fallbackAllowed = fallbackAllowed;
         attempt = h;
         log.debug("connecting to relay {} ({})", address, mode);
-        ChannelFuture cf;
-        try {
-            cf = dialer.connect(address, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL, byteCounter,
-                    h, false);
-        } catch (RuntimeException e) {
-            h.connectFailed(e);
-            return;
-        }
+        // One deadline for the whole attempt: DNS, TCP, TLS, HTTP, authentication.
         ScheduledFuture<?> timeout = loop.schedule(() -> {
             if (!h.ready()) {
                 h.close(new RelayTimeoutException("relay handshake not done within "
                         + config.handshakeTimeout().toMillis() + " ms"));
             }
         }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        cf.addListener(f -> {
-            if (!f.isSuccess()) {
+        resolve(address).whenComplete((remote, err) -> loop.execute(() -> {
+            if (h.phase() == ControlHandler.Phase.CLOSED) {
+                return; // timed out or client closed while resolving
+            }
+            if (err != null) {
                 timeout.cancel(false);
-                h.connectFailed(f.cause());
+                h.connectFailed(err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                        ? err.getCause() : err);
+                return;
+            }
+            h.remote = remote;
+            ChannelFuture cf;
+            try {
+                cf = dialer.connect(address, remote, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL,
+                        byteCounter, h, false);
+            } catch (RuntimeException e) {
+                timeout.cancel(false);
+                h.connectFailed(e);
+                return;
+            }
+            cf.addListener(f -> {
+                if (!f.isSuccess()) {
+                    timeout.cancel(false);
+                    h.connectFailed(f.cause());
+                }
+            });
+            cf.channel().closeFuture().addListener(f -> timeout.cancel(false));
+        }));
+    }
+
+    /**
+     * Resolves the relay's host off the event loop (the JDK resolver blocks), on a virtual thread;
+     * IP literals need no lookup. Happy eyeballs is not attempted: the first address is used.
+     */
+    private static CompletableFuture<InetSocketAddress> resolve(RelayAddress address) {
+        String host = address.host();
+        if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
+            return CompletableFuture.completedFuture(
+                    new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), address.port()));
+        }
+        CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
+        Thread.ofVirtual().name("burrow-relay-dns").start(() -> {
+            try {
+                result.complete(new InetSocketAddress(InetAddress.getByName(host), address.port()));
+            } catch (UnknownHostException | RuntimeException e) {
+                result.completeExceptionally(e);
             }
         });
-        cf.channel().closeFuture().addListener(f -> timeout.cancel(false));
+        return result;
     }
 
     private final ControlHandler.Events controlEvents = new ControlHandler.Events() {
@@ -781,8 +820,10 @@ public final class RelayClient implements AutoCloseable {
         CircuitAttachHandler handler = new CircuitAttachHandler(circuitId, token, attached);
         ChannelFuture cf;
         try {
-            cf = dialer.connect(control.address, control.mode, RelayProtocol.CIRCUIT_PATH,
-                    FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true);
+            // The same relay instance as the control connection (its address, not a new DNS answer):
+            // the circuit and its tokens live there.
+            cf = dialer.connect(control.address, control.remote, control.mode,
+                    RelayProtocol.CIRCUIT_PATH, FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true);
         } catch (RuntimeException e) {
             result.setFailure(e);
             return result;

@@ -23,6 +23,7 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import java.net.SocketAddress;
 import java.time.Duration;
 
 /**
@@ -75,6 +76,8 @@ final class RelayDialer {
     /**
      * Connects to {@code address} and prepares the pipeline.
      *
+     * @param remote    the resolved address to connect to ({@code address} still names the host for SNI,
+     *                  certificate checks and HTTP)
      * @param mode      {@link ConnectMode#UPGRADE} or {@link ConnectMode#WEBSOCKET}
      * @param path      {@link RelayProtocol#CONTROL_PATH} or {@link RelayProtocol#CIRCUIT_PATH}
      * @param policy    what the frame decoder accepts
@@ -82,7 +85,7 @@ final class RelayDialer {
      * @param top       the handler above the frame codec (control or attach)
      * @param halfClose allow half-closure (circuit connections)
      */
-    ChannelFuture connect(RelayAddress address, ConnectMode mode, String path, FramePolicy policy,
+    ChannelFuture connect(RelayAddress address, SocketAddress remote, ConnectMode mode, String path, FramePolicy policy,
                           ByteCounter counter, ChannelHandler top, boolean halfClose) {
         if (mode != ConnectMode.UPGRADE && mode != ConnectMode.WEBSOCKET) {
             throw new IllegalArgumentException("dial with a concrete mode, not " + mode);
@@ -118,7 +121,7 @@ final class RelayDialer {
                         p.addLast(top);
                     }
                 });
-        return b.connect(address.host(), address.port());
+        return b.connect(remote);
     }
 
     private WebSocketClientProtocolConfig webSocketConfig(RelayAddress address, String path) {
