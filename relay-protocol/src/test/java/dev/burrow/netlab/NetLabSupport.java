@@ -31,15 +31,17 @@ public final class NetLabSupport {
     /** Applies the rule for this machine: returns when the lab can run, aborts (skip) or fails the test otherwise. */
     public static LabCapabilities require() {
         LabCapabilities caps = LabCapabilities.get();
-        String reason = caps.missing().map(r -> "NAT lab unavailable: " + r).orElse("");
-        switch (decide(System.getenv(), caps.missing())) {
-            case RUN -> {
-                return caps;
-            }
+        enforce(decide(System.getenv(), caps.missing()), caps.missing().map(r -> "NAT lab unavailable: " + r).orElse(""));
+        return caps;
+    }
+
+    /** Turns a decision into JUnit's outcome: nothing, an aborted (skipped) test, or a failure, each with the reason. */
+    static void enforce(Decision decision, String reason) {
+        switch (decision) {
+            case RUN -> { }
             case SKIP -> Assumptions.abort(reason + " (skipped; with CI=true this fails)");
             case FAIL -> Assertions.fail(reason + " (CI=true: the NAT lab must run in CI)");
         }
-        throw new AssertionError("unreachable");
     }
 
     /**
