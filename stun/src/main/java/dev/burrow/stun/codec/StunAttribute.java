@@ -42,7 +42,7 @@ public sealed interface StunAttribute {
 
         @Override
         default int valueLength() {
-            return address().getAddress().getAddress().length == 4 ? 8 : 20;
+            return address().getAddress() instanceof java.net.Inet4Address ? 8 : 20;
         }
     }
 

@@ -380,16 +380,26 @@ public final class StunCodec {
     }
 
     private static void encodeAddress(InetSocketAddress address, boolean xor, TransactionId id, ByteBuf out) {
-        byte[] ip = address.getAddress().getAddress();
+        InetAddress ip = address.getAddress();
         int port = address.getPort();
         if (xor) {
-            xorAddress(ip, id);
             port ^= StunMessage.MAGIC_COOKIE >>> 16;
         }
         out.writeByte(0);
-        out.writeByte(ip.length == 4 ? FAMILY_IPV4 : FAMILY_IPV6);
+        if (ip instanceof Inet4Address v4) {
+            out.writeByte(FAMILY_IPV4);
+            out.writeShort(port);
+            // hashCode() of an Inet4Address is its address as an int: no array copy on the hot path.
+            out.writeInt(xor ? v4.hashCode() ^ StunMessage.MAGIC_COOKIE : v4.hashCode());
+            return;
+        }
+        byte[] bytes = ip.getAddress();
+        if (xor) {
+            xorAddress(bytes, id);
+        }
+        out.writeByte(FAMILY_IPV6);
         out.writeShort(port);
-        out.writeBytes(ip);
+        out.writeBytes(bytes);
     }
 
     // ---------------------------------------------------------------- integrity and fingerprint

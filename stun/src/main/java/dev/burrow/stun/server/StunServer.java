@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -49,6 +50,12 @@ public final class StunServer implements AutoCloseable {
      */
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
+    /**
+     * Kernel receive buffer per UDP socket: 1 MiB (about 10 000 small requests) absorbs bursts
+     * and GC pauses instead of dropping; the kernel caps it at net.core.rmem_max.
+     */
+    static final int UDP_RECEIVE_BUFFER_BYTES = 1 << 20;
+
     private final StunServerConfig config;
     private final UdpSockets udp;
     private final Channel tcp;
@@ -74,6 +81,19 @@ public final class StunServer implements AutoCloseable {
     public static StunServer start(StunServerConfig config, EventLoopGroup group,
             Class<? extends DatagramChannel> datagramType, Class<? extends ServerChannel> serverType,
             StunMetrics metrics) throws IOException {
+        return start(config, group, datagramType, serverType, metrics, Map.of());
+    }
+
+    /**
+     * As {@link #start(StunServerConfig, EventLoopGroup, Class, Class, StunMetrics)}, with extra
+     * options for the UDP channels, set after ours: a caller that knows its transport can batch
+     * reads, e.g. {@code EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE = 2048} with a
+     * {@code FixedRecvByteBufAllocator} of 16 × 2048 (recvmmsg). The payload size must stay
+     * {@value StunUdpHandler#READ_BUFFER_BYTES}: a datagram that fills it is dropped as truncated.
+     */
+    public static StunServer start(StunServerConfig config, EventLoopGroup group,
+            Class<? extends DatagramChannel> datagramType, Class<? extends ServerChannel> serverType,
+            StunMetrics metrics, Map<ChannelOption<?>, Object> datagramOptions) throws IOException {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(metrics, "metrics");
         UdpSockets udp = new UdpSockets(config.rfc5780() ? 4 : 1);
@@ -84,7 +104,7 @@ public final class StunServer implements AutoCloseable {
         try {
             Channel tcp = null;
             if (config.udp() != null) {
-                bindUdp(config, group, datagramType, metrics, udp, responder, opened);
+                bindUdp(config, group, datagramType, datagramOptions, metrics, udp, responder, opened);
             }
             if (config.tcp() != null) {
                 Objects.requireNonNull(serverType, "serverType (the config has a TCP address)");
@@ -107,9 +127,9 @@ public final class StunServer implements AutoCloseable {
     }
 
     private static void bindUdp(StunServerConfig config, EventLoopGroup group, Class<? extends DatagramChannel> type,
-            StunMetrics metrics, UdpSockets udp, BindingResponder responder, List<Channel> opened) throws IOException {
+            Map<ChannelOption<?>, Object> options, StunMetrics metrics, UdpSockets udp, BindingResponder responder, List<Channel> opened) throws IOException {
         InetSocketAddress primary = config.udp();
-        Channel first = bindDatagram(group, type, primary, 0, udp, responder, metrics);
+        Channel first = bindDatagram(group, type, options, primary, 0, udp, responder, metrics);
         opened.add(first);
         udp.set(UdpSockets.PRIMARY, first);
         if (!config.rfc5780()) {
@@ -117,29 +137,35 @@ public final class StunServer implements AutoCloseable {
         }
         int primaryPort = ((InetSocketAddress) first.localAddress()).getPort();
         InetSocketAddress alt = config.rfc5780Alternate();
-        Channel portOnly = bindDatagram(group, type, new InetSocketAddress(primary.getAddress(), alt.getPort()),
+        Channel portOnly = bindDatagram(group, type, options, new InetSocketAddress(primary.getAddress(), alt.getPort()),
                 UdpSockets.CHANGE_PORT, udp, responder, metrics);
         opened.add(portOnly);
         udp.set(UdpSockets.CHANGE_PORT, portOnly);
         int altPort = ((InetSocketAddress) portOnly.localAddress()).getPort();
-        Channel ipOnly = bindDatagram(group, type, new InetSocketAddress(alt.getAddress(), primaryPort),
+        Channel ipOnly = bindDatagram(group, type, options, new InetSocketAddress(alt.getAddress(), primaryPort),
                 UdpSockets.CHANGE_IP, udp, responder, metrics);
         opened.add(ipOnly);
         udp.set(UdpSockets.CHANGE_IP, ipOnly);
-        Channel other = bindDatagram(group, type, new InetSocketAddress(alt.getAddress(), altPort),
+        Channel other = bindDatagram(group, type, options, new InetSocketAddress(alt.getAddress(), altPort),
                 UdpSockets.OTHER, udp, responder, metrics);
         opened.add(other);
         udp.set(UdpSockets.OTHER, other);
     }
 
-    private static Channel bindDatagram(EventLoopGroup group, Class<? extends DatagramChannel> type, InetSocketAddress address,
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Channel bindDatagram(EventLoopGroup group, Class<? extends DatagramChannel> type,
+            Map<ChannelOption<?>, Object> options, InetSocketAddress address,
             int index, UdpSockets udp, BindingResponder responder, StunMetrics metrics) throws IOException {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(type)
                 .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(StunUdpHandler.READ_BUFFER_BYTES))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES)
                 .handler(new StunUdpHandler(responder, index, udp, metrics, StunUdpHandler.READ_BUFFER_BYTES));
+        for (Map.Entry<ChannelOption<?>, Object> e : options.entrySet()) {
+            b.option((ChannelOption) e.getKey(), e.getValue());
+        }
         return bind(b.bind(address), "UDP", address);
     }
 
