@@ -37,6 +37,22 @@ class NetLabTest {
     }
 
     @Test
+    void theLabIsSealedFromTheRealNetwork() {
+        String rootLinksBefore = Cmd.run("ip", "-o", "link", "show").orThrow().stdout();
+        try (NetLab lab = NetLab.create()) {
+            lab.addPublicHost("server");
+            lab.addHostBehindNat("client", NatBehaviour.EIM);
+            // Nothing was added to the root namespace: every veth was created inside lab namespaces.
+            assertThat(Cmd.run("ip", "-o", "link", "show").orThrow().stdout().lines().map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0]).toList())
+                    .containsExactlyInAnyOrderElementsOf(rootLinksBefore.lines().map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0]).toList());
+            // Hosts and routers default-route to the internet router, and it has no default route:
+            // a packet for real address space dies there (checked without sending one).
+            assertThat(lab.internet().tryExec("ip", "route", "get", "8.8.8.8").ok()).as("no default route on the internet router").isFalse();
+            assertThat(lab.internet().tryExec("ip", "route", "get", "10.1.0.10").ok()).as("private space is not routed on the internet").isFalse();
+        }
+    }
+
+    @Test
     void twoLabsInOneJvmDoNotCollide() {
         try (NetLab a = NetLab.create(); NetLab b = NetLab.create()) {
             assertThat(a.prefix()).isNotEqualTo(b.prefix());
