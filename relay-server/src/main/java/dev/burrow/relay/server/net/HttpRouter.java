@@ -178,7 +178,16 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         DefaultFullHttpRequest full = new DefaultFullHttpRequest(req.protocolVersion(), req.method(), req.uri(),
                 Unpooled.EMPTY_BUFFER, req.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
         String name = ctx.name();
-        hs.handshake(ctx.channel(), full).addListener(f -> {
+        io.netty.channel.ChannelFuture handshake;
+        try {
+            handshake = hs.handshake(ctx.channel(), full);
+        } catch (RuntimeException e) { // e.g. WebSocketServerHandshakeException: no "Connection: Upgrade"
+            state = State.REQUEST;
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, "bad WebSocket upgrade request\n");
+            rc.metrics().handshake(HandshakeOutcome.BAD_HTTP);
+            return;
+        }
+        handshake.addListener(f -> {
             if (f.isSuccess()) {
                 ChannelPipeline p = ctx.pipeline();
                 p.addAfter(name, "ws-adapter", new WebSocketFrameAdapter());
