@@ -200,7 +200,7 @@ public final class RelayClient implements AutoCloseable {
             closed = true;
         }
         state = RelayConnectionState.CLOSED;
-        Future<?> done = loop.submit(() -> {
+        Future<?> done = loop.isShuttingDown() ? loop.newSucceededFuture(null) : loop.submit(() -> {
             if (reconnectTask != null) {
                 reconnectTask.cancel(false);
             }
@@ -241,7 +241,7 @@ public final class RelayClient implements AutoCloseable {
     /** Completes with the connection info when (next) connected; fails when the client closes. */
     public CompletableFuture<RelayConnectionInfo> whenConnected() {
         CompletableFuture<RelayConnectionInfo> result = new CompletableFuture<>();
-        loop.execute(() -> {
+        onLoop(result, () -> {
             RelayConnectionInfo info = control != null ? connectionInfo : null;
             if (info != null) {
                 result.complete(info);
@@ -350,8 +350,26 @@ public final class RelayClient implements AutoCloseable {
             result.completeExceptionally(new RelayUnavailableException("relay client closed"));
             return result;
         }
-        loop.execute(() -> requestCircuit(destination, service, result));
+        onLoop(result, () -> requestCircuit(destination, service, result));
         return result;
+    }
+
+    /** Runs {@code task} on the client's loop; dropped when the loop is gone (the client is closed). */
+    private void runOnLoopQuietly(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closed: nothing left to do
+        }
+    }
+
+    /** Runs {@code task} on the client's loop, or fails {@code result} when the loop is gone (client closed). */
+    private void onLoop(CompletableFuture<?> result, Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new RelayUnavailableException("relay client closed"));
+        }
     }
 
     // ------------------------------------------------------------------ connecting
@@ -399,7 +417,7 @@ public final class RelayClient implements AutoCloseable {
                         + config.handshakeTimeout().toMillis() + " ms"));
             }
         }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        resolve(address).whenComplete((remote, err) -> loop.execute(() -> {
+        resolve(address).whenComplete((remote, err) -> runOnLoopQuietly(() -> {
             if (h.phase() == ControlHandler.Phase.CLOSED) {
                 return; // timed out or client closed while resolving
             }
