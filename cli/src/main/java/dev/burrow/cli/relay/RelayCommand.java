@@ -110,7 +110,10 @@ public final class RelayCommand implements Callable<Integer> {
             throw new UsageException(e.getMessage());
         }
         Duration grace = parseDuration(drainGrace);
-        RelayServer.Builder builder = RelayServer.builder(cfg).transport(transport.select());
+        RelayServer.Builder builder = RelayServer.builder(cfg);
+        if (spec.commandLine().getParseResult().hasMatchedOption("--transport")) {
+            builder.transport(transport.select()); // the flag beats the file's and the environment's transport
+        }
         if (enrolCaDir != null) {
             FleetCa fleet = FleetCa.load(enrolCaDir, Clock.systemUTC());
             JoinTokenStore tokens = JoinTokenStore.open(enrolCaDir, Clock.systemUTC());

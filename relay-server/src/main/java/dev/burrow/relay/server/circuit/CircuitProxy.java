@@ -110,7 +110,6 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
         // This side drained: let the other side read again.
         if (ctx.channel().isWritable() && peerProxy != null) {
-            Channel self = ctx.channel();
             peer.eventLoop().execute(() -> {
                 if (peerProxy.readPending) {
                     peerProxy.requestRead(peer);

@@ -34,12 +34,14 @@ class HandshakeTimeoutTest {
 
     @BeforeEach
     void start() throws Exception {
-        relay = TestRelays.start(Map.of("timeouts.handshake", "800ms"));
-        // warm up TLS and the JIT so the legitimate client's handshake is not the JVM's first
-        try (TestRelayClient warm = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay),
-                Options.control(Mode.UPGRADE))) {
+        // warm up TLS and the JIT on a relay with the default deadline, so that the legitimate client's
+        // handshake below is not the JVM's first (which can take longer than the short deadline here)
+        try (RelayServer warmRelay = TestRelays.start(Map.of());
+                TestRelayClient warm = TestRelayClient.connect(warmRelay.address(), TestRelays.clientTls(warmRelay),
+                        Options.control(Mode.UPGRADE))) {
             warm.authenticate(NodeIdentity.ephemeral("warm"), false);
         }
+        relay = TestRelays.start(Map.of("timeouts.handshake", "1500ms"));
     }
 
     @AfterEach
@@ -84,7 +86,7 @@ class HandshakeTimeoutTest {
                 await().atMost(Duration.ofSeconds(10)).until(() -> closedByPeer(silent) && closedByPeer(partialTls)
                         && closedByPeer(partialHttp));
                 // an established client outlives the deadline
-                Thread.sleep(1200);
+                Thread.sleep(2000);
                 assertThat(c.isOpen()).isTrue();
                 c.send(new dev.burrow.protocol.frame.Frame.Ping(new byte[8]));
                 c.awaitFrame(dev.burrow.protocol.frame.Frame.Pong.class);

@@ -103,7 +103,7 @@ public final class TestRelayClient implements AutoCloseable {
         CompletableFuture<TestRelayClient> ready = new CompletableFuture<>();
         TestRelayClient[] self = new TestRelayClient[1];
         Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, RelayProtocol.CIRCUIT_PATH.equals(opts.path())) // half-close is a circuit feature
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
