@@ -1,0 +1,13 @@
+package dev.burrow.agent.endpoint;
+
+import java.net.InetSocketAddress;
+
+/** A candidate address where a peer might reach one of our UDP sockets, and where we learned it. */
+public record Endpoint(InetSocketAddress address, Source source) {
+    public enum Source {
+        /** An address of a local interface (reachable on the same LAN, or when the host is public). */
+        LOCAL,
+        /** A STUN server's view of the socket (the NAT's public mapping). */
+        STUN
+    }
+}

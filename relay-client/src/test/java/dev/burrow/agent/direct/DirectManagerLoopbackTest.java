@@ -1,0 +1,185 @@
+package dev.burrow.agent.direct;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.burrow.agent.disco.DiscoBox;
+import dev.burrow.agent.disco.DiscoDropReason;
+import dev.burrow.agent.disco.DiscoMessage;
+import dev.burrow.agent.service.InboundStream;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.stun.metrics.StunMetrics;
+import dev.burrow.stun.server.StunServer;
+import dev.burrow.stun.server.StunServerConfig;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Two direct-path managers on this host, signalling through each other (standing in for the relay's
+ * keyed datagrams): punching finds a path, QUIC comes up with verified node certificates, streams in
+ * both directions carry data intact, and disco from strangers is dropped without an answer.
+ */
+@Timeout(90)
+class DirectManagerLoopbackTest {
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    private final NodeIdentity a = NodeIdentity.ephemeral("a");
+    private final NodeIdentity b = NodeIdentity.ephemeral("b");
+    private StunServer stun;
+    private DirectManager ma;
+    private DirectManager mb;
+
+    @AfterEach
+    void close() {
+        if (ma != null) {
+            ma.close();
+        }
+        if (mb != null) {
+            mb.close();
+        }
+        if (stun != null) {
+            stun.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** The test's stand-in for the gate: echoes every byte of every inbound stream. */
+    private static void echo(InboundStream s) {
+        s.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ctx.writeAndFlush(msg);
+            }
+        });
+        s.channel().config().setAutoRead(true);
+    }
+
+    private void startBoth() throws Exception {
+        stun = StunServer.start(StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)), group, NioDatagramChannel.class, null,
+                StunMetrics.NOOP);
+        List<InetSocketAddress> servers = List.of(stun.udpAddress());
+        NodeVerifier verifier = NodeVerifier.builder().build();
+        AtomicReference<DirectManager> toA = new AtomicReference<>();
+        AtomicReference<DirectManager> toB = new AtomicReference<>();
+        InetSocketAddress any = new InetSocketAddress("0.0.0.0", 0);
+        ma = new DirectManager(a, verifier, group, NioDatagramChannel.class, (peer, buf) -> relay(toB.get(), a.nodeKey(), buf),
+                () -> servers, k -> k.equals(b.nodeKey()), DirectManagerLoopbackTest::echo, any, any);
+        mb = new DirectManager(b, verifier, group, NioDatagramChannel.class, (peer, buf) -> relay(toA.get(), b.nodeKey(), buf),
+                () -> servers, k -> k.equals(a.nodeKey()), DirectManagerLoopbackTest::echo, any, any);
+        toA.set(ma);
+        toB.set(mb);
+        ma.start();
+        mb.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !ma.endpointsFor(b.nodeKey()).get().isEmpty()
+                && !mb.endpointsFor(a.nodeKey()).get().isEmpty());
+    }
+
+    private static boolean relay(DirectManager to, NodeKey from, ByteBuf buf) {
+        try {
+            return to.receiveFromRelay(from, buf);
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static byte[] roundTrip(Channel stream, byte[] data) throws Exception {
+        CompletableFuture<byte[]> back = new CompletableFuture<>();
+        ByteBuf got = Unpooled.buffer(data.length);
+        stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf m = (ByteBuf) msg;
+                got.writeBytes(m);
+                m.release();
+                if (got.readableBytes() >= data.length) {
+                    byte[] out = new byte[got.readableBytes()];
+                    got.readBytes(out);
+                    back.complete(out);
+                }
+            }
+        });
+        stream.config().setAutoRead(true);
+        stream.writeAndFlush(Unpooled.wrappedBuffer(data));
+        return back.get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void punchesConnectsAndCarriesStreamsBothWays() throws Exception {
+        startBoth();
+        ma.want(b.nodeKey());
+        await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        assertThat(ma.status(b.nodeKey()).orElseThrow().endpoint().getPort()).isEqualTo(mb.localAddressFor(a.nodeKey()).getPort());
+        assertThat(ma.status(b.nodeKey()).orElseThrow().rttMillis()).isNotNull();
+
+        byte[] data = new byte[1 << 20];
+        new Random(1).nextBytes(data);
+        Channel s1 = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+        assertThat(sha(roundTrip(s1, data))).isEqualTo(sha(data));
+        Channel s2 = mb.openStream(a.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+        assertThat(sha(roundTrip(s2, data))).isEqualTo(sha(data));
+        s1.close();
+        s2.close();
+    }
+
+    /** G1: a well-formed ping from a key nobody knows, sent straight to the socket, gets no answer. */
+    @Test
+    void strangersGetNoAnswer() throws Exception {
+        startBoth();
+        NodeIdentity mallory = NodeIdentity.ephemeral("mallory");
+        DiscoBox box = new DiscoBox(mallory, k -> true);
+        ByteBuf ping = box.seal(b.nodeKey(), new DiscoMessage.Ping(new byte[12], 0), UnpooledByteBufAllocator.DEFAULT);
+        byte[] bytes = new byte[ping.readableBytes()];
+        ping.readBytes(bytes);
+        ping.release();
+        InetSocketAddress target = new InetSocketAddress("127.0.0.1", mb.localAddressFor(a.nodeKey()).getPort());
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+            s.setSoTimeout(1500);
+            s.send(new DatagramPacket(bytes, bytes.length, target));
+            byte[] junk = new byte[100];
+            junk[0] = (byte) 0x8B;
+            junk[1] = 'd';
+            junk[2] = 's';
+            junk[3] = 'c';
+            s.send(new DatagramPacket(junk, junk.length, target));
+            await().atMost(Duration.ofSeconds(5)).until(() -> mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER) >= 1
+                    && mb.dropCounts().get(DiscoDropReason.MALFORMED) + mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER) >= 2);
+            byte[] buf = new byte[2048];
+            boolean answered;
+            try {
+                s.receive(new DatagramPacket(buf, buf.length));
+                answered = true;
+            } catch (java.net.SocketTimeoutException expected) {
+                answered = false;
+            }
+            assertThat(answered).isFalse();
+        }
+        assertThat(mb.hasDirect(mallory.nodeKey())).isFalse();
+        assertThat(mb.pongsSent.sum()).isZero();
+    }
+
+    private static String sha(byte[] d) throws Exception {
+        return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(d));
+    }
+}
