@@ -90,6 +90,21 @@ class DrainAndAdminTest {
     }
 
     @Test
+    void embeddedStunServerAnswersBindingRequests() throws Exception {
+        relay = TestRelays.start(Map.of("stun-listen", "127.0.0.1:0"));
+        assertThat(relay.stunAddress()).isNotNull();
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket()) {
+            s.setSoTimeout(5000);
+            java.nio.ByteBuffer req = java.nio.ByteBuffer.allocate(20).putShort((short) 0x0001).putShort((short) 0)
+                    .putInt(0x2112A442).put(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+            s.send(new java.net.DatagramPacket(req.array(), 20, relay.stunAddress()));
+            java.net.DatagramPacket resp = new java.net.DatagramPacket(new byte[512], 512);
+            s.receive(resp);
+            assertThat(((resp.getData()[0] & 0xFF) << 8) | (resp.getData()[1] & 0xFF)).isEqualTo(0x0101);
+        }
+    }
+
+    @Test
     void drainEndsAtTheGracePeriodWhenClientsStay() throws Exception {
         relay = TestRelays.start(Map.of());
         try (TestRelayClient stubborn = client(NodeIdentity.ephemeral("s"), false)) {

@@ -91,6 +91,20 @@ class ControlHandshakeHandlerTest {
     }
 
     @Test
+    void clientCapDeniesWithServerFull() {
+        EmbeddedRelay one = new EmbeddedRelay(Admissions.open(), NodeVerifier.builder().acceptAnySelfSigned(true).build(),
+                Map.of("limits.max-clients", "1"));
+        EmbeddedChannel first = one.control();
+        first.writeInbound(EmbeddedRelay.encode(auth(alice, challenge(first), List.of())));
+        assertThat(single(first)).isInstanceOf(RelayFrame.ServerAccept.class);
+        NodeIdentity bob = NodeIdentity.ephemeral("bob");
+        EmbeddedChannel second = one.control();
+        second.writeInbound(EmbeddedRelay.encode(auth(bob, challenge(second), List.of())));
+        assertDenied(second, DenyReason.SERVER_FULL);
+        first.finishAndReleaseAll();
+    }
+
+    @Test
     void wrongKeySignatureIsDenied() {
         NodeIdentity mallory = NodeIdentity.ephemeral("mallory");
         EmbeddedChannel ch = relay.control();
