@@ -149,6 +149,17 @@ class RelayClientConnectTest {
     }
 
     @Test
+    void aStableConnectionResetsTheBackoff() throws Exception {
+        relay.onAccepted = s -> s.channel.eventLoop().schedule(s::close, 400, TimeUnit.MILLISECONDS);
+        client = ClientFixture.client(ClientFixture.config(relay, alice, ConnectMode.UPGRADE)
+                .backoff(Duration.ofMillis(100), Duration.ofSeconds(10)).stableAfter(Duration.ofMillis(200)).build(), events);
+        client.start();
+        await().atMost(WAIT).until(() -> events.retryDelays.size() >= 4);
+        // Each connection lived past stableAfter, so every delay is drawn from the first step again.
+        assertThat(events.retryDelays.subList(0, 4)).allSatisfy(d -> assertThat(d.toMillis()).isBetween(50L, 100L));
+    }
+
+    @Test
     void restartingIsHonouredBeforeReconnecting() throws Exception {
         relay.onAccepted = s -> {
             s.send(new dev.burrow.protocol.frame.RelayFrame.Restarting(3000, 10_000));

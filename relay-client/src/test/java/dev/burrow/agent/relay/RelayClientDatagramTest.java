@@ -160,6 +160,21 @@ class RelayClientDatagramTest {
     }
 
     @Test
+    void aHostileRelayOverWebSocketIsDisconnectedToo() throws Exception {
+        AtomicInteger accepted = new AtomicInteger();
+        relay.onAccepted = s -> {
+            if (accepted.getAndIncrement() == 0) {
+                s.sendRaw(java.util.HexFormat.of().parseHex("11ffffffff"));
+            }
+        };
+        alice = ClientFixture.client(ClientFixture.config(relay, aliceId, ConnectMode.WEBSOCKET).build(), aliceEvents);
+        alice.start();
+        await().atMost(WAIT).until(() -> !aliceEvents.disconnected.isEmpty());
+        assertThat(aliceEvents.disconnected.get(0)).isInstanceOf(ProtocolViolation.class);
+        await().atMost(WAIT).until(() -> accepted.get() >= 2 && alice.state() == RelayConnectionState.CONNECTED);
+    }
+
+    @Test
     void unknownFrameTypesAreSkippedAndTheConnectionContinues() throws Exception {
         connectBoth(ConnectMode.UPGRADE);
         FakeRelay.Session s = relay.session(aliceId.nodeKey());
