@@ -3,6 +3,9 @@ package dev.burrow.agent;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerStreamDialer;
+import dev.burrow.agent.direct.DirectAgentSupport;
+import dev.burrow.agent.direct.DirectManager;
+import dev.burrow.agent.direct.DirectPathSelector;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
@@ -64,6 +67,8 @@ public final class Agent implements AutoCloseable {
     private final RelayClient relay;
     private final RelayCircuitPath relayPath;
     private final PathSelector paths;
+    private final DirectPathSelector directPaths;
+    private volatile java.util.Set<NodeKey> forwardPeers = java.util.Set.of();
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
@@ -94,10 +99,13 @@ public final class Agent implements AutoCloseable {
                 .build();
         this.relay = new RelayClient(rc, RelayClientMetrics.NOOP, group);
         this.relayPath = new RelayCircuitPath(relay);
-        this.paths = PathSelector.only(relayPath);
+        this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
+        this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
         InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals);
         relayPath.acceptInto(gate);
+        directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay, config.relay().url(), gate, registry,
+                () -> forwardPeers));
         relay.addListener(new RelayClientListener() {
             @Override
             public void connected(RelayConnectionInfo info) {
@@ -205,6 +213,7 @@ public final class Agent implements AutoCloseable {
                 failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
             }
         }
+        forwardPeers = java.util.Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).toList());
         if (failure != null) {
             throw failure;
         }
@@ -312,16 +321,39 @@ public final class Agent implements AutoCloseable {
             toPeers += out;
             conns.add(new AgentStatus.ConnectionStatus(e.id(), e.direction().name().toLowerCase(java.util.Locale.ROOT),
                     e.peer().nodeId(), e.peerName(), e.service(), e.path(), e.local(), e.since().toString(), in, out));
-            peers.merge(e.peer(), new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt),
-                    (x, y) -> new AgentStatus.PeerStatus(x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt));
+            peers.merge(e.peer(), new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
+                    (x, y) -> new AgentStatus.PeerStatus(x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
         }
         List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream().map(r -> new AgentStatus.RefusalStatus(
                 r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
                 r.by(), r.message())).toList();
         String problem = readyProblem();
         return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
-                problem == null, problem, relayStatus, services, fws, List.copyOf(peers.values()), conns, refs, fromPeers, toPeers,
+                problem == null, problem, relayStatus, services, fws, withDirectPaths(peers, rtt), conns, refs, fromPeers, toPeers,
                 configError);
+    }
+
+    /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */
+    private List<AgentStatus.PeerStatus> withDirectPaths(Map<NodeKey, AgentStatus.PeerStatus> peers, Long relayRtt) {
+        DirectManager d = directPaths.manager();
+        if (d == null) {
+            return List.copyOf(peers.values());
+        }
+        for (var s : d.statuses()) {
+            peers.putIfAbsent(NodeKey.parse(s.nodeId()), new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null));
+        }
+        List<AgentStatus.PeerStatus> out = new ArrayList<>();
+        for (var e : peers.entrySet()) {
+            AgentStatus.PeerStatus p = e.getValue();
+            var s = d.status(e.getKey()).orElse(null);
+            if (s != null && s.direct()) {
+                out.add(new AgentStatus.PeerStatus(p.nodeId(), p.name(), d.path().name(), p.openConnections(),
+                        s.rttMillis() == null ? null : Math.round(s.rttMillis()), s.endpoint().getAddress().getHostAddress() + ":" + s.endpoint().getPort()));
+            } else {
+                out.add(new AgentStatus.PeerStatus(p.nodeId(), p.name(), relayPath.name(), p.openConnections(), relayRtt, null));
+            }
+        }
+        return out;
     }
 
     @Override
@@ -335,6 +367,10 @@ public final class Agent implements AutoCloseable {
         }
         forwards.clear();
         active.closeAll();
+        DirectManager direct = directPaths.manager();
+        if (direct != null) {
+            direct.close();
+        }
         relay.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }

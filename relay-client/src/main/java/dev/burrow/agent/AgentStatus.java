@@ -21,8 +21,12 @@ public record AgentStatus(String nodeId, String name, boolean ready, String read
     public record ForwardStatus(String listen, String peer, String service, boolean listening, int openConnections,
             long acceptedConnections, long failedConnections, String path, String lastError) {}
 
-    /** A peer with open streams, the path they use and its round-trip time (via the relay). */
-    public record PeerStatus(String nodeId, String name, String path, int openConnections, Long rttMillis) {}
+    /**
+     * A peer with open streams or a direct-path state: the path new streams take ({@code direct} or
+     * {@code relay}), its round-trip time (disco ping on the direct path, else the relay's), and the
+     * peer's verified UDP endpoint when direct.
+     */
+    public record PeerStatus(String nodeId, String name, String path, int openConnections, Long rttMillis, String endpoint) {}
 
     public record ConnectionStatus(long id, String direction, String peer, String peerName, String service, String path,
             String local, String since, long bytesFromPeer, long bytesToPeer) {}
