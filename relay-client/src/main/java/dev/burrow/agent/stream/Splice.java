@@ -81,8 +81,8 @@ public final class Splice {
             s.abort(SpliceOutcome.RESET, null);
             return s;
         }
-        a.channel().read();
-        b.channel().read();
+        s.requestRead(true);
+        s.requestRead(false);
         return s;
     }
 
@@ -105,6 +105,27 @@ public final class Splice {
             b.closeAfterFlush();
             listener.ended(aToB.get(), bToA.get(), SpliceOutcome.CLOSED);
         }
+    }
+
+    /** Asks one end for one more read, on its own event loop, only while its input has not ended. */
+    private void requestRead(boolean endA) {
+        Channel ch = (endA ? a : b).channel();
+        if (ch.eventLoop().inEventLoop()) {
+            readNow(ch, endA);
+        } else {
+            ch.eventLoop().execute(() -> readNow(ch, endA));
+        }
+    }
+
+    private void readNow(Channel ch, boolean endA) {
+        if (finished.get() || inputEndedOf(endA) || !ch.isActive()) {
+            return;
+        }
+        ch.read();
+    }
+
+    private boolean inputEndedOf(boolean a) {
+        return (a ? inputEndedA : inputEndedB).get();
     }
 
     private void inputEnded(boolean fromA) {
@@ -167,15 +188,17 @@ public final class Splice {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             other.channel().flush();
             if (other.channel().isWritable()) {
-                ctx.read();
+                requestRead(isA);
             }
             // else: other side's channelWritabilityChanged resumes our reads
         }
 
         @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // This end drained: the other end may read again (unless its input already ended:
+            // epoll refuses read interest on a socket whose input is shut down).
             if (ctx.channel().isWritable() && !finished.get()) {
-                other.channel().read();
+                requestRead(!isA);
             }
             ctx.fireChannelWritabilityChanged();
         }
