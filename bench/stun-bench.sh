@@ -102,7 +102,7 @@ done
 echo
 echo "STUN Binding requests answered per second (validated), $DURATION s after $WARMUP s warm-up, $SOCKETS sockets x $OUTSTANDING outstanding,"
 if [ ${#pin_server[@]} -gt 0 ]; then where="server on CPU $SERVER_CPU, generator on CPU $LOAD_CPU"; else where="unpinned"; fi
-echo "$where, transport $TRANSPORT (ours and the generator's), coturn $(turnserver -o 2>/dev/null | grep -o 'Coturn-[0-9.]*' | head -n1 || true), load average before: $load_before"
+echo "$where, transport $TRANSPORT (ours and the generator's), coturn $(dpkg-query -W -f='${Version}' coturn 2>/dev/null || echo '?'), load average before: $load_before"
 printf '%-8s %6s %12s %12s %10s %8s %8s\n' server round "answered/s" answered lost late invalid
 awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
        n[v["label"]]++; printf "%-8s %6d %12d %12d %10d %8d %8d\n", v["label"], n[v["label"]], v["rate"], v["answered"], v["lost"], v["late"], v["invalid"] }' "$results"

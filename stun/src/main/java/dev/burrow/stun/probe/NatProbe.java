@@ -22,7 +22,8 @@ import java.util.concurrent.TimeoutException;
  * NAT behaviour discovery from one local socket (RFC 5780 §4). Sends a Binding request to every
  * server given; when one of them is an RFC 5780 server (it returns OTHER-ADDRESS) it also runs
  * the mapping tests against the server's alternate addresses and the two filtering tests with
- * CHANGE-REQUEST. Blocking: call it from an ordinary thread, never from an event loop.
+ * CHANGE-REQUEST (the filtering tests run before anything is sent to the alternate addresses,
+ * so that the NAT's filter has not been opened towards them). Blocking: call it from an ordinary thread, never from an event loop.
  */
 public final class NatProbe {
     private final StunClient client;
@@ -53,25 +54,27 @@ public final class NatProbe {
             InetSocketAddress primary = rfc5780.server();
             InetSocketAddress other = rfc5780.otherAddress();
             InetSocketAddress altIpPrimaryPort = new InetSocketAddress(other.getAddress(), primary.getPort());
+            // Filtering tests II and III (RFC 5780 §4.4) first: the answers come from addresses this
+            // socket has never sent to. Running the mapping tests first would open the NAT's filter
+            // towards the alternate addresses and make any filtering look endpoint-independent.
+            Outcome ipAndPort = await(client.send(BindingRequest.to(primary).withChange(true, true, other).withPolicy(policy)));
+            observations.add(ipAndPort.observation("filtering: change IP and port", primary));
+            otherIpAndPort = ipAndPort.answered();
+            if (!otherIpAndPort && !ipAndPort.serverRefused()) {
+                InetSocketAddress portOnly = new InetSocketAddress(primary.getAddress(), other.getPort());
+                Outcome port = await(client.send(BindingRequest.to(primary).withChange(false, true, portOnly).withPolicy(policy)));
+                observations.add(port.observation("filtering: change port", primary));
+                otherPort = port.serverRefused() ? null : port.answered();
+            }
+            if (ipAndPort.serverRefused()) {
+                otherIpAndPort = null; // the server would not change: nothing learned about filtering
+                otherPort = null;
+            }
             // Mapping tests II and III (RFC 5780 §4.3).
             observations.add(await(client.send(BindingRequest.to(altIpPrimaryPort).withPolicy(policy)))
                     .observation("rfc5780 alternate IP", altIpPrimaryPort));
             observations.add(await(client.send(BindingRequest.to(other).withPolicy(policy)))
                     .observation("rfc5780 alternate IP and port", other));
-            // Filtering tests II and III (RFC 5780 §4.4): answers come from addresses we never sent to.
-            Outcome ipAndPort = await(client.send(BindingRequest.to(primary).withChange(true, true, other).withPolicy(policy)));
-            observations.add(ipAndPort.observation("filtering: change IP and port", primary));
-            otherIpAndPort = ipAndPort.answered();
-            if (!otherIpAndPort) {
-                InetSocketAddress portOnly = new InetSocketAddress(primary.getAddress(), other.getPort());
-                Outcome port = await(client.send(BindingRequest.to(primary).withChange(false, true, portOnly).withPolicy(policy)));
-                observations.add(port.observation("filtering: change port", primary));
-                otherPort = port.answered();
-            }
-            if (ipAndPort.serverRefused() ) {
-                otherIpAndPort = null; // the server would not change: nothing learned about filtering
-                otherPort = null;
-            }
         }
         InetSocketAddress local = client.localAddress();
         return new NatProbeReport(local, observations, NatClassifier.mapping(mappingObservations(observations)),
