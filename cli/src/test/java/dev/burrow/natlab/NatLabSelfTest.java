@@ -163,6 +163,26 @@ class NatLabSelfTest {
         assertThat(inboundAfterPokes(clients.get("full"))).containsExactlyInAnyOrder(server.ip() + ":5000", other.ip() + ":5000");
     }
 
+    @Test
+    void idleMappingsExpireAfterTheConfiguredTimeout() throws InterruptedException {
+        // Full cone, so the mapping can be observed from outside without the client sending again.
+        var router = lab.addSite("idle-gw", NatBehaviour.FULL_CONE);
+        router.setUdpMappingTimeout(Duration.ofSeconds(4));
+        LanHost client = router.addHost("idle");
+        LabProcess listener = client.startJava("listener", UdpMappingClient.class.getName(),
+                "--port", String.valueOf(CLIENT_PORT), "--listen-ms", "14000", reflectors.get(0));
+        String mapped = listener.awaitOutput("^MAPPED \\S+ (\\S+)$", RUN).group(1);
+        listener.awaitOutput("^LISTENING", RUN);
+        other.runJava(RUN, UdpMappingClient.class.getName(), "--port", "5000", "--send-only", mapped);
+        listener.awaitOutput("^INBOUND " + Pattern.quote(other.ip()) + ":5000 ", RUN);
+        // Idle longer than the timeout: the mapping (and the inbound flow's own entry) must be gone.
+        Thread.sleep(Duration.ofSeconds(6));
+        other.runJava(RUN, UdpMappingClient.class.getName(), "--port", "5000", "--send-only", mapped);
+        assertThat(listener.waitFor(RUN)).isZero();
+        assertThat(Pattern.compile("^INBOUND ", Pattern.MULTILINE).matcher(listener.output()).results().count())
+                .as(listener.output()).isEqualTo(1);
+    }
+
     private void assertSymmetric(LanHost client) {
         // Ask the first reflector again at the end: a mapping, once made, is stable for its destination.
         List<Mapped> m = probe(client, reflectors.get(0), reflectors.get(1), reflectors.get(2), reflectors.get(0));

@@ -18,17 +18,29 @@ public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean u
     /** UDP dropped in both directions at the router (TCP and ICMP still NATed). */
     public static final NatBehaviour UDP_BLOCKED = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, true);
 
+    /**
+     * How long the learned filtering state lives without outgoing traffic by default: the kernel's
+     * {@code nf_conntrack_udp_timeout_stream}, so the looser filters forget a mapping when conntrack does.
+     */
+    public static final java.time.Duration DEFAULT_MAPPING_TIMEOUT = java.time.Duration.ofSeconds(120);
+
     /** The complete nftables ruleset for a router whose public interface is {@code wan}. */
     public String ruleset(String wan) {
+        return ruleset(wan, DEFAULT_MAPPING_TIMEOUT);
+    }
+
+    /** The ruleset, with learned filtering state expiring after {@code mappingTimeout} without outgoing traffic. */
+    public String ruleset(String wan, java.time.Duration mappingTimeout) {
+        String timeout = "  timeout " + Math.max(1, mappingTimeout.toSeconds()) + "s\n";
         StringBuilder s = new StringBuilder("table ip netlab {\n");
         boolean learn = filtering != NatFiltering.ADDRESS_AND_PORT_DEPENDENT;
         if (learn) {
             // mapped public port -> internal ip . port, refreshed by every outgoing packet like a NAT binding.
-            s.append(" map cone {\n  type inet_service : ipv4_addr . inet_service\n  flags dynamic,timeout\n  timeout 5m\n }\n");
+            s.append(" map cone {\n  type inet_service : ipv4_addr . inet_service\n  flags dynamic,timeout\n" + timeout + " }\n");
         }
         if (filtering == NatFiltering.ADDRESS_DEPENDENT) {
             // mapped public port . remote address the internal host has sent to.
-            s.append(" set contacted {\n  type inet_service . ipv4_addr\n  flags dynamic,timeout\n  timeout 5m\n }\n");
+            s.append(" set contacted {\n  type inet_service . ipv4_addr\n  flags dynamic,timeout\n" + timeout + " }\n");
         }
         if (udpBlocked) {
             s.append(" chain forward {\n  type filter hook forward priority filter; policy accept;\n  meta l4proto udp drop\n }\n");

@@ -1,6 +1,7 @@
 package dev.burrow.netlab;
 
 import java.net.InetAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,6 +18,7 @@ public final class NatRouter extends Namespace {
     private final InetAddress publicAddress;
     private final List<LanHost> hosts = new ArrayList<>();
     private NatBehaviour behaviour;
+    private Duration mappingTimeout = NatBehaviour.DEFAULT_MAPPING_TIMEOUT;
 
     NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress) {
         super(lab, label);
@@ -53,8 +55,21 @@ public final class NatRouter extends Namespace {
      */
     public void setBehaviour(NatBehaviour behaviour) {
         tryExec("nft", "delete", "table", "ip", "netlab"); // absent the first time
-        nft(behaviour.ruleset(WAN));
+        nft(behaviour.ruleset(WAN, mappingTimeout));
         this.behaviour = behaviour;
+    }
+
+    /**
+     * Makes idle UDP mappings expire after {@code timeout} (both conntrack UDP timeouts of this router's
+     * namespace, and the learned filtering state), for keepalive and mapping-expiry tests. The kernel
+     * defaults are 30 s (unreplied) and 120 s (seen both ways). Applies to flows created afterwards.
+     */
+    public void setUdpMappingTimeout(Duration timeout) {
+        long seconds = Math.max(1, timeout.toSeconds());
+        sysctl("net.netfilter.nf_conntrack_udp_timeout", String.valueOf(seconds));
+        sysctl("net.netfilter.nf_conntrack_udp_timeout_stream", String.valueOf(seconds));
+        this.mappingTimeout = Duration.ofSeconds(seconds);
+        setBehaviour(behaviour);
     }
 
     /** Adds a host on this site's LAN, at 10.N.0.(10+k), default route via the router. */
