@@ -6,6 +6,7 @@ import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
 import dev.burrow.protocol.frame.Frame;
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.RelayFrame;
 import io.netty.channel.Channel;
@@ -16,10 +17,13 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -80,7 +84,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     ConnectMode mode;
     boolean fallbackAllowed;
     /** The resolved relay address this connection went to; circuits attach to the same one. */
-    java.net.InetSocketAddress remote;
+    InetSocketAddress remote;
 
     private ChannelHandlerContext ctx;
     private Phase phase = Phase.AWAITING_HELLO;
@@ -251,7 +255,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     private void onAccept(ChannelHandlerContext ctx, RelayFrame.ServerAccept accept) {
         phase = Phase.READY;
         readyAtNanos = nanoClock.getAsLong();
-        maxDatagram = (int) Math.min(accept.maxDatagram(), dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD);
+        maxDatagram = (int) Math.min(accept.maxDatagram(), FrameLimits.MAX_DATAGRAM_PAYLOAD);
         long keepalive = accept.keepaliveMillis();
         if (keepalive > 0) {
             long k = Math.max(MIN_KEEPALIVE_MILLIS, Math.min(MAX_KEEPALIVE_MILLIS, keepalive));
@@ -302,7 +306,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
 
     private void onPong(Frame.Pong pong) {
         byte[] expected = outstandingPing;
-        if (expected == null || !java.util.Arrays.equals(expected, pong.data())) {
+        if (expected == null || !Arrays.equals(expected, pong.data())) {
             return; // late or unsolicited: harmless
         }
         outstandingPing = null;
@@ -374,7 +378,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         closedReported = true;
-        Throwable cause = closeCause != null ? closeCause : new java.io.IOException("relay closed the connection");
+        Throwable cause = closeCause != null ? closeCause : new IOException("relay closed the connection");
         events.closed(this, cause);
     }
 

@@ -36,7 +36,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -358,7 +360,7 @@ public final class RelayClient implements AutoCloseable {
     private void runOnLoopQuietly(Runnable task) {
         try {
             loop.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // closed: nothing left to do
         }
     }
@@ -367,7 +369,7 @@ public final class RelayClient implements AutoCloseable {
     private void onLoop(CompletableFuture<?> result, Runnable task) {
         try {
             loop.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             result.completeExceptionally(new RelayUnavailableException("relay client closed"));
         }
     }
@@ -423,7 +425,7 @@ public final class RelayClient implements AutoCloseable {
             }
             if (err != null) {
                 timeout.cancel(false);
-                h.connectFailed(err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                h.connectFailed(err instanceof CompletionException && err.getCause() != null
                         ? err.getCause() : err);
                 return;
             }

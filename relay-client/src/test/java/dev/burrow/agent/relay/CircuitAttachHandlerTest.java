@@ -29,22 +29,20 @@ class CircuitAttachHandlerTest {
     private final CircuitId id = CircuitId.random();
     private final CircuitToken token = CircuitToken.random();
 
-    private EmbeddedChannel channel(Promise<Channel>[] holder) {
+    private Promise<Channel> attached;
+
+    private EmbeddedChannel channel() {
         EmbeddedChannel ch = new EmbeddedChannel();
-        @SuppressWarnings("unchecked")
-        Promise<Channel> p = (Promise<Channel>) ch.eventLoop().<Channel>newPromise();
-        holder[0] = p;
+        attached = ch.eventLoop().newPromise();
         ch.pipeline().addLast(RelayDialer.FRAME_DECODER, new RelayFrameDecoder(FramePolicy.CLIENT_AWAITING_ATTACHED));
         ch.pipeline().addLast(RelayDialer.FRAME_ENCODER, RelayFrameEncoder.INSTANCE);
-        ch.pipeline().addLast(CircuitAttachHandler.NAME, new CircuitAttachHandler(id, token, p));
+        ch.pipeline().addLast(CircuitAttachHandler.NAME, new CircuitAttachHandler(id, token, attached));
         return ch;
     }
 
     @Test
     void sendsAttachThenHandsOverTheRawChannelWithLeftoverBytesFirst() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ch.pipeline().fireUserEventTriggered(TransportReadyEvent.INSTANCE);
         ByteBuf out = ch.readOutbound();
         ByteBuf expected = Unpooled.buffer();
@@ -58,7 +56,7 @@ class CircuitAttachHandlerTest {
         in.writeCharSequence("early bytes", StandardCharsets.US_ASCII);
         ch.writeInbound(in);
         ch.runPendingTasks();
-        assertThat(holder[0].isSuccess()).isTrue();
+        assertThat(attached.isSuccess()).isTrue();
         assertThat(ch.config().isAutoRead()).isFalse();
         assertThat(ch.pipeline().get(RelayDialer.FRAME_DECODER)).isNull();
         assertThat(ch.pipeline().get(RelayDialer.FRAME_ENCODER)).isNull();
@@ -89,9 +87,7 @@ class CircuitAttachHandlerTest {
 
     @Test
     void heldBytesWaitForTheFirstReadWhenStartedBeforeHandlersAreIn() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ByteBuf in = Unpooled.buffer();
         FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
         in.writeCharSequence("early", StandardCharsets.US_ASCII);
@@ -117,9 +113,7 @@ class CircuitAttachHandlerTest {
 
     @Test
     void aCloseBeforeStartIsDeliveredWithTheHeldBytes() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ByteBuf in = Unpooled.buffer();
         FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
         in.writeCharSequence("last words", StandardCharsets.US_ASCII);
@@ -146,34 +140,28 @@ class CircuitAttachHandlerTest {
 
     @Test
     void aDenyFailsTheAttachment() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ch.writeInbound(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "bad token"));
-        assertThat(holder[0].cause()).isInstanceOf(RelayDeniedException.class);
+        assertThat(attached.cause()).isInstanceOf(RelayDeniedException.class);
         assertThat(ch.isActive()).isFalse();
         ch.finishAndReleaseAll();
     }
 
     @Test
     void anythingElseIsAViolationAndClosed() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ByteBuf bad = Unpooled.buffer();
         FrameCodec.encode(new RelayFrame.Keepalive(), bad);
         ch.writeInbound(bad);
-        assertThat(holder[0].isSuccess()).isFalse();
-        assertThat(holder[0].isDone()).isTrue();
+        assertThat(attached.isSuccess()).isFalse();
+        assertThat(attached.isDone()).isTrue();
         assertThat(ch.isActive()).isFalse();
         ch.finishAndReleaseAll();
     }
 
     @Test
     void heldBytesAreReleasedWhenTheCircuitIsNeverStarted() {
-        @SuppressWarnings("unchecked")
-        Promise<Channel>[] holder = new Promise[1];
-        EmbeddedChannel ch = channel(holder);
+        EmbeddedChannel ch = channel();
         ByteBuf in = Unpooled.buffer();
         FrameCodec.encode(new RelayFrame.CircuitAttached(), in);
         ByteBuf extra = Unpooled.copiedBuffer("unclaimed", StandardCharsets.US_ASCII);
