@@ -185,6 +185,29 @@ class CircuitTest {
     }
 
     @Test
+    void idleCircuitsAreClosedAndActiveCapRefuses() throws Exception {
+        relay.close();
+        dialer.close();
+        listener.close();
+        relay = TestRelays.start(Map.of("timeouts.circuit-idle", "1s", "limits.active-circuits-per-client", "1"));
+        dialer = control(dialerId, false);
+        listener = control(listenerId, true);
+        Negotiated n = negotiate(1);
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer()); TestRelayClient d = attach(Mode.UPGRADE, n.accepted())) {
+            d.awaitFrame(RelayFrame.CircuitAttached.class);
+            l.awaitFrame(RelayFrame.CircuitAttached.class);
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 1);
+            // one active circuit is this client's cap
+            dialer.send(new ClientFrame.CircuitRequest(2, listenerId.nodeKey(), "ssh"));
+            assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+            // nothing flows: the idle timeout closes both ends
+            await().atMost(Duration.ofSeconds(10)).until(() -> (!d.isOpen() || d.inputShutdown()) && (!l.isOpen() || l.inputShutdown()));
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0);
+        }
+        negotiate(3); // the cap is free again
+    }
+
+    @Test
     void circuitRequestOnACircuitConnectionIsRefused() throws Exception {
         try (TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE))) {
             c.send(new ClientFrame.CircuitRequest(1, listenerId.nodeKey(), "ssh"));
