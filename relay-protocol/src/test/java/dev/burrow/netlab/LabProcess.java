@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -136,10 +135,6 @@ public final class LabProcess implements AutoCloseable {
                 // Reported by the lab's leftover-process check.
             }
         }
-    }
-
-    Optional<ProcessHandle> handle() {
-        return Optional.of(process.toHandle());
     }
 
     static void sleep(Duration d) {

@@ -63,6 +63,8 @@ public final class NetLab implements AutoCloseable {
     /** {@code burrow-lab-<pid>-<run>-<label>}. */
     private static final Pattern NAME = Pattern.compile(Pattern.quote(NAMESPACE_PREFIX) + "(\\d+)-([0-9a-f]+|probe)(?:-.*)?");
     private static final Logger log = LoggerFactory.getLogger(NetLab.class);
+    /** Run ids: unique within the JVM (a counter), the pid makes them unique on the machine. */
+    private static final AtomicInteger RUNS = new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 16));
 
     private final String runId;
     private final String prefix;
@@ -79,9 +81,9 @@ public final class NetLab implements AutoCloseable {
     private boolean closed;
 
     private NetLab(Path workRoot) {
-        this.runId = HexFormat.of().toHexDigits((short) ThreadLocalRandom.current().nextInt());
+        this.runId = HexFormat.of().toHexDigits((short) RUNS.getAndIncrement());
         this.prefix = NAMESPACE_PREFIX + ProcessHandle.current().pid() + "-" + runId + "-";
-        this.workDir = workRoot.resolve(runId);
+        this.workDir = workRoot.resolve(ProcessHandle.current().pid() + "-" + runId);
         try {
             Files.createDirectories(workDir);
         } catch (IOException e) {
@@ -219,7 +221,7 @@ public final class NetLab implements AutoCloseable {
         return prefix;
     }
 
-    /** Where config files and process logs of this run go ({@code target/netlab/<run>}); kept after close for debugging. */
+    /** Where config files and process logs of this run go ({@code target/netlab/<pid>-<run>}); kept after close for debugging. */
     public Path workDir() {
         return workDir;
     }
