@@ -242,7 +242,9 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
         }
         this.hello = hello;
         byte[] proof = RelayAuthProof.sign(identity, hello.challenge());
-        ClientFrame.ClientAuth auth = new ClientFrame.ClientAuth(RelayProtocol.VERSION, flags, identity.nodeKey(),
+        // The highest version both speak (the range check above guarantees it is at least both minimums).
+        int version = Math.min(RelayProtocol.VERSION, hello.version());
+        ClientFrame.ClientAuth auth = new ClientFrame.ClientAuth(version, flags, identity.nodeKey(),
                 proof, chain, software);
         phase = Phase.AWAITING_ACCEPT;
         ctx.writeAndFlush(auth).addListener(f -> {

@@ -102,6 +102,14 @@ class ControlHandlerTest {
     }
 
     @Test
+    void aNewerRelayIsAnsweredInTheHighestCommonVersion() {
+        ch.writeInbound(new RelayFrame.ServerHello(RelayProtocol.VERSION + 3, RelayProtocol.MIN_VERSION, challenge, "newer"));
+        ClientFrame.ClientAuth auth = ch.readOutbound();
+        assertThat(auth.version()).isEqualTo(RelayProtocol.VERSION);
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
     void anyFrameBeforeHelloIsAViolation() {
         ch.writeInbound(new RelayFrame.Keepalive());
         assertThat(ch.isActive()).isFalse();
