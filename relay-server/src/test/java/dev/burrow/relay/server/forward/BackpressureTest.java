@@ -47,14 +47,15 @@ class BackpressureTest {
         NodeIdentity c = NodeIdentity.ephemeral("c");
         try (TestRelayClient ca = client(a, 0); TestRelayClient cb = client(b, 0); TestRelayClient cc = client(c, 4096)) {
             cc.pauseReading(); // C stops reading
-            byte[] payload = new byte[8 * 1024];
+            byte[] toC = new byte[16 * 1024]; // large, to fill C's socket buffers quickly
+            byte[] payload = new byte[1024];
             int toB = 0;
             long maxQueued = 0;
             long end = System.nanoTime() + Duration.ofSeconds(5).toNanos(); // 2.5 × the write timeout
             while (System.nanoTime() < end) {
                 ca.sendDatagram(b.nodeKey(), payload);
                 toB++;
-                ca.sendDatagram(c.nodeKey(), payload);
+                ca.sendDatagram(c.nodeKey(), toC);
                 maxQueued = Math.max(maxQueued, relay.context().queuedDatagrams());
                 Thread.sleep(2); // about 500 datagrams per second to each
             }
