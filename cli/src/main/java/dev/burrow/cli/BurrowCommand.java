@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
             dev.burrow.cli.agent.DemoCommand.class,
             dev.burrow.cli.stun.StunServerCommand.class,
             dev.burrow.cli.stun.StunProbeCommand.class,
+            dev.burrow.cli.netcheck.NetcheckCommand.class,
             dev.burrow.cli.identity.IdCommand.class,
             dev.burrow.cli.identity.CaCommand.class,
             dev.burrow.cli.identity.TokenCommand.class,

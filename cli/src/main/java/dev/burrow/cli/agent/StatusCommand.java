@@ -70,7 +70,8 @@ public final class StatusCommand implements Callable<Integer> {
         out.println("PEER         NAME         PATH   OPEN  RTT");
         for (var p : s.peers()) {
             out.printf(Locale.ROOT, "%-12s %-12s %-6s %4d  %s%n", shortPeer(p.nodeId()), p.name() == null ? "-" : p.name(), p.path(),
-                    p.openConnections(), p.rttMillis() == null ? "-" : p.rttMillis() + "ms (via relay)");
+                    p.openConnections(), (p.rttMillis() == null ? "-" : p.rttMillis() + "ms")
+                            + (p.endpoint() != null ? " (direct " + p.endpoint() + ")" : " (via relay)"));
         }
         out.println();
         out.println("CONN  DIR       PEER         SERVICE        PATH   LOCAL                   IN        OUT");

@@ -1,0 +1,209 @@
+package dev.burrow.cli.netcheck;
+
+import dev.burrow.agent.netcheck.Netcheck;
+import dev.burrow.agent.netcheck.NetcheckReport;
+import dev.burrow.agent.relay.RelayAddress;
+import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
+import dev.burrow.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code burrow netcheck}: UDP reachability, public endpoints, hard NAT, relay latencies and the home relay. */
+@Command(name = "netcheck", mixinStandardHelpOptions = true,
+        description = {"Check this host's network for Burrow: whether UDP gets out, the public IPv4/IPv6 endpoints, "
+            + "whether the NAT maps per destination (hard NAT: direct paths will mostly fail), the latency to each relay "
+            + "and the preferred (home) relay.",
+            "Exit code 1 when neither a STUN server nor a relay answered."})
+public final class NetcheckCommand implements Callable<Integer> {
+    /** Output formats. */
+    public enum Format { TEXT, JSON }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    TransportOption transport;
+
+    @Option(names = "--relay", paramLabel = "URL", description = "A relay (repeatable), e.g. https://relay.example:443. "
+            + "Its STUN server is asked on the same host, port --relay-stun-port.")
+    List<String> relays = new ArrayList<>();
+
+    @Option(names = "--relay-stun-port", paramLabel = "PORT", defaultValue = "3478",
+            description = "STUN port of the relays. Default: ${DEFAULT-VALUE}.")
+    int relayStunPort;
+
+    @Option(names = "--stun", paramLabel = "HOST[:PORT]", description = "An extra STUN server (repeatable; default port 3478).")
+    List<String> stun = new ArrayList<>();
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text",
+            description = "text or json. Default: ${DEFAULT-VALUE}.")
+    Format output;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3",
+            description = "Give up on each server after this many seconds. Default: ${DEFAULT-VALUE}.")
+    int timeoutSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        if (relays.isEmpty() && stun.isEmpty()) {
+            throw new UsageException("give at least one --relay or --stun");
+        }
+        if (timeoutSeconds < 1 || timeoutSeconds > 39) {
+            throw new UsageException("--timeout: 1 to 39 seconds");
+        }
+        if (relayStunPort < 1 || relayStunPort > 65535) {
+            throw new UsageException("--relay-stun-port: 1 to 65535");
+        }
+        List<Netcheck.RelayTarget> targets = new ArrayList<>();
+        for (String r : relays) {
+            RelayAddress a;
+            try {
+                a = RelayAddress.parse(URI.create(r.contains("://") ? r : "https://" + r));
+            } catch (RuntimeException e) {
+                throw new UsageException("--relay " + r + ": " + e.getMessage());
+            }
+            targets.add(new Netcheck.RelayTarget(r, new InetSocketAddress(a.host(), a.port()), new InetSocketAddress(a.host(), relayStunPort)));
+        }
+        List<InetSocketAddress> extra = new ArrayList<>();
+        for (String s : stun) {
+            extra.add(hostPort(s));
+        }
+        Transport t = transport.select();
+        EventLoopGroup group = t.newEventLoopGroup(1, new DefaultThreadFactory("burrow-netcheck"));
+        NetcheckReport report;
+        try {
+            report = new Netcheck(group, t.datagramChannel(), Duration.ofSeconds(timeoutSeconds)).run(targets, extra);
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(output == Format.JSON ? json(report) : text(report));
+        out.flush();
+        return report.udp() || report.preferredRelay() != null ? 0 : 1;
+    }
+
+    private static InetSocketAddress hostPort(String s) {
+        String host = s;
+        int port = 3478;
+        int colon = s.lastIndexOf(':');
+        if (s.startsWith("[")) {
+            int end = s.indexOf(']');
+            if (end < 0) {
+                throw new UsageException("--stun " + s + ": missing ]");
+            }
+            host = s.substring(1, end);
+            if (end + 1 < s.length()) {
+                port = port(s, s.substring(end + 2));
+            }
+        } else if (colon > 0 && s.indexOf(':') == colon) {
+            host = s.substring(0, colon);
+            port = port(s, s.substring(colon + 1));
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    private static int port(String s, String p) {
+        try {
+            int v = Integer.parseInt(p);
+            if (v >= 1 && v <= 65535) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new UsageException("--stun " + s + ": port must be 1 to 65535");
+    }
+
+    static String text(NetcheckReport r) {
+        StringBuilder b = new StringBuilder();
+        b.append("UDP:               ").append(r.udp() ? "yes" : "no (direct paths impossible; relays over TCP)").append('\n');
+        b.append("public IPv4:       ").append(r.ipv4() == null ? "-" : addr(r.ipv4())).append('\n');
+        b.append("public IPv6:       ").append(r.ipv6() == null ? "-" : addr(r.ipv6())).append('\n');
+        b.append("mapping varies by destination (hard NAT): ").append(r.mappingVariesByDestination() == null ? "unknown (needs two STUN answers)"
+                : r.mappingVariesByDestination() ? "yes" : "no").append('\n');
+        b.append("preferred relay:   ").append(r.preferredRelay() == null ? "-" : r.preferredRelay()).append("\n\n");
+        String fmt = "%-40s %-28s %-12s %s%n";
+        b.append(String.format(fmt, "STUN SERVER", "MAPPED", "RTT", "ERROR"));
+        for (NetcheckReport.StunResult s : r.stun()) {
+            b.append(String.format(fmt, addr(s.server()), s.mapped() == null ? "-" : addr(s.mapped()), ms(s.rtt()),
+                    s.error() == null ? "" : s.error()));
+        }
+        if (!r.relays().isEmpty()) {
+            b.append('\n');
+            String rf = "%-40s %-12s %-12s %s%n";
+            b.append(String.format(rf, "RELAY", "STUN RTT", "TCP CONNECT", "ERROR"));
+            for (NetcheckReport.RelayLatency l : r.relays()) {
+                b.append(String.format(rf, l.relay(), ms(l.stunRtt()), ms(l.tcpConnect()), l.error() == null ? "" : l.error()));
+            }
+        }
+        return b.toString();
+    }
+
+    static String json(NetcheckReport r) {
+        StringBuilder b = new StringBuilder("{\n");
+        b.append("  \"udp\": ").append(r.udp()).append(",\n");
+        b.append("  \"ipv4\": ").append(r.ipv4() == null ? "null" : str(addr(r.ipv4()))).append(",\n");
+        b.append("  \"ipv6\": ").append(r.ipv6() == null ? "null" : str(addr(r.ipv6()))).append(",\n");
+        b.append("  \"mappingVariesByDestination\": ").append(r.mappingVariesByDestination()).append(",\n");
+        b.append("  \"preferredRelay\": ").append(r.preferredRelay() == null ? "null" : str(r.preferredRelay())).append(",\n");
+        b.append("  \"stun\": [").append(r.stun().stream().map(s -> "\n    {\"server\": " + str(addr(s.server()))
+                + ", \"mapped\": " + (s.mapped() == null ? "null" : str(addr(s.mapped())))
+                + ", \"rttMillis\": " + millis(s.rtt()) + ", \"error\": " + (s.error() == null ? "null" : str(s.error())) + "}")
+                .collect(Collectors.joining(","))).append(r.stun().isEmpty() ? "" : "\n  ").append("],\n");
+        b.append("  \"relays\": [").append(r.relays().stream().map(l -> "\n    {\"relay\": " + str(l.relay())
+                + ", \"stunRttMillis\": " + millis(l.stunRtt()) + ", \"tcpConnectMillis\": " + millis(l.tcpConnect())
+                + ", \"error\": " + (l.error() == null ? "null" : str(l.error())) + "}")
+                .collect(Collectors.joining(","))).append(r.relays().isEmpty() ? "" : "\n  ").append("]\n}\n");
+        return b.toString();
+    }
+
+    private static String ms(Duration d) {
+        return d == null ? "-" : String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
+    }
+
+    private static String millis(Duration d) {
+        return d == null ? "null" : String.format(Locale.ROOT, "%.3f", d.toNanos() / 1e6);
+    }
+
+    static String addr(InetSocketAddress a) {
+        if (a == null) {
+            return "?";
+        }
+        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    private static String str(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}
