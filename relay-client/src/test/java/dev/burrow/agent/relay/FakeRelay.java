@@ -509,8 +509,12 @@ final class FakeRelay implements AutoCloseable {
                 return;
             }
             // Pass the end of stream on (TLS close_notify), keep the other direction flowing.
-            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f ->
-                    other.pipeline().get(io.netty.handler.ssl.SslHandler.class).closeOutbound());
+            other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                io.netty.handler.ssl.SslHandler tls = other.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                if (tls != null) {
+                    tls.closeOutbound();
+                }
+            });
             Joiner otherJoiner = other.pipeline().get(Joiner.class);
             if (otherJoiner != null && otherJoiner.inputEnded) {
                 ctx.close();

@@ -204,6 +204,33 @@ class RelayCircuitTest {
     }
 
     @Test
+    void aStalledCircuitDoesNotStallDatagramsOrOtherCircuits() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        LinkedBlockingQueue<byte[]> datagrams = new LinkedBlockingQueue<>();
+        listener.setDatagramHandler((src, p) -> datagrams.add(io.netty.buffer.ByteBufUtil.getBytes(p)));
+        CircuitConnection stalled = dialer.openCircuit(listenerId.nodeKey(), "bulk").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection stalledIn = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        stalledIn.start(); // never reads: autoRead stays off
+        for (int i = 0; i < 256; i++) {
+            stalled.channel().write(Unpooled.wrappedBuffer(new byte[16 * 1024]));
+        }
+        stalled.channel().flush();
+
+        assertThat(dialer.send(listenerId.nodeKey(), Unpooled.wrappedBuffer(new byte[] {5}))).isEqualTo(SendResult.QUEUED);
+        assertThat(datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).containsExactly(5);
+        CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        DigestSink sink = new DigestSink(DATA);
+        in.pipeline().addLast(sink);
+        in.start();
+        in.channel().config().setAutoRead(true);
+        byte[] sent = send(out, 5);
+        assertThat(sink.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(sent);
+        out.close();
+        stalled.close();
+    }
+
+    @Test
     void tokensAndProofsNeverReachTheLogs() throws Exception {
         try (LogCapture logs = LogCapture.start()) {
             connect(ConnectMode.UPGRADE);
