@@ -41,7 +41,14 @@ public final class CircuitManager {
     public enum AttachResult { REFUSED, WAITING, JOINED }
 
     private final ConcurrentHashMap<CircuitId, Circuit> circuits = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<ClientSession, int[]> counts = new ConcurrentHashMap<>(); // [pending, active]
+    /** Per client: its circuit counts and open circuits, so a disconnect touches only its own. Guarded by {@code usage}. */
+    private final java.util.HashMap<ClientSession, Usage> usage = new java.util.HashMap<>();
+
+    private static final class Usage {
+        int pending;
+        int active;
+        final java.util.Set<Circuit> open = new java.util.HashSet<>();
+    }
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
     private final ClientRegistry registry;
@@ -90,7 +97,7 @@ public final class CircuitManager {
             return;
         }
         Circuit c = new Circuit(CircuitId.random(), req.requestId(), dialer, listener, req.service());
-        if (!reservePending(dialer, listener)) {
+        if (!reservePending(c)) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
             refuse(dialer, req.requestId(), CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
             return;
@@ -156,6 +163,7 @@ public final class CircuitManager {
         }
         byte[] presented = a.token().bytes();
         boolean join;
+        boolean limitHit;
         synchronized (c) {
             if (c.state == Circuit.State.CLOSED || c.state == Circuit.State.ACTIVE) {
                 metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
@@ -175,18 +183,18 @@ public final class CircuitManager {
                 return AttachResult.REFUSED;
             }
             join = c.listenerChannel != null && c.dialerChannel != null;
-            if (join) {
-                if (!reserveActive(c)) {
-                    metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
-                    c.state = Circuit.State.CLOSED;
-                    closeLater(c);
-                    return AttachResult.REFUSED;
-                }
+            limitHit = join && !reserveActive(c);
+            if (join && !limitHit) {
                 c.state = Circuit.State.ACTIVE;
                 if (c.timeout != null) {
                     c.timeout.cancel(false);
                 }
             }
+        }
+        if (limitHit) {
+            metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
+            fail(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
+            return AttachResult.REFUSED;
         }
         ch.closeFuture().addListener(f -> channelClosed(c));
         if (!join) {
@@ -200,56 +208,62 @@ public final class CircuitManager {
     }
 
     private boolean reserveActive(Circuit c) {
-        int[] d = counts.computeIfAbsent(c.dialer, k -> new int[2]);
-        int[] l = counts.computeIfAbsent(c.listener, k -> new int[2]);
-        synchronized (counts) {
-            if (d[1] >= limits.activeCircuitsPerClient() || l[1] >= limits.activeCircuitsPerClient()) {
+        synchronized (usage) {
+            Usage d = usage.get(c.dialer);
+            Usage l = usage.get(c.listener);
+            if (d == null || l == null || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
                 return false;
             }
-            d[0]--;
-            l[0]--;
-            d[1]++;
-            l[1]++;
+            d.pending--;
+            l.pending--;
+            d.active++;
+            l.active++;
         }
         pending.decrementAndGet();
         active.incrementAndGet();
         return true;
     }
 
-    private boolean reservePending(ClientSession dialer, ClientSession listener) {
-        int[] d = counts.computeIfAbsent(dialer, k -> new int[2]);
-        int[] l = counts.computeIfAbsent(listener, k -> new int[2]);
-        synchronized (counts) {
-            if (d[0] >= limits.pendingCircuitsPerClient() || l[0] >= limits.pendingCircuitsPerClient()
-                    || d[1] >= limits.activeCircuitsPerClient() || l[1] >= limits.activeCircuitsPerClient()) {
+    private boolean reservePending(Circuit c) {
+        synchronized (usage) {
+            Usage d = usage.computeIfAbsent(c.dialer, k -> new Usage());
+            Usage l = usage.computeIfAbsent(c.listener, k -> new Usage());
+            if (d.pending >= limits.pendingCircuitsPerClient() || l.pending >= limits.pendingCircuitsPerClient()
+                    || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
+                forgetIfIdle(c.dialer, d);
+                forgetIfIdle(c.listener, l);
                 return false;
             }
-            d[0]++;
-            l[0]++;
+            d.pending++;
+            l.pending++;
+            d.open.add(c);
+            l.open.add(c);
         }
         return true;
     }
 
     private void release(Circuit c, boolean wasActive) {
-        int slot = wasActive ? 1 : 0;
-        synchronized (counts) {
-            int[] d = counts.get(c.dialer);
-            int[] l = counts.get(c.listener);
-            if (d != null) {
-                d[slot]--;
+        synchronized (usage) {
+            for (ClientSession s : new ClientSession[] {c.dialer, c.listener}) {
+                Usage u = usage.get(s);
+                if (u != null) {
+                    if (wasActive) {
+                        u.active--;
+                    } else {
+                        u.pending--;
+                    }
+                    u.open.remove(c);
+                    forgetIfIdle(s, u);
+                }
             }
-            if (l != null) {
-                l[slot]--;
-            }
-            forgetIfIdle(c.dialer, d);
-            forgetIfIdle(c.listener, l);
         }
         (wasActive ? active : pending).decrementAndGet();
     }
 
-    private void forgetIfIdle(ClientSession s, int[] n) {
-        if (n != null && n[0] <= 0 && n[1] <= 0 && s.isClosed()) {
-            counts.remove(s);
+    /** Caller holds {@code usage}. */
+    private void forgetIfIdle(ClientSession s, Usage u) {
+        if (u.pending <= 0 && u.active <= 0 && u.open.isEmpty()) {
+            usage.remove(s);
         }
     }
 
@@ -319,21 +333,34 @@ public final class CircuitManager {
 
     /** A control connection went away: its offered or attaching circuits end; active ones keep copying. */
     public void clientGone(ClientSession s) {
-        for (Circuit c : List.copyOf(circuits.values())) {
-            if (c.dialer == s || c.listener == s) {
-                synchronized (c) {
-                    if (c.state == Circuit.State.ACTIVE) {
-                        continue;
-                    }
+        List<Circuit> mine;
+        synchronized (usage) {
+            Usage u = usage.get(s);
+            if (u == null) {
+                return;
+            }
+            mine = List.copyOf(u.open);
+        }
+        for (Circuit c : mine) {
+            synchronized (c) {
+                if (c.state == Circuit.State.ACTIVE) {
+                    continue;
                 }
-                fail(c, CircuitRejectReason.PEER_NOT_FOUND, "peer disconnected");
+            }
+            fail(c, CircuitRejectReason.PEER_NOT_FOUND, "peer disconnected");
+        }
+        synchronized (usage) {
+            Usage u = usage.get(s);
+            if (u != null) {
+                forgetIfIdle(s, u);
             }
         }
-        synchronized (counts) {
-            int[] n = counts.get(s);
-            if (n != null && n[0] <= 0 && n[1] <= 0) {
-                counts.remove(s);
-            }
+    }
+
+    /** Clients with circuit state (for tests: bounded by connected clients plus those with active circuits). */
+    int trackedClients() {
+        synchronized (usage) {
+            return usage.size();
         }
     }
 

@@ -182,6 +182,10 @@ class CircuitTest {
         assertThat(r.requestId()).isEqualTo(4);
         assertThat(r.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
         assertThat(relay.pendingCircuits()).isEqualTo(3);
+        // the dialer leaves: its pending circuits and all per-client state go with it
+        dialer.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> relay.pendingCircuits() == 0);
+        await().atMost(Duration.ofSeconds(5)).until(() -> relay.context().circuits().trackedClients() == 0);
     }
 
     @Test
