@@ -294,6 +294,59 @@ class GateAndForwardTest {
         }
     }
 
+    @Test
+    void aClientThatStopsReadingStallsOnlyItsOwnStreamAndMemoryStaysBounded() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        java.util.concurrent.atomic.AtomicLong pushed = new java.util.concurrent.atomic.AtomicLong();
+        List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+        targetThreads.submit(() -> {
+            while (!target.isClosed()) {
+                Socket s = target.accept();
+                accepted.add(s);
+                if (accepted.size() == 1) {
+                    targetThreads.submit(() -> { // floods the first client, which never reads
+                        byte[] chunk = new byte[64 * 1024];
+                        try {
+                            while (true) {
+                                s.getOutputStream().write(chunk);
+                                pushed.addAndGet(chunk.length);
+                            }
+                        } catch (IOException ignored) {
+                            // closed at the end of the test
+                        }
+                        return null;
+                    });
+                } else {
+                    targetThreads.submit(() -> {
+                        s.getOutputStream().write(s.getInputStream().readNBytes(4));
+                        return null;
+                    });
+                }
+            }
+            return null;
+        });
+        ForwardListener f = forward("web");
+        try (Socket stalled = connect(f)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> pushed.get() > 0);
+            // The flood stops once every buffer on the way is full: TCP pushes back on the target.
+            await().atMost(Duration.ofSeconds(20)).pollDelay(Duration.ofMillis(500)).until(() -> {
+                long before = pushed.get();
+                Thread.sleep(1000);
+                return pushed.get() == before;
+            });
+            assertThat(pushed.get()).as("bytes the target could push into a stream nobody reads")
+                    .isLessThan(64L * 1024 * 1024);
+            try (Socket other = connect(f)) {
+                other.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                assertThat(new String(other.getInputStream().readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("ping");
+            }
+        } finally {
+            for (Socket s : accepted) {
+                s.close();
+            }
+        }
+    }
+
     void assertRefused(ForwardListener f, StreamStatusCode code) throws Exception {
         try (Socket s = connect(f)) {
             assertThat(readUntilEnd(s)).isIn("reset", "eof");
