@@ -487,7 +487,8 @@ public final class DirectManager implements AutoCloseable {
             return; // discovery not done yet; the next tick's upgrade retries
         }
         p.lastCallMeMaybeNanos = now;
-        signalling.send(p.key, box.seal(p.key, new DiscoMessage.CallMeMaybe(eps), p.sock().channel.alloc()));
+        boolean sent = signalling.send(p.key, box.seal(p.key, new DiscoMessage.CallMeMaybe(eps), p.sock().channel.alloc()));
+        log.info("call-me-maybe to {} with {} candidates{}", p.key.shortId(), eps.size(), sent ? "" : ": dropped (relay not connected or busy)");
     }
 
     private void punch(Peer p, long now) {
@@ -571,6 +572,7 @@ public final class DirectManager implements AutoCloseable {
                 }
                 p.candidates.clear();
                 p.candidates.addAll(cmm.endpoints());
+                log.info("call-me-maybe from {}: punching {}", p.key.shortId(), cmm.endpoints());
                 p.activeUntilNanos = Math.max(p.activeUntilNanos, now + ACTIVE_DURATION.toNanos());
                 sendCallMeMaybe(p, now); // let the other side punch towards us too
                 p.punchUntilNanos = now + PUNCH_DURATION.toNanos();
