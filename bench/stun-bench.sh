@@ -65,10 +65,11 @@ wait_udp() { # $1 port
   echo "stun-bench: server did not open UDP port $1" >&2; return 1
 }
 
-load() { # $1 label, $2 port
+load() { # $1 label, $2 port, $3 server pid
   "${pin_load[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$root/bench/target/classes:$jar" \
     dev.burrow.bench.stun.StunLoadGenerator --target "127.0.0.1:$2" --sockets "$SOCKETS" --outstanding "$OUTSTANDING" \
-    --warmup "$WARMUP" --duration "$DURATION" --transport "$TRANSPORT" --label "$1" 2>"$work/load-$1.err" | grep '^RESULT'
+    --warmup "$WARMUP" --duration "$DURATION" --transport "$TRANSPORT" --label "$1" \
+    --server-pid "$3" --clk-tck "$(getconf CLK_TCK)" 2>"$work/load-$1.err" | grep '^RESULT'
 }
 
 run_burrow() {
@@ -77,7 +78,7 @@ run_burrow() {
     --listen "127.0.0.1:$port" --threads 1 --transport "$TRANSPORT" >"$work/burrow.log" 2>&1 &
   server_pid=$!
   wait_udp "$port"
-  load burrow "$port"
+  load burrow "$port" "$server_pid"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
 
@@ -88,7 +89,7 @@ run_coturn() {
     --log-file stdout --simple-log >"$work/coturn.log" 2>&1 &
   server_pid=$!
   wait_udp "$port"
-  load coturn "$port"
+  load coturn "$port" "$server_pid"
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
 
@@ -103,8 +104,12 @@ echo
 echo "STUN Binding requests answered per second (validated), $DURATION s after $WARMUP s warm-up, $SOCKETS sockets x $OUTSTANDING outstanding,"
 if [ ${#pin_server[@]} -gt 0 ]; then where="server on CPU $SERVER_CPU, generator on CPU $LOAD_CPU"; else where="unpinned"; fi
 echo "$where, transport $TRANSPORT (ours and the generator's), coturn $(dpkg-query -W -f='${Version}' coturn 2>/dev/null || echo '?'), load average before: $load_before"
-printf '%-8s %6s %12s %12s %10s %8s %8s\n' server round "answered/s" answered lost late invalid
+printf '%-8s %6s %12s %14s %10s %12s %8s %8s %8s\n' server round "answered/s" "per CPU-second" "server CPU" answered lost late invalid
 awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-       n[v["label"]]++; printf "%-8s %6d %12d %12d %10d %8d %8d\n", v["label"], n[v["label"]], v["rate"], v["answered"], v["lost"], v["late"], v["invalid"] }' "$results"
-awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } s[v["label"]] += v["rate"]; c[v["label"]]++ }
-     END { if (c["coturn"] && c["burrow"]) printf "mean: burrow %d/s, coturn %d/s, burrow/coturn = %.2f\n", s["burrow"]/c["burrow"], s["coturn"]/c["coturn"], (s["burrow"]/c["burrow"])/(s["coturn"]/c["coturn"]) }' "$results"
+       n[v["label"]]++; printf "%-8s %6d %12d %14d %9.1fs %12d %8d %8d %8d\n", v["label"], n[v["label"]], v["rate"], v["per_cpu_second"], v["server_cpu"], v["answered"], v["lost"], v["late"], v["invalid"] }' "$results"
+awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } a[v["label"]] += v["answered"]; cpu[v["label"]] += v["server_cpu"]; s[v["label"]] += v["rate"]; c[v["label"]]++ }
+     END { if (c["coturn"] && c["burrow"]) {
+             printf "mean answered/s:           burrow %d, coturn %d, burrow/coturn = %.2f\n", s["burrow"]/c["burrow"], s["coturn"]/c["coturn"], (s["burrow"]/c["burrow"])/(s["coturn"]/c["coturn"])
+             if (cpu["burrow"] > 0 && cpu["coturn"] > 0)
+               printf "answered per CPU-second:   burrow %d, coturn %d, burrow/coturn = %.2f\n", a["burrow"]/cpu["burrow"], a["coturn"]/cpu["coturn"], (a["burrow"]/cpu["burrow"])/(a["coturn"]/cpu["coturn"]) } }' "$results"
+echo "(answered per CPU-second = validated answers / CPU time the server process used while measured: robust when other load shares the core)"

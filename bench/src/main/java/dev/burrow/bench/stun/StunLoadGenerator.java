@@ -48,6 +48,24 @@ public final class StunLoadGenerator {
     final AtomicLong lost = new AtomicLong();
     final AtomicLong late = new AtomicLong();
     final AtomicLong sent = new AtomicLong();
+    /** When set, the server's CPU time (utime + stime from /proc) is sampled around the measurement. */
+    long serverPid = -1;
+    int clkTck = 100;
+
+    /** CPU seconds the process has used, or -1 when unknown. */
+    double cpuSeconds(long pid) {
+        if (pid <= 0) {
+            return -1;
+        }
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // after the command: state(0) ... utime is field 14 overall, i.e. index 11 here; stime index 12
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) clkTck;
+        } catch (Exception e) {
+            return -1;
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         String target = "127.0.0.1:3478";
@@ -58,6 +76,8 @@ public final class StunLoadGenerator {
         int threads = 1;
         String transport = "auto";
         String label = "server";
+        long serverPid = -1;
+        int clkTck = 100;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -69,13 +89,18 @@ public final class StunLoadGenerator {
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 case "--transport" -> { transport = v; i++; }
                 case "--label" -> { label = v; i++; }
+                case "--server-pid" -> { serverPid = Long.parseLong(v); i++; }
+                case "--clk-tck" -> { clkTck = Integer.parseInt(v); i++; }
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         int colon = target.lastIndexOf(':');
         InetSocketAddress server = new InetSocketAddress(InetAddress.getByName(target.substring(0, colon)), Integer.parseInt(target.substring(colon + 1)));
         Transport t = new TransportSelector().select(TransportKind.parse(transport));
-        new StunLoadGenerator().run(t, server, sockets, outstanding, threads, warmup, duration, label);
+        StunLoadGenerator g = new StunLoadGenerator();
+        g.serverPid = serverPid;
+        g.clkTck = clkTck;
+        g.run(t, server, sockets, outstanding, threads, warmup, duration, label);
     }
 
     void run(Transport t, InetSocketAddress server, int sockets, int window, int threads, int warmup, int duration, String label)
@@ -99,13 +124,16 @@ public final class StunLoadGenerator {
             long i0 = invalid.get();
             long late0 = late.get();
             long s0 = sent.get();
+            double cpu0 = cpuSeconds(serverPid);
             long t0 = System.nanoTime();
             Thread.sleep(duration * 1000L);
             long elapsed = System.nanoTime() - t0;
             long a = answered.get() - a0;
+            double cpu = cpuSeconds(serverPid) - cpu0;
+            long perCpuSecond = cpu0 < 0 || cpu <= 0 ? -1 : Math.round(a / cpu);
             long rate = Math.round(a / (elapsed / 1e9));
-            System.out.printf(Locale.ROOT, "RESULT label=%s rate=%d answered=%d sent=%d lost=%d late=%d invalid=%d seconds=%.1f transport=%s sockets=%d outstanding=%d%n",
-                    label, rate, a, sent.get() - s0, lost.get() - l0, late.get() - late0, invalid.get() - i0, elapsed / 1e9, t.kind().configName(), sockets, window);
+            System.out.printf(Locale.ROOT, "RESULT label=%s rate=%d per_cpu_second=%d server_cpu=%.2f answered=%d sent=%d lost=%d late=%d invalid=%d seconds=%.1f transport=%s sockets=%d outstanding=%d%n",
+                    label, rate, perCpuSecond, cpu, a, sent.get() - s0, lost.get() - l0, late.get() - late0, invalid.get() - i0, elapsed / 1e9, t.kind().configName(), sockets, window);
         } finally {
             for (Channel c : channels) {
                 c.close().awaitUninterruptibly();

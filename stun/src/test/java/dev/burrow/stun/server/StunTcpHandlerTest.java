@@ -119,6 +119,22 @@ class StunTcpHandlerTest {
         assertThat(metrics.droppedCount(DropReason.BAD_FINGERPRINT)).isEqualTo(1);
     }
 
+    @Test
+    void idleConnectionsAreClosedAndCounted() {
+        channel();
+        channel.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.ALL_IDLE_STATE_EVENT);
+        assertThat(channel.isActive()).isFalse();
+        assertThat(metrics.droppedCount(DropReason.TCP_IDLE)).isEqualTo(1);
+    }
+
+    @Test
+    void stunOverTcpDoesNotHonourChangeRequest() throws Exception {
+        channel();
+        write(encode(StunMessage.bindingRequest(TransactionId.random(), new dev.burrow.stun.codec.StunAttribute.ChangeRequest(true, true)), null, false));
+        StunMessage r = responses().get(0);
+        assertThat(r.attribute(dev.burrow.stun.codec.StunAttribute.ErrorCode.class).orElseThrow().code()).isEqualTo(420);
+    }
+
     static byte[] concat(byte[] a, byte[] b) {
         byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
