@@ -1,0 +1,106 @@
+package dev.burrow.relay.server.forward;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.protocol.frame.Frame;
+import dev.burrow.protocol.frame.PeerGoneReason;
+import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.server.metrics.DropReason;
+import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
+import dev.burrow.relay.server.metrics.RelayMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The drop policy of one client's queues, deterministically (D1, D4). */
+class ClientSessionTest {
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final MicrometerRelayMetrics metrics = new MicrometerRelayMetrics(meters);
+    private final AtomicLong queued = new AtomicLong();
+    private final NodeIdentity src = NodeIdentity.ephemeral("src");
+
+    private ClientSession session(EmbeddedChannel ch, int depth, int controlDepth) {
+        return new ClientSession(NodeIdentity.ephemeral("dst").nodeKey(), ch, false, depth, controlDepth,
+                TimeUnit.SECONDS.toNanos(2), 1, 3, metrics, d -> queued.addAndGet(d));
+    }
+
+    private double drops(DropReason r) {
+        return meters.get(RelayMetrics.DROPS).tag("reason", r.tag()).counter().count();
+    }
+
+    private static List<Object> outbound(EmbeddedChannel ch) {
+        ch.runPendingTasks();
+        List<Object> out = new ArrayList<>();
+        Object o;
+        while ((o = ch.readOutbound()) != null) {
+            out.add(o);
+        }
+        return out;
+    }
+
+    @Test
+    void fullQueueDropsTheOldestAndControlFramesGoFirst() {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ClientSession s = session(ch, 4, 2);
+        for (int i = 0; i < 10; i++) {
+            s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+        }
+        assertThat(s.enqueueControl(new RelayFrame.PeerGone(src.nodeKey(), PeerGoneReason.NOT_HERE))).isTrue();
+        assertThat(s.enqueueControl(new RelayFrame.Keepalive())).isTrue();
+        assertThat(s.enqueueControl(new RelayFrame.Keepalive())).isFalse(); // control queue of 2 is full
+        assertThat(queued.get()).isEqualTo(4);
+        assertThat(drops(DropReason.QUEUE_FULL)).isEqualTo(6);
+        assertThat(drops(DropReason.CONTROL_QUEUE_FULL)).isEqualTo(1);
+
+        List<Object> out = outbound(ch);
+        assertThat(out).hasSize(6);
+        assertThat(out.get(0)).isInstanceOf(RelayFrame.PeerGone.class);
+        assertThat(out.get(1)).isInstanceOf(RelayFrame.Keepalive.class);
+        for (int i = 0; i < 4; i++) {
+            RelayFrame.RecvDatagram d = (RelayFrame.RecvDatagram) out.get(2 + i);
+            assertThat(d.payload().getByte(0)).isEqualTo((byte) (6 + i)); // the newest four survived
+            d.release();
+        }
+        assertThat(queued.get()).isZero();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void nothingIsWrittenWhileUnwritableAndCloseReleasesTheQueue() {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1, 2));
+        ClientSession s = session(ch, 8, 8);
+        ch.write(Unpooled.wrappedBuffer(new byte[16])); // unflushed: the channel is now above its high-water mark
+        assertThat(ch.isWritable()).isFalse();
+        for (int i = 0; i < 5; i++) {
+            s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+        }
+        ch.runPendingTasks();
+        assertThat(s.queuedDatagrams()).isEqualTo(5); // held in the bounded queue, not pushed into the channel
+        s.close();
+        assertThat(drops(DropReason.GONE)).isEqualTo(5);
+        assertThat(queued.get()).isZero();
+        s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {9})));
+        assertThat(drops(DropReason.GONE)).isEqualTo(6);
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void onlyOnePongIsPending() {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ClientSession s = session(ch, 8, 8);
+        assertThat(s.enqueuePong(new Frame.Pong(new byte[8]))).isTrue();
+        assertThat(s.enqueuePong(new Frame.Pong(new byte[8]))).isFalse();
+        assertThat(outbound(ch)).hasSize(1);
+        assertThat(s.enqueuePong(new Frame.Pong(new byte[8]))).isTrue(); // written: the next may queue
+        outbound(ch);
+        ch.finishAndReleaseAll();
+    }
+}
