@@ -17,6 +17,8 @@ ROUNDS=${ROUNDS:-1}
 SOCKETS=${SOCKETS:-4}           # generator sockets
 OUTSTANDING=${OUTSTANDING:-64}  # requests in flight per socket
 TRANSPORT=${TRANSPORT:-epoll}   # Netty transport for our server and the generator
+BURROW_ARGS=${BURROW_ARGS:-}    # extra stun-server options, e.g. "--recv-batch 1"
+ONLY=${ONLY:-}                  # "burrow" or "coturn" to run one server only
 SERVER_CPU=${SERVER_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
@@ -75,7 +77,7 @@ load() { # $1 label, $2 port, $3 server pid
 run_burrow() {
   local port; port=$(free_port)
   "${pin_server[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS:-} --enable-native-access=ALL-UNNAMED -jar "$jar" stun-server \
-    --listen "127.0.0.1:$port" --threads 1 --transport "$TRANSPORT" >"$work/burrow.log" 2>&1 &
+    --listen "127.0.0.1:$port" --threads 1 --transport "$TRANSPORT" $BURROW_ARGS >"$work/burrow.log" 2>&1 &
   server_pid=$!
   wait_udp "$port"
   load burrow "$port" "$server_pid"
@@ -97,6 +99,8 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 results="$work/results"
 : >"$results"
 for round in $(seq "$ROUNDS"); do
+  if [ "$ONLY" = burrow ]; then run_burrow >>"$results"; continue; fi
+  if [ "$ONLY" = coturn ]; then run_coturn >>"$results"; continue; fi
   if [ $((round % 2)) -eq 1 ]; then run_burrow >>"$results"; run_coturn >>"$results"; else run_coturn >>"$results"; run_burrow >>"$results"; fi
 done
 
