@@ -26,11 +26,14 @@ public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean u
 
     /** The complete nftables ruleset for a router whose public interface is {@code wan}. */
     public String ruleset(String wan) {
-        return ruleset(wan, DEFAULT_MAPPING_TIMEOUT);
+        return ruleset(wan, DEFAULT_MAPPING_TIMEOUT, true);
     }
 
-    /** The ruleset, with learned filtering state expiring after {@code mappingTimeout} without outgoing traffic. */
-    public String ruleset(String wan, java.time.Duration mappingTimeout) {
+    /**
+     * The ruleset, with learned filtering state expiring after {@code mappingTimeout} without outgoing
+     * traffic, and with ({@code firewallInput}) or without a drop of unsolicited packets to the router itself.
+     */
+    public String ruleset(String wan, java.time.Duration mappingTimeout, boolean firewallInput) {
         String timeout = "  timeout " + Math.max(1, mappingTimeout.toSeconds()) + "s\n";
         StringBuilder s = new StringBuilder("table ip netlab {\n");
         boolean learn = filtering != NatFiltering.ADDRESS_AND_PORT_DEPENDENT;
@@ -41,6 +44,15 @@ public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean u
         if (filtering == NatFiltering.ADDRESS_DEPENDENT) {
             // mapped public port . remote address the internal host has sent to.
             s.append(" set contacted {\n  type inet_service . ipv4_addr\n  flags dynamic,timeout\n" + timeout + " }\n");
+        }
+        // Like any home router's firewall: nothing unsolicited from the internet reaches the router
+        // itself. Besides realism this matters for hole punching: a packet that is dropped here never
+        // gets a conntrack entry, whereas an accepted one (answered with ICMP port unreachable) leaves
+        // an entry for peer:port -> router:port that makes the NAT pick another port when the LAN
+        // host later sends to that peer from that port, so a simultaneous open fails.
+        if (firewallInput) {
+            s.append(" chain input {\n  type filter hook input priority filter; policy accept;\n")
+             .append("  iifname \"").append(wan).append("\" ct state new drop\n }\n");
         }
         if (udpBlocked) {
             s.append(" chain forward {\n  type filter hook forward priority filter; policy accept;\n  meta l4proto udp drop\n }\n");

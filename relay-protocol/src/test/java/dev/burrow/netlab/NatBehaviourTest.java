@@ -9,7 +9,7 @@ class NatBehaviourTest {
     @Test
     void eimIsPlainMasqueradeWithConntrackFiltering() {
         String r = NatBehaviour.EIM.ruleset("wan0");
-        assertThat(r).contains("oifname \"wan0\" masquerade\n").doesNotContain("random").doesNotContain("@cone").doesNotContain("drop");
+        assertThat(r).contains("oifname \"wan0\" masquerade\n").doesNotContain("random").doesNotContain("@cone").doesNotContain("udp drop");
     }
 
     @Test
@@ -33,6 +33,12 @@ class NatBehaviourTest {
         String restricted = NatBehaviour.RESTRICTED_CONE.ruleset("wan0");
         assertThat(restricted).contains("update @contacted { ct reply proto-dst . ip daddr }")
                 .contains("udp dport . ip saddr @contacted dnat ip to udp dport map @cone");
+    }
+
+    @Test
+    void routersDropUnsolicitedInputUnlessToldOtherwise() {
+        assertThat(NatBehaviour.EIM.ruleset("wan0")).contains("hook input").contains("iifname \"wan0\" ct state new drop");
+        assertThat(NatBehaviour.EIM.ruleset("wan0", NatBehaviour.DEFAULT_MAPPING_TIMEOUT, false)).doesNotContain("hook input");
     }
 
     @Test

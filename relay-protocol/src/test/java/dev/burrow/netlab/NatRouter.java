@@ -19,6 +19,7 @@ public final class NatRouter extends Namespace {
     private final List<LanHost> hosts = new ArrayList<>();
     private NatBehaviour behaviour;
     private Duration mappingTimeout = NatBehaviour.DEFAULT_MAPPING_TIMEOUT;
+    private boolean firewallInput = true;
 
     NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress) {
         super(lab, label);
@@ -55,8 +56,19 @@ public final class NatRouter extends Namespace {
      */
     public void setBehaviour(NatBehaviour behaviour) {
         tryExec("nft", "delete", "table", "ip", "netlab"); // absent the first time
-        nft(behaviour.ruleset(WAN, mappingTimeout));
+        nft(behaviour.ruleset(WAN, mappingTimeout, firewallInput));
         this.behaviour = behaviour;
+    }
+
+    /**
+     * By default the router drops new inbound connections to itself from the internet, like a home
+     * router's firewall. {@code false} accepts them (the kernel then answers UDP with ICMP port
+     * unreachable and keeps a conntrack entry for each), which breaks simultaneous-open hole punching
+     * through this router: see docs/natlab.md.
+     */
+    public void setFirewallInput(boolean dropUnsolicited) {
+        this.firewallInput = dropUnsolicited;
+        setBehaviour(behaviour);
     }
 
     /**
