@@ -130,7 +130,8 @@ class AdmissionTest {
             Map<String, String> m = new HashMap<>(base());
             m.put("auth.mode", "webhook");
             m.put("auth.webhook-url", "http://127.0.0.1:" + hook.getAddress().getPort() + "/check");
-            m.put("auth.webhook-timeout", "2s"); // a cold HttpClient is slow; the slow case below waits 3 s
+            m.put("timeouts.handshake", "15s"); // longer than the webhook timeout: the DENY must arrive before the deadline
+            m.put("auth.webhook-timeout", "4s"); // a cold HttpClient on a busy machine is slow; the slow case below waits 6 s
             try (RelayServer relay = TestRelays.start(m)) {
                 assertThat(connect(relay, listed)).isInstanceOf(RelayFrame.ServerAccept.class);
 
@@ -151,7 +152,7 @@ class AdmissionTest {
                 assertDenied(connect(relay, listed), DenyReason.NOT_ALLOWED);
 
                 body.set("{\"allow\":true}");
-                delay.set(3000L);
+                delay.set(6000L);
                 assertDenied(connect(relay, listed), DenyReason.NOT_ALLOWED);
                 assertThat(relay.clientCount()).isZero();
             }

@@ -33,7 +33,7 @@ class CircuitTest {
 
     @BeforeEach
     void start() throws Exception {
-        relay = TestRelays.start(Map.of("timeouts.circuit-token", "2s", "limits.pending-circuits-per-client", "3"));
+        relay = TestRelays.start(Map.of("timeouts.circuit-token", "5s", "limits.pending-circuits-per-client", "3"));
         dialer = control(dialerId, false);
         listener = control(listenerId, true);
     }

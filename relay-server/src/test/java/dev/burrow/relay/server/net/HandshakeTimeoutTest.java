@@ -41,7 +41,7 @@ class HandshakeTimeoutTest {
                         Options.control(Mode.UPGRADE))) {
             warm.authenticate(NodeIdentity.ephemeral("warm"), false);
         }
-        relay = TestRelays.start(Map.of("timeouts.handshake", "1500ms"));
+        relay = TestRelays.start(Map.of("timeouts.handshake", "5s"));
     }
 
     @AfterEach
@@ -86,7 +86,7 @@ class HandshakeTimeoutTest {
                 await().atMost(Duration.ofSeconds(10)).until(() -> closedByPeer(silent) && closedByPeer(partialTls)
                         && closedByPeer(partialHttp));
                 // an established client outlives the deadline
-                Thread.sleep(2000);
+                Thread.sleep(5500);
                 assertThat(c.isOpen()).isTrue();
                 c.send(new dev.burrow.protocol.frame.Frame.Ping(new byte[8]));
                 c.awaitFrame(dev.burrow.protocol.frame.Frame.Pong.class);

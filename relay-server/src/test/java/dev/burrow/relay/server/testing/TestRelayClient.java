@@ -63,7 +63,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TestRelayClient implements AutoCloseable {
     public enum Mode { UPGRADE, WEBSOCKET }
 
-    public static final Duration WAIT = Duration.ofSeconds(10);
+    public static final Duration WAIT = Duration.ofSeconds(20);
 
     private final EventLoopGroup group;
     private final Channel channel;
@@ -109,7 +109,9 @@ public final class TestRelayClient implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (sslOrNull != null) {
-                            ch.pipeline().addLast("tls", sslOrNull.newHandler(ch.alloc(), relay.getHostString(), relay.getPort()));
+                            SslHandler tls = sslOrNull.newHandler(ch.alloc(), relay.getHostString(), relay.getPort());
+                            tls.setHandshakeTimeoutMillis(WAIT.toMillis()); // loaded CI machines are slow
+                            ch.pipeline().addLast("tls", tls);
                         }
                         if (Boolean.getBoolean("burrow.test.wirelog")) { ch.pipeline().addLast(new io.netty.handler.logging.LoggingHandler("client-wire", io.netty.handler.logging.LogLevel.INFO)); }
                         ch.pipeline().addLast("http", new HttpClientCodec());
