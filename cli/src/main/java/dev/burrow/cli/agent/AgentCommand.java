@@ -23,7 +23,8 @@ public final class AgentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE", required = true, description = "Agent configuration (YAML).")
+    // Not 'required': picocli would then demand it before 'agent verify --config' too.
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Agent configuration (YAML). Required.")
     Path config;
 
     @Mixin
@@ -44,6 +45,9 @@ public final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (config == null) {
+            throw new UsageException("missing --config FILE (the agent's YAML configuration)");
+        }
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
         AgentConfig c = overrides.apply(load(config));
         AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select());

@@ -117,8 +117,16 @@ public final class DemoCommand implements Callable<Integer> {
             out.flush();
 
             if (check) {
-                return fetchOnce(out, url);
+                int rc = fetchOnce(out, url);
+                for (var p : bobAgent.status().peers()) {
+                    out.println("path in use to " + p.nodeId().substring(0, 10) + "..: " + p.path()
+                            + (p.rttMillis() == null ? "" : " (rtt " + p.rttMillis() + " ms)"));
+                }
+                out.flush();
+                return rc;
             }
+            out.println("A direct path between the two agents is tried in the background and used for new connections once");
+            out.println("verified; 'burrow status' shows which path each peer uses.");
             out.println("Try:  curl " + url);
             out.println("Stop with Ctrl-C.");
             return AgentRunner.runUntilStopped(out, resources.toArray(AutoCloseable[]::new));

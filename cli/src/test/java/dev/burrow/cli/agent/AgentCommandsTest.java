@@ -1,0 +1,90 @@
+package dev.burrow.cli.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.burrow.cli.Main;
+import dev.burrow.identity.testing.TestIdentities;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Command-line validation of the agent commands: mistakes exit 2 with one clear line, before any network. */
+class AgentCommandsTest {
+    @TempDir
+    Path tmp;
+
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        CommandLine cl = Main.newCommandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void verifyAcceptsAGoodConfigurationAndNamesTheKeyOfABadOne() throws Exception {
+        String peer = TestIdentities.randomNodeKey().nodeId();
+        Path good = tmp.resolve("good.yaml");
+        Files.writeString(good, "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [name:bob]}\n"
+                + "forward:\n  - {peer: " + peer + ", service: web, listen: 9000}\n");
+        Result ok = run("agent", "verify", "--config", good.toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("valid").contains("1 services, 1 forwards");
+
+        Path bad = tmp.resolve("bad.yaml");
+        Files.writeString(bad, "forward:\n  - {peer: " + peer + ", service: web, listen: 65536}\n");
+        Result no = run("agent", "verify", "--config", bad.toString());
+        assertThat(no.code()).isEqualTo(2);
+        assertThat(no.err()).contains("forward[0].listen").contains("65536");
+    }
+
+    @Test
+    void exposeRejectsBadArgumentsBeforeConnecting() {
+        Result r = run("expose", "web", "127.0.0.1:0", "--allow", "name:bob", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("outside 1-65535");
+        r = run("expose", "Web!", "127.0.0.1:80", "--allow", "name:bob", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        r = run("expose", "web", "127.0.0.1:80", "--allow", "group:x", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("allow rule");
+        r = run("expose", "web", "0.0.0.0:80", "--allow", "name:bob", "--relay", "https://127.0.0.1:1",
+                "--relay-fingerprint", "sha256:" + "00".repeat(32), "--state", tmp.resolve("s").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("not a host address");
+    }
+
+    @Test
+    void connectRejectsBadArguments() {
+        Result r = run("connect", "alice", "9000", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("PEER/SERVICE");
+        r = run("connect", "alice/web", "9000", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("node ID");
+        r = run("connect", TestIdentities.randomNodeKey().nodeId() + "/web", "70000", "--relay", "https://127.0.0.1:1");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("outside 1-65535");
+        r = run("connect", TestIdentities.randomNodeKey().nodeId() + "/web", "9000");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--relay");
+    }
+
+    @Test
+    void statusWithoutARunningAgentSaysSo() {
+        Result r = run("status", "--state", tmp.resolve("none").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err()).contains("no running agent");
+        r = run("ready", "--state", tmp.resolve("none").toString());
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).contains("not ready");
+    }
+}
