@@ -18,7 +18,7 @@ final class ClientFixture {
         return RelayClientConfig.builder(relay.url(), RelayTrust.pinned(relay.fingerprint()), identity)
                 .mode(mode)
                 .backoff(Duration.ofMillis(50), Duration.ofMillis(400))
-                .handshakeTimeout(Duration.ofSeconds(5))
+                .handshakeTimeout(Duration.ofSeconds(20)) // generous: CI machines are small and loaded
                 .software("test");
     }
 
