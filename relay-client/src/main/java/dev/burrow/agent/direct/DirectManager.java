@@ -114,8 +114,17 @@ public final class DirectManager implements AutoCloseable {
     public static final double BETTER_RTT_FACTOR = 0.7;
     /** Pings are padded so the pong (observed address included) is never more than 3x the ping (QUIC anti-amplification). */
     static final int PING_PADDING = 0;
-    /** QUIC idle timeout: longer than the disco trust window so a short outage does not kill streams. */
-    public static final Duration QUIC_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * QUIC idle timeout: well beyond the disco trust window, so an outage of a few tens of seconds
+     * does not kill the streams on the connection. QUIC's probe timeouts back off exponentially
+     * (probes about 1, 3, 7, 15, 31 s into an outage), and the idle timer counts from the last packet
+     * received: with 30 s a 20 s outage killed the connection before the 31 s probe (measured in the
+     * NAT lab), with 60 s that probe gets through.
+     */
+    public static final Duration QUIC_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
+    /** A QUIC handshake that has not finished by then is abandoned and retried (quiche would wait for the idle timeout). */
+    public static final Duration QUIC_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     /** Where signalling goes when it cannot go direct: the relay's keyed datagrams. */
     @FunctionalInterface
@@ -279,13 +288,7 @@ public final class DirectManager implements AutoCloseable {
                         ctx.fireChannelActive();
                     }
                 })
-                .streamHandler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void handlerAdded(ChannelHandlerContext ctx) {
-                        inboundStream((QuicStreamChannel) ctx.channel());
-                        ctx.pipeline().remove(this);
-                    }
-                })
+                .streamHandler(new InboundStreamInit(null))
                 .build();
         server = new Sock(true);
         client = new Sock(false);
@@ -635,24 +638,42 @@ public final class DirectManager implements AutoCloseable {
         InetSocketAddress to = p.best;
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
-        QuicChannel.newBootstrap(client.channel)
+        Channel[] attempt = new Channel[1];
+        ScheduledFuture<?> deadline = loop.schedule(() -> {
+            if (p.connecting == cf) {
+                log.info("QUIC handshake with {} at {} did not finish within {} s; retrying", p.key.shortId(), to,
+                        QUIC_CONNECT_TIMEOUT.toSeconds());
+                p.connecting = null;
+                if (attempt[0] != null) {
+                    attempt[0].close();
+                }
+            }
+        }, QUIC_CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        var connect = QuicChannel.newBootstrap(client.channel)
                 .attr(EXPECTED_PEER, p.key)
-                .handler(new ChannelInboundHandlerAdapter())
-                .streamHandler(new ChannelInboundHandlerAdapter() {
+                .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void handlerAdded(ChannelHandlerContext ctx) {
-                        ctx.channel().pipeline().addFirst(new DirectStreamAcceptor(p.key, gate));
-                        ctx.pipeline().remove(this);
+                        attempt[0] = ctx.channel();
                     }
                 })
+                .streamHandler(new InboundStreamInit(p.key))
                 .remoteAddress(to)
-                .connect().addListener(f -> loop.execute(() -> {
-                    p.connecting = null;
+                .connect();
+        connect.addListener(f -> loop.execute(() -> {
+                    deadline.cancel(false);
+                    if (p.connecting == cf) {
+                        p.connecting = null;
+                    }
                     if (!f.isSuccess()) {
-                        log.debug("QUIC to {} at {} failed: {}", p.key.shortId(), to, f.cause().toString());
+                        log.info("QUIC connection to {} at {} failed: {}", p.key.shortId(), to, f.cause().toString());
                         return;
                     }
                     QuicChannel qc = (QuicChannel) f.getNow();
+                    if (p.quic != null && p.quic != qc && p.quic.isActive()) {
+                        qc.close(); // a late duplicate
+                        return;
+                    }
                     try {
                         VerifiedPeer vp = NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, p.key);
                         log.info("QUIC connection to {} at {} up", vp.nodeKey().shortId(), to);
@@ -728,6 +749,31 @@ public final class DirectManager implements AutoCloseable {
             return NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, claimed).nodeKey();
         } catch (Exception e) {
             return null;
+        }
+    }
+
+    /**
+     * Added to every stream the remote opens on a connection (one instance for all of them, hence
+     * sharable): puts a {@link DirectStreamAcceptor} in front, for the connection's verified peer
+     * ({@code clientSidePeer} on our outgoing connections, the connection's attribute on accepted ones).
+     */
+    @ChannelHandler.Sharable
+    private final class InboundStreamInit extends ChannelInboundHandlerAdapter {
+        private final NodeKey clientSidePeer;
+
+        InboundStreamInit(NodeKey clientSidePeer) {
+            this.clientSidePeer = clientSidePeer;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            QuicStreamChannel s = (QuicStreamChannel) ctx.channel();
+            ctx.pipeline().remove(this);
+            if (clientSidePeer != null) {
+                s.pipeline().addFirst(new DirectStreamAcceptor(clientSidePeer, gate));
+            } else {
+                inboundStream(s);
+            }
         }
     }
 

@@ -76,6 +76,7 @@ public final class EndpointDiscovery implements AutoCloseable {
     /** Asks every STUN server again and re-reads the interfaces; completes with the new list. */
     public CompletableFuture<List<Endpoint>> refresh() {
         Set<InetAddress> ifaces = localAddresses();
+        Set<InetAddress> previousInterfaces = lastInterfaces;
         lastInterfaces = ifaces;
         List<CompletableFuture<BindingResult>> asks = new ArrayList<>();
         for (InetSocketAddress s : stunServers.get()) {
@@ -90,6 +91,12 @@ public final class EndpointDiscovery implements AutoCloseable {
                 if (r != null && r.mappedAddress() != null && r.mappedAddress().getAddress() instanceof Inet4Address) {
                     eps.add(new Endpoint(r.mappedAddress(), Endpoint.Source.STUN));
                 }
+            }
+            if (eps.isEmpty() && ifaces.equals(previousInterfaces)) {
+                // No STUN answer (UDP briefly down, server restarting): on the same network the last
+                // mappings are still the best guess; dropping them would leave the peer only LAN
+                // addresses to punch when UDP comes back.
+                current.stream().filter(e -> e.source() == Endpoint.Source.STUN).forEach(eps::add);
             }
             for (InetAddress a : ifaces) {
                 eps.add(new Endpoint(new InetSocketAddress(a, port), Endpoint.Source.LOCAL));
