@@ -36,11 +36,12 @@ import javax.net.ssl.SSLException;
  */
 public final class PeerStreamDialer {
     /**
-     * Streams being opened at once. Each needs a relay circuit; the relay client allows 64 pending
-     * circuits per direction, so half of that leaves room for the listener side. A burst of local
-     * connections waits here (their sockets unread) instead of failing.
+     * Streams being opened at once. Each needs a relay circuit and a TLS handshake that the listener
+     * runs on one event loop; 16 keeps a burst from timing out handshakes (and stays well inside the
+     * relay client's 64 pending circuits). A burst of local connections waits here (their sockets
+     * unread) instead of failing.
      */
-    public static final int MAX_OPENING = 32;
+    public static final int MAX_OPENING = 16;
     /** Opens waiting for a slot; beyond this a burst is refused rather than queued without bound. */
     public static final int MAX_WAITING = 4096;
 
@@ -142,6 +143,10 @@ public final class PeerStreamDialer {
         ch.pipeline().addLast("burrow-peer-tls", ssl);
         ch.pipeline().addLast(new PreambleDecoder());
         ch.pipeline().addLast("burrow-dial", handler);
+        Runnable start = ch.attr(PeerPath.START_HOOK).getAndSet(null);
+        if (start != null) {
+            start.run();
+        }
         result.whenComplete((s, e) -> {
             if (e != null) {
                 ch.close();

@@ -15,6 +15,12 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface PeerPath {
 
+    /**
+     * Set by a path on the channels it opens when bytes may be held back until the caller's
+     * handlers are in place: the caller runs (and clears) it right after adding its handlers.
+     */
+    io.netty.util.AttributeKey<Runnable> START_HOOK = io.netty.util.AttributeKey.valueOf("burrow.path.start");
+
     /** Short name shown in status: {@code relay}, later {@code direct}. */
     String name();
 

@@ -86,7 +86,8 @@ public final class RelayCircuitPath implements PeerPath {
                 throw new CompletionException(cause);
             }
             Channel ch = conn.channel();
-            conn.start();
+            // Bytes that came with CIRCUIT_ATTACHED are held until the dialer's TLS handler is added.
+            ch.attr(START_HOOK).set(conn::start);
             return ch;
         });
     }
