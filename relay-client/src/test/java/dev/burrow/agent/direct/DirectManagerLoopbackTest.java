@@ -139,6 +139,12 @@ class DirectManagerLoopbackTest {
         assertThat(sha(roundTrip(s1, data))).isEqualTo(sha(data));
         Channel s2 = mb.openStream(a.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
         assertThat(sha(roundTrip(s2, data))).isEqualTo(sha(data));
+        // more streams on the same connection, both ways (one stream initialiser serves them all)
+        for (int i = 0; i < 3; i++) {
+            Channel more = (i % 2 == 0 ? ma.openStream(b.nodeKey(), "echo") : mb.openStream(a.nodeKey(), "echo")).get(10, TimeUnit.SECONDS);
+            assertThat(sha(roundTrip(more, data))).isEqualTo(sha(data));
+            more.close();
+        }
         s1.close();
         s2.close();
     }
