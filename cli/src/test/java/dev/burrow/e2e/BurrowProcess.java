@@ -1,0 +1,89 @@
+package dev.burrow.e2e;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@code burrow} command running in its own JVM ({@code java -cp <test class path>
+ * dev.burrow.cli.Main ...}), output in a log file. {@link #close()} stops it (SIGTERM, then KILL).
+ */
+final class BurrowProcess implements AutoCloseable {
+    /** Where the logs of every process go, so a failed CI run can be read afterwards. */
+    static final Path LOG_DIR = Path.of("target", "e2e-logs");
+
+    final String name;
+    final Process process;
+    final Path log;
+
+    private BurrowProcess(String name, Process process, Path log) {
+        this.name = name;
+        this.process = process;
+        this.log = log;
+    }
+
+    static BurrowProcess start(String name, String... args) throws IOException {
+        return start(name, java.util.Map.of(), args);
+    }
+
+    static BurrowProcess start(String name, java.util.Map<String, String> env, String... args) throws IOException {
+        Files.createDirectories(LOG_DIR);
+        Path log = LOG_DIR.resolve(name + ".log");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx256m");
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("dev.burrow.cli.Main");
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().remove("BURROW_STATE");
+        pb.environment().remove("BURROW_RELAY");
+        pb.environment().put("BURROW_LOG_LEVEL", "INFO");
+        pb.environment().putAll(env);
+        return new BurrowProcess(name, pb.start(), log);
+    }
+
+    /** Runs a command to completion and returns its exit code (the process is killed after the timeout). */
+    static int run(String name, long timeoutSeconds, String... args) throws IOException, InterruptedException {
+        try (BurrowProcess p = start(name, args)) {
+            if (!p.process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(name + " did not finish in " + timeoutSeconds + " s; log: " + p.logText());
+            }
+            return p.process.exitValue();
+        }
+    }
+
+    String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() {
+        if (!process.isAlive()) {
+            return;
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+}
