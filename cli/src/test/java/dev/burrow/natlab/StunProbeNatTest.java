@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -41,16 +40,6 @@ class StunProbeNatTest {
     private static final Duration START = Duration.ofSeconds(30);
     private static final Duration PROBE = Duration.ofSeconds(40);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /**
-     * NatProbe sends its RFC 5780 filtering tests from the same socket that already sent mapping
-     * tests II and III to the server's alternate IP and port. On an endpoint-independent-mapping NAT
-     * that opens the pinhole the filtering tests are meant to find closed, so a port-restricted or
-     * restricted cone NAT is reported as endpoint-independent filtering (observed here: EIM router,
-     * which NatLabSelfTest proves drops those packets, reported "endpoint_independent"). Enable these
-     * tests when the filtering tests run on a fresh mapping (a new socket, or before tests II/III).
-     */
-    static final String PROBE_FILTERING_GAP =
-            "NatProbe filtering tests reuse the socket of mapping tests II/III: EIM NATs are misreported as endpoint-independent filtering";
 
     private NetLab lab;
     private String plainA;
@@ -127,7 +116,6 @@ class StunProbeNatTest {
         });
     }
 
-    @Disabled(PROBE_FILTERING_GAP)
     @Test
     void rfc5780ProbeBehindPortRestrictedConeNat() {
         JsonNode r = probeOk(lab.addHostBehindNat("prc", NatBehaviour.EIM), rfc5780);
@@ -135,7 +123,6 @@ class StunProbeNatTest {
         assertThat(r.get("filtering").asText()).as(r.toPrettyString()).isEqualTo("address_and_port_dependent");
     }
 
-    @Disabled(PROBE_FILTERING_GAP)
     @Test
     void rfc5780ProbeBehindRestrictedConeNat() {
         JsonNode r = probeOk(lab.addHostBehindNat("rc", NatBehaviour.RESTRICTED_CONE), rfc5780);
