@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# Forwarded TCP through a Burrow relay circuit (issue 4), side by side in one run with:
+#   plain    iperf3/probe straight to the target (the limit)
+#   haproxy  a two-hop haproxy chain (client -> haproxy -> haproxy -> target; unencrypted, two processes)
+#   ssh      an OpenSSH -L port forward through sshd on loopback (encrypted, one hop)
+#   burrow   burrow connect-side agent -> relay -> expose-side agent -> target (TLS to the relay on both legs,
+#            end-to-end TLS between the agents inside the circuit; three JVMs)
+# Measured per path and round (paths interleaved, order alternating): iperf3 throughput with 1 and 8
+# parallel connections, CPU seconds per GiB of each path's processes, time to first byte of a new
+# connection (target speaks first), and a 64-byte ping-pong on one connection.
+# The path's processes are pinned to TUNNEL_CPU; iperf3, the probes and the targets to LOAD_CPU.
+#   bench/tunnel-bench.sh
+#   ROUNDS=3 DURATION=10 PATHS="plain burrow ssh" bench/tunnel-bench.sh
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+. "$root/scripts/find-java.sh"
+burrow_find_java
+burrow_quiet_maven
+cd "$root"
+
+PATHS=${PATHS:-"plain haproxy ssh burrow"}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}        # iperf3 seconds per measurement
+STREAMS=${STREAMS:-"1 8"}       # parallel connections
+TTFB_COUNT=${TTFB_COUNT:-100}
+PING_COUNT=${PING_COUNT:-5000}
+TRANSPORT=${TRANSPORT:-epoll}   # Burrow's Netty transport (relay and agents)
+TUNNEL_CPU=${TUNNEL_CPU:-1}
+LOAD_CPU=${LOAD_CPU:-0}
+
+jar="$root/cli/target/burrow.jar"
+classes="$root/bench/target/classes"
+probe_class="$classes/dev/burrow/bench/tunnel/TunnelProbe.class"
+stale() {
+  [ -f "$jar" ] && [ -f "$probe_class" ] || return 0
+  [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" "$root/cli/src/main" \
+      -name '*.java' -newer "$jar" -print -quit)" ] \
+    || [ -n "$(find "$root/bench/src/main/java/dev/burrow/bench/tunnel" -name '*.java' -newer "$probe_class" -print -quit)" ]
+}
+if [ -z "${NO_BUILD:-}" ] && stale; then
+  echo "tunnel-bench: building (mvn package -pl bench -am)..." >&2
+  mvn -B -q -DskipTests package -pl bench -am >&2
+fi
+for tool in iperf3 haproxy ssh /usr/sbin/sshd ssh-keygen jq taskset; do
+  command -v "$tool" >/dev/null || { echo "tunnel-bench: $tool not installed (scripts/install-test-deps.sh)" >&2; exit 1; }
+done
+pin_tunnel=(taskset -c "$TUNNEL_CPU"); pin_load=(taskset -c "$LOAD_CPU")
+
+work="$(mktemp -d)"
+# Others may rebuild cli/target in this checkout while we run: use a private copy of the jar and classes.
+for _ in $(seq 120); do cp "$jar" "$work/burrow.jar" 2>/dev/null && break; sleep 1; done
+[ -f "$work/burrow.jar" ] || { echo "tunnel-bench: $jar missing" >&2; exit 1; }
+cp -r "$classes" "$work/classes"
+jar="$work/burrow.jar"; classes="$work/classes"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if [ -n "${KEEP_WORK:-}" ]; then echo "tunnel-bench: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! ss -Htan "sport = :$p" | grep -q . && ! grep -qx "$p" "$work/ports" 2>/dev/null; then echo "$p" >>"$work/ports"; echo "$p"; return; fi
+  done
+  echo "tunnel-bench: no free port" >&2; exit 1
+}
+wait_tcp() { # $1 port
+  for _ in $(seq 900); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
+  echo "tunnel-bench: nothing listens on $1" >&2; return 1
+}
+java_probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
+
+# CPU seconds (user+system) of processes and all their descendants, from /proc.
+tree_pids() {
+  local p c
+  for p in "$@"; do
+    echo "$p"
+    for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+  done
+}
+cpu_seconds() {
+  local total=0 p f
+  for p in $(tree_pids "$@"); do
+    f=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null) || continue
+    set -- $f
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
+}
+tck=$(getconf CLK_TCK)
+
+# ------------------------------------------------------------------ targets (LOAD_CPU)
+iperf_port=$(free_port)
+"${pin_load[@]}" iperf3 -s -B 127.0.0.1 -p "$iperf_port" >"$work/iperf3-server.log" 2>&1 &
+pids+=($!)
+"${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe serve >"$work/probe-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 600); do grep -qs '^SERVE ' "$work/probe-server.log" && break; sleep 0.1; done
+first_port=$(sed -n 's/^SERVE first=\([0-9]*\) .*/\1/p' "$work/probe-server.log")
+echo_port=$(sed -n 's/^SERVE .*echo=\([0-9]*\).*/\1/p' "$work/probe-server.log")
+wait_tcp "$iperf_port"
+
+declare -A port_iperf port_first port_echo path_pids
+port_iperf[plain]=$iperf_port; port_first[plain]=$first_port; port_echo[plain]=$echo_port; path_pids[plain]=""
+
+# ------------------------------------------------------------------ haproxy chain (TUNNEL_CPU)
+start_haproxy() {
+  local h1=() h2=() i
+  for i in 0 1 2; do h1+=("$(free_port)"); h2+=("$(free_port)"); done
+  local targets=("$iperf_port" "$first_port" "$echo_port")
+  for hop in 1 2; do
+    {
+      printf 'global\n  nbthread 1\n  maxconn 4096\n  pidfile %s/haproxy%s.pid\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 5m\n  timeout server 5m\n' "$work" "$hop"
+      for i in 0 1 2; do
+        if [ "$hop" = 1 ]; then listen=${h1[$i]}; next=${h2[$i]}; else listen=${h2[$i]}; next=${targets[$i]}; fi
+        printf 'listen l%s\n  bind 127.0.0.1:%s\n  server s 127.0.0.1:%s\n' "$i" "$listen" "$next"
+      done
+    } >"$work/haproxy$hop.cfg"
+    "${pin_tunnel[@]}" haproxy -db -f "$work/haproxy$hop.cfg" >"$work/haproxy$hop.log" 2>&1 &
+    pids+=($!); path_pids[haproxy]="${path_pids[haproxy]:-} $!"
+  done
+  for i in 0 1 2; do wait_tcp "${h1[$i]}"; wait_tcp "${h2[$i]}"; done
+  port_iperf[haproxy]=${h1[0]}; port_first[haproxy]=${h1[1]}; port_echo[haproxy]=${h1[2]}
+}
+
+# ------------------------------------------------------------------ OpenSSH -L (TUNNEL_CPU)
+start_ssh() {
+  local sport l=() i
+  sport=$(free_port)
+  for i in 0 1 2; do l+=("$(free_port)"); done
+  mkdir -p "$work/ssh" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/user_key"
+  cp "$work/ssh/user_key.pub" "$work/ssh/authorized_keys"
+  chmod 600 "$work/ssh/authorized_keys"
+  cat >"$work/ssh/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $sport
+HostKey $work/ssh/host_key
+AuthorizedKeysFile $work/ssh/authorized_keys
+PidFile $work/ssh/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowTcpForwarding yes
+EOF
+  "${pin_tunnel[@]}" /usr/sbin/sshd -D -e -f "$work/ssh/sshd_config" >"$work/sshd.log" 2>&1 &
+  pids+=($!); local sshd=$!
+  wait_tcp "$sport"
+  "${pin_tunnel[@]}" ssh -N -T -i "$work/ssh/user_key" -p "$sport" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR \
+    -L "127.0.0.1:${l[0]}:127.0.0.1:$iperf_port" -L "127.0.0.1:${l[1]}:127.0.0.1:$first_port" \
+    -L "127.0.0.1:${l[2]}:127.0.0.1:$echo_port" "$(id -un)@127.0.0.1" >"$work/ssh.log" 2>&1 &
+  pids+=($!)
+  path_pids[ssh]="$sshd $!"
+  for i in 0 1 2; do wait_tcp "${l[$i]}"; done
+  port_iperf[ssh]=${l[0]}; port_first[ssh]=${l[1]}; port_echo[ssh]=${l[2]}
+  ssh_cipher=$(ssh -G -p "$sport" 127.0.0.1 2>/dev/null | sed -n 's/^ciphers //p' | cut -d, -f1)
+}
+
+# ------------------------------------------------------------------ Burrow: relay + two agents (TUNNEL_CPU)
+start_burrow() {
+  local rport admin l=() i
+  rport=$(free_port); admin=$(free_port)
+  for i in 0 1 2; do l+=("$(free_port)"); done
+  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
+    --listen "127.0.0.1:$rport" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
+    --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 \
+    >"$work/relay.log" 2>&1 &
+  pids+=($!); local relay=$!
+  for _ in $(seq 900); do grep -qs '^development certificate sha256:' "$work/relay.log" && break; sleep 0.1; done
+  local fp; fp=$(grep -o '^development certificate sha256:[0-9a-f]*' "$work/relay.log" | head -n1 | cut -d' ' -f3)
+  [ -n "$fp" ] || { cat "$work/relay.log" >&2; echo "tunnel-bench: relay did not start" >&2; exit 1; }
+  local ida idb
+  ida=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/alice" --name alice | sed -n 's/^node ID: *//p')
+  idb=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/bob" --name bob | sed -n 's/^node ID: *//p')
+  local relay_yaml="relay:
+  url: https://127.0.0.1:$rport
+  fingerprint: $fp"
+  cat >"$work/alice.yaml" <<EOF
+$relay_yaml
+expose:
+  - {name: iperf, target: 127.0.0.1:$iperf_port, allow: [node:$idb]}
+  - {name: first, target: 127.0.0.1:$first_port, allow: [node:$idb]}
+  - {name: echo, target: 127.0.0.1:$echo_port, allow: [node:$idb]}
+EOF
+  cat >"$work/bob.yaml" <<EOF
+$relay_yaml
+peers:
+  alice: $ida
+forward:
+  - {peer: alice, service: iperf, listen: ${l[0]}}
+  - {peer: alice, service: first, listen: ${l[1]}}
+  - {peer: alice, service: echo, listen: ${l[2]}}
+EOF
+  local who pid_a pid_b
+  for who in alice bob; do
+    BURROW_DIRECT=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+      --config "$work/$who.yaml" --state "$work/$who" --transport "$TRANSPORT" >"$work/agent-$who.log" 2>&1 &
+    pids+=($!)
+    if [ "$who" = alice ]; then pid_a=$!; else pid_b=$!; fi
+  done
+  for i in 0 1 2; do wait_tcp "${l[$i]}"; done
+  for who in alice bob; do
+    for _ in $(seq 120); do "$JAVA_HOME/bin/java" -jar "$jar" ready -q --state "$work/$who" 2>/dev/null && break; sleep 1; done
+  done
+  path_pids[burrow]="$relay $pid_a $pid_b"
+  burrow_parts="relay=$relay connect_agent=$pid_b expose_agent=$pid_a"
+  port_iperf[burrow]=${l[0]}; port_first[burrow]=${l[1]}; port_echo[burrow]=${l[2]}
+}
+
+for p in $PATHS; do
+  case $p in
+    plain) ;;
+    haproxy) echo "tunnel-bench: starting the haproxy chain..." >&2; start_haproxy ;;
+    ssh) echo "tunnel-bench: starting sshd and ssh -L..." >&2; start_ssh ;;
+    burrow) echo "tunnel-bench: starting the relay and two agents..." >&2; start_burrow ;;
+    *) echo "tunnel-bench: unknown path $p" >&2; exit 2 ;;
+  esac
+done
+
+# per-process CPU of the path (Burrow: relay and each agent apart)
+cpu_parts() { # $1 path
+  local out="" kv
+  if [ "$1" = burrow ]; then
+    for kv in $burrow_parts; do out="$out ${kv%%=*}=$(cpu_seconds "${kv#*=}")"; done
+  fi
+  echo "$out"
+}
+
+results="$work/results"
+: >"$results"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+# Warm-up (JIT of the JVMs, TLS sessions, haproxy/ssh buffers): a short unrecorded transfer per path.
+for p in $PATHS; do
+  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t 5 -P 8 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
+  java_probe ttfb --port "${port_first[$p]}" --count 20 --warmup 0 --label "$p" >/dev/null 2>&1 || true
+done
+
+for round in $(seq "$ROUNDS"); do
+  order=($PATHS)
+  if [ $((round % 2)) -eq 0 ]; then order=($(printf '%s\n' $PATHS | tac)); fi
+  for p in "${order[@]}"; do
+    echo "tunnel-bench: round $round, $p..." >&2
+    for n in $STREAMS; do
+      c0=$(cpu_seconds ${path_pids[$p]:-}); parts0=$(cpu_parts "$p")
+      if ! "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err"; then
+        echo "tunnel-bench: iperf3 through $p failed: $(jq -r .error "$work/iperf.json" 2>/dev/null)" >&2; continue
+      fi
+      c1=$(cpu_seconds ${path_pids[$p]:-}); parts1=$(cpu_parts "$p")
+      bytes=$(jq '.end.sum_received.bytes' "$work/iperf.json")
+      bps=$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")
+      line=$(awk -v p="$p" -v r="$round" -v n="$n" -v b="$bytes" -v bps="$bps" -v c="$((c1 - c0))" -v t="$tck" \
+        'BEGIN { gib = b / 1073741824; printf "RESULT label=%s kind=throughput_%dconn round=%d gbit_per_s=%.3f path_cpu_s=%.2f path_cpu_s_per_gib=%.2f", p, n, r, bps / 1e9, c / t, (gib > 0 ? c / t / gib : 0) }')
+      for kv in $parts1; do
+        k=${kv%%=*}; v1=${kv#*=}; v0=$(echo "$parts0" | tr ' ' '\n' | sed -n "s/^$k=//p")
+        line="$line $(awk -v k="$k" -v d="$((v1 - v0))" -v t="$tck" -v b="$bytes" 'BEGIN { printf "%s_cpu_s_per_gib=%.2f", k, d / t / (b / 1073741824) }')"
+      done
+      echo "$line" >>"$results"
+    done
+    java_probe ttfb --port "${port_first[$p]}" --count "$TTFB_COUNT" --warmup 10 --label "$p" 2>>"$work/probe.err" \
+      | grep '^RESULT' | sed "s/ kind=ttfb/ kind=ttfb round=$round/" >>"$results" || echo "tunnel-bench: ttfb through $p failed" >&2
+    java_probe pingpong --port "${port_echo[$p]}" --count "$PING_COUNT" --warmup 1000 --label "$p" 2>>"$work/probe.err" \
+      | grep '^RESULT' | sed "s/ kind=pingpong/ kind=pingpong round=$round/" >>"$results" || echo "tunnel-bench: ping-pong through $p failed" >&2
+  done
+done
+
+echo
+echo "Tunnel benchmarks: path processes on CPU $TUNNEL_CPU, iperf3/probes/targets on CPU $LOAD_CPU; $(nproc) cores;"
+echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); $(haproxy -v | head -n1 | cut -d' ' -f1-3);"
+echo "$(ssh -V 2>&1), cipher ${ssh_cipher:-?}; Burrow transport $TRANSPORT; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelSummary "$results"
+if [ -n "${KEEP_RESULTS:-}" ]; then cp "$results" "$KEEP_RESULTS"; fi
