@@ -170,10 +170,13 @@ if [[ " $PARTS " == *" idle "* ]]; then
 fi
 
 if [[ " $PARTS " == *" codec "* ]]; then
-  # JMH microbenchmark of the frame codec hot path (no TLS, no sockets); classpath from Maven.
-  mvn -B -q -o dependency:build-classpath -pl bench -Dmdep.outputFile="$work/cp.txt" >&2
+  # JMH microbenchmark of the frame codec hot path (no TLS, no sockets): the burrow jar plus JMH and
+  # its two dependencies from the local Maven repository (the build downloaded them).
+  m2="${MAVEN_REPO:-$HOME/.m2/repository}"
+  jmh_cp=$(find "$m2/org/openjdk/jmh/jmh-core" "$m2/net/sf/jopt-simple/jopt-simple" "$m2/org/apache/commons/commons-math3" \
+    -name '*.jar' ! -name '*sources*' | tr '\n' ':')
   echo "relay-bench: JMH FrameCodecBench..." >&2
-  "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes:$(cat "$work/cp.txt")" org.openjdk.jmh.Main FrameCodecBench \
+  "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes:$jar:$jmh_cp" org.openjdk.jmh.Main FrameCodecBench \
     -jvmArgsAppend "-Dio.netty.leakDetection.level=disabled" >"$work/jmh.txt" 2>&1 || echo "relay-bench: JMH failed" >&2
 fi
 
