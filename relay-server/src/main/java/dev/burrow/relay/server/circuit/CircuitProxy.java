@@ -17,6 +17,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Copies bytes between the two ends of an active circuit, with backpressure and half-close.
@@ -25,14 +26,18 @@ import java.util.concurrent.TimeUnit;
  * its high-water mark), and reading resumes when it becomes writable again, so no buffer grows past
  * one read plus the other side's high-water mark. When one side's input ends (TCP FIN, or TLS
  * close_notify) the other side's output is shut down after everything before it has been written
- * (TLS close_notify, or TCP FIN without TLS), and the other direction keeps flowing; when both inputs
- * have ended, or on any error, both channels close. WebSocket has no half-close: the end of one side
+ * (TLS close_notify, or TCP FIN without TLS), and the other direction keeps flowing. Both channels
+ * close once <em>both</em> directions have finished, that is once each side's output shutdown has been
+ * written (writes are ordered, so every byte before it went out first): closing as soon as both
+ * inputs ended would cut off whatever was still queued for a slow reader. On any error both close. WebSocket has no half-close: the end of one side
  * closes both. A circuit idle in both directions for the idle timeout is closed.
  */
 final class CircuitProxy extends ChannelInboundHandlerAdapter {
     private final Channel peer;
     private final RelayMetrics metrics;
     private CircuitProxy peerProxy;
+    /** Directions (of two) whose end has been written to the receiving side; shared by both proxies. */
+    private AtomicInteger finishedDirections;
     private boolean inputDone;
     private boolean readPending;
 
@@ -51,6 +56,9 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         CircuitProxy pb = new CircuitProxy(a, metrics);
         pa.peerProxy = pb;
         pb.peerProxy = pa;
+        AtomicInteger finished = new AtomicInteger();
+        pa.finishedDirections = finished;
+        pb.finishedDirections = finished;
         a.eventLoop().execute(() -> install(a, pa, idleTimeout));
         b.eventLoop().execute(() -> install(b, pb, idleTimeout));
     }
@@ -149,19 +157,21 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
             }
             SslHandler ssl = peer.pipeline().get(SslHandler.class);
             if (ssl != null) {
-                ssl.closeOutbound();
+                ssl.closeOutbound().addListener(done -> directionFinished(self, done.isSuccess()));
             } else if (peer instanceof DuplexChannel d) {
-                d.shutdownOutput();
+                d.shutdownOutput().addListener(done -> directionFinished(self, done.isSuccess()));
             } else {
                 peer.close();
             }
         });
-        peer.eventLoop().execute(() -> {
-            if (peerProxy.inputDone) {
-                self.close();
-                peer.close();
-            }
-        });
+    }
+
+    /** This direction's end reached the other side; when both have, the circuit is over. */
+    private void directionFinished(Channel self, boolean written) {
+        if (!written || finishedDirections.incrementAndGet() == 2) {
+            self.close();
+            peer.close();
+        }
     }
 
     @Override
