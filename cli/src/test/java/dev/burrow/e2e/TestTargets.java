@@ -64,12 +64,19 @@ final class TestTargets implements AutoCloseable {
             s.getOutputStream().write(new String(all, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput();
         });
-        // Reads the client's gibibyte to EOF, then sends its own: one direction at a time, so the
-        // end of the stream never races the relay's close (see the relay issue in the agent report).
+        // Reads the client's gibibyte while sending its own, so both directions end at about the same
+        // time: the relay must still deliver every queued byte to whichever reader is slower.
         bulk = serve(lo, s -> {
+            java.util.concurrent.FutureTask<String[]> sending = new java.util.concurrent.FutureTask<>(() -> {
+                String[] sent = send(s.getOutputStream(), BULK_BYTES, 7);
+                s.shutdownOutput();
+                return sent;
+            });
+            Thread sender = new Thread(sending, "bulk-send");
+            sender.setDaemon(true);
+            sender.start();
             String[] got = drain(s.getInputStream());
-            String[] sent = send(s.getOutputStream(), BULK_BYTES, 7);
-            s.shutdownOutput();
+            String[] sent = sending.get();
             bulkResults.add(new BulkResult(Long.parseLong(got[0]), got[1], Long.parseLong(sent[0]), sent[1]));
         });
     }

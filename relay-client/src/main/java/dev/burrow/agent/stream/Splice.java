@@ -13,6 +13,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,9 @@ public final class Splice {
     private final AtomicBoolean inputEndedA = new AtomicBoolean();
     private final AtomicBoolean inputEndedB = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
+    /** Output shutdowns (of two) that have completed, and whether one of them failed. */
+    private final AtomicInteger outputsShutDown = new AtomicInteger();
+    private volatile boolean outputShutdownFailed;
 
     private Splice(StreamEnd a, StreamEnd b, SpliceListener listener) {
         this.a = a;
@@ -134,11 +138,27 @@ public final class Splice {
             return;
         }
         StreamEnd other = fromA ? b : a;
-        other.shutdownOutput();
-        if (inputEndedA.get() && inputEndedB.get() && finished.compareAndSet(false, true)) {
-            a.closeAfterFlush();
-            b.closeAfterFlush();
-            listener.ended(aToB.get(), bToA.get(), SpliceOutcome.CLOSED);
+        other.shutdownOutput().addListener(f -> {
+            if (!f.isSuccess()) {
+                // That end's channel died under us: what we still had for it is lost, but the
+                // other direction is not, so nothing else is reset.
+                outputShutdownFailed = true;
+            }
+            outputsShutDown.incrementAndGet();
+            finishIfDone();
+        });
+    }
+
+    /**
+     * Closes both ends once both inputs ended and both output shutdowns completed: only then has
+     * every byte been written. Closing when the inputs ended would cut off what is still queued for
+     * the slower reader.
+     */
+    private void finishIfDone() {
+        if (inputEndedA.get() && inputEndedB.get() && outputsShutDown.get() == 2 && finished.compareAndSet(false, true)) {
+            a.channel().close();
+            b.channel().close();
+            listener.ended(aToB.get(), bToA.get(), outputShutdownFailed ? SpliceOutcome.RESET : SpliceOutcome.CLOSED);
         }
     }
 
@@ -229,6 +249,11 @@ public final class Splice {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            if (inputEndedA.get() && inputEndedB.get()) {
+                // Both directions ended cleanly; the far side may close before our last bytes to the
+                // other end are out. The pending output shutdowns finish the splice.
+                return;
+            }
             // Closed without both directions ending: the far side went away abruptly.
             abort(self.isTls() && !closeNotifySeen ? SpliceOutcome.TRUNCATED : SpliceOutcome.RESET, self);
         }

@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 
 /**
  * One end of a {@link Splice}: a channel carrying a byte stream, either plain (a local TCP socket)
@@ -53,33 +55,51 @@ public final class StreamEnd {
     /**
      * Ends our direction after everything written so far: TLS sends close_notify first (so the other
      * side can tell a clean end from a truncation), then the socket's output is shut down (FIN).
+     *
+     * @return completes when the end of our direction has been written, i.e. every byte before it
+     *     too (writes are ordered); fails when the channel failed first
      */
-    void shutdownOutput() {
+    Future<Void> shutdownOutput() {
+        Promise<Void> done = channel.eventLoop().newPromise();
         channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
             if (!f.isSuccess()) {
-                return;
-            }
-            if (sslOrNull != null) {
-                sslOrNull.closeOutbound().addListener(g -> shutdownSocketOutput());
+                done.tryFailure(f.cause());
+            } else if (sslOrNull != null) {
+                sslOrNull.closeOutbound().addListener(g -> {
+                    if (g.isSuccess()) {
+                        shutdownSocketOutput(done);
+                    } else {
+                        done.tryFailure(g.cause());
+                    }
+                });
             } else {
-                shutdownSocketOutput();
+                shutdownSocketOutput(done);
             }
         });
+        return done;
     }
 
-    private void shutdownSocketOutput() {
+    private void shutdownSocketOutput(Promise<Void> done) {
         // A transport that is itself TLS (a relay circuit runs inside the agent's TLS connection to
         // the relay) half-closes with its own close_notify; a bare socket with FIN.
         for (var entry : channel.pipeline()) {
             if (entry.getValue() instanceof SslHandler outer && outer != sslOrNull) {
-                outer.closeOutbound();
+                outer.closeOutbound().addListener(g -> complete(done, g));
                 return;
             }
         }
         if (channel instanceof DuplexChannel d && channel.isActive()) {
-            d.shutdownOutput();
+            d.shutdownOutput().addListener(g -> complete(done, g));
         } else {
-            channel.close();
+            channel.close().addListener(g -> complete(done, g));
+        }
+    }
+
+    private static void complete(Promise<Void> done, Future<?> f) {
+        if (f.isSuccess()) {
+            done.trySuccess(null);
+        } else {
+            done.tryFailure(f.cause());
         }
     }
 
