@@ -92,7 +92,7 @@ public final class Agent implements AutoCloseable {
         }
         this.verifier = buildVerifier(config);
         this.group = transport.newEventLoopGroup(0, new DefaultThreadFactory("burrow-agent", true));
-        RelayClientConfig rc = RelayClientConfig.builder(config.relay().url(), trust(config.relay()), identity)
+        RelayClientConfig rc = RelayClientConfig.builder(config.relay().url(), relayTrust(config.relay()), identity)
                 .acceptsCircuits(true)
                 .mode(ConnectMode.parse(config.relay().mode()))
                 .transport(transport)
@@ -180,7 +180,8 @@ public final class Agent implements AutoCloseable {
         return b.build();
     }
 
-    private static RelayTrust trust(AgentConfig.Relay r) {
+    /** How this agent trusts its relay: pinned fingerprint, CA file, or the system trust store. */
+    public static RelayTrust relayTrust(AgentConfig.Relay r) {
         if (r.fingerprint() != null) {
             return RelayTrust.pinned(r.fingerprint());
         }

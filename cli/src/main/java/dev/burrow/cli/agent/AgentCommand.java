@@ -30,6 +30,17 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     RelayOptions relay;
 
+    @Option(names = "--join", paramLabel = "TOKEN",
+            description = "Join token from 'burrow token create': obtain a CA-issued certificate from the relay on first start. "
+                    + "Env: " + JOIN_ENV + ".")
+    String join;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Name to ask for when joining (a token may fix it).")
+    String name;
+
+    /** Environment variable with a join token (for sidecars: mount it from a Secret). */
+    public static final String JOIN_ENV = "BURROW_JOIN_TOKEN";
+
     @Mixin
     TransportOption transport;
 
@@ -50,9 +61,11 @@ public final class AgentCommand implements Callable<Integer> {
         }
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
         AgentConfig c = overrides.apply(load(config));
-        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select());
-        ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
         PrintWriter out = spec.commandLine().getOut();
+        String token = join != null ? join : System.getenv(JOIN_ENV);
+        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select(),
+                token == null || token.isBlank() ? null : token.strip(), name, out);
+        ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
         out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: " + c.exposes().size()
                 + " services, " + c.forwards().size() + " forwards (config " + config + ", reloaded on change)");
         return AgentRunner.runUntilStopped(out, watcher, running);

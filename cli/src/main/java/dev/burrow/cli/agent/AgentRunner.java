@@ -3,7 +3,9 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.Agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.api.ControlApiServer;
+import dev.burrow.agent.enrol.RelayEnroller;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.enrol.EnrolmentResponse;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -24,7 +26,30 @@ final class AgentRunner {
     }
 
     static Running start(AgentConfig config, Path stateDir, Transport transport) throws IOException {
+        return start(config, stateDir, transport, null, null, null);
+    }
+
+    /**
+     * Starts the agent; with a join token, first trades it at the relay for a CA-issued certificate
+     * (once: a node that already holds one keeps it, so the same command line can be used on every
+     * restart while the single-use token is spent only the first time).
+     */
+    static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
+                         PrintWriter out) throws IOException {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
+        if (joinToken != null) {
+            if (identity.certificate().selfSigned()) {
+                EnrolmentResponse issued = RelayEnroller.enrol(config.relay().url(),
+                        Agent.relayTrust(config.relay()).sslContext(), identity, joinToken, name, RelayEnroller.DEFAULT_TIMEOUT);
+                if (out != null) {
+                    out.println("enrolled as '" + issued.name() + "' with tags " + issued.tags() + ", certificate valid until "
+                            + issued.notAfter());
+                }
+            } else if (out != null) {
+                out.println("already enrolled (certificate issued by " + identity.certificate().issuerName()
+                        + "); --join ignored");
+            }
+        }
         Agent agent;
         try {
             agent = Agent.start(config, identity, transport);
