@@ -36,7 +36,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         default void failed(boolean self) {}
     }
 
-    private final MeshManager mesh;
+    private final MeshNode mesh;
     private final MeshAuth.Role role;
     private MeshProtocol.Purpose purpose;
     private final Done done;
@@ -46,7 +46,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
     private MeshFrame.Hello peer;
     private boolean finished;
 
-    MeshHandshake(MeshManager mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done) {
+    MeshHandshake(MeshNode mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done) {
         this.mesh = mesh;
         this.role = role;
         this.purpose = purposeOrNull;

@@ -46,7 +46,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     /** A sibling that reads nothing for this long is cut off (its clients are better served elsewhere). */
     static final long WRITE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
-    private final MeshManager mesh;
+    private final MeshNode mesh;
     final Channel channel;
     final boolean outbound;
     final String peerRelayId;
@@ -62,7 +62,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     private long unwritableSince;
     private ScheduledFuture<?> writeCheck;
 
-    MeshLink(MeshManager mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress) {
+    MeshLink(MeshNode mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress) {
         this.mesh = mesh;
         this.channel = channel;
         this.outbound = outbound;

@@ -75,7 +75,7 @@ import org.slf4j.LoggerFactory;
  * circuit connection to the listener's relay, attaches with that token, and joins the two
  * connections. The agents' end-to-end encryption is untouched.
  */
-public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext.MeshEndpoint, ClientRegistry.PresenceListener,
+public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, RelayContext.MeshEndpoint, ClientRegistry.PresenceListener,
         AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MeshManager.class);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -205,19 +205,23 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
         return m;
     }
 
-    byte[] instanceId() {
+    @Override
+    public byte[] instanceId() {
         return instanceId.clone();
     }
 
-    String relayId() {
+    @Override
+    public String relayId() {
         return relayId;
     }
 
-    MeshKey key() {
+    @Override
+    public MeshKey key() {
         return key;
     }
 
-    RelayMetrics metrics() {
+    @Override
+    public RelayMetrics metrics() {
         return rc.metrics();
     }
 
@@ -434,7 +438,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
     }
 
     /** A sibling announced keys over {@code link} (event loop of the link). */
-    void routesAdded(MeshLink link, Collection<NodeKey> keys) {
+    @Override
+    public void routesAdded(MeshLink link, Collection<NodeKey> keys) {
         for (NodeKey k : keys) {
             if (!link.learned.add(k)) {
                 continue;
@@ -461,7 +466,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
     }
 
     /** A sibling said keys left it, or the link over which they were learned broke. */
-    void routesRemoved(MeshLink link, Collection<NodeKey> keys) {
+    @Override
+    public void routesRemoved(MeshLink link, Collection<NodeKey> keys) {
         for (NodeKey k : List.copyOf(keys)) {
             if (!link.learned.remove(k)) {
                 continue;
@@ -479,7 +485,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
         }
     }
 
-    void linkDown(MeshLink link) {
+    @Override
+    public void linkDown(MeshLink link) {
         rc.metrics().meshEvent(MeshEvent.LINK_DOWN);
         log.info("event=mesh_link_down direction={} peer_relay={} routes_dropped={}", link.outbound ? "outbound" : "inbound",
                 link.peerRelayId, link.learned.size());
@@ -518,7 +525,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
     }
 
     /** A datagram from a sibling: delivered to a local client or dropped, never forwarded again. */
-    void deliver(MeshFrame.Datagram d) {
+    @Override
+    public void deliver(MeshFrame.Datagram d) {
         ClientSession s = rc.registry().lookup(d.destination());
         if (s == null) {
             d.release();
@@ -576,7 +584,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
         }
     }
 
-    void circuitAccepted(MeshLink link, MeshFrame.CircuitAccepted a) {
+    @Override
+    public void circuitAccepted(MeshLink link, MeshFrame.CircuitAccepted a) {
         PendingCircuit pc = pendingCircuits.get(a.meshRequestId());
         if (pc == null || pc.link() != link || !pendingCircuits.remove(a.meshRequestId(), pc)) {
             return; // late (timed out) or not ours
@@ -596,7 +605,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
         pc.dialer().enqueueControl(new RelayFrame.CircuitAccepted(pc.requestId(), a.circuitId(), a.token()));
     }
 
-    void circuitRejected(MeshLink link, MeshFrame.CircuitRejected r) {
+    @Override
+    public void circuitRejected(MeshLink link, MeshFrame.CircuitRejected r) {
         PendingCircuit pc = pendingCircuits.get(r.meshRequestId());
         if (pc == null || pc.link() != link || !pendingCircuits.remove(r.meshRequestId(), pc)) {
             return;
@@ -656,7 +666,8 @@ public final class MeshManager implements MeshRouter, MeshCircuits, RelayContext
 
     // ---------------------------------------------------------------- circuits, listener's relay
 
-    void circuitRequested(MeshLink link, MeshFrame.CircuitRequest r) {
+    @Override
+    public void circuitRequested(MeshLink link, MeshFrame.CircuitRequest r) {
         rc.circuits().requestFromMesh(new RemoteDialer() {
             @Override
             public NodeKey key() {
