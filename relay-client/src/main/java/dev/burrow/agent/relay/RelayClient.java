@@ -433,7 +433,7 @@ public final class RelayClient implements AutoCloseable {
             ChannelFuture cf;
             try {
                 cf = dialer.connect(address, remote, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL,
-                        byteCounter, h, false);
+                        byteCounter, h, false, true);
             } catch (RuntimeException e) {
                 timeout.cancel(false);
                 h.connectFailed(e);
@@ -828,9 +828,50 @@ public final class RelayClient implements AutoCloseable {
 
     // ------------------------------------------------------------------ circuits: attaching
 
-    /** Opens a circuit connection to the relay of {@code control} and attaches it. */
+    /**
+     * Opens a circuit connection to the relay of {@code control} and attaches it: without relay TLS
+     * when configured and the relay has not refused that on this control connection, else with it.
+     */
     private Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
                                              String service, boolean dialerSide) {
+        boolean plain = config.plainCircuits() && control.mode == ConnectMode.UPGRADE && !control.plainCircuitsRefused;
+        if (!plain) {
+            return attach(control, circuitId, token, peer, service, dialerSide, true);
+        }
+        Promise<CircuitConnection> result = loop.newPromise();
+        attach(control, circuitId, token, peer, service, dialerSide, false).addListener(f -> {
+            if (f.isSuccess()) {
+                result.trySuccess((CircuitConnection) f.getNow());
+            } else if (f.cause() instanceof PlainCircuitRefused && !closed) {
+                // The relay does not take circuits without TLS (its operator turned them off): the
+                // token was not presented, so it is still good. Once per control connection.
+                control.plainCircuitsRefused = true;
+                log.info("relay {} refuses circuit connections without relay TLS; using TLS for them", control.address);
+                attach(control, circuitId, token, peer, service, dialerSide, true).addListener(g -> {
+                    if (g.isSuccess()) {
+                        if (!result.trySuccess((CircuitConnection) g.getNow())) {
+                            ((CircuitConnection) g.getNow()).close();
+                        }
+                    } else {
+                        result.tryFailure(g.cause());
+                    }
+                });
+            } else {
+                result.tryFailure(f.cause());
+            }
+        });
+        return result;
+    }
+
+    /** A circuit connection without relay TLS ended before the relay switched protocols. */
+    private static final class PlainCircuitRefused extends IOException {
+        PlainCircuitRefused(Throwable cause) {
+            super("relay refused a circuit connection without TLS: " + cause, cause);
+        }
+    }
+
+    private Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
+                                             String service, boolean dialerSide, boolean relayTls) {
         Promise<CircuitConnection> result = loop.newPromise();
         if (closed) {
             result.setFailure(new RelayUnavailableException("relay client closed"));
@@ -843,7 +884,7 @@ public final class RelayClient implements AutoCloseable {
             // The same relay instance as the control connection (its address, not a new DNS answer):
             // the circuit and its tokens live there.
             cf = dialer.connect(control.address, control.remote, control.mode,
-                    RelayProtocol.CIRCUIT_PATH, FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true);
+                    RelayProtocol.CIRCUIT_PATH, FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true, relayTls);
         } catch (RuntimeException e) {
             result.setFailure(e);
             return result;
@@ -867,7 +908,9 @@ public final class RelayClient implements AutoCloseable {
                 }
             } else {
                 cf.channel().close();
-                result.tryFailure(f.cause());
+                Throwable cause = f.cause();
+                boolean beforeUpgrade = !handler.transportReady() && !(cause instanceof CircuitRejectedException);
+                result.tryFailure(!relayTls && beforeUpgrade && cf.isSuccess() ? new PlainCircuitRefused(cause) : cause);
             }
         });
         return result;

@@ -84,9 +84,13 @@ final class RelayDialer {
      * @param counter   byte counter, or null
      * @param top       the handler above the frame codec (control or attach)
      * @param halfClose allow half-closure (circuit connections)
+     * @param relayTls  false for a circuit connection without relay TLS (upgrade mode only)
      */
     ChannelFuture connect(RelayAddress address, SocketAddress remote, ConnectMode mode, String path, FramePolicy policy,
-                          ByteCounter counter, ChannelHandler top, boolean halfClose) {
+                          ByteCounter counter, ChannelHandler top, boolean halfClose, boolean relayTls) {
+        if (!relayTls && (mode != ConnectMode.UPGRADE || !RelayProtocol.CIRCUIT_PATH.equals(path))) {
+            throw new IllegalArgumentException("only circuit connections in upgrade mode may skip relay TLS");
+        }
         if (mode != ConnectMode.UPGRADE && mode != ConnectMode.WEBSOCKET) {
             throw new IllegalArgumentException("dial with a concrete mode, not " + mode);
         }
@@ -100,9 +104,11 @@ final class RelayDialer {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
-                        SslHandler tls = sslContext.newHandler(ch.alloc(), address.host(), address.port());
-                        tls.setHandshakeTimeoutMillis(handshakeTimeout.toMillis());
-                        p.addLast(TLS, tls);
+                        if (relayTls) {
+                            SslHandler tls = sslContext.newHandler(ch.alloc(), address.host(), address.port());
+                            tls.setHandshakeTimeoutMillis(handshakeTimeout.toMillis());
+                            p.addLast(TLS, tls);
+                        }
                         if (counter != null) {
                             p.addLast(BYTES, counter);
                         }

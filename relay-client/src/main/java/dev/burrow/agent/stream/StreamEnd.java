@@ -116,7 +116,9 @@ public final class StreamEnd {
      * already, so it closes at once.
      */
     void closeWhenPeerCloses(java.time.Duration linger) {
-        if (sslOrNull == null || !channel.isActive()) {
+        if (sslOrNull == null || !channel.isActive() || (channel instanceof DuplexChannel d && d.isInputShutdown())) {
+            // Nothing can arrive any more (a plain end read its FIN; a circuit without relay TLS
+            // ends with the FIN after the inner close_notify): close now.
             channel.close();
             return;
         }
