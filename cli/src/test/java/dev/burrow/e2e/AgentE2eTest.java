@@ -337,10 +337,9 @@ class AgentE2eTest {
 
     @Test
     @Order(7)
-    @org.junit.jupiter.api.Disabled("KNOWN BUG, open in issue 4: in full-suite runs a gigabyte transfer is sometimes cut "
-            + "(connection reset or a truncated stream) when a circuit ends; passes in isolation. Re-enable with the fix.")
     void oneGibibyteEachWayArrivesIntact() throws Exception {
         targets.bulkResults.clear();
+        targets.bulkErrors.clear();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (Socket s = connect(bulkPort)) {
             s.setSoTimeout(600_000);
@@ -352,7 +351,9 @@ class AgentE2eTest {
             });
             String[] sent = writer.get(10, TimeUnit.MINUTES);
             String[] got = reader.get(10, TimeUnit.MINUTES);
-            await().atMost(Duration.ofSeconds(60)).until(() -> !targets.bulkResults.isEmpty());
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> !targets.bulkResults.isEmpty() || !targets.bulkErrors.isEmpty());
+            assertThat(targets.bulkErrors).as("errors at the target").isEmpty();
             TestTargets.BulkResult server = targets.bulkResults.peek();
             assertThat(Long.parseLong(sent[0])).isEqualTo(TestTargets.BULK_BYTES);
             assertThat(server.received()).isEqualTo(TestTargets.BULK_BYTES);

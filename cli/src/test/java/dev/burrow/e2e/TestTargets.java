@@ -31,6 +31,8 @@ final class TestTargets implements AutoCloseable {
     final ServerSocket upper;
     final ServerSocket bulk;
     final ConcurrentLinkedQueue<BulkResult> bulkResults = new ConcurrentLinkedQueue<>();
+    /** What went wrong on the bulk target's side, for the test to report. */
+    final ConcurrentLinkedQueue<String> bulkErrors = new ConcurrentLinkedQueue<>();
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "e2e-target");
         t.setDaemon(true);
@@ -64,15 +66,25 @@ final class TestTargets implements AutoCloseable {
             s.getOutputStream().write(new String(all, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput();
         });
-        // Reads the client's gibibyte to EOF, then sends its own: one direction at a time. KNOWN BUG
-        // (open in issue 4): with both gigabytes in flight at once and both directions ending
-        // together, the target sometimes does not get the client's whole stream. Two such races
-        // were fixed (CircuitProxy, Splice); the concurrent version then passed once and failed
-        // once. Make this concurrent again once the remaining race is found.
+        // Reads the client's gibibyte to EOF while sending its own: both directions in flight at
+        // once and ending together. Any failure on either direction is recorded, not swallowed.
         bulk = serve(lo, s -> {
-            String[] got = drain(s.getInputStream());
-            String[] sent = send(s.getOutputStream(), BULK_BYTES, 7);
-            s.shutdownOutput();
+            var reading = threads.submit(() -> drain(s.getInputStream()));
+            String[] sent;
+            try {
+                sent = send(s.getOutputStream(), BULK_BYTES, 7);
+                s.shutdownOutput();
+            } catch (Exception e) {
+                bulkErrors.add("sending: " + e);
+                throw e;
+            }
+            String[] got;
+            try {
+                got = reading.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                bulkErrors.add("receiving: " + e.getCause());
+                throw e;
+            }
             bulkResults.add(new BulkResult(Long.parseLong(got[0]), got[1], Long.parseLong(sent[0]), sent[1]));
         });
     }

@@ -28,11 +28,17 @@ final class CircuitAttachHandler extends ChannelInboundHandlerAdapter {
     private final CircuitToken token;
     private final Promise<Channel> attached;
     private ChannelHandlerContext ctx;
+    /** The HTTP upgrade to the circuit protocol succeeded (the relay took the connection). */
+    private volatile boolean transportReady;
 
     CircuitAttachHandler(CircuitId circuitId, CircuitToken token, Promise<Channel> attached) {
         this.circuitId = circuitId;
         this.token = token;
         this.attached = attached;
+    }
+
+    boolean transportReady() {
+        return transportReady;
     }
 
     Promise<Channel> attached() {
@@ -56,6 +62,7 @@ final class CircuitAttachHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == TransportReadyEvent.INSTANCE) {
+            transportReady = true;
             ctx.writeAndFlush(new ClientFrame.CircuitAttach(circuitId, token)).addListener(f -> {
                 if (!f.isSuccess()) {
                     fail(f.cause());

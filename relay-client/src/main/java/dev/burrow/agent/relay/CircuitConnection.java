@@ -23,8 +23,9 @@ import java.util.Objects;
  * {@code start()} before your handlers are in is harmless: delivery then waits for your first read. Write {@code ByteBuf}s; in WebSocket
  * mode each write becomes one or more binary messages.
  *
- * <p>Half-close (upgrade mode): {@link #shutdownOutput()} sends TLS close_notify to the relay, which
- * passes the end of stream to the other node while the other direction keeps flowing. The other
+ * <p>Half-close (upgrade mode): {@link #shutdownOutput()} sends TLS close_notify to the relay (or a
+ * FIN, on a circuit connection without relay TLS), which passes the end of stream to the other node
+ * while the other direction keeps flowing. The other
  * node's end of stream arrives as an {@code SslCloseCompletionEvent} (relay's close_notify) or a
  * {@code ChannelInputShutdownEvent} (TCP FIN) user event. WebSocket has no half-close: there,
  * {@code shutdownOutput()} closes the circuit.
@@ -100,7 +101,14 @@ public final class CircuitConnection {
     /** Ends our direction of the circuit after pending writes; see the class comment. Safe from any thread. */
     public ChannelFuture shutdownOutput() {
         SslHandler tls = channel.pipeline().get(SslHandler.class);
-        if (mode == ConnectMode.WEBSOCKET || tls == null) {
+        if (mode == ConnectMode.WEBSOCKET) {
+            return channel.close();
+        }
+        if (tls == null) {
+            // A circuit connection without relay TLS: FIN ends our direction.
+            if (channel instanceof io.netty.channel.socket.DuplexChannel d) {
+                return d.shutdownOutput();
+            }
             return channel.close();
         }
         ChannelPromise done = channel.newPromise();

@@ -82,6 +82,8 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     // Owner's bookkeeping: the connection attempt this handler belongs to.
     RelayAddress address;
     ConnectMode mode;
+    /** This relay refused a circuit connection without relay TLS: use TLS for the rest of this connection. */
+    boolean plainCircuitsRefused;
     boolean fallbackAllowed;
     /** The resolved relay address this connection went to; circuits attach to the same one. */
     InetSocketAddress remote;

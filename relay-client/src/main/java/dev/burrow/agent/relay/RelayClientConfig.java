@@ -31,6 +31,10 @@ import java.util.Objects;
  * @param maxQueuedBytes      bytes of those datagrams
  * @param maxPendingCircuits  circuits being requested or attached at once, per direction
  * @param relaySelector       picks the relay URL of each attempt (fleet hook)
+ * @param plainCircuits       open circuit connections without relay TLS (raw-upgrade mode only): the
+ *                            end-to-end TLS inside already protects them, so relay TLS would only
+ *                            encrypt ciphertext again, on both agents and the relay. A relay that
+ *                            refuses them is retried with TLS and remembered for the connection.
  */
 public record RelayClientConfig(
         URI relayUrl,
@@ -52,7 +56,8 @@ public record RelayClientConfig(
         int maxQueuedDatagrams,
         long maxQueuedBytes,
         int maxPendingCircuits,
-        RelayUrlSelector relaySelector) {
+        RelayUrlSelector relaySelector,
+        boolean plainCircuits) {
 
     /** TCP connect timeout: a relay that does not answer SYN in 10 s is better retried. */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
@@ -142,6 +147,7 @@ public record RelayClientConfig(
         b.maxQueuedBytes = maxQueuedBytes;
         b.maxPendingCircuits = maxPendingCircuits;
         b.relaySelector = relaySelector;
+        b.plainCircuits = plainCircuits;
         return b;
     }
 
@@ -171,6 +177,7 @@ public record RelayClientConfig(
         private long maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
         private int maxPendingCircuits = DEFAULT_MAX_PENDING_CIRCUITS;
         private RelayUrlSelector relaySelector = RelayUrlSelector.FIXED;
+        private boolean plainCircuits = true;
 
         private Builder(URI relayUrl, RelayTrust trust, NodeIdentity identity) {
             this.relayUrl = relayUrl;
@@ -194,11 +201,13 @@ public record RelayClientConfig(
         public Builder maxQueuedBytes(long v) { maxQueuedBytes = v; return this; }
         public Builder maxPendingCircuits(int v) { maxPendingCircuits = v; return this; }
         public Builder relaySelector(RelayUrlSelector v) { relaySelector = v; return this; }
+        public Builder plainCircuits(boolean v) { plainCircuits = v; return this; }
 
         public RelayClientConfig build() {
             return new RelayClientConfig(relayUrl, trust, identity, mode, acceptsCircuits, software, transport,
                     connectTimeout, handshakeTimeout, pingInterval, pingTimeout, circuitTimeout, backoffBase, backoffCap,
-                    stableAfter, deniedBackoff, maxQueuedDatagrams, maxQueuedBytes, maxPendingCircuits, relaySelector);
+                    stableAfter, deniedBackoff, maxQueuedDatagrams, maxQueuedBytes, maxPendingCircuits, relaySelector,
+                    plainCircuits);
         }
     }
 }

@@ -40,6 +40,14 @@ public final class Splice {
     public static final String HANDLER_NAME = "burrow-splice";
     public static final String IDLE_HANDLER_NAME = "burrow-splice-idle";
 
+    /**
+     * How long a finished TLS end waits for its transport's far side to close before closing
+     * anyway (see {@link StreamEnd#closeWhenPeerCloses}). The relay closes a circuit as soon as
+     * both directions ended, so this only matters when the relay is gone; it bounds the time a
+     * finished stream holds a socket.
+     */
+    static final Duration CLOSE_LINGER = Duration.ofSeconds(10);
+
     private final StreamEnd a;
     private final StreamEnd b;
     private final SpliceListener listener;
@@ -156,8 +164,8 @@ public final class Splice {
      */
     private void finishIfDone() {
         if (inputEndedA.get() && inputEndedB.get() && outputsShutDown.get() == 2 && finished.compareAndSet(false, true)) {
-            a.channel().close();
-            b.channel().close();
+            a.closeWhenPeerCloses(CLOSE_LINGER);
+            b.closeWhenPeerCloses(CLOSE_LINGER);
             listener.ended(aToB.get(), bToA.get(), outputShutdownFailed ? SpliceOutcome.RESET : SpliceOutcome.CLOSED);
         }
     }

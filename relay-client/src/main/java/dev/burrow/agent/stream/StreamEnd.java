@@ -103,6 +103,71 @@ public final class StreamEnd {
         }
     }
 
+    /**
+     * Closes once the far side closed too, reading (and discarding) whatever still arrives until
+     * then, at most for {@code linger}.
+     *
+     * <p>Why not just close: a TLS end's input ends with our inner close_notify, but the transport
+     * under it (the relay connection) still delivers its own close_notify and FIN afterwards. Closing
+     * a socket whose receive queue holds unread bytes makes the kernel send an RST instead of a FIN,
+     * and an RST makes the far kernel (the relay) throw away what it had received from us but not
+     * yet read: the tail of our stream. Under load (a slow reader on the far side, so the relay
+     * reads from us slowly) that cut gigabyte transfers short. A plain socket has read to its FIN
+     * already, so it closes at once.
+     */
+    void closeWhenPeerCloses(java.time.Duration linger) {
+        if (sslOrNull == null || !channel.isActive() || (channel instanceof DuplexChannel d && d.isInputShutdown())) {
+            // Nothing can arrive any more (a plain end read its FIN; a circuit without relay TLS
+            // ends with the FIN after the inner close_notify): close now.
+            channel.close();
+            return;
+        }
+        Runnable start = () -> {
+            if (!channel.isActive()) {
+                channel.close();
+                return;
+            }
+            channel.pipeline().addFirst(LINGER_HANDLER_NAME, new LingerHandler());
+            var timer = channel.eventLoop().schedule(() -> {
+                channel.close();
+            }, linger.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            channel.closeFuture().addListener(f -> timer.cancel(false));
+            channel.config().setAutoRead(true);
+            channel.read();
+        };
+        if (channel.eventLoop().inEventLoop()) {
+            start.run();
+        } else {
+            channel.eventLoop().execute(start);
+        }
+    }
+
+    static final String LINGER_HANDLER_NAME = "burrow-linger";
+
+    /**
+     * First in the pipeline while lingering: drops every byte that still arrives (the transport's
+     * close_notify, anything after) and closes once the far side ended its direction.
+     */
+    private static final class LingerHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                ctx.close();
+            }
+            io.netty.util.ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
     /** Closes gracefully once what was written is flushed. */
     void closeAfterFlush() {
         channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

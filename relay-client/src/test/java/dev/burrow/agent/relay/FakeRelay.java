@@ -71,11 +71,15 @@ final class FakeRelay implements AutoCloseable {
     volatile boolean routeCircuits = true;
     volatile boolean refuseUpgrade;
     volatile boolean stallAfterAccept;
+    /** Take connections without TLS (the real relay's plain circuits); otherwise close them. */
+    volatile boolean plainCircuits;
     volatile Consumer<Session> onAccepted = s -> { };
 
     // Observations.
     final AtomicInteger controlConnections = new AtomicInteger();
     final AtomicInteger upgradeRequests = new AtomicInteger();
+    /** Connections whose first bytes were not TLS. */
+    final AtomicInteger plainConnections = new AtomicInteger();
     final AtomicInteger webSocketRequests = new AtomicInteger();
     final AtomicInteger authVerified = new AtomicInteger();
     final AtomicInteger authRejected = new AtomicInteger();
@@ -100,7 +104,16 @@ final class FakeRelay implements AutoCloseable {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
-                        ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
+                        ch.pipeline().addLast("tls", new io.netty.handler.ssl.OptionalSslHandler(ssl) {
+                            @Override
+                            protected io.netty.channel.ChannelHandler newNonSslHandler(ChannelHandlerContext ctx) {
+                                plainConnections.incrementAndGet();
+                                if (!plainCircuits) {
+                                    ctx.close();
+                                }
+                                return null;
+                            }
+                        });
                         ch.pipeline().addLast("http", new HttpServerCodec());
                         ch.pipeline().addLast("agg", new HttpObjectAggregator(8192));
                         ch.pipeline().addLast("router", new Router());
@@ -513,6 +526,8 @@ final class FakeRelay implements AutoCloseable {
                 io.netty.handler.ssl.SslHandler tls = other.pipeline().get(io.netty.handler.ssl.SslHandler.class);
                 if (tls != null) {
                     tls.closeOutbound();
+                } else if (other instanceof io.netty.channel.socket.DuplexChannel d) {
+                    d.shutdownOutput(); // a circuit connection without relay TLS
                 }
             });
             Joiner otherJoiner = other.pipeline().get(Joiner.class);

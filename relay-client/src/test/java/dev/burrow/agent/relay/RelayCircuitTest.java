@@ -60,7 +60,12 @@ class RelayCircuitTest {
     }
 
     private void connect(ConnectMode mode, RelayClientConfig.Builder dialerConfig) throws Exception {
-        listener = new RelayClient(ClientFixture.config(relay, listenerId, mode).acceptsCircuits(true).build());
+        connect(mode, dialerConfig, ClientFixture.config(relay, listenerId, mode));
+    }
+
+    private void connect(ConnectMode mode, RelayClientConfig.Builder dialerConfig, RelayClientConfig.Builder listenerConfig)
+            throws Exception {
+        listener = new RelayClient(listenerConfig.acceptsCircuits(true).build());
         listener.setCircuitAcceptor(new CircuitAcceptor() {
             @Override
             public CircuitDecision decide(IncomingCircuit offer) {
@@ -178,6 +183,49 @@ class RelayCircuitTest {
     @Test
     void halfCloseEndsOneDirectionAndTheOtherKeepsFlowing() throws Exception {
         connect(ConnectMode.UPGRADE);
+        halfCloseOnOneCircuit();
+    }
+
+    @Test
+    void circuitsSkipRelayTlsWhenTheRelayTakesThemAndHalfCloseStillWorks() throws Exception {
+        relay.plainCircuits = true;
+        connect(ConnectMode.UPGRADE);
+        halfCloseOnOneCircuit();
+        // Both circuit connections (dialer's and listener's) went without relay TLS; control ones with it.
+        assertThat(relay.plainConnections.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aRelayThatRefusesPlainCircuitsGetsTlsOnesAndIsAskedOnlyOnce() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        for (int i = 0; i < 3; i++) {
+            CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(in).isNotNull();
+            assertThat(out.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNotNull();
+            assertThat(in.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNotNull();
+            out.close().sync();
+            in.close().sync();
+        }
+        // One refused plain attempt per control connection (dialer and listener), then TLS.
+        assertThat(relay.plainConnections.get()).isEqualTo(2);
+    }
+
+    @Test
+    void withPlainCircuitsOffTheClientNeverTriesThem() throws Exception {
+        relay.plainCircuits = true;
+        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).plainCircuits(false),
+                ClientFixture.config(relay, listenerId, ConnectMode.UPGRADE).plainCircuits(false));
+        CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(out.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNotNull();
+        assertThat(in).isNotNull();
+        assertThat(relay.plainConnections.get()).isZero();
+        out.close().sync();
+        in.close().sync();
+    }
+
+    private void halfCloseOnOneCircuit() throws Exception {
         CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
         CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         DigestSink atListener = new DigestSink(DATA);

@@ -71,7 +71,17 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
         NONE
     }
 
-    public record Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames) {
+    /**
+     * @param plainCircuits accept circuit connections without relay TLS on the same port (detected by
+     *     their first byte). The agents' end-to-end TLS inside the circuit is what protects those
+     *     bytes; relay TLS around it only encrypts ciphertext twice. Control connections, enrolment
+     *     and WebSocket always need TLS. See docs/protocol.md, "Circuit connections".
+     */
+    public record Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames, boolean plainCircuits) {
+        public Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames) {
+            this(mode, cert, key, devDir, devHostNames, true);
+        }
+
         public Tls {
             Objects.requireNonNull(mode, "tls.mode");
             devHostNames = devHostNames == null ? List.of() : List.copyOf(devHostNames);

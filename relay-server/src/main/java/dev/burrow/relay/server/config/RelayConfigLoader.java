@@ -44,6 +44,7 @@ import java.util.regex.Pattern;
  * relay-id: relay-0
  * transport: auto
  * tls: {mode: files, cert: /tls/tls.crt, key: /tls/tls.key}   # or mode: dev / none
+ *   # plain-circuits: true      # circuit connections may skip relay TLS (end-to-end TLS inside)
  * auth:
  *   mode: allow-list            # open | allow-list | ca | webhook
  *   allow: [nodeid1, nodeid2]
@@ -69,7 +70,7 @@ public final class RelayConfigLoader {
     /** Every key, in documentation order. */
     public static final List<String> KEYS = List.of(
             "listen", "admin-listen", "stun-listen", "relay-id", "transport",
-            "tls.mode", "tls.cert", "tls.key", "tls.dev-dir", "tls.dev-hosts",
+            "tls.mode", "tls.cert", "tls.key", "tls.dev-dir", "tls.dev-hosts", "tls.plain-circuits",
             "auth.mode", "auth.allow", "auth.allow-file", "auth.ca", "auth.required-tags", "auth.webhook-url",
             "auth.webhook-timeout", "auth.webhook-fail-open",
             "limits.max-clients", "limits.max-handshakes", "limits.ip-connect-rate", "limits.ip-connect-burst",
@@ -225,7 +226,8 @@ public final class RelayConfigLoader {
             throw new ConfigException("tls.mode files needs tls.cert and tls.key (PEM files), or use tls.mode dev for a "
                     + "self-signed development certificate");
         }
-        RelayConfig.Tls tls = new RelayConfig.Tls(tlsMode, cert, key, p.path("tls.dev-dir"), p.list("tls.dev-hosts"));
+        RelayConfig.Tls tls = new RelayConfig.Tls(tlsMode, cert, key, p.path("tls.dev-dir"), p.list("tls.dev-hosts"),
+                p.bool("tls.plain-circuits", true));
 
         String modeDefault = dev ? "open" : null;
         if (!v.containsKey("auth.mode") && modeDefault == null) {

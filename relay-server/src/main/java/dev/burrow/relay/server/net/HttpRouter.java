@@ -34,6 +34,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -102,6 +103,13 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         String path = new QueryStringDecoder(req.uri()).path();
         boolean control = RelayProtocol.CONTROL_PATH.equals(path);
         boolean circuit = RelayProtocol.CIRCUIT_PATH.equals(path);
+        if (tls && ctx.pipeline().get(SslHandler.class) == null && !plainCircuitUpgrade(req, circuit)) {
+            // A connection that skipped TLS (plain circuits are on): it carries end-to-end encrypted
+            // circuit bytes and nothing else. Control connections, enrolment and WebSocket need TLS.
+            respond(ctx, HttpResponseStatus.FORBIDDEN, "only circuit connections may skip TLS\n");
+            rc.metrics().handshake(HandshakeOutcome.BAD_HTTP);
+            return;
+        }
         if (control || circuit) {
             if (!HttpMethod.GET.equals(req.method())) {
                 respond(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET with an Upgrade header\n");
@@ -139,6 +147,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             return;
         }
         respond(ctx, HttpResponseStatus.NOT_FOUND, "not found\n");
+    }
+
+    private static boolean plainCircuitUpgrade(HttpRequest req, boolean circuit) {
+        return circuit && HttpMethod.GET.equals(req.method())
+                && RelayProtocol.UPGRADE_TOKEN.equals(req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT));
     }
 
     private void rawUpgrade(ChannelHandlerContext ctx, boolean circuit) {

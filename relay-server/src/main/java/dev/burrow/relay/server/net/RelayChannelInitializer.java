@@ -6,13 +6,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.OptionalSslHandler;
 import io.netty.handler.ssl.SslContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
  * Pipeline of a new public connection: the connection gate (per-IP rate and handshakes in flight),
- * the handshake deadline, TLS, an HTTP/1.1 request decoder with small limits, and the router.
+ * the handshake deadline, TLS (or, when plain circuits are on and the first bytes are not a TLS
+ * record, nothing: such a connection may only attach a circuit), an HTTP/1.1 request decoder with
+ * small limits, and the router.
  * Runs on the child's event loop: nothing here (or later) blocks the accept loop.
  */
 public final class RelayChannelInitializer extends ChannelInitializer<Channel> {
@@ -40,7 +43,11 @@ public final class RelayChannelInitializer extends ChannelInitializer<Channel> {
         }
         all.add(ch);
         ch.pipeline().addLast(HandshakeDeadline.NAME, new HandshakeDeadline(rc.config().timeouts().handshake(), rc.gate(), rc.metrics()));
-        if (ssl != null) {
+        if (ssl != null && rc.config().tls().plainCircuits()) {
+            // TLS, or plain bytes for a circuit connection: decided by the first bytes. HttpRouter
+            // lets a connection without TLS do nothing but attach a circuit.
+            ch.pipeline().addLast("tls", new OptionalSslHandler(ssl));
+        } else if (ssl != null) {
             ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
         }
         ch.pipeline().addLast("http", new HttpServerCodec(new HttpDecoderConfig()

@@ -52,7 +52,12 @@ class CircuitTest {
     }
 
     private TestRelayClient attach(Mode mode, RelayFrame f) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(mode));
+        return attach(mode, f, true);
+    }
+
+    private TestRelayClient attach(Mode mode, RelayFrame f, boolean relayTls) throws Exception {
+        TestRelayClient c = TestRelayClient.connect(relay.address(), relayTls ? TestRelays.clientTls(relay) : null,
+                Options.circuit(mode));
         if (f instanceof RelayFrame.CircuitOffer o) {
             c.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
         } else {
@@ -121,6 +126,49 @@ class CircuitTest {
                 await().atMost(Duration.ofSeconds(5)).until(() -> l.inputShutdown() || !l.isOpen());
             }
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0 && relay.pendingCircuits() == 0);
+        }
+    }
+
+    @Test
+    void circuitConnectionsWithoutRelayTlsCarryBytesAndHalfClose() throws Exception {
+        Negotiated n = negotiate(8);
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer(), false); TestRelayClient d = attach(Mode.UPGRADE, n.accepted(), false)) {
+            l.awaitFrame(RelayFrame.CircuitAttached.class);
+            d.awaitFrame(RelayFrame.CircuitAttached.class);
+            byte[] up = new byte[300_000];
+            new Random(8).nextBytes(up);
+            for (int off = 0; off < up.length; off += 16 * 1024) {
+                d.writeRaw(java.util.Arrays.copyOfRange(up, off, Math.min(up.length, off + 16 * 1024)));
+            }
+            d.shutdownOutput(); // a FIN: the relay passes it on as a FIN
+            await().atMost(Duration.ofSeconds(20)).until(l::inputShutdown);
+            assertThat(sha256(l.circuitBytes())).isEqualTo(sha256(up));
+            l.writeRaw("late answer".getBytes());
+            l.shutdownOutput();
+            // d sees the FIN after its own: it is done. (l read its one FIN already: nothing more
+            // arrives for it, so it closes on its own at try-with-resources end.)
+            d.awaitClosed();
+            assertThat(new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("late answer");
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0);
+        }
+    }
+
+    @Test
+    void aConnectionWithoutTlsMayOnlyAttachACircuit() {
+        // Control connections, WebSocket and every other path need relay TLS.
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> TestRelayClient.connect(relay.address(), null, Options.control(Mode.UPGRADE)).close())
+                .hasMessageContaining("403");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.WEBSOCKET)).close());
+        assertThat(relay.activeCircuits()).isZero();
+    }
+
+    @Test
+    void withPlainCircuitsOffAConnectionWithoutTlsIsClosed() throws Exception {
+        try (RelayServer tlsOnly = TestRelays.start(Map.of("tls.plain-circuits", "false"))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> TestRelayClient.connect(tlsOnly.address(), null, Options.circuit(Mode.UPGRADE)).close());
         }
     }
 
