@@ -194,6 +194,21 @@ class HomeRelayE2eTest {
                 assertThat(moved.relay().switches()).isGreaterThanOrEqualTo(1);
                 assertThat(moved.relay().candidates()).filteredOn(c -> c.url().equals(url1)).first()
                         .extracting(AgentStatus.RelayCandidateStatus::state).isEqualTo("draining");
+                // What people read: the home, why, and every relay with its RTT.
+                java.io.StringWriter table = new java.io.StringWriter();
+                var cl = dev.burrow.cli.Main.newCommandLine();
+                cl.setOut(new java.io.PrintWriter(table));
+                assertThat(cl.execute("status", "--state", tmp.resolve("alice").toString())).isZero();
+                assertThat(table.toString()).contains("home      " + url2 + "  (draining: ").contains(url1 + " ")
+                        .containsPattern("\\* " + Pattern.quote(url2) + " +up +[0-9.]+ms");
+                java.io.StringWriter json = new java.io.StringWriter();
+                cl = dev.burrow.cli.Main.newCommandLine();
+                cl.setOut(new java.io.PrintWriter(json));
+                assertThat(cl.execute("status", "-o", "json", "--state", tmp.resolve("alice").toString())).isZero();
+                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toString()).path("relay");
+                assertThat(node.path("home").asText()).isEqualTo(url2);
+                assertThat(node.path("candidates")).hasSize(2);
+                assertThat(node.path("candidates").get(1).path("rttMillis").isNumber()).isTrue();
             }
             await("relay 1 exits once drained").atMost(MOVE).until(() -> !relay1.isAlive());
 
