@@ -100,6 +100,8 @@ public final class RelayClient implements AutoCloseable {
     private long restartReconnectAtNanos;
     private long restartTryUntilNanos;
     private boolean restartPlanned;
+    /** The connection whose relay announced RESTARTING and that we still use (renewed make-before-break), or null. */
+    private ControlHandler drainingControl;
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
@@ -563,6 +565,7 @@ public final class RelayClient implements AutoCloseable {
         }
         state = RelayConnectionState.CONNECTED;
         restartPlanned = false;
+        drainingControl = null;
         if (everConnected) {
             reconnects.increment();
         }
@@ -616,6 +619,9 @@ public final class RelayClient implements AutoCloseable {
             lastUri = current.address.uri();
             log.info("could not move to relay {} ({}); staying on {}", h.address, describe(cause), current.address);
             fire(l -> l.moveFailed(h.address.uri(), cause));
+            if (current == drainingControl && attempt == current) {
+                scheduleRenew(current, backoff.next()); // still on a draining relay: try again, paced
+            }
             return;
         }
         long now = System.nanoTime();
@@ -701,18 +707,42 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.Restarting r -> {
                 long now = System.nanoTime();
                 restartPlanned = true;
+                drainingControl = h;
                 restartReconnectAtNanos = now + TimeUnit.MILLISECONDS.toNanos(r.reconnectInMillis());
                 restartTryUntilNanos = restartReconnectAtNanos + TimeUnit.MILLISECONDS.toNanos(r.tryForMillis());
                 Duration in = Duration.ofMillis(r.reconnectInMillis());
                 Duration tryFor = Duration.ofMillis(r.tryForMillis());
                 log.info("relay {} is restarting: reconnecting in {} ms, for up to {} ms", h.address, in.toMillis(), tryFor.toMillis());
                 fire(l -> l.restarting(in, tryFor));
+                // Unless a listener moved us elsewhere by then, open a new connection to the same URL after
+                // reconnectIn (plus jitter to spread the storm), keeping this one until it is up: behind a
+                // load balancer it lands on a relay that is not draining, and circuits here keep running.
+                long spread = Math.min(r.reconnectInMillis(), MAX_RENEW_SPREAD.toMillis());
+                long delay = r.reconnectInMillis() + (spread <= 0 ? 0 : random.nextLong(spread + 1));
+                scheduleRenew(h, Duration.ofMillis(delay));
             }
             case RelayFrame.CircuitOffer o -> onOffer(h, o);
             case RelayFrame.CircuitAccepted a -> onCircuitAccepted(h, a);
             case RelayFrame.CircuitRejected r -> onCircuitRejected(h, r);
             default -> log.debug("ignoring {} from relay", frame.type());
         }
+    }
+
+    /** Largest random spread added to RESTARTING's {@code reconnectIn} before renewing the connection. */
+    static final Duration MAX_RENEW_SPREAD = Duration.ofSeconds(2);
+
+    private void scheduleRenew(ControlHandler draining, Duration delay) {
+        loop.schedule(() -> renew(draining), delay.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Re-dials the draining connection's URL, make-before-break, while we are still on it and nothing else is under way. */
+    private void renew(ControlHandler draining) {
+        if (closed || control != draining || attempt != draining || drainingControl != draining
+                || System.nanoTime() - restartTryUntilNanos >= 0) {
+            return;
+        }
+        log.info("renewing the connection to restarting relay {}", draining.address);
+        dialUri(draining.address.uri(), draining.address);
     }
 
     private void fire(Consumer<RelayClientListener> event) {

@@ -214,6 +214,38 @@ class RelayClientMoveTest {
         await("connected long before the 10 minute backoff").atMost(WAIT).until(() -> b.url().equals(urlOf(c)));
     }
 
+    @Test
+    void aSingleRelayThatRestartsIsRenewedMakeBeforeBreak() throws Exception {
+        // One URL (a load balancer in front of a fleet): after reconnectIn the client dials the same URL
+        // again and leaves the draining connection only once the new one is up.
+        Recorder r = new Recorder();
+        RelayClient c = client(config(listenerId).build(), r);
+        c.start();
+        c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        FakeRelay.Session first = a.liveSessions().get(0);
+        first.send(new RelayFrame.Restarting(100, 30_000));
+        await("a second connection replaces the first").atMost(WAIT)
+                .until(() -> !first.channel.isActive() && a.liveSessions().size() == 1 && r.connected.size() == 2);
+        assertThat(r.disconnected).isEmpty();
+        assertThat(c.state()).isEqualTo(RelayConnectionState.CONNECTED);
+    }
+
+    @Test
+    void aRenewalRefusedWhileDrainingKeepsTheConnectionAndRetries() throws Exception {
+        Recorder r = new Recorder();
+        RelayClient c = client(config(listenerId).build(), r);
+        c.start();
+        c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        a.denyWith = dev.burrow.protocol.frame.DenyReason.DRAINING;
+        a.liveSessions().get(0).send(new RelayFrame.Restarting(50, 30_000));
+        await("renewals are refused").atMost(WAIT).until(() -> r.moveFailed.size() >= 2);
+        assertThat(c.state()).isEqualTo(RelayConnectionState.CONNECTED);
+        assertThat(r.disconnected).isEmpty();
+        a.denyWith = null;
+        await("a later renewal succeeds").atMost(WAIT).until(() -> r.connected.size() == 2);
+        await().atMost(WAIT).until(() -> a.liveSessions().size() == 1);
+    }
+
     private HomeRelaySelector selector(Map<URI, Duration> rtts, List<RelaySwitchReason> switches) {
         RelayProber prober = url -> {
             Duration d = rtts.get(url);
