@@ -304,7 +304,10 @@ public final class HomeRelayPolicy {
         }
         if (home.failedOnce && !home.reachable || home.drainingAt(now)) {
             Entry next = bestOther(home, now);
-            if (next != null && rank(next, now) < rank(home, now)) {
+            int hr = rank(home, now);
+            if (next != null && (rank(next, now) < hr
+                    || rank(next, now) == hr && hr == 2 && next.lastFailureNanos - home.lastFailureNanos < 0)) {
+                // a better relay, or (all down) the one that failed longest ago: attempts rotate
                 switchTo(next, RelaySwitchReason.DEAD, "previous home unreachable", now);
             }
         }

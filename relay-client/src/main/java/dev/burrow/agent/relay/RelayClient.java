@@ -416,8 +416,8 @@ public final class RelayClient implements AutoCloseable {
     }
 
     private void move(URI target) {
-        if (closed) {
-            return;
+        if (closed || dialer == null) {
+            return; // closed, or not started: start() dials what the selector picks
         }
         ControlHandler c = control;
         if (c != null && c.address.uri().equals(target)) {

@@ -269,6 +269,31 @@ class HomeRelayPolicyTest {
     }
 
     @Test
+    void failedAttemptsReportedAsProbeFailuresAlsoRotate() {
+        // The selector marks a failed connection attempt down, then asks for the next relay.
+        HomeRelayPolicy p = policy(A, B, C);
+        assertThat(p.chooseInitial(now)).isEqualTo(A);
+        List<URI> attempts = new java.util.ArrayList<>();
+        URI current = A;
+        for (int i = 0; i < 6; i++) {
+            now += 1_000_000;
+            p.probeFailed(current, "refused", now);
+            current = p.nextAttempt(null, null, now);
+            attempts.add(current);
+        }
+        assertThat(attempts).containsExactly(B, C, A, B, C, A);
+    }
+
+    @Test
+    void aDrainingHomeIsLeftForARelayThatIsMerelyDown() {
+        HomeRelayPolicy p = policy(A, B);
+        p.chooseInitial(now);
+        p.probeFailed(B, "refused", now);
+        p.homeLost(A, RelaySwitchReason.DRAINING, "DENY DRAINING", null, now);
+        assertThat(p.nextAttempt(null, null, now)).isEqualTo(B);
+    }
+
+    @Test
     void nextAttemptKeepsAHealthyHome() {
         HomeRelayPolicy p = policy(A, B);
         round(p, A, 10);

@@ -311,10 +311,17 @@ class RelayClientMoveTest {
                 HomeRelayPolicy.Settings.DEFAULTS, url -> CompletableFuture.failedFuture(new java.io.IOException("down")),
                 switches::add, Duration.ofHours(1), Duration.ofSeconds(10), System::nanoTime);
         selectors.add(dead);
+        List<URI> tried = new CopyOnWriteArrayList<>();
+        RelayUrlSelector recording = (configured, previous, reason) -> {
+            URI u = dead.select(configured, previous, reason);
+            tried.add(u);
+            return u;
+        };
         RelayClient c = client(RelayClientConfig.builder(d1, RelayTrust.pinned(a.fingerprint()), listenerId)
-                .mode(ConnectMode.UPGRADE).backoff(Duration.ofMillis(20), Duration.ofMillis(100)).relaySelector(dead).build(), r);
+                .mode(ConnectMode.UPGRADE).backoff(Duration.ofMillis(20), Duration.ofMillis(100)).relaySelector(recording).build(), r);
         dead.start(c).get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        await().atMost(WAIT).until(() -> r.disconnected.size() >= 6);
+        await().atMost(WAIT).until(() -> r.disconnected.size() >= 6 && tried.size() >= 6);
+        assertThat(tried.subList(0, 6)).as("attempts alternate between the two dead relays").containsExactly(d1, d2, d1, d2, d1, d2);
         assertThat(c.state()).isIn(RelayConnectionState.BACKING_OFF, RelayConnectionState.CONNECTING);
         assertThat(dead.snapshot().candidates()).extracting(HomeRelayPolicy.CandidateView::state).containsOnly("down");
         assertThat(switches).as("failed attempts are not switches").isEmpty();
