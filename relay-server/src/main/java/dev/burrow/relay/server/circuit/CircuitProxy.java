@@ -48,10 +48,17 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
 
     /** Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread. */
     static void join(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics) {
+        join(a, b, true, idleTimeout, metrics);
+    }
+
+    /** As above; {@code announceB} false leaves out b's CIRCUIT_ATTACHED (b is a mesh link to the other relay). */
+    static void join(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
         // CIRCUIT_ATTACHED is queued on both channels before any circuit byte can be written to either:
         // writes from one thread reach each channel's event loop in order.
         a.writeAndFlush(new RelayFrame.CircuitAttached());
-        b.writeAndFlush(new RelayFrame.CircuitAttached());
+        if (announceB) {
+            b.writeAndFlush(new RelayFrame.CircuitAttached());
+        }
         CircuitProxy pa = new CircuitProxy(b, metrics);
         CircuitProxy pb = new CircuitProxy(a, metrics);
         pa.peerProxy = pb;
@@ -68,7 +75,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
             proxy.peer.close();
             return;
         }
-        CircuitAttachHandler attach = ch.pipeline().get(CircuitAttachHandler.class);
+        MeshCircuits.EarlyBytes attach = ch.pipeline().get(MeshCircuits.EarlyBytes.class);
         ByteBuf early = attach == null ? null : attach.takeEarlyBytes();
         if (attach != null) {
             ch.pipeline().replace(attach, "circuit-proxy", proxy);
