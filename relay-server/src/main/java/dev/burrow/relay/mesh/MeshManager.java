@@ -724,6 +724,13 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
 
     // ---------------------------------------------------------------- lifecycle
 
+    /** Breaks every link this relay dialled (they are redialled with backoff); for tests of link loss. */
+    void breakOutboundLinks() {
+        for (MeshLink l : List.copyOf(outboundLinks)) {
+            l.channel.close();
+        }
+    }
+
     @Override
     public void close() {
         resolverThread.shutdownNow();

@@ -115,6 +115,19 @@ class MeshHandshakeTest {
     }
 
     @Test
+    void aKeyDifferingOnlyInTheLastByteFails() throws Exception {
+        String lastByte = KEY.substring(0, 62) + "00";
+        FakeNode dn = new FakeNode(id(1), KEY);
+        FakeNode an = new FakeNode(id(2), lastByte);
+        Side dialer = side(dn, MeshAuth.Role.DIALER, MeshProtocol.Purpose.LINK);
+        Side acceptor = side(an, MeshAuth.Role.ACCEPTOR, null);
+        pump(dialer, acceptor);
+        assertThat(dialer.done()).isEmpty();
+        assertThat(acceptor.done()).isEmpty();
+        assertThat(dn.count(MeshEvent.AUTH_FAILED) + an.count(MeshEvent.AUTH_FAILED)).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
     void aReplayedOrForgedMacFails() throws Exception {
         FakeNode an = new FakeNode(id(2), KEY);
         Side acceptor = side(an, MeshAuth.Role.ACCEPTOR, null);

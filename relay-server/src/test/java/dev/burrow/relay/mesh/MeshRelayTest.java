@@ -162,6 +162,28 @@ class MeshRelayTest {
     }
 
     @Test
+    void aBrokenLinkDropsItsRoutesAndTheFullPresenceIsSentAgainOnReconnect() throws Exception {
+        List<RelayServer> r = threeRelays();
+        NodeIdentity aliceId = NodeIdentity.ephemeral("alice");
+        NodeIdentity bobId = NodeIdentity.ephemeral("bob");
+        NodeIdentity carolId = NodeIdentity.ephemeral("carol");
+        TestRelayClient alice = client(r.get(0), aliceId, false);
+        TestRelayClient bob = client(r.get(1), bobId, false);
+        await().atMost(WAIT).until(() -> r.get(0).mesh().hasRoute(bobId.nodeKey()));
+        alice.sendDatagram(bobId.nodeKey(), "watch".getBytes(StandardCharsets.UTF_8));
+        bob.takeDatagram();
+
+        r.get(0).mesh().breakOutboundLinks();
+        assertThat(alice.awaitFrame(RelayFrame.PeerGone.class).peer()).isEqualTo(bobId.nodeKey());
+        bob.close(); // clients come and go while the link is down
+        TestRelayClient carol = client(r.get(1), carolId, false);
+        await().atMost(WAIT).until(() -> r.get(0).mesh().linkCount() == 2 && r.get(0).mesh().hasRoute(carolId.nodeKey()));
+        assertThat(r.get(0).mesh().hasRoute(bobId.nodeKey())).isFalse(); // no stale route
+        alice.sendDatagram(carolId.nodeKey(), "after the break".getBytes(StandardCharsets.UTF_8));
+        assertThat(new String(carol.takeDatagram().payload(), StandardCharsets.UTF_8)).isEqualTo("after the break");
+    }
+
+    @Test
     void circuitsCrossRelays() throws Exception {
         List<RelayServer> r = threeRelays();
         NodeIdentity dialerId = NodeIdentity.ephemeral("dialer");
