@@ -53,6 +53,41 @@ class RelayConfigLoaderTest {
     }
 
     @Test
+    void meshSettingsComeFromTheChartsEnvironmentYamlAndFlags(@TempDir Path dir) throws Exception {
+        // exactly what the Helm chart sets (configmap.yaml): a headless Service name, the pod port, the key path
+        RelayConfig env = RelayConfigLoader.load(null, Map.of(
+                "BURROW_MESH_PEERS", "burrow-relay-mesh.burrow.svc.cluster.local",
+                "BURROW_MESH_PORT", "8443",
+                "BURROW_MESH_KEY_FILE", "/etc/burrow/mesh/mesh.key"), Map.of(), true);
+        assertThat(env.mesh().peers()).containsExactly("burrow-relay-mesh.burrow.svc.cluster.local");
+        assertThat(env.mesh().port()).isEqualTo(8443);
+        assertThat(env.mesh().keyFile()).isEqualTo(Path.of("/etc/burrow/mesh/mesh.key"));
+        assertThat(env.mesh().configured()).isTrue();
+
+        Path yaml = dir.resolve("relay.yaml");
+        Files.writeString(yaml, """
+                tls: {mode: dev}
+                auth: {mode: open}
+                mesh:
+                  peers: [10.0.0.1:8443, "[fd00::2]:8443", relays.internal]
+                  key-file: /k
+                  resolve-interval: 2s
+                """);
+        RelayConfig file = RelayConfigLoader.load(yaml, Map.of(), Map.of("mesh.peers", "a:1,b:2"), false);
+        assertThat(file.mesh().peers()).containsExactly("a:1", "b:2"); // the flag wins
+        assertThat(file.mesh().resolveInterval()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(RelayConfigLoader.load(yaml, Map.of(), Map.of(), false).mesh().peers()).hasSize(3);
+
+        assertThat(RelayConfigLoader.load(null, Map.of(), Map.of(), true).mesh().configured()).isFalse();
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("mesh.peers", "host:0"), true))
+                .hasMessageContaining("mesh.peers");
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("mesh.port", "70000"), true))
+                .hasMessageContaining("mesh.port");
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of("BURROW_MESH_KEY_FILE", ""), Map.of(), true))
+                .hasMessageContaining("mesh.key-file");
+    }
+
+    @Test
     void devDefaults() {
         RelayConfig c = RelayConfigLoader.load(null, Map.of(), Map.of(), true);
         assertThat(c.auth().mode()).isEqualTo(RelayConfig.AdmissionMode.OPEN);
