@@ -111,7 +111,7 @@ public final class ForwardListener implements AutoCloseable {
         local.closeFuture().addListener(x -> { /* counted when the stream ends */ });
         PeerPath path = paths.pathFor(spec.peer());
         lastPath = path.name();
-        dialer.open(path, spec.peer(), spec.service()).whenComplete((stream, err) -> {
+        dialer.open(path, spec.peer(), spec.service(), local.eventLoop()).whenComplete((stream, err) -> {
             if (err != null) {
                 current.decrementAndGet();
                 fail(local, describe(err), err);

@@ -62,6 +62,11 @@ public final class PeerStreamDialer {
      * {@link StreamDefaults#OPEN_TIMEOUT}, or another exception when the path failed.
      */
     public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service) {
+        return open(path, peer, service, null);
+    }
+
+    /** As {@link #open(PeerPath, NodeKey, String)}, asking the path for a channel on {@code near} (see {@link PeerPath}). */
+    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
         if (waitingCount.incrementAndGet() > MAX_WAITING) {
             waitingCount.decrementAndGet();
@@ -69,7 +74,7 @@ public final class PeerStreamDialer {
                     "too many streams being opened at once", "this agent"));
             return result;
         }
-        waiting.add(() -> openNow(path, peer, service, result));
+        waiting.add(() -> openNow(path, peer, service, near, result));
         drain();
         return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -99,7 +104,8 @@ public final class PeerStreamDialer {
         }
     }
 
-    private void openNow(PeerPath path, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+    private void openNow(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near,
+                         CompletableFuture<PeerStream> result) {
         result.whenComplete((s, e) -> {
             opening.decrementAndGet();
             drain();
@@ -107,7 +113,7 @@ public final class PeerStreamDialer {
         if (result.isDone()) {
             return;
         }
-        path.open(peer, service).whenComplete((ch, err) -> {
+        path.open(peer, service, near).whenComplete((ch, err) -> {
             if (err != null) {
                 result.completeExceptionally(unwrap(err));
                 return;

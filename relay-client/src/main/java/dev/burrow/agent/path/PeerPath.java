@@ -31,6 +31,15 @@ public interface PeerPath {
      */
     CompletableFuture<Channel> open(NodeKey peer, String service);
 
+    /**
+     * As {@link #open(NodeKey, String)}, preferring a channel on {@code near} (the event loop of the
+     * local socket the stream will be spliced to): bytes that stay on one thread cost no task
+     * hand-off and wake-up per read. Paths that cannot choose ignore it.
+     */
+    default CompletableFuture<Channel> open(NodeKey peer, String service, io.netty.channel.EventLoop near) {
+        return open(peer, service);
+    }
+
     /** Whether this path can currently carry streams (for example: connected to the relay). */
     boolean isUp();
 }

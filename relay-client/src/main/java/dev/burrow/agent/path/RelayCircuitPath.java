@@ -72,7 +72,12 @@ public final class RelayCircuitPath implements PeerPath {
 
     @Override
     public CompletableFuture<Channel> open(NodeKey peer, String service) {
-        return client.openCircuit(peer, service).handle((conn, err) -> {
+        return open(peer, service, null);
+    }
+
+    @Override
+    public CompletableFuture<Channel> open(NodeKey peer, String service, io.netty.channel.EventLoop near) {
+        return client.openCircuit(peer, service, near).handle((conn, err) -> {
             if (err != null) {
                 Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
                 if (cause instanceof CircuitRejectedException rej && !rej.local()) {

@@ -189,7 +189,7 @@ public final class RelayClient implements AutoCloseable {
             return;
         }
         SslContext ssl = config.trust().sslContext();
-        dialer = new RelayDialer(loop, config.transport().socketChannel(), ssl, config.connectTimeout(),
+        dialer = new RelayDialer(config.transport().socketChannel(), ssl, config.connectTimeout(),
                 config.handshakeTimeout());
         loop.execute(() -> connect(RelayUrlSelector.Reason.INITIAL));
     }
@@ -345,6 +345,16 @@ public final class RelayClient implements AutoCloseable {
      * timed out, too many pending) or {@link RelayUnavailableException} (not connected).
      */
     public CompletableFuture<CircuitConnection> openCircuit(NodeKey destination, String service) {
+        return openCircuit(destination, service, null);
+    }
+
+    /**
+     * As {@link #openCircuit(NodeKey, String)}, with the circuit connection's channel registered on
+     * {@code near} (for example the event loop of the local socket it will be spliced to), so that
+     * the bytes of one forwarded connection never cross threads: a write to a channel of another
+     * loop is a queued task and a wake-up per read. Null: the client's own loop.
+     */
+    public CompletableFuture<CircuitConnection> openCircuit(NodeKey destination, String service, EventLoop near) {
         CompletableFuture<CircuitConnection> result = new CompletableFuture<>();
         if (!ServiceNames.isValid(service)) {
             result.completeExceptionally(new IllegalArgumentException("invalid service name"));
@@ -354,7 +364,7 @@ public final class RelayClient implements AutoCloseable {
             result.completeExceptionally(new RelayUnavailableException("relay client closed"));
             return result;
         }
-        onLoop(result, () -> requestCircuit(destination, service, result));
+        onLoop(result, () -> requestCircuit(destination, service, result, near));
         return result;
     }
 
@@ -483,7 +493,7 @@ public final class RelayClient implements AutoCloseable {
             h.remote = remote;
             ChannelFuture cf;
             try {
-                cf = dialer.connect(address, remote, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL,
+                cf = dialer.connect(loop, address, remote, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL,
                         byteCounter, h, false, true);
             } catch (RuntimeException e) {
                 timeout.cancel(false);
@@ -763,10 +773,12 @@ public final class RelayClient implements AutoCloseable {
         final String service;
         final CompletableFuture<CircuitConnection> result;
         final ControlHandler control;
+        final EventLoop near;
         ScheduledFuture<?> timeout;
 
         PendingCircuit(long requestId, NodeKey destination, String service, CompletableFuture<CircuitConnection> result,
-                       ControlHandler control) {
+                       ControlHandler control, EventLoop near) {
+            this.near = near;
             this.requestId = requestId;
             this.destination = destination;
             this.service = service;
@@ -775,7 +787,8 @@ public final class RelayClient implements AutoCloseable {
         }
     }
 
-    private void requestCircuit(NodeKey destination, String service, CompletableFuture<CircuitConnection> result) {
+    private void requestCircuit(NodeKey destination, String service, CompletableFuture<CircuitConnection> result,
+                                EventLoop near) {
         ControlHandler c = control;
         if (closed || c == null || !c.ready()) {
             result.completeExceptionally(new RelayUnavailableException("not connected to a relay"));
@@ -788,7 +801,7 @@ public final class RelayClient implements AutoCloseable {
             return;
         }
         long id = allocateRequestId();
-        PendingCircuit p = new PendingCircuit(id, destination, service, result, c);
+        PendingCircuit p = new PendingCircuit(id, destination, service, result, c, near);
         pendingCircuits.put(id, p);
         p.timeout = loop.schedule(() -> {
             pendingCircuits.remove(id, p);
@@ -826,7 +839,7 @@ public final class RelayClient implements AutoCloseable {
             return; // cancelled by the caller; the relay drops the half-attached circuit after its timeout
         }
         dialerAttaching++;
-        attach(h, a.circuitId(), a.token(), p.destination, p.service, true).addListener(f -> {
+        attach(h, a.circuitId(), a.token(), p.destination, p.service, true, p.near == null ? loop : p.near).addListener(f -> {
             dialerAttaching--;
             p.timeout.cancel(false);
             if (f.isSuccess()) {
@@ -919,7 +932,8 @@ public final class RelayClient implements AutoCloseable {
         }
         ch.writeAndFlush(new ClientFrame.CircuitAccept(offer.circuitId()), ch.voidPromise());
         listenerAttaching++;
-        attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false).addListener(f -> {
+        // Incoming circuits spread over the group's loops; the target connection joins the same loop.
+        attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next()).addListener(f -> {
             listenerAttaching--;
             if (f.isSuccess()) {
                 CircuitConnection conn = (CircuitConnection) f.getNow();
@@ -949,13 +963,13 @@ public final class RelayClient implements AutoCloseable {
      * when configured and the relay has not refused that on this control connection, else with it.
      */
     private Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
-                                             String service, boolean dialerSide) {
+                                             String service, boolean dialerSide, EventLoop on) {
         boolean plain = config.plainCircuits() && control.mode == ConnectMode.UPGRADE && !control.plainCircuitsRefused;
         if (!plain) {
-            return attach(control, circuitId, token, peer, service, dialerSide, true);
+            return attach(control, circuitId, token, peer, service, dialerSide, true, on);
         }
         Promise<CircuitConnection> result = loop.newPromise();
-        attach(control, circuitId, token, peer, service, dialerSide, false).addListener(f -> {
+        attach(control, circuitId, token, peer, service, dialerSide, false, on).addListener(f -> {
             if (f.isSuccess()) {
                 result.trySuccess((CircuitConnection) f.getNow());
             } else if (f.cause() instanceof PlainCircuitRefused && !closed) {
@@ -963,7 +977,7 @@ public final class RelayClient implements AutoCloseable {
                 // token was not presented, so it is still good. Once per control connection.
                 control.plainCircuitsRefused = true;
                 log.info("relay {} refuses circuit connections without relay TLS; using TLS for them", control.address);
-                attach(control, circuitId, token, peer, service, dialerSide, true).addListener(g -> {
+                attach(control, circuitId, token, peer, service, dialerSide, true, on).addListener(g -> {
                     if (g.isSuccess()) {
                         if (!result.trySuccess((CircuitConnection) g.getNow())) {
                             ((CircuitConnection) g.getNow()).close();
@@ -987,7 +1001,7 @@ public final class RelayClient implements AutoCloseable {
     }
 
     private Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
-                                             String service, boolean dialerSide, boolean relayTls) {
+                                             String service, boolean dialerSide, boolean relayTls, EventLoop on) {
         Promise<CircuitConnection> result = loop.newPromise();
         if (closed) {
             result.setFailure(new RelayUnavailableException("relay client closed"));
@@ -999,7 +1013,7 @@ public final class RelayClient implements AutoCloseable {
         try {
             // The same relay instance as the control connection (its address, not a new DNS answer):
             // the circuit and its tokens live there.
-            cf = dialer.connect(control.address, control.remote, control.mode,
+            cf = dialer.connect(on, control.address, control.remote, control.mode,
                     RelayProtocol.CIRCUIT_PATH, FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true, relayTls);
         } catch (RuntimeException e) {
             result.setFailure(e);

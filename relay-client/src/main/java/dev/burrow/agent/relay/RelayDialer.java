@@ -28,7 +28,8 @@ import java.time.Duration;
 
 /**
  * Opens TLS connections to a relay and sets up the HTTP upgrade or WebSocket handshake in front of
- * the relay frame codec. Connections of one client all live on one event loop.
+ * the relay frame codec. The control connection lives on the client's event loop; a circuit
+ * connection on the loop of whatever it will be spliced to.
  *
  * <p>Pipeline, upgrade mode: {@code tls, [bytes], http, upgrade, frame-decoder, frame-encoder, <top>};
  * the {@code http} and {@code upgrade} handlers leave on {@code 101}. WebSocket mode:
@@ -58,15 +59,13 @@ final class RelayDialer {
      */
     static final int MAX_WEBSOCKET_MESSAGE = 4 * (FrameLimits.HEADER_LENGTH + FrameType.SEND_DATAGRAM.maxPayload());
 
-    private final EventLoop loop;
     private final Class<? extends SocketChannel> channelClass;
     private final SslContext sslContext;
     private final Duration connectTimeout;
     private final Duration handshakeTimeout;
 
-    RelayDialer(EventLoop loop, Class<? extends SocketChannel> channelClass, SslContext sslContext,
+    RelayDialer(Class<? extends SocketChannel> channelClass, SslContext sslContext,
                 Duration connectTimeout, Duration handshakeTimeout) {
-        this.loop = loop;
         this.channelClass = channelClass;
         this.sslContext = sslContext;
         this.connectTimeout = connectTimeout;
@@ -76,6 +75,7 @@ final class RelayDialer {
     /**
      * Connects to {@code address} and prepares the pipeline.
      *
+     * @param on        the event loop of the new channel (the client's, or one near the circuit's other end)
      * @param remote    the resolved address to connect to ({@code address} still names the host for SNI,
      *                  certificate checks and HTTP)
      * @param mode      {@link ConnectMode#UPGRADE} or {@link ConnectMode#WEBSOCKET}
@@ -86,7 +86,7 @@ final class RelayDialer {
      * @param halfClose allow half-closure (circuit connections)
      * @param relayTls  false for a circuit connection without relay TLS (upgrade mode only)
      */
-    ChannelFuture connect(RelayAddress address, SocketAddress remote, ConnectMode mode, String path, FramePolicy policy,
+    ChannelFuture connect(EventLoop on, RelayAddress address, SocketAddress remote, ConnectMode mode, String path, FramePolicy policy,
                           ByteCounter counter, ChannelHandler top, boolean halfClose, boolean relayTls) {
         if (!relayTls && (mode != ConnectMode.UPGRADE || !RelayProtocol.CIRCUIT_PATH.equals(path))) {
             throw new IllegalArgumentException("only circuit connections in upgrade mode may skip relay TLS");
@@ -95,7 +95,7 @@ final class RelayDialer {
             throw new IllegalArgumentException("dial with a concrete mode, not " + mode);
         }
         Bootstrap b = new Bootstrap()
-                .group(loop)
+                .group(on)
                 .channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .option(ChannelOption.TCP_NODELAY, true)

@@ -267,7 +267,9 @@ public final class InboundStreamGate {
             }
             var connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
             Bootstrap b = new Bootstrap()
-                    .group(group)
+                    // The stream's own loop: the splice's two ends then share a thread (no task
+                    // hand-off and wake-up per read).
+                    .group(ctx.channel().eventLoop())
                     .channel(transport.socketChannel())
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -41,6 +41,7 @@ public final class MeshCodec {
                 yield new MeshFrame.Hello(version, purpose, instance, nonce, readStr8(in));
             }
             case AUTH -> new MeshFrame.Auth(readBytes(in, MeshAuth.MAC_LENGTH, "mac"));
+            case KEEPALIVE -> new MeshFrame.Keepalive();
             case PRESENT -> new MeshFrame.Present(readKeys(in));
             case GONE -> new MeshFrame.Gone(readKeys(in));
             case DATAGRAM -> {
@@ -70,6 +71,7 @@ public final class MeshCodec {
         return switch (frame) {
             case MeshFrame.Hello h -> MeshFrameType.HELLO;
             case MeshFrame.Auth a -> MeshFrameType.AUTH;
+            case MeshFrame.Keepalive k -> MeshFrameType.KEEPALIVE;
             case MeshFrame.Present p -> MeshFrameType.PRESENT;
             case MeshFrame.Gone g -> MeshFrameType.GONE;
             case MeshFrame.Datagram d -> MeshFrameType.DATAGRAM;
@@ -90,6 +92,7 @@ public final class MeshCodec {
         return switch (frame) {
             case MeshFrame.Hello h -> 2 + 1 + MeshProtocol.INSTANCE_ID_LENGTH + MeshProtocol.NONCE_LENGTH + str8Length(h.relayId());
             case MeshFrame.Auth a -> MeshAuth.MAC_LENGTH;
+            case MeshFrame.Keepalive k -> 0;
             case MeshFrame.Present p -> 2 + p.keys().size() * NodeKey.LENGTH;
             case MeshFrame.Gone g -> 2 + g.keys().size() * NodeKey.LENGTH;
             case MeshFrame.Datagram d -> 2 * NodeKey.LENGTH + d.payload().readableBytes();
@@ -122,6 +125,7 @@ public final class MeshCodec {
                 writeStr8(out, h.relayId());
             }
             case MeshFrame.Auth a -> out.writeBytes(a.mac());
+            case MeshFrame.Keepalive k -> { }
             case MeshFrame.Present p -> writeKeys(out, p.keys());
             case MeshFrame.Gone g -> writeKeys(out, g.keys());
             case MeshFrame.Datagram d -> {

@@ -79,6 +79,8 @@ public sealed interface MeshFrame {
         }
     }
 
+    record Keepalive() implements MeshFrame {}
+
     record Present(List<NodeKey> keys) implements MeshFrame {
         public Present {
             keys = checkKeys(keys);

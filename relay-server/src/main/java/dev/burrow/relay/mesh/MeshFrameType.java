@@ -30,6 +30,12 @@ public enum MeshFrameType {
      */
     AUTH(0x02, MeshAuth.MAC_LENGTH),
     /**
+     * {@code both} 0x03 (link), empty; sent every {@value MeshLink#KEEPALIVE_SECONDS} s so that a
+     * sibling that vanished without closing (a pod on a lost node) is noticed: a link that hears
+     * nothing for {@value MeshLink#IDLE_SECONDS} s is closed.
+     */
+    KEEPALIVE(0x03, 0),
+    /**
      * {@code acceptor→dialer} 0x10 (link), these nodes are connected to the sender.
      * <pre>u16 count | key * count</pre> at most {@value MeshProtocol#MAX_KEYS_PER_PRESENCE} keys.
      * Right after AUTH the acceptor sends its whole presence; then one frame per change.

@@ -46,6 +46,11 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     /** A sibling that reads nothing for this long is cut off (its clients are better served elsewhere). */
     static final long WRITE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    /** Keepalive period of a link; well under any cloud load balancer's or conntrack's idle timeout. */
+    static final int KEEPALIVE_SECONDS = 15;
+    /** Silence after which a link is dead: three keepalives missed. */
+    static final int IDLE_SECONDS = 3 * KEEPALIVE_SECONDS;
+
     private final MeshNode mesh;
     final Channel channel;
     final boolean outbound;
@@ -61,6 +66,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     final Set<NodeKey> learned = new HashSet<>();
     private long unwritableSince;
     private ScheduledFuture<?> writeCheck;
+    private ScheduledFuture<?> keepalive;
 
     MeshLink(MeshNode mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress) {
         this.mesh = mesh;
@@ -68,6 +74,13 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
         this.outbound = outbound;
         this.peerRelayId = peerRelayId;
         this.peerAddress = peerAddress;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.pipeline().addBefore(ctx.name(), "mesh-idle", new io.netty.handler.timeout.IdleStateHandler(IDLE_SECONDS, 0, 0));
+        keepalive = ctx.executor().scheduleAtFixedRate(() -> enqueueControl(new MeshFrame.Keepalive()),
+                KEEPALIVE_SECONDS, KEEPALIVE_SECONDS, TimeUnit.SECONDS);
     }
 
     /** Queues a datagram (ownership moves here); the oldest is dropped when the queue is full. Any thread. */
@@ -195,6 +208,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
                     mesh.deliver(d);
                 }
                 case MeshFrame.CircuitRequest r when !outbound -> mesh.circuitRequested(this, r);
+                case MeshFrame.Keepalive k -> { }
                 case MeshFrame.Unknown u -> mesh.metrics().unknownFrame();
                 default -> {
                     mesh.metrics().meshEvent(MeshEvent.PROTOCOL_ERROR);
@@ -234,6 +248,9 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
         }
         if (writeCheck != null) {
             writeCheck.cancel(false);
+        }
+        if (keepalive != null) {
+            keepalive.cancel(false);
         }
         left.forEach(MeshFrame.Datagram::release);
     }

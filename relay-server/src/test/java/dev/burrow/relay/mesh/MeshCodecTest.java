@@ -43,6 +43,7 @@ class MeshCodecTest {
         return List.of(
                 new MeshFrame.Hello(1, MeshProtocol.Purpose.LINK, filled(16, 1), filled(32, 2), "relay-0"),
                 new MeshFrame.Auth(filled(32, 3)),
+                new MeshFrame.Keepalive(),
                 new MeshFrame.Present(List.of(A, B)),
                 new MeshFrame.Gone(List.of(B)),
                 new MeshFrame.CircuitRequest(7, A, B, "ssh"),
@@ -56,6 +57,7 @@ class MeshCodecTest {
         assertThat(hex(new MeshFrame.Hello(1, MeshProtocol.Purpose.CIRCUIT, filled(16, 1), filled(32, 2), "r1")))
                 .isEqualTo("01" + "00000036" + "0001" + "02" + "01".repeat(16) + "02".repeat(32) + "02" + "7231");
         assertThat(hex(new MeshFrame.Auth(filled(32, 3)))).isEqualTo("02" + "00000020" + "03".repeat(32));
+        assertThat(hex(new MeshFrame.Keepalive())).isEqualTo("0300000000");
         assertThat(hex(new MeshFrame.Present(List.of(A, B)))).isEqualTo("10" + "00000042" + "0002" + "aa".repeat(32) + "bb".repeat(32));
         assertThat(hex(new MeshFrame.Gone(List.of()))).isEqualTo("11" + "00000002" + "0000");
         ByteBuf payload = Unpooled.wrappedBuffer(new byte[] {9, 8});
