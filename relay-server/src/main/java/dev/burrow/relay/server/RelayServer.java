@@ -67,6 +67,8 @@ public final class RelayServer implements AutoCloseable {
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
     private final SslContext sslOverride;
+    private final dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
+    private dev.burrow.relay.mesh.MeshManager mesh;
 
     private RelayContext context;
     private EventLoopGroup bossGroup;
@@ -95,6 +97,7 @@ public final class RelayServer implements AutoCloseable {
         this.verifierOverride = b.verifier;
         this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
         this.sslOverride = b.sslContext;
+        this.meshResolver = b.meshResolver == null ? dev.burrow.relay.mesh.MeshManager.Resolver.SYSTEM : b.meshResolver;
     }
 
     public static Builder builder(RelayConfig config) {
@@ -111,6 +114,7 @@ public final class RelayServer implements AutoCloseable {
         private NodeVerifier verifier;
         private EnrolmentEndpoint enrolment;
         private SslContext sslContext;
+        private dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
 
         private Builder(RelayConfig config) {
             this.config = config;
@@ -148,6 +152,12 @@ public final class RelayServer implements AutoCloseable {
         /** Replaces the TLS context built from {@code config.tls()}. */
         public Builder sslContext(SslContext ctx) {
             this.sslContext = ctx;
+            return this;
+        }
+
+        /** Resolves mesh peer names (tests map names to loopback addresses); default: the system resolver. */
+        public Builder meshResolver(dev.burrow.relay.mesh.MeshManager.Resolver r) {
+            this.meshResolver = r;
             return this;
         }
 
@@ -198,6 +208,8 @@ public final class RelayServer implements AutoCloseable {
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                     .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
             serverChannel = b.bind(config.listen()).sync().channel();
+            mesh = dev.burrow.relay.mesh.MeshManager.start(context, workerGroup, transport.socketChannel(), ssl != null,
+                    meshResolver);
             if (config.adminListen() != null) {
                 admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
                         () -> prometheus == null ? "" : prometheus.scrape());
@@ -286,6 +298,11 @@ public final class RelayServer implements AutoCloseable {
         return context;
     }
 
+    /** The running mesh, or null when meshing is off (not configured, or no usable key). */
+    public dev.burrow.relay.mesh.MeshManager mesh() {
+        return mesh;
+    }
+
     public int clientCount() {
         return context == null ? 0 : context.registry().size();
     }
@@ -366,6 +383,9 @@ public final class RelayServer implements AutoCloseable {
             }
             if (admin != null) {
                 admin.close();
+            }
+            if (mesh != null) {
+                mesh.close();
             }
             if (stun != null) {
                 try {
