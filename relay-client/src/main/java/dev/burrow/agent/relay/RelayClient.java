@@ -105,6 +105,8 @@ public final class RelayClient implements AutoCloseable {
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
+    /** Connections we moved away from, closed once their circuit requests had their time (at most one per move). */
+    private final java.util.Set<ControlHandler> retiring = new java.util.LinkedHashSet<>();
     private long nextRequestId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
     private int dialerAttaching;
     private int listenerAttaching;
@@ -214,6 +216,13 @@ public final class RelayClient implements AutoCloseable {
             ControlHandler a = attempt;
             if (a != null) {
                 a.close(e);
+            }
+            ControlHandler c = control; // the connection a move in progress would have replaced
+            if (c != null && c != a) {
+                c.close(e);
+            }
+            for (ControlHandler old : List.copyOf(retiring)) {
+                old.close(e);
             }
         });
         boolean onLoop = loop.inEventLoop(); // closed from a callback: never block the loop on itself
@@ -600,11 +609,13 @@ public final class RelayClient implements AutoCloseable {
             old.close(why);
             return;
         }
+        retiring.add(old);
         loop.schedule(() -> old.close(why), config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     private void onClosed(ControlHandler h, Throwable cause) {
         boolean wasReady = h.readyAtNanos() != 0;
+        retiring.remove(h);
         if (control == h) {
             control = null;
             if (attempt != h && attempt != null && !closed) {

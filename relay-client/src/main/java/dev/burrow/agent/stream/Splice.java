@@ -48,6 +48,14 @@ public final class Splice {
      */
     static final Duration CLOSE_LINGER = Duration.ofSeconds(10);
 
+    /**
+     * Reads of up to 256 KiB: with auto-read off each read request reads once, so the read size is
+     * what one wake-up moves (and the TLS end turns it into full 16 KiB records). A bulk transfer
+     * fills it; an interactive one keeps allocating small buffers.
+     */
+    static final io.netty.channel.RecvByteBufAllocator READS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, 256 * 1024);
+
     private final StreamEnd a;
     private final StreamEnd b;
     private final SpliceListener listener;
@@ -77,6 +85,7 @@ public final class Splice {
         for (StreamEnd end : new StreamEnd[] {a, b}) {
             Channel ch = end.channel();
             ch.config().setAutoRead(false);
+            ch.config().setRecvByteBufAllocator(READS);
             try {
                 ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
             } catch (RuntimeException ignored) {

@@ -202,6 +202,21 @@ class RelayClientMoveTest {
     }
 
     @Test
+    void closingDuringAMoveClosesBothConnections() throws Exception {
+        Recorder r = new Recorder();
+        RelayClient c = client(config(listenerId).build(), r);
+        c.start();
+        c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        b.sendHello = false; // the move's handshake never completes
+        c.moveTo(b.url());
+        await("the move's connection is open").atMost(WAIT).until(() -> b.controlConnections.get() == 1);
+        c.close();
+        await("both closed").atMost(WAIT).until(() -> a.liveSessions().isEmpty()
+                && b.sessions.stream().noneMatch(x -> x.channel.isActive()));
+        assertThat(c.state()).isEqualTo(RelayConnectionState.CLOSED);
+    }
+
+    @Test
     void aMoveWhileBackingOffSkipsTheBackoff() throws Exception {
         Recorder r = new Recorder();
         RelayClient c = client(config(listenerId).backoff(Duration.ofMinutes(10), Duration.ofMinutes(10)).build(), r);

@@ -46,13 +46,47 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         this.metrics = metrics;
     }
 
-    /** Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread. */
+    /**
+     * Reads of up to 256 KiB: with auto-read off each read request reads once, so the read size is
+     * what a wake-up moves. A bulk transfer fills it; an interactive one allocates small buffers.
+     */
+    static final io.netty.channel.RecvByteBufAllocator CIRCUIT_READS =
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, 256 * 1024);
+
+    /**
+     * Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread.
+     * When they live on different event loops, {@code b} first moves to {@code a}'s: otherwise every
+     * read would hand its bytes to another thread (a queued task and a wake-up per read), which
+     * roughly triples the relay's CPU per byte on a single busy circuit.
+     */
     static void join(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics) {
         join(a, b, true, idleTimeout, metrics);
     }
 
     /** As above; {@code announceB} false leaves out b's CIRCUIT_ATTACHED (b is a mesh link to the other relay). */
     static void join(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
+        if (a.eventLoop() == b.eventLoop()) {
+            joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
+            return;
+        }
+        b.eventLoop().execute(() -> b.deregister().addListener(f -> {
+            if (!f.isSuccess() || !b.isOpen()) {
+                a.close();
+                b.close();
+                return;
+            }
+            a.eventLoop().register(b).addListener(g -> {
+                if (!g.isSuccess()) {
+                    a.close();
+                    b.close();
+                    return;
+                }
+                joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
+            });
+        }));
+    }
+
+    private static void joinOnOneLoop(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
         // CIRCUIT_ATTACHED is queued on both channels before any circuit byte can be written to either:
         // writes from one thread reach each channel's event loop in order.
         a.writeAndFlush(new RelayFrame.CircuitAttached());
@@ -90,6 +124,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         } else if (early != null) {
             early.release();
         }
+        ch.config().setRecvByteBufAllocator(CIRCUIT_READS);
         proxy.requestRead(ch);
     }
 
