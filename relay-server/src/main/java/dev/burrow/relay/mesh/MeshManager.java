@@ -117,6 +117,8 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
 
     // dial state, confined to {@code loop}
     private final Map<InetSocketAddress, Peer> peers = new HashMap<>();
+    /** IPs of the listed siblings (read by the connection gate on accept threads). */
+    private volatile Set<InetAddress> siblingIps = Set.of();
     private boolean closed;
 
     /** Links we dialled (learn presence, send traffic) and links we accepted (send presence). */
@@ -207,6 +209,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         rc.registry().presenceListener(m);
         rc.circuits().mesh(m);
         rc.mesh(m, m);
+        rc.gate().exemptFromIpLimit(ip -> m.siblingIps.contains(ip));
         rc.metrics().bindMeshGauges(m, x -> x.outboundLinks.size(), x -> x.routes.size());
         m.resolverThread.scheduleWithFixedDelay(m::resolveAll, 0, cfg.resolveInterval().toMillis(), TimeUnit.MILLISECONDS);
         log.info("event=mesh_started peers={} port={} resolve_interval_ms={}", cfg.peers(), m.defaultPort,
@@ -311,6 +314,11 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
                 dial(p);
             }
         }
+        Set<InetAddress> ips = new java.util.HashSet<>();
+        for (InetSocketAddress a : wanted) {
+            ips.add(a.getAddress());
+        }
+        siblingIps = Set.copyOf(ips);
         for (Peer p : List.copyOf(peers.values())) {
             if (!wanted.contains(p.address)) {
                 p.removed = true;

@@ -24,6 +24,7 @@ public final class ConnectionGate {
     private final int maxHandshakes;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final RelayMetrics metrics;
+    private volatile java.util.function.Predicate<InetAddress> exempt = ip -> false;
 
     public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, RelayMetrics metrics) {
         this.perIp = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterAccess(IP_ENTRY_TTL).build();
@@ -38,7 +39,7 @@ public final class ConnectionGate {
      *     exactly once (established or closed)
      */
     public boolean tryAdmit(InetAddress ip) {
-        if (ip != null) {
+        if (ip != null && !exempt.test(ip)) {
             TokenBucket b = perIp.get(ip, k -> new TokenBucket(rate, burst, System.nanoTime()));
             boolean ok;
             synchronized (b) {
@@ -55,6 +56,14 @@ public final class ConnectionGate {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Source addresses the per-IP connect limit does not apply to: the sibling relays of the mesh,
+     * which open one connection per cross-relay circuit. The handshakes-in-flight cap still applies.
+     */
+    public void exemptFromIpLimit(java.util.function.Predicate<InetAddress> siblings) {
+        this.exempt = siblings;
     }
 
     public void handshakeDone() {
