@@ -39,9 +39,12 @@ public final class MeshAuth {
 
     /** The MAC {@code sender} sends. */
     public static byte[] mac(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash) {
+        return mac(key.bytes(), sender, senderHello, receiverHello, certHash);
+    }
+
+    private static byte[] mac(byte[] k, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            byte[] k = key.bytes();
             mac.init(new SecretKeySpec(k, "HmacSHA256"));
             java.util.Arrays.fill(k, (byte) 0);
             mac.update(LABEL);
@@ -55,10 +58,17 @@ public final class MeshAuth {
         }
     }
 
-    /** Constant-time check of a received MAC. */
+    /**
+     * Constant-time check of a received MAC against every accepted key (all are always checked, so
+     * the time does not say which one matched).
+     */
     public static boolean verify(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash,
             byte[] received) {
-        return MessageDigest.isEqual(mac(key, sender, senderHello, receiverHello, certHash), received);
+        boolean ok = false;
+        for (byte[] k : key.accepted()) {
+            ok |= MessageDigest.isEqual(mac(k, sender, senderHello, receiverHello, certHash), received);
+        }
+        return ok;
     }
 
     /** SHA-256 of a DER certificate. */

@@ -98,7 +98,13 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
 
     private final RelayContext rc;
     private final RelayConfig.Mesh config;
-    private final MeshKey key;
+    private volatile MeshKey key;
+    private final java.nio.file.Path keyFile;
+    /** Last modification time and size of the key file the current key came from (or failed from). */
+    private volatile long keyStamp;
+    private volatile long keyCheckedNanos;
+    /** The key file is looked at again at most this often (it is read on handshakes, which may come in bursts). */
+    static final long KEY_CHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
     private final byte[] instanceId = new byte[MeshProtocol.INSTANCE_ID_LENGTH];
     private final String relayId;
     private final int defaultPort;
@@ -145,6 +151,9 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         this.rc = rc;
         this.config = rc.config().mesh();
         this.key = key;
+        this.keyFile = config.keyFile();
+        this.keyStamp = stamp(keyFile);
+        this.keyCheckedNanos = System.nanoTime();
         RANDOM.nextBytes(instanceId);
         this.relayId = rc.config().relayId();
         this.defaultPort = config.port() > 0 ? config.port() : rc.config().listen().getPort();
@@ -215,9 +224,36 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         return relayId;
     }
 
+    /**
+     * The mesh key, read again when its file changed (a Kubernetes Secret update swaps the file in
+     * place), so a rotation needs no restart. A file that became unusable keeps the previous key
+     * (logged at ERROR).
+     */
     @Override
     public MeshKey key() {
+        long now = System.nanoTime();
+        if (now - keyCheckedNanos >= KEY_CHECK_NANOS) {
+            keyCheckedNanos = now;
+            long stamp = stamp(keyFile);
+            if (stamp != keyStamp) {
+                keyStamp = stamp;
+                try {
+                    key = MeshKey.read(keyFile);
+                    log.info("event=mesh_key_reloaded file={}", keyFile);
+                } catch (MeshKey.MeshKeyException e) {
+                    log.error("event=mesh_key_reload_failed msg=\"{}; keeping the previous key\"", e.getMessage());
+                }
+            }
+        }
         return key;
+    }
+
+    private static long stamp(java.nio.file.Path file) {
+        try {
+            return java.nio.file.Files.getLastModifiedTime(file).toMillis() * 31 + java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     @Override

@@ -95,6 +95,26 @@ class MeshHandshakeTest {
     }
 
     @Test
+    void duringARotationEitherKeyIsAcceptedAndTheFirstIsProved() throws Exception {
+        String oldAndNew = KEY + "\n" + OTHER_KEY;
+        String newAndOld = OTHER_KEY + "\n" + KEY;
+        String[][] meshing = {{KEY, oldAndNew}, {oldAndNew, newAndOld}, {newAndOld, OTHER_KEY}, {oldAndNew, oldAndNew}};
+        for (String[] pair : meshing) {
+            Side dialer = side(new FakeNode(id(1), pair[0]), MeshAuth.Role.DIALER, MeshProtocol.Purpose.LINK);
+            Side acceptor = side(new FakeNode(id(2), pair[1]), MeshAuth.Role.ACCEPTOR, null);
+            pump(dialer, acceptor);
+            assertThat(dialer.done()).as("dialer %s", (Object) pair).hasSize(1);
+            assertThat(acceptor.done()).hasSize(1);
+        }
+        // a relay still on the old key alone and one already on the new key alone do not mesh
+        Side dialer = side(new FakeNode(id(1), KEY), MeshAuth.Role.DIALER, MeshProtocol.Purpose.LINK);
+        Side acceptor = side(new FakeNode(id(2), newAndOld.substring(0, 64)), MeshAuth.Role.ACCEPTOR, null);
+        pump(dialer, acceptor);
+        assertThat(dialer.done()).isEmpty();
+        assertThatThrownBy(() -> MeshKey.parse(KEY + "\n" + KEY + "\n" + KEY)).hasMessageContaining("at most 2");
+    }
+
+    @Test
     void aReplayedOrForgedMacFails() throws Exception {
         FakeNode an = new FakeNode(id(2), KEY);
         Side acceptor = side(an, MeshAuth.Role.ACCEPTOR, null);

@@ -214,6 +214,23 @@ class MeshRelayTest {
     }
 
     @Test
+    void aKeyFileChangeIsPickedUpWithoutARestart() throws Exception {
+        int p1 = freePort();
+        int p2 = freePort();
+        String peers = "127.0.0.1:" + p1 + ",127.0.0.1:" + p2;
+        String newKey = KEY.replace('1', '9');
+        Path k1 = keyFile("k1.key", KEY);
+        Path k2 = keyFile("k2.key", newKey);
+        RelayServer r1 = relay(p1, peers, k1, "r1");
+        RelayServer r2 = relay(p2, peers, k2, "r2");
+        await().atMost(WAIT).until(() -> counter(r1, "auth_failed") >= 1 && counter(r2, "auth_failed") >= 1);
+        // r2's file is rewritten in place (as a Secret update does): it now proves the old key and
+        // accepts both, so the two relays agree again without a restart
+        Files.writeString(k2, KEY + "\n" + newKey + "\n");
+        await().atMost(WAIT).until(() -> r1.mesh().linkCount() == 1 && r2.mesh().linkCount() == 1);
+    }
+
+    @Test
     void aWrongKeyIsRejectedAndABadKeyDisablesMeshing() throws Exception {
         int p1 = freePort();
         int p2 = freePort();
