@@ -102,6 +102,7 @@ public final class RelayClient implements AutoCloseable {
     private boolean restartPlanned;
     /** The connection whose relay announced RESTARTING and that we still use (renewed make-before-break), or null. */
     private ControlHandler drainingControl;
+    private ScheduledFuture<?> renewTask;
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
@@ -610,7 +611,11 @@ public final class RelayClient implements AutoCloseable {
             return;
         }
         retiring.add(old);
-        loop.schedule(() -> old.close(why), config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            loop.schedule(() -> old.close(why), config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            old.close(why); // shutting down
+        }
     }
 
     private void onClosed(ControlHandler h, Throwable cause) {
@@ -752,8 +757,16 @@ public final class RelayClient implements AutoCloseable {
     /** Largest random spread added to RESTARTING's {@code reconnectIn} before renewing the connection. */
     static final Duration MAX_RENEW_SPREAD = Duration.ofSeconds(2);
 
+    /** At most one renewal is pending: a relay repeating RESTARTING replaces it rather than piling up tasks. */
     private void scheduleRenew(ControlHandler draining, Duration delay) {
-        loop.schedule(() -> renew(draining), delay.toNanos(), TimeUnit.NANOSECONDS);
+        if (renewTask != null) {
+            renewTask.cancel(false);
+        }
+        try {
+            renewTask = loop.schedule(() -> renew(draining), delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            renewTask = null; // shutting down
+        }
     }
 
     /** Re-dials the draining connection's URL, make-before-break, while we are still on it and nothing else is under way. */

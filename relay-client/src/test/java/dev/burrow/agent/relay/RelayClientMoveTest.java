@@ -246,6 +246,22 @@ class RelayClientMoveTest {
     }
 
     @Test
+    void aFloodOfRestartingFramesLeadsToOneRenewal() throws Exception {
+        Recorder r = new Recorder();
+        RelayClient c = client(config(listenerId).build(), r);
+        c.start();
+        c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        FakeRelay.Session first = a.liveSessions().get(0);
+        for (int i = 0; i < 1000; i++) {
+            first.send(new RelayFrame.Restarting(300, 30_000));
+        }
+        await().atMost(WAIT).until(() -> r.connected.size() == 2 && !first.channel.isActive());
+        Thread.sleep(1500); // longer than reconnectIn plus its spread: no further renewal follows
+        assertThat(a.controlConnections.get()).isEqualTo(2);
+        assertThat(r.disconnected).isEmpty();
+    }
+
+    @Test
     void aRenewalRefusedWhileDrainingKeepsTheConnectionAndRetries() throws Exception {
         Recorder r = new Recorder();
         RelayClient c = client(config(listenerId).build(), r);
