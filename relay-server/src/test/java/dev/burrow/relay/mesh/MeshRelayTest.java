@@ -224,6 +224,8 @@ class MeshRelayTest {
         assertThat(sha.digest(l.circuitBytes())).isEqualTo(sha.digest(up));
         assertThat(sha.digest(d.circuitBytes())).isEqualTo(sha.digest(down));
         assertThat(counter(r.get(0), "circuit_bridged")).isEqualTo(1);
+        // both relays count it as active (a draining relay waits for it)
+        await().atMost(WAIT).until(() -> r.get(0).activeCircuits() == 1 && r.get(2).activeCircuits() == 1);
 
         // half-close crosses both relays too
         d.shutdownOutput();
@@ -233,6 +235,39 @@ class MeshRelayTest {
         l.shutdownOutput();
         d.awaitClosed();
         l.awaitClosed();
+        await().atMost(WAIT).until(() -> r.get(0).activeCircuits() == 0 && r.get(2).activeCircuits() == 0);
+    }
+
+    @Test
+    void aDrainingDialerRelayKeepsItsCrossRelayCircuitsUntilTheyEnd() throws Exception {
+        List<RelayServer> r = threeRelays();
+        NodeIdentity dialerId = NodeIdentity.ephemeral("dialer");
+        NodeIdentity listenerId = NodeIdentity.ephemeral("listener");
+        TestRelayClient dialer = client(r.get(0), dialerId, false);
+        TestRelayClient listener = client(r.get(1), listenerId, true);
+        await().atMost(WAIT).until(() -> r.get(0).mesh().hasRoute(listenerId.nodeKey()));
+        dialer.send(new ClientFrame.CircuitRequest(3, listenerId.nodeKey(), "ssh"));
+        RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
+        listener.send(new ClientFrame.CircuitAccept(offer.circuitId()));
+        RelayFrame.CircuitAccepted accepted = dialer.awaitFrame(RelayFrame.CircuitAccepted.class);
+        TestRelayClient l = TestRelayClient.connect(r.get(1).address(), TestRelays.clientTls(r.get(1)), Options.circuit(Mode.UPGRADE));
+        clients.add(l);
+        l.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
+        TestRelayClient d = TestRelayClient.connect(r.get(0).address(), TestRelays.clientTls(r.get(0)), Options.circuit(Mode.UPGRADE));
+        clients.add(d);
+        d.send(new ClientFrame.CircuitAttach(accepted.circuitId(), accepted.token()));
+        d.awaitFrame(RelayFrame.CircuitAttached.class);
+
+        var drained = r.get(0).drain(Duration.ofSeconds(60));
+        dialer.awaitFrame(RelayFrame.Restarting.class);
+        dialer.close(); // the dialer moves away; its circuit connection stays on relay 0
+        await().atMost(WAIT).until(() -> r.get(0).clientCount() == 0);
+        d.writeRaw("during the drain".getBytes(StandardCharsets.UTF_8));
+        await().atMost(WAIT).until(() -> new String(l.circuitBytes(), StandardCharsets.UTF_8).equals("during the drain"));
+        assertThat(drained).isNotDone(); // the bridged circuit keeps the relay up within the grace
+        d.close(); // a half-close: the other direction may still carry bytes...
+        l.close(); // ...until the listener ends too
+        drained.get(30, java.util.concurrent.TimeUnit.SECONDS); // the circuit ended: the drain completes
     }
 
     @Test

@@ -385,6 +385,17 @@ public final class CircuitManager {
      */
     public void joinBridged(Channel clientEnd, Channel meshEnd) {
         metrics.circuitEvent(CircuitEvent.ATTACHED);
+        // Counted as active like a local circuit, so a draining relay waits for it (up to the grace).
+        active.incrementAndGet();
+        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+        io.netty.channel.ChannelFutureListener end = f -> {
+            if (ended.compareAndSet(false, true)) {
+                active.decrementAndGet();
+                metrics.circuitEvent(CircuitEvent.CLOSED);
+            }
+        };
+        clientEnd.closeFuture().addListener(end);
+        meshEnd.closeFuture().addListener(end);
         CircuitProxy.join(clientEnd, meshEnd, false, idleTimeout, metrics);
     }
 
