@@ -46,6 +46,35 @@ class MeshRelayTest {
         relays.forEach(RelayServer::close);
     }
 
+    /** Starts relays on ports chosen up front (each names the others); another process may grab one first: retry. */
+    interface Setup<T> {
+        T start(int[] ports) throws Exception;
+    }
+
+    <T> T withPorts(int n, Setup<T> setup) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ports[i] = freePort();
+            }
+            int before = relays.size();
+            try {
+                return setup.start(ports);
+            } catch (IOException e) {
+                boolean bind = false;
+                for (Throwable t = e; t != null; t = t.getCause()) {
+                    bind |= t instanceof java.net.BindException;
+                }
+                if (!bind || attempt == 5) {
+                    throw e;
+                }
+                while (relays.size() > before) {
+                    relays.remove(relays.size() - 1).close();
+                }
+            }
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -86,13 +115,15 @@ class MeshRelayTest {
     }
 
     List<RelayServer> threeRelays() throws Exception {
-        int[] ports = {freePort(), freePort(), freePort()};
-        String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
         Path key = keyFile("mesh.key", KEY);
-        List<RelayServer> out = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            out.add(relay(ports[i], peers, key, "relay-" + i));
-        }
+        List<RelayServer> out = withPorts(3, ports -> {
+            String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
+            List<RelayServer> started = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                started.add(relay(ports[i], peers, key, "relay-" + i));
+            }
+            return started;
+        });
         for (RelayServer r : out) {
             await("mesh links").atMost(WAIT).until(() -> r.mesh().linkCount() == 2);
         }
@@ -272,14 +303,15 @@ class MeshRelayTest {
 
     @Test
     void aKeyFileChangeIsPickedUpWithoutARestart() throws Exception {
-        int p1 = freePort();
-        int p2 = freePort();
-        String peers = "127.0.0.1:" + p1 + ",127.0.0.1:" + p2;
         String newKey = KEY.replace('1', '9');
         Path k1 = keyFile("k1.key", KEY);
         Path k2 = keyFile("k2.key", newKey);
-        RelayServer r1 = relay(p1, peers, k1, "r1");
-        RelayServer r2 = relay(p2, peers, k2, "r2");
+        List<RelayServer> two = withPorts(2, ports -> {
+            String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
+            return List.of(relay(ports[0], peers, k1, "r1"), relay(ports[1], peers, k2, "r2"));
+        });
+        RelayServer r1 = two.get(0);
+        RelayServer r2 = two.get(1);
         await().atMost(WAIT).until(() -> counter(r1, "auth_failed") >= 1 && counter(r2, "auth_failed") >= 1);
         // r2's file is rewritten in place (as a Secret update does): it now proves the old key and
         // accepts both, so the two relays agree again without a restart
@@ -289,21 +321,25 @@ class MeshRelayTest {
 
     @Test
     void aWrongKeyIsRejectedAndABadKeyDisablesMeshing() throws Exception {
-        int p1 = freePort();
-        int p2 = freePort();
-        String peers = "127.0.0.1:" + p1 + ",127.0.0.1:" + p2;
-        RelayServer good = relay(p1, peers, keyFile("good.key", KEY), "good");
-        RelayServer wrong = relay(p2, peers, keyFile("wrong.key", KEY.replace('0', '1')), "wrong");
+        Path goodKey = keyFile("good.key", KEY);
+        Path wrongKey = keyFile("wrong.key", KEY.replace('0', '1'));
+        List<RelayServer> two = withPorts(2, ports -> {
+            String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
+            return List.of(relay(ports[0], peers, goodKey, "good"), relay(ports[1], peers, wrongKey, "wrong"));
+        });
+        RelayServer good = two.get(0);
+        RelayServer wrong = two.get(1);
+        int p1 = good.address().getPort();
         await().atMost(WAIT).until(() -> counter(good, "auth_failed") >= 1 && counter(wrong, "auth_failed") >= 1);
         assertThat(good.mesh().linkCount()).isZero();
         assertThat(wrong.mesh().linkCount()).isZero();
 
         // a truncated key, or none at all: the relay runs, unmeshed, and refuses mesh connections
-        RelayServer truncated = relay(freePort(), "127.0.0.1:" + p1, keyFile("short.key", KEY.substring(1)), "short");
+        RelayServer truncated = relay(0, "127.0.0.1:" + p1, keyFile("short.key", KEY.substring(1)), "short");
         assertThat(truncated.mesh()).isNull();
-        RelayServer keyless = relay(freePort(), "127.0.0.1:" + p1, null, "keyless");
+        RelayServer keyless = relay(0, "127.0.0.1:" + p1, null, "keyless");
         assertThat(keyless.mesh()).isNull();
-        RelayServer dialsTruncated = relay(freePort(), "127.0.0.1:" + truncated.address().getPort(),
+        RelayServer dialsTruncated = relay(0, "127.0.0.1:" + truncated.address().getPort(),
                 keyFile("k3.key", KEY), "dialer");
         await().atMost(WAIT).until(() -> counter(truncated, "disabled") >= 1);
         assertThat(dialsTruncated.mesh().linkCount()).isZero();
