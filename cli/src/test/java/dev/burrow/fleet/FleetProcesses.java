@@ -77,6 +77,9 @@ final class FleetProcesses implements AutoCloseable {
         String[] fp = new String[1];
         await(name + " started").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
             if (!p.isAlive()) {
+                if (p.logText().contains("Address already in use")) {
+                    throw new PortTaken(name);
+                }
                 throw new AssertionError(name + " exited: " + p.logText());
             }
             Matcher m = FINGERPRINT.matcher(p.logText());
@@ -87,6 +90,39 @@ final class FleetProcesses implements AutoCloseable {
             return false;
         });
         return new Relay(name, port, admin, p, fp[0]);
+    }
+
+    /** A relay could not bind its pre-chosen port (another process took it after we picked it). */
+    static final class PortTaken extends RuntimeException {
+        PortTaken(String name) {
+            super(name + ": port taken");
+        }
+    }
+
+    /** Retries {@code start} with fresh ports when a pre-chosen port was taken; stops what a failed attempt started. */
+    <T> T withPorts(int n, PortsSetup<T> start) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ports[i] = freePort();
+            }
+            int before = processes.size();
+            try {
+                return start.start(ports);
+            } catch (org.awaitility.core.ConditionTimeoutException | PortTaken e) {
+                boolean taken = e instanceof PortTaken || e.getCause() instanceof PortTaken;
+                if (!taken || attempt == 5) {
+                    throw e;
+                }
+                while (processes.size() > before) {
+                    processes.remove(processes.size() - 1).close();
+                }
+            }
+        }
+    }
+
+    interface PortsSetup<T> {
+        T start(int[] ports) throws Exception;
     }
 
     /** The relay's Prometheus text, or "" when it does not answer. */

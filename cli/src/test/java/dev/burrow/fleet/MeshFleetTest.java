@@ -60,12 +60,15 @@ class MeshFleetTest {
         tmp = Files.createTempDirectory("burrow-fleet-");
         fleet = new FleetProcesses(tmp);
         echo = new FleetProcesses.Echo();
-        int[] ports = {FleetProcesses.freePort(), FleetProcesses.freePort(), FleetProcesses.freePort()};
-        String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
         Path key = fleet.keyFile("mesh.key", FleetProcesses.KEY);
-        for (int i = 0; i < 3; i++) {
-            relays.add(fleet.relay("fleet-relay-" + i, ports[i], peers, key));
-        }
+        relays.addAll(fleet.withPorts(3, ports -> {
+            String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
+            List<Relay> started = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                started.add(fleet.relay("fleet-relay-" + i, ports[i], peers, key));
+            }
+            return started;
+        }));
     }
 
     @AfterAll
@@ -168,13 +171,13 @@ class MeshFleetTest {
     void wrongAndTruncatedKeysAreRefusedWithACounter() throws Exception {
         Relay r0 = relays.get(0);
         double before = meshEvent(r0, "auth_failed");
-        int truncatedPort = FleetProcesses.freePort();
-        Relay truncated = fleet.relay("fleet-truncated", truncatedPort, "127.0.0.1:" + r0.port(),
-                fleet.keyFile("truncated.key", FleetProcesses.KEY.substring(1)));
+        Path truncatedKey = fleet.keyFile("truncated.key", FleetProcesses.KEY.substring(1));
+        Relay truncated = fleet.withPorts(1, ports -> fleet.relay("fleet-truncated", ports[0], "127.0.0.1:" + r0.port(), truncatedKey));
+        int truncatedPort = truncated.port();
         assertThat(truncated.process().logText()).contains("event=mesh_disabled").doesNotContain(FleetProcesses.KEY.substring(1, 20));
-        Relay wrong = fleet.relay("fleet-wrong", FleetProcesses.freePort(),
-                "127.0.0.1:" + r0.port() + ",127.0.0.1:" + truncatedPort,
-                fleet.keyFile("wrong.key", FleetProcesses.KEY.replace('6', '7')));
+        Path wrongKey = fleet.keyFile("wrong.key", FleetProcesses.KEY.replace('6', '7'));
+        Relay wrong = fleet.withPorts(1, ports -> fleet.relay("fleet-wrong", ports[0],
+                "127.0.0.1:" + r0.port() + ",127.0.0.1:" + truncatedPort, wrongKey));
         await("auth failures counted").atMost(WAIT).pollInterval(Duration.ofMillis(500))
                 .until(() -> meshEvent(r0, "auth_failed") > before && meshEvent(wrong, "auth_failed") >= 1
                         && meshEvent(truncated, "disabled") >= 1);
