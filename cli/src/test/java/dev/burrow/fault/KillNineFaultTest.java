@@ -202,6 +202,10 @@ class KillNineFaultTest {
             f.get(Transfer.TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
         }
         outcomes.addAll(small);
+        if (outcomes.stream().anyMatch(o -> o.kind() == Transfer.Kind.HUNG)) {
+            System.out.println("a transfer hung after killing " + victim.name + "; agents now: alice " + statusJson("alice")
+                    + "\nbob " + statusJson("bob"));
+        }
         for (Transfer.Outcome o : outcomes) {
             assertThat(o.kind()).as("transfer outcome %s after killing %s", o, victim.name)
                     .isIn(Transfer.Kind.COMPLETE, Transfer.Kind.FAILED_CLEANLY);
@@ -250,6 +254,14 @@ class KillNineFaultTest {
                 "agent", "--config", yaml.toString(), "--state", tmp.resolve(who).toString(), "--transport", "nio");
         all.add(p);
         return p;
+    }
+
+    String statusJson(String who) {
+        try {
+            return String.valueOf(ControlApiClient.forStateDir(tmp.resolve(who)).get("/v1/status").body());
+        } catch (IOException | RuntimeException e) {
+            return "(no status: " + e + ")";
+        }
     }
 
     boolean ready(String who) {

@@ -33,6 +33,9 @@ final class Transfer {
     private final long length;
     private final long seed;
     private final AtomicLong received = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private volatile boolean writerDone;
+    private volatile String writerError;
 
     Transfer(int port, long length, long seed) {
         this.port = port;
@@ -54,8 +57,10 @@ final class Transfer {
                 try {
                     sentDigest[0] = write(s.getOutputStream());
                     s.shutdownOutput();
+                    writerDone = true;
                 } catch (IOException e) {
                     writeError[0] = e;
+                    writerError = e.toString();
                 }
             });
             MessageDigest sha = sha256();
@@ -68,7 +73,9 @@ final class Transfer {
                     received.addAndGet(n);
                 }
             } catch (SocketTimeoutException e) {
-                return new Outcome(Kind.HUNG, length, received.get(), "no byte for " + TIMEOUT);
+                return new Outcome(Kind.HUNG, length, received.get(), "no byte for " + TIMEOUT + " from local port " + s.getLocalPort()
+                        + "; written " + written.get() + (writerDone ? ", output shut down" : writerError != null ? ", writer failed: " + writerError
+                        : ", writer blocked"));
             } catch (IOException e) {
                 return new Outcome(Kind.FAILED_CLEANLY, length, received.get(), e.toString());
             } finally {
@@ -108,6 +115,7 @@ final class Transfer {
             sha.update(chunk, 0, n);
             out.write(chunk, 0, n);
             sent += n;
+            written.addAndGet(n);
         }
         out.flush();
         return HexFormat.of().formatHex(sha.digest());
