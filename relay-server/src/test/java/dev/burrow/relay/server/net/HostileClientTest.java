@@ -239,7 +239,7 @@ class HostileClientTest {
                 TestRelayClient w = TestRelayClient.connect(warm.address(), TestRelays.clientTls(warm), Options.control(Mode.UPGRADE))) {
             w.authenticate(NodeIdentity.ephemeral("warm"), false);
         }
-        relay = TestRelays.start(Map.of("timeouts.handshake", "4s"));
+        relay = TestRelays.start(Map.of("timeouts.handshake", "5s"));
         Bystanders by = bystanders(); // established before: must outlive every deadline
         List<TestRelayClient> slow = new ArrayList<>();
         // TLS done, then no HTTP request at all
@@ -263,6 +263,17 @@ class HostileClientTest {
         TestRelayClient partialAttach = connect(Options.circuit(Mode.WEBSOCKET));
         partialAttach.writeRaw(frame(FrameType.CIRCUIT_ATTACH.code(), 48, 10));
         slow.add(partialAttach);
+        // without TLS (plain circuits are on by default): half an HTTP request, and an upgraded plain
+        // circuit connection that never attaches
+        Socket plainPartialHttp = new Socket(relay.address().getAddress(), relay.address().getPort());
+        open.add(plainPartialHttp);
+        plainPartialHttp.getOutputStream().write("GET /v1/circuit HTTP/1.1\r\nHost: x\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        plainPartialHttp.getOutputStream().flush();
+        if (relay.config().tls().plainCircuits()) {
+            TestRelayClient plainCircuit = TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.UPGRADE));
+            open.add(plainCircuit);
+            slow.add(plainCircuit);
+        }
         double timeoutsBefore = counter(RelayMetrics.HANDSHAKES, "outcome", "timeout");
 
         // meanwhile a legitimate client connects at once, on both transports
@@ -270,8 +281,9 @@ class HostileClientTest {
             TestRelayClient legit = connect(Options.control(mode));
             assertThat(legit.authenticate(NodeIdentity.ephemeral("legit-" + mode.name().toLowerCase(java.util.Locale.ROOT)), false)).isInstanceOf(RelayFrame.ServerAccept.class);
         }
-        await().atMost(Duration.ofSeconds(20)).until(() -> slow.stream().noneMatch(TestRelayClient::isOpen) && closedByPeer(tlsOnly));
-        assertThat(counter(RelayMetrics.HANDSHAKES, "outcome", "timeout") - timeoutsBefore).isGreaterThanOrEqualTo(slow.size());
+        await().atMost(Duration.ofSeconds(20)).until(() -> slow.stream().noneMatch(TestRelayClient::isOpen) && closedByPeer(tlsOnly)
+                && closedByPeer(plainPartialHttp));
+        assertThat(counter(RelayMetrics.HANDSHAKES, "outcome", "timeout") - timeoutsBefore).isGreaterThanOrEqualTo(slow.size() + 1);
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.context().gate().handshakesInFlight() == 0);
         by.stillForward((byte) 4);
     }
@@ -294,7 +306,10 @@ class HostileClientTest {
         // a storm of real TLS clients: each is refused at accept, before any TLS work
         int storm = 12;
         for (int i = 0; i < storm; i++) {
-            assertThatThrownBy(() -> connect(Options.control(Mode.UPGRADE))).isNotNull();
+            try (SSLSocket s = trustingTls(relay.address().getHostString(), relay.address().getPort())) {
+                s.setSoTimeout(20_000);
+                assertThatThrownBy(s::startHandshake).isInstanceOf(java.io.IOException.class);
+            }
         }
         assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "handshakes_in_flight") - refusedBefore).isGreaterThanOrEqualTo(storm);
         assertThat(relay.context().gate().handshakesInFlight()).isLessThanOrEqualTo(4);
