@@ -60,8 +60,9 @@ class KillNineFaultTest {
      */
     static final long FD_SLACK = 24;
     static final long THREAD_SLACK = 12;
-    static final List<String> CHILD_JVM = List.of("-Dio.netty.leakDetection.level=paranoid",
-            "-Dio.netty.leakDetection.targetRecords=4");
+    /** Paranoid leak detection in the children too (through the environment, so every child JVM gets it). */
+    static final Map<String, String> LEAK_DETECTION = Map.of("JAVA_TOOL_OPTIONS",
+            "-Dio.netty.leakDetection.level=paranoid -Dio.netty.leakDetection.targetRecords=4");
 
     Path tmp;
     EchoTarget target;
@@ -222,7 +223,7 @@ class KillNineFaultTest {
     // ------------------------------------------------------------------ processes
 
     BurrowProcess startRelay() throws Exception {
-        BurrowProcess p = BurrowProcess.start("fault-relay-" + generation, CHILD_JVM, Map.of(),
+        BurrowProcess p = BurrowProcess.start("fault-relay-" + generation, LEAK_DETECTION,
                 "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "127.0.0.1:" + adminPort,
                 "--relay-id", "fault-relay", "--transport", "nio", "--drain-grace", "1s",
                 "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
@@ -250,7 +251,7 @@ class KillNineFaultTest {
     }
 
     BurrowProcess startAgent(String who, Path yaml) throws IOException {
-        BurrowProcess p = BurrowProcess.start("fault-" + who + "-" + generation, CHILD_JVM, Map.of("BURROW_DIRECT", "off"),
+        BurrowProcess p = BurrowProcess.start("fault-" + who + "-" + generation, withLeakDetection(Map.of("BURROW_DIRECT", "off")),
                 "agent", "--config", yaml.toString(), "--state", tmp.resolve(who).toString(), "--transport", "nio");
         all.add(p);
         return p;
@@ -262,6 +263,12 @@ class KillNineFaultTest {
         } catch (IOException | RuntimeException e) {
             return "(no status: " + e + ")";
         }
+    }
+
+    static Map<String, String> withLeakDetection(Map<String, String> env) {
+        Map<String, String> all = new java.util.HashMap<>(env);
+        all.putAll(LEAK_DETECTION);
+        return all;
     }
 
     boolean ready(String who) {
