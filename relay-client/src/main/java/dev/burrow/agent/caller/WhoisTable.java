@@ -42,7 +42,8 @@ public final class WhoisTable {
             return NONE;
         }
         entries.put(key, caller);
-        return () -> entries.remove(key, caller);
+        // identity, not equals: a newer connection on the same port may carry an equal record
+        return () -> entries.computeIfPresent(key, (k, v) -> v == caller ? null : v);
     }
 
     /** The caller behind the connection whose agent end is {@code local}. */
