@@ -78,7 +78,7 @@ public final class Agent implements AutoCloseable {
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
-    private final WhoisTable whois = new WhoisTable();
+    private final WhoisTable whois;
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
@@ -94,6 +94,7 @@ public final class Agent implements AutoCloseable {
         this.identity = identity;
         this.transport = transport;
         this.metrics = metrics;
+        this.whois = new WhoisTable(metrics::whoisOverflow);
         if (config.relay() == null || config.relay().url() == null) {
             throw new IllegalArgumentException("no relay: set relay.url in the configuration or pass --relay URL");
         }

@@ -51,18 +51,22 @@ public final class ExposeCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
+    /** The one service this command exposes, validated (usage errors name what is wrong). */
+    AgentConfig.Expose expose() {
+        try {
+            return new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow))
+                    .withProxyProtocol(proxyProtocol == null ? ProxyProtocol.OFF : ProxyProtocol.parse(proxyProtocol));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         if (!ServiceNames.isValid(name)) {
             throw new UsageException("'" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -, starting with a letter or digit)");
         }
-        AgentConfig.Expose expose;
-        try {
-            expose = new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow))
-                    .withProxyProtocol(proxyProtocol == null ? ProxyProtocol.OFF : ProxyProtocol.parse(proxyProtocol));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
+        AgentConfig.Expose expose = expose();
         AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(expose), List.of());
         AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
         PrintWriter out = spec.commandLine().getOut();

@@ -25,6 +25,16 @@ public final class WhoisTable {
 
     private final ConcurrentHashMap<InetSocketAddress, Caller> entries = new ConcurrentHashMap<>();
     private final AtomicLong overflows = new AtomicLong();
+    private final Runnable onOverflow;
+
+    public WhoisTable() {
+        this(() -> {});
+    }
+
+    /** @param onOverflow called for every connection not recorded because the table is full (a metric) */
+    public WhoisTable(Runnable onOverflow) {
+        this.onOverflow = onOverflow;
+    }
 
     /** A recorded entry; closing it removes exactly that entry (idempotent). */
     public interface Registration extends AutoCloseable {
@@ -39,6 +49,7 @@ public final class WhoisTable {
         InetSocketAddress key = canonical(local);
         if (entries.size() >= MAX_ENTRIES) {
             overflows.incrementAndGet();
+            onOverflow.run();
             return NONE;
         }
         entries.put(key, caller);

@@ -32,7 +32,8 @@ class WhoisTableTest {
 
     @Test
     void fullTableRecordsNothingAndCounts() {
-        WhoisTable t = new WhoisTable();
+        java.util.concurrent.atomic.AtomicInteger metric = new java.util.concurrent.atomic.AtomicInteger();
+        WhoisTable t = new WhoisTable(metric::incrementAndGet);
         for (int i = 0; i < WhoisTable.MAX_ENTRIES; i++) {
             t.register(WhoisTable.parseAddress("127.0." + (i >>> 8) + "." + (i & 0xff) + ":1"), caller("x"));
         }
@@ -40,6 +41,7 @@ class WhoisTableTest {
         WhoisTable.Registration none = t.register(WhoisTable.parseAddress("10.0.0.1:1"), caller("x"));
         none.close();
         assertThat(t.overflows()).isEqualTo(1);
+        assertThat(metric).hasValue(1);
         assertThat(t.lookup(WhoisTable.parseAddress("10.0.0.1:1"))).isEmpty();
     }
 
