@@ -193,4 +193,15 @@ class BurrowSidecarChartTest {
                 .isInstanceOf(ChartRenderer.RenderException.class)
                 .hasMessageContaining("identity.joinToken.existingSecret");
     }
+
+    @Test
+    void theSchemaRefusesAnUnknownIdentityModeAndAWrongProxyProtocol() {
+        assertThatThrownBy(() -> helm.render(values("identity.mode", "borrowed")))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("identity");
+        assertThatThrownBy(() -> helm.render(values("agent.expose",
+                List.of(Map.of("name", "web", "target", "8080", "allow", List.of("tag:x"), "proxy-protocol", "v1")))))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("proxy-protocol");
+        assertThatThrownBy(() -> helm.render(values("sidecar.colour", "blue")))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("colour");
+    }
 }
