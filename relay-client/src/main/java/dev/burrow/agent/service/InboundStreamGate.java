@@ -318,9 +318,8 @@ public final class InboundStreamGate {
                     local.close();
                     return;
                 }
-                Caller caller;
                 try {
-                    caller = announceCaller(local, service, connectTo);
+                    announceCaller(local, service, connectTo);
                 } catch (RuntimeException e) {
                     permit.close();
                     local.close();
@@ -328,8 +327,6 @@ public final class InboundStreamGate {
                     log.debug("PROXY header for service '{}' failed", service.name(), e);
                     return;
                 }
-                WhoisTable.Registration entry = whois.register((InetSocketAddress) local.localAddress(), caller);
-                local.closeFuture().addListener(x -> entry.close());
                 decided = true;
                 ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Status.ok(), ctx.alloc()));
                 ctx.pipeline().remove(this);
@@ -351,19 +348,22 @@ public final class InboundStreamGate {
         }
 
         /**
-         * The caller of a new target connection, for whois; with PROXY v2 on, its header goes to the
-         * target now, before the splice can write the peer's first byte.
+         * Records the caller of a new target connection for whois (until that connection closes)
+         * and, with PROXY v2 on, writes its header to the target now, before the splice can write
+         * the peer's first byte. Both happen before STATUS OK, so by the time the target reads any
+         * byte of the peer, whois already knows the connection.
          */
-        private Caller announceCaller(Channel local, ExposedService service, InetSocketAddress target) {
+        private void announceCaller(Channel local, ExposedService service, InetSocketAddress target) {
             InetSocketAddress localEnd = (InetSocketAddress) local.localAddress();
             var mapped = PeerAddresses.forPeer(peer.nodeKey(), target.getAddress());
             Caller caller = new Caller(WhoisTable.text(localEnd), peer.nodeKey().nodeId(), peer.caIssued() ? peer.name() : null,
                     peer.caIssued() ? peer.tags().stream().sorted().toList() : java.util.List.of(), peer.caIssued(), service.name(),
                     stream.path(), service.target().spec().toString(), mapped.getHostAddress(), Instant.now().toString());
+            WhoisTable.Registration entry = whois.register(localEnd, caller);
+            local.closeFuture().addListener(x -> entry.close());
             if (service.proxyProtocol() == ProxyProtocol.V2) {
                 local.writeAndFlush(ProxyHeaders.message(caller, localEnd, target, mapped, local.alloc()));
             }
-            return caller;
         }
 
         /** Sends a refusal STATUS and closes after it. */
