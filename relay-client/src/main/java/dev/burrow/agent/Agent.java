@@ -23,6 +23,7 @@ import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.relay.RelayConnectionState;
 import dev.burrow.agent.relay.RelayDeniedException;
 import dev.burrow.agent.relay.RelayTrust;
+import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
@@ -77,6 +78,7 @@ public final class Agent implements AutoCloseable {
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
+    private final WhoisTable whois;
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
@@ -92,6 +94,7 @@ public final class Agent implements AutoCloseable {
         this.identity = identity;
         this.transport = transport;
         this.metrics = metrics;
+        this.whois = new WhoisTable(metrics::whoisOverflow);
         if (config.relay() == null || config.relay().url() == null) {
             throw new IllegalArgumentException("no relay: set relay.url in the configuration or pass --relay URL");
         }
@@ -117,7 +120,8 @@ public final class Agent implements AutoCloseable {
         this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
-        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals);
+        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals,
+                whois);
         relayPath.acceptInto(gate);
         directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
                 () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
@@ -230,7 +234,7 @@ public final class Agent implements AutoCloseable {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
             out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout()));
+                    e.idleTimeout(), e.proxyProtocol()));
         }
         return out;
     }
@@ -304,6 +308,11 @@ public final class Agent implements AutoCloseable {
 
     public NodeIdentity identity() {
         return identity;
+    }
+
+    /** Who is behind each local connection this agent opened to an exposed service. */
+    public WhoisTable whois() {
+        return whois;
     }
 
     public RelayClient relayClient() {

@@ -3,6 +3,7 @@ package dev.burrow.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
@@ -50,6 +51,7 @@ import java.util.Set;
  *     max-connections: 1024
  *     max-per-peer: 256
  *     idle-timeout: 1h
+ *     proxy-protocol: v2           # PROXY v2 header naming the caller (off by default)
  * forward:
  *   - peer: alice                  # node ID or alias
  *     service: web
@@ -113,11 +115,21 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** One exposed service. */
+    /** One exposed service; {@code proxyProtocol}: PROXY v2 header to the target (opt-in, off by default). */
     public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout) {
+            Duration idleTimeout, ProxyProtocol proxyProtocol) {
         public Expose {
             ServiceNames.check(name);
+            proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
+        }
+
+        /** The same service with a PROXY protocol setting. */
+        public Expose withProxyProtocol(ProxyProtocol p) {
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, p);
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
@@ -180,7 +192,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "fleet-ca", "peers", "expose", "forward");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
-    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout");
+    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
+            "proxy-protocol");
     private static final Set<String> FORWARD_KEYS = Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
     /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
     public static final long MAX_FILE_BYTES = 1024 * 1024;
@@ -342,7 +355,16 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
         int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Expose(name, target, allow, maxConn, maxPeer, idle);
+        return new Expose(name, target, allow, maxConn, maxPeer, idle).withProxyProtocol(proxyProtocolValue(n, at));
+    }
+
+    private static ProxyProtocol proxyProtocolValue(JsonNode n, String at) {
+        String v = text(n, "proxy-protocol", at + ".proxy-protocol", false);
+        try {
+            return v == null ? ProxyProtocol.OFF : ProxyProtocol.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".proxy-protocol: " + e.getMessage());
+        }
     }
 
     private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers) {
