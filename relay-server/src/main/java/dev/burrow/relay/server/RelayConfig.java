@@ -18,9 +18,18 @@ import java.util.Set;
  * @param stunListen the embedded STUN server; null = disabled
  * @param relayId name of this relay in SERVER_HELLO (pod name or host name)
  * @param transport {@code auto}, {@code iouring}, {@code epoll} or {@code nio}
+ * @param ingress public ingress (off by default)
  */
 public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
+        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts,
+        dev.burrow.relay.server.ingress.IngressConfig ingress) {
+
+    /** Without public ingress. */
+    public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
+            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
+        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts,
+                dev.burrow.relay.server.ingress.IngressConfig.disabled());
+    }
 
     public RelayConfig {
         Objects.requireNonNull(listen, "listen");
@@ -30,6 +39,7 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(timeouts, "timeouts");
+        ingress = ingress == null ? dev.burrow.relay.server.ingress.IngressConfig.disabled() : ingress;
     }
 
     /** How the public listener does TLS. */
@@ -112,14 +122,18 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
     }
 
     public RelayConfig withLimits(Limits l) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, ingress);
     }
 
     public RelayConfig withAuth(Auth a) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, ingress);
+    }
+
+    public RelayConfig withIngress(dev.burrow.relay.server.ingress.IngressConfig i) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, i);
     }
 
     public RelayConfig withTimeouts(Timeouts t) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, ingress);
     }
 }
