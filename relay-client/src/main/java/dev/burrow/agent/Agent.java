@@ -75,6 +75,7 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
+    private final dev.burrow.agent.ingress.IngressPublisher publisher;
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
@@ -104,6 +105,10 @@ public final class Agent implements AutoCloseable {
         this.dialer = new PeerStreamDialer(identity, verifier);
         InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals);
         relayPath.acceptInto(gate);
+        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, group, transport, metrics, active, refusals,
+                identity.nodeKey()));
+        this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
+        relay.addListener(publisher);
         directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay, config.relay().url(), gate, registry,
                 () -> forwardPeers));
         relay.addListener(new RelayClientListener() {
@@ -195,7 +200,7 @@ public final class Agent implements AutoCloseable {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
             out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout()));
+                    e.idleTimeout(), e.publicIngress(), e.proxyProtocol()));
         }
         return out;
     }
@@ -255,6 +260,7 @@ public final class Agent implements AutoCloseable {
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);
+        publisher.sync();
         config = next;
         applyForwards(next);
         configError = null;
@@ -345,9 +351,11 @@ public final class Agent implements AutoCloseable {
                 r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
                 r.by(), r.message())).toList();
         String problem = readyProblem();
+        List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
+                .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem())).toList();
         return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
                 problem == null, problem, relayStatus, services, fws, withDirectPaths(peers, rtt), conns, refs, fromPeers, toPeers,
-                configError);
+                configError, pubs);
     }
 
     /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */

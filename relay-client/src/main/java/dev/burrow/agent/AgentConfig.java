@@ -70,11 +70,21 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** One exposed service. */
+    /**
+     * One exposed service.
+     *
+     * @param publicIngress public-ingress opt-in ({@code public:}), or null
+     * @param proxyProtocol the target wants a PROXY v2 header first ({@code proxy-protocol: true})
+     */
     public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout) {
+            Duration idleTimeout, dev.burrow.agent.ingress.PublicIngress publicIngress, boolean proxyProtocol) {
         public Expose {
             ServiceNames.check(name);
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
+                Duration idleTimeout) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, null, false);
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
@@ -137,7 +147,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     private static final Set<String> TOP_KEYS = Set.of("relay", "fleet-ca", "peers", "expose", "forward");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
-    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout");
+    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
+            "public", "proxy-protocol");
+    private static final Set<String> PUBLIC_KEYS = Set.of("enabled", "allow-sources", "max-connections", "idle-timeout");
     private static final Set<String> FORWARD_KEYS = Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
     /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
     public static final long MAX_FILE_BYTES = 1024 * 1024;
@@ -240,23 +252,57 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".target: " + e.getMessage());
         }
+        dev.burrow.agent.ingress.PublicIngress pub = parsePublic(n.get("public"), at + ".public");
         JsonNode allowNode = n.get("allow");
-        if (allowNode == null || allowNode.isNull()) {
+        if ((allowNode == null || allowNode.isNull()) && pub == null) {
             throw new IllegalArgumentException(at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
         }
         AllowList allow;
         try {
-            allow = AllowList.parse(stringList(allowNode, at + ".allow"));
+            allow = AllowList.parse(allowNode == null || allowNode.isNull() ? List.of() : stringList(allowNode, at + ".allow"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".allow: " + e.getMessage());
         }
-        if (allow.rules().isEmpty()) {
+        if (allow.rules().isEmpty() && pub == null) {
             throw new IllegalArgumentException(at + ".allow: empty (nobody could connect)");
         }
         int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
         int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Expose(name, target, allow, maxConn, maxPeer, idle);
+        JsonNode pp = n.get("proxy-protocol");
+        if (pp != null && !pp.isNull() && !pp.isBoolean()) {
+            throw new IllegalArgumentException(at + ".proxy-protocol: expected true or false");
+        }
+        return new Expose(name, target, allow, maxConn, maxPeer, idle, pub, pp != null && pp.asBoolean(false));
+    }
+
+    /** {@code public: {enabled: true, allow-sources: [...], max-connections: 64, idle-timeout: 5m}}; null when absent or disabled. */
+    private static dev.burrow.agent.ingress.PublicIngress parsePublic(JsonNode n, String at) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        requireObject(n, at);
+        checkKeys(n, PUBLIC_KEYS, at + ".");
+        JsonNode enabled = n.get("enabled");
+        if (enabled == null || !enabled.isBoolean()) {
+            throw new IllegalArgumentException(at + ".enabled: expected true or false (public ingress is opt-in)");
+        }
+        if (!enabled.asBoolean()) {
+            return null;
+        }
+        JsonNode sources = n.get("allow-sources");
+        if (sources == null || sources.isNull()) {
+            throw new IllegalArgumentException(at + ".allow-sources: missing (client networks that may connect, e.g. "
+                    + "[203.0.113.0/24]; [0.0.0.0/0, ::/0] for everyone)");
+        }
+        try {
+            return new dev.burrow.agent.ingress.PublicIngress(
+                    stringList(sources, at + ".allow-sources").stream().map(dev.burrow.protocol.frame.SourcePrefix::parse).toList(),
+                    intValue(n, "max-connections", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_MAX_CONNECTIONS),
+                    durationValue(n, "idle-timeout", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_IDLE_TIMEOUT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage());
+        }
     }
 
     private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers) {

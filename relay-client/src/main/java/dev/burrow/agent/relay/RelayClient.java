@@ -366,6 +366,25 @@ public final class RelayClient implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Public ingress: asks the relay to publish (PUBLISH) or stop publishing (UNPUBLISH) a service on
+     * the current connection; the answer comes to the listeners ({@link RelayClientListener#published},
+     * {@link RelayClientListener#publishRefused}). False when not connected (publish again on
+     * {@link RelayClientListener#connected}: a publication lasts as long as the connection).
+     */
+    public boolean sendPublication(ClientFrame frame) {
+        if (!(frame instanceof ClientFrame.Publish) && !(frame instanceof ClientFrame.Unpublish)) {
+            throw new IllegalArgumentException("only PUBLISH and UNPUBLISH");
+        }
+        ControlHandler c = control;
+        Channel ch = c == null ? null : c.channel();
+        if (c == null || ch == null || !c.ready()) {
+            return false;
+        }
+        ch.writeAndFlush(frame, ch.voidPromise());
+        return true;
+    }
+
     /** Runs {@code task} on the client's loop; dropped when the loop is gone (the client is closed). */
     private void runOnLoopQuietly(Runnable task) {
         try {
@@ -635,6 +654,8 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.CircuitOffer o -> onOffer(h, o);
             case RelayFrame.CircuitAccepted a -> onCircuitAccepted(h, a);
             case RelayFrame.CircuitRejected r -> onCircuitRejected(h, r);
+            case RelayFrame.Published p -> fire(l -> l.published(p.service(), p.port(), p.publicAddress()));
+            case RelayFrame.PublishRefused r -> fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
             default -> log.debug("ignoring {} from relay", frame.type());
         }
     }
@@ -790,10 +811,12 @@ public final class RelayClient implements AutoCloseable {
     // ------------------------------------------------------------------ circuits: listener
 
     private void onOffer(ControlHandler h, RelayFrame.CircuitOffer offer) {
-        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service());
+        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service(), offer.ingress());
         CircuitAcceptor acceptor = circuitAcceptor;
         CircuitDecision decision;
-        if (!config.acceptsCircuits() || acceptor == null) {
+        if (offer.hasUnknownFlags()) {
+            decision = CircuitDecision.reject(CircuitRejectReason.BAD_REQUEST, "unknown circuit offer flags");
+        } else if (!config.acceptsCircuits() || acceptor == null) {
             decision = CircuitDecision.reject(CircuitRejectReason.SERVICE_UNKNOWN, "this node accepts no circuits");
         } else if (listenerAttaching >= config.maxPendingCircuits()) {
             decision = CircuitDecision.reject(CircuitRejectReason.LIMIT_REACHED, "too many circuits being attached");

@@ -13,9 +13,11 @@ import java.util.Objects;
  * @param maxConnections streams at once for the whole service
  * @param maxPerPeer streams at once from one peer
  * @param idleTimeout a stream with no bytes either way for this long is closed
+ * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
+ * @param proxyProtocol the target expects a PROXY protocol v2 header first (public ingress passes the real client address in it)
  */
 public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-        Duration idleTimeout) {
+        Duration idleTimeout, dev.burrow.agent.ingress.PublicIngress publicIngress, boolean proxyProtocol) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");
@@ -24,6 +26,16 @@ public record ExposedService(String name, TargetPolicy target, AllowList allow, 
             throw new IllegalArgumentException("service " + name + ": connection caps must be >= 1");
         }
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+    }
+
+    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+            Duration idleTimeout) {
+        this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, null, false);
+    }
+
+    /** True when the service opted in to public ingress. */
+    public boolean isPublic() {
+        return publicIngress != null;
     }
 
     public ExposedService(String name, TargetPolicy target, AllowList allow) {

@@ -129,4 +129,33 @@ class AgentConfigTest {
     void unusedListIsFine() {
         assertThat(AgentConfig.parse("expose: []\nforward: []\n", null).forwards()).isEqualTo(List.of());
     }
+
+    @Test
+    void publicIngressIsOptInWithExplicitSources() {
+        AgentConfig c = AgentConfig.parse("""
+                expose:
+                  - name: hook
+                    target: 127.0.0.1:8080
+                    proxy-protocol: true
+                    public: {enabled: true, allow-sources: [203.0.113.0/24, "::/0"], max-connections: 8, idle-timeout: 30s}
+                  - name: db
+                    target: 127.0.0.1:5432
+                    allow: [tag:dev]
+                    public: {enabled: false}
+                """, null);
+        AgentConfig.Expose hook = c.exposes().get(0);
+        assertThat(hook.proxyProtocol()).isTrue();
+        assertThat(hook.allow().rules()).isEmpty(); // a public-only service needs no peer allow list
+        assertThat(hook.publicIngress().allowSources()).hasSize(2);
+        assertThat(hook.publicIngress().maxConnections()).isEqualTo(8);
+        assertThat(hook.publicIngress().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.exposes().get(1).publicIngress()).isNull();
+        assertThat(c.exposes().get(1).proxyProtocol()).isFalse();
+        for (String bad : List.of("public: {enabled: true}", "public: {enabled: true, allow-sources: []}",
+                "public: {enabled: yes-please, allow-sources: [0.0.0.0/0]}", "public: {enabled: true, allow-sources: [example.com]}",
+                "public: {enabled: true, allow-sources: [0.0.0.0/0], port: 80}", "public: {allow-sources: [0.0.0.0/0]}")) {
+            assertThatThrownBy(() -> AgentConfig.parse("expose:\n  - name: x\n    target: 127.0.0.1:1\n    " + bad + "\n", null))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("public");
+        }
+    }
 }
