@@ -27,7 +27,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
-import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
@@ -67,8 +66,6 @@ public final class IngressGate {
     public static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
     /** Client bytes held between the header and the target connection: about one read. */
     static final int MAX_EARLY_BYTES = 64 * 1024;
-    /** Largest PROXY v2 TLV section accepted from the relay: the relay sends none. */
-    static final int MAX_TLV_BYTES = 256;
 
     private final ServiceRegistry registry;
     private final EventLoopGroup group;
@@ -128,7 +125,19 @@ public final class IngressGate {
      * circuit (delivers held bytes) afterwards.
      */
     public void accept(Channel circuit, String service) {
-        circuit.pipeline().addLast("ingress-proxy-header", new HAProxyMessageDecoder(MAX_TLV_BYTES));
+        circuit.pipeline().addLast("ingress-eof", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                // No end-to-end TLS here: the relay ends the client's direction with close_notify on
+                // the agent's TLS connection to the relay. For the splice that is the end of input.
+                if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent e && e.isSuccess()) {
+                    ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+                } else {
+                    ctx.fireUserEventTriggered(evt);
+                }
+            }
+        });
+        circuit.pipeline().addLast("ingress-proxy-header", new ProxyHeaderFramer());
         circuit.pipeline().addLast("ingress-gate", new Handler(service));
         circuit.config().setAutoRead(true);
     }
@@ -317,7 +326,7 @@ public final class IngressGate {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (!headerSeen) {
-                fail(ctx, StreamStatusCode.BAD_REQUEST, "bad PROXY header: " + cause.getClass().getSimpleName());
+                fail(ctx, StreamStatusCode.BAD_REQUEST, "bad PROXY header: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage());
             } else {
                 log.debug("public connection for '{}' failed: {}", service, cause.toString());
                 fail(ctx, StreamStatusCode.INTERNAL, cause.getClass().getSimpleName());

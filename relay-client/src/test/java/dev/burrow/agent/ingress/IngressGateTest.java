@@ -193,6 +193,31 @@ class IngressGateTest {
         assertThat(refusals.snapshot()).hasSize(2);
     }
 
+    @Test
+    void aHeaderSplitAcrossReadsStillParsesAndAnOversizedOneIsRefused() throws Exception {
+        expose("web", PublicIngress.of(List.of("0.0.0.0/0")), false);
+        byte[] h = header("203.0.113.9", 40000);
+        try (Socket s = circuit("web")) {
+            for (int i = 0; i < h.length; i += 5) {
+                s.getOutputStream().write(h, i, Math.min(5, h.length - i));
+                s.getOutputStream().flush();
+                Thread.sleep(20);
+            }
+            s.getOutputStream().write("late".getBytes(StandardCharsets.US_ASCII));
+            try (Socket t = target.accept()) {
+                t.setSoTimeout((int) WAIT.toMillis());
+                assertThat(new String(t.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("late");
+            }
+        }
+        byte[] huge = h.clone();
+        huge[14] = (byte) 0xFF; // length 0xFF0C: refused after the fixed 16 bytes, nothing buffered
+        try (Socket s = circuit("web")) {
+            s.getOutputStream().write(huge, 0, 16);
+            assertThat(closedByGate(s)).isTrue();
+        }
+        assertThat(refusals.snapshot()).singleElement().satisfies(r -> assertThat(r.message()).contains("too long"));
+    }
+
     private boolean acceptsNothing() throws IOException {
         try (Socket unexpected = target.accept()) {
             return false;
