@@ -840,7 +840,11 @@ public final class RelayClient implements AutoCloseable {
         ch.writeAndFlush(new ClientFrame.CircuitAccept(offer.circuitId()), ch.voidPromise());
         listenerAttaching++;
         // Incoming circuits spread over the group's loops; the target connection joins the same loop.
-        attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next()).addListener(f -> {
+        // An ingress circuit carries a public client's plaintext (no end-to-end TLS inside): always
+        // with relay TLS, never as a plain circuit connection.
+        (offer.ingress()
+                ? attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, true, group.next())
+                : attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next())).addListener(f -> {
             listenerAttaching--;
             if (f.isSuccess()) {
                 CircuitConnection conn = (CircuitConnection) f.getNow();

@@ -201,7 +201,7 @@ public final class RelayServer implements AutoCloseable {
             serverChannel = b.bind(config.listen()).sync().channel();
             if (config.ingress().enabled()) {
                 IngressManager ingress = new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
-                        config.timeouts().circuitToken(), context::draining);
+                        config.timeouts().circuitToken(), context::draining, ssl != null);
                 context.ingress(ingress);
                 circuits.external(ingress);
                 log.warn("event=ingress_enabled bind={} ports={} msg=\"public ingress is on: this relay sees the plaintext of public connections\"",

@@ -72,6 +72,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     private final EventLoopGroup workerGroup;
     private final Duration attachTimeout;
     private final BooleanSupplier draining;
+    private final boolean requireTlsAttach;
     /** Guards {@code byOwner} and {@code portsInUse}. */
     private final Object lock = new Object();
     private final Map<ClientSession, Map<String, PublishedService>> byOwner = new HashMap<>();
@@ -88,9 +89,11 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
 
     /**
      * @param attachTimeout how long a public client waits (unread) for the listener to attach: the circuit token TTL
+     * @param requireTlsAttach the relay runs TLS: an ingress circuit may only be attached over it (plain
+     *     circuit connections are for end-to-end encrypted bytes, and these are a client's plaintext)
      */
     public IngressManager(IngressConfig config, RelayMetrics metrics, Transport transport, EventLoopGroup bossGroup,
-            EventLoopGroup workerGroup, Duration attachTimeout, BooleanSupplier draining) {
+            EventLoopGroup workerGroup, Duration attachTimeout, BooleanSupplier draining, boolean requireTlsAttach) {
         this.config = config;
         this.metrics = metrics;
         this.transport = transport;
@@ -98,11 +101,12 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         this.workerGroup = workerGroup;
         this.attachTimeout = attachTimeout;
         this.draining = draining;
+        this.requireTlsAttach = requireTlsAttach;
     }
 
     /** Ingress off: every PUBLISH is refused with NOT_ENABLED. */
     public static IngressManager disabled(RelayMetrics metrics) {
-        return new IngressManager(IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false);
+        return new IngressManager(IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false, true);
     }
 
     public boolean enabled() {
@@ -400,6 +404,10 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         if (!MessageDigest.isEqual(p.token().bytes(), a.token().bytes())) {
             metrics.ingress(IngressOutcome.TOKEN_REFUSED);
             return CircuitManager.AttachResult.REFUSED;
+        }
+        if (requireTlsAttach && ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
+            metrics.ingress(IngressOutcome.PLAIN_ATTACH_REFUSED);
+            return CircuitManager.AttachResult.REFUSED; // the listener may still attach with TLS before the TTL
         }
         if (!pending.remove(p.id(), p)) {
             return CircuitManager.AttachResult.REFUSED; // consumed, timed out or refused meanwhile

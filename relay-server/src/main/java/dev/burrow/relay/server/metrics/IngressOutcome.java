@@ -20,6 +20,8 @@ public enum IngressOutcome {
     TIMEOUT,
     /** An attach to an ingress circuit with a wrong token. */
     TOKEN_REFUSED,
+    /** An attach to an ingress circuit without relay TLS (its bytes are the client's plaintext). */
+    PLAIN_ATTACH_REFUSED,
     /** A joined public connection was closed after the idle timeout (slowloris, abandoned clients). */
     IDLE_CLOSED,
     /** A PUBLISH was granted. */

@@ -153,6 +153,25 @@ class IngressTest {
     }
 
     @Test
+    void anIngressCircuitIsNeverAttachedWithoutRelayTls() throws Exception {
+        start(Map.of());
+        int port = publish(listener, "web", 8, "127.0.0.1/32");
+        try (Socket s = client(port)) {
+            RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
+            // plain circuit connections are for end-to-end encrypted bytes; these are the client's plaintext
+            try (TestRelayClient plain = TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.UPGRADE))) {
+                plain.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
+                assertThat(plain.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
+            }
+            assertThat(counter("plain_attach_refused")).isEqualTo(1);
+            try (TestRelayClient circuit = attach(offer)) { // the token is still good over TLS
+                circuit.awaitFrame(RelayFrame.CircuitAttached.class);
+                await().atMost(WAIT).until(() -> circuit.circuitBytes().length >= 28);
+            }
+        }
+    }
+
+    @Test
     void aSourceOutsideThePrefixesIsResetBeforeAnythingElse() throws Exception {
         start(Map.of());
         int port = publish(listener, "web", 8, "10.0.0.0/8", "2001:db8::/32");
