@@ -83,7 +83,7 @@ class PublicIngressE2eTest {
         Path aliceYaml = tmp.resolve("alice.yaml");
         Files.writeString(aliceYaml, "relay: {url: " + url + ", fingerprint: " + fingerprint + "}\n"
                 + "expose:\n"
-                + "  - {name: hook, target: 127.0.0.1:" + targets.proxy.getLocalPort() + ", proxy-protocol: true,"
+                + "  - {name: hook, target: 127.0.0.1:" + targets.proxy.getLocalPort() + ", proxy-protocol: v2,"
                 + " public: {enabled: true, allow-sources: [127.0.0.0/8]}}\n"
                 + "  - {name: plain, target: 127.0.0.1:" + targets.echo.getLocalPort() + ","
                 + " public: {enabled: true, allow-sources: [127.0.0.1/32], idle-timeout: 2m}}\n"

@@ -200,7 +200,7 @@ public final class Agent implements AutoCloseable {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
             out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout(), e.publicIngress(), e.proxyProtocol()));
+                    e.idleTimeout(), e.proxyProtocol(), e.publicIngress()));
         }
         return out;
     }

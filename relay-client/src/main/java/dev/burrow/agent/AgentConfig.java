@@ -3,6 +3,7 @@ package dev.burrow.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
@@ -73,18 +74,33 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
     /**
      * One exposed service.
      *
+     * @param proxyProtocol PROXY v2 header to the target ({@code proxy-protocol: v2}; off by default)
      * @param publicIngress public-ingress opt-in ({@code public:}), or null
-     * @param proxyProtocol the target wants a PROXY v2 header first ({@code proxy-protocol: true})
      */
     public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout, dev.burrow.agent.ingress.PublicIngress publicIngress, boolean proxyProtocol) {
+            Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
         public Expose {
             ServiceNames.check(name);
+            proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
         }
 
-        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-                Duration idleTimeout) {
-            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, null, false);
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout,
+                ProxyProtocol proxyProtocol) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
+        }
+
+        /** The same service with a PROXY protocol setting. */
+        public Expose withProxyProtocol(ProxyProtocol p) {
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, p, publicIngress);
+        }
+
+        /** The same service with a public-ingress opt-in (null: not public). */
+        public Expose withPublicIngress(dev.burrow.agent.ingress.PublicIngress p) {
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, p);
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
@@ -269,11 +285,17 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
         int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        JsonNode pp = n.get("proxy-protocol");
-        if (pp != null && !pp.isNull() && !pp.isBoolean()) {
-            throw new IllegalArgumentException(at + ".proxy-protocol: expected true or false");
+        return new Expose(name, target, allow, maxConn, maxPeer, idle).withProxyProtocol(proxyProtocolValue(n, at))
+                .withPublicIngress(pub);
+    }
+
+    private static ProxyProtocol proxyProtocolValue(JsonNode n, String at) {
+        String v = text(n, "proxy-protocol", at + ".proxy-protocol", false);
+        try {
+            return v == null ? ProxyProtocol.OFF : ProxyProtocol.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".proxy-protocol: " + e.getMessage());
         }
-        return new Expose(name, target, allow, maxConn, maxPeer, idle, pub, pp != null && pp.asBoolean(false));
     }
 
     /** {@code public: {enabled: true, allow-sources: [...], max-connections: 64, idle-timeout: 5m}}; null when absent or disabled. */

@@ -1,6 +1,7 @@
 package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
@@ -43,9 +44,10 @@ public final class ExposeCommand implements Callable<Integer> {
                     + "relay sees these connections' bytes.")
     List<String> publicSources = List.of();
 
-    @Option(names = "--proxy-protocol",
-            description = "The target expects a PROXY protocol v2 header first (public connections pass the client address in it).")
-    boolean proxyProtocol;
+    @Option(names = "--proxy-protocol", paramLabel = "VERSION", arity = "0..1", fallbackValue = "v2",
+            description = "Send the target a PROXY protocol header naming the caller before any data: v2 (the default when the "
+                    + "flag is given) or off. Only for targets that expect it (nginx 'proxy_protocol', HAProxy 'accept-proxy').")
+    String proxyProtocol;
 
     @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
     List<java.nio.file.Path> fleetCa = List.of();
@@ -66,9 +68,9 @@ public final class ExposeCommand implements Callable<Integer> {
         }
         AgentConfig.Expose expose;
         try {
-            AgentConfig.Expose base = new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow));
-            expose = new AgentConfig.Expose(base.name(), base.target(), base.allow(), base.maxConnections(), base.maxPerPeer(),
-                    base.idleTimeout(), publicSources.isEmpty() ? null : PublicIngress.of(publicSources), proxyProtocol);
+            expose = new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow))
+                    .withProxyProtocol(proxyProtocol == null ? ProxyProtocol.OFF : ProxyProtocol.parse(proxyProtocol))
+                    .withPublicIngress(publicSources.isEmpty() ? null : PublicIngress.of(publicSources));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * the service is still public; the client address is inside the service's {@code allow-sources}
  * (the relay checked it already: this is defence in depth); the public-connection cap; the
  * {@link TargetPolicy} (configured host and port only, F1); the target connection. When the service
- * has {@code proxy-protocol} on, the target first gets a PROXY v2 header with the real client address,
+ * has {@code proxy-protocol: v2}, the target first gets a PROXY v2 header with the real client address,
  * otherwise just the bytes. Any refusal closes the circuit (the relay then closes the client), is
  * counted and shown in {@code burrow status}.
  */
@@ -254,7 +254,7 @@ public final class IngressGate {
                 return;
             }
             InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
-            ByteBuf targetHeader = s.proxyProtocol() ? targetHeader(h) : null;
+            ByteBuf targetHeader = s.proxyProtocol() != dev.burrow.agent.caller.ProxyProtocol.OFF ? targetHeader(h) : null;
             Bootstrap b = new Bootstrap()
                     .group(group)
                     .channel(transport.socketChannel())

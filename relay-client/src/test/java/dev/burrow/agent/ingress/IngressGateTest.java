@@ -3,6 +3,7 @@ package dev.burrow.agent.ingress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -78,7 +79,7 @@ class IngressGateTest {
     private void expose(String name, PublicIngress pub, boolean proxyProtocol) {
         registry.replaceAll(List.of(new ExposedService(name, TargetPolicy.of(TargetSpec.parse("127.0.0.1:" + target.getLocalPort())),
                 AllowList.parse(List.of("node:" + NodeIdentity.ephemeral("peer").nodeKey().nodeId())), 8, 8, Duration.ofMinutes(1),
-                pub, proxyProtocol)));
+                proxyProtocol ? ProxyProtocol.V2 : ProxyProtocol.OFF, pub)));
     }
 
     /** A socket whose accepted end is handed to the gate as an attached ingress circuit for {@code service}. */
