@@ -89,10 +89,12 @@ class IngressTest {
         return s;
     }
 
-    /** True when the relay ended the connection (EOF or reset) without sending a byte. */
+    /** True when the relay ended the connection (EOF or reset) without sending a byte; false on a read timeout. */
     private static boolean endedWithoutData(Socket s) {
         try {
             return s.getInputStream().read() == -1;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
         } catch (IOException e) {
             return true;
         }
@@ -185,14 +187,20 @@ class IngressTest {
 
     @Test
     void theServiceCapAndTheRelayCapResetTheExcess() throws Exception {
-        start(Map.of("ingress.max-connections", "3"));
+        start(Map.of("ingress.max-connections", "3", "timeouts.circuit-token", "60s")); // the admitted ones stay pending
         int capped = publish(listener, "one", 1, "127.0.0.1/32");
         int other = publish(listener, "two", 100, "127.0.0.1/32");
-        try (Socket first = client(capped); Socket second = client(capped)) {
-            assertThat(endedWithoutData(second)).isTrue();
+        try (Socket first = client(capped)) {
+            listener.awaitFrame(RelayFrame.CircuitOffer.class); // the first is in (waiting for the listener)
+            try (Socket second = client(capped)) {
+                assertThat(endedWithoutData(second)).isTrue();
+            }
             assertThat(counter("service_limit_reached")).isEqualTo(1);
-            try (Socket a = client(other); Socket b = client(other); Socket flood = client(other)) {
-                assertThat(endedWithoutData(flood)).isTrue();
+            try (Socket a = client(other); Socket b = client(other)) {
+                await().atMost(WAIT).until(() -> relay.context().ingress().openConnections() == 3);
+                try (Socket flood = client(other)) {
+                    assertThat(endedWithoutData(flood)).isTrue();
+                }
                 assertThat(counter("relay_limit_reached")).isEqualTo(1);
                 assertThat(first.isClosed()).isFalse();
             }
