@@ -100,6 +100,17 @@ class IngressTest {
         }
     }
 
+    /** The relay resets a refused connection at once: sometimes before connect() even returns. */
+    private static boolean refusedWithoutData(int port) {
+        try (Socket s = client(port)) {
+            return endedWithoutData(s);
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
     private double counter(String outcome) {
         var c = relay.prometheus().find(RelayMetrics.INGRESS_EVENTS).tag(RelayMetrics.TAG_OUTCOME, outcome).counter();
         return c == null ? 0 : c.count();
@@ -177,9 +188,7 @@ class IngressTest {
     void aSourceOutsideThePrefixesIsResetBeforeAnythingElse() throws Exception {
         start(Map.of());
         int port = publish(listener, "web", 8, "10.0.0.0/8", "2001:db8::/32");
-        try (Socket s = client(port)) {
-            assertThat(endedWithoutData(s)).isTrue();
-        }
+        assertThat(refusedWithoutData(port)).isTrue();
         assertThat(counter("source_not_allowed")).isEqualTo(1);
         assertThat(listener.count(RelayFrame.CircuitOffer.class)).isZero();
         assertThat(relay.context().ingress().openConnections()).isZero();
@@ -192,15 +201,11 @@ class IngressTest {
         int other = publish(listener, "two", 100, "127.0.0.1/32");
         try (Socket first = client(capped)) {
             listener.awaitFrame(RelayFrame.CircuitOffer.class); // the first is in (waiting for the listener)
-            try (Socket second = client(capped)) {
-                assertThat(endedWithoutData(second)).isTrue();
-            }
+            assertThat(refusedWithoutData(capped)).isTrue();
             assertThat(counter("service_limit_reached")).isEqualTo(1);
             try (Socket a = client(other); Socket b = client(other)) {
                 await().atMost(WAIT).until(() -> relay.context().ingress().openConnections() == 3);
-                try (Socket flood = client(other)) {
-                    assertThat(endedWithoutData(flood)).isTrue();
-                }
+                assertThat(refusedWithoutData(other)).isTrue();
                 assertThat(counter("relay_limit_reached")).isEqualTo(1);
                 assertThat(first.isClosed()).isFalse();
             }
