@@ -11,6 +11,7 @@
 # The path's processes are pinned to TUNNEL_CPU; iperf3, the probes and the targets to LOAD_CPU.
 #   bench/tunnel-bench.sh
 #   ROUNDS=3 DURATION=10 PATHS="plain burrow ssh" bench/tunnel-bench.sh
+#   BURROW_JAVA_OPTS_AGENT="-XX:StartFlightRecording=filename=/tmp/agent-%p.jfr,settings=profile" PATHS=burrow ...
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "$root/scripts/find-java.sh"
@@ -176,7 +177,8 @@ start_burrow() {
   local rport admin l=() i
   rport=$(free_port); admin=$(free_port)
   for i in 0 1 2; do l+=("$(free_port)"); done
-  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
+  # shellcheck disable=SC2086 # BURROW_JAVA_OPTS is a list of JVM flags (e.g. a JFR recording)
+  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
     --listen "127.0.0.1:$rport" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
     --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 \
     >"$work/relay.log" 2>&1 &
@@ -208,7 +210,8 @@ forward:
 EOF
   local who pid_a pid_b
   for who in alice bob; do
-    BURROW_DIRECT=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+    # shellcheck disable=SC2086
+    BURROW_DIRECT=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
       --config "$work/$who.yaml" --state "$work/$who" --transport "$TRANSPORT" >"$work/agent-$who.log" 2>&1 &
     pids+=($!)
     if [ "$who" = alice ]; then pid_a=$!; else pid_b=$!; fi

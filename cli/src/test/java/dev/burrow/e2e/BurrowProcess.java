@@ -12,13 +12,13 @@ import java.util.concurrent.TimeUnit;
  * A {@code burrow} command running in its own JVM ({@code java -cp <test class path>
  * dev.burrow.cli.Main ...}), output in a log file. {@link #close()} stops it (SIGTERM, then KILL).
  */
-final class BurrowProcess implements AutoCloseable {
+public final class BurrowProcess implements AutoCloseable {
     /** Where the logs of every process go, so a failed CI run can be read afterwards. */
-    static final Path LOG_DIR = Path.of("target", "e2e-logs");
+    public static final Path LOG_DIR = Path.of("target", "e2e-logs");
 
-    final String name;
-    final Process process;
-    final Path log;
+    public final String name;
+    public final Process process;
+    public final Path log;
 
     private BurrowProcess(String name, Process process, Path log) {
         this.name = name;
@@ -26,11 +26,11 @@ final class BurrowProcess implements AutoCloseable {
         this.log = log;
     }
 
-    static BurrowProcess start(String name, String... args) throws IOException {
+    public static BurrowProcess start(String name, String... args) throws IOException {
         return start(name, java.util.Map.of(), args);
     }
 
-    static BurrowProcess start(String name, java.util.Map<String, String> env, String... args) throws IOException {
+    public static BurrowProcess start(String name, java.util.Map<String, String> env, String... args) throws IOException {
         Files.createDirectories(LOG_DIR);
         Path log = LOG_DIR.resolve(name + ".log");
         List<String> cmd = new ArrayList<>();
@@ -50,7 +50,7 @@ final class BurrowProcess implements AutoCloseable {
     }
 
     /** Runs a command to completion and returns its exit code (the process is killed after the timeout). */
-    static int run(String name, long timeoutSeconds, String... args) throws IOException, InterruptedException {
+    public static int run(String name, long timeoutSeconds, String... args) throws IOException, InterruptedException {
         try (BurrowProcess p = start(name, args)) {
             if (!p.process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
                 throw new IllegalStateException(name + " did not finish in " + timeoutSeconds + " s; log: " + p.logText());
@@ -59,7 +59,7 @@ final class BurrowProcess implements AutoCloseable {
         }
     }
 
-    String logText() {
+    public String logText() {
         try {
             return Files.readString(log, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -67,7 +67,7 @@ final class BurrowProcess implements AutoCloseable {
         }
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 

@@ -11,6 +11,9 @@ import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.relay.ConnectMode;
+import dev.burrow.agent.relay.HomeRelayPolicy;
+import dev.burrow.agent.relay.HomeRelaySelector;
+import dev.burrow.agent.relay.TlsRelayProber;
 import dev.burrow.agent.relay.RelayClient;
 import dev.burrow.agent.relay.RelayClientConfig;
 import dev.burrow.agent.relay.RelayClientListener;
@@ -65,6 +68,8 @@ public final class Agent implements AutoCloseable {
     private final Transport transport;
     private final EventLoopGroup group;
     private final RelayClient relay;
+    /** Picks the home relay among several; null with a single relay. */
+    private final HomeRelaySelector homeRelay;
     private final RelayCircuitPath relayPath;
     private final PathSelector paths;
     private final DirectPathSelector directPaths;
@@ -93,12 +98,22 @@ public final class Agent implements AutoCloseable {
         }
         this.verifier = buildVerifier(config);
         this.group = transport.newEventLoopGroup(0, new DefaultThreadFactory("burrow-agent", true));
-        RelayClientConfig rc = RelayClientConfig.builder(config.relay().url(), relayTrust(config.relay()), identity)
+        RelayClientConfig.Builder rcb = RelayClientConfig.builder(config.relay().url(), relayTrust(config.relay()), identity)
                 .acceptsCircuits(true)
                 .mode(ConnectMode.parse(config.relay().mode()))
-                .transport(transport)
-                .build();
-        this.relay = new RelayClient(rc, RelayClientMetrics.NOOP, group);
+                .transport(transport);
+        if (config.relay().fleet()) {
+            // Every relay shares the trust settings: the prober checks each one's certificate as a connection would.
+            TlsRelayProber prober = new TlsRelayProber(group.next(), transport.socketChannel(),
+                    relayTrust(config.relay()).sslContext(), HomeRelaySelector.DEFAULT_PROBE_TIMEOUT);
+            this.homeRelay = new HomeRelaySelector(config.relay().candidates(), HomeRelayPolicy.Settings.DEFAULTS, prober,
+                    metrics::relaySwitched, probeInterval(), HomeRelaySelector.DEFAULT_INITIAL_WAIT,
+                    System::nanoTime);
+            rcb.relaySelector(homeRelay);
+        } else {
+            this.homeRelay = null;
+        }
+        this.relay = new RelayClient(rcb.build(), RelayClientMetrics.NOOP, group);
         this.relayPath = new RelayCircuitPath(relay);
         this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
         this.paths = directPaths;
@@ -109,7 +124,8 @@ public final class Agent implements AutoCloseable {
                 identity.nodeKey()));
         this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
         relay.addListener(publisher);
-        directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay, config.relay().url(), gate, registry,
+        directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
+                () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
                 () -> forwardPeers));
         relay.addListener(new RelayClientListener() {
             @Override
@@ -149,12 +165,31 @@ public final class Agent implements AutoCloseable {
         try {
             a.registry.replaceAll(a.buildServices(config));
             a.applyForwards(config);
-            a.relay.start();
+            if (a.homeRelay != null) {
+                a.homeRelay.start(a.relay); // measures the relays first (bounded), then starts the client
+            } else {
+                a.relay.start();
+            }
         } catch (IOException | RuntimeException e) {
             a.close();
             throw e;
         }
         return a;
+    }
+
+    /** Environment override of the relay measurement interval (tests, and operators who want other than a minute). */
+    public static final String PROBE_INTERVAL_ENV = "BURROW_RELAY_PROBE_INTERVAL";
+
+    static Duration probeInterval() {
+        String v = System.getenv(PROBE_INTERVAL_ENV);
+        if (v == null || v.isBlank()) {
+            return HomeRelaySelector.DEFAULT_PROBE_INTERVAL;
+        }
+        Duration d = AgentConfig.parseDuration(v);
+        if (d.isZero() || d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException(PROBE_INTERVAL_ENV + ": at least 1s");
+        }
+        return d;
     }
 
     /**
@@ -250,8 +285,9 @@ public final class Agent implements AutoCloseable {
      */
     public synchronized void reload(AgentConfig next) throws IOException {
         AgentConfig current = config;
-        if (next.relay() == null || !Objects.equals(next.relay().url(), current.relay().url())
-                || !Objects.equals(next.relay().fingerprint(), current.relay().fingerprint())) {
+        if (next.relay() == null || !Objects.equals(next.relay().candidates(), current.relay().candidates())
+                || !Objects.equals(next.relay().fingerprint(), current.relay().fingerprint())
+                || !Objects.equals(next.relay().caFile(), current.relay().caFile())) {
             log.warn("relay settings changed: restart the agent to apply them (services and forwards are reloaded now)");
             next = next.withRelay(current.relay());
         }
@@ -316,10 +352,30 @@ public final class Agent implements AutoCloseable {
         RelayClientStats rs = relay.stats();
         Long rtt = rs.lastRtt() == null ? null : rs.lastRtt().toMillis();
         RelayConnectionInfo info = rs.connection();
-        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(String.valueOf(config.relay().url()),
+        String home;
+        String homeReason;
+        List<AgentStatus.RelayCandidateStatus> candidates;
+        long switches;
+        if (homeRelay != null) {
+            HomeRelaySelector.Snapshot snap = homeRelay.snapshot();
+            home = snap.home() == null ? null : snap.home().toString();
+            homeReason = snap.homeReason();
+            candidates = snap.candidates().stream().map(c -> new AgentStatus.RelayCandidateStatus(c.url().toString(), c.region(),
+                    c.smoothedRttMillis(), c.lastRttMillis(), c.state(), c.lastError(), c.home())).toList();
+            switches = snap.switches();
+        } else {
+            home = String.valueOf(config.relay().url());
+            homeReason = "the only relay configured";
+            candidates = List.of(new AgentStatus.RelayCandidateStatus(home, null, null, null,
+                    rs.state() == RelayConnectionState.CONNECTED ? "up" : "unknown", lastRelayError, true));
+            switches = 0;
+        }
+        String url = info != null ? String.valueOf(info.relayUrl()) : home;
+        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(url,
                 rs.state().name().toLowerCase(java.util.Locale.ROOT), info == null ? null : info.relayId(),
                 info == null ? null : info.mode().name().toLowerCase(java.util.Locale.ROOT), rtt,
-                rs.connectedSince() == null ? null : rs.connectedSince().toString(), lastRelayError);
+                rs.connectedSince() == null ? null : rs.connectedSince().toString(), lastRelayError, home, homeReason,
+                candidates, switches);
         List<AgentStatus.ServiceStatus> services = registry.all().stream().map(s -> {
             var caps = registry.caps(s.name());
             return new AgentStatus.ServiceStatus(s.name(), s.target().spec().toString(), s.allow().texts(),
@@ -395,6 +451,9 @@ public final class Agent implements AutoCloseable {
         DirectManager direct = directPaths.manager();
         if (direct != null) {
             direct.close();
+        }
+        if (homeRelay != null) {
+            homeRelay.close();
         }
         relay.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);

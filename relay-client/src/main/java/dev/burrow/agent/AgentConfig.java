@@ -9,6 +9,7 @@ import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.relay.RelayAddress;
+import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.ServiceNames;
@@ -34,7 +35,9 @@ import java.util.Set;
  *
  * <pre>
  * relay:
- *   url: https://relay.example.com:443
+ *   url: https://relay.example.com:443   # one relay; or, for a fleet, a top-level relays: list
+ *                                        #   relays: [https://a.example.com, https://b.example.com]
+ *                                        # or region map: relays: {eu: [https://a...], us: [https://c...]}
  *   fingerprint: sha256:...        # dev relays: pin the relay's certificate
  *   ca-file: /etc/burrow/relay-ca.pem
  *   mode: auto                     # upgrade | websocket | auto
@@ -58,16 +61,56 @@ import java.util.Set;
 public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
         List<Forward> forwards) {
 
-    /** Where the relay is and how it is trusted. */
-    public record Relay(URI url, String fingerprint, Path caFile, String mode) {
+    /**
+     * Where the relays are and how they are trusted. {@code candidates} lists every relay the agent
+     * may use as its home (one for a single relay; all of them share {@code fingerprint}/{@code caFile}
+     * and {@code mode}); {@code url} is the first of them (enrolment and single-relay code use it).
+     */
+    public record Relay(URI url, String fingerprint, Path caFile, String mode, List<RelayCandidate> candidates) {
+        /** Most relays one agent measures and may use (bounds probe traffic; a region map, not a fleet inventory). */
+        public static final int MAX_RELAYS = dev.burrow.agent.relay.HomeRelaySelector.MAX_RELAYS;
+        private static final java.util.regex.Pattern REGION = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+
         public Relay {
+            candidates = candidates == null ? List.of() : List.copyOf(candidates);
+            if (candidates.isEmpty() && url != null) {
+                candidates = List.of(new RelayCandidate(url));
+            }
+            if (!candidates.isEmpty()) {
+                if (url != null && !url.equals(candidates.get(0).url())) {
+                    throw new IllegalArgumentException("url must be the first of the relays");
+                }
+                url = candidates.get(0).url();
+            }
             if (url != null) {
                 RelayAddress.parse(url);
+            }
+            if (candidates.size() > MAX_RELAYS) {
+                throw new IllegalArgumentException("at most " + MAX_RELAYS + " relays, got " + candidates.size());
+            }
+            Set<URI> seen = new java.util.HashSet<>();
+            for (RelayCandidate c : candidates) {
+                if (!seen.add(c.url())) {
+                    throw new IllegalArgumentException("relay " + c.url() + " is listed twice");
+                }
+                if (c.region() != null && !REGION.matcher(c.region()).matches()) {
+                    throw new IllegalArgumentException("region '" + c.region() + "' is not a valid name (1-63 of a-z 0-9 . _ -)");
+                }
             }
             if (fingerprint != null) {
                 dev.burrow.identity.tls.RelayTls.parseFingerprint(fingerprint);
             }
             mode = mode == null ? "auto" : mode;
+        }
+
+        /** A single relay (the settings of earlier versions). */
+        public Relay(URI url, String fingerprint, Path caFile, String mode) {
+            this(url, fingerprint, caFile, mode, List.of());
+        }
+
+        /** True when there is more than one relay to choose from. */
+        public boolean fleet() {
+            return candidates.size() > 1;
         }
     }
 
@@ -161,7 +204,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     // ------------------------------------------------------------------ YAML
 
-    private static final Set<String> TOP_KEYS = Set.of("relay", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "fleet-ca", "peers", "expose", "forward");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
     private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
             "public", "proxy-protocol");
@@ -213,6 +256,20 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
                 throw new IllegalArgumentException("relay: " + e.getMessage());
             }
         }
+        JsonNode rs = root.get("relays");
+        if (rs != null && !rs.isNull()) {
+            if (relay != null && relay.url() != null) {
+                throw new IllegalArgumentException("relays: give either relay.url or relays (relays lists every relay; "
+                        + "trust and mode stay under relay:)");
+            }
+            List<RelayCandidate> candidates = parseRelays(rs);
+            try {
+                relay = relay == null ? new Relay(null, null, null, null, candidates)
+                        : new Relay(null, relay.fingerprint(), relay.caFile(), relay.mode(), candidates);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("relays: " + e.getMessage());
+            }
+        }
         List<Path> cas = new ArrayList<>();
         JsonNode ca = root.get("fleet-ca");
         if (ca != null && !ca.isNull()) {
@@ -253,6 +310,35 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             }
         }
         return new AgentConfig(relay, cas, peers, exposes, forwards);
+    }
+
+    /** {@code relays: [url, ...]} or {@code relays: {region: [url, ...], ...}}. */
+    private static List<RelayCandidate> parseRelays(JsonNode n) {
+        List<RelayCandidate> out = new ArrayList<>();
+        if (n.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                for (String url : stringList(e.getValue(), "relays." + e.getKey())) {
+                    out.add(candidate(url, e.getKey(), "relays." + e.getKey()));
+                }
+            }
+        } else {
+            for (String url : stringList(n, "relays")) {
+                out.add(candidate(url, null, "relays"));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("relays: empty (list at least one relay URL)");
+        }
+        return out;
+    }
+
+    private static RelayCandidate candidate(String url, String region, String at) {
+        try {
+            return new RelayCandidate(URI.create(url.strip()), region);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage());
+        }
     }
 
     private static Expose parseExpose(JsonNode n, String at) {

@@ -25,9 +25,23 @@ public record AgentStatus(String nodeId, String name, boolean ready, String read
      */
     public record PublicStatus(String service, String state, String publicAddress, String problem) {}
 
-    /** The relay connection. {@code rttMillis} is the round trip to the relay (the path all streams take today). */
+    /**
+     * The relay connection. {@code url} is the relay connected to (else the home being tried);
+     * {@code rttMillis} is the round trip of the control connection's pings. {@code home} and
+     * {@code homeReason} say which relay is home and why; {@code candidates} lists every configured
+     * relay with its measured RTT (one entry for a single relay, which is never measured);
+     * {@code switches} counts home changes since start.
+     */
     public record RelayStatus(String url, String state, String relayId, String mode, Long rttMillis, String connectedSince,
-            String lastError) {}
+            String lastError, String home, String homeReason, List<RelayCandidateStatus> candidates, long switches) {}
+
+    /**
+     * One configured relay: its region (or null), smoothed and last measured RTT in milliseconds
+     * (null until measured), state ({@code up}, {@code down}, {@code draining}, {@code unknown}) and
+     * last error, and whether it is home.
+     */
+    public record RelayCandidateStatus(String url, String region, Double rttMillis, Double lastRttMillis, String state,
+            String lastError, boolean home) {}
 
     public record ServiceStatus(String name, String target, List<String> allow, int openConnections, int maxConnections,
             int maxPerPeer) {}

@@ -94,8 +94,11 @@ public final class AgentCommand implements Callable<Integer> {
                 c.resolvePeer(f.peer());
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards"
-                    + (c.relay() == null || c.relay().url() == null ? "; no relay.url: pass --relay when running" : "") + ")");
+            String relays = c.relay() == null || c.relay().url() == null ? "; no relay.url or relays: pass --relay when running"
+                    : c.relay().fleet() ? "; " + c.relay().candidates().size() + " relays: " + c.relay().candidates().stream()
+                            .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
+                    : "; relay " + c.relay().url();
+            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards" + relays + ")");
             return 0;
         }
     }

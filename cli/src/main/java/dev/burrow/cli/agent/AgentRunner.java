@@ -39,8 +39,7 @@ final class AgentRunner {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
         if (joinToken != null) {
             if (identity.certificate().selfSigned()) {
-                EnrolmentResponse issued = RelayEnroller.enrol(config.relay().url(),
-                        Agent.relayTrust(config.relay()).sslContext(), identity, joinToken, name, RelayEnroller.DEFAULT_TIMEOUT);
+                EnrolmentResponse issued = enrol(config, identity, joinToken, name);
                 if (out != null) {
                     out.println("enrolled as '" + issued.name() + "' with tags " + issued.tags() + ", certificate valid until "
                             + issued.notAfter());
@@ -62,6 +61,25 @@ final class AgentRunner {
             agent.close();
             throw e;
         }
+    }
+
+    /**
+     * Trades the join token at the first relay that answers (with several relays, one that is down
+     * does not stop the agent from joining; the token is single-use, so a relay that refused it is not
+     * asked again with the same token unless it could not be reached at all).
+     */
+    private static EnrolmentResponse enrol(AgentConfig config, NodeIdentity identity, String joinToken, String name)
+            throws IOException {
+        IOException last = null;
+        for (var candidate : config.relay().candidates()) {
+            try {
+                return RelayEnroller.enrol(candidate.url(), Agent.relayTrust(config.relay()).sslContext(), identity, joinToken,
+                        name, RelayEnroller.DEFAULT_TIMEOUT);
+            } catch (java.net.ConnectException | java.net.UnknownHostException e) {
+                last = e; // not reached: the token was not spent there
+            }
+        }
+        throw last != null ? last : new IOException("no relay to enrol at");
     }
 
     /** Blocks until SIGINT/SIGTERM; closes {@code resources} on the way out. */

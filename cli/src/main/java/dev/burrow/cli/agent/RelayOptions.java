@@ -4,7 +4,10 @@ import dev.burrow.agent.AgentConfig;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
 import java.net.URI;
+import dev.burrow.agent.relay.RelayCandidate;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /** Mixin: where the relay is, how it is trusted, and which state directory holds this node. */
@@ -13,8 +16,10 @@ public final class RelayOptions {
     public static final String RELAY_ENV = "BURROW_RELAY";
 
     @Option(names = "--relay", paramLabel = "URL",
-            description = "Relay URL, https://host[:port] or wss://host[:port]. Env: " + RELAY_ENV + ".")
-    String relay;
+            description = "Relay URL, https://host[:port] or wss://host[:port]; repeat it for a fleet (the agent measures "
+                    + "them and picks a home relay, moving when it drains or dies), optionally as REGION=URL. "
+                    + "Env: " + RELAY_ENV + " (comma-separated).")
+    List<String> relay;
 
     @Option(names = "--relay-fingerprint", paramLabel = "sha256:HEX",
             description = "Trust exactly the relay certificate with this fingerprint (development relays).")
@@ -38,19 +43,39 @@ public final class RelayOptions {
 
     /** True when the command line names a relay (it then overrides the configuration file's). */
     public boolean given() {
-        return relay != null || System.getenv(RELAY_ENV) != null;
+        return (relay != null && !relay.isEmpty()) || System.getenv(RELAY_ENV) != null;
     }
 
     /** The relay settings from the command line (or environment). */
     public AgentConfig.Relay relay() {
-        String url = relay != null ? relay : System.getenv(RELAY_ENV);
-        if (url == null || url.isBlank()) {
+        List<String> urls = new ArrayList<>();
+        if (relay != null && !relay.isEmpty()) {
+            urls.addAll(relay);
+        } else if (System.getenv(RELAY_ENV) != null) {
+            urls.addAll(List.of(System.getenv(RELAY_ENV).split(",")));
+        }
+        urls.removeIf(String::isBlank);
+        if (urls.isEmpty()) {
             throw new UsageException("no relay: pass --relay https://host:port (or set " + RELAY_ENV + ")");
         }
         try {
-            return new AgentConfig.Relay(URI.create(url.strip()), fingerprint, relayCa, mode);
+            List<RelayCandidate> candidates = new ArrayList<>();
+            for (String u : urls) {
+                candidates.add(candidate(u.strip()));
+            }
+            return new AgentConfig.Relay(null, fingerprint, relayCa, mode, candidates);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--relay: " + e.getMessage());
         }
+    }
+
+    /** {@code URL} or {@code REGION=URL} (a region name has no ':' so it cannot be confused with a URL). */
+    static RelayCandidate candidate(String text) {
+        int eq = text.indexOf('=');
+        int colon = text.indexOf(':');
+        if (eq > 0 && (colon < 0 || eq < colon)) {
+            return new RelayCandidate(URI.create(text.substring(eq + 1).strip()), text.substring(0, eq).strip());
+        }
+        return new RelayCandidate(URI.create(text));
     }
 }

@@ -49,6 +49,15 @@ public final class StatusCommand implements Callable<Integer> {
         out.println("relay     " + r.url() + "  " + r.state() + (r.relayId() == null ? "" : "  id=" + r.relayId())
                 + (r.mode() == null ? "" : "  " + r.mode()) + (r.rttMillis() == null ? "" : "  rtt=" + r.rttMillis() + "ms")
                 + (r.lastError() == null ? "" : "  last error: " + r.lastError()));
+        if (r.candidates() != null && r.candidates().size() > 1) {
+            out.println("home      " + r.home() + "  (" + r.homeReason() + "; " + r.switches() + " switches)");
+            for (var c : r.candidates()) {
+                out.printf(Locale.ROOT, "  %s %-40s %-10s %-9s %s%n", c.home() ? "*" : " ",
+                        (c.region() == null ? "" : c.region() + "=") + c.url(), c.state(),
+                        c.rttMillis() == null ? "-" : String.format(Locale.ROOT, "%.1fms", c.rttMillis()),
+                        c.lastError() == null ? "" : c.lastError());
+            }
+        }
         out.println("ready     " + (s.ready() ? "yes" : "no: " + s.readyProblem()));
         if (s.configError() != null) {
             out.println("config    NOT RELOADED: " + s.configError());

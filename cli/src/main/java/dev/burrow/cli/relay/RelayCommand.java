@@ -88,6 +88,18 @@ public final class RelayCommand implements Callable<Integer> {
     @Option(names = "--webhook-url", paramLabel = "URL", description = "Admission webhook (webhook mode); fails closed.")
     String webhookUrl;
 
+    @Option(names = "--mesh-peers", paramLabel = "HOST[:PORT],...",
+            description = "Sibling relays to mesh with: host names (every A/AAAA record is a relay, e.g. a headless Service) "
+                    + "or host:port entries. Env BURROW_MESH_PEERS.")
+    String meshPeers;
+
+    @Option(names = "--mesh-port", paramLabel = "PORT", description = "Siblings' port for entries without one. Default: our listen port.")
+    String meshPort;
+
+    @Option(names = "--mesh-key-file", paramLabel = "FILE",
+            description = "Shared mesh key: 64 hex characters. Without a usable key meshing stays off. Env BURROW_MESH_KEY_FILE.")
+    Path meshKeyFile;
+
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any other setting, e.g. --set limits.max-clients=5000; repeatable.")
     List<String> settings = new ArrayList<>();
 
@@ -165,6 +177,9 @@ public final class RelayCommand implements Callable<Integer> {
             f.put("auth.required-tags", String.join(",", requiredTags));
         }
         put(f, "auth.webhook-url", webhookUrl);
+        put(f, "mesh.peers", meshPeers);
+        put(f, "mesh.port", meshPort);
+        put(f, "mesh.key-file", meshKeyFile == null ? null : meshKeyFile.toString());
         for (String s : settings) {
             int eq = s.indexOf('=');
             if (eq <= 0) {

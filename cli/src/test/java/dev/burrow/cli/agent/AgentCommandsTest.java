@@ -47,6 +47,38 @@ class AgentCommandsTest {
     }
 
     @Test
+    void verifyListsSeveralRelaysAndRejectsBadOnes() throws Exception {
+        Path fleet = tmp.resolve("fleet.yaml");
+        Files.writeString(fleet, "relays:\n  eu: [https://a.example.com, https://b.example.com]\n  us: [https://c.example.com]\n");
+        Result ok = run("agent", "verify", "--config", fleet.toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("3 relays: eu=https://a.example.com, eu=https://b.example.com, us=https://c.example.com");
+
+        Path dup = tmp.resolve("dup.yaml");
+        Files.writeString(dup, "relays: [https://a.example.com, https://a.example.com]\n");
+        Result no = run("agent", "verify", "--config", dup.toString());
+        assertThat(no.code()).isEqualTo(2);
+        assertThat(no.err()).contains("relays").contains("listed twice");
+    }
+
+    @Test
+    void relayOptionIsRepeatableWithOptionalRegions() {
+        RelayOptions o = new RelayOptions();
+        o.relay = java.util.List.of("eu=https://a.example.com", "https://b.example.com:8443", "wss://c.example.com");
+        var r = o.relay();
+        assertThat(r.candidates()).extracting(Object::toString)
+                .containsExactly("eu=https://a.example.com", "https://b.example.com:8443", "wss://c.example.com");
+        assertThat(r.url()).hasToString("https://a.example.com");
+        assertThat(r.fleet()).isTrue();
+        o.relay = java.util.List.of("https://a.example.com", "https://a.example.com");
+        org.assertj.core.api.Assertions.assertThatThrownBy(o::relay).hasMessageContaining("listed twice");
+        Result bad = run("connect", TestIdentities.randomNodeKey().nodeId() + "/web", "9000", "--relay", "https://127.0.0.1:1",
+                "--relay", "http://127.0.0.1:2");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("--relay");
+    }
+
+    @Test
     void exposeRejectsBadArgumentsBeforeConnecting() {
         Result r = run("expose", "web", "127.0.0.1:0", "--allow", "name:bob", "--relay", "https://127.0.0.1:1");
         assertThat(r.code()).isEqualTo(2);

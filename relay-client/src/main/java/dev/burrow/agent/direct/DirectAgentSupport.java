@@ -46,13 +46,16 @@ public final class DirectAgentSupport {
      * cannot be bound; never fails the agent.
      */
     public static DirectManager start(NodeIdentity identity, NodeVerifier verifier, EventLoopGroup group, Transport transport,
-            RelayClient relay, URI relayUrl, InboundStreamGate gate, ServiceRegistry registry, Supplier<Set<NodeKey>> forwardPeers) {
+            RelayClient relay, Supplier<URI> relayUrl, InboundStreamGate gate, ServiceRegistry registry, Supplier<Set<NodeKey>> forwardPeers) {
         if (!enabled()) {
             log.info("direct paths disabled (BURROW_DIRECT=off): every stream uses the relay");
             return null;
         }
-        String relayHost = relayUrl == null ? null : relayUrl.getHost();
-        Supplier<List<InetSocketAddress>> stun = () -> stunServers(relayHost);
+        // The current (home) relay's STUN port: with several relays, the one we are connected to.
+        Supplier<List<InetSocketAddress>> stun = () -> {
+            URI u = relayUrl == null ? null : relayUrl.get();
+            return stunServers(u == null ? null : u.getHost());
+        };
         DirectManager[] holder = new DirectManager[1];
         DirectManager m = new DirectManager(identity, verifier, group, transport.datagramChannel(),
                 (peer, packet) -> relay.send(peer, packet).accepted(), stun,

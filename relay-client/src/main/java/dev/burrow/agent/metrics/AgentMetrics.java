@@ -13,6 +13,8 @@ public interface AgentMetrics {
     String STREAMS_ENDED = "burrow.agent.streams.ended";
     String STREAM_BYTES = "burrow.agent.stream.bytes";
     String PREAMBLE_ERRORS = "burrow.agent.preamble.errors";
+    /** Home relay changes, tagged {@code reason}: latency, draining, dead. */
+    String RELAY_SWITCHES = "burrow.agent.relay.switches";
 
     /** Which side of a stream this agent is. */
     enum Direction { INBOUND, OUTBOUND }
@@ -25,6 +27,9 @@ public interface AgentMetrics {
 
     /** A malformed or unexpected preamble closed a stream. */
     void preambleError();
+
+    /** The agent changed its home relay (several relays configured). */
+    default void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {}
 
     AgentMetrics NOOP = new AgentMetrics() {
         @Override

@@ -39,4 +39,9 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     public void preambleError() {
         Counter.builder(PREAMBLE_ERRORS).register(registry).increment();
     }
+
+    @Override
+    public void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {
+        Counter.builder(RELAY_SWITCHES).tag("reason", tag(reason)).register(registry).increment();
+    }
 }

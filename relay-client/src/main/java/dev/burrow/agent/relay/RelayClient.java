@@ -100,9 +100,14 @@ public final class RelayClient implements AutoCloseable {
     private long restartReconnectAtNanos;
     private long restartTryUntilNanos;
     private boolean restartPlanned;
+    /** The connection whose relay announced RESTARTING and that we still use (renewed make-before-break), or null. */
+    private ControlHandler drainingControl;
+    private ScheduledFuture<?> renewTask;
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
+    /** Connections we moved away from, closed once their circuit requests had their time (at most one per move). */
+    private final java.util.Set<ControlHandler> retiring = new java.util.LinkedHashSet<>();
     private long nextRequestId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
     private int dialerAttaching;
     private int listenerAttaching;
@@ -212,6 +217,13 @@ public final class RelayClient implements AutoCloseable {
             ControlHandler a = attempt;
             if (a != null) {
                 a.close(e);
+            }
+            ControlHandler c = control; // the connection a move in progress would have replaced
+            if (c != null && c != a) {
+                c.close(e);
+            }
+            for (ControlHandler old : List.copyOf(retiring)) {
+                old.close(e);
             }
         });
         boolean onLoop = loop.inEventLoop(); // closed from a callback: never block the loop on itself
@@ -385,6 +397,25 @@ public final class RelayClient implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Moves the control connection to the relay at {@code target} (a fleet's home relay changed).
+     * While connected this is make-before-break: the current connection stays up, with its circuits,
+     * until the new one is authenticated, then it is closed (after the circuits it is still setting
+     * up have had their time); circuits already attached are separate connections and keep running.
+     * When not connected, a pending reconnect delay is skipped and {@code target} is dialled now.
+     * A move that fails leaves the current connection as it was and is reported through
+     * {@link RelayClientListener#moveFailed}.
+     */
+    public void moveTo(URI target) {
+        RelayAddress.parse(target); // a bad URL fails the caller, not the loop
+        runOnLoopQuietly(() -> move(target));
+    }
+
+    /** The loop every callback of this client runs on (a fleet selector schedules its work there). */
+    EventLoop loop() {
+        return loop;
+    }
+
     /** Runs {@code task} on the client's loop; dropped when the loop is gone (the client is closed). */
     private void runOnLoopQuietly(Runnable task) {
         try {
@@ -420,6 +451,34 @@ public final class RelayClient implements AutoCloseable {
             uri = config.relayUrl();
             address = RelayAddress.parse(uri);
         }
+        dialUri(uri, address);
+    }
+
+    private void move(URI target) {
+        if (closed || dialer == null) {
+            return; // closed, or not started: start() dials what the selector picks
+        }
+        ControlHandler c = control;
+        if (c != null && c.address.uri().equals(target)) {
+            return; // already there
+        }
+        ControlHandler a = attempt;
+        if (a != null && a != c) {
+            if (a.address.uri().equals(target)) {
+                return; // already on the way there
+            }
+            attempt = null; // its close is now stale and schedules nothing
+            a.close(new RelayUnavailableException("superseded by a move to " + target));
+        }
+        if (reconnectTask != null) {
+            reconnectTask.cancel(false);
+            reconnectTask = null;
+        }
+        log.info("moving the relay connection {}to {}", c == null ? "" : "from " + c.address + " ", target);
+        dialUri(target, RelayAddress.parse(target));
+    }
+
+    private void dialUri(URI uri, RelayAddress address) {
         lastUri = uri;
         ConnectMode mode = config.modeFor(address);
         boolean fallback = false;
@@ -431,7 +490,9 @@ public final class RelayClient implements AutoCloseable {
     }
 
     private void dial(RelayAddress address, ConnectMode mode, boolean fallbackAllowed) {
-        state = RelayConnectionState.CONNECTING;
+        if (control == null) {
+            state = RelayConnectionState.CONNECTING; // a move keeps the current connection (and CONNECTED) until it is done
+        }
         connectAttempts.increment();
         metrics.connectAttempt();
         ControlHandler h = new ControlHandler(config.identity(), config.acceptsCircuits(), config.software(),
@@ -482,7 +543,7 @@ public final class RelayClient implements AutoCloseable {
      * Resolves the relay's host off the event loop (the JDK resolver blocks), on a virtual thread;
      * IP literals need no lookup. Happy eyeballs is not attempted: the first address is used.
      */
-    private static CompletableFuture<InetSocketAddress> resolve(RelayAddress address) {
+    static CompletableFuture<InetSocketAddress> resolve(RelayAddress address) {
         String host = address.host();
         if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
             return CompletableFuture.completedFuture(
@@ -536,9 +597,14 @@ public final class RelayClient implements AutoCloseable {
                 Duration.ofMillis(accept.keepaliveMillis()), h.maxDatagram(), accept.observedAddress());
         connectionInfo = info;
         connectedSince = Instant.now();
+        ControlHandler previous = control;
         control = h;
+        if (previous != null && previous != h) {
+            retire(previous, h);
+        }
         state = RelayConnectionState.CONNECTED;
         restartPlanned = false;
+        drainingControl = null;
         if (everConnected) {
             reconnects.increment();
         }
@@ -551,10 +617,34 @@ public final class RelayClient implements AutoCloseable {
         fire(l -> l.connected(info));
     }
 
+    /**
+     * Closes the connection we moved away from: at once when no circuit request is waiting on it,
+     * else once those requests had their time (a request's answer comes on the connection it was
+     * sent on). Attached circuits are separate connections and are not touched.
+     */
+    private void retire(ControlHandler old, ControlHandler next) {
+        RelayUnavailableException why = new RelayUnavailableException("moved to relay " + next.address);
+        boolean waiting = pendingCircuits.values().stream().anyMatch(p -> p.control == old);
+        if (!waiting) {
+            old.close(why);
+            return;
+        }
+        retiring.add(old);
+        try {
+            loop.schedule(() -> old.close(why), config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            old.close(why); // shutting down
+        }
+    }
+
     private void onClosed(ControlHandler h, Throwable cause) {
         boolean wasReady = h.readyAtNanos() != 0;
+        retiring.remove(h);
         if (control == h) {
             control = null;
+            if (attempt != h && attempt != null && !closed) {
+                state = RelayConnectionState.CONNECTING; // lost while moving: the move's attempt goes on
+            }
         }
         failPending(h, new RelayUnavailableException("relay connection lost", cause));
         if (h != attempt || closed) {
@@ -565,6 +655,18 @@ public final class RelayClient implements AutoCloseable {
             log.info("relay {} refused the HTTP upgrade ({}); using WebSocket", h.address, cause.getMessage());
             stickyWebSocket = true;
             dial(h.address, ConnectMode.WEBSOCKET, false);
+            return;
+        }
+        ControlHandler current = control;
+        if (current != null && current != h) {
+            // A move failed: stay on the connection we have.
+            attempt = current;
+            lastUri = current.address.uri();
+            log.info("could not move to relay {} ({}); staying on {}", h.address, describe(cause), current.address);
+            fire(l -> l.moveFailed(h.address.uri(), cause));
+            if (current == drainingControl && attempt == current) {
+                scheduleRenew(current, backoff.next()); // still on a draining relay: try again, paced
+            }
             return;
         }
         long now = System.nanoTime();
@@ -624,6 +726,12 @@ public final class RelayClient implements AutoCloseable {
     // ------------------------------------------------------------------ frames
 
     private void onFrame(ControlHandler h, RelayFrame frame) {
+        if (h != control && !(frame instanceof RelayFrame.RecvDatagram || frame instanceof RelayFrame.CircuitOffer
+                || frame instanceof RelayFrame.CircuitAccepted || frame instanceof RelayFrame.CircuitRejected)) {
+            // A connection we moved away from: its presence, health and restart news are about a relay we left.
+            log.debug("ignoring {} from relay {} (moved away)", frame.type(), h.address);
+            return;
+        }
         switch (frame) {
             case RelayFrame.RecvDatagram d -> {
                 datagramsReceived.increment();
@@ -644,12 +752,19 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.Restarting r -> {
                 long now = System.nanoTime();
                 restartPlanned = true;
+                drainingControl = h;
                 restartReconnectAtNanos = now + TimeUnit.MILLISECONDS.toNanos(r.reconnectInMillis());
                 restartTryUntilNanos = restartReconnectAtNanos + TimeUnit.MILLISECONDS.toNanos(r.tryForMillis());
                 Duration in = Duration.ofMillis(r.reconnectInMillis());
                 Duration tryFor = Duration.ofMillis(r.tryForMillis());
                 log.info("relay {} is restarting: reconnecting in {} ms, for up to {} ms", h.address, in.toMillis(), tryFor.toMillis());
                 fire(l -> l.restarting(in, tryFor));
+                // Unless a listener moved us elsewhere by then, open a new connection to the same URL after
+                // reconnectIn (plus jitter to spread the storm), keeping this one until it is up: behind a
+                // load balancer it lands on a relay that is not draining, and circuits here keep running.
+                long spread = Math.min(r.reconnectInMillis(), MAX_RENEW_SPREAD.toMillis());
+                long delay = r.reconnectInMillis() + (spread <= 0 ? 0 : random.nextLong(spread + 1));
+                scheduleRenew(h, Duration.ofMillis(delay));
             }
             case RelayFrame.CircuitOffer o -> onOffer(h, o);
             case RelayFrame.CircuitAccepted a -> onCircuitAccepted(h, a);
@@ -658,6 +773,31 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.PublishRefused r -> fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
             default -> log.debug("ignoring {} from relay", frame.type());
         }
+    }
+
+    /** Largest random spread added to RESTARTING's {@code reconnectIn} before renewing the connection. */
+    static final Duration MAX_RENEW_SPREAD = Duration.ofSeconds(2);
+
+    /** At most one renewal is pending: a relay repeating RESTARTING replaces it rather than piling up tasks. */
+    private void scheduleRenew(ControlHandler draining, Duration delay) {
+        if (renewTask != null) {
+            renewTask.cancel(false);
+        }
+        try {
+            renewTask = loop.schedule(() -> renew(draining), delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            renewTask = null; // shutting down
+        }
+    }
+
+    /** Re-dials the draining connection's URL, make-before-break, while we are still on it and nothing else is under way. */
+    private void renew(ControlHandler draining) {
+        if (closed || control != draining || attempt != draining || drainingControl != draining
+                || System.nanoTime() - restartTryUntilNanos >= 0) {
+            return;
+        }
+        log.info("renewing the connection to restarting relay {}", draining.address);
+        dialUri(draining.address.uri(), draining.address);
     }
 
     private void fire(Consumer<RelayClientListener> event) {

@@ -26,6 +26,14 @@ public interface RelayClientListener {
     /** The relay is draining: we reconnect after {@code reconnectIn} and keep trying for {@code tryFor}. */
     default void restarting(Duration reconnectIn, Duration tryFor) {}
 
+    /**
+     * A {@link RelayClient#moveTo} did not complete: the client stays on its current connection.
+     *
+     * @param target the relay we tried to move to
+     * @param cause  why (I/O error, timeout, DENY, ...)
+     */
+    default void moveFailed(java.net.URI target, Throwable cause) {}
+
     /** A peer we sent to is (again) reachable through this relay. */
     default void peerPresent(NodeKey peer) {}
 

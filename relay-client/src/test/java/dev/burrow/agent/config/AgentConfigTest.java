@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.testing.TestIdentities;
 import java.nio.file.Path;
@@ -157,5 +158,56 @@ class AgentConfigTest {
             assertThatThrownBy(() -> AgentConfig.parse("expose:\n  - name: x\n    target: 127.0.0.1:1\n    " + bad + "\n", null))
                     .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("public");
         }
+    }
+
+    @Test
+    void relaysAsAListShareTheTrustSettings() {
+        AgentConfig c = AgentConfig.parse("""
+                relay:
+                  fingerprint: sha256:%s
+                relays:
+                  - https://a.example.com:8443
+                  - wss://b.example.com
+                """.formatted("ab".repeat(32)), null);
+        assertThat(c.relay().fleet()).isTrue();
+        assertThat(c.relay().url()).hasToString("https://a.example.com:8443");
+        assertThat(c.relay().candidates()).extracting(r -> r.url().toString())
+                .containsExactly("https://a.example.com:8443", "wss://b.example.com");
+        assertThat(c.relay().candidates()).extracting(RelayCandidate::region).containsOnlyNulls();
+        assertThat(c.relay().fingerprint()).isEqualTo("sha256:" + "ab".repeat(32));
+    }
+
+    @Test
+    void relaysAsARegionMap() {
+        AgentConfig c = AgentConfig.parse("""
+                relays:
+                  eu-west: [https://a.example.com, https://b.example.com]
+                  us: https://c.example.com
+                """, null);
+        assertThat(c.relay().candidates()).extracting(RelayCandidate::toString).containsExactly(
+                "eu-west=https://a.example.com", "eu-west=https://b.example.com", "us=https://c.example.com");
+        assertThat(c.relay().mode()).isEqualTo("auto");
+    }
+
+    @Test
+    void aSingleRelayUrlIsStillOneCandidate() {
+        AgentConfig c = AgentConfig.parse("relay:\n  url: https://relay.example.com\n", null);
+        assertThat(c.relay().fleet()).isFalse();
+        assertThat(c.relay().candidates()).extracting(r -> r.url().toString()).containsExactly("https://relay.example.com");
+    }
+
+    @Test
+    void badRelayListsAreRejectedWithTheKey() {
+        assertError("relay:\n  url: https://a.example.com\nrelays: [https://b.example.com]\n", "either relay.url or relays");
+        assertError("relays: []\n", "relays: empty");
+        assertError("relays: [https://a.example.com, https://a.example.com]\n", "listed twice");
+        assertError("relays: [http://a.example.com]\n", "relays");
+        assertError("relays:\n  EU: [https://a.example.com]\n", "region 'EU'");
+        assertError("relays:\n  eu: [{url: https://a.example.com}]\n", "relays.eu");
+        StringBuilder many = new StringBuilder("relays:\n");
+        for (int i = 0; i <= AgentConfig.Relay.MAX_RELAYS; i++) {
+            many.append("  - https://r").append(i).append(".example.com\n");
+        }
+        assertError(many.toString(), "at most " + AgentConfig.Relay.MAX_RELAYS);
     }
 }

@@ -95,7 +95,12 @@ final class FakeRelay implements AutoCloseable {
     private final Map<CircuitId, FakeCircuit> circuits = new ConcurrentHashMap<>();
 
     FakeRelay() throws Exception {
-        credentials = RelayTls.devSelfSigned(null, List.of());
+        this(RelayTls.devSelfSigned(null, List.of()));
+    }
+
+    /** A relay with the given certificate (several fake relays of one fleet share one, as real ones share a Secret). */
+    FakeRelay(RelayTls.ServerCredentials shared) throws Exception {
+        credentials = shared;
         var ssl = credentials.sslContext();
         server = new ServerBootstrap()
                 .group(group)

@@ -27,6 +27,15 @@ import javax.net.ssl.SSLSession;
 public final class NodeTls {
     /** The only protocol version used between nodes. */
     public static final String PROTOCOL = "TLSv1.3";
+    /**
+     * TLS 1.3 suites in order of preference. AES-128-GCM first: it is the suite every TLS 1.3
+     * stack must offer, 128-bit security is what the X25519 key exchange gives anyway, and it does
+     * 10 AES rounds per block where AES-256 does 14, on the path that carries every byte of a
+     * forwarded connection (the JDK would otherwise pick AES-256-GCM). ChaCha20 stays for peers
+     * without AES instructions.
+     */
+    public static final java.util.List<String> CIPHER_SUITES =
+            java.util.List.of("TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384");
 
     private NodeTls() {}
 
@@ -35,6 +44,7 @@ public final class NodeTls {
         return SslContextBuilder.forServer(new NodeKeyManager(identity))
                 .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOL)
+                .ciphers(CIPHER_SUITES)
                 .clientAuth(ClientAuth.REQUIRE)
                 .trustManager(new NodeTrustManager(verifier, null))
                 .build();
@@ -51,6 +61,7 @@ public final class NodeTls {
         return SslContextBuilder.forClient()
                 .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOL)
+                .ciphers(CIPHER_SUITES)
                 .keyManager(new NodeKeyManager(identity))
                 .trustManager(new NodeTrustManager(verifier, expectedPeerOrNull))
                 .endpointIdentificationAlgorithm(null) // identity is the node key, not a host name

@@ -18,16 +18,22 @@ import java.util.Set;
  * @param stunListen the embedded STUN server; null = disabled
  * @param relayId name of this relay in SERVER_HELLO (pod name or host name)
  * @param transport {@code auto}, {@code iouring}, {@code epoll} or {@code nio}
+ * @param mesh sibling relays to mesh with ({@link Mesh#NONE} = a lone relay)
  * @param ingress public ingress (off by default)
  */
 public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts,
+        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh,
         dev.burrow.relay.server.ingress.IngressConfig ingress) {
+
+    public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
+            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
+        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, Mesh.NONE);
+    }
 
     /** Without public ingress. */
     public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
-        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts,
+            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh) {
+        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh,
                 dev.burrow.relay.server.ingress.IngressConfig.disabled());
     }
 
@@ -40,6 +46,29 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(timeouts, "timeouts");
         ingress = ingress == null ? dev.burrow.relay.server.ingress.IngressConfig.disabled() : ingress;
+        mesh = mesh == null ? Mesh.NONE : mesh;
+    }
+
+    /**
+     * The relay mesh.
+     *
+     * @param peers sibling relays: each {@code host} or {@code host:port}; every A/AAAA record of a host
+     *     is a relay (a Kubernetes headless Service name lists every pod), re-resolved every
+     *     {@code resolveInterval}; empty = no mesh
+     * @param port the siblings' public port for entries without one; 0 = this relay's own listen port
+     * @param keyFile the shared mesh key (64 hex characters); meshing stays off without a usable key
+     */
+    public record Mesh(List<String> peers, int port, Path keyFile, Duration resolveInterval) {
+        public static final Mesh NONE = new Mesh(List.of(), 0, null, RelayDefaults.MESH_RESOLVE_INTERVAL);
+
+        public Mesh {
+            peers = peers == null ? List.of() : List.copyOf(peers);
+            resolveInterval = resolveInterval == null ? RelayDefaults.MESH_RESOLVE_INTERVAL : resolveInterval;
+        }
+
+        public boolean configured() {
+            return !peers.isEmpty();
+        }
     }
 
     /** How the public listener does TLS. */
@@ -122,18 +151,22 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
     }
 
     public RelayConfig withLimits(Limits l) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, ingress);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, mesh, ingress);
     }
 
     public RelayConfig withAuth(Auth a) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, ingress);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, mesh, ingress);
+    }
+
+    public RelayConfig withMesh(Mesh m) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m, ingress);
     }
 
     public RelayConfig withIngress(dev.burrow.relay.server.ingress.IngressConfig i) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, i);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh, i);
     }
 
     public RelayConfig withTimeouts(Timeouts t) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, ingress);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, mesh, ingress);
     }
 }

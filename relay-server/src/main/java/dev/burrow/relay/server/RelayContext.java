@@ -24,6 +24,29 @@ public final class RelayContext {
     private volatile boolean draining;
     private volatile ClientRateLimit rateLimit;
     private volatile dev.burrow.relay.server.ingress.IngressManager ingress;
+    private volatile dev.burrow.relay.server.forward.MeshRouter meshRouter = dev.burrow.relay.server.forward.MeshRouter.NONE;
+    private volatile MeshEndpoint meshEndpoint = MeshEndpoint.DISABLED;
+
+    /** Takes mesh connections ({@code Upgrade: burrow-mesh-v1}) on the public listener. */
+    public interface MeshEndpoint {
+        /** False when meshing is off: the upgrade is refused (and counted). */
+        boolean enabled();
+
+        /** Installs the mesh handlers after {@code after} in a switched pipeline; event loop only. */
+        void install(io.netty.channel.ChannelPipeline pipeline, String after);
+
+        MeshEndpoint DISABLED = new MeshEndpoint() {
+            @Override
+            public boolean enabled() {
+                return false;
+            }
+
+            @Override
+            public void install(io.netty.channel.ChannelPipeline pipeline, String after) {
+                throw new IllegalStateException("mesh disabled");
+            }
+        };
+    }
 
     /** Per-client read rate; {@code bytesPerSecond == 0} = unlimited. Replaced as a whole on reload. */
     public record ClientRateLimit(long bytesPerSecond, long burstBytes) {
@@ -81,6 +104,20 @@ public final class RelayContext {
 
     void ingress(dev.burrow.relay.server.ingress.IngressManager i) {
         this.ingress = i;
+    }
+
+    public dev.burrow.relay.server.forward.MeshRouter meshRouter() {
+        return meshRouter;
+    }
+
+    public MeshEndpoint meshEndpoint() {
+        return meshEndpoint;
+    }
+
+    /** Wires the mesh in (once, at start). */
+    public void mesh(dev.burrow.relay.server.forward.MeshRouter router, MeshEndpoint endpoint) {
+        this.meshRouter = router;
+        this.meshEndpoint = endpoint;
     }
 
     public boolean draining() {

@@ -85,4 +85,7 @@ public final class RelayDefaults {
     /** Webhook admission: answer within 5 s, body at most 4 KiB, else deny (fail closed). */
     public static final Duration WEBHOOK_TIMEOUT = Duration.ofSeconds(5);
     public static final int WEBHOOK_MAX_BODY = 4 * 1024;
+
+    /** How often mesh peer names are resolved again: pods come and go; DNS TTLs in clusters are ~30 s. */
+    public static final Duration MESH_RESOLVE_INTERVAL = Duration.ofSeconds(10);
 }

@@ -68,6 +68,8 @@ public final class RelayServer implements AutoCloseable {
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
     private final SslContext sslOverride;
+    private final dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
+    private dev.burrow.relay.mesh.MeshManager mesh;
 
     private RelayContext context;
     private EventLoopGroup bossGroup;
@@ -96,6 +98,7 @@ public final class RelayServer implements AutoCloseable {
         this.verifierOverride = b.verifier;
         this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
         this.sslOverride = b.sslContext;
+        this.meshResolver = b.meshResolver == null ? dev.burrow.relay.mesh.MeshManager.Resolver.SYSTEM : b.meshResolver;
     }
 
     public static Builder builder(RelayConfig config) {
@@ -112,6 +115,7 @@ public final class RelayServer implements AutoCloseable {
         private NodeVerifier verifier;
         private EnrolmentEndpoint enrolment;
         private SslContext sslContext;
+        private dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
 
         private Builder(RelayConfig config) {
             this.config = config;
@@ -149,6 +153,12 @@ public final class RelayServer implements AutoCloseable {
         /** Replaces the TLS context built from {@code config.tls()}. */
         public Builder sslContext(SslContext ctx) {
             this.sslContext = ctx;
+            return this;
+        }
+
+        /** Resolves mesh peer names (tests map names to loopback addresses); default: the system resolver. */
+        public Builder meshResolver(dev.burrow.relay.mesh.MeshManager.Resolver r) {
+            this.meshResolver = r;
             return this;
         }
 
@@ -208,6 +218,8 @@ public final class RelayServer implements AutoCloseable {
                         config.ingress().bindAddress().getHostAddress(), config.ingress().hasRange()
                                 ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static");
             }
+            mesh = dev.burrow.relay.mesh.MeshManager.start(context, workerGroup, transport.socketChannel(), ssl != null,
+                    meshResolver);
             if (config.adminListen() != null) {
                 admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
                         () -> prometheus == null ? "" : prometheus.scrape());
@@ -296,6 +308,11 @@ public final class RelayServer implements AutoCloseable {
         return context;
     }
 
+    /** The running mesh, or null when meshing is off (not configured, or no usable key). */
+    public dev.burrow.relay.mesh.MeshManager mesh() {
+        return mesh;
+    }
+
     public int clientCount() {
         return context == null ? 0 : context.registry().size();
     }
@@ -376,6 +393,9 @@ public final class RelayServer implements AutoCloseable {
             }
             if (admin != null) {
                 admin.close();
+            }
+            if (mesh != null) {
+                mesh.close();
             }
             if (stun != null) {
                 try {

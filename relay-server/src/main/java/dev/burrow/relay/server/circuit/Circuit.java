@@ -12,7 +12,9 @@ final class Circuit {
 
     final CircuitId id;
     final long requestId;
+    /** Null when the dialer is on a sibling relay ({@link #remote}). */
     final ClientSession dialer;
+    final MeshCircuits.RemoteDialer remote;
     final ClientSession listener;
     final String service;
     CircuitToken dialerToken; // null once consumed
@@ -23,12 +25,22 @@ final class Circuit {
     ScheduledFuture<?> timeout;
 
     Circuit(CircuitId id, long requestId, ClientSession dialer, ClientSession listener, String service) {
+        this(id, requestId, dialer, null, listener, service);
+    }
+
+    Circuit(CircuitId id, long requestId, ClientSession dialer, MeshCircuits.RemoteDialer remote, ClientSession listener,
+            String service) {
         this.id = id;
         this.requestId = requestId;
+        this.remote = remote;
         this.dialer = dialer;
         this.listener = listener;
         this.service = service;
         this.dialerToken = CircuitToken.random();
         this.listenerToken = CircuitToken.random();
+    }
+
+    dev.burrow.identity.NodeKey dialerKey() {
+        return dialer != null ? dialer.key() : remote.key();
     }
 }

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * once and reads stop, so bytes the client sent behind the frame are kept (bounded) as circuit data
  * instead of being parsed as frames; {@link CircuitProxy} takes them over when both ends are in.
  */
-public final class CircuitAttachHandler extends ChannelInboundHandlerAdapter {
+public final class CircuitAttachHandler extends ChannelInboundHandlerAdapter implements MeshCircuits.EarlyBytes {
     private static final Logger log = LoggerFactory.getLogger(CircuitAttachHandler.class);
     /** Early circuit bytes kept per end: at most what one read delivered, and never more than this. */
     static final int MAX_EARLY_BYTES = 256 * 1024;
@@ -72,7 +72,8 @@ public final class CircuitAttachHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Hands the early bytes over (ownership moves to the caller); event loop only. */
-    ByteBuf takeEarlyBytes() {
+    @Override
+    public ByteBuf takeEarlyBytes() {
         CompositeByteBuf e = early;
         early = null;
         return e;

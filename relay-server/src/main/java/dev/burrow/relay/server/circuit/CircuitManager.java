@@ -1,5 +1,6 @@
 package dev.burrow.relay.server.circuit;
 
+import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.CircuitToken;
@@ -73,6 +74,7 @@ public final class CircuitManager {
     private final Duration idleTimeout;
     private final RelayMetrics metrics;
     private final BooleanSupplier draining;
+    private volatile MeshCircuits mesh = MeshCircuits.NONE;
 
     public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
             RelayMetrics metrics, BooleanSupplier draining) {
@@ -82,6 +84,11 @@ public final class CircuitManager {
         this.idleTimeout = idleTimeout;
         this.metrics = metrics;
         this.draining = draining;
+    }
+
+    /** Wires in circuits across sibling relays (once, at start). */
+    public void mesh(MeshCircuits m) {
+        this.mesh = m;
     }
 
     public int pendingCount() {
@@ -104,6 +111,9 @@ public final class CircuitManager {
             return;
         }
         ClientSession listener = registry.lookup(req.destination());
+        if (listener == null && mesh.request(dialer, req)) {
+            return; // a sibling relay has the destination (a local client always wins)
+        }
         if (listener == null) {
             refuse(dialer, req.requestId(), CircuitRejectReason.PEER_NOT_FOUND, "destination not connected");
             return;
@@ -112,24 +122,50 @@ public final class CircuitManager {
             refuse(dialer, req.requestId(), CircuitRejectReason.NOT_ALLOWED, "destination does not accept circuits");
             return;
         }
-        Circuit c = new Circuit(CircuitId.random(), req.requestId(), dialer, listener, req.service());
+        offer(new Circuit(CircuitId.random(), req.requestId(), dialer, listener, req.service()));
+    }
+
+    /**
+     * A sibling relay asks for a circuit from its client {@code dialer} to {@code destination}, which
+     * must be connected <em>here</em> (a mesh request is never passed on). The answer goes back
+     * through {@code dialer}; the dialer end attaches later over a mesh circuit connection.
+     */
+    public void requestFromMesh(MeshCircuits.RemoteDialer dialer, NodeKey destination, String service) {
+        metrics.circuitEvent(CircuitEvent.REQUESTED);
+        if (draining.getAsBoolean()) {
+            dialer.rejected(CircuitRejectReason.RELAY_DRAINING, "relay is draining");
+            return;
+        }
+        ClientSession listener = registry.lookup(destination);
+        if (listener == null) {
+            dialer.rejected(CircuitRejectReason.PEER_NOT_FOUND, "destination not connected");
+            return;
+        }
+        if (!listener.acceptsCircuits()) {
+            dialer.rejected(CircuitRejectReason.NOT_ALLOWED, "destination does not accept circuits");
+            return;
+        }
+        offer(new Circuit(CircuitId.random(), 0, null, dialer, listener, service));
+    }
+
+    private void offer(Circuit c) {
         if (!reservePending(c)) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
-            refuse(dialer, req.requestId(), CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
+            refuse(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
             return;
         }
         circuits.put(c.id, c);
         pending.incrementAndGet();
         synchronized (c) {
-            c.timeout = dialer.channel().eventLoop().schedule(() -> expire(c), tokenTtl.toNanos(), TimeUnit.NANOSECONDS);
+            c.timeout = c.listener.channel().eventLoop().schedule(() -> expire(c), tokenTtl.toNanos(), TimeUnit.NANOSECONDS);
         }
-        if (!listener.enqueueControl(new RelayFrame.CircuitOffer(c.id, dialer.key(), c.service, c.listenerToken))) {
+        if (!c.listener.enqueueControl(new RelayFrame.CircuitOffer(c.id, c.dialerKey(), c.service, c.listenerToken))) {
             fail(c, CircuitRejectReason.LIMIT_REACHED, "destination busy");
             return;
         }
         metrics.circuitEvent(CircuitEvent.OFFERED);
-        log.debug("event=circuit_offered circuit={} dialer={} listener={} service={}", c.id, dialer.key().shortId(),
-                listener.key().shortId(), c.service);
+        log.debug("event=circuit_offered circuit={} dialer={} listener={} service={} via_mesh={}", c.id,
+                c.dialerKey().shortId(), c.listener.key().shortId(), c.service, c.remote != null);
     }
 
     /** The listener accepts; called on the listener's event loop. */
@@ -147,7 +183,9 @@ public final class CircuitManager {
             dialerToken = c.dialerToken;
         }
         metrics.circuitEvent(CircuitEvent.ACCEPTED);
-        if (dialerToken == null || !c.dialer.enqueueControl(new RelayFrame.CircuitAccepted(c.requestId, c.id, dialerToken))) {
+        boolean told = dialerToken != null && (c.remote != null ? c.remote.accepted(c.id, dialerToken)
+                : c.dialer.enqueueControl(new RelayFrame.CircuitAccepted(c.requestId, c.id, dialerToken)));
+        if (!told) {
             fail(c, CircuitRejectReason.INTERNAL, "dialer unreachable");
         }
     }
@@ -173,6 +211,9 @@ public final class CircuitManager {
      */
     public AttachResult attach(Channel ch, ClientFrame.CircuitAttach a) {
         Circuit c = circuits.get(a.circuitId());
+        if (c == null && mesh.attach(ch, a)) {
+            return AttachResult.WAITING; // the dialer end of a circuit whose listener is on a sibling relay
+        }
         if (c == null) {
             ExternalCircuits e = external;
             AttachResult r = e == null ? null : e.attach(ch, a);
@@ -222,7 +263,7 @@ public final class CircuitManager {
             return AttachResult.WAITING;
         }
         metrics.circuitEvent(CircuitEvent.ATTACHED);
-        log.info("event=circuit_active circuit={} dialer={} listener={} service={}", c.id, c.dialer.key().shortId(),
+        log.info("event=circuit_active circuit={} dialer={} listener={} service={}", c.id, c.dialerKey().shortId(),
                 c.listener.key().shortId(), c.service);
         CircuitProxy.join(c.dialerChannel, c.listenerChannel, idleTimeout, metrics);
         return AttachResult.JOINED;
@@ -230,7 +271,7 @@ public final class CircuitManager {
 
     private boolean reserveActive(Circuit c) {
         synchronized (usage) {
-            Usage d = usage.get(c.dialer);
+            Usage d = c.dialer == null ? new Usage() : usage.get(c.dialer); // a remote dialer is counted on its own relay
             Usage l = usage.get(c.listener);
             if (d == null || l == null || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
                 return false;
@@ -247,11 +288,13 @@ public final class CircuitManager {
 
     private boolean reservePending(Circuit c) {
         synchronized (usage) {
-            Usage d = usage.computeIfAbsent(c.dialer, k -> new Usage());
+            Usage d = c.dialer == null ? new Usage() : usage.computeIfAbsent(c.dialer, k -> new Usage());
             Usage l = usage.computeIfAbsent(c.listener, k -> new Usage());
             if (d.pending >= limits.pendingCircuitsPerClient() || l.pending >= limits.pendingCircuitsPerClient()
                     || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
-                forgetIfIdle(c.dialer, d);
+                if (c.dialer != null) {
+                    forgetIfIdle(c.dialer, d);
+                }
                 forgetIfIdle(c.listener, l);
                 return false;
             }
@@ -266,7 +309,7 @@ public final class CircuitManager {
     private void release(Circuit c, boolean wasActive) {
         synchronized (usage) {
             for (ClientSession s : new ClientSession[] {c.dialer, c.listener}) {
-                Usage u = usage.get(s);
+                Usage u = s == null ? null : usage.get(s);
                 if (u != null) {
                     if (wasActive) {
                         u.active--;
@@ -302,7 +345,7 @@ public final class CircuitManager {
         metrics.circuitEvent(CircuitEvent.CLOSED);
         closeLater(c);
         if (!wasActive) {
-            refuse(c.dialer, c.requestId, CircuitRejectReason.TIMEOUT, "an end went away before attaching");
+            refuse(c, CircuitRejectReason.TIMEOUT, "an end went away before attaching");
         }
     }
 
@@ -330,7 +373,7 @@ public final class CircuitManager {
         circuits.remove(c.id, c);
         release(c, false);
         closeLater(c);
-        refuse(c.dialer, c.requestId, reason, message);
+        refuse(c, reason, message);
     }
 
     private static void closeLater(Circuit c) {
@@ -346,6 +389,24 @@ public final class CircuitManager {
         if (l != null) {
             l.close();
         }
+    }
+
+    private static void refuse(Circuit c, CircuitRejectReason reason, String message) {
+        if (c.remote != null) {
+            c.remote.rejected(reason, message);
+        } else {
+            c.dialer.enqueueControl(new RelayFrame.CircuitRejected(c.requestId, reason, message));
+        }
+    }
+
+    /**
+     * Joins the dialer end of a bridged circuit (attached here) with the mesh circuit connection to the
+     * listener's relay, once that relay said CIRCUIT_ATTACHED. The dialer is sent CIRCUIT_ATTACHED; the
+     * mesh side is not (its relay already told its own client).
+     */
+    public void joinBridged(Channel clientEnd, Channel meshEnd) {
+        metrics.circuitEvent(CircuitEvent.ATTACHED);
+        CircuitProxy.join(clientEnd, meshEnd, false, idleTimeout, metrics);
     }
 
     private void refuse(ClientSession dialer, long requestId, CircuitRejectReason reason, String message) {

@@ -61,8 +61,13 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
      * roughly triples the relay's CPU per byte on a single busy circuit.
      */
     static void join(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics) {
+        join(a, b, true, idleTimeout, metrics);
+    }
+
+    /** As above; {@code announceB} false leaves out b's CIRCUIT_ATTACHED (b is a mesh link to the other relay). */
+    static void join(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
         if (a.eventLoop() == b.eventLoop()) {
-            joinOnOneLoop(a, b, idleTimeout, metrics);
+            joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
             return;
         }
         b.eventLoop().execute(() -> b.deregister().addListener(f -> {
@@ -77,16 +82,18 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
                     b.close();
                     return;
                 }
-                joinOnOneLoop(a, b, idleTimeout, metrics);
+                joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
             });
         }));
     }
 
-    private static void joinOnOneLoop(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics) {
+    private static void joinOnOneLoop(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
         // CIRCUIT_ATTACHED is queued on both channels before any circuit byte can be written to either:
         // writes from one thread reach each channel's event loop in order.
         a.writeAndFlush(new RelayFrame.CircuitAttached());
-        b.writeAndFlush(new RelayFrame.CircuitAttached());
+        if (announceB) {
+            b.writeAndFlush(new RelayFrame.CircuitAttached());
+        }
         splice(a, b, idleTimeout, metrics, null);
     }
 
@@ -113,7 +120,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
             proxy.peer.close();
             return;
         }
-        CircuitAttachHandler attach = ch.pipeline().get(CircuitAttachHandler.class);
+        MeshCircuits.EarlyBytes attach = ch.pipeline().get(MeshCircuits.EarlyBytes.class);
         ByteBuf early = attach == null ? null : attach.takeEarlyBytes();
         if (attach != null) {
             ch.pipeline().replace(attach, "circuit-proxy", proxy);

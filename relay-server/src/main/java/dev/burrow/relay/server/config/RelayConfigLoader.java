@@ -57,6 +57,11 @@ import java.util.regex.Pattern;
  *   webhook-fail-open: false
  * limits: {max-clients: 100000, client-bytes-per-second: 0, ...}
  * timeouts: {handshake: 10s, write: 2s, keepalive: 60s, client-idle: 5m, circuit-token: 10s, circuit-idle: 10m}
+ * mesh:
+ *   peers: [burrow-relay-mesh.burrow.svc.cluster.local]   # host or host:port; every A/AAAA record is a relay
+ *   port: 443                    # siblings' port for entries without one (default: our listen port)
+ *   key-file: /etc/burrow/mesh/mesh.key                    # 64 hex characters
+ *   resolve-interval: 10s
  * ingress:                      # public ingress, off by default (docs/operations.md)
  *   enabled: false
  *   bind-address: 0.0.0.0
@@ -85,12 +90,13 @@ public final class RelayConfigLoader {
             "limits.control-queue-depth", "limits.pending-circuits-per-client", "limits.active-circuits-per-client",
             "timeouts.handshake", "timeouts.write", "timeouts.keepalive", "timeouts.client-idle", "timeouts.circuit-token",
             "timeouts.circuit-idle",
+            "mesh.peers", "mesh.port", "mesh.key-file", "mesh.resolve-interval",
             "ingress.enabled", "ingress.bind-address", "ingress.port-range", "ingress.public-host", "ingress.static-ports",
             "ingress.allow-nodes", "ingress.max-services-per-node", "ingress.max-connections-per-service",
             "ingress.max-connections", "ingress.idle-timeout");
 
     private static final Set<String> LIST_KEYS = Set.of("tls.dev-hosts", "auth.allow", "auth.ca", "auth.required-tags",
-            "ingress.static-ports", "ingress.allow-nodes");
+            "mesh.peers", "ingress.static-ports", "ingress.allow-nodes");
 
     private RelayConfigLoader() {}
 
@@ -281,7 +287,31 @@ public final class RelayConfigLoader {
                 p.duration("timeouts.client-idle", t.clientIdle()),
                 p.duration("timeouts.circuit-token", t.circuitToken()),
                 p.duration("timeouts.circuit-idle", t.circuitIdle()));
-        return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, ingress(p));
+        List<String> peers = p.list("mesh.peers");
+        for (String peer : peers) {
+            checkPeer(peer, p.source("mesh.peers"));
+        }
+        int meshPort = p.intValue("mesh.port", 0, 0);
+        if (meshPort > 65535) {
+            throw new ConfigException("mesh.port (" + p.source("mesh.port") + "): port out of range 0-65535: " + meshPort);
+        }
+        RelayConfig.Mesh mesh = new RelayConfig.Mesh(peers, meshPort, p.path("mesh.key-file"),
+                p.duration("mesh.resolve-interval", RelayDefaults.MESH_RESOLVE_INTERVAL));
+        return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
+    }
+
+    /** A mesh peer is {@code host}, {@code host:port} or {@code [v6]:port}. */
+    private static void checkPeer(String peer, String source) {
+        if (peer.startsWith("[") || peer.chars().filter(c -> c == ':').count() == 1) {
+            try {
+                InetSocketAddress a = parseAddress(peer);
+                if (a.getPort() == 0) {
+                    throw new IllegalArgumentException("port 0");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
+            }
+        }
     }
 
     private static IngressConfig ingress(Parser p) {

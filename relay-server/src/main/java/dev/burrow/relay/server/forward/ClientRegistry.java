@@ -25,6 +25,26 @@ public final class ClientRegistry {
     private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
+    private volatile PresenceListener presence = PresenceListener.NONE;
+
+    /** Told when a key connects here or leaves (not when a connection replaces another with the same key). */
+    public interface PresenceListener {
+        void present(NodeKey key);
+
+        void gone(NodeKey key);
+
+        PresenceListener NONE = new PresenceListener() {
+            @Override
+            public void present(NodeKey key) {}
+
+            @Override
+            public void gone(NodeKey key) {}
+        };
+    }
+
+    public void presenceListener(PresenceListener listener) {
+        this.presence = listener;
+    }
 
     public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
         this.watchers = watchers;
@@ -42,6 +62,7 @@ public final class ClientRegistry {
             previous.sendAndClose(new RelayFrame.Health(DUPLICATE_PROBLEM));
             return;
         }
+        presence.present(session.key());
         for (NodeKey w : watchers.watchersOf(session.key())) {
             ClientSession watcher = clients.get(w);
             if (watcher != null && watcher != session) {
@@ -56,6 +77,7 @@ public final class ClientRegistry {
         if (!clients.remove(session.key(), session)) {
             return false;
         }
+        presence.gone(session.key());
         for (NodeKey w : watchers.watchersOf(session.key())) {
             ClientSession watcher = clients.get(w);
             if (watcher != null) {
@@ -63,6 +85,23 @@ public final class ClientRegistry {
             }
         }
         return true;
+    }
+
+    /**
+     * Tells the local clients that recently sent to {@code peer} (a node on a sibling relay) that it
+     * is now reachable ({@code present}) or gone; nothing when {@code peer} is connected here.
+     */
+    public void notifyWatchers(NodeKey peer, boolean present) {
+        if (clients.containsKey(peer)) {
+            return;
+        }
+        for (NodeKey w : watchers.watchersOf(peer)) {
+            ClientSession watcher = clients.get(w);
+            if (watcher != null) {
+                watcher.enqueueControl(present ? new RelayFrame.PeerPresent(peer)
+                        : new RelayFrame.PeerGone(peer, PeerGoneReason.DISCONNECTED));
+            }
+        }
     }
 
     public ClientSession lookup(NodeKey key) {

@@ -18,6 +18,7 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     private final Map<IngressOutcome, Counter> ingress = new EnumMap<>(IngressOutcome.class);
     /** Keyed by {@code ProtocolViolation.Kind} names: a bounded set. */
     private final Map<String, Counter> violations = new ConcurrentHashMap<>();
+    private final Map<MeshEvent, Counter> meshEvents = new EnumMap<>(MeshEvent.class);
     private final Counter datagrams;
     private final Counter bytes;
     private final Counter unknownFrames;
@@ -46,6 +47,10 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
             ingress.put(o, Counter.builder(INGRESS_EVENTS).tag(TAG_OUTCOME, o.tag())
                     .description("Public ingress connections and publish requests by outcome").register(registry));
         }
+        for (MeshEvent e : MeshEvent.values()) {
+            meshEvents.put(e, Counter.builder(MESH_EVENTS).tag(TAG_EVENT, e.tag())
+                    .description("Relay mesh events").register(registry));
+        }
         datagrams = Counter.builder(DATAGRAMS_FORWARDED).description("Datagrams written to a destination").register(registry);
         bytes = Counter.builder(BYTES_FORWARDED).baseUnit("bytes").description("Datagram payload bytes forwarded").register(registry);
         unknownFrames = Counter.builder(UNKNOWN_FRAMES).description("Frames of unknown type skipped").register(registry);
@@ -55,6 +60,17 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
 
     public MeterRegistry registry() {
         return registry;
+    }
+
+    @Override
+    public void meshEvent(MeshEvent event) {
+        meshEvents.get(event).increment();
+    }
+
+    @Override
+    public <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes) {
+        Gauge.builder(MESH_LINKS, state, links).description("Authenticated mesh links to sibling relays").register(registry);
+        Gauge.builder(MESH_ROUTES, state, routes).description("Nodes reachable through sibling relays").register(registry);
     }
 
     @Override

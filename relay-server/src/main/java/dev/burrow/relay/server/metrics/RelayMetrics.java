@@ -25,6 +25,9 @@ public interface RelayMetrics {
     String INFO = "burrow.relay.info";
     String DRAINING = "burrow.relay.draining";
     String INGRESS_EVENTS = "burrow.relay.ingress.events";
+    String MESH_EVENTS = "burrow.relay.mesh.events";
+    String MESH_LINKS = "burrow.relay.mesh.links";
+    String MESH_ROUTES = "burrow.relay.mesh.routes";
 
     /** Tag keys. */
     String TAG_OUTCOME = "outcome";
@@ -70,7 +73,51 @@ public interface RelayMetrics {
         }
     }
 
+    /** Relay mesh events: a fixed set (never a peer address or node ID). */
+    enum MeshEvent {
+        /** A mesh connection proved the key (either direction). */
+        AUTH_OK,
+        /** A mesh connection failed authentication: wrong key, bad MAC or certificate mismatch. */
+        AUTH_FAILED,
+        /** A relay reached itself (same instance ID) and hung up. */
+        SELF_MESH,
+        /** A mesh connection spoke another protocol version or broke the framing. */
+        PROTOCOL_ERROR,
+        /** A mesh connection arrived while meshing is disabled (no or bad key). */
+        DISABLED,
+        LINK_UP,
+        LINK_DOWN,
+        /** A datagram went to a sibling relay. */
+        DATAGRAM_SENT,
+        /** A datagram from a sibling relay was delivered to a local client. */
+        DATAGRAM_DELIVERED,
+        /** A datagram from a sibling relay was for a node not connected here (never forwarded again). */
+        DATAGRAM_NOT_HERE,
+        /** A datagram for a sibling relay was dropped because its link queue was full. */
+        DATAGRAM_QUEUE_FULL,
+        /** A link's control queue overflowed: the link is reset (presence resyncs on reconnect). */
+        CONTROL_QUEUE_FULL,
+        /** A link stayed unwritable past the write timeout and was closed. */
+        WRITE_TIMEOUT,
+        CIRCUIT_REQUESTED,
+        CIRCUIT_ACCEPTED,
+        CIRCUIT_REJECTED,
+        /** A cross-relay circuit was joined on this (the dialer's) relay. */
+        CIRCUIT_BRIDGED,
+        CIRCUIT_FAILED;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     void handshake(HandshakeOutcome outcome);
+
+    /** A relay mesh event. */
+    default void meshEvent(MeshEvent event) {}
+
+    /** Registers mesh gauges: authenticated outbound links, and nodes reachable through them. */
+    default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes) {}
 
     void datagramForwarded(int payloadBytes);
 

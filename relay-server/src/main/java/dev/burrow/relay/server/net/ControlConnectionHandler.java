@@ -109,6 +109,9 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
             rc.registry().watchers().record(dst, session.key());
         }
         ClientSession dest = rc.registry().lookup(dst);
+        if (dest == null && rc.meshRouter().forwardDatagram(session.key(), dst, d.payload())) {
+            return;
+        }
         if (dest == null) {
             d.release();
             rc.metrics().dropped(DropReason.UNKNOWN_DEST);

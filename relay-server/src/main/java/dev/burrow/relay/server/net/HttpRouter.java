@@ -128,6 +128,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        if (dev.burrow.relay.mesh.MeshProtocol.PATH.equals(path)) {
+            mesh(ctx, req);
+            return;
+        }
         if (RelayProtocol.ENROL_PATH.equals(path)) {
             if (!HttpMethod.POST.equals(req.method())) {
                 respond(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use POST\n");
@@ -158,6 +162,29 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(r); // encoded by the HTTP codec right here, before it is removed
         ChannelPipeline p = ctx.pipeline();
         installFraming(p, ctx.name(), false, circuit);
+        p.remove(HttpServerCodec.class);
+    }
+
+    /** A sibling relay's mesh connection: raw Upgrade only; authenticated by the mesh handshake that follows. */
+    private void mesh(ChannelHandlerContext ctx, HttpRequest req) {
+        String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT);
+        if (!HttpMethod.GET.equals(req.method()) || !upgrade.equals(dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN)) {
+            respond(ctx, HttpResponseStatus.BAD_REQUEST, "mesh connections use GET with Upgrade: "
+                    + dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN + "\n");
+            return;
+        }
+        if (!rc.meshEndpoint().enabled()) {
+            rc.metrics().meshEvent(dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent.DISABLED);
+            respond(ctx, HttpResponseStatus.NOT_FOUND, "meshing is not enabled on this relay\n");
+            return;
+        }
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
+        r.headers().set(HttpHeaderNames.UPGRADE, dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        state = State.SWITCHED;
+        ctx.writeAndFlush(r);
+        ChannelPipeline p = ctx.pipeline();
+        rc.meshEndpoint().install(p, ctx.name());
         p.remove(HttpServerCodec.class);
     }
 

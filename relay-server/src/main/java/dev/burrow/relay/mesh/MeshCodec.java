@@ -1,0 +1,251 @@
+package dev.burrow.relay.mesh;
+
+import static dev.burrow.protocol.frame.ProtocolViolation.Kind.BAD_FIELD;
+import static dev.burrow.protocol.frame.ProtocolViolation.Kind.FRAME_TOO_SHORT;
+
+import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.RelayProtocol;
+import dev.burrow.protocol.frame.CircuitId;
+import dev.burrow.protocol.frame.CircuitRejectReason;
+import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.protocol.frame.FrameLimits;
+import dev.burrow.protocol.frame.ProtocolViolation;
+import dev.burrow.protocol.frame.ServiceNames;
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Pure encoding and decoding of mesh frames: a {@link ByteBuf} in, a record out, and back. No
+ * channel, no state; decoding reads only within the payload and throws only {@link ProtocolViolation}.
+ * Trailing bytes after the known fields of fixed-layout frames are ignored (room for later fields).
+ */
+public final class MeshCodec {
+    private MeshCodec() {}
+
+    /** Decodes one payload; a DATAGRAM's payload is a retained slice (the caller still releases {@code in}). */
+    public static MeshFrame decode(MeshFrameType type, ByteBuf in) {
+        return switch (type) {
+            case HELLO -> {
+                int version = readU16(in);
+                int p = readU8(in);
+                MeshProtocol.Purpose purpose = MeshProtocol.Purpose.of(p);
+                if (purpose == null) {
+                    throw new ProtocolViolation(BAD_FIELD, "unknown mesh purpose " + p);
+                }
+                byte[] instance = readBytes(in, MeshProtocol.INSTANCE_ID_LENGTH, "instance id");
+                byte[] nonce = readBytes(in, MeshProtocol.NONCE_LENGTH, "nonce");
+                yield new MeshFrame.Hello(version, purpose, instance, nonce, readStr8(in));
+            }
+            case AUTH -> new MeshFrame.Auth(readBytes(in, MeshAuth.MAC_LENGTH, "mac"));
+            case KEEPALIVE -> new MeshFrame.Keepalive();
+            case PRESENT -> new MeshFrame.Present(readKeys(in));
+            case GONE -> new MeshFrame.Gone(readKeys(in));
+            case DATAGRAM -> {
+                NodeKey src = readKey(in);
+                NodeKey dst = readKey(in);
+                yield new MeshFrame.Datagram(src, dst, in.readRetainedSlice(in.readableBytes()));
+            }
+            case CIRCUIT_REQUEST -> {
+                long id = readU64(in);
+                NodeKey dialer = readKey(in);
+                NodeKey listener = readKey(in);
+                String service = readStr8(in);
+                if (!ServiceNames.isValid(service)) {
+                    throw new ProtocolViolation(BAD_FIELD, "invalid service name");
+                }
+                yield new MeshFrame.CircuitRequest(id, dialer, listener, service);
+            }
+            case CIRCUIT_ACCEPTED -> new MeshFrame.CircuitAccepted(readU64(in), readCircuitId(in), readToken(in));
+            case CIRCUIT_REJECTED -> new MeshFrame.CircuitRejected(readU64(in), CircuitRejectReason.fromCode(readU8(in)),
+                    readStr8(in));
+            case CIRCUIT_ATTACH -> new MeshFrame.CircuitAttach(readCircuitId(in), readToken(in));
+        };
+    }
+
+    /** The type of {@code frame}; null for {@link MeshFrame.Unknown} (never encoded). */
+    public static MeshFrameType type(MeshFrame frame) {
+        return switch (frame) {
+            case MeshFrame.Hello h -> MeshFrameType.HELLO;
+            case MeshFrame.Auth a -> MeshFrameType.AUTH;
+            case MeshFrame.Keepalive k -> MeshFrameType.KEEPALIVE;
+            case MeshFrame.Present p -> MeshFrameType.PRESENT;
+            case MeshFrame.Gone g -> MeshFrameType.GONE;
+            case MeshFrame.Datagram d -> MeshFrameType.DATAGRAM;
+            case MeshFrame.CircuitRequest r -> MeshFrameType.CIRCUIT_REQUEST;
+            case MeshFrame.CircuitAccepted a -> MeshFrameType.CIRCUIT_ACCEPTED;
+            case MeshFrame.CircuitRejected r -> MeshFrameType.CIRCUIT_REJECTED;
+            case MeshFrame.CircuitAttach a -> MeshFrameType.CIRCUIT_ATTACH;
+            case MeshFrame.Unknown u -> null;
+        };
+    }
+
+    /** Header plus payload bytes of {@code frame}. */
+    public static int encodedLength(MeshFrame frame) {
+        return FrameLimits.HEADER_LENGTH + payloadLength(frame);
+    }
+
+    static int payloadLength(MeshFrame frame) {
+        return switch (frame) {
+            case MeshFrame.Hello h -> 2 + 1 + MeshProtocol.INSTANCE_ID_LENGTH + MeshProtocol.NONCE_LENGTH + str8Length(h.relayId());
+            case MeshFrame.Auth a -> MeshAuth.MAC_LENGTH;
+            case MeshFrame.Keepalive k -> 0;
+            case MeshFrame.Present p -> 2 + p.keys().size() * NodeKey.LENGTH;
+            case MeshFrame.Gone g -> 2 + g.keys().size() * NodeKey.LENGTH;
+            case MeshFrame.Datagram d -> 2 * NodeKey.LENGTH + d.payload().readableBytes();
+            case MeshFrame.CircuitRequest r -> 8 + 2 * NodeKey.LENGTH + str8Length(r.service());
+            case MeshFrame.CircuitAccepted a -> 8 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case MeshFrame.CircuitRejected r -> 8 + 1 + str8Length(r.message());
+            case MeshFrame.CircuitAttach a -> RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case MeshFrame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
+        };
+    }
+
+    /** Writes header and payload; a DATAGRAM's payload is copied, not released (the caller owns the frame). */
+    public static void encode(MeshFrame frame, ByteBuf out) {
+        MeshFrameType type = type(frame);
+        if (type == null) {
+            throw new IllegalArgumentException("unknown frames are never sent");
+        }
+        int len = payloadLength(frame);
+        if (len > type.maxPayload()) {
+            throw new IllegalArgumentException(type + " payload of " + len + " bytes exceeds " + type.maxPayload());
+        }
+        out.writeByte(type.code());
+        out.writeInt(len);
+        switch (frame) {
+            case MeshFrame.Hello h -> {
+                out.writeShort(h.version());
+                out.writeByte(h.purpose().code());
+                out.writeBytes(h.instanceId());
+                out.writeBytes(h.nonce());
+                writeStr8(out, h.relayId());
+            }
+            case MeshFrame.Auth a -> out.writeBytes(a.mac());
+            case MeshFrame.Keepalive k -> { }
+            case MeshFrame.Present p -> writeKeys(out, p.keys());
+            case MeshFrame.Gone g -> writeKeys(out, g.keys());
+            case MeshFrame.Datagram d -> {
+                out.writeBytes(d.source().bytes());
+                out.writeBytes(d.destination().bytes());
+                out.writeBytes(d.payload(), d.payload().readerIndex(), d.payload().readableBytes());
+            }
+            case MeshFrame.CircuitRequest r -> {
+                out.writeLong(r.meshRequestId());
+                out.writeBytes(r.dialer().bytes());
+                out.writeBytes(r.listener().bytes());
+                writeStr8(out, r.service());
+            }
+            case MeshFrame.CircuitAccepted a -> {
+                out.writeLong(a.meshRequestId());
+                out.writeBytes(a.circuitId().bytes());
+                out.writeBytes(a.token().bytes());
+            }
+            case MeshFrame.CircuitRejected r -> {
+                out.writeLong(r.meshRequestId());
+                out.writeByte(r.reason().code());
+                writeStr8(out, r.message());
+            }
+            case MeshFrame.CircuitAttach a -> {
+                out.writeBytes(a.circuitId().bytes());
+                out.writeBytes(a.token().bytes());
+            }
+            case MeshFrame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static byte[] utf8(String s) {
+        return (s == null ? "" : s).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static int str8Length(String s) {
+        return 1 + Math.min(utf8(s).length, FrameLimits.MAX_SHORT_STRING);
+    }
+
+    /** Cuts at {@link FrameLimits#MAX_SHORT_STRING} bytes (messages and names are for humans). */
+    private static void writeStr8(ByteBuf out, String s) {
+        byte[] b = utf8(s);
+        int n = Math.min(b.length, FrameLimits.MAX_SHORT_STRING);
+        out.writeByte(n);
+        out.writeBytes(b, 0, n);
+    }
+
+    private static void writeKeys(ByteBuf out, List<NodeKey> keys) {
+        out.writeShort(keys.size());
+        for (NodeKey k : keys) {
+            out.writeBytes(k.bytes());
+        }
+    }
+
+    private static void need(ByteBuf in, int n, String field) {
+        if (in.readableBytes() < n) {
+            throw new ProtocolViolation(FRAME_TOO_SHORT, "mesh frame too short for " + field);
+        }
+    }
+
+    private static int readU8(ByteBuf in) {
+        need(in, 1, "u8");
+        return in.readUnsignedByte();
+    }
+
+    private static int readU16(ByteBuf in) {
+        need(in, 2, "u16");
+        return in.readUnsignedShort();
+    }
+
+    private static long readU64(ByteBuf in) {
+        need(in, 8, "u64");
+        return in.readLong();
+    }
+
+    private static byte[] readBytes(ByteBuf in, int n, String field) {
+        need(in, n, field);
+        byte[] b = new byte[n];
+        in.readBytes(b);
+        return b;
+    }
+
+    private static NodeKey readKey(ByteBuf in) {
+        return NodeKey.of(readBytes(in, NodeKey.LENGTH, "key"));
+    }
+
+    private static CircuitId readCircuitId(ByteBuf in) {
+        return CircuitId.of(readBytes(in, RelayProtocol.CIRCUIT_ID_LENGTH, "circuit id"));
+    }
+
+    private static CircuitToken readToken(ByteBuf in) {
+        return CircuitToken.of(readBytes(in, RelayProtocol.CIRCUIT_TOKEN_LENGTH, "token"));
+    }
+
+    private static List<NodeKey> readKeys(ByteBuf in) {
+        int n = readU16(in);
+        if (n > MeshProtocol.MAX_KEYS_PER_PRESENCE) {
+            throw new ProtocolViolation(BAD_FIELD, "too many keys: " + n);
+        }
+        need(in, n * NodeKey.LENGTH, "keys");
+        List<NodeKey> keys = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            keys.add(readKey(in));
+        }
+        return keys;
+    }
+
+    private static String readStr8(ByteBuf in) {
+        int n = readU8(in);
+        need(in, n, "string");
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(in.readSlice(n).nioBuffer())
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new ProtocolViolation(BAD_FIELD, "string is not valid UTF-8");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.burrow.relay.mesh;
+
+import dev.burrow.protocol.frame.ProtocolViolation;
+import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
+import dev.burrow.relay.server.net.Denials;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.util.Arrays;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * HELLO and AUTH on a fresh mesh connection, either side (see {@link MeshAuth}). The dialer sends
+ * HELLO at once; the acceptor answers a HELLO with its own HELLO and its AUTH; the dialer answers
+ * with its AUTH. A relay that sees its own instance ID hangs up (self-mesh); a wrong MAC, another
+ * version or any other frame closes the connection. Each outcome is counted; the key and MACs are
+ * never logged.
+ */
+final class MeshHandshake extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(MeshHandshake.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** What happens once both sides proved the key. */
+    interface Done {
+        void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer);
+
+        /** The handshake failed ({@code self}: the peer is this relay). */
+        default void failed(boolean self) {}
+    }
+
+    private final MeshNode mesh;
+    private final MeshAuth.Role role;
+    private MeshProtocol.Purpose purpose;
+    private final Done done;
+    private byte[] ownHello;
+    private byte[] peerHello;
+    private byte[] certHash;
+    private MeshFrame.Hello peer;
+    private boolean finished;
+
+    MeshHandshake(MeshNode mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done) {
+        this.mesh = mesh;
+        this.role = role;
+        this.purpose = purposeOrNull;
+        this.done = done;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (role == MeshAuth.Role.DIALER) {
+            sendHello(ctx);
+        }
+    }
+
+    private void sendHello(ChannelHandlerContext ctx) {
+        byte[] nonce = new byte[MeshProtocol.NONCE_LENGTH];
+        RANDOM.nextBytes(nonce);
+        MeshFrame.Hello hello = new MeshFrame.Hello(MeshProtocol.VERSION, purpose, mesh.instanceId(), nonce, mesh.relayId());
+        ownHello = payloadBytes(hello);
+        ctx.writeAndFlush(hello);
+    }
+
+    static byte[] payloadBytes(MeshFrame f) {
+        ByteBuf b = Unpooled.buffer(MeshCodec.encodedLength(f));
+        try {
+            MeshCodec.encode(f, b);
+            b.skipBytes(dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH);
+            byte[] out = new byte[b.readableBytes()];
+            b.readBytes(out);
+            return out;
+        } finally {
+            b.release();
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (finished) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (msg instanceof MeshFrame.Hello h && peer == null) {
+            hello(ctx, h);
+        } else if (msg instanceof MeshFrame.Auth a && peer != null) {
+            auth(ctx, a);
+        } else {
+            ReferenceCountUtil.release(msg);
+            fail(ctx, MeshEvent.PROTOCOL_ERROR, "unexpected " + msg.getClass().getSimpleName() + " during the mesh handshake",
+                    false);
+        }
+    }
+
+    private void hello(ChannelHandlerContext ctx, MeshFrame.Hello h) {
+        if (h.version() != MeshProtocol.VERSION) {
+            fail(ctx, MeshEvent.PROTOCOL_ERROR, "mesh version " + h.version() + " not supported (we speak "
+                    + MeshProtocol.VERSION + ")", false);
+            return;
+        }
+        if (Arrays.equals(h.instanceId(), mesh.instanceId())) {
+            fail(ctx, MeshEvent.SELF_MESH, "this relay reached itself", true);
+            return;
+        }
+        if (role == MeshAuth.Role.DIALER && h.purpose() != purpose) {
+            fail(ctx, MeshEvent.PROTOCOL_ERROR, "the acceptor changed the connection's purpose", false);
+            return;
+        }
+        peer = h;
+        purpose = h.purpose();
+        peerHello = payloadBytes(h);
+        try {
+            certHash = certHash(ctx);
+        } catch (SSLPeerUnverifiedException e) {
+            fail(ctx, MeshEvent.AUTH_FAILED, "no TLS certificate to bind the mesh handshake to", false);
+            return;
+        }
+        if (role == MeshAuth.Role.ACCEPTOR) {
+            sendHello(ctx);
+        }
+        ctx.writeAndFlush(new MeshFrame.Auth(MeshAuth.mac(mesh.key(), role, ownHello, peerHello, certHash)));
+    }
+
+    private void auth(ChannelHandlerContext ctx, MeshFrame.Auth a) {
+        MeshAuth.Role other = role == MeshAuth.Role.DIALER ? MeshAuth.Role.ACCEPTOR : MeshAuth.Role.DIALER;
+        if (!MeshAuth.verify(mesh.key(), other, peerHello, ownHello, certHash, a.mac())) {
+            fail(ctx, MeshEvent.AUTH_FAILED, "mesh authentication failed (different mesh key, or TLS interception)", false);
+            return;
+        }
+        finished = true;
+        MeshFrameDecoder decoder = ctx.pipeline().get(MeshFrameDecoder.class);
+        if (decoder != null) {
+            decoder.authenticated();
+        }
+        mesh.metrics().meshEvent(MeshEvent.AUTH_OK);
+        log.info("event=mesh_authenticated role={} purpose={} peer_relay={} remote={}", role, purpose, peer.relayId(),
+                ctx.channel().remoteAddress());
+        done.authenticated(ctx, purpose, peer);
+    }
+
+    /** SHA-256 of the acceptor's certificate (as this side sees it), or zeros without TLS. */
+    private byte[] certHash(ChannelHandlerContext ctx) throws SSLPeerUnverifiedException {
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return MeshAuth.NO_CERTIFICATE;
+        }
+        SSLSession session = ssl.engine().getSession();
+        Certificate[] chain = role == MeshAuth.Role.ACCEPTOR ? session.getLocalCertificates() : session.getPeerCertificates();
+        if (chain == null || chain.length == 0) {
+            throw new SSLPeerUnverifiedException("no certificate");
+        }
+        try {
+            return MeshAuth.certHash(chain[0].getEncoded());
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new SSLPeerUnverifiedException("bad certificate");
+        }
+    }
+
+    private void fail(ChannelHandlerContext ctx, MeshEvent event, String why, boolean self) {
+        finished = true;
+        mesh.metrics().meshEvent(event);
+        if (self) {
+            log.info("event=mesh_self role={} remote={} msg=\"{}\"", role, ctx.channel().remoteAddress(), why);
+        } else {
+            log.warn("event=mesh_handshake_failed role={} outcome={} remote={} msg=\"{}\"", role, event.tag(),
+                    ctx.channel().remoteAddress(), why);
+        }
+        done.failed(self);
+        ctx.close();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ProtocolViolation v = Denials.violation(cause);
+        if (!finished) {
+            fail(ctx, MeshEvent.PROTOCOL_ERROR, v != null ? v.getMessage() : cause.getClass().getSimpleName(), false);
+        } else {
+            ctx.fireExceptionCaught(cause);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (!finished && (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent)) {
+            ctx.close();
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (!finished) {
+            finished = true;
+            done.failed(false);
+        }
+        super.channelInactive(ctx);
+    }
+}
