@@ -82,6 +82,7 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
+    private final dev.burrow.agent.ingress.IngressPublisher publisher;
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
@@ -123,6 +124,10 @@ public final class Agent implements AutoCloseable {
         InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals,
                 whois);
         relayPath.acceptInto(gate);
+        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, group, transport, metrics, active, refusals,
+                identity.nodeKey()));
+        this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
+        relay.addListener(publisher);
         directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
                 () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
                 () -> forwardPeers));
@@ -234,7 +239,7 @@ public final class Agent implements AutoCloseable {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
             out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout(), e.proxyProtocol()));
+                    e.idleTimeout(), e.proxyProtocol(), e.publicIngress()));
         }
         return out;
     }
@@ -295,6 +300,7 @@ public final class Agent implements AutoCloseable {
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);
+        publisher.sync();
         config = next;
         applyForwards(next);
         configError = null;
@@ -410,9 +416,11 @@ public final class Agent implements AutoCloseable {
                 r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
                 r.by(), r.message())).toList();
         String problem = readyProblem();
+        List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
+                .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem())).toList();
         return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
                 problem == null, problem, relayStatus, services, fws, withDirectPaths(peers, rtt), conns, refs, fromPeers, toPeers,
-                configError);
+                configError, pubs);
     }
 
     /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */

@@ -14,10 +14,11 @@ import java.util.Objects;
  * @param maxConnections streams at once for the whole service
  * @param maxPerPeer streams at once from one peer
  * @param idleTimeout a stream with no bytes either way for this long is closed
- * @param proxyProtocol whether the target gets a PROXY v2 header naming the caller first
+ * @param proxyProtocol whether the target gets a PROXY v2 header first (for public ingress: with the real client address)
+ * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
  */
 public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-        Duration idleTimeout, ProxyProtocol proxyProtocol) {
+        Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");
@@ -32,6 +33,16 @@ public record ExposedService(String name, TargetPolicy target, AllowList allow, 
     public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
             Duration idleTimeout) {
         this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
+    }
+
+    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+            Duration idleTimeout, ProxyProtocol proxyProtocol) {
+        this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
+    }
+
+    /** True when the service opted in to public ingress. */
+    public boolean isPublic() {
+        return publicIngress != null;
     }
 
     public ExposedService(String name, TargetPolicy target, AllowList allow) {
