@@ -18,6 +18,7 @@ import picocli.CommandLine.Spec;
             dev.burrow.cli.agent.ConnectCommand.class,
             dev.burrow.cli.agent.StatusCommand.class,
             dev.burrow.cli.agent.ReadyCommand.class,
+            dev.burrow.cli.agent.WhoisCommand.class,
             dev.burrow.cli.agent.DemoCommand.class,
             dev.burrow.cli.stun.StunServerCommand.class,
             dev.burrow.cli.stun.StunProbeCommand.class,

@@ -48,8 +48,17 @@ final class ChartRenderer implements AutoCloseable {
     private final Path kubeconfig;
     private final String childClassPath;
     private final AtomicInteger renders = new AtomicInteger();
+    private final String chart;
+    private final String release;
 
     ChartRenderer(Path work) {
+        this(work, "burrow-relay", RELEASE);
+    }
+
+    /** Renders deploy/helm/{@code chart} as release {@code release}. */
+    ChartRenderer(Path work, String chart, String release) {
+        this.chart = chart;
+        this.release = release;
         this.work = work;
         try {
             this.kubeconfig = api.writeKubeconfig(work);
@@ -102,14 +111,22 @@ final class ChartRenderer implements AutoCloseable {
 
     /** The chart directory, found from the module directory Maven runs tests in (or the root). */
     static Path chartDir() {
+        return chartDir("burrow-relay");
+    }
+
+    static Path chartDir(String name) {
         Path dir = Path.of("").toAbsolutePath();
         for (int i = 0; i < 4 && dir != null; i++, dir = dir.getParent()) {
-            Path chart = dir.resolve("deploy/helm/burrow-relay");
+            Path chart = dir.resolve("deploy/helm/" + name);
             if (Files.isRegularFile(chart.resolve("Chart.yaml"))) {
                 return chart;
             }
         }
-        throw new IllegalStateException("deploy/helm/burrow-relay not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException("deploy/helm/" + name + " not found above " + Path.of("").toAbsolutePath());
+    }
+
+    static LintResult lintStrict(String name) {
+        return new Helm(chartDir(name)).lint().strict().call();
     }
 
     static Path repoRoot() {
@@ -123,19 +140,32 @@ final class ChartRenderer implements AutoCloseable {
     /** Renders with the chart's defaults overridden by {@code values} (nested maps, see {@link #values}). */
     Manifests render(Map<String, Object> values) {
         int n = renders.incrementAndGet();
-        try {
-            String valuesArg = "-";
-            if (!values.isEmpty()) {
-                Path file = work.resolve("values-" + n + ".yaml");
+        Path file = null;
+        if (!values.isEmpty()) {
+            file = work.resolve("values-" + n + ".yaml");
+            try {
                 YAML.writeValue(file.toFile(), values);
-                valuesArg = file.toString();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
+        }
+        return render(file, n);
+    }
+
+    /** Renders with the chart's defaults overridden by a values file (null for none). */
+    Manifests render(Path valuesFile) {
+        return render(valuesFile, renders.incrementAndGet());
+    }
+
+    private Manifests render(Path valuesFile, int n) {
+        try {
+            String valuesArg = valuesFile == null ? "-" : valuesFile.toString();
             Path out = work.resolve("render-" + n + ".out");
             Path err = work.resolve("render-" + n + ".err");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
                     "-cp", childClassPath, HelmTemplateMain.class.getName(),
-                    chartDir().toString(), RELEASE, NAMESPACE, valuesArg)
+                    chartDir(chart).toString(), release, NAMESPACE, valuesArg)
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
             Map<String, String> env = pb.environment();
             env.keySet().removeIf(k -> k.startsWith("HELM_") || k.startsWith("KUBERNETES_"));

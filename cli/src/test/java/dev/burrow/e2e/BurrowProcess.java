@@ -86,4 +86,44 @@ public final class BurrowProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
     }
+
+    // ------------------------------------------------------------------ fault tests (dev.burrow.fault)
+
+    /** What Netty's leak detector writes when a buffer was garbage-collected without being released. */
+    public static final String LEAK_MARKER = "LEAK:";
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL: no shutdown hook, no drain, sockets reset by the kernel. Waits until the process is gone. */
+    public void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException(name + " survived SIGKILL for 30 s");
+        }
+    }
+
+    /** Open file descriptors ({@code /proc/PID/fd}), or -1 when unavailable (not Linux, or gone). */
+    public long openFileDescriptors() {
+        return countEntries(Path.of("/proc", String.valueOf(pid()), "fd"));
+    }
+
+    /** Threads ({@code /proc/PID/task}), or -1 when unavailable. */
+    public long threads() {
+        return countEntries(Path.of("/proc", String.valueOf(pid()), "task"));
+    }
+
+    private static long countEntries(Path dir) {
+        try (var s = Files.list(dir)) {
+            return s.count();
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** Lines of the log with a Netty leak report ({@link #LEAK_MARKER}). */
+    public List<String> leakReports() {
+        return logText().lines().filter(l -> l.contains(LEAK_MARKER)).toList();
+    }
 }

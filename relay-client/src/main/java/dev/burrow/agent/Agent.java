@@ -23,6 +23,7 @@ import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.relay.RelayConnectionState;
 import dev.burrow.agent.relay.RelayDeniedException;
 import dev.burrow.agent.relay.RelayTrust;
+import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
@@ -77,9 +78,11 @@ public final class Agent implements AutoCloseable {
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
+    private final WhoisTable whois;
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
+    private final dev.burrow.agent.ingress.IngressPublisher publisher;
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
@@ -92,6 +95,7 @@ public final class Agent implements AutoCloseable {
         this.identity = identity;
         this.transport = transport;
         this.metrics = metrics;
+        this.whois = new WhoisTable(metrics::whoisOverflow);
         if (config.relay() == null || config.relay().url() == null) {
             throw new IllegalArgumentException("no relay: set relay.url in the configuration or pass --relay URL");
         }
@@ -117,8 +121,13 @@ public final class Agent implements AutoCloseable {
         this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
-        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals);
+        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals,
+                whois);
         relayPath.acceptInto(gate);
+        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, group, transport, metrics, active, refusals,
+                identity.nodeKey()));
+        this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
+        relay.addListener(publisher);
         directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
                 () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
                 () -> forwardPeers));
@@ -230,7 +239,7 @@ public final class Agent implements AutoCloseable {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
             out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout()));
+                    e.idleTimeout(), e.proxyProtocol(), e.publicIngress()));
         }
         return out;
     }
@@ -291,6 +300,7 @@ public final class Agent implements AutoCloseable {
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);
+        publisher.sync();
         config = next;
         applyForwards(next);
         configError = null;
@@ -304,6 +314,11 @@ public final class Agent implements AutoCloseable {
 
     public NodeIdentity identity() {
         return identity;
+    }
+
+    /** Who is behind each local connection this agent opened to an exposed service. */
+    public WhoisTable whois() {
+        return whois;
     }
 
     public RelayClient relayClient() {
@@ -401,9 +416,11 @@ public final class Agent implements AutoCloseable {
                 r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
                 r.by(), r.message())).toList();
         String problem = readyProblem();
+        List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
+                .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem())).toList();
         return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
                 problem == null, problem, relayStatus, services, fws, withDirectPaths(peers, rtt), conns, refs, fromPeers, toPeers,
-                configError);
+                configError, pubs);
     }
 
     /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */

@@ -3,6 +3,7 @@ package dev.burrow.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
@@ -50,6 +51,7 @@ import java.util.Set;
  *     max-connections: 1024
  *     max-per-peer: 256
  *     idle-timeout: 1h
+ *     proxy-protocol: v2           # PROXY v2 header naming the caller (off by default)
  * forward:
  *   - peer: alice                  # node ID or alias
  *     service: web
@@ -113,11 +115,36 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** One exposed service. */
+    /**
+     * One exposed service.
+     *
+     * @param proxyProtocol PROXY v2 header to the target ({@code proxy-protocol: v2}; off by default)
+     * @param publicIngress public-ingress opt-in ({@code public:}), or null
+     */
     public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout) {
+            Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
         public Expose {
             ServiceNames.check(name);
+            proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
+        }
+
+        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout,
+                ProxyProtocol proxyProtocol) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
+        }
+
+        /** The same service with a PROXY protocol setting. */
+        public Expose withProxyProtocol(ProxyProtocol p) {
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, p, publicIngress);
+        }
+
+        /** The same service with a public-ingress opt-in (null: not public). */
+        public Expose withPublicIngress(dev.burrow.agent.ingress.PublicIngress p) {
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, p);
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
@@ -180,7 +207,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "fleet-ca", "peers", "expose", "forward");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
-    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout");
+    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
+            "public", "proxy-protocol");
+    private static final Set<String> PUBLIC_KEYS = Set.of("enabled", "allow-sources", "max-connections", "idle-timeout");
     private static final Set<String> FORWARD_KEYS = Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
     /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
     public static final long MAX_FILE_BYTES = 1024 * 1024;
@@ -326,23 +355,63 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".target: " + e.getMessage());
         }
+        dev.burrow.agent.ingress.PublicIngress pub = parsePublic(n.get("public"), at + ".public");
         JsonNode allowNode = n.get("allow");
-        if (allowNode == null || allowNode.isNull()) {
+        if ((allowNode == null || allowNode.isNull()) && pub == null) {
             throw new IllegalArgumentException(at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
         }
         AllowList allow;
         try {
-            allow = AllowList.parse(stringList(allowNode, at + ".allow"));
+            allow = AllowList.parse(allowNode == null || allowNode.isNull() ? List.of() : stringList(allowNode, at + ".allow"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".allow: " + e.getMessage());
         }
-        if (allow.rules().isEmpty()) {
+        if (allow.rules().isEmpty() && pub == null) {
             throw new IllegalArgumentException(at + ".allow: empty (nobody could connect)");
         }
         int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
         int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Expose(name, target, allow, maxConn, maxPeer, idle);
+        return new Expose(name, target, allow, maxConn, maxPeer, idle).withProxyProtocol(proxyProtocolValue(n, at))
+                .withPublicIngress(pub);
+    }
+
+    private static ProxyProtocol proxyProtocolValue(JsonNode n, String at) {
+        String v = text(n, "proxy-protocol", at + ".proxy-protocol", false);
+        try {
+            return v == null ? ProxyProtocol.OFF : ProxyProtocol.parse(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".proxy-protocol: " + e.getMessage());
+        }
+    }
+
+    /** {@code public: {enabled: true, allow-sources: [...], max-connections: 64, idle-timeout: 5m}}; null when absent or disabled. */
+    private static dev.burrow.agent.ingress.PublicIngress parsePublic(JsonNode n, String at) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        requireObject(n, at);
+        checkKeys(n, PUBLIC_KEYS, at + ".");
+        JsonNode enabled = n.get("enabled");
+        if (enabled == null || !enabled.isBoolean()) {
+            throw new IllegalArgumentException(at + ".enabled: expected true or false (public ingress is opt-in)");
+        }
+        if (!enabled.asBoolean()) {
+            return null;
+        }
+        JsonNode sources = n.get("allow-sources");
+        if (sources == null || sources.isNull()) {
+            throw new IllegalArgumentException(at + ".allow-sources: missing (client networks that may connect, e.g. "
+                    + "[203.0.113.0/24]; [0.0.0.0/0, ::/0] for everyone)");
+        }
+        try {
+            return new dev.burrow.agent.ingress.PublicIngress(
+                    stringList(sources, at + ".allow-sources").stream().map(dev.burrow.protocol.frame.SourcePrefix::parse).toList(),
+                    intValue(n, "max-connections", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_MAX_CONNECTIONS),
+                    durationValue(n, "idle-timeout", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_IDLE_TIMEOUT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ": " + e.getMessage());
+        }
     }
 
     private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers) {

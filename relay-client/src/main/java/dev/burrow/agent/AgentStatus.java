@@ -9,7 +9,21 @@ import java.util.List;
 public record AgentStatus(String nodeId, String name, boolean ready, String readyProblem, RelayStatus relay,
         List<ServiceStatus> services, List<ForwardStatus> forwards, List<PeerStatus> peers,
         List<ConnectionStatus> connections, List<RefusalStatus> recentRefusals, long bytesFromPeers, long bytesToPeers,
-        String configError) {
+        String configError, List<PublicStatus> publicServices) {
+
+    public AgentStatus(String nodeId, String name, boolean ready, String readyProblem, RelayStatus relay,
+            List<ServiceStatus> services, List<ForwardStatus> forwards, List<PeerStatus> peers,
+            List<ConnectionStatus> connections, List<RefusalStatus> recentRefusals, long bytesFromPeers, long bytesToPeers,
+            String configError) {
+        this(nodeId, name, ready, readyProblem, relay, services, forwards, peers, connections, recentRefusals, bytesFromPeers,
+                bytesToPeers, configError, List.of());
+    }
+
+    /**
+     * A service published through public ingress: {@code state} is pending, published or refused;
+     * {@code publicAddress} ({@code host:port} on the relay) once published; {@code problem} why not.
+     */
+    public record PublicStatus(String service, String state, String publicAddress, String problem) {}
 
     /**
      * The relay connection. {@code url} is the relay connected to (else the home being tried);

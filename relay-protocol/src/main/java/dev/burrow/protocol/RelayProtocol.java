@@ -10,6 +10,10 @@ package dev.burrow.protocol;
  *   <li><b>1</b> (0.1.0): first version. Control connection with challenge/response auth, keyed
  *       datagrams, peer presence, ping/pong, keepalive, health, restarting, rate-limit notice,
  *       relay circuits (request, offer, accept, reject, attach).</li>
+ *   <li>1, 0.2.0 (no version bump: additions only): public ingress. PUBLISH, UNPUBLISH, PUBLISHED,
+ *       PUBLISH_REFUSED (0x50-0x53) and a trailing {@code u8 flags} on CIRCUIT_OFFER (bit 0 =
+ *       INGRESS). Older clients skip the new relay frames; an older relay never publishes, so never
+ *       sends an ingress offer.</li>
  * </ul>
  * A relay speaks every version from {@link #MIN_VERSION} to {@link #VERSION}; the client states the
  * version it speaks in CLIENT_AUTH and the relay refuses versions it does not know with DENY

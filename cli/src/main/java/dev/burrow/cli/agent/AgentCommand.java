@@ -24,8 +24,15 @@ public final class AgentCommand implements Callable<Integer> {
     CommandSpec spec;
 
     // Not 'required': picocli would then demand it before 'agent verify --config' too.
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Agent configuration (YAML). Required.")
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Agent configuration (YAML). Required. Env: "
+            + CONFIG_ENV + ".")
     Path config;
+
+    /** Environment variable naming the configuration file (sidecars: a mounted ConfigMap). */
+    public static final String CONFIG_ENV = "BURROW_CONFIG";
+
+    /** Environment variable with the name to ask for when joining. */
+    public static final String NAME_ENV = "BURROW_NAME";
 
     @Mixin
     RelayOptions relay;
@@ -35,7 +42,8 @@ public final class AgentCommand implements Callable<Integer> {
                     + "Env: " + JOIN_ENV + ".")
     String join;
 
-    @Option(names = "--name", paramLabel = "NAME", description = "Name to ask for when joining (a token may fix it).")
+    @Option(names = "--name", paramLabel = "NAME", description = "Name to ask for when joining (a token may fix it). Env: "
+            + NAME_ENV + ".")
     String name;
 
     /** Environment variable with a join token (for sidecars: mount it from a Secret). */
@@ -56,8 +64,14 @@ public final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (config == null && System.getenv(CONFIG_ENV) != null && !System.getenv(CONFIG_ENV).isBlank()) {
+            config = Path.of(System.getenv(CONFIG_ENV).strip());
+        }
         if (config == null) {
-            throw new UsageException("missing --config FILE (the agent's YAML configuration)");
+            throw new UsageException("missing --config FILE (the agent's YAML configuration; or set " + CONFIG_ENV + ")");
+        }
+        if (name == null && System.getenv(NAME_ENV) != null && !System.getenv(NAME_ENV).isBlank()) {
+            name = System.getenv(NAME_ENV).strip();
         }
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
         AgentConfig c = overrides.apply(load(config));

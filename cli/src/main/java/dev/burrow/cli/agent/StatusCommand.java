@@ -68,6 +68,14 @@ public final class StatusCommand implements Callable<Integer> {
         for (var v : s.services()) {
             out.printf(Locale.ROOT, "%-20s %-22s %4d  %s%n", v.name(), v.target(), v.openConnections(), String.join(",", v.allow()));
         }
+        if (s.publicServices() != null && !s.publicServices().isEmpty()) {
+            out.println();
+            out.println("PUBLIC (public ingress: no end-to-end TLS, the relay sees these connections' bytes)");
+            for (var p : s.publicServices()) {
+                out.printf(Locale.ROOT, "%-20s %-10s %s%n", p.service(), p.state(),
+                        p.publicAddress() != null ? p.publicAddress() : p.problem() == null ? "" : p.problem());
+            }
+        }
         out.println();
         out.println("FORWARD                PEER/SERVICE                      PATH   OPEN  TOTAL FAILED  LAST ERROR");
         for (var f : s.forwards()) {

@@ -9,6 +9,9 @@ import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.burrow.cli.CliJson;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -156,29 +159,38 @@ public final class NetcheckCommand implements Callable<Integer> {
     }
 
     static String json(NetcheckReport r) {
-        StringBuilder b = new StringBuilder("{\n");
-        b.append("  \"udp\": ").append(r.udp()).append(",\n");
-        b.append("  \"ipv4\": ").append(r.ipv4() == null ? "null" : str(addr(r.ipv4()))).append(",\n");
-        b.append("  \"ipv6\": ").append(r.ipv6() == null ? "null" : str(addr(r.ipv6()))).append(",\n");
-        b.append("  \"mappingVariesByDestination\": ").append(r.mappingVariesByDestination()).append(",\n");
-        b.append("  \"preferredRelay\": ").append(r.preferredRelay() == null ? "null" : str(r.preferredRelay())).append(",\n");
-        b.append("  \"stun\": [").append(r.stun().stream().map(s -> "\n    {\"server\": " + str(addr(s.server()))
-                + ", \"mapped\": " + (s.mapped() == null ? "null" : str(addr(s.mapped())))
-                + ", \"rttMillis\": " + millis(s.rtt()) + ", \"error\": " + (s.error() == null ? "null" : str(s.error())) + "}")
-                .collect(Collectors.joining(","))).append(r.stun().isEmpty() ? "" : "\n  ").append("],\n");
-        b.append("  \"relays\": [").append(r.relays().stream().map(l -> "\n    {\"relay\": " + str(l.relay())
-                + ", \"stunRttMillis\": " + millis(l.stunRtt()) + ", \"tcpConnectMillis\": " + millis(l.tcpConnect())
-                + ", \"error\": " + (l.error() == null ? "null" : str(l.error())) + "}")
-                .collect(Collectors.joining(","))).append(r.relays().isEmpty() ? "" : "\n  ").append("]\n}\n");
-        return b.toString();
+        ObjectNode j = CliJson.object();
+        j.put("udp", r.udp());
+        j.put("ipv4", r.ipv4() == null ? null : addr(r.ipv4()));
+        j.put("ipv6", r.ipv6() == null ? null : addr(r.ipv6()));
+        j.put("mappingVariesByDestination", r.mappingVariesByDestination());
+        j.put("preferredRelay", r.preferredRelay());
+        ArrayNode stun = j.putArray("stun");
+        r.stun().forEach(s -> {
+            ObjectNode n = stun.addObject();
+            n.put("server", addr(s.server()));
+            n.put("mapped", s.mapped() == null ? null : addr(s.mapped()));
+            n.put("rttMillis", millis(s.rtt()));
+            n.put("error", s.error());
+        });
+        ArrayNode relays = j.putArray("relays");
+        r.relays().forEach(l -> {
+            ObjectNode n = relays.addObject();
+            n.put("relay", l.relay());
+            n.put("stunRttMillis", millis(l.stunRtt()));
+            n.put("tcpConnectMillis", millis(l.tcpConnect()));
+            n.put("error", l.error());
+        });
+        return CliJson.pretty(j);
     }
 
     private static String ms(Duration d) {
         return d == null ? "-" : String.format(Locale.ROOT, "%.1f ms", d.toNanos() / 1e6);
     }
 
-    private static String millis(Duration d) {
-        return d == null ? "null" : String.format(Locale.ROOT, "%.3f", d.toNanos() / 1e6);
+    /** Milliseconds with microsecond precision, or null. */
+    private static java.math.BigDecimal millis(Duration d) {
+        return d == null ? null : java.math.BigDecimal.valueOf(d.toNanos(), 6).setScale(3, java.math.RoundingMode.HALF_UP);
     }
 
     static String addr(InetSocketAddress a) {
@@ -187,23 +199,5 @@ public final class NetcheckCommand implements Callable<Integer> {
         }
         String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
-    }
-
-    private static String str(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 }

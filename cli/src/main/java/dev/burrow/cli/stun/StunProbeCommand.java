@@ -12,6 +12,9 @@ import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.burrow.cli.CliJson;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,23 +107,27 @@ public final class StunProbeCommand implements Callable<Integer> {
     }
 
     static String json(NatProbeReport r) {
-        StringBuilder b = new StringBuilder();
-        b.append("{\n  \"local\": ").append(str(addr(r.localAddress()))).append(",\n");
-        b.append("  \"mapping\": ").append(str(r.mapping().name().toLowerCase(java.util.Locale.ROOT))).append(",\n");
-        b.append("  \"filtering\": ").append(str(r.filtering().name().toLowerCase(java.util.Locale.ROOT))).append(",\n");
-        b.append("  \"nat\": ").append(r.natDetected() == null ? "null" : r.natDetected().toString()).append(",\n");
-        b.append("  \"publicEndpoints\": [")
-                .append(r.publicEndpoints().stream().map(a -> str(addr(a))).collect(Collectors.joining(", "))).append("],\n");
-        b.append("  \"observations\": [");
-        List<String> items = new ArrayList<>();
-        for (ServerObservation o : r.observations()) {
-            items.add("\n    {\"test\": " + str(o.test()) + ", \"server\": " + str(addr(o.server()))
-                    + ", \"mapped\": " + (o.succeeded() ? str(addr(o.mapped())) : "null")
-                    + ", \"millis\": " + (o.elapsed() == null ? "null" : Long.toString(o.elapsed().toMillis()))
-                    + ", \"error\": " + (o.error() == null ? "null" : str(o.error())) + "}");
+        ObjectNode j = CliJson.object();
+        j.put("local", addr(r.localAddress()));
+        j.put("mapping", r.mapping().name().toLowerCase(java.util.Locale.ROOT));
+        j.put("filtering", r.filtering().name().toLowerCase(java.util.Locale.ROOT));
+        if (r.natDetected() == null) {
+            j.putNull("nat");
+        } else {
+            j.put("nat", r.natDetected());
         }
-        b.append(String.join(",", items)).append(items.isEmpty() ? "" : "\n  ").append("]\n}\n");
-        return b.toString();
+        ArrayNode endpoints = j.putArray("publicEndpoints");
+        r.publicEndpoints().forEach(a -> endpoints.add(addr(a)));
+        ArrayNode observations = j.putArray("observations");
+        for (ServerObservation o : r.observations()) {
+            ObjectNode n = observations.addObject();
+            n.put("test", o.test());
+            n.put("server", addr(o.server()));
+            n.put("mapped", o.succeeded() ? addr(o.mapped()) : null);
+            n.put("millis", o.elapsed() == null ? null : o.elapsed().toMillis());
+            n.put("error", o.error());
+        }
+        return CliJson.pretty(j);
     }
 
     static String addr(InetSocketAddress a) {
@@ -129,23 +136,5 @@ public final class StunProbeCommand implements Callable<Integer> {
         }
         String host = a.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
-    }
-
-    private static String str(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 }

@@ -11,6 +11,9 @@ package dev.burrow.agent.api;
  *   <li>{@code GET /v1/status}: {@link dev.burrow.agent.AgentStatus};</li>
  *   <li>{@code GET /v1/ready}: 200 {@code {"ready":true}} when connected and every forward is
  *       live, else 503 with the problem.</li>
+ *   <li>{@code GET /v1/whois?addr=127.0.0.1:54321}: the verified caller behind the local
+ *       connection whose agent end is that address ({@link dev.burrow.agent.caller.Caller}); 404
+ *       {@code {"error":"no such connection"}} when the agent has none; 400 for a malformed address.</li>
  * </ul>
  */
 public final class ControlApi {
@@ -18,6 +21,9 @@ public final class ControlApi {
     public static final String TOKEN_FILE = "agent-api.token";
     public static final String STATUS_PATH = "/v1/status";
     public static final String READY_PATH = "/v1/ready";
+    public static final String WHOIS_PATH = "/v1/whois";
+    /** The error text of a whois for an address that is not one of the agent's connections. */
+    public static final String NO_SUCH_CONNECTION = "no such connection";
     /** Token entropy: 256 bits, like every other secret in Burrow. */
     public static final int TOKEN_BYTES = 32;
 

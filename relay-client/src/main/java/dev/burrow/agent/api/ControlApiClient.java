@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.burrow.agent.AgentStatus;
+import dev.burrow.agent.caller.Caller;
 import dev.burrow.identity.SecureFiles;
 import java.io.IOException;
 import java.net.URI;
@@ -84,5 +85,22 @@ public final class ControlApiClient {
 
     public Response ready() throws IOException {
         return get(ControlApi.READY_PATH);
+    }
+
+    /**
+     * The caller behind the agent's local connection {@code address} (host:port), or empty when
+     * the agent has no such connection.
+     *
+     * @throws IOException when the agent cannot be asked, or rejects the address (message says why)
+     */
+    public java.util.Optional<Caller> whois(String address) throws IOException {
+        Response r = get(ControlApi.WHOIS_PATH + "?addr=" + java.net.URLEncoder.encode(address, StandardCharsets.UTF_8));
+        if (r.status() == 404) {
+            return java.util.Optional.empty();
+        }
+        if (r.status() != 200) {
+            throw new IOException(r.body().path("error").asText("agent answered " + r.status()));
+        }
+        return java.util.Optional.of(JSON.treeToValue(r.body(), Caller.class));
     }
 }

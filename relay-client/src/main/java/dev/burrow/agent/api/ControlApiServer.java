@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.burrow.agent.Agent;
+import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.identity.SecureFiles;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -62,6 +63,7 @@ public final class ControlApiServer implements AutoCloseable {
             return problem == null ? new Reply(200, Map.of("ready", true))
                     : new Reply(503, Map.of("ready", false, "problem", problem));
         }));
+        server.createContext(ControlApi.WHOIS_PATH, ex -> api.handle(ex, () -> whois(agent, ex.getRequestURI().getRawQuery())));
         server.start();
         SecureFiles.writeAtomically(stateDir.resolve(ControlApi.TOKEN_FILE), token, SecureFiles.SECRET_PERMS);
         String url = "http://127.0.0.1:" + server.getAddress().getPort();
@@ -72,6 +74,31 @@ public final class ControlApiServer implements AutoCloseable {
     }
 
     private record Reply(int status, Object body) {}
+
+    private static Reply whois(Agent agent, String rawQuery) {
+        String addr = null;
+        if (rawQuery != null) {
+            for (String kv : rawQuery.split("&")) {
+                if (kv.startsWith("addr=")) {
+                    addr = java.net.URLDecoder.decode(kv.substring("addr=".length()), StandardCharsets.UTF_8);
+                }
+            }
+        }
+        if (addr == null || addr.length() > MAX_WHOIS_ADDRESS) {
+            return new Reply(400, Map.of("error", "give addr=HOST:PORT"));
+        }
+        java.net.InetSocketAddress a;
+        try {
+            a = WhoisTable.parseAddress(addr);
+        } catch (IllegalArgumentException e) {
+            return new Reply(400, Map.of("error", e.getMessage()));
+        }
+        return agent.whois().lookup(a).<Reply>map(c -> new Reply(200, c))
+                .orElseGet(() -> new Reply(404, Map.of("error", ControlApi.NO_SUCH_CONNECTION, "addr", WhoisTable.text(a))));
+    }
+
+    /** {@code [ffff:...%scope]:65535} fits; anything longer is not an address. */
+    static final int MAX_WHOIS_ADDRESS = 128;
 
     private interface Handler {
         Reply handle() throws Exception;

@@ -19,6 +19,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -204,6 +205,14 @@ public final class PeerStreamDialer {
                     return;
                 }
                 ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Open.of(service), ctx.alloc()));
+                return;
+            }
+            if (evt instanceof ChannelInputShutdownEvent && !statusSeen) {
+                // The path's transport ended its input before STATUS (the relay died, the listener
+                // went away): with half-closure on, the channel stays active, so without this the
+                // open would wait for OPEN_TIMEOUT while the local client hangs.
+                result.completeExceptionally(new IOException("stream to " + peer.shortId() + " ended before STATUS"));
+                ctx.close();
                 return;
             }
             ctx.fireUserEventTriggered(evt);

@@ -15,6 +15,8 @@ public interface AgentMetrics {
     String PREAMBLE_ERRORS = "burrow.agent.preamble.errors";
     /** Home relay changes, tagged {@code reason}: latency, draining, dead. */
     String RELAY_SWITCHES = "burrow.agent.relay.switches";
+    /** Target connections whois could not record (table full). */
+    String WHOIS_OVERFLOWS = "burrow.agent.whois.overflows";
 
     /** Which side of a stream this agent is. */
     enum Direction { INBOUND, OUTBOUND }
@@ -30,6 +32,9 @@ public interface AgentMetrics {
 
     /** The agent changed its home relay (several relays configured). */
     default void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {}
+
+    /** A target connection was made while the whois table was full: it runs, but whois cannot name its caller. */
+    default void whoisOverflow() {}
 
     AgentMetrics NOOP = new AgentMetrics() {
         @Override

@@ -44,4 +44,9 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     public void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {
         Counter.builder(RELAY_SWITCHES).tag("reason", tag(reason)).register(registry).increment();
     }
+
+    @Override
+    public void whoisOverflow() {
+        Counter.builder(WHOIS_OVERFLOWS).register(registry).increment();
+    }
 }

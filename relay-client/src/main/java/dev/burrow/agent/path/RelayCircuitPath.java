@@ -29,9 +29,16 @@ public final class RelayCircuitPath implements PeerPath {
     public static final String NAME = "relay";
 
     private final RelayClient client;
+    /** Public-ingress circuits go here; null = refuse them all. */
+    private volatile dev.burrow.agent.ingress.IngressGate ingress;
 
     public RelayCircuitPath(RelayClient client) {
         this.client = client;
+    }
+
+    /** Routes public-ingress offers (INGRESS flag) to {@code gate}; without it they are refused. */
+    public void ingressInto(dev.burrow.agent.ingress.IngressGate gate) {
+        this.ingress = gate;
     }
 
     /** Routes the relay's circuit offers to {@code gate}. */
@@ -39,6 +46,18 @@ public final class RelayCircuitPath implements PeerPath {
         client.setCircuitAcceptor(new CircuitAcceptor() {
             @Override
             public CircuitDecision decide(IncomingCircuit offer) {
+                if (offer.ingress()) {
+                    // No dialer node and no end-to-end TLS: only a service that opted in to public ingress.
+                    var g = ingress;
+                    if (g == null || !offer.source().equals(client.nodeKey())) {
+                        return CircuitDecision.reject(dev.burrow.protocol.frame.CircuitRejectReason.NOT_ALLOWED,
+                                "public ingress is off on this agent");
+                    }
+                    var refusal = g.precheck(offer.service());
+                    return refusal.isPresent()
+                            ? CircuitDecision.reject(refusal.get().code().toCircuitReason(), refusal.get().message())
+                            : CircuitDecision.accept();
+                }
                 Optional<InboundStreamGate.Refusal> r = gate.precheck(offer.source(), offer.service());
                 if (r.isPresent()) {
                     gate.recordPrecheckRefusal(offer.source(), offer.service(), r.get());
@@ -49,6 +68,16 @@ public final class RelayCircuitPath implements PeerPath {
 
             @Override
             public void attached(IncomingCircuit offer, CircuitConnection connection) {
+                if (offer.ingress()) {
+                    var g = ingress;
+                    if (g == null) {
+                        connection.close();
+                        return;
+                    }
+                    g.accept(connection.channel(), offer.service());
+                    connection.start();
+                    return;
+                }
                 gate.accept(new InboundStream(connection.channel(), NAME, offer.source(), offer.service()));
                 connection.start();
             }

@@ -379,6 +379,25 @@ public final class RelayClient implements AutoCloseable {
     }
 
     /**
+     * Public ingress: asks the relay to publish (PUBLISH) or stop publishing (UNPUBLISH) a service on
+     * the current connection; the answer comes to the listeners ({@link RelayClientListener#published},
+     * {@link RelayClientListener#publishRefused}). False when not connected (publish again on
+     * {@link RelayClientListener#connected}: a publication lasts as long as the connection).
+     */
+    public boolean sendPublication(ClientFrame frame) {
+        if (!(frame instanceof ClientFrame.Publish) && !(frame instanceof ClientFrame.Unpublish)) {
+            throw new IllegalArgumentException("only PUBLISH and UNPUBLISH");
+        }
+        ControlHandler c = control;
+        Channel ch = c == null ? null : c.channel();
+        if (c == null || ch == null || !c.ready()) {
+            return false;
+        }
+        ch.writeAndFlush(frame, ch.voidPromise());
+        return true;
+    }
+
+    /**
      * Moves the control connection to the relay at {@code target} (a fleet's home relay changed).
      * While connected this is make-before-break: the current connection stays up, with its circuits,
      * until the new one is authenticated, then it is closed (after the circuits it is still setting
@@ -750,6 +769,8 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.CircuitOffer o -> onOffer(h, o);
             case RelayFrame.CircuitAccepted a -> onCircuitAccepted(h, a);
             case RelayFrame.CircuitRejected r -> onCircuitRejected(h, r);
+            case RelayFrame.Published p -> fire(l -> l.published(p.service(), p.port(), p.publicAddress()));
+            case RelayFrame.PublishRefused r -> fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
             default -> log.debug("ignoring {} from relay", frame.type());
         }
     }
@@ -930,10 +951,12 @@ public final class RelayClient implements AutoCloseable {
     // ------------------------------------------------------------------ circuits: listener
 
     private void onOffer(ControlHandler h, RelayFrame.CircuitOffer offer) {
-        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service());
+        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service(), offer.ingress());
         CircuitAcceptor acceptor = circuitAcceptor;
         CircuitDecision decision;
-        if (!config.acceptsCircuits() || acceptor == null) {
+        if (offer.hasUnknownFlags()) {
+            decision = CircuitDecision.reject(CircuitRejectReason.BAD_REQUEST, "unknown circuit offer flags");
+        } else if (!config.acceptsCircuits() || acceptor == null) {
             decision = CircuitDecision.reject(CircuitRejectReason.SERVICE_UNKNOWN, "this node accepts no circuits");
         } else if (listenerAttaching >= config.maxPendingCircuits()) {
             decision = CircuitDecision.reject(CircuitRejectReason.LIMIT_REACHED, "too many circuits being attached");
@@ -957,7 +980,11 @@ public final class RelayClient implements AutoCloseable {
         ch.writeAndFlush(new ClientFrame.CircuitAccept(offer.circuitId()), ch.voidPromise());
         listenerAttaching++;
         // Incoming circuits spread over the group's loops; the target connection joins the same loop.
-        attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next()).addListener(f -> {
+        // An ingress circuit carries a public client's plaintext (no end-to-end TLS inside): always
+        // with relay TLS, never as a plain circuit connection.
+        (offer.ingress()
+                ? attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, true, group.next())
+                : attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next())).addListener(f -> {
             listenerAttaching--;
             if (f.isSuccess()) {
                 CircuitConnection conn = (CircuitConnection) f.getNow();

@@ -51,4 +51,10 @@ public interface RelayClientListener {
 
     /** The relay connection became (un)writable: senders may pause instead of being dropped. */
     default void writabilityChanged(boolean writable) {}
+
+    /** Public ingress: the relay published {@code service} on {@code port} ({@code publicAddress} = host:port). */
+    default void published(String service, int port, String publicAddress) {}
+
+    /** Public ingress: the relay did not publish {@code service} (or closed its port). */
+    default void publishRefused(String service, dev.burrow.protocol.frame.PublishRefusedReason reason, String message) {}
 }

@@ -1,5 +1,6 @@
 package dev.burrow.agent.service;
 
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -13,9 +14,11 @@ import java.util.Objects;
  * @param maxConnections streams at once for the whole service
  * @param maxPerPeer streams at once from one peer
  * @param idleTimeout a stream with no bytes either way for this long is closed
+ * @param proxyProtocol whether the target gets a PROXY v2 header first (for public ingress: with the real client address)
+ * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
  */
 public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-        Duration idleTimeout) {
+        Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");
@@ -24,6 +27,22 @@ public record ExposedService(String name, TargetPolicy target, AllowList allow, 
             throw new IllegalArgumentException("service " + name + ": connection caps must be >= 1");
         }
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+        proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
+    }
+
+    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+            Duration idleTimeout) {
+        this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
+    }
+
+    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+            Duration idleTimeout, ProxyProtocol proxyProtocol) {
+        this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
+    }
+
+    /** True when the service opted in to public ingress. */
+    public boolean isPublic() {
+        return publicIngress != null;
     }
 
     public ExposedService(String name, TargetPolicy target, AllowList allow) {

@@ -1,5 +1,10 @@
 package dev.burrow.agent.service;
 
+import dev.burrow.agent.caller.Caller;
+import dev.burrow.agent.caller.PeerAddresses;
+import dev.burrow.agent.caller.ProxyHeaders;
+import dev.burrow.agent.caller.ProxyProtocol;
+import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
@@ -31,6 +36,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import java.net.InetSocketAddress;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -57,6 +64,9 @@ import org.slf4j.LoggerFactory;
  *   <li>the service's connection caps (per service and per peer), taken before any local socket;</li>
  *   <li>{@link TargetPolicy}: only the configured (host, port), checked on the resolved address that
  *       is then connected to (F1);</li>
+ *   <li>the caller is recorded for whois ({@link WhoisTable}, keyed by the target connection's local
+ *       end) and, when the service opted in, told to the target in a PROXY v2 header
+ *       ({@link ProxyHeaders}) before any byte of the peer;</li>
  *   <li>STATUS OK, then the bytes are spliced.</li>
  * </ol>
  *
@@ -67,6 +77,7 @@ public final class InboundStreamGate {
     private static final Logger log = LoggerFactory.getLogger(InboundStreamGate.class);
     static final String SSL_HANDLER = "burrow-peer-tls";
     static final String GATE_HANDLER = "burrow-gate";
+    static final String PROXY_ENCODER = "burrow-proxy-v2";
 
     /** A refusal before a stream exists (for the relay's circuit offer). */
     public record Refusal(StreamStatusCode code, String message) {}
@@ -79,6 +90,7 @@ public final class InboundStreamGate {
     private final AgentMetrics metrics;
     private final ActiveStreams active;
     private final RecentRefusals refusals;
+    private final WhoisTable whois;
 
     /**
      * @param identity this node (its certificate is shown to dialers)
@@ -87,6 +99,14 @@ public final class InboundStreamGate {
      */
     public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry, EventLoopGroup group,
             Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals) throws SSLException {
+        this(identity, verifier, registry, group, transport, metrics, active, refusals, new WhoisTable());
+    }
+
+    /** @param whois filled with the caller of every target connection this gate makes */
+    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry, EventLoopGroup group,
+            Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, WhoisTable whois)
+            throws SSLException {
+        this.whois = whois;
         this.verifier = verifier;
         // The handshake itself admits any valid certificate chain shape (self-signed included): the
         // real decision is the strict verify() against the claimed key right after it, because
@@ -278,7 +298,11 @@ public final class InboundStreamGate {
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel c) {
-                            // the splice adds its handlers once connected
+                            // the splice adds its handlers once connected; the encoder only acts
+                            // on the one HAProxyMessage written before them
+                            if (service.proxyProtocol() == ProxyProtocol.V2) {
+                                c.pipeline().addLast(PROXY_ENCODER, HAProxyMessageEncoder.INSTANCE);
+                            }
                         }
                     });
             ChannelFuture cf = b.connect(connectTo); // an InetSocketAddress holding the checked InetAddress: no new lookup
@@ -292,6 +316,15 @@ public final class InboundStreamGate {
                 if (decided || !ctx.channel().isActive()) {
                     permit.close();
                     local.close();
+                    return;
+                }
+                try {
+                    announceCaller(local, service, connectTo);
+                } catch (RuntimeException e) {
+                    permit.close();
+                    local.close();
+                    answer(ctx, StreamStatusCode.INTERNAL, "cannot describe the caller to the target");
+                    log.debug("PROXY header for service '{}' failed", service.name(), e);
                     return;
                 }
                 decided = true;
@@ -312,6 +345,25 @@ public final class InboundStreamGate {
                     active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
                 }
             }));
+        }
+
+        /**
+         * Records the caller of a new target connection for whois (until that connection closes)
+         * and, with PROXY v2 on, writes its header to the target now, before the splice can write
+         * the peer's first byte. Both happen before STATUS OK, so by the time the target reads any
+         * byte of the peer, whois already knows the connection.
+         */
+        private void announceCaller(Channel local, ExposedService service, InetSocketAddress target) {
+            InetSocketAddress localEnd = (InetSocketAddress) local.localAddress();
+            var mapped = PeerAddresses.forPeer(peer.nodeKey(), target.getAddress());
+            Caller caller = new Caller(WhoisTable.text(localEnd), peer.nodeKey().nodeId(), peer.caIssued() ? peer.name() : null,
+                    peer.caIssued() ? peer.tags().stream().sorted().toList() : java.util.List.of(), peer.caIssued(), service.name(),
+                    stream.path(), service.target().spec().toString(), mapped.getHostAddress(), Instant.now().toString());
+            WhoisTable.Registration entry = whois.register(localEnd, caller);
+            local.closeFuture().addListener(x -> entry.close());
+            if (service.proxyProtocol() == ProxyProtocol.V2) {
+                local.writeAndFlush(ProxyHeaders.message(caller, localEnd, target, mapped, local.alloc()));
+            }
         }
 
         /** Sends a refusal STATUS and closes after it. */

@@ -132,6 +132,35 @@ class AgentConfigTest {
     }
 
     @Test
+    void publicIngressIsOptInWithExplicitSources() {
+        AgentConfig c = AgentConfig.parse("""
+                expose:
+                  - name: hook
+                    target: 127.0.0.1:8080
+                    proxy-protocol: v2
+                    public: {enabled: true, allow-sources: [203.0.113.0/24, "::/0"], max-connections: 8, idle-timeout: 30s}
+                  - name: db
+                    target: 127.0.0.1:5432
+                    allow: [tag:dev]
+                    public: {enabled: false}
+                """, null);
+        AgentConfig.Expose hook = c.exposes().get(0);
+        assertThat(hook.proxyProtocol()).isEqualTo(dev.burrow.agent.caller.ProxyProtocol.V2);
+        assertThat(hook.allow().rules()).isEmpty(); // a public-only service needs no peer allow list
+        assertThat(hook.publicIngress().allowSources()).hasSize(2);
+        assertThat(hook.publicIngress().maxConnections()).isEqualTo(8);
+        assertThat(hook.publicIngress().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.exposes().get(1).publicIngress()).isNull();
+        assertThat(c.exposes().get(1).proxyProtocol()).isEqualTo(dev.burrow.agent.caller.ProxyProtocol.OFF);
+        for (String bad : List.of("public: {enabled: true}", "public: {enabled: true, allow-sources: []}",
+                "public: {enabled: yes-please, allow-sources: [0.0.0.0/0]}", "public: {enabled: true, allow-sources: [example.com]}",
+                "public: {enabled: true, allow-sources: [0.0.0.0/0], port: 80}", "public: {allow-sources: [0.0.0.0/0]}")) {
+            assertThatThrownBy(() -> AgentConfig.parse("expose:\n  - name: x\n    target: 127.0.0.1:1\n    " + bad + "\n", null))
+                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("public");
+        }
+    }
+
+    @Test
     void relaysAsAListShareTheTrustSettings() {
         AgentConfig c = AgentConfig.parse("""
                 relay:

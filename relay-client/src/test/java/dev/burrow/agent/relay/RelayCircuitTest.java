@@ -6,7 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.testing.LogCapture;
 import dev.burrow.identity.testing.TestIdentities;
+import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
+import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.protocol.frame.ClientFrame;
+import dev.burrow.protocol.frame.Frame;
+import dev.burrow.protocol.frame.RelayFrame;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -370,5 +375,40 @@ class RelayCircuitTest {
         assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
                 .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
                         e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.SERVICE_UNKNOWN));
+    }
+
+    @Test
+    void ingressOffersReachTheAcceptorFlaggedAndUnknownFlagsAreRefused() throws Exception {
+        connect(ConnectMode.UPGRADE);
+        FakeRelay.Session session = relay.session(listenerId.nodeKey());
+        decision = CircuitDecision.reject(CircuitRejectReason.NOT_ALLOWED, "not public");
+        CircuitId ingressId = CircuitId.random();
+        session.send(new RelayFrame.CircuitOffer(ingressId, listenerId.nodeKey(), "web", CircuitToken.random(),
+                RelayFrame.CircuitOffer.FLAG_INGRESS));
+        IncomingCircuit seen = offers.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(seen).isNotNull();
+        assertThat(seen.ingress()).isTrue();
+        // a flag this build does not know: refused before any acceptor sees it
+        CircuitId futureId = CircuitId.random();
+        session.send(new RelayFrame.CircuitOffer(futureId, listenerId.nodeKey(), "web", CircuitToken.random(), 0x80));
+        java.util.List<ClientFrame.CircuitReject> rejects = new java.util.ArrayList<>();
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
+            Frame f;
+            while ((f = session.received.poll()) != null) {
+                if (f instanceof ClientFrame.CircuitReject r) {
+                    rejects.add(r);
+                }
+            }
+            return rejects.size() == 2;
+        });
+        assertThat(rejects).anySatisfy(r -> {
+            assertThat(r.circuitId()).isEqualTo(ingressId);
+            assertThat(r.reason()).isEqualTo(CircuitRejectReason.NOT_ALLOWED);
+        });
+        assertThat(rejects).anySatisfy(r -> {
+            assertThat(r.circuitId()).isEqualTo(futureId);
+            assertThat(r.reason()).isEqualTo(CircuitRejectReason.BAD_REQUEST);
+        });
+        assertThat(offers).isEmpty();
     }
 }

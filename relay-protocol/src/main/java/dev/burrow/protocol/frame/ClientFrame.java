@@ -11,6 +11,7 @@ import java.util.Objects;
 public sealed interface ClientFrame extends Frame
         permits ClientFrame.ClientAuth, ClientFrame.SendDatagram, ClientFrame.CircuitRequest,
                 ClientFrame.CircuitAccept, ClientFrame.CircuitReject, ClientFrame.CircuitAttach,
+                ClientFrame.Publish, ClientFrame.Unpublish,
                 Frame.Ping, Frame.Pong, Frame.Unknown {
 
     /** Bit 0 of {@link ClientAuth#flags()}: this client accepts circuit offers (it exposes services). */
@@ -152,6 +153,43 @@ public sealed interface ClientFrame extends Frame
         @Override
         public FrameType type() {
             return FrameType.CIRCUIT_ATTACH;
+        }
+    }
+
+    /**
+     * Public ingress: publish {@code service} on a public port of the relay, open to clients inside
+     * one of {@code sources}.
+     *
+     * @param maxConnections public connections at once (the relay may lower it)
+     * @param idleTimeoutMillis a public connection idle this long is closed (the relay may lower it)
+     */
+    record Publish(String service, long maxConnections, long idleTimeoutMillis, List<SourcePrefix> sources)
+            implements ClientFrame {
+        public Publish {
+            ServiceNames.check(service);
+            ShortStrings.checkU32(maxConnections, "maxConnections");
+            ShortStrings.checkU32(idleTimeoutMillis, "idleTimeoutMillis");
+            sources = List.copyOf(sources);
+            if (sources.isEmpty() || sources.size() > FrameLimits.MAX_INGRESS_SOURCES) {
+                throw new IllegalArgumentException("1 to " + FrameLimits.MAX_INGRESS_SOURCES + " source prefixes");
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.PUBLISH;
+        }
+    }
+
+    /** Public ingress: stop publishing {@code service}. */
+    record Unpublish(String service) implements ClientFrame {
+        public Unpublish {
+            ServiceNames.check(service);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.UNPUBLISH;
         }
     }
 

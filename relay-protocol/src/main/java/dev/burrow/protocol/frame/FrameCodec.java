@@ -73,6 +73,8 @@ public final class FrameCodec {
                 CircuitId id = readCircuitId(payload);
                 yield new ClientFrame.CircuitAttach(id, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
             }
+            case PUBLISH -> decodePublish(payload);
+            case UNPUBLISH -> new ClientFrame.Unpublish(readServiceName(payload));
             default -> throw new ProtocolViolation(WRONG_DIRECTION, type + " is not sent by clients");
         };
     }
@@ -114,7 +116,9 @@ public final class FrameCodec {
                 CircuitId id = readCircuitId(payload);
                 NodeKey src = readKey(payload);
                 String service = readServiceName(payload);
-                yield new RelayFrame.CircuitOffer(id, src, service, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
+                CircuitToken token = CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH));
+                int flags = payload.isReadable() ? readU8(payload) : 0; // absent before 0.2.0
+                yield new RelayFrame.CircuitOffer(id, src, service, token, flags);
             }
             case CIRCUIT_ACCEPTED -> {
                 long requestId = readU32(payload);
@@ -127,6 +131,19 @@ public final class FrameCodec {
                 yield new RelayFrame.CircuitRejected(requestId, reason, readStr8(payload));
             }
             case CIRCUIT_ATTACHED -> new RelayFrame.CircuitAttached();
+            case PUBLISHED -> {
+                String service = readServiceName(payload);
+                int port = readU16(payload);
+                if (port == 0) {
+                    throw new ProtocolViolation(BAD_FIELD, "port 0");
+                }
+                yield new RelayFrame.Published(service, port, readStr8(payload));
+            }
+            case PUBLISH_REFUSED -> {
+                String service = readServiceName(payload);
+                PublishRefusedReason reason = PublishRefusedReason.fromCode(readU8(payload));
+                yield new RelayFrame.PublishRefused(service, reason, readStr8(payload));
+            }
             default -> throw new ProtocolViolation(WRONG_DIRECTION, type + " is not sent by relays");
         };
     }
@@ -154,6 +171,29 @@ public final class FrameCodec {
         return new ClientFrame.ClientAuth(version, flags, key, signature, chain, software);
     }
 
+    private static ClientFrame.Publish decodePublish(ByteBuf in) {
+        String service = readServiceName(in);
+        long maxConnections = readU32(in);
+        long idleMillis = readU32(in);
+        int count = readU8(in);
+        if (count == 0 || count > FrameLimits.MAX_INGRESS_SOURCES) {
+            throw new ProtocolViolation(BAD_FIELD, "PUBLISH needs 1 to " + FrameLimits.MAX_INGRESS_SOURCES + " source prefixes");
+        }
+        List<SourcePrefix> sources = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int prefix = readU8(in);
+            int length = readU8(in);
+            if (length != 4 && length != 16) {
+                throw new ProtocolViolation(BAD_FIELD, "source address length must be 4 or 16");
+            }
+            if (prefix > length * 8) {
+                throw new ProtocolViolation(BAD_FIELD, "source prefix length too long");
+            }
+            sources.add(new SourcePrefix(readBytes(in, length), prefix));
+        }
+        return new ClientFrame.Publish(service, maxConnections, idleMillis, sources);
+    }
+
     // ---------------------------------------------------------------- encoding
 
     /** Header plus payload length of {@code frame}. */
@@ -173,6 +213,9 @@ public final class FrameCodec {
             case ClientFrame.CircuitAccept a -> RelayProtocol.CIRCUIT_ID_LENGTH;
             case ClientFrame.CircuitReject r -> RelayProtocol.CIRCUIT_ID_LENGTH + 1 + str8Length(r.message());
             case ClientFrame.CircuitAttach a -> RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case ClientFrame.Publish p -> str8Length(p.service()) + 4 + 4 + 1
+                    + p.sources().stream().mapToInt(SourcePrefix::encodedLength).sum();
+            case ClientFrame.Unpublish u -> str8Length(u.service());
             case RelayFrame.ServerHello h -> 2 + 2 + RelayProtocol.CHALLENGE_LENGTH + str8Length(h.relayId());
             case RelayFrame.ServerAccept a -> 4 + 4 + str8Length(a.observedAddress());
             case RelayFrame.Deny d -> 1 + str8Length(d.message());
@@ -183,10 +226,12 @@ public final class FrameCodec {
             case RelayFrame.Restarting r -> 8;
             case RelayFrame.RateLimited r -> 8;
             case RelayFrame.CircuitOffer o -> RelayProtocol.CIRCUIT_ID_LENGTH + NodeKey.LENGTH + str8Length(o.service())
-                    + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+                    + RelayProtocol.CIRCUIT_TOKEN_LENGTH + (o.flags() == 0 ? 0 : 1);
             case RelayFrame.CircuitAccepted a -> 4 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
             case RelayFrame.CircuitRejected r -> 4 + 1 + str8Length(r.message());
             case RelayFrame.CircuitAttached a -> 0;
+            case RelayFrame.Published p -> str8Length(p.service()) + 2 + str8Length(p.publicAddress());
+            case RelayFrame.PublishRefused r -> str8Length(r.service()) + 1 + str8Length(r.message());
             case Frame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         };
     }
@@ -273,6 +318,9 @@ public final class FrameCodec {
                 writeKey(out, o.source());
                 writeStr8(out, o.service());
                 out.writeBytes(o.token().rawBytes());
+                if (o.flags() != 0) {
+                    out.writeByte(o.flags()); // an ordinary offer keeps its 0.1.0 bytes exactly
+                }
             }
             case RelayFrame.CircuitAccepted a -> {
                 out.writeInt((int) a.requestId());
@@ -285,6 +333,29 @@ public final class FrameCodec {
                 writeStr8(out, r.message());
             }
             case RelayFrame.CircuitAttached a -> { }
+            case ClientFrame.Publish p -> {
+                writeStr8(out, p.service());
+                out.writeInt((int) p.maxConnections());
+                out.writeInt((int) p.idleTimeoutMillis());
+                out.writeByte(p.sources().size());
+                for (SourcePrefix sp : p.sources()) {
+                    out.writeByte(sp.prefixLength());
+                    byte[] a = sp.address();
+                    out.writeByte(a.length);
+                    out.writeBytes(a);
+                }
+            }
+            case ClientFrame.Unpublish u -> writeStr8(out, u.service());
+            case RelayFrame.Published p -> {
+                writeStr8(out, p.service());
+                out.writeShort(p.port());
+                writeStr8(out, p.publicAddress());
+            }
+            case RelayFrame.PublishRefused r -> {
+                writeStr8(out, r.service());
+                out.writeByte(r.reason().code());
+                writeStr8(out, r.message());
+            }
             case Frame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         }
     }

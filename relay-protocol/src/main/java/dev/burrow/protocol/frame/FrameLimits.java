@@ -37,6 +37,12 @@ public final class FrameLimits {
     public static final int MAX_SERVICE_NAME = 63;
 
     /**
+     * Most source prefixes in one PUBLISH: an allow list is a handful of networks (an office, a CI
+     * provider's ranges); 32 keeps the frame under 1 KiB and the per-accept check a short loop.
+     */
+    public static final int MAX_INGRESS_SOURCES = 32;
+
+    /**
      * Largest payload of a frame type this build does not know. Such frames are skipped without
      * buffering; the limit still bounds how long a peer can keep us skipping per frame.
      */

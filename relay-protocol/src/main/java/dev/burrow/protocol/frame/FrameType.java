@@ -107,10 +107,15 @@ public enum FrameType {
     /**
      * {@code R→C} 0x31, the relay offers a circuit to the listener; {@code source} is the dialer's
      * authenticated key (a hint: the listener authorises on the end-to-end TLS identity).
-     * <pre>circuitId[16] | key source | str8 service | token[32]</pre>
+     * <pre>circuitId[16] | key source | str8 service | token[32] | u8 flags</pre>
+     * {@code flags} (added in 0.2.0; absent = 0): bit 0 = {@code INGRESS}, a public-ingress
+     * circuit: no dialer node and no end-to-end TLS; {@code source} is the listener's own key, and the
+     * first circuit bytes are a PROXY protocol v2 header with the public client's address, followed by
+     * the client's plaintext bytes. A listener accepts it only for a service it published (PUBLISH).
+     * Other bits are reserved and zero; a receiver refuses an offer with a flag it does not know.
      */
     CIRCUIT_OFFER(0x31, Direction.RELAY_TO_CLIENT,
-            RelayProtocol.CIRCUIT_ID_LENGTH + NodeKey.LENGTH + 1 + MAX_SHORT_STRING + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
+            RelayProtocol.CIRCUIT_ID_LENGTH + NodeKey.LENGTH + 1 + MAX_SHORT_STRING + RelayProtocol.CIRCUIT_TOKEN_LENGTH + 1),
     /** {@code C→R} 0x32, the listener accepts an offer and will attach with its token. <pre>circuitId[16]</pre> */
     CIRCUIT_ACCEPT(0x32, Direction.CLIENT_TO_RELAY, RelayProtocol.CIRCUIT_ID_LENGTH),
     /**
@@ -140,9 +145,36 @@ public enum FrameType {
      * {@code R→C} 0x39, both ends are attached: every byte after this frame is circuit data, copied
      * verbatim to the other end (end-to-end TLS between the nodes). Empty payload.
      */
-    CIRCUIT_ATTACHED(0x39, Direction.RELAY_TO_CLIENT, 0);
+    CIRCUIT_ATTACHED(0x39, Direction.RELAY_TO_CLIENT, 0),
 
     // 0x40-0x4F are reserved for relay-to-relay mesh frames.
+
+    /**
+     * {@code C→R} 0x50, public ingress: the listener asks the relay to publish one of its services on
+     * a public TCP port (the relay answers PUBLISHED or PUBLISH_REFUSED).
+     * <pre>str8 service | u32 maxConnections | u32 idleTimeoutMillis | u8 sourceCount | source × sourceCount</pre>
+     * {@code source} = {@code u8 prefixLength | u8 addressLength (4|16) | address} ({@link SourcePrefix});
+     * 1 to {@value FrameLimits#MAX_INGRESS_SOURCES} of them: only clients inside one may connect
+     * ({@code 0.0.0.0/0} and {@code ::/0} must be stated). The relay caps both numbers with its own limits.
+     * Publishing a service again replaces its options and keeps its port.
+     */
+    PUBLISH(0x50, Direction.CLIENT_TO_RELAY,
+            1 + MAX_SHORT_STRING + 4 + 4 + 1 + FrameLimits.MAX_INGRESS_SOURCES * (2 + 16)),
+    /** {@code C→R} 0x51, stop publishing a service (its public port closes). <pre>str8 service</pre> */
+    UNPUBLISH(0x51, Direction.CLIENT_TO_RELAY, 1 + MAX_SHORT_STRING),
+    /**
+     * {@code R→C} 0x52, the service is published: connections to {@code port} reach it, while this
+     * control connection lasts. {@code publicAddress} is {@code host:port} as the relay operator
+     * advertises it (for status output).
+     * <pre>str8 service | u16 port | str8 publicAddress</pre>
+     */
+    PUBLISHED(0x52, Direction.RELAY_TO_CLIENT, 1 + MAX_SHORT_STRING + 2 + 1 + MAX_SHORT_STRING),
+    /**
+     * {@code R→C} 0x53, the service is not published (or no longer: a later refusal for a published
+     * service means its port closed).
+     * <pre>str8 service | u8 reason ({@link PublishRefusedReason}) | str8 message</pre>
+     */
+    PUBLISH_REFUSED(0x53, Direction.RELAY_TO_CLIENT, 1 + MAX_SHORT_STRING + 1 + 1 + MAX_SHORT_STRING);
 
     /** Who may send a frame type. */
     public enum Direction { CLIENT_TO_RELAY, RELAY_TO_CLIENT, BOTH }

@@ -11,6 +11,7 @@ public sealed interface RelayFrame extends Frame
                 RelayFrame.PeerPresent, RelayFrame.PeerGone, RelayFrame.Keepalive, RelayFrame.Health,
                 RelayFrame.Restarting, RelayFrame.RateLimited, RelayFrame.CircuitOffer,
                 RelayFrame.CircuitAccepted, RelayFrame.CircuitRejected, RelayFrame.CircuitAttached,
+                RelayFrame.Published, RelayFrame.PublishRefused,
                 Frame.Ping, Frame.Pong, Frame.Unknown {
 
     /** Opens every control connection: versions and this connection's challenge. */
@@ -176,12 +177,37 @@ public sealed interface RelayFrame extends Frame
         }
     }
 
-    record CircuitOffer(CircuitId circuitId, NodeKey source, String service, CircuitToken token) implements RelayFrame {
+    /**
+     * @param flags {@link #FLAG_INGRESS} or 0; an offer without the flags byte (before 0.2.0) decodes as 0
+     */
+    record CircuitOffer(CircuitId circuitId, NodeKey source, String service, CircuitToken token, int flags)
+            implements RelayFrame {
+        /** A public-ingress circuit: no dialer node, no end-to-end TLS, a PROXY v2 header first. */
+        public static final int FLAG_INGRESS = 1;
+        /** Every flag this build knows; an offer with another bit set is refused. */
+        public static final int KNOWN_FLAGS = FLAG_INGRESS;
+
         public CircuitOffer {
             Objects.requireNonNull(circuitId, "circuitId");
             Objects.requireNonNull(source, "source");
             ServiceNames.check(service);
             Objects.requireNonNull(token, "token");
+            if (flags < 0 || flags > 0xFF) {
+                throw new IllegalArgumentException("flags is a u8");
+            }
+        }
+
+        /** An ordinary node-to-node offer. */
+        public CircuitOffer(CircuitId circuitId, NodeKey source, String service, CircuitToken token) {
+            this(circuitId, source, service, token, 0);
+        }
+
+        public boolean ingress() {
+            return (flags & FLAG_INGRESS) != 0;
+        }
+
+        public boolean hasUnknownFlags() {
+            return (flags & ~KNOWN_FLAGS) != 0;
         }
 
         @Override
@@ -213,6 +239,36 @@ public sealed interface RelayFrame extends Frame
         @Override
         public FrameType type() {
             return FrameType.CIRCUIT_REJECTED;
+        }
+    }
+
+    /** Public ingress: {@code service} is reachable on the relay's {@code port}. */
+    record Published(String service, int port, String publicAddress) implements RelayFrame {
+        public Published {
+            ServiceNames.check(service);
+            if (port < 1 || port > 0xFFFF) {
+                throw new IllegalArgumentException("port must be 1-65535");
+            }
+            publicAddress = ShortStrings.truncate(publicAddress);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.PUBLISHED;
+        }
+    }
+
+    /** Public ingress: {@code service} is not (or no longer) published. */
+    record PublishRefused(String service, PublishRefusedReason reason, String message) implements RelayFrame {
+        public PublishRefused {
+            ServiceNames.check(service);
+            Objects.requireNonNull(reason, "reason");
+            message = ShortStrings.truncate(message);
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.PUBLISH_REFUSED;
         }
     }
 

@@ -72,6 +72,68 @@ class FrameCodecTest {
     }
 
     @Test
+    void goldenIngressFrames() {
+        CircuitId id = CircuitId.of(bytes(16, 0xC1));
+        CircuitToken token = CircuitToken.of(bytes(32, 0x70));
+        // An ordinary offer keeps its 0.1.0 bytes (no flags byte); an ingress offer appends flags 0x01.
+        String offer = "c1".repeat(16) + "07".repeat(32) + "03" + "776562" + "70".repeat(32);
+        assertThat(hex(encode(new RelayFrame.CircuitOffer(id, key(0x07), "web", token))))
+                .isEqualTo("31" + "00000054" + offer);
+        assertThat(hex(encode(new RelayFrame.CircuitOffer(id, key(0x07), "web", token, RelayFrame.CircuitOffer.FLAG_INGRESS))))
+                .isEqualTo("31" + "00000055" + offer + "01");
+        RelayFrame.CircuitOffer old = (RelayFrame.CircuitOffer) decode(FrameType.CIRCUIT_OFFER,
+                HexFormat.of().parseHex("31" + "00000054" + offer));
+        assertThat(old.flags()).isZero();
+        assertThat(old.ingress()).isFalse();
+        RelayFrame.CircuitOffer future = (RelayFrame.CircuitOffer) decode(FrameType.CIRCUIT_OFFER,
+                HexFormat.of().parseHex("31" + "00000055" + offer + "81"));
+        assertThat(future.ingress()).isTrue();
+        assertThat(future.hasUnknownFlags()).isTrue();
+
+        assertThat(hex(encode(new ClientFrame.Publish("web", 16, 60_000,
+                java.util.List.of(SourcePrefix.parse("10.1.2.3/16"), SourcePrefix.parse("::/0"))))))
+                .isEqualTo("50" + "00000025" + "03776562" + "00000010" + "0000ea60" + "02"
+                        + "10" + "04" + "0a010000" + "00" + "10" + "00".repeat(16));
+        assertThat(hex(encode(new ClientFrame.Unpublish("web")))).isEqualTo("51" + "00000004" + "03776562");
+        assertThat(hex(encode(new RelayFrame.Published("web", 20_001, "r:20001"))))
+                .isEqualTo("52" + "0000000e" + "03776562" + "4e21" + "07" + "723a3230303031");
+        assertThat(hex(encode(new RelayFrame.PublishRefused("web", PublishRefusedReason.NO_PORT_FREE, "full"))))
+                .isEqualTo("53" + "0000000a" + "03776562" + "03" + "04" + "66756c6c");
+    }
+
+    @Test
+    void malformedPublishIsAProtocolViolation() {
+        String head = "50" + "0000000e" + "03776562" + "00000010" + "0000ea60";
+        // no sources, a 5-byte address, a /33 on IPv4, truncated address
+        for (String tail : new String[] {"00", "01" + "08" + "05" + "0a01020304", "01" + "21" + "04" + "0a010203", "01" + "08" + "04" + "0a"}) {
+            byte[] b = HexFormat.of().parseHex(head + tail);
+            assertThatThrownBy(() -> decode(FrameType.PUBLISH, b)).isInstanceOf(ProtocolViolation.class);
+        }
+        String tooMany = "21" + ("20" + "04" + "0a000001").repeat(33);
+        assertThatThrownBy(() -> decode(FrameType.PUBLISH, HexFormat.of().parseHex(head + tooMany)))
+                .isInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() -> decode(FrameType.PUBLISHED, HexFormat.of().parseHex("52" + "00000007" + "03776562" + "0000" + "00")))
+                .isInstanceOf(ProtocolViolation.class);
+    }
+
+    @Test
+    void sourcePrefixesMatchCanonicalAddresses() throws Exception {
+        SourcePrefix p = SourcePrefix.parse("203.0.113.77/24");
+        assertThat(p.toString()).isEqualTo("203.0.113.0/24");
+        assertThat(p.matches(java.net.InetAddress.getByName("203.0.113.5"))).isTrue();
+        assertThat(p.matches(java.net.InetAddress.getByName("203.0.114.5"))).isFalse();
+        // An IPv4-mapped IPv6 address is matched as the IPv4 address it carries.
+        byte[] mapped = HexFormat.of().parseHex("00000000000000000000ffffcb007105");
+        assertThat(p.matches(java.net.Inet6Address.getByAddress(null, mapped, -1))).isTrue();
+        assertThat(SourcePrefix.parse("0.0.0.0/0").matches(java.net.InetAddress.getByName("::1"))).isFalse();
+        assertThat(SourcePrefix.parse("::/0").matches(java.net.InetAddress.getByName("::1"))).isTrue();
+        assertThat(SourcePrefix.parse("127.0.0.1").prefixLength()).isEqualTo(32);
+        for (String bad : new String[] {"", "example.com/8", "10.0.0.0/33", "10.0.0.0/", "::/129", "10.0.0.0/-1"}) {
+            assertThatThrownBy(() -> SourcePrefix.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
     void trailingBytesAfterKnownFieldsAreIgnoredForForwardCompatibility() {
         byte[] encoded = encode(new RelayFrame.PeerPresent(key(4)));
         byte[] extended = HexFormat.of().parseHex(hex(encoded) + "ffff");

@@ -100,7 +100,7 @@ class RelayFrameDecoderTest {
             }
         }
         all.release();
-        assertThat(frames).isEqualTo(FrameType.values().length - 7); // the six client-only types and CIRCUIT_ATTACHED
+        assertThat(frames).isEqualTo(FrameType.values().length - 9); // the eight client-only types and CIRCUIT_ATTACHED
     }
 
     @Test

@@ -49,13 +49,20 @@ public final class SampleFrames {
         m.put(FrameType.RESTARTING, new RelayFrame.Restarting(5_000, 60_000));
         m.put(FrameType.RATE_LIMITED, new RelayFrame.RateLimited(1_250_000, 65_568));
         m.put(FrameType.CIRCUIT_REQUEST, new ClientFrame.CircuitRequest(0xFFFF_FFFEL, key(6), "web"));
-        m.put(FrameType.CIRCUIT_OFFER, new RelayFrame.CircuitOffer(id, key(7), "db.primary", token));
+        m.put(FrameType.CIRCUIT_OFFER, new RelayFrame.CircuitOffer(id, key(7), "db.primary", token,
+                RelayFrame.CircuitOffer.FLAG_INGRESS));
         m.put(FrameType.CIRCUIT_ACCEPT, new ClientFrame.CircuitAccept(id));
         m.put(FrameType.CIRCUIT_REJECT, new ClientFrame.CircuitReject(id, CircuitRejectReason.NOT_ALLOWED, "bob is not allowed"));
         m.put(FrameType.CIRCUIT_ACCEPTED, new RelayFrame.CircuitAccepted(7, id, token));
         m.put(FrameType.CIRCUIT_REJECTED, new RelayFrame.CircuitRejected(7, CircuitRejectReason.PEER_NOT_FOUND, ""));
         m.put(FrameType.CIRCUIT_ATTACH, new ClientFrame.CircuitAttach(id, token));
         m.put(FrameType.CIRCUIT_ATTACHED, new RelayFrame.CircuitAttached());
+        m.put(FrameType.PUBLISH, new ClientFrame.Publish("webhook", 64, 300_000,
+                List.of(SourcePrefix.parse("203.0.113.0/24"), SourcePrefix.parse("2001:db8::/32"))));
+        m.put(FrameType.UNPUBLISH, new ClientFrame.Unpublish("webhook"));
+        m.put(FrameType.PUBLISHED, new RelayFrame.Published("webhook", 20_001, "relay.example.com:20001"));
+        m.put(FrameType.PUBLISH_REFUSED, new RelayFrame.PublishRefused("webhook", PublishRefusedReason.NOT_ENABLED,
+                "public ingress is off on this relay"));
         return m;
     }
 

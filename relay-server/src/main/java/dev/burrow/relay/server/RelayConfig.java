@@ -19,13 +19,22 @@ import java.util.Set;
  * @param relayId name of this relay in SERVER_HELLO (pod name or host name)
  * @param transport {@code auto}, {@code iouring}, {@code epoll} or {@code nio}
  * @param mesh sibling relays to mesh with ({@link Mesh#NONE} = a lone relay)
+ * @param ingress public ingress (off by default)
  */
 public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh) {
+        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh,
+        dev.burrow.relay.server.ingress.IngressConfig ingress) {
 
     public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
             String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
         this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, Mesh.NONE);
+    }
+
+    /** Without public ingress. */
+    public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
+            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh) {
+        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh,
+                dev.burrow.relay.server.ingress.IngressConfig.disabled());
     }
 
     public RelayConfig {
@@ -36,6 +45,7 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(timeouts, "timeouts");
+        ingress = ingress == null ? dev.burrow.relay.server.ingress.IngressConfig.disabled() : ingress;
         mesh = mesh == null ? Mesh.NONE : mesh;
     }
 
@@ -141,18 +151,22 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
     }
 
     public RelayConfig withLimits(Limits l) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, mesh);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, mesh, ingress);
     }
 
     public RelayConfig withAuth(Auth a) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, mesh);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, mesh, ingress);
     }
 
     public RelayConfig withMesh(Mesh m) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m, ingress);
+    }
+
+    public RelayConfig withIngress(dev.burrow.relay.server.ingress.IngressConfig i) {
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh, i);
     }
 
     public RelayConfig withTimeouts(Timeouts t) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, mesh);
+        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, mesh, ingress);
     }
 }

@@ -23,6 +23,7 @@ public final class RelayContext {
     private final AtomicLong queuedDatagrams = new AtomicLong();
     private volatile boolean draining;
     private volatile ClientRateLimit rateLimit;
+    private volatile dev.burrow.relay.server.ingress.IngressManager ingress;
     private volatile dev.burrow.relay.server.forward.MeshRouter meshRouter = dev.burrow.relay.server.forward.MeshRouter.NONE;
     private volatile MeshEndpoint meshEndpoint = MeshEndpoint.DISABLED;
 
@@ -63,6 +64,7 @@ public final class RelayContext {
         this.gate = gate;
         this.circuits = circuits;
         this.enrolment = enrolment;
+        this.ingress = dev.burrow.relay.server.ingress.IngressManager.disabled(metrics);
         this.rateLimit = new ClientRateLimit(config.limits().clientBytesPerSecond(),
                 Math.max(config.limits().clientBurstBytes(), RelayDefaults.MIN_CLIENT_BURST_BYTES));
     }
@@ -93,6 +95,15 @@ public final class RelayContext {
 
     public EnrolmentEndpoint enrolment() {
         return enrolment;
+    }
+
+    /** Public ingress (a disabled manager when ingress is off). */
+    public dev.burrow.relay.server.ingress.IngressManager ingress() {
+        return ingress;
+    }
+
+    void ingress(dev.burrow.relay.server.ingress.IngressManager i) {
+        this.ingress = i;
     }
 
     public dev.burrow.relay.server.forward.MeshRouter meshRouter() {

@@ -11,6 +11,7 @@ import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.PeerWatchers;
+import dev.burrow.relay.server.ingress.IngressManager;
 import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.net.ConnectionGate;
@@ -208,6 +209,15 @@ public final class RelayServer implements AutoCloseable {
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                     .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
             serverChannel = b.bind(config.listen()).sync().channel();
+            if (config.ingress().enabled()) {
+                IngressManager ingress = new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
+                        config.timeouts().circuitToken(), context::draining, ssl != null);
+                context.ingress(ingress);
+                circuits.external(ingress);
+                log.warn("event=ingress_enabled bind={} ports={} msg=\"public ingress is on: this relay sees the plaintext of public connections\"",
+                        config.ingress().bindAddress().getHostAddress(), config.ingress().hasRange()
+                                ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static");
+            }
             mesh = dev.burrow.relay.mesh.MeshManager.start(context, workerGroup, transport.socketChannel(), ssl != null,
                     meshResolver);
             if (config.adminListen() != null) {
@@ -395,6 +405,7 @@ public final class RelayServer implements AutoCloseable {
                 }
             }
             if (context != null) {
+                context.ingress().closeAll();
                 context.circuits().closeAll();
             }
             allChannels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

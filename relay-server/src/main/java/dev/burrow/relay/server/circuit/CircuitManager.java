@@ -41,6 +41,22 @@ public final class CircuitManager {
     /** What an attach did. */
     public enum AttachResult { REFUSED, WAITING, JOINED }
 
+    /**
+     * Circuits made outside this manager (public ingress) that attach through the same circuit path.
+     * Asked only for circuit IDs this manager does not know.
+     */
+    public interface ExternalCircuits {
+        /** The attach's result, or null when {@code a} names none of its circuits. */
+        AttachResult attach(Channel ch, ClientFrame.CircuitAttach a);
+    }
+
+    private volatile ExternalCircuits external;
+
+    /** Lets {@code e} take attaches for circuit IDs this manager does not know. */
+    public void external(ExternalCircuits e) {
+        this.external = e;
+    }
+
     private final ConcurrentHashMap<CircuitId, Circuit> circuits = new ConcurrentHashMap<>();
     /** Per client: its circuit counts and open circuits, so a disconnect touches only its own. Guarded by {@code usage}. */
     private final java.util.HashMap<ClientSession, Usage> usage = new java.util.HashMap<>();
@@ -199,6 +215,11 @@ public final class CircuitManager {
             return AttachResult.WAITING; // the dialer end of a circuit whose listener is on a sibling relay
         }
         if (c == null) {
+            ExternalCircuits e = external;
+            AttachResult r = e == null ? null : e.attach(ch, a);
+            if (r != null) {
+                return r;
+            }
             metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
             return AttachResult.REFUSED;
         }

@@ -40,6 +40,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
     private AtomicInteger finishedDirections;
     private boolean inputDone;
     private boolean readPending;
+    private Runnable onIdle;
 
     private CircuitProxy(Channel peer, RelayMetrics metrics) {
         this.peer = peer;
@@ -93,6 +94,14 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         if (announceB) {
             b.writeAndFlush(new RelayFrame.CircuitAttached());
         }
+        splice(a, b, idleTimeout, metrics, null);
+    }
+
+    /**
+     * Copies between {@code a} and {@code b} (whatever was to be written first is already queued);
+     * {@code onIdleOrNull} runs when the idle timeout closes the pair.
+     */
+    static void splice(Channel a, Channel b, Duration idleTimeout, RelayMetrics metrics, Runnable onIdleOrNull) {
         CircuitProxy pa = new CircuitProxy(b, metrics);
         CircuitProxy pb = new CircuitProxy(a, metrics);
         pa.peerProxy = pb;
@@ -100,6 +109,8 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         AtomicInteger finished = new AtomicInteger();
         pa.finishedDirections = finished;
         pb.finishedDirections = finished;
+        pa.onIdle = onIdleOrNull;
+        pb.onIdle = onIdleOrNull;
         a.eventLoop().execute(() -> install(a, pa, idleTimeout));
         b.eventLoop().execute(() -> install(b, pb, idleTimeout));
     }
@@ -174,6 +185,9 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
             inputEnded(ctx);
         } else if (evt instanceof IdleStateEvent) {
+            if (onIdle != null && ctx.channel().isActive()) {
+                onIdle.run();
+            }
             ctx.close();
             peer.close();
         }

@@ -8,6 +8,7 @@ import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayConfig.AdmissionMode;
 import dev.burrow.relay.server.RelayConfig.TlsMode;
 import dev.burrow.relay.server.RelayDefaults;
+import dev.burrow.relay.server.ingress.IngressConfig;
 import dev.burrow.transport.TransportKind;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -61,6 +62,17 @@ import java.util.regex.Pattern;
  *   port: 443                    # siblings' port for entries without one (default: our listen port)
  *   key-file: /etc/burrow/mesh/mesh.key                    # 64 hex characters
  *   resolve-interval: 10s
+ * ingress:                      # public ingress, off by default (docs/operations.md)
+ *   enabled: false
+ *   bind-address: 0.0.0.0
+ *   port-range: 20000-20099     # or 0 (any free port), or none (static-ports only)
+ *   public-host: relay.example.com
+ *   static-ports: [nodeid/webhook=20000]
+ *   allow-nodes: [nodeid]       # empty: every admitted node may publish
+ *   max-services-per-node: 4
+ *   max-connections-per-service: 256
+ *   max-connections: 4096
+ *   idle-timeout: 5m
  * </pre>
  */
 public final class RelayConfigLoader {
@@ -78,10 +90,13 @@ public final class RelayConfigLoader {
             "limits.control-queue-depth", "limits.pending-circuits-per-client", "limits.active-circuits-per-client",
             "timeouts.handshake", "timeouts.write", "timeouts.keepalive", "timeouts.client-idle", "timeouts.circuit-token",
             "timeouts.circuit-idle",
-            "mesh.peers", "mesh.port", "mesh.key-file", "mesh.resolve-interval");
+            "mesh.peers", "mesh.port", "mesh.key-file", "mesh.resolve-interval",
+            "ingress.enabled", "ingress.bind-address", "ingress.port-range", "ingress.public-host", "ingress.static-ports",
+            "ingress.allow-nodes", "ingress.max-services-per-node", "ingress.max-connections-per-service",
+            "ingress.max-connections", "ingress.idle-timeout");
 
     private static final Set<String> LIST_KEYS = Set.of("tls.dev-hosts", "auth.allow", "auth.ca", "auth.required-tags",
-            "mesh.peers");
+            "mesh.peers", "ingress.static-ports", "ingress.allow-nodes");
 
     private RelayConfigLoader() {}
 
@@ -282,7 +297,7 @@ public final class RelayConfigLoader {
         }
         RelayConfig.Mesh mesh = new RelayConfig.Mesh(peers, meshPort, p.path("mesh.key-file"),
                 p.duration("mesh.resolve-interval", RelayDefaults.MESH_RESOLVE_INTERVAL));
-        return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh);
+        return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
     }
 
     /** A mesh peer is {@code host}, {@code host:port} or {@code [v6]:port}. */
@@ -296,6 +311,30 @@ public final class RelayConfigLoader {
             } catch (IllegalArgumentException e) {
                 throw new ConfigException("mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
             }
+        }
+    }
+
+    private static IngressConfig ingress(Parser p) {
+        IngressConfig d = IngressConfig.disabled();
+        try {
+            String bind = p.string("ingress.bind-address", "0.0.0.0");
+            if (!bind.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
+                throw new IllegalArgumentException("ingress.bind-address: expected an IP address, got '" + bind + "'");
+            }
+            int[] range = IngressConfig.parseRange(p.string("ingress.port-range", "none"));
+            Map<String, Integer> pinned = IngressConfig.parseStaticPorts(p.list("ingress.static-ports"));
+            boolean enabled = p.bool("ingress.enabled", false);
+            if (enabled && range[0] == -1 && pinned.isEmpty()) {
+                throw new IllegalArgumentException("ingress.enabled needs ingress.port-range or ingress.static-ports");
+            }
+            return new IngressConfig(enabled, InetAddress.getByName(bind), range[0], range[1],
+                    p.string("ingress.public-host", null), pinned, new LinkedHashSet<>(p.list("ingress.allow-nodes")),
+                    p.intValue("ingress.max-services-per-node", d.maxServicesPerNode(), 1),
+                    p.intValue("ingress.max-connections-per-service", d.maxConnectionsPerService(), 1),
+                    p.intValue("ingress.max-connections", d.maxConnections(), 1),
+                    p.duration("ingress.idle-timeout", d.idleTimeout()));
+        } catch (IllegalArgumentException | IOException e) {
+            throw new ConfigException(e.getMessage());
         }
     }
 

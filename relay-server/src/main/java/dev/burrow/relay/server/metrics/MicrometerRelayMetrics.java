@@ -15,6 +15,7 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     private final Map<DropReason, Counter> drops = new EnumMap<>(DropReason.class);
     private final Map<RateLimitKind, Counter> rateLimits = new EnumMap<>(RateLimitKind.class);
     private final Map<CircuitEvent, Counter> circuitEvents = new EnumMap<>(CircuitEvent.class);
+    private final Map<IngressOutcome, Counter> ingress = new EnumMap<>(IngressOutcome.class);
     /** Keyed by {@code ProtocolViolation.Kind} names: a bounded set. */
     private final Map<String, Counter> violations = new ConcurrentHashMap<>();
     private final Map<MeshEvent, Counter> meshEvents = new EnumMap<>(MeshEvent.class);
@@ -41,6 +42,10 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
         for (CircuitEvent e : CircuitEvent.values()) {
             circuitEvents.put(e, Counter.builder(CIRCUIT_EVENTS).tag(TAG_EVENT, e.tag())
                     .description("Circuit lifecycle events").register(registry));
+        }
+        for (IngressOutcome o : IngressOutcome.values()) {
+            ingress.put(o, Counter.builder(INGRESS_EVENTS).tag(TAG_OUTCOME, o.tag())
+                    .description("Public ingress connections and publish requests by outcome").register(registry));
         }
         for (MeshEvent e : MeshEvent.values()) {
             meshEvents.put(e, Counter.builder(MESH_EVENTS).tag(TAG_EVENT, e.tag())
@@ -108,6 +113,11 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     @Override
     public void circuitEvent(CircuitEvent event) {
         circuitEvents.get(event).increment();
+    }
+
+    @Override
+    public void ingress(IngressOutcome outcome) {
+        ingress.get(outcome).increment();
     }
 
     @Override

@@ -24,6 +24,7 @@ public interface RelayMetrics {
     String DUPLICATE_CLIENTS = "burrow.relay.clients.duplicate";
     String INFO = "burrow.relay.info";
     String DRAINING = "burrow.relay.draining";
+    String INGRESS_EVENTS = "burrow.relay.ingress.events";
     String MESH_EVENTS = "burrow.relay.mesh.events";
     String MESH_LINKS = "burrow.relay.mesh.links";
     String MESH_ROUTES = "burrow.relay.mesh.routes";
@@ -142,6 +143,9 @@ public interface RelayMetrics {
 
     /** Records the transport in use (a gauge with a {@code transport} tag, value 1). */
     void transport(String transportName);
+
+    /** Public ingress: a connection's or a PUBLISH's outcome. */
+    default void ingress(IngressOutcome outcome) {}
 
     /** Records nothing. */
     RelayMetrics NOOP = new RelayMetrics() {

@@ -91,7 +91,13 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
             case Frame.Pong p -> { }
             case ClientFrame.CircuitRequest r -> rc.circuits().request(session, r);
             case ClientFrame.CircuitAccept a -> rc.circuits().accept(session, a);
-            case ClientFrame.CircuitReject r -> rc.circuits().reject(session, r);
+            case ClientFrame.CircuitReject r -> {
+                if (!rc.ingress().reject(session, r)) {
+                    rc.circuits().reject(session, r);
+                }
+            }
+            case ClientFrame.Publish p -> rc.ingress().publish(session, p);
+            case ClientFrame.Unpublish u -> rc.ingress().unpublish(session, u.service());
             case Frame.Unknown u -> rc.metrics().unknownFrame();
             default -> ReferenceCountUtil.release(msg); // the decoder policy admits nothing else
         }
@@ -163,6 +169,7 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
         }
         rc.registry().unregister(session);
         rc.circuits().clientGone(session);
+        rc.ingress().clientGone(session);
         log.info("event=client_disconnected node={} remote={}", session.key().shortId(), ctx.channel().remoteAddress());
         super.channelInactive(ctx);
     }

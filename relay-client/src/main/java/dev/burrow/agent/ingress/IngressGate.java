@@ -1,0 +1,350 @@
+package dev.burrow.agent.ingress;
+
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.AgentMetrics.Direction;
+import dev.burrow.agent.policy.ConnectionCaps;
+import dev.burrow.agent.policy.TargetPolicy;
+import dev.burrow.agent.service.ExposedService;
+import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.stream.Splice;
+import dev.burrow.agent.stream.StreamEnd;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.agent.service.StreamDefaults;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The chokepoint for public-ingress circuits (CIRCUIT_OFFER with the INGRESS flag). Such a circuit
+ * has no dialer node and no end-to-end TLS, so it never goes through the node-to-node gate; it is
+ * accepted only for a service that opted in ({@link ExposedService#isPublic()}), checked when the
+ * offer comes and again when the circuit is attached (a reload may have withdrawn it in between).
+ *
+ * <p>On the circuit, in this order: the relay's PROXY v2 header (within {@link #HEADER_TIMEOUT});
+ * the service is still public; the client address is inside the service's {@code allow-sources}
+ * (the relay checked it already: this is defence in depth); the public-connection cap; the
+ * {@link TargetPolicy} (configured host and port only, F1); the target connection. When the service
+ * has {@code proxy-protocol: v2}, the target first gets a PROXY v2 header with the real client address,
+ * otherwise just the bytes. Any refusal closes the circuit (the relay then closes the client), is
+ * counted and shown in {@code burrow status}.
+ */
+public final class IngressGate {
+    private static final Logger log = LoggerFactory.getLogger(IngressGate.class);
+    /** The path name of ingress streams (status, metrics). */
+    public static final String PATH = "ingress";
+    /** The relay writes the header right after attaching; a circuit silent this long is dropped. */
+    public static final Duration HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** Client bytes held between the header and the target connection: about one read. */
+    static final int MAX_EARLY_BYTES = 64 * 1024;
+
+    private final ServiceRegistry registry;
+    private final EventLoopGroup group;
+    private final Transport transport;
+    private final AgentMetrics metrics;
+    private final ActiveStreams active;
+    private final RecentRefusals refusals;
+    private final NodeKey self;
+    private final ConcurrentHashMap<String, ConnectionCaps> caps = new ConcurrentHashMap<>();
+
+    public IngressGate(ServiceRegistry registry, EventLoopGroup group, Transport transport, AgentMetrics metrics,
+            ActiveStreams active, RecentRefusals refusals, NodeKey self) {
+        this.registry = registry;
+        this.group = group;
+        this.transport = transport;
+        this.metrics = metrics;
+        this.active = active;
+        this.refusals = refusals;
+        this.self = self;
+    }
+
+    /** A refusal of an ingress offer before its circuit exists. */
+    public record Refusal(StreamStatusCode code, String message) {}
+
+    /** The early answer to an ingress offer: refuse unless {@code service} exists and is public. */
+    public Optional<Refusal> precheck(String service) {
+        ExposedService s = registry.get(service);
+        if (s == null) {
+            return refuse("relay", service, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here");
+        }
+        if (!s.isPublic()) {
+            return refuse("relay", service, StreamStatusCode.NOT_ALLOWED, "service '" + service + "' is not public");
+        }
+        ConnectionCaps c = capsOf(s);
+        if (!c.wouldAdmit(self)) {
+            return refuse("relay", service, StreamStatusCode.LIMIT_REACHED, "public connection limit of '" + service + "' reached");
+        }
+        return Optional.empty();
+    }
+
+    private ConnectionCaps capsOf(ExposedService s) {
+        int max = s.publicIngress().maxConnections();
+        ConnectionCaps c = caps.computeIfAbsent(s.name(), k -> new ConnectionCaps(max, max));
+        c.limits(max, max);
+        return c;
+    }
+
+    private Optional<Refusal> refuse(String who, String service, StreamStatusCode code, String message) {
+        metrics.streamRefused(Direction.INBOUND, code);
+        refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
+        log.info("refused public connection from {} for service '{}': {} ({})", who, service, code, message);
+        return Optional.of(new Refusal(code, message));
+    }
+
+    /**
+     * Takes over an attached ingress circuit (auto-read off, nothing read yet). The caller starts the
+     * circuit (delivers held bytes) afterwards.
+     */
+    public void accept(Channel circuit, String service) {
+        circuit.pipeline().addLast("ingress-eof", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                // No end-to-end TLS here: the relay ends the client's direction with close_notify on
+                // the agent's TLS connection to the relay. For the splice that is the end of input.
+                if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent e && e.isSuccess()) {
+                    ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+                } else {
+                    ctx.fireUserEventTriggered(evt);
+                }
+            }
+        });
+        circuit.pipeline().addLast("ingress-proxy-header", new ProxyHeaderFramer());
+        circuit.pipeline().addLast("ingress-gate", new Handler(service));
+        circuit.config().setAutoRead(true);
+    }
+
+    private final class Handler extends ChannelInboundHandlerAdapter {
+        private final String service;
+        private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
+        private int earlyBytes;
+        private boolean headerSeen;
+        private boolean decided;
+        private ScheduledFuture<?> deadline;
+        private String client = "relay";
+
+        Handler(String service) {
+            this.service = service;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            deadline = ctx.executor().schedule(() -> {
+                if (!headerSeen) {
+                    fail(ctx, StreamStatusCode.BAD_REQUEST, "no PROXY header within " + HEADER_TIMEOUT.toSeconds() + " s");
+                }
+            }, HEADER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            releaseEarly();
+        }
+
+        private void releaseEarly() {
+            ByteBuf b;
+            while ((b = early.poll()) != null) {
+                b.release();
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (decided && !headerSeen) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof HAProxyMessage h) {
+                if (headerSeen) {
+                    h.release();
+                    fail(ctx, StreamStatusCode.BAD_REQUEST, "a second PROXY header");
+                    return;
+                }
+                headerSeen = true;
+                deadline.cancel(false);
+                ctx.channel().config().setAutoRead(false);
+                try {
+                    decide(ctx, h);
+                } finally {
+                    h.release();
+                }
+                return;
+            }
+            if (msg instanceof ByteBuf b && headerSeen && !decided) {
+                if (earlyBytes + b.readableBytes() > MAX_EARLY_BYTES) {
+                    b.release();
+                    fail(ctx, StreamStatusCode.BAD_REQUEST, "too many bytes before the target connected");
+                    return;
+                }
+                earlyBytes += b.readableBytes();
+                early.add(b);
+                return;
+            }
+            ReferenceCountUtil.release(msg);
+        }
+
+        private void decide(ChannelHandlerContext ctx, HAProxyMessage h) {
+            if (h.protocolVersion() != HAProxyProtocolVersion.V2 || h.command() != HAProxyCommand.PROXY
+                    || (h.proxiedProtocol() != HAProxyProxiedProtocol.TCP4 && h.proxiedProtocol() != HAProxyProxiedProtocol.TCP6)) {
+                fail(ctx, StreamStatusCode.BAD_REQUEST, "expected a PROXY v2 header for TCP");
+                return;
+            }
+            InetAddress clientAddress;
+            try {
+                clientAddress = InetAddress.getByName(h.sourceAddress()); // a numeric literal: the decoder checked it
+            } catch (UnknownHostException e) {
+                fail(ctx, StreamStatusCode.BAD_REQUEST, "bad source address in the PROXY header");
+                return;
+            }
+            client = "public " + (clientAddress.getHostAddress().contains(":") ? "[" + clientAddress.getHostAddress() + "]"
+                    : clientAddress.getHostAddress()) + ":" + h.sourcePort();
+            ExposedService s = registry.get(service);
+            if (s == null) {
+                fail(ctx, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here");
+                return;
+            }
+            if (!s.isPublic()) {
+                fail(ctx, StreamStatusCode.NOT_ALLOWED, "service '" + service + "' is not public");
+                return;
+            }
+            if (!s.publicIngress().admits(clientAddress)) {
+                fail(ctx, StreamStatusCode.NOT_ALLOWED, "client address is not in allow-sources");
+                return;
+            }
+            ConnectionCaps.Permit permit = capsOf(s).tryAcquire(self);
+            if (permit == null) {
+                fail(ctx, StreamStatusCode.LIMIT_REACHED, "public connection limit of '" + service + "' reached");
+                return;
+            }
+            TargetPolicy.Decision decision = s.target().decide();
+            if (decision instanceof TargetPolicy.Decision.Refused r) {
+                permit.close();
+                fail(ctx, r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
+                return;
+            }
+            InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
+            ByteBuf targetHeader = s.proxyProtocol() != dev.burrow.agent.caller.ProxyProtocol.OFF ? targetHeader(h) : null;
+            Bootstrap b = new Bootstrap()
+                    .group(group)
+                    .channel(transport.socketChannel())
+                    .option(ChannelOption.AUTO_READ, false)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) StreamDefaults.TARGET_CONNECT_TIMEOUT.toMillis())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel c) {
+                            // the splice adds its handlers once connected
+                        }
+                    });
+            ChannelFuture cf = b.connect(connectTo);
+            cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> connected(ctx, f, s, permit, targetHeader)));
+        }
+
+        private void connected(ChannelHandlerContext ctx, ChannelFuture f, ExposedService s, ConnectionCaps.Permit permit,
+                ByteBuf targetHeader) {
+            if (!f.isSuccess() || decided || !ctx.channel().isActive()) {
+                permit.close();
+                if (targetHeader != null) {
+                    targetHeader.release();
+                }
+                if (f.isSuccess()) {
+                    f.channel().close();
+                }
+                fail(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
+                return;
+            }
+            decided = true;
+            Channel local = f.channel();
+            if (targetHeader != null) {
+                local.write(targetHeader);
+            }
+            ByteBuf b;
+            while ((b = early.poll()) != null) {
+                local.write(b);
+            }
+            local.flush();
+            ctx.pipeline().remove(this);
+            long id = active.nextId();
+            metrics.streamOpened(Direction.INBOUND);
+            String who = client;
+            Splice splice = Splice.join(StreamEnd.plain(ctx.channel(), who), StreamEnd.plain(local, "target " + s.target().spec()),
+                    s.publicIngress().idleTimeout(), (fromClient, toClient, outcome) -> {
+                        permit.close();
+                        active.remove(id, fromClient, toClient);
+                        metrics.streamEnded(Direction.INBOUND, outcome, fromClient, toClient);
+                    });
+            active.add(new ActiveStreams.Entry(id, Direction.INBOUND, self, who, s.name(), PATH, s.target().spec().toString(),
+                    Instant.now(), splice));
+            if (splice.isFinished()) {
+                active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
+            }
+            log.debug("public connection from {} to '{}' admitted", who, s.name());
+        }
+
+        private void fail(ChannelHandlerContext ctx, StreamStatusCode code, String message) {
+            if (decided) {
+                return;
+            }
+            decided = true;
+            releaseEarly();
+            refuse(client, service, code, message);
+            ctx.close();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!headerSeen) {
+                fail(ctx, StreamStatusCode.BAD_REQUEST, "bad PROXY header: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage());
+            } else {
+                log.debug("public connection for '{}' failed: {}", service, cause.toString());
+                fail(ctx, StreamStatusCode.INTERNAL, cause.getClass().getSimpleName());
+                ctx.close();
+            }
+        }
+    }
+
+    /** The PROXY v2 header for the target: the public client as source, the relay's public port as destination. */
+    static ByteBuf targetHeader(HAProxyMessage fromRelay) {
+        HAProxyMessage m = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY, fromRelay.proxiedProtocol(),
+                fromRelay.sourceAddress(), fromRelay.destinationAddress(), fromRelay.sourcePort(), fromRelay.destinationPort());
+        EmbeddedChannel enc = new EmbeddedChannel(HAProxyMessageEncoder.INSTANCE);
+        try {
+            enc.writeOutbound(m);
+            return enc.readOutbound();
+        } finally {
+            enc.finishAndReleaseAll();
+        }
+    }
+}
