@@ -48,6 +48,14 @@ class RelayClientNameLookupTest {
     }
 
     @Test
+    void aRelayThatNeverAnswersTimesOut() {
+        relay.names = null;
+        assertThatThrownBy(() -> client.lookupName("alice").get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(RelayTimeoutException.class)
+                .hasMessageContaining("did not answer the name lookup");
+    }
+
+    @Test
     void invalidNamesFailWithoutAsking() {
         assertThatThrownBy(() -> client.lookupName("Not/A/Name").get(WAIT.toSeconds(), TimeUnit.SECONDS))
                 .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(IllegalArgumentException.class);

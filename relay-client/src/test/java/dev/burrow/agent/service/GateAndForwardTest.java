@@ -213,6 +213,28 @@ class GateAndForwardTest {
     }
 
     @Test
+    void aSelfSignedNodeClaimingTheNameIsRefused() throws Exception {
+        // The relay (lying, or fooled) maps "alice" to a node whose self-signed certificate says alice:
+        // TLS succeeds against that key, but a self-signed name is never believed.
+        NodeIdentity impostor = TestIdentities.ephemeral("alice");
+        InboundStreamGate impostorGate = new InboundStreamGate(impostor, ids.verifier(), registry, group, Transport.nio(),
+                AgentMetrics.NOOP, inboundActive, inboundRefusals);
+        LoopbackPath impostorPath = new LoopbackPath(group, impostorGate);
+        impostorPath.dialerKey(dialer.nodeKey());
+        closeables.add(impostorPath::close);
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        ForwardListener f = new ForwardListener(ForwardSpec.byName("127.0.0.1", 0, "alice", "web"),
+                PathSelector.only(impostorPath), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
+                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100,
+                new PeerNameResolver(answering(new java.util.concurrent.atomic.AtomicInteger(), impostor.nodeKey())));
+        f.start().get(10, TimeUnit.SECONDS);
+        closeables.add(f);
+        assertRefused(f, StreamStatusCode.NOT_ALLOWED);
+        assertThat(f.lastError()).contains("is not named alice").contains("not CA-issued");
+        assertThat(inboundActive.count()).isZero();
+    }
+
+    @Test
     void unknownAndAmbiguousNamesAreRefusedWithTheReason() throws Exception {
         var asked = new java.util.concurrent.atomic.AtomicInteger();
         ForwardListener none = forwardByName("dave", "web", answering(asked));
