@@ -37,6 +37,8 @@ public final class PeerNameResolver {
     private final Lookup lookup;
     private final LongSupplier nanoTime;
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
+    /** Lookups under way, one per name: a burst of local connections asks the relay once. */
+    private final ConcurrentHashMap<String, CompletableFuture<List<NodeKey>>> inFlight = new ConcurrentHashMap<>();
 
     public PeerNameResolver(Lookup lookup) {
         this(lookup, System::nanoTime);
@@ -57,11 +59,23 @@ public final class PeerNameResolver {
         if (c != null && now - c.expiresAtNanos < 0) {
             return CompletableFuture.completedFuture(c.key);
         }
-        CompletableFuture<List<NodeKey>> answer;
-        try {
-            answer = lookup.lookup(name);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<List<NodeKey>> mine = new CompletableFuture<>();
+        CompletableFuture<List<NodeKey>> answer = inFlight.putIfAbsent(name, mine);
+        if (answer == null) {
+            answer = mine;
+            try {
+                lookup.lookup(name).whenComplete((keys, err) -> {
+                    inFlight.remove(name, mine); // before completing: later callers then see the cache
+                    if (err != null) {
+                        mine.completeExceptionally(err);
+                    } else {
+                        mine.complete(keys);
+                    }
+                });
+            } catch (RuntimeException e) {
+                inFlight.remove(name, mine);
+                mine.completeExceptionally(e);
+            }
         }
         return answer.thenCompose(keys -> {
             if (keys.isEmpty()) {

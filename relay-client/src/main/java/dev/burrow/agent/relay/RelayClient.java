@@ -352,10 +352,12 @@ public final class RelayClient implements AutoCloseable {
     }
 
     /**
-     * Name lookups waiting for NAME_RESULT at once. Forwards cache answers, so even a burst of local
-     * connections needs few; beyond this a lookup fails at once instead of queueing without bound.
+     * Name lookups waiting for NAME_RESULT at once. Forwards cache answers and share one lookup per
+     * name, so even a burst of local connections needs few; beyond this a lookup fails at once instead
+     * of queueing without bound. Kept below the relay's per-client control queue (32 by default) so a
+     * full set of answers arriving together is never dropped there.
      */
-    public static final int MAX_PENDING_LOOKUPS = 64;
+    public static final int MAX_PENDING_LOOKUPS = 16;
     /** How long the relay may take to answer a LOOKUP_NAME (an index lookup: anything slower is a dead relay). */
     public static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(5);
 

@@ -65,7 +65,7 @@ class RelayClientNameLookupTest {
     void pendingLookupsAreBoundedAndFailWhenTheConnectionDrops() throws Exception {
         relay.names = null; // a relay that never answers
         List<CompletableFuture<List<NodeKey>>> pending = new java.util.ArrayList<>();
-        for (int i = 0; i < RelayClient.MAX_PENDING_LOOKUPS; i++) {
+        for (int i = 0; i < RelayClient.MAX_PENDING_LOOKUPS; i++) { // the bound itself
             pending.add(client.lookupName("alice"));
         }
         assertThatThrownBy(() -> client.lookupName("alice").get(WAIT.toSeconds(), TimeUnit.SECONDS))

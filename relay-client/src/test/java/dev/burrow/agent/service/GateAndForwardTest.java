@@ -198,6 +198,27 @@ class GateAndForwardTest {
     }
 
     @Test
+    void concurrentConnectionsShareOneLookup() throws Exception {
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        var answer = new java.util.concurrent.CompletableFuture<List<dev.burrow.identity.NodeKey>>();
+        PeerNameResolver resolver = new PeerNameResolver(n -> {
+            asked.incrementAndGet();
+            return answer;
+        });
+        var first = resolver.resolve("alice");
+        var second = resolver.resolve("alice");
+        assertThat(asked).hasValue(1);
+        answer.complete(List.of(listener.nodeKey()));
+        assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(second.get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(resolver.resolve("alice").get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(asked).hasValue(1); // cached now
+        resolver.invalidate("alice");
+        resolver.resolve("alice");
+        assertThat(asked).hasValue(2);
+    }
+
+    @Test
     void relayMappingANameToAnotherNodeIsRefusedNeverConnected() throws Exception {
         // alice would accept bob; the lying relay says "carol" is alice's key. TLS proves the key is alice's,
         // and her certificate says alice, not carol: the dialer refuses before OPEN, and asks again next time.

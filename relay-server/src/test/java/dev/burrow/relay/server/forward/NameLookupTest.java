@@ -107,6 +107,24 @@ class NameLookupTest {
     }
 
     @Test
+    void lookupsCountAgainstTheClientsReadRateLimit() throws Exception {
+        relay = TestRelays.start(Map.of("limits.client-bytes-per-second", "1000",
+                "limits.client-burst-bytes", String.valueOf(dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES)));
+        TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
+        String name = "a".repeat(63);
+        long sent = dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES / (5 + 4 + 1 + 63) + 50;
+        for (long i = 0; i < sent; i++) {
+            asker.sendNoWait(new ClientFrame.LookupName(i, name));
+        }
+        // The reads are paced (the RATE_LIMITED notice itself may be crowded out of the client's own full
+        // control queue by the answers, which is counted as a drop): the limiter's counter is the proof.
+        await().atMost(TestRelayClient.WAIT).until(() -> {
+            var c = relay.prometheus().find(RelayMetrics.RATE_LIMIT_EVENTS).tag(RelayMetrics.TAG_KIND, "client_read").counter();
+            return c != null && c.count() > 0;
+        });
+    }
+
+    @Test
     void anInvalidNameIsAProtocolError() throws Exception {
         relay = TestRelays.start(Map.of());
         TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
