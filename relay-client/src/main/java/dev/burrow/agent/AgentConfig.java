@@ -154,7 +154,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** One forward; {@code peer} is what the user wrote (node ID or alias), resolved by {@link #resolvePeer}. */
+    /** One forward; {@code peer} is what the user wrote (node ID, alias or node name), read by {@link #peerRef}. */
     public record Forward(String peer, String service, String listenHost, int listenPort, int maxConnections,
             Duration idleTimeout) {
         public Forward {
