@@ -2,6 +2,7 @@ package dev.burrow.agent;
 
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
+import dev.burrow.agent.forward.PeerNameResolver;
 import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.direct.DirectAgentSupport;
 import dev.burrow.agent.direct.DirectManager;
@@ -83,12 +84,15 @@ public final class Agent implements AutoCloseable {
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
     private final dev.burrow.agent.ingress.IngressPublisher publisher;
+    /** Resolves forwards by name through the relay; null without a fleet CA (names are then refused at config time). */
+    private final PeerNameResolver names;
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
     private volatile String configError;
 
-    private record ForwardKey(String host, int port, NodeKey peer, String service) {}
+    /** {@code peer} for a forward by key, {@code peerName} for one by name (the other is null). */
+    private record ForwardKey(String host, int port, NodeKey peer, String peerName, String service) {}
 
     private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics) throws IOException {
         this.config = config;
@@ -121,6 +125,7 @@ public final class Agent implements AutoCloseable {
         this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
+        this.names = config.fleetCas().isEmpty() ? null : new PeerNameResolver(relay::lookupName);
         InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals,
                 whois);
         relayPath.acceptInto(gate);
@@ -247,7 +252,11 @@ public final class Agent implements AutoCloseable {
     private synchronized void applyForwards(AgentConfig c) throws IOException {
         Map<ForwardKey, AgentConfig.Forward> wanted = new LinkedHashMap<>();
         for (AgentConfig.Forward f : c.forwards()) {
-            wanted.put(new ForwardKey(f.listenHost(), f.listenPort(), c.resolvePeer(f.peer()), f.service()), f);
+            ForwardKey key = switch (c.peerRef(f.peer())) {
+                case AgentConfig.PeerRef.Key k -> new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service());
+                case AgentConfig.PeerRef.Name n -> new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service());
+            };
+            wanted.put(key, f);
         }
         for (var it = forwards.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
@@ -263,8 +272,10 @@ public final class Agent implements AutoCloseable {
                 continue;
             }
             AgentConfig.Forward f = e.getValue();
-            ForwardListener l = new ForwardListener(new ForwardSpec(f.listenHost(), f.listenPort(), e.getKey().peer(), f.peer(),
-                    f.service()), paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(), f.maxConnections());
+            ForwardKey k = e.getKey();
+            ForwardSpec spec = new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
+            ForwardListener l = new ForwardListener(spec, paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(),
+                    f.maxConnections(), names);
             try {
                 l.start().get(10, TimeUnit.SECONDS);
                 forwards.put(e.getKey(), l);
@@ -274,7 +285,7 @@ public final class Agent implements AutoCloseable {
                 failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
             }
         }
-        forwardPeers = java.util.Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).toList());
+        forwardPeers = java.util.Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).filter(Objects::nonNull).toList());
         if (failure != null) {
             throw failure;
         }

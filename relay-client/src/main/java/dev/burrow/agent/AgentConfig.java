@@ -12,6 +12,7 @@ import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ServiceNames;
 import java.io.IOException;
 import java.net.URI;
@@ -53,7 +54,7 @@ import java.util.Set;
  *     idle-timeout: 1h
  *     proxy-protocol: v2           # PROXY v2 header naming the caller (off by default)
  * forward:
- *   - peer: alice                  # node ID or alias
+ *   - peer: alice                  # node ID, alias, or (with fleet-ca) a node name resolved through the relay
  *     service: web
  *     listen: 127.0.0.1:9000
  *     max-connections: 1024
@@ -153,7 +154,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** One forward; {@code peer} is what the user wrote (node ID or alias), resolved by {@link #resolvePeer}. */
+    /** One forward; {@code peer} is what the user wrote (node ID, alias or node name), read by {@link #peerRef}. */
     public record Forward(String peer, String service, String listenHost, int listenPort, int maxConnections,
             Duration idleTimeout) {
         public Forward {
@@ -184,18 +185,56 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** The node key a forward's peer names: a node ID, or an alias from {@code peers}. */
-    public NodeKey resolvePeer(String peer) {
+    /** What a forward's peer refers to: a key (node ID or alias), or a node name vouched for by a fleet CA. */
+    public sealed interface PeerRef {
+        /** A peer by key: dialled as is. */
+        record Key(NodeKey key) implements PeerRef {}
+
+        /** A peer by name: resolved through the relay per connection and checked in the peer's certificate. */
+        record Name(String name) implements PeerRef {}
+    }
+
+    /**
+     * What {@code peer} refers to: an alias from {@code peers}, a node ID, or, when this agent trusts
+     * a fleet CA, a node name.
+     *
+     * @throws IllegalArgumentException saying which of the three it could have been
+     */
+    public PeerRef peerRef(String peer) {
+        return peerRef(peer, peers, !fleetCas.isEmpty());
+    }
+
+    private static PeerRef peerRef(String peer, Map<String, NodeKey> peers, boolean namesAllowed) {
         NodeKey alias = peers.get(peer);
         if (alias != null) {
-            return alias;
+            return new PeerRef.Key(alias);
         }
         try {
-            return NodeKey.parse(peer);
+            return new PeerRef.Key(NodeKey.parse(peer));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID nor an alias under 'peers:'"
-                    + " (names are not resolved through the relay yet: use the node ID)");
+            if (!NodeNames.isValid(peer)) {
+                throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID, an alias under 'peers:', nor a node name");
+            }
+            if (!namesAllowed) {
+                throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID nor an alias under 'peers:';"
+                        + " to use it as a node name, trust a fleet CA (fleet-ca: in the config, --fleet-ca on the command line):"
+                        + " names are only believed when a fleet CA vouches for them");
+            }
+            return new PeerRef.Name(peer);
         }
+    }
+
+    /**
+     * The node key a forward's peer names: a node ID, or an alias from {@code peers}.
+     *
+     * @throws IllegalArgumentException for a name (use {@link #peerRef}) or anything else
+     */
+    public NodeKey resolvePeer(String peer) {
+        return switch (peerRef(peer)) {
+            case PeerRef.Key k -> k.key();
+            case PeerRef.Name n -> throw new IllegalArgumentException("peer '" + peer + "' is a node name: it is resolved"
+                    + " through the relay for each connection, not here");
+        };
     }
 
     /** Same services, forwards and aliases, another relay (command-line override). */
@@ -307,7 +346,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         if (fw != null && !fw.isNull()) {
             requireArray(fw, "forward");
             for (int i = 0; i < fw.size(); i++) {
-                forwards.add(parseForward(fw.get(i), "forward[" + i + "]", peers));
+                forwards.add(parseForward(fw.get(i), "forward[" + i + "]", peers, !cas.isEmpty()));
             }
         }
         return new AgentConfig(relay, cas, peers, exposes, forwards);
@@ -414,16 +453,14 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers) {
+    private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers, boolean namesAllowed) {
         requireObject(n, at);
         checkKeys(n, FORWARD_KEYS, at + ".");
         String peer = text(n, "peer", at + ".peer", true);
-        if (!peers.containsKey(peer)) {
-            try {
-                NodeKey.parse(peer);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(at + ".peer: '" + peer + "' is neither a node ID nor an alias under 'peers:'");
-            }
+        try {
+            peerRef(peer, peers, namesAllowed);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(at + ".peer: " + e.getMessage());
         }
         String service = text(n, "service", at + ".service", true);
         if (!ServiceNames.isValid(service)) {

@@ -14,6 +14,9 @@ package dev.burrow.protocol;
  *       PUBLISH_REFUSED (0x50-0x53) and a trailing {@code u8 flags} on CIRCUIT_OFFER (bit 0 =
  *       INGRESS). Older clients skip the new relay frames; an older relay never publishes, so never
  *       sends an ingress offer.</li>
+ *   <li>1, 0.2.0 (no version bump: additions only): name resolution. LOOKUP_NAME / NAME_RESULT
+ *       (0x60/0x61): names of CA-issued certificates resolved through the relay. An older relay
+ *       skips LOOKUP_NAME; the client's lookup times out.</li>
  * </ul>
  * A relay speaks every version from {@link #MIN_VERSION} to {@link #VERSION}; the client states the
  * version it speaks in CLIENT_AUTH and the relay refuses versions it does not know with DENY

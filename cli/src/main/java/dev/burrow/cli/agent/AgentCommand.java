@@ -105,7 +105,7 @@ public final class AgentCommand implements Callable<Integer> {
                 }
             }
             for (AgentConfig.Forward f : c.forwards()) {
-                c.resolvePeer(f.peer());
+                c.peerRef(f.peer()); // names are allowed only with a fleet CA
             }
             PrintWriter out = spec.commandLine().getOut();
             String relays = c.relay() == null || c.relay().url() == null ? "; no relay.url or relays: pass --relay when running"

@@ -4,7 +4,6 @@ import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
-import dev.burrow.identity.NodeKey;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -20,13 +19,16 @@ import picocli.CommandLine.Spec;
 /** {@code burrow connect PEER/SERVICE PORT}: a local port that carries every connection to a peer's service. */
 @Command(name = "connect", mixinStandardHelpOptions = true,
         description = "Listen on a local port; every TCP connection to it is carried to a peer's service (runs until stopped).",
-        footer = {"", "Example:", "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
-            "", "PEER is a node ID (names are not resolved through the relay yet; use 'burrow agent' with a peers: alias)."})
+        footer = {"", "Examples:", "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
+            "  burrow connect alice/web 9000 --relay https://relay.example.com --fleet-ca fleet-ca.pem",
+            "", "PEER is a node ID, or a node name when --fleet-ca is given: the relay says which connected node",
+            "carries that name in a certificate from the fleet CA, and the end-to-end TLS handshake checks that",
+            "the node really holds such a certificate (a wrong answer is refused, never connected)."})
 public final class ConnectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PEER/SERVICE", description = "The peer's node ID and the service name.")
+    @Parameters(index = "0", paramLabel = "PEER/SERVICE", description = "The peer (node ID, or name with --fleet-ca) and the service name.")
     String destination;
 
     @Parameters(index = "1", paramLabel = "PORT", arity = "0..1", description = "Local port (on 127.0.0.1).")
@@ -59,12 +61,16 @@ public final class ConnectCommand implements Callable<Integer> {
         AgentConfig.Forward forward;
         try {
             local = bind != null ? TargetSpec.parse(bind) : new TargetSpec("127.0.0.1", TargetSpec.parsePort(port));
-            NodeKey.parse(peer);
             forward = new AgentConfig.Forward(peer, service, local.host(), local.port());
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
         AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(), List.of(forward));
+        try {
+            config.peerRef(peer); // a node ID, or a name when a fleet CA is trusted
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
         AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
         InetSocketAddress bound = running.agent().forwardAddresses().get(0);
         PrintWriter out = spec.commandLine().getOut();

@@ -101,7 +101,7 @@ class AgentCommandsTest {
         assertThat(r.err()).contains("PEER/SERVICE");
         r = run("connect", "alice/web", "9000", "--relay", "https://127.0.0.1:1");
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("node ID");
+        assertThat(r.err()).contains("node ID").contains("fleet CA"); // a name needs a fleet CA to vouch for it
         r = run("connect", TestIdentities.randomNodeKey().nodeId() + "/web", "70000", "--relay", "https://127.0.0.1:1");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("outside 1-65535");

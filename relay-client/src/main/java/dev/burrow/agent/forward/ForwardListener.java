@@ -49,6 +49,7 @@ public final class ForwardListener implements AutoCloseable {
     private final RecentRefusals refusals;
     private final Duration idleTimeout;
     private final int maxConnections;
+    private final PeerNameResolver names;
     private final AtomicInteger current = new AtomicInteger();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -59,6 +60,17 @@ public final class ForwardListener implements AutoCloseable {
 
     public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
             AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections) {
+        this(spec, paths, dialer, group, transport, metrics, active, refusals, idleTimeout, maxConnections, null);
+    }
+
+    /**
+     * @param names resolves {@link ForwardSpec#peerName()} through the relay; null when this agent
+     *     trusts no fleet CA (a forward by name then refuses every connection)
+     */
+    public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
+            AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections,
+            PeerNameResolver names) {
+        this.names = names;
         this.spec = spec;
         this.paths = paths;
         this.dialer = dialer;
@@ -109,19 +121,42 @@ public final class ForwardListener implements AutoCloseable {
             return;
         }
         local.closeFuture().addListener(x -> { /* counted when the stream ends */ });
-        PeerPath path = paths.pathFor(spec.peer());
-        lastPath = path.name();
-        dialer.open(path, spec.peer(), spec.service(), local.eventLoop()).whenComplete((stream, err) -> {
+        if (!spec.byName()) {
+            dial(local, spec.peer());
+            return;
+        }
+        if (names == null) {
+            current.decrementAndGet();
+            fail(local, "peer " + spec.peerName() + " is a name, and names need a fleet CA (fleet-ca / --fleet-ca)", null);
+            return;
+        }
+        names.resolve(spec.peerName()).whenComplete((key, err) -> {
             if (err != null) {
                 current.decrementAndGet();
                 fail(local, describe(err), err);
                 return;
             }
-            stream.channel().eventLoop().execute(() -> join(local, stream, path.name()));
+            dial(local, key);
         });
     }
 
-    private void join(Channel local, PeerStream stream, String pathName) {
+    private void dial(Channel local, dev.burrow.identity.NodeKey peer) {
+        PeerPath path = paths.pathFor(peer);
+        lastPath = path.name();
+        dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName()).whenComplete((stream, err) -> {
+            if (err != null) {
+                if (spec.byName()) {
+                    names.invalidate(spec.peerName()); // the node may have moved, or the relay lied: ask again next time
+                }
+                current.decrementAndGet();
+                fail(local, describe(err), err);
+                return;
+            }
+            stream.channel().eventLoop().execute(() -> join(local, stream, path.name(), peer));
+        });
+    }
+
+    private void join(Channel local, PeerStream stream, String pathName, dev.burrow.identity.NodeKey peer) {
         ByteBuf early = stream.takeEarlyBytes();
         if (!local.isActive()) {
             early.release();
@@ -143,7 +178,7 @@ public final class ForwardListener implements AutoCloseable {
                     active.remove(id, fromPeer, toPeer);
                     metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
                 });
-        active.add(new ActiveStreams.Entry(id, Direction.OUTBOUND, spec.peer(), stream.peer().name(), spec.service(), pathName,
+        active.add(new ActiveStreams.Entry(id, Direction.OUTBOUND, peer, stream.peer().name(), spec.service(), pathName,
                 String.valueOf(local.remoteAddress()), Instant.now(), splice));
         if (splice.isFinished()) {
             active.remove(id, splice.bytesBtoA(), splice.bytesAtoB());

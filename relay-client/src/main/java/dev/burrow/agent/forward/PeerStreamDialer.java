@@ -68,6 +68,17 @@ public final class PeerStreamDialer {
 
     /** As {@link #open(PeerPath, NodeKey, String)}, asking the path for a channel on {@code near} (see {@link PeerPath}). */
     public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near) {
+        return open(path, peer, service, near, null);
+    }
+
+    /**
+     * As {@link #open(PeerPath, NodeKey, String, io.netty.channel.EventLoop)}; with {@code expectedName}
+     * (a forward by name, {@code peer} as the relay resolved it) the stream is refused unless the
+     * peer's verified certificate is CA-issued and carries exactly that name, so a relay that maps a
+     * name to the wrong key only ever causes a refusal.
+     */
+    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near,
+                                              String expectedName) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
         if (waitingCount.incrementAndGet() > MAX_WAITING) {
             waitingCount.decrementAndGet();
@@ -75,7 +86,7 @@ public final class PeerStreamDialer {
                     "too many streams being opened at once", "this agent"));
             return result;
         }
-        waiting.add(() -> openNow(path, peer, service, near, result));
+        waiting.add(() -> openNow(path, peer, service, near, expectedName, result));
         drain();
         return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -105,7 +116,7 @@ public final class PeerStreamDialer {
         }
     }
 
-    private void openNow(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near,
+    private void openNow(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near, String expectedName,
                          CompletableFuture<PeerStream> result) {
         result.whenComplete((s, e) -> {
             opening.decrementAndGet();
@@ -123,7 +134,7 @@ public final class PeerStreamDialer {
                 ch.close(); // timed out while the path was opening
                 return;
             }
-            ch.eventLoop().execute(() -> startTls(ch, path.name(), peer, service, result));
+            ch.eventLoop().execute(() -> startTls(ch, path.name(), peer, service, expectedName, result));
         });
     }
 
@@ -131,7 +142,8 @@ public final class PeerStreamDialer {
         return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    private void startTls(Channel ch, String pathName, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+    private void startTls(Channel ch, String pathName, NodeKey peer, String service, String expectedName,
+                          CompletableFuture<PeerStream> result) {
         SslHandler ssl;
         try {
             ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
@@ -146,7 +158,7 @@ public final class PeerStreamDialer {
         } catch (RuntimeException ignored) {
             // not a socket
         }
-        DialHandler handler = new DialHandler(ssl, pathName, peer, service, result);
+        DialHandler handler = new DialHandler(ssl, pathName, peer, service, expectedName, result);
         ch.pipeline().addLast("burrow-peer-tls", ssl);
         ch.pipeline().addLast(new PreambleDecoder());
         ch.pipeline().addLast("burrow-dial", handler);
@@ -169,13 +181,16 @@ public final class PeerStreamDialer {
         private final String pathName;
         private final NodeKey peer;
         private final String service;
+        private final String expectedName;
         private final CompletableFuture<PeerStream> result;
         private ChannelHandlerContext ctx;
         private VerifiedPeer verified;
         private CompositeByteBuf early;
         private boolean statusSeen;
 
-        DialHandler(SslHandler ssl, String pathName, NodeKey peer, String service, CompletableFuture<PeerStream> result) {
+        DialHandler(SslHandler ssl, String pathName, NodeKey peer, String service, String expectedName,
+                    CompletableFuture<PeerStream> result) {
+            this.expectedName = expectedName;
             this.ssl = ssl;
             this.pathName = pathName;
             this.peer = peer;
@@ -201,6 +216,16 @@ public final class PeerStreamDialer {
                     verified = NodeTls.verifiedPeer(ssl, verifier, peer);
                 } catch (Exception e) {
                     result.completeExceptionally(new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+                    ctx.close();
+                    return;
+                }
+                if (expectedName != null && !(verified.caIssued() && expectedName.equals(verified.name()))) {
+                    // The relay resolved the name to this key, but the certificate (which the TLS handshake
+                    // bound to the key) does not carry the name: never send OPEN to a node we did not ask for.
+                    result.completeExceptionally(new StreamRefusedException(StreamStatusCode.NOT_ALLOWED, "node "
+                            + peer.shortId() + " is not named " + expectedName + " (its certificate says "
+                            + (verified.caIssued() ? verified.name() : "nothing: not CA-issued")
+                            + "); the relay's name answer was wrong", "this agent"));
                     ctx.close();
                     return;
                 }

@@ -106,6 +106,8 @@ public final class RelayClient implements AutoCloseable {
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     private final Map<Long, PendingCircuit> pendingCircuits = new HashMap<>();
+    private final Map<Long, PendingLookup> pendingLookups = new HashMap<>();
+    private long nextLookupId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
     /** Connections we moved away from, closed once their circuit requests had their time (at most one per move). */
     private final java.util.Set<ControlHandler> retiring = new java.util.LinkedHashSet<>();
     private long nextRequestId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
@@ -346,6 +348,38 @@ public final class RelayClient implements AutoCloseable {
         payload.release();
         datagramsDropped.increment();
         metrics.datagramDropped(result);
+        return result;
+    }
+
+    /**
+     * Name lookups waiting for NAME_RESULT at once. Forwards cache answers and share one lookup per
+     * name, so even a burst of local connections needs few; beyond this a lookup fails at once instead
+     * of queueing without bound. Kept below the relay's per-client control queue (32 by default) so a
+     * full set of answers arriving together is never dropped there.
+     */
+    public static final int MAX_PENDING_LOOKUPS = 16;
+    /** How long the relay may take to answer a LOOKUP_NAME (an index lookup: anything slower is a dead relay). */
+    public static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * Asks the relay which connected nodes carry {@code name} in a certificate it verified as issued by
+     * its fleet CA. Completes with their keys (empty when none; at most
+     * {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}), or fails with
+     * {@link RelayUnavailableException} (not connected, connection lost), {@link RelayTimeoutException}
+     * (no answer within {@link #LOOKUP_TIMEOUT}) or {@link IllegalStateException} (too many lookups
+     * pending). The answer is a hint: the caller must check the name in the peer's certificate end to end.
+     */
+    public CompletableFuture<List<NodeKey>> lookupName(String name) {
+        CompletableFuture<List<NodeKey>> result = new CompletableFuture<>();
+        if (!dev.burrow.protocol.frame.NodeNames.isValid(name)) {
+            result.completeExceptionally(new IllegalArgumentException("invalid node name '" + name + "'"));
+            return result;
+        }
+        if (closed) {
+            result.completeExceptionally(new RelayUnavailableException("relay client closed"));
+            return result;
+        }
+        onLoop(result, () -> requestLookup(name, result));
         return result;
     }
 
@@ -771,6 +805,7 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.CircuitRejected r -> onCircuitRejected(h, r);
             case RelayFrame.Published p -> fire(l -> l.published(p.service(), p.port(), p.publicAddress()));
             case RelayFrame.PublishRefused r -> fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
+            case RelayFrame.NameResult r -> onNameResult(h, r);
             default -> log.debug("ignoring {} from relay", frame.type());
         }
     }
@@ -808,6 +843,62 @@ public final class RelayClient implements AutoCloseable {
                 log.warn("relay client listener failed", e);
             }
         }
+    }
+
+    // ------------------------------------------------------------------ name lookups
+
+    private static final class PendingLookup {
+        final CompletableFuture<List<NodeKey>> result;
+        final ControlHandler control;
+        ScheduledFuture<?> timeout;
+
+        PendingLookup(CompletableFuture<List<NodeKey>> result, ControlHandler control) {
+            this.result = result;
+            this.control = control;
+        }
+    }
+
+    private void requestLookup(String name, CompletableFuture<List<NodeKey>> result) {
+        ControlHandler c = control;
+        if (closed || c == null || !c.ready()) {
+            result.completeExceptionally(new RelayUnavailableException("not connected to a relay"));
+            return;
+        }
+        if (pendingLookups.size() >= MAX_PENDING_LOOKUPS) {
+            result.completeExceptionally(new IllegalStateException("too many name lookups pending (" + MAX_PENDING_LOOKUPS + ")"));
+            return;
+        }
+        long id;
+        do {
+            id = nextLookupId;
+            nextLookupId = (nextLookupId + 1) & 0xFFFF_FFFFL;
+        } while (pendingLookups.containsKey(id));
+        long requestId = id;
+        PendingLookup p = new PendingLookup(result, c);
+        pendingLookups.put(requestId, p);
+        p.timeout = loop.schedule(() -> {
+            if (pendingLookups.remove(requestId, p)) {
+                result.completeExceptionally(new RelayTimeoutException("relay did not answer the name lookup within "
+                        + LOOKUP_TIMEOUT.toMillis() + " ms"));
+            }
+        }, LOOKUP_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+        c.channel().writeAndFlush(new ClientFrame.LookupName(requestId, name)).addListener(f -> {
+            if (!f.isSuccess() && pendingLookups.remove(requestId, p)) {
+                p.timeout.cancel(false);
+                result.completeExceptionally(new RelayUnavailableException("relay connection lost", f.cause()));
+            }
+        });
+    }
+
+    private void onNameResult(ControlHandler h, RelayFrame.NameResult r) {
+        PendingLookup p = pendingLookups.get(r.requestId());
+        if (p == null || p.control != h) {
+            log.debug("NAME_RESULT for unknown lookup {}", r.requestId());
+            return;
+        }
+        pendingLookups.remove(r.requestId());
+        p.timeout.cancel(false);
+        p.result.complete(r.keys());
     }
 
     // ------------------------------------------------------------------ circuits: dialer
@@ -926,6 +1017,18 @@ public final class RelayClient implements AutoCloseable {
             return false;
         });
         for (PendingCircuit p : failed) {
+            p.timeout.cancel(false);
+            p.result.completeExceptionally(cause);
+        }
+        List<PendingLookup> lookups = new ArrayList<>();
+        pendingLookups.values().removeIf(p -> {
+            if (h == null || p.control == h) {
+                lookups.add(p);
+                return true;
+            }
+            return false;
+        });
+        for (PendingLookup p : lookups) {
             p.timeout.cancel(false);
             p.result.completeExceptionally(cause);
         }

@@ -10,6 +10,11 @@ import dev.burrow.protocol.frame.CircuitRejectReason;
 public enum StreamStatusCode {
     /** Accepted: every later byte is service data. */
     OK(0),
+    /**
+     * Said by this agent, never by a listener: no node (or more than one) with the forward's name is
+     * connected to the relay.
+     */
+    PEER_NOT_FOUND(1),
     /** The listener exposes no service by that name. */
     SERVICE_UNKNOWN(2),
     /** The listener's allow rules do not admit the dialer. */

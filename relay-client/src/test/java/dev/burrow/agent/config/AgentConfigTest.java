@@ -114,6 +114,18 @@ class AgentConfigTest {
     }
 
     @Test
+    void aForwardByNameNeedsAFleetCa() {
+        assertError("forward:\n  - peer: carol\n    service: web\n    listen: 9000\n", "trust a fleet CA");
+        assertError("fleet-ca: [ca.pem]\nforward:\n  - peer: Carol!\n    service: web\n    listen: 9000\n", "forward[0].peer");
+        AgentConfig c = AgentConfig.parse("fleet-ca: [ca.pem]\npeers:\n  alice: " + ALICE.nodeId()
+                + "\nforward:\n  - peer: carol\n    service: web\n    listen: 9000\n", Path.of("/etc/burrow"));
+        assertThat(c.peerRef("carol")).isEqualTo(new AgentConfig.PeerRef.Name("carol"));
+        assertThat(c.peerRef("alice")).isEqualTo(new AgentConfig.PeerRef.Key(ALICE)); // an alias wins over a name
+        assertThat(c.peerRef(ALICE.nodeId())).isEqualTo(new AgentConfig.PeerRef.Key(ALICE));
+        assertThatThrownBy(() -> c.resolvePeer("carol")).hasMessageContaining("node name");
+    }
+
+    @Test
     void durations() {
         assertThat(AgentConfig.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
         assertThat(AgentConfig.parseDuration("2h")).isEqualTo(Duration.ofHours(2));

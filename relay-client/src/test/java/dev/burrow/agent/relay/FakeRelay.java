@@ -74,6 +74,8 @@ final class FakeRelay implements AutoCloseable {
     /** Take connections without TLS (the real relay's plain circuits); otherwise close them. */
     volatile boolean plainCircuits;
     volatile Consumer<Session> onAccepted = s -> { };
+    /** How LOOKUP_NAME is answered (a lying relay can map a name to any key); null: never answered. */
+    volatile java.util.function.Function<String, List<NodeKey>> names = n -> List.of();
 
     // Observations.
     final AtomicInteger controlConnections = new AtomicInteger();
@@ -309,6 +311,12 @@ final class FakeRelay implements AutoCloseable {
                         }
                     }
                     case ClientFrame.CircuitRequest r -> onCircuitRequest(r);
+                    case ClientFrame.LookupName l -> {
+                        var answer = names;
+                        if (answer != null) {
+                            send(new RelayFrame.NameResult(l.requestId(), answer.apply(l.name())));
+                        }
+                    }
                     case ClientFrame.CircuitAccept a -> {
                         FakeCircuit c = circuits.get(a.circuitId());
                         if (c != null) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
+import dev.burrow.agent.forward.PeerNameResolver;
 import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.path.PathSelector;
@@ -105,6 +106,22 @@ class GateAndForwardTest {
         return f;
     }
 
+    ForwardListener forwardByName(String name, String service, PeerNameResolver.Lookup lookup) throws Exception {
+        ForwardListener f = new ForwardListener(ForwardSpec.byName("127.0.0.1", 0, name, service),
+                PathSelector.only(path), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
+                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100, new PeerNameResolver(lookup));
+        f.start().get(10, TimeUnit.SECONDS);
+        closeables.add(f);
+        return f;
+    }
+
+    static PeerNameResolver.Lookup answering(java.util.concurrent.atomic.AtomicInteger asked, dev.burrow.identity.NodeKey... keys) {
+        return n -> {
+            asked.incrementAndGet();
+            return java.util.concurrent.CompletableFuture.completedFuture(List.of(keys));
+        };
+    }
+
     /** The target: reads until EOF, then answers with what it got, upper-cased, and closes. */
     void serveUppercaseAfterEof() {
         targetThreads.submit(() -> {
@@ -162,6 +179,96 @@ class GateAndForwardTest {
             byte[] banner = s.getInputStream().readNBytes(14);
             assertThat(new String(banner, StandardCharsets.US_ASCII)).isEqualTo("SSH-2.0-test\r\n");
         }
+    }
+
+    @Test
+    void forwardByNameReachesTheNamedNodeAndReusesTheAnswer() throws Exception {
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        serveUppercaseAfterEof();
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        ForwardListener f = forwardByName("alice", "web", answering(asked, listener.nodeKey()));
+        for (int i = 0; i < 2; i++) {
+            try (Socket s = connect(f)) {
+                s.getOutputStream().write("by name".getBytes(StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("BY NAME");
+            }
+        }
+        assertThat(asked).hasValue(1); // cached for PeerNameResolver.CACHE_TTL
+    }
+
+    @Test
+    void concurrentConnectionsShareOneLookup() throws Exception {
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        var answer = new java.util.concurrent.CompletableFuture<List<dev.burrow.identity.NodeKey>>();
+        PeerNameResolver resolver = new PeerNameResolver(n -> {
+            asked.incrementAndGet();
+            return answer;
+        });
+        var first = resolver.resolve("alice");
+        var second = resolver.resolve("alice");
+        assertThat(asked).hasValue(1);
+        answer.complete(List.of(listener.nodeKey()));
+        assertThat(first.get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(second.get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(resolver.resolve("alice").get(10, TimeUnit.SECONDS)).isEqualTo(listener.nodeKey());
+        assertThat(asked).hasValue(1); // cached now
+        resolver.invalidate("alice");
+        resolver.resolve("alice");
+        assertThat(asked).hasValue(2);
+    }
+
+    @Test
+    void relayMappingANameToAnotherNodeIsRefusedNeverConnected() throws Exception {
+        // alice would accept bob; the lying relay says "carol" is alice's key. TLS proves the key is alice's,
+        // and her certificate says alice, not carol: the dialer refuses before OPEN, and asks again next time.
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        ForwardListener f = forwardByName("carol", "web", answering(asked, listener.nodeKey()));
+        assertRefused(f, StreamStatusCode.NOT_ALLOWED);
+        assertThat(f.lastError()).contains("is not named carol").contains("certificate says alice");
+        assertRefused(f, StreamStatusCode.NOT_ALLOWED);
+        assertThat(asked).hasValue(2); // a failure drops the cached answer
+        assertThat(inboundActive.count()).isZero();
+        assertThat(inboundActive.endedBytesFromPeers()).isZero();
+    }
+
+    @Test
+    void aSelfSignedNodeClaimingTheNameIsRefused() throws Exception {
+        // The relay (lying, or fooled) maps "alice" to a node whose self-signed certificate says alice:
+        // TLS succeeds against that key, but a self-signed name is never believed.
+        NodeIdentity impostor = TestIdentities.ephemeral("alice");
+        InboundStreamGate impostorGate = new InboundStreamGate(impostor, ids.verifier(), registry, group, Transport.nio(),
+                AgentMetrics.NOOP, inboundActive, inboundRefusals);
+        LoopbackPath impostorPath = new LoopbackPath(group, impostorGate);
+        impostorPath.dialerKey(dialer.nodeKey());
+        closeables.add(impostorPath::close);
+        expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
+        ForwardListener f = new ForwardListener(ForwardSpec.byName("127.0.0.1", 0, "alice", "web"),
+                PathSelector.only(impostorPath), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
+                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100,
+                new PeerNameResolver(answering(new java.util.concurrent.atomic.AtomicInteger(), impostor.nodeKey())));
+        f.start().get(10, TimeUnit.SECONDS);
+        closeables.add(f);
+        assertRefused(f, StreamStatusCode.NOT_ALLOWED);
+        assertThat(f.lastError()).contains("is not named alice").contains("not CA-issued");
+        assertThat(inboundActive.count()).isZero();
+    }
+
+    @Test
+    void unknownAndAmbiguousNamesAreRefusedWithTheReason() throws Exception {
+        var asked = new java.util.concurrent.atomic.AtomicInteger();
+        ForwardListener none = forwardByName("dave", "web", answering(asked));
+        assertRefused(none, StreamStatusCode.PEER_NOT_FOUND);
+        assertThat(none.lastError()).contains("no node named dave is connected to the relay");
+        assertThat(outboundRefusals.snapshot()).anySatisfy(r -> {
+            assertThat(r.peer()).isEqualTo("dave");
+            assertThat(r.message()).contains("no node named dave");
+        });
+        ForwardListener two = forwardByName("eve", "web", answering(asked, TestIdentities.randomNodeKey(),
+                TestIdentities.randomNodeKey()));
+        assertRefused(two, StreamStatusCode.PEER_NOT_FOUND);
+        assertThat(two.lastError()).contains("name eve is ambiguous");
     }
 
     @Test

@@ -11,7 +11,7 @@ import java.util.Objects;
 public sealed interface ClientFrame extends Frame
         permits ClientFrame.ClientAuth, ClientFrame.SendDatagram, ClientFrame.CircuitRequest,
                 ClientFrame.CircuitAccept, ClientFrame.CircuitReject, ClientFrame.CircuitAttach,
-                ClientFrame.Publish, ClientFrame.Unpublish,
+                ClientFrame.Publish, ClientFrame.Unpublish, ClientFrame.LookupName,
                 Frame.Ping, Frame.Pong, Frame.Unknown {
 
     /** Bit 0 of {@link ClientAuth#flags()}: this client accepts circuit offers (it exposes services). */
@@ -190,6 +190,22 @@ public sealed interface ClientFrame extends Frame
         @Override
         public FrameType type() {
             return FrameType.UNPUBLISH;
+        }
+    }
+
+    /** Which connected nodes carry {@code name} in a CA-issued certificate? Answered by NAME_RESULT. */
+    record LookupName(long requestId, String name) implements ClientFrame {
+        public LookupName {
+            checkRequestId(requestId);
+            if (!NodeNames.isValid(name)) {
+                throw new IllegalArgumentException("invalid node name: use 1-" + FrameLimits.MAX_NODE_NAME
+                        + " characters a-z, 0-9 and '-', starting and ending with a letter or digit");
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.LOOKUP_NAME;
         }
     }
 

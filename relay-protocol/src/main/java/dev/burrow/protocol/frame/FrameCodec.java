@@ -75,6 +75,14 @@ public final class FrameCodec {
             }
             case PUBLISH -> decodePublish(payload);
             case UNPUBLISH -> new ClientFrame.Unpublish(readServiceName(payload));
+            case LOOKUP_NAME -> {
+                long requestId = readU32(payload);
+                String name = readStr8(payload);
+                if (!NodeNames.isValid(name)) {
+                    throw new ProtocolViolation(BAD_FIELD, "invalid node name");
+                }
+                yield new ClientFrame.LookupName(requestId, name);
+            }
             default -> throw new ProtocolViolation(WRONG_DIRECTION, type + " is not sent by clients");
         };
     }
@@ -143,6 +151,18 @@ public final class FrameCodec {
                 String service = readServiceName(payload);
                 PublishRefusedReason reason = PublishRefusedReason.fromCode(readU8(payload));
                 yield new RelayFrame.PublishRefused(service, reason, readStr8(payload));
+            }
+            case NAME_RESULT -> {
+                long requestId = readU32(payload);
+                int count = readU8(payload);
+                if (count > FrameLimits.MAX_NAME_RESULT_KEYS) {
+                    throw new ProtocolViolation(BAD_FIELD, "more than " + FrameLimits.MAX_NAME_RESULT_KEYS + " keys");
+                }
+                List<NodeKey> keys = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    keys.add(readKey(payload));
+                }
+                yield new RelayFrame.NameResult(requestId, keys);
             }
             default -> throw new ProtocolViolation(WRONG_DIRECTION, type + " is not sent by relays");
         };
@@ -232,6 +252,8 @@ public final class FrameCodec {
             case RelayFrame.CircuitAttached a -> 0;
             case RelayFrame.Published p -> str8Length(p.service()) + 2 + str8Length(p.publicAddress());
             case RelayFrame.PublishRefused r -> str8Length(r.service()) + 1 + str8Length(r.message());
+            case ClientFrame.LookupName l -> 4 + str8Length(l.name());
+            case RelayFrame.NameResult r -> 4 + 1 + r.keys().size() * NodeKey.LENGTH;
             case Frame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         };
     }
@@ -355,6 +377,17 @@ public final class FrameCodec {
                 writeStr8(out, r.service());
                 out.writeByte(r.reason().code());
                 writeStr8(out, r.message());
+            }
+            case ClientFrame.LookupName l -> {
+                out.writeInt((int) l.requestId());
+                writeStr8(out, l.name());
+            }
+            case RelayFrame.NameResult r -> {
+                out.writeInt((int) r.requestId());
+                out.writeByte(r.keys().size());
+                for (NodeKey k : r.keys()) {
+                    writeKey(out, k);
+                }
             }
             case Frame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         }

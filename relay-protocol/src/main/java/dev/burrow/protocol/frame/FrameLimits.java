@@ -43,6 +43,16 @@ public final class FrameLimits {
     public static final int MAX_INGRESS_SOURCES = 32;
 
     /**
+     * Most keys in one NAME_RESULT. One name normally maps to one node; a few more cover a node
+     * moving between keys (re-enrolment) and let a dialer see that a name is ambiguous. The relay
+     * answers with at most this many, so a crowd sharing a name cannot make an answer large.
+     */
+    public static final int MAX_NAME_RESULT_KEYS = 8;
+
+    /** Longest node name in a LOOKUP_NAME (one DNS label, as {@code CertificateProfile#MAX_NAME_LENGTH}). */
+    public static final int MAX_NODE_NAME = 63;
+
+    /**
      * Largest payload of a frame type this build does not know. Such frames are skipped without
      * buffering; the limit still bounds how long a peer can keep us skipping per frame.
      */

@@ -31,7 +31,8 @@ public final class FramePolicy {
     /** A relay on an authenticated control connection: every client frame except auth and attach. */
     public static final FramePolicy RELAY_CONTROL = new FramePolicy("control", FrameCodec.Side.RELAY,
             EnumSet.of(FrameType.SEND_DATAGRAM, FrameType.PING, FrameType.PONG, FrameType.CIRCUIT_REQUEST,
-                    FrameType.CIRCUIT_ACCEPT, FrameType.CIRCUIT_REJECT, FrameType.PUBLISH, FrameType.UNPUBLISH), true);
+                    FrameType.CIRCUIT_ACCEPT, FrameType.CIRCUIT_REJECT, FrameType.PUBLISH, FrameType.UNPUBLISH,
+                    FrameType.LOOKUP_NAME), true);
 
     /** A relay on a circuit connection before attachment: only CIRCUIT_ATTACH. */
     public static final FramePolicy RELAY_AWAITING_ATTACH =

@@ -149,6 +149,7 @@ public enum FrameType {
 
     // 0x40-0x4F are reserved for relay-to-relay mesh frames.
 
+
     /**
      * {@code C→R} 0x50, public ingress: the listener asks the relay to publish one of its services on
      * a public TCP port (the relay answers PUBLISHED or PUBLISH_REFUSED).
@@ -174,7 +175,23 @@ public enum FrameType {
      * service means its port closed).
      * <pre>str8 service | u8 reason ({@link PublishRefusedReason}) | str8 message</pre>
      */
-    PUBLISH_REFUSED(0x53, Direction.RELAY_TO_CLIENT, 1 + MAX_SHORT_STRING + 1 + 1 + MAX_SHORT_STRING);
+    PUBLISH_REFUSED(0x53, Direction.RELAY_TO_CLIENT, 1 + MAX_SHORT_STRING + 1 + 1 + MAX_SHORT_STRING),
+
+    /**
+     * {@code C→R} 0x60, which connected nodes carry this name in a certificate the relay verified as
+     * issued by its fleet CA? Answered by NAME_RESULT with the same {@code requestId}.
+     * <pre>u32 requestId | str8 name</pre> {@code name} is a node name (1-63 of {@code a-z 0-9 -});
+     * anything else is a protocol violation.
+     */
+    LOOKUP_NAME(0x60, Direction.CLIENT_TO_RELAY, 4 + 1 + MAX_SHORT_STRING),
+    /**
+     * {@code R→C} 0x61, the answer to LOOKUP_NAME: the keys of the connected nodes whose CA-issued
+     * certificate carries that name (none when unknown, or when the relay has no fleet CA). A hint:
+     * the dialer still checks the name in the peer's certificate end to end.
+     * <pre>u32 requestId | u8 count | key*count</pre> {@code count} at most
+     * {@value FrameLimits#MAX_NAME_RESULT_KEYS}.
+     */
+    NAME_RESULT(0x61, Direction.RELAY_TO_CLIENT, 4 + 1 + FrameLimits.MAX_NAME_RESULT_KEYS * NodeKey.LENGTH);
 
     /** Who may send a frame type. */
     public enum Direction { CLIENT_TO_RELAY, RELAY_TO_CLIENT, BOTH }

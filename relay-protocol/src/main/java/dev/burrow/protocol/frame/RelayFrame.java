@@ -11,7 +11,7 @@ public sealed interface RelayFrame extends Frame
                 RelayFrame.PeerPresent, RelayFrame.PeerGone, RelayFrame.Keepalive, RelayFrame.Health,
                 RelayFrame.Restarting, RelayFrame.RateLimited, RelayFrame.CircuitOffer,
                 RelayFrame.CircuitAccepted, RelayFrame.CircuitRejected, RelayFrame.CircuitAttached,
-                RelayFrame.Published, RelayFrame.PublishRefused,
+                RelayFrame.Published, RelayFrame.PublishRefused, RelayFrame.NameResult,
                 Frame.Ping, Frame.Pong, Frame.Unknown {
 
     /** Opens every control connection: versions and this connection's challenge. */
@@ -276,6 +276,22 @@ public sealed interface RelayFrame extends Frame
         @Override
         public FrameType type() {
             return FrameType.CIRCUIT_ATTACHED;
+        }
+    }
+
+    /** The answer to LOOKUP_NAME: keys of connected nodes with that CA-issued name (possibly none). */
+    record NameResult(long requestId, java.util.List<NodeKey> keys) implements RelayFrame {
+        public NameResult {
+            ShortStrings.checkU32(requestId, "requestId");
+            keys = java.util.List.copyOf(keys);
+            if (keys.size() > FrameLimits.MAX_NAME_RESULT_KEYS) {
+                throw new IllegalArgumentException("at most " + FrameLimits.MAX_NAME_RESULT_KEYS + " keys");
+            }
+        }
+
+        @Override
+        public FrameType type() {
+            return FrameType.NAME_RESULT;
         }
     }
 }

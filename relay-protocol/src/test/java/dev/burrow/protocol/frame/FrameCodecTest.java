@@ -134,6 +134,42 @@ class FrameCodecTest {
     }
 
     @Test
+    void goldenNameLookupFrames() {
+        assertThat(hex(encode(new ClientFrame.LookupName(0x0A0B0C0DL, "web-1"))))
+                .isEqualTo("60" + "0000000a" + "0a0b0c0d" + "05" + "7765622d31");
+        assertThat(hex(encode(new RelayFrame.NameResult(7, java.util.List.of(key(0x21))))))
+                .isEqualTo("61" + "00000025" + "00000007" + "01" + "21".repeat(32));
+        assertThat(hex(encode(new RelayFrame.NameResult(8, java.util.List.of()))))
+                .isEqualTo("61" + "00000005" + "00000008" + "00");
+    }
+
+    @Test
+    void nameLookupFieldsAreChecked() {
+        ByteBuf badName = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "03" + "412d42")); // "A-B"
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.LOOKUP_NAME, badName))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("node name");
+        ByteBuf dash = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "02" + "612d")); // "a-"
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.LOOKUP_NAME, dash))
+                .isInstanceOf(ProtocolViolation.class);
+        ByteBuf tooMany = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "09" + "00".repeat(9 * 32)));
+        assertThatThrownBy(() -> FrameCodec.decodeRelayFrame(FrameType.NAME_RESULT, tooMany))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("more than 8 keys");
+        ByteBuf shortKeys = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "02" + "00".repeat(40)));
+        assertThatThrownBy(() -> FrameCodec.decodeRelayFrame(FrameType.NAME_RESULT, shortKeys))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("too short");
+        assertThatThrownBy(() -> new ClientFrame.LookupName(1, "Alice")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new RelayFrame.NameResult(1, java.util.Collections.nCopies(9, key(1))))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(FrameType.NAME_RESULT.maxPayload()).isEqualTo(4 + 1 + 8 * 32);
+        assertThat(FramePolicy.RELAY_CONTROL.accepts(FrameType.LOOKUP_NAME)).isTrue();
+        assertThat(FramePolicy.CLIENT_CONTROL.accepts(FrameType.NAME_RESULT)).isTrue();
+        assertThat(FramePolicy.RELAY_AWAITING_AUTH.accepts(FrameType.LOOKUP_NAME)).isFalse();
+    }
+
+    @Test
     void trailingBytesAfterKnownFieldsAreIgnoredForForwardCompatibility() {
         byte[] encoded = encode(new RelayFrame.PeerPresent(key(4)));
         byte[] extended = HexFormat.of().parseHex(hex(encoded) + "ffff");

@@ -63,6 +63,8 @@ public final class SampleFrames {
         m.put(FrameType.PUBLISHED, new RelayFrame.Published("webhook", 20_001, "relay.example.com:20001"));
         m.put(FrameType.PUBLISH_REFUSED, new RelayFrame.PublishRefused("webhook", PublishRefusedReason.NOT_ENABLED,
                 "public ingress is off on this relay"));
+        m.put(FrameType.LOOKUP_NAME, new ClientFrame.LookupName(0x0102_0304L, "alice"));
+        m.put(FrameType.NAME_RESULT, new RelayFrame.NameResult(0x0102_0304L, List.of(key(8), key(9))));
         return m;
     }
 

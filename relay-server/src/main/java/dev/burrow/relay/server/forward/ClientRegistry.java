@@ -23,6 +23,7 @@ public final class ClientRegistry {
     public static final String DUPLICATE_PROBLEM = "another connection with your key is active";
 
     private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
+    private final NameIndex names = new NameIndex();
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
     private volatile PresenceListener presence = PresenceListener.NONE;
@@ -54,7 +55,9 @@ public final class ClientRegistry {
     /** Registers {@code session}, replacing (and closing) an older connection with the same key. */
     public void register(ClientSession session) {
         ClientSession previous = clients.put(session.key(), session);
+        names.add(session);
         if (previous != null && previous != session) {
+            names.remove(previous);
             metrics.duplicateClient();
             log.info("event=client_replaced node={} old={} new={}", session.key().shortId(), previous.remoteAddress(),
                     session.remoteAddress());
@@ -74,6 +77,7 @@ public final class ClientRegistry {
     /** Removes {@code session} if it is still the registered one; tells its recent senders it is gone. */
     public boolean unregister(ClientSession session) {
         session.close();
+        names.remove(session);
         if (!clients.remove(session.key(), session)) {
             return false;
         }
@@ -106,6 +110,20 @@ public final class ClientRegistry {
 
     public ClientSession lookup(NodeKey key) {
         return clients.get(key);
+    }
+
+    /**
+     * Keys of connected clients whose CA-issued certificate carries {@code name} (at most
+     * {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}); empty when none, and always
+     * empty for names only claimed in self-signed certificates.
+     */
+    public List<NodeKey> lookupName(String name) {
+        return names.lookup(name);
+    }
+
+    /** Distinct certified names of connected clients. */
+    public int namedClients() {
+        return names.names();
     }
 
     public int size() {

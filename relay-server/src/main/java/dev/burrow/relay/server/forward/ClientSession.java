@@ -45,6 +45,7 @@ public final class ClientSession {
     private static final long WATCH_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private final NodeKey key;
+    private final String certifiedName;
     private final Channel channel;
     private final boolean acceptsCircuits;
     private final int datagramDepth;
@@ -73,7 +74,19 @@ public final class ClientSession {
 
     public ClientSession(NodeKey key, Channel channel, boolean acceptsCircuits, int datagramDepth, int controlDepth,
             long writeTimeoutNanos, double noticeRate, int noticeBurst, RelayMetrics metrics, QueueGauge queueGauge) {
+        this(key, null, channel, acceptsCircuits, datagramDepth, controlDepth, writeTimeoutNanos, noticeRate, noticeBurst, metrics,
+                queueGauge);
+    }
+
+    /**
+     * @param certifiedName the name in the client's certificate, only when the relay verified that its
+     *     fleet CA issued it ({@code VerifiedPeer.caIssued()}); else null. Name lookups find only these.
+     */
+    public ClientSession(NodeKey key, String certifiedName, Channel channel, boolean acceptsCircuits, int datagramDepth,
+            int controlDepth, long writeTimeoutNanos, double noticeRate, int noticeBurst, RelayMetrics metrics,
+            QueueGauge queueGauge) {
         this.key = key;
+        this.certifiedName = certifiedName;
         this.channel = channel;
         this.acceptsCircuits = acceptsCircuits;
         this.datagramDepth = datagramDepth;
@@ -90,6 +103,11 @@ public final class ClientSession {
 
     public Channel channel() {
         return channel;
+    }
+
+    /** The CA-verified certificate name, or null (self-signed, key-only, or no fleet CA). */
+    public String certifiedName() {
+        return certifiedName;
     }
 
     public boolean acceptsCircuits() {

@@ -16,6 +16,7 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     private final Map<RateLimitKind, Counter> rateLimits = new EnumMap<>(RateLimitKind.class);
     private final Map<CircuitEvent, Counter> circuitEvents = new EnumMap<>(CircuitEvent.class);
     private final Map<IngressOutcome, Counter> ingress = new EnumMap<>(IngressOutcome.class);
+    private final Map<NameLookupOutcome, Counter> nameLookups = new EnumMap<>(NameLookupOutcome.class);
     /** Keyed by {@code ProtocolViolation.Kind} names: a bounded set. */
     private final Map<String, Counter> violations = new ConcurrentHashMap<>();
     private final Map<MeshEvent, Counter> meshEvents = new EnumMap<>(MeshEvent.class);
@@ -51,6 +52,10 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
             meshEvents.put(e, Counter.builder(MESH_EVENTS).tag(TAG_EVENT, e.tag())
                     .description("Relay mesh events").register(registry));
         }
+        for (NameLookupOutcome o : NameLookupOutcome.values()) {
+            nameLookups.put(o, Counter.builder(NAME_LOOKUPS).tag(TAG_OUTCOME, o.tag())
+                    .description("LOOKUP_NAME requests answered, by outcome").register(registry));
+        }
         datagrams = Counter.builder(DATAGRAMS_FORWARDED).description("Datagrams written to a destination").register(registry);
         bytes = Counter.builder(BYTES_FORWARDED).baseUnit("bytes").description("Datagram payload bytes forwarded").register(registry);
         unknownFrames = Counter.builder(UNKNOWN_FRAMES).description("Frames of unknown type skipped").register(registry);
@@ -76,6 +81,11 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     @Override
     public void handshake(HandshakeOutcome outcome) {
         handshakes.get(outcome).increment();
+    }
+
+    @Override
+    public void nameLookup(NameLookupOutcome outcome) {
+        nameLookups.get(outcome).increment();
     }
 
     @Override

@@ -28,6 +28,7 @@ public interface RelayMetrics {
     String MESH_EVENTS = "burrow.relay.mesh.events";
     String MESH_LINKS = "burrow.relay.mesh.links";
     String MESH_ROUTES = "burrow.relay.mesh.routes";
+    String NAME_LOOKUPS = "burrow.relay.name.lookups";
 
     /** Tag keys. */
     String TAG_OUTCOME = "outcome";
@@ -111,6 +112,15 @@ public interface RelayMetrics {
         }
     }
 
+    /** Outcomes of LOOKUP_NAME: a fixed set. */
+    enum NameLookupOutcome {
+        FOUND, NOT_FOUND;
+
+        public String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     void handshake(HandshakeOutcome outcome);
 
     /** A relay mesh event. */
@@ -118,6 +128,9 @@ public interface RelayMetrics {
 
     /** Registers mesh gauges: authenticated outbound links, and nodes reachable through them. */
     default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes) {}
+
+    /** A LOOKUP_NAME was answered (tagged by outcome; never by name). */
+    default void nameLookup(NameLookupOutcome outcome) {}
 
     void datagramForwarded(int payloadBytes);
 
@@ -151,6 +164,9 @@ public interface RelayMetrics {
     RelayMetrics NOOP = new RelayMetrics() {
         @Override
         public void handshake(HandshakeOutcome outcome) {}
+
+        @Override
+        public void nameLookup(NameLookupOutcome outcome) {}
 
         @Override
         public void datagramForwarded(int payloadBytes) {}

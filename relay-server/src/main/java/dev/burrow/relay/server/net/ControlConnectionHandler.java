@@ -14,6 +14,7 @@ import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.TokenBucket;
 import dev.burrow.relay.server.metrics.DropReason;
+import dev.burrow.relay.server.metrics.RelayMetrics.NameLookupOutcome;
 import dev.burrow.relay.server.metrics.RelayMetrics.RateLimitKind;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -98,9 +99,17 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
             }
             case ClientFrame.Publish p -> rc.ingress().publish(session, p);
             case ClientFrame.Unpublish u -> rc.ingress().unpublish(session, u.service());
+            case ClientFrame.LookupName l -> lookupName(l);
             case Frame.Unknown u -> rc.metrics().unknownFrame();
             default -> ReferenceCountUtil.release(msg); // the decoder policy admits nothing else
         }
+    }
+
+    /** Answers from the registry's index of CA-verified names; the read rate limit already charged the frame. */
+    private void lookupName(ClientFrame.LookupName l) {
+        java.util.List<NodeKey> keys = rc.registry().lookupName(l.name());
+        rc.metrics().nameLookup(keys.isEmpty() ? NameLookupOutcome.NOT_FOUND : NameLookupOutcome.FOUND);
+        session.enqueueControl(new RelayFrame.NameResult(l.requestId(), keys));
     }
 
     private void forward(ClientFrame.SendDatagram d) {

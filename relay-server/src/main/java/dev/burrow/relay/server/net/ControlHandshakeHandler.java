@@ -108,7 +108,9 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
             return;
         }
         var limits = rc.config().limits();
-        ClientSession session = new ClientSession(result.key(), ctx.channel(), auth.acceptsCircuits(),
+        // Only a name the relay itself verified as issued by its fleet CA may ever be looked up.
+        String certifiedName = result.peer() != null && result.peer().caIssued() ? result.peer().name() : null;
+        ClientSession session = new ClientSession(result.key(), certifiedName, ctx.channel(), auth.acceptsCircuits(),
                 limits.sendQueueDepth(), limits.controlQueueDepth(), rc.config().timeouts().write().toNanos(),
                 RelayDefaults.PEER_GONE_NOTICE_RATE, RelayDefaults.PEER_GONE_NOTICE_BURST, rc.metrics(), rc::addQueued);
         RelayFrameDecoder decoder = ctx.pipeline().get(RelayFrameDecoder.class);

@@ -257,9 +257,23 @@ public final class TestRelayClient implements AutoCloseable {
 
     /** Waits for SERVER_HELLO, proves {@code id}, and returns SERVER_ACCEPT or DENY. */
     public RelayFrame authenticate(NodeIdentity id, boolean acceptsCircuits) {
+        return authenticate(id, acceptsCircuits, false);
+    }
+
+    /** As {@link #authenticate(NodeIdentity, boolean)}; with {@code sendChain} the identity's certificate chain goes along. */
+    public RelayFrame authenticate(NodeIdentity id, boolean acceptsCircuits, boolean sendChain) {
         RelayFrame.ServerHello hello = awaitFrame(RelayFrame.ServerHello.class);
         byte[] sig = RelayAuthProof.sign(id, hello.challenge());
         List<byte[]> chain = new ArrayList<>();
+        if (sendChain) {
+            for (java.security.cert.X509Certificate c : id.certificateChain()) {
+                try {
+                    chain.add(c.getEncoded());
+                } catch (java.security.cert.CertificateEncodingException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
         send(new ClientFrame.ClientAuth(RelayProtocol.VERSION, acceptsCircuits ? ClientFrame.FLAG_ACCEPTS_CIRCUITS : 0,
                 id.nodeKey(), sig, chain, "test-client"));
         return awaitAny(RelayFrame.ServerAccept.class, RelayFrame.Deny.class);
