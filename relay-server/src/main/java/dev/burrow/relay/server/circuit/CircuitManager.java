@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>A CIRCUIT_REQUEST from a dialer is refused (CIRCUIT_REJECTED) when the relay drains, when it is
  * to the dialer itself, when the destination is not connected or does not accept circuits, or when a
  * per-client cap is reached ({@code pendingCircuitsPerClient} offered or attaching,
- * {@code activeCircuitsPerClient} copying, counted for both ends). Otherwise the relay makes a random
+ * {@code activeCircuitsPerClient} copying, counted for both ends), or when this dialer already holds
+ * its share of the listener's pending slots ({@link #pendingShareOfOneDialer}). Otherwise the relay makes a random
  * circuit ID and two single-use tokens, and offers the circuit to the listener with its token. The
  * listener's CIRCUIT_ACCEPT sends the dialer its token (CIRCUIT_ACCEPTED). Each end then attaches on
  * a circuit connection; tokens are compared in constant time and consumed on first use, so a reused
@@ -65,6 +66,18 @@ public final class CircuitManager {
         int pending;
         int active;
         final java.util.Set<Circuit> open = new java.util.HashSet<>();
+        /** As a listener: pending circuits by dialer key (at most {@code pending} entries). */
+        final java.util.Map<dev.burrow.identity.NodeKey, Integer> pendingByDialer = new java.util.HashMap<>();
+    }
+
+    /**
+     * The share of a listener's pending slots one dialer may hold: a quarter, at least one. Pending
+     * circuits are held until the token TTL by a dialer that never attaches; without a share one
+     * peer the listener admits could hold all of its slots and block every other dialer's new
+     * connections (found by the hardening review). With a share, it takes four such peers.
+     */
+    static int pendingShareOfOneDialer(int pendingPerClient) {
+        return Math.max(1, pendingPerClient / 4);
     }
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
@@ -278,6 +291,7 @@ public final class CircuitManager {
             }
             d.pending--;
             l.pending--;
+            leavePending(l, c);
             d.active++;
             l.active++;
         }
@@ -290,7 +304,9 @@ public final class CircuitManager {
         synchronized (usage) {
             Usage d = c.dialer == null ? new Usage() : usage.computeIfAbsent(c.dialer, k -> new Usage());
             Usage l = usage.computeIfAbsent(c.listener, k -> new Usage());
+            int fromThisDialer = l.pendingByDialer.getOrDefault(c.dialerKey(), 0);
             if (d.pending >= limits.pendingCircuitsPerClient() || l.pending >= limits.pendingCircuitsPerClient()
+                    || fromThisDialer >= pendingShareOfOneDialer(limits.pendingCircuitsPerClient())
                     || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
                 if (c.dialer != null) {
                     forgetIfIdle(c.dialer, d);
@@ -300,6 +316,7 @@ public final class CircuitManager {
             }
             d.pending++;
             l.pending++;
+            l.pendingByDialer.merge(c.dialerKey(), 1, Integer::sum);
             d.open.add(c);
             l.open.add(c);
         }
@@ -315,6 +332,9 @@ public final class CircuitManager {
                         u.active--;
                     } else {
                         u.pending--;
+                        if (s == c.listener) {
+                            leavePending(u, c);
+                        }
                     }
                     u.open.remove(c);
                     forgetIfIdle(s, u);
@@ -322,6 +342,11 @@ public final class CircuitManager {
             }
         }
         (wasActive ? active : pending).decrementAndGet();
+    }
+
+    /** Caller holds {@code usage}; {@code listener} is the circuit's listener's usage. */
+    private static void leavePending(Usage listener, Circuit c) {
+        listener.pendingByDialer.computeIfPresent(c.dialerKey(), (k, n) -> n <= 1 ? null : n - 1);
     }
 
     /** Caller holds {@code usage}. */

@@ -45,6 +45,12 @@ class CircuitTest {
         relay.close();
     }
 
+    private static TestRelayClient controlOn(RelayServer r, NodeIdentity id, boolean accepts) throws Exception {
+        TestRelayClient c = TestRelayClient.connect(r.address(), TestRelays.clientTls(r), Options.control(Mode.UPGRADE));
+        assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
+        return c;
+    }
+
     private TestRelayClient control(NodeIdentity id, boolean accepts) throws Exception {
         TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
@@ -221,19 +227,58 @@ class CircuitTest {
     }
 
     @Test
-    void pendingCapIsEnforcedWithLimitReached() {
-        for (int i = 1; i <= 3; i++) {
-            dialer.send(new ClientFrame.CircuitRequest(i, listenerId.nodeKey(), "ssh"));
+    void pendingCapIsEnforcedWithLimitReached() throws Exception {
+        // The listener's 3 pending slots, filled by three dialers (one dialer alone may hold only
+        // its share, see the next test); a fourth dialer is refused.
+        TestRelayClient d2 = control(NodeIdentity.ephemeral("dialer-2"), false);
+        TestRelayClient d3 = control(NodeIdentity.ephemeral("dialer-3"), false);
+        TestRelayClient d4 = control(NodeIdentity.ephemeral("dialer-4"), false);
+        try {
+            dialer.send(new ClientFrame.CircuitRequest(1, listenerId.nodeKey(), "ssh"));
+            d2.send(new ClientFrame.CircuitRequest(2, listenerId.nodeKey(), "ssh"));
+            d3.send(new ClientFrame.CircuitRequest(3, listenerId.nodeKey(), "ssh"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> relay.pendingCircuits() == 3);
+            d4.send(new ClientFrame.CircuitRequest(4, listenerId.nodeKey(), "ssh"));
+            RelayFrame.CircuitRejected r = d4.awaitFrame(RelayFrame.CircuitRejected.class);
+            assertThat(r.requestId()).isEqualTo(4);
+            assertThat(r.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+            assertThat(relay.pendingCircuits()).isEqualTo(3);
+        } finally {
+            // the dialers leave: their pending circuits and all per-client state go with them
+            dialer.close();
+            d2.close();
+            d3.close();
+            d4.close();
         }
-        dialer.send(new ClientFrame.CircuitRequest(4, listenerId.nodeKey(), "ssh"));
-        RelayFrame.CircuitRejected r = dialer.awaitFrame(RelayFrame.CircuitRejected.class);
-        assertThat(r.requestId()).isEqualTo(4);
-        assertThat(r.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
-        assertThat(relay.pendingCircuits()).isEqualTo(3);
-        // the dialer leaves: its pending circuits and all per-client state go with it
-        dialer.close();
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.pendingCircuits() == 0);
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.context().circuits().trackedClients() == 0);
+    }
+
+    @Test
+    void oneDialerHoldsOnlyItsShareOfAListenersPendingSlots() throws Exception {
+        // 8 pending slots per client: one dialer that never attaches may hold 2 of the listener's,
+        // so other dialers still reach it.
+        try (RelayServer r8 = TestRelays.start(Map.of("limits.pending-circuits-per-client", "8"))) {
+            TestRelayClient hog = controlOn(r8, NodeIdentity.ephemeral("hog"), false);
+            TestRelayClient l = controlOn(r8, listenerId, true);
+            TestRelayClient other = controlOn(r8, NodeIdentity.ephemeral("other"), false);
+            try {
+                for (int i = 1; i <= 3; i++) {
+                    hog.send(new ClientFrame.CircuitRequest(i, listenerId.nodeKey(), "ssh"));
+                }
+                RelayFrame.CircuitRejected r = hog.awaitFrame(RelayFrame.CircuitRejected.class);
+                assertThat(r.requestId()).isEqualTo(3);
+                assertThat(r.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+                assertThat(r8.pendingCircuits()).isEqualTo(2);
+                other.send(new ClientFrame.CircuitRequest(9, listenerId.nodeKey(), "ssh"));
+                await().atMost(Duration.ofSeconds(5)).until(() -> r8.pendingCircuits() == 3);
+                assertThat(other.count(RelayFrame.CircuitRejected.class)).isZero();
+            } finally {
+                hog.close();
+                l.close();
+                other.close();
+            }
+        }
     }
 
     @Test
