@@ -52,6 +52,7 @@ public enum StreamStatusCode {
     /** The matching relay circuit reject reason (for refusing an offer before any stream exists). */
     public CircuitRejectReason toCircuitReason() {
         return switch (this) {
+            case PEER_NOT_FOUND -> CircuitRejectReason.PEER_NOT_FOUND;
             case SERVICE_UNKNOWN -> CircuitRejectReason.SERVICE_UNKNOWN;
             case NOT_ALLOWED -> CircuitRejectReason.NOT_ALLOWED;
             case LIMIT_REACHED -> CircuitRejectReason.LIMIT_REACHED;
@@ -64,6 +65,7 @@ public enum StreamStatusCode {
     /** The stream status that corresponds to a relay circuit reject reason. */
     public static StreamStatusCode fromCircuitReason(CircuitRejectReason reason) {
         return switch (reason) {
+            case PEER_NOT_FOUND -> PEER_NOT_FOUND;
             case SERVICE_UNKNOWN -> SERVICE_UNKNOWN;
             case NOT_ALLOWED -> NOT_ALLOWED;
             case LIMIT_REACHED -> LIMIT_REACHED;
