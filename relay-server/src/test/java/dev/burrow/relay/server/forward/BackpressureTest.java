@@ -95,13 +95,16 @@ class BackpressureTest {
             assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read")).isGreaterThan(0);
             assertThat(counter(RelayMetrics.DROPS, "reason", "queue_full")).isZero();
 
-            // live reload: unlimited, then no more pauses
+            // live reload: unlimited, then no more pauses. Unpaced, the burst may overrun b's bounded
+            // queue on a loaded machine: datagrams may then be dropped (counted), as designed.
             relay.updateClientRateLimit(0, 0);
             double before = counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read");
+            double droppedBefore = counter(RelayMetrics.DROPS, "reason", "queue_full");
             for (int i = 0; i < n; i++) {
                 ca.sendDatagram(b.nodeKey(), new byte[16 * 1024]);
             }
-            await().atMost(Duration.ofSeconds(20)).until(() -> cb.datagramsReceived() == 2 * n);
+            await().atMost(Duration.ofSeconds(20)).until(() -> cb.datagramsReceived()
+                    + (counter(RelayMetrics.DROPS, "reason", "queue_full") - droppedBefore) >= 2 * n);
             assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read")).isEqualTo(before);
         }
     }
