@@ -126,10 +126,10 @@ public final class Agent implements AutoCloseable {
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
         this.names = config.fleetCas().isEmpty() ? null : new PeerNameResolver(relay::lookupName);
-        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, group, transport, metrics, active, refusals,
+        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals,
                 whois);
         relayPath.acceptInto(gate);
-        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, group, transport, metrics, active, refusals,
+        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, transport, metrics, active, refusals,
                 identity.nodeKey()));
         this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
         relay.addListener(publisher);

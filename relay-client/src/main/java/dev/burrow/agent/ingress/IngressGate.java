@@ -23,7 +23,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
@@ -68,7 +67,6 @@ public final class IngressGate {
     static final int MAX_EARLY_BYTES = 64 * 1024;
 
     private final ServiceRegistry registry;
-    private final EventLoopGroup group;
     private final Transport transport;
     private final AgentMetrics metrics;
     private final ActiveStreams active;
@@ -76,10 +74,9 @@ public final class IngressGate {
     private final NodeKey self;
     private final ConcurrentHashMap<String, ConnectionCaps> caps = new ConcurrentHashMap<>();
 
-    public IngressGate(ServiceRegistry registry, EventLoopGroup group, Transport transport, AgentMetrics metrics,
+    public IngressGate(ServiceRegistry registry, Transport transport, AgentMetrics metrics,
             ActiveStreams active, RecentRefusals refusals, NodeKey self) {
         this.registry = registry;
-        this.group = group;
         this.transport = transport;
         this.metrics = metrics;
         this.active = active;
@@ -256,7 +253,7 @@ public final class IngressGate {
             InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
             ByteBuf targetHeader = s.proxyProtocol() != dev.burrow.agent.caller.ProxyProtocol.OFF ? targetHeader(h) : null;
             Bootstrap b = new Bootstrap()
-                    .group(group)
+                    .group(ctx.channel().eventLoop()) // the circuit's loop: the splice stays on one thread
                     .channel(transport.socketChannel())
                     .option(ChannelOption.AUTO_READ, false)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -34,7 +34,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import java.net.InetSocketAddress;
@@ -85,7 +84,6 @@ public final class InboundStreamGate {
     private final NodeVerifier verifier;
     private final SslContext serverContext;
     private final ServiceRegistry registry;
-    private final EventLoopGroup group;
     private final Transport transport;
     private final AgentMetrics metrics;
     private final ActiveStreams active;
@@ -97,13 +95,13 @@ public final class InboundStreamGate {
      * @param verifier the one verifier: fleet CAs (names and tags) and pinned keys; a self-signed
      *     dialer is accepted only for exactly the key the path claims
      */
-    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry, EventLoopGroup group,
+    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry,
             Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals) throws SSLException {
-        this(identity, verifier, registry, group, transport, metrics, active, refusals, new WhoisTable());
+        this(identity, verifier, registry, transport, metrics, active, refusals, new WhoisTable());
     }
 
     /** @param whois filled with the caller of every target connection this gate makes */
-    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry, EventLoopGroup group,
+    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry,
             Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, WhoisTable whois)
             throws SSLException {
         this.whois = whois;
@@ -118,7 +116,6 @@ public final class InboundStreamGate {
                 .build();
         this.serverContext = NodeTls.server(identity, handshakeVerifier);
         this.registry = registry;
-        this.group = group;
         this.transport = transport;
         this.metrics = metrics;
         this.active = active;

@@ -64,7 +64,7 @@ class IngressGateTest {
         group = Transport.nio().newEventLoopGroup(2, new DefaultThreadFactory("ingress-test", true));
         target = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         target.setSoTimeout((int) WAIT.toMillis());
-        gate = new IngressGate(registry, group, Transport.nio(), AgentMetrics.NOOP, active, refusals, self.nodeKey());
+        gate = new IngressGate(registry, Transport.nio(), AgentMetrics.NOOP, active, refusals, self.nodeKey());
     }
 
     @AfterEach

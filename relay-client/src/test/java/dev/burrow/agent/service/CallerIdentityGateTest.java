@@ -84,7 +84,7 @@ class CallerIdentityGateTest {
         dialer = ids.node("bob", "ops", "dev");
         registry = new ServiceRegistry();
         whois = new WhoisTable();
-        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, group, Transport.nio(), AgentMetrics.NOOP,
+        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, Transport.nio(), AgentMetrics.NOOP,
                 new ActiveStreams(), new RecentRefusals(), whois);
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());

@@ -73,7 +73,7 @@ class GateAndForwardTest {
         inboundRefusals = new RecentRefusals();
         outboundRefusals = new RecentRefusals();
         NodeVerifier verifier = ids.verifier();
-        InboundStreamGate gate = new InboundStreamGate(listener, verifier, registry, group, Transport.nio(), AgentMetrics.NOOP,
+        InboundStreamGate gate = new InboundStreamGate(listener, verifier, registry, Transport.nio(), AgentMetrics.NOOP,
                 inboundActive, inboundRefusals);
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());
@@ -238,7 +238,7 @@ class GateAndForwardTest {
         // The relay (lying, or fooled) maps "alice" to a node whose self-signed certificate says alice:
         // TLS succeeds against that key, but a self-signed name is never believed.
         NodeIdentity impostor = TestIdentities.ephemeral("alice");
-        InboundStreamGate impostorGate = new InboundStreamGate(impostor, ids.verifier(), registry, group, Transport.nio(),
+        InboundStreamGate impostorGate = new InboundStreamGate(impostor, ids.verifier(), registry, Transport.nio(),
                 AgentMetrics.NOOP, inboundActive, inboundRefusals);
         LoopbackPath impostorPath = new LoopbackPath(group, impostorGate);
         impostorPath.dialerKey(dialer.nodeKey());

@@ -71,7 +71,7 @@ class HostileStreamRequestTest {
         inboundActive = new ActiveStreams();
         outboundRefusals = new RecentRefusals();
         meters = new SimpleMeterRegistry();
-        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, group, Transport.nio(),
+        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, Transport.nio(),
                 new MicrometerAgentMetrics(meters), inboundActive, new RecentRefusals());
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());
