@@ -24,6 +24,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}        # iperf3 seconds per measurement
 STREAMS=${STREAMS:-"1 8"}       # parallel connections
 TTFB_COUNT=${TTFB_COUNT:-100}
+WARMUP=${WARMUP:-30}            # unrecorded seconds of transfer per path before round 1 (half 1 conn, half 8)
 PING_COUNT=${PING_COUNT:-5000}
 TRANSPORT=${TRANSPORT:-epoll}   # Burrow's Netty transport (relay and agents)
 TUNNEL_CPU=${TUNNEL_CPU:-1}
@@ -247,10 +248,16 @@ cpu_parts() { # $1 path
 results="$work/results"
 : >"$results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-# Warm-up (JIT of the JVMs, TLS sessions, haproxy/ssh buffers): a short unrecorded transfer per path.
+# Warm-up: unrecorded transfers and connections per path, the same for every path. The JVMs need it: with
+# the path's three JVMs pinned to one core, their JIT compilers still took about half of that core 5 s
+# into a transfer and were done after about 25 s (perf, before this warm-up), so a shorter warm-up
+# measures the compilers, not the relay. Long-lived relays and agents run compiled code.
 for p in $PATHS; do
-  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t 5 -P 8 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
-  java_probe ttfb --port "${port_first[$p]}" --count 20 --warmup 0 --label "$p" >/dev/null 2>&1 || true
+  echo "tunnel-bench: warming up $p (${WARMUP}s)..." >&2
+  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$(( (WARMUP + 1) / 2 ))" -P 1 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
+  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$(( (WARMUP + 1) / 2 ))" -P 8 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
+  java_probe ttfb --port "${port_first[$p]}" --count 100 --warmup 0 --label "$p" >/dev/null 2>&1 || true
+  java_probe pingpong --port "${port_echo[$p]}" --count 2000 --warmup 0 --label "$p" >/dev/null 2>&1 || true
 done
 
 for round in $(seq "$ROUNDS"); do
