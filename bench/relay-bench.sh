@@ -13,10 +13,8 @@
 #   TRANSPORTS=epoll PAIRS=4 DURATION=20 bench/relay-bench.sh
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-. "$root/scripts/find-java.sh"
-burrow_find_java
-burrow_quiet_maven
-cd "$root"
+bench_name=relay-bench
+. "$root/bench/lib.sh"
 
 PARTS=${PARTS:-"throughput latency idle"}
 ROUNDS=${ROUNDS:-3}                       # throughput and latency rounds (interleaved)
@@ -36,19 +34,7 @@ RELAY_HEAP=${RELAY_HEAP:-2g}
 RELAY_CPU=${RELAY_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
-jar="$root/cli/target/burrow.jar"
-classes="${BENCH_CLASSES:-$root/bench/target/classes}"
-gen_class="$classes/dev/burrow/bench/relay/RelayBench.class"
-stale() {
-  [ -f "$jar" ] && [ -f "$gen_class" ] || return 0
-  [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" "$root/cli/src/main" \
-      -name '*.java' -newer "$jar" -print -quit)" ] \
-    || [ -n "$(find "$root/bench/src/main/java/dev/burrow/bench/relay" -name '*.java' -newer "$gen_class" -print -quit)" ]
-}
-if [ -z "${BENCH_CLASSES:-}" ] && stale; then
-  echo "relay-bench: building (mvn package -pl bench -am)..." >&2
-  mvn -B -q -DskipTests package -pl bench -am >&2
-fi
+bench_build dev/burrow/bench/relay/RelayBench.class bench/src/main/java/dev/burrow/bench/relay
 
 pin_relay=(); pin_load=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -59,34 +45,7 @@ fi
 # Thousands of idle clients: one fd each in the generator and in the relay.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-work="$(mktemp -d)"
-# Others may rebuild cli/target in this checkout while we run: use a private copy of the jar and classes.
-for _ in $(seq 120); do cp "$jar" "$work/burrow.jar" 2>/dev/null && break; sleep 1; done
-[ -f "$work/burrow.jar" ] || { echo "relay-bench: $jar missing" >&2; exit 1; }
-cp -r "$classes" "$work/classes"
-jar="$work/burrow.jar"; classes="$work/classes"
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Htan "sport = :$p" | grep -q .; then echo "$p"; return; fi
-  done
-  echo "relay-bench: no free port" >&2; exit 1
-}
+bench_workdir
 
 java_load() { # generator JVM: $@ = RelayBench command and options
   "${pin_load[@]}" "$JAVA_HOME/bin/java" -Xms1g -Xmx4g -XX:+UseG1GC --enable-native-access=ALL-UNNAMED \

@@ -14,10 +14,8 @@
 #   BURROW_JAVA_OPTS_AGENT="-XX:StartFlightRecording=filename=/tmp/agent-%p.jfr,settings=profile" PATHS=burrow ...
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-. "$root/scripts/find-java.sh"
-burrow_find_java
-burrow_quiet_maven
-cd "$root"
+bench_name=tunnel-bench
+. "$root/bench/lib.sh"
 
 PATHS=${PATHS:-"plain haproxy ssh burrow"}
 ROUNDS=${ROUNDS:-3}
@@ -30,87 +28,13 @@ TRANSPORT=${TRANSPORT:-epoll}   # Burrow's Netty transport (relay and agents)
 TUNNEL_CPU=${TUNNEL_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
-jar="$root/cli/target/burrow.jar"
-classes="$root/bench/target/classes"
-probe_class="$classes/dev/burrow/bench/tunnel/TunnelProbe.class"
-stale() {
-  [ -f "$jar" ] && [ -f "$probe_class" ] || return 0
-  [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" "$root/cli/src/main" \
-      -name '*.java' -newer "$jar" -print -quit)" ] \
-    || [ -n "$(find "$root/bench/src/main/java/dev/burrow/bench/tunnel" -name '*.java' -newer "$probe_class" -print -quit)" ]
-}
-if [ -z "${NO_BUILD:-}" ] && stale; then
-  echo "tunnel-bench: building (mvn package -pl bench -am)..." >&2
-  mvn -B -q -DskipTests package -pl bench -am >&2
-fi
-for tool in iperf3 haproxy ssh /usr/sbin/sshd ssh-keygen jq taskset; do
-  command -v "$tool" >/dev/null || { echo "tunnel-bench: $tool not installed (scripts/install-test-deps.sh)" >&2; exit 1; }
-done
+bench_build dev/burrow/bench/tunnel/TunnelProbe.class bench/src/main/java/dev/burrow/bench/tunnel
+bench_require iperf3 haproxy ssh /usr/sbin/sshd ssh-keygen jq taskset ss
 pin_tunnel=(taskset -c "$TUNNEL_CPU"); pin_load=(taskset -c "$LOAD_CPU")
-
-work="$(mktemp -d)"
-# Others may rebuild cli/target in this checkout while we run: use a private copy of the jar and classes.
-for _ in $(seq 120); do cp "$jar" "$work/burrow.jar" 2>/dev/null && break; sleep 1; done
-[ -f "$work/burrow.jar" ] || { echo "tunnel-bench: $jar missing" >&2; exit 1; }
-cp -r "$classes" "$work/classes"
-jar="$work/burrow.jar"; classes="$work/classes"
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-  done
-  if [ -n "${KEEP_WORK:-}" ]; then echo "tunnel-bench: kept $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 40000))
-    if ! ss -Htan "sport = :$p" | grep -q . && ! grep -qx "$p" "$work/ports" 2>/dev/null; then echo "$p" >>"$work/ports"; echo "$p"; return; fi
-  done
-  echo "tunnel-bench: no free port" >&2; exit 1
-}
-wait_tcp() { # $1 port
-  for _ in $(seq 900); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
-  echo "tunnel-bench: nothing listens on $1" >&2; return 1
-}
-java_probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
-
-# CPU seconds (user+system) of processes and all their descendants, from /proc.
-tree_pids() {
-  local p c
-  for p in "$@"; do
-    echo "$p"
-    for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
-  done
-}
-cpu_seconds() {
-  local total=0 p f
-  for p in $(tree_pids "$@"); do
-    f=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null) || continue
-    set -- $f
-    total=$((total + ${12} + ${13}))
-  done
-  echo "$total"
-}
-tck=$(getconf CLK_TCK)
+bench_workdir
 
 # ------------------------------------------------------------------ targets (LOAD_CPU)
-iperf_port=$(free_port)
-"${pin_load[@]}" iperf3 -s -B 127.0.0.1 -p "$iperf_port" >"$work/iperf3-server.log" 2>&1 &
-pids+=($!)
-"${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe serve >"$work/probe-server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 600); do grep -qs '^SERVE ' "$work/probe-server.log" && break; sleep 0.1; done
-first_port=$(sed -n 's/^SERVE first=\([0-9]*\) .*/\1/p' "$work/probe-server.log")
-echo_port=$(sed -n 's/^SERVE .*echo=\([0-9]*\).*/\1/p' "$work/probe-server.log")
-wait_tcp "$iperf_port"
+bench_start_targets
 
 declare -A port_iperf port_first port_echo path_pids
 port_iperf[plain]=$iperf_port; port_first[plain]=$first_port; port_echo[plain]=$echo_port; path_pids[plain]=""
@@ -248,45 +172,8 @@ cpu_parts() { # $1 path
 results="$work/results"
 : >"$results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-# Warm-up: unrecorded transfers and connections per path, the same for every path. The JVMs need it: with
-# the path's three JVMs pinned to one core, their JIT compilers still took about half of that core 5 s
-# into a transfer and were done after about 25 s (perf, before this warm-up), so a shorter warm-up
-# measures the compilers, not the relay. Long-lived relays and agents run compiled code.
-for p in $PATHS; do
-  echo "tunnel-bench: warming up $p (${WARMUP}s)..." >&2
-  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$(( (WARMUP + 1) / 2 ))" -P 1 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
-  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$(( (WARMUP + 1) / 2 ))" -P 8 >/dev/null 2>&1 || echo "tunnel-bench: warm-up on $p failed" >&2
-  java_probe ttfb --port "${port_first[$p]}" --count 100 --warmup 0 --label "$p" >/dev/null 2>&1 || true
-  java_probe pingpong --port "${port_echo[$p]}" --count 2000 --warmup 0 --label "$p" >/dev/null 2>&1 || true
-done
-
-for round in $(seq "$ROUNDS"); do
-  order=($PATHS)
-  if [ $((round % 2)) -eq 0 ]; then order=($(printf '%s\n' $PATHS | tac)); fi
-  for p in "${order[@]}"; do
-    echo "tunnel-bench: round $round, $p..." >&2
-    for n in $STREAMS; do
-      c0=$(cpu_seconds ${path_pids[$p]:-}); parts0=$(cpu_parts "$p")
-      if ! "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err"; then
-        echo "tunnel-bench: iperf3 through $p failed: $(jq -r .error "$work/iperf.json" 2>/dev/null)" >&2; continue
-      fi
-      c1=$(cpu_seconds ${path_pids[$p]:-}); parts1=$(cpu_parts "$p")
-      bytes=$(jq '.end.sum_received.bytes' "$work/iperf.json")
-      bps=$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")
-      line=$(awk -v p="$p" -v r="$round" -v n="$n" -v b="$bytes" -v bps="$bps" -v c="$((c1 - c0))" -v t="$tck" \
-        'BEGIN { gib = b / 1073741824; printf "RESULT label=%s kind=throughput_%dconn round=%d gbit_per_s=%.3f path_cpu_s=%.2f path_cpu_s_per_gib=%.2f", p, n, r, bps / 1e9, c / t, (gib > 0 ? c / t / gib : 0) }')
-      for kv in $parts1; do
-        k=${kv%%=*}; v1=${kv#*=}; v0=$(echo "$parts0" | tr ' ' '\n' | sed -n "s/^$k=//p")
-        line="$line $(awk -v k="$k" -v d="$((v1 - v0))" -v t="$tck" -v b="$bytes" 'BEGIN { printf "%s_cpu_s_per_gib=%.2f", k, d / t / (b / 1073741824) }')"
-      done
-      echo "$line" >>"$results"
-    done
-    java_probe ttfb --port "${port_first[$p]}" --count "$TTFB_COUNT" --warmup 10 --label "$p" 2>>"$work/probe.err" \
-      | grep '^RESULT' | sed "s/ kind=ttfb/ kind=ttfb round=$round/" >>"$results" || echo "tunnel-bench: ttfb through $p failed" >&2
-    java_probe pingpong --port "${port_echo[$p]}" --count "$PING_COUNT" --warmup 1000 --label "$p" 2>>"$work/probe.err" \
-      | grep '^RESULT' | sed "s/ kind=pingpong/ kind=pingpong round=$round/" >>"$results" || echo "tunnel-bench: ping-pong through $p failed" >&2
-  done
-done
+bench_warmup
+bench_rounds "$results"
 
 echo
 echo "Tunnel benchmarks: path processes on CPU $TUNNEL_CPU, iperf3/probes/targets on CPU $LOAD_CPU; $(nproc) cores;"

@@ -1,0 +1,168 @@
+# Shared set-up of the benchmark scripts (sourced, not run). Each script sets `root` to the project
+# root and `bench_name` to its own name (for messages), then sources this file:
+#   root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+#   bench_name=tunnel-bench
+#   . "$root/bench/lib.sh"
+# Functions that start background processes add their PIDs to `pids`; the EXIT trap set by
+# bench_workdir stops them (SIGTERM, then SIGKILL after BENCH_STOP_TENTHS tenths of a second).
+
+. "$root/scripts/find-java.sh"
+burrow_find_java
+burrow_quiet_maven
+cd "$root"
+
+bench_fail() { echo "$bench_name: $*" >&2; exit 1; }
+
+# bench_build MAIN_CLASS_FILE BENCH_SOURCE_DIR: builds the burrow jar and the bench classes when either
+# is missing or older than its sources. Sets `jar` and `classes`. NO_BUILD=1 skips the check;
+# BENCH_CLASSES=DIR uses prebuilt bench classes (and skips it too).
+bench_build() {
+  jar="$root/cli/target/burrow.jar"
+  classes="${BENCH_CLASSES:-$root/bench/target/classes}"
+  local main="$classes/$1" src="$root/$2"
+  if [ -n "${NO_BUILD:-}" ] || [ -n "${BENCH_CLASSES:-}" ]; then return 0; fi
+  if [ ! -f "$jar" ] || [ ! -f "$main" ] \
+      || [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" \
+          "$root/stun/src/main" "$root/cli/src/main" -name '*.java' -newer "$jar" -print -quit)" ] \
+      || [ -n "$(find "$src" -name '*.java' -newer "$main" -print -quit)" ]; then
+    echo "$bench_name: building (mvn package -pl bench -am)..." >&2
+    mvn -B -q -DskipTests package -pl bench -am >&2
+  fi
+}
+
+bench_require() { # tools...
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || bench_fail "$tool not installed (scripts/install-test-deps.sh)"
+  done
+}
+
+# bench_workdir: a temp dir `work` with private copies of the jar and the classes (others may rebuild
+# cli/target in this checkout while a benchmark runs), the `pids` list and the clean-up trap.
+# KEEP_WORK=1 keeps the directory (logs).
+BENCH_STOP_TENTHS=${BENCH_STOP_TENTHS:-50}
+bench_workdir() {
+  work="$(mktemp -d)"
+  for _ in $(seq 120); do cp "$jar" "$work/burrow.jar" 2>/dev/null && break; sleep 1; done
+  [ -f "$work/burrow.jar" ] || bench_fail "$jar missing"
+  cp -r "$classes" "$work/classes"
+  jar="$work/burrow.jar"; classes="$work/classes"
+  pids=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq "$BENCH_STOP_TENTHS"); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  if [ -n "${KEEP_WORK:-}" ]; then echo "$bench_name: kept $work" >&2; else rm -rf "$work"; fi
+}
+
+# A loopback TCP port nothing listens on and this run has not handed out yet.
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! ss -Htan "sport = :$p" | grep -q . && ! grep -qx "$p" "$work/ports" 2>/dev/null; then echo "$p" >>"$work/ports"; echo "$p"; return; fi
+  done
+  bench_fail "no free port"
+}
+wait_tcp() { # $1 port
+  for _ in $(seq 900); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
+  echo "$bench_name: nothing listens on $1" >&2; return 1
+}
+
+# CPU seconds (user+system, in clock ticks) of processes and all their descendants, from /proc.
+tree_pids() {
+  local p c
+  for p in "$@"; do
+    echo "$p"
+    for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do tree_pids "$c"; done
+  done
+}
+cpu_seconds() {
+  local total=0 p f
+  for p in $(tree_pids "$@"); do
+    f=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null) || continue
+    set -- $f
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
+}
+tck=$(getconf CLK_TCK)
+
+# ---------------------------------------------------------------- forwarded-TCP benchmarks (tunnel, mesh)
+# They need pin_load (a taskset prefix), PATHS, STREAMS, ROUNDS, DURATION, WARMUP, TTFB_COUNT,
+# PING_COUNT, the arrays port_iperf/port_first/port_echo/path_pids keyed by path, and optionally a
+# function cpu_parts PATH that prints "name=ticks ..." for a per-process CPU split.
+
+java_probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
+
+# The targets every path ends at, on LOAD_CPU: an iperf3 server and TunnelProbe's first-byte and echo
+# servers. Sets iperf_port, first_port, echo_port.
+bench_start_targets() {
+  iperf_port=$(free_port)
+  "${pin_load[@]}" iperf3 -s -B 127.0.0.1 -p "$iperf_port" >"$work/iperf3-server.log" 2>&1 &
+  pids+=($!)
+  "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe serve >"$work/probe-server.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 600); do grep -qs '^SERVE ' "$work/probe-server.log" && break; sleep 0.1; done
+  first_port=$(sed -n 's/^SERVE first=\([0-9]*\) .*/\1/p' "$work/probe-server.log")
+  echo_port=$(sed -n 's/^SERVE .*echo=\([0-9]*\).*/\1/p' "$work/probe-server.log")
+  [ -n "$first_port" ] && [ -n "$echo_port" ] || bench_fail "the probe server did not start: $(cat "$work/probe-server.log")"
+  wait_tcp "$iperf_port"
+}
+
+# Warm-up: unrecorded transfers and connections per path, the same for every path. The JVMs need it:
+# with a path's three JVMs pinned to one core, their JIT compilers still took about half of that core
+# 5 s into a transfer and were done after about 25 s (perf), so a shorter warm-up measures the
+# compilers, not the relay. Long-lived relays and agents run compiled code.
+bench_warmup() {
+  local p half=$(( (WARMUP + 1) / 2 ))
+  for p in $PATHS; do
+    echo "$bench_name: warming up $p (${WARMUP}s)..." >&2
+    "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 1 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
+    "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 8 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
+    java_probe ttfb --port "${port_first[$p]}" --count 100 --warmup 0 --label "$p" >/dev/null 2>&1 || true
+    java_probe pingpong --port "${port_echo[$p]}" --count 2000 --warmup 0 --label "$p" >/dev/null 2>&1 || true
+  done
+}
+
+# Rounds: paths interleaved, order reversed in even rounds; per path iperf3 throughput with each STREAMS
+# count (CPU of the path's processes per GiB received), time to first byte and a 64-byte ping-pong.
+# RESULT lines go to $1 (TunnelSummary reads them).
+bench_rounds() {
+  local results=$1 round p n c0 c1 parts0 parts1 bytes bps line kv k v0 v1 order
+  for round in $(seq "$ROUNDS"); do
+    order=($PATHS)
+    if [ $((round % 2)) -eq 0 ]; then order=($(printf '%s\n' $PATHS | tac)); fi
+    for p in "${order[@]}"; do
+      echo "$bench_name: round $round, $p..." >&2
+      for n in $STREAMS; do
+        c0=$(cpu_seconds ${path_pids[$p]:-}); parts0=$(bench_cpu_parts "$p")
+        if ! "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err"; then
+          echo "$bench_name: iperf3 through $p failed: $(jq -r .error "$work/iperf.json" 2>/dev/null)" >&2; continue
+        fi
+        c1=$(cpu_seconds ${path_pids[$p]:-}); parts1=$(bench_cpu_parts "$p")
+        bytes=$(jq '.end.sum_received.bytes' "$work/iperf.json")
+        bps=$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")
+        line=$(awk -v p="$p" -v r="$round" -v n="$n" -v b="$bytes" -v bps="$bps" -v c="$((c1 - c0))" -v t="$tck" \
+          'BEGIN { gib = b / 1073741824; printf "RESULT label=%s kind=throughput_%dconn round=%d gbit_per_s=%.3f path_cpu_s=%.2f path_cpu_s_per_gib=%.2f", p, n, r, bps / 1e9, c / t, (gib > 0 ? c / t / gib : 0) }')
+        for kv in $parts1; do
+          k=${kv%%=*}; v1=${kv#*=}; v0=$(echo "$parts0" | tr ' ' '\n' | sed -n "s/^$k=//p")
+          line="$line $(awk -v k="$k" -v d="$((v1 - v0))" -v t="$tck" -v b="$bytes" 'BEGIN { printf "%s_cpu_s_per_gib=%.2f", k, d / t / (b / 1073741824) }')"
+        done
+        echo "$line" >>"$results"
+      done
+      java_probe ttfb --port "${port_first[$p]}" --count "$TTFB_COUNT" --warmup 10 --label "$p" 2>>"$work/probe.err" \
+        | grep '^RESULT' | sed "s/ kind=ttfb/ kind=ttfb round=$round/" >>"$results" || echo "$bench_name: ttfb through $p failed" >&2
+      java_probe pingpong --port "${port_echo[$p]}" --count "$PING_COUNT" --warmup 1000 --label "$p" 2>>"$work/probe.err" \
+        | grep '^RESULT' | sed "s/ kind=pingpong/ kind=pingpong round=$round/" >>"$results" || echo "$bench_name: ping-pong through $p failed" >&2
+    done
+  done
+}
+bench_cpu_parts() { if declare -F cpu_parts >/dev/null; then cpu_parts "$1"; fi; }
