@@ -122,6 +122,22 @@ public final class IngressGate {
      * circuit (delivers held bytes) afterwards.
      */
     public void accept(Channel circuit, String service) {
+        if (!circuit.eventLoop().inEventLoop()) {
+            try {
+                circuit.eventLoop().execute(() -> accept(circuit, service));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                circuit.close();
+            }
+            return;
+        }
+        if (!circuit.isActive()) {
+            // The circuit died between CIRCUIT_ATTACHED and now: handlers added to it would never see
+            // the close, and their header deadline would be the only thing to end the wait.
+            metrics.streamAbandoned(AgentMetrics.AbandonStage.ARRIVAL);
+            log.debug("public connection for service '{}' abandoned: its circuit closed before the gate took it", service);
+            circuit.close();
+            return;
+        }
         circuit.pipeline().addLast("ingress-eof", new ChannelInboundHandlerAdapter() {
             @Override
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {

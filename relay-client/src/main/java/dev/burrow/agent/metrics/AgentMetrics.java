@@ -18,8 +18,26 @@ public interface AgentMetrics {
     /** Target connections whois could not record (table full). */
     String WHOIS_OVERFLOWS = "burrow.agent.whois.overflows";
 
+    /**
+     * Inbound streams whose path (relay circuit, direct connection) closed before the gate decided,
+     * tagged {@code stage}: no refusal was sent because nobody was left to read it.
+     */
+    String STREAMS_ABANDONED = "burrow.agent.streams.abandoned";
+
     /** Which side of a stream this agent is. */
     enum Direction { INBOUND, OUTBOUND }
+
+    /** How far an inbound stream got before its path closed under it. */
+    enum AbandonStage {
+        /** Closed before the gate took the stream (e.g. the circuit died between attach and hand-over). */
+        ARRIVAL,
+        /** During the end-to-end TLS handshake (or before the dialer's first TLS byte). */
+        TLS,
+        /** TLS done, the dialer's OPEN had not arrived. */
+        OPEN,
+        /** OPEN admitted, the local target connect had not finished. */
+        TARGET
+    }
 
     void streamOpened(Direction direction);
 
@@ -29,6 +47,9 @@ public interface AgentMetrics {
 
     /** A malformed or unexpected preamble closed a stream. */
     void preambleError();
+
+    /** An inbound stream's path closed before the gate decided; its wait ended at once. */
+    default void streamAbandoned(AbandonStage stage) {}
 
     /** The agent changed its home relay (several relays configured). */
     default void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {}

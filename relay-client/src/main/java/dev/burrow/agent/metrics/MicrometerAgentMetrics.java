@@ -41,6 +41,11 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     }
 
     @Override
+    public void streamAbandoned(AbandonStage stage) {
+        Counter.builder(STREAMS_ABANDONED).tag("stage", tag(stage)).register(registry).increment();
+    }
+
+    @Override
     public void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {
         Counter.builder(RELAY_SWITCHES).tag("reason", tag(reason)).register(registry).increment();
     }

@@ -34,11 +34,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import java.net.InetSocketAddress;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -153,9 +155,30 @@ public final class InboundStreamGate {
         return "node " + peer.shortId() + " is not on the allow list of service '" + service + "'";
     }
 
-    /** Takes over an inbound stream: TLS, preamble, policy, local connect, splice. */
+    /**
+     * Takes over an inbound stream: TLS, preamble, policy, local connect, splice. Safe from any
+     * thread: the work moves to the stream's event loop. A stream whose path has already closed (a
+     * relay circuit that died between CIRCUIT_ATTACHED and this call) is counted as abandoned and
+     * nothing waits for it; one that closes later ends its wait at once (see {@link GateHandler}).
+     */
     public void accept(InboundStream stream) {
         Channel ch = stream.channel();
+        if (!ch.eventLoop().inEventLoop()) {
+            try {
+                ch.eventLoop().execute(() -> accept(stream));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                abandoned(stream, AgentMetrics.AbandonStage.ARRIVAL);
+                ch.close();
+            }
+            return;
+        }
+        if (!ch.isActive()) {
+            // Handlers added now would never see a close again: a deadline scheduled by them would
+            // hold the stream's resources for the full preamble timeout.
+            abandoned(stream, AgentMetrics.AbandonStage.ARRIVAL);
+            ch.close();
+            return;
+        }
         try {
             ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         } catch (RuntimeException ignored) {
@@ -177,12 +200,20 @@ public final class InboundStreamGate {
         log.info("refused stream from {} for service '{}': {} ({})", peer, service, code, message);
     }
 
+    private void abandoned(InboundStream stream, AgentMetrics.AbandonStage stage) {
+        metrics.streamAbandoned(stage);
+        log.debug("inbound stream from {} for service '{}' abandoned: its {} path closed (stage {})",
+                stream.claimedPeer().shortId(), stream.announcedService(), stream.path(), stage);
+    }
+
     private final class GateHandler extends ChannelInboundHandlerAdapter {
         private final InboundStream stream;
         private final SslHandler ssl;
         private VerifiedPeer peer;
         private boolean decided;
         private ScheduledFuture<?> deadline;
+        /** OPEN admitted: the local target connect is under way. */
+        private ChannelFuture targetConnect;
 
         GateHandler(InboundStream stream, SslHandler ssl) {
             this.stream = stream;
@@ -211,6 +242,12 @@ public final class InboundStreamGate {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof SslHandshakeCompletionEvent hs) {
+                if (!hs.isSuccess() && !ctx.channel().isActive()) {
+                    // The path closed under the handshake (the TLS handler reports it as a failed
+                    // handshake just before the close reaches us): nobody is left to refuse.
+                    abandon(AgentMetrics.AbandonStage.TLS);
+                    return;
+                }
                 if (!hs.isSuccess()) {
                     decided = true;
                     refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.NOT_ALLOWED,
@@ -226,7 +263,42 @@ public final class InboundStreamGate {
                 }
                 return;
             }
+            if (!decided && targetConnect == null
+                    && (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent)) {
+                // The dialer's direction ended (a FIN or close_notify passed on by the path; with
+                // half-closure the channel stays open) before OPEN: no OPEN can come any more.
+                abandon(ssl.handshakeFuture().isSuccess() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS);
+                ctx.close();
+                return;
+            }
             ReferenceCountUtil.release(evt);
+        }
+
+        /**
+         * The path closed before a decision (the relay circuit's transport died, the dialer went
+         * away): the wait ends now rather than at the preamble deadline, and a target connect under
+         * way is cancelled (its listener gives the cap's permit back).
+         */
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!decided) {
+                AgentMetrics.AbandonStage stage = targetConnect != null ? AgentMetrics.AbandonStage.TARGET
+                        : ssl.handshakeFuture().isSuccess() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS;
+                abandon(stage);
+                if (targetConnect != null) {
+                    targetConnect.cancel(false);
+                    targetConnect.channel().close();
+                }
+            }
+            ctx.fireChannelInactive();
+        }
+
+        private void abandon(AgentMetrics.AbandonStage stage) {
+            decided = true;
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            abandoned(stream, stage);
         }
 
         @Override
@@ -303,6 +375,7 @@ public final class InboundStreamGate {
                         }
                     });
             ChannelFuture cf = b.connect(connectTo); // an InetSocketAddress holding the checked InetAddress: no new lookup
+            targetConnect = cf;
             cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> {
                 if (!f.isSuccess()) {
                     permit.close();

@@ -120,6 +120,21 @@ class IngressGateTest {
     }
 
     @Test
+    void aCircuitThatDiedBeforeTheGateTookItWaitsForNoHeader() {
+        expose("web", PublicIngress.of(List.of("0.0.0.0/0")), false);
+        var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        IngressGate counted = new IngressGate(registry, Transport.nio(), new dev.burrow.agent.metrics.MicrometerAgentMetrics(meters),
+                active, refusals, self.nodeKey());
+        EmbeddedChannel circuit = new EmbeddedChannel();
+        circuit.close();
+        counted.accept(circuit, "web");
+        assertThat(meters.get(AgentMetrics.STREAMS_ABANDONED).tag("stage", "arrival").counter().count()).isEqualTo(1);
+        assertThat(circuit.pipeline().get("ingress-gate")).isNull();
+        assertThat(circuit.runScheduledPendingTasks()).as("no header deadline left waiting").isEqualTo(-1);
+        assertThat(refusals.snapshot()).isEmpty();
+    }
+
+    @Test
     void anIngressCircuitNeverReachesAServiceThatDidNotOptIn() throws Exception {
         expose("db", null, false);
         assertThat(gate.precheck("db")).get().extracting(IngressGate.Refusal::code).isEqualTo(StreamStatusCode.NOT_ALLOWED);
