@@ -113,6 +113,11 @@ public final class RelayClient implements AutoCloseable {
     private long nextRequestId = ThreadLocalRandom.current().nextLong(0, 0x1_0000_0000L);
     private int dialerAttaching;
     private int listenerAttaching;
+    /**
+     * Listener side: the attaches under way by offering dialer, oldest first (at most
+     * {@code maxPendingCircuits} in all, plus one while an eviction completes). Event loop only.
+     */
+    private final Map<NodeKey, java.util.ArrayDeque<Future<CircuitConnection>>> attachingBySource = new HashMap<>();
 
     private final AtomicInteger queuedDatagrams = new AtomicInteger();
     private final AtomicLong queuedBytes = new AtomicLong();
@@ -1061,7 +1066,7 @@ public final class RelayClient implements AutoCloseable {
             decision = CircuitDecision.reject(CircuitRejectReason.BAD_REQUEST, "unknown circuit offer flags");
         } else if (!config.acceptsCircuits() || acceptor == null) {
             decision = CircuitDecision.reject(CircuitRejectReason.SERVICE_UNKNOWN, "this node accepts no circuits");
-        } else if (listenerAttaching >= config.maxPendingCircuits()) {
+        } else if (listenerAttaching >= config.maxPendingCircuits() && !evictForFairShare(offer.source())) {
             decision = CircuitDecision.reject(CircuitRejectReason.LIMIT_REACHED, "too many circuits being attached");
         } else {
             try {
@@ -1085,10 +1090,22 @@ public final class RelayClient implements AutoCloseable {
         // Incoming circuits spread over the group's loops; the target connection joins the same loop.
         // An ingress circuit carries a public client's plaintext (no end-to-end TLS inside): always
         // with relay TLS, never as a plain circuit connection.
-        (offer.ingress()
+        Future<CircuitConnection> attaching = offer.ingress()
                 ? attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, true, group.next())
-                : attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next())).addListener(f -> {
+                : attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next());
+        attachingBySource.computeIfAbsent(offer.source(), k -> new java.util.ArrayDeque<>()).add(attaching);
+        attaching.addListener(f -> {
             listenerAttaching--;
+            attachingBySource.computeIfPresent(offer.source(), (k, q) -> {
+                q.remove(f);
+                return q.isEmpty() ? null : q;
+            });
+            if (f.isCancelled()) {
+                metrics.circuitFailed(CircuitRejectReason.LIMIT_REACHED);
+                log.debug("circuit {} from {} gave its attach slot to a dialer holding fewer", offer.circuitId(),
+                        offer.source().shortId());
+                return;
+            }
             if (f.isSuccess()) {
                 CircuitConnection conn = (CircuitConnection) f.getNow();
                 metrics.circuitOpened(false);
@@ -1110,6 +1127,34 @@ public final class RelayClient implements AutoCloseable {
         });
     }
 
+    /**
+     * The relay's fair share rule, mirrored: when every listener-side attach slot is taken and some
+     * dialer holds at least two more of them than {@code source}, that dialer's oldest attach (a
+     * circuit its dialer has not joined: CIRCUIT_ATTACHED comes only when both ends are in) is
+     * cancelled and its circuit connection closed. The relay evicts the same way, but its close of
+     * the old circuit and its offer of the new one travel on different connections; without this
+     * the offer could arrive first and be refused here. True if a slot was freed.
+     */
+    private boolean evictForFairShare(NodeKey source) {
+        var mine = attachingBySource.get(source);
+        int held = mine == null ? 0 : mine.size();
+        java.util.ArrayDeque<Future<CircuitConnection>> top = null;
+        for (var q : attachingBySource.values()) {
+            if (q.size() >= held + 2 && (top == null || q.size() > top.size())) {
+                top = q;
+            }
+        }
+        if (top == null) {
+            return false;
+        }
+        for (Future<CircuitConnection> oldest : List.copyOf(top)) {
+            if (oldest.cancel(false)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     // ------------------------------------------------------------------ circuits: attaching
 
     /**
@@ -1123,7 +1168,22 @@ public final class RelayClient implements AutoCloseable {
             return attach(control, circuitId, token, peer, service, dialerSide, true, on);
         }
         Promise<CircuitConnection> result = loop.newPromise();
-        attach(control, circuitId, token, peer, service, dialerSide, false, on).addListener(f -> {
+        var current = new java.util.concurrent.atomic.AtomicReference<Future<CircuitConnection>>();
+        result.addListener(f -> {
+            var inner = current.get();
+            if (f.isCancelled() && inner != null) {
+                inner.cancel(false);
+            }
+        });
+        Future<CircuitConnection> first = attach(control, circuitId, token, peer, service, dialerSide, false, on);
+        current.set(first);
+        first.addListener(f -> {
+            if (result.isCancelled()) {
+                if (f.isSuccess()) {
+                    ((CircuitConnection) f.getNow()).close();
+                }
+                return;
+            }
             if (f.isSuccess()) {
                 result.trySuccess((CircuitConnection) f.getNow());
             } else if (f.cause() instanceof PlainCircuitRefused && !closed) {
@@ -1131,7 +1191,9 @@ public final class RelayClient implements AutoCloseable {
                 // token was not presented, so it is still good. Once per control connection.
                 control.plainCircuitsRefused = true;
                 log.info("relay {} refuses circuit connections without relay TLS; using TLS for them", control.address);
-                attach(control, circuitId, token, peer, service, dialerSide, true, on).addListener(g -> {
+                Future<CircuitConnection> retry = attach(control, circuitId, token, peer, service, dialerSide, true, on);
+                current.set(retry);
+                retry.addListener(g -> {
                     if (g.isSuccess()) {
                         if (!result.trySuccess((CircuitConnection) g.getNow())) {
                             ((CircuitConnection) g.getNow()).close();
@@ -1177,6 +1239,13 @@ public final class RelayClient implements AutoCloseable {
             handler.fail(new CircuitRejectedException(CircuitRejectReason.TIMEOUT,
                     "circuit not attached within " + config.handshakeTimeout().toMillis() + " ms", true));
         }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        result.addListener(f -> {
+            if (f.isCancelled()) {
+                // evicted for a fairer share (listener side): the circuit connection goes now
+                handler.fail(new java.util.concurrent.CancellationException("circuit attach cancelled"));
+                cf.channel().close();
+            }
+        });
         cf.addListener(f -> {
             if (!f.isSuccess()) {
                 handler.fail(f.cause());

@@ -145,6 +145,18 @@ final class FakeRelay implements AutoCloseable {
         return byKey.get(key);
     }
 
+    /**
+     * Offers {@code listener} a circuit from {@code source} (a dialer that never shows up: the
+     * listener's attach waits, as for a peer that asks and never attaches). Returns the circuit, whose
+     * {@code listenerSide} is set once the listener attached.
+     */
+    FakeCircuit offerFrom(NodeKey source, Session listener, String service) {
+        FakeCircuit c = new FakeCircuit(CircuitId.random(), 0, null, CircuitToken.random(), CircuitToken.random());
+        circuits.put(c.id, c);
+        listener.send(new RelayFrame.CircuitOffer(c.id, source, service, c.listenerToken));
+        return c;
+    }
+
     /** Authenticated control sessions whose channel is open. */
     List<Session> liveSessions() {
         return sessions.stream().filter(s -> s.channel.isActive() && s.key != null).toList();
@@ -319,13 +331,13 @@ final class FakeRelay implements AutoCloseable {
                     }
                     case ClientFrame.CircuitAccept a -> {
                         FakeCircuit c = circuits.get(a.circuitId());
-                        if (c != null) {
+                        if (c != null && c.dialer != null) { // no dialer: offerFrom's, which never attaches
                             c.dialer.send(new RelayFrame.CircuitAccepted(c.requestId, c.id, c.dialerToken));
                         }
                     }
                     case ClientFrame.CircuitReject r -> {
                         FakeCircuit c = circuits.remove(r.circuitId());
-                        if (c != null) {
+                        if (c != null && c.dialer != null) {
                             c.dialer.send(new RelayFrame.CircuitRejected(c.requestId, r.reason(), r.message()));
                         }
                     }
@@ -429,8 +441,8 @@ final class FakeRelay implements AutoCloseable {
         final Session dialer;
         final CircuitToken listenerToken;
         final CircuitToken dialerToken;
-        Channel listenerSide;
-        Channel dialerSide;
+        volatile Channel listenerSide;
+        volatile Channel dialerSide;
 
         FakeCircuit(CircuitId id, long requestId, Session dialer, CircuitToken listenerToken, CircuitToken dialerToken) {
             this.id = id;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.testing.LogCapture;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.protocol.frame.CircuitId;
@@ -20,6 +21,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -365,6 +367,38 @@ class RelayCircuitTest {
         } finally {
             idle.close();
         }
+    }
+
+    @Test
+    void dialersThatNeverAttachCannotKeepAnotherFromTheListenersAttachSlots() throws Exception {
+        // 4 attach slots; two hogs hold 2 each (they asked for circuits and never attach)
+        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE),
+                ClientFixture.config(relay, listenerId, ConnectMode.UPGRADE).maxPendingCircuits(4));
+        FakeRelay.Session session = relay.session(listenerId.nodeKey());
+        NodeKey hogA = TestIdentities.ephemeral("hog-a").nodeKey();
+        NodeKey hogB = TestIdentities.ephemeral("hog-b").nodeKey();
+        NodeKey good = TestIdentities.ephemeral("good").nodeKey();
+        List<FakeRelay.FakeCircuit> held = new java.util.ArrayList<>();
+        for (NodeKey hog : List.of(hogA, hogA, hogB, hogB)) {
+            FakeRelay.FakeCircuit c = relay.offerFrom(hog, session, "ssh");
+            held.add(c);
+            org.awaitility.Awaitility.await().atMost(WAIT).until(() -> c.listenerSide != null);
+        }
+        // the listener is full; a fifth dialer's offer takes the oldest slot of a hog
+        FakeRelay.FakeCircuit fresh = relay.offerFrom(good, session, "ssh");
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> fresh.listenerSide != null);
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> held.stream().filter(c -> !c.listenerSide.isActive()).count() == 1);
+        int lost = held.indexOf(held.stream().filter(c -> !c.listenerSide.isActive()).findFirst().orElseThrow());
+        assertThat(lost).as("the oldest circuit of one hog").isIn(0, 2);
+        NodeKey loser = lost == 0 ? hogA : hogB;
+        // a hog that lost one (1 against 2) cannot take a slot back: refused, nothing else moves
+        FakeRelay.FakeCircuit again = relay.offerFrom(loser, session, "ssh");
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> session.received.stream()
+                .anyMatch(f -> f instanceof ClientFrame.CircuitReject r && r.circuitId().equals(again.id)
+                        && r.reason() == CircuitRejectReason.LIMIT_REACHED));
+        assertThat(held.stream().filter(c -> c.listenerSide.isActive()).count()).isEqualTo(3);
+        assertThat(fresh.listenerSide.isActive()).isTrue();
+        assertThat(offers).as("the refused offer never reached the acceptor").hasSize(5);
     }
 
     @Test

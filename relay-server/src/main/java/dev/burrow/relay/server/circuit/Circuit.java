@@ -23,6 +23,8 @@ final class Circuit {
     Channel dialerChannel;
     Channel listenerChannel;
     ScheduledFuture<?> timeout;
+    /** When the circuit was offered ({@link System#nanoTime()}): the oldest is evicted first. */
+    final long createdNanos = System.nanoTime();
 
     Circuit(CircuitId id, long requestId, ClientSession dialer, ClientSession listener, String service) {
         this(id, requestId, dialer, null, listener, service);

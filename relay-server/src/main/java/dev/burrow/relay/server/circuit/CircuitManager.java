@@ -29,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * to the dialer itself, when the destination is not connected or does not accept circuits, or when a
  * per-client cap is reached ({@code pendingCircuitsPerClient} offered or attaching,
  * {@code activeCircuitsPerClient} copying, counted for both ends), or when this dialer already holds
- * its share of the listener's pending slots ({@link #pendingShareOfOneDialer}). Otherwise the relay makes a random
+ * its share of the listener's pending slots ({@link #pendingShareOfOneDialer}). When the listener's
+ * pending slots are all taken, a dialer holding fewer of them than another dialer by at least two
+ * takes the slot of that dialer's oldest circuit it has not attached ({@link #evictionVictim}: the
+ * max-min fair share). Otherwise the relay makes a random
  * circuit ID and two single-use tokens, and offers the circuit to the listener with its token. The
  * listener's CIRCUIT_ACCEPT sends the dialer its token (CIRCUIT_ACCEPTED). Each end then attaches on
  * a circuit connection; tokens are compared in constant time and consumed on first use, so a reused
@@ -162,7 +165,7 @@ public final class CircuitManager {
     }
 
     private void offer(Circuit c) {
-        if (!reservePending(c)) {
+        if (!reservePending(c) && !(evictForFairShare(c) && reservePending(c))) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
             refuse(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
             return;
@@ -298,6 +301,78 @@ public final class CircuitManager {
         pending.decrementAndGet();
         active.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Frees one of the listener's pending slots for {@code c}'s dialer when only the listener's
+     * slots stand in the way and another dialer holds at least two more of them: that dialer's
+     * oldest circuit it has not attached is failed (LIMIT_REACHED to its dialer, its listener end
+     * closed). True if a circuit was evicted.
+     */
+    private boolean evictForFairShare(Circuit c) {
+        List<Circuit> candidates = evictionCandidates(c);
+        if (candidates.isEmpty()) {
+            return false;
+        }
+        Circuit victim = evictionVictim(candidates);
+        if (victim == null) {
+            return false;
+        }
+        metrics.circuitEvent(CircuitEvent.EVICTED);
+        log.info("event=circuit_evicted circuit={} dialer={} listener={} for_dialer={}", victim.id, victim.dialerKey().shortId(),
+                victim.listener.key().shortId(), c.dialerKey().shortId());
+        fail(victim, CircuitRejectReason.LIMIT_REACHED, "the destination's pending circuits are full; the slot went to a dialer holding fewer");
+        return true;
+    }
+
+    /**
+     * The pending circuits of the dialer holding the most of {@code c}'s listener's slots, when that
+     * listener is full, {@code c}'s dialer is within its own caps and share, and that dialer holds at
+     * least two more than {@code c}'s (so a swap always narrows the gap: no churn between equals).
+     */
+    private List<Circuit> evictionCandidates(Circuit c) {
+        int perClient = limits.pendingCircuitsPerClient();
+        synchronized (usage) {
+            Usage l = usage.get(c.listener);
+            Usage d = c.dialer == null ? new Usage() : usage.get(c.dialer);
+            if (l == null || l.pending < perClient || l.active >= limits.activeCircuitsPerClient()) {
+                return List.of();
+            }
+            if (d != null && (d.pending >= perClient || d.active >= limits.activeCircuitsPerClient())) {
+                return List.of();
+            }
+            int mine = l.pendingByDialer.getOrDefault(c.dialerKey(), 0);
+            if (mine >= pendingShareOfOneDialer(perClient)) {
+                return List.of();
+            }
+            NodeKey top = null;
+            int most = mine + 1;
+            for (var e : l.pendingByDialer.entrySet()) {
+                if (e.getValue() > most) {
+                    top = e.getKey();
+                    most = e.getValue();
+                }
+            }
+            if (top == null) {
+                return List.of();
+            }
+            NodeKey holder = top;
+            return l.open.stream().filter(o -> o.dialerKey().equals(holder)).toList();
+        }
+    }
+
+    /** The oldest of {@code candidates} still pending whose dialer has not attached (a dialer that attached is waiting on the listener). */
+    private static Circuit evictionVictim(List<Circuit> candidates) {
+        Circuit victim = null;
+        for (Circuit o : candidates) {
+            synchronized (o) {
+                boolean unattached = (o.state == Circuit.State.OFFERED || o.state == Circuit.State.ACCEPTED) && o.dialerChannel == null;
+                if (unattached && (victim == null || o.createdNanos - victim.createdNanos < 0)) {
+                    victim = o;
+                }
+            }
+        }
+        return victim;
     }
 
     private boolean reservePending(Circuit c) {

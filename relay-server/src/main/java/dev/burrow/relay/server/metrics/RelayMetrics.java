@@ -67,7 +67,9 @@ public interface RelayMetrics {
 
     /** Circuit events: a fixed set. */
     enum CircuitEvent {
-        REQUESTED, OFFERED, ACCEPTED, REJECTED, TIMED_OUT, ATTACHED, TOKEN_REFUSED, LIMIT_REACHED, CLOSED;
+        REQUESTED, OFFERED, ACCEPTED, REJECTED, TIMED_OUT, ATTACHED, TOKEN_REFUSED, LIMIT_REACHED, CLOSED,
+        /** A pending circuit its dialer had not attached gave its listener slot to a dialer holding fewer (fair share). */
+        EVICTED;
 
         public String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
@@ -16,6 +17,7 @@ import dev.burrow.relay.server.testing.TestRelayClient.Options;
 import dev.burrow.relay.server.testing.TestRelays;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -277,6 +279,81 @@ class CircuitTest {
                 hog.close();
                 l.close();
                 other.close();
+            }
+        }
+    }
+
+    @Test
+    void dialersThatNeverAttachCannotKeepAWellBehavedDialerFromAFullListener() throws Exception {
+        // 8 pending slots, a share of 2: four hogs that never attach fill the listener completely.
+        // The listener (like the agent) accepts and attaches each offer and waits for the dialer.
+        // (a token TTL long enough that no hog circuit times out while the test looks: loaded machines)
+        try (RelayServer r8 = TestRelays.start(Map.of("limits.pending-circuits-per-client", "8", "timeouts.circuit-token", "120s"))) {
+            TestRelayClient l = controlOn(r8, listenerId, true);
+            List<TestRelayClient> hogs = new java.util.ArrayList<>();
+            java.util.Map<CircuitId, TestRelayClient> listenerEnds = new java.util.HashMap<>();
+            NodeIdentity goodId = NodeIdentity.ephemeral("good");
+            TestRelayClient good = controlOn(r8, goodId, false);
+            try {
+                for (int h = 0; h < 4; h++) {
+                    TestRelayClient hog = controlOn(r8, NodeIdentity.ephemeral("hog" + h), false);
+                    hogs.add(hog);
+                    hog.send(new ClientFrame.CircuitRequest(1, listenerId.nodeKey(), "ssh"));
+                    hog.send(new ClientFrame.CircuitRequest(2, listenerId.nodeKey(), "ssh"));
+                }
+                for (int i = 0; i < 8; i++) {
+                    RelayFrame.CircuitOffer o = l.awaitFrame(RelayFrame.CircuitOffer.class);
+                    l.send(new ClientFrame.CircuitAccept(o.circuitId()));
+                    TestRelayClient end = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
+                    end.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
+                    listenerEnds.put(o.circuitId(), end);
+                }
+                for (TestRelayClient hog : hogs) {
+                    hog.awaitFrame(RelayFrame.CircuitAccepted.class);
+                    hog.awaitFrame(RelayFrame.CircuitAccepted.class); // ...and never attach
+                }
+                assertThat(r8.pendingCircuits()).isEqualTo(8);
+
+                // the well-behaved dialer gets a slot: the oldest unattached circuit of a hog gives way
+                good.send(new ClientFrame.CircuitRequest(9, listenerId.nodeKey(), "ssh"));
+                RelayFrame.CircuitOffer offer = l.awaitFrame(RelayFrame.CircuitOffer.class);
+                assertThat(offer.source()).isEqualTo(goodId.nodeKey());
+                await().atMost(Duration.ofSeconds(10)).until(() -> hogs.stream().mapToLong(h -> h.count(RelayFrame.CircuitRejected.class)).sum() == 1);
+                TestRelayClient loser = hogs.stream().filter(h -> h.count(RelayFrame.CircuitRejected.class) == 1).findFirst().orElseThrow();
+                RelayFrame.CircuitRejected evicted = loser.awaitFrame(RelayFrame.CircuitRejected.class);
+                assertThat(evicted.requestId()).as("the hog's oldest circuit").isEqualTo(1);
+                assertThat(evicted.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+                // the listener's end of the evicted circuit is closed at once (its agent stops waiting)
+                await().atMost(Duration.ofSeconds(10)).until(() -> listenerEnds.values().stream().filter(e -> !e.isOpen()).count() == 1);
+                assertThat(r8.prometheus().get(RelayMetrics.CIRCUIT_EVENTS).tag(RelayMetrics.TAG_EVENT, "evicted").counter().count())
+                        .isEqualTo(1);
+
+                // no churn between equals: the hog that lost a slot (now 1 against 2) cannot take one back while the listener is full
+                loser.send(new ClientFrame.CircuitRequest(3, listenerId.nodeKey(), "ssh"));
+                RelayFrame.CircuitRejected again = loser.awaitFrame(RelayFrame.CircuitRejected.class);
+                assertThat(again.requestId()).isEqualTo(3);
+                assertThat(again.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+                assertThat(r8.prometheus().get(RelayMetrics.CIRCUIT_EVENTS).tag(RelayMetrics.TAG_EVENT, "evicted").counter().count())
+                        .isEqualTo(1);
+
+                // the circuit works end to end
+                l.send(new ClientFrame.CircuitAccept(offer.circuitId()));
+                RelayFrame.CircuitAccepted accepted = good.awaitFrame(RelayFrame.CircuitAccepted.class);
+                try (TestRelayClient le = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
+                        TestRelayClient de = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE))) {
+                    le.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
+                    de.send(new ClientFrame.CircuitAttach(accepted.circuitId(), accepted.token()));
+                    le.awaitFrame(RelayFrame.CircuitAttached.class);
+                    de.awaitFrame(RelayFrame.CircuitAttached.class);
+                    de.writeRaw("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    await().atMost(Duration.ofSeconds(10)).until(() -> le.circuitBytes().length == 5);
+                }
+
+            } finally {
+                listenerEnds.values().forEach(TestRelayClient::close);
+                hogs.forEach(TestRelayClient::close);
+                good.close();
+                l.close();
             }
         }
     }
