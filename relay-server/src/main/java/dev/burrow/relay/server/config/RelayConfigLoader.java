@@ -73,6 +73,9 @@ import java.util.regex.Pattern;
  *   max-connections-per-service: 256
  *   max-connections: 4096
  *   idle-timeout: 5m
+ *   connect-rate-per-ip: 10     # new public connections per second per source (IPv6: per /64)
+ *   connect-burst-per-ip: 20
+ *   max-connection-duration: 1h
  * </pre>
  */
 public final class RelayConfigLoader {
@@ -93,7 +96,8 @@ public final class RelayConfigLoader {
             "mesh.peers", "mesh.port", "mesh.key-file", "mesh.resolve-interval",
             "ingress.enabled", "ingress.bind-address", "ingress.port-range", "ingress.public-host", "ingress.static-ports",
             "ingress.allow-nodes", "ingress.max-services-per-node", "ingress.max-connections-per-service",
-            "ingress.max-connections", "ingress.idle-timeout");
+            "ingress.max-connections", "ingress.idle-timeout", "ingress.connect-rate-per-ip", "ingress.connect-burst-per-ip",
+            "ingress.max-connection-duration");
 
     private static final Set<String> LIST_KEYS = Set.of("tls.dev-hosts", "auth.allow", "auth.ca", "auth.required-tags",
             "mesh.peers", "ingress.static-ports", "ingress.allow-nodes");
@@ -332,7 +336,10 @@ public final class RelayConfigLoader {
                     p.intValue("ingress.max-services-per-node", d.maxServicesPerNode(), 1),
                     p.intValue("ingress.max-connections-per-service", d.maxConnectionsPerService(), 1),
                     p.intValue("ingress.max-connections", d.maxConnections(), 1),
-                    p.duration("ingress.idle-timeout", d.idleTimeout()));
+                    p.duration("ingress.idle-timeout", d.idleTimeout()),
+                    p.doubleValue("ingress.connect-rate-per-ip", d.connectRatePerIp()),
+                    p.intValue("ingress.connect-burst-per-ip", d.connectBurstPerIp(), 1),
+                    p.duration("ingress.max-connection-duration", d.maxConnectionDuration()));
         } catch (IllegalArgumentException | IOException e) {
             throw new ConfigException(e.getMessage());
         }

@@ -23,10 +23,16 @@ import java.util.Set;
  * @param maxConnectionsPerService public connections at once per published service (an agent may ask for fewer)
  * @param maxConnections public connections at once over all ports: the flood ceiling
  * @param idleTimeout a public connection with no bytes either way for this long is closed (an agent may ask for less)
+ * @param connectRatePerIp new public connections per second one source may open (token bucket; IPv4 by
+ *     address, IPv6 by /64, the block one subscriber usually holds), over all ports of this relay
+ * @param connectBurstPerIp connections one source may open at once before its rate applies
+ * @param maxConnectionDuration a public connection is closed this long after it was accepted, however busy
+ *     (a client trickling bytes to stay under the idle timeout gives its slot back)
  */
 public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFirst, int portLast, String publicHost,
         Map<String, Integer> staticPorts, Set<String> allowNodes, int maxServicesPerNode, int maxConnectionsPerService,
-        int maxConnections, Duration idleTimeout) {
+        int maxConnections, Duration idleTimeout, double connectRatePerIp, int connectBurstPerIp,
+        Duration maxConnectionDuration) {
 
     /** Services one node may publish by default: a few demos or webhooks, not a port farm. */
     public static final int DEFAULT_MAX_SERVICES_PER_NODE = 4;
@@ -36,6 +42,29 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
     public static final int DEFAULT_MAX_CONNECTIONS = 4096;
     /** Idle public connections are closed after this by default (slowloris that sends nothing). */
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * New public connections per second from one source by default: a browser opens about six per
+     * page and a webhook sender a few per event, so ten a second is far above human or webhook use,
+     * while one source alone needs half a minute to fill a service's default 256 slots.
+     */
+    public static final double DEFAULT_CONNECT_RATE_PER_IP = 10;
+    /** Connections one source may open at once by default: a page load's parallel fetches, twice. */
+    public static final int DEFAULT_CONNECT_BURST_PER_IP = 20;
+    /**
+     * Longest a public connection lives by default: long enough for any demo, webhook call or
+     * download through a public port; short enough that a client sending a byte now and then (under
+     * the idle timeout) holds its slot for at most an hour.
+     */
+    public static final Duration DEFAULT_MAX_CONNECTION_DURATION = Duration.ofHours(1);
+
+    /** Settings without the per-source rate and duration limits given: their defaults apply. */
+    public IngressConfig(boolean enabled, InetAddress bindAddress, int portFirst, int portLast, String publicHost,
+            Map<String, Integer> staticPorts, Set<String> allowNodes, int maxServicesPerNode, int maxConnectionsPerService,
+            int maxConnections, Duration idleTimeout) {
+        this(enabled, bindAddress, portFirst, portLast, publicHost, staticPorts, allowNodes, maxServicesPerNode,
+                maxConnectionsPerService, maxConnections, idleTimeout, DEFAULT_CONNECT_RATE_PER_IP, DEFAULT_CONNECT_BURST_PER_IP,
+                DEFAULT_MAX_CONNECTION_DURATION);
+    }
 
     public IngressConfig {
         Objects.requireNonNull(bindAddress, "ingress.bind-address");
@@ -52,6 +81,16 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
         }
         if (maxServicesPerNode < 1 || maxConnectionsPerService < 1 || maxConnections < 1) {
             throw new IllegalArgumentException("ingress limits must be at least 1");
+        }
+        if (!(connectRatePerIp > 0) || Double.isInfinite(connectRatePerIp)) {
+            throw new IllegalArgumentException("ingress.connect-rate-per-ip must be a positive number");
+        }
+        if (connectBurstPerIp < 1) {
+            throw new IllegalArgumentException("ingress.connect-burst-per-ip must be at least 1");
+        }
+        Objects.requireNonNull(maxConnectionDuration, "ingress.max-connection-duration");
+        if (maxConnectionDuration.isNegative() || maxConnectionDuration.isZero()) {
+            throw new IllegalArgumentException("ingress.max-connection-duration must be positive");
         }
     }
 

@@ -53,11 +53,13 @@ import org.slf4j.LoggerFactory;
  * another service or another node.
  *
  * <p>A public connection, in this order (cheapest first, nothing read from the client meanwhile):
- * source address against the service's prefixes (IPv4-mapped IPv6 matched as IPv4), relay-wide cap,
+ * source address against the service's prefixes (IPv4-mapped IPv6 matched as IPv4), the source's
+ * accept rate ({@link SourceRateLimiter}: {@code connect-rate-per-ip}, over all ports), relay-wide cap,
  * per-service cap, then a CIRCUIT_OFFER with the INGRESS flag to the listener. The listener attaches
  * with the offer's token within the circuit token TTL (else the client is reset); then the relay
  * sends CIRCUIT_ATTACHED and a PROXY v2 header with the client's address to the listener and copies
- * bytes both ways ({@link IngressJoin}), closing the pair after the service's idle timeout. Every
+ * bytes both ways ({@link IngressJoin}), closing the pair after the service's idle timeout, and in any
+ * case {@code max-connection-duration} after the client was accepted. Every
  * refusal resets the client connection (RST) and moves {@link RelayMetrics#INGRESS_EVENTS}.
  */
 public final class IngressManager implements CircuitManager.ExternalCircuits {
@@ -79,6 +81,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     private final Set<Integer> portsInUse = new HashSet<>();
     private final ConcurrentHashMap<CircuitId, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
+    private final SourceRateLimiter sourceRate;
 
     /** An ingress circuit offered to its listener, waiting for the listener's attach. */
     private record Pending(CircuitId id, CircuitToken token, Channel client, PublishedService service,
@@ -102,6 +105,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         this.attachTimeout = attachTimeout;
         this.draining = draining;
         this.requireTlsAttach = requireTlsAttach;
+        this.sourceRate = new SourceRateLimiter(config.connectRatePerIp(), config.connectBurstPerIp());
     }
 
     /** Ingress off: every PUBLISH is refused with NOT_ENABLED. */
@@ -464,6 +468,11 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
                 reset(ch, IngressOutcome.SOURCE_NOT_ALLOWED);
                 return;
             }
+            if (!sourceRate.tryAcquire(remote.getAddress())) {
+                log.debug("event=ingress_rate_limited service={} remote={}", svc.service, remote);
+                reset(ch, IngressOutcome.RATE_LIMITED);
+                return;
+            }
             if (draining.getAsBoolean()) {
                 reset(ch, IngressOutcome.DRAINING);
                 return;
@@ -479,7 +488,17 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
                 reset(ch, IngressOutcome.SERVICE_LIMIT_REACHED);
                 return;
             }
+            // However busy, the connection ends after max-connection-duration (closing the client
+            // closes its circuit too); a client trickling bytes under the idle timeout cannot keep a slot.
+            ScheduledFuture<?> lifetime = ch.eventLoop().schedule(() -> {
+                if (ch.isOpen()) {
+                    metrics.ingress(IngressOutcome.MAX_DURATION);
+                    log.info("event=ingress_max_duration service={} after_ms={}", svc.service, config.maxConnectionDuration().toMillis());
+                    ch.close();
+                }
+            }, config.maxConnectionDuration().toNanos(), TimeUnit.NANOSECONDS);
             ch.closeFuture().addListener(f -> {
+                lifetime.cancel(false);
                 svc.open.decrementAndGet();
                 open.decrementAndGet();
             });

@@ -10,6 +10,10 @@ public enum IngressOutcome {
     SERVICE_LIMIT_REACHED,
     /** The relay-wide public connection cap was reached (flood). */
     RELAY_LIMIT_REACHED,
+    /** The source opened new public connections faster than {@code ingress.connect-rate-per-ip} (checked after the prefixes). */
+    RATE_LIMITED,
+    /** A public connection reached {@code ingress.max-connection-duration} and was closed. */
+    MAX_DURATION,
     /** The relay drains: no new public connections. */
     DRAINING,
     /** The listener is gone, or its control queue was full. */

@@ -88,6 +88,25 @@ class RelayConfigLoaderTest {
     }
 
     @Test
+    void ingressRateAndDurationHaveSafeDefaultsAndAreChecked() {
+        RelayConfig d = RelayConfigLoader.load(null, Map.of(), Map.of(), true);
+        assertThat(d.ingress().connectRatePerIp()).isEqualTo(dev.burrow.relay.server.ingress.IngressConfig.DEFAULT_CONNECT_RATE_PER_IP);
+        assertThat(d.ingress().connectBurstPerIp()).isEqualTo(dev.burrow.relay.server.ingress.IngressConfig.DEFAULT_CONNECT_BURST_PER_IP);
+        assertThat(d.ingress().maxConnectionDuration()).isEqualTo(Duration.ofHours(1));
+        RelayConfig c = RelayConfigLoader.load(null, Map.of("BURROW_INGRESS_CONNECT_RATE_PER_IP", "2.5"),
+                Map.of("ingress.connect-burst-per-ip", "5", "ingress.max-connection-duration", "30m"), true);
+        assertThat(c.ingress().connectRatePerIp()).isEqualTo(2.5);
+        assertThat(c.ingress().connectBurstPerIp()).isEqualTo(5);
+        assertThat(c.ingress().maxConnectionDuration()).isEqualTo(Duration.ofMinutes(30));
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("ingress.connect-rate-per-ip", "0"), true))
+                .hasMessageContaining("ingress.connect-rate-per-ip");
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("ingress.connect-burst-per-ip", "0"), true))
+                .hasMessageContaining("ingress.connect-burst-per-ip");
+        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("ingress.max-connection-duration", "0s"), true))
+                .hasMessageContaining("ingress.max-connection-duration");
+    }
+
+    @Test
     void devDefaults() {
         RelayConfig c = RelayConfigLoader.load(null, Map.of(), Map.of(), true);
         assertThat(c.auth().mode()).isEqualTo(RelayConfig.AdmissionMode.OPEN);

@@ -213,6 +213,60 @@ class IngressTest {
     }
 
     @Test
+    void aSourceOverItsAcceptRateIsResetAndOtherSourcesStillGetIn() throws Exception {
+        // a burst of 2 and (practically) no refill; the admitted ones stay pending meanwhile
+        start(Map.of("ingress.connect-rate-per-ip", "0.001", "ingress.connect-burst-per-ip", "2", "timeouts.circuit-token", "60s"));
+        int port = publish(listener, "web", 100, "127.0.0.0/8");
+        try (Socket a = client(port); Socket b = client(port)) {
+            listener.awaitFrame(RelayFrame.CircuitOffer.class);
+            listener.awaitFrame(RelayFrame.CircuitOffer.class);
+            assertThat(refusedWithoutData(port)).isTrue();
+            assertThat(refusedWithoutData(port)).isTrue();
+            assertThat(counter("rate_limited")).isEqualTo(2);
+            assertThat(listener.count(RelayFrame.CircuitOffer.class)).as("a refused source costs the listener nothing").isZero();
+            // another source is not affected, and neither are the first source's open connections
+            try (Socket c = new Socket()) {
+                c.setSoTimeout((int) WAIT.toMillis());
+                c.bind(new InetSocketAddress("127.0.0.2", 0));
+                c.connect(new InetSocketAddress("127.0.0.1", port), (int) WAIT.toMillis());
+                listener.awaitFrame(RelayFrame.CircuitOffer.class);
+                assertThat(counter("rate_limited")).isEqualTo(2);
+                assertThat(a.isClosed() || b.isClosed()).isFalse();
+                await().atMost(WAIT).until(() -> relay.context().ingress().openConnections() == 3);
+            }
+        }
+    }
+
+    @Test
+    void aBusyConnectionIsClosedAtTheMaximumDuration() throws Exception {
+        // the idle timeout never fires (bytes flow all the time); the duration cap still ends it
+        start(Map.of("ingress.max-connection-duration", "2s", "ingress.idle-timeout", "5m"));
+        int port = publish(listener, "web", 8, "127.0.0.1/32");
+        try (Socket s = client(port)) {
+            RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
+            try (TestRelayClient circuit = attach(offer)) {
+                circuit.awaitFrame(RelayFrame.CircuitAttached.class);
+                java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+                Thread reader = Thread.ofVirtual().start(() -> ended.set(endedWithoutData(s) || true));
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                    try {
+                        s.getOutputStream().write('x'); // busy: a byte every 200 ms
+                    } catch (IOException e) {
+                        return true; // the relay closed it
+                    }
+                    return ended.get();
+                });
+                reader.join(WAIT.toMillis());
+                await().atMost(WAIT).until(() -> circuit.inputShutdown() || !circuit.isOpen());
+                assertThat(circuit.circuitBytes().length).as("bytes flowed until the cap").isPositive();
+            }
+        }
+        assertThat(counter("max_duration")).isEqualTo(1);
+        assertThat(counter("idle_closed")).isZero();
+        await().atMost(WAIT).until(() -> relay.context().ingress().openConnections() == 0);
+    }
+
+    @Test
     void aListenerRefusalOrSilenceResetsTheClient() throws Exception {
         start(Map.of("timeouts.circuit-token", "1s"));
         int port = publish(listener, "web", 8, "127.0.0.1/32");
