@@ -108,6 +108,7 @@ public final class Agent implements AutoCloseable {
         RelayClientConfig.Builder rcb = RelayClientConfig.builder(config.relay().url(), relayTrust(config.relay()), identity)
                 .acceptsCircuits(true)
                 .mode(ConnectMode.parse(config.relay().mode()))
+                .plainCircuits(config.plainCircuits())
                 .transport(transport);
         if (config.relay().fleet()) {
             // Every relay shares the trust settings: the prober checks each one's certificate as a connection would.
@@ -308,6 +309,11 @@ public final class Agent implements AutoCloseable {
         }
         if (!next.fleetCas().equals(current.fleetCas())) {
             log.warn("fleet-ca changed: restart the agent to apply it");
+        }
+        if (next.plainCircuits() != current.plainCircuits()) {
+            log.warn("tls.plain-circuits changed: restart the agent to apply it");
+            next = new AgentConfig(next.relay(), next.fleetCas(), next.peers(), next.exposes(), next.forwards(),
+                    current.plainCircuits());
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);

@@ -42,6 +42,9 @@ import java.util.Set;
  *   fingerprint: sha256:...        # dev relays: pin the relay's certificate
  *   ca-file: /etc/burrow/relay-ca.pem
  *   mode: auto                     # upgrade | websocket | auto
+ * tls:
+ *   plain-circuits: true           # circuit connections may skip relay TLS (end-to-end TLS inside);
+ *                                  #   false: every circuit connection runs inside relay TLS too
  * fleet-ca: [/etc/burrow/fleet-ca.pem]   # makes peers' names and tags authoritative
  * peers:                           # local aliases for node IDs
  *   alice: 7xq...
@@ -61,7 +64,22 @@ import java.util.Set;
  * </pre>
  */
 public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
-        List<Forward> forwards) {
+        List<Forward> forwards, boolean plainCircuits) {
+
+    /**
+     * Whether circuit connections may skip relay TLS by default: yes, as the relay's
+     * {@code tls.plain-circuits}. The stream inside is end-to-end TLS between the two nodes either way,
+     * so relay TLS around it only hides circuit metadata already known to the relay; an agent falls
+     * back to relay TLS by itself when a relay refuses plain circuits. {@code tls.plain-circuits: false}
+     * is for networks that must see TLS on every connection to the relay.
+     */
+    public static final boolean DEFAULT_PLAIN_CIRCUITS = true;
+
+    /** A configuration with {@link #DEFAULT_PLAIN_CIRCUITS}. */
+    public AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
+            List<Forward> forwards) {
+        this(relay, fleetCas, peers, exposes, forwards, DEFAULT_PLAIN_CIRCUITS);
+    }
 
     /**
      * Where the relays are and how they are trusted. {@code candidates} lists every relay the agent
@@ -239,12 +257,13 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     /** Same services, forwards and aliases, another relay (command-line override). */
     public AgentConfig withRelay(Relay r) {
-        return new AgentConfig(r, fleetCas, peers, exposes, forwards);
+        return new AgentConfig(r, fleetCas, peers, exposes, forwards, plainCircuits);
     }
 
     // ------------------------------------------------------------------ YAML
 
-    private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> TLS_KEYS = Set.of("plain-circuits");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
     private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
             "public", "proxy-protocol");
@@ -310,6 +329,19 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
                 throw new IllegalArgumentException("relays: " + e.getMessage());
             }
         }
+        boolean plainCircuits = DEFAULT_PLAIN_CIRCUITS;
+        JsonNode tls = root.get("tls");
+        if (tls != null && !tls.isNull()) {
+            requireObject(tls, "tls");
+            checkKeys(tls, TLS_KEYS, "tls.");
+            JsonNode pc = tls.get("plain-circuits");
+            if (pc != null && !pc.isNull()) {
+                if (!pc.isBoolean()) {
+                    throw new IllegalArgumentException("tls.plain-circuits: expected true or false");
+                }
+                plainCircuits = pc.booleanValue();
+            }
+        }
         List<Path> cas = new ArrayList<>();
         JsonNode ca = root.get("fleet-ca");
         if (ca != null && !ca.isNull()) {
@@ -349,7 +381,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
                 forwards.add(parseForward(fw.get(i), "forward[" + i + "]", peers, !cas.isEmpty()));
             }
         }
-        return new AgentConfig(relay, cas, peers, exposes, forwards);
+        return new AgentConfig(relay, cas, peers, exposes, forwards, plainCircuits);
     }
 
     /** {@code relays: [url, ...]} or {@code relays: {region: [url, ...], ...}}. */

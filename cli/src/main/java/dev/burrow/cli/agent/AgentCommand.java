@@ -112,7 +112,8 @@ public final class AgentCommand implements Callable<Integer> {
                     : c.relay().fleet() ? "; " + c.relay().candidates().size() + " relays: " + c.relay().candidates().stream()
                             .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
                     : "; relay " + c.relay().url();
-            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards" + relays + ")");
+            String plain = c.plainCircuits() ? "" : "; circuits always inside relay TLS (tls.plain-circuits: false)";
+            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards" + relays + plain + ")");
             return 0;
         }
     }

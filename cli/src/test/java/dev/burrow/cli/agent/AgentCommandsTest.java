@@ -47,6 +47,20 @@ class AgentCommandsTest {
     }
 
     @Test
+    void verifyReportsPlainCircuitsOffAndRejectsABadValue() throws Exception {
+        Path off = tmp.resolve("off.yaml");
+        Files.writeString(off, "tls:\n  plain-circuits: false\n");
+        Result ok = run("agent", "verify", "--config", off.toString());
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).contains("valid").contains("tls.plain-circuits: false");
+        Path bad = tmp.resolve("bad-tls.yaml");
+        Files.writeString(bad, "tls:\n  plain-circuits: sometimes\n");
+        Result no = run("agent", "verify", "--config", bad.toString());
+        assertThat(no.code()).isEqualTo(2);
+        assertThat(no.err()).contains("tls.plain-circuits");
+    }
+
+    @Test
     void verifyListsSeveralRelaysAndRejectsBadOnes() throws Exception {
         Path fleet = tmp.resolve("fleet.yaml");
         Files.writeString(fleet, "relays:\n  eu: [https://a.example.com, https://b.example.com]\n  us: [https://c.example.com]\n");

@@ -93,6 +93,20 @@ class AgentConfigTest {
     }
 
     @Test
+    void plainCircuitsIsOnByDefaultAndCanBeTurnedOff() {
+        assertThat(AgentConfig.parse("", Path.of(".")).plainCircuits()).isTrue();
+        assertThat(AgentConfig.parse("tls: {plain-circuits: true}", Path.of(".")).plainCircuits()).isTrue();
+        AgentConfig off = AgentConfig.parse("tls:\n  plain-circuits: false\n", Path.of("."));
+        assertThat(off.plainCircuits()).isFalse();
+        assertThat(off.withRelay(null).plainCircuits()).as("kept across a relay override").isFalse();
+        assertThatThrownBy(() -> AgentConfig.parse("tls: {plain-circuits: nope}", Path.of(".")))
+                .hasMessageContaining("tls.plain-circuits");
+        assertThatThrownBy(() -> AgentConfig.parse("tls: {plain-circuit: false}", Path.of(".")))
+                .hasMessageContaining("tls.plain-circuit");
+        assertThatThrownBy(() -> AgentConfig.parse("tls: [false]", Path.of("."))).hasMessageContaining("tls");
+    }
+
+    @Test
     void mistakesNameTheirKey() {
         assertError("expose:\n  - name: Web\n    target: 80\n    allow: [tag:x]\n", "expose[0].name");
         assertError("expose:\n  - name: web\n    target: 80\n", "expose[0].allow");
