@@ -315,13 +315,13 @@ public final class CircuitManager {
             return false;
         }
         Circuit victim = evictionVictim(candidates);
-        if (victim == null) {
-            return false;
+        if (victim == null || !end(victim, CircuitRejectReason.LIMIT_REACHED,
+                "the destination's pending circuits are full; the slot went to a dialer holding fewer", true)) {
+            return false; // it attached or ended meanwhile
         }
         metrics.circuitEvent(CircuitEvent.EVICTED);
         log.info("event=circuit_evicted circuit={} dialer={} listener={} for_dialer={}", victim.id, victim.dialerKey().shortId(),
                 victim.listener.key().shortId(), c.dialerKey().shortId());
-        fail(victim, CircuitRejectReason.LIMIT_REACHED, "the destination's pending circuits are full; the slot went to a dialer holding fewer");
         return true;
     }
 
@@ -461,9 +461,18 @@ public final class CircuitManager {
 
     /** Ends a not-yet-active circuit and tells the dialer why. */
     private void fail(Circuit c, CircuitRejectReason reason, String message) {
+        end(c, reason, message, false);
+    }
+
+    /**
+     * Ends a not-yet-active circuit (with {@code onlyIfDialerUnattached}: only while its dialer has
+     * not attached) and tells the dialer why. True if this call ended it.
+     */
+    private boolean end(Circuit c, CircuitRejectReason reason, String message, boolean onlyIfDialerUnattached) {
         synchronized (c) {
-            if (c.state == Circuit.State.CLOSED || c.state == Circuit.State.ACTIVE) {
-                return;
+            if (c.state == Circuit.State.CLOSED || c.state == Circuit.State.ACTIVE
+                    || (onlyIfDialerUnattached && c.dialerChannel != null)) {
+                return false;
             }
             c.state = Circuit.State.CLOSED;
             if (c.timeout != null) {
@@ -474,6 +483,7 @@ public final class CircuitManager {
         release(c, false);
         closeLater(c);
         refuse(c, reason, message);
+        return true;
     }
 
     private static void closeLater(Circuit c) {
