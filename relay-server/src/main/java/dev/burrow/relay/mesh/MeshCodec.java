@@ -9,6 +9,7 @@ import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.FrameLimits;
+import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.ServiceNames;
 import io.netty.buffer.ByteBuf;
@@ -44,6 +45,7 @@ public final class MeshCodec {
             case KEEPALIVE -> new MeshFrame.Keepalive();
             case PRESENT -> new MeshFrame.Present(readKeys(in));
             case GONE -> new MeshFrame.Gone(readKeys(in));
+            case NAMES -> new MeshFrame.Names(readNames(in));
             case DATAGRAM -> {
                 NodeKey src = readKey(in);
                 NodeKey dst = readKey(in);
@@ -74,6 +76,7 @@ public final class MeshCodec {
             case MeshFrame.Keepalive k -> MeshFrameType.KEEPALIVE;
             case MeshFrame.Present p -> MeshFrameType.PRESENT;
             case MeshFrame.Gone g -> MeshFrameType.GONE;
+            case MeshFrame.Names n -> MeshFrameType.NAMES;
             case MeshFrame.Datagram d -> MeshFrameType.DATAGRAM;
             case MeshFrame.CircuitRequest r -> MeshFrameType.CIRCUIT_REQUEST;
             case MeshFrame.CircuitAccepted a -> MeshFrameType.CIRCUIT_ACCEPTED;
@@ -95,6 +98,13 @@ public final class MeshCodec {
             case MeshFrame.Keepalive k -> 0;
             case MeshFrame.Present p -> 2 + p.keys().size() * NodeKey.LENGTH;
             case MeshFrame.Gone g -> 2 + g.keys().size() * NodeKey.LENGTH;
+            case MeshFrame.Names n -> {
+                int len = 2;
+                for (MeshFrame.Named e : n.entries()) {
+                    len += NodeKey.LENGTH + 1 + e.name().length(); // node names are ASCII
+                }
+                yield len;
+            }
             case MeshFrame.Datagram d -> 2 * NodeKey.LENGTH + d.payload().readableBytes();
             case MeshFrame.CircuitRequest r -> 8 + 2 * NodeKey.LENGTH + str8Length(r.service());
             case MeshFrame.CircuitAccepted a -> 8 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
@@ -128,6 +138,14 @@ public final class MeshCodec {
             case MeshFrame.Keepalive k -> { }
             case MeshFrame.Present p -> writeKeys(out, p.keys());
             case MeshFrame.Gone g -> writeKeys(out, g.keys());
+            case MeshFrame.Names n -> {
+                out.writeShort(n.entries().size());
+                for (MeshFrame.Named e : n.entries()) {
+                    out.writeBytes(e.key().bytes());
+                    out.writeByte(e.name().length());
+                    out.writeCharSequence(e.name(), StandardCharsets.US_ASCII);
+                }
+            }
             case MeshFrame.Datagram d -> {
                 out.writeBytes(d.source().bytes());
                 out.writeBytes(d.destination().bytes());
@@ -233,6 +251,33 @@ public final class MeshCodec {
             keys.add(readKey(in));
         }
         return keys;
+    }
+
+    /**
+     * NAMES entries: the count and every name length are checked against their limits before anything
+     * is allocated for them; a name must be a valid node name (or empty = cleared).
+     */
+    private static List<MeshFrame.Named> readNames(ByteBuf in) {
+        int n = readU16(in);
+        if (n > MeshProtocol.MAX_NAMES_PER_FRAME) {
+            throw new ProtocolViolation(BAD_FIELD, "too many names: " + n);
+        }
+        need(in, n * (NodeKey.LENGTH + 1), "names");
+        List<MeshFrame.Named> entries = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            NodeKey key = readKey(in);
+            int len = readU8(in);
+            if (len > FrameLimits.MAX_NODE_NAME) {
+                throw new ProtocolViolation(BAD_FIELD, "node name of " + len + " bytes exceeds " + FrameLimits.MAX_NODE_NAME);
+            }
+            need(in, len, "name");
+            String name = in.readCharSequence(len, StandardCharsets.US_ASCII).toString();
+            if (len > 0 && !NodeNames.isValid(name)) {
+                throw new ProtocolViolation(BAD_FIELD, "invalid node name");
+            }
+            entries.add(new MeshFrame.Named(key, name));
+        }
+        return entries;
     }
 
     private static String readStr8(ByteBuf in) {

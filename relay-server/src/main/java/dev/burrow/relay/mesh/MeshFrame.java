@@ -93,6 +93,34 @@ public sealed interface MeshFrame {
         }
     }
 
+    /**
+     * Certified names of the sender's nodes. {@code name} empty = the node has no certified name any
+     * more (it is still connected).
+     */
+    record Names(List<Named> entries) implements MeshFrame {
+        public Names {
+            if (entries.size() > MeshProtocol.MAX_NAMES_PER_FRAME) {
+                throw new IllegalArgumentException("at most " + MeshProtocol.MAX_NAMES_PER_FRAME + " names per frame");
+            }
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /** One NAMES entry: {@code name} is a valid node name or empty (cleared). */
+    record Named(NodeKey key, String name) {
+        public Named {
+            java.util.Objects.requireNonNull(key, "key");
+            if (!name.isEmpty() && !dev.burrow.protocol.frame.NodeNames.isValid(name)) {
+                throw new IllegalArgumentException("invalid node name");
+            }
+        }
+
+        /** True when the entry clears the node's name. */
+        public boolean cleared() {
+            return name.isEmpty();
+        }
+    }
+
     /** Owns {@code payload} (a reference-counted buffer): whoever consumes it releases it. */
     record Datagram(NodeKey source, NodeKey destination, ByteBuf payload) implements MeshFrame, ReferenceCounted {
         @Override

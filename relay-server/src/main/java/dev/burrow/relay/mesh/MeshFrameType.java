@@ -47,6 +47,17 @@ public enum MeshFrameType {
      */
     GONE(0x11, 2 + MeshProtocol.MAX_KEYS_PER_PRESENCE * NodeKey.LENGTH),
     /**
+     * {@code acceptor→dialer} 0x12 (link), the certified names of nodes connected to the sender.
+     * <pre>u16 count | (key | str8 name) * count</pre> at most {@value MeshProtocol#MAX_NAMES_PER_FRAME}
+     * entries; {@code name} is a node name ({@link dev.burrow.protocol.frame.NodeNames}, at most
+     * {@value FrameLimits#MAX_NODE_NAME} bytes) that the sender verified in the node's CA-issued
+     * certificate, or empty: the node (still connected) no longer has one. Every key must have been
+     * announced by PRESENT on this link first; a name goes with its key's GONE. Right after its full
+     * presence the acceptor sends the names of its named nodes; then one frame per change. Added to
+     * version 1 without a bump: an older relay skips it as an unknown type.
+     */
+    NAMES(0x12, 2 + MeshProtocol.MAX_NAMES_PER_FRAME * (NodeKey.LENGTH + 1 + FrameLimits.MAX_NODE_NAME)),
+    /**
      * {@code dialer→acceptor} 0x20 (link), a keyed datagram for a node connected to the acceptor.
      * <pre>key source | key destination | payload...</pre> The receiver delivers it locally or drops
      * it: a forwarded datagram is never forwarded again.

@@ -43,6 +43,11 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     static final int CONTROL_QUEUE = 4096;
     /** Routes one sibling may announce: the relay's own client limit is 100 000 by default. */
     static final int MAX_ROUTES_PER_LINK = 1_000_000;
+    /**
+     * Certified names one sibling may announce: one per key it announced, so never more than its
+     * routes (a NAMES entry for a key not announced on the link resets the link).
+     */
+    static final int MAX_NAMES_PER_LINK = MAX_ROUTES_PER_LINK;
     /** A sibling that reads nothing for this long is cut off (its clients are better served elsewhere). */
     static final long WRITE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
@@ -201,6 +206,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
             switch (msg) {
                 case MeshFrame.Present p when outbound -> mesh.routesAdded(this, p.keys());
                 case MeshFrame.Gone g when outbound -> mesh.routesRemoved(this, g.keys());
+                case MeshFrame.Names n when outbound -> mesh.namesAnnounced(this, n.entries());
                 case MeshFrame.CircuitAccepted a when outbound -> mesh.circuitAccepted(this, a);
                 case MeshFrame.CircuitRejected r when outbound -> mesh.circuitRejected(this, r);
                 case MeshFrame.Datagram d when !outbound -> {

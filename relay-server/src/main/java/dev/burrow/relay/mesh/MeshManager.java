@@ -68,6 +68,14 @@ import org.slf4j.LoggerFactory;
  * those keys are routes. When a link breaks, its routes are dropped and local clients that recently
  * sent to those nodes get PEER_GONE; on reconnect the full presence is sent again.
  *
+ * <p><b>Names.</b> With its presence, this relay sends the certified names of its named clients (the
+ * name it verified in a CA-issued certificate, {@link ClientSession#certifiedName()}; never a
+ * self-signed claim): the whole set after the full presence, then one NAMES frame per named client
+ * that connects (or a replacement connection whose name differs). A name goes with its key (GONE,
+ * link down). LOOKUP_NAME answers local clients first, then these ({@link #lookupName}); the dialling
+ * agent still requires the peer's certificate to be CA-issued with exactly that name, so a sibling
+ * announcing a false name can only cause a refused connection.
+ *
  * <p><b>Forwarding.</b> A datagram or circuit request whose destination is not connected here goes to
  * a sibling that has it (the most recently announced one). The sibling delivers locally or drops: a
  * forwarded message is never forwarded again. Cross-relay circuits: the listener's relay offers the
@@ -127,6 +135,8 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     private final Set<MeshLink> presenceSubscribers = new LinkedHashSet<>(); // guarded by presenceLock
     /** Node key → links that announced it (copy-on-write lists, newest last). */
     private final ConcurrentHashMap<NodeKey, List<MeshLink>> routes = new ConcurrentHashMap<>();
+    /** Certified names siblings announced for the keys they announced. */
+    private final MeshNames names = new MeshNames();
 
     private final AtomicLong nextRequestId = new AtomicLong(RANDOM.nextLong() & Long.MAX_VALUE);
     private final ConcurrentHashMap<Long, PendingCircuit> pendingCircuits = new ConcurrentHashMap<>();
@@ -207,6 +217,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             return null;
         }
         rc.registry().presenceListener(m);
+        rc.registry().remoteNames(m::lookupName);
         rc.circuits().mesh(m);
         rc.mesh(m, m);
         rc.gate().exemptFromIpLimit(ip -> m.siblingIps.contains(ip));
@@ -278,6 +289,19 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     public boolean hasRoute(NodeKey k) {
         List<MeshLink> l = routes.get(k);
         return l != null && !l.isEmpty();
+    }
+
+    /**
+     * Keys that siblings announced with {@code name} (their relay verified it in a CA-issued
+     * certificate), distinct, at most {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}.
+     */
+    public List<NodeKey> lookupName(String name) {
+        return names.lookup(name, dev.burrow.protocol.frame.FrameLimits.MAX_NAME_RESULT_KEYS);
+    }
+
+    /** Distinct names known through siblings. */
+    public int meshNameCount() {
+        return names.names();
     }
 
     // ---------------------------------------------------------------- peers and dialling
@@ -445,12 +469,16 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
 
     // ---------------------------------------------------------------- presence
 
-    /** Sends the full presence, then changes (under one lock, so no change is lost or reordered). */
+    /**
+     * Sends the full presence, then the names of the named clients among it, then changes (under one
+     * lock, so no change is lost or reordered, and every name follows its key's PRESENT).
+     */
     private void subscribe(MeshLink link) {
         synchronized (presenceLock) {
             presenceSubscribers.add(link);
+            var sessions = rc.registry().sessions();
             List<NodeKey> batch = new ArrayList<>(MeshProtocol.MAX_KEYS_PER_PRESENCE);
-            for (ClientSession s : rc.registry().sessions()) {
+            for (ClientSession s : sessions) {
                 batch.add(s.key());
                 if (batch.size() == MeshProtocol.MAX_KEYS_PER_PRESENCE) {
                     link.enqueueControl(new MeshFrame.Present(batch));
@@ -460,12 +488,45 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             if (!batch.isEmpty()) {
                 link.enqueueControl(new MeshFrame.Present(batch));
             }
+            List<MeshFrame.Named> named = new ArrayList<>(MeshProtocol.MAX_NAMES_PER_FRAME);
+            for (ClientSession s : sessions) {
+                if (s.certifiedName() == null) {
+                    continue;
+                }
+                named.add(new MeshFrame.Named(s.key(), s.certifiedName()));
+                if (named.size() == MeshProtocol.MAX_NAMES_PER_FRAME) {
+                    link.enqueueControl(new MeshFrame.Names(named));
+                    named.clear();
+                }
+            }
+            if (!named.isEmpty()) {
+                link.enqueueControl(new MeshFrame.Names(named));
+            }
         }
     }
 
+    /** PRESENT, and right behind it (same lock) the client's certified name when it has one. */
     @Override
     public void present(NodeKey k) {
-        publish(new MeshFrame.Present(List.of(k)));
+        synchronized (presenceLock) {
+            publish(new MeshFrame.Present(List.of(k)));
+            ClientSession s = rc.registry().lookup(k);
+            if (s != null && s.certifiedName() != null) {
+                publish(new MeshFrame.Names(List.of(new MeshFrame.Named(k, s.certifiedName()))));
+            }
+        }
+    }
+
+    /** A replacement connection brought another name (or none): announce the current one. */
+    @Override
+    public void renamed(NodeKey k) {
+        synchronized (presenceLock) {
+            ClientSession s = rc.registry().lookup(k);
+            if (s != null) { // gone meanwhile: its GONE drops the name on the siblings
+                String name = s.certifiedName();
+                publish(new MeshFrame.Names(List.of(new MeshFrame.Named(k, name == null ? "" : name))));
+            }
+        }
     }
 
     @Override
@@ -509,6 +570,32 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         }
     }
 
+    /**
+     * A sibling announced names for keys it announced (link event loop). A name for a key it never
+     * announced on this link breaks the protocol (it always sends PRESENT first, on the same ordered
+     * queue) and resets the link, as does passing {@link MeshLink#MAX_NAMES_PER_LINK}: both are
+     * checked before anything is stored.
+     */
+    @Override
+    public void namesAnnounced(MeshLink link, List<MeshFrame.Named> entries) {
+        rc.metrics().meshEvent(MeshEvent.NAMES_RECEIVED);
+        for (MeshFrame.Named e : entries) {
+            String problem = null;
+            if (!link.learned.contains(e.key())) {
+                problem = "a name for a node it did not announce";
+            } else if (!e.cleared() && !names.has(link, e.key()) && names.count(link) >= MeshLink.MAX_NAMES_PER_LINK) {
+                problem = "more than " + MeshLink.MAX_NAMES_PER_LINK + " names";
+            }
+            if (problem != null) {
+                rc.metrics().meshEvent(MeshEvent.NAMES_REFUSED);
+                log.warn("event=mesh_protocol_error peer_relay={} msg=\"{}\"", link.peerRelayId, problem);
+                link.channel.close();
+                return;
+            }
+            names.put(link, e.key(), e.name());
+        }
+    }
+
     /** A sibling said keys left it, or the link over which they were learned broke. */
     @Override
     public void routesRemoved(MeshLink link, Collection<NodeKey> keys) {
@@ -516,6 +603,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             if (!link.learned.remove(k)) {
                 continue;
             }
+            names.remove(link, k);
             boolean[] last = new boolean[1];
             routes.computeIfPresent(k, (kk, old) -> {
                 List<MeshLink> n = new ArrayList<>(old);
@@ -537,6 +625,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         if (link.outbound) {
             outboundLinks.remove(link);
             routesRemoved(link, link.learned);
+            names.removeLink(link);
             for (Map.Entry<Long, PendingCircuit> e : pendingCircuits.entrySet()) {
                 if (e.getValue().link() == link && pendingCircuits.remove(e.getKey(), e.getValue())) {
                     finishPending(e.getValue());

@@ -21,6 +21,9 @@ interface MeshNode {
     /** A sibling said keys left; link event loop. */
     void routesRemoved(MeshLink link, Collection<NodeKey> keys);
 
+    /** A sibling announced (or cleared) certified names of keys it announced over an outbound link; link event loop. */
+    void namesAnnounced(MeshLink link, java.util.List<MeshFrame.Named> entries);
+
     void circuitAccepted(MeshLink link, MeshFrame.CircuitAccepted a);
 
     void circuitRejected(MeshLink link, MeshFrame.CircuitRejected r);

@@ -6,7 +6,8 @@ public final class MeshProtocol {
 
     /**
      * Mesh protocol version. History: 1 (this version) = HELLO/AUTH (HMAC challenge-response bound to
-     * the acceptor's TLS certificate), PRESENT/GONE, DATAGRAM, CIRCUIT_REQUEST/ACCEPTED/REJECTED/ATTACH.
+     * the acceptor's TLS certificate), PRESENT/GONE, DATAGRAM, CIRCUIT_REQUEST/ACCEPTED/REJECTED/ATTACH;
+     * later NAMES (0x12), added without a bump (an older relay skips it as an unknown type).
      */
     public static final int VERSION = 1;
     /** Path of the HTTP Upgrade on the relay's public listener. */
@@ -19,6 +20,11 @@ public final class MeshProtocol {
     public static final int NONCE_LENGTH = 32;
     /** Keys per PRESENT/GONE frame: 32 KiB frames keep one frame from hogging a link. */
     public static final int MAX_KEYS_PER_PRESENCE = 1024;
+    /**
+     * (key, name) entries per NAMES frame: 256 entries of at most 96 bytes keep a frame under 24 KiB,
+     * below a full PRESENT, so names never hog a link either.
+     */
+    public static final int MAX_NAMES_PER_FRAME = 256;
 
     /** What a mesh connection is for. */
     public enum Purpose {

@@ -52,6 +52,8 @@ final class FakeNode implements MeshNode {
     @Override public RelayMetrics metrics() { return metrics; }
     @Override public void routesAdded(MeshLink link, Collection<NodeKey> keys) { added.addAll(keys); }
     @Override public void routesRemoved(MeshLink link, Collection<NodeKey> keys) { removed.addAll(keys); }
+    final List<MeshFrame.Named> names = new ArrayList<>();
+    @Override public void namesAnnounced(MeshLink link, List<MeshFrame.Named> entries) { names.addAll(entries); }
     @Override public void circuitAccepted(MeshLink link, MeshFrame.CircuitAccepted a) { received.add(a); }
     @Override public void circuitRejected(MeshLink link, MeshFrame.CircuitRejected r) { received.add(r); }
     @Override public void deliver(MeshFrame.Datagram d) { received.add(d); d.release(); }

@@ -46,6 +46,7 @@ class MeshCodecTest {
                 new MeshFrame.Keepalive(),
                 new MeshFrame.Present(List.of(A, B)),
                 new MeshFrame.Gone(List.of(B)),
+                new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice"), new MeshFrame.Named(B, ""))),
                 new MeshFrame.CircuitRequest(7, A, B, "ssh"),
                 new MeshFrame.CircuitAccepted(7, CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5))),
                 new MeshFrame.CircuitRejected(7, CircuitRejectReason.PEER_NOT_FOUND, "gone"),
@@ -60,6 +61,8 @@ class MeshCodecTest {
         assertThat(hex(new MeshFrame.Keepalive())).isEqualTo("0300000000");
         assertThat(hex(new MeshFrame.Present(List.of(A, B)))).isEqualTo("10" + "00000042" + "0002" + "aa".repeat(32) + "bb".repeat(32));
         assertThat(hex(new MeshFrame.Gone(List.of()))).isEqualTo("11" + "00000002" + "0000");
+        assertThat(hex(new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice"), new MeshFrame.Named(B, "")))))
+                .isEqualTo("12" + "00000049" + "0002" + "aa".repeat(32) + "05" + "616c696365" + "bb".repeat(32) + "00");
         ByteBuf payload = Unpooled.wrappedBuffer(new byte[] {9, 8});
         assertThat(hex(new MeshFrame.Datagram(A, B, payload))).isEqualTo("20" + "00000042" + "aa".repeat(32) + "bb".repeat(32) + "0908");
         payload.release();
@@ -120,6 +123,51 @@ class MeshCodecTest {
         byte[] tooMany = HexFormat.of().parseHex("0401");
         assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.GONE, Unpooled.wrappedBuffer(tooMany)))
                 .isInstanceOf(ProtocolViolation.class);
+    }
+
+    @Test
+    void namesAreCheckedAgainstTheirLimitsBeforeAllocation() {
+        String key = "aa".repeat(32);
+        // more entries than a frame may hold: refused on the count, before reading any entry
+        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
+                String.format("%04x", MeshProtocol.MAX_NAMES_PER_FRAME + 1)))))
+                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("too many names");
+        // a name longer than a node name may be (64 bytes), refused on its length byte
+        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
+                "0001" + key + "40" + "61".repeat(64))))).isInstanceOf(ProtocolViolation.class);
+        // not a node name: upper case, a leading '-', a byte outside ASCII
+        for (String bad : List.of("05" + "416c696365", "02" + "2d61", "02" + "61ff")) {
+            assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
+                    "0001" + key + bad)))).isInstanceOf(ProtocolViolation.class);
+        }
+        // truncated: the count promises more than is there, or a name runs past the end
+        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
+                "0002" + key + "00")))).isInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
+                "0001" + key + "05" + "6162")))).isInstanceOf(ProtocolViolation.class);
+        // the largest legal frame fits the type's maximum exactly
+        List<MeshFrame.Named> full = new java.util.ArrayList<>();
+        for (int i = 0; i < MeshProtocol.MAX_NAMES_PER_FRAME; i++) {
+            full.add(new MeshFrame.Named(A, "a".repeat(dev.burrow.protocol.frame.FrameLimits.MAX_NODE_NAME)));
+        }
+        assertThat(MeshCodec.encodedLength(new MeshFrame.Names(full)) - 5).isEqualTo(MeshFrameType.NAMES.maxPayload());
+        assertThatThrownBy(() -> new MeshFrame.Named(A, "Not-A-Name")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void anOlderDecoderSkipsNamesAsAnUnknownType() {
+        // what a relay without NAMES does with it: an unknown type after authentication is skipped
+        ByteBuf in = Unpooled.buffer();
+        MeshCodec.encode(new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice"))), in);
+        in.setByte(0, 0x7e); // a code this build does not know stands in for the old relay's view
+        MeshCodec.encode(new MeshFrame.Gone(List.of(A)), in);
+        MeshFrameDecoder dec = new MeshFrameDecoder();
+        EmbeddedChannel ch = new EmbeddedChannel(dec);
+        dec.authenticated();
+        ch.writeInbound(in);
+        assertThat((Object) ch.readInbound()).isInstanceOf(MeshFrame.Unknown.class);
+        assertThat((Object) ch.readInbound()).isEqualTo(new MeshFrame.Gone(List.of(A)));
+        ch.finishAndReleaseAll();
     }
 
     @Test

@@ -58,6 +58,26 @@ class MeshLinkTest {
     }
 
     @Test
+    void namesTravelOnlyFromAcceptorToDialer() throws Exception {
+        FakeNode node = new FakeNode(new byte[16], KEY);
+        EmbeddedChannel out = new EmbeddedChannel();
+        link(node, out, true);
+        out.writeInbound(new MeshFrame.Present(List.of(A)));
+        out.writeInbound(new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice"))));
+        assertThat(node.names).containsExactly(new MeshFrame.Named(A, "alice"));
+        assertThat(out.isActive()).isTrue();
+        out.finishAndReleaseAll();
+
+        FakeNode acceptor = new FakeNode(new byte[16], KEY);
+        EmbeddedChannel in = new EmbeddedChannel();
+        link(acceptor, in, false);
+        in.writeInbound(new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice")))); // sent the wrong way
+        assertThat(acceptor.names).isEmpty();
+        assertThat(acceptor.count(MeshEvent.PROTOCOL_ERROR)).isEqualTo(1);
+        assertThat(in.isActive()).isFalse();
+    }
+
+    @Test
     void aStalledSiblingCostsOneBoundedQueueAndNeverBlocksTheSender() throws Exception {
         FakeNode node = new FakeNode(new byte[16], KEY);
         EmbeddedChannel ch = new EmbeddedChannel();

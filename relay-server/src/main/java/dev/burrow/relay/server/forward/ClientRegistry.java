@@ -1,6 +1,7 @@
 package dev.burrow.relay.server.forward;
 
 import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.RelayMetrics;
@@ -27,12 +28,19 @@ public final class ClientRegistry {
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
     private volatile PresenceListener presence = PresenceListener.NONE;
+    private volatile RemoteNames remoteNames = RemoteNames.NONE;
 
     /** Told when a key connects here or leaves (not when a connection replaces another with the same key). */
     public interface PresenceListener {
         void present(NodeKey key);
 
         void gone(NodeKey key);
+
+        /**
+         * A connection replaced another with the same key and a different certified name (or none);
+         * the listener reads the current one from {@link #lookup}.
+         */
+        default void renamed(NodeKey key) {}
 
         PresenceListener NONE = new PresenceListener() {
             @Override
@@ -45,6 +53,20 @@ public final class ClientRegistry {
 
     public void presenceListener(PresenceListener listener) {
         this.presence = listener;
+    }
+
+    /**
+     * Names of nodes connected to other relays (the relay mesh), asked after the local index. Each
+     * answer holds distinct keys, at most {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}.
+     */
+    public interface RemoteNames {
+        List<NodeKey> lookupName(String name);
+
+        RemoteNames NONE = name -> List.of();
+    }
+
+    public void remoteNames(RemoteNames source) {
+        this.remoteNames = source;
     }
 
     public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
@@ -63,6 +85,9 @@ public final class ClientRegistry {
                     session.remoteAddress());
             previous.close();
             previous.sendAndClose(new RelayFrame.Health(DUPLICATE_PROBLEM));
+            if (!java.util.Objects.equals(previous.certifiedName(), session.certifiedName())) {
+                presence.renamed(session.key());
+            }
             return;
         }
         presence.present(session.key());
@@ -113,12 +138,28 @@ public final class ClientRegistry {
     }
 
     /**
-     * Keys of connected clients whose CA-issued certificate carries {@code name} (at most
-     * {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}); empty when none, and always
+     * Keys of nodes whose CA-issued certificate carries {@code name}: connected clients first, then
+     * nodes on sibling relays that their relay verified ({@link RemoteNames}); distinct, at most
+     * {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}. Empty when none, and always
      * empty for names only claimed in self-signed certificates.
      */
     public List<NodeKey> lookupName(String name) {
-        return names.lookup(name);
+        List<NodeKey> local = names.lookup(name);
+        if (local.size() >= FrameLimits.MAX_NAME_RESULT_KEYS) {
+            return local;
+        }
+        List<NodeKey> remote = remoteNames.lookupName(name);
+        if (remote.isEmpty()) {
+            return local;
+        }
+        java.util.LinkedHashSet<NodeKey> merged = new java.util.LinkedHashSet<>(local);
+        for (NodeKey k : remote) {
+            if (merged.size() == FrameLimits.MAX_NAME_RESULT_KEYS) {
+                break;
+            }
+            merged.add(k);
+        }
+        return List.copyOf(merged);
     }
 
     /** Distinct certified names of connected clients. */

@@ -107,7 +107,14 @@ public interface RelayMetrics {
         CIRCUIT_REJECTED,
         /** A cross-relay circuit was joined on this (the dialer's) relay. */
         CIRCUIT_BRIDGED,
-        CIRCUIT_FAILED;
+        CIRCUIT_FAILED,
+        /** A sibling announced certified names (NAMES) for nodes here (counted per frame). */
+        NAMES_RECEIVED,
+        /**
+         * A sibling announced a name for a node it had not announced (or more names than routes): the
+         * link is reset (a malformed NAMES frame counts as {@link #PROTOCOL_ERROR}).
+         */
+        NAMES_REFUSED;
 
         public String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);
