@@ -308,13 +308,26 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             links.addAll(presenceSubscribers);
         }
         for (MeshLink l : links) {
-            if (l.provenKey != null && !current.stillAccepts(l.provenKey)) {
-                rc.metrics().meshEvent(MeshEvent.KEY_REVOKED);
-                log.warn("event=mesh_link_key_revoked direction={} peer_relay={} msg=\"the sibling proved a key the key "
-                        + "file no longer holds; closing the link (it is redialled with the current key)\"",
-                        l.outbound ? "outbound" : "inbound", l.peerRelayId);
-                l.channel.close();
-            }
+            cutIfKeyRevoked(l, current);
+        }
+    }
+
+    /**
+     * A handshake that verified with the previous key may finish just after a reload: a new link
+     * is checked against the current key after it joined the link sets, so either this check or the
+     * reload's sweep sees it.
+     */
+    private void cutIfKeyRevoked(MeshLink l) {
+        cutIfKeyRevoked(l, key);
+    }
+
+    private void cutIfKeyRevoked(MeshLink l, MeshKey current) {
+        if (l.provenKey != null && !current.stillAccepts(l.provenKey) && l.channel.isOpen()) {
+            rc.metrics().meshEvent(MeshEvent.KEY_REVOKED);
+            log.warn("event=mesh_link_key_revoked direction={} peer_relay={} msg=\"the sibling proved a key the key "
+                    + "file no longer holds; closing the link (it is redialled with the current key)\"",
+                    l.outbound ? "outbound" : "inbound", l.peerRelayId);
+            l.channel.close();
         }
     }
 
@@ -504,6 +517,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
                         ((MeshHandshake) ctx.handler()).provenKey());
                 ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
                 outboundLinks.add(link);
+                cutIfKeyRevoked(link);
                 rc.metrics().meshEvent(MeshEvent.LINK_UP);
                 log.info("event=mesh_link_up direction=outbound peer_relay={} address={}", peer.relayId(), p.address);
                 checkFirstSync();
@@ -592,7 +606,36 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         p.addAfter(after, "mesh-decoder", new MeshFrameDecoder());
         p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
         p.addAfter("mesh-encoder", "mesh-handshake", new MeshHandshake(this, MeshAuth.Role.ACCEPTOR, null,
-                (ctx, purpose, peer) -> accepted(ctx, purpose, peer)));
+                new MeshHandshake.Done() {
+                    @Override
+                    public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                        accepted(ctx, purpose, peer);
+                    }
+
+                    @Override
+                    public void failed(boolean self) {
+                        if (self && p.channel().remoteAddress() instanceof InetSocketAddress from) {
+                            loop.execute(() -> reachedItself(from));
+                        }
+                    }
+                }));
+    }
+
+    /**
+     * Loop: this relay accepted a connection from itself (its own instance ID in HELLO) and hung up
+     * before sending its own HELLO, so the dialling side never sees the ID: mark the peer whose
+     * outbound connection has that local address as self here, so it is not dialled again.
+     */
+    private void reachedItself(InetSocketAddress from) {
+        for (Peer p : peers.values()) {
+            if (p.channel != null && from.equals(p.channel.localAddress())) {
+                p.self = true;
+                if (p.redial != null) {
+                    p.redial.cancel(false);
+                }
+                checkFirstSync();
+            }
+        }
     }
 
     private void accepted(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
@@ -607,6 +650,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         rc.metrics().meshEvent(MeshEvent.LINK_UP);
         log.info("event=mesh_link_up direction=inbound peer_relay={} remote={}", peer.relayId(), ctx.channel().remoteAddress());
         subscribe(link);
+        cutIfKeyRevoked(link);
         if (ctx.channel().remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null) {
             loop.execute(() -> siblingDialledUs(remote.getAddress()));
         }
