@@ -64,11 +64,24 @@ public final class MeshAuth {
      */
     public static boolean verify(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash,
             byte[] received) {
-        boolean ok = false;
+        return provenKey(key, sender, senderHello, receiverHello, certHash, received) != null;
+    }
+
+    /**
+     * Like {@link #verify}, but says which key the sender proved: its {@link MeshKey#fingerprint}, or
+     * null when none matched. Every accepted key is always checked, so the time does not say which.
+     * A link remembers the fingerprint so that removing that key from the file cuts the link.
+     */
+    static byte[] provenKey(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash,
+            byte[] received) {
+        byte[] proven = null;
         for (byte[] k : key.accepted()) {
-            ok |= MessageDigest.isEqual(mac(k, sender, senderHello, receiverHello, certHash), received);
+            byte[] fingerprint = MeshKey.fingerprint(k);
+            if (MessageDigest.isEqual(mac(k, sender, senderHello, receiverHello, certHash), received)) {
+                proven = fingerprint;
+            }
         }
-        return ok;
+        return proven;
     }
 
     /** SHA-256 of a DER certificate. */

@@ -45,6 +45,8 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
     private byte[] certHash;
     private MeshFrame.Hello peer;
     private boolean finished;
+    /** Fingerprint of the key the peer proved (set when authenticated). */
+    private byte[] provenKey;
 
     MeshHandshake(MeshNode mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done) {
         this.mesh = mesh;
@@ -129,7 +131,8 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
 
     private void auth(ChannelHandlerContext ctx, MeshFrame.Auth a) {
         MeshAuth.Role other = role == MeshAuth.Role.DIALER ? MeshAuth.Role.ACCEPTOR : MeshAuth.Role.DIALER;
-        if (!MeshAuth.verify(mesh.key(), other, peerHello, ownHello, certHash, a.mac())) {
+        provenKey = MeshAuth.provenKey(mesh.key(), other, peerHello, ownHello, certHash, a.mac());
+        if (provenKey == null) {
             fail(ctx, MeshEvent.AUTH_FAILED, "mesh authentication failed (different mesh key, or TLS interception)", false);
             return;
         }
@@ -142,6 +145,14 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         log.info("event=mesh_authenticated role={} purpose={} peer_relay={} remote={}", role, purpose, peer.relayId(),
                 ctx.channel().remoteAddress());
         done.authenticated(ctx, purpose, peer);
+    }
+
+    /**
+     * The {@link MeshKey#fingerprint} of the key the peer proved, once authenticated (read it in
+     * {@link Done#authenticated}, where this handler is still {@code ctx.handler()}).
+     */
+    byte[] provenKey() {
+        return provenKey == null ? null : provenKey.clone();
     }
 
     /** SHA-256 of the acceptor's certificate (as this side sees it), or zeros without TLS. */

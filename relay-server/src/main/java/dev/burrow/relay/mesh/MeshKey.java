@@ -95,6 +95,33 @@ public final class MeshKey {
         return key.clone();
     }
 
+    /**
+     * A one-way fingerprint of one key, so a link can remember which key its sibling proved without
+     * keeping the key itself: SHA-256 over a label and the key. Never logged (it would let anyone
+     * holding a candidate key confirm it offline).
+     */
+    static byte[] fingerprint(byte[] key) {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            d.update(FINGERPRINT_LABEL);
+            return d.digest(key);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final byte[] FINGERPRINT_LABEL = "burrow-mesh-v1 key id".getBytes(StandardCharsets.US_ASCII);
+
+    /** True when the key with this {@link #fingerprint} is still proved or accepted (constant time per key). */
+    boolean stillAccepts(byte[] fingerprint) {
+        boolean ok = false;
+        for (byte[] k : accepted()) {
+            ok |= java.security.MessageDigest.isEqual(fingerprint(k), fingerprint);
+            java.util.Arrays.fill(k, (byte) 0);
+        }
+        return ok;
+    }
+
     /** Every key a sibling may prove: the current one, and during a rotation the other. */
     java.util.List<byte[]> accepted() {
         return alsoAccepted == null ? java.util.List.of(key.clone()) : java.util.List.of(key.clone(), alsoAccepted.clone());

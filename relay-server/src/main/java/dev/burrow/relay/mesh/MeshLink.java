@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * <p>Links are one-way in purpose: the relay that <em>dialed</em> ({@code outbound}) learns the
  * acceptor's presence over it and sends datagrams and circuit requests for the acceptor's clients;
  * the acceptor ({@code inbound}) sends its presence and circuit answers. Each relay dials every
- * sibling, so every pair has two links, one per direction, and no tie-break is needed.
+ * sibling, so every pair has two links, one per direction, and no tie-break is needed: both relays
+ * dialling at once yields exactly those two links (see {@link MeshManager} for the early redial).
  *
  * <p><b>Backpressure.</b> Senders only touch the queues; frames are written on the link's event loop
  * while the channel is writable. Datagrams wait in a queue of {@value #DATAGRAM_QUEUE} and the oldest
@@ -62,6 +63,11 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     final String peerRelayId;
     /** Where the sibling's public listener is (outbound links: the dialed address; used for circuit connections). */
     final InetSocketAddress peerAddress;
+    /**
+     * {@link MeshKey#fingerprint} of the key the sibling proved on this link (null in handler tests):
+     * when a key file reload stops accepting it, the link is cut and redialled with the current key.
+     */
+    final byte[] provenKey;
 
     private final ArrayDeque<MeshFrame.Datagram> datagrams = new ArrayDeque<>();
     private final ArrayDeque<MeshFrame> control = new ArrayDeque<>();
@@ -74,6 +80,12 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> keepalive;
 
     MeshLink(MeshNode mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress) {
+        this(mesh, channel, outbound, peerRelayId, peerAddress, null);
+    }
+
+    MeshLink(MeshNode mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress,
+            byte[] provenKey) {
+        this.provenKey = provenKey;
         this.mesh = mesh;
         this.channel = channel;
         this.outbound = outbound;

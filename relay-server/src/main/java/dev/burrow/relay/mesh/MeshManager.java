@@ -61,7 +61,16 @@ import org.slf4j.LoggerFactory;
  * relay dials each address on its public port ({@code GET /v1/mesh}, {@code Upgrade: burrow-mesh-v1},
  * over TLS when the relay itself runs TLS) and authenticates with the mesh key ({@link MeshAuth}).
  * An address that turns out to be this relay (same instance ID) is remembered and not dialled again;
- * a link that breaks is redialled with backoff while its address is still listed.
+ * a link that breaks is redialled with backoff while its address is still listed. A sibling that
+ * dials us proves it is up: a pending redial to its IP is done at once rather than after the backoff,
+ * and an IP we have not resolved yet (a new pod) makes us resolve the names again soon, so a sibling
+ * that starts late is linked in both directions within moments. Each pair has one link per direction
+ * (one outbound connection per address at a time), so dialling both ways at once cannot duplicate or
+ * flap. Readiness waits for the first sync (every listed sibling dialled once), at most
+ * {@link #FIRST_SYNC_WAIT}.
+ *
+ * <p><b>Key rotation.</b> Each link remembers the fingerprint of the key its sibling proved; when a
+ * reload of the key file drops that key, the link is closed (and redialled with the current key).
  *
  * <p><b>Presence.</b> Over each link it accepted, this relay sends its whole presence (every
  * connected node key) then each change. Over each link it dialled it learns the sibling's presence:
@@ -90,6 +99,18 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     /** Redial backoff: first retry soon (a sibling restarting), then at most every 30 s. */
     static final Duration MIN_BACKOFF = Duration.ofMillis(500);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /**
+     * How long readiness waits for the first mesh sync (every listed sibling dialled once: linked,
+     * refused or unreachable). Bounded so that a broken DNS or a partitioned sibling never keeps a
+     * relay out of service; long enough for dialling a cluster's siblings.
+     */
+    public static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(10);
+    /**
+     * A sibling dialled us from an address our peer list does not hold yet (a new pod, whose DNS
+     * record our resolver has not seen): names are resolved again this often, this many times.
+     */
+    static final Duration EARLY_RESOLVE_STEP = Duration.ofSeconds(1);
+    static final int EARLY_RESOLVES = 5;
     /** Connect timeout of a mesh connection: siblings are in the same cluster. */
     static final int CONNECT_TIMEOUT_MILLIS = 5_000;
     /** Circuit requests awaiting a sibling's answer, over all clients: bounds the table. */
@@ -128,6 +149,16 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     /** IPs of the listed siblings (read by the connection gate on accept threads). */
     private volatile Set<InetAddress> siblingIps = Set.of();
     private boolean closed;
+    private volatile long minBackoffMillis = MIN_BACKOFF.toMillis();
+    private volatile long maxBackoffMillis = MAX_BACKOFF.toMillis();
+    /** Names resolved at least once, and every peer dialled once since (readiness; see {@link #synced()}). */
+    private boolean resolvedOnce;
+    private volatile boolean firstSync;
+    private final long startNanos = System.nanoTime();
+    /** Early re-resolves still to run (see {@link #EARLY_RESOLVES}); loop-confined. */
+    private int earlyResolvesLeft;
+    private final Object keyLock = new Object();
+    private final AtomicLong keyReloads = new AtomicLong();
 
     /** Links we dialled (learn presence, send traffic) and links we accepted (send presence). */
     private final Set<MeshLink> outboundLinks = ConcurrentHashMap.newKeySet();
@@ -151,6 +182,8 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         boolean self;
         boolean removed;
         int failures;
+        /** One dial finished (linked, refused, self or unreachable): counts for the first sync. */
+        boolean attempted;
         io.netty.util.concurrent.ScheduledFuture<?> redial;
 
         Peer(InetSocketAddress address) {
@@ -223,6 +256,8 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         rc.gate().exemptFromIpLimit(ip -> m.siblingIps.contains(ip));
         rc.metrics().bindMeshGauges(m, x -> x.outboundLinks.size(), x -> x.routes.size());
         m.resolverThread.scheduleWithFixedDelay(m::resolveAll, 0, cfg.resolveInterval().toMillis(), TimeUnit.MILLISECONDS);
+        // The key file is also looked at without handshakes, so that removing a key cuts links soon.
+        m.resolverThread.scheduleWithFixedDelay(m::key, KEY_CHECK_NANOS, KEY_CHECK_NANOS, TimeUnit.NANOSECONDS);
         log.info("event=mesh_started peers={} port={} resolve_interval_ms={}", cfg.peers(), m.defaultPort,
                 cfg.resolveInterval().toMillis());
         return m;
@@ -247,19 +282,64 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     public MeshKey key() {
         long now = System.nanoTime();
         if (now - keyCheckedNanos >= KEY_CHECK_NANOS) {
-            keyCheckedNanos = now;
-            long stamp = stamp(keyFile);
-            if (stamp != keyStamp) {
-                keyStamp = stamp;
-                try {
-                    key = MeshKey.read(keyFile);
-                    log.info("event=mesh_key_reloaded file={}", keyFile);
-                } catch (MeshKey.MeshKeyException e) {
-                    log.error("event=mesh_key_reload_failed msg=\"{}; keeping the previous key\"", e.getMessage());
+            MeshKey reloaded = null;
+            synchronized (keyLock) {
+                if (now - keyCheckedNanos >= KEY_CHECK_NANOS) {
+                    keyCheckedNanos = now;
+                    long stamp = stamp(keyFile);
+                    if (stamp != keyStamp) {
+                        keyStamp = stamp;
+                        try {
+                            reloaded = MeshKey.read(keyFile);
+                            key = reloaded;
+                            log.info("event=mesh_key_reloaded file={}", keyFile);
+                        } catch (MeshKey.MeshKeyException e) {
+                            log.error("event=mesh_key_reload_failed msg=\"{}; keeping the previous key\"", e.getMessage());
+                        }
+                    }
                 }
+            }
+            if (reloaded != null) {
+                cutLinksNoLongerAccepted(reloaded);
+                keyReloads.incrementAndGet();
             }
         }
         return key;
+    }
+
+    /**
+     * A reloaded key file may have dropped a key (the last step of a rotation, or a leaked key
+     * removed): every link whose sibling proved a key that is no longer accepted is closed. Outbound
+     * links are redialled (with the current key); the sibling redials inbound ones. Links whose key
+     * is still accepted stay up.
+     */
+    private void cutLinksNoLongerAccepted(MeshKey current) {
+        List<MeshLink> links = new ArrayList<>(outboundLinks);
+        synchronized (presenceLock) {
+            links.addAll(presenceSubscribers);
+        }
+        for (MeshLink l : links) {
+            cutIfKeyRevoked(l, current);
+        }
+    }
+
+    /**
+     * A handshake that verified with the previous key may finish just after a reload: a new link
+     * is checked against the current key after it joined the link sets, so either this check or the
+     * reload's sweep sees it.
+     */
+    private void cutIfKeyRevoked(MeshLink l) {
+        cutIfKeyRevoked(l, key);
+    }
+
+    private void cutIfKeyRevoked(MeshLink l, MeshKey current) {
+        if (l.provenKey != null && !current.stillAccepts(l.provenKey) && l.channel.isOpen()) {
+            rc.metrics().meshEvent(MeshEvent.KEY_REVOKED);
+            log.warn("event=mesh_link_key_revoked direction={} peer_relay={} msg=\"the sibling proved a key the key "
+                    + "file no longer holds; closing the link (it is redialled with the current key)\"",
+                    l.outbound ? "outbound" : "inbound", l.peerRelayId);
+            l.channel.close();
+        }
     }
 
     private static long stamp(java.nio.file.Path file) {
@@ -278,6 +358,18 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     /** Authenticated links this relay dialled. */
     public int linkCount() {
         return outboundLinks.size();
+    }
+
+    /** Authenticated links siblings dialled to this relay (this relay sends its presence over them). */
+    public int inboundLinkCount() {
+        synchronized (presenceLock) {
+            return presenceSubscribers.size();
+        }
+    }
+
+    /** Successful reloads of the key file since start; for tests. */
+    long keyReloads() {
+        return keyReloads.get();
     }
 
     /** Nodes reachable through siblings. */
@@ -331,6 +423,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         if (closed) {
             return;
         }
+        resolvedOnce = true;
         for (InetSocketAddress a : wanted) {
             if (!peers.containsKey(a)) {
                 Peer p = new Peer(a);
@@ -356,21 +449,102 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
                 }
             }
         }
+        checkFirstSync();
+    }
+
+    /** Loop: the first sync is done once names were resolved and every listed sibling was dialled once. */
+    private void checkFirstSync() {
+        if (firstSync || !resolvedOnce) {
+            return;
+        }
+        for (Peer p : peers.values()) {
+            if (!p.attempted && !p.self) {
+                return;
+            }
+        }
+        firstSync = true;
+        log.info("event=mesh_first_sync links={} routes={}", outboundLinks.size(), routes.size());
+    }
+
+    /**
+     * True once this relay dialled every listed sibling once (so it learned the presence of those it
+     * reached), or {@link #FIRST_SYNC_WAIT} after the mesh started, whichever comes first. Readiness
+     * waits for it, so a new pod does not take agents before it knows where the fleet's nodes are.
+     */
+    public boolean synced() {
+        return firstSync || System.nanoTime() - startNanos >= FIRST_SYNC_WAIT.toNanos();
+    }
+
+    /**
+     * Loop: a sibling at {@code ip} just authenticated a link to us, so it is up now. Our own dial to
+     * it may be waiting out a long backoff (it was down while we retried): dial it at once instead,
+     * so both directions are up within a moment of its start. The backoff is reset only when that
+     * dial succeeds, so a sibling that flaps does not make us hammer it. At most one outbound
+     * connection per address still holds (a peer with a connection is left alone). When no listed
+     * address has that IP, the sibling is new and our DNS answers are older than it: resolve again
+     * soon, a few times.
+     */
+    private void siblingDialledUs(InetAddress ip) {
+        if (closed) {
+            return;
+        }
+        boolean known = false;
+        for (Peer p : peers.values()) {
+            if (!p.address.getAddress().equals(ip)) {
+                continue;
+            }
+            known = true;
+            if (p.channel == null && !p.removed && !p.self) {
+                if (p.redial != null) {
+                    p.redial.cancel(false);
+                }
+                rc.metrics().meshEvent(MeshEvent.REDIAL_EARLY);
+                log.info("event=mesh_redial_early address={} msg=\"the sibling dialled us: dialling it now instead of "
+                        + "after the backoff\"", p.address);
+                dial(p);
+            }
+        }
+        if (!known && earlyResolvesLeft == 0) {
+            earlyResolvesLeft = EARLY_RESOLVES;
+            resolveEarly(ip);
+        }
+    }
+
+    private void resolveEarly(InetAddress ip) {
+        if (closed || earlyResolvesLeft <= 0) {
+            return;
+        }
+        boolean known = peers.keySet().stream().anyMatch(a -> a.getAddress().equals(ip));
+        if (known) {
+            earlyResolvesLeft = 0;
+            return;
+        }
+        earlyResolvesLeft--;
+        try {
+            resolverThread.execute(this::resolveAll);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return; // closing
+        }
+        loop.schedule(() -> resolveEarly(ip), EARLY_RESOLVE_STEP.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void dial(Peer p) {
-        if (closed || p.removed || p.self) {
-            return;
+        if (closed || p.removed || p.self || p.channel != null) {
+            return; // one outbound connection per address at a time
         }
         Channel ch = connect(p.address, MeshProtocol.Purpose.LINK, new MeshHandshake.Done() {
             @Override
             public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
                 p.failures = 0;
-                MeshLink link = new MeshLink(MeshManager.this, ctx.channel(), true, peer.relayId(), p.address);
+                p.attempted = true;
+                MeshLink link = new MeshLink(MeshManager.this, ctx.channel(), true, peer.relayId(), p.address,
+                        ((MeshHandshake) ctx.handler()).provenKey());
                 ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
                 outboundLinks.add(link);
+                cutIfKeyRevoked(link);
                 rc.metrics().meshEvent(MeshEvent.LINK_UP);
                 log.info("event=mesh_link_up direction=outbound peer_relay={} address={}", peer.relayId(), p.address);
+                checkFirstSync();
             }
 
             @Override
@@ -385,6 +559,8 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             if (p.channel == ch) {
                 p.channel = null;
             }
+            p.attempted = true;
+            checkFirstSync();
             scheduleRedial(p);
         }));
     }
@@ -393,7 +569,10 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         if (closed || p.removed || p.self || p.channel != null) {
             return;
         }
-        long base = Math.min(MAX_BACKOFF.toMillis(), MIN_BACKOFF.toMillis() << Math.min(p.failures, 6));
+        if (p.redial != null) {
+            p.redial.cancel(false); // an early dial replaced the scheduled one: keep one timer per peer
+        }
+        long base = Math.min(maxBackoffMillis, minBackoffMillis << Math.min(p.failures, 6));
         p.failures++;
         long delay = base / 2 + RANDOM.nextLong(base / 2 + 1);
         p.redial = loop.schedule(() -> dial(p), delay, TimeUnit.MILLISECONDS);
@@ -451,7 +630,36 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         p.addAfter(after, "mesh-decoder", new MeshFrameDecoder());
         p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
         p.addAfter("mesh-encoder", "mesh-handshake", new MeshHandshake(this, MeshAuth.Role.ACCEPTOR, null,
-                (ctx, purpose, peer) -> accepted(ctx, purpose, peer)));
+                new MeshHandshake.Done() {
+                    @Override
+                    public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                        accepted(ctx, purpose, peer);
+                    }
+
+                    @Override
+                    public void failed(boolean self) {
+                        if (self && p.channel().remoteAddress() instanceof InetSocketAddress from) {
+                            loop.execute(() -> reachedItself(from));
+                        }
+                    }
+                }));
+    }
+
+    /**
+     * Loop: this relay accepted a connection from itself (its own instance ID in HELLO) and hung up
+     * before sending its own HELLO, so the dialling side never sees the ID: mark the peer whose
+     * outbound connection has that local address as self here, so it is not dialled again.
+     */
+    private void reachedItself(InetSocketAddress from) {
+        for (Peer p : peers.values()) {
+            if (p.channel != null && from.equals(p.channel.localAddress())) {
+                p.self = true;
+                if (p.redial != null) {
+                    p.redial.cancel(false);
+                }
+                checkFirstSync();
+            }
+        }
     }
 
     private void accepted(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
@@ -460,11 +668,16 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
             return; // the circuit attach handler ends the handshake deadline
         }
         HandshakeDeadline.established(ctx.channel());
-        MeshLink link = new MeshLink(this, ctx.channel(), false, peer.relayId(), null);
+        MeshLink link = new MeshLink(this, ctx.channel(), false, peer.relayId(), null,
+                ((MeshHandshake) ctx.handler()).provenKey());
         ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
         rc.metrics().meshEvent(MeshEvent.LINK_UP);
         log.info("event=mesh_link_up direction=inbound peer_relay={} remote={}", peer.relayId(), ctx.channel().remoteAddress());
         subscribe(link);
+        cutIfKeyRevoked(link);
+        if (ctx.channel().remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null) {
+            loop.execute(() -> siblingDialledUs(remote.getAddress()));
+        }
     }
 
     // ---------------------------------------------------------------- presence
@@ -820,6 +1033,20 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
     }
 
     // ---------------------------------------------------------------- lifecycle
+
+    /** Replaces the redial backoff bounds; for tests of a sibling that starts after a long backoff. */
+    void backoffForTests(Duration min, Duration max) {
+        minBackoffMillis = min.toMillis();
+        maxBackoffMillis = max.toMillis();
+    }
+
+    /** Failed dials in a row to {@code address} (0 when linked or unknown); for tests. */
+    int dialFailures(InetSocketAddress address) throws Exception {
+        return loop.submit(() -> {
+            Peer p = peers.get(address);
+            return p == null ? 0 : p.failures;
+        }).get(5, TimeUnit.SECONDS);
+    }
 
     /** Breaks every link this relay dialled (they are redialled with backoff); for tests of link loss. */
     void breakOutboundLinks() {

@@ -325,9 +325,13 @@ public final class RelayServer implements AutoCloseable {
         return context == null ? 0 : context.circuits().pendingCount();
     }
 
-    /** Ready = started, not draining, not closed. */
+    /**
+     * Ready = started, not draining, not closed, and, when meshed, the first mesh sync done (every
+     * listed sibling dialled once; bounded by {@link dev.burrow.relay.mesh.MeshManager#FIRST_SYNC_WAIT})
+     * so that a new pod does not take agents before it knows the fleet.
+     */
     public boolean ready() {
-        return started && !closed && context != null && !context.draining();
+        return started && !closed && context != null && !context.draining() && (mesh == null || mesh.synced());
     }
 
     /** Replaces the per-client read rate limit live (0 = unlimited); connected clients pick it up on their next frame. */

@@ -115,6 +115,31 @@ class MeshHandshakeTest {
     }
 
     @Test
+    void eachSideRecordsWhichKeyThePeerProved() throws Exception {
+        String oldAndNew = KEY + "\n" + OTHER_KEY;
+        String newAndOld = OTHER_KEY + "\n" + KEY;
+        FakeNode dn = new FakeNode(id(1), oldAndNew); // proves KEY
+        FakeNode an = new FakeNode(id(2), newAndOld); // proves OTHER_KEY
+        byte[][] proven = new byte[2][];
+        EmbeddedChannel d = new EmbeddedChannel(new MeshHandshake(dn, MeshAuth.Role.DIALER, MeshProtocol.Purpose.LINK,
+                (ctx, p, peer) -> proven[0] = ((MeshHandshake) ctx.handler()).provenKey()));
+        EmbeddedChannel a = new EmbeddedChannel(new MeshHandshake(an, MeshAuth.Role.ACCEPTOR, null,
+                (ctx, p, peer) -> proven[1] = ((MeshHandshake) ctx.handler()).provenKey()));
+        pump(new Side(d, new ArrayList<>(), new boolean[1]), new Side(a, new ArrayList<>(), new boolean[1]));
+        byte[] keyId = MeshKey.fingerprint(java.util.HexFormat.of().parseHex(KEY));
+        byte[] otherId = MeshKey.fingerprint(java.util.HexFormat.of().parseHex(OTHER_KEY));
+        assertThat(proven[0]).isEqualTo(otherId); // the dialer saw the acceptor prove OTHER_KEY
+        assertThat(proven[1]).isEqualTo(keyId);
+        // after the rotation's last step only OTHER_KEY is accepted: the acceptor's link (peer proved KEY) must go
+        MeshKey after = MeshKey.parse(OTHER_KEY);
+        assertThat(after.stillAccepts(proven[1])).isFalse();
+        assertThat(after.stillAccepts(proven[0])).isTrue();
+        assertThat(MeshKey.parse(oldAndNew).stillAccepts(proven[1])).isTrue();
+        // the fingerprint is not the key
+        assertThat(java.util.HexFormat.of().formatHex(keyId)).doesNotContain(KEY.substring(0, 16));
+    }
+
+    @Test
     void aKeyDifferingOnlyInTheLastByteFails() throws Exception {
         String lastByte = KEY.substring(0, 62) + "00";
         FakeNode dn = new FakeNode(id(1), KEY);

@@ -137,6 +137,11 @@ class MeshRelayTest {
             // every relay's list names itself: it reached itself, hung up and counted it
             await().atMost(WAIT).until(() -> counter(relay, "self_mesh") >= 1);
         }
+        for (RelayServer relay : r) {
+            // ...and never dials that address again (the dialling side learns it from the accepting side)
+            double selfMesh = counter(relay, "self_mesh");
+            await().during(Duration.ofSeconds(3)).atMost(WAIT).until(() -> counter(relay, "self_mesh") == selfMesh);
+        }
         NodeIdentity aliceId = NodeIdentity.ephemeral("alice");
         NodeIdentity bobId = NodeIdentity.ephemeral("bob");
         NodeIdentity carolId = NodeIdentity.ephemeral("carol");
@@ -343,5 +348,107 @@ class MeshRelayTest {
                 keyFile("k3.key", KEY), "dialer");
         await().atMost(WAIT).until(() -> counter(truncated, "disabled") >= 1);
         assertThat(dialsTruncated.mesh().linkCount()).isZero();
+    }
+
+    @Test
+    void aSiblingThatStartsLateIsLinkedInBothDirectionsWithoutWaitingOutTheBackoff() throws Exception {
+        Path key = keyFile("mesh.key", KEY);
+        int[] ports = withPorts(2, p -> {
+            relay(p[0], "127.0.0.1:" + p[0] + ",127.0.0.1:" + p[1], key, "early");
+            return p;
+        });
+        RelayServer a = relays.get(0);
+        java.net.InetSocketAddress bAddress = new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), ports[1]);
+        // a has failed to reach b several times; from now on its redial waits 15-30 s
+        await().atMost(WAIT).until(() -> a.mesh().dialFailures(bAddress) >= 3);
+        a.mesh().backoffForTests(Duration.ofSeconds(30), Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> a.mesh().dialFailures(bAddress) >= 4);
+
+        RelayServer b = relay(ports[1], "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1], key, "late");
+        NodeIdentity bobId = NodeIdentity.ephemeral("bob");
+        NodeIdentity aliceId = NodeIdentity.ephemeral("alice");
+        client(b, bobId, false);
+        client(a, aliceId, false);
+        // well under the 15-30 s a's backoff would have taken: b dialled a, so a dialled b at once
+        Duration quick = Duration.ofSeconds(10);
+        await("both directions").atMost(quick).until(() -> a.mesh().linkCount() == 1 && b.mesh().linkCount() == 1
+                && a.mesh().inboundLinkCount() == 1 && b.mesh().inboundLinkCount() == 1);
+        await("presence").atMost(quick).until(() -> a.mesh().hasRoute(bobId.nodeKey()) && b.mesh().hasRoute(aliceId.nodeKey()));
+        assertThat(counter(a, "redial_early")).isGreaterThanOrEqualTo(1);
+        assertThat(a.ready()).isTrue();
+        assertThat(b.ready()).isTrue();
+        // one link per direction: nothing more is dialled and nothing flaps
+        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> a.mesh().linkCount() == 1 && b.mesh().linkCount() == 1
+                && a.mesh().inboundLinkCount() == 1 && b.mesh().inboundLinkCount() == 1);
+        assertThat(counter(a, "link_down") + counter(b, "link_down")).isZero();
+    }
+
+    @Test
+    void readinessWaitsForTheFirstMeshSyncButNotForever() throws Exception {
+        // a sibling that accepts TCP but never answers: the dial hangs until the handshake timeout
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Path key = keyFile("mesh.key", KEY);
+            RelayServer r = relay(0, "127.0.0.1:" + silent.getLocalPort(), key, "waits");
+            await().atMost(MeshManager.FIRST_SYNC_WAIT.plus(WAIT)).until(r::ready);
+            assertThat(r.mesh().synced()).isTrue();
+            assertThat(r.mesh().linkCount()).isZero();
+        }
+    }
+
+    @Test
+    void removingAKeyFromTheFileCutsOnlyTheLinksThatProvedIt() throws Exception {
+        String k1 = KEY;
+        String k2 = KEY.replace('1', '9');
+        String k3 = KEY.replace('2', '7');
+        Path f1 = keyFile("r1.key", k1);
+        Path f2 = keyFile("r2.key", k1);
+        try (var logs = dev.burrow.identity.testing.LogCapture.start()) {
+            List<RelayServer> two = withPorts(2, ports -> {
+                String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
+                return List.of(relay(ports[0], peers, f1, "r1"), relay(ports[1], peers, f2, "r2"));
+            });
+            RelayServer r1 = two.get(0);
+            RelayServer r2 = two.get(1);
+            await().atMost(WAIT).until(() -> r1.mesh().linkCount() == 1 && r2.mesh().linkCount() == 1
+                    && r1.mesh().inboundLinkCount() == 1 && r2.mesh().inboundLinkCount() == 1);
+
+            // rotation steps 1 and 2: every link proved k1, which both files still hold: nothing is cut
+            rewrite(List.of(r1, r2), List.of(f1, f2), k1 + "\n" + k2);
+            rewrite(List.of(r1, r2), List.of(f1, f2), k2 + "\n" + k1);
+            assertThat(counter(r1, "key_revoked") + counter(r2, "key_revoked")).isZero();
+            assertThat(counter(r1, "link_down") + counter(r2, "link_down")).isZero();
+
+            // step 3: k1 is gone; the four links proved k1 and are cut, then come back proving k2
+            rewrite(List.of(r1, r2), List.of(f1, f2), k2);
+            await().atMost(WAIT).until(() -> counter(r1, "key_revoked") + counter(r2, "key_revoked") >= 2);
+            await().atMost(WAIT).until(() -> r1.mesh().linkCount() == 1 && r2.mesh().linkCount() == 1
+                    && r1.mesh().inboundLinkCount() == 1 && r2.mesh().inboundLinkCount() == 1
+                    && counter(r1, "auth_ok") >= 4 && counter(r2, "auth_ok") >= 4);
+            await().atMost(WAIT).until(() -> counter(r1, "link_down") + counter(r2, "link_down") >= 4);
+            double revoked = counter(r1, "key_revoked") + counter(r2, "key_revoked");
+            double down = counter(r1, "link_down") + counter(r2, "link_down");
+
+            // a key added later cuts nothing: the links proved k2, which is still accepted
+            rewrite(List.of(r1, r2), List.of(f1, f2), k2 + "\n" + k3);
+            assertThat(counter(r1, "key_revoked") + counter(r2, "key_revoked")).isEqualTo(revoked);
+            assertThat(counter(r1, "link_down") + counter(r2, "link_down")).isEqualTo(down);
+            assertThat(r1.mesh().linkCount() + r2.mesh().linkCount()).isEqualTo(2);
+            assertThat(logs.text()).contains("event=mesh_link_key_revoked")
+                    .doesNotContainIgnoringCase(k1).doesNotContainIgnoringCase(k2).doesNotContainIgnoringCase(k3);
+        }
+    }
+
+    /** Rewrites key files in place (as a Secret update does) and waits until each relay reloaded. */
+    private static void rewrite(List<RelayServer> rs, List<Path> files, String content) throws Exception {
+        long[] before = new long[rs.size()];
+        for (int i = 0; i < rs.size(); i++) {
+            before[i] = rs.get(i).mesh().keyReloads();
+            Files.writeString(files.get(i), content + "\n");
+        }
+        for (int i = 0; i < rs.size(); i++) {
+            RelayServer r = rs.get(i);
+            long b = before[i];
+            await("key reload").atMost(WAIT).until(() -> r.mesh().keyReloads() > b);
+        }
     }
 }

@@ -28,7 +28,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * The admin port: {@code /healthz} (the process serves), {@code /readyz} (started and not draining),
+ * The admin port: {@code /healthz} (the process serves), {@code /readyz} (started, not draining, and
+ * when meshed the first mesh sync done: see {@code RelayServer#ready}),
  * {@code /metrics} (Prometheus text). GET only, tiny requests, one request per connection; it is
  * meant for the cluster network, never the internet.
  */

@@ -102,6 +102,10 @@ public interface RelayMetrics {
         CONTROL_QUEUE_FULL,
         /** A link stayed unwritable past the write timeout and was closed. */
         WRITE_TIMEOUT,
+        /** A link was closed because the key its sibling proved is no longer in the key file (rotation). */
+        KEY_REVOKED,
+        /** A sibling dialled us while our redial to it waited out its backoff: we dialled it at once. */
+        REDIAL_EARLY,
         CIRCUIT_REQUESTED,
         CIRCUIT_ACCEPTED,
         CIRCUIT_REJECTED,
