@@ -203,18 +203,32 @@ public final class Agent implements AutoCloseable {
     }
 
     /**
-     * The agent runs every socket with auto-read off and relies on half-close events. With the
-     * native transports of this Netty (4.2.x) our end-to-end half-close test hung: io_uring delivered
-     * no read for a read requested on an idle accepted socket, and epoll reported the input as shut
-     * down (EPOLLRDHUP) before the bytes in front of the FIN were read, then failed later read
-     * requests (epoll_ctl ENOENT). NIO behaves, so the agent uses NIO whatever was selected; the
-     * relay and STUN keep the native transports. Revisit with a Netty upgrade.
+     * The agent runs every socket with auto-read off and relies on half-close events; with this
+     * Netty (4.2.18) only NIO carries that through our end-to-end tests, so the agent uses NIO
+     * whatever was selected (the relay and STUN keep the native transports). What the native
+     * transports did, last checked 2026-11-22 with {@code AgentE2eTest} and the agents forced
+     * native:
+     * <ul>
+     *   <li>Both read a socket whose peer half-closed without being asked and fired the bytes and
+     *       the end of input before the splice existed, so a request written and half-closed at
+     *       once was lost. Fixed for every transport by {@link dev.burrow.agent.stream.EarlyInput};
+     *       the half-close and 200-connection tests then pass on both.</li>
+     *   <li>epoll: a half-closed socket that still writes fails its next flush with
+     *       {@code epoll_ctl(..) failed with error(-2): No such file or directory} (the write
+     *       interest is added to an fd epoll no longer holds; consistent with Netty 4.2 removing
+     *       an fd whose interest set became empty, netty/netty#16689: input shut down and no
+     *       pending write). The 1 GiB both-ways test is reset.</li>
+     *   <li>io_uring: the 1 GiB both-ways test stalls (no progress for 10 minutes) after the
+     *       client half-closes.</li>
+     * </ul>
+     * Revisit with a Netty upgrade.
      */
     static Transport agentTransport(Transport requested) {
         if (requested.kind() == dev.burrow.transport.TransportKind.NIO) {
             return requested;
         }
-        log.info("transport: the agent uses nio rather than {} (half-close with auto-read off)", requested.kind().configName());
+        log.info("transport: the agent uses nio rather than {} (half-close with auto-read off; see Agent.agentTransport)",
+                requested.kind().configName());
         return Transport.nio();
     }
 

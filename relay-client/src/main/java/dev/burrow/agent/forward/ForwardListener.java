@@ -5,13 +5,13 @@ import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
@@ -95,6 +95,9 @@ public final class ForwardListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        // epoll and io_uring read a client that writes and half-closes at once even
+                        // with auto-read off: keep that for the splice (EarlyInput)
+                        EarlyInput.install(ch);
                         onLocalConnection(ch); // accepted sockets are active from registration on
                     }
                 });
@@ -157,17 +160,11 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     private void join(Channel local, PeerStream stream, String pathName, dev.burrow.identity.NodeKey peer) {
-        ByteBuf early = stream.takeEarlyBytes();
+        stream.detach();
         if (!local.isActive()) {
-            early.release();
             current.decrementAndGet();
             stream.channel().close();
             return;
-        }
-        if (early.isReadable()) {
-            local.writeAndFlush(early);
-        } else {
-            early.release();
         }
         long id = active.nextId();
         metrics.streamOpened(Direction.OUTBOUND);

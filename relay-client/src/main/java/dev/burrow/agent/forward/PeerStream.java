@@ -1,7 +1,6 @@
 package dev.burrow.agent.forward;
 
 import dev.burrow.identity.VerifiedPeer;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 
@@ -44,11 +43,12 @@ public final class PeerStream {
     }
 
     /**
-     * Removes the dial handler and returns service bytes the listener sent right after STATUS
-     * (server-speaks-first protocols), in order; the caller owns (writes or releases) the buffer.
-     * Must run on the channel's event loop.
+     * Removes the dial handler. Service bytes the listener sent right after STATUS
+     * (server-speaks-first protocols), and an end of input, wait in the channel's
+     * {@link dev.burrow.agent.stream.EarlyInput} hold, which {@link dev.burrow.agent.stream.Splice#join}
+     * hands to the splice. Must run on the channel's event loop.
      */
-    ByteBuf takeEarlyBytes() {
-        return dialHandler.detach();
+    void detach() {
+        dialHandler.detach();
     }
 }

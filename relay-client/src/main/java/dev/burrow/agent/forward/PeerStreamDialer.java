@@ -5,6 +5,7 @@ import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PreambleDecoder;
 import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.agent.stream.StreamStatusCode;
@@ -14,7 +15,6 @@ import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -175,7 +175,7 @@ public final class PeerStreamDialer {
         ch.read();
     }
 
-    /** Runs the dialer's half of the preamble, then holds early service bytes until the splice takes over. */
+    /** Runs the dialer's half of the preamble, then hands what follows STATUS to an {@link EarlyInput} hold. */
     final class DialHandler extends ChannelInboundHandlerAdapter {
         private final SslHandler ssl;
         private final String pathName;
@@ -185,7 +185,6 @@ public final class PeerStreamDialer {
         private final CompletableFuture<PeerStream> result;
         private ChannelHandlerContext ctx;
         private VerifiedPeer verified;
-        private CompositeByteBuf early;
         private boolean statusSeen;
 
         DialHandler(SslHandler ssl, String pathName, NodeKey peer, String service, String expectedName,
@@ -246,14 +245,9 @@ public final class PeerStreamDialer {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (statusSeen) {
-                if (msg instanceof ByteBuf b && b.isReadable()) {
-                    if (early == null) {
-                        early = ctx.alloc().compositeBuffer();
-                    }
-                    early.addComponent(true, b);
-                } else {
-                    ReferenceCountUtil.release(msg);
-                }
+                // Service bytes the listener sent right after STATUS (in the same read): the hold
+                // after this handler keeps them, and the end of input that may follow, for the splice.
+                ctx.fireChannelRead(msg);
                 return;
             }
             if (!(msg instanceof PeerStreamMessage.Status status)) {
@@ -270,25 +264,15 @@ public final class PeerStreamDialer {
                 return;
             }
             ctx.channel().config().setAutoRead(false);
+            EarlyInput.installAfter(ctx);
             if (!result.complete(new PeerStream(ctx.channel(), ssl, verified, pathName, this))) {
                 ctx.close(); // timed out meanwhile
             }
         }
 
-        /** Removes this handler; returns the early bytes (possibly empty), owned by the caller. */
-        ByteBuf detach() {
-            ByteBuf out = early != null ? early : ctx.alloc().buffer(0);
-            early = null;
+        /** Removes this handler; what came after STATUS waits in the {@link EarlyInput} hold for the splice. */
+        void detach() {
             ctx.pipeline().remove(this);
-            return out;
-        }
-
-        @Override
-        public void handlerRemoved(ChannelHandlerContext ctx) {
-            if (early != null) {
-                early.release();
-                early = null;
-            }
         }
 
         @Override

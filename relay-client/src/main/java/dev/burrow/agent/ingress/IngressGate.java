@@ -7,6 +7,7 @@ import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
@@ -278,7 +279,9 @@ public final class IngressGate {
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel c) {
-                            // the splice adds its handlers once connected
+                            // the splice adds its handlers once connected; a target that answers
+                            // and closes before that (epoll and io_uring read it unasked) is kept
+                            EarlyInput.install(c);
                         }
                     });
             ChannelFuture cf = b.connect(connectTo);

@@ -10,6 +10,7 @@ import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
@@ -372,6 +373,9 @@ public final class InboundStreamGate {
                             if (service.proxyProtocol() == ProxyProtocol.V2) {
                                 c.pipeline().addLast(PROXY_ENCODER, HAProxyMessageEncoder.INSTANCE);
                             }
+                            // a target that answers and closes before the splice starts (epoll and
+                            // io_uring read it unasked): kept for the splice
+                            EarlyInput.install(c);
                         }
                     });
             ChannelFuture cf = b.connect(connectTo); // an InetSocketAddress holding the checked InetAddress: no new lookup

@@ -98,6 +98,10 @@ public final class Splice {
         }
         a.channel().pipeline().addLast(HANDLER_NAME, s.new Side(a, b, true));
         b.channel().pipeline().addLast(HANDLER_NAME, s.new Side(b, a, false));
+        // What arrived before the splice (epoll and io_uring read a half-closed socket unasked)
+        // now reaches the Sides, in order, before any read the splice asks for.
+        EarlyInput.handOver(a.channel());
+        EarlyInput.handOver(b.channel());
         if (!a.channel().isActive() || !b.channel().isActive()) {
             s.abort(SpliceOutcome.RESET, null);
             return s;
@@ -216,6 +220,7 @@ public final class Splice {
             (isA ? aToB : bToA).addAndGet(buf.readableBytes());
             other.channel().write(buf).addListener(f -> {
                 if (!f.isSuccess()) {
+                    log.debug("splice write to {} failed", other, f.cause());
                     abort(SpliceOutcome.RESET, other);
                 }
             });
