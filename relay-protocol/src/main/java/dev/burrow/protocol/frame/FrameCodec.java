@@ -1,5 +1,12 @@
 package dev.burrow.protocol.frame;
 
+import static dev.burrow.protocol.frame.BoundedReads.need;
+import static dev.burrow.protocol.frame.BoundedReads.readBytes;
+import static dev.burrow.protocol.frame.BoundedReads.readCircuitId;
+import static dev.burrow.protocol.frame.BoundedReads.readKey;
+import static dev.burrow.protocol.frame.BoundedReads.readU16;
+import static dev.burrow.protocol.frame.BoundedReads.readU32;
+import static dev.burrow.protocol.frame.BoundedReads.readU8;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.BAD_FIELD;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.FRAME_TOO_SHORT;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.WRONG_DIRECTION;
@@ -417,42 +424,6 @@ public final class FrameCodec {
         byte[] b = new byte[NodeKey.LENGTH];
         key.copyTo(b, 0);
         out.writeBytes(b);
-    }
-
-    private static void need(ByteBuf in, int n, String field) {
-        if (in.readableBytes() < n) {
-            throw new ProtocolViolation(FRAME_TOO_SHORT, "frame too short for " + field);
-        }
-    }
-
-    private static int readU8(ByteBuf in) {
-        need(in, 1, "u8 field");
-        return in.readUnsignedByte();
-    }
-
-    private static int readU16(ByteBuf in) {
-        need(in, 2, "u16 field");
-        return in.readUnsignedShort();
-    }
-
-    private static long readU32(ByteBuf in) {
-        need(in, 4, "u32 field");
-        return in.readUnsignedInt();
-    }
-
-    private static byte[] readBytes(ByteBuf in, int n) {
-        need(in, n, n + "-byte field");
-        byte[] b = new byte[n];
-        in.readBytes(b);
-        return b;
-    }
-
-    private static NodeKey readKey(ByteBuf in) {
-        return NodeKey.of(readBytes(in, NodeKey.LENGTH));
-    }
-
-    private static CircuitId readCircuitId(ByteBuf in) {
-        return CircuitId.of(readBytes(in, RelayProtocol.CIRCUIT_ID_LENGTH));
     }
 
     private static byte[] readPingData(ByteBuf in) {

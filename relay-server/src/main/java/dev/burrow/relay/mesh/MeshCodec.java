@@ -1,13 +1,19 @@
 package dev.burrow.relay.mesh;
 
+import static dev.burrow.protocol.frame.BoundedReads.need;
+import static dev.burrow.protocol.frame.BoundedReads.readBytes;
+import static dev.burrow.protocol.frame.BoundedReads.readCircuitId;
+import static dev.burrow.protocol.frame.BoundedReads.readKey;
+import static dev.burrow.protocol.frame.BoundedReads.readToken;
+import static dev.burrow.protocol.frame.BoundedReads.readU16;
+import static dev.burrow.protocol.frame.BoundedReads.readU64;
+import static dev.burrow.protocol.frame.BoundedReads.readU8;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.BAD_FIELD;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.FRAME_TOO_SHORT;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.RelayProtocol;
-import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
-import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ProtocolViolation;
@@ -198,46 +204,6 @@ public final class MeshCodec {
         for (NodeKey k : keys) {
             out.writeBytes(k.bytes());
         }
-    }
-
-    private static void need(ByteBuf in, int n, String field) {
-        if (in.readableBytes() < n) {
-            throw new ProtocolViolation(FRAME_TOO_SHORT, "mesh frame too short for " + field);
-        }
-    }
-
-    private static int readU8(ByteBuf in) {
-        need(in, 1, "u8");
-        return in.readUnsignedByte();
-    }
-
-    private static int readU16(ByteBuf in) {
-        need(in, 2, "u16");
-        return in.readUnsignedShort();
-    }
-
-    private static long readU64(ByteBuf in) {
-        need(in, 8, "u64");
-        return in.readLong();
-    }
-
-    private static byte[] readBytes(ByteBuf in, int n, String field) {
-        need(in, n, field);
-        byte[] b = new byte[n];
-        in.readBytes(b);
-        return b;
-    }
-
-    private static NodeKey readKey(ByteBuf in) {
-        return NodeKey.of(readBytes(in, NodeKey.LENGTH, "key"));
-    }
-
-    private static CircuitId readCircuitId(ByteBuf in) {
-        return CircuitId.of(readBytes(in, RelayProtocol.CIRCUIT_ID_LENGTH, "circuit id"));
-    }
-
-    private static CircuitToken readToken(ByteBuf in) {
-        return CircuitToken.of(readBytes(in, RelayProtocol.CIRCUIT_TOKEN_LENGTH, "token"));
     }
 
     private static List<NodeKey> readKeys(ByteBuf in) {
