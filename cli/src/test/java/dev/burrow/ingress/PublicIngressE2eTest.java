@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.api.ControlApiClient;
+import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -50,9 +51,9 @@ class PublicIngressE2eTest {
 
     Path tmp;
     IngressTargets targets;
-    final List<Processes> processes = new ArrayList<>();
-    Processes relay;
-    Processes carol;
+    final List<BurrowProcess> processes = new ArrayList<>();
+    BurrowProcess relay;
+    BurrowProcess carol;
     int relayPort;
     int adminPort;
     String fingerprint;
@@ -97,15 +98,15 @@ class PublicIngressE2eTest {
         awaitPublished("carol", List.of("hi"));
     }
 
-    Processes start(String name, String... args) throws IOException {
-        Processes p = Processes.start(name, Map.of("BURROW_DIRECT", "off"), args);
+    BurrowProcess start(String name, String... args) throws IOException {
+        BurrowProcess p = BurrowProcess.start(name, Map.of("BURROW_DIRECT", "off"), args);
         processes.add(p);
         return p;
     }
 
     @AfterAll
     void stopEverything() throws Exception {
-        for (Processes p : processes) {
+        for (BurrowProcess p : processes) {
             p.close();
         }
         if (targets != null) {
@@ -134,7 +135,7 @@ class PublicIngressE2eTest {
 
     void awaitPublished(String who, List<String> services) {
         await(who + " published").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-            for (Processes p : processes) {
+            for (BurrowProcess p : processes) {
                 if (!p.isAlive()) {
                     throw new AssertionError(p.name + " exited: " + p.logText());
                 }
@@ -258,7 +259,7 @@ class PublicIngressE2eTest {
     @Test
     @Order(5)
     void statusShowsThePublicAddress() throws Exception {
-        try (Processes p = Processes.start("ingress-status", Map.of(), "status", "--state", dir("alice"))) {
+        try (BurrowProcess p = BurrowProcess.start("ingress-status", Map.of(), "status", "--state", dir("alice"))) {
             assertThat(p.process.waitFor(120, TimeUnit.SECONDS)).isTrue();
             assertThat(p.logText()).contains("PUBLIC").containsPattern("hook\\s+published\\s+127\\.0\\.0\\.1:" + ports.get("hook"));
         }
