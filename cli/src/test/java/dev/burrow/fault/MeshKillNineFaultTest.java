@@ -5,13 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.api.ControlApiClient;
+import dev.burrow.e2e.AdminMetrics;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -53,7 +50,6 @@ class MeshKillNineFaultTest {
     static final long SMALL_BYTES = 128 * 1024;
     /** Bytes that must have gone round before the kill, so the kill lands mid-transfer. */
     static final long KILL_AFTER_BYTES = 2L << 20;
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     Path tmp;
     String meshPeers;
@@ -272,35 +268,11 @@ class MeshKillNineFaultTest {
 
     // ------------------------------------------------------------------ relay metrics (admin port)
 
-    static String metrics(Relay r) {
-        try {
-            HttpResponse<String> res = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + r.admin() + "/metrics"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return res.statusCode() == 200 ? res.body() : "";
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
-    }
-
-    static double sample(Relay r, String nameAndLabels) {
-        double total = 0;
-        for (String line : metrics(r).split("\n")) {
-            if (line.startsWith(nameAndLabels) && !line.startsWith("#")) {
-                String[] parts = line.trim().split(" ");
-                total += Double.parseDouble(parts[parts.length - 1]);
-            }
-        }
-        return total;
-    }
-
     static double meshEvent(Relay r, String event) {
-        return sample(r, "burrow_relay_mesh_events_total{event=\"" + event + "\"");
+        return AdminMetrics.meshEvent(r.admin(), event);
     }
 
     static double meshLinks(Relay r) {
-        return sample(r, "burrow_relay_mesh_links ");
+        return AdminMetrics.meshLinks(r.admin());
     }
 }

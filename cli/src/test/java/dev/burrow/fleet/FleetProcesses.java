@@ -2,6 +2,7 @@ package dev.burrow.fleet;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.burrow.e2e.AdminMetrics;
 import dev.burrow.e2e.BurrowProcess;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,10 +10,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +24,6 @@ final class FleetProcesses implements AutoCloseable {
     static final Duration STARTUP = Duration.ofSeconds(240);
     static final String KEY = "6d657368206b657920666f722074657374733a206e6f74206120736563726574"; // "mesh key for tests: not a secret"
     private static final Pattern FINGERPRINT = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     final Path tmp;
     final List<BurrowProcess> processes = new ArrayList<>();
@@ -127,36 +123,19 @@ final class FleetProcesses implements AutoCloseable {
 
     /** The relay's Prometheus text, or "" when it does not answer. */
     static String metrics(Relay r) {
-        try {
-            HttpResponse<String> res = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + r.admin() + "/metrics"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-            return res.statusCode() == 200 ? res.body() : "";
-        } catch (IOException e) {
-            return "";
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return "";
-        }
+        return AdminMetrics.text(r.admin());
     }
 
-    /** A sample's value ({@code name} with optional {@code {labels}} prefix match), 0 when absent. */
     static double sample(Relay r, String nameAndLabels) {
-        double total = 0;
-        for (String line : metrics(r).split("\n")) {
-            if (line.startsWith(nameAndLabels) && !line.startsWith("#")) {
-                String[] parts = line.trim().split(" ");
-                total += Double.parseDouble(parts[parts.length - 1]);
-            }
-        }
-        return total;
+        return AdminMetrics.sample(r.admin(), nameAndLabels);
     }
 
     static double meshEvent(Relay r, String event) {
-        return sample(r, "burrow_relay_mesh_events_total{event=\"" + event + "\"");
+        return AdminMetrics.meshEvent(r.admin(), event);
     }
 
     static double meshLinks(Relay r) {
-        return sample(r, "burrow_relay_mesh_links ");
+        return AdminMetrics.meshLinks(r.admin());
     }
 
     /** A TCP echo server on loopback, one thread per connection (test sized). */
