@@ -16,7 +16,7 @@ import java.util.function.LongSupplier;
  * peer's certificate after the end-to-end TLS handshake, so a lying relay can at worst make a
  * connection fail, never reach the wrong node.
  *
- * <p>No node: refused ("no node named X is connected to the relay"); several: refused as ambiguous
+ * <p>No node: refused ("no node named X is connected to the relay or its mesh"); several: refused as ambiguous
  * (a name should belong to one node; picking one would be a guess). Only single answers are cached,
  * and a failed connection drops the entry so the next one asks again.
  */
@@ -81,7 +81,7 @@ public final class PeerNameResolver {
             if (keys.isEmpty()) {
                 cache.remove(name);
                 return CompletableFuture.failedFuture(new StreamRefusedException(StreamStatusCode.PEER_NOT_FOUND,
-                        "no node named " + name + " is connected to the relay", "relay"));
+                        "no node named " + name + " is connected to the relay or its mesh", "relay"));
             }
             if (keys.size() > 1) {
                 cache.remove(name);

@@ -254,7 +254,7 @@ public final class MeshManager implements MeshNode, MeshRouter, MeshCircuits, Re
         rc.circuits().mesh(m);
         rc.mesh(m, m);
         rc.gate().exemptFromIpLimit(ip -> m.siblingIps.contains(ip));
-        rc.metrics().bindMeshGauges(m, x -> x.outboundLinks.size(), x -> x.routes.size());
+        rc.metrics().bindMeshGauges(m, x -> x.outboundLinks.size(), x -> x.routes.size(), MeshManager::meshNameCount);
         m.resolverThread.scheduleWithFixedDelay(m::resolveAll, 0, cfg.resolveInterval().toMillis(), TimeUnit.MILLISECONDS);
         // The key file is also looked at without handshakes, so that removing a key cuts links soon.
         m.resolverThread.scheduleWithFixedDelay(m::key, KEY_CHECK_NANOS, KEY_CHECK_NANOS, TimeUnit.NANOSECONDS);

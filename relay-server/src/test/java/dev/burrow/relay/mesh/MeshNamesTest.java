@@ -148,6 +148,7 @@ class MeshNamesTest {
         await("alice's name on relay 0").atMost(WAIT).until(() -> lookup(asker, "alice").equals(List.of(alice.nodeKey())));
         assertThat(lookup(asker, "mallory")).isEmpty();
         assertThat(counter(r.get(0), "names_received")).isGreaterThanOrEqualTo(1);
+        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value()).as("names gauge").isEqualTo(1);
 
         // the circuit to the resolved key crosses the mesh as any other
         asker.send(new ClientFrame.CircuitRequest(77, lookup(asker, "alice").get(0), "web"));
@@ -163,6 +164,7 @@ class MeshNamesTest {
         a.close();
         await("alice's name dropped").atMost(WAIT).until(() -> lookup(asker, "alice").equals(List.of(localAlice.nodeKey())));
         assertThat(r.get(0).mesh().meshNameCount()).isZero();
+        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value()).isZero();
 
         // she comes back: announced again; then the link breaks and the full state is sent again
         client(r.get(1), alice, true);

@@ -73,9 +73,10 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     }
 
     @Override
-    public <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes) {
+    public <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {
         Gauge.builder(MESH_LINKS, state, links).description("Authenticated mesh links to sibling relays").register(registry);
         Gauge.builder(MESH_ROUTES, state, routes).description("Nodes reachable through sibling relays").register(registry);
+        Gauge.builder(MESH_NAMES, state, names).description("Distinct certified names announced by sibling relays").register(registry);
     }
 
     @Override

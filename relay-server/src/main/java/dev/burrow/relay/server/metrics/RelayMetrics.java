@@ -28,6 +28,7 @@ public interface RelayMetrics {
     String MESH_EVENTS = "burrow.relay.mesh.events";
     String MESH_LINKS = "burrow.relay.mesh.links";
     String MESH_ROUTES = "burrow.relay.mesh.routes";
+    String MESH_NAMES = "burrow.relay.mesh.names";
     String NAME_LOOKUPS = "burrow.relay.name.lookups";
 
     /** Tag keys. */
@@ -139,8 +140,11 @@ public interface RelayMetrics {
     /** A relay mesh event. */
     default void meshEvent(MeshEvent event) {}
 
-    /** Registers mesh gauges: authenticated outbound links, and nodes reachable through them. */
-    default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes) {}
+    /**
+     * Registers mesh gauges: authenticated outbound links, nodes reachable through them, and the
+     * distinct certified names siblings announced.
+     */
+    default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {}
 
     /** A LOOKUP_NAME was answered (tagged by outcome; never by name). */
     default void nameLookup(NameLookupOutcome outcome) {}
