@@ -7,23 +7,19 @@ import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
-import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamStatusCode;
-import dev.burrow.agent.service.StreamDefaults;
+import dev.burrow.agent.service.TargetConnector;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
@@ -269,22 +265,7 @@ public final class IngressGate {
             }
             InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
             ByteBuf targetHeader = s.proxyProtocol() != dev.burrow.agent.caller.ProxyProtocol.OFF ? targetHeader(h) : null;
-            Bootstrap b = new Bootstrap()
-                    .group(ctx.channel().eventLoop()) // the circuit's loop: the splice stays on one thread
-                    .channel(transport.socketChannel())
-                    .option(ChannelOption.AUTO_READ, false)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) StreamDefaults.TARGET_CONNECT_TIMEOUT.toMillis())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel c) {
-                            // the splice adds its handlers once connected; a target that answers
-                            // and closes before that (epoll and io_uring read it unasked) is kept
-                            EarlyInput.install(c);
-                        }
-                    });
-            ChannelFuture cf = b.connect(connectTo);
+            ChannelFuture cf = TargetConnector.connect(ctx.channel(), transport, connectTo, null, null);
             cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> connected(ctx, f, s, permit, targetHeader)));
         }
 

@@ -10,7 +10,6 @@ import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
-import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
@@ -26,14 +25,12 @@ import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import dev.burrow.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
@@ -356,29 +353,8 @@ public final class InboundStreamGate {
                 return;
             }
             var connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
-            Bootstrap b = new Bootstrap()
-                    // The stream's own loop: the splice's two ends then share a thread (no task
-                    // hand-off and wake-up per read).
-                    .group(ctx.channel().eventLoop())
-                    .channel(transport.socketChannel())
-                    .option(ChannelOption.AUTO_READ, false)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) StreamDefaults.TARGET_CONNECT_TIMEOUT.toMillis())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel c) {
-                            // the splice adds its handlers once connected; the encoder only acts
-                            // on the one HAProxyMessage written before them
-                            if (service.proxyProtocol() == ProxyProtocol.V2) {
-                                c.pipeline().addLast(PROXY_ENCODER, HAProxyMessageEncoder.INSTANCE);
-                            }
-                            // a target that answers and closes before the splice starts (epoll and
-                            // io_uring read it unasked): kept for the splice
-                            EarlyInput.install(c);
-                        }
-                    });
-            ChannelFuture cf = b.connect(connectTo); // an InetSocketAddress holding the checked InetAddress: no new lookup
+            ChannelFuture cf = TargetConnector.connect(ctx.channel(), transport, connectTo, PROXY_ENCODER,
+                    service.proxyProtocol() == ProxyProtocol.V2 ? HAProxyMessageEncoder.INSTANCE : null);
             targetConnect = cf;
             cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> {
                 if (!f.isSuccess()) {
