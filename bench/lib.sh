@@ -22,7 +22,7 @@ bench_build() {
   local main="$classes/$1" src="$root/$2"
   if [ -n "${NO_BUILD:-}" ] || [ -n "${BENCH_CLASSES:-}" ]; then return 0; fi
   if [ ! -f "$jar" ] || [ ! -f "$main" ] \
-      || [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" \
+      || [ -n "$(find "$root/relay-server/src/main" "$root/relay-client/src/main" "$root/relay-protocol/src/main" "$root/identity/src/main" "$root/transport/src/main" \
           "$root/stun/src/main" "$root/cli/src/main" -name '*.java' -newer "$jar" -print -quit)" ] \
       || [ -n "$(find "$src" -name '*.java' -newer "$main" -print -quit)" ]; then
     echo "$bench_name: building (mvn package -pl bench -am)..." >&2

@@ -79,7 +79,7 @@ public final class AdmissionFactory {
                     log.warn("event=admission_webhook_fail_open url={} msg=\"webhook failures ADMIT clients (auth.webhook-fail-open)\"",
                             auth.webhookUrl());
                 }
-                yield Admissions.of(new dev.burrow.identity.admission.WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(),
+                yield Admissions.of(new dev.burrow.relay.server.auth.WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(),
                         auth.webhookFailOpen()), false);
             }
         };

@@ -2,9 +2,6 @@ package dev.burrow.relay.server.auth;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.VerifiedPeer;
-import dev.burrow.identity.admission.Admission;
-import dev.burrow.identity.admission.AllowListAdmission;
-import dev.burrow.identity.admission.CaAdmission;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 

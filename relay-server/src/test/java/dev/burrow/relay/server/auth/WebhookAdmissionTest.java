@@ -1,4 +1,4 @@
-package dev.burrow.identity.admission;
+package dev.burrow.relay.server.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,7 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.VerifiedPeer;
-import dev.burrow.identity.admission.Admission.Decision;
+import dev.burrow.relay.server.auth.Admission.Decision;
 import dev.burrow.identity.testing.LogCapture;
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,4 +1,4 @@
-package dev.burrow.identity.admission;
+package dev.burrow.relay.server.auth;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;

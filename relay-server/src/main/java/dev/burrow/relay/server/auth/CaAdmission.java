@@ -1,4 +1,4 @@
-package dev.burrow.identity.admission;
+package dev.burrow.relay.server.auth;
 
 import dev.burrow.identity.CertificateProfile;
 import dev.burrow.identity.NodeKey;

@@ -1,4 +1,4 @@
-package dev.burrow.identity.admission;
+package dev.burrow.relay.server.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -15,7 +15,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class AdmissionTest {
+class AdmissionPoliciesTest {
     @TempDir
     Path tmp;
 
