@@ -1,22 +1,12 @@
 package dev.burrow.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
+import dev.burrow.protocol.BurrowVersion;
 import picocli.CommandLine.IVersionProvider;
 
-/** Reads the version Maven filtered into {@code burrow-version.properties}. */
+/** {@code burrow --version}: the build's version ({@link BurrowVersion}) and the Java running it. */
 public final class VersionProvider implements IVersionProvider {
     public static String version() {
-        Properties p = new Properties();
-        try (InputStream in = VersionProvider.class.getResourceAsStream("/burrow-version.properties")) {
-            if (in != null) {
-                p.load(in);
-            }
-        } catch (IOException ignored) {
-            // fall through to "unknown"
-        }
-        return p.getProperty("version", "unknown");
+        return BurrowVersion.get();
     }
 
     @Override

@@ -64,6 +64,8 @@ public final class RelayServer implements AutoCloseable {
     private final Transport transport;
     private final RelayMetrics metrics;
     private final PrometheusMeterRegistry prometheus;
+    /** JVM and process meters on the relay's own registry (null when the caller brought the metrics). */
+    private final AutoCloseable runtimeMeters;
     private final ClientAdmission admissionOverride;
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
@@ -90,9 +92,11 @@ public final class RelayServer implements AutoCloseable {
         if (b.metrics != null) {
             this.metrics = b.metrics;
             this.prometheus = b.prometheus;
+            this.runtimeMeters = null;
         } else {
             this.prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             this.metrics = new MicrometerRelayMetrics(prometheus);
+            this.runtimeMeters = MicrometerRelayMetrics.bindRuntimeMetrics(prometheus);
         }
         this.admissionOverride = b.admission;
         this.verifierOverride = b.verifier;
@@ -420,6 +424,13 @@ public final class RelayServer implements AutoCloseable {
                 bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             }
             log.info("event=relay_stopped");
+            if (runtimeMeters != null) {
+                try {
+                    runtimeMeters.close();
+                } catch (Exception e) {
+                    log.debug("closing the runtime meters failed", e);
+                }
+            }
         } finally {
             terminated.complete(null);
         }

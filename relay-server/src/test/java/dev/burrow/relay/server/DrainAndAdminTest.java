@@ -53,7 +53,7 @@ class DrainAndAdminTest {
             assertThat(admin("/readyz").statusCode()).isEqualTo(200);
             HttpResponse<String> m = admin("/metrics");
             assertThat(m.statusCode()).isEqualTo(200);
-            assertThat(m.body()).contains("burrow_relay_clients 1.0").contains("burrow_relay_info{transport=\"nio\"}")
+            assertThat(m.body()).contains("burrow_relay_clients 1.0").contains("burrow_relay_info{transport=\"nio\",version=\"")
                     .contains("burrow_relay_handshakes_total{outcome=\"ok\"} 1.0")
                     .doesNotContain(c.channel().localAddress().toString().substring(1));
             assertThat(admin("/nope").statusCode()).isEqualTo(404);

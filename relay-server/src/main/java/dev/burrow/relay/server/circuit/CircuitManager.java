@@ -279,6 +279,7 @@ public final class CircuitManager {
             return AttachResult.WAITING;
         }
         metrics.circuitEvent(CircuitEvent.ATTACHED);
+        metrics.circuitSetup(System.nanoTime() - c.createdNanos);
         log.info("event=circuit_active circuit={} dialer={} listener={} service={}", c.id, c.dialerKey().shortId(),
                 c.listener.key().shortId(), c.service);
         CircuitProxy.join(c.dialerChannel, c.listenerChannel, idleTimeout, metrics);

@@ -1,15 +1,44 @@
 package dev.burrow.relay.server.metrics;
 
+import dev.burrow.protocol.BurrowVersion;
+import dev.burrow.protocol.frame.ProtocolViolation;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.function.ToDoubleFunction;
 
-/** {@link RelayMetrics} on a Micrometer registry (the relay uses a Prometheus registry). */
+/**
+ * {@link RelayMetrics} on a Micrometer registry (the relay uses a Prometheus registry). Every series
+ * {@code docs/operations.md} lists exists from construction with value zero, so dashboards and
+ * alerts see a relay before its first event (the live-state gauges from {@link #bindGauges}).
+ */
 public final class MicrometerRelayMetrics implements RelayMetrics {
+    /**
+     * Latency histogram buckets: from a loopback circuit (about a millisecond) to a setup that hit
+     * the offer timeout. Fixed buckets rather than Micrometer's percentile histogram (70+ buckets
+     * per series): aggregatable across pods, and a dozen series per histogram.
+     */
+    static final Duration[] LATENCY_BUCKETS = {
+        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+    };
+
+    // Final after construction; the meters are thread-safe.
     private final MeterRegistry registry;
     private final Map<HandshakeOutcome, Counter> handshakes = new EnumMap<>(HandshakeOutcome.class);
     private final Map<DropReason, Counter> drops = new EnumMap<>(DropReason.class);
@@ -25,6 +54,12 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     private final Counter unknownFrames;
     private final Counter duplicates;
     private final Counter circuitBytes;
+    private final Timer circuitSetup;
+    private final Timer handshakeDuration;
+    // Replaced once by bindMeshGauges when the mesh starts; zero while there is none.
+    private volatile DoubleSupplier meshLinks = () -> 0;
+    private volatile DoubleSupplier meshRoutes = () -> 0;
+    private volatile DoubleSupplier meshNames = () -> 0;
 
     public MicrometerRelayMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -57,10 +92,39 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
                     .description("LOOKUP_NAME requests answered, by outcome").register(registry));
         }
         datagrams = Counter.builder(DATAGRAMS_FORWARDED).description("Datagrams written to a destination").register(registry);
-        bytes = Counter.builder(BYTES_FORWARDED).baseUnit("bytes").description("Datagram payload bytes forwarded").register(registry);
+        for (ProtocolViolation.Kind k : ProtocolViolation.Kind.values()) {
+            violationCounter(k.name());
+        }
+        bytes = Counter.builder(DATAGRAM_PAYLOAD).baseUnit("bytes").description("Datagram payload bytes forwarded").register(registry);
         unknownFrames = Counter.builder(UNKNOWN_FRAMES).description("Frames of unknown type skipped").register(registry);
         duplicates = Counter.builder(DUPLICATE_CLIENTS).description("Connections replaced by a newer one with the same key").register(registry);
         circuitBytes = Counter.builder(CIRCUIT_BYTES).baseUnit("bytes").description("Bytes copied through circuits").register(registry);
+        circuitSetup = Timer.builder(CIRCUIT_SETUP).serviceLevelObjectives(LATENCY_BUCKETS)
+                .description("Circuit request until both ends attached").register(registry);
+        handshakeDuration = Timer.builder(HANDSHAKE_DURATION).serviceLevelObjectives(LATENCY_BUCKETS)
+                .description("Connection accept until established (TLS and auth, attach or HTTP)").register(registry);
+        Gauge.builder(MESH_LINKS, this, m -> m.meshLinks.getAsDouble())
+                .description("Authenticated mesh links to sibling relays").register(registry);
+        Gauge.builder(MESH_ROUTES, this, m -> m.meshRoutes.getAsDouble())
+                .description("Nodes reachable through sibling relays").register(registry);
+        Gauge.builder(MESH_NAMES, this, m -> m.meshNames.getAsDouble())
+                .description("Distinct certified names announced by sibling relays").register(registry);
+    }
+
+    /**
+     * JVM and process meters (memory, GC, threads, classes, CPU, uptime, open files) on the relay's
+     * own registry. Close the result when the relay stops: the GC meters listen to the JVM.
+     */
+    public static AutoCloseable bindRuntimeMetrics(MeterRegistry registry) {
+        new ClassLoaderMetrics().bindTo(registry);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        JvmGcMetrics gc = new JvmGcMetrics();
+        gc.bindTo(registry);
+        return gc;
     }
 
     public MeterRegistry registry() {
@@ -74,9 +138,19 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
 
     @Override
     public <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {
-        Gauge.builder(MESH_LINKS, state, links).description("Authenticated mesh links to sibling relays").register(registry);
-        Gauge.builder(MESH_ROUTES, state, routes).description("Nodes reachable through sibling relays").register(registry);
-        Gauge.builder(MESH_NAMES, state, names).description("Distinct certified names announced by sibling relays").register(registry);
+        meshLinks = () -> links.applyAsDouble(state);
+        meshRoutes = () -> routes.applyAsDouble(state);
+        meshNames = () -> names.applyAsDouble(state);
+    }
+
+    @Override
+    public void circuitSetup(long nanos) {
+        circuitSetup.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void handshakeCompleted(long nanos) {
+        handshakeDuration.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -107,8 +181,12 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
 
     @Override
     public void protocolViolation(String kind) {
-        violations.computeIfAbsent(kind, k -> Counter.builder(PROTOCOL_VIOLATIONS).tag(TAG_KIND, k)
-                .description("Connections closed for a protocol violation").register(registry)).increment();
+        violationCounter(kind).increment();
+    }
+
+    private Counter violationCounter(String kind) {
+        return violations.computeIfAbsent(kind, k -> Counter.builder(PROTOCOL_VIOLATIONS).tag(TAG_KIND, k)
+                .description("Connections closed for a protocol violation").register(registry));
     }
 
     @Override
@@ -148,7 +226,8 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
 
     @Override
     public void transport(String transportName) {
-        Gauge.builder(INFO, () -> 1).tag(TAG_TRANSPORT, transportName).description("Relay build and runtime info")
+        Gauge.builder(INFO, () -> 1).tag(TAG_TRANSPORT, transportName).tag(TAG_VERSION, BurrowVersion.get())
+                .description("Relay build and runtime info")
                 .register(registry);
     }
 }

@@ -11,7 +11,8 @@ public interface RelayMetrics {
     String CLIENTS = "burrow.relay.clients";
     String HANDSHAKES = "burrow.relay.handshakes";
     String DATAGRAMS_FORWARDED = "burrow.relay.datagrams.forwarded";
-    String BYTES_FORWARDED = "burrow.relay.bytes.forwarded";
+    /** Base unit bytes: Prometheus adds {@code _bytes_total} (a name ending in "bytes" would say it twice). */
+    String DATAGRAM_PAYLOAD = "burrow.relay.datagrams.payload";
     String DROPS = "burrow.relay.drops";
     String QUEUED_DATAGRAMS = "burrow.relay.queue.datagrams";
     String RATE_LIMIT_EVENTS = "burrow.relay.ratelimit.events";
@@ -30,6 +31,13 @@ public interface RelayMetrics {
     String MESH_ROUTES = "burrow.relay.mesh.routes";
     String MESH_NAMES = "burrow.relay.mesh.names";
     String NAME_LOOKUPS = "burrow.relay.name.lookups";
+    /** Histogram in seconds: a circuit's request until both ends attached (its bytes may flow). */
+    String CIRCUIT_SETUP = "burrow.relay.circuit.setup";
+    /**
+     * Histogram in seconds: a connection's accept until it was established (TLS, then the control
+     * handshake's auth proof, a circuit end's attach, or an answered HTTP request).
+     */
+    String HANDSHAKE_DURATION = "burrow.relay.handshake.duration";
 
     /** Tag keys. */
     String TAG_OUTCOME = "outcome";
@@ -37,6 +45,7 @@ public interface RelayMetrics {
     String TAG_KIND = "kind";
     String TAG_EVENT = "event";
     String TAG_TRANSPORT = "transport";
+    String TAG_VERSION = "version";
 
     /** Handshake outcomes: a fixed set. */
     enum HandshakeOutcome {
@@ -146,6 +155,12 @@ public interface RelayMetrics {
      */
     default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {}
 
+    /** A circuit became active {@code nanos} after it was requested. */
+    default void circuitSetup(long nanos) {}
+
+    /** A connection was established {@code nanos} after it was accepted. */
+    default void handshakeCompleted(long nanos) {}
+
     /** A LOOKUP_NAME was answered (tagged by outcome; never by name). */
     default void nameLookup(NameLookupOutcome outcome) {}
 
@@ -171,7 +186,7 @@ public interface RelayMetrics {
     <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
             ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining);
 
-    /** Records the transport in use (a gauge with a {@code transport} tag, value 1). */
+    /** Records the transport in use (the info gauge: {@code transport} and {@code version} tags, value 1). */
     void transport(String transportName);
 
     /** Public ingress: a connection's or a PUBLISH's outcome. */

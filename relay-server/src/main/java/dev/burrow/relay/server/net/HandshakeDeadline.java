@@ -25,6 +25,7 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     private final RelayMetrics metrics;
     private ScheduledFuture<?> timer;
     private boolean done;
+    private long acceptedNanos;
 
     public HandshakeDeadline(Duration timeout, ConnectionGate gate, RelayMetrics metrics) {
         this.timeout = timeout;
@@ -35,6 +36,7 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
+        acceptedNanos = System.nanoTime();
         timer = ch.eventLoop().schedule(() -> {
             if (!done) {
                 metrics.handshake(HandshakeOutcome.TIMEOUT);
@@ -48,6 +50,9 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     public static void established(Channel ch) {
         HandshakeDeadline d = ch.pipeline().get(HandshakeDeadline.class);
         if (d != null) {
+            if (!d.done) {
+                d.metrics.handshakeCompleted(System.nanoTime() - d.acceptedNanos);
+            }
             d.finish();
         }
     }
