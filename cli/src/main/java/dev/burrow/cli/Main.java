@@ -15,6 +15,10 @@ public final class Main {
     static final String DNS_CACHE_SECONDS = "2";
 
     public static void main(String[] args) {
+        LogSettings.problem(System.getenv()).ifPresent(problem -> {
+            System.err.println("burrow: " + problem);
+            System.exit(2);
+        });
         shortenDnsCache();
         System.exit(run(args));
     }

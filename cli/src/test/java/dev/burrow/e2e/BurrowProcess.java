@@ -33,20 +33,30 @@ public final class BurrowProcess implements AutoCloseable {
     public static BurrowProcess start(String name, java.util.Map<String, String> env, String... args) throws IOException {
         Files.createDirectories(LOG_DIR);
         Path log = LOG_DIR.resolve(name + ".log");
+        ProcessBuilder pb = processBuilder(List.of(), env, args).redirectErrorStream(true).redirectOutput(log.toFile());
+        return new BurrowProcess(name, pb.start(), log);
+    }
+
+    /**
+     * The {@code burrow} command line as a process of the test's JVM and class path, with extra JVM
+     * options and the given environment; nothing of the test runner's own {@code BURROW_} variables
+     * leaks in (a test says what it wants). Output is not redirected: the caller decides.
+     */
+    public static ProcessBuilder processBuilder(List<String> jvmOptions, java.util.Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.burrow.cli.Main");
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        // Nothing of the test runner's own Burrow environment leaks in: a test says what it wants.
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("BURROW_"));
         pb.environment().put("BURROW_LOG_LEVEL", "INFO");
         pb.environment().putAll(env);
-        return new BurrowProcess(name, pb.start(), log);
+        return pb;
     }
 
     /** Runs a command to completion and returns its exit code (the process is killed after the timeout). */

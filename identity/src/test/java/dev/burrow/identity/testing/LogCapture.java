@@ -8,6 +8,7 @@ import ch.qos.logback.core.read.ListAppender;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.LoggerFactory;
+import org.slf4j.event.KeyValuePair;
 
 /**
  * Captures every log event (down to TRACE for {@code dev.burrow}) while open, so tests can check
@@ -30,11 +31,20 @@ public final class LogCapture implements AutoCloseable {
         return new LogCapture();
     }
 
-    /** Formatted messages, arguments, exception messages and stack traces of everything captured. */
+    /**
+     * Formatted messages, key-value pairs ({@code event=...} and its fields, as the text log format
+     * prints them), arguments, exception messages and stack traces of everything captured.
+     */
     public String text() {
         StringBuilder sb = new StringBuilder();
         for (ILoggingEvent e : events()) {
-            sb.append(e.getLevel()).append(' ').append(e.getLoggerName()).append(' ').append(e.getFormattedMessage()).append('\n');
+            sb.append(e.getLevel()).append(' ').append(e.getLoggerName()).append(' ').append(e.getFormattedMessage());
+            if (e.getKeyValuePairs() != null) {
+                for (KeyValuePair kv : e.getKeyValuePairs()) {
+                    sb.append(' ').append(kv.key).append('=').append(kv.value);
+                }
+            }
+            sb.append('\n');
             if (e.getArgumentArray() != null) {
                 for (Object a : e.getArgumentArray()) {
                     sb.append("  arg: ").append(a).append('\n');

@@ -207,7 +207,7 @@ class AdversarialConnectionTest {
                 listener.close();
             }
             relay.close();
-            String all = String.join("\n", logs.list.stream().map(ILoggingEvent::getFormattedMessage).toList()).toLowerCase();
+            String all = String.join("\n", logs.list.stream().map(AdversarialConnectionTest::messageAndFields).toList()).toLowerCase();
             for (String s : secrets) {
                 assertThat(all).doesNotContain(s).doesNotContain(s.substring(0, 16));
             }
@@ -215,5 +215,14 @@ class AdversarialConnectionTest {
         } finally {
             root.detachAppender(logs);
         }
+    }
+
+    /** What the text log format prints of an event: the message and its key-value pairs. */
+    private static String messageAndFields(ILoggingEvent e) {
+        StringBuilder sb = new StringBuilder(e.getFormattedMessage());
+        if (e.getKeyValuePairs() != null) {
+            e.getKeyValuePairs().forEach(kv -> sb.append(' ').append(kv.key).append('=').append(kv.value));
+        }
+        return sb.toString();
     }
 }
