@@ -32,8 +32,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * A reset or FIN from one end of a forwarded stream reaches the other end as the same signal while
- * the stream is backed up (the receiving application reads slowly), on one transport (subclasses:
- * io_uring, epoll, NIO on the relay path, and the direct path). Real processes: a relay and two
+ * the stream is backed up (the receiving application reads slowly), on one relay transport
+ * (subclasses: io_uring, epoll, NIO). Real processes: a relay and two
  * agents started through the CLI, a scripted target behind alice's expose, the test's socket on
  * bob's forward.
  *
@@ -57,7 +57,11 @@ abstract class ResetPropagationFaultCases {
     /** The relay's transport; the agents get the same request (they run NIO whatever is asked). */
     abstract TransportKind transport();
 
-    /** Whether the stream takes the direct (QUIC) path rather than the relay. */
+    /**
+     * Whether the stream takes the direct (QUIC) path rather than the relay. Not used yet: on plain
+     * loopback the agents announce no endpoint the other can reach (only a LOCAL interface address),
+     * so no direct path comes up; a direct-path variant needs the NAT lab's namespaces.
+     */
     boolean direct() {
         return false;
     }
