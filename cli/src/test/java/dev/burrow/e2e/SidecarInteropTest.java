@@ -39,7 +39,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -85,9 +84,9 @@ class SidecarInteropTest {
 
     @BeforeAll
     void start() throws Exception {
-        Assumptions.assumeTrue(onPath("redis-server"), "redis-server is not installed (scripts/install-test-deps.sh installs it)");
-        Assumptions.assumeTrue(onPath("redis-cli"), "redis-cli is not installed (package redis-tools; scripts/install-test-deps.sh)");
-        Assumptions.assumeTrue(nginxBinary() != null, "nginx is not installed (scripts/install-test-deps.sh installs it)");
+        dev.burrow.netlab.NetLabSupport.requireFeature(onPath("redis-server"), "redis-server is not installed (scripts/install-test-deps.sh installs it)", true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(onPath("redis-cli"), "redis-cli is not installed (package redis-tools; scripts/install-test-deps.sh)", true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(nginxBinary() != null, "nginx is not installed (scripts/install-test-deps.sh installs it)", true);
         tmp = Files.createTempDirectory("burrow-sidecar-");
         TestIdentities ids = TestIdentities.create(tmp.resolve("ids"));
         alice = ids.node("alice", "server");

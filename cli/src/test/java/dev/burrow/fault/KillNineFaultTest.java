@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.netlab.NetLabSupport;
+import dev.burrow.transport.TransportKind;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -35,7 +37,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * kill -9 of the dialing agent, of the exposing agent and of the relay in the middle of transfers,
  * every one a separate JVM started through the CLI ({@link BurrowProcess}), on loopback, relay path
- * only ({@code BURROW_DIRECT=off}).
+ * only ({@code BURROW_DIRECT=off}), on NIO here and on io_uring and epoll in the subclasses (a
+ * transport matrix: the relay's transport decides how a reset under backpressure is seen).
  *
  * <p>For each fault: every transfer (bytes echoed back through the tunnel, SHA-256 on both
  * directions) either completes with exactly the right bytes or fails with a clear error (reset, or
@@ -47,6 +50,20 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KillNineFaultTest {
+    /**
+     * The transport every process is asked for ({@code --transport}); subclasses run the same faults
+     * on the native transports ({@link KillNineIoUringFaultTest}, {@link KillNineEpollFaultTest}).
+     * The agents run NIO whatever is asked (see {@code Agent.agentTransport}), so this is the relay's.
+     */
+    TransportKind transport() {
+        return TransportKind.NIO;
+    }
+
+    /** Unique per subclass, so that the transports' process logs do not overwrite each other. */
+    String logPrefix() {
+        return "fault-" + transport().configName() + "-";
+    }
+
     static final Duration STARTUP = Duration.ofSeconds(240);
     /** Large enough that no bulk transfer finishes before the kill. */
     static final long BULK_BYTES = 1L << 30;
@@ -87,6 +104,9 @@ class KillNineFaultTest {
 
     @BeforeAll
     void startEverything() throws Exception {
+        var selected = new dev.burrow.transport.TransportSelector().select(transport());
+        NetLabSupport.requireFeature(selected.kind() == transport(),
+                transport().configName() + " is not available here: " + selected.reason(), true);
         tmp = Files.createTempDirectory("burrow-fault-");
         target = new EchoTarget();
         relayPort = freePort();
@@ -223,9 +243,9 @@ class KillNineFaultTest {
     // ------------------------------------------------------------------ processes
 
     BurrowProcess startRelay() throws Exception {
-        BurrowProcess p = BurrowProcess.start("fault-relay-" + generation, LEAK_DETECTION,
+        BurrowProcess p = BurrowProcess.start(logPrefix() + "relay-" + generation, LEAK_DETECTION,
                 "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "127.0.0.1:" + adminPort,
-                "--relay-id", "fault-relay", "--transport", "nio", "--drain-grace", "1s",
+                "--relay-id", "fault-relay", "--transport", transport().configName(), "--drain-grace", "1s",
                 "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
                 // every circuit is a new TCP connection from 127.0.0.1: lift the per-IP connect rate
                 "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
@@ -251,8 +271,8 @@ class KillNineFaultTest {
     }
 
     BurrowProcess startAgent(String who, Path yaml) throws IOException {
-        BurrowProcess p = BurrowProcess.start("fault-" + who + "-" + generation, withLeakDetection(Map.of("BURROW_DIRECT", "off")),
-                "agent", "--config", yaml.toString(), "--state", tmp.resolve(who).toString(), "--transport", "nio");
+        BurrowProcess p = BurrowProcess.start(logPrefix() + who + "-" + generation, withLeakDetection(Map.of("BURROW_DIRECT", "off")),
+                "agent", "--config", yaml.toString(), "--state", tmp.resolve(who).toString(), "--transport", transport().configName());
         all.add(p);
         return p;
     }

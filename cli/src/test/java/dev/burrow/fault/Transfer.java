@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * One transfer through a tunnel to an echo service: writes {@code length} deterministic bytes while
  * reading the echo, and compares SHA-256 of what went out with what came back. The outcome is one of
  * complete (every byte back, digests equal, then EOF), failed cleanly (an I/O error such as a reset,
- * or EOF before {@code length} bytes), corrupt (the right length with other bytes, or more bytes than
+ * or EOF before {@code length} bytes, after a received prefix whose SHA-256 equals that of the same
+ * prefix of what was sent), corrupt (the right length with other bytes, or more bytes than
  * sent) or hung (no byte for {@link #TIMEOUT}). Only the first two are acceptable after a fault.
  */
 final class Transfer {
@@ -77,14 +78,14 @@ final class Transfer {
                         + "; written " + written.get() + (writerDone ? ", output shut down" : writerError != null ? ", writer failed: " + writerError
                         : ", writer blocked"));
             } catch (IOException e) {
-                return new Outcome(Kind.FAILED_CLEANLY, length, received.get(), e.toString());
+                return failedCleanlyIfIntact(sha, e.toString());
             } finally {
                 s.close(); // unblocks the writer
                 writer.join(TIMEOUT.toMillis());
             }
             long got = received.get();
             if (got < length) {
-                return new Outcome(Kind.FAILED_CLEANLY, length, got, new EOFException("EOF after " + got + " of " + length).toString());
+                return failedCleanlyIfIntact(sha, new EOFException("EOF after " + got + " of " + length).toString());
             }
             if (got > length) {
                 return new Outcome(Kind.CORRUPT, length, got, "more bytes than sent");
@@ -102,6 +103,20 @@ final class Transfer {
             Thread.currentThread().interrupt();
             return new Outcome(Kind.FAILED_CLEANLY, length, received.get(), "interrupted");
         }
+    }
+
+    /**
+     * A transfer cut short counts as failed cleanly only when what did arrive is exactly the start of
+     * what was sent: SHA-256 of the received prefix against the same-length prefix of the stream.
+     */
+    private Outcome failedCleanlyIfIntact(MessageDigest receivedSoFar, String detail) {
+        long got = received.get();
+        if (got > length) {
+            return new Outcome(Kind.CORRUPT, length, got, "more bytes than sent, then " + detail);
+        }
+        String back = HexFormat.of().formatHex(receivedSoFar.digest());
+        return back.equals(expectedDigest(got)) ? new Outcome(Kind.FAILED_CLEANLY, length, got, detail)
+                : new Outcome(Kind.CORRUPT, length, got, "the " + got + " bytes received before '" + detail + "' differ from what was sent");
     }
 
     private String write(OutputStream out) throws IOException {
@@ -122,12 +137,17 @@ final class Transfer {
     }
 
     private String expectedDigest() {
+        return expectedDigest(length);
+    }
+
+    /** SHA-256 of the first {@code prefix} bytes of the stream this transfer sends. */
+    String expectedDigest(long prefix) {
         MessageDigest sha = sha256();
         byte[] chunk = new byte[CHUNK];
         long done = 0;
         long index = 0;
-        while (done < length) {
-            int n = (int) Math.min(fill(chunk, index++), length - done);
+        while (done < prefix) {
+            int n = (int) Math.min(fill(chunk, index++), prefix - done);
             sha.update(chunk, 0, n);
             done += n;
         }

@@ -14,6 +14,28 @@ import org.slf4j.LoggerFactory;
 public final class TransportSelector {
     private static final Logger log = LoggerFactory.getLogger(TransportSelector.class);
 
+    /**
+     * Netty's switch for multi-shot POLLIN on io_uring, which Burrow turns off (unless set
+     * explicitly) before anything touches the io_uring classes.
+     *
+     * <p>Why (issue 19): every Burrow copy loop runs with auto-read off and pauses a socket's reads
+     * while the other side is full. With a multi-shot POLLIN the poll stays armed across the pause
+     * and only reports new wake-ups. A socket that is reset while paused gets one last wake-up;
+     * Netty drains its data on the POLLRDHUP, stops when the socket is empty (the pending reset not
+     * yet read), and when reads resume it sees the poll still armed and arms nothing: no further
+     * wake-up ever comes for a dead socket, so the reset was never read, no exceptionCaught or
+     * channelInactive fired, and the relay kept the other end of the circuit open forever. A
+     * one-shot poll is armed afresh on every resume, and arming reports a reset or closed socket
+     * at once. The cost is one poll submission per resume.
+     */
+    public static final String IO_URING_MULTISHOT_POLL_PROPERTY = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(IO_URING_MULTISHOT_POLL_PROPERTY) == null) {
+            System.setProperty(IO_URING_MULTISHOT_POLL_PROPERTY, "false");
+        }
+    }
+
     /** Environment variable that overrides the transport for every command (same values as {@code --transport}). */
     public static final String ENV_OVERRIDE = "BURROW_TRANSPORT";
 

@@ -54,4 +54,17 @@ class TransportSelectorTest {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
+
+    /**
+     * Issue 19: with multi-shot POLLIN a socket reset while its reads were paused was never reported.
+     * Selecting a transport switches it off before Netty's io_uring classes read the setting.
+     */
+    @Test
+    void ioUringMultiShotPollInIsOffOnceATransportIsSelected() {
+        new TransportSelector().select(TransportKind.NIO);
+        assertThat(System.getProperty(TransportSelector.IO_URING_MULTISHOT_POLL_PROPERTY)).isEqualTo("false");
+        if (io.netty.channel.uring.IoUring.isAvailable()) {
+            assertThat(io.netty.channel.uring.IoUring.isPollAddMultishotEnabled()).isFalse();
+        }
+    }
 }

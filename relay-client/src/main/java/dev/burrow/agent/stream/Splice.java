@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
  *       application sees an abort rather than a clean end. A TLS end whose transport ends without
  *       close_notify is treated as truncated, i.e. reset: the relay cannot forge a clean end.</li>
  *   <li><b>Idle timeout</b>: no bytes either way for the timeout closes both ends.</li>
+ *   <li><b>Watchdog</b>: once one end's input ended, {@link #STALL_TIMEOUT} without any progress
+ *       either way aborts the splice ({@link SpliceOutcome#STALLED}, counted): a last line of
+ *       defence against a lost end-of-stream event, not the way ends are propagated.</li>
  *   <li>Every failure stays inside this splice: nothing propagates past its handlers.</li>
  * </ul>
  */
@@ -56,9 +59,22 @@ public final class Splice {
     static final io.netty.channel.RecvByteBufAllocator READS =
             new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, 256 * 1024);
 
+    /**
+     * The watchdog's bound: once one end's input has ended (FIN, close_notify), a splice in which no
+     * byte moved either way and no output shutdown completed for this long is aborted (both ends
+     * reset, outcome {@link SpliceOutcome#STALLED}). Not how ends are propagated (that is the
+     * splice's event handling); a last line of defence so that a lost event cannot hold a stream
+     * and its sockets forever. Long, because a server may legitimately think for minutes after a
+     * client's FIN before it answers.
+     */
+    public static final Duration STALL_TIMEOUT = Duration.ofMinutes(5);
+
     private final StreamEnd a;
     private final StreamEnd b;
     private final SpliceListener listener;
+    private final Duration stallTimeout;
+    /** Progress seen at the watchdog's last look (bytes both ways plus completed output shutdowns). */
+    private long progressAtLastCheck = -1;
     private final AtomicLong aToB = new AtomicLong();
     private final AtomicLong bToA = new AtomicLong();
     private final AtomicBoolean inputEndedA = new AtomicBoolean();
@@ -68,10 +84,11 @@ public final class Splice {
     private final AtomicInteger outputsShutDown = new AtomicInteger();
     private volatile boolean outputShutdownFailed;
 
-    private Splice(StreamEnd a, StreamEnd b, SpliceListener listener) {
+    private Splice(StreamEnd a, StreamEnd b, SpliceListener listener, Duration stallTimeout) {
         this.a = a;
         this.b = b;
         this.listener = listener;
+        this.stallTimeout = stallTimeout;
     }
 
     /**
@@ -81,7 +98,12 @@ public final class Splice {
      * @param idleTimeout no traffic either way for this long closes both; zero or null for none
      */
     public static Splice join(StreamEnd a, StreamEnd b, Duration idleTimeout, SpliceListener listener) {
-        Splice s = new Splice(a, b, listener == null ? SpliceListener.NONE : listener);
+        return join(a, b, idleTimeout, listener, STALL_TIMEOUT);
+    }
+
+    /** As above with the watchdog's bound given (tests). */
+    static Splice join(StreamEnd a, StreamEnd b, Duration idleTimeout, SpliceListener listener, Duration stallTimeout) {
+        Splice s = new Splice(a, b, listener == null ? SpliceListener.NONE : listener, stallTimeout);
         for (StreamEnd end : new StreamEnd[] {a, b}) {
             Channel ch = end.channel();
             ch.config().setAutoRead(false);
@@ -159,6 +181,9 @@ public final class Splice {
             return;
         }
         StreamEnd other = fromA ? b : a;
+        if (!(fromA ? inputEndedB : inputEndedA).get()) {
+            startWatchdog(); // the first end to close starts it
+        }
         other.shutdownOutput().addListener(f -> {
             if (!f.isSuccess()) {
                 // That end's channel died under us: what we still had for it is lost, but the
@@ -182,6 +207,43 @@ public final class Splice {
             listener.ended(aToB.get(), bToA.get(), outputShutdownFailed ? SpliceOutcome.RESET : SpliceOutcome.CLOSED);
         }
     }
+
+    private long progress() {
+        return aToB.get() + bToA.get() + outputsShutDown.get();
+    }
+
+    /** Looks every half {@link #stallTimeout} on a's loop; two looks without progress abort the splice. */
+    private void startWatchdog() {
+        long period = Math.max(1, stallTimeout.toNanos() / 2);
+        a.channel().eventLoop().execute(() -> scheduleWatchdog(period));
+    }
+
+    private void scheduleWatchdog(long periodNanos) {
+        if (finished.get()) {
+            return;
+        }
+        a.channel().eventLoop().schedule(() -> {
+            if (finished.get()) {
+                return;
+            }
+            long now = progress();
+            if (now == progressAtLastCheck) {
+                // nothing moved since the last look, half the timeout ago
+                stalledLooks++;
+            } else {
+                stalledLooks = 0;
+            }
+            progressAtLastCheck = now;
+            if (stalledLooks >= 2) { // two such looks in a row: at least the whole timeout without progress
+                log.warn("splice {} <-> {}: one end closed and no progress for {}; aborting (watchdog)", a, b, stallTimeout);
+                abort(SpliceOutcome.STALLED, null);
+                return;
+            }
+            scheduleWatchdog(periodNanos);
+        }, periodNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private int stalledLooks;
 
     private void abort(SpliceOutcome outcome, StreamEnd failedOrNull) {
         if (!finished.compareAndSet(false, true)) {

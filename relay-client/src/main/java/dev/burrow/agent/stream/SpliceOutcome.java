@@ -9,5 +9,11 @@ public enum SpliceOutcome {
     /** No bytes moved for the idle timeout. */
     IDLE_TIMEOUT,
     /** A TLS end lost its transport without close_notify (possible truncation); treated as a reset. */
-    TRUNCATED
+    TRUNCATED,
+    /**
+     * One end's input had ended and neither direction moved for {@link Splice#STALL_TIMEOUT}: aborted
+     * (both ends reset) by the splice's watchdog, the last line of defence against a stream that
+     * would otherwise hang forever. Counted; should stay at zero.
+     */
+    STALLED
 }

@@ -24,6 +24,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.function.LongSupplier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +64,20 @@ public final class StunClient implements AutoCloseable {
     private final AtomicInteger outstanding = new AtomicInteger();
     private volatile boolean closed;
 
+    /**
+     * The clock that deadlines and round-trip times are measured on. {@link System#nanoTime()} in
+     * production; tests pair a fake one with an {@code EmbeddedChannel}'s frozen scheduler to check
+     * the retransmission schedule exactly, without wall-clock bounds.
+     */
+    private final LongSupplier nanoClock;
+
     private StunClient(Channel channel, boolean ownsChannel, RetransmissionPolicy defaultPolicy, StunMetrics metrics) {
+        this(channel, ownsChannel, defaultPolicy, metrics, System::nanoTime);
+    }
+
+    private StunClient(Channel channel, boolean ownsChannel, RetransmissionPolicy defaultPolicy, StunMetrics metrics,
+            LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
         this.channel = channel;
         this.ownsChannel = ownsChannel;
         this.defaultPolicy = Objects.requireNonNull(defaultPolicy, "defaultPolicy");
@@ -77,6 +91,11 @@ public final class StunClient implements AutoCloseable {
      */
     public static StunClient attach(Channel channel, RetransmissionPolicy defaultPolicy, StunMetrics metrics) {
         return new StunClient(channel, false, defaultPolicy, metrics);
+    }
+
+    /** As {@link #attach(Channel, RetransmissionPolicy, StunMetrics)}, timing with {@code nanoClock} (tests). */
+    static StunClient attach(Channel channel, RetransmissionPolicy defaultPolicy, StunMetrics metrics, LongSupplier nanoClock) {
+        return new StunClient(channel, false, defaultPolicy, metrics, nanoClock);
     }
 
     /** A client on its own new UDP socket bound to {@code bind} (port 0 for any). */
@@ -139,7 +158,7 @@ public final class StunClient implements AutoCloseable {
         // FINGERPRINT lets a peer that multiplexes STUN with other traffic recognise our request.
         StunCodec.encode(message, encoded, request.integrity(), true);
         RetransmissionPolicy policy = request.policy() == null ? defaultPolicy : request.policy();
-        Transaction tx = new Transaction(id, request, ByteBufUtil.getBytes(encoded), policy, future);
+        Transaction tx = new Transaction(id, request, ByteBufUtil.getBytes(encoded), policy, future, nanoClock);
         pending.put(id, tx);
         future.whenComplete((r, e) -> {
             if (pending.remove(id, tx)) {
@@ -160,7 +179,7 @@ public final class StunClient implements AutoCloseable {
         if (tx.future.isDone()) {
             return;
         }
-        long now = System.nanoTime();
+        long now = nanoClock.getAsLong();
         if (tx.transmissions == 0) {
             tx.firstSentNanos = now;
         }
@@ -258,7 +277,7 @@ public final class StunClient implements AutoCloseable {
         tx.future.complete(new BindingResult(tx.request.server(), sender, localAddress(), mapped,
                 response.attribute(StunAttribute.ResponseOrigin.class).map(StunAttribute.ResponseOrigin::address).orElse(null),
                 response.attribute(StunAttribute.OtherAddress.class).map(StunAttribute.OtherAddress::address).orElse(null),
-                Duration.ofNanos(System.nanoTime() - tx.firstSentNanos), tx.transmissions));
+                Duration.ofNanos(nanoClock.getAsLong() - tx.firstSentNanos), tx.transmissions));
     }
 
     /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as a dual-stack socket may report) compared as plain IPv4. */
@@ -303,13 +322,14 @@ public final class StunClient implements AutoCloseable {
         int transmissions;
         volatile ScheduledFuture<?> timer;
 
-        Transaction(TransactionId id, BindingRequest request, byte[] bytes, RetransmissionPolicy policy, CompletableFuture<BindingResult> future) {
+        Transaction(TransactionId id, BindingRequest request, byte[] bytes, RetransmissionPolicy policy, CompletableFuture<BindingResult> future,
+                LongSupplier clock) {
             this.id = id;
             this.request = request;
             this.bytes = bytes;
             this.policy = policy;
             this.future = future;
-            this.deadlineNanos = System.nanoTime() + policy.maxTotal().toNanos();
+            this.deadlineNanos = clock.getAsLong() + policy.maxTotal().toNanos();
         }
     }
 }

@@ -21,6 +21,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -166,26 +167,80 @@ class StunClientTest {
         }
     }
 
+    /**
+     * The retransmission schedule on a fake clock: an {@code EmbeddedChannel} with frozen time runs
+     * the client's timers, and the client's deadline clock moves with it. Exact instants, no
+     * wall-clock bound that a loaded machine could miss.
+     */
     @Test
-    void timesOutAfterRcTransmissionsWithinTheBound() throws Exception {
+    void timesOutAfterRcTransmissionsOnSchedule() {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.freezeTime();
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000_000L);
         RetransmissionPolicy tiny = new RetransmissionPolicy(Duration.ofMillis(10), 3, 2, Duration.ofSeconds(5));
-        try (FakeServer silent = new FakeServer((f, p) -> {});
-                StunClient client = client()) {
-            long start = System.nanoTime();
-            var future = client.send(BindingRequest.to(silent.address()).withPolicy(tiny));
-            assertThatThrownBy(() -> future.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(TimeoutException.class);
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
-            assertThat(metrics.count("sent")).isEqualTo(3); // sent at 0, 10, 30 ms; gave up at 50 ms
+        StunClient client = StunClient.attach(ch, tiny, metrics, now::get);
+        try {
+            InetSocketAddress server = new InetSocketAddress("127.0.0.1", 3478);
+            var future = client.send(BindingRequest.to(server).withPolicy(tiny));
+            ch.runPendingTasks();
+            // sent at 0, 10 and 30 ms (RTO 10 ms, doubling); gives up at 50 ms (last wait Rm x RTO = 20 ms)
+            assertSentAt(ch, now, 0, 1, future);
+            assertSentAt(ch, now, 9, 1, future);
+            assertSentAt(ch, now, 10, 2, future);
+            assertSentAt(ch, now, 29, 2, future);
+            assertSentAt(ch, now, 30, 3, future);
+            assertSentAt(ch, now, 49, 3, future);
+            advanceTo(ch, now, 50);
+            assertThat(future).isCompletedExceptionally();
+            assertThatThrownBy(future::join).hasCauseInstanceOf(TimeoutException.class);
             assertThat(metrics.transactions(ClientOutcome.TIMEOUT)).isEqualTo(1);
             assertThat(client.outstanding()).isZero();
 
-            // the total bound cuts the RFC schedule short
+            // the total bound cuts the RFC schedule short: RTO 500 ms > 300 ms, so one transmission, over at 300 ms
             RetransmissionPolicy bounded = RetransmissionPolicy.rfc8489Within(Duration.ofMillis(300));
-            long t0 = System.nanoTime();
-            var f2 = client.send(BindingRequest.to(silent.address()).withPolicy(bounded));
-            assertThatThrownBy(() -> f2.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(TimeoutException.class);
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+            long base = elapsedMillis(now);
+            var f2 = client.send(BindingRequest.to(server).withPolicy(bounded));
+            ch.runPendingTasks();
+            assertSentAt(ch, now, base, 4, f2);
+            assertSentAt(ch, now, base + 299, 4, f2);
+            advanceTo(ch, now, base + 300);
+            assertThat(f2).isCompletedExceptionally();
+            assertThat(metrics.count("sent")).isEqualTo(4);
+        } finally {
+            client.close();
+            ch.finishAndReleaseAll();
         }
+    }
+
+    private static final long FAKE_EPOCH = 1_000_000_000L;
+    private int datagramsSeen;
+
+    /** At {@code millis} on the fake clock, {@code sent} requests in total have gone out and the transaction is still open. */
+    private void assertSentAt(EmbeddedChannel ch, java.util.concurrent.atomic.AtomicLong now, long millis, int sent,
+            java.util.concurrent.CompletableFuture<?> future) {
+        advanceTo(ch, now, millis);
+        Object o;
+        while ((o = ch.readOutbound()) != null) {
+            datagramsSeen++;
+            io.netty.util.ReferenceCountUtil.release(o);
+        }
+        assertThat(datagramsSeen).as("requests sent by %d ms", millis).isEqualTo(sent);
+        assertThat(future).as("still waiting at %d ms", millis).isNotDone();
+    }
+
+    private static void advanceTo(EmbeddedChannel ch, java.util.concurrent.atomic.AtomicLong now, long millis) {
+        long target = FAKE_EPOCH + TimeUnit.MILLISECONDS.toNanos(millis);
+        long delta = target - now.get();
+        if (delta > 0) {
+            now.set(target);
+            ch.advanceTimeBy(delta, TimeUnit.NANOSECONDS);
+        }
+        ch.runScheduledPendingTasks();
+        ch.runPendingTasks();
+    }
+
+    private static long elapsedMillis(java.util.concurrent.atomic.AtomicLong now) {
+        return TimeUnit.NANOSECONDS.toMillis(now.get() - FAKE_EPOCH);
     }
 
     @Test
