@@ -68,6 +68,53 @@ class IssuedNamesTest {
     }
 
     @Test
+    void concurrentClaimsAcrossProcessesGiveTheNameToOneKey() throws Exception {
+        IssuedNames.open(tmp, Clock.systemUTC());
+        Path go = tmp.resolve("go");
+        String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<Process> children = new java.util.ArrayList<>();
+        try {
+            List<java.io.BufferedReader> outs = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), ClaimNameMain.class.getName(),
+                        tmp.toString(), go.toString(), "shared").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                children.add(p);
+                outs.add(new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+                        java.nio.charset.StandardCharsets.US_ASCII)));
+            }
+            for (java.io.BufferedReader r : outs) {
+                assertThat(resultLine(r)).isEqualTo("READY");
+            }
+            Files.createFile(go);
+            int ok = 0;
+            for (int i = 0; i < children.size(); i++) {
+                assertThat(children.get(i).waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                String line = resultLine(outs.get(i));
+                if ("OK".equals(line)) {
+                    ok++;
+                } else {
+                    assertThat(line).isEqualTo("TAKEN");
+                }
+            }
+            assertThat(ok).isEqualTo(1);
+            assertThat(IssuedNames.open(tmp, Clock.systemUTC()).list()).hasSize(1);
+        } finally {
+            children.forEach(Process::destroyForcibly);
+        }
+    }
+
+    /** The next protocol line of a child, skipping its log output (bounded by the child's output). */
+    private static String resultLine(java.io.BufferedReader r) throws java.io.IOException {
+        String line;
+        while ((line = r.readLine()) != null) {
+            if (line.startsWith(ClaimNameMain.PREFIX)) {
+                return line.substring(ClaimNameMain.PREFIX.length());
+            }
+        }
+        return null;
+    }
+
+    @Test
     void aRecordOthersCanReadIsRefused() throws Exception {
         IssuedNames names = IssuedNames.open(tmp, Clock.systemUTC());
         names.claim(key("a"), List.of("web"), false);
