@@ -121,6 +121,11 @@ class NameOwnershipE2eTest {
             }
             return fingerprint[0] != null;
         });
+        // §3: 'relay --dev' made its state directory (and the certificate directory in it) owner-only
+        for (Path d : List.of(tmp.resolve("relay-state"), tmp.resolve("relay-state").resolve("relay-dev-tls"))) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).as(d.toString())
+                    .isEqualTo("rwx------");
+        }
         String url = "https://127.0.0.1:" + relayPort;
         String relayYaml = "relay:\n  url: " + url + "\n  fingerprint: " + fingerprint[0] + "\n" + "fleet-ca: [" + caCert + "]\n";
         Map<String, String> env = Map.of("BURROW_DIRECT", "off");
