@@ -47,6 +47,15 @@ public final class CertificateProfile {
         return name != null && name.length() <= MAX_NAME_LENGTH && NAME.matcher(name).matches();
     }
 
+    /** Longest name prefix a join token may fix: room is left for at least 16 characters after it. */
+    public static final int MAX_NAME_PREFIX_LENGTH = 47;
+    private static final Pattern NAME_PREFIX = Pattern.compile("[a-z0-9][a-z0-9-]*");
+
+    /** True for a join token's name prefix: the start of a valid name, e.g. {@code ci-} or {@code web}. */
+    public static boolean isValidNamePrefix(String prefix) {
+        return prefix != null && prefix.length() <= MAX_NAME_PREFIX_LENGTH && NAME_PREFIX.matcher(prefix).matches();
+    }
+
     /** True for a valid tag: 1-63 of {@code a-z 0-9 . _ -}, starting and ending with a letter or digit. */
     public static boolean isValidTag(String tag) {
         return tag != null && tag.length() <= MAX_TAG_LENGTH && TAG.matcher(tag).matches();

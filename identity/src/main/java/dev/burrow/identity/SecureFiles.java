@@ -24,12 +24,19 @@ public final class SecureFiles {
 
     private SecureFiles() {}
 
-    /** Creates {@code dir} (and parents) when missing; a directory we create is 0700. */
+    /**
+     * Creates {@code dir} (and missing parents) when missing. Every directory we create is 0700,
+     * parents included ({@code ~/.burrow} for {@code ~/.burrow/relay-dev-tls}): a state directory is
+     * created here and nowhere else. Existing directories are left as they are.
+     */
     public static void ensurePrivateDir(Path dir) throws IOException {
         if (Files.isDirectory(dir)) {
             return;
         }
-        Files.createDirectories(dir.toAbsolutePath().getParent());
+        Path parent = dir.toAbsolutePath().normalize().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            ensurePrivateDir(parent);
+        }
         try {
             if (posix(dir.toAbsolutePath().getParent())) {
                 Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIR_PERMS));

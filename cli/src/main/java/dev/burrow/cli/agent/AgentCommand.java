@@ -37,10 +37,14 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     RelayOptions relay;
 
-    @Option(names = "--join", paramLabel = "TOKEN",
+    @Option(names = "--join", paramLabel = "TOKEN|-",
             description = "Join token from 'burrow token create': obtain a CA-issued certificate from the relay on first start. "
-                    + "Env: " + JOIN_ENV + ".")
+                    + "'-' reads it from standard input. A token on the command line is visible in the process list: prefer "
+                    + "--join-file, '--join -' or the environment variable " + JOIN_ENV + ".")
     String join;
+
+    @Option(names = "--join-file", paramLabel = "FILE", description = "Read the join token from FILE (e.g. a mounted Secret).")
+    Path joinFile;
 
     @Option(names = "--name", paramLabel = "NAME", description = "Name to ask for when joining (a token may fix it). Env: "
             + NAME_ENV + ".")
@@ -76,9 +80,8 @@ public final class AgentCommand implements Callable<Integer> {
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
         AgentConfig c = overrides.apply(load(config));
         PrintWriter out = spec.commandLine().getOut();
-        String token = join != null ? join : System.getenv(JOIN_ENV);
-        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select(),
-                token == null || token.isBlank() ? null : token.strip(), name, out);
+        String token = JoinTokenSource.read(join, joinFile, System.getenv(JOIN_ENV), System.in, spec.commandLine().getErr());
+        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select(), token, name, out);
         ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
         out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: " + c.exposes().size()
                 + " services, " + c.forwards().size() + " forwards (config " + config + ", reloaded on change)");

@@ -7,33 +7,37 @@ import dev.burrow.identity.Pem;
 import dev.burrow.identity.SecureFiles;
 import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
+import dev.burrow.identity.ca.IssuedNames;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow ca}: the fleet certificate authority. */
 @Command(name = "ca", mixinStandardHelpOptions = true,
         description = "Fleet certificate authority: create it and issue node certificates.",
-        subcommands = {CaCommand.Init.class, CaCommand.Issue.class})
+        subcommands = {CaCommand.Init.class, CaCommand.Issue.class, CaCommand.Revoke.class, CaCommand.Names.class})
 public final class CaCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand: init or issue");
+        throw new ParameterException(spec.commandLine(), "missing subcommand: init, issue, revoke or names");
     }
 
     static Path caDir(Path given) {
@@ -68,6 +72,60 @@ public final class CaCommand implements Runnable {
         }
     }
 
+    /** {@code burrow ca revoke NAME}: releases a name from its holder. */
+    @Command(name = "revoke", mixinStandardHelpOptions = true,
+            description = "Release a node name: it resolves to no node until it is issued again (to any node key).")
+    static final class Revoke implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
+        Path caDir;
+
+        @Parameters(paramLabel = "NAME", description = "The node name to release.")
+        String name;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!CertificateProfile.isValidName(name)) {
+                throw new UsageException("NAME: " + IdCommand.invalid(name));
+            }
+            Path dir = caDir(caDir);
+            FleetCa.load(dir, Clock.systemUTC()); // only a CA directory has a name record
+            Optional<IssuedNames.Holder> released = IssuedNames.open(dir, Clock.systemUTC()).release(name);
+            if (released.isEmpty()) {
+                throw new IllegalStateException("no node holds the name '" + name + "' in " + dir.toAbsolutePath());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("released name '" + name + "' from node " + released.get().nodeId());
+            out.println("relays with this CA directory resolve '" + name + "' to no node until it is issued again");
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** {@code burrow ca names}: the CA's record of issued names. */
+    @Command(name = "names", mixinStandardHelpOptions = true, description = "List issued names and the node that holds each.")
+    static final class Names implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
+        Path caDir;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            out.printf("%-24s  %-56s  %-20s  %s%n", "NAME", "NODE", "SINCE", "LAST ISSUED");
+            for (IssuedNames.Holder h : IssuedNames.open(caDir(caDir), Clock.systemUTC()).list()) {
+                out.printf("%-24s  %-56s  %-20s  %s%n", h.name(), h.nodeId(), Instant.ofEpochSecond(h.since()),
+                        Instant.ofEpochSecond(h.lastIssued()));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
     /** {@code burrow ca issue}. */
     @Command(name = "issue", mixinStandardHelpOptions = true, description = "Issue a node certificate for a node ID.")
     static final class Issue implements Callable<Integer> {
@@ -88,6 +146,10 @@ public final class CaCommand implements Runnable {
 
         @Option(names = "--days", paramLabel = "N", defaultValue = "90", description = "Validity in days. Default: ${DEFAULT-VALUE}.")
         int days;
+
+        @Option(names = "--replace",
+                description = "Give NAME to this node even when another node holds it (that node loses the name).")
+        boolean replace;
 
         @Option(names = "--out", paramLabel = "FILE",
                 description = "Write the chain (node certificate, CA certificate) as PEM here, e.g. <state dir>/node.crt. Default: stdout.")
@@ -112,6 +174,12 @@ public final class CaCommand implements Runnable {
                 throw new UsageException(e.getMessage());
             }
             FleetCa ca = FleetCa.load(caDir(caDir), Clock.systemUTC());
+            try {
+                IssuedNames.open(ca.dir(), Clock.systemUTC()).claim(key, List.of(name), replace);
+            } catch (IssuedNames.NameTakenException e) {
+                throw new IllegalStateException("name '" + name + "' belongs to node " + e.holder().nodeId()
+                        + "; release it first with 'burrow ca revoke " + name + "', or pass --replace to move it to this node");
+            }
             X509Certificate cert;
             try {
                 cert = ca.issue(key, name, tagSet, Duration.ofDays(days));

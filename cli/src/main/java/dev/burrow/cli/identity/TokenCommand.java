@@ -60,19 +60,24 @@ public final class TokenCommand implements Runnable {
         @Option(names = "--name", paramLabel = "NAME", description = "Fix the node's name (needs --uses 1).")
         String name;
 
+        @Option(names = "--name-prefix", paramLabel = "PREFIX",
+                description = "Every name enrolled with the token starts with PREFIX (e.g. ci-); without a requested name the CA "
+                        + "generates one. Without --name or --name-prefix a node gets the free name it asks for, else a generated one.")
+        String namePrefix;
+
         @Override
         public Integer call() throws Exception {
             Duration d = CliDurations.parse("--ttl", ttl);
             JoinTokenStore store = store(caDir);
             CreatedToken created;
             try {
-                created = store.create(Set.copyOf(tags), uses, d, name);
+                created = store.create(Set.copyOf(tags), uses, d, name, namePrefix);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
             PrintWriter err = spec.commandLine().getErr();
             err.println("join token " + created.info().id() + ": tags=" + created.info().tags() + " uses=" + uses
-                    + (name != null ? " name=" + name : "") + " expires=" + created.info().expiresAt());
+                    + (name != null ? " name=" + name : "") + (namePrefix != null ? " name-prefix=" + namePrefix : "") + " expires=" + created.info().expiresAt());
             err.println("it is shown only now; hand it to the new node over a private channel:");
             err.flush();
             PrintWriter out = spec.commandLine().getOut();
@@ -100,7 +105,7 @@ public final class TokenCommand implements Runnable {
             for (TokenInfo t : tokens) {
                 String status = t.revoked() ? "revoked" : !now.isBefore(t.expiresAt()) ? "expired" : t.usesLeft() == 0 ? "used" : "active";
                 out.printf("%-16s  %-8s  %-9s  %-20s  %-12s  %s%n", t.id(), status, t.usesLeft() + "/" + t.uses(), t.expiresAt(),
-                        t.name() == null ? "-" : t.name(), String.join(",", t.tags()));
+                        t.name() != null ? t.name() : t.namePrefix() != null ? t.namePrefix() + "*" : "-", String.join(",", t.tags()));
             }
             out.flush();
             return 0;

@@ -129,7 +129,9 @@ public final class RelayCommand implements Callable<Integer> {
         if (enrolCaDir != null) {
             FleetCa fleet = FleetCa.load(enrolCaDir, Clock.systemUTC());
             JoinTokenStore tokens = JoinTokenStore.open(enrolCaDir, Clock.systemUTC());
-            builder.enrolment(EnrolmentEndpoints.of(new EnrolmentService(fleet, tokens, EnrolmentService.DEFAULT_VALIDITY)));
+            EnrolmentService enrolment = new EnrolmentService(fleet, tokens, EnrolmentService.DEFAULT_VALIDITY);
+            builder.enrolment(EnrolmentEndpoints.of(enrolment));
+            builder.nameHolders(enrolment.names()::holder); // names resolve only to the key the CA gave them to
         }
         RelayServer relay;
         try {

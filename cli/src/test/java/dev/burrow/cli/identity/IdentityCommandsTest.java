@@ -51,6 +51,43 @@ class IdentityCommandsTest {
     }
 
     @Test
+    void aNameBelongsToOneNodeUntilRevokedOrReplaced() throws Exception {
+        Path ca = tmp.resolve("ca");
+        assertThat(run("ca", "init", "--ca-dir", ca.toString()).exit()).isZero();
+        String a = NodeIdentity.ephemeral("a").nodeKey().nodeId();
+        String b = NodeIdentity.ephemeral("b").nodeKey().nodeId();
+        assertThat(run("ca", "issue", "--ca-dir", ca.toString(), "--node", a, "--name", "web").exit()).isZero();
+        assertThat(run("ca", "issue", "--ca-dir", ca.toString(), "--node", a, "--name", "web").exit()).as("renewal").isZero();
+
+        Run taken = run("ca", "issue", "--ca-dir", ca.toString(), "--node", b, "--name", "web");
+        assertThat(taken.exit()).isEqualTo(1);
+        assertThat(taken.err()).contains("name 'web' belongs to node " + a).contains("burrow ca revoke web").contains("--replace");
+        assertThat(taken.out()).as("no certificate").isEmpty();
+
+        Run names = run("ca", "names", "--ca-dir", ca.toString());
+        assertThat(names.out()).contains("web").contains(a);
+
+        Run revoke = run("ca", "revoke", "--ca-dir", ca.toString(), "web");
+        assertThat(revoke.exit()).as(revoke.err()).isZero();
+        assertThat(revoke.out()).contains("released name 'web' from node " + a);
+        assertThat(run("ca", "revoke", "--ca-dir", ca.toString(), "web").exit()).as("nothing left to release").isEqualTo(1);
+        assertThat(run("ca", "issue", "--ca-dir", ca.toString(), "--node", b, "--name", "web").exit()).isZero();
+        assertThat(run("ca", "issue", "--ca-dir", ca.toString(), "--node", a, "--name", "web", "--replace").exit()).isZero();
+        assertThat(run("ca", "names", "--ca-dir", ca.toString()).out()).contains(a).doesNotContain(b);
+    }
+
+    @Test
+    void tokenCreateWithANamePrefix() throws Exception {
+        Path ca = tmp.resolve("ca");
+        assertThat(run("ca", "init", "--ca-dir", ca.toString()).exit()).isZero();
+        Run created = run("token", "create", "--ca-dir", ca.toString(), "--tag", "ci", "--uses", "5", "--name-prefix", "ci-");
+        assertThat(created.exit()).as(created.err()).isZero();
+        assertThat(created.err()).contains("name-prefix=ci-");
+        assertThat(run("token", "list", "--ca-dir", ca.toString()).out()).contains("ci-*");
+        assertThat(run("token", "create", "--ca-dir", ca.toString(), "--name", "x", "--name-prefix", "ci-").exit()).isEqualTo(2);
+    }
+
+    @Test
     void caInitIssueAndInstall() throws Exception {
         Path ca = tmp.resolve("ca");
         Path state = tmp.resolve("state");

@@ -14,6 +14,10 @@ public final class EnrolmentException extends Exception {
         BAD_PROOF(403),
         /** The join token is invalid, expired, used up or revoked (one message for all). */
         TOKEN_REFUSED(403),
+        /** The requested name does not fit the token (it fixes another name, or a prefix the name lacks). */
+        NAME_REFUSED(403),
+        /** The name belongs to another node key in the CA's record of issued names. */
+        NAME_TAKEN(409),
         /** Something failed on our side. */
         INTERNAL(500);
 

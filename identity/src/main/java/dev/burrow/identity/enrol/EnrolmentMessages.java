@@ -43,6 +43,33 @@ public final class EnrolmentMessages {
         return read(body, MAX_RESPONSE_BYTES, EnrolmentResponse.class);
     }
 
+    /**
+     * The body of a refusal: {@code {"error":"<reason>","message":"<text>"}}. The message is the
+     * exception's, which never holds the token; it tells the node what to do (e.g. that a name is taken).
+     */
+    public static byte[] encodeError(EnrolmentException e) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("error", e.reason().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("message", e.getMessage());
+        return write(m);
+    }
+
+    /** The readable part of a refusal body: its message when it has one, else the text as it is. */
+    public static String errorText(byte[] body) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(body);
+            if (n != null && n.hasNonNull("message")) {
+                return n.get("message").asText();
+            }
+            if (n != null && n.hasNonNull("error")) {
+                return n.get("error").asText();
+            }
+        } catch (IOException | RuntimeException notJson) {
+            // fall through: show the text
+        }
+        return new String(body, java.nio.charset.StandardCharsets.UTF_8).strip();
+    }
+
     private static <T> T read(byte[] body, int cap, Class<T> type) throws EnrolmentException {
         if (body == null) {
             throw new EnrolmentException(EnrolmentException.Reason.BAD_REQUEST, "empty body");

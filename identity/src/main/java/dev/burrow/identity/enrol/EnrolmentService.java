@@ -7,6 +7,7 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.Pem;
 import dev.burrow.identity.ca.FleetCa;
+import dev.burrow.identity.ca.IssuedNames;
 import dev.burrow.identity.enrol.EnrolmentException.Reason;
 import dev.burrow.identity.metrics.IdentityMetrics;
 import dev.burrow.identity.token.InvalidTokenException;
@@ -14,12 +15,14 @@ import dev.burrow.identity.token.JoinToken;
 import dev.burrow.identity.token.JoinTokenStore;
 import dev.burrow.identity.token.JoinTokenStore.TokenGrant;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import org.slf4j.Logger;
@@ -35,8 +38,15 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * which binds the signature to this token and name, so it cannot be reused with another token.
  * Everything that can be checked without the token store (size, shape, key validity, proof, name)
- * is checked first, so a bad request never burns a token; then the token is consumed atomically and
- * the certificate issued with the token's tags, and the token's name if it fixes one.
+ * is checked first, so a bad request never burns a token; then, in the token's transaction, the
+ * name is chosen and claimed in the CA's {@link IssuedNames record} (a refused name leaves the token
+ * unused), the token is consumed and the certificate issued with the token's tags.
+ *
+ * <p>The name: a token that fixes one gives that name (a request for another is refused); a token
+ * with a prefix gives the requested name when it starts with the prefix, else a generated
+ * {@code <prefix><node ID start>}; a token with neither gives the requested name, else a generated
+ * {@code node-<node ID start>}. In every case the name must be free or already held by the same
+ * node key (renewal): a name another key holds is refused with {@link Reason#NAME_TAKEN}.
  */
 public final class EnrolmentService {
     private static final Logger log = LoggerFactory.getLogger(EnrolmentService.class);
@@ -47,8 +57,14 @@ public final class EnrolmentService {
     /** Longest base64 proof accepted: 64 bytes encode to 88 characters. */
     static final int MAX_PROOF_TEXT = 100;
 
+    /** Prefix of the names the CA generates for tokens that fix neither a name nor a prefix. */
+    public static final String GENERATED_NAME_PREFIX = "node-";
+    /** Lengths of the node ID start tried, in order, when a generated name is already taken. */
+    private static final int[] GENERATED_ID_LENGTHS = {10, 16, 24, 32, 40, 48, 56};
+
     private final FleetCa ca;
     private final JoinTokenStore tokens;
+    private final IssuedNames names;
     private final Duration validity;
     private final IdentityMetrics metrics;
 
@@ -57,10 +73,28 @@ public final class EnrolmentService {
     }
 
     public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity, IdentityMetrics metrics) {
+        this(ca, tokens, openNames(ca), validity, metrics);
+    }
+
+    public EnrolmentService(FleetCa ca, JoinTokenStore tokens, IssuedNames names, Duration validity, IdentityMetrics metrics) {
         this.ca = ca;
         this.tokens = tokens;
+        this.names = names;
         this.validity = validity;
         this.metrics = metrics;
+    }
+
+    private static IssuedNames openNames(FleetCa ca) {
+        try {
+            return IssuedNames.open(ca.dir(), ca.clock());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The CA's record of issued names this service claims names in. */
+    public IssuedNames names() {
+        return names;
     }
 
     /** The digest a node signs to enrol. */
@@ -105,6 +139,51 @@ public final class EnrolmentService {
         } catch (CertificateException | NodeCertificate.ProfileException e) {
             throw new EnrolmentException(Reason.BAD_REQUEST, "unusable certificate in the response: " + e.getMessage());
         }
+    }
+
+    /** Chooses the name per the token and claims it for {@code key}; runs inside the token's transaction. */
+    private String claimName(NodeKey key, TokenGrant grant, String requested) throws EnrolmentException {
+        List<String> candidates;
+        if (grant.name() != null) {
+            if (requested != null && !requested.equals(grant.name())) {
+                log.info("enrolment refused for node {}: asked for '{}', token {} is for '{}'", key.shortId(), requested, grant.id(),
+                        grant.name());
+                throw new EnrolmentException(Reason.NAME_REFUSED, "this join token is for the name '" + grant.name()
+                        + "', not '" + requested + "'");
+            }
+            candidates = List.of(grant.name());
+        } else if (grant.namePrefix() != null) {
+            if (requested != null && !requested.startsWith(grant.namePrefix())) {
+                log.info("enrolment refused for node {}: '{}' lacks the prefix of token {}", key.shortId(), requested, grant.id());
+                throw new EnrolmentException(Reason.NAME_REFUSED, "this join token allows only names starting with '"
+                        + grant.namePrefix() + "'");
+            }
+            candidates = requested != null ? List.of(requested) : generatedNames(grant.namePrefix(), key);
+        } else {
+            candidates = requested != null ? List.of(requested) : generatedNames(GENERATED_NAME_PREFIX, key);
+        }
+        try {
+            return names.claim(key, candidates, false);
+        } catch (IssuedNames.NameTakenException e) {
+            log.info("enrolment refused for node {}: name '{}' is held by node {} (token {} not used)", key.shortId(), e.name(),
+                    e.holder().shortId(), grant.id());
+            throw new EnrolmentException(Reason.NAME_TAKEN, e.getMessage());
+        } catch (IOException e) {
+            log.error("enrolment failed: name record: {}", e.getMessage());
+            throw new EnrolmentException(Reason.INTERNAL, "name record unavailable");
+        }
+    }
+
+    /** {@code prefix} + the start of the node ID, longer and longer (someone may have asked for the short one). */
+    static List<String> generatedNames(String prefix, NodeKey key) {
+        List<String> out = new ArrayList<>();
+        for (int len : GENERATED_ID_LENGTHS) {
+            String n = prefix + key.nodeId().substring(0, Math.min(len, key.nodeId().length()));
+            if (CertificateProfile.isValidName(n) && !out.contains(n)) {
+                out.add(n);
+            }
+        }
+        return out;
     }
 
     /** HTTP body in, HTTP body out. */
@@ -166,8 +245,9 @@ public final class EnrolmentService {
             throw new EnrolmentException(Reason.BAD_PROOF, "proof of possession does not verify");
         }
         TokenGrant grant;
+        String[] claimed = new String[1];
         try {
-            grant = tokens.consume(req.token());
+            grant = tokens.consume(req.token(), g -> claimed[0] = claimName(key, g, req.name()));
         } catch (InvalidTokenException e) {
             metrics.tokenRefused(e.reason());
             log.info("enrolment refused for node {}: token {}", key.shortId(), e.reason());
@@ -176,7 +256,7 @@ public final class EnrolmentService {
             log.error("enrolment failed: token store: {}", e.getMessage());
             throw new EnrolmentException(Reason.INTERNAL, "token store unavailable");
         }
-        String name = grant.name() != null ? grant.name() : req.name() != null ? req.name() : "node-" + key.shortId();
+        String name = claimed[0];
         X509Certificate cert = ca.issue(key, name, grant.tags(), validity);
         log.info("enrolled node {} as '{}' tags={} with token {}", key.shortId(), name, grant.tags(), grant.id());
         return new EnrolmentResponse(key.nodeId(), name, grant.tags().stream().sorted().toList(), cert.getNotAfter().toInstant().toString(),

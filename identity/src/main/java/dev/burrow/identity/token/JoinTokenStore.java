@@ -4,13 +4,11 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.burrow.identity.CertificateProfile;
+import dev.burrow.identity.LockedFile;
 import dev.burrow.identity.SecureFiles;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,8 +16,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,9 +23,9 @@ import org.slf4j.LoggerFactory;
  * Join tokens, stored next to the fleet CA in {@value #FILE} (0600): only each token's id,
  * secret hash, tags, optional name, uses left and expiry are kept, never the secret.
  *
- * <p>Every change is one transaction: take the in-process lock for the file, then an exclusive
- * {@link FileLock} on {@value #LOCK_FILE} (other processes), read, change, write a temporary file
- * and rename it over the old one. {@link #consume} checks and consumes in the same transaction, so
+ * <p>Every change is one transaction: take the {@link LockedFile} lock on {@value #LOCK_FILE}
+ * (threads and other processes), read, change, write a temporary file and rename it over the old
+ * one. {@link #consume} checks and consumes in the same transaction, so
  * a one-time token used by two callers at once succeeds exactly once (C9).
  */
 public final class JoinTokenStore {
@@ -46,17 +42,40 @@ public final class JoinTokenStore {
     /** Refuse a store file larger than this (about 10k tokens). */
     public static final long MAX_FILE_BYTES = 4L * 1024 * 1024;
 
-    private static final ConcurrentHashMap<Path, ReentrantLock> IN_PROCESS_LOCKS = new ConcurrentHashMap<>();
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
 
-    /** What a token grants when it is consumed. */
-    public record TokenGrant(String id, Set<String> tags, String name) {}
+    /**
+     * What a token grants when it is consumed.
+     *
+     * @param name the name the token fixes, or null
+     * @param namePrefix the prefix every name enrolled with the token must start with, or null
+     */
+    public record TokenGrant(String id, Set<String> tags, String name, String namePrefix) {
+        public TokenGrant(String id, Set<String> tags, String name) {
+            this(id, tags, name, null);
+        }
+    }
 
     /** A token as listed (no secret, no hash). */
-    public record TokenInfo(String id, Set<String> tags, String name, int usesLeft, int uses, Instant createdAt,
-            Instant expiresAt, boolean revoked) {}
+    public record TokenInfo(String id, Set<String> tags, String name, String namePrefix, int usesLeft, int uses,
+            Instant createdAt, Instant expiresAt, boolean revoked) {}
+
+    /**
+     * A last check of what a token grants, run inside the consuming transaction (the CA claims the
+     * node's name here): when it throws, the token is not used up.
+     */
+    public interface GrantCheck<X extends Exception> {
+        void check(TokenGrant grant) throws X;
+    }
+
+    /** Carries a {@link GrantCheck}'s exception out of the transaction. */
+    private static final class CheckFailed extends RuntimeException {
+        CheckFailed(Exception cause) {
+            super(null, cause, false, false);
+        }
+    }
 
     /** A new token: {@link JoinToken#reveal()} is the text to hand out once. */
     public record CreatedToken(JoinToken token, TokenInfo info) {
@@ -68,18 +87,18 @@ public final class JoinTokenStore {
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     record Entry(String id, String secretHash, List<String> tags, String name, int usesLeft, int uses,
-            long createdAt, long expiresAt, boolean revoked) {
+            long createdAt, long expiresAt, boolean revoked, String namePrefix) {
         TokenInfo info() {
-            return new TokenInfo(id, Set.copyOf(tags), name, usesLeft, uses, Instant.ofEpochSecond(createdAt),
+            return new TokenInfo(id, Set.copyOf(tags), name, namePrefix, usesLeft, uses, Instant.ofEpochSecond(createdAt),
                     Instant.ofEpochSecond(expiresAt), revoked);
         }
 
         Entry withUsesLeft(int n) {
-            return new Entry(id, secretHash, tags, name, n, uses, createdAt, expiresAt, revoked);
+            return new Entry(id, secretHash, tags, name, n, uses, createdAt, expiresAt, revoked, namePrefix);
         }
 
         Entry revoke() {
-            return new Entry(id, secretHash, tags, name, usesLeft, uses, createdAt, expiresAt, true);
+            return new Entry(id, secretHash, tags, name, usesLeft, uses, createdAt, expiresAt, true, namePrefix);
         }
     }
 
@@ -94,14 +113,14 @@ public final class JoinTokenStore {
     private final Path file;
     private final Path lockFile;
     private final Clock clock;
-    private final ReentrantLock inProcess;
+    private final LockedFile lock;
 
     private JoinTokenStore(Path dir, Clock clock) {
         this.dir = dir;
         this.file = dir.resolve(FILE);
         this.lockFile = dir.resolve(LOCK_FILE);
         this.clock = clock;
-        this.inProcess = IN_PROCESS_LOCKS.computeIfAbsent(lockFile.toAbsolutePath().normalize(), p -> new ReentrantLock());
+        this.lock = new LockedFile(lockFile);
     }
 
     /** The token store in a CA directory (created when missing). */
@@ -118,7 +137,25 @@ public final class JoinTokenStore {
      * @throws IllegalArgumentException for bad tags, name, uses or ttl
      */
     public CreatedToken create(Set<String> tags, int uses, Duration ttl, String name) throws IOException {
+        return create(tags, uses, ttl, name, null);
+    }
+
+    /**
+     * Creates a token that fixes a name, a name prefix, or neither (then the node gets a free name:
+     * see {@code EnrolmentService}).
+     *
+     * @param namePrefix every name enrolled with the token must start with it (e.g. {@code ci-}), or null
+     * @throws IllegalArgumentException for bad tags, name, prefix, uses or ttl, or both a name and a prefix
+     */
+    public CreatedToken create(Set<String> tags, int uses, Duration ttl, String name, String namePrefix) throws IOException {
         Set<String> validTags = CertificateProfile.requireValidTags(tags);
+        if (name != null && namePrefix != null) {
+            throw new IllegalArgumentException("a token fixes either a name or a name prefix, not both");
+        }
+        if (namePrefix != null && !CertificateProfile.isValidNamePrefix(namePrefix)) {
+            throw new IllegalArgumentException("invalid name prefix '" + namePrefix
+                    + "': 1-" + CertificateProfile.MAX_NAME_PREFIX_LENGTH + " of a-z, 0-9 and '-', starting with a letter or digit");
+        }
         if (name != null) {
             CertificateProfile.requireValidName(name);
             if (uses != 1) {
@@ -134,7 +171,7 @@ public final class JoinTokenStore {
         JoinToken token = JoinToken.generate();
         Instant now = clock.instant();
         Entry e = new Entry(token.id(), HexFormat.of().formatHex(token.secretHash()), List.copyOf(validTags), name, uses, uses,
-                now.getEpochSecond(), now.plus(ttl).getEpochSecond(), false);
+                now.getEpochSecond(), now.plus(ttl).getEpochSecond(), false, namePrefix);
         try {
             transact(entries -> {
                 entries.add(e);
@@ -143,7 +180,8 @@ public final class JoinTokenStore {
         } catch (InvalidTokenException impossible) {
             throw new IllegalStateException(impossible);
         }
-        log.info("created join token {} tags={} uses={} expires={}", e.id(), validTags, uses, e.info().expiresAt());
+        log.info("created join token {} tags={} uses={} name={} name-prefix={} expires={}", e.id(), validTags, uses, name, namePrefix,
+                e.info().expiresAt());
         return new CreatedToken(token, e.info());
     }
 
@@ -153,6 +191,26 @@ public final class JoinTokenStore {
      * @throws InvalidTokenException with the same message for every cause; the reason is internal
      */
     public TokenGrant consume(String tokenText) throws InvalidTokenException, IOException {
+        return consume(tokenText, grant -> { });
+    }
+
+    /**
+     * Checks the token, runs {@code check} on what it grants and uses the token up once, all in one
+     * transaction: when {@code check} throws, the token keeps its use.
+     *
+     * @throws InvalidTokenException with the same message for every cause; the reason is internal
+     */
+    @SuppressWarnings("unchecked")
+    public <X extends Exception> TokenGrant consume(String tokenText, GrantCheck<X> check) throws InvalidTokenException, IOException, X {
+        try {
+            return consumeChecked(tokenText, check);
+        } catch (CheckFailed e) {
+            throw (X) e.getCause();
+        }
+    }
+
+    private <X extends Exception> TokenGrant consumeChecked(String tokenText, GrantCheck<X> check)
+            throws InvalidTokenException, IOException {
         JoinToken token = JoinToken.parse(tokenText);
         long now = clock.instant().getEpochSecond();
         try {
@@ -180,8 +238,16 @@ public final class JoinTokenStore {
                     if (e.usesLeft() <= 0) {
                         throw new InvalidTokenException(InvalidTokenException.Reason.USED_UP);
                     }
+                    TokenGrant granted = new TokenGrant(e.id(), Set.copyOf(e.tags()), e.name(), e.namePrefix());
+                    try {
+                        check.check(granted);
+                    } catch (RuntimeException unchecked) {
+                        throw unchecked;
+                    } catch (Exception refused) {
+                        throw new CheckFailed(refused);
+                    }
                     entries.set(i, e.withUsesLeft(e.usesLeft() - 1));
-                    return new TokenGrant(e.id(), Set.copyOf(e.tags()), e.name());
+                    return granted;
                 }
                 throw new InvalidTokenException(InvalidTokenException.Reason.UNKNOWN);
             });
@@ -224,9 +290,7 @@ public final class JoinTokenStore {
     }
 
     private <T> T transact(Transaction<T> tx) throws IOException, InvalidTokenException {
-        inProcess.lock();
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                FileLock ignored = ch.lock()) {
+        return lock.withLock(() -> {
             List<Entry> entries = read();
             List<Entry> before = List.copyOf(entries);
             T result;
@@ -244,9 +308,7 @@ public final class JoinTokenStore {
                 write(entries);
             }
             return result;
-        } finally {
-            inProcess.unlock();
-        }
+        });
     }
 
     private void prune(List<Entry> entries) {

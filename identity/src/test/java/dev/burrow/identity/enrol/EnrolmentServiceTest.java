@@ -64,14 +64,110 @@ class EnrolmentServiceTest {
     }
 
     @Test
-    void tokenNameWinsAndDefaultNameIsDerived() throws Exception {
+    void tokenNameMustMatchAndDefaultNameIsDerived() throws Exception {
         String named = tokens.create(Set.of(), 1, Duration.ofHours(1), "db-1").token().reveal();
         NodeIdentity a = NodeIdentity.ephemeral("a");
-        assertThat(service.enrol(EnrolmentService.createRequest(a, named, "other")).name()).isEqualTo("db-1");
+        assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(a, named, "other")))
+                .isInstanceOfSatisfying(EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
+                .hasMessageContaining("this join token is for the name 'db-1'");
+        // the refusal did not use the token up
+        assertThat(service.enrol(EnrolmentService.createRequest(a, named, null)).name()).isEqualTo("db-1");
 
         String unnamed = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         NodeIdentity b = NodeIdentity.ephemeral("b");
         assertThat(service.enrol(EnrolmentService.createRequest(b, unnamed, null)).name()).isEqualTo("node-" + b.nodeKey().shortId());
+    }
+
+    @Test
+    void tagOnlyTokenCannotTakeANameAnotherKeyHolds() throws Exception {
+        NodeIdentity bob = NodeIdentity.ephemeral("bob");
+        String bobs = tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
+        assertThat(service.enrol(EnrolmentService.createRequest(bob, bobs, null)).name()).isEqualTo("bob");
+
+        NodeIdentity guest = NodeIdentity.ephemeral("guest");
+        String guestToken = tokens.create(Set.of("guest"), 2, Duration.ofHours(1), null).token().reveal();
+        assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(guest, guestToken, "bob")))
+                .isInstanceOfSatisfying(EnrolmentException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(Reason.NAME_TAKEN);
+                    assertThat(e.httpStatus()).isEqualTo(409);
+                })
+                .hasMessageContaining("name 'bob' belongs to another node")
+                .hasMessageContaining("burrow ca revoke bob");
+        assertThat(tokens.list().get(tokens.list().size() - 1).usesLeft()).as("a refused name leaves the token's use").isEqualTo(2);
+
+        // a free requested name, and a generated one, are given
+        assertThat(service.enrol(EnrolmentService.createRequest(guest, guestToken, "guest-1")).name()).isEqualTo("guest-1");
+        // a fixed-name token for a held name is refused too, until the operator releases it
+        String second = tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
+        NodeIdentity other = NodeIdentity.ephemeral("other");
+        assertRefused(() -> service.enrol(EnrolmentService.createRequest(other, second, null)), Reason.NAME_TAKEN);
+        assertThat(service.names().release("bob")).isPresent();
+        assertThat(service.enrol(EnrolmentService.createRequest(other, second, null)).name()).isEqualTo("bob");
+        assertThat(service.names().holder("bob")).contains(other.nodeKey());
+    }
+
+    @Test
+    void renewalBySameKeyKeepsTheName() throws Exception {
+        NodeIdentity web = NodeIdentity.ephemeral("web");
+        String t1 = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String t2 = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        assertThat(service.enrol(EnrolmentService.createRequest(web, t1, "web")).name()).isEqualTo("web");
+        assertThat(service.enrol(EnrolmentService.createRequest(web, t2, "web")).name()).isEqualTo("web");
+        assertThat(service.names().list()).singleElement().satisfies(h -> assertThat(h.key()).isEqualTo(web.nodeKey()));
+    }
+
+    @Test
+    void prefixTokenAllowsOnlyMatchingNamesAndGeneratesFreeOnes() throws Exception {
+        String ci = tokens.create(Set.of("ci"), 5, Duration.ofHours(1), null, "ci-").token().reveal();
+        NodeIdentity a = NodeIdentity.ephemeral("a");
+        assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(a, ci, "web")))
+                .isInstanceOfSatisfying(EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
+                .hasMessageContaining("only names starting with 'ci-'");
+        assertThat(service.enrol(EnrolmentService.createRequest(a, ci, "ci-runner-1")).name()).isEqualTo("ci-runner-1");
+        NodeIdentity b = NodeIdentity.ephemeral("b");
+        assertThat(service.enrol(EnrolmentService.createRequest(b, ci, null)).name()).isEqualTo("ci-" + b.nodeKey().shortId());
+    }
+
+    @Test
+    void generatedNameSkipsOneSomebodyElseAskedFor() throws Exception {
+        NodeIdentity victim = NodeIdentity.ephemeral("victim");
+        NodeIdentity squatter = NodeIdentity.ephemeral("squatter");
+        String guest = tokens.create(Set.of(), 2, Duration.ofHours(1), null).token().reveal();
+        String squatted = "node-" + victim.nodeKey().shortId();
+        assertThat(service.enrol(EnrolmentService.createRequest(squatter, guest, squatted)).name()).isEqualTo(squatted);
+        String generated = service.enrol(EnrolmentService.createRequest(victim, guest, null)).name();
+        assertThat(generated).startsWith(squatted).isNotEqualTo(squatted);
+    }
+
+    @Test
+    void concurrentEnrolmentsForOneNameGiveItToOneKey() throws Exception {
+        String guest = tokens.create(Set.of(), 20, Duration.ofHours(1), null).token().reveal();
+        int n = 8;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        try {
+            List<java.util.concurrent.Future<String>> results = new java.util.ArrayList<>();
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            for (int i = 0; i < n; i++) {
+                NodeIdentity node = NodeIdentity.ephemeral("n" + i);
+                results.add(pool.submit(() -> {
+                    go.await();
+                    try {
+                        return service.enrol(EnrolmentService.createRequest(node, guest, "shared")).nodeId();
+                    } catch (EnrolmentException e) {
+                        return e.reason().name();
+                    }
+                }));
+            }
+            go.countDown();
+            List<String> outcomes = new java.util.ArrayList<>();
+            for (var f : results) {
+                outcomes.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            assertThat(outcomes.stream().filter(o -> !o.equals("NAME_TAKEN"))).hasSize(1);
+            assertThat(tokens.list().get(0).usesLeft()).isEqualTo(19);
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test

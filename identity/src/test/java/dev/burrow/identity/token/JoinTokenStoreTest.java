@@ -84,6 +84,11 @@ class JoinTokenStoreTest {
         String named = store.create(Set.of("db"), 1, Duration.ofHours(1), "alice").token().reveal();
         assertThat(store.consume(named).name()).isEqualTo("alice");
         assertThatThrownBy(() -> store.create(Set.of(), 2, Duration.ofHours(1), "bob")).hasMessageContaining("only once");
+        JoinTokenStore.TokenGrant ci = store.consume(store.create(Set.of("ci"), 3, Duration.ofHours(1), null, "ci-").token().reveal());
+        assertThat(ci.namePrefix()).isEqualTo("ci-");
+        assertThat(ci.name()).isNull();
+        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), "bob", "ci-")).hasMessageContaining("not both");
+        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), null, "-ci")).hasMessageContaining("invalid name prefix");
         assertThatThrownBy(() -> store.create(Set.of(), 0, Duration.ofHours(1), null)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofDays(365), null)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> store.create(Set.of("Bad Tag"), 1, Duration.ofHours(1), null)).isInstanceOf(IllegalArgumentException.class);

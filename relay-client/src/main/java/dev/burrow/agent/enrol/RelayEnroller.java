@@ -70,7 +70,7 @@ public final class RelayEnroller {
         try {
             byte[] content = ByteBufUtil.getBytes(response.content());
             if (!HttpResponseStatus.OK.equals(response.status())) {
-                String text = new String(content, 0, Math.min(content.length, MAX_ERROR_TEXT), StandardCharsets.UTF_8).strip();
+                String text = EnrolmentMessages.errorText(java.util.Arrays.copyOf(content, Math.min(content.length, MAX_ERROR_TEXT)));
                 throw new IOException("enrolment refused by the relay (" + response.status().code() + ")"
                         + (text.isEmpty() ? "" : ": " + text));
             }

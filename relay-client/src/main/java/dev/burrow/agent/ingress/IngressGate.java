@@ -7,6 +7,7 @@ import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
@@ -111,7 +112,11 @@ public final class IngressGate {
         metrics.streamRefused(Direction.INBOUND, code);
         refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
         log.info("refused public connection from {} for service '{}': {} ({})", who, service, code, message);
-        return Optional.of(new Refusal(code, message));
+        // A public client is admitted by a rule only when the service exists and is public: anyone
+        // else is told the same thing for every service name (the detail is in the log and status).
+        ExposedService s = registry.get(service);
+        PeerRefusals.Told told = PeerRefusals.toPeer(code, message, s != null && s.isPublic());
+        return Optional.of(new Refusal(told.code(), told.message()));
     }
 
     /**

@@ -61,7 +61,8 @@ public final class RelayCircuitPath implements PeerPath {
                 Optional<InboundStreamGate.Refusal> r = gate.precheck(offer.source(), offer.service());
                 if (r.isPresent()) {
                     gate.recordPrecheckRefusal(offer.source(), offer.service(), r.get());
-                    return CircuitDecision.reject(r.get().code().toCircuitReason(), r.get().message());
+                    InboundStreamGate.Refusal told = gate.toPeer(r.get(), offer.source());
+                    return CircuitDecision.reject(told.code().toCircuitReason(), told.message());
                 }
                 return CircuitDecision.accept();
             }

@@ -15,6 +15,7 @@ import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
 import dev.burrow.agent.stream.PeerStreamProtocol;
 import dev.burrow.agent.stream.PreambleDecoder;
+import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
@@ -124,17 +125,46 @@ public final class InboundStreamGate {
 
     /**
      * A cheap early answer to a path's offer (relay CIRCUIT_OFFER) before any stream exists: it can
-     * only refuse (unknown service, a node-ID-only allow list without this node, caps full), never
-     * admit: admission is decided in {@link #accept} on the TLS-verified identity.
+     * only refuse, never admit: admission is decided in {@link #accept} on the TLS-verified identity.
+     * The answer is what the peer is told ({@link PeerRefusals}): a peer that node rules admit
+     * somewhere gets the reason (unknown service, not on this list, caps full); a peer that no rule
+     * of any service can admit gets the one uniform refusal for any service; a peer whose admission
+     * depends on its certificate (name or tag rules) is decided after TLS.
      */
     public Optional<Refusal> precheck(NodeKey claimedPeer, String service) {
+        Optional<Refusal> internal = precheckInternal(claimedPeer, service);
+        if (internal.isEmpty()) {
+            return internal;
+        }
+        VerifiedPeer keyOnly = keyOnly(claimedPeer);
+        boolean admittedByKey = registry.all().stream().anyMatch(s -> s.allow().admits(keyOnly));
+        boolean certificateDecides = registry.all().stream()
+                .anyMatch(s -> !s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node));
+        if (!admittedByKey && certificateDecides) {
+            return Optional.empty(); // its certificate may admit it somewhere: answer after TLS, knowing who it is
+        }
+        return internal;
+    }
+
+    /** The uniform answer for {@code r} unless {@code peer} is admitted by some rule of some service. */
+    public Refusal toPeer(Refusal r, NodeKey claimedPeer) {
+        VerifiedPeer keyOnly = keyOnly(claimedPeer);
+        PeerRefusals.Told told = PeerRefusals.toPeer(r.code(), r.message(),
+                registry.all().stream().anyMatch(s -> s.allow().admits(keyOnly)));
+        return new Refusal(told.code(), told.message());
+    }
+
+    private static VerifiedPeer keyOnly(NodeKey key) {
+        return new VerifiedPeer(key, null, java.util.Set.of(), Instant.MAX, false, java.math.BigInteger.ZERO);
+    }
+
+    private Optional<Refusal> precheckInternal(NodeKey claimedPeer, String service) {
         ExposedService s = registry.get(service);
         if (s == null) {
             return Optional.of(new Refusal(StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here"));
         }
         boolean nodeRulesOnly = s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node);
-        if (nodeRulesOnly && !s.allow().admits(new VerifiedPeer(claimedPeer, null, java.util.Set.of(), Instant.MAX, false,
-                java.math.BigInteger.ZERO))) {
+        if (nodeRulesOnly && !s.allow().admits(keyOnly(claimedPeer))) {
             return Optional.of(new Refusal(StreamStatusCode.NOT_ALLOWED, notAllowed(claimedPeer, service)));
         }
         ConnectionCaps caps = registry.caps(service);
@@ -208,6 +238,8 @@ public final class InboundStreamGate {
         private final InboundStream stream;
         private final SslHandler ssl;
         private VerifiedPeer peer;
+        /** Some rule of some service admits {@link #peer}: only then is a refusal's reason told to it. */
+        private boolean admittedSomewhere;
         private boolean decided;
         private ScheduledFuture<?> deadline;
         /** OPEN admitted: the local target connect is under way. */
@@ -329,6 +361,7 @@ public final class InboundStreamGate {
                 answer(ctx, StreamStatusCode.BAD_REQUEST, "service inside TLS differs from the one the path announced");
                 return;
             }
+            admittedSomewhere = registry.all().stream().anyMatch(s -> s.allow().admits(peer));
             ExposedService service = registry.get(open.service());
             if (service == null) {
                 answer(ctx, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + open.service() + "' here");
@@ -423,9 +456,10 @@ public final class InboundStreamGate {
             }
             decided = true;
             String who = peer != null ? peer.nodeKey().nodeId() : stream.claimedPeer().nodeId();
-            refused(who, stream.announcedService(), code, message);
+            refused(who, stream.announcedService(), code, message); // the detail stays here: log, metrics, status
+            PeerRefusals.Told told = PeerRefusals.toPeer(code, message, admittedSomewhere);
             if (ctx.channel().isActive() && ssl.handshakeFuture().isSuccess()) {
-                ctx.writeAndFlush(PeerStreamCodec.encode(new PeerStreamMessage.Status(code, message), ctx.alloc()))
+                ctx.writeAndFlush(PeerStreamCodec.encode(new PeerStreamMessage.Status(told.code(), told.message()), ctx.alloc()))
                         .addListener(ChannelFutureListener.CLOSE);
             } else {
                 ctx.close();

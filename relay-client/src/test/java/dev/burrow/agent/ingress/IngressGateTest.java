@@ -137,8 +137,10 @@ class IngressGateTest {
     @Test
     void anIngressCircuitNeverReachesAServiceThatDidNotOptIn() throws Exception {
         expose("db", null, false);
-        assertThat(gate.precheck("db")).get().extracting(IngressGate.Refusal::code).isEqualTo(StreamStatusCode.NOT_ALLOWED);
-        assertThat(gate.precheck("nope")).get().extracting(IngressGate.Refusal::code).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN);
+        // a service that is not public and one that does not exist get the same answer; the detail stays in status
+        assertThat(gate.precheck("db")).get().isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
+        assertThat(gate.precheck("nope")).get().isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
+        assertThat(refusals.snapshot()).anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN));
         // even when the relay attaches anyway (a reload withdrew the opt-in, or a hostile relay), nothing reaches the target
         try (Socket s = circuit("db")) {
             s.getOutputStream().write(header("203.0.113.9", 40000));

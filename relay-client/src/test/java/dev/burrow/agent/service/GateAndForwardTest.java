@@ -299,6 +299,25 @@ class GateAndForwardTest {
     }
 
     @Test
+    void anUnauthorisedDialerGetsOneRefusalWhateverItAsksForAndTheDetailStaysHere() throws Exception {
+        // bob is self-signed: his claimed name never counts, so no rule of any service admits him.
+        expose("web", List.of("name:bob"), 10, 10);
+        ForwardListener existing = forward("web");
+        assertRefused(existing, StreamStatusCode.NOT_ALLOWED);
+        ForwardListener missing = forward("db");
+        assertRefused(missing, StreamStatusCode.NOT_ALLOWED);
+
+        // what bob learns: the same code and text for a service that exists and one that does not
+        var told = outboundRefusals.snapshot();
+        assertThat(told).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(told.get(told.size() - 2).message()).isEqualTo(told.get(told.size() - 1).message())
+                .contains("not allowed").doesNotContain("allow list").doesNotContain("no service");
+        // what the exposing agent keeps (its log, metrics and burrow status)
+        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN))
+                .anySatisfy(r -> assertThat(r.message()).contains("allow list of service 'web'"));
+    }
+
+    @Test
     void unexposedServiceIsRefused() throws Exception {
         expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
         assertRefused(forward("db"), StreamStatusCode.SERVICE_UNKNOWN);

@@ -69,6 +69,7 @@ public final class RelayServer implements AutoCloseable {
     private final ClientAdmission admissionOverride;
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
+    private final ClientRegistry.NameHolders nameHolders;
     private final SslContext sslOverride;
     private final dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
     private dev.burrow.relay.mesh.MeshManager mesh;
@@ -101,6 +102,7 @@ public final class RelayServer implements AutoCloseable {
         this.admissionOverride = b.admission;
         this.verifierOverride = b.verifier;
         this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
+        this.nameHolders = b.nameHolders;
         this.sslOverride = b.sslContext;
         this.meshResolver = b.meshResolver == null ? dev.burrow.relay.mesh.MeshManager.Resolver.SYSTEM : b.meshResolver;
     }
@@ -118,6 +120,7 @@ public final class RelayServer implements AutoCloseable {
         private ClientAdmission admission;
         private NodeVerifier verifier;
         private EnrolmentEndpoint enrolment;
+        private ClientRegistry.NameHolders nameHolders;
         private SslContext sslContext;
         private dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
 
@@ -151,6 +154,12 @@ public final class RelayServer implements AutoCloseable {
 
         public Builder enrolment(EnrolmentEndpoint e) {
             this.enrolment = e;
+            return this;
+        }
+
+        /** The fleet CA's record of name holders: names resolve only to their recorded holder. */
+        public Builder nameHolders(ClientRegistry.NameHolders record) {
+            this.nameHolders = record;
             return this;
         }
 
@@ -188,6 +197,7 @@ public final class RelayServer implements AutoCloseable {
 
         ClientRegistry registry = new ClientRegistry(
                 new PeerWatchers(RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL), metrics);
+        registry.nameHolders(nameHolders);
         RelayContext[] holder = new RelayContext[1];
         CircuitManager circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
                 config.timeouts().circuitIdle(), metrics, () -> holder[0] != null && holder[0].draining());

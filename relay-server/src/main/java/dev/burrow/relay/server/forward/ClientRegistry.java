@@ -69,6 +69,23 @@ public final class ClientRegistry {
         this.remoteNames = source;
     }
 
+    /**
+     * The fleet CA's record of who holds each name ({@code IssuedNames#holder}); empty for a name it
+     * does not record. Must not block: it is asked on the event loop.
+     */
+    public interface NameHolders {
+        java.util.Optional<NodeKey> holder(String name);
+
+        NameHolders NONE = name -> java.util.Optional.empty();
+    }
+
+    private volatile NameHolders nameHolders = NameHolders.NONE;
+
+    /** With a record, a name resolves only to its recorded holder, never to another key whose certificate carries it. */
+    public void nameHolders(NameHolders record) {
+        this.nameHolders = record == null ? NameHolders.NONE : record;
+    }
+
     public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
         this.watchers = watchers;
         this.metrics = metrics;
@@ -144,6 +161,17 @@ public final class ClientRegistry {
      * empty for names only claimed in self-signed certificates.
      */
     public List<NodeKey> lookupName(String name) {
+        java.util.Optional<NodeKey> holder = nameHolders.holder(name);
+        List<NodeKey> found = lookupCertifiedName(name);
+        if (holder.isEmpty()) {
+            return found;
+        }
+        // A certificate for this name issued to any other key (before the record existed, or by a
+        // path that skipped it) is never an answer: only the recorded holder is.
+        return found.contains(holder.get()) ? List.of(holder.get()) : List.of();
+    }
+
+    private List<NodeKey> lookupCertifiedName(String name) {
         List<NodeKey> local = names.lookup(name);
         if (local.size() >= FrameLimits.MAX_NAME_RESULT_KEYS) {
             return local;

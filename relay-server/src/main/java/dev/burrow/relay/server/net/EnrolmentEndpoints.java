@@ -42,7 +42,7 @@ public final class EnrolmentEndpoints {
                     } catch (EnrolmentException e) {
                         log.info("event=enrol_refused remote={} reason={}", remote, e.reason());
                         return new EnrolmentEndpoint.Response(e.httpStatus(),
-                                "{\"error\":\"" + e.reason().name().toLowerCase(java.util.Locale.ROOT) + "\"}");
+                                new String(dev.burrow.identity.enrol.EnrolmentMessages.encodeError(e), StandardCharsets.UTF_8));
                     }
                 }, pool);
             } catch (RejectedExecutionException e) {

@@ -82,6 +82,36 @@ class NameLookupTest {
         assertThat(relay.context().registry().namedClients()).isZero();
     }
 
+    /** A node with its own key (in {@code dir/<keyDir>}) and a CA certificate for {@code name}. */
+    private NodeIdentity caNode(TestIdentities ids, String keyDir, String name) throws Exception {
+        NodeIdentity id = NodeIdentity.loadOrCreate(dir.resolve(keyDir), name, java.time.Clock.systemUTC());
+        id.installCertificate(ids.ca().chainFor(ids.ca().issue(id.nodeKey(), name, java.util.Set.of(), Duration.ofDays(1))));
+        return id;
+    }
+
+    @Test
+    void withTheCaNameRecordANameResolvesOnlyToItsHolder() throws Exception {
+        TestIdentities ids = TestIdentities.create(dir);
+        NodeIdentity holder = caNode(ids, "holder", "web");
+        NodeIdentity impostor = caNode(ids, "impostor", "web"); // a valid CA certificate for the name, issued to another key
+        relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier())
+                .nameHolders(name -> "web".equals(name) ? java.util.Optional.of(holder.nodeKey()) : java.util.Optional.empty()));
+        client(impostor);
+        TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
+        assertThat(lookup(asker, 1, "web").keys()).as("the holder is offline: nobody, never the impostor").isEmpty();
+
+        TestRelayClient h = client(holder);
+        assertThat(lookup(asker, 2, "web").keys()).containsExactly(holder.nodeKey());
+        h.close();
+        await().atMost(Duration.ofSeconds(20)).until(() -> relay.context().registry().lookup(holder.nodeKey()) == null);
+        assertThat(lookup(asker, 3, "web").keys()).isEmpty();
+
+        // a name the record does not hold is answered as before
+        client(caNode(ids, "db1", "db"));
+        client(caNode(ids, "db2", "db"));
+        assertThat(lookup(asker, 4, "db").keys()).hasSize(2);
+    }
+
     @Test
     void duplicateKeyReplacementKeepsTheNewSessionIndexed() throws Exception {
         TestIdentities ids = TestIdentities.create(dir);
