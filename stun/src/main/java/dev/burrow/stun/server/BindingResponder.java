@@ -1,5 +1,6 @@
 package dev.burrow.stun.server;
 
+import dev.burrow.stun.limit.SourceRateLimiter;
 import dev.burrow.stun.codec.Integrity;
 import dev.burrow.stun.codec.StunAttribute;
 import dev.burrow.stun.codec.StunAttribute.ChangeRequest;
