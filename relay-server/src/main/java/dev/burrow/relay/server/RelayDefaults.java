@@ -55,6 +55,13 @@ public final class RelayDefaults {
     public static final int MAX_CLIENTS = 100_000;
     /** Connections accepted but not yet authenticated; beyond this new TCP connections are closed at once. */
     public static final int MAX_HANDSHAKES_IN_FLIGHT = 1024;
+    /**
+     * Handshakes in flight from one source (IPv4 address, IPv6 /64): well below the relay-wide cap, so
+     * it takes 16 sources holding half-open handshakes to fill it (issue 14: 12 did), yet ample for a
+     * NAT'd site whose agents all reconnect at once (a handshake takes milliseconds; a refused agent
+     * retries with backoff).
+     */
+    public static final int MAX_HANDSHAKES_PER_SOURCE = 64;
     /** New connections per second from one IP (token bucket rate); a reconnecting NAT'd office is well below. */
     public static final double IP_CONNECT_RATE = 20;
     /** Burst of new connections from one IP. */

@@ -1,6 +1,5 @@
 package dev.burrow.stun.server;
 
-import dev.burrow.stun.limit.SourceRateLimiter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.burrow.stun.codec.Integrity;
@@ -11,6 +10,7 @@ import dev.burrow.stun.codec.StunClass;
 import dev.burrow.stun.codec.StunCodec;
 import dev.burrow.stun.codec.StunMessage;
 import dev.burrow.stun.codec.TransactionId;
+import dev.burrow.stun.limit.SourceRateLimiter;
 import dev.burrow.stun.metrics.CountingStunMetrics;
 import dev.burrow.stun.metrics.DropReason;
 import io.netty.buffer.ByteBuf;
