@@ -70,6 +70,9 @@ class LocalApiStallE2eTest {
             holder.setDaemon(true);
             holder.start();
 
+            // Each command asks with ControlApiClient's 5 s timeout: a stalled API would make it fail
+            // ("did not answer within 5 s"), so exit codes and output are the liveness check.
+            assertThat(ControlApiClient.forStateDir(state).ready().status()).isEqualTo(200);
             Answer ready = run("local-api-stall-ready", "ready", "--state", state.toString());
             assertThat(ready.exit()).as(ready.output()).isZero();
             assertThat(ready.output()).contains("ready");

@@ -67,7 +67,7 @@ public final class ControlApiServer implements AutoCloseable {
     /**
      * How long one connection may take from accept to its answer. An honest client (the CLI, a probe)
      * sends its whole request at once and is answered in milliseconds; 3 s is ample even on a loaded
-     * node and well below the probes' 5 s timeout, so a held connection never outlives a probe.
+     * node and below the clients' own 5 s ({@link ControlApiClient#TIMEOUT}).
      */
     static final Duration REQUEST_DEADLINE = Duration.ofSeconds(3);
     /**
