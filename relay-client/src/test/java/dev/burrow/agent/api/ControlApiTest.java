@@ -120,6 +120,27 @@ class ControlApiTest {
     }
 
     @Test
+    void moreHeldConnectionsThanTheCapPushOutTheOldestNotTheNextClient() throws Exception {
+        Path socket = tmp.resolve("state").resolve(ControlApi.SOCKET_FILE);
+        List<SocketChannel> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < ControlApiServer.MAX_CONNECTIONS + 10; i++) {
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                ch.write(ByteBuffer.wrap("GET /v1/rea".getBytes(StandardCharsets.US_ASCII)));
+                held.add(ch);
+            }
+            assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status()).isEqualTo(503);
+            // the oldest was closed to make room (or, on a slow machine, by its deadline): never held open
+            SocketChannel first = held.get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> first.read(ByteBuffer.allocate(16)) < 0);
+        } finally {
+            for (SocketChannel ch : held) {
+                ch.close();
+            }
+        }
+    }
+
+    @Test
     void anOversizedRequestIsRefusedAndTheApiStillAnswers() throws Exception {
         Path socket = tmp.resolve("state").resolve(ControlApi.SOCKET_FILE);
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {

@@ -66,7 +66,7 @@ public final class RelayDefaults {
     public static final double IP_CONNECT_RATE = 20;
     /** Burst of new connections from one IP. */
     public static final int IP_CONNECT_BURST = 100;
-    /** Entries in the per-IP limiter; bounded so a spoofed-source storm cannot grow the heap (keyed by IP only). */
+    /** Entries in the per-source connect limiter; bounded so a spoofed-source storm cannot grow the heap (IPv4 address or IPv6 /64, never the port). */
     public static final int IP_LIMITER_ENTRIES = 65_536;
     /** Per-client read rate in bytes per second; 0 = unlimited (DERP's default). */
     public static final long CLIENT_BYTES_PER_SECOND = 0;
