@@ -59,7 +59,7 @@ start_relay() {
   BURROW_LOG_LEVEL=WARN "${pin_relay[@]}" "$JAVA_HOME/bin/java" -Xms"$RELAY_HEAP" -Xmx"$RELAY_HEAP" -XX:+UseG1GC \
     --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
     --transport "$tr" --drain-grace 0s --set tls.dev-dir="$work/tls" \
-    --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 --set limits.max-handshakes=4096 \
+    --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 --set limits.max-handshakes=4096 --set limits.max-handshakes-per-ip=4096 \
     >"$work/relay-$name.log" 2>&1 &
   R_PID=$!
   pids+=("$R_PID")

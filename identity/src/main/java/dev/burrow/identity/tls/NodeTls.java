@@ -39,15 +39,15 @@ public final class NodeTls {
 
     private NodeTls() {}
 
-    /** The accepting side: requires a client certificate. */
+    /** The accepting side: requires a client certificate; key exchange limited to {@link TlsGroups#NAMED_GROUPS}. */
     public static SslContext server(NodeIdentity identity, NodeVerifier verifier) throws SSLException {
-        return SslContextBuilder.forServer(new NodeKeyManager(identity))
+        return TlsGroups.restrict(SslContextBuilder.forServer(new NodeKeyManager(identity))
                 .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOL)
                 .ciphers(CIPHER_SUITES)
                 .clientAuth(ClientAuth.REQUIRE)
                 .trustManager(new NodeTrustManager(verifier, null))
-                .build();
+                .build());
     }
 
     /**

@@ -94,12 +94,12 @@ public final class RelayTls {
         return new ServerCredentials(key, chain, NodeCertificate.fingerprint(chain.get(0)));
     }
 
-    /** The relay's server context. */
+    /** The relay's server context (key exchange limited to {@link TlsGroups#NAMED_GROUPS}). */
     public static SslContext server(PrivateKey key, List<X509Certificate> chain) throws SSLException {
-        return SslContextBuilder.forServer(key, chain)
+        return TlsGroups.restrict(SslContextBuilder.forServer(key, chain)
                 .sslProvider(SslProvider.JDK)
                 .protocols(PROTOCOL)
-                .build();
+                .build());
     }
 
     /**

@@ -1,11 +1,16 @@
 package dev.burrow.agent.api;
 
 /**
- * The agent's local control API: HTTP/1.1 on 127.0.0.1 (never another interface), every request
- * authorised by a bearer token that only the state directory's owner can read.
+ * The agent's local control API: HTTP/1.1 on a Unix domain socket {@value #SOCKET_FILE} in the state
+ * directory (directory 0700, socket 0600: only the directory's owner can connect, which is the
+ * authorisation). Where a Unix socket cannot be bound (a state directory path longer than the
+ * platform's socket path limit, a file system without sockets, a platform without them) the agent
+ * falls back to HTTP/1.1 on 127.0.0.1 (never another interface), every request authorised by a bearer
+ * token that only the state directory's owner can read.
  *
- * <p>Files in the state directory, both 0600: {@value #ENDPOINT_FILE} (the URL of the running agent)
- * and {@value #TOKEN_FILE} (32 random bytes, hex). Endpoints (JSON):
+ * <p>Files in the state directory, all 0600: {@value #SOCKET_FILE} (the socket), or, on the fallback,
+ * {@value #ENDPOINT_FILE} (the URL of the running agent) and {@value #TOKEN_FILE} (32 random bytes,
+ * hex). One request per connection ({@code Connection: close}). Endpoints (JSON):
  *
  * <ul>
  *   <li>{@code GET /v1/status}: {@link dev.burrow.agent.AgentStatus};</li>
@@ -17,6 +22,7 @@ package dev.burrow.agent.api;
  * </ul>
  */
 public final class ControlApi {
+    public static final String SOCKET_FILE = "agent-api.sock";
     public static final String ENDPOINT_FILE = "agent-api.url";
     public static final String TOKEN_FILE = "agent-api.token";
     public static final String STATUS_PATH = "/v1/status";

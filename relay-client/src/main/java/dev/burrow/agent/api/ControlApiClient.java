@@ -25,11 +25,13 @@ public final class ControlApiClient {
     public static final int MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
+    /** The agent's Unix socket, or null on the TCP fallback. */
+    private final Path socket;
     private final URI base;
     private final String token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
 
-    private ControlApiClient(URI base, String token) {
+    private ControlApiClient(Path socket, URI base, String token) {
+        this.socket = socket;
         this.base = base;
         this.token = token;
     }
@@ -40,6 +42,10 @@ public final class ControlApiClient {
      * @throws IOException when no agent runs there (no endpoint file) or the token file is readable by others
      */
     public static ControlApiClient forStateDir(Path stateDir) throws IOException {
+        Path socket = stateDir.resolve(ControlApi.SOCKET_FILE);
+        if (Files.exists(socket)) {
+            return new ControlApiClient(socket, null, null);
+        }
         Path url = stateDir.resolve(ControlApi.ENDPOINT_FILE);
         Path tok = stateDir.resolve(ControlApi.TOKEN_FILE);
         try {
@@ -49,9 +55,10 @@ public final class ControlApiClient {
             if (!u.startsWith("http://127.0.0.1:")) {
                 throw new IOException(url + " does not name a local agent");
             }
-            return new ControlApiClient(URI.create(u), t);
+            return new ControlApiClient(null, URI.create(u), t);
         } catch (NoSuchFileException e) {
-            throw new IOException("no running agent uses state directory " + stateDir + " (no " + e.getFile() + ")");
+            throw new IOException("no running agent uses state directory " + stateDir + " (no " + socket + " or "
+                    + e.getFile() + ")");
         }
     }
 
@@ -59,6 +66,11 @@ public final class ControlApiClient {
     public record Response(int status, JsonNode body) {}
 
     public Response get(String path) throws IOException {
+        if (socket != null) {
+            UnixHttp.Answer a = UnixHttp.get(socket, path, TIMEOUT, MAX_RESPONSE_BYTES);
+            return new Response(a.status(), JSON.readTree(a.body()));
+        }
+        HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
         HttpRequest req = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT)
                 .header("Authorization", "Bearer " + token).GET().build();
         try {

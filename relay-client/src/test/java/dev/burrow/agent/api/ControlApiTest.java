@@ -15,6 +15,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,8 +63,12 @@ class ControlApiTest {
     @Test
     void statusAndReadinessOverTheApi() throws Exception {
         Path state = tmp.resolve("state");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve(ControlApi.TOKEN_FILE))))
+        assertThat(api.unixSocket()).isTrue();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve(ControlApi.SOCKET_FILE))))
                 .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rwx------");
+        assertThat(state.resolve(ControlApi.TOKEN_FILE)).doesNotExist();
+        assertThat(state.resolve(ControlApi.ENDPOINT_FILE)).doesNotExist();
         ControlApiClient client = ControlApiClient.forStateDir(state);
         AgentStatus s = client.status();
         assertThat(s.nodeId()).isEqualTo(agent.identity().nodeKey().nodeId());
@@ -74,7 +81,97 @@ class ControlApiTest {
     }
 
     @Test
+    void whereNoUnixSocketCanBeBoundTheApiIsOnLoopbackWithAToken() throws Exception {
+        // sun_path holds 108 bytes on Linux: a longer state directory path cannot carry the socket
+        Path deep = tmp.resolve("d".repeat(120));
+        try (ControlApiServer tcp = ControlApiServer.start(agent, deep, 0)) {
+            assertThat(tcp.unixSocket()).isFalse();
+            assertThat(deep.resolve(ControlApi.SOCKET_FILE)).doesNotExist();
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(deep.resolve(ControlApi.TOKEN_FILE))))
+                    .isEqualTo("rw-------");
+            assertThat(ControlApiClient.forStateDir(deep).status().nodeId()).isEqualTo(agent.identity().nodeKey().nodeId());
+        }
+        assertThat(deep.resolve(ControlApi.TOKEN_FILE)).doesNotExist();
+        assertThat(deep.resolve(ControlApi.ENDPOINT_FILE)).doesNotExist();
+    }
+
+    @Test
+    void heldPartialRequestsNeitherStallTheApiNorOutliveTheirDeadline() throws Exception {
+        Path socket = tmp.resolve("state").resolve(ControlApi.SOCKET_FILE);
+        List<SocketChannel> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 50; i++) {
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                ch.write(ByteBuffer.wrap("GET /v1/sta".getBytes(StandardCharsets.US_ASCII)));
+                held.add(ch);
+            }
+            ControlApiClient client = ControlApiClient.forStateDir(tmp.resolve("state"));
+            assertThat(client.ready().status()).isEqualTo(503);
+            assertThat(client.whois("127.0.0.1:9")).isEmpty();
+            // the deadline closes every held connection: a read sees end of stream
+            for (SocketChannel ch : held) {
+                await().atMost(Duration.ofSeconds(10)).until(() -> ch.read(ByteBuffer.allocate(16)) < 0);
+            }
+        } finally {
+            for (SocketChannel ch : held) {
+                ch.close();
+            }
+        }
+    }
+
+    @Test
+    void moreHeldConnectionsThanTheCapPushOutTheOldestNotTheNextClient() throws Exception {
+        Path socket = tmp.resolve("state").resolve(ControlApi.SOCKET_FILE);
+        List<SocketChannel> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < ControlApiServer.MAX_CONNECTIONS + 10; i++) {
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                ch.write(ByteBuffer.wrap("GET /v1/rea".getBytes(StandardCharsets.US_ASCII)));
+                held.add(ch);
+            }
+            assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status()).isEqualTo(503);
+            // the oldest was closed to make room (or, on a slow machine, by its deadline): never held open
+            SocketChannel first = held.get(0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> first.read(ByteBuffer.allocate(16)) < 0);
+        } finally {
+            for (SocketChannel ch : held) {
+                ch.close();
+            }
+        }
+    }
+
+    @Test
+    void anOversizedRequestIsRefusedAndTheApiStillAnswers() throws Exception {
+        Path socket = tmp.resolve("state").resolve(ControlApi.SOCKET_FILE);
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            String line = "GET /v1/status?x=" + "a".repeat(ControlApiServer.MAX_INITIAL_LINE) + " HTTP/1.1\r\n\r\n";
+            ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.US_ASCII)));
+            UnixHttp.Answer a = UnixHttp.parse(readAll(ch));
+            assertThat(a.status()).isEqualTo(400);
+        }
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            String req = "POST /v1/status HTTP/1.1\r\nContent-Length: " + (ControlApiServer.MAX_REQUEST_BODY + 1) + "\r\n\r\n";
+            ch.write(ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII)));
+            UnixHttp.Answer a = UnixHttp.parse(readAll(ch));
+            assertThat(a.status()).isEqualTo(413);
+        }
+        assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status()).isEqualTo(503);
+    }
+
+    private static byte[] readAll(SocketChannel ch) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteBuffer buf = ByteBuffer.allocate(4096);
+        for (int i = 0; i < 1000 && ch.read(buf) >= 0; i++) {
+            out.write(buf.array(), 0, buf.position());
+            buf.clear();
+        }
+        return out.toByteArray();
+    }
+
+    @Test
     void requestsWithoutTheTokenAreRefused() throws Exception {
+        api.close();
+        api = ControlApiServer.startTcp(agent, tmp.resolve("state"), 0);
         HttpClient http = HttpClient.newHttpClient();
         URI status = URI.create("http://127.0.0.1:" + api.port() + ControlApi.STATUS_PATH);
         HttpResponse<String> none = http.send(HttpRequest.newBuilder(status).GET().build(), HttpResponse.BodyHandlers.ofString());

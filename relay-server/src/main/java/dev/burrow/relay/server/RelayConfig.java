@@ -130,13 +130,14 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
 
     public record Limits(int maxClients, int maxHandshakes, double ipConnectRate, int ipConnectBurst,
             long clientBytesPerSecond, long clientBurstBytes, int sendQueueDepth, int controlQueueDepth,
-            int pendingCircuitsPerClient, int activeCircuitsPerClient) {
+            int pendingCircuitsPerClient, int activeCircuitsPerClient, int maxHandshakesPerSource) {
 
         public static Limits defaults() {
             return new Limits(RelayDefaults.MAX_CLIENTS, RelayDefaults.MAX_HANDSHAKES_IN_FLIGHT,
                     RelayDefaults.IP_CONNECT_RATE, RelayDefaults.IP_CONNECT_BURST, RelayDefaults.CLIENT_BYTES_PER_SECOND,
                     RelayDefaults.CLIENT_BURST_BYTES, RelayDefaults.SEND_QUEUE_DEPTH, RelayDefaults.CONTROL_QUEUE_DEPTH,
-                    RelayDefaults.PENDING_CIRCUITS_PER_CLIENT, RelayDefaults.ACTIVE_CIRCUITS_PER_CLIENT);
+                    RelayDefaults.PENDING_CIRCUITS_PER_CLIENT, RelayDefaults.ACTIVE_CIRCUITS_PER_CLIENT,
+                    RelayDefaults.MAX_HANDSHAKES_PER_SOURCE);
         }
     }
 

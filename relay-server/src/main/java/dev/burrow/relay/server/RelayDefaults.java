@@ -55,11 +55,18 @@ public final class RelayDefaults {
     public static final int MAX_CLIENTS = 100_000;
     /** Connections accepted but not yet authenticated; beyond this new TCP connections are closed at once. */
     public static final int MAX_HANDSHAKES_IN_FLIGHT = 1024;
+    /**
+     * Handshakes in flight from one source (IPv4 address, IPv6 /64): well below the relay-wide cap, so
+     * it takes 16 sources holding half-open handshakes to fill it (issue 14: 12 did), yet ample for a
+     * NAT'd site whose agents all reconnect at once (a handshake takes milliseconds; a refused agent
+     * retries with backoff).
+     */
+    public static final int MAX_HANDSHAKES_PER_SOURCE = 64;
     /** New connections per second from one IP (token bucket rate); a reconnecting NAT'd office is well below. */
     public static final double IP_CONNECT_RATE = 20;
     /** Burst of new connections from one IP. */
     public static final int IP_CONNECT_BURST = 100;
-    /** Entries in the per-IP limiter; bounded so a spoofed-source storm cannot grow the heap (keyed by IP only). */
+    /** Entries in the per-source connect limiter; bounded so a spoofed-source storm cannot grow the heap (IPv4 address or IPv6 /64, never the port). */
     public static final int IP_LIMITER_ENTRIES = 65_536;
     /** Per-client read rate in bytes per second; 0 = unlimited (DERP's default). */
     public static final long CLIENT_BYTES_PER_SECOND = 0;

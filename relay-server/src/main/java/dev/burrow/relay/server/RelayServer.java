@@ -202,7 +202,7 @@ public final class RelayServer implements AutoCloseable {
         CircuitManager circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
                 config.timeouts().circuitIdle(), metrics, () -> holder[0] != null && holder[0].draining());
         ConnectionGate gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
-                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), metrics);
+                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), config.limits().maxHandshakesPerSource(), metrics);
         context = new RelayContext(config, metrics, registry, new ClientAuthenticator(verifier, admission), gate, circuits, enrolment);
         holder[0] = context;
         metrics.bindGauges(context, c -> c.registry().size(), RelayContext::queuedDatagrams,

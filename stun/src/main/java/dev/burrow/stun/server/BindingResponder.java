@@ -11,6 +11,7 @@ import dev.burrow.stun.codec.StunCodec.IntegrityCheck;
 import dev.burrow.stun.codec.StunCodec.VerifiedIntegrity;
 import dev.burrow.stun.codec.StunDecodeException;
 import dev.burrow.stun.codec.StunMessage;
+import dev.burrow.stun.limit.SourceRateLimiter;
 import dev.burrow.stun.metrics.DropReason;
 import dev.burrow.stun.metrics.StunMetrics;
 import dev.burrow.stun.metrics.StunProtocol;

@@ -1,5 +1,6 @@
 package dev.burrow.stun.server;
 
+import dev.burrow.stun.limit.SourceRateLimiter;
 import dev.burrow.stun.metrics.DropReason;
 import dev.burrow.stun.metrics.StunMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -97,7 +98,7 @@ public final class StunServer implements AutoCloseable {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(metrics, "metrics");
         UdpSockets udp = new UdpSockets(config.rfc5780() ? 4 : 1);
-        SourceRateLimiter limiter = config.rateLimit() == null ? null : new SourceRateLimiter(config.rateLimit());
+        SourceRateLimiter limiter = config.rateLimit() == null ? null : config.rateLimit().newLimiter();
         BindingResponder responder = new BindingResponder(config, limiter, udp, metrics);
         List<Channel> opened = new ArrayList<>();
         ChannelGroup tcpConnections = new DefaultChannelGroup("stun-tcp", GlobalEventExecutor.INSTANCE);

@@ -24,7 +24,7 @@ class StunResponderFuzzTest {
     private static final BindingResponder RESPONDER = new BindingResponder(
             StunServerConfig.udp(SENDER).withSoftware("burrow").withFingerprint(true)
                     .withCredentials(u -> u.equals("alice") ? "pw".getBytes(StandardCharsets.UTF_8) : null),
-            new SourceRateLimiter(new RateLimit(1_000_000, 1_000_000, 16)), new UdpSockets(1), METRICS);
+            new RateLimit(1_000_000, 1_000_000, 16).newLimiter(), new UdpSockets(1), METRICS);
 
     @FuzzTest(maxDuration = "60s")
     void respond(byte[] input) {

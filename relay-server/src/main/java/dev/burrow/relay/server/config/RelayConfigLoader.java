@@ -88,7 +88,7 @@ public final class RelayConfigLoader {
             "tls.mode", "tls.cert", "tls.key", "tls.dev-dir", "tls.dev-hosts", "tls.plain-circuits",
             "auth.mode", "auth.allow", "auth.allow-file", "auth.ca", "auth.required-tags", "auth.webhook-url",
             "auth.webhook-timeout", "auth.webhook-fail-open",
-            "limits.max-clients", "limits.max-handshakes", "limits.ip-connect-rate", "limits.ip-connect-burst",
+            "limits.max-clients", "limits.max-handshakes", "limits.max-handshakes-per-ip", "limits.ip-connect-rate", "limits.ip-connect-burst",
             "limits.client-bytes-per-second", "limits.client-burst-bytes", "limits.send-queue-depth",
             "limits.control-queue-depth", "limits.pending-circuits-per-client", "limits.active-circuits-per-client",
             "timeouts.handshake", "timeouts.write", "timeouts.keepalive", "timeouts.client-idle", "timeouts.circuit-token",
@@ -282,7 +282,8 @@ public final class RelayConfigLoader {
                 p.intValue("limits.send-queue-depth", d.sendQueueDepth(), 1),
                 p.intValue("limits.control-queue-depth", d.controlQueueDepth(), 4),
                 p.intValue("limits.pending-circuits-per-client", d.pendingCircuitsPerClient(), 0),
-                p.intValue("limits.active-circuits-per-client", d.activeCircuitsPerClient(), 0));
+                p.intValue("limits.active-circuits-per-client", d.activeCircuitsPerClient(), 0),
+                p.intValue("limits.max-handshakes-per-ip", d.maxHandshakesPerSource(), 1));
         RelayConfig.Timeouts t = RelayConfig.Timeouts.defaults();
         RelayConfig.Timeouts timeouts = new RelayConfig.Timeouts(
                 p.duration("timeouts.handshake", t.handshake()),

@@ -11,6 +11,7 @@ import dev.burrow.relay.server.circuit.IngressJoin;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.metrics.IngressOutcome;
 import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.stun.limit.SourceRateLimiter;
 import dev.burrow.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -54,7 +55,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A public connection, in this order (cheapest first, nothing read from the client meanwhile):
  * source address against the service's prefixes (IPv4-mapped IPv6 matched as IPv4), the source's
- * accept rate ({@link SourceRateLimiter}: {@code connect-rate-per-ip}, over all ports), relay-wide cap,
+ * accept rate ({@link SourceRateLimiter}, keyed like every per-source limit: {@code connect-rate-per-ip},
+ * over all ports), relay-wide cap,
  * per-service cap, then a CIRCUIT_OFFER with the INGRESS flag to the listener. The listener attaches
  * with the offer's token within the circuit token TTL (else the client is reset); then the relay
  * sends CIRCUIT_ATTACHED and a PROXY v2 header with the client's address to the listener and copies
@@ -105,7 +107,8 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         this.attachTimeout = attachTimeout;
         this.draining = draining;
         this.requireTlsAttach = requireTlsAttach;
-        this.sourceRate = new SourceRateLimiter(config.connectRatePerIp(), config.connectBurstPerIp());
+        this.sourceRate = new SourceRateLimiter(config.connectRatePerIp(), config.connectBurstPerIp(),
+                SourceRateLimiter.DEFAULT_MAX_TRACKED_SOURCES);
     }
 
     /** Ingress off: every PUBLISH is refused with NOT_ENABLED. */

@@ -65,6 +65,8 @@ public interface RelayMetrics {
         IP_CONNECT,
         /** A new TCP connection was refused because too many handshakes are in flight. */
         HANDSHAKES_IN_FLIGHT,
+        /** A new TCP connection was refused because its source (IPv4 address, IPv6 /64) has too many handshakes in flight. */
+        HANDSHAKES_PER_SOURCE,
         /** A PEER_GONE notice was not sent because of the per-sender notice limiter. */
         PEER_GONE_NOTICE,
         /** A PING was dropped because a PONG is already pending. */

@@ -21,15 +21,15 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     public static final String NAME = "handshake-deadline";
 
     private final Duration timeout;
-    private final ConnectionGate gate;
+    private final ConnectionGate.Admission admission;
     private final RelayMetrics metrics;
     private ScheduledFuture<?> timer;
     private boolean done;
     private long acceptedNanos;
 
-    public HandshakeDeadline(Duration timeout, ConnectionGate gate, RelayMetrics metrics) {
+    public HandshakeDeadline(Duration timeout, ConnectionGate.Admission admission, RelayMetrics metrics) {
         this.timeout = timeout;
-        this.gate = gate;
+        this.admission = admission;
         this.metrics = metrics;
     }
 
@@ -60,7 +60,7 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     private void finish() {
         if (!done) {
             done = true;
-            gate.handshakeDone();
+            admission.release();
             if (timer != null) {
                 timer.cancel(false);
             }

@@ -37,12 +37,13 @@ public final class RelayChannelInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
         InetAddress ip = ch.remoteAddress() instanceof InetSocketAddress in ? in.getAddress() : null;
-        if (!rc.gate().tryAdmit(ip)) {
+        ConnectionGate.Admission admission = rc.gate().tryAdmit(ip);
+        if (admission == null) {
             ch.close();
             return;
         }
         all.add(ch);
-        ch.pipeline().addLast(HandshakeDeadline.NAME, new HandshakeDeadline(rc.config().timeouts().handshake(), rc.gate(), rc.metrics()));
+        ch.pipeline().addLast(HandshakeDeadline.NAME, new HandshakeDeadline(rc.config().timeouts().handshake(), admission, rc.metrics()));
         if (ssl != null && rc.config().tls().plainCircuits()) {
             // TLS, or plain bytes for a circuit connection: decided by the first bytes. HttpRouter
             // lets a connection without TLS do nothing but attach a circuit.

@@ -1,6 +1,6 @@
 /**
  * The public listener's pipeline, in order: {@link dev.burrow.relay.server.net.ConnectionGate}
- * (per-IP rate, handshakes in flight; before TLS), {@link dev.burrow.relay.server.net.HandshakeDeadline},
+ * (per-source rate and handshakes, relay-wide handshakes in flight; before TLS), {@link dev.burrow.relay.server.net.HandshakeDeadline},
  * TLS, HTTP/1.1, {@link dev.burrow.relay.server.net.HttpRouter} (Upgrade, WebSocket, enrolment, 404),
  * then {@code RelayFrameDecoder}/encoder (or {@link dev.burrow.relay.server.net.WebSocketFrameAdapter})
  * and {@link dev.burrow.relay.server.net.ControlHandshakeHandler} →

@@ -47,7 +47,7 @@ public final class EmbeddedRelay {
         CircuitManager circuits = new CircuitManager(registry, cfg.limits(), cfg.timeouts().circuitToken(),
                 cfg.timeouts().circuitIdle(), metrics, () -> false);
         rc = new RelayContext(cfg, metrics, registry, new ClientAuthenticator(verifier, admission),
-                new ConnectionGate(1000, 1000, RelayDefaults.IP_LIMITER_ENTRIES, 1000, metrics), circuits,
+                new ConnectionGate(1000, 1000, RelayDefaults.IP_LIMITER_ENTRIES, 1000, 1000, metrics), circuits,
                 EnrolmentEndpoint.DISABLED);
     }
 
