@@ -69,6 +69,23 @@ public final class RelayOptions {
         }
     }
 
+    /**
+     * The relay options a peer needs to reach the same relay, as they would be typed after a command
+     * (" --relay URL --relay-fingerprint FP"), so that a printed command works as printed.
+     */
+    String commandLineTrust(AgentConfig.Relay r) {
+        StringBuilder b = new StringBuilder();
+        for (RelayCandidate c : r.candidates()) {
+            b.append(" --relay ").append(c.region() == null ? "" : c.region() + "=").append(c.url());
+        }
+        if (r.fingerprint() != null) {
+            b.append(" --relay-fingerprint ").append(r.fingerprint());
+        } else if (r.caFile() != null) {
+            b.append(" --relay-ca ").append(r.caFile());
+        }
+        return b.toString();
+    }
+
     /** {@code URL} or {@code REGION=URL} (a region name has no ':' so it cannot be confused with a URL). */
     static RelayCandidate candidate(String text) {
         int eq = text.indexOf('=');

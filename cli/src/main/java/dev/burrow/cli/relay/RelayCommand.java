@@ -145,13 +145,28 @@ public final class RelayCommand implements Callable<Integer> {
                 : ", admin http://" + relay.adminAddress().getHostString() + ":" + relay.adminAddress().getPort())
                 + (relay.stunAddress() == null ? "" : ", stun udp " + relay.stunAddress()));
         if (relay.tlsFingerprint() != null && cfg.tls().mode() == RelayConfig.TlsMode.DEV) {
-            out.println("development certificate " + relay.tlsFingerprint());
-            out.println("connect an agent with:");
-            out.println("  burrow agent --relay " + url + " --relay-fingerprint " + relay.tlsFingerprint());
+            for (String line : devAgentHints(url, relay.tlsFingerprint())) {
+                out.println(line);
+            }
         }
         out.flush();
         relay.terminated().join();
         return 0;
+    }
+
+    /**
+     * What a development relay prints for agents: every line is a command that works as printed once
+     * the placeholders in angle brackets are filled in (the quick start test runs them).
+     */
+    static List<String> devAgentHints(String url, String fingerprint) {
+        String trust = "--relay " + url + " --relay-fingerprint " + fingerprint;
+        return List.of(
+                "development certificate " + fingerprint,
+                "agents trust this relay with: " + trust,
+                "  expose a service:  burrow expose web 127.0.0.1:8080 --allow node:<peer's node ID from 'burrow id'> " + trust,
+                "  reach it:          burrow connect <exposing node's ID>/web 9000 " + trust,
+                "  or in agent.yaml:  relay: {url: " + url + ", fingerprint: " + fingerprint + "}"
+                        + "   then: burrow agent --config agent.yaml");
     }
 
     private Map<String, String> flags() {
