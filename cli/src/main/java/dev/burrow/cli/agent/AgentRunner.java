@@ -17,11 +17,12 @@ final class AgentRunner {
     private AgentRunner() {}
 
     /** A running agent and its API; {@link #close()} stops both. */
-    record Running(Agent agent, ControlApiServer api) implements AutoCloseable {
+    record Running(Agent agent, ControlApiServer api, StateDirLock lock) implements AutoCloseable {
         @Override
         public void close() {
             api.close();
             agent.close();
+            lock.close();
         }
     }
 
@@ -36,6 +37,17 @@ final class AgentRunner {
      */
     static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
                          PrintWriter out) throws IOException {
+        StateDirLock lock = StateDirLock.acquire(stateDir); // before anything in the directory is read or written
+        try {
+            return start(config, stateDir, transport, joinToken, name, out, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
+                                 PrintWriter out, StateDirLock lock) throws IOException {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
         if (joinToken != null) {
             if (identity.certificate().selfSigned()) {
@@ -56,7 +68,7 @@ final class AgentRunner {
             throw new dev.burrow.cli.UsageException(e.getMessage());
         }
         try {
-            return new Running(agent, ControlApiServer.start(agent, stateDir, 0));
+            return new Running(agent, ControlApiServer.start(agent, stateDir, 0), lock);
         } catch (IOException | RuntimeException e) {
             agent.close();
             throw e;
