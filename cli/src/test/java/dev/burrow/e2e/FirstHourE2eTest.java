@@ -34,6 +34,37 @@ class FirstHourE2eTest {
         return p;
     }
 
+    /** A relay in this JVM with a development certificate: its fingerprint is what agents should pin. */
+    static dev.burrow.relay.server.RelayServer devRelay(Path dir) throws Exception {
+        return dev.burrow.relay.server.RelayServer.builder(dev.burrow.relay.server.config.RelayConfigLoader.fromMap(Map.of(
+                        "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev",
+                        "tls.dev-dir", dir.toString(), "auth.mode", "open", "transport", "nio")))
+                .transport(dev.burrow.transport.Transport.nio()).build().start();
+    }
+
+    @Test
+    void aWrongPinOrAnUntrustedCertificateEndsTheFirstAttemptWithOneLine() throws Exception {
+        Path tmp = Files.createTempDirectory("burrow-trust-");
+        try (var relay = devRelay(tmp.resolve("relay"))) {
+            String url = "https://127.0.0.1:" + relay.address().getPort();
+            String wrong = "sha256:" + "ab".repeat(32);
+            BurrowProcess pinned = start("trust-wrong-pin", "expose", "web", "127.0.0.1:8080", "--allow", "name:bob",
+                    "--relay", url, "--relay-fingerprint", wrong, "--state", tmp.resolve("a").toString());
+            assertThat(pinned.process.waitFor(120, TimeUnit.SECONDS)).as("exits on the first attempt").isTrue();
+            assertThat(pinned.process.exitValue()).isEqualTo(1);
+            assertThat(pinned.logText()).contains("burrow: relay " + url + " presents certificate " + relay.tlsFingerprint()
+                    + " but --relay-fingerprint expects " + wrong);
+
+            BurrowProcess untrusted = start("trust-untrusted", "expose", "web", "127.0.0.1:8080", "--allow", "name:bob",
+                    "--relay", url, "--state", tmp.resolve("b").toString());
+            assertThat(untrusted.process.waitFor(120, TimeUnit.SECONDS)).as("exits on the first attempt").isTrue();
+            assertThat(untrusted.process.exitValue()).isEqualTo(1);
+            assertThat(untrusted.logText().lines().filter(l -> l.startsWith("burrow: ")).toList()).singleElement()
+                    .asString().startsWith("burrow: relay " + url + " presents a certificate that no trusted CA signed")
+                    .contains("--relay-ca").doesNotContain("sun.security");
+        }
+    }
+
     @Test
     void aSecondAgentOnTheSameStateDirectoryExitsAtOnceNamingTheHolder() throws Exception {
         Path state = Files.createTempDirectory("burrow-lock-");

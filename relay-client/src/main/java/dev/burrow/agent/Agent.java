@@ -171,7 +171,16 @@ public final class Agent implements AutoCloseable {
 
     public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
             throws IOException {
+        return start(config, identity, transport, metrics, null);
+    }
+
+    /** As above, with {@code early} listening to the relay client before its first attempt (so it misses none). */
+    public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics,
+                              RelayClientListener early) throws IOException {
         Agent a = new Agent(config, identity, agentTransport(transport), metrics);
+        if (early != null) {
+            a.relay.addListener(early);
+        }
         try {
             a.registry.replaceAll(a.buildServices(config));
             a.applyForwards(config);
