@@ -300,6 +300,10 @@ public final class Agent implements AutoCloseable {
             ForwardSpec spec = new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
             ForwardListener l = new ForwardListener(spec, paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(),
                     f.maxConnections(), names);
+            l.holdUntil(new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
+                @Override public boolean ready() { return relay.state() == RelayConnectionState.CONNECTED; }
+                @Override public CompletableFuture<?> whenReady() { return relay.whenConnected(); }
+            });
             try {
                 l.start().get(10, TimeUnit.SECONDS);
                 forwards.put(e.getKey(), l);
