@@ -62,7 +62,7 @@ public final class TokenCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Duration d = CliDurations.parse("--ttl", ttl);
+            Duration d = dev.burrow.cli.DurationOption.parse("--ttl", ttl);
             JoinTokenStore store = store(caDir);
             CreatedToken created;
             try {

@@ -58,17 +58,23 @@ public final class NetcheckCommand implements Callable<Integer> {
             description = "text or json. Default: ${DEFAULT-VALUE}.")
     Format output;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3",
-            description = "Give up on each server after this many seconds. Default: ${DEFAULT-VALUE}.")
-    int timeoutSeconds;
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "3s",
+            description = "Give up on each server after this long (500ms, 3s; at most 39s). Default: ${DEFAULT-VALUE}.")
+    String timeout;
+
+    /** Netcheck's STUN transactions retransmit for at most 39.5 s (RFC 8489), so a longer wait gains nothing. */
+    static final Duration MAX_TIMEOUT = Duration.ofSeconds(39);
 
     @Override
     public Integer call() throws Exception {
         if (relays.isEmpty() && stun.isEmpty()) {
             throw new UsageException("give at least one --relay or --stun");
         }
-        if (timeoutSeconds < 1 || timeoutSeconds > 39) {
-            throw new UsageException("--timeout: 1 to 39 seconds");
+        // A bare number was seconds before the one duration grammar: keep such command lines working.
+        Duration perServer = dev.burrow.cli.DurationOption.parse("--timeout",
+                timeout.strip().matches("\\d{1,2}") ? timeout.strip() + "s" : timeout);
+        if (perServer.isZero() || perServer.compareTo(MAX_TIMEOUT) > 0) {
+            throw new UsageException("--timeout: more than 0 and at most 39s, got '" + timeout + "'");
         }
         if (relayStunPort < 1 || relayStunPort > 65535) {
             throw new UsageException("--relay-stun-port: 1 to 65535");
@@ -91,7 +97,7 @@ public final class NetcheckCommand implements Callable<Integer> {
         EventLoopGroup group = t.newEventLoopGroup(1, new DefaultThreadFactory("burrow-netcheck"));
         NetcheckReport report;
         try {
-            report = new Netcheck(group, t.datagramChannel(), Duration.ofSeconds(timeoutSeconds)).run(targets, extra);
+            report = new Netcheck(group, t.datagramChannel(), perServer).run(targets, extra);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }

@@ -1,5 +1,6 @@
 package dev.burrow.cli.relay;
 
+import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
@@ -225,10 +226,6 @@ public final class RelayCommand implements Callable<Integer> {
     }
 
     private static Duration parseDuration(String text) {
-        try {
-            return RelayConfigLoader.parseDuration(text);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--drain-grace: " + e.getMessage());
-        }
+        return DurationOption.parse("--drain-grace", text);
     }
 }

@@ -359,7 +359,6 @@ public final class RelayConfigLoader {
 
     /** Typed access with messages that name the key and its source. */
     private static final class Parser {
-        private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
         private final Map<String, Value> v;
 
         Parser(Map<String, Value> v) {
@@ -462,18 +461,12 @@ public final class RelayConfigLoader {
             if (s == null) {
                 return def;
             }
-            Matcher m = DURATION.matcher(s.toLowerCase(Locale.ROOT));
-            if (!m.matches()) {
-                throw new ConfigException(key + " (" + source(key) + "): expected a duration like 500ms, 10s, 5m or 1h, got '"
-                        + s + "'");
+            Duration d;
+            try {
+                d = dev.burrow.protocol.config.Durations.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key + " (" + source(key) + "): " + e.getMessage());
             }
-            long n = Long.parseLong(m.group(1));
-            Duration d = switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
             if (d.isZero()) {
                 throw new ConfigException(key + " (" + source(key) + "): must be more than zero");
             }
@@ -506,22 +499,12 @@ public final class RelayConfigLoader {
     }
 
     /**
-     * Parses a duration: a whole number with {@code ms}, {@code s}, {@code m} or {@code h}.
+     * Parses a duration in the one grammar ({@link dev.burrow.protocol.config.Durations}: 500ms, 3s, 5m, 1h, 2d).
      *
      * @throws IllegalArgumentException with the expected form
      */
     public static Duration parseDuration(String text) {
-        Matcher m = Parser.DURATION.matcher(text == null ? "" : text.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new IllegalArgumentException("expected a duration like 500ms, 10s, 5m or 1h, got '" + text + "'");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        return dev.burrow.protocol.config.Durations.parse(text);
     }
 
     /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces). */
