@@ -37,7 +37,8 @@ public final class Main {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             // A user-facing failure: one clear line, no stack trace (that goes to the debug log).
-            cmd.getErr().println("burrow: " + (ex.getMessage() == null ? ex.toString() : ex.getMessage()));
+            cmd.getErr().println("burrow: " + (ex instanceof UsageException || ex instanceof CommandFailedException
+                    ? ex.getMessage() : UserErrors.describe(ex)));
             org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", ex);
             return ex instanceof UsageException ? 2 : 1;
         });

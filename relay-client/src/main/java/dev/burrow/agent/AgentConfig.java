@@ -309,7 +309,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             String url = text(r, "url", "relay.url", false);
             String caFile = text(r, "ca-file", "relay.ca-file", false);
             try {
-                relay = new Relay(url == null ? null : URI.create(url), text(r, "fingerprint", "relay.fingerprint", false),
+                relay = new Relay(url == null ? null : RelayCandidate.parseUrl(url), text(r, "fingerprint", "relay.fingerprint", false),
                         caFile == null ? null : resolve(baseDir, caFile), text(r, "mode", "relay.mode", false));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("relay: " + e.getMessage());
@@ -407,7 +407,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     private static RelayCandidate candidate(String url, String region, String at) {
         try {
-            return new RelayCandidate(URI.create(url.strip()), region);
+            return new RelayCandidate(RelayCandidate.parseUrl(url), region);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ": " + e.getMessage());
         }

@@ -56,7 +56,8 @@ public final class AgentCommand implements Callable<Integer> {
         try {
             return AgentConfig.load(file);
         } catch (IOException e) {
-            throw new UsageException("cannot read " + file + ": " + e.getMessage());
+            throw new UsageException("cannot read the agent configuration: " + dev.burrow.cli.UserErrors.fileProblem(e)
+                    .orElse(file + ": " + e.getMessage()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

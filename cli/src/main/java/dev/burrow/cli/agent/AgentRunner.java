@@ -140,9 +140,9 @@ final class AgentRunner {
     }
 
     /** The agent cannot work as configured (exit 1 with this one line). */
-    static final class AgentFailedException extends RuntimeException {
+    static final class AgentFailedException extends dev.burrow.cli.CommandFailedException {
         AgentFailedException(String message) {
-            super(message, null, false, false);
+            super(message, null);
         }
     }
 }

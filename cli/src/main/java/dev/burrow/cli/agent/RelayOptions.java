@@ -3,7 +3,6 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
-import java.net.URI;
 import dev.burrow.agent.relay.RelayCandidate;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,8 +90,8 @@ public final class RelayOptions {
         int eq = text.indexOf('=');
         int colon = text.indexOf(':');
         if (eq > 0 && (colon < 0 || eq < colon)) {
-            return new RelayCandidate(URI.create(text.substring(eq + 1).strip()), text.substring(0, eq).strip());
+            return new RelayCandidate(RelayCandidate.parseUrl(text.substring(eq + 1)), text.substring(0, eq).strip());
         }
-        return new RelayCandidate(URI.create(text));
+        return new RelayCandidate(RelayCandidate.parseUrl(text));
     }
 }

@@ -2,6 +2,7 @@ package dev.burrow.cli.relay;
 
 import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UserErrors;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
@@ -137,6 +138,8 @@ public final class RelayCommand implements Callable<Integer> {
             relay = builder.build().start();
         } catch (AdmissionFactory.AuthConfigException e) {
             throw new UsageException(e.getMessage());
+        } catch (Exception e) {
+            throw bindProblem(cfg, e);
         }
         Thread hook = new Thread(() -> relay.drain(grace).join(), "relay-drain-on-signal");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -153,6 +156,19 @@ public final class RelayCommand implements Callable<Integer> {
         out.flush();
         relay.terminated().join();
         return 0;
+    }
+
+    /** A listener that could not bind is named, with the option that moves it (Netty's native error has no address). */
+    private static Exception bindProblem(RelayConfig cfg, Exception e) {
+        if (!UserErrors.addressInUse(e)) {
+            return e;
+        }
+        String which = UserErrors.taken(cfg.listen(), false) ? cfg.listen() + " (--listen)"
+                : UserErrors.taken(cfg.adminListen(), false) ? cfg.adminListen() + " (--admin-listen)"
+                : UserErrors.taken(cfg.stunListen(), true) ? cfg.stunListen() + " (--stun-listen, UDP)"
+                : "one of its addresses";
+        return new dev.burrow.cli.CommandFailedException("the relay cannot listen on " + which.replaceFirst("^/", "")
+                + ": the address is already in use (another relay?): stop that process or choose another port", e);
     }
 
     /**
