@@ -14,9 +14,45 @@ public final class Main {
      */
     static final String DNS_CACHE_SECONDS = "2";
 
+    /**
+     * Commands that print a result and exit: their output is the result, so their logs are at WARN
+     * unless {@code -v} (or {@code BURROW_LOG_LEVEL}) asks for more. Long-running commands keep INFO.
+     */
+    static final java.util.Set<String> SHORT_COMMANDS = java.util.Set.of("id", "status", "whois", "ready", "stun-probe",
+            "netcheck", "token", "ca", "help");
+    /** The logging configuration's level variable (logback.xml; a system property beats the environment). */
+    static final String LOG_LEVEL = "BURROW_LOG_LEVEL";
+
     public static void main(String[] args) {
         shortenDnsCache();
+        chooseLogLevel(args, System.getenv(LOG_LEVEL));
         System.exit(run(args));
+    }
+
+    /**
+     * Must run before the first logger is created (logback reads the level once): short commands log
+     * at WARN, {@code -v} raises any command to INFO (short) or DEBUG (long-running), and an explicit
+     * {@value #LOG_LEVEL} wins over both.
+     */
+    static void chooseLogLevel(String[] args, String envLevel) {
+        if ((envLevel != null && !envLevel.isBlank()) || System.getProperty(LOG_LEVEL) != null) {
+            return;
+        }
+        boolean verbose = false;
+        String command = null;
+        for (String a : args) {
+            if (a.equals("-v") || a.equals("--verbose")) {
+                verbose = true;
+            } else if (command == null && !a.startsWith("-")) {
+                command = a;
+            }
+        }
+        boolean quiet = command != null && SHORT_COMMANDS.contains(command);
+        if (quiet && !verbose) {
+            System.setProperty(LOG_LEVEL, "WARN");
+        } else if (!quiet && verbose) {
+            System.setProperty(LOG_LEVEL, "DEBUG");
+        }
     }
 
     /** Must run before the first name lookup (the JDK reads the setting once). */

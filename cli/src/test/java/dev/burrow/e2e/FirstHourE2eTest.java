@@ -66,6 +66,17 @@ class FirstHourE2eTest {
     }
 
     @Test
+    void shortCommandsPrintOnlyTheirResultUnlessVerbose() throws Exception {
+        Path tmp = Files.createTempDirectory("burrow-quiet-");
+        String id = BurrowProcess.output("quiet-id", Map.of(), 60, "id", "--state", tmp.resolve("a").toString());
+        assertThat(id).startsWith("node ID:  ").doesNotContain("INFO");
+        assertThat(Files.readString(BurrowProcess.LOG_DIR.resolve("quiet-id.log"))).as("stderr").isEmpty();
+
+        BurrowProcess.output("verbose-id", Map.of(), 60, "id", "-v", "--state", tmp.resolve("b").toString());
+        assertThat(Files.readString(BurrowProcess.LOG_DIR.resolve("verbose-id.log"))).contains("created node identity");
+    }
+
+    @Test
     void aSecondAgentOnTheSameStateDirectoryExitsAtOnceNamingTheHolder() throws Exception {
         Path state = Files.createTempDirectory("burrow-lock-");
         BurrowProcess first = start("lock-first", "connect", dev.burrow.identity.testing.TestIdentities.randomNodeKey().nodeId() + "/web",

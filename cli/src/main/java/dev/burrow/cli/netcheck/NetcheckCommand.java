@@ -141,7 +141,9 @@ public final class NetcheckCommand implements Callable<Integer> {
 
     static String text(NetcheckReport r) {
         StringBuilder b = new StringBuilder();
-        b.append("UDP:               ").append(r.udp() ? "yes" : "no (direct paths impossible; relays over TCP)").append('\n');
+        b.append("UDP:               ").append(r.udp() ? "yes"
+                : "unknown: no STUN server answered (UDP may be blocked, or none listens there: try --stun HOST:PORT); "
+                        + "without UDP, peers use the relay over TCP").append('\n');
         b.append("public IPv4:       ").append(r.ipv4() == null ? "-" : addr(r.ipv4())).append('\n');
         b.append("public IPv6:       ").append(r.ipv6() == null ? "-" : addr(r.ipv6())).append('\n');
         b.append("mapping varies by destination (hard NAT): ").append(r.mappingVariesByDestination() == null ? "unknown (needs two STUN answers)"

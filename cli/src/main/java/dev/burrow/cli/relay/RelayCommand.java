@@ -1,5 +1,6 @@
 package dev.burrow.cli.relay;
 
+import dev.burrow.cli.Addresses;
 import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UserErrors;
@@ -145,9 +146,9 @@ public final class RelayCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
 
         String url = "https://" + hostForUrl(relay) + ":" + relay.address().getPort();
-        out.println("burrow relay listening on " + relay.address() + (relay.adminAddress() == null ? ""
-                : ", admin http://" + relay.adminAddress().getHostString() + ":" + relay.adminAddress().getPort())
-                + (relay.stunAddress() == null ? "" : ", stun udp " + relay.stunAddress()));
+        out.println("burrow relay listening on " + Addresses.text(relay.address())
+                + (relay.adminAddress() == null ? "" : ", admin http://" + Addresses.text(relay.adminAddress()))
+                + (relay.stunAddress() == null ? "" : ", stun udp " + Addresses.text(relay.stunAddress())));
         if (relay.tlsFingerprint() != null && cfg.tls().mode() == RelayConfig.TlsMode.DEV) {
             for (String line : devAgentHints(url, relay.tlsFingerprint())) {
                 out.println(line);

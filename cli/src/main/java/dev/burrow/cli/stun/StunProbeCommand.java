@@ -131,10 +131,6 @@ public final class StunProbeCommand implements Callable<Integer> {
     }
 
     static String addr(InetSocketAddress a) {
-        if (a == null) {
-            return "?";
-        }
-        String host = a.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+        return a == null ? "?" : dev.burrow.cli.Addresses.text(a);
     }
 }
