@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
             dev.burrow.cli.identity.CaCommand.class,
             dev.burrow.cli.identity.TokenCommand.class,
             dev.burrow.cli.relay.RelayCommand.class,
+            picocli.CommandLine.HelpCommand.class, // burrow help COMMAND: the same text as COMMAND --help
         })
 public final class BurrowCommand implements Runnable {
     @Spec

@@ -55,6 +55,17 @@ public final class Main {
         }
     }
 
+    /** Every command's --help ends with its exit codes (unless it lists its own). */
+    private static void documentExitCodes(CommandLine cl) {
+        var usage = cl.getCommandSpec().usageMessage();
+        if (usage.exitCodeList().isEmpty() && !cl.getCommandName().equals("help")) {
+            usage.exitCodeListHeading("%nExit codes:%n").exitCodeList(EXIT_CODES);
+        }
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            documentExitCodes(sub);
+        }
+    }
+
     /** Must run before the first name lookup (the JDK reads the setting once). */
     static void shortenDnsCache() {
         if (java.security.Security.getProperty("networkaddress.cache.ttl") == null
@@ -68,8 +79,27 @@ public final class Main {
         return newCommandLine().execute(args);
     }
 
+    /** Exit codes every command shares; a command with more (whois) lists its own in its footer. */
+    static final java.util.Map<String, String> EXIT_CODES = exitCodes();
+
+    private static java.util.Map<String, String> exitCodes() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("0", "Success (long-running commands: stopped by SIGINT or SIGTERM).");
+        m.put("1", "Failure: one line on stderr says what failed and what to do.");
+        m.put("2", "Bad usage: an option, argument or configuration value is invalid (the line names it).");
+        return m;
+    }
+
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new BurrowCommand());
+        // 'burrow completion' prints a bash completion script (zsh: autoload -U +X bashcompinit && bashcompinit first)
+        CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
+        completion.getCommandSpec().usageMessage().hidden(false).description(
+                "Print a shell completion script for bash and zsh.",
+                "bash:  source <(burrow completion)",
+                "zsh:   autoload -U +X bashcompinit && bashcompinit && source <(burrow completion)");
+        cl.addSubcommand("completion", completion);
+        documentExitCodes(cl);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             // A user-facing failure: one clear line, no stack trace (that goes to the debug log).

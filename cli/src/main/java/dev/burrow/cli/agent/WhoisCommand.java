@@ -26,9 +26,11 @@ import picocli.CommandLine.Spec;
 @Command(name = "whois", mixinStandardHelpOptions = true,
         description = "Show the verified peer (node ID, name, tags, service) behind a connection the running agent opened to an "
                 + "exposed service, given the client address the service sees.",
-        footer = {"", "Example:", "  burrow whois 127.0.0.1:54321 -o json", "",
-            "Exit codes: 0 found; " + WhoisCommand.NO_SUCH_CONNECTION + " the agent has no such connection; 2 bad usage; "
-                    + WhoisCommand.NO_AGENT + " no agent runs on this state directory (or it does not answer)."})
+        footer = {"", "Example:", "  burrow whois 127.0.0.1:54321 -o json"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:The caller was found.", "1:The agent has no open connection from that address.",
+            "2:Bad usage (the address is not IP:PORT, or -o is not text or json).",
+            "3:No agent runs on this state directory (or it does not answer)."})
 public final class WhoisCommand implements Callable<Integer> {
     /** Exit code: the agent answered, and made no open connection from that address. */
     public static final int NO_SUCH_CONNECTION = 1;
