@@ -77,6 +77,34 @@ class FirstHourE2eTest {
     }
 
     @Test
+    void aDevRelayServesStunOnAFreePortAndStopsAtOnceWithoutSiblings() throws Exception {
+        Path tmp = Files.createTempDirectory("burrow-devrelay-");
+        Map<String, String> env = Map.of("BURROW_STATE", tmp.toString());
+        BurrowProcess relay = BurrowProcess.start("dev-relay-stun", env, "relay", "--dev", "--listen", "127.0.0.1:0");
+        processes.add(relay);
+        java.util.regex.Pattern stunAt = java.util.regex.Pattern.compile("stun udp (127\\.0\\.0\\.1:\\d+)");
+        await("relay up").atMost(STARTUP).until(() -> {
+            assertThat(relay.isAlive()).as(relay.logText()).isTrue();
+            return relay.logText().contains("agents trust this relay with:");
+        });
+        java.util.regex.Matcher m = stunAt.matcher(relay.logText());
+        assertThat(m.find()).as(relay.logText()).isTrue();
+        assertThat(m.group(1)).isNotEqualTo("127.0.0.1:3478");
+        String probe = BurrowProcess.output("dev-relay-probe", Map.of(), 60, "stun-probe", m.group(1), "--timeout", "2s");
+        assertThat(probe).contains("binding").contains("127.0.0.1:");
+
+        relay.process.destroy(); // SIGTERM
+        assertThat(relay.process.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(relay.logText()).contains("grace_ms=0").contains("event=relay_drained");
+
+        BurrowProcess noStun = BurrowProcess.start("dev-relay-no-stun", env, "relay", "--dev", "--listen", "127.0.0.1:0",
+                "--stun-listen", "off");
+        processes.add(noStun);
+        await("relay up").atMost(STARTUP).until(() -> noStun.logText().contains("agents trust this relay with:"));
+        assertThat(noStun.logText()).doesNotContain("stun udp");
+    }
+
+    @Test
     void aSecondAgentOnTheSameStateDirectoryExitsAtOnceNamingTheHolder() throws Exception {
         Path state = Files.createTempDirectory("burrow-lock-");
         BurrowProcess first = start("lock-first", "connect", dev.burrow.identity.testing.TestIdentities.randomNodeKey().nodeId() + "/web",

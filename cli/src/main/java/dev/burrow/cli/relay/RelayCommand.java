@@ -57,7 +57,8 @@ public final class RelayCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Public TLS listener. Default 0.0.0.0:443 (--dev: 127.0.0.1:8443).")
     String listen;
 
-    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP). Default off.")
+    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP), which agents use to find their public address for direct paths. "
+                    + "Default 0.0.0.0:3478 (--dev: 127.0.0.1, a free port); off disables.")
     String stunListen;
 
     @Option(names = "--admin-listen", paramLabel = "HOST:PORT|off",
@@ -107,7 +108,8 @@ public final class RelayCommand implements Callable<Integer> {
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--drain-grace", paramLabel = "DURATION", defaultValue = "${env:BURROW_DRAIN_GRACE:-25s}",
-            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE}.")
+            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE} "
+                    + "(--dev without --mesh-peers: none, it closes at once).")
     String drainGrace;
 
     @Option(names = "--enrol-ca-dir", paramLabel = "DIR", defaultValue = "${env:BURROW_ENROL_CA_DIR}",
@@ -124,7 +126,7 @@ public final class RelayCommand implements Callable<Integer> {
         } catch (RelayConfigLoader.ConfigException e) {
             throw new UsageException(e.getMessage());
         }
-        Duration grace = parseDuration(drainGrace);
+        Duration grace = drainGrace(cfg);
         RelayServer.Builder builder = RelayServer.builder(cfg);
         if (spec.commandLine().getParseResult().hasMatchedOption("--transport")) {
             builder.transport(transport.select()); // the flag beats the file's and the environment's transport
@@ -240,6 +242,19 @@ public final class RelayCommand implements Callable<Integer> {
         }
         String h = a.getHostAddress();
         return h.contains(":") ? "[" + h + "]" : h;
+    }
+
+    /**
+     * The drain grace on SIGTERM. A development relay without siblings has nowhere to send its
+     * clients, so waiting for them to move only delays Ctrl-C: it closes at once unless a grace was
+     * asked for. Any other relay waits {@code --drain-grace} (clients move to a sibling or to the
+     * replacement behind the same address), ending early when the last client has gone.
+     */
+    private Duration drainGrace(RelayConfig cfg) {
+        boolean asked = spec.commandLine().getParseResult().hasMatchedOption("--drain-grace")
+                || System.getenv("BURROW_DRAIN_GRACE") != null;
+        Duration grace = parseDuration(drainGrace);
+        return dev && !asked && cfg.mesh().peers().isEmpty() ? Duration.ZERO : grace;
     }
 
     private static Duration parseDuration(String text) {

@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * <pre>
  * listen: 0.0.0.0:443          # public TLS port (HTTP Upgrade and WebSocket)
  * admin-listen: 0.0.0.0:9090   # /healthz /readyz /metrics; "off" disables
- * stun-listen: off             # embedded STUN server
+ * stun-listen: 0.0.0.0:3478    # embedded STUN server (UDP; dev: a free port on 127.0.0.1); "off" disables
  * relay-id: relay-0
  * transport: auto
  * tls: {mode: files, cert: /tls/tls.crt, key: /tls/tls.key}   # or mode: dev / none
@@ -154,6 +154,13 @@ public final class RelayConfigLoader {
 
     /** For tests and embedding: only these values, no file, no environment. */
     public static RelayConfig fromMap(Map<String, String> settings) {
+        if (!settings.containsKey("stun-listen")) {
+            // Relays built in code (tests, embedding) get no STUN unless they ask: several in one
+            // process or on one machine would all want UDP 3478.
+            Map<String, String> withStunOff = new LinkedHashMap<>(settings);
+            withStunOff.put("stun-listen", "off");
+            settings = withStunOff;
+        }
         return load(null, Map.of(), settings, false);
     }
 
@@ -229,7 +236,9 @@ public final class RelayConfigLoader {
         Parser p = new Parser(v);
         InetSocketAddress listen = p.address("listen", dev ? "127.0.0.1:8443" : "0.0.0.0:" + RelayDefaults.PORT);
         InetSocketAddress admin = p.address("admin-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT);
-        InetSocketAddress stun = p.address("stun-listen", "off");
+        // STUN on by default: agents need it to find their public address for direct paths. Dev mode takes
+        // any free port (several dev relays on one machine must not collide) and tells agents which.
+        InetSocketAddress stun = p.address("stun-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.STUN_PORT);
         String relayId = p.string("relay-id", defaultRelayId());
         String transport = p.string("transport", "auto");
         try {
