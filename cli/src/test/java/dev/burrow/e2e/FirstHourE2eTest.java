@@ -105,6 +105,44 @@ class FirstHourE2eTest {
     }
 
     @Test
+    void connectionsBeforeTheRelayIsReachedAreHeldBoundedThenRefusedWithAReason() throws Exception {
+        Path state = Files.createTempDirectory("burrow-hold-");
+        int port = ReadmeQuickStartE2eTest.freePort();
+        BurrowProcess agent = start("hold-connect", "connect",
+                dev.burrow.identity.testing.TestIdentities.randomNodeKey().nodeId() + "/web", String.valueOf(port),
+                "--relay", NO_RELAY, "--state", state.toString());
+        await("listening").atMost(STARTUP).until(() -> {
+            assertThat(agent.isAlive()).as(agent.logText()).isTrue();
+            return agent.logText().contains("forwarding ");
+        });
+        int bound = dev.burrow.agent.forward.ForwardListener.MAX_HELD_CONNECTIONS;
+        List<java.net.Socket> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i <= bound; i++) { // one more than may wait
+                java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+                s.setSoTimeout(120_000);
+                clients.add(s);
+            }
+            await("the one beyond the bound is refused").atMost(Duration.ofSeconds(60))
+                    .until(() -> agent.logText().contains(bound + " connections already wait for it"));
+            // The held ones end once the hold expires, with the reason in the log; none gets data.
+            java.io.InputStream first = clients.get(0).getInputStream();
+            try {
+                assertThat(first.read()).isEqualTo(-1);
+            } catch (java.net.SocketException reset) {
+                // a reset is the intended end (the client must not take it for an empty answer)
+            }
+            assertThat(agent.logText()).contains("not connected to the relay within "
+                    + dev.burrow.agent.forward.ForwardListener.HOLD_TIMEOUT.toSeconds() + " s");
+            assertThat(agent.isAlive()).isTrue();
+        } finally {
+            for (java.net.Socket s : clients) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
     void aSecondAgentOnTheSameStateDirectoryExitsAtOnceNamingTheHolder() throws Exception {
         Path state = Files.createTempDirectory("burrow-lock-");
         BurrowProcess first = start("lock-first", "connect", dev.burrow.identity.testing.TestIdentities.randomNodeKey().nodeId() + "/web",
