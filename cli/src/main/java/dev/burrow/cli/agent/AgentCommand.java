@@ -52,7 +52,8 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
-    static AgentConfig load(Path file) {
+    /** Reads an agent configuration; a failure is one line naming the file and the problem (exit 2). */
+    public static AgentConfig load(Path file) {
         try {
             return AgentConfig.load(file);
         } catch (IOException e) {

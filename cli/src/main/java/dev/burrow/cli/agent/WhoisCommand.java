@@ -62,7 +62,15 @@ public final class WhoisCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         Optional<Caller> c;
         try {
-            c = ControlApiClient.forStateDir(StateDirs.resolve(state)).whois(address);
+            ControlApiClient api = ControlApiClient.forStateDir(StateDirs.resolve(state));
+            try {
+                c = api.whois(address);
+            } catch (java.io.IOException e) {
+                if (String.valueOf(e.getMessage()).contains("does not answer")) {
+                    throw e;
+                }
+                throw new UsageException(address + ": " + e.getMessage()); // the agent refused the address itself
+            }
         } catch (java.io.IOException e) {
             if (json) {
                 out.println(mapper.writeValueAsString(Map.of("error", "no_agent", "message", String.valueOf(e.getMessage()))));

@@ -29,6 +29,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code burrow netcheck}: UDP reachability, public endpoints, hard NAT, relay latencies and the home relay. */
 @Command(name = "netcheck", mixinStandardHelpOptions = true,
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:UDP gets out (a STUN server answered) or a relay is reachable.",
+            "1:Neither: no STUN server answered and no relay could be reached.", "2:Bad usage (the line names the option)."},
         description = {"Check this host's network for Burrow: whether UDP gets out, the public IPv4/IPv6 endpoints, "
             + "whether the NAT maps per destination (hard NAT: direct paths will mostly fail), the latency to each relay "
             + "and the preferred (home) relay.",
@@ -46,6 +49,10 @@ public final class NetcheckCommand implements Callable<Integer> {
     @Option(names = "--relay", paramLabel = "URL", description = "A relay (repeatable), e.g. https://relay.example:443. "
             + "Its STUN server is asked on the same host, port --relay-stun-port.")
     List<String> relays = new ArrayList<>();
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "Also check the relays of this agent configuration (relay.url / relays:). Env: BURROW_CONFIG.")
+    java.nio.file.Path config;
 
     @Option(names = "--relay-stun-port", paramLabel = "PORT", defaultValue = "3478",
             description = "STUN port of the relays. Default: ${DEFAULT-VALUE}.")
@@ -67,8 +74,18 @@ public final class NetcheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (config == null && relays.isEmpty() && stun.isEmpty() && System.getenv("BURROW_CONFIG") != null
+                && !System.getenv("BURROW_CONFIG").isBlank()) {
+            config = java.nio.file.Path.of(System.getenv("BURROW_CONFIG").strip());
+        }
+        if (config != null) {
+            dev.burrow.agent.AgentConfig c = dev.burrow.cli.agent.AgentCommand.load(config);
+            if (c.relay() != null) {
+                c.relay().candidates().forEach(r -> relays.add(r.url().toString()));
+            }
+        }
         if (relays.isEmpty() && stun.isEmpty()) {
-            throw new UsageException("give at least one --relay or --stun");
+            throw new UsageException("give at least one --relay, --stun, or --config agent.yaml with relays");
         }
         // A bare number was seconds before the one duration grammar: keep such command lines working.
         Duration perServer = dev.burrow.cli.DurationOption.parse("--timeout",
