@@ -98,7 +98,7 @@ class BadInputsTest {
                     "tls.dev-dir=" + tmp.resolve("dev-tls-2"));
             assertThat(r.code()).isEqualTo(1);
             assertThat(r.err().strip()).isEqualTo("burrow: the relay cannot listen on " + addr
-                    + " (--listen): the address is already in use (another relay?): stop that process or choose another port");
+                    + " (--listen): Address already in use: stop the process that holds it (another relay?) or choose another port");
         }
     }
 

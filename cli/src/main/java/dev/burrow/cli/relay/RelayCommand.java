@@ -171,7 +171,7 @@ public final class RelayCommand implements Callable<Integer> {
                 : UserErrors.taken(cfg.stunListen(), true) ? cfg.stunListen() + " (--stun-listen, UDP)"
                 : "one of its addresses";
         return new dev.burrow.cli.CommandFailedException("the relay cannot listen on " + which.replaceFirst("^/", "")
-                + ": the address is already in use (another relay?): stop that process or choose another port", e);
+                + ": Address already in use: stop the process that holds it (another relay?) or choose another port", e);
     }
 
     /**
