@@ -2,6 +2,8 @@ package dev.burrow.cli;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -27,10 +29,17 @@ import picocli.CommandLine.Spec;
             dev.burrow.cli.identity.CaCommand.class,
             dev.burrow.cli.identity.TokenCommand.class,
             dev.burrow.cli.relay.RelayCommand.class,
+            picocli.CommandLine.HelpCommand.class, // burrow help COMMAND: the same text as COMMAND --help
         })
 public final class BurrowCommand implements Runnable {
     @Spec
     CommandSpec spec;
+
+    /** Read by {@link Main#chooseLogLevel} before parsing (logging starts before picocli runs); declared so it parses. */
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "More log lines on stderr: INFO for commands that print a result (they log only warnings "
+                    + "otherwise), DEBUG for the ones that keep running. BURROW_LOG_LEVEL overrides.")
+    boolean verbose;
 
     @Override
     public void run() {

@@ -69,6 +69,43 @@ public final class BurrowProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs a short command to completion and returns what it printed on stdout (as a shell's
+     * {@code $(...)} would); stderr goes to the log file. Fails when it exits non-zero.
+     */
+    public static String output(String name, java.util.Map<String, String> env, long timeoutSeconds, String... args)
+            throws IOException, InterruptedException {
+        Files.createDirectories(LOG_DIR);
+        Path out = LOG_DIR.resolve(name + ".out");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx128m");
+        // The jar's logging (stderr), not a test jar's logback-test.xml (stdout) that the class path also holds.
+        cmd.add("-Dlogback.configurationFile=logback.xml");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("dev.burrow.cli.Main");
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile())
+                .redirectError(LOG_DIR.resolve(name + ".log").toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("BURROW_"));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        try {
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(name + " did not finish in " + timeoutSeconds + " s");
+            }
+        } finally {
+            p.destroyForcibly();
+        }
+        String text = Files.readString(out, StandardCharsets.UTF_8);
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException(name + " exited " + p.exitValue() + ": " + text
+                    + Files.readString(LOG_DIR.resolve(name + ".log"), StandardCharsets.UTF_8));
+        }
+        return text;
+    }
+
     public String logText() {
         try {
             return Files.readString(log, StandardCharsets.UTF_8);

@@ -66,7 +66,7 @@ class HomeRelayE2eTest {
             if (!p.isAlive()) {
                 throw new AssertionError(name + " exited: " + p.logText());
             }
-            return p.logText().contains("burrow agent --relay ");
+            return p.logText().contains("agents trust this relay with: --relay ");
         });
         return p;
     }

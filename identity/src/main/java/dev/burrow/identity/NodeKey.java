@@ -57,7 +57,9 @@ public final class NodeKey implements Comparable<NodeKey> {
         }
         String t = nodeId.strip().toLowerCase(Locale.ROOT);
         if (t.length() != TEXT_LENGTH) {
-            throw new IllegalArgumentException("a node ID has " + TEXT_LENGTH + " characters, got " + t.length());
+            throw new IllegalArgumentException("'" + (t.length() > TEXT_LENGTH ? t.substring(0, TEXT_LENGTH) + "..." : t)
+                    + "' is not a node ID: a node ID has " + TEXT_LENGTH + " characters, got " + t.length()
+                    + " ('burrow id --node-id' prints it on that node)");
         }
         byte[] all = new byte[LENGTH + CHECKSUM_LENGTH];
         long buffer = 0;

@@ -171,7 +171,16 @@ public final class Agent implements AutoCloseable {
 
     public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
             throws IOException {
+        return start(config, identity, transport, metrics, null);
+    }
+
+    /** As above, with {@code early} listening to the relay client before its first attempt (so it misses none). */
+    public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics,
+                              RelayClientListener early) throws IOException {
         Agent a = new Agent(config, identity, agentTransport(transport), metrics);
+        if (early != null) {
+            a.relay.addListener(early);
+        }
         try {
             a.registry.replaceAll(a.buildServices(config));
             a.applyForwards(config);
@@ -291,6 +300,10 @@ public final class Agent implements AutoCloseable {
             ForwardSpec spec = new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
             ForwardListener l = new ForwardListener(spec, paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(),
                     f.maxConnections(), names);
+            l.holdUntil(new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
+                @Override public boolean ready() { return relay.state() == RelayConnectionState.CONNECTED; }
+                @Override public CompletableFuture<?> whenReady() { return relay.whenConnected(); }
+            });
             try {
                 l.start().get(10, TimeUnit.SECONDS);
                 forwards.put(e.getKey(), l);

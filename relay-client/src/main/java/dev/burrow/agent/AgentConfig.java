@@ -309,7 +309,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             String url = text(r, "url", "relay.url", false);
             String caFile = text(r, "ca-file", "relay.ca-file", false);
             try {
-                relay = new Relay(url == null ? null : URI.create(url), text(r, "fingerprint", "relay.fingerprint", false),
+                relay = new Relay(url == null ? null : RelayCandidate.parseUrl(url), text(r, "fingerprint", "relay.fingerprint", false),
                         caFile == null ? null : resolve(baseDir, caFile), text(r, "mode", "relay.mode", false));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("relay: " + e.getMessage());
@@ -407,7 +407,7 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     private static RelayCandidate candidate(String url, String region, String at) {
         try {
-            return new RelayCandidate(URI.create(url.strip()), region);
+            return new RelayCandidate(RelayCandidate.parseUrl(url), region);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ": " + e.getMessage());
         }
@@ -587,27 +587,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
     }
 
-    /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; {@code 0} or {@code off} disables. */
+    /** The one duration grammar ({@link dev.burrow.protocol.config.Durations}); {@code 0} or {@code off} disables. */
     public static Duration parseDuration(String text) {
-        String t = text.strip().toLowerCase(Locale.ROOT);
-        if (t.equals("0") || t.equals("off")) {
-            return Duration.ZERO;
-        }
-        int i = 0;
-        while (i < t.length() && Character.isDigit(t.charAt(i))) {
-            i++;
-        }
-        if (i == 0 || i > 9) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
-        }
-        long n = Long.parseLong(t.substring(0, i));
-        return switch (t.substring(i)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> throw new IllegalArgumentException("'" + text + "' is not a duration (e.g. 500ms, 30s, 5m, 1h)");
-        };
+        return dev.burrow.protocol.config.Durations.parseOrOff(text);
     }
 
     private static Path resolve(Path base, String p) {

@@ -17,6 +17,9 @@ package dev.burrow.protocol;
  *   <li>1, 0.2.0 (no version bump: additions only): name resolution. LOOKUP_NAME / NAME_RESULT
  *       (0x60/0x61): names of CA-issued certificates resolved through the relay. An older relay
  *       skips LOOKUP_NAME; the client's lookup times out.</li>
+ *   <li>1, 0.3.0 (no version bump: addition only): a trailing {@code u16 stunPort} on SERVER_ACCEPT,
+ *       the relay's STUN server port on its host (0 = none). Older clients ignore it; from an older
+ *       relay it is absent and clients assume 3478.</li>
  * </ul>
  * A relay speaks every version from {@link #MIN_VERSION} to {@link #VERSION}; the client states the
  * version it speaks in CLIENT_AUTH and the relay refuses versions it does not know with DENY

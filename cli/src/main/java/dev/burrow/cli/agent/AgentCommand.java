@@ -56,11 +56,13 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
-    static AgentConfig load(Path file) {
+    /** Reads an agent configuration; a failure is one line naming the file and the problem (exit 2). */
+    public static AgentConfig load(Path file) {
         try {
             return AgentConfig.load(file);
         } catch (IOException e) {
-            throw new UsageException("cannot read " + file + ": " + e.getMessage());
+            throw new UsageException("cannot read the agent configuration: " + dev.burrow.cli.UserErrors.fileProblem(e)
+                    .orElse(file + ": " + e.getMessage()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -10,18 +10,20 @@ import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CompletableFuture;
 
 /** Starts an agent with its local control API and keeps it running until the process is stopped. */
 final class AgentRunner {
     private AgentRunner() {}
 
     /** A running agent and its API; {@link #close()} stops both. */
-    record Running(Agent agent, ControlApiServer api) implements AutoCloseable {
+    record Running(Agent agent, ControlApiServer api, StateDirLock lock, CompletableFuture<String> fatal)
+            implements AutoCloseable {
         @Override
         public void close() {
             api.close();
             agent.close();
+            lock.close();
         }
     }
 
@@ -36,6 +38,17 @@ final class AgentRunner {
      */
     static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
                          PrintWriter out) throws IOException {
+        StateDirLock lock = StateDirLock.acquire(stateDir); // before anything in the directory is read or written
+        try {
+            return start(config, stateDir, transport, joinToken, name, out, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    private static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
+                                 PrintWriter out, StateDirLock lock) throws IOException {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
         if (joinToken != null) {
             if (identity.certificate().selfSigned()) {
@@ -50,13 +63,15 @@ final class AgentRunner {
             }
         }
         Agent agent;
+        FirstAttemptTrustWatch trust;
         try {
-            agent = Agent.start(config, identity, transport);
+            trust = new FirstAttemptTrustWatch(config.relay());
+            agent = Agent.start(config, identity, transport, dev.burrow.agent.metrics.AgentMetrics.NOOP, trust);
         } catch (IllegalArgumentException e) {
             throw new dev.burrow.cli.UsageException(e.getMessage());
         }
         try {
-            return new Running(agent, ControlApiServer.start(agent, stateDir, 0));
+            return new Running(agent, ControlApiServer.start(agent, stateDir, 0), lock, trust.fatal());
         } catch (IOException | RuntimeException e) {
             agent.close();
             throw e;
@@ -82,26 +97,52 @@ final class AgentRunner {
         throw last != null ? last : new IOException("no relay to enrol at");
     }
 
-    /** Blocks until SIGINT/SIGTERM; closes {@code resources} on the way out. */
+    /**
+     * Blocks until SIGINT/SIGTERM; closes {@code resources} on the way out. When a running agent among
+     * them fails for good (a trust failure on its first attempt), closes them and throws with the line
+     * to print (exit 1).
+     */
     static int runUntilStopped(PrintWriter out, AutoCloseable... resources) {
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            for (AutoCloseable r : resources) {
-                try {
-                    r.close();
-                } catch (Exception ignored) {
-                    // shutting down anyway
-                }
+        CompletableFuture<String> fatal = new CompletableFuture<>();
+        for (AutoCloseable r : resources) {
+            if (r instanceof Running running) {
+                running.fatal().thenAccept(fatal::complete);
             }
-            stopped.countDown();
+        }
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        Thread hook = new Thread(() -> {
+            closeAll(resources);
+            stopped.complete(null);
         }, "burrow-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.flush();
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        CompletableFuture.anyOf(stopped, fatal).join();
+        if (fatal.isDone() && !stopped.isDone()) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook closes them
+            }
+            closeAll(resources);
+            throw new AgentFailedException(fatal.join());
         }
         return 0;
+    }
+
+    private static void closeAll(AutoCloseable... resources) {
+        for (AutoCloseable r : resources) {
+            try {
+                r.close();
+            } catch (Exception ignored) {
+                // shutting down anyway
+            }
+        }
+    }
+
+    /** The agent cannot work as configured (exit 1 with this one line). */
+    static final class AgentFailedException extends dev.burrow.cli.CommandFailedException {
+        AgentFailedException(String message) {
+            super(message, null);
+        }
     }
 }

@@ -90,7 +90,8 @@ public final class ExposeCommand implements Callable<Integer> {
             out.println("public ingress requested for " + String.join(", ", publicSources)
                     + " (see burrow status for the public address; the relay sees these connections' bytes)");
         }
-        out.println("peers connect with: burrow connect " + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT");
+        out.println("peers connect with: burrow connect " + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT"
+                + relay.commandLineTrust(config.relay()));
         return AgentRunner.runUntilStopped(out, running);
     }
 }

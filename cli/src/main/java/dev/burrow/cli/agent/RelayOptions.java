@@ -3,7 +3,6 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
-import java.net.URI;
 import dev.burrow.agent.relay.RelayCandidate;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,13 +68,30 @@ public final class RelayOptions {
         }
     }
 
+    /**
+     * The relay options a peer needs to reach the same relay, as they would be typed after a command
+     * (" --relay URL --relay-fingerprint FP"), so that a printed command works as printed.
+     */
+    String commandLineTrust(AgentConfig.Relay r) {
+        StringBuilder b = new StringBuilder();
+        for (RelayCandidate c : r.candidates()) {
+            b.append(" --relay ").append(c.region() == null ? "" : c.region() + "=").append(c.url());
+        }
+        if (r.fingerprint() != null) {
+            b.append(" --relay-fingerprint ").append(r.fingerprint());
+        } else if (r.caFile() != null) {
+            b.append(" --relay-ca ").append(r.caFile());
+        }
+        return b.toString();
+    }
+
     /** {@code URL} or {@code REGION=URL} (a region name has no ':' so it cannot be confused with a URL). */
     static RelayCandidate candidate(String text) {
         int eq = text.indexOf('=');
         int colon = text.indexOf(':');
         if (eq > 0 && (colon < 0 || eq < colon)) {
-            return new RelayCandidate(URI.create(text.substring(eq + 1).strip()), text.substring(0, eq).strip());
+            return new RelayCandidate(RelayCandidate.parseUrl(text.substring(eq + 1)), text.substring(0, eq).strip());
         }
-        return new RelayCandidate(URI.create(text));
+        return new RelayCandidate(RelayCandidate.parseUrl(text));
     }
 }

@@ -25,19 +25,18 @@ public final class StatusCommand implements Callable<Integer> {
             + ", else ~/" + StateDirs.HOME_DIR_NAME + ".")
     Path state;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "table", description = "table or json.")
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json (table: same as text).")
     String output;
 
     @Override
     public Integer call() throws Exception {
+        dev.burrow.cli.OutputFormat format = dev.burrow.cli.OutputFormat.parse(output);
         AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
         PrintWriter out = spec.commandLine().getOut();
-        if ("json".equalsIgnoreCase(output)) {
+        if (format == dev.burrow.cli.OutputFormat.JSON) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(s));
-        } else if ("table".equalsIgnoreCase(output)) {
-            printTable(out, s);
         } else {
-            throw new dev.burrow.cli.UsageException("--output: table or json");
+            printTable(out, s);
         }
         out.flush();
         return 0;

@@ -25,9 +25,18 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "whois", mixinStandardHelpOptions = true,
         description = "Show the verified peer (node ID, name, tags, service) behind a connection the running agent opened to an "
-                + "exposed service, given the client address the service sees. Exit 1 when there is no such connection.",
-        footer = {"", "Example:", "  burrow whois 127.0.0.1:54321 -o json"})
+                + "exposed service, given the client address the service sees.",
+        footer = {"", "Example:", "  burrow whois 127.0.0.1:54321 -o json"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:The caller was found.", "1:The agent has no open connection from that address.",
+            "2:Bad usage (the address is not IP:PORT, or -o is not text or json).",
+            "3:No agent runs on this state directory (or it does not answer)."})
 public final class WhoisCommand implements Callable<Integer> {
+    /** Exit code: the agent answered, and made no open connection from that address. */
+    public static final int NO_SUCH_CONNECTION = 1;
+    /** Exit code: no agent to ask (not running on this state directory, or not answering). */
+    public static final int NO_AGENT = 3;
+
     @Spec
     CommandSpec spec;
 
@@ -43,18 +52,33 @@ public final class WhoisCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        boolean json = "json".equalsIgnoreCase(output);
-        if (!json && !"text".equalsIgnoreCase(output) && !"table".equalsIgnoreCase(output)) {
-            throw new UsageException("--output: text or json");
-        }
+        boolean json = dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON;
         try {
             dev.burrow.agent.caller.WhoisTable.parseAddress(address);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        Optional<Caller> c = ControlApiClient.forStateDir(StateDirs.resolve(state)).whois(address);
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        Optional<Caller> c;
+        try {
+            ControlApiClient api = ControlApiClient.forStateDir(StateDirs.resolve(state));
+            try {
+                c = api.whois(address);
+            } catch (java.io.IOException e) {
+                if (String.valueOf(e.getMessage()).contains("does not answer")) {
+                    throw e;
+                }
+                throw new UsageException(address + ": " + e.getMessage()); // the agent refused the address itself
+            }
+        } catch (java.io.IOException e) {
+            if (json) {
+                out.println(mapper.writeValueAsString(Map.of("error", "no_agent", "message", String.valueOf(e.getMessage()))));
+                out.flush();
+            }
+            spec.commandLine().getErr().println("burrow: " + e.getMessage() + " (start one, or pass --state DIR of the running agent)");
+            return NO_AGENT;
+        }
         if (c.isEmpty()) {
             if (json) {
                 out.println(mapper.writeValueAsString(Map.of("error", ControlApi.NO_SUCH_CONNECTION, "addr", address)));
@@ -63,7 +87,7 @@ public final class WhoisCommand implements Callable<Integer> {
                         + address);
             }
             out.flush();
-            return 1;
+            return NO_SUCH_CONNECTION;
         }
         Caller who = c.get();
         if (json) {

@@ -29,6 +29,12 @@ public final class IdCommand implements Callable<Integer> {
             description = "Name for a newly created self-signed certificate (default: from the host name).")
     String name;
 
+    @Option(names = "--node-id", description = "Print only the node ID (for scripts: BOB=$(burrow id --node-id)).")
+    boolean nodeIdOnly;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json.")
+    String output;
+
     @Override
     public Integer call() throws Exception {
         if (name != null && !CertificateProfile.isValidName(name)) {
@@ -39,6 +45,24 @@ public final class IdCommand implements Callable<Integer> {
         NodeCertificate cert = id.certificate();
         PrintWriter out = spec.commandLine().getOut();
         boolean selfSigned = cert.selfSigned();
+        if (nodeIdOnly) {
+            out.println(id.nodeKey().nodeId());
+            out.flush();
+            return 0;
+        }
+        if (dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON) {
+            var json = dev.burrow.cli.CliJson.object();
+            json.put("nodeId", id.nodeKey().nodeId());
+            json.put("name", cert.name());
+            json.put("selfSigned", selfSigned);
+            json.putPOJO("tags", cert.tags());
+            json.put("expires", cert.notAfter().toString());
+            json.put("issuer", selfSigned ? null : cert.issuerName());
+            json.put("state", dir.toAbsolutePath().toString());
+            out.print(dev.burrow.cli.CliJson.pretty(json));
+            out.flush();
+            return 0;
+        }
         out.println("node ID:  " + id.nodeKey().nodeId());
         out.println("name:     " + cert.name() + (selfSigned ? " (self-signed: not authoritative)" : ""));
         if (!cert.tags().isEmpty()) {

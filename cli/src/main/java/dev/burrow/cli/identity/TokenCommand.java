@@ -67,7 +67,7 @@ public final class TokenCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Duration d = CliDurations.parse("--ttl", ttl);
+            Duration d = dev.burrow.cli.DurationOption.parse("--ttl", ttl);
             JoinTokenStore store = store(caDir);
             CreatedToken created;
             try {
@@ -96,10 +96,31 @@ public final class TokenCommand implements Runnable {
         @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
         Path caDir;
 
+        @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json.")
+        String output;
+
         @Override
         public Integer call() throws Exception {
+            boolean json = dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON;
             List<TokenInfo> tokens = store(caDir).list();
             PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                var root = dev.burrow.cli.CliJson.object();
+                var arr = root.putArray("tokens");
+                for (TokenInfo t : tokens) {
+                    var n = arr.addObject();
+                    n.put("id", t.id());
+                    n.put("revoked", t.revoked());
+                    n.put("uses", t.uses());
+                    n.put("usesLeft", t.usesLeft());
+                    n.put("expires", t.expiresAt().toString());
+                    n.put("name", t.name());
+                    t.tags().forEach(n.putArray("tags")::add);
+                }
+                out.print(dev.burrow.cli.CliJson.pretty(root));
+                out.flush();
+                return 0;
+            }
             out.printf("%-16s  %-8s  %-9s  %-20s  %-12s  %s%n", "ID", "STATUS", "USES LEFT", "EXPIRES", "NAME", "TAGS");
             Instant now = Instant.now();
             for (TokenInfo t : tokens) {

@@ -29,6 +29,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code burrow netcheck}: UDP reachability, public endpoints, hard NAT, relay latencies and the home relay. */
 @Command(name = "netcheck", mixinStandardHelpOptions = true,
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:UDP gets out (a STUN server answered) or a relay is reachable.",
+            "1:Neither: no STUN server answered and no relay could be reached.", "2:Bad usage (the line names the option)."},
         description = {"Check this host's network for Burrow: whether UDP gets out, the public IPv4/IPv6 endpoints, "
             + "whether the NAT maps per destination (hard NAT: direct paths will mostly fail), the latency to each relay "
             + "and the preferred (home) relay.",
@@ -47,6 +50,10 @@ public final class NetcheckCommand implements Callable<Integer> {
             + "Its STUN server is asked on the same host, port --relay-stun-port.")
     List<String> relays = new ArrayList<>();
 
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "Also check the relays of this agent configuration (relay.url / relays:). Env: BURROW_CONFIG.")
+    java.nio.file.Path config;
+
     @Option(names = "--relay-stun-port", paramLabel = "PORT", defaultValue = "3478",
             description = "STUN port of the relays. Default: ${DEFAULT-VALUE}.")
     int relayStunPort;
@@ -58,17 +65,33 @@ public final class NetcheckCommand implements Callable<Integer> {
             description = "text or json. Default: ${DEFAULT-VALUE}.")
     Format output;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "3",
-            description = "Give up on each server after this many seconds. Default: ${DEFAULT-VALUE}.")
-    int timeoutSeconds;
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "3s",
+            description = "Give up on each server after this long (500ms, 3s; at most 39s). Default: ${DEFAULT-VALUE}.")
+    String timeout;
+
+    /** Netcheck's STUN transactions retransmit for at most 39.5 s (RFC 8489), so a longer wait gains nothing. */
+    static final Duration MAX_TIMEOUT = Duration.ofSeconds(39);
 
     @Override
     public Integer call() throws Exception {
-        if (relays.isEmpty() && stun.isEmpty()) {
-            throw new UsageException("give at least one --relay or --stun");
+        if (config == null && relays.isEmpty() && stun.isEmpty() && System.getenv("BURROW_CONFIG") != null
+                && !System.getenv("BURROW_CONFIG").isBlank()) {
+            config = java.nio.file.Path.of(System.getenv("BURROW_CONFIG").strip());
         }
-        if (timeoutSeconds < 1 || timeoutSeconds > 39) {
-            throw new UsageException("--timeout: 1 to 39 seconds");
+        if (config != null) {
+            dev.burrow.agent.AgentConfig c = dev.burrow.cli.agent.AgentCommand.load(config);
+            if (c.relay() != null) {
+                c.relay().candidates().forEach(r -> relays.add(r.url().toString()));
+            }
+        }
+        if (relays.isEmpty() && stun.isEmpty()) {
+            throw new UsageException("give at least one --relay, --stun, or --config agent.yaml with relays");
+        }
+        // A bare number was seconds before the one duration grammar: keep such command lines working.
+        Duration perServer = dev.burrow.cli.DurationOption.parse("--timeout",
+                timeout.strip().matches("\\d{1,2}") ? timeout.strip() + "s" : timeout);
+        if (perServer.isZero() || perServer.compareTo(MAX_TIMEOUT) > 0) {
+            throw new UsageException("--timeout: more than 0 and at most 39s, got '" + timeout + "'");
         }
         if (relayStunPort < 1 || relayStunPort > 65535) {
             throw new UsageException("--relay-stun-port: 1 to 65535");
@@ -91,7 +114,7 @@ public final class NetcheckCommand implements Callable<Integer> {
         EventLoopGroup group = t.newEventLoopGroup(1, new DefaultThreadFactory("burrow-netcheck"));
         NetcheckReport report;
         try {
-            report = new Netcheck(group, t.datagramChannel(), Duration.ofSeconds(timeoutSeconds)).run(targets, extra);
+            report = new Netcheck(group, t.datagramChannel(), perServer).run(targets, extra);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
@@ -135,7 +158,9 @@ public final class NetcheckCommand implements Callable<Integer> {
 
     static String text(NetcheckReport r) {
         StringBuilder b = new StringBuilder();
-        b.append("UDP:               ").append(r.udp() ? "yes" : "no (direct paths impossible; relays over TCP)").append('\n');
+        b.append("UDP:               ").append(r.udp() ? "yes"
+                : "unknown: no STUN server answered (UDP may be blocked, or none listens there: try --stun HOST:PORT); "
+                        + "without UDP, peers use the relay over TCP").append('\n');
         b.append("public IPv4:       ").append(r.ipv4() == null ? "-" : addr(r.ipv4())).append('\n');
         b.append("public IPv6:       ").append(r.ipv6() == null ? "-" : addr(r.ipv6())).append('\n');
         b.append("mapping varies by destination (hard NAT): ").append(r.mappingVariesByDestination() == null ? "unknown (needs two STUN answers)"

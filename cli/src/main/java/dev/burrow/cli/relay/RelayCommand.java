@@ -1,6 +1,9 @@
 package dev.burrow.cli.relay;
 
+import dev.burrow.cli.Addresses;
+import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UserErrors;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
@@ -54,7 +57,8 @@ public final class RelayCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Public TLS listener. Default 0.0.0.0:443 (--dev: 127.0.0.1:8443).")
     String listen;
 
-    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP). Default off.")
+    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP), which agents use to find their public address for direct paths. "
+                    + "Default 0.0.0.0:3478 (--dev: 127.0.0.1, a free port); off disables.")
     String stunListen;
 
     @Option(names = "--admin-listen", paramLabel = "HOST:PORT|off",
@@ -104,7 +108,8 @@ public final class RelayCommand implements Callable<Integer> {
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--drain-grace", paramLabel = "DURATION", defaultValue = "${env:BURROW_DRAIN_GRACE:-25s}",
-            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE}.")
+            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE} "
+                    + "(--dev without --mesh-peers: none, it closes at once).")
     String drainGrace;
 
     @Option(names = "--enrol-ca-dir", paramLabel = "DIR", defaultValue = "${env:BURROW_ENROL_CA_DIR}",
@@ -121,7 +126,7 @@ public final class RelayCommand implements Callable<Integer> {
         } catch (RelayConfigLoader.ConfigException e) {
             throw new UsageException(e.getMessage());
         }
-        Duration grace = parseDuration(drainGrace);
+        Duration grace = drainGrace(cfg);
         RelayServer.Builder builder = RelayServer.builder(cfg);
         if (spec.commandLine().getParseResult().hasMatchedOption("--transport")) {
             builder.transport(transport.select()); // the flag beats the file's and the environment's transport
@@ -138,22 +143,52 @@ public final class RelayCommand implements Callable<Integer> {
             relay = builder.build().start();
         } catch (AdmissionFactory.AuthConfigException e) {
             throw new UsageException(e.getMessage());
+        } catch (Exception e) {
+            throw bindProblem(cfg, e);
         }
         Thread hook = new Thread(() -> relay.drain(grace).join(), "relay-drain-on-signal");
         Runtime.getRuntime().addShutdownHook(hook);
 
         String url = "https://" + hostForUrl(relay) + ":" + relay.address().getPort();
-        out.println("burrow relay listening on " + relay.address() + (relay.adminAddress() == null ? ""
-                : ", admin http://" + relay.adminAddress().getHostString() + ":" + relay.adminAddress().getPort())
-                + (relay.stunAddress() == null ? "" : ", stun udp " + relay.stunAddress()));
+        out.println("burrow relay listening on " + Addresses.text(relay.address())
+                + (relay.adminAddress() == null ? "" : ", admin http://" + Addresses.text(relay.adminAddress()))
+                + (relay.stunAddress() == null ? "" : ", stun udp " + Addresses.text(relay.stunAddress())));
         if (relay.tlsFingerprint() != null && cfg.tls().mode() == RelayConfig.TlsMode.DEV) {
-            out.println("development certificate " + relay.tlsFingerprint());
-            out.println("connect an agent with:");
-            out.println("  burrow agent --relay " + url + " --relay-fingerprint " + relay.tlsFingerprint());
+            for (String line : devAgentHints(url, relay.tlsFingerprint())) {
+                out.println(line);
+            }
         }
         out.flush();
         relay.terminated().join();
         return 0;
+    }
+
+    /** A listener that could not bind is named, with the option that moves it (Netty's native error has no address). */
+    private static Exception bindProblem(RelayConfig cfg, Exception e) {
+        if (!UserErrors.addressInUse(e)) {
+            return e;
+        }
+        String which = UserErrors.taken(cfg.listen(), false) ? cfg.listen() + " (--listen)"
+                : UserErrors.taken(cfg.adminListen(), false) ? cfg.adminListen() + " (--admin-listen)"
+                : UserErrors.taken(cfg.stunListen(), true) ? cfg.stunListen() + " (--stun-listen, UDP)"
+                : "one of its addresses";
+        return new dev.burrow.cli.CommandFailedException("the relay cannot listen on " + which.replaceFirst("^/", "")
+                + ": Address already in use: stop the process that holds it (another relay?) or choose another port", e);
+    }
+
+    /**
+     * What a development relay prints for agents: every line is a command that works as printed once
+     * the placeholders in angle brackets are filled in (the quick start test runs them).
+     */
+    static List<String> devAgentHints(String url, String fingerprint) {
+        String trust = "--relay " + url + " --relay-fingerprint " + fingerprint;
+        return List.of(
+                "development certificate " + fingerprint,
+                "agents trust this relay with: " + trust,
+                "  expose a service:  burrow expose web 127.0.0.1:8080 --allow node:<peer's node ID from 'burrow id'> " + trust,
+                "  reach it:          burrow connect <exposing node's ID>/web 9000 " + trust,
+                "  or in agent.yaml:  relay: {url: " + url + ", fingerprint: " + fingerprint + "}"
+                        + "   then: burrow agent --config agent.yaml");
     }
 
     private Map<String, String> flags() {
@@ -211,11 +246,20 @@ public final class RelayCommand implements Callable<Integer> {
         return h.contains(":") ? "[" + h + "]" : h;
     }
 
+    /**
+     * The drain grace on SIGTERM. A development relay without siblings has nowhere to send its
+     * clients, so waiting for them to move only delays Ctrl-C: it closes at once unless a grace was
+     * asked for. Any other relay waits {@code --drain-grace} (clients move to a sibling or to the
+     * replacement behind the same address), ending early when the last client has gone.
+     */
+    private Duration drainGrace(RelayConfig cfg) {
+        boolean asked = spec.commandLine().getParseResult().hasMatchedOption("--drain-grace")
+                || System.getenv("BURROW_DRAIN_GRACE") != null;
+        Duration grace = parseDuration(drainGrace);
+        return dev && !asked && cfg.mesh().peers().isEmpty() ? Duration.ZERO : grace;
+    }
+
     private static Duration parseDuration(String text) {
-        try {
-            return RelayConfigLoader.parseDuration(text);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--drain-grace: " + e.getMessage());
-        }
+        return DurationOption.parse("--drain-grace", text);
     }
 }

@@ -13,7 +13,6 @@ import java.util.regex.Pattern;
 final class StunOptions {
     private StunOptions() {}
 
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,7})(ms|s)");
     private static final Pattern RATE = Pattern.compile("(\\d{1,7})(/s)?");
 
     /**
@@ -77,16 +76,6 @@ final class StunOptions {
         } catch (UnknownHostException e) {
             throw new UsageException(option + ": cannot resolve '" + host + "'");
         }
-    }
-
-    /** {@code 500ms} or {@code 3s}. */
-    static Duration duration(String option, String text) {
-        Matcher m = DURATION.matcher(text.trim());
-        if (!m.matches()) {
-            throw new UsageException(option + ": expected a duration like 500ms or 3s, got '" + text + "'");
-        }
-        long n = Long.parseLong(m.group(1));
-        return m.group(2).equals("ms") ? Duration.ofMillis(n) : Duration.ofSeconds(n);
     }
 
     /** {@code N/s} or {@code N}: requests per second, at least 1. */

@@ -61,7 +61,7 @@ public final class StunProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration total = StunOptions.duration("--timeout", timeout);
+        Duration total = dev.burrow.cli.DurationOption.parse("--timeout", timeout);
         if (total.isZero() || total.compareTo(RetransmissionPolicy.MAX_TOTAL) > 0) {
             throw new dev.burrow.cli.UsageException("--timeout: must be more than 0 and at most 39s");
         }
@@ -131,10 +131,6 @@ public final class StunProbeCommand implements Callable<Integer> {
     }
 
     static String addr(InetSocketAddress a) {
-        if (a == null) {
-            return "?";
-        }
-        String host = a.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+        return a == null ? "?" : dev.burrow.cli.Addresses.text(a);
     }
 }

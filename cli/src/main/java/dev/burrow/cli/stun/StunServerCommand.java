@@ -86,8 +86,8 @@ public final class StunServerCommand implements Callable<Integer> {
             throw e;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.println("stun-server: udp " + server.udpAddresses()
-                + (server.tcpAddress() == null ? "" : ", tcp " + server.tcpAddress())
+        out.println("stun-server: udp " + dev.burrow.cli.Addresses.text(server.udpAddresses())
+                + (server.tcpAddress() == null ? "" : ", tcp " + dev.burrow.cli.Addresses.text(server.tcpAddress()))
                 + " (" + t.kind().configName() + "); Ctrl-C to stop");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);

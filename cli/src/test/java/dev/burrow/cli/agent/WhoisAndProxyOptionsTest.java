@@ -39,7 +39,7 @@ class WhoisAndProxyOptionsTest {
         assertThat(name.err()).contains("literal IP address");
         assertThat(AgentCommandsTest.run("whois", "127.0.0.1", "--state", tmp.toString()).code()).isEqualTo(2);
         AgentCommandsTest.Result none = AgentCommandsTest.run("whois", "127.0.0.1:5000", "--state", tmp.toString());
-        assertThat(none.code()).isEqualTo(1);
+        assertThat(none.code()).isEqualTo(WhoisCommand.NO_AGENT); // not 1: that is "no such connection"
         assertThat(none.err()).contains("no running agent");
     }
 }

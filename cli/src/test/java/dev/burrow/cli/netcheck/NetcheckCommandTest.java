@@ -42,4 +42,27 @@ class NetcheckCommandTest {
                 .contains("(hard NAT): yes").contains("preferred relay:   https://relay.example:443")
                 .contains("203.0.113.100:3479").contains("timeout").contains("12.0 ms");
     }
+
+    @Test
+    void noStunAnswerSaysSoRatherThanThatUdpIsImpossible() {
+        NetcheckReport none = new NetcheckReport(false, null, null, null,
+                List.of(new NetcheckReport.StunResult(new InetSocketAddress("127.0.0.1", 3478), null, null, "timeout")), List.of(), null);
+        assertThat(NetcheckCommand.text(none)).contains("UDP:               unknown: no STUN server answered")
+                .doesNotContain("impossible");
+    }
+
+    @Test
+    void readsTheRelaysOfAnAgentConfiguration(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path yaml = tmp.resolve("agent.yaml");
+        java.nio.file.Files.writeString(yaml, "relay:\n  url: https://127.0.0.1:9\n");
+        picocli.CommandLine cl = dev.burrow.cli.Main.newCommandLine();
+        java.io.StringWriter out = new java.io.StringWriter();
+        cl.setOut(new java.io.PrintWriter(out));
+        java.io.StringWriter err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err));
+        int code = cl.execute("netcheck", "--config", yaml.toString(), "--relay-stun-port", "9", "--timeout", "500ms", "-o", "json");
+        assertThat(code).as("nothing answers: " + err).isEqualTo(1);
+        JsonNode j = new ObjectMapper().readTree(out.toString());
+        assertThat(j.get("relays").get(0).get("relay").asText()).isEqualTo("https://127.0.0.1:9");
+    }
 }

@@ -1,6 +1,7 @@
 package dev.burrow.agent.direct;
 
 import dev.burrow.agent.relay.RelayClient;
+import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.identity.NodeIdentity;
@@ -54,7 +55,8 @@ public final class DirectAgentSupport {
         // The current (home) relay's STUN port: with several relays, the one we are connected to.
         Supplier<List<InetSocketAddress>> stun = () -> {
             URI u = relayUrl == null ? null : relayUrl.get();
-            return stunServers(u == null ? null : u.getHost());
+            int port = relay.connection().map(RelayConnectionInfo::stunPort).orElse(-1);
+            return stunServers(u == null ? null : u.getHost(), port);
         };
         DirectManager[] holder = new DirectManager[1];
         DirectManager m = new DirectManager(identity, verifier, group, transport.datagramChannel(),
@@ -74,11 +76,19 @@ public final class DirectAgentSupport {
     }
 
     static List<InetSocketAddress> stunServers(String relayHost) {
+        return stunServers(relayHost, -1);
+    }
+
+    /**
+     * The relay's STUN server (at the port its SERVER_ACCEPT named; {@value #RELAY_STUN_PORT} when it
+     * did not say; none when it said 0) and {@code BURROW_STUN_SERVERS}.
+     */
+    static List<InetSocketAddress> stunServers(String relayHost, int advertisedPort) {
         List<InetSocketAddress> out = new ArrayList<>();
-        if (relayHost != null && !relayHost.isBlank()) {
+        if (relayHost != null && !relayHost.isBlank() && advertisedPort != 0) {
             try {
                 String h = relayHost.startsWith("[") ? relayHost.substring(1, relayHost.length() - 1) : relayHost;
-                out.add(new InetSocketAddress(InetAddress.getByName(h), RELAY_STUN_PORT));
+                out.add(new InetSocketAddress(InetAddress.getByName(h), advertisedPort > 0 ? advertisedPort : RELAY_STUN_PORT));
             } catch (IOException e) {
                 log.debug("relay host {} does not resolve: {}", relayHost, e.toString());
             }

@@ -10,4 +10,12 @@ public record Endpoint(InetSocketAddress address, Source source) {
         /** A STUN server's view of the socket (the NAT's public mapping). */
         STUN
     }
+
+    /** {@code 192.0.2.2:43203 (local)}: how logs and status show it (not the record's {@code Endpoint[...]}). */
+    @Override
+    public String toString() {
+        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + " ("
+                + source.name().toLowerCase(java.util.Locale.ROOT) + ")";
+    }
 }

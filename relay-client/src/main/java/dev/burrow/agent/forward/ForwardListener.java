@@ -38,6 +38,26 @@ public final class ForwardListener implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ForwardListener.class);
     /** Local connections being opened or open at once per forward; each costs a relay circuit. */
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
+    /**
+     * Local connections held per forward while the agent has not reached its relay yet (at start, or
+     * while it reconnects): a client that connects a moment too early waits instead of being reset.
+     * Each costs one idle socket and nothing is read from it, so a small bound suffices.
+     */
+    public static final int MAX_HELD_CONNECTIONS = 64;
+    /**
+     * How long a held connection waits for the relay before it is refused: long enough for a first
+     * connection to the relay (DNS, TCP, TLS, authentication) on a slow network, short enough that a
+     * client is not left hanging when the relay is down.
+     */
+    public static final Duration HOLD_TIMEOUT = Duration.ofSeconds(15);
+
+    /** Whether a path to peers can exist yet (the agent reached its relay); see {@link #holdUntil}. */
+    public interface Readiness {
+        boolean ready();
+
+        /** Completes when {@link #ready()} becomes true. */
+        CompletableFuture<?> whenReady();
+    }
 
     private final ForwardSpec spec;
     private final PathSelector paths;
@@ -57,6 +77,8 @@ public final class ForwardListener implements AutoCloseable {
     private volatile Instant lastErrorAt;
     private volatile String lastPath;
     private volatile Channel server;
+    private volatile Readiness readiness;
+    private final AtomicInteger held = new AtomicInteger();
 
     public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
             AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections) {
@@ -81,6 +103,14 @@ public final class ForwardListener implements AutoCloseable {
         this.refusals = refusals;
         this.idleTimeout = idleTimeout;
         this.maxConnections = maxConnections;
+    }
+
+    /**
+     * Holds accepted connections (at most {@link #MAX_HELD_CONNECTIONS}, for at most
+     * {@link #HOLD_TIMEOUT}) until {@code r} is ready, instead of failing them at once.
+     */
+    public void holdUntil(Readiness r) {
+        this.readiness = r;
     }
 
     /** Binds the local port; completes with the bound address. */
@@ -124,6 +154,41 @@ public final class ForwardListener implements AutoCloseable {
             return;
         }
         local.closeFuture().addListener(x -> { /* counted when the stream ends */ });
+        Readiness r = readiness;
+        if (r != null && !r.ready()) {
+            hold(local, r);
+            return;
+        }
+        open(local);
+    }
+
+    private void hold(Channel local, Readiness r) {
+        if (held.incrementAndGet() > MAX_HELD_CONNECTIONS) {
+            held.decrementAndGet();
+            current.decrementAndGet();
+            fail(local, "not connected to the relay yet, and " + MAX_HELD_CONNECTIONS + " connections already wait for it", null);
+            return;
+        }
+        CompletableFuture<Object> waited = new CompletableFuture<>();
+        r.whenReady().whenComplete((v, e) -> waited.complete(e == null ? Boolean.TRUE : Boolean.FALSE));
+        var timer = local.eventLoop().schedule(() -> waited.complete(Boolean.FALSE), HOLD_TIMEOUT.toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+        waited.whenComplete((ok, e) -> local.eventLoop().execute(() -> {
+            timer.cancel(false);
+            held.decrementAndGet();
+            if (!local.isActive()) {
+                current.decrementAndGet();
+                local.close();
+            } else if (Boolean.TRUE.equals(ok)) {
+                open(local);
+            } else {
+                current.decrementAndGet();
+                fail(local, "not connected to the relay within " + HOLD_TIMEOUT.toSeconds() + " s (see burrow status)", null);
+            }
+        }));
+    }
+
+    private void open(Channel local) {
         if (!spec.byName()) {
             dial(local, spec.peer());
             return;

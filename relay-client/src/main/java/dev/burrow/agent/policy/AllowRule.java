@@ -67,7 +67,14 @@ public sealed interface AllowRule {
         String t = text.strip();
         int colon = t.indexOf(':');
         if (colon < 0) {
-            return new Node(NodeKey.parse(t));
+            try {
+                return new Node(NodeKey.parse(t)); // a bare node ID
+            } catch (IllegalArgumentException e) {
+                // 'bob' is far more likely a name than a broken node ID
+                throw new IllegalArgumentException("allow rule '" + (t.length() > 64 ? t.substring(0, 64) + "..." : t)
+                        + "' is neither node:<node-id>, name:<name> nor tag:<tag>"
+                        + (checkableLabel(t) ? ": did you mean name:" + t + "?" : ""));
+            }
         }
         String kind = t.substring(0, colon).toLowerCase(Locale.ROOT);
         String value = t.substring(colon + 1).strip();
@@ -81,6 +88,10 @@ public sealed interface AllowRule {
             default -> throw new IllegalArgumentException("unknown allow rule '" + t
                     + "': use node:<node-id>, name:<name> or tag:<tag>");
         };
+    }
+
+    private static boolean checkableLabel(String v) {
+        return v.length() <= 63 && v.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != ',');
     }
 
     private static String checkLabel(String v, String what) {

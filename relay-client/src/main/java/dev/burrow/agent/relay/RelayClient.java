@@ -633,7 +633,7 @@ public final class RelayClient implements AutoCloseable {
             return;
         }
         RelayConnectionInfo info = new RelayConnectionInfo(h.address.uri(), h.mode, hello.relayId(), hello.version(),
-                Duration.ofMillis(accept.keepaliveMillis()), h.maxDatagram(), accept.observedAddress());
+                Duration.ofMillis(accept.keepaliveMillis()), h.maxDatagram(), accept.observedAddress(), accept.stunPort());
         connectionInfo = info;
         connectedSince = Instant.now();
         ControlHandler previous = control;

@@ -109,7 +109,10 @@ public final class FrameCodec {
             case SERVER_ACCEPT -> {
                 long keepalive = readU32(payload);
                 long maxDatagram = readU32(payload);
-                yield new RelayFrame.ServerAccept(keepalive, maxDatagram, readStr8(payload));
+                String observed = readStr8(payload);
+                // a trailing u16 STUN port since 0.3.0; older relays end here (trailing bytes beyond it are ignored)
+                int stunPort = payload.readableBytes() >= 2 ? readU16(payload) : RelayFrame.ServerAccept.STUN_PORT_ABSENT;
+                yield new RelayFrame.ServerAccept(keepalive, maxDatagram, observed, stunPort);
             }
             case DENY -> {
                 DenyReason reason = DenyReason.fromCode(readU8(payload));
@@ -244,7 +247,8 @@ public final class FrameCodec {
                     + p.sources().stream().mapToInt(SourcePrefix::encodedLength).sum();
             case ClientFrame.Unpublish u -> str8Length(u.service());
             case RelayFrame.ServerHello h -> 2 + 2 + RelayProtocol.CHALLENGE_LENGTH + str8Length(h.relayId());
-            case RelayFrame.ServerAccept a -> 4 + 4 + str8Length(a.observedAddress());
+            case RelayFrame.ServerAccept a -> 4 + 4 + str8Length(a.observedAddress())
+                    + (a.stunPort() == RelayFrame.ServerAccept.STUN_PORT_ABSENT ? 0 : 2);
             case RelayFrame.Deny d -> 1 + str8Length(d.message());
             case RelayFrame.PeerPresent p -> NodeKey.LENGTH;
             case RelayFrame.PeerGone g -> NodeKey.LENGTH + 1;
@@ -322,6 +326,9 @@ public final class FrameCodec {
                 out.writeInt((int) a.keepaliveMillis());
                 out.writeInt((int) a.maxDatagram());
                 writeStr8(out, a.observedAddress());
+                if (a.stunPort() != RelayFrame.ServerAccept.STUN_PORT_ABSENT) {
+                    out.writeShort(a.stunPort());
+                }
             }
             case RelayFrame.Deny d -> {
                 out.writeByte(d.reason().code());

@@ -42,10 +42,12 @@ public enum FrameType {
     CLIENT_AUTH(0x02, Direction.CLIENT_TO_RELAY, MAX_AUTH_PAYLOAD),
     /**
      * {@code R→C} 0x03, authentication succeeded.
-     * <pre>u32 keepaliveMillis | u32 maxDatagram | str8 observedAddress</pre>
+     * <pre>u32 keepaliveMillis | u32 maxDatagram | str8 observedAddress [| u16 stunPort]</pre>
      * {@code observedAddress} is the client's source address as the relay sees it ({@code ip:port}).
+     * {@code stunPort} (since 0.3.0, optional): the UDP port of the relay's STUN server on the relay's
+     * host, 0 when it serves none; absent from older relays (clients then assume 3478).
      */
-    SERVER_ACCEPT(0x03, Direction.RELAY_TO_CLIENT, 4 + 4 + 1 + MAX_SHORT_STRING),
+    SERVER_ACCEPT(0x03, Direction.RELAY_TO_CLIENT, 4 + 4 + 1 + MAX_SHORT_STRING + 2),
     /**
      * {@code R→C} 0x04, refusal; the relay closes the connection after sending it.
      * <pre>u8 reason ({@link DenyReason}) | str8 message</pre>

@@ -41,9 +41,24 @@ public sealed interface RelayFrame extends Frame
     }
 
     /** Authentication succeeded. */
-    record ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress) implements RelayFrame {
+    /**
+     * @param stunPort the UDP port of the relay's STUN server on the relay's host (since 0.3.0; an
+     *     optional trailing u16): 0 = the relay serves no STUN, {@link #STUN_PORT_ABSENT} = not sent
+     *     (an older relay: agents assume 3478)
+     */
+    record ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress, int stunPort) implements RelayFrame {
+        /** {@link #stunPort} when the field is absent (not sent, or sent by a relay older than 0.3.0). */
+        public static final int STUN_PORT_ABSENT = -1;
+
         public ServerAccept {
             observedAddress = ShortStrings.truncate(observedAddress);
+            if (stunPort < STUN_PORT_ABSENT || stunPort > 0xFFFF) {
+                throw new IllegalArgumentException("stunPort must be 0-65535 or absent, got " + stunPort);
+            }
+        }
+
+        public ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress) {
+            this(keepaliveMillis, maxDatagram, observedAddress, STUN_PORT_ABSENT);
         }
 
         @Override

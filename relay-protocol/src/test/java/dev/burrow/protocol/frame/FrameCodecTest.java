@@ -72,6 +72,30 @@ class FrameCodecTest {
     }
 
     @Test
+    void goldenServerAcceptWithAndWithoutItsStunPort() {
+        // 0.1.0 bytes (no STUN port): keepalive 60 s, max datagram 64 KiB, observed "1.2.3.4:5"
+        String old = "0000ea60" + "00010000" + "09" + "312e322e332e343a35";
+        assertThat(hex(encode(new RelayFrame.ServerAccept(60_000, 65_536, "1.2.3.4:5"))))
+                .isEqualTo("03" + "00000012" + old);
+        // since 0.3.0 a relay appends u16 stunPort: 3478 = 0x0d96, 0 = no STUN
+        assertThat(hex(encode(new RelayFrame.ServerAccept(60_000, 65_536, "1.2.3.4:5", 3478))))
+                .isEqualTo("03" + "00000014" + old + "0d96");
+        RelayFrame.ServerAccept fromOld = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
+                HexFormat.of().parseHex("03" + "00000012" + old));
+        assertThat(fromOld.stunPort()).isEqualTo(RelayFrame.ServerAccept.STUN_PORT_ABSENT);
+        RelayFrame.ServerAccept none = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
+                HexFormat.of().parseHex("03" + "00000014" + old + "0000"));
+        assertThat(none.stunPort()).isZero();
+        // a later version's extra fields after the port are ignored; one stray byte is not a port
+        RelayFrame.ServerAccept future = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
+                HexFormat.of().parseHex("03" + "00000017" + old + "ffff" + "abcdef"));
+        assertThat(future.stunPort()).isEqualTo(65_535);
+        RelayFrame.ServerAccept stray = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
+                HexFormat.of().parseHex("03" + "00000013" + old + "01"));
+        assertThat(stray.stunPort()).isEqualTo(RelayFrame.ServerAccept.STUN_PORT_ABSENT);
+    }
+
+    @Test
     void goldenIngressFrames() {
         CircuitId id = CircuitId.of(bytes(16, 0xC1));
         CircuitToken token = CircuitToken.of(bytes(32, 0x70));

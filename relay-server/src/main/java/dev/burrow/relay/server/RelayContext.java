@@ -69,6 +69,17 @@ public final class RelayContext {
                 Math.max(config.limits().clientBurstBytes(), RelayDefaults.MIN_CLIENT_BURST_BYTES));
     }
 
+    /** The STUN port told to clients in SERVER_ACCEPT: -1 not known yet (not sent), 0 none, else the bound UDP port. */
+    private volatile int advertisedStunPort = -1;
+
+    public void advertiseStunPort(int port) {
+        advertisedStunPort = port;
+    }
+
+    public int advertisedStunPort() {
+        return advertisedStunPort;
+    }
+
     public RelayConfig config() {
         return config;
     }

@@ -240,6 +240,9 @@ public final class RelayServer implements AutoCloseable {
             }
             if (config.stunListen() != null) {
                 stun = StunEmbedding.start(config.stunListen(), transport, workerGroup, prometheus);
+                context.advertiseStunPort(stun.udpAddress().getPort()); // the bound port (dev relays take any)
+            } else {
+                context.advertiseStunPort(0);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -113,7 +113,8 @@ public final class StunServer implements AutoCloseable {
                 opened.add(tcp);
             }
             StunServer server = new StunServer(config, udp, tcp, tcpConnections, responder);
-            log.info("STUN server listening: udp {}, tcp {}{}", server.udpAddresses(), server.tcpAddress(),
+            log.info("STUN server listening: udp {}{}{}", server.udpAddresses(),
+                    server.tcpAddress() == null ? "" : ", tcp " + server.tcpAddress(),
                     config.rfc5780() ? " (RFC 5780 behaviour discovery on)" : "");
             return server;
         } catch (Throwable t) {

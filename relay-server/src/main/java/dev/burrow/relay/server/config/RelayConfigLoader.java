@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * <pre>
  * listen: 0.0.0.0:443          # public TLS port (HTTP Upgrade and WebSocket)
  * admin-listen: 0.0.0.0:9090   # /healthz /readyz /metrics; "off" disables
- * stun-listen: off             # embedded STUN server
+ * stun-listen: 0.0.0.0:3478    # embedded STUN server (UDP; dev: a free port on 127.0.0.1); "off" disables
  * relay-id: relay-0
  * transport: auto
  * tls: {mode: files, cert: /tls/tls.crt, key: /tls/tls.key}   # or mode: dev / none
@@ -154,6 +154,13 @@ public final class RelayConfigLoader {
 
     /** For tests and embedding: only these values, no file, no environment. */
     public static RelayConfig fromMap(Map<String, String> settings) {
+        if (!settings.containsKey("stun-listen")) {
+            // Relays built in code (tests, embedding) get no STUN unless they ask: several in one
+            // process or on one machine would all want UDP 3478.
+            Map<String, String> withStunOff = new LinkedHashMap<>(settings);
+            withStunOff.put("stun-listen", "off");
+            settings = withStunOff;
+        }
         return load(null, Map.of(), settings, false);
     }
 
@@ -229,7 +236,9 @@ public final class RelayConfigLoader {
         Parser p = new Parser(v);
         InetSocketAddress listen = p.address("listen", dev ? "127.0.0.1:8443" : "0.0.0.0:" + RelayDefaults.PORT);
         InetSocketAddress admin = p.address("admin-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT);
-        InetSocketAddress stun = p.address("stun-listen", "off");
+        // STUN on by default: agents need it to find their public address for direct paths. Dev mode takes
+        // any free port (several dev relays on one machine must not collide) and tells agents which.
+        InetSocketAddress stun = p.address("stun-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.STUN_PORT);
         String relayId = p.string("relay-id", defaultRelayId());
         String transport = p.string("transport", "auto");
         try {
@@ -360,7 +369,6 @@ public final class RelayConfigLoader {
 
     /** Typed access with messages that name the key and its source. */
     private static final class Parser {
-        private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
         private final Map<String, Value> v;
 
         Parser(Map<String, Value> v) {
@@ -463,18 +471,12 @@ public final class RelayConfigLoader {
             if (s == null) {
                 return def;
             }
-            Matcher m = DURATION.matcher(s.toLowerCase(Locale.ROOT));
-            if (!m.matches()) {
-                throw new ConfigException(key + " (" + source(key) + "): expected a duration like 500ms, 10s, 5m or 1h, got '"
-                        + s + "'");
+            Duration d;
+            try {
+                d = dev.burrow.protocol.config.Durations.parse(s);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(key + " (" + source(key) + "): " + e.getMessage());
             }
-            long n = Long.parseLong(m.group(1));
-            Duration d = switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                default -> Duration.ofHours(n);
-            };
             if (d.isZero()) {
                 throw new ConfigException(key + " (" + source(key) + "): must be more than zero");
             }
@@ -507,22 +509,12 @@ public final class RelayConfigLoader {
     }
 
     /**
-     * Parses a duration: a whole number with {@code ms}, {@code s}, {@code m} or {@code h}.
+     * Parses a duration in the one grammar ({@link dev.burrow.protocol.config.Durations}: 500ms, 3s, 5m, 1h, 2d).
      *
      * @throws IllegalArgumentException with the expected form
      */
     public static Duration parseDuration(String text) {
-        Matcher m = Parser.DURATION.matcher(text == null ? "" : text.strip().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new IllegalArgumentException("expected a duration like 500ms, 10s, 5m or 1h, got '" + text + "'");
-        }
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "ms" -> Duration.ofMillis(n);
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofHours(n);
-        };
+        return dev.burrow.protocol.config.Durations.parse(text);
     }
 
     /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces). */

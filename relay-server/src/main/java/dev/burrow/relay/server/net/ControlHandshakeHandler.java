@@ -118,7 +118,7 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
             decoder.policy(FramePolicy.RELAY_CONTROL);
         }
         ctx.writeAndFlush(new RelayFrame.ServerAccept(rc.config().timeouts().keepalive().toMillis(),
-                dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD, observed(remote)));
+                dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD, observed(remote), rc.advertisedStunPort()));
         HandshakeDeadline.established(ctx.channel());
         ctx.pipeline().replace(this, "control", new ControlConnectionHandler(rc, session));
         rc.registry().register(session);
