@@ -209,6 +209,97 @@ class RelayMonitoringTest {
         assertThat(out).contains("SUCCESS: " + alerts(all.get("PrometheusRule", FULLNAME)).size() + " rules found");
     }
 
+    /**
+     * The alerts' semantics, not only their syntax: {@code promtool test rules} feeds synthetic series
+     * to the rendered rules (annotations left out, so only labels are compared) and checks which
+     * alerts fire when, and that healthy series fire nothing.
+     */
+    @Test
+    void promtoolUnitTestsFireTheAlertsOnTheirConditionsOnly() throws Exception {
+        Path promtool = tool("promtool", "Debian package prometheus");
+        JsonNode spec = all.get("PrometheusRule", FULLNAME).path("spec").deepCopy();
+        for (JsonNode group : spec.path("groups")) {
+            for (JsonNode r : group.path("rules")) {
+                ((com.fasterxml.jackson.databind.node.ObjectNode) r).remove("annotations");
+            }
+        }
+        YAML.writeValue(work.resolve("unit-rules.yaml").toFile(), spec);
+        String a = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.1:9090\",pod=\"burrow-relay-0\"";
+        String b = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.2:9090\",pod=\"burrow-relay-1\"";
+        String c = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.3:9090\",pod=\"burrow-relay-2\"";
+        String labelsA = "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.1:9090\", pod: burrow-relay-0, team: network";
+        String sumA = "{namespace: edge, instance: \"10.0.0.1:9090\", pod: burrow-relay-0, team: network";
+        String labelsC = "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.3:9090\", pod: burrow-relay-2, team: network";
+        String tests = """
+                rule_files: [unit-rules.yaml]
+                evaluation_interval: 1m
+                tests:
+                  # relay A (down as far as Prometheus knows) is in trouble in every way; B is healthy; C has no mesh link to B
+                  - interval: 1m
+                    input_series:
+                      - {series: 'up{%1$s}', values: '0x30'}
+                      - {series: 'up{%2$s}', values: '1x30'}
+                      - {series: 'up{%3$s}', values: '1x30'}
+                      - {series: 'burrow_relay_draining{%1$s}', values: '1x30'}
+                      - {series: 'burrow_relay_draining{%2$s}', values: '0x30'}
+                      - {series: 'burrow_relay_clients{%1$s}', values: '40001x30'}
+                      - {series: 'burrow_relay_clients{%2$s}', values: '39999x30'}
+                      - {series: 'burrow_relay_handshakes_total{%1$s,outcome="server_full"}', values: '0+5x30'}
+                      - {series: 'burrow_relay_handshakes_total{%2$s,outcome="server_full"}', values: '0x30'}
+                      - {series: 'burrow_relay_handshakes_total{%2$s,outcome="ok"}', values: '0+100x30'}
+                      - {series: 'burrow_relay_drops_total{%1$s,reason="queue_full"}', values: '0+600x30'}
+                      - {series: 'burrow_relay_datagrams_forwarded_total{%1$s}', values: '0+6000x30'}
+                      - {series: 'burrow_relay_drops_total{%2$s,reason="queue_full"}', values: '0+6x30'}
+                      - {series: 'burrow_relay_datagrams_forwarded_total{%2$s}', values: '0+6000x30'}
+                      - {series: 'burrow_relay_mesh_links{%2$s}', values: '2x30'}
+                      - {series: 'burrow_relay_mesh_links{%3$s}', values: '0x30'}
+                      - {series: 'burrow_relay_info{%1$s,transport="nio",version="0.1.0"}', values: '1x30'}
+                      - {series: 'burrow_relay_info{%2$s,transport="epoll",version="0.1.0"}', values: '1x30'}
+                    alert_rule_test:
+                      - eval_time: 1m
+                        alertname: BurrowRelayDown
+                        exp_alerts: []
+                      - eval_time: 3m
+                        alertname: BurrowRelayDown
+                        exp_alerts: [{exp_labels: %4$s, severity: critical}}]
+                      - eval_time: 1m
+                        alertname: BurrowRelayDrainStuck
+                        exp_alerts: []
+                      - eval_time: 2m
+                        alertname: BurrowRelayDrainStuck
+                        exp_alerts: [{exp_labels: %4$s, severity: warning}}]
+                      - eval_time: 15m
+                        alertname: BurrowRelayNearCapacity
+                        exp_alerts: [{exp_labels: %4$s, severity: warning}}]
+                      - eval_time: 10m
+                        alertname: BurrowRelayServerFull
+                        exp_alerts: [{exp_labels: %5$s, severity: warning}}]
+                      - eval_time: 25m
+                        alertname: BurrowRelaySlowReceivers
+                        exp_alerts: [{exp_labels: %5$s, severity: warning}}]
+                      - eval_time: 10m
+                        alertname: BurrowRelayMeshPartition
+                        exp_alerts: [{exp_labels: %6$s, severity: warning}}]
+                      - eval_time: 20m
+                        alertname: BurrowRelayTransportNio
+                        exp_alerts: [{exp_labels: {namespace: edge, job: burrow-relay-mesh, instance: "10.0.0.1:9090", pod: burrow-relay-0, transport: nio, version: 0.1.0, team: network, severity: info}}]
+                      - eval_time: 25m
+                        alertname: BurrowRelayAdmissionInternalError
+                        exp_alerts: []
+                      - eval_time: 25m
+                        alertname: BurrowRelayCircuitsFailing
+                        exp_alerts: []
+                """.formatted(a, b, c, labelsA, sumA, labelsC);
+        Path file = work.resolve("unit-tests.yaml");
+        Files.writeString(file, tests);
+        Process p = new ProcessBuilder(promtool.toString(), "test", "rules", file.toString()).directory(work.toFile())
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("SUCCESS");
+    }
+
     // ---------- metric names ----------
 
     @Test
