@@ -257,6 +257,74 @@ class BurrowRelayChartTest {
         assertThat(m.find("Service", MESH_SERVICE)).as("still the StatefulSet's governing Service").isPresent();
     }
 
+    // ---------- public ingress ----------
+
+    @Test
+    void publicIngressIsOffByDefault() {
+        assertThat(defaults.relayConfig().has("ingress")).isFalse();
+        assertThat(defaults.ofKind("Service")).noneMatch(s -> s.at("/metadata/name").asText().contains("ingress"));
+        assertThat(defaults.relayContainer().path("env").findValuesAsText("name")).doesNotContain("BURROW_INGRESS_PUBLIC_HOST");
+    }
+
+    @Test
+    void publicIngressRendersIntoRelayYamlAndOneServicePerPod() {
+        Manifests m = helm.render(values("replicaCount", 3, "ingress.enabled", true, "ingress.portRange", "20000-20004",
+                "ingress.staticPorts", List.of("nodeid/hook=20002", "nodeid/demo=21000"),
+                "ingress.allowNodes", List.of("nodeid"), "ingress.settings", Map.of("max-connections", 512),
+                "ingress.publicHost", "relays.example.net", "ingress.service.enabled", true,
+                "ingress.service.loadBalancerSourceRanges", List.of("192.0.2.0/24")));
+        JsonNode in = m.relayConfig().path("ingress");
+        assertThat(in.path("enabled").asBoolean()).isTrue();
+        assertThat(in.path("bind-address").asText()).isEqualTo("0.0.0.0");
+        assertThat(in.path("port-range").asText()).isEqualTo("20000-20004");
+        assertThat(texts(in.path("static-ports"))).containsExactly("nodeid/hook=20002", "nodeid/demo=21000");
+        assertThat(texts(in.path("allow-nodes"))).containsExactly("nodeid");
+        assertThat(in.path("max-connections").asInt()).isEqualTo(512);
+        assertThat(in.path("public-host").asText()).isEqualTo("relays.example.net");
+        for (int i = 0; i < 3; i++) {
+            JsonNode svc = m.get("Service", FULLNAME + "-ingress-" + i);
+            assertThat(svc.at("/spec/type").asText()).isEqualTo("LoadBalancer");
+            assertThat(svc.at("/spec/externalTrafficPolicy").asText()).isEqualTo("Local");
+            assertThat(texts(svc.at("/spec/loadBalancerSourceRanges"))).containsExactly("192.0.2.0/24");
+            assertThat(svc.at("/spec/selector/statefulset.kubernetes.io~1pod-name").asText()).isEqualTo(FULLNAME + "-" + i);
+            assertThat(svc.at("/spec/ports").findValues("port")).extracting(JsonNode::asInt)
+                    .containsExactly(20000, 20001, 20002, 20003, 20004, 21000);
+            assertThat(svc.at("/spec/ports").findValuesAsText("protocol")).containsOnly("TCP");
+            assertThat(svc.at("/metadata/labels/burrow.dev~1service").asText()).isEqualTo("ingress");
+        }
+        assertThat(m.find("Service", FULLNAME + "-ingress-3")).isEmpty();
+        assertThat(port(m.get("Service", FULLNAME).at("/spec/ports"), "relay").path("port").asInt())
+                .as("the public Service is unchanged").isEqualTo(443);
+    }
+
+    @Test
+    void perPodPublicHostIsExpandedByKubernetes() {
+        Manifests m = helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20009",
+                "ingress.publicHost", "$(BURROW_RELAY_ID).relays.example.net"));
+        assertThat(m.relayConfig().path("ingress").has("public-host")).isFalse();
+        List<String> names = m.relayContainer().path("env").findValuesAsText("name");
+        assertThat(names.indexOf("BURROW_INGRESS_PUBLIC_HOST")).as("after the variable it names")
+                .isGreaterThan(names.indexOf("BURROW_RELAY_ID"));
+        assertThat(env(m.relayContainer(), "BURROW_INGRESS_PUBLIC_HOST").path("value").asText())
+                .isEqualTo("$(BURROW_RELAY_ID).relays.example.net");
+    }
+
+    @Test
+    void publicIngressMisconfigurationsAreRefused() {
+        assertThatThrownBy(() -> helm.render(values("ingress.enabled", true)))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("ingress.portRange");
+        assertThatThrownBy(() -> helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20200",
+                "ingress.service.enabled", true)))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("at most 100");
+        assertThatThrownBy(() -> helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20009",
+                "ingress.service.enabled", true, "autoscaling.enabled", true)))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("autoscaling");
+        assertThatThrownBy(() -> helm.render(values("ingress.portRange", "20000")))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("/ingress/portRange");
+        assertThatThrownBy(() -> helm.render(values("ingress.settings", Map.of("max-conections", 5))))
+                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("max-conections");
+    }
+
     // ---------- PDB, HPA ----------
 
     @Test

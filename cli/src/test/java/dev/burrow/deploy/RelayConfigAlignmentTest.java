@@ -7,6 +7,7 @@ import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayConfig.AdmissionMode;
 import dev.burrow.relay.server.RelayConfig.TlsMode;
 import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.relay.server.ingress.IngressConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,5 +121,46 @@ class RelayConfigAlignmentTest {
         assertThat(c.limits().clientBytesPerSecond()).isEqualTo(1048576);
         assertThat(c.timeouts().handshake()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.timeouts().clientIdle()).isEqualTo(Duration.ofMinutes(3));
+    }
+
+    @Test
+    void publicIngress() throws IOException {
+        RelayConfig c = load(values("ingress.enabled", true, "ingress.portRange", "20000-20099",
+                "ingress.staticPorts", List.of("nodeid/hook=21000"), "ingress.allowNodes", List.of("nodeid"),
+                "ingress.publicHost", "relays.example.net",
+                "ingress.settings", Map.of("max-services-per-node", 2, "max-connections-per-service", 64,
+                        "max-connections", 1024, "idle-timeout", "2m", "connect-rate-per-ip", 5, "connect-burst-per-ip", 8,
+                        "max-connection-duration", "30m")));
+        IngressConfig in = c.ingress();
+        assertThat(in.enabled()).isTrue();
+        assertThat(in.publicHost()).isEqualTo("relays.example.net");
+        assertThat(in.bindAddress().isAnyLocalAddress()).isTrue();
+        assertThat(in.portFirst()).isEqualTo(20000);
+        assertThat(in.portLast()).isEqualTo(20099);
+        assertThat(in.staticPorts()).containsEntry("nodeid/hook", 21000);
+        assertThat(in.allowNodes()).containsExactly("nodeid");
+        assertThat(in.maxServicesPerNode()).isEqualTo(2);
+        assertThat(in.maxConnectionsPerService()).isEqualTo(64);
+        assertThat(in.maxConnections()).isEqualTo(1024);
+        assertThat(in.idleTimeout()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(in.connectRatePerIp()).isEqualTo(5.0);
+        assertThat(in.connectBurstPerIp()).isEqualTo(8);
+        assertThat(in.maxConnectionDuration()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(load(Map.of()).ingress().enabled()).isFalse();
+    }
+
+    @Test
+    void perPodPublicHostComesFromTheEnvironment() throws IOException {
+        Map<String, Object> v = values("ingress.enabled", true, "ingress.staticPorts", List.of("nodeid/hook=21000"),
+                "ingress.publicHost", "$(BURROW_RELAY_ID).relays.example.net");
+        Manifests m = helm.render(v);
+        Path file = Files.createTempFile(work, "relay", ".yaml");
+        Files.writeString(file, m.relayYaml());
+        Map<String, String> env = new HashMap<>(m.relayEnv());
+        env.put("BURROW_RELAY_ID", POD);
+        // What Kubernetes makes of the container's env entry ($(VAR) expansion).
+        env.put("BURROW_INGRESS_PUBLIC_HOST", POD + ".relays.example.net");
+        RelayConfig c = RelayConfigLoader.load(file, env, Map.of(), false);
+        assertThat(c.ingress().publicHost()).isEqualTo(POD + ".relays.example.net");
     }
 }
