@@ -59,7 +59,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class DelayProxy {
     private static final AtomicLong delayNanos = new AtomicLong();
-    private static int maxInflight = 32 << 20;
+    private static volatile int maxInflight = 32 << 20;
 
     private DelayProxy() {}
 
@@ -69,7 +69,7 @@ public final class DelayProxy {
         List<int[]> maps = new ArrayList<>();
         while (i < args.length) {
             switch (args[i]) {
-                case "--delay-ms" -> delayNanos.set(Math.round(Double.parseDouble(args[++i]) * 1e6));
+                case "--delay-ms" -> setDelayMs(Double.parseDouble(args[++i]));
                 case "--control" -> control = Integer.parseInt(args[++i]);
                 case "--max-inflight" -> maxInflight = Integer.parseInt(args[++i]);
                 default -> {
@@ -83,11 +83,32 @@ public final class DelayProxy {
             System.err.println("usage: DelayProxy --delay-ms D [--control PORT] LISTEN:TARGET ...");
             System.exit(2);
         }
+        start(maps);
+        if (control > 0) {
+            ServerSocket cs = new ServerSocket(control, 16, InetAddress.getLoopbackAddress());
+            Thread.ofPlatform().daemon().start(() -> controlLoop(cs));
+        }
+        System.out.println("READY");
+        System.out.flush();
+        Thread.currentThread().join();
+    }
+
+    /** A running proxy: its listen ports (in the order of the maps; 0 in a map picks a free one) and its event loops. */
+    record Running(EventLoopGroup group, List<Integer> ports) implements AutoCloseable {
+        @Override
+        public void close() {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /** Listens on every {@code {listen, target}} loopback port pair. */
+    static Running start(List<int[]> maps) throws InterruptedException {
+        List<Integer> ports = new ArrayList<>();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         InetAddress lo = InetAddress.getLoopbackAddress();
         for (int[] m : maps) {
             InetSocketAddress target = new InetSocketAddress(lo, m[1]);
-            new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            ChannelFuture f = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -98,14 +119,18 @@ public final class DelayProxy {
                         }
                     })
                     .bind(lo, m[0]).sync();
+            ports.add(((InetSocketAddress) f.channel().localAddress()).getPort());
         }
-        if (control > 0) {
-            ServerSocket cs = new ServerSocket(control, 16, lo);
-            Thread.ofPlatform().daemon().start(() -> controlLoop(cs));
-        }
-        System.out.println("READY");
-        System.out.flush();
-        Thread.currentThread().join();
+        return new Running(group, ports);
+    }
+
+    /** The one-way delay for bytes read from now on (never reordering bytes already read). */
+    static void setDelayMs(double ms) {
+        delayNanos.set(Math.round(ms * 1e6));
+    }
+
+    static void setMaxInflight(int bytes) {
+        maxInflight = bytes;
     }
 
     private static void controlLoop(ServerSocket cs) {
@@ -117,7 +142,7 @@ public final class DelayProxy {
                 while ((line = in.readLine()) != null) {
                     String[] w = line.trim().split("\\s+");
                     if (w.length == 2 && w[0].equals("delay")) {
-                        delayNanos.set(Math.round(Double.parseDouble(w[1]) * 1e6));
+                        setDelayMs(Double.parseDouble(w[1]));
                         out.println("OK");
                     } else {
                         out.println("ERR usage: delay MS");
@@ -134,6 +159,8 @@ public final class DelayProxy {
         private final Channel source;
         private Channel dest;
         private final ArrayDeque<Object> beforeConnect = new ArrayDeque<>();
+        private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+        private boolean drainScheduled;
         private boolean connected;
         private long lastDue;
         private long inflight;
@@ -152,12 +179,32 @@ public final class DelayProxy {
             return d;
         }
 
-        private void later(long due, Runnable r) {
-            long wait = due - System.nanoTime();
-            if (wait <= 0) {
-                r.run();
+        /**
+         * Queues a buffer, FIN or close to be passed on at its due time. One queue and one timer per direction, so
+         * items leave strictly in order (separately scheduled timers could swap items due at the same time).
+         */
+        private void enqueue(Object what) {
+            queue.add(new Pending(due(), what));
+            if (!drainScheduled) {
+                drainScheduled = true;
+                long wait = queue.peek().due() - System.nanoTime();
+                if (wait <= 0) {
+                    drain();
+                } else {
+                    source.eventLoop().schedule(this::drain, wait, TimeUnit.NANOSECONDS);
+                }
+            }
+        }
+
+        private void drain() {
+            long now = System.nanoTime();
+            while (!queue.isEmpty() && queue.peek().due() <= now) {
+                deliver(queue.poll().what());
+            }
+            if (queue.isEmpty()) {
+                drainScheduled = false;
             } else {
-                source.eventLoop().schedule(r, wait, TimeUnit.NANOSECONDS);
+                source.eventLoop().schedule(this::drain, Math.max(0, queue.peek().due() - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
         }
 
@@ -238,21 +285,21 @@ public final class DelayProxy {
             if (inflight > maxInflight) {
                 source.config().setAutoRead(false);
             }
-            later(due(), () -> deliver(buf));
+            enqueue(buf);
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent && !ended) {
                 ended = true;
-                later(due(), () -> deliver(Signal.FIN));
+                enqueue(Signal.FIN);
             }
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             ended = true;
-            later(due(), () -> deliver(Signal.CLOSE));
+            enqueue(Signal.CLOSE);
         }
 
         @Override
@@ -262,6 +309,8 @@ public final class DelayProxy {
     }
 
     private enum Signal { FIN, CLOSE }
+
+    private record Pending(long due, Object what) {}
 
     /** The accepted side: opens the target connection 3·D later and wires both directions. */
     private static final class Connection extends ChannelInboundHandlerAdapter {
