@@ -244,6 +244,11 @@ get() { # rtt path kind key
 }
 pair() { echo "$(get "$1" "$2" "$3" "$4") / $(get "$1" "$2" "$3" "$5")"; }
 errs() { local e; e=$(get "$1" "$2" "$3" errors); if [ "$e" != 0 ] && [ "$e" != - ]; then echo " ($e failed)"; fi; }
+cell() { # rtt path kind: "p50 / p99" ms, then the RTT multiples when RTT > 0, then failures
+  local c; c=$(pair "$1" "$2" "$3" p50_ms p99_ms)
+  if [ "$1" != 0 ]; then c="$c ($(pair "$1" "$2" "$3" p50_rtt p99_rtt) RTT)"; fi
+  echo "$c$(errs "$1" "$2" "$3")"
+}
 
 echo
 echo "Connection setup: path processes on CPU $TUNNEL_CPU; probes, targets, iperf3 and the delay links on CPU $LOAD_CPU; $(nproc) cores;"
@@ -253,16 +258,16 @@ if [ -n "$direct_note" ]; then echo "$direct_note"; fi
 for r in $RTTS; do
   echo
   if [ "$r" = 0 ]; then
-    echo "RTT 0 (loopback, no delay link); times in ms, p50 / p99:"
+    echo "RTT 0 (loopback, no delay link); time to the first byte of the answer in ms, p50 / p99:"
   else
-    echo "RTT $r ms end to end (one-way $(awk -v r="$r" 'BEGIN { print r / 2 }') ms on the one link of plain/haproxy/ssh, $(awk -v r="$r" 'BEGIN { print r / 4 }') ms on each of Burrow's two agent-relay legs); times in ms and RTT multiples, p50 / p99:"
+    echo "RTT $r ms end to end (one-way $(awk -v r="$r" 'BEGIN { print r / 2 }') ms on the one link of plain/haproxy/ssh, $(awk -v r="$r" 'BEGIN { print r / 4 }') ms on each of Burrow's two agent-relay legs); time to the first byte of the answer in ms (and in RTTs), p50 / p99:"
   fi
   echo
-  echo "| path | first byte, server-first | ×RTT | HTTP answer, client-first | ×RTT | burst of $BURST, server-first | burst of $BURST, HTTP | CPU ms per connection |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  echo "| path | first byte, server-first | HTTP answer, client-first | burst of $BURST, server-first | burst of $BURST, HTTP | CPU ms per connection |"
+  echo "| --- | --- | --- | --- | --- | --- |"
   for p in $PATHS; do
     [ "$(get "$r" "$p" ttfb_http samples)" != - ] || continue
-    echo "| $p | $(pair "$r" "$p" ttfb_first p50_ms p99_ms)$(errs "$r" "$p" ttfb_first) | $(pair "$r" "$p" ttfb_first p50_rtt p99_rtt) | $(pair "$r" "$p" ttfb_http p50_ms p99_ms)$(errs "$r" "$p" ttfb_http) | $(pair "$r" "$p" ttfb_http p50_rtt p99_rtt) | $(pair "$r" "$p" burst_first p50_ms p99_ms)$(errs "$r" "$p" burst_first) | $(pair "$r" "$p" burst_http p50_ms p99_ms)$(errs "$r" "$p" burst_http) | $(get "$r" "$p" cpu cpu_ms_per_conn) |"
+    echo "| $p | $(cell "$r" "$p" ttfb_first) | $(cell "$r" "$p" ttfb_http) | $(cell "$r" "$p" burst_first) | $(cell "$r" "$p" burst_http) | $(get "$r" "$p" cpu cpu_ms_per_conn) |"
   done
   if has "$RATE_RTTS" "$r"; then
     echo
