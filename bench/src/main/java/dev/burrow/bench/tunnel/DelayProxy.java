@@ -83,7 +83,12 @@ public final class DelayProxy {
             System.err.println("usage: DelayProxy --delay-ms D [--control PORT] LISTEN:TARGET ...");
             System.exit(2);
         }
-        start(maps);
+        try {
+            start(maps);
+        } catch (Exception e) { // a port in use: exit, the event loop thread would keep the JVM alive
+            System.err.println("DelayProxy: " + e);
+            System.exit(1);
+        }
         if (control > 0) {
             ServerSocket cs = new ServerSocket(control, 16, InetAddress.getLoopbackAddress());
             Thread.ofPlatform().daemon().start(() -> controlLoop(cs));
