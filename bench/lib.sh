@@ -103,7 +103,7 @@ tck=$(getconf CLK_TCK)
 java_probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
 
 # The targets every path ends at, on LOAD_CPU: an iperf3 server and TunnelProbe's first-byte and echo
-# servers. Sets iperf_port, first_port, echo_port.
+# servers. Sets iperf_port, first_port, echo_port, http_port (HTTP/1.0, client speaks first).
 bench_start_targets() {
   iperf_port=$(free_port)
   "${pin_load[@]}" iperf3 -s -B 127.0.0.1 -p "$iperf_port" >"$work/iperf3-server.log" 2>&1 &
@@ -113,6 +113,7 @@ bench_start_targets() {
   for _ in $(seq 600); do grep -qs '^SERVE ' "$work/probe-server.log" && break; sleep 0.1; done
   first_port=$(sed -n 's/^SERVE first=\([0-9]*\) .*/\1/p' "$work/probe-server.log")
   echo_port=$(sed -n 's/^SERVE .*echo=\([0-9]*\).*/\1/p' "$work/probe-server.log")
+  http_port=$(sed -n 's/^SERVE .*http=\([0-9]*\).*/\1/p' "$work/probe-server.log")
   [ -n "$first_port" ] && [ -n "$echo_port" ] || bench_fail "the probe server did not start: $(cat "$work/probe-server.log")"
   wait_tcp "$iperf_port"
 }
@@ -166,3 +167,110 @@ bench_rounds() {
   done
 }
 bench_cpu_parts() { if declare -F cpu_parts >/dev/null; then cpu_parts "$1"; fi; }
+
+# ---------------------------------------------------------------- path starters (tunnel-bench, setup-bench)
+# They run the path's processes under pin_tunnel (a taskset prefix) and add their PIDs to `pids`.
+
+# bench_haproxy NAME LISTEN:NEXT...: one haproxy process (nbthread 1, mode tcp) forwarding each loopback
+# LISTEN port to NEXT. Sets haproxy_pid.
+bench_haproxy() {
+  local name=$1 i=0 m; shift
+  {
+    printf 'global\n  nbthread 1\n  maxconn 4096\n  pidfile %s/%s.pid\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 5m\n  timeout server 5m\n' "$work" "$name"
+    for m in "$@"; do
+      printf 'listen l%s\n  bind 127.0.0.1:%s\n  server s 127.0.0.1:%s\n' "$i" "${m%%:*}" "${m#*:}"; i=$((i + 1))
+    done
+  } >"$work/$name.cfg"
+  "${pin_tunnel[@]}" haproxy -db -f "$work/$name.cfg" >"$work/$name.log" 2>&1 &
+  pids+=($!); haproxy_pid=$!
+  for m in "$@"; do wait_tcp "${m%%:*}"; done
+}
+
+# bench_sshd: an sshd on a high loopback port with its own config, host key and user key in $work/ssh.
+# Sets sshd_port, sshd_pid.
+bench_sshd() {
+  sshd_port=$(free_port)
+  mkdir -p "$work/ssh" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/user_key"
+  cp "$work/ssh/user_key.pub" "$work/ssh/authorized_keys"
+  chmod 600 "$work/ssh/authorized_keys"
+  cat >"$work/ssh/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $sshd_port
+HostKey $work/ssh/host_key
+AuthorizedKeysFile $work/ssh/authorized_keys
+PidFile $work/ssh/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+AllowTcpForwarding yes
+EOF
+  "${pin_tunnel[@]}" /usr/sbin/sshd -D -e -f "$work/ssh/sshd_config" >"$work/sshd.log" 2>&1 &
+  pids+=($!); sshd_pid=$!
+  wait_tcp "$sshd_port"
+}
+
+# bench_ssh_forward NAME PORT CIPHER TARGET...: `ssh -L` to the sshd of bench_sshd, connecting to loopback
+# PORT (sshd_port, or a delay proxy in front of it), cipher CIPHER ("" = OpenSSH's default), one new
+# loopback port per TARGET port. Sets fwd_ports (same order as the targets) and ssh_pid.
+bench_ssh_forward() {
+  local name=$1 port=$2 cipher=$3 t l args=(); shift 3
+  fwd_ports=()
+  for t in "$@"; do l=$(free_port); fwd_ports+=("$l"); args+=(-L "127.0.0.1:$l:127.0.0.1:$t"); done
+  if [ -n "$cipher" ]; then args+=(-c "$cipher"); fi
+  "${pin_tunnel[@]}" ssh -N -T -i "$work/ssh/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR "${args[@]}" "$(id -un)@127.0.0.1" >"$work/$name.log" 2>&1 &
+  pids+=($!); ssh_pid=$!
+  for l in "${fwd_ports[@]}"; do wait_tcp "$l"; done
+}
+
+# bench_relay [ARGS...]: `burrow relay --dev` on a free port (extra ARGS appended), per-IP connect limits
+# raised (every circuit is new connections from 127.0.0.1). Sets relay_port, relay_pid, relay_fp.
+bench_relay() {
+  relay_port=$(free_port)
+  local admin; admin=$(free_port)
+  # shellcheck disable=SC2086 # BURROW_JAVA_OPTS_RELAY is a list of JVM flags (e.g. a JFR recording)
+  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
+    --listen "127.0.0.1:$relay_port" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
+    --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 "$@" \
+    >"$work/relay.log" 2>&1 &
+  pids+=($!); relay_pid=$!
+  for _ in $(seq 900); do grep -qs '^development certificate sha256:' "$work/relay.log" && break; sleep 0.1; done
+  relay_fp=$(grep -o '^development certificate sha256:[0-9a-f]*' "$work/relay.log" | head -n1 | cut -d' ' -f3)
+  [ -n "$relay_fp" ] || { cat "$work/relay.log" >&2; bench_fail "relay did not start"; }
+}
+
+# bench_burrow_pair NAME EXPOSE_RELAY_PORT CONNECT_RELAY_PORT ENV TARGET...: two `burrow agent` JVMs,
+# NAME-x exposing each TARGET port and NAME-c forwarding a new loopback port to each, reaching the relay
+# of bench_relay at the given loopback ports (its own port, or delay proxies in front of it). ENV is a
+# list of VAR=value for both agents (e.g. "BURROW_DIRECT=off"). Sets fwd_ports (target order),
+# expose_pid, connect_pid; returns once both agents report ready.
+bench_burrow_pair() {
+  local name=$1 xport=$2 cport=$3 envs=$4 i t idx idc who; shift 4
+  idx=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/$name-x" --name "$name-x" | sed -n 's/^node ID: *//p')
+  idc=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/$name-c" --name "$name-c" | sed -n 's/^node ID: *//p')
+  printf 'relay:\n  url: https://127.0.0.1:%s\n  fingerprint: %s\nexpose:\n' "$xport" "$relay_fp" >"$work/$name-x.yaml"
+  printf 'relay:\n  url: https://127.0.0.1:%s\n  fingerprint: %s\npeers:\n  x: %s\nforward:\n' "$cport" "$relay_fp" "$idx" >"$work/$name-c.yaml"
+  fwd_ports=(); i=0
+  for t in "$@"; do
+    fwd_ports+=("$(free_port)")
+    echo "  - {name: s$i, target: 127.0.0.1:$t, allow: [node:$idc]}" >>"$work/$name-x.yaml"
+    echo "  - {peer: x, service: s$i, listen: ${fwd_ports[$i]}}" >>"$work/$name-c.yaml"
+    i=$((i + 1))
+  done
+  for who in x c; do
+    # shellcheck disable=SC2086 # ENV and BURROW_JAVA_OPTS_AGENT are lists
+    env $envs BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+      --config "$work/$name-$who.yaml" --state "$work/$name-$who" --transport "$TRANSPORT" >"$work/agent-$name-$who.log" 2>&1 &
+    pids+=($!)
+    if [ "$who" = x ]; then expose_pid=$!; else connect_pid=$!; fi
+  done
+  for t in "${fwd_ports[@]}"; do wait_tcp "$t"; done
+  for who in x c; do
+    for _ in $(seq 120); do "$JAVA_HOME/bin/java" -jar "$jar" ready -q --state "$work/$name-$who" 2>/dev/null && break; sleep 1; done
+  done
+}

@@ -39,115 +39,34 @@ bench_start_targets
 declare -A port_iperf port_first port_echo path_pids
 port_iperf[plain]=$iperf_port; port_first[plain]=$first_port; port_echo[plain]=$echo_port; path_pids[plain]=""
 
-# ------------------------------------------------------------------ haproxy chain (TUNNEL_CPU)
+# ------------------------------------------------------------------ the paths (TUNNEL_CPU; starters in lib.sh)
+targets=("$iperf_port" "$first_port" "$echo_port")
+set_ports() { port_iperf[$1]=${fwd_ports[0]}; port_first[$1]=${fwd_ports[1]}; port_echo[$1]=${fwd_ports[2]}; }
+
+# haproxy chain: client -> haproxy1 -> haproxy2 -> target
 start_haproxy() {
   local h1=() h2=() i
   for i in 0 1 2; do h1+=("$(free_port)"); h2+=("$(free_port)"); done
-  local targets=("$iperf_port" "$first_port" "$echo_port")
-  for hop in 1 2; do
-    {
-      printf 'global\n  nbthread 1\n  maxconn 4096\n  pidfile %s/haproxy%s.pid\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 5m\n  timeout server 5m\n' "$work" "$hop"
-      for i in 0 1 2; do
-        if [ "$hop" = 1 ]; then listen=${h1[$i]}; next=${h2[$i]}; else listen=${h2[$i]}; next=${targets[$i]}; fi
-        printf 'listen l%s\n  bind 127.0.0.1:%s\n  server s 127.0.0.1:%s\n' "$i" "$listen" "$next"
-      done
-    } >"$work/haproxy$hop.cfg"
-    "${pin_tunnel[@]}" haproxy -db -f "$work/haproxy$hop.cfg" >"$work/haproxy$hop.log" 2>&1 &
-    pids+=($!); path_pids[haproxy]="${path_pids[haproxy]:-} $!"
-  done
-  for i in 0 1 2; do wait_tcp "${h1[$i]}"; wait_tcp "${h2[$i]}"; done
-  port_iperf[haproxy]=${h1[0]}; port_first[haproxy]=${h1[1]}; port_echo[haproxy]=${h1[2]}
+  bench_haproxy haproxy1 "${h1[0]}:${h2[0]}" "${h1[1]}:${h2[1]}" "${h1[2]}:${h2[2]}"; path_pids[haproxy]=$haproxy_pid
+  bench_haproxy haproxy2 "${h2[0]}:$iperf_port" "${h2[1]}:$first_port" "${h2[2]}:$echo_port"; path_pids[haproxy]="${path_pids[haproxy]} $haproxy_pid"
+  fwd_ports=("${h1[@]}"); set_ports haproxy
 }
 
-# ------------------------------------------------------------------ OpenSSH -L (TUNNEL_CPU)
+# OpenSSH -L through sshd on loopback, OpenSSH's default cipher
 start_ssh() {
-  local sport l=() i
-  sport=$(free_port)
-  for i in 0 1 2; do l+=("$(free_port)"); done
-  mkdir -p "$work/ssh" /run/sshd
-  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/host_key"
-  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh/user_key"
-  cp "$work/ssh/user_key.pub" "$work/ssh/authorized_keys"
-  chmod 600 "$work/ssh/authorized_keys"
-  cat >"$work/ssh/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $sport
-HostKey $work/ssh/host_key
-AuthorizedKeysFile $work/ssh/authorized_keys
-PidFile $work/ssh/sshd.pid
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-AllowTcpForwarding yes
-EOF
-  "${pin_tunnel[@]}" /usr/sbin/sshd -D -e -f "$work/ssh/sshd_config" >"$work/sshd.log" 2>&1 &
-  pids+=($!); local sshd=$!
-  wait_tcp "$sport"
-  "${pin_tunnel[@]}" ssh -N -T -i "$work/ssh/user_key" -p "$sport" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR \
-    -L "127.0.0.1:${l[0]}:127.0.0.1:$iperf_port" -L "127.0.0.1:${l[1]}:127.0.0.1:$first_port" \
-    -L "127.0.0.1:${l[2]}:127.0.0.1:$echo_port" "$(id -un)@127.0.0.1" >"$work/ssh.log" 2>&1 &
-  pids+=($!)
-  path_pids[ssh]="$sshd $!"
-  for i in 0 1 2; do wait_tcp "${l[$i]}"; done
-  port_iperf[ssh]=${l[0]}; port_first[ssh]=${l[1]}; port_echo[ssh]=${l[2]}
-  ssh_cipher=$(ssh -G -p "$sport" 127.0.0.1 2>/dev/null | sed -n 's/^ciphers //p' | cut -d, -f1)
+  bench_sshd
+  bench_ssh_forward ssh "$sshd_port" "" "${targets[@]}"
+  path_pids[ssh]="$sshd_pid $ssh_pid"; set_ports ssh
+  ssh_cipher=$(ssh -G -p "$sshd_port" 127.0.0.1 2>/dev/null | sed -n 's/^ciphers //p' | cut -d, -f1)
 }
 
-# ------------------------------------------------------------------ Burrow: relay + two agents (TUNNEL_CPU)
+# Burrow: relay + two agents, relay circuits only
 start_burrow() {
-  local rport admin l=() i
-  rport=$(free_port); admin=$(free_port)
-  for i in 0 1 2; do l+=("$(free_port)"); done
-  # shellcheck disable=SC2086 # BURROW_JAVA_OPTS is a list of JVM flags (e.g. a JFR recording)
-  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
-    --listen "127.0.0.1:$rport" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
-    --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 \
-    >"$work/relay.log" 2>&1 &
-  pids+=($!); local relay=$!
-  for _ in $(seq 900); do grep -qs '^development certificate sha256:' "$work/relay.log" && break; sleep 0.1; done
-  local fp; fp=$(grep -o '^development certificate sha256:[0-9a-f]*' "$work/relay.log" | head -n1 | cut -d' ' -f3)
-  [ -n "$fp" ] || { cat "$work/relay.log" >&2; echo "tunnel-bench: relay did not start" >&2; exit 1; }
-  local ida idb
-  ida=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/alice" --name alice | sed -n 's/^node ID: *//p')
-  idb=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/bob" --name bob | sed -n 's/^node ID: *//p')
-  local relay_yaml="relay:
-  url: https://127.0.0.1:$rport
-  fingerprint: $fp"
-  cat >"$work/alice.yaml" <<EOF
-$relay_yaml
-expose:
-  - {name: iperf, target: 127.0.0.1:$iperf_port, allow: [node:$idb]}
-  - {name: first, target: 127.0.0.1:$first_port, allow: [node:$idb]}
-  - {name: echo, target: 127.0.0.1:$echo_port, allow: [node:$idb]}
-EOF
-  cat >"$work/bob.yaml" <<EOF
-$relay_yaml
-peers:
-  alice: $ida
-forward:
-  - {peer: alice, service: iperf, listen: ${l[0]}}
-  - {peer: alice, service: first, listen: ${l[1]}}
-  - {peer: alice, service: echo, listen: ${l[2]}}
-EOF
-  local who pid_a pid_b
-  for who in alice bob; do
-    # shellcheck disable=SC2086
-    BURROW_DIRECT=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
-      --config "$work/$who.yaml" --state "$work/$who" --transport "$TRANSPORT" >"$work/agent-$who.log" 2>&1 &
-    pids+=($!)
-    if [ "$who" = alice ]; then pid_a=$!; else pid_b=$!; fi
-  done
-  for i in 0 1 2; do wait_tcp "${l[$i]}"; done
-  for who in alice bob; do
-    for _ in $(seq 120); do "$JAVA_HOME/bin/java" -jar "$jar" ready -q --state "$work/$who" 2>/dev/null && break; sleep 1; done
-  done
-  path_pids[burrow]="$relay $pid_a $pid_b"
-  burrow_parts="relay=$relay connect_agent=$pid_b expose_agent=$pid_a"
-  port_iperf[burrow]=${l[0]}; port_first[burrow]=${l[1]}; port_echo[burrow]=${l[2]}
+  bench_relay
+  bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
+  path_pids[burrow]="$relay_pid $expose_pid $connect_pid"
+  burrow_parts="relay=$relay_pid connect_agent=$connect_pid expose_agent=$expose_pid"
+  set_ports burrow
 }
 
 for p in $PATHS; do

@@ -16,9 +16,9 @@ import java.util.concurrent.ExecutorService;
  * Targets and probes of {@code bench/tunnel-bench.sh} (issue 4); bulk throughput is iperf3's job.
  *
  * <pre>
- * TunnelProbe serve                                   prints SERVE first=P echo=Q, serves until killed:
+ * TunnelProbe serve                                   prints SERVE first=P echo=Q http=R, serves until killed:
  *                                                     P sends one byte on accept (a server that speaks first),
- *                                                     Q echoes everything
+ *                                                     Q echoes everything, R answers one HTTP/1.0 request
  * TunnelProbe ttfb --port P --count 200 --warmup 20   new connection -> first byte, one at a time
  * TunnelProbe pingpong --port Q --count 5000 --warmup 1000 [--size 64]   one connection, one message in flight
  * </pre>
@@ -76,9 +76,30 @@ public final class TunnelProbe {
                 out.flush();
             }
         }));
-        System.out.println("SERVE first=" + first.getLocalPort() + " echo=" + echo.getLocalPort());
+        ServerSocket http = new ServerSocket(0, 1024, lo);
+        pool.submit(() -> accept(http, pool, TunnelProbe::http));
+        System.out.println("SERVE first=" + first.getLocalPort() + " echo=" + echo.getLocalPort() + " http=" + http.getLocalPort());
         System.out.flush();
         Thread.currentThread().join();
+    }
+
+    /** The HTTP/1.0 response of the {@code http} target (client speaks first). */
+    static final byte[] HTTP_RESPONSE = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** Reads a request head up to the blank line, answers {@link #HTTP_RESPONSE} and closes. */
+    private static void http(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        int state = 0;
+        int b;
+        while (state < 4 && (b = in.read()) >= 0) {
+            state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : (b == '\r' ? 1 : 0);
+        }
+        if (state == 4) {
+            s.getOutputStream().write(HTTP_RESPONSE);
+            s.getOutputStream().flush();
+            s.shutdownOutput();
+            in.transferTo(OutputStream.nullOutputStream()); // until the client closes
+        }
     }
 
     interface Conn {
