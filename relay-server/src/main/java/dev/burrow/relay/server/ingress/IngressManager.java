@@ -5,7 +5,7 @@ import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.PublishRefusedReason;
 import dev.burrow.protocol.frame.RelayFrame;
-import dev.burrow.relay.server.RelayServer;
+import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.circuit.IngressJoin;
 import dev.burrow.relay.server.forward.ClientSession;
@@ -255,7 +255,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, RelayServer.WATER_MARK)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, RelayDefaults.WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
