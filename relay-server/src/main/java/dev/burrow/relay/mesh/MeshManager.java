@@ -4,6 +4,10 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.RelayDefaults;
+import dev.burrow.relay.server.RelayMesh;
+import dev.burrow.relay.server.circuit.MeshCircuits;
+import dev.burrow.relay.server.forward.ClientRegistry;
+import dev.burrow.relay.server.forward.MeshRouter;
 import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
@@ -39,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * <p>Links and handshakes talk to the mesh through {@link MeshNode}, which this class implements by
  * handing each event to the part that owns it.
  */
-public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, AutoCloseable {
+public final class MeshManager implements MeshNode, RelayMesh, RelayContext.MeshEndpoint {
     private static final Logger log = LoggerFactory.getLogger(MeshManager.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     /**
@@ -58,6 +62,7 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
 
     // Final after construction (the parts hold their own state).
     private final byte[] instanceId = new byte[MeshProtocol.INSTANCE_ID_LENGTH];
+    private final RelayConfig config;
     private final String relayId;
     private final RelayMetrics metrics;
     private final MeshKeyring keyring;
@@ -67,7 +72,7 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
 
     private MeshManager(RelayContext rc, MeshKey key, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
             boolean tls, Resolver resolver) throws SSLException {
-        RelayConfig config = rc.config();
+        this.config = rc.config();
         RelayConfig.Mesh mesh = config.mesh();
         RANDOM.nextBytes(instanceId);
         this.relayId = config.relayId();
@@ -77,20 +82,20 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
         this.presence = new MeshPresence(rc.registry(), metrics);
         MeshConnections connections = new MeshConnections(this, loop, channelClass, RelayDefaults.WATER_MARK,
                 config.timeouts().handshake(), tls);
-        int defaultPort = mesh.port() > 0 ? mesh.port() : config.listen().getPort();
-        this.peers = new MeshPeers(this, connections, presence, keyring, metrics, mesh.peers(), defaultPort, resolver,
+        this.peers = new MeshPeers(this, connections, presence, keyring, metrics, mesh.peers(), defaultPort(config), resolver,
                 () -> new MeshCircuitEnds.Acceptor(rc), loop);
         this.forwarding = new MeshForwarding(presence, connections, rc.registry(), rc.circuits(), metrics, loop,
                 config.limits().pendingCircuitsPerClient(), config.timeouts().circuitToken());
     }
 
     /**
-     * Starts meshing when {@code mesh.peers} is set. A missing or malformed key disables meshing with
-     * an error in the log (and mesh connections are refused): never an unauthenticated mesh.
+     * Builds the mesh when {@code mesh.peers} is set (it dials nothing before {@link #start()}). A
+     * missing or malformed key disables meshing with an error in the log (and mesh connections are
+     * refused): never an unauthenticated mesh.
      *
-     * @return the running mesh, or null when meshing is off
+     * @return the mesh, or null when meshing is off
      */
-    public static MeshManager start(RelayContext rc, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
+    public static MeshManager create(RelayContext rc, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
             boolean tls, Resolver resolver) {
         RelayConfig.Mesh cfg = rc.config().mesh();
         if (!cfg.configured()) {
@@ -116,17 +121,18 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
             log.error("event=mesh_disabled msg=\"cannot build the mesh TLS client: {}\"", e.getMessage());
             return null;
         }
-        rc.registry().presenceListener(m.presence);
-        rc.registry().remoteNames(m::lookupName);
-        rc.circuits().mesh(m.forwarding);
-        rc.mesh(m.forwarding, m);
-        rc.gate().exemptFromIpLimit(m.peers::isSibling);
         rc.metrics().bindMeshGauges(m, MeshManager::linkCount, MeshManager::routeCount, MeshManager::meshNameCount);
-        // The key file is also looked at without handshakes, so that removing a key cuts links soon.
-        m.peers.start(cfg.resolveInterval(), m::key, MeshKeyring.KEY_CHECK_NANOS);
-        log.info("event=mesh_started peers={} port={} resolve_interval_ms={}", cfg.peers(), defaultPort(rc.config()),
-                cfg.resolveInterval().toMillis());
         return m;
+    }
+
+    /** Starts resolving the peer names and dialling siblings (once the public listener is bound). */
+    @Override
+    public void start() {
+        RelayConfig.Mesh cfg = config.mesh();
+        // The key file is also looked at without handshakes, so that removing a key cuts links soon.
+        peers.start(cfg.resolveInterval(), this::key, MeshKeyring.KEY_CHECK_NANOS);
+        log.info("event=mesh_started peers={} port={} resolve_interval_ms={}", cfg.peers(), defaultPort(config),
+                cfg.resolveInterval().toMillis());
     }
 
     private static int defaultPort(RelayConfig config) {
@@ -207,6 +213,38 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
         forwarding.linkDown(link);
     }
 
+    // ---------------------------------------------------------------- RelayMesh: what the relay's parts see
+
+    @Override
+    public MeshRouter router() {
+        return forwarding;
+    }
+
+    @Override
+    public RelayContext.MeshEndpoint endpoint() {
+        return this;
+    }
+
+    @Override
+    public MeshCircuits circuits() {
+        return forwarding;
+    }
+
+    @Override
+    public ClientRegistry.PresenceListener presence() {
+        return presence;
+    }
+
+    @Override
+    public ClientRegistry.RemoteNames names() {
+        return this::lookupName;
+    }
+
+    @Override
+    public boolean isSibling(InetAddress ip) {
+        return peers.isSibling(ip);
+    }
+
     // ---------------------------------------------------------------- RelayContext.MeshEndpoint: accepting
 
     @Override
@@ -226,6 +264,7 @@ public final class MeshManager implements MeshNode, RelayContext.MeshEndpoint, A
      * reached), or {@link #FIRST_SYNC_WAIT} after the mesh started, whichever comes first. Readiness
      * waits for it, so a new pod does not take agents before it knows where the fleet's nodes are.
      */
+    @Override
     public boolean synced() {
         return peers.synced(FIRST_SYNC_WAIT);
     }

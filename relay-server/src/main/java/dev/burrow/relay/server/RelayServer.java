@@ -3,18 +3,15 @@ package dev.burrow.relay.server;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.tls.RelayTls;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.mesh.MeshManager;
 import dev.burrow.relay.server.admin.AdminServer;
 import dev.burrow.relay.server.auth.AdmissionFactory;
 import dev.burrow.relay.server.auth.ClientAdmission;
 import dev.burrow.relay.server.auth.ClientAuthenticator;
-import dev.burrow.relay.server.circuit.CircuitManager;
-import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
-import dev.burrow.relay.server.forward.PeerWatchers;
 import dev.burrow.relay.server.ingress.IngressManager;
 import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
-import dev.burrow.relay.server.net.ConnectionGate;
 import dev.burrow.relay.server.net.EnrolmentEndpoint;
 import dev.burrow.relay.server.net.RelayChannelInitializer;
 import dev.burrow.transport.Transport;
@@ -65,8 +62,8 @@ public final class RelayServer implements AutoCloseable {
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
     private final SslContext sslOverride;
-    private final dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
-    private dev.burrow.relay.mesh.MeshManager mesh;
+    private final MeshManager.Resolver meshResolver;
+    private MeshManager mesh;
 
     private RelayContext context;
     private EventLoopGroup bossGroup;
@@ -95,7 +92,7 @@ public final class RelayServer implements AutoCloseable {
         this.verifierOverride = b.verifier;
         this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
         this.sslOverride = b.sslContext;
-        this.meshResolver = b.meshResolver == null ? dev.burrow.relay.mesh.MeshManager.Resolver.SYSTEM : b.meshResolver;
+        this.meshResolver = b.meshResolver == null ? MeshManager.Resolver.SYSTEM : b.meshResolver;
     }
 
     public static Builder builder(RelayConfig config) {
@@ -112,7 +109,7 @@ public final class RelayServer implements AutoCloseable {
         private NodeVerifier verifier;
         private EnrolmentEndpoint enrolment;
         private SslContext sslContext;
-        private dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
+        private MeshManager.Resolver meshResolver;
 
         private Builder(RelayConfig config) {
             this.config = config;
@@ -154,7 +151,7 @@ public final class RelayServer implements AutoCloseable {
         }
 
         /** Resolves mesh peer names (tests map names to loopback addresses); default: the system resolver. */
-        public Builder meshResolver(dev.burrow.relay.mesh.MeshManager.Resolver r) {
+        public Builder meshResolver(MeshManager.Resolver r) {
             this.meshResolver = r;
             return this;
         }
@@ -179,21 +176,22 @@ public final class RelayServer implements AutoCloseable {
         NodeVerifier verifier = verifierOverride != null ? verifierOverride : AdmissionFactory.verifier(config.auth());
         SslContext ssl = sslOverride != null ? sslOverride : sslContext();
 
-        ClientRegistry registry = new ClientRegistry(
-                new PeerWatchers(RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL), metrics);
-        RelayContext[] holder = new RelayContext[1];
-        CircuitManager circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
-                config.timeouts().circuitIdle(), metrics, () -> holder[0] != null && holder[0].draining());
-        ConnectionGate gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
-                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), metrics);
-        context = new RelayContext(config, metrics, registry, new ClientAuthenticator(verifier, admission), gate, circuits, enrolment);
-        holder[0] = context;
+        bossGroup = transport.newEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true));
+        workerGroup = transport.newEventLoopGroup(0, new DefaultThreadFactory("relay-io", true));
+        boolean tls = ssl != null;
+        context = RelayContext.builder(config, metrics, new ClientAuthenticator(verifier, admission))
+                .enrolment(enrolment)
+                .ingress(config.ingress().enabled()
+                        ? rc -> new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
+                                config.timeouts().circuitToken(), rc::draining, tls)
+                        : null)
+                .mesh(rc -> MeshManager.create(rc, workerGroup, transport.socketChannel(), tls, meshResolver))
+                .build();
+        mesh = context.mesh() instanceof MeshManager m ? m : null;
         metrics.bindGauges(context, c -> c.registry().size(), RelayContext::queuedDatagrams,
                 c -> c.circuits().pendingCount(), c -> c.circuits().activeCount(), c -> c.draining() ? 1 : 0);
         metrics.transport(transport.kind().configName());
 
-        bossGroup = transport.newEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true));
-        workerGroup = transport.newEventLoopGroup(0, new DefaultThreadFactory("relay-io", true));
         try {
             ServerBootstrap b = new ServerBootstrap()
                     .group(bossGroup, workerGroup)
@@ -207,16 +205,11 @@ public final class RelayServer implements AutoCloseable {
                     .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
             serverChannel = b.bind(config.listen()).sync().channel();
             if (config.ingress().enabled()) {
-                IngressManager ingress = new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
-                        config.timeouts().circuitToken(), context::draining, ssl != null);
-                context.ingress(ingress);
-                circuits.external(ingress);
                 log.warn("event=ingress_enabled bind={} ports={} msg=\"public ingress is on: this relay sees the plaintext of public connections\"",
                         config.ingress().bindAddress().getHostAddress(), config.ingress().hasRange()
                                 ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static");
             }
-            mesh = dev.burrow.relay.mesh.MeshManager.start(context, workerGroup, transport.socketChannel(), ssl != null,
-                    meshResolver);
+            context.mesh().start();
             if (config.adminListen() != null) {
                 admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
                         () -> prometheus == null ? "" : prometheus.scrape());
@@ -306,7 +299,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** The running mesh, or null when meshing is off (not configured, or no usable key). */
-    public dev.burrow.relay.mesh.MeshManager mesh() {
+    public MeshManager mesh() {
         return mesh;
     }
 
@@ -324,11 +317,11 @@ public final class RelayServer implements AutoCloseable {
 
     /**
      * Ready = started, not draining, not closed, and, when meshed, the first mesh sync done (every
-     * listed sibling dialled once; bounded by {@link dev.burrow.relay.mesh.MeshManager#FIRST_SYNC_WAIT})
+     * listed sibling dialled once; bounded by {@link MeshManager#FIRST_SYNC_WAIT})
      * so that a new pod does not take agents before it knows the fleet.
      */
     public boolean ready() {
-        return started && !closed && context != null && !context.draining() && (mesh == null || mesh.synced());
+        return started && !closed && context != null && !context.draining() && context.mesh().synced();
     }
 
     /** Replaces the per-client read rate limit live (0 = unlimited); connected clients pick it up on their next frame. */
@@ -395,8 +388,8 @@ public final class RelayServer implements AutoCloseable {
             if (admin != null) {
                 admin.close();
             }
-            if (mesh != null) {
-                mesh.close();
+            if (context != null) {
+                context.mesh().close();
             }
             if (stun != null) {
                 try {

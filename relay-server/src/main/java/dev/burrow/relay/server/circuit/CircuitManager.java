@@ -54,13 +54,6 @@ public final class CircuitManager {
         AttachResult attach(Channel ch, ClientFrame.CircuitAttach a);
     }
 
-    private volatile ExternalCircuits external;
-
-    /** Lets {@code e} take attaches for circuit IDs this manager does not know. */
-    public void external(ExternalCircuits e) {
-        this.external = e;
-    }
-
     private final ConcurrentHashMap<CircuitId, Circuit> circuits = new ConcurrentHashMap<>();
     /** Per client: its circuit counts and open circuits, so a disconnect touches only its own. Guarded by {@code usage}. */
     private final java.util.HashMap<ClientSession, Usage> usage = new java.util.HashMap<>();
@@ -90,21 +83,29 @@ public final class CircuitManager {
     private final Duration idleTimeout;
     private final RelayMetrics metrics;
     private final BooleanSupplier draining;
-    private volatile MeshCircuits mesh = MeshCircuits.NONE;
+    private final MeshCircuits mesh;
+    /** Takes attaches for circuit IDs this manager does not know (public ingress); null when none. */
+    private final ExternalCircuits external;
 
     public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
             RelayMetrics metrics, BooleanSupplier draining) {
+        this(registry, limits, tokenTtl, idleTimeout, metrics, draining, MeshCircuits.NONE, null);
+    }
+
+    /**
+     * @param mesh circuits across sibling relays ({@link MeshCircuits#NONE} without a mesh)
+     * @param externalOrNull circuits made outside this manager (public ingress) that attach through it
+     */
+    public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
+            RelayMetrics metrics, BooleanSupplier draining, MeshCircuits mesh, ExternalCircuits externalOrNull) {
+        this.mesh = mesh;
+        this.external = externalOrNull;
         this.registry = registry;
         this.limits = limits;
         this.tokenTtl = tokenTtl;
         this.idleTimeout = idleTimeout;
         this.metrics = metrics;
         this.draining = draining;
-    }
-
-    /** Wires in circuits across sibling relays (once, at start). */
-    public void mesh(MeshCircuits m) {
-        this.mesh = m;
     }
 
     public int pendingCount() {

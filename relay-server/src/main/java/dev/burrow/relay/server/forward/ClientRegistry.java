@@ -27,8 +27,8 @@ public final class ClientRegistry {
     private final NameIndex names = new NameIndex();
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
-    private volatile PresenceListener presence = PresenceListener.NONE;
-    private volatile RemoteNames remoteNames = RemoteNames.NONE;
+    private final PresenceListener presence;
+    private final RemoteNames remoteNames;
 
     /** Told when a key connects here or leaves (not when a connection replaces another with the same key). */
     public interface PresenceListener {
@@ -51,10 +51,6 @@ public final class ClientRegistry {
         };
     }
 
-    public void presenceListener(PresenceListener listener) {
-        this.presence = listener;
-    }
-
     /**
      * Names of nodes connected to other relays (the relay mesh), asked after the local index. Each
      * answer holds distinct keys, at most {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}.
@@ -65,13 +61,19 @@ public final class ClientRegistry {
         RemoteNames NONE = name -> List.of();
     }
 
-    public void remoteNames(RemoteNames source) {
-        this.remoteNames = source;
+    public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
+        this(watchers, metrics, PresenceListener.NONE, RemoteNames.NONE);
     }
 
-    public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
+    /**
+     * @param presence told when a key connects or leaves (the mesh's presence)
+     * @param remoteNames asked for names not connected here (the mesh's names)
+     */
+    public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics, PresenceListener presence, RemoteNames remoteNames) {
         this.watchers = watchers;
         this.metrics = metrics;
+        this.presence = presence;
+        this.remoteNames = remoteNames;
     }
 
     /** Registers {@code session}, replacing (and closing) an older connection with the same key. */

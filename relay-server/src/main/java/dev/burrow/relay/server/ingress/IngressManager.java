@@ -62,7 +62,7 @@ import org.slf4j.LoggerFactory;
  * case {@code max-connection-duration} after the client was accepted. Every
  * refusal resets the client connection (RST) and moves {@link RelayMetrics#INGRESS_EVENTS}.
  */
-public final class IngressManager implements CircuitManager.ExternalCircuits {
+public final class IngressManager implements PublicIngress {
     private static final Logger log = LoggerFactory.getLogger(IngressManager.class);
     /** Accept backlog of a public port: a burst beyond it is refused by the kernel, not queued by us. */
     static final int ACCEPT_BACKLOG = 128;
@@ -113,6 +113,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         return new IngressManager(IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false, true);
     }
 
+    @Override
     public boolean enabled() {
         return config.enabled();
     }
@@ -120,6 +121,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     // ------------------------------------------------------------------ publishing
 
     /** PUBLISH from {@code owner}; called on its event loop. */
+    @Override
     public void publish(ClientSession owner, ClientFrame.Publish p) {
         String nodeId = owner.key().nodeId();
         if (!config.enabled()) {
@@ -279,6 +281,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** UNPUBLISH from {@code owner}: its port closes. */
+    @Override
     public void unpublish(ClientSession owner, String service) {
         PublishedService svc;
         synchronized (lock) {
@@ -294,6 +297,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** The owner's control connection ended: all its ports close, its waiting clients are reset. */
+    @Override
     public void clientGone(ClientSession owner) {
         List<PublishedService> mine;
         synchronized (lock) {
@@ -349,6 +353,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** Every published service (tests, status). */
+    @Override
     public List<Publication> publications() {
         synchronized (lock) {
             List<Publication> out = new ArrayList<>();
@@ -364,11 +369,13 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** Public connections open now (waiting for their circuit or joined). */
+    @Override
     public int openConnections() {
         return open.get();
     }
 
     /** Shutdown: every port closes and every public connection is closed. */
+    @Override
     public void closeAll() {
         List<PublishedService> all = new ArrayList<>();
         synchronized (lock) {
@@ -388,6 +395,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     // ------------------------------------------------------------------ circuits
 
     /** CIRCUIT_REJECT from {@code listener}: true when it was for one of ours (the client is reset). */
+    @Override
     public boolean reject(ClientSession listener, ClientFrame.CircuitReject r) {
         Pending p = pending.get(r.circuitId());
         if (p == null || p.service().owner != listener || !pending.remove(p.id(), p)) {

@@ -24,9 +24,19 @@ public final class ConnectionGate {
     private final int maxHandshakes;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final RelayMetrics metrics;
-    private volatile java.util.function.Predicate<InetAddress> exempt = ip -> false;
+    private final java.util.function.Predicate<InetAddress> exempt;
 
     public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, RelayMetrics metrics) {
+        this(ratePerIp, burstPerIp, maxEntries, maxHandshakes, metrics, ip -> false);
+    }
+
+    /**
+     * @param exempt source addresses the per-IP connect limit does not apply to: the sibling relays of
+     *     the mesh, which open one connection per cross-relay circuit. The handshakes-in-flight cap still applies.
+     */
+    public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, RelayMetrics metrics,
+            java.util.function.Predicate<InetAddress> exempt) {
+        this.exempt = exempt;
         this.perIp = Caffeine.newBuilder().maximumSize(maxEntries).expireAfterAccess(IP_ENTRY_TTL).build();
         this.rate = ratePerIp;
         this.burst = burstPerIp;
@@ -56,14 +66,6 @@ public final class ConnectionGate {
             return false;
         }
         return true;
-    }
-
-    /**
-     * Source addresses the per-IP connect limit does not apply to: the sibling relays of the mesh,
-     * which open one connection per cross-relay circuit. The handshakes-in-flight cap still applies.
-     */
-    public void exemptFromIpLimit(java.util.function.Predicate<InetAddress> siblings) {
-        this.exempt = siblings;
     }
 
     public void handshakeDone() {
