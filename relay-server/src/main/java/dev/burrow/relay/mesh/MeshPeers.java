@@ -1,6 +1,6 @@
 package dev.burrow.relay.mesh;
 
-import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.protocol.HostPort;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import dev.burrow.relay.server.net.HandshakeDeadline;
@@ -149,13 +149,11 @@ final class MeshPeers {
         Set<InetSocketAddress> wanted = new LinkedHashSet<>();
         for (String entry : peerNames) {
             String host = entry;
-            int port = defaultPort;
-            if (entry.startsWith("[") || entry.chars().filter(c -> c == ':').count() == 1) {
-                InetSocketAddress a = RelayConfigLoader.parseAddress(entry);
-                host = a.getHostString();
-                port = a.getPort();
-            }
+            int port;
             try {
+                HostPort a = HostPort.parse(entry, defaultPort);
+                host = a.host();
+                port = a.port();
                 for (InetAddress ip : resolver.resolve(host)) {
                     wanted.add(new InetSocketAddress(ip, port));
                 }
