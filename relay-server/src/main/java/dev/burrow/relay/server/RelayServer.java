@@ -14,6 +14,7 @@ import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.net.EnrolmentEndpoint;
 import dev.burrow.relay.server.net.RelayChannelInitializer;
+import dev.burrow.stun.server.StunServer;
 import dev.burrow.transport.Transport;
 import dev.burrow.transport.TransportKind;
 import dev.burrow.transport.TransportSelector;
@@ -31,6 +32,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -54,6 +56,7 @@ import org.slf4j.LoggerFactory;
 public final class RelayServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
 
+    // Final after construction.
     private final RelayConfig config;
     private final Transport transport;
     private final RelayMetrics metrics;
@@ -63,19 +66,20 @@ public final class RelayServer implements AutoCloseable {
     private final EnrolmentEndpoint enrolment;
     private final SslContext sslOverride;
     private final MeshManager.Resolver meshResolver;
-    private MeshManager mesh;
+    private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
+    // Guarded by this (start and close are synchronized); read by getters once started.
+    private MeshManager mesh;
     private RelayContext context;
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
     private AdminServer admin;
-    private dev.burrow.stun.server.StunServer stun;
-    private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
+    private StunServer stun;
     private String fingerprint;
     private volatile boolean started;
     private volatile boolean closed;
-    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
     private RelayServer(Builder b) {
         this.config = b.config;
@@ -228,7 +232,7 @@ public final class RelayServer implements AutoCloseable {
         started = true;
         log.info("event=relay_started listen={} admin={} stun={} tls={} admission=\"{}\" transport={} relay_id={}", address(),
                 admin == null ? "off" : admin.address(), config.stunListen() == null ? "off" : config.stunListen(),
-                ssl == null ? "none" : config.tls().mode().name().toLowerCase(java.util.Locale.ROOT), admission.describe(),
+                ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT), admission.describe(),
                 transport.kind().configName(), config.relayId());
         if (ssl == null) {
             log.warn("event=relay_plaintext msg=\"TLS is off: only run this behind a TLS-terminating proxy\"");

@@ -12,10 +12,12 @@ import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.CircuitEvent;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
@@ -357,8 +359,8 @@ public final class CircuitManager {
         metrics.circuitEvent(CircuitEvent.ATTACHED);
         // Counted as active like a local circuit, so a draining relay waits for it (up to the grace).
         active.incrementAndGet();
-        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
-        io.netty.channel.ChannelFutureListener end = f -> {
+        AtomicBoolean ended = new AtomicBoolean();
+        ChannelFutureListener end = f -> {
             if (ended.compareAndSet(false, true)) {
                 active.decrementAndGet();
                 metrics.circuitEvent(CircuitEvent.CLOSED);

@@ -6,7 +6,9 @@ import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,12 +25,15 @@ public final class ClientRegistry {
     private static final Logger log = LoggerFactory.getLogger(ClientRegistry.class);
     public static final String DUPLICATE_PROBLEM = "another connection with your key is active";
 
-    private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
-    private final NameIndex names = new NameIndex();
+    // Final after construction.
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
     private final PresenceListener presence;
     private final RemoteNames remoteNames;
+
+    // Concurrent (every client's event loop): the sessions by key, and their certified names.
+    private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
+    private final NameIndex names = new NameIndex();
 
     /** Told when a key connects here or leaves (not when a connection replaces another with the same key). */
     public interface PresenceListener {
@@ -87,7 +92,7 @@ public final class ClientRegistry {
                     session.remoteAddress());
             previous.close();
             previous.sendAndClose(new RelayFrame.Health(DUPLICATE_PROBLEM));
-            if (!java.util.Objects.equals(previous.certifiedName(), session.certifiedName())) {
+            if (!Objects.equals(previous.certifiedName(), session.certifiedName())) {
                 presence.renamed(session.key());
             }
             return;
@@ -154,7 +159,7 @@ public final class ClientRegistry {
         if (remote.isEmpty()) {
             return local;
         }
-        java.util.LinkedHashSet<NodeKey> merged = new java.util.LinkedHashSet<>(local);
+        LinkedHashSet<NodeKey> merged = new LinkedHashSet<>(local);
         for (NodeKey k : remote) {
             if (merged.size() == FrameLimits.MAX_NAME_RESULT_KEYS) {
                 break;

@@ -20,6 +20,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -35,6 +36,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -67,6 +69,7 @@ public final class IngressManager implements PublicIngress {
     /** Accept backlog of a public port: a burst beyond it is refused by the kernel, not queued by us. */
     static final int ACCEPT_BACKLOG = 128;
 
+    // Final after construction.
     private final IngressConfig config;
     private final RelayMetrics metrics;
     private final Transport transport;
@@ -75,13 +78,17 @@ public final class IngressManager implements PublicIngress {
     private final Duration attachTimeout;
     private final BooleanSupplier draining;
     private final boolean requireTlsAttach;
-    /** Guards {@code byOwner} and {@code portsInUse}. */
+    private final SourceRateLimiter sourceRate;
+
+    // Guarded by lock: the published services by owner and the ports they hold.
     private final Object lock = new Object();
     private final Map<ClientSession, Map<String, PublishedService>> byOwner = new HashMap<>();
     private final Set<Integer> portsInUse = new HashSet<>();
+
+    // Concurrent (any event loop): ingress circuits waiting for their listener's attach, and the count
+    // of open public connections. A pending entry is removed exactly once (remove(key, value)).
     private final ConcurrentHashMap<CircuitId, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
-    private final SourceRateLimiter sourceRate;
 
     /** An ingress circuit offered to its listener, waiting for the listener's attach. */
     private record Pending(CircuitId id, CircuitToken token, Channel client, PublishedService service,
@@ -417,7 +424,7 @@ public final class IngressManager implements PublicIngress {
             metrics.ingress(IngressOutcome.TOKEN_REFUSED);
             return CircuitManager.AttachResult.REFUSED;
         }
-        if (requireTlsAttach && ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
+        if (requireTlsAttach && ch.pipeline().get(SslHandler.class) == null) {
             metrics.ingress(IngressOutcome.PLAIN_ATTACH_REFUSED);
             return CircuitManager.AttachResult.REFUSED; // the listener may still attach with TLS before the TTL
         }
@@ -430,7 +437,7 @@ public final class IngressManager implements PublicIngress {
             return CircuitManager.AttachResult.REFUSED;
         }
         metrics.ingress(IngressOutcome.ACCEPTED);
-        java.util.concurrent.atomic.AtomicBoolean idled = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean idled = new AtomicBoolean();
         IngressJoin.join(client, ch, ProxyHeaders.v2((InetSocketAddress) client.remoteAddress(),
                 (InetSocketAddress) client.localAddress()), p.service().options.idleTimeout(), metrics,
                 () -> {
