@@ -10,6 +10,7 @@ import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
 import com.tngtech.archunit.library.freeze.FreezingArchRule;
 import com.tngtech.archunit.library.freeze.ViolationLineMatcher;
+import dev.burrow.relay.server.RelayServer;
 import java.util.List;
 
 /**
@@ -47,6 +48,20 @@ class LayoutRulesTest {
             .should().dependOnClassesThat().resideInAnyPackage(RELAY_SERVER, CLI)
             .because("relay-client/ and relay-server/ never depend on each other: what both need belongs in "
                     + "relay-protocol/, and tests that need both live in cli/ or bench/");
+
+    @ArchTest
+    static final ArchRule relayPartsNeverReachBackToTheServer = noClasses().that().resideInAPackage(RELAY_SERVER)
+            .and().doNotBelongToAnyOf(RelayServer.class)
+            .should().dependOnClassesThat().haveFullyQualifiedName("dev.burrow.relay.server.RelayServer")
+            .because("RelayServer builds the relay's parts (through RelayContext.Builder) and starts them: a part that "
+                    + "imported it would close a circle; shared constants live in RelayDefaults");
+
+    @ArchTest
+    static final ArchRule relayReachesTheMeshThroughRelayMesh = noClasses().that().resideInAPackage("dev.burrow.relay.server..")
+            .and().doNotBelongToAnyOf(RelayServer.class)
+            .should().dependOnClassesThat().resideInAPackage("dev.burrow.relay.mesh..")
+            .because("the mesh is built last, from the finished RelayContext; the parts built before it reach it "
+                    + "through the RelayMesh interface, and only RelayServer, which creates it, names MeshManager");
 
     @ArchTest
     static final ArchRule noCyclesBetweenModules = slices().matching("dev.burrow.(*)..")

@@ -9,7 +9,6 @@ import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.MeshRouter;
 import dev.burrow.relay.server.forward.PeerWatchers;
-import dev.burrow.relay.server.ingress.IngressManager;
 import dev.burrow.relay.server.ingress.PublicIngress;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.net.ConnectionGate;
@@ -136,7 +135,7 @@ public final class RelayContext {
         this.registry = new ClientRegistry(watchers, metrics, new MeshPresence(), name -> mesh().names().lookupName(name));
         this.gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
                 RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), metrics, ip -> mesh().isSibling(ip));
-        this.ingress = b.ingress != null ? b.ingress.apply(this) : IngressManager.disabled(metrics);
+        this.ingress = b.ingress != null ? b.ingress.apply(this) : PublicIngress.disabled(metrics);
         this.circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
                 config.timeouts().circuitIdle(), metrics, this::draining, new MeshCircuitsLate(), ingress);
         RelayMesh m = b.mesh.create(this);

@@ -3,6 +3,7 @@ package dev.burrow.relay.server.ingress;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.forward.ClientSession;
+import dev.burrow.relay.server.metrics.RelayMetrics;
 import java.util.List;
 
 /**
@@ -10,6 +11,11 @@ import java.util.List;
  * disabled one refuses every PUBLISH). Its circuits attach through the circuit path.
  */
 public interface PublicIngress extends CircuitManager.ExternalCircuits {
+    /** Ingress off: every PUBLISH is refused with NOT_ENABLED. */
+    static PublicIngress disabled(RelayMetrics metrics) {
+        return IngressManager.disabled(metrics);
+    }
+
     boolean enabled();
 
     /** PUBLISH from {@code owner}; called on its event loop. */
