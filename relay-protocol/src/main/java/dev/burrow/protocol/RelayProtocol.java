@@ -53,4 +53,12 @@ public final class RelayProtocol {
     public static final int CIRCUIT_ID_LENGTH = 16;
     /** Circuit attach tokens are single-use bearer secrets: 256 bits. */
     public static final int CIRCUIT_TOKEN_LENGTH = 32;
+
+    /**
+     * Largest read of a byte splice (the relay's CircuitProxy and the agent's Splice, which cannot
+     * share code: relay-server and relay-client never import each other, so the rule lives here).
+     * With auto-read off each read request reads once, so this is what one wake-up moves: a bulk
+     * transfer fills it, an interactive one allocates small buffers.
+     */
+    public static final int SPLICE_MAX_READ = 256 * 1024;
 }

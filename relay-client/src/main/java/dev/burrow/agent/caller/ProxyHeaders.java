@@ -1,11 +1,9 @@
 package dev.burrow.agent.caller;
 
+import dev.burrow.protocol.ProxyHeaderV2;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
-import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
-import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.handler.codec.haproxy.HAProxyTLV;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
@@ -15,7 +13,7 @@ import java.util.List;
 
 /**
  * Builds the PROXY protocol v2 header the agent writes to a target that opted in
- * ({@link ProxyProtocol#V2}); Netty's {@code HAProxyMessageEncoder} turns it into bytes.
+ * ({@link ProxyProtocol#V2}) with {@link ProxyHeaderV2}; Netty's {@code HAProxyMessageEncoder} turns it into bytes.
  *
  * <p>Command PROXY, TCP over the target's address family. Source: the peer's mapped address
  * ({@link PeerAddresses}) and the agent's own local port of this connection (so the header and
@@ -70,14 +68,7 @@ public final class ProxyHeaders {
         if (caller.path() != null) {
             tlvs.add(tlv(TLV_PATH, caller.path(), alloc));
         }
-        try {
-            return new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY,
-                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
-                    mappedSource.getHostAddress(), target.getAddress().getHostAddress(), local.getPort(), target.getPort(), tlvs);
-        } catch (RuntimeException e) {
-            tlvs.forEach(HAProxyTLV::release);
-            throw e;
-        }
+        return ProxyHeaderV2.message(new InetSocketAddress(mappedSource, local.getPort()), target, tlvs);
     }
 
     private static HAProxyTLV tlv(int type, String value, ByteBufAllocator alloc) {

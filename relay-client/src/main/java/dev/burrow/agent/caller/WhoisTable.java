@@ -1,5 +1,6 @@
 package dev.burrow.agent.caller;
 
+import dev.burrow.protocol.HostPort;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -79,24 +80,10 @@ public final class WhoisTable {
      * answers about addresses, and a lookup could block or lie).
      */
     public static InetSocketAddress parseAddress(String text) {
-        String t = text.strip();
-        int colon = t.lastIndexOf(':');
-        if (colon <= 0 || colon == t.length() - 1) {
-            throw new IllegalArgumentException("'" + text + "' is not host:port (e.g. 127.0.0.1:54321 or [::1]:54321)");
-        }
-        String host = t.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        } else if (host.contains(":")) {
-            throw new IllegalArgumentException("'" + text + "': write IPv6 addresses in brackets, [::1]:54321");
-        }
-        int port;
-        try {
-            port = Integer.parseInt(t.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("'" + text + "': port is not a number");
-        }
-        if (port < 1 || port > 65535) {
+        HostPort hp = HostPort.parse(text, HostPort.PORT_REQUIRED);
+        String host = hp.host();
+        int port = hp.port();
+        if (port < 1) {
             throw new IllegalArgumentException("'" + text + "': port must be 1-65535");
         }
         if (!host.matches("[0-9.]+") && !host.matches("[0-9a-fA-F:.]+")) {

@@ -1,5 +1,6 @@
 package dev.burrow.agent.ingress;
 
+import dev.burrow.protocol.ProxyHeaderV2;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -12,15 +13,15 @@ import java.util.List;
 /**
  * Finds the one PROXY protocol v2 header at the start of an ingress circuit and hands it on as an
  * {@link HAProxyMessage} (parsed by Netty's HAProxy codec on exactly the header's bytes), then
- * leaves the pipeline: every later byte passes through untouched. Checks, before buffering: the
- * 12-byte v2 signature, version 2, and a header length within {@link #MAX_HEADER}.
+ * leaves the pipeline: every later byte passes through untouched. Checks, before buffering
+ * ({@link ProxyHeaderV2#headerLength}): the 12-byte v2 signature, version 2, and a header length
+ * within {@link #MAX_HEADER}.
  */
 final class ProxyHeaderFramer extends ByteToMessageDecoder {
     /** Fixed part of a v2 header: signature[12], version/command, family/protocol, u16 length. */
-    static final int FIXED = 16;
+    static final int FIXED = ProxyHeaderV2.FIXED;
     /** Largest header accepted: IPv6 addresses (36 bytes) plus a little room; the relay sends no TLVs. */
     static final int MAX_HEADER = FIXED + 36 + 256;
-    private static final byte[] SIGNATURE = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
 
     private boolean done;
 
@@ -29,24 +30,8 @@ final class ProxyHeaderFramer extends ByteToMessageDecoder {
         if (done) {
             return;
         }
-        int have = in.readableBytes();
-        int start = in.readerIndex();
-        for (int i = 0; i < Math.min(have, SIGNATURE.length); i++) {
-            if (in.getByte(start + i) != SIGNATURE[i]) {
-                throw new HAProxyProtocolException("not a PROXY protocol v2 header");
-            }
-        }
-        if (have < FIXED) {
-            return;
-        }
-        if ((in.getUnsignedByte(start + 12) & 0xF0) != 0x20) {
-            throw new HAProxyProtocolException("not PROXY protocol version 2");
-        }
-        int total = FIXED + in.getUnsignedShort(start + 14);
-        if (total > MAX_HEADER) {
-            throw new HAProxyProtocolException("PROXY header of " + total + " bytes is too long");
-        }
-        if (have < total) {
+        int total = ProxyHeaderV2.headerLength(in, MAX_HEADER);
+        if (total < 0 || in.readableBytes() < total) {
             return;
         }
         EmbeddedChannel parser = new EmbeddedChannel(new HAProxyMessageDecoder());

@@ -1,5 +1,7 @@
 package dev.burrow.agent.policy;
 
+import dev.burrow.protocol.HostPort;
+
 /**
  * A configured local target: host (an IP literal or a name) and port. Parsed from {@code host:port},
  * {@code [v6]:port} or a bare port (meaning {@code 127.0.0.1:port}). Ports outside 1-65535 are
@@ -38,25 +40,15 @@ public record TargetSpec(String host, int port) {
             throw new IllegalArgumentException("target is empty: use host:port");
         }
         String t = text.strip();
-        if (t.startsWith("[")) {
-            int close = t.indexOf(']');
-            if (close < 0 || close + 1 >= t.length() || t.charAt(close + 1) != ':') {
-                throw new IllegalArgumentException("'" + t + "' is not [ipv6]:port");
-            }
-            return new TargetSpec(t.substring(1, close), parsePort(t.substring(close + 2)));
-        }
-        int colon = t.lastIndexOf(':');
-        if (colon < 0) {
+        if (t.chars().allMatch(c -> c >= '0' && c <= '9')) {
             return new TargetSpec("127.0.0.1", parsePort(t));
         }
-        if (t.indexOf(':') != colon) {
-            throw new IllegalArgumentException("'" + t + "': write IPv6 targets as [address]:port");
-        }
-        return new TargetSpec(t.substring(0, colon), parsePort(t.substring(colon + 1)));
+        HostPort hp = HostPort.parse(t, HostPort.PORT_REQUIRED);
+        return new TargetSpec(hp.host(), checkPort(hp.port()));
     }
 
     @Override
     public String toString() {
-        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+        return new HostPort(host, port).toString();
     }
 }

@@ -57,7 +57,7 @@ public final class Splice {
      * fills it; an interactive one keeps allocating small buffers.
      */
     static final io.netty.channel.RecvByteBufAllocator READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, 256 * 1024);
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * The watchdog's bound: once one end's input has ended (FIN, close_notify), a splice in which no

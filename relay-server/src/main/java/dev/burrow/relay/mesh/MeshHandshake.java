@@ -1,5 +1,6 @@
 package dev.burrow.relay.mesh;
 
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import dev.burrow.relay.server.net.Denials;
@@ -7,10 +8,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.security.SecureRandom;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateEncodingException;
 import java.util.Arrays;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -36,10 +40,13 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         default void failed(boolean self) {}
     }
 
+    // Final after construction.
     private final MeshNode mesh;
     private final MeshAuth.Role role;
-    private MeshProtocol.Purpose purpose;
     private final Done done;
+
+    // Owned by the channel's event loop.
+    private MeshProtocol.Purpose purpose;
     private byte[] ownHello;
     private byte[] peerHello;
     private byte[] certHash;
@@ -74,7 +81,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         ByteBuf b = Unpooled.buffer(MeshCodec.encodedLength(f));
         try {
             MeshCodec.encode(f, b);
-            b.skipBytes(dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH);
+            b.skipBytes(FrameLimits.HEADER_LENGTH);
             byte[] out = new byte[b.readableBytes()];
             b.readBytes(out);
             return out;
@@ -168,7 +175,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         }
         try {
             return MeshAuth.certHash(chain[0].getEncoded());
-        } catch (java.security.cert.CertificateEncodingException e) {
+        } catch (CertificateEncodingException e) {
             throw new SSLPeerUnverifiedException("bad certificate");
         }
     }
@@ -198,8 +205,8 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (!finished && (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
-                || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent)) {
+        if (!finished && (evt instanceof ChannelInputShutdownEvent
+                || evt instanceof SslCloseCompletionEvent)) {
             ctx.close();
         }
         super.userEventTriggered(ctx, evt);

@@ -7,7 +7,10 @@ import dev.burrow.relay.server.net.Denials;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -57,6 +60,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     /** Silence after which a link is dead: three keepalives missed. */
     static final int IDLE_SECONDS = 3 * KEEPALIVE_SECONDS;
 
+    // Final after construction.
     private final MeshNode mesh;
     final Channel channel;
     final boolean outbound;
@@ -69,11 +73,15 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
      */
     final byte[] provenKey;
 
+    // Guarded by this (senders on any thread only touch the queues).
     private final ArrayDeque<MeshFrame.Datagram> datagrams = new ArrayDeque<>();
     private final ArrayDeque<MeshFrame> control = new ArrayDeque<>();
-    private boolean closed; // guarded by this
+    private boolean closed;
+    /** One drain task scheduled at a time (any thread). */
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
-    /** Keys learned over this (outbound) link; event-loop confined. */
+
+    // Owned by the link's event loop.
+    /** Keys learned over this (outbound) link. */
     final Set<NodeKey> learned = new HashSet<>();
     private long unwritableSince;
     private ScheduledFuture<?> writeCheck;
@@ -95,7 +103,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        ctx.pipeline().addBefore(ctx.name(), "mesh-idle", new io.netty.handler.timeout.IdleStateHandler(IDLE_SECONDS, 0, 0));
+        ctx.pipeline().addBefore(ctx.name(), "mesh-idle", new IdleStateHandler(IDLE_SECONDS, 0, 0));
         keepalive = ctx.executor().scheduleAtFixedRate(() -> enqueueControl(new MeshFrame.Keepalive()),
                 KEEPALIVE_SECONDS, KEEPALIVE_SECONDS, TimeUnit.SECONDS);
     }
@@ -242,8 +250,8 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent || evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
-                || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+        if (evt instanceof IdleStateEvent || evt instanceof ChannelInputShutdownEvent
+                || evt instanceof SslCloseCompletionEvent) {
             ctx.close(); // the sibling closed its side (connections allow half-closure for circuits): the link is over
         }
         super.userEventTriggered(ctx, evt);

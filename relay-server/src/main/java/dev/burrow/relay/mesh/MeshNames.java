@@ -18,6 +18,7 @@ import java.util.Map;
  * every operation is short.
  */
 final class MeshNames {
+    // Guarded by this.
     private final Map<MeshLink, Map<NodeKey, String>> byLink = new HashMap<>();
     /** Name → key → how many links announce that key with that name (a key may be on two siblings while it moves). */
     private final Map<String, LinkedHashMap<NodeKey, Integer>> byName = new HashMap<>();

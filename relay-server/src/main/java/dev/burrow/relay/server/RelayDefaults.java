@@ -1,10 +1,17 @@
 package dev.burrow.relay.server;
 
+import io.netty.channel.WriteBufferWaterMark;
 import java.time.Duration;
 
 /** Every default limit and timeout of the relay, each with its reason. All are overridable in {@link RelayConfig}. */
 public final class RelayDefaults {
     private RelayDefaults() {}
+
+    /**
+     * Write-buffer marks of every relay socket (clients, circuits, ingress, mesh): Netty's defaults,
+     * stated so that the forwarder's backpressure is explicit.
+     */
+    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
     /** Production port: 443 passes every firewall and HTTP-only proxy that lets HTTPS out. */
     public static final int PORT = 443;

@@ -3,20 +3,19 @@ package dev.burrow.relay.server;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.tls.RelayTls;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.mesh.MeshManager;
 import dev.burrow.relay.server.admin.AdminServer;
 import dev.burrow.relay.server.auth.AdmissionFactory;
 import dev.burrow.relay.server.auth.ClientAdmission;
 import dev.burrow.relay.server.auth.ClientAuthenticator;
-import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
-import dev.burrow.relay.server.forward.PeerWatchers;
 import dev.burrow.relay.server.ingress.IngressManager;
 import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
-import dev.burrow.relay.server.net.ConnectionGate;
 import dev.burrow.relay.server.net.EnrolmentEndpoint;
 import dev.burrow.relay.server.net.RelayChannelInitializer;
+import dev.burrow.stun.server.StunServer;
 import dev.burrow.transport.Transport;
 import dev.burrow.transport.TransportKind;
 import dev.burrow.transport.TransportSelector;
@@ -26,7 +25,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
@@ -35,6 +33,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -57,9 +56,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RelayServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
-    /** Child socket write-buffer marks: Netty's defaults, stated so the forwarder's backpressure is explicit. */
-    public static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
+    // Final after construction.
     private final RelayConfig config;
     private final Transport transport;
     private final RelayMetrics metrics;
@@ -71,20 +69,21 @@ public final class RelayServer implements AutoCloseable {
     private final EnrolmentEndpoint enrolment;
     private final ClientRegistry.NameHolders nameHolders;
     private final SslContext sslOverride;
-    private final dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
-    private dev.burrow.relay.mesh.MeshManager mesh;
+    private final MeshManager.Resolver meshResolver;
+    private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
+    // Guarded by this (start and close are synchronized); read by getters once started.
+    private MeshManager mesh;
     private RelayContext context;
     private EventLoopGroup bossGroup;
     private EventLoopGroup workerGroup;
     private Channel serverChannel;
     private AdminServer admin;
-    private dev.burrow.stun.server.StunServer stun;
-    private final ChannelGroup allChannels = new DefaultChannelGroup("relay", GlobalEventExecutor.INSTANCE);
+    private StunServer stun;
     private String fingerprint;
     private volatile boolean started;
     private volatile boolean closed;
-    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
 
     private RelayServer(Builder b) {
         this.config = b.config;
@@ -104,7 +103,7 @@ public final class RelayServer implements AutoCloseable {
         this.enrolment = b.enrolment == null ? EnrolmentEndpoint.DISABLED : b.enrolment;
         this.nameHolders = b.nameHolders;
         this.sslOverride = b.sslContext;
-        this.meshResolver = b.meshResolver == null ? dev.burrow.relay.mesh.MeshManager.Resolver.SYSTEM : b.meshResolver;
+        this.meshResolver = b.meshResolver == null ? MeshManager.Resolver.SYSTEM : b.meshResolver;
     }
 
     public static Builder builder(RelayConfig config) {
@@ -122,7 +121,7 @@ public final class RelayServer implements AutoCloseable {
         private EnrolmentEndpoint enrolment;
         private ClientRegistry.NameHolders nameHolders;
         private SslContext sslContext;
-        private dev.burrow.relay.mesh.MeshManager.Resolver meshResolver;
+        private MeshManager.Resolver meshResolver;
 
         private Builder(RelayConfig config) {
             this.config = config;
@@ -170,7 +169,7 @@ public final class RelayServer implements AutoCloseable {
         }
 
         /** Resolves mesh peer names (tests map names to loopback addresses); default: the system resolver. */
-        public Builder meshResolver(dev.burrow.relay.mesh.MeshManager.Resolver r) {
+        public Builder meshResolver(MeshManager.Resolver r) {
             this.meshResolver = r;
             return this;
         }
@@ -195,22 +194,23 @@ public final class RelayServer implements AutoCloseable {
         NodeVerifier verifier = verifierOverride != null ? verifierOverride : AdmissionFactory.verifier(config.auth());
         SslContext ssl = sslOverride != null ? sslOverride : sslContext();
 
-        ClientRegistry registry = new ClientRegistry(
-                new PeerWatchers(RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL), metrics);
-        registry.nameHolders(nameHolders);
-        RelayContext[] holder = new RelayContext[1];
-        CircuitManager circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
-                config.timeouts().circuitIdle(), metrics, () -> holder[0] != null && holder[0].draining());
-        ConnectionGate gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
-                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), config.limits().maxHandshakesPerSource(), metrics);
-        context = new RelayContext(config, metrics, registry, new ClientAuthenticator(verifier, admission), gate, circuits, enrolment);
-        holder[0] = context;
+        bossGroup = transport.newEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true));
+        workerGroup = transport.newEventLoopGroup(0, new DefaultThreadFactory("relay-io", true));
+        boolean tls = ssl != null;
+        context = RelayContext.builder(config, metrics, new ClientAuthenticator(verifier, admission))
+                .enrolment(enrolment)
+                .nameHolders(nameHolders)
+                .ingress(config.ingress().enabled()
+                        ? rc -> new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
+                                config.timeouts().circuitToken(), rc::draining, tls)
+                        : null)
+                .mesh(rc -> MeshManager.create(rc, workerGroup, transport.socketChannel(), tls, meshResolver))
+                .build();
+        mesh = context.mesh() instanceof MeshManager m ? m : null;
         metrics.bindGauges(context, c -> c.registry().size(), RelayContext::queuedDatagrams,
                 c -> c.circuits().pendingCount(), c -> c.circuits().activeCount(), c -> c.draining() ? 1 : 0);
         metrics.transport(transport.kind().configName());
 
-        bossGroup = transport.newEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true));
-        workerGroup = transport.newEventLoopGroup(0, new DefaultThreadFactory("relay-io", true));
         try {
             ServerBootstrap b = new ServerBootstrap()
                     .group(bossGroup, workerGroup)
@@ -220,20 +220,15 @@ public final class RelayServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.SO_KEEPALIVE, true)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, RelayDefaults.WATER_MARK)
                     .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
             serverChannel = b.bind(config.listen()).sync().channel();
             if (config.ingress().enabled()) {
-                IngressManager ingress = new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
-                        config.timeouts().circuitToken(), context::draining, ssl != null);
-                context.ingress(ingress);
-                circuits.external(ingress);
                 log.warn("event=ingress_enabled bind={} ports={} msg=\"public ingress is on: this relay sees the plaintext of public connections\"",
                         config.ingress().bindAddress().getHostAddress(), config.ingress().hasRange()
                                 ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static");
             }
-            mesh = dev.burrow.relay.mesh.MeshManager.start(context, workerGroup, transport.socketChannel(), ssl != null,
-                    meshResolver);
+            context.mesh().start();
             if (config.adminListen() != null) {
                 admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
                         () -> prometheus == null ? "" : prometheus.scrape());
@@ -255,7 +250,7 @@ public final class RelayServer implements AutoCloseable {
         started = true;
         log.info("event=relay_started listen={} admin={} stun={} tls={} admission=\"{}\" transport={} relay_id={}", address(),
                 admin == null ? "off" : admin.address(), config.stunListen() == null ? "off" : config.stunListen(),
-                ssl == null ? "none" : config.tls().mode().name().toLowerCase(java.util.Locale.ROOT), admission.describe(),
+                ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT), admission.describe(),
                 transport.kind().configName(), config.relayId());
         if (ssl == null) {
             log.warn("event=relay_plaintext msg=\"TLS is off: only run this behind a TLS-terminating proxy\"");
@@ -326,7 +321,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** The running mesh, or null when meshing is off (not configured, or no usable key). */
-    public dev.burrow.relay.mesh.MeshManager mesh() {
+    public MeshManager mesh() {
         return mesh;
     }
 
@@ -344,11 +339,11 @@ public final class RelayServer implements AutoCloseable {
 
     /**
      * Ready = started, not draining, not closed, and, when meshed, the first mesh sync done (every
-     * listed sibling dialled once; bounded by {@link dev.burrow.relay.mesh.MeshManager#FIRST_SYNC_WAIT})
+     * listed sibling dialled once; bounded by {@link MeshManager#FIRST_SYNC_WAIT})
      * so that a new pod does not take agents before it knows the fleet.
      */
     public boolean ready() {
-        return started && !closed && context != null && !context.draining() && (mesh == null || mesh.synced());
+        return started && !closed && context != null && !context.draining() && context.mesh().synced();
     }
 
     /** Replaces the per-client read rate limit live (0 = unlimited); connected clients pick it up on their next frame. */
@@ -415,8 +410,8 @@ public final class RelayServer implements AutoCloseable {
             if (admin != null) {
                 admin.close();
             }
-            if (mesh != null) {
-                mesh.close();
+            if (context != null) {
+                context.mesh().close();
             }
             if (stun != null) {
                 try {

@@ -12,13 +12,15 @@ import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.CircuitEvent;
 import io.netty.channel.Channel;
-import java.security.MessageDigest;
+import io.netty.channel.ChannelFutureListener;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,9 +31,9 @@ import org.slf4j.LoggerFactory;
  * to the dialer itself, when the destination is not connected or does not accept circuits, or when a
  * per-client cap is reached ({@code pendingCircuitsPerClient} offered or attaching,
  * {@code activeCircuitsPerClient} copying, counted for both ends), or when this dialer already holds
- * its share of the listener's pending slots ({@link #pendingShareOfOneDialer}). When the listener's
+ * its share of the listener's pending slots ({@link CircuitSlots#pendingShareOfOneDialer}). When the listener's
  * pending slots are all taken, a dialer holding fewer of them than another dialer by at least two
- * takes the slot of that dialer's oldest circuit it has not attached ({@link #evictionVictim}: the
+ * takes the slot of that dialer's oldest circuit it has not attached ({@link CircuitSlots#oldest}: the
  * max-min fair share). Otherwise the relay makes a random
  * circuit ID and two single-use tokens, and offers the circuit to the listener with its token. The
  * listener's CIRCUIT_ACCEPT sends the dialer its token (CIRCUIT_ACCEPTED). Each end then attaches on
@@ -54,57 +56,50 @@ public final class CircuitManager {
         AttachResult attach(Channel ch, ClientFrame.CircuitAttach a);
     }
 
-    private volatile ExternalCircuits external;
-
-    /** Lets {@code e} take attaches for circuit IDs this manager does not know. */
-    public void external(ExternalCircuits e) {
-        this.external = e;
-    }
-
-    private final ConcurrentHashMap<CircuitId, Circuit> circuits = new ConcurrentHashMap<>();
-    /** Per client: its circuit counts and open circuits, so a disconnect touches only its own. Guarded by {@code usage}. */
-    private final java.util.HashMap<ClientSession, Usage> usage = new java.util.HashMap<>();
-
-    private static final class Usage {
-        int pending;
-        int active;
-        final java.util.Set<Circuit> open = new java.util.HashSet<>();
-        /** As a listener: pending circuits by dialer key (at most {@code pending} entries). */
-        final java.util.Map<dev.burrow.identity.NodeKey, Integer> pendingByDialer = new java.util.HashMap<>();
-    }
-
-    /**
-     * The share of a listener's pending slots one dialer may hold: a quarter, at least one. Pending
-     * circuits are held until the token TTL by a dialer that never attaches; without a share one
-     * peer the listener admits could hold all of its slots and block every other dialer's new
-     * connections (found by the hardening review). With a share, it takes four such peers.
-     */
-    static int pendingShareOfOneDialer(int pendingPerClient) {
-        return Math.max(1, pendingPerClient / 4);
-    }
-    private final AtomicInteger pending = new AtomicInteger();
-    private final AtomicInteger active = new AtomicInteger();
+    // Final after construction.
     private final ClientRegistry registry;
-    private final RelayConfig.Limits limits;
     private final Duration tokenTtl;
     private final Duration idleTimeout;
     private final RelayMetrics metrics;
     private final BooleanSupplier draining;
-    private volatile MeshCircuits mesh = MeshCircuits.NONE;
+    private final MeshCircuits mesh;
+    /** Takes attaches for circuit IDs this manager does not know (public ingress); null when none. */
+    private final ExternalCircuits external;
+    /** Nanoseconds for circuits' ages ({@link System#nanoTime} but in tests). */
+    private final LongSupplier clock;
+
+    // Concurrent (any event loop). Each circuit guards its own state; the slots guard the counts.
+    private final ConcurrentHashMap<CircuitId, Circuit> circuits = new ConcurrentHashMap<>();
+    private final CircuitSlots<ClientSession, Circuit> slots;
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicInteger active = new AtomicInteger();
 
     public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
             RelayMetrics metrics, BooleanSupplier draining) {
+        this(registry, limits, tokenTtl, idleTimeout, metrics, draining, MeshCircuits.NONE, null);
+    }
+
+    /**
+     * @param mesh circuits across sibling relays ({@link MeshCircuits#NONE} without a mesh)
+     * @param externalOrNull circuits made outside this manager (public ingress) that attach through it
+     */
+    public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
+            RelayMetrics metrics, BooleanSupplier draining, MeshCircuits mesh, ExternalCircuits externalOrNull) {
+        this(registry, limits, tokenTtl, idleTimeout, metrics, draining, mesh, externalOrNull, System::nanoTime);
+    }
+
+    CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
+            RelayMetrics metrics, BooleanSupplier draining, MeshCircuits mesh, ExternalCircuits externalOrNull,
+            LongSupplier clock) {
+        this.mesh = mesh;
+        this.external = externalOrNull;
         this.registry = registry;
-        this.limits = limits;
         this.tokenTtl = tokenTtl;
         this.idleTimeout = idleTimeout;
         this.metrics = metrics;
         this.draining = draining;
-    }
-
-    /** Wires in circuits across sibling relays (once, at start). */
-    public void mesh(MeshCircuits m) {
-        this.mesh = m;
+        this.clock = clock;
+        this.slots = new CircuitSlots<>(limits.pendingCircuitsPerClient(), limits.activeCircuitsPerClient());
     }
 
     public int pendingCount() {
@@ -138,7 +133,7 @@ public final class CircuitManager {
             refuse(dialer, req.requestId(), CircuitRejectReason.NOT_ALLOWED, "destination does not accept circuits");
             return;
         }
-        offer(new Circuit(CircuitId.random(), req.requestId(), dialer, listener, req.service()));
+        offer(new Circuit(CircuitId.random(), req.requestId(), dialer, listener, req.service(), clock.getAsLong()));
     }
 
     /**
@@ -161,21 +156,19 @@ public final class CircuitManager {
             dialer.rejected(CircuitRejectReason.NOT_ALLOWED, "destination does not accept circuits");
             return;
         }
-        offer(new Circuit(CircuitId.random(), 0, null, dialer, listener, service));
+        offer(new Circuit(CircuitId.random(), 0, null, dialer, listener, service, clock.getAsLong()));
     }
 
     private void offer(Circuit c) {
-        if (!reservePending(c) && !(evictForFairShare(c) && reservePending(c))) {
+        if (!slots.reservePending(c) && !(evictForFairShare(c) && slots.reservePending(c))) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
             refuse(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
             return;
         }
         circuits.put(c.id, c);
         pending.incrementAndGet();
-        synchronized (c) {
-            c.timeout = c.listener.channel().eventLoop().schedule(() -> expire(c), tokenTtl.toNanos(), TimeUnit.NANOSECONDS);
-        }
-        if (!c.listener.enqueueControl(new RelayFrame.CircuitOffer(c.id, c.dialerKey(), c.service, c.listenerToken))) {
+        c.timeout(c.listener.channel().eventLoop().schedule(() -> expire(c), tokenTtl.toNanos(), TimeUnit.NANOSECONDS));
+        if (!c.listener.enqueueControl(new RelayFrame.CircuitOffer(c.id, c.dialerKey(), c.service, c.listenerToken()))) {
             fail(c, CircuitRejectReason.LIMIT_REACHED, "destination busy");
             return;
         }
@@ -190,16 +183,12 @@ public final class CircuitManager {
         if (c == null || c.listener != listener) {
             return; // unknown or someone else's circuit: nothing to do (the offer may have timed out)
         }
-        CircuitToken dialerToken;
-        synchronized (c) {
-            if (c.state != Circuit.State.OFFERED) {
-                return;
-            }
-            c.state = Circuit.State.ACCEPTED;
-            dialerToken = c.dialerToken;
+        CircuitToken dialerToken = c.accept();
+        if (dialerToken == null) {
+            return; // no longer offered
         }
         metrics.circuitEvent(CircuitEvent.ACCEPTED);
-        boolean told = dialerToken != null && (c.remote != null ? c.remote.accepted(c.id, dialerToken)
+        boolean told = (c.remote != null ? c.remote.accepted(c.id, dialerToken)
                 : c.dialer.enqueueControl(new RelayFrame.CircuitAccepted(c.requestId, c.id, dialerToken)));
         if (!told) {
             fail(c, CircuitRejectReason.INTERNAL, "dialer unreachable");
@@ -212,10 +201,8 @@ public final class CircuitManager {
         if (c == null || c.listener != listener) {
             return;
         }
-        synchronized (c) {
-            if (c.state != Circuit.State.OFFERED) {
-                return;
-            }
+        if (!c.offered()) {
+            return;
         }
         metrics.circuitEvent(CircuitEvent.REJECTED);
         fail(c, r.reason(), r.message());
@@ -239,35 +226,15 @@ public final class CircuitManager {
             metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
             return AttachResult.REFUSED;
         }
-        byte[] presented = a.token().bytes();
-        boolean join;
-        boolean limitHit;
-        synchronized (c) {
-            if (c.state == Circuit.State.CLOSED || c.state == Circuit.State.ACTIVE) {
-                metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
-                return AttachResult.REFUSED;
-            }
-            boolean isListener = c.listenerToken != null && MessageDigest.isEqual(c.listenerToken.bytes(), presented);
-            boolean isDialer = c.dialerToken != null && c.state == Circuit.State.ACCEPTED
-                    && MessageDigest.isEqual(c.dialerToken.bytes(), presented);
-            if (isListener) {
-                c.listenerToken = null;
-                c.listenerChannel = ch;
-            } else if (isDialer) {
-                c.dialerToken = null;
-                c.dialerChannel = ch;
-            } else {
-                metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
-                return AttachResult.REFUSED;
-            }
-            join = c.listenerChannel != null && c.dialerChannel != null;
-            limitHit = join && !reserveActive(c);
-            if (join && !limitHit) {
-                c.state = Circuit.State.ACTIVE;
-                if (c.timeout != null) {
-                    c.timeout.cancel(false);
-                }
-            }
+        Circuit.Pairing pairing = c.present(a.token().bytes(), ch);
+        if (pairing == Circuit.Pairing.REFUSED) {
+            metrics.circuitEvent(CircuitEvent.TOKEN_REFUSED);
+            return AttachResult.REFUSED;
+        }
+        boolean join = pairing == Circuit.Pairing.PAIRED;
+        boolean limitHit = join && !reserveActive(c);
+        if (join && !limitHit) {
+            c.activate();
         }
         if (limitHit) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
@@ -282,22 +249,13 @@ public final class CircuitManager {
         metrics.circuitSetup(System.nanoTime() - c.createdNanos);
         log.info("event=circuit_active circuit={} dialer={} listener={} service={}", c.id, c.dialerKey().shortId(),
                 c.listener.key().shortId(), c.service);
-        CircuitProxy.join(c.dialerChannel, c.listenerChannel, idleTimeout, metrics);
+        CircuitProxy.join(c.dialerChannel(), c.listenerChannel(), idleTimeout, metrics);
         return AttachResult.JOINED;
     }
 
     private boolean reserveActive(Circuit c) {
-        synchronized (usage) {
-            Usage d = c.dialer == null ? new Usage() : usage.get(c.dialer); // a remote dialer is counted on its own relay
-            Usage l = usage.get(c.listener);
-            if (d == null || l == null || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
-                return false;
-            }
-            d.pending--;
-            l.pending--;
-            leavePending(l, c);
-            d.active++;
-            l.active++;
+        if (!slots.reserveActive(c)) {
+            return false;
         }
         pending.decrementAndGet();
         active.incrementAndGet();
@@ -311,11 +269,11 @@ public final class CircuitManager {
      * closed). True if a circuit was evicted.
      */
     private boolean evictForFairShare(Circuit c) {
-        List<Circuit> candidates = evictionCandidates(c);
+        List<Circuit> candidates = slots.evictionCandidates(c);
         if (candidates.isEmpty()) {
             return false;
         }
-        Circuit victim = evictionVictim(candidates);
+        Circuit victim = CircuitSlots.oldest(candidates, Circuit::evictable);
         if (victim == null || !end(victim, CircuitRejectReason.LIMIT_REACHED,
                 "the destination's pending circuits are full; the slot went to a dialer holding fewer", true)) {
             return false; // it attached or ended meanwhile
@@ -326,121 +284,17 @@ public final class CircuitManager {
         return true;
     }
 
-    /**
-     * The pending circuits of the dialer holding the most of {@code c}'s listener's slots, when that
-     * listener is full, {@code c}'s dialer is within its own caps and share, and that dialer holds at
-     * least two more than {@code c}'s (so a swap always narrows the gap: no churn between equals).
-     */
-    private List<Circuit> evictionCandidates(Circuit c) {
-        int perClient = limits.pendingCircuitsPerClient();
-        synchronized (usage) {
-            Usage l = usage.get(c.listener);
-            Usage d = c.dialer == null ? new Usage() : usage.get(c.dialer);
-            if (l == null || l.pending < perClient || l.active >= limits.activeCircuitsPerClient()) {
-                return List.of();
-            }
-            if (d != null && (d.pending >= perClient || d.active >= limits.activeCircuitsPerClient())) {
-                return List.of();
-            }
-            int mine = l.pendingByDialer.getOrDefault(c.dialerKey(), 0);
-            if (mine >= pendingShareOfOneDialer(perClient)) {
-                return List.of();
-            }
-            NodeKey top = null;
-            int most = mine + 1;
-            for (var e : l.pendingByDialer.entrySet()) {
-                if (e.getValue() > most) {
-                    top = e.getKey();
-                    most = e.getValue();
-                }
-            }
-            if (top == null) {
-                return List.of();
-            }
-            NodeKey holder = top;
-            return l.open.stream().filter(o -> o.dialerKey().equals(holder)).toList();
-        }
-    }
-
-    /** The oldest of {@code candidates} still pending whose dialer has not attached (a dialer that attached is waiting on the listener). */
-    private static Circuit evictionVictim(List<Circuit> candidates) {
-        Circuit victim = null;
-        for (Circuit o : candidates) {
-            synchronized (o) {
-                boolean unattached = (o.state == Circuit.State.OFFERED || o.state == Circuit.State.ACCEPTED) && o.dialerChannel == null;
-                if (unattached && (victim == null || o.createdNanos - victim.createdNanos < 0)) {
-                    victim = o;
-                }
-            }
-        }
-        return victim;
-    }
-
-    private boolean reservePending(Circuit c) {
-        synchronized (usage) {
-            Usage d = c.dialer == null ? new Usage() : usage.computeIfAbsent(c.dialer, k -> new Usage());
-            Usage l = usage.computeIfAbsent(c.listener, k -> new Usage());
-            int fromThisDialer = l.pendingByDialer.getOrDefault(c.dialerKey(), 0);
-            if (d.pending >= limits.pendingCircuitsPerClient() || l.pending >= limits.pendingCircuitsPerClient()
-                    || fromThisDialer >= pendingShareOfOneDialer(limits.pendingCircuitsPerClient())
-                    || d.active >= limits.activeCircuitsPerClient() || l.active >= limits.activeCircuitsPerClient()) {
-                if (c.dialer != null) {
-                    forgetIfIdle(c.dialer, d);
-                }
-                forgetIfIdle(c.listener, l);
-                return false;
-            }
-            d.pending++;
-            l.pending++;
-            l.pendingByDialer.merge(c.dialerKey(), 1, Integer::sum);
-            d.open.add(c);
-            l.open.add(c);
-        }
-        return true;
-    }
-
     private void release(Circuit c, boolean wasActive) {
-        synchronized (usage) {
-            for (ClientSession s : new ClientSession[] {c.dialer, c.listener}) {
-                Usage u = s == null ? null : usage.get(s);
-                if (u != null) {
-                    if (wasActive) {
-                        u.active--;
-                    } else {
-                        u.pending--;
-                        if (s == c.listener) {
-                            leavePending(u, c);
-                        }
-                    }
-                    u.open.remove(c);
-                    forgetIfIdle(s, u);
-                }
-            }
-        }
+        slots.release(c, wasActive);
         (wasActive ? active : pending).decrementAndGet();
     }
 
-    /** Caller holds {@code usage}; {@code listener} is the circuit's listener's usage. */
-    private static void leavePending(Usage listener, Circuit c) {
-        listener.pendingByDialer.computeIfPresent(c.dialerKey(), (k, n) -> n <= 1 ? null : n - 1);
-    }
-
-    /** Caller holds {@code usage}. */
-    private void forgetIfIdle(ClientSession s, Usage u) {
-        if (u.pending <= 0 && u.active <= 0 && u.open.isEmpty()) {
-            usage.remove(s);
-        }
-    }
-
     private void channelClosed(Circuit c) {
-        boolean wasActive;
-        synchronized (c) {
-            if (c.state == Circuit.State.CLOSED) {
-                return;
-            }
-            wasActive = c.state == Circuit.State.ACTIVE;
-            c.state = Circuit.State.CLOSED;
+        Boolean closed = c.close();
+        if (closed == null) {
+            return; // closed already
         }
+        boolean wasActive = closed;
         circuits.remove(c.id, c);
         release(c, wasActive);
         metrics.circuitEvent(CircuitEvent.CLOSED);
@@ -451,10 +305,8 @@ public final class CircuitManager {
     }
 
     private void expire(Circuit c) {
-        synchronized (c) {
-            if (c.state == Circuit.State.ACTIVE || c.state == Circuit.State.CLOSED) {
-                return;
-            }
+        if (!c.notYetActive()) {
+            return;
         }
         metrics.circuitEvent(CircuitEvent.TIMED_OUT);
         fail(c, CircuitRejectReason.TIMEOUT, "not established in time");
@@ -470,15 +322,8 @@ public final class CircuitManager {
      * not attached) and tells the dialer why. True if this call ended it.
      */
     private boolean end(Circuit c, CircuitRejectReason reason, String message, boolean onlyIfDialerUnattached) {
-        synchronized (c) {
-            if (c.state == Circuit.State.CLOSED || c.state == Circuit.State.ACTIVE
-                    || (onlyIfDialerUnattached && c.dialerChannel != null)) {
-                return false;
-            }
-            c.state = Circuit.State.CLOSED;
-            if (c.timeout != null) {
-                c.timeout.cancel(false);
-            }
+        if (!c.endIfNotActive(onlyIfDialerUnattached)) {
+            return false;
         }
         circuits.remove(c.id, c);
         release(c, false);
@@ -488,12 +333,8 @@ public final class CircuitManager {
     }
 
     private static void closeLater(Circuit c) {
-        Channel d;
-        Channel l;
-        synchronized (c) {
-            d = c.dialerChannel;
-            l = c.listenerChannel;
-        }
+        Channel d = c.dialerChannel();
+        Channel l = c.listenerChannel();
         if (d != null) {
             d.close();
         }
@@ -519,8 +360,8 @@ public final class CircuitManager {
         metrics.circuitEvent(CircuitEvent.ATTACHED);
         // Counted as active like a local circuit, so a draining relay waits for it (up to the grace).
         active.incrementAndGet();
-        java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
-        io.netty.channel.ChannelFutureListener end = f -> {
+        AtomicBoolean ended = new AtomicBoolean();
+        ChannelFutureListener end = f -> {
             if (ended.compareAndSet(false, true)) {
                 active.decrementAndGet();
                 metrics.circuitEvent(CircuitEvent.CLOSED);
@@ -537,35 +378,17 @@ public final class CircuitManager {
 
     /** A control connection went away: its offered or attaching circuits end; active ones keep copying. */
     public void clientGone(ClientSession s) {
-        List<Circuit> mine;
-        synchronized (usage) {
-            Usage u = usage.get(s);
-            if (u == null) {
-                return;
-            }
-            mine = List.copyOf(u.open);
-        }
-        for (Circuit c : mine) {
-            synchronized (c) {
-                if (c.state == Circuit.State.ACTIVE) {
-                    continue;
-                }
-            }
-            fail(c, CircuitRejectReason.PEER_NOT_FOUND, "peer disconnected");
-        }
-        synchronized (usage) {
-            Usage u = usage.get(s);
-            if (u != null) {
-                forgetIfIdle(s, u);
+        for (Circuit c : slots.openOf(s)) {
+            if (c.notYetActive()) {
+                fail(c, CircuitRejectReason.PEER_NOT_FOUND, "peer disconnected");
             }
         }
+        slots.forgetIfIdle(s);
     }
 
     /** Clients with circuit state (for tests: bounded by connected clients plus those with active circuits). */
     int trackedClients() {
-        synchronized (usage) {
-            return usage.size();
-        }
+        return slots.trackedClients();
     }
 
     /** Closes every circuit (shutdown). */

@@ -52,7 +52,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
      * what a wake-up moves. A bulk transfer fills it; an interactive one allocates small buffers.
      */
     static final io.netty.channel.RecvByteBufAllocator CIRCUIT_READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, 256 * 1024);
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread.

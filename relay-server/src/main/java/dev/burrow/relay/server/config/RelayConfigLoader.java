@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.burrow.protocol.HostPort;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayConfig.AdmissionMode;
 import dev.burrow.relay.server.RelayConfig.TlsMode;
@@ -314,17 +315,14 @@ public final class RelayConfigLoader {
         return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
     }
 
-    /** A mesh peer is {@code host}, {@code host:port} or {@code [v6]:port}. */
+    /** A mesh peer is {@code host}, {@code host:port} or {@code [v6]:port} ({@link HostPort}; the port, when written, not 0). */
     private static void checkPeer(String peer, String source) {
-        if (peer.startsWith("[") || peer.chars().filter(c -> c == ':').count() == 1) {
-            try {
-                InetSocketAddress a = parseAddress(peer);
-                if (a.getPort() == 0) {
-                    throw new IllegalArgumentException("port 0");
-                }
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException("mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
+        try {
+            if (HostPort.parse(peer, RelayDefaults.PORT).port() == 0) {
+                throw new IllegalArgumentException("port 0");
             }
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
         }
     }
 
@@ -517,34 +515,12 @@ public final class RelayConfigLoader {
         return dev.burrow.protocol.config.Durations.parse(text);
     }
 
-    /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces). */
+    /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces); see {@link HostPort}. */
     public static InetSocketAddress parseAddress(String s) {
-        String host;
-        String port;
-        if (s.startsWith("[")) {
-            int end = s.indexOf(']');
-            if (end < 0 || end + 1 >= s.length() || s.charAt(end + 1) != ':') {
-                throw new IllegalArgumentException("expected [ipv6]:port, got '" + s + "'");
-            }
-            host = s.substring(1, end);
-            port = s.substring(end + 2);
-        } else if (s.indexOf(':') >= 0) {
-            int i = s.lastIndexOf(':');
-            host = s.substring(0, i);
-            port = s.substring(i + 1);
-        } else {
-            host = "";
-            port = s;
-        }
-        int p;
-        try {
-            p = Integer.parseInt(port);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("expected host:port, got '" + s + "'");
-        }
-        if (p < 0 || p > 65535) {
-            throw new IllegalArgumentException("port out of range 0-65535: " + p);
-        }
-        return host.isEmpty() || host.equals("*") ? new InetSocketAddress(p) : new InetSocketAddress(host, p);
+        String t = s.strip();
+        HostPort a = !t.isEmpty() && t.chars().allMatch(Character::isDigit)
+                ? new HostPort("", HostPort.parsePort(t, t)) : HostPort.parse(t, HostPort.PORT_REQUIRED);
+        return a.host().isEmpty() || a.host().equals("*") ? new InetSocketAddress(a.port())
+                : new InetSocketAddress(a.host(), a.port());
     }
 }

@@ -6,7 +6,10 @@ import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,12 +26,16 @@ public final class ClientRegistry {
     private static final Logger log = LoggerFactory.getLogger(ClientRegistry.class);
     public static final String DUPLICATE_PROBLEM = "another connection with your key is active";
 
-    private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
-    private final NameIndex names = new NameIndex();
+    // Final after construction.
     private final PeerWatchers watchers;
     private final RelayMetrics metrics;
-    private volatile PresenceListener presence = PresenceListener.NONE;
-    private volatile RemoteNames remoteNames = RemoteNames.NONE;
+    private final PresenceListener presence;
+    private final RemoteNames remoteNames;
+    private final NameHolders nameHolders;
+
+    // Concurrent (every client's event loop): the sessions by key, and their certified names.
+    private final ConcurrentHashMap<NodeKey, ClientSession> clients = new ConcurrentHashMap<>();
+    private final NameIndex names = new NameIndex();
 
     /** Told when a key connects here or leaves (not when a connection replaces another with the same key). */
     public interface PresenceListener {
@@ -51,10 +58,6 @@ public final class ClientRegistry {
         };
     }
 
-    public void presenceListener(PresenceListener listener) {
-        this.presence = listener;
-    }
-
     /**
      * Names of nodes connected to other relays (the relay mesh), asked after the local index. Each
      * answer holds distinct keys, at most {@link dev.burrow.protocol.frame.FrameLimits#MAX_NAME_RESULT_KEYS}.
@@ -65,30 +68,33 @@ public final class ClientRegistry {
         RemoteNames NONE = name -> List.of();
     }
 
-    public void remoteNames(RemoteNames source) {
-        this.remoteNames = source;
-    }
-
     /**
      * The fleet CA's record of who holds each name ({@code IssuedNames#holder}); empty for a name it
      * does not record. Must not block: it is asked on the event loop.
      */
     public interface NameHolders {
-        java.util.Optional<NodeKey> holder(String name);
+        Optional<NodeKey> holder(String name);
 
-        NameHolders NONE = name -> java.util.Optional.empty();
-    }
-
-    private volatile NameHolders nameHolders = NameHolders.NONE;
-
-    /** With a record, a name resolves only to its recorded holder, never to another key whose certificate carries it. */
-    public void nameHolders(NameHolders record) {
-        this.nameHolders = record == null ? NameHolders.NONE : record;
+        NameHolders NONE = name -> Optional.empty();
     }
 
     public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics) {
+        this(watchers, metrics, PresenceListener.NONE, RemoteNames.NONE, NameHolders.NONE);
+    }
+
+    /**
+     * @param presence told when a key connects or leaves (the mesh's presence)
+     * @param remoteNames asked for names not connected here (the mesh's names)
+     * @param nameHolders with a record, a name resolves only to its recorded holder, never to
+     *     another key whose certificate carries it
+     */
+    public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics, PresenceListener presence, RemoteNames remoteNames,
+                          NameHolders nameHolders) {
         this.watchers = watchers;
         this.metrics = metrics;
+        this.presence = presence;
+        this.remoteNames = remoteNames;
+        this.nameHolders = nameHolders == null ? NameHolders.NONE : nameHolders;
     }
 
     /** Registers {@code session}, replacing (and closing) an older connection with the same key. */
@@ -102,7 +108,7 @@ public final class ClientRegistry {
                     session.remoteAddress());
             previous.close();
             previous.sendAndClose(new RelayFrame.Health(DUPLICATE_PROBLEM));
-            if (!java.util.Objects.equals(previous.certifiedName(), session.certifiedName())) {
+            if (!Objects.equals(previous.certifiedName(), session.certifiedName())) {
                 presence.renamed(session.key());
             }
             return;
@@ -161,7 +167,7 @@ public final class ClientRegistry {
      * empty for names only claimed in self-signed certificates.
      */
     public List<NodeKey> lookupName(String name) {
-        java.util.Optional<NodeKey> holder = nameHolders.holder(name);
+        Optional<NodeKey> holder = nameHolders.holder(name);
         List<NodeKey> found = lookupCertifiedName(name);
         if (holder.isEmpty()) {
             return found;
@@ -180,7 +186,7 @@ public final class ClientRegistry {
         if (remote.isEmpty()) {
             return local;
         }
-        java.util.LinkedHashSet<NodeKey> merged = new java.util.LinkedHashSet<>(local);
+        LinkedHashSet<NodeKey> merged = new LinkedHashSet<>(local);
         for (NodeKey k : remote) {
             if (merged.size() == FrameLimits.MAX_NAME_RESULT_KEYS) {
                 break;

@@ -44,6 +44,7 @@ public final class ClientSession {
     /** Refresh a watcher entry at most this often per destination: the registry needs no per-datagram write. */
     private static final long WATCH_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    // Final after construction.
     private final NodeKey key;
     private final String certifiedName;
     private final Channel channel;
@@ -54,13 +55,15 @@ public final class ClientSession {
     private final RelayMetrics metrics;
     private final QueueGauge queueGauge;
 
+    // Guarded by this (senders on any thread only touch the queues).
     private final ArrayDeque<RelayFrame.RecvDatagram> datagrams = new ArrayDeque<>();
     private final ArrayDeque<Frame> control = new ArrayDeque<>();
-    private boolean pongPending; // guarded by this
-    private boolean closed; // guarded by this
+    private boolean pongPending;
+    private boolean closed;
+    /** One drain task scheduled at a time (any thread). */
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
 
-    // event-loop confined
+    // Owned by the channel's event loop.
     private long unwritableSinceNanos;
     private boolean timedOut;
     private ScheduledFuture<?> writeTimeoutCheck;

@@ -5,7 +5,7 @@ import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.PublishRefusedReason;
 import dev.burrow.protocol.frame.RelayFrame;
-import dev.burrow.relay.server.RelayServer;
+import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.circuit.IngressJoin;
 import dev.burrow.relay.server.forward.ClientSession;
@@ -21,6 +21,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -64,11 +66,12 @@ import org.slf4j.LoggerFactory;
  * case {@code max-connection-duration} after the client was accepted. Every
  * refusal resets the client connection (RST) and moves {@link RelayMetrics#INGRESS_EVENTS}.
  */
-public final class IngressManager implements CircuitManager.ExternalCircuits {
+public final class IngressManager implements PublicIngress {
     private static final Logger log = LoggerFactory.getLogger(IngressManager.class);
     /** Accept backlog of a public port: a burst beyond it is refused by the kernel, not queued by us. */
     static final int ACCEPT_BACKLOG = 128;
 
+    // Final after construction.
     private final IngressConfig config;
     private final RelayMetrics metrics;
     private final Transport transport;
@@ -77,13 +80,17 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     private final Duration attachTimeout;
     private final BooleanSupplier draining;
     private final boolean requireTlsAttach;
-    /** Guards {@code byOwner} and {@code portsInUse}. */
+    private final SourceRateLimiter sourceRate;
+
+    // Guarded by lock: the published services by owner and the ports they hold.
     private final Object lock = new Object();
     private final Map<ClientSession, Map<String, PublishedService>> byOwner = new HashMap<>();
     private final Set<Integer> portsInUse = new HashSet<>();
+
+    // Concurrent (any event loop): ingress circuits waiting for their listener's attach, and the count
+    // of open public connections. A pending entry is removed exactly once (remove(key, value)).
     private final ConcurrentHashMap<CircuitId, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
-    private final SourceRateLimiter sourceRate;
 
     /** An ingress circuit offered to its listener, waiting for the listener's attach. */
     private record Pending(CircuitId id, CircuitToken token, Channel client, PublishedService service,
@@ -116,6 +123,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
         return new IngressManager(IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false, true);
     }
 
+    @Override
     public boolean enabled() {
         return config.enabled();
     }
@@ -123,6 +131,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     // ------------------------------------------------------------------ publishing
 
     /** PUBLISH from {@code owner}; called on its event loop. */
+    @Override
     public void publish(ClientSession owner, ClientFrame.Publish p) {
         String nodeId = owner.key().nodeId();
         if (!config.enabled()) {
@@ -258,7 +267,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, RelayServer.WATER_MARK)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, RelayDefaults.WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -282,6 +291,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** UNPUBLISH from {@code owner}: its port closes. */
+    @Override
     public void unpublish(ClientSession owner, String service) {
         PublishedService svc;
         synchronized (lock) {
@@ -297,6 +307,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** The owner's control connection ended: all its ports close, its waiting clients are reset. */
+    @Override
     public void clientGone(ClientSession owner) {
         List<PublishedService> mine;
         synchronized (lock) {
@@ -352,6 +363,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** Every published service (tests, status). */
+    @Override
     public List<Publication> publications() {
         synchronized (lock) {
             List<Publication> out = new ArrayList<>();
@@ -367,11 +379,13 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     }
 
     /** Public connections open now (waiting for their circuit or joined). */
+    @Override
     public int openConnections() {
         return open.get();
     }
 
     /** Shutdown: every port closes and every public connection is closed. */
+    @Override
     public void closeAll() {
         List<PublishedService> all = new ArrayList<>();
         synchronized (lock) {
@@ -391,6 +405,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
     // ------------------------------------------------------------------ circuits
 
     /** CIRCUIT_REJECT from {@code listener}: true when it was for one of ours (the client is reset). */
+    @Override
     public boolean reject(ClientSession listener, ClientFrame.CircuitReject r) {
         Pending p = pending.get(r.circuitId());
         if (p == null || p.service().owner != listener || !pending.remove(p.id(), p)) {
@@ -412,7 +427,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
             metrics.ingress(IngressOutcome.TOKEN_REFUSED);
             return CircuitManager.AttachResult.REFUSED;
         }
-        if (requireTlsAttach && ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
+        if (requireTlsAttach && ch.pipeline().get(SslHandler.class) == null) {
             metrics.ingress(IngressOutcome.PLAIN_ATTACH_REFUSED);
             return CircuitManager.AttachResult.REFUSED; // the listener may still attach with TLS before the TTL
         }
@@ -425,7 +440,7 @@ public final class IngressManager implements CircuitManager.ExternalCircuits {
             return CircuitManager.AttachResult.REFUSED;
         }
         metrics.ingress(IngressOutcome.ACCEPTED);
-        java.util.concurrent.atomic.AtomicBoolean idled = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean idled = new AtomicBoolean();
         IngressJoin.join(client, ch, ProxyHeaders.v2((InetSocketAddress) client.remoteAddress(),
                 (InetSocketAddress) client.localAddress()), p.service().options.idleTimeout(), metrics,
                 () -> {

@@ -7,6 +7,7 @@ import dev.burrow.stun.limit.SourceRateLimiter;
 import java.net.InetAddress;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * Admits new TCP connections before any TLS work (D3), in three steps, all per source as
@@ -22,10 +23,21 @@ public final class ConnectionGate {
     private final int maxHandshakes;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final RelayMetrics metrics;
-    private volatile java.util.function.Predicate<InetAddress> exempt = ip -> false;
+    private final Predicate<InetAddress> exempt;
 
     public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, int maxHandshakesPerSource,
                           RelayMetrics metrics) {
+        this(ratePerIp, burstPerIp, maxEntries, maxHandshakes, maxHandshakesPerSource, metrics, ip -> false);
+    }
+
+    /**
+     * @param exempt source addresses the per-IP limits do not apply to: the sibling relays of the
+     *     mesh, which open one connection per cross-relay circuit. The relay-wide handshakes-in-flight
+     *     cap still applies.
+     */
+    public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, int maxHandshakesPerSource,
+                          RelayMetrics metrics, Predicate<InetAddress> exempt) {
+        this.exempt = exempt;
         this.perSourceRate = new SourceRateLimiter(ratePerIp, burstPerIp, maxEntries);
         this.perSourceHandshakes = new SourceConcurrencyLimiter(maxHandshakesPerSource);
         this.maxHandshakes = maxHandshakes;
@@ -59,14 +71,6 @@ public final class ConnectionGate {
             return null;
         }
         return new Admission(counted);
-    }
-
-    /**
-     * Source addresses the per-IP limits do not apply to: the sibling relays of the mesh, which open
-     * one connection per cross-relay circuit. The relay-wide handshakes-in-flight cap still applies.
-     */
-    public void exemptFromIpLimit(java.util.function.Predicate<InetAddress> siblings) {
-        this.exempt = siblings;
     }
 
     public int handshakesInFlight() {

@@ -42,8 +42,11 @@ import org.slf4j.LoggerFactory;
 public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ControlConnectionHandler.class);
 
+    // Final after construction.
     private final RelayContext rc;
     private final ClientSession session;
+
+    // Owned by the channel's event loop.
     private ScheduledFuture<?> keepalive;
     private TokenBucket bucket;
     private boolean paused;

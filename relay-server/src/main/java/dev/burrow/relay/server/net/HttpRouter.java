@@ -58,8 +58,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
 
     private enum State { REQUEST, ENROL_BODY, SWITCHED, DONE }
 
+    // Final after construction.
     private final RelayContext rc;
     private final boolean tls;
+
+    // Owned by the channel's event loop.
     private State state = State.REQUEST;
     private CompositeByteBuf body;
 

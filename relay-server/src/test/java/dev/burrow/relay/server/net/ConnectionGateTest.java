@@ -11,8 +11,7 @@ class ConnectionGateTest {
     void siblingRelaysSkipThePerIpLimitsButNotTheHandshakeCap() throws Exception {
         InetAddress sibling = InetAddress.getByName("10.0.0.2");
         InetAddress stranger = InetAddress.getByName("10.0.0.9");
-        ConnectionGate gate = new ConnectionGate(0.001, 1, 100, 3, 1, RelayMetrics.NOOP);
-        gate.exemptFromIpLimit(sibling::equals);
+        ConnectionGate gate = new ConnectionGate(0.001, 1, 100, 3, 1, RelayMetrics.NOOP, sibling::equals);
         assertThat(gate.tryAdmit(stranger)).isNotNull();
         assertThat(gate.tryAdmit(stranger)).isNull(); // burst of 1 spent
         assertThat(gate.tryAdmit(sibling)).isNotNull();

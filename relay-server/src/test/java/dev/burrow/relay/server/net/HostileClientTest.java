@@ -462,7 +462,7 @@ class HostileClientTest {
         TestRelayClient honest = authenticated(honestId);
         double limitBefore = counter(RelayMetrics.CIRCUIT_EVENTS, "event", "limit_reached");
         int flood = 200;
-        int share = 2; // one dialer's share of a listener's 8 pending slots (CircuitManager.pendingShareOfOneDialer)
+        int share = 2; // one dialer's share of a listener's 8 pending slots (CircuitSlots.pendingShareOfOneDialer)
         for (int i = 1; i <= flood; i++) {
             flooder.sendNoWait(new ClientFrame.CircuitRequest(i, listenerId.nodeKey(), "ssh"));
         }

@@ -11,17 +11,12 @@ import dev.burrow.protocol.frame.RelayFrameDecoder;
 import dev.burrow.protocol.frame.RelayFrameEncoder;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayContext;
-import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.auth.Admissions;
 import dev.burrow.relay.server.auth.ClientAdmission;
 import dev.burrow.relay.server.auth.ClientAuthenticator;
-import dev.burrow.relay.server.circuit.CircuitManager;
-import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.PeerWatchers;
 import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
-import dev.burrow.relay.server.net.ConnectionGate;
 import dev.burrow.relay.server.net.ControlHandshakeHandler;
-import dev.burrow.relay.server.net.EnrolmentEndpoint;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
@@ -43,12 +38,9 @@ public final class EmbeddedRelay {
 
     public EmbeddedRelay(ClientAdmission admission, NodeVerifier verifier, Map<String, String> settings) {
         RelayConfig cfg = TestRelays.config(settings);
-        ClientRegistry registry = new ClientRegistry(new PeerWatchers(1000, 16, java.time.Duration.ofMinutes(1)), metrics);
-        CircuitManager circuits = new CircuitManager(registry, cfg.limits(), cfg.timeouts().circuitToken(),
-                cfg.timeouts().circuitIdle(), metrics, () -> false);
-        rc = new RelayContext(cfg, metrics, registry, new ClientAuthenticator(verifier, admission),
-                new ConnectionGate(1000, 1000, RelayDefaults.IP_LIMITER_ENTRIES, 1000, 1000, metrics), circuits,
-                EnrolmentEndpoint.DISABLED);
+        rc = RelayContext.builder(cfg, metrics, new ClientAuthenticator(verifier, admission))
+                .watchers(new PeerWatchers(1000, 16, java.time.Duration.ofMinutes(1)))
+                .build();
     }
 
     /** A control connection right after the HTTP upgrade: decoder awaiting auth, encoder, handshake handler. */
