@@ -70,7 +70,7 @@ public final class TlsRelayProber implements RelayProber {
             result.completeExceptionally(e);
             return result;
         }
-        RelayClient.resolve(address).whenComplete((remote, err) -> {
+        RelayDialer.resolve(address).whenComplete((remote, err) -> {
             if (err != null) {
                 result.completeExceptionally(err);
                 return;
