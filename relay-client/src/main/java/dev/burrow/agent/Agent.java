@@ -66,6 +66,7 @@ import org.slf4j.LoggerFactory;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
 
+    // Final after construction: the agent's parts (each thread-safe).
     private final NodeIdentity identity;
     private final Transport transport;
     private final EventLoopGroup group;
@@ -75,7 +76,6 @@ public final class Agent implements AutoCloseable {
     private final RelayCircuitPath relayPath;
     private final PathSelector paths;
     private final DirectPathSelector directPaths;
-    private volatile java.util.Set<NodeKey> forwardPeers = java.util.Set.of();
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
@@ -86,7 +86,13 @@ public final class Agent implements AutoCloseable {
     private final dev.burrow.agent.ingress.IngressPublisher publisher;
     /** Resolves forwards by name through the relay; null without a fleet CA (names are then refused at config time). */
     private final PeerNameResolver names;
+
+    // Guarded by this lock (reload, status, close).
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
+
+    // Any thread (volatile): read without the lock (status, the direct path's peer filter); written
+    // by reload under this lock, by configError(), and by relay callbacks (lastRelayError).
+    private volatile java.util.Set<NodeKey> forwardPeers = java.util.Set.of();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
     private volatile String configError;

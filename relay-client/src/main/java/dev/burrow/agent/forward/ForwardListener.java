@@ -39,6 +39,7 @@ public final class ForwardListener implements AutoCloseable {
     /** Local connections being opened or open at once per forward; each costs a relay circuit. */
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
 
+    // Final after construction.
     private final ForwardSpec spec;
     private final PathSelector paths;
     private final PeerStreamDialer dialer;
@@ -50,6 +51,8 @@ public final class ForwardListener implements AutoCloseable {
     private final Duration idleTimeout;
     private final int maxConnections;
     private final PeerNameResolver names;
+
+    // Any thread: counters and the last outcome (status), the bound server channel.
     private final AtomicInteger current = new AtomicInteger();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();

@@ -28,8 +28,11 @@ public final class IngressPublisher implements RelayClientListener {
     /** What {@code burrow status} shows for one public service. {@code state}: pending, published or refused. */
     public record Publication(String service, String state, String publicAddress, String problem) {}
 
+    // Final after construction.
     private final RelayClient client;
     private final Supplier<List<ExposedService>> services;
+
+    // Guarded by this lock: synced on reload, changed by relay callbacks, read by status.
     private final Map<String, Publication> states = new LinkedHashMap<>();
 
     public IngressPublisher(RelayClient client, Supplier<List<ExposedService>> services) {

@@ -28,7 +28,10 @@ public final class RelayCircuitPath implements PeerPath {
     private static final Logger log = LoggerFactory.getLogger(RelayCircuitPath.class);
     public static final String NAME = "relay";
 
+    // Final after construction.
     private final RelayClient client;
+
+    // Any thread: set once while the agent is built, read per offer.
     /** Public-ingress circuits go here; null = refuse them all. */
     private volatile dev.burrow.agent.ingress.IngressGate ingress;
 

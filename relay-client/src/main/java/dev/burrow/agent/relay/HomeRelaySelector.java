@@ -55,6 +55,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     /** What status shows. */
     public record Snapshot(URI home, String homeReason, List<HomeRelayPolicy.CandidateView> candidates, long switches) {}
 
+    // Final after construction.
     private final HomeRelayPolicy policy;
     private final RelayProber prober;
     private final Consumer<RelaySwitchReason> switchRecorder;
@@ -62,7 +63,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     private final Duration initialWait;
     private final LongSupplier clock;
 
-    // Guarded by this.
+    // Guarded by this lock: probe rounds and moves run on the client's loop, status and close on any thread.
     private RelayClient client;
     private URI connectedUrl;
     private URI attemptUrl;
