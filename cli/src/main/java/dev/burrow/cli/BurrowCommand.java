@@ -1,5 +1,19 @@
 package dev.burrow.cli;
 
+import dev.burrow.cli.agent.AgentCommand;
+import dev.burrow.cli.agent.ConnectCommand;
+import dev.burrow.cli.agent.DemoCommand;
+import dev.burrow.cli.agent.ExposeCommand;
+import dev.burrow.cli.agent.ReadyCommand;
+import dev.burrow.cli.agent.StatusCommand;
+import dev.burrow.cli.agent.WhoisCommand;
+import dev.burrow.cli.identity.CaCommand;
+import dev.burrow.cli.identity.IdCommand;
+import dev.burrow.cli.identity.TokenCommand;
+import dev.burrow.cli.netcheck.NetcheckCommand;
+import dev.burrow.cli.relay.RelayCommand;
+import dev.burrow.cli.stun.StunProbeCommand;
+import dev.burrow.cli.stun.StunServerCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -13,20 +27,20 @@ import picocli.CommandLine.Spec;
         description = "Reverse-tunnel relay and NAT traversal gateway: listen behind NAT, dial by identity.",
         subcommands = {
             // Subcommands are registered here, one line each.
-            dev.burrow.cli.agent.AgentCommand.class,
-            dev.burrow.cli.agent.ExposeCommand.class,
-            dev.burrow.cli.agent.ConnectCommand.class,
-            dev.burrow.cli.agent.StatusCommand.class,
-            dev.burrow.cli.agent.ReadyCommand.class,
-            dev.burrow.cli.agent.WhoisCommand.class,
-            dev.burrow.cli.agent.DemoCommand.class,
-            dev.burrow.cli.stun.StunServerCommand.class,
-            dev.burrow.cli.stun.StunProbeCommand.class,
-            dev.burrow.cli.netcheck.NetcheckCommand.class,
-            dev.burrow.cli.identity.IdCommand.class,
-            dev.burrow.cli.identity.CaCommand.class,
-            dev.burrow.cli.identity.TokenCommand.class,
-            dev.burrow.cli.relay.RelayCommand.class,
+            AgentCommand.class,
+            ExposeCommand.class,
+            ConnectCommand.class,
+            StatusCommand.class,
+            ReadyCommand.class,
+            WhoisCommand.class,
+            DemoCommand.class,
+            StunServerCommand.class,
+            StunProbeCommand.class,
+            NetcheckCommand.class,
+            IdCommand.class,
+            CaCommand.class,
+            TokenCommand.class,
+            RelayCommand.class,
         })
 public final class BurrowCommand implements Runnable {
     @Spec

@@ -19,11 +19,13 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
@@ -34,6 +36,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -121,7 +124,7 @@ public final class IngressGate {
         if (!circuit.eventLoop().inEventLoop()) {
             try {
                 circuit.eventLoop().execute(() -> accept(circuit, service));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 circuit.close();
             }
             return;
@@ -139,8 +142,8 @@ public final class IngressGate {
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                 // No end-to-end TLS here: the relay ends the client's direction with close_notify on
                 // the agent's TLS connection to the relay. For the splice that is the end of input.
-                if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent e && e.isSuccess()) {
-                    ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+                if (evt instanceof SslCloseCompletionEvent e && e.isSuccess()) {
+                    ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
                 } else {
                     ctx.fireUserEventTriggered(evt);
                 }

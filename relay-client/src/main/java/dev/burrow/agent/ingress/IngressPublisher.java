@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -96,7 +97,7 @@ public final class IngressPublisher implements RelayClientListener {
     @Override
     public synchronized void publishRefused(String service, PublishRefusedReason reason, String message) {
         if (states.containsKey(service)) {
-            states.put(service, new Publication(service, "refused", null, reason.name().toLowerCase(java.util.Locale.ROOT)
+            states.put(service, new Publication(service, "refused", null, reason.name().toLowerCase(Locale.ROOT)
                     + (message.isEmpty() ? "" : ": " + message)));
             log.warn("public ingress: the relay did not publish '{}': {} {}", service, reason, message);
         }

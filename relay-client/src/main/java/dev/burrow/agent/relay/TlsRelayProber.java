@@ -23,6 +23,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -84,7 +85,7 @@ public final class TlsRelayProber implements RelayProber {
         return result;
     }
 
-    private void connect(RelayAddress address, java.net.InetSocketAddress remote, CompletableFuture<Duration> result) {
+    private void connect(RelayAddress address, InetSocketAddress remote, CompletableFuture<Duration> result) {
         ProbeHandler handler = new ProbeHandler(address, result);
         Bootstrap b = new Bootstrap()
                 .group(loop)
