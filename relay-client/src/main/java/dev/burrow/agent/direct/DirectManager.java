@@ -193,7 +193,8 @@ public final class DirectManager implements AutoCloseable {
             s.startDiscovery(stunServers, loop);
         }
         running = true;
-        ticker = loop.scheduleAtFixedRate(punch::tick, PUNCH_INTERVAL.toMillis(), PUNCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        ticker = loop.scheduleAtFixedRate(() -> punch.tick(System.nanoTime()), PUNCH_INTERVAL.toMillis(),
+                PUNCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         log.info("direct path sockets: server {}, client {}", sockets.server.channel().localAddress(),
                 sockets.client.channel().localAddress());
     }

@@ -81,8 +81,7 @@ final class PunchScheduler {
     }
 
     /** Every {@link DirectManager#PUNCH_INTERVAL}: punches, heartbeats, trust expiry, upgrades, forgetting idle peers. */
-    void tick() {
-        long now = System.nanoTime();
+    void tick(long now) {
         for (Iterator<DirectPeer> it = peers.all().iterator(); it.hasNext(); ) {
             DirectPeer p = it.next();
             boolean wasDirect = p.direct(now) ;

@@ -123,7 +123,10 @@ public final class HomeRelayPolicy {
         }
     }
 
+    // Final after construction.
     private final Settings settings;
+
+    // Guarded by the caller (HomeRelaySelector's lock): this class has no lock of its own.
     private final Map<URI, Entry> entries = new LinkedHashMap<>();
     private Entry home;
     private String homeReason = "no relay chosen yet";
