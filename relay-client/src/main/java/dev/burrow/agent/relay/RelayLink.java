@@ -60,7 +60,7 @@ final class RelayLink {
     private final RandomGenerator random;
     private final RelayClientListeners listeners;
     private final ByteCounter byteCounter = new ByteCounter();
-    private final Backoff backoff;
+    private final ReconnectSchedule schedule;
     private final Traffic traffic;
 
     // Read from any thread, written on the event loop (closed: under this lock).
@@ -82,9 +82,6 @@ final class RelayLink {
     private URI lastUri;
     private boolean stickyWebSocket;
     private boolean everConnected;
-    private long restartReconnectAtNanos;
-    private long restartTryUntilNanos;
-    private boolean restartPlanned;
     /** The connection whose relay announced RESTARTING and that we still use (renewed make-before-break), or null. */
     private ControlHandler drainingControl;
     private ScheduledFuture<?> renewTask;
@@ -101,7 +98,7 @@ final class RelayLink {
         this.random = random;
         this.listeners = listeners;
         this.traffic = traffic;
-        this.backoff = new Backoff(config.backoffBase(), config.backoffCap(), random);
+        this.schedule = new ReconnectSchedule(config, random);
     }
 
     // ------------------------------------------------------------------ for the client and its parts
@@ -377,7 +374,7 @@ final class RelayLink {
             retire(previous, h);
         }
         state = RelayConnectionState.CONNECTED;
-        restartPlanned = false;
+        schedule.connected();
         drainingControl = null;
         if (everConnected) {
             reconnects.increment();
@@ -439,57 +436,27 @@ final class RelayLink {
             log.info("could not move to relay {} ({}); staying on {}", h.address, describe(cause), current.address);
             listeners.fire(l -> l.moveFailed(h.address.uri(), cause));
             if (current == drainingControl && attempt == current) {
-                scheduleRenew(current, backoff.next()); // still on a draining relay: try again, paced
+                scheduleRenew(current, schedule.nextBackoff()); // still on a draining relay: try again, paced
             }
             return;
         }
-        long now = System.nanoTime();
-        if (wasReady && now - h.readyAtNanos() >= config.stableAfter().toNanos()) {
-            backoff.reset();
-        }
-        RelayUrlSelector.Reason reason;
-        Duration delay;
+        ReconnectSchedule.Plan plan = schedule.afterLoss(cause, wasReady, h.readyAtNanos(), System.nanoTime());
+        Duration delay = plan.delay();
+        state = plan.state();
         if (cause instanceof RelayDeniedException denial) {
             lastDenial = denial;
-            reason = RelayUrlSelector.Reason.DENIED;
-            if (denial.definitive()) {
-                delay = Backoff.jitter(config.deniedBackoff(), random);
-                state = RelayConnectionState.DENIED;
-            } else {
-                delay = backoff.next();
-                state = RelayConnectionState.BACKING_OFF;
-            }
             log.warn("{}; retrying in {} ms", denial.getMessage(), delay.toMillis());
-            Duration d = delay;
-            listeners.fire(l -> l.denied(denial, d));
+            listeners.fire(l -> l.denied(denial, delay));
         } else {
-            if (restartPlanned && now < restartReconnectAtNanos) {
-                backoff.reset();
-                delay = Duration.ofNanos(restartReconnectAtNanos - now);
-                reason = RelayUrlSelector.Reason.RESTARTING;
-            } else if (restartPlanned && now < restartTryUntilNanos) {
-                delay = backoff.next();
-                reason = RelayUrlSelector.Reason.RESTARTING;
-            } else if (restartPlanned) {
-                restartPlanned = false;
-                delay = backoff.next();
-                reason = RelayUrlSelector.Reason.RESTART_WINDOW_EXPIRED;
-            } else {
-                delay = backoff.next();
-                reason = RelayUrlSelector.Reason.RECONNECT;
-            }
-            state = RelayConnectionState.BACKING_OFF;
             if (wasReady) {
                 log.info("relay connection to {} lost ({}); reconnecting in {} ms", h.address, describe(cause), delay.toMillis());
             } else {
                 log.debug("relay connection to {} failed ({}); retrying in {} ms", h.address, describe(cause), delay.toMillis());
             }
-            Duration d = delay;
-            listeners.fire(l -> l.disconnected(cause, d));
+            listeners.fire(l -> l.disconnected(cause, delay));
         }
         metrics.reconnectScheduled(delay);
-        RelayUrlSelector.Reason r = reason;
-        reconnectTask = loop.schedule(() -> connect(r), delay.toNanos(), TimeUnit.NANOSECONDS);
+        reconnectTask = loop.schedule(() -> connect(plan.reason()), delay.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     static String describe(Throwable t) {
@@ -514,11 +481,8 @@ final class RelayLink {
     }
 
     private void onRestarting(ControlHandler h, RelayFrame.Restarting r) {
-        long now = System.nanoTime();
-        restartPlanned = true;
+        schedule.restarting(System.nanoTime(), r.reconnectInMillis(), r.tryForMillis());
         drainingControl = h;
-        restartReconnectAtNanos = now + TimeUnit.MILLISECONDS.toNanos(r.reconnectInMillis());
-        restartTryUntilNanos = restartReconnectAtNanos + TimeUnit.MILLISECONDS.toNanos(r.tryForMillis());
         Duration in = Duration.ofMillis(r.reconnectInMillis());
         Duration tryFor = Duration.ofMillis(r.tryForMillis());
         log.info("relay {} is restarting: reconnecting in {} ms, for up to {} ms", h.address, in.toMillis(), tryFor.toMillis());
@@ -546,7 +510,7 @@ final class RelayLink {
     /** Re-dials the draining connection's URL, make-before-break, while we are still on it and nothing else is under way. */
     private void renew(ControlHandler draining) {
         if (closed || control != draining || attempt != draining || drainingControl != draining
-                || System.nanoTime() - restartTryUntilNanos >= 0) {
+                || !schedule.inRestartWindow(System.nanoTime())) {
             return;
         }
         log.info("renewing the connection to restarting relay {}", draining.address);
