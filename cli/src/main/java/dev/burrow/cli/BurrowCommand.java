@@ -1,6 +1,21 @@
 package dev.burrow.cli;
 
+import dev.burrow.cli.agent.AgentCommand;
+import dev.burrow.cli.agent.ConnectCommand;
+import dev.burrow.cli.agent.DemoCommand;
+import dev.burrow.cli.agent.ExposeCommand;
+import dev.burrow.cli.agent.ReadyCommand;
+import dev.burrow.cli.agent.StatusCommand;
+import dev.burrow.cli.agent.WhoisCommand;
+import dev.burrow.cli.identity.CaCommand;
+import dev.burrow.cli.identity.IdCommand;
+import dev.burrow.cli.identity.TokenCommand;
+import dev.burrow.cli.netcheck.NetcheckCommand;
+import dev.burrow.cli.relay.RelayCommand;
+import dev.burrow.cli.stun.StunProbeCommand;
+import dev.burrow.cli.stun.StunServerCommand;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
@@ -15,21 +30,21 @@ import picocli.CommandLine.Spec;
         description = "Reverse-tunnel relay and NAT traversal gateway: listen behind NAT, dial by identity.",
         subcommands = {
             // Subcommands are registered here, one line each.
-            dev.burrow.cli.agent.AgentCommand.class,
-            dev.burrow.cli.agent.ExposeCommand.class,
-            dev.burrow.cli.agent.ConnectCommand.class,
-            dev.burrow.cli.agent.StatusCommand.class,
-            dev.burrow.cli.agent.ReadyCommand.class,
-            dev.burrow.cli.agent.WhoisCommand.class,
-            dev.burrow.cli.agent.DemoCommand.class,
-            dev.burrow.cli.stun.StunServerCommand.class,
-            dev.burrow.cli.stun.StunProbeCommand.class,
-            dev.burrow.cli.netcheck.NetcheckCommand.class,
-            dev.burrow.cli.identity.IdCommand.class,
-            dev.burrow.cli.identity.CaCommand.class,
-            dev.burrow.cli.identity.TokenCommand.class,
-            dev.burrow.cli.relay.RelayCommand.class,
-            picocli.CommandLine.HelpCommand.class, // burrow help COMMAND: the same text as COMMAND --help
+            AgentCommand.class,
+            ExposeCommand.class,
+            ConnectCommand.class,
+            StatusCommand.class,
+            ReadyCommand.class,
+            WhoisCommand.class,
+            DemoCommand.class,
+            StunServerCommand.class,
+            StunProbeCommand.class,
+            NetcheckCommand.class,
+            IdCommand.class,
+            CaCommand.class,
+            TokenCommand.class,
+            RelayCommand.class,
+            HelpCommand.class, // burrow help COMMAND: the same text as COMMAND --help
         })
 public final class BurrowCommand implements Runnable {
     @Spec

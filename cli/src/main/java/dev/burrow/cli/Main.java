@@ -1,5 +1,7 @@
 package dev.burrow.cli;
 
+import java.security.Security;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /** Entry point of the {@code burrow} jar. */
@@ -72,9 +74,9 @@ public final class Main {
 
     /** Must run before the first name lookup (the JDK reads the setting once). */
     static void shortenDnsCache() {
-        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null
+        if (Security.getProperty("networkaddress.cache.ttl") == null
                 && System.getProperty("sun.net.inetaddr.ttl") == null) {
-            java.security.Security.setProperty("networkaddress.cache.ttl", DNS_CACHE_SECONDS);
+            Security.setProperty("networkaddress.cache.ttl", DNS_CACHE_SECONDS);
         }
     }
 
@@ -109,7 +111,7 @@ public final class Main {
             // A user-facing failure: one clear line, no stack trace (that goes to the debug log).
             cmd.getErr().println("burrow: " + (ex instanceof UsageException || ex instanceof CommandFailedException
                     ? ex.getMessage() : UserErrors.describe(ex)));
-            org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", ex);
+            LoggerFactory.getLogger(Main.class).debug("command failed", ex);
             return ex instanceof UsageException ? 2 : 1;
         });
         return cl;

@@ -7,6 +7,8 @@ import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.direct.DirectAgentSupport;
 import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPathSelector;
+import dev.burrow.agent.ingress.IngressGate;
+import dev.burrow.agent.ingress.IngressPublisher;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
@@ -29,12 +31,14 @@ import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.Pem;
 import dev.burrow.transport.Transport;
+import dev.burrow.transport.TransportKind;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
@@ -45,9 +49,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +73,7 @@ import org.slf4j.LoggerFactory;
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
 
+    // Final after construction: the agent's parts (each thread-safe).
     private final NodeIdentity identity;
     private final Transport transport;
     private final EventLoopGroup group;
@@ -75,7 +83,6 @@ public final class Agent implements AutoCloseable {
     private final RelayCircuitPath relayPath;
     private final PathSelector paths;
     private final DirectPathSelector directPaths;
-    private volatile java.util.Set<NodeKey> forwardPeers = java.util.Set.of();
     private final ServiceRegistry registry = new ServiceRegistry();
     private final ActiveStreams active = new ActiveStreams();
     private final RecentRefusals refusals = new RecentRefusals();
@@ -83,10 +90,16 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics;
     private final NodeVerifier verifier;
     private final PeerStreamDialer dialer;
-    private final dev.burrow.agent.ingress.IngressPublisher publisher;
+    private final IngressPublisher publisher;
     /** Resolves forwards by name through the relay; null without a fleet CA (names are then refused at config time). */
     private final PeerNameResolver names;
+
+    // Guarded by this lock (reload, status, close).
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
+
+    // Any thread (volatile): read without the lock (status, the direct path's peer filter); written
+    // by reload under this lock, by configError(), and by relay callbacks (lastRelayError).
+    private volatile Set<NodeKey> forwardPeers = Set.of();
     private volatile AgentConfig config;
     private volatile String lastRelayError;
     private volatile String configError;
@@ -130,9 +143,9 @@ public final class Agent implements AutoCloseable {
         InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals,
                 whois);
         relayPath.acceptInto(gate);
-        relayPath.ingressInto(new dev.burrow.agent.ingress.IngressGate(registry, transport, metrics, active, refusals,
+        relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals,
                 identity.nodeKey()));
-        this.publisher = new dev.burrow.agent.ingress.IngressPublisher(relay, registry::all);
+        this.publisher = new IngressPublisher(relay, registry::all);
         relay.addListener(publisher);
         directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
                 () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
@@ -220,7 +233,7 @@ public final class Agent implements AutoCloseable {
      * <ul>
      *   <li>Both read a socket whose peer half-closed without being asked and fired the bytes and
      *       the end of input before the splice existed, so a request written and half-closed at
-     *       once was lost. Fixed for every transport by {@link dev.burrow.agent.stream.EarlyInput};
+     *       once was lost. Fixed for every transport by {@link EarlyInput};
      *       the half-close and 200-connection tests then pass on both.</li>
      *   <li>epoll: a half-closed socket that still writes fails its next flush with
      *       {@code epoll_ctl(..) failed with error(-2): No such file or directory} (the write
@@ -233,7 +246,7 @@ public final class Agent implements AutoCloseable {
      * Revisit with a Netty upgrade.
      */
     static Transport agentTransport(Transport requested) {
-        if (requested.kind() == dev.burrow.transport.TransportKind.NIO) {
+        if (requested.kind() == TransportKind.NIO) {
             return requested;
         }
         log.info("transport: the agent uses nio rather than {} (half-close with auto-read off; see Agent.agentTransport)",
@@ -309,11 +322,11 @@ public final class Agent implements AutoCloseable {
                 forwards.put(e.getKey(), l);
             } catch (Exception ex) {
                 l.close();
-                Throwable cause = ex instanceof java.util.concurrent.ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
+                Throwable cause = ex instanceof ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
                 failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
             }
         }
-        forwardPeers = java.util.Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).filter(Objects::nonNull).toList());
+        forwardPeers = Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).filter(Objects::nonNull).toList());
         if (failure != null) {
             throw failure;
         }
@@ -386,7 +399,7 @@ public final class Agent implements AutoCloseable {
     /** Ready: connected to the relay and every forward is listening. Null when ready, else why not. */
     public synchronized String readyProblem() {
         if (relay.state() != RelayConnectionState.CONNECTED) {
-            return "relay " + relay.state().name().toLowerCase(java.util.Locale.ROOT)
+            return "relay " + relay.state().name().toLowerCase(Locale.ROOT)
                     + (lastRelayError == null ? "" : ": " + lastRelayError);
         }
         for (ForwardListener f : forwards.values()) {
@@ -425,8 +438,8 @@ public final class Agent implements AutoCloseable {
         }
         String url = info != null ? String.valueOf(info.relayUrl()) : home;
         AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(url,
-                rs.state().name().toLowerCase(java.util.Locale.ROOT), info == null ? null : info.relayId(),
-                info == null ? null : info.mode().name().toLowerCase(java.util.Locale.ROOT), rtt,
+                rs.state().name().toLowerCase(Locale.ROOT), info == null ? null : info.relayId(),
+                info == null ? null : info.mode().name().toLowerCase(Locale.ROOT), rtt,
                 rs.connectedSince() == null ? null : rs.connectedSince().toString(), lastRelayError, home, homeReason,
                 candidates, switches);
         List<AgentStatus.ServiceStatus> services = registry.all().stream().map(s -> {
@@ -451,13 +464,13 @@ public final class Agent implements AutoCloseable {
             long out = e.bytesToPeer();
             fromPeers += in;
             toPeers += out;
-            conns.add(new AgentStatus.ConnectionStatus(e.id(), e.direction().name().toLowerCase(java.util.Locale.ROOT),
+            conns.add(new AgentStatus.ConnectionStatus(e.id(), e.direction().name().toLowerCase(Locale.ROOT),
                     e.peer().nodeId(), e.peerName(), e.service(), e.path(), e.local(), e.since().toString(), in, out));
             peers.merge(e.peer(), new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
                     (x, y) -> new AgentStatus.PeerStatus(x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
         }
         List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream().map(r -> new AgentStatus.RefusalStatus(
-                r.at().toString(), r.direction().name().toLowerCase(java.util.Locale.ROOT), r.peer(), r.service(), r.code().name(),
+                r.at().toString(), r.direction().name().toLowerCase(Locale.ROOT), r.peer(), r.service(), r.code().name(),
                 r.by(), r.message())).toList();
         String problem = readyProblem();
         List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()

@@ -1,5 +1,11 @@
 package dev.burrow.agent;
 
+import static dev.burrow.agent.YamlFields.checkKeys;
+import static dev.burrow.agent.YamlFields.requireArray;
+import static dev.burrow.agent.YamlFields.requireObject;
+import static dev.burrow.agent.YamlFields.stringList;
+import static dev.burrow.agent.YamlFields.text;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -511,57 +517,6 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         int maxConn = intValue(n, "max-connections", at, ForwardListener.DEFAULT_MAX_CONNECTIONS);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
         return new Forward(peer, service, bind.host(), bind.port(), maxConn, idle);
-    }
-
-    private static void requireObject(JsonNode n, String at) {
-        if (!n.isObject()) {
-            throw new IllegalArgumentException(at + ": expected a mapping");
-        }
-    }
-
-    private static void requireArray(JsonNode n, String at) {
-        if (!n.isArray()) {
-            throw new IllegalArgumentException(at + ": expected a list");
-        }
-    }
-
-    private static void checkKeys(JsonNode n, Set<String> known, String prefix) {
-        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
-            String k = it.next();
-            if (!known.contains(k)) {
-                throw new IllegalArgumentException(prefix + k + ": unknown key (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
-            }
-        }
-    }
-
-    private static String text(JsonNode n, String key, String at, boolean required) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) {
-            if (required) {
-                throw new IllegalArgumentException(at + ": missing");
-            }
-            return null;
-        }
-        if (!v.isValueNode() || v.asText().isBlank()) {
-            throw new IllegalArgumentException(at + ": expected a value");
-        }
-        return v.asText();
-    }
-
-    private static List<String> stringList(JsonNode n, String at) {
-        List<String> out = new ArrayList<>();
-        if (n.isValueNode()) {
-            out.add(n.asText());
-            return out;
-        }
-        requireArray(n, at);
-        for (JsonNode item : n) {
-            if (!item.isValueNode()) {
-                throw new IllegalArgumentException(at + ": expected a list of strings");
-            }
-            out.add(item.asText());
-        }
-        return out;
     }
 
     private static int intValue(JsonNode n, String key, String at, int dflt) {

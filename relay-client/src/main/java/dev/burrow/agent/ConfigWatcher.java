@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,14 +25,14 @@ public final class ConfigWatcher implements AutoCloseable {
 
     private final Path file;
     private final Agent agent;
-    private final java.util.function.UnaryOperator<AgentConfig> adjust;
+    private final UnaryOperator<AgentConfig> adjust;
     private final ScheduledExecutorService timer;
     private String lastStamp;
 
     /**
      * @param adjust applied to every loaded configuration (command-line overrides such as --relay)
      */
-    public ConfigWatcher(Path file, Agent agent, java.util.function.UnaryOperator<AgentConfig> adjust) {
+    public ConfigWatcher(Path file, Agent agent, UnaryOperator<AgentConfig> adjust) {
         this.file = file;
         this.agent = agent;
         this.adjust = adjust;

@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -79,7 +80,7 @@ public final class DemoCommand implements Callable<Integer> {
 
             RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
                             "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev", "auth.mode", "open",
-                            "transport", transport.kind().name().toLowerCase(java.util.Locale.ROOT).replace("_", ""))))
+                            "transport", transport.kind().name().toLowerCase(Locale.ROOT).replace("_", ""))))
                     .transport(transport).build().start();
             resources.add(0, relay);
             URI relayUrl = URI.create("https://127.0.0.1:" + relay.address().getPort());

@@ -12,6 +12,8 @@ import java.io.PrintWriter;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.burrow.cli.CliJson;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -214,8 +216,8 @@ public final class NetcheckCommand implements Callable<Integer> {
     }
 
     /** Milliseconds with microsecond precision, or null. */
-    private static java.math.BigDecimal millis(Duration d) {
-        return d == null ? null : java.math.BigDecimal.valueOf(d.toNanos(), 6).setScale(3, java.math.RoundingMode.HALF_UP);
+    private static BigDecimal millis(Duration d) {
+        return d == null ? null : BigDecimal.valueOf(d.toNanos(), 6).setScale(3, RoundingMode.HALF_UP);
     }
 
     static String addr(InetSocketAddress a) {

@@ -1,6 +1,7 @@
 package dev.burrow.cli.stun;
 
 import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.UsageException;
 import dev.burrow.stun.client.RetransmissionPolicy;
 import dev.burrow.stun.client.StunClient;
 import dev.burrow.stun.metrics.StunMetrics;
@@ -15,10 +16,12 @@ import java.io.PrintWriter;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.burrow.cli.CliJson;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -63,10 +66,10 @@ public final class StunProbeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Duration total = dev.burrow.cli.DurationOption.parse("--timeout", timeout);
         if (total.isZero() || total.compareTo(RetransmissionPolicy.MAX_TOTAL) > 0) {
-            throw new dev.burrow.cli.UsageException("--timeout: must be more than 0 and at most 39s");
+            throw new UsageException("--timeout: must be more than 0 and at most 39s");
         }
         InetSocketAddress local = StunOptions.hostPort("--bind", bind, -1, true, true);
-        boolean ipv4 = local.getAddress() instanceof java.net.Inet4Address;
+        boolean ipv4 = local.getAddress() instanceof Inet4Address;
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String s : servers) {
             targets.add(StunOptions.hostPort("SERVER", s, StunServerConfig.DEFAULT_PORT, false, ipv4));
@@ -109,8 +112,8 @@ public final class StunProbeCommand implements Callable<Integer> {
     static String json(NatProbeReport r) {
         ObjectNode j = CliJson.object();
         j.put("local", addr(r.localAddress()));
-        j.put("mapping", r.mapping().name().toLowerCase(java.util.Locale.ROOT));
-        j.put("filtering", r.filtering().name().toLowerCase(java.util.Locale.ROOT));
+        j.put("mapping", r.mapping().name().toLowerCase(Locale.ROOT));
+        j.put("filtering", r.filtering().name().toLowerCase(Locale.ROOT));
         if (r.natDetected() == null) {
             j.putNull("nat");
         } else {

@@ -10,7 +10,9 @@ import dev.burrow.identity.NodeKey;
  * later streams go direct once a path is verified (and back to the relay when it is lost).
  */
 public final class DirectPathSelector implements PathSelector {
+    // Final after construction.
     private final PeerPath relay;
+    // Any thread: attached once the direct path is up, read per stream.
     private volatile DirectManager direct;
 
     public DirectPathSelector(PeerPath relay) {

@@ -1,5 +1,7 @@
 package dev.burrow.agent.disco;
 
+import java.util.Arrays;
+
 /**
  * Sliding replay window over received counters (RFC 6479 idea, a plain bitmap): a counter is
  * accepted once, in any order, while it is within {@link DiscoLimits#REPLAY_WINDOW} of the highest
@@ -45,7 +47,7 @@ public final class ReplayWindow {
         if (counter > top) {
             long shift = top < 0 ? size : counter - top;
             if (shift >= size) {
-                java.util.Arrays.fill(bits, 0L);
+                Arrays.fill(bits, 0L);
             } else {
                 for (long c = top + 1; c <= counter; c++) {
                     clear(c);

@@ -10,6 +10,7 @@ import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamRefusedException;
+import dev.burrow.identity.NodeKey;
 import dev.burrow.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -17,10 +18,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,6 +62,7 @@ public final class ForwardListener implements AutoCloseable {
         CompletableFuture<?> whenReady();
     }
 
+    // Final after construction.
     private final ForwardSpec spec;
     private final PathSelector paths;
     private final PeerStreamDialer dialer;
@@ -70,6 +74,8 @@ public final class ForwardListener implements AutoCloseable {
     private final Duration idleTimeout;
     private final int maxConnections;
     private final PeerNameResolver names;
+
+    // Any thread: counters and the last outcome (status), the bound server channel.
     private final AtomicInteger current = new AtomicInteger();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -139,7 +145,7 @@ public final class ForwardListener implements AutoCloseable {
                 log.info("forwarding {}:{} to {}/{}", bound.getHostString(), bound.getPort(), spec.peerLabel(), spec.service());
                 result.complete(bound);
             } else {
-                result.completeExceptionally(new java.io.IOException("cannot listen on " + spec.bindHost() + ":" + spec.bindPort()
+                result.completeExceptionally(new IOException("cannot listen on " + spec.bindHost() + ":" + spec.bindPort()
                         + ": " + x.cause().getMessage(), x.cause()));
             }
         });
@@ -208,7 +214,7 @@ public final class ForwardListener implements AutoCloseable {
         });
     }
 
-    private void dial(Channel local, dev.burrow.identity.NodeKey peer) {
+    private void dial(Channel local, NodeKey peer) {
         PeerPath path = paths.pathFor(peer);
         lastPath = path.name();
         dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName()).whenComplete((stream, err) -> {
@@ -224,7 +230,7 @@ public final class ForwardListener implements AutoCloseable {
         });
     }
 
-    private void join(Channel local, PeerStream stream, String pathName, dev.burrow.identity.NodeKey peer) {
+    private void join(Channel local, PeerStream stream, String pathName, NodeKey peer) {
         stream.detach();
         if (!local.isActive()) {
             current.decrementAndGet();
@@ -248,7 +254,7 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     private static String describe(Throwable err) {
-        Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+        Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof TimeoutException) {
             return "timed out opening the stream";
         }
@@ -259,7 +265,7 @@ public final class ForwardListener implements AutoCloseable {
         failed.incrementAndGet();
         lastError = reason;
         lastErrorAt = Instant.now();
-        Throwable t = err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+        Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof StreamRefusedException r) {
             metrics.streamRefused(Direction.OUTBOUND, r.code());
             refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.OUTBOUND, spec.peerLabel(), spec.service(), r.code(),

@@ -34,8 +34,11 @@ public final class PeerNameResolver {
 
     private record Cached(NodeKey key, long expiresAtNanos) {}
 
+    // Final after construction.
     private final Lookup lookup;
     private final LongSupplier nanoTime;
+
+    // Any thread (concurrent maps).
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
     /** Lookups under way, one per name: a burst of local connections asks the relay once. */
     private final ConcurrentHashMap<String, CompletableFuture<List<NodeKey>>> inFlight = new ConcurrentHashMap<>();

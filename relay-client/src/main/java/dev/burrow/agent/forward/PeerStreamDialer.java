@@ -19,6 +19,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
@@ -26,8 +27,11 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLException;
 
 /**
@@ -46,11 +50,14 @@ public final class PeerStreamDialer {
     /** Opens waiting for a slot; beyond this a burst is refused rather than queued without bound. */
     public static final int MAX_WAITING = 4096;
 
+    // Final after construction.
     private final NodeIdentity identity;
     private final NodeVerifier verifier;
-    private final java.util.concurrent.atomic.AtomicInteger opening = new java.util.concurrent.atomic.AtomicInteger();
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    private final java.util.concurrent.atomic.AtomicInteger waitingCount = new java.util.concurrent.atomic.AtomicInteger();
+
+    // Any thread (lock-free): the opens under way and the queue of opens waiting for a slot.
+    private final AtomicInteger opening = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger waitingCount = new AtomicInteger();
 
     public PeerStreamDialer(NodeIdentity identity, NodeVerifier verifier) {
         this.identity = identity;
@@ -67,17 +74,17 @@ public final class PeerStreamDialer {
     }
 
     /** As {@link #open(PeerPath, NodeKey, String)}, asking the path for a channel on {@code near} (see {@link PeerPath}). */
-    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near) {
+    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, EventLoop near) {
         return open(path, peer, service, near, null);
     }
 
     /**
-     * As {@link #open(PeerPath, NodeKey, String, io.netty.channel.EventLoop)}; with {@code expectedName}
+     * As {@link #open(PeerPath, NodeKey, String, EventLoop)}; with {@code expectedName}
      * (a forward by name, {@code peer} as the relay resolved it) the stream is refused unless the
      * peer's verified certificate is CA-issued and carries exactly that name, so a relay that maps a
      * name to the wrong key only ever causes a refusal.
      */
-    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near,
+    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, EventLoop near,
                                               String expectedName) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
         if (waitingCount.incrementAndGet() > MAX_WAITING) {
@@ -116,7 +123,7 @@ public final class PeerStreamDialer {
         }
     }
 
-    private void openNow(PeerPath path, NodeKey peer, String service, io.netty.channel.EventLoop near, String expectedName,
+    private void openNow(PeerPath path, NodeKey peer, String service, EventLoop near, String expectedName,
                          CompletableFuture<PeerStream> result) {
         result.whenComplete((s, e) -> {
             opening.decrementAndGet();
@@ -139,7 +146,7 @@ public final class PeerStreamDialer {
     }
 
     private static Throwable unwrap(Throwable t) {
-        return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
     private void startTls(Channel ch, String pathName, NodeKey peer, String service, String expectedName,

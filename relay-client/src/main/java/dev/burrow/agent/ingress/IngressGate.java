@@ -1,32 +1,32 @@
 package dev.burrow.agent.ingress;
 
+import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.service.StreamAdmission;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
-import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamStatusCode;
-import dev.burrow.agent.service.TargetConnector;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.transport.Transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
@@ -37,6 +37,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,9 @@ import org.slf4j.LoggerFactory;
  * has {@code proxy-protocol: v2}, the target first gets a PROXY v2 header with the real client address,
  * otherwise just the bytes. Any refusal closes the circuit (the relay then closes the client), is
  * counted and shown in {@code burrow status}.
+ *
+ * <p>From the cap on, the steps are the {@link StreamAdmission} both gates share; its comment says
+ * how this gate differs from the node-to-node one.
  */
 public final class IngressGate {
     private static final Logger log = LoggerFactory.getLogger(IngressGate.class);
@@ -65,21 +69,19 @@ public final class IngressGate {
     static final int MAX_EARLY_BYTES = 64 * 1024;
 
     private final ServiceRegistry registry;
-    private final Transport transport;
     private final AgentMetrics metrics;
-    private final ActiveStreams active;
     private final RecentRefusals refusals;
     private final NodeKey self;
+    private final StreamAdmission admission;
     private final ConcurrentHashMap<String, ConnectionCaps> caps = new ConcurrentHashMap<>();
 
     public IngressGate(ServiceRegistry registry, Transport transport, AgentMetrics metrics,
             ActiveStreams active, RecentRefusals refusals, NodeKey self) {
         this.registry = registry;
-        this.transport = transport;
         this.metrics = metrics;
-        this.active = active;
         this.refusals = refusals;
         this.self = self;
+        this.admission = new StreamAdmission(transport, metrics, active);
     }
 
     /** A refusal of an ingress offer before its circuit exists. */
@@ -127,7 +129,7 @@ public final class IngressGate {
         if (!circuit.eventLoop().inEventLoop()) {
             try {
                 circuit.eventLoop().execute(() -> accept(circuit, service));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 circuit.close();
             }
             return;
@@ -145,8 +147,8 @@ public final class IngressGate {
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                 // No end-to-end TLS here: the relay ends the client's direction with close_notify on
                 // the agent's TLS connection to the relay. For the splice that is the end of input.
-                if (evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent e && e.isSuccess()) {
-                    ctx.fireUserEventTriggered(io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+                if (evt instanceof SslCloseCompletionEvent e && e.isSuccess()) {
+                    ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
                 } else {
                     ctx.fireUserEventTriggered(evt);
                 }
@@ -157,9 +159,15 @@ public final class IngressGate {
         circuit.config().setAutoRead(true);
     }
 
-    private final class Handler extends ChannelInboundHandlerAdapter {
+    private final class Handler extends ChannelInboundHandlerAdapter implements StreamAdmission.Stream {
+        // Final after construction.
         private final String service;
+
+        // Owned by the circuit's event loop.
+        private ChannelHandlerContext ctx;
         private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
+        /** The PROXY v2 header for the target (service opted in), from admission until written. */
+        private ByteBuf targetHeader;
         private int earlyBytes;
         private boolean headerSeen;
         private boolean decided;
@@ -172,6 +180,7 @@ public final class IngressGate {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
             deadline = ctx.executor().schedule(() -> {
                 if (!headerSeen) {
                     fail(ctx, StreamStatusCode.BAD_REQUEST, "no PROXY header within " + HEADER_TIMEOUT.toSeconds() + " s");
@@ -188,6 +197,10 @@ public final class IngressGate {
         }
 
         private void releaseEarly() {
+            if (targetHeader != null) {
+                targetHeader.release();
+                targetHeader = null;
+            }
             ByteBuf b;
             while ((b = early.poll()) != null) {
                 b.release();
@@ -257,62 +270,58 @@ public final class IngressGate {
                 fail(ctx, StreamStatusCode.NOT_ALLOWED, "client address is not in allow-sources");
                 return;
             }
-            ConnectionCaps.Permit permit = capsOf(s).tryAcquire(self);
-            if (permit == null) {
-                fail(ctx, StreamStatusCode.LIMIT_REACHED, "public connection limit of '" + service + "' reached");
-                return;
-            }
-            TargetPolicy.Decision decision = s.target().decide();
-            if (decision instanceof TargetPolicy.Decision.Refused r) {
-                permit.close();
-                fail(ctx, r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
-                return;
-            }
-            InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
-            ByteBuf targetHeader = s.proxyProtocol() != dev.burrow.agent.caller.ProxyProtocol.OFF ? targetHeader(h) : null;
-            ChannelFuture cf = TargetConnector.connect(ctx.channel(), transport, connectTo, null, null);
-            cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> connected(ctx, f, s, permit, targetHeader)));
+            targetHeader = s.proxyProtocol() != ProxyProtocol.OFF ? targetHeader(h) : null;
+            admission.admit(ctx, s, new StreamAdmission.Terms(capsOf(s), self,
+                    "public connection limit of '" + service + "' reached", self, client, PATH,
+                    s.publicIngress().idleTimeout(), null, null), this);
         }
 
-        private void connected(ChannelHandlerContext ctx, ChannelFuture f, ExposedService s, ConnectionCaps.Permit permit,
-                ByteBuf targetHeader) {
-            if (!f.isSuccess() || decided || !ctx.channel().isActive()) {
-                permit.close();
-                if (targetHeader != null) {
-                    targetHeader.release();
-                }
-                if (f.isSuccess()) {
-                    f.channel().close();
-                }
-                fail(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
-                return;
+        // ---- the admission's steps (StreamAdmission.Stream) ----
+
+        @Override
+        public void reject(StreamStatusCode code, String message) {
+            fail(ctx, code, message);
+        }
+
+        @Override
+        public void connectFailed() {
+            if (targetHeader != null) {
+                targetHeader.release();
+                targetHeader = null;
             }
+            fail(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
+        }
+
+        @Override
+        public boolean gone() {
+            return decided || !ctx.channel().isActive();
+        }
+
+        @Override
+        public void targetUnwanted() {
+            connectFailed();
+        }
+
+        @Override
+        public boolean prepareTarget(Channel local, InetSocketAddress connectedTo) {
             decided = true;
-            Channel local = f.channel();
             if (targetHeader != null) {
                 local.write(targetHeader);
+                targetHeader = null;
             }
             ByteBuf b;
             while ((b = early.poll()) != null) {
                 local.write(b);
             }
             local.flush();
+            return true;
+        }
+
+        @Override
+        public StreamEnd admitted() {
             ctx.pipeline().remove(this);
-            long id = active.nextId();
-            metrics.streamOpened(Direction.INBOUND);
-            String who = client;
-            Splice splice = Splice.join(StreamEnd.plain(ctx.channel(), who), StreamEnd.plain(local, "target " + s.target().spec()),
-                    s.publicIngress().idleTimeout(), (fromClient, toClient, outcome) -> {
-                        permit.close();
-                        active.remove(id, fromClient, toClient);
-                        metrics.streamEnded(Direction.INBOUND, outcome, fromClient, toClient);
-                    });
-            active.add(new ActiveStreams.Entry(id, Direction.INBOUND, self, who, s.name(), PATH, s.target().spec().toString(),
-                    Instant.now(), splice));
-            if (splice.isFinished()) {
-                active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
-            }
-            log.debug("public connection from {} to '{}' admitted", who, s.name());
+            log.debug("public connection from {} to '{}' admitted", client, service);
+            return StreamEnd.plain(ctx.channel(), client);
         }
 
         private void fail(ChannelHandlerContext ctx, StreamStatusCode code, String message) {

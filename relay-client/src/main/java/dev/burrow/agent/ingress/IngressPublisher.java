@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -28,8 +29,11 @@ public final class IngressPublisher implements RelayClientListener {
     /** What {@code burrow status} shows for one public service. {@code state}: pending, published or refused. */
     public record Publication(String service, String state, String publicAddress, String problem) {}
 
+    // Final after construction.
     private final RelayClient client;
     private final Supplier<List<ExposedService>> services;
+
+    // Guarded by this lock: synced on reload, changed by relay callbacks, read by status.
     private final Map<String, Publication> states = new LinkedHashMap<>();
 
     public IngressPublisher(RelayClient client, Supplier<List<ExposedService>> services) {
@@ -93,7 +97,7 @@ public final class IngressPublisher implements RelayClientListener {
     @Override
     public synchronized void publishRefused(String service, PublishRefusedReason reason, String message) {
         if (states.containsKey(service)) {
-            states.put(service, new Publication(service, "refused", null, reason.name().toLowerCase(java.util.Locale.ROOT)
+            states.put(service, new Publication(service, "refused", null, reason.name().toLowerCase(Locale.ROOT)
                     + (message.isEmpty() ? "" : ": " + message)));
             log.warn("public ingress: the relay did not publish '{}': {} {}", service, reason, message);
         }

@@ -1,5 +1,6 @@
 package dev.burrow.agent.metrics;
 
+import dev.burrow.agent.relay.RelaySwitchReason;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
 
@@ -52,7 +53,7 @@ public interface AgentMetrics {
     default void streamAbandoned(AbandonStage stage) {}
 
     /** The agent changed its home relay (several relays configured). */
-    default void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {}
+    default void relaySwitched(RelaySwitchReason reason) {}
 
     /** A target connection was made while the whois table was full: it runs, but whois cannot name its caller. */
     default void whoisOverflow() {}

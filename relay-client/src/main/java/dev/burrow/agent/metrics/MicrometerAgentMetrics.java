@@ -1,5 +1,6 @@
 package dev.burrow.agent.metrics;
 
+import dev.burrow.agent.relay.RelaySwitchReason;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
 import io.micrometer.core.instrument.Counter;
@@ -46,7 +47,7 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     }
 
     @Override
-    public void relaySwitched(dev.burrow.agent.relay.RelaySwitchReason reason) {
+    public void relaySwitched(RelaySwitchReason reason) {
         Counter.builder(RELAY_SWITCHES).tag("reason", tag(reason)).register(registry).increment();
     }
 

@@ -1,14 +1,18 @@
 package dev.burrow.agent.path;
 
+import dev.burrow.agent.forward.PeerStreamDialer;
+import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.identity.NodeKey;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.util.AttributeKey;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A way to reach a peer: opens a raw, ordered, reliable byte stream to one of its services. The
  * stream is not yet authenticated end to end: the caller runs TLS with the node certificates over
- * it (dialer side: {@code dev.burrow.agent.forward.PeerStreamDialer}; listener side: every
- * inbound stream of every path goes through {@code dev.burrow.agent.service.InboundStreamGate}).
+ * it (dialer side: {@code PeerStreamDialer}; listener side: every
+ * inbound stream of every path goes through {@code InboundStreamGate}).
  *
  * <p>{@link RelayCircuitPath} (one relay circuit per stream) is the first implementation; a
  * direct (hole-punched QUIC) path will be another, chosen per peer by a path selector.
@@ -19,7 +23,7 @@ public interface PeerPath {
      * Set by a path on the channels it opens when bytes may be held back until the caller's
      * handlers are in place: the caller runs (and clears) it right after adding its handlers.
      */
-    io.netty.util.AttributeKey<Runnable> START_HOOK = io.netty.util.AttributeKey.valueOf("burrow.path.start");
+    AttributeKey<Runnable> START_HOOK = AttributeKey.valueOf("burrow.path.start");
 
     /** Short name shown in status: {@code relay}, later {@code direct}. */
     String name();
@@ -36,7 +40,7 @@ public interface PeerPath {
      * local socket the stream will be spliced to): bytes that stay on one thread cost no task
      * hand-off and wake-up per read. Paths that cannot choose ignore it.
      */
-    default CompletableFuture<Channel> open(NodeKey peer, String service, io.netty.channel.EventLoop near) {
+    default CompletableFuture<Channel> open(NodeKey peer, String service, EventLoop near) {
         return open(peer, service);
     }
 

@@ -1,5 +1,6 @@
 package dev.burrow.agent.path;
 
+import dev.burrow.agent.ingress.IngressGate;
 import dev.burrow.agent.relay.CircuitAcceptor;
 import dev.burrow.agent.relay.CircuitConnection;
 import dev.burrow.agent.relay.CircuitDecision;
@@ -12,7 +13,9 @@ import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.agent.stream.StreamStatusCode;
 import dev.burrow.identity.NodeKey;
+import dev.burrow.protocol.frame.CircuitRejectReason;
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -28,16 +31,19 @@ public final class RelayCircuitPath implements PeerPath {
     private static final Logger log = LoggerFactory.getLogger(RelayCircuitPath.class);
     public static final String NAME = "relay";
 
+    // Final after construction.
     private final RelayClient client;
+
+    // Any thread: set once while the agent is built, read per offer.
     /** Public-ingress circuits go here; null = refuse them all. */
-    private volatile dev.burrow.agent.ingress.IngressGate ingress;
+    private volatile IngressGate ingress;
 
     public RelayCircuitPath(RelayClient client) {
         this.client = client;
     }
 
     /** Routes public-ingress offers (INGRESS flag) to {@code gate}; without it they are refused. */
-    public void ingressInto(dev.burrow.agent.ingress.IngressGate gate) {
+    public void ingressInto(IngressGate gate) {
         this.ingress = gate;
     }
 
@@ -50,7 +56,7 @@ public final class RelayCircuitPath implements PeerPath {
                     // No dialer node and no end-to-end TLS: only a service that opted in to public ingress.
                     var g = ingress;
                     if (g == null || !offer.source().equals(client.nodeKey())) {
-                        return CircuitDecision.reject(dev.burrow.protocol.frame.CircuitRejectReason.NOT_ALLOWED,
+                        return CircuitDecision.reject(CircuitRejectReason.NOT_ALLOWED,
                                 "public ingress is off on this agent");
                     }
                     var refusal = g.precheck(offer.service());
@@ -106,7 +112,7 @@ public final class RelayCircuitPath implements PeerPath {
     }
 
     @Override
-    public CompletableFuture<Channel> open(NodeKey peer, String service, io.netty.channel.EventLoop near) {
+    public CompletableFuture<Channel> open(NodeKey peer, String service, EventLoop near) {
         return client.openCircuit(peer, service, near).handle((conn, err) -> {
             if (err != null) {
                 Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
@@ -114,8 +120,8 @@ public final class RelayCircuitPath implements PeerPath {
                     throw new CompletionException(new StreamRefusedException(
                             StreamStatusCode.fromCircuitReason(rej.reason()),
                             rej.remoteMessage().isEmpty() ? rej.reason().name() : rej.remoteMessage(),
-                            rej.reason() == dev.burrow.protocol.frame.CircuitRejectReason.PEER_NOT_FOUND
-                                    || rej.reason() == dev.burrow.protocol.frame.CircuitRejectReason.RELAY_DRAINING
+                            rej.reason() == CircuitRejectReason.PEER_NOT_FOUND
+                                    || rej.reason() == CircuitRejectReason.RELAY_DRAINING
                                     ? "relay" : "peer"));
                 }
                 throw new CompletionException(cause);

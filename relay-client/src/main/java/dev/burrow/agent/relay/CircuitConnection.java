@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import java.util.Objects;
 
@@ -106,7 +107,7 @@ public final class CircuitConnection {
         }
         if (tls == null) {
             // A circuit connection without relay TLS: FIN ends our direction.
-            if (channel instanceof io.netty.channel.socket.DuplexChannel d) {
+            if (channel instanceof DuplexChannel d) {
                 return d.shutdownOutput();
             }
             return channel.close();

@@ -69,6 +69,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
 
     enum Phase { AWAITING_HELLO, AWAITING_ACCEPT, READY, CLOSED }
 
+    // Final after construction.
     private final NodeIdentity identity;
     private final List<byte[]> chain;
     private final int flags;
@@ -79,7 +80,8 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     private final Events events;
     private final LongSupplier nanoClock;
 
-    // Owner's bookkeeping: the connection attempt this handler belongs to.
+    // Owner's bookkeeping (RelayLink and CircuitAttacher, on the event loop): the connection attempt
+    // this handler belongs to.
     RelayAddress address;
     ConnectMode mode;
     /** This relay refused a circuit connection without relay TLS: use TLS for the rest of this connection. */
@@ -88,12 +90,15 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     /** The resolved relay address this connection went to; circuits attach to the same one. */
     InetSocketAddress remote;
 
+    // Any thread (volatile): senders check the connection before writing to it.
+    private volatile boolean ready;
+    private volatile int maxDatagram;
+
+    // Owned by the event loop.
     private ChannelHandlerContext ctx;
     private Phase phase = Phase.AWAITING_HELLO;
     private Throwable closeCause;
     private boolean closedReported;
-    private volatile boolean ready;
-    private volatile int maxDatagram;
     private long readyAtNanos;
     private byte[] outstandingPing;
     private long outstandingPingSentNanos;

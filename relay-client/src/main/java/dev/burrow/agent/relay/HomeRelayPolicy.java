@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -122,7 +123,10 @@ public final class HomeRelayPolicy {
         }
     }
 
+    // Final after construction.
     private final Settings settings;
+
+    // Guarded by the caller (HomeRelaySelector's lock): this class has no lock of its own.
     private final Map<URI, Entry> entries = new LinkedHashMap<>();
     private Entry home;
     private String homeReason = "no relay chosen yet";
@@ -201,7 +205,7 @@ public final class HomeRelayPolicy {
         Entry best = bestOther(null, now);
         Entry chosen = best; // ranked: measured and reachable, untried, down (oldest failure first), draining
         if (chosen.reachable && chosen.measured) {
-            homeReason = String.format(java.util.Locale.ROOT, "initial: lowest RTT (%.1f ms)", chosen.srttMillis);
+            homeReason = String.format(Locale.ROOT, "initial: lowest RTT (%.1f ms)", chosen.srttMillis);
         } else {
             homeReason = "initial: no RTT measured yet (first configured relay not known to be down)";
         }
@@ -240,7 +244,7 @@ public final class HomeRelayPolicy {
         if (everSwitched && now - lastSwitchNanos < settings.minDwell().toNanos()) {
             return Optional.empty(); // keep the streak: switch once the dwell time has passed
         }
-        String why = String.format(java.util.Locale.ROOT, "lower RTT: %.1f ms vs %.1f ms for %d rounds", best.srttMillis,
+        String why = String.format(Locale.ROOT, "lower RTT: %.1f ms vs %.1f ms for %d rounds", best.srttMillis,
                 home.srttMillis, streak);
         return Optional.of(switchTo(best, RelaySwitchReason.LATENCY, why, now));
     }

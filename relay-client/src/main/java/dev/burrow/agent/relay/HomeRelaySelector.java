@@ -1,5 +1,6 @@
 package dev.burrow.agent.relay;
 
+import dev.burrow.protocol.frame.DenyReason;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.URI;
 import java.time.Duration;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -55,6 +57,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     /** What status shows. */
     public record Snapshot(URI home, String homeReason, List<HomeRelayPolicy.CandidateView> candidates, long switches) {}
 
+    // Final after construction.
     private final HomeRelayPolicy policy;
     private final RelayProber prober;
     private final Consumer<RelaySwitchReason> switchRecorder;
@@ -62,7 +65,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     private final Duration initialWait;
     private final LongSupplier clock;
 
-    // Guarded by this.
+    // Guarded by this lock: probe rounds and moves run on the client's loop, status and close on any thread.
     private RelayClient client;
     private URI connectedUrl;
     private URI attemptUrl;
@@ -162,7 +165,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             synchronized (this) {
                 nextRound = f;
             }
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // client closed: no more rounds
         }
     }
@@ -236,7 +239,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
         } else {
             try {
                 c.loop().schedule(() -> c.moveTo(move.to()), delay.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 // closed
             }
         }
@@ -314,7 +317,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             if (at == null) {
                 return;
             }
-            if (denial.reason() == dev.burrow.protocol.frame.DenyReason.DRAINING) {
+            if (denial.reason() == DenyReason.DRAINING) {
                 policy.homeLost(at, RelaySwitchReason.DRAINING, "relay is draining", null, now);
             } else {
                 policy.probeFailed(at, denial.getMessage(), now);
@@ -328,7 +331,7 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
         RelayClient c;
         synchronized (this) {
             long now = clock.getAsLong();
-            if (cause instanceof RelayDeniedException d && d.reason() == dev.burrow.protocol.frame.DenyReason.DRAINING) {
+            if (cause instanceof RelayDeniedException d && d.reason() == DenyReason.DRAINING) {
                 policy.homeLost(target, RelaySwitchReason.DRAINING, "relay is draining", null, now);
             }
             next = policy.nextAttempt(target, describe(cause), now);

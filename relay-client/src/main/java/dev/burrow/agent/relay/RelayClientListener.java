@@ -2,6 +2,8 @@ package dev.burrow.agent.relay;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.PeerGoneReason;
+import dev.burrow.protocol.frame.PublishRefusedReason;
+import java.net.URI;
 import java.time.Duration;
 
 /**
@@ -32,7 +34,7 @@ public interface RelayClientListener {
      * @param target the relay we tried to move to
      * @param cause  why (I/O error, timeout, DENY, ...)
      */
-    default void moveFailed(java.net.URI target, Throwable cause) {}
+    default void moveFailed(URI target, Throwable cause) {}
 
     /** A peer we sent to is (again) reachable through this relay. */
     default void peerPresent(NodeKey peer) {}
@@ -56,5 +58,5 @@ public interface RelayClientListener {
     default void published(String service, int port, String publicAddress) {}
 
     /** Public ingress: the relay did not publish {@code service} (or closed its port). */
-    default void publishRefused(String service, dev.burrow.protocol.frame.PublishRefusedReason reason, String message) {}
+    default void publishRefused(String service, PublishRefusedReason reason, String message) {}
 }

@@ -23,8 +23,13 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.NetUtil;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Opens TLS connections to a relay and sets up the HTTP upgrade or WebSocket handshake in front of
@@ -142,5 +147,26 @@ final class RelayDialer {
                 .dropPongFrames(true)
                 .handshakeTimeoutMillis(handshakeTimeout.toMillis())
                 .build();
+    }
+
+    /**
+     * Resolves the relay's host off the event loop (the JDK resolver blocks), on a virtual thread;
+     * IP literals need no lookup. Happy eyeballs is not attempted: the first address is used.
+     */
+    static CompletableFuture<InetSocketAddress> resolve(RelayAddress address) {
+        String host = address.host();
+        if (NetUtil.isValidIpV4Address(host) || NetUtil.isValidIpV6Address(host)) {
+            return CompletableFuture.completedFuture(
+                    new InetSocketAddress(NetUtil.createInetAddressFromIpAddressString(host), address.port()));
+        }
+        CompletableFuture<InetSocketAddress> result = new CompletableFuture<>();
+        Thread.ofVirtual().name("burrow-relay-dns").start(() -> {
+            try {
+                result.complete(new InetSocketAddress(InetAddress.getByName(host), address.port()));
+            } catch (UnknownHostException | RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
     }
 }

@@ -1,4 +1,6 @@
 package dev.burrow.agent.relay;
+import java.util.Locale;
+
 
 /** Why an agent changed its home relay: a bounded metric tag and the status line's reason. */
 public enum RelaySwitchReason {
@@ -11,6 +13,6 @@ public enum RelaySwitchReason {
 
     /** Lower-case tag value. */
     public String tag() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

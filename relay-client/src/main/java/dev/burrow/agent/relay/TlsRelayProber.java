@@ -23,6 +23,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -70,7 +71,7 @@ public final class TlsRelayProber implements RelayProber {
             result.completeExceptionally(e);
             return result;
         }
-        RelayClient.resolve(address).whenComplete((remote, err) -> {
+        RelayDialer.resolve(address).whenComplete((remote, err) -> {
             if (err != null) {
                 result.completeExceptionally(err);
                 return;
@@ -84,7 +85,7 @@ public final class TlsRelayProber implements RelayProber {
         return result;
     }
 
-    private void connect(RelayAddress address, java.net.InetSocketAddress remote, CompletableFuture<Duration> result) {
+    private void connect(RelayAddress address, InetSocketAddress remote, CompletableFuture<Duration> result) {
         ProbeHandler handler = new ProbeHandler(address, result);
         Bootstrap b = new Bootstrap()
                 .group(loop)

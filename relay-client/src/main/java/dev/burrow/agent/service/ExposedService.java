@@ -1,6 +1,7 @@
 package dev.burrow.agent.service;
 
 import dev.burrow.agent.caller.ProxyProtocol;
+import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -18,7 +19,7 @@ import java.util.Objects;
  * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
  */
 public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-        Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
+        Duration idleTimeout, ProxyProtocol proxyProtocol, PublicIngress publicIngress) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");

@@ -17,7 +17,6 @@ import dev.burrow.agent.stream.PeerStreamProtocol;
 import dev.burrow.agent.stream.PreambleDecoder;
 import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
-import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamStatusCode;
 import dev.burrow.identity.NodeIdentity;
@@ -72,6 +71,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Any refusal answers STATUS with a reason code and closes only that stream; nothing escapes
  * the pipeline (F5).
+ *
+ * <p>Steps 4 to 7 are the {@link StreamAdmission} both gates share; its comment says how this gate
+ * differs from the public-ingress one.
  */
 public final class InboundStreamGate {
     private static final Logger log = LoggerFactory.getLogger(InboundStreamGate.class);
@@ -85,11 +87,10 @@ public final class InboundStreamGate {
     private final NodeVerifier verifier;
     private final SslContext serverContext;
     private final ServiceRegistry registry;
-    private final Transport transport;
     private final AgentMetrics metrics;
-    private final ActiveStreams active;
     private final RecentRefusals refusals;
     private final WhoisTable whois;
+    private final StreamAdmission admission;
 
     /**
      * @param identity this node (its certificate is shown to dialers)
@@ -117,10 +118,9 @@ public final class InboundStreamGate {
                 .build();
         this.serverContext = NodeTls.server(identity, handshakeVerifier);
         this.registry = registry;
-        this.transport = transport;
         this.metrics = metrics;
-        this.active = active;
         this.refusals = refusals;
+        this.admission = new StreamAdmission(transport, metrics, active);
     }
 
     /**
@@ -234,12 +234,18 @@ public final class InboundStreamGate {
                 stream.claimedPeer().shortId(), stream.announcedService(), stream.path(), stage);
     }
 
-    private final class GateHandler extends ChannelInboundHandlerAdapter {
+    private final class GateHandler extends ChannelInboundHandlerAdapter implements StreamAdmission.Stream {
+        // Final after construction.
         private final InboundStream stream;
         private final SslHandler ssl;
+
+        // Owned by the stream's event loop.
+        private ChannelHandlerContext ctx;
         private VerifiedPeer peer;
         /** Some rule of some service admits {@link #peer}: only then is a refusal's reason told to it. */
         private boolean admittedSomewhere;
+        /** OPEN named it and the allow rules admitted the peer: the admission is under way. */
+        private ExposedService service;
         private boolean decided;
         private ScheduledFuture<?> deadline;
         /** OPEN admitted: the local target connect is under way. */
@@ -252,6 +258,7 @@ public final class InboundStreamGate {
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
+            this.ctx = ctx;
             deadline = ctx.executor().schedule(() -> {
                 if (!decided) {
                     decided = true;
@@ -373,61 +380,58 @@ public final class InboundStreamGate {
                         : notAllowed(peer.nodeKey(), service.name()));
                 return;
             }
-            ConnectionCaps caps = registry.caps(service.name());
-            ConnectionCaps.Permit permit = caps == null ? null : caps.tryAcquire(peer.nodeKey());
-            if (permit == null) {
-                answer(ctx, StreamStatusCode.LIMIT_REACHED, "connection limit of service '" + service.name() + "' reached");
-                return;
+            this.service = service;
+            admission.admit(ctx, service, new StreamAdmission.Terms(registry.caps(service.name()), peer.nodeKey(),
+                    "connection limit of service '" + service.name() + "' reached", peer.nodeKey(), peer.name(),
+                    stream.path(), service.idleTimeout(), PROXY_ENCODER,
+                    service.proxyProtocol() == ProxyProtocol.V2 ? HAProxyMessageEncoder.INSTANCE : null), this);
+        }
+
+        // ---- the admission's steps (StreamAdmission.Stream) ----
+
+        @Override
+        public void connecting(ChannelFuture connect) {
+            targetConnect = connect;
+        }
+
+        @Override
+        public void reject(StreamStatusCode code, String message) {
+            answer(ctx, code, message);
+        }
+
+        @Override
+        public void connectFailed() {
+            answer(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
+        }
+
+        @Override
+        public boolean gone() {
+            return decided || !ctx.channel().isActive();
+        }
+
+        @Override
+        public void targetUnwanted() {
+            // the path closed or the stream was refused meanwhile: already counted
+        }
+
+        @Override
+        public boolean prepareTarget(Channel local, InetSocketAddress connectTo) {
+            try {
+                announceCaller(local, service, connectTo);
+            } catch (RuntimeException e) {
+                answer(ctx, StreamStatusCode.INTERNAL, "cannot describe the caller to the target");
+                log.debug("PROXY header for service '{}' failed", service.name(), e);
+                return false;
             }
-            TargetPolicy.Decision decision = service.target().decide();
-            if (decision instanceof TargetPolicy.Decision.Refused r) {
-                permit.close();
-                answer(ctx, r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
-                return;
-            }
-            var connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
-            ChannelFuture cf = TargetConnector.connect(ctx.channel(), transport, connectTo, PROXY_ENCODER,
-                    service.proxyProtocol() == ProxyProtocol.V2 ? HAProxyMessageEncoder.INSTANCE : null);
-            targetConnect = cf;
-            cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> {
-                if (!f.isSuccess()) {
-                    permit.close();
-                    answer(ctx, StreamStatusCode.TARGET_UNREACHABLE, "cannot connect to the service's target");
-                    return;
-                }
-                Channel local = f.channel();
-                if (decided || !ctx.channel().isActive()) {
-                    permit.close();
-                    local.close();
-                    return;
-                }
-                try {
-                    announceCaller(local, service, connectTo);
-                } catch (RuntimeException e) {
-                    permit.close();
-                    local.close();
-                    answer(ctx, StreamStatusCode.INTERNAL, "cannot describe the caller to the target");
-                    log.debug("PROXY header for service '{}' failed", service.name(), e);
-                    return;
-                }
-                decided = true;
-                ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Status.ok(), ctx.alloc()));
-                ctx.pipeline().remove(this);
-                long id = active.nextId();
-                metrics.streamOpened(Direction.INBOUND);
-                Splice splice = Splice.join(StreamEnd.tls(ctx.channel(), ssl, "peer " + peer.displayName()),
-                        StreamEnd.plain(local, "target " + service.target().spec()), service.idleTimeout(),
-                        (fromPeer, toPeer, outcome) -> {
-                            permit.close();
-                            active.remove(id, fromPeer, toPeer);
-                            metrics.streamEnded(Direction.INBOUND, outcome, fromPeer, toPeer);
-                        });
-                active.add(new ActiveStreams.Entry(id, Direction.INBOUND, peer.nodeKey(), peer.name(), service.name(),
-                        stream.path(), service.target().spec().toString(), Instant.now(), splice));
-                if (splice.isFinished()) {
-                    active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
-                }
-            }));
+            return true;
+        }
+
+        @Override
+        public StreamEnd admitted() {
+            decided = true;
+            ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Status.ok(), ctx.alloc()));
+            ctx.pipeline().remove(this);
+            return StreamEnd.tls(ctx.channel(), ssl, "peer " + peer.displayName());
         }
 
         /**

@@ -1,0 +1,86 @@
+package dev.burrow.agent.direct;
+
+import dev.burrow.identity.NodeKey;
+import io.netty.handler.codec.quic.QuicChannel;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What we know about the direct path to one peer: its candidates, our pings in flight, the best
+ * proven path, the punch and upgrade timers, and the QUIC connection. Owned by the manager's event
+ * loop; a plain state holder that {@link DiscoExchange}, {@link PunchScheduler} and
+ * {@link QuicConnections} read and write there.
+ */
+final class DirectPeer {
+    // Final after construction.
+    final NodeKey key;
+    /** The pair's QUIC client is the node with the smaller key: it pings, announces and connects from its client socket. */
+    final boolean weAreClient;
+    private final DirectSockets sockets;
+
+    // Owned by the event loop: disco.
+    final Set<InetSocketAddress> candidates = new LinkedHashSet<>();
+    final Map<TxKey, Pending> pending = new HashMap<>();
+    InetSocketAddress best;
+    long bestRttNanos;
+    long lastPongNanos;
+    long lastCallMeMaybeNanos = Long.MIN_VALUE / 2;
+
+    // Owned by the event loop: punch schedule.
+    long lastHeartbeatNanos;
+    long punchUntilNanos;
+    long lastPunchNanos;
+    long activeUntilNanos;
+    long lastUpgradeNanos;
+
+    // Owned by the event loop: QUIC.
+    QuicChannel quic;
+    CompletableFuture<QuicChannel> connecting;
+
+    DirectPeer(NodeKey key, NodeKey self, DirectSockets sockets) {
+        this.key = key;
+        this.weAreClient = self.compareTo(key) < 0;
+        this.sockets = sockets;
+    }
+
+    /** The socket of our role in this pair. */
+    DirectSocket sock() {
+        return sockets.forRole(weAreClient);
+    }
+
+    boolean trusted(long now) {
+        return best != null && now - lastPongNanos < DirectManager.TRUST_DURATION.toNanos();
+    }
+
+    boolean direct(long now) {
+        return trusted(now) && quic != null && quic.isActive();
+    }
+
+    /** A ping in flight: where it went and when. */
+    record Pending(InetSocketAddress to, long sentNanos) {}
+
+    /** A disco transaction ID as a map key (compared in constant time). */
+    static final class TxKey {
+        final byte[] id;
+
+        TxKey(byte[] id) {
+            this.id = id;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TxKey t && MessageDigest.isEqual(id, t.id);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(id);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.burrow.agent.direct;
+
+import dev.burrow.agent.disco.DiscoCodec;
+import dev.burrow.agent.endpoint.EndpointDiscovery;
+import dev.burrow.stun.client.RetransmissionPolicy;
+import dev.burrow.stun.client.StunClient;
+import dev.burrow.stun.client.StunDemuxHandler;
+import dev.burrow.stun.metrics.StunMetrics;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One direct-path UDP socket: STUN (attached, so it sees this socket's own NAT mapping), then disco
+ * (passed to a {@link Receiver}), then the QUIC codec of the socket's role. Its own candidates come
+ * from its {@link CandidateSource}s.
+ */
+final class DirectSocket {
+    private static final Logger log = LoggerFactory.getLogger(DirectManager.class);
+
+    /** Gets the disco datagrams that arrive on a socket (on the event loop; the buffer is released after return). */
+    @FunctionalInterface
+    interface Receiver {
+        void receive(DirectSocket socket, ByteBuf content, InetSocketAddress from);
+    }
+
+    // Final after construction.
+    /** The QUIC server socket (else the client one). */
+    final boolean serverRole;
+
+    // Set by bind() and startDiscovery() before the manager runs; read on the event loop afterwards.
+    private Channel channel;
+    private StunClient stun;
+    private final List<CandidateSource> sources = new ArrayList<>();
+
+    DirectSocket(boolean serverRole) {
+        this.serverRole = serverRole;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Our candidates on this socket, from every source in order. */
+    List<InetSocketAddress> endpoints() {
+        List<InetSocketAddress> all = new ArrayList<>();
+        for (CandidateSource s : sources) {
+            all.addAll(s.candidates());
+        }
+        return all;
+    }
+
+    void bind(EventLoop loop, Class<? extends DatagramChannel> channelType, InetSocketAddress at, ChannelHandler codec,
+              Receiver disco) throws IOException {
+        Bootstrap b = new Bootstrap().group(loop).channel(channelType)
+                .option(ChannelOption.SO_RCVBUF, 1 << 21)
+                .option(ChannelOption.SO_SNDBUF, 1 << 21)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        stun = StunClient.attach(ch, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(3)), StunMetrics.NOOP);
+                        ch.pipeline().addLast(new StunDemuxHandler(stun));
+                        ch.pipeline().addLast(new DiscoDemux(disco));
+                        ch.pipeline().addLast(codec);
+                    }
+                });
+        var f = b.bind(at).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            throw new IOException("cannot bind direct-path UDP socket " + at + ": " + f.cause().getMessage(), f.cause());
+        }
+        channel = f.channel();
+    }
+
+    /** Starts endpoint discovery on this socket (its interface addresses and STUN mappings). */
+    void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop) {
+        EndpointDiscovery discovery = new EndpointDiscovery(stun, localAddress().getPort(), stunServers, loop,
+                eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps));
+        sources.add(CandidateSource.of(discovery));
+        discovery.start();
+    }
+
+    /** On the event loop. */
+    void close() {
+        for (CandidateSource s : sources) {
+            s.close();
+        }
+        if (stun != null) {
+            stun.close();
+        }
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
+    /** Passes disco datagrams to the receiver; everything else on to QUIC. */
+    private final class DiscoDemux extends ChannelInboundHandlerAdapter {
+        private final Receiver disco;
+
+        DiscoDemux(Receiver disco) {
+            this.disco = disco;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof DatagramPacket p && DiscoCodec.looksLikeDisco(p.content())) {
+                try {
+                    disco.receive(DirectSocket.this, p.content(), p.sender());
+                } catch (RuntimeException e) {
+                    log.debug("disco datagram failed", e);
+                } finally {
+                    p.release();
+                }
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+}

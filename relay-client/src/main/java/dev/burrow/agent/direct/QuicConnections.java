@@ -1,0 +1,281 @@
+package dev.burrow.agent.direct;
+
+import dev.burrow.agent.service.InboundStream;
+import dev.burrow.identity.NodeCertificate;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.NodeTls;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicClientCodecBuilder;
+import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicSslEngine;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * QUIC on the punched 5-tuple: the server and client codecs of the two sockets, the connection from
+ * our client socket once a path is proven (we are the pair's client), accepting the connection on
+ * our server socket (only from a verified peer we punch with), and streams both ways: outbound ones
+ * start with a {@link DirectStreamHeader}, inbound ones go through a {@link DirectStreamAcceptor} to
+ * the gate.
+ */
+final class QuicConnections {
+    private static final Logger log = LoggerFactory.getLogger(DirectManager.class);
+
+    private static final AttributeKey<NodeKey> EXPECTED_PEER = AttributeKey.valueOf("burrow.direct.expected");
+    private static final AttributeKey<NodeKey> PEER_KEY = AttributeKey.valueOf("burrow.direct.peer");
+
+    // Final after construction.
+    private final NodeIdentity identity;
+    private final NodeVerifier verifier;
+    private final EventLoop loop;
+    private final DirectPeers peers;
+    private final DirectSockets sockets;
+    private final Consumer<InboundStream> gate;
+
+    // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
+    private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
+
+    QuicConnections(NodeIdentity identity, NodeVerifier verifier, EventLoop loop, DirectPeers peers, DirectSockets sockets,
+                    Consumer<InboundStream> gate) {
+        this.identity = identity;
+        this.verifier = verifier;
+        this.loop = loop;
+        this.peers = peers;
+        this.sockets = sockets;
+        this.gate = gate;
+    }
+
+    /** The server socket's codec: accepts connections from the peers we punch with. */
+    ChannelHandler serverCodec() {
+        NodeVerifier handshakeVerifier = NodeVerifier.builder().trustCas(verifier.caCertificates()).acceptAnySelfSigned(true)
+                .clock(verifier.clock()).build();
+        QuicSslContext serverTls = DirectTls.server(identity, handshakeVerifier);
+        return new QuicServerCodecBuilder()
+                .sslContext(serverTls)
+                .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .initialMaxData(16 << 20)
+                .initialMaxStreamDataBidirectionalLocal(2 << 20)
+                .initialMaxStreamDataBidirectionalRemote(2 << 20)
+                .initialMaxStreamsBidirectional(256)
+                .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelActive(ChannelHandlerContext ctx) {
+                        serverConnectionUp((QuicChannel) ctx.channel());
+                        ctx.fireChannelActive();
+                    }
+                })
+                .streamHandler(new InboundStreamInit(null))
+                .build();
+    }
+
+    /** The client socket's codec. */
+    ChannelHandler clientCodec() {
+        return new QuicClientCodecBuilder()
+                // TLS is per connection: the server must be exactly the peer we punched with
+                .sslEngineProvider(ch -> (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get())
+                        .newEngine(ch.alloc()))
+                .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .initialMaxData(16 << 20)
+                .initialMaxStreamDataBidirectionalLocal(2 << 20)
+                .initialMaxStreamDataBidirectionalRemote(2 << 20)
+                .initialMaxStreamsBidirectional(256)
+                .build();
+    }
+
+    /** On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off). */
+    void openStream(DirectPeer p, String service, CompletableFuture<Channel> result) {
+        p.quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL)
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInboundHandlerAdapter())
+                .create().addListener(f -> {
+                    if (!f.isSuccess()) {
+                        result.completeExceptionally(f.cause());
+                        return;
+                    }
+                    QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+                    s.writeAndFlush(DirectStreamHeader.encode(service, s.alloc())).addListener(w -> {
+                        if (w.isSuccess()) {
+                            result.complete(s);
+                        } else {
+                            s.close();
+                            result.completeExceptionally(w.cause());
+                        }
+                    });
+                });
+    }
+
+    /** On the loop: connects to the peer's best path unless we are not its client or a connection is up or under way. */
+    void ensure(DirectPeer p) {
+        if (!p.weAreClient || (p.quic != null && p.quic.isActive()) || p.connecting != null || p.best == null) {
+            return;
+        }
+        InetSocketAddress to = p.best;
+        CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
+        p.connecting = cf;
+        Channel[] attempt = new Channel[1];
+        ScheduledFuture<?> deadline = loop.schedule(() -> {
+            if (p.connecting == cf) {
+                log.info("QUIC handshake with {} at {} did not finish within {} s; retrying", p.key.shortId(), to,
+                        DirectManager.QUIC_CONNECT_TIMEOUT.toSeconds());
+                p.connecting = null;
+                if (attempt[0] != null) {
+                    attempt[0].close();
+                }
+            }
+        }, DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        var connect = QuicChannel.newBootstrap(sockets.client.channel())
+                .attr(EXPECTED_PEER, p.key)
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void handlerAdded(ChannelHandlerContext ctx) {
+                        attempt[0] = ctx.channel();
+                    }
+                })
+                .streamHandler(new InboundStreamInit(p.key))
+                .remoteAddress(to)
+                .connect();
+        connect.addListener(f -> loop.execute(() -> {
+                    deadline.cancel(false);
+                    if (p.connecting == cf) {
+                        p.connecting = null;
+                    }
+                    if (!f.isSuccess()) {
+                        log.info("QUIC connection to {} at {} failed: {}", p.key.shortId(), to, f.cause().toString());
+                        return;
+                    }
+                    QuicChannel qc = (QuicChannel) f.getNow();
+                    if (p.quic != null && p.quic != qc && p.quic.isActive()) {
+                        qc.close(); // a late duplicate
+                        return;
+                    }
+                    try {
+                        VerifiedPeer vp = NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, p.key);
+                        log.info("QUIC connection to {} at {} up", vp.nodeKey().shortId(), to);
+                    } catch (Exception e) {
+                        log.warn("QUIC peer at {} did not verify as {}: {}", to, p.key.shortId(), e.getMessage());
+                        qc.close();
+                        return;
+                    }
+                    p.quic = qc;
+                    qc.closeFuture().addListener(c -> loop.execute(() -> {
+                        if (p.quic == qc) {
+                            p.quic = null;
+                            peers.publish(p, System.nanoTime(), true);
+                        }
+                    }));
+                    peers.publish(p, System.nanoTime(), false);
+                }));
+    }
+
+    /** A QUIC connection accepted on the server socket: it must be a verified peer we are punching with. */
+    private void serverConnectionUp(QuicChannel qc) {
+        VerifiedPeer vp;
+        try {
+            vp = NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, null);
+        } catch (Exception e) {
+            // self-signed peers are judged against their own key, which only disco tells us
+            vp = null;
+        }
+        NodeKey key = vp != null ? vp.nodeKey() : selfSignedKey(qc);
+        DirectPeer p = key == null ? null : peers.get(key);
+        if (p == null || p.weAreClient) {
+            log.debug("QUIC connection from {} refused: not a peer we punched with", qc.remoteSocketAddress());
+            qc.close();
+            return;
+        }
+        qc.attr(PEER_KEY).set(p.key);
+        QuicChannel old = p.quic;
+        p.quic = qc;
+        if (old != null && old != qc) {
+            old.close();
+        }
+        qc.closeFuture().addListener(c -> loop.execute(() -> {
+            if (p.quic == qc) {
+                p.quic = null;
+                peers.publish(p, System.nanoTime(), true);
+            }
+        }));
+        log.info("QUIC connection from {} at {} up", p.key.shortId(), qc.remoteSocketAddress());
+        peers.publish(p, System.nanoTime(), false);
+    }
+
+    private QuicSslContext clientTls(NodeKey expected) {
+        if (clientContexts.size() > DirectManager.MAX_PEERS) {
+            clientContexts.clear();
+        }
+        return clientContexts.computeIfAbsent(expected, k -> DirectTls.client(identity, verifier, k));
+    }
+
+    /** The key of a self-signed peer certificate, verified strictly against itself (NodeVerifier with that key expected). */
+    private NodeKey selfSignedKey(QuicChannel qc) {
+        try {
+            var certs = qc.sslEngine().getSession().getPeerCertificates();
+            var leaf = NodeCertificate.parse((X509Certificate) certs[0]);
+            NodeKey claimed = leaf.nodeKey();
+            if (!peers.contains(claimed)) {
+                return null;
+            }
+            return NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, claimed).nodeKey();
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /**
+     * Added to every stream the remote opens on a connection (one instance for all of them, hence
+     * sharable): puts a {@link DirectStreamAcceptor} in front, for the connection's verified peer
+     * ({@code clientSidePeer} on our outgoing connections, the connection's attribute on accepted ones).
+     */
+    @ChannelHandler.Sharable
+    private final class InboundStreamInit extends ChannelInboundHandlerAdapter {
+        private final NodeKey clientSidePeer;
+
+        InboundStreamInit(NodeKey clientSidePeer) {
+            this.clientSidePeer = clientSidePeer;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            QuicStreamChannel s = (QuicStreamChannel) ctx.channel();
+            ctx.pipeline().remove(this);
+            if (clientSidePeer != null) {
+                s.pipeline().addFirst(new DirectStreamAcceptor(clientSidePeer, gate));
+            } else {
+                inboundStream(s);
+            }
+        }
+    }
+
+    /** A stream the remote opened on a server-side connection. */
+    private void inboundStream(QuicStreamChannel s) {
+        NodeKey key = s.parent().attr(PEER_KEY).get();
+        if (key == null) {
+            s.close();
+            return;
+        }
+        s.pipeline().addFirst(new DirectStreamAcceptor(key, gate));
+    }
+}
