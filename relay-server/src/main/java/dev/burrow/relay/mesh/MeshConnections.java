@@ -84,7 +84,11 @@ final class MeshConnections {
         ChannelFuture f = b.connect(address);
         f.addListener(x -> {
             if (!x.isSuccess()) {
-                log.debug("event=mesh_connect_failed address={} error={}", address, x.cause().toString());
+                log.atDebug()
+                        .addKeyValue("event", "mesh_connect_failed")
+                        .addKeyValue("address", address)
+                        .addKeyValue("error", x.cause().toString())
+                        .log("mesh connect failed");
             }
         });
         return f;

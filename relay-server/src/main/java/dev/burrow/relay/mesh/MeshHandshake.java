@@ -149,8 +149,13 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
             decoder.authenticated();
         }
         mesh.metrics().meshEvent(MeshEvent.AUTH_OK);
-        log.info("event=mesh_authenticated role={} purpose={} peer_relay={} remote={}", role, purpose, peer.relayId(),
-                ctx.channel().remoteAddress());
+        log.atInfo()
+                .addKeyValue("event", "mesh_authenticated")
+                .addKeyValue("role", role)
+                .addKeyValue("purpose", purpose)
+                .addKeyValue("peer_relay", peer.relayId())
+                .addKeyValue("remote", ctx.channel().remoteAddress())
+                .log("mesh authenticated");
         done.authenticated(ctx, purpose, peer);
     }
 
@@ -184,10 +189,18 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         finished = true;
         mesh.metrics().meshEvent(event);
         if (self) {
-            log.info("event=mesh_self role={} remote={} msg=\"{}\"", role, ctx.channel().remoteAddress(), why);
+            log.atInfo()
+                    .addKeyValue("event", "mesh_self")
+                    .addKeyValue("role", role)
+                    .addKeyValue("remote", ctx.channel().remoteAddress())
+                    .log("{}", why);
         } else {
-            log.warn("event=mesh_handshake_failed role={} outcome={} remote={} msg=\"{}\"", role, event.tag(),
-                    ctx.channel().remoteAddress(), why);
+            log.atWarn()
+                    .addKeyValue("event", "mesh_handshake_failed")
+                    .addKeyValue("role", role)
+                    .addKeyValue("outcome", event.tag())
+                    .addKeyValue("remote", ctx.channel().remoteAddress())
+                    .log("{}", why);
         }
         done.failed(self);
         ctx.close();

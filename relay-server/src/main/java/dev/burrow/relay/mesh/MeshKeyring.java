@@ -63,9 +63,14 @@ final class MeshKeyring {
                         try {
                             fresh = MeshKey.read(keyFile);
                             key = fresh;
-                            log.info("event=mesh_key_reloaded file={}", keyFile);
+                            log.atInfo()
+                                    .addKeyValue("event", "mesh_key_reloaded")
+                                    .addKeyValue("file", keyFile)
+                                    .log("mesh key reloaded");
                         } catch (MeshKey.MeshKeyException e) {
-                            log.error("event=mesh_key_reload_failed msg=\"{}; keeping the previous key\"", e.getMessage());
+                            log.atError()
+                                    .addKeyValue("event", "mesh_key_reload_failed")
+                                    .log("{}; keeping the previous key", e.getMessage());
                         }
                     }
                 }
@@ -106,9 +111,11 @@ final class MeshKeyring {
     private void cutIfRevoked(MeshLink l, MeshKey current) {
         if (l.provenKey != null && !current.stillAccepts(l.provenKey) && l.channel.isOpen()) {
             metrics.meshEvent(MeshEvent.KEY_REVOKED);
-            log.warn("event=mesh_link_key_revoked direction={} peer_relay={} msg=\"the sibling proved a key the key "
-                    + "file no longer holds; closing the link (it is redialled with the current key)\"",
-                    l.outbound ? "outbound" : "inbound", l.peerRelayId);
+            log.atWarn()
+                    .addKeyValue("event", "mesh_link_key_revoked")
+                    .addKeyValue("direction", l.outbound ? "outbound" : "inbound")
+                    .addKeyValue("peer_relay", l.peerRelayId)
+                    .log("the sibling proved a key the key file no longer holds; closing the link (it is redialled with the current key)");
             l.channel.close();
         }
     }

@@ -149,7 +149,11 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
         }
         if (overflow) {
             mesh.metrics().meshEvent(MeshEvent.CONTROL_QUEUE_FULL);
-            log.warn("event=mesh_link_reset peer_relay={} why=\"control queue full\"", peerRelayId);
+            log.atWarn()
+                    .addKeyValue("event", "mesh_link_reset")
+                    .addKeyValue("peer_relay", peerRelayId)
+                    .addKeyValue("why", "control queue full")
+                    .log("mesh link reset");
             channel.close();
             return false;
         }
@@ -204,7 +208,10 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     private void checkWriteTimeout() {
         if (unwritableSince != 0 && channel.isActive() && System.nanoTime() - unwritableSince >= WRITE_TIMEOUT_NANOS) {
             mesh.metrics().meshEvent(MeshEvent.WRITE_TIMEOUT);
-            log.warn("event=mesh_link_write_timeout peer_relay={}", peerRelayId);
+            log.atWarn()
+                    .addKeyValue("event", "mesh_link_write_timeout")
+                    .addKeyValue("peer_relay", peerRelayId)
+                    .log("mesh link write timeout");
             channel.close();
         } else if (unwritableSince != 0) {
             writeCheck = channel.eventLoop().schedule(this::checkWriteTimeout, WRITE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
@@ -238,8 +245,10 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
                 case MeshFrame.Unknown u -> mesh.metrics().unknownFrame();
                 default -> {
                     mesh.metrics().meshEvent(MeshEvent.PROTOCOL_ERROR);
-                    log.warn("event=mesh_protocol_error peer_relay={} msg=\"unexpected {} on an {} link\"", peerRelayId,
-                            msg.getClass().getSimpleName(), outbound ? "outbound" : "inbound");
+                    log.atWarn()
+                            .addKeyValue("event", "mesh_protocol_error")
+                            .addKeyValue("peer_relay", peerRelayId)
+                            .log("unexpected {} on an {} link", msg.getClass().getSimpleName(), outbound ? "outbound" : "inbound");
                     ctx.close();
                 }
             }
@@ -286,9 +295,16 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
         ProtocolViolation v = Denials.violation(cause);
         if (v != null) {
             mesh.metrics().meshEvent(MeshEvent.PROTOCOL_ERROR);
-            log.warn("event=mesh_protocol_error peer_relay={} msg=\"{}\"", peerRelayId, v.getMessage());
+            log.atWarn()
+                    .addKeyValue("event", "mesh_protocol_error")
+                    .addKeyValue("peer_relay", peerRelayId)
+                    .log("{}", v.getMessage());
         } else {
-            log.debug("event=mesh_link_error peer_relay={} error={}", peerRelayId, cause.toString());
+            log.atDebug()
+                    .addKeyValue("event", "mesh_link_error")
+                    .addKeyValue("peer_relay", peerRelayId)
+                    .addKeyValue("error", cause.toString())
+                    .log("mesh link error");
         }
         ctx.close();
     }

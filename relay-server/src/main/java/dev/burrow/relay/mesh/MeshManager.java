@@ -102,23 +102,27 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
             return null;
         }
         if (cfg.keyFile() == null) {
-            log.error("event=mesh_disabled msg=\"mesh.peers is set but mesh.key-file is not: meshing is OFF (an "
-                    + "unauthenticated mesh is never used). Set mesh.key-file (env {}) to a file of 64 hex characters.\"",
-                    RelayConfigLoader.envName("mesh.key-file"));
+            log.atError()
+                    .addKeyValue("event", "mesh_disabled")
+                    .log("mesh.peers is set but mesh.key-file is not: meshing is OFF (an unauthenticated mesh is never used). Set mesh.key-file (env {}) to a file of 64 hex characters.", RelayConfigLoader.envName("mesh.key-file"));
             return null;
         }
         MeshKey key;
         try {
             key = MeshKey.read(cfg.keyFile());
         } catch (MeshKey.MeshKeyException e) {
-            log.error("event=mesh_disabled msg=\"unusable mesh key: {}; meshing is OFF\"", e.getMessage());
+            log.atError()
+                    .addKeyValue("event", "mesh_disabled")
+                    .log("unusable mesh key: {}; meshing is OFF", e.getMessage());
             return null;
         }
         MeshManager m;
         try {
             m = new MeshManager(rc, key, group, channelClass, tls, resolver);
         } catch (SSLException e) {
-            log.error("event=mesh_disabled msg=\"cannot build the mesh TLS client: {}\"", e.getMessage());
+            log.atError()
+                    .addKeyValue("event", "mesh_disabled")
+                    .log("cannot build the mesh TLS client: {}", e.getMessage());
             return null;
         }
         rc.metrics().bindMeshGauges(m, MeshManager::linkCount, MeshManager::routeCount, MeshManager::meshNameCount);
@@ -131,8 +135,12 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         RelayConfig.Mesh cfg = config.mesh();
         // The key file is also looked at without handshakes, so that removing a key cuts links soon.
         peers.start(cfg.resolveInterval(), this::key, MeshKeyring.KEY_CHECK_NANOS);
-        log.info("event=mesh_started peers={} port={} resolve_interval_ms={}", cfg.peers(), defaultPort(config),
-                cfg.resolveInterval().toMillis());
+        log.atInfo()
+                .addKeyValue("event", "mesh_started")
+                .addKeyValue("peers", cfg.peers())
+                .addKeyValue("port", defaultPort(config))
+                .addKeyValue("resolve_interval_ms", cfg.resolveInterval().toMillis())
+                .log("mesh started");
     }
 
     private static int defaultPort(RelayConfig config) {
@@ -206,8 +214,12 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     @Override
     public void linkDown(MeshLink link) {
         metrics.meshEvent(MeshEvent.LINK_DOWN);
-        log.info("event=mesh_link_down direction={} peer_relay={} routes_dropped={}", link.outbound ? "outbound" : "inbound",
-                link.peerRelayId, link.learned.size());
+        log.atInfo()
+                .addKeyValue("event", "mesh_link_down")
+                .addKeyValue("direction", link.outbound ? "outbound" : "inbound")
+                .addKeyValue("peer_relay", link.peerRelayId)
+                .addKeyValue("routes_dropped", link.learned.size())
+                .log("mesh link down");
         peers.linkDown(link);
         presence.linkDown(link);
         forwarding.linkDown(link);

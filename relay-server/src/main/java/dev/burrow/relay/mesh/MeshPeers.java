@@ -158,7 +158,11 @@ final class MeshPeers {
                     wanted.add(new InetSocketAddress(ip, port));
                 }
             } catch (UnknownHostException | RuntimeException e) {
-                log.warn("event=mesh_resolve_failed name={} error={}", host, e.getClass().getSimpleName());
+                log.atWarn()
+                        .addKeyValue("event", "mesh_resolve_failed")
+                        .addKeyValue("name", host)
+                        .addKeyValue("error", e.getClass().getSimpleName())
+                        .log("mesh resolve failed");
             }
         }
         loop.execute(() -> apply(wanted));
@@ -189,7 +193,10 @@ final class MeshPeers {
                     p.redial.cancel(false);
                 }
                 if (p.channel != null) {
-                    log.info("event=mesh_peer_removed address={}", p.address);
+                    log.atInfo()
+                            .addKeyValue("event", "mesh_peer_removed")
+                            .addKeyValue("address", p.address)
+                            .log("mesh peer removed");
                     p.channel.close();
                 }
             }
@@ -208,7 +215,11 @@ final class MeshPeers {
             }
         }
         firstSync = true;
-        log.info("event=mesh_first_sync links={} routes={}", outboundLinks.size(), presence.routeCount());
+        log.atInfo()
+                .addKeyValue("event", "mesh_first_sync")
+                .addKeyValue("links", outboundLinks.size())
+                .addKeyValue("routes", presence.routeCount())
+                .log("mesh first sync");
     }
 
     /** See {@link MeshManager#synced()}. */
@@ -240,8 +251,10 @@ final class MeshPeers {
                     p.redial.cancel(false);
                 }
                 metrics.meshEvent(MeshEvent.REDIAL_EARLY);
-                log.info("event=mesh_redial_early address={} msg=\"the sibling dialled us: dialling it now instead of "
-                        + "after the backoff\"", p.address);
+                log.atInfo()
+                        .addKeyValue("event", "mesh_redial_early")
+                        .addKeyValue("address", p.address)
+                        .log("the sibling dialled us: dialling it now instead of after the backoff");
                 dial(p);
             }
         }
@@ -284,7 +297,12 @@ final class MeshPeers {
                 outboundLinks.add(link);
                 keyring.cutIfRevoked(link);
                 metrics.meshEvent(MeshEvent.LINK_UP);
-                log.info("event=mesh_link_up direction=outbound peer_relay={} address={}", peer.relayId(), p.address);
+                log.atInfo()
+                        .addKeyValue("event", "mesh_link_up")
+                        .addKeyValue("direction", "outbound")
+                        .addKeyValue("peer_relay", peer.relayId())
+                        .addKeyValue("address", p.address)
+                        .log("mesh link up");
                 checkFirstSync();
             }
 
@@ -368,7 +386,12 @@ final class MeshPeers {
                 ((MeshHandshake) ctx.handler()).provenKey());
         ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
         metrics.meshEvent(MeshEvent.LINK_UP);
-        log.info("event=mesh_link_up direction=inbound peer_relay={} remote={}", peer.relayId(), ctx.channel().remoteAddress());
+        log.atInfo()
+                .addKeyValue("event", "mesh_link_up")
+                .addKeyValue("direction", "inbound")
+                .addKeyValue("peer_relay", peer.relayId())
+                .addKeyValue("remote", ctx.channel().remoteAddress())
+                .log("mesh link up");
         presence.subscribe(link);
         keyring.cutIfRevoked(link);
         if (ctx.channel().remoteAddress() instanceof InetSocketAddress remote && remote.getAddress() != null) {

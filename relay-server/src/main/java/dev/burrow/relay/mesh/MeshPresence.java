@@ -149,8 +149,10 @@ final class MeshPresence implements ClientRegistry.PresenceListener {
             }
             if (link.learned.size() > MeshLink.MAX_ROUTES_PER_LINK) {
                 metrics.meshEvent(MeshEvent.PROTOCOL_ERROR);
-                log.warn("event=mesh_protocol_error peer_relay={} msg=\"more than {} routes\"", link.peerRelayId,
-                        MeshLink.MAX_ROUTES_PER_LINK);
+                log.atWarn()
+                        .addKeyValue("event", "mesh_protocol_error")
+                        .addKeyValue("peer_relay", link.peerRelayId)
+                        .log("more than {} routes", MeshLink.MAX_ROUTES_PER_LINK);
                 link.channel.close();
                 return;
             }
@@ -185,7 +187,10 @@ final class MeshPresence implements ClientRegistry.PresenceListener {
             }
             if (problem != null) {
                 metrics.meshEvent(MeshEvent.NAMES_REFUSED);
-                log.warn("event=mesh_protocol_error peer_relay={} msg=\"{}\"", link.peerRelayId, problem);
+                log.atWarn()
+                        .addKeyValue("event", "mesh_protocol_error")
+                        .addKeyValue("peer_relay", link.peerRelayId)
+                        .log("{}", problem);
                 link.channel.close();
                 return;
             }

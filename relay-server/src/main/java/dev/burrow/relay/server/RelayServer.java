@@ -224,9 +224,12 @@ public final class RelayServer implements AutoCloseable {
                     .childHandler(new RelayChannelInitializer(context, ssl, allChannels));
             serverChannel = b.bind(config.listen()).sync().channel();
             if (config.ingress().enabled()) {
-                log.warn("event=ingress_enabled bind={} ports={} msg=\"public ingress is on: this relay sees the plaintext of public connections\"",
-                        config.ingress().bindAddress().getHostAddress(), config.ingress().hasRange()
-                                ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static");
+                log.atWarn()
+                        .addKeyValue("event", "ingress_enabled")
+                        .addKeyValue("bind", config.ingress().bindAddress().getHostAddress())
+                        .addKeyValue("ports", config.ingress().hasRange()
+                                ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static")
+                        .log("public ingress is on: this relay sees the plaintext of public connections");
             }
             context.mesh().start();
             if (config.adminListen() != null) {
@@ -248,12 +251,20 @@ public final class RelayServer implements AutoCloseable {
             throw e instanceof IOException io ? io : new IOException("cannot start relay: " + e.getMessage(), e);
         }
         started = true;
-        log.info("event=relay_started listen={} admin={} stun={} tls={} admission=\"{}\" transport={} relay_id={}", address(),
-                admin == null ? "off" : admin.address(), config.stunListen() == null ? "off" : config.stunListen(),
-                ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT), admission.describe(),
-                transport.kind().configName(), config.relayId());
+        log.atInfo()
+                .addKeyValue("event", "relay_started")
+                .addKeyValue("listen", address())
+                .addKeyValue("admin", admin == null ? "off" : admin.address())
+                .addKeyValue("stun", config.stunListen() == null ? "off" : config.stunListen())
+                .addKeyValue("tls", ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT))
+                .addKeyValue("admission", admission.describe())
+                .addKeyValue("transport", transport.kind().configName())
+                .addKeyValue("relay_id", config.relayId())
+                .log("relay started");
         if (ssl == null) {
-            log.warn("event=relay_plaintext msg=\"TLS is off: only run this behind a TLS-terminating proxy\"");
+            log.atWarn()
+                    .addKeyValue("event", "relay_plaintext")
+                    .log("TLS is off: only run this behind a TLS-terminating proxy");
         }
         return this;
     }
@@ -350,7 +361,11 @@ public final class RelayServer implements AutoCloseable {
     public void updateClientRateLimit(long bytesPerSecond, long burstBytes) {
         context.rateLimit(new RelayContext.ClientRateLimit(bytesPerSecond,
                 Math.max(burstBytes, RelayDefaults.MIN_CLIENT_BURST_BYTES)));
-        log.info("event=rate_limit_reloaded bytes_per_second={} burst={}", bytesPerSecond, burstBytes);
+        log.atInfo()
+                .addKeyValue("event", "rate_limit_reloaded")
+                .addKeyValue("bytes_per_second", bytesPerSecond)
+                .addKeyValue("burst", burstBytes)
+                .log("rate limit reloaded");
     }
 
     /**
@@ -372,8 +387,12 @@ public final class RelayServer implements AutoCloseable {
                 s.enqueueControl(new RelayFrame.Restarting(RelayDefaults.DRAIN_RECONNECT_IN.toMillis(), tryFor));
                 n++;
             }
-            log.info("event=relay_draining clients={} circuits={} grace_ms={}", n, activeCircuits() + pendingCircuits(),
-                    grace.toMillis());
+            log.atInfo()
+                    .addKeyValue("event", "relay_draining")
+                    .addKeyValue("clients", n)
+                    .addKeyValue("circuits", activeCircuits() + pendingCircuits())
+                    .addKeyValue("grace_ms", grace.toMillis())
+                    .log("relay draining");
             long deadline = System.nanoTime() + grace.toNanos();
             ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "relay-drain");
@@ -383,7 +402,11 @@ public final class RelayServer implements AutoCloseable {
             poller.scheduleWithFixedDelay(() -> {
                 boolean empty = clientCount() == 0 && activeCircuits() == 0 && pendingCircuits() == 0;
                 if (empty || System.nanoTime() - deadline >= 0 || closed) {
-                    log.info("event=relay_drained clients_left={} circuits_left={}", clientCount(), activeCircuits());
+                    log.atInfo()
+                            .addKeyValue("event", "relay_drained")
+                            .addKeyValue("clients_left", clientCount())
+                            .addKeyValue("circuits_left", activeCircuits())
+                            .log("relay drained");
                     poller.shutdown();
                     close();
                 }
@@ -431,7 +454,9 @@ public final class RelayServer implements AutoCloseable {
             if (bossGroup != null) {
                 bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             }
-            log.info("event=relay_stopped");
+            log.atInfo()
+                    .addKeyValue("event", "relay_stopped")
+                    .log("relay stopped");
             if (runtimeMeters != null) {
                 try {
                     runtimeMeters.close();

@@ -56,8 +56,9 @@ public final class AdmissionFactory {
     public static ClientAdmission admission(RelayConfig.Auth auth) {
         return switch (auth.mode()) {
             case OPEN -> {
-                log.warn("event=admission_open msg=\"OPEN ADMISSION: any node with a valid key may use this relay. "
-                        + "Development only: configure auth.mode allow-list, ca or webhook for anything else.\"");
+                log.atWarn()
+                        .addKeyValue("event", "admission_open")
+                        .log("OPEN ADMISSION: any node with a valid key may use this relay. Development only: configure auth.mode allow-list, ca or webhook for anything else.");
                 yield Admissions.open();
             }
             case ALLOW_LIST -> Admissions.allowList(allowList(auth));
@@ -76,8 +77,10 @@ public final class AdmissionFactory {
                     throw new AuthConfigException("auth.webhook-url must be http or https: " + auth.webhookUrl());
                 }
                 if (auth.webhookFailOpen()) {
-                    log.warn("event=admission_webhook_fail_open url={} msg=\"webhook failures ADMIT clients (auth.webhook-fail-open)\"",
-                            auth.webhookUrl());
+                    log.atWarn()
+                            .addKeyValue("event", "admission_webhook_fail_open")
+                            .addKeyValue("url", auth.webhookUrl())
+                            .log("webhook failures ADMIT clients (auth.webhook-fail-open)");
                 }
                 yield Admissions.of(new dev.burrow.relay.server.auth.WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(),
                         auth.webhookFailOpen()), false);

@@ -62,7 +62,11 @@ public final class CircuitAttachHandler extends ChannelInboundHandlerAdapter imp
         }
         CircuitManager.AttachResult result = rc.circuits().attach(ctx.channel(), attach);
         if (result == CircuitManager.AttachResult.REFUSED) {
-            log.info("event=circuit_attach_refused remote={} circuit={}", ctx.channel().remoteAddress(), attach.circuitId());
+            log.atInfo()
+                    .addKeyValue("event", "circuit_attach_refused")
+                    .addKeyValue("remote", ctx.channel().remoteAddress())
+                    .addKeyValue("circuit", attach.circuitId())
+                    .log("circuit attach refused");
             rc.metrics().handshake(HandshakeOutcome.AUTH_FAILED);
             Denials.denyAndClose(ctx.channel(), DenyReason.AUTH_FAILED, "unknown circuit or invalid, used or expired token");
             return;

@@ -173,8 +173,14 @@ public final class CircuitManager {
             return;
         }
         metrics.circuitEvent(CircuitEvent.OFFERED);
-        log.debug("event=circuit_offered circuit={} dialer={} listener={} service={} via_mesh={}", c.id,
-                c.dialerKey().shortId(), c.listener.key().shortId(), c.service, c.remote != null);
+        log.atDebug()
+                .addKeyValue("event", "circuit_offered")
+                .addKeyValue("circuit", c.id)
+                .addKeyValue("dialer", c.dialerKey().shortId())
+                .addKeyValue("listener", c.listener.key().shortId())
+                .addKeyValue("service", c.service)
+                .addKeyValue("via_mesh", c.remote != null)
+                .log("circuit offered");
     }
 
     /** The listener accepts; called on the listener's event loop. */
@@ -247,8 +253,13 @@ public final class CircuitManager {
         }
         metrics.circuitEvent(CircuitEvent.ATTACHED);
         metrics.circuitSetup(System.nanoTime() - c.createdNanos);
-        log.info("event=circuit_active circuit={} dialer={} listener={} service={}", c.id, c.dialerKey().shortId(),
-                c.listener.key().shortId(), c.service);
+        log.atInfo()
+                .addKeyValue("event", "circuit_active")
+                .addKeyValue("circuit", c.id)
+                .addKeyValue("dialer", c.dialerKey().shortId())
+                .addKeyValue("listener", c.listener.key().shortId())
+                .addKeyValue("service", c.service)
+                .log("circuit active");
         CircuitProxy.join(c.dialerChannel(), c.listenerChannel(), idleTimeout, metrics);
         return AttachResult.JOINED;
     }
@@ -279,8 +290,13 @@ public final class CircuitManager {
             return false; // it attached or ended meanwhile
         }
         metrics.circuitEvent(CircuitEvent.EVICTED);
-        log.info("event=circuit_evicted circuit={} dialer={} listener={} for_dialer={}", victim.id, victim.dialerKey().shortId(),
-                victim.listener.key().shortId(), c.dialerKey().shortId());
+        log.atInfo()
+                .addKeyValue("event", "circuit_evicted")
+                .addKeyValue("circuit", victim.id)
+                .addKeyValue("dialer", victim.dialerKey().shortId())
+                .addKeyValue("listener", victim.listener.key().shortId())
+                .addKeyValue("for_dialer", c.dialerKey().shortId())
+                .log("circuit evicted");
         return true;
     }
 

@@ -104,8 +104,12 @@ public final class ClientRegistry {
         if (previous != null && previous != session) {
             names.remove(previous);
             metrics.duplicateClient();
-            log.info("event=client_replaced node={} old={} new={}", session.key().shortId(), previous.remoteAddress(),
-                    session.remoteAddress());
+            log.atInfo()
+                    .addKeyValue("event", "client_replaced")
+                    .addKeyValue("node", session.key().shortId())
+                    .addKeyValue("old", previous.remoteAddress())
+                    .addKeyValue("new", session.remoteAddress())
+                    .log("client replaced");
             previous.close();
             previous.sendAndClose(new RelayFrame.Health(DUPLICATE_PROBLEM));
             if (!Objects.equals(previous.certifiedName(), session.certifiedName())) {

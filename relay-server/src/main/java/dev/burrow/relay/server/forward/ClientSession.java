@@ -274,7 +274,11 @@ public final class ClientSession {
         long stalled = System.nanoTime() - unwritableSinceNanos;
         if (stalled >= writeTimeoutNanos) {
             timedOut = true;
-            log.info("event=client_write_timeout node={} stalled_ms={}", key.shortId(), TimeUnit.NANOSECONDS.toMillis(stalled));
+            log.atInfo()
+                    .addKeyValue("event", "client_write_timeout")
+                    .addKeyValue("node", key.shortId())
+                    .addKeyValue("stalled_ms", TimeUnit.NANOSECONDS.toMillis(stalled))
+                    .log("client write timeout");
             metrics.dropped(DropReason.WRITE_TIMEOUT);
             channel.close();
         } else {

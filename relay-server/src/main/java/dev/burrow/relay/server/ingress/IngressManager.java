@@ -227,7 +227,11 @@ public final class IngressManager implements PublicIngress {
                 synchronized (lock) {
                     portsInUse.remove(tried);
                 }
-                log.info("event=ingress_bind_failed port={} error=\"{}\"", tried, f.cause().getMessage());
+                log.atInfo()
+                        .addKeyValue("event", "ingress_bind_failed")
+                        .addKeyValue("port", tried)
+                        .addKeyValue("error", f.cause().getMessage())
+                        .log("ingress bind failed");
                 bindNext(svc, ports, pinned);
                 return;
             }
@@ -250,9 +254,15 @@ public final class IngressManager implements PublicIngress {
                 server.close(); // unpublished or disconnected while binding
                 return;
             }
-            log.info("event=ingress_published node={} service={} port={} sources={} max_connections={} idle_ms={}",
-                    svc.owner.key().shortId(), svc.service, bound, svc.options.sources(), svc.options.maxConnections(),
-                    svc.options.idleTimeout().toMillis());
+            log.atInfo()
+                    .addKeyValue("event", "ingress_published")
+                    .addKeyValue("node", svc.owner.key().shortId())
+                    .addKeyValue("service", svc.service)
+                    .addKeyValue("port", bound)
+                    .addKeyValue("sources", svc.options.sources())
+                    .addKeyValue("max_connections", svc.options.maxConnections())
+                    .addKeyValue("idle_ms", svc.options.idleTimeout().toMillis())
+                    .log("ingress published");
             metrics.ingress(IngressOutcome.PUBLISHED);
             published(svc);
         });
@@ -285,8 +295,13 @@ public final class IngressManager implements PublicIngress {
 
     private void refuse(ClientSession owner, String service, PublishRefusedReason reason, String message) {
         metrics.ingress(IngressOutcome.PUBLISH_REFUSED);
-        log.info("event=ingress_publish_refused node={} service={} reason={} why=\"{}\"", owner.key().shortId(), service,
-                reason, message);
+        log.atInfo()
+                .addKeyValue("event", "ingress_publish_refused")
+                .addKeyValue("node", owner.key().shortId())
+                .addKeyValue("service", service)
+                .addKeyValue("reason", reason)
+                .addKeyValue("why", message)
+                .log("ingress publish refused");
         owner.enqueueControl(new RelayFrame.PublishRefused(service, reason, message));
     }
 
@@ -357,8 +372,13 @@ public final class IngressManager implements PublicIngress {
         if (server != null) {
             server.close();
             metrics.ingress(IngressOutcome.UNPUBLISHED);
-            log.info("event=ingress_unpublished node={} service={} port={} why=\"{}\"", svc.owner.key().shortId(), svc.service,
-                    svc.port, why);
+            log.atInfo()
+                    .addKeyValue("event", "ingress_unpublished")
+                    .addKeyValue("node", svc.owner.key().shortId())
+                    .addKeyValue("service", svc.service)
+                    .addKeyValue("port", svc.port)
+                    .addKeyValue("why", why)
+                    .log("ingress unpublished");
         }
     }
 
@@ -412,7 +432,11 @@ public final class IngressManager implements PublicIngress {
             return false;
         }
         p.timeout().cancel(false);
-        log.info("event=ingress_refused_by_listener service={} reason={}", p.service().service, r.reason());
+        log.atInfo()
+                .addKeyValue("event", "ingress_refused_by_listener")
+                .addKeyValue("service", p.service().service)
+                .addKeyValue("reason", r.reason())
+                .log("ingress refused by listener");
         reset(p.client(), IngressOutcome.LISTENER_REFUSED);
         return true;
     }
@@ -482,12 +506,20 @@ public final class IngressManager implements PublicIngress {
                 return;
             }
             if (remote == null || !svc.admits(remote.getAddress())) {
-                log.debug("event=ingress_source_refused service={} remote={}", svc.service, remote);
+                log.atDebug()
+                        .addKeyValue("event", "ingress_source_refused")
+                        .addKeyValue("service", svc.service)
+                        .addKeyValue("remote", remote)
+                        .log("ingress source refused");
                 reset(ch, IngressOutcome.SOURCE_NOT_ALLOWED);
                 return;
             }
             if (!sourceRate.tryAcquire(remote.getAddress())) {
-                log.debug("event=ingress_rate_limited service={} remote={}", svc.service, remote);
+                log.atDebug()
+                        .addKeyValue("event", "ingress_rate_limited")
+                        .addKeyValue("service", svc.service)
+                        .addKeyValue("remote", remote)
+                        .log("ingress rate limited");
                 reset(ch, IngressOutcome.RATE_LIMITED);
                 return;
             }
@@ -511,7 +543,11 @@ public final class IngressManager implements PublicIngress {
             ScheduledFuture<?> lifetime = ch.eventLoop().schedule(() -> {
                 if (ch.isOpen()) {
                     metrics.ingress(IngressOutcome.MAX_DURATION);
-                    log.info("event=ingress_max_duration service={} after_ms={}", svc.service, config.maxConnectionDuration().toMillis());
+                    log.atInfo()
+                            .addKeyValue("event", "ingress_max_duration")
+                            .addKeyValue("service", svc.service)
+                            .addKeyValue("after_ms", config.maxConnectionDuration().toMillis())
+                            .log("ingress max duration");
                     ch.close();
                 }
             }, config.maxConnectionDuration().toNanos(), TimeUnit.NANOSECONDS);
@@ -550,7 +586,10 @@ public final class IngressManager implements PublicIngress {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("event=ingress_connection_error error={}", cause.toString());
+            log.atDebug()
+                    .addKeyValue("event", "ingress_connection_error")
+                    .addKeyValue("error", cause.toString())
+                    .log("ingress connection error");
             ctx.close();
         }
     }

@@ -158,8 +158,11 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
                 rateNoticeSent = true;
                 session.enqueueControl(new RelayFrame.RateLimited(Math.min(limit.bytesPerSecond(), 0xFFFF_FFFFL),
                         Math.min(limit.burstBytes(), 0xFFFF_FFFFL)));
-                log.info("event=client_rate_limited node={} bytes_per_second={}", session.key().shortId(),
-                        limit.bytesPerSecond());
+                log.atInfo()
+                        .addKeyValue("event", "client_rate_limited")
+                        .addKeyValue("node", session.key().shortId())
+                        .addKeyValue("bytes_per_second", limit.bytesPerSecond())
+                        .log("client rate limited");
             }
             ctx.executor().schedule(() -> {
                 paused = false;
@@ -182,14 +185,21 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
         rc.registry().unregister(session);
         rc.circuits().clientGone(session);
         rc.ingress().clientGone(session);
-        log.info("event=client_disconnected node={} remote={}", session.key().shortId(), ctx.channel().remoteAddress());
+        log.atInfo()
+                .addKeyValue("event", "client_disconnected")
+                .addKeyValue("node", session.key().shortId())
+                .addKeyValue("remote", ctx.channel().remoteAddress())
+                .log("client disconnected");
         super.channelInactive(ctx);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
-            log.info("event=client_idle_timeout node={}", session.key().shortId());
+            log.atInfo()
+                    .addKeyValue("event", "client_idle_timeout")
+                    .addKeyValue("node", session.key().shortId())
+                    .log("client idle timeout");
             ctx.close();
         } else if (evt instanceof ChannelInputShutdownEvent) {
             ctx.close();
@@ -202,10 +212,19 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
         ProtocolViolation v = Denials.violation(cause);
         if (v != null) {
             rc.metrics().protocolViolation(v.kind().name());
-            log.info("event=client_protocol_error node={} kind={} why=\"{}\"", session.key().shortId(), v.kind(), v.getMessage());
+            log.atInfo()
+                    .addKeyValue("event", "client_protocol_error")
+                    .addKeyValue("node", session.key().shortId())
+                    .addKeyValue("kind", v.kind())
+                    .addKeyValue("why", v.getMessage())
+                    .log("client protocol error");
             Denials.denyAndClose(ctx.channel(), DenyReason.PROTOCOL_ERROR, v.getMessage());
         } else {
-            log.debug("event=client_error node={} error={}", session.key().shortId(), cause.toString());
+            log.atDebug()
+                    .addKeyValue("event", "client_error")
+                    .addKeyValue("node", session.key().shortId())
+                    .addKeyValue("error", cause.toString())
+                    .log("client error");
             ctx.close();
         }
     }

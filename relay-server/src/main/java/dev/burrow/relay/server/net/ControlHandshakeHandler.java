@@ -94,8 +94,13 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
             return;
         }
         if (!result.accepted()) {
-            log.info("event=client_denied remote={} node={} reason={} why=\"{}\"", remote, auth.key().shortId(),
-                    result.denyReason(), result.message());
+            log.atInfo()
+                    .addKeyValue("event", "client_denied")
+                    .addKeyValue("remote", remote)
+                    .addKeyValue("node", auth.key().shortId())
+                    .addKeyValue("reason", result.denyReason())
+                    .addKeyValue("why", result.message())
+                    .log("client denied");
             deny(ctx, result.outcome(), result.denyReason(), result.message());
             return;
         }
@@ -123,9 +128,14 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
         ctx.pipeline().replace(this, "control", new ControlConnectionHandler(rc, session));
         rc.registry().register(session);
         rc.metrics().handshake(HandshakeOutcome.OK);
-        log.info("event=client_connected node={} remote={} circuits={} cert={} software=\"{}\"", result.key().shortId(),
-                remote, auth.acceptsCircuits(), result.peer() == null ? "none" : (result.peer().caIssued() ? "ca" : "self"),
-                auth.software().replaceAll("[^\\x20-\\x7e]", "?"));
+        log.atInfo()
+                .addKeyValue("event", "client_connected")
+                .addKeyValue("node", result.key().shortId())
+                .addKeyValue("remote", remote)
+                .addKeyValue("circuits", auth.acceptsCircuits())
+                .addKeyValue("cert", result.peer() == null ? "none" : (result.peer().caIssued() ? "ca" : "self"))
+                .addKeyValue("software", auth.software().replaceAll("[^\\x20-\\x7e]", "?"))
+                .log("client connected");
     }
 
     private void deny(ChannelHandlerContext ctx, HandshakeOutcome outcome, DenyReason reason, String message) {
@@ -147,11 +157,19 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
         if (v != null) {
             rc.metrics().protocolViolation(v.kind().name());
             rc.metrics().handshake(HandshakeOutcome.PROTOCOL_ERROR);
-            log.info("event=handshake_protocol_error remote={} kind={} why=\"{}\"", ctx.channel().remoteAddress(), v.kind(),
-                    v.getMessage());
+            log.atInfo()
+                    .addKeyValue("event", "handshake_protocol_error")
+                    .addKeyValue("remote", ctx.channel().remoteAddress())
+                    .addKeyValue("kind", v.kind())
+                    .addKeyValue("why", v.getMessage())
+                    .log("handshake protocol error");
             Denials.denyAndClose(ctx.channel(), DenyReason.PROTOCOL_ERROR, v.getMessage());
         } else {
-            log.debug("event=handshake_error remote={} error={}", ctx.channel().remoteAddress(), cause.toString());
+            log.atDebug()
+                    .addKeyValue("event", "handshake_error")
+                    .addKeyValue("remote", ctx.channel().remoteAddress())
+                    .addKeyValue("error", cause.toString())
+                    .log("handshake error");
             ctx.close();
         }
     }

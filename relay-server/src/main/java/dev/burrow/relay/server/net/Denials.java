@@ -23,7 +23,10 @@ public final class Denials {
         ch.writeAndFlush(new RelayFrame.Deny(reason, message == null ? reason.description() : message))
                 .addListener(f -> {
                     if (!f.isSuccess()) {
-                        org.slf4j.LoggerFactory.getLogger(Denials.class).debug("event=deny_write_failed error={}", String.valueOf(f.cause()));
+                        org.slf4j.LoggerFactory.getLogger(Denials.class).atDebug()
+                                .addKeyValue("event", "deny_write_failed")
+                                .addKeyValue("error", String.valueOf(f.cause()))
+                                .log("deny write failed");
                     }
                     ch.close();
                 });

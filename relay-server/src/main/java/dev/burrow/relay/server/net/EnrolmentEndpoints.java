@@ -37,10 +37,17 @@ public final class EnrolmentEndpoints {
                 return CompletableFuture.supplyAsync(() -> {
                     try {
                         byte[] out = service.handle(body);
-                        log.info("event=enrolled remote={}", remote);
+                        log.atInfo()
+                                .addKeyValue("event", "enrolled")
+                                .addKeyValue("remote", remote)
+                                .log("enrolled");
                         return new EnrolmentEndpoint.Response(200, new String(out, StandardCharsets.UTF_8));
                     } catch (EnrolmentException e) {
-                        log.info("event=enrol_refused remote={} reason={}", remote, e.reason());
+                        log.atInfo()
+                                .addKeyValue("event", "enrol_refused")
+                                .addKeyValue("remote", remote)
+                                .addKeyValue("reason", e.reason())
+                                .log("enrol refused");
                         return new EnrolmentEndpoint.Response(e.httpStatus(),
                                 new String(dev.burrow.identity.enrol.EnrolmentMessages.encodeError(e), StandardCharsets.UTF_8));
                     }

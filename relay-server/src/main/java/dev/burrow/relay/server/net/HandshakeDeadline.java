@@ -40,7 +40,10 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
         timer = ch.eventLoop().schedule(() -> {
             if (!done) {
                 metrics.handshake(HandshakeOutcome.TIMEOUT);
-                log.debug("event=handshake_timeout remote={}", ch.remoteAddress());
+                log.atDebug()
+                        .addKeyValue("event", "handshake_timeout")
+                        .addKeyValue("remote", ch.remoteAddress())
+                        .log("handshake timeout");
                 ch.close();
             }
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);

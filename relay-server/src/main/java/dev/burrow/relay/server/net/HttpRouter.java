@@ -279,7 +279,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         String remote = String.valueOf(ctx.channel().remoteAddress());
         rc.enrolment().handle(bytes, remote).whenComplete((r, err) -> ctx.executor().execute(() -> {
             if (err != null || r == null) {
-                log.warn("event=enrol_error remote={} error={}", remote, err == null ? "null" : err.getClass().getSimpleName());
+                log.atWarn()
+                        .addKeyValue("event", "enrol_error")
+                        .addKeyValue("remote", remote)
+                        .addKeyValue("error", err == null ? "null" : err.getClass().getSimpleName())
+                        .log("enrol error");
                 send(ctx, json(HttpResponseStatus.INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}"));
             } else {
                 send(ctx, json(HttpResponseStatus.valueOf(r.status()), r.json()));
@@ -326,7 +330,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             super.exceptionCaught(ctx, cause);
             return;
         }
-        log.debug("event=http_error remote={} error={}", ctx.channel().remoteAddress(), cause.toString());
+        log.atDebug()
+                .addKeyValue("event", "http_error")
+                .addKeyValue("remote", ctx.channel().remoteAddress())
+                .addKeyValue("error", cause.toString())
+                .log("http error");
         ctx.close();
     }
 
