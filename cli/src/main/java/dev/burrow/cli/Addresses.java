@@ -12,7 +12,8 @@ public final class Addresses {
         if (a == null) {
             return "-";
         }
-        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        String host =
+                a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         if (host.contains(":")) {
             host = a.getAddress() != null && a.getAddress().isAnyLocalAddress() ? "::" : host;
             return "[" + host + "]:" + a.getPort();

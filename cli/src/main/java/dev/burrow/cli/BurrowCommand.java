@@ -18,8 +18,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow}: the top-level command; every feature is a subcommand. */
@@ -51,7 +51,9 @@ public final class BurrowCommand implements Runnable {
     CommandSpec spec;
 
     /** Read by {@link Main#chooseLogLevel} before parsing (logging starts before picocli runs); declared so it parses. */
-    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+    @Option(
+            names = {"-v", "--verbose"},
+            scope = ScopeType.INHERIT,
             description = "More log lines on stderr: INFO for commands that print a result (they log only warnings "
                     + "otherwise), DEBUG for the ones that keep running. BURROW_LOG_LEVEL overrides.")
     boolean verbose;

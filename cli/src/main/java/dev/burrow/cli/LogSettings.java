@@ -24,12 +24,13 @@ final class LogSettings {
     static Optional<String> problem(Map<String, String> env) {
         String format = env.get(FORMAT_VARIABLE);
         if (format != null && !FORMATS.contains(format)) {
-            return Optional.of(FORMAT_VARIABLE + "=" + format + " is not a log format: use " + String.join(" or ", FORMATS));
+            return Optional.of(
+                    FORMAT_VARIABLE + "=" + format + " is not a log format: use " + String.join(" or ", FORMATS));
         }
         String level = env.get(LEVEL_VARIABLE);
         if (level != null && !LEVELS.contains(level.toUpperCase(Locale.ROOT))) {
-            return Optional.of(LEVEL_VARIABLE + "=" + level + " is not a log level: use one of "
-                    + String.join(", ", LEVELS));
+            return Optional.of(
+                    LEVEL_VARIABLE + "=" + level + " is not a log level: use one of " + String.join(", ", LEVELS));
         }
         return Optional.empty();
     }

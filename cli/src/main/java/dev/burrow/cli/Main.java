@@ -20,8 +20,8 @@ public final class Main {
      * Commands that print a result and exit: their output is the result, so their logs are at WARN
      * unless {@code -v} (or {@code BURROW_LOG_LEVEL}) asks for more. Long-running commands keep INFO.
      */
-    static final java.util.Set<String> SHORT_COMMANDS = java.util.Set.of("id", "status", "whois", "ready", "stun-probe",
-            "netcheck", "token", "ca", "help");
+    static final java.util.Set<String> SHORT_COMMANDS =
+            java.util.Set.of("id", "status", "whois", "ready", "stun-probe", "netcheck", "token", "ca", "help");
     /** The logging configuration's level variable (logback.xml; a system property beats the environment). */
     static final String LOG_LEVEL = "BURROW_LOG_LEVEL";
 
@@ -100,17 +100,24 @@ public final class Main {
         CommandLine cl = new CommandLine(new BurrowCommand());
         // 'burrow completion' prints a bash completion script (zsh: autoload -U +X bashcompinit && bashcompinit first)
         CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
-        completion.getCommandSpec().usageMessage().hidden(false).description(
-                "Print a shell completion script for bash and zsh.",
-                "bash:  source <(burrow completion)",
-                "zsh:   autoload -U +X bashcompinit && bashcompinit && source <(burrow completion)");
+        completion
+                .getCommandSpec()
+                .usageMessage()
+                .hidden(false)
+                .description(
+                        "Print a shell completion script for bash and zsh.",
+                        "bash:  source <(burrow completion)",
+                        "zsh:   autoload -U +X bashcompinit && bashcompinit && source <(burrow completion)");
         cl.addSubcommand("completion", completion);
         documentExitCodes(cl);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             // A user-facing failure: one clear line, no stack trace (that goes to the debug log).
-            cmd.getErr().println("burrow: " + (ex instanceof UsageException || ex instanceof CommandFailedException
-                    ? ex.getMessage() : UserErrors.describe(ex)));
+            cmd.getErr()
+                    .println("burrow: "
+                            + (ex instanceof UsageException || ex instanceof CommandFailedException
+                                    ? ex.getMessage()
+                                    : UserErrors.describe(ex)));
             LoggerFactory.getLogger(Main.class).debug("command failed", ex);
             return ex instanceof UsageException ? 2 : 1;
         });

@@ -7,9 +7,12 @@ import picocli.CommandLine.Option;
 
 /** Mixin: {@code --transport auto|iouring|epoll|nio}, shared by every command that opens sockets. */
 public final class TransportOption {
-    @Option(names = "--transport", paramLabel = "KIND", defaultValue = "auto",
-            description = "Netty transport: auto (io_uring, then epoll, then nio), iouring, epoll or nio. "
-                    + "Env: " + TransportSelector.ENV_OVERRIDE + ". Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--transport",
+            paramLabel = "KIND",
+            defaultValue = "auto",
+            description = "Netty transport: auto (io_uring, then epoll, then nio), iouring, epoll or nio. " + "Env: "
+                    + TransportSelector.ENV_OVERRIDE + ". Default: ${DEFAULT-VALUE}.")
     String transport;
 
     /** Selects (and logs) the transport for this process. */

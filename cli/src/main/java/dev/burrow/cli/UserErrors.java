@@ -33,7 +33,8 @@ public final class UserErrors {
             return trust.get();
         }
         if (addressInUse(ex)) {
-            return "an address is already in use (" + ex.getMessage() + "): stop the other process, or choose another port";
+            return "an address is already in use (" + ex.getMessage()
+                    + "): stop the other process, or choose another port";
         }
         return ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
     }
@@ -43,12 +44,13 @@ public final class UserErrors {
         Throwable c = ex;
         for (int i = 0; c != null && i < MAX_CAUSES; i++, c = c.getCause()) {
             if (c instanceof AccessDeniedException e) {
-                return Optional.of(e.getFile() + ": permission denied: run burrow as the user that owns it, or use files "
-                        + "you own (--state DIR for the node's state, --config FILE)");
+                return Optional.of(
+                        e.getFile() + ": permission denied: run burrow as the user that owns it, or use files "
+                                + "you own (--state DIR for the node's state, --config FILE)");
             }
             if (c instanceof NoSuchFileException e) {
-                return Optional.of(e.getFile() + ": no such file" + (e.getOtherFile() == null ? "" : " (" + e.getOtherFile() + ")")
-                        + ": check the path");
+                return Optional.of(e.getFile() + ": no such file"
+                        + (e.getOtherFile() == null ? "" : " (" + e.getOtherFile() + ")") + ": check the path");
             }
             if (c instanceof NotDirectoryException e) {
                 return Optional.of(e.getFile() + ": not a directory: give a directory (e.g. --state DIR)");

@@ -12,8 +12,7 @@ public final class VersionProvider implements IVersionProvider {
     @Override
     public String[] getVersion() {
         return new String[] {
-            "burrow " + version(),
-            "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
+            "burrow " + version(), "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")",
         };
     }
 }

@@ -21,52 +21,81 @@ import java.util.List;
 @AnalyzeClasses(packages = "dev.burrow", importOptions = LayoutRulesTest.MainClassesOnly.class)
 class LayoutRulesTest {
     private static final String STUN = "dev.burrow.stun..";
-    private static final String[] RELAY_PROTOCOL = {"dev.burrow.protocol..", "dev.burrow.identity..", "dev.burrow.transport.."};
+    private static final String[] RELAY_PROTOCOL = {
+        "dev.burrow.protocol..", "dev.burrow.identity..", "dev.burrow.transport.."
+    };
     private static final String RELAY_SERVER = "dev.burrow.relay..";
     private static final String RELAY_CLIENT = "dev.burrow.agent..";
     private static final String CLI = "dev.burrow.cli..";
 
     @ArchTest
-    static final ArchRule stunImportsNothingOfOurs = noClasses().that().resideInAPackage(STUN)
-            .should().dependOnClassesThat().resideInAnyPackage(concat(RELAY_PROTOCOL, RELAY_SERVER, RELAY_CLIENT, CLI))
+    static final ArchRule stunImportsNothingOfOurs = noClasses()
+            .that()
+            .resideInAPackage(STUN)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(concat(RELAY_PROTOCOL, RELAY_SERVER, RELAY_CLIENT, CLI))
             .because("stun/ is a standalone RFC 8489 library: it depends on nothing of ours, so the relay, the agent "
                     + "and anyone else can embed it (CONTRIBUTING.md, Modules)");
 
     @ArchTest
-    static final ArchRule relayProtocolImportsOnlyItself = noClasses().that().resideInAnyPackage(RELAY_PROTOCOL)
-            .should().dependOnClassesThat().resideInAnyPackage(STUN, RELAY_SERVER, RELAY_CLIENT, CLI)
+    static final ArchRule relayProtocolImportsOnlyItself = noClasses()
+            .that()
+            .resideInAnyPackage(RELAY_PROTOCOL)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(STUN, RELAY_SERVER, RELAY_CLIENT, CLI)
             .because("relay-protocol/ holds the wire formats and identity both ends share: it depends on no other "
                     + "module of ours, so the relay and the agent can each use it without the other");
 
     @ArchTest
-    static final ArchRule relayServerNeverImportsTheAgent = noClasses().that().resideInAPackage(RELAY_SERVER)
-            .should().dependOnClassesThat().resideInAnyPackage(RELAY_CLIENT, CLI)
+    static final ArchRule relayServerNeverImportsTheAgent = noClasses()
+            .that()
+            .resideInAPackage(RELAY_SERVER)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(RELAY_CLIENT, CLI)
             .because("relay-server/ and relay-client/ never depend on each other: what both need belongs in "
                     + "relay-protocol/, and tests that need both live in cli/ or bench/");
 
     @ArchTest
-    static final ArchRule agentNeverImportsTheRelay = noClasses().that().resideInAPackage(RELAY_CLIENT)
-            .should().dependOnClassesThat().resideInAnyPackage(RELAY_SERVER, CLI)
+    static final ArchRule agentNeverImportsTheRelay = noClasses()
+            .that()
+            .resideInAPackage(RELAY_CLIENT)
+            .should()
+            .dependOnClassesThat()
+            .resideInAnyPackage(RELAY_SERVER, CLI)
             .because("relay-client/ and relay-server/ never depend on each other: what both need belongs in "
                     + "relay-protocol/, and tests that need both live in cli/ or bench/");
 
     @ArchTest
-    static final ArchRule relayPartsNeverReachBackToTheServer = noClasses().that().resideInAPackage(RELAY_SERVER)
-            .and().doNotBelongToAnyOf(RelayServer.class)
-            .should().dependOnClassesThat().haveFullyQualifiedName("dev.burrow.relay.server.RelayServer")
+    static final ArchRule relayPartsNeverReachBackToTheServer = noClasses()
+            .that()
+            .resideInAPackage(RELAY_SERVER)
+            .and()
+            .doNotBelongToAnyOf(RelayServer.class)
+            .should()
+            .dependOnClassesThat()
+            .haveFullyQualifiedName("dev.burrow.relay.server.RelayServer")
             .because("RelayServer builds the relay's parts (through RelayContext.Builder) and starts them: a part that "
                     + "imported it would close a circle; shared constants live in RelayDefaults");
 
     @ArchTest
-    static final ArchRule relayReachesTheMeshThroughRelayMesh = noClasses().that().resideInAPackage("dev.burrow.relay.server..")
-            .and().doNotBelongToAnyOf(RelayServer.class)
-            .should().dependOnClassesThat().resideInAPackage("dev.burrow.relay.mesh..")
+    static final ArchRule relayReachesTheMeshThroughRelayMesh = noClasses()
+            .that()
+            .resideInAPackage("dev.burrow.relay.server..")
+            .and()
+            .doNotBelongToAnyOf(RelayServer.class)
+            .should()
+            .dependOnClassesThat()
+            .resideInAPackage("dev.burrow.relay.mesh..")
             .because("the mesh is built last, from the finished RelayContext; the parts built before it reach it "
                     + "through the RelayMesh interface, and only RelayServer, which creates it, names MeshManager");
 
     @ArchTest
     static final ArchRule noCyclesBetweenModules = slices().matching("dev.burrow.(*)..")
-            .should().beFreeOfCycles()
+            .should()
+            .beFreeOfCycles()
             .because("the top-level packages (stun, protocol, identity, transport, relay, agent, cli) form a "
                     + "hierarchy: a cycle between two of them would tie modules together that must stay apart");
 
@@ -79,10 +108,12 @@ class LayoutRulesTest {
      */
     @ArchTest
     static final ArchRule noNewCyclesBetweenPackages = FreezingArchRule.freeze(slices().matching("dev.burrow.(**)")
-            .should().beFreeOfCycles()
-            .because("a package is an architectural box (CONTRIBUTING.md): boxes call each other in one direction, "
-                    + "and a part that must call back into an earlier one does so through a small interface "
-                    + "that the earlier box owns"))
+                    .should()
+                    .beFreeOfCycles()
+                    .because(
+                            "a package is an architectural box (CONTRIBUTING.md): boxes call each other in one direction, "
+                                    + "and a part that must call back into an earlier one does so through a small interface "
+                                    + "that the earlier box owns"))
             .associateViolationLinesVia(new SameCycle());
 
     /** Two cycle violations are the same when they pass through the same packages in the same order. */
@@ -93,7 +124,10 @@ class LayoutRulesTest {
         }
 
         private static List<String> packages(String violation) {
-            return violation.lines().map(String::strip).map(l -> l.endsWith("\\") ? l.substring(0, l.length() - 1).strip() : l)
+            return violation
+                    .lines()
+                    .map(String::strip)
+                    .map(l -> l.endsWith("\\") ? l.substring(0, l.length() - 1).strip() : l)
                     .filter(l -> l.startsWith("Cycle detected:") || l.startsWith("Slice "))
                     .toList();
         }
@@ -102,8 +136,14 @@ class LayoutRulesTest {
     /** The rules above pass vacuously for a module whose classes are missing: every module must be here. */
     @ArchTest
     static void everyModuleIsImported(JavaClasses classes) {
-        for (String pkg : List.of("dev.burrow.stun", "dev.burrow.protocol", "dev.burrow.identity", "dev.burrow.transport",
-                "dev.burrow.relay", "dev.burrow.agent", "dev.burrow.cli")) {
+        for (String pkg : List.of(
+                "dev.burrow.stun",
+                "dev.burrow.protocol",
+                "dev.burrow.identity",
+                "dev.burrow.transport",
+                "dev.burrow.relay",
+                "dev.burrow.agent",
+                "dev.burrow.cli")) {
             if (!classes.containPackage(pkg)) {
                 throw new AssertionError("no main classes of " + pkg + " on the test classpath: the layout rules would "
                         + "pass without checking them");
@@ -124,7 +164,9 @@ class LayoutRulesTest {
 
         @Override
         public boolean includes(Location location) {
-            return NO_TESTS.includes(location) && !location.contains("-tests.jar") && !location.contains("/test-classes/");
+            return NO_TESTS.includes(location)
+                    && !location.contains("-tests.jar")
+                    && !location.contains("/test-classes/");
         }
     }
 }

@@ -31,7 +31,10 @@ class CliConsistencyTest {
             if (c.getCommandName().equals("help")) {
                 continue;
             }
-            assertThat(c.getUsageMessage()).as(c.getCommandSpec().qualifiedName()).contains("Exit codes:").contains("  2   ");
+            assertThat(c.getUsageMessage())
+                    .as(c.getCommandSpec().qualifiedName())
+                    .contains("Exit codes:")
+                    .contains("  2   ");
         }
     }
 
@@ -47,22 +50,32 @@ class CliConsistencyTest {
     void completionPrintsABashScriptThatKnowsTheCommands() {
         BadInputsTest.Result r = BadInputsTest.run("completion");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).startsWith("#!/usr/bin/env bash").contains("complete -F").contains("netcheck").contains("expose");
+        assertThat(r.out())
+                .startsWith("#!/usr/bin/env bash")
+                .contains("complete -F")
+                .contains("netcheck")
+                .contains("expose");
     }
 
     @Test
     void idAndTokenListSpeakJson() throws Exception {
         ObjectMapper json = new ObjectMapper();
-        BadInputsTest.Result id = BadInputsTest.run("id", "-o", "json", "--state", tmp.resolve("n").toString());
+        BadInputsTest.Result id = BadInputsTest.run(
+                "id", "-o", "json", "--state", tmp.resolve("n").toString());
         assertThat(id.code()).as(id.err()).isZero();
         JsonNode node = json.readTree(id.out());
         assertThat(node.get("nodeId").asText()).hasSize(56);
-        BadInputsTest.Result only = BadInputsTest.run("id", "--node-id", "--state", tmp.resolve("n").toString());
+        BadInputsTest.Result only =
+                BadInputsTest.run("id", "--node-id", "--state", tmp.resolve("n").toString());
         assertThat(only.out().strip()).isEqualTo(node.get("nodeId").asText());
 
         Path ca = tmp.resolve("ca");
-        assertThat(BadInputsTest.run("ca", "init", "--ca-dir", ca.toString(), "--name", "test-fleet").code()).isZero();
-        assertThat(BadInputsTest.run("token", "create", "--ca-dir", ca.toString(), "--tag", "dev").code()).isZero();
+        assertThat(BadInputsTest.run("ca", "init", "--ca-dir", ca.toString(), "--name", "test-fleet")
+                        .code())
+                .isZero();
+        assertThat(BadInputsTest.run("token", "create", "--ca-dir", ca.toString(), "--tag", "dev")
+                        .code())
+                .isZero();
         BadInputsTest.Result list = BadInputsTest.run("token", "list", "--ca-dir", ca.toString(), "-o", "json");
         assertThat(list.code()).as(list.err()).isZero();
         JsonNode tokens = json.readTree(list.out()).get("tokens");

@@ -45,7 +45,8 @@ class BurrowRelayChartTest {
     void close() throws IOException {
         helm.close();
         try (var files = Files.walk(work)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 
@@ -54,7 +55,9 @@ class BurrowRelayChartTest {
     @Test
     void lintStrictPasses() {
         LintResult result = ChartRenderer.lintStrict();
-        assertThat(result.isFailed()).as(String.join("\n", result.getMessages())).isFalse();
+        assertThat(result.isFailed())
+                .as(String.join("\n", result.getMessages()))
+                .isFalse();
         assertThat(result.getMessages()).noneMatch(m -> m.contains("[WARNING]") || m.contains("[ERROR]"));
     }
 
@@ -62,18 +65,21 @@ class BurrowRelayChartTest {
 
     @Test
     void defaultsRenderTheRelayFleet() {
-        assertThat(defaults.names()).containsExactlyInAnyOrder(
-                "ServiceAccount/" + FULLNAME,
-                "ConfigMap/" + FULLNAME + "-config",
-                "ConfigMap/" + FULLNAME + "-env",
-                "Secret/" + FULLNAME + "-mesh-key",
-                "Service/" + FULLNAME,
-                "Service/" + MESH_SERVICE,
-                "StatefulSet/" + FULLNAME,
-                "PodDisruptionBudget/" + FULLNAME);
+        assertThat(defaults.names())
+                .containsExactlyInAnyOrder(
+                        "ServiceAccount/" + FULLNAME,
+                        "ConfigMap/" + FULLNAME + "-config",
+                        "ConfigMap/" + FULLNAME + "-env",
+                        "Secret/" + FULLNAME + "-mesh-key",
+                        "Service/" + FULLNAME,
+                        "Service/" + MESH_SERVICE,
+                        "StatefulSet/" + FULLNAME,
+                        "PodDisruptionBudget/" + FULLNAME);
         for (JsonNode o : defaults.objects()) {
             JsonNode labels = o.path("metadata").path("labels");
-            assertThat(labels.path("app.kubernetes.io/name").asText()).as(o.path("kind").asText()).isEqualTo("burrow-relay");
+            assertThat(labels.path("app.kubernetes.io/name").asText())
+                    .as(o.path("kind").asText())
+                    .isEqualTo("burrow-relay");
             assertThat(labels.path("app.kubernetes.io/instance").asText()).isEqualTo(ChartRenderer.RELEASE);
             assertThat(labels.path("app.kubernetes.io/managed-by").asText()).isEqualTo("Helm");
             assertThat(o.path("metadata").path("namespace").asText()).isEqualTo(ChartRenderer.NAMESPACE);
@@ -97,10 +103,14 @@ class BurrowRelayChartTest {
         assertThat(svc.at("/spec/ports").findValues("port")).noneMatch(p -> p.asInt() == 9090);
 
         JsonNode container = defaults.relayContainer();
-        assertThat(port(container.path("ports"), "relay").path("containerPort").asInt()).isEqualTo(8443);
-        assertThat(port(container.path("ports"), "stun").path("containerPort").asInt()).isEqualTo(3478);
-        assertThat(port(container.path("ports"), "stun").path("protocol").asText()).isEqualTo("UDP");
-        assertThat(port(container.path("ports"), "admin").path("containerPort").asInt()).isEqualTo(9090);
+        assertThat(port(container.path("ports"), "relay").path("containerPort").asInt())
+                .isEqualTo(8443);
+        assertThat(port(container.path("ports"), "stun").path("containerPort").asInt())
+                .isEqualTo(3478);
+        assertThat(port(container.path("ports"), "stun").path("protocol").asText())
+                .isEqualTo("UDP");
+        assertThat(port(container.path("ports"), "admin").path("containerPort").asInt())
+                .isEqualTo(9090);
         assertThat(svc.at("/spec/selector")).isEqualTo(defaults.statefulSet().at("/spec/selector/matchLabels"));
     }
 
@@ -131,23 +141,35 @@ class BurrowRelayChartTest {
         assertThat(c.path("readOnlyRootFilesystem").asBoolean()).isTrue();
         assertThat(c.path("privileged").asBoolean()).isFalse();
         assertThat(texts(c.at("/capabilities/drop"))).containsExactly("ALL");
-        assertThat(c.at("/capabilities/add").isMissingNode()).as("no NET_BIND_SERVICE: the pod listens on 8443").isTrue();
-        assertThat(defaults.podSpec().path("automountServiceAccountToken").asBoolean()).isFalse();
+        assertThat(c.at("/capabilities/add").isMissingNode())
+                .as("no NET_BIND_SERVICE: the pod listens on 8443")
+                .isTrue();
+        assertThat(defaults.podSpec().path("automountServiceAccountToken").asBoolean())
+                .isFalse();
     }
 
     @Test
     void jvmFlagsCommandAndWritableTmp() {
         JsonNode c = defaults.relayContainer();
-        assertThat(texts(c.path("command"))).containsExactly("java", "--enable-native-access=ALL-UNNAMED",
-                "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "-jar", "/opt/burrow/burrow.jar");
+        assertThat(texts(c.path("command")))
+                .containsExactly(
+                        "java",
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-XX:MaxRAMPercentage=75",
+                        "-XX:+ExitOnOutOfMemoryError",
+                        "-jar",
+                        "/opt/burrow/burrow.jar");
         assertThat(texts(c.path("args"))).containsExactly("relay", "--config", "/etc/burrow/config/relay.yaml");
         assertThat(mountPath(c, "config")).isEqualTo("/etc/burrow/config");
         assertThat(mountPath(c, "tmp")).isEqualTo("/tmp");
         assertThat(volume("tmp").has("emptyDir")).isTrue();
         assertThat(c.at("/envFrom/0/configMapRef/name").asText()).isEqualTo(FULLNAME + "-env");
-        assertThat(defaults.relayEnv()).containsEntry("BURROW_TRANSPORT", "auto").containsEntry("BURROW_LOG_FORMAT", "json")
+        assertThat(defaults.relayEnv())
+                .containsEntry("BURROW_TRANSPORT", "auto")
+                .containsEntry("BURROW_LOG_FORMAT", "json")
                 .containsEntry("BURROW_STATE", mountPath(c, "state"));
-        assertThat(env(c, "BURROW_RELAY_ID").at("/valueFrom/fieldRef/fieldPath").asText()).isEqualTo("metadata.name");
+        assertThat(env(c, "BURROW_RELAY_ID").at("/valueFrom/fieldRef/fieldPath").asText())
+                .isEqualTo("metadata.name");
         assertThat(c.path("resources").at("/limits/memory").asText()).isEqualTo("1Gi");
     }
 
@@ -171,7 +193,8 @@ class BurrowRelayChartTest {
         assertThat(mesh.at("/spec/selector")).isEqualTo(sts.at("/spec/selector/matchLabels"));
 
         Map<String, String> env = defaults.relayEnv();
-        assertThat(env).containsEntry("BURROW_MESH_PEERS", MESH_SERVICE + ".edge.svc.cluster.local")
+        assertThat(env)
+                .containsEntry("BURROW_MESH_PEERS", MESH_SERVICE + ".edge.svc.cluster.local")
                 .containsEntry("BURROW_MESH_PORT", "8443")
                 .containsEntry("BURROW_MESH_KEY_FILE", mountPath(defaults.relayContainer(), "mesh-key") + "/mesh.key");
         assertThat(port(mesh.at("/spec/ports"), "relay").path("port").asInt()).isEqualTo(8443);
@@ -209,7 +232,10 @@ class BurrowRelayChartTest {
         assertThat(anti.has("requiredDuringSchedulingIgnoredDuringExecution")).isFalse();
 
         Manifests hard = helm.render(values("spread.zones", "hard", "spread.nodes", "none"));
-        assertThat(hard.podSpec().at("/topologySpreadConstraints/0/whenUnsatisfiable").asText()).isEqualTo("DoNotSchedule");
+        assertThat(hard.podSpec()
+                        .at("/topologySpreadConstraints/0/whenUnsatisfiable")
+                        .asText())
+                .isEqualTo("DoNotSchedule");
         assertThat(hard.podSpec().has("affinity")).isFalse();
     }
 
@@ -228,8 +254,13 @@ class BurrowRelayChartTest {
     @Test
     void existingMeshKeyIsKeptOnUpgrade() {
         String existing = "0123456789abcdef".repeat(4);
-        helm.api().putSecret(ChartRenderer.NAMESPACE, FULLNAME + "-mesh-key",
-                Map.of("mesh.key", Base64.getEncoder().encodeToString(existing.getBytes(StandardCharsets.US_ASCII))));
+        helm.api()
+                .putSecret(
+                        ChartRenderer.NAMESPACE,
+                        FULLNAME + "-mesh-key",
+                        Map.of(
+                                "mesh.key",
+                                Base64.getEncoder().encodeToString(existing.getBytes(StandardCharsets.US_ASCII))));
         try {
             assertThat(meshKey(helm.render())).isEqualTo(existing);
         } finally {
@@ -240,8 +271,8 @@ class BurrowRelayChartTest {
 
     @Test
     void existingSecretsAreUsedAndNothingIsGenerated() {
-        Manifests m = helm.render(values("tls.existingSecret", "relay-cert", "mesh.existingSecret", "fleet-mesh",
-                "mesh.secretKey", "key.hex"));
+        Manifests m = helm.render(values(
+                "tls.existingSecret", "relay-cert", "mesh.existingSecret", "fleet-mesh", "mesh.secretKey", "key.hex"));
         assertThat(m.ofKind("Secret")).isEmpty();
         assertThat(m.ofKind("Certificate")).isEmpty();
         assertThat(volume(m, "tls").at("/secret/secretName").asText()).isEqualTo("relay-cert");
@@ -254,7 +285,9 @@ class BurrowRelayChartTest {
         Manifests m = helm.render(values("mesh.enabled", false));
         assertThat(m.ofKind("Secret")).isEmpty();
         assertThat(m.relayEnv()).doesNotContainKeys("BURROW_MESH_PEERS", "BURROW_MESH_KEY_FILE");
-        assertThat(m.find("Service", MESH_SERVICE)).as("still the StatefulSet's governing Service").isPresent();
+        assertThat(m.find("Service", MESH_SERVICE))
+                .as("still the StatefulSet's governing Service")
+                .isPresent();
     }
 
     // ---------- public ingress ----------
@@ -262,17 +295,33 @@ class BurrowRelayChartTest {
     @Test
     void publicIngressIsOffByDefault() {
         assertThat(defaults.relayConfig().has("ingress")).isFalse();
-        assertThat(defaults.ofKind("Service")).noneMatch(s -> s.at("/metadata/name").asText().contains("ingress"));
-        assertThat(defaults.relayContainer().path("env").findValuesAsText("name")).doesNotContain("BURROW_INGRESS_PUBLIC_HOST");
+        assertThat(defaults.ofKind("Service"))
+                .noneMatch(s -> s.at("/metadata/name").asText().contains("ingress"));
+        assertThat(defaults.relayContainer().path("env").findValuesAsText("name"))
+                .doesNotContain("BURROW_INGRESS_PUBLIC_HOST");
     }
 
     @Test
     void publicIngressRendersIntoRelayYamlAndOneServicePerPod() {
-        Manifests m = helm.render(values("replicaCount", 3, "ingress.enabled", true, "ingress.portRange", "20000-20004",
-                "ingress.staticPorts", List.of("nodeid/hook=20002", "nodeid/demo=21000"),
-                "ingress.allowNodes", List.of("nodeid"), "ingress.settings", Map.of("max-connections", 512),
-                "ingress.publicHost", "relays.example.net", "ingress.service.enabled", true,
-                "ingress.service.loadBalancerSourceRanges", List.of("192.0.2.0/24")));
+        Manifests m = helm.render(values(
+                "replicaCount",
+                3,
+                "ingress.enabled",
+                true,
+                "ingress.portRange",
+                "20000-20004",
+                "ingress.staticPorts",
+                List.of("nodeid/hook=20002", "nodeid/demo=21000"),
+                "ingress.allowNodes",
+                List.of("nodeid"),
+                "ingress.settings",
+                Map.of("max-connections", 512),
+                "ingress.publicHost",
+                "relays.example.net",
+                "ingress.service.enabled",
+                true,
+                "ingress.service.loadBalancerSourceRanges",
+                List.of("192.0.2.0/24")));
         JsonNode in = m.relayConfig().path("ingress");
         assertThat(in.path("enabled").asBoolean()).isTrue();
         assertThat(in.path("bind-address").asText()).isEqualTo("0.0.0.0");
@@ -286,43 +335,69 @@ class BurrowRelayChartTest {
             assertThat(svc.at("/spec/type").asText()).isEqualTo("LoadBalancer");
             assertThat(svc.at("/spec/externalTrafficPolicy").asText()).isEqualTo("Local");
             assertThat(texts(svc.at("/spec/loadBalancerSourceRanges"))).containsExactly("192.0.2.0/24");
-            assertThat(svc.at("/spec/selector/statefulset.kubernetes.io~1pod-name").asText()).isEqualTo(FULLNAME + "-" + i);
-            assertThat(svc.at("/spec/ports").findValues("port")).extracting(JsonNode::asInt)
+            assertThat(svc.at("/spec/selector/statefulset.kubernetes.io~1pod-name")
+                            .asText())
+                    .isEqualTo(FULLNAME + "-" + i);
+            assertThat(svc.at("/spec/ports").findValues("port"))
+                    .extracting(JsonNode::asInt)
                     .containsExactly(20000, 20001, 20002, 20003, 20004, 21000);
             assertThat(svc.at("/spec/ports").findValuesAsText("protocol")).containsOnly("TCP");
             assertThat(svc.at("/metadata/labels/burrow.dev~1service").asText()).isEqualTo("ingress");
         }
         assertThat(m.find("Service", FULLNAME + "-ingress-3")).isEmpty();
-        assertThat(port(m.get("Service", FULLNAME).at("/spec/ports"), "relay").path("port").asInt())
-                .as("the public Service is unchanged").isEqualTo(443);
+        assertThat(port(m.get("Service", FULLNAME).at("/spec/ports"), "relay")
+                        .path("port")
+                        .asInt())
+                .as("the public Service is unchanged")
+                .isEqualTo(443);
     }
 
     @Test
     void perPodPublicHostIsExpandedByKubernetes() {
-        Manifests m = helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20009",
-                "ingress.publicHost", "$(BURROW_RELAY_ID).relays.example.net"));
+        Manifests m = helm.render(values(
+                "ingress.enabled",
+                true,
+                "ingress.portRange",
+                "20000-20009",
+                "ingress.publicHost",
+                "$(BURROW_RELAY_ID).relays.example.net"));
         assertThat(m.relayConfig().path("ingress").has("public-host")).isFalse();
         List<String> names = m.relayContainer().path("env").findValuesAsText("name");
-        assertThat(names.indexOf("BURROW_INGRESS_PUBLIC_HOST")).as("after the variable it names")
+        assertThat(names.indexOf("BURROW_INGRESS_PUBLIC_HOST"))
+                .as("after the variable it names")
                 .isGreaterThan(names.indexOf("BURROW_RELAY_ID"));
-        assertThat(env(m.relayContainer(), "BURROW_INGRESS_PUBLIC_HOST").path("value").asText())
+        assertThat(env(m.relayContainer(), "BURROW_INGRESS_PUBLIC_HOST")
+                        .path("value")
+                        .asText())
                 .isEqualTo("$(BURROW_RELAY_ID).relays.example.net");
     }
 
     @Test
     void publicIngressMisconfigurationsAreRefused() {
         assertThatThrownBy(() -> helm.render(values("ingress.enabled", true)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("ingress.portRange");
-        assertThatThrownBy(() -> helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20200",
-                "ingress.service.enabled", true)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("at most 100");
-        assertThatThrownBy(() -> helm.render(values("ingress.enabled", true, "ingress.portRange", "20000-20009",
-                "ingress.service.enabled", true, "autoscaling.enabled", true)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("autoscaling");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("ingress.portRange");
+        assertThatThrownBy(() -> helm.render(values(
+                        "ingress.enabled", true, "ingress.portRange", "20000-20200", "ingress.service.enabled", true)))
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("at most 100");
+        assertThatThrownBy(() -> helm.render(values(
+                        "ingress.enabled",
+                        true,
+                        "ingress.portRange",
+                        "20000-20009",
+                        "ingress.service.enabled",
+                        true,
+                        "autoscaling.enabled",
+                        true)))
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("autoscaling");
         assertThatThrownBy(() -> helm.render(values("ingress.portRange", "20000")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("/ingress/portRange");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("/ingress/portRange");
         assertThatThrownBy(() -> helm.render(values("ingress.settings", Map.of("max-conections", 5))))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("max-conections");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("max-conections");
     }
 
     // ---------- PDB, HPA ----------
@@ -341,25 +416,27 @@ class BurrowRelayChartTest {
         assertThat(pdb.path("apiVersion").asText()).isEqualTo("policy/v1");
         assertThat(pdb.at("/spec/maxUnavailable").asInt()).isEqualTo(1);
         assertThat(pdb.at("/spec/minAvailable").isMissingNode()).isTrue();
-        assertThat(pdb.at("/spec/selector/matchLabels")).isEqualTo(m.statefulSet().at("/spec/selector/matchLabels"));
+        assertThat(pdb.at("/spec/selector/matchLabels"))
+                .isEqualTo(m.statefulSet().at("/spec/selector/matchLabels"));
     }
 
     @Test
     void disruptionBudgetCanUseMinAvailableButNotBoth() {
-        Map<String, Object> v = values("replicaCount", 3, "podDisruptionBudget.minAvailable", 2,
-                "podDisruptionBudget.maxUnavailable", null);
+        Map<String, Object> v = values(
+                "replicaCount", 3, "podDisruptionBudget.minAvailable", 2, "podDisruptionBudget.maxUnavailable", null);
         JsonNode pdb = helm.render(v).get("PodDisruptionBudget", FULLNAME);
         assertThat(pdb.at("/spec/minAvailable").asInt()).isEqualTo(2);
         assertThat(pdb.at("/spec/maxUnavailable").isMissingNode()).isTrue();
 
         assertThatThrownBy(() -> helm.render(values("replicaCount", 3, "podDisruptionBudget.minAvailable", 2)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("not both");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("not both");
     }
 
     @Test
     void autoscalingTargetsTheStatefulSetAndOwnsReplicas() {
-        Manifests m = helm.render(values("autoscaling.enabled", true, "autoscaling.minReplicas", 3,
-                "autoscaling.maxReplicas", 12));
+        Manifests m = helm.render(
+                values("autoscaling.enabled", true, "autoscaling.minReplicas", 3, "autoscaling.maxReplicas", 12));
         JsonNode hpa = m.get("HorizontalPodAutoscaler", FULLNAME);
         assertThat(hpa.path("apiVersion").asText()).isEqualTo("autoscaling/v2");
         assertThat(hpa.at("/spec/scaleTargetRef/kind").asText()).isEqualTo("StatefulSet");
@@ -367,8 +444,11 @@ class BurrowRelayChartTest {
         assertThat(hpa.at("/spec/minReplicas").asInt()).isEqualTo(3);
         assertThat(hpa.at("/spec/maxReplicas").asInt()).isEqualTo(12);
         assertThat(hpa.at("/spec/metrics/0/resource/name").asText()).isEqualTo("cpu");
-        assertThat(hpa.at("/spec/behavior/scaleDown/stabilizationWindowSeconds").asInt()).isEqualTo(600);
-        assertThat(m.statefulSet().at("/spec/replicas").isMissingNode()).as("the HPA owns replicas").isTrue();
+        assertThat(hpa.at("/spec/behavior/scaleDown/stabilizationWindowSeconds").asInt())
+                .isEqualTo(600);
+        assertThat(m.statefulSet().at("/spec/replicas").isMissingNode())
+                .as("the HPA owns replicas")
+                .isTrue();
         assertThat(m.find("PodDisruptionBudget", FULLNAME)).isPresent();
 
         Manifests single = helm.render(values("autoscaling.enabled", true, "autoscaling.minReplicas", 1));
@@ -380,8 +460,11 @@ class BurrowRelayChartTest {
 
     @Test
     void serviceMonitorScrapesAdminThroughTheHeadlessServiceOnly() {
-        Manifests m = helm.render(values("metrics.serviceMonitor.enabled", true,
-                "metrics.serviceMonitor.labels", Map.of("release", "kube-prometheus")));
+        Manifests m = helm.render(values(
+                "metrics.serviceMonitor.enabled",
+                true,
+                "metrics.serviceMonitor.labels",
+                Map.of("release", "kube-prometheus")));
         JsonNode sm = m.get("ServiceMonitor", FULLNAME);
         assertThat(sm.path("apiVersion").asText()).isEqualTo("monitoring.coreos.com/v1");
         assertThat(sm.at("/metadata/labels/release").asText()).isEqualTo("kube-prometheus");
@@ -391,7 +474,8 @@ class BurrowRelayChartTest {
         for (JsonNode svc : m.ofKind("Service")) {
             if (selects(sm.at("/spec/selector/matchLabels"), svc.at("/metadata/labels"))) {
                 selected.add(svc.at("/metadata/name").asText());
-                assertThat(port(svc.at("/spec/ports"), "admin").path("port").asInt()).isEqualTo(9090);
+                assertThat(port(svc.at("/spec/ports"), "admin").path("port").asInt())
+                        .isEqualTo(9090);
             }
         }
         assertThat(selected).containsExactly(MESH_SERVICE);
@@ -402,9 +486,13 @@ class BurrowRelayChartTest {
 
     @Test
     void certManagerCertificateFeedsTheMountedSecret() {
-        Manifests m = helm.render(values("tls.certManager.enabled", true,
-                "tls.certManager.dnsNames", List.of("relay.example.net"),
-                "tls.certManager.issuerRef.name", "letsencrypt"));
+        Manifests m = helm.render(values(
+                "tls.certManager.enabled",
+                true,
+                "tls.certManager.dnsNames",
+                List.of("relay.example.net"),
+                "tls.certManager.issuerRef.name",
+                "letsencrypt"));
         JsonNode cert = m.get("Certificate", FULLNAME);
         assertThat(cert.path("apiVersion").asText()).isEqualTo("cert-manager.io/v1");
         assertThat(cert.at("/spec/secretName").asText()).isEqualTo(FULLNAME + "-tls");
@@ -414,9 +502,10 @@ class BurrowRelayChartTest {
         assertThat(texts(cert.at("/spec/usages"))).contains("server auth");
         assertThat(volume(m, "tls").at("/secret/secretName").asText()).isEqualTo(FULLNAME + "-tls");
 
-        assertThatThrownBy(() -> helm.render(values("tls.certManager.enabled", true,
-                "tls.certManager.issuerRef.name", "letsencrypt")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("dnsNames");
+        assertThatThrownBy(() -> helm.render(
+                        values("tls.certManager.enabled", true, "tls.certManager.issuerRef.name", "letsencrypt")))
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("dnsNames");
     }
 
     @Test
@@ -432,8 +521,8 @@ class BurrowRelayChartTest {
 
     @Test
     void caAdmissionMountsTheFleetCa() {
-        Manifests m = helm.render(values("auth.mode", "ca", "auth.ca.existingSecret", "fleet-ca",
-                "auth.requiredTags", List.of("relay-ok")));
+        Manifests m = helm.render(values(
+                "auth.mode", "ca", "auth.ca.existingSecret", "fleet-ca", "auth.requiredTags", List.of("relay-ok")));
         JsonNode auth = m.relayConfig().path("auth");
         assertThat(auth.path("mode").asText()).isEqualTo("ca");
         assertThat(texts(auth.path("ca"))).containsExactly("/etc/burrow/ca/ca.crt");
@@ -442,39 +531,51 @@ class BurrowRelayChartTest {
         assertThat(mountPath(m.relayContainer(), "ca")).isEqualTo("/etc/burrow/ca");
 
         assertThatThrownBy(() -> helm.render(values("auth.mode", "ca")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("auth.ca");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("auth.ca");
     }
 
     @Test
     void allowListAndWebhookAdmission() {
-        JsonNode allow = helm.render(values("auth.mode", "allow-list", "auth.allowList", List.of("node-a", "node-b"),
-                "auth.allowListConfigMap.name", "fleet-allow")).relayConfig().path("auth");
+        JsonNode allow = helm.render(values(
+                        "auth.mode",
+                        "allow-list",
+                        "auth.allowList",
+                        List.of("node-a", "node-b"),
+                        "auth.allowListConfigMap.name",
+                        "fleet-allow"))
+                .relayConfig()
+                .path("auth");
         assertThat(allow.path("mode").asText()).isEqualTo("allow-list");
         assertThat(texts(allow.path("allow"))).containsExactly("node-a", "node-b");
         assertThat(allow.path("allow-file").asText()).isEqualTo("/etc/burrow/allow/allow.txt");
 
         JsonNode hook = helm.render(values("auth.mode", "webhook", "auth.webhook.url", "https://admit.example.net/v1"))
-                .relayConfig().path("auth");
+                .relayConfig()
+                .path("auth");
         assertThat(hook.path("webhook-url").asText()).isEqualTo("https://admit.example.net/v1");
         assertThat(hook.path("webhook-timeout").asText()).isEqualTo("5s");
         assertThat(hook.path("webhook-fail-open").asBoolean()).isFalse();
 
         assertThatThrownBy(() -> helm.render(values("auth.mode", "webhook")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("auth.webhook.url");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("auth.webhook.url");
         assertThatThrownBy(() -> helm.render(values("auth.mode", "allow-list")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("auth.allowList");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("auth.allowList");
     }
 
     // ---------- Service types ----------
 
     @Test
     void nodePortService() {
-        Manifests m = helm.render(values("service.type", "NodePort", "service.nodePorts.relay", 30443,
-                "service.nodePorts.stun", 30478));
+        Manifests m = helm.render(
+                values("service.type", "NodePort", "service.nodePorts.relay", 30443, "service.nodePorts.stun", 30478));
         JsonNode svc = m.get("Service", FULLNAME);
         assertThat(svc.at("/spec/type").asText()).isEqualTo("NodePort");
         assertThat(svc.at("/spec/externalTrafficPolicy").asText()).isEqualTo("Local");
-        assertThat(port(svc.at("/spec/ports"), "relay").path("nodePort").asInt()).isEqualTo(30443);
+        assertThat(port(svc.at("/spec/ports"), "relay").path("nodePort").asInt())
+                .isEqualTo(30443);
         assertThat(port(svc.at("/spec/ports"), "stun").path("nodePort").asInt()).isEqualTo(30478);
     }
 
@@ -499,7 +600,8 @@ class BurrowRelayChartTest {
         assertThat(port(udp.at("/spec/ports"), "stun").path("port").asInt()).isEqualTo(3478);
 
         Manifests noStun = helm.render(values("relay.stun.enabled", false));
-        assertThat(noStun.get("Service", FULLNAME).at("/spec/ports").findValuesAsText("name")).containsExactly("relay");
+        assertThat(noStun.get("Service", FULLNAME).at("/spec/ports").findValuesAsText("name"))
+                .containsExactly("relay");
         assertThat(noStun.relayConfig().path("stun-listen").asText()).isEqualTo("off");
     }
 
@@ -509,27 +611,37 @@ class BurrowRelayChartTest {
     void checksumAnnotationFollowsTheConfig() {
         String base = defaults.checksumConfig();
         assertThat(base).matches("[0-9a-f]{64}");
-        assertThat(helm.render().checksumConfig()).as("same values, same checksum (the random mesh key is not in it)")
+        assertThat(helm.render().checksumConfig())
+                .as("same values, same checksum (the random mesh key is not in it)")
                 .isEqualTo(base);
-        assertThat(helm.render(values("auth.mode", "allow-list", "auth.allowList", List.of("n1"))).checksumConfig())
+        assertThat(helm.render(values("auth.mode", "allow-list", "auth.allowList", List.of("n1")))
+                        .checksumConfig())
                 .isNotEqualTo(base);
-        assertThat(helm.render(values("relay.limits", Map.of("max-clients", 5000))).checksumConfig()).isNotEqualTo(base);
-        assertThat(helm.render(values("relay.transport", "nio")).checksumConfig()).as("env settings count too")
+        assertThat(helm.render(values("relay.limits", Map.of("max-clients", 5000)))
+                        .checksumConfig())
+                .isNotEqualTo(base);
+        assertThat(helm.render(values("relay.transport", "nio")).checksumConfig())
+                .as("env settings count too")
                 .isNotEqualTo(base);
     }
 
     @Test
     void terminationGraceIsDrainPlusMargin() {
-        assertThat(defaults.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(25 + 10);
-        assertThat(defaults.relayContainer().has("lifecycle")).as("no preStop hook unless asked").isFalse();
+        assertThat(defaults.podSpec().path("terminationGracePeriodSeconds").asInt())
+                .isEqualTo(25 + 10);
+        assertThat(defaults.relayContainer().has("lifecycle"))
+                .as("no preStop hook unless asked")
+                .isFalse();
 
         Manifests m = helm.render(values("relay.drainGraceSeconds", 120, "relay.terminationMarginSeconds", 15));
         assertThat(m.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(135);
         assertThat(m.relayEnv()).containsEntry("BURROW_DRAIN_GRACE", "120s");
 
         Manifests sleep = helm.render(values("relay.preStopSleepSeconds", 5));
-        assertThat(sleep.podSpec().path("terminationGracePeriodSeconds").asInt()).isEqualTo(5 + 25 + 10);
-        assertThat(sleep.relayContainer().at("/lifecycle/preStop/sleep/seconds").asInt()).isEqualTo(5);
+        assertThat(sleep.podSpec().path("terminationGracePeriodSeconds").asInt())
+                .isEqualTo(5 + 25 + 10);
+        assertThat(sleep.relayContainer().at("/lifecycle/preStop/sleep/seconds").asInt())
+                .isEqualTo(5);
     }
 
     // ---------- seccomp ----------
@@ -541,7 +653,10 @@ class BurrowRelayChartTest {
         assertThat(profile.path("type").asText()).isEqualTo("Localhost");
         assertThat(profile.path("localhostProfile").asText()).isEqualTo("burrow/seccomp-iouring.json");
 
-        JsonNode json = new ObjectMapper().readTree(ChartRenderer.chartDir().resolve("files/seccomp-iouring.json").toFile());
+        JsonNode json = new ObjectMapper()
+                .readTree(ChartRenderer.chartDir()
+                        .resolve("files/seccomp-iouring.json")
+                        .toFile());
         Map<String, String> actionBySyscall = new HashMap<>();
         for (JsonNode rule : json.path("syscalls")) {
             for (JsonNode name : rule.path("names")) {
@@ -550,8 +665,11 @@ class BurrowRelayChartTest {
         }
         assertThat(json.path("defaultAction").asText()).isEqualTo("SCMP_ACT_ALLOW");
         assertThat(actionBySyscall).doesNotContainKeys("io_uring_setup", "io_uring_enter", "io_uring_register");
-        assertThat(actionBySyscall).containsEntry("bpf", "SCMP_ACT_ERRNO").containsEntry("ptrace", "SCMP_ACT_ERRNO")
-                .containsEntry("unshare", "SCMP_ACT_ERRNO").containsEntry("keyctl", "SCMP_ACT_ERRNO");
+        assertThat(actionBySyscall)
+                .containsEntry("bpf", "SCMP_ACT_ERRNO")
+                .containsEntry("ptrace", "SCMP_ACT_ERRNO")
+                .containsEntry("unshare", "SCMP_ACT_ERRNO")
+                .containsEntry("keyctl", "SCMP_ACT_ERRNO");
     }
 
     // ---------- schema ----------
@@ -559,14 +677,18 @@ class BurrowRelayChartTest {
     @Test
     void schemaRejectsUnsafeOrMistypedValues() {
         assertThatThrownBy(() -> helm.render(values("service.type", "External")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("/service/type");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("/service/type");
         assertThatThrownBy(() -> helm.render(values("relay.port", 443)))
                 .as("a privileged pod port would need NET_BIND_SERVICE")
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("/relay/port");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("/relay/port");
         assertThatThrownBy(() -> helm.render(values("podSecurityContext.runAsNonRoot", false)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("/podSecurityContext/runAsNonRoot");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("/podSecurityContext/runAsNonRoot");
         assertThatThrownBy(() -> helm.render(values("replicaCont", 3)))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("replicaCont");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("replicaCont");
     }
 
     // ---------- helpers ----------

@@ -44,16 +44,24 @@ class BurrowSidecarChartTest {
     void close() throws IOException {
         helm.close();
         try (var files = Files.walk(work)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 
     static Path example(String name) {
-        return ChartRenderer.chartDir("burrow-sidecar").getParent().getParent().resolve("examples").resolve(name);
+        return ChartRenderer.chartDir("burrow-sidecar")
+                .getParent()
+                .getParent()
+                .resolve("examples")
+                .resolve(name);
     }
 
     static AgentConfig agentConfig(Manifests m) {
-        String yaml = m.get("ConfigMap", FULLNAME + "-agent").path("data").path("agent.yaml").asText();
+        String yaml = m.get("ConfigMap", FULLNAME + "-agent")
+                .path("data")
+                .path("agent.yaml")
+                .asText();
         return AgentConfig.parse(yaml, null);
     }
 
@@ -79,7 +87,9 @@ class BurrowSidecarChartTest {
     static String env(JsonNode container, String name) {
         for (JsonNode e : container.path("env")) {
             if (name.equals(e.path("name").asText())) {
-                return e.has("value") ? e.path("value").asText() : e.path("valueFrom").toString();
+                return e.has("value")
+                        ? e.path("value").asText()
+                        : e.path("valueFrom").toString();
             }
         }
         return null;
@@ -88,7 +98,9 @@ class BurrowSidecarChartTest {
     @Test
     void lintStrictPasses() {
         LintResult result = ChartRenderer.lintStrict("burrow-sidecar");
-        assertThat(result.isFailed()).as(String.join("\n", result.getMessages())).isFalse();
+        assertThat(result.isFailed())
+                .as(String.join("\n", result.getMessages()))
+                .isFalse();
         assertThat(result.getMessages()).noneMatch(m -> m.contains("[WARNING]") || m.contains("[ERROR]"));
     }
 
@@ -112,7 +124,11 @@ class BurrowSidecarChartTest {
 
         JsonNode pod = podSpec(m);
         assertThat(pod.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
-        assertThat(pod.path("securityContext").path("seccompProfile").path("type").asText()).isEqualTo("RuntimeDefault");
+        assertThat(pod.path("securityContext")
+                        .path("seccompProfile")
+                        .path("type")
+                        .asText())
+                .isEqualTo("RuntimeDefault");
         assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
         assertThat(pod.has("initContainers")).isFalse();
         JsonNode burrow = container(pod.path("containers"), "burrow");
@@ -120,35 +136,59 @@ class BurrowSidecarChartTest {
         assertThat(texts(burrow.path("args"))).containsExactly("agent");
         assertThat(env(burrow, "BURROW_CONFIG")).isEqualTo("/etc/burrow/agent/agent.yaml");
         assertThat(env(burrow, "BURROW_STATE")).isEqualTo("/var/lib/burrow");
-        assertThat(env(burrow, "BURROW_JOIN_TOKEN")).contains("redis-burrow-join").contains("token");
+        assertThat(env(burrow, "BURROW_JOIN_TOKEN"))
+                .contains("redis-burrow-join")
+                .contains("token");
         assertThat(env(burrow, "BURROW_NAME")).isEqualTo("redis-cache");
-        assertThat(texts(burrow.path("readinessProbe").path("exec").path("command"))).contains("ready", "--quiet", "/var/lib/burrow");
-        assertThat(texts(burrow.path("startupProbe").path("exec").path("command"))).contains("ready");
+        assertThat(texts(burrow.path("readinessProbe").path("exec").path("command")))
+                .contains("ready", "--quiet", "/var/lib/burrow");
+        assertThat(texts(burrow.path("startupProbe").path("exec").path("command")))
+                .contains("ready");
         JsonNode sc = burrow.path("securityContext");
         assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
         assertThat(sc.path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
         assertThat(texts(sc.path("capabilities").path("drop"))).containsExactly("ALL");
         Map<String, JsonNode> volumes = new java.util.HashMap<>();
         pod.path("volumes").forEach(v -> volumes.put(v.path("name").asText(), v));
-        assertThat(volumes).containsKeys("burrow-agent-config", "burrow-state", "burrow-tmp", "burrow-fleet-ca", "redis-data");
+        assertThat(volumes)
+                .containsKeys("burrow-agent-config", "burrow-state", "burrow-tmp", "burrow-fleet-ca", "redis-data");
         assertThat(volumes.get("burrow-state").has("emptyDir")).isTrue();
-        assertThat(volumes.get("burrow-agent-config").path("configMap").path("name").asText()).isEqualTo(FULLNAME + "-agent");
-        assertThat(volumes.get("burrow-fleet-ca").path("secret").path("secretName").asText()).isEqualTo("burrow-fleet-ca");
-        assertThat(m.get("Deployment", FULLNAME).path("spec").path("template").path("metadata").path("annotations")
-                .path("checksum/agent-config").asText()).hasSize(64);
+        assertThat(volumes.get("burrow-agent-config")
+                        .path("configMap")
+                        .path("name")
+                        .asText())
+                .isEqualTo(FULLNAME + "-agent");
+        assertThat(volumes.get("burrow-fleet-ca")
+                        .path("secret")
+                        .path("secretName")
+                        .asText())
+                .isEqualTo("burrow-fleet-ca");
+        assertThat(m.get("Deployment", FULLNAME)
+                        .path("spec")
+                        .path("template")
+                        .path("metadata")
+                        .path("annotations")
+                        .path("checksum/agent-config")
+                        .asText())
+                .hasSize(64);
     }
 
     @Test
     void besideAClientTheExampleForwardsALocalPortFromASecretIdentityAsANativeSidecar() {
         Manifests m = helm.render(example("sidecar-client.yaml"));
-        String yaml = m.get("ConfigMap", FULLNAME + "-agent").path("data").path("agent.yaml").asText();
+        String yaml = m.get("ConfigMap", FULLNAME + "-agent")
+                .path("data")
+                .path("agent.yaml")
+                .asText();
         assertThat(yaml).contains("listen: 6379").contains("peer: redis-site").contains("service: redis");
         JsonNode pod = podSpec(m);
         JsonNode init = pod.path("initContainers");
         assertThat(init).hasSize(2);
         JsonNode copy = init.get(0);
         assertThat(copy.path("name").asText()).isEqualTo("burrow-identity");
-        assertThat(texts(copy.path("command")).get(2)).contains("chmod 600").contains("/etc/burrow/identity/node.key")
+        assertThat(texts(copy.path("command")).get(2))
+                .contains("chmod 600")
+                .contains("/etc/burrow/identity/node.key")
                 .contains("/var/lib/burrow/node.crt");
         JsonNode burrow = init.get(1);
         assertThat(burrow.path("name").asText()).isEqualTo("burrow");
@@ -169,13 +209,26 @@ class BurrowSidecarChartTest {
     @Test
     void proxyProtocolAndRelayTrustReachAgentYaml() {
         Manifests m = helm.render(values(
-                "agent.relay.url", "https://relay.internal:8443",
-                "agent.relay.fingerprint", "sha256:" + "ab".repeat(32),
-                "agent.relay.ca.existingConfigMap", "relay-ca",
-                "agent.expose", List.of(Map.of("name", "web", "target", "127.0.0.1:8080", "allow", List.of("node:" + NODE_ID),
-                        "proxy-protocol", "v2")),
-                "identity.mode", "generated",
-                "workload.containers", List.of(Map.of("name", "nginx", "image", "nginx:1.27"))));
+                "agent.relay.url",
+                "https://relay.internal:8443",
+                "agent.relay.fingerprint",
+                "sha256:" + "ab".repeat(32),
+                "agent.relay.ca.existingConfigMap",
+                "relay-ca",
+                "agent.expose",
+                List.of(Map.of(
+                        "name",
+                        "web",
+                        "target",
+                        "127.0.0.1:8080",
+                        "allow",
+                        List.of("node:" + NODE_ID),
+                        "proxy-protocol",
+                        "v2")),
+                "identity.mode",
+                "generated",
+                "workload.containers",
+                List.of(Map.of("name", "nginx", "image", "nginx:1.27"))));
         AgentConfig c = agentConfig(m);
         assertThat(c.exposes().get(0).proxyProtocol()).isEqualTo(ProxyProtocol.V2);
         assertThat(c.relay().caFile()).isEqualTo(Path.of("/etc/burrow/relay-ca/ca.crt"));
@@ -188,8 +241,8 @@ class BurrowSidecarChartTest {
     @Test
     void aJoinTokenWithoutItsSecretIsAClearError() {
         assertThatThrownBy(() -> helm.render(values(
-                "agent.forward", List.of(Map.of("peer", NODE_ID, "service", "db", "listen", 5432)),
-                "workload.containers", List.of(Map.of("name", "app", "image", "app:1")))))
+                        "agent.forward", List.of(Map.of("peer", NODE_ID, "service", "db", "listen", 5432)),
+                        "workload.containers", List.of(Map.of("name", "app", "image", "app:1")))))
                 .isInstanceOf(ChartRenderer.RenderException.class)
                 .hasMessageContaining("identity.joinToken.existingSecret");
     }
@@ -197,11 +250,16 @@ class BurrowSidecarChartTest {
     @Test
     void theSchemaRefusesAnUnknownIdentityModeAndAWrongProxyProtocol() {
         assertThatThrownBy(() -> helm.render(values("identity.mode", "borrowed")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("identity");
-        assertThatThrownBy(() -> helm.render(values("agent.expose",
-                List.of(Map.of("name", "web", "target", "8080", "allow", List.of("tag:x"), "proxy-protocol", "v1")))))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("proxy-protocol");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("identity");
+        assertThatThrownBy(() -> helm.render(values(
+                        "agent.expose",
+                        List.of(Map.of(
+                                "name", "web", "target", "8080", "allow", List.of("tag:x"), "proxy-protocol", "v1")))))
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("proxy-protocol");
         assertThatThrownBy(() -> helm.render(values("sidecar.colour", "blue")))
-                .isInstanceOf(ChartRenderer.RenderException.class).hasMessageContaining("colour");
+                .isInstanceOf(ChartRenderer.RenderException.class)
+                .hasMessageContaining("colour");
     }
 }

@@ -8,12 +8,12 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.net.URI;
-import java.net.URL;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -82,8 +82,11 @@ final class ChartRenderer implements AutoCloseable {
         Set<Path> path = new LinkedHashSet<>();
         path.add(classes);
         ClassLoader loader = ChartRenderer.class.getClassLoader();
-        for (String resource : List.of("com/marcnuri/helm/Helm.class", "com/marcnuri/helm/jni/HelmLib.class",
-                "com/sun/jna/Native.class", "com/sun/jna/platform/FileUtils.class")) {
+        for (String resource : List.of(
+                "com/marcnuri/helm/Helm.class",
+                "com/marcnuri/helm/jni/HelmLib.class",
+                "com/sun/jna/Native.class",
+                "com/sun/jna/platform/FileUtils.class")) {
             URL url = loader.getResource(resource);
             if (url == null) {
                 throw new IllegalStateException(resource + " not on the class path");
@@ -122,7 +125,8 @@ final class ChartRenderer implements AutoCloseable {
                 return chart;
             }
         }
-        throw new IllegalStateException("deploy/helm/" + name + " not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "deploy/helm/" + name + " not found above " + Path.of("").toAbsolutePath());
     }
 
     static LintResult lintStrict(String name) {
@@ -162,11 +166,20 @@ final class ChartRenderer implements AutoCloseable {
             String valuesArg = valuesFile == null ? "-" : valuesFile.toString();
             Path out = work.resolve("render-" + n + ".out");
             Path err = work.resolve("render-" + n + ".err");
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED",
-                    "-cp", childClassPath, HelmTemplateMain.class.getName(),
-                    chartDir(chart).toString(), release, NAMESPACE, valuesArg)
-                    .redirectOutput(out.toFile()).redirectError(err.toFile());
+            String java =
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            ProcessBuilder pb = new ProcessBuilder(
+                            java,
+                            "--enable-native-access=ALL-UNNAMED",
+                            "-cp",
+                            childClassPath,
+                            HelmTemplateMain.class.getName(),
+                            chartDir(chart).toString(),
+                            release,
+                            NAMESPACE,
+                            valuesArg)
+                    .redirectOutput(out.toFile())
+                    .redirectError(err.toFile());
             Map<String, String> env = pb.environment();
             env.keySet().removeIf(k -> k.startsWith("HELM_") || k.startsWith("KUBERNETES_"));
             env.put("KUBECONFIG", kubeconfig.toString());
@@ -207,7 +220,8 @@ final class ChartRenderer implements AutoCloseable {
             Map<String, Object> node = root;
             for (int j = 0; j < path.length - 1; j++) {
                 @SuppressWarnings("unchecked")
-                Map<String, Object> child = (Map<String, Object>) node.computeIfAbsent(path[j], k -> new LinkedHashMap<>());
+                Map<String, Object> child =
+                        (Map<String, Object>) node.computeIfAbsent(path[j], k -> new LinkedHashMap<>());
                 node = child;
             }
             node.put(path[path.length - 1], keysAndValues[i + 1]);

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 class DockerfileTest {
     /** The Maven invocation in a shell line: "mvn" and its arguments, up to a redirection, ")" or "&&". */
     private static final Pattern MAVEN = Pattern.compile("\\bmvn((?:\\s+[^\\s>)&|;\\\\]+)+)");
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root = ChartRenderer.repoRoot();
@@ -32,7 +33,9 @@ class DockerfileTest {
     void buildsWithExactlyTheLaunchersMavenCommand() throws IOException {
         String launcher = mavenCommand(read(root.resolve("burrow")));
         assertThat(launcher).isEqualTo("mvn -B -q -DskipTests package -pl cli -am");
-        List<String> dockerRuns = instructions("RUN").stream().filter(r -> MAVEN.matcher(r).find()).toList();
+        List<String> dockerRuns = instructions("RUN").stream()
+                .filter(r -> MAVEN.matcher(r).find())
+                .toList();
         assertThat(dockerRuns).hasSize(1);
         assertThat(mavenCommand(dockerRuns.get(0))).isEqualTo(launcher);
     }
@@ -49,12 +52,15 @@ class DockerfileTest {
 
     @Test
     void runsAsNonRootNumericUserWithoutHealthcheck() throws IOException {
-        List<String> users = finalStage().stream().filter(l -> l.startsWith("USER ")).toList();
+        List<String> users =
+                finalStage().stream().filter(l -> l.startsWith("USER ")).toList();
         assertThat(users).as("the runtime stage sets USER").isNotEmpty();
         String user = users.get(users.size() - 1).substring(5).trim();
         assertThat(user).matches("[0-9]+(:[0-9]+)?");
         assertThat(Integer.parseInt(user.split(":")[0])).isPositive();
-        assertThat(instructions("HEALTHCHECK")).as("Kubernetes probes do health checks").isEmpty();
+        assertThat(instructions("HEALTHCHECK"))
+                .as("Kubernetes probes do health checks")
+                .isEmpty();
     }
 
     @Test
@@ -62,21 +68,28 @@ class DockerfileTest {
         JsonNode entrypoint = JSON.readTree(single("ENTRYPOINT"));
         List<String> ep = texts(entrypoint);
         assertThat(ep.get(0)).isEqualTo("java");
-        assertThat(ep).contains("-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
+        assertThat(ep)
+                .contains(
+                        "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED");
         assertThat(ep.subList(ep.size() - 2, ep.size())).containsExactly("-jar", "/opt/burrow/burrow.jar");
         assertThat(texts(JSON.readTree(single("CMD")))).containsExactly("relay", "--config", "/etc/burrow/relay.yaml");
 
-        JsonNode values = new YAMLMapper().readTree(ChartRenderer.chartDir().resolve("values.yaml").toFile());
+        JsonNode values = new YAMLMapper()
+                .readTree(ChartRenderer.chartDir().resolve("values.yaml").toFile());
         List<String> chartJvm = texts(values.at("/jvm/options"));
         assertThat(ep).containsAll(chartJvm);
-        String user = finalStage().stream().filter(l -> l.startsWith("USER ")).reduce((a, b) -> b).orElseThrow();
+        String user = finalStage().stream()
+                .filter(l -> l.startsWith("USER "))
+                .reduce((a, b) -> b)
+                .orElseThrow();
         assertThat(user.substring(5).trim().split(":")[0])
                 .isEqualTo(values.at("/podSecurityContext/runAsUser").asText());
     }
 
     @Test
     void dockerignoreKeepsBuildOutputsAndGitOut() throws IOException {
-        List<String> ignore = read(root.resolve(".dockerignore")).lines().map(String::trim).toList();
+        List<String> ignore =
+                read(root.resolve(".dockerignore")).lines().map(String::trim).toList();
         assertThat(ignore).contains(".git", "**/target");
     }
 
@@ -111,8 +124,10 @@ class DockerfileTest {
     }
 
     private List<String> instructions(String keyword) throws IOException {
-        return lines().stream().filter(l -> l.regionMatches(true, 0, keyword + " ", 0, keyword.length() + 1))
-                .map(l -> l.substring(keyword.length() + 1).trim()).toList();
+        return lines().stream()
+                .filter(l -> l.regionMatches(true, 0, keyword + " ", 0, keyword.length() + 1))
+                .map(l -> l.substring(keyword.length() + 1).trim())
+                .toList();
     }
 
     private String single(String keyword) throws IOException {

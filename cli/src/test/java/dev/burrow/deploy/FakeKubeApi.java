@@ -33,6 +33,7 @@ final class FakeKubeApi implements AutoCloseable {
     });
     /** "namespace/name" to the Secret's data (key to base64 value). */
     private final Map<String, Map<String, String>> secrets = new ConcurrentHashMap<>();
+
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
     FakeKubeApi() {
@@ -120,8 +121,12 @@ final class FakeKubeApi implements AutoCloseable {
                     return;
                 }
                 StringBuilder json = new StringBuilder();
-                data.forEach((k, v) -> json.append(json.isEmpty() ? "" : ",").append('"').append(k).append("\":\"")
-                        .append(v).append('"'));
+                data.forEach((k, v) -> json.append(json.isEmpty() ? "" : ",")
+                        .append('"')
+                        .append(k)
+                        .append("\":\"")
+                        .append(v)
+                        .append('"'));
                 send(exchange, 200, """
                         {"apiVersion":"v1","kind":"Secret","metadata":{"name":"%s","namespace":"%s"},
                          "type":"Opaque","data":{%s}}""".formatted(parts[6], parts[4], json));
@@ -133,8 +138,7 @@ final class FakeKubeApi implements AutoCloseable {
 
     private static String status(int code, String reason, String message) {
         return """
-                {"kind":"Status","apiVersion":"v1","status":"Failure","message":"%s","reason":"%s","code":%d}"""
-                .formatted(message.replace("\"", "\\\""), reason, code);
+                {"kind":"Status","apiVersion":"v1","status":"Failure","message":"%s","reason":"%s","code":%d}""".formatted(message.replace("\"", "\\\""), reason, code);
     }
 
     private static void send(HttpExchange exchange, int code, String body) throws IOException {

@@ -15,7 +15,8 @@ public final class HelmTemplateMain {
 
     public static void main(String[] args) {
         try {
-            TemplateCommand template = new Helm(Path.of(args[0])).template().withName(args[1]).withNamespace(args[2]);
+            TemplateCommand template =
+                    new Helm(Path.of(args[0])).template().withName(args[1]).withNamespace(args[2]);
             if (!args[3].equals("-")) {
                 template = template.withValuesFile(Path.of(args[3]));
             }

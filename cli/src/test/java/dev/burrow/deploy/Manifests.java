@@ -11,8 +11,8 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /** The objects a render produced, parsed with Jackson YAML. */
 record Manifests(String text, List<JsonNode> objects) {
@@ -35,11 +35,15 @@ record Manifests(String text, List<JsonNode> objects) {
     }
 
     List<JsonNode> ofKind(String kind) {
-        return objects.stream().filter(o -> kind.equals(o.path("kind").asText())).toList();
+        return objects.stream()
+                .filter(o -> kind.equals(o.path("kind").asText()))
+                .toList();
     }
 
     Optional<JsonNode> find(String kind, String name) {
-        return ofKind(kind).stream().filter(o -> name.equals(o.path("metadata").path("name").asText())).findFirst();
+        return ofKind(kind).stream()
+                .filter(o -> name.equals(o.path("metadata").path("name").asText()))
+                .findFirst();
     }
 
     JsonNode get(String kind, String name) {
@@ -47,7 +51,10 @@ record Manifests(String text, List<JsonNode> objects) {
     }
 
     List<String> names() {
-        return objects.stream().map(o -> o.path("kind").asText() + "/" + o.path("metadata").path("name").asText()).toList();
+        return objects.stream()
+                .map(o -> o.path("kind").asText() + "/"
+                        + o.path("metadata").path("name").asText())
+                .toList();
     }
 
     /** The relay StatefulSet (there is exactly one). */
@@ -89,17 +96,27 @@ record Manifests(String text, List<JsonNode> objects) {
     /** The settings the relay gets as environment variables (the -env ConfigMap). */
     Map<String, String> relayEnv() {
         Map<String, String> env = new TreeMap<>();
-        configMap("-env").path("data").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        configMap("-env")
+                .path("data")
+                .properties()
+                .forEach(e -> env.put(e.getKey(), e.getValue().asText()));
         return env;
     }
 
     private JsonNode configMap(String suffix) {
-        return ofKind("ConfigMap").stream().filter(c -> c.at("/metadata/name").asText().endsWith(suffix)).findFirst()
+        return ofKind("ConfigMap").stream()
+                .filter(c -> c.at("/metadata/name").asText().endsWith(suffix))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("no ConfigMap *" + suffix + " in " + names()));
     }
 
     String checksumConfig() {
-        return statefulSet().path("spec").path("template").path("metadata").path("annotations").path("checksum/config")
+        return statefulSet()
+                .path("spec")
+                .path("template")
+                .path("metadata")
+                .path("annotations")
+                .path("checksum/config")
                 .asText();
     }
 }

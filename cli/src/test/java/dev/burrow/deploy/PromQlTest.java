@@ -8,11 +8,14 @@ import org.junit.jupiter.api.Test;
 class PromQlTest {
     @Test
     void findsSelectedMetricsButNotFunctionsLabelsOrKeywords() {
-        assertThat(PromQl.metricNames("sum by (pod, instance) (rate(burrow_relay_drops_total{job=~\"$job\",reason=~\"queue_full|gone\"}[$__rate_interval]))"))
+        assertThat(
+                        PromQl.metricNames(
+                                "sum by (pod, instance) (rate(burrow_relay_drops_total{job=~\"$job\",reason=~\"queue_full|gone\"}[$__rate_interval]))"))
                 .containsExactly("burrow_relay_drops_total");
         assertThat(PromQl.metricNames("histogram_quantile(0.99, sum by (le) (rate(x_seconds_bucket{a=\"b\"}[5m])))"))
                 .containsExactly("x_seconds_bucket");
-        assertThat(PromQl.metricNames("a{x=\"rate(y)\"} < on() group_left() (count(up{j=\"k\"} == 1) - 1) and bool b offset 5m"))
+        assertThat(PromQl.metricNames(
+                        "a{x=\"rate(y)\"} < on() group_left() (count(up{j=\"k\"} == 1) - 1) and bool b offset 5m"))
                 .containsExactly("a", "up", "b");
         assertThat(PromQl.metricNames("count(m == 1) or vector(0)")).containsExactly("m");
         assertThat(PromQl.metricNames("1e3 * 0.8 > foo:recorded:rate5m")).containsExactly("foo:recorded:rate5m");

@@ -75,8 +75,13 @@ class RelayConfigAlignmentTest {
 
     @Test
     void caAdmission() throws IOException {
-        RelayConfig c = load(values("auth.mode", "ca", "auth.ca.existingConfigMap", "fleet-ca",
-                "auth.requiredTags", List.of("prod", "relay")));
+        RelayConfig c = load(values(
+                "auth.mode",
+                "ca",
+                "auth.ca.existingConfigMap",
+                "fleet-ca",
+                "auth.requiredTags",
+                List.of("prod", "relay")));
         assertThat(c.auth().mode()).isEqualTo(AdmissionMode.CA);
         assertThat(c.auth().caFiles()).containsExactly(Path.of("/etc/burrow/ca/ca.crt"));
         assertThat(c.auth().requiredTags()).containsExactlyInAnyOrder("prod", "relay");
@@ -84,8 +89,13 @@ class RelayConfigAlignmentTest {
 
     @Test
     void allowListAdmission() throws IOException {
-        RelayConfig c = load(values("auth.mode", "allow-list", "auth.allowList", List.of("id-one", "id-two"),
-                "auth.allowListConfigMap.name", "fleet-allow"));
+        RelayConfig c = load(values(
+                "auth.mode",
+                "allow-list",
+                "auth.allowList",
+                List.of("id-one", "id-two"),
+                "auth.allowListConfigMap.name",
+                "fleet-allow"));
         assertThat(c.auth().mode()).isEqualTo(AdmissionMode.ALLOW_LIST);
         assertThat(c.auth().allow()).containsExactly("id-one", "id-two");
         assertThat(c.auth().allowFile()).isEqualTo(Path.of("/etc/burrow/allow/allow.txt"));
@@ -93,8 +103,13 @@ class RelayConfigAlignmentTest {
 
     @Test
     void webhookAdmission() throws IOException {
-        RelayConfig c = load(values("auth.mode", "webhook", "auth.webhook.url", "https://admit.example.net/check",
-                "auth.webhook.timeout", "3s"));
+        RelayConfig c = load(values(
+                "auth.mode",
+                "webhook",
+                "auth.webhook.url",
+                "https://admit.example.net/check",
+                "auth.webhook.timeout",
+                "3s"));
         assertThat(c.auth().mode()).isEqualTo(AdmissionMode.WEBHOOK);
         assertThat(c.auth().webhookUrl()).hasToString("https://admit.example.net/check");
         assertThat(c.auth().webhookTimeout()).isEqualTo(Duration.ofSeconds(3));
@@ -103,8 +118,17 @@ class RelayConfigAlignmentTest {
 
     @Test
     void devTlsStunOffIpv6AndTransport() throws IOException {
-        RelayConfig c = load(values("tls.mode", "dev", "tls.dev.hostNames", List.of("relay.test"),
-                "relay.stun.enabled", false, "relay.bindAddress", "::", "relay.transport", "epoll"));
+        RelayConfig c = load(values(
+                "tls.mode",
+                "dev",
+                "tls.dev.hostNames",
+                List.of("relay.test"),
+                "relay.stun.enabled",
+                false,
+                "relay.bindAddress",
+                "::",
+                "relay.transport",
+                "epoll"));
         assertThat(c.tls().mode()).isEqualTo(TlsMode.DEV);
         assertThat(c.tls().devHostNames()).containsExactly("relay.test");
         assertThat(c.tls().devDir()).isEqualTo(Path.of("/var/lib/burrow/dev-tls"));
@@ -115,8 +139,11 @@ class RelayConfigAlignmentTest {
 
     @Test
     void limitsAndTimeoutsPassThrough() throws IOException {
-        RelayConfig c = load(values("relay.limits", Map.of("max-clients", 50000, "client-bytes-per-second", 1048576),
-                "relay.timeouts", Map.of("handshake", "5s", "client-idle", "3m")));
+        RelayConfig c = load(values(
+                "relay.limits",
+                Map.of("max-clients", 50000, "client-bytes-per-second", 1048576),
+                "relay.timeouts",
+                Map.of("handshake", "5s", "client-idle", "3m")));
         assertThat(c.limits().maxClients()).isEqualTo(50000);
         assertThat(c.limits().clientBytesPerSecond()).isEqualTo(1048576);
         assertThat(c.timeouts().handshake()).isEqualTo(Duration.ofSeconds(5));
@@ -125,12 +152,33 @@ class RelayConfigAlignmentTest {
 
     @Test
     void publicIngress() throws IOException {
-        RelayConfig c = load(values("ingress.enabled", true, "ingress.portRange", "20000-20099",
-                "ingress.staticPorts", List.of("nodeid/hook=21000"), "ingress.allowNodes", List.of("nodeid"),
-                "ingress.publicHost", "relays.example.net",
-                "ingress.settings", Map.of("max-services-per-node", 2, "max-connections-per-service", 64,
-                        "max-connections", 1024, "idle-timeout", "2m", "connect-rate-per-ip", 5, "connect-burst-per-ip", 8,
-                        "max-connection-duration", "30m")));
+        RelayConfig c = load(values(
+                "ingress.enabled",
+                true,
+                "ingress.portRange",
+                "20000-20099",
+                "ingress.staticPorts",
+                List.of("nodeid/hook=21000"),
+                "ingress.allowNodes",
+                List.of("nodeid"),
+                "ingress.publicHost",
+                "relays.example.net",
+                "ingress.settings",
+                Map.of(
+                        "max-services-per-node",
+                        2,
+                        "max-connections-per-service",
+                        64,
+                        "max-connections",
+                        1024,
+                        "idle-timeout",
+                        "2m",
+                        "connect-rate-per-ip",
+                        5,
+                        "connect-burst-per-ip",
+                        8,
+                        "max-connection-duration",
+                        "30m")));
         IngressConfig in = c.ingress();
         assertThat(in.enabled()).isTrue();
         assertThat(in.publicHost()).isEqualTo("relays.example.net");
@@ -151,8 +199,13 @@ class RelayConfigAlignmentTest {
 
     @Test
     void perPodPublicHostComesFromTheEnvironment() throws IOException {
-        Map<String, Object> v = values("ingress.enabled", true, "ingress.staticPorts", List.of("nodeid/hook=21000"),
-                "ingress.publicHost", "$(BURROW_RELAY_ID).relays.example.net");
+        Map<String, Object> v = values(
+                "ingress.enabled",
+                true,
+                "ingress.staticPorts",
+                List.of("nodeid/hook=21000"),
+                "ingress.publicHost",
+                "$(BURROW_RELAY_ID).relays.example.net");
         Manifests m = helm.render(v);
         Path file = Files.createTempFile(work, "relay", ".yaml");
         Files.writeString(file, m.relayYaml());

@@ -43,8 +43,8 @@ class RelayMonitoringTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper YAML = new YAMLMapper();
     /** Series the relay does not export but the alerts rightly use: Prometheus's own and kube-state-metrics'. */
-    private static final Set<String> NOT_OURS = Set.of("up", "kube_statefulset_status_replicas",
-            "kube_statefulset_status_replicas_ready");
+    private static final Set<String> NOT_OURS =
+            Set.of("up", "kube_statefulset_status_replicas", "kube_statefulset_status_replicas_ready");
     /** The conditions docs/operations.md lists under "Alert on:", by the alert that covers each. */
     private static final Map<String, List<String>> CONDITIONS = Map.ofEntries(
             Map.entry("Relay down", List.of("BurrowRelayDown", "BurrowRelayReplicasMissing")),
@@ -58,6 +58,7 @@ class RelayMonitoringTest {
             Map.entry("Stuck drain", List.of("BurrowRelayDrainStuck")),
             Map.entry("Public ingress", List.of("BurrowRelayIngressRefusals", "BurrowRelayIngressListenersSlow")),
             Map.entry("Transport", List.of("BurrowRelayTransportNio")));
+
     private static final Pattern SELECTOR = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)\\{([^{}]*)}");
     private static final Pattern MATCHER = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)\\s*(=~|!~|!=|=)\\s*\"([^\"]*)\"");
 
@@ -70,13 +71,23 @@ class RelayMonitoringTest {
     void render() throws Exception {
         work = Files.createTempDirectory("burrow-chart-monitoring");
         helm = new ChartRenderer(work);
-        all = helm.render(values("metrics.grafanaDashboard.enabled", true,
-                "metrics.grafanaDashboard.annotations", Map.of("grafana_folder", "Burrow"),
-                "metrics.prometheusRule.enabled", true,
-                "metrics.prometheusRule.labels", Map.of("release", "kube-prometheus"),
-                "metrics.prometheusRule.ruleLabels", Map.of("team", "network", "severity", "ignored"),
-                "relay.limits", Map.of("max-clients", 50000),
-                "ingress.enabled", true, "ingress.portRange", "20000-20009"));
+        all = helm.render(values(
+                "metrics.grafanaDashboard.enabled",
+                true,
+                "metrics.grafanaDashboard.annotations",
+                Map.of("grafana_folder", "Burrow"),
+                "metrics.prometheusRule.enabled",
+                true,
+                "metrics.prometheusRule.labels",
+                Map.of("release", "kube-prometheus"),
+                "metrics.prometheusRule.ruleLabels",
+                Map.of("team", "network", "severity", "ignored"),
+                "relay.limits",
+                Map.of("max-clients", 50000),
+                "ingress.enabled",
+                true,
+                "ingress.portRange",
+                "20000-20009"));
         scrape = freshRelayScrape();
     }
 
@@ -97,13 +108,17 @@ class RelayMonitoringTest {
         settings.put("auth.mode", "open");
         settings.put("relay-id", "monitoring-test");
         settings.put("transport", "nio");
-        try (RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(settings)).transport(Transport.nio())
-                .build().start()) {
+        try (RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(settings))
+                .transport(Transport.nio())
+                .build()
+                .start()) {
             System.gc();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-                System.gc();
-                return relay.prometheus().scrape().contains("jvm_gc_pause_seconds_count");
-            });
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> {
+                        System.gc();
+                        return relay.prometheus().scrape().contains("jvm_gc_pause_seconds_count");
+                    });
             return relay.prometheus().scrape();
         }
     }
@@ -114,7 +129,8 @@ class RelayMonitoringTest {
     void neitherIsRenderedByDefault() {
         Manifests defaults = helm.render();
         assertThat(defaults.ofKind("PrometheusRule")).isEmpty();
-        assertThat(defaults.ofKind("ConfigMap")).noneMatch(c -> c.at("/metadata/name").asText().endsWith("-dashboard"));
+        assertThat(defaults.ofKind("ConfigMap"))
+                .noneMatch(c -> c.at("/metadata/name").asText().endsWith("-dashboard"));
     }
 
     @Test
@@ -134,22 +150,47 @@ class RelayMonitoringTest {
         for (JsonNode panel : dash.path("panels")) {
             titles.add(panel.path("title").asText());
             if (!"row".equals(panel.path("type").asText())) {
-                assertThat(panel.at("/datasource/uid").asText()).as(panel.path("title").asText()).isEqualTo("${datasource}");
-                assertThat(panel.path("targets")).as(panel.path("title").asText()).isNotEmpty();
+                assertThat(panel.at("/datasource/uid").asText())
+                        .as(panel.path("title").asText())
+                        .isEqualTo("${datasource}");
+                assertThat(panel.path("targets"))
+                        .as(panel.path("title").asText())
+                        .isNotEmpty();
                 for (JsonNode t : panel.path("targets")) {
-                    assertThat(t.path("expr").asText()).as(panel.path("title").asText())
+                    assertThat(t.path("expr").asText())
+                            .as(panel.path("title").asText())
                             .contains("job=~\"$job\"", "instance=~\"$instance\"");
                 }
             }
         }
-        assertThat(titles).contains("Clients", "Handshakes by outcome", "Handshake latency", "Circuits active and pending",
-                "Circuit events", "Circuit setup latency", "Bytes through circuits", "Datagrams forwarded", "Drops by reason",
-                "Rate-limit events", "Protocol violations", "Mesh links", "Mesh routes and names", "Mesh events", "Draining",
-                "Public ingress by outcome", "Relays: transport and version", "Heap used and max", "GC pause time", "CPU");
-        assertThat(expressions(dash)).anyMatch(e -> e.contains("histogram_quantile(0.99")
-                && e.contains("burrow_relay_circuit_setup_seconds_bucket"));
-        assertThat(expressions(dash)).anyMatch(e -> e.contains("histogram_quantile(0.5")
-                && e.contains("burrow_relay_circuit_setup_seconds_bucket"));
+        assertThat(titles)
+                .contains(
+                        "Clients",
+                        "Handshakes by outcome",
+                        "Handshake latency",
+                        "Circuits active and pending",
+                        "Circuit events",
+                        "Circuit setup latency",
+                        "Bytes through circuits",
+                        "Datagrams forwarded",
+                        "Drops by reason",
+                        "Rate-limit events",
+                        "Protocol violations",
+                        "Mesh links",
+                        "Mesh routes and names",
+                        "Mesh events",
+                        "Draining",
+                        "Public ingress by outcome",
+                        "Relays: transport and version",
+                        "Heap used and max",
+                        "GC pause time",
+                        "CPU");
+        assertThat(expressions(dash))
+                .anyMatch(e -> e.contains("histogram_quantile(0.99")
+                        && e.contains("burrow_relay_circuit_setup_seconds_bucket"));
+        assertThat(expressions(dash))
+                .anyMatch(e -> e.contains("histogram_quantile(0.5")
+                        && e.contains("burrow_relay_circuit_setup_seconds_bucket"));
     }
 
     @Test
@@ -159,8 +200,9 @@ class RelayMonitoringTest {
         assertThat(rule.at("/metadata/labels/release").asText()).isEqualTo("kube-prometheus");
         assertThat(all.text()).doesNotContain("@SEL@", "@NS@", "@STS@", "@CAPACITY@", "@DRAIN_FOR@");
         Map<String, JsonNode> alerts = alerts(rule);
-        assertThat(alerts.keySet()).containsExactlyInAnyOrderElementsOf(
-                CONDITIONS.values().stream().flatMap(List::stream).toList());
+        assertThat(alerts.keySet())
+                .containsExactlyInAnyOrderElementsOf(
+                        CONDITIONS.values().stream().flatMap(List::stream).toList());
         String doc = operationsDoc();
         String alertOn = doc.substring(doc.indexOf("Alert on:"), doc.indexOf("## io_uring"));
         assertThat(CONDITIONS.keySet()).allSatisfy(c -> assertThat(alertOn).contains("**" + c));
@@ -168,29 +210,41 @@ class RelayMonitoringTest {
             JsonNode a = e.getValue();
             assertThat(a.path("for").asText()).as(e.getKey()).matches("\\d+[sm]");
             assertThat(a.at("/labels/severity").asText()).as(e.getKey()).isIn("critical", "warning", "info");
-            assertThat(a.at("/labels/team").asText()).as("ruleLabels reach every alert").isEqualTo("network");
+            assertThat(a.at("/labels/team").asText())
+                    .as("ruleLabels reach every alert")
+                    .isEqualTo("network");
             assertThat(a.at("/annotations/summary").asText()).as(e.getKey()).isNotBlank();
             assertThat(a.at("/annotations/description").asText()).as(e.getKey()).isNotBlank();
             String expr = a.path("expr").asText();
             if (!expr.contains("kube_statefulset")) {
-                assertThat(expr).as(e.getKey() + " selects this release's series")
+                assertThat(expr)
+                        .as(e.getKey() + " selects this release's series")
                         .contains("namespace=\"edge\",job=\"burrow-relay-mesh\"");
             }
         }
         assertThat(alerts.get("BurrowRelayNearCapacity").path("expr").asText()).endsWith("> 40000");
         assertThat(alerts.get("BurrowRelayDrainStuck").path("for").asText()).isEqualTo("85s");
-        assertThat(alerts.get("BurrowRelayDown").at("/labels/severity").asText()).isEqualTo("critical");
+        assertThat(alerts.get("BurrowRelayDown").at("/labels/severity").asText())
+                .isEqualTo("critical");
         assertThat(alerts.get("BurrowRelayReplicasMissing").path("expr").asText())
                 .contains("namespace=\"edge\",statefulset=\"burrow-relay\"");
     }
 
     @Test
     void meshIngressAndTransportAlertsFollowTheValues() {
-        Manifests m = helm.render(values("metrics.prometheusRule.enabled", true, "mesh.enabled", false,
-                "relay.transport", "nio", "metrics.prometheusRule.selector", "job=\"relays\""));
+        Manifests m = helm.render(values(
+                "metrics.prometheusRule.enabled",
+                true,
+                "mesh.enabled",
+                false,
+                "relay.transport",
+                "nio",
+                "metrics.prometheusRule.selector",
+                "job=\"relays\""));
         Map<String, JsonNode> alerts = alerts(m.get("PrometheusRule", FULLNAME));
-        assertThat(alerts).doesNotContainKeys("BurrowRelayMeshPartition", "BurrowRelayIngressRefusals",
-                "BurrowRelayTransportNio");
+        assertThat(alerts)
+                .doesNotContainKeys(
+                        "BurrowRelayMeshPartition", "BurrowRelayIngressRefusals", "BurrowRelayTransportNio");
         assertThat(alerts).containsKeys("BurrowRelayDown", "BurrowRelayDrainStuck");
         assertThat(alerts.get("BurrowRelayDown").path("expr").asText()).isEqualTo("up{job=\"relays\"} == 0");
     }
@@ -202,11 +256,15 @@ class RelayMonitoringTest {
         Path promtool = tool("promtool", "Debian package prometheus");
         Path rules = work.resolve("rules.yaml");
         YAML.writeValue(rules.toFile(), all.get("PrometheusRule", FULLNAME).path("spec"));
-        Process p = new ProcessBuilder(promtool.toString(), "check", "rules", rules.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(promtool.toString(), "check", "rules", rules.toString())
+                .redirectErrorStream(true)
+                .start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("SUCCESS: " + alerts(all.get("PrometheusRule", FULLNAME)).size() + " rules found");
+        assertThat(out)
+                .contains("SUCCESS: "
+                        + alerts(all.get("PrometheusRule", FULLNAME)).size() + " rules found");
     }
 
     /**
@@ -227,9 +285,11 @@ class RelayMonitoringTest {
         String a = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.1:9090\",pod=\"burrow-relay-0\"";
         String b = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.2:9090\",pod=\"burrow-relay-1\"";
         String c = "namespace=\"edge\",job=\"burrow-relay-mesh\",instance=\"10.0.0.3:9090\",pod=\"burrow-relay-2\"";
-        String labelsA = "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.1:9090\", pod: burrow-relay-0, team: network";
+        String labelsA =
+                "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.1:9090\", pod: burrow-relay-0, team: network";
         String sumA = "{namespace: edge, instance: \"10.0.0.1:9090\", pod: burrow-relay-0, team: network";
-        String labelsC = "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.3:9090\", pod: burrow-relay-2, team: network";
+        String labelsC =
+                "{namespace: edge, job: burrow-relay-mesh, instance: \"10.0.0.3:9090\", pod: burrow-relay-2, team: network";
         String tests = """
                 rule_files: [unit-rules.yaml]
                 evaluation_interval: 1m
@@ -292,8 +352,10 @@ class RelayMonitoringTest {
                 """.formatted(a, b, c, labelsA, sumA, labelsC);
         Path file = work.resolve("unit-tests.yaml");
         Files.writeString(file, tests);
-        Process p = new ProcessBuilder(promtool.toString(), "test", "rules", file.toString()).directory(work.toFile())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(promtool.toString(), "test", "rules", file.toString())
+                .directory(work.toFile())
+                .redirectErrorStream(true)
+                .start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.exitValue()).as(out).isZero();
@@ -310,16 +372,24 @@ class RelayMonitoringTest {
         for (String expr : allExpressions()) {
             used.addAll(PromQl.metricNames(expr));
         }
-        assertThat(used).as("the extraction finds the expressions' metrics")
-                .contains("burrow_relay_clients", "burrow_relay_circuit_setup_seconds_bucket", "jvm_memory_used_bytes", "up");
+        assertThat(used)
+                .as("the extraction finds the expressions' metrics")
+                .contains(
+                        "burrow_relay_clients",
+                        "burrow_relay_circuit_setup_seconds_bucket",
+                        "jvm_memory_used_bytes",
+                        "up");
         for (String name : used) {
             if (NOT_OURS.contains(name)) {
                 continue;
             }
-            assertThat(scraped).as("%s is used by the dashboard or an alert but a fresh relay does not export it", name)
+            assertThat(scraped)
+                    .as("%s is used by the dashboard or an alert but a fresh relay does not export it", name)
                     .contains(name);
             if (name.startsWith("burrow_relay_")) {
-                assertThat(documented).as("%s is not in the table of docs/operations.md", name).contains(PromQl.baseName(name));
+                assertThat(documented)
+                        .as("%s is not in the table of docs/operations.md", name)
+                        .contains(PromQl.baseName(name));
             }
         }
         // Every documented relay series is on the dashboard.
@@ -346,7 +416,8 @@ class RelayMonitoringTest {
                     }
                     for (String value : m.group(3).split("\\|")) {
                         String wanted = label + "=\"" + value + "\"";
-                        assertThat(lines).as("%s{%s} in the scrape", metric, wanted)
+                        assertThat(lines)
+                                .as("%s{%s} in the scrape", metric, wanted)
                                 .anyMatch(l -> l.startsWith(metric + "{") && l.contains(wanted));
                     }
                 }
@@ -357,7 +428,9 @@ class RelayMonitoringTest {
     // ---------- helpers ----------
 
     private JsonNode dashboard() throws IOException {
-        return JSON.readTree(all.get("ConfigMap", FULLNAME + "-dashboard").at("/data/burrow-relay.json").asText());
+        return JSON.readTree(all.get("ConfigMap", FULLNAME + "-dashboard")
+                .at("/data/burrow-relay.json")
+                .asText());
     }
 
     private static List<String> expressions(JsonNode dash) {
@@ -377,7 +450,9 @@ class RelayMonitoringTest {
 
     private List<String> allExpressions() throws IOException {
         List<String> out = new ArrayList<>(expressions(dashboard()));
-        alerts(all.get("PrometheusRule", FULLNAME)).values().forEach(a -> out.add(a.path("expr").asText()));
+        alerts(all.get("PrometheusRule", FULLNAME))
+                .values()
+                .forEach(a -> out.add(a.path("expr").asText()));
         return out;
     }
 

@@ -56,7 +56,9 @@ class SystemdUnitsTest {
 
         Result verify = run(analyze.toString(), "verify", copy.toString());
         assertThat(verify.exit).as(verify.output).isZero();
-        assertThat(verify.output).as("warnings (unknown keys, bad values) are printed with exit code 0").isBlank();
+        assertThat(verify.output)
+                .as("warnings (unknown keys, bad values) are printed with exit code 0")
+                .isBlank();
 
         // Exposure 0 (locked down) to 10 (unprotected); the units score about 1.7.
         Result security = run(analyze.toString(), "security", "--offline=yes", "--threshold=25", copy.toString());
@@ -80,9 +82,14 @@ class SystemdUnitsTest {
         assertThat(service.get("Restart")).containsExactly("on-failure");
         assertThat(service).containsKey("LimitNOFILE");
         assertThat(service).as("the JIT needs writable executable memory").doesNotContainKey("MemoryDenyWriteExecute");
-        String command = unit.startsWith("burrow-relay") ? "relay --config /etc/burrow/relay.yaml" : "agent --config /etc/burrow/agent.yaml";
-        assertThat(service.get("ExecStart")).singleElement().asString()
-                .startsWith("/usr/bin/java ").endsWith("-jar /opt/burrow/burrow.jar " + command);
+        String command = unit.startsWith("burrow-relay")
+                ? "relay --config /etc/burrow/relay.yaml"
+                : "agent --config /etc/burrow/agent.yaml";
+        assertThat(service.get("ExecStart"))
+                .singleElement()
+                .asString()
+                .startsWith("/usr/bin/java ")
+                .endsWith("-jar /opt/burrow/burrow.jar " + command);
     }
 
     /** key -> values of one section (comments and blank lines skipped; keys may repeat). */
@@ -104,7 +111,10 @@ class SystemdUnitsTest {
     private record Result(int exit, String output) {}
 
     private Result run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).directory(work.toFile()).start();
+        Process p = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .directory(work.toFile())
+                .start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             throw new AssertionError(String.join(" ", command) + " did not finish in 60 s");

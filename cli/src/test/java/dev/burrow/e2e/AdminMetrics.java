@@ -9,15 +9,19 @@ import java.time.Duration;
 
 /** Reads a relay process's Prometheus text from its admin port (process tests). */
 public final class AdminMetrics {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private AdminMetrics() {}
 
     /** The relay's Prometheus text, or "" when it does not answer. */
     public static String text(int adminPort) {
         try {
-            HttpResponse<String> res = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> res = HTTP.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return res.statusCode() == 200 ? res.body() : "";
         } catch (IOException e) {
             return "";

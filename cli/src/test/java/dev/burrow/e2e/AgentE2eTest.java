@@ -60,6 +60,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class AgentE2eTest {
     /** Generous: CI machines are shared, and four JVMs start at once. */
     static final Duration STARTUP = Duration.ofSeconds(240);
+
     static final ObjectMapper JSON = new ObjectMapper();
 
     Path tmp;
@@ -93,11 +94,17 @@ class AgentE2eTest {
         String relayYaml = "relay:\n  url: https://127.0.0.1:" + relayPort + "\n  fingerprint: " + fingerprint + "\n";
         String allowBob = "[node:" + bob.nodeKey().nodeId() + "]";
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, relayYaml + "expose:\n"
-                + "  - {name: web, target: 127.0.0.1:" + targets.web.getAddress().getPort() + ", allow: " + allowBob + "}\n"
-                + "  - {name: echo, target: 127.0.0.1:" + targets.echo.getLocalPort() + ", allow: " + allowBob + "}\n"
-                + "  - {name: upper, target: 127.0.0.1:" + targets.upper.getLocalPort() + ", allow: " + allowBob + "}\n"
-                + "  - {name: bulk, target: 127.0.0.1:" + targets.bulk.getLocalPort() + ", allow: " + allowBob + "}\n");
+        Files.writeString(
+                aliceYaml,
+                relayYaml + "expose:\n"
+                        + "  - {name: web, target: 127.0.0.1:"
+                        + targets.web.getAddress().getPort() + ", allow: " + allowBob + "}\n"
+                        + "  - {name: echo, target: 127.0.0.1:" + targets.echo.getLocalPort() + ", allow: " + allowBob
+                        + "}\n"
+                        + "  - {name: upper, target: 127.0.0.1:" + targets.upper.getLocalPort() + ", allow: " + allowBob
+                        + "}\n"
+                        + "  - {name: bulk, target: 127.0.0.1:" + targets.bulk.getLocalPort() + ", allow: " + allowBob
+                        + "}\n");
         webPort = freePort();
         echoPort = freePort();
         upperPort = freePort();
@@ -106,25 +113,52 @@ class AgentE2eTest {
         helloPort = freePort();
         evePort = freePort();
         Path bobYaml = tmp.resolve("bob.yaml");
-        Files.writeString(bobYaml, relayYaml
-                + "peers:\n  alice: " + alice.nodeKey().nodeId() + "\n  carol: " + carol.nodeKey().nodeId() + "\n"
-                + "forward:\n"
-                + "  - {peer: alice, service: web, listen: " + webPort + "}\n"
-                + "  - {peer: alice, service: echo, listen: " + echoPort + "}\n"
-                + "  - {peer: alice, service: upper, listen: " + upperPort + "}\n"
-                + "  - {peer: alice, service: bulk, listen: " + bulkPort + "}\n"
-                + "  - {peer: alice, service: nope, listen: " + nopePort + "}\n"
-                + "  - {peer: carol, service: hello, listen: " + helloPort + "}\n");
+        Files.writeString(
+                bobYaml,
+                relayYaml
+                        + "peers:\n  alice: " + alice.nodeKey().nodeId() + "\n  carol: "
+                        + carol.nodeKey().nodeId() + "\n"
+                        + "forward:\n"
+                        + "  - {peer: alice, service: web, listen: " + webPort + "}\n"
+                        + "  - {peer: alice, service: echo, listen: " + echoPort + "}\n"
+                        + "  - {peer: alice, service: upper, listen: " + upperPort + "}\n"
+                        + "  - {peer: alice, service: bulk, listen: " + bulkPort + "}\n"
+                        + "  - {peer: alice, service: nope, listen: " + nopePort + "}\n"
+                        + "  - {peer: carol, service: hello, listen: " + helloPort + "}\n");
         for (String[] args : List.of(
-                new String[] {"alice", "agent", "--config", aliceYaml.toString(), "--state", dir("alice"), "--transport", "nio"},
+                new String[] {
+                    "alice", "agent", "--config", aliceYaml.toString(), "--state", dir("alice"), "--transport", "nio"
+                },
                 new String[] {"bob", "agent", "--config", bobYaml.toString(), "--state", dir("bob")},
-                new String[] {"carol", "expose", "hello", "127.0.0.1:" + targets.web.getAddress().getPort(), "--allow",
-                        "node:" + bob.nodeKey().nodeId(), "--relay", relayUrl(), "--relay-fingerprint", fingerprint, "--state", dir("carol")},
-                new String[] {"eve", "connect", alice.nodeKey().nodeId() + "/web", String.valueOf(evePort), "--relay", relayUrl(),
-                        "--relay-fingerprint", fingerprint, "--state", dir("eve")})) {
+                new String[] {
+                    "carol",
+                    "expose",
+                    "hello",
+                    "127.0.0.1:" + targets.web.getAddress().getPort(),
+                    "--allow",
+                    "node:" + bob.nodeKey().nodeId(),
+                    "--relay",
+                    relayUrl(),
+                    "--relay-fingerprint",
+                    fingerprint,
+                    "--state",
+                    dir("carol")
+                },
+                new String[] {
+                    "eve",
+                    "connect",
+                    alice.nodeKey().nodeId() + "/web",
+                    String.valueOf(evePort),
+                    "--relay",
+                    relayUrl(),
+                    "--relay-fingerprint",
+                    fingerprint,
+                    "--state",
+                    dir("eve")
+                })) {
             // These tests are about the relay path: direct (hole-punched) paths have their own tests.
-            processes.add(BurrowProcess.start("agent-e2e-" + args[0], Map.of("BURROW_DIRECT", "off"),
-                    Arrays.copyOfRange(args, 1, args.length)));
+            processes.add(BurrowProcess.start(
+                    "agent-e2e-" + args[0], Map.of("BURROW_DIRECT", "off"), Arrays.copyOfRange(args, 1, args.length)));
         }
         for (String who : List.of("alice", "bob", "carol", "eve")) {
             awaitReady(who);
@@ -144,18 +178,34 @@ class AgentE2eTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
 
     void startRelay(int port) throws IOException {
         relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                        "listen", "127.0.0.1:" + port, "admin-listen", "off", "tls.mode", "dev",
-                        "tls.dev-dir", tmp.resolve("relay").toString(), "auth.mode", "open", "transport", "nio",
+                        "listen",
+                        "127.0.0.1:" + port,
+                        "admin-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "tls.dev-dir",
+                        tmp.resolve("relay").toString(),
+                        "auth.mode",
+                        "open",
+                        "transport",
+                        "nio",
                         // every circuit is a new TCP connection from 127.0.0.1: lift the per-IP connect rate
-                        "limits.ip-connect-rate", "100000", "limits.ip-connect-burst", "100000")))
-                .transport(Transport.nio()).build().start();
+                        "limits.ip-connect-rate",
+                        "100000",
+                        "limits.ip-connect-burst",
+                        "100000")))
+                .transport(Transport.nio())
+                .build()
+                .start();
         relayPort = relay.address().getPort();
         fingerprint = relay.tlsFingerprint();
     }
@@ -183,14 +233,17 @@ class AgentE2eTest {
     }
 
     void awaitReady(String who) {
-        await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-            for (BurrowProcess p : processes) {
-                if (!p.isAlive()) {
-                    throw new AssertionError(p.name + " exited: " + p.logText());
-                }
-            }
-            return ready(who);
-        });
+        await(who + " ready")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    for (BurrowProcess p : processes) {
+                        if (!p.isAlive()) {
+                            throw new AssertionError(p.name + " exited: " + p.logText());
+                        }
+                    }
+                    return ready(who);
+                });
     }
 
     AgentStatus status(String who) throws IOException {
@@ -198,9 +251,14 @@ class AgentE2eTest {
     }
 
     static String get(int port) throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
-                .timeout(Duration.ofSeconds(30)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+                        .timeout(Duration.ofSeconds(30))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         return r.body();
     }
@@ -233,11 +291,13 @@ class AgentE2eTest {
     void statusAndReadyCommandsDescribeTheRunningAgent() throws Exception {
         try (Socket s = connect(echoPort)) {
             s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
-            assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("ping");
+            assertThat(new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8))
+                    .isEqualTo("ping");
             StringWriter out = new StringWriter();
             var cl = Main.newCommandLine();
             cl.setOut(new PrintWriter(out));
-            assertThat(cl.execute("status", "-o", "json", "--state", dir("bob"))).isZero();
+            assertThat(cl.execute("status", "-o", "json", "--state", dir("bob")))
+                    .isZero();
             JsonNode st = JSON.readTree(out.toString());
             assertThat(st.path("nodeId").asText()).isEqualTo(bob.nodeKey().nodeId());
             assertThat(st.path("relay").path("state").asText()).isEqualTo("connected");
@@ -263,7 +323,8 @@ class AgentE2eTest {
         var cl = Main.newCommandLine();
         cl.setOut(new PrintWriter(new StringWriter()));
         assertThat(cl.execute("ready", "--state", dir("bob"))).isZero();
-        assertThat(cl.execute("ready", "--state", tmp.resolve("nobody").toString())).isEqualTo(1);
+        assertThat(cl.execute("ready", "--state", tmp.resolve("nobody").toString()))
+                .isEqualTo(1);
     }
 
     @Test
@@ -313,8 +374,8 @@ class AgentE2eTest {
         try (Socket s = connect(evePort)) {
             assertThat(readToEnd(s)).isIn("", "<reset>");
         }
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(status("eve").recentRefusals())
-                .anySatisfy(r -> {
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(status("eve").recentRefusals()).anySatisfy(r -> {
                     // no rule of any of alice's services admits eve: she learns nothing beyond "not allowed"
                     assertThat(r.code()).isEqualTo("NOT_ALLOWED");
                     assertThat(r.message()).contains("not allowed").doesNotContain("allow list");
@@ -332,8 +393,8 @@ class AgentE2eTest {
         try (Socket s = connect(nopePort)) {
             assertThat(readToEnd(s)).isIn("", "<reset>");
         }
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(status("bob").recentRefusals())
-                .anySatisfy(r -> {
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(status("bob").recentRefusals()).anySatisfy(r -> {
                     assertThat(r.code()).isEqualTo("SERVICE_UNKNOWN");
                     assertThat(r.service()).isEqualTo("nope");
                 }));
@@ -377,7 +438,9 @@ class AgentE2eTest {
         startRelay(relayPort); // same port, same development certificate (kept in its dev dir)
         awaitReady("alice");
         awaitReady("bob");
-        await("a new connection works").atMost(Duration.ofSeconds(60)).ignoreExceptions()
+        await("a new connection works")
+                .atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
                 .untilAsserted(() -> assertThat(get(webPort)).isEqualTo(TestTargets.WEB_BODY));
     }
 

@@ -30,10 +30,12 @@ public final class BurrowProcess implements AutoCloseable {
         return start(name, java.util.Map.of(), args);
     }
 
-    public static BurrowProcess start(String name, java.util.Map<String, String> env, String... args) throws IOException {
+    public static BurrowProcess start(String name, java.util.Map<String, String> env, String... args)
+            throws IOException {
         Files.createDirectories(LOG_DIR);
         Path log = LOG_DIR.resolve(name + ".log");
-        ProcessBuilder pb = processBuilder(List.of(), env, args).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb =
+                processBuilder(List.of(), env, args).redirectErrorStream(true).redirectOutput(log.toFile());
         return new BurrowProcess(name, pb.start(), log);
     }
 
@@ -42,7 +44,8 @@ public final class BurrowProcess implements AutoCloseable {
      * options and the given environment; nothing of the test runner's own {@code BURROW_} variables
      * leaks in (a test says what it wants). Output is not redirected: the caller decides.
      */
-    public static ProcessBuilder processBuilder(List<String> jvmOptions, java.util.Map<String, String> env, String... args) {
+    public static ProcessBuilder processBuilder(
+            List<String> jvmOptions, java.util.Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
@@ -63,7 +66,8 @@ public final class BurrowProcess implements AutoCloseable {
     public static int run(String name, long timeoutSeconds, String... args) throws IOException, InterruptedException {
         try (BurrowProcess p = start(name, args)) {
             if (!p.process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                throw new IllegalStateException(name + " did not finish in " + timeoutSeconds + " s; log: " + p.logText());
+                throw new IllegalStateException(
+                        name + " did not finish in " + timeoutSeconds + " s; log: " + p.logText());
             }
             return p.process.exitValue();
         }
@@ -86,7 +90,8 @@ public final class BurrowProcess implements AutoCloseable {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.burrow.cli.Main");
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile())
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectOutput(out.toFile())
                 .redirectError(LOG_DIR.resolve(name + ".log").toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("BURROW_"));
         pb.environment().putAll(env);

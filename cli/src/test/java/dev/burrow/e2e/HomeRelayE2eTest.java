@@ -37,6 +37,7 @@ class HomeRelayE2eTest {
     static final Duration STARTUP = Duration.ofSeconds(240);
     /** A move is one handshake; generous for a shared CI machine. */
     static final Duration MOVE = Duration.ofSeconds(60);
+
     static final Pattern FINGERPRINT = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
 
     final List<BurrowProcess> processes = new ArrayList<>();
@@ -49,25 +50,45 @@ class HomeRelayE2eTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
 
     BurrowProcess relay(String name, int port) throws IOException {
-        BurrowProcess p = BurrowProcess.start("home-relay-" + name + "-" + System.nanoTime(), Map.of(),
-                "relay", "--dev", "--listen", "127.0.0.1:" + port, "--admin-listen", "off", "--relay-id", name,
-                "--transport", "nio", "--drain-grace", "20s",
-                "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
+        BurrowProcess p = BurrowProcess.start(
+                "home-relay-" + name + "-" + System.nanoTime(),
+                Map.of(),
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--admin-listen",
+                "off",
+                "--relay-id",
+                name,
+                "--transport",
+                "nio",
+                "--drain-grace",
+                "20s",
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay-tls"),
                 // every probe and circuit is a new TCP connection from 127.0.0.1: lift the per-IP connect rate
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         processes.add(p);
-        await(name + " listening").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!p.isAlive()) {
-                throw new AssertionError(name + " exited: " + p.logText());
-            }
-            return p.logText().contains("agents trust this relay with: --relay ");
-        });
+        await(name + " listening")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    if (!p.isAlive()) {
+                        throw new AssertionError(name + " exited: " + p.logText());
+                    }
+                    return p.logText().contains("agents trust this relay with: --relay ");
+                });
         return p;
     }
 
@@ -106,7 +127,8 @@ class HomeRelayE2eTest {
 
     boolean sees(String who, String url, String state) {
         try {
-            return status(who).relay().candidates().stream().anyMatch(c -> c.url().equals(url) && c.state().equals(state));
+            return status(who).relay().candidates().stream()
+                    .anyMatch(c -> c.url().equals(url) && c.state().equals(state));
         } catch (IOException e) {
             return false;
         }
@@ -143,17 +165,44 @@ class HomeRelayE2eTest {
             int echoPort = freePort();
             // Relay 2 is not running yet: both agents measure it as down and choose relay 1.
             Map<String, String> env = Map.of("BURROW_DIRECT", "off", "BURROW_RELAY_PROBE_INTERVAL", "2s");
-            processes.add(BurrowProcess.start("home-agent-alice", env, "expose", "echo",
-                    "127.0.0.1:" + targets.echo.getLocalPort(), "--allow", "node:" + bob.nodeKey().nodeId(),
-                    "--relay", url1, "--relay", url2, "--relay-fingerprint", fp, "--state", tmp.resolve("alice").toString()));
-            processes.add(BurrowProcess.start("home-agent-bob", env, "connect", alice.nodeKey().nodeId() + "/echo",
-                    String.valueOf(echoPort), "--relay", url1, "--relay", url2, "--relay-fingerprint", fp,
-                    "--state", tmp.resolve("bob").toString()));
+            processes.add(BurrowProcess.start(
+                    "home-agent-alice",
+                    env,
+                    "expose",
+                    "echo",
+                    "127.0.0.1:" + targets.echo.getLocalPort(),
+                    "--allow",
+                    "node:" + bob.nodeKey().nodeId(),
+                    "--relay",
+                    url1,
+                    "--relay",
+                    url2,
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("alice").toString()));
+            processes.add(BurrowProcess.start(
+                    "home-agent-bob",
+                    env,
+                    "connect",
+                    alice.nodeKey().nodeId() + "/echo",
+                    String.valueOf(echoPort),
+                    "--relay",
+                    url1,
+                    "--relay",
+                    url2,
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("bob").toString()));
             for (String who : List.of("alice", "bob")) {
-                await(who + " on relay 1").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                    awaitAlive();
-                    return connectedTo(who, url1);
-                });
+                await(who + " on relay 1")
+                        .atMost(STARTUP)
+                        .pollInterval(Duration.ofMillis(250))
+                        .until(() -> {
+                            awaitAlive();
+                            return connectedTo(who, url1);
+                        });
             }
             AgentStatus st = status("bob");
             assertThat(st.relay().home()).isEqualTo(url1);
@@ -163,10 +212,13 @@ class HomeRelayE2eTest {
             BurrowProcess relay2 = relay("r2", port2);
             assertThat(fingerprintOf(relay2)).isEqualTo(fp);
             for (String who : List.of("alice", "bob")) {
-                await(who + " measures relay 2").atMost(MOVE).pollInterval(Duration.ofMillis(250)).until(() -> {
-                    awaitAlive();
-                    return sees(who, url2, "up");
-                });
+                await(who + " measures relay 2")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(250))
+                        .until(() -> {
+                            awaitAlive();
+                            return sees(who, url2, "up");
+                        });
             }
 
             try (Socket early = new Socket("127.0.0.1", echoPort)) {
@@ -175,12 +227,17 @@ class HomeRelayE2eTest {
 
                 relay1.process.destroy(); // SIGTERM: the relay drains and sends RESTARTING
                 for (String who : List.of("alice", "bob")) {
-                    await(who + " moved to relay 2").atMost(MOVE).pollInterval(Duration.ofMillis(100)).until(() -> {
-                        awaitAlive();
-                        return connectedTo(who, url2);
-                    });
+                    await(who + " moved to relay 2")
+                            .atMost(MOVE)
+                            .pollInterval(Duration.ofMillis(100))
+                            .until(() -> {
+                                awaitAlive();
+                                return connectedTo(who, url2);
+                            });
                 }
-                assertThat(relay1.isAlive()).as("relay 1 still drains: it waits for the open circuit").isTrue();
+                assertThat(relay1.isAlive())
+                        .as("relay 1 still drains: it waits for the open circuit")
+                        .isTrue();
                 // The connection forwarded through relay 1 before the move still carries data.
                 assertThat(echo(early, "during the drain")).isEqualTo("during the drain");
                 // New connections go through relay 2.
@@ -192,23 +249,38 @@ class HomeRelayE2eTest {
                 assertThat(moved.relay().home()).isEqualTo(url2);
                 assertThat(moved.relay().homeReason()).startsWith("draining");
                 assertThat(moved.relay().switches()).isGreaterThanOrEqualTo(1);
-                assertThat(moved.relay().candidates()).filteredOn(c -> c.url().equals(url1)).first()
-                        .extracting(AgentStatus.RelayCandidateStatus::state).isEqualTo("draining");
+                assertThat(moved.relay().candidates())
+                        .filteredOn(c -> c.url().equals(url1))
+                        .first()
+                        .extracting(AgentStatus.RelayCandidateStatus::state)
+                        .isEqualTo("draining");
                 // What people read: the home, why, and every relay with its RTT.
                 java.io.StringWriter table = new java.io.StringWriter();
                 var cl = dev.burrow.cli.Main.newCommandLine();
                 cl.setOut(new java.io.PrintWriter(table));
-                assertThat(cl.execute("status", "--state", tmp.resolve("alice").toString())).isZero();
-                assertThat(table.toString()).contains("home      " + url2 + "  (draining: ").contains(url1 + " ")
+                assertThat(cl.execute("status", "--state", tmp.resolve("alice").toString()))
+                        .isZero();
+                assertThat(table.toString())
+                        .contains("home      " + url2 + "  (draining: ")
+                        .contains(url1 + " ")
                         .containsPattern("\\* " + Pattern.quote(url2) + " +up +[0-9.]+ms");
                 java.io.StringWriter json = new java.io.StringWriter();
                 cl = dev.burrow.cli.Main.newCommandLine();
                 cl.setOut(new java.io.PrintWriter(json));
-                assertThat(cl.execute("status", "-o", "json", "--state", tmp.resolve("alice").toString())).isZero();
-                var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toString()).path("relay");
+                assertThat(cl.execute(
+                                "status",
+                                "-o",
+                                "json",
+                                "--state",
+                                tmp.resolve("alice").toString()))
+                        .isZero();
+                var node = new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(json.toString())
+                        .path("relay");
                 assertThat(node.path("home").asText()).isEqualTo(url2);
                 assertThat(node.path("candidates")).hasSize(2);
-                assertThat(node.path("candidates").get(1).path("rttMillis").isNumber()).isTrue();
+                assertThat(node.path("candidates").get(1).path("rttMillis").isNumber())
+                        .isTrue();
             }
             await("relay 1 exits once drained").atMost(MOVE).until(() -> !relay1.isAlive());
 
@@ -216,20 +288,31 @@ class HomeRelayE2eTest {
             BurrowProcess relay1again = relay("r1b", port1);
             assertThat(fingerprintOf(relay1again)).isEqualTo(fp);
             for (String who : List.of("alice", "bob")) {
-                await(who + " measures relay 1 again").atMost(MOVE).pollInterval(Duration.ofMillis(250)).until(() -> {
-                    awaitAlive();
-                    return sees(who, url1, "up"); // after its drain exclusion, measured again
-                });
+                await(who + " measures relay 1 again")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(250))
+                        .until(() -> {
+                            awaitAlive();
+                            return sees(who, url1, "up"); // after its drain exclusion, measured again
+                        });
             }
-            assertThat(connectedTo("alice", url2)).as("no move back without the latency rule").isTrue();
+            assertThat(connectedTo("alice", url2))
+                    .as("no move back without the latency rule")
+                    .isTrue();
             relay2.process.destroyForcibly(); // SIGKILL
             for (String who : List.of("alice", "bob")) {
-                await(who + " moved back to relay 1").atMost(MOVE).pollInterval(Duration.ofMillis(100)).until(() -> {
-                    awaitAlive();
-                    return connectedTo(who, url1);
-                });
+                await(who + " moved back to relay 1")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> {
+                            awaitAlive();
+                            return connectedTo(who, url1);
+                        });
             }
-            await("a new connection works after the move").atMost(MOVE).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+            await("a new connection works after the move")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(500))
+                    .ignoreExceptions()
                     .until(() -> {
                         try (Socket s = new Socket("127.0.0.1", echoPort)) {
                             s.setSoTimeout(10_000);

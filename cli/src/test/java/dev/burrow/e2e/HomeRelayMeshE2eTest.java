@@ -49,26 +49,50 @@ class HomeRelayMeshE2eTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
 
     BurrowProcess relay(String name, int port) throws IOException {
-        BurrowProcess p = BurrowProcess.start("home-mesh-relay-" + name + "-" + System.nanoTime(), Map.of(),
-                "relay", "--dev", "--listen", "127.0.0.1:" + port, "--admin-listen", "off", "--relay-id", name,
-                "--transport", "nio", "--drain-grace", "20s",
-                "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
-                "--set", "mesh.peers=" + meshPeers, "--set", "mesh.key-file=" + tmp.resolve("mesh.key"),
-                "--set", "mesh.resolve-interval=1s",
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+        BurrowProcess p = BurrowProcess.start(
+                "home-mesh-relay-" + name + "-" + System.nanoTime(),
+                Map.of(),
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--admin-listen",
+                "off",
+                "--relay-id",
+                name,
+                "--transport",
+                "nio",
+                "--drain-grace",
+                "20s",
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay-tls"),
+                "--set",
+                "mesh.peers=" + meshPeers,
+                "--set",
+                "mesh.key-file=" + tmp.resolve("mesh.key"),
+                "--set",
+                "mesh.resolve-interval=1s",
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         processes.add(p);
-        await(name + " listening").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!p.isAlive()) {
-                throw new AssertionError(name + " exited: " + p.logText());
-            }
-            return p.logText().contains("agents trust this relay with: --relay ");
-        });
+        await(name + " listening")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    if (!p.isAlive()) {
+                        throw new AssertionError(name + " exited: " + p.logText());
+                    }
+                    return p.logText().contains("agents trust this relay with: --relay ");
+                });
         return p;
     }
 
@@ -91,7 +115,8 @@ class HomeRelayMeshE2eTest {
     boolean connectedTo(String who, String url) {
         try {
             AgentStatus.RelayStatus r = status(who).relay();
-            return r.state().equals("connected") && r.url().equals(url)
+            return r.state().equals("connected")
+                    && r.url().equals(url)
                     && ControlApiClient.forStateDir(tmp.resolve(who)).ready().status() == 200;
         } catch (IOException e) {
             return false;
@@ -100,7 +125,8 @@ class HomeRelayMeshE2eTest {
 
     boolean sees(String who, String url, String state) {
         try {
-            return status(who).relay().candidates().stream().anyMatch(c -> c.url().equals(url) && c.state().equals(state));
+            return status(who).relay().candidates().stream()
+                    .anyMatch(c -> c.url().equals(url) && c.state().equals(state));
         } catch (IOException e) {
             return false;
         }
@@ -126,13 +152,17 @@ class HomeRelayMeshE2eTest {
     void bobReachesAlice(int echoPort, String text) {
         // generous: routes settle after a move, and the machine may be loaded (a relay that starts late is
         // dialled back by its siblings at once, see MeshRelayTest#aSiblingThatStartsLate...)
-        await("bob reaches alice: " + text).atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> {
-            agentsAlive();
-            try (Socket s = new Socket("127.0.0.1", echoPort)) {
-                s.setSoTimeout(10_000);
-                return echo(s, text).equals(text);
-            }
-        });
+        await("bob reaches alice: " + text)
+                .atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions()
+                .until(() -> {
+                    agentsAlive();
+                    try (Socket s = new Socket("127.0.0.1", echoPort)) {
+                        s.setSoTimeout(10_000);
+                        return echo(s, text).equals(text);
+                    }
+                });
     }
 
     @Test
@@ -154,35 +184,70 @@ class HomeRelayMeshE2eTest {
             NodeIdentity bob = NodeIdentity.loadOrCreate(tmp.resolve("bob"), "bob", Clock.systemUTC());
             int echoPort = freePort();
             Map<String, String> env = Map.of("BURROW_DIRECT", "off", "BURROW_RELAY_PROBE_INTERVAL", "2s");
-            processes.add(BurrowProcess.start("home-mesh-agent-alice", env, "expose", "echo",
-                    "127.0.0.1:" + targets.echo.getLocalPort(), "--allow", "node:" + bob.nodeKey().nodeId(),
-                    "--relay", url1, "--relay", url3, "--relay-fingerprint", fp, "--state", tmp.resolve("alice").toString()));
-            processes.add(BurrowProcess.start("home-mesh-agent-bob", env, "connect", alice.nodeKey().nodeId() + "/echo",
-                    String.valueOf(echoPort), "--relay", url2, "--relay-fingerprint", fp, "--state", tmp.resolve("bob").toString()));
-            await("alice on relay 1").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                agentsAlive();
-                return connectedTo("alice", url1);
-            });
-            await("bob on relay 2").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                agentsAlive();
-                return connectedTo("bob", url2);
-            });
+            processes.add(BurrowProcess.start(
+                    "home-mesh-agent-alice",
+                    env,
+                    "expose",
+                    "echo",
+                    "127.0.0.1:" + targets.echo.getLocalPort(),
+                    "--allow",
+                    "node:" + bob.nodeKey().nodeId(),
+                    "--relay",
+                    url1,
+                    "--relay",
+                    url3,
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("alice").toString()));
+            processes.add(BurrowProcess.start(
+                    "home-mesh-agent-bob",
+                    env,
+                    "connect",
+                    alice.nodeKey().nodeId() + "/echo",
+                    String.valueOf(echoPort),
+                    "--relay",
+                    url2,
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("bob").toString()));
+            await("alice on relay 1")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        agentsAlive();
+                        return connectedTo("alice", url1);
+                    });
+            await("bob on relay 2")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        agentsAlive();
+                        return connectedTo("bob", url2);
+                    });
             bobReachesAlice(echoPort, "across the mesh");
 
             BurrowProcess relay3 = relay("r3", port3);
-            await("alice measures relay 3").atMost(MOVE).pollInterval(Duration.ofMillis(250)).until(() -> {
-                agentsAlive();
-                return sees("alice", url3, "up");
-            });
+            await("alice measures relay 3")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        agentsAlive();
+                        return sees("alice", url3, "up");
+                    });
 
             try (Socket early = new Socket("127.0.0.1", echoPort)) {
                 early.setSoTimeout(30_000);
                 assertThat(echo(early, "bob on 2, alice on 1")).isEqualTo("bob on 2, alice on 1");
                 relay1.process.destroy(); // SIGTERM: drain
-                await("alice moved to relay 3").atMost(MOVE).pollInterval(Duration.ofMillis(100)).until(() -> {
-                    agentsAlive();
-                    return connectedTo("alice", url3);
-                });
+                await("alice moved to relay 3")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> {
+                            agentsAlive();
+                            return connectedTo("alice", url3);
+                        });
                 assertThat(status("alice").relay().homeReason()).startsWith("draining");
                 // The cross-relay connection through relay 1 still carries data while relay 1 drains.
                 assertThat(echo(early, "still through relay 1")).isEqualTo("still through relay 1");
@@ -191,15 +256,21 @@ class HomeRelayMeshE2eTest {
             await("relay 1 exits once drained").atMost(MOVE).until(() -> !relay1.isAlive());
 
             relay("r1b", port1);
-            await("alice measures relay 1 again").atMost(MOVE).pollInterval(Duration.ofMillis(250)).until(() -> {
-                agentsAlive();
-                return sees("alice", url1, "up");
-            });
+            await("alice measures relay 1 again")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        agentsAlive();
+                        return sees("alice", url1, "up");
+                    });
             relay3.process.destroyForcibly(); // SIGKILL
-            await("alice moved back to relay 1").atMost(MOVE).pollInterval(Duration.ofMillis(100)).until(() -> {
-                agentsAlive();
-                return connectedTo("alice", url1);
-            });
+            await("alice moved back to relay 1")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        agentsAlive();
+                        return connectedTo("alice", url1);
+                    });
             bobReachesAlice(echoPort, "after the kill, relay 2 to relay 1");
             assertThat(connectedTo("bob", url2)).isTrue();
         }

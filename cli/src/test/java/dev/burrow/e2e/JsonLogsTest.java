@@ -29,16 +29,23 @@ class JsonLogsTest {
     void everyLineOfADemoRunIsAJsonObjectWithRenderedMessageAndEventFields(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("stdout.txt");
         Path err = tmp.resolve("stderr.txt");
-        ProcessBuilder pb = BurrowProcess.processBuilder(List.of("-Dlogback.configurationFile=" + shippedConfig()),
-                Map.of("BURROW_LOG_FORMAT", "json", "HOME", tmp.toString()), "demo", "--check");
+        ProcessBuilder pb = BurrowProcess.processBuilder(
+                List.of("-Dlogback.configurationFile=" + shippedConfig()),
+                Map.of("BURROW_LOG_FORMAT", "json", "HOME", tmp.toString()),
+                "demo",
+                "--check");
         Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try {
-            assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("demo --check finishes").isTrue();
+            assertThat(p.waitFor(180, TimeUnit.SECONDS))
+                    .as("demo --check finishes")
+                    .isTrue();
         } finally {
             p.destroyForcibly();
         }
         List<String> lines = Files.readAllLines(err, StandardCharsets.UTF_8);
-        assertThat(p.exitValue()).as("demo --check exit code; stdout: %s; stderr: %s", Files.readString(out), lines).isZero();
+        assertThat(p.exitValue())
+                .as("demo --check exit code; stdout: %s; stderr: %s", Files.readString(out), lines)
+                .isZero();
         assertThat(lines).isNotEmpty();
         List<JsonNode> events = new ArrayList<>();
         for (String line : lines) {
@@ -48,7 +55,10 @@ class JsonLogsTest {
             assertThat(n.path("@timestamp").asText()).as("UTC").endsWith("Z");
             assertThat(n.path("level").asText()).as(line).isIn("TRACE", "DEBUG", "INFO", "WARN", "ERROR");
             assertThat(n.path("logger_name").asText()).as(line).isNotEmpty();
-            assertThat(n.path("message").asText()).as("rendered, not a template: " + line).isNotEmpty().doesNotContain("{}");
+            assertThat(n.path("message").asText())
+                    .as("rendered, not a template: " + line)
+                    .isNotEmpty()
+                    .doesNotContain("{}");
             if (n.has("event")) {
                 events.add(n);
             }
@@ -62,14 +72,19 @@ class JsonLogsTest {
 
     @Test
     void anUnknownLogFormatOrLevelStopsTheStartWithOneLine(@TempDir Path tmp) throws Exception {
-        for (Map<String, String> env : List.of(Map.of("BURROW_LOG_FORMAT", "xml"), Map.of("BURROW_LOG_LEVEL", "LOUD"))) {
+        for (Map<String, String> env :
+                List.of(Map.of("BURROW_LOG_FORMAT", "xml"), Map.of("BURROW_LOG_LEVEL", "LOUD"))) {
             Path err = tmp.resolve("err-" + env.hashCode() + ".txt");
-            Process p = BurrowProcess.processBuilder(List.of(), env, "id").redirectErrorStream(true)
-                    .redirectOutput(err.toFile()).start();
+            Process p = BurrowProcess.processBuilder(List.of(), env, "id")
+                    .redirectErrorStream(true)
+                    .redirectOutput(err.toFile())
+                    .start();
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             String text = Files.readString(err);
             assertThat(p.exitValue()).as(text).isEqualTo(2);
-            assertThat(text.strip()).as("one line naming the variable and the choices").doesNotContain("\n")
+            assertThat(text.strip())
+                    .as("one line naming the variable and the choices")
+                    .doesNotContain("\n")
                     .startsWith("burrow: " + env.keySet().iterator().next() + "=");
         }
     }

@@ -35,6 +35,7 @@ class LocalApiStallE2eTest {
     static final int HELD = 50;
     /** Bounds for process start-up and answers on a shared CI machine; liveness, not performance. */
     static final Duration STARTUP = Duration.ofSeconds(120);
+
     static final long COMMAND_TIMEOUT_SECONDS = 60;
 
     @TempDir
@@ -43,23 +44,50 @@ class LocalApiStallE2eTest {
     @Test
     void readyStatusAndWhoisAnswerWhileFiftyConnectionsHoldPartialRequests() throws Exception {
         RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                        "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev",
-                        "tls.dev-dir", tmp.resolve("relay").toString(), "auth.mode", "open", "transport", "nio")))
-                .transport(Transport.nio()).build().start();
+                        "listen",
+                        "127.0.0.1:0",
+                        "admin-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "tls.dev-dir",
+                        tmp.resolve("relay").toString(),
+                        "auth.mode",
+                        "open",
+                        "transport",
+                        "nio")))
+                .transport(Transport.nio())
+                .build()
+                .start();
         Path state = tmp.resolve("alice");
         AtomicBoolean stop = new AtomicBoolean();
         List<SocketChannel> held = new ArrayList<>();
         Thread holder = null;
-        try (BurrowProcess agent = BurrowProcess.start("local-api-stall-alice", Map.of("BURROW_DIRECT", "off"),
-                "expose", "web", "127.0.0.1:9", "--allow", "tag:nobody", "--relay", "https://127.0.0.1:" + relay.address().getPort(),
-                "--relay-fingerprint", relay.tlsFingerprint(), "--state", state.toString())) {
+        try (BurrowProcess agent = BurrowProcess.start(
+                "local-api-stall-alice",
+                Map.of("BURROW_DIRECT", "off"),
+                "expose",
+                "web",
+                "127.0.0.1:9",
+                "--allow",
+                "tag:nobody",
+                "--relay",
+                "https://127.0.0.1:" + relay.address().getPort(),
+                "--relay-fingerprint",
+                relay.tlsFingerprint(),
+                "--state",
+                state.toString())) {
             await().atMost(STARTUP).ignoreExceptions().until(() -> {
-                assertThat(agent.isAlive()).as("agent died: %s", agent.logText()).isTrue();
+                assertThat(agent.isAlive())
+                        .as("agent died: %s", agent.logText())
+                        .isTrue();
                 return ControlApiClient.forStateDir(state).ready().status() == 200;
             });
             Path socket = state.resolve(ControlApi.SOCKET_FILE);
-            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket))).isEqualTo("rw-------");
-            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rwx------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)))
+                    .isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
+                    .isEqualTo("rwx------");
 
             synchronized (held) {
                 for (int i = 0; i < HELD; i++) {
@@ -106,7 +134,9 @@ class LocalApiStallE2eTest {
 
     private static Answer run(String name, String... args) throws IOException, InterruptedException {
         try (BurrowProcess p = BurrowProcess.start(name, args)) {
-            assertThat(p.process.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)).as("%s hung: %s", name, p.logText()).isTrue();
+            assertThat(p.process.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                    .as("%s hung: %s", name, p.logText())
+                    .isTrue();
             return new Answer(p.process.exitValue(), p.logText());
         }
     }

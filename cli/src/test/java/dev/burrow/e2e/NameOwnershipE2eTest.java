@@ -75,16 +75,22 @@ class NameOwnershipE2eTest {
     }
 
     void awaitReady(String who, BurrowProcess p) {
-        await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-            if (!p.isAlive()) {
-                throw new AssertionError(p.name + " exited: " + p.logText());
-            }
-            try {
-                return dev.burrow.agent.api.ControlApiClient.forStateDir(tmp.resolve(who)).ready().status() == 200;
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        await(who + " ready")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    if (!p.isAlive()) {
+                        throw new AssertionError(p.name + " exited: " + p.logText());
+                    }
+                    try {
+                        return dev.burrow.agent.api.ControlApiClient.forStateDir(tmp.resolve(who))
+                                        .ready()
+                                        .status()
+                                == 200;
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
     }
 
     /** What one GET through bob's forward returns: the body, or "refused" when the forward closed the connection. */
@@ -105,10 +111,27 @@ class NameOwnershipE2eTest {
         JoinTokenStore tokens = JoinTokenStore.open(caDir, Clock.systemUTC());
 
         int relayPort = AgentE2eTest.freePort();
-        BurrowProcess relay = start("name-owner-relay", Map.of("BURROW_STATE", tmp.resolve("relay-state").toString()),
-                "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "off", "--auth-mode", "ca",
-                "--ca", caCert.toString(), "--enrol-ca-dir", caDir.toString(), "--transport", "nio",
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+        BurrowProcess relay = start(
+                "name-owner-relay",
+                Map.of("BURROW_STATE", tmp.resolve("relay-state").toString()),
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + relayPort,
+                "--admin-listen",
+                "off",
+                "--auth-mode",
+                "ca",
+                "--ca",
+                caCert.toString(),
+                "--enrol-ca-dir",
+                caDir.toString(),
+                "--transport",
+                "nio",
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         Pattern fp = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
         String[] fingerprint = new String[1];
         await("relay up").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
@@ -122,22 +145,41 @@ class NameOwnershipE2eTest {
             return fingerprint[0] != null;
         });
         // §3: 'relay --dev' made its state directory (and the certificate directory in it) owner-only
-        for (Path d : List.of(tmp.resolve("relay-state"), tmp.resolve("relay-state").resolve("relay-dev-tls"))) {
-            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d))).as(d.toString())
+        for (Path d :
+                List.of(tmp.resolve("relay-state"), tmp.resolve("relay-state").resolve("relay-dev-tls"))) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(d)))
+                    .as(d.toString())
                     .isEqualTo("rwx------");
         }
         String url = "https://127.0.0.1:" + relayPort;
-        String relayYaml = "relay:\n  url: " + url + "\n  fingerprint: " + fingerprint[0] + "\n" + "fleet-ca: [" + caCert + "]\n";
+        String relayYaml =
+                "relay:\n  url: " + url + "\n  fingerprint: " + fingerprint[0] + "\n" + "fleet-ca: [" + caCert + "]\n";
         Map<String, String> env = Map.of("BURROW_DIRECT", "off");
 
         // The real web node joins with a token that fixes its name, read from a file.
         Path webYaml = tmp.resolve("web.yaml");
-        Files.writeString(webYaml, relayYaml + "expose:\n  - {name: svc, target: 127.0.0.1:" + serve(REAL).getAddress().getPort()
-                + ", allow: [name:bob]}\n");
+        Files.writeString(
+                webYaml,
+                relayYaml + "expose:\n  - {name: svc, target: 127.0.0.1:"
+                        + serve(REAL).getAddress().getPort() + ", allow: [name:bob]}\n");
         Path webToken = tmp.resolve("web.token");
-        Files.writeString(webToken, tokens.create(Set.of("svc"), 1, Duration.ofHours(1), "web").token().reveal() + "\n");
-        BurrowProcess web = start("name-owner-web", env, "agent", "--config", webYaml.toString(), "--state", tmp.resolve("web").toString(),
-                "--join-file", webToken.toString(), "--transport", "nio");
+        Files.writeString(
+                webToken,
+                tokens.create(Set.of("svc"), 1, Duration.ofHours(1), "web")
+                                .token()
+                                .reveal() + "\n");
+        BurrowProcess web = start(
+                "name-owner-web",
+                env,
+                "agent",
+                "--config",
+                webYaml.toString(),
+                "--state",
+                tmp.resolve("web").toString(),
+                "--join-file",
+                webToken.toString(),
+                "--transport",
+                "nio");
         awaitReady("web", web);
         assertThat(web.logText()).contains("enrolled as 'web'").doesNotContain("process list");
         NodeIdentity webId = NodeIdentity.load(tmp.resolve("web"));
@@ -148,38 +190,80 @@ class NameOwnershipE2eTest {
         X509Certificate bobCert = ca.issue(bobId.nodeKey(), "bob", Set.of(), Duration.ofDays(1));
         bobId.installCertificate(ca.chainFor(bobCert));
         int bobPort = AgentE2eTest.freePort();
-        BurrowProcess bob = start("name-owner-bob", env, "connect", "web/svc", String.valueOf(bobPort), "--fleet-ca", caCert.toString(),
-                "--relay", url, "--relay-fingerprint", fingerprint[0], "--state", tmp.resolve("bob").toString());
+        BurrowProcess bob = start(
+                "name-owner-bob",
+                env,
+                "connect",
+                "web/svc",
+                String.valueOf(bobPort),
+                "--fleet-ca",
+                caCert.toString(),
+                "--relay",
+                url,
+                "--relay-fingerprint",
+                fingerprint[0],
+                "--state",
+                tmp.resolve("bob").toString());
         awaitReady("bob", bob);
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> REAL.equals(tryGet(bobPort)));
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> REAL.equals(tryGet(bobPort)));
 
         // 1. A guest token asking for the taken name is refused, clearly, and keeps its use.
-        String guest = tokens.create(Set.of("guest"), 3, Duration.ofHours(1), null).token().reveal();
+        String guest = tokens.create(Set.of("guest"), 3, Duration.ofHours(1), null)
+                .token()
+                .reveal();
         Path impYaml = tmp.resolve("imp.yaml");
-        Files.writeString(impYaml, relayYaml + "expose:\n  - {name: svc, target: 127.0.0.1:" + serve(IMPOSTOR).getAddress().getPort()
-                + ", allow: [name:bob]}\n");
-        BurrowProcess refused = start("name-owner-guest-refused", env, "agent", "--config", impYaml.toString(),
-                "--state", tmp.resolve("imp").toString(), "--join", guest, "--name", "web", "--transport", "nio");
-        assertThat(refused.process.waitFor(120, TimeUnit.SECONDS)).as("the refused agent exits").isTrue();
+        Files.writeString(
+                impYaml,
+                relayYaml + "expose:\n  - {name: svc, target: 127.0.0.1:"
+                        + serve(IMPOSTOR).getAddress().getPort() + ", allow: [name:bob]}\n");
+        BurrowProcess refused = start(
+                "name-owner-guest-refused",
+                env,
+                "agent",
+                "--config",
+                impYaml.toString(),
+                "--state",
+                tmp.resolve("imp").toString(),
+                "--join",
+                guest,
+                "--name",
+                "web",
+                "--transport",
+                "nio");
+        assertThat(refused.process.waitFor(120, TimeUnit.SECONDS))
+                .as("the refused agent exits")
+                .isTrue();
         assertThat(refused.process.exitValue()).isNotZero();
         assertThat(refused.logText())
                 .contains("name 'web' belongs to another node")
                 .contains("burrow ca revoke web")
-                .contains("process list").contains("--join-file") // the command-line token warned
+                .contains("process list")
+                .contains("--join-file") // the command-line token warned
                 .doesNotContain(guest);
         assertThat(tokens.list()).anySatisfy(t -> {
             assertThat(t.tags()).containsExactly("guest");
             assertThat(t.usesLeft()).isEqualTo(3);
         });
-        assertThat(NodeIdentity.load(tmp.resolve("imp")).certificate().selfSigned()).isTrue();
+        assertThat(NodeIdentity.load(tmp.resolve("imp")).certificate().selfSigned())
+                .isTrue();
 
         // 2. An impostor certificate for 'web' issued outside the record (as the old enrolment did).
         NodeIdentity impId = NodeIdentity.load(tmp.resolve("imp"));
         X509Certificate impCert = ca.issue(impId.nodeKey(), "web", Set.of("guest"), Duration.ofDays(1));
         impId.installCertificate(ca.chainFor(impCert));
         web.close(); // the real node goes offline
-        BurrowProcess impostor = start("name-owner-impostor", env, "agent", "--config", impYaml.toString(),
-                "--state", tmp.resolve("imp").toString(), "--transport", "nio");
+        BurrowProcess impostor = start(
+                "name-owner-impostor",
+                env,
+                "agent",
+                "--config",
+                impYaml.toString(),
+                "--state",
+                tmp.resolve("imp").toString(),
+                "--transport",
+                "nio");
         awaitReady("imp", impostor);
         // Bob's forward must never reach it: every attempt over a while is refused.
         List<String> seen = new ArrayList<>();
@@ -192,8 +276,20 @@ class NameOwnershipE2eTest {
 
         // 3. The real node renews with its own key (new certificate through a guest token from stdin): it keeps 'web'.
         Files.delete(tmp.resolve("web").resolve(NodeIdentity.CERT_FILE));
-        BurrowProcess renewed = start("name-owner-web-renewed", env, "agent", "--config", webYaml.toString(),
-                "--state", tmp.resolve("web").toString(), "--join", "-", "--name", "web", "--transport", "nio");
+        BurrowProcess renewed = start(
+                "name-owner-web-renewed",
+                env,
+                "agent",
+                "--config",
+                webYaml.toString(),
+                "--state",
+                tmp.resolve("web").toString(),
+                "--join",
+                "-",
+                "--name",
+                "web",
+                "--transport",
+                "nio");
         try (OutputStream in = renewed.process.getOutputStream()) {
             in.write((guest + "\n").getBytes(StandardCharsets.UTF_8));
         }
@@ -201,7 +297,9 @@ class NameOwnershipE2eTest {
         assertThat(renewed.logText()).contains("enrolled as 'web'").doesNotContain("process list");
         assertThat(NodeIdentity.load(tmp.resolve("web")).nodeKey()).isEqualTo(webId.nodeKey());
         // With both connected, the name resolves to the holder only: bob reaches the real node, never the impostor.
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).until(() -> REAL.equals(tryGet(bobPort)));
+        await().atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> REAL.equals(tryGet(bobPort)));
         for (int i = 0; i < 5; i++) {
             assertThat(tryGet(bobPort)).isNotEqualTo(IMPOSTOR);
         }

@@ -54,36 +54,89 @@ class NameResolutionE2eTest {
             id.installCertificate(ca.chainFor(cert));
         }
         relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                        "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev",
-                        "tls.dev-dir", tmp.resolve("relay").toString(), "auth.mode", "ca", "auth.ca", caCert.toString(),
-                        "transport", "nio", "limits.ip-connect-rate", "100000", "limits.ip-connect-burst", "100000")))
-                .transport(Transport.nio()).build().start();
+                        "listen",
+                        "127.0.0.1:0",
+                        "admin-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "tls.dev-dir",
+                        tmp.resolve("relay").toString(),
+                        "auth.mode",
+                        "ca",
+                        "auth.ca",
+                        caCert.toString(),
+                        "transport",
+                        "nio",
+                        "limits.ip-connect-rate",
+                        "100000",
+                        "limits.ip-connect-burst",
+                        "100000")))
+                .transport(Transport.nio())
+                .build()
+                .start();
         String url = "https://127.0.0.1:" + relay.address().getPort();
         String fingerprint = relay.tlsFingerprint();
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, "relay:\n  url: " + url + "\n  fingerprint: " + fingerprint + "\n"
-                + "fleet-ca: [" + caCert + "]\n"
-                + "expose:\n  - {name: web, target: 127.0.0.1:" + targets.web.getAddress().getPort() + ", allow: [name:bob]}\n");
+        Files.writeString(
+                aliceYaml,
+                "relay:\n  url: " + url + "\n  fingerprint: " + fingerprint + "\n"
+                        + "fleet-ca: [" + caCert + "]\n"
+                        + "expose:\n  - {name: web, target: 127.0.0.1:"
+                        + targets.web.getAddress().getPort() + ", allow: [name:bob]}\n");
         bobPort = AgentE2eTest.freePort();
         davePort = AgentE2eTest.freePort();
         Map<String, String> env = Map.of("BURROW_DIRECT", "off");
-        processes.add(BurrowProcess.start("names-e2e-alice", env, "agent", "--config", aliceYaml.toString(),
-                "--state", tmp.resolve("alice").toString(), "--transport", "nio"));
-        processes.add(BurrowProcess.start("names-e2e-bob", env, "connect", "alice/web", String.valueOf(bobPort),
-                "--fleet-ca", caCert.toString(), "--relay", url, "--relay-fingerprint", fingerprint,
-                "--state", tmp.resolve("bob").toString()));
-        processes.add(BurrowProcess.start("names-e2e-dave", env, "connect", "nobody/web", String.valueOf(davePort),
-                "--fleet-ca", caCert.toString(), "--relay", url, "--relay-fingerprint", fingerprint,
-                "--state", tmp.resolve("dave").toString()));
+        processes.add(BurrowProcess.start(
+                "names-e2e-alice",
+                env,
+                "agent",
+                "--config",
+                aliceYaml.toString(),
+                "--state",
+                tmp.resolve("alice").toString(),
+                "--transport",
+                "nio"));
+        processes.add(BurrowProcess.start(
+                "names-e2e-bob",
+                env,
+                "connect",
+                "alice/web",
+                String.valueOf(bobPort),
+                "--fleet-ca",
+                caCert.toString(),
+                "--relay",
+                url,
+                "--relay-fingerprint",
+                fingerprint,
+                "--state",
+                tmp.resolve("bob").toString()));
+        processes.add(BurrowProcess.start(
+                "names-e2e-dave",
+                env,
+                "connect",
+                "nobody/web",
+                String.valueOf(davePort),
+                "--fleet-ca",
+                caCert.toString(),
+                "--relay",
+                url,
+                "--relay-fingerprint",
+                fingerprint,
+                "--state",
+                tmp.resolve("dave").toString()));
         for (String who : List.of("alice", "bob", "dave")) {
-            await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                for (BurrowProcess p : processes) {
-                    if (!p.isAlive()) {
-                        throw new AssertionError(p.name + " exited: " + p.logText());
-                    }
-                }
-                return ready(who);
-            });
+            await(who + " ready")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        for (BurrowProcess p : processes) {
+                            if (!p.isAlive()) {
+                                throw new AssertionError(p.name + " exited: " + p.logText());
+                            }
+                        }
+                        return ready(who);
+                    });
         }
     }
 
@@ -115,20 +168,21 @@ class NameResolutionE2eTest {
     @Test
     void aNameReachesItsNodeAndAnUnknownNameIsRefusedWithTheReason() throws Exception {
         // alice connected moments ago: the relay knows her name from her verified certificate.
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
                 .untilAsserted(() -> assertThat(AgentE2eTest.get(bobPort)).isEqualTo(TestTargets.WEB_BODY));
         assertThat(status("bob").forwards().get(0).peer()).isEqualTo("alice");
 
         try (Socket s = AgentE2eTest.connect(davePort)) {
             assertThat(AgentE2eTest.readToEnd(s)).isIn("", "<reset>");
         }
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(status("dave").recentRefusals())
-                .anySatisfy(r -> {
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(status("dave").recentRefusals()).anySatisfy(r -> {
                     assertThat(r.code()).isEqualTo("PEER_NOT_FOUND");
                     assertThat(r.message()).contains("no node named nobody is connected to the relay");
                 }));
         assertThat(status("dave").forwards().get(0).lastError()).contains("no node named nobody");
-        await().atMost(Duration.ofSeconds(10)).until(() -> processes.get(2).logText()
-                .contains("no node named nobody is connected to the relay"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> processes.get(2).logText().contains("no node named nobody is connected to the relay"));
     }
 }

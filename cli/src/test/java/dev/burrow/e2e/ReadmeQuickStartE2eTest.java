@@ -72,7 +72,10 @@ class ReadmeQuickStartE2eTest {
         assertThat(end).isGreaterThan(begin);
         String block = text.substring(begin, end);
         block = block.substring(block.indexOf("```sh") + 5, block.lastIndexOf("```"));
-        return block.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        return block.lines()
+                .map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                .toList();
     }
 
     @Test
@@ -86,11 +89,21 @@ class ReadmeQuickStartE2eTest {
             ex.close();
         });
         web.start();
-        Map<String, String> ports = Map.of("8443", String.valueOf(freePort()), "8080",
-                String.valueOf(web.getAddress().getPort()), "9000", String.valueOf(freePort()));
+        Map<String, String> ports = Map.of(
+                "8443",
+                String.valueOf(freePort()),
+                "8080",
+                String.valueOf(web.getAddress().getPort()),
+                "9000",
+                String.valueOf(freePort()));
         // A fresh user: the default state directory (~/.burrow) is under the temporary home.
-        Map<String, String> env = Map.of("BURROW_STATE", home.resolve(".burrow").toString(),
-                "BURROW_LISTEN", "127.0.0.1:" + ports.get("8443"), "BURROW_LOG_LEVEL", "INFO");
+        Map<String, String> env = Map.of(
+                "BURROW_STATE",
+                home.resolve(".burrow").toString(),
+                "BURROW_LISTEN",
+                "127.0.0.1:" + ports.get("8443"),
+                "BURROW_LOG_LEVEL",
+                "INFO");
         Map<String, String> vars = new HashMap<>();
         String relayLog = null;
         int n = 0;
@@ -107,8 +120,12 @@ class ReadmeQuickStartE2eTest {
                 assertThat(fp.find()).as("relay printed its fingerprint").isTrue();
                 vars.put(assign.group(1), fp.group(1));
             } else if (capture.matches()) {
-                String out = BurrowProcess.output("quickstart-" + n, env, 120, burrowArgs(capture.group(2))).strip();
-                assertThat(out).as(raw + " prints one value").doesNotContain("\n").isNotEmpty();
+                String out = BurrowProcess.output("quickstart-" + n, env, 120, burrowArgs(capture.group(2)))
+                        .strip();
+                assertThat(out)
+                        .as(raw + " prints one value")
+                        .doesNotContain("\n")
+                        .isNotEmpty();
                 vars.put(capture.group(1), out);
             } else if (line.startsWith("./burrow ")) {
                 String[] args = burrowArgs(line);
@@ -131,19 +148,28 @@ class ReadmeQuickStartE2eTest {
                     // What the relay prints for agents carries its real address and pin.
                     Matcher fp = FINGERPRINT.matcher(relayLog);
                     assertThat(fp.find()).isTrue();
-                    assertThat(relayLog).contains("--relay https://127.0.0.1:" + ports.get("8443") + " --relay-fingerprint "
-                            + fp.group(1));
+                    assertThat(relayLog)
+                            .contains("--relay https://127.0.0.1:" + ports.get("8443") + " --relay-fingerprint "
+                                    + fp.group(1));
                 } else if (args[0].equals("expose")) {
                     // The printed line for peers names the relay and its pin, so that it works as printed.
-                    await().atMost(Duration.ofSeconds(10)).until(() -> p.logText().lines()
-                            .anyMatch(l -> l.contains("peers connect with:") && l.contains("--relay-fingerprint " + vars.get("FP"))));
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> p.logText()
+                                    .lines()
+                                    .anyMatch(l -> l.contains("peers connect with:")
+                                            && l.contains("--relay-fingerprint " + vars.get("FP"))));
                 }
             } else if (line.startsWith("curl ")) {
                 URI uri = URI.create(line.substring(5).strip());
-                HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+                HttpClient http = HttpClient.newBuilder()
+                        .connectTimeout(Duration.ofSeconds(10))
+                        .build();
                 // At once and only once, as a person would: connect holds a connection that arrives before
                 // it reached the relay (ForwardListener.holdUntil) rather than resetting it.
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).build(),
+                HttpResponse<String> r = http.send(
+                        HttpRequest.newBuilder(uri)
+                                .timeout(Duration.ofSeconds(60))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).isEqualTo(200);
                 String[] body = {r.body()};

@@ -84,64 +84,126 @@ class SidecarInteropTest {
 
     @BeforeAll
     void start() throws Exception {
-        dev.burrow.netlab.NetLabSupport.requireFeature(onPath("redis-server"), "redis-server is not installed (scripts/install-test-deps.sh installs it)", true);
-        dev.burrow.netlab.NetLabSupport.requireFeature(onPath("redis-cli"), "redis-cli is not installed (package redis-tools; scripts/install-test-deps.sh)", true);
-        dev.burrow.netlab.NetLabSupport.requireFeature(nginxBinary() != null, "nginx is not installed (scripts/install-test-deps.sh installs it)", true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(
+                onPath("redis-server"),
+                "redis-server is not installed (scripts/install-test-deps.sh installs it)",
+                true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(
+                onPath("redis-cli"),
+                "redis-cli is not installed (package redis-tools; scripts/install-test-deps.sh)",
+                true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(
+                nginxBinary() != null, "nginx is not installed (scripts/install-test-deps.sh installs it)", true);
         tmp = Files.createTempDirectory("burrow-sidecar-");
         TestIdentities ids = TestIdentities.create(tmp.resolve("ids"));
         alice = ids.node("alice", "server");
         bob = ids.node("bob", "ops", "dev");
         Path caPem = tmp.resolve("fleet-ca.pem");
-        Files.writeString(caPem, "-----BEGIN CERTIFICATE-----\n"
-                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(ids.caCertificate().getEncoded())
-                + "\n-----END CERTIFICATE-----\n");
+        Files.writeString(
+                caPem,
+                "-----BEGIN CERTIFICATE-----\n"
+                        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                                .encodeToString(ids.caCertificate().getEncoded())
+                        + "\n-----END CERTIFICATE-----\n");
 
         relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                        "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev",
-                        "tls.dev-dir", tmp.resolve("relay").toString(), "auth.mode", "ca", "auth.ca", caPem.toString(), "transport", "nio",
-                        "limits.ip-connect-rate", "100000", "limits.ip-connect-burst", "100000")))
-                .transport(Transport.nio()).build().start();
+                        "listen",
+                        "127.0.0.1:0",
+                        "admin-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "tls.dev-dir",
+                        tmp.resolve("relay").toString(),
+                        "auth.mode",
+                        "ca",
+                        "auth.ca",
+                        caPem.toString(),
+                        "transport",
+                        "nio",
+                        "limits.ip-connect-rate",
+                        "100000",
+                        "limits.ip-connect-burst",
+                        "100000")))
+                .transport(Transport.nio())
+                .build()
+                .start();
 
         redisPort = AgentE2eTest.freePort();
-        redis = new ProcessBuilder("redis-server", "--port", String.valueOf(redisPort), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", tmp.toString(), "--protected-mode", "no", "--daemonize", "no")
-                .redirectErrorStream(true).redirectOutput(logFile("redis-server")).start();
+        redis = new ProcessBuilder(
+                        "redis-server",
+                        "--port",
+                        String.valueOf(redisPort),
+                        "--bind",
+                        "127.0.0.1",
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                        "--dir",
+                        tmp.toString(),
+                        "--protected-mode",
+                        "no",
+                        "--daemonize",
+                        "no")
+                .redirectErrorStream(true)
+                .redirectOutput(logFile("redis-server"))
+                .start();
         nginxPort = AgentE2eTest.freePort();
         nginx = startNginx();
         raw = new ServerSocket(0, 16, InetAddress.getLoopbackAddress());
         rawThread = Thread.ofPlatform().daemon().name("raw-proxy-target").start(this::serveRaw);
-        await("redis and nginx listening").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        await("redis and nginx listening")
+                .atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> listening(redisPort) && listening(nginxPort));
 
         String relayYaml = "relay:\n  url: https://127.0.0.1:" + relay.address().getPort() + "\n  fingerprint: "
                 + relay.tlsFingerprint() + "\n";
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, relayYaml + "fleet-ca: [" + caPem + "]\nexpose:\n"
-                + "  - {name: redis, target: 127.0.0.1:" + redisPort + ", allow: [tag:ops]}\n"
-                + "  - {name: web, target: 127.0.0.1:" + nginxPort + ", allow: [tag:ops], proxy-protocol: v2}\n"
-                + "  - {name: raw, target: 127.0.0.1:" + raw.getLocalPort() + ", allow: [tag:ops], proxy-protocol: v2}\n");
+        Files.writeString(
+                aliceYaml,
+                relayYaml + "fleet-ca: [" + caPem + "]\nexpose:\n"
+                        + "  - {name: redis, target: 127.0.0.1:" + redisPort + ", allow: [tag:ops]}\n"
+                        + "  - {name: web, target: 127.0.0.1:" + nginxPort + ", allow: [tag:ops], proxy-protocol: v2}\n"
+                        + "  - {name: raw, target: 127.0.0.1:" + raw.getLocalPort()
+                        + ", allow: [tag:ops], proxy-protocol: v2}\n");
         redisFwd = AgentE2eTest.freePort();
         webFwd = AgentE2eTest.freePort();
         rawFwd = AgentE2eTest.freePort();
         Path bobYaml = tmp.resolve("bob.yaml");
-        Files.writeString(bobYaml, relayYaml + "fleet-ca: [" + caPem + "]\npeers:\n  alice: " + alice.nodeKey().nodeId() + "\nforward:\n"
-                + "  - {peer: alice, service: redis, listen: " + redisFwd + "}\n"
-                + "  - {peer: alice, service: web, listen: " + webFwd + "}\n"
-                + "  - {peer: alice, service: raw, listen: " + rawFwd + "}\n");
+        Files.writeString(
+                bobYaml,
+                relayYaml + "fleet-ca: [" + caPem + "]\npeers:\n  alice: "
+                        + alice.nodeKey().nodeId() + "\nforward:\n"
+                        + "  - {peer: alice, service: redis, listen: " + redisFwd + "}\n"
+                        + "  - {peer: alice, service: web, listen: " + webFwd + "}\n"
+                        + "  - {peer: alice, service: raw, listen: " + rawFwd + "}\n");
         // The sidecar way: configuration named by BURROW_CONFIG, not a flag.
-        agents.add(BurrowProcess.start("sidecar-alice", Map.of("BURROW_DIRECT", "off", "BURROW_CONFIG", aliceYaml.toString()),
-                "agent", "--state", stateOf("alice")));
-        agents.add(BurrowProcess.start("sidecar-bob", Map.of("BURROW_DIRECT", "off", "BURROW_CONFIG", bobYaml.toString()),
-                "agent", "--state", stateOf("bob")));
+        agents.add(BurrowProcess.start(
+                "sidecar-alice",
+                Map.of("BURROW_DIRECT", "off", "BURROW_CONFIG", aliceYaml.toString()),
+                "agent",
+                "--state",
+                stateOf("alice")));
+        agents.add(BurrowProcess.start(
+                "sidecar-bob",
+                Map.of("BURROW_DIRECT", "off", "BURROW_CONFIG", bobYaml.toString()),
+                "agent",
+                "--state",
+                stateOf("bob")));
         for (String who : List.of("alice", "bob")) {
-            await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                for (BurrowProcess p : agents) {
-                    if (!p.isAlive()) {
-                        throw new AssertionError(p.name + " exited: " + p.logText());
-                    }
-                }
-                return ready(who);
-            });
+            await(who + " ready")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        for (BurrowProcess p : agents) {
+                            if (!p.isAlive()) {
+                                throw new AssertionError(p.name + " exited: " + p.logText());
+                            }
+                        }
+                        return ready(who);
+                    });
         }
     }
 
@@ -166,7 +228,8 @@ class SidecarInteropTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -216,10 +279,17 @@ class SidecarInteropTest {
 
             Cli human = cli("whois", addr, "--state", stateOf("alice"));
             assertThat(human.exit()).isZero();
-            assertThat(human.out()).contains(bob.nodeKey().nodeId()).contains("bob").contains("dev,ops").contains("redis");
+            assertThat(human.out())
+                    .contains(bob.nodeKey().nodeId())
+                    .contains("bob")
+                    .contains("dev,ops")
+                    .contains("redis");
 
             // The local API answers the same.
-            assertThat(ControlApiClient.forStateDir(Path.of(stateOf("alice"))).whois(addr).orElseThrow().nodeId())
+            assertThat(ControlApiClient.forStateDir(Path.of(stateOf("alice")))
+                            .whois(addr)
+                            .orElseThrow()
+                            .nodeId())
                     .isEqualTo(bob.nodeKey().nodeId());
         }
         Cli unknown = cli("whois", "127.0.0.1:1", "--state", stateOf("alice"));
@@ -229,20 +299,32 @@ class SidecarInteropTest {
         assertThat(unknownJson.exit()).isEqualTo(1);
         assertThat(JSON.readTree(unknownJson.out()).path("error").asText()).isEqualTo("no such connection");
         // Bob's agent made no connection to any service: it knows nobody.
-        assertThat(cli("whois", "127.0.0.1:1", "--state", stateOf("bob")).exit()).isEqualTo(1);
+        assertThat(cli("whois", "127.0.0.1:1", "--state", stateOf("bob")).exit())
+                .isEqualTo(1);
     }
 
     @Test
     void nginxLogsTheDialersMappedAddressFromThePROXYHeader() throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webFwd + "/hello"))
-                .timeout(Duration.ofSeconds(60)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + webFwd + "/hello"))
+                        .timeout(Duration.ofSeconds(60))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("hello through burrow\n");
         String mapped = PeerAddresses.ipv4(bob.nodeKey()).getHostAddress();
-        await("nginx access log").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-                .until(() -> Files.exists(nginxAccessLog) && Files.readString(nginxAccessLog).contains("/hello"));
-        String line = Files.readAllLines(nginxAccessLog).stream().filter(l -> l.contains("/hello")).findFirst().orElseThrow();
+        await("nginx access log")
+                .atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> Files.exists(nginxAccessLog)
+                        && Files.readString(nginxAccessLog).contains("/hello"));
+        String line = Files.readAllLines(nginxAccessLog).stream()
+                .filter(l -> l.contains("/hello"))
+                .findFirst()
+                .orElseThrow();
         // log_format: $proxy_protocol_addr $proxy_protocol_port $remote_addr "$request"
         assertThat(line).startsWith(mapped + " ").contains(" 127.0.0.1 ");
     }
@@ -263,7 +345,8 @@ class SidecarInteropTest {
             assertThat(h.destination()).isEqualTo("127.0.0.1");
             assertThat(h.destinationPort()).isEqualTo(raw.getLocalPort());
             assertThat(h.sourcePort()).isEqualTo(h.tcpClientPort());
-            assertThat(h.tlvs()).containsEntry(ProxyHeaders.TLV_NODE_ID, bob.nodeKey().nodeId())
+            assertThat(h.tlvs())
+                    .containsEntry(ProxyHeaders.TLV_NODE_ID, bob.nodeKey().nodeId())
                     .containsEntry(0xE0, bob.nodeKey().nodeId())
                     .containsEntry(0xE1, "bob")
                     .containsEntry(0xE2, "dev,ops")
@@ -276,8 +359,15 @@ class SidecarInteropTest {
     // ------------------------------------------------------------------ helpers
 
     /** A PROXY v2 header as this test's parser read it, plus the first data line after it. */
-    record ProxyV2(int family, String source, String destination, int sourcePort, int destinationPort, Map<Integer, String> tlvs,
-            int tcpClientPort, String firstLine) {}
+    record ProxyV2(
+            int family,
+            String source,
+            String destination,
+            int sourcePort,
+            int destinationPort,
+            Map<Integer, String> tlvs,
+            int tcpClientPort,
+            String firstLine) {}
 
     private void serveRaw() {
         while (!raw.isClosed()) {
@@ -354,7 +444,8 @@ class SidecarInteropTest {
     }
 
     String redisCli(String... command) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", String.valueOf(redisFwd), "--raw"));
+        List<String> cmd =
+                new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", String.valueOf(redisFwd), "--raw"));
         cmd.addAll(List.of(command));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try {
@@ -422,8 +513,17 @@ class SidecarInteropTest {
                     }
                 }
                 """.formatted(prefix, nginxPort));
-        return new ProcessBuilder(nginxBinary(), "-p", prefix.toString(), "-c", conf.toString(), "-e", prefix.resolve("logs/error.log").toString())
-                .redirectErrorStream(true).redirectOutput(logFile("nginx")).start();
+        return new ProcessBuilder(
+                        nginxBinary(),
+                        "-p",
+                        prefix.toString(),
+                        "-c",
+                        conf.toString(),
+                        "-e",
+                        prefix.resolve("logs/error.log").toString())
+                .redirectErrorStream(true)
+                .redirectOutput(logFile("nginx"))
+                .start();
     }
 
     static String nginxBinary() {

@@ -21,6 +21,7 @@ final class TestTargets implements AutoCloseable {
     static final String WEB_BODY = "hello from alice's web service";
     /** Bytes each way in the bulk test. */
     static final long BULK_BYTES = 1L << 30;
+
     static final int CHUNK = 64 * 1024;
 
     /** What the bulk target saw on one connection. */
@@ -33,6 +34,7 @@ final class TestTargets implements AutoCloseable {
     final ConcurrentLinkedQueue<BulkResult> bulkResults = new ConcurrentLinkedQueue<>();
     /** What went wrong on the bulk target's side, for the test to report. */
     final ConcurrentLinkedQueue<String> bulkErrors = new ConcurrentLinkedQueue<>();
+
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "e2e-target");
         t.setDaemon(true);
@@ -63,7 +65,8 @@ final class TestTargets implements AutoCloseable {
         // Answers only after the client's EOF: proves half-close travels end to end.
         upper = serve(lo, s -> {
             byte[] all = s.getInputStream().readAllBytes();
-            s.getOutputStream().write(new String(all, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream()
+                    .write(new String(all, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput();
         });
         // Reads the client's gibibyte to EOF while sending its own: both directions in flight at

@@ -41,8 +41,16 @@ class JoinEnrolmentTest {
         FleetCa ca = FleetCa.init(caDir, "test-fleet", Clock.systemUTC());
         tokens = JoinTokenStore.open(caDir, Clock.systemUTC());
         relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                        "listen", "127.0.0.1:0", "admin-listen", "off", "stun-listen", "off", "tls.mode", "dev",
-                        "auth.mode", "open")))
+                        "listen",
+                        "127.0.0.1:0",
+                        "admin-listen",
+                        "off",
+                        "stun-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "auth.mode",
+                        "open")))
                 .enrolment(EnrolmentEndpoints.of(new EnrolmentService(ca, tokens, Duration.ofDays(1))))
                 .build()
                 .start();
@@ -58,12 +66,19 @@ class JoinEnrolmentTest {
 
     @Test
     void aTokenBuysACaIssuedCertificateOnceAndTheCertificateIsInstalled() throws Exception {
-        String token = tokens.create(Set.of("dev"), 1, Duration.ofHours(1), null).token().reveal();
+        String token = tokens.create(Set.of("dev"), 1, Duration.ofHours(1), null)
+                .token()
+                .reveal();
         NodeIdentity alice = NodeIdentity.loadOrCreate(tmp.resolve("alice"));
         assertThat(alice.certificate().selfSigned()).isTrue();
 
-        EnrolmentResponse issued = RelayEnroller.enrol(url, RelayTrust.pinned(relay.tlsFingerprint()).sslContext(), alice,
-                token, "alice", Duration.ofSeconds(20));
+        EnrolmentResponse issued = RelayEnroller.enrol(
+                url,
+                RelayTrust.pinned(relay.tlsFingerprint()).sslContext(),
+                alice,
+                token,
+                "alice",
+                Duration.ofSeconds(20));
 
         assertThat(issued.name()).isEqualTo("alice");
         assertThat(issued.tags()).containsExactly("dev");
@@ -74,24 +89,33 @@ class JoinEnrolmentTest {
 
         // The one-time token is spent: a second node gets a clear refusal, and no certificate.
         NodeIdentity mallory = NodeIdentity.loadOrCreate(tmp.resolve("mallory"));
-        assertThatThrownBy(() -> RelayEnroller.enrol(url, RelayTrust.pinned(relay.tlsFingerprint()).sslContext(), mallory,
-                token, "mallory", Duration.ofSeconds(20)))
+        assertThatThrownBy(() -> RelayEnroller.enrol(
+                        url,
+                        RelayTrust.pinned(relay.tlsFingerprint()).sslContext(),
+                        mallory,
+                        token,
+                        "mallory",
+                        Duration.ofSeconds(20)))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("enrolment refused by the relay")
                 .hasMessageNotContaining(token);
-        assertThat(NodeIdentity.load(tmp.resolve("mallory")).certificate().selfSigned()).isTrue();
+        assertThat(NodeIdentity.load(tmp.resolve("mallory")).certificate().selfSigned())
+                .isTrue();
     }
 
     @Test
     void aRelayWithAnotherCertificateIsNotTrustedWithTheToken() throws Exception {
-        String token = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String token =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         NodeIdentity bob = NodeIdentity.loadOrCreate(tmp.resolve("bob"));
         String wrongPin = "sha256:" + "00".repeat(32);
-        assertThatThrownBy(() -> RelayEnroller.enrol(url, RelayTrust.pinned(wrongPin).sslContext(), bob, token, null,
-                Duration.ofSeconds(20)))
+        assertThatThrownBy(() -> RelayEnroller.enrol(
+                        url, RelayTrust.pinned(wrongPin).sslContext(), bob, token, null, Duration.ofSeconds(20)))
                 .isInstanceOf(IOException.class);
         // The token was never sent, so it still works with the right relay.
-        RelayEnroller.enrol(url, RelayTrust.pinned(relay.tlsFingerprint()).sslContext(), bob, token, null, Duration.ofSeconds(20));
-        assertThat(NodeIdentity.load(tmp.resolve("bob")).certificate().selfSigned()).isFalse();
+        RelayEnroller.enrol(
+                url, RelayTrust.pinned(relay.tlsFingerprint()).sslContext(), bob, token, null, Duration.ofSeconds(20));
+        assertThat(NodeIdentity.load(tmp.resolve("bob")).certificate().selfSigned())
+                .isFalse();
     }
 }

@@ -67,6 +67,7 @@ class KillNineFaultTest {
     static final Duration STARTUP = Duration.ofSeconds(240);
     /** Large enough that no bulk transfer finishes before the kill. */
     static final long BULK_BYTES = 1L << 30;
+
     static final int BULK_TRANSFERS = 3;
     static final long SMALL_BYTES = 256 * 1024;
     /** Bytes that must have gone round before the kill, so the kill lands mid-transfer. */
@@ -76,10 +77,11 @@ class KillNineFaultTest {
      * the relay come and go; a leak per transfer would exceed this after a few dozen transfers.
      */
     static final long FD_SLACK = 24;
+
     static final long THREAD_SLACK = 12;
     /** Paranoid leak detection in the children too (through the environment, so every child JVM gets it). */
-    static final Map<String, String> LEAK_DETECTION = Map.of("JAVA_TOOL_OPTIONS",
-            "-Dio.netty.leakDetection.level=paranoid -Dio.netty.leakDetection.targetRecords=4");
+    static final Map<String, String> LEAK_DETECTION = Map.of(
+            "JAVA_TOOL_OPTIONS", "-Dio.netty.leakDetection.level=paranoid -Dio.netty.leakDetection.targetRecords=4");
 
     Path tmp;
     EchoTarget target;
@@ -105,8 +107,10 @@ class KillNineFaultTest {
     @BeforeAll
     void startEverything() throws Exception {
         var selected = new dev.burrow.transport.TransportSelector().select(transport());
-        NetLabSupport.requireFeature(selected.kind() == transport(),
-                transport().configName() + " is not available here: " + selected.reason(), true);
+        NetLabSupport.requireFeature(
+                selected.kind() == transport(),
+                transport().configName() + " is not available here: " + selected.reason(),
+                true);
         tmp = Files.createTempDirectory("burrow-fault-");
         target = new EchoTarget();
         relayPort = freePort();
@@ -117,11 +121,15 @@ class KillNineFaultTest {
         bob = NodeIdentity.loadOrCreate(tmp.resolve("bob"), "bob", Clock.systemUTC());
         String relayYaml = "relay:\n  url: https://127.0.0.1:" + relayPort + "\n  fingerprint: " + fingerprint + "\n";
         aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, relayYaml + "expose:\n  - {name: echo, target: 127.0.0.1:" + target.port()
-                + ", allow: [node:" + bob.nodeKey().nodeId() + "]}\n");
+        Files.writeString(
+                aliceYaml,
+                relayYaml + "expose:\n  - {name: echo, target: 127.0.0.1:" + target.port() + ", allow: [node:"
+                        + bob.nodeKey().nodeId() + "]}\n");
         bobYaml = tmp.resolve("bob.yaml");
-        Files.writeString(bobYaml, relayYaml + "peers:\n  alice: " + alice.nodeKey().nodeId() + "\n"
-                + "forward:\n  - {peer: alice, service: echo, listen: " + forwardPort + "}\n");
+        Files.writeString(
+                bobYaml,
+                relayYaml + "peers:\n  alice: " + alice.nodeKey().nodeId() + "\n"
+                        + "forward:\n  - {peer: alice, service: echo, listen: " + forwardPort + "}\n");
         aliceAgent = startAgent("alice", aliceYaml);
         bobAgent = startAgent("bob", bobYaml);
         awaitReady("alice");
@@ -142,7 +150,8 @@ class KillNineFaultTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -150,7 +159,9 @@ class KillNineFaultTest {
     @AfterEach
     void noLeakReports() {
         for (BurrowProcess p : all) {
-            assertThat(p.leakReports()).as("Netty leak reports in %s (%s)", p.name, p.log).isEmpty();
+            assertThat(p.leakReports())
+                    .as("Netty leak reports in %s (%s)", p.name, p.log)
+                    .isEmpty();
         }
     }
 
@@ -211,7 +222,8 @@ class KillNineFaultTest {
                 }
             }));
         }
-        await("bytes flow before the kill").atMost(Duration.ofSeconds(120))
+        await("bytes flow before the kill")
+                .atMost(Duration.ofSeconds(120))
                 .until(() -> bulk.stream().mapToLong(Transfer::received).sum() >= KILL_AFTER_BYTES);
         victim.kill9();
         List<Transfer.Outcome> outcomes = new ArrayList<>();
@@ -224,31 +236,56 @@ class KillNineFaultTest {
         }
         outcomes.addAll(small);
         if (outcomes.stream().anyMatch(o -> o.kind() == Transfer.Kind.HUNG)) {
-            System.out.println("a transfer hung after killing " + victim.name + "; agents now: alice " + statusJson("alice")
-                    + "\nbob " + statusJson("bob"));
+            System.out.println("a transfer hung after killing " + victim.name + "; agents now: alice "
+                    + statusJson("alice") + "\nbob " + statusJson("bob"));
         }
         for (Transfer.Outcome o : outcomes) {
-            assertThat(o.kind()).as("transfer outcome %s after killing %s", o, victim.name)
+            assertThat(o.kind())
+                    .as("transfer outcome %s after killing %s", o, victim.name)
                     .isIn(Transfer.Kind.COMPLETE, Transfer.Kind.FAILED_CLEANLY);
         }
-        System.out.printf("kill -9 %s: %d transfers, %d complete, %d failed cleanly; bulk: %s%n", victim.name, outcomes.size(),
-                outcomes.stream().filter(o -> o.kind() == Transfer.Kind.COMPLETE).count(),
-                outcomes.stream().filter(o -> o.kind() == Transfer.Kind.FAILED_CLEANLY).count(),
+        System.out.printf(
+                "kill -9 %s: %d transfers, %d complete, %d failed cleanly; bulk: %s%n",
+                victim.name,
+                outcomes.size(),
+                outcomes.stream()
+                        .filter(o -> o.kind() == Transfer.Kind.COMPLETE)
+                        .count(),
+                outcomes.stream()
+                        .filter(o -> o.kind() == Transfer.Kind.FAILED_CLEANLY)
+                        .count(),
                 outcomes.subList(0, BULK_TRANSFERS));
         // the bulk transfers cannot have finished: they saw the kill, and reported it
-        assertThat(outcomes.subList(0, BULK_TRANSFERS)).allSatisfy(o -> assertThat(o.kind()).isEqualTo(Transfer.Kind.FAILED_CLEANLY));
+        assertThat(outcomes.subList(0, BULK_TRANSFERS))
+                .allSatisfy(o -> assertThat(o.kind()).isEqualTo(Transfer.Kind.FAILED_CLEANLY));
         generation++;
     }
 
     // ------------------------------------------------------------------ processes
 
     BurrowProcess startRelay() throws Exception {
-        BurrowProcess p = BurrowProcess.start(logPrefix() + "relay-" + generation, LEAK_DETECTION,
-                "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "127.0.0.1:" + adminPort,
-                "--relay-id", "fault-relay", "--transport", transport().configName(), "--drain-grace", "1s",
-                "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
+        BurrowProcess p = BurrowProcess.start(
+                logPrefix() + "relay-" + generation,
+                LEAK_DETECTION,
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + relayPort,
+                "--admin-listen",
+                "127.0.0.1:" + adminPort,
+                "--relay-id",
+                "fault-relay",
+                "--transport",
+                transport().configName(),
+                "--drain-grace",
+                "1s",
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay-tls"),
                 // every circuit is a new TCP connection from 127.0.0.1: lift the per-IP connect rate
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         all.add(p);
         Pattern fp = Pattern.compile("development certificate (\\S+)");
         String[] found = new String[1];
@@ -264,22 +301,34 @@ class KillNineFaultTest {
             return false;
         });
         if (fingerprint != null) {
-            assertThat(found[0]).as("restarted relay keeps its development certificate").isEqualTo(fingerprint);
+            assertThat(found[0])
+                    .as("restarted relay keeps its development certificate")
+                    .isEqualTo(fingerprint);
         }
         fingerprint = found[0];
         return p;
     }
 
     BurrowProcess startAgent(String who, Path yaml) throws IOException {
-        BurrowProcess p = BurrowProcess.start(logPrefix() + who + "-" + generation, withLeakDetection(Map.of("BURROW_DIRECT", "off")),
-                "agent", "--config", yaml.toString(), "--state", tmp.resolve(who).toString(), "--transport", transport().configName());
+        BurrowProcess p = BurrowProcess.start(
+                logPrefix() + who + "-" + generation,
+                withLeakDetection(Map.of("BURROW_DIRECT", "off")),
+                "agent",
+                "--config",
+                yaml.toString(),
+                "--state",
+                tmp.resolve(who).toString(),
+                "--transport",
+                transport().configName());
         all.add(p);
         return p;
     }
 
     String statusJson(String who) {
         try {
-            return String.valueOf(ControlApiClient.forStateDir(tmp.resolve(who)).get("/v1/status").body());
+            return String.valueOf(ControlApiClient.forStateDir(tmp.resolve(who))
+                    .get("/v1/status")
+                    .body());
         } catch (IOException | RuntimeException e) {
             return "(no status: " + e + ")";
         }
@@ -300,20 +349,28 @@ class KillNineFaultTest {
     }
 
     void awaitReady(String who) {
-        await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-            for (BurrowProcess p : List.of(relay, aliceAgent, bobAgent)) {
-                if (p != null && !p.isAlive()) {
-                    throw new AssertionError(p.name + " exited: " + p.logText());
-                }
-            }
-            return ready(who);
-        });
+        await(who + " ready")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    for (BurrowProcess p : List.of(relay, aliceAgent, bobAgent)) {
+                        if (p != null && !p.isAlive()) {
+                            throw new AssertionError(p.name + " exited: " + p.logText());
+                        }
+                    }
+                    return ready(who);
+                });
     }
 
     /** A fresh transfer through the tunnel completes intact (retrying while paths come back). */
     void awaitTransferWorks() {
-        await("a new transfer works").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
-                .until(() -> new Transfer(forwardPort, 4L << 20, System.nanoTime()).run().kind() == Transfer.Kind.COMPLETE);
+        await("a new transfer works")
+                .atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> new Transfer(forwardPort, 4L << 20, System.nanoTime())
+                                .run()
+                                .kind()
+                        == Transfer.Kind.COMPLETE);
     }
 
     /** GC in every child (so leaked buffers get reported), a transfer (wakes the leak detector), then the counts. */
@@ -356,12 +413,18 @@ class KillNineFaultTest {
                 if (fds < 0) {
                     continue; // no /proc: nothing to compare
                 }
-                System.out.printf("%s before: %d fds, %d threads; after the fault: %d fds, %d threads%n", p.name, fds, threads,
-                        p.openFileDescriptors(), p.threads());
-                await(p.name + " returns to its fd and thread counts").atMost(Duration.ofSeconds(60))
-                        .pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-                            assertThat(p.openFileDescriptors()).as("%s fds (before: %d)", p.name, fds).isLessThanOrEqualTo(fds + FD_SLACK);
-                            assertThat(p.threads()).as("%s threads (before: %d)", p.name, threads)
+                System.out.printf(
+                        "%s before: %d fds, %d threads; after the fault: %d fds, %d threads%n",
+                        p.name, fds, threads, p.openFileDescriptors(), p.threads());
+                await(p.name + " returns to its fd and thread counts")
+                        .atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(500))
+                        .untilAsserted(() -> {
+                            assertThat(p.openFileDescriptors())
+                                    .as("%s fds (before: %d)", p.name, fds)
+                                    .isLessThanOrEqualTo(fds + FD_SLACK);
+                            assertThat(p.threads())
+                                    .as("%s threads (before: %d)", p.name, threads)
                                     .isLessThanOrEqualTo(threads + THREAD_SLACK);
                         });
             }
@@ -376,7 +439,9 @@ class KillNineFaultTest {
         }
         try {
             Process gc = new ProcessBuilder(jcmd.toString(), String.valueOf(p.pid()), "GC.run")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             if (!gc.waitFor(30, TimeUnit.SECONDS)) {
                 gc.destroyForcibly();
             }

@@ -49,6 +49,7 @@ class MeshKillNineFaultTest {
     static final Pattern FINGERPRINT = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
     /** Large enough that no bulk transfer finishes before the kill. */
     static final long BULK_BYTES = 1L << 30;
+
     static final int BULK_TRANSFERS = 2;
     static final long SMALL_BYTES = 128 * 1024;
     /** Bytes that must have gone round before the kill, so the kill lands mid-transfer. */
@@ -79,7 +80,8 @@ class MeshKillNineFaultTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -99,41 +101,81 @@ class MeshKillNineFaultTest {
             int forwardPort = KillNineFaultTest.freePort();
             Map<String, String> env = KillNineFaultTest.withLeakDetection(
                     Map.of("BURROW_DIRECT", "off", "BURROW_RELAY_PROBE_INTERVAL", "2s"));
-            BurrowProcess aliceAgent = agent("alice", env, "expose", "echo", "127.0.0.1:" + target.port(),
-                    "--allow", "node:" + bob.nodeKey().nodeId(), "--relay", r0.url(), "--relay-fingerprint", fp,
-                    "--state", tmp.resolve("alice").toString());
+            BurrowProcess aliceAgent = agent(
+                    "alice",
+                    env,
+                    "expose",
+                    "echo",
+                    "127.0.0.1:" + target.port(),
+                    "--allow",
+                    "node:" + bob.nodeKey().nodeId(),
+                    "--relay",
+                    r0.url(),
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("alice").toString());
             // relay 2 is not up yet: bob's home is relay 1
-            BurrowProcess bobAgent = agent("bob", env, "connect", alice.nodeKey().nodeId() + "/echo",
-                    String.valueOf(forwardPort), "--relay", r1.url(), "--relay", "https://127.0.0.1:" + ports[2],
-                    "--relay-fingerprint", fp, "--state", tmp.resolve("bob").toString());
-            await("alice on relay 0").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> connectedTo("alice", r0.url()));
-            await("bob on relay 1").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> connectedTo("bob", r1.url()));
+            BurrowProcess bobAgent = agent(
+                    "bob",
+                    env,
+                    "connect",
+                    alice.nodeKey().nodeId() + "/echo",
+                    String.valueOf(forwardPort),
+                    "--relay",
+                    r1.url(),
+                    "--relay",
+                    "https://127.0.0.1:" + ports[2],
+                    "--relay-fingerprint",
+                    fp,
+                    "--state",
+                    tmp.resolve("bob").toString());
+            await("alice on relay 0")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> connectedTo("alice", r0.url()));
+            await("bob on relay 1")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> connectedTo("bob", r1.url()));
             Relay r2 = relay("r2", ports[2]);
             for (Relay r : List.of(r0, r1, r2)) {
-                await(r.name() + " meshed with both siblings").atMost(MOVE).pollInterval(Duration.ofMillis(250))
+                await(r.name() + " meshed with both siblings")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(250))
                         .until(() -> meshLinks(r) == 2);
             }
-            await("bob measures relay 2").atMost(MOVE).pollInterval(Duration.ofMillis(250)).until(() -> sees("bob", r2.url(), "up"));
+            await("bob measures relay 2")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> sees("bob", r2.url(), "up"));
             awaitTransferWorks(forwardPort);
 
             // Bob's home is relay 1, unless relay 2 measured clearly faster meanwhile and he moved
             // (a busy relay 1 on a loaded machine does that: the latency policy at work). Whichever
             // relay bridges the bulk transfers is the one killed; the other must take bob over.
-            KillNineFaultTest.Baseline everyone = baseline(forwardPort, r0.process(), r1.process(), r2.process(), aliceAgent, bobAgent);
+            KillNineFaultTest.Baseline everyone =
+                    baseline(forwardPort, r0.process(), r1.process(), r2.process(), aliceAgent, bobAgent);
             Relay bridging = faultDuringTransfers(forwardPort, List.of(r1, r2));
             Relay survivor = bridging == r1 ? r2 : r1;
             KillNineFaultTest.Baseline before = without(everyone, bridging.process());
 
-            await("bob re-homed to the surviving relay").atMost(MOVE).pollInterval(Duration.ofMillis(100)).until(() -> {
-                agentsAlive();
-                return connectedTo("bob", survivor.url());
-            });
+            await("bob re-homed to the surviving relay")
+                    .atMost(MOVE)
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> {
+                        agentsAlive();
+                        return connectedTo("bob", survivor.url());
+                    });
             double survivorBridged = meshEvent(survivor, "circuit_bridged");
             awaitTransferWorks(forwardPort);
-            assertThat(meshEvent(survivor, "circuit_bridged")).as("new connections cross the surviving relay to relay 0")
+            assertThat(meshEvent(survivor, "circuit_bridged"))
+                    .as("new connections cross the surviving relay to relay 0")
                     .isGreaterThan(survivorBridged);
             for (Relay r : List.of(r0, survivor)) {
-                await(r.name() + " dropped its link to the killed relay").atMost(MOVE).pollInterval(Duration.ofMillis(250))
+                await(r.name() + " dropped its link to the killed relay")
+                        .atMost(MOVE)
+                        .pollInterval(Duration.ofMillis(250))
                         .until(() -> meshLinks(r) == 1);
             }
             for (BurrowProcess p : List.of(r0.process(), survivor.process(), aliceAgent, bobAgent)) {
@@ -142,8 +184,12 @@ class MeshKillNineFaultTest {
             awaitTransferWorks(forwardPort);
             before.assertSettled();
             for (BurrowProcess p : all) {
-                assertThat(p.leakReports()).as("Netty leak reports in %s (%s)", p.name, p.log).isEmpty();
-                assertThat(p.logText()).as("the mesh key is never logged (%s)", p.name).doesNotContain(MESH_KEY.substring(0, 20));
+                assertThat(p.leakReports())
+                        .as("Netty leak reports in %s (%s)", p.name, p.log)
+                        .isEmpty();
+                assertThat(p.logText())
+                        .as("the mesh key is never logged (%s)", p.name)
+                        .doesNotContain(MESH_KEY.substring(0, 20));
             }
         }
     }
@@ -172,7 +218,8 @@ class MeshKillNineFaultTest {
                 small.add(new Transfer(forwardPort, SMALL_BYTES, 9_000_000L + n).run());
             }
         });
-        await("bytes flow before the kill").atMost(Duration.ofSeconds(120))
+        await("bytes flow before the kill")
+                .atMost(Duration.ofSeconds(120))
                 .until(() -> bulk.stream().mapToLong(Transfer::received).sum() >= KILL_AFTER_BYTES);
         // the dialer's relay joins a cross-relay circuit: the bulk transfers are bridged there
         Relay bridging = null;
@@ -181,7 +228,9 @@ class MeshKillNineFaultTest {
                 bridging = candidates.get(i);
             }
         }
-        assertThat(bridging).as("one relay bridges all %d bulk transfers", BULK_TRANSFERS).isNotNull();
+        assertThat(bridging)
+                .as("one relay bridges all %d bulk transfers", BULK_TRANSFERS)
+                .isNotNull();
         bridging.process().kill9();
         List<Transfer.Outcome> outcomes = new ArrayList<>();
         for (Future<Transfer.Outcome> f : bulkResults) {
@@ -191,14 +240,22 @@ class MeshKillNineFaultTest {
         smallLoop.get(Transfer.TIMEOUT.toSeconds() * 2, TimeUnit.SECONDS);
         outcomes.addAll(small);
         for (Transfer.Outcome o : outcomes) {
-            assertThat(o.kind()).as("transfer outcome %s after killing the bridging relay", o)
+            assertThat(o.kind())
+                    .as("transfer outcome %s after killing the bridging relay", o)
                     .isIn(Transfer.Kind.COMPLETE, Transfer.Kind.FAILED_CLEANLY);
         }
-        System.out.printf("kill -9 of the bridging relay: %d transfers, %d complete, %d failed cleanly; bulk: %s%n",
-                outcomes.size(), outcomes.stream().filter(o -> o.kind() == Transfer.Kind.COMPLETE).count(),
-                outcomes.stream().filter(o -> o.kind() == Transfer.Kind.FAILED_CLEANLY).count(),
+        System.out.printf(
+                "kill -9 of the bridging relay: %d transfers, %d complete, %d failed cleanly; bulk: %s%n",
+                outcomes.size(),
+                outcomes.stream()
+                        .filter(o -> o.kind() == Transfer.Kind.COMPLETE)
+                        .count(),
+                outcomes.stream()
+                        .filter(o -> o.kind() == Transfer.Kind.FAILED_CLEANLY)
+                        .count(),
                 outcomes.subList(0, BULK_TRANSFERS));
-        assertThat(outcomes.subList(0, BULK_TRANSFERS)).allSatisfy(o -> assertThat(o.kind()).isEqualTo(Transfer.Kind.FAILED_CLEANLY));
+        assertThat(outcomes.subList(0, BULK_TRANSFERS))
+                .allSatisfy(o -> assertThat(o.kind()).isEqualTo(Transfer.Kind.FAILED_CLEANLY));
         return bridging;
     }
 
@@ -206,21 +263,44 @@ class MeshKillNineFaultTest {
 
     Relay relay(String name, int port) throws IOException {
         int admin = KillNineFaultTest.freePort();
-        BurrowProcess p = BurrowProcess.start("mesh-fault-" + name, KillNineFaultTest.LEAK_DETECTION,
-                "relay", "--dev", "--listen", "127.0.0.1:" + port, "--admin-listen", "127.0.0.1:" + admin, "--relay-id", name,
-                "--transport", "nio", "--drain-grace", "1s",
-                "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
-                "--set", "mesh.peers=" + meshPeers, "--set", "mesh.key-file=" + tmp.resolve("mesh.key"),
-                "--set", "mesh.resolve-interval=1s",
+        BurrowProcess p = BurrowProcess.start(
+                "mesh-fault-" + name,
+                KillNineFaultTest.LEAK_DETECTION,
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--admin-listen",
+                "127.0.0.1:" + admin,
+                "--relay-id",
+                name,
+                "--transport",
+                "nio",
+                "--drain-grace",
+                "1s",
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay-tls"),
+                "--set",
+                "mesh.peers=" + meshPeers,
+                "--set",
+                "mesh.key-file=" + tmp.resolve("mesh.key"),
+                "--set",
+                "mesh.resolve-interval=1s",
                 // every circuit is a new TCP connection from 127.0.0.1: lift the per-IP connect rate
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         all.add(p);
-        await(name + " listening").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!p.isAlive()) {
-                throw new AssertionError(name + " exited: " + p.logText());
-            }
-            return FINGERPRINT.matcher(p.logText()).find();
-        });
+        await(name + " listening")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    if (!p.isAlive()) {
+                        throw new AssertionError(name + " exited: " + p.logText());
+                    }
+                    return FINGERPRINT.matcher(p.logText()).find();
+                });
         return new Relay(name, port, admin, p);
     }
 
@@ -252,7 +332,8 @@ class MeshKillNineFaultTest {
         agentsAlive();
         try {
             AgentStatus.RelayStatus r = status(who).relay();
-            return r.state().equals("connected") && r.url().equals(url)
+            return r.state().equals("connected")
+                    && r.url().equals(url)
                     && ControlApiClient.forStateDir(tmp.resolve(who)).ready().status() == 200;
         } catch (IOException e) {
             return false;
@@ -262,7 +343,8 @@ class MeshKillNineFaultTest {
     boolean sees(String who, String url, String state) {
         agentsAlive();
         try {
-            return status(who).relay().candidates().stream().anyMatch(c -> c.url().equals(url) && c.state().equals(state));
+            return status(who).relay().candidates().stream()
+                    .anyMatch(c -> c.url().equals(url) && c.state().equals(state));
         } catch (IOException e) {
             return false;
         }
@@ -270,10 +352,15 @@ class MeshKillNineFaultTest {
 
     /** A fresh transfer through bob's forward completes intact (retried while routes settle). */
     void awaitTransferWorks(int forwardPort) {
-        await("a new cross-relay transfer works").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+        await("a new cross-relay transfer works")
+                .atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(500))
                 .until(() -> {
                     agentsAlive();
-                    return new Transfer(forwardPort, 4L << 20, System.nanoTime()).run().kind() == Transfer.Kind.COMPLETE;
+                    return new Transfer(forwardPort, 4L << 20, System.nanoTime())
+                                    .run()
+                                    .kind()
+                            == Transfer.Kind.COMPLETE;
                 });
     }
 

@@ -47,11 +47,13 @@ abstract class ResetPropagationFaultCases {
     static final Duration STARTUP = Duration.ofSeconds(240);
     /** How long the far end may take to learn that the stream ended. */
     static final long LIVENESS_SECONDS = 30;
+
     static final Duration LIVENESS = Duration.ofSeconds(LIVENESS_SECONDS);
     /** Bytes the ending side sends before it ends: far more than every buffer on the way holds when the reader is slow. */
     static final long END_AT = 8L << 20;
     /** The slow reader: this many bytes, then a pause. */
     static final int SLOW_CHUNK = 8 * 1024;
+
     static final long SLOW_PAUSE_MILLIS = 2;
 
     /** The relay's transport; the agents get the same request (they run NIO whatever is asked). */
@@ -78,17 +80,32 @@ abstract class ResetPropagationFaultCases {
     void startEverything() throws Exception {
         TransportKind kind = transport();
         var selected = new TransportSelector().select(kind);
-        NetLabSupport.requireFeature(selected.kind() == kind, kind.configName() + " is not available here: " + selected.reason(), true);
+        NetLabSupport.requireFeature(
+                selected.kind() == kind, kind.configName() + " is not available here: " + selected.reason(), true);
         tmp = Files.createTempDirectory("burrow-reset-");
         target = new ScriptedTarget();
         relayPort = freePort();
         forwardPort = freePort();
         String name = getClass().getSimpleName();
-        BurrowProcess relay = BurrowProcess.start(name + "-relay", Map.of(),
-                "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "127.0.0.1:" + freePort(),
-                "--relay-id", "reset-relay", "--transport", kind.configName(),
-                "--set", "tls.dev-dir=" + tmp.resolve("relay-tls"),
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+        BurrowProcess relay = BurrowProcess.start(
+                name + "-relay",
+                Map.of(),
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + relayPort,
+                "--admin-listen",
+                "127.0.0.1:" + freePort(),
+                "--relay-id",
+                "reset-relay",
+                "--transport",
+                kind.configName(),
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay-tls"),
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         all.add(relay);
         Pattern fp = Pattern.compile("development certificate (\\S+)");
         await("relay up").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
@@ -106,29 +123,50 @@ abstract class ResetPropagationFaultCases {
         aliceId = alice.nodeKey().nodeId();
         String relayYaml = "relay:\n  url: https://127.0.0.1:" + relayPort + "\n  fingerprint: " + fingerprint + "\n";
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, relayYaml + "expose:\n  - {name: t, target: 127.0.0.1:" + target.port()
-                + ", allow: [node:" + bob.nodeKey().nodeId() + "]}\n");
+        Files.writeString(
+                aliceYaml,
+                relayYaml + "expose:\n  - {name: t, target: 127.0.0.1:" + target.port() + ", allow: [node:"
+                        + bob.nodeKey().nodeId() + "]}\n");
         Path bobYaml = tmp.resolve("bob.yaml");
-        Files.writeString(bobYaml, relayYaml + "peers:\n  alice: " + aliceId + "\n"
-                + "forward:\n  - {peer: alice, service: t, listen: " + forwardPort + "}\n");
+        Files.writeString(
+                bobYaml,
+                relayYaml + "peers:\n  alice: " + aliceId + "\n" + "forward:\n  - {peer: alice, service: t, listen: "
+                        + forwardPort + "}\n");
         Map<String, String> env = direct() ? Map.of() : Map.of("BURROW_DIRECT", "off");
         for (String who : List.of("alice", "bob")) {
-            all.add(BurrowProcess.start(name + "-" + who, env, "agent", "--config",
-                    tmp.resolve(who + ".yaml").toString(), "--state", tmp.resolve(who).toString(), "--transport", kind.configName()));
+            all.add(BurrowProcess.start(
+                    name + "-" + who,
+                    env,
+                    "agent",
+                    "--config",
+                    tmp.resolve(who + ".yaml").toString(),
+                    "--state",
+                    tmp.resolve(who).toString(),
+                    "--transport",
+                    kind.configName()));
         }
         for (String who : List.of("alice", "bob")) {
-            await(who + " ready").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-                for (BurrowProcess p : all) {
-                    assertThat(p.isAlive()).as("%s alive: %s", p.name, p.log).isTrue();
-                }
-                return ready(who);
-            });
+            await(who + " ready")
+                    .atMost(STARTUP)
+                    .pollInterval(Duration.ofMillis(250))
+                    .until(() -> {
+                        for (BurrowProcess p : all) {
+                            assertThat(p.isAlive())
+                                    .as("%s alive: %s", p.name, p.log)
+                                    .isTrue();
+                        }
+                        return ready(who);
+                    });
         }
         if (direct()) {
-            await("bob's path to alice is direct").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+            await("bob's path to alice is direct")
+                    .atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(500))
                     .until(() -> "direct".equals(peerPath()));
         }
-        await("a stream through the forward works").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+        await("a stream through the forward works")
+                .atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(500))
                 .until(this::smallStreamWorks);
     }
 
@@ -142,7 +180,8 @@ abstract class ResetPropagationFaultCases {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -167,8 +206,11 @@ abstract class ResetPropagationFaultCases {
         target.onConnection(s -> atTarget.complete(StreamProbe.startReading(s, up, SLOW_CHUNK, SLOW_PAUSE_MILLIS)));
         Socket client = connect();
         long resetAt = StreamProbe.writeThenEnd(client, up, END_AT, true);
-        assertEndReached(atTarget.get(LIVENESS_SECONDS, TimeUnit.SECONDS), CompletableFuture.completedFuture(resetAt),
-                StreamProbe.End.RESET, "client reset, target reading slowly");
+        assertEndReached(
+                atTarget.get(LIVENESS_SECONDS, TimeUnit.SECONDS),
+                CompletableFuture.completedFuture(resetAt),
+                StreamProbe.End.RESET,
+                "client reset, target reading slowly");
     }
 
     @Test
@@ -181,7 +223,8 @@ abstract class ResetPropagationFaultCases {
         try (Socket client = connect()) {
             StreamProbe.Writing upload = StreamProbe.startWritingUntilError(client, up);
             StreamProbe.Reading r = StreamProbe.startReading(client, down, SLOW_CHUNK, SLOW_PAUSE_MILLIS);
-            assertEndReached(r, upload, resetAt, StreamProbe.End.RESET, "target reset during an upload, client reading slowly");
+            assertEndReached(
+                    r, upload, resetAt, StreamProbe.End.RESET, "target reset during an upload, client reading slowly");
         }
     }
 
@@ -198,8 +241,12 @@ abstract class ResetPropagationFaultCases {
         Socket client = connect();
         // the client reads the download between its own writes (writeThenEnd), then resets
         long resetAt = StreamProbe.writeThenEnd(client, up, END_AT, true);
-        assertEndReached(atTarget.get(LIVENESS_SECONDS, TimeUnit.SECONDS), download.get(LIVENESS_SECONDS, TimeUnit.SECONDS),
-                CompletableFuture.completedFuture(resetAt), StreamProbe.End.RESET, "client reset during a download, target reading slowly");
+        assertEndReached(
+                atTarget.get(LIVENESS_SECONDS, TimeUnit.SECONDS),
+                download.get(LIVENESS_SECONDS, TimeUnit.SECONDS),
+                CompletableFuture.completedFuture(resetAt),
+                StreamProbe.End.RESET,
+                "client reset during a download, target reading slowly");
     }
 
     @Test
@@ -224,7 +271,8 @@ abstract class ResetPropagationFaultCases {
      * The reader ends with {@code expected} within {@link #LIVENESS} of the end being sent, having
      * read a correct prefix of the stream and nothing past the end point.
      */
-    void assertEndReached(StreamProbe.Reading r, CompletableFuture<Long> endSentAt, StreamProbe.End expected, String what)
+    void assertEndReached(
+            StreamProbe.Reading r, CompletableFuture<Long> endSentAt, StreamProbe.End expected, String what)
             throws Exception {
         assertEndReached(r, null, endSentAt, expected, what);
     }
@@ -233,24 +281,42 @@ abstract class ResetPropagationFaultCases {
      * As above for a socket that a writer thread uses too: the reset may be reported to the writer
      * instead (see {@link StreamProbe#startWritingUntilError}), and then the reader sees EOF.
      */
-    void assertEndReached(StreamProbe.Reading r, StreamProbe.Writing sameSocketWriterOrNull, CompletableFuture<Long> endSentAt,
-            StreamProbe.End expected, String what) throws Exception {
+    void assertEndReached(
+            StreamProbe.Reading r,
+            StreamProbe.Writing sameSocketWriterOrNull,
+            CompletableFuture<Long> endSentAt,
+            StreamProbe.End expected,
+            String what)
+            throws Exception {
         // The end is sent only once the slow reader let END_AT bytes through: allow for that first.
         endSentAt.get(STARTUP.toSeconds(), TimeUnit.SECONDS);
-        await(what + ": the other end sees it").atMost(LIVENESS).pollInterval(Duration.ofMillis(100)).until(r::ended);
-        System.out.printf("%s (%s): %s, %d ms after the end was sent%n", what, getClass().getSimpleName(), r,
-                TimeUnit.NANOSECONDS.toMillis(r.endedAt - endSentAt.get()));
+        await(what + ": the other end sees it")
+                .atMost(LIVENESS)
+                .pollInterval(Duration.ofMillis(100))
+                .until(r::ended);
+        System.out.printf(
+                "%s (%s): %s, %d ms after the end was sent%n",
+                what, getClass().getSimpleName(), r, TimeUnit.NANOSECONDS.toMillis(r.endedAt - endSentAt.get()));
         StreamProbe.End seen = r.end;
         if (seen == StreamProbe.End.EOF && sameSocketWriterOrNull != null) {
-            await(what + ": the writer on the same socket stops").atMost(LIVENESS).until(() -> sameSocketWriterOrNull.error != null);
+            await(what + ": the writer on the same socket stops")
+                    .atMost(LIVENESS)
+                    .until(() -> sameSocketWriterOrNull.error != null);
             if (sameSocketWriterOrNull.sawReset()) {
                 seen = StreamProbe.End.RESET;
             }
         }
-        assertThat(seen).as("%s: %s; writer on the same socket: %s", what, r,
-                sameSocketWriterOrNull == null ? "none" : sameSocketWriterOrNull.error).isEqualTo(expected);
-        assertThat(r.mismatchAt).as("%s: every byte received is the stream's: %s", what, r).isEqualTo(-1);
-        assertThat(r.received).as("%s: nothing after the end point: %s", what, r).isLessThanOrEqualTo(END_AT);
+        assertThat(seen)
+                .as(
+                        "%s: %s; writer on the same socket: %s",
+                        what, r, sameSocketWriterOrNull == null ? "none" : sameSocketWriterOrNull.error)
+                .isEqualTo(expected);
+        assertThat(r.mismatchAt)
+                .as("%s: every byte received is the stream's: %s", what, r)
+                .isEqualTo(-1);
+        assertThat(r.received)
+                .as("%s: nothing after the end point: %s", what, r)
+                .isLessThanOrEqualTo(END_AT);
     }
 
     Socket connect() throws IOException {
@@ -284,7 +350,10 @@ abstract class ResetPropagationFaultCases {
     /** The path bob's status shows for alice ("direct" or "relay"), or null. */
     String peerPath() {
         try {
-            JsonNode status = new ObjectMapper().readTree(String.valueOf(ControlApiClient.forStateDir(tmp.resolve("bob")).get("/v1/status").body()));
+            JsonNode status = new ObjectMapper()
+                    .readTree(String.valueOf(ControlApiClient.forStateDir(tmp.resolve("bob"))
+                            .get("/v1/status")
+                            .body()));
             for (JsonNode p : status.path("peers")) {
                 if (p.path("nodeId").asText().equals(aliceId)) {
                     return p.path("path").asText();

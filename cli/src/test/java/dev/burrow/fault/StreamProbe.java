@@ -16,7 +16,11 @@ final class StreamProbe {
     private StreamProbe() {}
 
     /** How a reader's input ended. */
-    enum End { EOF, RESET, ERROR }
+    enum End {
+        EOF,
+        RESET,
+        ERROR
+    }
 
     /** What a reader saw; filled in by its thread. */
     static final class Reading {
@@ -24,6 +28,7 @@ final class StreamProbe {
         volatile long received;
         /** Stream position of the first byte that differed from what was sent, or -1. */
         volatile long mismatchAt = -1;
+
         volatile End end;
         volatile String detail = "";
         /** {@link System#nanoTime()} when the input ended. */
@@ -39,7 +44,8 @@ final class StreamProbe {
 
         @Override
         public String toString() {
-            return "read " + received + " bytes, end " + end + " " + detail + (mismatchAt >= 0 ? ", first wrong byte at " + mismatchAt : "");
+            return "read " + received + " bytes, end " + end + " " + detail
+                    + (mismatchAt >= 0 ? ", first wrong byte at " + mismatchAt : "");
         }
     }
 

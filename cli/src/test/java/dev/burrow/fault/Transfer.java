@@ -24,9 +24,15 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Transfer {
     /** No byte for this long is a hang, not a clear error. */
     static final Duration TIMEOUT = Duration.ofSeconds(60);
+
     static final int CHUNK = 32 * 1024;
 
-    enum Kind { COMPLETE, FAILED_CLEANLY, CORRUPT, HUNG }
+    enum Kind {
+        COMPLETE,
+        FAILED_CLEANLY,
+        CORRUPT,
+        HUNG
+    }
 
     record Outcome(Kind kind, long length, long received, String detail) {}
 
@@ -74,9 +80,17 @@ final class Transfer {
                     received.addAndGet(n);
                 }
             } catch (SocketTimeoutException e) {
-                return new Outcome(Kind.HUNG, length, received.get(), "no byte for " + TIMEOUT + " from local port " + s.getLocalPort()
-                        + "; written " + written.get() + (writerDone ? ", output shut down" : writerError != null ? ", writer failed: " + writerError
-                        : ", writer blocked"));
+                return new Outcome(
+                        Kind.HUNG,
+                        length,
+                        received.get(),
+                        "no byte for " + TIMEOUT + " from local port " + s.getLocalPort()
+                                + "; written " + written.get()
+                                + (writerDone
+                                        ? ", output shut down"
+                                        : writerError != null
+                                                ? ", writer failed: " + writerError
+                                                : ", writer blocked"));
             } catch (IOException e) {
                 return failedCleanlyIfIntact(sha, e.toString());
             } finally {
@@ -95,7 +109,8 @@ final class Transfer {
                 // everything came back, so everything was written; only the writer's final shutdown failed
                 sentDigest[0] = expectedDigest();
             }
-            return back.equals(sentDigest[0]) ? new Outcome(Kind.COMPLETE, length, got, "ok")
+            return back.equals(sentDigest[0])
+                    ? new Outcome(Kind.COMPLETE, length, got, "ok")
                     : new Outcome(Kind.CORRUPT, length, got, "SHA-256 differs");
         } catch (IOException e) {
             return new Outcome(Kind.FAILED_CLEANLY, length, received.get(), e.toString());
@@ -115,8 +130,13 @@ final class Transfer {
             return new Outcome(Kind.CORRUPT, length, got, "more bytes than sent, then " + detail);
         }
         String back = HexFormat.of().formatHex(receivedSoFar.digest());
-        return back.equals(expectedDigest(got)) ? new Outcome(Kind.FAILED_CLEANLY, length, got, detail)
-                : new Outcome(Kind.CORRUPT, length, got, "the " + got + " bytes received before '" + detail + "' differ from what was sent");
+        return back.equals(expectedDigest(got))
+                ? new Outcome(Kind.FAILED_CLEANLY, length, got, detail)
+                : new Outcome(
+                        Kind.CORRUPT,
+                        length,
+                        got,
+                        "the " + got + " bytes received before '" + detail + "' differ from what was sent");
     }
 
     private String write(OutputStream out) throws IOException {

@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
 /** Relays as separate {@code burrow relay} processes on loopback, meshed by a static peer list, plus helpers. */
 final class FleetProcesses implements AutoCloseable {
     static final Duration STARTUP = Duration.ofSeconds(240);
-    static final String KEY = "6d657368206b657920666f722074657374733a206e6f74206120736563726574"; // "mesh key for tests: not a secret"
+    static final String KEY =
+            "6d657368206b657920666f722074657374733a206e6f74206120736563726574"; // "mesh key for tests: not a secret"
     private static final Pattern FINGERPRINT = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
 
     final Path tmp;
@@ -60,31 +61,50 @@ final class FleetProcesses implements AutoCloseable {
     /** Starts a relay; returns once it printed its certificate (it is listening then). */
     Relay relay(String name, int port, String peers, Path keyFileOrNull, String... extra) throws IOException {
         int admin = freePort();
-        List<String> args = new ArrayList<>(List.of("relay", "--dev", "--transport", "nio",
-                "--listen", "127.0.0.1:" + port, "--admin-listen", "127.0.0.1:" + admin, "--relay-id", name,
-                "--set", "tls.dev-dir=" + tmp.resolve(name + "-tls"),
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000",
-                "--set", "mesh.resolve-interval=1s", "--mesh-peers", peers));
+        List<String> args = new ArrayList<>(List.of(
+                "relay",
+                "--dev",
+                "--transport",
+                "nio",
+                "--listen",
+                "127.0.0.1:" + port,
+                "--admin-listen",
+                "127.0.0.1:" + admin,
+                "--relay-id",
+                name,
+                "--set",
+                "tls.dev-dir=" + tmp.resolve(name + "-tls"),
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000",
+                "--set",
+                "mesh.resolve-interval=1s",
+                "--mesh-peers",
+                peers));
         if (keyFileOrNull != null) {
             args.addAll(List.of("--mesh-key-file", keyFileOrNull.toString()));
         }
         args.addAll(List.of(extra));
         BurrowProcess p = start(name, Map.of(), args.toArray(String[]::new));
         String[] fp = new String[1];
-        await(name + " started").atMost(STARTUP).pollInterval(Duration.ofMillis(200)).until(() -> {
-            if (!p.isAlive()) {
-                if (p.logText().contains("Address already in use")) {
-                    throw new PortTaken(name);
-                }
-                throw new AssertionError(name + " exited: " + p.logText());
-            }
-            Matcher m = FINGERPRINT.matcher(p.logText());
-            if (m.find()) {
-                fp[0] = m.group(1);
-                return true;
-            }
-            return false;
-        });
+        await(name + " started")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    if (!p.isAlive()) {
+                        if (p.logText().contains("Address already in use")) {
+                            throw new PortTaken(name);
+                        }
+                        throw new AssertionError(name + " exited: " + p.logText());
+                    }
+                    Matcher m = FINGERPRINT.matcher(p.logText());
+                    if (m.find()) {
+                        fp[0] = m.group(1);
+                        return true;
+                    }
+                    return false;
+                });
         return new Relay(name, port, admin, p, fp[0]);
     }
 
@@ -144,24 +164,30 @@ final class FleetProcesses implements AutoCloseable {
 
         Echo() throws IOException {
             server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-            Thread t = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Socket s = server.accept();
-                        Thread c = new Thread(() -> {
-                            try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-                                in.transferTo(out);
-                            } catch (IOException ignored) {
-                                // the test closed it
+            Thread t = new Thread(
+                    () -> {
+                        while (!server.isClosed()) {
+                            try {
+                                Socket s = server.accept();
+                                Thread c = new Thread(
+                                        () -> {
+                                            try (s;
+                                                    InputStream in = s.getInputStream();
+                                                    OutputStream out = s.getOutputStream()) {
+                                                in.transferTo(out);
+                                            } catch (IOException ignored) {
+                                                // the test closed it
+                                            }
+                                        },
+                                        "echo-conn");
+                                c.setDaemon(true);
+                                c.start();
+                            } catch (IOException e) {
+                                return;
                             }
-                        }, "echo-conn");
-                        c.setDaemon(true);
-                        c.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            }, "echo-accept");
+                        }
+                    },
+                    "echo-accept");
             t.setDaemon(true);
             t.start();
         }

@@ -15,7 +15,6 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.transport.Transport;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -82,7 +81,8 @@ class MeshFleetTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -91,11 +91,14 @@ class MeshFleetTest {
 
     Agent agent(String name, Relay relay) throws Exception {
         NodeIdentity id = NodeIdentity.ephemeral(name);
-        RelayClient c = new RelayClient(RelayClientConfig.builder(URI.create(relay.url()), RelayTrust.pinned(relay.fingerprint()), id)
-                .transport(Transport.nio()).build());
+        RelayClient c = new RelayClient(
+                RelayClientConfig.builder(URI.create(relay.url()), RelayTrust.pinned(relay.fingerprint()), id)
+                        .transport(Transport.nio())
+                        .build());
         BlockingQueue<String> datagrams = new LinkedBlockingQueue<>();
         BlockingQueue<NodeKey> gone = new LinkedBlockingQueue<>();
-        c.setDatagramHandler((source, payload) -> datagrams.add(source.shortId() + ":" + payload.toString(StandardCharsets.UTF_8)));
+        c.setDatagramHandler(
+                (source, payload) -> datagrams.add(source.shortId() + ":" + payload.toString(StandardCharsets.UTF_8)));
         c.addListener(new RelayClientListener() {
             @Override
             public void peerGone(NodeKey peer, PeerGoneReason reason) {
@@ -124,7 +127,9 @@ class MeshFleetTest {
     @Order(1)
     void relaysMeshAndEachHungUpOnItself() {
         for (Relay r : relays) {
-            await(r.name() + " meshed").atMost(WAIT).pollInterval(Duration.ofMillis(500))
+            await(r.name() + " meshed")
+                    .atMost(WAIT)
+                    .pollInterval(Duration.ofMillis(500))
                     .until(() -> meshLinks(r) == 2 && meshEvent(r, "self_mesh") >= 1);
         }
     }
@@ -151,15 +156,38 @@ class MeshFleetTest {
         NodeIdentity erin = NodeIdentity.loadOrCreate(tmp.resolve("erin"), "erin", Clock.systemUTC());
         Relay r2 = relays.get(2);
         Relay r0 = relays.get(0);
-        fleet.start("fleet-erin", Map.of("BURROW_DIRECT", "off"), "expose", "echo", "127.0.0.1:" + echo.port(),
-                "--allow", "node:" + dave.nodeKey().nodeId(), "--relay", r2.url(), "--relay-fingerprint", r2.fingerprint(),
-                "--state", tmp.resolve("erin").toString());
+        fleet.start(
+                "fleet-erin",
+                Map.of("BURROW_DIRECT", "off"),
+                "expose",
+                "echo",
+                "127.0.0.1:" + echo.port(),
+                "--allow",
+                "node:" + dave.nodeKey().nodeId(),
+                "--relay",
+                r2.url(),
+                "--relay-fingerprint",
+                r2.fingerprint(),
+                "--state",
+                tmp.resolve("erin").toString());
         forwardPort = FleetProcesses.freePort();
-        fleet.start("fleet-dave", Map.of("BURROW_DIRECT", "off"), "connect", erin.nodeKey().nodeId() + "/echo",
-                String.valueOf(forwardPort), "--relay", r0.url(), "--relay-fingerprint", r0.fingerprint(),
-                "--state", tmp.resolve("dave").toString());
-        await("forward through relay 0 -> relay 2").atMost(FleetProcesses.STARTUP).pollInterval(Duration.ofMillis(500))
-                .ignoreExceptions().until(() -> "ping across relays".equals(FleetProcesses.roundTrip(forwardPort, "ping across relays")));
+        fleet.start(
+                "fleet-dave",
+                Map.of("BURROW_DIRECT", "off"),
+                "connect",
+                erin.nodeKey().nodeId() + "/echo",
+                String.valueOf(forwardPort),
+                "--relay",
+                r0.url(),
+                "--relay-fingerprint",
+                r0.fingerprint(),
+                "--state",
+                tmp.resolve("dave").toString());
+        await("forward through relay 0 -> relay 2")
+                .atMost(FleetProcesses.STARTUP)
+                .pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions()
+                .until(() -> "ping across relays".equals(FleetProcesses.roundTrip(forwardPort, "ping across relays")));
         for (int i = 0; i < 5; i++) {
             assertThat(FleetProcesses.roundTrip(forwardPort, "again " + i)).isEqualTo("again " + i);
         }
@@ -172,14 +200,22 @@ class MeshFleetTest {
         Relay r0 = relays.get(0);
         double before = meshEvent(r0, "auth_failed");
         Path truncatedKey = fleet.keyFile("truncated.key", FleetProcesses.KEY.substring(1));
-        Relay truncated = fleet.withPorts(1, ports -> fleet.relay("fleet-truncated", ports[0], "127.0.0.1:" + r0.port(), truncatedKey));
+        Relay truncated = fleet.withPorts(
+                1, ports -> fleet.relay("fleet-truncated", ports[0], "127.0.0.1:" + r0.port(), truncatedKey));
         int truncatedPort = truncated.port();
-        assertThat(truncated.process().logText()).contains("event=mesh_disabled").doesNotContain(FleetProcesses.KEY.substring(1, 20));
+        assertThat(truncated.process().logText())
+                .contains("event=mesh_disabled")
+                .doesNotContain(FleetProcesses.KEY.substring(1, 20));
         Path wrongKey = fleet.keyFile("wrong.key", FleetProcesses.KEY.replace('6', '7'));
-        Relay wrong = fleet.withPorts(1, ports -> fleet.relay("fleet-wrong", ports[0],
-                "127.0.0.1:" + r0.port() + ",127.0.0.1:" + truncatedPort, wrongKey));
-        await("auth failures counted").atMost(WAIT).pollInterval(Duration.ofMillis(500))
-                .until(() -> meshEvent(r0, "auth_failed") > before && meshEvent(wrong, "auth_failed") >= 1
+        Relay wrong = fleet.withPorts(
+                1,
+                ports -> fleet.relay(
+                        "fleet-wrong", ports[0], "127.0.0.1:" + r0.port() + ",127.0.0.1:" + truncatedPort, wrongKey));
+        await("auth failures counted")
+                .atMost(WAIT)
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> meshEvent(r0, "auth_failed") > before
+                        && meshEvent(wrong, "auth_failed") >= 1
                         && meshEvent(truncated, "disabled") >= 1);
         assertThat(meshLinks(wrong)).isZero();
         assertThat(meshLinks(r0)).isEqualTo(2);
@@ -200,7 +236,9 @@ class MeshFleetTest {
         relays.get(1).process().process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         NodeKey gone = frank.gone().poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(gone).isEqualTo(gina.id().nodeKey());
-        await("links to the dead relay dropped").atMost(WAIT).pollInterval(Duration.ofMillis(500))
+        await("links to the dead relay dropped")
+                .atMost(WAIT)
+                .pollInterval(Duration.ofMillis(500))
                 .until(() -> meshLinks(relays.get(0)) == 1 && meshLinks(relays.get(2)) == 1);
         deliver(frank, hank, "still working");
         assertThat(FleetProcesses.roundTrip(forwardPort, "after the kill")).isEqualTo("after the kill");

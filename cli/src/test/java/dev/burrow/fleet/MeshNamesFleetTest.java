@@ -57,25 +57,51 @@ class MeshNamesFleetTest {
             String peers = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1];
             List<Relay> started = new ArrayList<>();
             for (int i = 0; i < 2; i++) {
-                started.add(fleet.relay("names-relay-" + i, ports[i], peers, key, "--auth-mode", "ca", "--ca", caCert.toString()));
+                started.add(fleet.relay(
+                        "names-relay-" + i, ports[i], peers, key, "--auth-mode", "ca", "--ca", caCert.toString()));
             }
             return started;
         }));
         for (Relay r : relays) {
-            await(r.name() + " meshed").atMost(WAIT).pollInterval(Duration.ofMillis(500)).until(() -> meshLinks(r) == 1);
+            await(r.name() + " meshed")
+                    .atMost(WAIT)
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> meshLinks(r) == 1);
         }
         Relay r0 = relays.get(0);
         Relay r1 = relays.get(1);
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, "relay:\n  url: " + r1.url() + "\n  fingerprint: " + r1.fingerprint() + "\n"
-                + "fleet-ca: [" + caCert + "]\n"
-                + "expose:\n  - {name: echo, target: 127.0.0.1:" + echo.port() + ", allow: [name:bob]}\n");
+        Files.writeString(
+                aliceYaml,
+                "relay:\n  url: " + r1.url() + "\n  fingerprint: " + r1.fingerprint() + "\n"
+                        + "fleet-ca: [" + caCert + "]\n"
+                        + "expose:\n  - {name: echo, target: 127.0.0.1:" + echo.port() + ", allow: [name:bob]}\n");
         Map<String, String> env = Map.of("BURROW_DIRECT", "off");
-        fleet.start("names-alice", env, "agent", "--config", aliceYaml.toString(), "--state", tmp.resolve("alice").toString(),
-                "--transport", "nio");
+        fleet.start(
+                "names-alice",
+                env,
+                "agent",
+                "--config",
+                aliceYaml.toString(),
+                "--state",
+                tmp.resolve("alice").toString(),
+                "--transport",
+                "nio");
         bobPort = FleetProcesses.freePort();
-        fleet.start("names-bob", env, "connect", "alice/echo", String.valueOf(bobPort), "--fleet-ca", caCert.toString(),
-                "--relay", r0.url(), "--relay-fingerprint", r0.fingerprint(), "--state", tmp.resolve("bob").toString());
+        fleet.start(
+                "names-bob",
+                env,
+                "connect",
+                "alice/echo",
+                String.valueOf(bobPort),
+                "--fleet-ca",
+                caCert.toString(),
+                "--relay",
+                r0.url(),
+                "--relay-fingerprint",
+                r0.fingerprint(),
+                "--state",
+                tmp.resolve("bob").toString());
     }
 
     @AfterAll
@@ -88,15 +114,19 @@ class MeshNamesFleetTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
 
     @Test
     void agentsOnDifferentRelaysConnectByName() throws Exception {
-        await("bob reaches alice/echo through relay 0 -> relay 1").atMost(FleetProcesses.STARTUP).pollInterval(Duration.ofMillis(500))
-                .ignoreExceptions().until(() -> {
+        await("bob reaches alice/echo through relay 0 -> relay 1")
+                .atMost(FleetProcesses.STARTUP)
+                .pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions()
+                .until(() -> {
                     for (BurrowProcess p : fleet.processes) {
                         if (!p.isAlive()) {
                             throw new AssertionError(p.name + " exited: " + p.logText());

@@ -27,6 +27,7 @@ import java.util.concurrent.Executors;
 final class IngressTargets implements AutoCloseable {
     /** What the PROXY target decoded from each connection's header: "addr:port". */
     final List<String> proxySources = new CopyOnWriteArrayList<>();
+
     final ServerSocket proxy;
     final ServerSocket echo;
     private final ExecutorService threads = Executors.newCachedThreadPool(r -> {

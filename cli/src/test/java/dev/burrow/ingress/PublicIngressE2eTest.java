@@ -65,10 +65,28 @@ class PublicIngressE2eTest {
         targets = new IngressTargets();
         relayPort = freePort();
         adminPort = freePort();
-        relay = start("ingress-relay", "relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen", "127.0.0.1:" + adminPort,
-                "--set", "tls.dev-dir=" + tmp.resolve("relay"), "--set", "transport=nio",
-                "--set", "ingress.enabled=true", "--set", "ingress.bind-address=127.0.0.1", "--set", "ingress.port-range=0",
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000");
+        relay = start(
+                "ingress-relay",
+                "relay",
+                "--dev",
+                "--listen",
+                "127.0.0.1:" + relayPort,
+                "--admin-listen",
+                "127.0.0.1:" + adminPort,
+                "--set",
+                "tls.dev-dir=" + tmp.resolve("relay"),
+                "--set",
+                "transport=nio",
+                "--set",
+                "ingress.enabled=true",
+                "--set",
+                "ingress.bind-address=127.0.0.1",
+                "--set",
+                "ingress.port-range=0",
+                "--set",
+                "limits.ip-connect-rate=100000",
+                "--set",
+                "limits.ip-connect-burst=100000");
         Pattern fp = Pattern.compile("development certificate (sha256:[0-9a-f]+)");
         await("relay up").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
             assertThat(relay.isAlive()).as("relay: %s", relay.logText()).isTrue();
@@ -82,18 +100,42 @@ class PublicIngressE2eTest {
         String url = "https://127.0.0.1:" + relayPort;
         String somePeer = NodeIdentity.ephemeral("bob").nodeKey().nodeId();
         Path aliceYaml = tmp.resolve("alice.yaml");
-        Files.writeString(aliceYaml, "relay: {url: " + url + ", fingerprint: " + fingerprint + "}\n"
-                + "expose:\n"
-                + "  - {name: hook, target: 127.0.0.1:" + targets.proxy.getLocalPort() + ", proxy-protocol: v2,"
-                + " public: {enabled: true, allow-sources: [127.0.0.0/8]}}\n"
-                + "  - {name: plain, target: 127.0.0.1:" + targets.echo.getLocalPort() + ","
-                + " public: {enabled: true, allow-sources: [127.0.0.1/32], idle-timeout: 2m}}\n"
-                + "  - {name: locked, target: 127.0.0.1:" + targets.echo.getLocalPort() + ","
-                + " public: {enabled: true, allow-sources: [10.0.0.0/8, '2001:db8::/32']}}\n"
-                + "  - {name: private, target: 127.0.0.1:" + targets.echo.getLocalPort() + ", allow: [node:" + somePeer + "]}\n");
-        start("ingress-alice", "agent", "--config", aliceYaml.toString(), "--state", dir("alice"), "--transport", "nio");
-        carol = start("ingress-carol", "expose", "hi", "127.0.0.1:" + targets.echo.getLocalPort(), "--public", "127.0.0.1/32",
-                "--relay", url, "--relay-fingerprint", fingerprint, "--state", dir("carol"), "--transport", "nio");
+        Files.writeString(
+                aliceYaml,
+                "relay: {url: " + url + ", fingerprint: " + fingerprint + "}\n"
+                        + "expose:\n"
+                        + "  - {name: hook, target: 127.0.0.1:" + targets.proxy.getLocalPort() + ", proxy-protocol: v2,"
+                        + " public: {enabled: true, allow-sources: [127.0.0.0/8]}}\n"
+                        + "  - {name: plain, target: 127.0.0.1:" + targets.echo.getLocalPort() + ","
+                        + " public: {enabled: true, allow-sources: [127.0.0.1/32], idle-timeout: 2m}}\n"
+                        + "  - {name: locked, target: 127.0.0.1:" + targets.echo.getLocalPort() + ","
+                        + " public: {enabled: true, allow-sources: [10.0.0.0/8, '2001:db8::/32']}}\n"
+                        + "  - {name: private, target: 127.0.0.1:" + targets.echo.getLocalPort() + ", allow: [node:"
+                        + somePeer + "]}\n");
+        start(
+                "ingress-alice",
+                "agent",
+                "--config",
+                aliceYaml.toString(),
+                "--state",
+                dir("alice"),
+                "--transport",
+                "nio");
+        carol = start(
+                "ingress-carol",
+                "expose",
+                "hi",
+                "127.0.0.1:" + targets.echo.getLocalPort(),
+                "--public",
+                "127.0.0.1/32",
+                "--relay",
+                url,
+                "--relay-fingerprint",
+                fingerprint,
+                "--state",
+                dir("carol"),
+                "--transport",
+                "nio");
         awaitPublished("alice", List.of("hook", "plain", "locked"));
         awaitPublished("carol", List.of("hi"));
     }
@@ -114,7 +156,8 @@ class PublicIngressE2eTest {
         }
         if (tmp != null) {
             try (var files = Files.walk(tmp)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         }
     }
@@ -134,28 +177,34 @@ class PublicIngressE2eTest {
     }
 
     void awaitPublished(String who, List<String> services) {
-        await(who + " published").atMost(STARTUP).pollInterval(Duration.ofMillis(250)).until(() -> {
-            for (BurrowProcess p : processes) {
-                if (!p.isAlive()) {
-                    throw new AssertionError(p.name + " exited: " + p.logText());
-                }
-            }
-            AgentStatus s;
-            try {
-                s = status(who);
-            } catch (IOException e) {
-                return false;
-            }
-            for (String svc : services) {
-                var pub = s.publicServices().stream().filter(x -> x.service().equals(svc)).findFirst().orElse(null);
-                if (pub == null || !"published".equals(pub.state())) {
-                    return false;
-                }
-                assertThat(pub.publicAddress()).startsWith("127.0.0.1:");
-                ports.put(svc, Integer.parseInt(pub.publicAddress().substring("127.0.0.1:".length())));
-            }
-            return true;
-        });
+        await(who + " published")
+                .atMost(STARTUP)
+                .pollInterval(Duration.ofMillis(250))
+                .until(() -> {
+                    for (BurrowProcess p : processes) {
+                        if (!p.isAlive()) {
+                            throw new AssertionError(p.name + " exited: " + p.logText());
+                        }
+                    }
+                    AgentStatus s;
+                    try {
+                        s = status(who);
+                    } catch (IOException e) {
+                        return false;
+                    }
+                    for (String svc : services) {
+                        var pub = s.publicServices().stream()
+                                .filter(x -> x.service().equals(svc))
+                                .findFirst()
+                                .orElse(null);
+                        if (pub == null || !"published".equals(pub.state())) {
+                            return false;
+                        }
+                        assertThat(pub.publicAddress()).startsWith("127.0.0.1:");
+                        ports.put(svc, Integer.parseInt(pub.publicAddress().substring("127.0.0.1:".length())));
+                    }
+                    return true;
+                });
     }
 
     static Socket client(int port) throws IOException {
@@ -188,13 +237,20 @@ class PublicIngressE2eTest {
     }
 
     String metrics() throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        return http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
+                                .timeout(Duration.ofSeconds(10))
+                                .GET()
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
     }
 
     double ingressCounter(String outcome) throws Exception {
-        Matcher m = Pattern.compile("burrow_relay_ingress_events_total\\{outcome=\"" + outcome + "\"[^}]*} ([0-9.E]+)").matcher(metrics());
+        Matcher m = Pattern.compile("burrow_relay_ingress_events_total\\{outcome=\"" + outcome + "\"[^}]*} ([0-9.E]+)")
+                .matcher(metrics());
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
@@ -205,14 +261,16 @@ class PublicIngressE2eTest {
         try (Socket s = client(ports.get("hook"))) {
             clientPort = s.getLocalPort();
             s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
-            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
             // the target parsed a PROXY v2 header (Netty's decoder) whose source is this very socket
             assertThat(in.readLine()).isEqualTo("client 127.0.0.1:" + clientPort);
             assertThat(in.readLine()).isEqualTo("ping");
         }
         assertThat(targets.proxySources).containsExactly("127.0.0.1:" + clientPort);
         assertThat(ingressCounter("accepted")).isGreaterThanOrEqualTo(1);
-        await().atMost(WAIT).untilAsserted(() -> assertThat(status("alice").connections()).isEmpty());
+        await().atMost(WAIT)
+                .untilAsserted(() -> assertThat(status("alice").connections()).isEmpty());
     }
 
     @Test
@@ -241,7 +299,9 @@ class PublicIngressE2eTest {
     @Order(3)
     void aDisallowedSourceIsRefusedOnAcceptAndCounted() throws Exception {
         double before = ingressCounter("source_not_allowed");
-        assertThat(refusedWithoutData(ports.get("locked"), "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).isTrue();
+        assertThat(refusedWithoutData(
+                        ports.get("locked"), "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII)))
+                .isTrue();
         await().atMost(WAIT).until(() -> ingressCounter("source_not_allowed") == before + 1);
     }
 
@@ -250,7 +310,8 @@ class PublicIngressE2eTest {
     void anUnpublishedPortIsRefusedAndAServiceThatDidNotOptInIsNeverPublished() throws Exception {
         int nobody = freePort();
         assertThatThrownBy(() -> client(nobody).close()).isInstanceOf(ConnectException.class);
-        assertThat(status("alice").publicServices()).extracting(AgentStatus.PublicStatus::service)
+        assertThat(status("alice").publicServices())
+                .extracting(AgentStatus.PublicStatus::service)
                 .containsExactlyInAnyOrder("hook", "plain", "locked");
         // alice's four services and carol's one: exactly the four that opted in were published
         assertThat(ingressCounter("published")).isEqualTo(4);
@@ -261,7 +322,9 @@ class PublicIngressE2eTest {
     void statusShowsThePublicAddress() throws Exception {
         try (BurrowProcess p = BurrowProcess.start("ingress-status", Map.of(), "status", "--state", dir("alice"))) {
             assertThat(p.process.waitFor(120, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.logText()).contains("PUBLIC").containsPattern("hook\\s+published\\s+127\\.0\\.0\\.1:" + ports.get("hook"));
+            assertThat(p.logText())
+                    .contains("PUBLIC")
+                    .containsPattern("hook\\s+published\\s+127\\.0\\.0\\.1:" + ports.get("hook"));
         }
     }
 
@@ -270,7 +333,9 @@ class PublicIngressE2eTest {
     void thePortIsBoundOnlyWhileTheAgentIsConnected() throws Exception {
         int port = ports.get("hi");
         carol.close();
-        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> client(port).close()).isInstanceOf(ConnectException.class));
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThatThrownBy(() -> client(port).close()).isInstanceOf(ConnectException.class));
         await().atMost(WAIT).until(() -> ingressCounter("unpublished") >= 1);
     }
 }

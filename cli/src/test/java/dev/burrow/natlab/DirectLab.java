@@ -47,8 +47,16 @@ final class DirectLab {
         this.lab = lab;
         this.relayHost = lab.addPublicHost("relay");
         String ip = relayHost.ip();
-        LabProcess relay = relayHost.startBurrow("relay", "relay", "--dev", "--listen", ip + ":7443", "--stun-listen", ip + ":3478",
-                "--admin-listen", "off");
+        LabProcess relay = relayHost.startBurrow(
+                "relay",
+                "relay",
+                "--dev",
+                "--listen",
+                ip + ":7443",
+                "--stun-listen",
+                ip + ":3478",
+                "--admin-listen",
+                "off");
         Matcher m = relay.awaitOutput("development certificate (sha256:[0-9a-fA-F]+)", START);
         this.fingerprint = m.group(1);
         this.relayUrl = "https://" + ip + ":7443";
@@ -65,17 +73,47 @@ final class DirectLab {
     void startAgents(Host a, Host b, long sourceBytes, long sourceRate) {
         idB = nodeId(b, stateB);
         idA = nodeId(a, stateA);
-        a.startJava("source", NatTestSource.class.getName(), "127.0.0.1:" + SOURCE_PORT, Long.toString(sourceBytes), Long.toString(SEED),
-                Long.toString(sourceRate)).awaitOutput("source listening", START);
-        agentA = a.startBurrow("agent", "expose", "bulk", "127.0.0.1:" + SOURCE_PORT, "--allow", "node:" + idB, "--relay", relayUrl,
-                "--relay-fingerprint", fingerprint, "--state", stateA.toString());
+        a.startJava(
+                        "source",
+                        NatTestSource.class.getName(),
+                        "127.0.0.1:" + SOURCE_PORT,
+                        Long.toString(sourceBytes),
+                        Long.toString(SEED),
+                        Long.toString(sourceRate))
+                .awaitOutput("source listening", START);
+        agentA = a.startBurrow(
+                "agent",
+                "expose",
+                "bulk",
+                "127.0.0.1:" + SOURCE_PORT,
+                "--allow",
+                "node:" + idB,
+                "--relay",
+                relayUrl,
+                "--relay-fingerprint",
+                fingerprint,
+                "--state",
+                stateA.toString());
         agentA.awaitOutput("exposing 'bulk'", START);
-        agentB = b.startBurrow("agent", "connect", idA + "/bulk", Integer.toString(FORWARD_PORT), "--relay", relayUrl, "--relay-fingerprint",
-                fingerprint, "--state", stateB.toString());
+        agentB = b.startBurrow(
+                "agent",
+                "connect",
+                idA + "/bulk",
+                Integer.toString(FORWARD_PORT),
+                "--relay",
+                relayUrl,
+                "--relay-fingerprint",
+                fingerprint,
+                "--state",
+                stateB.toString());
         agentB.awaitOutput("forwarding", START);
-        await().atMost(START).pollInterval(Duration.ofSeconds(1)).until(() ->
-                b.runBurrow(CMD, "ready", "--state", stateB.toString()).exitCode() == 0
-                        && a.runBurrow(CMD, "ready", "--state", stateA.toString()).exitCode() == 0);
+        await().atMost(START)
+                .pollInterval(Duration.ofSeconds(1))
+                .until(() ->
+                        b.runBurrow(CMD, "ready", "--state", stateB.toString()).exitCode() == 0
+                                && a.runBurrow(CMD, "ready", "--state", stateA.toString())
+                                                .exitCode()
+                                        == 0);
     }
 
     private static String nodeId(Host h, Path state) {

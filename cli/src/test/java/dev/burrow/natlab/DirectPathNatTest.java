@@ -128,23 +128,32 @@ class DirectPathNatTest {
             long paced = 6L << 20;
             d.startAgents(a, b, paced, 512 * 1024); // about 12 s per transfer
             d.fetchIntact(b, paced);
-            await().atMost(DIRECT_WITHIN).pollInterval(Duration.ofSeconds(1)).until(() -> "direct".equals(d.peerPath(b)));
+            await().atMost(DIRECT_WITHIN)
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> "direct".equals(d.peerPath(b)));
 
-            var running = b.startJava("slow-fetch", NatTestFetch.class.getName(), "127.0.0.1:" + DirectLab.FORWARD_PORT, "60");
+            var running = b.startJava(
+                    "slow-fetch", NatTestFetch.class.getName(), "127.0.0.1:" + DirectLab.FORWARD_PORT, "60");
             Thread.sleep(4000);
             assertThat(d.lastForwardPath(b)).isEqualTo("direct");
             a.router().setBehaviour(NatBehaviour.UDP_BLOCKED);
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(500)).until(() -> "relay".equals(d.peerPath(b)));
+            await().atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() -> "relay".equals(d.peerPath(b)));
             long lostAt = System.nanoTime();
             d.fetchIntact(b, paced);
             assertThat(d.lastForwardPath(b)).isEqualTo("relay");
             a.router().setBehaviour(NatBehaviour.EIM);
-            await().atMost(DIRECT_WITHIN).pollInterval(Duration.ofSeconds(1)).until(() -> "direct".equals(d.peerPath(b)));
-            System.out.printf("direct path back %.1f s after it was declared lost%n", (System.nanoTime() - lostAt) / 1e9);
+            await().atMost(DIRECT_WITHIN)
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> "direct".equals(d.peerPath(b)));
+            System.out.printf(
+                    "direct path back %.1f s after it was declared lost%n", (System.nanoTime() - lostAt) / 1e9);
             int exit = running.waitFor(Duration.ofSeconds(90));
             String out = running.output();
             if (exit == 0) {
-                assertThat(out).contains("FETCHED " + paced + " " + DirectLab.sha(NatTestSource.data(paced, DirectLab.SEED)));
+                assertThat(out)
+                        .contains("FETCHED " + paced + " " + DirectLab.sha(NatTestSource.data(paced, DirectLab.SEED)));
             } else {
                 // a reset is acceptable, a silent truncation or a wrong byte is not
                 assertThat(out).contains("FAILED");

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
  */
 @RequiresNetLab
 @Tag("bench")
-@EnabledIfEnvironmentVariable(named = "BURROW_BENCH", matches = "1", disabledReason = "a measurement: BURROW_BENCH=1 to run it")
+@EnabledIfEnvironmentVariable(
+        named = "BURROW_BENCH",
+        matches = "1",
+        disabledReason = "a measurement: BURROW_BENCH=1 to run it")
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class DirectPathTimingNatTest {
 
@@ -60,9 +63,12 @@ class DirectPathTimingNatTest {
                 LocalTime asked = stamp(log, "call-me-maybe to ");
                 LocalTime verified = stamp(log, "direct path to ");
                 LocalTime quic = stamp(log, "QUIC connection ");
-                report.append(String.format(Locale.ROOT,
+                report.append(String.format(
+                        Locale.ROOT,
                         "added delay %3d ms on a's link: verified direct path %4d ms, QUIC up %4d ms after the first connection%n",
-                        delay, Duration.between(asked, verified).toMillis(), Duration.between(asked, quic).toMillis()));
+                        delay,
+                        Duration.between(asked, verified).toMillis(),
+                        Duration.between(asked, quic).toMillis()));
             }
         }
         System.out.print(report);

@@ -107,7 +107,8 @@ class HolePunchMatrixTest {
         assertThat(o.bHeardA()).as(o.toString()).isFalse();
     }
 
-    private record Outcome(String aPublic, String bPublic, boolean aHeardB, boolean bHeardA, String aLog, String bLog) {}
+    private record Outcome(
+            String aPublic, String bPublic, boolean aHeardB, boolean bHeardA, String aLog, String bLog) {}
 
     private Outcome punch(String aLabel, NatBehaviour aNat, String bLabel, NatBehaviour bNat) {
         return punch(lab.addHostBehindNat(aLabel, aNat), lab.addHostBehindNat(bLabel, bNat), Duration.ZERO);
@@ -117,7 +118,8 @@ class HolePunchMatrixTest {
     private Outcome punch(LanHost a, LanHost b, Duration bStartsLater) {
         String aPublic = learn(a);
         String bPublic = learn(b);
-        LabProcess pa = a.startJava("punch", UdpPuncher.class.getName(), "--port", String.valueOf(PORT), "--peer", bPublic);
+        LabProcess pa =
+                a.startJava("punch", UdpPuncher.class.getName(), "--port", String.valueOf(PORT), "--peer", bPublic);
         if (!bStartsLater.isZero()) {
             pa.awaitOutput("^STARTED", RUN);
             try {
@@ -127,15 +129,20 @@ class HolePunchMatrixTest {
                 throw new AssertionError(e);
             }
         }
-        LabProcess pb = b.startJava("punch", UdpPuncher.class.getName(), "--port", String.valueOf(PORT), "--peer", aPublic);
+        LabProcess pb =
+                b.startJava("punch", UdpPuncher.class.getName(), "--port", String.valueOf(PORT), "--peer", aPublic);
         assertThat(pa.waitFor(RUN)).as(pa.output()).isZero();
         assertThat(pb.waitFor(RUN)).as(pb.output()).isZero();
         // Whatever arrives comes from the peer's router; which port it came from is in the logs.
         String aRouter = b.router().publicAddress().getHostAddress();
         String bRouter = a.router().publicAddress().getHostAddress();
-        return new Outcome(aPublic, bPublic,
-                pa.output().contains("RECEIVED " + aRouter + ":"), pb.output().contains("RECEIVED " + bRouter + ":"),
-                pa.output(), pb.output());
+        return new Outcome(
+                aPublic,
+                bPublic,
+                pa.output().contains("RECEIVED " + aRouter + ":"),
+                pb.output().contains("RECEIVED " + bRouter + ":"),
+                pa.output(),
+                pb.output());
     }
 
     /** The public endpoint of {@code host}'s port 40000, as the reflector sees it. */

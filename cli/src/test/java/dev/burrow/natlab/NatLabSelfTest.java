@@ -41,6 +41,7 @@ class NatLabSelfTest {
     private static final Duration RUN = Duration.ofSeconds(30);
     /** Clients bind this port so port preservation is visible (below the remap range, outside the ephemeral range). */
     private static final int CLIENT_PORT = 40000;
+
     private static final Pattern MAPPED = Pattern.compile("^MAPPED (\\S+) (\\S+):(\\d+)$", Pattern.MULTILINE);
 
     private NetLab lab;
@@ -56,12 +57,19 @@ class NatLabSelfTest {
         other = lab.addPublicHost("other");
         InetAddress alt = server.addAddress();
         reflectors = List.of(server.ip() + ":3478", server.ip() + ":3479", alt.getHostAddress() + ":3478");
-        LabProcess reflector = server.startJava("reflector", UdpReflector.class.getName(), reflectors.toArray(String[]::new));
+        LabProcess reflector =
+                server.startJava("reflector", UdpReflector.class.getName(), reflectors.toArray(String[]::new));
         clients.put("eim", lab.addHostBehindNat("eim", NatBehaviour.EIM));
         clients.put("remap", lab.addHostBehindNat("remap", NatBehaviour.EIM_REMAPPED));
         clients.put("sym", lab.addHostBehindNat("sym", NatBehaviour.SYMMETRIC));
-        clients.put("symfr", lab.addHostBehindNat("symfr", new NatBehaviour(
-                NatMapping.ADDRESS_AND_PORT_DEPENDENT_FULLY_RANDOM, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false)));
+        clients.put(
+                "symfr",
+                lab.addHostBehindNat(
+                        "symfr",
+                        new NatBehaviour(
+                                NatMapping.ADDRESS_AND_PORT_DEPENDENT_FULLY_RANDOM,
+                                NatFiltering.ADDRESS_AND_PORT_DEPENDENT,
+                                false)));
         clients.put("blocked", lab.addHostBehindNat("blocked", NatBehaviour.UDP_BLOCKED));
         clients.put("full", lab.addHostBehindNat("full", NatBehaviour.FULL_CONE));
         clients.put("restr", lab.addHostBehindNat("restr", NatBehaviour.RESTRICTED_CONE));
@@ -91,7 +99,8 @@ class NatLabSelfTest {
     void endpointIndependentMappingPreservesThePortForEveryDestination() {
         List<Mapped> m = probe(clients.get("eim"));
         assertThat(m).hasSize(3).allSatisfy(x -> {
-            assertThat(x.ip()).isEqualTo(clients.get("eim").router().publicAddress().getHostAddress());
+            assertThat(x.ip())
+                    .isEqualTo(clients.get("eim").router().publicAddress().getHostAddress());
             assertThat(x.port()).isEqualTo(CLIENT_PORT);
         });
     }
@@ -106,16 +115,22 @@ class NatLabSelfTest {
         assertThat(probe(first, reflectors.get(0))).extracting(Mapped::port).containsExactly(CLIENT_PORT);
         List<Mapped> m = probe(second, reflectors.get(2), reflectors.get(0));
         assertThat(m.get(0).port()).as("different destination: port kept").isEqualTo(CLIENT_PORT);
-        assertThat(m.get(1).port()).as("same destination as the first host: port changed").isNotEqualTo(CLIENT_PORT);
+        assertThat(m.get(1).port())
+                .as("same destination as the first host: port changed")
+                .isNotEqualTo(CLIENT_PORT);
     }
 
     @Test
     void remappedEndpointIndependentMappingKeepsOneNewPortForEveryDestination() {
         List<Mapped> m = probe(clients.get("remap"));
         assertThat(m).hasSize(3);
-        assertThat(m).extracting(Mapped::ip).containsOnly(clients.get("remap").router().publicAddress().getHostAddress());
+        assertThat(m)
+                .extracting(Mapped::ip)
+                .containsOnly(clients.get("remap").router().publicAddress().getHostAddress());
         assertThat(m).extracting(Mapped::port).containsOnly(m.get(0).port());
-        assertThat(m.get(0).port()).isBetween(NatMapping.REMAP_LOW, NatMapping.REMAP_HIGH).isNotEqualTo(CLIENT_PORT);
+        assertThat(m.get(0).port())
+                .isBetween(NatMapping.REMAP_LOW, NatMapping.REMAP_HIGH)
+                .isNotEqualTo(CLIENT_PORT);
     }
 
     @Test
@@ -134,18 +149,31 @@ class NatLabSelfTest {
         LanHost client = router.addHost("first");
         router.dropFirstOutboundDatagram();
         String dest = reflectors.get(0);
-        var once = client.runJava(RUN, UdpMappingClient.class.getName(), "--port", "41000", "--tries", "1", "--timeout-ms", "500", dest);
+        var once = client.runJava(
+                RUN, UdpMappingClient.class.getName(), "--port", "41000", "--tries", "1", "--timeout-ms", "500", dest);
         assertThat(once.output()).contains("TIMEOUT " + dest);
         // A new flow (another source port): its first try is dropped, the second gets through.
-        var twice = client.runJava(RUN, UdpMappingClient.class.getName(), "--port", "41001", "--tries", "2", "--timeout-ms", "500", dest);
+        var twice = client.runJava(
+                RUN, UdpMappingClient.class.getName(), "--port", "41001", "--tries", "2", "--timeout-ms", "500", dest);
         assertThat(twice.output()).contains("MAPPED " + dest);
     }
 
     @Test
     void udpBlockedTimesOutForEveryDestination() {
-        var run = clients.get("blocked").runJava(RUN, UdpMappingClient.class.getName(),
-                "--tries", "2", "--timeout-ms", "300", reflectors.get(0), reflectors.get(2));
-        assertThat(run.output()).contains("TIMEOUT " + reflectors.get(0)).contains("TIMEOUT " + reflectors.get(2)).doesNotContain("MAPPED");
+        var run = clients.get("blocked")
+                .runJava(
+                        RUN,
+                        UdpMappingClient.class.getName(),
+                        "--tries",
+                        "2",
+                        "--timeout-ms",
+                        "300",
+                        reflectors.get(0),
+                        reflectors.get(2));
+        assertThat(run.output())
+                .contains("TIMEOUT " + reflectors.get(0))
+                .contains("TIMEOUT " + reflectors.get(2))
+                .doesNotContain("MAPPED");
     }
 
     @Test
@@ -160,7 +188,8 @@ class NatLabSelfTest {
 
     @Test
     void endpointIndependentFilteringAdmitsAnyone() {
-        assertThat(inboundAfterPokes(clients.get("full"))).containsExactlyInAnyOrder(server.ip() + ":5000", other.ip() + ":5000");
+        assertThat(inboundAfterPokes(clients.get("full")))
+                .containsExactlyInAnyOrder(server.ip() + ":5000", other.ip() + ":5000");
     }
 
     @Test
@@ -169,8 +198,14 @@ class NatLabSelfTest {
         var router = lab.addSite("idle-gw", NatBehaviour.FULL_CONE);
         router.setUdpMappingTimeout(Duration.ofSeconds(4));
         LanHost client = router.addHost("idle");
-        LabProcess listener = client.startJava("listener", UdpMappingClient.class.getName(),
-                "--port", String.valueOf(CLIENT_PORT), "--listen-ms", "14000", reflectors.get(0));
+        LabProcess listener = client.startJava(
+                "listener",
+                UdpMappingClient.class.getName(),
+                "--port",
+                String.valueOf(CLIENT_PORT),
+                "--listen-ms",
+                "14000",
+                reflectors.get(0));
         String mapped = listener.awaitOutput("^MAPPED \\S+ (\\S+)$", RUN).group(1);
         listener.awaitOutput("^LISTENING", RUN);
         other.runJava(RUN, UdpMappingClient.class.getName(), "--port", "5000", "--send-only", mapped);
@@ -179,15 +214,21 @@ class NatLabSelfTest {
         Thread.sleep(Duration.ofSeconds(6));
         other.runJava(RUN, UdpMappingClient.class.getName(), "--port", "5000", "--send-only", mapped);
         assertThat(listener.waitFor(RUN)).isZero();
-        assertThat(Pattern.compile("^INBOUND ", Pattern.MULTILINE).matcher(listener.output()).results().count())
-                .as(listener.output()).isEqualTo(1);
+        assertThat(Pattern.compile("^INBOUND ", Pattern.MULTILINE)
+                        .matcher(listener.output())
+                        .results()
+                        .count())
+                .as(listener.output())
+                .isEqualTo(1);
     }
 
     private void assertSymmetric(LanHost client) {
         // Ask the first reflector again at the end: a mapping, once made, is stable for its destination.
         List<Mapped> m = probe(client, reflectors.get(0), reflectors.get(1), reflectors.get(2), reflectors.get(0));
         assertThat(m).hasSize(4);
-        assertThat(m).extracting(Mapped::ip).containsOnly(client.router().publicAddress().getHostAddress());
+        assertThat(m)
+                .extracting(Mapped::ip)
+                .containsOnly(client.router().publicAddress().getHostAddress());
         assertThat(List.of(m.get(0).port(), m.get(1).port(), m.get(2).port())).doesNotHaveDuplicates();
         assertThat(m.get(3).port()).isEqualTo(m.get(0).port());
     }
@@ -217,8 +258,14 @@ class NatLabSelfTest {
      * the sources whose datagrams got through.
      */
     private List<String> inboundAfterPokes(LanHost client) {
-        LabProcess listener = client.startJava("listener", UdpMappingClient.class.getName(),
-                "--port", String.valueOf(CLIENT_PORT), "--listen-ms", "4000", reflectors.get(0));
+        LabProcess listener = client.startJava(
+                "listener",
+                UdpMappingClient.class.getName(),
+                "--port",
+                String.valueOf(CLIENT_PORT),
+                "--listen-ms",
+                "4000",
+                reflectors.get(0));
         Matcher m = listener.awaitOutput("^MAPPED \\S+ (\\S+)$", RUN);
         String mapped = m.group(1);
         listener.awaitOutput("^LISTENING", RUN);

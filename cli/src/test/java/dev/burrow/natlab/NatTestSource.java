@@ -36,7 +36,8 @@ public final class NatTestSource {
     }
 
     private static void serve(Socket s, long bytes, long seed, long rate) {
-        try (s; OutputStream out = s.getOutputStream()) {
+        try (s;
+                OutputStream out = s.getOutputStream()) {
             byte[] d = data(bytes, seed);
             int chunk = 16 * 1024;
             long start = System.nanoTime();

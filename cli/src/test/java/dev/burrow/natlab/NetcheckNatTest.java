@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.burrow.netlab.Host;
 import dev.burrow.netlab.LabProcess;
 import dev.burrow.netlab.LanHost;
-import dev.burrow.netlab.NatBehaviour;
 import dev.burrow.netlab.Namespace.Finished;
+import dev.burrow.netlab.NatBehaviour;
 import dev.burrow.netlab.NetLab;
 import dev.burrow.netlab.PublicHost;
 import dev.burrow.netlab.RequiresNetLab;
@@ -42,10 +42,19 @@ class NetcheckNatTest {
         PublicHost relay = lab.addPublicHost("relay");
         relayUrl = "https://" + relay.ip() + ":7443";
         extraStun = relay.ip() + ":3479";
-        LabProcess r = relay.startBurrow("relay", "relay", "--dev", "--listen", relay.ip() + ":7443", "--stun-listen",
-                relay.ip() + ":3478", "--admin-listen", "off");
+        LabProcess r = relay.startBurrow(
+                "relay",
+                "relay",
+                "--dev",
+                "--listen",
+                relay.ip() + ":7443",
+                "--stun-listen",
+                relay.ip() + ":3478",
+                "--admin-listen",
+                "off");
         r.awaitOutput("listening", START);
-        relay.startBurrow("stun-b", "stun-server", "--listen", extraStun, "--threads", "1").awaitOutput("^stun-server: udp", START);
+        relay.startBurrow("stun-b", "stun-server", "--listen", extraStun, "--threads", "1")
+                .awaitOutput("^stun-server: udp", START);
     }
 
     @AfterAll
@@ -57,7 +66,16 @@ class NetcheckNatTest {
     }
 
     private JsonNode netcheck(Host h, int expectedExit) {
-        Finished f = h.runBurrow(Duration.ofSeconds(60), "netcheck", "--relay", relayUrl, "--stun", extraStun, "--timeout", "2", "-o",
+        Finished f = h.runBurrow(
+                Duration.ofSeconds(60),
+                "netcheck",
+                "--relay",
+                relayUrl,
+                "--stun",
+                extraStun,
+                "--timeout",
+                "2",
+                "-o",
                 "json");
         assertThat(f.exitCode()).as(f.output()).isEqualTo(expectedExit);
         try {

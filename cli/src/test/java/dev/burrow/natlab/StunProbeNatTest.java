@@ -9,10 +9,10 @@ import dev.burrow.netlab.Impairment;
 import dev.burrow.netlab.LabCapabilities;
 import dev.burrow.netlab.LabProcess;
 import dev.burrow.netlab.LanHost;
+import dev.burrow.netlab.Namespace.Finished;
 import dev.burrow.netlab.NatBehaviour;
 import dev.burrow.netlab.NetLab;
 import dev.burrow.netlab.NetLabSupport;
-import dev.burrow.netlab.Namespace.Finished;
 import dev.burrow.netlab.PublicHost;
 import dev.burrow.netlab.RequiresNetLab;
 import java.io.IOException;
@@ -58,7 +58,15 @@ class StunProbeNatTest {
         List<LabProcess> servers = List.of(
                 stun.startBurrow("stun-a", "stun-server", "--listen", plainA, "--threads", "1"),
                 stun.startBurrow("stun-b", "stun-server", "--listen", plainB, "--threads", "1"),
-                stun5780.startBurrow("stun-5780", "stun-server", "--listen", rfc5780, "--rfc5780-alt", alt + ":3479", "--threads", "1"));
+                stun5780.startBurrow(
+                        "stun-5780",
+                        "stun-server",
+                        "--listen",
+                        rfc5780,
+                        "--rfc5780-alt",
+                        alt + ":3479",
+                        "--threads",
+                        "1"));
         for (LabProcess s : servers) {
             s.awaitOutput("^stun-server: udp", START);
         }
@@ -78,8 +86,10 @@ class StunProbeNatTest {
         JsonNode r = probeOk(client, plainA, plainB);
         assertThat(r.get("mapping").asText()).isEqualTo("endpoint_independent");
         assertThat(r.get("nat").asBoolean()).isTrue();
-        assertThat(endpoints(r)).hasSize(1).allSatisfy(e ->
-                assertThat(e).startsWith(client.router().publicAddress().getHostAddress() + ":"));
+        assertThat(endpoints(r))
+                .hasSize(1)
+                .allSatisfy(e ->
+                        assertThat(e).startsWith(client.router().publicAddress().getHostAddress() + ":"));
     }
 
     @Test
@@ -88,8 +98,10 @@ class StunProbeNatTest {
         JsonNode r = probeOk(client, plainA, plainB);
         assertThat(r.get("mapping").asText()).isEqualTo("address_and_port_dependent");
         assertThat(r.get("nat").asBoolean()).isTrue();
-        assertThat(endpoints(r)).hasSize(2).allSatisfy(e ->
-                assertThat(e).startsWith(client.router().publicAddress().getHostAddress() + ":"));
+        assertThat(endpoints(r))
+                .hasSize(2)
+                .allSatisfy(e ->
+                        assertThat(e).startsWith(client.router().publicAddress().getHostAddress() + ":"));
     }
 
     @Test
@@ -146,7 +158,8 @@ class StunProbeNatTest {
 
     @Test
     void probeSurvivesDelayAndLossThroughRetransmissions() {
-        NetLabSupport.requireFeature(LabCapabilities.get().delay(), "no way to delay a link (no netem, no socat or /dev/net/tun)", true);
+        NetLabSupport.requireFeature(
+                LabCapabilities.get().delay(), "no way to delay a link (no netem, no socat or /dev/net/tun)", true);
         LanHost client = lab.addHostBehindNat("lossy", NatBehaviour.EIM);
         // 50 ms each way and 5 % loss each way on the router's internet link. An 8 s budget allows
         // five transmissions per transaction (RFC 8489 schedule), so a lost request or answer is retried.

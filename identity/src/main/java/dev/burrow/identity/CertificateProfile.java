@@ -44,16 +44,21 @@ public final class CertificateProfile {
 
     /** True for a valid node name: 1-63 of {@code a-z 0-9 -}, not starting or ending with '-'. */
     public static boolean isValidName(String name) {
-        return name != null && name.length() <= MAX_NAME_LENGTH && NAME.matcher(name).matches();
+        return name != null
+                && name.length() <= MAX_NAME_LENGTH
+                && NAME.matcher(name).matches();
     }
 
     /** Longest name prefix a join token may fix: room is left for at least 16 characters after it. */
     public static final int MAX_NAME_PREFIX_LENGTH = 47;
+
     private static final Pattern NAME_PREFIX = Pattern.compile("[a-z0-9][a-z0-9-]*");
 
     /** True for a join token's name prefix: the start of a valid name, e.g. {@code ci-} or {@code web}. */
     public static boolean isValidNamePrefix(String prefix) {
-        return prefix != null && prefix.length() <= MAX_NAME_PREFIX_LENGTH && NAME_PREFIX.matcher(prefix).matches();
+        return prefix != null
+                && prefix.length() <= MAX_NAME_PREFIX_LENGTH
+                && NAME_PREFIX.matcher(prefix).matches();
     }
 
     /** True for a valid tag: 1-63 of {@code a-z 0-9 . _ -}, starting and ending with a letter or digit. */
@@ -64,8 +69,8 @@ public final class CertificateProfile {
     /** Returns the name or throws with the rule. */
     public static String requireValidName(String name) {
         if (!isValidName(name)) {
-            throw new IllegalArgumentException("invalid node name " + quote(name)
-                    + ": use 1-" + MAX_NAME_LENGTH + " characters a-z, 0-9 and '-', starting and ending with a letter or digit");
+            throw new IllegalArgumentException("invalid node name " + quote(name) + ": use 1-" + MAX_NAME_LENGTH
+                    + " characters a-z, 0-9 and '-', starting and ending with a letter or digit");
         }
         return name;
     }
@@ -78,8 +83,8 @@ public final class CertificateProfile {
         }
         for (String t : tags) {
             if (!isValidTag(t)) {
-                throw new IllegalArgumentException("invalid tag " + quote(t)
-                        + ": use 1-" + MAX_TAG_LENGTH + " characters a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit");
+                throw new IllegalArgumentException("invalid tag " + quote(t) + ": use 1-" + MAX_TAG_LENGTH
+                        + " characters a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit");
             }
             out.add(t);
         }

@@ -22,9 +22,7 @@ public final class Ed25519Keys {
     /** Ed25519 signatures are 64 bytes (RFC 8032). */
     public static final int SIGNATURE_LENGTH = 64;
     /** The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING (33) }. */
-    private static final byte[] SPKI_PREFIX = {
-        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
-    };
+    private static final byte[] SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
     /** The Ed25519 algorithm OID as text. */
     public static final String OID = "1.3.101.112";
 
@@ -76,15 +74,16 @@ public final class Ed25519Keys {
     public static NodeKey fromPublicKey(PublicKey key) {
         byte[] raw = rawFromSubjectPublicKeyInfo(key == null ? null : key.getEncoded());
         if (raw == null) {
-            throw new IllegalArgumentException("not an Ed25519 public key: "
-                    + (key == null ? "null" : key.getAlgorithm()));
+            throw new IllegalArgumentException(
+                    "not an Ed25519 public key: " + (key == null ? "null" : key.getAlgorithm()));
         }
         return NodeKey.of(raw);
     }
 
     /** The raw 32 bytes of an Ed25519 SubjectPublicKeyInfo, or null when it is anything else. */
     public static byte[] rawFromSubjectPublicKeyInfo(byte[] spki) {
-        if (spki == null || spki.length != SPKI_PREFIX.length + NodeKey.LENGTH
+        if (spki == null
+                || spki.length != SPKI_PREFIX.length + NodeKey.LENGTH
                 || !Arrays.equals(spki, 0, SPKI_PREFIX.length, SPKI_PREFIX, 0, SPKI_PREFIX.length)) {
             return null;
         }

@@ -28,7 +28,8 @@ public final class LockedFile {
 
     public LockedFile(Path lockFile) {
         this.lockFile = lockFile;
-        this.inProcess = IN_PROCESS_LOCKS.computeIfAbsent(lockFile.toAbsolutePath().normalize(), p -> new ReentrantLock());
+        this.inProcess =
+                IN_PROCESS_LOCKS.computeIfAbsent(lockFile.toAbsolutePath().normalize(), p -> new ReentrantLock());
     }
 
     /** Runs {@code body} holding both locks; a thread must not nest two bodies on the same lock file. */

@@ -55,8 +55,13 @@ public final class NodeCertificate {
     private final BigInteger serial;
     private final boolean selfIssued;
 
-    private NodeCertificate(X509Certificate certificate, NodeKey nodeKey, String name, Set<String> tags,
-            BigInteger serial, boolean selfIssued) {
+    private NodeCertificate(
+            X509Certificate certificate,
+            NodeKey nodeKey,
+            String name,
+            Set<String> tags,
+            BigInteger serial,
+            boolean selfIssued) {
         this.certificate = certificate;
         this.nodeKey = nodeKey;
         this.name = name;
@@ -75,8 +80,8 @@ public final class NodeCertificate {
     }
 
     /** Issues a self-signed node certificate (key-only mode: trust comes from the node ID). */
-    public static X509Certificate selfSigned(NodeKey key, PrivateKey privateKey, String name, Set<String> tags,
-            Instant notBefore, Instant notAfter) {
+    public static X509Certificate selfSigned(
+            NodeKey key, PrivateKey privateKey, String name, Set<String> tags, Instant notBefore, Instant notAfter) {
         X500Name subject = cn(name);
         return issue(key, name, tags, notBefore, notAfter, subject, null, privateKey);
     }
@@ -88,8 +93,15 @@ public final class NodeCertificate {
      * @param issuerKeyId the issuer's subjectKeyIdentifier, or null when self-signed
      * @param issuerKey the Ed25519 private key signing the certificate
      */
-    public static X509Certificate issue(NodeKey key, String name, Set<String> tags, Instant notBefore, Instant notAfter,
-            X500Name issuer, byte[] issuerKeyId, PrivateKey issuerKey) {
+    public static X509Certificate issue(
+            NodeKey key,
+            String name,
+            Set<String> tags,
+            Instant notBefore,
+            Instant notAfter,
+            X500Name issuer,
+            byte[] issuerKeyId,
+            PrivateKey issuerKey) {
         CertificateProfile.requireValidName(name);
         Set<String> validTags = CertificateProfile.requireValidTags(tags);
         if (!Ed25519Keys.isValid(key)) {
@@ -100,18 +112,21 @@ public final class NodeCertificate {
         }
         try {
             SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(Ed25519Keys.subjectPublicKeyInfo(key));
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(issuer, randomSerial(),
-                    Date.from(notBefore), Date.from(notAfter), cn(name), spki);
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                    issuer, randomSerial(), Date.from(notBefore), Date.from(notAfter), cn(name), spki);
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-            b.addExtension(Extension.extendedKeyUsage, false,
-                    new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+            b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(new KeyPurposeId[] {
+                KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth
+            }));
             List<GeneralName> names = new ArrayList<>();
-            names.add(new GeneralName(GeneralName.uniformResourceIdentifier, CertificateProfile.NODE_URI_PREFIX + key.nodeId()));
+            names.add(new GeneralName(
+                    GeneralName.uniformResourceIdentifier, CertificateProfile.NODE_URI_PREFIX + key.nodeId()));
             for (String uri : CertificateProfile.tagUris(validTags)) {
                 names.add(new GeneralName(GeneralName.uniformResourceIdentifier, uri));
             }
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+            b.addExtension(
+                    Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
             b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(keyId(key.bytes())));
             if (issuerKeyId != null) {
                 b.addExtension(Extension.authorityKeyIdentifier, false, new AuthorityKeyIdentifier(issuerKeyId));
@@ -169,7 +184,8 @@ public final class NodeCertificate {
         }
         byte[] raw;
         try {
-            raw = Ed25519Keys.rawFromSubjectPublicKeyInfo(holder.getSubjectPublicKeyInfo().getEncoded());
+            raw = Ed25519Keys.rawFromSubjectPublicKeyInfo(
+                    holder.getSubjectPublicKeyInfo().getEncoded());
         } catch (IOException e) {
             raw = null;
         }
@@ -324,7 +340,9 @@ public final class NodeCertificate {
     /** SHA-256 of a certificate's DER encoding as {@code sha256:<hex>}. */
     public static String fingerprint(X509Certificate cert) {
         try {
-            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+            return "sha256:"
+                    + HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
         } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
             throw new IllegalStateException(e);
         }

@@ -75,7 +75,9 @@ public final class NodeIdentity {
         } else {
             KeyPair fresh = Ed25519Keys.generate();
             try {
-                SecureFiles.createAtomically(keyFile, Pem.encodePrivateKey(fresh.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+                SecureFiles.createAtomically(
+                        keyFile,
+                        Pem.encodePrivateKey(fresh.getPrivate()).getBytes(StandardCharsets.US_ASCII),
                         SecureFiles.SECRET_PERMS);
                 keyPair = fresh;
                 log.info("created node identity {} in {}", Ed25519Keys.fromPublicKey(keyPair.getPublic()), stateDir);
@@ -106,16 +108,26 @@ public final class NodeIdentity {
             if (leaf.selfSigned() && leaf.notAfter().isBefore(now.plus(SELF_SIGNED_RENEW_BEFORE))) {
                 chain = null; // renew below
             } else if (!leaf.selfSigned() && leaf.notAfter().isBefore(now)) {
-                log.warn("node certificate in {} expired at {}; enrol again to get a new one", certFile, leaf.notAfter());
+                log.warn(
+                        "node certificate in {} expired at {}; enrol again to get a new one",
+                        certFile,
+                        leaf.notAfter());
             }
         }
         if (chain == null) {
             String name = nameOrNull != null ? CertificateProfile.requireValidName(nameOrNull) : defaultName();
             Instant now = clock.instant();
-            X509Certificate self = NodeCertificate.selfSigned(nodeKey, keyPair.getPrivate(), name, Set.of(),
-                    now.minus(CLOCK_SKEW), now.plus(SELF_SIGNED_VALIDITY));
+            X509Certificate self = NodeCertificate.selfSigned(
+                    nodeKey,
+                    keyPair.getPrivate(),
+                    name,
+                    Set.of(),
+                    now.minus(CLOCK_SKEW),
+                    now.plus(SELF_SIGNED_VALIDITY));
             chain = List.of(self);
-            SecureFiles.writeAtomically(certFile, Pem.encodeCertificates(chain).getBytes(StandardCharsets.US_ASCII),
+            SecureFiles.writeAtomically(
+                    certFile,
+                    Pem.encodeCertificates(chain).getBytes(StandardCharsets.US_ASCII),
                     SecureFiles.PUBLIC_PERMS);
         }
         return new NodeIdentity(stateDir, keyPair, chain);
@@ -124,7 +136,8 @@ public final class NodeIdentity {
     /** Loads an existing identity; fails when there is none. */
     public static NodeIdentity load(Path stateDir) throws IOException {
         if (!Files.exists(stateDir.resolve(KEY_FILE))) {
-            throw new IOException("no node identity in " + stateDir + " (run 'burrow id --state " + stateDir + "' to create one)");
+            throw new IOException(
+                    "no node identity in " + stateDir + " (run 'burrow id --state " + stateDir + "' to create one)");
         }
         return loadOrCreate(stateDir);
     }
@@ -138,8 +151,13 @@ public final class NodeIdentity {
     public static NodeIdentity ephemeral(String name) {
         KeyPair kp = Ed25519Keys.generate();
         Instant now = Instant.now();
-        X509Certificate self = NodeCertificate.selfSigned(Ed25519Keys.fromPublicKey(kp.getPublic()), kp.getPrivate(),
-                name, Set.of(), now.minus(CLOCK_SKEW), now.plus(SELF_SIGNED_VALIDITY));
+        X509Certificate self = NodeCertificate.selfSigned(
+                Ed25519Keys.fromPublicKey(kp.getPublic()),
+                kp.getPrivate(),
+                name,
+                Set.of(),
+                now.minus(CLOCK_SKEW),
+                now.plus(SELF_SIGNED_VALIDITY));
         return new NodeIdentity(null, kp, List.of(self));
     }
 
@@ -155,8 +173,10 @@ public final class NodeIdentity {
     /** Recomputes the public key from an Ed25519 private key (PKCS#8 v1 files do not store it). */
     private static PublicKey derivePublic(PrivateKey priv) throws IOException {
         try {
-            org.bouncycastle.asn1.pkcs.PrivateKeyInfo info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(priv.getEncoded());
-            byte[] seed = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
+            org.bouncycastle.asn1.pkcs.PrivateKeyInfo info =
+                    org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(priv.getEncoded());
+            byte[] seed = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey())
+                    .getOctets();
             if (seed.length != 32) {
                 throw new IOException("Ed25519 private key has the wrong length");
             }
@@ -165,7 +185,8 @@ public final class NodeIdentity {
             java.util.Arrays.fill(seed, (byte) 0);
             return Ed25519Keys.toPublicKey(NodeKey.of(pub));
         } catch (RuntimeException e) {
-            throw new IOException("malformed Ed25519 private key (" + e.getClass().getSimpleName() + ")");
+            throw new IOException(
+                    "malformed Ed25519 private key (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -208,8 +229,10 @@ public final class NodeIdentity {
         synchronized (this) {
             setChain(newChain);
             if (stateDir != null) {
-                SecureFiles.writeAtomically(stateDir.resolve(CERT_FILE),
-                        Pem.encodeCertificates(chain).getBytes(StandardCharsets.US_ASCII), SecureFiles.PUBLIC_PERMS);
+                SecureFiles.writeAtomically(
+                        stateDir.resolve(CERT_FILE),
+                        Pem.encodeCertificates(chain).getBytes(StandardCharsets.US_ASCII),
+                        SecureFiles.PUBLIC_PERMS);
             }
         }
         log.info("installed node certificate {}", certificate);

@@ -44,8 +44,8 @@ public final class NodeKey implements Comparable<NodeKey> {
     /** Wraps a copy of 32 raw key bytes. */
     public static NodeKey of(byte[] key) {
         if (key == null || key.length != LENGTH) {
-            throw new IllegalArgumentException("a node key is " + LENGTH + " bytes, got "
-                    + (key == null ? "null" : key.length));
+            throw new IllegalArgumentException(
+                    "a node key is " + LENGTH + " bytes, got " + (key == null ? "null" : key.length));
         }
         return new NodeKey(key.clone());
     }
@@ -57,9 +57,10 @@ public final class NodeKey implements Comparable<NodeKey> {
         }
         String t = nodeId.strip().toLowerCase(Locale.ROOT);
         if (t.length() != TEXT_LENGTH) {
-            throw new IllegalArgumentException("'" + (t.length() > TEXT_LENGTH ? t.substring(0, TEXT_LENGTH) + "..." : t)
-                    + "' is not a node ID: a node ID has " + TEXT_LENGTH + " characters, got " + t.length()
-                    + " ('burrow id --node-id' prints it on that node)");
+            throw new IllegalArgumentException(
+                    "'" + (t.length() > TEXT_LENGTH ? t.substring(0, TEXT_LENGTH) + "..." : t)
+                            + "' is not a node ID: a node ID has " + TEXT_LENGTH + " characters, got " + t.length()
+                            + " ('burrow id --node-id' prints it on that node)");
         }
         byte[] all = new byte[LENGTH + CHECKSUM_LENGTH];
         long buffer = 0;
@@ -85,7 +86,8 @@ public final class NodeKey implements Comparable<NodeKey> {
         byte[] key = Arrays.copyOf(all, LENGTH);
         byte[] expected = checksum(key);
         if (!MessageDigest.isEqual(expected, Arrays.copyOfRange(all, LENGTH, all.length))) {
-            throw new IllegalArgumentException("node ID checksum does not match: is there a typo in '" + nodeId.strip() + "'?");
+            throw new IllegalArgumentException(
+                    "node ID checksum does not match: is there a typo in '" + nodeId.strip() + "'?");
         }
         NodeKey parsed = new NodeKey(key);
         parsed.text = t;

@@ -77,16 +77,19 @@ public final class NodeVerifier {
         } catch (RuntimeException e) {
             // Defence in depth: nothing but a typed refusal may leave the verifier (it runs inside TLS).
             metrics.peerRefused(Reason.MALFORMED);
-            throw new PeerVerificationException(Reason.MALFORMED, "unparsable certificate (" + e.getClass().getSimpleName() + ")");
+            throw new PeerVerificationException(
+                    Reason.MALFORMED, "unparsable certificate (" + e.getClass().getSimpleName() + ")");
         }
     }
 
-    private VerifiedPeer verifyUnchecked(X509Certificate[] chain, NodeKey expectedOrNull) throws PeerVerificationException {
+    private VerifiedPeer verifyUnchecked(X509Certificate[] chain, NodeKey expectedOrNull)
+            throws PeerVerificationException {
         if (chain == null || chain.length == 0 || chain[0] == null) {
             throw new PeerVerificationException(Reason.MALFORMED, "no certificate");
         }
         if (chain.length > CertificateProfile.MAX_CHAIN_LENGTH) {
-            throw new PeerVerificationException(Reason.MALFORMED, "chain longer than " + CertificateProfile.MAX_CHAIN_LENGTH);
+            throw new PeerVerificationException(
+                    Reason.MALFORMED, "chain longer than " + CertificateProfile.MAX_CHAIN_LENGTH);
         }
         NodeCertificate leaf;
         try {
@@ -96,7 +99,8 @@ public final class NodeVerifier {
         }
         NodeKey key = leaf.nodeKey();
         if (expectedOrNull != null && !expectedOrNull.equals(key)) {
-            throw new PeerVerificationException(Reason.KEY_MISMATCH,
+            throw new PeerVerificationException(
+                    Reason.KEY_MISMATCH,
                     "certificate is for node " + key.shortId() + ", expected " + expectedOrNull.shortId());
         }
         Instant now = clock.instant();
@@ -125,7 +129,8 @@ public final class NodeVerifier {
                     throw new PeerVerificationException(Reason.NOT_YET_VALID, "issuing CA certificate not yet valid");
                 }
                 if (revocations.isRevoked(key, leaf.serial())) {
-                    throw new PeerVerificationException(Reason.REVOKED, "certificate serial " + leaf.serialHex() + " is revoked");
+                    throw new PeerVerificationException(
+                            Reason.REVOKED, "certificate serial " + leaf.serialHex() + " is revoked");
                 }
                 return new VerifiedPeer(key, leaf.name(), leaf.tags(), leaf.notAfter(), true, leaf.serial());
             }
@@ -137,7 +142,8 @@ public final class NodeVerifier {
             if (acceptAnySelfSigned || pinned.contains(key) || key.equals(expectedOrNull)) {
                 return new VerifiedPeer(key, null, Set.of(), leaf.notAfter(), false, leaf.serial());
             }
-            throw new PeerVerificationException(Reason.UNTRUSTED_ISSUER, "self-signed certificate for a node that is not pinned");
+            throw new PeerVerificationException(
+                    Reason.UNTRUSTED_ISSUER, "self-signed certificate for a node that is not pinned");
         }
         if (issuerNameKnown) {
             throw new PeerVerificationException(Reason.BAD_SIGNATURE, "CA signature does not verify");
@@ -194,9 +200,11 @@ public final class NodeVerifier {
                 X509CertificateHolder h = new X509CertificateHolder(ca.getEncoded());
                 BasicConstraints bc = BasicConstraints.fromExtensions(h.getExtensions());
                 if (bc == null || !bc.isCA()) {
-                    throw new IllegalArgumentException("not a CA certificate (basicConstraints cA is not set): " + h.getSubject());
+                    throw new IllegalArgumentException(
+                            "not a CA certificate (basicConstraints cA is not set): " + h.getSubject());
                 }
-                byte[] raw = Ed25519Keys.rawFromSubjectPublicKeyInfo(h.getSubjectPublicKeyInfo().getEncoded());
+                byte[] raw = Ed25519Keys.rawFromSubjectPublicKeyInfo(
+                        h.getSubjectPublicKeyInfo().getEncoded());
                 if (!Ed25519Keys.isValidPublicKey(raw)) {
                     throw new IllegalArgumentException("fleet CA key must be a valid Ed25519 key: " + h.getSubject());
                 }

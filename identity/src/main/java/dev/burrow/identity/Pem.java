@@ -96,9 +96,13 @@ public final class Pem {
             }
         } catch (IOException | RuntimeException e) {
             // Parser messages may quote input; keep only the type.
-            throw new IOException("malformed private key PEM (" + e.getClass().getSimpleName() + (e.getCause() == null ? "" : " caused by " + e.getCause().getClass().getSimpleName()) + ")");
+            throw new IOException("malformed private key PEM (" + e.getClass().getSimpleName()
+                    + (e.getCause() == null
+                            ? ""
+                            : " caused by " + e.getCause().getClass().getSimpleName()) + ")");
         }
-        throw new IOException("no unencrypted private key block found (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)");
+        throw new IOException(
+                "no unencrypted private key block found (PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)");
     }
 
     /** Reads a private key PEM file. */

@@ -67,8 +67,12 @@ public final class RelayAuthProof {
      * signature; never throws.
      */
     public static boolean verify(NodeKey claimedKey, byte[] challenge, byte[] proof) {
-        if (claimedKey == null || challenge == null || challenge.length != CHALLENGE_LENGTH
-                || proof == null || proof.length != PROOF_LENGTH || !Ed25519Keys.isValid(claimedKey)) {
+        if (claimedKey == null
+                || challenge == null
+                || challenge.length != CHALLENGE_LENGTH
+                || proof == null
+                || proof.length != PROOF_LENGTH
+                || !Ed25519Keys.isValid(claimedKey)) {
             return false;
         }
         return Ed25519Keys.verify(claimedKey, messageToSign(challenge, claimedKey), proof);

@@ -78,7 +78,11 @@ public final class RevocationList {
         }
         snapshot = parse(file, Files.readAllLines(file, StandardCharsets.UTF_8));
         loadedMtime = mtime;
-        log.info("loaded revocation list {}: {} node(s), {} serial(s)", file, snapshot.nodes().size(), snapshot.serials().size());
+        log.info(
+                "loaded revocation list {}: {} node(s), {} serial(s)",
+                file,
+                snapshot.nodes().size(),
+                snapshot.serials().size());
     }
 
     private static Snapshot parse(Path file, List<String> lines) throws IOException {

@@ -55,7 +55,11 @@ public final class SecureFiles {
     public static void writeAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = posix(dir)
-                ? Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp", PosixFilePermissions.asFileAttribute(SECRET_PERMS))
+                ? Files.createTempFile(
+                        dir,
+                        "." + target.getFileName() + ".",
+                        ".tmp",
+                        PosixFilePermissions.asFileAttribute(SECRET_PERMS))
                 : Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         try {
             Files.write(tmp, data, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.SYNC);
@@ -82,7 +86,11 @@ public final class SecureFiles {
     public static void createAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = posix(dir)
-                ? Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp", PosixFilePermissions.asFileAttribute(SECRET_PERMS))
+                ? Files.createTempFile(
+                        dir,
+                        "." + target.getFileName() + ".",
+                        ".tmp",
+                        PosixFilePermissions.asFileAttribute(SECRET_PERMS))
                 : Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
         try {
             Files.write(tmp, data, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.SYNC);

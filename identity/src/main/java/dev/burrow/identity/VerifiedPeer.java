@@ -14,8 +14,8 @@ import java.util.Set;
  * @param caIssued true when a configured fleet CA issued the certificate
  * @param serial the certificate serial number
  */
-public record VerifiedPeer(NodeKey nodeKey, String name, Set<String> tags, Instant notAfter, boolean caIssued,
-        BigInteger serial) {
+public record VerifiedPeer(
+        NodeKey nodeKey, String name, Set<String> tags, Instant notAfter, boolean caIssued, BigInteger serial) {
     public VerifiedPeer {
         tags = Set.copyOf(tags);
         if (!caIssued && (name != null || !tags.isEmpty())) {

@@ -19,6 +19,7 @@ final class BadKeys {
     static final byte[] ORDER_2 = hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
     /** Points of order 8. */
     static final byte[] ORDER_8_A = hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05");
+
     static final byte[] ORDER_8_B = hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a");
     /** Non-canonical: y = p (encodes 0 with y out of range). */
     static final byte[] NON_CANONICAL_P = hex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");

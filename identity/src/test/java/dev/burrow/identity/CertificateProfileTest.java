@@ -15,19 +15,26 @@ class CertificateProfileTest {
         assertThat(CertificateProfile.isValidName("a")).isTrue();
         assertThat(CertificateProfile.isValidName("web-01")).isTrue();
         assertThat(CertificateProfile.isValidName("a".repeat(63))).isTrue();
-        for (String bad : new String[] {"", "a".repeat(64), "-a", "a-", "Alice", "a b", "a.b", "a_b", "ä", "a\n", null}) {
-            assertThat(CertificateProfile.isValidName(bad)).as(String.valueOf(bad)).isFalse();
+        for (String bad :
+                new String[] {"", "a".repeat(64), "-a", "a-", "Alice", "a b", "a.b", "a_b", "ä", "a\n", null}) {
+            assertThat(CertificateProfile.isValidName(bad))
+                    .as(String.valueOf(bad))
+                    .isFalse();
         }
-        assertThatThrownBy(() -> CertificateProfile.requireValidName("Bad Name")).hasMessageContaining("a-z");
+        assertThatThrownBy(() -> CertificateProfile.requireValidName("Bad Name"))
+                .hasMessageContaining("a-z");
     }
 
     @Test
     void tags() {
         assertThat(CertificateProfile.requireValidTags(List.of("prod", "dev", "dev", "team.a_b-c")))
                 .containsExactly("dev", "prod", "team.a_b-c");
-        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of("UPPER"))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of(".x"))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of("a:b"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of("UPPER")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of(".x")))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> CertificateProfile.requireValidTags(List.of("a:b")))
+                .isInstanceOf(IllegalArgumentException.class);
         List<String> many = new ArrayList<>();
         for (int i = 0; i <= CertificateProfile.MAX_TAGS; i++) {
             many.add("t" + i);

@@ -32,7 +32,9 @@ class Ed25519KeysTest {
     @Test
     void refusesZeroSmallOrderAndNonCanonicalKeys() {
         for (byte[] bad : BadKeys.all()) {
-            assertThat(Ed25519Keys.isValidPublicKey(bad)).as(java.util.HexFormat.of().formatHex(bad)).isFalse();
+            assertThat(Ed25519Keys.isValidPublicKey(bad))
+                    .as(java.util.HexFormat.of().formatHex(bad))
+                    .isFalse();
         }
     }
 
@@ -46,9 +48,12 @@ class Ed25519KeysTest {
         byte[] sig = id.sign(new byte[] {1});
         byte[] key = id.nodeKey().bytes();
         assertThat(Ed25519Keys.verify(key, new byte[] {1}, sig)).isTrue();
-        assertThat(Ed25519Keys.verify(java.util.Arrays.copyOf(key, 33), new byte[] {1}, sig)).isFalse();
-        assertThat(Ed25519Keys.verify(key, new byte[] {1}, java.util.Arrays.copyOf(sig, 63))).isFalse();
-        assertThat(Ed25519Keys.verify(key, new byte[] {1}, java.util.Arrays.copyOf(sig, 65))).isFalse();
+        assertThat(Ed25519Keys.verify(java.util.Arrays.copyOf(key, 33), new byte[] {1}, sig))
+                .isFalse();
+        assertThat(Ed25519Keys.verify(key, new byte[] {1}, java.util.Arrays.copyOf(sig, 63)))
+                .isFalse();
+        assertThat(Ed25519Keys.verify(key, new byte[] {1}, java.util.Arrays.copyOf(sig, 65)))
+                .isFalse();
         assertThat(Ed25519Keys.verify(key, null, sig)).isFalse();
         assertThat(Ed25519Keys.verify((byte[]) null, new byte[] {1}, sig)).isFalse();
         assertThat(Ed25519Keys.verify(key, new byte[] {2}, sig)).isFalse();
@@ -60,7 +65,9 @@ class Ed25519KeysTest {
         byte[] msg = {7};
         byte[] sig = id.sign(msg);
         // S + L (group order) is the classic malleability: must not verify.
-        java.math.BigInteger l = java.math.BigInteger.TWO.pow(252).add(new java.math.BigInteger("27742317777372353535851937790883648493"));
+        java.math.BigInteger l = java.math.BigInteger.TWO
+                .pow(252)
+                .add(new java.math.BigInteger("27742317777372353535851937790883648493"));
         byte[] sLe = java.util.Arrays.copyOfRange(sig, 32, 64);
         byte[] sBe = new byte[32];
         for (int i = 0; i < 32; i++) {

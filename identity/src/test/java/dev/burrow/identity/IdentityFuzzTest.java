@@ -22,13 +22,16 @@ import java.util.Arrays;
 class IdentityFuzzTest {
     private static final NodeIdentity PINNED = NodeIdentity.ephemeral("pinned");
     private static final NodeVerifier VERIFIER = NodeVerifier.builder()
-            .acceptAnySelfSigned(true).pin(PINNED.nodeKey()).build();
+            .acceptAnySelfSigned(true)
+            .pin(PINNED.nodeKey())
+            .build();
 
     @FuzzTest(maxDuration = "30s")
     void certificatesOnlyFailWithPeerVerificationException(byte[] input) {
         X509Certificate cert;
         try {
-            cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(input));
+            cert = (X509Certificate)
+                    CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(input));
         } catch (CertificateException | RuntimeException e) {
             return; // the JDK refuses it before we ever see it
         }
@@ -62,7 +65,8 @@ class IdentityFuzzTest {
         try {
             EnrolmentMessages.parseRequest(input);
         } catch (EnrolmentException expected) {
-            assertThat(expected.reason()).isIn(EnrolmentException.Reason.TOO_LARGE, EnrolmentException.Reason.BAD_REQUEST);
+            assertThat(expected.reason())
+                    .isIn(EnrolmentException.Reason.TOO_LARGE, EnrolmentException.Reason.BAD_REQUEST);
         }
     }
 

@@ -28,7 +28,8 @@ class NodeIdentityTest {
     void createsKeyWithOwnerOnlyPermissionsAndReloadsIt() throws Exception {
         Path state = tmp.resolve("state");
         NodeIdentity first = NodeIdentity.loadOrCreate(state);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
+                .isEqualTo("rwx------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve(NodeIdentity.KEY_FILE))))
                 .isEqualTo("rw-------");
         assertThat(Files.readString(state.resolve(NodeIdentity.KEY_FILE))).startsWith("-----BEGIN PRIVATE KEY-----");
@@ -40,7 +41,8 @@ class NodeIdentityTest {
         assertThat(second.certificate().serial()).isEqualTo(first.certificate().serial());
         assertThat(second.publicKey().getEncoded()).isEqualTo(first.publicKey().getEncoded());
         byte[] sig = second.sign("hello".getBytes(StandardCharsets.UTF_8));
-        assertThat(Ed25519Keys.verify(first.nodeKey(), "hello".getBytes(StandardCharsets.UTF_8), sig)).isTrue();
+        assertThat(Ed25519Keys.verify(first.nodeKey(), "hello".getBytes(StandardCharsets.UTF_8), sig))
+                .isTrue();
     }
 
     @Test
@@ -51,9 +53,11 @@ class NodeIdentityTest {
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
         assertThatThrownBy(() -> NodeIdentity.loadOrCreate(state))
                 .isInstanceOf(SecureFiles.InsecureFileException.class)
-                .hasMessageContaining("chmod 600").hasMessageContaining(key.toString());
+                .hasMessageContaining("chmod 600")
+                .hasMessageContaining(key.toString());
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw----r--"));
-        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(state)).isInstanceOf(SecureFiles.InsecureFileException.class);
+        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(state))
+                .isInstanceOf(SecureFiles.InsecureFileException.class);
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
         NodeIdentity.loadOrCreate(state);
     }
@@ -78,7 +82,8 @@ class NodeIdentityTest {
                 keys.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS).nodeKey());
             }
             assertThat(keys).hasSize(1);
-            assertThat(NodeIdentity.load(state).nodeKey()).isEqualTo(keys.iterator().next());
+            assertThat(NodeIdentity.load(state).nodeKey())
+                    .isEqualTo(keys.iterator().next());
         } finally {
             pool.shutdownNow();
         }
@@ -92,8 +97,10 @@ class NodeIdentityTest {
         Files.createDirectories(linked);
         Files.createSymbolicLink(linked.resolve(NodeIdentity.KEY_FILE), real.resolve(NodeIdentity.KEY_FILE));
         assertThat(NodeIdentity.loadOrCreate(linked).nodeKey()).isEqualTo(created.nodeKey());
-        Files.setPosixFilePermissions(real.resolve(NodeIdentity.KEY_FILE), PosixFilePermissions.fromString("rw-rw----"));
-        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(linked)).isInstanceOf(SecureFiles.InsecureFileException.class);
+        Files.setPosixFilePermissions(
+                real.resolve(NodeIdentity.KEY_FILE), PosixFilePermissions.fromString("rw-rw----"));
+        assertThatThrownBy(() -> NodeIdentity.loadOrCreate(linked))
+                .isInstanceOf(SecureFiles.InsecureFileException.class);
     }
 
     @Test
@@ -137,16 +144,23 @@ class NodeIdentityTest {
             keyBase64 = Base64.getEncoder().encodeToString(id.privateKey().getEncoded());
             String pem = Files.readString(tmp.resolve("s").resolve(NodeIdentity.KEY_FILE));
             String body = pem.lines().filter(l -> !l.startsWith("-----")).reduce("", String::concat);
-            assertThat(logs.text()).contains(id.nodeKey().nodeId())
-                    .doesNotContain(keyBase64).doesNotContain(body).doesNotContain(body.substring(0, 20));
+            assertThat(logs.text())
+                    .contains(id.nodeKey().nodeId())
+                    .doesNotContain(keyBase64)
+                    .doesNotContain(body)
+                    .doesNotContain(body.substring(0, 20));
         }
-        assertThat(id.toString()).doesNotContain(keyBase64).contains(id.nodeKey().nodeId());
+        assertThat(id.toString())
+                .doesNotContain(keyBase64)
+                .contains(id.nodeKey().nodeId());
     }
 
     @Test
     void stateDirDefault() {
-        assertThat(StateDirs.defaultStateDir(java.util.Map.of(StateDirs.ENV, "/x/y"), "/home/u")).isEqualTo(Path.of("/x/y"));
+        assertThat(StateDirs.defaultStateDir(java.util.Map.of(StateDirs.ENV, "/x/y"), "/home/u"))
+                .isEqualTo(Path.of("/x/y"));
         assertThat(StateDirs.defaultStateDir(java.util.Map.of(), "/home/u")).isEqualTo(Path.of("/home/u/.burrow"));
-        assertThat(StateDirs.defaultStateDir(java.util.Map.of(StateDirs.ENV, " "), "/home/u")).isEqualTo(Path.of("/home/u/.burrow"));
+        assertThat(StateDirs.defaultStateDir(java.util.Map.of(StateDirs.ENV, " "), "/home/u"))
+                .isEqualTo(Path.of("/home/u/.burrow"));
     }
 }

@@ -29,7 +29,8 @@ class NodeKeyTest {
     @Test
     void parseIsCaseInsensitiveAndTrims() {
         NodeKey k = random(1);
-        assertThat(NodeKey.parse("  " + k.nodeId().toUpperCase(Locale.ROOT) + "\n")).isEqualTo(k);
+        assertThat(NodeKey.parse("  " + k.nodeId().toUpperCase(Locale.ROOT) + "\n"))
+                .isEqualTo(k);
     }
 
     @Test
@@ -40,7 +41,8 @@ class NodeKeyTest {
             char c = id.charAt(i);
             char other = c == 'a' ? 'b' : 'a';
             String typo = id.substring(0, i) + other + id.substring(i + 1);
-            assertThatThrownBy(() -> NodeKey.parse(typo)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> NodeKey.parse(typo))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("checksum");
         }
         // transposition of two different neighbours
@@ -55,7 +57,8 @@ class NodeKeyTest {
     @Test
     void wrongLengthIsRefused() {
         String id = random(3).nodeId();
-        assertThatThrownBy(() -> NodeKey.parse(id.substring(1))).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> NodeKey.parse(id.substring(1)))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("characters");
         assertThatThrownBy(() -> NodeKey.parse(id + "a")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> NodeKey.parse("")).isInstanceOf(IllegalArgumentException.class);
@@ -70,7 +73,8 @@ class NodeKeyTest {
         String id = random(4).nodeId();
         for (char bad : new char[] {'0', '1', '8', '9', '=', '-', '_', 'é'}) {
             String s = bad + id.substring(1);
-            assertThatThrownBy(() -> NodeKey.parse(s)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> NodeKey.parse(s))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("a-z and 2-7");
         }
     }

@@ -53,8 +53,10 @@ class NodeVerifierTest {
     }
 
     private static void assertReason(ThrowingCallable call, Reason reason) {
-        assertThatThrownBy(call).isInstanceOfSatisfying(PeerVerificationException.class,
-                e -> assertThat(e.reason()).isEqualTo(reason));
+        assertThatThrownBy(call)
+                .isInstanceOfSatisfying(
+                        PeerVerificationException.class,
+                        e -> assertThat(e.reason()).isEqualTo(reason));
     }
 
     @Test
@@ -66,7 +68,10 @@ class NodeVerifierTest {
         assertThat(p.caIssued()).isTrue();
         assertThat(p.notAfter()).isAfter(Instant.now());
         // the leaf alone is enough: issuers come from configuration
-        assertThat(ids.verifier().verify(new X509Certificate[] {chain(alice)[0]}, alice.nodeKey()).caIssued()).isTrue();
+        assertThat(ids.verifier()
+                        .verify(new X509Certificate[] {chain(alice)[0]}, alice.nodeKey())
+                        .caIssued())
+                .isTrue();
     }
 
     @Test
@@ -92,10 +97,12 @@ class NodeVerifierTest {
     @Test
     void expiredAndNotYetValid() {
         Instant now = Instant.now();
-        X509Certificate expired = ids.issueAt(now.minus(Duration.ofDays(10)), alice.nodeKey(), "alice", Duration.ofDays(1));
+        X509Certificate expired =
+                ids.issueAt(now.minus(Duration.ofDays(10)), alice.nodeKey(), "alice", Duration.ofDays(1));
         assertReason(() -> ids.verifier().verify(new X509Certificate[] {expired}, null), Reason.EXPIRED);
 
-        X509Certificate future = ids.issueAt(now.plus(Duration.ofDays(10)), alice.nodeKey(), "alice", Duration.ofDays(1));
+        X509Certificate future =
+                ids.issueAt(now.plus(Duration.ofDays(10)), alice.nodeKey(), "alice", Duration.ofDays(1));
         assertReason(() -> ids.verifier().verify(new X509Certificate[] {future}, null), Reason.NOT_YET_VALID);
 
         // the injected clock decides
@@ -124,9 +131,17 @@ class NodeVerifierTest {
     @Test
     void selfSignedClaimingTagsGetsNone() throws Exception {
         NodeIdentity eve = NodeIdentity.ephemeral("eve");
-        X509Certificate fake = NodeCertificate.selfSigned(eve.nodeKey(), eve.privateKey(), "alice", Set.of("admin"),
-                Instant.now().minusSeconds(60), Instant.now().plusSeconds(3600));
-        VerifiedPeer p = NodeVerifier.builder().acceptAnySelfSigned(true).trustCa(ids.caCertificate()).build()
+        X509Certificate fake = NodeCertificate.selfSigned(
+                eve.nodeKey(),
+                eve.privateKey(),
+                "alice",
+                Set.of("admin"),
+                Instant.now().minusSeconds(60),
+                Instant.now().plusSeconds(3600));
+        VerifiedPeer p = NodeVerifier.builder()
+                .acceptAnySelfSigned(true)
+                .trustCa(ids.caCertificate())
+                .build()
                 .verify(new X509Certificate[] {fake}, null);
         assertThat(p.caIssued()).isFalse();
         assertThat(p.name()).isNull();
@@ -139,7 +154,11 @@ class NodeVerifierTest {
         Files.writeString(file, "# none yet\n");
         MutableClock clock = new MutableClock(Instant.now());
         RevocationList list = RevocationList.load(file, clock);
-        NodeVerifier v = NodeVerifier.builder().trustCa(ids.caCertificate()).revocations(list).clock(clock).build();
+        NodeVerifier v = NodeVerifier.builder()
+                .trustCa(ids.caCertificate())
+                .revocations(list)
+                .clock(clock)
+                .build();
         assertThat(v.verify(chain(alice), null).name()).isEqualTo("alice");
 
         Files.writeString(file, "node " + alice.nodeKey().nodeId() + "  # stolen laptop\n");
@@ -168,23 +187,25 @@ class NodeVerifierTest {
         Path file = tmp.resolve("bad.txt");
         Files.writeString(file, "node not-a-node-id\n");
         assertThatThrownBy(() -> RevocationList.load(file, Clock.systemUTC())).hasMessageContaining("bad.txt:1");
-        assertThatThrownBy(() -> RevocationList.load(tmp.resolve("missing"), Clock.systemUTC())).isInstanceOf(java.io.IOException.class);
+        assertThatThrownBy(() -> RevocationList.load(tmp.resolve("missing"), Clock.systemUTC()))
+                .isInstanceOf(java.io.IOException.class);
     }
 
     @Test
     void tamperedSignatureIsBadSignature() throws Exception {
         byte[] der = alice.certificateChain().get(0).getEncoded();
         der[der.length - 1] ^= 1; // last byte of the signature
-        X509Certificate tampered = (X509Certificate) CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(der));
+        X509Certificate tampered = (X509Certificate)
+                CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
         assertReason(() -> ids.verifier().verify(new X509Certificate[] {tampered}, null), Reason.BAD_SIGNATURE);
 
         NodeIdentity bob = ids.selfSignedNode("bob");
         byte[] der2 = bob.certificateChain().get(0).getEncoded();
         der2[der2.length - 1] ^= 1;
-        X509Certificate tampered2 = (X509Certificate) CertificateFactory.getInstance("X.509")
-                .generateCertificate(new ByteArrayInputStream(der2));
-        assertReason(() -> NodeVerifier.builder().pin(bob.nodeKey()).build().verify(new X509Certificate[] {tampered2}, null),
+        X509Certificate tampered2 = (X509Certificate)
+                CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der2));
+        assertReason(
+                () -> NodeVerifier.builder().pin(bob.nodeKey()).build().verify(new X509Certificate[] {tampered2}, null),
                 Reason.BAD_SIGNATURE);
     }
 
@@ -197,15 +218,24 @@ class NodeVerifierTest {
         // an RSA/EC subject key is not a node key
         java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
         g.initialize(256);
-        X509Certificate ec = craft(ids.caPrivateKey(), SubjectPublicKeyInfo.getInstance(g.generateKeyPair().getPublic().getEncoded()),
-                false, alice.nodeKey());
+        X509Certificate ec = craft(
+                ids.caPrivateKey(),
+                SubjectPublicKeyInfo.getInstance(g.generateKeyPair().getPublic().getEncoded()),
+                false,
+                alice.nodeKey());
         assertReason(() -> ids.verifier().verify(new X509Certificate[] {ec}, null), Reason.INVALID_KEY);
         // wrong key length inside an Ed25519 SPKI: the JDK refuses to even parse such a certificate
-        assertThatThrownBy(() -> craft(ids.caPrivateKey(), new SubjectPublicKeyInfo(
-                new AlgorithmIdentifier(new ASN1ObjectIdentifier(Ed25519Keys.OID)), new byte[31]), false, alice.nodeKey()))
+        assertThatThrownBy(() -> craft(
+                        ids.caPrivateKey(),
+                        new SubjectPublicKeyInfo(
+                                new AlgorithmIdentifier(new ASN1ObjectIdentifier(Ed25519Keys.OID)), new byte[31]),
+                        false,
+                        alice.nodeKey()))
                 .isInstanceOf(java.security.cert.CertificateException.class);
         assertThat(Ed25519Keys.rawFromSubjectPublicKeyInfo(new SubjectPublicKeyInfo(
-                new AlgorithmIdentifier(new ASN1ObjectIdentifier(Ed25519Keys.OID)), new byte[33]).getEncoded())).isNull();
+                                new AlgorithmIdentifier(new ASN1ObjectIdentifier(Ed25519Keys.OID)), new byte[33])
+                        .getEncoded()))
+                .isNull();
     }
 
     @Test
@@ -216,11 +246,12 @@ class NodeVerifierTest {
         X509Certificate c = chain(alice)[0];
         assertReason(() -> v.verify(new X509Certificate[] {c, c, c, c, c}, null), Reason.MALFORMED);
         // CA flag on a leaf
-        X509Certificate caLeaf = craft(ids.caPrivateKey(), rawEd25519Spki(alice.nodeKey().bytes()), true, alice.nodeKey());
+        X509Certificate caLeaf =
+                craft(ids.caPrivateKey(), rawEd25519Spki(alice.nodeKey().bytes()), true, alice.nodeKey());
         assertReason(() -> v.verify(new X509Certificate[] {caLeaf}, null), Reason.MALFORMED);
         // SAN node ID that is not the key
-        X509Certificate lying = craft(ids.caPrivateKey(), rawEd25519Spki(alice.nodeKey().bytes()), false,
-                TestIdentities.randomNodeKey());
+        X509Certificate lying = craft(
+                ids.caPrivateKey(), rawEd25519Spki(alice.nodeKey().bytes()), false, TestIdentities.randomNodeKey());
         assertReason(() -> v.verify(new X509Certificate[] {lying}, null), Reason.MALFORMED);
         // the CA certificate itself is not a node certificate
         assertReason(() -> v.verify(new X509Certificate[] {ids.caCertificate()}, null), Reason.MALFORMED);
@@ -228,16 +259,22 @@ class NodeVerifierTest {
 
     @Test
     void trustCaRefusesNonCaCertificates() {
-        assertThatThrownBy(() -> NodeVerifier.builder().trustCa(chain(alice)[0])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> NodeVerifier.builder().pin(NodeKey.of(new byte[32]))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> NodeVerifier.builder().trustCa(chain(alice)[0]))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> NodeVerifier.builder().pin(NodeKey.of(new byte[32])))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void revocationListOfFixedSets() throws Exception {
-        NodeVerifier v = NodeVerifier.builder().trustCa(ids.caCertificate())
-                .revocations(RevocationList.of(Set.of(), Set.of(alice.certificate().serial()))).build();
+        NodeVerifier v = NodeVerifier.builder()
+                .trustCa(ids.caCertificate())
+                .revocations(
+                        RevocationList.of(Set.of(), Set.of(alice.certificate().serial())))
+                .build();
         assertReason(() -> v.verify(chain(alice), null), Reason.REVOKED);
-        assertThat(RevocationList.of(Set.of(alice.nodeKey()), Set.of()).isRevoked(alice.nodeKey(), BigInteger.ONE)).isTrue();
+        assertThat(RevocationList.of(Set.of(alice.nodeKey()), Set.of()).isRevoked(alice.nodeKey(), BigInteger.ONE))
+                .isTrue();
     }
 
     static SubjectPublicKeyInfo rawEd25519Spki(byte[] raw) {
@@ -245,15 +282,25 @@ class NodeVerifierTest {
     }
 
     /** A node-profile certificate with an arbitrary subject key, signed by the CA key. */
-    private X509Certificate craft(PrivateKey caKey, SubjectPublicKeyInfo spki, boolean isCa, NodeKey sanKey) throws Exception {
+    private X509Certificate craft(PrivateKey caKey, SubjectPublicKeyInfo spki, boolean isCa, NodeKey sanKey)
+            throws Exception {
         X509CertificateHolder ca = new X509CertificateHolder(ids.caCertificate().getEncoded());
         Instant now = Instant.now();
-        X509v3CertificateBuilder b = new X509v3CertificateBuilder(ca.getSubject(), BigInteger.TEN,
-                Date.from(now.minusSeconds(60)), Date.from(now.plusSeconds(3600)), NodeCertificate.cn("crafted"), spki);
+        X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                ca.getSubject(),
+                BigInteger.TEN,
+                Date.from(now.minusSeconds(60)),
+                Date.from(now.plusSeconds(3600)),
+                NodeCertificate.cn("crafted"),
+                spki);
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
-        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(
-                new GeneralName(GeneralName.uniformResourceIdentifier, CertificateProfile.NODE_URI_PREFIX + sanKey.nodeId())));
-        return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("Ed25519").build(caKey)));
+        b.addExtension(
+                Extension.subjectAlternativeName,
+                false,
+                new GeneralNames(new GeneralName(
+                        GeneralName.uniformResourceIdentifier, CertificateProfile.NODE_URI_PREFIX + sanKey.nodeId())));
+        return new JcaX509CertificateConverter()
+                .getCertificate(b.build(new JcaContentSignerBuilder("Ed25519").build(caKey)));
     }
 
     /** A clock tests can move. */

@@ -17,7 +17,8 @@ class RelayAuthProofTest {
         byte[] proof = RelayAuthProof.sign(client, challenge);
         assertThat(proof).hasSize(RelayAuthProof.PROOF_LENGTH);
         assertThat(RelayAuthProof.verify(client.nodeKey(), challenge, proof)).isTrue();
-        assertThat(RelayAuthProof.verifyRaw(client.nodeKey().bytes(), challenge, proof)).isTrue();
+        assertThat(RelayAuthProof.verifyRaw(client.nodeKey().bytes(), challenge, proof))
+                .isTrue();
     }
 
     @Test
@@ -47,8 +48,12 @@ class RelayAuthProofTest {
         byte[] chosen = Arrays.copyOf("GET /transfer?to=mallory HTTP/1.1".getBytes(StandardCharsets.US_ASCII), 32);
         byte[] proof = RelayAuthProof.sign(client, chosen);
         assertThat(Ed25519Keys.verify(client.nodeKey(), chosen, proof)).isFalse();
-        byte[] expected = MessageDigest.getInstance("SHA-256").digest(concat(
-                "burrow-relay-auth-v1".getBytes(StandardCharsets.US_ASCII), new byte[] {0}, chosen, client.nodeKey().bytes()));
+        byte[] expected = MessageDigest.getInstance("SHA-256")
+                .digest(concat(
+                        "burrow-relay-auth-v1".getBytes(StandardCharsets.US_ASCII),
+                        new byte[] {0},
+                        chosen,
+                        client.nodeKey().bytes()));
         assertThat(RelayAuthProof.messageToSign(chosen, client.nodeKey())).isEqualTo(expected);
         assertThat(Ed25519Keys.verify(client.nodeKey(), expected, proof)).isTrue();
     }
@@ -71,18 +76,26 @@ class RelayAuthProofTest {
         byte[] proof = RelayAuthProof.sign(client, c);
         byte[] key = client.nodeKey().bytes();
         assertThatCode(() -> {
-            assertThat(RelayAuthProof.verifyRaw(Arrays.copyOf(key, 31), c, proof)).isFalse();
-            assertThat(RelayAuthProof.verifyRaw(Arrays.copyOf(key, 33), c, proof)).isFalse();
-            assertThat(RelayAuthProof.verifyRaw(new byte[0], c, proof)).isFalse();
-            assertThat(RelayAuthProof.verifyRaw(null, c, proof)).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), Arrays.copyOf(c, 31), proof)).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), Arrays.copyOf(c, 33), proof)).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), null, proof)).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), c, Arrays.copyOf(proof, 63))).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), c, Arrays.copyOf(proof, 65))).isFalse();
-            assertThat(RelayAuthProof.verify(client.nodeKey(), c, null)).isFalse();
-            assertThat(RelayAuthProof.verify(null, c, proof)).isFalse();
-        }).doesNotThrowAnyException();
+                    assertThat(RelayAuthProof.verifyRaw(Arrays.copyOf(key, 31), c, proof))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verifyRaw(Arrays.copyOf(key, 33), c, proof))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verifyRaw(new byte[0], c, proof)).isFalse();
+                    assertThat(RelayAuthProof.verifyRaw(null, c, proof)).isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), Arrays.copyOf(c, 31), proof))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), Arrays.copyOf(c, 33), proof))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), null, proof))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), c, Arrays.copyOf(proof, 63)))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), c, Arrays.copyOf(proof, 65)))
+                            .isFalse();
+                    assertThat(RelayAuthProof.verify(client.nodeKey(), c, null)).isFalse();
+                    assertThat(RelayAuthProof.verify(null, c, proof)).isFalse();
+                })
+                .doesNotThrowAnyException();
     }
 
     @Test

@@ -1,12 +1,13 @@
 package dev.burrow.agent;
 
+import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.agent.direct.DirectAgentSupport;
+import dev.burrow.agent.direct.DirectManager;
+import dev.burrow.agent.direct.DirectPathSelector;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerNameResolver;
 import dev.burrow.agent.forward.PeerStreamDialer;
-import dev.burrow.agent.direct.DirectAgentSupport;
-import dev.burrow.agent.direct.DirectManager;
-import dev.burrow.agent.direct.DirectPathSelector;
 import dev.burrow.agent.ingress.IngressGate;
 import dev.burrow.agent.ingress.IngressPublisher;
 import dev.burrow.agent.metrics.AgentMetrics;
@@ -16,7 +17,6 @@ import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.relay.ConnectMode;
 import dev.burrow.agent.relay.HomeRelayPolicy;
 import dev.burrow.agent.relay.HomeRelaySelector;
-import dev.burrow.agent.relay.TlsRelayProber;
 import dev.burrow.agent.relay.RelayClient;
 import dev.burrow.agent.relay.RelayClientConfig;
 import dev.burrow.agent.relay.RelayClientListener;
@@ -26,7 +26,7 @@ import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.relay.RelayConnectionState;
 import dev.burrow.agent.relay.RelayDeniedException;
 import dev.burrow.agent.relay.RelayTrust;
-import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.agent.relay.TlsRelayProber;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
@@ -80,6 +80,7 @@ public final class Agent implements AutoCloseable {
     private final RelayClient relay;
     /** Picks the home relay among several; null with a single relay. */
     private final HomeRelaySelector homeRelay;
+
     private final RelayCircuitPath relayPath;
     private final PathSelector paths;
     private final DirectPathSelector directPaths;
@@ -107,7 +108,8 @@ public final class Agent implements AutoCloseable {
     /** {@code peer} for a forward by key, {@code peerName} for one by name (the other is null). */
     private record ForwardKey(String host, int port, NodeKey peer, String peerName, String service) {}
 
-    private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics) throws IOException {
+    private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
+            throws IOException {
         this.config = config;
         this.identity = identity;
         this.transport = transport;
@@ -118,17 +120,26 @@ public final class Agent implements AutoCloseable {
         }
         this.verifier = buildVerifier(config);
         this.group = transport.newEventLoopGroup(0, new DefaultThreadFactory("burrow-agent", true));
-        RelayClientConfig.Builder rcb = RelayClientConfig.builder(config.relay().url(), relayTrust(config.relay()), identity)
+        RelayClientConfig.Builder rcb = RelayClientConfig.builder(
+                        config.relay().url(), relayTrust(config.relay()), identity)
                 .acceptsCircuits(true)
                 .mode(ConnectMode.parse(config.relay().mode()))
                 .plainCircuits(config.plainCircuits())
                 .transport(transport);
         if (config.relay().fleet()) {
             // Every relay shares the trust settings: the prober checks each one's certificate as a connection would.
-            TlsRelayProber prober = new TlsRelayProber(group.next(), transport.socketChannel(),
-                    relayTrust(config.relay()).sslContext(), HomeRelaySelector.DEFAULT_PROBE_TIMEOUT);
-            this.homeRelay = new HomeRelaySelector(config.relay().candidates(), HomeRelayPolicy.Settings.DEFAULTS, prober,
-                    metrics::relaySwitched, probeInterval(), HomeRelaySelector.DEFAULT_INITIAL_WAIT,
+            TlsRelayProber prober = new TlsRelayProber(
+                    group.next(),
+                    transport.socketChannel(),
+                    relayTrust(config.relay()).sslContext(),
+                    HomeRelaySelector.DEFAULT_PROBE_TIMEOUT);
+            this.homeRelay = new HomeRelaySelector(
+                    config.relay().candidates(),
+                    HomeRelayPolicy.Settings.DEFAULTS,
+                    prober,
+                    metrics::relaySwitched,
+                    probeInterval(),
+                    HomeRelaySelector.DEFAULT_INITIAL_WAIT,
                     System::nanoTime);
             rcb.relaySelector(homeRelay);
         } else {
@@ -136,19 +147,28 @@ public final class Agent implements AutoCloseable {
         }
         this.relay = new RelayClient(rcb.build(), RelayClientMetrics.NOOP, group);
         this.relayPath = new RelayCircuitPath(relay);
-        this.directPaths = new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
+        this.directPaths =
+                new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
         this.names = config.fleetCas().isEmpty() ? null : new PeerNameResolver(relay::lookupName);
-        InboundStreamGate gate = new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals,
-                whois);
+        InboundStreamGate gate =
+                new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals, whois);
         relayPath.acceptInto(gate);
-        relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals,
-                identity.nodeKey()));
+        relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals, identity.nodeKey()));
         this.publisher = new IngressPublisher(relay, registry::all);
         relay.addListener(publisher);
-        directPaths.attach(DirectAgentSupport.start(identity, verifier, group, transport, relay,
-                () -> relay.connection().map(RelayConnectionInfo::relayUrl).orElse(config.relay().url()), gate, registry,
+        directPaths.attach(DirectAgentSupport.start(
+                identity,
+                verifier,
+                group,
+                transport,
+                relay,
+                () -> relay.connection()
+                        .map(RelayConnectionInfo::relayUrl)
+                        .orElse(config.relay().url()),
+                gate,
+                registry,
                 () -> forwardPeers));
         relay.addListener(new RelayClientListener() {
             @Override
@@ -188,8 +208,13 @@ public final class Agent implements AutoCloseable {
     }
 
     /** As above, with {@code early} listening to the relay client before its first attempt (so it misses none). */
-    public static Agent start(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics,
-                              RelayClientListener early) throws IOException {
+    public static Agent start(
+            AgentConfig config,
+            NodeIdentity identity,
+            Transport transport,
+            AgentMetrics metrics,
+            RelayClientListener early)
+            throws IOException {
         Agent a = new Agent(config, identity, agentTransport(transport), metrics);
         if (early != null) {
             a.relay.addListener(early);
@@ -249,7 +274,8 @@ public final class Agent implements AutoCloseable {
         if (requested.kind() == TransportKind.NIO) {
             return requested;
         }
-        log.info("transport: the agent uses nio rather than {} (half-close with auto-read off; see Agent.agentTransport)",
+        log.info(
+                "transport: the agent uses nio rather than {} (half-close with auto-read off; see Agent.agentTransport)",
                 requested.kind().configName());
         return Transport.nio();
     }
@@ -280,8 +306,15 @@ public final class Agent implements AutoCloseable {
     private List<ExposedService> buildServices(AgentConfig c) {
         List<ExposedService> out = new ArrayList<>();
         for (AgentConfig.Expose e : c.exposes()) {
-            out.add(new ExposedService(e.name(), TargetPolicy.of(e.target()), e.allow(), e.maxConnections(), e.maxPerPeer(),
-                    e.idleTimeout(), e.proxyProtocol(), e.publicIngress()));
+            out.add(new ExposedService(
+                    e.name(),
+                    TargetPolicy.of(e.target()),
+                    e.allow(),
+                    e.maxConnections(),
+                    e.maxPerPeer(),
+                    e.idleTimeout(),
+                    e.proxyProtocol(),
+                    e.publicIngress()));
         }
         return out;
     }
@@ -290,8 +323,10 @@ public final class Agent implements AutoCloseable {
         Map<ForwardKey, AgentConfig.Forward> wanted = new LinkedHashMap<>();
         for (AgentConfig.Forward f : c.forwards()) {
             ForwardKey key = switch (c.peerRef(f.peer())) {
-                case AgentConfig.PeerRef.Key k -> new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service());
-                case AgentConfig.PeerRef.Name n -> new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service());
+                case AgentConfig.PeerRef.Key k ->
+                    new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service());
+                case AgentConfig.PeerRef.Name n ->
+                    new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service());
             };
             wanted.put(key, f);
         }
@@ -310,13 +345,32 @@ public final class Agent implements AutoCloseable {
             }
             AgentConfig.Forward f = e.getValue();
             ForwardKey k = e.getKey();
-            ForwardSpec spec = new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
-            ForwardListener l = new ForwardListener(spec, paths, dialer, group, transport, metrics, active, refusals, f.idleTimeout(),
-                    f.maxConnections(), names);
-            l.holdUntil(new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
-                @Override public boolean ready() { return relay.state() == RelayConnectionState.CONNECTED; }
-                @Override public CompletableFuture<?> whenReady() { return relay.whenConnected(); }
-            });
+            ForwardSpec spec =
+                    new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
+            ForwardListener l = new ForwardListener(
+                    spec,
+                    paths,
+                    dialer,
+                    group,
+                    transport,
+                    metrics,
+                    active,
+                    refusals,
+                    f.idleTimeout(),
+                    f.maxConnections(),
+                    names);
+            l.holdUntil(
+                    new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
+                        @Override
+                        public boolean ready() {
+                            return relay.state() == RelayConnectionState.CONNECTED;
+                        }
+
+                        @Override
+                        public CompletableFuture<?> whenReady() {
+                            return relay.whenConnected();
+                        }
+                    });
             try {
                 l.start().get(10, TimeUnit.SECONDS);
                 forwards.put(e.getKey(), l);
@@ -326,7 +380,10 @@ public final class Agent implements AutoCloseable {
                 failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
             }
         }
-        forwardPeers = Set.copyOf(wanted.keySet().stream().map(ForwardKey::peer).filter(Objects::nonNull).toList());
+        forwardPeers = Set.copyOf(wanted.keySet().stream()
+                .map(ForwardKey::peer)
+                .filter(Objects::nonNull)
+                .toList());
         if (failure != null) {
             throw failure;
         }
@@ -341,10 +398,12 @@ public final class Agent implements AutoCloseable {
      */
     public synchronized void reload(AgentConfig next) throws IOException {
         AgentConfig current = config;
-        if (next.relay() == null || !Objects.equals(next.relay().candidates(), current.relay().candidates())
+        if (next.relay() == null
+                || !Objects.equals(next.relay().candidates(), current.relay().candidates())
                 || !Objects.equals(next.relay().fingerprint(), current.relay().fingerprint())
                 || !Objects.equals(next.relay().caFile(), current.relay().caFile())) {
-            log.warn("relay settings changed: restart the agent to apply them (services and forwards are reloaded now)");
+            log.warn(
+                    "relay settings changed: restart the agent to apply them (services and forwards are reloaded now)");
             next = next.withRelay(current.relay());
         }
         if (!next.fleetCas().equals(current.fleetCas())) {
@@ -352,7 +411,12 @@ public final class Agent implements AutoCloseable {
         }
         if (next.plainCircuits() != current.plainCircuits()) {
             log.warn("tls.plain-circuits changed: restart the agent to apply it");
-            next = new AgentConfig(next.relay(), next.fleetCas(), next.peers(), next.exposes(), next.forwards(),
+            next = new AgentConfig(
+                    next.relay(),
+                    next.fleetCas(),
+                    next.peers(),
+                    next.exposes(),
+                    next.forwards(),
                     current.plainCircuits());
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
@@ -426,34 +490,73 @@ public final class Agent implements AutoCloseable {
             HomeRelaySelector.Snapshot snap = homeRelay.snapshot();
             home = snap.home() == null ? null : snap.home().toString();
             homeReason = snap.homeReason();
-            candidates = snap.candidates().stream().map(c -> new AgentStatus.RelayCandidateStatus(c.url().toString(), c.region(),
-                    c.smoothedRttMillis(), c.lastRttMillis(), c.state(), c.lastError(), c.home())).toList();
+            candidates = snap.candidates().stream()
+                    .map(c -> new AgentStatus.RelayCandidateStatus(
+                            c.url().toString(),
+                            c.region(),
+                            c.smoothedRttMillis(),
+                            c.lastRttMillis(),
+                            c.state(),
+                            c.lastError(),
+                            c.home()))
+                    .toList();
             switches = snap.switches();
         } else {
             home = String.valueOf(config.relay().url());
             homeReason = "the only relay configured";
-            candidates = List.of(new AgentStatus.RelayCandidateStatus(home, null, null, null,
-                    rs.state() == RelayConnectionState.CONNECTED ? "up" : "unknown", lastRelayError, true));
+            candidates = List.of(new AgentStatus.RelayCandidateStatus(
+                    home,
+                    null,
+                    null,
+                    null,
+                    rs.state() == RelayConnectionState.CONNECTED ? "up" : "unknown",
+                    lastRelayError,
+                    true));
             switches = 0;
         }
         String url = info != null ? String.valueOf(info.relayUrl()) : home;
-        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(url,
-                rs.state().name().toLowerCase(Locale.ROOT), info == null ? null : info.relayId(),
-                info == null ? null : info.mode().name().toLowerCase(Locale.ROOT), rtt,
-                rs.connectedSince() == null ? null : rs.connectedSince().toString(), lastRelayError, home, homeReason,
-                candidates, switches);
-        List<AgentStatus.ServiceStatus> services = registry.all().stream().map(s -> {
-            var caps = registry.caps(s.name());
-            return new AgentStatus.ServiceStatus(s.name(), s.target().spec().toString(), s.allow().texts(),
-                    caps == null ? 0 : caps.open(), s.maxConnections(), s.maxPerPeer());
-        }).toList();
-        List<AgentStatus.ForwardStatus> fws = forwards.values().stream().map(f -> {
-            InetSocketAddress a = f.boundAddress();
-            String listen = a == null ? f.spec().bindHost() + ":" + f.spec().bindPort() : a.getHostString() + ":" + a.getPort();
-            return new AgentStatus.ForwardStatus(listen, f.spec().peerLabel(), f.spec().service(), f.isListening(),
-                    f.openConnections(), f.acceptedConnections(), f.failedConnections(),
-                    f.lastPath() == null ? relayPath.name() : f.lastPath(), f.lastError());
-        }).toList();
+        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(
+                url,
+                rs.state().name().toLowerCase(Locale.ROOT),
+                info == null ? null : info.relayId(),
+                info == null ? null : info.mode().name().toLowerCase(Locale.ROOT),
+                rtt,
+                rs.connectedSince() == null ? null : rs.connectedSince().toString(),
+                lastRelayError,
+                home,
+                homeReason,
+                candidates,
+                switches);
+        List<AgentStatus.ServiceStatus> services = registry.all().stream()
+                .map(s -> {
+                    var caps = registry.caps(s.name());
+                    return new AgentStatus.ServiceStatus(
+                            s.name(),
+                            s.target().spec().toString(),
+                            s.allow().texts(),
+                            caps == null ? 0 : caps.open(),
+                            s.maxConnections(),
+                            s.maxPerPeer());
+                })
+                .toList();
+        List<AgentStatus.ForwardStatus> fws = forwards.values().stream()
+                .map(f -> {
+                    InetSocketAddress a = f.boundAddress();
+                    String listen = a == null
+                            ? f.spec().bindHost() + ":" + f.spec().bindPort()
+                            : a.getHostString() + ":" + a.getPort();
+                    return new AgentStatus.ForwardStatus(
+                            listen,
+                            f.spec().peerLabel(),
+                            f.spec().service(),
+                            f.isListening(),
+                            f.openConnections(),
+                            f.acceptedConnections(),
+                            f.failedConnections(),
+                            f.lastPath() == null ? relayPath.name() : f.lastPath(),
+                            f.lastError());
+                })
+                .toList();
         var open = active.snapshot();
         long fromPeers = active.endedBytesFromPeers();
         long toPeers = active.endedBytesToPeers();
@@ -464,20 +567,54 @@ public final class Agent implements AutoCloseable {
             long out = e.bytesToPeer();
             fromPeers += in;
             toPeers += out;
-            conns.add(new AgentStatus.ConnectionStatus(e.id(), e.direction().name().toLowerCase(Locale.ROOT),
-                    e.peer().nodeId(), e.peerName(), e.service(), e.path(), e.local(), e.since().toString(), in, out));
-            peers.merge(e.peer(), new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
-                    (x, y) -> new AgentStatus.PeerStatus(x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
+            conns.add(new AgentStatus.ConnectionStatus(
+                    e.id(),
+                    e.direction().name().toLowerCase(Locale.ROOT),
+                    e.peer().nodeId(),
+                    e.peerName(),
+                    e.service(),
+                    e.path(),
+                    e.local(),
+                    e.since().toString(),
+                    in,
+                    out));
+            peers.merge(
+                    e.peer(),
+                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
+                    (x, y) -> new AgentStatus.PeerStatus(
+                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
         }
-        List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream().map(r -> new AgentStatus.RefusalStatus(
-                r.at().toString(), r.direction().name().toLowerCase(Locale.ROOT), r.peer(), r.service(), r.code().name(),
-                r.by(), r.message())).toList();
+        List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream()
+                .map(r -> new AgentStatus.RefusalStatus(
+                        r.at().toString(),
+                        r.direction().name().toLowerCase(Locale.ROOT),
+                        r.peer(),
+                        r.service(),
+                        r.code().name(),
+                        r.by(),
+                        r.message()))
+                .toList();
         String problem = readyProblem();
         List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
-                .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem())).toList();
-        return new AgentStatus(identity.nodeKey().nodeId(), identity.certificate().selfSigned() ? null : identity.certificate().name(),
-                problem == null, problem, relayStatus, services, fws, withDirectPaths(peers, rtt), conns, refs, fromPeers, toPeers,
-                configError, pubs);
+                .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem()))
+                .toList();
+        return new AgentStatus(
+                identity.nodeKey().nodeId(),
+                identity.certificate().selfSigned()
+                        ? null
+                        : identity.certificate().name(),
+                problem == null,
+                problem,
+                relayStatus,
+                services,
+                fws,
+                withDirectPaths(peers, rtt),
+                conns,
+                refs,
+                fromPeers,
+                toPeers,
+                configError,
+                pubs);
     }
 
     /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */
@@ -487,17 +624,26 @@ public final class Agent implements AutoCloseable {
             return List.copyOf(peers.values());
         }
         for (var s : d.statuses()) {
-            peers.putIfAbsent(NodeKey.parse(s.nodeId()), new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null));
+            peers.putIfAbsent(
+                    NodeKey.parse(s.nodeId()),
+                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null));
         }
         List<AgentStatus.PeerStatus> out = new ArrayList<>();
         for (var e : peers.entrySet()) {
             AgentStatus.PeerStatus p = e.getValue();
             var s = d.status(e.getKey()).orElse(null);
             if (s != null && s.direct()) {
-                out.add(new AgentStatus.PeerStatus(p.nodeId(), p.name(), d.path().name(), p.openConnections(),
-                        s.rttMillis() == null ? null : Math.round(s.rttMillis()), s.endpoint().getAddress().getHostAddress() + ":" + s.endpoint().getPort()));
+                out.add(new AgentStatus.PeerStatus(
+                        p.nodeId(),
+                        p.name(),
+                        d.path().name(),
+                        p.openConnections(),
+                        s.rttMillis() == null ? null : Math.round(s.rttMillis()),
+                        s.endpoint().getAddress().getHostAddress() + ":"
+                                + s.endpoint().getPort()));
             } else {
-                out.add(new AgentStatus.PeerStatus(p.nodeId(), p.name(), relayPath.name(), p.openConnections(), relayRtt, null));
+                out.add(new AgentStatus.PeerStatus(
+                        p.nodeId(), p.name(), relayPath.name(), p.openConnections(), relayRtt, null));
             }
         }
         return out;

@@ -29,7 +29,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -69,8 +68,13 @@ import java.util.Set;
  *     max-connections: 1024
  * </pre>
  */
-public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
-        List<Forward> forwards, boolean plainCircuits) {
+public record AgentConfig(
+        Relay relay,
+        List<Path> fleetCas,
+        Map<String, NodeKey> peers,
+        List<Expose> exposes,
+        List<Forward> forwards,
+        boolean plainCircuits) {
 
     /**
      * Whether circuit connections may skip relay TLS by default: yes, as the relay's
@@ -82,7 +86,11 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
     public static final boolean DEFAULT_PLAIN_CIRCUITS = true;
 
     /** A configuration with {@link #DEFAULT_PLAIN_CIRCUITS}. */
-    public AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey> peers, List<Expose> exposes,
+    public AgentConfig(
+            Relay relay,
+            List<Path> fleetCas,
+            Map<String, NodeKey> peers,
+            List<Expose> exposes,
             List<Forward> forwards) {
         this(relay, fleetCas, peers, exposes, forwards, DEFAULT_PLAIN_CIRCUITS);
     }
@@ -95,7 +103,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
     public record Relay(URI url, String fingerprint, Path caFile, String mode, List<RelayCandidate> candidates) {
         /** Most relays one agent measures and may use (bounds probe traffic; a region map, not a fleet inventory). */
         public static final int MAX_RELAYS = dev.burrow.agent.relay.HomeRelaySelector.MAX_RELAYS;
-        private static final java.util.regex.Pattern REGION = java.util.regex.Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+
+        private static final java.util.regex.Pattern REGION =
+                java.util.regex.Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
         public Relay {
             candidates = candidates == null ? List.of() : List.copyOf(candidates);
@@ -120,7 +130,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
                     throw new IllegalArgumentException("relay " + c.url() + " is listed twice");
                 }
                 if (c.region() != null && !REGION.matcher(c.region()).matches()) {
-                    throw new IllegalArgumentException("region '" + c.region() + "' is not a valid name (1-63 of a-z 0-9 . _ -)");
+                    throw new IllegalArgumentException(
+                            "region '" + c.region() + "' is not a valid name (1-63 of a-z 0-9 . _ -)");
                 }
             }
             if (fingerprint != null) {
@@ -146,18 +157,37 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
      * @param proxyProtocol PROXY v2 header to the target ({@code proxy-protocol: v2}; off by default)
      * @param publicIngress public-ingress opt-in ({@code public:}), or null
      */
-    public record Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout, ProxyProtocol proxyProtocol, dev.burrow.agent.ingress.PublicIngress publicIngress) {
+    public record Expose(
+            String name,
+            TargetSpec target,
+            AllowList allow,
+            int maxConnections,
+            int maxPerPeer,
+            Duration idleTimeout,
+            ProxyProtocol proxyProtocol,
+            dev.burrow.agent.ingress.PublicIngress publicIngress) {
         public Expose {
             ServiceNames.check(name);
             proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
         }
 
-        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout) {
+        public Expose(
+                String name,
+                TargetSpec target,
+                AllowList allow,
+                int maxConnections,
+                int maxPerPeer,
+                Duration idleTimeout) {
             this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
         }
 
-        public Expose(String name, TargetSpec target, AllowList allow, int maxConnections, int maxPerPeer, Duration idleTimeout,
+        public Expose(
+                String name,
+                TargetSpec target,
+                AllowList allow,
+                int maxConnections,
+                int maxPerPeer,
+                Duration idleTimeout,
                 ProxyProtocol proxyProtocol) {
             this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
         }
@@ -173,20 +203,31 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
-            this(name, target, allow, ConnectionCaps.DEFAULT_PER_SERVICE, ConnectionCaps.DEFAULT_PER_PEER,
+            this(
+                    name,
+                    target,
+                    allow,
+                    ConnectionCaps.DEFAULT_PER_SERVICE,
+                    ConnectionCaps.DEFAULT_PER_PEER,
                     StreamDefaults.IDLE_TIMEOUT);
         }
     }
 
     /** One forward; {@code peer} is what the user wrote (node ID, alias or node name), read by {@link #peerRef}. */
-    public record Forward(String peer, String service, String listenHost, int listenPort, int maxConnections,
-            Duration idleTimeout) {
+    public record Forward(
+            String peer, String service, String listenHost, int listenPort, int maxConnections, Duration idleTimeout) {
         public Forward {
             ServiceNames.check(service);
         }
 
         public Forward(String peer, String service, String listenHost, int listenPort) {
-            this(peer, service, listenHost, listenPort, ForwardListener.DEFAULT_MAX_CONNECTIONS, StreamDefaults.IDLE_TIMEOUT);
+            this(
+                    peer,
+                    service,
+                    listenHost,
+                    listenPort,
+                    ForwardListener.DEFAULT_MAX_CONNECTIONS,
+                    StreamDefaults.IDLE_TIMEOUT);
         }
     }
 
@@ -204,7 +245,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         Set<String> binds = new java.util.HashSet<>();
         for (Forward f : forwards) {
             if (f.listenPort() != 0 && !binds.add(f.listenHost() + ":" + f.listenPort())) {
-                throw new IllegalArgumentException("forward: " + f.listenHost() + ":" + f.listenPort() + " is used twice");
+                throw new IllegalArgumentException(
+                        "forward: " + f.listenHost() + ":" + f.listenPort() + " is used twice");
             }
         }
     }
@@ -237,12 +279,14 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             return new PeerRef.Key(NodeKey.parse(peer));
         } catch (IllegalArgumentException e) {
             if (!NodeNames.isValid(peer)) {
-                throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID, an alias under 'peers:', nor a node name");
+                throw new IllegalArgumentException(
+                        "peer '" + peer + "' is neither a node ID, an alias under 'peers:', nor a node name");
             }
             if (!namesAllowed) {
-                throw new IllegalArgumentException("peer '" + peer + "' is neither a node ID nor an alias under 'peers:';"
-                        + " to use it as a node name, trust a fleet CA (fleet-ca: in the config, --fleet-ca on the command line):"
-                        + " names are only believed when a fleet CA vouches for them");
+                throw new IllegalArgumentException(
+                        "peer '" + peer + "' is neither a node ID nor an alias under 'peers:';"
+                                + " to use it as a node name, trust a fleet CA (fleet-ca: in the config, --fleet-ca on the command line):"
+                                + " names are only believed when a fleet CA vouches for them");
             }
             return new PeerRef.Name(peer);
         }
@@ -256,8 +300,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
     public NodeKey resolvePeer(String peer) {
         return switch (peerRef(peer)) {
             case PeerRef.Key k -> k.key();
-            case PeerRef.Name n -> throw new IllegalArgumentException("peer '" + peer + "' is a node name: it is resolved"
-                    + " through the relay for each connection, not here");
+            case PeerRef.Name n ->
+                throw new IllegalArgumentException("peer '" + peer + "' is a node name: it is resolved"
+                        + " through the relay for each connection, not here");
         };
     }
 
@@ -268,13 +313,16 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
 
     // ------------------------------------------------------------------ YAML
 
-    private static final Set<String> TOP_KEYS = Set.of("relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> TOP_KEYS =
+            Set.of("relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward");
     private static final Set<String> TLS_KEYS = Set.of("plain-circuits");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
-    private static final Set<String> EXPOSE_KEYS = Set.of("name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout",
-            "public", "proxy-protocol");
-    private static final Set<String> PUBLIC_KEYS = Set.of("enabled", "allow-sources", "max-connections", "idle-timeout");
-    private static final Set<String> FORWARD_KEYS = Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
+    private static final Set<String> EXPOSE_KEYS = Set.of(
+            "name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout", "public", "proxy-protocol");
+    private static final Set<String> PUBLIC_KEYS =
+            Set.of("enabled", "allow-sources", "max-connections", "idle-timeout");
+    private static final Set<String> FORWARD_KEYS =
+            Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
     /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
     public static final long MAX_FILE_BYTES = 1024 * 1024;
 
@@ -315,8 +363,11 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             String url = text(r, "url", "relay.url", false);
             String caFile = text(r, "ca-file", "relay.ca-file", false);
             try {
-                relay = new Relay(url == null ? null : RelayCandidate.parseUrl(url), text(r, "fingerprint", "relay.fingerprint", false),
-                        caFile == null ? null : resolve(baseDir, caFile), text(r, "mode", "relay.mode", false));
+                relay = new Relay(
+                        url == null ? null : RelayCandidate.parseUrl(url),
+                        text(r, "fingerprint", "relay.fingerprint", false),
+                        caFile == null ? null : resolve(baseDir, caFile),
+                        text(r, "mode", "relay.mode", false));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("relay: " + e.getMessage());
             }
@@ -329,7 +380,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
             }
             List<RelayCandidate> candidates = parseRelays(rs);
             try {
-                relay = relay == null ? new Relay(null, null, null, null, candidates)
+                relay = relay == null
+                        ? new Relay(null, null, null, null, candidates)
                         : new Relay(null, relay.fingerprint(), relay.caFile(), relay.mode(), candidates);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("relays: " + e.getMessage());
@@ -424,7 +476,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         checkKeys(n, EXPOSE_KEYS, at + ".");
         String name = text(n, "name", at + ".name", true);
         if (!ServiceNames.isValid(name)) {
-            throw new IllegalArgumentException(at + ".name: '" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -)");
+            throw new IllegalArgumentException(
+                    at + ".name: '" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -)");
         }
         TargetSpec target;
         try {
@@ -435,11 +488,13 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         dev.burrow.agent.ingress.PublicIngress pub = parsePublic(n.get("public"), at + ".public");
         JsonNode allowNode = n.get("allow");
         if ((allowNode == null || allowNode.isNull()) && pub == null) {
-            throw new IllegalArgumentException(at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
+            throw new IllegalArgumentException(
+                    at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
         }
         AllowList allow;
         try {
-            allow = AllowList.parse(allowNode == null || allowNode.isNull() ? List.of() : stringList(allowNode, at + ".allow"));
+            allow = AllowList.parse(
+                    allowNode == null || allowNode.isNull() ? List.of() : stringList(allowNode, at + ".allow"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(at + ".allow: " + e.getMessage());
         }
@@ -449,7 +504,8 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
         int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
         Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Expose(name, target, allow, maxConn, maxPeer, idle).withProxyProtocol(proxyProtocolValue(n, at))
+        return new Expose(name, target, allow, maxConn, maxPeer, idle)
+                .withProxyProtocol(proxyProtocolValue(n, at))
                 .withPublicIngress(pub);
     }
 
@@ -483,7 +539,9 @@ public record AgentConfig(Relay relay, List<Path> fleetCas, Map<String, NodeKey>
         }
         try {
             return new dev.burrow.agent.ingress.PublicIngress(
-                    stringList(sources, at + ".allow-sources").stream().map(dev.burrow.protocol.frame.SourcePrefix::parse).toList(),
+                    stringList(sources, at + ".allow-sources").stream()
+                            .map(dev.burrow.protocol.frame.SourcePrefix::parse)
+                            .toList(),
                     intValue(n, "max-connections", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_MAX_CONNECTIONS),
                     durationValue(n, "idle-timeout", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_IDLE_TIMEOUT));
         } catch (IllegalArgumentException e) {

@@ -6,17 +6,51 @@ import java.util.List;
  * What {@code burrow status} shows: a snapshot of the agent, serialised as JSON by the local API.
  * Times are ISO-8601 strings; durations are milliseconds.
  */
-public record AgentStatus(String nodeId, String name, boolean ready, String readyProblem, RelayStatus relay,
-        List<ServiceStatus> services, List<ForwardStatus> forwards, List<PeerStatus> peers,
-        List<ConnectionStatus> connections, List<RefusalStatus> recentRefusals, long bytesFromPeers, long bytesToPeers,
-        String configError, List<PublicStatus> publicServices) {
+public record AgentStatus(
+        String nodeId,
+        String name,
+        boolean ready,
+        String readyProblem,
+        RelayStatus relay,
+        List<ServiceStatus> services,
+        List<ForwardStatus> forwards,
+        List<PeerStatus> peers,
+        List<ConnectionStatus> connections,
+        List<RefusalStatus> recentRefusals,
+        long bytesFromPeers,
+        long bytesToPeers,
+        String configError,
+        List<PublicStatus> publicServices) {
 
-    public AgentStatus(String nodeId, String name, boolean ready, String readyProblem, RelayStatus relay,
-            List<ServiceStatus> services, List<ForwardStatus> forwards, List<PeerStatus> peers,
-            List<ConnectionStatus> connections, List<RefusalStatus> recentRefusals, long bytesFromPeers, long bytesToPeers,
+    public AgentStatus(
+            String nodeId,
+            String name,
+            boolean ready,
+            String readyProblem,
+            RelayStatus relay,
+            List<ServiceStatus> services,
+            List<ForwardStatus> forwards,
+            List<PeerStatus> peers,
+            List<ConnectionStatus> connections,
+            List<RefusalStatus> recentRefusals,
+            long bytesFromPeers,
+            long bytesToPeers,
             String configError) {
-        this(nodeId, name, ready, readyProblem, relay, services, forwards, peers, connections, recentRefusals, bytesFromPeers,
-                bytesToPeers, configError, List.of());
+        this(
+                nodeId,
+                name,
+                ready,
+                readyProblem,
+                relay,
+                services,
+                forwards,
+                peers,
+                connections,
+                recentRefusals,
+                bytesFromPeers,
+                bytesToPeers,
+                configError,
+                List.of());
     }
 
     /**
@@ -32,33 +66,67 @@ public record AgentStatus(String nodeId, String name, boolean ready, String read
      * relay with its measured RTT (one entry for a single relay, which is never measured);
      * {@code switches} counts home changes since start.
      */
-    public record RelayStatus(String url, String state, String relayId, String mode, Long rttMillis, String connectedSince,
-            String lastError, String home, String homeReason, List<RelayCandidateStatus> candidates, long switches) {}
+    public record RelayStatus(
+            String url,
+            String state,
+            String relayId,
+            String mode,
+            Long rttMillis,
+            String connectedSince,
+            String lastError,
+            String home,
+            String homeReason,
+            List<RelayCandidateStatus> candidates,
+            long switches) {}
 
     /**
      * One configured relay: its region (or null), smoothed and last measured RTT in milliseconds
      * (null until measured), state ({@code up}, {@code down}, {@code draining}, {@code unknown}) and
      * last error, and whether it is home.
      */
-    public record RelayCandidateStatus(String url, String region, Double rttMillis, Double lastRttMillis, String state,
-            String lastError, boolean home) {}
+    public record RelayCandidateStatus(
+            String url,
+            String region,
+            Double rttMillis,
+            Double lastRttMillis,
+            String state,
+            String lastError,
+            boolean home) {}
 
-    public record ServiceStatus(String name, String target, List<String> allow, int openConnections, int maxConnections,
-            int maxPerPeer) {}
+    public record ServiceStatus(
+            String name, String target, List<String> allow, int openConnections, int maxConnections, int maxPerPeer) {}
 
-    public record ForwardStatus(String listen, String peer, String service, boolean listening, int openConnections,
-            long acceptedConnections, long failedConnections, String path, String lastError) {}
+    public record ForwardStatus(
+            String listen,
+            String peer,
+            String service,
+            boolean listening,
+            int openConnections,
+            long acceptedConnections,
+            long failedConnections,
+            String path,
+            String lastError) {}
 
     /**
      * A peer with open streams or a direct-path state: the path new streams take ({@code direct} or
      * {@code relay}), its round-trip time (disco ping on the direct path, else the relay's), and the
      * peer's verified UDP endpoint when direct.
      */
-    public record PeerStatus(String nodeId, String name, String path, int openConnections, Long rttMillis, String endpoint) {}
+    public record PeerStatus(
+            String nodeId, String name, String path, int openConnections, Long rttMillis, String endpoint) {}
 
-    public record ConnectionStatus(long id, String direction, String peer, String peerName, String service, String path,
-            String local, String since, long bytesFromPeer, long bytesToPeer) {}
+    public record ConnectionStatus(
+            long id,
+            String direction,
+            String peer,
+            String peerName,
+            String service,
+            String path,
+            String local,
+            String since,
+            long bytesFromPeer,
+            long bytesToPeer) {}
 
-    public record RefusalStatus(String at, String direction, String peer, String service, String code, String by,
-            String message) {}
+    public record RefusalStatus(
+            String at, String direction, String peer, String service, String code, String by, String message) {}
 }

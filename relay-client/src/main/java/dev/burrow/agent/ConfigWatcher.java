@@ -42,13 +42,15 @@ public final class ConfigWatcher implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::check, POLL_INTERVAL.toMillis(), POLL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(
+                this::check, POLL_INTERVAL.toMillis(), POLL_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private String stamp() {
         try {
             FileTime t = Files.getLastModifiedTime(file);
-            return t.toMillis() + "/" + Files.size(file) + "/" + Files.readString(file).hashCode();
+            return t.toMillis() + "/" + Files.size(file) + "/"
+                    + Files.readString(file).hashCode();
         } catch (IOException e) {
             return "missing";
         }

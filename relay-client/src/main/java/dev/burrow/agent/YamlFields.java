@@ -31,7 +31,8 @@ final class YamlFields {
         for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!known.contains(k)) {
-                throw new IllegalArgumentException(prefix + k + ": unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
+                throw new IllegalArgumentException(
+                        prefix + k + ": unknown key (known: " + String.join(", ", new TreeSet<>(known)) + ")");
             }
         }
     }

@@ -58,7 +58,8 @@ public class HttpUpgradeClient extends ChannelInboundHandlerAdapter {
 
     /** The upgrade request: {@code GET path} with {@code Host}, {@code Connection: Upgrade}, {@code Upgrade: token}. */
     public static FullHttpRequest request(String authority, String path, String token) {
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
+        FullHttpRequest req =
+                new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path, Unpooled.EMPTY_BUFFER);
         req.headers()
                 .set(HttpHeaderNames.HOST, authority)
                 .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
@@ -92,7 +93,11 @@ public class HttpUpgradeClient extends ChannelInboundHandlerAdapter {
                     got101 = true;
                 } else {
                     done = true;
-                    upgraded.failed(ctx, status.code(), status.code() == 101 ? "wrong Upgrade token" : status.reasonPhrase(), null);
+                    upgraded.failed(
+                            ctx,
+                            status.code(),
+                            status.code() == 101 ? "wrong Upgrade token" : status.reasonPhrase(),
+                            null);
                     ctx.close();
                     return;
                 }

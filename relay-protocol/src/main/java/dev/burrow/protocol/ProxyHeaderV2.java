@@ -34,15 +34,21 @@ public final class ProxyHeaderV2 {
      * IPv4 address written as {@code ::ffff:a.b.c.d} (and any IPv6 zone dropped). The message owns
      * {@code tlvs} (released with it, also when this throws).
      */
-    public static HAProxyMessage message(InetSocketAddress source, InetSocketAddress destination, List<HAProxyTLV> tlvs) {
+    public static HAProxyMessage message(
+            InetSocketAddress source, InetSocketAddress destination, List<HAProxyTLV> tlvs) {
         try {
             InetAddress src = source.getAddress();
             InetAddress dst = destination.getAddress();
             boolean v4 = src instanceof Inet4Address && dst instanceof Inet4Address;
-            return new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY,
+            return new HAProxyMessage(
+                    HAProxyProtocolVersion.V2,
+                    HAProxyCommand.PROXY,
                     v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
-                    v4 ? src.getHostAddress() : v6(src), v4 ? dst.getHostAddress() : v6(dst),
-                    source.getPort(), destination.getPort(), tlvs);
+                    v4 ? src.getHostAddress() : v6(src),
+                    v4 ? dst.getHostAddress() : v6(dst),
+                    source.getPort(),
+                    destination.getPort(),
+                    tlvs);
         } catch (RuntimeException e) {
             tlvs.forEach(HAProxyTLV::release);
             throw e;

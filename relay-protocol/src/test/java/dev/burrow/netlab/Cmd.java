@@ -68,7 +68,8 @@ public final class Cmd {
                 p.waitFor(2, TimeUnit.SECONDS);
                 return new Result(List.copyOf(command), 124, out.getNow(""), "timed out after " + timeout);
             }
-            return new Result(List.copyOf(command), p.exitValue(), out.get(2, TimeUnit.SECONDS), err.get(2, TimeUnit.SECONDS));
+            return new Result(
+                    List.copyOf(command), p.exitValue(), out.get(2, TimeUnit.SECONDS), err.get(2, TimeUnit.SECONDS));
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
@@ -79,12 +80,14 @@ public final class Cmd {
     }
 
     private static CompletableFuture<String> drain(InputStream in) {
-        return CompletableFuture.supplyAsync(() -> {
-            try (in) {
-                return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, r -> Thread.ofVirtual().start(r));
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try (in) {
+                        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                r -> Thread.ofVirtual().start(r));
     }
 }

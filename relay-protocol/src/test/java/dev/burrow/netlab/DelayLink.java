@@ -18,6 +18,7 @@ import java.util.List;
 public final class DelayLink {
     /** Loopback ports inside the box; the box has its own loopback, so they never collide. */
     private static final int SHUTTLE_PORT = 9000;
+
     private static final int SIDE_A_PORT = 9001;
     private static final int SIDE_B_PORT = 9002;
     private static final Duration READY = Duration.ofSeconds(20);
@@ -46,22 +47,47 @@ public final class DelayLink {
         box.exec("ip", "link", "set", link.port(), "name", "down0");
         // Reconnect: a new veth from the box back to the same bridge.
         String newPort = link.port() + "d";
-        NetLab.cmd("ip", "link", "add", "up0", "netns", box.name(), "type", "veth", "peer", "name", newPort, "netns", bridgeNs.name());
+        NetLab.cmd(
+                "ip",
+                "link",
+                "add",
+                "up0",
+                "netns",
+                box.name(),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                newPort,
+                "netns",
+                bridgeNs.name());
         bridgeNs.exec("ip", "link", "set", newPort, "master", link.bridge(), "up");
         for (String[] side : new String[][] {{"brA", "down0"}, {"brB", "up0"}}) {
             box.exec("ip", "link", "add", side[0], "type", "bridge");
             box.exec("ip", "link", "set", side[1], "master", side[0], "up");
             box.exec("ip", "link", "set", side[0], "up");
         }
-        LabProcess shuttle = box.startJava("shuttle", DelayShuttle.class.getName(), String.valueOf(SHUTTLE_PORT),
-                String.valueOf(SIDE_A_PORT), String.valueOf(SIDE_B_PORT), String.valueOf(oneWay.toMillis()),
+        LabProcess shuttle = box.startJava(
+                "shuttle",
+                DelayShuttle.class.getName(),
+                String.valueOf(SHUTTLE_PORT),
+                String.valueOf(SIDE_A_PORT),
+                String.valueOf(SIDE_B_PORT),
+                String.valueOf(oneWay.toMillis()),
                 String.valueOf(Math.round(lossPercent * 10)));
         shuttle.awaitOutput("^READY", READY);
-        for (String[] side : new String[][] {{"tapA", String.valueOf(SIDE_A_PORT), "brA"}, {"tapB", String.valueOf(SIDE_B_PORT), "brB"}}) {
+        for (String[] side : new String[][] {
+            {"tapA", String.valueOf(SIDE_A_PORT), "brA"}, {"tapB", String.valueOf(SIDE_B_PORT), "brB"}
+        }) {
             // UDP-DATAGRAM, not UDP: an unconnected socket, so a stray ICMP error cannot kill socat.
-            box.start("socat-" + side[0], List.of("socat", "-b", "9000",
-                    "TUN,tun-type=tap,iff-no-pi,iff-up,tun-name=" + side[0],
-                    "UDP-DATAGRAM:127.0.0.1:" + SHUTTLE_PORT + ",bind=127.0.0.1:" + side[1]));
+            box.start(
+                    "socat-" + side[0],
+                    List.of(
+                            "socat",
+                            "-b",
+                            "9000",
+                            "TUN,tun-type=tap,iff-no-pi,iff-up,tun-name=" + side[0],
+                            "UDP-DATAGRAM:127.0.0.1:" + SHUTTLE_PORT + ",bind=127.0.0.1:" + side[1]));
         }
         for (String[] side : new String[][] {{"tapA", "brA"}, {"tapB", "brB"}}) {
             long deadline = System.nanoTime() + READY.toNanos();

@@ -45,7 +45,9 @@ public final class DelayShuttle {
             ByteBuffer buf = ByteBuffer.allocate(MAX_FRAME);
             while (true) {
                 // Sleep until a frame arrives or the oldest queued frame is due (millisecond accuracy).
-                long wait = queue.isEmpty() ? 0 : Math.max(1, (queue.peek().dueNanos() - System.nanoTime() + 999_999) / 1_000_000);
+                long wait = queue.isEmpty()
+                        ? 0
+                        : Math.max(1, (queue.peek().dueNanos() - System.nanoTime() + 999_999) / 1_000_000);
                 selector.select(wait);
                 selector.selectedKeys().clear();
                 SocketAddress from;
@@ -56,7 +58,8 @@ public final class DelayShuttle {
                         break;
                     }
                     SocketAddress to = from.equals(a) ? b : from.equals(b) ? a : null;
-                    boolean lost = lossPerMille > 0 && ThreadLocalRandom.current().nextInt(1000) < lossPerMille;
+                    boolean lost =
+                            lossPerMille > 0 && ThreadLocalRandom.current().nextInt(1000) < lossPerMille;
                     if (to != null && !lost && queue.size() < MAX_QUEUED_FRAMES) {
                         buf.flip();
                         byte[] data = new byte[buf.remaining()];

@@ -45,6 +45,7 @@ public class Host extends Namespace {
 
     /** Whether {@code target} answers ICMP echo from here (needs {@code ping}; bounded to about 2 s). */
     public boolean ping(InetAddress target) {
-        return tryExec("ping", "-n", "-q", "-c", "1", "-W", "2", target.getHostAddress()).ok();
+        return tryExec("ping", "-n", "-q", "-c", "1", "-W", "2", target.getHostAddress())
+                .ok();
     }
 }

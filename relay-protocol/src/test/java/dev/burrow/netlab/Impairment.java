@@ -16,7 +16,8 @@ import java.time.Duration;
 public record Impairment(Duration delay, double lossPercent) {
     public Impairment {
         if (delay.isNegative() || lossPercent < 0 || lossPercent > 100) {
-            throw new IllegalArgumentException("delay >= 0 and 0 <= loss <= 100 required: " + delay + ", " + lossPercent);
+            throw new IllegalArgumentException(
+                    "delay >= 0 and 0 <= loss <= 100 required: " + delay + ", " + lossPercent);
         }
     }
 
@@ -50,7 +51,8 @@ public record Impairment(Duration delay, double lossPercent) {
         clear(ns, iface);
         if (!delay.isZero() && !LabCapabilities.get().netem()) {
             if (!LabCapabilities.get().userspaceDelay()) {
-                throw new NetLabException("delay needs tc netem (CONFIG_NET_SCH_NETEM) or socat and /dev/net/tun for a delay box; check LabCapabilities.delay()");
+                throw new NetLabException(
+                        "delay needs tc netem (CONFIG_NET_SCH_NETEM) or socat and /dev/net/tun for a delay box; check LabCapabilities.delay()");
             }
             // Loss goes into the same box, applied per frame in each direction.
             DelayLink.splice(ns.lab(), ns.attachment(), delay, lossPercent);

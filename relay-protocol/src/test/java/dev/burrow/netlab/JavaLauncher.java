@@ -12,15 +12,22 @@ import java.util.List;
 public final class JavaLauncher {
     /** Small, quick-starting child JVMs: two cores are shared by the build and several lab processes. */
     static final List<String> CHILD_JVM_FLAGS = List.of(
-            "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k", "-Xmx128m",
-            "--enable-native-access=ALL-UNNAMED", "-Djava.net.preferIPv4Stack=true");
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-Xss512k",
+            "-Xmx128m",
+            "--enable-native-access=ALL-UNNAMED",
+            "-Djava.net.preferIPv4Stack=true");
 
     private JavaLauncher() {}
 
     /** The {@code java} executable running this JVM. */
     public static String javaExecutable() {
-        return ProcessHandle.current().info().command()
-                .orElseGet(() -> Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        return ProcessHandle.current()
+                .info()
+                .command()
+                .orElseGet(() ->
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
     /** The classpath of this JVM (surefire sets {@code java.class.path} to the real test classpath). */

@@ -13,7 +13,8 @@ import java.util.Optional;
  * @param ping whether a {@code ping} binary is installed (iputils-ping)
  * @param notes one line per probe, for reports and docs
  */
-public record LabCapabilities(Optional<String> missing, boolean netem, boolean userspaceDelay, boolean ping, List<String> notes) {
+public record LabCapabilities(
+        Optional<String> missing, boolean netem, boolean userspaceDelay, boolean ping, List<String> notes) {
 
     /** Whether links can be delayed at all (netem, or the userspace delay box). */
     public boolean delay() {
@@ -52,7 +53,10 @@ public record LabCapabilities(Optional<String> missing, boolean netem, boolean u
         }
         for (String tool : List.of("ip", "nft", "tc")) {
             if (Cmd.run("sh", "-c", "command -v " + tool).exitCode() != 0) {
-                return unusable("'" + tool + "' not installed (apt-get install -y iproute2 nftables, or scripts/install-test-deps.sh)", notes);
+                return unusable(
+                        "'" + tool
+                                + "' not installed (apt-get install -y iproute2 nftables, or scripts/install-test-deps.sh)",
+                        notes);
             }
         }
         String ns = NetLab.NAMESPACE_PREFIX + ProcessHandle.current().pid() + "-probe";
@@ -67,15 +71,18 @@ public record LabCapabilities(Optional<String> missing, boolean netem, boolean u
                 return unusable("veth pairs unavailable: " + veth.stderr().strip(), notes);
             }
             notes.add("ip netns, veth: ok");
-            Cmd.Result nat = Cmd.run(List.of("ip", "netns", "exec", ns, "nft", "-f", "-"),
+            Cmd.Result nat = Cmd.run(
+                    List.of("ip", "netns", "exec", ns, "nft", "-f", "-"),
                     "table ip probe {\n chain post {\n  type nat hook postrouting priority srcnat;\n  oifname \"p0\" masquerade random\n }\n}\n",
                     Cmd.DEFAULT_TIMEOUT);
             if (!nat.ok()) {
                 return unusable("nftables NAT unavailable: " + nat.stderr().strip(), notes);
             }
             notes.add("nftables masquerade: ok");
-            Cmd.Result netem = Cmd.run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "p0", "root", "netem", "delay", "1ms");
-            notes.add("tc netem: " + (netem.ok() ? "ok" : "unavailable (" + netem.stderr().strip() + ")"));
+            Cmd.Result netem = Cmd.run(
+                    "ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "p0", "root", "netem", "delay", "1ms");
+            notes.add("tc netem: "
+                    + (netem.ok() ? "ok" : "unavailable (" + netem.stderr().strip() + ")"));
             boolean userspaceDelay = Cmd.run("sh", "-c", "command -v socat").ok()
                     && java.nio.file.Files.exists(java.nio.file.Path.of("/dev/net/tun"));
             if (!netem.ok()) {

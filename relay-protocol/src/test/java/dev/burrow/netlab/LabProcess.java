@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 public final class LabProcess implements AutoCloseable {
     /** Long enough for a JVM to run its shutdown hooks, short enough to keep a failing test quick. */
     static final Duration TERM_GRACE = Duration.ofSeconds(3);
+
     private static final Duration POLL = Duration.ofMillis(50);
 
     private final String name;
@@ -97,10 +98,12 @@ public final class LabProcess implements AutoCloseable {
                 if (m.find()) {
                     return m;
                 }
-                throw new NetLabException(name + " exited (" + process.exitValue() + ") before printing /" + regex + "/. Output:\n" + tail());
+                throw new NetLabException(name + " exited (" + process.exitValue() + ") before printing /" + regex
+                        + "/. Output:\n" + tail());
             }
             if (System.nanoTime() > deadline) {
-                throw new NetLabException(name + " did not print /" + regex + "/ within " + timeout + ". Output:\n" + tail());
+                throw new NetLabException(
+                        name + " did not print /" + regex + "/ within " + timeout + ". Output:\n" + tail());
             }
             sleep(POLL);
         }

@@ -6,17 +6,23 @@ package dev.burrow.netlab;
  */
 public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean udpBlocked) {
     /** Port-restricted cone, the common home router and what plain Linux masquerade gives. */
-    public static final NatBehaviour EIM = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
+    public static final NatBehaviour EIM =
+            new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
     /** EIM with a public port different from the private one. */
-    public static final NatBehaviour EIM_REMAPPED = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT_REMAPPED, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
+    public static final NatBehaviour EIM_REMAPPED =
+            new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT_REMAPPED, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
     /** Full cone: EIM and endpoint-independent filtering. */
-    public static final NatBehaviour FULL_CONE = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ENDPOINT_INDEPENDENT, false);
+    public static final NatBehaviour FULL_CONE =
+            new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ENDPOINT_INDEPENDENT, false);
     /** Restricted cone: EIM and address-dependent filtering. */
-    public static final NatBehaviour RESTRICTED_CONE = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_DEPENDENT, false);
+    public static final NatBehaviour RESTRICTED_CONE =
+            new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_DEPENDENT, false);
     /** Symmetric: a new random public port per destination ip:port. */
-    public static final NatBehaviour SYMMETRIC = new NatBehaviour(NatMapping.ADDRESS_AND_PORT_DEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
+    public static final NatBehaviour SYMMETRIC =
+            new NatBehaviour(NatMapping.ADDRESS_AND_PORT_DEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, false);
     /** UDP dropped in both directions at the router (TCP and ICMP still NATed). */
-    public static final NatBehaviour UDP_BLOCKED = new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, true);
+    public static final NatBehaviour UDP_BLOCKED =
+            new NatBehaviour(NatMapping.ENDPOINT_INDEPENDENT, NatFiltering.ADDRESS_AND_PORT_DEPENDENT, true);
 
     /**
      * How long the learned filtering state lives without outgoing traffic by default: the kernel's
@@ -39,7 +45,8 @@ public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean u
         boolean learn = filtering != NatFiltering.ADDRESS_AND_PORT_DEPENDENT;
         if (learn) {
             // mapped public port -> internal ip . port, refreshed by every outgoing packet like a NAT binding.
-            s.append(" map cone {\n  type inet_service : ipv4_addr . inet_service\n  flags dynamic,timeout\n" + timeout + " }\n");
+            s.append(" map cone {\n  type inet_service : ipv4_addr . inet_service\n  flags dynamic,timeout\n" + timeout
+                    + " }\n");
         }
         if (filtering == NatFiltering.ADDRESS_DEPENDENT) {
             // mapped public port . remote address the internal host has sent to.
@@ -52,26 +59,40 @@ public record NatBehaviour(NatMapping mapping, NatFiltering filtering, boolean u
         // host later sends to that peer from that port, so a simultaneous open fails.
         if (firewallInput) {
             s.append(" chain input {\n  type filter hook input priority filter; policy accept;\n")
-             .append("  iifname \"").append(wan).append("\" ct state new drop\n }\n");
+                    .append("  iifname \"")
+                    .append(wan)
+                    .append("\" ct state new drop\n }\n");
         }
         if (udpBlocked) {
-            s.append(" chain forward {\n  type filter hook forward priority filter; policy accept;\n  meta l4proto udp drop\n }\n");
+            s.append(
+                    " chain forward {\n  type filter hook forward priority filter; policy accept;\n  meta l4proto udp drop\n }\n");
         }
         s.append(" chain postrouting {\n  type nat hook postrouting priority srcnat; policy accept;\n");
         for (String stmt : mapping.statements().split("\n")) {
-            s.append("  oifname \"").append(wan).append("\" ").append(stmt.strip()).append('\n');
+            s.append("  oifname \"")
+                    .append(wan)
+                    .append("\" ")
+                    .append(stmt.strip())
+                    .append('\n');
         }
         s.append(" }\n");
         if (learn) {
             // After SNAT: "ct reply proto-dst" is the public port just chosen.
             s.append(" chain learn {\n  type filter hook postrouting priority srcnat + 10; policy accept;\n")
-             .append("  oifname \"").append(wan).append("\" meta l4proto udp update @cone { ct reply proto-dst : ct original ip saddr . ct original proto-src }\n");
+                    .append("  oifname \"")
+                    .append(wan)
+                    .append(
+                            "\" meta l4proto udp update @cone { ct reply proto-dst : ct original ip saddr . ct original proto-src }\n");
             if (filtering == NatFiltering.ADDRESS_DEPENDENT) {
-                s.append("  oifname \"").append(wan).append("\" meta l4proto udp update @contacted { ct reply proto-dst . ip daddr }\n");
+                s.append("  oifname \"")
+                        .append(wan)
+                        .append("\" meta l4proto udp update @contacted { ct reply proto-dst . ip daddr }\n");
             }
             s.append(" }\n");
             // Only new inbound flows reach a nat chain; replies to existing flows are handled by conntrack.
-            s.append(" chain prerouting {\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname \"").append(wan).append("\" meta l4proto udp ");
+            s.append(" chain prerouting {\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname \"")
+                    .append(wan)
+                    .append("\" meta l4proto udp ");
             if (filtering == NatFiltering.ADDRESS_DEPENDENT) {
                 s.append("udp dport . ip saddr @contacted ");
             }

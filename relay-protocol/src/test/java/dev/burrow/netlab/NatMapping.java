@@ -19,7 +19,8 @@ public enum NatMapping {
      * lab's clients never bind in, so the public port always differs from the private one while
      * staying the same for every destination.
      */
-    ENDPOINT_INDEPENDENT_REMAPPED("meta l4proto { tcp, udp } masquerade to :" + NatMapping.REMAP_LOW + "-" + NatMapping.REMAP_HIGH + "\n  masquerade"),
+    ENDPOINT_INDEPENDENT_REMAPPED("meta l4proto { tcp, udp } masquerade to :" + NatMapping.REMAP_LOW + "-"
+            + NatMapping.REMAP_HIGH + "\n  masquerade"),
 
     /**
      * Address-and-port-dependent ("symmetric"): {@code masquerade random}. The random flag skips the
@@ -32,6 +33,7 @@ public enum NatMapping {
 
     /** Remapped public port range; lab clients bind below it or use ephemeral ports (32768+). */
     public static final int REMAP_LOW = 20000;
+
     public static final int REMAP_HIGH = 29999;
 
     private final String statements;

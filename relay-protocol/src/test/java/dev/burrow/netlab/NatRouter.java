@@ -94,7 +94,20 @@ public final class NatRouter extends Namespace {
         LanHost host = lab.register(new LanHost(lab, label, address, this));
         lab.createNamespace(host);
         String port = "l" + k;
-        NetLab.cmd("ip", "link", "add", Host.IFACE, "netns", host.name(), "type", "veth", "peer", "name", port, "netns", name());
+        NetLab.cmd(
+                "ip",
+                "link",
+                "add",
+                Host.IFACE,
+                "netns",
+                host.name(),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                name());
         exec("ip", "link", "set", port, "master", LAN_BRIDGE, "up");
         host.recordAttachment(new Attachment(host, this, LAN_BRIDGE, port));
         host.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", Host.IFACE);
@@ -112,8 +125,10 @@ public final class NatRouter extends Namespace {
         nft("table ip netlab_first {\n"
                 + " set seen {\n  type ipv4_addr . inet_service . ipv4_addr . inet_service\n  flags dynamic,timeout\n  timeout 5m\n }\n"
                 + " chain forward {\n  type filter hook forward priority filter - 10; policy accept;\n"
-                + "  iifname \"" + LAN_BRIDGE + "\" meta l4proto udp ip saddr . udp sport . ip daddr . udp dport @seen accept\n"
-                + "  iifname \"" + LAN_BRIDGE + "\" meta l4proto udp add @seen { ip saddr . udp sport . ip daddr . udp dport } drop\n"
+                + "  iifname \"" + LAN_BRIDGE
+                + "\" meta l4proto udp ip saddr . udp sport . ip daddr . udp dport @seen accept\n"
+                + "  iifname \"" + LAN_BRIDGE
+                + "\" meta l4proto udp add @seen { ip saddr . udp sport . ip daddr . udp dport } drop\n"
                 + " }\n}\n");
     }
 

@@ -61,10 +61,13 @@ public final class NetLab implements AutoCloseable {
     /** Labels become part of namespace names: short, lowercase, no separators that confuse parsing. */
     private static final Pattern LABEL = Pattern.compile("[a-z][a-z0-9-]{0,23}");
     /** {@code burrow-lab-<pid>-<run>-<label>}. */
-    private static final Pattern NAME = Pattern.compile(Pattern.quote(NAMESPACE_PREFIX) + "(\\d+)-([0-9a-f]+|probe)(?:-.*)?");
+    private static final Pattern NAME =
+            Pattern.compile(Pattern.quote(NAMESPACE_PREFIX) + "(\\d+)-([0-9a-f]+|probe)(?:-.*)?");
+
     private static final Logger log = LoggerFactory.getLogger(NetLab.class);
     /** Run ids: unique within the JVM (a counter), the pid makes them unique on the machine. */
-    private static final AtomicInteger RUNS = new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 16));
+    private static final AtomicInteger RUNS =
+            new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 16));
 
     private final String runId;
     private final String prefix;
@@ -115,7 +118,8 @@ public final class NetLab implements AutoCloseable {
             throw new NetLabException("NAT lab unavailable: " + caps.missing().orElseThrow());
         }
         sweepStale();
-        return new NetLab(Path.of(System.getProperty("netlab.dir", "target/netlab")).toAbsolutePath());
+        return new NetLab(
+                Path.of(System.getProperty("netlab.dir", "target/netlab")).toAbsolutePath());
     }
 
     // ---------------------------------------------------------------- topology
@@ -156,7 +160,20 @@ public final class NetLab implements AutoCloseable {
 
     private void attachToInternet(Namespace ns, String iface, InetAddress address) {
         String port = "p" + internetPorts++;
-        cmd("ip", "link", "add", iface, "netns", ns.name(), "type", "veth", "peer", "name", port, "netns", internet.name());
+        cmd(
+                "ip",
+                "link",
+                "add",
+                iface,
+                "netns",
+                ns.name(),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                internet.name());
         internet.exec("ip", "link", "set", port, "master", "br0", "up");
         ns.recordAttachment(new Attachment(ns, internet, "br0", port));
         ns.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", iface);
@@ -193,7 +210,8 @@ public final class NetLab implements AutoCloseable {
 
     LabProcess startProcess(Namespace ns, String label, List<String> command) {
         Path logFile = workDir.resolve(ns.label() + "-" + label + "-" + nextSerial() + ".log");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile());
+        ProcessBuilder pb =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         synchronized (this) {
             if (closed) {
@@ -328,7 +346,9 @@ public final class NetLab implements AutoCloseable {
         Optional<Instant> ownerStart = owner.get().info().startInstant();
         Optional<Instant> created = creationTime(namespace);
         // A namespace older than its "owner" belongs to an earlier process that had the same pid.
-        return ownerStart.isPresent() && created.isPresent() && created.get().isBefore(ownerStart.get().minusSeconds(1));
+        return ownerStart.isPresent()
+                && created.isPresent()
+                && created.get().isBefore(ownerStart.get().minusSeconds(1));
     }
 
     private static Optional<Instant> creationTime(String namespace) {

@@ -14,7 +14,11 @@ public final class NetLabSupport {
     private NetLabSupport() {}
 
     /** What a test should do given the environment and the probe result. */
-    public enum Decision { RUN, SKIP, FAIL }
+    public enum Decision {
+        RUN,
+        SKIP,
+        FAIL
+    }
 
     /** Pure form of the rule, unit-tested without root. */
     public static Decision decide(Map<String, String> env, Optional<String> missing) {
@@ -31,14 +35,16 @@ public final class NetLabSupport {
     /** Applies the rule for this machine: returns when the lab can run, aborts (skip) or fails the test otherwise. */
     public static LabCapabilities require() {
         LabCapabilities caps = LabCapabilities.get();
-        enforce(decide(System.getenv(), caps.missing()), caps.missing().map(r -> "NAT lab unavailable: " + r).orElse(""));
+        enforce(
+                decide(System.getenv(), caps.missing()),
+                caps.missing().map(r -> "NAT lab unavailable: " + r).orElse(""));
         return caps;
     }
 
     /** Turns a decision into JUnit's outcome: nothing, an aborted (skipped) test, or a failure, each with the reason. */
     static void enforce(Decision decision, String reason) {
         switch (decision) {
-            case RUN -> { }
+            case RUN -> {}
             case SKIP -> Assumptions.abort(reason + " (skipped; with CI=true this fails)");
             case FAIL -> Assertions.fail(reason + " (CI=true: the NAT lab must run in CI)");
         }

@@ -32,10 +32,15 @@ class NetLabSupportTest {
 
     @Test
     void skipIsAnAbortedTestAndFailIsAFailureBothCarryingTheReason() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NetLabSupport.enforce(Decision.SKIP, "NAT lab unavailable: not root"))
-                .isInstanceOf(org.opentest4j.TestAbortedException.class).hasMessageContaining("not root");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NetLabSupport.enforce(Decision.FAIL, "NAT lab unavailable: not root"))
-                .isInstanceOf(org.opentest4j.AssertionFailedError.class).hasMessageContaining("not root").hasMessageContaining("CI=true");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> NetLabSupport.enforce(Decision.SKIP, "NAT lab unavailable: not root"))
+                .isInstanceOf(org.opentest4j.TestAbortedException.class)
+                .hasMessageContaining("not root");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> NetLabSupport.enforce(Decision.FAIL, "NAT lab unavailable: not root"))
+                .isInstanceOf(org.opentest4j.AssertionFailedError.class)
+                .hasMessageContaining("not root")
+                .hasMessageContaining("CI=true");
         NetLabSupport.enforce(Decision.RUN, "");
     }
 

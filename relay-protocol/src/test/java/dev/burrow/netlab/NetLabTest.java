@@ -21,19 +21,30 @@ class NetLabTest {
         try (lab) {
             PublicHost server = lab.addPublicHost("server");
             LanHost client = lab.addHostBehindNat("client", NatBehaviour.EIM);
-            assertThat(NetLab.namespaceNames()).contains(lab.prefix() + "inet", server.name(), client.name(), client.router().name());
+            assertThat(NetLab.namespaceNames())
+                    .contains(
+                            lab.prefix() + "inet",
+                            server.name(),
+                            client.name(),
+                            client.router().name());
             assertThat(server.ip()).isEqualTo("203.0.113.100");
             assertThat(client.ip()).isEqualTo("10.1.0.10");
             assertThat(client.router().publicAddress().getHostAddress()).isEqualTo("203.0.113.10");
             // A process tree (a shell with two children) that must not survive the lab.
             sleeper = client.start("tree", List.of("sh", "-c", "sleep 300 & sleep 300 & wait"));
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> client.pids().size() >= 3);
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> client.pids().size() >= 3);
             pids = client.pids();
         }
         assertThat(lab.leftovers()).isEmpty();
         assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(lab.prefix()));
         assertThat(sleeper.isAlive()).isFalse();
-        assertThat(pids).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse());
+        assertThat(pids)
+                .allSatisfy(pid -> assertThat(ProcessHandle.of(pid)
+                                .map(ProcessHandle::isAlive)
+                                .orElse(false))
+                        .isFalse());
     }
 
     @Test
@@ -43,18 +54,31 @@ class NetLabTest {
             lab.addPublicHost("server");
             lab.addHostBehindNat("client", NatBehaviour.EIM);
             // Nothing was added to the root namespace: every veth was created inside lab namespaces.
-            assertThat(Cmd.run("ip", "-o", "link", "show").orThrow().stdout().lines().map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0]).toList())
-                    .containsExactlyInAnyOrderElementsOf(rootLinksBefore.lines().map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0]).toList());
+            assertThat(Cmd.run("ip", "-o", "link", "show")
+                            .orThrow()
+                            .stdout()
+                            .lines()
+                            .map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0])
+                            .toList())
+                    .containsExactlyInAnyOrderElementsOf(rootLinksBefore
+                            .lines()
+                            .map(l -> l.replaceAll("^\\d+: ", "").split("[:@]")[0])
+                            .toList());
             // Hosts and routers default-route to the internet router, and it has no default route:
             // a packet for real address space dies there (checked without sending one).
-            assertThat(lab.internet().tryExec("ip", "route", "get", "8.8.8.8").ok()).as("no default route on the internet router").isFalse();
-            assertThat(lab.internet().tryExec("ip", "route", "get", "10.1.0.10").ok()).as("private space is not routed on the internet").isFalse();
+            assertThat(lab.internet().tryExec("ip", "route", "get", "8.8.8.8").ok())
+                    .as("no default route on the internet router")
+                    .isFalse();
+            assertThat(lab.internet().tryExec("ip", "route", "get", "10.1.0.10").ok())
+                    .as("private space is not routed on the internet")
+                    .isFalse();
         }
     }
 
     @Test
     void twoLabsInOneJvmDoNotCollide() {
-        try (NetLab a = NetLab.create(); NetLab b = NetLab.create()) {
+        try (NetLab a = NetLab.create();
+                NetLab b = NetLab.create()) {
             assertThat(a.prefix()).isNotEqualTo(b.prefix());
             a.addPublicHost("same");
             b.addPublicHost("same");
@@ -71,12 +95,18 @@ class NetLabTest {
             PublicHost client = lab.addPublicHost("client");
             var alt = server.addAddress();
             assertThat(alt.getHostAddress()).startsWith("198.51.100.");
-            LabProcess reflector = server.startJava("reflector", UdpReflector.class.getName(), server.ip() + ":3478", alt.getHostAddress() + ":3478");
+            LabProcess reflector = server.startJava(
+                    "reflector", UdpReflector.class.getName(), server.ip() + ":3478", alt.getHostAddress() + ":3478");
             reflector.awaitOutput("^READY", Duration.ofSeconds(20));
-            var run = client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), server.ip() + ":3478", alt.getHostAddress() + ":3478");
+            var run = client.runJava(
+                    Duration.ofSeconds(20),
+                    UdpMappingClient.class.getName(),
+                    server.ip() + ":3478",
+                    alt.getHostAddress() + ":3478");
             assertThat(run.exitCode()).as(run.output()).isZero();
             // No NAT: both servers see the client's own address and the same port.
-            assertThat(run.output()).containsPattern("MAPPED 203\\.0\\.113\\.100:3478 203\\.0\\.113\\.101:\\d+")
+            assertThat(run.output())
+                    .containsPattern("MAPPED 203\\.0\\.113\\.100:3478 203\\.0\\.113\\.101:\\d+")
                     .containsPattern("MAPPED 198\\.51\\.100\\.100:3478 203\\.0\\.113\\.101:\\d+");
             if (LabCapabilities.get().ping()) {
                 assertThat(client.ping(server.address())).isTrue();
@@ -92,20 +122,28 @@ class NetLabTest {
             PublicHost server = lab.addPublicHost("server");
             PublicHost client = lab.addPublicHost("client");
             String target = server.ip() + ":3478";
-            server.startJava("reflector", UdpReflector.class.getName(), target).awaitOutput("^READY", Duration.ofSeconds(20));
+            server.startJava("reflector", UdpReflector.class.getName(), target)
+                    .awaitOutput("^READY", Duration.ofSeconds(20));
             String[] once = {"--tries", "1", "--timeout-ms", "1500", target};
 
             client.impair(Impairment.loss(100));
-            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output()).contains("TIMEOUT " + target);
+            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once)
+                            .output())
+                    .contains("TIMEOUT " + target);
             client.clearImpairment();
-            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output()).contains("MAPPED " + target);
+            assertThat(client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once)
+                            .output())
+                    .contains("MAPPED " + target);
 
-            NetLabSupport.requireFeature(caps.delay(), "no way to delay a link: no netem and no socat or /dev/net/tun", true);
+            NetLabSupport.requireFeature(
+                    caps.delay(), "no way to delay a link: no netem and no socat or /dev/net/tun", true);
             client.impair(Impairment.delay(Duration.ofMillis(60)));
-            String out = client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once).output();
+            String out = client.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), once)
+                    .output();
             assertThat(out).contains("MAPPED " + target);
             // A lower bound is safe to assert: nothing can make the round trip shorter than the added delay.
-            java.util.regex.Matcher rtt = java.util.regex.Pattern.compile("RTT \\S+ (\\d+)us").matcher(out);
+            java.util.regex.Matcher rtt =
+                    java.util.regex.Pattern.compile("RTT \\S+ (\\d+)us").matcher(out);
             assertThat(rtt.find()).as(out).isTrue();
             assertThat(Long.parseLong(rtt.group(1))).isGreaterThanOrEqualTo(60_000);
         }
@@ -123,7 +161,8 @@ class NetLabTest {
         // SIGKILL runs no hook, so the namespaces (and the sleeper inside) outlive the JVM until a
         // sweep. Another test JVM creating a lab right now may sweep them first; either way they go.
         List<String> swept = NetLab.sweepStale();
-        assertThat(swept).allMatch(n -> !n.contains("-" + ProcessHandle.current().pid() + "-"));
+        assertThat(swept)
+                .allMatch(n -> !n.contains("-" + ProcessHandle.current().pid() + "-"));
         assertThat(NetLab.namespaceNames()).noneMatch(n -> n.startsWith(prefix));
     }
 

@@ -48,7 +48,8 @@ public final class UdpReflector {
                     try {
                         ch.send(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)), from);
                     } catch (IOException e) {
-                        // No route back (a private source that was not NATed): the client times out, which is the point.
+                        // No route back (a private source that was not NATed): the client times out, which is the
+                        // point.
                         System.out.println("NO-ROUTE " + text);
                     }
                 }

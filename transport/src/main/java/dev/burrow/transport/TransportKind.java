@@ -29,8 +29,9 @@ public enum TransportKind {
             case "iouring" -> IO_URING;
             case "epoll" -> EPOLL;
             case "nio" -> NIO;
-            default -> throw new IllegalArgumentException(
-                    "unknown transport '" + text + "': expected auto, iouring, epoll or nio");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown transport '" + text + "': expected auto, iouring, epoll or nio");
         };
     }
 }

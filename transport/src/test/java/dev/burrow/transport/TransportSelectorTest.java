@@ -8,23 +8,34 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class TransportSelectorTest {
-    private static final Throwable BLOCKED = new UnsupportedOperationException("io_uring_setup: Operation not permitted");
+    private static final Throwable BLOCKED =
+            new UnsupportedOperationException("io_uring_setup: Operation not permitted");
 
     @Test
     void autoPrefersIoUringThenEpollThenNio() {
-        assertThat(new TransportSelector(() -> null, () -> null).select(null).kind()).isEqualTo(TransportKind.IO_URING);
+        assertThat(new TransportSelector(() -> null, () -> null).select(null).kind())
+                .isEqualTo(TransportKind.IO_URING);
         Transport epoll = new TransportSelector(() -> BLOCKED, () -> null).select(null);
         assertThat(epoll.kind()).isEqualTo(TransportKind.EPOLL);
         assertThat(epoll.reason()).contains("io_uring unavailable").contains("Operation not permitted");
         Transport nio = new TransportSelector(() -> BLOCKED, () -> new LinkageError("no libnetty")).select(null);
         assertThat(nio.kind()).isEqualTo(TransportKind.NIO);
-        assertThat(nio.reason()).contains("io_uring unavailable").contains("epoll unavailable").contains("no libnetty");
+        assertThat(nio.reason())
+                .contains("io_uring unavailable")
+                .contains("epoll unavailable")
+                .contains("no libnetty");
     }
 
     @Test
     void explicitRequestsAreHonouredOrFallBackWithAReason() {
-        assertThat(new TransportSelector(() -> null, () -> null).select(TransportKind.EPOLL).kind()).isEqualTo(TransportKind.EPOLL);
-        assertThat(new TransportSelector(() -> null, () -> null).select(TransportKind.NIO).kind()).isEqualTo(TransportKind.NIO);
+        assertThat(new TransportSelector(() -> null, () -> null)
+                        .select(TransportKind.EPOLL)
+                        .kind())
+                .isEqualTo(TransportKind.EPOLL);
+        assertThat(new TransportSelector(() -> null, () -> null)
+                        .select(TransportKind.NIO)
+                        .kind())
+                .isEqualTo(TransportKind.NIO);
         Transport t = new TransportSelector(() -> BLOCKED, () -> null).select(TransportKind.IO_URING);
         assertThat(t.kind()).isEqualTo(TransportKind.EPOLL);
         assertThat(t.reason()).contains("io_uring unavailable");
@@ -37,7 +48,8 @@ class TransportSelectorTest {
         assertThat(TransportKind.parse("IOURING")).isEqualTo(TransportKind.IO_URING);
         assertThat(TransportKind.parse("epoll")).isEqualTo(TransportKind.EPOLL);
         assertThat(TransportKind.parse(" nio ")).isEqualTo(TransportKind.NIO);
-        assertThatThrownBy(() -> TransportKind.parse("kqueue")).hasMessageContaining("expected auto, iouring, epoll or nio");
+        assertThatThrownBy(() -> TransportKind.parse("kqueue"))
+                .hasMessageContaining("expected auto, iouring, epoll or nio");
         assertThat(TransportKind.IO_URING.configName()).isEqualTo("iouring");
     }
 
@@ -62,9 +74,11 @@ class TransportSelectorTest {
     @Test
     void ioUringMultiShotPollInIsOffOnceATransportIsSelected() {
         new TransportSelector().select(TransportKind.NIO);
-        assertThat(System.getProperty(TransportSelector.IO_URING_MULTISHOT_POLL_PROPERTY)).isEqualTo("false");
+        assertThat(System.getProperty(TransportSelector.IO_URING_MULTISHOT_POLL_PROPERTY))
+                .isEqualTo("false");
         if (io.netty.channel.uring.IoUring.isAvailable()) {
-            assertThat(io.netty.channel.uring.IoUring.isPollAddMultishotEnabled()).isFalse();
+            assertThat(io.netty.channel.uring.IoUring.isPollAddMultishotEnabled())
+                    .isFalse();
         }
     }
 }

@@ -55,10 +55,27 @@ public final class DirectVsRelayBench {
         Transport t = Transport.nio();
         EventLoopGroup group = t.newEventLoopGroup(2, new DefaultThreadFactory("bench-nat", true));
         Path tmp = Files.createTempDirectory("burrow-nat-bench");
-        RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of("listen", "127.0.0.1:0", "admin-listen", "off",
-                "tls.mode", "dev", "tls.dev-dir", tmp.resolve("relay").toString(), "auth.mode", "open", "transport", "nio")))
-                .transport(t).build().start();
-        StunServer stun = StunServer.start(StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)), group, t.datagramChannel(), null,
+        RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
+                        "listen",
+                        "127.0.0.1:0",
+                        "admin-listen",
+                        "off",
+                        "tls.mode",
+                        "dev",
+                        "tls.dev-dir",
+                        tmp.resolve("relay").toString(),
+                        "auth.mode",
+                        "open",
+                        "transport",
+                        "nio")))
+                .transport(t)
+                .build()
+                .start();
+        StunServer stun = StunServer.start(
+                StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)),
+                group,
+                t.datagramChannel(),
+                null,
                 StunMetrics.NOOP);
         NodeIdentity a = NodeIdentity.ephemeral("bench-a");
         NodeIdentity b = NodeIdentity.ephemeral("bench-b");
@@ -87,16 +104,34 @@ public final class DirectVsRelayBench {
         NodeVerifier verifier = NodeVerifier.builder().build();
         InetSocketAddress any = new InetSocketAddress("0.0.0.0", 0);
         DirectManager[] m = new DirectManager[2];
-        m[0] = new DirectManager(a, verifier, group, t.datagramChannel(), (p, buf) -> deliver(m[1], a.nodeKey(), buf),
-                () -> List.of(stun.udpAddress()), k -> true, s -> {
+        m[0] = new DirectManager(
+                a,
+                verifier,
+                group,
+                t.datagramChannel(),
+                (p, buf) -> deliver(m[1], a.nodeKey(), buf),
+                () -> List.of(stun.udpAddress()),
+                k -> true,
+                s -> {
                     s.channel().pipeline().addLast(counter(received));
                     s.channel().config().setAutoRead(true);
-                }, any, any);
-        m[1] = new DirectManager(b, verifier, group, t.datagramChannel(), (p, buf) -> deliver(m[0], b.nodeKey(), buf),
-                () -> List.of(stun.udpAddress()), k -> true, s -> {
+                },
+                any,
+                any);
+        m[1] = new DirectManager(
+                b,
+                verifier,
+                group,
+                t.datagramChannel(),
+                (p, buf) -> deliver(m[0], b.nodeKey(), buf),
+                () -> List.of(stun.udpAddress()),
+                k -> true,
+                s -> {
                     s.channel().pipeline().addLast(counter(received));
                     s.channel().config().setAutoRead(true);
-                }, any, any);
+                },
+                any,
+                any);
         m[0].start();
         m[1].start();
         Thread.sleep(1000); // endpoint discovery
@@ -108,15 +143,25 @@ public final class DirectVsRelayBench {
             }
             Thread.sleep(5);
         }
-        System.out.printf(Locale.ROOT, "loopback: want -> verified direct path and QUIC up in %.1f ms%n", (System.nanoTime() - wantAt) / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "loopback: want -> verified direct path and QUIC up in %.1f ms%n",
+                (System.nanoTime() - wantAt) / 1e6);
 
         long bytes = (long) mib << 20;
         for (int r = 1; r <= rounds; r++) {
             Channel d = m[0].openStream(b.nodeKey(), "bench").get(10, TimeUnit.SECONDS);
             double direct = send(d, bytes, received);
-            Channel c = ra.openCircuit(b.nodeKey(), "bench").get(10, TimeUnit.SECONDS).channel();
+            Channel c = ra.openCircuit(b.nodeKey(), "bench")
+                    .get(10, TimeUnit.SECONDS)
+                    .channel();
             double viaRelay = send(c, bytes, received);
-            System.out.printf(Locale.ROOT, "round %d: %d MiB one way: direct QUIC %.0f MiB/s, relay circuit %.0f MiB/s%n", r, mib, direct,
+            System.out.printf(
+                    Locale.ROOT,
+                    "round %d: %d MiB one way: direct QUIC %.0f MiB/s, relay circuit %.0f MiB/s%n",
+                    r,
+                    mib,
+                    direct,
                     viaRelay);
         }
         m[0].close();
@@ -136,9 +181,16 @@ public final class DirectVsRelayBench {
         }
     }
 
-    private static RelayClient client(URI url, String fp, NodeIdentity id, Transport t, EventLoopGroup g, boolean accepts) {
-        return new RelayClient(RelayClientConfig.builder(url, RelayTrust.pinned(fp), id).mode(ConnectMode.UPGRADE).transport(t)
-                .acceptsCircuits(accepts).build(), RelayClientMetrics.NOOP, g);
+    private static RelayClient client(
+            URI url, String fp, NodeIdentity id, Transport t, EventLoopGroup g, boolean accepts) {
+        return new RelayClient(
+                RelayClientConfig.builder(url, RelayTrust.pinned(fp), id)
+                        .mode(ConnectMode.UPGRADE)
+                        .transport(t)
+                        .acceptsCircuits(accepts)
+                        .build(),
+                RelayClientMetrics.NOOP,
+                g);
     }
 
     private static ChannelInboundHandlerAdapter counter(AtomicLong received) {
@@ -156,7 +208,8 @@ public final class DirectVsRelayBench {
     /** Sends {@code bytes} as fast as the channel stays writable; returns MiB/s until all arrived. */
     private static double send(Channel ch, long bytes, AtomicLong received) throws Exception {
         long before = received.get();
-        ByteBuf chunk = Unpooled.unreleasableBuffer(Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024));
+        ByteBuf chunk =
+                Unpooled.unreleasableBuffer(Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024));
         CompletableFuture<Void> sent = new CompletableFuture<>();
         long start = System.nanoTime();
         long[] left = {bytes};

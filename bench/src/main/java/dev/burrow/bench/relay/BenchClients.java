@@ -30,7 +30,8 @@ final class BenchClients {
     }
 
     static RelayClient client(URI relay, String fingerprint, String name, Transport t, EventLoopGroup group) {
-        RelayClientConfig cfg = RelayClientConfig.builder(relay, RelayTrust.pinned(fingerprint), NodeIdentity.ephemeral(name))
+        RelayClientConfig cfg = RelayClientConfig.builder(
+                        relay, RelayTrust.pinned(fingerprint), NodeIdentity.ephemeral(name))
                 .mode(ConnectMode.UPGRADE)
                 .transport(t)
                 .software("burrow-bench")

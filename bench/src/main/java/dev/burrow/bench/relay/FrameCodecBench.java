@@ -50,7 +50,7 @@ public class FrameCodecBench {
     int size;
 
     private final ByteBufAllocator alloc = PooledByteBufAllocator.DEFAULT;
-    private ByteBuf wire;         // one encoded SEND_DATAGRAM, header included
+    private ByteBuf wire; // one encoded SEND_DATAGRAM, header included
     private NodeKey source;
     private EmbeddedChannel channel;
 
@@ -63,7 +63,8 @@ public class FrameCodecBench {
         source = NodeKey.of(key);
         byte[] payload = new byte[size];
         ThreadLocalRandom.current().nextBytes(payload);
-        ClientFrame.SendDatagram frame = new ClientFrame.SendDatagram(destination, alloc.directBuffer(size).writeBytes(payload));
+        ClientFrame.SendDatagram frame = new ClientFrame.SendDatagram(
+                destination, alloc.directBuffer(size).writeBytes(payload));
         wire = alloc.directBuffer(FrameCodec.encodedLength(frame));
         FrameCodec.encode(frame, wire);
         frame.payload().release();
@@ -81,7 +82,8 @@ public class FrameCodecBench {
         ByteBuf in = wire.retainedDuplicate();
         try {
             in.skipBytes(5); // the decoder has found the header
-            ClientFrame.SendDatagram d = (ClientFrame.SendDatagram) FrameCodec.decodeClientFrame(FrameType.SEND_DATAGRAM, in);
+            ClientFrame.SendDatagram d =
+                    (ClientFrame.SendDatagram) FrameCodec.decodeClientFrame(FrameType.SEND_DATAGRAM, in);
             RelayFrame.RecvDatagram out = new RelayFrame.RecvDatagram(source, d.payload());
             ByteBuf header = alloc.directBuffer(5 + NodeKey.LENGTH);
             FrameCodec.encodeHeader(out, header);

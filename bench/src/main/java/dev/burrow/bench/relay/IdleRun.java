@@ -38,8 +38,12 @@ final class IdleRun {
         Thread.sleep(2000);
         long heap0 = heapUsedAfterGc(jcmd, relayPid);
         long rss0 = ProcStats.rssBytes(relayPid);
-        System.out.printf(Locale.ROOT, "RESULT label=idle clients=0 relay_clients=%.0f heap_used_mib=%.1f rss_mib=%.1f%n",
-                scrape.sum("burrow_relay_clients"), heap0 / 1048576.0, rss0 / 1048576.0);
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT label=idle clients=0 relay_clients=%.0f heap_used_mib=%.1f rss_mib=%.1f%n",
+                scrape.sum("burrow_relay_clients"),
+                heap0 / 1048576.0,
+                rss0 / 1048576.0);
         for (String step : steps) {
             int target = Integer.parseInt(step.strip());
             long start = System.nanoTime();
@@ -59,10 +63,18 @@ final class IdleRun {
             long heap = heapUsedAfterGc(jcmd, relayPid);
             long rss = ProcStats.rssBytes(relayPid);
             double perClient = (heap - heap0) / (double) target;
-            System.out.printf(Locale.ROOT, "RESULT label=idle clients=%d relay_clients=%.0f heap_used_mib=%.1f rss_mib=%.1f "
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT label=idle clients=%d relay_clients=%.0f heap_used_mib=%.1f rss_mib=%.1f "
                             + "heap_bytes_per_client=%.0f clients_per_gib_heap=%.0f rss_bytes_per_client=%.0f connect_per_s=%.0f%n",
-                    target, relayClients, heap / 1048576.0, rss / 1048576.0, perClient, (1L << 30) / perClient,
-                    (rss - rss0) / (double) target, (target - before) / connectSecs);
+                    target,
+                    relayClients,
+                    heap / 1048576.0,
+                    rss / 1048576.0,
+                    perClient,
+                    (1L << 30) / perClient,
+                    (rss - rss0) / (double) target,
+                    (target - before) / connectSecs);
             System.out.flush();
         }
         BenchClients.closeAll(clients);
@@ -75,7 +87,8 @@ final class IdleRun {
         for (int i = 0; i < 2; i++) {
             exec(jcmd, String.valueOf(pid), "GC.run");
             String info = exec(jcmd, String.valueOf(pid), "GC.heap_info");
-            // G1: one "garbage-first heap ... used NK" line; Serial/Parallel: one per generation. Metaspace is not heap.
+            // G1: one "garbage-first heap ... used NK" line; Serial/Parallel: one per generation. Metaspace is not
+            // heap.
             long used = 0;
             boolean found = false;
             for (String line : info.split("\n")) {

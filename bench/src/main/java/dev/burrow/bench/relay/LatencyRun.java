@@ -73,7 +73,7 @@ final class LatencyRun {
 
     /** A path that carries one message out and back; the answer arrives through {@link #onAnswer}. */
     abstract static class PingPath {
-        volatile Runnable onAnswer = () -> { };
+        volatile Runnable onAnswer = () -> {};
 
         abstract void send(ByteBuf payload);
     }
@@ -185,7 +185,9 @@ final class LatencyRun {
                         c.pipeline().addLast(ssl.newHandler(c.alloc(), "127.0.0.1", port));
                     }
                 })
-                .connect("127.0.0.1", port).sync().channel();
+                .connect("127.0.0.1", port)
+                .sync()
+                .channel();
         ch.pipeline().get(SslHandler.class).handshakeFuture().sync();
         return ch;
     }

@@ -39,7 +39,15 @@ final class LatencySamples {
     }
 
     String summary() {
-        return String.format(java.util.Locale.ROOT, "samples=%d lost=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
-                size, lost, percentileMicros(50), percentileMicros(90), percentileMicros(99), percentileMicros(99.9), percentileMicros(100));
+        return String.format(
+                java.util.Locale.ROOT,
+                "samples=%d lost=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
+                size,
+                lost,
+                percentileMicros(50),
+                percentileMicros(90),
+                percentileMicros(99),
+                percentileMicros(99.9),
+                percentileMicros(100));
     }
 }

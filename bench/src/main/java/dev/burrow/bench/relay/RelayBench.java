@@ -30,7 +30,8 @@ public final class RelayBench {
             case "idle" -> IdleRun.run(a);
             case "tls-echo" -> TlsEcho.serve(a);
             case "summarize" -> Summary.print(a);
-            default -> throw new IllegalArgumentException("unknown command " + args[0] + " in " + Arrays.toString(args));
+            default ->
+                throw new IllegalArgumentException("unknown command " + args[0] + " in " + Arrays.toString(args));
         }
         System.exit(0);
     }

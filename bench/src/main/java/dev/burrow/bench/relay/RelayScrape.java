@@ -8,7 +8,8 @@ import java.time.Duration;
 
 /** Reads counters from the relay's Prometheus {@code /metrics} (admin port). */
 final class RelayScrape {
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final URI metrics;
 
     /** @param adminOrNull {@code host:port} of the admin listener, or null (every value is then NaN) */
@@ -17,10 +18,16 @@ final class RelayScrape {
     }
 
     /** A snapshot of the counters this bench reports. */
-    record Counters(double forwarded, double drops, double queueFull, double gone, double writeTimeout, String transport) {
+    record Counters(
+            double forwarded, double drops, double queueFull, double gone, double writeTimeout, String transport) {
         Counters minus(Counters o) {
-            return new Counters(forwarded - o.forwarded, drops - o.drops, queueFull - o.queueFull, gone - o.gone,
-                    writeTimeout - o.writeTimeout, transport);
+            return new Counters(
+                    forwarded - o.forwarded,
+                    drops - o.drops,
+                    queueFull - o.queueFull,
+                    gone - o.gone,
+                    writeTimeout - o.writeTimeout,
+                    transport);
         }
     }
 
@@ -30,8 +37,12 @@ final class RelayScrape {
         }
         String text;
         try {
-            text = http.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            text = http.send(
+                            HttpRequest.newBuilder(metrics)
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
         } catch (Exception e) {
             return new Counters(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, "?");
         }
@@ -67,8 +78,12 @@ final class RelayScrape {
             return Double.NaN;
         }
         try {
-            String text = http.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
+            String text = http.send(
+                            HttpRequest.newBuilder(metrics)
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
             double total = 0;
             for (String line : text.split("\n")) {
                 if (line.startsWith(metric + " ") || line.startsWith(metric + "{")) {

@@ -37,7 +37,11 @@ final class ThroughputRun {
     record Target(String label, URI url, long pid, RelayScrape scrape) {
         static Target parse(String spec) {
             String[] f = spec.split(":");
-            return new Target(f[0], URI.create("https://127.0.0.1:" + f[1]), Long.parseLong(f[2]), new RelayScrape("127.0.0.1:" + f[3]));
+            return new Target(
+                    f[0],
+                    URI.create("https://127.0.0.1:" + f[1]),
+                    Long.parseLong(f[2]),
+                    new RelayScrape("127.0.0.1:" + f[3]));
         }
     }
 
@@ -75,7 +79,8 @@ final class ThroughputRun {
             }
             for (Target target : order) {
                 for (int pairs : pairCounts) {
-                    String line = once(target, fp, t, sendGroup, recvGroup, pairs, size, warmup, duration, window, round);
+                    String line =
+                            once(target, fp, t, sendGroup, recvGroup, pairs, size, warmup, duration, window, round);
                     System.out.println(line);
                     System.out.flush();
                 }
@@ -86,8 +91,19 @@ final class ThroughputRun {
     }
 
     /** Connects {@code pairs} fresh sender/receiver pairs, pumps for warmup + duration seconds, and returns the RESULT line. */
-    static String once(Target target, String fp, Transport t, EventLoopGroup sendGroup, EventLoopGroup recvGroup, int pairs,
-            int size, int warmup, int duration, int window, int round) throws Exception {
+    static String once(
+            Target target,
+            String fp,
+            Transport t,
+            EventLoopGroup sendGroup,
+            EventLoopGroup recvGroup,
+            int pairs,
+            int size,
+            int warmup,
+            int duration,
+            int window,
+            int round)
+            throws Exception {
         List<RelayClient> senders = new ArrayList<>();
         List<RelayClient> receivers = new ArrayList<>();
         LongAdder delivered = new LongAdder();
@@ -117,7 +133,8 @@ final class ThroughputRun {
         ByteBuf template = Unpooled.unreleasableBuffer(raw);
         List<Pump> pumps = new ArrayList<>();
         for (int i = 0; i < pairs; i++) {
-            Pump p = new Pump(senders.get(i), receivers.get(i).nodeKey(), template, sendGroup.next(), perPair.get(i), window);
+            Pump p = new Pump(
+                    senders.get(i), receivers.get(i).nodeKey(), template, sendGroup.next(), perPair.get(i), window);
             pumps.add(p);
             p.loop.execute(p::pump);
         }
@@ -138,13 +155,31 @@ final class ThroughputRun {
         double selfCpu = s1.selfCpu - s0.selfCpu;
         double gib = bytesMoved / (double) (1L << 30);
         RelayScrape.Counters c = s1.relay.minus(s0.relay);
-        String line = String.format(Locale.ROOT, "RESULT round=%d label=%s transport=%s pairs=%d size=%d window=%d frames_per_s=%.0f "
+        String line = String.format(
+                Locale.ROOT,
+                "RESULT round=%d label=%s transport=%s pairs=%d size=%d window=%d frames_per_s=%.0f "
                         + "gbit_per_s=%.3f sent=%d delivered=%d send_refused=%d relay_drops=%.0f relay_queue_full=%.0f "
                         + "relay_cpu_s=%.2f relay_cpu_util=%.2f relay_cpu_s_per_gib=%.2f relay_cpu_us_per_frame_in=%.2f "
                         + "load_cpu_util=%.2f seconds=%.2f",
-                round, target.label(), c.transport(), pairs, size, window, frames / secs, bytesMoved * 8 / secs / 1e9,
-                s1.sent - s0.sent, frames, s1.refused - s0.refused, c.drops(), c.queueFull(), relayCpu, relayCpu / secs,
-                gib == 0 ? Double.NaN : relayCpu / gib, relayCpu * 1e6 / Math.max(1, s1.sent - s0.sent), selfCpu / secs, secs);
+                round,
+                target.label(),
+                c.transport(),
+                pairs,
+                size,
+                window,
+                frames / secs,
+                bytesMoved * 8 / secs / 1e9,
+                s1.sent - s0.sent,
+                frames,
+                s1.refused - s0.refused,
+                c.drops(),
+                c.queueFull(),
+                relayCpu,
+                relayCpu / secs,
+                gib == 0 ? Double.NaN : relayCpu / gib,
+                relayCpu * 1e6 / Math.max(1, s1.sent - s0.sent),
+                selfCpu / secs,
+                secs);
         Thread.sleep(200);
         BenchClients.closeAll(all);
         raw.release();
@@ -164,7 +199,13 @@ final class ThroughputRun {
         final LongAdder sent = new LongAdder();
         final LongAdder refused = new LongAdder();
 
-        Pump(RelayClient client, NodeKey destination, ByteBuf template, EventLoop loop, AtomicLong delivered, int window) {
+        Pump(
+                RelayClient client,
+                NodeKey destination,
+                ByteBuf template,
+                EventLoop loop,
+                AtomicLong delivered,
+                int window) {
             this.delivered = delivered;
             this.window = window;
             this.client = client;
@@ -194,16 +235,30 @@ final class ThroughputRun {
         }
     }
 
-    record Snapshot(long delivered, long bytes, long sent, long refused, double relayCpu, double selfCpu, RelayScrape.Counters relay) {
-        static Snapshot take(LongAdder delivered, LongAdder bytes, List<Pump> pumps, long relayPid, RelayScrape scrape) {
+    record Snapshot(
+            long delivered,
+            long bytes,
+            long sent,
+            long refused,
+            double relayCpu,
+            double selfCpu,
+            RelayScrape.Counters relay) {
+        static Snapshot take(
+                LongAdder delivered, LongAdder bytes, List<Pump> pumps, long relayPid, RelayScrape scrape) {
             long sent = 0;
             long refused = 0;
             for (Pump p : pumps) {
                 sent += p.sent.sum();
                 refused += p.refused.sum();
             }
-            return new Snapshot(delivered.sum(), bytes.sum(), sent, refused, ProcStats.cpuSeconds(relayPid),
-                    ProcStats.cpuSeconds(ProcStats.self()), scrape.read());
+            return new Snapshot(
+                    delivered.sum(),
+                    bytes.sum(),
+                    sent,
+                    refused,
+                    ProcStats.cpuSeconds(relayPid),
+                    ProcStats.cpuSeconds(ProcStats.self()),
+                    scrape.read());
         }
     }
 }

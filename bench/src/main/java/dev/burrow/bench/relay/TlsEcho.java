@@ -47,8 +47,10 @@ final class TlsEcho {
                     }
                 })
                 .bind(new InetSocketAddress(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1))))
-                .sync().channel();
-        System.out.println("ECHO port=" + ((InetSocketAddress) server.localAddress()).getPort() + " fingerprint=" + creds.fingerprint());
+                .sync()
+                .channel();
+        System.out.println("ECHO port=" + ((InetSocketAddress) server.localAddress()).getPort() + " fingerprint="
+                + creds.fingerprint());
         System.out.flush();
         server.closeFuture().sync();
     }

@@ -74,7 +74,8 @@ public final class SoakRun {
     final List<Process> processes = new ArrayList<>();
     final List<Long> agentPids = new ArrayList<>();
     final List<Integer> forwardPorts = new ArrayList<>();
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     Process relay;
     int relayPort;
     int adminPort;
@@ -126,8 +127,9 @@ public final class SoakRun {
         startAgents();
         EventLoopGroup group = Transport.nio().newEventLoopGroup(2, new DefaultThreadFactory("soak-dgram", true));
         List<RelayClient> dgram = startDatagramClients(group);
-        log("traffic for %s: %d agents (%d pairs), %d datagram clients at %d/s total, %d bulk streams", duration, agentCount,
-                agentCount / 2, datagramClients, datagramsPerSecond, bulkStreams);
+        log(
+                "traffic for %s: %d agents (%d pairs), %d datagram clients at %d/s total, %d bulk streams",
+                duration, agentCount, agentCount / 2, datagramClients, datagramsPerSecond, bulkStreams);
 
         ExecutorService traffic = Executors.newVirtualThreadPerTaskExecutor();
         ScheduledExecutorService ticks = Executors.newScheduledThreadPool(2);
@@ -136,20 +138,27 @@ public final class SoakRun {
         for (int i = 0; i < datagramClients; i++) {
             RelayClient from = dgram.get(i);
             RelayClient to = dgram.get(i ^ 1);
-            ticks.scheduleAtFixedRate(() -> {
-                byte[] b = new byte[DATAGRAM_BYTES];
-                ByteBuffer.wrap(b).putLong(System.nanoTime());
-                if (from.send(to.nodeKey(), Unpooled.wrappedBuffer(b)) == SendResult.QUEUED) {
-                    dgramSent.incrementAndGet();
-                } else {
-                    dgramNotSent.incrementAndGet();
-                }
-            }, i * periodMicros / datagramClients, periodMicros, TimeUnit.MICROSECONDS);
+            ticks.scheduleAtFixedRate(
+                    () -> {
+                        byte[] b = new byte[DATAGRAM_BYTES];
+                        ByteBuffer.wrap(b).putLong(System.nanoTime());
+                        if (from.send(to.nodeKey(), Unpooled.wrappedBuffer(b)) == SendResult.QUEUED) {
+                            dgramSent.incrementAndGet();
+                        } else {
+                            dgramNotSent.incrementAndGet();
+                        }
+                    },
+                    i * periodMicros / datagramClients,
+                    periodMicros,
+                    TimeUnit.MICROSECONDS);
         }
         // short connections: one per pair per second
         for (int p = 0; p < forwardPorts.size(); p++) {
             int port = forwardPorts.get(p);
-            ticks.scheduleAtFixedRate(() -> traffic.submit(() -> shortConnection(port)), p * 1000L / forwardPorts.size(), 1000,
+            ticks.scheduleAtFixedRate(
+                    () -> traffic.submit(() -> shortConnection(port)),
+                    p * 1000L / forwardPorts.size(),
+                    1000,
                     TimeUnit.MILLISECONDS);
         }
         // bulk streams: back to back, rotating over the pairs
@@ -171,11 +180,28 @@ public final class SoakRun {
                 Thread.sleep(sampleSeconds * 1000L);
                 long[] row = sample(Duration.between(start, Instant.now()).toSeconds());
                 rows.add(row);
-                w.println(Arrays.stream(row).mapToObj(Long::toString).reduce((x, y) -> x + "," + y).orElseThrow());
+                w.println(Arrays.stream(row)
+                        .mapToObj(Long::toString)
+                        .reduce((x, y) -> x + "," + y)
+                        .orElseThrow());
                 w.flush();
-                log("t=%ds relayHeap=%dMiB relayFds=%d relayThreads=%d agentFds=%d agentThreads=%d short=%d/%d bulk=%d/%d "
-                        + "corrupt=%d dgram=%d/%d drops=%d", row[0], row[1] >> 20, row[3], row[4], row[6], row[7], row[11], row[12],
-                        row[13], row[14], row[15], row[17], row[16], row[19]);
+                log(
+                        "t=%ds relayHeap=%dMiB relayFds=%d relayThreads=%d agentFds=%d agentThreads=%d short=%d/%d bulk=%d/%d "
+                                + "corrupt=%d dgram=%d/%d drops=%d",
+                        row[0],
+                        row[1] >> 20,
+                        row[3],
+                        row[4],
+                        row[6],
+                        row[7],
+                        row[11],
+                        row[12],
+                        row[13],
+                        row[14],
+                        row[15],
+                        row[17],
+                        row[16],
+                        row[19]);
             }
         }
         running.set(false);
@@ -185,8 +211,9 @@ public final class SoakRun {
             c.close();
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        String verdict = verdict(rows) + "; relay drops by reason: " + byTag(scrape(), "burrow_relay_drops_total", "reason")
-                + "; circuit events: " + byTag(scrape(), "burrow_relay_circuits_events_total", "event");
+        String verdict =
+                verdict(rows) + "; relay drops by reason: " + byTag(scrape(), "burrow_relay_drops_total", "reason")
+                        + "; circuit events: " + byTag(scrape(), "burrow_relay_circuits_events_total", "event");
         Files.writeString(out.resolve("verdict.txt"), verdict + "\n");
         log("verdict: %s (CSV: %s)", verdict, csv);
         stopProcesses();
@@ -198,10 +225,26 @@ public final class SoakRun {
     void startRelay() throws Exception {
         relayPort = freePort();
         adminPort = freePort();
-        relay = start("relay", List.of("relay", "--dev", "--listen", "127.0.0.1:" + relayPort, "--admin-listen",
-                "127.0.0.1:" + adminPort, "--relay-id", "soak-relay", "--drain-grace", "1s",
-                "--set", "tls.dev-dir=" + work.resolve("relay-tls"),
-                "--set", "limits.ip-connect-rate=100000", "--set", "limits.ip-connect-burst=100000"), "256m");
+        relay = start(
+                "relay",
+                List.of(
+                        "relay",
+                        "--dev",
+                        "--listen",
+                        "127.0.0.1:" + relayPort,
+                        "--admin-listen",
+                        "127.0.0.1:" + adminPort,
+                        "--relay-id",
+                        "soak-relay",
+                        "--drain-grace",
+                        "1s",
+                        "--set",
+                        "tls.dev-dir=" + work.resolve("relay-tls"),
+                        "--set",
+                        "limits.ip-connect-rate=100000",
+                        "--set",
+                        "limits.ip-connect-burst=100000"),
+                "256m");
         Pattern fp = Pattern.compile("development certificate (\\S+)");
         Path log = work.resolve("relay.log");
         for (int i = 0; i < 600 && fingerprint == null; i++) {
@@ -227,16 +270,30 @@ public final class SoakRun {
             NodeIdentity exp = NodeIdentity.loadOrCreate(work.resolve("exp-" + p), "exp-" + p, Clock.systemUTC());
             NodeIdentity dial = NodeIdentity.loadOrCreate(work.resolve("dial-" + p), "dial-" + p, Clock.systemUTC());
             Path ey = work.resolve("exp-" + p + ".yaml");
-            Files.writeString(ey, relayYaml + "expose:\n  - {name: echo, target: 127.0.0.1:" + echo.getLocalPort()
-                    + ", allow: [node:" + dial.nodeKey().nodeId() + "], max-connections: 64}\n");
+            Files.writeString(
+                    ey,
+                    relayYaml + "expose:\n  - {name: echo, target: 127.0.0.1:" + echo.getLocalPort() + ", allow: [node:"
+                            + dial.nodeKey().nodeId() + "], max-connections: 64}\n");
             int port = freePort();
             Path dy = work.resolve("dial-" + p + ".yaml");
-            Files.writeString(dy, relayYaml + "peers:\n  exp: " + exp.nodeKey().nodeId() + "\n"
-                    + "forward:\n  - {peer: exp, service: echo, listen: " + port + "}\n");
+            Files.writeString(
+                    dy,
+                    relayYaml + "peers:\n  exp: " + exp.nodeKey().nodeId() + "\n"
+                            + "forward:\n  - {peer: exp, service: echo, listen: " + port + "}\n");
             forwardPorts.add(port);
-            for (String[] who : List.of(new String[] {"exp-" + p, ey.toString()}, new String[] {"dial-" + p, dy.toString()})) {
-                Process proc = start(who[0], List.of("agent", "--config", who[1], "--state", work.resolve(who[0]).toString(),
-                        "--transport", "nio"), "64m");
+            for (String[] who :
+                    List.of(new String[] {"exp-" + p, ey.toString()}, new String[] {"dial-" + p, dy.toString()})) {
+                Process proc = start(
+                        who[0],
+                        List.of(
+                                "agent",
+                                "--config",
+                                who[1],
+                                "--state",
+                                work.resolve(who[0]).toString(),
+                                "--transport",
+                                "nio"),
+                        "64m");
                 agentPids.add(proc.pid());
                 readyDirs.add(who[0]);
             }
@@ -262,11 +319,18 @@ public final class SoakRun {
     }
 
     Process start(String name, List<String> args, String heap) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-jar", jar.toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + heap,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED",
+                "-jar",
+                jar.toString()));
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve(name + ".log").toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(work.resolve(name + ".log").toFile());
         pb.environment().put("BURROW_DIRECT", "off"); // the relay is what this soak is about
         pb.environment().remove("BURROW_STATE");
         Process p = pb.start();
@@ -297,7 +361,8 @@ public final class SoakRun {
                 }
             }
             try (var files = Files.walk(work)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(f -> f.toFile().delete());
             }
         } catch (IOException ignored) {
             // best effort
@@ -308,9 +373,13 @@ public final class SoakRun {
         List<RelayClient> clients = new ArrayList<>();
         List<CompletableFuture<?>> up = new ArrayList<>();
         for (int i = 0; i < datagramClients; i++) {
-            RelayClientConfig cfg = RelayClientConfig.builder(URI.create("https://127.0.0.1:" + relayPort),
-                    RelayTrust.pinned(fingerprint), NodeIdentity.ephemeral("dgram-" + i)).transport(Transport.nio())
-                    .software("burrow-soak").build();
+            RelayClientConfig cfg = RelayClientConfig.builder(
+                            URI.create("https://127.0.0.1:" + relayPort),
+                            RelayTrust.pinned(fingerprint),
+                            NodeIdentity.ephemeral("dgram-" + i))
+                    .transport(Transport.nio())
+                    .software("burrow-soak")
+                    .build();
             RelayClient c = new RelayClient(cfg, RelayClientMetrics.NOOP, group);
             c.setDatagramHandler((src, buf) -> dgramRecv.incrementAndGet());
             c.start();
@@ -413,10 +482,29 @@ public final class SoakRun {
 
     // ------------------------------------------------------------------ sampling
 
-    static final String[] COLUMNS = {"seconds", "relay_heap_after_gc_bytes", "relay_rss_bytes", "relay_fds", "relay_threads",
-        "agents_rss_bytes", "agents_fds", "agents_threads", "relay_clients", "relay_circuits_active", "relay_circuits_pending",
-        "short_ok", "short_errors", "bulk_ok", "bulk_errors", "corrupt", "datagrams_sent", "datagrams_received",
-        "datagrams_not_sent", "relay_drops", "relay_protocol_violations"};
+    static final String[] COLUMNS = {
+        "seconds",
+        "relay_heap_after_gc_bytes",
+        "relay_rss_bytes",
+        "relay_fds",
+        "relay_threads",
+        "agents_rss_bytes",
+        "agents_fds",
+        "agents_threads",
+        "relay_clients",
+        "relay_circuits_active",
+        "relay_circuits_pending",
+        "short_ok",
+        "short_errors",
+        "bulk_ok",
+        "bulk_errors",
+        "corrupt",
+        "datagrams_sent",
+        "datagrams_received",
+        "datagrams_not_sent",
+        "relay_drops",
+        "relay_protocol_violations"
+    };
 
     long[] sample(long seconds) {
         long relayPid = relay.pid();
@@ -429,18 +517,39 @@ public final class SoakRun {
             agentsFds += Math.max(0, count(pid, "fd"));
             agentsThreads += Math.max(0, count(pid, "task"));
         }
-        return new long[] {seconds, heapAfterGc(relayPid), rss(relayPid), count(relayPid, "fd"), count(relayPid, "task"),
-            agentsRss, agentsFds, agentsThreads, (long) metric(metrics, "burrow_relay_clients"),
-            (long) metric(metrics, "burrow_relay_circuits_active"), (long) metric(metrics, "burrow_relay_circuits_pending"),
-            shortOk.get(), shortErr.get(), bulkOk.get(), bulkErr.get(), corrupt.get(), dgramSent.get(), dgramRecv.get(),
-            dgramNotSent.get(), (long) metric(metrics, "burrow_relay_drops_total"),
-            (long) metric(metrics, "burrow_relay_protocol_violations_total")};
+        return new long[] {
+            seconds,
+            heapAfterGc(relayPid),
+            rss(relayPid),
+            count(relayPid, "fd"),
+            count(relayPid, "task"),
+            agentsRss,
+            agentsFds,
+            agentsThreads,
+            (long) metric(metrics, "burrow_relay_clients"),
+            (long) metric(metrics, "burrow_relay_circuits_active"),
+            (long) metric(metrics, "burrow_relay_circuits_pending"),
+            shortOk.get(),
+            shortErr.get(),
+            bulkOk.get(),
+            bulkErr.get(),
+            corrupt.get(),
+            dgramSent.get(),
+            dgramRecv.get(),
+            dgramNotSent.get(),
+            (long) metric(metrics, "burrow_relay_drops_total"),
+            (long) metric(metrics, "burrow_relay_protocol_violations_total")
+        };
     }
 
     String scrape() {
         try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+            return http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
         } catch (Exception e) {
             return "";
         }
@@ -464,7 +573,8 @@ public final class SoakRun {
     /** {@code tag=value} for every series of a metric, e.g. drops by reason. */
     static String byTag(String text, String name, String tag) {
         List<String> parts = new ArrayList<>();
-        Pattern p = Pattern.compile("^" + Pattern.quote(name) + "\\{.*?" + tag + "=\"([^\"]*)\".*\\} (\\S+)$", Pattern.MULTILINE);
+        Pattern p = Pattern.compile(
+                "^" + Pattern.quote(name) + "\\{.*?" + tag + "=\"([^\"]*)\".*\\} (\\S+)$", Pattern.MULTILINE);
         Matcher m = p.matcher(text);
         while (m.find()) {
             double v = Double.parseDouble(m.group(2));
@@ -559,13 +669,32 @@ public final class SoakRun {
         if (errLast > Math.max(1, (okLast + errLast) / 100)) {
             grew.add("errors in the last quarter: " + errLast + " of " + (okLast + errLast));
         }
-        String summary = String.format(Locale.ROOT,
+        String summary = String.format(
+                Locale.ROOT,
                 "%d samples over %ds; relay heap after GC %.1f -> %.1f MiB, relay fds %d -> %d, relay threads %d -> %d, "
                         + "agent fds %d -> %d, agent threads %d -> %d; short ok %d / errors %d, bulk ok %d / errors %d, corrupt %d, "
                         + "datagrams %d sent / %d received / %d not sent, relay drops %d",
-                rows.size(), end[0], heap0 / (1 << 20), heap1 / (1 << 20), max(first, 3), max(last, 3), max(first, 4), max(last, 4),
-                max(first, 6), max(last, 6), max(first, 7), max(last, 7), end[11], end[12], end[13], end[14], end[15], end[16],
-                end[17], end[18], end[19]);
+                rows.size(),
+                end[0],
+                heap0 / (1 << 20),
+                heap1 / (1 << 20),
+                max(first, 3),
+                max(last, 3),
+                max(first, 4),
+                max(last, 4),
+                max(first, 6),
+                max(last, 6),
+                max(first, 7),
+                max(last, 7),
+                end[11],
+                end[12],
+                end[13],
+                end[14],
+                end[15],
+                end[16],
+                end[17],
+                end[18],
+                end[19]);
         return (grew.isEmpty() ? "flat" : "NOT flat (" + String.join("; ", grew) + ")") + ": " + summary;
     }
 
@@ -590,7 +719,10 @@ public final class SoakRun {
     }
 
     static void log(String fmt, Object... args) {
-        System.out.printf(Locale.ROOT, "soak %s " + fmt + "%n", concat(Instant.now().toString().substring(11, 19), args));
+        System.out.printf(
+                Locale.ROOT,
+                "soak %s " + fmt + "%n",
+                concat(Instant.now().toString().substring(11, 19), args));
     }
 
     private static Object[] concat(Object first, Object[] rest) {

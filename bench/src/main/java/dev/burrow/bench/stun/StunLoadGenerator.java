@@ -41,6 +41,7 @@ public final class StunLoadGenerator {
     private static final int BINDING_SUCCESS = 0x0101;
     /** A request without an answer for this long is counted lost and replaced. */
     static final long LOSS_TIMEOUT_MS = 250;
+
     private static final int LATE = -2;
 
     final AtomicLong answered = new AtomicLong();
@@ -50,6 +51,7 @@ public final class StunLoadGenerator {
     final AtomicLong sent = new AtomicLong();
     /** When set, the server's CPU time (utime + stime from /proc) is sampled around the measurement. */
     long serverPid = -1;
+
     int clkTck = 100;
 
     /** CPU seconds the process has used, or -1 when unknown. */
@@ -81,21 +83,52 @@ public final class StunLoadGenerator {
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
-                case "--target" -> { target = v; i++; }
-                case "--sockets" -> { sockets = Integer.parseInt(v); i++; }
-                case "--outstanding" -> { outstanding = Integer.parseInt(v); i++; }
-                case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
-                case "--duration" -> { duration = Integer.parseInt(v); i++; }
-                case "--threads" -> { threads = Integer.parseInt(v); i++; }
-                case "--transport" -> { transport = v; i++; }
-                case "--label" -> { label = v; i++; }
-                case "--server-pid" -> { serverPid = Long.parseLong(v); i++; }
-                case "--clk-tck" -> { clkTck = Integer.parseInt(v); i++; }
+                case "--target" -> {
+                    target = v;
+                    i++;
+                }
+                case "--sockets" -> {
+                    sockets = Integer.parseInt(v);
+                    i++;
+                }
+                case "--outstanding" -> {
+                    outstanding = Integer.parseInt(v);
+                    i++;
+                }
+                case "--warmup" -> {
+                    warmup = Integer.parseInt(v);
+                    i++;
+                }
+                case "--duration" -> {
+                    duration = Integer.parseInt(v);
+                    i++;
+                }
+                case "--threads" -> {
+                    threads = Integer.parseInt(v);
+                    i++;
+                }
+                case "--transport" -> {
+                    transport = v;
+                    i++;
+                }
+                case "--label" -> {
+                    label = v;
+                    i++;
+                }
+                case "--server-pid" -> {
+                    serverPid = Long.parseLong(v);
+                    i++;
+                }
+                case "--clk-tck" -> {
+                    clkTck = Integer.parseInt(v);
+                    i++;
+                }
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         int colon = target.lastIndexOf(':');
-        InetSocketAddress server = new InetSocketAddress(InetAddress.getByName(target.substring(0, colon)), Integer.parseInt(target.substring(colon + 1)));
+        InetSocketAddress server = new InetSocketAddress(
+                InetAddress.getByName(target.substring(0, colon)), Integer.parseInt(target.substring(colon + 1)));
         Transport t = new TransportSelector().select(TransportKind.parse(transport));
         StunLoadGenerator g = new StunLoadGenerator();
         g.serverPid = serverPid;
@@ -103,19 +136,31 @@ public final class StunLoadGenerator {
         g.run(t, server, sockets, outstanding, threads, warmup, duration, label);
     }
 
-    void run(Transport t, InetSocketAddress server, int sockets, int window, int threads, int warmup, int duration, String label)
+    void run(
+            Transport t,
+            InetSocketAddress server,
+            int sockets,
+            int window,
+            int threads,
+            int warmup,
+            int duration,
+            String label)
             throws Exception {
         EventLoopGroup group = t.newEventLoopGroup(threads, new DefaultThreadFactory("stun-load"));
         List<Channel> channels = new ArrayList<>();
         try {
             for (int s = 0; s < sockets; s++) {
                 LoadSocket handler = new LoadSocket(s, server, window);
-                Channel ch = new Bootstrap().group(group).channel(t.datagramChannel())
+                Channel ch = new Bootstrap()
+                        .group(group)
+                        .channel(t.datagramChannel())
                         .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
                         .option(ChannelOption.SO_RCVBUF, 4 << 20)
                         .option(ChannelOption.SO_SNDBUF, 4 << 20)
                         .handler(handler)
-                        .bind(new InetSocketAddress(server.getAddress(), 0)).sync().channel();
+                        .bind(new InetSocketAddress(server.getAddress(), 0))
+                        .sync()
+                        .channel();
                 channels.add(ch);
             }
             Thread.sleep(warmup * 1000L);
@@ -132,8 +177,22 @@ public final class StunLoadGenerator {
             double cpu = cpuSeconds(serverPid) - cpu0;
             long perCpuSecond = cpu0 < 0 || cpu <= 0 ? -1 : Math.round(a / cpu);
             long rate = Math.round(a / (elapsed / 1e9));
-            System.out.printf(Locale.ROOT, "RESULT label=%s rate=%d per_cpu_second=%d server_cpu=%.2f answered=%d sent=%d lost=%d late=%d invalid=%d seconds=%.1f transport=%s sockets=%d outstanding=%d%n",
-                    label, rate, perCpuSecond, cpu, a, sent.get() - s0, lost.get() - l0, late.get() - late0, invalid.get() - i0, elapsed / 1e9, t.kind().configName(), sockets, window);
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT label=%s rate=%d per_cpu_second=%d server_cpu=%.2f answered=%d sent=%d lost=%d late=%d invalid=%d seconds=%.1f transport=%s sockets=%d outstanding=%d%n",
+                    label,
+                    rate,
+                    perCpuSecond,
+                    cpu,
+                    a,
+                    sent.get() - s0,
+                    lost.get() - l0,
+                    late.get() - late0,
+                    invalid.get() - i0,
+                    elapsed / 1e9,
+                    t.kind().configName(),
+                    sockets,
+                    window);
         } finally {
             for (Channel c : channels) {
                 c.close().awaitUninterruptibly();
@@ -169,12 +228,15 @@ public final class StunLoadGenerator {
         public void channelActive(ChannelHandlerContext ctx) {
             local = (InetSocketAddress) ctx.channel().localAddress();
             byte[] ip = local.getAddress().getAddress();
-            localIp = ip.length == 4 ? ((ip[0] & 0xFF) << 24) | ((ip[1] & 0xFF) << 16) | ((ip[2] & 0xFF) << 8) | (ip[3] & 0xFF) : 0;
+            localIp = ip.length == 4
+                    ? ((ip[0] & 0xFF) << 24) | ((ip[1] & 0xFF) << 16) | ((ip[2] & 0xFF) << 8) | (ip[3] & 0xFF)
+                    : 0;
             for (int slot = 0; slot < window; slot++) {
                 send(ctx, slot);
             }
             ctx.flush();
-            sweeper = ctx.executor().scheduleAtFixedRate(() -> sweep(ctx), LOSS_TIMEOUT_MS, LOSS_TIMEOUT_MS / 2, TimeUnit.MILLISECONDS);
+            sweeper = ctx.executor()
+                    .scheduleAtFixedRate(() -> sweep(ctx), LOSS_TIMEOUT_MS, LOSS_TIMEOUT_MS / 2, TimeUnit.MILLISECONDS);
             ctx.fireChannelActive();
         }
 
@@ -237,8 +299,11 @@ public final class StunLoadGenerator {
         private int validate(ByteBuf b) {
             int n = b.readableBytes();
             int i = b.readerIndex();
-            if (n < 20 || b.getUnsignedShort(i) != BINDING_SUCCESS || b.getInt(i + 4) != COOKIE
-                    || b.getUnsignedShort(i + 2) != n - 20 || b.getInt(i + 8) != socketId) {
+            if (n < 20
+                    || b.getUnsignedShort(i) != BINDING_SUCCESS
+                    || b.getInt(i + 4) != COOKIE
+                    || b.getUnsignedShort(i + 2) != n - 20
+                    || b.getInt(i + 8) != socketId) {
                 return -1;
             }
             int slot = b.getInt(i + 12);

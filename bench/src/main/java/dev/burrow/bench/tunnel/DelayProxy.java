@@ -113,7 +113,9 @@ public final class DelayProxy {
         InetAddress lo = InetAddress.getLoopbackAddress();
         for (int[] m : maps) {
             InetSocketAddress target = new InetSocketAddress(lo, m[1]);
-            ChannelFuture f = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            ChannelFuture f = new ServerBootstrap()
+                    .group(group)
+                    .channel(NioServerSocketChannel.class)
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -123,7 +125,8 @@ public final class DelayProxy {
                             ch.pipeline().addLast(new Connection(ch, target));
                         }
                     })
-                    .bind(lo, m[0]).sync();
+                    .bind(lo, m[0])
+                    .sync();
             ports.add(((InetSocketAddress) f.channel().localAddress()).getPort());
         }
         return new Running(group, ports);
@@ -141,7 +144,8 @@ public final class DelayProxy {
     private static void controlLoop(ServerSocket cs) {
         while (true) {
             try (Socket s = cs.accept();
-                    BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+                    BufferedReader in =
+                            new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
                     PrintWriter out = new PrintWriter(s.getOutputStream(), true, StandardCharsets.US_ASCII)) {
                 String line;
                 while ((line = in.readLine()) != null) {
@@ -209,7 +213,9 @@ public final class DelayProxy {
             if (queue.isEmpty()) {
                 drainScheduled = false;
             } else {
-                source.eventLoop().schedule(this::drain, Math.max(0, queue.peek().due() - System.nanoTime()), TimeUnit.NANOSECONDS);
+                source.eventLoop()
+                        .schedule(
+                                this::drain, Math.max(0, queue.peek().due() - System.nanoTime()), TimeUnit.NANOSECONDS);
             }
         }
 
@@ -313,7 +319,10 @@ public final class DelayProxy {
         }
     }
 
-    private enum Signal { FIN, CLOSE }
+    private enum Signal {
+        FIN,
+        CLOSE
+    }
 
     private record Pending(long due, Object what) {}
 
@@ -333,7 +342,9 @@ public final class DelayProxy {
             ctx.pipeline().replace(this, "up", up);
             long handshake = 3 * delayNanos.get();
             up.lastDue = System.nanoTime() + handshake; // nothing reaches the target before it accepted
-            Runnable connect = () -> new Bootstrap().group(client.eventLoop()).channel(NioSocketChannel.class)
+            Runnable connect = () -> new Bootstrap()
+                    .group(client.eventLoop())
+                    .channel(NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 30_000)
@@ -348,7 +359,8 @@ public final class DelayProxy {
                             ch.pipeline().addLast(down);
                         }
                     })
-                    .connect(target).addListener((ChannelFutureListener) f -> {
+                    .connect(target)
+                    .addListener((ChannelFutureListener) f -> {
                         if (f.isSuccess()) {
                             up.connected(f.channel());
                         } else {

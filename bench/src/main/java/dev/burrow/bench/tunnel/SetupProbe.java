@@ -120,7 +120,8 @@ public final class SetupProbe {
         }
     }
 
-    private static void burst(InetSocketAddress target, String mode, int count, String label, double rttMs) throws Exception {
+    private static void burst(InetSocketAddress target, String mode, int count, String label, double rttMs)
+            throws Exception {
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Long>> futures = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -167,16 +168,30 @@ public final class SetupProbe {
             }
         }
         double elapsed = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "RESULT label=%s kind=rate conns=%d errors=%d conns_per_s=%.1f%n",
-                label, ok.get(), errors.get(), ok.get() / elapsed);
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT label=%s kind=rate conns=%d errors=%d conns_per_s=%.1f%n",
+                label,
+                ok.get(),
+                errors.get(),
+                ok.get() / elapsed);
     }
 
     static void print(String label, String kind, List<Long> nanos, int errors, double rttMs) {
         long[] s = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
         double p50 = pct(s, 50) / 1e6;
         double p99 = pct(s, 99) / 1e6;
-        System.out.printf(Locale.ROOT, "RESULT label=%s kind=%s samples=%d errors=%d p50_ms=%.2f p99_ms=%.2f p50_rtt=%s p99_rtt=%s%n",
-                label, kind, s.length, errors, p50, p99, rtt(p50, rttMs), rtt(p99, rttMs));
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT label=%s kind=%s samples=%d errors=%d p50_ms=%.2f p99_ms=%.2f p50_rtt=%s p99_rtt=%s%n",
+                label,
+                kind,
+                s.length,
+                errors,
+                p50,
+                p99,
+                rtt(p50, rttMs),
+                rtt(p99, rttMs));
     }
 
     private static String rtt(double ms, double rttMs) {

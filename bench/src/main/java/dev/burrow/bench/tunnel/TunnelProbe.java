@@ -9,8 +9,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * Targets and probes of {@code bench/tunnel-bench.sh} (issue 4); bulk throughput is iperf3's job.
@@ -78,13 +78,15 @@ public final class TunnelProbe {
         }));
         ServerSocket http = new ServerSocket(0, 1024, lo);
         pool.submit(() -> accept(http, pool, TunnelProbe::http));
-        System.out.println("SERVE first=" + first.getLocalPort() + " echo=" + echo.getLocalPort() + " http=" + http.getLocalPort());
+        System.out.println("SERVE first=" + first.getLocalPort() + " echo=" + echo.getLocalPort() + " http="
+                + http.getLocalPort());
         System.out.flush();
         Thread.currentThread().join();
     }
 
     /** The HTTP/1.0 response of the {@code http} target (client speaks first). */
-    static final byte[] HTTP_RESPONSE = "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final byte[] HTTP_RESPONSE =
+            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** Reads a request head up to the blank line, answers {@link #HTTP_RESPONSE} and closes. */
     private static void http(Socket s) throws IOException {
@@ -92,7 +94,9 @@ public final class TunnelProbe {
         int state = 0;
         int b;
         while (state < 4 && (b = in.read()) >= 0) {
-            state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3)) ? state + 1 : (b == '\r' ? 1 : 0);
+            state = (b == '\r' && (state == 0 || state == 2)) || (b == '\n' && (state == 1 || state == 3))
+                    ? state + 1
+                    : (b == '\r' ? 1 : 0);
         }
         if (state == 4) {
             s.getOutputStream().write(HTTP_RESPONSE);
@@ -174,8 +178,16 @@ public final class TunnelProbe {
     static void print(String label, String kind, long[] nanos) {
         long[] s = nanos.clone();
         Arrays.sort(s);
-        System.out.printf(Locale.ROOT, "RESULT label=%s kind=%s samples=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f%n",
-                label, kind, s.length, pct(s, 50), pct(s, 90), pct(s, 99), s[s.length - 1] / 1000.0);
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT label=%s kind=%s samples=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f%n",
+                label,
+                kind,
+                s.length,
+                pct(s, 50),
+                pct(s, 90),
+                pct(s, 99),
+                s[s.length - 1] / 1000.0);
     }
 
     private static double pct(long[] sorted, double p) {

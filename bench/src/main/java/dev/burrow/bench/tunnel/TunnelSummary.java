@@ -3,7 +3,6 @@ package dev.burrow.bench.tunnel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -33,7 +32,8 @@ public final class TunnelSummary {
                 }
             }
             byKind.computeIfAbsent(kv.get("kind"), k -> new LinkedHashMap<>())
-                    .computeIfAbsent(kv.get("label"), k -> new ArrayList<>()).add(kv);
+                    .computeIfAbsent(kv.get("label"), k -> new ArrayList<>())
+                    .add(kv);
         }
         for (var kind : byKind.entrySet()) {
             List<String> columns = new ArrayList<>();
@@ -55,7 +55,8 @@ public final class TunnelSummary {
             Double base = null;
             StringBuilder ratios = new StringBuilder(main + " relative to the first path:");
             for (var path : kind.getValue().entrySet()) {
-                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-8s %6d", path.getKey(), path.getValue().size()));
+                StringBuilder row = new StringBuilder(String.format(
+                        Locale.ROOT, "%-8s %6d", path.getKey(), path.getValue().size()));
                 for (String c : columns) {
                     row.append(String.format(Locale.ROOT, " %24s", spread(values(path.getValue(), c))));
                 }
@@ -71,13 +72,17 @@ public final class TunnelSummary {
     }
 
     private static double[] values(List<Map<String, String>> rows, String key) {
-        return rows.stream().mapToDouble(r -> {
-            try {
-                return Double.parseDouble(r.getOrDefault(key, "NaN"));
-            } catch (NumberFormatException e) {
-                return Double.NaN;
-            }
-        }).filter(v -> !Double.isNaN(v)).sorted().toArray();
+        return rows.stream()
+                .mapToDouble(r -> {
+                    try {
+                        return Double.parseDouble(r.getOrDefault(key, "NaN"));
+                    } catch (NumberFormatException e) {
+                        return Double.NaN;
+                    }
+                })
+                .filter(v -> !Double.isNaN(v))
+                .sorted()
+                .toArray();
     }
 
     private static double median(double[] s) {
@@ -96,6 +101,7 @@ public final class TunnelSummary {
         if (s.length == 1 || s[0] == s[s.length - 1]) {
             return m;
         }
-        return m + " [" + String.format(Locale.ROOT, f, s[0]) + "-" + String.format(Locale.ROOT, f, s[s.length - 1]) + "]";
+        return m + " [" + String.format(Locale.ROOT, f, s[0]) + "-" + String.format(Locale.ROOT, f, s[s.length - 1])
+                + "]";
     }
 }

@@ -70,7 +70,10 @@ class DelayProxyTest {
     private Socket connect() throws IOException {
         Socket s = new Socket();
         s.setSoTimeout(30_000);
-        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.ports().get(0)), 30_000);
+        s.connect(
+                new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(), proxy.ports().get(0)),
+                30_000);
         return s;
     }
 
@@ -109,7 +112,8 @@ class DelayProxyTest {
             // handshake 3·D (the target accepts), then the answer D back: at least 4·D = 2 RTT
             assertThat(ms).isGreaterThanOrEqualTo(160);
             s.shutdownOutput();
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("BYE");
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("BYE");
         }
     }
 
@@ -120,7 +124,8 @@ class DelayProxyTest {
         try (Socket s = connect()) {
             s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
             s.shutdownOutput();
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("helloBYE");
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("helloBYE");
         }
     }
 }

@@ -16,16 +16,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow agent --config agent.yaml}: the long-lived daemon with any number of exposes and forwards. */
-@Command(name = "agent", mixinStandardHelpOptions = true,
-        description = "Run the agent daemon from a YAML configuration (exposes and forwards; reloaded when the file changes).",
+@Command(
+        name = "agent",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run the agent daemon from a YAML configuration (exposes and forwards; reloaded when the file changes).",
         subcommands = {AgentCommand.Verify.class})
 public final class AgentCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
     // Not 'required': picocli would then demand it before 'agent verify --config' too.
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Agent configuration (YAML). Required. Env: "
-            + CONFIG_ENV + ".")
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
+            description = "Agent configuration (YAML). Required. Env: " + CONFIG_ENV + ".")
     Path config;
 
     /** Environment variable naming the configuration file (sidecars: a mounted ConfigMap). */
@@ -37,17 +42,25 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     RelayOptions relay;
 
-    @Option(names = "--join", paramLabel = "TOKEN|-",
-            description = "Join token from 'burrow token create': obtain a CA-issued certificate from the relay on first start. "
-                    + "'-' reads it from standard input. A token on the command line is visible in the process list: prefer "
-                    + "--join-file, '--join -' or the environment variable " + JOIN_ENV + ".")
+    @Option(
+            names = "--join",
+            paramLabel = "TOKEN|-",
+            description =
+                    "Join token from 'burrow token create': obtain a CA-issued certificate from the relay on first start. "
+                            + "'-' reads it from standard input. A token on the command line is visible in the process list: prefer "
+                            + "--join-file, '--join -' or the environment variable " + JOIN_ENV + ".")
     String join;
 
-    @Option(names = "--join-file", paramLabel = "FILE", description = "Read the join token from FILE (e.g. a mounted Secret).")
+    @Option(
+            names = "--join-file",
+            paramLabel = "FILE",
+            description = "Read the join token from FILE (e.g. a mounted Secret).")
     Path joinFile;
 
-    @Option(names = "--name", paramLabel = "NAME", description = "Name to ask for when joining (a token may fix it). Env: "
-            + NAME_ENV + ".")
+    @Option(
+            names = "--name",
+            paramLabel = "NAME",
+            description = "Name to ask for when joining (a token may fix it). Env: " + NAME_ENV + ".")
     String name;
 
     /** Environment variable with a join token (for sidecars: mount it from a Secret). */
@@ -61,8 +74,8 @@ public final class AgentCommand implements Callable<Integer> {
         try {
             return AgentConfig.load(file);
         } catch (IOException e) {
-            throw new UsageException("cannot read the agent configuration: " + dev.burrow.cli.UserErrors.fileProblem(e)
-                    .orElse(file + ": " + e.getMessage()));
+            throw new UsageException("cannot read the agent configuration: "
+                    + dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -70,33 +83,51 @@ public final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (config == null && System.getenv(CONFIG_ENV) != null && !System.getenv(CONFIG_ENV).isBlank()) {
+        if (config == null
+                && System.getenv(CONFIG_ENV) != null
+                && !System.getenv(CONFIG_ENV).isBlank()) {
             config = Path.of(System.getenv(CONFIG_ENV).strip());
         }
         if (config == null) {
-            throw new UsageException("missing --config FILE (the agent's YAML configuration; or set " + CONFIG_ENV + ")");
+            throw new UsageException(
+                    "missing --config FILE (the agent's YAML configuration; or set " + CONFIG_ENV + ")");
         }
-        if (name == null && System.getenv(NAME_ENV) != null && !System.getenv(NAME_ENV).isBlank()) {
+        if (name == null
+                && System.getenv(NAME_ENV) != null
+                && !System.getenv(NAME_ENV).isBlank()) {
             name = System.getenv(NAME_ENV).strip();
         }
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
         AgentConfig c = overrides.apply(load(config));
         PrintWriter out = spec.commandLine().getOut();
-        String token = JoinTokenSource.read(join, joinFile, System.getenv(JOIN_ENV), System.in, spec.commandLine().getErr());
+        String token = JoinTokenSource.read(
+                join,
+                joinFile,
+                System.getenv(JOIN_ENV),
+                System.in,
+                spec.commandLine().getErr());
         AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select(), token, name, out);
         ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
-        out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: " + c.exposes().size()
-                + " services, " + c.forwards().size() + " forwards (config " + config + ", reloaded on change)");
+        out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: "
+                + c.exposes().size() + " services, " + c.forwards().size() + " forwards (config " + config
+                + ", reloaded on change)");
         return AgentRunner.runUntilStopped(out, watcher, running);
     }
 
     /** {@code burrow agent verify --config agent.yaml}: checks a configuration without running it. */
-    @Command(name = "verify", mixinStandardHelpOptions = true, description = "Check an agent configuration and exit (0 = valid).")
+    @Command(
+            name = "verify",
+            mixinStandardHelpOptions = true,
+            description = "Check an agent configuration and exit (0 = valid).")
     static final class Verify implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
-        @Option(names = {"-c", "--config"}, paramLabel = "FILE", required = true, description = "Agent configuration (YAML).")
+        @Option(
+                names = {"-c", "--config"},
+                paramLabel = "FILE",
+                required = true,
+                description = "Agent configuration (YAML).")
         Path config;
 
         @Override
@@ -113,12 +144,17 @@ public final class AgentCommand implements Callable<Integer> {
                 c.peerRef(f.peer()); // names are allowed only with a fleet CA
             }
             PrintWriter out = spec.commandLine().getOut();
-            String relays = c.relay() == null || c.relay().url() == null ? "; no relay.url or relays: pass --relay when running"
-                    : c.relay().fleet() ? "; " + c.relay().candidates().size() + " relays: " + c.relay().candidates().stream()
-                            .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
-                    : "; relay " + c.relay().url();
+            String relays = c.relay() == null || c.relay().url() == null
+                    ? "; no relay.url or relays: pass --relay when running"
+                    : c.relay().fleet()
+                            ? "; " + c.relay().candidates().size() + " relays: "
+                                    + c.relay().candidates().stream()
+                                            .map(Object::toString)
+                                            .collect(java.util.stream.Collectors.joining(", "))
+                            : "; relay " + c.relay().url();
             String plain = c.plainCircuits() ? "" : "; circuits always inside relay TLS (tls.plain-circuits: false)";
-            out.println(config + ": valid (" + c.exposes().size() + " services, " + c.forwards().size() + " forwards" + relays + plain + ")");
+            out.println(config + ": valid (" + c.exposes().size() + " services, "
+                    + c.forwards().size() + " forwards" + relays + plain + ")");
             return 0;
         }
     }

@@ -36,8 +36,9 @@ final class AgentRunner {
      * (once: a node that already holds one keeps it, so the same command line can be used on every
      * restart while the single-use token is spent only the first time).
      */
-    static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
-                         PrintWriter out) throws IOException {
+    static Running start(
+            AgentConfig config, Path stateDir, Transport transport, String joinToken, String name, PrintWriter out)
+            throws IOException {
         StateDirLock lock = StateDirLock.acquire(stateDir); // before anything in the directory is read or written
         try {
             return start(config, stateDir, transport, joinToken, name, out, lock);
@@ -47,19 +48,26 @@ final class AgentRunner {
         }
     }
 
-    private static Running start(AgentConfig config, Path stateDir, Transport transport, String joinToken, String name,
-                                 PrintWriter out, StateDirLock lock) throws IOException {
+    private static Running start(
+            AgentConfig config,
+            Path stateDir,
+            Transport transport,
+            String joinToken,
+            String name,
+            PrintWriter out,
+            StateDirLock lock)
+            throws IOException {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
         if (joinToken != null) {
             if (identity.certificate().selfSigned()) {
                 EnrolmentResponse issued = enrol(config, identity, joinToken, name);
                 if (out != null) {
-                    out.println("enrolled as '" + issued.name() + "' with tags " + issued.tags() + ", certificate valid until "
-                            + issued.notAfter());
+                    out.println("enrolled as '" + issued.name() + "' with tags " + issued.tags()
+                            + ", certificate valid until " + issued.notAfter());
                 }
             } else if (out != null) {
-                out.println("already enrolled (certificate issued by " + identity.certificate().issuerName()
-                        + "); --join ignored");
+                out.println("already enrolled (certificate issued by "
+                        + identity.certificate().issuerName() + "); --join ignored");
             }
         }
         Agent agent;
@@ -88,8 +96,13 @@ final class AgentRunner {
         IOException last = null;
         for (var candidate : config.relay().candidates()) {
             try {
-                return RelayEnroller.enrol(candidate.url(), Agent.relayTrust(config.relay()).sslContext(), identity, joinToken,
-                        name, RelayEnroller.DEFAULT_TIMEOUT);
+                return RelayEnroller.enrol(
+                        candidate.url(),
+                        Agent.relayTrust(config.relay()).sslContext(),
+                        identity,
+                        joinToken,
+                        name,
+                        RelayEnroller.DEFAULT_TIMEOUT);
             } catch (java.net.ConnectException | java.net.UnknownHostException e) {
                 last = e; // not reached: the token was not spent there
             }
@@ -110,10 +123,12 @@ final class AgentRunner {
             }
         }
         CompletableFuture<Void> stopped = new CompletableFuture<>();
-        Thread hook = new Thread(() -> {
-            closeAll(resources);
-            stopped.complete(null);
-        }, "burrow-shutdown");
+        Thread hook = new Thread(
+                () -> {
+                    closeAll(resources);
+                    stopped.complete(null);
+                },
+                "burrow-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.flush();
         CompletableFuture.anyOf(stopped, fatal).join();

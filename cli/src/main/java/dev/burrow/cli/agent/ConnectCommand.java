@@ -17,24 +17,38 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow connect PEER/SERVICE PORT}: a local port that carries every connection to a peer's service. */
-@Command(name = "connect", mixinStandardHelpOptions = true,
-        description = "Listen on a local port; every TCP connection to it is carried to a peer's service (runs until stopped).",
-        footer = {"", "Examples:", "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
+@Command(
+        name = "connect",
+        mixinStandardHelpOptions = true,
+        description =
+                "Listen on a local port; every TCP connection to it is carried to a peer's service (runs until stopped).",
+        footer = {
+            "",
+            "Examples:",
+            "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
             "  burrow connect alice/web 9000 --relay https://relay.example.com --fleet-ca fleet-ca.pem",
-            "", "PEER is a node ID, or a node name when --fleet-ca is given: the relay says which connected node",
+            "",
+            "PEER is a node ID, or a node name when --fleet-ca is given: the relay says which connected node",
             "carries that name in a certificate from the fleet CA, and the end-to-end TLS handshake checks that",
-            "the node really holds such a certificate (a wrong answer is refused, never connected)."})
+            "the node really holds such a certificate (a wrong answer is refused, never connected)."
+        })
 public final class ConnectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PEER/SERVICE", description = "The peer (node ID, or name with --fleet-ca) and the service name.")
+    @Parameters(
+            index = "0",
+            paramLabel = "PEER/SERVICE",
+            description = "The peer (node ID, or name with --fleet-ca) and the service name.")
     String destination;
 
     @Parameters(index = "1", paramLabel = "PORT", arity = "0..1", description = "Local port (on 127.0.0.1).")
     String port;
 
-    @Option(names = "--bind", paramLabel = "HOST:PORT", description = "Local address to listen on instead of 127.0.0.1:PORT.")
+    @Option(
+            names = "--bind",
+            paramLabel = "HOST:PORT",
+            description = "Local address to listen on instead of 127.0.0.1:PORT.")
     String bind;
 
     @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) for CA-issued peers.")

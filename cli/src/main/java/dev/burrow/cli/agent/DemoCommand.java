@@ -41,19 +41,25 @@ import picocli.CommandLine.Spec;
  * {@code burrow demo}: a relay, an agent exposing a small built-in web service, and an agent
  * forwarding a local port to it, all in this process on loopback.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run a relay, an exposing agent (in front of a built-in web service) and a connecting agent on this "
-                + "machine; print the URL to try. --check fetches it once and exits 0/1.")
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run a relay, an exposing agent (in front of a built-in web service) and a connecting agent on this "
+                        + "machine; print the URL to try. --check fetches it once and exits 0/1.")
 public final class DemoCommand implements Callable<Integer> {
     /** What the built-in service answers; --check looks for it. */
-    public static final String GREETING = "Hello from behind the NAT: this answer travelled through a Burrow relay circuit.";
+    public static final String GREETING =
+            "Hello from behind the NAT: this answer travelled through a Burrow relay circuit.";
     /** Both agents must be connected within this time or the demo reports why. */
     static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--check", description = "Fetch the URL once through the tunnel, print the result and exit 0 (ok) or 1.")
+    @Option(
+            names = "--check",
+            description = "Fetch the URL once through the tunnel, print the result and exit 0 (ok) or 1.")
     boolean check;
 
     @Mixin
@@ -79,9 +85,19 @@ public final class DemoCommand implements Callable<Integer> {
             resources.add(0, () -> web.stop(0));
 
             RelayServer relay = RelayServer.builder(RelayConfigLoader.fromMap(Map.of(
-                            "listen", "127.0.0.1:0", "admin-listen", "off", "tls.mode", "dev", "auth.mode", "open",
-                            "transport", transport.kind().name().toLowerCase(Locale.ROOT).replace("_", ""))))
-                    .transport(transport).build().start();
+                            "listen",
+                            "127.0.0.1:0",
+                            "admin-listen",
+                            "off",
+                            "tls.mode",
+                            "dev",
+                            "auth.mode",
+                            "open",
+                            "transport",
+                            transport.kind().name().toLowerCase(Locale.ROOT).replace("_", ""))))
+                    .transport(transport)
+                    .build()
+                    .start();
             resources.add(0, relay);
             URI relayUrl = URI.create("https://127.0.0.1:" + relay.address().getPort());
             AgentConfig.Relay relaySettings = new AgentConfig.Relay(relayUrl, relay.tlsFingerprint(), null, "auto");
@@ -89,11 +105,22 @@ public final class DemoCommand implements Callable<Integer> {
             NodeIdentity alice = NodeIdentity.loadOrCreate(tmp.resolve("alice"), "alice", Clock.systemUTC());
             NodeIdentity bob = NodeIdentity.loadOrCreate(tmp.resolve("bob"), "bob", Clock.systemUTC());
             int webPort = web.getAddress().getPort();
-            AgentConfig aliceConfig = new AgentConfig(relaySettings, List.of(), Map.of(), List.of(new AgentConfig.Expose("web",
-                    new TargetSpec("127.0.0.1", webPort), AllowList.parse(List.of("node:" + bob.nodeKey().nodeId())))), List.of());
+            AgentConfig aliceConfig = new AgentConfig(
+                    relaySettings,
+                    List.of(),
+                    Map.of(),
+                    List.of(new AgentConfig.Expose(
+                            "web",
+                            new TargetSpec("127.0.0.1", webPort),
+                            AllowList.parse(List.of("node:" + bob.nodeKey().nodeId())))),
+                    List.of());
             Agent aliceAgent = Agent.start(aliceConfig, alice, transport);
             resources.add(0, aliceAgent);
-            AgentConfig bobConfig = new AgentConfig(relaySettings, List.of(), Map.of("alice", alice.nodeKey()), List.of(),
+            AgentConfig bobConfig = new AgentConfig(
+                    relaySettings,
+                    List.of(),
+                    Map.of("alice", alice.nodeKey()),
+                    List.of(),
                     List.of(new AgentConfig.Forward("alice", "web", "127.0.0.1", 0)));
             Agent bobAgent = Agent.start(bobConfig, bob, transport);
             resources.add(0, bobAgent);
@@ -105,13 +132,15 @@ public final class DemoCommand implements Callable<Integer> {
             out.println("Burrow demo: everything runs in this process, on loopback.");
             out.println();
             out.println("  relay        " + relayUrl + "  (development certificate " + relay.tlsFingerprint() + ")");
-            out.println("  alice        node " + alice.nodeKey().shortId() + "..  exposes 'web' = built-in web service on 127.0.0.1:"
-                    + webPort + ", allowed: bob only");
-            out.println("  bob          node " + bob.nodeKey().shortId() + "..  forwards 127.0.0.1:" + local.getPort() + " to alice/web");
+            out.println("  alice        node " + alice.nodeKey().shortId()
+                    + "..  exposes 'web' = built-in web service on 127.0.0.1:" + webPort + ", allowed: bob only");
+            out.println("  bob          node " + bob.nodeKey().shortId() + "..  forwards 127.0.0.1:" + local.getPort()
+                    + " to alice/web");
             out.println();
             out.println("The path of a request to " + url + ":");
             out.println("  your client -> 127.0.0.1:" + local.getPort() + " (bob's forward)");
-            out.println("    -> relay circuit at " + relayUrl + " (TLS 1.3 between bob and alice inside it: the relay sees ciphertext only)");
+            out.println("    -> relay circuit at " + relayUrl
+                    + " (TLS 1.3 between bob and alice inside it: the relay sees ciphertext only)");
             out.println("    -> alice's gate (checks bob's certificate, the allow list and the target)");
             out.println("    -> 127.0.0.1:" + webPort + " (the web service)");
             out.println();
@@ -126,7 +155,8 @@ public final class DemoCommand implements Callable<Integer> {
                 out.flush();
                 return rc;
             }
-            out.println("A direct path between the two agents is tried in the background and used for new connections once");
+            out.println(
+                    "A direct path between the two agents is tried in the background and used for new connections once");
             out.println("verified; 'burrow status' shows which path each peer uses.");
             out.println("Try:  curl " + url);
             out.println("Stop with Ctrl-C.");
@@ -146,14 +176,22 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     private static int fetchOnce(PrintWriter out, String url) {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpClient http =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).GET().build(),
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create(url))
+                            .timeout(Duration.ofSeconds(20))
+                            .GET()
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             boolean ok = r.statusCode() == 200 && r.body().contains(GREETING);
             out.println("GET " + url + " -> " + r.statusCode());
             out.println("  " + r.body().strip());
-            out.println(ok ? "check: OK (the request went through the relay and back)" : "check: FAILED (unexpected answer)");
+            out.println(
+                    ok
+                            ? "check: OK (the request went through the relay and back)"
+                            : "check: FAILED (unexpected answer)");
             out.flush();
             return ok ? 0 : 1;
         } catch (IOException e) {

@@ -20,9 +20,15 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow expose NAME TARGET --allow RULE}: make a local TCP service reachable by allowed peers. */
-@Command(name = "expose", mixinStandardHelpOptions = true,
+@Command(
+        name = "expose",
+        mixinStandardHelpOptions = true,
         description = "Expose a local TCP service to allowed peers through the relay (runs until stopped).",
-        footer = {"", "Example:", "  burrow expose web 127.0.0.1:8080 --allow name:bob --allow tag:dev --relay https://relay.example.com"})
+        footer = {
+            "",
+            "Example:",
+            "  burrow expose web 127.0.0.1:8080 --allow name:bob --allow tag:dev --relay https://relay.example.com"
+        })
 public final class ExposeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -30,26 +36,43 @@ public final class ExposeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "Service name (1-63 of a-z 0-9 . _ -).")
     String name;
 
-    @Parameters(index = "1", paramLabel = "TARGET", description = "The local service: host:port, [v6]:port or a port on 127.0.0.1.")
+    @Parameters(
+            index = "1",
+            paramLabel = "TARGET",
+            description = "The local service: host:port, [v6]:port or a port on 127.0.0.1.")
     String target;
 
-    @Option(names = "--allow", paramLabel = "RULE",
-            description = "Who may connect (repeatable): node:<node-id>, name:<name> or tag:<tag> (names and tags only from "
-                    + "certificates a fleet CA issued). Required unless --public is given.")
+    @Option(
+            names = "--allow",
+            paramLabel = "RULE",
+            description =
+                    "Who may connect (repeatable): node:<node-id>, name:<name> or tag:<tag> (names and tags only from "
+                            + "certificates a fleet CA issued). Required unless --public is given.")
     List<String> allow = List.of();
 
-    @Option(names = "--public", paramLabel = "CIDR",
-            description = "Also publish the service on a public port of the relay (public ingress; the relay must allow it), "
-                    + "for clients in these networks (repeatable; 0.0.0.0/0 and ::/0 for everyone). No end-to-end TLS: the "
-                    + "relay sees these connections' bytes.")
+    @Option(
+            names = "--public",
+            paramLabel = "CIDR",
+            description =
+                    "Also publish the service on a public port of the relay (public ingress; the relay must allow it), "
+                            + "for clients in these networks (repeatable; 0.0.0.0/0 and ::/0 for everyone). No end-to-end TLS: the "
+                            + "relay sees these connections' bytes.")
     List<String> publicSources = List.of();
 
-    @Option(names = "--proxy-protocol", paramLabel = "VERSION", arity = "0..1", fallbackValue = "v2",
-            description = "Send the target a PROXY protocol header naming the caller before any data: v2 (the default when the "
-                    + "flag is given) or off. Only for targets that expect it (nginx 'proxy_protocol', HAProxy 'accept-proxy').")
+    @Option(
+            names = "--proxy-protocol",
+            paramLabel = "VERSION",
+            arity = "0..1",
+            fallbackValue = "v2",
+            description =
+                    "Send the target a PROXY protocol header naming the caller before any data: v2 (the default when the "
+                            + "flag is given) or off. Only for targets that expect it (nginx 'proxy_protocol', HAProxy 'accept-proxy').")
     String proxyProtocol;
 
-    @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
+    @Option(
+            names = "--fleet-ca",
+            paramLabel = "PEM",
+            description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
     List<java.nio.file.Path> fleetCa = List.of();
 
     @Mixin
@@ -75,22 +98,26 @@ public final class ExposeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!ServiceNames.isValid(name)) {
-            throw new UsageException("'" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -, starting with a letter or digit)");
+            throw new UsageException("'" + name
+                    + "' is not a valid service name (1-63 of a-z 0-9 . _ -, starting with a letter or digit)");
         }
         AgentConfig.Expose expose = expose();
         AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(expose), List.of());
         AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
         PrintWriter out = spec.commandLine().getOut();
-        out.println("exposing '" + name + "' (" + expose.target() + ") as node " + running.agent().identity().nodeKey().nodeId());
+        out.println("exposing '" + name + "' (" + expose.target() + ") as node "
+                + running.agent().identity().nodeKey().nodeId());
         out.println("allowed: " + String.join(", ", expose.allow().texts()));
         if (expose.proxyProtocol() != ProxyProtocol.OFF) {
-            out.println("PROXY protocol " + expose.proxyProtocol().text() + " header to the target before each connection's data");
+            out.println("PROXY protocol " + expose.proxyProtocol().text()
+                    + " header to the target before each connection's data");
         }
         if (expose.publicIngress() != null) {
             out.println("public ingress requested for " + String.join(", ", publicSources)
                     + " (see burrow status for the public address; the relay sees these connections' bytes)");
         }
-        out.println("peers connect with: burrow connect " + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT"
+        out.println("peers connect with: burrow connect "
+                + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT"
                 + relay.commandLineTrust(config.relay()));
         return AgentRunner.runUntilStopped(out, running);
     }

@@ -35,7 +35,8 @@ final class JoinTokenSource {
                 }
                 return nonEmpty(Files.readString(joinFile, StandardCharsets.UTF_8), "--join-file " + joinFile);
             } catch (IOException e) {
-                throw new UsageException("--join-file: cannot read " + joinFile + " (" + e.getClass().getSimpleName() + ")");
+                throw new UsageException("--join-file: cannot read " + joinFile + " ("
+                        + e.getClass().getSimpleName() + ")");
             }
         }
         if ("-".equals(joinOption)) {
@@ -44,16 +45,23 @@ final class JoinTokenSource {
                 if (in.length > MAX_TOKEN_INPUT) {
                     throw new UsageException("--join -: standard input is larger than a join token");
                 }
-                String firstLine = new String(in, StandardCharsets.UTF_8).lines().map(String::strip).filter(l -> !l.isEmpty())
-                        .findFirst().orElse("");
+                String firstLine = new String(in, StandardCharsets.UTF_8)
+                        .lines()
+                        .map(String::strip)
+                        .filter(l -> !l.isEmpty())
+                        .findFirst()
+                        .orElse("");
                 return nonEmpty(firstLine, "--join - (standard input)");
             } catch (IOException e) {
-                throw new UsageException("--join -: cannot read standard input (" + e.getClass().getSimpleName() + ")");
+                throw new UsageException(
+                        "--join -: cannot read standard input (" + e.getClass().getSimpleName() + ")");
             }
         }
         if (joinOption != null) {
-            err.println("warning: a join token given with --join is visible to every local user in the process list for the "
-                    + "agent's lifetime; use --join-file FILE, '--join -' (standard input) or " + AgentCommand.JOIN_ENV + " instead");
+            err.println(
+                    "warning: a join token given with --join is visible to every local user in the process list for the "
+                            + "agent's lifetime; use --join-file FILE, '--join -' (standard input) or "
+                            + AgentCommand.JOIN_ENV + " instead");
             err.flush();
             return nonEmpty(joinOption, "--join");
         }

@@ -1,9 +1,9 @@
 package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
-import dev.burrow.agent.relay.RelayCandidate;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,24 +14,37 @@ public final class RelayOptions {
     /** Environment variable with the relay URL (so it need not be typed every time). */
     public static final String RELAY_ENV = "BURROW_RELAY";
 
-    @Option(names = "--relay", paramLabel = "URL",
-            description = "Relay URL, https://host[:port] or wss://host[:port]; repeat it for a fleet (the agent measures "
-                    + "them and picks a home relay, moving when it drains or dies), optionally as REGION=URL. "
-                    + "Env: " + RELAY_ENV + " (comma-separated).")
+    @Option(
+            names = "--relay",
+            paramLabel = "URL",
+            description =
+                    "Relay URL, https://host[:port] or wss://host[:port]; repeat it for a fleet (the agent measures "
+                            + "them and picks a home relay, moving when it drains or dies), optionally as REGION=URL. "
+                            + "Env: " + RELAY_ENV + " (comma-separated).")
     List<String> relay;
 
-    @Option(names = "--relay-fingerprint", paramLabel = "sha256:HEX",
+    @Option(
+            names = "--relay-fingerprint",
+            paramLabel = "sha256:HEX",
             description = "Trust exactly the relay certificate with this fingerprint (development relays).")
     String fingerprint;
 
-    @Option(names = "--relay-ca", paramLabel = "PEM", description = "Trust the CA certificates in this PEM file for the relay.")
+    @Option(
+            names = "--relay-ca",
+            paramLabel = "PEM",
+            description = "Trust the CA certificates in this PEM file for the relay.")
     Path relayCa;
 
-    @Option(names = "--relay-mode", paramLabel = "MODE", defaultValue = "auto",
+    @Option(
+            names = "--relay-mode",
+            paramLabel = "MODE",
+            defaultValue = "auto",
             description = "upgrade, websocket or auto (upgrade, falling back to WebSocket). Default: ${DEFAULT-VALUE}.")
     String mode;
 
-    @Option(names = "--state", paramLabel = "DIR",
+    @Option(
+            names = "--state",
+            paramLabel = "DIR",
             description = "State directory (node key, certificate, API token). Default: $" + StateDirs.ENV + ", else ~/"
                     + StateDirs.HOME_DIR_NAME + ".")
     Path state;
@@ -75,7 +88,9 @@ public final class RelayOptions {
     String commandLineTrust(AgentConfig.Relay r) {
         StringBuilder b = new StringBuilder();
         for (RelayCandidate c : r.candidates()) {
-            b.append(" --relay ").append(c.region() == null ? "" : c.region() + "=").append(c.url());
+            b.append(" --relay ")
+                    .append(c.region() == null ? "" : c.region() + "=")
+                    .append(c.url());
         }
         if (r.fingerprint() != null) {
             b.append(" --relay-fingerprint ").append(r.fingerprint());
@@ -90,7 +105,9 @@ public final class RelayOptions {
         int eq = text.indexOf('=');
         int colon = text.indexOf(':');
         if (eq > 0 && (colon < 0 || eq < colon)) {
-            return new RelayCandidate(RelayCandidate.parseUrl(text.substring(eq + 1)), text.substring(0, eq).strip());
+            return new RelayCandidate(
+                    RelayCandidate.parseUrl(text.substring(eq + 1)),
+                    text.substring(0, eq).strip());
         }
         return new RelayCandidate(RelayCandidate.parseUrl(text));
     }

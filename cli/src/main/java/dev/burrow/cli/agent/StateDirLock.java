@@ -49,7 +49,8 @@ public final class StateDirLock implements AutoCloseable {
     public static StateDirLock acquire(Path stateDir) throws IOException {
         SecureFiles.ensurePrivateDir(stateDir);
         Path file = stateDir.resolve(FILE_NAME);
-        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        FileChannel ch =
+                FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = ch.tryLock();
@@ -62,9 +63,11 @@ public final class StateDirLock implements AutoCloseable {
         if (lock == null) {
             String holder = holder(ch);
             ch.close();
-            throw new HeldException("another agent" + (holder.isEmpty() ? "" : " (PID " + holder + ")")
-                    + " already uses the state directory " + stateDir + ": stop it, or run several services and forwards "
-                    + "in one agent (burrow agent --config agent.yaml), or give this one its own directory with --state DIR");
+            throw new HeldException(
+                    "another agent" + (holder.isEmpty() ? "" : " (PID " + holder + ")")
+                            + " already uses the state directory " + stateDir
+                            + ": stop it, or run several services and forwards "
+                            + "in one agent (burrow agent --config agent.yaml), or give this one its own directory with --state DIR");
         }
         try {
             ch.truncate(0);

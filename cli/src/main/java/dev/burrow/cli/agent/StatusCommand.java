@@ -15,17 +15,27 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow status}: what the running agent is connected to. */
-@Command(name = "status", mixinStandardHelpOptions = true,
-        description = "Show the running agent's relay, services, forwards, peers and connections (asks it over its local API).")
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
+        description =
+                "Show the running agent's relay, services, forwards, peers and connections (asks it over its local API).")
 public final class StatusCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--state", paramLabel = "DIR", description = "State directory of the agent. Default: $" + StateDirs.ENV
-            + ", else ~/" + StateDirs.HOME_DIR_NAME + ".")
+    @Option(
+            names = "--state",
+            paramLabel = "DIR",
+            description = "State directory of the agent. Default: $" + StateDirs.ENV + ", else ~/"
+                    + StateDirs.HOME_DIR_NAME + ".")
     Path state;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json (table: same as text).")
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FORMAT",
+            defaultValue = "text",
+            description = "text or json (table: same as text).")
     String output;
 
     @Override
@@ -34,7 +44,9 @@ public final class StatusCommand implements Callable<Integer> {
         AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
         PrintWriter out = spec.commandLine().getOut();
         if (format == dev.burrow.cli.OutputFormat.JSON) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(s));
+            out.println(new ObjectMapper()
+                    .enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(s));
         } else {
             printTable(out, s);
         }
@@ -46,13 +58,18 @@ public final class StatusCommand implements Callable<Integer> {
         out.println("node      " + s.nodeId() + (s.name() == null ? "" : " (" + s.name() + ")"));
         AgentStatus.RelayStatus r = s.relay();
         out.println("relay     " + r.url() + "  " + r.state() + (r.relayId() == null ? "" : "  id=" + r.relayId())
-                + (r.mode() == null ? "" : "  " + r.mode()) + (r.rttMillis() == null ? "" : "  rtt=" + r.rttMillis() + "ms")
+                + (r.mode() == null ? "" : "  " + r.mode())
+                + (r.rttMillis() == null ? "" : "  rtt=" + r.rttMillis() + "ms")
                 + (r.lastError() == null ? "" : "  last error: " + r.lastError()));
         if (r.candidates() != null && r.candidates().size() > 1) {
             out.println("home      " + r.home() + "  (" + r.homeReason() + "; " + r.switches() + " switches)");
             for (var c : r.candidates()) {
-                out.printf(Locale.ROOT, "  %s %-40s %-10s %-9s %s%n", c.home() ? "*" : " ",
-                        (c.region() == null ? "" : c.region() + "=") + c.url(), c.state(),
+                out.printf(
+                        Locale.ROOT,
+                        "  %s %-40s %-10s %-9s %s%n",
+                        c.home() ? "*" : " ",
+                        (c.region() == null ? "" : c.region() + "=") + c.url(),
+                        c.state(),
                         c.rttMillis() == null ? "-" : String.format(Locale.ROOT, "%.1fms", c.rttMillis()),
                         c.lastError() == null ? "" : c.lastError());
             }
@@ -65,42 +82,74 @@ public final class StatusCommand implements Callable<Integer> {
         out.println();
         out.println("SERVICE              TARGET                 OPEN  ALLOW");
         for (var v : s.services()) {
-            out.printf(Locale.ROOT, "%-20s %-22s %4d  %s%n", v.name(), v.target(), v.openConnections(), String.join(",", v.allow()));
+            out.printf(
+                    Locale.ROOT,
+                    "%-20s %-22s %4d  %s%n",
+                    v.name(),
+                    v.target(),
+                    v.openConnections(),
+                    String.join(",", v.allow()));
         }
         if (s.publicServices() != null && !s.publicServices().isEmpty()) {
             out.println();
             out.println("PUBLIC (public ingress: no end-to-end TLS, the relay sees these connections' bytes)");
             for (var p : s.publicServices()) {
-                out.printf(Locale.ROOT, "%-20s %-10s %s%n", p.service(), p.state(),
+                out.printf(
+                        Locale.ROOT,
+                        "%-20s %-10s %s%n",
+                        p.service(),
+                        p.state(),
                         p.publicAddress() != null ? p.publicAddress() : p.problem() == null ? "" : p.problem());
             }
         }
         out.println();
         out.println("FORWARD                PEER/SERVICE                      PATH   OPEN  TOTAL FAILED  LAST ERROR");
         for (var f : s.forwards()) {
-            out.printf(Locale.ROOT, "%-22s %-33s %-6s %4d %6d %6d  %s%n", f.listen() + (f.listening() ? "" : "!"),
-                    shortPeer(f.peer()) + "/" + f.service(), f.path(), f.openConnections(), f.acceptedConnections(),
-                    f.failedConnections(), f.lastError() == null ? "" : f.lastError());
+            out.printf(
+                    Locale.ROOT,
+                    "%-22s %-33s %-6s %4d %6d %6d  %s%n",
+                    f.listen() + (f.listening() ? "" : "!"),
+                    shortPeer(f.peer()) + "/" + f.service(),
+                    f.path(),
+                    f.openConnections(),
+                    f.acceptedConnections(),
+                    f.failedConnections(),
+                    f.lastError() == null ? "" : f.lastError());
         }
         out.println();
         out.println("PEER         NAME         PATH   OPEN  RTT");
         for (var p : s.peers()) {
-            out.printf(Locale.ROOT, "%-12s %-12s %-6s %4d  %s%n", shortPeer(p.nodeId()), p.name() == null ? "-" : p.name(), p.path(),
-                    p.openConnections(), (p.rttMillis() == null ? "-" : p.rttMillis() + "ms")
+            out.printf(
+                    Locale.ROOT,
+                    "%-12s %-12s %-6s %4d  %s%n",
+                    shortPeer(p.nodeId()),
+                    p.name() == null ? "-" : p.name(),
+                    p.path(),
+                    p.openConnections(),
+                    (p.rttMillis() == null ? "-" : p.rttMillis() + "ms")
                             + (p.endpoint() != null ? " (direct " + p.endpoint() + ")" : " (via relay)"));
         }
         out.println();
         out.println("CONN  DIR       PEER         SERVICE        PATH   LOCAL                   IN        OUT");
         for (var c : s.connections()) {
-            out.printf(Locale.ROOT, "%-5d %-9s %-12s %-14s %-6s %-22s %9s %9s%n", c.id(), c.direction(), shortPeer(c.peer()),
-                    c.service(), c.path(), c.local(), human(c.bytesFromPeer()), human(c.bytesToPeer()));
+            out.printf(
+                    Locale.ROOT,
+                    "%-5d %-9s %-12s %-14s %-6s %-22s %9s %9s%n",
+                    c.id(),
+                    c.direction(),
+                    shortPeer(c.peer()),
+                    c.service(),
+                    c.path(),
+                    c.local(),
+                    human(c.bytesFromPeer()),
+                    human(c.bytesToPeer()));
         }
         if (!s.recentRefusals().isEmpty()) {
             out.println();
             out.println("RECENT REFUSALS");
             for (var x : s.recentRefusals()) {
-                out.println("  " + x.at() + "  " + x.direction() + "  " + shortPeer(x.peer()) + "/" + x.service() + "  " + x.code()
-                        + " by " + x.by() + ": " + x.message());
+                out.println("  " + x.at() + "  " + x.direction() + "  " + shortPeer(x.peer()) + "/" + x.service() + "  "
+                        + x.code() + " by " + x.by() + ": " + x.message());
             }
         }
     }

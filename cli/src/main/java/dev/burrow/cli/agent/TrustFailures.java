@@ -43,21 +43,25 @@ public final class TrustFailures {
         String which = relay == null || relay.candidates().size() != 1 ? "the relay" : "relay " + relay.url();
         Matcher presented = PRESENTED.matcher(msg);
         if (presented.find() && relay != null && relay.fingerprint() != null) {
-            return Optional.of(which + " presents certificate " + presented.group(1) + " but --relay-fingerprint expects "
-                    + relay.fingerprint() + ": copy the fingerprint the relay printed at start (a different relay, or one "
-                    + "that made a new development certificate)");
+            return Optional.of(
+                    which + " presents certificate " + presented.group(1) + " but --relay-fingerprint expects "
+                            + relay.fingerprint()
+                            + ": copy the fingerprint the relay printed at start (a different relay, or one "
+                            + "that made a new development certificate)");
         }
         if (msg.contains("expired")) {
             return Optional.of(which + ": " + msg + ": renew the relay's certificate");
         }
         if (msg.contains("PKIX") || msg.contains("certification path")) {
-            return Optional.of(which + " presents a certificate that no trusted CA signed: pass --relay-ca PEM (the CA that "
-                    + "issued it), or --relay-fingerprint sha256:... for a development relay (it prints its fingerprint)");
+            return Optional.of(
+                    which + " presents a certificate that no trusted CA signed: pass --relay-ca PEM (the CA that "
+                            + "issued it), or --relay-fingerprint sha256:... for a development relay (it prints its fingerprint)");
         }
         if (msg.contains("subject alternative name") || msg.contains("No name matching")) {
             return Optional.of(which + " presents a certificate for another name (" + msg + "): use the host name the "
                     + "certificate names in --relay");
         }
-        return Optional.of(which + ": its certificate is not trusted (" + msg + "): check --relay-ca or --relay-fingerprint");
+        return Optional.of(
+                which + ": its certificate is not trusted (" + msg + "): check --relay-ca or --relay-fingerprint");
     }
 }

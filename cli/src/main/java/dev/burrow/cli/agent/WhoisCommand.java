@@ -23,14 +23,20 @@ import picocli.CommandLine.Spec;
  * service. The address is the client address the service sees (its accept() peer, or
  * {@code $remote_addr:$remote_port} in nginx).
  */
-@Command(name = "whois", mixinStandardHelpOptions = true,
-        description = "Show the verified peer (node ID, name, tags, service) behind a connection the running agent opened to an "
-                + "exposed service, given the client address the service sees.",
+@Command(
+        name = "whois",
+        mixinStandardHelpOptions = true,
+        description =
+                "Show the verified peer (node ID, name, tags, service) behind a connection the running agent opened to an "
+                        + "exposed service, given the client address the service sees.",
         footer = {"", "Example:", "  burrow whois 127.0.0.1:54321 -o json"},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:The caller was found.", "1:The agent has no open connection from that address.",
+        exitCodeList = {
+            "0:The caller was found.",
+            "1:The agent has no open connection from that address.",
             "2:Bad usage (the address is not IP:PORT, or -o is not text or json).",
-            "3:No agent runs on this state directory (or it does not answer)."})
+            "3:No agent runs on this state directory (or it does not answer)."
+        })
 public final class WhoisCommand implements Callable<Integer> {
     /** Exit code: the agent answered, and made no open connection from that address. */
     public static final int NO_SUCH_CONNECTION = 1;
@@ -40,14 +46,24 @@ public final class WhoisCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "HOST:PORT", description = "The connection's client address as the service sees it.")
+    @Parameters(
+            index = "0",
+            paramLabel = "HOST:PORT",
+            description = "The connection's client address as the service sees it.")
     String address;
 
-    @Option(names = "--state", paramLabel = "DIR", description = "State directory of the agent. Default: $" + StateDirs.ENV
-            + ", else ~/" + StateDirs.HOME_DIR_NAME + ".")
+    @Option(
+            names = "--state",
+            paramLabel = "DIR",
+            description = "State directory of the agent. Default: $" + StateDirs.ENV + ", else ~/"
+                    + StateDirs.HOME_DIR_NAME + ".")
     Path state;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json.")
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FORMAT",
+            defaultValue = "text",
+            description = "text or json.")
     String output;
 
     @Override
@@ -73,18 +89,22 @@ public final class WhoisCommand implements Callable<Integer> {
             }
         } catch (java.io.IOException e) {
             if (json) {
-                out.println(mapper.writeValueAsString(Map.of("error", "no_agent", "message", String.valueOf(e.getMessage()))));
+                out.println(mapper.writeValueAsString(
+                        Map.of("error", "no_agent", "message", String.valueOf(e.getMessage()))));
                 out.flush();
             }
-            spec.commandLine().getErr().println("burrow: " + e.getMessage() + " (start one, or pass --state DIR of the running agent)");
+            spec.commandLine()
+                    .getErr()
+                    .println("burrow: " + e.getMessage() + " (start one, or pass --state DIR of the running agent)");
             return NO_AGENT;
         }
         if (c.isEmpty()) {
             if (json) {
                 out.println(mapper.writeValueAsString(Map.of("error", ControlApi.NO_SUCH_CONNECTION, "addr", address)));
             } else {
-                spec.commandLine().getErr().println(ControlApi.NO_SUCH_CONNECTION + ": the agent made no open connection from "
-                        + address);
+                spec.commandLine()
+                        .getErr()
+                        .println(ControlApi.NO_SUCH_CONNECTION + ": the agent made no open connection from " + address);
             }
             out.flush();
             return NO_SUCH_CONNECTION;
@@ -95,7 +115,8 @@ public final class WhoisCommand implements Callable<Integer> {
         } else {
             out.println("connection " + who.local() + " -> " + who.target());
             out.println("node      " + who.nodeId());
-            out.println("name      " + (who.name() == null ? "-" : who.name()) + (who.caIssued() ? "" : "  (no fleet CA: self-signed key only)"));
+            out.println("name      " + (who.name() == null ? "-" : who.name())
+                    + (who.caIssued() ? "" : "  (no fleet CA: self-signed key only)"));
             out.println("tags      " + (who.tags().isEmpty() ? "-" : String.join(",", who.tags())));
             out.println("service   " + who.service());
             out.println("path      " + who.path());

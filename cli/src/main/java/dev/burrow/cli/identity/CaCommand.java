@@ -28,7 +28,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow ca}: the fleet certificate authority. */
-@Command(name = "ca", mixinStandardHelpOptions = true,
+@Command(
+        name = "ca",
+        mixinStandardHelpOptions = true,
         description = "Fleet certificate authority: create it and issue node certificates.",
         subcommands = {CaCommand.Init.class, CaCommand.Issue.class, CaCommand.Revoke.class, CaCommand.Names.class})
 public final class CaCommand implements Runnable {
@@ -45,7 +47,10 @@ public final class CaCommand implements Runnable {
     }
 
     /** {@code burrow ca init}. */
-    @Command(name = "init", mixinStandardHelpOptions = true, description = "Create a fleet CA (Ed25519 key and CA certificate).")
+    @Command(
+            name = "init",
+            mixinStandardHelpOptions = true,
+            description = "Create a fleet CA (Ed25519 key and CA certificate).")
     static final class Init implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -53,7 +58,11 @@ public final class CaCommand implements Runnable {
         @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
         Path caDir;
 
-        @Option(names = "--name", paramLabel = "NAME", defaultValue = "burrow", description = "CA name. Default: ${DEFAULT-VALUE}.")
+        @Option(
+                names = "--name",
+                paramLabel = "NAME",
+                defaultValue = "burrow",
+                description = "CA name. Default: ${DEFAULT-VALUE}.")
         String name;
 
         @Override
@@ -65,7 +74,8 @@ public final class CaCommand implements Runnable {
             FleetCa ca = FleetCa.init(dir, name, Clock.systemUTC());
             PrintWriter out = spec.commandLine().getOut();
             out.println("created fleet CA '" + name + "' in " + dir.toAbsolutePath());
-            out.println("CA certificate (give it to relays and nodes): " + dir.resolve(FleetCa.CERT_FILE).toAbsolutePath());
+            out.println("CA certificate (give it to relays and nodes): "
+                    + dir.resolve(FleetCa.CERT_FILE).toAbsolutePath());
             out.println("expires: " + ca.certificate().getNotAfter().toInstant());
             out.flush();
             return 0;
@@ -73,7 +83,9 @@ public final class CaCommand implements Runnable {
     }
 
     /** {@code burrow ca revoke NAME}: releases a name from its holder. */
-    @Command(name = "revoke", mixinStandardHelpOptions = true,
+    @Command(
+            name = "revoke",
+            mixinStandardHelpOptions = true,
             description = "Release a node name: it resolves to no node until it is issued again (to any node key).")
     static final class Revoke implements Callable<Integer> {
         @Spec
@@ -92,12 +104,14 @@ public final class CaCommand implements Runnable {
             }
             Path dir = caDir(caDir);
             FleetCa.load(dir, Clock.systemUTC()); // only a CA directory has a name record
-            Optional<IssuedNames.Holder> released = IssuedNames.open(dir, Clock.systemUTC()).release(name);
+            Optional<IssuedNames.Holder> released =
+                    IssuedNames.open(dir, Clock.systemUTC()).release(name);
             if (released.isEmpty()) {
                 throw new IllegalStateException("no node holds the name '" + name + "' in " + dir.toAbsolutePath());
             }
             PrintWriter out = spec.commandLine().getOut();
-            out.println("released name '" + name + "' from node " + released.get().nodeId());
+            out.println(
+                    "released name '" + name + "' from node " + released.get().nodeId());
             out.println("relays with this CA directory resolve '" + name + "' to no node until it is issued again");
             out.flush();
             return 0;
@@ -105,7 +119,10 @@ public final class CaCommand implements Runnable {
     }
 
     /** {@code burrow ca names}: the CA's record of issued names. */
-    @Command(name = "names", mixinStandardHelpOptions = true, description = "List issued names and the node that holds each.")
+    @Command(
+            name = "names",
+            mixinStandardHelpOptions = true,
+            description = "List issued names and the node that holds each.")
     static final class Names implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -117,9 +134,11 @@ public final class CaCommand implements Runnable {
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             out.printf("%-24s  %-56s  %-20s  %s%n", "NAME", "NODE", "SINCE", "LAST ISSUED");
-            for (IssuedNames.Holder h : IssuedNames.open(caDir(caDir), Clock.systemUTC()).list()) {
-                out.printf("%-24s  %-56s  %-20s  %s%n", h.name(), h.nodeId(), Instant.ofEpochSecond(h.since()),
-                        Instant.ofEpochSecond(h.lastIssued()));
+            for (IssuedNames.Holder h :
+                    IssuedNames.open(caDir(caDir), Clock.systemUTC()).list()) {
+                out.printf(
+                        "%-24s  %-56s  %-20s  %s%n",
+                        h.name(), h.nodeId(), Instant.ofEpochSecond(h.since()), Instant.ofEpochSecond(h.lastIssued()));
             }
             out.flush();
             return 0;
@@ -135,24 +154,40 @@ public final class CaCommand implements Runnable {
         @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
         Path caDir;
 
-        @Option(names = "--node", required = true, paramLabel = "NODE_ID", description = "The node's ID (see 'burrow id').")
+        @Option(
+                names = "--node",
+                required = true,
+                paramLabel = "NODE_ID",
+                description = "The node's ID (see 'burrow id').")
         String node;
 
-        @Option(names = "--name", required = true, paramLabel = "NAME", description = "Node name: 1-63 of a-z, 0-9, '-'.")
+        @Option(
+                names = "--name",
+                required = true,
+                paramLabel = "NAME",
+                description = "Node name: 1-63 of a-z, 0-9, '-'.")
         String name;
 
         @Option(names = "--tag", paramLabel = "TAG", description = "A tag (repeatable).")
         List<String> tags = new ArrayList<>();
 
-        @Option(names = "--days", paramLabel = "N", defaultValue = "90", description = "Validity in days. Default: ${DEFAULT-VALUE}.")
+        @Option(
+                names = "--days",
+                paramLabel = "N",
+                defaultValue = "90",
+                description = "Validity in days. Default: ${DEFAULT-VALUE}.")
         int days;
 
-        @Option(names = "--replace",
+        @Option(
+                names = "--replace",
                 description = "Give NAME to this node even when another node holds it (that node loses the name).")
         boolean replace;
 
-        @Option(names = "--out", paramLabel = "FILE",
-                description = "Write the chain (node certificate, CA certificate) as PEM here, e.g. <state dir>/node.crt. Default: stdout.")
+        @Option(
+                names = "--out",
+                paramLabel = "FILE",
+                description =
+                        "Write the chain (node certificate, CA certificate) as PEM here, e.g. <state dir>/node.crt. Default: stdout.")
         Path out;
 
         @Override
@@ -177,8 +212,9 @@ public final class CaCommand implements Runnable {
             try {
                 IssuedNames.open(ca.dir(), Clock.systemUTC()).claim(key, List.of(name), replace);
             } catch (IssuedNames.NameTakenException e) {
-                throw new IllegalStateException("name '" + name + "' belongs to node " + e.holder().nodeId()
-                        + "; release it first with 'burrow ca revoke " + name + "', or pass --replace to move it to this node");
+                throw new IllegalStateException("name '" + name + "' belongs to node "
+                        + e.holder().nodeId() + "; release it first with 'burrow ca revoke " + name
+                        + "', or pass --replace to move it to this node");
             }
             X509Certificate cert;
             try {
@@ -192,8 +228,10 @@ public final class CaCommand implements Runnable {
                 w.print(pem);
             } else {
                 SecureFiles.writeAtomically(out, pem.getBytes(StandardCharsets.US_ASCII), SecureFiles.PUBLIC_PERMS);
-                spec.commandLine().getErr().println("wrote certificate for " + key.shortId() + " ('" + name + "', until "
-                        + cert.getNotAfter().toInstant() + ") to " + out.toAbsolutePath());
+                spec.commandLine()
+                        .getErr()
+                        .println("wrote certificate for " + key.shortId() + " ('" + name + "', until "
+                                + cert.getNotAfter().toInstant() + ") to " + out.toAbsolutePath());
                 spec.commandLine().getErr().flush();
             }
             w.flush();

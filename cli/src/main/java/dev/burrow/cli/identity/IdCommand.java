@@ -15,24 +15,34 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow id}: shows this node's identity, creating it on first run. */
-@Command(name = "id", mixinStandardHelpOptions = true,
+@Command(
+        name = "id",
+        mixinStandardHelpOptions = true,
         description = "Show this node's identity (node ID, name, certificate), creating the key on first run.")
 public final class IdCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--state", paramLabel = "DIR",
+    @Option(
+            names = "--state",
+            paramLabel = "DIR",
             description = "State directory. Default: $" + StateDirs.ENV + ", else ~/" + StateDirs.HOME_DIR_NAME + ".")
     Path state;
 
-    @Option(names = "--name", paramLabel = "NAME",
+    @Option(
+            names = "--name",
+            paramLabel = "NAME",
             description = "Name for a newly created self-signed certificate (default: from the host name).")
     String name;
 
     @Option(names = "--node-id", description = "Print only the node ID (for scripts: BOB=$(burrow id --node-id)).")
     boolean nodeIdOnly;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json.")
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FORMAT",
+            defaultValue = "text",
+            description = "text or json.")
     String output;
 
     @Override

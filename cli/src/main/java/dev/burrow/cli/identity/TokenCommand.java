@@ -17,12 +17,14 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow token}: join tokens for enrolment. */
-@Command(name = "token", mixinStandardHelpOptions = true,
+@Command(
+        name = "token",
+        mixinStandardHelpOptions = true,
         description = "Join tokens: a new node trades one for a fleet certificate.",
         subcommands = {TokenCommand.Create.class, TokenCommand.ListTokens.class, TokenCommand.Revoke.class})
 public final class TokenCommand implements Runnable {
@@ -39,7 +41,9 @@ public final class TokenCommand implements Runnable {
     }
 
     /** {@code burrow token create}. */
-    @Command(name = "create", mixinStandardHelpOptions = true,
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
             description = "Create a join token. The token is printed once on stdout; only its hash is stored.")
     static final class Create implements Callable<Integer> {
         @Spec
@@ -51,18 +55,29 @@ public final class TokenCommand implements Runnable {
         @Option(names = "--tag", paramLabel = "TAG", description = "A tag the certificate gets (repeatable).")
         List<String> tags = new ArrayList<>();
 
-        @Option(names = "--uses", paramLabel = "N", defaultValue = "1", description = "How many nodes may use it. Default: ${DEFAULT-VALUE}.")
+        @Option(
+                names = "--uses",
+                paramLabel = "N",
+                defaultValue = "1",
+                description = "How many nodes may use it. Default: ${DEFAULT-VALUE}.")
         int uses;
 
-        @Option(names = "--ttl", paramLabel = "DURATION", defaultValue = "1h", description = "Lifetime, e.g. 30m, 1h, 7d. Default: ${DEFAULT-VALUE}.")
+        @Option(
+                names = "--ttl",
+                paramLabel = "DURATION",
+                defaultValue = "1h",
+                description = "Lifetime, e.g. 30m, 1h, 7d. Default: ${DEFAULT-VALUE}.")
         String ttl;
 
         @Option(names = "--name", paramLabel = "NAME", description = "Fix the node's name (needs --uses 1).")
         String name;
 
-        @Option(names = "--name-prefix", paramLabel = "PREFIX",
-                description = "Every name enrolled with the token starts with PREFIX (e.g. ci-); without a requested name the CA "
-                        + "generates one. Without --name or --name-prefix a node gets the free name it asks for, else a generated one.")
+        @Option(
+                names = "--name-prefix",
+                paramLabel = "PREFIX",
+                description =
+                        "Every name enrolled with the token starts with PREFIX (e.g. ci-); without a requested name the CA "
+                                + "generates one. Without --name or --name-prefix a node gets the free name it asks for, else a generated one.")
         String namePrefix;
 
         @Override
@@ -76,8 +91,10 @@ public final class TokenCommand implements Runnable {
                 throw new UsageException(e.getMessage());
             }
             PrintWriter err = spec.commandLine().getErr();
-            err.println("join token " + created.info().id() + ": tags=" + created.info().tags() + " uses=" + uses
-                    + (name != null ? " name=" + name : "") + (namePrefix != null ? " name-prefix=" + namePrefix : "") + " expires=" + created.info().expiresAt());
+            err.println("join token " + created.info().id() + ": tags="
+                    + created.info().tags() + " uses=" + uses + (name != null ? " name=" + name : "")
+                    + (namePrefix != null ? " name-prefix=" + namePrefix : "") + " expires="
+                    + created.info().expiresAt());
             err.println("it is shown only now; hand it to the new node over a private channel:");
             err.flush();
             PrintWriter out = spec.commandLine().getOut();
@@ -96,7 +113,11 @@ public final class TokenCommand implements Runnable {
         @Option(names = "--ca-dir", paramLabel = "DIR", description = "CA directory. Default: <state dir>/ca.")
         Path caDir;
 
-        @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text", description = "text or json.")
+        @Option(
+                names = {"-o", "--output"},
+                paramLabel = "FORMAT",
+                defaultValue = "text",
+                description = "text or json.")
         String output;
 
         @Override
@@ -124,9 +145,17 @@ public final class TokenCommand implements Runnable {
             out.printf("%-16s  %-8s  %-9s  %-20s  %-12s  %s%n", "ID", "STATUS", "USES LEFT", "EXPIRES", "NAME", "TAGS");
             Instant now = Instant.now();
             for (TokenInfo t : tokens) {
-                String status = t.revoked() ? "revoked" : !now.isBefore(t.expiresAt()) ? "expired" : t.usesLeft() == 0 ? "used" : "active";
-                out.printf("%-16s  %-8s  %-9s  %-20s  %-12s  %s%n", t.id(), status, t.usesLeft() + "/" + t.uses(), t.expiresAt(),
-                        t.name() != null ? t.name() : t.namePrefix() != null ? t.namePrefix() + "*" : "-", String.join(",", t.tags()));
+                String status = t.revoked()
+                        ? "revoked"
+                        : !now.isBefore(t.expiresAt()) ? "expired" : t.usesLeft() == 0 ? "used" : "active";
+                out.printf(
+                        "%-16s  %-8s  %-9s  %-20s  %-12s  %s%n",
+                        t.id(),
+                        status,
+                        t.usesLeft() + "/" + t.uses(),
+                        t.expiresAt(),
+                        t.name() != null ? t.name() : t.namePrefix() != null ? t.namePrefix() + "*" : "-",
+                        String.join(",", t.tags()));
             }
             out.flush();
             return 0;

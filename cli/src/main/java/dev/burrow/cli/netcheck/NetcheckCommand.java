@@ -1,17 +1,17 @@
 package dev.burrow.cli.netcheck;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.burrow.agent.netcheck.Netcheck;
 import dev.burrow.agent.netcheck.NetcheckReport;
 import dev.burrow.agent.relay.RelayAddress;
+import dev.burrow.cli.CliJson;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.burrow.cli.CliJson;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.net.InetSocketAddress;
@@ -22,7 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,17 +29,27 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow netcheck}: UDP reachability, public endpoints, hard NAT, relay latencies and the home relay. */
-@Command(name = "netcheck", mixinStandardHelpOptions = true,
+@Command(
+        name = "netcheck",
+        mixinStandardHelpOptions = true,
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:UDP gets out (a STUN server answered) or a relay is reachable.",
-            "1:Neither: no STUN server answered and no relay could be reached.", "2:Bad usage (the line names the option)."},
-        description = {"Check this host's network for Burrow: whether UDP gets out, the public IPv4/IPv6 endpoints, "
-            + "whether the NAT maps per destination (hard NAT: direct paths will mostly fail), the latency to each relay "
-            + "and the preferred (home) relay.",
-            "Exit code 1 when neither a STUN server nor a relay answered."})
+        exitCodeList = {
+            "0:UDP gets out (a STUN server answered) or a relay is reachable.",
+            "1:Neither: no STUN server answered and no relay could be reached.",
+            "2:Bad usage (the line names the option)."
+        },
+        description = {
+            "Check this host's network for Burrow: whether UDP gets out, the public IPv4/IPv6 endpoints, "
+                    + "whether the NAT maps per destination (hard NAT: direct paths will mostly fail), the latency to each relay "
+                    + "and the preferred (home) relay.",
+            "Exit code 1 when neither a STUN server nor a relay answered."
+        })
 public final class NetcheckCommand implements Callable<Integer> {
     /** Output formats. */
-    public enum Format { TEXT, JSON }
+    public enum Format {
+        TEXT,
+        JSON
+    }
 
     @Spec
     CommandSpec spec;
@@ -48,26 +57,44 @@ public final class NetcheckCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
-    @Option(names = "--relay", paramLabel = "URL", description = "A relay (repeatable), e.g. https://relay.example:443. "
-            + "Its STUN server is asked on the same host, port --relay-stun-port.")
+    @Option(
+            names = "--relay",
+            paramLabel = "URL",
+            description = "A relay (repeatable), e.g. https://relay.example:443. "
+                    + "Its STUN server is asked on the same host, port --relay-stun-port.")
     List<String> relays = new ArrayList<>();
 
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "Also check the relays of this agent configuration (relay.url / relays:). Env: BURROW_CONFIG.")
+    @Option(
+            names = {"-c", "--config"},
+            paramLabel = "FILE",
+            description =
+                    "Also check the relays of this agent configuration (relay.url / relays:). Env: BURROW_CONFIG.")
     java.nio.file.Path config;
 
-    @Option(names = "--relay-stun-port", paramLabel = "PORT", defaultValue = "3478",
+    @Option(
+            names = "--relay-stun-port",
+            paramLabel = "PORT",
+            defaultValue = "3478",
             description = "STUN port of the relays. Default: ${DEFAULT-VALUE}.")
     int relayStunPort;
 
-    @Option(names = "--stun", paramLabel = "HOST[:PORT]", description = "An extra STUN server (repeatable; default port 3478).")
+    @Option(
+            names = "--stun",
+            paramLabel = "HOST[:PORT]",
+            description = "An extra STUN server (repeatable; default port 3478).")
     List<String> stun = new ArrayList<>();
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text",
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FORMAT",
+            defaultValue = "text",
             description = "text or json. Default: ${DEFAULT-VALUE}.")
     Format output;
 
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "3s",
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            defaultValue = "3s",
             description = "Give up on each server after this long (500ms, 3s; at most 39s). Default: ${DEFAULT-VALUE}.")
     String timeout;
 
@@ -76,7 +103,10 @@ public final class NetcheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (config == null && relays.isEmpty() && stun.isEmpty() && System.getenv("BURROW_CONFIG") != null
+        if (config == null
+                && relays.isEmpty()
+                && stun.isEmpty()
+                && System.getenv("BURROW_CONFIG") != null
                 && !System.getenv("BURROW_CONFIG").isBlank()) {
             config = java.nio.file.Path.of(System.getenv("BURROW_CONFIG").strip());
         }
@@ -90,8 +120,8 @@ public final class NetcheckCommand implements Callable<Integer> {
             throw new UsageException("give at least one --relay, --stun, or --config agent.yaml with relays");
         }
         // A bare number was seconds before the one duration grammar: keep such command lines working.
-        Duration perServer = dev.burrow.cli.DurationOption.parse("--timeout",
-                timeout.strip().matches("\\d{1,2}") ? timeout.strip() + "s" : timeout);
+        Duration perServer = dev.burrow.cli.DurationOption.parse(
+                "--timeout", timeout.strip().matches("\\d{1,2}") ? timeout.strip() + "s" : timeout);
         if (perServer.isZero() || perServer.compareTo(MAX_TIMEOUT) > 0) {
             throw new UsageException("--timeout: more than 0 and at most 39s, got '" + timeout + "'");
         }
@@ -106,7 +136,8 @@ public final class NetcheckCommand implements Callable<Integer> {
             } catch (RuntimeException e) {
                 throw new UsageException("--relay " + r + ": " + e.getMessage());
             }
-            targets.add(new Netcheck.RelayTarget(r, new InetSocketAddress(a.host(), a.port()), new InetSocketAddress(a.host(), relayStunPort)));
+            targets.add(new Netcheck.RelayTarget(
+                    r, new InetSocketAddress(a.host(), a.port()), new InetSocketAddress(a.host(), relayStunPort)));
         }
         List<InetSocketAddress> extra = new ArrayList<>();
         for (String s : stun) {
@@ -160,18 +191,36 @@ public final class NetcheckCommand implements Callable<Integer> {
 
     static String text(NetcheckReport r) {
         StringBuilder b = new StringBuilder();
-        b.append("UDP:               ").append(r.udp() ? "yes"
-                : "unknown: no STUN server answered (UDP may be blocked, or none listens there: try --stun HOST:PORT); "
-                        + "without UDP, peers use the relay over TCP").append('\n');
-        b.append("public IPv4:       ").append(r.ipv4() == null ? "-" : addr(r.ipv4())).append('\n');
-        b.append("public IPv6:       ").append(r.ipv6() == null ? "-" : addr(r.ipv6())).append('\n');
-        b.append("mapping varies by destination (hard NAT): ").append(r.mappingVariesByDestination() == null ? "unknown (needs two STUN answers)"
-                : r.mappingVariesByDestination() ? "yes" : "no").append('\n');
-        b.append("preferred relay:   ").append(r.preferredRelay() == null ? "-" : r.preferredRelay()).append("\n\n");
+        b.append("UDP:               ")
+                .append(
+                        r.udp()
+                                ? "yes"
+                                : "unknown: no STUN server answered (UDP may be blocked, or none listens there: try --stun HOST:PORT); "
+                                        + "without UDP, peers use the relay over TCP")
+                .append('\n');
+        b.append("public IPv4:       ")
+                .append(r.ipv4() == null ? "-" : addr(r.ipv4()))
+                .append('\n');
+        b.append("public IPv6:       ")
+                .append(r.ipv6() == null ? "-" : addr(r.ipv6()))
+                .append('\n');
+        b.append("mapping varies by destination (hard NAT): ")
+                .append(
+                        r.mappingVariesByDestination() == null
+                                ? "unknown (needs two STUN answers)"
+                                : r.mappingVariesByDestination() ? "yes" : "no")
+                .append('\n');
+        b.append("preferred relay:   ")
+                .append(r.preferredRelay() == null ? "-" : r.preferredRelay())
+                .append("\n\n");
         String fmt = "%-40s %-28s %-12s %s%n";
         b.append(String.format(fmt, "STUN SERVER", "MAPPED", "RTT", "ERROR"));
         for (NetcheckReport.StunResult s : r.stun()) {
-            b.append(String.format(fmt, addr(s.server()), s.mapped() == null ? "-" : addr(s.mapped()), ms(s.rtt()),
+            b.append(String.format(
+                    fmt,
+                    addr(s.server()),
+                    s.mapped() == null ? "-" : addr(s.mapped()),
+                    ms(s.rtt()),
                     s.error() == null ? "" : s.error()));
         }
         if (!r.relays().isEmpty()) {
@@ -179,7 +228,8 @@ public final class NetcheckCommand implements Callable<Integer> {
             String rf = "%-40s %-12s %-12s %s%n";
             b.append(String.format(rf, "RELAY", "STUN RTT", "TCP CONNECT", "ERROR"));
             for (NetcheckReport.RelayLatency l : r.relays()) {
-                b.append(String.format(rf, l.relay(), ms(l.stunRtt()), ms(l.tcpConnect()), l.error() == null ? "" : l.error()));
+                b.append(String.format(
+                        rf, l.relay(), ms(l.stunRtt()), ms(l.tcpConnect()), l.error() == null ? "" : l.error()));
             }
         }
         return b.toString();
@@ -224,7 +274,8 @@ public final class NetcheckCommand implements Callable<Integer> {
         if (a == null) {
             return "?";
         }
-        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        String host =
+                a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }

@@ -3,8 +3,8 @@ package dev.burrow.cli.relay;
 import dev.burrow.cli.Addresses;
 import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UserErrors;
 import dev.burrow.cli.UsageException;
+import dev.burrow.cli.UserErrors;
 import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
 import dev.burrow.identity.enrol.EnrolmentService;
@@ -14,7 +14,6 @@ import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.auth.AdmissionFactory;
 import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.net.EnrolmentEndpoints;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -36,10 +35,15 @@ import picocli.CommandLine.Spec;
  * {@link RelayConfigLoader}. SIGTERM drains (RESTARTING to every client, readiness false) for up to
  * {@code --drain-grace}, then exits.
  */
-@Command(name = "relay", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a Burrow relay: TLS on one port (HTTP Upgrade and WebSocket), health and metrics on the admin port.",
+@Command(
+        name = "relay",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Run a Burrow relay: TLS on one port (HTTP Upgrade and WebSocket), health and metrics on the admin port.",
             "Settings: --config FILE, then BURROW_<KEY> environment variables, then flags (highest).",
-            "Example: burrow relay --dev    (self-signed certificate, open admission, loopback)"})
+            "Example: burrow relay --dev    (self-signed certificate, open admission, loopback)"
+        })
 public final class RelayCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -47,25 +51,41 @@ public final class RelayCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML settings (see docs/operations.md). Unknown keys are an error.")
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            description = "YAML settings (see docs/operations.md). Unknown keys are an error.")
     Path config;
 
-    @Option(names = "--dev", description = "Development: self-signed certificate (fingerprint printed), open admission unless "
-            + "configured, listeners on 127.0.0.1.")
+    @Option(
+            names = "--dev",
+            description = "Development: self-signed certificate (fingerprint printed), open admission unless "
+                    + "configured, listeners on 127.0.0.1.")
     boolean dev;
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Public TLS listener. Default 0.0.0.0:443 (--dev: 127.0.0.1:8443).")
+    @Option(
+            names = "--listen",
+            paramLabel = "HOST:PORT",
+            description = "Public TLS listener. Default 0.0.0.0:443 (--dev: 127.0.0.1:8443).")
     String listen;
 
-    @Option(names = "--stun-listen", paramLabel = "HOST:PORT|off", description = "Embedded STUN server (UDP), which agents use to find their public address for direct paths. "
+    @Option(
+            names = "--stun-listen",
+            paramLabel = "HOST:PORT|off",
+            description = "Embedded STUN server (UDP), which agents use to find their public address for direct paths. "
                     + "Default 0.0.0.0:3478 (--dev: 127.0.0.1, a free port); off disables.")
     String stunListen;
 
-    @Option(names = "--admin-listen", paramLabel = "HOST:PORT|off",
+    @Option(
+            names = "--admin-listen",
+            paramLabel = "HOST:PORT|off",
             description = "/healthz, /readyz, /metrics. Default 0.0.0.0:9090 (--dev: 127.0.0.1, any port).")
     String adminListen;
 
-    @Option(names = "--relay-id", paramLabel = "NAME", description = "Name of this relay in SERVER_HELLO. Default: host name.")
+    @Option(
+            names = "--relay-id",
+            paramLabel = "NAME",
+            description = "Name of this relay in SERVER_HELLO. Default: host name.")
     String relayId;
 
     @Option(names = "--tls-cert", paramLabel = "PEM", description = "Certificate chain (with tls.mode files).")
@@ -74,46 +94,78 @@ public final class RelayCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "PEM", description = "Private key (with tls.mode files).")
     Path tlsKey;
 
-    @Option(names = "--auth-mode", paramLabel = "MODE", description = "open (development only), allow-list, ca or webhook.")
+    @Option(
+            names = "--auth-mode",
+            paramLabel = "MODE",
+            description = "open (development only), allow-list, ca or webhook.")
     String authMode;
 
     @Option(names = "--allow", paramLabel = "NODE_ID", description = "Admit this node (allow-list mode); repeatable.")
     List<String> allow = new ArrayList<>();
 
-    @Option(names = "--allow-file", paramLabel = "FILE", description = "Node IDs to admit, one per line (allow-list mode).")
+    @Option(
+            names = "--allow-file",
+            paramLabel = "FILE",
+            description = "Node IDs to admit, one per line (allow-list mode).")
     Path allowFile;
 
     @Option(names = "--ca", paramLabel = "PEM", description = "Trusted fleet CA certificate; repeatable.")
     List<Path> ca = new ArrayList<>();
 
-    @Option(names = "--require-tag", paramLabel = "TAG", description = "CA mode: certificates must carry this tag; repeatable.")
+    @Option(
+            names = "--require-tag",
+            paramLabel = "TAG",
+            description = "CA mode: certificates must carry this tag; repeatable.")
     List<String> requiredTags = new ArrayList<>();
 
-    @Option(names = "--webhook-url", paramLabel = "URL", description = "Admission webhook (webhook mode); fails closed.")
+    @Option(
+            names = "--webhook-url",
+            paramLabel = "URL",
+            description = "Admission webhook (webhook mode); fails closed.")
     String webhookUrl;
 
-    @Option(names = "--mesh-peers", paramLabel = "HOST[:PORT],...",
-            description = "Sibling relays to mesh with: host names (every A/AAAA record is a relay, e.g. a headless Service) "
-                    + "or host:port entries. Env BURROW_MESH_PEERS.")
+    @Option(
+            names = "--mesh-peers",
+            paramLabel = "HOST[:PORT],...",
+            description =
+                    "Sibling relays to mesh with: host names (every A/AAAA record is a relay, e.g. a headless Service) "
+                            + "or host:port entries. Env BURROW_MESH_PEERS.")
     String meshPeers;
 
-    @Option(names = "--mesh-port", paramLabel = "PORT", description = "Siblings' port for entries without one. Default: our listen port.")
+    @Option(
+            names = "--mesh-port",
+            paramLabel = "PORT",
+            description = "Siblings' port for entries without one. Default: our listen port.")
     String meshPort;
 
-    @Option(names = "--mesh-key-file", paramLabel = "FILE",
-            description = "Shared mesh key: 64 hex characters. Without a usable key meshing stays off. Env BURROW_MESH_KEY_FILE.")
+    @Option(
+            names = "--mesh-key-file",
+            paramLabel = "FILE",
+            description =
+                    "Shared mesh key: 64 hex characters. Without a usable key meshing stays off. Env BURROW_MESH_KEY_FILE.")
     Path meshKeyFile;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Any other setting, e.g. --set limits.max-clients=5000; repeatable.")
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "Any other setting, e.g. --set limits.max-clients=5000; repeatable.")
     List<String> settings = new ArrayList<>();
 
-    @Option(names = "--drain-grace", paramLabel = "DURATION", defaultValue = "${env:BURROW_DRAIN_GRACE:-25s}",
-            description = "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE} "
-                    + "(--dev without --mesh-peers: none, it closes at once).")
+    @Option(
+            names = "--drain-grace",
+            paramLabel = "DURATION",
+            defaultValue = "${env:BURROW_DRAIN_GRACE:-25s}",
+            description =
+                    "On SIGTERM, how long clients get to move away. Env BURROW_DRAIN_GRACE. Default ${DEFAULT-VALUE} "
+                            + "(--dev without --mesh-peers: none, it closes at once).")
     String drainGrace;
 
-    @Option(names = "--enrol-ca-dir", paramLabel = "DIR", defaultValue = "${env:BURROW_ENROL_CA_DIR}",
-            description = "Serve enrolment (join token -> certificate) from this fleet CA directory. Env BURROW_ENROL_CA_DIR.")
+    @Option(
+            names = "--enrol-ca-dir",
+            paramLabel = "DIR",
+            defaultValue = "${env:BURROW_ENROL_CA_DIR}",
+            description =
+                    "Serve enrolment (join token -> certificate) from this fleet CA directory. Env BURROW_ENROL_CA_DIR.")
     Path enrolCaDir;
 
     @Override
@@ -168,12 +220,17 @@ public final class RelayCommand implements Callable<Integer> {
         if (!UserErrors.addressInUse(e)) {
             return e;
         }
-        String which = UserErrors.taken(cfg.listen(), false) ? cfg.listen() + " (--listen)"
-                : UserErrors.taken(cfg.adminListen(), false) ? cfg.adminListen() + " (--admin-listen)"
-                : UserErrors.taken(cfg.stunListen(), true) ? cfg.stunListen() + " (--stun-listen, UDP)"
-                : "one of its addresses";
-        return new dev.burrow.cli.CommandFailedException("the relay cannot listen on " + which.replaceFirst("^/", "")
-                + ": Address already in use: stop the process that holds it (another relay?) or choose another port", e);
+        String which = UserErrors.taken(cfg.listen(), false)
+                ? cfg.listen() + " (--listen)"
+                : UserErrors.taken(cfg.adminListen(), false)
+                        ? cfg.adminListen() + " (--admin-listen)"
+                        : UserErrors.taken(cfg.stunListen(), true)
+                                ? cfg.stunListen() + " (--stun-listen, UDP)"
+                                : "one of its addresses";
+        return new dev.burrow.cli.CommandFailedException(
+                "the relay cannot listen on " + which.replaceFirst("^/", "")
+                        + ": Address already in use: stop the process that holds it (another relay?) or choose another port",
+                e);
     }
 
     /**
@@ -185,7 +242,8 @@ public final class RelayCommand implements Callable<Integer> {
         return List.of(
                 "development certificate " + fingerprint,
                 "agents trust this relay with: " + trust,
-                "  expose a service:  burrow expose web 127.0.0.1:8080 --allow node:<peer's node ID from 'burrow id'> " + trust,
+                "  expose a service:  burrow expose web 127.0.0.1:8080 --allow node:<peer's node ID from 'burrow id'> "
+                        + trust,
                 "  reach it:          burrow connect <exposing node's ID>/web 9000 " + trust,
                 "  or in agent.yaml:  relay: {url: " + url + ", fingerprint: " + fingerprint + "}"
                         + "   then: burrow agent --config agent.yaml");
@@ -226,7 +284,9 @@ public final class RelayCommand implements Callable<Integer> {
         }
         if (dev && !f.containsKey("tls.dev-dir") && System.getenv(RelayConfigLoader.envName("tls.dev-dir")) == null) {
             // keep the development certificate across restarts so agents keep their pinned fingerprint
-            f.put("tls.dev-dir", StateDirs.resolve(null).resolve("relay-dev-tls").toString());
+            f.put(
+                    "tls.dev-dir",
+                    StateDirs.resolve(null).resolve("relay-dev-tls").toString());
         }
         return f;
     }

@@ -5,7 +5,6 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -19,7 +18,8 @@ final class StunOptions {
      * {@code HOST:PORT}, {@code [V6]:PORT}, or (when {@code defaultPort >= 0}) a bare {@code HOST}.
      * Port 0 is accepted only when {@code allowZero} (listening on an ephemeral port).
      */
-    static InetSocketAddress hostPort(String option, String text, int defaultPort, boolean allowZero, boolean preferIpv4) {
+    static InetSocketAddress hostPort(
+            String option, String text, int defaultPort, boolean allowZero, boolean preferIpv4) {
         String host;
         String port;
         if (text.startsWith("[")) {

@@ -1,5 +1,8 @@
 package dev.burrow.cli.stun;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.burrow.cli.CliJson;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.stun.client.RetransmissionPolicy;
@@ -13,9 +16,6 @@ import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.burrow.cli.CliJson;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -33,13 +33,20 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow stun-probe SERVER...}: NAT mapping and filtering behaviour from this host. */
-@Command(name = "stun-probe", mixinStandardHelpOptions = true,
-        description = {"Probe this host's NAT with STUN: the public endpoints seen, mapping behaviour (needs two servers, "
-            + "or one RFC 5780 server) and filtering behaviour (needs an RFC 5780 server).",
-            "Exit code 1 when no server answered."})
+@Command(
+        name = "stun-probe",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Probe this host's NAT with STUN: the public endpoints seen, mapping behaviour (needs two servers, "
+                    + "or one RFC 5780 server) and filtering behaviour (needs an RFC 5780 server).",
+            "Exit code 1 when no server answered."
+        })
 public final class StunProbeCommand implements Callable<Integer> {
     /** Output formats. */
-    public enum Format { TEXT, JSON }
+    public enum Format {
+        TEXT,
+        JSON
+    }
 
     @Spec
     CommandSpec spec;
@@ -50,15 +57,25 @@ public final class StunProbeCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "SERVER", description = "STUN servers as HOST[:PORT] (default port 3478).")
     List<String> servers;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "text",
+    @Option(
+            names = {"-o", "--output"},
+            paramLabel = "FORMAT",
+            defaultValue = "text",
             description = "text or json. Default: ${DEFAULT-VALUE}.")
     Format output;
 
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "3s",
-            description = "Give up on a server after this long (RFC 8489 retransmissions within it). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--timeout",
+            paramLabel = "DURATION",
+            defaultValue = "3s",
+            description =
+                    "Give up on a server after this long (RFC 8489 retransmissions within it). Default: ${DEFAULT-VALUE}.")
     String timeout;
 
-    @Option(names = "--bind", paramLabel = "HOST:PORT", defaultValue = "0.0.0.0:0",
+    @Option(
+            names = "--bind",
+            paramLabel = "HOST:PORT",
+            defaultValue = "0.0.0.0:0",
             description = "Local socket for every request. Default: ${DEFAULT-VALUE} (use [::]:0 for IPv6 servers).")
     String bind;
 
@@ -95,17 +112,32 @@ public final class StunProbeCommand implements Callable<Integer> {
         String fmt = "%-32s %-48s %-46s %s%n";
         b.append(String.format(fmt, "TEST", "SERVER", "MAPPED ADDRESS", "TIME"));
         for (ServerObservation o : r.observations()) {
-            b.append(String.format(fmt, o.test(), addr(o.server()),
+            b.append(String.format(
+                    fmt,
+                    o.test(),
+                    addr(o.server()),
                     o.succeeded() ? addr(o.mapped()) : "-  (" + o.error() + ")",
                     o.elapsed() == null ? "-" : o.elapsed().toMillis() + " ms"));
         }
         b.append('\n');
         b.append("mapping behaviour:   ").append(r.mapping().label()).append('\n');
         b.append("filtering behaviour: ").append(r.filtering().label()).append('\n');
-        b.append("public endpoints:    ").append(r.publicEndpoints().isEmpty() ? "none"
-                : r.publicEndpoints().stream().map(StunProbeCommand::addr).collect(Collectors.joining(", "))).append('\n');
-        b.append("NAT:                 ").append(r.natDetected() == null ? "unknown"
-                : r.natDetected() ? "yes (mapped address differs from the local one)" : "no (mapped address is local)").append('\n');
+        b.append("public endpoints:    ")
+                .append(
+                        r.publicEndpoints().isEmpty()
+                                ? "none"
+                                : r.publicEndpoints().stream()
+                                        .map(StunProbeCommand::addr)
+                                        .collect(Collectors.joining(", ")))
+                .append('\n');
+        b.append("NAT:                 ")
+                .append(
+                        r.natDetected() == null
+                                ? "unknown"
+                                : r.natDetected()
+                                        ? "yes (mapped address differs from the local one)"
+                                        : "no (mapped address is local)")
+                .append('\n');
         return b.toString();
     }
 

@@ -13,10 +13,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.epoll.EpollChannelOption;
-import java.util.Map;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,9 +27,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code burrow stun-server}: a standalone STUN server (RFC 8489 Binding), until SIGINT/SIGTERM. */
-@Command(name = "stun-server", mixinStandardHelpOptions = true,
-        description = {"Run a STUN server (RFC 8489 Binding over UDP, optionally TCP and RFC 5780) until interrupted.",
-            "Responses are minimal by default: no SOFTWARE, no reason phrases, no RFC 5780 addresses."})
+@Command(
+        name = "stun-server",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run a STUN server (RFC 8489 Binding over UDP, optionally TCP and RFC 5780) until interrupted.",
+            "Responses are minimal by default: no SOFTWARE, no reason phrases, no RFC 5780 addresses."
+        })
 public final class StunServerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -37,16 +41,25 @@ public final class StunServerCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "0.0.0.0:" + StunServerConfig.DEFAULT_PORT,
+    @Option(
+            names = "--listen",
+            paramLabel = "HOST:PORT",
+            defaultValue = "0.0.0.0:" + StunServerConfig.DEFAULT_PORT,
             description = "UDP address to answer on. Default: ${DEFAULT-VALUE}.")
     String listen;
 
-    @Option(names = "--tcp-listen", paramLabel = "HOST:PORT", description = "Also answer over TCP (RFC 8489 framing) here.")
+    @Option(
+            names = "--tcp-listen",
+            paramLabel = "HOST:PORT",
+            description = "Also answer over TCP (RFC 8489 framing) here.")
     String tcpListen;
 
-    @Option(names = "--rfc5780-alt", paramLabel = "HOST:PORT",
-            description = "Enable RFC 5780 behaviour discovery with this alternate IP and port (both must differ from --listen, "
-                    + "which must then be a concrete IP). Off by default: it adds sockets and amplification surface.")
+    @Option(
+            names = "--rfc5780-alt",
+            paramLabel = "HOST:PORT",
+            description =
+                    "Enable RFC 5780 behaviour discovery with this alternate IP and port (both must differ from --listen, "
+                            + "which must then be a concrete IP). Off by default: it adds sockets and amplification surface.")
     String rfc5780Alt;
 
     @Option(names = "--software", description = "Add a SOFTWARE attribute (burrow and its version) to responses.")
@@ -55,15 +68,24 @@ public final class StunServerCommand implements Callable<Integer> {
     @Option(names = "--fingerprint", description = "Add FINGERPRINT to responses.")
     boolean fingerprint;
 
-    @Option(names = "--rate-limit", paramLabel = "N/s",
+    @Option(
+            names = "--rate-limit",
+            paramLabel = "N/s",
             description = "Answer at most N requests per second per source IP (IPv6: per /64); excess is dropped.")
     String rateLimit;
 
-    @Option(names = "--recv-batch", paramLabel = "N", defaultValue = "16",
-            description = "Datagrams read per system call with the epoll transport (recvmmsg); 1 turns batching off. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--recv-batch",
+            paramLabel = "N",
+            defaultValue = "16",
+            description =
+                    "Datagrams read per system call with the epoll transport (recvmmsg); 1 turns batching off. Default: ${DEFAULT-VALUE}.")
     int recvBatch;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2",
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            defaultValue = "2",
             description = "Event loop threads. Default: ${DEFAULT-VALUE}.")
     int threads;
 
@@ -80,7 +102,8 @@ public final class StunServerCommand implements Callable<Integer> {
         EventLoopGroup group = t.newEventLoopGroup(threads, new DefaultThreadFactory("burrow-stun"));
         StunServer server;
         try {
-            server = StunServer.start(config, group, t.datagramChannel(), t.serverSocketChannel(), StunMetrics.NOOP, udpOptions(t));
+            server = StunServer.start(
+                    config, group, t.datagramChannel(), t.serverSocketChannel(), StunMetrics.NOOP, udpOptions(t));
         } catch (Exception e) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
@@ -91,14 +114,17 @@ public final class StunServerCommand implements Callable<Integer> {
                 + " (" + t.kind().configName() + "); Ctrl-C to stop");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            // SIGINT/SIGTERM: close the sockets, then the event loops, then let main return.
-            server.close();
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
-            out.println("stun-server: stopped");
-            out.flush();
-            stopped.countDown();
-        }, "burrow-stun-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            // SIGINT/SIGTERM: close the sockets, then the event loops, then let main return.
+                            server.close();
+                            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+                            out.println("stun-server: stopped");
+                            out.flush();
+                            stopped.countDown();
+                        },
+                        "burrow-stun-shutdown"));
         stopped.await();
         return 0;
     }
@@ -109,8 +135,10 @@ public final class StunServerCommand implements Callable<Integer> {
             return Map.of();
         }
         return Map.of(
-                EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, UDP_SLOT_BYTES,
-                ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(UDP_SLOT_BYTES * recvBatch));
+                EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE,
+                UDP_SLOT_BYTES,
+                ChannelOption.RECVBUF_ALLOCATOR,
+                new FixedRecvByteBufAllocator(UDP_SLOT_BYTES * recvBatch));
     }
 
     /** Must equal the server's per-datagram read buffer (2048): see StunServer.start. */
@@ -120,7 +148,8 @@ public final class StunServerCommand implements Callable<Integer> {
         InetSocketAddress udp = StunOptions.hostPort("--listen", listen, StunServerConfig.DEFAULT_PORT, true, true);
         StunServerConfig config = StunServerConfig.udp(udp);
         if (tcpListen != null) {
-            config = config.withTcp(StunOptions.hostPort("--tcp-listen", tcpListen, StunServerConfig.DEFAULT_PORT, true, true));
+            config = config.withTcp(
+                    StunOptions.hostPort("--tcp-listen", tcpListen, StunServerConfig.DEFAULT_PORT, true, true));
         }
         if (software) {
             config = config.withSoftware("burrow " + VersionProvider.version());

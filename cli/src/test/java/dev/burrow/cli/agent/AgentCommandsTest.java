@@ -33,8 +33,10 @@ class AgentCommandsTest {
     void verifyAcceptsAGoodConfigurationAndNamesTheKeyOfABadOne() throws Exception {
         String peer = TestIdentities.randomNodeKey().nodeId();
         Path good = tmp.resolve("good.yaml");
-        Files.writeString(good, "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [name:bob]}\n"
-                + "forward:\n  - {peer: " + peer + ", service: web, listen: 9000}\n");
+        Files.writeString(
+                good,
+                "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [name:bob]}\n" + "forward:\n  - {peer: " + peer
+                        + ", service: web, listen: 9000}\n");
         Result ok = run("agent", "verify", "--config", good.toString());
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.out()).contains("valid").contains("1 services, 1 forwards");
@@ -63,10 +65,13 @@ class AgentCommandsTest {
     @Test
     void verifyListsSeveralRelaysAndRejectsBadOnes() throws Exception {
         Path fleet = tmp.resolve("fleet.yaml");
-        Files.writeString(fleet, "relays:\n  eu: [https://a.example.com, https://b.example.com]\n  us: [https://c.example.com]\n");
+        Files.writeString(
+                fleet,
+                "relays:\n  eu: [https://a.example.com, https://b.example.com]\n  us: [https://c.example.com]\n");
         Result ok = run("agent", "verify", "--config", fleet.toString());
         assertThat(ok.code()).as(ok.err()).isZero();
-        assertThat(ok.out()).contains("3 relays: eu=https://a.example.com, eu=https://b.example.com, us=https://c.example.com");
+        assertThat(ok.out())
+                .contains("3 relays: eu=https://a.example.com, eu=https://b.example.com, us=https://c.example.com");
 
         Path dup = tmp.resolve("dup.yaml");
         Files.writeString(dup, "relays: [https://a.example.com, https://a.example.com]\n");
@@ -80,14 +85,21 @@ class AgentCommandsTest {
         RelayOptions o = new RelayOptions();
         o.relay = java.util.List.of("eu=https://a.example.com", "https://b.example.com:8443", "wss://c.example.com");
         var r = o.relay();
-        assertThat(r.candidates()).extracting(Object::toString)
+        assertThat(r.candidates())
+                .extracting(Object::toString)
                 .containsExactly("eu=https://a.example.com", "https://b.example.com:8443", "wss://c.example.com");
         assertThat(r.url()).hasToString("https://a.example.com");
         assertThat(r.fleet()).isTrue();
         o.relay = java.util.List.of("https://a.example.com", "https://a.example.com");
         org.assertj.core.api.Assertions.assertThatThrownBy(o::relay).hasMessageContaining("listed twice");
-        Result bad = run("connect", TestIdentities.randomNodeKey().nodeId() + "/web", "9000", "--relay", "https://127.0.0.1:1",
-                "--relay", "http://127.0.0.1:2");
+        Result bad = run(
+                "connect",
+                TestIdentities.randomNodeKey().nodeId() + "/web",
+                "9000",
+                "--relay",
+                "https://127.0.0.1:1",
+                "--relay",
+                "http://127.0.0.1:2");
         assertThat(bad.code()).isEqualTo(2);
         assertThat(bad.err()).contains("--relay");
     }
@@ -102,8 +114,18 @@ class AgentCommandsTest {
         r = run("expose", "web", "127.0.0.1:80", "--allow", "group:x", "--relay", "https://127.0.0.1:1");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("allow rule");
-        r = run("expose", "web", "0.0.0.0:80", "--allow", "name:bob", "--relay", "https://127.0.0.1:1",
-                "--relay-fingerprint", "sha256:" + "00".repeat(32), "--state", tmp.resolve("s").toString());
+        r = run(
+                "expose",
+                "web",
+                "0.0.0.0:80",
+                "--allow",
+                "name:bob",
+                "--relay",
+                "https://127.0.0.1:1",
+                "--relay-fingerprint",
+                "sha256:" + "00".repeat(32),
+                "--state",
+                tmp.resolve("s").toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("not a host address");
     }

@@ -41,17 +41,26 @@ class JoinTokenSourceTest {
     @Test
     void onTheCommandLineItStillWorksButWarnsWithoutEchoingIt() {
         assertThat(read(TOKEN, null, null, "")).isEqualTo(TOKEN);
-        assertThat(err.toString()).contains("process list").contains("--join-file").contains("--join -")
-                .contains(AgentCommand.JOIN_ENV).doesNotContain(TOKEN);
+        assertThat(err.toString())
+                .contains("process list")
+                .contains("--join-file")
+                .contains("--join -")
+                .contains(AgentCommand.JOIN_ENV)
+                .doesNotContain(TOKEN);
     }
 
     @Test
     void twoSourcesOrNothingUsableAreUsageErrors() throws Exception {
         Path f = tmp.resolve("token");
         Files.writeString(f, TOKEN);
-        assertThatThrownBy(() -> read(TOKEN, f, null, "")).isInstanceOf(UsageException.class).hasMessageContaining("not both");
-        assertThatThrownBy(() -> read("-", null, null, "\n\n")).isInstanceOf(UsageException.class).hasMessageContaining("no join token");
-        assertThatThrownBy(() -> read(null, tmp.resolve("missing"), null, "")).isInstanceOf(UsageException.class)
+        assertThatThrownBy(() -> read(TOKEN, f, null, ""))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("not both");
+        assertThatThrownBy(() -> read("-", null, null, "\n\n"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("no join token");
+        assertThatThrownBy(() -> read(null, tmp.resolve("missing"), null, ""))
+                .isInstanceOf(UsageException.class)
                 .hasMessageContaining("cannot read");
         assertThatThrownBy(() -> read("-", null, null, "x".repeat(5000))).isInstanceOf(UsageException.class);
     }

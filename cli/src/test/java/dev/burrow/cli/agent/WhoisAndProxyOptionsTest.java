@@ -3,8 +3,6 @@ package dev.burrow.cli.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.burrow.agent.caller.ProxyProtocol;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,13 +21,27 @@ class WhoisAndProxyOptionsTest {
 
     @Test
     void proxyProtocolIsOffUnlessAskedForAndTheBareFlagMeansV2() {
-        assertThat(parseExpose("web", "8080", "--allow", "tag:x").expose().proxyProtocol()).isEqualTo(ProxyProtocol.OFF);
-        assertThat(parseExpose("web", "8080", "--allow", "tag:x", "--proxy-protocol").expose().proxyProtocol())
+        assertThat(parseExpose("web", "8080", "--allow", "tag:x").expose().proxyProtocol())
+                .isEqualTo(ProxyProtocol.OFF);
+        assertThat(parseExpose("web", "8080", "--allow", "tag:x", "--proxy-protocol")
+                        .expose()
+                        .proxyProtocol())
                 .isEqualTo(ProxyProtocol.V2);
-        assertThat(parseExpose("web", "8080", "--allow", "tag:x", "--proxy-protocol=v2").expose().proxyProtocol())
+        assertThat(parseExpose("web", "8080", "--allow", "tag:x", "--proxy-protocol=v2")
+                        .expose()
+                        .proxyProtocol())
                 .isEqualTo(ProxyProtocol.V2);
-        assertThat(AgentCommandsTest.run("expose", "web", "8080", "--allow", "tag:x", "--proxy-protocol=v1", "--relay",
-                "https://127.0.0.1:1").code()).isEqualTo(2);
+        assertThat(AgentCommandsTest.run(
+                                "expose",
+                                "web",
+                                "8080",
+                                "--allow",
+                                "tag:x",
+                                "--proxy-protocol=v1",
+                                "--relay",
+                                "https://127.0.0.1:1")
+                        .code())
+                .isEqualTo(2);
     }
 
     @Test
@@ -37,7 +49,9 @@ class WhoisAndProxyOptionsTest {
         AgentCommandsTest.Result name = AgentCommandsTest.run("whois", "localhost:80", "--state", tmp.toString());
         assertThat(name.code()).isEqualTo(2);
         assertThat(name.err()).contains("literal IP address");
-        assertThat(AgentCommandsTest.run("whois", "127.0.0.1", "--state", tmp.toString()).code()).isEqualTo(2);
+        assertThat(AgentCommandsTest.run("whois", "127.0.0.1", "--state", tmp.toString())
+                        .code())
+                .isEqualTo(2);
         AgentCommandsTest.Result none = AgentCommandsTest.run("whois", "127.0.0.1:5000", "--state", tmp.toString());
         assertThat(none.code()).isEqualTo(WhoisCommand.NO_AGENT); // not 1: that is "no such connection"
         assertThat(none.err()).contains("no running agent");

@@ -11,14 +11,29 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class NetcheckCommandTest {
-    private static final NetcheckReport REPORT = new NetcheckReport(true, new InetSocketAddress("203.0.113.10", 40000), null, true,
-            List.of(new NetcheckReport.StunResult(new InetSocketAddress("203.0.113.100", 3478), new InetSocketAddress("203.0.113.10", 40000),
-                            Duration.ofMillis(12), null),
-                    new NetcheckReport.StunResult(new InetSocketAddress("203.0.113.100", 3479), new InetSocketAddress("203.0.113.10", 40001),
-                            Duration.ofMillis(13), null),
+    private static final NetcheckReport REPORT = new NetcheckReport(
+            true,
+            new InetSocketAddress("203.0.113.10", 40000),
+            null,
+            true,
+            List.of(
+                    new NetcheckReport.StunResult(
+                            new InetSocketAddress("203.0.113.100", 3478),
+                            new InetSocketAddress("203.0.113.10", 40000),
+                            Duration.ofMillis(12),
+                            null),
+                    new NetcheckReport.StunResult(
+                            new InetSocketAddress("203.0.113.100", 3479),
+                            new InetSocketAddress("203.0.113.10", 40001),
+                            Duration.ofMillis(13),
+                            null),
                     new NetcheckReport.StunResult(new InetSocketAddress("198.51.100.1", 3478), null, null, "timeout")),
-            List.of(new NetcheckReport.RelayLatency("https://relay.example:443", new InetSocketAddress("203.0.113.100", 3478),
-                    Duration.ofMillis(12), Duration.ofMillis(15), null)),
+            List.of(new NetcheckReport.RelayLatency(
+                    "https://relay.example:443",
+                    new InetSocketAddress("203.0.113.100", 3478),
+                    Duration.ofMillis(12),
+                    Duration.ofMillis(15),
+                    null)),
             "https://relay.example:443");
 
     @Test
@@ -38,21 +53,34 @@ class NetcheckCommandTest {
     @Test
     void textIsATable() {
         String t = NetcheckCommand.text(REPORT);
-        assertThat(t).contains("UDP:               yes").contains("public IPv4:       203.0.113.10:40000")
-                .contains("(hard NAT): yes").contains("preferred relay:   https://relay.example:443")
-                .contains("203.0.113.100:3479").contains("timeout").contains("12.0 ms");
+        assertThat(t)
+                .contains("UDP:               yes")
+                .contains("public IPv4:       203.0.113.10:40000")
+                .contains("(hard NAT): yes")
+                .contains("preferred relay:   https://relay.example:443")
+                .contains("203.0.113.100:3479")
+                .contains("timeout")
+                .contains("12.0 ms");
     }
 
     @Test
     void noStunAnswerSaysSoRatherThanThatUdpIsImpossible() {
-        NetcheckReport none = new NetcheckReport(false, null, null, null,
-                List.of(new NetcheckReport.StunResult(new InetSocketAddress("127.0.0.1", 3478), null, null, "timeout")), List.of(), null);
-        assertThat(NetcheckCommand.text(none)).contains("UDP:               unknown: no STUN server answered")
+        NetcheckReport none = new NetcheckReport(
+                false,
+                null,
+                null,
+                null,
+                List.of(new NetcheckReport.StunResult(new InetSocketAddress("127.0.0.1", 3478), null, null, "timeout")),
+                List.of(),
+                null);
+        assertThat(NetcheckCommand.text(none))
+                .contains("UDP:               unknown: no STUN server answered")
                 .doesNotContain("impossible");
     }
 
     @Test
-    void readsTheRelaysOfAnAgentConfiguration(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+    void readsTheRelaysOfAnAgentConfiguration(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
         java.nio.file.Path yaml = tmp.resolve("agent.yaml");
         java.nio.file.Files.writeString(yaml, "relay:\n  url: https://127.0.0.1:9\n");
         picocli.CommandLine cl = dev.burrow.cli.Main.newCommandLine();
@@ -60,7 +88,8 @@ class NetcheckCommandTest {
         cl.setOut(new java.io.PrintWriter(out));
         java.io.StringWriter err = new java.io.StringWriter();
         cl.setErr(new java.io.PrintWriter(err));
-        int code = cl.execute("netcheck", "--config", yaml.toString(), "--relay-stun-port", "9", "--timeout", "500ms", "-o", "json");
+        int code = cl.execute(
+                "netcheck", "--config", yaml.toString(), "--relay-stun-port", "9", "--timeout", "500ms", "-o", "json");
         assertThat(code).as("nothing answers: " + err).isEqualTo(1);
         JsonNode j = new ObjectMapper().readTree(out.toString());
         assertThat(j.get("relays").get(0).get("relay").asText()).isEqualTo("https://127.0.0.1:9");

@@ -36,9 +36,12 @@ class StunCommandsTest {
     void badOptionsAreUsageErrors() {
         assertThat(run("stun-server", "--rate-limit", "abc").exit()).isEqualTo(2);
         assertThat(run("stun-server", "--listen", "127.0.0.1:70000").exit()).isEqualTo(2);
-        assertThat(run("stun-server", "--listen", "127.0.0.1:3478", "--rfc5780-alt", "127.0.0.1:3479").exit()).isEqualTo(2);
+        assertThat(run("stun-server", "--listen", "127.0.0.1:3478", "--rfc5780-alt", "127.0.0.1:3479")
+                        .exit())
+                .isEqualTo(2);
         assertThat(run("stun-probe", "127.0.0.1:0").exit()).isEqualTo(2);
-        assertThat(run("stun-probe", "--timeout", "forever", "127.0.0.1").exit()).isEqualTo(2);
+        assertThat(run("stun-probe", "--timeout", "forever", "127.0.0.1").exit())
+                .isEqualTo(2);
         assertThat(run("stun-probe", "::1:3478").err()).contains("brackets");
     }
 
@@ -46,13 +49,25 @@ class StunCommandsTest {
     void probePrintsTextAndJson() throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         InetAddress lo = InetAddress.getByName("127.0.0.1");
-        try (StunServer a = StunServer.start(StunServerConfig.udp(new InetSocketAddress(lo, 0)), group, NioDatagramChannel.class, null, StunMetrics.NOOP);
-                StunServer b = StunServer.start(StunServerConfig.udp(new InetSocketAddress(lo, 0)), group, NioDatagramChannel.class, null, StunMetrics.NOOP)) {
+        try (StunServer a = StunServer.start(
+                        StunServerConfig.udp(new InetSocketAddress(lo, 0)),
+                        group,
+                        NioDatagramChannel.class,
+                        null,
+                        StunMetrics.NOOP);
+                StunServer b = StunServer.start(
+                        StunServerConfig.udp(new InetSocketAddress(lo, 0)),
+                        group,
+                        NioDatagramChannel.class,
+                        null,
+                        StunMetrics.NOOP)) {
             String s1 = "127.0.0.1:" + a.udpAddress().getPort();
             String s2 = "127.0.0.1:" + b.udpAddress().getPort();
             Run text = run("stun-probe", "--transport", "nio", "--bind", "127.0.0.1:0", s1, s2);
             assertThat(text.exit()).as(text.err()).isZero();
-            assertThat(text.out()).contains("mapping behaviour:   endpoint-independent").contains("NAT:                 no");
+            assertThat(text.out())
+                    .contains("mapping behaviour:   endpoint-independent")
+                    .contains("NAT:                 no");
             Run json = run("stun-probe", "--transport", "nio", "--bind", "127.0.0.1:0", "-o", "json", s1, s2);
             assertThat(json.exit()).isZero();
             var j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());

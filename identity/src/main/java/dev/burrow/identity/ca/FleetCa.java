@@ -94,23 +94,37 @@ public final class FleetCa {
         KeyPair kp = Ed25519Keys.generate();
         NodeKey caKey = Ed25519Keys.fromPublicKey(kp.getPublic());
         X500Name subject = new X500NameBuilder(BCStyle.INSTANCE)
-                .addRDN(BCStyle.O, CA_ORGANIZATION).addRDN(BCStyle.CN, name).build();
+                .addRDN(BCStyle.O, CA_ORGANIZATION)
+                .addRDN(BCStyle.CN, name)
+                .build();
         Instant now = clock.instant();
         X509Certificate cert;
         try {
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(subject, NodeCertificate.randomSerial(),
-                    Date.from(now.minus(CLOCK_SKEW)), Date.from(now.plus(CA_VALIDITY)), subject,
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                    subject,
+                    NodeCertificate.randomSerial(),
+                    Date.from(now.minus(CLOCK_SKEW)),
+                    Date.from(now.plus(CA_VALIDITY)),
+                    subject,
                     SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-            b.addExtension(Extension.subjectKeyIdentifier, false, new SubjectKeyIdentifier(NodeCertificate.keyId(caKey.bytes())));
-            cert = new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder("Ed25519").build(kp.getPrivate())));
+            b.addExtension(
+                    Extension.subjectKeyIdentifier,
+                    false,
+                    new SubjectKeyIdentifier(NodeCertificate.keyId(caKey.bytes())));
+            cert = new JcaX509CertificateConverter()
+                    .getCertificate(b.build(new JcaContentSignerBuilder("Ed25519").build(kp.getPrivate())));
         } catch (CertIOException | OperatorCreationException | CertificateException e) {
             throw new IllegalStateException("cannot build CA certificate", e);
         }
-        SecureFiles.createAtomically(dir.resolve(KEY_FILE), Pem.encodePrivateKey(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII),
+        SecureFiles.createAtomically(
+                dir.resolve(KEY_FILE),
+                Pem.encodePrivateKey(kp.getPrivate()).getBytes(StandardCharsets.US_ASCII),
                 SecureFiles.SECRET_PERMS); // never overwrites an existing CA key
-        SecureFiles.writeAtomically(dir.resolve(CERT_FILE), Pem.encodeCertificates(List.of(cert)).getBytes(StandardCharsets.US_ASCII),
+        SecureFiles.writeAtomically(
+                dir.resolve(CERT_FILE),
+                Pem.encodeCertificates(List.of(cert)).getBytes(StandardCharsets.US_ASCII),
                 SecureFiles.SECRET_PERMS);
         log.info("created fleet CA '{}' in {}", name, dir);
         return new FleetCa(dir, kp.getPrivate(), cert, clock);
@@ -150,14 +164,16 @@ public final class FleetCa {
      */
     public X509Certificate issue(NodeKey node, String name, Set<String> tags, Duration validity) {
         if (validity.isNegative() || validity.isZero() || validity.compareTo(MAX_NODE_VALIDITY) > 0) {
-            throw new IllegalArgumentException("validity must be between 1 second and " + MAX_NODE_VALIDITY.toDays() + " days");
+            throw new IllegalArgumentException(
+                    "validity must be between 1 second and " + MAX_NODE_VALIDITY.toDays() + " days");
         }
         Instant now = clock.instant();
         Instant notAfter = now.plus(validity);
         if (notAfter.isAfter(certificate.getNotAfter().toInstant())) {
             notAfter = certificate.getNotAfter().toInstant(); // never outlive the CA
         }
-        X509Certificate cert = NodeCertificate.issue(node, name, tags, now.minus(CLOCK_SKEW), notAfter, subject, keyId, key);
+        X509Certificate cert =
+                NodeCertificate.issue(node, name, tags, now.minus(CLOCK_SKEW), notAfter, subject, keyId, key);
         log.info("issued certificate for node {} name={} tags={} until {}", node.shortId(), name, tags, notAfter);
         return cert;
     }

@@ -65,8 +65,13 @@ public final class IssuedNames {
         private final NodeKey holder;
 
         NameTakenException(String name, NodeKey holder) {
-            super("name '" + name + "' belongs to another node; the CA operator can release it with 'burrow ca revoke " + name
-                    + "' (or issue it with 'burrow ca issue --replace')", null, false, false);
+            super(
+                    "name '" + name
+                            + "' belongs to another node; the CA operator can release it with 'burrow ca revoke " + name
+                            + "' (or issue it with 'burrow ca issue --replace')",
+                    null,
+                    false,
+                    false);
             this.name = name;
             this.holder = holder;
         }
@@ -144,7 +149,11 @@ public final class IssuedNames {
             }
             entries.set(index.get(first), new Holder(first, key.nodeId(), now, now));
             write(entries);
-            log.warn("name '{}' moved from node {} to node {} (replaced by the operator)", first, previous.key().shortId(), key.shortId());
+            log.warn(
+                    "name '{}' moved from node {} to node {} (replaced by the operator)",
+                    first,
+                    previous.key().shortId(),
+                    key.shortId());
             return first;
         });
     }
@@ -225,7 +234,8 @@ public final class IssuedNames {
         try {
             rf = JSON.readValue(Files.readAllBytes(file), RecordFile.class);
         } catch (IOException e) {
-            throw new IOException(file + ": cannot parse the name record (" + e.getClass().getSimpleName() + ")");
+            throw new IOException(
+                    file + ": cannot parse the name record (" + e.getClass().getSimpleName() + ")");
         }
         if (rf.version() != 1) {
             throw new IOException(file + ": unsupported name record version " + rf.version());

@@ -16,11 +16,11 @@ public final class EnrolmentMessages {
     public static final int MAX_NESTING_DEPTH = 4;
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(MAX_NESTING_DEPTH)
-                    .maxStringLength(MAX_RESPONSE_BYTES)
+                    .streamReadConstraints(StreamReadConstraints.builder()
+                            .maxNestingDepth(MAX_NESTING_DEPTH)
+                            .maxStringLength(MAX_RESPONSE_BYTES)
+                            .build())
                     .build())
-            .build())
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES); // newer clients may add fields
 
     private EnrolmentMessages() {}
@@ -85,7 +85,9 @@ public final class EnrolmentMessages {
             return value;
         } catch (IOException e) {
             // Jackson messages quote input (which may hold the token): report only the kind of error.
-            throw new EnrolmentException(EnrolmentException.Reason.BAD_REQUEST, "malformed JSON (" + e.getClass().getSimpleName() + ")");
+            throw new EnrolmentException(
+                    EnrolmentException.Reason.BAD_REQUEST,
+                    "malformed JSON (" + e.getClass().getSimpleName() + ")");
         }
     }
 

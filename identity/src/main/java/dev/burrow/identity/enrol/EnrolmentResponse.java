@@ -11,7 +11,8 @@ import java.util.List;
  * @param notAfter expiry, ISO-8601
  * @param certificateChain PEM: the node certificate, then the fleet CA certificate
  */
-public record EnrolmentResponse(String nodeId, String name, List<String> tags, String notAfter, String certificateChain) {
+public record EnrolmentResponse(
+        String nodeId, String name, List<String> tags, String notAfter, String certificateChain) {
     public EnrolmentResponse {
         tags = tags == null ? List.of() : List.copyOf(tags);
     }

@@ -76,7 +76,8 @@ public final class EnrolmentService {
         this(ca, tokens, openNames(ca), validity, metrics);
     }
 
-    public EnrolmentService(FleetCa ca, JoinTokenStore tokens, IssuedNames names, Duration validity, IdentityMetrics metrics) {
+    public EnrolmentService(
+            FleetCa ca, JoinTokenStore tokens, IssuedNames names, Duration validity, IdentityMetrics metrics) {
         this.ca = ca;
         this.tokens = tokens;
         this.names = names;
@@ -105,7 +106,8 @@ public final class EnrolmentService {
         }
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            byte[] tokenHash = MessageDigest.getInstance("SHA-256").digest(tokenText.strip().getBytes(StandardCharsets.UTF_8));
+            byte[] tokenHash = MessageDigest.getInstance("SHA-256")
+                    .digest(tokenText.strip().getBytes(StandardCharsets.UTF_8));
             sha.update(LABEL.getBytes(StandardCharsets.US_ASCII));
             sha.update((byte) 0);
             sha.update(key.bytes());
@@ -121,7 +123,11 @@ public final class EnrolmentService {
     /** Client side: builds the request for {@code identity}. */
     public static EnrolmentRequest createRequest(NodeIdentity identity, String tokenText, String nameOrNull) {
         byte[] sig = identity.sign(messageToSign(identity.nodeKey(), tokenText, nameOrNull));
-        return new EnrolmentRequest(tokenText.strip(), identity.nodeKey().nodeId(), Base64.getEncoder().encodeToString(sig), nameOrNull);
+        return new EnrolmentRequest(
+                tokenText.strip(),
+                identity.nodeKey().nodeId(),
+                Base64.getEncoder().encodeToString(sig),
+                nameOrNull);
     }
 
     /**
@@ -146,17 +152,27 @@ public final class EnrolmentService {
         List<String> candidates;
         if (grant.name() != null) {
             if (requested != null && !requested.equals(grant.name())) {
-                log.info("enrolment refused for node {}: asked for '{}', token {} is for '{}'", key.shortId(), requested, grant.id(),
+                log.info(
+                        "enrolment refused for node {}: asked for '{}', token {} is for '{}'",
+                        key.shortId(),
+                        requested,
+                        grant.id(),
                         grant.name());
-                throw new EnrolmentException(Reason.NAME_REFUSED, "this join token is for the name '" + grant.name()
-                        + "', not '" + requested + "'");
+                throw new EnrolmentException(
+                        Reason.NAME_REFUSED,
+                        "this join token is for the name '" + grant.name() + "', not '" + requested + "'");
             }
             candidates = List.of(grant.name());
         } else if (grant.namePrefix() != null) {
             if (requested != null && !requested.startsWith(grant.namePrefix())) {
-                log.info("enrolment refused for node {}: '{}' lacks the prefix of token {}", key.shortId(), requested, grant.id());
-                throw new EnrolmentException(Reason.NAME_REFUSED, "this join token allows only names starting with '"
-                        + grant.namePrefix() + "'");
+                log.info(
+                        "enrolment refused for node {}: '{}' lacks the prefix of token {}",
+                        key.shortId(),
+                        requested,
+                        grant.id());
+                throw new EnrolmentException(
+                        Reason.NAME_REFUSED,
+                        "this join token allows only names starting with '" + grant.namePrefix() + "'");
             }
             candidates = requested != null ? List.of(requested) : generatedNames(grant.namePrefix(), key);
         } else {
@@ -165,8 +181,12 @@ public final class EnrolmentService {
         try {
             return names.claim(key, candidates, false);
         } catch (IssuedNames.NameTakenException e) {
-            log.info("enrolment refused for node {}: name '{}' is held by node {} (token {} not used)", key.shortId(), e.name(),
-                    e.holder().shortId(), grant.id());
+            log.info(
+                    "enrolment refused for node {}: name '{}' is held by node {} (token {} not used)",
+                    key.shortId(),
+                    e.name(),
+                    e.holder().shortId(),
+                    grant.id());
             throw new EnrolmentException(Reason.NAME_TAKEN, e.getMessage());
         } catch (IOException e) {
             log.error("enrolment failed: name record: {}", e.getMessage());
@@ -178,7 +198,8 @@ public final class EnrolmentService {
     static List<String> generatedNames(String prefix, NodeKey key) {
         List<String> out = new ArrayList<>();
         for (int len : GENERATED_ID_LENGTHS) {
-            String n = prefix + key.nodeId().substring(0, Math.min(len, key.nodeId().length()));
+            String n = prefix
+                    + key.nodeId().substring(0, Math.min(len, key.nodeId().length()));
             if (CertificateProfile.isValidName(n) && !out.contains(n)) {
                 out.add(n);
             }
@@ -218,7 +239,8 @@ public final class EnrolmentService {
         if (req == null || req.token() == null || req.nodeId() == null || req.proof() == null) {
             throw new EnrolmentException(Reason.BAD_REQUEST, "token, nodeId and proof are required");
         }
-        if (req.token().length() > JoinToken.TEXT_LENGTH + 8 || req.proof().length() > MAX_PROOF_TEXT
+        if (req.token().length() > JoinToken.TEXT_LENGTH + 8
+                || req.proof().length() > MAX_PROOF_TEXT
                 || req.nodeId().length() > NodeKey.TEXT_LENGTH + 8) {
             throw new EnrolmentException(Reason.BAD_REQUEST, "field too long");
         }
@@ -259,7 +281,11 @@ public final class EnrolmentService {
         String name = claimed[0];
         X509Certificate cert = ca.issue(key, name, grant.tags(), validity);
         log.info("enrolled node {} as '{}' tags={} with token {}", key.shortId(), name, grant.tags(), grant.id());
-        return new EnrolmentResponse(key.nodeId(), name, grant.tags().stream().sorted().toList(), cert.getNotAfter().toInstant().toString(),
+        return new EnrolmentResponse(
+                key.nodeId(),
+                name,
+                grant.tags().stream().sorted().toList(),
+                cert.getNotAfter().toInstant().toString(),
                 Pem.encodeCertificates(ca.chainFor(cert)));
     }
 }

@@ -20,7 +20,10 @@ public interface IdentityMetrics {
 
     /** How a webhook admission ended. */
     enum WebhookOutcome {
-        ALLOW, DENY, ERROR_DENIED, ERROR_ADMITTED
+        ALLOW,
+        DENY,
+        ERROR_DENIED,
+        ERROR_ADMITTED
     }
 
     /** A peer certificate was accepted. */

@@ -13,9 +13,11 @@ import java.util.Map;
 public final class MicrometerIdentityMetrics implements IdentityMetrics {
     private final Counter verifiedCa;
     private final Counter verifiedKeyOnly;
-    private final Map<PeerVerificationException.Reason, Counter> refused = new EnumMap<>(PeerVerificationException.Reason.class);
+    private final Map<PeerVerificationException.Reason, Counter> refused =
+            new EnumMap<>(PeerVerificationException.Reason.class);
     private final Counter enrolled;
-    private final Map<EnrolmentException.Reason, Counter> enrolmentFailed = new EnumMap<>(EnrolmentException.Reason.class);
+    private final Map<EnrolmentException.Reason, Counter> enrolmentFailed =
+            new EnumMap<>(EnrolmentException.Reason.class);
     private final Map<InvalidTokenException.Reason, Counter> tokens = new EnumMap<>(InvalidTokenException.Reason.class);
     private final Map<WebhookOutcome, Counter> webhook = new EnumMap<>(WebhookOutcome.class);
 
@@ -30,20 +32,35 @@ public final class MicrometerIdentityMetrics implements IdentityMetrics {
             enrolmentFailed.put(r, enrolmentCounter(registry, tag(r)));
         }
         for (InvalidTokenException.Reason r : InvalidTokenException.Reason.values()) {
-            tokens.put(r, Counter.builder(TOKENS_REFUSED).tag("reason", tag(r)).description("join tokens refused").register(registry));
+            tokens.put(
+                    r,
+                    Counter.builder(TOKENS_REFUSED)
+                            .tag("reason", tag(r))
+                            .description("join tokens refused")
+                            .register(registry));
         }
         for (WebhookOutcome o : WebhookOutcome.values()) {
-            webhook.put(o, Counter.builder(WEBHOOK_DECISIONS).tag("outcome", tag(o)).description("admission webhook decisions")
-                    .register(registry));
+            webhook.put(
+                    o,
+                    Counter.builder(WEBHOOK_DECISIONS)
+                            .tag("outcome", tag(o))
+                            .description("admission webhook decisions")
+                            .register(registry));
         }
     }
 
     private static Counter peer(MeterRegistry registry, String outcome) {
-        return Counter.builder(PEER_VERIFICATIONS).tag("outcome", outcome).description("peer certificates judged").register(registry);
+        return Counter.builder(PEER_VERIFICATIONS)
+                .tag("outcome", outcome)
+                .description("peer certificates judged")
+                .register(registry);
     }
 
     private static Counter enrolmentCounter(MeterRegistry registry, String outcome) {
-        return Counter.builder(ENROLMENTS).tag("outcome", outcome).description("enrolment requests").register(registry);
+        return Counter.builder(ENROLMENTS)
+                .tag("outcome", outcome)
+                .description("enrolment requests")
+                .register(registry);
     }
 
     private static String tag(Enum<?> e) {

@@ -32,17 +32,20 @@ final class FingerprintTrustManager extends X509ExtendedTrustManager {
         }
         long now = System.currentTimeMillis();
         if (chain[0].getNotAfter().getTime() < now) {
-            throw new CertificateException("pinned relay certificate expired at " + chain[0].getNotAfter().toInstant());
+            throw new CertificateException("pinned relay certificate expired at "
+                    + chain[0].getNotAfter().toInstant());
         }
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
         check(chain);
     }
 
@@ -52,12 +55,14 @@ final class FingerprintTrustManager extends X509ExtendedTrustManager {
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+            throws CertificateException {
         throw new CertificateException("client certificates are not used with a pinned relay");
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+            throws CertificateException {
         throw new CertificateException("client certificates are not used with a pinned relay");
     }
 

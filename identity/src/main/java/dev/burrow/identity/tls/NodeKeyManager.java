@@ -22,7 +22,9 @@ final class NodeKeyManager extends X509ExtendedKeyManager {
     }
 
     private static String aliasFor(String keyType) {
-        return keyType != null && (keyType.equalsIgnoreCase("EdDSA") || keyType.equalsIgnoreCase("Ed25519")) ? ALIAS : null;
+        return keyType != null && (keyType.equalsIgnoreCase("EdDSA") || keyType.equalsIgnoreCase("Ed25519"))
+                ? ALIAS
+                : null;
     }
 
     private static String aliasFor(String[] keyTypes) {

@@ -56,6 +56,7 @@ public final class RelayTls {
     public static final String PROTOCOL = "TLSv1.3";
     /** Validity of a generated development certificate. */
     public static final Duration DEV_CERT_VALIDITY = Duration.ofDays(365);
+
     public static final String DEV_KEY_FILE = "relay-dev.key";
     public static final String DEV_CERT_FILE = "relay-dev.crt";
 
@@ -88,7 +89,9 @@ public final class RelayTls {
         }
         if (SecureFiles.accessibleByOthers(keyPem)) {
             // Not refused: Kubernetes mounts Secrets 0644 unless defaultMode says otherwise.
-            log.warn("relay TLS key {} is readable by other users; restrict it (chmod 600, or defaultMode: 0400 on the Secret volume)", keyPem);
+            log.warn(
+                    "relay TLS key {} is readable by other users; restrict it (chmod 600, or defaultMode: 0400 on the Secret volume)",
+                    keyPem);
         }
         PrivateKey key = Pem.readPrivateKey(keyPem);
         return new ServerCredentials(key, chain, NodeCertificate.fingerprint(chain.get(0)));
@@ -109,22 +112,32 @@ public final class RelayTls {
      * logged for clients to pin with {@code --relay-fingerprint}.
      */
     public static ServerCredentials devSelfSigned(Path dirOrNull, List<String> hostNames) throws IOException {
-        if (dirOrNull != null && Files.exists(dirOrNull.resolve(DEV_KEY_FILE)) && Files.exists(dirOrNull.resolve(DEV_CERT_FILE))) {
+        if (dirOrNull != null
+                && Files.exists(dirOrNull.resolve(DEV_KEY_FILE))
+                && Files.exists(dirOrNull.resolve(DEV_CERT_FILE))) {
             ServerCredentials c = loadPem(dirOrNull.resolve(DEV_CERT_FILE), dirOrNull.resolve(DEV_KEY_FILE));
             if (c.chain().get(0).getNotAfter().toInstant().isAfter(Instant.now().plus(Duration.ofDays(1)))) {
-                log.warn("relay uses a development certificate; clients pin it with --relay-fingerprint {}", c.fingerprint());
+                log.warn(
+                        "relay uses a development certificate; clients pin it with --relay-fingerprint {}",
+                        c.fingerprint());
                 return c;
             }
         }
         ServerCredentials c = generateDev(hostNames);
         if (dirOrNull != null) {
             SecureFiles.ensurePrivateDir(dirOrNull);
-            SecureFiles.writeAtomically(dirOrNull.resolve(DEV_KEY_FILE),
-                    Pem.encodePrivateKey(c.key()).getBytes(StandardCharsets.US_ASCII), SecureFiles.SECRET_PERMS);
-            SecureFiles.writeAtomically(dirOrNull.resolve(DEV_CERT_FILE),
-                    Pem.encodeCertificates(c.chain()).getBytes(StandardCharsets.US_ASCII), SecureFiles.PUBLIC_PERMS);
+            SecureFiles.writeAtomically(
+                    dirOrNull.resolve(DEV_KEY_FILE),
+                    Pem.encodePrivateKey(c.key()).getBytes(StandardCharsets.US_ASCII),
+                    SecureFiles.SECRET_PERMS);
+            SecureFiles.writeAtomically(
+                    dirOrNull.resolve(DEV_CERT_FILE),
+                    Pem.encodeCertificates(c.chain()).getBytes(StandardCharsets.US_ASCII),
+                    SecureFiles.PUBLIC_PERMS);
         }
-        log.warn("relay uses a new development certificate; clients pin it with --relay-fingerprint {}", c.fingerprint());
+        log.warn(
+                "relay uses a new development certificate; clients pin it with --relay-fingerprint {}",
+                c.fingerprint());
         return c;
     }
 
@@ -144,18 +157,27 @@ public final class RelayTls {
                 }
                 // Only literals count as addresses (getByName never resolves them); anything else is a DNS name.
                 boolean ip = h.contains(":") || h.matches("\\d{1,3}(\\.\\d{1,3}){3}");
-                names.add(ip ? new GeneralName(GeneralName.iPAddress, InetAddress.getByName(h).getHostAddress())
-                        : new GeneralName(GeneralName.dNSName, h.toLowerCase(Locale.ROOT)));
+                names.add(
+                        ip
+                                ? new GeneralName(
+                                        GeneralName.iPAddress,
+                                        InetAddress.getByName(h).getHostAddress())
+                                : new GeneralName(GeneralName.dNSName, h.toLowerCase(Locale.ROOT)));
             }
             Instant now = Instant.now();
             var subject = dev.burrow.identity.NodeCertificate.cn(cn);
-            X509v3CertificateBuilder b = new X509v3CertificateBuilder(subject, NodeCertificate.randomSerial(),
-                    Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(DEV_CERT_VALIDITY)), subject,
+            X509v3CertificateBuilder b = new X509v3CertificateBuilder(
+                    subject,
+                    NodeCertificate.randomSerial(),
+                    Date.from(now.minus(Duration.ofMinutes(5))),
+                    Date.from(now.plus(DEV_CERT_VALIDITY)),
+                    subject,
                     SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+            b.addExtension(
+                    Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
             return new ServerCredentials(kp.getPrivate(), List.of(cert), NodeCertificate.fingerprint(cert));

@@ -62,7 +62,9 @@ public final class JoinToken {
             throw new InvalidTokenException(InvalidTokenException.Reason.MALFORMED);
         }
         String t = text.strip();
-        if (t.length() != TEXT_LENGTH || !t.startsWith(PREFIX + ".") || t.charAt(PREFIX.length() + 1 + ID_LENGTH) != '.') {
+        if (t.length() != TEXT_LENGTH
+                || !t.startsWith(PREFIX + ".")
+                || t.charAt(PREFIX.length() + 1 + ID_LENGTH) != '.') {
             throw new InvalidTokenException(InvalidTokenException.Reason.MALFORMED);
         }
         String id = t.substring(PREFIX.length() + 1, PREFIX.length() + 1 + ID_LENGTH);

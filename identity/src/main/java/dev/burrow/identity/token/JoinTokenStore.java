@@ -59,8 +59,16 @@ public final class JoinTokenStore {
     }
 
     /** A token as listed (no secret, no hash). */
-    public record TokenInfo(String id, Set<String> tags, String name, String namePrefix, int usesLeft, int uses,
-            Instant createdAt, Instant expiresAt, boolean revoked) {}
+    public record TokenInfo(
+            String id,
+            Set<String> tags,
+            String name,
+            String namePrefix,
+            int usesLeft,
+            int uses,
+            Instant createdAt,
+            Instant expiresAt,
+            boolean revoked) {}
 
     /**
      * A last check of what a token grants, run inside the consuming transaction (the CA claims the
@@ -86,11 +94,28 @@ public final class JoinTokenStore {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Entry(String id, String secretHash, List<String> tags, String name, int usesLeft, int uses,
-            long createdAt, long expiresAt, boolean revoked, String namePrefix) {
+    record Entry(
+            String id,
+            String secretHash,
+            List<String> tags,
+            String name,
+            int usesLeft,
+            int uses,
+            long createdAt,
+            long expiresAt,
+            boolean revoked,
+            String namePrefix) {
         TokenInfo info() {
-            return new TokenInfo(id, Set.copyOf(tags), name, namePrefix, usesLeft, uses, Instant.ofEpochSecond(createdAt),
-                    Instant.ofEpochSecond(expiresAt), revoked);
+            return new TokenInfo(
+                    id,
+                    Set.copyOf(tags),
+                    name,
+                    namePrefix,
+                    usesLeft,
+                    uses,
+                    Instant.ofEpochSecond(createdAt),
+                    Instant.ofEpochSecond(expiresAt),
+                    revoked);
         }
 
         Entry withUsesLeft(int n) {
@@ -147,14 +172,16 @@ public final class JoinTokenStore {
      * @param namePrefix every name enrolled with the token must start with it (e.g. {@code ci-}), or null
      * @throws IllegalArgumentException for bad tags, name, prefix, uses or ttl, or both a name and a prefix
      */
-    public CreatedToken create(Set<String> tags, int uses, Duration ttl, String name, String namePrefix) throws IOException {
+    public CreatedToken create(Set<String> tags, int uses, Duration ttl, String name, String namePrefix)
+            throws IOException {
         Set<String> validTags = CertificateProfile.requireValidTags(tags);
         if (name != null && namePrefix != null) {
             throw new IllegalArgumentException("a token fixes either a name or a name prefix, not both");
         }
         if (namePrefix != null && !CertificateProfile.isValidNamePrefix(namePrefix)) {
-            throw new IllegalArgumentException("invalid name prefix '" + namePrefix
-                    + "': 1-" + CertificateProfile.MAX_NAME_PREFIX_LENGTH + " of a-z, 0-9 and '-', starting with a letter or digit");
+            throw new IllegalArgumentException(
+                    "invalid name prefix '" + namePrefix + "': 1-" + CertificateProfile.MAX_NAME_PREFIX_LENGTH
+                            + " of a-z, 0-9 and '-', starting with a letter or digit");
         }
         if (name != null) {
             CertificateProfile.requireValidName(name);
@@ -170,8 +197,17 @@ public final class JoinTokenStore {
         }
         JoinToken token = JoinToken.generate();
         Instant now = clock.instant();
-        Entry e = new Entry(token.id(), HexFormat.of().formatHex(token.secretHash()), List.copyOf(validTags), name, uses, uses,
-                now.getEpochSecond(), now.plus(ttl).getEpochSecond(), false, namePrefix);
+        Entry e = new Entry(
+                token.id(),
+                HexFormat.of().formatHex(token.secretHash()),
+                List.copyOf(validTags),
+                name,
+                uses,
+                uses,
+                now.getEpochSecond(),
+                now.plus(ttl).getEpochSecond(),
+                false,
+                namePrefix);
         try {
             transact(entries -> {
                 entries.add(e);
@@ -180,7 +216,13 @@ public final class JoinTokenStore {
         } catch (InvalidTokenException impossible) {
             throw new IllegalStateException(impossible);
         }
-        log.info("created join token {} tags={} uses={} name={} name-prefix={} expires={}", e.id(), validTags, uses, name, namePrefix,
+        log.info(
+                "created join token {} tags={} uses={} name={} name-prefix={} expires={}",
+                e.id(),
+                validTags,
+                uses,
+                name,
+                namePrefix,
                 e.info().expiresAt());
         return new CreatedToken(token, e.info());
     }
@@ -191,7 +233,7 @@ public final class JoinTokenStore {
      * @throws InvalidTokenException with the same message for every cause; the reason is internal
      */
     public TokenGrant consume(String tokenText) throws InvalidTokenException, IOException {
-        return consume(tokenText, grant -> { });
+        return consume(tokenText, grant -> {});
     }
 
     /**
@@ -201,7 +243,8 @@ public final class JoinTokenStore {
      * @throws InvalidTokenException with the same message for every cause; the reason is internal
      */
     @SuppressWarnings("unchecked")
-    public <X extends Exception> TokenGrant consume(String tokenText, GrantCheck<X> check) throws InvalidTokenException, IOException, X {
+    public <X extends Exception> TokenGrant consume(String tokenText, GrantCheck<X> check)
+            throws InvalidTokenException, IOException, X {
         try {
             return consumeChecked(tokenText, check);
         } catch (CheckFailed e) {
@@ -328,7 +371,8 @@ public final class JoinTokenStore {
         try {
             sf = JSON.readValue(Files.readAllBytes(file), StoreFile.class);
         } catch (IOException e) {
-            throw new IOException(file + ": cannot parse the token store (" + e.getClass().getSimpleName() + ")");
+            throw new IOException(
+                    file + ": cannot parse the token store (" + e.getClass().getSimpleName() + ")");
         }
         if (sf.version() != 1) {
             throw new IOException(file + ": unsupported token store version " + sf.version());

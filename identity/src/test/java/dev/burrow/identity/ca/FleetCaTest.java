@@ -26,9 +26,12 @@ class FleetCaTest {
     void initCreatesOwnerOnlyFilesAndLoads() throws Exception {
         Path dir = tmp.resolve("ca");
         FleetCa ca = FleetCa.init(dir, "prod", Clock.systemUTC());
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir))).isEqualTo("rwx------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(FleetCa.KEY_FILE)))).isEqualTo("rw-------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(FleetCa.CERT_FILE)))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)))
+                .isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(FleetCa.KEY_FILE))))
+                .isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(FleetCa.CERT_FILE))))
+                .isEqualTo("rw-------");
         assertThat(ca.certificate().getBasicConstraints()).isEqualTo(0);
         assertThat(ca.certificate().getSigAlgName()).isIn("Ed25519", "EdDSA");
 
@@ -37,8 +40,10 @@ class FleetCaTest {
         assertThatThrownBy(() -> FleetCa.init(dir, "prod", Clock.systemUTC())).hasMessageContaining("already exists");
 
         Files.setPosixFilePermissions(dir.resolve(FleetCa.KEY_FILE), PosixFilePermissions.fromString("rw-r-----"));
-        assertThatThrownBy(() -> FleetCa.load(dir, Clock.systemUTC())).isInstanceOf(SecureFiles.InsecureFileException.class);
-        assertThatThrownBy(() -> FleetCa.load(tmp.resolve("nope"), Clock.systemUTC())).hasMessageContaining("burrow ca init");
+        assertThatThrownBy(() -> FleetCa.load(dir, Clock.systemUTC()))
+                .isInstanceOf(SecureFiles.InsecureFileException.class);
+        assertThatThrownBy(() -> FleetCa.load(tmp.resolve("nope"), Clock.systemUTC()))
+                .hasMessageContaining("burrow ca init");
     }
 
     @Test
@@ -46,7 +51,8 @@ class FleetCaTest {
         FleetCa ca = FleetCa.init(tmp.resolve("ca"), "prod", Clock.systemUTC());
         Set<BigInteger> serials = new HashSet<>();
         for (int i = 0; i < 20; i++) {
-            X509Certificate c = ca.issue(TestIdentities.randomNodeKey(), "n" + i, Set.of("dev", "eu"), Duration.ofDays(30));
+            X509Certificate c =
+                    ca.issue(TestIdentities.randomNodeKey(), "n" + i, Set.of("dev", "eu"), Duration.ofDays(30));
             NodeCertificate nc = NodeCertificate.parse(c);
             assertThat(nc.name()).isEqualTo("n" + i);
             assertThat(nc.tags()).containsExactly("dev", "eu");
@@ -58,7 +64,8 @@ class FleetCaTest {
             serials.add(nc.serial());
         }
         assertThat(serials).hasSize(20);
-        assertThat(serials.stream().mapToInt(BigInteger::bitLength).max().orElseThrow()).isGreaterThan(100);
+        assertThat(serials.stream().mapToInt(BigInteger::bitLength).max().orElseThrow())
+                .isGreaterThan(100);
     }
 
     @Test
@@ -68,7 +75,8 @@ class FleetCaTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ca.issue(TestIdentities.randomNodeKey(), "ok", Set.of("BAD"), Duration.ofDays(1)))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ca.issue(dev.burrow.identity.NodeKey.of(new byte[32]), "ok", Set.of(), Duration.ofDays(1)))
+        assertThatThrownBy(() ->
+                        ca.issue(dev.burrow.identity.NodeKey.of(new byte[32]), "ok", Set.of(), Duration.ofDays(1)))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ca.issue(TestIdentities.randomNodeKey(), "ok", Set.of(), Duration.ofDays(10000)))
                 .isInstanceOf(IllegalArgumentException.class);

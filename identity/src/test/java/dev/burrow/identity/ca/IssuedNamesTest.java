@@ -27,19 +27,27 @@ class IssuedNamesTest {
         NodeKey a = key("a");
         NodeKey b = key("b");
         assertThat(names.claim(a, List.of("web"), false)).isEqualTo("web");
-        assertThat(names.claim(a, List.of("web"), false)).as("renewal by the same key").isEqualTo("web");
+        assertThat(names.claim(a, List.of("web"), false))
+                .as("renewal by the same key")
+                .isEqualTo("web");
         assertThatThrownBy(() -> names.claim(b, List.of("web"), false))
-                .isInstanceOfSatisfying(IssuedNames.NameTakenException.class, e -> assertThat(e.holder()).isEqualTo(a))
+                .isInstanceOfSatisfying(
+                        IssuedNames.NameTakenException.class,
+                        e -> assertThat(e.holder()).isEqualTo(a))
                 .hasMessageContaining("burrow ca revoke web");
         assertThat(names.holder("web")).contains(a);
 
-        assertThat(names.release("web")).hasValueSatisfying(h -> assertThat(h.key()).isEqualTo(a));
+        assertThat(names.release("web"))
+                .hasValueSatisfying(h -> assertThat(h.key()).isEqualTo(a));
         assertThat(names.holder("web")).isEmpty();
         assertThat(names.claim(b, List.of("web"), false)).isEqualTo("web");
-        assertThat(names.claim(a, List.of("web"), true)).as("the operator's --replace").isEqualTo("web");
+        assertThat(names.claim(a, List.of("web"), true))
+                .as("the operator's --replace")
+                .isEqualTo("web");
         assertThat(names.holder("web")).contains(a);
 
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve(IssuedNames.FILE)))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve(IssuedNames.FILE))))
+                .isEqualTo("rw-------");
     }
 
     @Test
@@ -48,7 +56,9 @@ class IssuedNamesTest {
         names.claim(key("x"), List.of("node-abc"), false);
         NodeKey y = key("y");
         assertThat(names.claim(y, List.of("node-abc", "node-abcdef"), false)).isEqualTo("node-abcdef");
-        assertThat(names.claim(y, List.of("node-abc", "node-abcdef"), false)).as("already held by the same key").isEqualTo("node-abcdef");
+        assertThat(names.claim(y, List.of("node-abc", "node-abcdef"), false))
+                .as("already held by the same key")
+                .isEqualTo("node-abcdef");
     }
 
     @Test
@@ -71,16 +81,27 @@ class IssuedNamesTest {
     void concurrentClaimsAcrossProcessesGiveTheNameToOneKey() throws Exception {
         IssuedNames.open(tmp, Clock.systemUTC());
         Path go = tmp.resolve("go");
-        String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String javaBin = ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<Process> children = new java.util.ArrayList<>();
         try {
             List<java.io.BufferedReader> outs = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), ClaimNameMain.class.getName(),
-                        tmp.toString(), go.toString(), "shared").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                Process p = new ProcessBuilder(
+                                javaBin,
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                ClaimNameMain.class.getName(),
+                                tmp.toString(),
+                                go.toString(),
+                                "shared")
+                        .redirectError(ProcessBuilder.Redirect.DISCARD)
+                        .start();
                 children.add(p);
-                outs.add(new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
-                        java.nio.charset.StandardCharsets.US_ASCII)));
+                outs.add(new java.io.BufferedReader(
+                        new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII)));
             }
             for (java.io.BufferedReader r : outs) {
                 assertThat(resultLine(r)).isEqualTo("READY");
@@ -88,7 +109,8 @@ class IssuedNamesTest {
             Files.createFile(go);
             int ok = 0;
             for (int i = 0; i < children.size(); i++) {
-                assertThat(children.get(i).waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(children.get(i).waitFor(60, java.util.concurrent.TimeUnit.SECONDS))
+                        .isTrue();
                 String line = resultLine(outs.get(i));
                 if ("OK".equals(line)) {
                     ok++;

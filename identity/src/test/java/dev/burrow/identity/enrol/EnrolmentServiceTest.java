@@ -38,12 +38,16 @@ class EnrolmentServiceTest {
     }
 
     private static void assertRefused(ThrowingCallable call, Reason reason) {
-        assertThatThrownBy(call).isInstanceOfSatisfying(EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+        assertThatThrownBy(call)
+                .isInstanceOfSatisfying(
+                        EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(reason));
     }
 
     @Test
     void enrolsOverJsonAndNodeInstallsTheChain() throws Exception {
-        String token = tokens.create(Set.of("dev", "eu"), 1, Duration.ofHours(1), null).token().reveal();
+        String token = tokens.create(Set.of("dev", "eu"), 1, Duration.ofHours(1), null)
+                .token()
+                .reveal();
         NodeIdentity node = NodeIdentity.loadOrCreate(tmp.resolve("node"));
         byte[] body = EnrolmentMessages.encode(EnrolmentService.createRequest(node, token, "alice"));
 
@@ -65,27 +69,38 @@ class EnrolmentServiceTest {
 
     @Test
     void tokenNameMustMatchAndDefaultNameIsDerived() throws Exception {
-        String named = tokens.create(Set.of(), 1, Duration.ofHours(1), "db-1").token().reveal();
+        String named =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), "db-1").token().reveal();
         NodeIdentity a = NodeIdentity.ephemeral("a");
         assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(a, named, "other")))
-                .isInstanceOfSatisfying(EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
+                .isInstanceOfSatisfying(
+                        EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
                 .hasMessageContaining("this join token is for the name 'db-1'");
         // the refusal did not use the token up
-        assertThat(service.enrol(EnrolmentService.createRequest(a, named, null)).name()).isEqualTo("db-1");
+        assertThat(service.enrol(EnrolmentService.createRequest(a, named, null)).name())
+                .isEqualTo("db-1");
 
-        String unnamed = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String unnamed =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         NodeIdentity b = NodeIdentity.ephemeral("b");
-        assertThat(service.enrol(EnrolmentService.createRequest(b, unnamed, null)).name()).isEqualTo("node-" + b.nodeKey().shortId());
+        assertThat(service.enrol(EnrolmentService.createRequest(b, unnamed, null))
+                        .name())
+                .isEqualTo("node-" + b.nodeKey().shortId());
     }
 
     @Test
     void tagOnlyTokenCannotTakeANameAnotherKeyHolds() throws Exception {
         NodeIdentity bob = NodeIdentity.ephemeral("bob");
-        String bobs = tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
-        assertThat(service.enrol(EnrolmentService.createRequest(bob, bobs, null)).name()).isEqualTo("bob");
+        String bobs =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
+        assertThat(service.enrol(EnrolmentService.createRequest(bob, bobs, null))
+                        .name())
+                .isEqualTo("bob");
 
         NodeIdentity guest = NodeIdentity.ephemeral("guest");
-        String guestToken = tokens.create(Set.of("guest"), 2, Duration.ofHours(1), null).token().reveal();
+        String guestToken = tokens.create(Set.of("guest"), 2, Duration.ofHours(1), null)
+                .token()
+                .reveal();
         assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(guest, guestToken, "bob")))
                 .isInstanceOfSatisfying(EnrolmentException.class, e -> {
                     assertThat(e.reason()).isEqualTo(Reason.NAME_TAKEN);
@@ -93,55 +108,79 @@ class EnrolmentServiceTest {
                 })
                 .hasMessageContaining("name 'bob' belongs to another node")
                 .hasMessageContaining("burrow ca revoke bob");
-        assertThat(tokens.list().get(tokens.list().size() - 1).usesLeft()).as("a refused name leaves the token's use").isEqualTo(2);
+        assertThat(tokens.list().get(tokens.list().size() - 1).usesLeft())
+                .as("a refused name leaves the token's use")
+                .isEqualTo(2);
 
         // a free requested name, and a generated one, are given
-        assertThat(service.enrol(EnrolmentService.createRequest(guest, guestToken, "guest-1")).name()).isEqualTo("guest-1");
+        assertThat(service.enrol(EnrolmentService.createRequest(guest, guestToken, "guest-1"))
+                        .name())
+                .isEqualTo("guest-1");
         // a fixed-name token for a held name is refused too, until the operator releases it
-        String second = tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
+        String second =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), "bob").token().reveal();
         NodeIdentity other = NodeIdentity.ephemeral("other");
         assertRefused(() -> service.enrol(EnrolmentService.createRequest(other, second, null)), Reason.NAME_TAKEN);
         assertThat(service.names().release("bob")).isPresent();
-        assertThat(service.enrol(EnrolmentService.createRequest(other, second, null)).name()).isEqualTo("bob");
+        assertThat(service.enrol(EnrolmentService.createRequest(other, second, null))
+                        .name())
+                .isEqualTo("bob");
         assertThat(service.names().holder("bob")).contains(other.nodeKey());
     }
 
     @Test
     void renewalBySameKeyKeepsTheName() throws Exception {
         NodeIdentity web = NodeIdentity.ephemeral("web");
-        String t1 = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
-        String t2 = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
-        assertThat(service.enrol(EnrolmentService.createRequest(web, t1, "web")).name()).isEqualTo("web");
-        assertThat(service.enrol(EnrolmentService.createRequest(web, t2, "web")).name()).isEqualTo("web");
-        assertThat(service.names().list()).singleElement().satisfies(h -> assertThat(h.key()).isEqualTo(web.nodeKey()));
+        String t1 =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String t2 =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        assertThat(service.enrol(EnrolmentService.createRequest(web, t1, "web")).name())
+                .isEqualTo("web");
+        assertThat(service.enrol(EnrolmentService.createRequest(web, t2, "web")).name())
+                .isEqualTo("web");
+        assertThat(service.names().list())
+                .singleElement()
+                .satisfies(h -> assertThat(h.key()).isEqualTo(web.nodeKey()));
     }
 
     @Test
     void prefixTokenAllowsOnlyMatchingNamesAndGeneratesFreeOnes() throws Exception {
-        String ci = tokens.create(Set.of("ci"), 5, Duration.ofHours(1), null, "ci-").token().reveal();
+        String ci = tokens.create(Set.of("ci"), 5, Duration.ofHours(1), null, "ci-")
+                .token()
+                .reveal();
         NodeIdentity a = NodeIdentity.ephemeral("a");
         assertThatThrownBy(() -> service.enrol(EnrolmentService.createRequest(a, ci, "web")))
-                .isInstanceOfSatisfying(EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
+                .isInstanceOfSatisfying(
+                        EnrolmentException.class, e -> assertThat(e.reason()).isEqualTo(Reason.NAME_REFUSED))
                 .hasMessageContaining("only names starting with 'ci-'");
-        assertThat(service.enrol(EnrolmentService.createRequest(a, ci, "ci-runner-1")).name()).isEqualTo("ci-runner-1");
+        assertThat(service.enrol(EnrolmentService.createRequest(a, ci, "ci-runner-1"))
+                        .name())
+                .isEqualTo("ci-runner-1");
         NodeIdentity b = NodeIdentity.ephemeral("b");
-        assertThat(service.enrol(EnrolmentService.createRequest(b, ci, null)).name()).isEqualTo("ci-" + b.nodeKey().shortId());
+        assertThat(service.enrol(EnrolmentService.createRequest(b, ci, null)).name())
+                .isEqualTo("ci-" + b.nodeKey().shortId());
     }
 
     @Test
     void generatedNameSkipsOneSomebodyElseAskedFor() throws Exception {
         NodeIdentity victim = NodeIdentity.ephemeral("victim");
         NodeIdentity squatter = NodeIdentity.ephemeral("squatter");
-        String guest = tokens.create(Set.of(), 2, Duration.ofHours(1), null).token().reveal();
+        String guest =
+                tokens.create(Set.of(), 2, Duration.ofHours(1), null).token().reveal();
         String squatted = "node-" + victim.nodeKey().shortId();
-        assertThat(service.enrol(EnrolmentService.createRequest(squatter, guest, squatted)).name()).isEqualTo(squatted);
-        String generated = service.enrol(EnrolmentService.createRequest(victim, guest, null)).name();
+        assertThat(service.enrol(EnrolmentService.createRequest(squatter, guest, squatted))
+                        .name())
+                .isEqualTo(squatted);
+        String generated = service.enrol(EnrolmentService.createRequest(victim, guest, null))
+                .name();
         assertThat(generated).startsWith(squatted).isNotEqualTo(squatted);
     }
 
     @Test
     void concurrentEnrolmentsForOneNameGiveItToOneKey() throws Exception {
-        String guest = tokens.create(Set.of(), 20, Duration.ofHours(1), null).token().reveal();
+        String guest =
+                tokens.create(Set.of(), 20, Duration.ofHours(1), null).token().reveal();
         int n = 8;
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
         try {
@@ -152,7 +191,8 @@ class EnrolmentServiceTest {
                 results.add(pool.submit(() -> {
                     go.await();
                     try {
-                        return service.enrol(EnrolmentService.createRequest(node, guest, "shared")).nodeId();
+                        return service.enrol(EnrolmentService.createRequest(node, guest, "shared"))
+                                .nodeId();
                     } catch (EnrolmentException e) {
                         return e.reason().name();
                     }
@@ -172,21 +212,30 @@ class EnrolmentServiceTest {
 
     @Test
     void badProofDoesNotBurnTheToken() throws Exception {
-        String token = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String token =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         NodeIdentity node = NodeIdentity.ephemeral("n");
         NodeIdentity thief = NodeIdentity.ephemeral("t");
         EnrolmentRequest good = EnrolmentService.createRequest(node, token, "n1");
         // K claimed, K' signed
-        EnrolmentRequest forged = new EnrolmentRequest(token, node.nodeKey().nodeId(),
-                EnrolmentService.createRequest(thief, token, "n1").proof(), "n1");
+        EnrolmentRequest forged = new EnrolmentRequest(
+                token,
+                node.nodeKey().nodeId(),
+                EnrolmentService.createRequest(thief, token, "n1").proof(),
+                "n1");
         assertRefused(() -> service.enrol(forged), Reason.BAD_PROOF);
         // a proof is bound to the name and the token
-        assertRefused(() -> service.enrol(new EnrolmentRequest(token, good.nodeId(), good.proof(), "n2")), Reason.BAD_PROOF);
-        String other = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
-        assertRefused(() -> service.enrol(new EnrolmentRequest(other, good.nodeId(), good.proof(), "n1")), Reason.BAD_PROOF);
+        assertRefused(
+                () -> service.enrol(new EnrolmentRequest(token, good.nodeId(), good.proof(), "n2")), Reason.BAD_PROOF);
+        String other =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        assertRefused(
+                () -> service.enrol(new EnrolmentRequest(other, good.nodeId(), good.proof(), "n1")), Reason.BAD_PROOF);
         // invalid key
-        assertRefused(() -> service.enrol(new EnrolmentRequest(token, dev.burrow.identity.NodeKey.of(new byte[32]).nodeId(),
-                good.proof(), "n1")), Reason.INVALID_KEY);
+        assertRefused(
+                () -> service.enrol(new EnrolmentRequest(
+                        token, dev.burrow.identity.NodeKey.of(new byte[32]).nodeId(), good.proof(), "n1")),
+                Reason.INVALID_KEY);
         // the token still works
         assertThat(service.enrol(good).name()).isEqualTo("n1");
     }
@@ -210,7 +259,8 @@ class EnrolmentServiceTest {
 
     @Test
     void concurrentEnrolmentWithOneTimeTokenSucceedsOnce() throws Exception {
-        String token = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String token =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         int n = 8;
         java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.atomic.AtomicInteger ok = new java.util.concurrent.atomic.AtomicInteger();
@@ -242,7 +292,8 @@ class EnrolmentServiceTest {
 
     @Test
     void tokenNeverInLogsExceptionsOrToString() throws Exception {
-        String token = tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String token =
+                tokens.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         String secret = token.substring(token.lastIndexOf('.') + 1);
         try (LogCapture logs = LogCapture.start()) {
             NodeIdentity node = NodeIdentity.ephemeral("n");
@@ -250,7 +301,9 @@ class EnrolmentServiceTest {
             assertThat(req.toString()).doesNotContain(secret);
             service.enrol(req);
             List<Exception> errors = new java.util.ArrayList<>();
-            for (String body : List.of("{\"token\":\"" + token + "\",\"nodeId\":5}", "{\"token\":\"" + token + "\"",
+            for (String body : List.of(
+                    "{\"token\":\"" + token + "\",\"nodeId\":5}",
+                    "{\"token\":\"" + token + "\"",
                     new String(EnrolmentMessages.encode(req), StandardCharsets.UTF_8))) {
                 try {
                     service.handle(body.getBytes(StandardCharsets.UTF_8));

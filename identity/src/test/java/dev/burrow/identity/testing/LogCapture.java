@@ -38,7 +38,11 @@ public final class LogCapture implements AutoCloseable {
     public String text() {
         StringBuilder sb = new StringBuilder();
         for (ILoggingEvent e : events()) {
-            sb.append(e.getLevel()).append(' ').append(e.getLoggerName()).append(' ').append(e.getFormattedMessage());
+            sb.append(e.getLevel())
+                    .append(' ')
+                    .append(e.getLoggerName())
+                    .append(' ')
+                    .append(e.getFormattedMessage());
             if (e.getKeyValuePairs() != null) {
                 for (KeyValuePair kv : e.getKeyValuePairs()) {
                     sb.append(' ').append(kv.key).append('=').append(kv.value);
@@ -51,7 +55,11 @@ public final class LogCapture implements AutoCloseable {
                 }
             }
             for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
-                sb.append("  ").append(t.getClassName()).append(": ").append(t.getMessage()).append('\n');
+                sb.append("  ")
+                        .append(t.getClassName())
+                        .append(": ")
+                        .append(t.getMessage())
+                        .append('\n');
             }
         }
         return sb.toString();

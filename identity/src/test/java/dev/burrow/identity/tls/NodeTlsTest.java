@@ -22,9 +22,11 @@ class NodeTlsTest {
         NodeIdentity client = ids.node("client", "dev");
         NodeVerifier verifier = ids.verifier();
         try (TlsLoopback loop = new TlsLoopback()) {
-            TlsLoopback.Result r = loop.handshake(NodeTls.server(server, verifier),
-                    NodeTls.client(client, verifier, server.nodeKey()));
-            assertThat(r.ok()).as("server: %s, client: %s", r.serverError(), r.clientError()).isTrue();
+            TlsLoopback.Result r = loop.handshake(
+                    NodeTls.server(server, verifier), NodeTls.client(client, verifier, server.nodeKey()));
+            assertThat(r.ok())
+                    .as("server: %s, client: %s", r.serverError(), r.clientError())
+                    .isTrue();
             assertThat(r.client().engine().getSession().getProtocol()).isEqualTo("TLSv1.3");
             assertThat(r.server().engine().getSession().getProtocol()).isEqualTo("TLSv1.3");
 
@@ -45,9 +47,11 @@ class NodeTlsTest {
         NodeVerifier serverSide = NodeVerifier.builder().pin(client.nodeKey()).build();
         NodeVerifier clientSide = NodeVerifier.builder().build(); // trusts only the node it dials
         try (TlsLoopback loop = new TlsLoopback()) {
-            TlsLoopback.Result r = loop.handshake(NodeTls.server(server, serverSide),
-                    NodeTls.client(client, clientSide, server.nodeKey()));
-            assertThat(r.ok()).as("server: %s, client: %s", r.serverError(), r.clientError()).isTrue();
+            TlsLoopback.Result r = loop.handshake(
+                    NodeTls.server(server, serverSide), NodeTls.client(client, clientSide, server.nodeKey()));
+            assertThat(r.ok())
+                    .as("server: %s, client: %s", r.serverError(), r.clientError())
+                    .isTrue();
             VerifiedPeer p = NodeTls.verifiedPeer(r.server(), serverSide, null);
             assertThat(p.nodeKey()).isEqualTo(client.nodeKey());
             assertThat(p.caIssued()).isFalse();
@@ -65,8 +69,8 @@ class NodeTlsTest {
         NodeIdentity server = ids.node("server");
         NodeIdentity mallory = foreign.node("mallory");
         try (TlsLoopback loop = new TlsLoopback()) {
-            TlsLoopback.Result r = loop.handshake(NodeTls.server(server, ids.verifier()),
-                    NodeTls.client(mallory, foreign.verifier(), null));
+            TlsLoopback.Result r = loop.handshake(
+                    NodeTls.server(server, ids.verifier()), NodeTls.client(mallory, foreign.verifier(), null));
             assertThat(r.ok()).isFalse();
             assertThat(r.serverError()).isNotNull();
         }
@@ -79,8 +83,8 @@ class NodeTlsTest {
         NodeIdentity client = ids.node("client");
         NodeIdentity expected = ids.node("expected");
         try (TlsLoopback loop = new TlsLoopback()) {
-            TlsLoopback.Result r = loop.handshake(NodeTls.server(server, ids.verifier()),
-                    NodeTls.client(client, ids.verifier(), expected.nodeKey()));
+            TlsLoopback.Result r = loop.handshake(
+                    NodeTls.server(server, ids.verifier()), NodeTls.client(client, ids.verifier(), expected.nodeKey()));
             assertThat(r.ok()).isFalse();
             assertThat(r.clientError()).isNotNull();
         }

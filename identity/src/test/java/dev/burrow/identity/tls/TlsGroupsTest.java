@@ -17,14 +17,18 @@ class TlsGroupsTest {
         SslContext server = creds.sslContext();
         for (String group : List.of("ffdhe2048", "ffdhe8192", "secp521r1", "x448")) {
             try (TlsLoopback loop = new TlsLoopback()) {
-                TlsLoopback.Result r = loop.handshake(server, offering(RelayTls.clientPinned(creds.fingerprint()), group));
+                TlsLoopback.Result r =
+                        loop.handshake(server, offering(RelayTls.clientPinned(creds.fingerprint()), group));
                 assertThat(r.ok()).as(group).isFalse();
             }
         }
         for (String group : TlsGroups.NAMED_GROUPS) {
             try (TlsLoopback loop = new TlsLoopback()) {
-                TlsLoopback.Result r = loop.handshake(server, offering(RelayTls.clientPinned(creds.fingerprint()), group));
-                assertThat(r.ok()).as("%s: server %s, client %s", group, r.serverError(), r.clientError()).isTrue();
+                TlsLoopback.Result r =
+                        loop.handshake(server, offering(RelayTls.clientPinned(creds.fingerprint()), group));
+                assertThat(r.ok())
+                        .as("%s: server %s, client %s", group, r.serverError(), r.clientError())
+                        .isTrue();
             }
         }
     }

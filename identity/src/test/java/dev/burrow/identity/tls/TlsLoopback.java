@@ -31,7 +31,9 @@ final class TlsLoopback implements AutoCloseable {
     }
 
     Result handshake(SslContext serverCtx, SslContext clientCtx) throws Exception {
-        serverChannel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        serverChannel = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -40,10 +42,14 @@ final class TlsLoopback implements AutoCloseable {
                         serverHandler.complete(h);
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
         int port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
         CompletableFuture<SslHandler> clientHandler = new CompletableFuture<>();
-        clientChannel = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        clientChannel = new Bootstrap()
+                .group(group)
+                .channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
@@ -52,7 +58,9 @@ final class TlsLoopback implements AutoCloseable {
                         clientHandler.complete(h);
                     }
                 })
-                .connect("127.0.0.1", port).sync().channel();
+                .connect("127.0.0.1", port)
+                .sync()
+                .channel();
         SslHandler c = clientHandler.get(10, TimeUnit.SECONDS);
         SslHandler s = serverHandler.get(10, TimeUnit.SECONDS);
         Future<Channel> cf = c.handshakeFuture().await();

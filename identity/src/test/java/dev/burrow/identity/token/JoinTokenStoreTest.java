@@ -48,8 +48,17 @@ class JoinTokenStoreTest {
         assertThat(back.id()).isEqualTo(t.id());
         assertThat(back.secretHash()).isEqualTo(t.secretHash());
         assertThat(t.toString()).doesNotContain(text.substring(22));
-        for (String bad : new String[] {null, "", "bjt1", text + "x", text.substring(1), "bjt2" + text.substring(4),
-                text.replace('.', ':'), text.substring(0, 30) + "!" + text.substring(31), "x".repeat(100_000)}) {
+        for (String bad : new String[] {
+            null,
+            "",
+            "bjt1",
+            text + "x",
+            text.substring(1),
+            "bjt2" + text.substring(4),
+            text.replace('.', ':'),
+            text.substring(0, 30) + "!" + text.substring(31),
+            "x".repeat(100_000)
+        }) {
             assertRefused(() -> JoinToken.parse(bad), Reason.MALFORMED);
         }
     }
@@ -63,43 +72,59 @@ class JoinTokenStoreTest {
 
         String stored = Files.readString(tmp.resolve(JoinTokenStore.FILE));
         assertThat(stored).contains(created.info().id()).doesNotContain(secret);
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve(JoinTokenStore.FILE)))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve(JoinTokenStore.FILE))))
+                .isEqualTo("rw-------");
 
         TokenGrant g = store.consume(text);
         assertThat(g.tags()).containsExactly("dev");
         assertThat(g.name()).isNull();
         assertRefused(() -> store.consume(text), Reason.USED_UP);
-        assertThat(store.list()).singleElement().satisfies(i -> assertThat(i.usesLeft()).isZero());
+        assertThat(store.list())
+                .singleElement()
+                .satisfies(i -> assertThat(i.usesLeft()).isZero());
     }
 
     @Test
     void multiUseTokenAndFixedName() throws Exception {
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
-        String three = store.create(Set.of(), 3, Duration.ofHours(1), null).token().reveal();
+        String three =
+                store.create(Set.of(), 3, Duration.ofHours(1), null).token().reveal();
         for (int i = 0; i < 3; i++) {
             store.consume(three);
         }
         assertRefused(() -> store.consume(three), Reason.USED_UP);
 
-        String named = store.create(Set.of("db"), 1, Duration.ofHours(1), "alice").token().reveal();
+        String named = store.create(Set.of("db"), 1, Duration.ofHours(1), "alice")
+                .token()
+                .reveal();
         assertThat(store.consume(named).name()).isEqualTo("alice");
-        assertThatThrownBy(() -> store.create(Set.of(), 2, Duration.ofHours(1), "bob")).hasMessageContaining("only once");
-        JoinTokenStore.TokenGrant ci = store.consume(store.create(Set.of("ci"), 3, Duration.ofHours(1), null, "ci-").token().reveal());
+        assertThatThrownBy(() -> store.create(Set.of(), 2, Duration.ofHours(1), "bob"))
+                .hasMessageContaining("only once");
+        JoinTokenStore.TokenGrant ci = store.consume(store.create(Set.of("ci"), 3, Duration.ofHours(1), null, "ci-")
+                .token()
+                .reveal());
         assertThat(ci.namePrefix()).isEqualTo("ci-");
         assertThat(ci.name()).isNull();
-        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), "bob", "ci-")).hasMessageContaining("not both");
-        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), null, "-ci")).hasMessageContaining("invalid name prefix");
-        assertThatThrownBy(() -> store.create(Set.of(), 0, Duration.ofHours(1), null)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofDays(365), null)).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> store.create(Set.of("Bad Tag"), 1, Duration.ofHours(1), null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), "bob", "ci-"))
+                .hasMessageContaining("not both");
+        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofHours(1), null, "-ci"))
+                .hasMessageContaining("invalid name prefix");
+        assertThatThrownBy(() -> store.create(Set.of(), 0, Duration.ofHours(1), null))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store.create(Set.of(), 1, Duration.ofDays(365), null))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> store.create(Set.of("Bad Tag"), 1, Duration.ofHours(1), null))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
     void expiredRevokedUnknownAndWrongSecretAllLookTheSame() throws Exception {
         Instant t0 = Instant.parse("2030-01-01T00:00:00Z");
         JoinTokenStore early = JoinTokenStore.open(tmp, Clock.fixed(t0, ZoneOffset.UTC));
-        String expiring = early.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
-        String revoked = early.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String expiring =
+                early.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String revoked =
+                early.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         String revokedId = JoinToken.parse(revoked).id();
         assertThat(early.revoke(revokedId)).isTrue();
         assertThat(early.revoke("aaaaaaaaaaaaaaaa")).isFalse();
@@ -119,15 +144,18 @@ class JoinTokenStoreTest {
         // same way and without any exception other than the typed one.
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
         JoinToken t = store.create(Set.of(), 5, Duration.ofHours(1), null).token();
-        byte[] secret = Base64.getUrlDecoder().decode(t.reveal().substring(t.reveal().lastIndexOf('.') + 1));
+        byte[] secret =
+                Base64.getUrlDecoder().decode(t.reveal().substring(t.reveal().lastIndexOf('.') + 1));
         for (int pos : new int[] {0, 31}) {
             byte[] s = secret.clone();
             s[pos] ^= 1;
-            String text = "bjt1." + t.id() + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(s);
+            String text = "bjt1." + t.id() + "."
+                    + Base64.getUrlEncoder().withoutPadding().encodeToString(s);
             assertRefused(() -> store.consume(text), Reason.BAD_SECRET);
         }
         for (int len : new int[] {0, 16, 31, 33, 64}) {
-            String text = "bjt1." + t.id() + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(new byte[len]);
+            String text = "bjt1." + t.id() + "."
+                    + Base64.getUrlEncoder().withoutPadding().encodeToString(new byte[len]);
             assertRefused(() -> store.consume(text), Reason.MALFORMED);
         }
         assertThat(t.matches(new byte[0])).isFalse();
@@ -142,7 +170,8 @@ class JoinTokenStoreTest {
     void oneTimeTokenRaceSucceedsExactlyOnce() throws Exception {
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
         for (int round = 0; round < 5; round++) {
-            String text = store.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+            String text =
+                    store.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
             int threads = 16;
             CountDownLatch ready = new CountDownLatch(threads);
             CountDownLatch go = new CountDownLatch(1);
@@ -183,23 +212,33 @@ class JoinTokenStoreTest {
     @Test
     void oneTimeTokenRaceAcrossProcessesSucceedsExactlyOnce() throws Exception {
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
-        String text = store.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
+        String text =
+                store.create(Set.of(), 1, Duration.ofHours(1), null).token().reveal();
         Path go = tmp.resolve("go");
-        String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String javaBin = ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<Process> children = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                Process p = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
-                        ConsumeTokenMain.class.getName(), tmp.toString(), go.toString())
-                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                Process p = new ProcessBuilder(
+                                javaBin,
+                                "-cp",
+                                System.getProperty("java.class.path"),
+                                ConsumeTokenMain.class.getName(),
+                                tmp.toString(),
+                                go.toString())
+                        .redirectError(ProcessBuilder.Redirect.DISCARD)
+                        .start();
                 p.getOutputStream().write(text.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                 p.getOutputStream().close();
                 children.add(p);
             }
             List<java.io.BufferedReader> outs = new ArrayList<>();
             for (Process p : children) {
-                java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
-                        java.nio.charset.StandardCharsets.US_ASCII));
+                java.io.BufferedReader r = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII));
                 assertThat(resultLine(r)).isEqualTo("READY");
                 outs.add(r);
             }
@@ -240,7 +279,11 @@ class JoinTokenStoreTest {
             String secret = text.substring(text.lastIndexOf('.') + 1);
             store.consume(text);
             List<Throwable> errors = new ArrayList<>();
-            for (String attempt : List.of(text, text.substring(0, text.length() - 1) + "x", JoinToken.generate().reveal(), "garbage-" + secret)) {
+            for (String attempt : List.of(
+                    text,
+                    text.substring(0, text.length() - 1) + "x",
+                    JoinToken.generate().reveal(),
+                    "garbage-" + secret)) {
                 try {
                     store.consume(attempt);
                 } catch (InvalidTokenException e) {
@@ -252,7 +295,10 @@ class JoinTokenStoreTest {
                 assertThat(String.valueOf(e)).doesNotContain(secret).doesNotContain(text);
             }
             assertThat(c.toString()).doesNotContain(secret);
-            assertThat(logs.text()).contains(c.info().id()).doesNotContain(secret).doesNotContain(text);
+            assertThat(logs.text())
+                    .contains(c.info().id())
+                    .doesNotContain(secret)
+                    .doesNotContain(text);
         }
     }
 

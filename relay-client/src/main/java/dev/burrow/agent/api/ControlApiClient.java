@@ -23,10 +23,13 @@ public final class ControlApiClient {
     public static final Duration TIMEOUT = Duration.ofSeconds(5);
     /** Responses are small JSON documents; a larger one is not from our agent. */
     public static final int MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    private static final ObjectMapper JSON =
+            new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     /** The agent's Unix socket, or null on the TCP fallback. */
     private final Path socket;
+
     private final URI base;
     private final String token;
 
@@ -71,8 +74,11 @@ public final class ControlApiClient {
             return new Response(a.status(), JSON.readTree(a.body()));
         }
         HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
-        HttpRequest req = HttpRequest.newBuilder(base.resolve(path)).timeout(TIMEOUT)
-                .header("Authorization", "Bearer " + token).GET().build();
+        HttpRequest req = HttpRequest.newBuilder(base.resolve(path))
+                .timeout(TIMEOUT)
+                .header("Authorization", "Bearer " + token)
+                .GET()
+                .build();
         try {
             HttpResponse<byte[]> r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
             if (r.body().length > MAX_RESPONSE_BYTES) {
@@ -106,7 +112,8 @@ public final class ControlApiClient {
      * @throws IOException when the agent cannot be asked, or rejects the address (message says why)
      */
     public java.util.Optional<Caller> whois(String address) throws IOException {
-        Response r = get(ControlApi.WHOIS_PATH + "?addr=" + java.net.URLEncoder.encode(address, StandardCharsets.UTF_8));
+        Response r =
+                get(ControlApi.WHOIS_PATH + "?addr=" + java.net.URLEncoder.encode(address, StandardCharsets.UTF_8));
         if (r.status() == 404) {
             return java.util.Optional.empty();
         }

@@ -89,6 +89,7 @@ public final class ControlApiServer implements AutoCloseable {
     private final Path stateDir;
     /** Null on the Unix socket (the file permissions authorise); the bearer token on TCP. */
     private final byte[] token;
+
     private final Agent agent;
     /** Connections in accept order; event loop only (the group has one thread). */
     private final LinkedHashSet<Channel> open = new LinkedHashSet<>();
@@ -111,8 +112,10 @@ public final class ControlApiServer implements AutoCloseable {
         try {
             return startUnix(agent, stateDir);
         } catch (IOException | RuntimeException e) {
-            log.warn("cannot serve the local API on a Unix socket in {} ({}); serving it on 127.0.0.1 with a token instead",
-                    stateDir, e.toString());
+            log.warn(
+                    "cannot serve the local API on a Unix socket in {} ({}); serving it on 127.0.0.1 with a token instead",
+                    stateDir,
+                    e.toString());
             removeFiles(stateDir);
             return startTcp(agent, stateDir, tcpPort);
         }
@@ -123,7 +126,8 @@ public final class ControlApiServer implements AutoCloseable {
         SecureFiles.ensurePrivateDir(stateDir);
         Path socket = stateDir.resolve(ControlApi.SOCKET_FILE);
         Files.deleteIfExists(socket);
-        ControlApiServer api = bind(agent, stateDir, null, NioServerDomainSocketChannel.class, UnixDomainSocketAddress.of(socket));
+        ControlApiServer api =
+                bind(agent, stateDir, null, NioServerDomainSocketChannel.class, UnixDomainSocketAddress.of(socket));
         try {
             Files.setPosixFilePermissions(socket, SecureFiles.SECRET_PERMS);
         } catch (IOException | RuntimeException e) {
@@ -140,12 +144,18 @@ public final class ControlApiServer implements AutoCloseable {
         byte[] raw = new byte[ControlApi.TOKEN_BYTES];
         new SecureRandom().nextBytes(raw);
         byte[] token = HexFormat.of().formatHex(raw).getBytes(StandardCharsets.US_ASCII);
-        ControlApiServer api = bind(agent, stateDir, token, NioServerSocketChannel.class,
+        ControlApiServer api = bind(
+                agent,
+                stateDir,
+                token,
+                NioServerSocketChannel.class,
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         try {
             SecureFiles.writeAtomically(stateDir.resolve(ControlApi.TOKEN_FILE), token, SecureFiles.SECRET_PERMS);
             String url = "http://127.0.0.1:" + api.port();
-            SecureFiles.writeAtomically(stateDir.resolve(ControlApi.ENDPOINT_FILE), url.getBytes(StandardCharsets.US_ASCII),
+            SecureFiles.writeAtomically(
+                    stateDir.resolve(ControlApi.ENDPOINT_FILE),
+                    url.getBytes(StandardCharsets.US_ASCII),
                     SecureFiles.SECRET_PERMS);
             log.info("local control API on {} (token in {})", url, stateDir.resolve(ControlApi.TOKEN_FILE));
         } catch (IOException | RuntimeException e) {
@@ -155,17 +165,21 @@ public final class ControlApiServer implements AutoCloseable {
         return api;
     }
 
-    private static ControlApiServer bind(Agent agent, Path stateDir, byte[] token, Class<? extends ServerChannel> type,
-                                         SocketAddress address) throws IOException {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("burrow-agent-api", true),
-                NioIoHandler.newFactory());
+    private static ControlApiServer bind(
+            Agent agent, Path stateDir, byte[] token, Class<? extends ServerChannel> type, SocketAddress address)
+            throws IOException {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("burrow-agent-api", true), NioIoHandler.newFactory());
         ControlApiServer api = new ControlApiServer(group, stateDir, token, agent);
-        ServerBootstrap b = new ServerBootstrap().group(group).channel(type).childHandler(new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                api.admit(ch);
-            }
-        });
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(type)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        api.admit(ch);
+                    }
+                });
         try {
             api.server = b.bind(address).syncUninterruptibly().channel();
             return api;
@@ -183,17 +197,24 @@ public final class ControlApiServer implements AutoCloseable {
             oldest.close();
         }
         open.add(ch);
-        var deadline = ch.eventLoop().schedule(() -> {
-            ch.close();
-        }, REQUEST_DEADLINE.toNanos(), TimeUnit.NANOSECONDS);
+        var deadline = ch.eventLoop()
+                .schedule(
+                        () -> {
+                            ch.close();
+                        },
+                        REQUEST_DEADLINE.toNanos(),
+                        TimeUnit.NANOSECONDS);
         ch.closeFuture().addListener(f -> {
             deadline.cancel(false);
             open.remove(ch);
         });
-        ch.pipeline().addLast("http", new HttpServerCodec(new HttpDecoderConfig()
-                .setMaxInitialLineLength(MAX_INITIAL_LINE)
-                .setMaxHeaderSize(MAX_HEADER_BYTES)
-                .setMaxChunkSize(MAX_REQUEST_BODY)));
+        ch.pipeline()
+                .addLast(
+                        "http",
+                        new HttpServerCodec(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                                .setMaxHeaderSize(MAX_HEADER_BYTES)
+                                .setMaxChunkSize(MAX_REQUEST_BODY)));
         ch.pipeline().addLast("aggregate", new HttpObjectAggregator(MAX_REQUEST_BODY, true));
         ch.pipeline().addLast("api", new RequestHandler());
     }
@@ -218,9 +239,10 @@ public final class ControlApiServer implements AutoCloseable {
                 ctx.close();
                 return;
             }
-            FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()),
-                    Unpooled.wrappedBuffer(body));
-            resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+            FullHttpResponse resp = new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()), Unpooled.wrappedBuffer(body));
+            resp.headers()
+                    .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
                     .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             ctx.channel().config().setAutoRead(false); // one request per connection
@@ -249,7 +271,8 @@ public final class ControlApiServer implements AutoCloseable {
             case ControlApi.STATUS_PATH -> new Reply(200, agent.status());
             case ControlApi.READY_PATH -> {
                 String problem = agent.readyProblem();
-                yield problem == null ? new Reply(200, Map.of("ready", true))
+                yield problem == null
+                        ? new Reply(200, Map.of("ready", true))
                         : new Reply(503, Map.of("ready", false, "problem", problem));
             }
             case ControlApi.WHOIS_PATH -> whois(agent, q.parameters().getOrDefault("addr", List.of()));
@@ -268,8 +291,11 @@ public final class ControlApiServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return new Reply(400, Map.of("error", e.getMessage()));
         }
-        return agent.whois().lookup(a).<Reply>map(c -> new Reply(200, c))
-                .orElseGet(() -> new Reply(404, Map.of("error", ControlApi.NO_SUCH_CONNECTION, "addr", WhoisTable.text(a))));
+        return agent.whois()
+                .lookup(a)
+                .<Reply>map(c -> new Reply(200, c))
+                .orElseGet(() ->
+                        new Reply(404, Map.of("error", ControlApi.NO_SUCH_CONNECTION, "addr", WhoisTable.text(a))));
     }
 
     private boolean authorised(String header) {

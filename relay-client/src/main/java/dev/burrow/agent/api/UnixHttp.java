@@ -32,7 +32,8 @@ final class UnixHttp {
         byte[] request = ("GET " + pathAndQuery + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         ByteArrayOutputStream in = new ByteArrayOutputStream();
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX); Selector sel = Selector.open()) {
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                Selector sel = Selector.open()) {
             try {
                 ch.connect(UnixDomainSocketAddress.of(socket)); // blocking: a local connect completes or fails at once
             } catch (java.net.SocketException e) {
@@ -45,7 +46,8 @@ final class UnixHttp {
             while (true) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new IOException("the agent at " + socket + " did not answer within " + timeout.toSeconds() + " s");
+                    throw new IOException(
+                            "the agent at " + socket + " did not answer within " + timeout.toSeconds() + " s");
                 }
                 sel.select(Math.max(1, left / 1_000_000));
                 sel.selectedKeys().clear();

@@ -18,8 +18,17 @@ import java.util.Objects;
  * @param mappedAddress the source address a PROXY v2 header would carry for this peer ({@link PeerAddresses})
  * @param since when the connection was made (ISO-8601 UTC)
  */
-public record Caller(String local, String nodeId, String name, List<String> tags, boolean caIssued, String service, String path,
-        String target, String mappedAddress, String since) {
+public record Caller(
+        String local,
+        String nodeId,
+        String name,
+        List<String> tags,
+        boolean caIssued,
+        String service,
+        String path,
+        String target,
+        String mappedAddress,
+        String since) {
     public Caller {
         Objects.requireNonNull(local, "local");
         Objects.requireNonNull(nodeId, "nodeId");

@@ -28,6 +28,7 @@ public final class PeerAddresses {
     static final String DOMAIN = "burrow proxy-v2 address";
     /** 100.64.0.0/10, RFC 6598. */
     static final int V4_PREFIX = (100 << 24) | (64 << 16);
+
     static final int V4_HOST_BITS = 22;
     static final byte[] V6_PREFIX = {(byte) 0xfd, 0x62, 0x75, 0x72, 0x72, 0x6f};
 

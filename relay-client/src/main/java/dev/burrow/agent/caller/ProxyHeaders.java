@@ -50,8 +50,12 @@ public final class ProxyHeaders {
      * @param local the agent's end of the connection to the target
      * @param target the target's address (what the agent connected to)
      */
-    public static HAProxyMessage message(Caller caller, InetSocketAddress local, InetSocketAddress target,
-            java.net.InetAddress mappedSource, ByteBufAllocator alloc) {
+    public static HAProxyMessage message(
+            Caller caller,
+            InetSocketAddress local,
+            InetSocketAddress target,
+            java.net.InetAddress mappedSource,
+            ByteBufAllocator alloc) {
         boolean v4 = target.getAddress() instanceof Inet4Address;
         if (v4 != (mappedSource instanceof Inet4Address)) {
             throw new IllegalArgumentException("mapped source and target differ in address family");
@@ -62,7 +66,8 @@ public final class ProxyHeaders {
             tlvs.add(tlv(TLV_NAME, caller.name(), alloc));
         }
         if (caller.caIssued() && !caller.tags().isEmpty()) {
-            tlvs.add(tlv(TLV_TAGS, String.join(",", caller.tags().stream().sorted().toList()), alloc));
+            tlvs.add(tlv(
+                    TLV_TAGS, String.join(",", caller.tags().stream().sorted().toList()), alloc));
         }
         tlvs.add(tlv(TLV_SERVICE, caller.service(), alloc));
         if (caller.path() != null) {

@@ -46,8 +46,16 @@ public final class DirectAgentSupport {
      * Starts direct paths for an agent, or returns null (relay only) when disabled or the UDP sockets
      * cannot be bound; never fails the agent.
      */
-    public static DirectManager start(NodeIdentity identity, NodeVerifier verifier, EventLoopGroup group, Transport transport,
-            RelayClient relay, Supplier<URI> relayUrl, InboundStreamGate gate, ServiceRegistry registry, Supplier<Set<NodeKey>> forwardPeers) {
+    public static DirectManager start(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoopGroup group,
+            Transport transport,
+            RelayClient relay,
+            Supplier<URI> relayUrl,
+            InboundStreamGate gate,
+            ServiceRegistry registry,
+            Supplier<Set<NodeKey>> forwardPeers) {
         if (!enabled()) {
             log.info("direct paths disabled (BURROW_DIRECT=off): every stream uses the relay");
             return null;
@@ -59,10 +67,19 @@ public final class DirectAgentSupport {
             return stunServers(u == null ? null : u.getHost(), port);
         };
         DirectManager[] holder = new DirectManager[1];
-        DirectManager m = new DirectManager(identity, verifier, group, transport.datagramChannel(),
-                (peer, packet) -> relay.send(peer, packet).accepted(), stun,
-                k -> forwardPeers.get().contains(k) || registry.all().stream().anyMatch(s -> gate.precheck(k, s.name()).isEmpty()),
-                gate::accept, new InetSocketAddress("0.0.0.0", 0), new InetSocketAddress("0.0.0.0", 0));
+        DirectManager m = new DirectManager(
+                identity,
+                verifier,
+                group,
+                transport.datagramChannel(),
+                (peer, packet) -> relay.send(peer, packet).accepted(),
+                stun,
+                k -> forwardPeers.get().contains(k)
+                        || registry.all().stream()
+                                .anyMatch(s -> gate.precheck(k, s.name()).isEmpty()),
+                gate::accept,
+                new InetSocketAddress("0.0.0.0", 0),
+                new InetSocketAddress("0.0.0.0", 0));
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
         try {
@@ -88,7 +105,8 @@ public final class DirectAgentSupport {
         if (relayHost != null && !relayHost.isBlank() && advertisedPort != 0) {
             try {
                 String h = relayHost.startsWith("[") ? relayHost.substring(1, relayHost.length() - 1) : relayHost;
-                out.add(new InetSocketAddress(InetAddress.getByName(h), advertisedPort > 0 ? advertisedPort : RELAY_STUN_PORT));
+                out.add(new InetSocketAddress(
+                        InetAddress.getByName(h), advertisedPort > 0 ? advertisedPort : RELAY_STUN_PORT));
             } catch (IOException e) {
                 log.debug("relay host {} does not resolve: {}", relayHost, e.toString());
             }
@@ -102,7 +120,8 @@ public final class DirectAgentSupport {
                     continue;
                 }
                 try {
-                    out.add(new InetSocketAddress(InetAddress.getByName(s.substring(0, c)), Integer.parseInt(s.substring(c + 1))));
+                    out.add(new InetSocketAddress(
+                            InetAddress.getByName(s.substring(0, c)), Integer.parseInt(s.substring(c + 1))));
                 } catch (IOException | NumberFormatException e) {
                     log.debug("ignoring STUN server '{}': {}", s, e.toString());
                 }

@@ -111,6 +111,7 @@ public final class DirectManager implements AutoCloseable {
 
     /** Counters (status and tests). */
     public final Map<DiscoDropReason, LongAdder> drops;
+
     public final LongAdder pingsSent;
     public final LongAdder pongsSent;
 
@@ -139,9 +140,17 @@ public final class DirectManager implements AutoCloseable {
      *     forwards to, or that some exposed service could admit); others are dropped unanswered
      * @param gate the one inbound chokepoint: every QUIC stream a peer opens goes there
      */
-    public DirectManager(NodeIdentity identity, NodeVerifier verifier, EventLoopGroup group, Class<? extends DatagramChannel> channelType,
-            Signalling signalling, Supplier<List<InetSocketAddress>> stunServers, Predicate<NodeKey> acceptsPeer,
-            Consumer<InboundStream> gate, InetSocketAddress serverBind, InetSocketAddress clientBind) {
+    public DirectManager(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> channelType,
+            Signalling signalling,
+            Supplier<List<InetSocketAddress>> stunServers,
+            Predicate<NodeKey> acceptsPeer,
+            Consumer<InboundStream> gate,
+            InetSocketAddress serverBind,
+            InetSocketAddress clientBind) {
         this.identity = identity;
         this.loop = group.next();
         this.channelType = channelType;
@@ -193,9 +202,14 @@ public final class DirectManager implements AutoCloseable {
             s.startDiscovery(stunServers, loop);
         }
         running = true;
-        ticker = loop.scheduleAtFixedRate(() -> punch.tick(System.nanoTime()), PUNCH_INTERVAL.toMillis(),
-                PUNCH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        log.info("direct path sockets: server {}, client {}", sockets.server.channel().localAddress(),
+        ticker = loop.scheduleAtFixedRate(
+                () -> punch.tick(System.nanoTime()),
+                PUNCH_INTERVAL.toMillis(),
+                PUNCH_INTERVAL.toMillis(),
+                TimeUnit.MILLISECONDS);
+        log.info(
+                "direct path sockets: server {}, client {}",
+                sockets.server.channel().localAddress(),
                 sockets.client.channel().localAddress());
     }
 
@@ -229,7 +243,8 @@ public final class DirectManager implements AutoCloseable {
     /** Our candidates for {@code peer} (the socket of our role in that pair). */
     public CompletableFuture<List<InetSocketAddress>> endpointsFor(NodeKey peer) {
         CompletableFuture<List<InetSocketAddress>> f = new CompletableFuture<>();
-        loop.execute(() -> f.complete(sockets.forRole(identity.nodeKey().compareTo(peer) < 0).endpoints()));
+        loop.execute(() -> f.complete(
+                sockets.forRole(identity.nodeKey().compareTo(peer) < 0).endpoints()));
         return f;
     }
 

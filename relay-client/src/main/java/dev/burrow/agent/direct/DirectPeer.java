@@ -22,6 +22,7 @@ final class DirectPeer {
     final NodeKey key;
     /** The pair's QUIC client is the node with the smaller key: it pings, announces and connects from its client socket. */
     final boolean weAreClient;
+
     private final DirectSockets sockets;
 
     // Owned by the event loop: disco.

@@ -84,7 +84,9 @@ final class DirectPeers {
     /** On the loop: updates the peer's status and tells the listeners when it went direct or relayed. */
     void publish(DirectPeer p, long now, boolean wasDirect) {
         boolean direct = p.direct(now);
-        statusView.put(p.key, new DirectPeerStatus(p.key.nodeId(), direct, p.best, p.best == null ? null : p.bestRttNanos / 1e6));
+        statusView.put(
+                p.key,
+                new DirectPeerStatus(p.key.nodeId(), direct, p.best, p.best == null ? null : p.bestRttNanos / 1e6));
         if (direct != wasDirect) {
             for (var l : pathListeners) {
                 l.accept(p.key, direct);

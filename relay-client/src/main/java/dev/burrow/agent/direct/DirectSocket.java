@@ -70,15 +70,23 @@ final class DirectSocket {
         return all;
     }
 
-    void bind(EventLoop loop, Class<? extends DatagramChannel> channelType, InetSocketAddress at, ChannelHandler codec,
-              Receiver disco) throws IOException {
-        Bootstrap b = new Bootstrap().group(loop).channel(channelType)
+    void bind(
+            EventLoop loop,
+            Class<? extends DatagramChannel> channelType,
+            InetSocketAddress at,
+            ChannelHandler codec,
+            Receiver disco)
+            throws IOException {
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
                 .option(ChannelOption.SO_RCVBUF, 1 << 21)
                 .option(ChannelOption.SO_SNDBUF, 1 << 21)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        stun = StunClient.attach(ch, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(3)), StunMetrics.NOOP);
+                        stun = StunClient.attach(
+                                ch, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(3)), StunMetrics.NOOP);
                         ch.pipeline().addLast(new StunDemuxHandler(stun));
                         ch.pipeline().addLast(new DiscoDemux(disco));
                         ch.pipeline().addLast(codec);
@@ -86,14 +94,21 @@ final class DirectSocket {
                 });
         var f = b.bind(at).awaitUninterruptibly();
         if (!f.isSuccess()) {
-            throw new IOException("cannot bind direct-path UDP socket " + at + ": " + f.cause().getMessage(), f.cause());
+            throw new IOException(
+                    "cannot bind direct-path UDP socket " + at + ": "
+                            + f.cause().getMessage(),
+                    f.cause());
         }
         channel = f.channel();
     }
 
     /** Starts endpoint discovery on this socket (its interface addresses and STUN mappings). */
     void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop) {
-        EndpointDiscovery discovery = new EndpointDiscovery(stun, localAddress().getPort(), stunServers, loop,
+        EndpointDiscovery discovery = new EndpointDiscovery(
+                stun,
+                localAddress().getPort(),
+                stunServers,
+                loop,
                 eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps));
         sources.add(CandidateSource.of(discovery));
         discovery.start();

@@ -34,9 +34,13 @@ final class DirectStreamAcceptor extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        deadline = ctx.executor().schedule(() -> {
-            ctx.close();
-        }, HEADER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        deadline = ctx.executor()
+                .schedule(
+                        () -> {
+                            ctx.close();
+                        },
+                        HEADER_TIMEOUT_MILLIS,
+                        TimeUnit.MILLISECONDS);
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.regex.Pattern;
 public final class DirectStreamHeader {
     /** Service names are DNS-label sized (as in relay frames). */
     public static final int MAX_SERVICE_LENGTH = 63;
+
     private static final Pattern SERVICE = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
     private DirectStreamHeader() {}

@@ -67,8 +67,17 @@ final class DiscoExchange {
             return; // discovery not done yet; the next tick's upgrade retries
         }
         p.lastCallMeMaybeNanos = now;
-        boolean sent = signalling.send(p.key, box.seal(p.key, new DiscoMessage.CallMeMaybe(eps), p.sock().channel().alloc()));
-        log.info("call-me-maybe to {} with {} candidates{}", p.key.shortId(), eps.size(), sent ? "" : ": dropped (relay not connected or busy)");
+        boolean sent = signalling.send(
+                p.key,
+                box.seal(
+                        p.key,
+                        new DiscoMessage.CallMeMaybe(eps),
+                        p.sock().channel().alloc()));
+        log.info(
+                "call-me-maybe to {} with {} candidates{}",
+                p.key.shortId(),
+                eps.size(),
+                sent ? "" : ": dropped (relay not connected or busy)");
     }
 
     /** Pings {@code to} from the socket of our role (at most {@link DirectManager#MAX_PENDING_PINGS} in flight per peer). */
@@ -80,8 +89,13 @@ final class DiscoExchange {
         random.nextBytes(tx);
         p.pending.put(new DirectPeer.TxKey(tx), new DirectPeer.Pending(to, now));
         DirectSocket s = p.sock();
-        s.channel().writeAndFlush(new DatagramPacket(box.seal(p.key, new DiscoMessage.Ping(tx, DirectManager.PING_PADDING),
-                s.channel().alloc()), to));
+        s.channel()
+                .writeAndFlush(new DatagramPacket(
+                        box.seal(
+                                p.key,
+                                new DiscoMessage.Ping(tx, DirectManager.PING_PADDING),
+                                s.channel().alloc()),
+                        to));
         pingsSent.increment();
     }
 
@@ -125,8 +139,12 @@ final class DiscoExchange {
                 if (sock == null) {
                     return; // pings only make sense directly
                 }
-                int pingBytes = DiscoLimits.HEADER_LENGTH + DiscoCodec.encodeMessage(ping).length + DiscoLimits.TAG_LENGTH;
-                ByteBuf pong = box.seal(p.key, new DiscoMessage.Pong(ping.txId(), from), sock.channel().alloc());
+                int pingBytes =
+                        DiscoLimits.HEADER_LENGTH + DiscoCodec.encodeMessage(ping).length + DiscoLimits.TAG_LENGTH;
+                ByteBuf pong = box.seal(
+                        p.key,
+                        new DiscoMessage.Pong(ping.txId(), from),
+                        sock.channel().alloc());
                 if (pong.readableBytes() > 3 * pingBytes) {
                     pong.release(); // anti-amplification towards an unvalidated address
                     return;

@@ -55,9 +55,16 @@ final class PunchScheduler {
     /** A pong proved {@code from}: keep it when it is the first, the current or a clearly faster path. */
     void pathProven(DirectPeer p, InetSocketAddress from, long rtt, long now) {
         boolean wasDirect = p.direct(now);
-        if (p.best == null || !p.trusted(now) || from.equals(p.best) || rtt < p.bestRttNanos * DirectManager.BETTER_RTT_FACTOR) {
+        if (p.best == null
+                || !p.trusted(now)
+                || from.equals(p.best)
+                || rtt < p.bestRttNanos * DirectManager.BETTER_RTT_FACTOR) {
             if (!from.equals(p.best)) {
-                log.info("direct path to {} via {} (rtt {} ms)", p.key.shortId(), from, String.format("%.1f", rtt / 1e6));
+                log.info(
+                        "direct path to {} via {} (rtt {} ms)",
+                        p.key.shortId(),
+                        from,
+                        String.format("%.1f", rtt / 1e6));
             }
             p.best = from;
             p.bestRttNanos = rtt;
@@ -84,9 +91,10 @@ final class PunchScheduler {
     void tick(long now) {
         for (Iterator<DirectPeer> it = peers.all().iterator(); it.hasNext(); ) {
             DirectPeer p = it.next();
-            boolean wasDirect = p.direct(now) ;
+            boolean wasDirect = p.direct(now);
             p.pending.values().removeIf(x -> now - x.sentNanos() > DirectManager.PING_TIMEOUT.toNanos());
-            if (now < p.punchUntilNanos && now - p.lastPunchNanos >= DirectManager.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
+            if (now < p.punchUntilNanos
+                    && now - p.lastPunchNanos >= DirectManager.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
                 punch(p, now);
             }
             if (p.best != null && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
@@ -94,7 +102,10 @@ final class PunchScheduler {
                 disco.ping(p, p.best, now);
             }
             if (p.best != null && !p.trusted(now)) {
-                log.info("direct path to {} via {} lost (no pong for {} ms); new streams use the relay", p.key.shortId(), p.best,
+                log.info(
+                        "direct path to {} via {} lost (no pong for {} ms); new streams use the relay",
+                        p.key.shortId(),
+                        p.best,
                         DirectManager.TRUST_DURATION.toMillis());
                 p.best = null;
             }

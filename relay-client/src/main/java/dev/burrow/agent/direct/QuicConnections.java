@@ -57,8 +57,13 @@ final class QuicConnections {
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
 
-    QuicConnections(NodeIdentity identity, NodeVerifier verifier, EventLoop loop, DirectPeers peers, DirectSockets sockets,
-                    Consumer<InboundStream> gate) {
+    QuicConnections(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoop loop,
+            DirectPeers peers,
+            DirectSockets sockets,
+            Consumer<InboundStream> gate) {
         this.identity = identity;
         this.verifier = verifier;
         this.loop = loop;
@@ -69,8 +74,11 @@ final class QuicConnections {
 
     /** The server socket's codec: accepts connections from the peers we punch with. */
     ChannelHandler serverCodec() {
-        NodeVerifier handshakeVerifier = NodeVerifier.builder().trustCas(verifier.caCertificates()).acceptAnySelfSigned(true)
-                .clock(verifier.clock()).build();
+        NodeVerifier handshakeVerifier = NodeVerifier.builder()
+                .trustCas(verifier.caCertificates())
+                .acceptAnySelfSigned(true)
+                .clock(verifier.clock())
+                .build();
         QuicSslContext serverTls = DirectTls.server(identity, handshakeVerifier);
         return new QuicServerCodecBuilder()
                 .sslContext(serverTls)
@@ -95,8 +103,8 @@ final class QuicConnections {
     ChannelHandler clientCodec() {
         return new QuicClientCodecBuilder()
                 // TLS is per connection: the server must be exactly the peer we punched with
-                .sslEngineProvider(ch -> (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get())
-                        .newEngine(ch.alloc()))
+                .sslEngineProvider(ch ->
+                        (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get()).newEngine(ch.alloc()))
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .initialMaxData(16 << 20)
                 .initialMaxStreamDataBidirectionalLocal(2 << 20)
@@ -107,23 +115,26 @@ final class QuicConnections {
 
     /** On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off). */
     void openStream(DirectPeer p, String service, CompletableFuture<Channel> result) {
-        p.quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL)
+        p.quic.newStreamBootstrap()
+                .type(QuicStreamType.BIDIRECTIONAL)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInboundHandlerAdapter())
-                .create().addListener(f -> {
+                .create()
+                .addListener(f -> {
                     if (!f.isSuccess()) {
                         result.completeExceptionally(f.cause());
                         return;
                     }
                     QuicStreamChannel s = (QuicStreamChannel) f.getNow();
-                    s.writeAndFlush(DirectStreamHeader.encode(service, s.alloc())).addListener(w -> {
-                        if (w.isSuccess()) {
-                            result.complete(s);
-                        } else {
-                            s.close();
-                            result.completeExceptionally(w.cause());
-                        }
-                    });
+                    s.writeAndFlush(DirectStreamHeader.encode(service, s.alloc()))
+                            .addListener(w -> {
+                                if (w.isSuccess()) {
+                                    result.complete(s);
+                                } else {
+                                    s.close();
+                                    result.completeExceptionally(w.cause());
+                                }
+                            });
                 });
     }
 
@@ -136,16 +147,22 @@ final class QuicConnections {
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
         Channel[] attempt = new Channel[1];
-        ScheduledFuture<?> deadline = loop.schedule(() -> {
-            if (p.connecting == cf) {
-                log.info("QUIC handshake with {} at {} did not finish within {} s; retrying", p.key.shortId(), to,
-                        DirectManager.QUIC_CONNECT_TIMEOUT.toSeconds());
-                p.connecting = null;
-                if (attempt[0] != null) {
-                    attempt[0].close();
-                }
-            }
-        }, DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> deadline = loop.schedule(
+                () -> {
+                    if (p.connecting == cf) {
+                        log.info(
+                                "QUIC handshake with {} at {} did not finish within {} s; retrying",
+                                p.key.shortId(),
+                                to,
+                                DirectManager.QUIC_CONNECT_TIMEOUT.toSeconds());
+                        p.connecting = null;
+                        if (attempt[0] != null) {
+                            attempt[0].close();
+                        }
+                    }
+                },
+                DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(),
+                TimeUnit.MILLISECONDS);
         var connect = QuicChannel.newBootstrap(sockets.client.channel())
                 .attr(EXPECTED_PEER, p.key)
                 .handler(new ChannelInboundHandlerAdapter() {
@@ -158,36 +175,41 @@ final class QuicConnections {
                 .remoteAddress(to)
                 .connect();
         connect.addListener(f -> loop.execute(() -> {
-                    deadline.cancel(false);
-                    if (p.connecting == cf) {
-                        p.connecting = null;
-                    }
-                    if (!f.isSuccess()) {
-                        log.info("QUIC connection to {} at {} failed: {}", p.key.shortId(), to, f.cause().toString());
-                        return;
-                    }
-                    QuicChannel qc = (QuicChannel) f.getNow();
-                    if (p.quic != null && p.quic != qc && p.quic.isActive()) {
-                        qc.close(); // a late duplicate
-                        return;
-                    }
-                    try {
-                        VerifiedPeer vp = NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, p.key);
-                        log.info("QUIC connection to {} at {} up", vp.nodeKey().shortId(), to);
-                    } catch (Exception e) {
-                        log.warn("QUIC peer at {} did not verify as {}: {}", to, p.key.shortId(), e.getMessage());
-                        qc.close();
-                        return;
-                    }
-                    p.quic = qc;
-                    qc.closeFuture().addListener(c -> loop.execute(() -> {
+            deadline.cancel(false);
+            if (p.connecting == cf) {
+                p.connecting = null;
+            }
+            if (!f.isSuccess()) {
+                log.info(
+                        "QUIC connection to {} at {} failed: {}",
+                        p.key.shortId(),
+                        to,
+                        f.cause().toString());
+                return;
+            }
+            QuicChannel qc = (QuicChannel) f.getNow();
+            if (p.quic != null && p.quic != qc && p.quic.isActive()) {
+                qc.close(); // a late duplicate
+                return;
+            }
+            try {
+                VerifiedPeer vp = NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, p.key);
+                log.info("QUIC connection to {} at {} up", vp.nodeKey().shortId(), to);
+            } catch (Exception e) {
+                log.warn("QUIC peer at {} did not verify as {}: {}", to, p.key.shortId(), e.getMessage());
+                qc.close();
+                return;
+            }
+            p.quic = qc;
+            qc.closeFuture()
+                    .addListener(c -> loop.execute(() -> {
                         if (p.quic == qc) {
                             p.quic = null;
                             peers.publish(p, System.nanoTime(), true);
                         }
                     }));
-                    peers.publish(p, System.nanoTime(), false);
-                }));
+            peers.publish(p, System.nanoTime(), false);
+        }));
     }
 
     /** A QUIC connection accepted on the server socket: it must be a verified peer we are punching with. */
@@ -212,12 +234,13 @@ final class QuicConnections {
         if (old != null && old != qc) {
             old.close();
         }
-        qc.closeFuture().addListener(c -> loop.execute(() -> {
-            if (p.quic == qc) {
-                p.quic = null;
-                peers.publish(p, System.nanoTime(), true);
-            }
-        }));
+        qc.closeFuture()
+                .addListener(c -> loop.execute(() -> {
+                    if (p.quic == qc) {
+                        p.quic = null;
+                        peers.publish(p, System.nanoTime(), true);
+                    }
+                }));
         log.info("QUIC connection from {} at {} up", p.key.shortId(), qc.remoteSocketAddress());
         peers.publish(p, System.nanoTime(), false);
     }
@@ -238,7 +261,8 @@ final class QuicConnections {
             if (!peers.contains(claimed)) {
                 return null;
             }
-            return NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, claimed).nodeKey();
+            return NodeTls.verifiedPeer(qc.sslEngine().getSession(), verifier, claimed)
+                    .nodeKey();
         } catch (Exception e) {
             return null;
         }

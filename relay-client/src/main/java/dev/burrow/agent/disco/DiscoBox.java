@@ -36,6 +36,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class DiscoBox {
     /** Peers with key state; beyond this the least recently used is forgotten (bounded memory). */
     public static final int MAX_PEERS = 4096;
+
     private static final String CIPHER = "ChaCha20-Poly1305";
 
     /** A packet that opened: who sent it (proven by the box) and what. */
@@ -134,7 +135,9 @@ public final class DiscoBox {
         }
         byte[] session = p.session();
         boolean current = st.recvSession != null && Arrays.equals(session, st.recvSession);
-        if (!current && st.recvSession != null && Long.compareUnsigned(p.sessionStartMillis(), startMillis(st.recvSession)) <= 0) {
+        if (!current
+                && st.recvSession != null
+                && Long.compareUnsigned(p.sessionStartMillis(), startMillis(st.recvSession)) <= 0) {
             return Result.drop(DiscoDropReason.STALE_SESSION);
         }
         if (current && !st.window.check(p.counter())) {

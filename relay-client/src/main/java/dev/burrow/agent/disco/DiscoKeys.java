@@ -66,7 +66,10 @@ public final class DiscoKeys {
         byte[] le = ed25519.bytes();
         le[31] &= 0x7F; // drop the sign bit of x
         BigInteger y = new BigInteger(1, reverse(le));
-        BigInteger u = BigInteger.ONE.add(y).multiply(BigInteger.ONE.subtract(y).mod(P).modInverse(P)).mod(P);
+        BigInteger u = BigInteger.ONE
+                .add(y)
+                .multiply(BigInteger.ONE.subtract(y).mod(P).modInverse(P))
+                .mod(P);
         byte[] be = u.toByteArray();
         byte[] out = new byte[32];
         for (int i = 0; i < 32 && i < be.length; i++) {

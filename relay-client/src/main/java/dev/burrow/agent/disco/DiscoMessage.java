@@ -74,7 +74,8 @@ public sealed interface DiscoMessage {
         public CallMeMaybe {
             endpoints = List.copyOf(endpoints);
             if (endpoints.isEmpty() || endpoints.size() > DiscoLimits.MAX_ENDPOINTS) {
-                throw new IllegalArgumentException("1 to " + DiscoLimits.MAX_ENDPOINTS + " endpoints, not " + endpoints.size());
+                throw new IllegalArgumentException(
+                        "1 to " + DiscoLimits.MAX_ENDPOINTS + " endpoints, not " + endpoints.size());
             }
         }
     }

@@ -49,8 +49,11 @@ public record DiscoPacket(NodeKey sender, byte[] session, long counter, byte[] s
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DiscoPacket p && sender.equals(p.sender) && Arrays.equals(session, p.session)
-                && counter == p.counter && Arrays.equals(sealed, p.sealed);
+        return o instanceof DiscoPacket p
+                && sender.equals(p.sender)
+                && Arrays.equals(session, p.session)
+                && counter == p.counter
+                && Arrays.equals(sealed, p.sealed);
     }
 
     @Override

@@ -14,7 +14,9 @@ public record Endpoint(InetSocketAddress address, Source source) {
     /** {@code 192.0.2.2:43203 (local)}: how logs and status show it (not the record's {@code Endpoint[...]}). */
     @Override
     public String toString() {
-        String host = address.getAddress() == null ? address.getHostString() : address.getAddress().getHostAddress();
+        String host = address.getAddress() == null
+                ? address.getHostString()
+                : address.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + " ("
                 + source.name().toLowerCase(java.util.Locale.ROOT) + ")";
     }

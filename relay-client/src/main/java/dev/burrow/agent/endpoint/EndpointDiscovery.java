@@ -49,7 +49,11 @@ public final class EndpointDiscovery implements AutoCloseable {
     private ScheduledFuture<?> refreshTask;
     private ScheduledFuture<?> pollTask;
 
-    public EndpointDiscovery(StunClient stun, int port, Supplier<List<InetSocketAddress>> stunServers, EventExecutor executor,
+    public EndpointDiscovery(
+            StunClient stun,
+            int port,
+            Supplier<List<InetSocketAddress>> stunServers,
+            EventExecutor executor,
             Consumer<List<Endpoint>> onChange) {
         this.stun = stun;
         this.port = port;
@@ -59,13 +63,18 @@ public final class EndpointDiscovery implements AutoCloseable {
     }
 
     public void start() {
-        refreshTask = executor.scheduleWithFixedDelay(this::refresh, 0, REFRESH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-        pollTask = executor.scheduleWithFixedDelay(() -> {
-            if (!localAddresses().equals(lastInterfaces)) {
-                log.info("network interfaces changed: refreshing endpoints");
-                refresh();
-            }
-        }, INTERFACE_POLL.toMillis(), INTERFACE_POLL.toMillis(), TimeUnit.MILLISECONDS);
+        refreshTask =
+                executor.scheduleWithFixedDelay(this::refresh, 0, REFRESH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        pollTask = executor.scheduleWithFixedDelay(
+                () -> {
+                    if (!localAddresses().equals(lastInterfaces)) {
+                        log.info("network interfaces changed: refreshing endpoints");
+                        refresh();
+                    }
+                },
+                INTERFACE_POLL.toMillis(),
+                INTERFACE_POLL.toMillis(),
+                TimeUnit.MILLISECONDS);
     }
 
     /** The endpoints as of the last refresh. */

@@ -32,7 +32,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -63,16 +62,18 @@ public final class RelayEnroller {
      * @return what the relay issued
      * @throws IOException when the relay cannot be reached, refuses, or answers something unusable
      */
-    public static EnrolmentResponse enrol(URI relay, SslContext trust, NodeIdentity identity, String token,
-                                          String nameOrNull, Duration timeout) throws IOException {
+    public static EnrolmentResponse enrol(
+            URI relay, SslContext trust, NodeIdentity identity, String token, String nameOrNull, Duration timeout)
+            throws IOException {
         byte[] body = EnrolmentMessages.encode(EnrolmentService.createRequest(identity, token, nameOrNull));
         FullHttpResponse response = post(relay, trust, body, timeout);
         try {
             byte[] content = ByteBufUtil.getBytes(response.content());
             if (!HttpResponseStatus.OK.equals(response.status())) {
-                String text = EnrolmentMessages.errorText(java.util.Arrays.copyOf(content, Math.min(content.length, MAX_ERROR_TEXT)));
-                throw new IOException("enrolment refused by the relay (" + response.status().code() + ")"
-                        + (text.isEmpty() ? "" : ": " + text));
+                String text = EnrolmentMessages.errorText(
+                        java.util.Arrays.copyOf(content, Math.min(content.length, MAX_ERROR_TEXT)));
+                throw new IOException("enrolment refused by the relay ("
+                        + response.status().code() + ")" + (text.isEmpty() ? "" : ": " + text));
             }
             EnrolmentResponse issued = EnrolmentMessages.parseResponse(content);
             List<X509Certificate> chain = EnrolmentService.chainFrom(issued, identity.nodeKey());
@@ -85,7 +86,8 @@ public final class RelayEnroller {
         }
     }
 
-    private static FullHttpResponse post(URI relay, SslContext trust, byte[] body, Duration timeout) throws IOException {
+    private static FullHttpResponse post(URI relay, SslContext trust, byte[] body, Duration timeout)
+            throws IOException {
         if (!"https".equalsIgnoreCase(relay.getScheme()) || relay.getHost() == null) {
             throw new IOException("enrolment needs an https:// relay URL, got " + relay);
         }
@@ -115,7 +117,8 @@ public final class RelayEnroller {
 
                                 @Override
                                 public void channelInactive(ChannelHandlerContext ctx) {
-                                    result.completeExceptionally(new IOException("the relay closed the connection without an answer"));
+                                    result.completeExceptionally(
+                                            new IOException("the relay closed the connection without an answer"));
                                 }
 
                                 @Override
@@ -126,8 +129,8 @@ public final class RelayEnroller {
                             });
                         }
                     });
-            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
-                    RelayProtocol.ENROL_PATH, Unpooled.wrappedBuffer(body));
+            FullHttpRequest req = new DefaultFullHttpRequest(
+                    HttpVersion.HTTP_1_1, HttpMethod.POST, RelayProtocol.ENROL_PATH, Unpooled.wrappedBuffer(body));
             req.headers().set(HttpHeaderNames.HOST, host + ":" + port);
             req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
             req.headers().set(HttpHeaderNames.CONTENT_LENGTH, body.length);

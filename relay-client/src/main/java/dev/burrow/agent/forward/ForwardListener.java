@@ -86,8 +86,17 @@ public final class ForwardListener implements AutoCloseable {
     private volatile Readiness readiness;
     private final AtomicInteger held = new AtomicInteger();
 
-    public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
-            AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections) {
+    public ForwardListener(
+            ForwardSpec spec,
+            PathSelector paths,
+            PeerStreamDialer dialer,
+            EventLoopGroup group,
+            Transport transport,
+            AgentMetrics metrics,
+            ActiveStreams active,
+            RecentRefusals refusals,
+            Duration idleTimeout,
+            int maxConnections) {
         this(spec, paths, dialer, group, transport, metrics, active, refusals, idleTimeout, maxConnections, null);
     }
 
@@ -95,8 +104,17 @@ public final class ForwardListener implements AutoCloseable {
      * @param names resolves {@link ForwardSpec#peerName()} through the relay; null when this agent
      *     trusts no fleet CA (a forward by name then refuses every connection)
      */
-    public ForwardListener(ForwardSpec spec, PathSelector paths, PeerStreamDialer dialer, EventLoopGroup group, Transport transport,
-            AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, Duration idleTimeout, int maxConnections,
+    public ForwardListener(
+            ForwardSpec spec,
+            PathSelector paths,
+            PeerStreamDialer dialer,
+            EventLoopGroup group,
+            Transport transport,
+            AgentMetrics metrics,
+            ActiveStreams active,
+            RecentRefusals refusals,
+            Duration idleTimeout,
+            int maxConnections,
             PeerNameResolver names) {
         this.names = names;
         this.spec = spec;
@@ -142,11 +160,18 @@ public final class ForwardListener implements AutoCloseable {
             if (x.isSuccess()) {
                 server = f.channel();
                 InetSocketAddress bound = (InetSocketAddress) f.channel().localAddress();
-                log.info("forwarding {}:{} to {}/{}", bound.getHostString(), bound.getPort(), spec.peerLabel(), spec.service());
+                log.info(
+                        "forwarding {}:{} to {}/{}",
+                        bound.getHostString(),
+                        bound.getPort(),
+                        spec.peerLabel(),
+                        spec.service());
                 result.complete(bound);
             } else {
-                result.completeExceptionally(new IOException("cannot listen on " + spec.bindHost() + ":" + spec.bindPort()
-                        + ": " + x.cause().getMessage(), x.cause()));
+                result.completeExceptionally(new IOException(
+                        "cannot listen on " + spec.bindHost() + ":" + spec.bindPort() + ": "
+                                + x.cause().getMessage(),
+                        x.cause()));
             }
         });
         return result;
@@ -159,7 +184,9 @@ public final class ForwardListener implements AutoCloseable {
             fail(local, "forward connection limit (" + maxConnections + ") reached", null);
             return;
         }
-        local.closeFuture().addListener(x -> { /* counted when the stream ends */ });
+        local.closeFuture().addListener(x -> {
+            /* counted when the stream ends */
+        });
         Readiness r = readiness;
         if (r != null && !r.ready()) {
             hold(local, r);
@@ -172,13 +199,19 @@ public final class ForwardListener implements AutoCloseable {
         if (held.incrementAndGet() > MAX_HELD_CONNECTIONS) {
             held.decrementAndGet();
             current.decrementAndGet();
-            fail(local, "not connected to the relay yet, and " + MAX_HELD_CONNECTIONS + " connections already wait for it", null);
+            fail(
+                    local,
+                    "not connected to the relay yet, and " + MAX_HELD_CONNECTIONS + " connections already wait for it",
+                    null);
             return;
         }
         CompletableFuture<Object> waited = new CompletableFuture<>();
         r.whenReady().whenComplete((v, e) -> waited.complete(e == null ? Boolean.TRUE : Boolean.FALSE));
-        var timer = local.eventLoop().schedule(() -> waited.complete(Boolean.FALSE), HOLD_TIMEOUT.toMillis(),
-                java.util.concurrent.TimeUnit.MILLISECONDS);
+        var timer = local.eventLoop()
+                .schedule(
+                        () -> waited.complete(Boolean.FALSE),
+                        HOLD_TIMEOUT.toMillis(),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
         waited.whenComplete((ok, e) -> local.eventLoop().execute(() -> {
             timer.cancel(false);
             held.decrementAndGet();
@@ -189,7 +222,10 @@ public final class ForwardListener implements AutoCloseable {
                 open(local);
             } else {
                 current.decrementAndGet();
-                fail(local, "not connected to the relay within " + HOLD_TIMEOUT.toSeconds() + " s (see burrow status)", null);
+                fail(
+                        local,
+                        "not connected to the relay within " + HOLD_TIMEOUT.toSeconds() + " s (see burrow status)",
+                        null);
             }
         }));
     }
@@ -201,7 +237,10 @@ public final class ForwardListener implements AutoCloseable {
         }
         if (names == null) {
             current.decrementAndGet();
-            fail(local, "peer " + spec.peerName() + " is a name, and names need a fleet CA (fleet-ca / --fleet-ca)", null);
+            fail(
+                    local,
+                    "peer " + spec.peerName() + " is a name, and names need a fleet CA (fleet-ca / --fleet-ca)",
+                    null);
             return;
         }
         names.resolve(spec.peerName()).whenComplete((key, err) -> {
@@ -217,17 +256,19 @@ public final class ForwardListener implements AutoCloseable {
     private void dial(Channel local, NodeKey peer) {
         PeerPath path = paths.pathFor(peer);
         lastPath = path.name();
-        dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName()).whenComplete((stream, err) -> {
-            if (err != null) {
-                if (spec.byName()) {
-                    names.invalidate(spec.peerName()); // the node may have moved, or the relay lied: ask again next time
-                }
-                current.decrementAndGet();
-                fail(local, describe(err), err);
-                return;
-            }
-            stream.channel().eventLoop().execute(() -> join(local, stream, path.name(), peer));
-        });
+        dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName())
+                .whenComplete((stream, err) -> {
+                    if (err != null) {
+                        if (spec.byName()) {
+                            names.invalidate(
+                                    spec.peerName()); // the node may have moved, or the relay lied: ask again next time
+                        }
+                        current.decrementAndGet();
+                        fail(local, describe(err), err);
+                        return;
+                    }
+                    stream.channel().eventLoop().execute(() -> join(local, stream, path.name(), peer));
+                });
     }
 
     private void join(Channel local, PeerStream stream, String pathName, NodeKey peer) {
@@ -239,15 +280,25 @@ public final class ForwardListener implements AutoCloseable {
         }
         long id = active.nextId();
         metrics.streamOpened(Direction.OUTBOUND);
-        Splice splice = Splice.join(StreamEnd.plain(local, "client " + local.remoteAddress()),
-                StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()), idleTimeout,
+        Splice splice = Splice.join(
+                StreamEnd.plain(local, "client " + local.remoteAddress()),
+                StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()),
+                idleTimeout,
                 (toPeer, fromPeer, outcome) -> {
                     current.decrementAndGet();
                     active.remove(id, fromPeer, toPeer);
                     metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
                 });
-        active.add(new ActiveStreams.Entry(id, Direction.OUTBOUND, peer, stream.peer().name(), spec.service(), pathName,
-                String.valueOf(local.remoteAddress()), Instant.now(), splice));
+        active.add(new ActiveStreams.Entry(
+                id,
+                Direction.OUTBOUND,
+                peer,
+                stream.peer().name(),
+                spec.service(),
+                pathName,
+                String.valueOf(local.remoteAddress()),
+                Instant.now(),
+                splice));
         if (splice.isFinished()) {
             active.remove(id, splice.bytesBtoA(), splice.bytesAtoB());
         }
@@ -268,10 +319,21 @@ public final class ForwardListener implements AutoCloseable {
         Throwable t = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         if (t instanceof StreamRefusedException r) {
             metrics.streamRefused(Direction.OUTBOUND, r.code());
-            refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.OUTBOUND, spec.peerLabel(), spec.service(), r.code(),
-                    r.by(), r.getMessage()));
+            refusals.add(new RecentRefusals.Refusal(
+                    Instant.now(),
+                    Direction.OUTBOUND,
+                    spec.peerLabel(),
+                    spec.service(),
+                    r.code(),
+                    r.by(),
+                    r.getMessage()));
         }
-        log.warn("forward {}/{}: connection from {} failed: {}", spec.peerLabel(), spec.service(), local.remoteAddress(), reason);
+        log.warn(
+                "forward {}/{}: connection from {} failed: {}",
+                spec.peerLabel(),
+                spec.service(),
+                local.remoteAddress(),
+                reason);
         // Reset: the local client must not mistake a refusal for an empty, successful answer.
         try {
             local.config().setOption(ChannelOption.SO_LINGER, 0);

@@ -15,7 +15,8 @@ import java.util.Objects;
  *     connection and checked in the peer's certificate end to end; null when addressed by key
  * @param peerLabel how the user wrote the peer (node ID, alias or name), for status
  */
-public record ForwardSpec(String bindHost, int bindPort, NodeKey peer, String peerName, String peerLabel, String service) {
+public record ForwardSpec(
+        String bindHost, int bindPort, NodeKey peer, String peerName, String peerLabel, String service) {
     /** Forwards listen on loopback unless told otherwise: a forward is a door into a peer's service. */
     public static final String DEFAULT_BIND_HOST = "127.0.0.1";
 
@@ -43,7 +44,8 @@ public record ForwardSpec(String bindHost, int bindPort, NodeKey peer, String pe
 
     /** A forward to the node named {@code peerName} (needs a fleet CA: the name is checked in the peer's certificate). */
     public static ForwardSpec byName(String bindHost, int bindPort, String peerName, String service) {
-        return new ForwardSpec(bindHost, bindPort, null, Objects.requireNonNull(peerName, "peerName"), peerName, service);
+        return new ForwardSpec(
+                bindHost, bindPort, null, Objects.requireNonNull(peerName, "peerName"), peerName, service);
     }
 
     public boolean byName() {
@@ -74,6 +76,7 @@ public record ForwardSpec(String bindHost, int bindPort, NodeKey peer, String pe
 
     @Override
     public String toString() {
-        return (bindHost.indexOf(':') >= 0 ? "[" + bindHost + "]" : bindHost) + ":" + bindPort + " -> " + peerLabel + "/" + service;
+        return (bindHost.indexOf(':') >= 0 ? "[" + bindHost + "]" : bindHost) + ":" + bindPort + " -> " + peerLabel
+                + "/" + service;
     }
 }

@@ -83,13 +83,17 @@ public final class PeerNameResolver {
         return answer.thenCompose(keys -> {
             if (keys.isEmpty()) {
                 cache.remove(name);
-                return CompletableFuture.failedFuture(new StreamRefusedException(StreamStatusCode.PEER_NOT_FOUND,
-                        "no node named " + name + " is connected to the relay or its mesh", "relay"));
+                return CompletableFuture.failedFuture(new StreamRefusedException(
+                        StreamStatusCode.PEER_NOT_FOUND,
+                        "no node named " + name + " is connected to the relay or its mesh",
+                        "relay"));
             }
             if (keys.size() > 1) {
                 cache.remove(name);
-                return CompletableFuture.failedFuture(new StreamRefusedException(StreamStatusCode.PEER_NOT_FOUND,
-                        "name " + name + " is ambiguous: " + keys.size() + " connected nodes carry it; connect by node ID instead",
+                return CompletableFuture.failedFuture(new StreamRefusedException(
+                        StreamStatusCode.PEER_NOT_FOUND,
+                        "name " + name + " is ambiguous: " + keys.size()
+                                + " connected nodes carry it; connect by node ID instead",
                         "relay"));
             }
             NodeKey key = keys.get(0);

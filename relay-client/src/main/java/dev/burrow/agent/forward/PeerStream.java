@@ -16,7 +16,8 @@ public final class PeerStream {
     private final String path;
     private final PeerStreamDialer.DialHandler dialHandler;
 
-    PeerStream(Channel channel, SslHandler ssl, VerifiedPeer peer, String path, PeerStreamDialer.DialHandler dialHandler) {
+    PeerStream(
+            Channel channel, SslHandler ssl, VerifiedPeer peer, String path, PeerStreamDialer.DialHandler dialHandler) {
         this.channel = channel;
         this.ssl = ssl;
         this.peer = peer;

@@ -2,10 +2,10 @@ package dev.burrow.agent.forward;
 
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.StreamDefaults;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
-import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PreambleDecoder;
 import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.agent.stream.StreamStatusCode;
@@ -14,7 +14,6 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -84,13 +83,13 @@ public final class PeerStreamDialer {
      * peer's verified certificate is CA-issued and carries exactly that name, so a relay that maps a
      * name to the wrong key only ever causes a refusal.
      */
-    public CompletableFuture<PeerStream> open(PeerPath path, NodeKey peer, String service, EventLoop near,
-                                              String expectedName) {
+    public CompletableFuture<PeerStream> open(
+            PeerPath path, NodeKey peer, String service, EventLoop near, String expectedName) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
         if (waitingCount.incrementAndGet() > MAX_WAITING) {
             waitingCount.decrementAndGet();
-            result.completeExceptionally(new StreamRefusedException(StreamStatusCode.LIMIT_REACHED,
-                    "too many streams being opened at once", "this agent"));
+            result.completeExceptionally(new StreamRefusedException(
+                    StreamStatusCode.LIMIT_REACHED, "too many streams being opened at once", "this agent"));
             return result;
         }
         waiting.add(() -> openNow(path, peer, service, near, expectedName, result));
@@ -123,8 +122,13 @@ public final class PeerStreamDialer {
         }
     }
 
-    private void openNow(PeerPath path, NodeKey peer, String service, EventLoop near, String expectedName,
-                         CompletableFuture<PeerStream> result) {
+    private void openNow(
+            PeerPath path,
+            NodeKey peer,
+            String service,
+            EventLoop near,
+            String expectedName,
+            CompletableFuture<PeerStream> result) {
         result.whenComplete((s, e) -> {
             opening.decrementAndGet();
             drain();
@@ -149,8 +153,13 @@ public final class PeerStreamDialer {
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
-    private void startTls(Channel ch, String pathName, NodeKey peer, String service, String expectedName,
-                          CompletableFuture<PeerStream> result) {
+    private void startTls(
+            Channel ch,
+            String pathName,
+            NodeKey peer,
+            String service,
+            String expectedName,
+            CompletableFuture<PeerStream> result) {
         SslHandler ssl;
         try {
             ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
@@ -194,8 +203,13 @@ public final class PeerStreamDialer {
         private VerifiedPeer verified;
         private boolean statusSeen;
 
-        DialHandler(SslHandler ssl, String pathName, NodeKey peer, String service, String expectedName,
-                    CompletableFuture<PeerStream> result) {
+        DialHandler(
+                SslHandler ssl,
+                String pathName,
+                NodeKey peer,
+                String service,
+                String expectedName,
+                CompletableFuture<PeerStream> result) {
             this.expectedName = expectedName;
             this.ssl = ssl;
             this.pathName = pathName;
@@ -213,25 +227,31 @@ public final class PeerStreamDialer {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof SslHandshakeCompletionEvent hs) {
                 if (!hs.isSuccess()) {
-                    result.completeExceptionally(new SSLException("TLS with peer " + peer.shortId() + " failed: "
-                            + hs.cause().getMessage(), hs.cause()));
+                    result.completeExceptionally(new SSLException(
+                            "TLS with peer " + peer.shortId() + " failed: "
+                                    + hs.cause().getMessage(),
+                            hs.cause()));
                     ctx.close();
                     return;
                 }
                 try {
                     verified = NodeTls.verifiedPeer(ssl, verifier, peer);
                 } catch (Exception e) {
-                    result.completeExceptionally(new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+                    result.completeExceptionally(
+                            new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
                     ctx.close();
                     return;
                 }
                 if (expectedName != null && !(verified.caIssued() && expectedName.equals(verified.name()))) {
                     // The relay resolved the name to this key, but the certificate (which the TLS handshake
                     // bound to the key) does not carry the name: never send OPEN to a node we did not ask for.
-                    result.completeExceptionally(new StreamRefusedException(StreamStatusCode.NOT_ALLOWED, "node "
-                            + peer.shortId() + " is not named " + expectedName + " (its certificate says "
-                            + (verified.caIssued() ? verified.name() : "nothing: not CA-issued")
-                            + "); the relay's name answer was wrong", "this agent"));
+                    result.completeExceptionally(new StreamRefusedException(
+                            StreamStatusCode.NOT_ALLOWED,
+                            "node "
+                                    + peer.shortId() + " is not named " + expectedName + " (its certificate says "
+                                    + (verified.caIssued() ? verified.name() : "nothing: not CA-issued")
+                                    + "); the relay's name answer was wrong",
+                            "this agent"));
                     ctx.close();
                     return;
                 }
@@ -259,8 +279,8 @@ public final class PeerStreamDialer {
             }
             if (!(msg instanceof PeerStreamMessage.Status status)) {
                 ReferenceCountUtil.release(msg);
-                result.completeExceptionally(new StreamRefusedException(StreamStatusCode.BAD_REQUEST,
-                        "listener sent something other than STATUS", "peer"));
+                result.completeExceptionally(new StreamRefusedException(
+                        StreamStatusCode.BAD_REQUEST, "listener sent something other than STATUS", "peer"));
                 ctx.close();
                 return;
             }
@@ -291,8 +311,8 @@ public final class PeerStreamDialer {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof DecoderException d && d.getCause() instanceof PeerStreamDecodeException p) {
-                result.completeExceptionally(new StreamRefusedException(StreamStatusCode.BAD_REQUEST,
-                        "malformed STATUS: " + p.getMessage(), "peer"));
+                result.completeExceptionally(new StreamRefusedException(
+                        StreamStatusCode.BAD_REQUEST, "malformed STATUS: " + p.getMessage(), "peer"));
             } else {
                 result.completeExceptionally(cause);
             }

@@ -75,8 +75,13 @@ public final class IngressGate {
     private final StreamAdmission admission;
     private final ConcurrentHashMap<String, ConnectionCaps> caps = new ConcurrentHashMap<>();
 
-    public IngressGate(ServiceRegistry registry, Transport transport, AgentMetrics metrics,
-            ActiveStreams active, RecentRefusals refusals, NodeKey self) {
+    public IngressGate(
+            ServiceRegistry registry,
+            Transport transport,
+            AgentMetrics metrics,
+            ActiveStreams active,
+            RecentRefusals refusals,
+            NodeKey self) {
         this.registry = registry;
         this.metrics = metrics;
         this.refusals = refusals;
@@ -98,7 +103,11 @@ public final class IngressGate {
         }
         ConnectionCaps c = capsOf(s);
         if (!c.wouldAdmit(self)) {
-            return refuse("relay", service, StreamStatusCode.LIMIT_REACHED, "public connection limit of '" + service + "' reached");
+            return refuse(
+                    "relay",
+                    service,
+                    StreamStatusCode.LIMIT_REACHED,
+                    "public connection limit of '" + service + "' reached");
         }
         return Optional.empty();
     }
@@ -112,7 +121,8 @@ public final class IngressGate {
 
     private Optional<Refusal> refuse(String who, String service, StreamStatusCode code, String message) {
         metrics.streamRefused(Direction.INBOUND, code);
-        refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
+        refusals.add(new RecentRefusals.Refusal(
+                Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
         log.info("refused public connection from {} for service '{}': {} ({})", who, service, code, message);
         // A public client is admitted by a rule only when the service exists and is public: anyone
         // else is told the same thing for every service name (the detail is in the log and status).
@@ -138,7 +148,9 @@ public final class IngressGate {
             // The circuit died between CIRCUIT_ATTACHED and now: handlers added to it would never see
             // the close, and their header deadline would be the only thing to end the wait.
             metrics.streamAbandoned(AgentMetrics.AbandonStage.ARRIVAL);
-            log.debug("public connection for service '{}' abandoned: its circuit closed before the gate took it", service);
+            log.debug(
+                    "public connection for service '{}' abandoned: its circuit closed before the gate took it",
+                    service);
             circuit.close();
             return;
         }
@@ -168,6 +180,7 @@ public final class IngressGate {
         private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
         /** The PROXY v2 header for the target (service opted in), from admission until written. */
         private ByteBuf targetHeader;
+
         private int earlyBytes;
         private boolean headerSeen;
         private boolean decided;
@@ -181,11 +194,18 @@ public final class IngressGate {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
-            deadline = ctx.executor().schedule(() -> {
-                if (!headerSeen) {
-                    fail(ctx, StreamStatusCode.BAD_REQUEST, "no PROXY header within " + HEADER_TIMEOUT.toSeconds() + " s");
-                }
-            }, HEADER_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            deadline = ctx.executor()
+                    .schedule(
+                            () -> {
+                                if (!headerSeen) {
+                                    fail(
+                                            ctx,
+                                            StreamStatusCode.BAD_REQUEST,
+                                            "no PROXY header within " + HEADER_TIMEOUT.toSeconds() + " s");
+                                }
+                            },
+                            HEADER_TIMEOUT.toMillis(),
+                            TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -243,8 +263,10 @@ public final class IngressGate {
         }
 
         private void decide(ChannelHandlerContext ctx, HAProxyMessage h) {
-            if (h.protocolVersion() != HAProxyProtocolVersion.V2 || h.command() != HAProxyCommand.PROXY
-                    || (h.proxiedProtocol() != HAProxyProxiedProtocol.TCP4 && h.proxiedProtocol() != HAProxyProxiedProtocol.TCP6)) {
+            if (h.protocolVersion() != HAProxyProtocolVersion.V2
+                    || h.command() != HAProxyCommand.PROXY
+                    || (h.proxiedProtocol() != HAProxyProxiedProtocol.TCP4
+                            && h.proxiedProtocol() != HAProxyProxiedProtocol.TCP6)) {
                 fail(ctx, StreamStatusCode.BAD_REQUEST, "expected a PROXY v2 header for TCP");
                 return;
             }
@@ -255,8 +277,11 @@ public final class IngressGate {
                 fail(ctx, StreamStatusCode.BAD_REQUEST, "bad source address in the PROXY header");
                 return;
             }
-            client = "public " + (clientAddress.getHostAddress().contains(":") ? "[" + clientAddress.getHostAddress() + "]"
-                    : clientAddress.getHostAddress()) + ":" + h.sourcePort();
+            client = "public "
+                    + (clientAddress.getHostAddress().contains(":")
+                            ? "[" + clientAddress.getHostAddress() + "]"
+                            : clientAddress.getHostAddress())
+                    + ":" + h.sourcePort();
             ExposedService s = registry.get(service);
             if (s == null) {
                 fail(ctx, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here");
@@ -271,9 +296,20 @@ public final class IngressGate {
                 return;
             }
             targetHeader = s.proxyProtocol() != ProxyProtocol.OFF ? targetHeader(h) : null;
-            admission.admit(ctx, s, new StreamAdmission.Terms(capsOf(s), self,
-                    "public connection limit of '" + service + "' reached", self, client, PATH,
-                    s.publicIngress().idleTimeout(), null, null), this);
+            admission.admit(
+                    ctx,
+                    s,
+                    new StreamAdmission.Terms(
+                            capsOf(s),
+                            self,
+                            "public connection limit of '" + service + "' reached",
+                            self,
+                            client,
+                            PATH,
+                            s.publicIngress().idleTimeout(),
+                            null,
+                            null),
+                    this);
         }
 
         // ---- the admission's steps (StreamAdmission.Stream) ----
@@ -337,7 +373,10 @@ public final class IngressGate {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (!headerSeen) {
-                fail(ctx, StreamStatusCode.BAD_REQUEST, "bad PROXY header: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage());
+                fail(
+                        ctx,
+                        StreamStatusCode.BAD_REQUEST,
+                        "bad PROXY header: " + (cause.getCause() != null ? cause.getCause() : cause).getMessage());
             } else {
                 log.debug("public connection for '{}' failed: {}", service, cause.toString());
                 fail(ctx, StreamStatusCode.INTERNAL, cause.getClass().getSimpleName());
@@ -348,8 +387,14 @@ public final class IngressGate {
 
     /** The PROXY v2 header for the target: the public client as source, the relay's public port as destination. */
     static ByteBuf targetHeader(HAProxyMessage fromRelay) {
-        HAProxyMessage m = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY, fromRelay.proxiedProtocol(),
-                fromRelay.sourceAddress(), fromRelay.destinationAddress(), fromRelay.sourcePort(), fromRelay.destinationPort());
+        HAProxyMessage m = new HAProxyMessage(
+                HAProxyProtocolVersion.V2,
+                HAProxyCommand.PROXY,
+                fromRelay.proxiedProtocol(),
+                fromRelay.sourceAddress(),
+                fromRelay.destinationAddress(),
+                fromRelay.sourcePort(),
+                fromRelay.destinationPort());
         EmbeddedChannel enc = new EmbeddedChannel(HAProxyMessageEncoder.INSTANCE);
         try {
             enc.writeOutbound(m);

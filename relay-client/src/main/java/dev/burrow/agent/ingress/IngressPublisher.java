@@ -62,8 +62,11 @@ public final class IngressPublisher implements RelayClientListener {
                 states.put(s.name(), new Publication(s.name(), "pending", null, null));
             }
             PublicIngress p = s.publicIngress();
-            client.sendPublication(new ClientFrame.Publish(s.name(), p.maxConnections(),
-                    Math.min(p.idleTimeout().toMillis(), 0xFFFF_FFFFL), p.allowSources()));
+            client.sendPublication(new ClientFrame.Publish(
+                    s.name(),
+                    p.maxConnections(),
+                    Math.min(p.idleTimeout().toMillis(), 0xFFFF_FFFFL),
+                    p.allowSources()));
         }
     }
 
@@ -89,16 +92,23 @@ public final class IngressPublisher implements RelayClientListener {
     public synchronized void published(String service, int port, String publicAddress) {
         if (states.containsKey(service)) {
             states.put(service, new Publication(service, "published", publicAddress, null));
-            log.info("public ingress: '{}' is published at {} (connections reach it through the relay, without end-to-end TLS)",
-                    service, publicAddress);
+            log.info(
+                    "public ingress: '{}' is published at {} (connections reach it through the relay, without end-to-end TLS)",
+                    service,
+                    publicAddress);
         }
     }
 
     @Override
     public synchronized void publishRefused(String service, PublishRefusedReason reason, String message) {
         if (states.containsKey(service)) {
-            states.put(service, new Publication(service, "refused", null, reason.name().toLowerCase(Locale.ROOT)
-                    + (message.isEmpty() ? "" : ": " + message)));
+            states.put(
+                    service,
+                    new Publication(
+                            service,
+                            "refused",
+                            null,
+                            reason.name().toLowerCase(Locale.ROOT) + (message.isEmpty() ? "" : ": " + message)));
             log.warn("public ingress: the relay did not publish '{}': {} {}", service, reason, message);
         }
     }

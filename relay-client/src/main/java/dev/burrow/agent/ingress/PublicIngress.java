@@ -31,7 +31,8 @@ public record PublicIngress(List<SourcePrefix> allowSources, int maxConnections,
                     + "(0.0.0.0/0 and ::/0 for everyone)");
         }
         if (allowSources.size() > FrameLimits.MAX_INGRESS_SOURCES) {
-            throw new IllegalArgumentException("public.allow-sources: at most " + FrameLimits.MAX_INGRESS_SOURCES + " prefixes");
+            throw new IllegalArgumentException(
+                    "public.allow-sources: at most " + FrameLimits.MAX_INGRESS_SOURCES + " prefixes");
         }
         if (maxConnections < 1) {
             throw new IllegalArgumentException("public.max-connections must be at least 1");
@@ -40,7 +41,8 @@ public record PublicIngress(List<SourcePrefix> allowSources, int maxConnections,
     }
 
     public static PublicIngress of(List<String> sources) {
-        return new PublicIngress(sources.stream().map(SourcePrefix::parse).toList(), DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT);
+        return new PublicIngress(
+                sources.stream().map(SourcePrefix::parse).toList(), DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT);
     }
 
     public boolean admits(java.net.InetAddress client) {

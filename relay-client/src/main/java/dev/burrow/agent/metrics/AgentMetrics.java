@@ -26,7 +26,10 @@ public interface AgentMetrics {
     String STREAMS_ABANDONED = "burrow.agent.streams.abandoned";
 
     /** Which side of a stream this agent is. */
-    enum Direction { INBOUND, OUTBOUND }
+    enum Direction {
+        INBOUND,
+        OUTBOUND
+    }
 
     /** How far an inbound stream got before its path closed under it. */
     enum AbandonStage {

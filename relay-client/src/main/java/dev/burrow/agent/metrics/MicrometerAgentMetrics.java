@@ -21,19 +21,38 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
 
     @Override
     public void streamOpened(Direction direction) {
-        Counter.builder(STREAMS_OPENED).tag("direction", tag(direction)).register(registry).increment();
+        Counter.builder(STREAMS_OPENED)
+                .tag("direction", tag(direction))
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void streamRefused(Direction direction, StreamStatusCode code) {
-        Counter.builder(STREAMS_REFUSED).tag("direction", tag(direction)).tag("code", tag(code)).register(registry).increment();
+        Counter.builder(STREAMS_REFUSED)
+                .tag("direction", tag(direction))
+                .tag("code", tag(code))
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void streamEnded(Direction direction, SpliceOutcome outcome, long bytesIn, long bytesOut) {
-        Counter.builder(STREAMS_ENDED).tag("direction", tag(direction)).tag("outcome", tag(outcome)).register(registry).increment();
-        Counter.builder(STREAM_BYTES).tag("direction", tag(direction)).tag("way", "in").register(registry).increment(bytesIn);
-        Counter.builder(STREAM_BYTES).tag("direction", tag(direction)).tag("way", "out").register(registry).increment(bytesOut);
+        Counter.builder(STREAMS_ENDED)
+                .tag("direction", tag(direction))
+                .tag("outcome", tag(outcome))
+                .register(registry)
+                .increment();
+        Counter.builder(STREAM_BYTES)
+                .tag("direction", tag(direction))
+                .tag("way", "in")
+                .register(registry)
+                .increment(bytesIn);
+        Counter.builder(STREAM_BYTES)
+                .tag("direction", tag(direction))
+                .tag("way", "out")
+                .register(registry)
+                .increment(bytesOut);
     }
 
     @Override
@@ -43,12 +62,18 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
 
     @Override
     public void streamAbandoned(AbandonStage stage) {
-        Counter.builder(STREAMS_ABANDONED).tag("stage", tag(stage)).register(registry).increment();
+        Counter.builder(STREAMS_ABANDONED)
+                .tag("stage", tag(stage))
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void relaySwitched(RelaySwitchReason reason) {
-        Counter.builder(RELAY_SWITCHES).tag("reason", tag(reason)).register(registry).increment();
+        Counter.builder(RELAY_SWITCHES)
+                .tag("reason", tag(reason))
+                .register(registry)
+                .increment();
     }
 
     @Override

@@ -62,7 +62,8 @@ public final class Netcheck {
         RetransmissionPolicy policy = RetransmissionPolicy.rfc8489Within(timeout);
         askFamily(servers, true, policy, results);
         askFamily(servers, false, policy, results);
-        List<NetcheckReport.StunResult> stun = servers.stream().map(results::get).toList();
+        List<NetcheckReport.StunResult> stun =
+                servers.stream().map(results::get).toList();
 
         InetSocketAddress v4 = null;
         InetSocketAddress v6 = null;
@@ -78,7 +79,8 @@ public final class Netcheck {
                 v6 = r.mapped();
             }
         }
-        Boolean varies = v4Mappings.size() < 2 ? null : v4Mappings.stream().distinct().count() > 1;
+        Boolean varies =
+                v4Mappings.size() < 2 ? null : v4Mappings.stream().distinct().count() > 1;
         boolean udp = stun.stream().anyMatch(r -> r.mapped() != null);
 
         List<NetcheckReport.RelayLatency> latencies = new ArrayList<>();
@@ -91,17 +93,25 @@ public final class Netcheck {
             } catch (IOException e) {
                 error = "tcp: " + e.getMessage();
             }
-            latencies.add(new NetcheckReport.RelayLatency(r.name(), r.stunServer(), s == null ? null : s.rtt(), tcp, error));
+            latencies.add(
+                    new NetcheckReport.RelayLatency(r.name(), r.stunServer(), s == null ? null : s.rtt(), tcp, error));
         }
-        String preferred = latencies.stream().filter(l -> l.latency() != null)
-                .min(Comparator.comparing(NetcheckReport.RelayLatency::latency)).map(NetcheckReport.RelayLatency::relay).orElse(null);
+        String preferred = latencies.stream()
+                .filter(l -> l.latency() != null)
+                .min(Comparator.comparing(NetcheckReport.RelayLatency::latency))
+                .map(NetcheckReport.RelayLatency::relay)
+                .orElse(null);
         return new NetcheckReport(udp, v4, v6, varies, stun, latencies, preferred);
     }
 
-    private void askFamily(List<InetSocketAddress> servers, boolean ipv4, RetransmissionPolicy policy,
+    private void askFamily(
+            List<InetSocketAddress> servers,
+            boolean ipv4,
+            RetransmissionPolicy policy,
             Map<InetSocketAddress, NetcheckReport.StunResult> results) {
         List<InetSocketAddress> family = servers.stream()
-                .filter(s -> s.getAddress() != null && (s.getAddress() instanceof Inet4Address) == ipv4).toList();
+                .filter(s -> s.getAddress() != null && (s.getAddress() instanceof Inet4Address) == ipv4)
+                .toList();
         if (family.isEmpty()) {
             return;
         }
@@ -116,7 +126,10 @@ public final class Netcheck {
             }
         } catch (IOException e) {
             for (InetSocketAddress s : family) {
-                results.put(s, new NetcheckReport.StunResult(s, null, null, "no " + (ipv4 ? "IPv4" : "IPv6") + " socket: " + e.getMessage()));
+                results.put(
+                        s,
+                        new NetcheckReport.StunResult(
+                                s, null, null, "no " + (ipv4 ? "IPv4" : "IPv6") + " socket: " + e.getMessage()));
             }
         }
         for (InetSocketAddress s : unresolved(servers)) {
@@ -130,7 +143,8 @@ public final class Netcheck {
             return new NetcheckReport.StunResult(server, r.mappedAddress(), r.elapsed(), null);
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            return new NetcheckReport.StunResult(server, null, null, c instanceof TimeoutException ? "timeout" : String.valueOf(c.getMessage()));
+            return new NetcheckReport.StunResult(
+                    server, null, null, c instanceof TimeoutException ? "timeout" : String.valueOf(c.getMessage()));
         } catch (TimeoutException e) {
             return new NetcheckReport.StunResult(server, null, null, "timeout");
         } catch (InterruptedException e) {

@@ -17,8 +17,14 @@ import java.util.List;
  * @param relays every relay, with its latencies
  * @param preferredRelay the relay with the lowest latency (the home relay), or null when none answered
  */
-public record NetcheckReport(boolean udp, InetSocketAddress ipv4, InetSocketAddress ipv6, Boolean mappingVariesByDestination,
-        List<StunResult> stun, List<RelayLatency> relays, String preferredRelay) {
+public record NetcheckReport(
+        boolean udp,
+        InetSocketAddress ipv4,
+        InetSocketAddress ipv6,
+        Boolean mappingVariesByDestination,
+        List<StunResult> stun,
+        List<RelayLatency> relays,
+        String preferredRelay) {
 
     /** One STUN server: the mapped address it saw and the round trip, or the error. */
     public record StunResult(InetSocketAddress server, InetSocketAddress mapped, Duration rtt, String error) {}
@@ -27,7 +33,8 @@ public record NetcheckReport(boolean udp, InetSocketAddress ipv4, InetSocketAddr
      * One relay: STUN round trip to its STUN server (UDP) and TCP connect time to its relay port.
      * {@link #latency()} prefers the UDP figure.
      */
-    public record RelayLatency(String relay, InetSocketAddress stunServer, Duration stunRtt, Duration tcpConnect, String error) {
+    public record RelayLatency(
+            String relay, InetSocketAddress stunServer, Duration stunRtt, Duration tcpConnect, String error) {
         public Duration latency() {
             return stunRtt != null ? stunRtt : tcpConnect;
         }

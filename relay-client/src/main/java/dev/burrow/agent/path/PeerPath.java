@@ -1,7 +1,5 @@
 package dev.burrow.agent.path;
 
-import dev.burrow.agent.forward.PeerStreamDialer;
-import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.identity.NodeKey;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;

@@ -56,12 +56,14 @@ public final class RelayCircuitPath implements PeerPath {
                     // No dialer node and no end-to-end TLS: only a service that opted in to public ingress.
                     var g = ingress;
                     if (g == null || !offer.source().equals(client.nodeKey())) {
-                        return CircuitDecision.reject(CircuitRejectReason.NOT_ALLOWED,
-                                "public ingress is off on this agent");
+                        return CircuitDecision.reject(
+                                CircuitRejectReason.NOT_ALLOWED, "public ingress is off on this agent");
                     }
                     var refusal = g.precheck(offer.service());
                     return refusal.isPresent()
-                            ? CircuitDecision.reject(refusal.get().code().toCircuitReason(), refusal.get().message())
+                            ? CircuitDecision.reject(
+                                    refusal.get().code().toCircuitReason(),
+                                    refusal.get().message())
                             : CircuitDecision.accept();
                 }
                 Optional<InboundStreamGate.Refusal> r = gate.precheck(offer.source(), offer.service());
@@ -91,7 +93,11 @@ public final class RelayCircuitPath implements PeerPath {
 
             @Override
             public void attachFailed(IncomingCircuit offer, Throwable cause) {
-                log.debug("circuit from {} for '{}' did not attach: {}", offer.source().shortId(), offer.service(), cause.toString());
+                log.debug(
+                        "circuit from {} for '{}' did not attach: {}",
+                        offer.source().shortId(),
+                        offer.service(),
+                        cause.toString());
             }
         });
     }
@@ -121,8 +127,9 @@ public final class RelayCircuitPath implements PeerPath {
                             StreamStatusCode.fromCircuitReason(rej.reason()),
                             rej.remoteMessage().isEmpty() ? rej.reason().name() : rej.remoteMessage(),
                             rej.reason() == CircuitRejectReason.PEER_NOT_FOUND
-                                    || rej.reason() == CircuitRejectReason.RELAY_DRAINING
-                                    ? "relay" : "peer"));
+                                            || rej.reason() == CircuitRejectReason.RELAY_DRAINING
+                                    ? "relay"
+                                    : "peer"));
                 }
                 throw new CompletionException(cause);
             }

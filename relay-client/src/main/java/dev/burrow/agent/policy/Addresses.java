@@ -29,7 +29,10 @@ public final class Addresses {
             return v4(b, 12);
         }
         // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052)
-        if ((b[0] & 0xFF) == 0x00 && (b[1] & 0xFF) == 0x64 && (b[2] & 0xFF) == 0xFF && (b[3] & 0xFF) == 0x9B
+        if ((b[0] & 0xFF) == 0x00
+                && (b[1] & 0xFF) == 0x64
+                && (b[2] & 0xFF) == 0xFF
+                && (b[3] & 0xFF) == 0x9B
                 && allZero(b, 4, 12)) {
             return v4(b, 12);
         }

@@ -85,8 +85,9 @@ public sealed interface AllowRule {
             case "node", "id" -> new Node(NodeKey.parse(value));
             case "name" -> new Name(checkLabel(value, "name"));
             case "tag" -> new Tag(checkLabel(value, "tag"));
-            default -> throw new IllegalArgumentException("unknown allow rule '" + t
-                    + "': use node:<node-id>, name:<name> or tag:<tag>");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown allow rule '" + t + "': use node:<node-id>, name:<name> or tag:<tag>");
         };
     }
 

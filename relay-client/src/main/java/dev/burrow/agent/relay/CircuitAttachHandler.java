@@ -86,8 +86,9 @@ final class CircuitAttachHandler extends ChannelInboundHandlerAdapter {
             switch (msg) {
                 case RelayFrame.CircuitAttached a -> handOver(ctx);
                 case RelayFrame.Deny d -> fail(new RelayDeniedException(d.reason(), d.message()));
-                default -> fail(new ProtocolViolation(ProtocolViolation.Kind.UNEXPECTED_FRAME,
-                        "unexpected message while attaching a circuit"));
+                default ->
+                    fail(new ProtocolViolation(
+                            ProtocolViolation.Kind.UNEXPECTED_FRAME, "unexpected message while attaching a circuit"));
             }
         } finally {
             ReferenceCountUtil.release(msg);

@@ -41,8 +41,14 @@ final class CircuitAttacher {
      * Opens a circuit connection to the relay of {@code control} and attaches it: without relay TLS
      * when configured and the relay has not refused that on this control connection, else with it.
      */
-    Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
-                                     String service, boolean dialerSide, EventLoop on) {
+    Future<CircuitConnection> attach(
+            ControlHandler control,
+            CircuitId circuitId,
+            CircuitToken token,
+            NodeKey peer,
+            String service,
+            boolean dialerSide,
+            EventLoop on) {
         boolean plain = config.plainCircuits() && control.mode == ConnectMode.UPGRADE && !control.plainCircuitsRefused;
         if (!plain) {
             return attach(control, circuitId, token, peer, service, dialerSide, true, on);
@@ -71,7 +77,8 @@ final class CircuitAttacher {
                 // token was not presented, so it is still good. Once per control connection.
                 control.plainCircuitsRefused = true;
                 log.info("relay {} refuses circuit connections without relay TLS; using TLS for them", control.address);
-                Future<CircuitConnection> retry = attach(control, circuitId, token, peer, service, dialerSide, true, on);
+                Future<CircuitConnection> retry =
+                        attach(control, circuitId, token, peer, service, dialerSide, true, on);
                 current.set(retry);
                 retry.addListener(g -> {
                     if (g.isSuccess()) {
@@ -97,8 +104,15 @@ final class CircuitAttacher {
     }
 
     /** Opens and attaches one circuit connection, with relay TLS or without. */
-    Future<CircuitConnection> attach(ControlHandler control, CircuitId circuitId, CircuitToken token, NodeKey peer,
-                                     String service, boolean dialerSide, boolean relayTls, EventLoop on) {
+    Future<CircuitConnection> attach(
+            ControlHandler control,
+            CircuitId circuitId,
+            CircuitToken token,
+            NodeKey peer,
+            String service,
+            boolean dialerSide,
+            boolean relayTls,
+            EventLoop on) {
         EventLoop loop = link.loop();
         Promise<CircuitConnection> result = loop.newPromise();
         if (link.closed()) {
@@ -111,16 +125,32 @@ final class CircuitAttacher {
         try {
             // The same relay instance as the control connection (its address, not a new DNS answer):
             // the circuit and its tokens live there.
-            cf = link.dialer().connect(on, control.address, control.remote, control.mode,
-                    RelayProtocol.CIRCUIT_PATH, FramePolicy.CLIENT_AWAITING_ATTACHED, null, handler, true, relayTls);
+            cf = link.dialer()
+                    .connect(
+                            on,
+                            control.address,
+                            control.remote,
+                            control.mode,
+                            RelayProtocol.CIRCUIT_PATH,
+                            FramePolicy.CLIENT_AWAITING_ATTACHED,
+                            null,
+                            handler,
+                            true,
+                            relayTls);
         } catch (RuntimeException e) {
             result.setFailure(e);
             return result;
         }
-        ScheduledFuture<?> timeout = loop.schedule(() -> {
-            handler.fail(new CircuitRejectedException(CircuitRejectReason.TIMEOUT,
-                    "circuit not attached within " + config.handshakeTimeout().toMillis() + " ms", true));
-        }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> timeout = loop.schedule(
+                () -> {
+                    handler.fail(new CircuitRejectedException(
+                            CircuitRejectReason.TIMEOUT,
+                            "circuit not attached within "
+                                    + config.handshakeTimeout().toMillis() + " ms",
+                            true));
+                },
+                config.handshakeTimeout().toNanos(),
+                TimeUnit.NANOSECONDS);
         result.addListener(f -> {
             if (f.isCancelled()) {
                 // evicted for a fairer share (listener side): the circuit connection goes now
@@ -145,7 +175,8 @@ final class CircuitAttacher {
                 cf.channel().close();
                 Throwable cause = f.cause();
                 boolean beforeUpgrade = !handler.transportReady() && !(cause instanceof CircuitRejectedException);
-                result.tryFailure(!relayTls && beforeUpgrade && cf.isSuccess() ? new PlainCircuitRefused(cause) : cause);
+                result.tryFailure(
+                        !relayTls && beforeUpgrade && cf.isSuccess() ? new PlainCircuitRefused(cause) : cause);
             }
         });
         return result;
@@ -166,7 +197,7 @@ final class CircuitAttacher {
             };
             return new CircuitRejectedException(reason, d.relayMessage(), false, d);
         }
-        return new CircuitRejectedException(CircuitRejectReason.INTERNAL,
-                "attach failed: " + RelayLink.describe(cause), true, cause);
+        return new CircuitRejectedException(
+                CircuitRejectReason.INTERNAL, "attach failed: " + RelayLink.describe(cause), true, cause);
     }
 }

@@ -2,9 +2,9 @@ package dev.burrow.agent.relay;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.CircuitId;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DuplexChannel;
@@ -39,7 +39,8 @@ public final class CircuitConnection {
     private final boolean dialer;
     private final ConnectMode mode;
 
-    CircuitConnection(Channel channel, CircuitId circuitId, NodeKey peer, String service, boolean dialer, ConnectMode mode) {
+    CircuitConnection(
+            Channel channel, CircuitId circuitId, NodeKey peer, String service, boolean dialer, ConnectMode mode) {
         this.channel = Objects.requireNonNull(channel);
         this.circuitId = circuitId;
         this.peer = peer;
@@ -129,6 +130,7 @@ public final class CircuitConnection {
 
     @Override
     public String toString() {
-        return "CircuitConnection[" + circuitId + " " + (dialer ? "to " : "from ") + peer.shortId() + "/" + service + "]";
+        return "CircuitConnection[" + circuitId + " " + (dialer ? "to " : "from ") + peer.shortId() + "/" + service
+                + "]";
     }
 }

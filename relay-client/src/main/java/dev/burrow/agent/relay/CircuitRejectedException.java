@@ -22,8 +22,10 @@ public final class CircuitRejectedException extends IOException {
     }
 
     public CircuitRejectedException(CircuitRejectReason reason, String remoteMessage, boolean local, Throwable cause) {
-        super("circuit " + (local ? "failed" : "rejected") + ": " + reason
-                + (remoteMessage == null || remoteMessage.isEmpty() ? "" : " (" + remoteMessage + ")"), cause);
+        super(
+                "circuit " + (local ? "failed" : "rejected") + ": " + reason
+                        + (remoteMessage == null || remoteMessage.isEmpty() ? "" : " (" + remoteMessage + ")"),
+                cause);
         this.reason = reason;
         this.remoteMessage = remoteMessage == null ? "" : remoteMessage;
         this.local = local;

@@ -17,7 +17,9 @@ public enum ConnectMode {
             case "upgrade" -> UPGRADE;
             case "websocket", "ws" -> WEBSOCKET;
             case "auto" -> AUTO;
-            default -> throw new IllegalArgumentException("unknown relay mode '" + text + "': expected upgrade, websocket or auto");
+            default ->
+                throw new IllegalArgumentException(
+                        "unknown relay mode '" + text + "': expected upgrade, websocket or auto");
         };
     }
 }

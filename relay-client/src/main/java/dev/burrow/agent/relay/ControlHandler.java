@@ -67,7 +67,12 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
         void closed(ControlHandler handler, Throwable cause);
     }
 
-    enum Phase { AWAITING_HELLO, AWAITING_ACCEPT, READY, CLOSED }
+    enum Phase {
+        AWAITING_HELLO,
+        AWAITING_ACCEPT,
+        READY,
+        CLOSED
+    }
 
     // Final after construction.
     private final NodeIdentity identity;
@@ -86,6 +91,7 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     ConnectMode mode;
     /** This relay refused a circuit connection without relay TLS: use TLS for the rest of this connection. */
     boolean plainCircuitsRefused;
+
     boolean fallbackAllowed;
     /** The resolved relay address this connection went to; circuits attach to the same one. */
     InetSocketAddress remote;
@@ -106,8 +112,15 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> pingTimeoutTask;
     private RelayFrame.ServerHello hello;
 
-    ControlHandler(NodeIdentity identity, boolean acceptsCircuits, String software, Duration pingInterval,
-                   Duration pingTimeout, RelayClientMetrics metrics, Events events, LongSupplier nanoClock) {
+    ControlHandler(
+            NodeIdentity identity,
+            boolean acceptsCircuits,
+            String software,
+            Duration pingInterval,
+            Duration pingTimeout,
+            RelayClientMetrics metrics,
+            Events events,
+            LongSupplier nanoClock) {
         this.identity = identity;
         this.chain = encodeChain(identity.certificateChain());
         this.flags = acceptsCircuits ? ClientFrame.FLAG_ACCEPTS_CIRCUITS : 0;
@@ -224,14 +237,14 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
                 switch (frame) {
                     case Frame.Ping ping -> answerPing(ctx, ping);
                     case Frame.Pong pong -> onPong(pong);
-                    case RelayFrame.Keepalive k -> { } // its arrival resets the idle timer
+                    case RelayFrame.Keepalive k -> {} // its arrival resets the idle timer
                     case RelayFrame.Deny deny -> onDeny(ctx, deny);
                     case RelayFrame.ServerHello h -> fail(ctx, violation("second SERVER_HELLO"));
                     case RelayFrame.ServerAccept a -> fail(ctx, violation("second SERVER_ACCEPT"));
                     default -> events.frame(this, frame);
                 }
             }
-            case CLOSED -> { }
+            case CLOSED -> {}
         }
     }
 
@@ -240,19 +253,25 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onHello(ChannelHandlerContext ctx, RelayFrame.ServerHello hello) {
-        if (hello.version() < RelayProtocol.MIN_VERSION || hello.minVersion() > RelayProtocol.VERSION
+        if (hello.version() < RelayProtocol.MIN_VERSION
+                || hello.minVersion() > RelayProtocol.VERSION
                 || hello.minVersion() > hello.version()) {
-            fail(ctx, new RelayDeniedException(DenyReason.UNSUPPORTED_VERSION, "relay speaks versions "
-                    + hello.minVersion() + ".." + hello.version() + ", this client " + RelayProtocol.MIN_VERSION
-                    + ".." + RelayProtocol.VERSION));
+            fail(
+                    ctx,
+                    new RelayDeniedException(
+                            DenyReason.UNSUPPORTED_VERSION,
+                            "relay speaks versions "
+                                    + hello.minVersion() + ".." + hello.version() + ", this client "
+                                    + RelayProtocol.MIN_VERSION
+                                    + ".." + RelayProtocol.VERSION));
             return;
         }
         this.hello = hello;
         byte[] proof = RelayAuthProof.sign(identity, hello.challenge());
         // The highest version both speak (the range check above guarantees it is at least both minimums).
         int version = Math.min(RelayProtocol.VERSION, hello.version());
-        ClientFrame.ClientAuth auth = new ClientFrame.ClientAuth(version, flags, identity.nodeKey(),
-                proof, chain, software);
+        ClientFrame.ClientAuth auth =
+                new ClientFrame.ClientAuth(version, flags, identity.nodeKey(), proof, chain, software);
         phase = Phase.AWAITING_ACCEPT;
         ctx.writeAndFlush(auth).addListener(f -> {
             if (!f.isSuccess()) {
@@ -303,12 +322,19 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
             outstandingPing = data;
             outstandingPingSentNanos = nanoClock.getAsLong();
             ctx.writeAndFlush(new Frame.Ping(data), ctx.voidPromise());
-            pingTimeoutTask = ctx.executor().schedule(() -> {
-                if (phase == Phase.READY && outstandingPing == data) {
-                    metrics.deadRelay(RelayClientMetrics.DeadCause.PING);
-                    fail(ctx, new RelayTimeoutException("relay did not answer PING within " + pingTimeout.toMillis() + " ms"));
-                }
-            }, pingTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            pingTimeoutTask = ctx.executor()
+                    .schedule(
+                            () -> {
+                                if (phase == Phase.READY && outstandingPing == data) {
+                                    metrics.deadRelay(RelayClientMetrics.DeadCause.PING);
+                                    fail(
+                                            ctx,
+                                            new RelayTimeoutException("relay did not answer PING within "
+                                                    + pingTimeout.toMillis() + " ms"));
+                                }
+                            },
+                            pingTimeout.toNanos(),
+                            TimeUnit.NANOSECONDS);
         }
         schedulePing(ctx);
     }
@@ -390,5 +416,4 @@ final class ControlHandler extends ChannelInboundHandlerAdapter {
         Throwable cause = closeCause != null ? closeCause : new IOException("relay closed the connection");
         events.closed(this, cause);
     }
-
 }

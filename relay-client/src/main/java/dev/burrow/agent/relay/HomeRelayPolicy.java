@@ -45,8 +45,13 @@ public final class HomeRelayPolicy {
      * @param ewmaWeight     weight of the newest sample in the smoothed RTT
      * @param drainExclusion least time a draining relay is left alone (its own {@code tryFor} may be longer)
      */
-    public record Settings(double switchFraction, Duration switchMinGain, int switchRounds, Duration minDwell,
-            double ewmaWeight, Duration drainExclusion) {
+    public record Settings(
+            double switchFraction,
+            Duration switchMinGain,
+            int switchRounds,
+            Duration minDwell,
+            double ewmaWeight,
+            Duration drainExclusion) {
         /** 30 %: a relay that is only marginally faster is not worth dropping a warm connection for. */
         public static final double DEFAULT_SWITCH_FRACTION = 0.30;
         /** 10 ms: below that, RTT differences are scheduling noise and nobody notices them. */
@@ -60,8 +65,13 @@ public final class HomeRelayPolicy {
         /** 30 s: a drained relay's replacement pod is usually ready by then; it must still win on latency to become home. */
         public static final Duration DEFAULT_DRAIN_EXCLUSION = Duration.ofSeconds(30);
 
-        public static final Settings DEFAULTS = new Settings(DEFAULT_SWITCH_FRACTION, DEFAULT_SWITCH_MIN_GAIN,
-                DEFAULT_SWITCH_ROUNDS, DEFAULT_MIN_DWELL, DEFAULT_EWMA_WEIGHT, DEFAULT_DRAIN_EXCLUSION);
+        public static final Settings DEFAULTS = new Settings(
+                DEFAULT_SWITCH_FRACTION,
+                DEFAULT_SWITCH_MIN_GAIN,
+                DEFAULT_SWITCH_ROUNDS,
+                DEFAULT_MIN_DWELL,
+                DEFAULT_EWMA_WEIGHT,
+                DEFAULT_DRAIN_EXCLUSION);
 
         public Settings {
             if (!(switchFraction >= 0 && switchFraction < 1)) {
@@ -86,8 +96,14 @@ public final class HomeRelayPolicy {
     public record Move(URI from, URI to, RelaySwitchReason reason, String why) {}
 
     /** What status shows about one relay. {@code smoothedRttMillis}/{@code lastRttMillis} are null until measured. */
-    public record CandidateView(URI url, String region, Double smoothedRttMillis, Double lastRttMillis, String state,
-            String lastError, boolean home) {}
+    public record CandidateView(
+            URI url,
+            String region,
+            Double smoothedRttMillis,
+            Double lastRttMillis,
+            String state,
+            String lastError,
+            boolean home) {}
 
     /** State of one relay. */
     private static final class Entry {
@@ -95,9 +111,9 @@ public final class HomeRelayPolicy {
         final int order;
         double srttMillis = Double.NaN;
         double lastRttMillis = Double.NaN;
-        boolean reachable;          // last probe or connection succeeded
-        boolean measured;           // ever had a successful sample
-        long lastFailureNanos;      // when it last failed (probe or connection); 0 = never
+        boolean reachable; // last probe or connection succeeded
+        boolean measured; // ever had a successful sample
+        long lastFailureNanos; // when it last failed (probe or connection); 0 = never
         boolean failedOnce;
         long drainingUntilNanos;
         boolean draining;
@@ -224,7 +240,10 @@ public final class HomeRelayPolicy {
         }
         Entry best = null;
         for (Entry e : entries.values()) {
-            if (e != home && e.reachable && e.measured && !e.drainingAt(now)
+            if (e != home
+                    && e.reachable
+                    && e.measured
+                    && !e.drainingAt(now)
                     && (best == null || e.srttMillis < best.srttMillis)) {
                 best = e;
             }
@@ -244,14 +263,15 @@ public final class HomeRelayPolicy {
         if (everSwitched && now - lastSwitchNanos < settings.minDwell().toNanos()) {
             return Optional.empty(); // keep the streak: switch once the dwell time has passed
         }
-        String why = String.format(Locale.ROOT, "lower RTT: %.1f ms vs %.1f ms for %d rounds", best.srttMillis,
-                home.srttMillis, streak);
+        String why = String.format(
+                Locale.ROOT, "lower RTT: %.1f ms vs %.1f ms for %d rounds", best.srttMillis, home.srttMillis, streak);
         return Optional.of(switchTo(best, RelaySwitchReason.LATENCY, why, now));
     }
 
     private boolean clearlyBetter(Entry challenger, Entry incumbent) {
         double gain = incumbent.srttMillis - challenger.srttMillis;
-        return gain >= settings.switchMinGain().toNanos() / 1e6 && gain >= settings.switchFraction() * incumbent.srttMillis;
+        return gain >= settings.switchMinGain().toNanos() / 1e6
+                && gain >= settings.switchFraction() * incumbent.srttMillis;
     }
 
     private void resetStreak() {
@@ -271,7 +291,9 @@ public final class HomeRelayPolicy {
             return Optional.empty();
         }
         if (reason == RelaySwitchReason.DRAINING) {
-            Duration d = drainFor == null || drainFor.compareTo(settings.drainExclusion()) < 0 ? settings.drainExclusion() : drainFor;
+            Duration d = drainFor == null || drainFor.compareTo(settings.drainExclusion()) < 0
+                    ? settings.drainExclusion()
+                    : drainFor;
             lost.draining = true;
             lost.drainingUntilNanos = now + d.toNanos();
             lost.lastError = why;
@@ -285,8 +307,11 @@ public final class HomeRelayPolicy {
         if (next == null) {
             return Optional.empty();
         }
-        return Optional.of(switchTo(next, reason, "previous home " + (reason == RelaySwitchReason.DRAINING ? "drains" : "died")
-                + " (" + why + ")", now));
+        return Optional.of(switchTo(
+                next,
+                reason,
+                "previous home " + (reason == RelaySwitchReason.DRAINING ? "drains" : "died") + " (" + why + ")",
+                now));
     }
 
     /**
@@ -309,8 +334,9 @@ public final class HomeRelayPolicy {
         if (home.failedOnce && !home.reachable || home.drainingAt(now)) {
             Entry next = bestOther(home, now);
             int hr = rank(home, now);
-            if (next != null && (rank(next, now) < hr
-                    || rank(next, now) == hr && hr == 2 && next.lastFailureNanos - home.lastFailureNanos < 0)) {
+            if (next != null
+                    && (rank(next, now) < hr
+                            || rank(next, now) == hr && hr == 2 && next.lastFailureNanos - home.lastFailureNanos < 0)) {
                 // a better relay, or (all down) the one that failed longest ago: attempts rotate
                 switchTo(next, RelaySwitchReason.DEAD, "previous home unreachable", now);
             }
@@ -350,10 +376,12 @@ public final class HomeRelayPolicy {
                 others.add(e);
             }
         }
-        return others.stream().min(Comparator.<Entry>comparingInt(e -> rank(e, now))
-                .thenComparingDouble(e -> rank(e, now) == 0 ? e.srttMillis : 0)
-                .thenComparingLong(e -> rank(e, now) == 2 ? e.lastFailureNanos - now : 0)
-                .thenComparingInt(e -> e.order)).orElse(null);
+        return others.stream()
+                .min(Comparator.<Entry>comparingInt(e -> rank(e, now))
+                        .thenComparingDouble(e -> rank(e, now) == 0 ? e.srttMillis : 0)
+                        .thenComparingLong(e -> rank(e, now) == 2 ? e.lastFailureNanos - now : 0)
+                        .thenComparingInt(e -> e.order))
+                .orElse(null);
     }
 
     /** 0 reachable and measured, 1 reachable but not measured or never tried, 2 down, 3 draining. */
@@ -374,8 +402,14 @@ public final class HomeRelayPolicy {
     public List<CandidateView> view(long now) {
         List<CandidateView> out = new ArrayList<>();
         for (Entry e : entries.values()) {
-            out.add(new CandidateView(e.relay.url(), e.relay.region(), e.measured ? round(e.srttMillis) : null,
-                    Double.isNaN(e.lastRttMillis) ? null : round(e.lastRttMillis), e.state(now), e.lastError, e == home));
+            out.add(new CandidateView(
+                    e.relay.url(),
+                    e.relay.region(),
+                    e.measured ? round(e.srttMillis) : null,
+                    Double.isNaN(e.lastRttMillis) ? null : round(e.lastRttMillis),
+                    e.state(now),
+                    e.lastError,
+                    e == home));
         }
         return out;
     }

@@ -55,7 +55,8 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     public static final Duration MAX_DRAIN_MOVE_DELAY = Duration.ofSeconds(2);
 
     /** What status shows. */
-    public record Snapshot(URI home, String homeReason, List<HomeRelayPolicy.CandidateView> candidates, long switches) {}
+    public record Snapshot(
+            URI home, String homeReason, List<HomeRelayPolicy.CandidateView> candidates, long switches) {}
 
     // Final after construction.
     private final HomeRelayPolicy policy;
@@ -78,8 +79,14 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     /**
      * @param switchRecorder told of every switch (metrics); never null
      */
-    public HomeRelaySelector(List<RelayCandidate> candidates, HomeRelayPolicy.Settings settings, RelayProber prober,
-            Consumer<RelaySwitchReason> switchRecorder, Duration probeInterval, Duration initialWait, LongSupplier clock) {
+    public HomeRelaySelector(
+            List<RelayCandidate> candidates,
+            HomeRelayPolicy.Settings settings,
+            RelayProber prober,
+            Consumer<RelaySwitchReason> switchRecorder,
+            Duration probeInterval,
+            Duration initialWait,
+            LongSupplier clock) {
         if (candidates.size() > MAX_RELAYS) {
             throw new IllegalArgumentException("at most " + MAX_RELAYS + " relays, got " + candidates.size());
         }
@@ -94,9 +101,16 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
         this.clock = clock;
     }
 
-    public HomeRelaySelector(List<RelayCandidate> candidates, RelayProber prober, Consumer<RelaySwitchReason> switchRecorder) {
-        this(candidates, HomeRelayPolicy.Settings.DEFAULTS, prober, switchRecorder, DEFAULT_PROBE_INTERVAL,
-                DEFAULT_INITIAL_WAIT, System::nanoTime);
+    public HomeRelaySelector(
+            List<RelayCandidate> candidates, RelayProber prober, Consumer<RelaySwitchReason> switchRecorder) {
+        this(
+                candidates,
+                HomeRelayPolicy.Settings.DEFAULTS,
+                prober,
+                switchRecorder,
+                DEFAULT_PROBE_INTERVAL,
+                DEFAULT_INITIAL_WAIT,
+                System::nanoTime);
     }
 
     /**
@@ -114,8 +128,12 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
         relayClient.addListener(this);
         CompletableFuture<Void> started = new CompletableFuture<>();
         CompletableFuture<Void> first = round();
-        CompletableFuture.anyOf(first, CompletableFuture.runAsync(() -> {},
-                CompletableFuture.delayedExecutor(initialWait.toMillis(), TimeUnit.MILLISECONDS))).whenComplete((v, e) -> {
+        CompletableFuture.anyOf(
+                        first,
+                        CompletableFuture.runAsync(
+                                () -> {},
+                                CompletableFuture.delayedExecutor(initialWait.toMillis(), TimeUnit.MILLISECONDS)))
+                .whenComplete((v, e) -> {
                     URI home;
                     synchronized (this) {
                         home = policy.chooseInitial(clock.getAsLong());
@@ -158,10 +176,14 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
         double factor = 1 + (ThreadLocalRandom.current().nextDouble() * 2 - 1) * PROBE_JITTER;
         long delay = (long) (probeInterval.toNanos() * factor);
         try {
-            ScheduledFuture<?> f = c.loop().schedule(() -> round().whenComplete((v, e) -> {
-                evaluate();
-                scheduleRound();
-            }), delay, TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> f = c.loop()
+                    .schedule(
+                            () -> round().whenComplete((v, e) -> {
+                                evaluate();
+                                scheduleRound();
+                            }),
+                            delay,
+                            TimeUnit.NANOSECONDS);
             synchronized (this) {
                 nextRound = f;
             }
@@ -225,7 +247,12 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             attemptUrl = move.to();
             c = client;
         }
-        log.info("home relay: switching from {} to {} ({}: {})", move.from(), move.to(), move.reason().tag(), move.why());
+        log.info(
+                "home relay: switching from {} to {} ({}: {})",
+                move.from(),
+                move.to(),
+                move.reason().tag(),
+                move.why());
         try {
             switchRecorder.accept(move.reason());
         } catch (RuntimeException e) {
@@ -256,7 +283,8 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
     @Override
     public synchronized URI select(URI configured, URI previous, Reason reason) {
         long now = clock.getAsLong();
-        URI next = reason == Reason.INITIAL && policy.home() != null ? policy.home() : policy.nextAttempt(null, null, now);
+        URI next =
+                reason == Reason.INITIAL && policy.home() != null ? policy.home() : policy.nextAttempt(null, null, now);
         attemptUrl = next;
         return next;
     }
@@ -280,8 +308,13 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             if (connectedUrl == null) {
                 return;
             }
-            move = policy.homeLost(connectedUrl, RelaySwitchReason.DRAINING, "relay announced RESTARTING", tryFor,
-                    clock.getAsLong()).orElse(null);
+            move = policy.homeLost(
+                            connectedUrl,
+                            RelaySwitchReason.DRAINING,
+                            "relay announced RESTARTING",
+                            tryFor,
+                            clock.getAsLong())
+                    .orElse(null);
         }
         if (move != null) {
             long cap = Math.min(reconnectIn.toNanos(), MAX_DRAIN_MOVE_DELAY.toNanos());
@@ -298,7 +331,8 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             if (connectedUrl != null) {
                 URI lost = connectedUrl;
                 connectedUrl = null;
-                move = policy.homeLost(lost, RelaySwitchReason.DEAD, describe(cause), null, now).orElse(null);
+                move = policy.homeLost(lost, RelaySwitchReason.DEAD, describe(cause), null, now)
+                        .orElse(null);
             } else if (attemptUrl != null) {
                 policy.probeFailed(attemptUrl, describe(cause), now); // the backoff paces the next attempt elsewhere
             }
@@ -336,7 +370,9 @@ public final class HomeRelaySelector implements RelayUrlSelector, RelayClientLis
             }
             next = policy.nextAttempt(target, describe(cause), now);
             c = client;
-            if (closed || next.equals(connectedUrl) || ++movesSinceLoss >= policy.urls().size()) {
+            if (closed
+                    || next.equals(connectedUrl)
+                    || ++movesSinceLoss >= policy.urls().size()) {
                 if (connectedUrl != null) {
                     policy.connected(connectedUrl, now); // stay where we are
                 }

@@ -41,7 +41,8 @@ final class InboundOffers {
      */
     private final Map<NodeKey, ArrayDeque<Future<CircuitConnection>>> attachingBySource = new HashMap<>();
 
-    InboundOffers(RelayClientConfig config, RelayClientMetrics metrics, CircuitAttacher attacher, EventLoopGroup group) {
+    InboundOffers(
+            RelayClientConfig config, RelayClientMetrics metrics, CircuitAttacher attacher, EventLoopGroup group) {
         this.config = config;
         this.metrics = metrics;
         this.attacher = attacher;
@@ -53,7 +54,8 @@ final class InboundOffers {
     }
 
     void offer(ControlHandler h, RelayFrame.CircuitOffer offer) {
-        IncomingCircuit incoming = new IncomingCircuit(offer.circuitId(), offer.source(), offer.service(), offer.ingress());
+        IncomingCircuit incoming =
+                new IncomingCircuit(offer.circuitId(), offer.source(), offer.service(), offer.ingress());
         CircuitAcceptor acceptor = this.acceptor;
         CircuitDecision decision;
         if (offer.hasUnknownFlags()) {
@@ -76,7 +78,8 @@ final class InboundOffers {
         Channel ch = h.channel();
         if (decision instanceof CircuitDecision.Reject r) {
             metrics.circuitFailed(r.reason());
-            ch.writeAndFlush(new ClientFrame.CircuitReject(offer.circuitId(), r.reason(), r.message()), ch.voidPromise());
+            ch.writeAndFlush(
+                    new ClientFrame.CircuitReject(offer.circuitId(), r.reason(), r.message()), ch.voidPromise());
             return;
         }
         ch.writeAndFlush(new ClientFrame.CircuitAccept(offer.circuitId()), ch.voidPromise());
@@ -85,9 +88,13 @@ final class InboundOffers {
         // An ingress circuit carries a public client's plaintext (no end-to-end TLS inside): always
         // with relay TLS, never as a plain circuit connection.
         Future<CircuitConnection> attach = offer.ingress()
-                ? attacher.attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, true, group.next())
-                : attacher.attach(h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next());
-        attachingBySource.computeIfAbsent(offer.source(), k -> new ArrayDeque<>()).add(attach);
+                ? attacher.attach(
+                        h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, true, group.next())
+                : attacher.attach(
+                        h, offer.circuitId(), offer.token(), offer.source(), offer.service(), false, group.next());
+        attachingBySource
+                .computeIfAbsent(offer.source(), k -> new ArrayDeque<>())
+                .add(attach);
         attach.addListener(f -> {
             attaching--;
             attachingBySource.computeIfPresent(offer.source(), (k, q) -> {
@@ -96,7 +103,9 @@ final class InboundOffers {
             });
             if (f.isCancelled()) {
                 metrics.circuitFailed(CircuitRejectReason.LIMIT_REACHED);
-                log.debug("circuit {} from {} gave its attach slot to a dialer holding fewer", offer.circuitId(),
+                log.debug(
+                        "circuit {} from {} gave its attach slot to a dialer holding fewer",
+                        offer.circuitId(),
                         offer.source().shortId());
                 return;
             }

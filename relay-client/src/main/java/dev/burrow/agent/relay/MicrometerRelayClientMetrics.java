@@ -27,8 +27,11 @@ public final class MicrometerRelayClientMetrics implements RelayClientMetrics {
         this.connects = Counter.builder(CONNECTS).register(registry);
         this.rtt = Timer.builder(RTT).register(registry);
         this.reconnectDelay = Timer.builder(RECONNECTS_SCHEDULED).register(registry);
-        this.sent = DistributionSummary.builder(DATAGRAMS_SENT).baseUnit("bytes").register(registry);
-        this.received = DistributionSummary.builder(DATAGRAMS_RECEIVED).baseUnit("bytes").register(registry);
+        this.sent =
+                DistributionSummary.builder(DATAGRAMS_SENT).baseUnit("bytes").register(registry);
+        this.received = DistributionSummary.builder(DATAGRAMS_RECEIVED)
+                .baseUnit("bytes")
+                .register(registry);
         this.unknownFrames = Counter.builder(UNKNOWN_FRAMES).register(registry);
     }
 
@@ -36,13 +39,40 @@ public final class MicrometerRelayClientMetrics implements RelayClientMetrics {
         return e.name().toLowerCase(Locale.ROOT);
     }
 
-    @Override public void connectAttempt() { connectAttempts.increment(); }
-    @Override public void connected() { connects.increment(); }
-    @Override public void reconnectScheduled(Duration delay) { reconnectDelay.record(delay); }
-    @Override public void rtt(Duration d) { rtt.record(d); }
-    @Override public void datagramSent(int bytes) { sent.record(bytes); }
-    @Override public void datagramReceived(int bytes) { received.record(bytes); }
-    @Override public void unknownFrame() { unknownFrames.increment(); }
+    @Override
+    public void connectAttempt() {
+        connectAttempts.increment();
+    }
+
+    @Override
+    public void connected() {
+        connects.increment();
+    }
+
+    @Override
+    public void reconnectScheduled(Duration delay) {
+        reconnectDelay.record(delay);
+    }
+
+    @Override
+    public void rtt(Duration d) {
+        rtt.record(d);
+    }
+
+    @Override
+    public void datagramSent(int bytes) {
+        sent.record(bytes);
+    }
+
+    @Override
+    public void datagramReceived(int bytes) {
+        received.record(bytes);
+    }
+
+    @Override
+    public void unknownFrame() {
+        unknownFrames.increment();
+    }
 
     @Override
     public void denied(DenyReason reason) {
@@ -56,21 +86,33 @@ public final class MicrometerRelayClientMetrics implements RelayClientMetrics {
 
     @Override
     public void datagramDropped(SendResult result) {
-        Counter.builder(DATAGRAMS_DROPPED).tag("result", tag(result)).register(registry).increment();
+        Counter.builder(DATAGRAMS_DROPPED)
+                .tag("result", tag(result))
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void protocolViolation(ProtocolViolation.Kind kind) {
-        Counter.builder(PROTOCOL_VIOLATIONS).tag("kind", tag(kind)).register(registry).increment();
+        Counter.builder(PROTOCOL_VIOLATIONS)
+                .tag("kind", tag(kind))
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void circuitOpened(boolean dialer) {
-        Counter.builder(CIRCUITS_OPENED).tag("role", dialer ? "dialer" : "listener").register(registry).increment();
+        Counter.builder(CIRCUITS_OPENED)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void circuitFailed(CircuitRejectReason reason) {
-        Counter.builder(CIRCUITS_FAILED).tag("reason", tag(reason)).register(registry).increment();
+        Counter.builder(CIRCUITS_FAILED)
+                .tag("reason", tag(reason))
+                .register(registry)
+                .increment();
     }
 }

@@ -53,8 +53,8 @@ final class NameLookups {
             return;
         }
         if (pending.size() >= RelayClient.MAX_PENDING_LOOKUPS) {
-            result.completeExceptionally(new IllegalStateException("too many name lookups pending ("
-                    + RelayClient.MAX_PENDING_LOOKUPS + ")"));
+            result.completeExceptionally(new IllegalStateException(
+                    "too many name lookups pending (" + RelayClient.MAX_PENDING_LOOKUPS + ")"));
             return;
         }
         long id;
@@ -65,12 +65,17 @@ final class NameLookups {
         long requestId = id;
         PendingLookup p = new PendingLookup(result, c);
         pending.put(requestId, p);
-        p.timeout = link.loop().schedule(() -> {
-            if (pending.remove(requestId, p)) {
-                result.completeExceptionally(new RelayTimeoutException("relay did not answer the name lookup within "
-                        + RelayClient.LOOKUP_TIMEOUT.toMillis() + " ms"));
-            }
-        }, RelayClient.LOOKUP_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+        p.timeout = link.loop()
+                .schedule(
+                        () -> {
+                            if (pending.remove(requestId, p)) {
+                                result.completeExceptionally(
+                                        new RelayTimeoutException("relay did not answer the name lookup within "
+                                                + RelayClient.LOOKUP_TIMEOUT.toMillis() + " ms"));
+                            }
+                        },
+                        RelayClient.LOOKUP_TIMEOUT.toNanos(),
+                        TimeUnit.NANOSECONDS);
         c.channel().writeAndFlush(new ClientFrame.LookupName(requestId, name)).addListener(f -> {
             if (!f.isSuccess() && pending.remove(requestId, p)) {
                 p.timeout.cancel(false);

@@ -55,8 +55,13 @@ final class OutboundCircuits {
         final EventLoop near;
         ScheduledFuture<?> timeout;
 
-        PendingCircuit(long requestId, NodeKey destination, String service, CompletableFuture<CircuitConnection> result,
-                       ControlHandler control, EventLoop near) {
+        PendingCircuit(
+                long requestId,
+                NodeKey destination,
+                String service,
+                CompletableFuture<CircuitConnection> result,
+                ControlHandler control,
+                EventLoop near) {
             this.near = near;
             this.requestId = requestId;
             this.destination = destination;
@@ -75,26 +80,35 @@ final class OutboundCircuits {
         }
         if (pending.size() + attaching >= config.maxPendingCircuits()) {
             metrics.circuitFailed(CircuitRejectReason.LIMIT_REACHED);
-            result.completeExceptionally(new CircuitRejectedException(CircuitRejectReason.LIMIT_REACHED,
-                    "too many circuits being opened", true));
+            result.completeExceptionally(new CircuitRejectedException(
+                    CircuitRejectReason.LIMIT_REACHED, "too many circuits being opened", true));
             return;
         }
         long id = allocateRequestId();
         PendingCircuit p = new PendingCircuit(id, destination, service, result, c, near);
         pending.put(id, p);
-        p.timeout = link.loop().schedule(() -> {
-            pending.remove(id, p);
-            if (result.completeExceptionally(new CircuitRejectedException(CircuitRejectReason.TIMEOUT,
-                    "no circuit within " + config.circuitTimeout().toMillis() + " ms", true))) {
-                metrics.circuitFailed(CircuitRejectReason.TIMEOUT);
-            }
-        }, config.circuitTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        c.channel().writeAndFlush(new ClientFrame.CircuitRequest(id, destination, service)).addListener(f -> {
-            if (!f.isSuccess() && pending.remove(id, p)) {
-                p.timeout.cancel(false);
-                result.completeExceptionally(new RelayUnavailableException("relay connection lost", f.cause()));
-            }
-        });
+        p.timeout = link.loop()
+                .schedule(
+                        () -> {
+                            pending.remove(id, p);
+                            if (result.completeExceptionally(new CircuitRejectedException(
+                                    CircuitRejectReason.TIMEOUT,
+                                    "no circuit within "
+                                            + config.circuitTimeout().toMillis() + " ms",
+                                    true))) {
+                                metrics.circuitFailed(CircuitRejectReason.TIMEOUT);
+                            }
+                        },
+                        config.circuitTimeout().toNanos(),
+                        TimeUnit.NANOSECONDS);
+        c.channel()
+                .writeAndFlush(new ClientFrame.CircuitRequest(id, destination, service))
+                .addListener(f -> {
+                    if (!f.isSuccess() && pending.remove(id, p)) {
+                        p.timeout.cancel(false);
+                        result.completeExceptionally(new RelayUnavailableException("relay connection lost", f.cause()));
+                    }
+                });
     }
 
     private long allocateRequestId() {
@@ -118,24 +132,31 @@ final class OutboundCircuits {
             return; // cancelled by the caller; the relay drops the half-attached circuit after its timeout
         }
         attaching++;
-        attacher.attach(h, a.circuitId(), a.token(), p.destination, p.service, true,
-                p.near == null ? link.loop() : p.near).addListener(f -> {
-            attaching--;
-            p.timeout.cancel(false);
-            if (f.isSuccess()) {
-                CircuitConnection conn = (CircuitConnection) f.getNow();
-                if (p.result.complete(conn)) {
-                    metrics.circuitOpened(true);
-                } else {
-                    conn.close();
-                }
-            } else {
-                CircuitRejectedException e = CircuitAttacher.asCircuitFailure(f.cause());
-                if (p.result.completeExceptionally(e)) {
-                    metrics.circuitFailed(e.reason());
-                }
-            }
-        });
+        attacher.attach(
+                        h,
+                        a.circuitId(),
+                        a.token(),
+                        p.destination,
+                        p.service,
+                        true,
+                        p.near == null ? link.loop() : p.near)
+                .addListener(f -> {
+                    attaching--;
+                    p.timeout.cancel(false);
+                    if (f.isSuccess()) {
+                        CircuitConnection conn = (CircuitConnection) f.getNow();
+                        if (p.result.complete(conn)) {
+                            metrics.circuitOpened(true);
+                        } else {
+                            conn.close();
+                        }
+                    } else {
+                        CircuitRejectedException e = CircuitAttacher.asCircuitFailure(f.cause());
+                        if (p.result.completeExceptionally(e)) {
+                            metrics.circuitFailed(e.reason());
+                        }
+                    }
+                });
     }
 
     void rejected(ControlHandler h, RelayFrame.CircuitRejected r) {

@@ -62,7 +62,9 @@ final class ReconnectSchedule {
         }
         if (cause instanceof RelayDeniedException denial) {
             if (denial.definitive()) {
-                return new Plan(Backoff.jitter(config.deniedBackoff(), random), RelayUrlSelector.Reason.DENIED,
+                return new Plan(
+                        Backoff.jitter(config.deniedBackoff(), random),
+                        RelayUrlSelector.Reason.DENIED,
                         RelayConnectionState.DENIED);
             }
             return new Plan(backoff.next(), RelayUrlSelector.Reason.DENIED, RelayConnectionState.BACKING_OFF);

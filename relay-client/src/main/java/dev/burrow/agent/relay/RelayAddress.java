@@ -19,7 +19,9 @@ public record RelayAddress(URI uri, String host, int port, ConnectMode mode) {
         ConnectMode mode = switch (scheme) {
             case "https" -> null;
             case "wss" -> ConnectMode.WEBSOCKET;
-            default -> throw new IllegalArgumentException("relay URL must be https://host:port or wss://host:port, got " + uri);
+            default ->
+                throw new IllegalArgumentException(
+                        "relay URL must be https://host:port or wss://host:port, got " + uri);
         };
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {

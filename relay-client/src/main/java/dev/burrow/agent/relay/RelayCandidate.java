@@ -28,14 +28,14 @@ public record RelayCandidate(URI url, String region) {
         String t = text == null ? "" : text.strip();
         String quoted = t.length() > MAX_QUOTED ? t.substring(0, MAX_QUOTED) + "..." : t;
         if (!t.contains("://")) {
-            throw new IllegalArgumentException("'" + quoted + "' is not a relay URL: write https://" + quoted
-                    + " (or wss:// for WebSocket)");
+            throw new IllegalArgumentException(
+                    "'" + quoted + "' is not a relay URL: write https://" + quoted + " (or wss:// for WebSocket)");
         }
         try {
             return new URI(t);
         } catch (java.net.URISyntaxException e) {
-            throw new IllegalArgumentException("'" + quoted + "' is not a URL: " + e.getReason() + " (at character "
-                    + (e.getIndex() + 1) + ")");
+            throw new IllegalArgumentException(
+                    "'" + quoted + "' is not a URL: " + e.getReason() + " (at character " + (e.getIndex() + 1) + ")");
         }
     }
 

@@ -194,9 +194,19 @@ public final class RelayClient implements AutoCloseable {
 
     public RelayClientStats stats() {
         ByteCounter bytes = link.byteCounter();
-        return new RelayClientStats(link.state(), link.connectionInfo(), link.connectedSince(), link.lastRtt(),
-                bytes.in.sum(), bytes.out.sum(), datagrams.sent(), datagrams.received(),
-                datagrams.dropped(), link.connectAttempts(), link.reconnects(), metrics.protocolViolations());
+        return new RelayClientStats(
+                link.state(),
+                link.connectionInfo(),
+                link.connectedSince(),
+                link.lastRtt(),
+                bytes.in.sum(),
+                bytes.out.sum(),
+                datagrams.sent(),
+                datagrams.received(),
+                datagrams.dropped(),
+                link.connectAttempts(),
+                link.reconnects(),
+                metrics.protocolViolations());
     }
 
     /**
@@ -326,7 +336,8 @@ public final class RelayClient implements AutoCloseable {
             case RelayFrame.CircuitAccepted a -> outbound.accepted(h, a);
             case RelayFrame.CircuitRejected r -> outbound.rejected(h, r);
             case RelayFrame.Published p -> listeners.fire(l -> l.published(p.service(), p.port(), p.publicAddress()));
-            case RelayFrame.PublishRefused r -> listeners.fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
+            case RelayFrame.PublishRefused r ->
+                listeners.fire(l -> l.publishRefused(r.service(), r.reason(), r.message()));
             case RelayFrame.NameResult r -> lookups.result(h, r);
             default -> log.debug("ignoring {} from relay", frame.type());
         }

@@ -185,28 +185,114 @@ public record RelayClientConfig(
             this.identity = identity;
         }
 
-        public Builder mode(ConnectMode v) { mode = v; return this; }
-        public Builder acceptsCircuits(boolean v) { acceptsCircuits = v; return this; }
-        public Builder software(String v) { software = v; return this; }
-        public Builder transport(Transport v) { transport = v; return this; }
-        public Builder connectTimeout(Duration v) { connectTimeout = v; return this; }
-        public Builder handshakeTimeout(Duration v) { handshakeTimeout = v; return this; }
-        public Builder pingInterval(Duration v) { pingInterval = v; return this; }
-        public Builder pingTimeout(Duration v) { pingTimeout = v; return this; }
-        public Builder circuitTimeout(Duration v) { circuitTimeout = v; return this; }
-        public Builder backoff(Duration base, Duration cap) { backoffBase = base; backoffCap = cap; return this; }
-        public Builder stableAfter(Duration v) { stableAfter = v; return this; }
-        public Builder deniedBackoff(Duration v) { deniedBackoff = v; return this; }
-        public Builder maxQueuedDatagrams(int v) { maxQueuedDatagrams = v; return this; }
-        public Builder maxQueuedBytes(long v) { maxQueuedBytes = v; return this; }
-        public Builder maxPendingCircuits(int v) { maxPendingCircuits = v; return this; }
-        public Builder relaySelector(RelayUrlSelector v) { relaySelector = v; return this; }
-        public Builder plainCircuits(boolean v) { plainCircuits = v; return this; }
+        public Builder mode(ConnectMode v) {
+            mode = v;
+            return this;
+        }
+
+        public Builder acceptsCircuits(boolean v) {
+            acceptsCircuits = v;
+            return this;
+        }
+
+        public Builder software(String v) {
+            software = v;
+            return this;
+        }
+
+        public Builder transport(Transport v) {
+            transport = v;
+            return this;
+        }
+
+        public Builder connectTimeout(Duration v) {
+            connectTimeout = v;
+            return this;
+        }
+
+        public Builder handshakeTimeout(Duration v) {
+            handshakeTimeout = v;
+            return this;
+        }
+
+        public Builder pingInterval(Duration v) {
+            pingInterval = v;
+            return this;
+        }
+
+        public Builder pingTimeout(Duration v) {
+            pingTimeout = v;
+            return this;
+        }
+
+        public Builder circuitTimeout(Duration v) {
+            circuitTimeout = v;
+            return this;
+        }
+
+        public Builder backoff(Duration base, Duration cap) {
+            backoffBase = base;
+            backoffCap = cap;
+            return this;
+        }
+
+        public Builder stableAfter(Duration v) {
+            stableAfter = v;
+            return this;
+        }
+
+        public Builder deniedBackoff(Duration v) {
+            deniedBackoff = v;
+            return this;
+        }
+
+        public Builder maxQueuedDatagrams(int v) {
+            maxQueuedDatagrams = v;
+            return this;
+        }
+
+        public Builder maxQueuedBytes(long v) {
+            maxQueuedBytes = v;
+            return this;
+        }
+
+        public Builder maxPendingCircuits(int v) {
+            maxPendingCircuits = v;
+            return this;
+        }
+
+        public Builder relaySelector(RelayUrlSelector v) {
+            relaySelector = v;
+            return this;
+        }
+
+        public Builder plainCircuits(boolean v) {
+            plainCircuits = v;
+            return this;
+        }
 
         public RelayClientConfig build() {
-            return new RelayClientConfig(relayUrl, trust, identity, mode, acceptsCircuits, software, transport,
-                    connectTimeout, handshakeTimeout, pingInterval, pingTimeout, circuitTimeout, backoffBase, backoffCap,
-                    stableAfter, deniedBackoff, maxQueuedDatagrams, maxQueuedBytes, maxPendingCircuits, relaySelector,
+            return new RelayClientConfig(
+                    relayUrl,
+                    trust,
+                    identity,
+                    mode,
+                    acceptsCircuits,
+                    software,
+                    transport,
+                    connectTimeout,
+                    handshakeTimeout,
+                    pingInterval,
+                    pingTimeout,
+                    circuitTimeout,
+                    backoffBase,
+                    backoffCap,
+                    stableAfter,
+                    deniedBackoff,
+                    maxQueuedDatagrams,
+                    maxQueuedBytes,
+                    maxPendingCircuits,
+                    relaySelector,
                     plainCircuits);
         }
     }

@@ -12,8 +12,16 @@ import java.time.Instant;
  * @param bytesIn      bytes received from relays (control connections, after TLS), over the client's life
  * @param bytesOut     bytes sent to relays (control connections, after TLS)
  */
-public record RelayClientStats(RelayConnectionState state, RelayConnectionInfo connection, Instant connectedSince,
-                               Duration lastRtt, long bytesIn, long bytesOut, long datagramsSent,
-                               long datagramsReceived, long datagramsDropped, long connectAttempts,
-                               long reconnects, long protocolViolations) {
-}
+public record RelayClientStats(
+        RelayConnectionState state,
+        RelayConnectionInfo connection,
+        Instant connectedSince,
+        Duration lastRtt,
+        long bytesIn,
+        long bytesOut,
+        long datagramsSent,
+        long datagramsReceived,
+        long datagramsDropped,
+        long connectAttempts,
+        long reconnects,
+        long protocolViolations) {}

@@ -16,10 +16,23 @@ import java.time.Duration;
  * @param stunPort        UDP port of the relay's STUN server on the relay's host: 0 none, -1 not said
  *                        (an older relay; 3478 is likely)
  */
-public record RelayConnectionInfo(URI relayUrl, ConnectMode mode, String relayId, int protocolVersion,
-                                  Duration keepalive, int maxDatagram, String observedAddress, int stunPort) {
-    public RelayConnectionInfo(URI relayUrl, ConnectMode mode, String relayId, int protocolVersion, Duration keepalive,
-                               int maxDatagram, String observedAddress) {
+public record RelayConnectionInfo(
+        URI relayUrl,
+        ConnectMode mode,
+        String relayId,
+        int protocolVersion,
+        Duration keepalive,
+        int maxDatagram,
+        String observedAddress,
+        int stunPort) {
+    public RelayConnectionInfo(
+            URI relayUrl,
+            ConnectMode mode,
+            String relayId,
+            int protocolVersion,
+            Duration keepalive,
+            int maxDatagram,
+            String observedAddress) {
         this(relayUrl, mode, relayId, protocolVersion, keepalive, maxDatagram, observedAddress, -1);
     }
 }

@@ -31,7 +31,8 @@ public final class RelayDeniedException extends IOException {
      * client then waits {@link RelayClientConfig#deniedBackoff()} instead of its normal backoff.
      */
     public boolean definitive() {
-        return reason == DenyReason.AUTH_FAILED || reason == DenyReason.NOT_ALLOWED
+        return reason == DenyReason.AUTH_FAILED
+                || reason == DenyReason.NOT_ALLOWED
                 || reason == DenyReason.UNSUPPORTED_VERSION;
     }
 }

@@ -69,8 +69,11 @@ final class RelayDialer {
     private final Duration connectTimeout;
     private final Duration handshakeTimeout;
 
-    RelayDialer(Class<? extends SocketChannel> channelClass, SslContext sslContext,
-                Duration connectTimeout, Duration handshakeTimeout) {
+    RelayDialer(
+            Class<? extends SocketChannel> channelClass,
+            SslContext sslContext,
+            Duration connectTimeout,
+            Duration handshakeTimeout) {
         this.channelClass = channelClass;
         this.sslContext = sslContext;
         this.connectTimeout = connectTimeout;
@@ -91,8 +94,17 @@ final class RelayDialer {
      * @param halfClose allow half-closure (circuit connections)
      * @param relayTls  false for a circuit connection without relay TLS (upgrade mode only)
      */
-    ChannelFuture connect(EventLoop on, RelayAddress address, SocketAddress remote, ConnectMode mode, String path, FramePolicy policy,
-                          ByteCounter counter, ChannelHandler top, boolean halfClose, boolean relayTls) {
+    ChannelFuture connect(
+            EventLoop on,
+            RelayAddress address,
+            SocketAddress remote,
+            ConnectMode mode,
+            String path,
+            FramePolicy policy,
+            ByteCounter counter,
+            ChannelHandler top,
+            boolean halfClose,
+            boolean relayTls) {
         if (!relayTls && (mode != ConnectMode.UPGRADE || !RelayProtocol.CIRCUIT_PATH.equals(path))) {
             throw new IllegalArgumentException("only circuit connections in upgrade mode may skip relay TLS");
         }
@@ -102,7 +114,8 @@ final class RelayDialer {
         Bootstrap b = new Bootstrap()
                 .group(on)
                 .channel(channelClass)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, halfClose)
                 .handler(new ChannelInitializer<Channel>() {
@@ -117,7 +130,8 @@ final class RelayDialer {
                         if (counter != null) {
                             p.addLast(BYTES, counter);
                         }
-                        p.addLast(HTTP, new HttpClientCodec(MAX_HTTP_INITIAL_LINE, MAX_HTTP_HEADERS, MAX_HANDSHAKE_BODY));
+                        p.addLast(
+                                HTTP, new HttpClientCodec(MAX_HTTP_INITIAL_LINE, MAX_HTTP_HEADERS, MAX_HANDSHAKE_BODY));
                         if (mode == ConnectMode.UPGRADE) {
                             p.addLast(UPGRADE, new HttpUpgradeHandler(address.authority(), path));
                             p.addLast(FRAME_DECODER, new RelayFrameDecoder(policy));

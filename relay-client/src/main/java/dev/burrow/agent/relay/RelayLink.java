@@ -65,7 +65,7 @@ final class RelayLink {
 
     // Read from any thread, written on the event loop (closed: under this lock).
     private volatile RelayConnectionState state = RelayConnectionState.NEW;
-    private volatile ControlHandler control;          // ready connection, or null
+    private volatile ControlHandler control; // ready connection, or null
     private volatile RelayConnectionInfo connectionInfo;
     private volatile Instant connectedSince;
     private volatile Duration lastRtt;
@@ -84,14 +84,20 @@ final class RelayLink {
     private boolean everConnected;
     /** The connection whose relay announced RESTARTING and that we still use (renewed make-before-break), or null. */
     private ControlHandler drainingControl;
+
     private ScheduledFuture<?> renewTask;
     private ScheduledFuture<?> reconnectTask;
     private CompletableFuture<RelayConnectionInfo> nextConnection = new CompletableFuture<>();
     /** Connections we moved away from, closed once their circuit requests had their time (at most one per move). */
     private final Set<ControlHandler> retiring = new LinkedHashSet<>();
 
-    RelayLink(RelayClientConfig config, RelayClientMetrics metrics, EventLoop loop, RandomGenerator random,
-              RelayClientListeners listeners, Traffic traffic) {
+    RelayLink(
+            RelayClientConfig config,
+            RelayClientMetrics metrics,
+            EventLoop loop,
+            RandomGenerator random,
+            RelayClientListeners listeners,
+            Traffic traffic) {
         this.config = config;
         this.metrics = metrics;
         this.loop = loop;
@@ -162,8 +168,8 @@ final class RelayLink {
             return;
         }
         SslContext ssl = config.trust().sslContext();
-        dialer = new RelayDialer(config.transport().socketChannel(), ssl, config.connectTimeout(),
-                config.handshakeTimeout());
+        dialer = new RelayDialer(
+                config.transport().socketChannel(), ssl, config.connectTimeout(), config.handshakeTimeout());
         loop.execute(() -> connect(RelayUrlSelector.Reason.INITIAL));
     }
 
@@ -274,52 +280,74 @@ final class RelayLink {
 
     private void dial(RelayAddress address, ConnectMode mode, boolean fallbackAllowed) {
         if (control == null) {
-            state = RelayConnectionState.CONNECTING; // a move keeps the current connection (and CONNECTED) until it is done
+            state =
+                    RelayConnectionState
+                            .CONNECTING; // a move keeps the current connection (and CONNECTED) until it is done
         }
         connectAttempts.increment();
         metrics.connectAttempt();
-        ControlHandler h = new ControlHandler(config.identity(), config.acceptsCircuits(), config.software(),
-                config.pingInterval(), config.pingTimeout(), metrics, controlEvents, System::nanoTime);
+        ControlHandler h = new ControlHandler(
+                config.identity(),
+                config.acceptsCircuits(),
+                config.software(),
+                config.pingInterval(),
+                config.pingTimeout(),
+                metrics,
+                controlEvents,
+                System::nanoTime);
         h.address = address;
         h.mode = mode;
         h.fallbackAllowed = fallbackAllowed;
         attempt = h;
         log.debug("connecting to relay {} ({})", address, mode);
         // One deadline for the whole attempt: DNS, TCP, TLS, HTTP, authentication.
-        ScheduledFuture<?> timeout = loop.schedule(() -> {
-            if (!h.ready()) {
-                h.close(new RelayTimeoutException("relay handshake not done within "
-                        + config.handshakeTimeout().toMillis() + " ms"));
-            }
-        }, config.handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        RelayDialer.resolve(address).whenComplete((remote, err) -> runOnLoopQuietly(() -> {
-            if (h.phase() == ControlHandler.Phase.CLOSED) {
-                return; // timed out or client closed while resolving
-            }
-            if (err != null) {
-                timeout.cancel(false);
-                h.connectFailed(err instanceof CompletionException && err.getCause() != null
-                        ? err.getCause() : err);
-                return;
-            }
-            h.remote = remote;
-            ChannelFuture cf;
-            try {
-                cf = dialer.connect(loop, address, remote, mode, RelayProtocol.CONTROL_PATH, FramePolicy.CLIENT_CONTROL,
-                        byteCounter, h, false, true);
-            } catch (RuntimeException e) {
-                timeout.cancel(false);
-                h.connectFailed(e);
-                return;
-            }
-            cf.addListener(f -> {
-                if (!f.isSuccess()) {
-                    timeout.cancel(false);
-                    h.connectFailed(f.cause());
-                }
-            });
-            cf.channel().closeFuture().addListener(f -> timeout.cancel(false));
-        }));
+        ScheduledFuture<?> timeout = loop.schedule(
+                () -> {
+                    if (!h.ready()) {
+                        h.close(new RelayTimeoutException("relay handshake not done within "
+                                + config.handshakeTimeout().toMillis() + " ms"));
+                    }
+                },
+                config.handshakeTimeout().toNanos(),
+                TimeUnit.NANOSECONDS);
+        RelayDialer.resolve(address)
+                .whenComplete((remote, err) -> runOnLoopQuietly(() -> {
+                    if (h.phase() == ControlHandler.Phase.CLOSED) {
+                        return; // timed out or client closed while resolving
+                    }
+                    if (err != null) {
+                        timeout.cancel(false);
+                        h.connectFailed(
+                                err instanceof CompletionException && err.getCause() != null ? err.getCause() : err);
+                        return;
+                    }
+                    h.remote = remote;
+                    ChannelFuture cf;
+                    try {
+                        cf = dialer.connect(
+                                loop,
+                                address,
+                                remote,
+                                mode,
+                                RelayProtocol.CONTROL_PATH,
+                                FramePolicy.CLIENT_CONTROL,
+                                byteCounter,
+                                h,
+                                false,
+                                true);
+                    } catch (RuntimeException e) {
+                        timeout.cancel(false);
+                        h.connectFailed(e);
+                        return;
+                    }
+                    cf.addListener(f -> {
+                        if (!f.isSuccess()) {
+                            timeout.cancel(false);
+                            h.connectFailed(f.cause());
+                        }
+                    });
+                    cf.channel().closeFuture().addListener(f -> timeout.cancel(false));
+                }));
     }
 
     /** Runs {@code task} on the client's loop; dropped when the loop is gone (the client is closed). */
@@ -364,8 +392,15 @@ final class RelayLink {
             h.close(new RelayUnavailableException("stale connection"));
             return;
         }
-        RelayConnectionInfo info = new RelayConnectionInfo(h.address.uri(), h.mode, hello.relayId(), hello.version(),
-                Duration.ofMillis(accept.keepaliveMillis()), h.maxDatagram(), accept.observedAddress(), accept.stunPort());
+        RelayConnectionInfo info = new RelayConnectionInfo(
+                h.address.uri(),
+                h.mode,
+                hello.relayId(),
+                hello.version(),
+                Duration.ofMillis(accept.keepaliveMillis()),
+                h.maxDatagram(),
+                accept.observedAddress(),
+                accept.stunPort());
         connectionInfo = info;
         connectedSince = Instant.now();
         ControlHandler previous = control;
@@ -381,7 +416,11 @@ final class RelayLink {
         }
         everConnected = true;
         metrics.connected();
-        log.info("connected to relay {} ({}, {}) as {}", hello.relayId(), h.address, h.mode,
+        log.info(
+                "connected to relay {} ({}, {}) as {}",
+                hello.relayId(),
+                h.address,
+                h.mode,
                 config.identity().nodeKey().shortId());
         CompletableFuture<RelayConnectionInfo> waiting = nextConnection;
         nextConnection = new CompletableFuture<>();
@@ -449,9 +488,17 @@ final class RelayLink {
             listeners.fire(l -> l.denied(denial, delay));
         } else {
             if (wasReady) {
-                log.info("relay connection to {} lost ({}); reconnecting in {} ms", h.address, describe(cause), delay.toMillis());
+                log.info(
+                        "relay connection to {} lost ({}); reconnecting in {} ms",
+                        h.address,
+                        describe(cause),
+                        delay.toMillis());
             } else {
-                log.debug("relay connection to {} failed ({}); retrying in {} ms", h.address, describe(cause), delay.toMillis());
+                log.debug(
+                        "relay connection to {} failed ({}); retrying in {} ms",
+                        h.address,
+                        describe(cause),
+                        delay.toMillis());
             }
             listeners.fire(l -> l.disconnected(cause, delay));
         }
@@ -467,8 +514,11 @@ final class RelayLink {
     // ------------------------------------------------------------------ frames
 
     private void onFrame(ControlHandler h, RelayFrame frame) {
-        if (h != control && !(frame instanceof RelayFrame.RecvDatagram || frame instanceof RelayFrame.CircuitOffer
-                || frame instanceof RelayFrame.CircuitAccepted || frame instanceof RelayFrame.CircuitRejected)) {
+        if (h != control
+                && !(frame instanceof RelayFrame.RecvDatagram
+                        || frame instanceof RelayFrame.CircuitOffer
+                        || frame instanceof RelayFrame.CircuitAccepted
+                        || frame instanceof RelayFrame.CircuitRejected)) {
             // A connection we moved away from: its presence, health and restart news are about a relay we left.
             log.debug("ignoring {} from relay {} (moved away)", frame.type(), h.address);
             return;
@@ -485,7 +535,11 @@ final class RelayLink {
         drainingControl = h;
         Duration in = Duration.ofMillis(r.reconnectInMillis());
         Duration tryFor = Duration.ofMillis(r.tryForMillis());
-        log.info("relay {} is restarting: reconnecting in {} ms, for up to {} ms", h.address, in.toMillis(), tryFor.toMillis());
+        log.info(
+                "relay {} is restarting: reconnecting in {} ms, for up to {} ms",
+                h.address,
+                in.toMillis(),
+                tryFor.toMillis());
         listeners.fire(l -> l.restarting(in, tryFor));
         // Unless a listener moved us elsewhere by then, open a new connection to the same URL after
         // reconnectIn (plus jitter to spread the storm), keeping this one until it is up: behind a
@@ -509,7 +563,10 @@ final class RelayLink {
 
     /** Re-dials the draining connection's URL, make-before-break, while we are still on it and nothing else is under way. */
     private void renew(ControlHandler draining) {
-        if (closed || control != draining || attempt != draining || drainingControl != draining
+        if (closed
+                || control != draining
+                || attempt != draining
+                || drainingControl != draining
                 || !schedule.inRestartWindow(System.nanoTime())) {
             return;
         }

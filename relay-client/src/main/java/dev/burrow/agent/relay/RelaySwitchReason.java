@@ -1,6 +1,6 @@
 package dev.burrow.agent.relay;
-import java.util.Locale;
 
+import java.util.Locale;
 
 /** Why an agent changed its home relay: a bounded metric tag and the status line's reason. */
 public enum RelaySwitchReason {

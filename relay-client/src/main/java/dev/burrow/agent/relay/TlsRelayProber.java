@@ -54,7 +54,8 @@ public final class TlsRelayProber implements RelayProber {
     private final SslContext ssl;
     private final Duration timeout;
 
-    public TlsRelayProber(EventLoop loop, Class<? extends SocketChannel> channelClass, SslContext ssl, Duration timeout) {
+    public TlsRelayProber(
+            EventLoop loop, Class<? extends SocketChannel> channelClass, SslContext ssl, Duration timeout) {
         this.loop = loop;
         this.channelClass = channelClass;
         this.ssl = ssl;
@@ -105,11 +106,15 @@ public final class TlsRelayProber implements RelayProber {
         long start = System.nanoTime();
         ChannelFuture cf = b.connect(remote);
         Channel ch = cf.channel();
-        var deadline = loop.schedule(() -> {
-            if (result.completeExceptionally(new RelayTimeoutException("no answer within " + timeout.toMillis() + " ms"))) {
-                ch.close();
-            }
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        var deadline = loop.schedule(
+                () -> {
+                    if (result.completeExceptionally(
+                            new RelayTimeoutException("no answer within " + timeout.toMillis() + " ms"))) {
+                        ch.close();
+                    }
+                },
+                timeout.toNanos(),
+                TimeUnit.NANOSECONDS);
         result.whenComplete((d, e) -> {
             deadline.cancel(false);
             ch.close();
@@ -125,9 +130,10 @@ public final class TlsRelayProber implements RelayProber {
                     result.completeExceptionally(h.cause());
                     return;
                 }
-                FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
-                        RelayProtocol.CONTROL_PATH, Unpooled.EMPTY_BUFFER);
-                req.headers().set(HttpHeaderNames.HOST, address.authority())
+                FullHttpRequest req = new DefaultFullHttpRequest(
+                        HttpVersion.HTTP_1_1, HttpMethod.GET, RelayProtocol.CONTROL_PATH, Unpooled.EMPTY_BUFFER);
+                req.headers()
+                        .set(HttpHeaderNames.HOST, address.authority())
                         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
                         .set(HttpHeaderNames.CONTENT_LENGTH, 0);
                 handler.sentNanos = System.nanoTime();

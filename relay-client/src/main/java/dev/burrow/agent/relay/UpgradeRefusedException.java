@@ -11,7 +11,8 @@ public final class UpgradeRefusedException extends IOException {
     private final int status;
 
     public UpgradeRefusedException(int status, String detail) {
-        super("relay upgrade refused with HTTP " + status + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")"));
+        super("relay upgrade refused with HTTP " + status
+                + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")"));
         this.status = status;
     }
 

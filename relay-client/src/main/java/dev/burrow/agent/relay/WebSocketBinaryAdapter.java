@@ -27,8 +27,8 @@ final class WebSocketBinaryAdapter extends ChannelDuplexHandler {
             ctx.fireChannelRead(((WebSocketFrame) msg).content()); // ownership moves with the content
         } else if (msg instanceof WebSocketFrame) {
             ReferenceCountUtil.release(msg);
-            ctx.fireExceptionCaught(new ProtocolViolation(ProtocolViolation.Kind.UNEXPECTED_FRAME,
-                    "only binary WebSocket messages carry relay data"));
+            ctx.fireExceptionCaught(new ProtocolViolation(
+                    ProtocolViolation.Kind.UNEXPECTED_FRAME, "only binary WebSocket messages carry relay data"));
         } else {
             ctx.fireChannelRead(msg);
         }

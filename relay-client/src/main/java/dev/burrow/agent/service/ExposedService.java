@@ -18,8 +18,15 @@ import java.util.Objects;
  * @param proxyProtocol whether the target gets a PROXY v2 header first (for public ingress: with the real client address)
  * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
  */
-public record ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-        Duration idleTimeout, ProxyProtocol proxyProtocol, PublicIngress publicIngress) {
+public record ExposedService(
+        String name,
+        TargetPolicy target,
+        AllowList allow,
+        int maxConnections,
+        int maxPerPeer,
+        Duration idleTimeout,
+        ProxyProtocol proxyProtocol,
+        PublicIngress publicIngress) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");
@@ -31,13 +38,24 @@ public record ExposedService(String name, TargetPolicy target, AllowList allow, 
         proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
     }
 
-    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
+    public ExposedService(
+            String name,
+            TargetPolicy target,
+            AllowList allow,
+            int maxConnections,
+            int maxPerPeer,
             Duration idleTimeout) {
         this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, ProxyProtocol.OFF);
     }
 
-    public ExposedService(String name, TargetPolicy target, AllowList allow, int maxConnections, int maxPerPeer,
-            Duration idleTimeout, ProxyProtocol proxyProtocol) {
+    public ExposedService(
+            String name,
+            TargetPolicy target,
+            AllowList allow,
+            int maxConnections,
+            int maxPerPeer,
+            Duration idleTimeout,
+            ProxyProtocol proxyProtocol) {
         this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, null);
     }
 
@@ -47,6 +65,12 @@ public record ExposedService(String name, TargetPolicy target, AllowList allow, 
     }
 
     public ExposedService(String name, TargetPolicy target, AllowList allow) {
-        this(name, target, allow, ConnectionCaps.DEFAULT_PER_SERVICE, ConnectionCaps.DEFAULT_PER_PEER, StreamDefaults.IDLE_TIMEOUT);
+        this(
+                name,
+                target,
+                allow,
+                ConnectionCaps.DEFAULT_PER_SERVICE,
+                ConnectionCaps.DEFAULT_PER_PEER,
+                StreamDefaults.IDLE_TIMEOUT);
     }
 }

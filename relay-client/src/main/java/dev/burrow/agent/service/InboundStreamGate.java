@@ -10,12 +10,12 @@ import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
 import dev.burrow.agent.stream.PeerStreamMessage;
 import dev.burrow.agent.stream.PeerStreamProtocol;
 import dev.burrow.agent.stream.PreambleDecoder;
-import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamStatusCode;
@@ -35,13 +35,13 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
-import java.net.InetSocketAddress;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -97,14 +97,28 @@ public final class InboundStreamGate {
      * @param verifier the one verifier: fleet CAs (names and tags) and pinned keys; a self-signed
      *     dialer is accepted only for exactly the key the path claims
      */
-    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry,
-            Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals) throws SSLException {
+    public InboundStreamGate(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            ServiceRegistry registry,
+            Transport transport,
+            AgentMetrics metrics,
+            ActiveStreams active,
+            RecentRefusals refusals)
+            throws SSLException {
         this(identity, verifier, registry, transport, metrics, active, refusals, new WhoisTable());
     }
 
     /** @param whois filled with the caller of every target connection this gate makes */
-    public InboundStreamGate(NodeIdentity identity, NodeVerifier verifier, ServiceRegistry registry,
-            Transport transport, AgentMetrics metrics, ActiveStreams active, RecentRefusals refusals, WhoisTable whois)
+    public InboundStreamGate(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            ServiceRegistry registry,
+            Transport transport,
+            AgentMetrics metrics,
+            ActiveStreams active,
+            RecentRefusals refusals,
+            WhoisTable whois)
             throws SSLException {
         this.whois = whois;
         this.verifier = verifier;
@@ -139,7 +153,8 @@ public final class InboundStreamGate {
         VerifiedPeer keyOnly = keyOnly(claimedPeer);
         boolean admittedByKey = registry.all().stream().anyMatch(s -> s.allow().admits(keyOnly));
         boolean certificateDecides = registry.all().stream()
-                .anyMatch(s -> !s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node));
+                .anyMatch(s ->
+                        !s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node));
         if (!admittedByKey && certificateDecides) {
             return Optional.empty(); // its certificate may admit it somewhere: answer after TLS, knowing who it is
         }
@@ -149,7 +164,9 @@ public final class InboundStreamGate {
     /** The uniform answer for {@code r} unless {@code peer} is admitted by some rule of some service. */
     public Refusal toPeer(Refusal r, NodeKey claimedPeer) {
         VerifiedPeer keyOnly = keyOnly(claimedPeer);
-        PeerRefusals.Told told = PeerRefusals.toPeer(r.code(), r.message(),
+        PeerRefusals.Told told = PeerRefusals.toPeer(
+                r.code(),
+                r.message(),
                 registry.all().stream().anyMatch(s -> s.allow().admits(keyOnly)));
         return new Refusal(told.code(), told.message());
     }
@@ -163,13 +180,15 @@ public final class InboundStreamGate {
         if (s == null) {
             return Optional.of(new Refusal(StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here"));
         }
-        boolean nodeRulesOnly = s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node);
+        boolean nodeRulesOnly =
+                s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node);
         if (nodeRulesOnly && !s.allow().admits(keyOnly(claimedPeer))) {
             return Optional.of(new Refusal(StreamStatusCode.NOT_ALLOWED, notAllowed(claimedPeer, service)));
         }
         ConnectionCaps caps = registry.caps(service);
         if (caps != null && !caps.wouldAdmit(claimedPeer)) {
-            return Optional.of(new Refusal(StreamStatusCode.LIMIT_REACHED, "connection limit of service '" + service + "' reached"));
+            return Optional.of(new Refusal(
+                    StreamStatusCode.LIMIT_REACHED, "connection limit of service '" + service + "' reached"));
         }
         return Optional.empty();
     }
@@ -224,14 +243,19 @@ public final class InboundStreamGate {
 
     private void refused(String peer, String service, StreamStatusCode code, String message) {
         metrics.streamRefused(Direction.INBOUND, code);
-        refusals.add(new RecentRefusals.Refusal(Instant.now(), Direction.INBOUND, peer, service, code, "this agent", message));
+        refusals.add(new RecentRefusals.Refusal(
+                Instant.now(), Direction.INBOUND, peer, service, code, "this agent", message));
         log.info("refused stream from {} for service '{}': {} ({})", peer, service, code, message);
     }
 
     private void abandoned(InboundStream stream, AgentMetrics.AbandonStage stage) {
         metrics.streamAbandoned(stage);
-        log.debug("inbound stream from {} for service '{}' abandoned: its {} path closed (stage {})",
-                stream.claimedPeer().shortId(), stream.announcedService(), stream.path(), stage);
+        log.debug(
+                "inbound stream from {} for service '{}' abandoned: its {} path closed (stage {})",
+                stream.claimedPeer().shortId(),
+                stream.announcedService(),
+                stream.path(),
+                stage);
     }
 
     private final class GateHandler extends ChannelInboundHandlerAdapter implements StreamAdmission.Stream {
@@ -246,6 +270,7 @@ public final class InboundStreamGate {
         private boolean admittedSomewhere;
         /** OPEN named it and the allow rules admitted the peer: the admission is under way. */
         private ExposedService service;
+
         private boolean decided;
         private ScheduledFuture<?> deadline;
         /** OPEN admitted: the local target connect is under way. */
@@ -259,14 +284,21 @@ public final class InboundStreamGate {
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
             this.ctx = ctx;
-            deadline = ctx.executor().schedule(() -> {
-                if (!decided) {
-                    decided = true;
-                    refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.BAD_REQUEST,
-                            "no OPEN within " + StreamDefaults.PREAMBLE_TIMEOUT.toSeconds() + " s");
-                    ctx.close();
-                }
-            }, StreamDefaults.PREAMBLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            deadline = ctx.executor()
+                    .schedule(
+                            () -> {
+                                if (!decided) {
+                                    decided = true;
+                                    refused(
+                                            stream.claimedPeer().nodeId(),
+                                            stream.announcedService(),
+                                            StreamStatusCode.BAD_REQUEST,
+                                            "no OPEN within " + StreamDefaults.PREAMBLE_TIMEOUT.toSeconds() + " s");
+                                    ctx.close();
+                                }
+                            },
+                            StreamDefaults.PREAMBLE_TIMEOUT.toMillis(),
+                            TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -287,7 +319,10 @@ public final class InboundStreamGate {
                 }
                 if (!hs.isSuccess()) {
                     decided = true;
-                    refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.NOT_ALLOWED,
+                    refused(
+                            stream.claimedPeer().nodeId(),
+                            stream.announcedService(),
+                            StreamStatusCode.NOT_ALLOWED,
                             "TLS handshake failed: " + hs.cause().getMessage());
                     ctx.close();
                     return;
@@ -300,11 +335,15 @@ public final class InboundStreamGate {
                 }
                 return;
             }
-            if (!decided && targetConnect == null
+            if (!decided
+                    && targetConnect == null
                     && (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent)) {
                 // The dialer's direction ended (a FIN or close_notify passed on by the path; with
                 // half-closure the channel stays open) before OPEN: no OPEN can come any more.
-                abandon(ssl.handshakeFuture().isSuccess() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS);
+                abandon(
+                        ssl.handshakeFuture().isSuccess()
+                                ? AgentMetrics.AbandonStage.OPEN
+                                : AgentMetrics.AbandonStage.TLS);
                 ctx.close();
                 return;
             }
@@ -319,8 +358,11 @@ public final class InboundStreamGate {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (!decided) {
-                AgentMetrics.AbandonStage stage = targetConnect != null ? AgentMetrics.AbandonStage.TARGET
-                        : ssl.handshakeFuture().isSuccess() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS;
+                AgentMetrics.AbandonStage stage = targetConnect != null
+                        ? AgentMetrics.AbandonStage.TARGET
+                        : ssl.handshakeFuture().isSuccess()
+                                ? AgentMetrics.AbandonStage.OPEN
+                                : AgentMetrics.AbandonStage.TLS;
                 abandon(stage);
                 if (targetConnect != null) {
                     targetConnect.cancel(false);
@@ -347,7 +389,10 @@ public final class InboundStreamGate {
             if (!(msg instanceof PeerStreamMessage.Open open)) {
                 ReferenceCountUtil.release(msg);
                 metrics.preambleError();
-                answer(ctx, StreamStatusCode.BAD_REQUEST, msg instanceof ByteBuf ? "data before STATUS" : "expected OPEN");
+                answer(
+                        ctx,
+                        StreamStatusCode.BAD_REQUEST,
+                        msg instanceof ByteBuf ? "data before STATUS" : "expected OPEN");
                 return;
             }
             if (peer == null) {
@@ -360,8 +405,11 @@ public final class InboundStreamGate {
 
         private void decide(ChannelHandlerContext ctx, PeerStreamMessage.Open open) {
             if (!PeerStreamProtocol.supports(open.version())) {
-                answer(ctx, StreamStatusCode.UNSUPPORTED_VERSION, "preamble version " + open.version() + " is not supported (this agent speaks "
-                        + PeerStreamProtocol.MIN_VERSION + "-" + PeerStreamProtocol.VERSION + ")");
+                answer(
+                        ctx,
+                        StreamStatusCode.UNSUPPORTED_VERSION,
+                        "preamble version " + open.version() + " is not supported (this agent speaks "
+                                + PeerStreamProtocol.MIN_VERSION + "-" + PeerStreamProtocol.VERSION + ")");
                 return;
             }
             if (!open.service().equals(stream.announcedService())) {
@@ -375,16 +423,30 @@ public final class InboundStreamGate {
                 return;
             }
             if (!service.allow().admits(peer)) {
-                answer(ctx, StreamStatusCode.NOT_ALLOWED, peer.caIssued()
-                        ? "node " + peer.displayName() + " is not on the allow list of service '" + service.name() + "'"
-                        : notAllowed(peer.nodeKey(), service.name()));
+                answer(
+                        ctx,
+                        StreamStatusCode.NOT_ALLOWED,
+                        peer.caIssued()
+                                ? "node " + peer.displayName() + " is not on the allow list of service '"
+                                        + service.name() + "'"
+                                : notAllowed(peer.nodeKey(), service.name()));
                 return;
             }
             this.service = service;
-            admission.admit(ctx, service, new StreamAdmission.Terms(registry.caps(service.name()), peer.nodeKey(),
-                    "connection limit of service '" + service.name() + "' reached", peer.nodeKey(), peer.name(),
-                    stream.path(), service.idleTimeout(), PROXY_ENCODER,
-                    service.proxyProtocol() == ProxyProtocol.V2 ? HAProxyMessageEncoder.INSTANCE : null), this);
+            admission.admit(
+                    ctx,
+                    service,
+                    new StreamAdmission.Terms(
+                            registry.caps(service.name()),
+                            peer.nodeKey(),
+                            "connection limit of service '" + service.name() + "' reached",
+                            peer.nodeKey(),
+                            peer.name(),
+                            stream.path(),
+                            service.idleTimeout(),
+                            PROXY_ENCODER,
+                            service.proxyProtocol() == ProxyProtocol.V2 ? HAProxyMessageEncoder.INSTANCE : null),
+                    this);
         }
 
         // ---- the admission's steps (StreamAdmission.Stream) ----
@@ -443,9 +505,17 @@ public final class InboundStreamGate {
         private void announceCaller(Channel local, ExposedService service, InetSocketAddress target) {
             InetSocketAddress localEnd = (InetSocketAddress) local.localAddress();
             var mapped = PeerAddresses.forPeer(peer.nodeKey(), target.getAddress());
-            Caller caller = new Caller(WhoisTable.text(localEnd), peer.nodeKey().nodeId(), peer.caIssued() ? peer.name() : null,
-                    peer.caIssued() ? peer.tags().stream().sorted().toList() : java.util.List.of(), peer.caIssued(), service.name(),
-                    stream.path(), service.target().spec().toString(), mapped.getHostAddress(), Instant.now().toString());
+            Caller caller = new Caller(
+                    WhoisTable.text(localEnd),
+                    peer.nodeKey().nodeId(),
+                    peer.caIssued() ? peer.name() : null,
+                    peer.caIssued() ? peer.tags().stream().sorted().toList() : java.util.List.of(),
+                    peer.caIssued(),
+                    service.name(),
+                    stream.path(),
+                    service.target().spec().toString(),
+                    mapped.getHostAddress(),
+                    Instant.now().toString());
             WhoisTable.Registration entry = whois.register(localEnd, caller);
             local.closeFuture().addListener(x -> entry.close());
             if (service.proxyProtocol() == ProxyProtocol.V2) {
@@ -459,11 +529,14 @@ public final class InboundStreamGate {
                 return;
             }
             decided = true;
-            String who = peer != null ? peer.nodeKey().nodeId() : stream.claimedPeer().nodeId();
+            String who = peer != null
+                    ? peer.nodeKey().nodeId()
+                    : stream.claimedPeer().nodeId();
             refused(who, stream.announcedService(), code, message); // the detail stays here: log, metrics, status
             PeerRefusals.Told told = PeerRefusals.toPeer(code, message, admittedSomewhere);
             if (ctx.channel().isActive() && ssl.handshakeFuture().isSuccess()) {
-                ctx.writeAndFlush(PeerStreamCodec.encode(new PeerStreamMessage.Status(told.code(), told.message()), ctx.alloc()))
+                ctx.writeAndFlush(PeerStreamCodec.encode(
+                                new PeerStreamMessage.Status(told.code(), told.message()), ctx.alloc()))
                         .addListener(ChannelFutureListener.CLOSE);
             } else {
                 ctx.close();
@@ -480,7 +553,10 @@ public final class InboundStreamGate {
             log.debug("inbound stream from {} failed: {}", stream.claimedPeer().shortId(), cause.toString());
             if (!decided) {
                 decided = true;
-                refused(stream.claimedPeer().nodeId(), stream.announcedService(), StreamStatusCode.INTERNAL,
+                refused(
+                        stream.claimedPeer().nodeId(),
+                        stream.announcedService(),
+                        StreamStatusCode.INTERNAL,
                         cause.getClass().getSimpleName());
             }
             ctx.close();

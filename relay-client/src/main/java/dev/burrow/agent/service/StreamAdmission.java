@@ -70,8 +70,16 @@ public final class StreamAdmission {
      * @param firstName name of {@code first} in the target's pipeline
      * @param first an outbound handler put first in the target's pipeline (the PROXY v2 encoder), or null
      */
-    public record Terms(ConnectionCaps caps, NodeKey capsKey, String limitMessage, NodeKey peer, String peerName,
-                        String path, Duration idleTimeout, String firstName, ChannelHandler first) {}
+    public record Terms(
+            ConnectionCaps caps,
+            NodeKey capsKey,
+            String limitMessage,
+            NodeKey peer,
+            String peerName,
+            String path,
+            Duration idleTimeout,
+            String firstName,
+            ChannelHandler first) {}
 
     /** The steps a gate's admission differs in; called on the stream's event loop. */
     public interface Stream {
@@ -102,7 +110,8 @@ public final class StreamAdmission {
 
     /** Takes a permit, asks the target policy, connects the target and splices: see the class comment. */
     public void admit(ChannelHandlerContext ctx, ExposedService service, Terms terms, Stream stream) {
-        ConnectionCaps.Permit permit = terms.caps() == null ? null : terms.caps().tryAcquire(terms.capsKey());
+        ConnectionCaps.Permit permit =
+                terms.caps() == null ? null : terms.caps().tryAcquire(terms.capsKey());
         if (permit == null) {
             stream.reject(StreamStatusCode.LIMIT_REACHED, terms.limitMessage());
             return;
@@ -110,11 +119,13 @@ public final class StreamAdmission {
         TargetPolicy.Decision decision = service.target().decide();
         if (decision instanceof TargetPolicy.Decision.Refused r) {
             permit.close();
-            stream.reject(r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
+            stream.reject(
+                    r.unreachable() ? StreamStatusCode.TARGET_UNREACHABLE : StreamStatusCode.NOT_ALLOWED, r.reason());
             return;
         }
         InetSocketAddress connectTo = ((TargetPolicy.Decision.Allowed) decision).connectTo();
-        ChannelFuture cf = TargetConnector.connect(ctx.channel(), transport, connectTo, terms.firstName(), terms.first());
+        ChannelFuture cf =
+                TargetConnector.connect(ctx.channel(), transport, connectTo, terms.firstName(), terms.first());
         stream.connecting(cf);
         cf.addListener((ChannelFutureListener) f -> ctx.executor().execute(() -> {
             if (!f.isSuccess()) {
@@ -137,14 +148,25 @@ public final class StreamAdmission {
             StreamEnd callerEnd = stream.admitted();
             long id = active.nextId();
             metrics.streamOpened(Direction.INBOUND);
-            Splice splice = Splice.join(callerEnd, StreamEnd.plain(local, "target " + service.target().spec()),
-                    terms.idleTimeout(), (fromCaller, toCaller, outcome) -> {
+            Splice splice = Splice.join(
+                    callerEnd,
+                    StreamEnd.plain(local, "target " + service.target().spec()),
+                    terms.idleTimeout(),
+                    (fromCaller, toCaller, outcome) -> {
                         permit.close();
                         active.remove(id, fromCaller, toCaller);
                         metrics.streamEnded(Direction.INBOUND, outcome, fromCaller, toCaller);
                     });
-            active.add(new ActiveStreams.Entry(id, Direction.INBOUND, terms.peer(), terms.peerName(), service.name(),
-                    terms.path(), service.target().spec().toString(), Instant.now(), splice));
+            active.add(new ActiveStreams.Entry(
+                    id,
+                    Direction.INBOUND,
+                    terms.peer(),
+                    terms.peerName(),
+                    service.name(),
+                    terms.path(),
+                    service.target().spec().toString(),
+                    Instant.now(),
+                    splice));
             if (splice.isFinished()) {
                 active.remove(id, splice.bytesAtoB(), splice.bytesBtoA());
             }

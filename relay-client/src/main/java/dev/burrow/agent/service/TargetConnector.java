@@ -31,8 +31,8 @@ public final class TargetConnector {
      * @param first an outbound handler to put first in the target's pipeline (the PROXY
      *     v2 encoder, which acts only on the one header written before the splice), or null
      */
-    public static ChannelFuture connect(Channel stream, Transport transport, InetSocketAddress target, String firstName,
-            ChannelHandler first) {
+    public static ChannelFuture connect(
+            Channel stream, Transport transport, InetSocketAddress target, String firstName, ChannelHandler first) {
         return new Bootstrap()
                 .group(stream.eventLoop())
                 .channel(transport.socketChannel())

@@ -12,8 +12,16 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ActiveStreams {
 
     /** One open stream. {@code local} is the local socket's label (client or target address). */
-    public record Entry(long id, Direction direction, NodeKey peer, String peerName, String service, String path,
-            String local, Instant since, Splice splice) {
+    public record Entry(
+            long id,
+            Direction direction,
+            NodeKey peer,
+            String peerName,
+            String service,
+            String path,
+            String local,
+            Instant since,
+            Splice splice) {
         /** Bytes that came from the peer. */
         public long bytesFromPeer() {
             return direction == Direction.OUTBOUND ? splice.bytesBtoA() : splice.bytesAtoB();
@@ -47,7 +55,9 @@ public final class ActiveStreams {
     }
 
     public List<Entry> snapshot() {
-        return open.values().stream().sorted(Comparator.comparingLong(Entry::id)).toList();
+        return open.values().stream()
+                .sorted(Comparator.comparingLong(Entry::id))
+                .toList();
     }
 
     public int count() {

@@ -84,7 +84,10 @@ public final class EarlyInput extends ChannelInboundHandlerAdapter {
             overflowed = true;
             buf.release();
             releaseAll();
-            log.warn("{} delivered more than {} bytes before its splice started; closing it", ctx.channel(), MAX_HELD_BYTES);
+            log.warn(
+                    "{} delivered more than {} bytes before its splice started; closing it",
+                    ctx.channel(),
+                    MAX_HELD_BYTES);
             ctx.close();
             return;
         }
@@ -99,7 +102,8 @@ public final class EarlyInput extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent || evt instanceof ChannelInputShutdownReadComplete
+        if (evt instanceof ChannelInputShutdownEvent
+                || evt instanceof ChannelInputShutdownReadComplete
                 || evt instanceof SslCloseCompletionEvent) {
             events.add(evt);
         } else {

@@ -10,6 +10,7 @@ package dev.burrow.agent.stream;
 public final class PeerRefusals {
     /** The one answer for an unauthorised peer. */
     public static final StreamStatusCode UNAUTHORISED_CODE = StreamStatusCode.NOT_ALLOWED;
+
     public static final String UNAUTHORISED_MESSAGE = "not allowed";
 
     /** A refusal as the peer sees it. */
@@ -31,7 +32,9 @@ public final class PeerRefusals {
 
     /** Codes that say something about this agent's services to whoever receives them. */
     private static boolean reveals(StreamStatusCode code) {
-        return code == StreamStatusCode.NOT_ALLOWED || code == StreamStatusCode.SERVICE_UNKNOWN
-                || code == StreamStatusCode.LIMIT_REACHED || code == StreamStatusCode.TARGET_UNREACHABLE;
+        return code == StreamStatusCode.NOT_ALLOWED
+                || code == StreamStatusCode.SERVICE_UNKNOWN
+                || code == StreamStatusCode.LIMIT_REACHED
+                || code == StreamStatusCode.TARGET_UNREACHABLE;
     }
 }

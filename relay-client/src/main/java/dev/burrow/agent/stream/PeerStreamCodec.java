@@ -46,18 +46,20 @@ public final class PeerStreamCodec {
         }
         int length = out.writerIndex() - start - PeerStreamLimits.HEADER_LENGTH;
         if (length > PeerStreamLimits.MAX_PAYLOAD) {
-            throw new IllegalArgumentException("preamble payload of " + length + " bytes exceeds " + PeerStreamLimits.MAX_PAYLOAD);
+            throw new IllegalArgumentException(
+                    "preamble payload of " + length + " bytes exceeds " + PeerStreamLimits.MAX_PAYLOAD);
         }
         out.setShort(start + 1, length);
     }
 
     /** The number of bytes {@link #encode} writes for this message. */
     public static int encodedLength(PeerStreamMessage message) {
-        return PeerStreamLimits.HEADER_LENGTH + switch (message) {
-            case PeerStreamMessage.Open open -> 2 + 1 + utf8Length(open.service());
-            case PeerStreamMessage.Status status -> 1 + 1 + utf8Length(status.message());
-            case PeerStreamMessage.Unknown unknown -> unknown.payload().length;
-        };
+        return PeerStreamLimits.HEADER_LENGTH
+                + switch (message) {
+                    case PeerStreamMessage.Open open -> 2 + 1 + utf8Length(open.service());
+                    case PeerStreamMessage.Status status -> 1 + 1 + utf8Length(status.message());
+                    case PeerStreamMessage.Unknown unknown -> unknown.payload().length;
+                };
     }
 
     private static int typeCode(PeerStreamMessage message) {
@@ -141,10 +143,12 @@ public final class PeerStreamCodec {
         byte[] bytes = new byte[len];
         in.readBytes(bytes);
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw new PeerStreamDecodeException(field + " is not UTF-8");
         }

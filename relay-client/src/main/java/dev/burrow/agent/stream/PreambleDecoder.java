@@ -35,7 +35,8 @@ public final class PreambleDecoder extends ByteToMessageDecoder {
         if (length > PeerStreamLimits.MAX_PAYLOAD) {
             done = true;
             in.skipBytes(in.readableBytes());
-            throw new PeerStreamDecodeException("preamble payload of " + length + " bytes exceeds " + PeerStreamLimits.MAX_PAYLOAD);
+            throw new PeerStreamDecodeException(
+                    "preamble payload of " + length + " bytes exceeds " + PeerStreamLimits.MAX_PAYLOAD);
         }
         if (in.readableBytes() < PeerStreamLimits.HEADER_LENGTH + length) {
             return;

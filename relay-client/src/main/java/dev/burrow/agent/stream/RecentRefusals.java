@@ -11,8 +11,14 @@ public final class RecentRefusals {
     public static final int CAPACITY = 32;
 
     /** One refusal; {@code peer} is a node ID (or the dialled reference), never secret. */
-    public record Refusal(Instant at, Direction direction, String peer, String service, StreamStatusCode code,
-            String by, String message) {}
+    public record Refusal(
+            Instant at,
+            Direction direction,
+            String peer,
+            String service,
+            StreamStatusCode code,
+            String by,
+            String message) {}
 
     private final ArrayDeque<Refusal> recent = new ArrayDeque<>();
 

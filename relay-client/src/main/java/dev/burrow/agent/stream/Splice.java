@@ -56,8 +56,8 @@ public final class Splice {
      * what one wake-up moves (and the TLS end turns it into full 16 KiB records). A bulk transfer
      * fills it; an interactive one keeps allocating small buffers.
      */
-    static final io.netty.channel.RecvByteBufAllocator READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
+    static final io.netty.channel.RecvByteBufAllocator READS = new io.netty.channel.AdaptiveRecvByteBufAllocator(
+            2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * The watchdog's bound: once one end's input has ended (FIN, close_notify), a splice in which no
@@ -75,6 +75,7 @@ public final class Splice {
     private final Duration stallTimeout;
     /** Progress seen at the watchdog's last look (bytes both ways plus completed output shutdowns). */
     private long progressAtLastCheck = -1;
+
     private final AtomicLong aToB = new AtomicLong();
     private final AtomicLong bToA = new AtomicLong();
     private final AtomicBoolean inputEndedA = new AtomicBoolean();
@@ -82,6 +83,7 @@ public final class Splice {
     private final AtomicBoolean finished = new AtomicBoolean();
     /** Output shutdowns (of two) that have completed, and whether one of them failed. */
     private final AtomicInteger outputsShutDown = new AtomicInteger();
+
     private volatile boolean outputShutdownFailed;
 
     private Splice(StreamEnd a, StreamEnd b, SpliceListener listener, Duration stallTimeout) {
@@ -115,8 +117,10 @@ public final class Splice {
             }
         }
         if (idleTimeout != null && !idleTimeout.isZero() && !idleTimeout.isNegative()) {
-            a.channel().pipeline().addLast(IDLE_HANDLER_NAME,
-                    new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
+            a.channel()
+                    .pipeline()
+                    .addLast(
+                            IDLE_HANDLER_NAME, new IdleStateHandler(0, 0, idleTimeout.toNanos(), TimeUnit.NANOSECONDS));
         }
         a.channel().pipeline().addLast(HANDLER_NAME, s.new Side(a, b, true));
         b.channel().pipeline().addLast(HANDLER_NAME, s.new Side(b, a, false));
@@ -201,7 +205,10 @@ public final class Splice {
      * the slower reader.
      */
     private void finishIfDone() {
-        if (inputEndedA.get() && inputEndedB.get() && outputsShutDown.get() == 2 && finished.compareAndSet(false, true)) {
+        if (inputEndedA.get()
+                && inputEndedB.get()
+                && outputsShutDown.get() == 2
+                && finished.compareAndSet(false, true)) {
             a.closeWhenPeerCloses(CLOSE_LINGER);
             b.closeWhenPeerCloses(CLOSE_LINGER);
             listener.ended(aToB.get(), bToA.get(), outputShutdownFailed ? SpliceOutcome.RESET : SpliceOutcome.CLOSED);
@@ -222,25 +229,35 @@ public final class Splice {
         if (finished.get()) {
             return;
         }
-        a.channel().eventLoop().schedule(() -> {
-            if (finished.get()) {
-                return;
-            }
-            long now = progress();
-            if (now == progressAtLastCheck) {
-                // nothing moved since the last look, half the timeout ago
-                stalledLooks++;
-            } else {
-                stalledLooks = 0;
-            }
-            progressAtLastCheck = now;
-            if (stalledLooks >= 2) { // two such looks in a row: at least the whole timeout without progress
-                log.warn("splice {} <-> {}: one end closed and no progress for {}; aborting (watchdog)", a, b, stallTimeout);
-                abort(SpliceOutcome.STALLED, null);
-                return;
-            }
-            scheduleWatchdog(periodNanos);
-        }, periodNanos, TimeUnit.NANOSECONDS);
+        a.channel()
+                .eventLoop()
+                .schedule(
+                        () -> {
+                            if (finished.get()) {
+                                return;
+                            }
+                            long now = progress();
+                            if (now == progressAtLastCheck) {
+                                // nothing moved since the last look, half the timeout ago
+                                stalledLooks++;
+                            } else {
+                                stalledLooks = 0;
+                            }
+                            progressAtLastCheck = now;
+                            if (stalledLooks
+                                    >= 2) { // two such looks in a row: at least the whole timeout without progress
+                                log.warn(
+                                        "splice {} <-> {}: one end closed and no progress for {}; aborting (watchdog)",
+                                        a,
+                                        b,
+                                        stallTimeout);
+                                abort(SpliceOutcome.STALLED, null);
+                                return;
+                            }
+                            scheduleWatchdog(periodNanos);
+                        },
+                        periodNanos,
+                        TimeUnit.NANOSECONDS);
     }
 
     private int stalledLooks;

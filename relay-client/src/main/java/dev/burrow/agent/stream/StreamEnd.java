@@ -45,7 +45,9 @@ public final class StreamEnd {
 
     /** True once this end's own TLS layer received close_notify: a clean end of its input. */
     boolean cleanlyEnded() {
-        return sslOrNull != null && sslOrNull.sslCloseFuture().isDone() && sslOrNull.sslCloseFuture().isSuccess();
+        return sslOrNull != null
+                && sslOrNull.sslCloseFuture().isDone()
+                && sslOrNull.sslCloseFuture().isSuccess();
     }
 
     public String label() {
@@ -128,9 +130,13 @@ public final class StreamEnd {
                 return;
             }
             channel.pipeline().addFirst(LINGER_HANDLER_NAME, new LingerHandler());
-            var timer = channel.eventLoop().schedule(() -> {
-                channel.close();
-            }, linger.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+            var timer = channel.eventLoop()
+                    .schedule(
+                            () -> {
+                                channel.close();
+                            },
+                            linger.toNanos(),
+                            java.util.concurrent.TimeUnit.NANOSECONDS);
             channel.closeFuture().addListener(f -> timer.cancel(false));
             channel.config().setAutoRead(true);
             channel.read();
@@ -190,7 +196,8 @@ public final class StreamEnd {
         if (channel.eventLoop().inEventLoop()) {
             channel.unsafe().close(channel.unsafe().voidPromise());
         } else {
-            channel.eventLoop().execute(() -> channel.unsafe().close(channel.unsafe().voidPromise()));
+            channel.eventLoop()
+                    .execute(() -> channel.unsafe().close(channel.unsafe().voidPromise()));
         }
     }
 

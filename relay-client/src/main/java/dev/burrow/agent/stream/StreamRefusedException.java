@@ -9,7 +9,11 @@ public final class StreamRefusedException extends Exception {
     private final String by;
 
     public StreamRefusedException(StreamStatusCode code, String message, String by) {
-        super(by + " refused: " + code + (message == null || message.isBlank() ? "" : " (" + message + ")"), null, false, false);
+        super(
+                by + " refused: " + code + (message == null || message.isBlank() ? "" : " (" + message + ")"),
+                null,
+                false,
+                false);
         this.code = code;
         this.by = by;
     }

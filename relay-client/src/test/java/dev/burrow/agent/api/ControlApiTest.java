@@ -12,10 +12,10 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +45,11 @@ class ControlApiTest {
     @BeforeEach
     void start() throws Exception {
         Path state = tmp.resolve("state");
-        Files.writeString(tmp.resolve("agent.yaml"), RELAY + "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [tag:dev]}\n");
-        agent = Agent.start(AgentConfig.load(tmp.resolve("agent.yaml")), NodeIdentity.loadOrCreate(state), Transport.nio());
+        Files.writeString(
+                tmp.resolve("agent.yaml"),
+                RELAY + "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [tag:dev]}\n");
+        agent = Agent.start(
+                AgentConfig.load(tmp.resolve("agent.yaml")), NodeIdentity.loadOrCreate(state), Transport.nio());
         api = ControlApiServer.start(agent, state, 0);
     }
 
@@ -66,7 +69,8 @@ class ControlApiTest {
         assertThat(api.unixSocket()).isTrue();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve(ControlApi.SOCKET_FILE))))
                 .isEqualTo("rw-------");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state)))
+                .isEqualTo("rwx------");
         assertThat(state.resolve(ControlApi.TOKEN_FILE)).doesNotExist();
         assertThat(state.resolve(ControlApi.ENDPOINT_FILE)).doesNotExist();
         ControlApiClient client = ControlApiClient.forStateDir(state);
@@ -87,9 +91,11 @@ class ControlApiTest {
         try (ControlApiServer tcp = ControlApiServer.start(agent, deep, 0)) {
             assertThat(tcp.unixSocket()).isFalse();
             assertThat(deep.resolve(ControlApi.SOCKET_FILE)).doesNotExist();
-            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(deep.resolve(ControlApi.TOKEN_FILE))))
+            assertThat(PosixFilePermissions.toString(
+                            Files.getPosixFilePermissions(deep.resolve(ControlApi.TOKEN_FILE))))
                     .isEqualTo("rw-------");
-            assertThat(ControlApiClient.forStateDir(deep).status().nodeId()).isEqualTo(agent.identity().nodeKey().nodeId());
+            assertThat(ControlApiClient.forStateDir(deep).status().nodeId())
+                    .isEqualTo(agent.identity().nodeKey().nodeId());
         }
         assertThat(deep.resolve(ControlApi.TOKEN_FILE)).doesNotExist();
         assertThat(deep.resolve(ControlApi.ENDPOINT_FILE)).doesNotExist();
@@ -129,7 +135,10 @@ class ControlApiTest {
                 ch.write(ByteBuffer.wrap("GET /v1/rea".getBytes(StandardCharsets.US_ASCII)));
                 held.add(ch);
             }
-            assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status()).isEqualTo(503);
+            assertThat(ControlApiClient.forStateDir(tmp.resolve("state"))
+                            .ready()
+                            .status())
+                    .isEqualTo(503);
             // the oldest was closed to make room (or, on a slow machine, by its deadline): never held open
             SocketChannel first = held.get(0);
             await().atMost(Duration.ofSeconds(10)).until(() -> first.read(ByteBuffer.allocate(16)) < 0);
@@ -150,12 +159,14 @@ class ControlApiTest {
             assertThat(a.status()).isEqualTo(400);
         }
         try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            String req = "POST /v1/status HTTP/1.1\r\nContent-Length: " + (ControlApiServer.MAX_REQUEST_BODY + 1) + "\r\n\r\n";
+            String req = "POST /v1/status HTTP/1.1\r\nContent-Length: " + (ControlApiServer.MAX_REQUEST_BODY + 1)
+                    + "\r\n\r\n";
             ch.write(ByteBuffer.wrap(req.getBytes(StandardCharsets.US_ASCII)));
             UnixHttp.Answer a = UnixHttp.parse(readAll(ch));
             assertThat(a.status()).isEqualTo(413);
         }
-        assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status()).isEqualTo(503);
+        assertThat(ControlApiClient.forStateDir(tmp.resolve("state")).ready().status())
+                .isEqualTo(503);
     }
 
     private static byte[] readAll(SocketChannel ch) throws IOException {
@@ -174,17 +185,24 @@ class ControlApiTest {
         api = ControlApiServer.startTcp(agent, tmp.resolve("state"), 0);
         HttpClient http = HttpClient.newHttpClient();
         URI status = URI.create("http://127.0.0.1:" + api.port() + ControlApi.STATUS_PATH);
-        HttpResponse<String> none = http.send(HttpRequest.newBuilder(status).GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> none =
+                http.send(HttpRequest.newBuilder(status).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertThat(none.statusCode()).isEqualTo(401);
-        HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(status).header("Authorization", "Bearer " + "0".repeat(64))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> wrong = http.send(
+                HttpRequest.newBuilder(status)
+                        .header("Authorization", "Bearer " + "0".repeat(64))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(wrong.statusCode()).isEqualTo(401);
-        assertThat(wrong.body()).doesNotContain(Files.readString(tmp.resolve("state").resolve(ControlApi.TOKEN_FILE)));
+        assertThat(wrong.body())
+                .doesNotContain(Files.readString(tmp.resolve("state").resolve(ControlApi.TOKEN_FILE)));
     }
 
     @Test
     void noAgentMeansAClearError() {
-        assertThatThrownBy(() -> ControlApiClient.forStateDir(tmp.resolve("elsewhere"))).isInstanceOf(IOException.class)
+        assertThatThrownBy(() -> ControlApiClient.forStateDir(tmp.resolve("elsewhere")))
+                .isInstanceOf(IOException.class)
                 .hasMessageContaining("no running agent");
     }
 
@@ -192,16 +210,25 @@ class ControlApiTest {
     void theConfigurationIsReloadedWhenTheFileChangesAndABadFileKeepsTheRunningOne() throws Exception {
         Path file = tmp.resolve("agent.yaml");
         try (ConfigWatcher watcher = new ConfigWatcher(file, agent, c -> c)) {
-            Files.writeString(file, RELAY + "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [tag:dev]}\n"
-                    + "  - {name: db, target: 127.0.0.1:5432, allow: [name:bob]}\n", StandardCharsets.UTF_8);
-            await().atMost(Duration.ofSeconds(20)).until(() -> agent.status().services().size() == 2);
+            Files.writeString(
+                    file,
+                    RELAY + "expose:\n  - {name: web, target: 127.0.0.1:8080, allow: [tag:dev]}\n"
+                            + "  - {name: db, target: 127.0.0.1:5432, allow: [name:bob]}\n",
+                    StandardCharsets.UTF_8);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> agent.status().services().size() == 2);
             Files.writeString(file, RELAY + "expose:\n  - {name: web, target: 127.0.0.1:0, allow: [tag:dev]}\n");
             await().atMost(Duration.ofSeconds(20)).until(() -> agent.status().configError() != null);
             assertThat(agent.status().configError()).contains("expose[0].target");
-            assertThat(agent.status().services()).extracting(AgentStatus.ServiceStatus::name).containsExactlyInAnyOrder("web", "db");
+            assertThat(agent.status().services())
+                    .extracting(AgentStatus.ServiceStatus::name)
+                    .containsExactlyInAnyOrder("web", "db");
             Files.writeString(file, RELAY + "expose:\n  - {name: ssh, target: 127.0.0.1:22, allow: [tag:ops]}\n");
-            await().atMost(Duration.ofSeconds(20)).until(() -> agent.status().services().stream()
-                    .map(AgentStatus.ServiceStatus::name).toList().equals(List.of("ssh")));
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> agent.status().services().stream()
+                            .map(AgentStatus.ServiceStatus::name)
+                            .toList()
+                            .equals(List.of("ssh")));
             assertThat(agent.status().configError()).isNull();
         }
     }

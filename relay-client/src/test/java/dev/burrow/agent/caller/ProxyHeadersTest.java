@@ -34,8 +34,17 @@ class ProxyHeadersTest {
     }
 
     static Caller caller(boolean caIssued) {
-        return new Caller("127.0.0.1:40000", KEY.nodeId(), caIssued ? "bob" : null, caIssued ? List.of("ops", "dev") : List.of(),
-                caIssued, "db", "relay", "127.0.0.1:6379", "100.64.0.1", "2026-11-22T00:00:00Z");
+        return new Caller(
+                "127.0.0.1:40000",
+                KEY.nodeId(),
+                caIssued ? "bob" : null,
+                caIssued ? List.of("ops", "dev") : List.of(),
+                caIssued,
+                "db",
+                "relay",
+                "127.0.0.1:6379",
+                "100.64.0.1",
+                "2026-11-22T00:00:00Z");
     }
 
     static ByteBuf encode(HAProxyMessage m) {
@@ -56,8 +65,11 @@ class ProxyHeadersTest {
 
     @Test
     void goldenBytesForAnIpv4TargetAndASelfSignedPeer() throws Exception {
-        HAProxyMessage m = ProxyHeaders.message(caller(false), new InetSocketAddress("127.0.0.1", 40000),
-                new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 6379), InetAddress.getByName("100.64.0.1"),
+        HAProxyMessage m = ProxyHeaders.message(
+                caller(false),
+                new InetSocketAddress("127.0.0.1", 40000),
+                new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 6379),
+                InetAddress.getByName("100.64.0.1"),
                 UnpooledByteBufAllocator.DEFAULT);
         ByteBuf out = encode(m);
         try {
@@ -78,8 +90,12 @@ class ProxyHeadersTest {
     @Test
     void roundTripThroughNettysDecoderIpv4WithNameAndTags() throws Exception {
         InetAddress mapped = PeerAddresses.ipv4(KEY);
-        HAProxyMessage m = decode(encode(ProxyHeaders.message(caller(true), new InetSocketAddress("127.0.0.1", 40000),
-                new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 6379), mapped, UnpooledByteBufAllocator.DEFAULT)));
+        HAProxyMessage m = decode(encode(ProxyHeaders.message(
+                caller(true),
+                new InetSocketAddress("127.0.0.1", 40000),
+                new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 6379),
+                mapped,
+                UnpooledByteBufAllocator.DEFAULT)));
         try {
             assertThat(m.command()).isEqualTo(HAProxyCommand.PROXY);
             assertThat(m.proxiedProtocol()).isEqualTo(HAProxyProxiedProtocol.TCP4);
@@ -87,8 +103,13 @@ class ProxyHeadersTest {
             assertThat(m.sourcePort()).isEqualTo(40000);
             assertThat(m.destinationAddress()).isEqualTo("127.0.0.1");
             assertThat(m.destinationPort()).isEqualTo(6379);
-            assertThat(tlvs(m)).containsExactly(Map.entry(0xE0, KEY.nodeId()), Map.entry(0xE1, "bob"), Map.entry(0xE2, "dev,ops"),
-                    Map.entry(0xE3, "db"), Map.entry(0xE4, "relay"));
+            assertThat(tlvs(m))
+                    .containsExactly(
+                            Map.entry(0xE0, KEY.nodeId()),
+                            Map.entry(0xE1, "bob"),
+                            Map.entry(0xE2, "dev,ops"),
+                            Map.entry(0xE3, "db"),
+                            Map.entry(0xE4, "relay"));
         } finally {
             m.release();
         }
@@ -98,8 +119,12 @@ class ProxyHeadersTest {
     void ipv6TargetsGetTheUlaMapping() throws Exception {
         InetAddress mapped = PeerAddresses.forPeer(KEY, InetAddress.getByName("::1"));
         assertThat(mapped.getHostAddress()).startsWith("fd62:7572:726f:");
-        HAProxyMessage m = decode(encode(ProxyHeaders.message(caller(false), new InetSocketAddress("::1", 40000),
-                new InetSocketAddress(InetAddress.getByName("::1"), 6379), mapped, UnpooledByteBufAllocator.DEFAULT)));
+        HAProxyMessage m = decode(encode(ProxyHeaders.message(
+                caller(false),
+                new InetSocketAddress("::1", 40000),
+                new InetSocketAddress(InetAddress.getByName("::1"), 6379),
+                mapped,
+                UnpooledByteBufAllocator.DEFAULT)));
         try {
             assertThat(m.proxiedProtocol()).isEqualTo(HAProxyProxiedProtocol.TCP6);
             assertThat(InetAddress.getByName(m.sourceAddress())).isEqualTo(mapped);
@@ -111,9 +136,13 @@ class ProxyHeadersTest {
 
     @Test
     void aFamilyMismatchIsRefused() throws Exception {
-        assertThatThrownBy(() -> ProxyHeaders.message(caller(true), new InetSocketAddress("127.0.0.1", 1),
-                new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 2), InetAddress.getByName("::1"),
-                UnpooledByteBufAllocator.DEFAULT)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ProxyHeaders.message(
+                        caller(true),
+                        new InetSocketAddress("127.0.0.1", 1),
+                        new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 2),
+                        InetAddress.getByName("::1"),
+                        UnpooledByteBufAllocator.DEFAULT))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

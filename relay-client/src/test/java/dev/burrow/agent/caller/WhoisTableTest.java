@@ -9,7 +9,17 @@ import org.junit.jupiter.api.Test;
 
 class WhoisTableTest {
     static Caller caller(String local) {
-        return new Caller(local, "node", null, List.of(), false, "db", "relay", "127.0.0.1:1", "100.64.0.1", "2026-11-22T00:00:00Z");
+        return new Caller(
+                local,
+                "node",
+                null,
+                List.of(),
+                false,
+                "db",
+                "relay",
+                "127.0.0.1:1",
+                "100.64.0.1",
+                "2026-11-22T00:00:00Z");
     }
 
     @Test
@@ -18,7 +28,8 @@ class WhoisTableTest {
         InetSocketAddress a = WhoisTable.parseAddress("127.0.0.1:40000");
         WhoisTable.Registration r = t.register(a, caller("127.0.0.1:40000"));
         assertThat(t.lookup(WhoisTable.parseAddress("127.0.0.1:40000"))).isPresent();
-        assertThat(t.lookup(WhoisTable.parseAddress("[::ffff:127.0.0.1]:40000"))).isPresent(); // same socket
+        assertThat(t.lookup(WhoisTable.parseAddress("[::ffff:127.0.0.1]:40000")))
+                .isPresent(); // same socket
         assertThat(t.lookup(WhoisTable.parseAddress("127.0.0.1:40001"))).isEmpty();
         // the port was reused by a newer connection: closing the old registration keeps the new entry
         Caller newer = caller("127.0.0.1:40000");
@@ -48,8 +59,16 @@ class WhoisTableTest {
     @Test
     void addressesAreLiteralsOnly() {
         assertThat(WhoisTable.text(WhoisTable.parseAddress("[::1]:5"))).isEqualTo("[0:0:0:0:0:0:0:1]:5");
-        for (String bad : List.of("localhost:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "::1:80", "1.2.3.4.5:1", ":80",
-                "example.com:443", "[::1]:x")) {
+        for (String bad : List.of(
+                "localhost:80",
+                "127.0.0.1",
+                "127.0.0.1:0",
+                "127.0.0.1:65536",
+                "::1:80",
+                "1.2.3.4.5:1",
+                ":80",
+                "example.com:443",
+                "[::1]:x")) {
             assertThatThrownBy(() -> WhoisTable.parseAddress(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }

@@ -32,7 +32,8 @@ class AgentConfigFuzzTest {
             assertThat(dev.burrow.protocol.frame.ServiceNames.isValid(e.name())).isTrue();
         }
         for (AgentConfig.Forward f : c.forwards()) {
-            assertThat(dev.burrow.protocol.frame.ServiceNames.isValid(f.service())).isTrue();
+            assertThat(dev.burrow.protocol.frame.ServiceNames.isValid(f.service()))
+                    .isTrue();
             assertThat(f.listenPort()).isBetween(0, 65535);
         }
     }

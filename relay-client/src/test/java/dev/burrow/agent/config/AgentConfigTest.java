@@ -80,7 +80,8 @@ class AgentConfigTest {
     @ValueSource(strings = {"0", "65536", "-1", "4294967296", "99999999", "80x"})
     void forwardPortsOutsideTheRangeAreRejectedAtParseTime(String port) {
         String yaml = "forward:\n  - peer: " + ALICE.nodeId() + "\n    service: web\n    listen: " + port + "\n";
-        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("forward[0].listen");
     }
 
@@ -88,22 +89,28 @@ class AgentConfigTest {
     @ValueSource(strings = {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:-1", "localhost"})
     void targetPortsOutsideTheRangeAreRejectedAtParseTime(String target) {
         String yaml = "expose:\n  - name: web\n    target: \"" + target + "\"\n    allow: [tag:x]\n";
-        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("expose[0].target");
     }
 
     @Test
     void plainCircuitsIsOnByDefaultAndCanBeTurnedOff() {
         assertThat(AgentConfig.parse("", Path.of(".")).plainCircuits()).isTrue();
-        assertThat(AgentConfig.parse("tls: {plain-circuits: true}", Path.of(".")).plainCircuits()).isTrue();
+        assertThat(AgentConfig.parse("tls: {plain-circuits: true}", Path.of("."))
+                        .plainCircuits())
+                .isTrue();
         AgentConfig off = AgentConfig.parse("tls:\n  plain-circuits: false\n", Path.of("."));
         assertThat(off.plainCircuits()).isFalse();
-        assertThat(off.withRelay(null).plainCircuits()).as("kept across a relay override").isFalse();
+        assertThat(off.withRelay(null).plainCircuits())
+                .as("kept across a relay override")
+                .isFalse();
         assertThatThrownBy(() -> AgentConfig.parse("tls: {plain-circuits: nope}", Path.of(".")))
                 .hasMessageContaining("tls.plain-circuits");
         assertThatThrownBy(() -> AgentConfig.parse("tls: {plain-circuit: false}", Path.of(".")))
                 .hasMessageContaining("tls.plain-circuit");
-        assertThatThrownBy(() -> AgentConfig.parse("tls: [false]", Path.of("."))).hasMessageContaining("tls");
+        assertThatThrownBy(() -> AgentConfig.parse("tls: [false]", Path.of(".")))
+                .hasMessageContaining("tls");
     }
 
     @Test
@@ -112,14 +119,22 @@ class AgentConfigTest {
         assertError("expose:\n  - name: web\n    target: 80\n", "expose[0].allow");
         assertError("expose:\n  - name: web\n    target: 80\n    allow: []\n", "expose[0].allow");
         assertError("expose:\n  - name: web\n    target: 80\n    allow: [group:x]\n", "expose[0].allow");
-        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    max-connections: 0\n", "max-connections");
-        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    idle-timeout: soon\n", "idle-timeout");
-        assertError("expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    colour: blue\n", "expose[0].colour");
-        assertError("expose:\n  - {name: web, target: 80, allow: [tag:x]}\n  - {name: web, target: 81, allow: [tag:x]}\n", "twice");
+        assertError(
+                "expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    max-connections: 0\n",
+                "max-connections");
+        assertError(
+                "expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    idle-timeout: soon\n", "idle-timeout");
+        assertError(
+                "expose:\n  - name: web\n    target: 80\n    allow: [tag:x]\n    colour: blue\n", "expose[0].colour");
+        assertError(
+                "expose:\n  - {name: web, target: 80, allow: [tag:x]}\n  - {name: web, target: 81, allow: [tag:x]}\n",
+                "twice");
         assertError("forward:\n  - peer: carol\n    service: web\n    listen: 9000\n", "forward[0].peer");
         assertError("forward:\n  - peer: " + ALICE.nodeId() + "\n    service: web\n", "forward[0].listen");
-        assertError("forward:\n  - {peer: " + ALICE.nodeId() + ", service: a, listen: 9000}\n  - {peer: " + ALICE.nodeId()
-                + ", service: b, listen: 9000}\n", "used twice");
+        assertError(
+                "forward:\n  - {peer: " + ALICE.nodeId() + ", service: a, listen: 9000}\n  - {peer: " + ALICE.nodeId()
+                        + ", service: b, listen: 9000}\n",
+                "used twice");
         assertError("peers:\n  alice: nope\n", "peers.alice");
         assertError("relay:\n  url: http://relay\n", "relay");
         assertError("relay:\n  fingerprint: md5:00\n", "relay");
@@ -130,9 +145,13 @@ class AgentConfigTest {
     @Test
     void aForwardByNameNeedsAFleetCa() {
         assertError("forward:\n  - peer: carol\n    service: web\n    listen: 9000\n", "trust a fleet CA");
-        assertError("fleet-ca: [ca.pem]\nforward:\n  - peer: Carol!\n    service: web\n    listen: 9000\n", "forward[0].peer");
-        AgentConfig c = AgentConfig.parse("fleet-ca: [ca.pem]\npeers:\n  alice: " + ALICE.nodeId()
-                + "\nforward:\n  - peer: carol\n    service: web\n    listen: 9000\n", Path.of("/etc/burrow"));
+        assertError(
+                "fleet-ca: [ca.pem]\nforward:\n  - peer: Carol!\n    service: web\n    listen: 9000\n",
+                "forward[0].peer");
+        AgentConfig c = AgentConfig.parse(
+                "fleet-ca: [ca.pem]\npeers:\n  alice: " + ALICE.nodeId()
+                        + "\nforward:\n  - peer: carol\n    service: web\n    listen: 9000\n",
+                Path.of("/etc/burrow"));
         assertThat(c.peerRef("carol")).isEqualTo(new AgentConfig.PeerRef.Name("carol"));
         assertThat(c.peerRef("alice")).isEqualTo(new AgentConfig.PeerRef.Key(ALICE)); // an alias wins over a name
         assertThat(c.peerRef(ALICE.nodeId())).isEqualTo(new AgentConfig.PeerRef.Key(ALICE));
@@ -148,13 +167,16 @@ class AgentConfigTest {
     }
 
     static void assertError(String yaml, String mentions) {
-        assertThatThrownBy(() -> AgentConfig.parse(yaml, null)).as(yaml).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> AgentConfig.parse(yaml, null))
+                .as(yaml)
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining(mentions);
     }
 
     @Test
     void unusedListIsFine() {
-        assertThat(AgentConfig.parse("expose: []\nforward: []\n", null).forwards()).isEqualTo(List.of());
+        assertThat(AgentConfig.parse("expose: []\nforward: []\n", null).forwards())
+                .isEqualTo(List.of());
     }
 
     @Test
@@ -178,11 +200,18 @@ class AgentConfigTest {
         assertThat(hook.publicIngress().idleTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.exposes().get(1).publicIngress()).isNull();
         assertThat(c.exposes().get(1).proxyProtocol()).isEqualTo(dev.burrow.agent.caller.ProxyProtocol.OFF);
-        for (String bad : List.of("public: {enabled: true}", "public: {enabled: true, allow-sources: []}",
-                "public: {enabled: yes-please, allow-sources: [0.0.0.0/0]}", "public: {enabled: true, allow-sources: [example.com]}",
-                "public: {enabled: true, allow-sources: [0.0.0.0/0], port: 80}", "public: {allow-sources: [0.0.0.0/0]}")) {
-            assertThatThrownBy(() -> AgentConfig.parse("expose:\n  - name: x\n    target: 127.0.0.1:1\n    " + bad + "\n", null))
-                    .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("public");
+        for (String bad : List.of(
+                "public: {enabled: true}",
+                "public: {enabled: true, allow-sources: []}",
+                "public: {enabled: yes-please, allow-sources: [0.0.0.0/0]}",
+                "public: {enabled: true, allow-sources: [example.com]}",
+                "public: {enabled: true, allow-sources: [0.0.0.0/0], port: 80}",
+                "public: {allow-sources: [0.0.0.0/0]}")) {
+            assertThatThrownBy(() ->
+                            AgentConfig.parse("expose:\n  - name: x\n    target: 127.0.0.1:1\n    " + bad + "\n", null))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("public");
         }
     }
 
@@ -197,7 +226,8 @@ class AgentConfigTest {
                 """.formatted("ab".repeat(32)), null);
         assertThat(c.relay().fleet()).isTrue();
         assertThat(c.relay().url()).hasToString("https://a.example.com:8443");
-        assertThat(c.relay().candidates()).extracting(r -> r.url().toString())
+        assertThat(c.relay().candidates())
+                .extracting(r -> r.url().toString())
                 .containsExactly("https://a.example.com:8443", "wss://b.example.com");
         assertThat(c.relay().candidates()).extracting(RelayCandidate::region).containsOnlyNulls();
         assertThat(c.relay().fingerprint()).isEqualTo("sha256:" + "ab".repeat(32));
@@ -210,8 +240,10 @@ class AgentConfigTest {
                   eu-west: [https://a.example.com, https://b.example.com]
                   us: https://c.example.com
                 """, null);
-        assertThat(c.relay().candidates()).extracting(RelayCandidate::toString).containsExactly(
-                "eu-west=https://a.example.com", "eu-west=https://b.example.com", "us=https://c.example.com");
+        assertThat(c.relay().candidates())
+                .extracting(RelayCandidate::toString)
+                .containsExactly(
+                        "eu-west=https://a.example.com", "eu-west=https://b.example.com", "us=https://c.example.com");
         assertThat(c.relay().mode()).isEqualTo("auto");
     }
 
@@ -219,12 +251,16 @@ class AgentConfigTest {
     void aSingleRelayUrlIsStillOneCandidate() {
         AgentConfig c = AgentConfig.parse("relay:\n  url: https://relay.example.com\n", null);
         assertThat(c.relay().fleet()).isFalse();
-        assertThat(c.relay().candidates()).extracting(r -> r.url().toString()).containsExactly("https://relay.example.com");
+        assertThat(c.relay().candidates())
+                .extracting(r -> r.url().toString())
+                .containsExactly("https://relay.example.com");
     }
 
     @Test
     void badRelayListsAreRejectedWithTheKey() {
-        assertError("relay:\n  url: https://a.example.com\nrelays: [https://b.example.com]\n", "either relay.url or relays");
+        assertError(
+                "relay:\n  url: https://a.example.com\nrelays: [https://b.example.com]\n",
+                "either relay.url or relays");
         assertError("relays: []\n", "relays: empty");
         assertError("relays: [https://a.example.com, https://a.example.com]\n", "listed twice");
         assertError("relays: [http://a.example.com]\n", "relays");

@@ -15,16 +15,25 @@ class ExposeProxyProtocolConfigTest {
 
     @Test
     void offByDefaultAndV2WhenAsked() {
-        assertThat(AgentConfig.parse(expose(""), null).exposes().get(0).proxyProtocol()).isEqualTo(ProxyProtocol.OFF);
-        assertThat(AgentConfig.parse(expose("    proxy-protocol: v2\n"), null).exposes().get(0).proxyProtocol())
+        assertThat(AgentConfig.parse(expose(""), null).exposes().get(0).proxyProtocol())
+                .isEqualTo(ProxyProtocol.OFF);
+        assertThat(AgentConfig.parse(expose("    proxy-protocol: v2\n"), null)
+                        .exposes()
+                        .get(0)
+                        .proxyProtocol())
                 .isEqualTo(ProxyProtocol.V2);
-        assertThat(AgentConfig.parse(expose("    proxy-protocol: off\n"), null).exposes().get(0).proxyProtocol())
+        assertThat(AgentConfig.parse(expose("    proxy-protocol: off\n"), null)
+                        .exposes()
+                        .get(0)
+                        .proxyProtocol())
                 .isEqualTo(ProxyProtocol.OFF);
     }
 
     @Test
     void anUnknownVersionNamesTheKey() {
         assertThatThrownBy(() -> AgentConfig.parse(expose("    proxy-protocol: v1\n"), null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expose[0].proxy-protocol").hasMessageContaining("v2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("expose[0].proxy-protocol")
+                .hasMessageContaining("v2");
     }
 }

@@ -11,9 +11,12 @@ class DirectAgentSupportStunTest {
     @Test
     void followsTheRelaysAdvertisedStunPort() {
         assumeTrue(System.getenv("BURROW_STUN_SERVERS") == null, "no extra STUN servers in the environment");
-        assertThat(DirectAgentSupport.stunServers("127.0.0.1", 40_000)).containsExactly(new InetSocketAddress("127.0.0.1", 40_000));
+        assertThat(DirectAgentSupport.stunServers("127.0.0.1", 40_000))
+                .containsExactly(new InetSocketAddress("127.0.0.1", 40_000));
         assertThat(DirectAgentSupport.stunServers("127.0.0.1", -1))
                 .containsExactly(new InetSocketAddress("127.0.0.1", DirectAgentSupport.RELAY_STUN_PORT));
-        assertThat(DirectAgentSupport.stunServers("127.0.0.1", 0)).as("the relay serves no STUN").isEmpty();
+        assertThat(DirectAgentSupport.stunServers("127.0.0.1", 0))
+                .as("the relay serves no STUN")
+                .isEmpty();
     }
 }

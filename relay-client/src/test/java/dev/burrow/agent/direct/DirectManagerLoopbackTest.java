@@ -77,23 +77,46 @@ class DirectManagerLoopbackTest {
     }
 
     private void startBoth() throws Exception {
-        stun = StunServer.start(StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)), group, NioDatagramChannel.class, null,
+        stun = StunServer.start(
+                StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)),
+                group,
+                NioDatagramChannel.class,
+                null,
                 StunMetrics.NOOP);
         List<InetSocketAddress> servers = List.of(stun.udpAddress());
         NodeVerifier verifier = NodeVerifier.builder().build();
         AtomicReference<DirectManager> toA = new AtomicReference<>();
         AtomicReference<DirectManager> toB = new AtomicReference<>();
         InetSocketAddress any = new InetSocketAddress("0.0.0.0", 0);
-        ma = new DirectManager(a, verifier, group, NioDatagramChannel.class, (peer, buf) -> relay(toB.get(), a.nodeKey(), buf),
-                () -> servers, k -> k.equals(b.nodeKey()), DirectManagerLoopbackTest::echo, any, any);
-        mb = new DirectManager(b, verifier, group, NioDatagramChannel.class, (peer, buf) -> relay(toA.get(), b.nodeKey(), buf),
-                () -> servers, k -> k.equals(a.nodeKey()), DirectManagerLoopbackTest::echo, any, any);
+        ma = new DirectManager(
+                a,
+                verifier,
+                group,
+                NioDatagramChannel.class,
+                (peer, buf) -> relay(toB.get(), a.nodeKey(), buf),
+                () -> servers,
+                k -> k.equals(b.nodeKey()),
+                DirectManagerLoopbackTest::echo,
+                any,
+                any);
+        mb = new DirectManager(
+                b,
+                verifier,
+                group,
+                NioDatagramChannel.class,
+                (peer, buf) -> relay(toA.get(), b.nodeKey(), buf),
+                () -> servers,
+                k -> k.equals(a.nodeKey()),
+                DirectManagerLoopbackTest::echo,
+                any,
+                any);
         toA.set(ma);
         toB.set(mb);
         ma.start();
         mb.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> !ma.endpointsFor(b.nodeKey()).get().isEmpty()
-                && !mb.endpointsFor(a.nodeKey()).get().isEmpty());
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !ma.endpointsFor(b.nodeKey()).get().isEmpty()
+                        && !mb.endpointsFor(a.nodeKey()).get().isEmpty());
     }
 
     private static boolean relay(DirectManager to, NodeKey from, ByteBuf buf) {
@@ -130,7 +153,8 @@ class DirectManagerLoopbackTest {
         startBoth();
         ma.want(b.nodeKey());
         await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
-        assertThat(ma.status(b.nodeKey()).orElseThrow().endpoint().getPort()).isEqualTo(mb.localAddressFor(a.nodeKey()).getPort());
+        assertThat(ma.status(b.nodeKey()).orElseThrow().endpoint().getPort())
+                .isEqualTo(mb.localAddressFor(a.nodeKey()).getPort());
         assertThat(ma.status(b.nodeKey()).orElseThrow().rttMillis()).isNotNull();
 
         byte[] data = new byte[1 << 20];
@@ -141,7 +165,8 @@ class DirectManagerLoopbackTest {
         assertThat(sha(roundTrip(s2, data))).isEqualTo(sha(data));
         // more streams on the same connection, both ways (one stream initialiser serves them all)
         for (int i = 0; i < 3; i++) {
-            Channel more = (i % 2 == 0 ? ma.openStream(b.nodeKey(), "echo") : mb.openStream(a.nodeKey(), "echo")).get(10, TimeUnit.SECONDS);
+            Channel more = (i % 2 == 0 ? ma.openStream(b.nodeKey(), "echo") : mb.openStream(a.nodeKey(), "echo"))
+                    .get(10, TimeUnit.SECONDS);
             assertThat(sha(roundTrip(more, data))).isEqualTo(sha(data));
             more.close();
         }
@@ -159,7 +184,8 @@ class DirectManagerLoopbackTest {
         byte[] bytes = new byte[ping.readableBytes()];
         ping.readBytes(bytes);
         ping.release();
-        InetSocketAddress target = new InetSocketAddress("127.0.0.1", mb.localAddressFor(a.nodeKey()).getPort());
+        InetSocketAddress target = new InetSocketAddress(
+                "127.0.0.1", mb.localAddressFor(a.nodeKey()).getPort());
         try (DatagramSocket s = new DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
             s.setSoTimeout(1500);
             s.send(new DatagramPacket(bytes, bytes.length, target));
@@ -169,8 +195,11 @@ class DirectManagerLoopbackTest {
             junk[2] = 's';
             junk[3] = 'c';
             s.send(new DatagramPacket(junk, junk.length, target));
-            await().atMost(Duration.ofSeconds(5)).until(() -> mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER) >= 1
-                    && mb.dropCounts().get(DiscoDropReason.MALFORMED) + mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER) >= 2);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER) >= 1
+                            && mb.dropCounts().get(DiscoDropReason.MALFORMED)
+                                            + mb.dropCounts().get(DiscoDropReason.UNKNOWN_SENDER)
+                                    >= 2);
             byte[] buf = new byte[2048];
             boolean answered;
             try {
@@ -186,6 +215,7 @@ class DirectManagerLoopbackTest {
     }
 
     private static String sha(byte[] d) throws Exception {
-        return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(d));
+        return java.util.HexFormat.of()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(d));
     }
 }

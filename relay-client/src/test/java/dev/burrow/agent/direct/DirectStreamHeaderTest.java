@@ -41,15 +41,18 @@ class DirectStreamHeaderTest {
 
     @Test
     void invalidHeadersAreRefused() {
-        assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {0}))).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {64}))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {0})))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {64})))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {(byte) 0xFF})))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {2, 'W', 'x'})))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> DirectStreamHeader.decode(Unpooled.wrappedBuffer(new byte[] {1, '-'})))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> DirectStreamHeader.encode("Bad", UnpooledByteBufAllocator.DEFAULT)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> DirectStreamHeader.encode("Bad", UnpooledByteBufAllocator.DEFAULT))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     /** The acceptor hands the stream to the gate with the QUIC-verified peer and passes the bytes after the header on. */

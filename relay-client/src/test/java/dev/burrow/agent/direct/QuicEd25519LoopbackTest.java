@@ -45,22 +45,26 @@ class QuicEd25519LoopbackTest {
     void mutualEd25519HandshakeAndEcho() throws Exception {
         NodeIdentity server = NodeIdentity.ephemeral("server");
         NodeIdentity client = NodeIdentity.ephemeral("client");
-        NodeVerifier anySelfSigned = NodeVerifier.builder().acceptAnySelfSigned(true).build();
+        NodeVerifier anySelfSigned =
+                NodeVerifier.builder().acceptAnySelfSigned(true).build();
         NodeVerifier strict = NodeVerifier.builder().build();
         CompletableFuture<VerifiedPeer> serverSaw = new CompletableFuture<>();
 
         ChannelHandler serverCodec = new QuicServerCodecBuilder()
                 .sslContext(DirectTls.server(server, anySelfSigned))
                 .maxIdleTimeout(5, TimeUnit.SECONDS)
-                .initialMaxData(1 << 20).initialMaxStreamDataBidirectionalLocal(1 << 18)
-                .initialMaxStreamDataBidirectionalRemote(1 << 18).initialMaxStreamsBidirectional(16)
+                .initialMaxData(1 << 20)
+                .initialMaxStreamDataBidirectionalLocal(1 << 18)
+                .initialMaxStreamDataBidirectionalRemote(1 << 18)
+                .initialMaxStreamsBidirectional(16)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelActive(ChannelHandlerContext ctx) {
                         QuicChannel qc = (QuicChannel) ctx.channel();
                         try {
-                            serverSaw.complete(NodeTls.verifiedPeer(qc.sslEngine().getSession(), strict, client.nodeKey()));
+                            serverSaw.complete(
+                                    NodeTls.verifiedPeer(qc.sslEngine().getSession(), strict, client.nodeKey()));
                         } catch (Exception e) {
                             serverSaw.completeExceptionally(e);
                         }
@@ -73,35 +77,48 @@ class QuicEd25519LoopbackTest {
                     }
                 })
                 .build();
-        Channel serverSocket = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(serverCodec)
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        Channel serverSocket = new Bootstrap()
+                .group(group)
+                .channel(NioDatagramChannel.class)
+                .handler(serverCodec)
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
 
         ChannelHandler clientCodec = new QuicClientCodecBuilder()
                 .sslContext(DirectTls.client(client, strict, server.nodeKey()))
                 .maxIdleTimeout(5, TimeUnit.SECONDS)
-                .initialMaxData(1 << 20).initialMaxStreamDataBidirectionalLocal(1 << 18)
+                .initialMaxData(1 << 20)
+                .initialMaxStreamDataBidirectionalLocal(1 << 18)
                 .initialMaxStreamDataBidirectionalRemote(1 << 18)
                 .build();
-        Channel clientSocket = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(clientCodec)
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        Channel clientSocket = new Bootstrap()
+                .group(group)
+                .channel(NioDatagramChannel.class)
+                .handler(clientCodec)
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
 
         QuicChannel qc = QuicChannel.newBootstrap(clientSocket)
                 .streamHandler(new ChannelInboundHandlerAdapter())
                 .remoteAddress(serverSocket.localAddress())
-                .connect().get(10, TimeUnit.SECONDS);
+                .connect()
+                .get(10, TimeUnit.SECONDS);
         VerifiedPeer clientSaw = NodeTls.verifiedPeer(qc.sslEngine().getSession(), strict, server.nodeKey());
         assertThat(clientSaw.nodeKey()).isEqualTo(server.nodeKey());
         assertThat(serverSaw.get(10, TimeUnit.SECONDS).nodeKey()).isEqualTo(client.nodeKey());
 
         CompletableFuture<String> echo = new CompletableFuture<>();
         QuicStreamChannel stream = qc.createStream(QuicStreamType.BIDIRECTIONAL, new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                ByteBuf b = (ByteBuf) msg;
-                echo.complete(b.toString(StandardCharsets.UTF_8));
-                b.release();
-            }
-        }).get(10, TimeUnit.SECONDS);
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ByteBuf b = (ByteBuf) msg;
+                        echo.complete(b.toString(StandardCharsets.UTF_8));
+                        b.release();
+                    }
+                })
+                .get(10, TimeUnit.SECONDS);
         stream.writeAndFlush(Unpooled.copiedBuffer("hello over QUIC", StandardCharsets.UTF_8));
         assertThat(echo.get(10, TimeUnit.SECONDS)).isEqualTo("hello over QUIC");
         qc.close().sync();

@@ -51,7 +51,11 @@ class DiscoBoxTest {
     @Test
     void pongIsSmallerThanThreeTimesThePing() {
         int ping = bytes(boxA.seal(b.nodeKey(), ping(), ALLOC)).length;
-        int pong = bytes(boxB.seal(a.nodeKey(), new DiscoMessage.Pong(new byte[12], new InetSocketAddress("2001:db8::1", 9)), ALLOC)).length;
+        int pong = bytes(boxB.seal(
+                        a.nodeKey(),
+                        new DiscoMessage.Pong(new byte[12], new InetSocketAddress("2001:db8::1", 9)),
+                        ALLOC))
+                .length;
         assertThat(pong).isLessThanOrEqualTo(3 * ping);
     }
 
@@ -59,9 +63,11 @@ class DiscoBoxTest {
     @Test
     void unknownSenderIsDropped() {
         DiscoBox boxM = new DiscoBox(mallory, k -> true);
-        assertThat(open(boxB, bytes(boxM.seal(b.nodeKey(), ping(), ALLOC))).dropped()).isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
+        assertThat(open(boxB, bytes(boxM.seal(b.nodeKey(), ping(), ALLOC))).dropped())
+                .isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
         DiscoBox boxB2 = new DiscoBox(b, k -> true);
-        assertThat(open(boxB2, bytes(boxB2.seal(a.nodeKey(), ping(), ALLOC))).dropped()).isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
+        assertThat(open(boxB2, bytes(boxB2.seal(a.nodeKey(), ping(), ALLOC))).dropped())
+                .isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
     }
 
     /** G1: a box sealed by another key while claiming to be a, a flipped byte anywhere, a box for someone else. */
@@ -81,7 +87,9 @@ class DiscoBoxTest {
         assertThat(open(boxB, forged).dropped()).isEqualTo(DiscoDropReason.UNDECRYPTABLE);
         // a box a sealed for mallory does not open at b
         DiscoBox boxB3 = new DiscoBox(b, k -> true);
-        assertThat(open(boxB3, bytes(boxA.seal(mallory.nodeKey(), ping(), ALLOC))).dropped()).isEqualTo(DiscoDropReason.UNDECRYPTABLE);
+        assertThat(open(boxB3, bytes(boxA.seal(mallory.nodeKey(), ping(), ALLOC)))
+                        .dropped())
+                .isEqualTo(DiscoDropReason.UNDECRYPTABLE);
         // and nothing moved: the genuine packet still opens
         assertThat(open(boxB, good).opened()).isNotNull();
     }
@@ -125,13 +133,16 @@ class DiscoBoxTest {
     @Test
     void rekeysBeforeTheCounterLimit() throws Exception {
         boxA.sendCounterForTest(b.nodeKey(), DiscoLimits.REKEY_AFTER_MESSAGES - 1);
-        DiscoPacket last = DiscoCodec.decodePacket(Unpooled.wrappedBuffer(bytes(boxA.seal(b.nodeKey(), ping(), ALLOC))));
-        DiscoPacket next = DiscoCodec.decodePacket(Unpooled.wrappedBuffer(bytes(boxA.seal(b.nodeKey(), ping(), ALLOC))));
+        DiscoPacket last =
+                DiscoCodec.decodePacket(Unpooled.wrappedBuffer(bytes(boxA.seal(b.nodeKey(), ping(), ALLOC))));
+        DiscoPacket next =
+                DiscoCodec.decodePacket(Unpooled.wrappedBuffer(bytes(boxA.seal(b.nodeKey(), ping(), ALLOC))));
         assertThat(last.counter()).isEqualTo(DiscoLimits.REKEY_AFTER_MESSAGES - 1);
         assertThat(next.counter()).isZero();
         assertThat(next.session()).isNotEqualTo(last.session());
         assertThat(next.sessionStartMillis()).isGreaterThan(last.sessionStartMillis());
-        assertThat(open(boxB, DiscoCodec.encodePacket(next, ALLOC).array()).opened()).isNotNull();
+        assertThat(open(boxB, DiscoCodec.encodePacket(next, ALLOC).array()).opened())
+                .isNotNull();
     }
 
     /**
@@ -164,6 +175,7 @@ class DiscoBoxTest {
         NodeKey invalid = NodeKey.of(new byte[32]);
         byte[] q = bytes(boxA.seal(b.nodeKey(), ping(), ALLOC));
         invalid.copyTo(q, 5);
-        assertThat(new DiscoBox(b, k -> true).open(Unpooled.wrappedBuffer(q)).dropped()).isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
+        assertThat(new DiscoBox(b, k -> true).open(Unpooled.wrappedBuffer(q)).dropped())
+                .isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
     }
 }

@@ -25,21 +25,26 @@ class DiscoCodecTest {
     void goldenPing() throws Exception {
         byte[] b = DiscoCodec.encodeMessage(new DiscoMessage.Ping(TX, 0));
         assertThat(HEX.formatHex(b)).isEqualTo("01000102030405060708090a0b");
-        assertThat(HEX.formatHex(DiscoCodec.encodeMessage(new DiscoMessage.Ping(TX, 2)))).isEqualTo("01000102030405060708090a0b0000");
+        assertThat(HEX.formatHex(DiscoCodec.encodeMessage(new DiscoMessage.Ping(TX, 2))))
+                .isEqualTo("01000102030405060708090a0b0000");
     }
 
     @Test
     void goldenPongIpv4AndIpv6() throws Exception {
         byte[] b = DiscoCodec.encodeMessage(new DiscoMessage.Pong(TX, ep("203.0.113.10", 41641)));
-        assertThat(HEX.formatHex(b)).isEqualTo("02000102030405060708090a0b" + "00000000000000000000ffffcb00710a" + "a2a9");
+        assertThat(HEX.formatHex(b))
+                .isEqualTo("02000102030405060708090a0b" + "00000000000000000000ffffcb00710a" + "a2a9");
         byte[] v6 = DiscoCodec.encodeMessage(new DiscoMessage.Pong(TX, ep("2001:db8::1", 443)));
-        assertThat(HEX.formatHex(v6)).isEqualTo("02000102030405060708090a0b" + "20010db8000000000000000000000001" + "01bb");
+        assertThat(HEX.formatHex(v6))
+                .isEqualTo("02000102030405060708090a0b" + "20010db8000000000000000000000001" + "01bb");
     }
 
     @Test
     void goldenCallMeMaybe() throws Exception {
-        byte[] b = DiscoCodec.encodeMessage(new DiscoMessage.CallMeMaybe(List.of(ep("10.1.0.10", 40000), ep("203.0.113.10", 40000))));
-        assertThat(HEX.formatHex(b)).isEqualTo("03" + "00000000000000000000ffff0a01000a9c40" + "00000000000000000000ffffcb00710a9c40");
+        byte[] b = DiscoCodec.encodeMessage(
+                new DiscoMessage.CallMeMaybe(List.of(ep("10.1.0.10", 40000), ep("203.0.113.10", 40000))));
+        assertThat(HEX.formatHex(b))
+                .isEqualTo("03" + "00000000000000000000ffff0a01000a9c40" + "00000000000000000000ffffcb00710a9c40");
     }
 
     @Test
@@ -48,8 +53,9 @@ class DiscoCodecTest {
         key[0] = 1;
         byte[] session = HEX.parseHex("0000018bcfe56800" + "0102030405060708");
         byte[] h = DiscoCodec.header(NodeKey.of(key), session, 7);
-        assertThat(HEX.formatHex(h)).isEqualTo("8b647363" + "01" + "01" + "00".repeat(31) + "0000018bcfe56800" + "0102030405060708"
-                + "0000000000000007");
+        assertThat(HEX.formatHex(h))
+                .isEqualTo("8b647363" + "01" + "01" + "00".repeat(31) + "0000018bcfe56800" + "0102030405060708"
+                        + "0000000000000007");
         assertThat(h).hasSize(DiscoLimits.HEADER_LENGTH);
     }
 
@@ -59,10 +65,15 @@ class DiscoCodecTest {
         for (int i = 0; i < DiscoLimits.MAX_ENDPOINTS; i++) {
             many.add(ep("198.51.100." + (i + 1), 1000 + i));
         }
-        for (DiscoMessage m : List.of(new DiscoMessage.Ping(TX, 0), new DiscoMessage.Ping(TX, 100),
-                new DiscoMessage.Pong(TX, ep("203.0.113.11", 1)), new DiscoMessage.Pong(TX, ep("2001:db8::7", 65535)),
-                new DiscoMessage.CallMeMaybe(List.of(ep("10.0.0.1", 5))), new DiscoMessage.CallMeMaybe(many),
-                new DiscoMessage.Unknown(0x7f, new byte[] {1, 2, 3}), new DiscoMessage.Unknown(0, new byte[0]))) {
+        for (DiscoMessage m : List.of(
+                new DiscoMessage.Ping(TX, 0),
+                new DiscoMessage.Ping(TX, 100),
+                new DiscoMessage.Pong(TX, ep("203.0.113.11", 1)),
+                new DiscoMessage.Pong(TX, ep("2001:db8::7", 65535)),
+                new DiscoMessage.CallMeMaybe(List.of(ep("10.0.0.1", 5))),
+                new DiscoMessage.CallMeMaybe(many),
+                new DiscoMessage.Unknown(0x7f, new byte[] {1, 2, 3}),
+                new DiscoMessage.Unknown(0, new byte[0]))) {
             assertThat(DiscoCodec.decodeMessage(DiscoCodec.encodeMessage(m))).isEqualTo(m);
         }
     }
@@ -111,17 +122,20 @@ class DiscoCodecTest {
         assertThatThrownBy(() -> DiscoCodec.decodeMessage(new byte[] {1, 2})).isInstanceOf(DiscoDecodeException.class);
         assertThatThrownBy(() -> DiscoCodec.decodeMessage(new byte[] {2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}))
                 .isInstanceOf(DiscoDecodeException.class);
-        assertThatThrownBy(() -> DiscoCodec.decodeMessage(new byte[DiscoLimits.MAX_PLAINTEXT + 1])).isInstanceOf(DiscoDecodeException.class);
+        assertThatThrownBy(() -> DiscoCodec.decodeMessage(new byte[DiscoLimits.MAX_PLAINTEXT + 1]))
+                .isInstanceOf(DiscoDecodeException.class);
         assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(new byte[DiscoLimits.MIN_PACKET - 1])))
                 .isInstanceOf(DiscoDecodeException.class);
         assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(new byte[DiscoLimits.MAX_PACKET + 1])))
                 .isInstanceOf(DiscoDecodeException.class);
         byte[] noMagic = new byte[DiscoLimits.MIN_PACKET];
-        assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(noMagic))).isInstanceOf(DiscoDecodeException.class);
+        assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(noMagic)))
+                .isInstanceOf(DiscoDecodeException.class);
         byte[] badVersion = new byte[DiscoLimits.MIN_PACKET];
         System.arraycopy(DiscoLimits.MAGIC, 0, badVersion, 0, 4);
         badVersion[4] = 2;
-        assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(badVersion))).isInstanceOf(DiscoDecodeException.class);
+        assertThatThrownBy(() -> DiscoCodec.decodePacket(Unpooled.wrappedBuffer(badVersion)))
+                .isInstanceOf(DiscoDecodeException.class);
     }
 
     @Test

@@ -64,7 +64,9 @@ class PeerStreamDialerHalfCloseTest {
         NodeIdentity listener = ids.node("alice");
         NodeIdentity dialer = ids.node("bob");
         SslContext serverTls = NodeTls.server(listener, ids.verifier());
-        server = new ServerBootstrap().group(group).channel(Transport.nio().serverSocketChannel())
+        server = new ServerBootstrap()
+                .group(group)
+                .channel(Transport.nio().serverSocketChannel())
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -73,13 +75,16 @@ class PeerStreamDialerHalfCloseTest {
                         ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
                             @Override
                             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                ReferenceCountUtil.release(msg); // the OPEN: answer with a FIN, no STATUS, no close_notify
+                                ReferenceCountUtil.release(
+                                        msg); // the OPEN: answer with a FIN, no STATUS, no close_notify
                                 ((SocketChannel) ctx.channel()).shutdownOutput();
                             }
                         });
                     }
                 })
-                .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+                .bind("127.0.0.1", 0)
+                .syncUninterruptibly()
+                .channel();
         PeerPath path = new PeerPath() {
             @Override
             public String name() {
@@ -94,7 +99,9 @@ class PeerStreamDialerHalfCloseTest {
             @Override
             public CompletableFuture<Channel> open(NodeKey peer, String service) {
                 CompletableFuture<Channel> f = new CompletableFuture<>();
-                new Bootstrap().group(group).channel(Transport.nio().socketChannel())
+                new Bootstrap()
+                        .group(group)
+                        .channel(Transport.nio().socketChannel())
                         .option(ChannelOption.AUTO_READ, false)
                         .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                         .handler(new ChannelInboundHandlerAdapter())
@@ -109,7 +116,8 @@ class PeerStreamDialerHalfCloseTest {
                 return f;
             }
         };
-        CompletableFuture<PeerStream> open = new PeerStreamDialer(dialer, ids.verifier()).open(path, listener.nodeKey(), "web");
+        CompletableFuture<PeerStream> open =
+                new PeerStreamDialer(dialer, ids.verifier()).open(path, listener.nodeKey(), "web");
         // bounded well below OPEN_TIMEOUT: before the fix this get() timed out
         Throwable failure = catchThrowable(() -> open.get(30, TimeUnit.SECONDS));
         assertThat(failure).isInstanceOf(ExecutionException.class);

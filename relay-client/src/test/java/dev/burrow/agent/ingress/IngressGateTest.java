@@ -18,6 +18,7 @@ import dev.burrow.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -29,7 +30,6 @@ import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
-import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -77,22 +77,34 @@ class IngressGateTest {
     }
 
     private void expose(String name, PublicIngress pub, boolean proxyProtocol) {
-        registry.replaceAll(List.of(new ExposedService(name, TargetPolicy.of(TargetSpec.parse("127.0.0.1:" + target.getLocalPort())),
-                AllowList.parse(List.of("node:" + NodeIdentity.ephemeral("peer").nodeKey().nodeId())), 8, 8, Duration.ofMinutes(1),
-                proxyProtocol ? ProxyProtocol.V2 : ProxyProtocol.OFF, pub)));
+        registry.replaceAll(List.of(new ExposedService(
+                name,
+                TargetPolicy.of(TargetSpec.parse("127.0.0.1:" + target.getLocalPort())),
+                AllowList.parse(List.of(
+                        "node:" + NodeIdentity.ephemeral("peer").nodeKey().nodeId())),
+                8,
+                8,
+                Duration.ofMinutes(1),
+                proxyProtocol ? ProxyProtocol.V2 : ProxyProtocol.OFF,
+                pub)));
     }
 
     /** A socket whose accepted end is handed to the gate as an attached ingress circuit for {@code service}. */
     private Socket circuit(String service) throws Exception {
         if (circuitServer == null) {
-            circuitServer = new ServerBootstrap().group(group).channel(Transport.nio().serverSocketChannel())
+            circuitServer = new ServerBootstrap()
+                    .group(group)
+                    .channel(Transport.nio().serverSocketChannel())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
                             ch.eventLoop().execute(() -> gate.accept(ch, service));
                         }
-                    }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                    })
+                    .bind(new InetSocketAddress("127.0.0.1", 0))
+                    .sync()
+                    .channel();
         }
         Socket s = new Socket();
         s.setSoTimeout((int) WAIT.toMillis());
@@ -102,8 +114,14 @@ class IngressGateTest {
 
     private static byte[] header(String client, int clientPort) {
         EmbeddedChannel enc = new EmbeddedChannel(HAProxyMessageEncoder.INSTANCE);
-        enc.writeOutbound(new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY, HAProxyProxiedProtocol.TCP4,
-                client, "198.51.100.1", clientPort, 20001));
+        enc.writeOutbound(new HAProxyMessage(
+                HAProxyProtocolVersion.V2,
+                HAProxyCommand.PROXY,
+                HAProxyProxiedProtocol.TCP4,
+                client,
+                "198.51.100.1",
+                clientPort,
+                20001));
         ByteBuf b = enc.readOutbound();
         byte[] out = ByteBufUtil.getBytes(b);
         b.release();
@@ -123,14 +141,25 @@ class IngressGateTest {
     void aCircuitThatDiedBeforeTheGateTookItWaitsForNoHeader() {
         expose("web", PublicIngress.of(List.of("0.0.0.0/0")), false);
         var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
-        IngressGate counted = new IngressGate(registry, Transport.nio(), new dev.burrow.agent.metrics.MicrometerAgentMetrics(meters),
-                active, refusals, self.nodeKey());
+        IngressGate counted = new IngressGate(
+                registry,
+                Transport.nio(),
+                new dev.burrow.agent.metrics.MicrometerAgentMetrics(meters),
+                active,
+                refusals,
+                self.nodeKey());
         EmbeddedChannel circuit = new EmbeddedChannel();
         circuit.close();
         counted.accept(circuit, "web");
-        assertThat(meters.get(AgentMetrics.STREAMS_ABANDONED).tag("stage", "arrival").counter().count()).isEqualTo(1);
+        assertThat(meters.get(AgentMetrics.STREAMS_ABANDONED)
+                        .tag("stage", "arrival")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
         assertThat(circuit.pipeline().get("ingress-gate")).isNull();
-        assertThat(circuit.runScheduledPendingTasks()).as("no header deadline left waiting").isEqualTo(-1);
+        assertThat(circuit.runScheduledPendingTasks())
+                .as("no header deadline left waiting")
+                .isEqualTo(-1);
         assertThat(refusals.snapshot()).isEmpty();
     }
 
@@ -138,10 +167,16 @@ class IngressGateTest {
     void anIngressCircuitNeverReachesAServiceThatDidNotOptIn() throws Exception {
         expose("db", null, false);
         // a service that is not public and one that does not exist get the same answer; the detail stays in status
-        assertThat(gate.precheck("db")).get().isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
-        assertThat(gate.precheck("nope")).get().isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
-        assertThat(refusals.snapshot()).anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN));
-        // even when the relay attaches anyway (a reload withdrew the opt-in, or a hostile relay), nothing reaches the target
+        assertThat(gate.precheck("db"))
+                .get()
+                .isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
+        assertThat(gate.precheck("nope"))
+                .get()
+                .isEqualTo(new IngressGate.Refusal(StreamStatusCode.NOT_ALLOWED, "not allowed"));
+        assertThat(refusals.snapshot())
+                .anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN));
+        // even when the relay attaches anyway (a reload withdrew the opt-in, or a hostile relay), nothing reaches the
+        // target
         try (Socket s = circuit("db")) {
             s.getOutputStream().write(header("203.0.113.9", 40000));
             s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -174,7 +209,8 @@ class IngressGateTest {
                 rest.release();
                 dec.finishAndReleaseAll();
                 t.getOutputStream().write("world".getBytes(StandardCharsets.US_ASCII));
-                assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("world");
+                assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII))
+                        .isEqualTo("world");
                 await().atMost(WAIT).until(() -> active.count() == 1);
                 assertThat(active.snapshot().get(0).peerName()).isEqualTo("public 203.0.113.9:40000");
             }
@@ -190,7 +226,8 @@ class IngressGateTest {
             s.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
             try (Socket t = target.accept()) {
                 t.setSoTimeout((int) WAIT.toMillis());
-                assertThat(new String(t.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
+                assertThat(new String(t.getInputStream().readNBytes(5), StandardCharsets.US_ASCII))
+                        .isEqualTo("hello");
             }
         }
     }
@@ -203,7 +240,8 @@ class IngressGateTest {
             assertThat(closedByGate(s)).isTrue();
         }
         try (Socket s = circuit("web")) {
-            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10).getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream()
+                    .write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10).getBytes(StandardCharsets.US_ASCII));
             assertThat(closedByGate(s)).isTrue();
         }
         target.setSoTimeout(300);
@@ -224,7 +262,8 @@ class IngressGateTest {
             s.getOutputStream().write("late".getBytes(StandardCharsets.US_ASCII));
             try (Socket t = target.accept()) {
                 t.setSoTimeout((int) WAIT.toMillis());
-                assertThat(new String(t.getInputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("late");
+                assertThat(new String(t.getInputStream().readNBytes(4), StandardCharsets.US_ASCII))
+                        .isEqualTo("late");
             }
         }
         byte[] huge = h.clone();
@@ -233,7 +272,9 @@ class IngressGateTest {
             s.getOutputStream().write(huge, 0, 16);
             assertThat(closedByGate(s)).isTrue();
         }
-        assertThat(refusals.snapshot()).singleElement().satisfies(r -> assertThat(r.message()).contains("too long"));
+        assertThat(refusals.snapshot())
+                .singleElement()
+                .satisfies(r -> assertThat(r.message()).contains("too long"));
     }
 
     private boolean acceptsNothing() throws IOException {

@@ -30,7 +30,8 @@ class ProxyHeaderFramerFuzzTest {
         } catch (DecoderException e) {
             // HAProxyProtocolException is a DecoderException: thrown as is, or wrapped once
             assertThat(e instanceof HAProxyProtocolException || e.getCause() instanceof HAProxyProtocolException)
-                    .as("unexpected failure: %s", e).isTrue();
+                    .as("unexpected failure: %s", e)
+                    .isTrue();
         } finally {
             in.release();
             int headers = 0;
@@ -46,7 +47,8 @@ class ProxyHeaderFramerFuzzTest {
                 ch.finishAndReleaseAll(); // closing decodes what is left once more: the same refusal again
             } catch (DecoderException e) {
                 assertThat(e instanceof HAProxyProtocolException || e.getCause() instanceof HAProxyProtocolException)
-                        .as("unexpected failure on close: %s", e).isTrue();
+                        .as("unexpected failure on close: %s", e)
+                        .isTrue();
             }
         }
     }

@@ -16,9 +16,20 @@ class MicrometerAgentMetricsTest {
         m.relaySwitched(RelaySwitchReason.DRAINING);
         m.relaySwitched(RelaySwitchReason.DRAINING);
         m.relaySwitched(RelaySwitchReason.DEAD);
-        assertThat(registry.get(AgentMetrics.RELAY_SWITCHES).tag("reason", "draining").counter().count()).isEqualTo(2.0);
-        assertThat(registry.get(AgentMetrics.RELAY_SWITCHES).tag("reason", "dead").counter().count()).isEqualTo(1.0);
-        assertThat(registry.find(AgentMetrics.RELAY_SWITCHES).tag("reason", "latency").counter()).isNull();
+        assertThat(registry.get(AgentMetrics.RELAY_SWITCHES)
+                        .tag("reason", "draining")
+                        .counter()
+                        .count())
+                .isEqualTo(2.0);
+        assertThat(registry.get(AgentMetrics.RELAY_SWITCHES)
+                        .tag("reason", "dead")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
+        assertThat(registry.find(AgentMetrics.RELAY_SWITCHES)
+                        .tag("reason", "latency")
+                        .counter())
+                .isNull();
         AgentMetrics.NOOP.relaySwitched(RelaySwitchReason.LATENCY); // the no-op recorder accepts it
     }
 }

@@ -21,8 +21,21 @@ class TargetPolicyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0.1.2.3", "127.0.0.2", "::1", "169.254.169.254", "fe80::1", "fd00::1", "fec0::1",
-            "10.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::", "::ffff:127.0.0.2"})
+    @ValueSource(
+            strings = {
+                "0.1.2.3",
+                "127.0.0.2",
+                "::1",
+                "169.254.169.254",
+                "fe80::1",
+                "fd00::1",
+                "fec0::1",
+                "10.0.0.1",
+                "::ffff:169.254.169.254",
+                "64:ff9b::a9fe:a9fe",
+                "2002:a9fe:a9fe::",
+                "::ffff:127.0.0.2"
+            })
     void everyOtherAddressIsRefused(String literal) throws Exception {
         assertThat(LOOPBACK_8080.check(at(literal, 8080))).isInstanceOf(TargetPolicy.Decision.Refused.class);
     }
@@ -46,10 +59,19 @@ class TargetPolicyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0.0.0.0:80", "[::]:80", "224.0.0.1:80", "[ff02::1]:80", "255.255.255.255:80", "[::ffff:0.0.0.0]:80",
-            "0.1.2.3:80"})
+    @ValueSource(
+            strings = {
+                "0.0.0.0:80",
+                "[::]:80",
+                "224.0.0.1:80",
+                "[ff02::1]:80",
+                "255.255.255.255:80",
+                "[::ffff:0.0.0.0]:80",
+                "0.1.2.3:80"
+            })
     void nonHostTargetsAreRejectedAtConfigurationTime(String target) {
-        assertThatThrownBy(() -> TargetPolicy.of(TargetSpec.parse(target))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> TargetPolicy.of(TargetSpec.parse(target)))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -66,13 +88,15 @@ class TargetPolicyTest {
             List<String> now = dns.get();
             InetAddress[] out = new InetAddress[now.size()];
             for (int i = 0; i < out.length; i++) {
-                out[i] = InetAddress.getByAddress(host, InetAddress.getByName(now.get(i)).getAddress());
+                out[i] = InetAddress.getByAddress(
+                        host, InetAddress.getByName(now.get(i)).getAddress());
             }
             return out;
         };
         TargetPolicy p = TargetPolicy.of(new TargetSpec("web.internal", 8080), resolver);
         assertThat(p.decide()).isInstanceOf(TargetPolicy.Decision.Allowed.class);
-        for (String evil : List.of("169.254.169.254", "0.0.0.0", "127.0.0.2", "::ffff:169.254.169.254", "::1", "224.0.0.1")) {
+        for (String evil :
+                List.of("169.254.169.254", "0.0.0.0", "127.0.0.2", "::ffff:169.254.169.254", "::1", "224.0.0.1")) {
             dns.set(List.of(evil));
             assertThat(p.decide()).as(evil).isInstanceOf(TargetPolicy.Decision.Refused.class);
         }
@@ -100,6 +124,7 @@ class TargetPolicyTest {
         assertThat(Addresses.canonical(InetAddress.getByName("::"))).isEqualTo(InetAddress.getByName("::"));
         assertThat(Addresses.canonical(InetAddress.getByName("2001:0:4136:e378:8000:63bf:80ff:fffe")))
                 .isEqualTo(InetAddress.getByName("127.0.0.1"));
-        assertThat(Addresses.canonical(InetAddress.getByName("2001:db8::1"))).isEqualTo(InetAddress.getByName("2001:db8::1"));
+        assertThat(Addresses.canonical(InetAddress.getByName("2001:db8::1")))
+                .isEqualTo(InetAddress.getByName("2001:db8::1"));
     }
 }

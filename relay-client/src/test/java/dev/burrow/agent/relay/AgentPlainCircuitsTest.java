@@ -47,15 +47,19 @@ class AgentPlainCircuitsTest {
     @ValueSource(booleans = {false, true})
     void theSwitchDecidesWhetherTheAgentAttachesCircuitsWithoutRelayTls(boolean plain) throws Exception {
         NodeIdentity dialerId = TestIdentities.ephemeral("dialer");
-        String yaml = "relay:\n  url: " + relay.url() + "\n  fingerprint: " + relay.fingerprint() + "\n  mode: upgrade\n"
-                + (plain ? "" : "tls:\n  plain-circuits: false\n")
-                + "expose:\n  - {name: web, target: 127.0.0.1:9, allow: [\"node:" + dialerId.nodeKey().nodeId() + "\"]}\n";
+        String yaml =
+                "relay:\n  url: " + relay.url() + "\n  fingerprint: " + relay.fingerprint() + "\n  mode: upgrade\n"
+                        + (plain ? "" : "tls:\n  plain-circuits: false\n")
+                        + "expose:\n  - {name: web, target: 127.0.0.1:9, allow: [\"node:"
+                        + dialerId.nodeKey().nodeId() + "\"]}\n";
         AgentConfig config = AgentConfig.parse(yaml, Path.of("."));
         assertThat(config.plainCircuits()).isEqualTo(plain);
         NodeIdentity agentId = TestIdentities.ephemeral("agent");
         agent = Agent.start(config, agentId, Transport.nio());
         // the dialer never uses plain circuits, so every plain connection is the agent's
-        dialer = new RelayClient(ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).plainCircuits(false).build());
+        dialer = new RelayClient(ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE)
+                .plainCircuits(false)
+                .build());
         dialer.start();
         dialer.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         org.awaitility.Awaitility.await().atMost(WAIT).until(() -> relay.session(agentId.nodeKey()) != null);
@@ -63,9 +67,13 @@ class AgentPlainCircuitsTest {
         try {
             // joined: the agent's end attached too
             if (plain) {
-                assertThat(relay.plainConnections.get()).as("the agent attached without relay TLS").isEqualTo(1);
+                assertThat(relay.plainConnections.get())
+                        .as("the agent attached without relay TLS")
+                        .isEqualTo(1);
             } else {
-                assertThat(relay.plainConnections.get()).as("never a plain circuit connection").isZero();
+                assertThat(relay.plainConnections.get())
+                        .as("never a plain circuit connection")
+                        .isZero();
             }
         } finally {
             c.close().sync();

@@ -93,7 +93,8 @@ class CircuitAttachHandlerTest {
         in.writeCharSequence("early", StandardCharsets.US_ASCII);
         ch.writeInbound(in);
         ch.runPendingTasks();
-        CircuitConnection conn = new CircuitConnection(ch, id, TestIdentities.randomNodeKey(), "ssh", true, ConnectMode.UPGRADE);
+        CircuitConnection conn =
+                new CircuitConnection(ch, id, TestIdentities.randomNodeKey(), "ssh", true, ConnectMode.UPGRADE);
         conn.start(); // too early: nothing to deliver to yet
         assertThat(ch.pipeline().get(CircuitStartBuffer.class)).isNotNull();
         List<String> got = new ArrayList<>();

@@ -38,14 +38,48 @@ final class ClientFixture {
 
         record Received(NodeKey source, byte[] payload) {}
 
-        @Override public void connected(RelayConnectionInfo info) { connected.add(info); }
-        @Override public void disconnected(Throwable cause, Duration retryIn) { disconnected.add(cause); retryDelays.add(retryIn); }
-        @Override public void denied(RelayDeniedException denial, Duration retryIn) { denied.add(denial); retryDelays.add(retryIn); }
-        @Override public void restarting(Duration reconnectIn, Duration tryFor) { restarting.add(new Duration[] {reconnectIn, tryFor}); }
-        @Override public void peerPresent(NodeKey peer) { present.add(peer); }
-        @Override public void peerGone(NodeKey peer, PeerGoneReason reason) { gone.add(peer); goneReasons.add(reason); }
-        @Override public void health(String problem) { health.add(problem); }
-        @Override public void rtt(Duration rtt) { rtts.add(rtt); }
+        @Override
+        public void connected(RelayConnectionInfo info) {
+            connected.add(info);
+        }
+
+        @Override
+        public void disconnected(Throwable cause, Duration retryIn) {
+            disconnected.add(cause);
+            retryDelays.add(retryIn);
+        }
+
+        @Override
+        public void denied(RelayDeniedException denial, Duration retryIn) {
+            denied.add(denial);
+            retryDelays.add(retryIn);
+        }
+
+        @Override
+        public void restarting(Duration reconnectIn, Duration tryFor) {
+            restarting.add(new Duration[] {reconnectIn, tryFor});
+        }
+
+        @Override
+        public void peerPresent(NodeKey peer) {
+            present.add(peer);
+        }
+
+        @Override
+        public void peerGone(NodeKey peer, PeerGoneReason reason) {
+            gone.add(peer);
+            goneReasons.add(reason);
+        }
+
+        @Override
+        public void health(String problem) {
+            health.add(problem);
+        }
+
+        @Override
+        public void rtt(Duration rtt) {
+            rtts.add(rtt);
+        }
 
         @Override
         public void datagram(NodeKey source, ByteBuf payload) {

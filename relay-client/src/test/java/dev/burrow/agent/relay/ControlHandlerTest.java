@@ -26,8 +26,15 @@ class ControlHandlerTest {
     private final NodeIdentity identity = TestIdentities.ephemeral("alice");
     private final byte[] challenge = RelayAuthProof.newChallenge();
     private final Events events = new Events();
-    private final EmbeddedChannel ch = new EmbeddedChannel(new ControlHandler(identity, true, "unit", Duration.ofHours(1),
-            Duration.ofSeconds(5), RelayClientMetrics.NOOP, events, System::nanoTime));
+    private final EmbeddedChannel ch = new EmbeddedChannel(new ControlHandler(
+            identity,
+            true,
+            "unit",
+            Duration.ofHours(1),
+            Duration.ofSeconds(5),
+            RelayClientMetrics.NOOP,
+            events,
+            System::nanoTime));
 
     static final class Events implements ControlHandler.Events {
         final List<RelayFrame> frames = new CopyOnWriteArrayList<>();
@@ -78,9 +85,11 @@ class ControlHandlerTest {
         assertThat(auth.acceptsCircuits()).isTrue();
         assertThat(auth.software()).isEqualTo("unit");
         assertThat(auth.certificateChain()).hasSize(identity.certificateChain().size());
-        assertThat(RelayAuthProof.verify(identity.nodeKey(), challenge, auth.signature())).isTrue();
+        assertThat(RelayAuthProof.verify(identity.nodeKey(), challenge, auth.signature()))
+                .isTrue();
         // Not a signature over the raw challenge (C4).
-        assertThat(RelayAuthProof.verify(identity.nodeKey(), RelayAuthProof.newChallenge(), auth.signature())).isFalse();
+        assertThat(RelayAuthProof.verify(identity.nodeKey(), RelayAuthProof.newChallenge(), auth.signature()))
+                .isFalse();
     }
 
     @Test
@@ -97,13 +106,17 @@ class ControlHandlerTest {
         ch.writeInbound(new RelayFrame.ServerHello(7, 5, challenge, "future"));
         assertThat(ch.outboundMessages()).isEmpty();
         assertThat(ch.isActive()).isFalse();
-        assertThat(events.closed).singleElement().isInstanceOfSatisfying(RelayDeniedException.class,
-                e -> assertThat(e.reason()).isEqualTo(DenyReason.UNSUPPORTED_VERSION));
+        assertThat(events.closed)
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        RelayDeniedException.class,
+                        e -> assertThat(e.reason()).isEqualTo(DenyReason.UNSUPPORTED_VERSION));
     }
 
     @Test
     void aNewerRelayIsAnsweredInTheHighestCommonVersion() {
-        ch.writeInbound(new RelayFrame.ServerHello(RelayProtocol.VERSION + 3, RelayProtocol.MIN_VERSION, challenge, "newer"));
+        ch.writeInbound(
+                new RelayFrame.ServerHello(RelayProtocol.VERSION + 3, RelayProtocol.MIN_VERSION, challenge, "newer"));
         ClientFrame.ClientAuth auth = ch.readOutbound();
         assertThat(auth.version()).isEqualTo(RelayProtocol.VERSION);
         assertThat(ch.isActive()).isTrue();

@@ -38,11 +38,22 @@ class ControlPipelineFuzzTest {
     @FuzzTest(maxDuration = "30s")
     void arbitraryBytesAfterAValidHelloNeverEscape(byte[] input) {
         for (boolean accepted : new boolean[] {false, true}) {
-            EmbeddedChannel ch = new EmbeddedChannel(new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL),
-                    RelayFrameEncoder.INSTANCE, new ControlHandler(IDENTITY, true, "fuzz", Duration.ofHours(1),
-                            Duration.ofSeconds(5), RelayClientMetrics.NOOP, EVENTS, System::nanoTime));
+            EmbeddedChannel ch = new EmbeddedChannel(
+                    new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL),
+                    RelayFrameEncoder.INSTANCE,
+                    new ControlHandler(
+                            IDENTITY,
+                            true,
+                            "fuzz",
+                            Duration.ofHours(1),
+                            Duration.ofSeconds(5),
+                            RelayClientMetrics.NOOP,
+                            EVENTS,
+                            System::nanoTime));
             ByteBuf start = Unpooled.buffer();
-            FrameCodec.encode(new RelayFrame.ServerHello(RelayProtocol.VERSION, RelayProtocol.MIN_VERSION, new byte[32], "fuzz"), start);
+            FrameCodec.encode(
+                    new RelayFrame.ServerHello(RelayProtocol.VERSION, RelayProtocol.MIN_VERSION, new byte[32], "fuzz"),
+                    start);
             if (accepted) {
                 FrameCodec.encode(new RelayFrame.ServerAccept(30_000, 65_536, "127.0.0.1:1"), start);
             }

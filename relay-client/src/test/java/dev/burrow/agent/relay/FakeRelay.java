@@ -38,11 +38,11 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.util.ReferenceCountUtil;
+import java.io.ByteArrayInputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.io.ByteArrayInputStream;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -73,7 +73,8 @@ final class FakeRelay implements AutoCloseable {
     volatile boolean stallAfterAccept;
     /** Take connections without TLS (the real relay's plain circuits); otherwise close them. */
     volatile boolean plainCircuits;
-    volatile Consumer<Session> onAccepted = s -> { };
+
+    volatile Consumer<Session> onAccepted = s -> {};
     /** How LOOKUP_NAME is answered (a lying relay can map a name to any key); null: never answered. */
     volatile java.util.function.Function<String, List<NodeKey>> names = n -> List.of();
 
@@ -82,6 +83,7 @@ final class FakeRelay implements AutoCloseable {
     final AtomicInteger upgradeRequests = new AtomicInteger();
     /** Connections whose first bytes were not TLS. */
     final AtomicInteger plainConnections = new AtomicInteger();
+
     final AtomicInteger webSocketRequests = new AtomicInteger();
     final AtomicInteger authVerified = new AtomicInteger();
     final AtomicInteger authRejected = new AtomicInteger();
@@ -126,7 +128,9 @@ final class FakeRelay implements AutoCloseable {
                         ch.pipeline().addLast("router", new Router());
                     }
                 })
-                .bind("127.0.0.1", 0).sync().channel();
+                .bind("127.0.0.1", 0)
+                .sync()
+                .channel();
     }
 
     int port() {
@@ -159,7 +163,9 @@ final class FakeRelay implements AutoCloseable {
 
     /** Authenticated control sessions whose channel is open. */
     List<Session> liveSessions() {
-        return sessions.stream().filter(s -> s.channel.isActive() && s.key != null).toList();
+        return sessions.stream()
+                .filter(s -> s.channel.isActive() && s.key != null)
+                .toList();
     }
 
     @Override
@@ -198,8 +204,11 @@ final class FakeRelay implements AutoCloseable {
             if (upgrade.equalsIgnoreCase("websocket")) {
                 webSocketRequests.incrementAndGet();
                 WebSocketServerHandshaker hs = new WebSocketServerHandshakerFactory(
-                        "wss://127.0.0.1:" + port() + path, RelayProtocol.WEBSOCKET_SUBPROTOCOL, false,
-                        WebSocketBinaryAdapter.MAX_OUTBOUND_MESSAGE).newHandshaker(req); // the real relay's limit
+                                "wss://127.0.0.1:" + port() + path,
+                                RelayProtocol.WEBSOCKET_SUBPROTOCOL,
+                                false,
+                                WebSocketBinaryAdapter.MAX_OUTBOUND_MESSAGE)
+                        .newHandshaker(req); // the real relay's limit
                 if (hs == null) {
                     WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel());
                     return;
@@ -218,8 +227,10 @@ final class FakeRelay implements AutoCloseable {
                     respond(ctx, HttpResponseStatus.UPGRADE_REQUIRED);
                     return;
                 }
-                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
-                res.headers().set(HttpHeaderNames.UPGRADE, RelayProtocol.UPGRADE_TOKEN)
+                FullHttpResponse res =
+                        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
+                res.headers()
+                        .set(HttpHeaderNames.UPGRADE, RelayProtocol.UPGRADE_TOKEN)
                         .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
                 ctx.writeAndFlush(res);
                 p.remove("agg");
@@ -231,10 +242,13 @@ final class FakeRelay implements AutoCloseable {
         }
 
         private void install(ChannelPipeline p, boolean control, boolean webSocket) {
-            RelayFrameDecoder decoder = new RelayFrameDecoder(control ? FramePolicy.RELAY_AWAITING_AUTH
-                    : FramePolicy.RELAY_AWAITING_ATTACH);
+            RelayFrameDecoder decoder = new RelayFrameDecoder(
+                    control ? FramePolicy.RELAY_AWAITING_AUTH : FramePolicy.RELAY_AWAITING_ATTACH);
             p.addBefore("router", "frame-decoder", decoder);
-            p.addBefore("router", "frame-encoder", webSocket ? SingleBufferFrameEncoder.INSTANCE : RelayFrameEncoder.INSTANCE);
+            p.addBefore(
+                    "router",
+                    "frame-encoder",
+                    webSocket ? SingleBufferFrameEncoder.INSTANCE : RelayFrameEncoder.INSTANCE);
             if (control) {
                 Session s = new Session(p.channel(), decoder);
                 p.replace("router", "session", s);
@@ -283,7 +297,8 @@ final class FakeRelay implements AutoCloseable {
             connectionTimesNanos.add(System.nanoTime());
             sessions.add(this);
             if (sendHello) {
-                send(new RelayFrame.ServerHello(RelayProtocol.VERSION, RelayProtocol.MIN_VERSION, challenge, "fake-relay"));
+                send(new RelayFrame.ServerHello(
+                        RelayProtocol.VERSION, RelayProtocol.MIN_VERSION, challenge, "fake-relay"));
             }
         }
 
@@ -341,7 +356,7 @@ final class FakeRelay implements AutoCloseable {
                             c.dialer.send(new RelayFrame.CircuitRejected(c.requestId, r.reason(), r.message()));
                         }
                     }
-                    default -> { }
+                    default -> {}
                 }
             } finally {
                 ReferenceCountUtil.release(msg);
@@ -353,7 +368,8 @@ final class FakeRelay implements AutoCloseable {
             boolean ok = RelayAuthProof.verify(auth.key(), challenge, auth.signature());
             if (!ok) {
                 authRejected.incrementAndGet();
-                ctx.writeAndFlush(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "bad proof")).addListener(f -> ctx.close());
+                ctx.writeAndFlush(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "bad proof"))
+                        .addListener(f -> ctx.close());
                 return;
             }
             authVerified.incrementAndGet();
@@ -391,11 +407,14 @@ final class FakeRelay implements AutoCloseable {
                 return;
             }
             Session listener = byKey.get(r.destination());
-            if (listener == null || !listener.channel.isActive() || (listener.flags & ClientFrame.FLAG_ACCEPTS_CIRCUITS) == 0) {
+            if (listener == null
+                    || !listener.channel.isActive()
+                    || (listener.flags & ClientFrame.FLAG_ACCEPTS_CIRCUITS) == 0) {
                 send(new RelayFrame.CircuitRejected(r.requestId(), CircuitRejectReason.PEER_NOT_FOUND, "no such node"));
                 return;
             }
-            FakeCircuit c = new FakeCircuit(CircuitId.random(), r.requestId(), this, CircuitToken.random(), CircuitToken.random());
+            FakeCircuit c = new FakeCircuit(
+                    CircuitId.random(), r.requestId(), this, CircuitToken.random(), CircuitToken.random());
             circuits.put(c.id, c);
             issuedTokens.add(c.listenerToken);
             issuedTokens.add(c.dialerToken);
@@ -444,7 +463,8 @@ final class FakeRelay implements AutoCloseable {
         volatile Channel listenerSide;
         volatile Channel dialerSide;
 
-        FakeCircuit(CircuitId id, long requestId, Session dialer, CircuitToken listenerToken, CircuitToken dialerToken) {
+        FakeCircuit(
+                CircuitId id, long requestId, Session dialer, CircuitToken listenerToken, CircuitToken dialerToken) {
             this.id = id;
             this.requestId = requestId;
             this.dialer = dialer;
@@ -490,7 +510,8 @@ final class FakeRelay implements AutoCloseable {
         }
 
         private void deny(ChannelHandlerContext ctx) {
-            ctx.writeAndFlush(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "unknown circuit")).addListener(f -> ctx.close());
+            ctx.writeAndFlush(new RelayFrame.Deny(DenyReason.AUTH_FAILED, "unknown circuit"))
+                    .addListener(f -> ctx.close());
         }
 
         @Override
@@ -527,7 +548,8 @@ final class FakeRelay implements AutoCloseable {
             other.writeAndFlush(msg);
             if (!other.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
-                other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ctx.channel().config().setAutoRead(true));
+                other.writeAndFlush(Unpooled.EMPTY_BUFFER)
+                        .addListener(f -> ctx.channel().config().setAutoRead(true));
             }
         }
 

@@ -19,7 +19,8 @@ class HomeRelayPolicyTest {
     long now = 1_000_000_000L;
 
     HomeRelayPolicy policy(URI... urls) {
-        return new HomeRelayPolicy(java.util.Arrays.stream(urls).map(RelayCandidate::new).toList(), HomeRelayPolicy.Settings.DEFAULTS);
+        return new HomeRelayPolicy(
+                java.util.Arrays.stream(urls).map(RelayCandidate::new).toList(), HomeRelayPolicy.Settings.DEFAULTS);
     }
 
     void round(HomeRelayPolicy p, URI url, long ms) {
@@ -158,8 +159,8 @@ class HomeRelayPolicyTest {
 
     @Test
     void latencySwitchesAreSpacedByTheDwellTime() {
-        HomeRelayPolicy.Settings s = new HomeRelayPolicy.Settings(0.3, Duration.ofMillis(10), 1, Duration.ofMinutes(10), 1.0,
-                Duration.ofSeconds(30));
+        HomeRelayPolicy.Settings s = new HomeRelayPolicy.Settings(
+                0.3, Duration.ofMillis(10), 1, Duration.ofMinutes(10), 1.0, Duration.ofSeconds(30));
         HomeRelayPolicy p = new HomeRelayPolicy(List.of(new RelayCandidate(A), new RelayCandidate(B)), s);
         round(p, A, 100);
         round(p, B, 100);
@@ -189,7 +190,8 @@ class HomeRelayPolicyTest {
         round(p, C, 30);
         p.chooseInitial(now);
         p.connected(A, now);
-        Optional<HomeRelayPolicy.Move> m = p.homeLost(A, RelaySwitchReason.DRAINING, "RESTARTING", Duration.ofSeconds(25), now);
+        Optional<HomeRelayPolicy.Move> m =
+                p.homeLost(A, RelaySwitchReason.DRAINING, "RESTARTING", Duration.ofSeconds(25), now);
         assertThat(m).isPresent();
         assertThat(m.get().to()).isEqualTo(C);
         assertThat(m.get().reason()).isEqualTo(RelaySwitchReason.DRAINING);
@@ -201,8 +203,11 @@ class HomeRelayPolicyTest {
             round(p, C, 30);
             assertThat(p.evaluate(now)).isEmpty();
         }
-        assertThat(p.view(now)).filteredOn(v -> v.url().equals(A)).first()
-                .extracting(HomeRelayPolicy.CandidateView::state).isEqualTo("draining");
+        assertThat(p.view(now))
+                .filteredOn(v -> v.url().equals(A))
+                .first()
+                .extracting(HomeRelayPolicy.CandidateView::state)
+                .isEqualTo("draining");
     }
 
     @Test
@@ -227,7 +232,8 @@ class HomeRelayPolicyTest {
         assertThat(back).map(HomeRelayPolicy.Move::reason).contains(RelaySwitchReason.LATENCY);
         assertThat(rounds).isGreaterThanOrEqualTo(HomeRelayPolicy.Settings.DEFAULT_SWITCH_ROUNDS);
         // and not before the dwell time since the drain move
-        assertThat(Duration.ofNanos((long) rounds * ROUND.toNanos() + HomeRelayPolicy.Settings.DEFAULT_DRAIN_EXCLUSION.toNanos()))
+        assertThat(Duration.ofNanos(
+                        (long) rounds * ROUND.toNanos() + HomeRelayPolicy.Settings.DEFAULT_DRAIN_EXCLUSION.toNanos()))
                 .isGreaterThanOrEqualTo(HomeRelayPolicy.Settings.DEFAULT_MIN_DWELL);
     }
 
@@ -242,8 +248,11 @@ class HomeRelayPolicyTest {
         assertThat(m).map(HomeRelayPolicy.Move::to).contains(B);
         assertThat(m).map(HomeRelayPolicy.Move::reason).contains(RelaySwitchReason.DEAD);
         p.connected(B, now);
-        assertThat(p.view(now)).filteredOn(v -> v.url().equals(A)).first()
-                .extracting(HomeRelayPolicy.CandidateView::state).isEqualTo("down");
+        assertThat(p.view(now))
+                .filteredOn(v -> v.url().equals(A))
+                .first()
+                .extracting(HomeRelayPolicy.CandidateView::state)
+                .isEqualTo("down");
         tick();
         p.probeFailed(A, "connection refused", now);
         round(p, B, 40);
@@ -256,7 +265,9 @@ class HomeRelayPolicyTest {
         HomeRelayPolicy p = policy(A, B, C);
         p.chooseInitial(now);
         p.connected(A, now);
-        assertThat(p.homeLost(A, RelaySwitchReason.DEAD, "lost", null, now)).map(HomeRelayPolicy.Move::to).contains(B);
+        assertThat(p.homeLost(A, RelaySwitchReason.DEAD, "lost", null, now))
+                .map(HomeRelayPolicy.Move::to)
+                .contains(B);
         now += 1_000_000;
         assertThat(p.nextAttempt(B, "refused", now)).isEqualTo(C);
         now += 1_000_000;
@@ -307,7 +318,8 @@ class HomeRelayPolicyTest {
         HomeRelayPolicy p = policy(A);
         p.chooseInitial(now);
         p.connected(A, now);
-        assertThat(p.homeLost(A, RelaySwitchReason.DRAINING, "RESTARTING", Duration.ofSeconds(25), now)).isEmpty();
+        assertThat(p.homeLost(A, RelaySwitchReason.DRAINING, "RESTARTING", Duration.ofSeconds(25), now))
+                .isEmpty();
         assertThat(p.nextAttempt(A, "refused", now)).isEqualTo(A);
     }
 

@@ -32,8 +32,11 @@ class HttpUpgradeHandlerTest {
     }
 
     private static EmbeddedChannel channel(Capture capture) {
-        return new EmbeddedChannel(new HttpClientCodec(), new HttpUpgradeHandler("relay.example:8443", RelayProtocol.CONTROL_PATH),
-                new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL), capture);
+        return new EmbeddedChannel(
+                new HttpClientCodec(),
+                new HttpUpgradeHandler("relay.example:8443", RelayProtocol.CONTROL_PATH),
+                new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL),
+                capture);
     }
 
     private static String outbound(EmbeddedChannel ch) {
@@ -51,13 +54,15 @@ class HttpUpgradeHandlerTest {
         Capture capture = new Capture();
         EmbeddedChannel ch = channel(capture);
         String request = outbound(ch);
-        assertThat(request).startsWith("GET /v1/relay HTTP/1.1\r\n")
+        assertThat(request)
+                .startsWith("GET /v1/relay HTTP/1.1\r\n")
                 .containsIgnoringCase("upgrade: burrow-relay-v1\r\n")
                 .containsIgnoringCase("connection: upgrade\r\n")
                 .containsIgnoringCase("host: relay.example:8443\r\n");
 
         ByteBuf in = Unpooled.buffer();
-        in.writeCharSequence("HTTP/1.1 101 Switching Protocols\r\nUpgrade: burrow-relay-v1\r\nConnection: Upgrade\r\n\r\n",
+        in.writeCharSequence(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: burrow-relay-v1\r\nConnection: Upgrade\r\n\r\n",
                 StandardCharsets.US_ASCII);
         RelayFrame.ServerHello hello = new RelayFrame.ServerHello(1, 1, new byte[32], "r");
         FrameCodec.encode(hello, in);
@@ -74,8 +79,10 @@ class HttpUpgradeHandlerTest {
     @Test
     void helloInTheSameReadAsThe101IsDecoded() {
         List<Object> frames = new ArrayList<>();
-        EmbeddedChannel ch = new EmbeddedChannel(new HttpClientCodec(),
-                new HttpUpgradeHandler("h", RelayProtocol.CONTROL_PATH), new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL),
+        EmbeddedChannel ch = new EmbeddedChannel(
+                new HttpClientCodec(),
+                new HttpUpgradeHandler("h", RelayProtocol.CONTROL_PATH),
+                new RelayFrameDecoder(FramePolicy.CLIENT_CONTROL),
                 new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -84,13 +91,17 @@ class HttpUpgradeHandlerTest {
                 });
         outbound(ch);
         ByteBuf in = Unpooled.buffer();
-        in.writeCharSequence("HTTP/1.1 101 Switching Protocols\r\nUpgrade: Burrow-Relay-V1\r\nConnection: upgrade\r\n\r\n",
+        in.writeCharSequence(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: Burrow-Relay-V1\r\nConnection: upgrade\r\n\r\n",
                 StandardCharsets.US_ASCII);
         RelayFrame.ServerHello hello = new RelayFrame.ServerHello(1, 1, new byte[32], "r");
         FrameCodec.encode(hello, in);
         ch.writeInbound(in);
-        assertThat(frames).singleElement().isInstanceOfSatisfying(RelayFrame.ServerHello.class,
-                h -> assertThat(h.challenge()).isEqualTo(hello.challenge()));
+        assertThat(frames)
+                .singleElement()
+                .isInstanceOfSatisfying(
+                        RelayFrame.ServerHello.class,
+                        h -> assertThat(h.challenge()).isEqualTo(hello.challenge()));
         ch.finishAndReleaseAll();
     }
 
@@ -100,8 +111,10 @@ class HttpUpgradeHandlerTest {
         outbound(ch);
         // Nothing behind the handler catches it here; in a client the control handler does.
         assertThatThrownBy(() -> ch.writeInbound(Unpooled.copiedBuffer(
-                "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 5\r\n\r\nhello", StandardCharsets.US_ASCII))).isInstanceOfSatisfying(UpgradeRefusedException.class,
-                e -> assertThat(e.status()).isEqualTo(426));
+                        "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 5\r\n\r\nhello", StandardCharsets.US_ASCII)))
+                .isInstanceOfSatisfying(
+                        UpgradeRefusedException.class,
+                        e -> assertThat(e.status()).isEqualTo(426));
         assertThat(ch.isActive()).isFalse();
         ch.finishAndReleaseAll();
     }
@@ -111,7 +124,9 @@ class HttpUpgradeHandlerTest {
         EmbeddedChannel ch = channel(new Capture());
         outbound(ch);
         assertThatThrownBy(() -> ch.writeInbound(Unpooled.copiedBuffer(
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", StandardCharsets.US_ASCII))).isInstanceOf(UpgradeRefusedException.class);
+                        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                        StandardCharsets.US_ASCII)))
+                .isInstanceOf(UpgradeRefusedException.class);
         assertThat(ch.isActive()).isFalse();
         ch.finishAndReleaseAll();
     }

@@ -30,16 +30,40 @@ class MicrometerRelayClientMetricsTest {
         m.circuitOpened(true);
         m.circuitFailed(CircuitRejectReason.TIMEOUT);
 
-        assertThat(registry.get(RelayClientMetrics.CONNECT_ATTEMPTS).counter().count()).isEqualTo(1);
+        assertThat(registry.get(RelayClientMetrics.CONNECT_ATTEMPTS).counter().count())
+                .isEqualTo(1);
         assertThat(registry.get(RelayClientMetrics.RTT).timer().count()).isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.DENIALS).tag("reason", "not_allowed").counter().count()).isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.DEAD_RELAY).tag("cause", "ping").counter().count()).isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.DATAGRAMS_DROPPED).tag("result", "dropped_backpressure").counter().count())
+        assertThat(registry.get(RelayClientMetrics.DENIALS)
+                        .tag("reason", "not_allowed")
+                        .counter()
+                        .count())
                 .isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.PROTOCOL_VIOLATIONS).tag("kind", "frame_too_large").counter().count())
+        assertThat(registry.get(RelayClientMetrics.DEAD_RELAY)
+                        .tag("cause", "ping")
+                        .counter()
+                        .count())
                 .isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.CIRCUITS_OPENED).tag("role", "dialer").counter().count()).isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.CIRCUITS_FAILED).tag("reason", "timeout").counter().count()).isEqualTo(1);
-        assertThat(registry.get(RelayClientMetrics.DATAGRAMS_SENT).summary().totalAmount()).isEqualTo(10);
+        assertThat(registry.get(RelayClientMetrics.DATAGRAMS_DROPPED)
+                        .tag("result", "dropped_backpressure")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(RelayClientMetrics.PROTOCOL_VIOLATIONS)
+                        .tag("kind", "frame_too_large")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(RelayClientMetrics.CIRCUITS_OPENED)
+                        .tag("role", "dialer")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(RelayClientMetrics.CIRCUITS_FAILED)
+                        .tag("reason", "timeout")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(RelayClientMetrics.DATAGRAMS_SENT).summary().totalAmount())
+                .isEqualTo(10);
     }
 }

@@ -14,8 +14,10 @@ class ReconnectScheduleTest {
     private static final long MS = 1_000_000L;
     private static final IOException LOST = new IOException("connection reset");
 
-    private final ReconnectSchedule schedule = new ReconnectSchedule(RelayClientConfig.builder(URI.create("https://r:1"),
-            RelayTrust.system(), TestIdentities.ephemeral("x")).backoff(Duration.ofMillis(500), Duration.ofSeconds(30)).build(),
+    private final ReconnectSchedule schedule = new ReconnectSchedule(
+            RelayClientConfig.builder(URI.create("https://r:1"), RelayTrust.system(), TestIdentities.ephemeral("x"))
+                    .backoff(Duration.ofMillis(500), Duration.ofSeconds(30))
+                    .build(),
             new Random(1));
 
     @Test
@@ -33,7 +35,8 @@ class ReconnectScheduleTest {
         ReconnectSchedule.Plan early = schedule.afterLoss(LOST, true, 0, 200 * MS);
         assertThat(early.reason()).isEqualTo(RelayUrlSelector.Reason.RESTARTING);
         assertThat(early.delay()).isEqualTo(Duration.ofMillis(800));
-        assertThat(schedule.afterLoss(LOST, false, 0, 2000 * MS).reason()).isEqualTo(RelayUrlSelector.Reason.RESTARTING);
+        assertThat(schedule.afterLoss(LOST, false, 0, 2000 * MS).reason())
+                .isEqualTo(RelayUrlSelector.Reason.RESTARTING);
         assertThat(schedule.inRestartWindow(5999 * MS)).isTrue();
         assertThat(schedule.inRestartWindow(6000 * MS)).isFalse();
         assertThat(schedule.afterLoss(LOST, false, 0, 7000 * MS).reason())

@@ -70,7 +70,8 @@ class RelayCircuitTest {
         connect(mode, dialerConfig, ClientFixture.config(relay, listenerId, mode));
     }
 
-    private void connect(ConnectMode mode, RelayClientConfig.Builder dialerConfig, RelayClientConfig.Builder listenerConfig)
+    private void connect(
+            ConnectMode mode, RelayClientConfig.Builder dialerConfig, RelayClientConfig.Builder listenerConfig)
             throws Exception {
         listener = new RelayClient(listenerConfig.acceptsCircuits(true).build());
         listener.setCircuitAcceptor(new CircuitAcceptor() {
@@ -151,7 +152,9 @@ class RelayCircuitTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = ConnectMode.class, names = {"UPGRADE", "WEBSOCKET"})
+    @EnumSource(
+            value = ConnectMode.class,
+            names = {"UPGRADE", "WEBSOCKET"})
     void aCircuitCarriesBytesBothWaysIntact(ConnectMode mode) throws Exception {
         connect(mode);
         CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -183,7 +186,8 @@ class RelayCircuitTest {
 
         // The dialer closes: the listener sees its input end (half-closure is on) and closes its side.
         out.close().sync();
-        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isNotNull();
         in.close().sync();
     }
 
@@ -206,10 +210,12 @@ class RelayCircuitTest {
     void aRelayThatRefusesPlainCircuitsGetsTlsOnesAndIsAskedOnlyOnce() throws Exception {
         connect(ConnectMode.UPGRADE);
         for (int i = 0; i < 3; i++) {
-            CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            CircuitConnection out =
+                    dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
             CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
             assertThat(in).isNotNull();
-            assertThat(out.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNotNull();
+            assertThat(out.pipeline().get(io.netty.handler.ssl.SslHandler.class))
+                    .isNotNull();
             assertThat(in.pipeline().get(io.netty.handler.ssl.SslHandler.class)).isNotNull();
             out.close().sync();
             in.close().sync();
@@ -221,7 +227,9 @@ class RelayCircuitTest {
     @Test
     void withPlainCircuitsOffTheClientNeverTriesThem() throws Exception {
         relay.plainCircuits = true;
-        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).plainCircuits(false),
+        connect(
+                ConnectMode.UPGRADE,
+                ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).plainCircuits(false),
                 ClientFixture.config(relay, listenerId, ConnectMode.UPGRADE).plainCircuits(false));
         CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
         CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -247,7 +255,8 @@ class RelayCircuitTest {
         byte[] request = send(out, 3);
         out.shutdownOutput().sync();
         assertThat(atListener.digest.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(request);
-        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        assertThat(atListener.inputClosed.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isNotNull();
         // The dialer stopped writing; the listener still answers and the dialer still reads.
         assertThat(in.channel().isActive()).isTrue();
         byte[] response = send(in, 4);
@@ -263,7 +272,8 @@ class RelayCircuitTest {
         connect(ConnectMode.UPGRADE);
         LinkedBlockingQueue<byte[]> datagrams = new LinkedBlockingQueue<>();
         listener.setDatagramHandler((src, p) -> datagrams.add(io.netty.buffer.ByteBufUtil.getBytes(p)));
-        CircuitConnection stalled = dialer.openCircuit(listenerId.nodeKey(), "bulk").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection stalled =
+                dialer.openCircuit(listenerId.nodeKey(), "bulk").get(WAIT.toSeconds(), TimeUnit.SECONDS);
         CircuitConnection stalledIn = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         stalledIn.start(); // never reads: autoRead stays off
         for (int i = 0; i < 256; i++) {
@@ -271,7 +281,8 @@ class RelayCircuitTest {
         }
         stalled.channel().flush();
 
-        assertThat(dialer.send(listenerId.nodeKey(), Unpooled.wrappedBuffer(new byte[] {5}))).isEqualTo(SendResult.QUEUED);
+        assertThat(dialer.send(listenerId.nodeKey(), Unpooled.wrappedBuffer(new byte[] {5})))
+                .isEqualTo(SendResult.QUEUED);
         assertThat(datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).containsExactly(5);
         CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
         CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -289,15 +300,19 @@ class RelayCircuitTest {
     void tokensAndProofsNeverReachTheLogs() throws Exception {
         try (LogCapture logs = LogCapture.start()) {
             connect(ConnectMode.UPGRADE);
-            CircuitConnection out = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            CircuitConnection out =
+                    dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
             CircuitConnection in = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
             out.close().sync();
             in.close().sync();
             String text = logs.text().toLowerCase(java.util.Locale.ROOT);
             assertThat(relay.issuedTokens).hasSize(2);
             for (var token : relay.issuedTokens) {
-                assertThat(text).doesNotContain(HexFormat.of().formatHex(token.bytes()))
-                        .doesNotContain(Base64.getEncoder().encodeToString(token.bytes()).toLowerCase(java.util.Locale.ROOT));
+                assertThat(text)
+                        .doesNotContain(HexFormat.of().formatHex(token.bytes()))
+                        .doesNotContain(Base64.getEncoder()
+                                .encodeToString(token.bytes())
+                                .toLowerCase(java.util.Locale.ROOT));
             }
             for (var auth : relay.auths) {
                 assertThat(text).doesNotContain(HexFormat.of().formatHex(auth.signature()));
@@ -313,7 +328,8 @@ class RelayCircuitTest {
         CompletableFuture<CircuitConnection> f = dialer.openCircuit(listenerId.nodeKey(), "ssh");
         assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
                 .isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                .cause()
+                .isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
                     assertThat(e.reason()).isEqualTo(CircuitRejectReason.NOT_ALLOWED);
                     assertThat(e.remoteMessage()).isEqualTo("not you");
                     assertThat(e.local()).isFalse();
@@ -325,26 +341,33 @@ class RelayCircuitTest {
         connect(ConnectMode.UPGRADE);
         CompletableFuture<CircuitConnection> f = dialer.openCircuit(TestIdentities.randomNodeKey(), "ssh");
         assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                .cause()
+                .isInstanceOfSatisfying(
+                        CircuitRejectedException.class,
                         e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.PEER_NOT_FOUND));
     }
 
     @Test
     void anUnansweredRequestTimesOutAndPendingRequestsAreCapped() throws Exception {
         relay.routeCircuits = false;
-        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE)
-                .circuitTimeout(Duration.ofMillis(500)).maxPendingCircuits(2));
+        connect(
+                ConnectMode.UPGRADE,
+                ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE)
+                        .circuitTimeout(Duration.ofMillis(500))
+                        .maxPendingCircuits(2));
         CompletableFuture<CircuitConnection> a = dialer.openCircuit(listenerId.nodeKey(), "a");
         CompletableFuture<CircuitConnection> b = dialer.openCircuit(listenerId.nodeKey(), "b");
         CompletableFuture<CircuitConnection> c = dialer.openCircuit(listenerId.nodeKey(), "c");
         assertThatThrownBy(() -> c.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                .cause()
+                .isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
                     assertThat(e.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
                     assertThat(e.local()).isTrue();
                 });
         for (CompletableFuture<CircuitConnection> f : java.util.List.of(a, b)) {
             assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .cause().isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
+                    .cause()
+                    .isInstanceOfSatisfying(CircuitRejectedException.class, e -> {
                         assertThat(e.reason()).isEqualTo(CircuitRejectReason.TIMEOUT);
                         assertThat(e.local()).isTrue();
                     });
@@ -352,18 +375,25 @@ class RelayCircuitTest {
         // Slots are free again after the timeouts.
         CompletableFuture<CircuitConnection> d = dialer.openCircuit(listenerId.nodeKey(), "d");
         assertThatThrownBy(() -> d.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                .cause()
+                .isInstanceOfSatisfying(
+                        CircuitRejectedException.class,
                         e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.TIMEOUT));
     }
 
     @Test
     void openingWithoutARelayFailsFast() {
-        RelayClient idle = new RelayClient(ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).build());
+        RelayClient idle = new RelayClient(
+                ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE).build());
         try {
-            assertThatThrownBy(() -> idle.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .cause().isInstanceOf(RelayUnavailableException.class);
-            assertThatThrownBy(() -> idle.openCircuit(listenerId.nodeKey(), "Bad Name!").get())
-                    .cause().isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(
+                            () -> idle.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                    .cause()
+                    .isInstanceOf(RelayUnavailableException.class);
+            assertThatThrownBy(() ->
+                            idle.openCircuit(listenerId.nodeKey(), "Bad Name!").get())
+                    .cause()
+                    .isInstanceOf(IllegalArgumentException.class);
         } finally {
             idle.close();
         }
@@ -372,7 +402,9 @@ class RelayCircuitTest {
     @Test
     void dialersThatNeverAttachCannotKeepAnotherFromTheListenersAttachSlots() throws Exception {
         // 4 attach slots; two hogs hold 2 each (they asked for circuits and never attach)
-        connect(ConnectMode.UPGRADE, ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE),
+        connect(
+                ConnectMode.UPGRADE,
+                ClientFixture.config(relay, dialerId, ConnectMode.UPGRADE),
                 ClientFixture.config(relay, listenerId, ConnectMode.UPGRADE).maxPendingCircuits(4));
         FakeRelay.Session session = relay.session(listenerId.nodeKey());
         NodeKey hogA = TestIdentities.ephemeral("hog-a").nodeKey();
@@ -387,15 +419,24 @@ class RelayCircuitTest {
         // the listener is full; a fifth dialer's offer takes the oldest slot of a hog
         FakeRelay.FakeCircuit fresh = relay.offerFrom(good, session, "ssh");
         org.awaitility.Awaitility.await().atMost(WAIT).until(() -> fresh.listenerSide != null);
-        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> held.stream().filter(c -> !c.listenerSide.isActive()).count() == 1);
-        int lost = held.indexOf(held.stream().filter(c -> !c.listenerSide.isActive()).findFirst().orElseThrow());
+        org.awaitility.Awaitility.await()
+                .atMost(WAIT)
+                .until(() ->
+                        held.stream().filter(c -> !c.listenerSide.isActive()).count() == 1);
+        int lost = held.indexOf(held.stream()
+                .filter(c -> !c.listenerSide.isActive())
+                .findFirst()
+                .orElseThrow());
         assertThat(lost).as("the oldest circuit of one hog").isIn(0, 2);
         NodeKey loser = lost == 0 ? hogA : hogB;
         // a hog that lost one (1 against 2) cannot take a slot back: refused, nothing else moves
         FakeRelay.FakeCircuit again = relay.offerFrom(loser, session, "ssh");
-        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> session.received.stream()
-                .anyMatch(f -> f instanceof ClientFrame.CircuitReject r && r.circuitId().equals(again.id)
-                        && r.reason() == CircuitRejectReason.LIMIT_REACHED));
+        org.awaitility.Awaitility.await()
+                .atMost(WAIT)
+                .until(() -> session.received.stream()
+                        .anyMatch(f -> f instanceof ClientFrame.CircuitReject r
+                                && r.circuitId().equals(again.id)
+                                && r.reason() == CircuitRejectReason.LIMIT_REACHED));
         assertThat(held.stream().filter(c -> c.listenerSide.isActive()).count()).isEqualTo(3);
         assertThat(fresh.listenerSide.isActive()).isTrue();
         assertThat(offers).as("the refused offer never reached the acceptor").hasSize(5);
@@ -407,7 +448,9 @@ class RelayCircuitTest {
         listener.setCircuitAcceptor(null);
         CompletableFuture<CircuitConnection> f = dialer.openCircuit(listenerId.nodeKey(), "ssh");
         assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .cause().isInstanceOfSatisfying(CircuitRejectedException.class,
+                .cause()
+                .isInstanceOfSatisfying(
+                        CircuitRejectedException.class,
                         e -> assertThat(e.reason()).isEqualTo(CircuitRejectReason.SERVICE_UNKNOWN));
     }
 
@@ -417,8 +460,8 @@ class RelayCircuitTest {
         FakeRelay.Session session = relay.session(listenerId.nodeKey());
         decision = CircuitDecision.reject(CircuitRejectReason.NOT_ALLOWED, "not public");
         CircuitId ingressId = CircuitId.random();
-        session.send(new RelayFrame.CircuitOffer(ingressId, listenerId.nodeKey(), "web", CircuitToken.random(),
-                RelayFrame.CircuitOffer.FLAG_INGRESS));
+        session.send(new RelayFrame.CircuitOffer(
+                ingressId, listenerId.nodeKey(), "web", CircuitToken.random(), RelayFrame.CircuitOffer.FLAG_INGRESS));
         IncomingCircuit seen = offers.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(seen).isNotNull();
         assertThat(seen.ingress()).isTrue();

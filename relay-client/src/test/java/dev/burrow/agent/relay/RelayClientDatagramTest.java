@@ -60,7 +60,9 @@ class RelayClientDatagramTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = ConnectMode.class, names = {"UPGRADE", "WEBSOCKET"})
+    @EnumSource(
+            value = ConnectMode.class,
+            names = {"UPGRADE", "WEBSOCKET"})
     void datagramsTravelBothWaysWithTheAuthenticatedSource(ConnectMode mode) throws Exception {
         connectBoth(mode);
         assertThat(bob.send(aliceId.nodeKey(), Unpooled.copiedBuffer("hello alice", StandardCharsets.UTF_8)))
@@ -75,18 +77,21 @@ class RelayClientDatagramTest {
         assertThat(alice.send(bobId.nodeKey(), Unpooled.wrappedBuffer(big))).isEqualTo(SendResult.QUEUED);
         got = bobEvents.datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(got.payload()).isEqualTo(big);
-        await().atMost(WAIT).until(() -> alice.stats().datagramsSent() == 1 && bob.stats().datagramsReceived() == 1);
+        await().atMost(WAIT)
+                .until(() -> alice.stats().datagramsSent() == 1 && bob.stats().datagramsReceived() == 1);
     }
 
     @Test
     void oversizedAndDisconnectedSendsAreDroppedAndReleased() throws Exception {
-        alice = ClientFixture.client(ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE).build(), aliceEvents);
+        alice = ClientFixture.client(
+                ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE).build(), aliceEvents);
         io.netty.buffer.ByteBuf early = Unpooled.buffer(4).writeInt(1);
         assertThat(alice.send(bobId.nodeKey(), early)).isEqualTo(SendResult.DROPPED_NOT_CONNECTED);
         assertThat(early.refCnt()).isZero();
         alice.start();
         alice.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        io.netty.buffer.ByteBuf huge = Unpooled.buffer(FrameLimits.MAX_DATAGRAM_PAYLOAD + 1).writeZero(FrameLimits.MAX_DATAGRAM_PAYLOAD + 1);
+        io.netty.buffer.ByteBuf huge =
+                Unpooled.buffer(FrameLimits.MAX_DATAGRAM_PAYLOAD + 1).writeZero(FrameLimits.MAX_DATAGRAM_PAYLOAD + 1);
         assertThat(alice.send(bobId.nodeKey(), huge)).isEqualTo(SendResult.DROPPED_TOO_LARGE);
         assertThat(huge.refCnt()).isZero();
         assertThat(alice.stats().datagramsDropped()).isEqualTo(2);
@@ -103,15 +108,19 @@ class RelayClientDatagramTest {
         FakeRelay.Session s = relay.session(aliceId.nodeKey());
         s.send(new RelayFrame.PeerPresent(bobId.nodeKey()));
         s.send(new RelayFrame.Health("another connection with your key is active"));
-        await().atMost(WAIT).until(() -> aliceEvents.present.contains(bobId.nodeKey())
-                && aliceEvents.health.contains("another connection with your key is active"));
+        await().atMost(WAIT)
+                .until(() -> aliceEvents.present.contains(bobId.nodeKey())
+                        && aliceEvents.health.contains("another connection with your key is active"));
     }
 
     @Test
     void theOutboundQueueIsBoundedWhenTheRelayStopsReading() throws Exception {
         relay.stallAfterAccept = true;
-        alice = ClientFixture.client(ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE)
-                .maxQueuedDatagrams(64).build(), aliceEvents);
+        alice = ClientFixture.client(
+                ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE)
+                        .maxQueuedDatagrams(64)
+                        .build(),
+                aliceEvents);
         alice.start();
         alice.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         Map<SendResult, AtomicInteger> results = new EnumMap<>(SendResult.class);
@@ -131,16 +140,18 @@ class RelayClientDatagramTest {
 
     /** Hostile relay frames, each sent after a valid accept. */
     @ParameterizedTest
-    @ValueSource(strings = {
-        "11ffffffff",                    // RECV_DATAGRAM claiming 4 GiB: B1
-        "1180000000",                    // length that is negative as a Java int
-        "110001002500",                  // RECV_DATAGRAM of 65 573 bytes: one over the maximum
-        "110000000401020304",            // RECV_DATAGRAM shorter than the 32-byte key: B2
-        "2000000003010203",              // PING with 3 bytes: B3
-        "01000000250001000100000000000000000000000000000000000000000000000000000000000000000000", // second SERVER_HELLO
-        "39000000 00",                   // CIRCUIT_ATTACHED on a control connection
-        "04000000020500",                // DENY (SERVER_FULL) after accept: closes too, as a denial
-    })
+    @ValueSource(
+            strings = {
+                "11ffffffff", // RECV_DATAGRAM claiming 4 GiB: B1
+                "1180000000", // length that is negative as a Java int
+                "110001002500", // RECV_DATAGRAM of 65 573 bytes: one over the maximum
+                "110000000401020304", // RECV_DATAGRAM shorter than the 32-byte key: B2
+                "2000000003010203", // PING with 3 bytes: B3
+                "01000000250001000100000000000000000000000000000000000000000000000000000000000000000000", // second
+                // SERVER_HELLO
+                "39000000 00", // CIRCUIT_ATTACHED on a control connection
+                "04000000020500", // DENY (SERVER_FULL) after accept: closes too, as a denial
+            })
     void aHostileRelayIsDisconnectedAndTheClientReconnects(String hex) throws Exception {
         AtomicInteger accepted = new AtomicInteger();
         byte[] bytes = java.util.HexFormat.of().parseHex(hex.replace(" ", ""));
@@ -149,7 +160,8 @@ class RelayClientDatagramTest {
                 s.sendRaw(bytes);
             }
         };
-        alice = ClientFixture.client(ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE).build(), aliceEvents);
+        alice = ClientFixture.client(
+                ClientFixture.config(relay, aliceId, ConnectMode.UPGRADE).build(), aliceEvents);
         alice.start();
         await().atMost(WAIT).until(() -> aliceEvents.disconnected.size() + aliceEvents.denied.size() >= 1);
         await().atMost(WAIT).until(() -> accepted.get() >= 2 && alice.state() == RelayConnectionState.CONNECTED);
@@ -167,7 +179,8 @@ class RelayClientDatagramTest {
                 s.sendRaw(java.util.HexFormat.of().parseHex("11ffffffff"));
             }
         };
-        alice = ClientFixture.client(ClientFixture.config(relay, aliceId, ConnectMode.WEBSOCKET).build(), aliceEvents);
+        alice = ClientFixture.client(
+                ClientFixture.config(relay, aliceId, ConnectMode.WEBSOCKET).build(), aliceEvents);
         alice.start();
         await().atMost(WAIT).until(() -> !aliceEvents.disconnected.isEmpty());
         assertThat(aliceEvents.disconnected.get(0)).isInstanceOf(ProtocolViolation.class);
@@ -180,7 +193,8 @@ class RelayClientDatagramTest {
         FakeRelay.Session s = relay.session(aliceId.nodeKey());
         s.sendRaw(java.util.HexFormat.of().parseHex("7f00000004deadbeef"));
         bob.send(aliceId.nodeKey(), Unpooled.wrappedBuffer(new byte[] {7}));
-        assertThat(aliceEvents.datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).isNotNull();
+        assertThat(aliceEvents.datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isNotNull();
         assertThat(aliceEvents.disconnected).isEmpty();
     }
 }

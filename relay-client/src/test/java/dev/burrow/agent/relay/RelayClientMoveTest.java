@@ -76,9 +76,20 @@ class RelayClientMoveTest {
         final List<Throwable> disconnected = new CopyOnWriteArrayList<>();
         final List<URI> moveFailed = new CopyOnWriteArrayList<>();
 
-        @Override public void connected(RelayConnectionInfo info) { connected.add(info); }
-        @Override public void disconnected(Throwable cause, Duration retryIn) { disconnected.add(cause); }
-        @Override public void moveFailed(URI target, Throwable cause) { moveFailed.add(target); }
+        @Override
+        public void connected(RelayConnectionInfo info) {
+            connected.add(info);
+        }
+
+        @Override
+        public void disconnected(Throwable cause, Duration retryIn) {
+            disconnected.add(cause);
+        }
+
+        @Override
+        public void moveFailed(URI target, Throwable cause) {
+            moveFailed.add(target);
+        }
     }
 
     /** Collects what a circuit receives as text. */
@@ -97,7 +108,9 @@ class RelayClientMoveTest {
     }
 
     private static String roundTrip(CircuitConnection from, Collect at, String text) throws Exception {
-        from.channel().writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8)).sync();
+        from.channel()
+                .writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.UTF_8))
+                .sync();
         StringBuilder sb = new StringBuilder();
         while (sb.length() < text.length()) {
             String part = at.got.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -155,8 +168,11 @@ class RelayClientMoveTest {
         try {
             listener.moveTo(b.url());
             dialer.moveTo(b.url());
-            await().atMost(WAIT).until(() -> b.url().equals(urlOf(listener)) && b.url().equals(urlOf(dialer)));
-            await("the old control connections are closed").atMost(WAIT).until(() -> a.liveSessions().isEmpty());
+            await().atMost(WAIT)
+                    .until(() -> b.url().equals(urlOf(listener)) && b.url().equals(urlOf(dialer)));
+            await("the old control connections are closed")
+                    .atMost(WAIT)
+                    .until(() -> a.liveSessions().isEmpty());
         } finally {
             sampler.shutdownNow();
         }
@@ -171,7 +187,8 @@ class RelayClientMoveTest {
         assertThat(roundTrip(in, atDialer, "and back")).isEqualTo("and back");
 
         // New circuits go through B.
-        CircuitConnection out2 = dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        CircuitConnection out2 =
+                dialer.openCircuit(listenerId.nodeKey(), "ssh").get(WAIT.toSeconds(), TimeUnit.SECONDS);
         CircuitConnection in2 = accepted.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
         assertThat(in2).isNotNull();
         for (CircuitConnection c : List.of(out, in, out2, in2)) {
@@ -211,22 +228,29 @@ class RelayClientMoveTest {
         c.moveTo(b.url());
         await("the move's connection is open").atMost(WAIT).until(() -> b.controlConnections.get() == 1);
         c.close();
-        await("both closed").atMost(WAIT).until(() -> a.liveSessions().isEmpty()
-                && b.sessions.stream().noneMatch(x -> x.channel.isActive()));
+        await("both closed")
+                .atMost(WAIT)
+                .until(() -> a.liveSessions().isEmpty() && b.sessions.stream().noneMatch(x -> x.channel.isActive()));
         assertThat(c.state()).isEqualTo(RelayConnectionState.CLOSED);
     }
 
     @Test
     void aMoveWhileBackingOffSkipsTheBackoff() throws Exception {
         Recorder r = new Recorder();
-        RelayClient c = client(config(listenerId).backoff(Duration.ofMinutes(10), Duration.ofMinutes(10)).build(), r);
+        RelayClient c = client(
+                config(listenerId)
+                        .backoff(Duration.ofMinutes(10), Duration.ofMinutes(10))
+                        .build(),
+                r);
         c.start();
         c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         a.liveSessions().forEach(FakeRelay.Session::close);
         await().atMost(WAIT).until(() -> !r.disconnected.isEmpty());
         assertThat(c.state()).isEqualTo(RelayConnectionState.BACKING_OFF);
         c.moveTo(b.url());
-        await("connected long before the 10 minute backoff").atMost(WAIT).until(() -> b.url().equals(urlOf(c)));
+        await("connected long before the 10 minute backoff")
+                .atMost(WAIT)
+                .until(() -> b.url().equals(urlOf(c)));
     }
 
     @Test
@@ -239,7 +263,8 @@ class RelayClientMoveTest {
         c.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
         FakeRelay.Session first = a.liveSessions().get(0);
         first.send(new RelayFrame.Restarting(100, 30_000));
-        await("a second connection replaces the first").atMost(WAIT)
+        await("a second connection replaces the first")
+                .atMost(WAIT)
                 .until(() -> !first.channel.isActive() && a.liveSessions().size() == 1 && r.connected.size() == 2);
         assertThat(r.disconnected).isEmpty();
         assertThat(c.state()).isEqualTo(RelayConnectionState.CONNECTED);
@@ -280,10 +305,17 @@ class RelayClientMoveTest {
     private HomeRelaySelector selector(Map<URI, Duration> rtts, List<RelaySwitchReason> switches) {
         RelayProber prober = url -> {
             Duration d = rtts.get(url);
-            return d == null ? CompletableFuture.failedFuture(new java.io.IOException("unreachable")) : CompletableFuture.completedFuture(d);
+            return d == null
+                    ? CompletableFuture.failedFuture(new java.io.IOException("unreachable"))
+                    : CompletableFuture.completedFuture(d);
         };
-        HomeRelaySelector s = new HomeRelaySelector(List.of(new RelayCandidate(a.url()), new RelayCandidate(b.url())),
-                HomeRelayPolicy.Settings.DEFAULTS, prober, switches::add, Duration.ofHours(1), Duration.ofSeconds(10),
+        HomeRelaySelector s = new HomeRelaySelector(
+                List.of(new RelayCandidate(a.url()), new RelayCandidate(b.url())),
+                HomeRelayPolicy.Settings.DEFAULTS,
+                prober,
+                switches::add,
+                Duration.ofHours(1),
+                Duration.ofSeconds(10),
                 System::nanoTime);
         selectors.add(s);
         return s;
@@ -307,8 +339,11 @@ class RelayClientMoveTest {
         HomeRelaySelector.Snapshot snap = s.snapshot();
         assertThat(snap.home()).isEqualTo(a.url());
         assertThat(snap.switches()).isEqualTo(1);
-        assertThat(snap.candidates()).filteredOn(v -> v.url().equals(b.url())).first()
-                .extracting(HomeRelayPolicy.CandidateView::state).isEqualTo("draining");
+        assertThat(snap.candidates())
+                .filteredOn(v -> v.url().equals(b.url()))
+                .first()
+                .extracting(HomeRelayPolicy.CandidateView::state)
+                .isEqualTo("draining");
     }
 
     @Test
@@ -316,11 +351,18 @@ class RelayClientMoveTest {
         List<RelaySwitchReason> switches = new CopyOnWriteArrayList<>();
         HomeRelaySelector s = selector(Map.of(a.url(), Duration.ofMillis(5), b.url(), Duration.ofMillis(30)), switches);
         Recorder r = new Recorder();
-        RelayClient c = client(config(listenerId).backoff(Duration.ofMinutes(10), Duration.ofMinutes(10)).relaySelector(s).build(), r);
+        RelayClient c = client(
+                config(listenerId)
+                        .backoff(Duration.ofMinutes(10), Duration.ofMinutes(10))
+                        .relaySelector(s)
+                        .build(),
+                r);
         s.start(c).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         await().atMost(WAIT).until(() -> a.url().equals(urlOf(c)));
         a.liveSessions().forEach(FakeRelay.Session::close);
-        await("moved to B without waiting for the 10 minute backoff").atMost(WAIT).until(() -> b.url().equals(urlOf(c)));
+        await("moved to B without waiting for the 10 minute backoff")
+                .atMost(WAIT)
+                .until(() -> b.url().equals(urlOf(c)));
         assertThat(switches).containsExactly(RelaySwitchReason.DEAD);
         assertThat(s.snapshot().homeReason()).startsWith("dead");
     }
@@ -331,16 +373,22 @@ class RelayClientMoveTest {
         Recorder r = new Recorder();
         int p1;
         int p2;
-        try (ServerSocket x = new ServerSocket(0); ServerSocket y = new ServerSocket(0)) {
+        try (ServerSocket x = new ServerSocket(0);
+                ServerSocket y = new ServerSocket(0)) {
             p1 = x.getLocalPort();
             p2 = y.getLocalPort();
         }
         // Both candidates point at closed ports.
         URI d1 = URI.create("https://127.0.0.1:" + p1);
         URI d2 = URI.create("https://127.0.0.1:" + p2);
-        HomeRelaySelector dead = new HomeRelaySelector(List.of(new RelayCandidate(d1), new RelayCandidate(d2)),
-                HomeRelayPolicy.Settings.DEFAULTS, url -> CompletableFuture.failedFuture(new java.io.IOException("down")),
-                switches::add, Duration.ofHours(1), Duration.ofSeconds(10), System::nanoTime);
+        HomeRelaySelector dead = new HomeRelaySelector(
+                List.of(new RelayCandidate(d1), new RelayCandidate(d2)),
+                HomeRelayPolicy.Settings.DEFAULTS,
+                url -> CompletableFuture.failedFuture(new java.io.IOException("down")),
+                switches::add,
+                Duration.ofHours(1),
+                Duration.ofSeconds(10),
+                System::nanoTime);
         selectors.add(dead);
         List<URI> tried = new CopyOnWriteArrayList<>();
         RelayUrlSelector recording = (configured, previous, reason) -> {
@@ -348,13 +396,22 @@ class RelayClientMoveTest {
             tried.add(u);
             return u;
         };
-        RelayClient c = client(RelayClientConfig.builder(d1, RelayTrust.pinned(a.fingerprint()), listenerId)
-                .mode(ConnectMode.UPGRADE).backoff(Duration.ofMillis(20), Duration.ofMillis(100)).relaySelector(recording).build(), r);
+        RelayClient c = client(
+                RelayClientConfig.builder(d1, RelayTrust.pinned(a.fingerprint()), listenerId)
+                        .mode(ConnectMode.UPGRADE)
+                        .backoff(Duration.ofMillis(20), Duration.ofMillis(100))
+                        .relaySelector(recording)
+                        .build(),
+                r);
         dead.start(c).get(WAIT.toSeconds(), TimeUnit.SECONDS);
         await().atMost(WAIT).until(() -> r.disconnected.size() >= 6 && tried.size() >= 6);
-        assertThat(tried.subList(0, 6)).as("attempts alternate between the two dead relays").containsExactly(d1, d2, d1, d2, d1, d2);
+        assertThat(tried.subList(0, 6))
+                .as("attempts alternate between the two dead relays")
+                .containsExactly(d1, d2, d1, d2, d1, d2);
         assertThat(c.state()).isIn(RelayConnectionState.BACKING_OFF, RelayConnectionState.CONNECTING);
-        assertThat(dead.snapshot().candidates()).extracting(HomeRelayPolicy.CandidateView::state).containsOnly("down");
+        assertThat(dead.snapshot().candidates())
+                .extracting(HomeRelayPolicy.CandidateView::state)
+                .containsOnly("down");
         assertThat(switches).as("failed attempts are not switches").isEmpty();
     }
 }

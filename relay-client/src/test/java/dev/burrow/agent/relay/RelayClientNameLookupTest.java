@@ -26,7 +26,8 @@ class RelayClientNameLookupTest {
     @BeforeEach
     void start() throws Exception {
         relay = new FakeRelay();
-        client = ClientFixture.client(ClientFixture.config(relay, id, ConnectMode.UPGRADE).build(), new ClientFixture.Recorder());
+        client = ClientFixture.client(
+                ClientFixture.config(relay, id, ConnectMode.UPGRADE).build(), new ClientFixture.Recorder());
         client.start();
         client.whenConnected().get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
@@ -51,14 +52,16 @@ class RelayClientNameLookupTest {
     void aRelayThatNeverAnswersTimesOut() {
         relay.names = null;
         assertThatThrownBy(() -> client.lookupName("alice").get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(RelayTimeoutException.class)
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(RelayTimeoutException.class)
                 .hasMessageContaining("did not answer the name lookup");
     }
 
     @Test
     void invalidNamesFailWithoutAsking() {
         assertThatThrownBy(() -> client.lookupName("Not/A/Name").get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(IllegalArgumentException.class);
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -69,12 +72,14 @@ class RelayClientNameLookupTest {
             pending.add(client.lookupName("alice"));
         }
         assertThatThrownBy(() -> client.lookupName("alice").get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(IllegalStateException.class)
+                .isInstanceOf(ExecutionException.class)
+                .hasCauseInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("too many name lookups");
         relay.sessions.forEach(FakeRelay.Session::close);
         for (CompletableFuture<List<NodeKey>> f : pending) {
             assertThatThrownBy(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(RelayUnavailableException.class);
+                    .isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(RelayUnavailableException.class);
         }
     }
 }

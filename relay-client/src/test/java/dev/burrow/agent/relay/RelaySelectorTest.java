@@ -23,16 +23,22 @@ class RelaySelectorTest {
     @Test
     void aSelectorMovesToAnotherRelayWhenTheRestartWindowExpires(@TempDir Path dir) throws Exception {
         NodeIdentity alice = TestIdentities.ephemeral("alice");
-        try (FakeRelay first = new FakeRelay(); FakeRelay second = new FakeRelay()) {
+        try (FakeRelay first = new FakeRelay();
+                FakeRelay second = new FakeRelay()) {
             // Trust both relays through a CA file (host name verification on): the fleet's setup.
             Path ca = dir.resolve("relays.pem");
-            Files.writeString(ca, Pem.encodeCertificates(List.of(first.credentials.chain().get(0),
-                    second.credentials.chain().get(0))));
+            Files.writeString(
+                    ca,
+                    Pem.encodeCertificates(List.of(
+                            first.credentials.chain().get(0),
+                            second.credentials.chain().get(0))));
             List<RelayUrlSelector.Reason> reasons = new CopyOnWriteArrayList<>();
             RelayUrlSelector selector = (configured, previous, reason) -> {
                 reasons.add(reason);
-                return reason == RelayUrlSelector.Reason.RESTART_WINDOW_EXPIRED || second.url().equals(previous)
-                        ? second.url() : configured;
+                return reason == RelayUrlSelector.Reason.RESTART_WINDOW_EXPIRED
+                                || second.url().equals(previous)
+                        ? second.url()
+                        : configured;
             };
             first.onAccepted = s -> {
                 s.send(new RelayFrame.Restarting(100, 300));
@@ -40,15 +46,21 @@ class RelaySelectorTest {
                 s.channel.eventLoop().schedule(s::close, 20, TimeUnit.MILLISECONDS);
             };
             ClientFixture.Recorder events = new ClientFixture.Recorder();
-            RelayClient client = ClientFixture.client(RelayClientConfig.builder(first.url(), RelayTrust.caFile(ca), alice)
-                    .mode(ConnectMode.UPGRADE).backoff(Duration.ofMillis(50), Duration.ofMillis(200))
-                    .relaySelector(selector).build(), events);
+            RelayClient client = ClientFixture.client(
+                    RelayClientConfig.builder(first.url(), RelayTrust.caFile(ca), alice)
+                            .mode(ConnectMode.UPGRADE)
+                            .backoff(Duration.ofMillis(50), Duration.ofMillis(200))
+                            .relaySelector(selector)
+                            .build(),
+                    events);
             try {
                 client.start();
-                await().atMost(WAIT).until(() -> second.authVerified.get() == 1
-                        && client.state() == RelayConnectionState.CONNECTED);
+                await().atMost(WAIT)
+                        .until(() ->
+                                second.authVerified.get() == 1 && client.state() == RelayConnectionState.CONNECTED);
                 assertThat(client.connection().orElseThrow().relayUrl()).isEqualTo(second.url());
-                assertThat(reasons).startsWith(RelayUrlSelector.Reason.INITIAL, RelayUrlSelector.Reason.RESTARTING)
+                assertThat(reasons)
+                        .startsWith(RelayUrlSelector.Reason.INITIAL, RelayUrlSelector.Reason.RESTARTING)
                         .contains(RelayUrlSelector.Reason.RESTART_WINDOW_EXPIRED);
                 assertThat(events.restarting).hasSize(1);
                 assertThat(events.connected).hasSize(2);

@@ -32,14 +32,18 @@ class SmallPartsTest {
         assertThat(a.host()).isEqualTo("relay.example");
         assertThat(a.port()).isEqualTo(8443);
         assertThat(a.mode()).isNull();
-        assertThat(RelayAddress.parse(URI.create("https://relay.example")).port()).isEqualTo(443);
+        assertThat(RelayAddress.parse(URI.create("https://relay.example")).port())
+                .isEqualTo(443);
         assertThat(RelayAddress.parse(URI.create("wss://relay.example")).mode()).isEqualTo(ConnectMode.WEBSOCKET);
-        assertThat(RelayAddress.parse(URI.create("https://relay.example/?mode=upgrade")).mode()).isEqualTo(ConnectMode.UPGRADE);
+        assertThat(RelayAddress.parse(URI.create("https://relay.example/?mode=upgrade"))
+                        .mode())
+                .isEqualTo(ConnectMode.UPGRADE);
         RelayAddress v6 = RelayAddress.parse(URI.create("https://[::1]:7000"));
         assertThat(v6.host()).isEqualTo("::1");
         assertThat(v6.authority()).isEqualTo("[::1]:7000");
         assertThat(v6.webSocketUri("/v1/relay").toString()).isEqualTo("wss://[::1]:7000/v1/relay");
-        assertThatThrownBy(() -> RelayAddress.parse(URI.create("http://relay.example"))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RelayAddress.parse(URI.create("http://relay.example")))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> RelayAddress.parse(URI.create("https://relay.example/?mode=carrier-pigeon")))
                 .isInstanceOf(IllegalArgumentException.class);
     }
@@ -55,11 +59,15 @@ class SmallPartsTest {
         var id = dev.burrow.identity.testing.TestIdentities.ephemeral("x");
         var b = RelayClientConfig.builder(URI.create("https://r:1"), RelayTrust.system(), id);
         assertThat(b.build().relaySelector()).isSameAs(RelayUrlSelector.FIXED);
-        assertThatThrownBy(() -> b.backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)).build())
+        assertThatThrownBy(() ->
+                        b.backoff(Duration.ofSeconds(2), Duration.ofSeconds(1)).build())
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> RelayClientConfig.builder(URI.create("ftp://r"), RelayTrust.system(), id).build())
+        assertThatThrownBy(() -> RelayClientConfig.builder(URI.create("ftp://r"), RelayTrust.system(), id)
+                        .build())
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> RelayClientConfig.builder(URI.create("https://r:1"), RelayTrust.system(), id)
-                .maxQueuedBytes(10).build()).isInstanceOf(IllegalArgumentException.class);
+                        .maxQueuedBytes(10)
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class);
     }
 }

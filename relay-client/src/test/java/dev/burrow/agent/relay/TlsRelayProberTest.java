@@ -38,12 +38,18 @@ class TlsRelayProberTest {
     }
 
     private TlsRelayProber prober(String fingerprint, Duration timeout) throws Exception {
-        return new TlsRelayProber(group.next(), NioSocketChannel.class, RelayTrust.pinned(fingerprint).sslContext(), timeout);
+        return new TlsRelayProber(
+                group.next(),
+                NioSocketChannel.class,
+                RelayTrust.pinned(fingerprint).sslContext(),
+                timeout);
     }
 
     @Test
     void measuresATrustedRelayWithoutOpeningASession() throws Exception {
-        Duration rtt = prober(relay.fingerprint(), Duration.ofSeconds(20)).probe(relay.url()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+        Duration rtt = prober(relay.fingerprint(), Duration.ofSeconds(20))
+                .probe(relay.url())
+                .get(WAIT_SECONDS, TimeUnit.SECONDS);
         assertThat(rtt).isPositive();
         assertThat(relay.controlConnections.get()).isZero();
         assertThat(relay.upgradeRequests.get()).isZero();
@@ -52,8 +58,10 @@ class TlsRelayProberTest {
     @Test
     void aRelayWithAnotherCertificateIsUnreachable() throws Exception {
         try (FakeRelay other = new FakeRelay()) {
-            assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(20)).probe(other.url())
-                    .get(WAIT_SECONDS, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+            assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(20))
+                            .probe(other.url())
+                            .get(WAIT_SECONDS, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class);
         }
     }
 
@@ -64,8 +72,10 @@ class TlsRelayProberTest {
             port = s.getLocalPort();
         }
         URI closed = URI.create("https://127.0.0.1:" + port);
-        assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(20)).probe(closed)
-                .get(WAIT_SECONDS, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+        assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(20))
+                        .probe(closed)
+                        .get(WAIT_SECONDS, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class);
     }
 
     @Test
@@ -79,15 +89,19 @@ class TlsRelayProberTest {
                 }
             });
             URI url = URI.create("https://127.0.0.1:" + silent.getLocalPort());
-            assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofMillis(500)).probe(url)
-                    .get(WAIT_SECONDS, TimeUnit.SECONDS)).hasCauseInstanceOf(RelayTimeoutException.class);
+            assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofMillis(500))
+                            .probe(url)
+                            .get(WAIT_SECONDS, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(RelayTimeoutException.class);
             acceptor.interrupt();
         }
     }
 
     @Test
     void aBadUrlFailsTheFuture() throws Exception {
-        assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(1)).probe(URI.create("http://x"))
-                .get(WAIT_SECONDS, TimeUnit.SECONDS)).hasCauseInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> prober(relay.fingerprint(), Duration.ofSeconds(1))
+                        .probe(URI.create("http://x"))
+                        .get(WAIT_SECONDS, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -72,7 +72,8 @@ class CallerIdentityGateTest {
     /** What the target saw per connection: the client port it saw, the header (or null) and the first payload line. */
     record Seen(int clientPort, Map<Integer, String> tlvs, HAProxyMessageFields header, String firstLine) {}
 
-    record HAProxyMessageFields(HAProxyProxiedProtocol protocol, String source, int sourcePort, String destination, int destinationPort) {}
+    record HAProxyMessageFields(
+            HAProxyProxiedProtocol protocol, String source, int sourcePort, String destination, int destinationPort) {}
 
     final BlockingQueue<Seen> seen = new ArrayBlockingQueue<>(16);
 
@@ -84,8 +85,15 @@ class CallerIdentityGateTest {
         dialer = ids.node("bob", "ops", "dev");
         registry = new ServiceRegistry();
         whois = new WhoisTable();
-        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, Transport.nio(), AgentMetrics.NOOP,
-                new ActiveStreams(), new RecentRefusals(), whois);
+        InboundStreamGate gate = new InboundStreamGate(
+                listener,
+                ids.verifier(),
+                registry,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                new RecentRefusals(),
+                whois);
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());
         target = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
@@ -104,11 +112,25 @@ class CallerIdentityGateTest {
     }
 
     void expose(ProxyProtocol proxy) throws Exception {
-        registry.replaceAll(List.of(new ExposedService("db", TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
-                AllowList.parse(List.of("tag:ops")), 10, 10, Duration.ofMinutes(1), proxy)));
-        forward = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", "db"), PathSelector.only(path),
-                new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(), AgentMetrics.NOOP, new ActiveStreams(),
-                new RecentRefusals(), Duration.ofMinutes(1), 10);
+        registry.replaceAll(List.of(new ExposedService(
+                "db",
+                TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
+                AllowList.parse(List.of("tag:ops")),
+                10,
+                10,
+                Duration.ofMinutes(1),
+                proxy)));
+        forward = new ForwardListener(
+                new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", "db"),
+                PathSelector.only(path),
+                new PeerStreamDialer(dialer, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                new RecentRefusals(),
+                Duration.ofMinutes(1),
+                10);
         forward.start().get(10, TimeUnit.SECONDS);
         threads.submit(() -> {
             while (!target.isClosed()) {
@@ -135,7 +157,11 @@ class CallerIdentityGateTest {
                 decoder.writeInbound(Unpooled.wrappedBuffer(fixed, rest));
                 HAProxyMessage m = decoder.readInbound();
                 try {
-                    fields = new HAProxyMessageFields(m.proxiedProtocol(), m.sourceAddress(), m.sourcePort(), m.destinationAddress(),
+                    fields = new HAProxyMessageFields(
+                            m.proxiedProtocol(),
+                            m.sourceAddress(),
+                            m.sourcePort(),
+                            m.destinationAddress(),
                             m.destinationPort());
                     for (HAProxyTLV t : m.tlvs()) {
                         tlvs.put(t.typeByteValue() & 0xff, t.content().toString(StandardCharsets.UTF_8));
@@ -176,11 +202,14 @@ class CallerIdentityGateTest {
             assertThat(s).isNotNull();
             assertThat(s.firstLine()).isEqualTo("PING");
             assertThat(s.header().protocol()).isEqualTo(HAProxyProxiedProtocol.TCP4);
-            assertThat(s.header().source()).isEqualTo(PeerAddresses.ipv4(dialer.nodeKey()).getHostAddress()).startsWith("100.");
+            assertThat(s.header().source())
+                    .isEqualTo(PeerAddresses.ipv4(dialer.nodeKey()).getHostAddress())
+                    .startsWith("100.");
             assertThat(s.header().sourcePort()).isEqualTo(s.clientPort());
             assertThat(s.header().destination()).isEqualTo("127.0.0.1");
             assertThat(s.header().destinationPort()).isEqualTo(target.getLocalPort());
-            assertThat(s.tlvs()).containsEntry(ProxyHeaders.TLV_NODE_ID, dialer.nodeKey().nodeId())
+            assertThat(s.tlvs())
+                    .containsEntry(ProxyHeaders.TLV_NODE_ID, dialer.nodeKey().nodeId())
                     .containsEntry(ProxyHeaders.TLV_NAME, "bob")
                     .containsEntry(ProxyHeaders.TLV_TAGS, "dev,ops")
                     .containsEntry(ProxyHeaders.TLV_SERVICE, "db")
@@ -195,10 +224,13 @@ class CallerIdentityGateTest {
             assertThat(who.service()).isEqualTo("db");
             assertThat(who.local()).isEqualTo("127.0.0.1:" + s.clientPort());
             assertThat(who.mappedAddress()).isEqualTo(s.header().source());
-            assertThat(whois.lookup(new InetSocketAddress("127.0.0.1", target.getLocalPort()))).isEmpty();
+            assertThat(whois.lookup(new InetSocketAddress("127.0.0.1", target.getLocalPort())))
+                    .isEmpty();
         }
         InetSocketAddress gone = new InetSocketAddress("127.0.0.1", s.clientPort());
-        await("whois entry removed").atMost(Duration.ofSeconds(30)).until(() -> whois.lookup(gone).isEmpty());
+        await("whois entry removed")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> whois.lookup(gone).isEmpty());
         assertThat(whois.size()).isZero();
     }
 
@@ -213,7 +245,9 @@ class CallerIdentityGateTest {
             Seen s = seen.poll(10, TimeUnit.SECONDS);
             assertThat(s).isNotNull();
             assertThat(s.firstLine()).isEqualTo("PING");
-            assertThat(whois.lookup(new InetSocketAddress("127.0.0.1", s.clientPort())).orElseThrow().nodeId())
+            assertThat(whois.lookup(new InetSocketAddress("127.0.0.1", s.clientPort()))
+                            .orElseThrow()
+                            .nodeId())
                     .isEqualTo(dialer.nodeKey().nodeId());
         }
     }

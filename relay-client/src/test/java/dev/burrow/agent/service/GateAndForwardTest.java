@@ -23,8 +23,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
@@ -73,8 +71,8 @@ class GateAndForwardTest {
         inboundRefusals = new RecentRefusals();
         outboundRefusals = new RecentRefusals();
         NodeVerifier verifier = ids.verifier();
-        InboundStreamGate gate = new InboundStreamGate(listener, verifier, registry, Transport.nio(), AgentMetrics.NOOP,
-                inboundActive, inboundRefusals);
+        InboundStreamGate gate = new InboundStreamGate(
+                listener, verifier, registry, Transport.nio(), AgentMetrics.NOOP, inboundActive, inboundRefusals);
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());
         target = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
@@ -93,29 +91,52 @@ class GateAndForwardTest {
     }
 
     void expose(String name, List<String> allow, int maxConn, int maxPerPeer) {
-        registry.replaceAll(List.of(new ExposedService(name, TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
-                AllowList.parse(allow), maxConn, maxPerPeer, Duration.ofMinutes(1))));
+        registry.replaceAll(List.of(new ExposedService(
+                name,
+                TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
+                AllowList.parse(allow),
+                maxConn,
+                maxPerPeer,
+                Duration.ofMinutes(1))));
     }
 
     ForwardListener forward(String service) throws Exception {
-        ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
-                PathSelector.only(path), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
-                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100);
+        ForwardListener f = new ForwardListener(
+                new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
+                PathSelector.only(path),
+                new PeerStreamDialer(dialer, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                outboundRefusals,
+                Duration.ofMinutes(1),
+                100);
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);
         return f;
     }
 
     ForwardListener forwardByName(String name, String service, PeerNameResolver.Lookup lookup) throws Exception {
-        ForwardListener f = new ForwardListener(ForwardSpec.byName("127.0.0.1", 0, name, service),
-                PathSelector.only(path), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
-                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100, new PeerNameResolver(lookup));
+        ForwardListener f = new ForwardListener(
+                ForwardSpec.byName("127.0.0.1", 0, name, service),
+                PathSelector.only(path),
+                new PeerStreamDialer(dialer, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                outboundRefusals,
+                Duration.ofMinutes(1),
+                100,
+                new PeerNameResolver(lookup));
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);
         return f;
     }
 
-    static PeerNameResolver.Lookup answering(java.util.concurrent.atomic.AtomicInteger asked, dev.burrow.identity.NodeKey... keys) {
+    static PeerNameResolver.Lookup answering(
+            java.util.concurrent.atomic.AtomicInteger asked, dev.burrow.identity.NodeKey... keys) {
         return n -> {
             asked.incrementAndGet();
             return java.util.concurrent.CompletableFuture.completedFuture(List.of(keys));
@@ -130,7 +151,10 @@ class GateAndForwardTest {
                 targetThreads.submit(() -> {
                     try (s) {
                         byte[] in = s.getInputStream().readAllBytes();
-                        s.getOutputStream().write(new String(in, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
+                        s.getOutputStream()
+                                .write(new String(in, StandardCharsets.UTF_8)
+                                        .toUpperCase()
+                                        .getBytes(StandardCharsets.UTF_8));
                         s.shutdownOutput();
                         s.getInputStream().read();
                     } catch (IOException ignored) {
@@ -158,7 +182,8 @@ class GateAndForwardTest {
         try (Socket s = connect(f)) {
             s.getOutputStream().write("hello burrow".getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput(); // the target answers only after EOF: half-close must travel end to end
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("HELLO BURROW");
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("HELLO BURROW");
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 0);
         assertThat(inboundActive.endedBytesFromPeers()).isEqualTo(12);
@@ -191,7 +216,8 @@ class GateAndForwardTest {
             try (Socket s = connect(f)) {
                 s.getOutputStream().write("by name".getBytes(StandardCharsets.UTF_8));
                 s.shutdownOutput();
-                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("BY NAME");
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                        .isEqualTo("BY NAME");
             }
         }
         assertThat(asked).hasValue(1); // cached for PeerNameResolver.CACHE_TTL
@@ -238,15 +264,23 @@ class GateAndForwardTest {
         // The relay (lying, or fooled) maps "alice" to a node whose self-signed certificate says alice:
         // TLS succeeds against that key, but a self-signed name is never believed.
         NodeIdentity impostor = TestIdentities.ephemeral("alice");
-        InboundStreamGate impostorGate = new InboundStreamGate(impostor, ids.verifier(), registry, Transport.nio(),
-                AgentMetrics.NOOP, inboundActive, inboundRefusals);
+        InboundStreamGate impostorGate = new InboundStreamGate(
+                impostor, ids.verifier(), registry, Transport.nio(), AgentMetrics.NOOP, inboundActive, inboundRefusals);
         LoopbackPath impostorPath = new LoopbackPath(group, impostorGate);
         impostorPath.dialerKey(dialer.nodeKey());
         closeables.add(impostorPath::close);
         expose("web", List.of("node:" + dialer.nodeKey().nodeId()), 10, 10);
-        ForwardListener f = new ForwardListener(ForwardSpec.byName("127.0.0.1", 0, "alice", "web"),
-                PathSelector.only(impostorPath), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
-                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100,
+        ForwardListener f = new ForwardListener(
+                ForwardSpec.byName("127.0.0.1", 0, "alice", "web"),
+                PathSelector.only(impostorPath),
+                new PeerStreamDialer(dialer, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                outboundRefusals,
+                Duration.ofMinutes(1),
+                100,
                 new PeerNameResolver(answering(new java.util.concurrent.atomic.AtomicInteger(), impostor.nodeKey())));
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);
@@ -265,8 +299,8 @@ class GateAndForwardTest {
             assertThat(r.peer()).isEqualTo("dave");
             assertThat(r.message()).contains("no node named dave");
         });
-        ForwardListener two = forwardByName("eve", "web", answering(asked, TestIdentities.randomNodeKey(),
-                TestIdentities.randomNodeKey()));
+        ForwardListener two = forwardByName(
+                "eve", "web", answering(asked, TestIdentities.randomNodeKey(), TestIdentities.randomNodeKey()));
         assertRefused(two, StreamStatusCode.PEER_NOT_FOUND);
         assertThat(two.lastError()).contains("name eve is ambiguous");
     }
@@ -276,7 +310,8 @@ class GateAndForwardTest {
         expose("web", List.of("name:bob"), 10, 10); // bob is self-signed: his name is never trusted
         ForwardListener f = forward("web");
         assertRefused(f, StreamStatusCode.NOT_ALLOWED);
-        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.message()).contains("allow list"));
+        assertThat(inboundRefusals.snapshot())
+                .anySatisfy(r -> assertThat(r.message()).contains("allow list"));
         assertThat(f.lastError()).contains("NOT_ALLOWED");
     }
 
@@ -286,15 +321,24 @@ class GateAndForwardTest {
         expose("web", List.of("tag:dev"), 10, 10);
         serveUppercaseAfterEof();
         path.dialerKey(carol.nodeKey());
-        ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", "web"),
-                PathSelector.only(path), new PeerStreamDialer(carol, ids.verifier()), group, Transport.nio(), AgentMetrics.NOOP,
-                new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 100);
+        ForwardListener f = new ForwardListener(
+                new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", "web"),
+                PathSelector.only(path),
+                new PeerStreamDialer(carol, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                outboundRefusals,
+                Duration.ofMinutes(1),
+                100);
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);
         try (Socket s = connect(f)) {
             s.getOutputStream().write("x".getBytes(StandardCharsets.UTF_8));
             s.shutdownOutput();
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("X");
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("X");
         }
     }
 
@@ -310,10 +354,14 @@ class GateAndForwardTest {
         // what bob learns: the same code and text for a service that exists and one that does not
         var told = outboundRefusals.snapshot();
         assertThat(told).hasSizeGreaterThanOrEqualTo(2);
-        assertThat(told.get(told.size() - 2).message()).isEqualTo(told.get(told.size() - 1).message())
-                .contains("not allowed").doesNotContain("allow list").doesNotContain("no service");
+        assertThat(told.get(told.size() - 2).message())
+                .isEqualTo(told.get(told.size() - 1).message())
+                .contains("not allowed")
+                .doesNotContain("allow list")
+                .doesNotContain("no service");
         // what the exposing agent keeps (its log, metrics and burrow status)
-        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN))
+        assertThat(inboundRefusals.snapshot())
+                .anySatisfy(r -> assertThat(r.code()).isEqualTo(StreamStatusCode.SERVICE_UNKNOWN))
                 .anySatisfy(r -> assertThat(r.message()).contains("allow list of service 'web'"));
     }
 
@@ -330,7 +378,8 @@ class GateAndForwardTest {
         expose("web", List.of("node:" + allowed.nodeKey().nodeId()), 10, 10);
         path.claim(allowed.nodeKey());
         assertRefused(forward("web"), StreamStatusCode.NOT_ALLOWED);
-        assertThat(inboundRefusals.snapshot()).anySatisfy(r -> assertThat(r.message()).contains("identity"));
+        assertThat(inboundRefusals.snapshot())
+                .anySatisfy(r -> assertThat(r.message()).contains("identity"));
     }
 
     @Test
@@ -397,23 +446,29 @@ class GateAndForwardTest {
             return null;
         });
         ForwardListener f = forward("web");
-        try (Socket good = connect(f); Socket bad = connect(f)) {
+        try (Socket good = connect(f);
+                Socket bad = connect(f)) {
             await().atMost(Duration.ofSeconds(10)).until(() -> accepted.size() == 2);
             bad.setSoLinger(true, 0);
             bad.close();
             await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 1);
             good.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
             good.getOutputStream().flush();
-            Socket goodTarget = accepted.stream().filter(s -> !s.isClosed()).filter(s -> {
-                try {
-                    s.setSoTimeout(2000);
-                    return s.getInputStream().readNBytes(4).length == 4;
-                } catch (IOException e) {
-                    return false;
-                }
-            }).findFirst().orElseThrow();
+            Socket goodTarget = accepted.stream()
+                    .filter(s -> !s.isClosed())
+                    .filter(s -> {
+                        try {
+                            s.setSoTimeout(2000);
+                            return s.getInputStream().readNBytes(4).length == 4;
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    })
+                    .findFirst()
+                    .orElseThrow();
             goodTarget.getOutputStream().write("pong".getBytes(StandardCharsets.UTF_8));
-            assertThat(new String(good.getInputStream().readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("pong");
+            assertThat(new String(good.getInputStream().readNBytes(4), StandardCharsets.UTF_8))
+                    .isEqualTo("pong");
         }
         for (Socket s : accepted) {
             s.close();
@@ -430,18 +485,19 @@ class GateAndForwardTest {
                 Socket s = target.accept();
                 accepted.add(s);
                 if (accepted.size() == 1) {
-                    targetThreads.submit(() -> { // floods the first client, which never reads
-                        byte[] chunk = new byte[64 * 1024];
-                        try {
-                            while (true) {
-                                s.getOutputStream().write(chunk);
-                                pushed.addAndGet(chunk.length);
-                            }
-                        } catch (IOException ignored) {
-                            // closed at the end of the test
-                        }
-                        return null;
-                    });
+                    targetThreads.submit(
+                            () -> { // floods the first client, which never reads
+                                byte[] chunk = new byte[64 * 1024];
+                                try {
+                                    while (true) {
+                                        s.getOutputStream().write(chunk);
+                                        pushed.addAndGet(chunk.length);
+                                    }
+                                } catch (IOException ignored) {
+                                    // closed at the end of the test
+                                }
+                                return null;
+                            });
                 } else {
                     targetThreads.submit(() -> {
                         s.getOutputStream().write(s.getInputStream().readNBytes(4));
@@ -455,16 +511,20 @@ class GateAndForwardTest {
         try (Socket stalled = connect(f)) {
             await().atMost(Duration.ofSeconds(10)).until(() -> pushed.get() > 0);
             // The flood stops once every buffer on the way is full: TCP pushes back on the target.
-            await().atMost(Duration.ofSeconds(20)).pollDelay(Duration.ofMillis(500)).until(() -> {
-                long before = pushed.get();
-                Thread.sleep(1000);
-                return pushed.get() == before;
-            });
-            assertThat(pushed.get()).as("bytes the target could push into a stream nobody reads")
+            await().atMost(Duration.ofSeconds(20))
+                    .pollDelay(Duration.ofMillis(500))
+                    .until(() -> {
+                        long before = pushed.get();
+                        Thread.sleep(1000);
+                        return pushed.get() == before;
+                    });
+            assertThat(pushed.get())
+                    .as("bytes the target could push into a stream nobody reads")
                     .isLessThan(64L * 1024 * 1024);
             try (Socket other = connect(f)) {
                 other.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
-                assertThat(new String(other.getInputStream().readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("ping");
+                assertThat(new String(other.getInputStream().readNBytes(4), StandardCharsets.UTF_8))
+                        .isEqualTo("ping");
             }
         } finally {
             for (Socket s : accepted) {
@@ -485,8 +545,13 @@ class GateAndForwardTest {
                 assertThat(readUntilEnd(open)).isIn("reset", "eof");
             }
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> !outboundRefusals.snapshot().isEmpty());
-        assertThat(outboundRefusals.snapshot().get(outboundRefusals.snapshot().size() - 1).code()).isEqualTo(code);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !outboundRefusals.snapshot().isEmpty());
+        assertThat(outboundRefusals
+                        .snapshot()
+                        .get(outboundRefusals.snapshot().size() - 1)
+                        .code())
+                .isEqualTo(code);
     }
 
     static String readUntilEnd(Socket s) throws IOException {

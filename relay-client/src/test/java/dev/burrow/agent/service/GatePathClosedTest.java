@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,21 +54,35 @@ class GatePathClosedTest {
         listener = ids.node("alice", "server");
         dialer = ids.selfSignedNode("bob");
         registry = new ServiceRegistry();
-        registry.replaceAll(List.of(new ExposedService("web", TargetPolicy.of(new TargetSpec("127.0.0.1", 9)),
-                AllowList.parse(List.of("node:" + dialer.nodeKey().nodeId())), 8, 4, Duration.ofMinutes(1))));
+        registry.replaceAll(List.of(new ExposedService(
+                "web",
+                TargetPolicy.of(new TargetSpec("127.0.0.1", 9)),
+                AllowList.parse(List.of("node:" + dialer.nodeKey().nodeId())),
+                8,
+                4,
+                Duration.ofMinutes(1))));
         meters = new SimpleMeterRegistry();
         refusals = new RecentRefusals();
-        gate = new InboundStreamGate(listener, ids.verifier(), registry, Transport.nio(),
-                new MicrometerAgentMetrics(meters), new ActiveStreams(), refusals);
+        gate = new InboundStreamGate(
+                listener,
+                ids.verifier(),
+                registry,
+                Transport.nio(),
+                new MicrometerAgentMetrics(meters),
+                new ActiveStreams(),
+                refusals);
     }
 
     double abandoned(String stage) {
-        Counter c = meters.find(AgentMetrics.STREAMS_ABANDONED).tag("stage", stage).counter();
+        Counter c =
+                meters.find(AgentMetrics.STREAMS_ABANDONED).tag("stage", stage).counter();
         return c == null ? 0 : c.count();
     }
 
     double refusedTotal() {
-        return meters.find(AgentMetrics.STREAMS_REFUSED).counters().stream().mapToDouble(Counter::count).sum();
+        return meters.find(AgentMetrics.STREAMS_REFUSED).counters().stream()
+                .mapToDouble(Counter::count)
+                .sum();
     }
 
     @Test
@@ -90,11 +103,17 @@ class GatePathClosedTest {
         EmbeddedChannel ch = new EmbeddedChannel();
         gate.accept(new InboundStream(ch, "relay", dialer.nodeKey(), "web"));
         assertThat(ch.pipeline().get(InboundStreamGate.GATE_HANDLER)).isNotNull();
-        assertThat(ch.runScheduledPendingTasks()).as("the OPEN deadline is armed").isNotEqualTo(-1);
+        assertThat(ch.runScheduledPendingTasks())
+                .as("the OPEN deadline is armed")
+                .isNotEqualTo(-1);
         ch.close(); // the relay connection carrying the circuit is gone
         assertThat(abandoned("tls")).isEqualTo(1);
-        assertThat(ch.runScheduledPendingTasks()).as("the OPEN and handshake deadlines are cancelled").isEqualTo(-1);
-        assertThat(refusedTotal()).as("not a refusal: nobody was left to refuse").isZero();
+        assertThat(ch.runScheduledPendingTasks())
+                .as("the OPEN and handshake deadlines are cancelled")
+                .isEqualTo(-1);
+        assertThat(refusedTotal())
+                .as("not a refusal: nobody was left to refuse")
+                .isZero();
         ch.finishAndReleaseAll();
     }
 
@@ -105,7 +124,8 @@ class GatePathClosedTest {
         try {
             path.dialerKey(dialer.nodeKey());
             Channel ch = path.open(listener.nodeKey(), "web").get(10, TimeUnit.SECONDS);
-            SslHandler tls = NodeTls.client(dialer, ids.verifier(), listener.nodeKey()).newHandler(ch.alloc());
+            SslHandler tls =
+                    NodeTls.client(dialer, ids.verifier(), listener.nodeKey()).newHandler(ch.alloc());
             ch.pipeline().addLast(tls);
             ch.config().setAutoRead(true);
             assertThat(tls.handshakeFuture().await(20, TimeUnit.SECONDS)).isTrue();

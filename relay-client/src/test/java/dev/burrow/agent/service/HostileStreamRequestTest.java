@@ -71,8 +71,14 @@ class HostileStreamRequestTest {
         inboundActive = new ActiveStreams();
         outboundRefusals = new RecentRefusals();
         meters = new SimpleMeterRegistry();
-        InboundStreamGate gate = new InboundStreamGate(listener, ids.verifier(), registry, Transport.nio(),
-                new MicrometerAgentMetrics(meters), inboundActive, new RecentRefusals());
+        InboundStreamGate gate = new InboundStreamGate(
+                listener,
+                ids.verifier(),
+                registry,
+                Transport.nio(),
+                new MicrometerAgentMetrics(meters),
+                inboundActive,
+                new RecentRefusals());
         path = new LoopbackPath(group, gate);
         path.dialerKey(dialer.nodeKey());
         target = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
@@ -84,7 +90,10 @@ class HostileStreamRequestTest {
                     Thread.ofVirtual().start(() -> {
                         try (s) {
                             byte[] in = s.getInputStream().readAllBytes();
-                            s.getOutputStream().write(new String(in, StandardCharsets.UTF_8).toUpperCase().getBytes(StandardCharsets.UTF_8));
+                            s.getOutputStream()
+                                    .write(new String(in, StandardCharsets.UTF_8)
+                                            .toUpperCase()
+                                            .getBytes(StandardCharsets.UTF_8));
                         } catch (Exception ignored) {
                             // peer gone
                         }
@@ -94,8 +103,13 @@ class HostileStreamRequestTest {
                 }
             }
         });
-        registry.replaceAll(List.of(new ExposedService("web", TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
-                AllowList.parse(List.of("node:" + dialer.nodeKey().nodeId())), 8, 4, Duration.ofMinutes(1))));
+        registry.replaceAll(List.of(new ExposedService(
+                "web",
+                TargetPolicy.of(new TargetSpec("127.0.0.1", target.getLocalPort())),
+                AllowList.parse(List.of("node:" + dialer.nodeKey().nodeId())),
+                8,
+                4,
+                Duration.ofMinutes(1))));
     }
 
     @AfterEach
@@ -109,9 +123,17 @@ class HostileStreamRequestTest {
     }
 
     ForwardListener forward(String service) throws Exception {
-        ForwardListener f = new ForwardListener(new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
-                PathSelector.only(path), new PeerStreamDialer(dialer, ids.verifier()), group, Transport.nio(),
-                AgentMetrics.NOOP, new ActiveStreams(), outboundRefusals, Duration.ofMinutes(1), 1000);
+        ForwardListener f = new ForwardListener(
+                new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
+                PathSelector.only(path),
+                new PeerStreamDialer(dialer, ids.verifier()),
+                group,
+                Transport.nio(),
+                AgentMetrics.NOOP,
+                new ActiveStreams(),
+                outboundRefusals,
+                Duration.ofMinutes(1),
+                1000);
         f.start().get(10, TimeUnit.SECONDS);
         closeables.add(f);
         return f;
@@ -143,13 +165,26 @@ class HostileStreamRequestTest {
         assertThat(roundTrip(web, "before")).isEqualTo("BEFORE");
         int before = targetConnections.get();
         // every one is a valid service name, so each reaches the gate, which knows only "web"
-        List<String> evil = List.of("127.0.0.1", "0.0.0.0", "169.254.169.254", "127.0.0.2", "localhost",
-                "metadata.google.internal", "metadata", "0", "2130706433", "web.", "web-", "web.localhost");
+        List<String> evil = List.of(
+                "127.0.0.1",
+                "0.0.0.0",
+                "169.254.169.254",
+                "127.0.0.2",
+                "localhost",
+                "metadata.google.internal",
+                "metadata",
+                "0",
+                "2130706433",
+                "web.",
+                "web-",
+                "web.localhost");
         for (String name : evil) {
             assertThat(roundTrip(forward(name), "x")).as(name).isIn("", "<reset>");
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> refused("service_unknown") >= evil.size());
-        assertThat(targetConnections.get()).as("the agent connected only to its configured target").isEqualTo(before);
+        assertThat(targetConnections.get())
+                .as("the agent connected only to its configured target")
+                .isEqualTo(before);
         // the path announces one service and TLS carries another (F2/F3 on the same chokepoint)
         path.announce(s -> "web");
         assertThat(roundTrip(forward("169.254.169.254"), "x")).isIn("", "<reset>");

@@ -6,7 +6,6 @@ import dev.burrow.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -39,11 +38,14 @@ final class LoopbackPath implements PeerPath {
                     @Override
                     protected void initChannel(Channel ch) {
                         NodeKey claimed = claimedOverride != null ? claimedOverride : dialerKey;
-                        ch.eventLoop().execute(() ->
-                                gate.accept(new InboundStream(ch, "loopback", claimed, announcedService.apply(lastRequestedService))));
+                        ch.eventLoop()
+                                .execute(() -> gate.accept(new InboundStream(
+                                        ch, "loopback", claimed, announcedService.apply(lastRequestedService))));
                     }
                 })
-                .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+                .bind("127.0.0.1", 0)
+                .syncUninterruptibly()
+                .channel();
     }
 
     void dialerKey(NodeKey k) {
@@ -73,7 +75,9 @@ final class LoopbackPath implements PeerPath {
     public CompletableFuture<Channel> open(NodeKey peer, String service) {
         lastRequestedService = service;
         CompletableFuture<Channel> f = new CompletableFuture<>();
-        new Bootstrap().group(group).channel(transport.socketChannel())
+        new Bootstrap()
+                .group(group)
+                .channel(transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .handler(new ChannelInboundHandlerAdapter())

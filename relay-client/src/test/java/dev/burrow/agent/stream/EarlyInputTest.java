@@ -28,11 +28,16 @@ class EarlyInputTest {
         client.writeInbound(text("request "));
         client.writeInbound(text("and the rest"));
         client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
-        assertThat((Object) client.readInbound()).as("held, not passed to the pipeline's tail").isNull();
+        assertThat((Object) client.readInbound())
+                .as("held, not passed to the pipeline's tail")
+                .isNull();
 
         EmbeddedChannel peer = new EmbeddedChannel();
         AtomicReference<SpliceOutcome> outcome = new AtomicReference<>();
-        Splice splice = Splice.join(StreamEnd.plain(client, "client"), StreamEnd.plain(peer, "peer"), null,
+        Splice splice = Splice.join(
+                StreamEnd.plain(client, "client"),
+                StreamEnd.plain(peer, "peer"),
+                null,
                 (aToB, bToA, o) -> outcome.set(o));
         client.runPendingTasks();
         peer.runPendingTasks();

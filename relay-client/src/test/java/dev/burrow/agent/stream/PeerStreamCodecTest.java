@@ -64,7 +64,8 @@ class PeerStreamCodecTest {
 
     @Test
     void unknownStatusCodeIsKeptAsUnknown() {
-        PeerStreamMessage m = PeerStreamCodec.decodeWhole(Unpooled.wrappedBuffer(HexFormat.of().parseHex("0200020900")));
+        PeerStreamMessage m = PeerStreamCodec.decodeWhole(
+                Unpooled.wrappedBuffer(HexFormat.of().parseHex("0200020900")));
         assertThat(m).isEqualTo(new PeerStreamMessage.Status(StreamStatusCode.INTERNAL, ""));
         m = PeerStreamCodec.decodeWhole(Unpooled.wrappedBuffer(HexFormat.of().parseHex("0200026400")));
         assertThat(((PeerStreamMessage.Status) m).code()).isEqualTo(StreamStatusCode.UNKNOWN);
@@ -72,23 +73,34 @@ class PeerStreamCodecTest {
 
     @Test
     void trailingFieldsFromLaterVersionsAreIgnored() {
-        PeerStreamMessage m = PeerStreamCodec.decodeWhole(Unpooled.wrappedBuffer(HexFormat.of().parseHex("010008000103776562ffff")));
+        PeerStreamMessage m = PeerStreamCodec.decodeWhole(
+                Unpooled.wrappedBuffer(HexFormat.of().parseHex("010008000103776562ffff")));
         assertThat(m).isEqualTo(PeerStreamMessage.Open.of("web"));
     }
 
     @Test
     void malformedPayloadsAreTypedErrors() {
-        for (String h : List.of("010000", "01000100", "0100030001ff", "0100050001024141",
-                "0200010b", "020000", "010006000103ffffff", "01")) {
-            assertThatThrownBy(() -> PeerStreamCodec.decodeWhole(Unpooled.wrappedBuffer(HexFormat.of().parseHex(h))))
-                    .as(h).isInstanceOf(PeerStreamDecodeException.class);
+        for (String h : List.of(
+                "010000",
+                "01000100",
+                "0100030001ff",
+                "0100050001024141",
+                "0200010b",
+                "020000",
+                "010006000103ffffff",
+                "01")) {
+            assertThatThrownBy(() -> PeerStreamCodec.decodeWhole(
+                            Unpooled.wrappedBuffer(HexFormat.of().parseHex(h))))
+                    .as(h)
+                    .isInstanceOf(PeerStreamDecodeException.class);
         }
     }
 
     @Test
     void longMessagesAreCutAtACharacterBoundary() {
         PeerStreamMessage.Status s = new PeerStreamMessage.Status(StreamStatusCode.INTERNAL, "😀".repeat(100));
-        assertThat(s.message().getBytes(java.nio.charset.StandardCharsets.UTF_8).length).isLessThanOrEqualTo(255);
+        assertThat(s.message().getBytes(java.nio.charset.StandardCharsets.UTF_8).length)
+                .isLessThanOrEqualTo(255);
         assertThat(s.message()).isEqualTo("😀".repeat(63));
     }
 
@@ -117,8 +129,10 @@ class PeerStreamCodecTest {
     @Test
     void decoderRejectsOversizedLengthBeforeBuffering() {
         EmbeddedChannel ch = new EmbeddedChannel(new PreambleDecoder());
-        assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(HexFormat.of().parseHex("01ffff"))))
-                .isInstanceOf(DecoderException.class).hasCauseInstanceOf(PeerStreamDecodeException.class);
+        assertThatThrownBy(() ->
+                        ch.writeInbound(Unpooled.wrappedBuffer(HexFormat.of().parseHex("01ffff"))))
+                .isInstanceOf(DecoderException.class)
+                .hasCauseInstanceOf(PeerStreamDecodeException.class);
         ch.finishAndReleaseAll();
     }
 
@@ -126,9 +140,12 @@ class PeerStreamCodecTest {
     void statusCodesMapToCircuitReasonsAndBack() {
         for (StreamStatusCode c : StreamStatusCode.values()) {
             assertThat(StreamStatusCode.fromCode(c.code())).isEqualTo(c);
-            if (c != StreamStatusCode.OK && c != StreamStatusCode.UNKNOWN && c != StreamStatusCode.INTERNAL
+            if (c != StreamStatusCode.OK
+                    && c != StreamStatusCode.UNKNOWN
+                    && c != StreamStatusCode.INTERNAL
                     && c != StreamStatusCode.UNSUPPORTED_VERSION) {
-                assertThat(StreamStatusCode.fromCircuitReason(c.toCircuitReason())).isEqualTo(c);
+                assertThat(StreamStatusCode.fromCircuitReason(c.toCircuitReason()))
+                        .isEqualTo(c);
             }
         }
     }

@@ -30,7 +30,9 @@ class PeerStreamFuzzTest {
             in.release();
             Object o;
             while ((o = ch.readInbound()) != null) {
-                if (o instanceof PeerStreamMessage m && !(m instanceof PeerStreamMessage.Unknown u && u.payload().length > PeerStreamLimits.MAX_PAYLOAD)) {
+                if (o instanceof PeerStreamMessage m
+                        && !(m instanceof PeerStreamMessage.Unknown u
+                                && u.payload().length > PeerStreamLimits.MAX_PAYLOAD)) {
                     ByteBuf again = PeerStreamCodec.encode(m, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
                     assertThat(PeerStreamCodec.decodeWhole(again)).isEqualTo(m);
                     again.release();

@@ -36,33 +36,46 @@ class SpliceWatchdogTest {
             Channel b = connect(group, serverB);
             Socket farB = serverB.accept();
             AtomicReference<SpliceOutcome> outcome = new AtomicReference<>();
-            a.eventLoop().submit(() -> Splice.join(StreamEnd.plain(a, "a"), StreamEnd.plain(b, "b"), null,
-                    (ab, ba, o) -> outcome.set(o), Duration.ofMillis(600))).get();
+            a.eventLoop()
+                    .submit(() -> Splice.join(
+                            StreamEnd.plain(a, "a"),
+                            StreamEnd.plain(b, "b"),
+                            null,
+                            (ab, ba, o) -> outcome.set(o),
+                            Duration.ofMillis(600)))
+                    .get();
             farA.getOutputStream().write(new byte[] {1, 2, 3});
             farA.shutdownOutput(); // a's input ends; b's peer stays silent and never reads its FIN away
             await().atMost(Duration.ofSeconds(20)).until(() -> outcome.get() != null);
             assertThat(outcome.get()).isEqualTo(SpliceOutcome.STALLED);
             farB.setSoTimeout(20_000);
             var in = farB.getInputStream();
-            // the bytes and the FIN that a's end passed on (or not: a reset may discard unread bytes), then the abort's reset
+            // the bytes and the FIN that a's end passed on (or not: a reset may discard unread bytes), then the abort's
+            // reset
             assertThatThrownBy(() -> {
-                while (in.read() >= 0) {
-                    // drain
-                }
-                farB.getOutputStream().write(1); // a FIN alone reads as EOF; the reset fails this
-                farB.getOutputStream().write(1);
-            }).isInstanceOf(IOException.class);
+                        while (in.read() >= 0) {
+                            // drain
+                        }
+                        farB.getOutputStream().write(1); // a FIN alone reads as EOF; the reset fails this
+                        farB.getOutputStream().write(1);
+                    })
+                    .isInstanceOf(IOException.class);
             farA.close();
             farB.close();
         } finally {
-            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS)
+                    .sync();
         }
     }
 
     private static Channel connect(EventLoopGroup group, ServerSocket server) throws InterruptedException {
-        return new Bootstrap().group(group).channel(NioSocketChannel.class)
+        return new Bootstrap()
+                .group(group)
+                .channel(NioSocketChannel.class)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInboundHandlerAdapter())
-                .connect(server.getLocalSocketAddress()).sync().channel();
+                .connect(server.getLocalSocketAddress())
+                .sync()
+                .channel();
     }
 }

@@ -3,16 +3,23 @@ package dev.burrow.protocol.frame;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.RelayProtocol;
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ReferenceCounted;
 import java.util.List;
 import java.util.Objects;
 
 /** Frames a client sends to a relay. Layouts: {@link FrameType}. */
 public sealed interface ClientFrame extends Frame
-        permits ClientFrame.ClientAuth, ClientFrame.SendDatagram, ClientFrame.CircuitRequest,
-                ClientFrame.CircuitAccept, ClientFrame.CircuitReject, ClientFrame.CircuitAttach,
-                ClientFrame.Publish, ClientFrame.Unpublish, ClientFrame.LookupName,
-                Frame.Ping, Frame.Pong, Frame.Unknown {
+        permits ClientFrame.ClientAuth,
+                ClientFrame.SendDatagram,
+                ClientFrame.CircuitRequest,
+                ClientFrame.CircuitAccept,
+                ClientFrame.CircuitReject,
+                ClientFrame.CircuitAttach,
+                ClientFrame.Publish,
+                ClientFrame.Unpublish,
+                ClientFrame.LookupName,
+                Frame.Ping,
+                Frame.Pong,
+                Frame.Unknown {
 
     /** Bit 0 of {@link ClientAuth#flags()}: this client accepts circuit offers (it exposes services). */
     int FLAG_ACCEPTS_CIRCUITS = 1;
@@ -22,8 +29,9 @@ public sealed interface ClientFrame extends Frame
      *
      * @param certificateChain DER certificates, leaf first; empty in key-only mode
      */
-    record ClientAuth(int version, int flags, NodeKey key, byte[] signature, List<byte[]> certificateChain,
-                      String software) implements ClientFrame {
+    record ClientAuth(
+            int version, int flags, NodeKey key, byte[] signature, List<byte[]> certificateChain, String software)
+            implements ClientFrame {
         public ClientAuth {
             Objects.requireNonNull(key, "key");
             if (signature == null || signature.length != RelayProtocol.SIGNATURE_LENGTH) {
@@ -53,8 +61,8 @@ public sealed interface ClientFrame extends Frame
 
         @Override
         public String toString() {
-            return "ClientAuth[version=" + version + ", flags=" + flags + ", key=" + key.shortId()
-                    + ", chain=" + certificateChain.size() + ", software=" + software + "]";
+            return "ClientAuth[version=" + version + ", flags=" + flags + ", key=" + key.shortId() + ", chain="
+                    + certificateChain.size() + ", software=" + software + "]";
         }
     }
 

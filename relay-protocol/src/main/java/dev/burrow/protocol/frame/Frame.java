@@ -81,8 +81,8 @@ public sealed interface Frame permits ClientFrame, RelayFrame {
 
     private static void checkPingData(byte[] data) {
         if (data == null || data.length < FrameLimits.MIN_PING_DATA || data.length > FrameLimits.MAX_PING_DATA) {
-            throw new IllegalArgumentException("ping data must be " + FrameLimits.MIN_PING_DATA + ".."
-                    + FrameLimits.MAX_PING_DATA + " bytes");
+            throw new IllegalArgumentException(
+                    "ping data must be " + FrameLimits.MIN_PING_DATA + ".." + FrameLimits.MAX_PING_DATA + " bytes");
         }
     }
 }

@@ -27,6 +27,7 @@ import java.util.List;
 public abstract class FrameBoundaryDecoder<T> extends ByteToMessageDecoder {
     /** Bytes of an unknown frame still to skip. */
     private long skipping;
+
     private boolean failed;
 
     /** The type with {@code code}, or null when unknown. */
@@ -92,8 +93,10 @@ public abstract class FrameBoundaryDecoder<T> extends ByteToMessageDecoder {
             throw fail(in, new ProtocolViolation(UNEXPECTED_FRAME, refused));
         }
         if (length > maxPayload(type)) {
-            throw fail(in, new ProtocolViolation(FRAME_TOO_LARGE, type + " of " + length + " bytes exceeds "
-                    + maxPayload(type)));
+            throw fail(
+                    in,
+                    new ProtocolViolation(
+                            FRAME_TOO_LARGE, type + " of " + length + " bytes exceeds " + maxPayload(type)));
         }
         if (in.readableBytes() < FrameLimits.HEADER_LENGTH + length) {
             return; // wait for the rest; the cumulation is bounded by the type's maximum

@@ -8,7 +8,6 @@ import static dev.burrow.protocol.frame.BoundedReads.readU16;
 import static dev.burrow.protocol.frame.BoundedReads.readU32;
 import static dev.burrow.protocol.frame.BoundedReads.readU8;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.BAD_FIELD;
-import static dev.burrow.protocol.frame.ProtocolViolation.Kind.FRAME_TOO_SHORT;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.WRONG_DIRECTION;
 
 import dev.burrow.identity.NodeKey;
@@ -62,7 +61,8 @@ public final class FrameCodec {
         }
         return switch (type) {
             case CLIENT_AUTH -> decodeClientAuth(payload);
-            case SEND_DATAGRAM -> new ClientFrame.SendDatagram(readKey(payload), payload.readRetainedSlice(payload.readableBytes()));
+            case SEND_DATAGRAM ->
+                new ClientFrame.SendDatagram(readKey(payload), payload.readRetainedSlice(payload.readableBytes()));
             case PING -> new Frame.Ping(readPingData(payload));
             case PONG -> new Frame.Pong(readPingData(payload));
             case CIRCUIT_REQUEST -> {
@@ -78,7 +78,8 @@ public final class FrameCodec {
             }
             case CIRCUIT_ATTACH -> {
                 CircuitId id = readCircuitId(payload);
-                yield new ClientFrame.CircuitAttach(id, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
+                yield new ClientFrame.CircuitAttach(
+                        id, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
             }
             case PUBLISH -> decodePublish(payload);
             case UNPUBLISH -> new ClientFrame.Unpublish(readServiceName(payload));
@@ -111,14 +112,16 @@ public final class FrameCodec {
                 long maxDatagram = readU32(payload);
                 String observed = readStr8(payload);
                 // a trailing u16 STUN port since 0.3.0; older relays end here (trailing bytes beyond it are ignored)
-                int stunPort = payload.readableBytes() >= 2 ? readU16(payload) : RelayFrame.ServerAccept.STUN_PORT_ABSENT;
+                int stunPort =
+                        payload.readableBytes() >= 2 ? readU16(payload) : RelayFrame.ServerAccept.STUN_PORT_ABSENT;
                 yield new RelayFrame.ServerAccept(keepalive, maxDatagram, observed, stunPort);
             }
             case DENY -> {
                 DenyReason reason = DenyReason.fromCode(readU8(payload));
                 yield new RelayFrame.Deny(reason, readStr8(payload));
             }
-            case RECV_DATAGRAM -> new RelayFrame.RecvDatagram(readKey(payload), payload.readRetainedSlice(payload.readableBytes()));
+            case RECV_DATAGRAM ->
+                new RelayFrame.RecvDatagram(readKey(payload), payload.readRetainedSlice(payload.readableBytes()));
             case PEER_PRESENT -> new RelayFrame.PeerPresent(readKey(payload));
             case PEER_GONE -> {
                 NodeKey peer = readKey(payload);
@@ -141,7 +144,8 @@ public final class FrameCodec {
             case CIRCUIT_ACCEPTED -> {
                 long requestId = readU32(payload);
                 CircuitId id = readCircuitId(payload);
-                yield new RelayFrame.CircuitAccepted(requestId, id, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
+                yield new RelayFrame.CircuitAccepted(
+                        requestId, id, CircuitToken.of(readBytes(payload, RelayProtocol.CIRCUIT_TOKEN_LENGTH)));
             }
             case CIRCUIT_REJECTED -> {
                 long requestId = readU32(payload);
@@ -189,7 +193,8 @@ public final class FrameCodec {
         List<byte[]> chain = new ArrayList<>(2);
         while (chainBytes.isReadable()) {
             if (chain.size() == FrameLimits.MAX_CHAIN_CERTIFICATES) {
-                throw new ProtocolViolation(BAD_FIELD, "more than " + FrameLimits.MAX_CHAIN_CERTIFICATES + " certificates");
+                throw new ProtocolViolation(
+                        BAD_FIELD, "more than " + FrameLimits.MAX_CHAIN_CERTIFICATES + " certificates");
             }
             int certLength = readU16(chainBytes);
             if (certLength == 0) {
@@ -207,7 +212,8 @@ public final class FrameCodec {
         long idleMillis = readU32(in);
         int count = readU8(in);
         if (count == 0 || count > FrameLimits.MAX_INGRESS_SOURCES) {
-            throw new ProtocolViolation(BAD_FIELD, "PUBLISH needs 1 to " + FrameLimits.MAX_INGRESS_SOURCES + " source prefixes");
+            throw new ProtocolViolation(
+                    BAD_FIELD, "PUBLISH needs 1 to " + FrameLimits.MAX_INGRESS_SOURCES + " source prefixes");
         }
         List<SourcePrefix> sources = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -234,8 +240,8 @@ public final class FrameCodec {
     /** Payload length of {@code frame} (what the header's length field says). */
     public static int payloadLength(Frame frame) {
         return switch (frame) {
-            case ClientFrame.ClientAuth a -> 2 + 2 + NodeKey.LENGTH + RelayProtocol.SIGNATURE_LENGTH + 2
-                    + chainLength(a) + str8Length(a.software());
+            case ClientFrame.ClientAuth a ->
+                2 + 2 + NodeKey.LENGTH + RelayProtocol.SIGNATURE_LENGTH + 2 + chainLength(a) + str8Length(a.software());
             case DatagramFrame d -> NodeKey.LENGTH + d.payload().readableBytes();
             case Frame.Ping p -> p.data().length;
             case Frame.Pong p -> p.data().length;
@@ -243,12 +249,21 @@ public final class FrameCodec {
             case ClientFrame.CircuitAccept a -> RelayProtocol.CIRCUIT_ID_LENGTH;
             case ClientFrame.CircuitReject r -> RelayProtocol.CIRCUIT_ID_LENGTH + 1 + str8Length(r.message());
             case ClientFrame.CircuitAttach a -> RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
-            case ClientFrame.Publish p -> str8Length(p.service()) + 4 + 4 + 1
-                    + p.sources().stream().mapToInt(SourcePrefix::encodedLength).sum();
+            case ClientFrame.Publish p ->
+                str8Length(p.service())
+                        + 4
+                        + 4
+                        + 1
+                        + p.sources().stream()
+                                .mapToInt(SourcePrefix::encodedLength)
+                                .sum();
             case ClientFrame.Unpublish u -> str8Length(u.service());
             case RelayFrame.ServerHello h -> 2 + 2 + RelayProtocol.CHALLENGE_LENGTH + str8Length(h.relayId());
-            case RelayFrame.ServerAccept a -> 4 + 4 + str8Length(a.observedAddress())
-                    + (a.stunPort() == RelayFrame.ServerAccept.STUN_PORT_ABSENT ? 0 : 2);
+            case RelayFrame.ServerAccept a ->
+                4
+                        + 4
+                        + str8Length(a.observedAddress())
+                        + (a.stunPort() == RelayFrame.ServerAccept.STUN_PORT_ABSENT ? 0 : 2);
             case RelayFrame.Deny d -> 1 + str8Length(d.message());
             case RelayFrame.PeerPresent p -> NodeKey.LENGTH;
             case RelayFrame.PeerGone g -> NodeKey.LENGTH + 1;
@@ -256,9 +271,14 @@ public final class FrameCodec {
             case RelayFrame.Health h -> str8Length(h.problem());
             case RelayFrame.Restarting r -> 8;
             case RelayFrame.RateLimited r -> 8;
-            case RelayFrame.CircuitOffer o -> RelayProtocol.CIRCUIT_ID_LENGTH + NodeKey.LENGTH + str8Length(o.service())
-                    + RelayProtocol.CIRCUIT_TOKEN_LENGTH + (o.flags() == 0 ? 0 : 1);
-            case RelayFrame.CircuitAccepted a -> 4 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case RelayFrame.CircuitOffer o ->
+                RelayProtocol.CIRCUIT_ID_LENGTH
+                        + NodeKey.LENGTH
+                        + str8Length(o.service())
+                        + RelayProtocol.CIRCUIT_TOKEN_LENGTH
+                        + (o.flags() == 0 ? 0 : 1);
+            case RelayFrame.CircuitAccepted a ->
+                4 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
             case RelayFrame.CircuitRejected r -> 4 + 1 + str8Length(r.message());
             case RelayFrame.CircuitAttached a -> 0;
             case RelayFrame.Published p -> str8Length(p.service()) + 2 + str8Length(p.publicAddress());
@@ -339,7 +359,7 @@ public final class FrameCodec {
                 writeKey(out, g.peer());
                 out.writeByte(g.reason().code());
             }
-            case RelayFrame.Keepalive k -> { }
+            case RelayFrame.Keepalive k -> {}
             case RelayFrame.Health h -> writeStr8(out, h.problem());
             case RelayFrame.Restarting r -> {
                 out.writeInt((int) r.reconnectInMillis());
@@ -368,7 +388,7 @@ public final class FrameCodec {
                 out.writeByte(r.reason().code());
                 writeStr8(out, r.message());
             }
-            case RelayFrame.CircuitAttached a -> { }
+            case RelayFrame.CircuitAttached a -> {}
             case ClientFrame.Publish p -> {
                 writeStr8(out, p.service());
                 out.writeInt((int) p.maxConnections());
@@ -436,8 +456,10 @@ public final class FrameCodec {
     private static byte[] readPingData(ByteBuf in) {
         int n = in.readableBytes();
         if (n < FrameLimits.MIN_PING_DATA || n > FrameLimits.MAX_PING_DATA) {
-            throw new ProtocolViolation(BAD_FIELD, "ping data must be " + FrameLimits.MIN_PING_DATA + ".."
-                    + FrameLimits.MAX_PING_DATA + " bytes, got " + n);
+            throw new ProtocolViolation(
+                    BAD_FIELD,
+                    "ping data must be " + FrameLimits.MIN_PING_DATA + ".." + FrameLimits.MAX_PING_DATA + " bytes, got "
+                            + n);
         }
         return readBytes(in, n);
     }
@@ -446,7 +468,8 @@ public final class FrameCodec {
         int n = readU8(in);
         need(in, n, "string");
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(in.readSlice(n).nioBuffer())

@@ -29,10 +29,20 @@ public final class FramePolicy {
             new FramePolicy("awaiting-auth", FrameCodec.Side.RELAY, EnumSet.of(FrameType.CLIENT_AUTH), false);
 
     /** A relay on an authenticated control connection: every client frame except auth and attach. */
-    public static final FramePolicy RELAY_CONTROL = new FramePolicy("control", FrameCodec.Side.RELAY,
-            EnumSet.of(FrameType.SEND_DATAGRAM, FrameType.PING, FrameType.PONG, FrameType.CIRCUIT_REQUEST,
-                    FrameType.CIRCUIT_ACCEPT, FrameType.CIRCUIT_REJECT, FrameType.PUBLISH, FrameType.UNPUBLISH,
-                    FrameType.LOOKUP_NAME), true);
+    public static final FramePolicy RELAY_CONTROL = new FramePolicy(
+            "control",
+            FrameCodec.Side.RELAY,
+            EnumSet.of(
+                    FrameType.SEND_DATAGRAM,
+                    FrameType.PING,
+                    FrameType.PONG,
+                    FrameType.CIRCUIT_REQUEST,
+                    FrameType.CIRCUIT_ACCEPT,
+                    FrameType.CIRCUIT_REJECT,
+                    FrameType.PUBLISH,
+                    FrameType.UNPUBLISH,
+                    FrameType.LOOKUP_NAME),
+            true);
 
     /** A relay on a circuit connection before attachment: only CIRCUIT_ATTACH. */
     public static final FramePolicy RELAY_AWAITING_ATTACH =
@@ -42,8 +52,8 @@ public final class FramePolicy {
     public static final FramePolicy CLIENT_CONTROL;
 
     /** A client on a circuit connection waiting for CIRCUIT_ATTACHED (or DENY). */
-    public static final FramePolicy CLIENT_AWAITING_ATTACHED = new FramePolicy("awaiting-attached",
-            FrameCodec.Side.CLIENT, EnumSet.of(FrameType.CIRCUIT_ATTACHED, FrameType.DENY), false);
+    public static final FramePolicy CLIENT_AWAITING_ATTACHED = new FramePolicy(
+            "awaiting-attached", FrameCodec.Side.CLIENT, EnumSet.of(FrameType.CIRCUIT_ATTACHED, FrameType.DENY), false);
 
     static {
         EnumSet<FrameType> relaySent = EnumSet.noneOf(FrameType.class);

@@ -116,8 +116,15 @@ public enum FrameType {
      * the client's plaintext bytes. A listener accepts it only for a service it published (PUBLISH).
      * Other bits are reserved and zero; a receiver refuses an offer with a flag it does not know.
      */
-    CIRCUIT_OFFER(0x31, Direction.RELAY_TO_CLIENT,
-            RelayProtocol.CIRCUIT_ID_LENGTH + NodeKey.LENGTH + 1 + MAX_SHORT_STRING + RelayProtocol.CIRCUIT_TOKEN_LENGTH + 1),
+    CIRCUIT_OFFER(
+            0x31,
+            Direction.RELAY_TO_CLIENT,
+            RelayProtocol.CIRCUIT_ID_LENGTH
+                    + NodeKey.LENGTH
+                    + 1
+                    + MAX_SHORT_STRING
+                    + RelayProtocol.CIRCUIT_TOKEN_LENGTH
+                    + 1),
     /** {@code C→R} 0x32, the listener accepts an offer and will attach with its token. <pre>circuitId[16]</pre> */
     CIRCUIT_ACCEPT(0x32, Direction.CLIENT_TO_RELAY, RelayProtocol.CIRCUIT_ID_LENGTH),
     /**
@@ -129,8 +136,8 @@ public enum FrameType {
      * {@code R→C} 0x34, the listener accepted: the dialer attaches with this token.
      * <pre>u32 requestId | circuitId[16] | token[32]</pre>
      */
-    CIRCUIT_ACCEPTED(0x34, Direction.RELAY_TO_CLIENT,
-            4 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
+    CIRCUIT_ACCEPTED(
+            0x34, Direction.RELAY_TO_CLIENT, 4 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
     /**
      * {@code R→C} 0x35, the circuit cannot be made (refused by the listener or by the relay).
      * <pre>u32 requestId | u8 reason ({@link CircuitRejectReason}) | str8 message</pre>
@@ -142,7 +149,8 @@ public enum FrameType {
      * the circuit up by ID and compares the token in constant time.
      * <pre>circuitId[16] | token[32]</pre>
      */
-    CIRCUIT_ATTACH(0x38, Direction.CLIENT_TO_RELAY, RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
+    CIRCUIT_ATTACH(
+            0x38, Direction.CLIENT_TO_RELAY, RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
     /**
      * {@code R→C} 0x39, both ends are attached: every byte after this frame is circuit data, copied
      * verbatim to the other end (end-to-end TLS between the nodes). Empty payload.
@@ -150,7 +158,6 @@ public enum FrameType {
     CIRCUIT_ATTACHED(0x39, Direction.RELAY_TO_CLIENT, 0),
 
     // 0x40-0x4F are reserved for relay-to-relay mesh frames.
-
 
     /**
      * {@code C→R} 0x50, public ingress: the listener asks the relay to publish one of its services on
@@ -161,7 +168,9 @@ public enum FrameType {
      * ({@code 0.0.0.0/0} and {@code ::/0} must be stated). The relay caps both numbers with its own limits.
      * Publishing a service again replaces its options and keeps its port.
      */
-    PUBLISH(0x50, Direction.CLIENT_TO_RELAY,
+    PUBLISH(
+            0x50,
+            Direction.CLIENT_TO_RELAY,
             1 + MAX_SHORT_STRING + 4 + 4 + 1 + FrameLimits.MAX_INGRESS_SOURCES * (2 + 16)),
     /** {@code C→R} 0x51, stop publishing a service (its public port closes). <pre>str8 service</pre> */
     UNPUBLISH(0x51, Direction.CLIENT_TO_RELAY, 1 + MAX_SHORT_STRING),
@@ -196,7 +205,11 @@ public enum FrameType {
     NAME_RESULT(0x61, Direction.RELAY_TO_CLIENT, 4 + 1 + FrameLimits.MAX_NAME_RESULT_KEYS * NodeKey.LENGTH);
 
     /** Who may send a frame type. */
-    public enum Direction { CLIENT_TO_RELAY, RELAY_TO_CLIENT, BOTH }
+    public enum Direction {
+        CLIENT_TO_RELAY,
+        RELAY_TO_CLIENT,
+        BOTH
+    }
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

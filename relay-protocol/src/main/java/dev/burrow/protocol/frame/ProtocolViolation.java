@@ -8,7 +8,13 @@ public final class ProtocolViolation extends RuntimeException {
     private final Kind kind;
 
     /** Bounded set of violation kinds, used as a metric tag. */
-    public enum Kind { FRAME_TOO_LARGE, FRAME_TOO_SHORT, BAD_FIELD, WRONG_DIRECTION, UNEXPECTED_FRAME }
+    public enum Kind {
+        FRAME_TOO_LARGE,
+        FRAME_TOO_SHORT,
+        BAD_FIELD,
+        WRONG_DIRECTION,
+        UNEXPECTED_FRAME
+    }
 
     public ProtocolViolation(Kind kind, String message) {
         super(message, null, false, false); // no stack trace: this is an expected outcome, and cheap

@@ -7,12 +7,26 @@ import java.util.Objects;
 
 /** Frames a relay sends to a client. Layouts: {@link FrameType}. */
 public sealed interface RelayFrame extends Frame
-        permits RelayFrame.ServerHello, RelayFrame.ServerAccept, RelayFrame.Deny, RelayFrame.RecvDatagram,
-                RelayFrame.PeerPresent, RelayFrame.PeerGone, RelayFrame.Keepalive, RelayFrame.Health,
-                RelayFrame.Restarting, RelayFrame.RateLimited, RelayFrame.CircuitOffer,
-                RelayFrame.CircuitAccepted, RelayFrame.CircuitRejected, RelayFrame.CircuitAttached,
-                RelayFrame.Published, RelayFrame.PublishRefused, RelayFrame.NameResult,
-                Frame.Ping, Frame.Pong, Frame.Unknown {
+        permits RelayFrame.ServerHello,
+                RelayFrame.ServerAccept,
+                RelayFrame.Deny,
+                RelayFrame.RecvDatagram,
+                RelayFrame.PeerPresent,
+                RelayFrame.PeerGone,
+                RelayFrame.Keepalive,
+                RelayFrame.Health,
+                RelayFrame.Restarting,
+                RelayFrame.RateLimited,
+                RelayFrame.CircuitOffer,
+                RelayFrame.CircuitAccepted,
+                RelayFrame.CircuitRejected,
+                RelayFrame.CircuitAttached,
+                RelayFrame.Published,
+                RelayFrame.PublishRefused,
+                RelayFrame.NameResult,
+                Frame.Ping,
+                Frame.Pong,
+                Frame.Unknown {
 
     /** Opens every control connection: versions and this connection's challenge. */
     record ServerHello(int version, int minVersion, byte[] challenge, String relayId) implements RelayFrame {
@@ -46,7 +60,8 @@ public sealed interface RelayFrame extends Frame
      *     optional trailing u16): 0 = the relay serves no STUN, {@link #STUN_PORT_ABSENT} = not sent
      *     (an older relay: agents assume 3478)
      */
-    record ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress, int stunPort) implements RelayFrame {
+    record ServerAccept(long keepaliveMillis, long maxDatagram, String observedAddress, int stunPort)
+            implements RelayFrame {
         /** {@link #stunPort} when the field is absent (not sent, or sent by a relay older than 0.3.0). */
         public static final int STUN_PORT_ABSENT = -1;
 

@@ -41,7 +41,8 @@ public final class RelayFrameDecoder extends FrameBoundaryDecoder<FrameType> {
 
     @Override
     protected String unknownRefusal(int code) {
-        return policy.skipsUnknown() ? null
+        return policy.skipsUnknown()
+                ? null
                 : "unknown frame type 0x" + Integer.toHexString(code) + " not allowed in state " + policy;
     }
 

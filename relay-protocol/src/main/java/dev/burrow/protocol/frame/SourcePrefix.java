@@ -47,7 +47,8 @@ public record SourcePrefix(byte[] address, int prefixLength) {
         String addr = slash < 0 ? t : t.substring(0, slash);
         byte[] raw = literal(addr);
         if (raw == null) {
-            throw new IllegalArgumentException("'" + text + "' is not an address prefix (e.g. 203.0.113.0/24, 2001:db8::/32)");
+            throw new IllegalArgumentException(
+                    "'" + text + "' is not an address prefix (e.g. 203.0.113.0/24, 2001:db8::/32)");
         }
         int len = raw.length * 8;
         if (slash >= 0) {

@@ -33,10 +33,33 @@ class DurationsTest {
     }
 
     @ParameterizedTest(name = "{0} is refused")
-    @ValueSource(strings = {"", " ", "3", "30", "off", "s", "ms", "-1s", "1.5s", "1 s", "1sec", "1w", "1y", "3ss", "1000000000s",
-        "1h30m", "PT-1H", "P", "abc", "0x10s", "١s"})
+    @ValueSource(
+            strings = {
+                "",
+                " ",
+                "3",
+                "30",
+                "off",
+                "s",
+                "ms",
+                "-1s",
+                "1.5s",
+                "1 s",
+                "1sec",
+                "1w",
+                "1y",
+                "3ss",
+                "1000000000s",
+                "1h30m",
+                "PT-1H",
+                "P",
+                "abc",
+                "0x10s",
+                "١s"
+            })
     void refusesEverythingElseWithTheExamples(String text) {
-        assertThatThrownBy(() -> Durations.parse(text)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Durations.parse(text))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("expected a duration like 500ms, 3s, 5m, 1h or 2d, got '" + text.strip() + "'");
     }
 
@@ -54,7 +77,16 @@ class DurationsTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"PT0S, 0s", "PT0.5S, 500ms", "PT1.5S, 1500ms", "PT90S, 90s", "PT5M, 5m", "PT1H, 1h", "PT48H, 2d", "PT25H, 25h"})
+    @CsvSource({
+        "PT0S, 0s",
+        "PT0.5S, 500ms",
+        "PT1.5S, 1500ms",
+        "PT90S, 90s",
+        "PT5M, 5m",
+        "PT1H, 1h",
+        "PT48H, 2d",
+        "PT25H, 25h"
+    })
     void formatsShortestAndRoundTrips(String iso, String text) {
         Duration d = Duration.parse(iso);
         assertThat(Durations.format(d)).isEqualTo(text);
@@ -64,6 +96,8 @@ class DurationsTest {
     @org.junit.jupiter.api.Test
     void aLongInputIsCutInTheMessage() {
         String longText = "9".repeat(200) + "s";
-        assertThatThrownBy(() -> Durations.parse(longText)).hasMessageEndingWith("...'").hasMessageContaining("9".repeat(64));
+        assertThatThrownBy(() -> Durations.parse(longText))
+                .hasMessageEndingWith("...'")
+                .hasMessageContaining("9".repeat(64));
     }
 }

@@ -21,8 +21,11 @@ class FrameCodecTest {
         assertThat(samples.keySet()).containsExactlyInAnyOrder(FrameType.values());
         for (Frame frame : samples.values()) {
             byte[] encoded = encode(frame);
-            assertThat(encoded.length).as("encodedLength of %s", frame.type()).isEqualTo(FrameCodec.encodedLength(frame));
-            assertThat(encoded.length - FrameLimits.HEADER_LENGTH).isLessThanOrEqualTo(frame.type().maxPayload());
+            assertThat(encoded.length)
+                    .as("encodedLength of %s", frame.type())
+                    .isEqualTo(FrameCodec.encodedLength(frame));
+            assertThat(encoded.length - FrameLimits.HEADER_LENGTH)
+                    .isLessThanOrEqualTo(frame.type().maxPayload());
             Frame decoded = decode(frame.type(), encoded);
             try {
                 // Re-encoding the decoded frame gives the same bytes: every field survived.
@@ -37,7 +40,8 @@ class FrameCodecTest {
 
     @Test
     void goldenSendDatagram() {
-        ClientFrame.SendDatagram f = new ClientFrame.SendDatagram(key(0xAB), Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
+        ClientFrame.SendDatagram f =
+                new ClientFrame.SendDatagram(key(0xAB), Unpooled.wrappedBuffer(new byte[] {1, 2, 3}));
         assertThat(hex(encode(f))).isEqualTo("10" + "00000023" + "ab".repeat(32) + "010203");
         f.release();
     }
@@ -50,10 +54,11 @@ class FrameCodecTest {
 
     @Test
     void goldenClientAuth() {
-        ClientFrame.ClientAuth f = new ClientFrame.ClientAuth(1, 1, key(0x01), bytes(64, 0x02),
-                java.util.List.of(new byte[] {(byte) 0x30, 0x00}), "b");
-        assertThat(hex(encode(f))).isEqualTo("02" + "0000006c" + "0001" + "0001" + "01".repeat(32) + "02".repeat(64)
-                + "0004" + "0002" + "3000" + "01" + "62");
+        ClientFrame.ClientAuth f = new ClientFrame.ClientAuth(
+                1, 1, key(0x01), bytes(64, 0x02), java.util.List.of(new byte[] {(byte) 0x30, 0x00}), "b");
+        assertThat(hex(encode(f)))
+                .isEqualTo("02" + "0000006c" + "0001" + "0001" + "01".repeat(32) + "02".repeat(64) + "0004" + "0002"
+                        + "3000" + "01" + "62");
     }
 
     @Test
@@ -80,18 +85,18 @@ class FrameCodecTest {
         // since 0.3.0 a relay appends u16 stunPort: 3478 = 0x0d96, 0 = no STUN
         assertThat(hex(encode(new RelayFrame.ServerAccept(60_000, 65_536, "1.2.3.4:5", 3478))))
                 .isEqualTo("03" + "00000014" + old + "0d96");
-        RelayFrame.ServerAccept fromOld = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
-                HexFormat.of().parseHex("03" + "00000012" + old));
+        RelayFrame.ServerAccept fromOld = (RelayFrame.ServerAccept)
+                decode(FrameType.SERVER_ACCEPT, HexFormat.of().parseHex("03" + "00000012" + old));
         assertThat(fromOld.stunPort()).isEqualTo(RelayFrame.ServerAccept.STUN_PORT_ABSENT);
-        RelayFrame.ServerAccept none = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
-                HexFormat.of().parseHex("03" + "00000014" + old + "0000"));
+        RelayFrame.ServerAccept none = (RelayFrame.ServerAccept)
+                decode(FrameType.SERVER_ACCEPT, HexFormat.of().parseHex("03" + "00000014" + old + "0000"));
         assertThat(none.stunPort()).isZero();
         // a later version's extra fields after the port are ignored; one stray byte is not a port
-        RelayFrame.ServerAccept future = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
-                HexFormat.of().parseHex("03" + "00000017" + old + "ffff" + "abcdef"));
+        RelayFrame.ServerAccept future = (RelayFrame.ServerAccept)
+                decode(FrameType.SERVER_ACCEPT, HexFormat.of().parseHex("03" + "00000017" + old + "ffff" + "abcdef"));
         assertThat(future.stunPort()).isEqualTo(65_535);
-        RelayFrame.ServerAccept stray = (RelayFrame.ServerAccept) decode(FrameType.SERVER_ACCEPT,
-                HexFormat.of().parseHex("03" + "00000013" + old + "01"));
+        RelayFrame.ServerAccept stray = (RelayFrame.ServerAccept)
+                decode(FrameType.SERVER_ACCEPT, HexFormat.of().parseHex("03" + "00000013" + old + "01"));
         assertThat(stray.stunPort()).isEqualTo(RelayFrame.ServerAccept.STUN_PORT_ABSENT);
     }
 
@@ -103,21 +108,25 @@ class FrameCodecTest {
         String offer = "c1".repeat(16) + "07".repeat(32) + "03" + "776562" + "70".repeat(32);
         assertThat(hex(encode(new RelayFrame.CircuitOffer(id, key(0x07), "web", token))))
                 .isEqualTo("31" + "00000054" + offer);
-        assertThat(hex(encode(new RelayFrame.CircuitOffer(id, key(0x07), "web", token, RelayFrame.CircuitOffer.FLAG_INGRESS))))
+        assertThat(hex(encode(new RelayFrame.CircuitOffer(
+                        id, key(0x07), "web", token, RelayFrame.CircuitOffer.FLAG_INGRESS))))
                 .isEqualTo("31" + "00000055" + offer + "01");
-        RelayFrame.CircuitOffer old = (RelayFrame.CircuitOffer) decode(FrameType.CIRCUIT_OFFER,
-                HexFormat.of().parseHex("31" + "00000054" + offer));
+        RelayFrame.CircuitOffer old = (RelayFrame.CircuitOffer)
+                decode(FrameType.CIRCUIT_OFFER, HexFormat.of().parseHex("31" + "00000054" + offer));
         assertThat(old.flags()).isZero();
         assertThat(old.ingress()).isFalse();
-        RelayFrame.CircuitOffer future = (RelayFrame.CircuitOffer) decode(FrameType.CIRCUIT_OFFER,
-                HexFormat.of().parseHex("31" + "00000055" + offer + "81"));
+        RelayFrame.CircuitOffer future = (RelayFrame.CircuitOffer)
+                decode(FrameType.CIRCUIT_OFFER, HexFormat.of().parseHex("31" + "00000055" + offer + "81"));
         assertThat(future.ingress()).isTrue();
         assertThat(future.hasUnknownFlags()).isTrue();
 
-        assertThat(hex(encode(new ClientFrame.Publish("web", 16, 60_000,
-                java.util.List.of(SourcePrefix.parse("10.1.2.3/16"), SourcePrefix.parse("::/0"))))))
-                .isEqualTo("50" + "00000025" + "03776562" + "00000010" + "0000ea60" + "02"
-                        + "10" + "04" + "0a010000" + "00" + "10" + "00".repeat(16));
+        assertThat(hex(encode(new ClientFrame.Publish(
+                        "web",
+                        16,
+                        60_000,
+                        java.util.List.of(SourcePrefix.parse("10.1.2.3/16"), SourcePrefix.parse("::/0"))))))
+                .isEqualTo("50" + "00000025" + "03776562" + "00000010" + "0000ea60" + "02" + "10" + "04" + "0a010000"
+                        + "00" + "10" + "00".repeat(16));
         assertThat(hex(encode(new ClientFrame.Unpublish("web")))).isEqualTo("51" + "00000004" + "03776562");
         assertThat(hex(encode(new RelayFrame.Published("web", 20_001, "r:20001"))))
                 .isEqualTo("52" + "0000000e" + "03776562" + "4e21" + "07" + "723a3230303031");
@@ -129,14 +138,17 @@ class FrameCodecTest {
     void malformedPublishIsAProtocolViolation() {
         String head = "50" + "0000000e" + "03776562" + "00000010" + "0000ea60";
         // no sources, a 5-byte address, a /33 on IPv4, truncated address
-        for (String tail : new String[] {"00", "01" + "08" + "05" + "0a01020304", "01" + "21" + "04" + "0a010203", "01" + "08" + "04" + "0a"}) {
+        for (String tail : new String[] {
+            "00", "01" + "08" + "05" + "0a01020304", "01" + "21" + "04" + "0a010203", "01" + "08" + "04" + "0a"
+        }) {
             byte[] b = HexFormat.of().parseHex(head + tail);
             assertThatThrownBy(() -> decode(FrameType.PUBLISH, b)).isInstanceOf(ProtocolViolation.class);
         }
         String tooMany = "21" + ("20" + "04" + "0a000001").repeat(33);
         assertThatThrownBy(() -> decode(FrameType.PUBLISH, HexFormat.of().parseHex(head + tooMany)))
                 .isInstanceOf(ProtocolViolation.class);
-        assertThatThrownBy(() -> decode(FrameType.PUBLISHED, HexFormat.of().parseHex("52" + "00000007" + "03776562" + "0000" + "00")))
+        assertThatThrownBy(() -> decode(
+                        FrameType.PUBLISHED, HexFormat.of().parseHex("52" + "00000007" + "03776562" + "0000" + "00")))
                 .isInstanceOf(ProtocolViolation.class);
     }
 
@@ -148,9 +160,12 @@ class FrameCodecTest {
         assertThat(p.matches(java.net.InetAddress.getByName("203.0.114.5"))).isFalse();
         // An IPv4-mapped IPv6 address is matched as the IPv4 address it carries.
         byte[] mapped = HexFormat.of().parseHex("00000000000000000000ffffcb007105");
-        assertThat(p.matches(java.net.Inet6Address.getByAddress(null, mapped, -1))).isTrue();
-        assertThat(SourcePrefix.parse("0.0.0.0/0").matches(java.net.InetAddress.getByName("::1"))).isFalse();
-        assertThat(SourcePrefix.parse("::/0").matches(java.net.InetAddress.getByName("::1"))).isTrue();
+        assertThat(p.matches(java.net.Inet6Address.getByAddress(null, mapped, -1)))
+                .isTrue();
+        assertThat(SourcePrefix.parse("0.0.0.0/0").matches(java.net.InetAddress.getByName("::1")))
+                .isFalse();
+        assertThat(SourcePrefix.parse("::/0").matches(java.net.InetAddress.getByName("::1")))
+                .isTrue();
         assertThat(SourcePrefix.parse("127.0.0.1").prefixLength()).isEqualTo(32);
         for (String bad : new String[] {"", "example.com/8", "10.0.0.0/33", "10.0.0.0/", "::/129", "10.0.0.0/-1"}) {
             assertThatThrownBy(() -> SourcePrefix.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
@@ -190,7 +205,8 @@ class FrameCodecTest {
         assertThat(FrameType.NAME_RESULT.maxPayload()).isEqualTo(4 + 1 + 8 * 32);
         assertThat(FramePolicy.RELAY_CONTROL.accepts(FrameType.LOOKUP_NAME)).isTrue();
         assertThat(FramePolicy.CLIENT_CONTROL.accepts(FrameType.NAME_RESULT)).isTrue();
-        assertThat(FramePolicy.RELAY_AWAITING_AUTH.accepts(FrameType.LOOKUP_NAME)).isFalse();
+        assertThat(FramePolicy.RELAY_AWAITING_AUTH.accepts(FrameType.LOOKUP_NAME))
+                .isFalse();
     }
 
     @Test
@@ -219,7 +235,8 @@ class FrameCodecTest {
         assertThatThrownBy(() -> FrameCodec.decodeRelayFrame(FrameType.DENY, badUtf8))
                 .isInstanceOf(ProtocolViolation.class)
                 .hasMessageContaining("UTF-8");
-        ByteBuf badService = Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "0c".repeat(32) + "03" + "2e2e2f"));
+        ByteBuf badService =
+                Unpooled.wrappedBuffer(HexFormat.of().parseHex("00000001" + "0c".repeat(32) + "03" + "2e2e2f"));
         assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CIRCUIT_REQUEST, badService))
                 .isInstanceOf(ProtocolViolation.class)
                 .hasMessageContaining("service name");
@@ -245,13 +262,17 @@ class FrameCodecTest {
         }
         String payload = "0001" + "0000" + "01".repeat(32) + "02".repeat(64) + String.format("%04x", chain.length() / 2)
                 + chain + "00";
-        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CLIENT_AUTH,
-                Unpooled.wrappedBuffer(HexFormat.of().parseHex(payload))))
-                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("certificates");
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(
+                        FrameType.CLIENT_AUTH,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex(payload))))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("certificates");
         String empty = "0001" + "0000" + "01".repeat(32) + "02".repeat(64) + "0002" + "0000" + "00";
-        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(FrameType.CLIENT_AUTH,
-                Unpooled.wrappedBuffer(HexFormat.of().parseHex(empty))))
-                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("empty certificate");
+        assertThatThrownBy(() -> FrameCodec.decodeClientFrame(
+                        FrameType.CLIENT_AUTH,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex(empty))))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("empty certificate");
     }
 
     @Test
@@ -267,7 +288,8 @@ class FrameCodecTest {
     void circuitTokensNeverPrintTheirBytes() {
         CircuitToken t = CircuitToken.of(bytes(32, 0x7F));
         assertThat(t.toString()).doesNotContain("7f").contains("redacted");
-        assertThat(new RelayFrame.CircuitAccepted(1, CircuitId.random(), t).toString()).doesNotContain("7f7f");
+        assertThat(new RelayFrame.CircuitAccepted(1, CircuitId.random(), t).toString())
+                .doesNotContain("7f7f");
     }
 
     @Test
@@ -292,9 +314,12 @@ class FrameCodecTest {
     }
 
     static Frame decode(FrameType type, byte[] encoded) {
-        ByteBuf buf = Unpooled.wrappedBuffer(encoded, FrameLimits.HEADER_LENGTH, encoded.length - FrameLimits.HEADER_LENGTH);
+        ByteBuf buf =
+                Unpooled.wrappedBuffer(encoded, FrameLimits.HEADER_LENGTH, encoded.length - FrameLimits.HEADER_LENGTH);
         try {
-            return type.sentByClient() ? FrameCodec.decodeClientFrame(type, buf) : FrameCodec.decodeRelayFrame(type, buf);
+            return type.sentByClient()
+                    ? FrameCodec.decodeClientFrame(type, buf)
+                    : FrameCodec.decodeRelayFrame(type, buf);
         } finally {
             buf.release();
         }

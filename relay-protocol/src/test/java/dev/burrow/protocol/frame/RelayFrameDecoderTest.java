@@ -101,7 +101,8 @@ class RelayFrameDecoderTest {
         }
         all.release();
         long relaySent = java.util.Arrays.stream(FrameType.values())
-                .filter(t -> t.sentByRelay() && t != FrameType.CIRCUIT_ATTACHED).count();
+                .filter(t -> t.sentByRelay() && t != FrameType.CIRCUIT_ATTACHED)
+                .count();
         assertThat(frames).isEqualTo(relaySent); // every relay-sent type but CIRCUIT_ATTACHED
     }
 

@@ -19,8 +19,11 @@ import io.netty.util.ReferenceCountUtil;
  */
 class RelayFrameFuzzTest {
     private static final FramePolicy[] POLICIES = {
-        FramePolicy.RELAY_AWAITING_AUTH, FramePolicy.RELAY_CONTROL, FramePolicy.RELAY_AWAITING_ATTACH,
-        FramePolicy.CLIENT_CONTROL, FramePolicy.CLIENT_AWAITING_ATTACHED,
+        FramePolicy.RELAY_AWAITING_AUTH,
+        FramePolicy.RELAY_CONTROL,
+        FramePolicy.RELAY_AWAITING_ATTACH,
+        FramePolicy.CLIENT_CONTROL,
+        FramePolicy.CLIENT_AWAITING_ATTACHED,
     };
 
     @FuzzTest(maxDuration = "30s")
@@ -54,7 +57,9 @@ class RelayFrameFuzzTest {
                     ch.finishAndReleaseAll();
                 }
                 if (input.length > 0) { // an empty input wraps to the shared EMPTY_BUFFER, which is never freed
-                    assertThat(in.refCnt()).as("the decoder released every slice of the input").isZero();
+                    assertThat(in.refCnt())
+                            .as("the decoder released every slice of the input")
+                            .isZero();
                 }
             }
         }
@@ -72,10 +77,13 @@ class RelayFrameFuzzTest {
             int length = first.getInt(1);
             assertThat(length).isEqualTo(first.readableBytes() - FrameLimits.HEADER_LENGTH);
             ByteBuf payload = first.slice(FrameLimits.HEADER_LENGTH, length);
-            again = fromClients ? FrameCodec.decodeClientFrame(type, payload)
+            again = fromClients
+                    ? FrameCodec.decodeClientFrame(type, payload)
                     : FrameCodec.decodeRelayFrame(type, payload);
             FrameCodec.encode(again, second);
-            assertThat(ByteBufUtil.getBytes(second)).as("%s re-encodes to the same bytes", f).isEqualTo(ByteBufUtil.getBytes(first));
+            assertThat(ByteBufUtil.getBytes(second))
+                    .as("%s re-encodes to the same bytes", f)
+                    .isEqualTo(ByteBufUtil.getBytes(first));
         } finally {
             ReferenceCountUtil.release(again);
             first.release();

@@ -26,7 +26,8 @@ public final class MeshAuth {
     static final byte[] NO_CERTIFICATE = new byte[32];
 
     public enum Role {
-        DIALER(0), ACCEPTOR(1);
+        DIALER(0),
+        ACCEPTOR(1);
 
         final int code;
 
@@ -62,8 +63,8 @@ public final class MeshAuth {
      * Constant-time check of a received MAC against every accepted key (all are always checked, so
      * the time does not say which one matched).
      */
-    public static boolean verify(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash,
-            byte[] received) {
+    public static boolean verify(
+            MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash, byte[] received) {
         return provenKey(key, sender, senderHello, receiverHello, certHash, received) != null;
     }
 
@@ -72,8 +73,8 @@ public final class MeshAuth {
      * null when none matched. Every accepted key is always checked, so the time does not say which.
      * A link remembers the fingerprint so that removing that key from the file cuts the link.
      */
-    static byte[] provenKey(MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash,
-            byte[] received) {
+    static byte[] provenKey(
+            MeshKey key, Role sender, byte[] senderHello, byte[] receiverHello, byte[] certHash, byte[] received) {
         byte[] proven = null;
         for (byte[] k : key.accepted()) {
             byte[] fingerprint = MeshKey.fingerprint(k);

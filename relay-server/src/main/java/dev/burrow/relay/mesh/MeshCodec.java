@@ -9,7 +9,6 @@ import static dev.burrow.protocol.frame.BoundedReads.readU16;
 import static dev.burrow.protocol.frame.BoundedReads.readU64;
 import static dev.burrow.protocol.frame.BoundedReads.readU8;
 import static dev.burrow.protocol.frame.ProtocolViolation.Kind.BAD_FIELD;
-import static dev.burrow.protocol.frame.ProtocolViolation.Kind.FRAME_TOO_SHORT;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.RelayProtocol;
@@ -68,8 +67,8 @@ public final class MeshCodec {
                 yield new MeshFrame.CircuitRequest(id, dialer, listener, service);
             }
             case CIRCUIT_ACCEPTED -> new MeshFrame.CircuitAccepted(readU64(in), readCircuitId(in), readToken(in));
-            case CIRCUIT_REJECTED -> new MeshFrame.CircuitRejected(readU64(in), CircuitRejectReason.fromCode(readU8(in)),
-                    readStr8(in));
+            case CIRCUIT_REJECTED ->
+                new MeshFrame.CircuitRejected(readU64(in), CircuitRejectReason.fromCode(readU8(in)), readStr8(in));
             case CIRCUIT_ATTACH -> new MeshFrame.CircuitAttach(readCircuitId(in), readToken(in));
         };
     }
@@ -99,7 +98,8 @@ public final class MeshCodec {
 
     static int payloadLength(MeshFrame frame) {
         return switch (frame) {
-            case MeshFrame.Hello h -> 2 + 1 + MeshProtocol.INSTANCE_ID_LENGTH + MeshProtocol.NONCE_LENGTH + str8Length(h.relayId());
+            case MeshFrame.Hello h ->
+                2 + 1 + MeshProtocol.INSTANCE_ID_LENGTH + MeshProtocol.NONCE_LENGTH + str8Length(h.relayId());
             case MeshFrame.Auth a -> MeshAuth.MAC_LENGTH;
             case MeshFrame.Keepalive k -> 0;
             case MeshFrame.Present p -> 2 + p.keys().size() * NodeKey.LENGTH;
@@ -113,7 +113,8 @@ public final class MeshCodec {
             }
             case MeshFrame.Datagram d -> 2 * NodeKey.LENGTH + d.payload().readableBytes();
             case MeshFrame.CircuitRequest r -> 8 + 2 * NodeKey.LENGTH + str8Length(r.service());
-            case MeshFrame.CircuitAccepted a -> 8 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case MeshFrame.CircuitAccepted a ->
+                8 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
             case MeshFrame.CircuitRejected r -> 8 + 1 + str8Length(r.message());
             case MeshFrame.CircuitAttach a -> RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
             case MeshFrame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
@@ -141,7 +142,7 @@ public final class MeshCodec {
                 writeStr8(out, h.relayId());
             }
             case MeshFrame.Auth a -> out.writeBytes(a.mac());
-            case MeshFrame.Keepalive k -> { }
+            case MeshFrame.Keepalive k -> {}
             case MeshFrame.Present p -> writeKeys(out, p.keys());
             case MeshFrame.Gone g -> writeKeys(out, g.keys());
             case MeshFrame.Names n -> {
@@ -155,7 +156,8 @@ public final class MeshCodec {
             case MeshFrame.Datagram d -> {
                 out.writeBytes(d.source().bytes());
                 out.writeBytes(d.destination().bytes());
-                out.writeBytes(d.payload(), d.payload().readerIndex(), d.payload().readableBytes());
+                out.writeBytes(
+                        d.payload(), d.payload().readerIndex(), d.payload().readableBytes());
             }
             case MeshFrame.CircuitRequest r -> {
                 out.writeLong(r.meshRequestId());
@@ -234,7 +236,8 @@ public final class MeshCodec {
             NodeKey key = readKey(in);
             int len = readU8(in);
             if (len > FrameLimits.MAX_NODE_NAME) {
-                throw new ProtocolViolation(BAD_FIELD, "node name of " + len + " bytes exceeds " + FrameLimits.MAX_NODE_NAME);
+                throw new ProtocolViolation(
+                        BAD_FIELD, "node name of " + len + " bytes exceeds " + FrameLimits.MAX_NODE_NAME);
             }
             need(in, len, "name");
             String name = in.readCharSequence(len, StandardCharsets.US_ASCII).toString();
@@ -250,7 +253,8 @@ public final class MeshCodec {
         int n = readU8(in);
         need(in, n, "string");
         try {
-            return StandardCharsets.UTF_8.newDecoder()
+            return StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(in.readSlice(n).nioBuffer())

@@ -36,10 +36,17 @@ final class MeshConnections {
     private final WriteBufferWaterMark waterMark;
     /** A sibling that never finishes the handshake is cut off after this long. */
     private final Duration handshakeTimeout;
+
     private final SslContext clientTls;
 
-    MeshConnections(MeshNode node, EventLoop loop, Class<? extends SocketChannel> channelClass,
-            WriteBufferWaterMark waterMark, Duration handshakeTimeout, boolean tls) throws SSLException {
+    MeshConnections(
+            MeshNode node,
+            EventLoop loop,
+            Class<? extends SocketChannel> channelClass,
+            WriteBufferWaterMark waterMark,
+            Duration handshakeTimeout,
+            boolean tls)
+            throws SSLException {
         this.node = node;
         this.loop = loop;
         this.channelClass = channelClass;
@@ -47,13 +54,19 @@ final class MeshConnections {
         this.handshakeTimeout = handshakeTimeout;
         // Siblings' certificates are not checked by a CA: the mesh key authenticates them, and the
         // AUTH MACs cover the certificate we were shown, so an interceptor cannot pass (see MeshAuth).
-        this.clientTls = tls ? SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE)
-                .protocols("TLSv1.3").build() : null;
+        this.clientTls = tls
+                ? SslContextBuilder.forClient()
+                        .trustManager(InsecureTrustManagerFactory.INSTANCE)
+                        .protocols("TLSv1.3")
+                        .build()
+                : null;
     }
 
     /** Opens a mesh connection of {@code purpose} to {@code address}; {@code done} runs after the handshake. */
     ChannelFuture connect(InetSocketAddress address, MeshProtocol.Purpose purpose, MeshHandshake.Done done) {
-        Bootstrap b = new Bootstrap().group(loop).channel(channelClass)
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(channelClass)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -64,21 +77,32 @@ final class MeshConnections {
                     protected void initChannel(SocketChannel ch) {
                         ChannelPipeline p = ch.pipeline();
                         // a sibling that never finishes the handshake is cut off
-                        var deadline = ch.eventLoop().schedule(() -> {
-                            if (p.get(MeshHandshake.class) != null || p.get(MeshUpgrade.class) != null) {
-                                ch.close();
-                            }
-                        }, handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+                        var deadline = ch.eventLoop()
+                                .schedule(
+                                        () -> {
+                                            if (p.get(MeshHandshake.class) != null
+                                                    || p.get(MeshUpgrade.class) != null) {
+                                                ch.close();
+                                            }
+                                        },
+                                        handshakeTimeout.toMillis(),
+                                        TimeUnit.MILLISECONDS);
                         ch.closeFuture().addListener(f -> deadline.cancel(false));
                         if (clientTls != null) {
-                            p.addLast("tls", clientTls.newHandler(ch.alloc(), address.getHostString(), address.getPort()));
+                            p.addLast(
+                                    "tls",
+                                    clientTls.newHandler(ch.alloc(), address.getHostString(), address.getPort()));
                         }
                         p.addLast("http", new HttpClientCodec());
-                        p.addLast("mesh-upgrade", new MeshUpgrade(address.getHostString() + ":" + address.getPort(), ctx -> {
-                            p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
-                            p.addAfter("mesh-encoder", "mesh-handshake",
-                                    new MeshHandshake(node, MeshAuth.Role.DIALER, purpose, done));
-                        }));
+                        p.addLast(
+                                "mesh-upgrade",
+                                new MeshUpgrade(address.getHostString() + ":" + address.getPort(), ctx -> {
+                                    p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
+                                    p.addAfter(
+                                            "mesh-encoder",
+                                            "mesh-handshake",
+                                            new MeshHandshake(node, MeshAuth.Role.DIALER, purpose, done));
+                                }));
                     }
                 });
         ChannelFuture f = b.connect(address);

@@ -66,8 +66,15 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
     private final ConcurrentHashMap<ClientSession, AtomicInteger> pendingPerDialer = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<CircuitId, InetSocketAddress> bridges = new ConcurrentHashMap<>();
 
-    MeshForwarding(MeshPresence presence, MeshConnections connections, ClientRegistry registry, CircuitManager circuits,
-            RelayMetrics metrics, EventLoop loop, int pendingPerClient, Duration circuitTokenTtl) {
+    MeshForwarding(
+            MeshPresence presence,
+            MeshConnections connections,
+            ClientRegistry registry,
+            CircuitManager circuits,
+            RelayMetrics metrics,
+            EventLoop loop,
+            int pendingPerClient,
+            Duration circuitTokenTtl) {
         this.presence = presence;
         this.connections = connections;
         this.registry = registry;
@@ -116,27 +123,34 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
                 pendingPerDialer.remove(dialer, mine);
             }
             metrics.circuitEvent(RelayMetrics.CircuitEvent.LIMIT_REACHED);
-            dialer.enqueueControl(new RelayFrame.CircuitRejected(req.requestId(), CircuitRejectReason.LIMIT_REACHED,
-                    "circuit limit reached"));
+            dialer.enqueueControl(new RelayFrame.CircuitRejected(
+                    req.requestId(), CircuitRejectReason.LIMIT_REACHED, "circuit limit reached"));
             return true;
         }
         long id = nextRequestId.getAndIncrement();
         PendingCircuit pc = new PendingCircuit(dialer, req.requestId(), link);
         pendingCircuits.put(id, pc);
         metrics.meshEvent(MeshEvent.CIRCUIT_REQUESTED);
-        dialer.channel().eventLoop().schedule(() -> {
-            if (pendingCircuits.remove(id, pc)) {
-                finishPending(pc);
-                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
-                dialer.enqueueControl(new RelayFrame.CircuitRejected(req.requestId(), CircuitRejectReason.TIMEOUT,
-                        "no answer from the destination's relay"));
-            }
-        }, answerWaitMillis, TimeUnit.MILLISECONDS);
+        dialer.channel()
+                .eventLoop()
+                .schedule(
+                        () -> {
+                            if (pendingCircuits.remove(id, pc)) {
+                                finishPending(pc);
+                                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                                dialer.enqueueControl(new RelayFrame.CircuitRejected(
+                                        req.requestId(),
+                                        CircuitRejectReason.TIMEOUT,
+                                        "no answer from the destination's relay"));
+                            }
+                        },
+                        answerWaitMillis,
+                        TimeUnit.MILLISECONDS);
         if (!link.enqueueControl(new MeshFrame.CircuitRequest(id, dialer.key(), req.destination(), req.service()))
                 && pendingCircuits.remove(id, pc)) {
             finishPending(pc);
-            dialer.enqueueControl(new RelayFrame.CircuitRejected(req.requestId(), CircuitRejectReason.INTERNAL,
-                    "relay link to the destination is busy"));
+            dialer.enqueueControl(new RelayFrame.CircuitRejected(
+                    req.requestId(), CircuitRejectReason.INTERNAL, "relay link to the destination is busy"));
         }
         return true;
     }
@@ -156,8 +170,9 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         finishPending(pc);
         if (bridges.size() >= MAX_BRIDGES) {
             metrics.circuitEvent(RelayMetrics.CircuitEvent.LIMIT_REACHED);
-            pc.dialer().enqueueControl(new RelayFrame.CircuitRejected(pc.requestId(), CircuitRejectReason.LIMIT_REACHED,
-                    "circuit limit reached"));
+            pc.dialer()
+                    .enqueueControl(new RelayFrame.CircuitRejected(
+                            pc.requestId(), CircuitRejectReason.LIMIT_REACHED, "circuit limit reached"));
             return;
         }
         metrics.meshEvent(MeshEvent.CIRCUIT_ACCEPTED);
@@ -185,8 +200,12 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         for (Map.Entry<Long, PendingCircuit> e : pendingCircuits.entrySet()) {
             if (e.getValue().link() == link && pendingCircuits.remove(e.getKey(), e.getValue())) {
                 finishPending(e.getValue());
-                e.getValue().dialer().enqueueControl(new RelayFrame.CircuitRejected(e.getValue().requestId(),
-                        CircuitRejectReason.PEER_NOT_FOUND, "relay link to the destination broke"));
+                e.getValue()
+                        .dialer()
+                        .enqueueControl(new RelayFrame.CircuitRejected(
+                                e.getValue().requestId(),
+                                CircuitRejectReason.PEER_NOT_FOUND,
+                                "relay link to the destination broke"));
             }
         }
     }
@@ -201,19 +220,26 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
             @Override
             public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
                 Channel meshEnd = ctx.channel();
-                ctx.pipeline().replace(ctx.handler(), "mesh-circuit", new MeshCircuitEnds.Dialer(new MeshCircuitEnds.Dialer.Outcome() {
-                    @Override
-                    public void attached(ChannelHandlerContext c) {
-                        metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
-                        circuits.joinBridged(clientEnd, meshEnd);
-                    }
+                ctx.pipeline()
+                        .replace(
+                                ctx.handler(),
+                                "mesh-circuit",
+                                new MeshCircuitEnds.Dialer(new MeshCircuitEnds.Dialer.Outcome() {
+                                    @Override
+                                    public void attached(ChannelHandlerContext c) {
+                                        metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
+                                        circuits.joinBridged(clientEnd, meshEnd);
+                                    }
 
-                    @Override
-                    public void failed() {
-                        metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
-                        Denials.denyAndClose(clientEnd, DenyReason.AUTH_FAILED, "the destination's relay refused the circuit");
-                    }
-                }));
+                                    @Override
+                                    public void failed() {
+                                        metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                                        Denials.denyAndClose(
+                                                clientEnd,
+                                                DenyReason.AUTH_FAILED,
+                                                "the destination's relay refused the circuit");
+                                    }
+                                }));
                 ctx.writeAndFlush(new MeshFrame.CircuitAttach(a.circuitId(), a.token()));
                 var p = ctx.pipeline();
                 if (p.get(MeshFrameDecoder.class) != null) {
@@ -242,21 +268,24 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
     // ---------------------------------------------------------------- circuits, listener's relay
 
     void circuitRequested(MeshLink link, MeshFrame.CircuitRequest r) {
-        circuits.requestFromMesh(new RemoteDialer() {
-            @Override
-            public NodeKey key() {
-                return r.dialer();
-            }
+        circuits.requestFromMesh(
+                new RemoteDialer() {
+                    @Override
+                    public NodeKey key() {
+                        return r.dialer();
+                    }
 
-            @Override
-            public boolean accepted(CircuitId circuitId, CircuitToken token) {
-                return link.enqueueControl(new MeshFrame.CircuitAccepted(r.meshRequestId(), circuitId, token));
-            }
+                    @Override
+                    public boolean accepted(CircuitId circuitId, CircuitToken token) {
+                        return link.enqueueControl(new MeshFrame.CircuitAccepted(r.meshRequestId(), circuitId, token));
+                    }
 
-            @Override
-            public void rejected(CircuitRejectReason reason, String message) {
-                link.enqueueControl(new MeshFrame.CircuitRejected(r.meshRequestId(), reason, message));
-            }
-        }, r.listener(), r.service());
+                    @Override
+                    public void rejected(CircuitRejectReason reason, String message) {
+                        link.enqueueControl(new MeshFrame.CircuitRejected(r.meshRequestId(), reason, message));
+                    }
+                },
+                r.listener(),
+                r.service());
     }
 }

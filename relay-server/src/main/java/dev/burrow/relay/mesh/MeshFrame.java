@@ -34,8 +34,12 @@ public sealed interface MeshFrame {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Hello h && h.version == version && h.purpose == purpose
-                    && Arrays.equals(h.instanceId, instanceId) && Arrays.equals(h.nonce, nonce) && h.relayId.equals(relayId);
+            return o instanceof Hello h
+                    && h.version == version
+                    && h.purpose == purpose
+                    && Arrays.equals(h.instanceId, instanceId)
+                    && Arrays.equals(h.nonce, nonce)
+                    && h.relayId.equals(relayId);
         }
 
         @Override

@@ -32,7 +32,8 @@ public final class MeshFrameDecoder extends FrameBoundaryDecoder<MeshFrameType> 
 
     @Override
     protected String refusal(MeshFrameType type) {
-        return authenticated || type == MeshFrameType.HELLO || type == MeshFrameType.AUTH ? null
+        return authenticated || type == MeshFrameType.HELLO || type == MeshFrameType.AUTH
+                ? null
                 : type + " before authentication";
     }
 

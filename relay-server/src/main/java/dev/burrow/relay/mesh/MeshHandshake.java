@@ -72,7 +72,8 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
     private void sendHello(ChannelHandlerContext ctx) {
         byte[] nonce = new byte[MeshProtocol.NONCE_LENGTH];
         RANDOM.nextBytes(nonce);
-        MeshFrame.Hello hello = new MeshFrame.Hello(MeshProtocol.VERSION, purpose, mesh.instanceId(), nonce, mesh.relayId());
+        MeshFrame.Hello hello =
+                new MeshFrame.Hello(MeshProtocol.VERSION, purpose, mesh.instanceId(), nonce, mesh.relayId());
         ownHello = payloadBytes(hello);
         ctx.writeAndFlush(hello);
     }
@@ -102,15 +103,21 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
             auth(ctx, a);
         } else {
             ReferenceCountUtil.release(msg);
-            fail(ctx, MeshEvent.PROTOCOL_ERROR, "unexpected " + msg.getClass().getSimpleName() + " during the mesh handshake",
+            fail(
+                    ctx,
+                    MeshEvent.PROTOCOL_ERROR,
+                    "unexpected " + msg.getClass().getSimpleName() + " during the mesh handshake",
                     false);
         }
     }
 
     private void hello(ChannelHandlerContext ctx, MeshFrame.Hello h) {
         if (h.version() != MeshProtocol.VERSION) {
-            fail(ctx, MeshEvent.PROTOCOL_ERROR, "mesh version " + h.version() + " not supported (we speak "
-                    + MeshProtocol.VERSION + ")", false);
+            fail(
+                    ctx,
+                    MeshEvent.PROTOCOL_ERROR,
+                    "mesh version " + h.version() + " not supported (we speak " + MeshProtocol.VERSION + ")",
+                    false);
             return;
         }
         if (Arrays.equals(h.instanceId(), mesh.instanceId())) {
@@ -140,7 +147,11 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         MeshAuth.Role other = role == MeshAuth.Role.DIALER ? MeshAuth.Role.ACCEPTOR : MeshAuth.Role.DIALER;
         provenKey = MeshAuth.provenKey(mesh.key(), other, peerHello, ownHello, certHash, a.mac());
         if (provenKey == null) {
-            fail(ctx, MeshEvent.AUTH_FAILED, "mesh authentication failed (different mesh key, or TLS interception)", false);
+            fail(
+                    ctx,
+                    MeshEvent.AUTH_FAILED,
+                    "mesh authentication failed (different mesh key, or TLS interception)",
+                    false);
             return;
         }
         finished = true;
@@ -174,7 +185,8 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
             return MeshAuth.NO_CERTIFICATE;
         }
         SSLSession session = ssl.engine().getSession();
-        Certificate[] chain = role == MeshAuth.Role.ACCEPTOR ? session.getLocalCertificates() : session.getPeerCertificates();
+        Certificate[] chain =
+                role == MeshAuth.Role.ACCEPTOR ? session.getLocalCertificates() : session.getPeerCertificates();
         if (chain == null || chain.length == 0) {
             throw new SSLPeerUnverifiedException("no certificate");
         }
@@ -210,7 +222,11 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ProtocolViolation v = Denials.violation(cause);
         if (!finished) {
-            fail(ctx, MeshEvent.PROTOCOL_ERROR, v != null ? v.getMessage() : cause.getClass().getSimpleName(), false);
+            fail(
+                    ctx,
+                    MeshEvent.PROTOCOL_ERROR,
+                    v != null ? v.getMessage() : cause.getClass().getSimpleName(),
+                    false);
         } else {
             ctx.fireExceptionCaught(cause);
         }
@@ -218,8 +234,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (!finished && (evt instanceof ChannelInputShutdownEvent
-                || evt instanceof SslCloseCompletionEvent)) {
+        if (!finished && (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent)) {
             ctx.close();
         }
         super.userEventTriggered(ctx, evt);

@@ -66,8 +66,8 @@ public final class MeshKey {
         }
         for (int i = 0; i < s.length(); i++) {
             if (Character.digit(s.charAt(i), 16) < 0) {
-                throw new MeshKeyException(what + " must be " + HEX_LENGTH + " hex characters; character " + (i + 1)
-                        + " is not hex");
+                throw new MeshKeyException(
+                        what + " must be " + HEX_LENGTH + " hex characters; character " + (i + 1) + " is not hex");
             }
         }
         return HexFormat.of().parseHex(s);
@@ -84,7 +84,8 @@ public final class MeshKey {
             }
             return parse(new String(Files.readAllBytes(file), StandardCharsets.US_ASCII));
         } catch (IOException e) {
-            throw new MeshKeyException("cannot read mesh key file " + file + ": " + e.getClass().getSimpleName());
+            throw new MeshKeyException(
+                    "cannot read mesh key file " + file + ": " + e.getClass().getSimpleName());
         } catch (MeshKeyException e) {
             throw e.getMessage().contains(file.toString()) ? e : new MeshKeyException(file + ": " + e.getMessage());
         }
@@ -124,7 +125,9 @@ public final class MeshKey {
 
     /** Every key a sibling may prove: the current one, and during a rotation the other. */
     java.util.List<byte[]> accepted() {
-        return alsoAccepted == null ? java.util.List.of(key.clone()) : java.util.List.of(key.clone(), alsoAccepted.clone());
+        return alsoAccepted == null
+                ? java.util.List.of(key.clone())
+                : java.util.List.of(key.clone(), alsoAccepted.clone());
     }
 
     @Override

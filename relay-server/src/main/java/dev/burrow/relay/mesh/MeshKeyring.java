@@ -28,6 +28,7 @@ final class MeshKeyring {
     private final RelayMetrics metrics;
     /** Called with the new key after a reload, to cut links that proved a key no longer accepted. */
     private final Consumer<MeshKey> reloaded;
+
     private final AtomicLong reloads = new AtomicLong();
 
     // Guarded by lock (written under it; read without it through the volatiles).
@@ -35,6 +36,7 @@ final class MeshKeyring {
     private volatile MeshKey key;
     /** Last modification time and size of the key file the current key came from (or failed from). */
     private volatile long stamp;
+
     private volatile long checkedNanos;
 
     MeshKeyring(MeshKey key, Path keyFile, RelayMetrics metrics, Consumer<MeshKey> reloaded) {
@@ -115,7 +117,8 @@ final class MeshKeyring {
                     .addKeyValue("event", "mesh_link_key_revoked")
                     .addKeyValue("direction", l.outbound ? "outbound" : "inbound")
                     .addKeyValue("peer_relay", l.peerRelayId)
-                    .log("the sibling proved a key the key file no longer holds; closing the link (it is redialled with the current key)");
+                    .log(
+                            "the sibling proved a key the key file no longer holds; closing the link (it is redialled with the current key)");
             l.channel.close();
         }
     }

@@ -83,6 +83,7 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     // Owned by the link's event loop.
     /** Keys learned over this (outbound) link. */
     final Set<NodeKey> learned = new HashSet<>();
+
     private long unwritableSince;
     private ScheduledFuture<?> writeCheck;
     private ScheduledFuture<?> keepalive;
@@ -91,7 +92,12 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
         this(mesh, channel, outbound, peerRelayId, peerAddress, null);
     }
 
-    MeshLink(MeshNode mesh, Channel channel, boolean outbound, String peerRelayId, InetSocketAddress peerAddress,
+    MeshLink(
+            MeshNode mesh,
+            Channel channel,
+            boolean outbound,
+            String peerRelayId,
+            InetSocketAddress peerAddress,
             byte[] provenKey) {
         this.provenKey = provenKey;
         this.mesh = mesh;
@@ -104,8 +110,12 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         ctx.pipeline().addBefore(ctx.name(), "mesh-idle", new IdleStateHandler(IDLE_SECONDS, 0, 0));
-        keepalive = ctx.executor().scheduleAtFixedRate(() -> enqueueControl(new MeshFrame.Keepalive()),
-                KEEPALIVE_SECONDS, KEEPALIVE_SECONDS, TimeUnit.SECONDS);
+        keepalive = ctx.executor()
+                .scheduleAtFixedRate(
+                        () -> enqueueControl(new MeshFrame.Keepalive()),
+                        KEEPALIVE_SECONDS,
+                        KEEPALIVE_SECONDS,
+                        TimeUnit.SECONDS);
     }
 
     /** Queues a datagram (ownership moves here); the oldest is dropped when the queue is full. Any thread. */
@@ -200,7 +210,8 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
                 unwritableSince = System.nanoTime();
             }
             if (writeCheck == null || writeCheck.isDone()) {
-                writeCheck = channel.eventLoop().schedule(this::checkWriteTimeout, WRITE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+                writeCheck = channel.eventLoop()
+                        .schedule(this::checkWriteTimeout, WRITE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
             }
         }
     }
@@ -214,7 +225,8 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
                     .log("mesh link write timeout");
             channel.close();
         } else if (unwritableSince != 0) {
-            writeCheck = channel.eventLoop().schedule(this::checkWriteTimeout, WRITE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
+            writeCheck =
+                    channel.eventLoop().schedule(this::checkWriteTimeout, WRITE_TIMEOUT_NANOS, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -236,19 +248,23 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
                 case MeshFrame.Names n when outbound -> mesh.namesAnnounced(this, n.entries());
                 case MeshFrame.CircuitAccepted a when outbound -> mesh.circuitAccepted(this, a);
                 case MeshFrame.CircuitRejected r when outbound -> mesh.circuitRejected(this, r);
-                case MeshFrame.Datagram d when !outbound -> {
+                case MeshFrame.Datagram d
+                when !outbound -> {
                     msg = null; // ownership moves on
                     mesh.deliver(d);
                 }
                 case MeshFrame.CircuitRequest r when !outbound -> mesh.circuitRequested(this, r);
-                case MeshFrame.Keepalive k -> { }
+                case MeshFrame.Keepalive k -> {}
                 case MeshFrame.Unknown u -> mesh.metrics().unknownFrame();
                 default -> {
                     mesh.metrics().meshEvent(MeshEvent.PROTOCOL_ERROR);
                     log.atWarn()
                             .addKeyValue("event", "mesh_protocol_error")
                             .addKeyValue("peer_relay", peerRelayId)
-                            .log("unexpected {} on an {} link", msg.getClass().getSimpleName(), outbound ? "outbound" : "inbound");
+                            .log(
+                                    "unexpected {} on an {} link",
+                                    msg.getClass().getSimpleName(),
+                                    outbound ? "outbound" : "inbound");
                     ctx.close();
                 }
             }
@@ -259,7 +275,8 @@ final class MeshLink extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent || evt instanceof ChannelInputShutdownEvent
+        if (evt instanceof IdleStateEvent
+                || evt instanceof ChannelInputShutdownEvent
                 || evt instanceof SslCloseCompletionEvent) {
             ctx.close(); // the sibling closed its side (connections allow half-closure for circuits): the link is over
         }

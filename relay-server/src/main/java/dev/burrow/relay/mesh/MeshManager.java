@@ -6,9 +6,9 @@ import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.RelayMesh;
 import dev.burrow.relay.server.circuit.MeshCircuits;
+import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.MeshRouter;
-import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import io.netty.channel.ChannelPipeline;
@@ -70,8 +70,14 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     private final MeshPeers peers;
     private final MeshForwarding forwarding;
 
-    private MeshManager(RelayContext rc, MeshKey key, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
-            boolean tls, Resolver resolver) throws SSLException {
+    private MeshManager(
+            RelayContext rc,
+            MeshKey key,
+            EventLoopGroup group,
+            Class<? extends SocketChannel> channelClass,
+            boolean tls,
+            Resolver resolver)
+            throws SSLException {
         this.config = rc.config();
         RelayConfig.Mesh mesh = config.mesh();
         RANDOM.nextBytes(instanceId);
@@ -80,12 +86,33 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         EventLoop loop = group.next();
         this.keyring = new MeshKeyring(key, mesh.keyFile(), metrics, this::cutLinksNoLongerAccepted);
         this.presence = new MeshPresence(rc.registry(), metrics);
-        MeshConnections connections = new MeshConnections(this, loop, channelClass, RelayDefaults.WATER_MARK,
-                config.timeouts().handshake(), tls);
-        this.peers = new MeshPeers(this, connections, presence, keyring, metrics, mesh.peers(), defaultPort(config), resolver,
-                () -> new MeshCircuitEnds.Acceptor(rc), loop);
-        this.forwarding = new MeshForwarding(presence, connections, rc.registry(), rc.circuits(), metrics, loop,
-                config.limits().pendingCircuitsPerClient(), config.timeouts().circuitToken());
+        MeshConnections connections = new MeshConnections(
+                this,
+                loop,
+                channelClass,
+                RelayDefaults.WATER_MARK,
+                config.timeouts().handshake(),
+                tls);
+        this.peers = new MeshPeers(
+                this,
+                connections,
+                presence,
+                keyring,
+                metrics,
+                mesh.peers(),
+                defaultPort(config),
+                resolver,
+                () -> new MeshCircuitEnds.Acceptor(rc),
+                loop);
+        this.forwarding = new MeshForwarding(
+                presence,
+                connections,
+                rc.registry(),
+                rc.circuits(),
+                metrics,
+                loop,
+                config.limits().pendingCircuitsPerClient(),
+                config.timeouts().circuitToken());
     }
 
     /**
@@ -95,8 +122,12 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
      *
      * @return the mesh, or null when meshing is off
      */
-    public static MeshManager create(RelayContext rc, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
-            boolean tls, Resolver resolver) {
+    public static MeshManager create(
+            RelayContext rc,
+            EventLoopGroup group,
+            Class<? extends SocketChannel> channelClass,
+            boolean tls,
+            Resolver resolver) {
         RelayConfig.Mesh cfg = rc.config().mesh();
         if (!cfg.configured()) {
             return null;
@@ -104,7 +135,9 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         if (cfg.keyFile() == null) {
             log.atError()
                     .addKeyValue("event", "mesh_disabled")
-                    .log("mesh.peers is set but mesh.key-file is not: meshing is OFF (an unauthenticated mesh is never used). Set mesh.key-file (env {}) to a file of 64 hex characters.", RelayConfigLoader.envName("mesh.key-file"));
+                    .log(
+                            "mesh.peers is set but mesh.key-file is not: meshing is OFF (an unauthenticated mesh is never used). Set mesh.key-file (env {}) to a file of 64 hex characters.",
+                            RelayConfigLoader.envName("mesh.key-file"));
             return null;
         }
         MeshKey key;

@@ -50,12 +50,14 @@ final class MeshPeers {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Redial backoff: first retry soon (a sibling restarting), then at most every 30 s. */
     static final Duration MIN_BACKOFF = Duration.ofMillis(500);
+
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     /**
      * A sibling dialled us from an address our peer list does not hold yet (a new pod, whose DNS
      * record our resolver has not seen): names are resolved again this often, this many times.
      */
     static final Duration EARLY_RESOLVE_STEP = Duration.ofSeconds(1);
+
     static final int EARLY_RESOLVES = 5;
 
     private static final class Peer {
@@ -66,6 +68,7 @@ final class MeshPeers {
         int failures;
         /** One dial finished (linked, refused, self or unreachable): counts for the first sync. */
         boolean attempted;
+
         ScheduledFuture<?> redial;
 
         Peer(InetSocketAddress address) {
@@ -84,6 +87,7 @@ final class MeshPeers {
     private final MeshManager.Resolver resolver;
     /** Builds the handler that takes over an accepted circuit connection after the handshake. */
     private final Supplier<ChannelHandler> circuitAcceptor;
+
     private final EventLoop loop;
     private final ScheduledExecutorService resolverThread;
     private final long startNanos = System.nanoTime();
@@ -99,14 +103,23 @@ final class MeshPeers {
     // Read from any thread.
     /** IPs of the listed siblings (read by the connection gate on accept threads). */
     private volatile Set<InetAddress> siblingIps = Set.of();
+
     private volatile boolean firstSync;
     private volatile long minBackoffMillis = MIN_BACKOFF.toMillis();
     private volatile long maxBackoffMillis = MAX_BACKOFF.toMillis();
     /** Authenticated links we dialled (learn presence, send traffic). */
     private final Set<MeshLink> outboundLinks = ConcurrentHashMap.newKeySet();
 
-    MeshPeers(MeshNode node, MeshConnections connections, MeshPresence presence, MeshKeyring keyring, RelayMetrics metrics,
-            List<String> peerNames, int defaultPort, MeshManager.Resolver resolver, Supplier<ChannelHandler> circuitAcceptor,
+    MeshPeers(
+            MeshNode node,
+            MeshConnections connections,
+            MeshPresence presence,
+            MeshKeyring keyring,
+            RelayMetrics metrics,
+            List<String> peerNames,
+            int defaultPort,
+            MeshManager.Resolver resolver,
+            Supplier<ChannelHandler> circuitAcceptor,
             EventLoop loop) {
         this.node = node;
         this.connections = connections;
@@ -286,42 +299,51 @@ final class MeshPeers {
         if (closed || p.removed || p.self || p.channel != null) {
             return; // one outbound connection per address at a time
         }
-        Channel ch = connections.connect(p.address, MeshProtocol.Purpose.LINK, new MeshHandshake.Done() {
-            @Override
-            public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
-                p.failures = 0;
-                p.attempted = true;
-                MeshLink link = new MeshLink(node, ctx.channel(), true, peer.relayId(), p.address,
-                        ((MeshHandshake) ctx.handler()).provenKey());
-                ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
-                outboundLinks.add(link);
-                keyring.cutIfRevoked(link);
-                metrics.meshEvent(MeshEvent.LINK_UP);
-                log.atInfo()
-                        .addKeyValue("event", "mesh_link_up")
-                        .addKeyValue("direction", "outbound")
-                        .addKeyValue("peer_relay", peer.relayId())
-                        .addKeyValue("address", p.address)
-                        .log("mesh link up");
-                checkFirstSync();
-            }
+        Channel ch = connections
+                .connect(p.address, MeshProtocol.Purpose.LINK, new MeshHandshake.Done() {
+                    @Override
+                    public void authenticated(
+                            ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                        p.failures = 0;
+                        p.attempted = true;
+                        MeshLink link = new MeshLink(
+                                node,
+                                ctx.channel(),
+                                true,
+                                peer.relayId(),
+                                p.address,
+                                ((MeshHandshake) ctx.handler()).provenKey());
+                        ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
+                        outboundLinks.add(link);
+                        keyring.cutIfRevoked(link);
+                        metrics.meshEvent(MeshEvent.LINK_UP);
+                        log.atInfo()
+                                .addKeyValue("event", "mesh_link_up")
+                                .addKeyValue("direction", "outbound")
+                                .addKeyValue("peer_relay", peer.relayId())
+                                .addKeyValue("address", p.address)
+                                .log("mesh link up");
+                        checkFirstSync();
+                    }
 
-            @Override
-            public void failed(boolean self) {
-                if (self) {
-                    loop.execute(() -> p.self = true);
-                }
-            }
-        }).channel();
+                    @Override
+                    public void failed(boolean self) {
+                        if (self) {
+                            loop.execute(() -> p.self = true);
+                        }
+                    }
+                })
+                .channel();
         p.channel = ch;
-        ch.closeFuture().addListener(f -> loop.execute(() -> {
-            if (p.channel == ch) {
-                p.channel = null;
-            }
-            p.attempted = true;
-            checkFirstSync();
-            scheduleRedial(p);
-        }));
+        ch.closeFuture()
+                .addListener(f -> loop.execute(() -> {
+                    if (p.channel == ch) {
+                        p.channel = null;
+                    }
+                    p.attempted = true;
+                    checkFirstSync();
+                    scheduleRedial(p);
+                }));
     }
 
     private void scheduleRedial(Peer p) {
@@ -343,10 +365,13 @@ final class MeshPeers {
     void install(ChannelPipeline p, String after) {
         p.addAfter(after, "mesh-decoder", new MeshFrameDecoder());
         p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
-        p.addAfter("mesh-encoder", "mesh-handshake", new MeshHandshake(node, MeshAuth.Role.ACCEPTOR, null,
-                new MeshHandshake.Done() {
+        p.addAfter(
+                "mesh-encoder",
+                "mesh-handshake",
+                new MeshHandshake(node, MeshAuth.Role.ACCEPTOR, null, new MeshHandshake.Done() {
                     @Override
-                    public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                    public void authenticated(
+                            ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
                         accepted(ctx, purpose, peer);
                     }
 
@@ -382,8 +407,8 @@ final class MeshPeers {
             return; // the circuit attach handler ends the handshake deadline
         }
         HandshakeDeadline.established(ctx.channel());
-        MeshLink link = new MeshLink(node, ctx.channel(), false, peer.relayId(), null,
-                ((MeshHandshake) ctx.handler()).provenKey());
+        MeshLink link = new MeshLink(
+                node, ctx.channel(), false, peer.relayId(), null, ((MeshHandshake) ctx.handler()).provenKey());
         ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
         metrics.meshEvent(MeshEvent.LINK_UP);
         log.atInfo()
@@ -415,9 +440,10 @@ final class MeshPeers {
 
     int dialFailures(InetSocketAddress address) throws Exception {
         return loop.submit(() -> {
-            Peer p = peers.get(address);
-            return p == null ? 0 : p.failures;
-        }).get(5, TimeUnit.SECONDS);
+                    Peer p = peers.get(address);
+                    return p == null ? 0 : p.failures;
+                })
+                .get(5, TimeUnit.SECONDS);
     }
 
     void breakOutboundLinks() {

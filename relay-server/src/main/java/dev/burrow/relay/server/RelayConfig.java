@@ -21,19 +21,55 @@ import java.util.Set;
  * @param mesh sibling relays to mesh with ({@link Mesh#NONE} = a lone relay)
  * @param ingress public ingress (off by default)
  */
-public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-        String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh,
+public record RelayConfig(
+        InetSocketAddress listen,
+        InetSocketAddress adminListen,
+        InetSocketAddress stunListen,
+        String relayId,
+        String transport,
+        Tls tls,
+        Auth auth,
+        Limits limits,
+        Timeouts timeouts,
+        Mesh mesh,
         dev.burrow.relay.server.ingress.IngressConfig ingress) {
 
-    public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts) {
+    public RelayConfig(
+            InetSocketAddress listen,
+            InetSocketAddress adminListen,
+            InetSocketAddress stunListen,
+            String relayId,
+            String transport,
+            Tls tls,
+            Auth auth,
+            Limits limits,
+            Timeouts timeouts) {
         this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, Mesh.NONE);
     }
 
     /** Without public ingress. */
-    public RelayConfig(InetSocketAddress listen, InetSocketAddress adminListen, InetSocketAddress stunListen,
-            String relayId, String transport, Tls tls, Auth auth, Limits limits, Timeouts timeouts, Mesh mesh) {
-        this(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh,
+    public RelayConfig(
+            InetSocketAddress listen,
+            InetSocketAddress adminListen,
+            InetSocketAddress stunListen,
+            String relayId,
+            String transport,
+            Tls tls,
+            Auth auth,
+            Limits limits,
+            Timeouts timeouts,
+            Mesh mesh) {
+        this(
+                listen,
+                adminListen,
+                stunListen,
+                relayId,
+                transport,
+                tls,
+                auth,
+                limits,
+                timeouts,
+                mesh,
                 dev.burrow.relay.server.ingress.IngressConfig.disabled());
     }
 
@@ -87,7 +123,8 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
      *     bytes; relay TLS around it only encrypts ciphertext twice. Control connections, enrolment
      *     and WebSocket always need TLS. See docs/protocol.md, "Circuit connections".
      */
-    public record Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames, boolean plainCircuits) {
+    public record Tls(
+            TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames, boolean plainCircuits) {
         public Tls(TlsMode mode, Path cert, Path key, Path devDir, List<String> devHostNames) {
             this(mode, cert, key, devDir, devHostNames, true);
         }
@@ -117,8 +154,15 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
      * @param requiredTags CA mode: a certificate must carry all of these tags
      * @param webhookFailOpen admit when the webhook fails (explicit opt-in; logged loudly)
      */
-    public record Auth(AdmissionMode mode, List<String> allow, Path allowFile, List<Path> caFiles, Set<String> requiredTags,
-            URI webhookUrl, Duration webhookTimeout, boolean webhookFailOpen) {
+    public record Auth(
+            AdmissionMode mode,
+            List<String> allow,
+            Path allowFile,
+            List<Path> caFiles,
+            Set<String> requiredTags,
+            URI webhookUrl,
+            Duration webhookTimeout,
+            boolean webhookFailOpen) {
         public Auth {
             Objects.requireNonNull(mode, "auth.mode");
             allow = allow == null ? List.of() : List.copyOf(allow);
@@ -128,46 +172,76 @@ public record RelayConfig(InetSocketAddress listen, InetSocketAddress adminListe
         }
     }
 
-    public record Limits(int maxClients, int maxHandshakes, double ipConnectRate, int ipConnectBurst,
-            long clientBytesPerSecond, long clientBurstBytes, int sendQueueDepth, int controlQueueDepth,
-            int pendingCircuitsPerClient, int activeCircuitsPerClient, int maxHandshakesPerSource) {
+    public record Limits(
+            int maxClients,
+            int maxHandshakes,
+            double ipConnectRate,
+            int ipConnectBurst,
+            long clientBytesPerSecond,
+            long clientBurstBytes,
+            int sendQueueDepth,
+            int controlQueueDepth,
+            int pendingCircuitsPerClient,
+            int activeCircuitsPerClient,
+            int maxHandshakesPerSource) {
 
         public static Limits defaults() {
-            return new Limits(RelayDefaults.MAX_CLIENTS, RelayDefaults.MAX_HANDSHAKES_IN_FLIGHT,
-                    RelayDefaults.IP_CONNECT_RATE, RelayDefaults.IP_CONNECT_BURST, RelayDefaults.CLIENT_BYTES_PER_SECOND,
-                    RelayDefaults.CLIENT_BURST_BYTES, RelayDefaults.SEND_QUEUE_DEPTH, RelayDefaults.CONTROL_QUEUE_DEPTH,
-                    RelayDefaults.PENDING_CIRCUITS_PER_CLIENT, RelayDefaults.ACTIVE_CIRCUITS_PER_CLIENT,
+            return new Limits(
+                    RelayDefaults.MAX_CLIENTS,
+                    RelayDefaults.MAX_HANDSHAKES_IN_FLIGHT,
+                    RelayDefaults.IP_CONNECT_RATE,
+                    RelayDefaults.IP_CONNECT_BURST,
+                    RelayDefaults.CLIENT_BYTES_PER_SECOND,
+                    RelayDefaults.CLIENT_BURST_BYTES,
+                    RelayDefaults.SEND_QUEUE_DEPTH,
+                    RelayDefaults.CONTROL_QUEUE_DEPTH,
+                    RelayDefaults.PENDING_CIRCUITS_PER_CLIENT,
+                    RelayDefaults.ACTIVE_CIRCUITS_PER_CLIENT,
                     RelayDefaults.MAX_HANDSHAKES_PER_SOURCE);
         }
     }
 
-    public record Timeouts(Duration handshake, Duration write, Duration keepalive, Duration clientIdle,
-            Duration circuitToken, Duration circuitIdle) {
+    public record Timeouts(
+            Duration handshake,
+            Duration write,
+            Duration keepalive,
+            Duration clientIdle,
+            Duration circuitToken,
+            Duration circuitIdle) {
 
         public static Timeouts defaults() {
-            return new Timeouts(RelayDefaults.HANDSHAKE_TIMEOUT, RelayDefaults.WRITE_TIMEOUT,
-                    RelayDefaults.KEEPALIVE_INTERVAL, RelayDefaults.CLIENT_IDLE_TIMEOUT, RelayDefaults.CIRCUIT_TOKEN_TTL,
+            return new Timeouts(
+                    RelayDefaults.HANDSHAKE_TIMEOUT,
+                    RelayDefaults.WRITE_TIMEOUT,
+                    RelayDefaults.KEEPALIVE_INTERVAL,
+                    RelayDefaults.CLIENT_IDLE_TIMEOUT,
+                    RelayDefaults.CIRCUIT_TOKEN_TTL,
                     RelayDefaults.CIRCUIT_IDLE_TIMEOUT);
         }
     }
 
     public RelayConfig withLimits(Limits l) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, mesh, ingress);
+        return new RelayConfig(
+                listen, adminListen, stunListen, relayId, transport, tls, auth, l, timeouts, mesh, ingress);
     }
 
     public RelayConfig withAuth(Auth a) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, mesh, ingress);
+        return new RelayConfig(
+                listen, adminListen, stunListen, relayId, transport, tls, a, limits, timeouts, mesh, ingress);
     }
 
     public RelayConfig withMesh(Mesh m) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m, ingress);
+        return new RelayConfig(
+                listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m, ingress);
     }
 
     public RelayConfig withIngress(dev.burrow.relay.server.ingress.IngressConfig i) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh, i);
+        return new RelayConfig(
+                listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh, i);
     }
 
     public RelayConfig withTimeouts(Timeouts t) {
-        return new RelayConfig(listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, mesh, ingress);
+        return new RelayConfig(
+                listen, adminListen, stunListen, relayId, transport, tls, auth, limits, t, mesh, ingress);
     }
 }

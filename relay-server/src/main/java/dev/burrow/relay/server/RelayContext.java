@@ -135,18 +135,33 @@ public final class RelayContext {
         this.metrics = b.metrics;
         this.authenticator = b.authenticator;
         this.enrolment = b.enrolment;
-        this.rateLimit = new ClientRateLimit(config.limits().clientBytesPerSecond(),
+        this.rateLimit = new ClientRateLimit(
+                config.limits().clientBytesPerSecond(),
                 Math.max(config.limits().clientBurstBytes(), RelayDefaults.MIN_CLIENT_BURST_BYTES));
-        PeerWatchers watchers = b.watchers != null ? b.watchers
-                : new PeerWatchers(RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL);
-        this.registry = new ClientRegistry(watchers, metrics, new MeshPresence(), name -> mesh().names().lookupName(name),
-                b.nameHolders);
-        this.gate = new ConnectionGate(config.limits().ipConnectRate(), config.limits().ipConnectBurst(),
-                RelayDefaults.IP_LIMITER_ENTRIES, config.limits().maxHandshakes(), config.limits().maxHandshakesPerSource(), metrics,
+        PeerWatchers watchers = b.watchers != null
+                ? b.watchers
+                : new PeerWatchers(
+                        RelayDefaults.WATCHED_PEERS, RelayDefaults.WATCHERS_PER_PEER, RelayDefaults.WATCH_TTL);
+        this.registry = new ClientRegistry(
+                watchers, metrics, new MeshPresence(), name -> mesh().names().lookupName(name), b.nameHolders);
+        this.gate = new ConnectionGate(
+                config.limits().ipConnectRate(),
+                config.limits().ipConnectBurst(),
+                RelayDefaults.IP_LIMITER_ENTRIES,
+                config.limits().maxHandshakes(),
+                config.limits().maxHandshakesPerSource(),
+                metrics,
                 ip -> mesh().isSibling(ip));
         this.ingress = b.ingress != null ? b.ingress.apply(this) : PublicIngress.disabled(metrics);
-        this.circuits = new CircuitManager(registry, config.limits(), config.timeouts().circuitToken(),
-                config.timeouts().circuitIdle(), metrics, this::draining, new MeshCircuitsLate(), ingress);
+        this.circuits = new CircuitManager(
+                registry,
+                config.limits(),
+                config.timeouts().circuitToken(),
+                config.timeouts().circuitIdle(),
+                metrics,
+                this::draining,
+                new MeshCircuitsLate(),
+                ingress);
         RelayMesh m = b.mesh.create(this);
         this.mesh = m == null ? RelayMesh.NONE : m;
     }

@@ -95,9 +95,11 @@ public final class RelayDefaults {
     public static final Duration WATCH_TTL = Duration.ofMinutes(2);
     /** PEER_GONE(NOT_HERE) notices per sender: 1 per second, burst 3 (DERP's peer-gone limiter). */
     public static final double PEER_GONE_NOTICE_RATE = 1;
+
     public static final int PEER_GONE_NOTICE_BURST = 3;
     /** Webhook admission: answer within 5 s, body at most 4 KiB, else deny (fail closed). */
     public static final Duration WEBHOOK_TIMEOUT = Duration.ofSeconds(5);
+
     public static final int WEBHOOK_MAX_BODY = 4 * 1024;
 
     /** How often mesh peer names are resolved again: pods come and go; DNS TTLs in clusters are ~30 s. */

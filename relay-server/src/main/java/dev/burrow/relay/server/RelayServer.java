@@ -64,6 +64,7 @@ public final class RelayServer implements AutoCloseable {
     private final PrometheusMeterRegistry prometheus;
     /** JVM and process meters on the relay's own registry (null when the caller brought the metrics). */
     private final AutoCloseable runtimeMeters;
+
     private final ClientAdmission admissionOverride;
     private final NodeVerifier verifierOverride;
     private final EnrolmentEndpoint enrolment;
@@ -87,7 +88,8 @@ public final class RelayServer implements AutoCloseable {
 
     private RelayServer(Builder b) {
         this.config = b.config;
-        this.transport = b.transport != null ? b.transport
+        this.transport = b.transport != null
+                ? b.transport
                 : new TransportSelector().selectFromEnvironment(TransportKind.parse(b.config.transport()));
         if (b.metrics != null) {
             this.metrics = b.metrics;
@@ -190,7 +192,8 @@ public final class RelayServer implements AutoCloseable {
         if (started) {
             return this;
         }
-        ClientAdmission admission = admissionOverride != null ? admissionOverride : AdmissionFactory.admission(config.auth());
+        ClientAdmission admission =
+                admissionOverride != null ? admissionOverride : AdmissionFactory.admission(config.auth());
         NodeVerifier verifier = verifierOverride != null ? verifierOverride : AdmissionFactory.verifier(config.auth());
         SslContext ssl = sslOverride != null ? sslOverride : sslContext();
 
@@ -200,15 +203,28 @@ public final class RelayServer implements AutoCloseable {
         context = RelayContext.builder(config, metrics, new ClientAuthenticator(verifier, admission))
                 .enrolment(enrolment)
                 .nameHolders(nameHolders)
-                .ingress(config.ingress().enabled()
-                        ? rc -> new IngressManager(config.ingress(), metrics, transport, bossGroup, workerGroup,
-                                config.timeouts().circuitToken(), rc::draining, tls)
-                        : null)
+                .ingress(
+                        config.ingress().enabled()
+                                ? rc -> new IngressManager(
+                                        config.ingress(),
+                                        metrics,
+                                        transport,
+                                        bossGroup,
+                                        workerGroup,
+                                        config.timeouts().circuitToken(),
+                                        rc::draining,
+                                        tls)
+                                : null)
                 .mesh(rc -> MeshManager.create(rc, workerGroup, transport.socketChannel(), tls, meshResolver))
                 .build();
         mesh = context.mesh() instanceof MeshManager m ? m : null;
-        metrics.bindGauges(context, c -> c.registry().size(), RelayContext::queuedDatagrams,
-                c -> c.circuits().pendingCount(), c -> c.circuits().activeCount(), c -> c.draining() ? 1 : 0);
+        metrics.bindGauges(
+                context,
+                c -> c.registry().size(),
+                RelayContext::queuedDatagrams,
+                c -> c.circuits().pendingCount(),
+                c -> c.circuits().activeCount(),
+                c -> c.draining() ? 1 : 0);
         metrics.transport(transport.kind().configName());
 
         try {
@@ -227,13 +243,21 @@ public final class RelayServer implements AutoCloseable {
                 log.atWarn()
                         .addKeyValue("event", "ingress_enabled")
                         .addKeyValue("bind", config.ingress().bindAddress().getHostAddress())
-                        .addKeyValue("ports", config.ingress().hasRange()
-                                ? config.ingress().portFirst() + "-" + config.ingress().portLast() : "static")
+                        .addKeyValue(
+                                "ports",
+                                config.ingress().hasRange()
+                                        ? config.ingress().portFirst() + "-"
+                                                + config.ingress().portLast()
+                                        : "static")
                         .log("public ingress is on: this relay sees the plaintext of public connections");
             }
             context.mesh().start();
             if (config.adminListen() != null) {
-                admin = AdminServer.start(config.adminListen(), workerGroup, transport.serverSocketChannel(), this::ready,
+                admin = AdminServer.start(
+                        config.adminListen(),
+                        workerGroup,
+                        transport.serverSocketChannel(),
+                        this::ready,
                         () -> prometheus == null ? "" : prometheus.scrape());
             }
             if (config.stunListen() != null) {
@@ -256,7 +280,8 @@ public final class RelayServer implements AutoCloseable {
                 .addKeyValue("listen", address())
                 .addKeyValue("admin", admin == null ? "off" : admin.address())
                 .addKeyValue("stun", config.stunListen() == null ? "off" : config.stunListen())
-                .addKeyValue("tls", ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT))
+                .addKeyValue(
+                        "tls", ssl == null ? "none" : config.tls().mode().name().toLowerCase(Locale.ROOT))
                 .addKeyValue("admission", admission.describe())
                 .addKeyValue("transport", transport.kind().configName())
                 .addKeyValue("relay_id", config.relayId())
@@ -354,13 +379,17 @@ public final class RelayServer implements AutoCloseable {
      * so that a new pod does not take agents before it knows the fleet.
      */
     public boolean ready() {
-        return started && !closed && context != null && !context.draining() && context.mesh().synced();
+        return started
+                && !closed
+                && context != null
+                && !context.draining()
+                && context.mesh().synced();
     }
 
     /** Replaces the per-client read rate limit live (0 = unlimited); connected clients pick it up on their next frame. */
     public void updateClientRateLimit(long bytesPerSecond, long burstBytes) {
-        context.rateLimit(new RelayContext.ClientRateLimit(bytesPerSecond,
-                Math.max(burstBytes, RelayDefaults.MIN_CLIENT_BURST_BYTES)));
+        context.rateLimit(new RelayContext.ClientRateLimit(
+                bytesPerSecond, Math.max(burstBytes, RelayDefaults.MIN_CLIENT_BURST_BYTES)));
         log.atInfo()
                 .addKeyValue("event", "rate_limit_reloaded")
                 .addKeyValue("bytes_per_second", bytesPerSecond)
@@ -399,18 +428,22 @@ public final class RelayServer implements AutoCloseable {
                 t.setDaemon(true);
                 return t;
             });
-            poller.scheduleWithFixedDelay(() -> {
-                boolean empty = clientCount() == 0 && activeCircuits() == 0 && pendingCircuits() == 0;
-                if (empty || System.nanoTime() - deadline >= 0 || closed) {
-                    log.atInfo()
-                            .addKeyValue("event", "relay_drained")
-                            .addKeyValue("clients_left", clientCount())
-                            .addKeyValue("circuits_left", activeCircuits())
-                            .log("relay drained");
-                    poller.shutdown();
-                    close();
-                }
-            }, 50, 50, TimeUnit.MILLISECONDS);
+            poller.scheduleWithFixedDelay(
+                    () -> {
+                        boolean empty = clientCount() == 0 && activeCircuits() == 0 && pendingCircuits() == 0;
+                        if (empty || System.nanoTime() - deadline >= 0 || closed) {
+                            log.atInfo()
+                                    .addKeyValue("event", "relay_drained")
+                                    .addKeyValue("clients_left", clientCount())
+                                    .addKeyValue("circuits_left", activeCircuits())
+                                    .log("relay drained");
+                            poller.shutdown();
+                            close();
+                        }
+                    },
+                    50,
+                    50,
+                    TimeUnit.MILLISECONDS);
         }
         return terminated;
     }
@@ -454,9 +487,7 @@ public final class RelayServer implements AutoCloseable {
             if (bossGroup != null) {
                 bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
             }
-            log.atInfo()
-                    .addKeyValue("event", "relay_stopped")
-                    .log("relay stopped");
+            log.atInfo().addKeyValue("event", "relay_stopped").log("relay stopped");
             if (runtimeMeters != null) {
                 try {
                     runtimeMeters.close();

@@ -14,7 +14,8 @@ import java.net.InetSocketAddress;
 final class StunEmbedding {
     private StunEmbedding() {}
 
-    static StunServer start(InetSocketAddress address, Transport transport, EventLoopGroup group, MeterRegistry registryOrNull)
+    static StunServer start(
+            InetSocketAddress address, Transport transport, EventLoopGroup group, MeterRegistry registryOrNull)
             throws IOException {
         StunMetrics metrics = registryOrNull == null ? StunMetrics.NOOP : new MicrometerStunMetrics(registryOrNull);
         return StunServer.start(StunServerConfig.udp(address), group, transport.datagramChannel(), null, metrics);

@@ -27,14 +27,16 @@ class ProtocolDocTablesTest {
     @Test
     void relayFrameTableMatchesFrameType() throws IOException {
         Map<String, Integer> documented = table("| code | name | dir | payload | max |");
-        assertThat(documented).as("relay frames in docs/protocol.md (code by name) against FrameType")
+        assertThat(documented)
+                .as("relay frames in docs/protocol.md (code by name) against FrameType")
                 .containsExactlyInAnyOrderEntriesOf(byName(FrameType.values(), FrameType::name, FrameType::code));
     }
 
     @Test
     void meshFrameTableMatchesMeshFrameType() throws IOException {
         Map<String, Integer> documented = table("| code | frame | direction | payload |");
-        assertThat(documented).as("mesh frames in docs/protocol.md (code by name) against MeshFrameType")
+        assertThat(documented)
+                .as("mesh frames in docs/protocol.md (code by name) against MeshFrameType")
                 .containsExactlyInAnyOrderEntriesOf(
                         byName(MeshFrameType.values(), MeshFrameType::name, MeshFrameType::code));
     }

@@ -59,19 +59,23 @@ class MeshCodecTest {
                 .isEqualTo("01" + "00000036" + "0001" + "02" + "01".repeat(16) + "02".repeat(32) + "02" + "7231");
         assertThat(hex(new MeshFrame.Auth(filled(32, 3)))).isEqualTo("02" + "00000020" + "03".repeat(32));
         assertThat(hex(new MeshFrame.Keepalive())).isEqualTo("0300000000");
-        assertThat(hex(new MeshFrame.Present(List.of(A, B)))).isEqualTo("10" + "00000042" + "0002" + "aa".repeat(32) + "bb".repeat(32));
+        assertThat(hex(new MeshFrame.Present(List.of(A, B))))
+                .isEqualTo("10" + "00000042" + "0002" + "aa".repeat(32) + "bb".repeat(32));
         assertThat(hex(new MeshFrame.Gone(List.of()))).isEqualTo("11" + "00000002" + "0000");
         assertThat(hex(new MeshFrame.Names(List.of(new MeshFrame.Named(A, "alice"), new MeshFrame.Named(B, "")))))
                 .isEqualTo("12" + "00000049" + "0002" + "aa".repeat(32) + "05" + "616c696365" + "bb".repeat(32) + "00");
         ByteBuf payload = Unpooled.wrappedBuffer(new byte[] {9, 8});
-        assertThat(hex(new MeshFrame.Datagram(A, B, payload))).isEqualTo("20" + "00000042" + "aa".repeat(32) + "bb".repeat(32) + "0908");
+        assertThat(hex(new MeshFrame.Datagram(A, B, payload)))
+                .isEqualTo("20" + "00000042" + "aa".repeat(32) + "bb".repeat(32) + "0908");
         payload.release();
         assertThat(hex(new MeshFrame.CircuitRequest(7, A, B, "ssh")))
-                .isEqualTo("30" + "0000004c" + "0000000000000007" + "aa".repeat(32) + "bb".repeat(32) + "03" + "737368");
+                .isEqualTo(
+                        "30" + "0000004c" + "0000000000000007" + "aa".repeat(32) + "bb".repeat(32) + "03" + "737368");
         assertThat(hex(new MeshFrame.CircuitAccepted(1, CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5)))))
                 .isEqualTo("31" + "00000038" + "0000000000000001" + "04".repeat(16) + "05".repeat(32));
         assertThat(hex(new MeshFrame.CircuitRejected(1, CircuitRejectReason.TIMEOUT, "")))
-                .isEqualTo("32" + "0000000a" + "0000000000000001" + String.format("%02x", CircuitRejectReason.TIMEOUT.code()) + "00");
+                .isEqualTo("32" + "0000000a" + "0000000000000001"
+                        + String.format("%02x", CircuitRejectReason.TIMEOUT.code()) + "00");
         assertThat(hex(new MeshFrame.CircuitAttach(CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5)))))
                 .isEqualTo("33" + "00000030" + "04".repeat(16) + "05".repeat(32));
     }
@@ -103,8 +107,11 @@ class MeshCodecTest {
 
     @Test
     void secretsAreNotPrinted() {
-        assertThat(new MeshFrame.Auth(filled(32, 0x5A)).toString()).doesNotContain("5a").doesNotContain("90");
-        assertThat(new MeshFrame.CircuitAttach(CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 0x5A))).toString())
+        assertThat(new MeshFrame.Auth(filled(32, 0x5A)).toString())
+                .doesNotContain("5a")
+                .doesNotContain("90");
+        assertThat(new MeshFrame.CircuitAttach(CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 0x5A)))
+                        .toString())
                 .doesNotContain("5a5a");
     }
 
@@ -112,12 +119,15 @@ class MeshCodecTest {
     void truncatedAndInvalidPayloadsAreViolations() {
         assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.AUTH, Unpooled.wrappedBuffer(new byte[31])))
                 .isInstanceOf(ProtocolViolation.class);
-        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.PRESENT, Unpooled.wrappedBuffer(HexFormat.of().parseHex("0002" + "aa".repeat(32)))))
+        assertThatThrownBy(() -> MeshCodec.decode(
+                        MeshFrameType.PRESENT,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex("0002" + "aa".repeat(32)))))
                 .isInstanceOf(ProtocolViolation.class);
         byte[] badPurpose = HexFormat.of().parseHex("0001" + "07" + "01".repeat(16) + "02".repeat(32) + "00");
         assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.HELLO, Unpooled.wrappedBuffer(badPurpose)))
                 .isInstanceOf(ProtocolViolation.class);
-        byte[] badService = HexFormat.of().parseHex("0000000000000001" + "aa".repeat(32) + "bb".repeat(32) + "02" + "2f2f");
+        byte[] badService =
+                HexFormat.of().parseHex("0000000000000001" + "aa".repeat(32) + "bb".repeat(32) + "02" + "2f2f");
         assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.CIRCUIT_REQUEST, Unpooled.wrappedBuffer(badService)))
                 .isInstanceOf(ProtocolViolation.class);
         byte[] tooMany = HexFormat.of().parseHex("0401");
@@ -129,22 +139,33 @@ class MeshCodecTest {
     void namesAreCheckedAgainstTheirLimitsBeforeAllocation() {
         String key = "aa".repeat(32);
         // more entries than a frame may hold: refused on the count, before reading any entry
-        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
-                String.format("%04x", MeshProtocol.MAX_NAMES_PER_FRAME + 1)))))
-                .isInstanceOf(ProtocolViolation.class).hasMessageContaining("too many names");
+        assertThatThrownBy(() -> MeshCodec.decode(
+                        MeshFrameType.NAMES,
+                        Unpooled.wrappedBuffer(
+                                HexFormat.of().parseHex(String.format("%04x", MeshProtocol.MAX_NAMES_PER_FRAME + 1)))))
+                .isInstanceOf(ProtocolViolation.class)
+                .hasMessageContaining("too many names");
         // a name longer than a node name may be (64 bytes), refused on its length byte
-        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
-                "0001" + key + "40" + "61".repeat(64))))).isInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() -> MeshCodec.decode(
+                        MeshFrameType.NAMES,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex("0001" + key + "40" + "61".repeat(64)))))
+                .isInstanceOf(ProtocolViolation.class);
         // not a node name: upper case, a leading '-', a byte outside ASCII
         for (String bad : List.of("05" + "416c696365", "02" + "2d61", "02" + "61ff")) {
-            assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
-                    "0001" + key + bad)))).isInstanceOf(ProtocolViolation.class);
+            assertThatThrownBy(() -> MeshCodec.decode(
+                            MeshFrameType.NAMES,
+                            Unpooled.wrappedBuffer(HexFormat.of().parseHex("0001" + key + bad))))
+                    .isInstanceOf(ProtocolViolation.class);
         }
         // truncated: the count promises more than is there, or a name runs past the end
-        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
-                "0002" + key + "00")))).isInstanceOf(ProtocolViolation.class);
-        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.NAMES, Unpooled.wrappedBuffer(HexFormat.of().parseHex(
-                "0001" + key + "05" + "6162")))).isInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() -> MeshCodec.decode(
+                        MeshFrameType.NAMES,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex("0002" + key + "00"))))
+                .isInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() -> MeshCodec.decode(
+                        MeshFrameType.NAMES,
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex("0001" + key + "05" + "6162"))))
+                .isInstanceOf(ProtocolViolation.class);
         // the largest legal frame fits the type's maximum exactly
         List<MeshFrame.Named> full = new java.util.ArrayList<>();
         for (int i = 0; i < MeshProtocol.MAX_NAMES_PER_FRAME; i++) {
@@ -175,12 +196,14 @@ class MeshCodecTest {
         EmbeddedChannel ch = new EmbeddedChannel(new MeshFrameDecoder());
         ByteBuf b = Unpooled.buffer();
         MeshCodec.encode(new MeshFrame.Present(List.of(A)), b);
-        assertThatThrownBy(() -> ch.writeInbound(b)).isInstanceOf(DecoderException.class)
+        assertThatThrownBy(() -> ch.writeInbound(b))
+                .isInstanceOf(DecoderException.class)
                 .hasCauseInstanceOf(ProtocolViolation.class);
         ch.finishAndReleaseAll();
 
         EmbeddedChannel unknown = new EmbeddedChannel(new MeshFrameDecoder());
-        assertThatThrownBy(() -> unknown.writeInbound(Unpooled.wrappedBuffer(HexFormat.of().parseHex("7f00000000"))))
+        assertThatThrownBy(() -> unknown.writeInbound(
+                        Unpooled.wrappedBuffer(HexFormat.of().parseHex("7f00000000"))))
                 .isInstanceOf(DecoderException.class);
         unknown.finishAndReleaseAll();
     }
@@ -198,8 +221,10 @@ class MeshCodecTest {
         assertThat((Object) ch.readInbound()).isEqualTo(new MeshFrame.Unknown(0x7f, 3));
         assertThat((Object) ch.readInbound()).isEqualTo(new MeshFrame.Gone(List.of(A)));
         // a header announcing more than the type's maximum fails at once, with no payload sent
-        assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(HexFormat.of().parseHex("02ffffffff"))))
-                .isInstanceOf(DecoderException.class).hasCauseInstanceOf(ProtocolViolation.class);
+        assertThatThrownBy(() ->
+                        ch.writeInbound(Unpooled.wrappedBuffer(HexFormat.of().parseHex("02ffffffff"))))
+                .isInstanceOf(DecoderException.class)
+                .hasCauseInstanceOf(ProtocolViolation.class);
         ch.finishAndReleaseAll();
     }
 

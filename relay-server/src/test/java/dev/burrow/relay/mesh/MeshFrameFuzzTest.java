@@ -37,14 +37,18 @@ class MeshFrameFuzzTest {
                 in.release();
                 Object o;
                 while ((o = ch.readInbound()) != null) {
-                    if (o instanceof MeshFrame f && !(f instanceof MeshFrame.Unknown) && !(f instanceof MeshFrame.Datagram)) {
+                    if (o instanceof MeshFrame f
+                            && !(f instanceof MeshFrame.Unknown)
+                            && !(f instanceof MeshFrame.Datagram)) {
                         assertRoundTrip(f);
                     }
                     ReferenceCountUtil.release(o);
                 }
                 ch.finishAndReleaseAll();
                 if (input.length > 0) { // an empty input wraps to the shared EMPTY_BUFFER, which is never freed
-                    assertThat(in.refCnt()).as("the decoder released every slice of the input").isZero();
+                    assertThat(in.refCnt())
+                            .as("the decoder released every slice of the input")
+                            .isZero();
                 }
             }
         }
@@ -59,10 +63,14 @@ class MeshFrameFuzzTest {
             MeshCodec.encode(f, first);
             assertThat(first.readableBytes()).as("encodedLength of %s", f).isEqualTo(MeshCodec.encodedLength(f));
             MeshFrameType type = MeshCodec.type(f);
-            again = MeshCodec.decode(type, first.slice(dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH,
-                    first.readableBytes() - dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH));
+            again = MeshCodec.decode(
+                    type,
+                    first.slice(
+                            dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH,
+                            first.readableBytes() - dev.burrow.protocol.frame.FrameLimits.HEADER_LENGTH));
             MeshCodec.encode(again, second);
-            assertThat(io.netty.buffer.ByteBufUtil.getBytes(second)).as("%s re-encodes to the same bytes", f)
+            assertThat(io.netty.buffer.ByteBufUtil.getBytes(second))
+                    .as("%s re-encodes to the same bytes", f)
                     .isEqualTo(io.netty.buffer.ByteBufUtil.getBytes(first));
         } finally {
             ReferenceCountUtil.release(again);

@@ -90,7 +90,8 @@ class MeshHandshakeTest {
         pump(dialer, acceptor);
         assertThat(dialer.done()).isEmpty();
         assertThat(acceptor.done()).isEmpty();
-        assertThat(an.count(MeshEvent.AUTH_FAILED) + dn.count(MeshEvent.AUTH_FAILED)).isGreaterThanOrEqualTo(1);
+        assertThat(an.count(MeshEvent.AUTH_FAILED) + dn.count(MeshEvent.AUTH_FAILED))
+                .isGreaterThanOrEqualTo(1);
         assertThat(acceptor.ch().isActive() && dialer.ch().isActive()).isFalse();
     }
 
@@ -121,9 +122,15 @@ class MeshHandshakeTest {
         FakeNode dn = new FakeNode(id(1), oldAndNew); // proves KEY
         FakeNode an = new FakeNode(id(2), newAndOld); // proves OTHER_KEY
         byte[][] proven = new byte[2][];
-        EmbeddedChannel d = new EmbeddedChannel(new MeshHandshake(dn, MeshAuth.Role.DIALER, MeshProtocol.Purpose.LINK,
+        EmbeddedChannel d = new EmbeddedChannel(new MeshHandshake(
+                dn,
+                MeshAuth.Role.DIALER,
+                MeshProtocol.Purpose.LINK,
                 (ctx, p, peer) -> proven[0] = ((MeshHandshake) ctx.handler()).provenKey()));
-        EmbeddedChannel a = new EmbeddedChannel(new MeshHandshake(an, MeshAuth.Role.ACCEPTOR, null,
+        EmbeddedChannel a = new EmbeddedChannel(new MeshHandshake(
+                an,
+                MeshAuth.Role.ACCEPTOR,
+                null,
                 (ctx, p, peer) -> proven[1] = ((MeshHandshake) ctx.handler()).provenKey()));
         pump(new Side(d, new ArrayList<>(), new boolean[1]), new Side(a, new ArrayList<>(), new boolean[1]));
         byte[] keyId = MeshKey.fingerprint(java.util.HexFormat.of().parseHex(KEY));
@@ -149,14 +156,17 @@ class MeshHandshakeTest {
         pump(dialer, acceptor);
         assertThat(dialer.done()).isEmpty();
         assertThat(acceptor.done()).isEmpty();
-        assertThat(dn.count(MeshEvent.AUTH_FAILED) + an.count(MeshEvent.AUTH_FAILED)).isGreaterThanOrEqualTo(1);
+        assertThat(dn.count(MeshEvent.AUTH_FAILED) + an.count(MeshEvent.AUTH_FAILED))
+                .isGreaterThanOrEqualTo(1);
     }
 
     @Test
     void aReplayedOrForgedMacFails() throws Exception {
         FakeNode an = new FakeNode(id(2), KEY);
         Side acceptor = side(an, MeshAuth.Role.ACCEPTOR, null);
-        acceptor.ch().writeInbound(new MeshFrame.Hello(MeshProtocol.VERSION, MeshProtocol.Purpose.LINK, id(1), new byte[32], "evil"));
+        acceptor.ch()
+                .writeInbound(new MeshFrame.Hello(
+                        MeshProtocol.VERSION, MeshProtocol.Purpose.LINK, id(1), new byte[32], "evil"));
         acceptor.ch().writeInbound(new MeshFrame.Auth(new byte[32]));
         assertThat(acceptor.done()).isEmpty();
         assertThat(an.count(MeshEvent.AUTH_FAILED)).isEqualTo(1);
@@ -190,13 +200,16 @@ class MeshHandshakeTest {
 
     @Test
     void keysAreParsedStrictlyAndNeverQuoted(@TempDir Path tmp) throws Exception {
-        assertThatThrownBy(() -> MeshKey.parse(KEY.substring(2))).isInstanceOf(MeshKey.MeshKeyException.class)
+        assertThatThrownBy(() -> MeshKey.parse(KEY.substring(2)))
+                .isInstanceOf(MeshKey.MeshKeyException.class)
                 .hasMessageNotContaining(KEY.substring(2, 20));
         assertThatThrownBy(() -> MeshKey.parse("zz" + KEY.substring(2))).hasMessageNotContaining(KEY.substring(2, 20));
         assertThatThrownBy(() -> MeshKey.parse("  ")).hasMessageContaining("empty");
         Path f = tmp.resolve("k");
         Files.writeString(f, KEY.substring(1), StandardCharsets.US_ASCII);
-        assertThatThrownBy(() -> MeshKey.read(f)).hasMessageContaining(f.toString()).hasMessageNotContaining(KEY.substring(1, 20));
+        assertThatThrownBy(() -> MeshKey.read(f))
+                .hasMessageContaining(f.toString())
+                .hasMessageNotContaining(KEY.substring(1, 20));
         assertThatThrownBy(() -> MeshKey.read(tmp.resolve("missing"))).hasMessageContaining("does not exist");
         Files.writeString(f, "  " + KEY + "\n");
         assertThat(MeshKey.read(f).toString()).doesNotContain(KEY.substring(0, 8));

@@ -37,7 +37,8 @@ class MeshLinkTest {
         assertThat(node.added).containsExactly(A, B);
         assertThat(node.removed).containsExactly(A);
         ByteBuf p = Unpooled.wrappedBuffer(new byte[] {1});
-        ch.writeInbound(new MeshFrame.Datagram(A, B, p)); // only acceptors take datagrams: a forwarded one is never forwarded again
+        ch.writeInbound(new MeshFrame.Datagram(
+                A, B, p)); // only acceptors take datagrams: a forwarded one is never forwarded again
         assertThat(p.refCnt()).isZero();
         assertThat(node.count(MeshEvent.PROTOCOL_ERROR)).isEqualTo(1);
         assertThat(ch.isActive()).isFalse();

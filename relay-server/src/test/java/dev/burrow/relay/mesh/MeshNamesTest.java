@@ -48,6 +48,7 @@ class MeshNamesTest {
 
     @TempDir
     Path tmp;
+
     TestIdentities ids;
     final List<RelayServer> relays = new ArrayList<>();
     final List<TestRelayClient> clients = new ArrayList<>();
@@ -76,7 +77,8 @@ class MeshNamesTest {
         m.put("mesh.peers", peers);
         m.put("mesh.resolve-interval", "1s");
         m.put("mesh.key-file", key.toString());
-        RelayServer r = TestRelays.startWith(RelayServer.builder(TestRelays.config(m)).verifier(ids.verifier()));
+        RelayServer r =
+                TestRelays.startWith(RelayServer.builder(TestRelays.config(m)).verifier(ids.verifier()));
         relays.add(r);
         return r;
     }
@@ -91,7 +93,9 @@ class MeshNamesTest {
             try {
                 RelayServer r0 = relay(p0, peers, "names-0");
                 RelayServer r1 = relay(p1, peers, "names-1");
-                await("mesh links").atMost(WAIT).until(() -> r0.mesh().linkCount() == 1 && r1.mesh().linkCount() == 1);
+                await("mesh links")
+                        .atMost(WAIT)
+                        .until(() -> r0.mesh().linkCount() == 1 && r1.mesh().linkCount() == 1);
                 return List.of(r0, r1);
             } catch (IOException e) {
                 relays.forEach(RelayServer::close);
@@ -126,14 +130,21 @@ class MeshNamesTest {
     List<NodeKey> lookup(TestRelayClient c, String name) {
         long id = requestIds.getAndIncrement();
         c.send(new ClientFrame.LookupName(id, name));
-        return await().atMost(WAIT).until(
-                () -> c.frames().stream().filter(f -> f instanceof RelayFrame.NameResult r && r.requestId() == id)
-                        .map(f -> ((RelayFrame.NameResult) f).keys()).findFirst().orElse(null),
-                k -> k != null);
+        return await().atMost(WAIT)
+                .until(
+                        () -> c.frames().stream()
+                                .filter(f -> f instanceof RelayFrame.NameResult r && r.requestId() == id)
+                                .map(f -> ((RelayFrame.NameResult) f).keys())
+                                .findFirst()
+                                .orElse(null),
+                        k -> k != null);
     }
 
     static double counter(RelayServer r, String event) {
-        var c = r.prometheus().find(RelayMetrics.MESH_EVENTS).tag("event", event).counter();
+        var c = r.prometheus()
+                .find(RelayMetrics.MESH_EVENTS)
+                .tag("event", event)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -145,10 +156,14 @@ class MeshNamesTest {
         TestRelayClient a = client(r.get(1), alice, true);
         client(r.get(1), TestIdentities.ephemeral("mallory"), false); // a self-signed claim is never announced
 
-        await("alice's name on relay 0").atMost(WAIT).until(() -> lookup(asker, "alice").equals(List.of(alice.nodeKey())));
+        await("alice's name on relay 0")
+                .atMost(WAIT)
+                .until(() -> lookup(asker, "alice").equals(List.of(alice.nodeKey())));
         assertThat(lookup(asker, "mallory")).isEmpty();
         assertThat(counter(r.get(0), "names_received")).isGreaterThanOrEqualTo(1);
-        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value()).as("names gauge").isEqualTo(1);
+        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value())
+                .as("names gauge")
+                .isEqualTo(1);
 
         // the circuit to the resolved key crosses the mesh as any other
         asker.send(new ClientFrame.CircuitRequest(77, lookup(asker, "alice").get(0), "web"));
@@ -162,20 +177,28 @@ class MeshNamesTest {
 
         // alice leaves relay 1: her name goes on relay 0 too (with her route)
         a.close();
-        await("alice's name dropped").atMost(WAIT).until(() -> lookup(asker, "alice").equals(List.of(localAlice.nodeKey())));
+        await("alice's name dropped")
+                .atMost(WAIT)
+                .until(() -> lookup(asker, "alice").equals(List.of(localAlice.nodeKey())));
         assertThat(r.get(0).mesh().meshNameCount()).isZero();
-        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value()).isZero();
+        assertThat(r.get(0).prometheus().get(RelayMetrics.MESH_NAMES).gauge().value())
+                .isZero();
 
         // she comes back: announced again; then the link breaks and the full state is sent again
         client(r.get(1), alice, true);
         await().atMost(WAIT).until(() -> r.get(0).mesh().lookupName("alice").equals(List.of(alice.nodeKey())));
         r.get(0).mesh().breakOutboundLinks();
-        await("relinked").atMost(WAIT).until(() -> counter(r.get(0), "link_down") >= 1 && r.get(0).mesh().linkCount() == 1
-                && r.get(0).mesh().lookupName("alice").equals(List.of(alice.nodeKey())));
+        await("relinked")
+                .atMost(WAIT)
+                .until(() -> counter(r.get(0), "link_down") >= 1
+                        && r.get(0).mesh().linkCount() == 1
+                        && r.get(0).mesh().lookupName("alice").equals(List.of(alice.nodeKey())));
 
         // relay 1 goes away for good: the names learned over its link go with it
         r.get(1).close();
-        await("names of a lost sibling dropped").atMost(WAIT).until(() -> r.get(0).mesh().meshNameCount() == 0);
+        await("names of a lost sibling dropped")
+                .atMost(WAIT)
+                .until(() -> r.get(0).mesh().meshNameCount() == 0);
         assertThat(lookup(asker, "alice")).containsExactly(localAlice.nodeKey());
     }
 
@@ -184,19 +207,27 @@ class MeshNamesTest {
         List<RelayServer> r = twoRelays();
         NodeIdentity node = named("mover", "first-name");
         TestRelayClient first = client(r.get(1), node, false);
-        await().atMost(WAIT).until(() -> r.get(0).mesh().lookupName("first-name").equals(List.of(node.nodeKey())));
+        await().atMost(WAIT)
+                .until(() -> r.get(0).mesh().lookupName("first-name").equals(List.of(node.nodeKey())));
         // the node re-enrolled under another name and reconnects with the same key: the new connection replaces the old
         X509Certificate cert = ids.ca().issue(node.nodeKey(), "second-name", Set.of(), Duration.ofDays(1));
         node.installCertificate(ids.ca().chainFor(cert));
         client(r.get(1), node, false);
         first.awaitClosed();
-        await("renamed on the sibling").atMost(WAIT).until(() -> r.get(0).mesh().lookupName("second-name").equals(List.of(node.nodeKey()))
-                && r.get(0).mesh().lookupName("first-name").isEmpty());
+        await("renamed on the sibling")
+                .atMost(WAIT)
+                .until(() -> r.get(0).mesh().lookupName("second-name").equals(List.of(node.nodeKey()))
+                        && r.get(0).mesh().lookupName("first-name").isEmpty());
         // and to no name at all (a self-signed certificate): cleared on the sibling, still routed
         java.security.KeyPair kp = new java.security.KeyPair(node.publicKey(), node.privateKey());
         java.time.Instant now = java.time.Instant.now();
-        X509Certificate self = dev.burrow.identity.NodeCertificate.selfSigned(node.nodeKey(), node.privateKey(), "second-name", Set.of(),
-                now.minus(Duration.ofMinutes(5)), now.plus(Duration.ofDays(1)));
+        X509Certificate self = dev.burrow.identity.NodeCertificate.selfSigned(
+                node.nodeKey(),
+                node.privateKey(),
+                "second-name",
+                Set.of(),
+                now.minus(Duration.ofMinutes(5)),
+                now.plus(Duration.ofDays(1)));
         client(r.get(1), NodeIdentity.inMemory(kp, List.of(self)), false);
         await("cleared on the sibling").atMost(WAIT).until(() -> r.get(0).mesh().meshNameCount() == 0);
         assertThat(r.get(0).mesh().hasRoute(node.nodeKey())).isTrue();
@@ -213,7 +244,8 @@ class MeshNamesTest {
     void aSiblingThatNamesNodesItNeverAnnouncedOrSendsMalformedNamesLosesItsLink() throws Exception {
         ids = TestIdentities.create(tmp.resolve("fleet"));
         int port = freePort();
-        RelayServer r = relay(port, "127.0.0.1:" + port, "lonely"); // its only peer is itself: the mesh runs, with no sibling
+        RelayServer r =
+                relay(port, "127.0.0.1:" + port, "lonely"); // its only peer is itself: the mesh runs, with no sibling
         TestRelayClient asker = client(r, TestIdentities.ephemeral("asker"), false);
         NodeKey ghost = TestIdentities.randomNodeKey();
         NodeKey stranger = TestIdentities.randomNodeKey();
@@ -240,8 +272,11 @@ class MeshNamesTest {
         fakeSibling(r, raw);
         double before = counter(r, "protocol_error");
         ByteBuf bad = Unpooled.buffer();
-        bad.writeByte(MeshFrameType.NAMES.code()).writeInt(2 + NodeKey.LENGTH + 1).writeShort(MeshProtocol.MAX_NAMES_PER_FRAME + 1)
-                .writeBytes(ghost.bytes()).writeByte(0);
+        bad.writeByte(MeshFrameType.NAMES.code())
+                .writeInt(2 + NodeKey.LENGTH + 1)
+                .writeShort(MeshProtocol.MAX_NAMES_PER_FRAME + 1)
+                .writeBytes(ghost.bytes())
+                .writeByte(0);
         raw.writeInbound(bad);
         assertThat(raw.isActive()).isFalse();
         assertThat(counter(r, "protocol_error")).isEqualTo(before + 1);

@@ -37,6 +37,7 @@ class MeshRelayTest {
 
     @TempDir
     Path tmp;
+
     final List<RelayServer> relays = new ArrayList<>();
     final List<TestRelayClient> clients = new ArrayList<>();
 
@@ -103,14 +104,18 @@ class MeshRelayTest {
     }
 
     TestRelayClient client(RelayServer r, NodeIdentity id, boolean accepts) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(r.address(), TestRelays.clientTls(r), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(r.address(), TestRelays.clientTls(r), Options.control(Mode.UPGRADE));
         clients.add(c);
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
 
     static double counter(RelayServer r, String event) {
-        var c = r.prometheus().find(RelayMetrics.MESH_EVENTS).tag("event", event).counter();
+        var c = r.prometheus()
+                .find(RelayMetrics.MESH_EVENTS)
+                .tag("event", event)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -148,8 +153,11 @@ class MeshRelayTest {
         TestRelayClient alice = client(r.get(0), aliceId, false);
         TestRelayClient bob = client(r.get(1), bobId, false);
         TestRelayClient carol = client(r.get(2), carolId, false);
-        await().atMost(WAIT).until(() -> r.get(0).mesh().hasRoute(bobId.nodeKey()) && r.get(1).mesh().hasRoute(aliceId.nodeKey())
-                && r.get(0).mesh().hasRoute(carolId.nodeKey()) && r.get(2).mesh().hasRoute(bobId.nodeKey()));
+        await().atMost(WAIT)
+                .until(() -> r.get(0).mesh().hasRoute(bobId.nodeKey())
+                        && r.get(1).mesh().hasRoute(aliceId.nodeKey())
+                        && r.get(0).mesh().hasRoute(carolId.nodeKey())
+                        && r.get(2).mesh().hasRoute(bobId.nodeKey()));
 
         alice.sendDatagram(bobId.nodeKey(), "hello bob".getBytes(StandardCharsets.UTF_8));
         TestRelayClient.Received got = bob.takeDatagram();
@@ -172,7 +180,8 @@ class MeshRelayTest {
         TestRelayClient bob2 = client(r.get(2), bobId, false);
         alice.awaitFrame(RelayFrame.PeerPresent.class);
         alice.sendDatagram(bobId.nodeKey(), "again".getBytes(StandardCharsets.UTF_8));
-        assertThat(new String(bob2.takeDatagram().payload(), StandardCharsets.UTF_8)).isEqualTo("again");
+        assertThat(new String(bob2.takeDatagram().payload(), StandardCharsets.UTF_8))
+                .isEqualTo("again");
     }
 
     @Test
@@ -184,17 +193,22 @@ class MeshRelayTest {
         TestRelayClient alice = client(r.get(0), aliceId, false);
         client(r.get(1), bobId, false);
         TestRelayClient carol = client(r.get(2), carolId, false);
-        await().atMost(WAIT).until(() -> r.get(0).mesh().hasRoute(bobId.nodeKey()) && r.get(0).mesh().hasRoute(carolId.nodeKey()));
+        await().atMost(WAIT)
+                .until(() -> r.get(0).mesh().hasRoute(bobId.nodeKey())
+                        && r.get(0).mesh().hasRoute(carolId.nodeKey()));
         alice.sendDatagram(bobId.nodeKey(), "x".getBytes(StandardCharsets.UTF_8)); // alice now watches bob
 
         r.get(1).close();
         RelayFrame.PeerGone gone = alice.awaitFrame(RelayFrame.PeerGone.class);
         assertThat(gone.peer()).isEqualTo(bobId.nodeKey());
-        await().atMost(WAIT).until(() -> !r.get(0).mesh().hasRoute(bobId.nodeKey()) && !r.get(2).mesh().hasRoute(bobId.nodeKey()));
+        await().atMost(WAIT)
+                .until(() -> !r.get(0).mesh().hasRoute(bobId.nodeKey())
+                        && !r.get(2).mesh().hasRoute(bobId.nodeKey()));
         assertThat(counter(r.get(0), "link_down")).isGreaterThanOrEqualTo(1);
 
         alice.sendDatagram(carolId.nodeKey(), "still here".getBytes(StandardCharsets.UTF_8));
-        assertThat(new String(carol.takeDatagram().payload(), StandardCharsets.UTF_8)).isEqualTo("still here");
+        assertThat(new String(carol.takeDatagram().payload(), StandardCharsets.UTF_8))
+                .isEqualTo("still here");
     }
 
     @Test
@@ -213,10 +227,12 @@ class MeshRelayTest {
         assertThat(alice.awaitFrame(RelayFrame.PeerGone.class).peer()).isEqualTo(bobId.nodeKey());
         bob.close(); // clients come and go while the link is down
         TestRelayClient carol = client(r.get(1), carolId, false);
-        await().atMost(WAIT).until(() -> r.get(0).mesh().linkCount() == 2 && r.get(0).mesh().hasRoute(carolId.nodeKey()));
+        await().atMost(WAIT)
+                .until(() -> r.get(0).mesh().linkCount() == 2 && r.get(0).mesh().hasRoute(carolId.nodeKey()));
         assertThat(r.get(0).mesh().hasRoute(bobId.nodeKey())).isFalse(); // no stale route
         alice.sendDatagram(carolId.nodeKey(), "after the break".getBytes(StandardCharsets.UTF_8));
-        assertThat(new String(carol.takeDatagram().payload(), StandardCharsets.UTF_8)).isEqualTo("after the break");
+        assertThat(new String(carol.takeDatagram().payload(), StandardCharsets.UTF_8))
+                .isEqualTo("after the break");
     }
 
     @Test
@@ -235,10 +251,12 @@ class MeshRelayTest {
         RelayFrame.CircuitAccepted accepted = dialer.awaitFrame(RelayFrame.CircuitAccepted.class);
         assertThat(accepted.requestId()).isEqualTo(9);
 
-        TestRelayClient l = TestRelayClient.connect(r.get(2).address(), TestRelays.clientTls(r.get(2)), Options.circuit(Mode.UPGRADE));
+        TestRelayClient l = TestRelayClient.connect(
+                r.get(2).address(), TestRelays.clientTls(r.get(2)), Options.circuit(Mode.UPGRADE));
         clients.add(l);
         l.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
-        TestRelayClient d = TestRelayClient.connect(r.get(0).address(), TestRelays.clientTls(r.get(0)), Options.circuit(Mode.UPGRADE));
+        TestRelayClient d = TestRelayClient.connect(
+                r.get(0).address(), TestRelays.clientTls(r.get(0)), Options.circuit(Mode.UPGRADE));
         clients.add(d);
         d.send(new ClientFrame.CircuitAttach(accepted.circuitId(), accepted.token()));
         l.awaitFrame(RelayFrame.CircuitAttached.class);
@@ -255,13 +273,15 @@ class MeshRelayTest {
         for (int off = 0; off < down.length; off += 16 * 1024) {
             l.writeRaw(java.util.Arrays.copyOfRange(down, off, Math.min(down.length, off + 16 * 1024)));
         }
-        await().atMost(WAIT).until(() -> l.circuitBytes().length >= up.length && d.circuitBytes().length >= down.length);
+        await().atMost(WAIT)
+                .until(() -> l.circuitBytes().length >= up.length && d.circuitBytes().length >= down.length);
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
         assertThat(sha.digest(l.circuitBytes())).isEqualTo(sha.digest(up));
         assertThat(sha.digest(d.circuitBytes())).isEqualTo(sha.digest(down));
         assertThat(counter(r.get(0), "circuit_bridged")).isEqualTo(1);
         // both relays count it as active (a draining relay waits for it)
-        await().atMost(WAIT).until(() -> r.get(0).activeCircuits() == 1 && r.get(2).activeCircuits() == 1);
+        await().atMost(WAIT)
+                .until(() -> r.get(0).activeCircuits() == 1 && r.get(2).activeCircuits() == 1);
 
         // half-close crosses both relays too
         d.shutdownOutput();
@@ -271,7 +291,8 @@ class MeshRelayTest {
         l.shutdownOutput();
         d.awaitClosed();
         l.awaitClosed();
-        await().atMost(WAIT).until(() -> r.get(0).activeCircuits() == 0 && r.get(2).activeCircuits() == 0);
+        await().atMost(WAIT)
+                .until(() -> r.get(0).activeCircuits() == 0 && r.get(2).activeCircuits() == 0);
     }
 
     @Test
@@ -286,10 +307,12 @@ class MeshRelayTest {
         RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
         listener.send(new ClientFrame.CircuitAccept(offer.circuitId()));
         RelayFrame.CircuitAccepted accepted = dialer.awaitFrame(RelayFrame.CircuitAccepted.class);
-        TestRelayClient l = TestRelayClient.connect(r.get(1).address(), TestRelays.clientTls(r.get(1)), Options.circuit(Mode.UPGRADE));
+        TestRelayClient l = TestRelayClient.connect(
+                r.get(1).address(), TestRelays.clientTls(r.get(1)), Options.circuit(Mode.UPGRADE));
         clients.add(l);
         l.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
-        TestRelayClient d = TestRelayClient.connect(r.get(0).address(), TestRelays.clientTls(r.get(0)), Options.circuit(Mode.UPGRADE));
+        TestRelayClient d = TestRelayClient.connect(
+                r.get(0).address(), TestRelays.clientTls(r.get(0)), Options.circuit(Mode.UPGRADE));
         clients.add(d);
         d.send(new ClientFrame.CircuitAttach(accepted.circuitId(), accepted.token()));
         d.awaitFrame(RelayFrame.CircuitAttached.class);
@@ -299,7 +322,8 @@ class MeshRelayTest {
         dialer.close(); // the dialer moves away; its circuit connection stays on relay 0
         await().atMost(WAIT).until(() -> r.get(0).clientCount() == 0);
         d.writeRaw("during the drain".getBytes(StandardCharsets.UTF_8));
-        await().atMost(WAIT).until(() -> new String(l.circuitBytes(), StandardCharsets.UTF_8).equals("during the drain"));
+        await().atMost(WAIT)
+                .until(() -> new String(l.circuitBytes(), StandardCharsets.UTF_8).equals("during the drain"));
         assertThat(drained).isNotDone(); // the bridged circuit keeps the relay up within the grace
         d.close(); // a half-close: the other direction may still carry bytes...
         l.close(); // ...until the listener ends too
@@ -344,8 +368,8 @@ class MeshRelayTest {
         assertThat(truncated.mesh()).isNull();
         RelayServer keyless = relay(0, "127.0.0.1:" + p1, null, "keyless");
         assertThat(keyless.mesh()).isNull();
-        RelayServer dialsTruncated = relay(0, "127.0.0.1:" + truncated.address().getPort(),
-                keyFile("k3.key", KEY), "dialer");
+        RelayServer dialsTruncated =
+                relay(0, "127.0.0.1:" + truncated.address().getPort(), keyFile("k3.key", KEY), "dialer");
         await().atMost(WAIT).until(() -> counter(truncated, "disabled") >= 1);
         assertThat(dialsTruncated.mesh().linkCount()).isZero();
     }
@@ -358,7 +382,8 @@ class MeshRelayTest {
             return p;
         });
         RelayServer a = relays.get(0);
-        java.net.InetSocketAddress bAddress = new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), ports[1]);
+        java.net.InetSocketAddress bAddress =
+                new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), ports[1]);
         // a has failed to reach b several times; from now on its redial waits 15-30 s
         await().atMost(WAIT).until(() -> a.mesh().dialFailures(bAddress) >= 3);
         a.mesh().backoffForTests(Duration.ofSeconds(30), Duration.ofSeconds(30));
@@ -371,15 +396,25 @@ class MeshRelayTest {
         client(a, aliceId, false);
         // well under the 15-30 s a's backoff would have taken: b dialled a, so a dialled b at once
         Duration quick = Duration.ofSeconds(10);
-        await("both directions").atMost(quick).until(() -> a.mesh().linkCount() == 1 && b.mesh().linkCount() == 1
-                && a.mesh().inboundLinkCount() == 1 && b.mesh().inboundLinkCount() == 1);
-        await("presence").atMost(quick).until(() -> a.mesh().hasRoute(bobId.nodeKey()) && b.mesh().hasRoute(aliceId.nodeKey()));
+        await("both directions")
+                .atMost(quick)
+                .until(() -> a.mesh().linkCount() == 1
+                        && b.mesh().linkCount() == 1
+                        && a.mesh().inboundLinkCount() == 1
+                        && b.mesh().inboundLinkCount() == 1);
+        await("presence")
+                .atMost(quick)
+                .until(() -> a.mesh().hasRoute(bobId.nodeKey()) && b.mesh().hasRoute(aliceId.nodeKey()));
         assertThat(counter(a, "redial_early")).isGreaterThanOrEqualTo(1);
         assertThat(a.ready()).isTrue();
         assertThat(b.ready()).isTrue();
         // one link per direction: nothing more is dialled and nothing flaps
-        await().during(Duration.ofSeconds(2)).atMost(WAIT).until(() -> a.mesh().linkCount() == 1 && b.mesh().linkCount() == 1
-                && a.mesh().inboundLinkCount() == 1 && b.mesh().inboundLinkCount() == 1);
+        await().during(Duration.ofSeconds(2))
+                .atMost(WAIT)
+                .until(() -> a.mesh().linkCount() == 1
+                        && b.mesh().linkCount() == 1
+                        && a.mesh().inboundLinkCount() == 1
+                        && b.mesh().inboundLinkCount() == 1);
         assertThat(counter(a, "link_down") + counter(b, "link_down")).isZero();
     }
 
@@ -409,8 +444,11 @@ class MeshRelayTest {
             });
             RelayServer r1 = two.get(0);
             RelayServer r2 = two.get(1);
-            await().atMost(WAIT).until(() -> r1.mesh().linkCount() == 1 && r2.mesh().linkCount() == 1
-                    && r1.mesh().inboundLinkCount() == 1 && r2.mesh().inboundLinkCount() == 1);
+            await().atMost(WAIT)
+                    .until(() -> r1.mesh().linkCount() == 1
+                            && r2.mesh().linkCount() == 1
+                            && r1.mesh().inboundLinkCount() == 1
+                            && r2.mesh().inboundLinkCount() == 1);
 
             // rotation steps 1 and 2: every link proved k1, which both files still hold: nothing is cut
             rewrite(List.of(r1, r2), List.of(f1, f2), k1 + "\n" + k2);
@@ -421,9 +459,13 @@ class MeshRelayTest {
             // step 3: k1 is gone; the four links proved k1 and are cut, then come back proving k2
             rewrite(List.of(r1, r2), List.of(f1, f2), k2);
             await().atMost(WAIT).until(() -> counter(r1, "key_revoked") + counter(r2, "key_revoked") >= 2);
-            await().atMost(WAIT).until(() -> r1.mesh().linkCount() == 1 && r2.mesh().linkCount() == 1
-                    && r1.mesh().inboundLinkCount() == 1 && r2.mesh().inboundLinkCount() == 1
-                    && counter(r1, "auth_ok") >= 4 && counter(r2, "auth_ok") >= 4);
+            await().atMost(WAIT)
+                    .until(() -> r1.mesh().linkCount() == 1
+                            && r2.mesh().linkCount() == 1
+                            && r1.mesh().inboundLinkCount() == 1
+                            && r2.mesh().inboundLinkCount() == 1
+                            && counter(r1, "auth_ok") >= 4
+                            && counter(r2, "auth_ok") >= 4);
             await().atMost(WAIT).until(() -> counter(r1, "link_down") + counter(r2, "link_down") >= 4);
             double revoked = counter(r1, "key_revoked") + counter(r2, "key_revoked");
             double down = counter(r1, "link_down") + counter(r2, "link_down");
@@ -433,8 +475,11 @@ class MeshRelayTest {
             assertThat(counter(r1, "key_revoked") + counter(r2, "key_revoked")).isEqualTo(revoked);
             assertThat(counter(r1, "link_down") + counter(r2, "link_down")).isEqualTo(down);
             assertThat(r1.mesh().linkCount() + r2.mesh().linkCount()).isEqualTo(2);
-            assertThat(logs.text()).contains("event=mesh_link_key_revoked")
-                    .doesNotContainIgnoringCase(k1).doesNotContainIgnoringCase(k2).doesNotContainIgnoringCase(k3);
+            assertThat(logs.text())
+                    .contains("event=mesh_link_key_revoked")
+                    .doesNotContainIgnoringCase(k1)
+                    .doesNotContainIgnoringCase(k2)
+                    .doesNotContainIgnoringCase(k3);
         }
     }
 

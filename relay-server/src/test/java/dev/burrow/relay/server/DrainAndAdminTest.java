@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 
 class DrainAndAdminTest {
     private RelayServer relay;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     @AfterEach
     void stop() {
@@ -35,12 +36,16 @@ class DrainAndAdminTest {
 
     private HttpResponse<String> admin(String path) throws Exception {
         var a = relay.adminAddress();
-        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path))
+                        .timeout(Duration.ofSeconds(5))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private TestRelayClient client(NodeIdentity id, boolean accepts) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.WEBSOCKET));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.WEBSOCKET));
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
@@ -53,7 +58,9 @@ class DrainAndAdminTest {
             assertThat(admin("/readyz").statusCode()).isEqualTo(200);
             HttpResponse<String> m = admin("/metrics");
             assertThat(m.statusCode()).isEqualTo(200);
-            assertThat(m.body()).contains("burrow_relay_clients 1.0").contains("burrow_relay_info{transport=\"nio\",version=\"")
+            assertThat(m.body())
+                    .contains("burrow_relay_clients 1.0")
+                    .contains("burrow_relay_info{transport=\"nio\",version=\"")
                     .contains("burrow_relay_handshakes_total{outcome=\"ok\"} 1.0")
                     .doesNotContain(c.channel().localAddress().toString().substring(1));
             assertThat(admin("/nope").statusCode()).isEqualTo(404);
@@ -75,9 +82,10 @@ class DrainAndAdminTest {
         assertThat(admin("/healthz").statusCode()).isEqualTo(200);
 
         ca.send(new ClientFrame.CircuitRequest(1, b.nodeKey(), "ssh"));
-        assertThat(ca.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.RELAY_DRAINING);
-        try (TestRelayClient late = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay),
-                Options.control(Mode.UPGRADE))) {
+        assertThat(ca.awaitFrame(RelayFrame.CircuitRejected.class).reason())
+                .isEqualTo(CircuitRejectReason.RELAY_DRAINING);
+        try (TestRelayClient late =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
             RelayFrame f = late.authenticate(NodeIdentity.ephemeral("late"), false);
             assertThat(f).isInstanceOf(RelayFrame.Deny.class);
             assertThat(((RelayFrame.Deny) f).reason()).isEqualTo(DenyReason.DRAINING);
@@ -95,12 +103,16 @@ class DrainAndAdminTest {
         assertThat(relay.stunAddress()).isNotNull();
         try (java.net.DatagramSocket s = new java.net.DatagramSocket()) {
             s.setSoTimeout(5000);
-            java.nio.ByteBuffer req = java.nio.ByteBuffer.allocate(20).putShort((short) 0x0001).putShort((short) 0)
-                    .putInt(0x2112A442).put(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+            java.nio.ByteBuffer req = java.nio.ByteBuffer.allocate(20)
+                    .putShort((short) 0x0001)
+                    .putShort((short) 0)
+                    .putInt(0x2112A442)
+                    .put(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
             s.send(new java.net.DatagramPacket(req.array(), 20, relay.stunAddress()));
             java.net.DatagramPacket resp = new java.net.DatagramPacket(new byte[512], 512);
             s.receive(resp);
-            assertThat(((resp.getData()[0] & 0xFF) << 8) | (resp.getData()[1] & 0xFF)).isEqualTo(0x0101);
+            assertThat(((resp.getData()[0] & 0xFF) << 8) | (resp.getData()[1] & 0xFF))
+                    .isEqualTo(0x0101);
         }
     }
 
@@ -118,18 +130,25 @@ class DrainAndAdminTest {
     void publicPortAnswers404ForOtherPathsAndCapsEnrolment() throws Exception {
         relay = TestRelays.start(Map.of("tls.mode", "none"));
         String base = "http://127.0.0.1:" + relay.address().getPort();
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+                http.send(HttpRequest.newBuilder(URI.create(base + "/")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(404);
-        HttpResponse<String> noUpgrade = http.send(HttpRequest.newBuilder(URI.create(base + RelayProtocol.CONTROL_PATH)).build(),
+        HttpResponse<String> noUpgrade = http.send(
+                HttpRequest.newBuilder(URI.create(base + RelayProtocol.CONTROL_PATH))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(noUpgrade.statusCode()).isEqualTo(426);
-        HttpResponse<String> big = http.send(HttpRequest.newBuilder(URI.create(base + RelayProtocol.ENROL_PATH))
-                .POST(HttpRequest.BodyPublishers.ofString("x".repeat(RelayDefaults.MAX_ENROL_BODY + 1))).build(),
+        HttpResponse<String> big = http.send(
+                HttpRequest.newBuilder(URI.create(base + RelayProtocol.ENROL_PATH))
+                        .POST(HttpRequest.BodyPublishers.ofString("x".repeat(RelayDefaults.MAX_ENROL_BODY + 1)))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(big.statusCode()).isEqualTo(413);
-        HttpResponse<String> disabled = http.send(HttpRequest.newBuilder(URI.create(base + RelayProtocol.ENROL_PATH))
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> disabled = http.send(
+                HttpRequest.newBuilder(URI.create(base + RelayProtocol.ENROL_PATH))
+                        .POST(HttpRequest.BodyPublishers.ofString("{}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(disabled.statusCode()).isEqualTo(404);
     }
 }

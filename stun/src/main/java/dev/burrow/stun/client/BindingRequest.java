@@ -16,8 +16,13 @@ import java.util.Objects;
  * @param integrity      key to add MESSAGE-INTEGRITY with (and to check the response), or null
  * @param policy         retransmission timing, or null for the client's default
  */
-public record BindingRequest(InetSocketAddress server, ChangeRequest change, InetSocketAddress expectedSource,
-        String username, Integrity integrity, RetransmissionPolicy policy) {
+public record BindingRequest(
+        InetSocketAddress server,
+        ChangeRequest change,
+        InetSocketAddress expectedSource,
+        String username,
+        Integrity integrity,
+        RetransmissionPolicy policy) {
     public BindingRequest {
         Objects.requireNonNull(server, "server");
         if (server.isUnresolved()) {
@@ -37,7 +42,8 @@ public record BindingRequest(InetSocketAddress server, ChangeRequest change, Ine
 
     /** Adds CHANGE-REQUEST; the answer is expected from {@code answerFrom}. */
     public BindingRequest withChange(boolean changeIp, boolean changePort, InetSocketAddress answerFrom) {
-        return new BindingRequest(server, new ChangeRequest(changeIp, changePort), answerFrom, username, integrity, policy);
+        return new BindingRequest(
+                server, new ChangeRequest(changeIp, changePort), answerFrom, username, integrity, policy);
     }
 
     public BindingRequest withCredentials(String user, Integrity key) {

@@ -16,6 +16,12 @@ import java.time.Duration;
  * @param elapsed        from the first transmission to the response (includes retransmission waits)
  * @param transmissions  how many times the request was sent
  */
-public record BindingResult(InetSocketAddress server, InetSocketAddress respondedFrom, InetSocketAddress localAddress,
-        InetSocketAddress mappedAddress, InetSocketAddress responseOrigin, InetSocketAddress otherAddress,
-        Duration elapsed, int transmissions) {}
+public record BindingResult(
+        InetSocketAddress server,
+        InetSocketAddress respondedFrom,
+        InetSocketAddress localAddress,
+        InetSocketAddress mappedAddress,
+        InetSocketAddress responseOrigin,
+        InetSocketAddress otherAddress,
+        Duration elapsed,
+        int transmissions) {}

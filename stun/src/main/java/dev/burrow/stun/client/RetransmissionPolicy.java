@@ -33,7 +33,8 @@ public record RetransmissionPolicy(Duration initialRto, int maxRequests, int las
 
     /** The RFC schedule, cut off after {@code total}. */
     public static RetransmissionPolicy rfc8489Within(Duration total) {
-        return new RetransmissionPolicy(RFC8489.initialRto(), RFC8489.maxRequests(), RFC8489.lastWaitMultiplier(), total);
+        return new RetransmissionPolicy(
+                RFC8489.initialRto(), RFC8489.maxRequests(), RFC8489.lastWaitMultiplier(), total);
     }
 
     /** Wait after the {@code sent}-th transmission (1-based) before re-sending or giving up, in nanoseconds. */

@@ -24,7 +24,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.function.LongSupplier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * Asynchronous STUN Binding client over a Netty UDP channel.
@@ -75,7 +75,11 @@ public final class StunClient implements AutoCloseable {
         this(channel, ownsChannel, defaultPolicy, metrics, System::nanoTime);
     }
 
-    private StunClient(Channel channel, boolean ownsChannel, RetransmissionPolicy defaultPolicy, StunMetrics metrics,
+    private StunClient(
+            Channel channel,
+            boolean ownsChannel,
+            RetransmissionPolicy defaultPolicy,
+            StunMetrics metrics,
             LongSupplier nanoClock) {
         this.nanoClock = nanoClock;
         this.channel = channel;
@@ -94,23 +98,34 @@ public final class StunClient implements AutoCloseable {
     }
 
     /** As {@link #attach(Channel, RetransmissionPolicy, StunMetrics)}, timing with {@code nanoClock} (tests). */
-    static StunClient attach(Channel channel, RetransmissionPolicy defaultPolicy, StunMetrics metrics, LongSupplier nanoClock) {
+    static StunClient attach(
+            Channel channel, RetransmissionPolicy defaultPolicy, StunMetrics metrics, LongSupplier nanoClock) {
         return new StunClient(channel, false, defaultPolicy, metrics, nanoClock);
     }
 
     /** A client on its own new UDP socket bound to {@code bind} (port 0 for any). */
-    public static StunClient open(EventLoopGroup group, Class<? extends DatagramChannel> type, InetSocketAddress bind,
-            RetransmissionPolicy defaultPolicy, StunMetrics metrics) throws IOException {
+    public static StunClient open(
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> type,
+            InetSocketAddress bind,
+            RetransmissionPolicy defaultPolicy,
+            StunMetrics metrics)
+            throws IOException {
         StunClient[] holder = new StunClient[1];
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(type)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(StunClientHandler.READ_BUFFER_BYTES))
+                .option(
+                        ChannelOption.RECVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(StunClientHandler.READ_BUFFER_BYTES))
                 .handler(new StunClientHandler(() -> holder[0], metrics));
         ChannelFuture f = b.bind(bind).awaitUninterruptibly();
         if (!f.isSuccess()) {
             f.channel().close();
-            throw new IOException("cannot bind STUN client socket on " + bind + ": " + f.cause().getMessage(), f.cause());
+            throw new IOException(
+                    "cannot bind STUN client socket on " + bind + ": "
+                            + f.cause().getMessage(),
+                    f.cause());
         }
         holder[0] = new StunClient(f.channel(), true, defaultPolicy, metrics);
         return holder[0];
@@ -142,7 +157,8 @@ public final class StunClient implements AutoCloseable {
         if (outstanding.incrementAndGet() > MAX_OUTSTANDING) {
             outstanding.decrementAndGet();
             metrics.clientTransaction(ClientOutcome.FAILED);
-            future.completeExceptionally(new IOException("too many outstanding STUN transactions (" + MAX_OUTSTANDING + ")"));
+            future.completeExceptionally(
+                    new IOException("too many outstanding STUN transactions (" + MAX_OUTSTANDING + ")"));
             return future;
         }
         TransactionId id = TransactionId.random();
@@ -185,24 +201,32 @@ public final class StunClient implements AutoCloseable {
         }
         tx.transmissions++;
         metrics.clientSent();
-        channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(tx.bytes), tx.request.server())).addListener(f -> {
-            if (!f.isSuccess() && !channel.isActive()) {
-                finish(tx, ClientOutcome.FAILED, new IOException("STUN client channel closed", f.cause()));
-            }
-            // Other send errors (e.g. no route for a while) are retried on schedule, like loss.
-        });
+        channel.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(tx.bytes), tx.request.server()))
+                .addListener(f -> {
+                    if (!f.isSuccess() && !channel.isActive()) {
+                        finish(tx, ClientOutcome.FAILED, new IOException("STUN client channel closed", f.cause()));
+                    }
+                    // Other send errors (e.g. no route for a while) are retried on schedule, like loss.
+                });
         long remaining = tx.deadlineNanos - now;
         long wait = tx.policy.waitAfterNanos(tx.transmissions);
         boolean last = tx.transmissions >= tx.policy.maxRequests() || wait >= remaining;
         long delay = Math.max(0, Math.min(wait, remaining));
-        tx.timer = channel.eventLoop().schedule(() -> {
-            if (last) {
-                finish(tx, ClientOutcome.TIMEOUT, new TimeoutException("no STUN answer from " + tx.request.server()
-                        + " after " + tx.transmissions + " transmissions"));
-            } else {
-                transmit(tx);
-            }
-        }, delay, TimeUnit.NANOSECONDS);
+        tx.timer = channel.eventLoop()
+                .schedule(
+                        () -> {
+                            if (last) {
+                                finish(
+                                        tx,
+                                        ClientOutcome.TIMEOUT,
+                                        new TimeoutException("no STUN answer from " + tx.request.server() + " after "
+                                                + tx.transmissions + " transmissions"));
+                            } else {
+                                transmit(tx);
+                            }
+                        },
+                        delay,
+                        TimeUnit.NANOSECONDS);
     }
 
     private void finish(Transaction tx, ClientOutcome outcome, Throwable failure) {
@@ -243,8 +267,10 @@ public final class StunClient implements AutoCloseable {
             metrics.clientIgnored(ClientIgnoreReason.MALFORMED);
             return true;
         }
-        if (tx.request.integrity() != null && response.messageClass() == StunClass.SUCCESS_RESPONSE
-                && StunCodec.verifyIntegrity(content, tx.request.integrity()).check() != StunCodec.IntegrityCheck.VALID) {
+        if (tx.request.integrity() != null
+                && response.messageClass() == StunClass.SUCCESS_RESPONSE
+                && StunCodec.verifyIntegrity(content, tx.request.integrity()).check()
+                        != StunCodec.IntegrityCheck.VALID) {
             metrics.clientIgnored(ClientIgnoreReason.BAD_INTEGRITY);
             return true;
         }
@@ -259,25 +285,38 @@ public final class StunClient implements AutoCloseable {
     private void complete(Transaction tx, StunMessage response, InetSocketAddress sender) {
         if (response.messageClass() == StunClass.ERROR_RESPONSE) {
             metrics.clientTransaction(ClientOutcome.ERROR_RESPONSE);
-            StunAttribute.ErrorCode error = response.attribute(StunAttribute.ErrorCode.class).orElse(null);
-            tx.future.completeExceptionally(error == null
-                    ? new StunErrorResponseException(500, "error response without ERROR-CODE")
-                    : new StunErrorResponseException(error.code(), error.reason()));
+            StunAttribute.ErrorCode error =
+                    response.attribute(StunAttribute.ErrorCode.class).orElse(null);
+            tx.future.completeExceptionally(
+                    error == null
+                            ? new StunErrorResponseException(500, "error response without ERROR-CODE")
+                            : new StunErrorResponseException(error.code(), error.reason()));
             return;
         }
         InetSocketAddress mapped = response.attribute(StunAttribute.XorMappedAddress.class)
                 .map(StunAttribute.XorMappedAddress::address)
-                .orElse(response.attribute(StunAttribute.MappedAddress.class).map(StunAttribute.MappedAddress::address).orElse(null));
+                .orElse(response.attribute(StunAttribute.MappedAddress.class)
+                        .map(StunAttribute.MappedAddress::address)
+                        .orElse(null));
         if (mapped == null) {
             metrics.clientTransaction(ClientOutcome.FAILED);
             tx.future.completeExceptionally(new IOException("STUN success response without a mapped address"));
             return;
         }
         metrics.clientTransaction(ClientOutcome.SUCCESS);
-        tx.future.complete(new BindingResult(tx.request.server(), sender, localAddress(), mapped,
-                response.attribute(StunAttribute.ResponseOrigin.class).map(StunAttribute.ResponseOrigin::address).orElse(null),
-                response.attribute(StunAttribute.OtherAddress.class).map(StunAttribute.OtherAddress::address).orElse(null),
-                Duration.ofNanos(nanoClock.getAsLong() - tx.firstSentNanos), tx.transmissions));
+        tx.future.complete(new BindingResult(
+                tx.request.server(),
+                sender,
+                localAddress(),
+                mapped,
+                response.attribute(StunAttribute.ResponseOrigin.class)
+                        .map(StunAttribute.ResponseOrigin::address)
+                        .orElse(null),
+                response.attribute(StunAttribute.OtherAddress.class)
+                        .map(StunAttribute.OtherAddress::address)
+                        .orElse(null),
+                Duration.ofNanos(nanoClock.getAsLong() - tx.firstSentNanos),
+                tx.transmissions));
     }
 
     /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as a dual-stack socket may report) compared as plain IPv4. */
@@ -290,7 +329,8 @@ public final class StunClient implements AutoCloseable {
             }
             if (mapped) {
                 try {
-                    return new InetSocketAddress(java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)), a.getPort());
+                    return new InetSocketAddress(
+                            java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)), a.getPort());
                 } catch (java.net.UnknownHostException e) {
                     return a;
                 }
@@ -322,7 +362,12 @@ public final class StunClient implements AutoCloseable {
         int transmissions;
         volatile ScheduledFuture<?> timer;
 
-        Transaction(TransactionId id, BindingRequest request, byte[] bytes, RetransmissionPolicy policy, CompletableFuture<BindingResult> future,
+        Transaction(
+                TransactionId id,
+                BindingRequest request,
+                byte[] bytes,
+                RetransmissionPolicy policy,
+                CompletableFuture<BindingResult> future,
                 LongSupplier clock) {
             this.id = id;
             this.request = request;

@@ -27,7 +27,8 @@ public final class StunDemuxHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof DatagramPacket p) {
             boolean consumed;
             try {
-                consumed = p.content().readableBytes() < StunClientHandler.READ_BUFFER_BYTES && client.receive(p.content(), p.sender());
+                consumed = p.content().readableBytes() < StunClientHandler.READ_BUFFER_BYTES
+                        && client.receive(p.content(), p.sender());
             } catch (RuntimeException e) {
                 log.debug("STUN demultiplexer failed on a datagram", e);
                 consumed = false;

@@ -268,7 +268,8 @@ public sealed interface StunAttribute {
 
         public MessageIntegritySha256 {
             if (hmac.length < MIN_LENGTH || hmac.length > MAX_LENGTH || hmac.length % 4 != 0) {
-                throw new IllegalArgumentException("MESSAGE-INTEGRITY-SHA256 has 16..32 bytes in steps of 4, not " + hmac.length);
+                throw new IllegalArgumentException(
+                        "MESSAGE-INTEGRITY-SHA256 has 16..32 bytes in steps of 4, not " + hmac.length);
             }
             hmac = hmac.clone();
         }
@@ -355,7 +356,8 @@ public sealed interface StunAttribute {
 
         @Override
         public String toString() {
-            return String.format("Unknown[type=0x%04x, value=%s]", type, HexFormat.of().formatHex(value));
+            return String.format(
+                    "Unknown[type=0x%04x, value=%s]", type, HexFormat.of().formatHex(value));
         }
     }
 

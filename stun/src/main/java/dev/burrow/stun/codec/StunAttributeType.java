@@ -10,11 +10,13 @@ public final class StunAttributeType {
     public static final int MAPPED_ADDRESS = 0x0001;
     /** RFC 5780: ask the server to answer from its other IP and/or port. */
     public static final int CHANGE_REQUEST = 0x0003;
+
     public static final int USERNAME = 0x0006;
     /** RFC 5780: filler to test fragmentation; accepted and not echoed (smaller answers) in RFC 5780 mode. */
     public static final int PADDING = 0x0026;
     /** RFC 5780: send the response to this port (of the request's source IP). */
     public static final int RESPONSE_PORT = 0x0027;
+
     public static final int MESSAGE_INTEGRITY = 0x0008;
     public static final int ERROR_CODE = 0x0009;
     public static final int UNKNOWN_ATTRIBUTES = 0x000A;

@@ -38,7 +38,10 @@ public enum StunClass {
 
     /** Interleaves a 12-bit method with these class bits into the 14-bit message type. */
     public int messageType(int method) {
-        return (method & 0x000F) | ((method & 0x0070) << 1) | ((method & 0x0F80) << 2)
-                | ((bits & 0b01) << 4) | ((bits & 0b10) << 7);
+        return (method & 0x000F)
+                | ((method & 0x0070) << 1)
+                | ((method & 0x0F80) << 2)
+                | ((bits & 0b01) << 4)
+                | ((bits & 0b10) << 7);
     }
 }

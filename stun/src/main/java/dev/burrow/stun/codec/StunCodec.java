@@ -67,7 +67,9 @@ public final class StunCodec {
         int i = buf.readerIndex();
         int type = buf.getUnsignedShort(i);
         int len = buf.getUnsignedShort(i + 2);
-        return type < 0x0400 && (len & 3) == 0 && len == n - StunMessage.HEADER_LENGTH
+        return type < 0x0400
+                && (len & 3) == 0
+                && len == n - StunMessage.HEADER_LENGTH
                 && buf.getInt(i + 4) == StunMessage.MAGIC_COOKIE;
     }
 
@@ -130,7 +132,9 @@ public final class StunCodec {
             } else if (attrType == StunAttributeType.MESSAGE_INTEGRITY_SHA256 && !afterSha256) {
                 afterSha256 = true;
                 afterIntegrity = true;
-                if (attrLen < MessageIntegritySha256.MIN_LENGTH || attrLen > MessageIntegritySha256.MAX_LENGTH || attrLen % 4 != 0) {
+                if (attrLen < MessageIntegritySha256.MIN_LENGTH
+                        || attrLen > MessageIntegritySha256.MAX_LENGTH
+                        || attrLen % 4 != 0) {
                     throw new StunDecodeException(BAD_ATTRIBUTE, "MESSAGE-INTEGRITY-SHA256 length " + attrLen);
                 }
                 addAttribute(attributes, new MessageIntegritySha256(bytes(buf, value, attrLen)));
@@ -169,7 +173,8 @@ public final class StunCodec {
                     throw new StunDecodeException(BAD_ATTRIBUTE, "CHANGE-REQUEST length " + len);
                 }
                 int flags = buf.getInt(value);
-                yield new ChangeRequest((flags & ChangeRequest.CHANGE_IP_FLAG) != 0, (flags & ChangeRequest.CHANGE_PORT_FLAG) != 0);
+                yield new ChangeRequest(
+                        (flags & ChangeRequest.CHANGE_IP_FLAG) != 0, (flags & ChangeRequest.CHANGE_PORT_FLAG) != 0);
             }
             case StunAttributeType.RESPONSE_PORT -> {
                 if (len != 4) {
@@ -276,7 +281,8 @@ public final class StunCodec {
         if (len == 0) {
             return "";
         }
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         try {
@@ -306,7 +312,9 @@ public final class StunCodec {
 
     /** Bytes {@link #encode(StunMessage, ByteBuf, Integrity, boolean)} writes. */
     public static int encodedLength(StunMessage message, Integrity integrity, boolean fingerprint) {
-        return message.encodedLength() + (integrity == null ? 0 : 4 + integrity.algorithm().macLength()) + (fingerprint ? 8 : 0);
+        return message.encodedLength()
+                + (integrity == null ? 0 : 4 + integrity.algorithm().macLength())
+                + (fingerprint ? 8 : 0);
     }
 
     /**
@@ -322,7 +330,8 @@ public final class StunCodec {
         }
         int start = out.writerIndex();
         out.ensureWritable(total);
-        int lengthAtIntegrity = message.encodedLength() - StunMessage.HEADER_LENGTH
+        int lengthAtIntegrity = message.encodedLength()
+                - StunMessage.HEADER_LENGTH
                 + (integrity == null ? 0 : 4 + integrity.algorithm().macLength());
         out.writeShort(message.messageType());
         out.writeShort(lengthAtIntegrity);
@@ -332,7 +341,8 @@ public final class StunCodec {
             encodeAttribute(a, message.transactionId(), out, pad);
         }
         if (integrity != null) {
-            byte[] mac = hmac(integrity.algorithm(), integrity.key(), out, start, out.writerIndex() - start, lengthAtIntegrity);
+            byte[] mac = hmac(
+                    integrity.algorithm(), integrity.key(), out, start, out.writerIndex() - start, lengthAtIntegrity);
             out.writeShort(integrity.algorithm().attributeType());
             out.writeShort(mac.length);
             out.writeBytes(mac);
@@ -353,8 +363,9 @@ public final class StunCodec {
         switch (a) {
             case XorMappedAddress x -> encodeAddress(x.address(), true, id, out);
             case AddressAttribute x -> encodeAddress(x.address(), false, id, out);
-            case ChangeRequest c -> out.writeInt((c.changeIp() ? ChangeRequest.CHANGE_IP_FLAG : 0)
-                    | (c.changePort() ? ChangeRequest.CHANGE_PORT_FLAG : 0));
+            case ChangeRequest c ->
+                out.writeInt((c.changeIp() ? ChangeRequest.CHANGE_IP_FLAG : 0)
+                        | (c.changePort() ? ChangeRequest.CHANGE_PORT_FLAG : 0));
             case ResponsePort r -> out.writeShort(r.port()).writeShort(0);
             case Username u -> ByteBufUtil.reserveAndWriteUtf8(out, u.value(), len);
             case Software s -> ByteBufUtil.reserveAndWriteUtf8(out, s.value(), len);
@@ -441,7 +452,8 @@ public final class StunCodec {
         }
         IntegrityAlgorithm algorithm = sha256At >= 0 ? IntegrityAlgorithm.HMAC_SHA256 : IntegrityAlgorithm.HMAC_SHA1;
         int macLen = buf.getUnsignedShort(at + 2);
-        if (at + 4 + macLen > end || macLen > algorithm.macLength()
+        if (at + 4 + macLen > end
+                || macLen > algorithm.macLength()
                 || (algorithm == IntegrityAlgorithm.HMAC_SHA1 && macLen != MessageIntegrity.LENGTH)
                 || macLen < MessageIntegritySha256.MIN_LENGTH) {
             return new VerifiedIntegrity(IntegrityCheck.INVALID, algorithm);
@@ -458,7 +470,8 @@ public final class StunCodec {
     public record VerifiedIntegrity(IntegrityCheck check, IntegrityAlgorithm algorithm) {}
 
     /** HMAC over {@code [start, start+len)} with the header length field replaced by {@code lengthField}. */
-    private static byte[] hmac(IntegrityAlgorithm algorithm, byte[] key, ByteBuf buf, int start, int len, int lengthField) {
+    private static byte[] hmac(
+            IntegrityAlgorithm algorithm, byte[] key, ByteBuf buf, int start, int len, int lengthField) {
         try {
             Mac mac = Mac.getInstance(algorithm.jcaName());
             mac.init(new SecretKeySpec(key, algorithm.jcaName()));

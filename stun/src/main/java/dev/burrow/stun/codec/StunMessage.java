@@ -25,7 +25,8 @@ import java.util.Optional;
  * @param transactionId the 96-bit transaction ID
  * @param attributes    in wire order, including MESSAGE-INTEGRITY and FINGERPRINT when decoded
  */
-public record StunMessage(StunClass messageClass, int method, TransactionId transactionId, List<StunAttribute> attributes) {
+public record StunMessage(
+        StunClass messageClass, int method, TransactionId transactionId, List<StunAttribute> attributes) {
     public static final int BINDING = 0x001;
     public static final int MAGIC_COOKIE = 0x2112A442;
     public static final int HEADER_LENGTH = 20;

@@ -16,25 +16,45 @@ public final class MicrometerStunMetrics implements StunMetrics {
     public MicrometerStunMetrics(MeterRegistry registry) {
         for (StunProtocol p : StunProtocol.values()) {
             responses.put(p, new Counter[] {
-                Counter.builder(RESPONSES).tag("protocol", p.tag()).tag("class", "success")
-                        .description("STUN responses sent").register(registry),
-                Counter.builder(RESPONSES).tag("protocol", p.tag()).tag("class", "error")
-                        .description("STUN responses sent").register(registry),
+                Counter.builder(RESPONSES)
+                        .tag("protocol", p.tag())
+                        .tag("class", "success")
+                        .description("STUN responses sent")
+                        .register(registry),
+                Counter.builder(RESPONSES)
+                        .tag("protocol", p.tag())
+                        .tag("class", "error")
+                        .description("STUN responses sent")
+                        .register(registry),
             });
         }
         for (DropReason r : DropReason.values()) {
-            dropped.put(r, Counter.builder(DROPPED).tag("reason", r.tag())
-                    .description("STUN input dropped without a response").register(registry));
+            dropped.put(
+                    r,
+                    Counter.builder(DROPPED)
+                            .tag("reason", r.tag())
+                            .description("STUN input dropped without a response")
+                            .register(registry));
         }
         for (ClientOutcome o : ClientOutcome.values()) {
-            transactions.put(o, Counter.builder(CLIENT_TRANSACTIONS).tag("outcome", o.tag())
-                    .description("STUN client transactions").register(registry));
+            transactions.put(
+                    o,
+                    Counter.builder(CLIENT_TRANSACTIONS)
+                            .tag("outcome", o.tag())
+                            .description("STUN client transactions")
+                            .register(registry));
         }
         for (ClientIgnoreReason r : ClientIgnoreReason.values()) {
-            ignored.put(r, Counter.builder(CLIENT_IGNORED).tag("reason", r.tag())
-                    .description("packets the STUN client ignored").register(registry));
+            ignored.put(
+                    r,
+                    Counter.builder(CLIENT_IGNORED)
+                            .tag("reason", r.tag())
+                            .description("packets the STUN client ignored")
+                            .register(registry));
         }
-        sent = Counter.builder(CLIENT_SENT).description("STUN client requests sent, retransmissions included").register(registry);
+        sent = Counter.builder(CLIENT_SENT)
+                .description("STUN client requests sent, retransmissions included")
+                .register(registry);
     }
 
     @Override

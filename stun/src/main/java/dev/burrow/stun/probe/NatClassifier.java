@@ -18,7 +18,8 @@ public final class NatClassifier {
      * address-dependent; otherwise it varies in a way these servers cannot pin down.
      */
     public static MappingBehavior mapping(List<ServerObservation> observations) {
-        List<ServerObservation> ok = observations.stream().filter(ServerObservation::succeeded).toList();
+        List<ServerObservation> ok =
+                observations.stream().filter(ServerObservation::succeeded).toList();
         Set<InetSocketAddress> destinations = new LinkedHashSet<>();
         ok.forEach(o -> destinations.add(o.server()));
         if (destinations.size() < 2) {
@@ -77,13 +78,16 @@ public final class NatClassifier {
      * false when every mapped address is local. {@code localAddresses} are the host's interface
      * addresses (the socket may be bound to a wildcard).
      */
-    public static Boolean natDetected(List<ServerObservation> observations, Set<InetAddress> localAddresses, int localPort) {
-        List<ServerObservation> ok = observations.stream().filter(ServerObservation::succeeded).toList();
+    public static Boolean natDetected(
+            List<ServerObservation> observations, Set<InetAddress> localAddresses, int localPort) {
+        List<ServerObservation> ok =
+                observations.stream().filter(ServerObservation::succeeded).toList();
         if (ok.isEmpty()) {
             return null;
         }
         for (ServerObservation o : ok) {
-            if (o.mapped().getPort() != localPort || !localAddresses.contains(o.mapped().getAddress())) {
+            if (o.mapped().getPort() != localPort
+                    || !localAddresses.contains(o.mapped().getAddress())) {
                 return true;
             }
         }

@@ -57,12 +57,15 @@ public final class NatProbe {
             // Filtering tests II and III (RFC 5780 §4.4) first: the answers come from addresses this
             // socket has never sent to. Running the mapping tests first would open the NAT's filter
             // towards the alternate addresses and make any filtering look endpoint-independent.
-            Outcome ipAndPort = await(client.send(BindingRequest.to(primary).withChange(true, true, other).withPolicy(policy)));
+            Outcome ipAndPort = await(client.send(
+                    BindingRequest.to(primary).withChange(true, true, other).withPolicy(policy)));
             observations.add(ipAndPort.observation("filtering: change IP and port", primary));
             otherIpAndPort = ipAndPort.answered();
             if (!otherIpAndPort && !ipAndPort.serverRefused()) {
                 InetSocketAddress portOnly = new InetSocketAddress(primary.getAddress(), other.getPort());
-                Outcome port = await(client.send(BindingRequest.to(primary).withChange(false, true, portOnly).withPolicy(policy)));
+                Outcome port = await(client.send(BindingRequest.to(primary)
+                        .withChange(false, true, portOnly)
+                        .withPolicy(policy)));
                 observations.add(port.observation("filtering: change port", primary));
                 otherPort = port.serverRefused() ? null : port.answered();
             }
@@ -71,13 +74,17 @@ public final class NatProbe {
                 otherPort = null;
             }
             // Mapping tests II and III (RFC 5780 §4.3).
-            observations.add(await(client.send(BindingRequest.to(altIpPrimaryPort).withPolicy(policy)))
-                    .observation("rfc5780 alternate IP", altIpPrimaryPort));
+            observations.add(
+                    await(client.send(BindingRequest.to(altIpPrimaryPort).withPolicy(policy)))
+                            .observation("rfc5780 alternate IP", altIpPrimaryPort));
             observations.add(await(client.send(BindingRequest.to(other).withPolicy(policy)))
                     .observation("rfc5780 alternate IP and port", other));
         }
         InetSocketAddress local = client.localAddress();
-        return new NatProbeReport(local, observations, NatClassifier.mapping(mappingObservations(observations)),
+        return new NatProbeReport(
+                local,
+                observations,
+                NatClassifier.mapping(mappingObservations(observations)),
                 NatClassifier.filtering(otherIpAndPort, otherPort),
                 NatClassifier.natDetected(observations, localAddresses(local), local == null ? -1 : local.getPort()),
                 NatClassifier.publicEndpoints(observations));
@@ -116,9 +123,11 @@ public final class NatProbe {
             if (result != null) {
                 return new ServerObservation(test, server, result.mappedAddress(), result.elapsed(), null);
             }
-            String why = failure instanceof TimeoutException ? "no answer"
-                    : failure instanceof StunErrorResponseException se ? "error " + se.code()
-                    : String.valueOf(failure.getMessage());
+            String why = failure instanceof TimeoutException
+                    ? "no answer"
+                    : failure instanceof StunErrorResponseException se
+                            ? "error " + se.code()
+                            : String.valueOf(failure.getMessage());
             return new ServerObservation(test, server, null, null, why);
         }
 

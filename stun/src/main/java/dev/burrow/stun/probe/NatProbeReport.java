@@ -14,8 +14,13 @@ import java.util.List;
  *                        are all equal, null when nothing answered
  * @param publicEndpoints the distinct reflexive addresses seen (candidates, not yet verified)
  */
-public record NatProbeReport(InetSocketAddress localAddress, List<ServerObservation> observations, MappingBehavior mapping,
-        FilteringBehavior filtering, Boolean natDetected, List<InetSocketAddress> publicEndpoints) {
+public record NatProbeReport(
+        InetSocketAddress localAddress,
+        List<ServerObservation> observations,
+        MappingBehavior mapping,
+        FilteringBehavior filtering,
+        Boolean natDetected,
+        List<InetSocketAddress> publicEndpoints) {
     public NatProbeReport {
         observations = List.copyOf(observations);
         publicEndpoints = List.copyOf(publicEndpoints);

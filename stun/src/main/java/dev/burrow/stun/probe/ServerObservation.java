@@ -12,7 +12,8 @@ import java.time.Duration;
  * @param elapsed time to the answer, or null when it failed
  * @param error   why it failed, or null
  */
-public record ServerObservation(String test, InetSocketAddress server, InetSocketAddress mapped, Duration elapsed, String error) {
+public record ServerObservation(
+        String test, InetSocketAddress server, InetSocketAddress mapped, Duration elapsed, String error) {
     public boolean succeeded() {
         return mapped != null;
     }

@@ -63,7 +63,8 @@ final class BindingResponder {
      * @param socketIndex which UDP socket received it ({@link UdpSockets}); 0 for TCP
      * @return the reply, or null when dropped (the drop is counted)
      */
-    Reply respond(ByteBuf request, InetSocketAddress sender, int socketIndex, StunProtocol protocol, ByteBufAllocator alloc) {
+    Reply respond(
+            ByteBuf request, InetSocketAddress sender, int socketIndex, StunProtocol protocol, ByteBufAllocator alloc) {
         StunMessage req;
         try {
             req = StunCodec.decode(request);
@@ -75,7 +76,8 @@ final class BindingResponder {
             metrics.dropped(DropReason.NOT_A_REQUEST);
             return null;
         }
-        if (config.requireFingerprint() && req.attribute(StunAttribute.Fingerprint.class).isEmpty()) {
+        if (config.requireFingerprint()
+                && req.attribute(StunAttribute.Fingerprint.class).isEmpty()) {
             metrics.dropped(DropReason.FINGERPRINT_REQUIRED);
             return null;
         }
@@ -92,7 +94,8 @@ final class BindingResponder {
         int responsePort = Reply.SOURCE_PORT;
         for (StunAttribute a : req.attributes()) {
             int type = -1;
-            if (a instanceof StunAttribute.Unknown u && u.comprehensionRequired()
+            if (a instanceof StunAttribute.Unknown u
+                    && u.comprehensionRequired()
                     && !(changeAllowed && u.type() == StunAttributeType.PADDING)) {
                 type = u.type();
             } else if (a instanceof StunAttribute.ResponsePort rp) {
@@ -121,7 +124,8 @@ final class BindingResponder {
             }
         }
         if (unknown != null) {
-            return error(req, ErrorCode.UNKNOWN_ATTRIBUTE, new StunAttribute.UnknownAttributes(unknown), socketIndex, alloc);
+            return error(
+                    req, ErrorCode.UNKNOWN_ATTRIBUTE, new StunAttribute.UnknownAttributes(unknown), socketIndex, alloc);
         }
         Integrity integrity = null;
         if (config.credentials() != null) {
@@ -148,7 +152,8 @@ final class BindingResponder {
         attributes.add(new StunAttribute.XorMappedAddress(sender));
         if (changeAllowed) {
             if (change != null) {
-                target ^= (change.changeIp() ? UdpSockets.CHANGE_IP : 0) | (change.changePort() ? UdpSockets.CHANGE_PORT : 0);
+                target ^= (change.changeIp() ? UdpSockets.CHANGE_IP : 0)
+                        | (change.changePort() ? UdpSockets.CHANGE_PORT : 0);
             }
             InetSocketAddress origin = sockets.address(target);
             InetSocketAddress other = sockets.address(socketIndex ^ UdpSockets.OTHER);
@@ -163,7 +168,8 @@ final class BindingResponder {
         if (software != null) {
             attributes.add(software);
         }
-        StunMessage response = new StunMessage(StunClass.SUCCESS_RESPONSE, StunMessage.BINDING, req.transactionId(), attributes);
+        StunMessage response =
+                new StunMessage(StunClass.SUCCESS_RESPONSE, StunMessage.BINDING, req.transactionId(), attributes);
         return new Reply(encode(response, integrity, alloc), target, false, responsePort);
     }
 

@@ -14,10 +14,10 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -63,7 +63,12 @@ public final class StunServer implements AutoCloseable {
     private final ChannelGroup tcpConnections;
     private final BindingResponder responder;
 
-    private StunServer(StunServerConfig config, UdpSockets udp, Channel tcp, ChannelGroup tcpConnections, BindingResponder responder) {
+    private StunServer(
+            StunServerConfig config,
+            UdpSockets udp,
+            Channel tcp,
+            ChannelGroup tcpConnections,
+            BindingResponder responder) {
         this.config = config;
         this.udp = udp;
         this.tcp = tcp;
@@ -79,9 +84,13 @@ public final class StunServer implements AutoCloseable {
      *                     null when the config has no TCP address
      * @throws IOException when a socket cannot be bound; nothing stays open then
      */
-    public static StunServer start(StunServerConfig config, EventLoopGroup group,
-            Class<? extends DatagramChannel> datagramType, Class<? extends ServerChannel> serverType,
-            StunMetrics metrics) throws IOException {
+    public static StunServer start(
+            StunServerConfig config,
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> datagramType,
+            Class<? extends ServerChannel> serverType,
+            StunMetrics metrics)
+            throws IOException {
         return start(config, group, datagramType, serverType, metrics, Map.of());
     }
 
@@ -92,13 +101,19 @@ public final class StunServer implements AutoCloseable {
      * {@code FixedRecvByteBufAllocator} of 16 × 2048 (recvmmsg). The payload size must stay
      * {@value StunUdpHandler#READ_BUFFER_BYTES}: a datagram that fills it is dropped as truncated.
      */
-    public static StunServer start(StunServerConfig config, EventLoopGroup group,
-            Class<? extends DatagramChannel> datagramType, Class<? extends ServerChannel> serverType,
-            StunMetrics metrics, Map<ChannelOption<?>, Object> datagramOptions) throws IOException {
+    public static StunServer start(
+            StunServerConfig config,
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> datagramType,
+            Class<? extends ServerChannel> serverType,
+            StunMetrics metrics,
+            Map<ChannelOption<?>, Object> datagramOptions)
+            throws IOException {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(metrics, "metrics");
         UdpSockets udp = new UdpSockets(config.rfc5780() ? 4 : 1);
-        SourceRateLimiter limiter = config.rateLimit() == null ? null : config.rateLimit().newLimiter();
+        SourceRateLimiter limiter =
+                config.rateLimit() == null ? null : config.rateLimit().newLimiter();
         BindingResponder responder = new BindingResponder(config, limiter, udp, metrics);
         List<Channel> opened = new ArrayList<>();
         ChannelGroup tcpConnections = new DefaultChannelGroup("stun-tcp", GlobalEventExecutor.INSTANCE);
@@ -113,7 +128,9 @@ public final class StunServer implements AutoCloseable {
                 opened.add(tcp);
             }
             StunServer server = new StunServer(config, udp, tcp, tcpConnections, responder);
-            log.info("STUN server listening: udp {}{}{}", server.udpAddresses(),
+            log.info(
+                    "STUN server listening: udp {}{}{}",
+                    server.udpAddresses(),
                     server.tcpAddress() == null ? "" : ", tcp " + server.tcpAddress(),
                     config.rfc5780() ? " (RFC 5780 behaviour discovery on)" : "");
             return server;
@@ -128,8 +145,16 @@ public final class StunServer implements AutoCloseable {
         }
     }
 
-    private static void bindUdp(StunServerConfig config, EventLoopGroup group, Class<? extends DatagramChannel> type,
-            Map<ChannelOption<?>, Object> options, StunMetrics metrics, UdpSockets udp, BindingResponder responder, List<Channel> opened) throws IOException {
+    private static void bindUdp(
+            StunServerConfig config,
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> type,
+            Map<ChannelOption<?>, Object> options,
+            StunMetrics metrics,
+            UdpSockets udp,
+            BindingResponder responder,
+            List<Channel> opened)
+            throws IOException {
         InetSocketAddress primary = config.udp();
         Channel first = bindDatagram(group, type, options, primary, 0, udp, responder, metrics);
         opened.add(first);
@@ -139,29 +164,59 @@ public final class StunServer implements AutoCloseable {
         }
         int primaryPort = ((InetSocketAddress) first.localAddress()).getPort();
         InetSocketAddress alt = config.rfc5780Alternate();
-        Channel portOnly = bindDatagram(group, type, options, new InetSocketAddress(primary.getAddress(), alt.getPort()),
-                UdpSockets.CHANGE_PORT, udp, responder, metrics);
+        Channel portOnly = bindDatagram(
+                group,
+                type,
+                options,
+                new InetSocketAddress(primary.getAddress(), alt.getPort()),
+                UdpSockets.CHANGE_PORT,
+                udp,
+                responder,
+                metrics);
         opened.add(portOnly);
         udp.set(UdpSockets.CHANGE_PORT, portOnly);
         int altPort = ((InetSocketAddress) portOnly.localAddress()).getPort();
-        Channel ipOnly = bindDatagram(group, type, options, new InetSocketAddress(alt.getAddress(), primaryPort),
-                UdpSockets.CHANGE_IP, udp, responder, metrics);
+        Channel ipOnly = bindDatagram(
+                group,
+                type,
+                options,
+                new InetSocketAddress(alt.getAddress(), primaryPort),
+                UdpSockets.CHANGE_IP,
+                udp,
+                responder,
+                metrics);
         opened.add(ipOnly);
         udp.set(UdpSockets.CHANGE_IP, ipOnly);
-        Channel other = bindDatagram(group, type, options, new InetSocketAddress(alt.getAddress(), altPort),
-                UdpSockets.OTHER, udp, responder, metrics);
+        Channel other = bindDatagram(
+                group,
+                type,
+                options,
+                new InetSocketAddress(alt.getAddress(), altPort),
+                UdpSockets.OTHER,
+                udp,
+                responder,
+                metrics);
         opened.add(other);
         udp.set(UdpSockets.OTHER, other);
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static Channel bindDatagram(EventLoopGroup group, Class<? extends DatagramChannel> type,
-            Map<ChannelOption<?>, Object> options, InetSocketAddress address,
-            int index, UdpSockets udp, BindingResponder responder, StunMetrics metrics) throws IOException {
+    private static Channel bindDatagram(
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> type,
+            Map<ChannelOption<?>, Object> options,
+            InetSocketAddress address,
+            int index,
+            UdpSockets udp,
+            BindingResponder responder,
+            StunMetrics metrics)
+            throws IOException {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(type)
-                .option(ChannelOption.RECVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(StunUdpHandler.READ_BUFFER_BYTES))
+                .option(
+                        ChannelOption.RECVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(StunUdpHandler.READ_BUFFER_BYTES))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .option(ChannelOption.SO_RCVBUF, UDP_RECEIVE_BUFFER_BYTES)
                 .handler(new StunUdpHandler(responder, index, udp, metrics, StunUdpHandler.READ_BUFFER_BYTES));
@@ -171,8 +226,14 @@ public final class StunServer implements AutoCloseable {
         return bind(b.bind(address), "UDP", address);
     }
 
-    private static Channel bindTcp(StunServerConfig config, EventLoopGroup group, Class<? extends ServerChannel> type,
-            StunMetrics metrics, BindingResponder responder, ChannelGroup children) throws IOException {
+    private static Channel bindTcp(
+            StunServerConfig config,
+            EventLoopGroup group,
+            Class<? extends ServerChannel> type,
+            StunMetrics metrics,
+            BindingResponder responder,
+            ChannelGroup children)
+            throws IOException {
         AtomicInteger connections = new AtomicInteger();
         long idleMillis = config.tcpIdleTimeout().toMillis();
         ServerBootstrap b = new ServerBootstrap()
@@ -190,16 +251,18 @@ public final class StunServer implements AutoCloseable {
                         }
                         ch.closeFuture().addListener(f -> connections.decrementAndGet());
                         children.add(ch);
-                        ch.pipeline().addLast(
-                                new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS),
-                                new StunTcpFrameDecoder(metrics),
-                                new StunTcpHandler(responder, metrics));
+                        ch.pipeline()
+                                .addLast(
+                                        new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS),
+                                        new StunTcpFrameDecoder(metrics),
+                                        new StunTcpHandler(responder, metrics));
                     }
                 });
         return bind(b.bind(config.tcp()), "TCP", config.tcp());
     }
 
-    private static Channel bind(io.netty.channel.ChannelFuture future, String what, InetSocketAddress address) throws IOException {
+    private static Channel bind(io.netty.channel.ChannelFuture future, String what, InetSocketAddress address)
+            throws IOException {
         future.awaitUninterruptibly();
         if (!future.isSuccess()) {
             future.channel().close();

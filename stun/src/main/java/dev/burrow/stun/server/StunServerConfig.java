@@ -53,9 +53,12 @@ public record StunServerConfig(
             if (udp == null) {
                 throw new IllegalArgumentException("RFC 5780 mode needs a UDP address");
             }
-            if (udp.getAddress() == null || udp.getAddress().isAnyLocalAddress()
-                    || rfc5780Alternate.getAddress() == null || rfc5780Alternate.getAddress().isAnyLocalAddress()) {
-                throw new IllegalArgumentException("RFC 5780 mode needs concrete primary and alternate IPs (not a wildcard)");
+            if (udp.getAddress() == null
+                    || udp.getAddress().isAnyLocalAddress()
+                    || rfc5780Alternate.getAddress() == null
+                    || rfc5780Alternate.getAddress().isAnyLocalAddress()) {
+                throw new IllegalArgumentException(
+                        "RFC 5780 mode needs concrete primary and alternate IPs (not a wildcard)");
             }
             if (udp.getAddress().equals(rfc5780Alternate.getAddress())) {
                 throw new IllegalArgumentException("RFC 5780 alternate IP must differ from the primary IP");
@@ -68,8 +71,17 @@ public record StunServerConfig(
 
     /** UDP on {@code address}, nothing else. */
     public static StunServerConfig udp(InetSocketAddress address) {
-        return new StunServerConfig(address, null, null, null, false, false, null, null,
-                DEFAULT_MAX_TCP_CONNECTIONS, DEFAULT_TCP_IDLE_TIMEOUT);
+        return new StunServerConfig(
+                address,
+                null,
+                null,
+                null,
+                false,
+                false,
+                null,
+                null,
+                DEFAULT_MAX_TCP_CONNECTIONS,
+                DEFAULT_TCP_IDLE_TIMEOUT);
     }
 
     /** UDP on all addresses, port 3478. */
@@ -78,39 +90,129 @@ public record StunServerConfig(
     }
 
     public StunServerConfig withUdp(InetSocketAddress a) {
-        return new StunServerConfig(a, tcp, rfc5780Alternate, software, fingerprint, requireFingerprint, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                a,
+                tcp,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withTcp(InetSocketAddress a) {
-        return new StunServerConfig(udp, a, rfc5780Alternate, software, fingerprint, requireFingerprint, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                a,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withRfc5780Alternate(InetSocketAddress a) {
-        return new StunServerConfig(udp, tcp, a, software, fingerprint, requireFingerprint, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                a,
+                software,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withSoftware(String s) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, s, fingerprint, requireFingerprint, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                s,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withFingerprint(boolean f) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, software, f, requireFingerprint, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                software,
+                f,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withRequireFingerprint(boolean f) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, software, fingerprint, f, rateLimit, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                f,
+                rateLimit,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withRateLimit(RateLimit r) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, software, fingerprint, requireFingerprint, r, credentials, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                requireFingerprint,
+                r,
+                credentials,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withCredentials(ShortTermCredentials c) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, software, fingerprint, requireFingerprint, rateLimit, c, maxTcpConnections, tcpIdleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                c,
+                maxTcpConnections,
+                tcpIdleTimeout);
     }
 
     public StunServerConfig withTcpLimits(int maxConnections, Duration idleTimeout) {
-        return new StunServerConfig(udp, tcp, rfc5780Alternate, software, fingerprint, requireFingerprint, rateLimit, credentials, maxConnections, idleTimeout);
+        return new StunServerConfig(
+                udp,
+                tcp,
+                rfc5780Alternate,
+                software,
+                fingerprint,
+                requireFingerprint,
+                rateLimit,
+                credentials,
+                maxConnections,
+                idleTimeout);
     }
 
     public boolean rfc5780() {

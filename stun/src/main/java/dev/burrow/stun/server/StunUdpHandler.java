@@ -33,7 +33,8 @@ final class StunUdpHandler extends ChannelInboundHandlerAdapter {
     private final int readBufferBytes;
     private boolean flushPending;
 
-    StunUdpHandler(BindingResponder responder, int socketIndex, UdpSockets sockets, StunMetrics metrics, int readBufferBytes) {
+    StunUdpHandler(
+            BindingResponder responder, int socketIndex, UdpSockets sockets, StunMetrics metrics, int readBufferBytes) {
         this.responder = responder;
         this.socketIndex = socketIndex;
         this.sockets = sockets;
@@ -52,7 +53,8 @@ final class StunUdpHandler extends ChannelInboundHandlerAdapter {
                 metrics.dropped(DropReason.POSSIBLY_TRUNCATED);
                 return;
             }
-            BindingResponder.Reply reply = responder.respond(packet.content(), packet.sender(), socketIndex, StunProtocol.UDP, ctx.alloc());
+            BindingResponder.Reply reply =
+                    responder.respond(packet.content(), packet.sender(), socketIndex, StunProtocol.UDP, ctx.alloc());
             if (reply != null) {
                 send(ctx, reply, packet);
             }

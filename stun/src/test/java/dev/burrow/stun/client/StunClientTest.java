@@ -7,7 +7,6 @@ import dev.burrow.stun.codec.Integrity;
 import dev.burrow.stun.codec.IntegrityAlgorithm;
 import dev.burrow.stun.codec.StunAttribute;
 import dev.burrow.stun.codec.StunAttribute.XorMappedAddress;
-import dev.burrow.stun.codec.StunClass;
 import dev.burrow.stun.codec.StunCodec;
 import dev.burrow.stun.codec.StunMessage;
 import dev.burrow.stun.codec.TransactionId;
@@ -41,7 +40,8 @@ import org.junit.jupiter.api.Test;
 
 /** The client on real loopback sockets: against our server and against scripted fake servers (A2, A8). */
 class StunClientTest {
-    static final RetransmissionPolicy FAST = new RetransmissionPolicy(Duration.ofMillis(20), 7, 16, Duration.ofSeconds(5));
+    static final RetransmissionPolicy FAST =
+            new RetransmissionPolicy(Duration.ofMillis(20), 7, 16, Duration.ofSeconds(5));
     private static EventLoopGroup group;
     private final CountingStunMetrics metrics = new CountingStunMetrics();
 
@@ -65,8 +65,12 @@ class StunClientTest {
 
     @Test
     void bindsAgainstOurServer() throws Exception {
-        try (StunServer server = StunServer.start(StunServerConfig.udp(loopback(0)), group, NioDatagramChannel.class,
-                NioServerSocketChannel.class, dev.burrow.stun.metrics.StunMetrics.NOOP);
+        try (StunServer server = StunServer.start(
+                        StunServerConfig.udp(loopback(0)),
+                        group,
+                        NioDatagramChannel.class,
+                        NioServerSocketChannel.class,
+                        dev.burrow.stun.metrics.StunMetrics.NOOP);
                 StunClient client = client()) {
             BindingResult r = client.bind(server.udpAddress()).get(5, TimeUnit.SECONDS);
             assertThat(r.mappedAddress()).isEqualTo(client.localAddress());
@@ -81,15 +85,20 @@ class StunClientTest {
     void authenticatedBindingAgainstOurServer() throws Exception {
         StunServerConfig config = StunServerConfig.udp(loopback(0))
                 .withCredentials(u -> u.equals("agent") ? "pw-123456".getBytes(StandardCharsets.UTF_8) : null);
-        try (StunServer server = StunServer.start(config, group, NioDatagramChannel.class, null, dev.burrow.stun.metrics.StunMetrics.NOOP);
+        try (StunServer server = StunServer.start(
+                        config, group, NioDatagramChannel.class, null, dev.burrow.stun.metrics.StunMetrics.NOOP);
                 StunClient client = client()) {
             Integrity key = Integrity.shortTerm(IntegrityAlgorithm.HMAC_SHA256, "pw-123456");
-            BindingResult r = client.send(BindingRequest.to(server.udpAddress()).withCredentials("agent", key)).get(5, TimeUnit.SECONDS);
+            BindingResult r = client.send(BindingRequest.to(server.udpAddress()).withCredentials("agent", key))
+                    .get(5, TimeUnit.SECONDS);
             assertThat(r.mappedAddress()).isEqualTo(client.localAddress());
             Integrity wrong = Integrity.shortTerm(IntegrityAlgorithm.HMAC_SHA1, "nope");
-            assertThatThrownBy(() -> client.send(BindingRequest.to(server.udpAddress()).withCredentials("agent", wrong)).get(5, TimeUnit.SECONDS))
+            assertThatThrownBy(() -> client.send(
+                                    BindingRequest.to(server.udpAddress()).withCredentials("agent", wrong))
+                            .get(5, TimeUnit.SECONDS))
                     .hasCauseInstanceOf(StunErrorResponseException.class)
-                    .satisfies(e -> assertThat(((StunErrorResponseException) e.getCause()).code()).isEqualTo(401));
+                    .satisfies(e -> assertThat(((StunErrorResponseException) e.getCause()).code())
+                            .isEqualTo(401));
         }
     }
 
@@ -157,7 +166,10 @@ class StunClientTest {
     void retransmitsUntilAnswered() throws Exception {
         try (FakeServer fake = new FakeServer((f, p) -> {
                     if (f.requests == 3) {
-                        f.send(f.socket, success(FakeServer.id(p), (InetSocketAddress) p.getSocketAddress()), p.getSocketAddress());
+                        f.send(
+                                f.socket,
+                                success(FakeServer.id(p), (InetSocketAddress) p.getSocketAddress()),
+                                p.getSocketAddress());
                     }
                 });
                 StunClient client = client()) {
@@ -216,7 +228,11 @@ class StunClientTest {
     private int datagramsSeen;
 
     /** At {@code millis} on the fake clock, {@code sent} requests in total have gone out and the transaction is still open. */
-    private void assertSentAt(EmbeddedChannel ch, java.util.concurrent.atomic.AtomicLong now, long millis, int sent,
+    private void assertSentAt(
+            EmbeddedChannel ch,
+            java.util.concurrent.atomic.AtomicLong now,
+            long millis,
+            int sent,
             java.util.concurrent.CompletableFuture<?> future) {
         advanceTo(ch, now, millis);
         Object o;
@@ -262,7 +278,10 @@ class StunClientTest {
                     }
                     InetSocketAddress from = (InetSocketAddress) p.getSocketAddress();
                     TransactionId id = FakeServer.id(p);
-                    f.send(f.socket, success(TransactionId.random(), new InetSocketAddress(from.getAddress(), 1)), from);
+                    f.send(
+                            f.socket,
+                            success(TransactionId.random(), new InetSocketAddress(from.getAddress(), 1)),
+                            from);
                     f.send(f.other, success(id, new InetSocketAddress(from.getAddress(), 2)), from);
                     f.send(f.socket, success(id, from), from);
                     f.send(f.socket, success(id, new InetSocketAddress(from.getAddress(), 3)), from);
@@ -270,7 +289,8 @@ class StunClientTest {
                 StunClient client = client()) {
             BindingResult r = client.bind(fake.address()).get(5, TimeUnit.SECONDS);
             assertThat(r.mappedAddress()).isEqualTo(client.localAddress());
-            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5))
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(5))
                     .until(() -> metrics.ignored(ClientIgnoreReason.UNKNOWN_TRANSACTION) == 2);
             assertThat(metrics.ignored(ClientIgnoreReason.WRONG_SOURCE)).isEqualTo(1);
             assertThat(metrics.transactions(ClientOutcome.SUCCESS)).isEqualTo(1);
@@ -286,7 +306,13 @@ class StunClientTest {
                     }
                     TransactionId id = FakeServer.id(p);
                     for (byte[] value : new byte[][] {{0, 2, 1, 2, 1, 2, 3, 4}, {0, 3, 1, 2, 1, 2, 3, 4}, {0, 1, 1}}) {
-                        f.send(f.socket, encode(StunMessage.bindingSuccess(id, new StunAttribute.Unknown(StunAttribute.XorMappedAddress.class == null ? 0 : 0x0020, value))), p.getSocketAddress());
+                        f.send(
+                                f.socket,
+                                encode(StunMessage.bindingSuccess(
+                                        id,
+                                        new StunAttribute.Unknown(
+                                                StunAttribute.XorMappedAddress.class == null ? 0 : 0x0020, value))),
+                                p.getSocketAddress());
                     }
                     f.send(f.socket, success(id, (InetSocketAddress) p.getSocketAddress()), p.getSocketAddress());
                 });
@@ -299,13 +325,20 @@ class StunClientTest {
 
     @Test
     void errorResponsesFailTheFutureWithTheCode() throws Exception {
-        try (FakeServer fake = new FakeServer((f, p) -> f.send(f.socket,
-                        encode(StunMessage.bindingError(FakeServer.id(p), new StunAttribute.ErrorCode(420, ""),
-                                new StunAttribute.UnknownAttributes(java.util.List.of(3)))), p.getSocketAddress()));
+        try (FakeServer fake = new FakeServer((f, p) -> f.send(
+                        f.socket,
+                        encode(StunMessage.bindingError(
+                                FakeServer.id(p),
+                                new StunAttribute.ErrorCode(420, ""),
+                                new StunAttribute.UnknownAttributes(java.util.List.of(3)))),
+                        p.getSocketAddress()));
                 StunClient client = client()) {
-            assertThatThrownBy(() -> client.send(BindingRequest.to(fake.address()).withChange(true, true, fake.address())).get(5, TimeUnit.SECONDS))
+            assertThatThrownBy(
+                            () -> client.send(BindingRequest.to(fake.address()).withChange(true, true, fake.address()))
+                                    .get(5, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class)
-                    .satisfies(e -> assertThat(((StunErrorResponseException) e.getCause()).code()).isEqualTo(420));
+                    .satisfies(e -> assertThat(((StunErrorResponseException) e.getCause()).code())
+                            .isEqualTo(420));
         }
     }
 
@@ -316,13 +349,15 @@ class StunClientTest {
             var future = client.bind(silent.address());
             client.close();
             assertThatThrownBy(() -> future.get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(java.io.IOException.class);
-            assertThatThrownBy(() -> client.bind(silent.address()).get(5, TimeUnit.SECONDS)).hasCauseInstanceOf(java.io.IOException.class);
+            assertThatThrownBy(() -> client.bind(silent.address()).get(5, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(java.io.IOException.class);
         }
     }
 
     @Test
     void outstandingTransactionsAreBounded() throws Exception {
-        try (FakeServer silent = new FakeServer((f, p) -> {}); StunClient client = client()) {
+        try (FakeServer silent = new FakeServer((f, p) -> {});
+                StunClient client = client()) {
             RetransmissionPolicy slow = RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(10));
             var futures = new java.util.ArrayList<java.util.concurrent.CompletableFuture<BindingResult>>();
             for (int i = 0; i < StunClient.MAX_OUTSTANDING; i++) {

@@ -61,9 +61,12 @@ class StunDemuxHandlerTest {
         // Peer traffic, a peer's STUN request (ICE check) and an unknown STUN answer all pass through.
         DatagramPacket peerData = packet(new byte[] {0x17, 3, 3, 0, 1, 9}, PEER);
         DatagramPacket peerCheck = packet(encode(StunMessage.bindingRequest(TransactionId.random())), PEER);
-        DatagramPacket stranger = packet(encode(StunMessage.bindingSuccess(TransactionId.random(), new XorMappedAddress(MAPPED))), SERVER);
-        DatagramPacket answer = packet(encode(StunMessage.bindingSuccess(sent.transactionId(), new XorMappedAddress(MAPPED))), SERVER);
-        DatagramPacket duplicate = packet(encode(StunMessage.bindingSuccess(sent.transactionId(), new XorMappedAddress(MAPPED))), SERVER);
+        DatagramPacket stranger = packet(
+                encode(StunMessage.bindingSuccess(TransactionId.random(), new XorMappedAddress(MAPPED))), SERVER);
+        DatagramPacket answer =
+                packet(encode(StunMessage.bindingSuccess(sent.transactionId(), new XorMappedAddress(MAPPED))), SERVER);
+        DatagramPacket duplicate =
+                packet(encode(StunMessage.bindingSuccess(sent.transactionId(), new XorMappedAddress(MAPPED))), SERVER);
         channel.writeInbound(peerData, peerCheck, stranger, answer, duplicate);
 
         assertThat(future).as(metrics.toString()).isCompleted();
@@ -71,11 +74,15 @@ class StunDemuxHandlerTest {
         assertThat(answer.refCnt()).as("consumed answer released").isZero();
         assertThat(app).containsExactly(peerData, peerCheck, stranger, duplicate);
         for (DatagramPacket p : app) {
-            assertThat(p.refCnt()).as("passed on, still owned by the next handler").isEqualTo(1);
+            assertThat(p.refCnt())
+                    .as("passed on, still owned by the next handler")
+                    .isEqualTo(1);
             p.release();
         }
         client.close();
-        assertThat(channel.isActive()).as("an attached client leaves the shared channel open").isTrue();
+        assertThat(channel.isActive())
+                .as("an attached client leaves the shared channel open")
+                .isTrue();
         assertThat(channel.finishAndReleaseAll()).isFalse();
     }
 

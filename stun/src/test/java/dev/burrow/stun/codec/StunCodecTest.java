@@ -33,17 +33,20 @@ class StunCodecTest {
         assertThat(m.transactionId()).isEqualTo(TX);
         assertThat(m.attribute(Software.class)).contains(new Software("STUN test client"));
         assertThat(m.attribute(Username.class)).contains(new Username("evtj:h6vY"));
-        assertThat(m.attributes()).contains(new Unknown(0x0024, hex("6e0001ff")), new Unknown(0x8029, hex("932ff9b151263b36")));
+        assertThat(m.attributes())
+                .contains(new Unknown(0x0024, hex("6e0001ff")), new Unknown(0x8029, hex("932ff9b151263b36")));
         assertThat(m.attribute(Fingerprint.class)).contains(new Fingerprint(0xe57a3bcf));
         assertThat(StunCodec.verifyIntegrity(buf, KEY).check()).isEqualTo(IntegrityCheck.VALID);
-        assertThat(StunCodec.verifyIntegrity(buf, Integrity.shortTerm(IntegrityAlgorithm.HMAC_SHA1, "wrong")).check())
+        assertThat(StunCodec.verifyIntegrity(buf, Integrity.shortTerm(IntegrityAlgorithm.HMAC_SHA1, "wrong"))
+                        .check())
                 .isEqualTo(IntegrityCheck.INVALID);
         assertThat(buf.readerIndex()).isZero();
     }
 
     @Test
     void encodesSampleRequestByteForByte() {
-        StunMessage m = StunMessage.bindingRequest(TX,
+        StunMessage m = StunMessage.bindingRequest(
+                TX,
                 new Software("STUN test client"),
                 new Unknown(0x0024, hex("6e0001ff")),
                 new Unknown(0x8029, hex("932ff9b151263b36")),
@@ -58,33 +61,46 @@ class StunCodecTest {
         assertThat(v4.attribute(XorMappedAddress.class).orElseThrow().address())
                 .isEqualTo(new InetSocketAddress(InetAddress.getByName("192.0.2.1"), 32853));
         assertThat(v4.attribute(Software.class)).contains(new Software("test vector"));
-        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(IPV4_RESPONSE), KEY).check()).isEqualTo(IntegrityCheck.VALID);
+        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(IPV4_RESPONSE), KEY)
+                        .check())
+                .isEqualTo(IntegrityCheck.VALID);
 
         StunMessage v6 = StunCodec.decode(Unpooled.wrappedBuffer(IPV6_RESPONSE));
         assertThat(v6.attribute(XorMappedAddress.class).orElseThrow().address())
                 .isEqualTo(new InetSocketAddress(InetAddress.getByName("2001:db8:1234:5678:11:2233:4455:6677"), 32853));
-        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(IPV6_RESPONSE), KEY).check()).isEqualTo(IntegrityCheck.VALID);
+        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(IPV6_RESPONSE), KEY)
+                        .check())
+                .isEqualTo(IntegrityCheck.VALID);
     }
 
     @Test
     void encodesSampleResponsesByteForByte() throws Exception {
-        StunMessage v4 = StunMessage.bindingSuccess(TX, new Software("test vector"),
+        StunMessage v4 = StunMessage.bindingSuccess(
+                TX,
+                new Software("test vector"),
                 new XorMappedAddress(new InetSocketAddress(InetAddress.getByName("192.0.2.1"), 32853)));
         assertThat(encodeWithPad(v4, (byte) 0x20)).isEqualTo(IPV4_RESPONSE);
-        StunMessage v6 = StunMessage.bindingSuccess(TX, new Software("test vector"),
-                new XorMappedAddress(new InetSocketAddress(InetAddress.getByName("2001:db8:1234:5678:11:2233:4455:6677"), 32853)));
+        StunMessage v6 = StunMessage.bindingSuccess(
+                TX,
+                new Software("test vector"),
+                new XorMappedAddress(
+                        new InetSocketAddress(InetAddress.getByName("2001:db8:1234:5678:11:2233:4455:6677"), 32853)));
         assertThat(encodeWithPad(v6, (byte) 0x20)).isEqualTo(IPV6_RESPONSE);
     }
 
     @Test
     void zeroPaddedEncodingDiffersOnlyInPaddingAndStillVerifies() throws Exception {
-        StunMessage v4 = StunMessage.bindingSuccess(TX, new Software("test vector"),
+        StunMessage v4 = StunMessage.bindingSuccess(
+                TX,
+                new Software("test vector"),
                 new XorMappedAddress(new InetSocketAddress(InetAddress.getByName("192.0.2.1"), 32853)));
         byte[] ours = encode(v4, KEY, true);
         assertThat(ours).hasSize(IPV4_RESPONSE.length);
         assertThat(ours[20 + 4 + 11]).isZero(); // the vector's 0x20 pad byte is 0x00 in ours
-        assertThat(StunCodec.decode(Unpooled.wrappedBuffer(ours)).attribute(XorMappedAddress.class)).isPresent();
-        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(ours), KEY).check()).isEqualTo(IntegrityCheck.VALID);
+        assertThat(StunCodec.decode(Unpooled.wrappedBuffer(ours)).attribute(XorMappedAddress.class))
+                .isPresent();
+        assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(ours), KEY).check())
+                .isEqualTo(IntegrityCheck.VALID);
     }
 
     @Test
@@ -92,10 +108,12 @@ class StunCodecTest {
         // A 40-byte request (SOFTWARE of 8 bytes + FINGERPRINT) and the minimal 32-byte IPv4 answer.
         StunMessage req = StunMessage.bindingRequest(TransactionId.random(), new Software("tailnode"));
         assertThat(encode(req, null, true)).hasSize(40);
-        StunMessage resp = StunMessage.bindingSuccess(req.transactionId(),
+        StunMessage resp = StunMessage.bindingSuccess(
+                req.transactionId(),
                 new XorMappedAddress(new InetSocketAddress(InetAddress.getByName("203.0.113.9"), 41641)));
         assertThat(encode(resp, null, false)).hasSize(32);
-        StunMessage resp6 = StunMessage.bindingSuccess(req.transactionId(),
+        StunMessage resp6 = StunMessage.bindingSuccess(
+                req.transactionId(),
                 new XorMappedAddress(new InetSocketAddress(InetAddress.getByName("2001:db8::9"), 41641)));
         assertThat(encode(resp6, null, false)).hasSize(44);
     }
@@ -105,18 +123,39 @@ class StunCodecTest {
     static Stream<StunAttribute> everyAttribute() throws Exception {
         InetSocketAddress v4 = new InetSocketAddress(InetAddress.getByName("198.51.100.7"), 65535);
         InetSocketAddress v6 = new InetSocketAddress(InetAddress.getByName("2001:db8::1:2"), 1);
-        InetSocketAddress mapped6 = new InetSocketAddress(InetAddress.getByAddress(hex("00000000000000000000ffffc0000201")), 3478);
+        InetSocketAddress mapped6 =
+                new InetSocketAddress(InetAddress.getByAddress(hex("00000000000000000000ffffc0000201")), 3478);
         return Stream.of(
-                new XorMappedAddress(v4), new XorMappedAddress(v6), new XorMappedAddress(mapped6),
-                new MappedAddress(v4), new MappedAddress(v6),
-                new ResponseOrigin(v4), new OtherAddress(v6),
-                new ChangeRequest(true, false), new ChangeRequest(false, true), new ResponsePort(0), new ResponsePort(65535), new ChangeRequest(true, true), new ChangeRequest(false, false),
-                new Username("evtj:h6vY"), new Username(""), new Username("ユーザ"),
-                new Software("burrow"), new Software("x".repeat(763)),
-                new ErrorCode(420, "Unknown Attribute"), new ErrorCode(300, ""), new ErrorCode(699, "é"),
-                new UnknownAttributes(List.of(0x0024, 0x7fff)), new UnknownAttributes(List.of(0x0003)), new UnknownAttributes(List.of()),
-                new MessageIntegrity(new byte[20]), new MessageIntegritySha256(new byte[32]), new MessageIntegritySha256(new byte[16]),
-                new Unknown(0x0024, hex("6e0001ff")), new Unknown(0xC001, new byte[0]), new Unknown(0x7777, new byte[5]));
+                new XorMappedAddress(v4),
+                new XorMappedAddress(v6),
+                new XorMappedAddress(mapped6),
+                new MappedAddress(v4),
+                new MappedAddress(v6),
+                new ResponseOrigin(v4),
+                new OtherAddress(v6),
+                new ChangeRequest(true, false),
+                new ChangeRequest(false, true),
+                new ResponsePort(0),
+                new ResponsePort(65535),
+                new ChangeRequest(true, true),
+                new ChangeRequest(false, false),
+                new Username("evtj:h6vY"),
+                new Username(""),
+                new Username("ユーザ"),
+                new Software("burrow"),
+                new Software("x".repeat(763)),
+                new ErrorCode(420, "Unknown Attribute"),
+                new ErrorCode(300, ""),
+                new ErrorCode(699, "é"),
+                new UnknownAttributes(List.of(0x0024, 0x7fff)),
+                new UnknownAttributes(List.of(0x0003)),
+                new UnknownAttributes(List.of()),
+                new MessageIntegrity(new byte[20]),
+                new MessageIntegritySha256(new byte[32]),
+                new MessageIntegritySha256(new byte[16]),
+                new Unknown(0x0024, hex("6e0001ff")),
+                new Unknown(0xC001, new byte[0]),
+                new Unknown(0x7777, new byte[5]));
     }
 
     @ParameterizedTest
@@ -139,7 +178,8 @@ class StunCodecTest {
                 assertThat(StunClass.ofMessageType(type)).isEqualTo(cls);
                 assertThat(StunClass.methodOf(type)).isEqualTo(method);
                 StunMessage m = new StunMessage(cls, method, TransactionId.random(), List.of());
-                assertThat(StunCodec.decode(Unpooled.wrappedBuffer(encode(m, null, false)))).isEqualTo(m);
+                assertThat(StunCodec.decode(Unpooled.wrappedBuffer(encode(m, null, false))))
+                        .isEqualTo(m);
             }
         }
         assertThat(StunClass.SUCCESS_RESPONSE.messageType(StunMessage.BINDING)).isEqualTo(0x0101);
@@ -196,8 +236,10 @@ class StunCodecTest {
             bad[i] ^= 0x01;
             StunMessage decoded = decodeQuietly(bad);
             if (decoded != null) {
-                assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(bad), KEY).check())
-                        .as("flip at %d", i).isNotEqualTo(IntegrityCheck.VALID);
+                assertThat(StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(bad), KEY)
+                                .check())
+                        .as("flip at %d", i)
+                        .isNotEqualTo(IntegrityCheck.VALID);
             }
         }
     }
@@ -247,8 +289,12 @@ class StunCodecTest {
     void rejectsBadAddressAttributes() {
         // family 2 with an IPv4-sized value, unknown family 3, value under 4 bytes (A2)
         int[][] cases = {{0x02, 8}, {0x03, 8}, {0x01, 20}, {0x01, 0}, {0x01, 2}};
-        for (int type : new int[] {StunAttributeType.XOR_MAPPED_ADDRESS, StunAttributeType.MAPPED_ADDRESS,
-                StunAttributeType.OTHER_ADDRESS, StunAttributeType.RESPONSE_ORIGIN}) {
+        for (int type : new int[] {
+            StunAttributeType.XOR_MAPPED_ADDRESS,
+            StunAttributeType.MAPPED_ADDRESS,
+            StunAttributeType.OTHER_ADDRESS,
+            StunAttributeType.RESPONSE_ORIGIN
+        }) {
             for (int[] c : cases) {
                 int padded = (c[1] + 3) & ~3;
                 ByteBuf buf = header(4 + padded);
@@ -276,10 +322,18 @@ class StunCodecTest {
     @Test
     void rejectsBadErrorCodeAndText() {
         ByteBuf buf = header(8);
-        buf.writeShort(StunAttributeType.ERROR_CODE).writeShort(4).writeShort(0).writeByte(7).writeByte(0);
+        buf.writeShort(StunAttributeType.ERROR_CODE)
+                .writeShort(4)
+                .writeShort(0)
+                .writeByte(7)
+                .writeByte(0);
         assertReason(ByteBufUtil.getBytes(buf), StunDecodeException.Reason.BAD_ATTRIBUTE);
         ByteBuf text = header(8);
-        text.writeShort(StunAttributeType.SOFTWARE).writeShort(2).writeByte(0xC3).writeByte(0x28).writeShort(0);
+        text.writeShort(StunAttributeType.SOFTWARE)
+                .writeShort(2)
+                .writeByte(0xC3)
+                .writeByte(0x28)
+                .writeShort(0);
         assertReason(ByteBufUtil.getBytes(text), StunDecodeException.Reason.BAD_ATTRIBUTE);
     }
 
@@ -291,7 +345,8 @@ class StunCodecTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new MessageIntegrity(new byte[19])).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new MessageIntegritySha256(new byte[18])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new StunMessage(StunClass.REQUEST, 0x1000, TX, List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new StunMessage(StunClass.REQUEST, 0x1000, TX, List.of()))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -315,7 +370,8 @@ class StunCodecTest {
     @Test
     void looksLikeStunMatchesDecoderHeaderRules() {
         assertThat(StunCodec.looksLikeStun(Unpooled.wrappedBuffer(REQUEST))).isTrue();
-        assertThat(StunCodec.looksLikeStun(Unpooled.wrappedBuffer(new byte[20]))).isFalse();
+        assertThat(StunCodec.looksLikeStun(Unpooled.wrappedBuffer(new byte[20])))
+                .isFalse();
         byte[] dtls = REQUEST.clone();
         dtls[0] = 0x16;
         assertThat(StunCodec.looksLikeStun(Unpooled.wrappedBuffer(dtls))).isFalse();
@@ -363,6 +419,7 @@ class StunCodecTest {
 
     private static void assertReason(byte[] bytes, StunDecodeException.Reason reason) {
         assertThatThrownBy(() -> StunCodec.decode(Unpooled.wrappedBuffer(bytes)))
-                .isInstanceOfSatisfying(StunDecodeException.class, e -> assertThat(e.reason()).isEqualTo(reason));
+                .isInstanceOfSatisfying(
+                        StunDecodeException.class, e -> assertThat(e.reason()).isEqualTo(reason));
     }
 }

@@ -61,12 +61,25 @@ public final class Coturn {
     /** Starts {@code turnserver} as a STUN-only server on 127.0.0.1:{@code port}, with no config file and a pid file in {@code dir}. */
     public static Process startTurnserver(Path binary, int port, Path dir, List<String> prefix) throws IOException {
         List<String> cmd = new ArrayList<>(prefix);
-        cmd.addAll(List.of(binary.toString(), "-n", "--stun-only",
-                "--listening-ip", "127.0.0.1", "--listening-port", Integer.toString(port),
-                "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute",
-                "--pidfile", dir.resolve("turnserver.pid").toString(),
-                "--log-file", "stdout", "--simple-log"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        cmd.addAll(List.of(
+                binary.toString(),
+                "-n",
+                "--stun-only",
+                "--listening-ip",
+                "127.0.0.1",
+                "--listening-port",
+                Integer.toString(port),
+                "--no-cli",
+                "--no-tls",
+                "--no-dtls",
+                "--no-software-attribute",
+                "--pidfile",
+                dir.resolve("turnserver.pid").toString(),
+                "--log-file",
+                "stdout",
+                "--simple-log"));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
                 .redirectOutput(dir.resolve("turnserver.log").toFile());
         return pb.start();
     }

@@ -50,14 +50,19 @@ class CoturnInteropTest {
         int port = Coturn.freePort();
         Process coturn = Coturn.startTurnserver(turnserver, port, dir, List.of());
         CountingStunMetrics metrics = new CountingStunMetrics();
-        try (StunClient client = StunClient.open(group, NioDatagramChannel.class,
+        try (StunClient client = StunClient.open(
+                group,
+                NioDatagramChannel.class,
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2)), metrics)) {
+                RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2)),
+                metrics)) {
             InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
             BindingResult[] result = new BindingResult[1];
             // turnserver needs a moment to open its sockets
             Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
-                assertThat(coturn.isAlive()).as("turnserver running; log: %s", log(dir)).isTrue();
+                assertThat(coturn.isAlive())
+                        .as("turnserver running; log: %s", log(dir))
+                        .isTrue();
                 result[0] = client.bind(server).get(3, TimeUnit.SECONDS);
                 return true;
             });
@@ -65,7 +70,8 @@ class CoturnInteropTest {
             assertThat(result[0].respondedFrom()).isEqualTo(server);
             // and several more, back to back
             for (int i = 0; i < 20; i++) {
-                assertThat(client.bind(server).get(3, TimeUnit.SECONDS).mappedAddress()).isEqualTo(client.localAddress());
+                assertThat(client.bind(server).get(3, TimeUnit.SECONDS).mappedAddress())
+                        .isEqualTo(client.localAddress());
             }
         } finally {
             Coturn.stop(coturn);
@@ -76,14 +82,26 @@ class CoturnInteropTest {
     void turnutilsStunclientAgainstOurServer() throws Exception {
         Path stunclient = Coturn.requireBinary("turnutils_stunclient");
         CountingStunMetrics metrics = new CountingStunMetrics();
-        try (StunServer server = StunServer.start(StunServerConfig.udp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
-                group, NioDatagramChannel.class, NioServerSocketChannel.class, metrics)) {
-            String out = Coturn.run(List.of(stunclient.toString(), "-p", Integer.toString(server.udpAddress().getPort()), "127.0.0.1"), 30);
+        try (StunServer server = StunServer.start(
+                StunServerConfig.udp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)),
+                group,
+                NioDatagramChannel.class,
+                NioServerSocketChannel.class,
+                metrics)) {
+            String out = Coturn.run(
+                    List.of(
+                            stunclient.toString(),
+                            "-p",
+                            Integer.toString(server.udpAddress().getPort()),
+                            "127.0.0.1"),
+                    30);
             Matcher m = REFLEXIVE.matcher(out);
             assertThat(m.find()).as("reflexive address in output: %s", out).isTrue();
             assertThat(m.group(1)).isEqualTo("127.0.0.1");
             assertThat(Integer.parseInt(m.group(2))).isBetween(1, 65535);
-            assertThat(metrics.responses(false)).as("answered; metrics %s", metrics).isPositive();
+            assertThat(metrics.responses(false))
+                    .as("answered; metrics %s", metrics)
+                    .isPositive();
             assertThat(metrics.totalDropped()).isZero();
         }
     }
@@ -95,10 +113,18 @@ class CoturnInteropTest {
         StunServerConfig config = StunServerConfig.udp(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
                 .withRfc5780Alternate(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
         try (StunServer server = StunServer.start(config, group, NioDatagramChannel.class, null, metrics)) {
-            String out = Coturn.run(List.of(stunclient.toString(), "-f", "-p", Integer.toString(server.udpAddress().getPort()), "127.0.0.1"), 20);
+            String out = Coturn.run(
+                    List.of(
+                            stunclient.toString(),
+                            "-f",
+                            "-p",
+                            Integer.toString(server.udpAddress().getPort()),
+                            "127.0.0.1"),
+                    20);
             InetSocketAddress other = server.udpAddresses().get(3);
             // coturn's client sends CHANGE-REQUEST, RESPONSE-PORT and PADDING; it prints each answer's origin.
-            assertThat(out).as("output: %s", out)
+            assertThat(out)
+                    .as("output: %s", out)
                     .contains("Other addr: : 127.0.0.2:" + other.getPort())
                     .contains("Response origin: : 127.0.0.2:" + other.getPort())
                     .contains("UDP reflexive addr: 127.0.0.1:");

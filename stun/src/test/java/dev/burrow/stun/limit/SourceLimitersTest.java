@@ -16,8 +16,9 @@ class SourceLimitersTest {
     @Test
     void theKeyIsTheIpv4AddressOrTheIpv6Slash64() throws Exception {
         assertThat(SourceKey.of(ip("192.0.2.7"))).isEqualTo(ip("192.0.2.7"));
-        assertThat(SourceKey.of(InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff,
-                (byte) 192, 0, 2, 7}))).isEqualTo(ip("192.0.2.7"));
+        assertThat(SourceKey.of(InetAddress.getByAddress(
+                        new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 7})))
+                .isEqualTo(ip("192.0.2.7"));
         assertThat(SourceKey.of(ip("2001:db8:1:2:aaaa::1"))).isEqualTo(ip("2001:db8:1:2::"));
         assertThat(SourceKey.of(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"))).isEqualTo(ip("2001:db8:1:2::"));
         assertThat(SourceKey.of(ip("2001:db8:1:2:aaaa::1"))).isEqualTo(SourceKey.of(ip("2001:db8:1:2:bbbb::9")));

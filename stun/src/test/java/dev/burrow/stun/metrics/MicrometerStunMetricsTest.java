@@ -10,8 +10,11 @@ class MicrometerStunMetricsTest {
     void countersAreRegisteredUpFrontWithBoundedTags() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         MicrometerStunMetrics metrics = new MicrometerStunMetrics(registry);
-        int expected = 2 * StunProtocol.values().length + DropReason.values().length
-                + ClientOutcome.values().length + ClientIgnoreReason.values().length + 1;
+        int expected = 2 * StunProtocol.values().length
+                + DropReason.values().length
+                + ClientOutcome.values().length
+                + ClientIgnoreReason.values().length
+                + 1;
         assertThat(registry.getMeters()).hasSize(expected);
 
         metrics.responded(StunProtocol.UDP, false);
@@ -22,11 +25,33 @@ class MicrometerStunMetricsTest {
         metrics.clientIgnored(ClientIgnoreReason.WRONG_SOURCE);
         metrics.clientSent();
 
-        assertThat(registry.get(StunMetrics.RESPONSES).tag("protocol", "udp").tag("class", "success").counter().count()).isEqualTo(1);
-        assertThat(registry.get(StunMetrics.RESPONSES).tag("protocol", "tcp").tag("class", "error").counter().count()).isEqualTo(1);
-        assertThat(registry.get(StunMetrics.DROPPED).tag("reason", "bad_cookie").counter().count()).isEqualTo(2);
-        assertThat(registry.get(StunMetrics.CLIENT_TRANSACTIONS).tag("outcome", "timeout").counter().count()).isEqualTo(1);
-        assertThat(registry.get(StunMetrics.CLIENT_IGNORED).tag("reason", "wrong_source").counter().count()).isEqualTo(1);
+        assertThat(registry.get(StunMetrics.RESPONSES)
+                        .tag("protocol", "udp")
+                        .tag("class", "success")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(StunMetrics.RESPONSES)
+                        .tag("protocol", "tcp")
+                        .tag("class", "error")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(StunMetrics.DROPPED)
+                        .tag("reason", "bad_cookie")
+                        .counter()
+                        .count())
+                .isEqualTo(2);
+        assertThat(registry.get(StunMetrics.CLIENT_TRANSACTIONS)
+                        .tag("outcome", "timeout")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
+        assertThat(registry.get(StunMetrics.CLIENT_IGNORED)
+                        .tag("reason", "wrong_source")
+                        .counter()
+                        .count())
+                .isEqualTo(1);
         assertThat(registry.get(StunMetrics.CLIENT_SENT).counter().count()).isEqualTo(1);
         assertThat(registry.getMeters()).hasSize(expected); // recording never adds meters
     }

@@ -35,8 +35,10 @@ class NatClassifierTest {
     @Test
     void sameMappingEverywhereIsEndpointIndependent() {
         var m = a("203.0.113.5", 40000);
-        assertThat(NatClassifier.mapping(List.of(ok(S1, m), ok(S2, m)))).isEqualTo(MappingBehavior.ENDPOINT_INDEPENDENT);
-        assertThat(NatClassifier.mapping(List.of(ok(S1, m), ok(S2, m), failed(S2_ALT_PORT)))).isEqualTo(MappingBehavior.ENDPOINT_INDEPENDENT);
+        assertThat(NatClassifier.mapping(List.of(ok(S1, m), ok(S2, m))))
+                .isEqualTo(MappingBehavior.ENDPOINT_INDEPENDENT);
+        assertThat(NatClassifier.mapping(List.of(ok(S1, m), ok(S2, m), failed(S2_ALT_PORT))))
+                .isEqualTo(MappingBehavior.ENDPOINT_INDEPENDENT);
     }
 
     @Test
@@ -48,21 +50,27 @@ class NatClassifierTest {
     @Test
     void differentPortOfTheSameServerIpChangingTheMappingIsAddressAndPortDependent() {
         assertThat(NatClassifier.mapping(List.of(
-                ok(S1, a("203.0.113.5", 40000)), ok(S2, a("203.0.113.5", 40001)), ok(S2_ALT_PORT, a("203.0.113.5", 40002)))))
+                        ok(S1, a("203.0.113.5", 40000)),
+                        ok(S2, a("203.0.113.5", 40001)),
+                        ok(S2_ALT_PORT, a("203.0.113.5", 40002)))))
                 .isEqualTo(MappingBehavior.ADDRESS_AND_PORT_DEPENDENT);
     }
 
     @Test
     void samePortsOfOneIpButNewMappingPerIpIsAddressDependent() {
         assertThat(NatClassifier.mapping(List.of(
-                ok(S1, a("203.0.113.5", 40000)), ok(S2, a("203.0.113.5", 40001)), ok(S2_ALT_PORT, a("203.0.113.5", 40001)))))
+                        ok(S1, a("203.0.113.5", 40000)),
+                        ok(S2, a("203.0.113.5", 40001)),
+                        ok(S2_ALT_PORT, a("203.0.113.5", 40001)))))
                 .isEqualTo(MappingBehavior.ADDRESS_DEPENDENT);
     }
 
     @Test
     void fewerThanTwoAnswersIsUnknown() {
-        assertThat(NatClassifier.mapping(List.of(ok(S1, a("203.0.113.5", 1)), failed(S2)))).isEqualTo(MappingBehavior.UNKNOWN);
-        assertThat(NatClassifier.mapping(List.of(ok(S1, a("203.0.113.5", 1)), ok(S1, a("203.0.113.5", 1))))).isEqualTo(MappingBehavior.UNKNOWN);
+        assertThat(NatClassifier.mapping(List.of(ok(S1, a("203.0.113.5", 1)), failed(S2))))
+                .isEqualTo(MappingBehavior.UNKNOWN);
+        assertThat(NatClassifier.mapping(List.of(ok(S1, a("203.0.113.5", 1)), ok(S1, a("203.0.113.5", 1)))))
+                .isEqualTo(MappingBehavior.UNKNOWN);
         assertThat(NatClassifier.mapping(List.of())).isEqualTo(MappingBehavior.UNKNOWN);
     }
 
@@ -77,9 +85,12 @@ class NatClassifierTest {
     @Test
     void natDetection() throws Exception {
         Set<InetAddress> local = Set.of(InetAddress.getByName("10.0.0.2"));
-        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("10.0.0.2", 5000))), local, 5000)).isFalse();
-        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("203.0.113.5", 5000))), local, 5000)).isTrue();
-        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("10.0.0.2", 5001))), local, 5000)).isTrue();
+        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("10.0.0.2", 5000))), local, 5000))
+                .isFalse();
+        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("203.0.113.5", 5000))), local, 5000))
+                .isTrue();
+        assertThat(NatClassifier.natDetected(List.of(ok(S1, a("10.0.0.2", 5001))), local, 5000))
+                .isTrue();
         assertThat(NatClassifier.natDetected(List.of(failed(S1)), local, 5000)).isNull();
     }
 
@@ -87,6 +98,7 @@ class NatClassifierTest {
     void publicEndpointsAreDistinctInOrder() {
         var m1 = a("203.0.113.5", 1);
         var m2 = a("203.0.113.5", 2);
-        assertThat(NatClassifier.publicEndpoints(List.of(ok(S1, m1), failed(S2), ok(S2, m2), ok(S1_ALT_PORT, m1)))).containsExactly(m1, m2);
+        assertThat(NatClassifier.publicEndpoints(List.of(ok(S1, m1), failed(S2), ok(S2, m2), ok(S1_ALT_PORT, m1))))
+                .containsExactly(m1, m2);
     }
 }

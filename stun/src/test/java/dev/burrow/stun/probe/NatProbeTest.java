@@ -39,8 +39,12 @@ class NatProbeTest {
     }
 
     private static StunClient client(InetAddress bind) throws Exception {
-        return StunClient.open(group, NioDatagramChannel.class, new InetSocketAddress(bind, 0),
-                RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2)), StunMetrics.NOOP);
+        return StunClient.open(
+                group,
+                NioDatagramChannel.class,
+                new InetSocketAddress(bind, 0),
+                RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2)),
+                StunMetrics.NOOP);
     }
 
     @Test
@@ -64,10 +68,17 @@ class NatProbeTest {
         InetAddress lo = InetAddress.getByName("127.0.0.1");
         StunServerConfig config = StunServerConfig.udp(new InetSocketAddress(lo, 0))
                 .withRfc5780Alternate(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
-        try (StunServer s = server(config); StunClient client = client(lo)) {
-            NatProbeReport r = new NatProbe(client, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2))).run(List.of(s.udpAddress()));
-            assertThat(r.observations()).extracting(ServerObservation::test)
-                    .containsExactly("binding", "filtering: change IP and port", "rfc5780 alternate IP", "rfc5780 alternate IP and port");
+        try (StunServer s = server(config);
+                StunClient client = client(lo)) {
+            NatProbeReport r = new NatProbe(client, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(2)))
+                    .run(List.of(s.udpAddress()));
+            assertThat(r.observations())
+                    .extracting(ServerObservation::test)
+                    .containsExactly(
+                            "binding",
+                            "filtering: change IP and port",
+                            "rfc5780 alternate IP",
+                            "rfc5780 alternate IP and port");
             assertThat(r.mapping()).isEqualTo(MappingBehavior.ENDPOINT_INDEPENDENT);
             assertThat(r.filtering()).isEqualTo(FilteringBehavior.ENDPOINT_INDEPENDENT);
             assertThat(r.natDetected()).isFalse();

@@ -22,18 +22,24 @@ class StunResponderFuzzTest {
     private static final InetSocketAddress SENDER = new InetSocketAddress(InetAddress.getLoopbackAddress(), 40000);
     private static final CountingStunMetrics METRICS = new CountingStunMetrics();
     private static final BindingResponder RESPONDER = new BindingResponder(
-            StunServerConfig.udp(SENDER).withSoftware("burrow").withFingerprint(true)
+            StunServerConfig.udp(SENDER)
+                    .withSoftware("burrow")
+                    .withFingerprint(true)
                     .withCredentials(u -> u.equals("alice") ? "pw".getBytes(StandardCharsets.UTF_8) : null),
-            new RateLimit(1_000_000, 1_000_000, 16).newLimiter(), new UdpSockets(1), METRICS);
+            new RateLimit(1_000_000, 1_000_000, 16).newLimiter(),
+            new UdpSockets(1),
+            METRICS);
 
     @FuzzTest(maxDuration = "60s")
     void respond(byte[] input) {
         ByteBuf request = Unpooled.wrappedBuffer(input);
-        BindingResponder.Reply reply = RESPONDER.respond(request, SENDER, 0, StunProtocol.UDP, UnpooledByteBufAllocator.DEFAULT);
+        BindingResponder.Reply reply =
+                RESPONDER.respond(request, SENDER, 0, StunProtocol.UDP, UnpooledByteBufAllocator.DEFAULT);
         assertThat(request.readerIndex()).isZero();
         if (reply != null) {
             try {
-                // header + XOR-MAPPED (8) or ERROR-CODE (4) + UNKNOWN-ATTRIBUTES (<= 32) + SOFTWARE (8) + MI-SHA256 (36) + FINGERPRINT (8)
+                // header + XOR-MAPPED (8) or ERROR-CODE (4) + UNKNOWN-ATTRIBUTES (<= 32) + SOFTWARE (8) + MI-SHA256
+                // (36) + FINGERPRINT (8)
                 assertThat(reply.content().readableBytes()).isLessThanOrEqualTo(20 + 12 + 4 + 4 + 32 + 12 + 36 + 8);
             } finally {
                 reply.content().release();

@@ -69,7 +69,8 @@ class StunServerTest {
             assertThat(server.udpAddress().getPort()).isPositive();
             assertThat(server.tcpAddress().getPort()).isPositive();
             StunMessage m = udpExchange(socket, server.udpAddress(), tailscaleRequest(TransactionId.random()));
-            assertThat(m.attribute(XorMappedAddress.class).orElseThrow().address()).isEqualTo(socket.getLocalSocketAddress());
+            assertThat(m.attribute(XorMappedAddress.class).orElseThrow().address())
+                    .isEqualTo(socket.getLocalSocketAddress());
 
             try (Socket tcp = new Socket()) {
                 tcp.connect(server.tcpAddress(), 5000);
@@ -84,7 +85,8 @@ class StunServerTest {
                 in.readFully(all, 20, len);
                 StunMessage r = StunCodec.decode(Unpooled.wrappedBuffer(all));
                 assertThat(r.transactionId()).isEqualTo(id);
-                assertThat(r.attribute(XorMappedAddress.class).orElseThrow().address()).isEqualTo(tcp.getLocalSocketAddress());
+                assertThat(r.attribute(XorMappedAddress.class).orElseThrow().address())
+                        .isEqualTo(tcp.getLocalSocketAddress());
             }
         }
     }
@@ -95,11 +97,15 @@ class StunServerTest {
         try (StunServer server = start(StunServerConfig.udp(loopback(0)))) {
             bound = server.udpAddress();
             // the same port again cannot be bound while the first server runs
-            assertThatThrownBy(() -> start(StunServerConfig.udp(bound))).isInstanceOf(IOException.class).hasMessageContaining("cannot bind");
+            assertThatThrownBy(() -> start(StunServerConfig.udp(bound)))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("cannot bind");
         }
         // Rebinding the same port works once closed (retried briefly: the kernel may lag the close).
         StunServer[] again = new StunServer[1];
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).ignoreExceptions()
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .ignoreExceptions()
                 .until(() -> (again[0] = start(StunServerConfig.udp(bound))) != null);
         try {
             assertThat(again[0].udpAddress()).isEqualTo(bound);
@@ -114,7 +120,8 @@ class StunServerTest {
         InetAddress altIp = InetAddress.getByName("127.0.0.2");
         StunServerConfig config = StunServerConfig.udp(new InetSocketAddress(primaryIp, 0))
                 .withRfc5780Alternate(new InetSocketAddress(altIp, 0));
-        try (StunServer server = start(config); DatagramSocket socket = new DatagramSocket(new InetSocketAddress(primaryIp, 0))) {
+        try (StunServer server = start(config);
+                DatagramSocket socket = new DatagramSocket(new InetSocketAddress(primaryIp, 0))) {
             socket.setSoTimeout(5000);
             var addrs = server.udpAddresses();
             assertThat(addrs).hasSize(4);
@@ -123,20 +130,27 @@ class StunServerTest {
             assertThat(other.getAddress()).isEqualTo(altIp);
             assertThat(other.getPort()).isNotEqualTo(p.getPort());
 
-            StunMessage plain = udpExchange(socket, p, encode(StunMessage.bindingRequest(TransactionId.random()), null, false));
-            assertThat(plain.attribute(OtherAddress.class).orElseThrow().address()).isEqualTo(other);
-            assertThat(plain.attribute(ResponseOrigin.class).orElseThrow().address()).isEqualTo(p);
+            StunMessage plain =
+                    udpExchange(socket, p, encode(StunMessage.bindingRequest(TransactionId.random()), null, false));
+            assertThat(plain.attribute(OtherAddress.class).orElseThrow().address())
+                    .isEqualTo(other);
+            assertThat(plain.attribute(ResponseOrigin.class).orElseThrow().address())
+                    .isEqualTo(p);
 
             for (boolean changeIp : new boolean[] {false, true}) {
                 for (boolean changePort : new boolean[] {false, true}) {
-                    byte[] req = encode(StunMessage.bindingRequest(TransactionId.random(), new ChangeRequest(changeIp, changePort)), null, false);
+                    byte[] req = encode(
+                            StunMessage.bindingRequest(TransactionId.random(), new ChangeRequest(changeIp, changePort)),
+                            null,
+                            false);
                     socket.send(new DatagramPacket(req, req.length, p));
                     byte[] buf = new byte[2048];
                     DatagramPacket in = new DatagramPacket(buf, buf.length);
                     socket.receive(in);
                     StunMessage m = StunCodec.decode(Unpooled.wrappedBuffer(buf, 0, in.getLength()));
                     assertThat(m.messageClass()).isEqualTo(StunClass.SUCCESS_RESPONSE);
-                    InetSocketAddress origin = m.attribute(ResponseOrigin.class).orElseThrow().address();
+                    InetSocketAddress origin =
+                            m.attribute(ResponseOrigin.class).orElseThrow().address();
                     assertThat(in.getSocketAddress()).isEqualTo(origin);
                     assertThat(origin.getAddress()).isEqualTo(changeIp ? altIp : primaryIp);
                     assertThat(origin.getPort()).isEqualTo(changePort ? other.getPort() : p.getPort());
@@ -147,7 +161,8 @@ class StunServerTest {
 
     @Test
     void rfc5780ConfigNeedsTwoConcreteIps() {
-        assertThatThrownBy(() -> StunServerConfig.udp(new InetSocketAddress(3478)).withRfc5780Alternate(loopback(3479)))
+        assertThatThrownBy(
+                        () -> StunServerConfig.udp(new InetSocketAddress(3478)).withRfc5780Alternate(loopback(3479)))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> StunServerConfig.udp(loopback(3478)).withRfc5780Alternate(loopback(3479)))
                 .isInstanceOf(IllegalArgumentException.class);
@@ -155,8 +170,12 @@ class StunServerTest {
 
     @Test
     void tcpConnectionLimitClosesExtraConnections() throws Exception {
-        StunServerConfig config = StunServerConfig.udp(loopback(0)).withTcp(loopback(0)).withTcpLimits(1, java.time.Duration.ofSeconds(30));
-        try (StunServer server = start(config); Socket first = new Socket(); Socket second = new Socket()) {
+        StunServerConfig config = StunServerConfig.udp(loopback(0))
+                .withTcp(loopback(0))
+                .withTcpLimits(1, java.time.Duration.ofSeconds(30));
+        try (StunServer server = start(config);
+                Socket first = new Socket();
+                Socket second = new Socket()) {
             first.connect(server.tcpAddress(), 5000);
             // make sure the first is registered before the second connects
             first.getOutputStream().write(tailscaleRequest(TransactionId.random()));
@@ -171,14 +190,17 @@ class StunServerTest {
                 read = -1;
             }
             assertThat(read).isEqualTo(-1);
-            assertThat(metrics.droppedCount(dev.burrow.stun.metrics.DropReason.TCP_CONNECTION_LIMIT)).isEqualTo(1);
+            assertThat(metrics.droppedCount(dev.burrow.stun.metrics.DropReason.TCP_CONNECTION_LIMIT))
+                    .isEqualTo(1);
         }
     }
 
     @Test
     void aClientThatNeverReadsIsPushedBackAndDoesNotStallOthers() throws Exception {
         StunServerConfig config = StunServerConfig.udp(loopback(0)).withTcp(loopback(0));
-        try (StunServer server = start(config); Socket stalled = new Socket(); Socket other = new Socket()) {
+        try (StunServer server = start(config);
+                Socket stalled = new Socket();
+                Socket other = new Socket()) {
             stalled.setReceiveBufferSize(4096);
             stalled.connect(server.tcpAddress(), 5000);
             byte[] request = tailscaleRequest(TransactionId.random());
@@ -200,7 +222,9 @@ class StunServerTest {
             });
             writer.setDaemon(true);
             writer.start();
-            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).pollInterval(java.time.Duration.ofMillis(200))
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(20))
+                    .pollInterval(java.time.Duration.ofMillis(200))
                     .until(() -> {
                         long before = written.get();
                         Thread.sleep(500);

@@ -130,9 +130,16 @@ class StunTcpHandlerTest {
     @Test
     void stunOverTcpDoesNotHonourChangeRequest() throws Exception {
         channel();
-        write(encode(StunMessage.bindingRequest(TransactionId.random(), new dev.burrow.stun.codec.StunAttribute.ChangeRequest(true, true)), null, false));
+        write(encode(
+                StunMessage.bindingRequest(
+                        TransactionId.random(), new dev.burrow.stun.codec.StunAttribute.ChangeRequest(true, true)),
+                null,
+                false));
         StunMessage r = responses().get(0);
-        assertThat(r.attribute(dev.burrow.stun.codec.StunAttribute.ErrorCode.class).orElseThrow().code()).isEqualTo(420);
+        assertThat(r.attribute(dev.burrow.stun.codec.StunAttribute.ErrorCode.class)
+                        .orElseThrow()
+                        .code())
+                .isEqualTo(420);
     }
 
     static byte[] concat(byte[] a, byte[] b) {

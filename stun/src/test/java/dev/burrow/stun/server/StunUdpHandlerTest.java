@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.burrow.stun.codec.Integrity;
 import dev.burrow.stun.codec.IntegrityAlgorithm;
-import dev.burrow.stun.codec.StunAttribute;
 import dev.burrow.stun.codec.StunAttribute.*;
 import dev.burrow.stun.codec.StunClass;
 import dev.burrow.stun.codec.StunCodec;
@@ -43,7 +42,9 @@ class StunUdpHandlerTest {
     @AfterEach
     void releaseEverything() {
         if (channel != null) {
-            assertThat(channel.finishAndReleaseAll()).as("nothing left in the channel").isFalse();
+            assertThat(channel.finishAndReleaseAll())
+                    .as("nothing left in the channel")
+                    .isFalse();
         }
         for (DatagramPacket p : sent) {
             assertThat(p.refCnt()).as("request released").isZero();
@@ -52,9 +53,11 @@ class StunUdpHandlerTest {
 
     private EmbeddedChannel channel(StunServerConfig config) {
         UdpSockets sockets = new UdpSockets(1);
-        SourceRateLimiter limiter = config.rateLimit() == null ? null : config.rateLimit().newLimiter();
+        SourceRateLimiter limiter =
+                config.rateLimit() == null ? null : config.rateLimit().newLimiter();
         BindingResponder responder = new BindingResponder(config, limiter, sockets, metrics);
-        channel = new EmbeddedChannel(new StunUdpHandler(responder, 0, sockets, metrics, StunUdpHandler.READ_BUFFER_BYTES));
+        channel = new EmbeddedChannel(
+                new StunUdpHandler(responder, 0, sockets, metrics, StunUdpHandler.READ_BUFFER_BYTES));
         channel.config().setOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT);
         sockets.set(0, channel);
         return channel;
@@ -126,7 +129,10 @@ class StunUdpHandlerTest {
                 encode(StunMessage.bindingRequest(TransactionId.random()), null, false),
                 encode(StunMessage.bindingRequest(TransactionId.random()), null, true),
                 tailscaleRequest(TransactionId.random()),
-                encode(StunMessage.bindingRequest(TransactionId.random(), new Unknown(0x0024, new byte[4])), null, false),
+                encode(
+                        StunMessage.bindingRequest(TransactionId.random(), new Unknown(0x0024, new byte[4])),
+                        null,
+                        false),
                 encode(StunMessage.bindingRequest(TransactionId.random(), new ChangeRequest(true, true)), null, false),
                 encode(new StunMessage(StunClass.REQUEST, 0x003, TransactionId.random(), List.of()), null, false));
         for (InetSocketAddress from : List.of(CLIENT, CLIENT6)) {
@@ -141,7 +147,8 @@ class StunUdpHandlerTest {
                 assertThat(m.attribute(OtherAddress.class)).isEmpty();
                 assertThat(m.attribute(ResponseOrigin.class)).isEmpty();
                 assertThat(m.attribute(Fingerprint.class)).isEmpty();
-                m.attribute(ErrorCode.class).ifPresent(e -> assertThat(e.reason()).isEmpty());
+                m.attribute(ErrorCode.class)
+                        .ifPresent(e -> assertThat(e.reason()).isEmpty());
             }
         }
     }
@@ -149,15 +156,28 @@ class StunUdpHandlerTest {
     @Test
     void unknownComprehensionRequiredAttributesAndChangeRequestGet420() throws Exception {
         channel();
-        byte[] r = exchange(encode(StunMessage.bindingRequest(TransactionId.random(),
-                new Unknown(0x0024, new byte[4]), new ChangeRequest(true, false), new Unknown(0x8029, new byte[8])), null, false), CLIENT);
+        byte[] r = exchange(
+                encode(
+                        StunMessage.bindingRequest(
+                                TransactionId.random(),
+                                new Unknown(0x0024, new byte[4]),
+                                new ChangeRequest(true, false),
+                                new Unknown(0x8029, new byte[8])),
+                        null,
+                        false),
+                CLIENT);
         StunMessage m = decode(r);
         assertThat(m.messageClass()).isEqualTo(StunClass.ERROR_RESPONSE);
         assertThat(m.attribute(ErrorCode.class).orElseThrow().code()).isEqualTo(420);
         assertThat(m.attribute(UnknownAttributes.class).orElseThrow().types()).containsExactly(0x0024, 0x0003);
 
         // comprehension-optional unknowns are ignored
-        byte[] ok = exchange(encode(StunMessage.bindingRequest(TransactionId.random(), new Unknown(0x8029, new byte[8])), null, false), CLIENT);
+        byte[] ok = exchange(
+                encode(
+                        StunMessage.bindingRequest(TransactionId.random(), new Unknown(0x8029, new byte[8])),
+                        null,
+                        false),
+                CLIENT);
         assertThat(decode(ok).messageClass()).isEqualTo(StunClass.SUCCESS_RESPONSE);
     }
 
@@ -173,7 +193,13 @@ class StunUdpHandlerTest {
     void nonRequestsAreDropped() {
         channel();
         for (StunClass cls : List.of(StunClass.INDICATION, StunClass.SUCCESS_RESPONSE, StunClass.ERROR_RESPONSE)) {
-            assertThat(exchange(encode(new StunMessage(cls, StunMessage.BINDING, TransactionId.random(), List.of()), null, false), CLIENT)).isNull();
+            assertThat(exchange(
+                            encode(
+                                    new StunMessage(cls, StunMessage.BINDING, TransactionId.random(), List.of()),
+                                    null,
+                                    false),
+                            CLIENT))
+                    .isNull();
         }
         assertThat(metrics.droppedCount(DropReason.NOT_A_REQUEST)).isEqualTo(3);
     }
@@ -264,7 +290,8 @@ class StunUdpHandlerTest {
     @Test
     void spoofedSourceFloodCreatesNoPerSourceStateBeyondTheBoundedLimiter() throws Exception {
         channel(StunServerConfig.udp(SERVER).withRateLimit(new RateLimit(5, 5, 1_000)));
-        SourceRateLimiter limiter = ((BindingResponder) readField(channel.pipeline().first(), "responder")).limiter();
+        SourceRateLimiter limiter =
+                ((BindingResponder) readField(channel.pipeline().first(), "responder")).limiter();
         // 10^5 packets under the paranoid leak detector would take minutes; buffers here are plain heap.
         requestAllocator = new io.netty.buffer.UnpooledByteBufAllocator(false, true);
         channel.config().setAllocator(requestAllocator);
@@ -295,7 +322,8 @@ class StunUdpHandlerTest {
         assertThat(answered).isEqualTo(3);
         assertThat(metrics.droppedCount(DropReason.RATE_LIMITED)).isEqualTo(7);
         // another IP is unaffected
-        assertThat(exchange(request, new InetSocketAddress(ip("198.51.100.21"), 1000))).isNotNull();
+        assertThat(exchange(request, new InetSocketAddress(ip("198.51.100.21"), 1000)))
+                .isNotNull();
     }
 
     // ------------------------------------------------------------ A5: fingerprint required
@@ -303,7 +331,8 @@ class StunUdpHandlerTest {
     @Test
     void fingerprintRequiredDropsRequestsWithoutOne() {
         channel(StunServerConfig.udp(SERVER).withRequireFingerprint(true));
-        assertThat(exchange(encode(StunMessage.bindingRequest(TransactionId.random()), null, false), CLIENT)).isNull();
+        assertThat(exchange(encode(StunMessage.bindingRequest(TransactionId.random()), null, false), CLIENT))
+                .isNull();
         assertThat(metrics.droppedCount(DropReason.FINGERPRINT_REQUIRED)).isEqualTo(1);
         byte[] wrong = tailscaleRequest(TransactionId.random());
         wrong[wrong.length - 1] ^= 1;
@@ -317,8 +346,8 @@ class StunUdpHandlerTest {
     private static final String PASSWORD = "correct horse battery staple";
 
     private EmbeddedChannel authenticatingChannel() {
-        return channel(StunServerConfig.udp(SERVER).withCredentials(
-                user -> user.equals("alice") ? PASSWORD.getBytes(StandardCharsets.UTF_8) : null));
+        return channel(StunServerConfig.udp(SERVER)
+                .withCredentials(user -> user.equals("alice") ? PASSWORD.getBytes(StandardCharsets.UTF_8) : null));
     }
 
     @Test
@@ -326,7 +355,9 @@ class StunUdpHandlerTest {
         authenticatingChannel();
         for (IntegrityAlgorithm alg : IntegrityAlgorithm.values()) {
             Integrity key = Integrity.shortTerm(alg, PASSWORD);
-            byte[] r = exchange(encode(StunMessage.bindingRequest(TransactionId.random(), new Username("alice")), key, true), CLIENT);
+            byte[] r = exchange(
+                    encode(StunMessage.bindingRequest(TransactionId.random(), new Username("alice")), key, true),
+                    CLIENT);
             StunMessage m = decode(r);
             assertThat(m.messageClass()).isEqualTo(StunClass.SUCCESS_RESPONSE);
             var verified = StunCodec.verifyIntegrity(Unpooled.wrappedBuffer(r), key);
@@ -343,14 +374,23 @@ class StunUdpHandlerTest {
         byte[] tampered = good.clone();
         tampered[tampered.length - 1] ^= 1; // one byte of the HMAC
         assertError(exchange(tampered, CLIENT), 401);
-        assertError(exchange(encode(StunMessage.bindingRequest(TransactionId.random(), new Username("mallory")), key, false), CLIENT), 401);
-        assertError(exchange(encode(StunMessage.bindingRequest(TransactionId.random(), new Username("alice")), null, false), CLIENT), 400);
+        assertError(
+                exchange(
+                        encode(StunMessage.bindingRequest(TransactionId.random(), new Username("mallory")), key, false),
+                        CLIENT),
+                401);
+        assertError(
+                exchange(
+                        encode(StunMessage.bindingRequest(TransactionId.random(), new Username("alice")), null, false),
+                        CLIENT),
+                400);
         assertError(exchange(encode(StunMessage.bindingRequest(TransactionId.random()), key, false), CLIENT), 400);
         // Attributes appended after MESSAGE-INTEGRITY are ignored: still authenticated.
         ByteBuf appended = Unpooled.buffer().writeBytes(good);
         appended.writeShort(0x8022).writeShort(4).writeInt(0x41414141);
         appended.setShort(2, appended.readableBytes() - 20);
-        assertThat(decode(exchange(ByteBufUtil.getBytes(appended), CLIENT)).messageClass()).isEqualTo(StunClass.SUCCESS_RESPONSE);
+        assertThat(decode(exchange(ByteBufUtil.getBytes(appended), CLIENT)).messageClass())
+                .isEqualTo(StunClass.SUCCESS_RESPONSE);
     }
 
     private static void assertError(byte[] response, int code) throws Exception {
@@ -369,12 +409,15 @@ class StunUdpHandlerTest {
         channel(StunServerConfig.udp(SERVER).withSoftware("odd")); // 3 bytes: one padding byte
         for (int round = 0; round < 50; round++) {
             // A large request full of 0xEE, then a small one; the response must be exactly what we encode.
-            byte[] big = encode(StunMessage.bindingRequest(TransactionId.random(),
-                    new Unknown(0x8050, filled(1500, (byte) 0xEE))), null, false);
+            byte[] big = encode(
+                    StunMessage.bindingRequest(TransactionId.random(), new Unknown(0x8050, filled(1500, (byte) 0xEE))),
+                    null,
+                    false);
             assertThat(exchange(big, CLIENT)).isNotNull();
             TransactionId id = TransactionId.random();
             byte[] small = exchange(encode(StunMessage.bindingRequest(id), null, false), CLIENT);
-            byte[] expected = encode(StunMessage.bindingSuccess(id, new XorMappedAddress(CLIENT), new Software("odd")), null, false);
+            byte[] expected = encode(
+                    StunMessage.bindingSuccess(id, new XorMappedAddress(CLIENT), new Software("odd")), null, false);
             assertThat(small).isEqualTo(expected);
             assertThat(small[small.length - 1]).isZero();
         }

@@ -45,14 +45,25 @@ public final class AdminServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    public static AdminServer start(InetSocketAddress address, EventLoopGroup group, Class<? extends ServerChannel> channelClass,
-            BooleanSupplier ready, Supplier<String> metricsText) throws InterruptedException {
-        ServerBootstrap b = new ServerBootstrap().group(group).channel(channelClass)
+    public static AdminServer start(
+            InetSocketAddress address,
+            EventLoopGroup group,
+            Class<? extends ServerChannel> channelClass,
+            BooleanSupplier ready,
+            Supplier<String> metricsText)
+            throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(channelClass)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS),
-                                new HttpServerCodec(), new HttpObjectAggregator(MAX_REQUEST), new Handler(ready, metricsText));
+                        ch.pipeline()
+                                .addLast(
+                                        new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS),
+                                        new HttpServerCodec(),
+                                        new HttpObjectAggregator(MAX_REQUEST),
+                                        new Handler(ready, metricsText));
                     }
                 });
         return new AdminServer(b.bind(address).sync().channel());
@@ -85,9 +96,12 @@ public final class AdminServer implements AutoCloseable {
             } else {
                 r = switch (path) {
                     case "/healthz" -> text(HttpResponseStatus.OK, "ok\n", "text/plain");
-                    case "/readyz" -> ready.getAsBoolean() ? text(HttpResponseStatus.OK, "ready\n", "text/plain")
-                            : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready\n", "text/plain");
-                    case "/metrics" -> text(HttpResponseStatus.OK, metricsText.get(), "text/plain; version=0.0.4; charset=utf-8");
+                    case "/readyz" ->
+                        ready.getAsBoolean()
+                                ? text(HttpResponseStatus.OK, "ready\n", "text/plain")
+                                : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "not ready\n", "text/plain");
+                    case "/metrics" ->
+                        text(HttpResponseStatus.OK, metricsText.get(), "text/plain; version=0.0.4; charset=utf-8");
                     default -> text(HttpResponseStatus.NOT_FOUND, "not found\n", "text/plain");
                 };
             }
@@ -101,8 +115,8 @@ public final class AdminServer implements AutoCloseable {
         }
 
         private static FullHttpResponse text(HttpResponseStatus status, String body, String type) {
-            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                    Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            FullHttpResponse r = new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
             r.headers().set(HttpHeaderNames.CONTENT_TYPE, type);
             r.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
             return r;

@@ -59,7 +59,8 @@ public interface Admission {
             public CompletableFuture<Decision> decide(NodeKey nodeKey, VerifiedPeer peerOrNull) {
                 CompletableFuture<Decision> result = CompletableFuture.completedFuture(Decision.allow("no policy"));
                 for (Admission a : list) {
-                    result = result.thenCompose(d -> d.allowed() ? a.decide(nodeKey, peerOrNull) : CompletableFuture.completedFuture(d));
+                    result = result.thenCompose(
+                            d -> d.allowed() ? a.decide(nodeKey, peerOrNull) : CompletableFuture.completedFuture(d));
                 }
                 return result.exceptionally(t -> Decision.deny("admission error"));
             }

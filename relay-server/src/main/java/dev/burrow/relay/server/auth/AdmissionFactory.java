@@ -58,7 +58,8 @@ public final class AdmissionFactory {
             case OPEN -> {
                 log.atWarn()
                         .addKeyValue("event", "admission_open")
-                        .log("OPEN ADMISSION: any node with a valid key may use this relay. Development only: configure auth.mode allow-list, ca or webhook for anything else.");
+                        .log(
+                                "OPEN ADMISSION: any node with a valid key may use this relay. Development only: configure auth.mode allow-list, ca or webhook for anything else.");
                 yield Admissions.open();
             }
             case ALLOW_LIST -> Admissions.allowList(allowList(auth));
@@ -82,8 +83,10 @@ public final class AdmissionFactory {
                             .addKeyValue("url", auth.webhookUrl())
                             .log("webhook failures ADMIT clients (auth.webhook-fail-open)");
                 }
-                yield Admissions.of(new dev.burrow.relay.server.auth.WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(),
-                        auth.webhookFailOpen()), false);
+                yield Admissions.of(
+                        new dev.burrow.relay.server.auth.WebhookAdmission(
+                                auth.webhookUrl(), auth.webhookTimeout(), auth.webhookFailOpen()),
+                        false);
             }
         };
     }
@@ -98,7 +101,8 @@ public final class AdmissionFactory {
             String text;
             try {
                 if (Files.size(file) > MAX_ALLOW_FILE_BYTES) {
-                    throw new AuthConfigException("auth.allow-file " + file + " is larger than " + MAX_ALLOW_FILE_BYTES + " bytes");
+                    throw new AuthConfigException(
+                            "auth.allow-file " + file + " is larger than " + MAX_ALLOW_FILE_BYTES + " bytes");
                 }
                 text = Files.readString(file, StandardCharsets.UTF_8);
             } catch (IOException e) {

@@ -17,9 +17,10 @@ public final class Admissions {
         return new ClientAdmission() {
             @Override
             public CompletionStage<Decision> admit(NodeKey key, VerifiedPeer peer) {
-                return policy.decide(key, peer).handle((d, err) -> err != null || d == null
-                        ? Decision.deny("admission error")
-                        : new Decision(d.allowed(), d.allowed() ? "" : d.reason()));
+                return policy.decide(key, peer)
+                        .handle((d, err) -> err != null || d == null
+                                ? Decision.deny("admission error")
+                                : new Decision(d.allowed(), d.allowed() ? "" : d.reason()));
             }
 
             @Override

@@ -36,7 +36,8 @@ public final class AllowListAdmission implements Admission {
      *
      * @throws IllegalArgumentException naming the source that is unreadable, empty or malformed
      */
-    public static AllowListAdmission fromSources(List<String> flagValues, String envName, String envValue, Path fileOrNull) {
+    public static AllowListAdmission fromSources(
+            List<String> flagValues, String envName, String envValue, Path fileOrNull) {
         Set<NodeKey> keys = new HashSet<>();
         boolean anySet = false;
         if (flagValues != null && !flagValues.isEmpty()) {
@@ -62,7 +63,8 @@ public final class AllowListAdmission implements Admission {
             List<String> lines;
             try {
                 if (Files.size(fileOrNull) > MAX_FILE_BYTES) {
-                    throw new IllegalArgumentException("allow-list file " + fileOrNull + " is larger than " + MAX_FILE_BYTES + " bytes");
+                    throw new IllegalArgumentException(
+                            "allow-list file " + fileOrNull + " is larger than " + MAX_FILE_BYTES + " bytes");
                 }
                 lines = Files.readAllLines(fileOrNull, StandardCharsets.UTF_8);
             } catch (IOException e) {
@@ -80,7 +82,8 @@ public final class AllowListAdmission implements Admission {
             }
         }
         if (!anySet) {
-            throw new IllegalArgumentException("allow-list admission needs --allow-node, an environment variable or a file");
+            throw new IllegalArgumentException(
+                    "allow-list admission needs --allow-node, an environment variable or a file");
         }
         return new AllowListAdmission(keys);
     }
@@ -104,8 +107,10 @@ public final class AllowListAdmission implements Admission {
 
     @Override
     public CompletableFuture<Decision> decide(NodeKey nodeKey, VerifiedPeer peerOrNull) {
-        return CompletableFuture.completedFuture(allowed.contains(nodeKey)
-                ? Decision.allow("on the allow list") : Decision.deny("not on the allow list"));
+        return CompletableFuture.completedFuture(
+                allowed.contains(nodeKey)
+                        ? Decision.allow("on the allow list")
+                        : Decision.deny("not on the allow list"));
     }
 
     @Override

@@ -38,7 +38,8 @@ public final class ClientAuthenticator {
     }
 
     /** The outcome of one authentication. Messages are safe to send in a DENY and to log. */
-    public record Result(HandshakeOutcome outcome, DenyReason denyReason, String message, NodeKey key, VerifiedPeer peer) {
+    public record Result(
+            HandshakeOutcome outcome, DenyReason denyReason, String message, NodeKey key, VerifiedPeer peer) {
         static Result ok(NodeKey key, VerifiedPeer peer) {
             return new Result(HandshakeOutcome.OK, null, "", key, peer);
         }
@@ -54,7 +55,9 @@ public final class ClientAuthenticator {
 
     public CompletionStage<Result> authenticate(ClientFrame.ClientAuth auth, byte[] challenge) {
         if (auth.version() < RelayProtocol.MIN_VERSION || auth.version() > RelayProtocol.VERSION) {
-            return done(Result.deny(HandshakeOutcome.BAD_VERSION, DenyReason.UNSUPPORTED_VERSION,
+            return done(Result.deny(
+                    HandshakeOutcome.BAD_VERSION,
+                    DenyReason.UNSUPPORTED_VERSION,
                     "version " + auth.version() + " not supported; relay speaks " + RelayProtocol.MIN_VERSION + ".."
                             + RelayProtocol.VERSION));
         }
@@ -71,12 +74,16 @@ public final class ClientAuthenticator {
             try {
                 peer = verifier.verify(parse(chain), key);
             } catch (PeerVerificationException e) {
-                return done(Result.deny(HandshakeOutcome.AUTH_FAILED, DenyReason.AUTH_FAILED, "certificate: " + e.reason()));
+                return done(Result.deny(
+                        HandshakeOutcome.AUTH_FAILED, DenyReason.AUTH_FAILED, "certificate: " + e.reason()));
             } catch (CertificateException | RuntimeException e) {
-                return done(Result.deny(HandshakeOutcome.AUTH_FAILED, DenyReason.AUTH_FAILED, "certificate: MALFORMED"));
+                return done(
+                        Result.deny(HandshakeOutcome.AUTH_FAILED, DenyReason.AUTH_FAILED, "certificate: MALFORMED"));
             }
         } else if (admission.requiresCertificate()) {
-            return done(Result.deny(HandshakeOutcome.NOT_ALLOWED, DenyReason.NOT_ALLOWED,
+            return done(Result.deny(
+                    HandshakeOutcome.NOT_ALLOWED,
+                    DenyReason.NOT_ALLOWED,
                     "a certificate issued by the fleet CA is required"));
         }
         VerifiedPeer verified = peer;
@@ -90,7 +97,8 @@ public final class ClientAuthenticator {
             if (err != null || d == null) {
                 return Result.deny(HandshakeOutcome.INTERNAL, DenyReason.INTERNAL, "admission failed");
             }
-            return d.allowed() ? Result.ok(key, verified)
+            return d.allowed()
+                    ? Result.ok(key, verified)
                     : Result.deny(HandshakeOutcome.NOT_ALLOWED, DenyReason.NOT_ALLOWED, d.reason());
         });
     }

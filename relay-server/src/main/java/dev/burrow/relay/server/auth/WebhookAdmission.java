@@ -43,7 +43,9 @@ public final class WebhookAdmission implements Admission {
     public static final int MAX_BODY_BYTES = 4 * 1024;
 
     private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(8).build()).build());
+            .streamReadConstraints(
+                    StreamReadConstraints.builder().maxNestingDepth(8).build())
+            .build());
 
     private final URI uri;
     private final Duration timeout;
@@ -52,10 +54,14 @@ public final class WebhookAdmission implements Admission {
     private volatile IdentityMetrics metrics = IdentityMetrics.NOOP;
 
     public WebhookAdmission(URI uri, Duration timeout, boolean failOpen) {
-        this(uri, timeout, failOpen, HttpClient.newBuilder()
-                .connectTimeout(timeout)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build());
+        this(
+                uri,
+                timeout,
+                failOpen,
+                HttpClient.newBuilder()
+                        .connectTimeout(timeout)
+                        .followRedirects(HttpClient.Redirect.NEVER)
+                        .build());
     }
 
     public WebhookAdmission(URI uri, Duration timeout, boolean failOpen, HttpClient client) {
@@ -68,7 +74,9 @@ public final class WebhookAdmission implements Admission {
         this.failOpen = failOpen;
         this.client = client;
         if (failOpen) {
-            log.warn("admission webhook {} is FAIL-OPEN: when it cannot be reached or answers badly, nodes are admitted", uri);
+            log.warn(
+                    "admission webhook {} is FAIL-OPEN: when it cannot be reached or answers badly, nodes are admitted",
+                    uri);
         }
     }
 
@@ -101,8 +109,7 @@ public final class WebhookAdmission implements Admission {
         }
         CompletableFuture<Decision> result;
         try {
-            result = client.sendAsync(request, WebhookAdmission::bodyHandler)
-                    .thenApply(resp -> judge(nodeKey, resp));
+            result = client.sendAsync(request, WebhookAdmission::bodyHandler).thenApply(resp -> judge(nodeKey, resp));
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(onError(nodeKey, "request failed"));
         }
@@ -128,7 +135,10 @@ public final class WebhookAdmission implements Admission {
         } catch (IOException | RuntimeException e) {
             return onError(nodeKey, "response is not JSON");
         }
-        if (json == null || !json.isObject() || !json.has("allow") || !json.get("allow").isBoolean()) {
+        if (json == null
+                || !json.isObject()
+                || !json.has("allow")
+                || !json.get("allow").isBoolean()) {
             return onError(nodeKey, "response has no boolean 'allow'");
         }
         boolean allow = json.get("allow").booleanValue();
@@ -139,7 +149,10 @@ public final class WebhookAdmission implements Admission {
     private Decision onError(NodeKey nodeKey, String what) {
         metrics.webhook(failOpen ? WebhookOutcome.ERROR_ADMITTED : WebhookOutcome.ERROR_DENIED);
         if (failOpen) {
-            log.warn("admission webhook failed ({}) for node {}: ADMITTING because fail-open is set", what, nodeKey.shortId());
+            log.warn(
+                    "admission webhook failed ({}) for node {}: ADMITTING because fail-open is set",
+                    what,
+                    nodeKey.shortId());
             return Decision.allow("webhook failed (" + what + "), fail-open");
         }
         log.info("admission webhook failed ({}) for node {}: denying", what, nodeKey.shortId());
@@ -148,7 +161,8 @@ public final class WebhookAdmission implements Admission {
 
     private static String describe(Throwable t) {
         Throwable c = t;
-        while ((c instanceof java.util.concurrent.CompletionException || c instanceof java.util.concurrent.ExecutionException)
+        while ((c instanceof java.util.concurrent.CompletionException
+                        || c instanceof java.util.concurrent.ExecutionException)
                 && c.getCause() != null) {
             c = c.getCause();
         }
@@ -163,7 +177,8 @@ public final class WebhookAdmission implements Admission {
 
     @Override
     public String describe() {
-        return "webhook " + uri + " (timeout " + timeout.toMillis() + " ms, " + (failOpen ? "FAIL-OPEN" : "fail-closed") + ")";
+        return "webhook " + uri + " (timeout " + timeout.toMillis() + " ms, " + (failOpen ? "FAIL-OPEN" : "fail-closed")
+                + ")";
     }
 
     static final class BodyTooLargeException extends IOException {

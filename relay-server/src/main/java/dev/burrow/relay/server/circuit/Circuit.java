@@ -10,13 +10,19 @@ import java.security.MessageDigest;
 
 /** One circuit: who it joins (final) and its state (every mutable field is guarded by the circuit's monitor). */
 final class Circuit implements CircuitSlots.Claim<ClientSession> {
-    enum State { OFFERED, ACCEPTED, ACTIVE, CLOSED }
+    enum State {
+        OFFERED,
+        ACCEPTED,
+        ACTIVE,
+        CLOSED
+    }
 
     // Final after construction.
     final CircuitId id;
     final long requestId;
     /** Null when the dialer is on a sibling relay ({@link #remote}). */
     final ClientSession dialer;
+
     final MeshCircuits.RemoteDialer remote;
     final ClientSession listener;
     final String service;
@@ -31,12 +37,24 @@ final class Circuit implements CircuitSlots.Claim<ClientSession> {
     private Channel listenerChannel;
     private ScheduledFuture<?> timeout;
 
-    Circuit(CircuitId id, long requestId, ClientSession dialer, ClientSession listener, String service, long createdNanos) {
+    Circuit(
+            CircuitId id,
+            long requestId,
+            ClientSession dialer,
+            ClientSession listener,
+            String service,
+            long createdNanos) {
         this(id, requestId, dialer, null, listener, service, createdNanos);
     }
 
-    Circuit(CircuitId id, long requestId, ClientSession dialer, MeshCircuits.RemoteDialer remote, ClientSession listener,
-            String service, long createdNanos) {
+    Circuit(
+            CircuitId id,
+            long requestId,
+            ClientSession dialer,
+            MeshCircuits.RemoteDialer remote,
+            ClientSession listener,
+            String service,
+            long createdNanos) {
         this.createdNanos = createdNanos;
         this.id = id;
         this.requestId = requestId;
@@ -73,7 +91,11 @@ final class Circuit implements CircuitSlots.Claim<ClientSession> {
     }
 
     /** What presenting a token did. */
-    enum Pairing { REFUSED, WAITING, PAIRED }
+    enum Pairing {
+        REFUSED,
+        WAITING,
+        PAIRED
+    }
 
     /**
      * An end presents {@code presented} on {@code ch}: the listener's token, or the dialer's once the
@@ -86,8 +108,8 @@ final class Circuit implements CircuitSlots.Claim<ClientSession> {
             return Pairing.REFUSED;
         }
         boolean isListener = listenerToken != null && MessageDigest.isEqual(listenerToken.bytes(), presented);
-        boolean isDialer = dialerToken != null && state == State.ACCEPTED
-                && MessageDigest.isEqual(dialerToken.bytes(), presented);
+        boolean isDialer =
+                dialerToken != null && state == State.ACCEPTED && MessageDigest.isEqual(dialerToken.bytes(), presented);
         if (isListener) {
             listenerToken = null;
             listenerChannel = ch;

@@ -68,7 +68,8 @@ public final class CircuitAttachHandler extends ChannelInboundHandlerAdapter imp
                     .addKeyValue("circuit", attach.circuitId())
                     .log("circuit attach refused");
             rc.metrics().handshake(HandshakeOutcome.AUTH_FAILED);
-            Denials.denyAndClose(ctx.channel(), DenyReason.AUTH_FAILED, "unknown circuit or invalid, used or expired token");
+            Denials.denyAndClose(
+                    ctx.channel(), DenyReason.AUTH_FAILED, "unknown circuit or invalid, used or expired token");
             return;
         }
         rc.metrics().handshake(HandshakeOutcome.OK);

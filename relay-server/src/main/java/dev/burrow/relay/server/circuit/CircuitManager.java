@@ -45,7 +45,11 @@ public final class CircuitManager {
     private static final Logger log = LoggerFactory.getLogger(CircuitManager.class);
 
     /** What an attach did. */
-    public enum AttachResult { REFUSED, WAITING, JOINED }
+    public enum AttachResult {
+        REFUSED,
+        WAITING,
+        JOINED
+    }
 
     /**
      * Circuits made outside this manager (public ingress) that attach through the same circuit path.
@@ -74,8 +78,13 @@ public final class CircuitManager {
     private final AtomicInteger pending = new AtomicInteger();
     private final AtomicInteger active = new AtomicInteger();
 
-    public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
-            RelayMetrics metrics, BooleanSupplier draining) {
+    public CircuitManager(
+            ClientRegistry registry,
+            RelayConfig.Limits limits,
+            Duration tokenTtl,
+            Duration idleTimeout,
+            RelayMetrics metrics,
+            BooleanSupplier draining) {
         this(registry, limits, tokenTtl, idleTimeout, metrics, draining, MeshCircuits.NONE, null);
     }
 
@@ -83,13 +92,27 @@ public final class CircuitManager {
      * @param mesh circuits across sibling relays ({@link MeshCircuits#NONE} without a mesh)
      * @param externalOrNull circuits made outside this manager (public ingress) that attach through it
      */
-    public CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
-            RelayMetrics metrics, BooleanSupplier draining, MeshCircuits mesh, ExternalCircuits externalOrNull) {
+    public CircuitManager(
+            ClientRegistry registry,
+            RelayConfig.Limits limits,
+            Duration tokenTtl,
+            Duration idleTimeout,
+            RelayMetrics metrics,
+            BooleanSupplier draining,
+            MeshCircuits mesh,
+            ExternalCircuits externalOrNull) {
         this(registry, limits, tokenTtl, idleTimeout, metrics, draining, mesh, externalOrNull, System::nanoTime);
     }
 
-    CircuitManager(ClientRegistry registry, RelayConfig.Limits limits, Duration tokenTtl, Duration idleTimeout,
-            RelayMetrics metrics, BooleanSupplier draining, MeshCircuits mesh, ExternalCircuits externalOrNull,
+    CircuitManager(
+            ClientRegistry registry,
+            RelayConfig.Limits limits,
+            Duration tokenTtl,
+            Duration idleTimeout,
+            RelayMetrics metrics,
+            BooleanSupplier draining,
+            MeshCircuits mesh,
+            ExternalCircuits externalOrNull,
             LongSupplier clock) {
         this.mesh = mesh;
         this.external = externalOrNull;
@@ -168,7 +191,8 @@ public final class CircuitManager {
         circuits.put(c.id, c);
         pending.incrementAndGet();
         c.timeout(c.listener.channel().eventLoop().schedule(() -> expire(c), tokenTtl.toNanos(), TimeUnit.NANOSECONDS));
-        if (!c.listener.enqueueControl(new RelayFrame.CircuitOffer(c.id, c.dialerKey(), c.service, c.listenerToken()))) {
+        if (!c.listener.enqueueControl(
+                new RelayFrame.CircuitOffer(c.id, c.dialerKey(), c.service, c.listenerToken()))) {
             fail(c, CircuitRejectReason.LIMIT_REACHED, "destination busy");
             return;
         }
@@ -194,7 +218,8 @@ public final class CircuitManager {
             return; // no longer offered
         }
         metrics.circuitEvent(CircuitEvent.ACCEPTED);
-        boolean told = (c.remote != null ? c.remote.accepted(c.id, dialerToken)
+        boolean told = (c.remote != null
+                ? c.remote.accepted(c.id, dialerToken)
                 : c.dialer.enqueueControl(new RelayFrame.CircuitAccepted(c.requestId, c.id, dialerToken)));
         if (!told) {
             fail(c, CircuitRejectReason.INTERNAL, "dialer unreachable");
@@ -285,8 +310,12 @@ public final class CircuitManager {
             return false;
         }
         Circuit victim = CircuitSlots.oldest(candidates, Circuit::evictable);
-        if (victim == null || !end(victim, CircuitRejectReason.LIMIT_REACHED,
-                "the destination's pending circuits are full; the slot went to a dialer holding fewer", true)) {
+        if (victim == null
+                || !end(
+                        victim,
+                        CircuitRejectReason.LIMIT_REACHED,
+                        "the destination's pending circuits are full; the slot went to a dialer holding fewer",
+                        true)) {
             return false; // it attached or ended meanwhile
         }
         metrics.circuitEvent(CircuitEvent.EVICTED);

@@ -38,6 +38,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
     private CircuitProxy peerProxy;
     /** Directions (of two) whose end has been written to the receiving side; shared by both proxies. */
     private AtomicInteger finishedDirections;
+
     private boolean inputDone;
     private boolean readPending;
     private Runnable onIdle;
@@ -52,7 +53,8 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
      * what a wake-up moves. A bulk transfer fills it; an interactive one allocates small buffers.
      */
     static final io.netty.channel.RecvByteBufAllocator CIRCUIT_READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
+            new io.netty.channel.AdaptiveRecvByteBufAllocator(
+                    2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread.
@@ -70,24 +72,26 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
             joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
             return;
         }
-        b.eventLoop().execute(() -> b.deregister().addListener(f -> {
-            if (!f.isSuccess() || !b.isOpen()) {
-                a.close();
-                b.close();
-                return;
-            }
-            a.eventLoop().register(b).addListener(g -> {
-                if (!g.isSuccess()) {
-                    a.close();
-                    b.close();
-                    return;
-                }
-                joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
-            });
-        }));
+        b.eventLoop()
+                .execute(() -> b.deregister().addListener(f -> {
+                    if (!f.isSuccess() || !b.isOpen()) {
+                        a.close();
+                        b.close();
+                        return;
+                    }
+                    a.eventLoop().register(b).addListener(g -> {
+                        if (!g.isSuccess()) {
+                            a.close();
+                            b.close();
+                            return;
+                        }
+                        joinOnOneLoop(a, b, announceB, idleTimeout, metrics);
+                    });
+                }));
     }
 
-    private static void joinOnOneLoop(Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
+    private static void joinOnOneLoop(
+            Channel a, Channel b, boolean announceB, Duration idleTimeout, RelayMetrics metrics) {
         // CIRCUIT_ATTACHED is queued on both channels before any circuit byte can be written to either:
         // writes from one thread reach each channel's event loop in order.
         a.writeAndFlush(new RelayFrame.CircuitAttached());
@@ -127,8 +131,11 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         } else {
             ch.pipeline().addLast("circuit-proxy", proxy);
         }
-        ch.pipeline().addBefore("circuit-proxy", "circuit-idle",
-                new IdleStateHandler(0, 0, idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
+        ch.pipeline()
+                .addBefore(
+                        "circuit-proxy",
+                        "circuit-idle",
+                        new IdleStateHandler(0, 0, idleTimeout.toMillis(), TimeUnit.MILLISECONDS));
         if (early != null && early.isReadable()) {
             proxy.metrics.circuitBytes(early.readableBytes());
             proxy.peer.writeAndFlush(early);
@@ -200,7 +207,8 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
         }
         inputDone = true;
         Channel self = ctx.channel();
-        if (self.pipeline().get(WebSocketFrameDecoder.class) != null || peer.pipeline().get(WebSocketFrameDecoder.class) != null) {
+        if (self.pipeline().get(WebSocketFrameDecoder.class) != null
+                || peer.pipeline().get(WebSocketFrameDecoder.class) != null) {
             ctx.close();
             peer.close();
             return;

@@ -73,9 +73,11 @@ final class CircuitSlots<K, C extends CircuitSlots.Claim<K>> {
         Usage<C> d = dialer == null ? new Usage<>() : usage.computeIfAbsent(dialer, k -> new Usage<>());
         Usage<C> l = usage.computeIfAbsent(c.listenerClient(), k -> new Usage<>());
         int fromThisDialer = l.pendingByDialer.getOrDefault(c.dialerId(), 0);
-        if (d.pending >= pendingPerClient || l.pending >= pendingPerClient
+        if (d.pending >= pendingPerClient
+                || l.pending >= pendingPerClient
                 || fromThisDialer >= pendingShareOfOneDialer(pendingPerClient)
-                || d.active >= activePerClient || l.active >= activePerClient) {
+                || d.active >= activePerClient
+                || l.active >= activePerClient) {
             if (dialer != null) {
                 forgetIfIdle(dialer, d);
             }

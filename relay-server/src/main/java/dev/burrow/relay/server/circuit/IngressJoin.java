@@ -18,7 +18,12 @@ public final class IngressJoin {
      * the listener, then copies. Call on the listener channel's event loop, so that nothing the
      * public client sends can reach the listener before the header.
      */
-    public static void join(Channel publicSide, Channel listener, ByteBuf header, Duration idleTimeout, RelayMetrics metrics,
+    public static void join(
+            Channel publicSide,
+            Channel listener,
+            ByteBuf header,
+            Duration idleTimeout,
+            RelayMetrics metrics,
             Runnable onIdle) {
         listener.write(new RelayFrame.CircuitAttached());
         listener.writeAndFlush(header);

@@ -28,8 +28,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Builds a {@link RelayConfig} from a YAML file, the environment and command-line flags, in that
@@ -85,23 +83,68 @@ public final class RelayConfigLoader {
 
     /** Every key, in documentation order. */
     public static final List<String> KEYS = List.of(
-            "listen", "admin-listen", "stun-listen", "relay-id", "transport",
-            "tls.mode", "tls.cert", "tls.key", "tls.dev-dir", "tls.dev-hosts", "tls.plain-circuits",
-            "auth.mode", "auth.allow", "auth.allow-file", "auth.ca", "auth.required-tags", "auth.webhook-url",
-            "auth.webhook-timeout", "auth.webhook-fail-open",
-            "limits.max-clients", "limits.max-handshakes", "limits.max-handshakes-per-ip", "limits.ip-connect-rate", "limits.ip-connect-burst",
-            "limits.client-bytes-per-second", "limits.client-burst-bytes", "limits.send-queue-depth",
-            "limits.control-queue-depth", "limits.pending-circuits-per-client", "limits.active-circuits-per-client",
-            "timeouts.handshake", "timeouts.write", "timeouts.keepalive", "timeouts.client-idle", "timeouts.circuit-token",
+            "listen",
+            "admin-listen",
+            "stun-listen",
+            "relay-id",
+            "transport",
+            "tls.mode",
+            "tls.cert",
+            "tls.key",
+            "tls.dev-dir",
+            "tls.dev-hosts",
+            "tls.plain-circuits",
+            "auth.mode",
+            "auth.allow",
+            "auth.allow-file",
+            "auth.ca",
+            "auth.required-tags",
+            "auth.webhook-url",
+            "auth.webhook-timeout",
+            "auth.webhook-fail-open",
+            "limits.max-clients",
+            "limits.max-handshakes",
+            "limits.max-handshakes-per-ip",
+            "limits.ip-connect-rate",
+            "limits.ip-connect-burst",
+            "limits.client-bytes-per-second",
+            "limits.client-burst-bytes",
+            "limits.send-queue-depth",
+            "limits.control-queue-depth",
+            "limits.pending-circuits-per-client",
+            "limits.active-circuits-per-client",
+            "timeouts.handshake",
+            "timeouts.write",
+            "timeouts.keepalive",
+            "timeouts.client-idle",
+            "timeouts.circuit-token",
             "timeouts.circuit-idle",
-            "mesh.peers", "mesh.port", "mesh.key-file", "mesh.resolve-interval",
-            "ingress.enabled", "ingress.bind-address", "ingress.port-range", "ingress.public-host", "ingress.static-ports",
-            "ingress.allow-nodes", "ingress.max-services-per-node", "ingress.max-connections-per-service",
-            "ingress.max-connections", "ingress.idle-timeout", "ingress.connect-rate-per-ip", "ingress.connect-burst-per-ip",
+            "mesh.peers",
+            "mesh.port",
+            "mesh.key-file",
+            "mesh.resolve-interval",
+            "ingress.enabled",
+            "ingress.bind-address",
+            "ingress.port-range",
+            "ingress.public-host",
+            "ingress.static-ports",
+            "ingress.allow-nodes",
+            "ingress.max-services-per-node",
+            "ingress.max-connections-per-service",
+            "ingress.max-connections",
+            "ingress.idle-timeout",
+            "ingress.connect-rate-per-ip",
+            "ingress.connect-burst-per-ip",
             "ingress.max-connection-duration");
 
-    private static final Set<String> LIST_KEYS = Set.of("tls.dev-hosts", "auth.allow", "auth.ca", "auth.required-tags",
-            "mesh.peers", "ingress.static-ports", "ingress.allow-nodes");
+    private static final Set<String> LIST_KEYS = Set.of(
+            "tls.dev-hosts",
+            "auth.allow",
+            "auth.ca",
+            "auth.required-tags",
+            "mesh.peers",
+            "ingress.static-ports",
+            "ingress.allow-nodes");
 
     private RelayConfigLoader() {}
 
@@ -236,7 +279,8 @@ public final class RelayConfigLoader {
     private static RelayConfig build(Map<String, Value> v, boolean dev) {
         Parser p = new Parser(v);
         InetSocketAddress listen = p.address("listen", dev ? "127.0.0.1:8443" : "0.0.0.0:" + RelayDefaults.PORT);
-        InetSocketAddress admin = p.address("admin-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT);
+        InetSocketAddress admin =
+                p.address("admin-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT);
         // STUN on by default: agents need it to find their public address for direct paths. Dev mode takes
         // any free port (several dev relays on one machine must not collide) and tells agents which.
         InetSocketAddress stun = p.address("stun-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.STUN_PORT);
@@ -252,11 +296,12 @@ public final class RelayConfigLoader {
         Path cert = p.path("tls.cert");
         Path key = p.path("tls.key");
         if (tlsMode == TlsMode.FILES && (cert == null || key == null)) {
-            throw new ConfigException("tls.mode files needs tls.cert and tls.key (PEM files), or use tls.mode dev for a "
-                    + "self-signed development certificate");
+            throw new ConfigException(
+                    "tls.mode files needs tls.cert and tls.key (PEM files), or use tls.mode dev for a "
+                            + "self-signed development certificate");
         }
-        RelayConfig.Tls tls = new RelayConfig.Tls(tlsMode, cert, key, p.path("tls.dev-dir"), p.list("tls.dev-hosts"),
-                p.bool("tls.plain-circuits", true));
+        RelayConfig.Tls tls = new RelayConfig.Tls(
+                tlsMode, cert, key, p.path("tls.dev-dir"), p.list("tls.dev-hosts"), p.bool("tls.plain-circuits", true));
 
         String modeDefault = dev ? "open" : null;
         if (!v.containsKey("auth.mode") && modeDefault == null) {
@@ -276,8 +321,13 @@ public final class RelayConfigLoader {
                 throw new ConfigException("auth.webhook-url (" + p.source("auth.webhook-url") + ") is not a URL");
             }
         }
-        RelayConfig.Auth auth = new RelayConfig.Auth(mode, p.list("auth.allow"), p.path("auth.allow-file"), cas,
-                new LinkedHashSet<>(p.list("auth.required-tags")), webhook,
+        RelayConfig.Auth auth = new RelayConfig.Auth(
+                mode,
+                p.list("auth.allow"),
+                p.path("auth.allow-file"),
+                cas,
+                new LinkedHashSet<>(p.list("auth.required-tags")),
+                webhook,
                 p.duration("auth.webhook-timeout", RelayDefaults.WEBHOOK_TIMEOUT),
                 p.bool("auth.webhook-fail-open", false));
 
@@ -308,9 +358,13 @@ public final class RelayConfigLoader {
         }
         int meshPort = p.intValue("mesh.port", 0, 0);
         if (meshPort > 65535) {
-            throw new ConfigException("mesh.port (" + p.source("mesh.port") + "): port out of range 0-65535: " + meshPort);
+            throw new ConfigException(
+                    "mesh.port (" + p.source("mesh.port") + "): port out of range 0-65535: " + meshPort);
         }
-        RelayConfig.Mesh mesh = new RelayConfig.Mesh(peers, meshPort, p.path("mesh.key-file"),
+        RelayConfig.Mesh mesh = new RelayConfig.Mesh(
+                peers,
+                meshPort,
+                p.path("mesh.key-file"),
                 p.duration("mesh.resolve-interval", RelayDefaults.MESH_RESOLVE_INTERVAL));
         return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
     }
@@ -322,7 +376,8 @@ public final class RelayConfigLoader {
                 throw new IllegalArgumentException("port 0");
             }
         } catch (IllegalArgumentException e) {
-            throw new ConfigException("mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
+            throw new ConfigException(
+                    "mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
         }
     }
 
@@ -339,8 +394,14 @@ public final class RelayConfigLoader {
             if (enabled && range[0] == -1 && pinned.isEmpty()) {
                 throw new IllegalArgumentException("ingress.enabled needs ingress.port-range or ingress.static-ports");
             }
-            return new IngressConfig(enabled, InetAddress.getByName(bind), range[0], range[1],
-                    p.string("ingress.public-host", null), pinned, new LinkedHashSet<>(p.list("ingress.allow-nodes")),
+            return new IngressConfig(
+                    enabled,
+                    InetAddress.getByName(bind),
+                    range[0],
+                    range[1],
+                    p.string("ingress.public-host", null),
+                    pinned,
+                    new LinkedHashSet<>(p.list("ingress.allow-nodes")),
                     p.intValue("ingress.max-services-per-node", d.maxServicesPerNode(), 1),
                     p.intValue("ingress.max-connections-per-service", d.maxConnectionsPerService(), 1),
                     p.intValue("ingress.max-connections", d.maxConnections(), 1),
@@ -419,7 +480,8 @@ public final class RelayConfigLoader {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "true", "yes", "on", "1" -> true;
                 case "false", "no", "off", "0" -> false;
-                default -> throw new ConfigException(key + " (" + source(key) + "): expected true or false, got '" + s + "'");
+                default ->
+                    throw new ConfigException(key + " (" + source(key) + "): expected true or false, got '" + s + "'");
             };
         }
 
@@ -490,12 +552,16 @@ public final class RelayConfigLoader {
                 }
             }
             throw new ConfigException(key + " (" + source(key) + "): '" + s + "' is not one of "
-                    + Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList());
+                    + Arrays.stream(type.getEnumConstants())
+                            .map(e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                            .toList());
         }
 
         InetSocketAddress address(String key, String def) {
             String s = string(key, def);
-            if (s.equalsIgnoreCase("off") || s.equalsIgnoreCase("none") || s.equalsIgnoreCase("false")) { // YAML 1.1 reads off as false
+            if (s.equalsIgnoreCase("off")
+                    || s.equalsIgnoreCase("none")
+                    || s.equalsIgnoreCase("false")) { // YAML 1.1 reads off as false
                 return null;
             }
             try {
@@ -519,8 +585,10 @@ public final class RelayConfigLoader {
     public static InetSocketAddress parseAddress(String s) {
         String t = s.strip();
         HostPort a = !t.isEmpty() && t.chars().allMatch(Character::isDigit)
-                ? new HostPort("", HostPort.parsePort(t, t)) : HostPort.parse(t, HostPort.PORT_REQUIRED);
-        return a.host().isEmpty() || a.host().equals("*") ? new InetSocketAddress(a.port())
+                ? new HostPort("", HostPort.parsePort(t, t))
+                : HostPort.parse(t, HostPort.PORT_REQUIRED);
+        return a.host().isEmpty() || a.host().equals("*")
+                ? new InetSocketAddress(a.port())
                 : new InetSocketAddress(a.host(), a.port());
     }
 }

@@ -8,8 +8,8 @@ import dev.burrow.relay.server.metrics.RelayMetrics;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,8 +88,12 @@ public final class ClientRegistry {
      * @param nameHolders with a record, a name resolves only to its recorded holder, never to
      *     another key whose certificate carries it
      */
-    public ClientRegistry(PeerWatchers watchers, RelayMetrics metrics, PresenceListener presence, RemoteNames remoteNames,
-                          NameHolders nameHolders) {
+    public ClientRegistry(
+            PeerWatchers watchers,
+            RelayMetrics metrics,
+            PresenceListener presence,
+            RemoteNames remoteNames,
+            NameHolders nameHolders) {
         this.watchers = watchers;
         this.metrics = metrics;
         this.presence = presence;
@@ -154,8 +158,10 @@ public final class ClientRegistry {
         for (NodeKey w : watchers.watchersOf(peer)) {
             ClientSession watcher = clients.get(w);
             if (watcher != null) {
-                watcher.enqueueControl(present ? new RelayFrame.PeerPresent(peer)
-                        : new RelayFrame.PeerGone(peer, PeerGoneReason.DISCONNECTED));
+                watcher.enqueueControl(
+                        present
+                                ? new RelayFrame.PeerPresent(peer)
+                                : new RelayFrame.PeerGone(peer, PeerGoneReason.DISCONNECTED));
             }
         }
     }

@@ -75,9 +75,28 @@ public final class ClientSession {
         void add(int delta);
     }
 
-    public ClientSession(NodeKey key, Channel channel, boolean acceptsCircuits, int datagramDepth, int controlDepth,
-            long writeTimeoutNanos, double noticeRate, int noticeBurst, RelayMetrics metrics, QueueGauge queueGauge) {
-        this(key, null, channel, acceptsCircuits, datagramDepth, controlDepth, writeTimeoutNanos, noticeRate, noticeBurst, metrics,
+    public ClientSession(
+            NodeKey key,
+            Channel channel,
+            boolean acceptsCircuits,
+            int datagramDepth,
+            int controlDepth,
+            long writeTimeoutNanos,
+            double noticeRate,
+            int noticeBurst,
+            RelayMetrics metrics,
+            QueueGauge queueGauge) {
+        this(
+                key,
+                null,
+                channel,
+                acceptsCircuits,
+                datagramDepth,
+                controlDepth,
+                writeTimeoutNanos,
+                noticeRate,
+                noticeBurst,
+                metrics,
                 queueGauge);
     }
 
@@ -85,8 +104,17 @@ public final class ClientSession {
      * @param certifiedName the name in the client's certificate, only when the relay verified that its
      *     fleet CA issued it ({@code VerifiedPeer.caIssued()}); else null. Name lookups find only these.
      */
-    public ClientSession(NodeKey key, String certifiedName, Channel channel, boolean acceptsCircuits, int datagramDepth,
-            int controlDepth, long writeTimeoutNanos, double noticeRate, int noticeBurst, RelayMetrics metrics,
+    public ClientSession(
+            NodeKey key,
+            String certifiedName,
+            Channel channel,
+            boolean acceptsCircuits,
+            int datagramDepth,
+            int controlDepth,
+            long writeTimeoutNanos,
+            double noticeRate,
+            int noticeBurst,
+            RelayMetrics metrics,
             QueueGauge queueGauge) {
         this.key = key;
         this.certifiedName = certifiedName;
@@ -235,7 +263,8 @@ public final class ClientSession {
             }
             if (isDatagram) {
                 queueGauge.add(-1);
-                metrics.datagramForwarded(((RelayFrame.RecvDatagram) next).payload().readableBytes());
+                metrics.datagramForwarded(
+                        ((RelayFrame.RecvDatagram) next).payload().readableBytes());
             }
             channel.write(next, channel.voidPromise());
             wrote = true;
@@ -263,7 +292,8 @@ public final class ClientSession {
             unwritableSinceNanos = System.nanoTime();
         }
         if (writeTimeoutCheck == null || writeTimeoutCheck.isDone()) {
-            writeTimeoutCheck = channel.eventLoop().schedule(this::checkWriteTimeout, writeTimeoutNanos, TimeUnit.NANOSECONDS);
+            writeTimeoutCheck =
+                    channel.eventLoop().schedule(this::checkWriteTimeout, writeTimeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -282,8 +312,8 @@ public final class ClientSession {
             metrics.dropped(DropReason.WRITE_TIMEOUT);
             channel.close();
         } else {
-            writeTimeoutCheck = channel.eventLoop().schedule(this::checkWriteTimeout, writeTimeoutNanos - stalled,
-                    TimeUnit.NANOSECONDS);
+            writeTimeoutCheck = channel.eventLoop()
+                    .schedule(this::checkWriteTimeout, writeTimeoutNanos - stalled, TimeUnit.NANOSECONDS);
         }
     }
 

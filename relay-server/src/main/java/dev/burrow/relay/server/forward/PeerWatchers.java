@@ -20,7 +20,10 @@ public final class PeerWatchers {
     private final int watchersPerPeer;
 
     public PeerWatchers(int maxPeers, int watchersPerPeer, Duration ttl) {
-        this.watchers = Caffeine.newBuilder().maximumSize(maxPeers).expireAfterWrite(ttl).build();
+        this.watchers = Caffeine.newBuilder()
+                .maximumSize(maxPeers)
+                .expireAfterWrite(ttl)
+                .build();
         this.watchersPerPeer = watchersPerPeer;
     }
 

@@ -29,9 +29,20 @@ import java.util.Set;
  * @param maxConnectionDuration a public connection is closed this long after it was accepted, however busy
  *     (a client trickling bytes to stay under the idle timeout gives its slot back)
  */
-public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFirst, int portLast, String publicHost,
-        Map<String, Integer> staticPorts, Set<String> allowNodes, int maxServicesPerNode, int maxConnectionsPerService,
-        int maxConnections, Duration idleTimeout, double connectRatePerIp, int connectBurstPerIp,
+public record IngressConfig(
+        boolean enabled,
+        InetAddress bindAddress,
+        int portFirst,
+        int portLast,
+        String publicHost,
+        Map<String, Integer> staticPorts,
+        Set<String> allowNodes,
+        int maxServicesPerNode,
+        int maxConnectionsPerService,
+        int maxConnections,
+        Duration idleTimeout,
+        double connectRatePerIp,
+        int connectBurstPerIp,
         Duration maxConnectionDuration) {
 
     /** Services one node may publish by default: a few demos or webhooks, not a port farm. */
@@ -58,11 +69,32 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
     public static final Duration DEFAULT_MAX_CONNECTION_DURATION = Duration.ofHours(1);
 
     /** Settings without the per-source rate and duration limits given: their defaults apply. */
-    public IngressConfig(boolean enabled, InetAddress bindAddress, int portFirst, int portLast, String publicHost,
-            Map<String, Integer> staticPorts, Set<String> allowNodes, int maxServicesPerNode, int maxConnectionsPerService,
-            int maxConnections, Duration idleTimeout) {
-        this(enabled, bindAddress, portFirst, portLast, publicHost, staticPorts, allowNodes, maxServicesPerNode,
-                maxConnectionsPerService, maxConnections, idleTimeout, DEFAULT_CONNECT_RATE_PER_IP, DEFAULT_CONNECT_BURST_PER_IP,
+    public IngressConfig(
+            boolean enabled,
+            InetAddress bindAddress,
+            int portFirst,
+            int portLast,
+            String publicHost,
+            Map<String, Integer> staticPorts,
+            Set<String> allowNodes,
+            int maxServicesPerNode,
+            int maxConnectionsPerService,
+            int maxConnections,
+            Duration idleTimeout) {
+        this(
+                enabled,
+                bindAddress,
+                portFirst,
+                portLast,
+                publicHost,
+                staticPorts,
+                allowNodes,
+                maxServicesPerNode,
+                maxConnectionsPerService,
+                maxConnections,
+                idleTimeout,
+                DEFAULT_CONNECT_RATE_PER_IP,
+                DEFAULT_CONNECT_BURST_PER_IP,
                 DEFAULT_MAX_CONNECTION_DURATION);
     }
 
@@ -71,8 +103,10 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
         staticPorts = staticPorts == null ? Map.of() : Map.copyOf(staticPorts);
         allowNodes = allowNodes == null ? Set.of() : Set.copyOf(allowNodes);
         Objects.requireNonNull(idleTimeout, "ingress.idle-timeout");
-        if (portFirst != -1 && (portFirst < 0 || portLast > 65535 || portLast < portFirst || (portFirst == 0) != (portLast == 0))) {
-            throw new IllegalArgumentException("ingress.port-range: expected FIRST-LAST within 1-65535, or 0 (any free port)");
+        if (portFirst != -1
+                && (portFirst < 0 || portLast > 65535 || portLast < portFirst || (portFirst == 0) != (portLast == 0))) {
+            throw new IllegalArgumentException(
+                    "ingress.port-range: expected FIRST-LAST within 1-65535, or 0 (any free port)");
         }
         for (var e : staticPorts.entrySet()) {
             if (e.getValue() < 1 || e.getValue() > 65535) {
@@ -96,8 +130,18 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
 
     /** Public ingress off: every PUBLISH is refused with NOT_ENABLED. */
     public static IngressConfig disabled() {
-        return new IngressConfig(false, InetAddress.getLoopbackAddress(), -1, -1, null, Map.of(), Set.of(),
-                DEFAULT_MAX_SERVICES_PER_NODE, DEFAULT_MAX_CONNECTIONS_PER_SERVICE, DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT);
+        return new IngressConfig(
+                false,
+                InetAddress.getLoopbackAddress(),
+                -1,
+                -1,
+                null,
+                Map.of(),
+                Set.of(),
+                DEFAULT_MAX_SERVICES_PER_NODE,
+                DEFAULT_MAX_CONNECTIONS_PER_SERVICE,
+                DEFAULT_MAX_CONNECTIONS,
+                DEFAULT_IDLE_TIMEOUT);
     }
 
     public boolean hasRange() {
@@ -120,9 +164,13 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
                 int p = Integer.parseInt(t);
                 return new int[] {p, p};
             }
-            return new int[] {Integer.parseInt(t.substring(0, dash).strip()), Integer.parseInt(t.substring(dash + 1).strip())};
+            return new int[] {
+                Integer.parseInt(t.substring(0, dash).strip()),
+                Integer.parseInt(t.substring(dash + 1).strip())
+            };
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("ingress.port-range: expected FIRST-LAST (e.g. 20000-20099), 0 or none, got '" + text + "'");
+            throw new IllegalArgumentException(
+                    "ingress.port-range: expected FIRST-LAST (e.g. 20000-20099), 0 or none, got '" + text + "'");
         }
     }
 
@@ -133,7 +181,8 @@ public record IngressConfig(boolean enabled, InetAddress bindAddress, int portFi
             int eq = e.lastIndexOf('=');
             int slash = e.indexOf('/');
             if (eq < 0 || slash < 0 || slash > eq) {
-                throw new IllegalArgumentException("ingress.static-ports: expected <node-id>/<service>=<port>, got '" + e + "'");
+                throw new IllegalArgumentException(
+                        "ingress.static-ports: expected <node-id>/<service>=<port>, got '" + e + "'");
             }
             String key = e.substring(0, eq).strip();
             int port;

@@ -93,8 +93,8 @@ public final class IngressManager implements PublicIngress {
     private final AtomicInteger open = new AtomicInteger();
 
     /** An ingress circuit offered to its listener, waiting for the listener's attach. */
-    private record Pending(CircuitId id, CircuitToken token, Channel client, PublishedService service,
-            ScheduledFuture<?> timeout) {}
+    private record Pending(
+            CircuitId id, CircuitToken token, Channel client, PublishedService service, ScheduledFuture<?> timeout) {}
 
     /** A published service, for status and tests. */
     public record Publication(String nodeId, String service, int port, int openConnections) {}
@@ -104,8 +104,15 @@ public final class IngressManager implements PublicIngress {
      * @param requireTlsAttach the relay runs TLS: an ingress circuit may only be attached over it (plain
      *     circuit connections are for end-to-end encrypted bytes, and these are a client's plaintext)
      */
-    public IngressManager(IngressConfig config, RelayMetrics metrics, Transport transport, EventLoopGroup bossGroup,
-            EventLoopGroup workerGroup, Duration attachTimeout, BooleanSupplier draining, boolean requireTlsAttach) {
+    public IngressManager(
+            IngressConfig config,
+            RelayMetrics metrics,
+            Transport transport,
+            EventLoopGroup bossGroup,
+            EventLoopGroup workerGroup,
+            Duration attachTimeout,
+            BooleanSupplier draining,
+            boolean requireTlsAttach) {
         this.config = config;
         this.metrics = metrics;
         this.transport = transport;
@@ -114,13 +121,14 @@ public final class IngressManager implements PublicIngress {
         this.attachTimeout = attachTimeout;
         this.draining = draining;
         this.requireTlsAttach = requireTlsAttach;
-        this.sourceRate = new SourceRateLimiter(config.connectRatePerIp(), config.connectBurstPerIp(),
-                SourceRateLimiter.DEFAULT_MAX_TRACKED_SOURCES);
+        this.sourceRate = new SourceRateLimiter(
+                config.connectRatePerIp(), config.connectBurstPerIp(), SourceRateLimiter.DEFAULT_MAX_TRACKED_SOURCES);
     }
 
     /** Ingress off: every PUBLISH is refused with NOT_ENABLED. */
     public static IngressManager disabled(RelayMetrics metrics) {
-        return new IngressManager(IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false, true);
+        return new IngressManager(
+                IngressConfig.disabled(), metrics, null, null, null, Duration.ofSeconds(1), () -> false, true);
     }
 
     @Override
@@ -150,10 +158,11 @@ public final class IngressManager implements PublicIngress {
             refuse(owner, p.service(), PublishRefusedReason.BAD_REQUEST, "maxConnections must be at least 1");
             return;
         }
-        Duration idle = p.idleTimeoutMillis() == 0 ? config.idleTimeout()
+        Duration idle = p.idleTimeoutMillis() == 0
+                ? config.idleTimeout()
                 : min(Duration.ofMillis(p.idleTimeoutMillis()), config.idleTimeout());
-        PublishedService.Options options = new PublishedService.Options(p.sources(),
-                (int) Math.min(p.maxConnections(), config.maxConnectionsPerService()), idle);
+        PublishedService.Options options = new PublishedService.Options(
+                p.sources(), (int) Math.min(p.maxConnections(), config.maxConnectionsPerService()), idle);
         Integer pinned = config.staticPorts().get(nodeId + "/" + p.service());
         List<Integer> candidates = new ArrayList<>();
         PublishedService svc;
@@ -169,7 +178,10 @@ public final class IngressManager implements PublicIngress {
             }
             if (mine.size() >= config.maxServicesPerNode()) {
                 forgetIfEmpty(owner, mine);
-                refuse(owner, p.service(), PublishRefusedReason.LIMIT_REACHED,
+                refuse(
+                        owner,
+                        p.service(),
+                        PublishRefusedReason.LIMIT_REACHED,
                         "at most " + config.maxServicesPerNode() + " published services per node");
                 return;
             }
@@ -177,7 +189,11 @@ public final class IngressManager implements PublicIngress {
                 candidates.add(pinned);
             } else if (!config.hasRange()) {
                 forgetIfEmpty(owner, mine);
-                refuse(owner, p.service(), PublishRefusedReason.NOT_ALLOWED, "no public port is configured for this service");
+                refuse(
+                        owner,
+                        p.service(),
+                        PublishRefusedReason.NOT_ALLOWED,
+                        "no public port is configured for this service");
                 return;
             } else if (config.ephemeralPorts()) {
                 candidates.add(0);
@@ -214,7 +230,10 @@ public final class IngressManager implements PublicIngress {
             if (port == -1 || svc.closed) {
                 removeService(svc);
                 if (!svc.closed) {
-                    refuse(svc.owner, svc.service, pinned ? PublishRefusedReason.BIND_FAILED : PublishRefusedReason.NO_PORT_FREE,
+                    refuse(
+                            svc.owner,
+                            svc.service,
+                            pinned ? PublishRefusedReason.BIND_FAILED : PublishRefusedReason.NO_PORT_FREE,
                             pinned ? "the pinned public port cannot be bound" : "no public port could be bound");
                 }
                 return;
@@ -287,9 +306,11 @@ public final class IngressManager implements PublicIngress {
     }
 
     private void published(PublishedService svc) {
-        String host = config.publicHost() != null ? config.publicHost()
-                : config.bindAddress() instanceof Inet6Address ? "[" + config.bindAddress().getHostAddress() + "]"
-                : config.bindAddress().getHostAddress();
+        String host = config.publicHost() != null
+                ? config.publicHost()
+                : config.bindAddress() instanceof Inet6Address
+                        ? "[" + config.bindAddress().getHostAddress() + "]"
+                        : config.bindAddress().getHostAddress();
         svc.owner.enqueueControl(new RelayFrame.Published(svc.service, svc.port, host + ":" + svc.port));
     }
 
@@ -465,8 +486,12 @@ public final class IngressManager implements PublicIngress {
         }
         metrics.ingress(IngressOutcome.ACCEPTED);
         AtomicBoolean idled = new AtomicBoolean();
-        IngressJoin.join(client, ch, ProxyHeaders.v2((InetSocketAddress) client.remoteAddress(),
-                (InetSocketAddress) client.localAddress()), p.service().options.idleTimeout(), metrics,
+        IngressJoin.join(
+                client,
+                ch,
+                ProxyHeaders.v2((InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress()),
+                p.service().options.idleTimeout(),
+                metrics,
                 () -> {
                     if (idled.compareAndSet(false, true)) { // both ends idle out together: count the pair once
                         metrics.ingress(IngressOutcome.IDLE_CLOSED);
@@ -540,17 +565,24 @@ public final class IngressManager implements PublicIngress {
             }
             // However busy, the connection ends after max-connection-duration (closing the client
             // closes its circuit too); a client trickling bytes under the idle timeout cannot keep a slot.
-            ScheduledFuture<?> lifetime = ch.eventLoop().schedule(() -> {
-                if (ch.isOpen()) {
-                    metrics.ingress(IngressOutcome.MAX_DURATION);
-                    log.atInfo()
-                            .addKeyValue("event", "ingress_max_duration")
-                            .addKeyValue("service", svc.service)
-                            .addKeyValue("after_ms", config.maxConnectionDuration().toMillis())
-                            .log("ingress max duration");
-                    ch.close();
-                }
-            }, config.maxConnectionDuration().toNanos(), TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> lifetime = ch.eventLoop()
+                    .schedule(
+                            () -> {
+                                if (ch.isOpen()) {
+                                    metrics.ingress(IngressOutcome.MAX_DURATION);
+                                    log.atInfo()
+                                            .addKeyValue("event", "ingress_max_duration")
+                                            .addKeyValue("service", svc.service)
+                                            .addKeyValue(
+                                                    "after_ms",
+                                                    config.maxConnectionDuration()
+                                                            .toMillis())
+                                            .log("ingress max duration");
+                                    ch.close();
+                                }
+                            },
+                            config.maxConnectionDuration().toNanos(),
+                            TimeUnit.NANOSECONDS);
             ch.closeFuture().addListener(f -> {
                 lifetime.cancel(false);
                 svc.open.decrementAndGet();
@@ -563,12 +595,16 @@ public final class IngressManager implements PublicIngress {
         private void offer(Channel ch) {
             CircuitId id = CircuitId.random();
             CircuitToken token = CircuitToken.random();
-            ScheduledFuture<?> timeout = ch.eventLoop().schedule(() -> {
-                Pending p = pending.get(id);
-                if (p != null && pending.remove(id, p)) {
-                    reset(ch, IngressOutcome.TIMEOUT);
-                }
-            }, attachTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> timeout = ch.eventLoop()
+                    .schedule(
+                            () -> {
+                                Pending p = pending.get(id);
+                                if (p != null && pending.remove(id, p)) {
+                                    reset(ch, IngressOutcome.TIMEOUT);
+                                }
+                            },
+                            attachTimeout.toNanos(),
+                            TimeUnit.NANOSECONDS);
             Pending p = new Pending(id, token, ch, svc, timeout);
             pending.put(id, p);
             ch.closeFuture().addListener(f -> {
@@ -576,8 +612,8 @@ public final class IngressManager implements PublicIngress {
                     timeout.cancel(false); // the client gave up before the listener attached
                 }
             });
-            RelayFrame.CircuitOffer offer = new RelayFrame.CircuitOffer(id, svc.owner.key(), svc.service, token,
-                    RelayFrame.CircuitOffer.FLAG_INGRESS);
+            RelayFrame.CircuitOffer offer = new RelayFrame.CircuitOffer(
+                    id, svc.owner.key(), svc.service, token, RelayFrame.CircuitOffer.FLAG_INGRESS);
             if (!svc.owner.enqueueControl(offer) && pending.remove(id, p)) {
                 timeout.cancel(false);
                 reset(ch, IngressOutcome.LISTENER_GONE);

@@ -34,7 +34,8 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
      */
     static final Duration[] LATENCY_BUCKETS = {
         Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
-        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+                Duration.ofSeconds(1),
         Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
     };
 
@@ -48,6 +49,7 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     private final Map<NameLookupOutcome, Counter> nameLookups = new EnumMap<>(NameLookupOutcome.class);
     /** Keyed by {@code ProtocolViolation.Kind} names: a bounded set. */
     private final Map<String, Counter> violations = new ConcurrentHashMap<>();
+
     private final Map<MeshEvent, Counter> meshEvents = new EnumMap<>(MeshEvent.class);
     private final Counter datagrams;
     private final Counter bytes;
@@ -64,51 +66,98 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     public MicrometerRelayMetrics(MeterRegistry registry) {
         this.registry = registry;
         for (HandshakeOutcome o : HandshakeOutcome.values()) {
-            handshakes.put(o, Counter.builder(HANDSHAKES).tag(TAG_OUTCOME, o.tag())
-                    .description("Control and circuit handshakes by outcome").register(registry));
+            handshakes.put(
+                    o,
+                    Counter.builder(HANDSHAKES)
+                            .tag(TAG_OUTCOME, o.tag())
+                            .description("Control and circuit handshakes by outcome")
+                            .register(registry));
         }
         for (DropReason r : DropReason.values()) {
-            drops.put(r, Counter.builder(DROPS).tag(TAG_REASON, r.tag())
-                    .description("Datagrams and notices not delivered, by reason").register(registry));
+            drops.put(
+                    r,
+                    Counter.builder(DROPS)
+                            .tag(TAG_REASON, r.tag())
+                            .description("Datagrams and notices not delivered, by reason")
+                            .register(registry));
         }
         for (RateLimitKind k : RateLimitKind.values()) {
-            rateLimits.put(k, Counter.builder(RATE_LIMIT_EVENTS).tag(TAG_KIND, k.tag())
-                    .description("Rate-limit events").register(registry));
+            rateLimits.put(
+                    k,
+                    Counter.builder(RATE_LIMIT_EVENTS)
+                            .tag(TAG_KIND, k.tag())
+                            .description("Rate-limit events")
+                            .register(registry));
         }
         for (CircuitEvent e : CircuitEvent.values()) {
-            circuitEvents.put(e, Counter.builder(CIRCUIT_EVENTS).tag(TAG_EVENT, e.tag())
-                    .description("Circuit lifecycle events").register(registry));
+            circuitEvents.put(
+                    e,
+                    Counter.builder(CIRCUIT_EVENTS)
+                            .tag(TAG_EVENT, e.tag())
+                            .description("Circuit lifecycle events")
+                            .register(registry));
         }
         for (IngressOutcome o : IngressOutcome.values()) {
-            ingress.put(o, Counter.builder(INGRESS_EVENTS).tag(TAG_OUTCOME, o.tag())
-                    .description("Public ingress connections and publish requests by outcome").register(registry));
+            ingress.put(
+                    o,
+                    Counter.builder(INGRESS_EVENTS)
+                            .tag(TAG_OUTCOME, o.tag())
+                            .description("Public ingress connections and publish requests by outcome")
+                            .register(registry));
         }
         for (MeshEvent e : MeshEvent.values()) {
-            meshEvents.put(e, Counter.builder(MESH_EVENTS).tag(TAG_EVENT, e.tag())
-                    .description("Relay mesh events").register(registry));
+            meshEvents.put(
+                    e,
+                    Counter.builder(MESH_EVENTS)
+                            .tag(TAG_EVENT, e.tag())
+                            .description("Relay mesh events")
+                            .register(registry));
         }
         for (NameLookupOutcome o : NameLookupOutcome.values()) {
-            nameLookups.put(o, Counter.builder(NAME_LOOKUPS).tag(TAG_OUTCOME, o.tag())
-                    .description("LOOKUP_NAME requests answered, by outcome").register(registry));
+            nameLookups.put(
+                    o,
+                    Counter.builder(NAME_LOOKUPS)
+                            .tag(TAG_OUTCOME, o.tag())
+                            .description("LOOKUP_NAME requests answered, by outcome")
+                            .register(registry));
         }
-        datagrams = Counter.builder(DATAGRAMS_FORWARDED).description("Datagrams written to a destination").register(registry);
+        datagrams = Counter.builder(DATAGRAMS_FORWARDED)
+                .description("Datagrams written to a destination")
+                .register(registry);
         for (ProtocolViolation.Kind k : ProtocolViolation.Kind.values()) {
             violationCounter(k.name());
         }
-        bytes = Counter.builder(DATAGRAM_PAYLOAD).baseUnit("bytes").description("Datagram payload bytes forwarded").register(registry);
-        unknownFrames = Counter.builder(UNKNOWN_FRAMES).description("Frames of unknown type skipped").register(registry);
-        duplicates = Counter.builder(DUPLICATE_CLIENTS).description("Connections replaced by a newer one with the same key").register(registry);
-        circuitBytes = Counter.builder(CIRCUIT_BYTES).baseUnit("bytes").description("Bytes copied through circuits").register(registry);
-        circuitSetup = Timer.builder(CIRCUIT_SETUP).serviceLevelObjectives(LATENCY_BUCKETS)
-                .description("Circuit request until both ends attached").register(registry);
-        handshakeDuration = Timer.builder(HANDSHAKE_DURATION).serviceLevelObjectives(LATENCY_BUCKETS)
-                .description("Connection accept until established (TLS and auth, attach or HTTP)").register(registry);
+        bytes = Counter.builder(DATAGRAM_PAYLOAD)
+                .baseUnit("bytes")
+                .description("Datagram payload bytes forwarded")
+                .register(registry);
+        unknownFrames = Counter.builder(UNKNOWN_FRAMES)
+                .description("Frames of unknown type skipped")
+                .register(registry);
+        duplicates = Counter.builder(DUPLICATE_CLIENTS)
+                .description("Connections replaced by a newer one with the same key")
+                .register(registry);
+        circuitBytes = Counter.builder(CIRCUIT_BYTES)
+                .baseUnit("bytes")
+                .description("Bytes copied through circuits")
+                .register(registry);
+        circuitSetup = Timer.builder(CIRCUIT_SETUP)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .description("Circuit request until both ends attached")
+                .register(registry);
+        handshakeDuration = Timer.builder(HANDSHAKE_DURATION)
+                .serviceLevelObjectives(LATENCY_BUCKETS)
+                .description("Connection accept until established (TLS and auth, attach or HTTP)")
+                .register(registry);
         Gauge.builder(MESH_LINKS, this, m -> m.meshLinks.getAsDouble())
-                .description("Authenticated mesh links to sibling relays").register(registry);
+                .description("Authenticated mesh links to sibling relays")
+                .register(registry);
         Gauge.builder(MESH_ROUTES, this, m -> m.meshRoutes.getAsDouble())
-                .description("Nodes reachable through sibling relays").register(registry);
+                .description("Nodes reachable through sibling relays")
+                .register(registry);
         Gauge.builder(MESH_NAMES, this, m -> m.meshNames.getAsDouble())
-                .description("Distinct certified names announced by sibling relays").register(registry);
+                .description("Distinct certified names announced by sibling relays")
+                .register(registry);
     }
 
     /**
@@ -137,7 +186,8 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     }
 
     @Override
-    public <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {
+    public <T> void bindMeshGauges(
+            T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {
         meshLinks = () -> links.applyAsDouble(state);
         meshRoutes = () -> routes.applyAsDouble(state);
         meshNames = () -> names.applyAsDouble(state);
@@ -185,8 +235,12 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     }
 
     private Counter violationCounter(String kind) {
-        return violations.computeIfAbsent(kind, k -> Counter.builder(PROTOCOL_VIOLATIONS).tag(TAG_KIND, k)
-                .description("Connections closed for a protocol violation").register(registry));
+        return violations.computeIfAbsent(
+                kind,
+                k -> Counter.builder(PROTOCOL_VIOLATIONS)
+                        .tag(TAG_KIND, k)
+                        .description("Connections closed for a protocol violation")
+                        .register(registry));
     }
 
     @Override
@@ -215,18 +269,35 @@ public final class MicrometerRelayMetrics implements RelayMetrics {
     }
 
     @Override
-    public <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
-            ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining) {
-        Gauge.builder(CLIENTS, state, clients).description("Authenticated clients connected").register(registry);
-        Gauge.builder(QUEUED_DATAGRAMS, state, queuedDatagrams).description("Datagrams queued for all clients").register(registry);
-        Gauge.builder(CIRCUITS_PENDING, state, pendingCircuits).description("Circuits offered or attaching").register(registry);
-        Gauge.builder(CIRCUITS_ACTIVE, state, activeCircuits).description("Circuits copying bytes").register(registry);
-        Gauge.builder(DRAINING, state, draining).description("1 while the relay drains").register(registry);
+    public <T> void bindGauges(
+            T state,
+            ToDoubleFunction<T> clients,
+            ToDoubleFunction<T> queuedDatagrams,
+            ToDoubleFunction<T> pendingCircuits,
+            ToDoubleFunction<T> activeCircuits,
+            ToDoubleFunction<T> draining) {
+        Gauge.builder(CLIENTS, state, clients)
+                .description("Authenticated clients connected")
+                .register(registry);
+        Gauge.builder(QUEUED_DATAGRAMS, state, queuedDatagrams)
+                .description("Datagrams queued for all clients")
+                .register(registry);
+        Gauge.builder(CIRCUITS_PENDING, state, pendingCircuits)
+                .description("Circuits offered or attaching")
+                .register(registry);
+        Gauge.builder(CIRCUITS_ACTIVE, state, activeCircuits)
+                .description("Circuits copying bytes")
+                .register(registry);
+        Gauge.builder(DRAINING, state, draining)
+                .description("1 while the relay drains")
+                .register(registry);
     }
 
     @Override
     public void transport(String transportName) {
-        Gauge.builder(INFO, () -> 1).tag(TAG_TRANSPORT, transportName).tag(TAG_VERSION, BurrowVersion.get())
+        Gauge.builder(INFO, () -> 1)
+                .tag(TAG_TRANSPORT, transportName)
+                .tag(TAG_VERSION, BurrowVersion.get())
                 .description("Relay build and runtime info")
                 .register(registry);
     }

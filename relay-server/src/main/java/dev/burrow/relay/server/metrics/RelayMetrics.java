@@ -13,6 +13,7 @@ public interface RelayMetrics {
     String DATAGRAMS_FORWARDED = "burrow.relay.datagrams.forwarded";
     /** Base unit bytes: Prometheus adds {@code _bytes_total} (a name ending in "bytes" would say it twice). */
     String DATAGRAM_PAYLOAD = "burrow.relay.datagrams.payload";
+
     String DROPS = "burrow.relay.drops";
     String QUEUED_DATAGRAMS = "burrow.relay.queue.datagrams";
     String RATE_LIMIT_EVENTS = "burrow.relay.ratelimit.events";
@@ -41,6 +42,7 @@ public interface RelayMetrics {
 
     /** Tag keys. */
     String TAG_OUTCOME = "outcome";
+
     String TAG_REASON = "reason";
     String TAG_KIND = "kind";
     String TAG_EVENT = "event";
@@ -49,8 +51,17 @@ public interface RelayMetrics {
 
     /** Handshake outcomes: a fixed set. */
     enum HandshakeOutcome {
-        OK, AUTH_FAILED, NOT_ALLOWED, BAD_VERSION, PROTOCOL_ERROR, TIMEOUT, RATE_LIMITED, SERVER_FULL, DRAINING,
-        BAD_HTTP, INTERNAL;
+        OK,
+        AUTH_FAILED,
+        NOT_ALLOWED,
+        BAD_VERSION,
+        PROTOCOL_ERROR,
+        TIMEOUT,
+        RATE_LIMITED,
+        SERVER_FULL,
+        DRAINING,
+        BAD_HTTP,
+        INTERNAL;
 
         public String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -79,7 +90,15 @@ public interface RelayMetrics {
 
     /** Circuit events: a fixed set. */
     enum CircuitEvent {
-        REQUESTED, OFFERED, ACCEPTED, REJECTED, TIMED_OUT, ATTACHED, TOKEN_REFUSED, LIMIT_REACHED, CLOSED,
+        REQUESTED,
+        OFFERED,
+        ACCEPTED,
+        REJECTED,
+        TIMED_OUT,
+        ATTACHED,
+        TOKEN_REFUSED,
+        LIMIT_REACHED,
+        CLOSED,
         /** A pending circuit its dialer had not attached gave its listener slot to a dialer holding fewer (fair share). */
         EVICTED;
 
@@ -139,7 +158,8 @@ public interface RelayMetrics {
 
     /** Outcomes of LOOKUP_NAME: a fixed set. */
     enum NameLookupOutcome {
-        FOUND, NOT_FOUND;
+        FOUND,
+        NOT_FOUND;
 
         public String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -155,7 +175,8 @@ public interface RelayMetrics {
      * Registers mesh gauges: authenticated outbound links, nodes reachable through them, and the
      * distinct certified names siblings announced.
      */
-    default <T> void bindMeshGauges(T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {}
+    default <T> void bindMeshGauges(
+            T state, ToDoubleFunction<T> links, ToDoubleFunction<T> routes, ToDoubleFunction<T> names) {}
 
     /** A circuit became active {@code nanos} after it was requested. */
     default void circuitSetup(long nanos) {}
@@ -185,8 +206,13 @@ public interface RelayMetrics {
     /**
      * Registers the gauges that read live state. Called once by the server with itself as {@code state}.
      */
-    <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
-            ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining);
+    <T> void bindGauges(
+            T state,
+            ToDoubleFunction<T> clients,
+            ToDoubleFunction<T> queuedDatagrams,
+            ToDoubleFunction<T> pendingCircuits,
+            ToDoubleFunction<T> activeCircuits,
+            ToDoubleFunction<T> draining);
 
     /** Records the transport in use (the info gauge: {@code transport} and {@code version} tags, value 1). */
     void transport(String transportName);
@@ -227,8 +253,13 @@ public interface RelayMetrics {
         public void circuitBytes(long bytes) {}
 
         @Override
-        public <T> void bindGauges(T state, ToDoubleFunction<T> clients, ToDoubleFunction<T> queuedDatagrams,
-                ToDoubleFunction<T> pendingCircuits, ToDoubleFunction<T> activeCircuits, ToDoubleFunction<T> draining) {}
+        public <T> void bindGauges(
+                T state,
+                ToDoubleFunction<T> clients,
+                ToDoubleFunction<T> queuedDatagrams,
+                ToDoubleFunction<T> pendingCircuits,
+                ToDoubleFunction<T> activeCircuits,
+                ToDoubleFunction<T> draining) {}
 
         @Override
         public void transport(String transportName) {}

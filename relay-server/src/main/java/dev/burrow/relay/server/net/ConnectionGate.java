@@ -25,8 +25,13 @@ public final class ConnectionGate {
     private final RelayMetrics metrics;
     private final Predicate<InetAddress> exempt;
 
-    public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, int maxHandshakesPerSource,
-                          RelayMetrics metrics) {
+    public ConnectionGate(
+            double ratePerIp,
+            int burstPerIp,
+            int maxEntries,
+            int maxHandshakes,
+            int maxHandshakesPerSource,
+            RelayMetrics metrics) {
         this(ratePerIp, burstPerIp, maxEntries, maxHandshakes, maxHandshakesPerSource, metrics, ip -> false);
     }
 
@@ -35,8 +40,14 @@ public final class ConnectionGate {
      *     mesh, which open one connection per cross-relay circuit. The relay-wide handshakes-in-flight
      *     cap still applies.
      */
-    public ConnectionGate(double ratePerIp, int burstPerIp, int maxEntries, int maxHandshakes, int maxHandshakesPerSource,
-                          RelayMetrics metrics, Predicate<InetAddress> exempt) {
+    public ConnectionGate(
+            double ratePerIp,
+            int burstPerIp,
+            int maxEntries,
+            int maxHandshakes,
+            int maxHandshakesPerSource,
+            RelayMetrics metrics,
+            Predicate<InetAddress> exempt) {
         this.exempt = exempt;
         this.perSourceRate = new SourceRateLimiter(ratePerIp, burstPerIp, maxEntries);
         this.perSourceHandshakes = new SourceConcurrencyLimiter(maxHandshakesPerSource);
@@ -86,6 +97,7 @@ public final class ConnectionGate {
     public final class Admission {
         /** The source whose per-source count this holds, or null (exempt or unknown source). */
         private final InetAddress source;
+
         private final AtomicBoolean released = new AtomicBoolean();
 
         private Admission(InetAddress source) {

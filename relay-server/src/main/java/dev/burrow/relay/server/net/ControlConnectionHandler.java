@@ -65,12 +65,21 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
     public void handlerAdded(ChannelHandlerContext ctx) {
         long interval = rc.config().timeouts().keepalive().toMillis();
         long jitter = ThreadLocalRandom.current().nextLong(Math.max(1, interval / 12));
-        keepalive = ctx.executor().scheduleAtFixedRate(() -> session.enqueueControl(new RelayFrame.Keepalive()),
-                interval + jitter, interval, TimeUnit.MILLISECONDS);
+        keepalive = ctx.executor()
+                .scheduleAtFixedRate(
+                        () -> session.enqueueControl(new RelayFrame.Keepalive()),
+                        interval + jitter,
+                        interval,
+                        TimeUnit.MILLISECONDS);
         String before = ctx.pipeline().get(RelayFrameDecoder.class) != null
-                ? ctx.pipeline().context(RelayFrameDecoder.class).name() : ctx.name();
-        ctx.pipeline().addBefore(before, "idle",
-                new IdleStateHandler(rc.config().timeouts().clientIdle().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                ? ctx.pipeline().context(RelayFrameDecoder.class).name()
+                : ctx.name();
+        ctx.pipeline()
+                .addBefore(
+                        before,
+                        "idle",
+                        new IdleStateHandler(
+                                rc.config().timeouts().clientIdle().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
     }
 
     @Override
@@ -92,7 +101,7 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
                     rc.metrics().rateLimited(RateLimitKind.PING);
                 }
             }
-            case Frame.Pong p -> { }
+            case Frame.Pong p -> {}
             case ClientFrame.CircuitRequest r -> rc.circuits().request(session, r);
             case ClientFrame.CircuitAccept a -> rc.circuits().accept(session, a);
             case ClientFrame.CircuitReject r -> {
@@ -148,7 +157,9 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
         } else if (bucket.rate() != limit.bytesPerSecond() || bucket.burst() != limit.burstBytes()) {
             bucket.reconfigure(limit.bytesPerSecond(), limit.burstBytes());
         }
-        int size = frame instanceof Frame.Unknown u ? FrameLimits.HEADER_LENGTH + u.length() : FrameCodec.encodedLength(frame);
+        int size = frame instanceof Frame.Unknown u
+                ? FrameLimits.HEADER_LENGTH + u.length()
+                : FrameCodec.encodedLength(frame);
         long delay = bucket.takeAndGetDelayNanos(size, now);
         if (delay > 0 && !paused) {
             paused = true;
@@ -156,18 +167,22 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
             rc.metrics().rateLimited(RateLimitKind.CLIENT_READ);
             if (!rateNoticeSent) {
                 rateNoticeSent = true;
-                session.enqueueControl(new RelayFrame.RateLimited(Math.min(limit.bytesPerSecond(), 0xFFFF_FFFFL),
-                        Math.min(limit.burstBytes(), 0xFFFF_FFFFL)));
+                session.enqueueControl(new RelayFrame.RateLimited(
+                        Math.min(limit.bytesPerSecond(), 0xFFFF_FFFFL), Math.min(limit.burstBytes(), 0xFFFF_FFFFL)));
                 log.atInfo()
                         .addKeyValue("event", "client_rate_limited")
                         .addKeyValue("node", session.key().shortId())
                         .addKeyValue("bytes_per_second", limit.bytesPerSecond())
                         .log("client rate limited");
             }
-            ctx.executor().schedule(() -> {
-                paused = false;
-                ctx.channel().config().setAutoRead(true);
-            }, delay, TimeUnit.NANOSECONDS);
+            ctx.executor()
+                    .schedule(
+                            () -> {
+                                paused = false;
+                                ctx.channel().config().setAutoRead(true);
+                            },
+                            delay,
+                            TimeUnit.NANOSECONDS);
         }
     }
 

@@ -58,7 +58,10 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
     private void sendHello(ChannelHandlerContext ctx) {
         if (!helloSent && !ctx.isRemoved()) {
             helloSent = true;
-            ctx.writeAndFlush(new RelayFrame.ServerHello(RelayProtocol.VERSION, RelayProtocol.MIN_VERSION, challenge,
+            ctx.writeAndFlush(new RelayFrame.ServerHello(
+                    RelayProtocol.VERSION,
+                    RelayProtocol.MIN_VERSION,
+                    challenge,
                     rc.config().relayId()));
         }
     }
@@ -67,13 +70,15 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ClientFrame.ClientAuth auth && !authStarted) {
             authStarted = true;
-            rc.authenticator().authenticate(auth, challenge).whenComplete((result, err) -> ctx.executor().execute(() -> {
-                if (err != null) {
-                    finish(ctx, null, auth);
-                } else {
-                    finish(ctx, result, auth);
-                }
-            }));
+            rc.authenticator()
+                    .authenticate(auth, challenge)
+                    .whenComplete((result, err) -> ctx.executor().execute(() -> {
+                        if (err != null) {
+                            finish(ctx, null, auth);
+                        } else {
+                            finish(ctx, result, auth);
+                        }
+                    }));
         } else {
             ReferenceCountUtil.release(msg);
             if (authStarted) {
@@ -108,22 +113,37 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
             deny(ctx, HandshakeOutcome.DRAINING, DenyReason.DRAINING, "relay is draining");
             return;
         }
-        if (rc.registry().size() >= rc.config().limits().maxClients() && rc.registry().lookup(result.key()) == null) {
+        if (rc.registry().size() >= rc.config().limits().maxClients()
+                && rc.registry().lookup(result.key()) == null) {
             deny(ctx, HandshakeOutcome.SERVER_FULL, DenyReason.SERVER_FULL, "relay at capacity");
             return;
         }
         var limits = rc.config().limits();
         // Only a name the relay itself verified as issued by its fleet CA may ever be looked up.
-        String certifiedName = result.peer() != null && result.peer().caIssued() ? result.peer().name() : null;
-        ClientSession session = new ClientSession(result.key(), certifiedName, ctx.channel(), auth.acceptsCircuits(),
-                limits.sendQueueDepth(), limits.controlQueueDepth(), rc.config().timeouts().write().toNanos(),
-                RelayDefaults.PEER_GONE_NOTICE_RATE, RelayDefaults.PEER_GONE_NOTICE_BURST, rc.metrics(), rc::addQueued);
+        String certifiedName = result.peer() != null && result.peer().caIssued()
+                ? result.peer().name()
+                : null;
+        ClientSession session = new ClientSession(
+                result.key(),
+                certifiedName,
+                ctx.channel(),
+                auth.acceptsCircuits(),
+                limits.sendQueueDepth(),
+                limits.controlQueueDepth(),
+                rc.config().timeouts().write().toNanos(),
+                RelayDefaults.PEER_GONE_NOTICE_RATE,
+                RelayDefaults.PEER_GONE_NOTICE_BURST,
+                rc.metrics(),
+                rc::addQueued);
         RelayFrameDecoder decoder = ctx.pipeline().get(RelayFrameDecoder.class);
         if (decoder != null) {
             decoder.policy(FramePolicy.RELAY_CONTROL);
         }
-        ctx.writeAndFlush(new RelayFrame.ServerAccept(rc.config().timeouts().keepalive().toMillis(),
-                dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD, observed(remote), rc.advertisedStunPort()));
+        ctx.writeAndFlush(new RelayFrame.ServerAccept(
+                rc.config().timeouts().keepalive().toMillis(),
+                dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD,
+                observed(remote),
+                rc.advertisedStunPort()));
         HandshakeDeadline.established(ctx.channel());
         ctx.pipeline().replace(this, "control", new ControlConnectionHandler(rc, session));
         rc.registry().register(session);
@@ -133,7 +153,8 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
                 .addKeyValue("node", result.key().shortId())
                 .addKeyValue("remote", remote)
                 .addKeyValue("circuits", auth.acceptsCircuits())
-                .addKeyValue("cert", result.peer() == null ? "none" : (result.peer().caIssued() ? "ca" : "self"))
+                .addKeyValue(
+                        "cert", result.peer() == null ? "none" : (result.peer().caIssued() ? "ca" : "self"))
                 .addKeyValue("software", auth.software().replaceAll("[^\\x20-\\x7e]", "?"))
                 .log("client connected");
     }

@@ -4,7 +4,6 @@ import dev.burrow.protocol.frame.DenyReason;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.RelayFrame;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.DecoderException;
 import java.util.concurrent.TimeUnit;
 
@@ -23,16 +22,21 @@ public final class Denials {
         ch.writeAndFlush(new RelayFrame.Deny(reason, message == null ? reason.description() : message))
                 .addListener(f -> {
                     if (!f.isSuccess()) {
-                        org.slf4j.LoggerFactory.getLogger(Denials.class).atDebug()
+                        org.slf4j.LoggerFactory.getLogger(Denials.class)
+                                .atDebug()
                                 .addKeyValue("event", "deny_write_failed")
                                 .addKeyValue("error", String.valueOf(f.cause()))
                                 .log("deny write failed");
                     }
                     ch.close();
                 });
-        ch.eventLoop().schedule(() -> {
-            ch.close();
-        }, DENY_FLUSH_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+        ch.eventLoop()
+                .schedule(
+                        () -> {
+                            ch.close();
+                        },
+                        DENY_FLUSH_GRACE_MILLIS,
+                        TimeUnit.MILLISECONDS);
     }
 
     /** The protocol violation behind {@code cause}, or null when it is not one (I/O, TLS, ...). */

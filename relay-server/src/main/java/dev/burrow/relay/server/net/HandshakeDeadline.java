@@ -37,16 +37,20 @@ public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
         acceptedNanos = System.nanoTime();
-        timer = ch.eventLoop().schedule(() -> {
-            if (!done) {
-                metrics.handshake(HandshakeOutcome.TIMEOUT);
-                log.atDebug()
-                        .addKeyValue("event", "handshake_timeout")
-                        .addKeyValue("remote", ch.remoteAddress())
-                        .log("handshake timeout");
-                ch.close();
-            }
-        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        timer = ch.eventLoop()
+                .schedule(
+                        () -> {
+                            if (!done) {
+                                metrics.handshake(HandshakeOutcome.TIMEOUT);
+                                log.atDebug()
+                                        .addKeyValue("event", "handshake_timeout")
+                                        .addKeyValue("remote", ch.remoteAddress())
+                                        .log("handshake timeout");
+                                ch.close();
+                            }
+                        },
+                        timeout.toNanos(),
+                        TimeUnit.NANOSECONDS);
     }
 
     /** Marks the channel established: the deadline no longer applies. Event loop only. */

@@ -56,7 +56,12 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(HttpRouter.class);
     public static final String NAME = "http-router";
 
-    private enum State { REQUEST, ENROL_BODY, SWITCHED, DONE }
+    private enum State {
+        REQUEST,
+        ENROL_BODY,
+        SWITCHED,
+        DONE
+    }
 
     // Final after construction.
     private final RelayContext rc;
@@ -118,14 +123,17 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
                 respond(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "use GET with an Upgrade header\n");
                 return;
             }
-            String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT);
+            String upgrade =
+                    req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT);
             if (upgrade.equals("websocket")) {
                 webSocket(ctx, req, circuit);
             } else if (upgrade.equals(RelayProtocol.UPGRADE_TOKEN)) {
                 rawUpgrade(ctx, circuit);
             } else {
-                FullHttpResponse r = response(HttpResponseStatus.UPGRADE_REQUIRED, "upgrade to " + RelayProtocol.UPGRADE_TOKEN
-                        + " or websocket (subprotocol " + RelayProtocol.WEBSOCKET_SUBPROTOCOL + ")\n");
+                FullHttpResponse r = response(
+                        HttpResponseStatus.UPGRADE_REQUIRED,
+                        "upgrade to " + RelayProtocol.UPGRADE_TOKEN + " or websocket (subprotocol "
+                                + RelayProtocol.WEBSOCKET_SUBPROTOCOL + ")\n");
                 r.headers().set(HttpHeaderNames.UPGRADE, RelayProtocol.UPGRADE_TOKEN);
                 send(ctx, r);
             }
@@ -153,8 +161,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
 
     private static boolean plainCircuitUpgrade(HttpRequest req, boolean circuit) {
-        return circuit && HttpMethod.GET.equals(req.method())
-                && RelayProtocol.UPGRADE_TOKEN.equals(req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT));
+        return circuit
+                && HttpMethod.GET.equals(req.method())
+                && RelayProtocol.UPGRADE_TOKEN.equals(
+                        req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT));
     }
 
     private void rawUpgrade(ChannelHandlerContext ctx, boolean circuit) {
@@ -172,8 +182,11 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     private void mesh(ChannelHandlerContext ctx, HttpRequest req) {
         String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT);
         if (!HttpMethod.GET.equals(req.method()) || !upgrade.equals(dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN)) {
-            respond(ctx, HttpResponseStatus.BAD_REQUEST, "mesh connections use GET with Upgrade: "
-                    + dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN + "\n");
+            respond(
+                    ctx,
+                    HttpResponseStatus.BAD_REQUEST,
+                    "mesh connections use GET with Upgrade: " + dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN
+                            + "\n");
             return;
         }
         if (!rc.meshEndpoint().enabled()) {
@@ -198,8 +211,10 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             ours |= s.trim().equals(RelayProtocol.WEBSOCKET_SUBPROTOCOL);
         }
         if (!ours) {
-            respond(ctx, HttpResponseStatus.BAD_REQUEST, "WebSocket subprotocol " + RelayProtocol.WEBSOCKET_SUBPROTOCOL
-                    + " required\n");
+            respond(
+                    ctx,
+                    HttpResponseStatus.BAD_REQUEST,
+                    "WebSocket subprotocol " + RelayProtocol.WEBSOCKET_SUBPROTOCOL + " required\n");
             return;
         }
         String scheme = tls ? "wss" : "ws";
@@ -209,8 +224,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
                 .allowExtensions(false)
                 .expectMaskedFrames(true)
                 .build();
-        WebSocketServerHandshaker hs = new WebSocketServerHandshakerFactory(url, RelayProtocol.WEBSOCKET_SUBPROTOCOL, cfg)
-                .newHandshaker(req);
+        WebSocketServerHandshaker hs =
+                new WebSocketServerHandshakerFactory(url, RelayProtocol.WEBSOCKET_SUBPROTOCOL, cfg).newHandshaker(req);
         if (hs == null) {
             FullHttpResponse r = response(HttpResponseStatus.UPGRADE_REQUIRED, "unsupported WebSocket version\n");
             r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, "13");
@@ -218,8 +233,13 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             return;
         }
         state = State.SWITCHED;
-        DefaultFullHttpRequest full = new DefaultFullHttpRequest(req.protocolVersion(), req.method(), req.uri(),
-                Unpooled.EMPTY_BUFFER, req.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        DefaultFullHttpRequest full = new DefaultFullHttpRequest(
+                req.protocolVersion(),
+                req.method(),
+                req.uri(),
+                Unpooled.EMPTY_BUFFER,
+                req.headers(),
+                io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
         String name = ctx.name();
         io.netty.channel.ChannelFuture handshake;
         try {
@@ -242,14 +262,18 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
 
     private void installFraming(ChannelPipeline p, String after, boolean webSocket, boolean circuit) {
-        p.addAfter(after, "frame-decoder",
+        p.addAfter(
+                after,
+                "frame-decoder",
                 new RelayFrameDecoder(circuit ? FramePolicy.RELAY_AWAITING_ATTACH : FramePolicy.RELAY_AWAITING_AUTH));
         String last = "frame-decoder";
         if (!webSocket) {
             p.addAfter(last, "frame-encoder", RelayFrameEncoder.INSTANCE);
             last = "frame-encoder";
         }
-        p.addAfter(last, circuit ? "circuit-attach" : "handshake",
+        p.addAfter(
+                last,
+                circuit ? "circuit-attach" : "handshake",
                 circuit ? new CircuitAttachHandler(rc) : new ControlHandshakeHandler(rc));
     }
 
@@ -277,23 +301,27 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         body = null;
         state = State.DONE;
         String remote = String.valueOf(ctx.channel().remoteAddress());
-        rc.enrolment().handle(bytes, remote).whenComplete((r, err) -> ctx.executor().execute(() -> {
-            if (err != null || r == null) {
-                log.atWarn()
-                        .addKeyValue("event", "enrol_error")
-                        .addKeyValue("remote", remote)
-                        .addKeyValue("error", err == null ? "null" : err.getClass().getSimpleName())
-                        .log("enrol error");
-                send(ctx, json(HttpResponseStatus.INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}"));
-            } else {
-                send(ctx, json(HttpResponseStatus.valueOf(r.status()), r.json()));
-            }
-        }));
+        rc.enrolment()
+                .handle(bytes, remote)
+                .whenComplete((r, err) -> ctx.executor().execute(() -> {
+                    if (err != null || r == null) {
+                        log.atWarn()
+                                .addKeyValue("event", "enrol_error")
+                                .addKeyValue("remote", remote)
+                                .addKeyValue(
+                                        "error",
+                                        err == null ? "null" : err.getClass().getSimpleName())
+                                .log("enrol error");
+                        send(ctx, json(HttpResponseStatus.INTERNAL_SERVER_ERROR, "{\"error\":\"internal error\"}"));
+                    } else {
+                        send(ctx, json(HttpResponseStatus.valueOf(r.status()), r.json()));
+                    }
+                }));
     }
 
     private static FullHttpResponse json(HttpResponseStatus status, String json) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
+        FullHttpResponse r = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(json, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         return r;
     }
@@ -303,8 +331,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     }
 
     private static FullHttpResponse response(HttpResponseStatus status, String text) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
+        FullHttpResponse r = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(text, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
         return r;
     }
@@ -313,7 +341,8 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         state = State.DONE;
         r.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes());
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE); // the handshake deadline still bounds a non-reader
+        ctx.writeAndFlush(r)
+                .addListener(ChannelFutureListener.CLOSE); // the handshake deadline still bounds a non-reader
     }
 
     @Override

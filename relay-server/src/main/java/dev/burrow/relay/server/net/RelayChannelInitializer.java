@@ -43,7 +43,10 @@ public final class RelayChannelInitializer extends ChannelInitializer<Channel> {
             return;
         }
         all.add(ch);
-        ch.pipeline().addLast(HandshakeDeadline.NAME, new HandshakeDeadline(rc.config().timeouts().handshake(), admission, rc.metrics()));
+        ch.pipeline()
+                .addLast(
+                        HandshakeDeadline.NAME,
+                        new HandshakeDeadline(rc.config().timeouts().handshake(), admission, rc.metrics()));
         if (ssl != null && rc.config().tls().plainCircuits()) {
             // TLS, or plain bytes for a circuit connection: decided by the first bytes. HttpRouter
             // lets a connection without TLS do nothing but attach a circuit.
@@ -51,10 +54,13 @@ public final class RelayChannelInitializer extends ChannelInitializer<Channel> {
         } else if (ssl != null) {
             ch.pipeline().addLast("tls", ssl.newHandler(ch.alloc()));
         }
-        ch.pipeline().addLast("http", new HttpServerCodec(new HttpDecoderConfig()
-                .setMaxInitialLineLength(MAX_INITIAL_LINE)
-                .setMaxHeaderSize(MAX_HEADERS)
-                .setMaxChunkSize(8192)));
+        ch.pipeline()
+                .addLast(
+                        "http",
+                        new HttpServerCodec(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(MAX_INITIAL_LINE)
+                                .setMaxHeaderSize(MAX_HEADERS)
+                                .setMaxChunkSize(8192)));
         ch.pipeline().addLast(HttpRouter.NAME, new HttpRouter(rc, ssl != null));
     }
 }

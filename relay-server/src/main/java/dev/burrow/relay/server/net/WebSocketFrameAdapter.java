@@ -1,10 +1,10 @@
 package dev.burrow.relay.server.net;
 
+import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.DatagramFrame;
 import dev.burrow.protocol.frame.Frame;
 import dev.burrow.protocol.frame.FrameCodec;
 import dev.burrow.protocol.frame.FrameLimits;
-import dev.burrow.identity.NodeKey;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelDuplexHandler;

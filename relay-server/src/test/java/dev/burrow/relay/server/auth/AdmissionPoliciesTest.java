@@ -47,9 +47,11 @@ class AdmissionPoliciesTest {
         assertThat(allowed(fromFile, b, null)).isTrue();
         assertThat(allowed(fromFile, a, null)).isFalse();
 
-        AllowListAdmission fromFlag = AllowListAdmission.fromSources(List.of(a.nodeId() + "," + b.nodeId()), null, null, null);
+        AllowListAdmission fromFlag =
+                AllowListAdmission.fromSources(List.of(a.nodeId() + "," + b.nodeId()), null, null, null);
         assertThat(fromFlag.allowed()).containsExactlyInAnyOrder(a, b);
-        AllowListAdmission fromEnv = AllowListAdmission.fromSources(null, "BURROW_ALLOW", " " + a.nodeId() + "\n", null);
+        AllowListAdmission fromEnv =
+                AllowListAdmission.fromSources(null, "BURROW_ALLOW", " " + a.nodeId() + "\n", null);
         assertThat(allowed(fromEnv, a, null)).isTrue();
         assertThat(allowed(fromEnv, b, null)).isFalse();
     }
@@ -57,16 +59,22 @@ class AdmissionPoliciesTest {
     @Test
     void allowListSourceSetButUnreadableOrEmptyFailsStartup() throws Exception {
         assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, tmp.resolve("missing")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot read");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cannot read");
         Path empty = tmp.resolve("empty");
         Files.writeString(empty, "# nothing\n\n");
-        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, empty)).hasMessageContaining("no node IDs");
-        assertThatThrownBy(() -> AllowListAdmission.fromSources(List.of(" "), null, null, null)).hasMessageContaining("empty");
-        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, "BURROW_ALLOW", "", null)).hasMessageContaining("BURROW_ALLOW");
-        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, empty))
+                .hasMessageContaining("no node IDs");
+        assertThatThrownBy(() -> AllowListAdmission.fromSources(List.of(" "), null, null, null))
+                .hasMessageContaining("empty");
+        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, "BURROW_ALLOW", "", null))
+                .hasMessageContaining("BURROW_ALLOW");
+        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, null))
+                .isInstanceOf(IllegalArgumentException.class);
         Path typo = tmp.resolve("typo");
         Files.writeString(typo, a.nodeId().substring(1) + "x\n");
-        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, typo)).hasMessageContaining("typo:1");
+        assertThatThrownBy(() -> AllowListAdmission.fromSources(null, null, null, typo))
+                .hasMessageContaining("typo:1");
         assertThatThrownBy(() -> new AllowListAdmission(Set.of())).isInstanceOf(IllegalArgumentException.class);
     }
 

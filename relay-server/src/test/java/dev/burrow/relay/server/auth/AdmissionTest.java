@@ -31,7 +31,8 @@ class AdmissionTest {
     private final NodeIdentity stranger = NodeIdentity.ephemeral("stranger");
 
     private static RelayFrame connect(RelayServer relay, NodeIdentity id) throws Exception {
-        try (TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
+        try (TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
             return c.authenticate(id, false);
         }
     }
@@ -55,14 +56,18 @@ class AdmissionTest {
         Files.writeString(yaml, "auth:\n  mode: allow-list\n  allow-file: " + allow + "\n");
 
         RelayConfig fromFile = RelayConfigLoader.load(yaml, Map.of(), base(), false);
-        RelayConfig fromEnv = RelayConfigLoader.load(null, Map.of("BURROW_AUTH_MODE", "allow-list",
-                "BURROW_AUTH_ALLOW_FILE", allow.toString()), base(), false);
+        RelayConfig fromEnv = RelayConfigLoader.load(
+                null,
+                Map.of("BURROW_AUTH_MODE", "allow-list", "BURROW_AUTH_ALLOW_FILE", allow.toString()),
+                base(),
+                false);
         Map<String, String> flags = base();
         flags.put("auth.mode", "allow-list");
         flags.put("auth.allow", listed.nodeKey().nodeId());
         RelayConfig fromFlag = RelayConfigLoader.load(null, Map.of(), flags, false);
         for (RelayConfig cfg : new RelayConfig[] {fromFile, fromEnv, fromFlag}) {
-            try (RelayServer relay = RelayServer.builder(cfg).transport(Transport.nio()).build().start()) {
+            try (RelayServer relay =
+                    RelayServer.builder(cfg).transport(Transport.nio()).build().start()) {
                 assertDenied(connect(relay, stranger), DenyReason.NOT_ALLOWED);
                 assertThat(connect(relay, listed)).isInstanceOf(RelayFrame.ServerAccept.class);
                 assertThat(relay.clientCount()).isLessThanOrEqualTo(1);
@@ -74,32 +79,54 @@ class AdmissionTest {
     void authSourcesThatAreSetButUnusableStopStartup(@TempDir Path dir) throws Exception {
         Map<String, String> env = Map.of("BURROW_AUTH_MODE", "allow-list", "BURROW_AUTH_ALLOW_FILE", "");
         assertThatThrownBy(() -> RelayConfigLoader.load(null, env, base(), false))
-                .hasMessageContaining("auth.allow-file").hasMessageContaining("BURROW_AUTH_ALLOW_FILE").hasMessageContaining("empty");
+                .hasMessageContaining("auth.allow-file")
+                .hasMessageContaining("BURROW_AUTH_ALLOW_FILE")
+                .hasMessageContaining("empty");
 
         Path missing = dir.resolve("nope.txt");
-        RelayConfig cfg = RelayConfigLoader.load(null, Map.of("BURROW_AUTH_MODE", "allow-list",
-                "BURROW_AUTH_ALLOW_FILE", missing.toString()), base(), false);
-        assertThatThrownBy(() -> RelayServer.builder(cfg).transport(Transport.nio()).build().start())
-                .isInstanceOf(AdmissionFactory.AuthConfigException.class).hasMessageContaining(missing.toString());
+        RelayConfig cfg = RelayConfigLoader.load(
+                null,
+                Map.of("BURROW_AUTH_MODE", "allow-list", "BURROW_AUTH_ALLOW_FILE", missing.toString()),
+                base(),
+                false);
+        assertThatThrownBy(() -> RelayServer.builder(cfg)
+                        .transport(Transport.nio())
+                        .build()
+                        .start())
+                .isInstanceOf(AdmissionFactory.AuthConfigException.class)
+                .hasMessageContaining(missing.toString());
 
         Path empty = dir.resolve("empty.txt");
         Files.writeString(empty, "# nobody yet\n\n");
-        RelayConfig cfg2 = RelayConfigLoader.load(null, Map.of("BURROW_AUTH_MODE", "allow-list",
-                "BURROW_AUTH_ALLOW_FILE", empty.toString()), base(), false);
-        assertThatThrownBy(() -> RelayServer.builder(cfg2).transport(Transport.nio()).build().start())
+        RelayConfig cfg2 = RelayConfigLoader.load(
+                null,
+                Map.of("BURROW_AUTH_MODE", "allow-list", "BURROW_AUTH_ALLOW_FILE", empty.toString()),
+                base(),
+                false);
+        assertThatThrownBy(() -> RelayServer.builder(cfg2)
+                        .transport(Transport.nio())
+                        .build()
+                        .start())
                 .hasMessageContaining("lists no node IDs");
 
         Map<String, String> ca = base();
         ca.put("auth.mode", "ca");
         RelayConfig cfg3 = RelayConfigLoader.load(null, Map.of(), ca, false);
-        assertThatThrownBy(() -> RelayServer.builder(cfg3).transport(Transport.nio()).build().start())
+        assertThatThrownBy(() -> RelayServer.builder(cfg3)
+                        .transport(Transport.nio())
+                        .build()
+                        .start())
                 .hasMessageContaining("auth.ca");
         ca.put("auth.ca", dir.resolve("missing-ca.crt").toString());
         RelayConfig cfg4 = RelayConfigLoader.load(null, Map.of(), ca, false);
-        assertThatThrownBy(() -> RelayServer.builder(cfg4).transport(Transport.nio()).build().start())
+        assertThatThrownBy(() -> RelayServer.builder(cfg4)
+                        .transport(Transport.nio())
+                        .build()
+                        .start())
                 .hasMessageContaining("missing-ca.crt");
 
-        assertThatThrownBy(() -> RelayConfigLoader.load(null, Map.of(), Map.of("listen", "127.0.0.1:0", "tls.mode", "dev"), false))
+        assertThatThrownBy(() -> RelayConfigLoader.load(
+                        null, Map.of(), Map.of("listen", "127.0.0.1:0", "tls.mode", "dev"), false))
                 .hasMessageContaining("auth.mode is required");
     }
 
@@ -130,8 +157,12 @@ class AdmissionTest {
             Map<String, String> m = new HashMap<>(base());
             m.put("auth.mode", "webhook");
             m.put("auth.webhook-url", "http://127.0.0.1:" + hook.getAddress().getPort() + "/check");
-            m.put("timeouts.handshake", "15s"); // longer than the webhook timeout: the DENY must arrive before the deadline
-            m.put("auth.webhook-timeout", "4s"); // a cold HttpClient on a busy machine is slow; the slow case below waits 6 s
+            m.put(
+                    "timeouts.handshake",
+                    "15s"); // longer than the webhook timeout: the DENY must arrive before the deadline
+            m.put(
+                    "auth.webhook-timeout",
+                    "4s"); // a cold HttpClient on a busy machine is slow; the slow case below waits 6 s
             try (RelayServer relay = TestRelays.start(m)) {
                 assertThat(connect(relay, listed)).isInstanceOf(RelayFrame.ServerAccept.class);
 

@@ -7,8 +7,8 @@ import com.sun.net.httpserver.HttpServer;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.VerifiedPeer;
-import dev.burrow.relay.server.auth.Admission.Decision;
 import dev.burrow.identity.testing.LogCapture;
+import dev.burrow.relay.server.auth.Admission.Decision;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -89,21 +89,27 @@ class WebhookAdmissionTest {
     private Decision ask(String path, boolean failOpen) throws Exception {
         URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path);
         WebhookAdmission w = new WebhookAdmission(uri, TIMEOUT, failOpen);
-        VerifiedPeer peer = new VerifiedPeer(key, "alice", Set.of("dev"), Instant.now().plusSeconds(60), true, java.math.BigInteger.ONE);
+        VerifiedPeer peer = new VerifiedPeer(
+                key, "alice", Set.of("dev"), Instant.now().plusSeconds(60), true, java.math.BigInteger.ONE);
         return w.decide(key, peer).get(10, TimeUnit.SECONDS);
     }
 
     @Test
     void allowOnlyOnStatus200WithAllowTrue() throws Exception {
         assertThat(ask("/allow", false).allowed()).isTrue();
-        assertThat(lastRequest.get()).contains(key.nodeId()).contains("\"name\":\"alice\"").contains("\"tags\":[\"dev\"]")
+        assertThat(lastRequest.get())
+                .contains(key.nodeId())
+                .contains("\"name\":\"alice\"")
+                .contains("\"tags\":[\"dev\"]")
                 .contains("\"caIssued\":true");
         assertThat(ask("/deny", false).allowed()).isFalse();
     }
 
     @Test
     void everyFailureDenies() throws Exception {
-        for (String path : new String[] {"/error", "/redirect", "/notjson", "/stringallow", "/array", "/big", "/slow", "/missing"}) {
+        for (String path :
+                new String[] {"/error", "/redirect", "/notjson", "/stringallow", "/array", "/big", "/slow", "/missing"
+                }) {
             assertThat(ask(path, false).allowed()).as(path).isFalse();
         }
     }
@@ -114,12 +120,16 @@ class WebhookAdmissionTest {
         var metrics = new dev.burrow.identity.metrics.MicrometerIdentityMetrics(registry);
         String base = "http://127.0.0.1:" + server.getAddress().getPort();
         for (String path : new String[] {"/allow", "/deny", "/error"}) {
-            new WebhookAdmission(URI.create(base + path), TIMEOUT, false).metrics(metrics).decide(key, null).get(10, TimeUnit.SECONDS);
+            new WebhookAdmission(URI.create(base + path), TIMEOUT, false)
+                    .metrics(metrics)
+                    .decide(key, null)
+                    .get(10, TimeUnit.SECONDS);
         }
         String name = dev.burrow.identity.metrics.IdentityMetrics.WEBHOOK_DECISIONS;
         assertThat(registry.get(name).tag("outcome", "allow").counter().count()).isEqualTo(1);
         assertThat(registry.get(name).tag("outcome", "deny").counter().count()).isEqualTo(1);
-        assertThat(registry.get(name).tag("outcome", "error_denied").counter().count()).isEqualTo(1);
+        assertThat(registry.get(name).tag("outcome", "error_denied").counter().count())
+                .isEqualTo(1);
     }
 
     @Test
@@ -142,7 +152,8 @@ class WebhookAdmissionTest {
                 assertThat(e.getLevel().toString()).isEqualTo("WARN");
                 assertThat(e.getFormattedMessage()).contains("FAIL-OPEN");
             });
-            assertThat(logs.events()).anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("ADMITTING"));
+            assertThat(logs.events())
+                    .anySatisfy(e -> assertThat(e.getFormattedMessage()).contains("ADMITTING"));
         }
     }
 }

@@ -29,20 +29,38 @@ import org.junit.jupiter.api.Test;
 class CircuitDecisionsTest {
     private static final Duration TTL = Duration.ofSeconds(10);
 
-    private final RelayConfig config = TestRelays.config(Map.of("limits.pending-circuits-per-client", "8",
-            "timeouts.circuit-token", "10s"));
-    private final ClientRegistry registry = new ClientRegistry(new PeerWatchers(100, 8, Duration.ofMinutes(1)), RelayMetrics.NOOP);
+    private final RelayConfig config =
+            TestRelays.config(Map.of("limits.pending-circuits-per-client", "8", "timeouts.circuit-token", "10s"));
+    private final ClientRegistry registry =
+            new ClientRegistry(new PeerWatchers(100, 8, Duration.ofMinutes(1)), RelayMetrics.NOOP);
     private long clock = 0;
-    private final CircuitManager circuits = new CircuitManager(registry, config.limits(), TTL, Duration.ofMinutes(10),
-            RelayMetrics.NOOP, () -> false, MeshCircuits.NONE, null, () -> clock);
+    private final CircuitManager circuits = new CircuitManager(
+            registry,
+            config.limits(),
+            TTL,
+            Duration.ofMinutes(10),
+            RelayMetrics.NOOP,
+            () -> false,
+            MeshCircuits.NONE,
+            null,
+            () -> clock);
     private final List<EmbeddedChannel> channels = new ArrayList<>();
 
     private ClientSession client(String name) {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.freezeTime();
         channels.add(ch);
-        ClientSession s = new ClientSession(NodeIdentity.ephemeral(name).nodeKey(), ch, true, 32, 256,
-                TimeUnit.SECONDS.toNanos(2), 1, 3, RelayMetrics.NOOP, d -> {});
+        ClientSession s = new ClientSession(
+                NodeIdentity.ephemeral(name).nodeKey(),
+                ch,
+                true,
+                32,
+                256,
+                TimeUnit.SECONDS.toNanos(2),
+                1,
+                3,
+                RelayMetrics.NOOP,
+                d -> {});
         registry.register(s);
         return s;
     }
@@ -80,15 +98,20 @@ class CircuitDecisionsTest {
         EmbeddedChannel early = new EmbeddedChannel();
         channels.add(early);
         assertThat(circuits.attach(early, new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
-                .as("the listener may attach before it accepts").isEqualTo(CircuitManager.AttachResult.WAITING);
-        assertThat(circuits.attach(new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
-                .as("a used token").isEqualTo(CircuitManager.AttachResult.REFUSED);
+                .as("the listener may attach before it accepts")
+                .isEqualTo(CircuitManager.AttachResult.WAITING);
+        assertThat(circuits.attach(
+                        new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
+                .as("a used token")
+                .isEqualTo(CircuitManager.AttachResult.REFUSED);
 
         circuits.accept(listener, new ClientFrame.CircuitAccept(offer.circuitId()));
         RelayFrame.CircuitAccepted accepted = only(sent(dialer), RelayFrame.CircuitAccepted.class);
         assertThat(accepted.requestId()).isEqualTo(7);
-        assertThat(circuits.attach(new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
-                .as("the listener's token is not the dialer's").isEqualTo(CircuitManager.AttachResult.REFUSED);
+        assertThat(circuits.attach(
+                        new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
+                .as("the listener's token is not the dialer's")
+                .isEqualTo(CircuitManager.AttachResult.REFUSED);
         assertThat(circuits.pendingCount()).isEqualTo(1);
         assertThat(circuits.activeCount()).isZero();
     }
@@ -115,8 +138,10 @@ class CircuitDecisionsTest {
         assertThat(rejected.reason()).isEqualTo(CircuitRejectReason.TIMEOUT);
         assertThat(circuits.pendingCount()).isZero();
         assertThat(listenerEnd.isOpen()).as("the attached end is closed").isFalse();
-        assertThat(circuits.attach(new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
-                .as("a late attach").isEqualTo(CircuitManager.AttachResult.REFUSED);
+        assertThat(circuits.attach(
+                        new EmbeddedChannel(), new ClientFrame.CircuitAttach(offer.circuitId(), offer.token())))
+                .as("a late attach")
+                .isEqualTo(CircuitManager.AttachResult.REFUSED);
         assertThat(circuits.trackedClients()).isZero();
     }
 
@@ -138,7 +163,9 @@ class CircuitDecisionsTest {
         clock += 100;
         circuits.request(newcomer, new ClientFrame.CircuitRequest(9, listener.key(), "web"));
         assertThat(only(sent(listener), RelayFrame.CircuitOffer.class).source()).isEqualTo(newcomer.key());
-        assertThat(sent(newcomer)).as("the newcomer waits for the listener's answer").isEmpty();
+        assertThat(sent(newcomer))
+                .as("the newcomer waits for the listener's answer")
+                .isEmpty();
         assertThat(circuits.pendingCount()).isEqualTo(8);
 
         List<RelayFrame> told = new ArrayList<>();

@@ -28,7 +28,9 @@ class CircuitSlotsTest {
 
     private Fake offer(String dialer, String listener) {
         Fake c = Fake.of(dialer, listener, clock += 10);
-        assertThat(slots.reservePending(c)).as("slot for %s -> %s", dialer, listener).isTrue();
+        assertThat(slots.reservePending(c))
+                .as("slot for %s -> %s", dialer, listener)
+                .isTrue();
         return c;
     }
 
@@ -41,7 +43,9 @@ class CircuitSlotsTest {
         offer("mallory", "alice");
         assertThat(slots.reservePending(Fake.of("mallory", "alice", clock))).isFalse();
         assertThat(slots.pendingOf("mallory")).isEqualTo(2);
-        assertThat(slots.reservePending(Fake.of("bob", "alice", clock))).as("another dialer still gets in").isTrue();
+        assertThat(slots.reservePending(Fake.of("bob", "alice", clock)))
+                .as("another dialer still gets in")
+                .isTrue();
     }
 
     @Test
@@ -50,7 +54,9 @@ class CircuitSlotsTest {
         assertThat(slots.reservePending(Fake.remote("mallory-key", "alice", 1))).isTrue();
         assertThat(slots.reservePending(Fake.remote("mallory-key", "alice", 2))).isTrue();
         assertThat(slots.reservePending(Fake.remote("mallory-key", "alice", 3))).isFalse();
-        assertThat(slots.trackedClients()).as("a remote dialer is counted on its own relay").isEqualTo(1);
+        assertThat(slots.trackedClients())
+                .as("a remote dialer is counted on its own relay")
+                .isEqualTo(1);
     }
 
     @Test
@@ -61,11 +67,15 @@ class CircuitSlotsTest {
         }
         Fake again = Fake.of("e", "alice", clock += 10);
         assertThat(slots.reservePending(again)).as("the listener is full").isFalse();
-        assertThat(slots.evictionCandidates(again)).as("e holds 1 and the most is 2: a swap would not narrow the gap")
+        assertThat(slots.evictionCandidates(again))
+                .as("e holds 1 and the most is 2: a swap would not narrow the gap")
                 .isEmpty();
         Fake fresh = Fake.of("f", "alice", clock += 10);
-        assertThat(slots.evictionCandidates(fresh)).as("f holds none: a holder of 2 gives one up").hasSize(2)
-                .allMatch(c -> c.dialerId().equals(slots.evictionCandidates(fresh).get(0).dialerId()));
+        assertThat(slots.evictionCandidates(fresh))
+                .as("f holds none: a holder of 2 gives one up")
+                .hasSize(2)
+                .allMatch(c -> c.dialerId()
+                        .equals(slots.evictionCandidates(fresh).get(0).dialerId()));
     }
 
     @Test
@@ -85,19 +95,25 @@ class CircuitSlotsTest {
         Fake newcomer = Fake.of("e", "alice", clock += 10);
         assertThat(s.reservePending(newcomer)).isFalse();
         List<Fake> candidates = s.evictionCandidates(newcomer);
-        assertThat(candidates).as("the circuits of one dialer holding 3 (>= 0 + 2)").hasSize(3);
+        assertThat(candidates)
+                .as("the circuits of one dialer holding 3 (>= 0 + 2)")
+                .hasSize(3);
         Object holder = candidates.get(0).dialerId();
         assertThat(candidates).allMatch(c -> c.dialerId().equals(holder));
 
         // The oldest evictable one goes; one whose dialer attached (not evictable here) is skipped.
         Set<Fake> attached = new HashSet<>();
-        List<Fake> byAge = candidates.stream().sorted((a, b) -> Long.compare(a.createdNanos(), b.createdNanos())).toList();
+        List<Fake> byAge = candidates.stream()
+                .sorted((a, b) -> Long.compare(a.createdNanos(), b.createdNanos()))
+                .toList();
         attached.add(byAge.get(0));
         Fake victim = CircuitSlots.oldest(candidates, c -> !attached.contains(c));
         assertThat(victim).isEqualTo(byAge.get(1));
 
         s.release(victim, false);
-        assertThat(s.reservePending(newcomer)).as("the freed slot goes to the newcomer").isTrue();
+        assertThat(s.reservePending(newcomer))
+                .as("the freed slot goes to the newcomer")
+                .isTrue();
         assertThat(s.pendingOf("e")).isEqualTo(1);
     }
 

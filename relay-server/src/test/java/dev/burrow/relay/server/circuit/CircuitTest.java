@@ -48,13 +48,15 @@ class CircuitTest {
     }
 
     private static TestRelayClient controlOn(RelayServer r, NodeIdentity id, boolean accepts) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(r.address(), TestRelays.clientTls(r), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(r.address(), TestRelays.clientTls(r), Options.control(Mode.UPGRADE));
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
 
     private TestRelayClient control(NodeIdentity id, boolean accepts) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
@@ -64,8 +66,8 @@ class CircuitTest {
     }
 
     private TestRelayClient attach(Mode mode, RelayFrame f, boolean relayTls) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), relayTls ? TestRelays.clientTls(relay) : null,
-                Options.circuit(mode));
+        TestRelayClient c = TestRelayClient.connect(
+                relay.address(), relayTls ? TestRelays.clientTls(relay) : null, Options.circuit(mode));
         if (f instanceof RelayFrame.CircuitOffer o) {
             c.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
         } else {
@@ -97,7 +99,8 @@ class CircuitTest {
     @EnumSource(Mode.class)
     void offerAcceptAttachAndCopyBothWaysWithHalfClose(Mode mode) throws Exception {
         Negotiated n = negotiate(7);
-        try (TestRelayClient l = attach(mode, n.offer()); TestRelayClient d = attach(mode, n.accepted())) {
+        try (TestRelayClient l = attach(mode, n.offer());
+                TestRelayClient d = attach(mode, n.accepted())) {
             l.awaitFrame(RelayFrame.CircuitAttached.class);
             d.awaitFrame(RelayFrame.CircuitAttached.class);
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 1);
@@ -113,8 +116,8 @@ class CircuitTest {
             for (int off = 0; off < down.length; off += 16 * 1024) {
                 l.writeRaw(java.util.Arrays.copyOfRange(down, off, Math.min(down.length, off + 16 * 1024)));
             }
-            await().atMost(Duration.ofSeconds(20)).until(() -> l.circuitBytes().length >= up.length
-                    && d.circuitBytes().length >= down.length);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> l.circuitBytes().length >= up.length && d.circuitBytes().length >= down.length);
             assertThat(sha256(l.circuitBytes())).isEqualTo(sha256(up));
             assertThat(sha256(d.circuitBytes())).isEqualTo(sha256(down));
 
@@ -125,7 +128,8 @@ class CircuitTest {
                 assertThat(l.isOpen()).isTrue();
                 l.writeRaw("late answer".getBytes());
                 await().atMost(Duration.ofSeconds(5))
-                        .until(() -> new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1).endsWith("late answer"));
+                        .until(() -> new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1)
+                                .endsWith("late answer"));
                 l.shutdownOutput();
                 d.awaitClosed();
                 l.awaitClosed();
@@ -133,14 +137,16 @@ class CircuitTest {
                 d.close();
                 await().atMost(Duration.ofSeconds(5)).until(() -> l.inputShutdown() || !l.isOpen());
             }
-            await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0 && relay.pendingCircuits() == 0);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> relay.activeCircuits() == 0 && relay.pendingCircuits() == 0);
         }
     }
 
     @Test
     void circuitConnectionsWithoutRelayTlsCarryBytesAndHalfClose() throws Exception {
         Negotiated n = negotiate(8);
-        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer(), false); TestRelayClient d = attach(Mode.UPGRADE, n.accepted(), false)) {
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer(), false);
+                TestRelayClient d = attach(Mode.UPGRADE, n.accepted(), false)) {
             l.awaitFrame(RelayFrame.CircuitAttached.class);
             d.awaitFrame(RelayFrame.CircuitAttached.class);
             byte[] up = new byte[300_000];
@@ -156,7 +162,8 @@ class CircuitTest {
             // d sees the FIN after its own: it is done. (l read its one FIN already: nothing more
             // arrives for it, so it closes on its own at try-with-resources end.)
             d.awaitClosed();
-            assertThat(new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("late answer");
+            assertThat(new String(d.circuitBytes(), java.nio.charset.StandardCharsets.ISO_8859_1))
+                    .isEqualTo("late answer");
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0);
         }
     }
@@ -165,10 +172,12 @@ class CircuitTest {
     void aConnectionWithoutTlsMayOnlyAttachACircuit() {
         // Control connections, WebSocket and every other path need relay TLS.
         org.assertj.core.api.Assertions.assertThatThrownBy(
-                () -> TestRelayClient.connect(relay.address(), null, Options.control(Mode.UPGRADE)).close())
+                        () -> TestRelayClient.connect(relay.address(), null, Options.control(Mode.UPGRADE))
+                                .close())
                 .hasMessageContaining("403");
         org.assertj.core.api.Assertions.assertThatThrownBy(
-                () -> TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.WEBSOCKET)).close());
+                () -> TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.WEBSOCKET))
+                        .close());
         assertThat(relay.activeCircuits()).isZero();
     }
 
@@ -176,17 +185,20 @@ class CircuitTest {
     void withPlainCircuitsOffAConnectionWithoutTlsIsClosed() throws Exception {
         try (RelayServer tlsOnly = TestRelays.start(Map.of("tls.plain-circuits", "false"))) {
             org.assertj.core.api.Assertions.assertThatThrownBy(
-                    () -> TestRelayClient.connect(tlsOnly.address(), null, Options.circuit(Mode.UPGRADE)).close());
+                    () -> TestRelayClient.connect(tlsOnly.address(), null, Options.circuit(Mode.UPGRADE))
+                            .close());
         }
     }
 
     @Test
     void reusedAndLateTokensAreRefused() throws Exception {
         Negotiated n = negotiate(1);
-        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer()); TestRelayClient again = attach(Mode.UPGRADE, n.offer())) {
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer());
+                TestRelayClient again = attach(Mode.UPGRADE, n.offer())) {
             assertThat(again.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
             again.awaitClosed();
-            assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused")).isEqualTo(1);
+            assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused"))
+                    .isEqualTo(1);
         }
         // the dialer never attached: after the TTL the circuit is gone and its token is late
         await().atMost(Duration.ofSeconds(10)).until(() -> relay.pendingCircuits() == 0);
@@ -194,14 +206,16 @@ class CircuitTest {
             assertThat(late.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
             late.awaitClosed();
         }
-        assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused")).isEqualTo(2);
+        assertThat(counter(RelayMetrics.CIRCUIT_EVENTS, "event", "token_refused"))
+                .isEqualTo(2);
     }
 
     @Test
     void listenerRejectionReachesTheDialerWithItsReason() {
         dialer.send(new ClientFrame.CircuitRequest(5, listenerId.nodeKey(), "web"));
         RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
-        listener.send(new ClientFrame.CircuitReject(offer.circuitId(), CircuitRejectReason.SERVICE_UNKNOWN, "no such service"));
+        listener.send(new ClientFrame.CircuitReject(
+                offer.circuitId(), CircuitRejectReason.SERVICE_UNKNOWN, "no such service"));
         RelayFrame.CircuitRejected r = dialer.awaitFrame(RelayFrame.CircuitRejected.class);
         assertThat(r.requestId()).isEqualTo(5);
         assertThat(r.reason()).isEqualTo(CircuitRejectReason.SERVICE_UNKNOWN);
@@ -220,12 +234,16 @@ class CircuitTest {
     @Test
     void badRequestsAreRefused() throws Exception {
         dialer.send(new ClientFrame.CircuitRequest(1, dialerId.nodeKey(), "ssh"));
-        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.BAD_REQUEST);
-        dialer.send(new ClientFrame.CircuitRequest(2, NodeIdentity.ephemeral("x").nodeKey(), "ssh"));
-        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.PEER_NOT_FOUND);
+        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason())
+                .isEqualTo(CircuitRejectReason.BAD_REQUEST);
+        dialer.send(
+                new ClientFrame.CircuitRequest(2, NodeIdentity.ephemeral("x").nodeKey(), "ssh"));
+        assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason())
+                .isEqualTo(CircuitRejectReason.PEER_NOT_FOUND);
         // the listener asks the dialer, which does not accept circuits
         listener.send(new ClientFrame.CircuitRequest(3, dialerId.nodeKey(), "ssh"));
-        assertThat(listener.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.NOT_ALLOWED);
+        assertThat(listener.awaitFrame(RelayFrame.CircuitRejected.class).reason())
+                .isEqualTo(CircuitRejectReason.NOT_ALLOWED);
     }
 
     @Test
@@ -253,7 +271,8 @@ class CircuitTest {
             d4.close();
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.pendingCircuits() == 0);
-        await().atMost(Duration.ofSeconds(5)).until(() -> relay.context().circuits().trackedClients() == 0);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> relay.context().circuits().trackedClients() == 0);
     }
 
     @Test
@@ -288,7 +307,8 @@ class CircuitTest {
         // 8 pending slots, a share of 2: four hogs that never attach fill the listener completely.
         // The listener (like the agent) accepts and attaches each offer and waits for the dialer.
         // (a token TTL long enough that no hog circuit times out while the test looks: loaded machines)
-        try (RelayServer r8 = TestRelays.start(Map.of("limits.pending-circuits-per-client", "8", "timeouts.circuit-token", "120s"))) {
+        try (RelayServer r8 =
+                TestRelays.start(Map.of("limits.pending-circuits-per-client", "8", "timeouts.circuit-token", "120s"))) {
             TestRelayClient l = controlOn(r8, listenerId, true);
             List<TestRelayClient> hogs = new java.util.ArrayList<>();
             java.util.Map<CircuitId, TestRelayClient> listenerEnds = new java.util.HashMap<>();
@@ -304,7 +324,8 @@ class CircuitTest {
                 for (int i = 0; i < 8; i++) {
                     RelayFrame.CircuitOffer o = l.awaitFrame(RelayFrame.CircuitOffer.class);
                     l.send(new ClientFrame.CircuitAccept(o.circuitId()));
-                    TestRelayClient end = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
+                    TestRelayClient end = TestRelayClient.connect(
+                            r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
                     end.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
                     listenerEnds.put(o.circuitId(), end);
                 }
@@ -318,29 +339,51 @@ class CircuitTest {
                 good.send(new ClientFrame.CircuitRequest(9, listenerId.nodeKey(), "ssh"));
                 RelayFrame.CircuitOffer offer = l.awaitFrame(RelayFrame.CircuitOffer.class);
                 assertThat(offer.source()).isEqualTo(goodId.nodeKey());
-                await().atMost(Duration.ofSeconds(10)).until(() -> hogs.stream().mapToLong(h -> h.count(RelayFrame.CircuitRejected.class)).sum() == 1);
-                TestRelayClient loser = hogs.stream().filter(h -> h.count(RelayFrame.CircuitRejected.class) == 1).findFirst().orElseThrow();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> hogs.stream()
+                                        .mapToLong(h -> h.count(RelayFrame.CircuitRejected.class))
+                                        .sum()
+                                == 1);
+                TestRelayClient loser = hogs.stream()
+                        .filter(h -> h.count(RelayFrame.CircuitRejected.class) == 1)
+                        .findFirst()
+                        .orElseThrow();
                 RelayFrame.CircuitRejected evicted = loser.awaitFrame(RelayFrame.CircuitRejected.class);
                 assertThat(evicted.requestId()).as("the hog's oldest circuit").isEqualTo(1);
                 assertThat(evicted.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
                 // the listener's end of the evicted circuit is closed at once (its agent stops waiting)
-                await().atMost(Duration.ofSeconds(10)).until(() -> listenerEnds.values().stream().filter(e -> !e.isOpen()).count() == 1);
-                assertThat(r8.prometheus().get(RelayMetrics.CIRCUIT_EVENTS).tag(RelayMetrics.TAG_EVENT, "evicted").counter().count())
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> listenerEnds.values().stream()
+                                        .filter(e -> !e.isOpen())
+                                        .count()
+                                == 1);
+                assertThat(r8.prometheus()
+                                .get(RelayMetrics.CIRCUIT_EVENTS)
+                                .tag(RelayMetrics.TAG_EVENT, "evicted")
+                                .counter()
+                                .count())
                         .isEqualTo(1);
 
-                // no churn between equals: the hog that lost a slot (now 1 against 2) cannot take one back while the listener is full
+                // no churn between equals: the hog that lost a slot (now 1 against 2) cannot take one back while the
+                // listener is full
                 loser.send(new ClientFrame.CircuitRequest(3, listenerId.nodeKey(), "ssh"));
                 RelayFrame.CircuitRejected again = loser.awaitFrame(RelayFrame.CircuitRejected.class);
                 assertThat(again.requestId()).isEqualTo(3);
                 assertThat(again.reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
-                assertThat(r8.prometheus().get(RelayMetrics.CIRCUIT_EVENTS).tag(RelayMetrics.TAG_EVENT, "evicted").counter().count())
+                assertThat(r8.prometheus()
+                                .get(RelayMetrics.CIRCUIT_EVENTS)
+                                .tag(RelayMetrics.TAG_EVENT, "evicted")
+                                .counter()
+                                .count())
                         .isEqualTo(1);
 
                 // the circuit works end to end
                 l.send(new ClientFrame.CircuitAccept(offer.circuitId()));
                 RelayFrame.CircuitAccepted accepted = good.awaitFrame(RelayFrame.CircuitAccepted.class);
-                try (TestRelayClient le = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
-                        TestRelayClient de = TestRelayClient.connect(r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE))) {
+                try (TestRelayClient le = TestRelayClient.connect(
+                                r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE));
+                        TestRelayClient de = TestRelayClient.connect(
+                                r8.address(), TestRelays.clientTls(r8), Options.circuit(Mode.UPGRADE))) {
                     le.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
                     de.send(new ClientFrame.CircuitAttach(accepted.circuitId(), accepted.token()));
                     le.awaitFrame(RelayFrame.CircuitAttached.class);
@@ -367,15 +410,18 @@ class CircuitTest {
         dialer = control(dialerId, false);
         listener = control(listenerId, true);
         Negotiated n = negotiate(1);
-        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer()); TestRelayClient d = attach(Mode.UPGRADE, n.accepted())) {
+        try (TestRelayClient l = attach(Mode.UPGRADE, n.offer());
+                TestRelayClient d = attach(Mode.UPGRADE, n.accepted())) {
             d.awaitFrame(RelayFrame.CircuitAttached.class);
             l.awaitFrame(RelayFrame.CircuitAttached.class);
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 1);
             // one active circuit is this client's cap
             dialer.send(new ClientFrame.CircuitRequest(2, listenerId.nodeKey(), "ssh"));
-            assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason()).isEqualTo(CircuitRejectReason.LIMIT_REACHED);
+            assertThat(dialer.awaitFrame(RelayFrame.CircuitRejected.class).reason())
+                    .isEqualTo(CircuitRejectReason.LIMIT_REACHED);
             // nothing flows: the idle timeout closes both ends
-            await().atMost(Duration.ofSeconds(10)).until(() -> (!d.isOpen() || d.inputShutdown()) && (!l.isOpen() || l.inputShutdown()));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> (!d.isOpen() || d.inputShutdown()) && (!l.isOpen() || l.inputShutdown()));
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.activeCircuits() == 0);
         }
         negotiate(3); // the cap is free again
@@ -383,7 +429,8 @@ class CircuitTest {
 
     @Test
     void circuitRequestOnACircuitConnectionIsRefused() throws Exception {
-        try (TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE))) {
+        try (TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE))) {
             c.send(new ClientFrame.CircuitRequest(1, listenerId.nodeKey(), "ssh"));
             assertThat(c.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.PROTOCOL_ERROR);
             c.awaitClosed();

@@ -38,13 +38,17 @@ class CircuitTransportsTest {
     void manyCircuitsCopyBothWaysAndHalfCloseOnEveryTransport(TransportKind kind) throws Exception {
         Transport transport = new TransportSelector().select(kind);
         // skipped on a machine without it, a failure with CI=true (CI machines run io_uring and epoll)
-        dev.burrow.netlab.NetLabSupport.requireFeature(transport.kind() == kind, kind + " is not available here: " + transport.reason(), true);
+        dev.burrow.netlab.NetLabSupport.requireFeature(
+                transport.kind() == kind, kind + " is not available here: " + transport.reason(), true);
         Map<String, String> m = TestRelays.defaults();
         m.put("transport", kind.configName());
         NodeIdentity listenerId = NodeIdentity.ephemeral("listener");
-        try (RelayServer relay = RelayServer.builder(TestRelays.config(m)).transport(transport).build().start();
-             TestRelayClient dialer = control(relay, NodeIdentity.ephemeral("dialer"), false);
-             TestRelayClient listener = control(relay, listenerId, true)) {
+        try (RelayServer relay = RelayServer.builder(TestRelays.config(m))
+                        .transport(transport)
+                        .build()
+                        .start();
+                TestRelayClient dialer = control(relay, NodeIdentity.ephemeral("dialer"), false);
+                TestRelayClient listener = control(relay, listenerId, true)) {
             List<TestRelayClient[]> pairs = new ArrayList<>();
             try {
                 for (int i = 0; i < CIRCUITS; i++) {
@@ -69,8 +73,8 @@ class CircuitTransportsTest {
                     p[0].shutdownOutput();
                 }
                 for (TestRelayClient[] p : pairs) {
-                    await().atMost(Duration.ofSeconds(30)).until(() -> p[1].inputShutdown()
-                            && p[0].circuitBytes().length >= down.length);
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() -> p[1].inputShutdown() && p[0].circuitBytes().length >= down.length);
                     assertThat(sha256(p[1].circuitBytes())).isEqualTo(sha256(up));
                     assertThat(sha256(p[0].circuitBytes())).isEqualTo(sha256(down));
                     p[1].shutdownOutput();
@@ -86,15 +90,20 @@ class CircuitTransportsTest {
     }
 
     private static TestRelayClient control(RelayServer relay, NodeIdentity id, boolean accepts) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         assertThat(c.authenticate(id, accepts)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
 
-    private static TestRelayClient attach(RelayServer relay, boolean relayTls, dev.burrow.protocol.frame.CircuitId id,
-                                          dev.burrow.protocol.frame.CircuitToken token) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), relayTls ? TestRelays.clientTls(relay) : null,
-                Options.circuit(Mode.UPGRADE));
+    private static TestRelayClient attach(
+            RelayServer relay,
+            boolean relayTls,
+            dev.burrow.protocol.frame.CircuitId id,
+            dev.burrow.protocol.frame.CircuitToken token)
+            throws Exception {
+        TestRelayClient c = TestRelayClient.connect(
+                relay.address(), relayTls ? TestRelays.clientTls(relay) : null, Options.circuit(Mode.UPGRADE));
         c.send(new ClientFrame.CircuitAttach(id, token));
         return c;
     }

@@ -28,7 +28,9 @@ class BackpressureTest {
     }
 
     private TestRelayClient client(NodeIdentity id, int receiveBuffer) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay),
+        TestRelayClient c = TestRelayClient.connect(
+                relay.address(),
+                TestRelays.clientTls(relay),
                 Options.control(Mode.UPGRADE).receiveBuffer(receiveBuffer));
         assertThat(c.authenticate(id, false)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
@@ -47,7 +49,9 @@ class BackpressureTest {
         NodeIdentity a = NodeIdentity.ephemeral("a");
         NodeIdentity b = NodeIdentity.ephemeral("b");
         NodeIdentity c = NodeIdentity.ephemeral("c");
-        try (TestRelayClient ca = client(a, 0); TestRelayClient cb = client(b, 0); TestRelayClient cc = client(c, 4096)) {
+        try (TestRelayClient ca = client(a, 0);
+                TestRelayClient cb = client(b, 0);
+                TestRelayClient cc = client(c, 4096)) {
             cc.pauseReading(); // C stops reading
             byte[] toC = new byte[16 * 1024]; // large, to fill C's socket buffers quickly
             byte[] payload = new byte[1024];
@@ -64,12 +68,16 @@ class BackpressureTest {
             int sentToB = toB;
             await().atMost(Duration.ofSeconds(30)).until(() -> cb.datagramsReceived() == sentToB);
             // bounded memory: never more than the two queues' depth of datagrams waiting
-            assertThat(maxQueued).isLessThanOrEqualTo(2L * relay.config().limits().sendQueueDepth());
-            await().atMost(Duration.ofSeconds(10)).until(() -> relay.context().registry().lookup(c.nodeKey()) == null);
+            assertThat(maxQueued)
+                    .isLessThanOrEqualTo(2L * relay.config().limits().sendQueueDepth());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> relay.context().registry().lookup(c.nodeKey()) == null);
             assertThat(counter(RelayMetrics.DROPS, "reason", "write_timeout")).isEqualTo(1);
             // everything for C was dropped: from its full queue, when it was disconnected, or as unknown afterwards
-            assertThat(counter(RelayMetrics.DROPS, "reason", "queue_full") + counter(RelayMetrics.DROPS, "reason", "gone")
-                    + counter(RelayMetrics.DROPS, "reason", "unknown_dest")).isGreaterThan(0);
+            assertThat(counter(RelayMetrics.DROPS, "reason", "queue_full")
+                            + counter(RelayMetrics.DROPS, "reason", "gone")
+                            + counter(RelayMetrics.DROPS, "reason", "unknown_dest"))
+                    .isGreaterThan(0);
             assertThat(cc.datagramsReceived()).isLessThan(sentToB);
             // A→B still flows after C is gone
             ca.sendDatagram(b.nodeKey(), "after".getBytes());
@@ -80,10 +88,12 @@ class BackpressureTest {
 
     @Test
     void fastSenderIsPacedNotDropped() throws Exception {
-        relay = TestRelays.start(Map.of("limits.client-bytes-per-second", "300000", "limits.client-burst-bytes", "65573"));
+        relay = TestRelays.start(
+                Map.of("limits.client-bytes-per-second", "300000", "limits.client-burst-bytes", "65573"));
         NodeIdentity a = NodeIdentity.ephemeral("a");
         NodeIdentity b = NodeIdentity.ephemeral("b");
-        try (TestRelayClient ca = client(a, 0); TestRelayClient cb = client(b, 0)) {
+        try (TestRelayClient ca = client(a, 0);
+                TestRelayClient cb = client(b, 0)) {
             int n = 40;
             for (int i = 0; i < n; i++) {
                 ca.sendDatagram(b.nodeKey(), new byte[16 * 1024]);
@@ -92,7 +102,8 @@ class BackpressureTest {
             RelayFrame.RateLimited notice = ca.awaitFrame(RelayFrame.RateLimited.class);
             assertThat(notice.bytesPerSecond()).isEqualTo(300_000);
             assertThat(ca.count(RelayFrame.RateLimited.class)).isZero(); // only one notice
-            assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read")).isGreaterThan(0);
+            assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read"))
+                    .isGreaterThan(0);
             assertThat(counter(RelayMetrics.DROPS, "reason", "queue_full")).isZero();
 
             // live reload: unlimited, then no more pauses. Unpaced, the burst may overrun b's bounded
@@ -103,9 +114,12 @@ class BackpressureTest {
             for (int i = 0; i < n; i++) {
                 ca.sendDatagram(b.nodeKey(), new byte[16 * 1024]);
             }
-            await().atMost(Duration.ofSeconds(20)).until(() -> cb.datagramsReceived()
-                    + (counter(RelayMetrics.DROPS, "reason", "queue_full") - droppedBefore) >= 2 * n);
-            assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read")).isEqualTo(before);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> cb.datagramsReceived()
+                                    + (counter(RelayMetrics.DROPS, "reason", "queue_full") - droppedBefore)
+                            >= 2 * n);
+            assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "client_read"))
+                    .isEqualTo(before);
         }
     }
 
@@ -114,7 +128,8 @@ class BackpressureTest {
         relay = TestRelays.start(Map.of());
         NodeIdentity a = NodeIdentity.ephemeral("a");
         NodeIdentity b = NodeIdentity.ephemeral("b");
-        try (TestRelayClient ca = client(a, 0); TestRelayClient old = client(b, 0)) {
+        try (TestRelayClient ca = client(a, 0);
+                TestRelayClient old = client(b, 0)) {
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.clientCount() == 2);
             try (TestRelayClient fresh = client(b, 0)) {
                 RelayFrame.Health h = old.awaitFrame(RelayFrame.Health.class);
@@ -128,7 +143,11 @@ class BackpressureTest {
                 assertThat(relay.clientCount()).isEqualTo(2);
                 assertThat(ca.count(RelayFrame.PeerGone.class)).isZero();
                 assertThat(counter(RelayMetrics.DUPLICATE_CLIENTS, "x", "x")
-                        + relay.prometheus().get(RelayMetrics.DUPLICATE_CLIENTS).counter().count()).isEqualTo(1);
+                                + relay.prometheus()
+                                        .get(RelayMetrics.DUPLICATE_CLIENTS)
+                                        .counter()
+                                        .count())
+                        .isEqualTo(1);
             }
         }
     }

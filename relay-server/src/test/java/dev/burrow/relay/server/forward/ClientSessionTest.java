@@ -27,8 +27,17 @@ class ClientSessionTest {
     private final NodeIdentity src = NodeIdentity.ephemeral("src");
 
     private ClientSession session(EmbeddedChannel ch, int depth, int controlDepth) {
-        return new ClientSession(NodeIdentity.ephemeral("dst").nodeKey(), ch, false, depth, controlDepth,
-                TimeUnit.SECONDS.toNanos(2), 1, 3, metrics, d -> queued.addAndGet(d));
+        return new ClientSession(
+                NodeIdentity.ephemeral("dst").nodeKey(),
+                ch,
+                false,
+                depth,
+                controlDepth,
+                TimeUnit.SECONDS.toNanos(2),
+                1,
+                3,
+                metrics,
+                d -> queued.addAndGet(d));
     }
 
     private double drops(DropReason r) {
@@ -50,9 +59,11 @@ class ClientSessionTest {
         EmbeddedChannel ch = new EmbeddedChannel();
         ClientSession s = session(ch, 4, 2);
         for (int i = 0; i < 10; i++) {
-            s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+            s.enqueueDatagram(
+                    new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
         }
-        assertThat(s.enqueueControl(new RelayFrame.PeerGone(src.nodeKey(), PeerGoneReason.NOT_HERE))).isTrue();
+        assertThat(s.enqueueControl(new RelayFrame.PeerGone(src.nodeKey(), PeerGoneReason.NOT_HERE)))
+                .isTrue();
         assertThat(s.enqueueControl(new RelayFrame.Keepalive())).isTrue();
         assertThat(s.enqueueControl(new RelayFrame.Keepalive())).isFalse(); // control queue of 2 is full
         assertThat(queued.get()).isEqualTo(4);
@@ -80,7 +91,8 @@ class ClientSessionTest {
         ch.write(Unpooled.wrappedBuffer(new byte[16])); // unflushed: the channel is now above its high-water mark
         assertThat(ch.isWritable()).isFalse();
         for (int i = 0; i < 5; i++) {
-            s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+            s.enqueueDatagram(
+                    new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
         }
         ch.runPendingTasks();
         assertThat(s.queuedDatagrams()).isEqualTo(5); // held in the bounded queue, not pushed into the channel

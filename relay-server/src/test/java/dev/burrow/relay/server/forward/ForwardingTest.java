@@ -16,9 +16,9 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import org.junit.jupiter.api.Test;
 
 class ForwardingTest {
     private RelayServer relay;
@@ -34,7 +34,8 @@ class ForwardingTest {
     }
 
     private TestRelayClient client(Mode mode, NodeIdentity id) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(mode));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(mode));
         assertThat(c.authenticate(id, false)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
@@ -44,7 +45,8 @@ class ForwardingTest {
     void forwardsDatagramsBetweenKeysWithTheAuthenticatedSource(Mode mode) throws Exception {
         NodeIdentity a = NodeIdentity.ephemeral("a");
         NodeIdentity b = NodeIdentity.ephemeral("b");
-        try (TestRelayClient ca = client(mode, a); TestRelayClient cb = client(mode, b)) {
+        try (TestRelayClient ca = client(mode, a);
+                TestRelayClient cb = client(mode, b)) {
             await().atMost(Duration.ofSeconds(5)).until(() -> relay.clientCount() == 2);
             ca.sendDatagram(b.nodeKey(), "hello b".getBytes());
             TestRelayClient.Received r = cb.takeDatagram();
@@ -73,10 +75,14 @@ class ForwardingTest {
             RelayFrame.PeerGone g = ca.awaitFrame(RelayFrame.PeerGone.class);
             assertThat(g.peer()).isEqualTo(nobody.nodeKey());
             assertThat(g.reason()).isEqualTo(PeerGoneReason.NOT_HERE);
-            await().atMost(Duration.ofSeconds(5)).until(() -> counter(RelayMetrics.DROPS, "reason", "unknown_dest") >= 20);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> counter(RelayMetrics.DROPS, "reason", "unknown_dest") >= 20);
             // 1 per second with burst 3 per sender: at most 3 notices plus one per second the loop ran
-            await().atMost(Duration.ofSeconds(5)).until(() -> counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "peer_gone_notice")
-                    + ca.count(RelayFrame.PeerGone.class) + 1 == 20);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "peer_gone_notice")
+                                    + ca.count(RelayFrame.PeerGone.class)
+                                    + 1
+                            == 20);
             assertThat(ca.count(RelayFrame.PeerGone.class) + 1).isBetween(1L, 3L + seconds);
         }
     }

@@ -39,7 +39,8 @@ class NameLookupTest {
     }
 
     private TestRelayClient client(NodeIdentity id) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         clients.add(c);
         assertThat(c.authenticate(id, false, true)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
@@ -47,21 +48,29 @@ class NameLookupTest {
 
     private static RelayFrame.NameResult lookup(TestRelayClient c, long requestId, String name) {
         c.send(new ClientFrame.LookupName(requestId, name));
-        return await().atMost(TestRelayClient.WAIT).until(
-                () -> c.frames().stream().filter(f -> f instanceof RelayFrame.NameResult r && r.requestId() == requestId)
-                        .map(f -> (RelayFrame.NameResult) f).findFirst().orElse(null),
-                r -> r != null);
+        return await().atMost(TestRelayClient.WAIT)
+                .until(
+                        () -> c.frames().stream()
+                                .filter(f -> f instanceof RelayFrame.NameResult r && r.requestId() == requestId)
+                                .map(f -> (RelayFrame.NameResult) f)
+                                .findFirst()
+                                .orElse(null),
+                        r -> r != null);
     }
 
     private double lookups(String outcome) {
-        var c = relay.prometheus().find(RelayMetrics.NAME_LOOKUPS).tag(RelayMetrics.TAG_OUTCOME, outcome).counter();
+        var c = relay.prometheus()
+                .find(RelayMetrics.NAME_LOOKUPS)
+                .tag(RelayMetrics.TAG_OUTCOME, outcome)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
     @Test
     void caIssuedNameIsFoundSelfSignedClaimIsNotAndDisconnectRemovesIt() throws Exception {
         TestIdentities ids = TestIdentities.create(dir);
-        relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier()));
+        relay = TestRelays.startWith(
+                RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier()));
 
         NodeIdentity alice = ids.node("alice");
         NodeIdentity impostor = TestIdentities.ephemeral("alice"); // claims the name in a self-signed certificate
@@ -77,7 +86,8 @@ class NameLookupTest {
         assertThat(lookups("not_found")).isEqualTo(2);
 
         a.close();
-        await().atMost(Duration.ofSeconds(20)).until(() -> relay.context().registry().lookup(alice.nodeKey()) == null);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> relay.context().registry().lookup(alice.nodeKey()) == null);
         assertThat(lookup(asker, 4, "alice").keys()).isEmpty();
         assertThat(relay.context().registry().namedClients()).isZero();
     }
@@ -85,7 +95,8 @@ class NameLookupTest {
     /** A node with its own key (in {@code dir/<keyDir>}) and a CA certificate for {@code name}. */
     private NodeIdentity caNode(TestIdentities ids, String keyDir, String name) throws Exception {
         NodeIdentity id = NodeIdentity.loadOrCreate(dir.resolve(keyDir), name, java.time.Clock.systemUTC());
-        id.installCertificate(ids.ca().chainFor(ids.ca().issue(id.nodeKey(), name, java.util.Set.of(), Duration.ofDays(1))));
+        id.installCertificate(
+                ids.ca().chainFor(ids.ca().issue(id.nodeKey(), name, java.util.Set.of(), Duration.ofDays(1))));
         return id;
     }
 
@@ -93,17 +104,23 @@ class NameLookupTest {
     void withTheCaNameRecordANameResolvesOnlyToItsHolder() throws Exception {
         TestIdentities ids = TestIdentities.create(dir);
         NodeIdentity holder = caNode(ids, "holder", "web");
-        NodeIdentity impostor = caNode(ids, "impostor", "web"); // a valid CA certificate for the name, issued to another key
-        relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier())
-                .nameHolders(name -> "web".equals(name) ? java.util.Optional.of(holder.nodeKey()) : java.util.Optional.empty()));
+        NodeIdentity impostor =
+                caNode(ids, "impostor", "web"); // a valid CA certificate for the name, issued to another key
+        relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of()))
+                .verifier(ids.verifier())
+                .nameHolders(name ->
+                        "web".equals(name) ? java.util.Optional.of(holder.nodeKey()) : java.util.Optional.empty()));
         client(impostor);
         TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
-        assertThat(lookup(asker, 1, "web").keys()).as("the holder is offline: nobody, never the impostor").isEmpty();
+        assertThat(lookup(asker, 1, "web").keys())
+                .as("the holder is offline: nobody, never the impostor")
+                .isEmpty();
 
         TestRelayClient h = client(holder);
         assertThat(lookup(asker, 2, "web").keys()).containsExactly(holder.nodeKey());
         h.close();
-        await().atMost(Duration.ofSeconds(20)).until(() -> relay.context().registry().lookup(holder.nodeKey()) == null);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> relay.context().registry().lookup(holder.nodeKey()) == null);
         assertThat(lookup(asker, 3, "web").keys()).isEmpty();
 
         // a name the record does not hold is answered as before
@@ -115,7 +132,8 @@ class NameLookupTest {
     @Test
     void duplicateKeyReplacementKeepsTheNewSessionIndexed() throws Exception {
         TestIdentities ids = TestIdentities.create(dir);
-        relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier()));
+        relay = TestRelays.startWith(
+                RelayServer.builder(TestRelays.config(Map.of())).verifier(ids.verifier()));
         NodeIdentity alice = ids.node("alice");
         TestRelayClient first = client(alice);
         client(alice); // replaces the first connection
@@ -128,7 +146,8 @@ class NameLookupTest {
     void relayWithoutFleetCaNeverResolvesNames() throws Exception {
         TestIdentities ids = TestIdentities.create(dir);
         relay = TestRelays.start(Map.of()); // no auth.ca: a CA-issued chain verifies as self-signed at best
-        TestRelayClient alice = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient alice =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         clients.add(alice);
         RelayFrame answer = alice.authenticate(ids.node("alice"), false, true);
         TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
@@ -138,8 +157,11 @@ class NameLookupTest {
 
     @Test
     void lookupsCountAgainstTheClientsReadRateLimit() throws Exception {
-        relay = TestRelays.start(Map.of("limits.client-bytes-per-second", "1000",
-                "limits.client-burst-bytes", String.valueOf(dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES)));
+        relay = TestRelays.start(Map.of(
+                "limits.client-bytes-per-second",
+                "1000",
+                "limits.client-burst-bytes",
+                String.valueOf(dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES)));
         TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
         String name = "a".repeat(63);
         long sent = dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES / (5 + 4 + 1 + 63) + 50;
@@ -149,7 +171,10 @@ class NameLookupTest {
         // The reads are paced (the RATE_LIMITED notice itself may be crowded out of the client's own full
         // control queue by the answers, which is counted as a drop): the limiter's counter is the proof.
         await().atMost(TestRelayClient.WAIT).until(() -> {
-            var c = relay.prometheus().find(RelayMetrics.RATE_LIMIT_EVENTS).tag(RelayMetrics.TAG_KIND, "client_read").counter();
+            var c = relay.prometheus()
+                    .find(RelayMetrics.RATE_LIMIT_EVENTS)
+                    .tag(RelayMetrics.TAG_KIND, "client_read")
+                    .counter();
             return c != null && c.count() > 0;
         });
     }

@@ -17,12 +17,12 @@ import dev.burrow.relay.server.testing.TestRelayClient;
 import dev.burrow.relay.server.testing.TestRelayClient.Mode;
 import dev.burrow.relay.server.testing.TestRelayClient.Options;
 import dev.burrow.relay.server.testing.TestRelays;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
-import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -55,21 +55,26 @@ class IngressTest {
     }
 
     private void start(Map<String, String> extra) throws Exception {
-        Map<String, String> m = new HashMap<>(Map.of("ingress.enabled", "true", "ingress.bind-address", "127.0.0.1",
-                "ingress.port-range", "0"));
+        Map<String, String> m = new HashMap<>(
+                Map.of("ingress.enabled", "true", "ingress.bind-address", "127.0.0.1", "ingress.port-range", "0"));
         m.putAll(extra);
         relay = TestRelays.start(m);
         listener = control(listenerId);
     }
 
     private TestRelayClient control(NodeIdentity id) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         assertThat(c.authenticate(id, true)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
 
     private int publish(TestRelayClient c, String service, long maxConnections, String... sources) {
-        c.send(new ClientFrame.Publish(service, maxConnections, 0, Arrays.stream(sources).map(SourcePrefix::parse).toList()));
+        c.send(new ClientFrame.Publish(
+                service,
+                maxConnections,
+                0,
+                Arrays.stream(sources).map(SourcePrefix::parse).toList()));
         RelayFrame.Published p = c.awaitFrame(RelayFrame.Published.class);
         assertThat(p.service()).isEqualTo(service);
         assertThat(p.publicAddress()).isEqualTo("127.0.0.1:" + p.port());
@@ -77,7 +82,8 @@ class IngressTest {
     }
 
     private TestRelayClient attach(RelayFrame.CircuitOffer o) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE));
         c.send(new ClientFrame.CircuitAttach(o.circuitId(), o.token()));
         return c;
     }
@@ -112,7 +118,10 @@ class IngressTest {
     }
 
     private double counter(String outcome) {
-        var c = relay.prometheus().find(RelayMetrics.INGRESS_EVENTS).tag(RelayMetrics.TAG_OUTCOME, outcome).counter();
+        var c = relay.prometheus()
+                .find(RelayMetrics.INGRESS_EVENTS)
+                .tag(RelayMetrics.TAG_OUTCOME, outcome)
+                .counter();
         return c == null ? 0 : c.count();
     }
 
@@ -158,7 +167,8 @@ class IngressTest {
                 byte[] got = s.getInputStream().readNBytes(5);
                 assertThat(new String(got, StandardCharsets.US_ASCII)).isEqualTo("world");
                 assertThat(counter("accepted")).isEqualTo(1);
-                assertThat(relay.context().ingress().publications()).singleElement()
+                assertThat(relay.context().ingress().publications())
+                        .singleElement()
                         .satisfies(p -> assertThat(p.openConnections()).isEqualTo(1));
             }
         }
@@ -172,7 +182,8 @@ class IngressTest {
         try (Socket s = client(port)) {
             RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
             // plain circuit connections are for end-to-end encrypted bytes; these are the client's plaintext
-            try (TestRelayClient plain = TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.UPGRADE))) {
+            try (TestRelayClient plain =
+                    TestRelayClient.connect(relay.address(), null, Options.circuit(Mode.UPGRADE))) {
                 plain.send(new ClientFrame.CircuitAttach(offer.circuitId(), offer.token()));
                 assertThat(plain.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
             }
@@ -196,14 +207,16 @@ class IngressTest {
 
     @Test
     void theServiceCapAndTheRelayCapResetTheExcess() throws Exception {
-        start(Map.of("ingress.max-connections", "3", "timeouts.circuit-token", "60s")); // the admitted ones stay pending
+        start(Map.of(
+                "ingress.max-connections", "3", "timeouts.circuit-token", "60s")); // the admitted ones stay pending
         int capped = publish(listener, "one", 1, "127.0.0.1/32");
         int other = publish(listener, "two", 100, "127.0.0.1/32");
         try (Socket first = client(capped)) {
             listener.awaitFrame(RelayFrame.CircuitOffer.class); // the first is in (waiting for the listener)
             assertThat(refusedWithoutData(capped)).isTrue();
             assertThat(counter("service_limit_reached")).isEqualTo(1);
-            try (Socket a = client(other); Socket b = client(other)) {
+            try (Socket a = client(other);
+                    Socket b = client(other)) {
                 await().atMost(WAIT).until(() -> relay.context().ingress().openConnections() == 3);
                 assertThat(refusedWithoutData(other)).isTrue();
                 assertThat(counter("relay_limit_reached")).isEqualTo(1);
@@ -215,15 +228,24 @@ class IngressTest {
     @Test
     void aSourceOverItsAcceptRateIsResetAndOtherSourcesStillGetIn() throws Exception {
         // a burst of 2 and (practically) no refill; the admitted ones stay pending meanwhile
-        start(Map.of("ingress.connect-rate-per-ip", "0.001", "ingress.connect-burst-per-ip", "2", "timeouts.circuit-token", "60s"));
+        start(Map.of(
+                "ingress.connect-rate-per-ip",
+                "0.001",
+                "ingress.connect-burst-per-ip",
+                "2",
+                "timeouts.circuit-token",
+                "60s"));
         int port = publish(listener, "web", 100, "127.0.0.0/8");
-        try (Socket a = client(port); Socket b = client(port)) {
+        try (Socket a = client(port);
+                Socket b = client(port)) {
             listener.awaitFrame(RelayFrame.CircuitOffer.class);
             listener.awaitFrame(RelayFrame.CircuitOffer.class);
             assertThat(refusedWithoutData(port)).isTrue();
             assertThat(refusedWithoutData(port)).isTrue();
             assertThat(counter("rate_limited")).isEqualTo(2);
-            assertThat(listener.count(RelayFrame.CircuitOffer.class)).as("a refused source costs the listener nothing").isZero();
+            assertThat(listener.count(RelayFrame.CircuitOffer.class))
+                    .as("a refused source costs the listener nothing")
+                    .isZero();
             // another source is not affected, and neither are the first source's open connections
             try (Socket c = new Socket()) {
                 c.setSoTimeout((int) WAIT.toMillis());
@@ -248,17 +270,21 @@ class IngressTest {
                 circuit.awaitFrame(RelayFrame.CircuitAttached.class);
                 java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
                 Thread reader = Thread.ofVirtual().start(() -> ended.set(endedWithoutData(s) || true));
-                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
-                    try {
-                        s.getOutputStream().write('x'); // busy: a byte every 200 ms
-                    } catch (IOException e) {
-                        return true; // the relay closed it
-                    }
-                    return ended.get();
-                });
+                await().atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> {
+                            try {
+                                s.getOutputStream().write('x'); // busy: a byte every 200 ms
+                            } catch (IOException e) {
+                                return true; // the relay closed it
+                            }
+                            return ended.get();
+                        });
                 reader.join(WAIT.toMillis());
                 await().atMost(WAIT).until(() -> circuit.inputShutdown() || !circuit.isOpen());
-                assertThat(circuit.circuitBytes().length).as("bytes flowed until the cap").isPositive();
+                assertThat(circuit.circuitBytes().length)
+                        .as("bytes flowed until the cap")
+                        .isPositive();
             }
         }
         assertThat(counter("max_duration")).isEqualTo(1);
@@ -272,18 +298,23 @@ class IngressTest {
         int port = publish(listener, "web", 8, "127.0.0.1/32");
         try (Socket s = client(port)) {
             RelayFrame.CircuitOffer offer = listener.awaitFrame(RelayFrame.CircuitOffer.class);
-            listener.send(new ClientFrame.CircuitReject(offer.circuitId(), CircuitRejectReason.NOT_ALLOWED, "not public"));
+            listener.send(
+                    new ClientFrame.CircuitReject(offer.circuitId(), CircuitRejectReason.NOT_ALLOWED, "not public"));
             assertThat(endedWithoutData(s)).isTrue();
             assertThat(counter("listener_refused")).isEqualTo(1);
         }
-        // silence: a client that waits on a listener that never attaches (slowloris on the offer) is reset after the TTL
+        // silence: a client that waits on a listener that never attaches (slowloris on the offer) is reset after the
+        // TTL
         try (Socket s = client(port)) {
             assertThat(endedWithoutData(s)).isTrue();
             assertThat(counter("timeout")).isEqualTo(1);
         }
         // the timed-out circuit's token is useless afterwards
-        RelayFrame.CircuitOffer late = listener.frames().stream().filter(f -> f instanceof RelayFrame.CircuitOffer)
-                .map(f -> (RelayFrame.CircuitOffer) f).reduce((a, b) -> b).orElseThrow();
+        RelayFrame.CircuitOffer late = listener.frames().stream()
+                .filter(f -> f instanceof RelayFrame.CircuitOffer)
+                .map(f -> (RelayFrame.CircuitOffer) f)
+                .reduce((a, b) -> b)
+                .orElseThrow();
         try (TestRelayClient c = attach(late)) {
             assertThat(c.awaitFrame(RelayFrame.Deny.class).reason()).isEqualTo(DenyReason.AUTH_FAILED);
         }
@@ -311,12 +342,17 @@ class IngressTest {
         int port = publish(listener, "web", 8, "127.0.0.1/32");
         int second = publish(listener, "api", 8, "127.0.0.1/32");
         listener.send(new ClientFrame.Unpublish("web"));
-        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> client(port).close()).isInstanceOf(ConnectException.class));
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThatThrownBy(() -> client(port).close()).isInstanceOf(ConnectException.class));
         // publishing again keeps the port of a live publication
         assertThat(publish(listener, "api", 4, "127.0.0.1/32")).isEqualTo(second);
         listener.close();
-        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> client(second).close()).isInstanceOf(ConnectException.class));
-        await().atMost(WAIT).until(() -> relay.context().ingress().publications().isEmpty());
+        await().atMost(WAIT)
+                .untilAsserted(
+                        () -> assertThatThrownBy(() -> client(second).close()).isInstanceOf(ConnectException.class));
+        await().atMost(WAIT)
+                .until(() -> relay.context().ingress().publications().isEmpty());
         assertThat(counter("unpublished")).isEqualTo(2);
     }
 
@@ -326,15 +362,22 @@ class IngressTest {
         try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             int pinned = probe.getLocalPort();
             probe.close();
-            start(Map.of("ingress.port-range", "none", "ingress.allow-nodes", listenerId.nodeKey().nodeId() + "," + other.nodeKey().nodeId(),
-                    "ingress.static-ports", listenerId.nodeKey().nodeId() + "/web=" + pinned));
+            start(Map.of(
+                    "ingress.port-range",
+                    "none",
+                    "ingress.allow-nodes",
+                    listenerId.nodeKey().nodeId() + "," + other.nodeKey().nodeId(),
+                    "ingress.static-ports",
+                    listenerId.nodeKey().nodeId() + "/web=" + pinned));
             assertThat(publish(listener, "web", 8, "127.0.0.1/32")).isEqualTo(pinned);
             listener.send(new ClientFrame.Publish("ssh", 8, 0, List.of(SourcePrefix.parse("0.0.0.0/0"))));
-            assertThat(listener.awaitFrame(RelayFrame.PublishRefused.class).reason()).isEqualTo(PublishRefusedReason.NOT_ALLOWED);
+            assertThat(listener.awaitFrame(RelayFrame.PublishRefused.class).reason())
+                    .isEqualTo(PublishRefusedReason.NOT_ALLOWED);
         }
         try (TestRelayClient stranger = control(NodeIdentity.ephemeral("stranger"))) {
             stranger.send(new ClientFrame.Publish("web", 8, 0, List.of(SourcePrefix.parse("0.0.0.0/0"))));
-            assertThat(stranger.awaitFrame(RelayFrame.PublishRefused.class).reason()).isEqualTo(PublishRefusedReason.NOT_ALLOWED);
+            assertThat(stranger.awaitFrame(RelayFrame.PublishRefused.class).reason())
+                    .isEqualTo(PublishRefusedReason.NOT_ALLOWED);
         }
     }
 }

@@ -15,10 +15,12 @@ class ProxyHeadersTest {
 
     @Test
     void goldenIpv4Header() {
-        ByteBuf b = ProxyHeaders.v2(new InetSocketAddress("127.0.0.1", 40000), new InetSocketAddress("127.0.0.1", 20001));
+        ByteBuf b =
+                ProxyHeaders.v2(new InetSocketAddress("127.0.0.1", 40000), new InetSocketAddress("127.0.0.1", 20001));
         try {
-            assertThat(ByteBufUtil.hexDump(b)).isEqualTo("0d0a0d0a000d0a515549540a" + "21" + "11" + "000c"
-                    + "7f000001" + "7f000001" + "9c40" + "4e21");
+            assertThat(ByteBufUtil.hexDump(b))
+                    .isEqualTo("0d0a0d0a000d0a515549540a" + "21" + "11" + "000c" + "7f000001" + "7f000001" + "9c40"
+                            + "4e21");
         } finally {
             b.release();
         }
@@ -26,7 +28,8 @@ class ProxyHeadersTest {
 
     @Test
     void anIpv4ClientOnAnIpv6PortIsSentAsMappedIpv6() {
-        ByteBuf b = ProxyHeaders.v2(new InetSocketAddress("203.0.113.9", 40000), new InetSocketAddress("2001:db8::1", 443));
+        ByteBuf b =
+                ProxyHeaders.v2(new InetSocketAddress("203.0.113.9", 40000), new InetSocketAddress("2001:db8::1", 443));
         EmbeddedChannel dec = new EmbeddedChannel(new HAProxyMessageDecoder());
         dec.writeInbound(b);
         HAProxyMessage m = dec.readInbound();

@@ -34,25 +34,38 @@ class RelayMetricsSeriesTest {
         try (RelayServer relay = TestRelays.start(Map.of())) {
             String scrape = relay.prometheus().scrape();
             Set<String> names = scrapedNames(scrape);
-            assertThat(documentedNames()).hasSizeGreaterThan(20).allSatisfy(n -> assertThat(names)
-                    .as("%s is documented in docs/operations.md but a fresh relay does not export it", n)
-                    .anyMatch(s -> s.equals(n) || s.equals(n + "_bucket")));
-            assertThat(names).as("base units said once").noneMatch(n -> n.contains("bytes_bytes") || n.contains("seconds_seconds"));
-            assertThat(scrape).contains("burrow_relay_info{transport=\"nio\",version=\"" + BurrowVersion.get() + "\"} 1");
+            assertThat(documentedNames())
+                    .hasSizeGreaterThan(20)
+                    .allSatisfy(n -> assertThat(names)
+                            .as("%s is documented in docs/operations.md but a fresh relay does not export it", n)
+                            .anyMatch(s -> s.equals(n) || s.equals(n + "_bucket")));
+            assertThat(names)
+                    .as("base units said once")
+                    .noneMatch(n -> n.contains("bytes_bytes") || n.contains("seconds_seconds"));
+            assertThat(scrape)
+                    .contains("burrow_relay_info{transport=\"nio\",version=\"" + BurrowVersion.get() + "\"} 1");
             assertThat(scrape).contains("burrow_relay_protocol_violations_total{kind=\"FRAME_TOO_LARGE\"} 0");
             assertThat(scrape).contains("burrow_relay_circuit_setup_seconds_bucket{le=\"0.001\"} 0");
             assertThat(scrape).contains("burrow_relay_mesh_links 0");
-            assertThat(names).contains("jvm_memory_used_bytes", "jvm_threads_live_threads", "process_cpu_usage",
-                    "process_uptime_seconds", "jvm_classes_loaded_classes");
+            assertThat(names)
+                    .contains(
+                            "jvm_memory_used_bytes",
+                            "jvm_threads_live_threads",
+                            "process_cpu_usage",
+                            "process_uptime_seconds",
+                            "jvm_classes_loaded_classes");
         }
     }
 
     @Test
     void anAuthenticatedClientIsCountedInTheHandshakeHistogram() throws Exception {
         try (RelayServer relay = TestRelays.start(Map.of());
-                TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
-            assertThat(c.authenticate(NodeIdentity.ephemeral("metrics"), false)).isInstanceOf(RelayFrame.ServerAccept.class);
-            assertThat(relay.prometheus().scrape()).containsPattern("burrow_relay_handshake_duration_seconds_count [1-9]");
+                TestRelayClient c = TestRelayClient.connect(
+                        relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
+            assertThat(c.authenticate(NodeIdentity.ephemeral("metrics"), false))
+                    .isInstanceOf(RelayFrame.ServerAccept.class);
+            assertThat(relay.prometheus().scrape())
+                    .containsPattern("burrow_relay_handshake_duration_seconds_count [1-9]");
         }
     }
 

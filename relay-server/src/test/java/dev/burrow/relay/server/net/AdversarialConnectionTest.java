@@ -49,7 +49,8 @@ class AdversarialConnectionTest {
     }
 
     private TestRelayClient client(Mode mode, NodeIdentity id) throws Exception {
-        TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(mode));
+        TestRelayClient c =
+                TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(mode));
         assertThat(c.authenticate(id, false)).isInstanceOf(RelayFrame.ServerAccept.class);
         return c;
     }
@@ -98,7 +99,8 @@ class AdversarialConnectionTest {
     @Test
     void webSocketTextMessagesAndMissingSubprotocolAreRefused() throws Exception {
         relay = TestRelays.start(Map.of());
-        try (TestRelayClient c = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay), Options.control(Mode.WEBSOCKET))) {
+        try (TestRelayClient c = TestRelayClient.connect(
+                relay.address(), TestRelays.clientTls(relay), Options.control(Mode.WEBSOCKET))) {
             c.awaitFrame(RelayFrame.ServerHello.class);
             // bypass the adapter: a text message is not our protocol
             c.channel().pipeline().addBefore("ws-adapter", "raw-text", new ChannelOutboundHandlerAdapter() {
@@ -107,7 +109,11 @@ class AdversarialConnectionTest {
                     ctx.write(msg, promise);
                 }
             });
-            c.channel().pipeline().context("raw-text").writeAndFlush(new TextWebSocketFrame("hello")).sync();
+            c.channel()
+                    .pipeline()
+                    .context("raw-text")
+                    .writeAndFlush(new TextWebSocketFrame("hello"))
+                    .sync();
             await().atMost(Duration.ofSeconds(10)).until(() -> !c.isOpen() || c.inputShutdown());
         }
         try (Socket s = new Socket(relay.address().getAddress(), relay.address().getPort())) {
@@ -123,19 +129,29 @@ class AdversarialConnectionTest {
 
     @Test
     void connectionStormIsRefusedEarlyAndEstablishedClientsAreUnaffected() throws Exception {
-        relay = TestRelays.start(Map.of("limits.ip-connect-rate", "1", "limits.ip-connect-burst", "3", "limits.max-handshakes", "2"));
+        relay = TestRelays.start(
+                Map.of("limits.ip-connect-rate", "1", "limits.ip-connect-burst", "3", "limits.max-handshakes", "2"));
         NodeIdentity a = NodeIdentity.ephemeral("a");
         try (TestRelayClient established = client(Mode.UPGRADE, a)) { // uses 1 token
             List<Socket> storm = new ArrayList<>();
             try {
                 for (int i = 0; i < 20; i++) {
-                    storm.add(new Socket(relay.address().getAddress(), relay.address().getPort()));
+                    storm.add(new Socket(
+                            relay.address().getAddress(), relay.address().getPort()));
                 }
                 // at most 2 handshakes in flight and at most the burst from this IP get past the gate
                 await().atMost(Duration.ofSeconds(10)).until(() -> countClosed(storm) >= 18);
                 assertThat(relay.context().gate().handshakesInFlight()).isLessThanOrEqualTo(2);
-                double refused = relay.prometheus().find(RelayMetrics.RATE_LIMIT_EVENTS).tag("kind", "ip_connect").counter().count()
-                        + relay.prometheus().find(RelayMetrics.RATE_LIMIT_EVENTS).tag("kind", "handshakes_in_flight").counter().count();
+                double refused = relay.prometheus()
+                                .find(RelayMetrics.RATE_LIMIT_EVENTS)
+                                .tag("kind", "ip_connect")
+                                .counter()
+                                .count()
+                        + relay.prometheus()
+                                .find(RelayMetrics.RATE_LIMIT_EVENTS)
+                                .tag("kind", "handshakes_in_flight")
+                                .counter()
+                                .count();
                 assertThat(refused).isGreaterThanOrEqualTo(18);
             } finally {
                 for (Socket s : storm) {
@@ -186,8 +202,8 @@ class AdversarialConnectionTest {
             NodeIdentity l = NodeIdentity.ephemeral("l");
             List<String> secrets = new ArrayList<>();
             try (TestRelayClient dialer = client(Mode.UPGRADE, d)) {
-                TestRelayClient listener = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay),
-                        Options.control(Mode.UPGRADE));
+                TestRelayClient listener = TestRelayClient.connect(
+                        relay.address(), TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
                 RelayFrame.ServerHello hello = listener.awaitFrame(RelayFrame.ServerHello.class);
                 byte[] sig = RelayAuthProof.sign(l, hello.challenge());
                 secrets.add(HexFormat.of().formatHex(sig));
@@ -199,15 +215,21 @@ class AdversarialConnectionTest {
                 listener.send(new ClientFrame.CircuitAccept(offer.circuitId()));
                 RelayFrame.CircuitAccepted acc = dialer.awaitFrame(RelayFrame.CircuitAccepted.class);
                 secrets.add(HexFormat.of().formatHex(acc.token().bytes()));
-                try (TestRelayClient bad = TestRelayClient.connect(relay.address(), TestRelays.clientTls(relay),
-                        Options.circuit(Mode.UPGRADE))) {
-                    bad.send(new ClientFrame.CircuitAttach(offer.circuitId(), dev.burrow.protocol.frame.CircuitToken.random()));
+                try (TestRelayClient bad = TestRelayClient.connect(
+                        relay.address(), TestRelays.clientTls(relay), Options.circuit(Mode.UPGRADE))) {
+                    bad.send(new ClientFrame.CircuitAttach(
+                            offer.circuitId(), dev.burrow.protocol.frame.CircuitToken.random()));
                     bad.awaitFrame(RelayFrame.Deny.class);
                 }
                 listener.close();
             }
             relay.close();
-            String all = String.join("\n", logs.list.stream().map(AdversarialConnectionTest::messageAndFields).toList()).toLowerCase();
+            String all = String.join(
+                            "\n",
+                            logs.list.stream()
+                                    .map(AdversarialConnectionTest::messageAndFields)
+                                    .toList())
+                    .toLowerCase();
             for (String s : secrets) {
                 assertThat(all).doesNotContain(s).doesNotContain(s.substring(0, 16));
             }
@@ -221,7 +243,8 @@ class AdversarialConnectionTest {
     private static String messageAndFields(ILoggingEvent e) {
         StringBuilder sb = new StringBuilder(e.getFormattedMessage());
         if (e.getKeyValuePairs() != null) {
-            e.getKeyValuePairs().forEach(kv -> sb.append(' ').append(kv.key).append('=').append(kv.value));
+            e.getKeyValuePairs()
+                    .forEach(kv -> sb.append(' ').append(kv.key).append('=').append(kv.value));
         }
         return sb.toString();
     }

@@ -15,7 +15,8 @@ class ConnectionGateTest {
         assertThat(gate.tryAdmit(stranger)).isNotNull();
         assertThat(gate.tryAdmit(stranger)).isNull(); // burst of 1 spent
         assertThat(gate.tryAdmit(sibling)).isNotNull();
-        ConnectionGate.Admission second = gate.tryAdmit(sibling); // one connection per cross-relay circuit: no per-IP limits
+        ConnectionGate.Admission second =
+                gate.tryAdmit(sibling); // one connection per cross-relay circuit: no per-IP limits
         assertThat(second).isNotNull();
         assertThat(gate.tryAdmit(sibling)).isNull(); // but the handshakes-in-flight cap (3) holds
         second.release();

@@ -55,7 +55,8 @@ class ControlHandshakeHandlerTest {
     }
 
     private static ClientFrame.ClientAuth auth(NodeIdentity id, byte[] challenge, List<byte[]> chain) {
-        return new ClientFrame.ClientAuth(RelayProtocol.VERSION, 0, id.nodeKey(), RelayAuthProof.sign(id, challenge), chain, "t");
+        return new ClientFrame.ClientAuth(
+                RelayProtocol.VERSION, 0, id.nodeKey(), RelayAuthProof.sign(id, challenge), chain, "t");
     }
 
     private static RelayFrame single(EmbeddedChannel ch) {
@@ -92,7 +93,9 @@ class ControlHandshakeHandlerTest {
 
     @Test
     void clientCapDeniesWithServerFull() {
-        EmbeddedRelay one = new EmbeddedRelay(Admissions.open(), NodeVerifier.builder().acceptAnySelfSigned(true).build(),
+        EmbeddedRelay one = new EmbeddedRelay(
+                Admissions.open(),
+                NodeVerifier.builder().acceptAnySelfSigned(true).build(),
                 Map.of("limits.max-clients", "1"));
         EmbeddedChannel first = one.control();
         first.writeInbound(EmbeddedRelay.encode(auth(alice, challenge(first), List.of())));
@@ -110,8 +113,8 @@ class ControlHandshakeHandlerTest {
         EmbeddedChannel ch = relay.control();
         byte[] c = challenge(ch);
         // claims alice's key, signs with mallory's
-        ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(RelayProtocol.VERSION, 0, alice.nodeKey(),
-                RelayAuthProof.sign(mallory, c), List.of(), "t")));
+        ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(
+                RelayProtocol.VERSION, 0, alice.nodeKey(), RelayAuthProof.sign(mallory, c), List.of(), "t")));
         assertDenied(ch, DenyReason.AUTH_FAILED);
         assertThat(relay.rc.registry().size()).isZero();
     }
@@ -123,8 +126,8 @@ class ControlHandshakeHandlerTest {
         for (byte[] raw : List.of(new byte[32], smallOrder)) {
             EmbeddedChannel ch = relay.control();
             byte[] c = challenge(ch);
-            ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(RelayProtocol.VERSION, 0, NodeKey.of(raw),
-                    RelayAuthProof.sign(alice, c), List.of(), "t")));
+            ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(
+                    RelayProtocol.VERSION, 0, NodeKey.of(raw), RelayAuthProof.sign(alice, c), List.of(), "t")));
             assertDenied(ch, DenyReason.AUTH_FAILED);
         }
         assertThat(relay.rc.registry().size()).isZero();
@@ -145,8 +148,8 @@ class ControlHandshakeHandlerTest {
     void unsupportedVersionIsDenied() {
         EmbeddedChannel ch = relay.control();
         byte[] c = challenge(ch);
-        ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(99, 0, alice.nodeKey(), RelayAuthProof.sign(alice, c),
-                List.of(), "t")));
+        ch.writeInbound(EmbeddedRelay.encode(
+                new ClientFrame.ClientAuth(99, 0, alice.nodeKey(), RelayAuthProof.sign(alice, c), List.of(), "t")));
         assertDenied(ch, DenyReason.UNSUPPORTED_VERSION);
     }
 
@@ -156,7 +159,8 @@ class ControlHandshakeHandlerTest {
         challenge(ch);
         ch.writeInbound(EmbeddedRelay.encode(new Frame.Ping(new byte[8])));
         assertDenied(ch, DenyReason.PROTOCOL_ERROR);
-        assertThat(relay.counter(RelayMetrics.PROTOCOL_VIOLATIONS, "kind", "UNEXPECTED_FRAME")).isEqualTo(1);
+        assertThat(relay.counter(RelayMetrics.PROTOCOL_VIOLATIONS, "kind", "UNEXPECTED_FRAME"))
+                .isEqualTo(1);
     }
 
     @Test
@@ -181,7 +185,8 @@ class ControlHandshakeHandlerTest {
         NodeIdentity bob = NodeIdentity.ephemeral("bob");
         EmbeddedChannel a = authenticated(alice);
         EmbeddedChannel b = authenticated(bob);
-        a.writeInbound(EmbeddedRelay.encode(new ClientFrame.SendDatagram(bob.nodeKey(), Unpooled.wrappedBuffer(new byte[65_536]))));
+        a.writeInbound(EmbeddedRelay.encode(
+                new ClientFrame.SendDatagram(bob.nodeKey(), Unpooled.wrappedBuffer(new byte[65_536]))));
         a.runPendingTasks();
         List<RelayFrame> got = EmbeddedRelay.outbound(b);
         assertThat(got).hasSize(1).first().isInstanceOf(RelayFrame.RecvDatagram.class);
@@ -207,7 +212,11 @@ class ControlHandshakeHandlerTest {
         List<RelayFrame> out = EmbeddedRelay.outbound(ch);
         assertThat(out).containsExactly(new Frame.Pong(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}));
         assertThat(ch.isOpen()).isTrue();
-        assertThat(relay.counter(RelayMetrics.UNKNOWN_FRAMES, "x", "x") + relay.meters.get(RelayMetrics.UNKNOWN_FRAMES).counter().count())
+        assertThat(relay.counter(RelayMetrics.UNKNOWN_FRAMES, "x", "x")
+                        + relay.meters
+                                .get(RelayMetrics.UNKNOWN_FRAMES)
+                                .counter()
+                                .count())
                 .isEqualTo(1);
         ch.finishAndReleaseAll();
     }
@@ -233,7 +242,8 @@ class ControlHandshakeHandlerTest {
         ch.writeInbound(many); // one read, no event-loop turn in between
         List<RelayFrame> out = EmbeddedRelay.outbound(ch);
         assertThat(out).hasSize(1).first().isInstanceOf(Frame.Pong.class);
-        assertThat(relay.counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "ping")).isEqualTo(999);
+        assertThat(relay.counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "ping"))
+                .isEqualTo(999);
         assertThat(ch.isOpen()).isTrue();
         ch.finishAndReleaseAll();
     }
@@ -243,8 +253,10 @@ class ControlHandshakeHandlerTest {
         Clock now = Clock.systemUTC();
         FleetCa fleet = FleetCa.init(dir.resolve("fleet"), "fleet", now);
         FleetCa foreign = FleetCa.init(dir.resolve("foreign"), "foreign", now);
-        FleetCa pastFleet = FleetCa.load(dir.resolve("fleet"), Clock.fixed(Instant.now().minus(Duration.ofDays(30)), ZoneOffset.UTC));
-        NodeVerifier verifier = NodeVerifier.builder().trustCa(fleet.certificate()).build();
+        FleetCa pastFleet = FleetCa.load(
+                dir.resolve("fleet"), Clock.fixed(Instant.now().minus(Duration.ofDays(30)), ZoneOffset.UTC));
+        NodeVerifier verifier =
+                NodeVerifier.builder().trustCa(fleet.certificate()).build();
         EmbeddedRelay ca = new EmbeddedRelay(Admissions.caIssued(Set.of("prod")), verifier, Map.of());
 
         KeyPair kp = Ed25519Keys.generate();
@@ -258,7 +270,8 @@ class ControlHandshakeHandlerTest {
         for (Case c : cases) {
             NodeIdentity id = NodeIdentity.inMemory(kp, List.of(c.cert()));
             EmbeddedChannel ch = ca.control();
-            ch.writeInbound(EmbeddedRelay.encode(auth(id, challenge(ch), List.of(c.cert().getEncoded()))));
+            ch.writeInbound(EmbeddedRelay.encode(
+                    auth(id, challenge(ch), List.of(c.cert().getEncoded()))));
             if (c.expected() == null) {
                 assertThat(single(ch)).isInstanceOf(RelayFrame.ServerAccept.class);
                 ch.finishAndReleaseAll();
@@ -277,7 +290,8 @@ class ControlHandshakeHandlerTest {
         CompletableFuture<ClientAdmission.Decision> pending = new CompletableFuture<>();
         ClientAdmission slow = new ClientAdmission() {
             @Override
-            public java.util.concurrent.CompletionStage<Decision> admit(NodeKey key, dev.burrow.identity.VerifiedPeer p) {
+            public java.util.concurrent.CompletionStage<Decision> admit(
+                    NodeKey key, dev.burrow.identity.VerifiedPeer p) {
                 return pending;
             }
 
@@ -286,7 +300,8 @@ class ControlHandshakeHandlerTest {
                 return "test";
             }
         };
-        EmbeddedRelay r = new EmbeddedRelay(slow, NodeVerifier.builder().acceptAnySelfSigned(true).build(), Map.of());
+        EmbeddedRelay r = new EmbeddedRelay(
+                slow, NodeVerifier.builder().acceptAnySelfSigned(true).build(), Map.of());
         EmbeddedChannel ch = r.control();
         ch.writeInbound(EmbeddedRelay.encode(auth(alice, challenge(ch), List.of())));
         assertThat(EmbeddedRelay.outbound(ch)).isEmpty();

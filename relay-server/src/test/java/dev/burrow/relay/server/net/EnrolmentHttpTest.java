@@ -30,18 +30,24 @@ class EnrolmentHttpTest {
     void joinTokenBuysOneCertificate(@TempDir Path dir) throws Exception {
         FleetCa ca = FleetCa.init(dir, "fleet", Clock.systemUTC());
         JoinTokenStore tokens = JoinTokenStore.open(dir, Clock.systemUTC());
-        String token = tokens.create(Set.of("prod"), 1, Duration.ofHours(1), null).token().reveal();
+        String token = tokens.create(Set.of("prod"), 1, Duration.ofHours(1), null)
+                .token()
+                .reveal();
         EnrolmentService service = new EnrolmentService(ca, tokens, Duration.ofDays(1));
         try (RelayServer relay = TestRelays.startWith(RelayServer.builder(TestRelays.config(Map.of("tls.mode", "none")))
                 .enrolment(EnrolmentEndpoints.of(service)))) {
             NodeIdentity node = NodeIdentity.ephemeral("node");
             byte[] body = EnrolmentMessages.encode(EnrolmentService.createRequest(node, token, "node"));
             HttpClient http = HttpClient.newHttpClient();
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + relay.address().getPort() + RelayProtocol.ENROL_PATH))
-                    .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+            HttpRequest req = HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + relay.address().getPort() + RelayProtocol.ENROL_PATH))
+                    .timeout(Duration.ofSeconds(10))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                    .build();
             HttpResponse<byte[]> first = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
             assertThat(first.statusCode()).isEqualTo(200);
-            List<X509Certificate> chain = EnrolmentService.chainFrom(EnrolmentMessages.parseResponse(first.body()), node.nodeKey());
+            List<X509Certificate> chain =
+                    EnrolmentService.chainFrom(EnrolmentMessages.parseResponse(first.body()), node.nodeKey());
             assertThat(chain).isNotEmpty();
             assertThat(new String(first.body())).doesNotContain(token);
 

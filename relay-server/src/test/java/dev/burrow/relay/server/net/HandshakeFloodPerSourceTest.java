@@ -38,7 +38,8 @@ class HandshakeFloodPerSourceTest {
     static final int PER_SOURCE_ATTEMPTS = 8;
 
     /** The first bytes of a TLS 1.3 ClientHello record: a handshake record that never completes. */
-    static final byte[] PARTIAL_CLIENT_HELLO = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03};
+    static final byte[] PARTIAL_CLIENT_HELLO = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03
+    };
 
     private RelayServer relay;
     private final List<AutoCloseable> open = new ArrayList<>();
@@ -55,8 +56,13 @@ class HandshakeFloodPerSourceTest {
 
     @Test
     void partialClientHellosFromAFewAddressesDoNotKeepAFreshAgentOut() throws Exception {
-        relay = TestRelays.start(Map.of("limits.max-handshakes", String.valueOf(CAP),
-                "limits.max-handshakes-per-ip", String.valueOf(PER_SOURCE), "timeouts.handshake", "60s"));
+        relay = TestRelays.start(Map.of(
+                "limits.max-handshakes",
+                String.valueOf(CAP),
+                "limits.max-handshakes-per-ip",
+                String.valueOf(PER_SOURCE),
+                "timeouts.handshake",
+                "60s"));
         InetSocketAddress target = relay.address();
         for (int s = 0; s < SOURCES; s++) {
             InetAddress from = InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) (2 + s)});
@@ -70,16 +76,21 @@ class HandshakeFloodPerSourceTest {
             }
         }
         // each source holds its share and no more; the rest of its connections were closed at accept
-        await().atMost(Duration.ofSeconds(10)).until(() -> relay.context().gate().handshakesInFlight() == SOURCES * PER_SOURCE);
-        assertThat(relay.context().gate().handshakesInFlight(InetAddress.getByName("127.0.0.2"))).isEqualTo(PER_SOURCE);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> relay.context().gate().handshakesInFlight() == SOURCES * PER_SOURCE);
+        assertThat(relay.context().gate().handshakesInFlight(InetAddress.getByName("127.0.0.2")))
+                .isEqualTo(PER_SOURCE);
         assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "handshakes_per_source"))
                 .isEqualTo((double) SOURCES * (PER_SOURCE_ATTEMPTS - PER_SOURCE));
-        assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "handshakes_in_flight")).isZero();
+        assertThat(counter(RelayMetrics.RATE_LIMIT_EVENTS, "kind", "handshakes_in_flight"))
+                .isZero();
 
         // a fresh agent (from 127.0.0.1) connects and authenticates while the flood holds its slots
-        TestRelayClient agent = TestRelayClient.connect(target, TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
+        TestRelayClient agent =
+                TestRelayClient.connect(target, TestRelays.clientTls(relay), Options.control(Mode.UPGRADE));
         open.add(agent);
-        assertThat(agent.authenticate(NodeIdentity.ephemeral("fresh-agent"), true)).isInstanceOf(RelayFrame.ServerAccept.class);
+        assertThat(agent.authenticate(NodeIdentity.ephemeral("fresh-agent"), true))
+                .isInstanceOf(RelayFrame.ServerAccept.class);
         assertThat(relay.context().gate().handshakesInFlight()).isEqualTo(SOURCES * PER_SOURCE);
     }
 

@@ -37,8 +37,8 @@ class HandshakeTimeoutTest {
         // warm up TLS and the JIT on a relay with the default deadline, so that the legitimate client's
         // handshake below is not the JVM's first (which can take longer than the short deadline here)
         try (RelayServer warmRelay = TestRelays.start(Map.of());
-                TestRelayClient warm = TestRelayClient.connect(warmRelay.address(), TestRelays.clientTls(warmRelay),
-                        Options.control(Mode.UPGRADE))) {
+                TestRelayClient warm = TestRelayClient.connect(
+                        warmRelay.address(), TestRelays.clientTls(warmRelay), Options.control(Mode.UPGRADE))) {
             warm.authenticate(NodeIdentity.ephemeral("warm"), false);
         }
         relay = TestRelays.start(Map.of("timeouts.handshake", "5s"));
@@ -81,10 +81,11 @@ class HandshakeTimeoutTest {
             partialHttp.getOutputStream().flush();
 
             NodeIdentity legit = NodeIdentity.ephemeral("legit");
-            try (TestRelayClient c = TestRelayClient.connect(addr, TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
+            try (TestRelayClient c =
+                    TestRelayClient.connect(addr, TestRelays.clientTls(relay), Options.control(Mode.UPGRADE))) {
                 assertThat(c.authenticate(legit, false)).isInstanceOf(RelayFrame.ServerAccept.class);
-                await().atMost(Duration.ofSeconds(10)).until(() -> closedByPeer(silent) && closedByPeer(partialTls)
-                        && closedByPeer(partialHttp));
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> closedByPeer(silent) && closedByPeer(partialTls) && closedByPeer(partialHttp));
                 // an established client outlives the deadline
                 Thread.sleep(5500);
                 assertThat(c.isOpen()).isTrue();
@@ -92,25 +93,34 @@ class HandshakeTimeoutTest {
                 c.awaitFrame(dev.burrow.protocol.frame.Frame.Pong.class);
             }
         }
-        assertThat(relay.prometheus().find(RelayMetrics.HANDSHAKES).tag("outcome", "timeout").counter().count())
+        assertThat(relay.prometheus()
+                        .find(RelayMetrics.HANDSHAKES)
+                        .tag("outcome", "timeout")
+                        .counter()
+                        .count())
                 .isGreaterThanOrEqualTo(3);
         await().atMost(Duration.ofSeconds(5)).until(() -> relay.context().gate().handshakesInFlight() == 0);
     }
 
     private static SSLSocket trustingTls(String host, int port) throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-        ctx.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override
-            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+        ctx.init(
+                null,
+                new TrustManager[] {
+                    new X509TrustManager() {
+                        @Override
+                        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+                        @Override
+                        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
-            @Override
-            public X509Certificate[] getAcceptedIssuers() {
-                return new X509Certificate[0];
-            }
-        }}, new SecureRandom());
+                        @Override
+                        public X509Certificate[] getAcceptedIssuers() {
+                            return new X509Certificate[0];
+                        }
+                    }
+                },
+                new SecureRandom());
         return (SSLSocket) ctx.getSocketFactory().createSocket(host, port);
     }
 }

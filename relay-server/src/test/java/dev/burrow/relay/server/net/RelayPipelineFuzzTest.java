@@ -56,9 +56,15 @@ class RelayPipelineFuzzTest {
     @FuzzTest(maxDuration = "60s")
     void authenticated(byte[] input) {
         EmbeddedChannel ch = RELAY.control();
-        RelayFrame.ServerHello hello = (RelayFrame.ServerHello) EmbeddedRelay.outbound(ch).get(0);
-        ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(RelayProtocol.VERSION, 1, ALICE.nodeKey(),
-                RelayAuthProof.sign(ALICE, hello.challenge()), List.of(), "fuzz")));
+        RelayFrame.ServerHello hello =
+                (RelayFrame.ServerHello) EmbeddedRelay.outbound(ch).get(0);
+        ch.writeInbound(EmbeddedRelay.encode(new ClientFrame.ClientAuth(
+                RelayProtocol.VERSION,
+                1,
+                ALICE.nodeKey(),
+                RelayAuthProof.sign(ALICE, hello.challenge()),
+                List.of(),
+                "fuzz")));
         List<RelayFrame> accepted = EmbeddedRelay.outbound(ch);
         accepted.forEach(ReferenceCountUtil::release);
         feed(ch, input);
@@ -67,8 +73,10 @@ class RelayPipelineFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void httpEntry(byte[] input) {
-        EmbeddedChannel ch = new EmbeddedChannel(new HttpServerCodec(new HttpDecoderConfig().setMaxInitialLineLength(1024)
-                .setMaxHeaderSize(8192)), new HttpRouter(RELAY.rc, false));
+        EmbeddedChannel ch = new EmbeddedChannel(
+                new HttpServerCodec(
+                        new HttpDecoderConfig().setMaxInitialLineLength(1024).setMaxHeaderSize(8192)),
+                new HttpRouter(RELAY.rc, false));
         feed(ch, input);
         assertThat(RELAY.rc.registry().size()).isZero();
     }

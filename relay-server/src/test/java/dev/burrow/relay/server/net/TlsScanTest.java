@@ -46,6 +46,7 @@ import org.w3c.dom.NodeList;
 class TlsScanTest {
     /** What docs/security.md lists for the relay port: Netty's TLS 1.3 defaults on the JDK provider. */
     static final Set<String> RELAY_SUITES = Set.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384");
+
     static final Path SECURITY_DOC = Path.of("..", "docs", "security.md");
     static final long SCAN_TIMEOUT_SECONDS = 120;
 
@@ -69,17 +70,22 @@ class TlsScanTest {
     @Test
     void aNodesEndToEndTlsOffersTls13OnlyWithTheDocumentedSuitesAndGroups() throws Exception {
         String sslscan = sslscanOrSkip();
-        SslContext ctx = NodeTls.server(NodeIdentity.ephemeral("scanned"), NodeVerifier.builder().build());
+        SslContext ctx = NodeTls.server(
+                NodeIdentity.ephemeral("scanned"), NodeVerifier.builder().build());
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
-            Channel server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+            Channel server = new ServerBootstrap()
+                    .group(group)
+                    .channel(NioServerSocketChannel.class)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             ch.pipeline().addLast(ctx.newHandler(ch.alloc()));
                         }
                     })
-                    .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                    .bind(new InetSocketAddress("127.0.0.1", 0))
+                    .sync()
+                    .channel();
             Scan s = scan(sslscan, ((InetSocketAddress) server.localAddress()).getPort());
             assertThat(s.protocols()).as(s.raw()).containsExactly("TLSv1.3");
             assertThat(s.suites()).as(s.raw()).isNotEmpty().isSubsetOf(NodeTls.CIPHER_SUITES);
@@ -94,7 +100,9 @@ class TlsScanTest {
     /** Every suite and group the scanner saw is named on the security doc's TLS parameters line. */
     private static void assertListedInTheSecurityDoc(Scan s) throws IOException {
         String line = Files.readAllLines(SECURITY_DOC, StandardCharsets.UTF_8).stream()
-                .filter(l -> l.startsWith("**TLS parameters**")).findFirst().orElseThrow();
+                .filter(l -> l.startsWith("**TLS parameters**"))
+                .findFirst()
+                .orElseThrow();
         for (String name : s.suites()) {
             assertThat(line).as("suite %s in docs/security.md", name).contains("`" + name + "`");
         }
@@ -111,31 +119,39 @@ class TlsScanTest {
             }
         }
         boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
-        assertThat(ci).as("sslscan is not installed (scripts/install-test-deps.sh installs it); CI must run this test").isFalse();
+        assertThat(ci)
+                .as("sslscan is not installed (scripts/install-test-deps.sh installs it); CI must run this test")
+                .isFalse();
         Assumptions.abort("sslscan is not installed (scripts/install-test-deps.sh installs it)");
         return null;
     }
 
     private static Scan scan(String sslscan, int port) throws Exception {
         Process p = new ProcessBuilder(List.of(sslscan, "--no-colour", "--xml=-", "127.0.0.1:" + port))
-                .redirectErrorStream(false).start();
+                .redirectErrorStream(false)
+                .start();
         try {
             byte[] out;
             try (var in = p.getInputStream()) {
                 out = in.readAllBytes(); // ends when sslscan exits; the timeout below bounds a hung scan
             }
-            assertThat(p.waitFor(SCAN_TIMEOUT_SECONDS, TimeUnit.SECONDS)).as("sslscan finished").isTrue();
+            assertThat(p.waitFor(SCAN_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                    .as("sslscan finished")
+                    .isTrue();
             String text = new String(out, StandardCharsets.UTF_8);
             int start = text.indexOf("<?xml");
             assertThat(start).as(text).isNotNegative();
-            Document doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+            Document doc = DocumentBuilderFactory.newInstance()
+                    .newDocumentBuilder()
                     .parse(new ByteArrayInputStream(text.substring(start).getBytes(StandardCharsets.UTF_8)));
             Set<String> protocols = new LinkedHashSet<>();
             NodeList ps = doc.getElementsByTagName("protocol");
             for (int i = 0; i < ps.getLength(); i++) {
                 Element e = (Element) ps.item(i);
                 if ("1".equals(e.getAttribute("enabled"))) {
-                    protocols.add(e.getAttribute("type").toUpperCase(java.util.Locale.ROOT).replace("TLS", "TLSv")
+                    protocols.add(e.getAttribute("type")
+                                    .toUpperCase(java.util.Locale.ROOT)
+                                    .replace("TLS", "TLSv")
                             + e.getAttribute("version"));
                 }
             }

@@ -45,8 +45,10 @@ public final class EmbeddedRelay {
 
     /** A control connection right after the HTTP upgrade: decoder awaiting auth, encoder, handshake handler. */
     public EmbeddedChannel control() {
-        EmbeddedChannel ch = new EmbeddedChannel(new RelayFrameDecoder(FramePolicy.RELAY_AWAITING_AUTH),
-                RelayFrameEncoder.INSTANCE, new ControlHandshakeHandler(rc));
+        EmbeddedChannel ch = new EmbeddedChannel(
+                new RelayFrameDecoder(FramePolicy.RELAY_AWAITING_AUTH),
+                RelayFrameEncoder.INSTANCE,
+                new ControlHandshakeHandler(rc));
         ch.runPendingTasks();
         return ch;
     }

@@ -1,7 +1,5 @@
 package dev.burrow.relay.server.testing;
 
-import org.awaitility.Awaitility;
-
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.RelayAuthProof;
@@ -33,7 +31,6 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
@@ -53,6 +50,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 
 /**
  * A small relay client for tests, written directly on the frame codec: connects with HTTP Upgrade
@@ -61,7 +59,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connections switches to raw bytes after CIRCUIT_ATTACHED.
  */
 public final class TestRelayClient implements AutoCloseable {
-    public enum Mode { UPGRADE, WEBSOCKET }
+    public enum Mode {
+        UPGRADE,
+        WEBSOCKET
+    }
 
     public static final Duration WAIT = Duration.ofSeconds(20);
 
@@ -97,13 +98,18 @@ public final class TestRelayClient implements AutoCloseable {
         }
     }
 
-    public static TestRelayClient connect(InetSocketAddress relay, SslContext sslOrNull, Options opts) throws Exception {
+    public static TestRelayClient connect(InetSocketAddress relay, SslContext sslOrNull, Options opts)
+            throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         boolean ws = opts.mode() == Mode.WEBSOCKET;
         CompletableFuture<TestRelayClient> ready = new CompletableFuture<>();
         TestRelayClient[] self = new TestRelayClient[1];
-        Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, RelayProtocol.CIRCUIT_PATH.equals(opts.path())) // half-close is a circuit feature
+        Bootstrap b = new Bootstrap()
+                .group(group)
+                .channel(NioSocketChannel.class)
+                .option(
+                        ChannelOption.ALLOW_HALF_CLOSURE,
+                        RelayProtocol.CIRCUIT_PATH.equals(opts.path())) // half-close is a circuit feature
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -113,7 +119,11 @@ public final class TestRelayClient implements AutoCloseable {
                             tls.setHandshakeTimeoutMillis(WAIT.toMillis()); // loaded CI machines are slow
                             ch.pipeline().addLast("tls", tls);
                         }
-                        if (Boolean.getBoolean("burrow.test.wirelog")) { ch.pipeline().addLast(new io.netty.handler.logging.LoggingHandler("client-wire", io.netty.handler.logging.LogLevel.INFO)); }
+                        if (Boolean.getBoolean("burrow.test.wirelog")) {
+                            ch.pipeline()
+                                    .addLast(new io.netty.handler.logging.LoggingHandler(
+                                            "client-wire", io.netty.handler.logging.LogLevel.INFO));
+                        }
                         ch.pipeline().addLast("http", new HttpClientCodec());
                         ch.pipeline().addLast("agg", new HttpObjectAggregator(64 * 1024));
                     }
@@ -122,15 +132,21 @@ public final class TestRelayClient implements AutoCloseable {
             b.option(ChannelOption.SO_RCVBUF, opts.receiveBuffer());
         }
         Channel ch = b.connect(relay).sync().channel();
-        ch.closeFuture().addListener(f -> ready.completeExceptionally(new IllegalStateException("connection closed by relay")));
+        ch.closeFuture()
+                .addListener(f -> ready.completeExceptionally(new IllegalStateException("connection closed by relay")));
         boolean circuit = RelayProtocol.CIRCUIT_PATH.equals(opts.path());
         TestRelayClient client = new TestRelayClient(group, ch, ws);
         self[0] = client;
         String host = relay.getHostString() + ":" + relay.getPort();
         if (ws) {
             URI uri = new URI((sslOrNull != null ? "wss://" : "ws://") + host + opts.path());
-            WebSocketClientHandshaker hs = WebSocketClientHandshakerFactory.newHandshaker(uri, WebSocketVersion.V13,
-                    RelayProtocol.WEBSOCKET_SUBPROTOCOL, false, new DefaultHttpHeaders(), WebSocketFrameAdapter.MAX_MESSAGE);
+            WebSocketClientHandshaker hs = WebSocketClientHandshakerFactory.newHandshaker(
+                    uri,
+                    WebSocketVersion.V13,
+                    RelayProtocol.WEBSOCKET_SUBPROTOCOL,
+                    false,
+                    new DefaultHttpHeaders(),
+                    WebSocketFrameAdapter.MAX_MESSAGE);
             ch.pipeline().addLast("upgrade", new ChannelInboundHandlerAdapter() {
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -161,7 +177,8 @@ public final class TestRelayClient implements AutoCloseable {
                     if (msg instanceof FullHttpResponse resp) {
                         try {
                             if (resp.status().code() != 101) {
-                                ready.completeExceptionally(new IllegalStateException("upgrade refused: " + resp.status()));
+                                ready.completeExceptionally(
+                                        new IllegalStateException("upgrade refused: " + resp.status()));
                                 return;
                             }
                             ctx.pipeline().remove("agg");
@@ -177,8 +194,8 @@ public final class TestRelayClient implements AutoCloseable {
                     }
                 }
             });
-            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, opts.path(),
-                    Unpooled.EMPTY_BUFFER);
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(
+                    HttpVersion.HTTP_1_1, HttpMethod.GET, opts.path(), Unpooled.EMPTY_BUFFER);
             req.headers().set(HttpHeaderNames.HOST, host);
             req.headers().set(HttpHeaderNames.UPGRADE, RelayProtocol.UPGRADE_TOKEN);
             req.headers().set(HttpHeaderNames.CONNECTION, "Upgrade");
@@ -197,7 +214,9 @@ public final class TestRelayClient implements AutoCloseable {
         if (webSocket) {
             p.addLast("ws-adapter", new WebSocketFrameAdapter());
         }
-        p.addLast("frame-decoder", new RelayFrameDecoder(circuit ? FramePolicy.CLIENT_AWAITING_ATTACHED : FramePolicy.CLIENT_CONTROL));
+        p.addLast(
+                "frame-decoder",
+                new RelayFrameDecoder(circuit ? FramePolicy.CLIENT_AWAITING_ATTACHED : FramePolicy.CLIENT_CONTROL));
         if (!webSocket) {
             p.addLast("frame-encoder", RelayFrameEncoder.INSTANCE);
         }
@@ -274,8 +293,13 @@ public final class TestRelayClient implements AutoCloseable {
                 }
             }
         }
-        send(new ClientFrame.ClientAuth(RelayProtocol.VERSION, acceptsCircuits ? ClientFrame.FLAG_ACCEPTS_CIRCUITS : 0,
-                id.nodeKey(), sig, chain, "test-client"));
+        send(new ClientFrame.ClientAuth(
+                RelayProtocol.VERSION,
+                acceptsCircuits ? ClientFrame.FLAG_ACCEPTS_CIRCUITS : 0,
+                id.nodeKey(),
+                sig,
+                chain,
+                "test-client"));
         return awaitAny(RelayFrame.ServerAccept.class, RelayFrame.Deny.class);
     }
 

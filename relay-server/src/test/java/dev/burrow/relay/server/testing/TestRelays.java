@@ -21,7 +21,9 @@ public final class TestRelays {
         m.put("auth.mode", "open");
         m.put("relay-id", "test-relay");
         m.put("transport", "nio");
-        m.put("timeouts.handshake", "15s"); // a cold JVM on a loaded CI machine handshakes slowly; slowloris tests lower it
+        m.put(
+                "timeouts.handshake",
+                "15s"); // a cold JVM on a loaded CI machine handshakes slowly; slowloris tests lower it
         m.put("limits.ip-connect-rate", "10000");
         m.put("limits.ip-connect-burst", "10000");
         return m;
@@ -34,7 +36,10 @@ public final class TestRelays {
     }
 
     public static RelayServer start(Map<String, String> overrides) throws Exception {
-        return RelayServer.builder(config(overrides)).transport(Transport.nio()).build().start();
+        return RelayServer.builder(config(overrides))
+                .transport(Transport.nio())
+                .build()
+                .start();
     }
 
     public static RelayServer startWith(RelayServer.Builder builder) throws Exception {
