@@ -1,7 +1,11 @@
 package dev.burrow.cli;
 
 import java.security.Security;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.LoggerFactory;
+import picocli.AutoComplete;
 import picocli.CommandLine;
 
 /** Entry point of the {@code burrow} jar. */
@@ -20,8 +24,8 @@ public final class Main {
      * Commands that print a result and exit: their output is the result, so their logs are at WARN
      * unless {@code -v} (or {@code BURROW_LOG_LEVEL}) asks for more. Long-running commands keep INFO.
      */
-    static final java.util.Set<String> SHORT_COMMANDS =
-            java.util.Set.of("id", "status", "whois", "ready", "stun-probe", "netcheck", "token", "ca", "help");
+    static final Set<String> SHORT_COMMANDS =
+            Set.of("id", "status", "whois", "ready", "stun-probe", "netcheck", "token", "ca", "help");
     /** The logging configuration's level variable (logback.xml; a system property beats the environment). */
     static final String LOG_LEVEL = "BURROW_LOG_LEVEL";
 
@@ -86,10 +90,10 @@ public final class Main {
     }
 
     /** Exit codes every command shares; a command with more (whois) lists its own in its footer. */
-    static final java.util.Map<String, String> EXIT_CODES = exitCodes();
+    static final Map<String, String> EXIT_CODES = exitCodes();
 
-    private static java.util.Map<String, String> exitCodes() {
-        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+    private static Map<String, String> exitCodes() {
+        Map<String, String> m = new LinkedHashMap<>();
         m.put("0", "Success (long-running commands: stopped by SIGINT or SIGTERM).");
         m.put("1", "Failure: one line on stderr says what failed and what to do.");
         m.put("2", "Bad usage: an option, argument or configuration value is invalid (the line names it).");
@@ -99,7 +103,7 @@ public final class Main {
     public static CommandLine newCommandLine() {
         CommandLine cl = new CommandLine(new BurrowCommand());
         // 'burrow completion' prints a bash completion script (zsh: autoload -U +X bashcompinit && bashcompinit first)
-        CommandLine completion = new CommandLine(new picocli.AutoComplete.GenerateCompletion());
+        CommandLine completion = new CommandLine(new AutoComplete.GenerateCompletion());
         completion
                 .getCommandSpec()
                 .usageMessage()

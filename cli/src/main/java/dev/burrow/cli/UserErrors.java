@@ -1,6 +1,7 @@
 package dev.burrow.cli;
 
 import dev.burrow.cli.agent.TrustFailures;
+import java.io.IOException;
 import java.net.BindException;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -93,7 +94,7 @@ public final class UserErrors {
                 s.bind(a);
                 return false;
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return true;
         }
     }

@@ -1,7 +1,9 @@
 package dev.burrow.identity;
 
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
@@ -91,7 +93,7 @@ public final class CertificateProfile {
         if (out.size() > MAX_TAGS) {
             throw new IllegalArgumentException("too many tags: " + out.size() + " > " + MAX_TAGS);
         }
-        return java.util.Collections.unmodifiableSortedSet(out);
+        return Collections.unmodifiableSortedSet(out);
     }
 
     /** Derives a valid name from free text (e.g. a host name), or {@code fallback}. */
@@ -99,7 +101,7 @@ public final class CertificateProfile {
         if (raw == null) {
             return fallback;
         }
-        String s = raw.toLowerCase(java.util.Locale.ROOT);
+        String s = raw.toLowerCase(Locale.ROOT);
         int dot = s.indexOf('.');
         if (dot > 0) {
             s = s.substring(0, dot);

@@ -3,6 +3,7 @@ package dev.burrow.identity;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -15,8 +16,12 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,7 +86,7 @@ public final class NodeIdentity {
                         SecureFiles.SECRET_PERMS);
                 keyPair = fresh;
                 log.info("created node identity {} in {}", Ed25519Keys.fromPublicKey(keyPair.getPublic()), stateDir);
-            } catch (java.nio.file.FileAlreadyExistsException raced) {
+            } catch (FileAlreadyExistsException raced) {
                 keyPair = readKey(keyFile); // another process created it first: use theirs
             }
         }
@@ -173,16 +178,14 @@ public final class NodeIdentity {
     /** Recomputes the public key from an Ed25519 private key (PKCS#8 v1 files do not store it). */
     private static PublicKey derivePublic(PrivateKey priv) throws IOException {
         try {
-            org.bouncycastle.asn1.pkcs.PrivateKeyInfo info =
-                    org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(priv.getEncoded());
-            byte[] seed = org.bouncycastle.asn1.ASN1OctetString.getInstance(info.parsePrivateKey())
-                    .getOctets();
+            PrivateKeyInfo info = PrivateKeyInfo.getInstance(priv.getEncoded());
+            byte[] seed = ASN1OctetString.getInstance(info.parsePrivateKey()).getOctets();
             if (seed.length != 32) {
                 throw new IOException("Ed25519 private key has the wrong length");
             }
             byte[] pub = new byte[NodeKey.LENGTH];
-            org.bouncycastle.math.ec.rfc8032.Ed25519.generatePublicKey(seed, 0, pub, 0);
-            java.util.Arrays.fill(seed, (byte) 0);
+            Ed25519.generatePublicKey(seed, 0, pub, 0);
+            Arrays.fill(seed, (byte) 0);
             return Ed25519Keys.toPublicKey(NodeKey.of(pub));
         } catch (RuntimeException e) {
             throw new IOException(

@@ -18,6 +18,7 @@ import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.util.io.pem.PemObject;
 
 /** PEM reading and writing for certificates and private keys. */
 public final class Pem {
@@ -58,7 +59,7 @@ public final class Pem {
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
         List<X509Certificate> out = new ArrayList<>();
         try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            org.bouncycastle.util.io.pem.PemObject obj;
+            PemObject obj;
             while ((obj = parser.readPemObject()) != null) {
                 if ("CERTIFICATE".equals(obj.getType())) {
                     out.add((X509Certificate) cf.generateCertificate(new ByteArrayInputStream(obj.getContent())));

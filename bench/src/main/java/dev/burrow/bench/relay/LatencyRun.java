@@ -19,6 +19,7 @@ import java.net.URI;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * 64-byte ping-pong, one exchange in flight: client A sends a datagram to client B through the
@@ -157,7 +158,7 @@ final class LatencyRun {
         while (!done.isDone()) {
             try {
                 done.get(LOSS_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 if (n[0] == lastN) { // no progress for a whole timeout: the exchange was lost
                     lost[0]++;
                     samples.lost++;

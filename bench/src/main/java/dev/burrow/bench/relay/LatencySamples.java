@@ -1,6 +1,7 @@
 package dev.burrow.bench.relay;
 
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * Round-trip times kept in full (a bench records at most a few hundred thousand), so percentiles
@@ -40,7 +41,7 @@ final class LatencySamples {
 
     String summary() {
         return String.format(
-                java.util.Locale.ROOT,
+                Locale.ROOT,
                 "samples=%d lost=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f",
                 size,
                 lost,

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /** Turns the {@code RESULT key=value ...} lines of one run into the tables of docs/benchmarks.md (median [min–max] over rounds). */
@@ -178,7 +179,7 @@ final class Summary {
     }
 
     private static Map<String, List<Map<String, String>>> group(
-            List<Map<String, String>> rows, java.util.function.Function<Map<String, String>, String> key) {
+            List<Map<String, String>> rows, Function<Map<String, String>, String> key) {
         Map<String, List<Map<String, String>>> m = new LinkedHashMap<>();
         for (Map<String, String> r : rows) {
             m.computeIfAbsent(key.apply(r), k -> new ArrayList<>()).add(r);

@@ -10,6 +10,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -75,7 +76,7 @@ final class ThroughputRun {
         for (int round = 1; round <= rounds; round++) {
             List<Target> order = new ArrayList<>(targets);
             if (round % 2 == 0) {
-                java.util.Collections.reverse(order);
+                Collections.reverse(order);
             }
             for (Target target : order) {
                 for (int pairs : pairCounts) {

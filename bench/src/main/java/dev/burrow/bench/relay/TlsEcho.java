@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.List;
 
@@ -29,7 +30,7 @@ final class TlsEcho {
         a.done();
         RelayTls.ServerCredentials creds = RelayTls.devSelfSigned(null, List.of());
         SslContext ssl = creds.sslContext();
-        EventLoopGroup group = t.newEventLoopGroup(1, new io.netty.util.concurrent.DefaultThreadFactory("echo", false));
+        EventLoopGroup group = t.newEventLoopGroup(1, new DefaultThreadFactory("echo", false));
         int colon = listen.lastIndexOf(':');
         Channel server = new ServerBootstrap()
                 .group(group)

@@ -26,12 +26,14 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -357,12 +359,11 @@ public final class SoakRun {
             for (String n : List.of("relay.log")) {
                 Path l = work.resolve(n);
                 if (Files.exists(l)) {
-                    Files.copy(l, out.resolve(n), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(l, out.resolve(n), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
             try (var files = Files.walk(work)) {
-                files.sorted(java.util.Comparator.reverseOrder())
-                        .forEach(f -> f.toFile().delete());
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         } catch (IOException ignored) {
             // best effort

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.ExecutorService;
@@ -86,7 +87,7 @@ public final class TunnelProbe {
 
     /** The HTTP/1.0 response of the {@code http} target (client speaks first). */
     static final byte[] HTTP_RESPONSE =
-            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII);
 
     /** Reads a request head up to the blank line, answers {@link #HTTP_RESPONSE} and closes. */
     private static void http(Socket s) throws IOException {

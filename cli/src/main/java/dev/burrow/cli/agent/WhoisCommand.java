@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.burrow.agent.api.ControlApi;
 import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.agent.caller.Caller;
+import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.cli.OutputFormat;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.StateDirs;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -68,9 +71,9 @@ public final class WhoisCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        boolean json = dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON;
+        boolean json = OutputFormat.parse(output) == OutputFormat.JSON;
         try {
-            dev.burrow.agent.caller.WhoisTable.parseAddress(address);
+            WhoisTable.parseAddress(address);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -81,13 +84,13 @@ public final class WhoisCommand implements Callable<Integer> {
             ControlApiClient api = ControlApiClient.forStateDir(StateDirs.resolve(state));
             try {
                 c = api.whois(address);
-            } catch (java.io.IOException e) {
+            } catch (IOException e) {
                 if (String.valueOf(e.getMessage()).contains("does not answer")) {
                     throw e;
                 }
                 throw new UsageException(address + ": " + e.getMessage()); // the agent refused the address itself
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             if (json) {
                 out.println(mapper.writeValueAsString(
                         Map.of("error", "no_agent", "message", String.valueOf(e.getMessage()))));

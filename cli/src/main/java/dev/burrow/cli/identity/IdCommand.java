@@ -1,5 +1,7 @@
 package dev.burrow.cli.identity;
 
+import dev.burrow.cli.CliJson;
+import dev.burrow.cli.OutputFormat;
 import dev.burrow.cli.UsageException;
 import dev.burrow.identity.CertificateProfile;
 import dev.burrow.identity.NodeCertificate;
@@ -60,8 +62,8 @@ public final class IdCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        if (dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON) {
-            var json = dev.burrow.cli.CliJson.object();
+        if (OutputFormat.parse(output) == OutputFormat.JSON) {
+            var json = CliJson.object();
             json.put("nodeId", id.nodeKey().nodeId());
             json.put("name", cert.name());
             json.put("selfSigned", selfSigned);
@@ -69,7 +71,7 @@ public final class IdCommand implements Callable<Integer> {
             json.put("expires", cert.notAfter().toString());
             json.put("issuer", selfSigned ? null : cert.issuerName());
             json.put("state", dir.toAbsolutePath().toString());
-            out.print(dev.burrow.cli.CliJson.pretty(json));
+            out.print(CliJson.pretty(json));
             out.flush();
             return 0;
         }

@@ -1,10 +1,15 @@
 package dev.burrow.cli.identity;
 
+import dev.burrow.cli.CliJson;
+import dev.burrow.cli.DurationOption;
+import dev.burrow.cli.OutputFormat;
 import dev.burrow.cli.UsageException;
+import dev.burrow.identity.token.InvalidTokenException;
 import dev.burrow.identity.token.JoinToken;
 import dev.burrow.identity.token.JoinTokenStore;
 import dev.burrow.identity.token.JoinTokenStore.CreatedToken;
 import dev.burrow.identity.token.JoinTokenStore.TokenInfo;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -36,7 +41,7 @@ public final class TokenCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "missing subcommand: create, list or revoke");
     }
 
-    static JoinTokenStore store(Path caDir) throws java.io.IOException {
+    static JoinTokenStore store(Path caDir) throws IOException {
         return JoinTokenStore.open(CaCommand.caDir(caDir), Clock.systemUTC());
     }
 
@@ -82,7 +87,7 @@ public final class TokenCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Duration d = dev.burrow.cli.DurationOption.parse("--ttl", ttl);
+            Duration d = DurationOption.parse("--ttl", ttl);
             JoinTokenStore store = store(caDir);
             CreatedToken created;
             try {
@@ -122,11 +127,11 @@ public final class TokenCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            boolean json = dev.burrow.cli.OutputFormat.parse(output) == dev.burrow.cli.OutputFormat.JSON;
+            boolean json = OutputFormat.parse(output) == OutputFormat.JSON;
             List<TokenInfo> tokens = store(caDir).list();
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                var root = dev.burrow.cli.CliJson.object();
+                var root = CliJson.object();
                 var arr = root.putArray("tokens");
                 for (TokenInfo t : tokens) {
                     var n = arr.addObject();
@@ -138,7 +143,7 @@ public final class TokenCommand implements Runnable {
                     n.put("name", t.name());
                     t.tags().forEach(n.putArray("tags")::add);
                 }
-                out.print(dev.burrow.cli.CliJson.pretty(root));
+                out.print(CliJson.pretty(root));
                 out.flush();
                 return 0;
             }
@@ -181,7 +186,7 @@ public final class TokenCommand implements Runnable {
                 // Someone pasted the whole token: use its id, never echo the secret.
                 try {
                     tokenId = JoinToken.parse(tokenId).id();
-                } catch (dev.burrow.identity.token.InvalidTokenException e) {
+                } catch (InvalidTokenException e) {
                     throw new UsageException("ID: not a token ID (16 characters a-z, 2-7)");
                 }
             }

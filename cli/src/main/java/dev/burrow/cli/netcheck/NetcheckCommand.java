@@ -2,12 +2,15 @@ package dev.burrow.cli.netcheck;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.netcheck.Netcheck;
 import dev.burrow.agent.netcheck.NetcheckReport;
 import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.cli.CliJson;
+import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
+import dev.burrow.cli.agent.AgentCommand;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -16,6 +19,7 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,7 +73,7 @@ public final class NetcheckCommand implements Callable<Integer> {
             paramLabel = "FILE",
             description =
                     "Also check the relays of this agent configuration (relay.url / relays:). Env: BURROW_CONFIG.")
-    java.nio.file.Path config;
+    Path config;
 
     @Option(
             names = "--relay-stun-port",
@@ -108,10 +112,10 @@ public final class NetcheckCommand implements Callable<Integer> {
                 && stun.isEmpty()
                 && System.getenv("BURROW_CONFIG") != null
                 && !System.getenv("BURROW_CONFIG").isBlank()) {
-            config = java.nio.file.Path.of(System.getenv("BURROW_CONFIG").strip());
+            config = Path.of(System.getenv("BURROW_CONFIG").strip());
         }
         if (config != null) {
-            dev.burrow.agent.AgentConfig c = dev.burrow.cli.agent.AgentCommand.load(config);
+            AgentConfig c = AgentCommand.load(config);
             if (c.relay() != null) {
                 c.relay().candidates().forEach(r -> relays.add(r.url().toString()));
             }
@@ -120,7 +124,7 @@ public final class NetcheckCommand implements Callable<Integer> {
             throw new UsageException("give at least one --relay, --stun, or --config agent.yaml with relays");
         }
         // A bare number was seconds before the one duration grammar: keep such command lines working.
-        Duration perServer = dev.burrow.cli.DurationOption.parse(
+        Duration perServer = DurationOption.parse(
                 "--timeout", timeout.strip().matches("\\d{1,2}") ? timeout.strip() + "s" : timeout);
         if (perServer.isZero() || perServer.compareTo(MAX_TIMEOUT) > 0) {
             throw new UsageException("--timeout: more than 0 and at most 39s, got '" + timeout + "'");

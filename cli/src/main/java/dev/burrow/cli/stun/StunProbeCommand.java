@@ -2,7 +2,9 @@ package dev.burrow.cli.stun;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.burrow.cli.Addresses;
 import dev.burrow.cli.CliJson;
+import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.stun.client.RetransmissionPolicy;
@@ -81,7 +83,7 @@ public final class StunProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration total = dev.burrow.cli.DurationOption.parse("--timeout", timeout);
+        Duration total = DurationOption.parse("--timeout", timeout);
         if (total.isZero() || total.compareTo(RetransmissionPolicy.MAX_TOTAL) > 0) {
             throw new UsageException("--timeout: must be more than 0 and at most 39s");
         }
@@ -166,6 +168,6 @@ public final class StunProbeCommand implements Callable<Integer> {
     }
 
     static String addr(InetSocketAddress a) {
-        return a == null ? "?" : dev.burrow.cli.Addresses.text(a);
+        return a == null ? "?" : Addresses.text(a);
     }
 }

@@ -1,5 +1,6 @@
 package dev.burrow.cli.stun;
 
+import dev.burrow.cli.Addresses;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.cli.VersionProvider;
@@ -109,8 +110,8 @@ public final class StunServerCommand implements Callable<Integer> {
             throw e;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.println("stun-server: udp " + dev.burrow.cli.Addresses.text(server.udpAddresses())
-                + (server.tcpAddress() == null ? "" : ", tcp " + dev.burrow.cli.Addresses.text(server.tcpAddress()))
+        out.println("stun-server: udp " + Addresses.text(server.udpAddresses())
+                + (server.tcpAddress() == null ? "" : ", tcp " + Addresses.text(server.tcpAddress()))
                 + " (" + t.kind().configName() + "); Ctrl-C to stop");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);

@@ -29,6 +29,7 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.CertIOException;
+import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -73,7 +74,7 @@ public final class FleetCa {
         NodeKey caKey = Ed25519Keys.fromPublicKey(certificate.getPublicKey());
         this.keyId = NodeCertificate.keyId(caKey.bytes());
         try {
-            this.subject = new org.bouncycastle.cert.X509CertificateHolder(certificate.getEncoded()).getSubject();
+            this.subject = new X509CertificateHolder(certificate.getEncoded()).getSubject();
         } catch (IOException | CertificateException e) {
             throw new IllegalStateException(e);
         }

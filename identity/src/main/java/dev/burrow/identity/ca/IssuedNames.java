@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,7 +178,7 @@ public final class IssuedNames {
     /** Every recorded name, sorted. */
     public List<Holder> list() throws IOException {
         List<Holder> all = read();
-        all.sort(java.util.Comparator.comparing(Holder::name));
+        all.sort(Comparator.comparing(Holder::name));
         return all;
     }
 

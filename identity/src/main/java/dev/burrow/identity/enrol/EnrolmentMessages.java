@@ -3,8 +3,13 @@ package dev.burrow.identity.enrol;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /** JSON encoding of enrolment messages, with size and nesting limits checked before parsing (C2). */
 public final class EnrolmentMessages {
@@ -48,8 +53,8 @@ public final class EnrolmentMessages {
      * exception's, which never holds the token; it tells the node what to do (e.g. that a name is taken).
      */
     public static byte[] encodeError(EnrolmentException e) {
-        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
-        m.put("error", e.reason().name().toLowerCase(java.util.Locale.ROOT));
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("error", e.reason().name().toLowerCase(Locale.ROOT));
         m.put("message", e.getMessage());
         return write(m);
     }
@@ -57,7 +62,7 @@ public final class EnrolmentMessages {
     /** The readable part of a refusal body: its message when it has one, else the text as it is. */
     public static String errorText(byte[] body) {
         try {
-            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(body);
+            JsonNode n = JSON.readTree(body);
             if (n != null && n.hasNonNull("message")) {
                 return n.get("message").asText();
             }
@@ -67,7 +72,7 @@ public final class EnrolmentMessages {
         } catch (IOException | RuntimeException notJson) {
             // fall through: show the text
         }
-        return new String(body, java.nio.charset.StandardCharsets.UTF_8).strip();
+        return new String(body, StandardCharsets.UTF_8).strip();
     }
 
     private static <T> T read(byte[] body, int cap, Class<T> type) throws EnrolmentException {

@@ -12,6 +12,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -34,8 +35,8 @@ public final class NodeTls {
      * forwarded connection (the JDK would otherwise pick AES-256-GCM). ChaCha20 stays for peers
      * without AES instructions.
      */
-    public static final java.util.List<String> CIPHER_SUITES =
-            java.util.List.of("TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384");
+    public static final List<String> CIPHER_SUITES =
+            List.of("TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_256_GCM_SHA384");
 
     private NodeTls() {}
 

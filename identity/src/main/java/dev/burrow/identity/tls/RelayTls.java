@@ -36,6 +36,7 @@ import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -165,7 +166,7 @@ public final class RelayTls {
                                 : new GeneralName(GeneralName.dNSName, h.toLowerCase(Locale.ROOT)));
             }
             Instant now = Instant.now();
-            var subject = dev.burrow.identity.NodeCertificate.cn(cn);
+            var subject = NodeCertificate.cn(cn);
             X509v3CertificateBuilder b = new X509v3CertificateBuilder(
                     subject,
                     NodeCertificate.randomSerial(),
@@ -181,7 +182,7 @@ public final class RelayTls {
             X509Certificate cert = new JcaX509CertificateConverter()
                     .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate())));
             return new ServerCredentials(kp.getPrivate(), List.of(cert), NodeCertificate.fingerprint(cert));
-        } catch (GeneralSecurityException | IOException | org.bouncycastle.operator.OperatorCreationException e) {
+        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
             throw new IllegalStateException("cannot create a development certificate", e);
         }
     }

@@ -7,7 +7,9 @@ import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.caller.Caller;
 import dev.burrow.identity.SecureFiles;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -16,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /** Talks to the running agent whose state directory is given (used by status and ready). */
 public final class ControlApiClient {
@@ -88,7 +91,7 @@ public final class ControlApiClient {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
-        } catch (java.net.ConnectException e) {
+        } catch (ConnectException e) {
             throw new IOException("the agent at " + base + " does not answer (not running?)");
         }
     }
@@ -111,15 +114,14 @@ public final class ControlApiClient {
      *
      * @throws IOException when the agent cannot be asked, or rejects the address (message says why)
      */
-    public java.util.Optional<Caller> whois(String address) throws IOException {
-        Response r =
-                get(ControlApi.WHOIS_PATH + "?addr=" + java.net.URLEncoder.encode(address, StandardCharsets.UTF_8));
+    public Optional<Caller> whois(String address) throws IOException {
+        Response r = get(ControlApi.WHOIS_PATH + "?addr=" + URLEncoder.encode(address, StandardCharsets.UTF_8));
         if (r.status() == 404) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         if (r.status() != 200) {
             throw new IOException(r.body().path("error").asText("agent answered " + r.status()));
         }
-        return java.util.Optional.of(JSON.treeToValue(r.body(), Caller.class));
+        return Optional.of(JSON.treeToValue(r.body(), Caller.class));
     }
 }

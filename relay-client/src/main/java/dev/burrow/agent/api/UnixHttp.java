@@ -2,6 +2,7 @@ package dev.burrow.agent.api;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.SocketException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -36,7 +37,7 @@ final class UnixHttp {
                 Selector sel = Selector.open()) {
             try {
                 ch.connect(UnixDomainSocketAddress.of(socket)); // blocking: a local connect completes or fails at once
-            } catch (java.net.SocketException e) {
+            } catch (SocketException e) {
                 throw new IOException("the agent at " + socket + " does not answer (not running?)", e);
             }
             ch.configureBlocking(false);

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyTLV;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -54,7 +55,7 @@ public final class ProxyHeaders {
             Caller caller,
             InetSocketAddress local,
             InetSocketAddress target,
-            java.net.InetAddress mappedSource,
+            InetAddress mappedSource,
             ByteBufAllocator alloc) {
         boolean v4 = target.getAddress() instanceof Inet4Address;
         if (v4 != (mappedSource instanceof Inet4Address)) {

@@ -1,8 +1,11 @@
 package dev.burrow.agent.caller;
 
 import dev.burrow.protocol.HostPort;
+import io.netty.util.NetUtil;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,13 +92,13 @@ public final class WhoisTable {
         if (!host.matches("[0-9.]+") && !host.matches("[0-9a-fA-F:.]+")) {
             throw new IllegalArgumentException("'" + text + "': give a literal IP address, not a name");
         }
-        byte[] raw = io.netty.util.NetUtil.createByteArrayFromIpAddressString(host);
+        byte[] raw = NetUtil.createByteArrayFromIpAddressString(host);
         if (raw == null) {
             throw new IllegalArgumentException("'" + text + "': " + host + " is not an IP address");
         }
         try {
             return new InetSocketAddress(InetAddress.getByAddress(raw), port);
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new IllegalArgumentException("'" + text + "': " + host + " is not an IP address");
         }
     }
@@ -104,13 +107,13 @@ public final class WhoisTable {
     public static String text(InetSocketAddress a) {
         InetAddress ip = canonical(a).getAddress();
         String host = ip.getHostAddress();
-        return (ip instanceof java.net.Inet6Address ? "[" + host + "]" : host) + ":" + a.getPort();
+        return (ip instanceof Inet6Address ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** IPv4-mapped IPv6 and IPv4 name the same socket. */
     private static InetSocketAddress canonical(InetSocketAddress a) {
         InetAddress ip = a.getAddress();
-        if (ip instanceof java.net.Inet6Address v6) {
+        if (ip instanceof Inet6Address v6) {
             byte[] b = v6.getAddress();
             boolean mapped = true;
             for (int i = 0; i < 10; i++) {
@@ -120,7 +123,7 @@ public final class WhoisTable {
             if (mapped) {
                 try {
                     ip = InetAddress.getByAddress(new byte[] {b[12], b[13], b[14], b[15]});
-                } catch (java.net.UnknownHostException e) {
+                } catch (UnknownHostException e) {
                     throw new IllegalStateException(e);
                 }
             }

@@ -1,6 +1,7 @@
 package dev.burrow.agent.endpoint;
 
 import java.net.InetSocketAddress;
+import java.util.Locale;
 
 /** A candidate address where a peer might reach one of our UDP sockets, and where we learned it. */
 public record Endpoint(InetSocketAddress address, Source source) {
@@ -18,6 +19,6 @@ public record Endpoint(InetSocketAddress address, Source source) {
                 ? address.getHostString()
                 : address.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + " ("
-                + source.name().toLowerCase(java.util.Locale.ROOT) + ")";
+                + source.name().toLowerCase(Locale.ROOT) + ")";
     }
 }

@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -70,8 +71,8 @@ public final class RelayEnroller {
         try {
             byte[] content = ByteBufUtil.getBytes(response.content());
             if (!HttpResponseStatus.OK.equals(response.status())) {
-                String text = EnrolmentMessages.errorText(
-                        java.util.Arrays.copyOf(content, Math.min(content.length, MAX_ERROR_TEXT)));
+                String text =
+                        EnrolmentMessages.errorText(Arrays.copyOf(content, Math.min(content.length, MAX_ERROR_TEXT)));
                 throw new IOException("enrolment refused by the relay ("
                         + response.status().code() + ")" + (text.isEmpty() ? "" : ": " + text));
             }

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolException;
@@ -43,7 +44,7 @@ final class ProxyHeaderFramer extends ByteToMessageDecoder {
             }
             done = true;
             out.add(m);
-        } catch (io.netty.handler.codec.DecoderException e) {
+        } catch (DecoderException e) {
             throw e.getCause() instanceof HAProxyProtocolException p ? p : new HAProxyProtocolException(e.getMessage());
         } finally {
             parser.finishAndReleaseAll();

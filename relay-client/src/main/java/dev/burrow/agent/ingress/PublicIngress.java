@@ -2,6 +2,7 @@ package dev.burrow.agent.ingress;
 
 import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.SourcePrefix;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -45,7 +46,7 @@ public record PublicIngress(List<SourcePrefix> allowSources, int maxConnections,
                 sources.stream().map(SourcePrefix::parse).toList(), DEFAULT_MAX_CONNECTIONS, DEFAULT_IDLE_TIMEOUT);
     }
 
-    public boolean admits(java.net.InetAddress client) {
+    public boolean admits(InetAddress client) {
         return allowSources.stream().anyMatch(p -> p.matches(client));
     }
 }

@@ -1,6 +1,7 @@
 package dev.burrow.agent.relay;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Objects;
 
 /**
@@ -33,7 +34,7 @@ public record RelayCandidate(URI url, String region) {
         }
         try {
             return new URI(t);
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw new IllegalArgumentException(
                     "'" + quoted + "' is not a URL: " + e.getReason() + " (at character " + (e.getIndex() + 1) + ")");
         }

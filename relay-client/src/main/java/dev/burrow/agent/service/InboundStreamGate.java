@@ -7,6 +7,7 @@ import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.Direction;
+import dev.burrow.agent.policy.AllowRule;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
@@ -41,9 +42,13 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -153,8 +158,7 @@ public final class InboundStreamGate {
         VerifiedPeer keyOnly = keyOnly(claimedPeer);
         boolean admittedByKey = registry.all().stream().anyMatch(s -> s.allow().admits(keyOnly));
         boolean certificateDecides = registry.all().stream()
-                .anyMatch(s ->
-                        !s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node));
+                .anyMatch(s -> !s.allow().rules().stream().allMatch(r -> r instanceof AllowRule.Node));
         if (!admittedByKey && certificateDecides) {
             return Optional.empty(); // its certificate may admit it somewhere: answer after TLS, knowing who it is
         }
@@ -172,7 +176,7 @@ public final class InboundStreamGate {
     }
 
     private static VerifiedPeer keyOnly(NodeKey key) {
-        return new VerifiedPeer(key, null, java.util.Set.of(), Instant.MAX, false, java.math.BigInteger.ZERO);
+        return new VerifiedPeer(key, null, Set.of(), Instant.MAX, false, BigInteger.ZERO);
     }
 
     private Optional<Refusal> precheckInternal(NodeKey claimedPeer, String service) {
@@ -180,8 +184,7 @@ public final class InboundStreamGate {
         if (s == null) {
             return Optional.of(new Refusal(StreamStatusCode.SERVICE_UNKNOWN, "no service '" + service + "' here"));
         }
-        boolean nodeRulesOnly =
-                s.allow().rules().stream().allMatch(r -> r instanceof dev.burrow.agent.policy.AllowRule.Node);
+        boolean nodeRulesOnly = s.allow().rules().stream().allMatch(r -> r instanceof AllowRule.Node);
         if (nodeRulesOnly && !s.allow().admits(keyOnly(claimedPeer))) {
             return Optional.of(new Refusal(StreamStatusCode.NOT_ALLOWED, notAllowed(claimedPeer, service)));
         }
@@ -213,7 +216,7 @@ public final class InboundStreamGate {
         if (!ch.eventLoop().inEventLoop()) {
             try {
                 ch.eventLoop().execute(() -> accept(stream));
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 abandoned(stream, AgentMetrics.AbandonStage.ARRIVAL);
                 ch.close();
             }
@@ -509,7 +512,7 @@ public final class InboundStreamGate {
                     WhoisTable.text(localEnd),
                     peer.nodeKey().nodeId(),
                     peer.caIssued() ? peer.name() : null,
-                    peer.caIssued() ? peer.tags().stream().sorted().toList() : java.util.List.of(),
+                    peer.caIssued() ? peer.tags().stream().sorted().toList() : List.of(),
                     peer.caIssued(),
                     service.name(),
                     stream.path(),

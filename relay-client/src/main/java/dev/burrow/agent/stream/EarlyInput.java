@@ -9,6 +9,7 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
+import java.util.NoSuchElementException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +64,7 @@ public final class EarlyInput extends ChannelInboundHandlerAdapter {
         if (ch.pipeline().get(NAME) != null) {
             try {
                 ch.pipeline().remove(NAME);
-            } catch (java.util.NoSuchElementException raced) {
+            } catch (NoSuchElementException raced) {
                 // removed meanwhile (the channel closed): nothing to hand over
             }
         }

@@ -1,10 +1,13 @@
 package dev.burrow.agent.stream;
 
+import dev.burrow.protocol.RelayProtocol;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -56,8 +59,8 @@ public final class Splice {
      * what one wake-up moves (and the TLS end turns it into full 16 KiB records). A bulk transfer
      * fills it; an interactive one keeps allocating small buffers.
      */
-    static final io.netty.channel.RecvByteBufAllocator READS = new io.netty.channel.AdaptiveRecvByteBufAllocator(
-            2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
+    static final RecvByteBufAllocator READS =
+            new AdaptiveRecvByteBufAllocator(2048, 16 * 1024, RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * The watchdog's bound: once one end's input has ended (FIN, close_notify), a splice in which no

@@ -3,11 +3,17 @@ package dev.burrow.agent.stream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One end of a {@link Splice}: a channel carrying a byte stream, either plain (a local TCP socket)
@@ -117,7 +123,7 @@ public final class StreamEnd {
      * reads from us slowly) that cut gigabyte transfers short. A plain socket has read to its FIN
      * already, so it closes at once.
      */
-    void closeWhenPeerCloses(java.time.Duration linger) {
+    void closeWhenPeerCloses(Duration linger) {
         if (sslOrNull == null || !channel.isActive() || (channel instanceof DuplexChannel d && d.isInputShutdown())) {
             // Nothing can arrive any more (a plain end read its FIN; a circuit without relay TLS
             // ends with the FIN after the inner close_notify): close now.
@@ -136,7 +142,7 @@ public final class StreamEnd {
                                 channel.close();
                             },
                             linger.toNanos(),
-                            java.util.concurrent.TimeUnit.NANOSECONDS);
+                            TimeUnit.NANOSECONDS);
             channel.closeFuture().addListener(f -> timer.cancel(false));
             channel.config().setAutoRead(true);
             channel.read();
@@ -154,22 +160,22 @@ public final class StreamEnd {
      * First in the pipeline while lingering: drops every byte that still arrives (the transport's
      * close_notify, anything after) and closes once the far side ended its direction.
      */
-    private static final class LingerHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private static final class LingerHandler extends ChannelInboundHandlerAdapter {
         @Override
-        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
-            io.netty.util.ReferenceCountUtil.release(msg);
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
         }
 
         @Override
-        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
                 ctx.close();
             }
-            io.netty.util.ReferenceCountUtil.release(evt);
+            ReferenceCountUtil.release(evt);
         }
 
         @Override
-        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
         }
     }

@@ -3,6 +3,7 @@ package dev.burrow.protocol.frame;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.RelayProtocol;
 import io.netty.buffer.ByteBuf;
+import java.util.List;
 import java.util.Objects;
 
 /** Frames a relay sends to a client. Layouts: {@link FrameType}. */
@@ -310,10 +311,10 @@ public sealed interface RelayFrame extends Frame
     }
 
     /** The answer to LOOKUP_NAME: keys of connected nodes with that CA-issued name (possibly none). */
-    record NameResult(long requestId, java.util.List<NodeKey> keys) implements RelayFrame {
+    record NameResult(long requestId, List<NodeKey> keys) implements RelayFrame {
         public NameResult {
             ShortStrings.checkU32(requestId, "requestId");
-            keys = java.util.List.copyOf(keys);
+            keys = List.copyOf(keys);
             if (keys.size() > FrameLimits.MAX_NAME_RESULT_KEYS) {
                 throw new IllegalArgumentException("at most " + FrameLimits.MAX_NAME_RESULT_KEYS + " keys");
             }

@@ -1,5 +1,6 @@
 package dev.burrow.protocol.frame;
 
+import dev.burrow.identity.NodeKey;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
@@ -21,7 +22,7 @@ public final class RelayFrameEncoder extends MessageToMessageEncoder<Frame> {
     @Override
     protected void encode(ChannelHandlerContext ctx, Frame frame, List<Object> out) {
         if (frame instanceof DatagramFrame d) {
-            ByteBuf header = ctx.alloc().buffer(FrameLimits.HEADER_LENGTH + dev.burrow.identity.NodeKey.LENGTH);
+            ByteBuf header = ctx.alloc().buffer(FrameLimits.HEADER_LENGTH + NodeKey.LENGTH);
             FrameCodec.encodeHeader(frame, header);
             out.add(header);
             out.add(d.payload().retain()); // MessageToMessageEncoder releases the frame after encode

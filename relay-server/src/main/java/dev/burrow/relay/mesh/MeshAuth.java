@@ -3,6 +3,7 @@ package dev.burrow.relay.mesh;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -47,7 +48,7 @@ public final class MeshAuth {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
             mac.init(new SecretKeySpec(k, "HmacSHA256"));
-            java.util.Arrays.fill(k, (byte) 0);
+            Arrays.fill(k, (byte) 0);
             mac.update(LABEL);
             mac.update((byte) sender.code);
             mac.update(senderHello);

@@ -4,10 +4,12 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.CircuitToken;
+import dev.burrow.protocol.frame.NodeNames;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCounted;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 
 /** Mesh frames (layouts in {@link MeshFrameType}). Only {@link Datagram} holds a buffer. */
 public sealed interface MeshFrame {
@@ -113,8 +115,8 @@ public sealed interface MeshFrame {
     /** One NAMES entry: {@code name} is a valid node name or empty (cleared). */
     record Named(NodeKey key, String name) {
         public Named {
-            java.util.Objects.requireNonNull(key, "key");
-            if (!name.isEmpty() && !dev.burrow.protocol.frame.NodeNames.isValid(name)) {
+            Objects.requireNonNull(key, "key");
+            if (!name.isEmpty() && !NodeNames.isValid(name)) {
                 throw new IllegalArgumentException("invalid node name");
             }
         }

@@ -4,7 +4,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * The fleet's shared mesh key: 32 bytes, stored as 64 hex characters (a file or a Kubernetes Secret,
@@ -103,10 +107,10 @@ public final class MeshKey {
      */
     static byte[] fingerprint(byte[] key) {
         try {
-            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update(FINGERPRINT_LABEL);
             return d.digest(key);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -117,17 +121,15 @@ public final class MeshKey {
     boolean stillAccepts(byte[] fingerprint) {
         boolean ok = false;
         for (byte[] k : accepted()) {
-            ok |= java.security.MessageDigest.isEqual(fingerprint(k), fingerprint);
-            java.util.Arrays.fill(k, (byte) 0);
+            ok |= MessageDigest.isEqual(fingerprint(k), fingerprint);
+            Arrays.fill(k, (byte) 0);
         }
         return ok;
     }
 
     /** Every key a sibling may prove: the current one, and during a rotation the other. */
-    java.util.List<byte[]> accepted() {
-        return alsoAccepted == null
-                ? java.util.List.of(key.clone())
-                : java.util.List.of(key.clone(), alsoAccepted.clone());
+    List<byte[]> accepted() {
+        return alsoAccepted == null ? List.of(key.clone()) : List.of(key.clone(), alsoAccepted.clone());
     }
 
     @Override

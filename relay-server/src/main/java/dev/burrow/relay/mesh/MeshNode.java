@@ -3,6 +3,7 @@ package dev.burrow.relay.mesh;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import java.util.Collection;
+import java.util.List;
 
 /** What the mesh handshake and links need from their relay ({@link MeshManager}; tests use fakes). */
 interface MeshNode {
@@ -22,7 +23,7 @@ interface MeshNode {
     void routesRemoved(MeshLink link, Collection<NodeKey> keys);
 
     /** A sibling announced (or cleared) certified names of keys it announced over an outbound link; link event loop. */
-    void namesAnnounced(MeshLink link, java.util.List<MeshFrame.Named> entries);
+    void namesAnnounced(MeshLink link, List<MeshFrame.Named> entries);
 
     void circuitAccepted(MeshLink link, MeshFrame.CircuitAccepted a);
 

@@ -1,5 +1,6 @@
 package dev.burrow.relay.server;
 
+import dev.burrow.relay.server.ingress.IngressConfig;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ public record RelayConfig(
         Limits limits,
         Timeouts timeouts,
         Mesh mesh,
-        dev.burrow.relay.server.ingress.IngressConfig ingress) {
+        IngressConfig ingress) {
 
     public RelayConfig(
             InetSocketAddress listen,
@@ -70,7 +71,7 @@ public record RelayConfig(
                 limits,
                 timeouts,
                 mesh,
-                dev.burrow.relay.server.ingress.IngressConfig.disabled());
+                IngressConfig.disabled());
     }
 
     public RelayConfig {
@@ -81,7 +82,7 @@ public record RelayConfig(
         Objects.requireNonNull(auth, "auth");
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(timeouts, "timeouts");
-        ingress = ingress == null ? dev.burrow.relay.server.ingress.IngressConfig.disabled() : ingress;
+        ingress = ingress == null ? IngressConfig.disabled() : ingress;
         mesh = mesh == null ? Mesh.NONE : mesh;
     }
 
@@ -235,7 +236,7 @@ public record RelayConfig(
                 listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, m, ingress);
     }
 
-    public RelayConfig withIngress(dev.burrow.relay.server.ingress.IngressConfig i) {
+    public RelayConfig withIngress(IngressConfig i) {
         return new RelayConfig(
                 listen, adminListen, stunListen, relayId, transport, tls, auth, limits, timeouts, mesh, i);
     }

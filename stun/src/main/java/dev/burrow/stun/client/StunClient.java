@@ -22,9 +22,13 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -321,7 +325,7 @@ public final class StunClient implements AutoCloseable {
 
     /** IPv4-mapped IPv6 (::ffff:a.b.c.d, as a dual-stack socket may report) compared as plain IPv4. */
     static InetSocketAddress normalize(InetSocketAddress a) {
-        if (a != null && a.getAddress() instanceof java.net.Inet6Address v6) {
+        if (a != null && a.getAddress() instanceof Inet6Address v6) {
             byte[] b = v6.getAddress();
             boolean mapped = b[10] == (byte) 0xFF && b[11] == (byte) 0xFF;
             for (int i = 0; i < 10 && mapped; i++) {
@@ -329,9 +333,8 @@ public final class StunClient implements AutoCloseable {
             }
             if (mapped) {
                 try {
-                    return new InetSocketAddress(
-                            java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(b, 12, 16)), a.getPort());
-                } catch (java.net.UnknownHostException e) {
+                    return new InetSocketAddress(InetAddress.getByAddress(Arrays.copyOfRange(b, 12, 16)), a.getPort());
+                } catch (UnknownHostException e) {
                     return a;
                 }
             }

@@ -1,5 +1,6 @@
 package dev.burrow.stun.codec;
 
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +43,7 @@ public sealed interface StunAttribute {
 
         @Override
         default int valueLength() {
-            return address().getAddress() instanceof java.net.Inet4Address ? 8 : 20;
+            return address().getAddress() instanceof Inet4Address ? 8 : 20;
         }
     }
 

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32;
 import javax.crypto.Mac;
@@ -461,7 +462,7 @@ public final class StunCodec {
         int lengthAtIntegrity = at + 4 + macLen - start - StunMessage.HEADER_LENGTH;
         byte[] expected = hmac(algorithm, key.key(), buf, start, at - start, lengthAtIntegrity);
         byte[] received = bytes(buf, at + 4, macLen);
-        byte[] truncated = macLen == expected.length ? expected : java.util.Arrays.copyOf(expected, macLen);
+        byte[] truncated = macLen == expected.length ? expected : Arrays.copyOf(expected, macLen);
         boolean ok = MessageDigest.isEqual(truncated, received);
         return new VerifiedIntegrity(ok ? IntegrityCheck.VALID : IntegrityCheck.INVALID, algorithm);
     }

@@ -1,5 +1,7 @@
 package dev.burrow.stun.metrics;
 
+import java.util.Locale;
+
 /** Why the STUN client ignored a received packet; a bounded metric tag. */
 public enum ClientIgnoreReason {
     /** Not a STUN response at all (only counted on the client's own socket). */
@@ -14,6 +16,6 @@ public enum ClientIgnoreReason {
     BAD_INTEGRITY;
 
     public String tag() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

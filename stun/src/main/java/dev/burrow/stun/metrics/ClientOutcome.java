@@ -1,5 +1,7 @@
 package dev.burrow.stun.metrics;
 
+import java.util.Locale;
+
 /** How a client Binding transaction ended; a bounded metric tag. */
 public enum ClientOutcome {
     SUCCESS,
@@ -9,6 +11,6 @@ public enum ClientOutcome {
     FAILED;
 
     public String tag() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,6 +1,7 @@
 package dev.burrow.stun.metrics;
 
 import dev.burrow.stun.codec.StunDecodeException;
+import java.util.Locale;
 
 /** Why the STUN server dropped a datagram, frame or connection without answering; a bounded metric tag. */
 public enum DropReason {
@@ -33,7 +34,7 @@ public enum DropReason {
     INTERNAL_ERROR;
 
     public String tag() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 
     public static DropReason of(StunDecodeException.Reason reason) {

@@ -1,6 +1,7 @@
 package dev.burrow.stun.server;
 
 import dev.burrow.stun.codec.Integrity;
+import dev.burrow.stun.codec.IntegrityAlgorithm;
 import dev.burrow.stun.codec.StunAttribute;
 import dev.burrow.stun.codec.StunAttribute.ChangeRequest;
 import dev.burrow.stun.codec.StunAttribute.ErrorCode;
@@ -139,7 +140,7 @@ final class BindingResponder {
             if (key == null || key.length == 0) {
                 return error(req, ErrorCode.UNAUTHENTICATED, null, socketIndex, alloc);
             }
-            Integrity candidate = new Integrity(dev.burrow.stun.codec.IntegrityAlgorithm.HMAC_SHA1, key);
+            Integrity candidate = new Integrity(IntegrityAlgorithm.HMAC_SHA1, key);
             VerifiedIntegrity verified = StunCodec.verifyIntegrity(request, candidate);
             if (verified.check() != IntegrityCheck.VALID) {
                 return error(req, ErrorCode.UNAUTHENTICATED, null, socketIndex, alloc);

@@ -6,6 +6,7 @@ import dev.burrow.stun.metrics.StunMetrics;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -261,8 +262,7 @@ public final class StunServer implements AutoCloseable {
         return bind(b.bind(config.tcp()), "TCP", config.tcp());
     }
 
-    private static Channel bind(io.netty.channel.ChannelFuture future, String what, InetSocketAddress address)
-            throws IOException {
+    private static Channel bind(ChannelFuture future, String what, InetSocketAddress address) throws IOException {
         future.awaitUninterruptibly();
         if (!future.isSuccess()) {
             future.channel().close();

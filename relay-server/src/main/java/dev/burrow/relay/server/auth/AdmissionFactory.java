@@ -84,9 +84,7 @@ public final class AdmissionFactory {
                             .log("webhook failures ADMIT clients (auth.webhook-fail-open)");
                 }
                 yield Admissions.of(
-                        new dev.burrow.relay.server.auth.WebhookAdmission(
-                                auth.webhookUrl(), auth.webhookTimeout(), auth.webhookFailOpen()),
-                        false);
+                        new WebhookAdmission(auth.webhookUrl(), auth.webhookTimeout(), auth.webhookFailOpen()), false);
             }
         };
     }

@@ -15,13 +15,17 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -161,15 +165,13 @@ public final class WebhookAdmission implements Admission {
 
     private static String describe(Throwable t) {
         Throwable c = t;
-        while ((c instanceof java.util.concurrent.CompletionException
-                        || c instanceof java.util.concurrent.ExecutionException)
-                && c.getCause() != null) {
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
             c = c.getCause();
         }
         if (c instanceof BodyTooLargeException) {
             return "response larger than " + MAX_BODY_BYTES + " bytes";
         }
-        if (c instanceof java.net.http.HttpTimeoutException || c instanceof java.util.concurrent.TimeoutException) {
+        if (c instanceof HttpTimeoutException || c instanceof TimeoutException) {
             return "timeout";
         }
         return c.getClass().getSimpleName();

@@ -1,13 +1,16 @@
 package dev.burrow.relay.server.circuit;
 
+import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameDecoder;
@@ -15,6 +18,7 @@ import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,9 +56,8 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
      * Reads of up to 256 KiB: with auto-read off each read request reads once, so the read size is
      * what a wake-up moves. A bulk transfer fills it; an interactive one allocates small buffers.
      */
-    static final io.netty.channel.RecvByteBufAllocator CIRCUIT_READS =
-            new io.netty.channel.AdaptiveRecvByteBufAllocator(
-                    2048, 16 * 1024, dev.burrow.protocol.RelayProtocol.SPLICE_MAX_READ);
+    static final RecvByteBufAllocator CIRCUIT_READS =
+            new AdaptiveRecvByteBufAllocator(2048, 16 * 1024, RelayProtocol.SPLICE_MAX_READ);
 
     /**
      * Joins two attached circuit connections (each with a {@link CircuitAttachHandler}); any thread.
@@ -164,7 +167,7 @@ final class CircuitProxy extends ChannelInboundHandlerAdapter {
             metrics.circuitBytes(buf.readableBytes());
             peer.write(buf, peer.voidPromise());
         } else {
-            io.netty.util.ReferenceCountUtil.release(msg);
+            ReferenceCountUtil.release(msg);
         }
     }
 

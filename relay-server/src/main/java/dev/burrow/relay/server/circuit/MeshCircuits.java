@@ -8,6 +8,7 @@ import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.relay.server.forward.ClientSession;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 
 /**
  * Circuits whose other end is on a sibling relay ({@code dev.burrow.relay.mesh}). On the dialer's
@@ -44,7 +45,7 @@ public interface MeshCircuits {
     }
 
     /** A pipeline handler holding bytes that arrived behind the attach, handed to the proxy on join. */
-    interface EarlyBytes extends io.netty.channel.ChannelHandler {
+    interface EarlyBytes extends ChannelHandler {
         /** Ownership moves to the caller; null when none. Event loop only. */
         ByteBuf takeEarlyBytes();
     }

@@ -2,6 +2,9 @@ package dev.burrow.relay.server.ingress;
 
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -154,7 +157,7 @@ public record IngressConfig(
 
     /** Parses {@code FIRST-LAST}, a single port, {@code 0} (any free port) or {@code none} (static ports only) into {first, last}. */
     public static int[] parseRange(String text) {
-        String t = text.strip().toLowerCase(java.util.Locale.ROOT);
+        String t = text.strip().toLowerCase(Locale.ROOT);
         if (t.equals("none") || t.equals("off") || t.equals("false")) {
             return new int[] {-1, -1};
         }
@@ -175,8 +178,8 @@ public record IngressConfig(
     }
 
     /** Parses {@code <nodeId>/<service>=<port>} entries of {@code ingress.static-ports}. */
-    public static Map<String, Integer> parseStaticPorts(java.util.List<String> entries) {
-        Map<String, Integer> out = new java.util.LinkedHashMap<>();
+    public static Map<String, Integer> parseStaticPorts(List<String> entries) {
+        Map<String, Integer> out = new LinkedHashMap<>();
         for (String e : entries) {
             int eq = e.lastIndexOf('=');
             int slash = e.indexOf('/');

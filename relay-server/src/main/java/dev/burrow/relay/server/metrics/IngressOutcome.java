@@ -1,5 +1,7 @@
 package dev.burrow.relay.server.metrics;
 
+import java.util.Locale;
+
 /** What became of one public-ingress connection, or of one PUBLISH request: a fixed set of tag values. */
 public enum IngressOutcome {
     /** A public connection was joined to the listener's circuit. */
@@ -36,6 +38,6 @@ public enum IngressOutcome {
     UNPUBLISHED;
 
     public String tag() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,5 +1,6 @@
 package dev.burrow.relay.server.metrics;
 
+import java.util.Locale;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -64,7 +65,7 @@ public interface RelayMetrics {
         INTERNAL;
 
         public String tag() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -84,7 +85,7 @@ public interface RelayMetrics {
         PING;
 
         public String tag() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -103,7 +104,7 @@ public interface RelayMetrics {
         EVICTED;
 
         public String tag() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -152,7 +153,7 @@ public interface RelayMetrics {
         NAMES_REFUSED;
 
         public String tag() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -162,7 +163,7 @@ public interface RelayMetrics {
         NOT_FOUND;
 
         public String tag() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -23,6 +23,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -119,7 +120,7 @@ public final class ControlConnectionHandler extends ChannelInboundHandlerAdapter
 
     /** Answers from the registry's index of CA-verified names; the read rate limit already charged the frame. */
     private void lookupName(ClientFrame.LookupName l) {
-        java.util.List<NodeKey> keys = rc.registry().lookupName(l.name());
+        List<NodeKey> keys = rc.registry().lookupName(l.name());
         rc.metrics().nameLookup(keys.isEmpty() ? NameLookupOutcome.NOT_FOUND : NameLookupOutcome.FOUND);
         session.enqueueControl(new RelayFrame.NameResult(l.requestId(), keys));
     }

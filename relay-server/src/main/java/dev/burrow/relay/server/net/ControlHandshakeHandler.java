@@ -4,6 +4,7 @@ import dev.burrow.identity.RelayAuthProof;
 import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.FramePolicy;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.RelayFrame;
@@ -141,7 +142,7 @@ public final class ControlHandshakeHandler extends ChannelInboundHandlerAdapter 
         }
         ctx.writeAndFlush(new RelayFrame.ServerAccept(
                 rc.config().timeouts().keepalive().toMillis(),
-                dev.burrow.protocol.frame.FrameLimits.MAX_DATAGRAM_PAYLOAD,
+                FrameLimits.MAX_DATAGRAM_PAYLOAD,
                 observed(remote),
                 rc.advertisedStunPort()));
         HandshakeDeadline.established(ctx.channel());

@@ -6,6 +6,7 @@ import dev.burrow.protocol.frame.RelayFrame;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.DecoderException;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /** Sending DENY and closing, and recognising protocol violations. */
 public final class Denials {
@@ -22,7 +23,7 @@ public final class Denials {
         ch.writeAndFlush(new RelayFrame.Deny(reason, message == null ? reason.description() : message))
                 .addListener(f -> {
                     if (!f.isSuccess()) {
-                        org.slf4j.LoggerFactory.getLogger(Denials.class)
+                        LoggerFactory.getLogger(Denials.class)
                                 .atDebug()
                                 .addKeyValue("event", "deny_write_failed")
                                 .addKeyValue("error", String.valueOf(f.cause()))

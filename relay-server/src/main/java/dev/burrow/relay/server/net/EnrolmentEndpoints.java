@@ -1,6 +1,7 @@
 package dev.burrow.relay.server.net;
 
 import dev.burrow.identity.enrol.EnrolmentException;
+import dev.burrow.identity.enrol.EnrolmentMessages;
 import dev.burrow.identity.enrol.EnrolmentService;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -52,9 +53,7 @@ public final class EnrolmentEndpoints {
                                         .log("enrol refused");
                                 return new EnrolmentEndpoint.Response(
                                         e.httpStatus(),
-                                        new String(
-                                                dev.burrow.identity.enrol.EnrolmentMessages.encodeError(e),
-                                                StandardCharsets.UTF_8));
+                                        new String(EnrolmentMessages.encodeError(e), StandardCharsets.UTF_8));
                             }
                         },
                         pool);

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * First handler of every accepted connection: closes it unless it becomes established (authenticated
@@ -17,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * the deadline is cancelled and the handler stays as a no-op pass-through.
  */
 public final class HandshakeDeadline extends ChannelInboundHandlerAdapter {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HandshakeDeadline.class);
+    private static final Logger log = LoggerFactory.getLogger(HandshakeDeadline.class);
     public static final String NAME = "handshake-deadline";
 
     private final Duration timeout;

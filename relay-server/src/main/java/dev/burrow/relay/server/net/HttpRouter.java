@@ -4,13 +4,16 @@ import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.FramePolicy;
 import dev.burrow.protocol.frame.RelayFrameDecoder;
 import dev.burrow.protocol.frame.RelayFrameEncoder;
+import dev.burrow.relay.mesh.MeshProtocol;
 import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.circuit.CircuitAttachHandler;
+import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.HandshakeOutcome;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,6 +21,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -139,7 +143,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (dev.burrow.relay.mesh.MeshProtocol.PATH.equals(path)) {
+        if (MeshProtocol.PATH.equals(path)) {
             mesh(ctx, req);
             return;
         }
@@ -181,21 +185,20 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
     /** A sibling relay's mesh connection: raw Upgrade only; authenticated by the mesh handshake that follows. */
     private void mesh(ChannelHandlerContext ctx, HttpRequest req) {
         String upgrade = req.headers().get(HttpHeaderNames.UPGRADE, "").trim().toLowerCase(Locale.ROOT);
-        if (!HttpMethod.GET.equals(req.method()) || !upgrade.equals(dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN)) {
+        if (!HttpMethod.GET.equals(req.method()) || !upgrade.equals(MeshProtocol.UPGRADE_TOKEN)) {
             respond(
                     ctx,
                     HttpResponseStatus.BAD_REQUEST,
-                    "mesh connections use GET with Upgrade: " + dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN
-                            + "\n");
+                    "mesh connections use GET with Upgrade: " + MeshProtocol.UPGRADE_TOKEN + "\n");
             return;
         }
         if (!rc.meshEndpoint().enabled()) {
-            rc.metrics().meshEvent(dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent.DISABLED);
+            rc.metrics().meshEvent(RelayMetrics.MeshEvent.DISABLED);
             respond(ctx, HttpResponseStatus.NOT_FOUND, "meshing is not enabled on this relay\n");
             return;
         }
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS);
-        r.headers().set(HttpHeaderNames.UPGRADE, dev.burrow.relay.mesh.MeshProtocol.UPGRADE_TOKEN);
+        r.headers().set(HttpHeaderNames.UPGRADE, MeshProtocol.UPGRADE_TOKEN);
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         state = State.SWITCHED;
         ctx.writeAndFlush(r);
@@ -239,9 +242,9 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
                 req.uri(),
                 Unpooled.EMPTY_BUFFER,
                 req.headers(),
-                io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+                EmptyHttpHeaders.INSTANCE);
         String name = ctx.name();
-        io.netty.channel.ChannelFuture handshake;
+        ChannelFuture handshake;
         try {
             handshake = hs.handshake(ctx.channel(), full);
         } catch (RuntimeException e) { // e.g. WebSocketServerHandshakeException: no "Connection: Upgrade"
