@@ -13,7 +13,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * Ed25519 helpers: raw 32-byte keys to and from JDK keys, point validation and signature checks
  * that never throw on hostile input.
  *
- * <p>Validation is the first thing done with a key that came from the network (C5): the length is
+ * <p>Validation is the first thing done with a key that came from the network (bad keys): the length is
  * checked, then {@link Ed25519#validatePublicKeyFull} rejects non-canonical encodings, points not
  * on the curve, small-order points (including the all-zero and identity encodings) and points
  * outside the prime-order subgroup. Only then is a signature verified.

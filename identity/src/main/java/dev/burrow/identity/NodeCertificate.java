@@ -192,7 +192,7 @@ public final class NodeCertificate {
         if (raw == null) {
             throw new ProfileException("subject key is not an Ed25519 key", true);
         }
-        // Validate the point before anything else is done with the key (C5).
+        // Validate the point before anything else is done with the key (bad keys).
         if (!Ed25519Keys.isValidPublicKey(raw)) {
             throw new ProfileException("subject key is not a valid Ed25519 point", true);
         }

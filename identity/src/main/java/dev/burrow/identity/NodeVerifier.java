@@ -31,7 +31,7 @@ import org.bouncycastle.cert.X509CertificateHolder;
  * </ul>
  *
  * <p>Checks, cheapest first, so hostile input costs no signature work: chain shape, profile and key
- * validity (length, point validation: C5), expected key, validity period against the injected clock,
+ * validity (length, point validation: bad keys), expected key, validity period against the injected clock,
  * node revocation, then the issuer signature, then serial revocation. Only the leaf is looked at;
  * extra certificates a peer sends are ignored because issuers come from configuration only.
  */

@@ -6,7 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 
 /**
- * The relay authentication proof (C3, C4): inside TLS, the relay sends a fresh random
+ * The relay authentication proof (auth replay, chosen challenges): inside TLS, the relay sends a fresh random
  * {@value #CHALLENGE_LENGTH}-byte challenge per connection; the client proves it holds the key it
  * claims by signing a digest derived from the challenge, never the raw challenge:
  *

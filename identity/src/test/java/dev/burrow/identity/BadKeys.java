@@ -3,7 +3,7 @@ package dev.burrow.identity;
 import java.util.HexFormat;
 import java.util.List;
 
-/** Ed25519 public key encodings that must be refused (C5). */
+/** Ed25519 public key encodings that must be refused (bad keys). */
 final class BadKeys {
     private BadKeys() {}
 

@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** JSON encoding of enrolment messages, with size and nesting limits checked before parsing (C2). */
+/** JSON encoding of enrolment messages, with size and nesting limits checked before parsing (oversized pre-auth input). */
 public final class EnrolmentMessages {
     /** Largest request body: a token, a node ID, a signature and a name fit in well under 1 KiB. */
     public static final int MAX_REQUEST_BYTES = 8 * 1024;

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * <p>Every change is one transaction: take the {@link LockedFile} lock on {@value #LOCK_FILE}
  * (threads and other processes), read, change, write a temporary file and rename it over the old
  * one. {@link #consume} checks and consumes in the same transaction, so
- * a one-time token used by two callers at once succeeds exactly once (C9).
+ * a one-time token used by two callers at once succeeds exactly once (concurrent use of one-time tokens).
  */
 public final class JoinTokenStore {
     private static final Logger log = LoggerFactory.getLogger(JoinTokenStore.class);

@@ -140,7 +140,8 @@ class JoinTokenStoreTest {
 
     @Test
     void secretComparisonIsConstantTimeAndLengthSafe() throws Exception {
-        // C7: secrets differing at the first and at the last byte, and wrong lengths, are refused the
+        // timing of secret comparisons: secrets differing at the first and at the last byte, and wrong lengths, are
+        // refused the
         // same way and without any exception other than the typed one.
         JoinTokenStore store = JoinTokenStore.open(tmp, Clock.systemUTC());
         JoinToken t = store.create(Set.of(), 5, Duration.ofHours(1), null).token();

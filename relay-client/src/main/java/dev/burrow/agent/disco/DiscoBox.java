@@ -23,11 +23,11 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Sending: one session per peer (a fresh 16-byte session ID: start time in ms, strictly
  * increasing in this process, and 8 random bytes), a counter from 0 as the ChaCha20-Poly1305 nonce
  * ({@code 0x00000000 || counter u64}); a new session replaces it before
- * {@link DiscoLimits#REKEY_AFTER_MESSAGES}, so a nonce never repeats under a key (G3).
+ * {@link DiscoLimits#REKEY_AFTER_MESSAGES}, so a nonce never repeats under a key (nonce reuse and replay).
  *
  * <p>Receiving, in this order (cheapest first; nothing is answered and no state changes on any
- * failure, G1): framing and limits; the sender is valid, not us, and accepted by the caller's
- * predicate (known peers); a session older than the sender's current one is dropped (G4: a
+ * failure, unknown or malformed disco messages): framing and limits; the sender is valid, not us, and accepted by the caller's
+ * predicate (known peers); a session older than the sender's current one is dropped (handshake replay: a
  * replayed old session cannot come back); the counter passes the replay window; the box opens;
  * only then does the window (or the sender's current session) move.
  *

@@ -8,7 +8,7 @@ public final class DiscoLimits {
     public static final byte[] MAGIC = {(byte) 0x8B, 'd', 's', 'c'};
     /** Disco packet format version. */
     public static final int VERSION = 1;
-    /** Session ID: u64 start time in milliseconds (orders sessions, G4) and 8 random bytes. */
+    /** Session ID: u64 start time in milliseconds (orders sessions, handshake replay) and 8 random bytes. */
     public static final int SESSION_LENGTH = 16;
     /** magic[4] version[1] sender key[32] session[16] counter[8]. */
     public static final int HEADER_LENGTH = 4 + 1 + 32 + SESSION_LENGTH + 8;
@@ -28,6 +28,6 @@ public final class DiscoLimits {
     public static final int MIN_PACKET = HEADER_LENGTH + 1 + TAG_LENGTH;
     /** Received-counter window per session (RFC 6479 style); out-of-order disco traffic is a handful of packets, so 1024 is ample. */
     public static final int REPLAY_WINDOW = 1024;
-    /** A sending session is replaced (new session ID, new key) before its counter reaches this; it never wraps (G3). */
+    /** A sending session is replaced (new session ID, new key) before its counter reaches this; it never wraps (nonce reuse and replay). */
     public static final long REKEY_AFTER_MESSAGES = 1L << 48;
 }

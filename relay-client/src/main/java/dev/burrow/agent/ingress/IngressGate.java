@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * <p>On the circuit, in this order: the relay's PROXY v2 header (within {@link #HEADER_TIMEOUT});
  * the service is still public; the client address is inside the service's {@code allow-sources}
  * (the relay checked it already: this is defence in depth); the public-connection cap; the
- * {@link TargetPolicy} (configured host and port only, F1); the target connection. When the service
+ * {@link TargetPolicy} (configured host and port only, disguised local targets); the target connection. When the service
  * has {@code proxy-protocol: v2}, the target first gets a PROXY v2 header with the real client address,
  * otherwise just the bytes. Any refusal closes the circuit (the relay then closes the client), is
  * counted and shown in {@code burrow status}.

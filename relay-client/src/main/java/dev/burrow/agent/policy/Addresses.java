@@ -9,7 +9,7 @@ import java.net.UnknownHostException;
  * Canonical forms of IP addresses for policy decisions: every IPv6 form that embeds an IPv4
  * address is turned into that IPv4 address before anything is compared, so
  * {@code ::ffff:127.0.0.1}, {@code ::7f00:1}, {@code 64:ff9b::7f00:1} and {@code 2002:7f00:1::}
- * all read as {@code 127.0.0.1} (adversarial case F1).
+ * all read as {@code 127.0.0.1} (attack: disguised local targets).
  */
 public final class Addresses {
     private Addresses() {}

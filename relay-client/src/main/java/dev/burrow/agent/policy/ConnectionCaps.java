@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Connection caps of one service: at most {@code perService} streams at once, and at most
- * {@code perPeer} from any one peer (adversarial case D6: one peer must not take them all). A
+ * {@code perPeer} from any one peer (attack: stream floods from one peer: one peer must not take them all). A
  * permit is taken before any buffer or local socket is spent on the stream and given back exactly
  * once when the stream ends. Limits can be changed live (configuration reload); streams already
  * admitted keep running.

@@ -5,7 +5,7 @@ import dev.burrow.protocol.HostPort;
 /**
  * A configured local target: host (an IP literal or a name) and port. Parsed from {@code host:port},
  * {@code [v6]:port} or a bare port (meaning {@code 127.0.0.1:port}). Ports outside 1-65535 are
- * rejected here, at parse time (adversarial case F5).
+ * rejected here, at parse time (attack: malformed open requests).
  */
 public record TargetSpec(String host, int port) {
     public static final int MIN_PORT = 1;

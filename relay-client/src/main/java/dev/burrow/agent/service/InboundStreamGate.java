@@ -56,18 +56,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one chokepoint for inbound streams, whatever path brought them (relay circuit now, direct
- * path later; adversarial case F2). For each stream, in this order:
+ * path later; attack: one target over every path). For each stream, in this order:
  *
  * <ol>
  *   <li>TLS 1.3 with the node certificates; the peer's certificate is verified by
  *       {@link NodeVerifier} and must be for exactly the node the path claims opened the stream
- *       (F3: the route metadata and the authenticated identity must agree);</li>
+ *       (identity spoofing in routing metadata: the route metadata and the authenticated identity must agree);</li>
  *   <li>the OPEN preamble, inside TLS: a version we speak, and the service the path announced;</li>
  *   <li>the service's allow rules, on the TLS-verified identity only (names and tags only from
  *       CA-issued certificates);</li>
  *   <li>the service's connection caps (per service and per peer), taken before any local socket;</li>
  *   <li>{@link TargetPolicy}: only the configured (host, port), checked on the resolved address that
- *       is then connected to (F1);</li>
+ *       is then connected to (disguised local targets);</li>
  *   <li>the caller is recorded for whois ({@link WhoisTable}, keyed by the target connection's local
  *       end) and, when the service opted in, told to the target in a PROXY v2 header
  *       ({@link ProxyHeaders}) before any byte of the peer;</li>
@@ -75,7 +75,7 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>Any refusal answers STATUS with a reason code and closes only that stream; nothing escapes
- * the pipeline (F5).
+ * the pipeline (malformed open requests).
  *
  * <p>Steps 4 to 7 are the {@link StreamAdmission} both gates share; its comment says how this gate
  * differs from the public-ingress one.
@@ -333,7 +333,8 @@ public final class InboundStreamGate {
                 try {
                     peer = NodeTls.verifiedPeer(ssl, verifier, stream.claimedPeer());
                 } catch (Exception e) {
-                    // F3: the certificate is not for the node the path named, or does not verify.
+                    // identity spoofing in routing metadata: the certificate is not for the node the path named, or
+                    // does not verify.
                     answer(ctx, StreamStatusCode.NOT_ALLOWED, "peer identity does not verify: " + e.getMessage());
                 }
                 return;

@@ -21,7 +21,7 @@ import java.time.Instant;
 
 /**
  * The one admission path both agent gates end in, once they know who is calling and which service:
- * the connection cap, the {@link TargetPolicy} (configured host and port only, F1), the target
+ * the connection cap, the {@link TargetPolicy} (configured host and port only, disguised local targets), the target
  * connection ({@link TargetConnector}), what the target gets before the caller's bytes, the splice
  * and its entry in {@link ActiveStreams}. Every step runs on the stream's event loop.
  *

@@ -174,7 +174,7 @@ class DirectManagerLoopbackTest {
         s2.close();
     }
 
-    /** G1: a well-formed ping from a key nobody knows, sent straight to the socket, gets no answer. */
+    /** unknown or malformed disco messages: a well-formed ping from a key nobody knows, sent straight to the socket, gets no answer. */
     @Test
     void strangersGetNoAnswer() throws Exception {
         startBoth();

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** G1, G3, G4 for the disco box. */
+/** unknown or malformed disco messages, nonce reuse and replay, handshake replay for the disco box. */
 class DiscoBoxTest {
     private static final UnpooledByteBufAllocator ALLOC = new UnpooledByteBufAllocator(false);
     private final NodeIdentity a = NodeIdentity.ephemeral("a");
@@ -59,7 +59,7 @@ class DiscoBoxTest {
         assertThat(pong).isLessThanOrEqualTo(3 * ping);
     }
 
-    /** G1: an unknown sender is dropped before any crypto, and so is our own key. */
+    /** unknown or malformed disco messages: an unknown sender is dropped before any crypto, and so is our own key. */
     @Test
     void unknownSenderIsDropped() {
         DiscoBox boxM = new DiscoBox(mallory, k -> true);
@@ -70,7 +70,7 @@ class DiscoBoxTest {
                 .isEqualTo(DiscoDropReason.UNKNOWN_SENDER);
     }
 
-    /** G1: a box sealed by another key while claiming to be a, a flipped byte anywhere, a box for someone else. */
+    /** unknown or malformed disco messages: a box sealed by another key while claiming to be a, a flipped byte anywhere, a box for someone else. */
     @Test
     void undecryptableIsDropped() {
         byte[] good = bytes(boxA.seal(b.nodeKey(), ping(), ALLOC));
@@ -94,7 +94,7 @@ class DiscoBoxTest {
         assertThat(open(boxB, good).opened()).isNotNull();
     }
 
-    /** G3: replay rejected; out of order within the window accepted once; too old rejected. */
+    /** nonce reuse and replay: replay rejected; out of order within the window accepted once; too old rejected. */
     @Test
     void replayProtection() {
         byte[] first = bytes(boxA.seal(b.nodeKey(), ping(), ALLOC));
@@ -112,7 +112,7 @@ class DiscoBoxTest {
         assertThat(open(boxB, old).dropped()).isEqualTo(DiscoDropReason.REPLAYED);
     }
 
-    /** G3: counter nonces never repeat over 2^20 packets. */
+    /** nonce reuse and replay: counter nonces never repeat over 2^20 packets. */
     @Test
     void noNonceRepeats() throws Exception {
         Set<Long> counters = new HashSet<>();
@@ -129,7 +129,7 @@ class DiscoBoxTest {
         }
     }
 
-    /** G3: the session is replaced before its counter reaches the limit; it never wraps. */
+    /** nonce reuse and replay: the session is replaced before its counter reaches the limit; it never wraps. */
     @Test
     void rekeysBeforeTheCounterLimit() throws Exception {
         boxA.sendCounterForTest(b.nodeKey(), DiscoLimits.REKEY_AFTER_MESSAGES - 1);
@@ -146,7 +146,7 @@ class DiscoBoxTest {
     }
 
     /**
-     * G4: a restarted sender (new session) is accepted once a packet of it authenticates; a replayed
+     * handshake replay: a restarted sender (new session) is accepted once a packet of it authenticates; a replayed
      * packet of the older session is then ignored, and so is a forged newer session.
      */
     @Test

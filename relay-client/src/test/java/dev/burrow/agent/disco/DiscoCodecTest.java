@@ -93,7 +93,7 @@ class DiscoCodecTest {
         }
     }
 
-    /** G1: endpoint lists that are empty or not a multiple of 18, too many endpoints, port 0. */
+    /** unknown or malformed disco messages: endpoint lists that are empty or not a multiple of 18, too many endpoints, port 0. */
     @Test
     void badCallMeMaybeIsRefused() {
         assertThatThrownBy(() -> DiscoCodec.decodeMessage(new byte[] {3})).isInstanceOf(DiscoDecodeException.class);

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Adversarial case D6: one peer cannot take every slot; slots come back exactly once. */
+/** Attack, stream floods from one peer: one peer cannot take every slot; slots come back exactly once. */
 class ConnectionCapsTest {
     static final NodeKey A = TestIdentities.randomNodeKey();
     static final NodeKey B = TestIdentities.randomNodeKey();

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Adversarial case F1: only the exact configured target, whatever form the address takes. */
+/** Attack, disguised local targets: only the exact configured target, whatever form the address takes. */
 class TargetPolicyTest {
     static final TargetPolicy LOOPBACK_8080 = TargetPolicy.of(TargetSpec.parse("127.0.0.1:8080"));
 

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Adversarial case F5: ports outside 1-65535 never get past parsing. */
+/** Attack, malformed open requests: ports outside 1-65535 never get past parsing. */
 class TargetSpecTest {
 
     @Test

@@ -87,7 +87,7 @@ class ControlHandlerTest {
         assertThat(auth.certificateChain()).hasSize(identity.certificateChain().size());
         assertThat(RelayAuthProof.verify(identity.nodeKey(), challenge, auth.signature()))
                 .isTrue();
-        // Not a signature over the raw challenge (C4).
+        // Not a signature over the raw challenge (chosen challenges).
         assertThat(RelayAuthProof.verify(identity.nodeKey(), RelayAuthProof.newChallenge(), auth.signature()))
                 .isFalse();
     }

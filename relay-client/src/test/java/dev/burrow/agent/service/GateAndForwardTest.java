@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The gate and the forward side over a loopback test path, with real TLS between two node
- * identities and a real local target: every refusal reason, F3, caps, half-close and resets.
+ * identities and a real local target: every refusal reason, identity spoofing in routing metadata, caps, half-close and resets.
  */
 class GateAndForwardTest {
     @TempDir
@@ -373,7 +373,8 @@ class GateAndForwardTest {
 
     @Test
     void pathClaimingAnotherIdentityIsRefused() throws Exception {
-        // F3: the path says the stream comes from an allowed node, TLS proves it is bob.
+        // identity spoofing in routing metadata: the path says the stream comes from an allowed node, TLS proves it is
+        // bob.
         NodeIdentity allowed = ids.selfSignedNode("trusted");
         expose("web", List.of("node:" + allowed.nodeKey().nodeId()), 10, 10);
         path.claim(allowed.nodeKey());

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * F1/F2/F5 and D6 on real sockets, end-to-end TLS between two node identities over a loopback path
+ * disguised local targets/one target over every path/malformed open requests and stream floods from one peer on real sockets, end-to-end TLS between two node identities over a loopback path
  * into the inbound gate: an authenticated, allowed peer asks the exposing agent for targets it was
  * not given (addresses and names of loopback, any-address, link-local and cloud metadata spelled as
  * service names) and floods it with streams. The only target the agent ever connects to is the
@@ -185,7 +185,8 @@ class HostileStreamRequestTest {
         assertThat(targetConnections.get())
                 .as("the agent connected only to its configured target")
                 .isEqualTo(before);
-        // the path announces one service and TLS carries another (F2/F3 on the same chokepoint)
+        // the path announces one service and TLS carries another (one target over every path/identity spoofing in
+        // routing metadata on the same chokepoint)
         path.announce(s -> "web");
         assertThat(roundTrip(forward("169.254.169.254"), "x")).isIn("", "<reset>");
         await().atMost(Duration.ofSeconds(10)).until(() -> refused("bad_request") >= 1);

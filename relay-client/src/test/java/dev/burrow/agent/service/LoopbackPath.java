@@ -52,7 +52,7 @@ final class LoopbackPath implements PeerPath {
         dialerKey = k;
     }
 
-    /** Makes the path lie about who opened the stream (F3). */
+    /** Makes the path lie about who opened the stream (identity spoofing in routing metadata). */
     void claim(NodeKey k) {
         claimedOverride = k;
     }

@@ -11,7 +11,7 @@ import java.util.Locale;
  * A source address prefix (CIDR) of a public-ingress allow list: {@code 203.0.113.0/24},
  * {@code 2001:db8::/32}, {@code 0.0.0.0/0}. Host bits are cleared on construction, so two prefixes
  * naming the same network are equal. IPv4-mapped IPv6 client addresses ({@code ::ffff:a.b.c.d}) are
- * matched as the IPv4 address they carry (F1: no disguise gets around a v4 rule).
+ * matched as the IPv4 address they carry (disguised local targets: no disguise gets around a v4 rule).
  *
  * <p>Wire form (in PUBLISH): {@code u8 prefixLength | u8 addressLength (4 or 16) | address}.
  */

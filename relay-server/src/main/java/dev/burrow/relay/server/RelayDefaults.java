@@ -81,7 +81,7 @@ public final class RelayDefaults {
     public static final long CLIENT_BURST_BYTES = 1024 * 1024;
     /** Smallest accepted burst: one full datagram frame with its header and key. */
     public static final long MIN_CLIENT_BURST_BYTES = 65_536 + 32 + 5;
-    /** Circuits a client may have offered or attaching at once (D6; libp2p allows 16 per peer). */
+    /** Circuits a client may have offered or attaching at once (stream floods from one peer; libp2p allows 16 per peer). */
     public static final int PENDING_CIRCUITS_PER_CLIENT = 64;
     /** Circuits a client may have copying bytes at once (as either end). */
     public static final int ACTIVE_CIRCUITS_PER_CLIENT = 1024;

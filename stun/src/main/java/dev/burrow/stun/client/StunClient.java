@@ -256,7 +256,7 @@ public final class StunClient implements AutoCloseable {
         }
         Transaction tx = pending.get(TransactionId.read(content, start + 8));
         if (tx == null) {
-            // Unknown, duplicate or late (A8): not ours to use.
+            // Unknown, duplicate or late (unsolicited STUN responses): not ours to use.
             metrics.clientIgnored(ClientIgnoreReason.UNKNOWN_TRANSACTION);
             return false;
         }

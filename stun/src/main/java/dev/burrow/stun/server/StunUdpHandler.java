@@ -22,7 +22,7 @@ final class StunUdpHandler extends ChannelInboundHandlerAdapter {
     /**
      * Receive buffer per datagram. Real Binding requests are well under 576 bytes (RFC 8489 §6.1);
      * a datagram that fills this buffer may have been cut short by the kernel, so it is dropped
-     * unparsed (adversarial case A1).
+     * unparsed (attack: malformed STUN datagrams).
      */
     static final int READ_BUFFER_BYTES = 2048;
 

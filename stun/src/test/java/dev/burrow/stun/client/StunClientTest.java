@@ -38,7 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The client on real loopback sockets: against our server and against scripted fake servers (A2, A8). */
+/** The client on real loopback sockets: against our server and against scripted fake servers (malformed mapped addresses, unsolicited STUN responses). */
 class StunClientTest {
     static final RetransmissionPolicy FAST =
             new RetransmissionPolicy(Duration.ofMillis(20), 7, 16, Duration.ofSeconds(5));
@@ -271,7 +271,8 @@ class StunClientTest {
 
     @Test
     void ignoresUnknownDuplicateAndWrongSourceResponses() throws Exception {
-        // A8: the fake first answers with a random ID, then from another socket, then correctly twice.
+        // unsolicited STUN responses: the fake first answers with a random ID, then from another socket, then correctly
+        // twice.
         try (FakeServer fake = new FakeServer((f, p) -> {
                     if (f.requests > 1) {
                         return;
@@ -299,7 +300,8 @@ class StunClientTest {
 
     @Test
     void malformedXorMappedAddressIsIgnoredWithoutException() throws Exception {
-        // A2: family 2 with an IPv4-sized value, unknown family 3, value under 4 bytes; then a good answer.
+        // malformed mapped addresses: family 2 with an IPv4-sized value, unknown family 3, value under 4 bytes; then a
+        // good answer.
         try (FakeServer fake = new FakeServer((f, p) -> {
                     if (f.requests > 1) {
                         return;

@@ -207,7 +207,8 @@ class StunCodecTest {
         }
     }
 
-    // ------------------------------------------------------------ A5 / A6: fingerprint and integrity abuse
+    // ------------------------------------------------------------ fingerprint abuse / integrity abuse: fingerprint and
+    // integrity abuse
 
     @Test
     void rejectsWrongOrMisplacedFingerprint() {
@@ -258,7 +259,8 @@ class StunCodecTest {
         assertThat(StunCodec.verifyIntegrity(buf, KEY).check()).isEqualTo(IntegrityCheck.VALID);
     }
 
-    // ------------------------------------------------------------ A1 / A2: malformed input
+    // ------------------------------------------------------------ malformed STUN datagrams / malformed mapped
+    // addresses: malformed input
 
     @Test
     void rejectsMalformedHeaders() {
@@ -287,7 +289,7 @@ class StunCodecTest {
 
     @Test
     void rejectsBadAddressAttributes() {
-        // family 2 with an IPv4-sized value, unknown family 3, value under 4 bytes (A2)
+        // family 2 with an IPv4-sized value, unknown family 3, value under 4 bytes (malformed mapped addresses)
         int[][] cases = {{0x02, 8}, {0x03, 8}, {0x01, 20}, {0x01, 0}, {0x01, 2}};
         for (int type : new int[] {
             StunAttributeType.XOR_MAPPED_ADDRESS,
@@ -351,7 +353,7 @@ class StunCodecTest {
 
     @Test
     void encodeIntoDirtyPooledBufferLeavesNoStaleBytes() throws Exception {
-        // A7 at the codec level: padding is written, never skipped.
+        // pooled-buffer reuse at the codec level: padding is written, never skipped.
         ByteBuf dirty = PooledByteBufAllocator.DEFAULT.directBuffer(256);
         try {
             dirty.writeBytes(new byte[256].length == 256 ? filled(256, (byte) 0xAB) : null);

@@ -8,7 +8,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 
 /**
- * Jazzer fuzz test of the decoder (adversarial case A1). Without JAZZER_FUZZ it replays the seeds
+ * Jazzer fuzz test of the decoder (attack: malformed STUN datagrams). Without JAZZER_FUZZ it replays the seeds
  * in {@code StunDecoderFuzzTestInputs/decode/} (the RFC 5769 vectors and malformed cases) as a
  * regression test; with {@code JAZZER_FUZZ=1} it fuzzes. Properties: only
  * {@link StunDecodeException} may come out, the input's indices do not move, and whatever

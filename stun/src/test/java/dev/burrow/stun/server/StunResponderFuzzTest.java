@@ -14,7 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Jazzer fuzz test of the server's request path (A1, A3) under the most permissive configuration
+ * Jazzer fuzz test of the server's request path (malformed STUN datagrams, STUN amplification) under the most permissive configuration
  * (credentials, SOFTWARE, FINGERPRINT): nothing but a reply or a counted drop comes out, never an
  * exception, and every reply stays small. Seeds are replayed in CI; {@code JAZZER_FUZZ=1} fuzzes.
  */

@@ -28,7 +28,7 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The UDP handler in an {@link EmbeddedChannel}: adversarial cases A1 and A3 to A7. */
+/** The UDP handler in an {@link EmbeddedChannel}: attack: malformed STUN datagrams and STUN amplification to pooled-buffer reuse. */
 class StunUdpHandlerTest {
     static final InetSocketAddress CLIENT = new InetSocketAddress(ip("198.51.100.20"), 40000);
     static final InetSocketAddress CLIENT6 = new InetSocketAddress(ip("2001:db8::20"), 40000);
@@ -101,7 +101,7 @@ class StunUdpHandlerTest {
         return encode(StunMessage.bindingRequest(id, new Software("tailnode")), null, true);
     }
 
-    // ------------------------------------------------------------ basic answers and A3 sizes
+    // ------------------------------------------------------------ basic answers and STUN amplification sizes
 
     @Test
     void answersBindingWithMinimalIpv4AndIpv6Responses() throws Exception {
@@ -204,7 +204,7 @@ class StunUdpHandlerTest {
         assertThat(metrics.droppedCount(DropReason.NOT_A_REQUEST)).isEqualTo(3);
     }
 
-    // ------------------------------------------------------------ A1: malformed datagrams
+    // ------------------------------------------------------------ malformed STUN datagrams: malformed datagrams
 
     @Test
     void malformedDatagramsAreDroppedCountedAndServingContinues() {
@@ -285,7 +285,7 @@ class StunUdpHandlerTest {
         assertThat(exchange(valid, CLIENT)).hasSize(32);
     }
 
-    // ------------------------------------------------------------ A4: spoofed sources
+    // ------------------------------------------------------------ spoofed-source floods: spoofed sources
 
     @Test
     void spoofedSourceFloodCreatesNoPerSourceStateBeyondTheBoundedLimiter() throws Exception {
@@ -326,7 +326,7 @@ class StunUdpHandlerTest {
                 .isNotNull();
     }
 
-    // ------------------------------------------------------------ A5: fingerprint required
+    // ------------------------------------------------------------ fingerprint abuse: fingerprint required
 
     @Test
     void fingerprintRequiredDropsRequestsWithoutOne() {
@@ -341,7 +341,7 @@ class StunUdpHandlerTest {
         assertThat(exchange(tailscaleRequest(TransactionId.random()), CLIENT)).hasSize(32);
     }
 
-    // ------------------------------------------------------------ A6: short-term credentials
+    // ------------------------------------------------------------ integrity abuse: short-term credentials
 
     private static final String PASSWORD = "correct horse battery staple";
 
@@ -402,7 +402,7 @@ class StunUdpHandlerTest {
         assertThat(m.attribute(Username.class)).isEmpty();
     }
 
-    // ------------------------------------------------------------ A7: pooled buffer reuse
+    // ------------------------------------------------------------ pooled-buffer reuse: pooled buffer reuse
 
     @Test
     void responsesCarryNoBytesFromEarlierPackets() throws Exception {

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Builds the verifier and admission policy from {@link RelayConfig.Auth}. Every configured source is
  * read at startup: a source that is set but missing, unreadable, malformed or empty stops the relay
- * with a message naming it (C8), whichever way (file, env, flag) it was configured.
+ * with a message naming it (auth on every configuration path), whichever way (file, env, flag) it was configured.
  */
 public final class AdmissionFactory {
     private static final Logger log = LoggerFactory.getLogger(AdmissionFactory.class);

@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
  * Admits the node IDs on a list. The list comes from any of a flag (repeatable or comma
  * separated), an environment variable (comma or white space separated) and a file (one node ID a
  * line, {@code #} comments; e.g. a Kubernetes Secret mount). A source that is set but unreadable,
- * empty or holds a malformed node ID fails start-up with a clear error (C8): a relay never runs
+ * empty or holds a malformed node ID fails start-up with a clear error (auth on every configuration path): a relay never runs
  * with an allow list it could not read.
  */
 public final class AllowListAdmission implements Admission {

@@ -20,7 +20,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Checks a CLIENT_AUTH against this connection's challenge, cheapest check first so hostile input
- * costs no curve work (C5): version, key validity (length, canonical point, not small order), the
+ * costs no curve work (bad keys): version, key validity (length, canonical point, not small order), the
  * domain-separated proof ({@link RelayAuthProof}), the certificate chain ({@link NodeVerifier} with
  * the claimed key as the expected key), then {@link ClientAdmission}.
  */

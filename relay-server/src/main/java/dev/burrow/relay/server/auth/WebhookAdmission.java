@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Asks an HTTP endpoint (C6). The relay POSTs
+ * Asks an HTTP endpoint (failing admission webhooks). The relay POSTs
  * {@code {"nodeId":"...","name":"..."|null,"tags":[...],"caIssued":true|false}} and admits only
  * on status 200 with a JSON object whose {@code allow} is {@code true}. Anything else — timeout
  * ({@value #DEFAULT_TIMEOUT_SECONDS} s), connection error, another status (redirects are not

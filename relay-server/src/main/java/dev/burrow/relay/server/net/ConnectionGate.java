@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
- * Admits new TCP connections before any TLS work (D3), in three steps, all per source as
+ * Admits new TCP connections before any TLS work (connection storms), in three steps, all per source as
  * {@link dev.burrow.stun.limit.SourceKey} keys it (IPv4 address, IPv6 /64, never the port; the same
  * keying as public ingress and STUN): a token bucket on new connections (bounded table, so a
  * spoofed-source storm cannot grow the heap); a cap on the handshakes one source has in flight, so

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * pending), hands circuit frames to the circuit manager, sends keepalives, closes when idle, and
  * paces reads with the client's token bucket.
  *
- * <p><b>Rate limit (D2).</b> Every frame read costs its size in tokens (clamped to the burst). When
+ * <p><b>Rate limit (rate abuse).</b> Every frame read costs its size in tokens (clamped to the burst). When
  * the bucket goes into debt, auto-read is switched off until the debt is repaid, so TCP's own flow
  * control pushes back on the sender: nothing is dropped. The first time, the client gets one
  * RATE_LIMITED notice. Limits are read from the {@link RelayContext} on every frame, so a reload

@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 /**
  * First handler of every accepted connection: closes it unless it becomes established (authenticated
  * control connection, attached circuit end, or answered HTTP request) within the handshake timeout.
- * The deadline spans TCP-silent, partial TLS ClientHello and partial HTTP request (C1); it runs on
+ * The deadline spans TCP-silent, partial TLS ClientHello and partial HTTP request (slowloris); it runs on
  * the child channel's event loop, so the accept path never waits on a handshake. Once established
  * the deadline is cancelled and the handler stays as a no-op pass-through.
  */

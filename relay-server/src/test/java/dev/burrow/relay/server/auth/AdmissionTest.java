@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** C6 (webhook fails closed) and C8 (auth configured by file, env or flag behaves the same; bad sources stop startup). */
+/** failing admission webhooks (webhook fails closed) and auth on every configuration path (auth configured by file, env or flag behaves the same; bad sources stop startup). */
 class AdmissionTest {
     private final NodeIdentity listed = NodeIdentity.ephemeral("listed");
     private final NodeIdentity stranger = NodeIdentity.ephemeral("stranger");

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** C6: the webhook is fail-closed against a real HTTP server on loopback. */
+/** failing admission webhooks: the webhook is fail-closed against a real HTTP server on loopback. */
 class WebhookAdmissionTest {
     /** Short in tests; the production default is 5 s. */
     static final Duration TIMEOUT = Duration.ofMillis(500);

@@ -16,7 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** D1 (stalled receiver isolation), D2 (read pacing), D5 (same key twice) on real sockets. */
+/** stalled receivers (stalled receiver isolation), rate abuse (read pacing), one key connected twice (same key twice) on real sockets. */
 class BackpressureTest {
     private RelayServer relay;
 

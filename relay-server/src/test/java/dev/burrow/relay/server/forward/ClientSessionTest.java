@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** The drop policy of one client's queues, deterministically (D1, D4). */
+/** The drop policy of one client's queues, deterministically (stalled receivers, unknown or gone destinations). */
 class ClientSessionTest {
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final MicrometerRelayMetrics metrics = new MicrometerRelayMetrics(meters);

@@ -37,7 +37,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.LoggerFactory;
 
-/** B1-B3 over real sockets on both transports, D3 (connection storm), keepalive and idle, and no secrets in logs. */
+/** oversized frame lengths, datagram size bounds, unknown frames and ping floods over real sockets on both transports, connection storms (connection storm), keepalive and idle, and no secrets in logs. */
 class AdversarialConnectionTest {
     private RelayServer relay;
 

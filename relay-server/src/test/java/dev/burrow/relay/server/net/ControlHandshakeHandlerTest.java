@@ -40,7 +40,7 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The handshake and the control handler on {@link EmbeddedChannel}s: B1-B3, C3-C5 and the CA part of C8. */
+/** The handshake and the control handler on {@link EmbeddedChannel}s: oversized frame lengths, datagram size bounds, unknown frames and ping floods, auth replay, chosen challenges, bad keys and the CA part of auth on every configuration path. */
 class ControlHandshakeHandlerTest {
     private final EmbeddedRelay relay = new EmbeddedRelay();
     private final NodeIdentity alice = NodeIdentity.ephemeral("alice");

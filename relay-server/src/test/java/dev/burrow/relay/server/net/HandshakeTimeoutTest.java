@@ -28,7 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** C1: slowloris connections are closed by the handshake deadline while a legitimate client connects normally. */
+/** slowloris: slowloris connections are closed by the handshake deadline while a legitimate client connects normally. */
 class HandshakeTimeoutTest {
     private RelayServer relay;
 

@@ -51,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Hostile clients on real sockets, one attack per test, each showing the connection closed (DENY
  * first where the relay can still write) or the message dropped, a counter moving, and a bystander
  * that authenticated before the attack still forwarding datagrams afterwards. Complements
- * {@link AdversarialConnectionTest} (B1-B3 basics, D3, secrets in logs) and
+ * {@link AdversarialConnectionTest} (oversized frame lengths, datagram size bounds, unknown frames and ping floods basics, connection storms, secrets in logs) and
  * {@link HandshakeTimeoutTest} (slowloris before the HTTP request).
  */
 class HostileClientTest {
@@ -120,7 +120,8 @@ class HostileClientTest {
         c.awaitClosed();
     }
 
-    // ------------------------------------------------------------------ B1: lengths at and above every limit
+    // ------------------------------------------------------------------ oversized frame lengths: lengths at and above
+    // every limit
 
     @Test
     void everyLengthAboveItsTypesLimitClosesRightAfterTheHeader() throws Exception {
@@ -182,7 +183,8 @@ class HostileClientTest {
         by.stillForward((byte) 2);
     }
 
-    // ------------------------------------------------------------------ B3 / protocol state: out-of-order frames
+    // ------------------------------------------------------------------ unknown frames and ping floods / protocol
+    // state: out-of-order frames
 
     @Test
     void framesOutOfOrderCloseTheConnection() throws Exception {
@@ -251,7 +253,8 @@ class HostileClientTest {
         by.stillForward((byte) 3);
     }
 
-    // ------------------------------------------------------------------ C1: slowloris after TLS and after the upgrade
+    // ------------------------------------------------------------------ slowloris: slowloris after TLS and after the
+    // upgrade
 
     @Test
     void slowlorisAtEveryStageAfterTlsIsClosedWhileLegitimateClientsConnect() throws Exception {
@@ -321,7 +324,8 @@ class HostileClientTest {
         by.stillForward((byte) 4);
     }
 
-    // ------------------------------------------------------------------ D3: handshake storm against max-handshakes
+    // ------------------------------------------------------------------ connection storms: handshake storm against
+    // max-handshakes
 
     @Test
     void handshakeStormBeyondTheInFlightCapIsRefusedAndTheRelayRecovers() throws Exception {
@@ -360,7 +364,7 @@ class HostileClientTest {
         by.stillForward((byte) 6);
     }
 
-    // ------------------------------------------------------------------ C3: auth replay across connections
+    // ------------------------------------------------------------------ auth replay: auth replay across connections
 
     @Test
     void authCapturedOnOneConnectionIsRefusedOnAnother() throws Exception {
@@ -394,7 +398,7 @@ class HostileClientTest {
         by.stillForward((byte) 7);
     }
 
-    // ------------------------------------------------------------------ C5: invalid keys and certificates
+    // ------------------------------------------------------------------ bad keys: invalid keys and certificates
 
     @Test
     void invalidKeysAndCertificatesAreDeniedOverRealSockets(@TempDir Path dir) throws Exception {
@@ -475,7 +479,8 @@ class HostileClientTest {
         return c.awaitAny(RelayFrame.ServerAccept.class, RelayFrame.Deny.class);
     }
 
-    // ------------------------------------------------------------------ F3, D6, F4 at the relay
+    // ------------------------------------------------------------------ identity spoofing in routing metadata, stream
+    // floods from one peer, relay chaining at the relay
 
     @Test
     void answersForSomeoneElsesCircuitChangeNothing() throws Exception {

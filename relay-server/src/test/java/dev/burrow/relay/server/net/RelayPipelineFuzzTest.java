@@ -18,7 +18,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 
 /**
- * Jazzer fuzz tests of the server pipeline on {@link EmbeddedChannel}s (B1-B4, C2): arbitrary bytes
+ * Jazzer fuzz tests of the server pipeline on {@link EmbeddedChannel}s (oversized frame lengths to codec round trips, oversized pre-auth input): arbitrary bytes
  * at the HTTP entry (upgrade to raw frames or WebSocket), before authentication, and on an
  * authenticated control connection. Properties: no exception reaches the end of the pipeline, and
  * every buffer is released (the input's reference count drops to zero; the paranoid leak detector
