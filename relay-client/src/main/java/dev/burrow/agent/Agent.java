@@ -481,82 +481,10 @@ public final class Agent implements AutoCloseable {
     public synchronized AgentStatus status() {
         RelayClientStats rs = relay.stats();
         Long rtt = rs.lastRtt() == null ? null : rs.lastRtt().toMillis();
-        RelayConnectionInfo info = rs.connection();
-        String home;
-        String homeReason;
-        List<AgentStatus.RelayCandidateStatus> candidates;
-        long switches;
-        if (homeRelay != null) {
-            HomeRelaySelector.Snapshot snap = homeRelay.snapshot();
-            home = snap.home() == null ? null : snap.home().toString();
-            homeReason = snap.homeReason();
-            candidates = snap.candidates().stream()
-                    .map(c -> new AgentStatus.RelayCandidateStatus(
-                            c.url().toString(),
-                            c.region(),
-                            c.smoothedRttMillis(),
-                            c.lastRttMillis(),
-                            c.state(),
-                            c.lastError(),
-                            c.home()))
-                    .toList();
-            switches = snap.switches();
-        } else {
-            home = String.valueOf(config.relay().url());
-            homeReason = "the only relay configured";
-            candidates = List.of(new AgentStatus.RelayCandidateStatus(
-                    home,
-                    null,
-                    null,
-                    null,
-                    rs.state() == RelayConnectionState.CONNECTED ? "up" : "unknown",
-                    lastRelayError,
-                    true));
-            switches = 0;
-        }
-        String url = info != null ? String.valueOf(info.relayUrl()) : home;
-        AgentStatus.RelayStatus relayStatus = new AgentStatus.RelayStatus(
-                url,
-                rs.state().name().toLowerCase(Locale.ROOT),
-                info == null ? null : info.relayId(),
-                info == null ? null : info.mode().name().toLowerCase(Locale.ROOT),
-                rtt,
-                rs.connectedSince() == null ? null : rs.connectedSince().toString(),
-                lastRelayError,
-                home,
-                homeReason,
-                candidates,
-                switches);
-        List<AgentStatus.ServiceStatus> services = registry.all().stream()
-                .map(s -> {
-                    var caps = registry.caps(s.name());
-                    return new AgentStatus.ServiceStatus(
-                            s.name(),
-                            s.target().spec().toString(),
-                            s.allow().texts(),
-                            caps == null ? 0 : caps.open(),
-                            s.maxConnections(),
-                            s.maxPerPeer());
-                })
-                .toList();
-        List<AgentStatus.ForwardStatus> fws = forwards.values().stream()
-                .map(f -> {
-                    InetSocketAddress a = f.boundAddress();
-                    String listen = a == null
-                            ? f.spec().bindHost() + ":" + f.spec().bindPort()
-                            : a.getHostString() + ":" + a.getPort();
-                    return new AgentStatus.ForwardStatus(
-                            listen,
-                            f.spec().peerLabel(),
-                            f.spec().service(),
-                            f.isListening(),
-                            f.openConnections(),
-                            f.acceptedConnections(),
-                            f.failedConnections(),
-                            f.lastPath() == null ? relayPath.name() : f.lastPath(),
-                            f.lastError());
-                })
-                .toList();
+        AgentStatus.RelayStatus relayStatus = AgentStatusParts.relay(
+                rs, homeRelay, String.valueOf(config.relay().url()), lastRelayError);
+        List<AgentStatus.ServiceStatus> services = AgentStatusParts.services(registry);
+        List<AgentStatus.ForwardStatus> fws = AgentStatusParts.forwards(forwards.values(), relayPath.name());
         var open = active.snapshot();
         long fromPeers = active.endedBytesFromPeers();
         long toPeers = active.endedBytesToPeers();
@@ -584,16 +512,7 @@ public final class Agent implements AutoCloseable {
                     (x, y) -> new AgentStatus.PeerStatus(
                             x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
         }
-        List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream()
-                .map(r -> new AgentStatus.RefusalStatus(
-                        r.at().toString(),
-                        r.direction().name().toLowerCase(Locale.ROOT),
-                        r.peer(),
-                        r.service(),
-                        r.code().name(),
-                        r.by(),
-                        r.message()))
-                .toList();
+        List<AgentStatus.RefusalStatus> refs = AgentStatusParts.refusals(refusals);
         String problem = readyProblem();
         List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
                 .map(p -> new AgentStatus.PublicStatus(p.service(), p.state(), p.publicAddress(), p.problem()))

@@ -1,0 +1,122 @@
+package dev.burrow.agent;
+
+import dev.burrow.agent.forward.ForwardListener;
+import dev.burrow.agent.relay.HomeRelaySelector;
+import dev.burrow.agent.relay.RelayClientStats;
+import dev.burrow.agent.relay.RelayConnectionInfo;
+import dev.burrow.agent.relay.RelayConnectionState;
+import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.stream.RecentRefusals;
+import java.net.InetSocketAddress;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+
+/** The parts of {@link AgentStatus} read from one component each: the relay, services, forwards, refusals. */
+final class AgentStatusParts {
+    private AgentStatusParts() {}
+
+    /**
+     * @param homeRelay the selector when several relays are configured, else null
+     * @param configuredUrl the one configured relay's URL (used without a selector)
+     */
+    static AgentStatus.RelayStatus relay(
+            RelayClientStats rs, HomeRelaySelector homeRelay, String configuredUrl, String lastRelayError) {
+        Long rtt = rs.lastRtt() == null ? null : rs.lastRtt().toMillis();
+        RelayConnectionInfo info = rs.connection();
+        String home;
+        String homeReason;
+        List<AgentStatus.RelayCandidateStatus> candidates;
+        long switches;
+        if (homeRelay != null) {
+            HomeRelaySelector.Snapshot snap = homeRelay.snapshot();
+            home = snap.home() == null ? null : snap.home().toString();
+            homeReason = snap.homeReason();
+            candidates = snap.candidates().stream()
+                    .map(c -> new AgentStatus.RelayCandidateStatus(
+                            c.url().toString(),
+                            c.region(),
+                            c.smoothedRttMillis(),
+                            c.lastRttMillis(),
+                            c.state(),
+                            c.lastError(),
+                            c.home()))
+                    .toList();
+            switches = snap.switches();
+        } else {
+            home = configuredUrl;
+            homeReason = "the only relay configured";
+            candidates = List.of(new AgentStatus.RelayCandidateStatus(
+                    home,
+                    null,
+                    null,
+                    null,
+                    rs.state() == RelayConnectionState.CONNECTED ? "up" : "unknown",
+                    lastRelayError,
+                    true));
+            switches = 0;
+        }
+        String url = info != null ? String.valueOf(info.relayUrl()) : home;
+        return new AgentStatus.RelayStatus(
+                url,
+                rs.state().name().toLowerCase(Locale.ROOT),
+                info == null ? null : info.relayId(),
+                info == null ? null : info.mode().name().toLowerCase(Locale.ROOT),
+                rtt,
+                rs.connectedSince() == null ? null : rs.connectedSince().toString(),
+                lastRelayError,
+                home,
+                homeReason,
+                candidates,
+                switches);
+    }
+
+    static List<AgentStatus.ServiceStatus> services(ServiceRegistry registry) {
+        return registry.all().stream()
+                .map(s -> {
+                    var caps = registry.caps(s.name());
+                    return new AgentStatus.ServiceStatus(
+                            s.name(),
+                            s.target().spec().toString(),
+                            s.allow().texts(),
+                            caps == null ? 0 : caps.open(),
+                            s.maxConnections(),
+                            s.maxPerPeer());
+                })
+                .toList();
+    }
+
+    static List<AgentStatus.ForwardStatus> forwards(Collection<ForwardListener> forwards, String relayPathName) {
+        return forwards.stream()
+                .map(f -> {
+                    InetSocketAddress a = f.boundAddress();
+                    String listen = a == null
+                            ? f.spec().bindHost() + ":" + f.spec().bindPort()
+                            : a.getHostString() + ":" + a.getPort();
+                    return new AgentStatus.ForwardStatus(
+                            listen,
+                            f.spec().peerLabel(),
+                            f.spec().service(),
+                            f.isListening(),
+                            f.openConnections(),
+                            f.acceptedConnections(),
+                            f.failedConnections(),
+                            f.lastPath() == null ? relayPathName : f.lastPath(),
+                            f.lastError());
+                })
+                .toList();
+    }
+
+    static List<AgentStatus.RefusalStatus> refusals(RecentRefusals refusals) {
+        return refusals.snapshot().stream()
+                .map(r -> new AgentStatus.RefusalStatus(
+                        r.at().toString(),
+                        r.direction().name().toLowerCase(Locale.ROOT),
+                        r.peer(),
+                        r.service(),
+                        r.code().name(),
+                        r.by(),
+                        r.message()))
+                .toList();
+    }
+}
