@@ -1,7 +1,5 @@
 package dev.burrow.relay.server.ingress;
 
-import dev.burrow.protocol.frame.CircuitId;
-import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.PublishRefusedReason;
 import dev.burrow.protocol.frame.RelayFrame;
@@ -21,11 +19,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,9 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
@@ -77,9 +71,8 @@ public final class IngressManager implements PublicIngress {
     private final Transport transport;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
-    private final Duration attachTimeout;
+    private final IngressCircuits circuits;
     private final BooleanSupplier draining;
-    private final boolean requireTlsAttach;
     private final SourceRateLimiter sourceRate;
 
     // Guarded by lock: the published services by owner and the ports they hold.
@@ -87,14 +80,8 @@ public final class IngressManager implements PublicIngress {
     private final Map<ClientSession, Map<String, PublishedService>> byOwner = new HashMap<>();
     private final Set<Integer> portsInUse = new HashSet<>();
 
-    // Concurrent (any event loop): ingress circuits waiting for their listener's attach, and the count
-    // of open public connections. A pending entry is removed exactly once (remove(key, value)).
-    private final ConcurrentHashMap<CircuitId, Pending> pending = new ConcurrentHashMap<>();
+    // Concurrent (any event loop): the count of open public connections.
     private final AtomicInteger open = new AtomicInteger();
-
-    /** An ingress circuit offered to its listener, waiting for the listener's attach. */
-    private record Pending(
-            CircuitId id, CircuitToken token, Channel client, PublishedService service, ScheduledFuture<?> timeout) {}
 
     /** A published service, for status and tests. */
     public record Publication(String nodeId, String service, int port, int openConnections) {}
@@ -118,9 +105,8 @@ public final class IngressManager implements PublicIngress {
         this.transport = transport;
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
-        this.attachTimeout = attachTimeout;
+        this.circuits = new IngressCircuits(metrics, attachTimeout, requireTlsAttach);
         this.draining = draining;
-        this.requireTlsAttach = requireTlsAttach;
         this.sourceRate = new SourceRateLimiter(
                 config.connectRatePerIp(), config.connectBurstPerIp(), SourceRateLimiter.DEFAULT_MAX_TRACKED_SOURCES);
     }
@@ -359,12 +345,7 @@ public final class IngressManager implements PublicIngress {
         for (PublishedService s : mine) {
             close(s, "listener disconnected");
         }
-        for (Pending p : List.copyOf(pending.values())) {
-            if (p.service().owner == owner && pending.remove(p.id(), p)) {
-                p.timeout().cancel(false);
-                reset(p.client(), IngressOutcome.LISTENER_GONE);
-            }
-        }
+        circuits.dropFor(owner);
     }
 
     /** Caller holds {@code lock}. */
@@ -435,12 +416,7 @@ public final class IngressManager implements PublicIngress {
             portsInUse.clear();
         }
         all.forEach(s -> close(s, "relay stopping"));
-        for (Pending p : List.copyOf(pending.values())) {
-            if (pending.remove(p.id(), p)) {
-                p.timeout().cancel(false);
-                p.client().close();
-            }
-        }
+        circuits.closeAll();
     }
 
     // ------------------------------------------------------------------ circuits
@@ -448,66 +424,16 @@ public final class IngressManager implements PublicIngress {
     /** CIRCUIT_REJECT from {@code listener}: true when it was for one of ours (the client is reset). */
     @Override
     public boolean reject(ClientSession listener, ClientFrame.CircuitReject r) {
-        Pending p = pending.get(r.circuitId());
-        if (p == null || p.service().owner != listener || !pending.remove(p.id(), p)) {
-            return false;
-        }
-        p.timeout().cancel(false);
-        log.atInfo()
-                .addKeyValue("event", "ingress_refused_by_listener")
-                .addKeyValue("service", p.service().service)
-                .addKeyValue("reason", r.reason())
-                .log("ingress refused by listener");
-        reset(p.client(), IngressOutcome.LISTENER_REFUSED);
-        return true;
+        return circuits.reject(listener, r);
     }
 
     @Override
     public CircuitManager.AttachResult attach(Channel ch, ClientFrame.CircuitAttach a) {
-        Pending p = pending.get(a.circuitId());
-        if (p == null) {
-            return null;
-        }
-        if (!MessageDigest.isEqual(p.token().bytes(), a.token().bytes())) {
-            metrics.ingress(IngressOutcome.TOKEN_REFUSED);
-            return CircuitManager.AttachResult.REFUSED;
-        }
-        if (requireTlsAttach && ch.pipeline().get(SslHandler.class) == null) {
-            metrics.ingress(IngressOutcome.PLAIN_ATTACH_REFUSED);
-            return CircuitManager.AttachResult.REFUSED; // the listener may still attach with TLS before the TTL
-        }
-        if (!pending.remove(p.id(), p)) {
-            return CircuitManager.AttachResult.REFUSED; // consumed, timed out or refused meanwhile
-        }
-        p.timeout().cancel(false);
-        Channel client = p.client();
-        if (!client.isActive()) {
-            return CircuitManager.AttachResult.REFUSED;
-        }
-        metrics.ingress(IngressOutcome.ACCEPTED);
-        AtomicBoolean idled = new AtomicBoolean();
-        IngressJoin.join(
-                client,
-                ch,
-                ProxyHeaders.v2((InetSocketAddress) client.remoteAddress(), (InetSocketAddress) client.localAddress()),
-                p.service().options.idleTimeout(),
-                metrics,
-                () -> {
-                    if (idled.compareAndSet(false, true)) { // both ends idle out together: count the pair once
-                        metrics.ingress(IngressOutcome.IDLE_CLOSED);
-                    }
-                });
-        return CircuitManager.AttachResult.JOINED;
+        return circuits.attach(ch, a);
     }
 
     private void reset(Channel client, IngressOutcome outcome) {
-        metrics.ingress(outcome);
-        try {
-            client.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException ignored) {
-            // not a socket
-        }
-        client.close();
+        IngressCircuits.reset(client, outcome, metrics);
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -588,36 +514,8 @@ public final class IngressManager implements PublicIngress {
                 svc.open.decrementAndGet();
                 open.decrementAndGet();
             });
-            offer(ch);
+            circuits.offer(ch, svc);
             super.channelActive(ctx);
-        }
-
-        private void offer(Channel ch) {
-            CircuitId id = CircuitId.random();
-            CircuitToken token = CircuitToken.random();
-            ScheduledFuture<?> timeout = ch.eventLoop()
-                    .schedule(
-                            () -> {
-                                Pending p = pending.get(id);
-                                if (p != null && pending.remove(id, p)) {
-                                    reset(ch, IngressOutcome.TIMEOUT);
-                                }
-                            },
-                            attachTimeout.toNanos(),
-                            TimeUnit.NANOSECONDS);
-            Pending p = new Pending(id, token, ch, svc, timeout);
-            pending.put(id, p);
-            ch.closeFuture().addListener(f -> {
-                if (pending.remove(id, p)) {
-                    timeout.cancel(false); // the client gave up before the listener attached
-                }
-            });
-            RelayFrame.CircuitOffer offer = new RelayFrame.CircuitOffer(
-                    id, svc.owner.key(), svc.service, token, RelayFrame.CircuitOffer.FLAG_INGRESS);
-            if (!svc.owner.enqueueControl(offer) && pending.remove(id, p)) {
-                timeout.cancel(false);
-                reset(ch, IngressOutcome.LISTENER_GONE);
-            }
         }
 
         @Override
