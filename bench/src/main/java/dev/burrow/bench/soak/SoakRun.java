@@ -23,7 +23,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -213,9 +212,9 @@ public final class SoakRun {
             c.close();
         }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        String verdict =
-                verdict(rows) + "; relay drops by reason: " + byTag(scrape(), "burrow_relay_drops_total", "reason")
-                        + "; circuit events: " + byTag(scrape(), "burrow_relay_circuits_events_total", "event");
+        String verdict = SoakVerdict.verdict(rows, agentCount) + "; relay drops by reason: "
+                + SoakProbes.byTag(scrape(), "burrow_relay_drops_total", "reason") + "; circuit events: "
+                + SoakProbes.byTag(scrape(), "burrow_relay_circuits_events_total", "event");
         Files.writeString(out.resolve("verdict.txt"), verdict + "\n");
         log("verdict: %s (CSV: %s)", verdict, csv);
         stopProcesses();
@@ -225,8 +224,8 @@ public final class SoakRun {
     // ------------------------------------------------------------------ processes
 
     void startRelay() throws Exception {
-        relayPort = freePort();
-        adminPort = freePort();
+        relayPort = SoakProbes.freePort();
+        adminPort = SoakProbes.freePort();
         relay = start(
                 "relay",
                 List.of(
@@ -276,7 +275,7 @@ public final class SoakRun {
                     ey,
                     relayYaml + "expose:\n  - {name: echo, target: 127.0.0.1:" + echo.getLocalPort() + ", allow: [node:"
                             + dial.nodeKey().nodeId() + "], max-connections: 64}\n");
-            int port = freePort();
+            int port = SoakProbes.freePort();
             Path dy = work.resolve("dial-" + p + ".yaml");
             Files.writeString(
                     dy,
@@ -514,22 +513,22 @@ public final class SoakRun {
         long agentsFds = 0;
         long agentsThreads = 0;
         for (long pid : agentPids) {
-            agentsRss += Math.max(0, rss(pid));
-            agentsFds += Math.max(0, count(pid, "fd"));
-            agentsThreads += Math.max(0, count(pid, "task"));
+            agentsRss += Math.max(0, SoakProbes.rss(pid));
+            agentsFds += Math.max(0, SoakProbes.count(pid, "fd"));
+            agentsThreads += Math.max(0, SoakProbes.count(pid, "task"));
         }
         return new long[] {
             seconds,
-            heapAfterGc(relayPid),
-            rss(relayPid),
-            count(relayPid, "fd"),
-            count(relayPid, "task"),
+            SoakProbes.heapAfterGc(relayPid),
+            SoakProbes.rss(relayPid),
+            SoakProbes.count(relayPid, "fd"),
+            SoakProbes.count(relayPid, "task"),
             agentsRss,
             agentsFds,
             agentsThreads,
-            (long) metric(metrics, "burrow_relay_clients"),
-            (long) metric(metrics, "burrow_relay_circuits_active"),
-            (long) metric(metrics, "burrow_relay_circuits_pending"),
+            (long) SoakProbes.metric(metrics, "burrow_relay_clients"),
+            (long) SoakProbes.metric(metrics, "burrow_relay_circuits_active"),
+            (long) SoakProbes.metric(metrics, "burrow_relay_circuits_pending"),
             shortOk.get(),
             shortErr.get(),
             bulkOk.get(),
@@ -538,8 +537,8 @@ public final class SoakRun {
             dgramSent.get(),
             dgramRecv.get(),
             dgramNotSent.get(),
-            (long) metric(metrics, "burrow_relay_drops_total"),
-            (long) metric(metrics, "burrow_relay_protocol_violations_total")
+            (long) SoakProbes.metric(metrics, "burrow_relay_drops_total"),
+            (long) SoakProbes.metric(metrics, "burrow_relay_protocol_violations_total")
         };
     }
 
@@ -553,169 +552,6 @@ public final class SoakRun {
                     .body();
         } catch (Exception e) {
             return "";
-        }
-    }
-
-    /** Sum of every series of a metric (all tags). */
-    static double metric(String text, String name) {
-        double sum = 0;
-        for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-                try {
-                    sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-                } catch (NumberFormatException ignored) {
-                    // NaN or malformed: skip
-                }
-            }
-        }
-        return sum;
-    }
-
-    /** {@code tag=value} for every series of a metric, e.g. drops by reason. */
-    static String byTag(String text, String name, String tag) {
-        List<String> parts = new ArrayList<>();
-        Pattern p = Pattern.compile(
-                "^" + Pattern.quote(name) + "\\{.*?" + tag + "=\"([^\"]*)\".*\\} (\\S+)$", Pattern.MULTILINE);
-        Matcher m = p.matcher(text);
-        while (m.find()) {
-            double v = Double.parseDouble(m.group(2));
-            if (v > 0) {
-                parts.add(m.group(1) + "=" + (long) v);
-            }
-        }
-        return parts.isEmpty() ? "none" : String.join(" ", parts);
-    }
-
-    /** Heap used right after a full GC in {@code pid}, via jcmd; -1 when jcmd is not available. */
-    static long heapAfterGc(long pid) {
-        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        if (!Files.isExecutable(jcmd)) {
-            return -1;
-        }
-        try {
-            run(jcmd.toString(), String.valueOf(pid), "GC.run");
-            String info = run(jcmd.toString(), String.valueOf(pid), "GC.heap_info");
-            // SerialGC: "def new generation total 4800K, used 1234K" and "tenured generation total ..., used ..."
-            Matcher m = Pattern.compile("used (\\d+)K").matcher(info);
-            long used = 0;
-            while (m.find()) {
-                used += Long.parseLong(m.group(1)) * 1024;
-            }
-            return used;
-        } catch (Exception e) {
-            return -1;
-        }
-    }
-
-    static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return text;
-    }
-
-    static long count(long pid, String dir) {
-        try (var s = Files.list(Path.of("/proc", String.valueOf(pid), dir))) {
-            return s.count();
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-    }
-
-    static long rss(long pid) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // fall through
-        }
-        return -1;
-    }
-
-    // ------------------------------------------------------------------ verdict
-
-    /**
-     * Flat when, between the first and the last quarter of the samples: the relay's heap after GC grew
-     * by at most 20% + 8 MiB (mean), its fds by at most 16 and threads by at most 8 (max), the agents'
-     * fds and threads by at most 2 per agent (max), no transfer was corrupt, and the share of failed
-     * short connections and bulk streams did not rise above 1%.
-     */
-    String verdict(List<long[]> rows) {
-        if (rows.size() < 4) {
-            return "inconclusive: fewer than 4 samples";
-        }
-        int q = rows.size() / 4;
-        List<long[]> first = rows.subList(0, q);
-        List<long[]> last = rows.subList(rows.size() - q, rows.size());
-        List<String> grew = new ArrayList<>();
-        double heap0 = mean(first, 1);
-        double heap1 = mean(last, 1);
-        if (heap0 > 0 && heap1 > heap0 * 1.2 + (8 << 20)) {
-            grew.add(String.format(Locale.ROOT, "relay heap %.1f -> %.1f MiB", heap0 / (1 << 20), heap1 / (1 << 20)));
-        }
-        check(grew, "relay fds", max(first, 3), max(last, 3), 16);
-        check(grew, "relay threads", max(first, 4), max(last, 4), 8);
-        check(grew, "agent fds", max(first, 6), max(last, 6), 2L * agentCount);
-        check(grew, "agent threads", max(first, 7), max(last, 7), 2L * agentCount);
-        long[] end = rows.get(rows.size() - 1);
-        if (end[15] > 0) {
-            grew.add(end[15] + " corrupt transfers");
-        }
-        long[] lastStart = rows.get(rows.size() - q - 1);
-        long okLast = (end[11] - lastStart[11]) + (end[13] - lastStart[13]);
-        long errLast = (end[12] - lastStart[12]) + (end[14] - lastStart[14]);
-        if (errLast > Math.max(1, (okLast + errLast) / 100)) {
-            grew.add("errors in the last quarter: " + errLast + " of " + (okLast + errLast));
-        }
-        String summary = String.format(
-                Locale.ROOT,
-                "%d samples over %ds; relay heap after GC %.1f -> %.1f MiB, relay fds %d -> %d, relay threads %d -> %d, "
-                        + "agent fds %d -> %d, agent threads %d -> %d; short ok %d / errors %d, bulk ok %d / errors %d, corrupt %d, "
-                        + "datagrams %d sent / %d received / %d not sent, relay drops %d",
-                rows.size(),
-                end[0],
-                heap0 / (1 << 20),
-                heap1 / (1 << 20),
-                max(first, 3),
-                max(last, 3),
-                max(first, 4),
-                max(last, 4),
-                max(first, 6),
-                max(last, 6),
-                max(first, 7),
-                max(last, 7),
-                end[11],
-                end[12],
-                end[13],
-                end[14],
-                end[15],
-                end[16],
-                end[17],
-                end[18],
-                end[19]);
-        return (grew.isEmpty() ? "flat" : "NOT flat (" + String.join("; ", grew) + ")") + ": " + summary;
-    }
-
-    static void check(List<String> grew, String what, long before, long after, long slack) {
-        if (before >= 0 && after > before + slack) {
-            grew.add(what + " " + before + " -> " + after);
-        }
-    }
-
-    static double mean(List<long[]> rows, int col) {
-        return rows.stream().mapToLong(r -> r[col]).average().orElse(0);
-    }
-
-    static long max(List<long[]> rows, int col) {
-        return rows.stream().mapToLong(r -> r[col]).max().orElse(-1);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 
