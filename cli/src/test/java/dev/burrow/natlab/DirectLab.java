@@ -40,6 +40,9 @@ final class DirectLab {
     final Path stateB;
     String idA;
     String idB;
+    /** a's service (the program behind its expose). */
+    LabProcess source;
+
     LabProcess agentA;
     LabProcess agentB;
 
@@ -71,16 +74,26 @@ final class DirectLab {
 
     /** Starts a's source and agent (exposing "bulk" to b) and b's agent (forwarding FORWARD_PORT to it). */
     void startAgents(Host a, Host b, long sourceBytes, long sourceRate) {
+        startAgents(
+                a,
+                b,
+                "source listening",
+                NatTestSource.class.getName(),
+                "127.0.0.1:" + SOURCE_PORT,
+                Long.toString(sourceBytes),
+                Long.toString(SEED),
+                Long.toString(sourceRate));
+    }
+
+    /**
+     * As above with another program as a's service on {@code 127.0.0.1:SOURCE_PORT}: {@code mainClass}
+     * started with {@code args} in a's namespace, up once it printed {@code upRegex}.
+     */
+    void startAgents(Host a, Host b, String upRegex, String mainClass, String... args) {
         idB = nodeId(b, stateB);
         idA = nodeId(a, stateA);
-        a.startJava(
-                        "source",
-                        NatTestSource.class.getName(),
-                        "127.0.0.1:" + SOURCE_PORT,
-                        Long.toString(sourceBytes),
-                        Long.toString(SEED),
-                        Long.toString(sourceRate))
-                .awaitOutput("source listening", START);
+        source = a.startJava("source", mainClass, args);
+        source.awaitOutput(upRegex, START);
         agentA = a.startBurrow(
                 "agent",
                 "expose",
