@@ -81,7 +81,7 @@ public final class Parsers {
             @Override
             public Integer parse(String s) {
                 try {
-                    long n = Long.parseLong(s);
+                    long n = Long.parseLong(s.replace("_", ""));
                     if (n >= min && n <= max) {
                         return (int) n;
                     }
