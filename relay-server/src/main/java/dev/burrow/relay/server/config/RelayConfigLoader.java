@@ -3,7 +3,6 @@ package dev.burrow.relay.server.config;
 import dev.burrow.protocol.HostPort;
 import dev.burrow.protocol.config.ConfigKey;
 import dev.burrow.protocol.config.ConfigReader;
-import dev.burrow.protocol.config.Durations;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayConfig.AdmissionMode;
 import dev.burrow.relay.server.RelayConfig.TlsMode;
@@ -13,7 +12,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -82,11 +80,6 @@ public final class RelayConfigLoader {
         public ConfigException(String message) {
             super(message);
         }
-    }
-
-    /** The environment variable for a key ({@link ConfigKey#envName}). */
-    public static String envName(String key) {
-        return ConfigKey.envName(key);
     }
 
     /**
@@ -235,15 +228,6 @@ public final class RelayConfigLoader {
         } catch (IOException e) {
             return "relay";
         }
-    }
-
-    /**
-     * Parses a duration in the one grammar ({@link Durations}: 500ms, 3s, 5m, 1h, 2d).
-     *
-     * @throws IllegalArgumentException with the expected form
-     */
-    public static Duration parseDuration(String text) {
-        return Durations.parse(text);
     }
 
     /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces); see {@link HostPort}. */
