@@ -411,13 +411,7 @@ public final class Agent implements AutoCloseable {
         }
         if (next.plainCircuits() != current.plainCircuits()) {
             log.warn("tls.plain-circuits changed: restart the agent to apply it");
-            next = new AgentConfig(
-                    next.relay(),
-                    next.fleetCas(),
-                    next.peers(),
-                    next.exposes(),
-                    next.forwards(),
-                    current.plainCircuits());
+            next = next.withPlainCircuits(current.plainCircuits());
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);

@@ -1,23 +1,18 @@
 package dev.burrow.agent;
 
-import static dev.burrow.agent.YamlFields.checkKeys;
-import static dev.burrow.agent.YamlFields.requireArray;
-import static dev.burrow.agent.YamlFields.requireObject;
-import static dev.burrow.agent.YamlFields.stringList;
-import static dev.burrow.agent.YamlFields.text;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.forward.ForwardListener;
+import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.agent.relay.HomeRelaySelector;
 import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.tls.RelayTls;
+import dev.burrow.protocol.config.Durations;
 import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ServiceNames;
 import java.io.IOException;
@@ -26,16 +21,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The agent's configuration: which relay, which services it exposes and which forwards it runs.
- * Read from YAML ({@link #parse}); the command line builds the same records for {@code burrow
- * expose} and {@code burrow connect}. Everything is validated here, at parse time, with the path of
+ * Read from YAML ({@link #parse}, {@link AgentConfigYaml}); the command line builds the same records
+ * for {@code burrow expose} and {@code burrow connect} with {@link #builder()}. Everything is validated here, at parse time, with the path of
  * the offending key in the message: ports outside 1-65535 (F5), invalid service names, allow rules,
  * duplicate names or ports, unknown keys.
  *
@@ -102,10 +98,9 @@ public record AgentConfig(
      */
     public record Relay(URI url, String fingerprint, Path caFile, String mode, List<RelayCandidate> candidates) {
         /** Most relays one agent measures and may use (bounds probe traffic; a region map, not a fleet inventory). */
-        public static final int MAX_RELAYS = dev.burrow.agent.relay.HomeRelaySelector.MAX_RELAYS;
+        public static final int MAX_RELAYS = HomeRelaySelector.MAX_RELAYS;
 
-        private static final java.util.regex.Pattern REGION =
-                java.util.regex.Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+        private static final Pattern REGION = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
 
         public Relay {
             candidates = candidates == null ? List.of() : List.copyOf(candidates);
@@ -124,7 +119,7 @@ public record AgentConfig(
             if (candidates.size() > MAX_RELAYS) {
                 throw new IllegalArgumentException("at most " + MAX_RELAYS + " relays, got " + candidates.size());
             }
-            Set<URI> seen = new java.util.HashSet<>();
+            Set<URI> seen = new HashSet<>();
             for (RelayCandidate c : candidates) {
                 if (!seen.add(c.url())) {
                     throw new IllegalArgumentException("relay " + c.url() + " is listed twice");
@@ -135,7 +130,7 @@ public record AgentConfig(
                 }
             }
             if (fingerprint != null) {
-                dev.burrow.identity.tls.RelayTls.parseFingerprint(fingerprint);
+                RelayTls.parseFingerprint(fingerprint);
             }
             mode = mode == null ? "auto" : mode;
         }
@@ -165,7 +160,7 @@ public record AgentConfig(
             int maxPerPeer,
             Duration idleTimeout,
             ProxyProtocol proxyProtocol,
-            dev.burrow.agent.ingress.PublicIngress publicIngress) {
+            PublicIngress publicIngress) {
         public Expose {
             ServiceNames.check(name);
             proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
@@ -198,7 +193,7 @@ public record AgentConfig(
         }
 
         /** The same service with a public-ingress opt-in (null: not public). */
-        public Expose withPublicIngress(dev.burrow.agent.ingress.PublicIngress p) {
+        public Expose withPublicIngress(PublicIngress p) {
             return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, p);
         }
 
@@ -236,13 +231,13 @@ public record AgentConfig(
         peers = Map.copyOf(peers);
         exposes = List.copyOf(exposes);
         forwards = List.copyOf(forwards);
-        Set<String> names = new java.util.HashSet<>();
+        Set<String> names = new HashSet<>();
         for (Expose e : exposes) {
             if (!names.add(e.name())) {
                 throw new IllegalArgumentException("expose: service '" + e.name() + "' is listed twice");
             }
         }
-        Set<String> binds = new java.util.HashSet<>();
+        Set<String> binds = new HashSet<>();
         for (Forward f : forwards) {
             if (f.listenPort() != 0 && !binds.add(f.listenHost() + ":" + f.listenPort())) {
                 throw new IllegalArgumentException(
@@ -270,7 +265,7 @@ public record AgentConfig(
         return peerRef(peer, peers, !fleetCas.isEmpty());
     }
 
-    private static PeerRef peerRef(String peer, Map<String, NodeKey> peers, boolean namesAllowed) {
+    static PeerRef peerRef(String peer, Map<String, NodeKey> peers, boolean namesAllowed) {
         NodeKey alias = peers.get(peer);
         if (alias != null) {
             return new PeerRef.Key(alias);
@@ -311,18 +306,65 @@ public record AgentConfig(
         return new AgentConfig(r, fleetCas, peers, exposes, forwards, plainCircuits);
     }
 
+    /** The same configuration with another {@code tls.plain-circuits}. */
+    public AgentConfig withPlainCircuits(boolean plain) {
+        return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plain);
+    }
+
+    /** A configuration built by name rather than by position (the command line's way). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds an {@link AgentConfig}; everything but the relay may be left out. */
+    public static final class Builder {
+        private Relay relay;
+        private final List<Path> fleetCas = new ArrayList<>();
+        private final Map<String, NodeKey> peers = new LinkedHashMap<>();
+        private final List<Expose> exposes = new ArrayList<>();
+        private final List<Forward> forwards = new ArrayList<>();
+        private boolean plainCircuits = DEFAULT_PLAIN_CIRCUITS;
+
+        private Builder() {}
+
+        public Builder relay(Relay r) {
+            relay = r;
+            return this;
+        }
+
+        public Builder fleetCas(List<Path> cas) {
+            fleetCas.addAll(cas);
+            return this;
+        }
+
+        public Builder peer(String alias, NodeKey key) {
+            peers.put(alias, key);
+            return this;
+        }
+
+        public Builder expose(Expose e) {
+            exposes.add(e);
+            return this;
+        }
+
+        public Builder forward(Forward f) {
+            forwards.add(f);
+            return this;
+        }
+
+        public Builder plainCircuits(boolean plain) {
+            plainCircuits = plain;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException for duplicate service names or listen addresses */
+        public AgentConfig build() {
+            return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plainCircuits);
+        }
+    }
+
     // ------------------------------------------------------------------ YAML
 
-    private static final Set<String> TOP_KEYS =
-            Set.of("relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward");
-    private static final Set<String> TLS_KEYS = Set.of("plain-circuits");
-    private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
-    private static final Set<String> EXPOSE_KEYS = Set.of(
-            "name", "target", "allow", "max-connections", "max-per-peer", "idle-timeout", "public", "proxy-protocol");
-    private static final Set<String> PUBLIC_KEYS =
-            Set.of("enabled", "allow-sources", "max-connections", "idle-timeout");
-    private static final Set<String> FORWARD_KEYS =
-            Set.of("peer", "service", "listen", "max-connections", "idle-timeout");
     /** A configuration file is a few KiB; a huge one is a mistake, not a config. */
     public static final long MAX_FILE_BYTES = 1024 * 1024;
 
@@ -339,274 +381,17 @@ public record AgentConfig(
     }
 
     /**
-     * Parses YAML text. Relative paths are resolved against {@code baseDir}.
+     * Parses YAML text ({@link AgentConfigYaml}: every key declared once and read through the shared
+     * {@link dev.burrow.protocol.config.ConfigReader}). Relative paths are resolved against {@code baseDir}.
      *
      * @throws IllegalArgumentException naming the key at fault
      */
     public static AgentConfig parse(String yaml, Path baseDir) {
-        JsonNode root;
-        try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("not valid YAML: " + e.getOriginalMessage());
-        }
-        if (root == null || root.isMissingNode() || root.isNull()) {
-            root = new ObjectMapper().createObjectNode();
-        }
-        requireObject(root, "(top level)");
-        checkKeys(root, TOP_KEYS, "");
-        Relay relay = null;
-        JsonNode r = root.get("relay");
-        if (r != null && !r.isNull()) {
-            requireObject(r, "relay");
-            checkKeys(r, RELAY_KEYS, "relay.");
-            String url = text(r, "url", "relay.url", false);
-            String caFile = text(r, "ca-file", "relay.ca-file", false);
-            try {
-                relay = new Relay(
-                        url == null ? null : RelayCandidate.parseUrl(url),
-                        text(r, "fingerprint", "relay.fingerprint", false),
-                        caFile == null ? null : resolve(baseDir, caFile),
-                        text(r, "mode", "relay.mode", false));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("relay: " + e.getMessage());
-            }
-        }
-        JsonNode rs = root.get("relays");
-        if (rs != null && !rs.isNull()) {
-            if (relay != null && relay.url() != null) {
-                throw new IllegalArgumentException("relays: give either relay.url or relays (relays lists every relay; "
-                        + "trust and mode stay under relay:)");
-            }
-            List<RelayCandidate> candidates = parseRelays(rs);
-            try {
-                relay = relay == null
-                        ? new Relay(null, null, null, null, candidates)
-                        : new Relay(null, relay.fingerprint(), relay.caFile(), relay.mode(), candidates);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("relays: " + e.getMessage());
-            }
-        }
-        boolean plainCircuits = DEFAULT_PLAIN_CIRCUITS;
-        JsonNode tls = root.get("tls");
-        if (tls != null && !tls.isNull()) {
-            requireObject(tls, "tls");
-            checkKeys(tls, TLS_KEYS, "tls.");
-            JsonNode pc = tls.get("plain-circuits");
-            if (pc != null && !pc.isNull()) {
-                if (!pc.isBoolean()) {
-                    throw new IllegalArgumentException("tls.plain-circuits: expected true or false");
-                }
-                plainCircuits = pc.booleanValue();
-            }
-        }
-        List<Path> cas = new ArrayList<>();
-        JsonNode ca = root.get("fleet-ca");
-        if (ca != null && !ca.isNull()) {
-            for (String s : stringList(ca, "fleet-ca")) {
-                cas.add(resolve(baseDir, s));
-            }
-        }
-        Map<String, NodeKey> peers = new LinkedHashMap<>();
-        JsonNode p = root.get("peers");
-        if (p != null && !p.isNull()) {
-            requireObject(p, "peers");
-            for (Iterator<Map.Entry<String, JsonNode>> it = p.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().isTextual()) {
-                    throw new IllegalArgumentException("peers." + e.getKey() + ": expected a node ID");
-                }
-                try {
-                    peers.put(e.getKey(), NodeKey.parse(e.getValue().asText()));
-                } catch (IllegalArgumentException ex) {
-                    throw new IllegalArgumentException("peers." + e.getKey() + ": " + ex.getMessage());
-                }
-            }
-        }
-        List<Expose> exposes = new ArrayList<>();
-        JsonNode ex = root.get("expose");
-        if (ex != null && !ex.isNull()) {
-            requireArray(ex, "expose");
-            for (int i = 0; i < ex.size(); i++) {
-                exposes.add(parseExpose(ex.get(i), "expose[" + i + "]"));
-            }
-        }
-        List<Forward> forwards = new ArrayList<>();
-        JsonNode fw = root.get("forward");
-        if (fw != null && !fw.isNull()) {
-            requireArray(fw, "forward");
-            for (int i = 0; i < fw.size(); i++) {
-                forwards.add(parseForward(fw.get(i), "forward[" + i + "]", peers, !cas.isEmpty()));
-            }
-        }
-        return new AgentConfig(relay, cas, peers, exposes, forwards, plainCircuits);
+        return AgentConfigYaml.parse(yaml, baseDir);
     }
 
-    /** {@code relays: [url, ...]} or {@code relays: {region: [url, ...], ...}}. */
-    private static List<RelayCandidate> parseRelays(JsonNode n) {
-        List<RelayCandidate> out = new ArrayList<>();
-        if (n.isObject()) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                for (String url : stringList(e.getValue(), "relays." + e.getKey())) {
-                    out.add(candidate(url, e.getKey(), "relays." + e.getKey()));
-                }
-            }
-        } else {
-            for (String url : stringList(n, "relays")) {
-                out.add(candidate(url, null, "relays"));
-            }
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException("relays: empty (list at least one relay URL)");
-        }
-        return out;
-    }
-
-    private static RelayCandidate candidate(String url, String region, String at) {
-        try {
-            return new RelayCandidate(RelayCandidate.parseUrl(url), region);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ": " + e.getMessage());
-        }
-    }
-
-    private static Expose parseExpose(JsonNode n, String at) {
-        requireObject(n, at);
-        checkKeys(n, EXPOSE_KEYS, at + ".");
-        String name = text(n, "name", at + ".name", true);
-        if (!ServiceNames.isValid(name)) {
-            throw new IllegalArgumentException(
-                    at + ".name: '" + name + "' is not a valid service name (1-63 of a-z 0-9 . _ -)");
-        }
-        TargetSpec target;
-        try {
-            target = TargetSpec.parse(text(n, "target", at + ".target", true));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ".target: " + e.getMessage());
-        }
-        dev.burrow.agent.ingress.PublicIngress pub = parsePublic(n.get("public"), at + ".public");
-        JsonNode allowNode = n.get("allow");
-        if ((allowNode == null || allowNode.isNull()) && pub == null) {
-            throw new IllegalArgumentException(
-                    at + ".allow: missing (list the peers that may connect: node:<id>, name:<n>, tag:<t>)");
-        }
-        AllowList allow;
-        try {
-            allow = AllowList.parse(
-                    allowNode == null || allowNode.isNull() ? List.of() : stringList(allowNode, at + ".allow"));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ".allow: " + e.getMessage());
-        }
-        if (allow.rules().isEmpty() && pub == null) {
-            throw new IllegalArgumentException(at + ".allow: empty (nobody could connect)");
-        }
-        int maxConn = intValue(n, "max-connections", at, ConnectionCaps.DEFAULT_PER_SERVICE);
-        int maxPeer = intValue(n, "max-per-peer", at, ConnectionCaps.DEFAULT_PER_PEER);
-        Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Expose(name, target, allow, maxConn, maxPeer, idle)
-                .withProxyProtocol(proxyProtocolValue(n, at))
-                .withPublicIngress(pub);
-    }
-
-    private static ProxyProtocol proxyProtocolValue(JsonNode n, String at) {
-        String v = text(n, "proxy-protocol", at + ".proxy-protocol", false);
-        try {
-            return v == null ? ProxyProtocol.OFF : ProxyProtocol.parse(v);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ".proxy-protocol: " + e.getMessage());
-        }
-    }
-
-    /** {@code public: {enabled: true, allow-sources: [...], max-connections: 64, idle-timeout: 5m}}; null when absent or disabled. */
-    private static dev.burrow.agent.ingress.PublicIngress parsePublic(JsonNode n, String at) {
-        if (n == null || n.isNull()) {
-            return null;
-        }
-        requireObject(n, at);
-        checkKeys(n, PUBLIC_KEYS, at + ".");
-        JsonNode enabled = n.get("enabled");
-        if (enabled == null || !enabled.isBoolean()) {
-            throw new IllegalArgumentException(at + ".enabled: expected true or false (public ingress is opt-in)");
-        }
-        if (!enabled.asBoolean()) {
-            return null;
-        }
-        JsonNode sources = n.get("allow-sources");
-        if (sources == null || sources.isNull()) {
-            throw new IllegalArgumentException(at + ".allow-sources: missing (client networks that may connect, e.g. "
-                    + "[203.0.113.0/24]; [0.0.0.0/0, ::/0] for everyone)");
-        }
-        try {
-            return new dev.burrow.agent.ingress.PublicIngress(
-                    stringList(sources, at + ".allow-sources").stream()
-                            .map(dev.burrow.protocol.frame.SourcePrefix::parse)
-                            .toList(),
-                    intValue(n, "max-connections", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_MAX_CONNECTIONS),
-                    durationValue(n, "idle-timeout", at, dev.burrow.agent.ingress.PublicIngress.DEFAULT_IDLE_TIMEOUT));
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ": " + e.getMessage());
-        }
-    }
-
-    private static Forward parseForward(JsonNode n, String at, Map<String, NodeKey> peers, boolean namesAllowed) {
-        requireObject(n, at);
-        checkKeys(n, FORWARD_KEYS, at + ".");
-        String peer = text(n, "peer", at + ".peer", true);
-        try {
-            peerRef(peer, peers, namesAllowed);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ".peer: " + e.getMessage());
-        }
-        String service = text(n, "service", at + ".service", true);
-        if (!ServiceNames.isValid(service)) {
-            throw new IllegalArgumentException(at + ".service: '" + service + "' is not a valid service name");
-        }
-        JsonNode listen = n.get("listen");
-        if (listen == null || listen.isNull()) {
-            throw new IllegalArgumentException(at + ".listen: missing (a port, or host:port)");
-        }
-        TargetSpec bind;
-        try {
-            bind = TargetSpec.parse(listen.isNumber() ? String.valueOf(listen.asLong()) : listen.asText());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + ".listen: " + e.getMessage());
-        }
-        int maxConn = intValue(n, "max-connections", at, ForwardListener.DEFAULT_MAX_CONNECTIONS);
-        Duration idle = durationValue(n, "idle-timeout", at, StreamDefaults.IDLE_TIMEOUT);
-        return new Forward(peer, service, bind.host(), bind.port(), maxConn, idle);
-    }
-
-    private static int intValue(JsonNode n, String key, String at, int dflt) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) {
-            return dflt;
-        }
-        if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > 1_000_000) {
-            throw new IllegalArgumentException(at + "." + key + ": expected a whole number from 1 to 1000000");
-        }
-        return v.asInt();
-    }
-
-    private static Duration durationValue(JsonNode n, String key, String at, Duration dflt) {
-        JsonNode v = n.get(key);
-        if (v == null || v.isNull()) {
-            return dflt;
-        }
-        try {
-            return parseDuration(v.asText());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(at + "." + key + ": " + e.getMessage());
-        }
-    }
-
-    /** The one duration grammar ({@link dev.burrow.protocol.config.Durations}); {@code 0} or {@code off} disables. */
+    /** The one duration grammar ({@link Durations#parseOrOff}); {@code 0} or {@code off} disables. */
     public static Duration parseDuration(String text) {
-        return dev.burrow.protocol.config.Durations.parseOrOff(text);
-    }
-
-    private static Path resolve(Path base, String p) {
-        Path path = Path.of(p);
-        return path.isAbsolute() || base == null ? path : base.resolve(path);
+        return Durations.parseOrOff(text);
     }
 }

@@ -6,8 +6,8 @@ import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,7 +52,7 @@ public final class ConnectCommand implements Callable<Integer> {
     String bind;
 
     @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) for CA-issued peers.")
-    List<java.nio.file.Path> fleetCa = List.of();
+    List<Path> fleetCa = List.of();
 
     @Mixin
     RelayOptions relay;
@@ -79,7 +79,11 @@ public final class ConnectCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(), List.of(forward));
+        AgentConfig config = AgentConfig.builder()
+                .relay(relay.relay())
+                .fleetCas(fleetCa)
+                .forward(forward)
+                .build();
         try {
             config.peerRef(peer); // a node ID, or a name when a fleet CA is trusted
         } catch (IllegalArgumentException e) {

@@ -105,23 +105,20 @@ public final class DemoCommand implements Callable<Integer> {
             NodeIdentity alice = NodeIdentity.loadOrCreate(tmp.resolve("alice"), "alice", Clock.systemUTC());
             NodeIdentity bob = NodeIdentity.loadOrCreate(tmp.resolve("bob"), "bob", Clock.systemUTC());
             int webPort = web.getAddress().getPort();
-            AgentConfig aliceConfig = new AgentConfig(
-                    relaySettings,
-                    List.of(),
-                    Map.of(),
-                    List.of(new AgentConfig.Expose(
+            AgentConfig aliceConfig = AgentConfig.builder()
+                    .relay(relaySettings)
+                    .expose(new AgentConfig.Expose(
                             "web",
                             new TargetSpec("127.0.0.1", webPort),
-                            AllowList.parse(List.of("node:" + bob.nodeKey().nodeId())))),
-                    List.of());
+                            AllowList.parse(List.of("node:" + bob.nodeKey().nodeId()))))
+                    .build();
             Agent aliceAgent = Agent.start(aliceConfig, alice, transport);
             resources.add(0, aliceAgent);
-            AgentConfig bobConfig = new AgentConfig(
-                    relaySettings,
-                    List.of(),
-                    Map.of("alice", alice.nodeKey()),
-                    List.of(),
-                    List.of(new AgentConfig.Forward("alice", "web", "127.0.0.1", 0)));
+            AgentConfig bobConfig = AgentConfig.builder()
+                    .relay(relaySettings)
+                    .peer("alice", alice.nodeKey())
+                    .forward(new AgentConfig.Forward("alice", "web", "127.0.0.1", 0))
+                    .build();
             Agent bobAgent = Agent.start(bobConfig, bob, transport);
             resources.add(0, bobAgent);
             aliceAgent.whenConnected().get(STARTUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);

@@ -9,8 +9,8 @@ import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import dev.burrow.protocol.frame.ServiceNames;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -73,7 +73,7 @@ public final class ExposeCommand implements Callable<Integer> {
             names = "--fleet-ca",
             paramLabel = "PEM",
             description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
-    List<java.nio.file.Path> fleetCa = List.of();
+    List<Path> fleetCa = List.of();
 
     @Mixin
     RelayOptions relay;
@@ -102,7 +102,11 @@ public final class ExposeCommand implements Callable<Integer> {
                     + "' is not a valid service name (1-63 of a-z 0-9 . _ -, starting with a letter or digit)");
         }
         AgentConfig.Expose expose = expose();
-        AgentConfig config = new AgentConfig(relay.relay(), fleetCa, Map.of(), List.of(expose), List.of());
+        AgentConfig config = AgentConfig.builder()
+                .relay(relay.relay())
+                .fleetCas(fleetCa)
+                .expose(expose)
+                .build();
         AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
         PrintWriter out = spec.commandLine().getOut();
         out.println("exposing '" + name + "' (" + expose.target() + ") as node "

@@ -1,6 +1,7 @@
 package dev.burrow.cli.relay;
 
 import dev.burrow.cli.Addresses;
+import dev.burrow.cli.CommandFailedException;
 import dev.burrow.cli.DurationOption;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
@@ -9,10 +10,12 @@ import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
 import dev.burrow.identity.enrol.EnrolmentService;
 import dev.burrow.identity.token.JoinTokenStore;
+import dev.burrow.protocol.config.ConfigKey;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.auth.AdmissionFactory;
 import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.relay.server.config.RelayKeys;
 import dev.burrow.relay.server.net.EnrolmentEndpoints;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -32,7 +35,7 @@ import picocli.CommandLine.Spec;
 /**
  * {@code burrow relay}: runs a relay. Settings come from {@code --config relay.yaml}, the environment
  * ({@code BURROW_<KEY>}) and the flags below, in increasing precedence, all through
- * {@link RelayConfigLoader}. SIGTERM drains (RESTARTING to every client, readiness false) for up to
+ * {@link RelayConfigLoader}: each flag is the setting of a {@link RelayKeys} key. SIGTERM drains (RESTARTING to every client, readiness false) for up to
  * {@code --drain-grace}, then exits.
  */
 @Command(
@@ -227,7 +230,7 @@ public final class RelayCommand implements Callable<Integer> {
                         : UserErrors.taken(cfg.stunListen(), true)
                                 ? cfg.stunListen() + " (--stun-listen, UDP)"
                                 : "one of its addresses";
-        return new dev.burrow.cli.CommandFailedException(
+        return new CommandFailedException(
                 "the relay cannot listen on " + which.replaceFirst("^/", "")
                         + ": Address already in use: stop the process that holds it (another relay?) or choose another port",
                 e);
@@ -249,32 +252,27 @@ public final class RelayCommand implements Callable<Integer> {
                         + "   then: burrow agent --config agent.yaml");
     }
 
+    /** The flags as settings of {@link RelayKeys}, for the same reader as the file and the environment. */
     private Map<String, String> flags() {
         Map<String, String> f = new LinkedHashMap<>();
-        put(f, "listen", listen);
-        put(f, "stun-listen", stunListen);
-        put(f, "admin-listen", adminListen);
-        put(f, "relay-id", relayId);
+        put(f, RelayKeys.LISTEN, listen);
+        put(f, RelayKeys.STUN_LISTEN, stunListen);
+        put(f, RelayKeys.ADMIN_LISTEN, adminListen);
+        put(f, RelayKeys.RELAY_ID, relayId);
         if (tlsCert != null || tlsKey != null) {
-            put(f, "tls.mode", "files");
+            put(f, RelayKeys.TLS_MODE, "files");
         }
-        put(f, "tls.cert", tlsCert == null ? null : tlsCert.toString());
-        put(f, "tls.key", tlsKey == null ? null : tlsKey.toString());
-        put(f, "auth.mode", authMode);
-        if (!allow.isEmpty()) {
-            f.put("auth.allow", String.join(",", allow));
-        }
-        put(f, "auth.allow-file", allowFile == null ? null : allowFile.toString());
-        if (!ca.isEmpty()) {
-            f.put("auth.ca", String.join(",", ca.stream().map(Path::toString).toList()));
-        }
-        if (!requiredTags.isEmpty()) {
-            f.put("auth.required-tags", String.join(",", requiredTags));
-        }
-        put(f, "auth.webhook-url", webhookUrl);
-        put(f, "mesh.peers", meshPeers);
-        put(f, "mesh.port", meshPort);
-        put(f, "mesh.key-file", meshKeyFile == null ? null : meshKeyFile.toString());
+        put(f, RelayKeys.TLS_CERT, tlsCert);
+        put(f, RelayKeys.TLS_KEY, tlsKey);
+        put(f, RelayKeys.AUTH_MODE, authMode);
+        put(f, RelayKeys.AUTH_ALLOW, allow);
+        put(f, RelayKeys.AUTH_ALLOW_FILE, allowFile);
+        put(f, RelayKeys.AUTH_CA, ca);
+        put(f, RelayKeys.AUTH_REQUIRED_TAGS, requiredTags);
+        put(f, RelayKeys.AUTH_WEBHOOK_URL, webhookUrl);
+        put(f, RelayKeys.MESH_PEERS, meshPeers);
+        put(f, RelayKeys.MESH_PORT, meshPort);
+        put(f, RelayKeys.MESH_KEY_FILE, meshKeyFile);
         for (String s : settings) {
             int eq = s.indexOf('=');
             if (eq <= 0) {
@@ -282,18 +280,23 @@ public final class RelayCommand implements Callable<Integer> {
             }
             f.put(s.substring(0, eq).strip(), s.substring(eq + 1).strip());
         }
-        if (dev && !f.containsKey("tls.dev-dir") && System.getenv(RelayConfigLoader.envName("tls.dev-dir")) == null) {
+        if (dev && !f.containsKey(RelayKeys.TLS_DEV_DIR.path()) && System.getenv(RelayKeys.TLS_DEV_DIR.env()) == null) {
             // keep the development certificate across restarts so agents keep their pinned fingerprint
-            f.put(
-                    "tls.dev-dir",
-                    StateDirs.resolve(null).resolve("relay-dev-tls").toString());
+            put(f, RelayKeys.TLS_DEV_DIR, StateDirs.resolve(null).resolve("relay-dev-tls"));
         }
         return f;
     }
 
-    private static void put(Map<String, String> f, String key, String value) {
-        if (value != null) {
-            f.put(key, value);
+    /** A flag's value (null: not given); a list flag given several times is one comma-separated value. */
+    private static void put(Map<String, String> f, ConfigKey<?> key, Object value) {
+        if (value instanceof List<?> list) {
+            if (!list.isEmpty()) {
+                f.put(
+                        key.path(),
+                        String.join(",", list.stream().map(String::valueOf).toList()));
+            }
+        } else if (value != null) {
+            f.put(key.path(), value.toString());
         }
     }
 
@@ -315,11 +318,7 @@ public final class RelayCommand implements Callable<Integer> {
     private Duration drainGrace(RelayConfig cfg) {
         boolean asked = spec.commandLine().getParseResult().hasMatchedOption("--drain-grace")
                 || System.getenv("BURROW_DRAIN_GRACE") != null;
-        Duration grace = parseDuration(drainGrace);
+        Duration grace = DurationOption.parse("--drain-grace", drainGrace);
         return dev && !asked && cfg.mesh().peers().isEmpty() ? Duration.ZERO : grace;
-    }
-
-    private static Duration parseDuration(String text) {
-        return DurationOption.parse("--drain-grace", text);
     }
 }

@@ -6,7 +6,7 @@ import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.RelayMesh;
 import dev.burrow.relay.server.circuit.MeshCircuits;
-import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.relay.server.config.RelayKeys;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.MeshRouter;
 import dev.burrow.relay.server.metrics.RelayMetrics;
@@ -137,7 +137,7 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
                     .addKeyValue("event", "mesh_disabled")
                     .log(
                             "mesh.peers is set but mesh.key-file is not: meshing is OFF (an unauthenticated mesh is never used). Set mesh.key-file (env {}) to a file of 64 hex characters.",
-                            RelayConfigLoader.envName("mesh.key-file"));
+                            RelayKeys.MESH_KEY_FILE.env());
             return null;
         }
         MeshKey key;

@@ -1,39 +1,27 @@
 package dev.burrow.relay.server.config;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.burrow.protocol.HostPort;
+import dev.burrow.protocol.config.ConfigKey;
+import dev.burrow.protocol.config.ConfigReader;
 import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayConfig.AdmissionMode;
 import dev.burrow.relay.server.RelayConfig.TlsMode;
 import dev.burrow.relay.server.RelayDefaults;
 import dev.burrow.relay.server.ingress.IngressConfig;
-import dev.burrow.transport.TransportKind;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Builds a {@link RelayConfig} from a YAML file, the environment and command-line flags, in that
- * order of precedence (a flag beats the environment beats the file). All three feed one flat map of
- * dotted keys ({@code auth.allow-file}) into one parser, so a setting behaves identically whichever
- * way it is given. Environment names are {@code BURROW_} + the key in upper case with {@code .} and
+ * order of precedence (a flag beats the environment beats the file). Every setting is declared once in
+ * {@link RelayKeys} and read through the shared {@link ConfigReader} (dotted keys such as
+ * {@code auth.allow-file}), so a setting behaves identically whichever way it is given. Environment names are {@code BURROW_} + the key in upper case with {@code .} and
  * {@code -} as {@code _} ({@code BURROW_AUTH_ALLOW_FILE}). An unknown key in the file is an error that
  * names it; a known key set to an empty value is an error too (an auth source that is set must be usable).
  *
@@ -81,93 +69,17 @@ public final class RelayConfigLoader {
     /** Config files are a page of YAML; anything larger is a mistake (or an attack on the parser). */
     private static final long MAX_CONFIG_BYTES = 1024 * 1024;
 
-    /** Every key, in documentation order. */
-    public static final List<String> KEYS = List.of(
-            "listen",
-            "admin-listen",
-            "stun-listen",
-            "relay-id",
-            "transport",
-            "tls.mode",
-            "tls.cert",
-            "tls.key",
-            "tls.dev-dir",
-            "tls.dev-hosts",
-            "tls.plain-circuits",
-            "auth.mode",
-            "auth.allow",
-            "auth.allow-file",
-            "auth.ca",
-            "auth.required-tags",
-            "auth.webhook-url",
-            "auth.webhook-timeout",
-            "auth.webhook-fail-open",
-            "limits.max-clients",
-            "limits.max-handshakes",
-            "limits.max-handshakes-per-ip",
-            "limits.ip-connect-rate",
-            "limits.ip-connect-burst",
-            "limits.client-bytes-per-second",
-            "limits.client-burst-bytes",
-            "limits.send-queue-depth",
-            "limits.control-queue-depth",
-            "limits.pending-circuits-per-client",
-            "limits.active-circuits-per-client",
-            "timeouts.handshake",
-            "timeouts.write",
-            "timeouts.keepalive",
-            "timeouts.client-idle",
-            "timeouts.circuit-token",
-            "timeouts.circuit-idle",
-            "mesh.peers",
-            "mesh.port",
-            "mesh.key-file",
-            "mesh.resolve-interval",
-            "ingress.enabled",
-            "ingress.bind-address",
-            "ingress.port-range",
-            "ingress.public-host",
-            "ingress.static-ports",
-            "ingress.allow-nodes",
-            "ingress.max-services-per-node",
-            "ingress.max-connections-per-service",
-            "ingress.max-connections",
-            "ingress.idle-timeout",
-            "ingress.connect-rate-per-ip",
-            "ingress.connect-burst-per-ip",
-            "ingress.max-connection-duration");
-
-    private static final Set<String> LIST_KEYS = Set.of(
-            "tls.dev-hosts",
-            "auth.allow",
-            "auth.ca",
-            "auth.required-tags",
-            "mesh.peers",
-            "ingress.static-ports",
-            "ingress.allow-nodes");
+    /** Every key, in documentation order ({@link RelayKeys#ALL}). */
+    public static final List<String> KEYS =
+            RelayKeys.ALL.stream().map(ConfigKey::path).toList();
 
     private RelayConfigLoader() {}
 
     /** The configuration cannot be used; the message names the key and where it came from. */
-    public static final class ConfigException extends RuntimeException {
+    public static final class ConfigException extends dev.burrow.protocol.config.ConfigException {
         public ConfigException(String message) {
             super(message);
         }
-    }
-
-    /** A value and where it came from, for error messages. */
-    private record Value(List<String> items, String source) {
-        String single(String key) {
-            if (items.size() != 1) {
-                throw new ConfigException(key + " (" + source + ") takes one value, got " + items.size());
-            }
-            return items.get(0);
-        }
-    }
-
-    /** The environment variable for a key. */
-    public static String envName(String key) {
-        return "BURROW_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
     /**
@@ -177,220 +89,108 @@ public final class RelayConfigLoader {
      * @param dev development defaults: TLS self-signed, open admission unless configured, loopback listeners
      */
     public static RelayConfig load(Path configFile, Map<String, String> env, Map<String, String> flags, boolean dev) {
-        Map<String, Value> values = new LinkedHashMap<>();
-        if (configFile != null) {
-            readYaml(configFile, values);
-        }
-        for (String key : KEYS) {
-            String v = env.get(envName(key));
-            if (v != null) {
-                values.put(key, new Value(split(key, v), "env " + envName(key)));
+        try {
+            ConfigReader reader = ConfigReader.of(RelayKeys.ALL);
+            if (configFile != null) {
+                reader.yaml(ConfigReader.readYaml(configFile, MAX_CONFIG_BYTES), configFile.toString());
             }
+            return build(reader.env(env).set(flags, "flag"), dev);
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
         }
-        flags.forEach((k, v) -> {
-            if (!KEYS.contains(k)) {
-                throw new ConfigException("unknown setting '" + k + "'; known: " + String.join(", ", KEYS));
-            }
-            values.put(k, new Value(split(k, v), "flag"));
-        });
-        return build(values, dev);
     }
 
     /** For tests and embedding: only these values, no file, no environment. */
     public static RelayConfig fromMap(Map<String, String> settings) {
-        if (!settings.containsKey("stun-listen")) {
+        if (!settings.containsKey(RelayKeys.STUN_LISTEN.path())) {
             // Relays built in code (tests, embedding) get no STUN unless they ask: several in one
             // process or on one machine would all want UDP 3478.
             Map<String, String> withStunOff = new LinkedHashMap<>(settings);
-            withStunOff.put("stun-listen", "off");
+            withStunOff.put(RelayKeys.STUN_LISTEN.path(), "off");
             settings = withStunOff;
         }
         return load(null, Map.of(), settings, false);
     }
 
-    private static List<String> split(String key, String raw) {
-        if (LIST_KEYS.contains(key)) {
-            List<String> out = new ArrayList<>();
-            for (String s : raw.split(",")) {
-                if (!s.isBlank()) {
-                    out.add(s.strip());
-                }
-            }
-            return out;
-        }
-        return List.of(raw.strip());
-    }
-
-    private static void readYaml(Path file, Map<String, Value> out) {
-        JsonNode root;
-        try {
-            if (Files.size(file) > MAX_CONFIG_BYTES) {
-                throw new ConfigException(file + ": larger than " + MAX_CONFIG_BYTES + " bytes");
-            }
-            root = new ObjectMapper(new YAMLFactory()).readTree(Files.readAllBytes(file));
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage());
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read: " + e.getMessage());
-        }
-        if (root == null || root.isMissingNode() || root.isNull()) {
-            return;
-        }
-        if (!root.isObject()) {
-            throw new ConfigException(file + ": the top level must be a mapping of settings");
-        }
-        flatten(file, "", root, out);
-    }
-
-    private static void flatten(Path file, String prefix, JsonNode node, Map<String, Value> out) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String key = prefix + e.getKey();
-            JsonNode v = e.getValue();
-            if (v.isObject() && KEYS.stream().anyMatch(k -> k.startsWith(key + "."))) {
-                flatten(file, key + ".", v, out);
-                continue;
-            }
-            if (!KEYS.contains(key)) {
-                throw new ConfigException(file + ": unknown key '" + key + "'; known keys: " + String.join(", ", KEYS));
-            }
-            List<String> items = new ArrayList<>();
-            if (v.isArray()) {
-                if (!LIST_KEYS.contains(key)) {
-                    throw new ConfigException(file + ": " + key + " takes one value, not a list");
-                }
-                for (JsonNode item : v) {
-                    if (!item.isValueNode()) {
-                        throw new ConfigException(file + ": " + key + " must be a list of plain values");
-                    }
-                    items.add(item.asText().strip());
-                }
-            } else if (v.isValueNode() && !v.isNull()) {
-                items.addAll(split(key, v.asText()));
-            } else if (v.isNull()) {
-                items.add("");
-            } else {
-                throw new ConfigException(file + ": " + key + " must be a plain value");
-            }
-            out.put(key, new Value(items, file.toString()));
-        }
-    }
-
-    private static RelayConfig build(Map<String, Value> v, boolean dev) {
-        Parser p = new Parser(v);
-        InetSocketAddress listen = p.address("listen", dev ? "127.0.0.1:8443" : "0.0.0.0:" + RelayDefaults.PORT);
-        InetSocketAddress admin =
-                p.address("admin-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT);
+    private static RelayConfig build(ConfigReader p, boolean dev) {
+        InetSocketAddress listen =
+                p.get(RelayKeys.LISTEN.withDefault(address(dev ? "127.0.0.1:8443" : "0.0.0.0:" + RelayDefaults.PORT)));
+        InetSocketAddress admin = p.get(RelayKeys.ADMIN_LISTEN.withDefault(
+                address(dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.ADMIN_PORT)));
         // STUN on by default: agents need it to find their public address for direct paths. Dev mode takes
         // any free port (several dev relays on one machine must not collide) and tells agents which.
-        InetSocketAddress stun = p.address("stun-listen", dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.STUN_PORT);
-        String relayId = p.string("relay-id", defaultRelayId());
-        String transport = p.string("transport", "auto");
-        try {
-            TransportKind.parse(transport);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("transport (" + p.source("transport") + "): " + e.getMessage());
-        }
+        InetSocketAddress stun = p.get(
+                RelayKeys.STUN_LISTEN.withDefault(address(dev ? "127.0.0.1:0" : "0.0.0.0:" + RelayDefaults.STUN_PORT)));
+        String relayId = p.isSet(RelayKeys.RELAY_ID) ? p.get(RelayKeys.RELAY_ID) : defaultRelayId();
+        String transport = p.get(RelayKeys.TRANSPORT);
 
-        TlsMode tlsMode = p.enumValue("tls.mode", TlsMode.class, dev ? "dev" : "files");
-        Path cert = p.path("tls.cert");
-        Path key = p.path("tls.key");
+        TlsMode tlsMode = p.get(RelayKeys.TLS_MODE.withDefault(dev ? TlsMode.DEV : TlsMode.FILES));
+        Path cert = p.get(RelayKeys.TLS_CERT);
+        Path key = p.get(RelayKeys.TLS_KEY);
         if (tlsMode == TlsMode.FILES && (cert == null || key == null)) {
             throw new ConfigException(
                     "tls.mode files needs tls.cert and tls.key (PEM files), or use tls.mode dev for a "
                             + "self-signed development certificate");
         }
         RelayConfig.Tls tls = new RelayConfig.Tls(
-                tlsMode, cert, key, p.path("tls.dev-dir"), p.list("tls.dev-hosts"), p.bool("tls.plain-circuits", true));
+                tlsMode,
+                cert,
+                key,
+                p.get(RelayKeys.TLS_DEV_DIR),
+                p.get(RelayKeys.TLS_DEV_HOSTS),
+                p.get(RelayKeys.TLS_PLAIN_CIRCUITS));
 
-        String modeDefault = dev ? "open" : null;
-        if (!v.containsKey("auth.mode") && modeDefault == null) {
+        if (!p.isSet(RelayKeys.AUTH_MODE) && !dev) {
             throw new ConfigException("auth.mode is required: open (development only), allow-list, ca or webhook");
         }
-        AdmissionMode mode = p.enumValue("auth.mode", AdmissionMode.class, modeDefault);
-        List<Path> cas = new ArrayList<>();
-        for (String s : p.list("auth.ca")) {
-            cas.add(Path.of(s));
-        }
-        URI webhook = null;
-        String url = p.string("auth.webhook-url", null);
-        if (url != null) {
-            try {
-                webhook = new URI(url);
-            } catch (URISyntaxException e) {
-                throw new ConfigException("auth.webhook-url (" + p.source("auth.webhook-url") + ") is not a URL");
-            }
-        }
         RelayConfig.Auth auth = new RelayConfig.Auth(
-                mode,
-                p.list("auth.allow"),
-                p.path("auth.allow-file"),
-                cas,
-                new LinkedHashSet<>(p.list("auth.required-tags")),
-                webhook,
-                p.duration("auth.webhook-timeout", RelayDefaults.WEBHOOK_TIMEOUT),
-                p.bool("auth.webhook-fail-open", false));
+                p.get(RelayKeys.AUTH_MODE.withDefault(AdmissionMode.OPEN)),
+                p.get(RelayKeys.AUTH_ALLOW),
+                p.get(RelayKeys.AUTH_ALLOW_FILE),
+                p.get(RelayKeys.AUTH_CA),
+                new LinkedHashSet<>(p.get(RelayKeys.AUTH_REQUIRED_TAGS)),
+                p.get(RelayKeys.AUTH_WEBHOOK_URL),
+                p.get(RelayKeys.AUTH_WEBHOOK_TIMEOUT),
+                p.get(RelayKeys.AUTH_WEBHOOK_FAIL_OPEN));
 
-        RelayConfig.Limits d = RelayConfig.Limits.defaults();
         RelayConfig.Limits limits = new RelayConfig.Limits(
-                p.intValue("limits.max-clients", d.maxClients(), 1),
-                p.intValue("limits.max-handshakes", d.maxHandshakes(), 1),
-                p.doubleValue("limits.ip-connect-rate", d.ipConnectRate()),
-                p.intValue("limits.ip-connect-burst", d.ipConnectBurst(), 1),
-                p.longValue("limits.client-bytes-per-second", d.clientBytesPerSecond(), 0),
-                p.longValue("limits.client-burst-bytes", d.clientBurstBytes(), RelayDefaults.MIN_CLIENT_BURST_BYTES),
-                p.intValue("limits.send-queue-depth", d.sendQueueDepth(), 1),
-                p.intValue("limits.control-queue-depth", d.controlQueueDepth(), 4),
-                p.intValue("limits.pending-circuits-per-client", d.pendingCircuitsPerClient(), 0),
-                p.intValue("limits.active-circuits-per-client", d.activeCircuitsPerClient(), 0),
-                p.intValue("limits.max-handshakes-per-ip", d.maxHandshakesPerSource(), 1));
-        RelayConfig.Timeouts t = RelayConfig.Timeouts.defaults();
+                p.get(RelayKeys.MAX_CLIENTS),
+                p.get(RelayKeys.MAX_HANDSHAKES),
+                p.get(RelayKeys.IP_CONNECT_RATE),
+                p.get(RelayKeys.IP_CONNECT_BURST),
+                p.get(RelayKeys.CLIENT_BYTES_PER_SECOND),
+                p.get(RelayKeys.CLIENT_BURST_BYTES),
+                p.get(RelayKeys.SEND_QUEUE_DEPTH),
+                p.get(RelayKeys.CONTROL_QUEUE_DEPTH),
+                p.get(RelayKeys.PENDING_CIRCUITS_PER_CLIENT),
+                p.get(RelayKeys.ACTIVE_CIRCUITS_PER_CLIENT),
+                p.get(RelayKeys.MAX_HANDSHAKES_PER_IP));
         RelayConfig.Timeouts timeouts = new RelayConfig.Timeouts(
-                p.duration("timeouts.handshake", t.handshake()),
-                p.duration("timeouts.write", t.write()),
-                p.duration("timeouts.keepalive", t.keepalive()),
-                p.duration("timeouts.client-idle", t.clientIdle()),
-                p.duration("timeouts.circuit-token", t.circuitToken()),
-                p.duration("timeouts.circuit-idle", t.circuitIdle()));
-        List<String> peers = p.list("mesh.peers");
-        for (String peer : peers) {
-            checkPeer(peer, p.source("mesh.peers"));
-        }
-        int meshPort = p.intValue("mesh.port", 0, 0);
-        if (meshPort > 65535) {
-            throw new ConfigException(
-                    "mesh.port (" + p.source("mesh.port") + "): port out of range 0-65535: " + meshPort);
-        }
+                p.get(RelayKeys.HANDSHAKE_TIMEOUT),
+                p.get(RelayKeys.WRITE_TIMEOUT),
+                p.get(RelayKeys.KEEPALIVE),
+                p.get(RelayKeys.CLIENT_IDLE),
+                p.get(RelayKeys.CIRCUIT_TOKEN),
+                p.get(RelayKeys.CIRCUIT_IDLE));
         RelayConfig.Mesh mesh = new RelayConfig.Mesh(
-                peers,
-                meshPort,
-                p.path("mesh.key-file"),
-                p.duration("mesh.resolve-interval", RelayDefaults.MESH_RESOLVE_INTERVAL));
+                p.get(RelayKeys.MESH_PEERS),
+                p.get(RelayKeys.MESH_PORT),
+                p.get(RelayKeys.MESH_KEY_FILE),
+                p.get(RelayKeys.MESH_RESOLVE_INTERVAL));
         return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
     }
 
-    /** A mesh peer is {@code host}, {@code host:port} or {@code [v6]:port} ({@link HostPort}; the port, when written, not 0). */
-    private static void checkPeer(String peer, String source) {
+    private static IngressConfig ingress(ConfigReader p) {
         try {
-            if (HostPort.parse(peer, RelayDefaults.PORT).port() == 0) {
-                throw new IllegalArgumentException("port 0");
-            }
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(
-                    "mesh.peers (" + source + "): '" + peer + "' is not host, host:port or [ipv6]:port");
-        }
-    }
-
-    private static IngressConfig ingress(Parser p) {
-        IngressConfig d = IngressConfig.disabled();
-        try {
-            String bind = p.string("ingress.bind-address", "0.0.0.0");
+            String bind = p.get(RelayKeys.INGRESS_BIND_ADDRESS);
             if (!bind.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == '.' || c == ':')) {
                 throw new IllegalArgumentException("ingress.bind-address: expected an IP address, got '" + bind + "'");
             }
-            int[] range = IngressConfig.parseRange(p.string("ingress.port-range", "none"));
-            Map<String, Integer> pinned = IngressConfig.parseStaticPorts(p.list("ingress.static-ports"));
-            boolean enabled = p.bool("ingress.enabled", false);
+            int[] range = IngressConfig.parseRange(p.get(RelayKeys.INGRESS_PORT_RANGE));
+            Map<String, Integer> pinned = IngressConfig.parseStaticPorts(p.get(RelayKeys.INGRESS_STATIC_PORTS));
+            boolean enabled = p.get(RelayKeys.INGRESS_ENABLED);
             if (enabled && range[0] == -1 && pinned.isEmpty()) {
                 throw new IllegalArgumentException("ingress.enabled needs ingress.port-range or ingress.static-ports");
             }
@@ -399,19 +199,23 @@ public final class RelayConfigLoader {
                     InetAddress.getByName(bind),
                     range[0],
                     range[1],
-                    p.string("ingress.public-host", null),
+                    p.get(RelayKeys.INGRESS_PUBLIC_HOST),
                     pinned,
-                    new LinkedHashSet<>(p.list("ingress.allow-nodes")),
-                    p.intValue("ingress.max-services-per-node", d.maxServicesPerNode(), 1),
-                    p.intValue("ingress.max-connections-per-service", d.maxConnectionsPerService(), 1),
-                    p.intValue("ingress.max-connections", d.maxConnections(), 1),
-                    p.duration("ingress.idle-timeout", d.idleTimeout()),
-                    p.doubleValue("ingress.connect-rate-per-ip", d.connectRatePerIp()),
-                    p.intValue("ingress.connect-burst-per-ip", d.connectBurstPerIp(), 1),
-                    p.duration("ingress.max-connection-duration", d.maxConnectionDuration()));
-        } catch (IllegalArgumentException | IOException e) {
+                    new LinkedHashSet<>(p.get(RelayKeys.INGRESS_ALLOW_NODES)),
+                    p.get(RelayKeys.INGRESS_MAX_SERVICES_PER_NODE),
+                    p.get(RelayKeys.INGRESS_MAX_CONNECTIONS_PER_SERVICE),
+                    p.get(RelayKeys.INGRESS_MAX_CONNECTIONS),
+                    p.get(RelayKeys.INGRESS_IDLE_TIMEOUT),
+                    p.get(RelayKeys.INGRESS_CONNECT_RATE_PER_IP),
+                    p.get(RelayKeys.INGRESS_CONNECT_BURST_PER_IP),
+                    p.get(RelayKeys.INGRESS_MAX_CONNECTION_DURATION));
+        } catch (IOException e) {
             throw new ConfigException(e.getMessage());
         }
+    }
+
+    private static InetSocketAddress address(String text) {
+        return RelayKeys.ADDRESS.parse(text);
     }
 
     private static String defaultRelayId() {
@@ -424,161 +228,6 @@ public final class RelayConfigLoader {
         } catch (IOException e) {
             return "relay";
         }
-    }
-
-    /** Typed access with messages that name the key and its source. */
-    private static final class Parser {
-        private final Map<String, Value> v;
-
-        Parser(Map<String, Value> v) {
-            this.v = v;
-        }
-
-        String source(String key) {
-            Value x = v.get(key);
-            return x == null ? "default" : x.source();
-        }
-
-        private String raw(String key) {
-            Value x = v.get(key);
-            if (x == null) {
-                return null;
-            }
-            String s = x.single(key);
-            if (s.isEmpty()) {
-                throw new ConfigException(key + " (" + x.source() + ") is set but empty");
-            }
-            return s;
-        }
-
-        String string(String key, String def) {
-            String s = raw(key);
-            return s == null ? def : s;
-        }
-
-        List<String> list(String key) {
-            Value x = v.get(key);
-            if (x == null) {
-                return List.of();
-            }
-            if (x.items().isEmpty() || x.items().stream().anyMatch(String::isEmpty)) {
-                throw new ConfigException(key + " (" + x.source() + ") is set but empty");
-            }
-            return x.items();
-        }
-
-        Path path(String key) {
-            String s = raw(key);
-            return s == null ? null : Path.of(s);
-        }
-
-        boolean bool(String key, boolean def) {
-            String s = raw(key);
-            if (s == null) {
-                return def;
-            }
-            return switch (s.toLowerCase(Locale.ROOT)) {
-                case "true", "yes", "on", "1" -> true;
-                case "false", "no", "off", "0" -> false;
-                default ->
-                    throw new ConfigException(key + " (" + source(key) + "): expected true or false, got '" + s + "'");
-            };
-        }
-
-        long longValue(String key, long def, long min) {
-            String s = raw(key);
-            if (s == null) {
-                return def;
-            }
-            long n;
-            try {
-                n = Long.parseLong(s.replace("_", ""));
-            } catch (NumberFormatException e) {
-                throw new ConfigException(key + " (" + source(key) + "): expected a whole number, got '" + s + "'");
-            }
-            if (n < min) {
-                throw new ConfigException(key + " (" + source(key) + "): must be at least " + min + ", got " + n);
-            }
-            return n;
-        }
-
-        int intValue(String key, int def, int min) {
-            long n = longValue(key, def, min);
-            if (n > Integer.MAX_VALUE) {
-                throw new ConfigException(key + " (" + source(key) + "): too large");
-            }
-            return (int) n;
-        }
-
-        double doubleValue(String key, double def) {
-            String s = raw(key);
-            if (s == null) {
-                return def;
-            }
-            try {
-                double d = Double.parseDouble(s);
-                if (!(d > 0) || Double.isInfinite(d)) {
-                    throw new NumberFormatException();
-                }
-                return d;
-            } catch (NumberFormatException e) {
-                throw new ConfigException(key + " (" + source(key) + "): expected a positive number, got '" + s + "'");
-            }
-        }
-
-        Duration duration(String key, Duration def) {
-            String s = raw(key);
-            if (s == null) {
-                return def;
-            }
-            Duration d;
-            try {
-                d = dev.burrow.protocol.config.Durations.parse(s);
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(key + " (" + source(key) + "): " + e.getMessage());
-            }
-            if (d.isZero()) {
-                throw new ConfigException(key + " (" + source(key) + "): must be more than zero");
-            }
-            return d;
-        }
-
-        <E extends Enum<E>> E enumValue(String key, Class<E> type, String def) {
-            String s = string(key, def);
-            String norm = s.toUpperCase(Locale.ROOT).replace('-', '_');
-            for (E e : type.getEnumConstants()) {
-                if (e.name().equals(norm)) {
-                    return e;
-                }
-            }
-            throw new ConfigException(key + " (" + source(key) + "): '" + s + "' is not one of "
-                    + Arrays.stream(type.getEnumConstants())
-                            .map(e -> e.name().toLowerCase(Locale.ROOT).replace('_', '-'))
-                            .toList());
-        }
-
-        InetSocketAddress address(String key, String def) {
-            String s = string(key, def);
-            if (s.equalsIgnoreCase("off")
-                    || s.equalsIgnoreCase("none")
-                    || s.equalsIgnoreCase("false")) { // YAML 1.1 reads off as false
-                return null;
-            }
-            try {
-                return parseAddress(s);
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(key + " (" + source(key) + "): " + e.getMessage());
-            }
-        }
-    }
-
-    /**
-     * Parses a duration in the one grammar ({@link dev.burrow.protocol.config.Durations}: 500ms, 3s, 5m, 1h, 2d).
-     *
-     * @throws IllegalArgumentException with the expected form
-     */
-    public static Duration parseDuration(String text) {
-        return dev.burrow.protocol.config.Durations.parse(text);
     }
 
     /** Parses {@code host:port}, {@code [v6]:port}, {@code :port} or {@code port} (all interfaces); see {@link HostPort}. */
