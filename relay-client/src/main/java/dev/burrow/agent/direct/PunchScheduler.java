@@ -165,7 +165,9 @@ final class PunchScheduler {
     /** The peer announced its candidates: answer with ours so it punches towards us too, and punch now. */
     void callMeMaybe(DirectPeer p, List<InetSocketAddress> endpoints, long now) {
         log.info("call-me-maybe from {}: punching {}", p.key.shortId(), endpoints);
-        p.activeUntilNanos = Math.max(p.activeUntilNanos, now + DirectManager.ACTIVE_DURATION.toNanos());
+        // Not active for that: the peer wants the path and keeps it (upgrades, heartbeats); we punch
+        // back now, answer its pings, and stay its QUIC client while they arrive. Were we made
+        // active, each side's call-me-maybe would keep the other upgrading forever.
         disco.sendCallMeMaybe(p, now); // let the other side punch towards us too
         p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
         p.lastUpgradeNanos = now;
