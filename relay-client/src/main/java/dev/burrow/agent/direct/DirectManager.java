@@ -54,6 +54,12 @@ import org.slf4j.LoggerFactory;
  * pong for {@link #TRUST_DURATION} it is dropped and new streams use the relay, and while the peer
  * is active an upgrade is retried every {@link #UPGRADE_INTERVAL}.
  *
+ * <h2>Warm-up</h2>
+ * Peers in the {@link #setWarm warm set} (the agent: the peers its forwards name, see {@link
+ * PeerWarmer}) are upgraded as soon as they join it and kept with heartbeats while they stay, so a
+ * forward's first connection can already go direct; a peer that leaves the set is released.
+ * Relay notices steer the retries: PEER_GONE holds upgrades to that peer, PEER_PRESENT resumes them.
+ *
  * <h2>Parts</h2>
  * This class is the facade and owns the lifecycle. {@link DirectSockets} holds the two
  * {@link DirectSocket}s, each with its own {@link CandidateSource}s (endpoint discovery);
