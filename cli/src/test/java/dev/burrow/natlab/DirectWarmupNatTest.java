@@ -74,6 +74,7 @@ class DirectWarmupNatTest {
                 .as("the first connection's path: %s", status)
                 .isEqualTo("direct");
         assertThat(d.peerPath(b)).isEqualTo("direct");
+        assertThat(d.peer(b).path("reason").asText()).startsWith("direct: punched via ");
 
         String log = d.agentB.output();
         LocalTime started = firstStamp(log);

@@ -608,9 +608,9 @@ public final class Agent implements AutoCloseable {
                     out));
             peers.merge(
                     e.peer(),
-                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
+                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null, null),
                     (x, y) -> new AgentStatus.PeerStatus(
-                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
+                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null, null));
         }
         List<AgentStatus.RefusalStatus> refs = refusals.snapshot().stream()
                 .map(r -> new AgentStatus.RefusalStatus(
@@ -654,7 +654,7 @@ public final class Agent implements AutoCloseable {
         for (var s : d.statuses()) {
             peers.putIfAbsent(
                     NodeKey.parse(s.nodeId()),
-                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null));
+                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null, null));
         }
         List<AgentStatus.PeerStatus> out = new ArrayList<>();
         for (var e : peers.entrySet()) {
@@ -668,10 +668,17 @@ public final class Agent implements AutoCloseable {
                         p.openConnections(),
                         s.rttMillis() == null ? null : Math.round(s.rttMillis()),
                         s.endpoint().getAddress().getHostAddress() + ":"
-                                + s.endpoint().getPort()));
+                                + s.endpoint().getPort(),
+                        s.reason()));
             } else {
                 out.add(new AgentStatus.PeerStatus(
-                        p.nodeId(), p.name(), relayPath.name(), p.openConnections(), relayRtt, null));
+                        p.nodeId(),
+                        p.name(),
+                        relayPath.name(),
+                        p.openConnections(),
+                        relayRtt,
+                        null,
+                        s == null ? "relay: no direct-path state for this peer yet" : s.reason()));
             }
         }
         return out;

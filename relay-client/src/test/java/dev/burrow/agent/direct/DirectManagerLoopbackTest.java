@@ -185,6 +185,7 @@ class DirectManagerLoopbackTest {
         ma.setWarm(Set.of(b.nodeKey()));
         await().atMost(Duration.ofSeconds(10)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
         assertThat(ma.warmPeers().get(5, TimeUnit.SECONDS)).containsExactly(b.nodeKey());
+        assertThat(ma.status(b.nodeKey()).orElseThrow().reason()).startsWith("direct: punched via 127.0.0.1:");
         byte[] data = new byte[64 << 10];
         new Random(2).nextBytes(data);
         Channel s = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
@@ -212,6 +213,8 @@ class DirectManagerLoopbackTest {
         assertThat(ma.pingsSent.sum())
                 .as("no heartbeats from a once b is not wanted")
                 .isEqualTo(pings);
+        assertThat(ma.status(b.nodeKey()).map(DirectPeerStatus::reason).orElse("relay: forgotten"))
+                .startsWith("relay: ");
     }
 
     /** G1: a well-formed ping from a key nobody knows, sent straight to the socket, gets no answer. */
