@@ -104,15 +104,19 @@ final class DirectPeers {
         if (now < p.punchUntilNanos) {
             return p.candidates.isEmpty()
                     ? "relay: no direct path yet (waiting for the peer's endpoints)"
-                    : "relay: no direct path yet (punching " + p.candidates.size() + " endpoints)";
+                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + ")";
         }
         long next = p.lastUpgradeNanos + PunchScheduler.upgradeInterval(p, now);
         String retry = "; next attempt in " + secondsUntil(next, now) + " s";
         if (p.candidates.isEmpty()) {
             return "relay: peer offered no reachable endpoint" + retry;
         }
-        return "relay: no answer on any of the peer's " + p.candidates.size()
-                + " endpoints (symmetric NAT, or UDP blocked)" + retry;
+        return "relay: no answer from the peer's " + endpoints(p.candidates.size()) + " (symmetric NAT, or UDP blocked)"
+                + retry;
+    }
+
+    private static String endpoints(int n) {
+        return n == 1 ? "1 endpoint" : n + " endpoints";
     }
 
     private static long secondsUntil(long atNanos, long now) {
