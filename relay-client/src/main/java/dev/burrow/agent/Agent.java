@@ -4,6 +4,7 @@ import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.direct.DirectAgentSupport;
 import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPathSelector;
+import dev.burrow.agent.direct.PeerWarmer;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerNameResolver;
@@ -55,6 +56,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,6 +96,10 @@ public final class Agent implements AutoCloseable {
     private final IngressPublisher publisher;
     /** Resolves forwards by name through the relay; null without a fleet CA (names are then refused at config time). */
     private final PeerNameResolver names;
+    /** Keeps a direct path ready to the peers the forwards name; null without direct paths. */
+    private final PeerWarmer warmer;
+
+    private final ScheduledFuture<?> warmerTicks;
 
     // Guarded by this lock (reload, status, close).
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
@@ -170,9 +176,20 @@ public final class Agent implements AutoCloseable {
                 gate,
                 registry,
                 () -> forwardPeers));
+        DirectManager direct = directPaths.manager();
+        if (direct != null) {
+            this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
+            this.warmerTicks = group.next().scheduleAtFixedRate(warmer::tick, 1, 1, TimeUnit.SECONDS);
+        } else {
+            this.warmer = null;
+            this.warmerTicks = null;
+        }
         relay.addListener(new RelayClientListener() {
             @Override
             public void connected(RelayConnectionInfo info) {
+                if (warmer != null) {
+                    warmer.relayConnected();
+                }
                 lastRelayError = null;
                 log.info("connected to relay {} ({}, {})", info.relayUrl(), info.relayId(), info.mode());
             }
@@ -384,6 +401,17 @@ public final class Agent implements AutoCloseable {
                 .map(ForwardKey::peer)
                 .filter(Objects::nonNull)
                 .toList());
+        if (warmer != null) { // direct paths to the forwards' peers start now, not with their first connection
+            warmer.setTargets(
+                    wanted.keySet().stream()
+                            .map(ForwardKey::peer)
+                            .filter(Objects::nonNull)
+                            .toList(),
+                    wanted.keySet().stream()
+                            .map(ForwardKey::peerName)
+                            .filter(Objects::nonNull)
+                            .toList());
+        }
         if (failure != null) {
             throw failure;
         }
@@ -502,9 +530,9 @@ public final class Agent implements AutoCloseable {
                     out));
             peers.merge(
                     e.peer(),
-                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null),
+                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null, null),
                     (x, y) -> new AgentStatus.PeerStatus(
-                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null));
+                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null, null));
         }
         List<AgentStatus.RefusalStatus> refs = AgentStatusParts.refusals(refusals);
         String problem = readyProblem();
@@ -539,7 +567,7 @@ public final class Agent implements AutoCloseable {
         for (var s : d.statuses()) {
             peers.putIfAbsent(
                     NodeKey.parse(s.nodeId()),
-                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null));
+                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null, null));
         }
         List<AgentStatus.PeerStatus> out = new ArrayList<>();
         for (var e : peers.entrySet()) {
@@ -553,10 +581,17 @@ public final class Agent implements AutoCloseable {
                         p.openConnections(),
                         s.rttMillis() == null ? null : Math.round(s.rttMillis()),
                         s.endpoint().getAddress().getHostAddress() + ":"
-                                + s.endpoint().getPort()));
+                                + s.endpoint().getPort(),
+                        s.reason()));
             } else {
                 out.add(new AgentStatus.PeerStatus(
-                        p.nodeId(), p.name(), relayPath.name(), p.openConnections(), relayRtt, null));
+                        p.nodeId(),
+                        p.name(),
+                        relayPath.name(),
+                        p.openConnections(),
+                        relayRtt,
+                        null,
+                        s == null ? "relay: no direct-path state for this peer yet" : s.reason()));
             }
         }
         return out;
@@ -572,6 +607,9 @@ public final class Agent implements AutoCloseable {
             }
         }
         forwards.clear();
+        if (warmerTicks != null) {
+            warmerTicks.cancel(false);
+        }
         active.closeAll();
         DirectManager direct = directPaths.manager();
         if (direct != null) {

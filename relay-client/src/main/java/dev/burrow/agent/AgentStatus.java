@@ -110,10 +110,18 @@ public record AgentStatus(
     /**
      * A peer with open streams or a direct-path state: the path new streams take ({@code direct} or
      * {@code relay}), its round-trip time (disco ping on the direct path, else the relay's), and the
-     * peer's verified UDP endpoint when direct.
+     * peer's verified UDP endpoint when direct, and why the path is what it is ({@code reason}, e.g.
+     * "direct: punched via 203.0.113.5:41641" or "relay: no direct path yet (punching 2 endpoints)";
+     * null without direct paths).
      */
     public record PeerStatus(
-            String nodeId, String name, String path, int openConnections, Long rttMillis, String endpoint) {}
+            String nodeId,
+            String name,
+            String path,
+            int openConnections,
+            Long rttMillis,
+            String endpoint,
+            String reason) {}
 
     public record ConnectionStatus(
             long id,

@@ -20,6 +20,7 @@ public final class NatRouter extends Namespace {
     private NatBehaviour behaviour;
     private Duration mappingTimeout = NatBehaviour.DEFAULT_MAPPING_TIMEOUT;
     private boolean firewallInput = true;
+    private int lanSlots;
 
     NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress) {
         super(lab, label);
@@ -27,7 +28,11 @@ public final class NatRouter extends Namespace {
         this.publicAddress = publicAddress;
     }
 
-    /** The router's public address: the source address the internet sees for its LAN hosts. */
+    /**
+     * The router's WAN address: for a site on the internet its public address, the source address the
+     * internet sees for its LAN hosts; for a site behind another NAT ({@link NetLab#addSiteBehind})
+     * an address on that NAT's LAN.
+     */
     public InetAddress publicAddress() {
         return publicAddress;
     }
@@ -86,35 +91,38 @@ public final class NatRouter extends Namespace {
 
     /** Adds a host on this site's LAN, at 10.N.0.(10+k), default route via the router. */
     public LanHost addHost(String label) {
-        int k = hosts.size();
-        if (k >= 200) {
+        if (lanSlots >= 200) {
             throw new NetLabException("too many hosts on " + label());
         }
-        InetAddress address = NetLab.ipv4(10, siteIndex, 0, 10 + k);
+        InetAddress address = NetLab.ipv4(10, siteIndex, 0, 10 + lanSlots);
         LanHost host = lab.register(new LanHost(lab, label, address, this));
         lab.createNamespace(host);
-        String port = "l" + k;
-        NetLab.cmd(
-                "ip",
-                "link",
-                "add",
-                Host.IFACE,
-                "netns",
-                host.name(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                port,
-                "netns",
-                name());
-        exec("ip", "link", "set", port, "master", LAN_BRIDGE, "up");
-        host.recordAttachment(new Attachment(host, this, LAN_BRIDGE, port));
-        host.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", Host.IFACE);
-        host.exec("ip", "link", "set", Host.IFACE, "up");
-        host.exec("ip", "route", "add", "default", "via", lanGateway().getHostAddress());
+        plugIn(host, Host.IFACE, address);
         hosts.add(host);
         return host;
+    }
+
+    /** The next free LAN address, 10.N.0.(10+k) (hosts and routers behind this one share the range). */
+    InetAddress allocateLanAddress() {
+        if (lanSlots >= 200) {
+            throw new NetLabException("too many hosts on " + label());
+        }
+        return NetLab.ipv4(10, siteIndex, 0, 10 + lanSlots);
+    }
+
+    /**
+     * Plugs {@code ns} into this router's LAN bridge: a veth pair ({@code iface} in {@code ns}, port
+     * {@code l<k>} on the bridge), {@code address}/24 and a default route via this router.
+     */
+    void plugIn(Namespace ns, String iface, InetAddress address) {
+        String port = "l" + lanSlots++;
+        NetLab.cmd(
+                "ip", "link", "add", iface, "netns", ns.name(), "type", "veth", "peer", "name", port, "netns", name());
+        exec("ip", "link", "set", port, "master", LAN_BRIDGE, "up");
+        ns.recordAttachment(new Attachment(ns, this, LAN_BRIDGE, port));
+        ns.exec("ip", "addr", "add", address.getHostAddress() + "/24", "dev", iface);
+        ns.exec("ip", "link", "set", iface, "up");
+        ns.exec("ip", "route", "add", "default", "via", lanGateway().getHostAddress());
     }
 
     /**

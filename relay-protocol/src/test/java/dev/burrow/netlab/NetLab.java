@@ -153,6 +153,30 @@ public final class NetLab implements AutoCloseable {
         return router;
     }
 
+    /**
+     * Adds a site behind another: a NAT router whose WAN ({@code wan0}) is on {@code upstream}'s LAN
+     * (address 10.M.0.x from it, default route via it), with its own LAN 10.(n+1).0.0/24. With an
+     * endpoint-independent upstream this is a carrier-grade NAT in front of a home router (double
+     * NAT): the internet sees the upstream's public address, with a port the upstream chose for
+     * the home router's mapping.
+     */
+    public synchronized NatRouter addSiteBehind(NatRouter upstream, String label, NatBehaviour behaviour) {
+        int index = ++sites;
+        if (index > 80) {
+            throw new NetLabException("too many sites");
+        }
+        InetAddress wan = upstream.allocateLanAddress();
+        NatRouter router = register(new NatRouter(this, label, index, wan));
+        createNamespace(router);
+        upstream.plugIn(router, NatRouter.WAN, wan);
+        router.exec("ip", "link", "add", NatRouter.LAN_BRIDGE, "type", "bridge");
+        router.exec("ip", "addr", "add", router.lanGateway().getHostAddress() + "/24", "dev", NatRouter.LAN_BRIDGE);
+        router.exec("ip", "link", "set", NatRouter.LAN_BRIDGE, "up");
+        router.sysctl("net.ipv4.ip_forward", "1");
+        router.setBehaviour(behaviour);
+        return router;
+    }
+
     /** Shortcut: a site with one host; the router is labelled {@code <label>-gw}, the host {@code <label>}. */
     public LanHost addHostBehindNat(String label, NatBehaviour behaviour) {
         return addSite(label + "-gw", behaviour).addHost(label);

@@ -127,7 +127,9 @@ public final class StatusCommand implements Callable<Integer> {
                     p.path(),
                     p.openConnections(),
                     (p.rttMillis() == null ? "-" : p.rttMillis() + "ms")
-                            + (p.endpoint() != null ? " (direct " + p.endpoint() + ")" : " (via relay)"));
+                            + (p.reason() != null
+                                    ? "  " + p.reason()
+                                    : p.endpoint() != null ? " (direct " + p.endpoint() + ")" : " (via relay)"));
         }
         out.println();
         out.println("CONN  DIR       PEER         SERVICE        PATH   LOCAL                   IN        OUT");

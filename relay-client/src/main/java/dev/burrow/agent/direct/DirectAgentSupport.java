@@ -1,12 +1,14 @@
 package dev.burrow.agent.direct;
 
 import dev.burrow.agent.relay.RelayClient;
+import dev.burrow.agent.relay.RelayClientListener;
 import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
+import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -82,6 +84,22 @@ public final class DirectAgentSupport {
                 new InetSocketAddress("0.0.0.0", 0));
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
+        relay.addListener(new RelayClientListener() {
+            @Override
+            public void connected(RelayConnectionInfo info) {
+                m.relayConnected(); // warm peers whose call-me-maybe could not go out yet
+            }
+
+            @Override
+            public void peerPresent(NodeKey peer) {
+                m.peerPresent(peer);
+            }
+
+            @Override
+            public void peerGone(NodeKey peer, PeerGoneReason reason) {
+                m.peerGone(peer);
+            }
+        });
         try {
             m.start();
         } catch (IOException | RuntimeException e) {

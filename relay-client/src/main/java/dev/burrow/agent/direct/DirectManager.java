@@ -21,6 +21,7 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -28,6 +29,7 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +53,12 @@ import org.slf4j.LoggerFactory;
  * trip wins. A verified path is kept with heartbeats every {@link #HEARTBEAT_INTERVAL}; without a
  * pong for {@link #TRUST_DURATION} it is dropped and new streams use the relay, and while the peer
  * is active an upgrade is retried every {@link #UPGRADE_INTERVAL}.
+ *
+ * <h2>Warm-up</h2>
+ * Peers in the {@link #setWarm warm set} (the agent: the peers its forwards name, see {@link
+ * PeerWarmer}) are upgraded as soon as they join it and kept with heartbeats while they stay, so a
+ * forward's first connection can already go direct; a peer that leaves the set is released.
+ * Relay notices steer the retries: PEER_GONE holds upgrades to that peer, PEER_PRESENT resumes them.
  *
  * <h2>Parts</h2>
  * This class is the facade and owns the lifecycle. {@link DirectSockets} holds the two
@@ -76,6 +84,25 @@ public final class DirectManager implements AutoCloseable {
     public static final Duration PING_TIMEOUT = Duration.ofSeconds(5);
     /** While a peer is active and has no direct path, an upgrade is retried this often. */
     public static final Duration UPGRADE_INTERVAL = Duration.ofSeconds(10);
+    /**
+     * An upgrade whose call-me-maybe never reached the relay (endpoint discovery not finished, relay
+     * not connected yet) is retried this soon: nothing was sent, so retrying costs the relay nothing,
+     * and a forward's warm-up at agent start must not wait a whole {@link #UPGRADE_INTERVAL}.
+     */
+    public static final Duration UPGRADE_RETRY = Duration.ofSeconds(1);
+    /**
+     * A peer that is only warm (a forward names it, no stream uses it) and whose upgrades find no path
+     * (symmetric NATs, UDP blocked) is retried ever more rarely, doubling from {@link
+     * #UPGRADE_INTERVAL} up to this: a configured forward must not cost the relay a call-me-maybe
+     * every 10 s forever. A stream to the peer brings back the 10 s interval.
+     */
+    public static final Duration WARM_MAX_UPGRADE_INTERVAL = Duration.ofMinutes(5);
+    /**
+     * After a PEER_GONE from the relay, upgrades to that peer wait {@link #UPGRADE_INTERVAL}, doubling
+     * with each further notice up to this; a PEER_PRESENT (the relay tells us when a node we sent to
+     * connects) ends the wait at once, so an offline peer costs the relay almost nothing.
+     */
+    public static final Duration OFFLINE_MAX_BACKOFF = Duration.ofMinutes(5);
     /** A peer is active this long after we last wanted it or had a direct stream (magicsock sessionActive: 45 s). */
     public static final Duration ACTIVE_DURATION = Duration.ofSeconds(45);
     /** CALL_ME_MAYBE to one peer at most this often (a relay flood guard; replies to the peer's own count too). */
@@ -223,6 +250,70 @@ public final class DirectManager implements AutoCloseable {
                 return;
             }
             punch.want(p, System.nanoTime());
+        });
+    }
+
+    /**
+     * The peers to keep a direct path ready for (the agent: the peers its forwards name), replacing
+     * the previous set. Peers new to the set are upgraded at once; peers that left it get no more
+     * heartbeats unless a stream used them recently, and are released (see {@link PunchScheduler#cool}).
+     * The caller bounds the set (the agent: {@link PeerWarmer#MAX_WARM_PEERS}).
+     */
+    public void setWarm(Set<NodeKey> keys) {
+        Set<NodeKey> copy = Set.copyOf(keys);
+        loop.execute(() -> {
+            long now = System.nanoTime();
+            for (DirectPeer p : peers.all()) {
+                if (p.warm && !copy.contains(p.key)) {
+                    log.info("direct path to {}: no forward names it any more; releasing it", p.key.shortId());
+                    punch.cool(p);
+                }
+            }
+            for (NodeKey k : copy) {
+                DirectPeer p = peers.getOrCreate(k);
+                if (p != null && !p.warm) {
+                    log.info("direct path to {}: a forward names it; warming up", k.shortId());
+                    punch.warm(p, now);
+                }
+            }
+        });
+    }
+
+    /** The peers currently kept warm (status, tests). */
+    public CompletableFuture<Set<NodeKey>> warmPeers() {
+        CompletableFuture<Set<NodeKey>> f = new CompletableFuture<>();
+        loop.execute(() -> f.complete(
+                peers.all().stream().filter(p -> p.warm).map(p -> p.key).collect(Collectors.toUnmodifiableSet())));
+        return f;
+    }
+
+    /** The relay says {@code peer} is not connected (PEER_GONE): upgrades to it wait, backing off. */
+    public void peerGone(NodeKey peer) {
+        loop.execute(() -> {
+            DirectPeer p = peers.get(peer);
+            if (p != null) {
+                punch.peerGone(p, System.nanoTime());
+            }
+        });
+    }
+
+    /** The relay says {@code peer} is connected (PEER_PRESENT): a wanted peer without a path is upgraded now. */
+    public void peerPresent(NodeKey peer) {
+        loop.execute(() -> {
+            DirectPeer p = peers.get(peer);
+            if (p != null) {
+                punch.peerPresent(p, System.nanoTime());
+            }
+        });
+    }
+
+    /** Our relay connection is up: call-me-maybes that could not go out before are sent now. */
+    public void relayConnected() {
+        loop.execute(() -> {
+            long now = System.nanoTime();
+            for (DirectPeer p : peers.all()) {
+                punch.relayConnected(p, now);
+            }
         });
     }
 

@@ -6,8 +6,9 @@ import dev.burrow.identity.NodeKey;
 
 /**
  * Prefers a verified direct path and falls back to the relay: every call also tells the manager the
- * peer is wanted, so the first stream to a peer goes through the relay while punching starts, and
- * later streams go direct once a path is verified (and back to the relay when it is lost).
+ * peer is wanted. A peer no forward warmed up ({@link PeerWarmer}) gets its first stream through the
+ * relay while punching starts; later streams go direct once a path is verified (and back to the
+ * relay when it is lost).
  */
 public final class DirectPathSelector implements PathSelector {
     // Final after construction.

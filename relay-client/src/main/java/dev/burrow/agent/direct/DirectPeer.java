@@ -38,7 +38,23 @@ final class DirectPeer {
     long punchUntilNanos;
     long lastPunchNanos;
     long activeUntilNanos;
-    long lastUpgradeNanos;
+    long lastUpgradeNanos = Long.MIN_VALUE / 2;
+
+    // Owned by the event loop: warm-up (see PunchScheduler#warm).
+    /** A forward names this peer: keep a direct path ready before any connection asks for one. */
+    boolean warm;
+    /** Upgrades for this warm peer since its path was last proven (the backoff exponent). */
+    int warmAttempts;
+    /** The last upgrade's call-me-maybe never reached the relay (no endpoints yet, relay down): retry soon. */
+    boolean upgradeUnsent;
+    /** The relay said the peer is not connected: no upgrade before this (a PEER_PRESENT lifts it). */
+    long offlineUntilNanos = Long.MIN_VALUE / 2;
+    /** PEER_GONE notices since the peer was last present (the offline backoff exponent). */
+    int goneNotices;
+    /** The last disco PING the peer sent us directly, and where from (the peer still wants the path). */
+    long lastPeerPingNanos = Long.MIN_VALUE / 2;
+
+    InetSocketAddress lastPeerPingFrom;
 
     // Owned by the event loop: QUIC.
     QuicChannel quic;
@@ -61,6 +77,16 @@ final class DirectPeer {
 
     boolean direct(long now) {
         return trusted(now) && quic != null && quic.isActive();
+    }
+
+    /** The peer pinged us directly within the trust window: it keeps the path up, so we keep our state. */
+    boolean pingedRecently(long now) {
+        return lastPeerPingFrom != null && now - lastPeerPingNanos < DirectManager.TRUST_DURATION.toNanos();
+    }
+
+    /** Someone on this side wants the path: a stream or call-me-maybe recently, or a forward (warm). */
+    boolean wanted(long now) {
+        return warm || now < activeUntilNanos;
     }
 
     /** A ping in flight: where it went and when. */

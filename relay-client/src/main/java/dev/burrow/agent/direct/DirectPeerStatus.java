@@ -8,5 +8,8 @@ import java.net.InetSocketAddress;
  * @param direct true when new streams to this peer use the direct path now
  * @param endpoint the peer's verified UDP endpoint, or null
  * @param rttMillis the last disco round trip on that endpoint, or null
+ * @param reason why the path is what it is, for people ("direct: punched via 203.0.113.5:41641",
+ *     "relay: no direct path yet (punching 2 endpoints)", ...)
  */
-public record DirectPeerStatus(String nodeId, boolean direct, InetSocketAddress endpoint, Double rttMillis) {}
+public record DirectPeerStatus(
+        String nodeId, boolean direct, InetSocketAddress endpoint, Double rttMillis, String reason) {}

@@ -77,6 +77,56 @@ final class DirectPeers {
         return List.copyOf(statusView.values());
     }
 
+    /** Why the peer's path is what it is (status): one short sentence, starting with the path. */
+    static String reason(DirectPeer p, long now, boolean direct) {
+        if (direct) {
+            return "direct: punched via " + addr(p.best);
+        }
+        if (p.trusted(now)) {
+            return "relay: direct path via " + addr(p.best) + " proven, QUIC connection "
+                    + (p.connecting != null || !p.weAreClient ? "coming up" : "not up yet");
+        }
+        if (!p.wanted(now)) {
+            return p.pingedRecently(now)
+                    ? "relay: not used from this side (the peer keeps a direct path from " + addr(p.lastPeerPingFrom)
+                            + ")"
+                    : "relay: not in use (no forward or recent stream to this peer)";
+        }
+        if (now - p.offlineUntilNanos < 0) {
+            return "relay: peer not connected to the relay; next direct attempt in "
+                    + secondsUntil(p.offlineUntilNanos, now) + " s or when it connects";
+        }
+        if (p.upgradeUnsent) {
+            return p.sock().endpoints().isEmpty()
+                    ? "relay: no direct path yet (discovering our endpoints)"
+                    : "relay: no direct path yet (waiting for the relay to announce our endpoints)";
+        }
+        if (now < p.punchUntilNanos) {
+            return p.candidates.isEmpty()
+                    ? "relay: no direct path yet (waiting for the peer's endpoints)"
+                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + ")";
+        }
+        long next = p.lastUpgradeNanos + PunchScheduler.upgradeInterval(p, now);
+        String retry = "; next attempt in " + secondsUntil(next, now) + " s";
+        if (p.candidates.isEmpty()) {
+            return "relay: peer offered no reachable endpoint" + retry;
+        }
+        return "relay: no answer from the peer's " + endpoints(p.candidates.size()) + " (symmetric NAT, or UDP blocked)"
+                + retry;
+    }
+
+    private static String endpoints(int n) {
+        return n == 1 ? "1 endpoint" : n + " endpoints";
+    }
+
+    private static long secondsUntil(long atNanos, long now) {
+        return Math.max(0, (atNanos - now + 999_999_999L) / 1_000_000_000L);
+    }
+
+    private static String addr(java.net.InetSocketAddress a) {
+        return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
     void addPathListener(BiConsumer<NodeKey, Boolean> l) {
         pathListeners.add(l);
     }
@@ -86,7 +136,12 @@ final class DirectPeers {
         boolean direct = p.direct(now);
         statusView.put(
                 p.key,
-                new DirectPeerStatus(p.key.nodeId(), direct, p.best, p.best == null ? null : p.bestRttNanos / 1e6));
+                new DirectPeerStatus(
+                        p.key.nodeId(),
+                        direct,
+                        p.best,
+                        p.best == null ? null : p.bestRttNanos / 1e6,
+                        reason(p, now, direct)));
         if (direct != wasDirect) {
             for (var l : pathListeners) {
                 l.accept(p.key, direct);

@@ -57,14 +57,18 @@ final class DiscoExchange {
         }
     }
 
-    /** Announces our candidates to the peer through the relay, at most once per {@link DirectManager#CALL_ME_MAYBE_MIN_INTERVAL}. */
-    void sendCallMeMaybe(DirectPeer p, long now) {
+    /**
+     * Announces our candidates to the peer through the relay, at most once per {@link
+     * DirectManager#CALL_ME_MAYBE_MIN_INTERVAL}. Returns whether it went to the relay: false when
+     * throttled, when discovery has not finished yet, or when the relay is not connected or busy.
+     */
+    boolean sendCallMeMaybe(DirectPeer p, long now) {
         if (now - p.lastCallMeMaybeNanos < DirectManager.CALL_ME_MAYBE_MIN_INTERVAL.toNanos()) {
-            return;
+            return false;
         }
         List<InetSocketAddress> eps = p.sock().endpoints();
         if (eps.isEmpty()) {
-            return; // discovery not done yet; the next tick's upgrade retries
+            return false; // discovery not done yet; the schedule retries soon
         }
         p.lastCallMeMaybeNanos = now;
         boolean sent = signalling.send(
@@ -78,6 +82,7 @@ final class DiscoExchange {
                 p.key.shortId(),
                 eps.size(),
                 sent ? "" : ": dropped (relay not connected or busy)");
+        return sent;
     }
 
     /** Pings {@code to} from the socket of our role (at most {@link DirectManager#MAX_PENDING_PINGS} in flight per peer). */
@@ -151,6 +156,8 @@ final class DiscoExchange {
                 }
                 sock.channel().writeAndFlush(new DatagramPacket(pong, from));
                 pongsSent.increment();
+                p.lastPeerPingNanos = now;
+                p.lastPeerPingFrom = from;
                 if (p.candidates.size() < DirectManager.MAX_CANDIDATES && p.candidates.add(from) && !p.trusted(now)) {
                     ping(p, from, now); // peer-reflexive candidate: check it from our side too
                 }

@@ -33,14 +33,98 @@ final class PunchScheduler {
     /** The dialer wants a direct path to {@code p}: it stays active, and is upgraded unless it has a path or just tried. */
     void want(DirectPeer p, long now) {
         p.activeUntilNanos = now + DirectManager.ACTIVE_DURATION.toNanos();
-        if (!p.trusted(now) && now - p.lastUpgradeNanos > DirectManager.UPGRADE_INTERVAL.toNanos()) {
+        if (!p.trusted(now) && now - p.lastUpgradeNanos >= upgradeInterval(p, now)) {
             upgrade(p, now);
         }
     }
 
+    /**
+     * A forward names {@code p}: find a direct path now, before any connection asks for one, and keep
+     * it (heartbeats) while the peer stays warm. Upgrades that find nothing back off from {@link
+     * DirectManager#UPGRADE_INTERVAL} to {@link DirectManager#WARM_MAX_UPGRADE_INTERVAL} while no
+     * stream uses the peer.
+     */
+    void warm(DirectPeer p, long now) {
+        if (p.warm) {
+            return;
+        }
+        p.warm = true;
+        p.warmAttempts = 0;
+        if (!p.trusted(now) && now - p.offlineUntilNanos >= 0) {
+            upgrade(p, now);
+        }
+    }
+
+    /**
+     * No forward names {@code p} any more: no more upgrades or heartbeats for it unless a stream used
+     * it within {@link DirectManager#ACTIVE_DURATION}. The path then lapses after {@link
+     * DirectManager#TRUST_DURATION}, the idle QUIC connection closes after {@link
+     * DirectManager#QUIC_IDLE_TIMEOUT} (streams still on it keep it), and {@link #tick} forgets the peer.
+     */
+    void cool(DirectPeer p) {
+        p.warm = false;
+        p.warmAttempts = 0;
+    }
+
+    /** The relay says the peer is not connected: hold upgrades (backing off) until it is present again. */
+    void peerGone(DirectPeer p, long now) {
+        long backoff = Math.min(
+                DirectManager.UPGRADE_INTERVAL.toNanos() << Math.min(p.goneNotices, 5),
+                DirectManager.OFFLINE_MAX_BACKOFF.toNanos());
+        p.goneNotices++;
+        p.offlineUntilNanos = now + backoff;
+        p.punchUntilNanos = Math.min(p.punchUntilNanos, now); // its candidates are stale
+        log.info(
+                "peer {} is not connected to the relay: next direct-path attempt in {} s or when it connects",
+                p.key.shortId(),
+                backoff / 1_000_000_000L);
+    }
+
+    /** The relay says the peer is connected (again): a wanted peer without a path is upgraded at once. */
+    void peerPresent(DirectPeer p, long now) {
+        boolean wasHeld = now - p.offlineUntilNanos < 0;
+        p.goneNotices = 0;
+        p.offlineUntilNanos = now;
+        if (p.wanted(now) && !p.trusted(now)) {
+            if (wasHeld) {
+                p.lastCallMeMaybeNanos = Long.MIN_VALUE / 2; // the last one went nowhere
+            }
+            upgrade(p, now);
+        }
+    }
+
+    /** The relay connection is up: wanted peers whose call-me-maybe could not go out try again now. */
+    void relayConnected(DirectPeer p, long now) {
+        if (p.upgradeUnsent && p.wanted(now) && !p.trusted(now) && now - p.offlineUntilNanos >= 0) {
+            upgrade(p, now);
+        }
+    }
+
+    /**
+     * How long after the last upgrade the next may start: {@link DirectManager#UPGRADE_RETRY} when
+     * the last call-me-maybe never reached the relay; {@link DirectManager#UPGRADE_INTERVAL} while a
+     * stream uses the peer; for a peer that is only warm, doubling with every fruitless attempt up to
+     * {@link DirectManager#WARM_MAX_UPGRADE_INTERVAL}.
+     */
+    static long upgradeInterval(DirectPeer p, long now) {
+        if (p.upgradeUnsent) {
+            return DirectManager.UPGRADE_RETRY.toNanos();
+        }
+        long base = DirectManager.UPGRADE_INTERVAL.toNanos();
+        if (!p.warm || now < p.activeUntilNanos) {
+            return base;
+        }
+        int k = Math.max(0, Math.min(p.warmAttempts - 1, 6));
+        return Math.min(base << k, DirectManager.WARM_MAX_UPGRADE_INTERVAL.toNanos());
+    }
+
     private void upgrade(DirectPeer p, long now) {
         p.lastUpgradeNanos = now;
-        disco.sendCallMeMaybe(p, now);
+        boolean sent = disco.sendCallMeMaybe(p, now);
+        p.upgradeUnsent = !sent;
+        if (sent && p.warm && now >= p.activeUntilNanos) {
+            p.warmAttempts++;
+        }
         p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
         punch(p, now);
     }
@@ -70,6 +154,7 @@ final class PunchScheduler {
             p.bestRttNanos = rtt;
             p.lastPongNanos = now;
         }
+        p.warmAttempts = 0;
         if (p.punchUntilNanos > now + 1_000_000_000L) {
             p.punchUntilNanos = now + 1_000_000_000L; // one more second to find a faster candidate
         }
@@ -80,44 +165,63 @@ final class PunchScheduler {
     /** The peer announced its candidates: answer with ours so it punches towards us too, and punch now. */
     void callMeMaybe(DirectPeer p, List<InetSocketAddress> endpoints, long now) {
         log.info("call-me-maybe from {}: punching {}", p.key.shortId(), endpoints);
-        p.activeUntilNanos = Math.max(p.activeUntilNanos, now + DirectManager.ACTIVE_DURATION.toNanos());
+        // Not active for that: the peer wants the path and keeps it (upgrades, heartbeats); we punch
+        // back now, answer its pings, and stay its QUIC client while they arrive. Were we made
+        // active, each side's call-me-maybe would keep the other upgrading forever.
         disco.sendCallMeMaybe(p, now); // let the other side punch towards us too
         p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
         p.lastUpgradeNanos = now;
+        p.upgradeUnsent = false;
         punch(p, now);
     }
 
-    /** Every {@link DirectManager#PUNCH_INTERVAL}: punches, heartbeats, trust expiry, upgrades, forgetting idle peers. */
+    /**
+     * Every {@link DirectManager#PUNCH_INTERVAL}: punches, heartbeats (only while the peer is wanted
+     * here: a stream or call-me-maybe recently, or a forward), trust expiry, upgrades, forgetting
+     * peers nobody wants any more.
+     */
     void tick(long now) {
         for (Iterator<DirectPeer> it = peers.all().iterator(); it.hasNext(); ) {
             DirectPeer p = it.next();
             boolean wasDirect = p.direct(now);
+            boolean wanted = p.wanted(now);
             p.pending.values().removeIf(x -> now - x.sentNanos() > DirectManager.PING_TIMEOUT.toNanos());
             if (now < p.punchUntilNanos
                     && now - p.lastPunchNanos >= DirectManager.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
                 punch(p, now);
             }
-            if (p.best != null && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
+            if (p.best != null && wanted && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
                 p.lastHeartbeatNanos = now;
                 disco.ping(p, p.best, now);
             }
             if (p.best != null && !p.trusted(now)) {
-                log.info(
-                        "direct path to {} via {} lost (no pong for {} ms); new streams use the relay",
-                        p.key.shortId(),
-                        p.best,
-                        DirectManager.TRUST_DURATION.toMillis());
+                if (wanted) {
+                    log.info(
+                            "direct path to {} via {} lost (no pong for {} ms); new streams use the relay",
+                            p.key.shortId(),
+                            p.best,
+                            DirectManager.TRUST_DURATION.toMillis());
+                } else {
+                    log.info("direct path to {} via {} released (no longer wanted)", p.key.shortId(), p.best);
+                }
                 p.best = null;
             }
-            boolean active = now < p.activeUntilNanos;
-            if (active && !p.trusted(now) && now - p.lastUpgradeNanos >= DirectManager.UPGRADE_INTERVAL.toNanos()) {
+            if (wanted
+                    && !p.trusted(now)
+                    && now - p.offlineUntilNanos >= 0
+                    && now - p.lastUpgradeNanos >= upgradeInterval(p, now)) {
                 upgrade(p, now);
             }
-            if (p.trusted(now)) {
-                quic.ensure(p);
+            if (p.trusted(now) || p.pingedRecently(now)) {
+                quic.ensure(p); // the peer's pings keep the path for it: stay its QUIC client if that is our role
             }
             peers.publish(p, now, wasDirect);
-            if (!active && p.best == null && p.quic == null && p.pending.isEmpty() && now > p.punchUntilNanos) {
+            if (!wanted
+                    && p.best == null
+                    && p.quic == null
+                    && p.pending.isEmpty()
+                    && now > p.punchUntilNanos
+                    && !p.pingedRecently(now)) {
                 peers.forgetStatus(p.key);
                 it.remove();
             }

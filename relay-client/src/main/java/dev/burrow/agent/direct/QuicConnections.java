@@ -138,12 +138,12 @@ final class QuicConnections {
                 });
     }
 
-    /** On the loop: connects to the peer's best path unless we are not its client or a connection is up or under way. */
+    /** On the loop: connects to the peer's best path (else where its pings come from) unless we are not its client or a connection is up or under way. */
     void ensure(DirectPeer p) {
-        if (!p.weAreClient || (p.quic != null && p.quic.isActive()) || p.connecting != null || p.best == null) {
+        InetSocketAddress to = p.best != null ? p.best : p.lastPeerPingFrom;
+        if (!p.weAreClient || (p.quic != null && p.quic.isActive()) || p.connecting != null || to == null) {
             return;
         }
-        InetSocketAddress to = p.best;
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
         Channel[] attempt = new Channel[1];

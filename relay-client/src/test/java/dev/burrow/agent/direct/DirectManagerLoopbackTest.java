@@ -30,6 +30,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -172,6 +173,48 @@ class DirectManagerLoopbackTest {
         }
         s1.close();
         s2.close();
+    }
+
+    /**
+     * Warm-up: a warm peer goes direct with no stream asking for it (no want), and once it is no
+     * longer warm this side stops its heartbeats and no longer uses the path.
+     */
+    @Test
+    void aWarmPeerGoesDirectWithoutAStreamAndIsReleasedWhenNoLongerWarm() throws Exception {
+        startBoth();
+        ma.setWarm(Set.of(b.nodeKey()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        assertThat(ma.warmPeers().get(5, TimeUnit.SECONDS)).containsExactly(b.nodeKey());
+        assertThat(ma.status(b.nodeKey()).orElseThrow().reason()).startsWith("direct: punched via 127.0.0.1:");
+        byte[] data = new byte[64 << 10];
+        new Random(2).nextBytes(data);
+        Channel s = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+        assertThat(sha(roundTrip(s, data))).isEqualTo(sha(data));
+        s.close();
+
+        // still warm with no stream: the heartbeats keep it (well past the trust window)
+        Thread.sleep(DirectManager.TRUST_DURATION.toMillis() + 1000);
+        assertThat(ma.hasDirect(b.nodeKey())).isTrue();
+
+        ma.setWarm(Set.of());
+        assertThat(ma.warmPeers().get(5, TimeUnit.SECONDS)).isEmpty();
+    }
+
+    /** Warm and then cooled before any stream: heartbeats stop at once and the path lapses. */
+    @Test
+    void coolingAWarmPeerStopsItsHeartbeatsAndThePathLapses() throws Exception {
+        startBoth();
+        ma.setWarm(Set.of(b.nodeKey()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        ma.setWarm(Set.of());
+        await().atMost(DirectManager.TRUST_DURATION.plusSeconds(3)).until(() -> !ma.hasDirect(b.nodeKey()));
+        long pings = ma.pingsSent.sum();
+        Thread.sleep(DirectManager.HEARTBEAT_INTERVAL.toMillis() * 2);
+        assertThat(ma.pingsSent.sum())
+                .as("no heartbeats from a once b is not wanted")
+                .isEqualTo(pings);
+        assertThat(ma.status(b.nodeKey()).map(DirectPeerStatus::reason).orElse("relay: forgotten"))
+                .startsWith("relay: ");
     }
 
     /** unknown or malformed disco messages: a well-formed ping from a key nobody knows, sent straight to the socket, gets no answer. */
