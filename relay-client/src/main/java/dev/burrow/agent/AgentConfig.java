@@ -313,8 +313,8 @@ public record AgentConfig(
 
     // ------------------------------------------------------------------ YAML
 
-    private static final Set<String> TOP_KEYS =
-            Set.of("relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward");
+    private static final Set<String> TOP_KEYS = Set.of(
+            "relay", "relays", "tls", "fleet-ca", "peers", "expose", "forward", "metrics", "web"); // ops.OpsEndpoints
     private static final Set<String> TLS_KEYS = Set.of("plain-circuits");
     private static final Set<String> RELAY_KEYS = Set.of("url", "fingerprint", "ca-file", "mode");
     private static final Set<String> EXPOSE_KEYS = Set.of(
