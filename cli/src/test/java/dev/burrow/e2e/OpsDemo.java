@@ -103,9 +103,17 @@ final class OpsDemo implements AutoCloseable {
         }
     }
 
-    /** GET through bob's forward: the request crosses the relay to alice's service. */
+    /**
+     * GET through bob's forward (the request crosses the relay to alice's service) on a connection
+     * of its own that ends with the answer (HTTP/1.0), so that the stream has ended when this returns.
+     */
     String fetchThroughForward() throws Exception {
-        return get("http://127.0.0.1:" + forwardPort + "/").body();
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", forwardPort)) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     static HttpResponse<String> get(String url) throws IOException, InterruptedException {

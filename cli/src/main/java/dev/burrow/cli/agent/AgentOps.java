@@ -6,10 +6,13 @@ import dev.burrow.agent.metrics.MicrometerAgentMetrics;
 import dev.burrow.agent.ops.AgentMeters;
 import dev.burrow.agent.ops.OpsEndpoints;
 import dev.burrow.agent.ops.OpsHttpServer;
+import dev.burrow.agent.ops.StatusPage;
+import dev.burrow.identity.SecureFiles;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -29,7 +32,12 @@ final class AgentOps implements AutoCloseable {
     /** Null when metrics are off. */
     private final PrometheusMeterRegistry registry;
 
+    /** Held here: Micrometer's gauges keep only a weak reference to the object they read. */
+    private AgentMeters meters;
+
     private OpsHttpServer metricsServer;
+    private OpsHttpServer webServer;
+    private Path urlFile;
 
     private AgentOps(OpsEndpoints endpoints) {
         this.endpoints = endpoints;
@@ -49,7 +57,7 @@ final class AgentOps implements AutoCloseable {
     void start(Agent agent, Path stateDir) throws IOException {
         try {
             if (registry != null) {
-                AgentMeters.bind(registry, agent::status);
+                meters = AgentMeters.bind(registry, agent::status);
                 metricsServer = OpsHttpServer.start(endpoints.metrics(), "metrics", r -> switch (r.path()) {
                     case "/metrics" ->
                         new OpsHttpServer.Response(
@@ -62,6 +70,18 @@ final class AgentOps implements AutoCloseable {
                 });
                 log.info("agent metrics on http://{}/metrics", OpsHttpServer.text(metricsServer.address()));
             }
+            if (endpoints.web() != null) {
+                StatusPage page = StatusPage.create(StatusPage.loadOrCreateSecret(stateDir), agent::status);
+                webServer = OpsHttpServer.start(endpoints.web(), "web", page::route);
+                urlFile = stateDir.resolve(StatusPage.URL_FILE);
+                SecureFiles.writeAtomically(
+                        urlFile,
+                        page.url(webServer.address()).getBytes(StandardCharsets.US_ASCII),
+                        SecureFiles.SECRET_PERMS);
+                log.info(
+                        "status page on http://{} ('burrow status --web' prints its secret URL)",
+                        OpsHttpServer.text(webServer.address()));
+            }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
@@ -70,6 +90,18 @@ final class AgentOps implements AutoCloseable {
 
     @Override
     public void close() {
+        if (urlFile != null) {
+            try {
+                Files.deleteIfExists(urlFile);
+            } catch (IOException e) {
+                log.debug("cannot remove {}: {}", urlFile, e.toString());
+            }
+            urlFile = null;
+        }
+        if (webServer != null) {
+            webServer.close();
+            webServer = null;
+        }
         if (metricsServer != null) {
             metricsServer.close();
             metricsServer = null;
