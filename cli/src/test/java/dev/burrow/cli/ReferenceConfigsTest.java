@@ -103,4 +103,40 @@ class ReferenceConfigsTest {
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("tls.cert").contains("none.crt").contains("does not exist");
     }
+
+    @Test
+    void theOperatorEndpointsAreCheckedByAgentVerifyAndTheCommandLine() throws Exception {
+        Path ok = tmp.resolve("ops.yaml");
+        Files.writeString(ok, "metrics: 9464\nweb: 127.0.0.1:8089\n");
+        Result r = run("agent", "verify", "--config", ok.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out())
+                .contains("metrics on http://127.0.0.1:9464/metrics")
+                .contains("status page on 127.0.0.1:8089 (burrow status --web prints its URL)");
+
+        Path open = tmp.resolve("open.yaml");
+        Files.writeString(open, "web: 0.0.0.0:8089\n");
+        r = run("agent", "verify", "--config", open.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("web: 0.0.0.0 is not a loopback address");
+
+        Path bad = tmp.resolve("bad.yaml");
+        Files.writeString(bad, "metrics: 127.0.0.1:99999\n");
+        r = run("agent", "verify", "--config", bad.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("metrics: '127.0.0.1:99999'");
+
+        r = run(
+                "connect",
+                dev.burrow.identity.testing.TestIdentities.randomNodeKey().nodeId() + "/web",
+                "9000",
+                "--relay",
+                "https://127.0.0.1:1",
+                "--web-listen",
+                "192.0.2.1:8089",
+                "--state",
+                tmp.resolve("state").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("not a loopback address");
+    }
 }
