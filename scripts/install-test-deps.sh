@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to. Idempotent; needs root (CI runs as root).
 set -euo pipefail
-packages=(maven coturn socat iperf3 haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd)
+packages=(maven coturn socat iperf3 haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

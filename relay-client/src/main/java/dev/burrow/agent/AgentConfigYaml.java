@@ -66,6 +66,12 @@ final class AgentConfigYaml {
     static final ConfigKey<JsonNode> PEERS = yamlOnly("peers", null, Parsers.yamlNode(), "alias: node ID");
     static final ConfigKey<JsonNode> EXPOSE = yamlOnly("expose", null, Parsers.yamlNode(), "exposed services");
     static final ConfigKey<JsonNode> FORWARD = yamlOnly("forward", null, Parsers.yamlNode(), "forwards");
+    // Read by dev.burrow.agent.ops.OpsEndpoints (METRICS_KEY, WEB_KEY); declared here so the file's
+    // key check accepts them (naming the constants would make agent and agent.ops import each other).
+    static final ConfigKey<JsonNode> METRICS =
+            yamlOnly("metrics", null, Parsers.yamlNode(), "Prometheus /metrics listener, HOST:PORT or a port");
+    static final ConfigKey<JsonNode> WEB =
+            yamlOnly("web", null, Parsers.yamlNode(), "status page listener on loopback, HOST:PORT or a port");
     static final List<ConfigKey<?>> TOP = List.of(
             RELAY_URL,
             RELAY_FINGERPRINT,
@@ -76,7 +82,9 @@ final class AgentConfigYaml {
             FLEET_CA,
             PEERS,
             EXPOSE,
-            FORWARD);
+            FORWARD,
+            METRICS,
+            WEB);
 
     // one entry of expose:
     static final ConfigKey<String> NAME = yamlOnly("name", null, SERVICE_NAME, "service name");

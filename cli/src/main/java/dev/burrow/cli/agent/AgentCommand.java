@@ -2,6 +2,7 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.ConfigWatcher;
+import dev.burrow.agent.ops.OpsEndpoints;
 import dev.burrow.cli.TransportOption;
 import dev.burrow.cli.UsageException;
 import java.io.IOException;
@@ -69,10 +70,25 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
+    @Mixin
+    OpsOptions ops;
+
     /** Reads an agent configuration; a failure is one line naming the file and the problem (exit 2). */
     public static AgentConfig load(Path file) {
         try {
             return AgentConfig.load(file);
+        } catch (IOException e) {
+            throw new UsageException("cannot read the agent configuration: "
+                    + dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The operator endpoints of an agent configuration ({@code metrics:}, {@code web:}), as {@link #load} reads the rest. */
+    static OpsEndpoints loadOps(Path file) {
+        try {
+            return OpsEndpoints.load(file);
         } catch (IOException e) {
             throw new UsageException("cannot read the agent configuration: "
                     + dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()));
@@ -106,7 +122,8 @@ public final class AgentCommand implements Callable<Integer> {
                 System.getenv(JOIN_ENV),
                 System.in,
                 spec.commandLine().getErr());
-        AgentRunner.Running running = AgentRunner.start(c, relay.stateDir(), transport.select(), token, name, out);
+        AgentRunner.Running running = AgentRunner.start(
+                c, relay.stateDir(), transport.select(), token, name, out, ops.endpoints(loadOps(config)));
         ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
         out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: "
                 + c.exposes().size() + " services, " + c.forwards().size() + " forwards (config " + config
@@ -133,6 +150,7 @@ public final class AgentCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             AgentConfig c = load(config);
+            OpsEndpoints ops = loadOps(config);
             for (AgentConfig.Expose e : c.exposes()) {
                 try {
                     dev.burrow.agent.policy.TargetPolicy.of(e.target());
@@ -154,7 +172,7 @@ public final class AgentCommand implements Callable<Integer> {
                             : "; relay " + c.relay().url();
             String plain = c.plainCircuits() ? "" : "; circuits always inside relay TLS (tls.plain-circuits: false)";
             out.println(config + ": valid (" + c.exposes().size() + " services, "
-                    + c.forwards().size() + " forwards" + relays + plain + ")");
+                    + c.forwards().size() + " forwards" + relays + plain + OpsLines.verify(ops) + ")");
             return 0;
         }
     }

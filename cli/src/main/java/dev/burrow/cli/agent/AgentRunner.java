@@ -4,6 +4,7 @@ import dev.burrow.agent.Agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.api.ControlApiServer;
 import dev.burrow.agent.enrol.RelayEnroller;
+import dev.burrow.agent.ops.OpsEndpoints;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.enrol.EnrolmentResponse;
 import dev.burrow.transport.Transport;
@@ -17,18 +18,19 @@ final class AgentRunner {
     private AgentRunner() {}
 
     /** A running agent and its API; {@link #close()} stops both. */
-    record Running(Agent agent, ControlApiServer api, StateDirLock lock, CompletableFuture<String> fatal)
+    record Running(Agent agent, ControlApiServer api, StateDirLock lock, CompletableFuture<String> fatal, AgentOps ops)
             implements AutoCloseable {
         @Override
         public void close() {
             api.close();
+            ops.close();
             agent.close();
             lock.close();
         }
     }
 
-    static Running start(AgentConfig config, Path stateDir, Transport transport) throws IOException {
-        return start(config, stateDir, transport, null, null, null);
+    static Running start(AgentConfig config, Path stateDir, Transport transport, OpsEndpoints ops) throws IOException {
+        return start(config, stateDir, transport, null, null, null, ops);
     }
 
     /**
@@ -37,11 +39,17 @@ final class AgentRunner {
      * restart while the single-use token is spent only the first time).
      */
     static Running start(
-            AgentConfig config, Path stateDir, Transport transport, String joinToken, String name, PrintWriter out)
+            AgentConfig config,
+            Path stateDir,
+            Transport transport,
+            String joinToken,
+            String name,
+            PrintWriter out,
+            OpsEndpoints ops)
             throws IOException {
         StateDirLock lock = StateDirLock.acquire(stateDir); // before anything in the directory is read or written
         try {
-            return start(config, stateDir, transport, joinToken, name, out, lock);
+            return start(config, stateDir, transport, joinToken, name, out, lock, AgentOps.prepare(ops));
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
@@ -55,7 +63,8 @@ final class AgentRunner {
             String joinToken,
             String name,
             PrintWriter out,
-            StateDirLock lock)
+            StateDirLock lock,
+            AgentOps ops)
             throws IOException {
         NodeIdentity identity = NodeIdentity.loadOrCreate(stateDir);
         if (joinToken != null) {
@@ -74,13 +83,20 @@ final class AgentRunner {
         FirstAttemptTrustWatch trust;
         try {
             trust = new FirstAttemptTrustWatch(config.relay());
-            agent = Agent.start(config, identity, transport, dev.burrow.agent.metrics.AgentMetrics.NOOP, trust);
+            agent = Agent.start(config, identity, transport, ops.recorder(), trust);
         } catch (IllegalArgumentException e) {
             throw new dev.burrow.cli.UsageException(e.getMessage());
         }
         try {
-            return new Running(agent, ControlApiServer.start(agent, stateDir, 0), lock, trust.fatal());
+            ops.start(agent, stateDir);
         } catch (IOException | RuntimeException e) {
+            agent.close();
+            throw e;
+        }
+        try {
+            return new Running(agent, ControlApiServer.start(agent, stateDir, 0), lock, trust.fatal(), ops);
+        } catch (IOException | RuntimeException e) {
+            ops.close();
             agent.close();
             throw e;
         }

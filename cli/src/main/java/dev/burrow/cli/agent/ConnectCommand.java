@@ -60,6 +60,9 @@ public final class ConnectCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
+    @Mixin
+    OpsOptions ops;
+
     @Override
     public Integer call() throws Exception {
         int slash = destination.indexOf('/');
@@ -89,7 +92,8 @@ public final class ConnectCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
+        AgentRunner.Running running =
+                AgentRunner.start(config, relay.stateDir(), transport.select(), ops.endpoints(null));
         InetSocketAddress bound = running.agent().forwardAddresses().get(0);
         PrintWriter out = spec.commandLine().getOut();
         out.println("forwarding " + bound.getHostString() + ":" + bound.getPort() + " -> " + peer + "/" + service

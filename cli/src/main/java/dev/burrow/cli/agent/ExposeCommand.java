@@ -81,6 +81,9 @@ public final class ExposeCommand implements Callable<Integer> {
     @Mixin
     TransportOption transport;
 
+    @Mixin
+    OpsOptions ops;
+
     /** The one service this command exposes, validated (usage errors name what is wrong). */
     AgentConfig.Expose expose() {
         if (allow.isEmpty() && publicSources.isEmpty()) {
@@ -107,7 +110,8 @@ public final class ExposeCommand implements Callable<Integer> {
                 .fleetCas(fleetCa)
                 .expose(expose)
                 .build();
-        AgentRunner.Running running = AgentRunner.start(config, relay.stateDir(), transport.select());
+        AgentRunner.Running running =
+                AgentRunner.start(config, relay.stateDir(), transport.select(), ops.endpoints(null));
         PrintWriter out = spec.commandLine().getOut();
         out.println("exposing '" + name + "' (" + expose.target() + ") as node "
                 + running.agent().identity().nodeKey().nodeId());

@@ -38,11 +38,22 @@ public final class StatusCommand implements Callable<Integer> {
             description = "text or json (table: same as text).")
     String output;
 
+    @Option(
+            names = "--web",
+            description = "Print the URL of the agent's status page (it carries a secret: do not share it). The "
+                    + "agent serves the page when started with 'web:' in agent.yaml or --web-listen.")
+    boolean web;
+
     @Override
     public Integer call() throws Exception {
         dev.burrow.cli.OutputFormat format = dev.burrow.cli.OutputFormat.parse(output);
         AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
         PrintWriter out = spec.commandLine().getOut();
+        if (web) {
+            out.println(WebUrl.read(StateDirs.resolve(state)));
+            out.flush();
+            return 0;
+        }
         if (format == dev.burrow.cli.OutputFormat.JSON) {
             out.println(new ObjectMapper()
                     .enable(SerializationFeature.INDENT_OUTPUT)

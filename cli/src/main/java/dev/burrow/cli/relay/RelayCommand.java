@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
             "Run a Burrow relay: TLS on one port (HTTP Upgrade and WebSocket), health and metrics on the admin port.",
             "Settings: --config FILE, then BURROW_<KEY> environment variables, then flags (highest).",
             "Example: burrow relay --dev    (self-signed certificate, open admission, loopback)"
-        })
+        },
+        subcommands = {RelayVerifyCommand.class})
 public final class RelayCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
