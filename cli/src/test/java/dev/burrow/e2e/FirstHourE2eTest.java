@@ -3,6 +3,8 @@ package dev.burrow.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.burrow.agent.api.ControlApi;
+import dev.burrow.agent.api.ControlApiClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -240,6 +242,11 @@ class FirstHourE2eTest {
         assertThat(second.process.exitValue()).isNotZero();
         assertThat(second.logText()).contains("PID " + first.pid()).contains("--state");
         assertThat(first.isAlive()).as("the first agent is untouched").isTrue();
-        assertThat(state.resolve("agent-api.token")).exists();
+        assertThat(state.resolve(ControlApi.SOCKET_FILE))
+                .as("the first agent's local API socket is left in place")
+                .exists();
+        assertThat(ControlApiClient.forStateDir(state).get("/v1/status").status())
+                .as("the first agent's local API still answers")
+                .isEqualTo(200);
     }
 }

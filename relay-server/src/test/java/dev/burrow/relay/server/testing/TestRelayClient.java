@@ -19,6 +19,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -147,20 +148,30 @@ public final class TestRelayClient implements AutoCloseable {
                     false,
                     new DefaultHttpHeaders(),
                     WebSocketFrameAdapter.MAX_MESSAGE);
+            // The handshake's write listener puts the WebSocket encoder next to the HTTP codec, and
+            // finishHandshake takes the codec out: a 101 read before that listener has run must wait
+            // for it, or the listener finds no codec and fails the handshake.
+            ChannelPromise requestSent = ch.newPromise();
             ch.pipeline().addLast("upgrade", new ChannelInboundHandlerAdapter() {
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
                     if (msg instanceof FullHttpResponse resp) {
-                        try {
-                            hs.finishHandshake(ctx.channel(), resp);
-                            ctx.pipeline().remove(this);
-                            client.installFraming(circuit);
-                            ready.complete(client);
-                        } catch (RuntimeException e) {
-                            ready.completeExceptionally(e);
-                        } finally {
-                            resp.release();
-                        }
+                        ctx.pipeline().remove(this);
+                        requestSent.addListener(sent -> {
+                            try {
+                                if (!sent.isSuccess()) {
+                                    ready.completeExceptionally(sent.cause());
+                                    return;
+                                }
+                                hs.finishHandshake(ctx.channel(), resp);
+                                client.installFraming(circuit);
+                                ready.complete(client);
+                            } catch (RuntimeException e) {
+                                ready.completeExceptionally(e);
+                            } finally {
+                                resp.release();
+                            }
+                        });
                     } else {
                         ReferenceCountUtil.release(msg);
                     }
@@ -169,7 +180,7 @@ public final class TestRelayClient implements AutoCloseable {
             if (sslOrNull != null) {
                 ch.pipeline().get(SslHandler.class).handshakeFuture().sync();
             }
-            hs.handshake(ch).sync();
+            hs.handshake(ch, requestSent).sync();
         } else {
             ch.pipeline().addLast("upgrade", new ChannelInboundHandlerAdapter() {
                 @Override
