@@ -7,6 +7,7 @@ import dev.burrow.cli.agent.ExposeCommand;
 import dev.burrow.cli.agent.ReadyCommand;
 import dev.burrow.cli.agent.StatusCommand;
 import dev.burrow.cli.agent.WhoisCommand;
+import dev.burrow.cli.common.VersionProvider;
 import dev.burrow.cli.identity.CaCommand;
 import dev.burrow.cli.identity.IdCommand;
 import dev.burrow.cli.identity.TokenCommand;

@@ -1,5 +1,8 @@
 package dev.burrow.cli;
 
+import dev.burrow.cli.common.CommandFailedException;
+import dev.burrow.cli.common.UsageException;
+import dev.burrow.cli.common.UserErrors;
 import java.security.Security;
 import java.util.LinkedHashMap;
 import java.util.Map;

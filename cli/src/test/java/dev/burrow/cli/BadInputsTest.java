@@ -2,6 +2,7 @@ package dev.burrow.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.burrow.cli.common.UserErrors;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -3,11 +3,11 @@ package dev.burrow.deploy;
 import static dev.burrow.deploy.ChartRenderer.values;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.burrow.relay.server.RelayConfig;
-import dev.burrow.relay.server.RelayConfig.AdmissionMode;
-import dev.burrow.relay.server.RelayConfig.TlsMode;
+import dev.burrow.relay.server.config.IngressConfig;
+import dev.burrow.relay.server.config.RelayConfig;
+import dev.burrow.relay.server.config.RelayConfig.AdmissionMode;
+import dev.burrow.relay.server.config.RelayConfig.TlsMode;
 import dev.burrow.relay.server.config.RelayConfigLoader;
-import dev.burrow.relay.server.ingress.IngressConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

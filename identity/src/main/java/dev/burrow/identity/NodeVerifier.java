@@ -1,7 +1,6 @@
 package dev.burrow.identity;
 
 import dev.burrow.identity.PeerVerificationException.Reason;
-import dev.burrow.identity.metrics.IdentityMetrics;
 import java.io.IOException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
@@ -43,7 +42,7 @@ public final class NodeVerifier {
     private final boolean acceptAnySelfSigned;
     private final RevocationList revocations;
     private final Clock clock;
-    private final IdentityMetrics metrics;
+    private final PeerVerificationRecorder metrics;
 
     private NodeVerifier(Builder b) {
         this.cas = List.copyOf(b.cas);
@@ -180,12 +179,12 @@ public final class NodeVerifier {
         private boolean acceptAnySelfSigned;
         private RevocationList revocations = RevocationList.empty();
         private Clock clock = Clock.systemUTC();
-        private IdentityMetrics metrics = IdentityMetrics.NOOP;
+        private PeerVerificationRecorder metrics = PeerVerificationRecorder.NOOP;
 
         private Builder() {}
 
         /** Where verification outcomes are counted (default: nowhere). */
-        public Builder metrics(IdentityMetrics m) {
+        public Builder metrics(PeerVerificationRecorder m) {
             this.metrics = m;
             return this;
         }

@@ -2,13 +2,13 @@ package dev.burrow.agent;
 
 import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.forward.ForwardListener;
-import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.relay.HomeRelaySelector;
 import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.agent.relay.RelayCandidate;
+import dev.burrow.agent.service.PublicIngress;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.tls.RelayTls;

@@ -3,9 +3,9 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.ConfigWatcher;
 import dev.burrow.agent.ops.OpsEndpoints;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
-import java.io.IOException;
+import dev.burrow.cli.common.AgentConfigFile;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -73,30 +73,6 @@ public final class AgentCommand implements Callable<Integer> {
     @Mixin
     OpsOptions ops;
 
-    /** Reads an agent configuration; a failure is one line naming the file and the problem (exit 2). */
-    public static AgentConfig load(Path file) {
-        try {
-            return AgentConfig.load(file);
-        } catch (IOException e) {
-            throw new UsageException("cannot read the agent configuration: "
-                    + dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
-    /** The operator endpoints of an agent configuration ({@code metrics:}, {@code web:}), as {@link #load} reads the rest. */
-    static OpsEndpoints loadOps(Path file) {
-        try {
-            return OpsEndpoints.load(file);
-        } catch (IOException e) {
-            throw new UsageException("cannot read the agent configuration: "
-                    + dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         if (config == null
@@ -114,7 +90,7 @@ public final class AgentCommand implements Callable<Integer> {
             name = System.getenv(NAME_ENV).strip();
         }
         UnaryOperator<AgentConfig> overrides = c -> relay.given() ? c.withRelay(relay.relay()) : c;
-        AgentConfig c = overrides.apply(load(config));
+        AgentConfig c = overrides.apply(AgentConfigFile.load(config));
         PrintWriter out = spec.commandLine().getOut();
         String token = JoinTokenSource.read(
                 join,
@@ -123,7 +99,13 @@ public final class AgentCommand implements Callable<Integer> {
                 System.in,
                 spec.commandLine().getErr());
         AgentRunner.Running running = AgentRunner.start(
-                c, relay.stateDir(), transport.select(), token, name, out, ops.endpoints(loadOps(config)));
+                c,
+                relay.stateDir(),
+                transport.select(),
+                token,
+                name,
+                out,
+                ops.endpoints(AgentConfigFile.loadOps(config)));
         ConfigWatcher watcher = new ConfigWatcher(config, running.agent(), overrides);
         out.println("agent " + running.agent().identity().nodeKey().nodeId() + " running: "
                 + c.exposes().size() + " services, " + c.forwards().size() + " forwards (config " + config
@@ -149,8 +131,8 @@ public final class AgentCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            AgentConfig c = load(config);
-            OpsEndpoints ops = loadOps(config);
+            AgentConfig c = AgentConfigFile.load(config);
+            OpsEndpoints ops = AgentConfigFile.loadOps(config);
             for (AgentConfig.Expose e : c.exposes()) {
                 try {
                     dev.burrow.agent.policy.TargetPolicy.of(e.target());

@@ -85,7 +85,7 @@ final class AgentRunner {
             trust = new FirstAttemptTrustWatch(config.relay());
             agent = Agent.start(config, identity, transport, ops.recorder(), trust);
         } catch (IllegalArgumentException e) {
-            throw new dev.burrow.cli.UsageException(e.getMessage());
+            throw new dev.burrow.cli.common.UsageException(e.getMessage());
         }
         try {
             ops.start(agent, stateDir);
@@ -171,7 +171,7 @@ final class AgentRunner {
     }
 
     /** The agent cannot work as configured (exit 1 with this one line). */
-    static final class AgentFailedException extends dev.burrow.cli.CommandFailedException {
+    static final class AgentFailedException extends dev.burrow.cli.common.CommandFailedException {
         AgentFailedException(String message) {
             super(message, null);
         }

@@ -2,8 +2,8 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.policy.TargetSpec;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -5,7 +5,7 @@ import dev.burrow.agent.Agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
-import dev.burrow.cli.TransportOption;
+import dev.burrow.cli.common.TransportOption;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.config.RelayConfigLoader;

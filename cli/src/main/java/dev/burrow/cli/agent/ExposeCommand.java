@@ -2,11 +2,11 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.caller.ProxyProtocol;
-import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
+import dev.burrow.agent.service.PublicIngress;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.protocol.frame.ServiceNames;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -3,6 +3,7 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.relay.RelayClientListener;
 import dev.burrow.agent.relay.RelayConnectionInfo;
+import dev.burrow.cli.common.TrustFailures;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 

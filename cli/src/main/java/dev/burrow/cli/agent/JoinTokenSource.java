@@ -1,6 +1,6 @@
 package dev.burrow.cli.agent;
 
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;

@@ -1,7 +1,7 @@
 package dev.burrow.cli.agent;
 
 import dev.burrow.agent.ops.OpsEndpoints;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import java.net.InetSocketAddress;
 import picocli.CommandLine.Option;
 

@@ -2,7 +2,7 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.relay.RelayCandidate;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.identity.StateDirs;
 import java.nio.file.Path;
 import java.util.ArrayList;

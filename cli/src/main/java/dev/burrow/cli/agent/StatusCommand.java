@@ -46,7 +46,7 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        dev.burrow.cli.OutputFormat format = dev.burrow.cli.OutputFormat.parse(output);
+        dev.burrow.cli.common.OutputFormat format = dev.burrow.cli.common.OutputFormat.parse(output);
         AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
         PrintWriter out = spec.commandLine().getOut();
         if (web) {
@@ -54,7 +54,7 @@ public final class StatusCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        if (format == dev.burrow.cli.OutputFormat.JSON) {
+        if (format == dev.burrow.cli.common.OutputFormat.JSON) {
             out.println(new ObjectMapper()
                     .enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(s));

@@ -1,7 +1,7 @@
 package dev.burrow.cli.agent;
 
 import dev.burrow.agent.ops.StatusPage;
-import dev.burrow.cli.CommandFailedException;
+import dev.burrow.cli.common.CommandFailedException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,7 +29,7 @@ final class WebUrl {
                     null);
         } catch (IOException e) {
             throw new CommandFailedException(
-                    dev.burrow.cli.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()), null);
+                    dev.burrow.cli.common.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()), null);
         }
     }
 }

@@ -1,6 +1,6 @@
 package dev.burrow.cli.identity;
 
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.identity.CertificateProfile;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.Pem;

@@ -1,8 +1,8 @@
 package dev.burrow.cli.identity;
 
-import dev.burrow.cli.CliJson;
-import dev.burrow.cli.OutputFormat;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.CliJson;
+import dev.burrow.cli.common.OutputFormat;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.identity.CertificateProfile;
 import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;

@@ -1,9 +1,9 @@
 package dev.burrow.cli.identity;
 
-import dev.burrow.cli.CliJson;
-import dev.burrow.cli.DurationOption;
-import dev.burrow.cli.OutputFormat;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.CliJson;
+import dev.burrow.cli.common.DurationOption;
+import dev.burrow.cli.common.OutputFormat;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.identity.token.InvalidTokenException;
 import dev.burrow.identity.token.JoinToken;
 import dev.burrow.identity.token.JoinTokenStore;

@@ -6,11 +6,11 @@ import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.netcheck.Netcheck;
 import dev.burrow.agent.netcheck.NetcheckReport;
 import dev.burrow.agent.relay.RelayAddress;
-import dev.burrow.cli.CliJson;
-import dev.burrow.cli.DurationOption;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
-import dev.burrow.cli.agent.AgentCommand;
+import dev.burrow.cli.common.AgentConfigFile;
+import dev.burrow.cli.common.CliJson;
+import dev.burrow.cli.common.DurationOption;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -115,7 +115,7 @@ public final class NetcheckCommand implements Callable<Integer> {
             config = Path.of(System.getenv("BURROW_CONFIG").strip());
         }
         if (config != null) {
-            AgentConfig c = AgentCommand.load(config);
+            AgentConfig c = AgentConfigFile.load(config);
             if (c.relay() != null) {
                 c.relay().candidates().forEach(r -> relays.add(r.url().toString()));
             }

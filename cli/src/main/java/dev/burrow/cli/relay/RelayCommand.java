@@ -1,19 +1,19 @@
 package dev.burrow.cli.relay;
 
-import dev.burrow.cli.Addresses;
-import dev.burrow.cli.CommandFailedException;
-import dev.burrow.cli.DurationOption;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
-import dev.burrow.cli.UserErrors;
+import dev.burrow.cli.common.Addresses;
+import dev.burrow.cli.common.CommandFailedException;
+import dev.burrow.cli.common.DurationOption;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
+import dev.burrow.cli.common.UserErrors;
 import dev.burrow.identity.StateDirs;
 import dev.burrow.identity.ca.FleetCa;
 import dev.burrow.identity.enrol.EnrolmentService;
 import dev.burrow.identity.token.JoinTokenStore;
 import dev.burrow.protocol.config.ConfigKey;
-import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.auth.AdmissionFactory;
+import dev.burrow.relay.server.config.RelayConfig;
 import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.config.RelayKeys;
 import dev.burrow.relay.server.net.EnrolmentEndpoints;

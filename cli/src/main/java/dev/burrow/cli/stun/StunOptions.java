@@ -1,6 +1,6 @@
 package dev.burrow.cli.stun;
 
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

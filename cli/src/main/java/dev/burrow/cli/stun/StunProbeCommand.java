@@ -2,11 +2,11 @@ package dev.burrow.cli.stun;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.burrow.cli.Addresses;
-import dev.burrow.cli.CliJson;
-import dev.burrow.cli.DurationOption;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.Addresses;
+import dev.burrow.cli.common.CliJson;
+import dev.burrow.cli.common.DurationOption;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.stun.client.RetransmissionPolicy;
 import dev.burrow.stun.client.StunClient;
 import dev.burrow.stun.metrics.StunMetrics;

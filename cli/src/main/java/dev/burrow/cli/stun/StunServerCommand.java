@@ -1,9 +1,9 @@
 package dev.burrow.cli.stun;
 
-import dev.burrow.cli.Addresses;
-import dev.burrow.cli.TransportOption;
-import dev.burrow.cli.UsageException;
-import dev.burrow.cli.VersionProvider;
+import dev.burrow.cli.common.Addresses;
+import dev.burrow.cli.common.TransportOption;
+import dev.burrow.cli.common.UsageException;
+import dev.burrow.cli.common.VersionProvider;
 import dev.burrow.stun.metrics.StunMetrics;
 import dev.burrow.stun.server.RateLimit;
 import dev.burrow.stun.server.StunServer;

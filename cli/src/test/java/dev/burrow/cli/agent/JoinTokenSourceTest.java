@@ -3,7 +3,7 @@ package dev.burrow.cli.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.burrow.cli.UsageException;
+import dev.burrow.cli.common.UsageException;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.PrintWriter;

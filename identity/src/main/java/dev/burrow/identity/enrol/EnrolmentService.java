@@ -9,7 +9,6 @@ import dev.burrow.identity.Pem;
 import dev.burrow.identity.ca.FleetCa;
 import dev.burrow.identity.ca.IssuedNames;
 import dev.burrow.identity.enrol.EnrolmentException.Reason;
-import dev.burrow.identity.metrics.IdentityMetrics;
 import dev.burrow.identity.token.InvalidTokenException;
 import dev.burrow.identity.token.JoinToken;
 import dev.burrow.identity.token.JoinTokenStore;
@@ -66,18 +65,18 @@ public final class EnrolmentService {
     private final JoinTokenStore tokens;
     private final IssuedNames names;
     private final Duration validity;
-    private final IdentityMetrics metrics;
+    private final EnrolmentRecorder metrics;
 
     public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity) {
-        this(ca, tokens, validity, IdentityMetrics.NOOP);
+        this(ca, tokens, validity, EnrolmentRecorder.NOOP);
     }
 
-    public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity, IdentityMetrics metrics) {
+    public EnrolmentService(FleetCa ca, JoinTokenStore tokens, Duration validity, EnrolmentRecorder metrics) {
         this(ca, tokens, openNames(ca), validity, metrics);
     }
 
     public EnrolmentService(
-            FleetCa ca, JoinTokenStore tokens, IssuedNames names, Duration validity, IdentityMetrics metrics) {
+            FleetCa ca, JoinTokenStore tokens, IssuedNames names, Duration validity, EnrolmentRecorder metrics) {
         this.ca = ca;
         this.tokens = tokens;
         this.names = names;

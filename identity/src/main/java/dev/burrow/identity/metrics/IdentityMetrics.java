@@ -1,14 +1,17 @@
 package dev.burrow.identity.metrics;
 
 import dev.burrow.identity.PeerVerificationException;
+import dev.burrow.identity.PeerVerificationRecorder;
 import dev.burrow.identity.enrol.EnrolmentException;
+import dev.burrow.identity.enrol.EnrolmentRecorder;
 import dev.burrow.identity.token.InvalidTokenException;
 
 /**
- * What identity components count. Implementations must be cheap and thread-safe; tags come from
+ * What identity components count: the verifier's and the enrolment service's own recorder
+ * interfaces plus webhook admissions. Implementations must be cheap and thread-safe; tags come from
  * enums only (never node IDs or token IDs).
  */
-public interface IdentityMetrics {
+public interface IdentityMetrics extends PeerVerificationRecorder, EnrolmentRecorder {
     /** Counter, tag {@code outcome}: {@code ca}, {@code key_only}, or a refusal reason in lower case. */
     String PEER_VERIFICATIONS = "burrow.identity.peer.verifications";
     /** Counter, tag {@code outcome}: {@code ok} or an {@link EnrolmentException.Reason} in lower case. */
@@ -25,18 +28,6 @@ public interface IdentityMetrics {
         ERROR_DENIED,
         ERROR_ADMITTED
     }
-
-    /** A peer certificate was accepted. */
-    void peerVerified(boolean caIssued);
-
-    /** A peer certificate was refused. */
-    void peerRefused(PeerVerificationException.Reason reason);
-
-    /** An enrolment finished (reason null on success). */
-    void enrolment(EnrolmentException.Reason failureOrNull);
-
-    /** A join token was refused. */
-    void tokenRefused(InvalidTokenException.Reason reason);
 
     /** A webhook admission decision. */
     void webhook(WebhookOutcome outcome);

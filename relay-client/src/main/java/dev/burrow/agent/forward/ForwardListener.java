@@ -1,10 +1,10 @@
 package dev.burrow.agent.forward;
 
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.Splice;

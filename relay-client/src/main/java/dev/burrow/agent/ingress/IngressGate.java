@@ -2,13 +2,13 @@ package dev.burrow.agent.ingress;
 
 import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.service.StreamAdmission;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.StreamEnd;

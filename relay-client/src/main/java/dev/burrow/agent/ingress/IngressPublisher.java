@@ -4,6 +4,7 @@ import dev.burrow.agent.relay.RelayClient;
 import dev.burrow.agent.relay.RelayClientListener;
 import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.service.ExposedService;
+import dev.burrow.agent.service.PublicIngress;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.PublishRefusedReason;
 import java.time.Duration;

@@ -1,6 +1,7 @@
 package dev.burrow.agent.metrics;
 
 import dev.burrow.agent.relay.RelaySwitchReason;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
 
@@ -24,12 +25,6 @@ public interface AgentMetrics {
      * tagged {@code stage}: no refusal was sent because nobody was left to read it.
      */
     String STREAMS_ABANDONED = "burrow.agent.streams.abandoned";
-
-    /** Which side of a stream this agent is. */
-    enum Direction {
-        INBOUND,
-        OUTBOUND
-    }
 
     /** How far an inbound stream got before its path closed under it. */
     enum AbandonStage {

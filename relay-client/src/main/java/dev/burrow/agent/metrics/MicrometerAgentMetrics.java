@@ -1,6 +1,7 @@
 package dev.burrow.agent.metrics;
 
 import dev.burrow.agent.relay.RelaySwitchReason;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
 import io.micrometer.core.instrument.Counter;

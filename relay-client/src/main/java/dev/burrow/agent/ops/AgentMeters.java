@@ -4,6 +4,7 @@ import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.direct.DirectPath;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.path.RelayCircuitPath;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
 import io.micrometer.core.instrument.Counter;
@@ -57,7 +58,7 @@ public final class AgentMeters {
     public static AgentMeters bind(MeterRegistry registry, Supplier<AgentStatus> status) {
         AgentMeters m = new AgentMeters(status, System::nanoTime);
         m.registerCounters(registry);
-        for (AgentMetrics.Direction d : AgentMetrics.Direction.values()) {
+        for (Direction d : Direction.values()) {
             String direction = tag(d);
             for (String path : PATHS) {
                 Gauge.builder(
@@ -105,7 +106,7 @@ public final class AgentMeters {
 
     /** The counters {@code MicrometerAgentMetrics} increments, each tag combination at zero. */
     private void registerCounters(MeterRegistry registry) {
-        for (AgentMetrics.Direction d : AgentMetrics.Direction.values()) {
+        for (Direction d : Direction.values()) {
             Counter.builder(AgentMetrics.STREAMS_OPENED)
                     .tag("direction", tag(d))
                     .register(registry);

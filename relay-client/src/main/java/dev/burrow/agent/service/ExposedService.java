@@ -1,7 +1,6 @@
 package dev.burrow.agent.service;
 
 import dev.burrow.agent.caller.ProxyProtocol;
-import dev.burrow.agent.ingress.PublicIngress;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;

@@ -1,10 +1,10 @@
 package dev.burrow.agent.service;
 
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
+import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.Splice;
 import dev.burrow.agent.stream.StreamEnd;
 import dev.burrow.agent.stream.StreamStatusCode;

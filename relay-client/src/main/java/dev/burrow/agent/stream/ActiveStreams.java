@@ -1,6 +1,5 @@
 package dev.burrow.agent.stream;
 
-import dev.burrow.agent.metrics.AgentMetrics.Direction;
 import dev.burrow.identity.NodeKey;
 import java.time.Instant;
 import java.util.Comparator;

@@ -9,6 +9,7 @@ import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.service.ExposedService;
+import dev.burrow.agent.service.PublicIngress;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.RecentRefusals;

@@ -17,6 +17,7 @@ import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.ServiceNames;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;

@@ -1,5 +1,6 @@
 package dev.burrow.relay.mesh;
 
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;

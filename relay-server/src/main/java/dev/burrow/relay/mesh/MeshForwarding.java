@@ -7,6 +7,7 @@ import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.circuit.MeshCircuits;
 import dev.burrow.relay.server.forward.ClientRegistry;

@@ -5,6 +5,7 @@ import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.NodeNames;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.ReferenceCounted;
 import java.util.Arrays;

@@ -3,6 +3,7 @@ package dev.burrow.relay.mesh;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.FrameLimits;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 
 /**
  * Every frame type of the relay-to-relay mesh protocol ({@value MeshProtocol#UPGRADE_TOKEN}), its

@@ -2,6 +2,7 @@ package dev.burrow.relay.mesh;
 
 import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.ProtocolViolation;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import dev.burrow.relay.server.net.Denials;
 import io.netty.buffer.ByteBuf;

@@ -1,16 +1,17 @@
 package dev.burrow.relay.mesh;
 
 import dev.burrow.identity.NodeKey;
-import dev.burrow.relay.server.RelayConfig;
-import dev.burrow.relay.server.RelayContext;
-import dev.burrow.relay.server.RelayDefaults;
-import dev.burrow.relay.server.RelayMesh;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.circuit.MeshCircuits;
+import dev.burrow.relay.server.config.RelayConfig;
+import dev.burrow.relay.server.config.RelayDefaults;
 import dev.burrow.relay.server.config.RelayKeys;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.MeshRouter;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
+import dev.burrow.relay.server.net.RelayContext;
+import dev.burrow.relay.server.net.RelayMesh;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;

@@ -1,6 +1,7 @@
 package dev.burrow.relay.mesh;
 
 import dev.burrow.protocol.HostPort;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import dev.burrow.relay.server.net.HandshakeDeadline;

@@ -2,6 +2,7 @@ package dev.burrow.relay.mesh;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.FrameLimits;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.metrics.RelayMetrics;

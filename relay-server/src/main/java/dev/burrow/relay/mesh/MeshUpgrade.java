@@ -1,6 +1,7 @@
 package dev.burrow.relay.mesh;
 
 import dev.burrow.protocol.HttpUpgradeClient;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import io.netty.channel.ChannelHandlerContext;
 import java.io.IOException;
 import java.util.function.Consumer;

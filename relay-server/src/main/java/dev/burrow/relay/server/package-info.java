@@ -1,7 +1,7 @@
 /**
  * The Burrow relay. Public API: {@link dev.burrow.relay.server.RelayServer} (start, addresses, drain,
- * close), {@link dev.burrow.relay.server.RelayConfig} (built by
- * {@link dev.burrow.relay.server.config.RelayConfigLoader}) and {@link dev.burrow.relay.server.RelayDefaults}
+ * close), {@link dev.burrow.relay.server.config.RelayConfig} (built by
+ * {@link dev.burrow.relay.server.config.RelayConfigLoader}) and {@link dev.burrow.relay.server.config.RelayDefaults}
  * (every limit and timeout with its reason).
  *
  * <p>Layers: {@code net} (listener pipeline: connection gate, handshake deadline, TLS, HTTP routing,

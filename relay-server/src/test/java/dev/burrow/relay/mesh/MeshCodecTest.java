@@ -8,6 +8,7 @@ import dev.burrow.protocol.frame.CircuitId;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.CircuitToken;
 import dev.burrow.protocol.frame.ProtocolViolation;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;

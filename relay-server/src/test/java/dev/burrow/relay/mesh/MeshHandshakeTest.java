@@ -3,6 +3,7 @@ package dev.burrow.relay.mesh;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;

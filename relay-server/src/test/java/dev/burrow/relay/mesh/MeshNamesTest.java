@@ -8,6 +8,7 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.testing.TestRelayClient;

@@ -9,6 +9,7 @@ import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.server.config.RelayDefaults;
 import dev.burrow.relay.server.testing.TestRelayClient;
 import dev.burrow.relay.server.testing.TestRelayClient.Mode;
 import dev.burrow.relay.server.testing.TestRelayClient.Options;

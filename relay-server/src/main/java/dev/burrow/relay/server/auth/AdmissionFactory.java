@@ -3,7 +3,7 @@ package dev.burrow.relay.server.auth;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.ca.FleetCa;
-import dev.burrow.relay.server.RelayConfig;
+import dev.burrow.relay.server.config.RelayConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -3,6 +3,7 @@ package dev.burrow.relay.server.circuit;
 import dev.burrow.protocol.RelayProtocol;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.relay.server.net.CircuitAttachHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;

@@ -10,7 +10,6 @@ import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.protocol.frame.RelayFrameDecoder;
-import dev.burrow.relay.server.RelayContext;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.TokenBucket;
 import dev.burrow.relay.server.metrics.DropReason;

@@ -1,6 +1,5 @@
 package dev.burrow.relay.server.net;
 
-import dev.burrow.relay.server.RelayContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.group.ChannelGroup;

@@ -6,7 +6,7 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.protocol.frame.CircuitRejectReason;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.RelayFrame;
-import dev.burrow.relay.server.RelayConfig;
+import dev.burrow.relay.server.config.RelayConfig;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.PeerWatchers;

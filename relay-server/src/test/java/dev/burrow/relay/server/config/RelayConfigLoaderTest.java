@@ -3,7 +3,6 @@ package dev.burrow.relay.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.burrow.relay.server.RelayConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,9 +107,9 @@ class RelayConfigLoaderTest {
     void ingressRateAndDurationHaveSafeDefaultsAndAreChecked() {
         RelayConfig d = RelayConfigLoader.load(null, Map.of(), Map.of(), true);
         assertThat(d.ingress().connectRatePerIp())
-                .isEqualTo(dev.burrow.relay.server.ingress.IngressConfig.DEFAULT_CONNECT_RATE_PER_IP);
+                .isEqualTo(dev.burrow.relay.server.config.IngressConfig.DEFAULT_CONNECT_RATE_PER_IP);
         assertThat(d.ingress().connectBurstPerIp())
-                .isEqualTo(dev.burrow.relay.server.ingress.IngressConfig.DEFAULT_CONNECT_BURST_PER_IP);
+                .isEqualTo(dev.burrow.relay.server.config.IngressConfig.DEFAULT_CONNECT_BURST_PER_IP);
         assertThat(d.ingress().maxConnectionDuration()).isEqualTo(Duration.ofHours(1));
         RelayConfig c = RelayConfigLoader.load(
                 null,

@@ -161,10 +161,10 @@ class NameLookupTest {
                 "limits.client-bytes-per-second",
                 "1000",
                 "limits.client-burst-bytes",
-                String.valueOf(dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES)));
+                String.valueOf(dev.burrow.relay.server.config.RelayDefaults.MIN_CLIENT_BURST_BYTES)));
         TestRelayClient asker = client(TestIdentities.ephemeral("bob"));
         String name = "a".repeat(63);
-        long sent = dev.burrow.relay.server.RelayDefaults.MIN_CLIENT_BURST_BYTES / (5 + 4 + 1 + 63) + 50;
+        long sent = dev.burrow.relay.server.config.RelayDefaults.MIN_CLIENT_BURST_BYTES / (5 + 4 + 1 + 63) + 50;
         for (long i = 0; i < sent; i++) {
             asker.sendNoWait(new ClientFrame.LookupName(i, name));
         }

@@ -1,8 +1,8 @@
 package dev.burrow.relay.server.testing;
 
 import dev.burrow.identity.tls.RelayTls;
-import dev.burrow.relay.server.RelayConfig;
 import dev.burrow.relay.server.RelayServer;
+import dev.burrow.relay.server.config.RelayConfig;
 import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.transport.Transport;
 import io.netty.handler.ssl.SslContext;

@@ -1,4 +1,4 @@
-package dev.burrow.relay.mesh;
+package dev.burrow.relay.mesh.protocol;
 
 /** Constants of the relay-to-relay mesh protocol; frame layouts are in {@link MeshFrameType}. */
 public final class MeshProtocol {

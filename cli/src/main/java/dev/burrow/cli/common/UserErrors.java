@@ -1,6 +1,5 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
-import dev.burrow.cli.agent.TrustFailures;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.DatagramSocket;

@@ -1,6 +1,5 @@
-package dev.burrow.relay.server;
+package dev.burrow.relay.server.config;
 
-import dev.burrow.relay.server.ingress.IngressConfig;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package dev.burrow.relay.server;
+package dev.burrow.relay.server.config;
 
 import io.netty.channel.WriteBufferWaterMark;
 import java.time.Duration;

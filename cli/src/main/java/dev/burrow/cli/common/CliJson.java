@@ -1,4 +1,4 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

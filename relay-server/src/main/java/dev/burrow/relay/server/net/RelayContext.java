@@ -1,18 +1,18 @@
-package dev.burrow.relay.server;
+package dev.burrow.relay.server.net;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.relay.server.auth.ClientAuthenticator;
 import dev.burrow.relay.server.circuit.CircuitManager;
 import dev.burrow.relay.server.circuit.MeshCircuits;
+import dev.burrow.relay.server.config.RelayConfig;
+import dev.burrow.relay.server.config.RelayDefaults;
 import dev.burrow.relay.server.forward.ClientRegistry;
 import dev.burrow.relay.server.forward.ClientSession;
 import dev.burrow.relay.server.forward.MeshRouter;
 import dev.burrow.relay.server.forward.PeerWatchers;
 import dev.burrow.relay.server.ingress.PublicIngress;
 import dev.burrow.relay.server.metrics.RelayMetrics;
-import dev.burrow.relay.server.net.ConnectionGate;
-import dev.burrow.relay.server.net.EnrolmentEndpoint;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import java.util.Objects;
@@ -258,7 +258,7 @@ public final class RelayContext {
         return draining;
     }
 
-    void startDraining() {
+    public void startDraining() {
         draining = true;
     }
 
@@ -266,7 +266,7 @@ public final class RelayContext {
         return rateLimit;
     }
 
-    void rateLimit(ClientRateLimit limit) {
+    public void rateLimit(ClientRateLimit limit) {
         this.rateLimit = limit;
     }
 

@@ -1,4 +1,4 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
 /** A command was given values it cannot use: exit code 2 and a one-line message. */
 public class UsageException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
 /** A failure whose message is already the one line for the user (exit 1); see {@link UserErrors}. */
 public class CommandFailedException extends RuntimeException {

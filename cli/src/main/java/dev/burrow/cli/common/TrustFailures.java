@@ -1,4 +1,4 @@
-package dev.burrow.cli.agent;
+package dev.burrow.cli.common;
 
 import dev.burrow.agent.AgentConfig;
 import java.security.cert.CertificateException;

@@ -1,13 +1,12 @@
-package dev.burrow.relay.server.circuit;
+package dev.burrow.relay.server.net;
 
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.DenyReason;
 import dev.burrow.protocol.frame.ProtocolViolation;
 import dev.burrow.protocol.frame.RelayFrameDecoder;
-import dev.burrow.relay.server.RelayContext;
+import dev.burrow.relay.server.circuit.CircuitManager;
+import dev.burrow.relay.server.circuit.MeshCircuits;
 import dev.burrow.relay.server.metrics.RelayMetrics.HandshakeOutcome;
-import dev.burrow.relay.server.net.Denials;
-import dev.burrow.relay.server.net.HandshakeDeadline;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;

@@ -1,4 +1,4 @@
-package dev.burrow.relay.server;
+package dev.burrow.relay.server.net;
 
 import dev.burrow.relay.server.circuit.MeshCircuits;
 import dev.burrow.relay.server.forward.ClientRegistry;

@@ -1,4 +1,4 @@
-package dev.burrow.agent.ingress;
+package dev.burrow.agent.service;
 
 import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.SourcePrefix;

@@ -1,4 +1,4 @@
-package dev.burrow.relay.server.ingress;
+package dev.burrow.relay.server.config;
 
 import java.net.InetAddress;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.burrow.cli;
+package dev.burrow.cli.common;
 
 import dev.burrow.protocol.config.Durations;
 import java.time.Duration;
