@@ -510,30 +510,12 @@ public final class Agent implements AutoCloseable {
         var open = active.snapshot();
         long fromPeers = active.endedBytesFromPeers();
         long toPeers = active.endedBytesToPeers();
-        List<AgentStatus.ConnectionStatus> conns = new ArrayList<>();
-        Map<NodeKey, AgentStatus.PeerStatus> peers = new LinkedHashMap<>();
         for (var e : open) {
-            long in = e.bytesFromPeer();
-            long out = e.bytesToPeer();
-            fromPeers += in;
-            toPeers += out;
-            conns.add(new AgentStatus.ConnectionStatus(
-                    e.id(),
-                    e.direction().name().toLowerCase(Locale.ROOT),
-                    e.peer().nodeId(),
-                    e.peerName(),
-                    e.service(),
-                    e.path(),
-                    e.local(),
-                    e.since().toString(),
-                    in,
-                    out));
-            peers.merge(
-                    e.peer(),
-                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, rtt, null, null),
-                    (x, y) -> new AgentStatus.PeerStatus(
-                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, rtt, null, null));
+            fromPeers += e.bytesFromPeer();
+            toPeers += e.bytesToPeer();
         }
+        List<AgentStatus.ConnectionStatus> conns = AgentStatusParts.connections(open);
+        Map<NodeKey, AgentStatus.PeerStatus> peers = AgentStatusParts.peersOf(open, rtt);
         List<AgentStatus.RefusalStatus> refs = AgentStatusParts.refusals(refusals);
         String problem = readyProblem();
         List<AgentStatus.PublicStatus> pubs = publisher.publications().stream()
@@ -549,52 +531,13 @@ public final class Agent implements AutoCloseable {
                 relayStatus,
                 services,
                 fws,
-                withDirectPaths(peers, rtt),
+                AgentStatusParts.withDirectPaths(peers, directPaths.manager(), relayPath.name(), rtt),
                 conns,
                 refs,
                 fromPeers,
                 toPeers,
                 configError,
                 pubs);
-    }
-
-    /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */
-    private List<AgentStatus.PeerStatus> withDirectPaths(Map<NodeKey, AgentStatus.PeerStatus> peers, Long relayRtt) {
-        DirectManager d = directPaths.manager();
-        if (d == null) {
-            return List.copyOf(peers.values());
-        }
-        for (var s : d.statuses()) {
-            peers.putIfAbsent(
-                    NodeKey.parse(s.nodeId()),
-                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPath.name(), 0, relayRtt, null, null));
-        }
-        List<AgentStatus.PeerStatus> out = new ArrayList<>();
-        for (var e : peers.entrySet()) {
-            AgentStatus.PeerStatus p = e.getValue();
-            var s = d.status(e.getKey()).orElse(null);
-            if (s != null && s.direct()) {
-                out.add(new AgentStatus.PeerStatus(
-                        p.nodeId(),
-                        p.name(),
-                        d.path().name(),
-                        p.openConnections(),
-                        s.rttMillis() == null ? null : Math.round(s.rttMillis()),
-                        s.endpoint().getAddress().getHostAddress() + ":"
-                                + s.endpoint().getPort(),
-                        s.reason()));
-            } else {
-                out.add(new AgentStatus.PeerStatus(
-                        p.nodeId(),
-                        p.name(),
-                        relayPath.name(),
-                        p.openConnections(),
-                        relayRtt,
-                        null,
-                        s == null ? "relay: no direct-path state for this peer yet" : s.reason()));
-            }
-        }
-        return out;
     }
 
     @Override

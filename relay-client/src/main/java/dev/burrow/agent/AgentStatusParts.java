@@ -1,16 +1,22 @@
 package dev.burrow.agent;
 
+import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.relay.HomeRelaySelector;
 import dev.burrow.agent.relay.RelayClientStats;
 import dev.burrow.agent.relay.RelayConnectionInfo;
 import dev.burrow.agent.relay.RelayConnectionState;
 import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.identity.NodeKey;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** The parts of {@link AgentStatus} read from one component each: the relay, services, forwards, refusals. */
 final class AgentStatusParts {
@@ -118,5 +124,76 @@ final class AgentStatusParts {
                         r.by(),
                         r.message()))
                 .toList();
+    }
+
+    /** The open streams, one line each. */
+    static List<AgentStatus.ConnectionStatus> connections(List<ActiveStreams.Entry> open) {
+        List<AgentStatus.ConnectionStatus> conns = new ArrayList<>();
+        for (var e : open) {
+            conns.add(new AgentStatus.ConnectionStatus(
+                    e.id(),
+                    e.direction().name().toLowerCase(Locale.ROOT),
+                    e.peer().nodeId(),
+                    e.peerName(),
+                    e.service(),
+                    e.path(),
+                    e.local(),
+                    e.since().toString(),
+                    e.bytesFromPeer(),
+                    e.bytesToPeer()));
+        }
+        return conns;
+    }
+
+    /** The peers the open streams reach, with their stream counts (paths filled in by {@link #withDirectPaths}). */
+    static Map<NodeKey, AgentStatus.PeerStatus> peersOf(List<ActiveStreams.Entry> open, Long relayRtt) {
+        Map<NodeKey, AgentStatus.PeerStatus> peers = new LinkedHashMap<>();
+        for (var e : open) {
+            peers.merge(
+                    e.peer(),
+                    new AgentStatus.PeerStatus(e.peer().nodeId(), e.peerName(), e.path(), 1, relayRtt, null, null),
+                    (x, y) -> new AgentStatus.PeerStatus(
+                            x.nodeId(), x.name(), x.path(), x.openConnections() + 1, relayRtt, null, null));
+        }
+        return peers;
+    }
+
+    /** Each peer's current path for new streams: direct (endpoint and disco round trip) or relayed (relay round trip). */
+    static List<AgentStatus.PeerStatus> withDirectPaths(
+            Map<NodeKey, AgentStatus.PeerStatus> peers, DirectManager d, String relayPathName, Long relayRtt) {
+        if (d == null) {
+            return List.copyOf(peers.values());
+        }
+        for (var s : d.statuses()) {
+            peers.putIfAbsent(
+                    NodeKey.parse(s.nodeId()),
+                    new AgentStatus.PeerStatus(s.nodeId(), null, relayPathName, 0, relayRtt, null, null));
+        }
+        List<AgentStatus.PeerStatus> out = new ArrayList<>();
+        for (var e : peers.entrySet()) {
+            AgentStatus.PeerStatus p = e.getValue();
+            var s = d.status(e.getKey()).orElse(null);
+            if (s != null && s.direct()) {
+                out.add(new AgentStatus.PeerStatus(
+                        p.nodeId(),
+                        p.name(),
+                        d.path().name(),
+                        p.openConnections(),
+                        s.rttMillis() == null ? null : Math.round(s.rttMillis()),
+                        s.endpoint().getAddress().getHostAddress() + ":"
+                                + s.endpoint().getPort(),
+                        s.reason()));
+            } else {
+                out.add(new AgentStatus.PeerStatus(
+                        p.nodeId(),
+                        p.name(),
+                        relayPathName,
+                        p.openConnections(),
+                        relayRtt,
+                        null,
+                        s == null ? "relay: no direct-path state for this peer yet" : s.reason()));
+            }
+        }
+        return out;
     }
 }
