@@ -3,6 +3,7 @@ package dev.burrow.cli.agent;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.ConfigWatcher;
 import dev.burrow.agent.ops.OpsEndpoints;
+import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.cli.common.AgentConfigFile;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.cli.common.UsageException;
@@ -10,6 +11,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -135,7 +137,7 @@ public final class AgentCommand implements Callable<Integer> {
             OpsEndpoints ops = AgentConfigFile.loadOps(config);
             for (AgentConfig.Expose e : c.exposes()) {
                 try {
-                    dev.burrow.agent.policy.TargetPolicy.of(e.target());
+                    TargetPolicy.of(e.target());
                 } catch (IllegalArgumentException ex) {
                     throw new UsageException("expose '" + e.name() + "': " + ex.getMessage());
                 }
@@ -150,7 +152,7 @@ public final class AgentCommand implements Callable<Integer> {
                             ? "; " + c.relay().candidates().size() + " relays: "
                                     + c.relay().candidates().stream()
                                             .map(Object::toString)
-                                            .collect(java.util.stream.Collectors.joining(", "))
+                                            .collect(Collectors.joining(", "))
                             : "; relay " + c.relay().url();
             String plain = c.plainCircuits() ? "" : "; circuits always inside relay TLS (tls.plain-circuits: false)";
             out.println(config + ": valid (" + c.exposes().size() + " services, "

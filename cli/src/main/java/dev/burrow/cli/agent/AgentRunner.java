@@ -5,11 +5,15 @@ import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.api.ControlApiServer;
 import dev.burrow.agent.enrol.RelayEnroller;
 import dev.burrow.agent.ops.OpsEndpoints;
+import dev.burrow.cli.common.CommandFailedException;
+import dev.burrow.cli.common.UsageException;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.enrol.EnrolmentResponse;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.ConnectException;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
@@ -85,7 +89,7 @@ final class AgentRunner {
             trust = new FirstAttemptTrustWatch(config.relay());
             agent = Agent.start(config, identity, transport, ops.recorder(), trust);
         } catch (IllegalArgumentException e) {
-            throw new dev.burrow.cli.common.UsageException(e.getMessage());
+            throw new UsageException(e.getMessage());
         }
         try {
             ops.start(agent, stateDir);
@@ -119,7 +123,7 @@ final class AgentRunner {
                         joinToken,
                         name,
                         RelayEnroller.DEFAULT_TIMEOUT);
-            } catch (java.net.ConnectException | java.net.UnknownHostException e) {
+            } catch (ConnectException | UnknownHostException e) {
                 last = e; // not reached: the token was not spent there
             }
         }
@@ -171,7 +175,7 @@ final class AgentRunner {
     }
 
     /** The agent cannot work as configured (exit 1 with this one line). */
-    static final class AgentFailedException extends dev.burrow.cli.common.CommandFailedException {
+    static final class AgentFailedException extends CommandFailedException {
         AgentFailedException(String message) {
             super(message, null);
         }

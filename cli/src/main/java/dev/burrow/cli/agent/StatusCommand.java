@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.api.ControlApiClient;
+import dev.burrow.cli.common.OutputFormat;
 import dev.burrow.identity.StateDirs;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        dev.burrow.cli.common.OutputFormat format = dev.burrow.cli.common.OutputFormat.parse(output);
+        OutputFormat format = OutputFormat.parse(output);
         AgentStatus s = ControlApiClient.forStateDir(StateDirs.resolve(state)).status();
         PrintWriter out = spec.commandLine().getOut();
         if (web) {
@@ -54,7 +55,7 @@ public final class StatusCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        if (format == dev.burrow.cli.common.OutputFormat.JSON) {
+        if (format == OutputFormat.JSON) {
             out.println(new ObjectMapper()
                     .enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(s));

@@ -2,6 +2,7 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.ops.StatusPage;
 import dev.burrow.cli.common.CommandFailedException;
+import dev.burrow.cli.common.UserErrors;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,8 +29,7 @@ final class WebUrl {
                             + "or --web-listen 127.0.0.1:PORT",
                     null);
         } catch (IOException e) {
-            throw new CommandFailedException(
-                    dev.burrow.cli.common.UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()), null);
+            throw new CommandFailedException(UserErrors.fileProblem(e).orElse(file + ": " + e.getMessage()), null);
         }
     }
 }

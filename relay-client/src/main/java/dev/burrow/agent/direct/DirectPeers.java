@@ -1,6 +1,7 @@
 package dev.burrow.agent.direct;
 
 import dev.burrow.identity.NodeKey;
+import java.net.InetSocketAddress;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -123,7 +124,7 @@ final class DirectPeers {
         return Math.max(0, (atNanos - now + 999_999_999L) / 1_000_000_000L);
     }
 
-    private static String addr(java.net.InetSocketAddress a) {
+    private static String addr(InetSocketAddress a) {
         return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 

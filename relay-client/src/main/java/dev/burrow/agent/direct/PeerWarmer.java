@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -147,9 +148,7 @@ public final class PeerWarmer {
             s.failures++;
             s.dueNanos = now + backoff;
             if (s.key != null || s.failures == 1) {
-                Throwable t = err.getCause() != null && err instanceof java.util.concurrent.CompletionException
-                        ? err.getCause()
-                        : err;
+                Throwable t = err.getCause() != null && err instanceof CompletionException ? err.getCause() : err;
                 log.info(
                         "warm-up: peer {} did not resolve ({}); asking again in {} s",
                         name,

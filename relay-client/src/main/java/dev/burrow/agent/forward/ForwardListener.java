@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -208,10 +209,7 @@ public final class ForwardListener implements AutoCloseable {
         CompletableFuture<Object> waited = new CompletableFuture<>();
         r.whenReady().whenComplete((v, e) -> waited.complete(e == null ? Boolean.TRUE : Boolean.FALSE));
         var timer = local.eventLoop()
-                .schedule(
-                        () -> waited.complete(Boolean.FALSE),
-                        HOLD_TIMEOUT.toMillis(),
-                        java.util.concurrent.TimeUnit.MILLISECONDS);
+                .schedule(() -> waited.complete(Boolean.FALSE), HOLD_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         waited.whenComplete((ok, e) -> local.eventLoop().execute(() -> {
             timer.cancel(false);
             held.decrementAndGet();

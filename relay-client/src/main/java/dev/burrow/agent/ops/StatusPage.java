@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -95,7 +96,7 @@ public final class StatusPage {
                     401, "this status page needs its secret URL: run 'burrow status --web' as the agent's user\n");
         }
         byte[] p = path.getBytes(StandardCharsets.UTF_8);
-        if (p.length < prefix.length || !MessageDigest.isEqual(java.util.Arrays.copyOf(p, prefix.length), prefix)) {
+        if (p.length < prefix.length || !MessageDigest.isEqual(Arrays.copyOf(p, prefix.length), prefix)) {
             return OpsHttpServer.Response.text(404, "not found\n");
         }
         String rest = path.substring(prefix.length);
