@@ -32,7 +32,7 @@ import java.util.regex.Pattern;
  * The agent's configuration: which relay, which services it exposes and which forwards it runs.
  * Read from YAML ({@link #parse}, {@link AgentConfigYaml}); the command line builds the same records
  * for {@code burrow expose} and {@code burrow connect} with {@link #builder()}. Everything is validated here, at parse time, with the path of
- * the offending key in the message: ports outside 1-65535 (F5), invalid service names, allow rules,
+ * the offending key in the message: ports outside 1-65535, invalid service names, allow rules,
  * duplicate names or ports, unknown keys.
  *
  * <pre>
