@@ -68,6 +68,16 @@ public record HostPort(String host, int port) {
         return new HostPort(host, parsePort(port, t));
     }
 
+    /**
+     * As {@link #parse}, but an IPv6 literal must be written in brackets even when a default port
+     * applies: for command-line options, where {@code ::1:3478} could be a host or a host and a port.
+     */
+    public static HostPort parseBracketed(String text, int defaultPort) {
+        String t = text == null ? "" : text.strip();
+        boolean bareIpv6 = !t.startsWith("[") && t.indexOf(':') != t.lastIndexOf(':');
+        return parse(text, bareIpv6 ? PORT_REQUIRED : defaultPort);
+    }
+
     /** A port number 0..65535, digits only; {@code whole} names the text it came from in the error. */
     public static int parsePort(String port, String whole) {
         if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(c -> c >= '0' && c <= '9')) {

@@ -26,6 +26,14 @@ class HostPortTest {
     }
 
     @Test
+    void bracketedFormsOnlyDemandBracketsForIpv6EvenWithADefaultPort() {
+        assertThat(HostPort.parseBracketed("stun.example", 3478)).isEqualTo(new HostPort("stun.example", 3478));
+        assertThat(HostPort.parseBracketed("[::1]", 3478)).isEqualTo(new HostPort("::1", 3478));
+        assertThat(HostPort.parseBracketed("[::1]:5349", 3478)).isEqualTo(new HostPort("::1", 5349));
+        assertThatThrownBy(() -> HostPort.parseBracketed("::1:3478", 3478)).hasMessageContaining("in brackets");
+    }
+
+    @Test
     void refusesWithAMessageNamingTheText() {
         assertThatThrownBy(() -> HostPort.parse("relay.example", HostPort.PORT_REQUIRED))
                 .hasMessageContaining("'relay.example' has no port");

@@ -1,6 +1,7 @@
 package dev.burrow.bench.relay;
 
 import dev.burrow.identity.tls.RelayTls;
+import dev.burrow.protocol.HostPort;
 import dev.burrow.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -31,7 +32,7 @@ final class TlsEcho {
         RelayTls.ServerCredentials creds = RelayTls.devSelfSigned(null, List.of());
         SslContext ssl = creds.sslContext();
         EventLoopGroup group = t.newEventLoopGroup(1, new DefaultThreadFactory("echo", false));
-        int colon = listen.lastIndexOf(':');
+        HostPort bindTo = HostPort.parse(listen, HostPort.PORT_REQUIRED);
         Channel server = new ServerBootstrap()
                 .group(group)
                 .channel(t.serverSocketChannel())
@@ -47,7 +48,7 @@ final class TlsEcho {
                         });
                     }
                 })
-                .bind(new InetSocketAddress(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1))))
+                .bind(new InetSocketAddress(bindTo.host(), bindTo.port()))
                 .sync()
                 .channel();
         System.out.println("ECHO port=" + ((InetSocketAddress) server.localAddress()).getPort() + " fingerprint="

@@ -1,5 +1,6 @@
 package dev.burrow.bench.stun;
 
+import dev.burrow.protocol.HostPort;
 import dev.burrow.transport.Transport;
 import dev.burrow.transport.TransportKind;
 import dev.burrow.transport.TransportSelector;
@@ -128,9 +129,8 @@ public final class StunLoadGenerator {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        int colon = target.lastIndexOf(':');
-        InetSocketAddress server = new InetSocketAddress(
-                InetAddress.getByName(target.substring(0, colon)), Integer.parseInt(target.substring(colon + 1)));
+        HostPort hp = HostPort.parse(target, HostPort.PORT_REQUIRED);
+        InetSocketAddress server = new InetSocketAddress(InetAddress.getByName(hp.host()), hp.port());
         Transport t = new TransportSelector().select(TransportKind.parse(transport));
         StunLoadGenerator g = new StunLoadGenerator();
         g.serverPid = serverPid;

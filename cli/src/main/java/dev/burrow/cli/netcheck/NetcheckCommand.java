@@ -11,6 +11,8 @@ import dev.burrow.cli.common.CliJson;
 import dev.burrow.cli.common.DurationOption;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.cli.common.UsageException;
+import dev.burrow.protocol.HostPort;
+import dev.burrow.stun.server.StunServerConfig;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -162,35 +164,16 @@ public final class NetcheckCommand implements Callable<Integer> {
     }
 
     private static InetSocketAddress hostPort(String s) {
-        String host = s;
-        int port = 3478;
-        int colon = s.lastIndexOf(':');
-        if (s.startsWith("[")) {
-            int end = s.indexOf(']');
-            if (end < 0) {
-                throw new UsageException("--stun " + s + ": missing ]");
-            }
-            host = s.substring(1, end);
-            if (end + 1 < s.length()) {
-                port = port(s, s.substring(end + 2));
-            }
-        } else if (colon > 0 && s.indexOf(':') == colon) {
-            host = s.substring(0, colon);
-            port = port(s, s.substring(colon + 1));
-        }
-        return new InetSocketAddress(host, port);
-    }
-
-    private static int port(String s, String p) {
+        HostPort hp;
         try {
-            int v = Integer.parseInt(p);
-            if (v >= 1 && v <= 65535) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // fall through
+            hp = HostPort.parseBracketed(s, StunServerConfig.DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--stun: " + e.getMessage());
         }
-        throw new UsageException("--stun " + s + ": port must be 1 to 65535");
+        if (hp.port() == 0 || hp.host().isEmpty()) {
+            throw new UsageException("--stun " + s + ": expected HOST[:PORT] with a port from 1 to 65535");
+        }
+        return new InetSocketAddress(hp.host(), hp.port());
     }
 
     static String text(NetcheckReport r) {

@@ -1,6 +1,7 @@
 package dev.burrow.cli.stun;
 
 import dev.burrow.cli.common.UsageException;
+import dev.burrow.protocol.HostPort;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,48 +21,19 @@ final class StunOptions {
      */
     static InetSocketAddress hostPort(
             String option, String text, int defaultPort, boolean allowZero, boolean preferIpv4) {
-        String host;
-        String port;
-        if (text.startsWith("[")) {
-            int end = text.indexOf(']');
-            if (end < 0) {
-                throw new UsageException(option + ": missing ']' in '" + text + "'");
-            }
-            host = text.substring(1, end);
-            String rest = text.substring(end + 1);
-            port = rest.isEmpty() ? null : rest.startsWith(":") ? rest.substring(1) : bad(option, text);
-        } else {
-            int colon = text.lastIndexOf(':');
-            if (colon >= 0 && text.indexOf(':') != colon) {
-                throw new UsageException(option + ": write IPv6 addresses in brackets, e.g. [::1]:3478");
-            }
-            host = colon < 0 ? text : text.substring(0, colon);
-            port = colon < 0 ? null : text.substring(colon + 1);
+        HostPort hp;
+        try {
+            hp = HostPort.parseBracketed(text, defaultPort);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(option + ": " + e.getMessage());
         }
-        int p;
-        if (port == null) {
-            if (defaultPort < 0) {
-                throw new UsageException(option + ": expected HOST:PORT, got '" + text + "'");
-            }
-            p = defaultPort;
-        } else {
-            try {
-                p = Integer.parseInt(port);
-            } catch (NumberFormatException e) {
-                throw new UsageException(option + ": bad port in '" + text + "'");
-            }
-            if (p < (allowZero ? 0 : 1) || p > 65535) {
-                throw new UsageException(option + ": port must be " + (allowZero ? "0" : "1") + "..65535, got " + p);
-            }
+        if (hp.port() == 0 && !allowZero) {
+            throw new UsageException(option + ": port must be 1..65535, got 0");
         }
-        if (host.isEmpty()) {
+        if (hp.host().isEmpty()) {
             throw new UsageException(option + ": missing host in '" + text + "'");
         }
-        return new InetSocketAddress(resolve(option, host, preferIpv4), p);
-    }
-
-    private static String bad(String option, String text) {
-        throw new UsageException(option + ": expected [V6]:PORT, got '" + text + "'");
+        return new InetSocketAddress(resolve(option, hp.host(), preferIpv4), hp.port());
     }
 
     private static InetAddress resolve(String option, String host, boolean preferIpv4) {

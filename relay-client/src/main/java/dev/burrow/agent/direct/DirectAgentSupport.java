@@ -8,6 +8,7 @@ import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
+import dev.burrow.protocol.HostPort;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
@@ -133,14 +134,10 @@ public final class DirectAgentSupport {
         if (extra != null) {
             for (String s : extra.split(",")) {
                 s = s.trim();
-                int c = s.lastIndexOf(':');
-                if (c <= 0) {
-                    continue;
-                }
                 try {
-                    out.add(new InetSocketAddress(
-                            InetAddress.getByName(s.substring(0, c)), Integer.parseInt(s.substring(c + 1))));
-                } catch (IOException | NumberFormatException e) {
+                    HostPort hp = HostPort.parse(s, HostPort.PORT_REQUIRED);
+                    out.add(new InetSocketAddress(InetAddress.getByName(hp.host()), hp.port()));
+                } catch (IOException | IllegalArgumentException e) {
                     log.debug("ignoring STUN server '{}': {}", s, e.toString());
                 }
             }
