@@ -3,8 +3,10 @@ package dev.burrow.cli.agent;
 import com.sun.net.httpserver.HttpServer;
 import dev.burrow.agent.Agent;
 import dev.burrow.agent.AgentConfig;
+import dev.burrow.agent.api.ControlApiServer;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.cli.common.ProgramName;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.relay.server.RelayServer;
@@ -121,6 +123,10 @@ public final class DemoCommand implements Callable<Integer> {
                     .build();
             Agent bobAgent = Agent.start(bobConfig, bob, transport);
             resources.add(0, bobAgent);
+            // Each agent's local API in its state directory, so that the status commands printed
+            // below work as printed while the demo runs.
+            resources.add(0, ControlApiServer.start(aliceAgent, tmp.resolve("alice"), 0));
+            resources.add(0, ControlApiServer.start(bobAgent, tmp.resolve("bob"), 0));
             aliceAgent.whenConnected().get(STARTUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             bobAgent.whenConnected().get(STARTUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             InetSocketAddress local = bobAgent.forwardAddresses().get(0);
@@ -154,7 +160,9 @@ public final class DemoCommand implements Callable<Integer> {
             }
             out.println(
                     "A direct path between the two agents is tried in the background and used for new connections once");
-            out.println("verified; 'burrow status' shows which path each peer uses.");
+            out.println("verified. See each agent's peers, paths and connections with:");
+            out.println("  " + ProgramName.command() + " status --state " + tmp.resolve("bob"));
+            out.println("  " + ProgramName.command() + " status --state " + tmp.resolve("alice"));
             out.println("Try:  curl " + url);
             out.println("Stop with Ctrl-C.");
             return AgentRunner.runUntilStopped(out, resources.toArray(AutoCloseable[]::new));

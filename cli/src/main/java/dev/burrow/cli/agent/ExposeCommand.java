@@ -5,6 +5,7 @@ import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.service.PublicIngress;
+import dev.burrow.cli.common.ProgramName;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.cli.common.UsageException;
 import dev.burrow.protocol.frame.ServiceNames;
@@ -121,10 +122,11 @@ public final class ExposeCommand implements Callable<Integer> {
                     + " header to the target before each connection's data");
         }
         if (expose.publicIngress() != null) {
-            out.println("public ingress requested for " + String.join(", ", publicSources)
-                    + " (see burrow status for the public address; the relay sees these connections' bytes)");
+            out.println("public ingress requested for " + String.join(", ", publicSources) + " (see "
+                    + ProgramName.command()
+                    + " status for the public address; the relay sees these connections' bytes)");
         }
-        out.println("peers connect with: burrow connect "
+        out.println("peers connect with: " + ProgramName.command() + " connect "
                 + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT"
                 + relay.commandLineTrust(config.relay()));
         return AgentRunner.runUntilStopped(out, running);

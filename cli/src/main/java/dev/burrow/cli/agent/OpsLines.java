@@ -2,6 +2,7 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.ops.OpsEndpoints;
 import dev.burrow.agent.ops.OpsHttpServer;
+import dev.burrow.cli.common.ProgramName;
 
 /** How commands describe the operator endpoints in their one-line summaries. */
 final class OpsLines {
@@ -18,7 +19,7 @@ final class OpsLines {
         if (ops.web() != null) {
             b.append("; status page on ")
                     .append(OpsHttpServer.text(ops.web()))
-                    .append(" (burrow status --web prints its URL)");
+                    .append(" (" + ProgramName.command() + " status --web prints its URL)");
         }
         return b.toString();
     }

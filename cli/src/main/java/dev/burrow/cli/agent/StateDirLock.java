@@ -1,5 +1,6 @@
 package dev.burrow.cli.agent;
 
+import dev.burrow.cli.common.ProgramName;
 import dev.burrow.identity.SecureFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -63,11 +64,11 @@ public final class StateDirLock implements AutoCloseable {
         if (lock == null) {
             String holder = holder(ch);
             ch.close();
-            throw new HeldException(
-                    "another agent" + (holder.isEmpty() ? "" : " (PID " + holder + ")")
-                            + " already uses the state directory " + stateDir
-                            + ": stop it, or run several services and forwards "
-                            + "in one agent (burrow agent --config agent.yaml), or give this one its own directory with --state DIR");
+            throw new HeldException("another agent" + (holder.isEmpty() ? "" : " (PID " + holder + ")")
+                    + " already uses the state directory " + stateDir
+                    + ": stop it, or run several services and forwards "
+                    + "in one agent (" + ProgramName.command()
+                    + " agent --config agent.yaml), or give this one its own directory with --state DIR");
         }
         try {
             ch.truncate(0);
