@@ -51,8 +51,11 @@ public final class SecureFiles {
         }
     }
 
-    /** Writes {@code data} to {@code target} atomically with the given permissions. */
-    public static void writeAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
+    /**
+     * A new hidden temporary file beside {@code target} holding {@code data} (synced) with
+     * {@code perms}; created 0600 so that a secret is never readable in between.
+     */
+    private static Path writeTemp(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         Path tmp = posix(dir)
                 ? Files.createTempFile(
@@ -66,6 +69,17 @@ public final class SecureFiles {
             if (posix(dir)) {
                 Files.setPosixFilePermissions(tmp, perms);
             }
+            return tmp;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /** Writes {@code data} to {@code target} atomically with the given permissions. */
+    public static void writeAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
+        Path tmp = writeTemp(target, data, perms);
+        try {
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -84,19 +98,8 @@ public final class SecureFiles {
      * @throws FileAlreadyExistsException when another process created it first
      */
     public static void createAtomically(Path target, byte[] data, Set<PosixFilePermission> perms) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        Path tmp = posix(dir)
-                ? Files.createTempFile(
-                        dir,
-                        "." + target.getFileName() + ".",
-                        ".tmp",
-                        PosixFilePermissions.asFileAttribute(SECRET_PERMS))
-                : Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp = writeTemp(target, data, perms);
         try {
-            Files.write(tmp, data, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.SYNC);
-            if (posix(dir)) {
-                Files.setPosixFilePermissions(tmp, perms);
-            }
             try {
                 Files.createLink(target, tmp);
             } catch (UnsupportedOperationException e) {
