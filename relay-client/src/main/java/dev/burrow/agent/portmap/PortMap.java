@@ -1,0 +1,16 @@
+package dev.burrow.agent.portmap;
+
+import java.net.InetSocketAddress;
+
+/**
+ * A mapping a gateway granted: UDP {@code internalPort} of this host is reachable at
+ * {@code external} for {@code lifetimeSeconds} from {@code grantedAtNanos} ({@link System#nanoTime()}).
+ * {@code nonce} is the PCP nonce (renewals and the deletion repeat it), null for NAT-PMP.
+ */
+public record PortMap(
+        PortMapProtocol protocol,
+        int internalPort,
+        InetSocketAddress external,
+        long lifetimeSeconds,
+        long grantedAtNanos,
+        PcpNonce nonce) {}
