@@ -2,6 +2,7 @@ package dev.burrow.agent.direct;
 
 import dev.burrow.agent.endpoint.Endpoint;
 import dev.burrow.agent.endpoint.EndpointDiscovery;
+import dev.burrow.agent.portmap.PortMapping;
 import java.net.InetSocketAddress;
 import java.util.List;
 
@@ -29,6 +30,21 @@ interface CandidateSource extends AutoCloseable {
             @Override
             public void close() {
                 discovery.close();
+            }
+        };
+    }
+
+    /** The external address a port mapping on the gateway (PCP, NAT-PMP) holds for the socket, while held. */
+    static CandidateSource of(PortMapping mapping) {
+        return new CandidateSource() {
+            @Override
+            public List<InetSocketAddress> candidates() {
+                return mapping.external().map(List::of).orElse(List.of());
+            }
+
+            @Override
+            public void close() {
+                mapping.close();
             }
         };
     }
