@@ -102,7 +102,7 @@ public final class PortMapClient {
         try (DatagramSocket s = new DatagramSocket()) {
             s.connect(gateway);
             if (!(s.getLocalAddress() instanceof Inet4Address client) || client.isAnyLocalAddress()) {
-                return new Attempt<>(null, false, "no IPv4 source address towards " + gateway);
+                return new Attempt<>(null, false, "no IPv4 source address towards the gateway");
             }
             PcpNonce nonce = previous != null && previous.nonce() != null ? previous.nonce() : PcpNonce.random();
             Inet4Address suggestedAddress =
@@ -213,8 +213,7 @@ public final class PortMapClient {
                 } catch (SocketTimeoutException e) {
                     break;
                 } catch (PortUnreachableException e) {
-                    return new Attempt<>(
-                            null, false, "the gateway " + gateway + " has no port-mapping server (port unreachable)");
+                    return new Attempt<>(null, false, "the gateway has no port-mapping server (port unreachable)");
                 }
                 answered = true;
                 switch (decode.apply(buf, p.getLength())) {
@@ -236,9 +235,6 @@ public final class PortMapClient {
         if (lastRefusal != null) {
             return new Attempt<>(null, answered, "no usable answer (last refused: " + lastRefusal + ")", lastKind);
         }
-        return new Attempt<>(
-                null,
-                false,
-                "no answer from " + gateway + " after " + TRIES + " tries of " + TRY_TIMEOUT.toMillis() + " ms");
+        return new Attempt<>(null, false, "no answer after " + TRIES + " tries of " + TRY_TIMEOUT.toMillis() + " ms");
     }
 }

@@ -94,7 +94,7 @@ public final class PortMapping implements AutoCloseable {
             while (closing.getCount() > 0) {
                 PortMap held = current;
                 if (held != null && expired(held)) {
-                    log.info("port mapping ({}): the lease on {} ran out", label, held.external());
+                    log.info("port mapping ({}): the lease on {} ran out", label, text(held.external()));
                     synchronized (this) {
                         current = null;
                     }
@@ -115,25 +115,29 @@ public final class PortMapping implements AutoCloseable {
                         deleteHeld(); // close() ran during this attempt: the mapping is ours to delete
                         return;
                     }
-                    status = "port mapping: " + m.protocol().label() + " mapped " + m.external() + " for "
+                    status = "port mapping: " + m.protocol().label() + " mapped " + text(m.external()) + " for "
                             + m.lifetimeSeconds() + " s";
                     if (changed) {
                         log.info(
                                 "port mapping ({}): UDP {} mapped to {} by {} for {} s",
                                 label,
                                 internalPort,
-                                m.external(),
+                                text(m.external()),
                                 m.protocol().label(),
                                 m.lifetimeSeconds());
                     }
                     next = max(Duration.ofSeconds(m.lifetimeSeconds()).dividedBy(2), MIN_RENEW_INTERVAL);
                 } else if (held != null) {
                     status = "port mapping: renewal failed (" + o.reason() + "), lease still held";
-                    log.info("port mapping ({}): renewal of {} failed: {}", label, held.external(), o.reason());
+                    log.info("port mapping ({}): renewal of {} failed: {}", label, text(held.external()), o.reason());
                     next = RENEW_RETRY;
                 } else {
                     status = "port mapping: none (" + o.reason() + ")";
-                    log.info("port mapping ({}): no mapping from gateway {}: {}", label, client.gateway(), o.reason());
+                    log.info(
+                            "port mapping ({}): no mapping from gateway {}: {}",
+                            label,
+                            text(client.gateway()),
+                            o.reason());
                     next = RETRY_AFTER_FAILURE;
                 }
                 if (closing.await(next.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -146,6 +150,11 @@ public final class PortMapping implements AutoCloseable {
             status = "port mapping: stopped (" + e + ")";
             log.warn("port mapping ({}) stopped: {}", label, e.toString());
         }
+    }
+
+    /** {@code 203.0.113.10:40000}: how logs and status show an address (not {@code /203.0.113.10:40000}). */
+    static String text(InetSocketAddress a) {
+        return (a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress()) + ":" + a.getPort();
     }
 
     private static boolean expired(PortMap m) {
@@ -180,7 +189,7 @@ public final class PortMapping implements AutoCloseable {
             log.info(
                     "port mapping ({}): {} {}",
                     label,
-                    m.external(),
+                    text(m.external()),
                     deleted ? "deleted" : "not confirmed deleted (it expires)");
         }
     }
