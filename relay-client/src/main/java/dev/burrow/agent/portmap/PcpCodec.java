@@ -31,7 +31,13 @@ public final class PcpCodec {
     /** The port a PCP server listens on (section 19.1); NAT-PMP shares it. */
     public static final int SERVER_PORT = 5351;
 
+    /** ANNOUNCE (section 14.1): a request with no side effect, answered SUCCESS by a PCP server; used to probe. */
+    public static final int OPCODE_ANNOUNCE = 0;
+
     public static final int OPCODE_MAP = 1;
+    /** The common header: all of an ANNOUNCE request and response. */
+    public static final int HEADER_LENGTH = 24;
+
     public static final int RESPONSE_BIT = 0x80;
     public static final int PROTOCOL_UDP = 17;
     /** The common header (24) plus the MAP opcode body (36). */
@@ -81,6 +87,9 @@ public final class PcpCodec {
             int externalPort,
             InetAddress externalAddress) {}
 
+    /** An ANNOUNCE response: the server's result code and epoch. */
+    public record AnnounceResponse(int resultCode, long epochSeconds) {}
+
     public static String resultName(int code) {
         return code >= 0 && code < RESULT_NAMES.length ? RESULT_NAMES[code] : "result " + code;
     }
@@ -95,6 +104,57 @@ public final class PcpCodec {
         b.putShort((short) r.internalPort()).putShort((short) r.suggestedExternalPort());
         putMapped(b, r.suggestedExternalAddress());
         return b.array();
+    }
+
+    /** An ANNOUNCE request: the 24-byte header with opcode 0 and lifetime 0. */
+    public static byte[] encodeAnnounce(Inet4Address client) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_LENGTH);
+        b.put((byte) VERSION).put((byte) OPCODE_ANNOUNCE).putShort((short) 0).putInt(0);
+        putMapped(b, client);
+        return b.array();
+    }
+
+    /** Encodes an ANNOUNCE response (what a gateway sends; for tests and fake gateways). */
+    public static byte[] encode(AnnounceResponse r) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER_LENGTH);
+        b.put((byte) VERSION)
+                .put((byte) (RESPONSE_BIT | OPCODE_ANNOUNCE))
+                .put((byte) 0)
+                .put((byte) r.resultCode());
+        b.putInt(0).putInt((int) r.epochSeconds()).put(new byte[12]);
+        return b.array();
+    }
+
+    /**
+     * Decodes an ANNOUNCE response: version, size (24..1100 in steps of 4), opcode, then a
+     * non-zero result code is refused with its name. Never throws on any input.
+     */
+    public static Decoded<AnnounceResponse> decodeAnnounceResponse(byte[] data, int length) {
+        if (length >= 1 && data.length >= 1 && (data[0] & 0xff) != VERSION) {
+            int version = data[0] & 0xff;
+            return Decoded.refused(
+                    Refusal.VERSION,
+                    "PCP version " + version + (version == 0 ? " (the gateway speaks NAT-PMP only)" : ""));
+        }
+        if (length < HEADER_LENGTH || length > MAX_MESSAGE || length % 4 != 0 || data.length < length) {
+            return Decoded.refused(
+                    Refusal.SIZE,
+                    "a PCP ANNOUNCE response is " + HEADER_LENGTH + ".." + MAX_MESSAGE + " bytes in steps of 4, got "
+                            + length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(data, 0, length);
+        b.get();
+        int op = b.get() & 0xff;
+        if (op != (RESPONSE_BIT | OPCODE_ANNOUNCE)) {
+            return Decoded.refused(Refusal.OPCODE, "not an ANNOUNCE response: opcode byte " + op);
+        }
+        b.get();
+        int result = b.get() & 0xff;
+        if (result != RESULT_SUCCESS) {
+            return Decoded.refused(Refusal.RESULT_CODE, "the gateway refused: " + resultName(result));
+        }
+        b.getInt();
+        return new Decoded.Ok<>(new AnnounceResponse(result, b.getInt() & 0xffffffffL));
     }
 
     /** Encodes a response (what a gateway sends; for tests and fake gateways). */

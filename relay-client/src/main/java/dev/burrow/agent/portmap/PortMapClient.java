@@ -79,6 +79,39 @@ public final class PortMapClient {
         return new Outcome(Optional.empty(), answered, String.join("; ", reasons));
     }
 
+    /**
+     * Which protocols the gateway speaks, without mapping anything: a PCP ANNOUNCE and a NAT-PMP
+     * external-address request (each bounded like a mapping attempt).
+     */
+    public PortMapProbe probe() {
+        List<PortMapProtocol> offered = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        InetAddress external = null;
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.connect(gateway);
+            if (s.getLocalAddress() instanceof Inet4Address client && !client.isAnyLocalAddress()) {
+                Attempt<PcpCodec.AnnounceResponse> pcp =
+                        exchange(s, PcpCodec.encodeAnnounce(client), PcpCodec::decodeAnnounceResponse);
+                if (pcp.value() != null) {
+                    offered.add(PortMapProtocol.PCP);
+                } else {
+                    problems.add("pcp: " + pcp.reason());
+                }
+            }
+            Attempt<NatPmpCodec.AddressResponse> pmp =
+                    exchange(s, NatPmpCodec.encodeAddressRequest(), NatPmpCodec::decodeAddressResponse);
+            if (pmp.value() != null) {
+                offered.add(PortMapProtocol.NAT_PMP);
+                external = pmp.value().externalAddress();
+            } else {
+                problems.add("nat-pmp: " + pmp.reason());
+            }
+        } catch (IOException e) {
+            problems.add(e.toString());
+        }
+        return new PortMapProbe(gateway, offered, external, problems.isEmpty() ? null : String.join("; ", problems));
+    }
+
     /** Deletes a mapping (lifetime 0); true when the gateway confirmed. */
     public boolean delete(PortMap m) {
         Attempt<PortMap> a =

@@ -3,6 +3,7 @@ package dev.burrow.agent.portmap;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +47,12 @@ public final class PortMapping implements AutoCloseable {
 
     /** Whether port mapping is on: {@code BURROW_PORTMAP} is not {@code off} (default on). */
     public static boolean enabled() {
-        String v = System.getenv("BURROW_PORTMAP");
+        return enabled(System.getenv());
+    }
+
+    /** The rule behind {@link #enabled()}: anything but {@code off} (any case, spaces ignored) is on. */
+    static boolean enabled(Map<String, String> env) {
+        String v = env.get("BURROW_PORTMAP");
         return v == null || !v.trim().equalsIgnoreCase("off");
     }
 

@@ -112,6 +112,25 @@ class PcpCodecTest {
         assertThat(PcpCodec.check(delete, response(0, 0))).isInstanceOf(Decoded.Ok.class);
     }
 
+    @Test
+    void announceMatchesTheRfcLayout() throws Exception {
+        // version 2, R=0 opcode 0 (ANNOUNCE), reserved, lifetime 0, client ::ffff:10.1.0.10
+        assertThat(HEX.formatHex(PcpCodec.encodeAnnounce(v4("10.1.0.10"))))
+                .isEqualTo("02" + "00" + "0000" + "00000000" + "00000000000000000000ffff0a01000a");
+        byte[] answer = HEX.parseHex("02" + "80" + "00" + "00" + "00000000" + "0000002a" + "000000000000000000000000");
+        assertThat(PcpCodec.decodeAnnounceResponse(answer, answer.length))
+                .isEqualTo(new Decoded.Ok<>(new PcpCodec.AnnounceResponse(0, 42)));
+        assertThat(PcpCodec.encode(new PcpCodec.AnnounceResponse(0, 42))).isEqualTo(answer);
+        byte[] refused = answer.clone();
+        refused[3] = 2;
+        assertRefused(PcpCodec.decodeAnnounceResponse(refused, refused.length), Refusal.RESULT_CODE);
+        assertRefused(PcpCodec.decodeAnnounceResponse(answer, 20), Refusal.SIZE);
+        byte[] map = HEX.parseHex(RESPONSE_HEX);
+        assertRefused(PcpCodec.decodeAnnounceResponse(map, map.length), Refusal.OPCODE);
+        assertRefused(
+                PcpCodec.decodeAnnounceResponse(new byte[] {0, (byte) 0x80, 0, 1, 0, 0, 0, 0}, 8), Refusal.VERSION);
+    }
+
     static void assertRefused(Decoded<?> d, Refusal r) {
         assertThat(d).isInstanceOf(Decoded.Refused.class);
         assertThat(((Decoded.Refused<?>) d).refusal()).isEqualTo(r);

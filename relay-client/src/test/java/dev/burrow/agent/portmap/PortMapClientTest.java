@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -162,6 +163,37 @@ class PortMapClientTest {
         PortMapClient.Outcome o = new PortMapClient(closed, new PortMapCounters()).map(PORT, null);
         assertThat(o.map()).isEmpty();
         assertThat(o.reason()).startsWith("pcp: ").contains("nat-pmp: ");
+    }
+
+    /** A gateway speaking both: PCP ANNOUNCE answered, NAT-PMP as {@link #natPmpOnly}. */
+    static List<byte[]> both(byte[] req) {
+        if (req.length == PcpCodec.HEADER_LENGTH && req[0] == 2 && req[1] == 0) {
+            return List.of(PcpCodec.encode(new PcpCodec.AnnounceResponse(0, 1)));
+        }
+        return natPmpOnly(req);
+    }
+
+    @Test
+    void aProbeReportsWhatTheGatewaySpeaksWithoutMapping() throws Exception {
+        try (FakeGateway gw = new FakeGateway(PortMapClientTest::both)) {
+            PortMapProbe p = new PortMapClient(gw.address(), new PortMapCounters()).probe();
+            assertThat(p.offered()).containsExactly(PortMapProtocol.PCP, PortMapProtocol.NAT_PMP);
+            assertThat(p.externalAddress()).isEqualTo(EXTERNAL);
+            assertThat(p.problem()).isNull();
+            assertThat(gw.received).hasSize(2); // one ANNOUNCE, one address request: no MAP
+        }
+        try (FakeGateway gw = new FakeGateway(PortMapClientTest::natPmpOnly)) {
+            PortMapProbe p = new PortMapClient(gw.address(), new PortMapCounters()).probe();
+            assertThat(p.offered()).containsExactly(PortMapProtocol.NAT_PMP);
+            assertThat(p.problem()).startsWith("pcp: ").contains("NAT-PMP only");
+        }
+    }
+
+    @Test
+    void burrowPortmapOffTurnsPortMappingOff() {
+        assertThat(PortMapping.enabled(Map.of())).isTrue();
+        assertThat(PortMapping.enabled(Map.of("BURROW_PORTMAP", "on"))).isTrue();
+        assertThat(PortMapping.enabled(Map.of("BURROW_PORTMAP", " OFF "))).isFalse();
     }
 
     @Test

@@ -25,6 +25,17 @@ class PortMapDecoderFuzzTest {
     }
 
     @FuzzTest(maxDuration = "10s")
+    void pcpAnnounceDecoderNeverThrows(byte[] input) {
+        Decoded<PcpCodec.AnnounceResponse> d = PcpCodec.decodeAnnounceResponse(input, input.length);
+        if (d instanceof Decoded.Ok<PcpCodec.AnnounceResponse> ok) {
+            byte[] again = PcpCodec.encode(ok.value());
+            assertThat(PcpCodec.decodeAnnounceResponse(again, again.length)).isEqualTo(d);
+        } else {
+            assertThat(((Decoded.Refused<?>) d).reason()).isNotBlank();
+        }
+    }
+
+    @FuzzTest(maxDuration = "10s")
     void pcpRequestDecoderNeverThrows(byte[] input) {
         Decoded<PcpCodec.MapRequest> d = PcpCodec.decodeRequest(input, input.length);
         if (d instanceof Decoded.Ok<PcpCodec.MapRequest> ok) {
