@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.burrow.netlab.LabProcess;
 import dev.burrow.netlab.LanHost;
+import dev.burrow.netlab.Namespace.Finished;
 import dev.burrow.netlab.NatBehaviour;
 import dev.burrow.netlab.NatRouter;
 import dev.burrow.netlab.NetLab;
@@ -54,6 +55,14 @@ class PortMapNatTest {
             gw.setBehaviour(NatBehaviour.SYMMETRIC);
             LanHost a = gw.addHost("a");
             LanHost b = lab.addHostBehindNat("b", NatBehaviour.SYMMETRIC);
+
+            // netcheck reports what the gateway offers.
+            JsonNode pm = netcheck(d, a).path("portMapping");
+            assertThat(pm.path("offered").toString()).as("%s", pm).isEqualTo("[\"pcp\",\"nat-pmp\"]");
+            assertThat(pm.path("gateway").asText()).isEqualTo(gw.lanGateway().getHostAddress() + ":5351");
+            assertThat(pm.path("externalAddress").asText())
+                    .isEqualTo(gw.publicAddress().getHostAddress());
+
             d.startAgents(a, b, BYTES, 0);
             Matcher mapped = d.agentA.awaitOutput(MAPPED, DirectLab.START);
             assertThat(mapped.group(3)).isEqualTo(gw.publicAddress().getHostAddress());
@@ -101,6 +110,9 @@ class PortMapNatTest {
             DirectLab d = new DirectLab(lab);
             LanHost a = lab.addHostBehindNat("a", NatBehaviour.SYMMETRIC);
             LanHost b = lab.addHostBehindNat("b", NatBehaviour.SYMMETRIC);
+            JsonNode pm = netcheck(d, a).path("portMapping");
+            assertThat(pm.path("offered").size()).as("%s", pm).isZero();
+            assertThat(pm.path("problem").asText()).contains("port unreachable");
             d.startAgents(a, b, BYTES, 0);
             // Nothing listens on the gateway's PCP port: the first try is answered with port
             // unreachable, so the agent gives up at once (bounded anyway by 2 tries x 250 ms per protocol).
@@ -121,6 +133,16 @@ class PortMapNatTest {
             assertThat(d.agentA.output()).doesNotContainPattern(MAPPED);
             lab.close();
             assertThat(lab.leftovers()).isEmpty();
+        }
+    }
+
+    private static JsonNode netcheck(DirectLab d, LanHost h) {
+        Finished f = h.runBurrow(DirectLab.CMD, "netcheck", "--relay", d.relayUrl, "--timeout", "2", "-o", "json");
+        assertThat(f.exitCode()).as(f.output()).isZero();
+        try {
+            return DirectLab.JSON.readTree(f.output().substring(f.output().indexOf('{')));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
