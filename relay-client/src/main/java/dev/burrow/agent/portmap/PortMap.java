@@ -5,7 +5,8 @@ import java.net.InetSocketAddress;
 /**
  * A mapping a gateway granted: UDP {@code internalPort} of this host is reachable at
  * {@code external} for {@code lifetimeSeconds} from {@code grantedAtNanos} ({@link System#nanoTime()}).
- * {@code nonce} is the PCP nonce (renewals and the deletion repeat it), null for NAT-PMP.
+ * {@code nonce} is the PCP nonce (renewals and the deletion repeat it), null otherwise;
+ * {@code upnp} the gateway's WAN connection service (renewals and the deletion use it), null otherwise.
  */
 public record PortMap(
         PortMapProtocol protocol,
@@ -13,4 +14,5 @@ public record PortMap(
         InetSocketAddress external,
         long lifetimeSeconds,
         long grantedAtNanos,
-        PcpNonce nonce) {}
+        PcpNonce nonce,
+        UpnpCodec.WanService upnp) {}

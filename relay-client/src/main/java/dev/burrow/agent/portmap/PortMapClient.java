@@ -15,9 +15,10 @@ import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
- * Asks one gateway for a UDP port mapping: PCP first, then NAT-PMP. Blocking, bounded: each
- * protocol gets {@link #TRIES} requests, each waiting {@link #TRY_TIMEOUT} for its answer, so a LAN
- * without a mapping-capable gateway costs at most {@link #WORST_CASE}. Answers that are not ours or
+ * Asks one gateway for a UDP port mapping: PCP first, then NAT-PMP, then UPnP IGD
+ * ({@link UpnpClient}). Blocking, bounded: each protocol gets {@link #TRIES} requests, each waiting
+ * {@link #TRY_TIMEOUT} for its answer, so a LAN without a mapping-capable gateway costs at most
+ * {@link #WORST_CASE} (a UPnP gateway that answers SSDP then gets bounded HTTP exchanges). Answers that are not ours or
  * not usable are refused (counted in {@link PortMapCounters}, the reason kept for the outcome), and
  * never throw. Requests go only to the gateway given (the default gateway, {@link DefaultGateway}).
  */
@@ -29,8 +30,8 @@ public final class PortMapClient {
     public static final Duration TRY_TIMEOUT = Duration.ofMillis(250);
     /** One retransmission covers a single lost datagram on the LAN. */
     public static final int TRIES = 2;
-    /** The longest a {@link #map} can take when nothing answers: both protocols, every try. */
-    public static final Duration WORST_CASE = TRY_TIMEOUT.multipliedBy(TRIES * 2L);
+    /** The longest a {@link #map} can take when nothing answers: the three protocols, every try. */
+    public static final Duration WORST_CASE = TRY_TIMEOUT.multipliedBy(TRIES * 3L);
     /** RFC 6886 section 3.3 recommends two hours; PCP servers cap it at their own maximum. */
     public static final long REQUESTED_LIFETIME_SECONDS = 7200;
     /** Larger than any PCP message (1100 bytes): a longer datagram is refused as too large. */
@@ -38,11 +39,13 @@ public final class PortMapClient {
 
     private final InetSocketAddress gateway;
     private final PortMapCounters counters;
+    private final UpnpClient upnp;
 
     /** {@code gateway}: the gateway's address and port ({@link PcpCodec#SERVER_PORT} in production). */
     public PortMapClient(InetSocketAddress gateway, PortMapCounters counters) {
         this.gateway = gateway;
         this.counters = counters;
+        this.upnp = new UpnpClient(gateway, counters);
     }
 
     public InetSocketAddress gateway() {
@@ -76,12 +79,22 @@ public final class PortMapClient {
             }
             reasons.add("nat-pmp: " + pmp.reason());
         }
+        if (previous == null || previous.protocol() == PortMapProtocol.UPNP) {
+            Attempt<PortMap> igd = upnp.map(internalPort, previous);
+            if (igd.offered()) {
+                answered.add(PortMapProtocol.UPNP);
+            }
+            if (igd.value() != null) {
+                return new Outcome(Optional.of(igd.value()), answered, "mapped with UPnP");
+            }
+            reasons.add("upnp: " + igd.reason());
+        }
         return new Outcome(Optional.empty(), answered, String.join("; ", reasons));
     }
 
     /**
-     * Which protocols the gateway speaks, without mapping anything: a PCP ANNOUNCE and a NAT-PMP
-     * external-address request (each bounded like a mapping attempt).
+     * Which protocols the gateway speaks, without mapping anything: a PCP ANNOUNCE, a NAT-PMP
+     * external-address request and a UPnP discovery (each bounded like a mapping attempt).
      */
     public PortMapProbe probe() {
         List<PortMapProtocol> offered = new ArrayList<>();
@@ -108,6 +121,12 @@ public final class PortMapClient {
             }
         } catch (IOException e) {
             problems.add(e.toString());
+        }
+        Attempt<UpnpCodec.WanService> igd = upnp.discover();
+        if (igd.value() != null) {
+            offered.add(PortMapProtocol.UPNP);
+        } else {
+            problems.add("upnp: " + igd.reason());
         }
         return new PortMapProbe(gateway, offered, external, problems.isEmpty() ? null : String.join("; ", problems));
     }
@@ -163,7 +182,8 @@ public final class PortMapClient {
                             new InetSocketAddress(ok.externalAddress(), ok.externalPort()),
                             ok.lifetimeSeconds(),
                             System.nanoTime(),
-                            nonce),
+                            nonce,
+                            null),
                     true,
                     null);
         } catch (IOException e) {
@@ -212,6 +232,7 @@ public final class PortMapClient {
                             new InetSocketAddress(external, ok.externalPort()),
                             ok.lifetimeSeconds(),
                             System.nanoTime(),
+                            null,
                             null),
                     true,
                     null);

@@ -3,7 +3,10 @@ package dev.burrow.agent.portmap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Arbitrary datagrams into every port-mapping decoder: each returns a value or a refusal with a
@@ -42,6 +45,20 @@ class PortMapDecoderFuzzTest {
             byte[] again = PcpCodec.encode(ok.value());
             assertThat(PcpCodec.decodeRequest(again, again.length)).isEqualTo(d);
         }
+    }
+
+    @FuzzTest(maxDuration = "10s")
+    void upnpDecodersNeverThrow(byte[] input) {
+        for (Decoded<?> d : List.of(
+                UpnpCodec.decodeSsdpResponse(input, input.length),
+                UpnpCodec.decodeDescription(input, input.length, URI.create("http://10.1.0.1:5000/d.xml")),
+                UpnpCodec.decodeSoapResponse(200, input, input.length, "GetExternalIPAddress"),
+                UpnpCodec.decodeSoapResponse(500, input, input.length, "AddPortMapping"))) {
+            if (d instanceof Decoded.Refused<?> no) {
+                assertThat(no.reason()).isNotBlank();
+            }
+        }
+        UpnpCodec.upnpErrorCode(new String(input, StandardCharsets.ISO_8859_1));
     }
 
     @FuzzTest(maxDuration = "10s")
