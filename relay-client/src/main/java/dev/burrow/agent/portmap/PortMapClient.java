@@ -133,9 +133,11 @@ public final class PortMapClient {
 
     /** Deletes a mapping (lifetime 0); true when the gateway confirmed. */
     public boolean delete(PortMap m) {
-        Attempt<PortMap> a =
-                m.protocol() == PortMapProtocol.PCP ? pcp(m.internalPort(), 0, m) : natPmp(m.internalPort(), 0, m);
-        return a.value() != null;
+        return switch (m.protocol()) {
+            case PCP -> pcp(m.internalPort(), 0, m).value() != null;
+            case NAT_PMP -> natPmp(m.internalPort(), 0, m).value() != null;
+            case UPNP -> upnp.delete(m);
+        };
     }
 
     /** One protocol's result: a value, or a reason; and whether the gateway answered at all. */
