@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Issue 16, item 3 (port mapping), behind real kernel NATs: both agents behind endpoint-dependent
- * ("symmetric") NATs, which alone keep them on the relay. With Debian's miniupnpd (PCP and NAT-PMP)
- * on a's router, a maps its direct-path sockets, b reaches a at the mapped address, and the path
+ * ("symmetric") NATs, which alone keep them on the relay. With Debian's miniupnpd (PCP and NAT-PMP,
+ * or UPnP IGD) on a's router, a maps its direct-path sockets, b reaches a at the mapped address, and the path
  * goes direct; without it, a's agent gives up at once (the gateway has no server: port unreachable)
  * and the path stays relayed, with the reason in the status.
  */
@@ -39,10 +39,20 @@ class PortMapNatTest {
     static final Duration DIRECT_WITHIN = Duration.ofSeconds(60);
     /** The router's public address, as miniupnpd (via STUN) and the agent's mapping see it. */
     static final String MAPPED =
-            "port mapping \\((server|client)\\): UDP (\\d+) mapped to ([0-9.]+):(\\d+) by (pcp|nat-pmp)";
+            "port mapping \\((server|client)\\): UDP (\\d+) mapped to ([0-9.]+):(\\d+) by (pcp|nat-pmp|upnp)";
 
     @Test
     void aPortMappedByPcpTakesTwoSymmetricNatsDirect() {
+        mappedPortTakesTwoSymmetricNatsDirect(true, "pcp", "[\"pcp\",\"nat-pmp\"]");
+    }
+
+    /** The same with miniupnpd speaking only UPnP IGD: the agent falls through PCP and NAT-PMP to it. */
+    @Test
+    void aPortMappedByUpnpTakesTwoSymmetricNatsDirect() {
+        mappedPortTakesTwoSymmetricNatsDirect(false, "upnp", "[\"upnp\"]");
+    }
+
+    private void mappedPortTakesTwoSymmetricNatsDirect(boolean pcp, String protocol, String offered) {
         NetLabSupport.requireFeature(
                 Files.isExecutable(MINIUPNPD),
                 "miniupnpd not installed (scripts/install-test-deps.sh installs miniupnpd-nftables)",
@@ -50,7 +60,7 @@ class PortMapNatTest {
         try (NetLab lab = NetLab.create()) {
             DirectLab d = new DirectLab(lab);
             NatRouter gw = lab.addSite("a-gw", NatBehaviour.EIM);
-            LabProcess upnpd = startMiniupnpd(lab, gw);
+            LabProcess upnpd = startMiniupnpd(lab, gw, pcp);
             // Now the NAT the agents would stay relayed behind.
             gw.setBehaviour(NatBehaviour.SYMMETRIC);
             LanHost a = gw.addHost("a");
@@ -58,16 +68,18 @@ class PortMapNatTest {
 
             // netcheck reports what the gateway offers.
             JsonNode pm = netcheck(d, a).path("portMapping");
-            assertThat(pm.path("offered").toString()).as("%s", pm).isEqualTo("[\"pcp\",\"nat-pmp\"]");
+            assertThat(pm.path("offered").toString()).as("%s", pm).isEqualTo(offered);
             assertThat(pm.path("gateway").asText()).isEqualTo(gw.lanGateway().getHostAddress() + ":5351");
-            assertThat(pm.path("externalAddress").asText())
-                    .isEqualTo(gw.publicAddress().getHostAddress());
+            if (pcp) {
+                assertThat(pm.path("externalAddress").asText())
+                        .isEqualTo(gw.publicAddress().getHostAddress());
+            }
 
             d.startAgents(a, b, BYTES, 0);
             Matcher mapped = d.agentA.awaitOutput(MAPPED, DirectLab.START);
             assertThat(mapped.group(3)).isEqualTo(gw.publicAddress().getHostAddress());
-            assertThat(mapped.group(5)).isEqualTo("pcp");
-            upnpd.awaitOutput("PCP.*MAP", Duration.ofSeconds(10));
+            assertThat(mapped.group(5)).isEqualTo(protocol);
+            upnpd.awaitOutput(pcp ? "PCP.*MAP" : "AddPortMapping", Duration.ofSeconds(10));
 
             d.fetchIntact(b, BYTES); // relay first; it asks for a direct path
             await("b's path to a goes direct through a's mapped port")
@@ -157,14 +169,14 @@ class PortMapNatTest {
     }
 
     /**
-     * Starts miniupnpd (NAT-PMP and PCP only, no UPnP) on the router. miniupnpd refuses to map
+     * Starts miniupnpd on the router: NAT-PMP and PCP only, or UPnP IGD only. miniupnpd refuses to map
      * when its external address is private or reserved, as the lab's documentation addresses are,
      * unless a STUN check shows the interface unfiltered: so it runs against an RFC 5780 STUN server
      * in the lab while the router is still a port-preserving NAT with its input firewall open, and
      * the router becomes symmetric afterwards. miniupnpd's nftables rules go into its own table
      * {@code inet filter} (forwarding stays open, as the lab's routers are).
      */
-    private static LabProcess startMiniupnpd(NetLab lab, NatRouter gw) {
+    private static LabProcess startMiniupnpd(NetLab lab, NatRouter gw, boolean pcpAndNatPmp) {
         PublicHost stunHost = lab.addPublicHost("stun5780");
         String alt = stunHost.addAddress().getHostAddress();
         stunHost.startBurrow(
@@ -196,8 +208,8 @@ class PortMapNatTest {
                             "\n",
                             "ext_ifname=" + NatRouter.WAN,
                             "listening_ip=" + NatRouter.LAN_BRIDGE,
-                            "enable_natpmp=yes",
-                            "enable_upnp=no",
+                            "enable_natpmp=" + (pcpAndNatPmp ? "yes" : "no"),
+                            "enable_upnp=" + (pcpAndNatPmp ? "no" : "yes"),
                             "secure_mode=yes",
                             "system_uptime=no",
                             "ext_perform_stun=yes",
@@ -213,7 +225,8 @@ class PortMapNatTest {
         }
         LabProcess p = gw.start("miniupnpd", List.of(MINIUPNPD.toString(), "-d", "-f", conf.toString()));
         p.awaitOutput("Port forwarding is now enabled", Duration.ofSeconds(30));
-        p.awaitOutput("Listening for NAT-PMP/PCP traffic", Duration.ofSeconds(30));
+        p.awaitOutput(
+                pcpAndNatPmp ? "Listening for NAT-PMP/PCP traffic" : "HTTP listening on port", Duration.ofSeconds(30));
         gw.setFirewallInput(true);
         return p;
     }
