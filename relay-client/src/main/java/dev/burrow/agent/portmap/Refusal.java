@@ -14,6 +14,8 @@ public enum Refusal {
     NONCE,
     /** Not the protocol or internal port we asked to map. */
     MAPPING,
+    /** UPnP: an SSDP datagram from anywhere but the gateway (the only socket that is not connected). */
+    SOURCE,
     /** A success that cannot be used: external port 0, zero lifetime, or an address that is not IPv4. */
     UNUSABLE
 }

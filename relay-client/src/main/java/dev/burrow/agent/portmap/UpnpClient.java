@@ -64,7 +64,8 @@ final class UpnpClient {
                         break;
                     }
                     if (!gateway.getAddress().equals(p.getAddress())) {
-                        continue; // not the gateway: not an answer to us
+                        counters.refused(Refusal.SOURCE); // not the gateway: not an answer to us
+                        continue;
                     }
                     Decoded<UpnpCodec.SsdpResponse> d = UpnpCodec.decodeSsdpResponse(buf, p.getLength());
                     if (d instanceof Decoded.Ok<UpnpCodec.SsdpResponse> ok) {

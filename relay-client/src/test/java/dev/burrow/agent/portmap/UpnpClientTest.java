@@ -32,6 +32,8 @@ class UpnpClientTest {
     final List<String> soapBodies = new CopyOnWriteArrayList<>();
     volatile boolean onlyPermanent;
     volatile String location;
+    /** When set, every M-SEARCH is first answered from here (another address than the gateway's). */
+    volatile DatagramSocket forger;
 
     @BeforeEach
     void fakeGateway() throws Exception {
@@ -51,6 +53,13 @@ class UpnpClientTest {
                     byte[] answer = ("HTTP/1.1 200 OK\r\nST: " + UpnpCodec.IGD_DEVICE + "\r\nLOCATION: " + location
                                     + "\r\n\r\n")
                             .getBytes(StandardCharsets.US_ASCII);
+                    DatagramSocket f = forger;
+                    if (f != null) {
+                        byte[] forged = new String(answer, StandardCharsets.US_ASCII)
+                                .replace("127.0.0.2", "127.0.0.3")
+                                .getBytes(StandardCharsets.US_ASCII);
+                        f.send(new DatagramPacket(forged, forged.length, p.getSocketAddress()));
+                    }
                     ssdp.send(new DatagramPacket(answer, answer.length, p.getSocketAddress()));
                 } catch (IOException e) {
                     return;
@@ -145,6 +154,18 @@ class UpnpClientTest {
         assertThat(o.map().get().lifetimeSeconds()).isEqualTo(UpnpClient.PERMANENT_RENEW_SECONDS);
         assertThat(soapBodies.get(1)).contains("<NewLeaseDuration>0</NewLeaseDuration>");
         assertThat(counters.refusedCount(Refusal.RESULT_CODE)).isEqualTo(1);
+    }
+
+    @Test
+    void ssdpAnswersFromAnotherAddressAreIgnoredAndCounted() throws Exception {
+        try (DatagramSocket f = new DatagramSocket(new InetSocketAddress(InetAddress.getByName("127.0.0.3"), 0))) {
+            forger = f;
+            PortMapCounters counters = new PortMapCounters();
+            PortMapClient.Outcome o = client(counters).map(PORT, null);
+            assertThat(o.map()).as(o.reason()).isPresent();
+            assertThat(o.map().get().upnp().controlUrl().getHost()).isEqualTo("127.0.0.2");
+            assertThat(counters.refusedCount(Refusal.SOURCE)).isPositive();
+        }
     }
 
     @Test
