@@ -115,7 +115,7 @@ final class DirectSocket {
                 eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps));
         sources.add(CandidateSource.of(discovery));
         discovery.start();
-        // A mapping on the gateway (PCP, NAT-PMP) makes the socket reachable even behind a NAT
+        // A mapping on the gateway (PCP, NAT-PMP, UPnP) makes the socket reachable even behind a NAT
         // whose own mappings are per destination; its address is one more candidate.
         PortMapping.forDefaultGateway(localAddress().getPort(), serverRole ? "server" : "client", portMapCounters)
                 .ifPresent(m -> {

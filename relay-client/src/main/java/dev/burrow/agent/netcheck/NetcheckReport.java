@@ -17,7 +17,7 @@ import java.util.List;
  * @param stun every STUN server asked, with its answer
  * @param relays every relay, with its latencies
  * @param preferredRelay the relay with the lowest latency (the home relay), or null when none answered
- * @param portMapping what the default gateway offers for port mapping (PCP, NAT-PMP), or null when
+ * @param portMapping what the default gateway offers for port mapping (PCP, NAT-PMP, UPnP), or null when
  *     not probed (no IPv4 default gateway, or {@code BURROW_PORTMAP=off})
  */
 public record NetcheckReport(

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps one UDP port mapped on the default gateway while the socket lives: maps it on
- * {@link #start()} (PCP, then NAT-PMP), renews at half the granted lifetime, asks again rarely when
+ * {@link #start()} (PCP, then NAT-PMP, then UPnP IGD), renews at half the granted lifetime, asks again rarely when
  * the gateway did not answer, and deletes the mapping on {@link #close()}. The mapping runs on its
  * own daemon thread (the client blocks, bounded); {@link #external()} is read from any thread.
  *
