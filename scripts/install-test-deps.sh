@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to. Idempotent; needs root (CI runs as root).
 set -euo pipefail
-packages=(maven coturn socat iperf3 haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd chromium)
+# miniupnpd-nftables: the PCP / NAT-PMP gateway of the port-mapping NAT lab test (the binary only, no service).
+packages=(maven coturn socat iperf3 haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd chromium miniupnpd-nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.netcheck.Netcheck;
 import dev.burrow.agent.netcheck.NetcheckReport;
+import dev.burrow.agent.portmap.PortMapProbe;
+import dev.burrow.agent.portmap.PortMapProtocol;
 import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.cli.common.AgentConfigFile;
 import dev.burrow.cli.common.CliJson;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -199,7 +202,8 @@ public final class NetcheckCommand implements Callable<Integer> {
                 .append('\n');
         b.append("preferred relay:   ")
                 .append(r.preferredRelay() == null ? "-" : r.preferredRelay())
-                .append("\n\n");
+                .append('\n');
+        b.append("port mapping:      ").append(portMapping(r.portMapping())).append("\n\n");
         String fmt = "%-40s %-28s %-12s %s%n";
         b.append(String.format(fmt, "STUN SERVER", "MAPPED", "RTT", "ERROR"));
         for (NetcheckReport.StunResult s : r.stun()) {
@@ -222,6 +226,19 @@ public final class NetcheckCommand implements Callable<Integer> {
         return b.toString();
     }
 
+    /** "pcp, nat-pmp (gateway 10.1.0.1:5351, external 203.0.113.10)", or why none. */
+    static String portMapping(PortMapProbe p) {
+        if (p == null) {
+            return "- (no IPv4 default gateway, or BURROW_PORTMAP=off)";
+        }
+        String offered = p.offered().stream().map(PortMapProtocol::label).collect(Collectors.joining(", "));
+        String external = p.externalAddress() == null
+                ? ""
+                : ", external " + p.externalAddress().getHostAddress();
+        return (offered.isEmpty() ? "none" : offered) + " (gateway " + addr(p.gateway()) + external + ")"
+                + (p.problem() == null ? "" : ": " + p.problem());
+    }
+
     static String json(NetcheckReport r) {
         ObjectNode j = CliJson.object();
         j.put("udp", r.udp());
@@ -229,6 +246,19 @@ public final class NetcheckCommand implements Callable<Integer> {
         j.put("ipv6", r.ipv6() == null ? null : addr(r.ipv6()));
         j.put("mappingVariesByDestination", r.mappingVariesByDestination());
         j.put("preferredRelay", r.preferredRelay());
+        PortMapProbe p = r.portMapping();
+        if (p == null) {
+            j.putNull("portMapping");
+        } else {
+            ObjectNode pm = j.putObject("portMapping");
+            pm.put("gateway", addr(p.gateway()));
+            ArrayNode offered = pm.putArray("offered");
+            p.offered().forEach(o -> offered.add(o.label()));
+            pm.put(
+                    "externalAddress",
+                    p.externalAddress() == null ? null : p.externalAddress().getHostAddress());
+            pm.put("problem", p.problem());
+        }
         ArrayNode stun = j.putArray("stun");
         r.stun().forEach(s -> {
             ObjectNode n = stun.addObject();

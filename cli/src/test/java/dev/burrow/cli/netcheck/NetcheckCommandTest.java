@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.burrow.agent.netcheck.NetcheckReport;
+import dev.burrow.agent.portmap.PortMapProbe;
+import dev.burrow.agent.portmap.PortMapProtocol;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -61,6 +63,52 @@ class NetcheckCommandTest {
                 .contains("203.0.113.100:3479")
                 .contains("timeout")
                 .contains("12.0 ms");
+    }
+
+    @Test
+    void thePortMappingProtocolsTheGatewayOffersAreShown() throws Exception {
+        NetcheckReport r = new NetcheckReport(
+                REPORT.udp(),
+                REPORT.ipv4(),
+                REPORT.ipv6(),
+                REPORT.mappingVariesByDestination(),
+                REPORT.stun(),
+                REPORT.relays(),
+                REPORT.preferredRelay(),
+                new PortMapProbe(
+                        new InetSocketAddress("10.1.0.1", 5351),
+                        List.of(PortMapProtocol.PCP, PortMapProtocol.NAT_PMP),
+                        java.net.InetAddress.getByName("203.0.113.10"),
+                        null));
+        assertThat(NetcheckCommand.text(r))
+                .contains("port mapping:      pcp, nat-pmp (gateway 10.1.0.1:5351, external 203.0.113.10)");
+        JsonNode j = new ObjectMapper().readTree(NetcheckCommand.json(r));
+        assertThat(j.at("/portMapping/offered").toString()).isEqualTo("[\"pcp\",\"nat-pmp\"]");
+        assertThat(j.at("/portMapping/gateway").asText()).isEqualTo("10.1.0.1:5351");
+        assertThat(j.at("/portMapping/externalAddress").asText()).isEqualTo("203.0.113.10");
+
+        NetcheckReport none = new NetcheckReport(
+                false,
+                null,
+                null,
+                null,
+                List.of(),
+                List.of(),
+                null,
+                new PortMapProbe(
+                        new InetSocketAddress("10.1.0.1", 5351),
+                        List.of(),
+                        null,
+                        "pcp: the gateway has no port-mapping server (port unreachable)"));
+        assertThat(NetcheckCommand.text(none))
+                .contains(
+                        "port mapping:      none (gateway 10.1.0.1:5351): pcp: the gateway has no port-mapping server");
+        assertThat(NetcheckCommand.text(REPORT)).contains("port mapping:      - (no IPv4 default gateway");
+        assertThat(new ObjectMapper()
+                        .readTree(NetcheckCommand.json(REPORT))
+                        .get("portMapping")
+                        .isNull())
+                .isTrue();
     }
 
     @Test

@@ -2,14 +2,16 @@ package dev.burrow.agent.direct;
 
 import dev.burrow.agent.endpoint.Endpoint;
 import dev.burrow.agent.endpoint.EndpointDiscovery;
+import dev.burrow.agent.portmap.PortMapping;
 import java.net.InetSocketAddress;
 import java.util.List;
 
 /**
  * Where one direct-path socket's own candidates come from: the addresses a peer may reach that
- * socket at, announced in CALL_ME_MAYBE. Today one source per socket, {@link EndpointDiscovery}
- * (interface addresses and STUN-reflexive mappings); a port mapping (PCP, NAT-PMP, UPnP) or extra
- * IPv6 addresses would be further sources of the same socket. Called on the manager's event loop.
+ * socket at, announced in CALL_ME_MAYBE: {@link EndpointDiscovery} (interface addresses and
+ * STUN-reflexive mappings) and, where the gateway grants one, a port mapping ({@link PortMapping}:
+ * PCP, NAT-PMP, UPnP); extra IPv6 addresses would be further sources of the same socket. Called on
+ * the manager's event loop.
  */
 interface CandidateSource extends AutoCloseable {
     /** The current candidates, best first; empty while nothing is known yet. */
@@ -29,6 +31,21 @@ interface CandidateSource extends AutoCloseable {
             @Override
             public void close() {
                 discovery.close();
+            }
+        };
+    }
+
+    /** The external address a port mapping on the gateway (PCP, NAT-PMP, UPnP) holds for the socket, while held. */
+    static CandidateSource of(PortMapping mapping) {
+        return new CandidateSource() {
+            @Override
+            public List<InetSocketAddress> candidates() {
+                return mapping.external().map(List::of).orElse(List.of());
+            }
+
+            @Override
+            public void close() {
+                mapping.close();
             }
         };
     }

@@ -2,6 +2,8 @@ package dev.burrow.agent.direct;
 
 import dev.burrow.agent.disco.DiscoCodec;
 import dev.burrow.agent.endpoint.EndpointDiscovery;
+import dev.burrow.agent.portmap.PortMapCounters;
+import dev.burrow.agent.portmap.PortMapping;
 import dev.burrow.stun.client.RetransmissionPolicy;
 import dev.burrow.stun.client.StunClient;
 import dev.burrow.stun.client.StunDemuxHandler;
@@ -48,6 +50,7 @@ final class DirectSocket {
     private Channel channel;
     private StunClient stun;
     private final List<CandidateSource> sources = new ArrayList<>();
+    private final PortMapCounters portMapCounters = new PortMapCounters();
 
     DirectSocket(boolean serverRole) {
         this.serverRole = serverRole;
@@ -112,6 +115,13 @@ final class DirectSocket {
                 eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps));
         sources.add(CandidateSource.of(discovery));
         discovery.start();
+        // A mapping on the gateway (PCP, NAT-PMP, UPnP) makes the socket reachable even behind a NAT
+        // whose own mappings are per destination; its address is one more candidate.
+        PortMapping.forDefaultGateway(localAddress().getPort(), serverRole ? "server" : "client", portMapCounters)
+                .ifPresent(m -> {
+                    sources.add(CandidateSource.of(m));
+                    m.start();
+                });
     }
 
     /** On the event loop. */

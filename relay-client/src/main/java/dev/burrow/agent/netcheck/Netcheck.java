@@ -1,5 +1,6 @@
 package dev.burrow.agent.netcheck;
 
+import dev.burrow.agent.portmap.PortMapProbe;
 import dev.burrow.stun.client.BindingResult;
 import dev.burrow.stun.client.RetransmissionPolicy;
 import dev.burrow.stun.client.StunClient;
@@ -17,17 +18,20 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * The measurement behind {@code burrow netcheck}: every STUN server (the relays' own and configured
  * ones) is asked from <em>one</em> socket per address family, so differing mapped addresses mean the
  * NAT maps per destination (a hard NAT); each relay's latency is its STUN round trip, or the TCP
  * connect time to its relay port when UDP does not get through. The relay with the lowest latency is
- * the preferred (home) relay.
+ * the preferred (home) relay. The default gateway is asked which port-mapping protocols it offers
+ * ({@link PortMapProbe}).
  */
 public final class Netcheck {
     /** A relay's STUN server, when the relay is given without one: the standard STUN port on the relay's host. */
@@ -47,6 +51,13 @@ public final class Netcheck {
     }
 
     public NetcheckReport run(List<RelayTarget> relays, List<InetSocketAddress> extraStun) throws IOException {
+        return run(relays, extraStun, PortMapProbe::defaultGateway);
+    }
+
+    /** As above, with the port-mapping probe given (tests; empty: not probed). */
+    public NetcheckReport run(
+            List<RelayTarget> relays, List<InetSocketAddress> extraStun, Supplier<Optional<PortMapProbe>> portMapProbe)
+            throws IOException {
         List<InetSocketAddress> servers = new ArrayList<>();
         for (RelayTarget r : relays) {
             if (r.stunServer() != null && !servers.contains(r.stunServer())) {
@@ -101,7 +112,15 @@ public final class Netcheck {
                 .min(Comparator.comparing(NetcheckReport.RelayLatency::latency))
                 .map(NetcheckReport.RelayLatency::relay)
                 .orElse(null);
-        return new NetcheckReport(udp, v4, v6, varies, stun, latencies, preferred);
+        return new NetcheckReport(
+                udp,
+                v4,
+                v6,
+                varies,
+                stun,
+                latencies,
+                preferred,
+                portMapProbe.get().orElse(null));
     }
 
     private void askFamily(

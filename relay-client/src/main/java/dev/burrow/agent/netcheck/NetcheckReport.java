@@ -1,5 +1,6 @@
 package dev.burrow.agent.netcheck;
 
+import dev.burrow.agent.portmap.PortMapProbe;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -16,6 +17,8 @@ import java.util.List;
  * @param stun every STUN server asked, with its answer
  * @param relays every relay, with its latencies
  * @param preferredRelay the relay with the lowest latency (the home relay), or null when none answered
+ * @param portMapping what the default gateway offers for port mapping (PCP, NAT-PMP, UPnP), or null when
+ *     not probed (no IPv4 default gateway, or {@code BURROW_PORTMAP=off})
  */
 public record NetcheckReport(
         boolean udp,
@@ -24,7 +27,20 @@ public record NetcheckReport(
         Boolean mappingVariesByDestination,
         List<StunResult> stun,
         List<RelayLatency> relays,
-        String preferredRelay) {
+        String preferredRelay,
+        PortMapProbe portMapping) {
+
+    /** A report without a port-mapping probe. */
+    public NetcheckReport(
+            boolean udp,
+            InetSocketAddress ipv4,
+            InetSocketAddress ipv6,
+            Boolean mappingVariesByDestination,
+            List<StunResult> stun,
+            List<RelayLatency> relays,
+            String preferredRelay) {
+        this(udp, ipv4, ipv6, mappingVariesByDestination, stun, relays, preferredRelay, null);
+    }
 
     /** One STUN server: the mapped address it saw and the round trip, or the error. */
     public record StunResult(InetSocketAddress server, InetSocketAddress mapped, Duration rtt, String error) {}
