@@ -57,6 +57,8 @@ public final class BurrowProcess implements AutoCloseable {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("BURROW_"));
+        // Agents on loopback never ask the machine's real default gateway for a port mapping.
+        pb.environment().put("BURROW_PORTMAP", "off");
         pb.environment().put("BURROW_LOG_LEVEL", "INFO");
         pb.environment().putAll(env);
         return pb;
@@ -94,6 +96,8 @@ public final class BurrowProcess implements AutoCloseable {
                 .redirectOutput(out.toFile())
                 .redirectError(LOG_DIR.resolve(name + ".log").toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("BURROW_"));
+        // Agents on loopback never ask the machine's real default gateway for a port mapping.
+        pb.environment().put("BURROW_PORTMAP", "off");
         pb.environment().putAll(env);
         Process p = pb.start();
         try {

@@ -237,6 +237,9 @@ public final class NetLab implements AutoCloseable {
         ProcessBuilder pb =
                 new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(logFile.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // Tests turn port mapping off so nothing asks the machine's real gateway (pom.xml); inside
+        // the lab the default gateway is a lab router, so lab processes keep the agent's default.
+        pb.environment().remove("BURROW_PORTMAP");
         synchronized (this) {
             if (closed) {
                 throw new NetLabException("lab closed");
