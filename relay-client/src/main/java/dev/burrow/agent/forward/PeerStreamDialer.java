@@ -50,8 +50,8 @@ public final class PeerStreamDialer {
     public static final int MAX_WAITING = 4096;
 
     // Final after construction.
-    private final NodeIdentity identity;
     private final NodeVerifier verifier;
+    private final PeerClientContexts contexts;
 
     // Any thread (lock-free): the opens under way and the queue of opens waiting for a slot.
     private final AtomicInteger opening = new AtomicInteger();
@@ -59,8 +59,13 @@ public final class PeerStreamDialer {
     private final AtomicInteger waitingCount = new AtomicInteger();
 
     public PeerStreamDialer(NodeIdentity identity, NodeVerifier verifier) {
-        this.identity = identity;
         this.verifier = verifier;
+        this.contexts = new PeerClientContexts(identity, verifier);
+    }
+
+    /** Client TLS contexts built so far: one per peer dialled, not one per stream. */
+    long tlsContextsBuilt() {
+        return contexts.built();
     }
 
     /**
@@ -162,7 +167,7 @@ public final class PeerStreamDialer {
             CompletableFuture<PeerStream> result) {
         SslHandler ssl;
         try {
-            ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
+            ssl = contexts.forPeer(peer).newHandler(ch.alloc());
         } catch (SSLException e) {
             ch.close();
             result.completeExceptionally(e);
