@@ -1,5 +1,7 @@
 package dev.burrow.relay.mesh;
 
+import dev.burrow.protocol.frame.CircuitId;
+import dev.burrow.protocol.frame.CircuitToken;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -24,6 +26,9 @@ import javax.crypto.spec.SecretKeySpec;
 public final class MeshAuth {
     public static final int MAC_LENGTH = 32;
     private static final byte[] LABEL = "burrow-mesh-v1 auth".getBytes(StandardCharsets.US_ASCII);
+    /** Another label than AUTH's, so a handshake MAC is never valid as a BIND MAC or the reverse. */
+    private static final byte[] BIND_LABEL = "burrow-mesh-v1 bind".getBytes(StandardCharsets.US_ASCII);
+
     static final byte[] NO_CERTIFICATE = new byte[32];
 
     public enum Role {
@@ -84,6 +89,57 @@ public final class MeshAuth {
             }
         }
         return proven;
+    }
+
+    /**
+     * The MAC of CIRCUIT_BIND on a pooled circuit connection, sent by the dialer's relay with the
+     * current key:
+     * <pre>
+     * HMAC-SHA256(meshKey, "burrow-mesh-v1 bind" | dialer HELLO payload | acceptor HELLO payload | circuitId | token)
+     * </pre>
+     * Both HELLOs carry both relays' instance IDs, relay IDs and fresh nonces, so the MAC is valid on
+     * this one connection only (a captured BIND replayed on another connection fails); the circuit ID
+     * and the dialer end's token bind it to one circuit, and the token itself never crosses the wire,
+     * so plain TCP between relays reveals nothing that lets an outsider attach.
+     */
+    public static byte[] bindMac(
+            MeshKey key, byte[] dialerHello, byte[] acceptorHello, CircuitId circuitId, CircuitToken token) {
+        return bindMac(key.bytes(), dialerHello, acceptorHello, circuitId, token);
+    }
+
+    private static byte[] bindMac(
+            byte[] k, byte[] dialerHello, byte[] acceptorHello, CircuitId circuitId, CircuitToken token) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(k, "HmacSHA256"));
+            Arrays.fill(k, (byte) 0);
+            mac.update(BIND_LABEL);
+            mac.update(dialerHello);
+            mac.update(acceptorHello);
+            mac.update(circuitId.bytes());
+            mac.update(token.bytes());
+            return mac.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 unavailable", e);
+        }
+    }
+
+    /**
+     * Constant-time check of a CIRCUIT_BIND MAC against every accepted key (all are always checked),
+     * so a rotation in progress works in both directions.
+     */
+    static boolean verifyBind(
+            MeshKey key,
+            byte[] dialerHello,
+            byte[] acceptorHello,
+            CircuitId circuitId,
+            CircuitToken token,
+            byte[] received) {
+        boolean ok = false;
+        for (byte[] k : key.accepted()) {
+            ok |= MessageDigest.isEqual(bindMac(k, dialerHello, acceptorHello, circuitId, token), received);
+        }
+        return ok;
     }
 
     /** SHA-256 of a DER certificate. */

@@ -71,6 +71,8 @@ public final class MeshCodec {
             case CIRCUIT_REJECTED ->
                 new MeshFrame.CircuitRejected(readU64(in), CircuitRejectReason.fromCode(readU8(in)), readStr8(in));
             case CIRCUIT_ATTACH -> new MeshFrame.CircuitAttach(readCircuitId(in), readToken(in));
+            case CIRCUIT_BIND ->
+                new MeshFrame.CircuitBind(readCircuitId(in), readBytes(in, MeshAuth.MAC_LENGTH, "bind mac"));
         };
     }
 
@@ -88,6 +90,7 @@ public final class MeshCodec {
             case MeshFrame.CircuitAccepted a -> MeshFrameType.CIRCUIT_ACCEPTED;
             case MeshFrame.CircuitRejected r -> MeshFrameType.CIRCUIT_REJECTED;
             case MeshFrame.CircuitAttach a -> MeshFrameType.CIRCUIT_ATTACH;
+            case MeshFrame.CircuitBind b -> MeshFrameType.CIRCUIT_BIND;
             case MeshFrame.Unknown u -> null;
         };
     }
@@ -118,6 +121,7 @@ public final class MeshCodec {
                 8 + RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
             case MeshFrame.CircuitRejected r -> 8 + 1 + str8Length(r.message());
             case MeshFrame.CircuitAttach a -> RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH;
+            case MeshFrame.CircuitBind b -> RelayProtocol.CIRCUIT_ID_LENGTH + MeshAuth.MAC_LENGTH;
             case MeshFrame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         };
     }
@@ -179,6 +183,10 @@ public final class MeshCodec {
             case MeshFrame.CircuitAttach a -> {
                 out.writeBytes(a.circuitId().bytes());
                 out.writeBytes(a.token().bytes());
+            }
+            case MeshFrame.CircuitBind b -> {
+                out.writeBytes(b.circuitId().bytes());
+                out.writeBytes(b.mac());
             }
             case MeshFrame.Unknown u -> throw new IllegalArgumentException("unknown frames are never sent");
         }

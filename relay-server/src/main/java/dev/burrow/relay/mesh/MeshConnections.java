@@ -21,7 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Opens mesh connections to siblings: TCP (TLS when this relay runs TLS), {@code GET /v1/mesh} with
+ * Opens mesh connections to siblings: TCP (TLS when this relay runs TLS, except pooled circuit
+ * connections that may be plain), {@code GET /v1/mesh} with
  * {@code Upgrade: burrow-mesh-v1} ({@link MeshUpgrade}), then the dialer's side of the handshake
  * ({@link MeshHandshake}). Links ({@link MeshPeers}) and cross-relay circuits ({@link MeshForwarding})
  * both dial through it. Immutable after construction.
@@ -63,8 +64,24 @@ final class MeshConnections {
                 : null;
     }
 
+    /** True when this relay runs TLS, so its mesh connections do too (unless asked for plain ones). */
+    boolean tls() {
+        return clientTls != null;
+    }
+
     /** Opens a mesh connection of {@code purpose} to {@code address}; {@code done} runs after the handshake. */
     ChannelFuture connect(InetSocketAddress address, MeshProtocol.Purpose purpose, MeshHandshake.Done done) {
+        return connect(address, purpose, tls(), done);
+    }
+
+    /**
+     * Like {@link #connect(InetSocketAddress, MeshProtocol.Purpose, MeshHandshake.Done)}, with relay
+     * TLS only when {@code tls} (and this relay runs TLS): a pooled circuit connection may be plain
+     * TCP, since it carries the agents' end-to-end TLS and is authenticated by the mesh key.
+     */
+    ChannelFuture connect(
+            InetSocketAddress address, MeshProtocol.Purpose purpose, boolean tls, MeshHandshake.Done done) {
+        SslContext ssl = tls ? clientTls : null;
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(channelClass)
@@ -89,10 +106,8 @@ final class MeshConnections {
                                         handshakeTimeout.toMillis(),
                                         TimeUnit.MILLISECONDS);
                         ch.closeFuture().addListener(f -> deadline.cancel(false));
-                        if (clientTls != null) {
-                            p.addLast(
-                                    "tls",
-                                    clientTls.newHandler(ch.alloc(), address.getHostString(), address.getPort()));
+                        if (ssl != null) {
+                            p.addLast("tls", ssl.newHandler(ch.alloc(), address.getHostString(), address.getPort()));
                         }
                         p.addLast("http", new HttpClientCodec());
                         p.addLast(

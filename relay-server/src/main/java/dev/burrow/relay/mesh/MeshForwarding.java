@@ -20,15 +20,19 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Forwarding: a datagram or circuit request whose destination is not connected here goes to a sibling
@@ -40,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * attaches with that token, and joins the two connections. The agents' end-to-end encryption is
  * untouched.
  */
-final class MeshForwarding implements MeshRouter, MeshCircuits {
+final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.BindTokens {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Circuit requests awaiting a sibling's answer, over all clients: bounds the table. */
     static final int MAX_PENDING_CIRCUITS = 65_536;
@@ -66,8 +70,16 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
     private final ConcurrentHashMap<Long, PendingCircuit> pendingCircuits = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<ClientSession, AtomicInteger> pendingPerDialer = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<CircuitId, InetSocketAddress> bridges = new ConcurrentHashMap<>();
+    /** Listener's relay: dialer-end tokens of circuits accepted for siblings, until bound or expired. */
+    private final ConcurrentHashMap<CircuitId, CircuitToken> bindTokens = new ConcurrentHashMap<>();
+    /** Listener's relay: accepted pooled connections waiting for their CIRCUIT_BIND. */
+    private final Set<Channel> waitingPooled = ConcurrentHashMap.newKeySet();
+
+    private final MeshNode node;
+    private final MeshCircuitPool pool;
 
     MeshForwarding(
+            MeshNode node,
             MeshPresence presence,
             MeshConnections connections,
             ClientRegistry registry,
@@ -75,7 +87,10 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
             RelayMetrics metrics,
             EventLoop loop,
             int pendingPerClient,
-            Duration circuitTokenTtl) {
+            Duration circuitTokenTtl,
+            boolean circuitTls,
+            int poolIdlePerSibling) {
+        this.node = node;
         this.presence = presence;
         this.connections = connections;
         this.registry = registry;
@@ -84,6 +99,8 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         this.loop = loop;
         this.pendingPerClient = pendingPerClient;
         this.answerWaitMillis = 2 * circuitTokenTtl.toMillis();
+        this.pool =
+                new MeshCircuitPool(loop, this::openPooled, metrics, connections.tls(), circuitTls, poolIdlePerSibling);
     }
 
     // ---------------------------------------------------------------- datagrams
@@ -198,6 +215,9 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         if (!link.outbound) {
             return;
         }
+        if (link.peerAddress != null) {
+            pool.linkDown(link.peerAddress);
+        }
         for (Map.Entry<Long, PendingCircuit> e : pendingCircuits.entrySet()) {
             if (e.getValue().link() == link && pendingCircuits.remove(e.getKey(), e.getValue())) {
                 finishPending(e.getValue());
@@ -211,12 +231,106 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         }
     }
 
+    /**
+     * The dialer attached a bridged circuit here: take an idle pooled connection to the listener's
+     * relay and bind it at once (no handshake in the way), or open one when none is idle (pool
+     * exhausted, or not filled yet), or, for a sibling that takes no pooled connections, one TLS
+     * connection with CIRCUIT_ATTACH as before. A pooled connection that turns out dead before its
+     * answer is replaced once by a fresh one.
+     */
     @Override
     public boolean attach(Channel clientEnd, ClientFrame.CircuitAttach a) {
         InetSocketAddress target = bridges.remove(a.circuitId());
         if (target == null) {
             return false;
         }
+        pool.take(target, (taken, mode) -> {
+            if (!clientEnd.isActive()) {
+                if (taken != null) {
+                    taken.channel().close();
+                }
+                return;
+            }
+            if (taken != null) {
+                bind(clientEnd, a, taken, target, mode);
+            } else if (mode == MeshCircuitPool.Mode.NONE) {
+                attachLegacy(clientEnd, a, target);
+            } else {
+                openAndBind(clientEnd, a, target, mode);
+            }
+        });
+        return true;
+    }
+
+    /** Sends CIRCUIT_BIND on an authenticated circuit connection and joins it on CIRCUIT_ATTACHED; mesh loop. */
+    private void bind(
+            Channel clientEnd,
+            ClientFrame.CircuitAttach a,
+            MeshCircuitPool.Taken t,
+            InetSocketAddress target,
+            MeshCircuitPool.Mode retryModeOrNull) {
+        Channel meshEnd = t.channel();
+        ChannelPipeline p = meshEnd.pipeline();
+        p.addLast("mesh-circuit", new MeshCircuitEnds.Dialer(new MeshCircuitEnds.Dialer.Outcome() {
+            @Override
+            public void attached(ChannelHandlerContext c) {
+                metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
+                meshEnd.closeFuture().addListener(x -> clientEnd.close());
+                circuits.joinBridged(clientEnd, meshEnd);
+            }
+
+            @Override
+            public void failed(boolean refused) {
+                if (!refused && retryModeOrNull != null && clientEnd.isActive()) {
+                    // a pooled connection that died unseen: one fresh connection instead
+                    metrics.meshEvent(MeshEvent.CIRCUIT_POOL_EMPTY);
+                    openAndBind(clientEnd, a, target, retryModeOrNull);
+                    return;
+                }
+                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                Denials.denyAndClose(clientEnd, DenyReason.AUTH_FAILED, "the destination's relay refused the circuit");
+            }
+        }));
+        byte[] mac =
+                MeshAuth.bindMac(node.key(), t.hellos().dialer(), t.hellos().acceptor(), a.circuitId(), a.token());
+        meshEnd.writeAndFlush(new MeshFrame.CircuitBind(a.circuitId(), mac));
+        if (p.get(MeshFrameDecoder.class) != null) {
+            p.remove(MeshFrameDecoder.class); // the answer is a relay-protocol frame, then raw bytes
+        }
+        clientEnd.closeFuture().addListener(x -> meshEnd.close());
+    }
+
+    /** No idle pooled connection: opens one for this circuit alone and binds it once authenticated. */
+    private void openAndBind(
+            Channel clientEnd, ClientFrame.CircuitAttach a, InetSocketAddress target, MeshCircuitPool.Mode mode) {
+        ChannelFuture f = connections.connect(
+                target, MeshProtocol.Purpose.POOLED_CIRCUIT, pool.tls(mode), new MeshHandshake.Done() {
+                    @Override
+                    public void authenticated(
+                            ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                        MeshHandshake.Hellos hellos = ((MeshHandshake) ctx.handler()).hellos();
+                        ctx.pipeline().remove(ctx.handler());
+                        bind(clientEnd, a, new MeshCircuitPool.Taken(ctx.channel(), hellos), target, null);
+                    }
+
+                    @Override
+                    public void failed(boolean self) {
+                        metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                        clientEnd.close();
+                    }
+                });
+        Channel meshEnd = f.channel();
+        f.addListener(x -> {
+            if (!x.isSuccess()) {
+                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                clientEnd.close();
+            }
+        });
+        clientEnd.closeFuture().addListener(x -> meshEnd.close());
+    }
+
+    /** A sibling without pooled connections: one TLS connection per circuit with CIRCUIT_ATTACH (the token). */
+    private void attachLegacy(Channel clientEnd, ClientFrame.CircuitAttach a, InetSocketAddress target) {
         ChannelFuture f = connections.connect(target, MeshProtocol.Purpose.CIRCUIT, new MeshHandshake.Done() {
             @Override
             public void authenticated(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
@@ -233,7 +347,7 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
                                     }
 
                                     @Override
-                                    public void failed() {
+                                    public void failed(boolean refused) {
                                         metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
                                         Denials.denyAndClose(
                                                 clientEnd,
@@ -263,7 +377,62 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
         });
         clientEnd.closeFuture().addListener(x -> meshEnd.close());
         meshEnd.closeFuture().addListener(x -> clientEnd.close());
-        return true;
+    }
+
+    /** Opens one pooled circuit connection for {@link MeshCircuitPool}: authenticated, then idle. */
+    void openPooled(InetSocketAddress address, boolean tls, Consumer<MeshCircuitPool.Taken> done) {
+        AtomicBoolean authenticated = new AtomicBoolean();
+        ChannelFuture f =
+                connections.connect(address, MeshProtocol.Purpose.POOLED_CIRCUIT, tls, new MeshHandshake.Done() {
+                    @Override
+                    public void authenticated(
+                            ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                        MeshHandshake.Hellos hellos = ((MeshHandshake) ctx.handler()).hellos();
+                        authenticated.set(true);
+                        ctx.pipeline().replace(ctx.handler(), "mesh-pooled", new MeshCircuitPool.Idle());
+                        done.accept(new MeshCircuitPool.Taken(ctx.channel(), hellos));
+                    }
+                });
+        f.channel().closeFuture().addListener(x -> {
+            if (!authenticated.get()) {
+                done.accept(null);
+            }
+        });
+    }
+
+    void linkUp(MeshLink link) {
+        if (link.outbound && link.peerAddress != null) {
+            pool.linkUp(link.peerAddress);
+        }
+    }
+
+    void keyReloaded() {
+        pool.keyReloaded();
+    }
+
+    void close() {
+        pool.close();
+    }
+
+    MeshCircuitPool pool() {
+        return pool;
+    }
+
+    /** Pooled circuit connections accepted here that wait for their bind (over all siblings). */
+    Set<Channel> waitingPooled() {
+        return waitingPooled;
+    }
+
+    // ---------------------------------------------------------------- CIRCUIT_BIND tokens, listener's relay
+
+    @Override
+    public CircuitToken peek(CircuitId id) {
+        return bindTokens.get(id);
+    }
+
+    @Override
+    public boolean consume(CircuitId id, CircuitToken token) {
+        return bindTokens.remove(id, token);
     }
 
     // ---------------------------------------------------------------- circuits, listener's relay
@@ -278,6 +447,11 @@ final class MeshForwarding implements MeshRouter, MeshCircuits {
 
                     @Override
                     public boolean accepted(CircuitId circuitId, CircuitToken token) {
+                        // Kept for the sibling's CIRCUIT_BIND, which proves the token without sending it.
+                        if (bindTokens.size() < MAX_BRIDGES && bindTokens.putIfAbsent(circuitId, token) == null) {
+                            loop.schedule(
+                                    () -> bindTokens.remove(circuitId, token), answerWaitMillis, TimeUnit.MILLISECONDS);
+                        }
                         return link.enqueueControl(new MeshFrame.CircuitAccepted(r.meshRequestId(), circuitId, token));
                     }
 

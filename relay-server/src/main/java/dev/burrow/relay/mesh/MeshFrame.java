@@ -188,6 +188,37 @@ public sealed interface MeshFrame {
         }
     }
 
+    /** Gives a pooled circuit connection its circuit; {@code mac} proves the token (see {@link MeshAuth#bindMac}). */
+    record CircuitBind(CircuitId circuitId, byte[] mac) implements MeshFrame {
+        public CircuitBind {
+            Objects.requireNonNull(circuitId, "circuitId");
+            if (mac.length != MeshAuth.MAC_LENGTH) {
+                throw new IllegalArgumentException("bad mac length");
+            }
+            mac = mac.clone();
+        }
+
+        @Override
+        public byte[] mac() {
+            return mac.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof CircuitBind b && b.circuitId.equals(circuitId) && Arrays.equals(b.mac, mac);
+        }
+
+        @Override
+        public int hashCode() {
+            return circuitId.hashCode() * 31 + Arrays.hashCode(mac);
+        }
+
+        @Override
+        public String toString() {
+            return "CircuitBind[" + circuitId + " mac=redacted]";
+        }
+    }
+
     /** A frame type this version does not know: skipped and counted. */
     record Unknown(int code, int length) implements MeshFrame {}
 

@@ -20,7 +20,7 @@ import dev.burrow.relay.mesh.protocol.MeshProtocol;
 public enum MeshFrameType {
     /**
      * {@code both} 0x01, first frame each side sends.
-     * <pre>u16 version | u8 purpose (1 link, 2 circuit) | instance id16 | nonce[32] | str8 relayId</pre>
+     * <pre>u16 version | u8 purpose (1 link, 2 circuit, 3 pooled circuit) | instance id16 | nonce[32] | str8 relayId</pre>
      * {@code instance} is random per relay process: a relay that receives its own hangs up (self-mesh).
      */
     HELLO(0x01, 2 + 1 + MeshProtocol.INSTANCE_ID_LENGTH + MeshProtocol.NONCE_LENGTH + 1 + FrameLimits.MAX_SHORT_STRING),
@@ -85,7 +85,16 @@ public enum MeshFrameType {
      * <pre>circuitId id16 | token[32]</pre> The acceptor answers with the relay protocol's
      * CIRCUIT_ATTACHED frame (0x39, empty) or DENY, then raw circuit bytes.
      */
-    CIRCUIT_ATTACH(0x33, RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH);
+    CIRCUIT_ATTACH(0x33, RelayProtocol.CIRCUIT_ID_LENGTH + RelayProtocol.CIRCUIT_TOKEN_LENGTH),
+    /**
+     * {@code dialer→acceptor} 0x34 (pooled circuit connection, purpose 3), the only frame after AUTH;
+     * sent when the connection is taken from the pool for a circuit.
+     * <pre>circuitId id16 | mac[32]</pre> {@code mac} = HMAC-SHA256(mesh key, "burrow-mesh-v1 bind" |
+     * dialer's HELLO payload | acceptor's HELLO payload | circuitId | token), see {@link MeshAuth#bindMac}:
+     * the token stays secret on plain TCP, and the fresh nonces of both HELLOs make a captured BIND
+     * useless on any other connection. Answered like CIRCUIT_ATTACH: CIRCUIT_ATTACHED (0x39) or DENY.
+     */
+    CIRCUIT_BIND(0x34, RelayProtocol.CIRCUIT_ID_LENGTH + MeshAuth.MAC_LENGTH);
 
     private static final MeshFrameType[] BY_CODE = new MeshFrameType[256];
 

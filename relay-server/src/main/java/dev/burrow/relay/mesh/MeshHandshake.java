@@ -41,10 +41,15 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
         default void failed(boolean self) {}
     }
 
+    /** Both HELLO payloads of an authenticated connection (what CIRCUIT_BIND's MAC covers). */
+    record Hellos(byte[] dialer, byte[] acceptor) {}
+
     // Final after construction.
     private final MeshNode mesh;
     private final MeshAuth.Role role;
     private final Done done;
+    /** Acceptor only: this connection skipped the relay's TLS, so only a pooled circuit may use it. */
+    private final boolean plain;
 
     // Owned by the channel's event loop.
     private MeshProtocol.Purpose purpose;
@@ -57,10 +62,20 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
     private byte[] provenKey;
 
     MeshHandshake(MeshNode mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done) {
+        this(mesh, role, purposeOrNull, done, false);
+    }
+
+    /**
+     * @param plain the acceptor took this connection without TLS although it runs TLS: links (presence,
+     *     names, circuit tokens) and token-carrying CIRCUIT_ATTACH need TLS, so any purpose but
+     *     {@link MeshProtocol.Purpose#POOLED_CIRCUIT} is refused before AUTH
+     */
+    MeshHandshake(MeshNode mesh, MeshAuth.Role role, MeshProtocol.Purpose purposeOrNull, Done done, boolean plain) {
         this.mesh = mesh;
         this.role = role;
         this.purpose = purposeOrNull;
         this.done = done;
+        this.plain = plain;
     }
 
     @Override
@@ -125,6 +140,10 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
             fail(ctx, MeshEvent.SELF_MESH, "this relay reached itself", true);
             return;
         }
+        if (plain && h.purpose() != MeshProtocol.Purpose.POOLED_CIRCUIT) {
+            fail(ctx, MeshEvent.PROTOCOL_ERROR, "only pooled circuit connections may skip TLS", false);
+            return;
+        }
         if (role == MeshAuth.Role.DIALER && h.purpose() != purpose) {
             fail(ctx, MeshEvent.PROTOCOL_ERROR, "the acceptor changed the connection's purpose", false);
             return;
@@ -161,7 +180,7 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
             decoder.authenticated();
         }
         mesh.metrics().meshEvent(MeshEvent.AUTH_OK);
-        log.atInfo()
+        (purpose == MeshProtocol.Purpose.LINK ? log.atInfo() : log.atDebug()) // one per circuit: not at INFO
                 .addKeyValue("event", "mesh_authenticated")
                 .addKeyValue("role", role)
                 .addKeyValue("purpose", purpose)
@@ -177,6 +196,16 @@ final class MeshHandshake extends ChannelInboundHandlerAdapter {
      */
     byte[] provenKey() {
         return provenKey == null ? null : provenKey.clone();
+    }
+
+    /** Both HELLO payloads, once authenticated (read it in {@link Done#authenticated}); else null. */
+    Hellos hellos() {
+        if (provenKey == null) {
+            return null;
+        }
+        return role == MeshAuth.Role.DIALER
+                ? new Hellos(ownHello.clone(), peerHello.clone())
+                : new Hellos(peerHello.clone(), ownHello.clone());
     }
 
     /** SHA-256 of the acceptor's certificate (as this side sees it), or zeros without TLS. */

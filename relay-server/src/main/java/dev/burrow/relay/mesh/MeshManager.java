@@ -12,6 +12,7 @@ import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics.MeshEvent;
 import dev.burrow.relay.server.net.RelayContext;
 import dev.burrow.relay.server.net.RelayMesh;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -70,6 +71,7 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     private final MeshPresence presence;
     private final MeshPeers peers;
     private final MeshForwarding forwarding;
+    private final RelayContext rc;
 
     private MeshManager(
             RelayContext rc,
@@ -103,9 +105,11 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
                 mesh.peers(),
                 defaultPort(config),
                 resolver,
-                () -> new MeshCircuitEnds.Acceptor(rc),
+                this::circuitAcceptor,
                 loop);
+        this.rc = rc;
         this.forwarding = new MeshForwarding(
+                this,
                 presence,
                 connections,
                 rc.registry(),
@@ -113,7 +117,14 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
                 metrics,
                 loop,
                 config.limits().pendingCircuitsPerClient(),
-                config.timeouts().circuitToken());
+                config.timeouts().circuitToken(),
+                mesh.circuitTls(),
+                MeshCircuitPool.IDLE_PER_SIBLING);
+    }
+
+    /** The handler of an accepted circuit connection, after its handshake. */
+    private ChannelHandler circuitAcceptor(MeshProtocol.Purpose purpose, MeshHandshake.Hellos hellos) {
+        return new MeshCircuitEnds.Acceptor(rc, this, forwarding, purpose, hellos, forwarding.waitingPooled());
     }
 
     /**
@@ -205,6 +216,7 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     }
 
     private void cutLinksNoLongerAccepted(MeshKey current) {
+        forwarding.keyReloaded(); // pooled circuit connections proved the old key set: replaced
         List<MeshLink> links = new ArrayList<>(peers.outboundLinks());
         links.addAll(presence.inboundLinks());
         keyring.cutLinksNoLongerAccepted(links, current);
@@ -243,6 +255,11 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     @Override
     public void circuitRequested(MeshLink link, MeshFrame.CircuitRequest r) {
         forwarding.circuitRequested(link, r);
+    }
+
+    @Override
+    public void linkUp(MeshLink link) {
+        forwarding.linkUp(link);
     }
 
     @Override
@@ -299,8 +316,8 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
     }
 
     @Override
-    public void install(ChannelPipeline p, String after) {
-        peers.install(p, after);
+    public void install(ChannelPipeline p, String after, boolean plain) {
+        peers.install(p, after, plain);
     }
 
     // ---------------------------------------------------------------- state, for readiness, metrics and tests
@@ -368,8 +385,24 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         peers.breakOutboundLinks();
     }
 
+    /** Idle pooled circuit connections to {@code sibling}; for tests. */
+    int pooledIdle(InetSocketAddress sibling) throws Exception {
+        return forwarding.pool().idleCount(sibling);
+    }
+
+    /** The circuit connection pool's mode for {@code sibling} (null: no pool); for tests. */
+    MeshCircuitPool.Mode poolMode(InetSocketAddress sibling) throws Exception {
+        return forwarding.pool().mode(sibling);
+    }
+
+    /** Pooled circuit connections siblings opened here that wait for their bind; for tests. */
+    java.util.Set<io.netty.channel.Channel> acceptedPooled() {
+        return java.util.Set.copyOf(forwarding.waitingPooled());
+    }
+
     @Override
     public void close() {
+        forwarding.close();
         peers.close();
     }
 }

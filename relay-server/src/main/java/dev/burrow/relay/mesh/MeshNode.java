@@ -35,4 +35,7 @@ interface MeshNode {
     void circuitRequested(MeshLink link, MeshFrame.CircuitRequest r);
 
     void linkDown(MeshLink link);
+
+    /** An outbound link is authenticated (its sibling's circuit connection pool starts filling). */
+    default void linkUp(MeshLink link) {}
 }

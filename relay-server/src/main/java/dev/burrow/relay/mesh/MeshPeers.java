@@ -27,7 +27,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,7 +86,12 @@ final class MeshPeers {
     private final int defaultPort;
     private final MeshManager.Resolver resolver;
     /** Builds the handler that takes over an accepted circuit connection after the handshake. */
-    private final Supplier<ChannelHandler> circuitAcceptor;
+    private final CircuitAcceptorFactory circuitAcceptor;
+
+    /** Builds the handler of an accepted circuit connection (purpose 2 or 3) from its handshake. */
+    interface CircuitAcceptorFactory {
+        ChannelHandler create(MeshProtocol.Purpose purpose, MeshHandshake.Hellos hellos);
+    }
 
     private final EventLoop loop;
     private final ScheduledExecutorService resolverThread;
@@ -120,7 +124,7 @@ final class MeshPeers {
             List<String> peerNames,
             int defaultPort,
             MeshManager.Resolver resolver,
-            Supplier<ChannelHandler> circuitAcceptor,
+            CircuitAcceptorFactory circuitAcceptor,
             EventLoop loop) {
         this.node = node;
         this.connections = connections;
@@ -317,6 +321,7 @@ final class MeshPeers {
                         ctx.pipeline().replace(ctx.handler(), "mesh-link", link);
                         outboundLinks.add(link);
                         keyring.cutIfRevoked(link);
+                        node.linkUp(link);
                         metrics.meshEvent(MeshEvent.LINK_UP);
                         log.atInfo()
                                 .addKeyValue("event", "mesh_link_up")
@@ -362,27 +367,35 @@ final class MeshPeers {
 
     // ---------------------------------------------------------------- accepting
 
-    /** Installs the acceptor's mesh handlers after {@code after} in a switched pipeline; event loop only. */
-    void install(ChannelPipeline p, String after) {
+    /**
+     * Installs the acceptor's mesh handlers after {@code after} in a switched pipeline; event loop
+     * only. {@code plain}: the connection skipped the relay's TLS, so only a pooled circuit may use it.
+     */
+    void install(ChannelPipeline p, String after, boolean plain) {
         p.addAfter(after, "mesh-decoder", new MeshFrameDecoder());
         p.addAfter("mesh-decoder", "mesh-encoder", MeshFrameEncoder.INSTANCE);
         p.addAfter(
                 "mesh-encoder",
                 "mesh-handshake",
-                new MeshHandshake(node, MeshAuth.Role.ACCEPTOR, null, new MeshHandshake.Done() {
-                    @Override
-                    public void authenticated(
-                            ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
-                        accepted(ctx, purpose, peer);
-                    }
+                new MeshHandshake(
+                        node,
+                        MeshAuth.Role.ACCEPTOR,
+                        null,
+                        new MeshHandshake.Done() {
+                            @Override
+                            public void authenticated(
+                                    ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
+                                accepted(ctx, purpose, peer);
+                            }
 
-                    @Override
-                    public void failed(boolean self) {
-                        if (self && p.channel().remoteAddress() instanceof InetSocketAddress from) {
-                            loop.execute(() -> reachedItself(from));
-                        }
-                    }
-                }));
+                            @Override
+                            public void failed(boolean self) {
+                                if (self && p.channel().remoteAddress() instanceof InetSocketAddress from) {
+                                    loop.execute(() -> reachedItself(from));
+                                }
+                            }
+                        },
+                        plain));
     }
 
     /**
@@ -403,9 +416,10 @@ final class MeshPeers {
     }
 
     private void accepted(ChannelHandlerContext ctx, MeshProtocol.Purpose purpose, MeshFrame.Hello peer) {
-        if (purpose == MeshProtocol.Purpose.CIRCUIT) {
-            ctx.pipeline().replace(ctx.handler(), "mesh-circuit", circuitAcceptor.get());
-            return; // the circuit attach handler ends the handshake deadline
+        if (purpose == MeshProtocol.Purpose.CIRCUIT || purpose == MeshProtocol.Purpose.POOLED_CIRCUIT) {
+            MeshHandshake.Hellos hellos = ((MeshHandshake) ctx.handler()).hellos();
+            ctx.pipeline().replace(ctx.handler(), "mesh-circuit", circuitAcceptor.create(purpose, hellos));
+            return; // the acceptor (pooled) or the circuit attach handler ends the handshake deadline
         }
         HandshakeDeadline.established(ctx.channel());
         MeshLink link = new MeshLink(

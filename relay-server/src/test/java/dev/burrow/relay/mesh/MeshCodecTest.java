@@ -51,7 +51,28 @@ class MeshCodecTest {
                 new MeshFrame.CircuitRequest(7, A, B, "ssh"),
                 new MeshFrame.CircuitAccepted(7, CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5))),
                 new MeshFrame.CircuitRejected(7, CircuitRejectReason.PEER_NOT_FOUND, "gone"),
-                new MeshFrame.CircuitAttach(CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5))));
+                new MeshFrame.CircuitAttach(CircuitId.of(filled(16, 4)), CircuitToken.of(filled(32, 5))),
+                new MeshFrame.Hello(1, MeshProtocol.Purpose.POOLED_CIRCUIT, filled(16, 1), filled(32, 2), "relay-0"),
+                new MeshFrame.CircuitBind(CircuitId.of(filled(16, 4)), filled(32, 6)));
+    }
+
+    @Test
+    void circuitBindGoldenBytesRoundTripAndLimits() {
+        MeshFrame.CircuitBind bind = new MeshFrame.CircuitBind(CircuitId.of(filled(16, 1)), filled(32, 0xAB));
+        assertThat(hex(bind)).isEqualTo("34" + "00000030" + "01".repeat(16) + "ab".repeat(32));
+        assertThat(bind.toString()).doesNotContain("ab".repeat(4)).contains("redacted");
+        ByteBuf b = Unpooled.buffer();
+        MeshCodec.encode(bind, b);
+        b.skipBytes(5);
+        assertThat(MeshCodec.decode(MeshFrameType.CIRCUIT_BIND, b)).isEqualTo(bind);
+        b.release();
+        ByteBuf shortMac = Unpooled.wrappedBuffer(filled(16 + 31, 1));
+        assertThatThrownBy(() -> MeshCodec.decode(MeshFrameType.CIRCUIT_BIND, shortMac))
+                .isInstanceOf(ProtocolViolation.class);
+        shortMac.release();
+        assertThat(MeshFrameType.CIRCUIT_BIND.maxPayload()).isEqualTo(48);
+        assertThat(hex(new MeshFrame.Hello(1, MeshProtocol.Purpose.POOLED_CIRCUIT, filled(16, 1), filled(32, 2), "r1")))
+                .startsWith("01" + "00000036" + "0001" + "03");
     }
 
     @Test

@@ -7,7 +7,9 @@ public final class MeshProtocol {
     /**
      * Mesh protocol version. History: 1 (this version) = HELLO/AUTH (HMAC challenge-response bound to
      * the acceptor's TLS certificate), PRESENT/GONE, DATAGRAM, CIRCUIT_REQUEST/ACCEPTED/REJECTED/ATTACH;
-     * later NAMES (0x12), added without a bump (an older relay skips it as an unknown type).
+     * later NAMES (0x12), added without a bump (an older relay skips it as an unknown type); later
+     * pooled circuit connections (purpose 3, CIRCUIT_BIND 0x34, plain TCP allowed), added without a
+     * bump: an older relay refuses purpose 3 in HELLO and the dialer falls back to purpose 2.
      */
     public static final int VERSION = 1;
     /** Path of the HTTP Upgrade on the relay's public listener. */
@@ -30,8 +32,15 @@ public final class MeshProtocol {
     public enum Purpose {
         /** Presence, datagrams and circuit signalling. */
         LINK(1),
-        /** One circuit's bytes, after a CIRCUIT_ATTACH. */
-        CIRCUIT(2);
+        /** One circuit's bytes, after a CIRCUIT_ATTACH (token in the frame: only over TLS). */
+        CIRCUIT(2),
+        /**
+         * A pre-opened circuit connection: authenticated, then idle in the dialer's pool until one
+         * CIRCUIT_BIND (a MAC over this connection's HELLOs, the circuit ID and its token; the token
+         * itself never crosses) gives it a circuit. May run on plain TCP: the circuit's bytes are the
+         * agents' end-to-end TLS.
+         */
+        POOLED_CIRCUIT(3);
 
         private final int code;
 

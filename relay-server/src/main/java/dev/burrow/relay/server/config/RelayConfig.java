@@ -94,12 +94,22 @@ public record RelayConfig(
      * @param port the siblings' public port for entries without one; 0 = this relay's own listen port
      * @param keyFile the shared mesh key (64 hex characters); meshing stays off without a usable key
      */
-    public record Mesh(List<String> peers, int port, Path keyFile, Duration resolveInterval) {
+    /**
+     * @param circuitTls mesh circuit connections (circuit bytes between relays) use relay TLS; off by
+     *     default: they carry the agents' end-to-end TLS and are authenticated by the mesh key, so
+     *     relay TLS only hides circuit IDs and timing from the network between relays (see
+     *     docs/security.md). Links (presence, names, signalling) always use TLS when the relay does.
+     */
+    public record Mesh(List<String> peers, int port, Path keyFile, Duration resolveInterval, boolean circuitTls) {
         public static final Mesh NONE = new Mesh(List.of(), 0, null, RelayDefaults.MESH_RESOLVE_INTERVAL);
 
         public Mesh {
             peers = peers == null ? List.of() : List.copyOf(peers);
             resolveInterval = resolveInterval == null ? RelayDefaults.MESH_RESOLVE_INTERVAL : resolveInterval;
+        }
+
+        public Mesh(List<String> peers, int port, Path keyFile, Duration resolveInterval) {
+            this(peers, port, keyFile, resolveInterval, false);
         }
 
         public boolean configured() {

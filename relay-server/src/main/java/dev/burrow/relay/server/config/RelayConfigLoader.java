@@ -175,7 +175,8 @@ public final class RelayConfigLoader {
                 p.get(RelayKeys.MESH_PEERS),
                 p.get(RelayKeys.MESH_PORT),
                 p.get(RelayKeys.MESH_KEY_FILE),
-                p.get(RelayKeys.MESH_RESOLVE_INTERVAL));
+                p.get(RelayKeys.MESH_RESOLVE_INTERVAL),
+                p.get(RelayKeys.MESH_CIRCUIT_TLS));
         return new RelayConfig(listen, admin, stun, relayId, transport, tls, auth, limits, timeouts, mesh, ingress(p));
     }
 

@@ -161,6 +161,8 @@ public final class RelayKeys {
             of("mesh.key-file", null, Parsers.path(), "shared mesh key (64 hex characters)");
     public static final ConfigKey<Duration> MESH_RESOLVE_INTERVAL =
             of("mesh.resolve-interval", RelayDefaults.MESH_RESOLVE_INTERVAL, Parsers.duration(), "DNS re-resolution");
+    public static final ConfigKey<Boolean> MESH_CIRCUIT_TLS =
+            of("mesh.circuit-tls", false, Parsers.bool(), "relay TLS on circuit connections between relays");
 
     public static final ConfigKey<Boolean> INGRESS_ENABLED =
             of("ingress.enabled", false, Parsers.bool(), "public ingress (off by default)");
@@ -249,6 +251,7 @@ public final class RelayKeys {
             MESH_PORT,
             MESH_KEY_FILE,
             MESH_RESOLVE_INTERVAL,
+            MESH_CIRCUIT_TLS,
             INGRESS_ENABLED,
             INGRESS_BIND_ADDRESS,
             INGRESS_PORT_RANGE,

@@ -144,6 +144,20 @@ public interface RelayMetrics {
         /** A cross-relay circuit was joined on this (the dialer's) relay. */
         CIRCUIT_BRIDGED,
         CIRCUIT_FAILED,
+        /** A cross-relay circuit took a pre-opened (pooled) circuit connection: no relay-to-relay handshake. */
+        CIRCUIT_POOL_TAKEN,
+        /** A cross-relay circuit found no idle pooled connection and opened a new one. */
+        CIRCUIT_POOL_EMPTY,
+        /**
+         * A sibling took no pooled circuit connections in the current mode (plain, then TLS): the pool
+         * fell back a step (TLS, then one TLS connection per circuit) until the link is re-established.
+         */
+        CIRCUIT_POOL_FALLBACK,
+        /**
+         * A CIRCUIT_BIND was refused on the listener's relay: unknown or used circuit, or a MAC that does
+         * not prove the circuit's token on this connection (wrong key, replayed or forged bind).
+         */
+        CIRCUIT_BIND_REFUSED,
         /** A sibling announced certified names (NAMES) for nodes here (counted per frame). */
         NAMES_RECEIVED,
         /**

@@ -113,9 +113,14 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         String path = new QueryStringDecoder(req.uri()).path();
         boolean control = RelayProtocol.CONTROL_PATH.equals(path);
         boolean circuit = RelayProtocol.CIRCUIT_PATH.equals(path);
-        if (tls && ctx.pipeline().get(SslHandler.class) == null && !plainCircuitUpgrade(req, circuit)) {
+        if (tls
+                && ctx.pipeline().get(SslHandler.class) == null
+                && !plainCircuitUpgrade(req, circuit)
+                && !MeshProtocol.PATH.equals(path)) {
             // A connection that skipped TLS (plain circuits are on): it carries end-to-end encrypted
             // circuit bytes and nothing else. Control connections, enrolment and WebSocket need TLS.
+            // A sibling's mesh upgrade may skip it too, but its handshake then admits only a pooled
+            // circuit connection (MeshHandshake), authenticated by the mesh key.
             respond(ctx, HttpResponseStatus.FORBIDDEN, "only circuit connections may skip TLS\n");
             rc.metrics().handshake(HandshakeOutcome.BAD_HTTP);
             return;
@@ -201,7 +206,7 @@ public final class HttpRouter extends ChannelInboundHandlerAdapter {
         state = State.SWITCHED;
         ctx.writeAndFlush(r);
         ChannelPipeline p = ctx.pipeline();
-        rc.meshEndpoint().install(p, ctx.name());
+        rc.meshEndpoint().install(p, ctx.name(), tls && p.get(SslHandler.class) == null);
         p.remove(HttpServerCodec.class);
     }
 

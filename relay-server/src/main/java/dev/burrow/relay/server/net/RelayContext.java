@@ -52,8 +52,13 @@ public final class RelayContext {
         /** False when meshing is off: the upgrade is refused (and counted). */
         boolean enabled();
 
-        /** Installs the mesh handlers after {@code after} in a switched pipeline; event loop only. */
-        void install(ChannelPipeline pipeline, String after);
+        /**
+         * Installs the mesh handlers after {@code after} in a switched pipeline; event loop only.
+         *
+         * @param plain the connection skipped the relay's TLS (plain circuits are on): only a pooled
+         *     circuit connection may use it
+         */
+        void install(ChannelPipeline pipeline, String after, boolean plain);
 
         MeshEndpoint DISABLED = new MeshEndpoint() {
             @Override
@@ -62,7 +67,7 @@ public final class RelayContext {
             }
 
             @Override
-            public void install(ChannelPipeline pipeline, String after) {
+            public void install(ChannelPipeline pipeline, String after, boolean plain) {
                 throw new IllegalStateException("mesh disabled");
             }
         };
