@@ -106,6 +106,7 @@ final class MeshCircuitPool {
 
     // Mesh event loop only.
     private final Map<InetSocketAddress, Sibling> siblings = new HashMap<>();
+    private boolean pausedForTests;
 
     /**
      * @param relayTls this relay runs TLS (otherwise every connection is plain and {@link Mode#TLS} is skipped)
@@ -213,7 +214,7 @@ final class MeshCircuitPool {
     // ---------------------------------------------------------------- loop only
 
     private void refill(Sibling s) {
-        if (s.closed || s.mode == Mode.NONE || s.refill != null) {
+        if (s.closed || s.mode == Mode.NONE || s.refill != null || pausedForTests) {
             return;
         }
         while (s.idle.size() + s.opening < idlePerSibling && s.opening < MAX_OPENING_PER_SIBLING) {
@@ -310,6 +311,21 @@ final class MeshCircuitPool {
     }
 
     // ---------------------------------------------------------------- for tests
+
+    /** Stops refilling and closes every idle connection (an exhausted pool); false refills again. */
+    void exhaustForTests(boolean exhausted) throws Exception {
+        loop.submit(() -> {
+                    pausedForTests = exhausted;
+                    for (Sibling s : siblings.values()) {
+                        if (exhausted) {
+                            closeIdle(s);
+                        } else {
+                            refill(s);
+                        }
+                    }
+                })
+                .get(5, TimeUnit.SECONDS);
+    }
 
     /** Idle connections to {@code address} (0 when none or unknown). */
     int idleCount(InetSocketAddress address) throws Exception {

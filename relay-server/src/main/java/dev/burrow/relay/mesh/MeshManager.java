@@ -395,6 +395,11 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         return forwarding.pool().mode(sibling);
     }
 
+    /** Empties the circuit connection pools and stops refilling them (false: refill again); for tests. */
+    void exhaustPoolsForTests(boolean exhausted) throws Exception {
+        forwarding.pool().exhaustForTests(exhausted);
+    }
+
     /** Pooled circuit connections siblings opened here that wait for their bind; for tests. */
     java.util.Set<io.netty.channel.Channel> acceptedPooled() {
         return java.util.Set.copyOf(forwarding.waitingPooled());
