@@ -192,6 +192,61 @@ class MeshFleetTest {
             assertThat(FleetProcesses.roundTrip(forwardPort, "again " + i)).isEqualTo("again " + i);
         }
         assertThat(meshEvent(r0, "circuit_bridged")).isGreaterThanOrEqualTo(1);
+
+        // bulk both ways through relay 0 -> relay 2 on a pooled plain mesh circuit connection
+        double bindRefusedBefore = meshEvent(r2, "circuit_bind_refused");
+        await("relay 0's circuit pool to relay 2 in use")
+                .atMost(WAIT)
+                .pollInterval(Duration.ofMillis(500))
+                .ignoreExceptions()
+                .until(() -> {
+                    FleetProcesses.roundTrip(forwardPort, "warm");
+                    return meshEvent(r0, "circuit_pool_taken") >= 1;
+                });
+        byte[] sent = new byte[16 * 1024 * 1024];
+        new java.util.Random(16).nextBytes(sent);
+        assertThat(sha256(bulkEcho(forwardPort, sent)))
+                .as("16 MiB through two relays and back, by SHA-256")
+                .isEqualTo(sha256(sent));
+        assertThat(meshEvent(r2, "circuit_bind_refused")).isEqualTo(bindRefusedBefore);
+    }
+
+    static byte[] sha256(byte[] b) throws Exception {
+        return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+    }
+
+    /** Writes {@code data} to the forward from another thread while reading the echo back; closes after. */
+    static byte[] bulkEcho(int port, byte[] data) throws Exception {
+        try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(30_000);
+            Thread writer = new Thread(
+                    () -> {
+                        try {
+                            var out = s.getOutputStream();
+                            for (int off = 0; off < data.length; off += 64 * 1024) {
+                                out.write(data, off, Math.min(64 * 1024, data.length - off));
+                            }
+                            out.flush();
+                        } catch (java.io.IOException ignored) {
+                            // the read side reports the shortfall
+                        }
+                    },
+                    "bulk-writer");
+            writer.setDaemon(true);
+            writer.start();
+            byte[] back = new byte[data.length];
+            int off = 0;
+            var in = s.getInputStream();
+            while (off < back.length) {
+                int n = in.read(back, off, back.length - off);
+                if (n < 0) {
+                    break;
+                }
+                off += n;
+            }
+            writer.join(30_000);
+            return java.util.Arrays.copyOf(back, off);
+        }
     }
 
     @Test
