@@ -103,11 +103,17 @@ results="$work/results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 bench_warmup
 bench_rounds "$results"
-bridged=$(curl -fsS "http://127.0.0.1:$(cat "$work/admin-a")/metrics" 2>/dev/null | grep '^burrow_relay_mesh_events_total{event="circuit_bridged"' | awk '{print $NF}')
+mesh_event() { # $1 event: relay A's count
+  curl -fsS "http://127.0.0.1:$(cat "$work/admin-a")/metrics" 2>/dev/null | grep "^burrow_relay_mesh_events_total{event=\"$1\"" | awk '{print $NF}'
+}
+bridged=$(mesh_event circuit_bridged)
+pool_taken=$(mesh_event circuit_pool_taken)
+pool_empty=$(mesh_event circuit_pool_empty)
+pool_fallback=$(mesh_event circuit_pool_fallback)
 
 echo
 echo "Mesh benchmarks (same relay vs across two meshed relays): Burrow processes on CPU $TUNNEL_CPU, iperf3/probes/targets on CPU $LOAD_CPU; $(nproc) cores;"
 echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); Burrow transport $TRANSPORT;"
-echo "cross-relay circuits bridged by relay A: ${bridged:-?}; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cross-relay circuits bridged by relay A: ${bridged:-?} (on a pooled connection: ${pool_taken:-0}; pool empty, opened one: ${pool_empty:-0}; pool fallbacks: ${pool_fallback:-0}); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelSummary "$results"
 if [ -n "${KEEP_RESULTS:-}" ]; then cp "$results" "$KEEP_RESULTS"; fi

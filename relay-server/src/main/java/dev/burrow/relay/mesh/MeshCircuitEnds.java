@@ -57,6 +57,12 @@ final class MeshCircuitEnds {
          * closes it first.
          */
         static final Duration POOLED_IDLE_LIMIT = MeshCircuitPool.IDLE_TIMEOUT.plusSeconds(30);
+        /**
+         * Idle pooled connections this relay holds for all siblings together: each sibling keeps
+         * {@link MeshCircuitPool#IDLE_PER_SIBLING} (plus a few being replaced), so this serves a fleet
+         * of hundreds of relays while a misbehaving key holder cannot pin more sockets than this.
+         */
+        static final int MAX_WAITING = 4096;
 
         private static final Logger log = LoggerFactory.getLogger(Acceptor.class);
 
@@ -70,7 +76,7 @@ final class MeshCircuitEnds {
         private boolean done;
 
         /**
-         * @param waiting pooled connections waiting for their bind, over all siblings (bounded by the caller)
+         * @param waiting pooled connections waiting for their bind, over all siblings (at most {@link #MAX_WAITING})
          */
         Acceptor(
                 RelayContext rc,
@@ -95,6 +101,12 @@ final class MeshCircuitEnds {
             // The sibling proved the mesh key: this idle connection is its pool's, not a slow handshake.
             HandshakeDeadline.established(ctx.channel());
             Channel ch = ctx.channel();
+            if (waiting.size() >= MAX_WAITING) {
+                rc.metrics().meshEvent(MeshEvent.POOLED_LIMIT);
+                done = true;
+                ctx.close();
+                return;
+            }
             waiting.add(ch);
             ch.closeFuture().addListener(f -> waiting.remove(ch));
             idle = ctx.executor()

@@ -112,7 +112,16 @@ class MeshCircuitEndsTest {
         MeshHandshake.Hellos h = hellos();
         EmbeddedChannel ch = acceptor(MeshProtocol.Purpose.POOLED_CIRCUIT, h);
 
-        ch.writeInbound(bind(key(MeshHandshakeTest.OTHER_KEY), h, C1, T1));
+        MeshFrame.CircuitBind forged = bind(key(MeshHandshakeTest.OTHER_KEY), h, C1, T1);
+        try (var logs = dev.burrow.identity.testing.LogCapture.start()) {
+            ch.writeInbound(forged);
+            assertThat(logs.text())
+                    .contains("mesh_circuit_bind_refused")
+                    .doesNotContainIgnoringCase(java.util.HexFormat.of().formatHex(forged.mac()))
+                    .doesNotContainIgnoringCase(java.util.HexFormat.of().formatHex(T1.bytes()))
+                    .doesNotContainIgnoringCase(MeshHandshakeTest.KEY)
+                    .doesNotContainIgnoringCase(MeshHandshakeTest.OTHER_KEY);
+        }
 
         assertThat(bindRefused()).isEqualTo(1);
         assertThat(tokens).containsEntry(C1, T1);
@@ -198,6 +207,22 @@ class MeshCircuitEndsTest {
         halfClosed.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
         assertThat(halfClosed.isOpen()).isFalse();
         assertThat(waiting).isEmpty();
+    }
+
+    @Test
+    void idlePooledConnectionsFromAllSiblingsAreBounded() throws Exception {
+        List<EmbeddedChannel> held = new ArrayList<>();
+        for (int i = 0; i < MeshCircuitEnds.Acceptor.MAX_WAITING; i++) {
+            EmbeddedChannel c = new EmbeddedChannel();
+            held.add(c);
+            waiting.add(c);
+        }
+        EmbeddedChannel over = acceptor(MeshProtocol.Purpose.POOLED_CIRCUIT, hellos());
+        assertThat(over.isOpen()).isFalse();
+        assertThat(waiting).hasSize(MeshCircuitEnds.Acceptor.MAX_WAITING).doesNotContain(over);
+        assertThat(relay.counter(RelayMetrics.MESH_EVENTS, "event", "pooled_limit"))
+                .isEqualTo(1);
+        held.forEach(EmbeddedChannel::finishAndReleaseAll);
     }
 
     @Test

@@ -158,6 +158,8 @@ public interface RelayMetrics {
          * not prove the circuit's token on this connection (wrong key, replayed or forged bind).
          */
         CIRCUIT_BIND_REFUSED,
+        /** Listener's relay: a pooled circuit connection beyond the limit of idle ones from all siblings was closed. */
+        POOLED_LIMIT,
         /** A sibling announced certified names (NAMES) for nodes here (counted per frame). */
         NAMES_RECEIVED,
         /**
