@@ -200,23 +200,24 @@ final class MeshCircuitEnds {
      * On the dialer's relay, after sending CIRCUIT_BIND or CIRCUIT_ATTACH: waits for the listener
      * relay's CIRCUIT_ATTACHED (the relay protocol's empty frame 0x39), then stops reading and keeps
      * whatever followed it as early circuit bytes for the proxy; anything else fails the circuit
-     * (refused), and so does a close, a half-close or {@link #ANSWER_TIMEOUT} of silence (not refused:
-     * a pooled connection that died unseen).
+     * (refused, final), and so does no answer within the answer wait (the listener's relay answers
+     * once the listener attached too, within its circuit token TTL, or drops the circuit). A close,
+     * half-close or reset before any answer is not a refusal: the connection died (a pooled one is
+     * replaced once by a fresh connection). A pooled connection whose sibling vanished without a FIN
+     * fails its circuit at the answer wait; the pool's idle timeout and the link's keepalive bound
+     * how long such a connection can stay in the pool.
      */
     static final class Dialer extends ChannelInboundHandlerAdapter implements MeshCircuits.EarlyBytes {
         /** Bytes kept behind CIRCUIT_ATTACHED: one read, bounded like the attach handler's. */
         static final int MAX_EARLY_BYTES = 256 * 1024;
 
-        /**
-         * The listener's relay answers at once (it checks a MAC and a token): a connection silent this
-         * long is dead, e.g. a pooled one whose sibling vanished without a FIN.
-         */
-        static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
-
         interface Outcome {
             void attached(ChannelHandlerContext ctx);
 
-            /** @param refused the listener's relay answered with something else (DENY); else the connection died */
+            /**
+             * @param refused final: the listener's relay answered with something else (DENY) or not
+             *     within the answer wait; false: the connection died before any answer
+             */
             void failed(boolean refused);
         }
 
@@ -224,10 +225,13 @@ final class MeshCircuitEnds {
         private CompositeByteBuf in;
         private boolean attached;
         private boolean failed;
+        private final Duration answerWait;
         private ScheduledFuture<?> deadline;
 
-        Dialer(Outcome outcome) {
+        /** @param answerWait how long CIRCUIT_ATTACHED may take: longer than the circuit token TTL */
+        Dialer(Outcome outcome, Duration answerWait) {
             this.outcome = outcome;
+            this.answerWait = answerWait;
         }
 
         @Override
@@ -236,10 +240,10 @@ final class MeshCircuitEnds {
                     .schedule(
                             () -> {
                                 if (!attached) {
-                                    fail(ctx, false);
+                                    fail(ctx, true);
                                 }
                             },
-                            ANSWER_TIMEOUT.toMillis(),
+                            answerWait.toMillis(),
                             TimeUnit.MILLISECONDS);
         }
 

@@ -271,26 +271,33 @@ final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.
             MeshCircuitPool.Mode retryModeOrNull) {
         Channel meshEnd = t.channel();
         ChannelPipeline p = meshEnd.pipeline();
-        p.addLast("mesh-circuit", new MeshCircuitEnds.Dialer(new MeshCircuitEnds.Dialer.Outcome() {
-            @Override
-            public void attached(ChannelHandlerContext c) {
-                metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
-                meshEnd.closeFuture().addListener(x -> clientEnd.close());
-                circuits.joinBridged(clientEnd, meshEnd);
-            }
+        p.addLast(
+                "mesh-circuit",
+                new MeshCircuitEnds.Dialer(
+                        new MeshCircuitEnds.Dialer.Outcome() {
+                            @Override
+                            public void attached(ChannelHandlerContext c) {
+                                metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
+                                meshEnd.closeFuture().addListener(x -> clientEnd.close());
+                                circuits.joinBridged(clientEnd, meshEnd);
+                            }
 
-            @Override
-            public void failed(boolean refused) {
-                if (!refused && retryModeOrNull != null && clientEnd.isActive()) {
-                    // a pooled connection that died unseen: one fresh connection instead
-                    metrics.meshEvent(MeshEvent.CIRCUIT_POOL_EMPTY);
-                    openAndBind(clientEnd, a, target, retryModeOrNull);
-                    return;
-                }
-                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
-                Denials.denyAndClose(clientEnd, DenyReason.AUTH_FAILED, "the destination's relay refused the circuit");
-            }
-        }));
+                            @Override
+                            public void failed(boolean refused) {
+                                if (!refused && retryModeOrNull != null && clientEnd.isActive()) {
+                                    // a pooled connection that died unseen: one fresh connection instead
+                                    metrics.meshEvent(MeshEvent.CIRCUIT_POOL_EMPTY);
+                                    openAndBind(clientEnd, a, target, retryModeOrNull);
+                                    return;
+                                }
+                                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                                Denials.denyAndClose(
+                                        clientEnd,
+                                        DenyReason.AUTH_FAILED,
+                                        "the destination's relay refused the circuit");
+                            }
+                        },
+                        Duration.ofMillis(answerWaitMillis)));
         byte[] mac =
                 MeshAuth.bindMac(node.key(), t.hellos().dialer(), t.hellos().acceptor(), a.circuitId(), a.token());
         meshEnd.writeAndFlush(new MeshFrame.CircuitBind(a.circuitId(), mac));
@@ -339,22 +346,24 @@ final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.
                         .replace(
                                 ctx.handler(),
                                 "mesh-circuit",
-                                new MeshCircuitEnds.Dialer(new MeshCircuitEnds.Dialer.Outcome() {
-                                    @Override
-                                    public void attached(ChannelHandlerContext c) {
-                                        metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
-                                        circuits.joinBridged(clientEnd, meshEnd);
-                                    }
+                                new MeshCircuitEnds.Dialer(
+                                        new MeshCircuitEnds.Dialer.Outcome() {
+                                            @Override
+                                            public void attached(ChannelHandlerContext c) {
+                                                metrics.meshEvent(MeshEvent.CIRCUIT_BRIDGED);
+                                                circuits.joinBridged(clientEnd, meshEnd);
+                                            }
 
-                                    @Override
-                                    public void failed(boolean refused) {
-                                        metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
-                                        Denials.denyAndClose(
-                                                clientEnd,
-                                                DenyReason.AUTH_FAILED,
-                                                "the destination's relay refused the circuit");
-                                    }
-                                }));
+                                            @Override
+                                            public void failed(boolean refused) {
+                                                metrics.meshEvent(MeshEvent.CIRCUIT_FAILED);
+                                                Denials.denyAndClose(
+                                                        clientEnd,
+                                                        DenyReason.AUTH_FAILED,
+                                                        "the destination's relay refused the circuit");
+                                            }
+                                        },
+                                        Duration.ofMillis(answerWaitMillis)));
                 ctx.writeAndFlush(new MeshFrame.CircuitAttach(a.circuitId(), a.token()));
                 var p = ctx.pipeline();
                 if (p.get(MeshFrameDecoder.class) != null) {
