@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.protocol.frame.ClientFrame;
 import dev.burrow.protocol.frame.RelayFrame;
+import dev.burrow.relay.mesh.protocol.MeshProtocol;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.relay.server.testing.TestRelayClient;
@@ -318,5 +319,83 @@ class MeshCircuitPoolTest {
                         && r0.mesh().pooledIdle(r1.address()) == MeshCircuitPool.IDLE_PER_SIBLING);
         circuit(r0, r1, p);
         assertThat(counter(r0, "circuit_bridged")).isEqualTo(2);
+    }
+
+    /** Opens plain TCP to {@code r}'s public port and upgrades to the mesh protocol; the 101 is read. */
+    static java.net.Socket plainMeshUpgrade(RelayServer r) throws Exception {
+        java.net.Socket s =
+                new java.net.Socket(r.address().getAddress(), r.address().getPort());
+        s.setSoTimeout(20_000);
+        s.getOutputStream()
+                .write(
+                        ("GET /v1/mesh HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: burrow-mesh-v1\r\n\r\n")
+                                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = s.getInputStream().read();
+            assertThat(b).as("response to the upgrade").isNotNegative();
+            head.append((char) b);
+        }
+        assertThat(head.toString()).startsWith("HTTP/1.1 101");
+        return s;
+    }
+
+    static void send(java.net.Socket s, MeshFrame f) throws Exception {
+        io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer();
+        MeshCodec.encode(f, b);
+        byte[] bytes = new byte[b.readableBytes()];
+        b.readBytes(bytes);
+        b.release();
+        s.getOutputStream().write(bytes);
+        s.getOutputStream().flush();
+    }
+
+    /** Reads until the relay closes the connection (bounded by the socket timeout). */
+    static void awaitClosedByRelay(java.net.Socket s) throws Exception {
+        byte[] buf = new byte[4096];
+        while (s.getInputStream().read(buf) >= 0) {
+            // the acceptor's HELLO and AUTH, then nothing
+        }
+    }
+
+    static MeshFrame.Hello hello(MeshProtocol.Purpose purpose) {
+        byte[] instance = new byte[16];
+        byte[] nonce = new byte[32];
+        new java.security.SecureRandom().nextBytes(instance);
+        new java.security.SecureRandom().nextBytes(nonce);
+        return new MeshFrame.Hello(MeshProtocol.VERSION, purpose, instance, nonce, "outsider");
+    }
+
+    @Test
+    void anOutsiderOnPlainTcpCanNeitherLinkNorJoinACircuit() throws Exception {
+        List<RelayServer> r = twoRelays(keyFile(KEY), Map.of(), Map.of());
+        RelayServer r1 = r.get(1);
+        double protocolErrors = counter(r1, "protocol_error");
+        double authFailed = counter(r1, "auth_failed");
+
+        // a link (presence, names, circuit tokens) or a token-carrying circuit needs TLS
+        for (MeshProtocol.Purpose purpose : List.of(MeshProtocol.Purpose.LINK, MeshProtocol.Purpose.CIRCUIT)) {
+            try (java.net.Socket s = plainMeshUpgrade(r1)) {
+                send(s, hello(purpose));
+                awaitClosedByRelay(s);
+            }
+        }
+        assertThat(counter(r1, "protocol_error")).isEqualTo(protocolErrors + 2);
+
+        // a pooled circuit connection is allowed, but without the key AUTH fails
+        try (java.net.Socket s = plainMeshUpgrade(r1)) {
+            send(s, hello(MeshProtocol.Purpose.POOLED_CIRCUIT));
+            send(s, new MeshFrame.Auth(new byte[32]));
+            awaitClosedByRelay(s);
+        }
+        assertThat(counter(r1, "auth_failed")).isEqualTo(authFailed + 1);
+
+        // and a CIRCUIT_BIND before AUTH is refused by the decoder
+        try (java.net.Socket s = plainMeshUpgrade(r1)) {
+            send(s, hello(MeshProtocol.Purpose.POOLED_CIRCUIT));
+            send(s, new MeshFrame.CircuitBind(dev.burrow.protocol.frame.CircuitId.of(new byte[16]), new byte[32]));
+            awaitClosedByRelay(s);
+        }
+        assertThat(counter(r1, "circuit_bind_refused")).isZero();
     }
 }
