@@ -180,6 +180,36 @@ class MeshCircuitEndsTest {
     }
 
     @Test
+    void bindMacsDifferingAtTheFirstOrLastByteOrInLengthFailWithoutException() throws Exception {
+        MeshKey k = key(MeshHandshakeTest.KEY);
+        MeshHandshake.Hellos h = hellos();
+        byte[] good = MeshAuth.bindMac(k, h.dialer(), h.acceptor(), C1, T1);
+        assertThat(MeshAuth.verifyBind(k, h.dialer(), h.acceptor(), C1, T1, good))
+                .isTrue();
+        byte[] first = good.clone();
+        first[0] ^= 1;
+        byte[] last = good.clone();
+        last[31] ^= (byte) 0x80;
+        for (byte[] wrong : List.of(first, last, Arrays.copyOf(good, 31), Arrays.copyOf(good, 33), new byte[0])) {
+            assertThat(MeshAuth.verifyBind(k, h.dialer(), h.acceptor(), C1, T1, wrong))
+                    .isFalse();
+        }
+        // during a rotation either accepted key proves a bind
+        MeshKey rotating = MeshKey.parse(MeshHandshakeTest.OTHER_KEY + "\n" + MeshHandshakeTest.KEY);
+        assertThat(MeshAuth.verifyBind(rotating, h.dialer(), h.acceptor(), C1, T1, good))
+                .isTrue();
+        // a handshake MAC over the same bytes is not a bind MAC (another label)
+        assertThat(MeshAuth.verifyBind(
+                        k,
+                        h.dialer(),
+                        h.acceptor(),
+                        C1,
+                        T1,
+                        MeshAuth.mac(k, MeshAuth.Role.DIALER, h.dialer(), h.acceptor(), new byte[32])))
+                .isFalse();
+    }
+
+    @Test
     void theWrongFrameForThePurposeClosesTheConnection() throws Exception {
         MeshHandshake.Hellos h = hellos();
         EmbeddedChannel pooled = acceptor(MeshProtocol.Purpose.POOLED_CIRCUIT, h);
