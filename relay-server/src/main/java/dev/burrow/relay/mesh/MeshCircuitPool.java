@@ -84,6 +84,9 @@ final class MeshCircuitPool {
 
     private final class Sibling {
         final InetSocketAddress address;
+        /** The outbound link this pool lives with (an old link's late down never drops a newer pool). */
+        final Object link;
+
         final ArrayDeque<Taken> idle = new ArrayDeque<>();
         Mode mode = initialMode;
         int opening;
@@ -91,8 +94,9 @@ final class MeshCircuitPool {
         ScheduledFuture<?> refill;
         boolean closed;
 
-        Sibling(InetSocketAddress address) {
+        Sibling(InetSocketAddress address, Object link) {
             this.address = address;
+            this.link = link;
         }
     }
 
@@ -122,24 +126,25 @@ final class MeshCircuitPool {
         this.idlePerSibling = idle;
     }
 
-    /** An outbound link to {@code address} is up: start filling its pool. */
-    void linkUp(InetSocketAddress address) {
+    /** The outbound link {@code link} to {@code address} is up: start filling its pool. */
+    void linkUp(InetSocketAddress address, Object link) {
         loop.execute(() -> {
             Sibling s = siblings.get(address);
             if (s != null) {
                 drop(s);
             }
-            s = new Sibling(address);
+            s = new Sibling(address, link);
             siblings.put(address, s);
             refill(s);
         });
     }
 
-    /** The outbound link to {@code address} went down: its idle connections are closed. */
-    void linkDown(InetSocketAddress address) {
+    /** The outbound link {@code link} to {@code address} went down: its pool's idle connections are closed. */
+    void linkDown(InetSocketAddress address, Object link) {
         loop.execute(() -> {
-            Sibling s = siblings.remove(address);
-            if (s != null) {
+            Sibling s = siblings.get(address);
+            if (s != null && s.link == link) {
+                siblings.remove(address);
                 drop(s);
             }
         });

@@ -216,7 +216,7 @@ final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.
             return;
         }
         if (link.peerAddress != null) {
-            pool.linkDown(link.peerAddress);
+            pool.linkDown(link.peerAddress, link);
         }
         for (Map.Entry<Long, PendingCircuit> e : pendingCircuits.entrySet()) {
             if (e.getValue().link() == link && pendingCircuits.remove(e.getKey(), e.getValue())) {
@@ -411,7 +411,7 @@ final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.
 
     void linkUp(MeshLink link) {
         if (link.outbound && link.peerAddress != null) {
-            pool.linkUp(link.peerAddress);
+            pool.linkUp(link.peerAddress, link);
         }
     }
 
