@@ -341,6 +341,19 @@ final class MeshCircuitPool {
                 .get(5, TimeUnit.SECONDS);
     }
 
+    /** Puts {@code address}'s pool in {@code mode} (NONE: as for a sibling of an older version). */
+    void forceModeForTests(InetSocketAddress address, Mode mode) throws Exception {
+        loop.submit(() -> {
+                    Sibling s = siblings.get(address);
+                    if (s != null) {
+                        s.mode = mode;
+                        closeIdle(s);
+                        refill(s);
+                    }
+                })
+                .get(5, TimeUnit.SECONDS);
+    }
+
     /** The mode of {@code address}'s pool, or null when there is none. */
     Mode mode(InetSocketAddress address) throws Exception {
         return loop.submit(() -> {

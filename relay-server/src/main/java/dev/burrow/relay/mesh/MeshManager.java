@@ -400,6 +400,11 @@ public final class MeshManager implements MeshNode, RelayMesh, RelayContext.Mesh
         forwarding.pool().exhaustForTests(exhausted);
     }
 
+    /** Puts the circuit connection pool for {@code sibling} in {@code mode}; for tests. */
+    void forcePoolModeForTests(InetSocketAddress sibling, MeshCircuitPool.Mode mode) throws Exception {
+        forwarding.pool().forceModeForTests(sibling, mode);
+    }
+
     /** Pooled circuit connections siblings opened here that wait for their bind; for tests. */
     java.util.Set<io.netty.channel.Channel> acceptedPooled() {
         return java.util.Set.copyOf(forwarding.waitingPooled());

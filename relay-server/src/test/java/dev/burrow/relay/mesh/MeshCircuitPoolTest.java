@@ -245,6 +245,29 @@ class MeshCircuitPoolTest {
     }
 
     @Test
+    void aSiblingWithoutPooledConnectionsGetsOneTlsConnectionWithCircuitAttachPerCircuit() throws Exception {
+        List<RelayServer> r = twoRelays(keyFile(KEY), Map.of(), Map.of());
+        RelayServer r0 = r.get(0);
+        RelayServer r1 = r.get(1);
+        Pair p = pair(r0, r1);
+        // what r0 does for a sibling of an older version (purpose 3 refused): the protocol before pools
+        r0.mesh().forcePoolModeForTests(r1.address(), MeshCircuitPool.Mode.NONE);
+        await().atMost(WAIT).until(() -> r1.mesh().acceptedPooled().isEmpty());
+        assertThat(r0.mesh().pooledIdle(r1.address())).isZero();
+
+        circuit(r0, r1, p);
+        circuit(r0, r1, p);
+        assertThat(counter(r0, "circuit_bridged")).isEqualTo(2);
+        assertThat(counter(r0, "circuit_pool_taken") + counter(r0, "circuit_pool_empty"))
+                .isZero();
+        assertThat(counter(r1, "circuit_bind_refused") + counter(r1, "protocol_error"))
+                .isZero();
+        assertThat(r0.mesh().pooledIdle(r1.address()))
+                .as("no pool for such a sibling")
+                .isZero();
+    }
+
+    @Test
     void anExhaustedPoolOpensAConnectionForTheCircuit() throws Exception {
         List<RelayServer> r = twoRelays(keyFile(KEY), Map.of(), Map.of());
         RelayServer r0 = r.get(0);
