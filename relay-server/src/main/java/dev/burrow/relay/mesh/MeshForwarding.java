@@ -39,10 +39,11 @@ import java.util.function.Consumer;
  * that has it (the most recently announced one, {@link MeshPresence#route}). The sibling delivers
  * locally or drops: a forwarded message is never forwarded again.
  *
- * <p>Cross-relay circuits: the listener's relay offers the circuit and returns the dialer end's token;
- * the dialer attaches here; this relay opens a mesh circuit connection to the listener's relay,
- * attaches with that token, and joins the two connections. The agents' end-to-end encryption is
- * untouched.
+ * <p>Cross-relay circuits: the listener's relay offers the circuit and returns the dialer end's token
+ * (and keeps it for the bind); the dialer attaches here; this relay takes an idle circuit connection
+ * to the listener's relay from its {@link MeshCircuitPool} (or opens one), proves the token with
+ * CIRCUIT_BIND, and joins the two connections once the listener's relay answers. The agents'
+ * end-to-end encryption is untouched, which is why those connections may be plain TCP.
  */
 final class MeshForwarding implements MeshRouter, MeshCircuits, MeshCircuitEnds.BindTokens {
     private static final SecureRandom RANDOM = new SecureRandom();
