@@ -57,6 +57,9 @@ final class DirectPeer {
     InetSocketAddress lastPeerPingFrom;
 
     // Owned by the event loop: QUIC.
+    /** No QUIC connection before this: an IPv6 path may still be proven (see PathPreference#holdQuicForIpv6). */
+    long quicHoldUntilNanos = Long.MIN_VALUE / 2;
+
     QuicChannel quic;
     CompletableFuture<QuicChannel> connecting;
 

@@ -142,7 +142,7 @@ final class PunchScheduler {
         if (p.best == null
                 || !p.trusted(now)
                 || from.equals(p.best)
-                || rtt < p.bestRttNanos * DirectManager.BETTER_RTT_FACTOR) {
+                || PathPreference.better(from, rtt, p.best, p.bestRttNanos)) {
             if (!from.equals(p.best)) {
                 log.info(
                         "direct path to {} via {} (rtt {} ms)",
@@ -158,6 +158,7 @@ final class PunchScheduler {
         if (p.punchUntilNanos > now + 1_000_000_000L) {
             p.punchUntilNanos = now + 1_000_000_000L; // one more second to find a faster candidate
         }
+        PathPreference.holdQuicForIpv6(p, now); // IPv6 first: QUIC stays on the path it starts on
         quic.ensure(p);
         peers.publish(p, now, wasDirect);
     }

@@ -144,6 +144,9 @@ final class QuicConnections {
         if (!p.weAreClient || (p.quic != null && p.quic.isActive()) || p.connecting != null || to == null) {
             return;
         }
+        if (PathPreference.quicHeld(p, System.nanoTime())) {
+            return; // an IPv6 path may still be proven; the punch tick calls again
+        }
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
         Channel[] attempt = new Channel[1];
