@@ -149,6 +149,7 @@ final class QuicConnections {
         }
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
+        p.connectingTo = to;
         Channel[] attempt = new Channel[1];
         ScheduledFuture<?> deadline = loop.schedule(
                 () -> {

@@ -19,20 +19,26 @@ class PathPreferenceTest {
         assertThat(PathPreference.better(V6, 21 * MS, V4, 20 * MS))
                 .as("within 10 %")
                 .isTrue();
-        assertThat(PathPreference.better(V6, 23 * MS, V4, 20 * MS))
+        assertThat(PathPreference.better(V6, 108 * MS, V4, 100 * MS))
+                .as("8 % slower")
+                .isTrue();
+        assertThat(PathPreference.better(V6, 115 * MS, V4, 100 * MS))
                 .as("15 % slower")
                 .isFalse();
-        // Sub-millisecond samples: 1 ms of slack, scheduling noise is not a network difference.
+        // Small round trips: 5 ms of slack, scheduling noise is not a network difference.
         assertThat(PathPreference.better(V6, 900_000, V4, 300_000)).isTrue();
-        assertThat(PathPreference.better(V6, 1_400_000, V4, 300_000)).isFalse();
+        assertThat(PathPreference.better(V6, 5 * MS, V4, 1 * MS)).isTrue();
+        assertThat(PathPreference.better(V6, 6_500_000, V4, 1 * MS)).isFalse();
     }
 
     @Test
     void ipv4ReplacesIpv6OnlyWhenClearlyFaster() {
         assertThat(PathPreference.better(V4, 19 * MS, V6, 20 * MS)).isFalse();
         assertThat(PathPreference.better(V4, 13 * MS, V6, 20 * MS)).isTrue();
-        // Sub-millisecond noise never takes a path off IPv6.
+        // Noise of a few milliseconds never takes a path off IPv6.
         assertThat(PathPreference.better(V4, 300_000, V6, 900_000)).isFalse();
+        assertThat(PathPreference.better(V4, 1 * MS, V6, 5 * MS)).isFalse();
+        assertThat(PathPreference.better(V4, 1 * MS, V6, 7 * MS)).isTrue();
     }
 
     @Test
