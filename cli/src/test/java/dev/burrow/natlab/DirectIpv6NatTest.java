@@ -110,4 +110,25 @@ class DirectIpv6NatTest {
                     .doesNotContainPattern("QUIC connection to \\S+ at /\\[");
         }
     }
+
+    /**
+     * Only a has IPv6 and both are behind symmetric IPv4 NATs: IPv6 cannot help a side that has
+     * none, so the pair stays on the relay as before, with its reason in status, and traffic is
+     * intact.
+     */
+    @Test
+    void onlyOneSideWithIpv6BehindSymmetricNatsStaysOnTheRelay() throws Exception {
+        try (NetLab lab = NetLab.createDualStack()) {
+            DirectLab d = new DirectLab(lab);
+            LanHost a = lab.addHostBehindNat("a", NatBehaviour.SYMMETRIC, SiteIpv6.STATEFUL_FIREWALL);
+            LanHost b = lab.addHostBehindNat("b", NatBehaviour.SYMMETRIC);
+            d.startAgents(a, b, SIZE, 0);
+            d.fetchIntact(b, SIZE);
+            Thread.sleep(DirectPathNatTest.NO_DIRECT_AFTER.toMillis());
+            assertThat(d.peerPath(b)).isEqualTo("relay");
+            assertThat(d.peer(b).path("reason").asText()).startsWith("relay: ");
+            d.fetchIntact(b, SIZE);
+            assertThat(d.lastForwardPath(b)).isEqualTo("relay");
+        }
+    }
 }
