@@ -54,6 +54,9 @@ class DirectIpv6NatTest {
             Finished text = b.runBurrow(DirectLab.CMD, "status", "--state", d.stateB.toString());
             assertThat(text.exitCode()).as(text.output()).isZero();
             assertThat(text.output()).contains("direct: punched via " + a6);
+            // netcheck shows the IPv6 address an agent announces there.
+            Finished nc = a.runBurrow(DirectLab.CMD, "netcheck", "--relay", d.relayUrl, "--timeout", "2s");
+            assertThat(nc.output()).contains("IPv6 addresses:    " + a.ipv6() + " (direct-path candidates)");
             // The agents announced their global IPv6 addresses and never a link-local one.
             assertThat(d.agentB.output())
                     .containsPattern(Pattern.quote("[" + b.ipv6() + "]:") + "\\d+ \\(local\\)")
