@@ -180,8 +180,7 @@ final class AgentStatusParts {
                         d.path().name(),
                         p.openConnections(),
                         s.rttMillis() == null ? null : Math.round(s.rttMillis()),
-                        s.endpoint().getAddress().getHostAddress() + ":"
-                                + s.endpoint().getPort(),
+                        dev.burrow.agent.endpoint.Endpoint.format(s.endpoint()),
                         s.reason()));
             } else {
                 out.add(new AgentStatus.PeerStatus(

@@ -39,7 +39,7 @@ public final class DelayLink {
      */
     static DelayLink splice(NetLab lab, Attachment link, Duration oneWay, double lossPercent) {
         Namespace box = lab.register(new Namespace(lab, link.owner().label() + "-dly"));
-        lab.createNamespace(box);
+        lab.createNamespace(box, false);
         Namespace bridgeNs = link.bridgeNamespace();
         // Cut: take the bridge-side veth end out of the bridge and move it into the box.
         bridgeNs.exec("ip", "link", "set", link.port(), "nomaster");

@@ -30,6 +30,19 @@ public class Host extends Namespace {
         return List.copyOf(addresses);
     }
 
+    /** The host's global IPv6 address (dual-stack labs), or empty. */
+    public java.util.Optional<InetAddress> ipv6Address() {
+        return addresses.stream()
+                .filter(a -> a instanceof java.net.Inet6Address)
+                .findFirst();
+    }
+
+    /** The host's global IPv6 address as text ({@code 2001:db8:1::10}, RFC 5952); fails when it has none. */
+    public String ipv6() {
+        return io.netty.util.NetUtil.toAddressString(
+                ipv6Address().orElseThrow(() -> new NetLabException(label() + " has no IPv6 address")));
+    }
+
     void recordAddress(InetAddress a) {
         addresses.add(a);
     }

@@ -77,12 +77,12 @@ public class Namespace {
 
     /** Starts a Java main class from the test classpath inside the namespace. */
     public LabProcess startJava(String processLabel, String mainClass, String... args) {
-        return start(processLabel, JavaLauncher.command(mainClass, List.of(args)));
+        return start(processLabel, JavaLauncher.command(mainClass, List.of(args), lab.ipv6()));
     }
 
     /** Starts our {@code burrow} CLI inside the namespace. */
     public LabProcess startBurrow(String processLabel, String... args) {
-        return start(processLabel, JavaLauncher.burrow(List.of(args)));
+        return start(processLabel, JavaLauncher.burrow(List.of(args), lab.ipv6()));
     }
 
     /** Runs a Java main class to completion (bounded) and returns the finished process (exit code, output). */

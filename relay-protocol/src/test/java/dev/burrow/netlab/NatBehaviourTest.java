@@ -63,4 +63,16 @@ class NatBehaviourTest {
                 .contains("hook forward")
                 .contains("meta l4proto udp drop");
     }
+
+    @Test
+    void ipv6FirewallPassesKnownFlowsAndDropsTheRestFromTheWan() {
+        String r = Ipv6Firewall.ruleset("wan0");
+        assertThat(r)
+                .startsWith("table ip6 netlab6 {\n")
+                .contains("ct state established,related accept\n")
+                .contains("iifname \"wan0\" counter name \"unsolicited\" drop\n")
+                .contains("iifname \"wan0\" ct state new drop\n")
+                .doesNotContain("masquerade")
+                .doesNotContain("type nat");
+    }
 }

@@ -16,16 +16,65 @@ public final class NatRouter extends Namespace {
 
     private final int siteIndex;
     private final InetAddress publicAddress;
+    private final SiteIpv6 ipv6;
     private final List<LanHost> hosts = new ArrayList<>();
     private NatBehaviour behaviour;
     private Duration mappingTimeout = NatBehaviour.DEFAULT_MAPPING_TIMEOUT;
     private boolean firewallInput = true;
     private int lanSlots;
 
-    NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress) {
+    NatRouter(NetLab lab, String label, int siteIndex, InetAddress publicAddress, SiteIpv6 ipv6) {
         super(lab, label);
         this.siteIndex = siteIndex;
         this.publicAddress = publicAddress;
+        this.ipv6 = ipv6;
+    }
+
+    /** How this site does IPv6 ({@link SiteIpv6#NONE} unless added so to a dual-stack lab). */
+    public SiteIpv6 ipv6() {
+        return ipv6;
+    }
+
+    /** The router's IPv6 address on the internet, 2001:db8::(9+N); the site must have IPv6. */
+    public InetAddress ipv6PublicAddress() {
+        requireIpv6();
+        return NetLab.ipv6(NetLab.IPV6_INTERNET_PREFIX + (9 + siteIndex));
+    }
+
+    /** The LAN's IPv6 gateway, 2001:db8:N::1. */
+    public InetAddress ipv6LanGateway() {
+        requireIpv6();
+        return NetLab.ipv6("2001:db8:" + siteIndex + "::1");
+    }
+
+    /** The LAN's routed IPv6 prefix, 2001:db8:N::/64. */
+    public String ipv6LanPrefix() {
+        requireIpv6();
+        return "2001:db8:" + siteIndex + "::/64";
+    }
+
+    /**
+     * Packets from the internet the IPv6 firewall dropped for not belonging to a flow the LAN started
+     * (the {@link Ipv6Firewall#UNSOLICITED_COUNTER} counter).
+     */
+    public long unsolicitedIpv6Drops() {
+        if (ipv6 != SiteIpv6.STATEFUL_FIREWALL) {
+            throw new NetLabException(label() + " has no IPv6 firewall");
+        }
+        String out = exec("nft", "list", "counter", "ip6", Ipv6Firewall.TABLE, Ipv6Firewall.UNSOLICITED_COUNTER)
+                .stdout();
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("packets (\\d+)").matcher(out);
+        if (!m.find()) {
+            throw new NetLabException("no packet count in: " + out);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    private void requireIpv6() {
+        if (ipv6 == SiteIpv6.NONE) {
+            throw new NetLabException(label() + " has no IPv6 (add it with a SiteIpv6 mode to a dual-stack lab)");
+        }
     }
 
     /**
@@ -89,15 +138,32 @@ public final class NatRouter extends Namespace {
         setBehaviour(behaviour);
     }
 
-    /** Adds a host on this site's LAN, at 10.N.0.(10+k), default route via the router. */
+    /**
+     * Adds a host on this site's LAN, at 10.N.0.(10+k), default route via the router; on a site with
+     * IPv6 also at 2001:db8:N::(10+k) (the same digits), IPv6 default route via 2001:db8:N::1.
+     */
     public LanHost addHost(String label) {
         if (lanSlots >= 200) {
             throw new NetLabException("too many hosts on " + label());
         }
-        InetAddress address = NetLab.ipv4(10, siteIndex, 0, 10 + lanSlots);
+        int slot = 10 + lanSlots;
+        InetAddress address = NetLab.ipv4(10, siteIndex, 0, slot);
         LanHost host = lab.register(new LanHost(lab, label, address, this));
-        lab.createNamespace(host);
+        lab.createNamespace(host, ipv6 != SiteIpv6.NONE);
         plugIn(host, Host.IFACE, address);
+        if (ipv6 != SiteIpv6.NONE) {
+            InetAddress v6 = NetLab.ipv6("2001:db8:" + siteIndex + "::" + slot);
+            host.exec("ip", "addr", "add", v6.getHostAddress() + "/64", "dev", Host.IFACE, "nodad");
+            host.exec(
+                    "ip",
+                    "-6",
+                    "route",
+                    "add",
+                    "default",
+                    "via",
+                    ipv6LanGateway().getHostAddress());
+            host.recordAddress(v6);
+        }
         hosts.add(host);
         return host;
     }

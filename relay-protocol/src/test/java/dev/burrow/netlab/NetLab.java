@@ -69,7 +69,11 @@ public final class NetLab implements AutoCloseable {
     private static final AtomicInteger RUNS =
             new AtomicInteger(ThreadLocalRandom.current().nextInt(1 << 16));
 
+    /** The internet segment's IPv6 prefix (dual-stack labs): 2001:db8::/64, documentation space (RFC 3849). */
+    public static final String IPV6_INTERNET_PREFIX = "2001:db8::";
+
     private final String runId;
+    private final boolean ipv6;
     private final String prefix;
     private final Path workDir;
     private final Namespace internet;
@@ -83,7 +87,8 @@ public final class NetLab implements AutoCloseable {
     private int internetPorts;
     private boolean closed;
 
-    private NetLab(Path workRoot) {
+    private NetLab(Path workRoot, boolean ipv6) {
+        this.ipv6 = ipv6;
         this.runId = HexFormat.of().toHexDigits((short) RUNS.getAndIncrement());
         this.prefix = NAMESPACE_PREFIX + ProcessHandle.current().pid() + "-" + runId + "-";
         this.workDir = workRoot.resolve(ProcessHandle.current().pid() + "-" + runId);
@@ -96,10 +101,14 @@ public final class NetLab implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
         this.internet = register(new Namespace(this, INTERNET));
         try {
-            createNamespace(internet);
+            createNamespace(internet, ipv6);
             internet.exec("ip", "link", "add", "br0", "type", "bridge");
             internet.exec("ip", "addr", "add", "203.0.113.1/24", "dev", "br0");
             internet.exec("ip", "addr", "add", "198.51.100.1/24", "dev", "br0");
+            if (ipv6) {
+                internet.exec("ip", "addr", "add", IPV6_INTERNET_PREFIX + "1/64", "dev", "br0", "nodad");
+                internet.sysctl("net.ipv6.conf.all.forwarding", "1");
+            }
             internet.exec("ip", "link", "set", "br0", "up");
             internet.sysctl("net.ipv4.ip_forward", "1");
         } catch (RuntimeException e) {
@@ -119,7 +128,30 @@ public final class NetLab implements AutoCloseable {
         }
         sweepStale();
         return new NetLab(
-                Path.of(System.getProperty("netlab.dir", "target/netlab")).toAbsolutePath());
+                Path.of(System.getProperty("netlab.dir", "target/netlab")).toAbsolutePath(), false);
+    }
+
+    /**
+     * Creates a lab where IPv6 can be used besides IPv4 (see docs/natlab.md, "IPv6"): the internet
+     * bridge also has 2001:db8::1/64 and routes IPv6, public hosts can take an IPv6 address ({@link
+     * PublicHost#addIpv6Address()}), and sites added with {@link SiteIpv6#STATEFUL_FIREWALL} or
+     * {@link SiteIpv6#OPEN} get a routed 2001:db8:N::/64 LAN. Sites added without (the plain {@link
+     * #addSite(String, NatBehaviour)}) stay IPv4 only, with IPv6 disabled as in {@link #create()}.
+     * Addresses skip duplicate address detection, so they are usable at once.
+     */
+    public static NetLab createDualStack() {
+        LabCapabilities caps = LabCapabilities.get();
+        if (!caps.usable()) {
+            throw new NetLabException("NAT lab unavailable: " + caps.missing().orElseThrow());
+        }
+        sweepStale();
+        return new NetLab(
+                Path.of(System.getProperty("netlab.dir", "target/netlab")).toAbsolutePath(), true);
+    }
+
+    /** Whether this lab was created with IPv6 ({@link #createDualStack()}). */
+    public boolean ipv6() {
+        return ipv6;
     }
 
     // ---------------------------------------------------------------- topology
@@ -127,29 +159,62 @@ public final class NetLab implements AutoCloseable {
     /** Adds a host on the public internet at 203.0.113.(100+n), default route via the internet router. */
     public synchronized PublicHost addPublicHost(String label) {
         InetAddress address = ipv4(203, 0, 113, 100 + publicHosts++);
-        PublicHost host = register(new PublicHost(this, label, address));
-        createNamespace(host);
+        PublicHost host = register(new PublicHost(this, label, address, 100 + publicHosts - 1));
+        createNamespace(host, ipv6);
         attachToInternet(host, Host.IFACE, address);
         return host;
     }
 
     /**
      * Adds a site: a NAT router with public address 203.0.113.(10+n) and LAN 10.(n+1).0.0/24, configured
-     * with {@code behaviour}. Add hosts to it with {@link NatRouter#addHost}.
+     * with {@code behaviour}. Add hosts to it with {@link NatRouter#addHost}. IPv4 only.
      */
     public synchronized NatRouter addSite(String label, NatBehaviour behaviour) {
+        return addSite(label, behaviour, SiteIpv6.NONE);
+    }
+
+    /**
+     * Adds a site as {@link #addSite(String, NatBehaviour)} and, unless {@code v6} is {@link
+     * SiteIpv6#NONE} (which needs a {@link #createDualStack() dual-stack lab}), routed IPv6: the
+     * router's {@code wan0} gets 2001:db8::(9+n) (the same digits as its IPv4 address's last
+     * octet), its LAN 2001:db8:n::/64 with the router at ::1 and hosts at ::10, ::11, ...; the
+     * internet routes the LAN prefix to the router. No NAT for IPv6; with {@link
+     * SiteIpv6#STATEFUL_FIREWALL} the router runs {@link Ipv6Firewall}.
+     */
+    public synchronized NatRouter addSite(String label, NatBehaviour behaviour, SiteIpv6 v6) {
+        if (v6 != SiteIpv6.NONE && !ipv6) {
+            throw new NetLabException("site '" + label + "' wants IPv6: create the lab with NetLab.createDualStack()");
+        }
         int index = ++sites;
         if (index > 80) {
             throw new NetLabException("too many sites");
         }
-        NatRouter router = register(new NatRouter(this, label, index, ipv4(203, 0, 113, 9 + index)));
-        createNamespace(router);
+        NatRouter router = register(new NatRouter(this, label, index, ipv4(203, 0, 113, 9 + index), v6));
+        createNamespace(router, v6 != SiteIpv6.NONE);
         attachToInternet(router, NatRouter.WAN, router.publicAddress());
         router.exec("ip", "link", "add", NatRouter.LAN_BRIDGE, "type", "bridge");
         router.exec("ip", "addr", "add", router.lanGateway().getHostAddress() + "/24", "dev", NatRouter.LAN_BRIDGE);
         router.exec("ip", "link", "set", NatRouter.LAN_BRIDGE, "up");
         router.sysctl("net.ipv4.ip_forward", "1");
         router.setBehaviour(behaviour);
+        if (v6 != SiteIpv6.NONE) {
+            String wan6 = router.ipv6PublicAddress().getHostAddress();
+            router.exec("ip", "addr", "add", wan6 + "/64", "dev", NatRouter.WAN, "nodad");
+            router.exec(
+                    "ip",
+                    "addr",
+                    "add",
+                    router.ipv6LanGateway().getHostAddress() + "/64",
+                    "dev",
+                    NatRouter.LAN_BRIDGE,
+                    "nodad");
+            router.exec("ip", "-6", "route", "add", "default", "via", IPV6_INTERNET_PREFIX + "1");
+            router.sysctl("net.ipv6.conf.all.forwarding", "1");
+            if (v6 == SiteIpv6.STATEFUL_FIREWALL) {
+                router.nft(Ipv6Firewall.ruleset(NatRouter.WAN));
+            }
+            internet.exec("ip", "-6", "route", "add", router.ipv6LanPrefix(), "via", wan6);
+        }
         return router;
     }
 
@@ -166,8 +231,8 @@ public final class NetLab implements AutoCloseable {
             throw new NetLabException("too many sites");
         }
         InetAddress wan = upstream.allocateLanAddress();
-        NatRouter router = register(new NatRouter(this, label, index, wan));
-        createNamespace(router);
+        NatRouter router = register(new NatRouter(this, label, index, wan, SiteIpv6.NONE));
+        createNamespace(router, false);
         upstream.plugIn(router, NatRouter.WAN, wan);
         router.exec("ip", "link", "add", NatRouter.LAN_BRIDGE, "type", "bridge");
         router.exec("ip", "addr", "add", router.lanGateway().getHostAddress() + "/24", "dev", NatRouter.LAN_BRIDGE);
@@ -180,6 +245,11 @@ public final class NetLab implements AutoCloseable {
     /** Shortcut: a site with one host; the router is labelled {@code <label>-gw}, the host {@code <label>}. */
     public LanHost addHostBehindNat(String label, NatBehaviour behaviour) {
         return addSite(label + "-gw", behaviour).addHost(label);
+    }
+
+    /** Shortcut: a site with one host and IPv6 as {@code v6} says (dual-stack labs). */
+    public LanHost addHostBehindNat(String label, NatBehaviour behaviour, SiteIpv6 v6) {
+        return addSite(label + "-gw", behaviour, v6).addHost(label);
     }
 
     private void attachToInternet(Namespace ns, String iface, InetAddress address) {
@@ -222,12 +292,29 @@ public final class NetLab implements AutoCloseable {
         return ns;
     }
 
-    void createNamespace(Namespace ns) {
+    /**
+     * Creates the namespace. Without {@code withIpv6} IPv6 is disabled in it (no DAD or router
+     * solicitation chatter in captures; what every IPv4-only lab gets). With it, IPv6 is on but
+     * quiet and immediate: no duplicate address detection (addresses, link-local ones included, are
+     * usable at once instead of tentative for a second or more), no router advertisements accepted
+     * or solicited, no autoconfiguration; addresses and routes are all set by the lab. The {@code
+     * default} settings are what interfaces created afterwards inherit, so they are set first.
+     */
+    void createNamespace(Namespace ns, boolean withIpv6) {
         cmd("ip", "netns", "add", ns.name());
+        if (!withIpv6) {
+            ns.tryExec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
+            ns.tryExec("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
+        } else {
+            for (String conf : List.of("all", "default")) {
+                ns.sysctl("net.ipv6.conf." + conf + ".accept_dad", "0");
+                ns.sysctl("net.ipv6.conf." + conf + ".dad_transmits", "0");
+                ns.sysctl("net.ipv6.conf." + conf + ".accept_ra", "0");
+                ns.sysctl("net.ipv6.conf." + conf + ".autoconf", "0");
+                ns.sysctl("net.ipv6.conf." + conf + ".router_solicitations", "0");
+            }
+        }
         ns.exec("ip", "link", "set", "lo", "up");
-        // No IPv6 chatter (DAD, router solicitations) in captures; the lab is IPv4 only for now.
-        ns.tryExec("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
-        ns.tryExec("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1");
     }
 
     // ---------------------------------------------------------------- processes
@@ -421,6 +508,15 @@ public final class NetLab implements AutoCloseable {
 
     static Cmd.Result cmd(String... command) {
         return Cmd.run(command).orThrow();
+    }
+
+    /** An IPv6 address from its text (only ever the lab's own literals). */
+    static InetAddress ipv6(String text) {
+        try {
+            return InetAddress.getByName(text);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 
     static InetAddress ipv4(int a, int b, int c, int d) {

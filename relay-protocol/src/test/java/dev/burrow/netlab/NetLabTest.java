@@ -30,6 +30,12 @@ class NetLabTest {
             assertThat(server.ip()).isEqualTo("203.0.113.100");
             assertThat(client.ip()).isEqualTo("10.1.0.10");
             assertThat(client.router().publicAddress().getHostAddress()).isEqualTo("203.0.113.10");
+            // A lab not created dual-stack is IPv4 only, as it always was.
+            assertThat(client.exec("sysctl", "-n", "net.ipv6.conf.all.disable_ipv6")
+                            .stdout()
+                            .strip())
+                    .isEqualTo("1");
+            assertThat(client.ipv6Address()).isEmpty();
             // A process tree (a shell with two children) that must not survive the lab.
             sleeper = client.start("tree", List.of("sh", "-c", "sleep 300 & sleep 300 & wait"));
             org.awaitility.Awaitility.await()
@@ -112,6 +118,102 @@ class NetLabTest {
                 assertThat(client.ping(server.address())).isTrue();
                 assertThat(client.ping(alt)).isTrue();
             }
+        }
+    }
+
+    /**
+     * A dual-stack lab: a site with routed IPv6 behind a stateful firewall reaches an IPv6 server
+     * with its own address (no NAT) and gets the replies, while a datagram nobody on the LAN asked
+     * for is dropped at the router (and counted there); the same datagram reaches a host on a site
+     * without a firewall, so it is the firewall that stops it. An IPv4-only site in the same lab has
+     * no IPv6 at all, and IPv4 still goes through the NAT.
+     */
+    @Test
+    void ipv6SitesReachOutAndTheFirewallDropsUnsolicitedInbound() {
+        try (NetLab lab = NetLab.createDualStack()) {
+            PublicHost server = lab.addPublicHost("server");
+            var server6 = server.addIpv6Address();
+            assertThat(server.ipv6()).isEqualTo("2001:db8::100");
+            LanHost fw = lab.addHostBehindNat("fw", NatBehaviour.EIM, SiteIpv6.STATEFUL_FIREWALL);
+            LanHost open = lab.addHostBehindNat("open", NatBehaviour.EIM, SiteIpv6.OPEN);
+            LanHost v4only = lab.addHostBehindNat("v4", NatBehaviour.EIM);
+            assertThat(fw.ipv6()).isEqualTo("2001:db8:1::10");
+            assertThat(fw.router().ipv6PublicAddress()).isEqualTo(NetLab.ipv6("2001:db8::10"));
+            assertThat(open.ipv6()).isEqualTo("2001:db8:2::10");
+
+            // No duplicate address detection: nothing is left tentative, so nothing waits for it.
+            for (Namespace ns : List.of(server, fw, fw.router(), open, lab.internet())) {
+                assertThat(ns.exec("ip", "-6", "addr", "show", "tentative").stdout())
+                        .as("tentative addresses in %s", ns.label())
+                        .isBlank();
+            }
+            assertThat(v4only.exec("sysctl", "-n", "net.ipv6.conf.all.disable_ipv6")
+                            .stdout()
+                            .strip())
+                    .isEqualTo("1");
+            assertThat(v4only.ipv6Address()).isEmpty();
+
+            String target6 = "[" + server.ipv6() + "]:3478";
+            server.startJava("reflector", UdpReflector.class.getName(), target6, server.ip() + ":3478")
+                    .awaitOutput("^READY", Duration.ofSeconds(20));
+
+            // Outbound over IPv6: the server sees the host's own address (no NAT), and the reply passes.
+            var out6 = fw.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), target6);
+            assertThat(out6.output()).containsPattern("MAPPED \\[2001:db8::100\\]:3478 \\[2001:db8:1::10\\]:\\d+");
+            // IPv4 from the same host still goes through the NAT.
+            var out4 = fw.runJava(Duration.ofSeconds(20), UdpMappingClient.class.getName(), server.ip() + ":3478");
+            assertThat(out4.output()).containsPattern("MAPPED 203\\.0\\.113\\.100:3478 203\\.0\\.113\\.10:\\d+");
+            if (LabCapabilities.get().ping()) {
+                assertThat(fw.ping(server6)).isTrue();
+                assertThat(server.ping(fw.ipv6Address().orElseThrow()))
+                        .as("unsolicited echo request through the firewall")
+                        .isFalse();
+            }
+
+            // Unsolicited inbound: both hosts talk to the reflector from port 40000 and listen; the
+            // server then pokes them from another port (a flow neither host started).
+            long dropsBefore = fw.router().unsolicitedIpv6Drops();
+            LabProcess fwListen = fw.startJava(
+                    "listen", UdpMappingClient.class.getName(), "--port", "40000", "--listen-ms", "3000", target6);
+            LabProcess openListen = open.startJava(
+                    "listen", UdpMappingClient.class.getName(), "--port", "40000", "--listen-ms", "3000", target6);
+            fwListen.awaitOutput("^LISTENING", Duration.ofSeconds(20));
+            openListen.awaitOutput("^LISTENING", Duration.ofSeconds(20));
+            var poke = server.runJava(
+                    Duration.ofSeconds(20),
+                    UdpMappingClient.class.getName(),
+                    "--send-only",
+                    "--port",
+                    "5000",
+                    "[" + fw.ipv6() + "]:40000",
+                    "[" + open.ipv6() + "]:40000");
+            assertThat(poke.output()).contains("SENT [2001:db8:1::10]:40000", "SENT [2001:db8:2::10]:40000");
+            assertThat(openListen.waitFor(Duration.ofSeconds(20))).isZero();
+            assertThat(fwListen.waitFor(Duration.ofSeconds(20))).isZero();
+            assertThat(openListen.output()).contains("INBOUND [2001:db8::100]:5000 netlab-probe");
+            assertThat(fwListen.output()).contains("MAPPED ").doesNotContain("INBOUND");
+            assertThat(fw.router().unsolicitedIpv6Drops()).isGreaterThan(dropsBefore);
+        }
+    }
+
+    /**
+     * Two hosts behind IPv6 stateful firewalls punch through both: each sends to the other's address
+     * and port, which opens its own firewall for the reply flow, so both hear each other (the IPv6
+     * twin of an endpoint-independent NAT pair, with the host's own address as the endpoint).
+     */
+    @Test
+    void hostsBehindIpv6FirewallsPunchThroughEachOther() {
+        try (NetLab lab = NetLab.createDualStack()) {
+            LanHost a = lab.addHostBehindNat("a", NatBehaviour.SYMMETRIC, SiteIpv6.STATEFUL_FIREWALL);
+            LanHost b = lab.addHostBehindNat("b", NatBehaviour.SYMMETRIC, SiteIpv6.STATEFUL_FIREWALL);
+            LabProcess pa = a.startJava(
+                    "punch", UdpPuncher.class.getName(), "--port", "40000", "--peer", "[" + b.ipv6() + "]:40000");
+            LabProcess pb = b.startJava(
+                    "punch", UdpPuncher.class.getName(), "--port", "40000", "--peer", "[" + a.ipv6() + "]:40000");
+            assertThat(pa.waitFor(Duration.ofSeconds(30))).isZero();
+            assertThat(pb.waitFor(Duration.ofSeconds(30))).isZero();
+            assertThat(pa.output()).contains("RECEIVED [2001:db8:2::10]:40000");
+            assertThat(pb.output()).contains("RECEIVED [2001:db8:1::10]:40000");
         }
     }
 

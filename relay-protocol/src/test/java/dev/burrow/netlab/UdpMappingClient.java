@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * The client side of {@link UdpReflector}, run in a namespace: from <em>one</em> local socket it asks
- * each reflector in turn what source address it sees, printing {@code MAPPED <dest> <ip:port>} or
+ * each reflector in turn what source address it sees, printing {@code MAPPED <dest> <ip:port>} (IPv6 as {@code [ip]:port}; the socket is dual-stack when a destination is IPv6) or
  * {@code TIMEOUT <dest>} (and {@code RTT <dest> <n>us} for the answered try); then, with {@code --listen-ms}, it prints {@code INBOUND <from> <text>} for
  * every unsolicited datagram that reaches the socket (filtering tests), and {@code DONE} at the end.
  * With {@code --send-only} it just sends one datagram to each destination (to poke a NAT from outside).
@@ -38,12 +38,13 @@ public final class UdpMappingClient {
                 default -> destinations.add(UdpReflector.parse(args[i]));
             }
         }
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("0.0.0.0", port))) {
+        try (DatagramSocket socket =
+                new DatagramSocket(new InetSocketAddress(UdpReflector.wildcardFor(destinations), port))) {
             System.out.println("LOCAL " + socket.getLocalPort());
             byte[] probe = "netlab-probe".getBytes(StandardCharsets.US_ASCII);
             byte[] buf = new byte[UdpReflector.MAX_DATAGRAM];
             for (InetSocketAddress dest : destinations) {
-                String name = dest.getAddress().getHostAddress() + ":" + dest.getPort();
+                String name = UdpReflector.format(dest);
                 if (sendOnly) {
                     socket.send(new DatagramPacket(probe, probe.length, dest));
                     System.out.println("SENT " + name);
@@ -100,7 +101,6 @@ public final class UdpMappingClient {
 
     private static String text(DatagramPacket p) {
         InetSocketAddress from = (InetSocketAddress) p.getSocketAddress();
-        return from.getAddress().getHostAddress() + ":" + from.getPort() + " "
-                + new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII);
+        return UdpReflector.format(from) + " " + new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII);
     }
 }

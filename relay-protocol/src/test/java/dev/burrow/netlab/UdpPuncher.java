@@ -38,7 +38,8 @@ public final class UdpPuncher {
         }
         byte[] punch = "netlab-punch".getBytes(StandardCharsets.US_ASCII);
         byte[] buf = new byte[UdpReflector.MAX_DATAGRAM];
-        try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress("0.0.0.0", port))) {
+        try (DatagramSocket socket =
+                new DatagramSocket(new InetSocketAddress(UdpReflector.wildcardFor(java.util.List.of(peer)), port))) {
             socket.setSoTimeout(intervalMs);
             long deadline = System.nanoTime() + durationMs * 1_000_000L;
             System.out.println("STARTED " + socket.getLocalPort());
@@ -54,7 +55,7 @@ public final class UdpPuncher {
                         break;
                     }
                     InetSocketAddress from = (InetSocketAddress) p.getSocketAddress();
-                    System.out.println("RECEIVED " + from.getAddress().getHostAddress() + ":" + from.getPort());
+                    System.out.println("RECEIVED " + UdpReflector.format(from));
                     System.out.flush();
                 }
             }

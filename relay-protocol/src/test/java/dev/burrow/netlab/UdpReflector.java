@@ -44,7 +44,7 @@ public final class UdpReflector {
                     if (from == null) {
                         continue;
                     }
-                    String text = from.getAddress().getHostAddress() + ":" + from.getPort();
+                    String text = format(from);
                     try {
                         ch.send(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)), from);
                     } catch (IOException e) {
@@ -58,8 +58,24 @@ public final class UdpReflector {
         }
     }
 
+    /** {@code 203.0.113.10:40000}, {@code [2001:db8:1::10]:40000} or {@code 2001:db8:1::10:40000} (the last colon ends the host). */
     static InetSocketAddress parse(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
-        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return new InetSocketAddress(host, Integer.parseInt(hostPort.substring(colon + 1)));
+    }
+
+    /** {@code 203.0.113.10:40000}, or {@code [2001:db8:1::10]:40000} for IPv6. */
+    static String format(InetSocketAddress a) {
+        String host = io.netty.util.NetUtil.toAddressString(a.getAddress()); // RFC 5952: 2001:db8::1
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    /** The wildcard to bind a client socket to: IPv6's (dual-stack) when any destination is IPv6, else IPv4's as always. */
+    static String wildcardFor(java.util.Collection<InetSocketAddress> destinations) {
+        return destinations.stream().anyMatch(d -> d.getAddress() instanceof java.net.Inet6Address) ? "::" : "0.0.0.0";
     }
 }

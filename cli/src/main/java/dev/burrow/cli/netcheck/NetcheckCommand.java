@@ -194,6 +194,15 @@ public final class NetcheckCommand implements Callable<Integer> {
         b.append("public IPv6:       ")
                 .append(r.ipv6() == null ? "-" : addr(r.ipv6()))
                 .append('\n');
+        b.append("IPv6 addresses:    ")
+                .append(
+                        r.ipv6HostAddresses().isEmpty()
+                                ? "- (no global IPv6 address: direct paths use IPv4)"
+                                : r.ipv6HostAddresses().stream()
+                                                .map(io.netty.util.NetUtil::toAddressString)
+                                                .collect(java.util.stream.Collectors.joining(", "))
+                                        + " (direct-path candidates)")
+                .append('\n');
         b.append("mapping varies by destination (hard NAT): ")
                 .append(
                         r.mappingVariesByDestination() == null
@@ -244,6 +253,8 @@ public final class NetcheckCommand implements Callable<Integer> {
         j.put("udp", r.udp());
         j.put("ipv4", r.ipv4() == null ? null : addr(r.ipv4()));
         j.put("ipv6", r.ipv6() == null ? null : addr(r.ipv6()));
+        var v6 = j.putArray("ipv6HostAddresses");
+        r.ipv6HostAddresses().forEach(a -> v6.add(io.netty.util.NetUtil.toAddressString(a)));
         j.put("mappingVariesByDestination", r.mappingVariesByDestination());
         j.put("preferredRelay", r.preferredRelay());
         PortMapProbe p = r.portMapping();

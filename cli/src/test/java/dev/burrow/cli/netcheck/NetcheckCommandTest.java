@@ -112,6 +112,29 @@ class NetcheckCommandTest {
     }
 
     @Test
+    void theIpv6AddressesAnAgentWouldAnnounceAreShown() throws Exception {
+        NetcheckReport r = new NetcheckReport(
+                REPORT.udp(),
+                REPORT.ipv4(),
+                REPORT.ipv6(),
+                REPORT.mappingVariesByDestination(),
+                REPORT.stun(),
+                REPORT.relays(),
+                REPORT.preferredRelay(),
+                null,
+                List.of(java.net.InetAddress.getByName("2001:db8:1:0:0:0:0:10")));
+        assertThat(NetcheckCommand.text(r)).contains("IPv6 addresses:    2001:db8:1::10 (direct-path candidates)");
+        assertThat(new ObjectMapper()
+                        .readTree(NetcheckCommand.json(r))
+                        .get("ipv6HostAddresses")
+                        .toString())
+                .isEqualTo("[\"2001:db8:1::10\"]");
+        assertThat(NetcheckCommand.text(REPORT)).contains("IPv6 addresses:    - (no global IPv6 address");
+        assertThat(new ObjectMapper().readTree(NetcheckCommand.json(REPORT)).get("ipv6HostAddresses"))
+                .isEmpty();
+    }
+
+    @Test
     void noStunAnswerSaysSoRatherThanThatUdpIsImpossible() {
         NetcheckReport none = new NetcheckReport(
                 false,

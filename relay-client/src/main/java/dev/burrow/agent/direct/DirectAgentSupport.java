@@ -81,8 +81,9 @@ public final class DirectAgentSupport {
                         || registry.all().stream()
                                 .anyMatch(s -> gate.precheck(k, s.name()).isEmpty()),
                 gate::accept,
-                new InetSocketAddress("0.0.0.0", 0),
-                new InetSocketAddress("0.0.0.0", 0));
+                // Dual-stack (IPv6 wildcard, IPv4 too); IPv4 only where the host has no IPv6.
+                new InetSocketAddress("::", 0),
+                new InetSocketAddress("::", 0));
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
         relay.addListener(new RelayClientListener() {

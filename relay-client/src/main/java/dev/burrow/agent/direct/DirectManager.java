@@ -141,6 +141,8 @@ public final class DirectManager implements AutoCloseable {
 
     public final LongAdder pingsSent;
     public final LongAdder pongsSent;
+    /** Candidates a peer announced that we do not ping (IPv6 without IPv6 here, link-local, multicast). */
+    public final LongAdder candidatesIgnored;
 
     // Final after construction.
     private final NodeIdentity identity;
@@ -192,6 +194,7 @@ public final class DirectManager implements AutoCloseable {
         this.drops = disco.drops;
         this.pingsSent = disco.pingsSent;
         this.pongsSent = disco.pongsSent;
+        this.candidatesIgnored = disco.candidatesIgnored;
     }
 
     /** Disco's news goes to the punch schedule. */
@@ -223,8 +226,8 @@ public final class DirectManager implements AutoCloseable {
     /** Binds both sockets and starts endpoint discovery. */
     public void start() throws IOException {
         DirectSocket.Receiver receiver = disco::receiveDirect;
-        sockets.server.bind(loop, channelType, serverBind, quic.serverCodec(), receiver);
-        sockets.client.bind(loop, channelType, clientBind, quic.clientCodec(), receiver);
+        sockets.server.bind(loop, channelType, serverBind, quic::serverCodec, receiver);
+        sockets.client.bind(loop, channelType, clientBind, quic::clientCodec, receiver);
         for (DirectSocket s : List.of(sockets.server, sockets.client)) {
             s.startDiscovery(stunServers, loop);
         }
@@ -393,6 +396,33 @@ public final class DirectManager implements AutoCloseable {
             }
         });
         done.orTimeout(5, TimeUnit.SECONDS).exceptionally(e -> null).join();
+    }
+
+    /** Tests: each socket announces exactly {@code candidates.apply(its port)} from now on (discovery stops). */
+    void useOnlyCandidates(java.util.function.IntFunction<List<InetSocketAddress>> candidates) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        loop.execute(() -> {
+            for (DirectSocket s : List.of(sockets.server, sockets.client)) {
+                List<InetSocketAddress> fixed =
+                        List.copyOf(candidates.apply(s.localAddress().getPort()));
+                s.replaceSources(new CandidateSource() {
+                    @Override
+                    public List<InetSocketAddress> candidates() {
+                        return fixed;
+                    }
+
+                    @Override
+                    public void close() {}
+                });
+            }
+            done.complete(null);
+        });
+        done.join();
+    }
+
+    /** Tests: whether the socket towards {@code peer} carries IPv6 too (bound dual-stack). */
+    boolean dualStackFor(NodeKey peer) {
+        return sockets.forRole(identity.nodeKey().compareTo(peer) < 0).ipv6();
     }
 
     /** Tests: the bound address of the socket used towards {@code peer}. */

@@ -30,6 +30,11 @@ final class DirectPeer {
     final Map<TxKey, Pending> pending = new HashMap<>();
     InetSocketAddress best;
     long bestRttNanos;
+    /** The fastest round trip seen on {@link #best} since it was chosen: what another path must beat. */
+    long bestMinRttNanos;
+    /** The fastest round trip seen per proven path (see PathPreference#replaces); bounded, cleared when full. */
+    final Map<InetSocketAddress, Long> minRttNanos = new HashMap<>();
+
     long lastPongNanos;
     long lastCallMeMaybeNanos = Long.MIN_VALUE / 2;
 
@@ -57,8 +62,13 @@ final class DirectPeer {
     InetSocketAddress lastPeerPingFrom;
 
     // Owned by the event loop: QUIC.
+    /** No QUIC connection before this: an IPv6 path may still be proven (see PathPreference#holdQuicForIpv6). */
+    long quicHoldUntilNanos = Long.MIN_VALUE / 2;
+
     QuicChannel quic;
     CompletableFuture<QuicChannel> connecting;
+    /** Where {@link #connecting} goes (the path the connection will be on). */
+    InetSocketAddress connectingTo;
 
     DirectPeer(NodeKey key, NodeKey self, DirectSockets sockets) {
         this.key = key;

@@ -125,7 +125,7 @@ final class DirectPeers {
     }
 
     private static String addr(InetSocketAddress a) {
-        return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
+        return a == null ? "?" : dev.burrow.agent.endpoint.Endpoint.format(a);
     }
 
     void addPathListener(BiConsumer<NodeKey, Boolean> l) {

@@ -20,6 +20,8 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +50,9 @@ final class DirectSocket {
 
     // Set by bind() and startDiscovery() before the manager runs; read on the event loop afterwards.
     private Channel channel;
+    /** Bound to the IPv6 wildcard: one dual-stack socket sends and receives IPv4 and IPv6. */
+    private boolean dualStack;
+
     private StunClient stun;
     private final List<CandidateSource> sources = new ArrayList<>();
     private final PortMapCounters portMapCounters = new PortMapCounters();
@@ -64,6 +69,25 @@ final class DirectSocket {
         return (InetSocketAddress) channel.localAddress();
     }
 
+    /** Whether this socket carries IPv6 too (bound dual-stack), so IPv6 candidates are worth announcing and pinging. */
+    boolean ipv6() {
+        return dualStack;
+    }
+
+    /** Whether this socket can send to {@code to}: IPv4 always, IPv6 only when dual-stack. */
+    boolean canReach(InetSocketAddress to) {
+        return dualStack || to.getAddress() instanceof Inet4Address;
+    }
+
+    /** Tests: replaces the candidate sources (closing the old ones). */
+    void replaceSources(CandidateSource only) {
+        for (CandidateSource s : sources) {
+            s.close();
+        }
+        sources.clear();
+        sources.add(only);
+    }
+
     /** Our candidates on this socket, from every source in order. */
     List<InetSocketAddress> endpoints() {
         List<InetSocketAddress> all = new ArrayList<>();
@@ -73,11 +97,44 @@ final class DirectSocket {
         return all;
     }
 
+    /**
+     * Binds the socket at {@code at}. An IPv6 wildcard ({@code [::]:port}) makes one dual-stack
+     * socket for both families (the same port, so the same 5-tuple logic and QUIC role for IPv4 and
+     * IPv6 peers); where the JVM or the host has no IPv6 ({@code java.net.preferIPv4Stack}, IPv6
+     * disabled in the kernel) that bind fails and the socket falls back to IPv4 at {@code
+     * 0.0.0.0:port}, as before. {@code codec} makes the QUIC codec of the socket's role (once per
+     * attempt).
+     */
     void bind(
             EventLoop loop,
             Class<? extends DatagramChannel> channelType,
             InetSocketAddress at,
-            ChannelHandler codec,
+            Supplier<ChannelHandler> codec,
+            Receiver disco)
+            throws IOException {
+        boolean v6Wildcard =
+                at.getAddress() instanceof Inet6Address && at.getAddress().isAnyLocalAddress();
+        if (v6Wildcard) {
+            try {
+                channel = bindAt(loop, channelType, at, codec, disco);
+                dualStack = true;
+                return;
+            } catch (IOException e) {
+                log.info(
+                        "{} socket: no IPv6 here ({}); direct paths use IPv4 only",
+                        serverRole ? "server" : "client",
+                        e.getCause() != null ? e.getCause().toString() : e.getMessage());
+            }
+        }
+        channel = bindAt(
+                loop, channelType, v6Wildcard ? new InetSocketAddress("0.0.0.0", at.getPort()) : at, codec, disco);
+    }
+
+    private Channel bindAt(
+            EventLoop loop,
+            Class<? extends DatagramChannel> channelType,
+            InetSocketAddress at,
+            Supplier<ChannelHandler> codec,
             Receiver disco)
             throws IOException {
         Bootstrap b = new Bootstrap()
@@ -92,17 +149,21 @@ final class DirectSocket {
                                 ch, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(3)), StunMetrics.NOOP);
                         ch.pipeline().addLast(new StunDemuxHandler(stun));
                         ch.pipeline().addLast(new DiscoDemux(disco));
-                        ch.pipeline().addLast(codec);
+                        ch.pipeline().addLast(codec.get()); // a fresh codec per attempt: codecs are not sharable
                     }
                 });
         var f = b.bind(at).awaitUninterruptibly();
         if (!f.isSuccess()) {
+            if (stun != null) {
+                stun.close();
+                stun = null;
+            }
             throw new IOException(
                     "cannot bind direct-path UDP socket " + at + ": "
                             + f.cause().getMessage(),
                     f.cause());
         }
-        channel = f.channel();
+        return f.channel();
     }
 
     /** Starts endpoint discovery on this socket (its interface addresses and STUN mappings). */
@@ -112,7 +173,8 @@ final class DirectSocket {
                 localAddress().getPort(),
                 stunServers,
                 loop,
-                eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps));
+                eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps),
+                dualStack);
         sources.add(CandidateSource.of(discovery));
         discovery.start();
         // A mapping on the gateway (PCP, NAT-PMP, UPnP) makes the socket reachable even behind a NAT

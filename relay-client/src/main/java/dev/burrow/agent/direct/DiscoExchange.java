@@ -46,6 +46,8 @@ final class DiscoExchange {
     final Map<DiscoDropReason, LongAdder> drops = new EnumMap<>(DiscoDropReason.class);
     final LongAdder pingsSent = new LongAdder();
     final LongAdder pongsSent = new LongAdder();
+    /** Announced candidates not pinged: IPv6 without a dual-stack socket, link-local, multicast (see {@link PathPreference#usable}). */
+    final LongAdder candidatesIgnored = new LongAdder();
 
     DiscoExchange(DiscoBox box, DirectManager.Signalling signalling, DirectPeers peers, Events events) {
         this.box = box;
@@ -175,7 +177,13 @@ final class DiscoExchange {
                     return; // only accepted through the relay, where the sender is authenticated twice
                 }
                 p.candidates.clear();
-                p.candidates.addAll(cmm.endpoints());
+                for (InetSocketAddress c : cmm.endpoints()) {
+                    if (PathPreference.usable(c, p.sock())) {
+                        p.candidates.add(c);
+                    } else {
+                        candidatesIgnored.increment();
+                    }
+                }
                 events.callMeMaybe(p, cmm.endpoints(), now);
             }
             case DiscoMessage.Unknown u -> {

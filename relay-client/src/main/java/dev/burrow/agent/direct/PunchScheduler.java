@@ -139,10 +139,7 @@ final class PunchScheduler {
     /** A pong proved {@code from}: keep it when it is the first, the current or a clearly faster path. */
     void pathProven(DirectPeer p, InetSocketAddress from, long rtt, long now) {
         boolean wasDirect = p.direct(now);
-        if (p.best == null
-                || !p.trusted(now)
-                || from.equals(p.best)
-                || rtt < p.bestRttNanos * DirectManager.BETTER_RTT_FACTOR) {
+        if (p.best == null || !p.trusted(now) || from.equals(p.best) || PathPreference.replaces(p, from, rtt)) {
             if (!from.equals(p.best)) {
                 log.info(
                         "direct path to {} via {} (rtt {} ms)",
@@ -150,6 +147,9 @@ final class PunchScheduler {
                         from,
                         String.format("%.1f", rtt / 1e6));
             }
+            // The fastest sample of the kept path is what others must beat: one slow sample (a
+            // busy event loop, a QUIC handshake) must not hand the path to a noisier one.
+            p.bestMinRttNanos = from.equals(p.best) && p.trusted(now) ? Math.min(p.bestMinRttNanos, rtt) : rtt;
             p.best = from;
             p.bestRttNanos = rtt;
             p.lastPongNanos = now;
@@ -158,6 +158,7 @@ final class PunchScheduler {
         if (p.punchUntilNanos > now + 1_000_000_000L) {
             p.punchUntilNanos = now + 1_000_000_000L; // one more second to find a faster candidate
         }
+        PathPreference.holdQuicForIpv6(p, now); // IPv6 first: QUIC stays on the path it starts on
         quic.ensure(p);
         peers.publish(p, now, wasDirect);
     }
@@ -192,7 +193,7 @@ final class PunchScheduler {
             }
             if (p.best != null && wanted && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
                 p.lastHeartbeatNanos = now;
-                disco.ping(p, p.best, now);
+                disco.ping(p, PathPreference.heartbeatTarget(p), now);
             }
             if (p.best != null && !p.trusted(now)) {
                 if (wanted) {

@@ -144,8 +144,12 @@ final class QuicConnections {
         if (!p.weAreClient || (p.quic != null && p.quic.isActive()) || p.connecting != null || to == null) {
             return;
         }
+        if (PathPreference.quicHeld(p, System.nanoTime())) {
+            return; // an IPv6 path may still be proven; the punch tick calls again
+        }
         CompletableFuture<QuicChannel> cf = new CompletableFuture<>();
         p.connecting = cf;
+        p.connectingTo = to;
         Channel[] attempt = new Channel[1];
         ScheduledFuture<?> deadline = loop.schedule(
                 () -> {

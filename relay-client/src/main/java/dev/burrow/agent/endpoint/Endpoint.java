@@ -1,5 +1,6 @@
 package dev.burrow.agent.endpoint;
 
+import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
 import java.util.Locale;
 
@@ -15,10 +16,15 @@ public record Endpoint(InetSocketAddress address, Source source) {
     /** {@code 192.0.2.2:43203 (local)}: how logs and status show it (not the record's {@code Endpoint[...]}). */
     @Override
     public String toString() {
-        String host = address.getAddress() == null
-                ? address.getHostString()
-                : address.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort() + " ("
-                + source.name().toLowerCase(Locale.ROOT) + ")";
+        return format(address) + " (" + source.name().toLowerCase(Locale.ROOT) + ")";
+    }
+
+    /**
+     * An endpoint as logs and status show it: {@code 203.0.113.5:41641}, or {@code
+     * [2001:db8:1::10]:41641} for IPv6 (RFC 5952 text, brackets so the port is unambiguous).
+     */
+    public static String format(InetSocketAddress a) {
+        String host = a.getAddress() == null ? a.getHostString() : NetUtil.toAddressString(a.getAddress());
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 }

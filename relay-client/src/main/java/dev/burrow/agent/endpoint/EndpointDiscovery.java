@@ -5,6 +5,7 @@ import dev.burrow.stun.client.StunClient;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
@@ -28,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * the socket itself (the STUN client is attached to it, so the mapping is the one peers will see).
  * Refreshed every {@link #REFRESH_INTERVAL} (before NAT mappings and the peers' copies go stale)
  * and whenever the set of interface addresses changes (polled every {@link #INTERFACE_POLL}; Java
- * has no portable network-change notification). IPv4 only, like the direct path's sockets.
+ * has no portable network-change notification). STUN is asked over IPv4 only; a socket that can
+ * also send IPv6 (a dual-stack socket) adds this host's global IPv6 addresses ({@link
+ * Ipv6HostAddresses}) as local candidates: IPv6 has no NAT to learn a mapping from, and a stateful
+ * firewall in front of the host is opened by punching like a NAT's filter.
  */
 public final class EndpointDiscovery implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EndpointDiscovery.class);
@@ -44,6 +48,7 @@ public final class EndpointDiscovery implements AutoCloseable {
     private final Supplier<List<InetSocketAddress>> stunServers;
     private final EventExecutor executor;
     private final Consumer<List<Endpoint>> onChange;
+    private final boolean ipv6;
     private volatile List<Endpoint> current = List.of();
     private volatile Set<InetAddress> lastInterfaces = Set.of();
     private ScheduledFuture<?> refreshTask;
@@ -55,11 +60,23 @@ public final class EndpointDiscovery implements AutoCloseable {
             Supplier<List<InetSocketAddress>> stunServers,
             EventExecutor executor,
             Consumer<List<Endpoint>> onChange) {
+        this(stun, port, stunServers, executor, onChange, false);
+    }
+
+    /** @param ipv6 the socket can send IPv6 (dual-stack): IPv6 host addresses are candidates too */
+    public EndpointDiscovery(
+            StunClient stun,
+            int port,
+            Supplier<List<InetSocketAddress>> stunServers,
+            EventExecutor executor,
+            Consumer<List<Endpoint>> onChange,
+            boolean ipv6) {
         this.stun = stun;
         this.port = port;
         this.stunServers = stunServers;
         this.executor = executor;
         this.onChange = onChange;
+        this.ipv6 = ipv6;
     }
 
     public void start() {
@@ -67,7 +84,7 @@ public final class EndpointDiscovery implements AutoCloseable {
                 executor.scheduleWithFixedDelay(this::refresh, 0, REFRESH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
         pollTask = executor.scheduleWithFixedDelay(
                 () -> {
-                    if (!localAddresses().equals(lastInterfaces)) {
+                    if (!interfaceAddresses().equals(lastInterfaces)) {
                         log.info("network interfaces changed: refreshing endpoints");
                         refresh();
                     }
@@ -84,7 +101,7 @@ public final class EndpointDiscovery implements AutoCloseable {
 
     /** Asks every STUN server again and re-reads the interfaces; completes with the new list. */
     public CompletableFuture<List<Endpoint>> refresh() {
-        Set<InetAddress> ifaces = localAddresses();
+        Set<InetAddress> ifaces = interfaceAddresses();
         Set<InetAddress> previousInterfaces = lastInterfaces;
         lastInterfaces = ifaces;
         List<CompletableFuture<BindingResult>> asks = new ArrayList<>();
@@ -107,8 +124,17 @@ public final class EndpointDiscovery implements AutoCloseable {
                 // addresses to punch when UDP comes back.
                 current.stream().filter(e -> e.source() == Endpoint.Source.STUN).forEach(eps::add);
             }
+            // IPv6 host addresses before private IPv4 ones: across sites they are what can work
+            // (the cap is MAX_ENDPOINTS, and a container host has many IPv4 bridges).
             for (InetAddress a : ifaces) {
-                eps.add(new Endpoint(new InetSocketAddress(a, port), Endpoint.Source.LOCAL));
+                if (a instanceof Inet6Address) {
+                    eps.add(new Endpoint(new InetSocketAddress(a, port), Endpoint.Source.LOCAL));
+                }
+            }
+            for (InetAddress a : ifaces) {
+                if (a instanceof Inet4Address) {
+                    eps.add(new Endpoint(new InetSocketAddress(a, port), Endpoint.Source.LOCAL));
+                }
             }
             List<Endpoint> list = dedupe(new ArrayList<>(eps));
             boolean changed = !list.equals(current);
@@ -130,6 +156,15 @@ public final class EndpointDiscovery implements AutoCloseable {
             }
         }
         return Collections.unmodifiableList(out);
+    }
+
+    /** The local candidates' addresses: IPv4 ones, and IPv6 host candidates when the socket can use them. */
+    private Set<InetAddress> interfaceAddresses() {
+        Set<InetAddress> all = localAddresses();
+        if (ipv6) {
+            all.addAll(Ipv6HostAddresses.current());
+        }
+        return all;
     }
 
     /** IPv4 addresses of the interfaces that are up, loopback excluded. */

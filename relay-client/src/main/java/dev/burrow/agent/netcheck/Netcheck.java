@@ -1,5 +1,6 @@
 package dev.burrow.agent.netcheck;
 
+import dev.burrow.agent.endpoint.Ipv6HostAddresses;
 import dev.burrow.agent.portmap.PortMapProbe;
 import dev.burrow.stun.client.BindingResult;
 import dev.burrow.stun.client.RetransmissionPolicy;
@@ -120,7 +121,8 @@ public final class Netcheck {
                 stun,
                 latencies,
                 preferred,
-                portMapProbe.get().orElse(null));
+                portMapProbe.get().orElse(null),
+                Ipv6HostAddresses.current());
     }
 
     private void askFamily(

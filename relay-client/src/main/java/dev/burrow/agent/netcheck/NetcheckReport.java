@@ -1,6 +1,7 @@
 package dev.burrow.agent.netcheck;
 
 import dev.burrow.agent.portmap.PortMapProbe;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +20,8 @@ import java.util.List;
  * @param preferredRelay the relay with the lowest latency (the home relay), or null when none answered
  * @param portMapping what the default gateway offers for port mapping (PCP, NAT-PMP, UPnP), or null when
  *     not probed (no IPv4 default gateway, or {@code BURROW_PORTMAP=off})
+ * @param ipv6HostAddresses this host's IPv6 addresses an agent announces as direct-path candidates
+ *     ({@code Ipv6HostAddresses}: global unicast, not deprecated; empty when it has none)
  */
 public record NetcheckReport(
         boolean udp,
@@ -28,7 +31,25 @@ public record NetcheckReport(
         List<StunResult> stun,
         List<RelayLatency> relays,
         String preferredRelay,
-        PortMapProbe portMapping) {
+        PortMapProbe portMapping,
+        List<InetAddress> ipv6HostAddresses) {
+
+    public NetcheckReport {
+        ipv6HostAddresses = ipv6HostAddresses == null ? List.of() : List.copyOf(ipv6HostAddresses);
+    }
+
+    /** A report without IPv6 host addresses. */
+    public NetcheckReport(
+            boolean udp,
+            InetSocketAddress ipv4,
+            InetSocketAddress ipv6,
+            Boolean mappingVariesByDestination,
+            List<StunResult> stun,
+            List<RelayLatency> relays,
+            String preferredRelay,
+            PortMapProbe portMapping) {
+        this(udp, ipv4, ipv6, mappingVariesByDestination, stun, relays, preferredRelay, portMapping, List.of());
+    }
 
     /** A report without a port-mapping probe. */
     public NetcheckReport(

@@ -78,6 +78,10 @@ class DirectManagerLoopbackTest {
     }
 
     private void startBoth() throws Exception {
+        startBoth(new InetSocketAddress("0.0.0.0", 0));
+    }
+
+    private void startBoth(InetSocketAddress any) throws Exception {
         stun = StunServer.start(
                 StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)),
                 group,
@@ -88,7 +92,6 @@ class DirectManagerLoopbackTest {
         NodeVerifier verifier = NodeVerifier.builder().build();
         AtomicReference<DirectManager> toA = new AtomicReference<>();
         AtomicReference<DirectManager> toB = new AtomicReference<>();
-        InetSocketAddress any = new InetSocketAddress("0.0.0.0", 0);
         ma = new DirectManager(
                 a,
                 verifier,
@@ -173,6 +176,58 @@ class DirectManagerLoopbackTest {
         }
         s1.close();
         s2.close();
+    }
+
+    /**
+     * Dual-stack sockets (bound to [::]) with only IPv6 candidates: punching, QUIC and streams run
+     * over IPv6, and status shows the IPv6 endpoint in brackets.
+     */
+    @Test
+    void dualStackSocketsGoDirectOverIpv6() throws Exception {
+        startBoth(new InetSocketAddress("::", 0));
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ma.dualStackFor(b.nodeKey()) && mb.dualStackFor(a.nodeKey()), "no IPv6 on this host");
+        ma.useOnlyCandidates(port -> List.of(new InetSocketAddress("::1", port)));
+        mb.useOnlyCandidates(port -> List.of(new InetSocketAddress("::1", port)));
+        ma.want(b.nodeKey());
+        await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        DirectPeerStatus s = ma.status(b.nodeKey()).orElseThrow();
+        assertThat(s.endpoint())
+                .isEqualTo(new InetSocketAddress(
+                        "::1", mb.localAddressFor(a.nodeKey()).getPort()));
+        assertThat(s.reason()).startsWith("direct: punched via [::1]:");
+        byte[] data = new byte[1 << 20];
+        new Random(3).nextBytes(data);
+        Channel st = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+        assertThat(sha(roundTrip(st, data))).isEqualTo(sha(data));
+        st.close();
+    }
+
+    /**
+     * Both families work (IPv4 announced first): the path settles on IPv6, which is no worse, and
+     * carries the data; the dual-stack sockets still do STUN and disco over IPv4.
+     */
+    @Test
+    void dualStackSocketsPreferIpv6WhenBothFamiliesWork() throws Exception {
+        startBoth(new InetSocketAddress("::", 0));
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ma.dualStackFor(b.nodeKey()) && mb.dualStackFor(a.nodeKey()), "no IPv6 on this host");
+        assertThat(ma.endpointsFor(b.nodeKey()).get())
+                .as("STUN over IPv4 from a dual-stack socket")
+                .anyMatch(e -> e.getAddress().getHostAddress().equals("127.0.0.1"));
+        ma.useOnlyCandidates(
+                port -> List.of(new InetSocketAddress("127.0.0.1", port), new InetSocketAddress("::1", port)));
+        mb.useOnlyCandidates(
+                port -> List.of(new InetSocketAddress("127.0.0.1", port), new InetSocketAddress("::1", port)));
+        ma.want(b.nodeKey());
+        await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        assertThat(ma.status(b.nodeKey()).orElseThrow().endpoint().getAddress())
+                .isInstanceOf(java.net.Inet6Address.class);
+        byte[] data = new byte[256 << 10];
+        new Random(4).nextBytes(data);
+        Channel st = mb.openStream(a.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+        assertThat(sha(roundTrip(st, data))).isEqualTo(sha(data));
+        st.close();
     }
 
     /**

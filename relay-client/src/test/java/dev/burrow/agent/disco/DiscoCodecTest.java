@@ -48,6 +48,18 @@ class DiscoCodecTest {
     }
 
     @Test
+    void goldenCallMeMaybeWithIpv4AndIpv6() throws Exception {
+        DiscoMessage m = new DiscoMessage.CallMeMaybe(List.of(ep("203.0.113.10", 40000), ep("2001:db8:1::10", 40000)));
+        byte[] b = DiscoCodec.encodeMessage(m);
+        assertThat(HEX.formatHex(b))
+                .isEqualTo("03" + "00000000000000000000ffffcb00710a9c40" + "20010db80001000000000000000000109c40");
+        DiscoMessage.CallMeMaybe back = (DiscoMessage.CallMeMaybe) DiscoCodec.decodeMessage(b);
+        assertThat(back).isEqualTo(m);
+        assertThat(back.endpoints().get(0).getAddress()).isInstanceOf(java.net.Inet4Address.class);
+        assertThat(back.endpoints().get(1).getAddress()).isInstanceOf(java.net.Inet6Address.class);
+    }
+
+    @Test
     void goldenHeader() {
         byte[] key = new byte[32];
         key[0] = 1;
