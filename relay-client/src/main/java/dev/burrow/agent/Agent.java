@@ -537,7 +537,8 @@ public final class Agent implements AutoCloseable {
                 fromPeers,
                 toPeers,
                 configError,
-                pubs);
+                pubs,
+                AgentStatusParts.direct(directPaths.manager()));
     }
 
     @Override

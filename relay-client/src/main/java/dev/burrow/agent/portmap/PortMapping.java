@@ -85,6 +85,11 @@ public final class PortMapping implements AutoCloseable {
         return m == null ? Optional.empty() : Optional.of(m.external());
     }
 
+    /** The mapping held now (protocol, external address, lifetime), while held. */
+    public Optional<PortMap> held() {
+        return Optional.ofNullable(current);
+    }
+
     /** What port mapping is doing, for logs and status: "mapped with PCP: ..." or why not. */
     public String status() {
         return status;
