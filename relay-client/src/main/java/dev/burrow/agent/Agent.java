@@ -175,7 +175,8 @@ public final class Agent implements AutoCloseable {
                         .orElse(config.relay().url()),
                 gate,
                 registry,
-                () -> forwardPeers));
+                () -> forwardPeers,
+                config.direct()));
         DirectManager direct = directPaths.manager();
         if (direct != null) {
             this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);

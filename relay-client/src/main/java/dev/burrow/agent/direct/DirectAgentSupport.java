@@ -59,6 +59,31 @@ public final class DirectAgentSupport {
             InboundStreamGate gate,
             ServiceRegistry registry,
             Supplier<Set<NodeKey>> forwardPeers) {
+        return start(
+                identity,
+                verifier,
+                group,
+                transport,
+                relay,
+                relayUrl,
+                gate,
+                registry,
+                forwardPeers,
+                dev.burrow.agent.AgentConfig.Direct.DEFAULT);
+    }
+
+    /** As above, with agent.yaml's {@code direct:} settings (port mapping, extra STUN servers). */
+    public static DirectManager start(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoopGroup group,
+            Transport transport,
+            RelayClient relay,
+            Supplier<URI> relayUrl,
+            InboundStreamGate gate,
+            ServiceRegistry registry,
+            Supplier<Set<NodeKey>> forwardPeers,
+            dev.burrow.agent.AgentConfig.Direct settings) {
         if (!enabled()) {
             log.info("direct paths disabled (BURROW_DIRECT=off): every stream uses the relay");
             return null;
@@ -67,7 +92,13 @@ public final class DirectAgentSupport {
         Supplier<List<InetSocketAddress>> stun = () -> {
             URI u = relayUrl == null ? null : relayUrl.get();
             int port = relay.connection().map(RelayConnectionInfo::stunPort).orElse(-1);
-            return stunServers(u == null ? null : u.getHost(), port);
+            List<InetSocketAddress> all = stunServers(u == null ? null : u.getHost(), port);
+            for (InetSocketAddress a : configuredStun(settings.stunServers())) {
+                if (!all.contains(a)) {
+                    all.add(a);
+                }
+            }
+            return all;
         };
         DirectManager[] holder = new DirectManager[1];
         DirectManager m = new DirectManager(
@@ -83,6 +114,7 @@ public final class DirectAgentSupport {
                 gate::accept,
                 new InetSocketAddress("0.0.0.0", 0),
                 new InetSocketAddress("0.0.0.0", 0));
+        m.portMapping(settings.portMapping());
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
         relay.addListener(new RelayClientListener() {
@@ -109,6 +141,20 @@ public final class DirectAgentSupport {
             return null;
         }
         return m;
+    }
+
+    /** agent.yaml's {@code direct.stun-servers} (validated when the file was read), resolved now; unresolvable ones are skipped. */
+    static List<InetSocketAddress> configuredStun(List<String> servers) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String s : servers) {
+            try {
+                HostPort hp = HostPort.parse(s, HostPort.PORT_REQUIRED);
+                out.add(new InetSocketAddress(InetAddress.getByName(hp.host()), hp.port()));
+            } catch (IOException | IllegalArgumentException e) {
+                log.debug("ignoring STUN server '{}': {}", s, e.toString());
+            }
+        }
+        return out;
     }
 
     static List<InetSocketAddress> stunServers(String relayHost) {

@@ -159,6 +159,8 @@ public final class DirectManager implements AutoCloseable {
 
     // Any thread.
     private volatile boolean running;
+    /** agent.yaml's {@code direct.port-mapping}; set before {@link #start}. */
+    private volatile boolean portMapping = true;
 
     // Owned by the event loop.
     private ScheduledFuture<?> ticker;
@@ -302,13 +304,19 @@ public final class DirectManager implements AutoCloseable {
         peers.addPathListener(l);
     }
 
+    /** Before {@link #start}: whether to ask the gateway for port mappings (agent.yaml; {@code BURROW_PORTMAP} overrides). */
+    public DirectManager portMapping(boolean on) {
+        this.portMapping = on;
+        return this;
+    }
+
     /** Binds both sockets and starts endpoint discovery. */
     public void start() throws IOException {
         DirectSocket.Receiver receiver = disco::receiveDirect;
         sockets.server.bind(loop, channelType, serverBind, quic.serverCodec(), receiver);
         sockets.client.bind(loop, channelType, clientBind, quic.clientCodec(), receiver);
         for (DirectSocket s : List.of(sockets.server, sockets.client)) {
-            s.startDiscovery(stunServers, loop);
+            s.startDiscovery(stunServers, loop, portMapping);
         }
         running = true;
         ticker = loop.scheduleAtFixedRate(

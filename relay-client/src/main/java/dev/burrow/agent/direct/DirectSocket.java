@@ -109,6 +109,11 @@ final class DirectSocket {
 
     /** Starts endpoint discovery on this socket (its interface addresses and STUN mappings). */
     void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop) {
+        startDiscovery(stunServers, loop, true);
+    }
+
+    /** As above; {@code portMapping}: agent.yaml's {@code direct.port-mapping} ({@code BURROW_PORTMAP} overrides it). */
+    void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop, boolean mapPorts) {
         EndpointDiscovery discovery = new EndpointDiscovery(
                 stun,
                 localAddress().getPort(),
@@ -120,7 +125,8 @@ final class DirectSocket {
         discovery.start();
         // A mapping on the gateway (PCP, NAT-PMP, UPnP) makes the socket reachable even behind a NAT
         // whose own mappings are per destination; its address is one more candidate.
-        PortMapping.forDefaultGateway(localAddress().getPort(), serverRole ? "server" : "client", portMapCounters)
+        PortMapping.forDefaultGateway(
+                        localAddress().getPort(), serverRole ? "server" : "client", portMapCounters, mapPorts)
                 .ifPresent(m -> {
                     portMapping = m;
                     sources.add(CandidateSource.of(m));
