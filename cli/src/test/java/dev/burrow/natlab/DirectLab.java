@@ -169,9 +169,16 @@ final class DirectLab {
 
     /** Fetches through b's forward; asserts the bytes arrived intact (SHA-256 of the seeded data). */
     void fetchIntact(Host b, long bytes) {
+        fetchIntactTimed(b, bytes);
+    }
+
+    /** As {@link #fetchIntact}; returns the milliseconds from the TCP connect to the first byte. */
+    long fetchIntactTimed(Host b, long bytes) {
         Finished f = b.runJava(Duration.ofSeconds(90), NatTestFetch.class.getName(), "127.0.0.1:" + FORWARD_PORT);
         assertThat(f.exitCode()).as(f.output()).isZero();
         assertThat(f.output()).contains("FETCHED " + bytes + " " + sha(NatTestSource.data(bytes, SEED)));
+        Matcher m = java.util.regex.Pattern.compile("FIRST_BYTE_MS (\\d+)").matcher(f.output());
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     JsonNode status(Host h, Path state) {

@@ -110,6 +110,10 @@ class DirectPathNatTest {
             LanHost b = lab.addHostBehindNat("b", NatBehaviour.EIM);
             d.startAgents(a, b, SMALL, 0);
             expectRelay(d, b);
+            // a's NAT_INFO (through the relay) said its STUN servers got no answer
+            assertThat(d.peer(b).path("reason").asText())
+                    .as("%s", d.peer(b))
+                    .startsWith("relay: UDP blocked at the peer (its STUN servers did not answer)");
         }
     }
 

@@ -243,7 +243,7 @@ class PortMapNatTest {
      * the router becomes symmetric afterwards. miniupnpd's nftables rules go into its own table
      * {@code inet filter} (forwarding stays open, as the lab's routers are).
      */
-    private static LabProcess startMiniupnpd(NetLab lab, NatRouter gw, boolean pcpAndNatPmp) {
+    static LabProcess startMiniupnpd(NetLab lab, NatRouter gw, boolean pcpAndNatPmp) {
         PublicHost stunHost = lab.addPublicHost("stun5780");
         String alt = stunHost.addAddress().getHostAddress();
         stunHost.startBurrow(

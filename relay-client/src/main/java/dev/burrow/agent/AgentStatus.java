@@ -111,9 +111,10 @@ public record AgentStatus(
     /**
      * Hard-NAT spraying since start: {@code packets} (probes and pings sprays sent), {@code sockets}
      * (spray sockets opened), and how many sprays ended each way ({@code succeeded}, {@code failed},
-     * {@code skipped_both_hard}, {@code skipped_busy}).
+     * {@code skipped_both_hard}, {@code skipped_busy}); {@code discoPings} every other disco ping
+     * (punching and heartbeats), for comparison.
      */
-    public record SprayStatus(long packets, long sockets, java.util.Map<String, Long> outcomes) {}
+    public record SprayStatus(long packets, long sockets, java.util.Map<String, Long> outcomes, long discoPings) {}
 
     /**
      * A service published through public ingress: {@code state} is pending, published or refused;

@@ -223,6 +223,8 @@ final class AgentStatusParts {
         }
         var c = d.sprayCounts();
         return new AgentStatus.DirectStatus(
-                d.natMapping(), maps, new AgentStatus.SprayStatus(c.packets(), c.sockets(), c.outcomes()));
+                d.natMapping(),
+                maps,
+                new AgentStatus.SprayStatus(c.packets(), c.sockets(), c.outcomes(), d.pingsSent.sum()));
     }
 }
