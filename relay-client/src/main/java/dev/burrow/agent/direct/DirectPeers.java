@@ -116,7 +116,7 @@ final class DirectPeers {
         if (now < p.punchUntilNanos) {
             return p.candidates.isEmpty()
                     ? "relay: no direct path yet (waiting for the peer's endpoints)"
-                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + ")";
+                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + lastVerdict(p) + ")";
         }
         long next = p.lastUpgradeNanos + PunchScheduler.upgradeInterval(p, now);
         String retry = "; next attempt in " + secondsUntil(next, now) + " s";
@@ -154,6 +154,24 @@ final class DirectPeers {
                 ? " (symmetric NAT, or UDP blocked; NAT type unknown: needs two STUN servers)"
                 : " (both NATs endpoint-independent: filtering or a firewall)";
         return "relay: no answer from the peer's " + endpoints(p.candidates.size()) + nat + retry;
+    }
+
+    /** While a retry punches: what the last attempt found, when it found a cause ("" otherwise). */
+    private static String lastVerdict(DirectPeer p) {
+        if (DiscoExchange.ownMapping(p.sock()) == DiscoMessage.NatMapping.NO_UDP) {
+            return "; UDP blocked here";
+        }
+        if (p.peerMapping == DiscoMessage.NatMapping.NO_UDP) {
+            return "; UDP blocked at the peer";
+        }
+        return switch (p.sprayState) {
+            case BOTH_HARD -> "; both sides behind symmetric NATs";
+            case FAILED ->
+                p.sprayHardSide
+                        ? "; last spray failed (symmetric NAT here)"
+                        : "; last spray failed (peer behind symmetric NAT)";
+            default -> "";
+        };
     }
 
     /** How a direct path came about: punched, sprayed, or through a gateway port mapping. */

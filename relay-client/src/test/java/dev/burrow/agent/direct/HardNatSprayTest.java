@@ -116,6 +116,11 @@ class HardNatSprayTest {
         assertThat(DirectPeers.reason(p, now, false))
                 .startsWith(
                         "relay: no answer from the peer's 1 endpoint (symmetric NAT, or UDP blocked; NAT type unknown");
+        // a retry's punch window still names what the last attempt found
+        p.punchUntilNanos = now + 1_000_000_000L;
+        p.sprayState = HardNatSpray.State.BOTH_HARD;
+        assertThat(DirectPeers.reason(p, now, false))
+                .isEqualTo("relay: no direct path yet (punching 1 endpoint; both sides behind symmetric NATs)");
         p.sprayState = HardNatSpray.State.RUNNING;
         p.sprayHardSide = false;
         p.sprayPackets = 300;
