@@ -176,7 +176,12 @@ public final class Agent implements AutoCloseable {
                 gate,
                 registry,
                 () -> forwardPeers,
-                config.direct()));
+                config.direct(),
+                () -> this.config.relay() == null
+                        ? List.<java.net.URI>of()
+                        : this.config.relay().candidates().stream()
+                                .map(dev.burrow.agent.relay.RelayCandidate::url)
+                                .toList()));
         DirectManager direct = directPaths.manager();
         if (direct != null) {
             this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
