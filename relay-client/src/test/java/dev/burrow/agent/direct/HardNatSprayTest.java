@@ -146,4 +146,192 @@ class HardNatSprayTest {
                 .isEqualTo(
                         "direct: sprayed via 203.0.113.10:15679 (peer behind symmetric NAT; found after 130 probes)");
     }
+
+    // ---- the spray itself, on a real event loop with real spray sockets on loopback; the Io records
+    // what would be sent (nothing leaves the machine: the targets are documentation addresses) ----
+
+    /** Records probes, pings and bound sockets. */
+    private static final class RecordingIo implements HardNatSpray.Io {
+        final java.util.List<DirectSocket> bound = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.List<InetSocketAddress> probes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.List<DirectSocket> probeSockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.List<InetSocketAddress> pings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final io.netty.channel.ChannelHandler codec = new io.netty.channel.ChannelInboundHandlerAdapter();
+        final io.netty.channel.EventLoop loop;
+
+        RecordingIo(io.netty.channel.EventLoop loop) {
+            this.loop = loop;
+        }
+
+        @Override
+        public void probe(DirectPeer p, DirectSocket s, InetSocketAddress to) {
+            probes.add(to);
+            probeSockets.add(s);
+        }
+
+        @Override
+        public void ping(DirectPeer p, InetSocketAddress to) {
+            pings.add(to);
+        }
+
+        @Override
+        public io.netty.channel.ChannelFuture bind(DirectSocket s) {
+            bound.add(s);
+            return s.bindSpray(
+                    loop,
+                    io.netty.channel.socket.nio.NioDatagramChannel.class,
+                    new InetSocketAddress("127.0.0.1", 0),
+                    (sock, content, from) -> {});
+        }
+
+        @Override
+        public io.netty.channel.ChannelHandler codec(boolean serverRole) {
+            return codec;
+        }
+    }
+
+    private static <T> T onLoop(io.netty.channel.EventLoop loop, java.util.concurrent.Callable<T> c) throws Exception {
+        return loop.submit(c).get(10, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @Test
+    void theEasySideProbesDistinctRandomPortsOfThePeersPublicIpOnlyAndStopsAtItsBudget() throws Exception {
+        var group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            var loop = group.next();
+            RecordingIo io = new RecordingIo(loop);
+            HardNatSpray spray = new HardNatSpray(loop, io, p -> NatMapping.ENDPOINT_INDEPENDENT);
+            DirectPeer p = peer();
+            p.peerMapping = NatMapping.ENDPOINT_DEPENDENT;
+            p.announced.add(new InetSocketAddress("10.1.0.10", 4000));
+            p.announced.add(new InetSocketAddress("203.0.113.10", 5000));
+            long start = System.nanoTime();
+            onLoop(loop, () -> {
+                spray.punchFailed(p, System.nanoTime());
+                return null;
+            });
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> onLoop(loop, () -> !spray.running(p)));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(io.probes).hasSize(HardNatSpray.MAX_PROBES);
+            assertThat(io.probes).allSatisfy(a -> {
+                assertThat(a.getAddress().getHostAddress()).isEqualTo("203.0.113.10");
+                assertThat(a.getPort()).isBetween(HardNatSpray.MIN_PORT, 65535);
+            });
+            assertThat(io.probes.stream()
+                            .map(InetSocketAddress::getPort)
+                            .distinct()
+                            .count())
+                    .isEqualTo(HardNatSpray.MAX_PROBES);
+            assertThat(io.bound).as("the easy side opens no sockets").isEmpty();
+            // the pace is a ceiling: never more than PACKETS_PER_SECOND (a slow machine only sends slower)
+            assertThat((double) io.probes.size())
+                    .isLessThanOrEqualTo(HardNatSpray.PACKETS_PER_SECOND * (seconds + 0.1));
+            assertThat(p.sprayState).isEqualTo(HardNatSpray.State.FAILED);
+            assertThat(spray.outcomes.get(HardNatSpray.Outcome.FAILED).sum()).isEqualTo(1);
+            assertThat(spray.packetsSent.sum()).isEqualTo(HardNatSpray.MAX_PROBES);
+            // no second spray to that peer before RETRY_AFTER_FAILURE
+            onLoop(loop, () -> {
+                spray.punchFailed(p, System.nanoTime());
+                return null;
+            });
+            assertThat(onLoop(loop, () -> spray.running(p))).isFalse();
+            assertThat(io.probes).hasSize(HardNatSpray.MAX_PROBES);
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS)
+                    .syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void theHardSideOpensAtMostItsSocketsAndKeepsOnlyTheOneThePeerReached() throws Exception {
+        var group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            var loop = group.next();
+            RecordingIo io = new RecordingIo(loop);
+            HardNatSpray spray = new HardNatSpray(loop, io, p -> NatMapping.ENDPOINT_DEPENDENT);
+            DirectPeer p = peer();
+            DirectPeer other = new DirectPeer(NodeIdentity.ephemeral("other").nodeKey(), SELF, new DirectSockets());
+            InetSocketAddress target = new InetSocketAddress("203.0.113.11", 5000);
+            p.peerMapping = NatMapping.ENDPOINT_INDEPENDENT;
+            p.announced.add(target);
+            other.peerMapping = NatMapping.ENDPOINT_INDEPENDENT;
+            other.announced.add(new InetSocketAddress("198.51.100.9", 6000));
+            onLoop(loop, () -> {
+                spray.punchFailed(p, System.nanoTime());
+                spray.punchFailed(other, System.nanoTime()); // one spray at a time per agent
+                return null;
+            });
+            assertThat(other.sprayState).isEqualTo(HardNatSpray.State.BUSY);
+            assertThat(spray.outcomes.get(HardNatSpray.Outcome.SKIPPED_BUSY).sum())
+                    .isEqualTo(1);
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> io.probes.size() >= HardNatSpray.MAX_SOCKETS);
+            assertThat(io.bound).hasSize(HardNatSpray.MAX_SOCKETS);
+            assertThat(io.probes).allSatisfy(a -> assertThat(a).isEqualTo(target));
+            assertThat(io.bound).allSatisfy(s -> assertThat(s.serverRole).isEqualTo(!p.weAreClient));
+            DirectSocket winner = io.bound.get(100);
+            // a ping from anyone but the target does not count
+            onLoop(loop, () -> {
+                spray.directPing(p, winner, new InetSocketAddress("203.0.113.99", 5000), System.nanoTime());
+                return null;
+            });
+            assertThat(onLoop(loop, () -> spray.running(p))).isTrue();
+            onLoop(loop, () -> {
+                spray.directPing(p, winner, target, System.nanoTime());
+                return null;
+            });
+            assertThat(onLoop(loop, () -> spray.running(p))).isFalse();
+            assertThat(p.sprayed).isSameAs(winner);
+            assertThat(p.sprayState).isEqualTo(HardNatSpray.State.SUCCEEDED);
+            assertThat(winner.channel().isOpen()).isTrue();
+            assertThat(winner.channel().pipeline().toMap()).containsValue(io.codec);
+            assertThat(io.pings).containsExactly(target);
+            org.awaitility.Awaitility.await()
+                    .atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> io.bound.stream()
+                            .filter(s -> s != winner)
+                            .noneMatch(s -> s.channel().isOpen()));
+            assertThat(spray.outcomes.get(HardNatSpray.Outcome.SUCCEEDED).sum()).isEqualTo(1);
+            assertThat(spray.socketsOpened.sum()).isEqualTo(HardNatSpray.MAX_SOCKETS);
+            onLoop(loop, () -> {
+                winner.close();
+                return null;
+            });
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS)
+                    .syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void twoSymmetricNatsNeverSpray() throws Exception {
+        var group = new io.netty.channel.MultiThreadIoEventLoopGroup(1, io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            var loop = group.next();
+            RecordingIo io = new RecordingIo(loop);
+            HardNatSpray spray = new HardNatSpray(loop, io, p -> NatMapping.ENDPOINT_DEPENDENT);
+            DirectPeer p = peer();
+            p.peerMapping = NatMapping.ENDPOINT_DEPENDENT;
+            p.announced.add(new InetSocketAddress("203.0.113.11", 5000));
+            onLoop(loop, () -> {
+                spray.punchFailed(p, System.nanoTime());
+                spray.punchFailed(p, System.nanoTime());
+                return null;
+            });
+            assertThat(p.sprayState).isEqualTo(HardNatSpray.State.BOTH_HARD);
+            assertThat(spray.outcomes
+                            .get(HardNatSpray.Outcome.SKIPPED_BOTH_HARD)
+                            .sum())
+                    .isEqualTo(1);
+            Thread.sleep(200);
+            assertThat(io.probes).isEmpty();
+            assertThat(io.bound).isEmpty();
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS)
+                    .syncUninterruptibly();
+        }
+    }
 }
