@@ -5,7 +5,10 @@
 # Prints the loopback punch time and MiB/s of one stream on each path per round.
 # The NAT lab timings (connect -> verified direct path with 0/20/100 ms of delay) come from
 #   ./run-tests -pl cli -am -o -Dtest=DirectPathTimingNatTest -Dsurefire.failIfNoSpecifiedTests=false
+#   bench/nat-bench.sh lab        the NAT lab cases (root): start -> direct, first byte, first path, probes
+#                                 (bench/nat-lab-bench.sh; NAT_BENCH_BUDGET=25 seconds per case)
 set -euo pipefail
+if [ "${1:-}" = "lab" ]; then shift; exec "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/nat-lab-bench.sh" "$@"; fi
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "$root/scripts/find-java.sh"
 burrow_find_java

@@ -29,7 +29,13 @@ class AgentMetricsE2eTest {
                     .contains("burrow_agent_streams_open{direction=\"outbound\",path=\"relay\"}")
                     .contains("burrow_agent_peers{path=\"direct\"}")
                     .contains("burrow_agent_relay_connected 1.0")
-                    .contains("burrow_agent_relay_rtt_seconds");
+                    .contains("burrow_agent_relay_rtt_seconds")
+                    // hard-NAT spraying and port mapping (tests set BURROW_PORTMAP=off: nothing held)
+                    .contains("burrow_agent_direct_spray_packets_total 0.0")
+                    .contains("burrow_agent_direct_sprays_total{outcome=\"succeeded\"} 0.0")
+                    .contains("burrow_agent_direct_sprays_total{outcome=\"skipped_both_hard\"} 0.0")
+                    .contains("burrow_agent_direct_portmappings{protocol=\"pcp\"} 0.0")
+                    .contains("burrow_agent_direct_portmapping_lease_seconds NaN");
 
             assertThat(demo.fetchThroughForward()).contains(OpsDemo.GREETING);
 

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.burrow.netlab.Host;
+import dev.burrow.netlab.JavaLauncher;
 import dev.burrow.netlab.LabProcess;
 import dev.burrow.netlab.Namespace.Finished;
 import dev.burrow.netlab.NetLab;
@@ -16,7 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.regex.Matcher;
 
 /**
@@ -45,6 +48,8 @@ final class DirectLab {
 
     LabProcess agentA;
     LabProcess agentB;
+    /** A second STUN server (relay host, port 3479) the agents ask too, or null: with it they learn their NAT's mapping type. */
+    String secondStun;
 
     DirectLab(NetLab lab) {
         this.lab = lab;
@@ -72,6 +77,29 @@ final class DirectLab {
         }
     }
 
+    /**
+     * Starts a plain STUN server on the relay host's port 3479 and has the agents started afterwards
+     * ask it too ({@code BURROW_STUN_SERVERS}): two servers let each agent tell whether its NAT maps
+     * per destination (symmetric), which decides hard-NAT spraying.
+     */
+    DirectLab withSecondStun() {
+        secondStun = relayHost.ip() + ":3479";
+        relayHost
+                .startBurrow("stun-b", "stun-server", "--listen", secondStun, "--threads", "1")
+                .awaitOutput("^stun-server: udp", START);
+        return this;
+    }
+
+    /** Starts {@code burrow args...} in {@code h}, with the second STUN server in its environment when there is one. */
+    LabProcess startBurrow(Host h, String label, String... args) {
+        if (secondStun == null) {
+            return h.startBurrow(label, args);
+        }
+        List<String> cmd = new ArrayList<>(List.of("env", "BURROW_STUN_SERVERS=" + secondStun));
+        cmd.addAll(JavaLauncher.burrow(List.of(args)));
+        return h.start(label, cmd);
+    }
+
     /** Starts a's source and agent (exposing "bulk" to b) and b's agent (forwarding FORWARD_PORT to it). */
     void startAgents(Host a, Host b, long sourceBytes, long sourceRate) {
         startAgents(
@@ -94,7 +122,8 @@ final class DirectLab {
         idA = nodeId(a, stateA);
         source = a.startJava("source", mainClass, args);
         source.awaitOutput(upRegex, START);
-        agentA = a.startBurrow(
+        agentA = startBurrow(
+                a,
                 "agent",
                 "expose",
                 "bulk",
@@ -108,7 +137,8 @@ final class DirectLab {
                 "--state",
                 stateA.toString());
         agentA.awaitOutput("exposing 'bulk'", START);
-        agentB = b.startBurrow(
+        agentB = startBurrow(
+                b,
                 "agent",
                 "connect",
                 idA + "/bulk",
@@ -139,9 +169,16 @@ final class DirectLab {
 
     /** Fetches through b's forward; asserts the bytes arrived intact (SHA-256 of the seeded data). */
     void fetchIntact(Host b, long bytes) {
+        fetchIntactTimed(b, bytes);
+    }
+
+    /** As {@link #fetchIntact}; returns the milliseconds from the TCP connect to the first byte. */
+    long fetchIntactTimed(Host b, long bytes) {
         Finished f = b.runJava(Duration.ofSeconds(90), NatTestFetch.class.getName(), "127.0.0.1:" + FORWARD_PORT);
         assertThat(f.exitCode()).as(f.output()).isZero();
         assertThat(f.output()).contains("FETCHED " + bytes + " " + sha(NatTestSource.data(bytes, SEED)));
+        Matcher m = java.util.regex.Pattern.compile("FIRST_BYTE_MS (\\d+)").matcher(f.output());
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     JsonNode status(Host h, Path state) {

@@ -110,6 +110,12 @@ class DirectPathNatTest {
             LanHost b = lab.addHostBehindNat("b", NatBehaviour.EIM);
             d.startAgents(a, b, SMALL, 0);
             expectRelay(d, b);
+            // a's NAT_INFO (through the relay) said its STUN servers got no answer (between punch
+            // windows the reason is just that; during a retry's window it follows "punching ...; ")
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> d.peer(b).path("reason").asText().contains("UDP blocked at the peer"));
+            assertThat(d.peer(b).path("reason").asText()).startsWith("relay: ");
         }
     }
 

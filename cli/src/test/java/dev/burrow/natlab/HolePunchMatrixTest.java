@@ -86,9 +86,32 @@ class HolePunchMatrixTest {
     void symmetricToPortRestrictedFailsBothWays() {
         // The symmetric side sends from a new port the other side never learned; the other side's
         // packets go to a mapping that only admits the reflector.
-        Outcome o = punch("sa", NatBehaviour.SYMMETRIC, "sb", NatBehaviour.EIM);
+        LanHost a = lab.addHostBehindNat("sa", NatBehaviour.SYMMETRIC);
+        LanHost b = lab.addHostBehindNat("sb", NatBehaviour.EIM);
+        Outcome o = punch(a, b, Duration.ZERO);
         assertThat(o.aHeardB()).as(o.toString()).isFalse();
         assertThat(o.bHeardA()).as(o.toString()).isFalse();
+        // Why, in the routers' conntrack tables (what hard-NAT spraying works around): a's router
+        // mapped a's packets to b onto a port X nobody announced, and has had no reply; b's router
+        // holds only b's unanswered flow to the port a announced (the reflector's view), so it drops
+        // what comes from X.
+        String[] bPub = o.bPublic().split(":");
+        String[] aPub = o.aPublic().split(":");
+        String ctA = a.router().exec("cat", "/proc/net/nf_conntrack").stdout();
+        Matcher toB = Pattern.compile("udp .* dst=" + Pattern.quote(bPub[0]) + " sport=" + PORT + " dport=" + bPub[1]
+                        + " \\[UNREPLIED\\] src=\\S+ dst=\\S+ sport=\\d+ dport=(\\d+)")
+                .matcher(ctA);
+        assertThat(toB.find()).as("a's router, flow to b:%n%s", ctA).isTrue();
+        assertThat(toB.group(1))
+                .as("a's public port towards b is not the announced one")
+                .isNotEqualTo(aPub[1]);
+        String ctB = b.router().exec("cat", "/proc/net/nf_conntrack").stdout();
+        assertThat(ctB)
+                .as("b's router: only b's unanswered flow to a's announced endpoint")
+                .containsPattern("udp .* dst=" + Pattern.quote(aPub[0]) + " sport=" + PORT + " dport=" + aPub[1]
+                        + " \\[UNREPLIED\\]")
+                .doesNotContainPattern(
+                        "dst=" + Pattern.quote(aPub[0]) + " sport=" + PORT + " dport=" + toB.group(1) + " ");
     }
 
     @Test

@@ -94,6 +94,24 @@ class PortMapNatTest {
                     .startsWith(gw.publicAddress().getHostAddress() + ":");
             List<String> mappedPorts = mappedPorts(d.agentA.output());
             assertThat(mappedPorts).contains(peer.path("endpoint").asText().replaceAll(".*:", ""));
+            // b's status says the path goes through a's port mapping (a's NAT_INFO named it)
+            assertThat(peer.path("reason").asText())
+                    .as("%s", peer)
+                    .startsWith("direct: via the peer's port mapping (" + (pcp ? "PCP" : "UPnP") + ") at ");
+            // a's status shows its mappings: protocol, external address, lease
+            JsonNode maps = d.status(a, d.stateA).path("direct").path("portMappings");
+            assertThat(maps.size()).as("%s", maps).isEqualTo(2);
+            for (JsonNode m : maps) {
+                assertThat(m.path("protocol").asText()).as("%s", m).isEqualTo(protocol);
+                assertThat(m.path("external").asText())
+                        .as("%s", m)
+                        .startsWith(gw.publicAddress().getHostAddress() + ":");
+                assertThat(m.path("lifetimeSeconds").asLong()).as("%s", m).isPositive();
+                assertThat(m.path("expiresInSeconds").asLong())
+                        .as("%s", m)
+                        .isPositive()
+                        .isLessThanOrEqualTo(m.path("lifetimeSeconds").asLong());
+            }
 
             // miniupnpd holds a redirect for each mapped port in its nftables chain.
             String rules = gw.exec("nft", "list", "table", "inet", "filter").stdout();
@@ -111,6 +129,55 @@ class PortMapNatTest {
                                 .stdout()
                                 .contains("dport " + port + " "));
             }
+            lab.close();
+            assertThat(lab.leftovers()).isEmpty();
+        }
+    }
+
+    /**
+     * {@code direct.port-mapping: false} in agent.yaml: with miniupnpd (PCP) on the gateway the agent
+     * asks it nothing, says so in its log and status, and the pair of symmetric NATs stays relayed.
+     */
+    @Test
+    void portMappingSwitchedOffInAgentYamlAsksTheGatewayNothing() throws Exception {
+        try (NetLab lab = NetLab.create()) {
+            DirectLab d = new DirectLab(lab);
+            NatRouter gw = lab.addSite("a-gw", NatBehaviour.EIM);
+            LabProcess upnpd = startMiniupnpd(lab, gw, true);
+            gw.setBehaviour(NatBehaviour.SYMMETRIC);
+            LanHost a = gw.addHost("a");
+            Path yaml = d.stateA.resolve("agent.yaml");
+            Files.writeString(
+                    yaml,
+                    String.join(
+                            "\n",
+                            "relay:",
+                            "  url: " + d.relayUrl,
+                            "  fingerprint: " + d.fingerprint,
+                            "expose:",
+                            "  - name: bulk",
+                            "    target: 127.0.0.1:" + DirectLab.SOURCE_PORT,
+                            "    allow: [tag:lab]",
+                            "direct:",
+                            "  port-mapping: false",
+                            ""));
+            LabProcess agent =
+                    a.startBurrow("agent", "agent", "--config", yaml.toString(), "--state", d.stateA.toString());
+            agent.awaitOutput("port mapping disabled \\(direct.port-mapping: false\\)", DirectLab.START);
+            await().atMost(DirectLab.START)
+                    .pollInterval(Duration.ofSeconds(1))
+                    .until(() -> a.runBurrow(DirectLab.CMD, "ready", "--state", d.stateA.toString())
+                                    .exitCode()
+                            == 0);
+            JsonNode maps = d.status(a, d.stateA).path("direct").path("portMappings");
+            assertThat(maps.size()).as("%s", maps).isEqualTo(2);
+            for (JsonNode m : maps) {
+                assertThat(m.path("protocol").isNull()).as("%s", m).isTrue();
+                assertThat(m.path("status").asText()).as("%s", m).startsWith("off");
+            }
+            Thread.sleep(2000); // a request, had one been sent, would have reached miniupnpd by now
+            assertThat(upnpd.output()).doesNotContainPattern("PCP.*MAP");
+            assertThat(agent.output()).doesNotContainPattern(MAPPED);
             lab.close();
             assertThat(lab.leftovers()).isEmpty();
         }
@@ -176,7 +243,7 @@ class PortMapNatTest {
      * the router becomes symmetric afterwards. miniupnpd's nftables rules go into its own table
      * {@code inet filter} (forwarding stays open, as the lab's routers are).
      */
-    private static LabProcess startMiniupnpd(NetLab lab, NatRouter gw, boolean pcpAndNatPmp) {
+    static LabProcess startMiniupnpd(NetLab lab, NatRouter gw, boolean pcpAndNatPmp) {
         PublicHost stunHost = lab.addPublicHost("stun5780");
         String alt = stunHost.addAddress().getHostAddress();
         stunHost.startBurrow(

@@ -175,7 +175,13 @@ public final class Agent implements AutoCloseable {
                         .orElse(config.relay().url()),
                 gate,
                 registry,
-                () -> forwardPeers));
+                () -> forwardPeers,
+                config.direct(),
+                () -> this.config.relay() == null
+                        ? List.<java.net.URI>of()
+                        : this.config.relay().candidates().stream()
+                                .map(dev.burrow.agent.relay.RelayCandidate::url)
+                                .toList()));
         DirectManager direct = directPaths.manager();
         if (direct != null) {
             this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
@@ -537,7 +543,8 @@ public final class Agent implements AutoCloseable {
                 fromPeers,
                 toPeers,
                 configError,
-                pubs);
+                pubs,
+                AgentStatusParts.direct(directPaths.manager()));
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.burrow.agent.service.PublicIngress;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.tls.RelayTls;
+import dev.burrow.protocol.HostPort;
 import dev.burrow.protocol.config.Durations;
 import dev.burrow.protocol.frame.NodeNames;
 import dev.burrow.protocol.frame.ServiceNames;
@@ -70,7 +71,51 @@ public record AgentConfig(
         Map<String, NodeKey> peers,
         List<Expose> exposes,
         List<Forward> forwards,
-        boolean plainCircuits) {
+        boolean plainCircuits,
+        Direct direct) {
+
+    /** A configuration with the default direct-path settings ({@link Direct#DEFAULT}). */
+    public AgentConfig(
+            Relay relay,
+            List<Path> fleetCas,
+            Map<String, NodeKey> peers,
+            List<Expose> exposes,
+            List<Forward> forwards,
+            boolean plainCircuits) {
+        this(relay, fleetCas, peers, exposes, forwards, plainCircuits, Direct.DEFAULT);
+    }
+
+    /**
+     * Direct-path settings ({@code direct:} in agent.yaml), read at agent start.
+     *
+     * @param portMapping ask the default gateway for a port mapping of the direct sockets (PCP,
+     *     NAT-PMP, UPnP IGD); the environment variable {@code BURROW_PORTMAP} ({@code off} or {@code
+     *     on}) overrides it
+     * @param stunServers extra STUN servers ({@code host:port}) besides the relay's; two servers that
+     *     answer let the agent tell whether its NAT maps per destination (symmetric), which decides
+     *     hard-NAT spraying. {@code BURROW_STUN_SERVERS} adds more.
+     */
+    public record Direct(boolean portMapping, List<String> stunServers) {
+        /** Most extra STUN servers (each is asked every 25 s from both direct sockets). */
+        public static final int MAX_STUN_SERVERS = 8;
+
+        public static final Direct DEFAULT = new Direct(true, List.of());
+
+        public Direct {
+            stunServers = stunServers == null ? List.of() : List.copyOf(stunServers);
+            if (stunServers.size() > MAX_STUN_SERVERS) {
+                throw new IllegalArgumentException(
+                        "direct.stun-servers: at most " + MAX_STUN_SERVERS + " servers, not " + stunServers.size());
+            }
+            for (String s : stunServers) {
+                try {
+                    HostPort.parse(s, HostPort.PORT_REQUIRED);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("direct.stun-servers: '" + s + "': " + e.getMessage());
+                }
+            }
+        }
+    }
 
     /**
      * Whether circuit connections may skip relay TLS by default: yes, as the relay's
@@ -227,6 +272,7 @@ public record AgentConfig(
     }
 
     public AgentConfig {
+        direct = direct == null ? Direct.DEFAULT : direct;
         fleetCas = List.copyOf(fleetCas);
         peers = Map.copyOf(peers);
         exposes = List.copyOf(exposes);
@@ -303,12 +349,12 @@ public record AgentConfig(
 
     /** Same services, forwards and aliases, another relay (command-line override). */
     public AgentConfig withRelay(Relay r) {
-        return new AgentConfig(r, fleetCas, peers, exposes, forwards, plainCircuits);
+        return new AgentConfig(r, fleetCas, peers, exposes, forwards, plainCircuits, direct);
     }
 
     /** The same configuration with another {@code tls.plain-circuits}. */
     public AgentConfig withPlainCircuits(boolean plain) {
-        return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plain);
+        return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plain, direct);
     }
 
     /** A configuration built by name rather than by position (the command line's way). */
@@ -324,8 +370,14 @@ public record AgentConfig(
         private final List<Expose> exposes = new ArrayList<>();
         private final List<Forward> forwards = new ArrayList<>();
         private boolean plainCircuits = DEFAULT_PLAIN_CIRCUITS;
+        private Direct direct = Direct.DEFAULT;
 
         private Builder() {}
+
+        public Builder direct(Direct d) {
+            direct = d;
+            return this;
+        }
 
         public Builder relay(Relay r) {
             relay = r;
@@ -359,7 +411,7 @@ public record AgentConfig(
 
         /** @throws IllegalArgumentException for duplicate service names or listen addresses */
         public AgentConfig build() {
-            return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plainCircuits);
+            return new AgentConfig(relay, fleetCas, peers, exposes, forwards, plainCircuits, direct);
         }
     }
 

@@ -72,6 +72,16 @@ final class AgentConfigYaml {
             yamlOnly("metrics", null, Parsers.yamlNode(), "Prometheus /metrics listener, HOST:PORT or a port");
     static final ConfigKey<JsonNode> WEB =
             yamlOnly("web", null, Parsers.yamlNode(), "status page listener on loopback, HOST:PORT or a port");
+    static final ConfigKey<Boolean> DIRECT_PORT_MAPPING = yamlOnly(
+            "direct.port-mapping",
+            true,
+            Parsers.bool(),
+            "ask the gateway (PCP, NAT-PMP, UPnP IGD) to map the direct sockets; BURROW_PORTMAP overrides");
+    static final ConfigKey<List<String>> DIRECT_STUN_SERVERS = yamlOnly(
+            "direct.stun-servers",
+            List.of(),
+            Parsers.strings(),
+            "extra STUN servers, host:port (two answering servers reveal a symmetric NAT)");
     static final List<ConfigKey<?>> TOP = List.of(
             RELAY_URL,
             RELAY_FINGERPRINT,
@@ -84,7 +94,9 @@ final class AgentConfigYaml {
             EXPOSE,
             FORWARD,
             METRICS,
-            WEB);
+            WEB,
+            DIRECT_PORT_MAPPING,
+            DIRECT_STUN_SERVERS);
 
     // one entry of expose:
     static final ConfigKey<String> NAME = yamlOnly("name", null, SERVICE_NAME, "service name");
@@ -171,7 +183,8 @@ final class AgentConfigYaml {
         for (JsonNode n : entries(r.get(FORWARD), "forward")) {
             forwards.add(parseForward(n, "forward[" + forwards.size() + "]", peers, !cas.isEmpty()));
         }
-        return new AgentConfig(relay, cas, peers, exposes, forwards, r.get(PLAIN_CIRCUITS));
+        AgentConfig.Direct direct = new AgentConfig.Direct(r.get(DIRECT_PORT_MAPPING), r.get(DIRECT_STUN_SERVERS));
+        return new AgentConfig(relay, cas, peers, exposes, forwards, r.get(PLAIN_CIRCUITS), direct);
     }
 
     private static List<JsonNode> entries(JsonNode list, String at) {

@@ -20,7 +20,41 @@ public record AgentStatus(
         long bytesFromPeers,
         long bytesToPeers,
         String configError,
-        List<PublicStatus> publicServices) {
+        List<PublicStatus> publicServices,
+        DirectStatus direct) {
+
+    public AgentStatus(
+            String nodeId,
+            String name,
+            boolean ready,
+            String readyProblem,
+            RelayStatus relay,
+            List<ServiceStatus> services,
+            List<ForwardStatus> forwards,
+            List<PeerStatus> peers,
+            List<ConnectionStatus> connections,
+            List<RefusalStatus> recentRefusals,
+            long bytesFromPeers,
+            long bytesToPeers,
+            String configError,
+            List<PublicStatus> publicServices) {
+        this(
+                nodeId,
+                name,
+                ready,
+                readyProblem,
+                relay,
+                services,
+                forwards,
+                peers,
+                connections,
+                recentRefusals,
+                bytesFromPeers,
+                bytesToPeers,
+                configError,
+                publicServices,
+                null);
+    }
 
     public AgentStatus(
             String nodeId,
@@ -52,6 +86,35 @@ public record AgentStatus(
                 configError,
                 List.of());
     }
+
+    /**
+     * The direct-path machinery (null without direct paths): how our NAT maps ({@code
+     * endpoint_independent}, {@code endpoint_dependent} (symmetric), {@code no_udp}, {@code unknown}:
+     * fewer than two STUN servers answered), the gateway port mapping of each direct socket, and what
+     * hard-NAT spraying did.
+     */
+    public record DirectStatus(String natMapping, List<PortMappingStatus> portMappings, SprayStatus spray) {}
+
+    /**
+     * One direct socket's gateway port mapping: {@code protocol} ({@code pcp}, {@code nat-pmp}, {@code
+     * upnp}), {@code external} address and lease ({@code lifetimeSeconds} granted, {@code
+     * expiresInSeconds} left) while held, else nulls; {@code status} what port mapping last did.
+     */
+    public record PortMappingStatus(
+            String socket,
+            String protocol,
+            String external,
+            Long lifetimeSeconds,
+            Long expiresInSeconds,
+            String status) {}
+
+    /**
+     * Hard-NAT spraying since start: {@code packets} (probes and pings sprays sent), {@code sockets}
+     * (spray sockets opened), and how many sprays ended each way ({@code succeeded}, {@code failed},
+     * {@code skipped_both_hard}, {@code skipped_busy}); {@code discoPings} every other disco ping
+     * (punching and heartbeats), for comparison.
+     */
+    public record SprayStatus(long packets, long sockets, java.util.Map<String, Long> outcomes, long discoPings) {}
 
     /**
      * A service published through public ingress: {@code state} is pending, published or refused;

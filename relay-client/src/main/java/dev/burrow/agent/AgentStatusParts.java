@@ -195,4 +195,35 @@ final class AgentStatusParts {
         }
         return out;
     }
+
+    /** The direct-path section: our NAT's mapping, each socket's port mapping, spray counters; null without direct paths. */
+    static AgentStatus.DirectStatus direct(DirectManager d) {
+        if (d == null) {
+            return null;
+        }
+        List<AgentStatus.PortMappingStatus> maps = new ArrayList<>();
+        for (var m : d.portMappings()) {
+            var held = m.held();
+            maps.add(new AgentStatus.PortMappingStatus(
+                    m.socket(),
+                    held == null ? null : held.protocol().label(),
+                    held == null
+                            ? null
+                            : held.external().getAddress().getHostAddress() + ":"
+                                    + held.external().getPort(),
+                    held == null ? null : held.lifetimeSeconds(),
+                    held == null
+                            ? null
+                            : Math.max(
+                                    0,
+                                    held.lifetimeSeconds()
+                                            - (System.nanoTime() - held.grantedAtNanos()) / 1_000_000_000L),
+                    m.status()));
+        }
+        var c = d.sprayCounts();
+        return new AgentStatus.DirectStatus(
+                d.natMapping(),
+                maps,
+                new AgentStatus.SprayStatus(c.packets(), c.sockets(), c.outcomes(), d.pingsSent.sum()));
+    }
 }

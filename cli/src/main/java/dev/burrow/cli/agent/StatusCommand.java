@@ -66,6 +66,28 @@ public final class StatusCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Our NAT's mapping, each direct socket's port mapping (protocol, external address, lease) and spray counters. */
+    static void printDirect(PrintWriter out, AgentStatus.DirectStatus d) {
+        out.println("nat       mapping " + d.natMapping().replace('_', '-'));
+        for (var m : d.portMappings()) {
+            out.println("portmap   " + m.socket() + ": "
+                    + (m.protocol() == null
+                            ? m.status()
+                            : m.protocol() + " " + m.external() + " (lease " + m.lifetimeSeconds() + " s, "
+                                    + m.expiresInSeconds() + " s left)"));
+        }
+        var sp = d.spray();
+        if (sp != null && (sp.packets() > 0 || sp.outcomes().values().stream().anyMatch(v -> v > 0))) {
+            StringBuilder b = new StringBuilder("spray     " + sp.packets() + " packets, " + sp.sockets() + " sockets");
+            sp.outcomes().forEach((k, v) -> {
+                if (v > 0) {
+                    b.append(", ").append(v).append(' ').append(k.replace('_', ' '));
+                }
+            });
+            out.println(b);
+        }
+    }
+
     static void printTable(PrintWriter out, AgentStatus s) {
         out.println("node      " + s.nodeId() + (s.name() == null ? "" : " (" + s.name() + ")"));
         AgentStatus.RelayStatus r = s.relay();
@@ -91,6 +113,9 @@ public final class StatusCommand implements Callable<Integer> {
             out.println("config    NOT RELOADED: " + s.configError());
         }
         out.println("traffic   " + human(s.bytesFromPeers()) + " from peers, " + human(s.bytesToPeers()) + " to peers");
+        if (s.direct() != null) {
+            printDirect(out, s.direct());
+        }
         out.println();
         out.println("SERVICE              TARGET                 OPEN  ALLOW");
         for (var v : s.services()) {

@@ -59,6 +59,33 @@ public final class DirectAgentSupport {
             InboundStreamGate gate,
             ServiceRegistry registry,
             Supplier<Set<NodeKey>> forwardPeers) {
+        return start(
+                identity,
+                verifier,
+                group,
+                transport,
+                relay,
+                relayUrl,
+                gate,
+                registry,
+                forwardPeers,
+                dev.burrow.agent.AgentConfig.Direct.DEFAULT,
+                List::of);
+    }
+
+    /** As above, with agent.yaml's {@code direct:} settings (port mapping, extra STUN servers). */
+    public static DirectManager start(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoopGroup group,
+            Transport transport,
+            RelayClient relay,
+            Supplier<URI> relayUrl,
+            InboundStreamGate gate,
+            ServiceRegistry registry,
+            Supplier<Set<NodeKey>> forwardPeers,
+            dev.burrow.agent.AgentConfig.Direct settings,
+            Supplier<List<URI>> fleet) {
         if (!enabled()) {
             log.info("direct paths disabled (BURROW_DIRECT=off): every stream uses the relay");
             return null;
@@ -67,7 +94,15 @@ public final class DirectAgentSupport {
         Supplier<List<InetSocketAddress>> stun = () -> {
             URI u = relayUrl == null ? null : relayUrl.get();
             int port = relay.connection().map(RelayConnectionInfo::stunPort).orElse(-1);
-            return stunServers(u == null ? null : u.getHost(), port);
+            List<InetSocketAddress> all = stunServers(u == null ? null : u.getHost(), port);
+            List<InetSocketAddress> more = new ArrayList<>(configuredStun(settings.stunServers()));
+            more.addAll(otherRelaysStun(u, fleet.get()));
+            for (InetSocketAddress a : more) {
+                if (!all.contains(a)) {
+                    all.add(a);
+                }
+            }
+            return all;
         };
         DirectManager[] holder = new DirectManager[1];
         DirectManager m = new DirectManager(
@@ -84,6 +119,7 @@ public final class DirectAgentSupport {
                 // Dual-stack (IPv6 wildcard, IPv4 too); IPv4 only where the host has no IPv6.
                 new InetSocketAddress("::", 0),
                 new InetSocketAddress("::", 0));
+        m.portMapping(settings.portMapping());
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
         relay.addListener(new RelayClientListener() {
@@ -110,6 +146,55 @@ public final class DirectAgentSupport {
             return null;
         }
         return m;
+    }
+
+    /** STUN servers asked on other relays of the fleet (a second destination tells a symmetric NAT). */
+    public static final int MAX_OTHER_RELAY_STUN = 2;
+
+    /**
+     * The embedded STUN servers ({@value #RELAY_STUN_PORT}) of up to {@link #MAX_OTHER_RELAY_STUN}
+     * other relays the agent may use (its fleet, {@code relays:}), besides the one it is connected to:
+     * with them the agent learns whether its NAT maps per destination without any STUN configuration.
+     * A relay whose STUN is off just does not answer.
+     */
+    static List<InetSocketAddress> otherRelaysStun(URI current, List<URI> fleet) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (URI r : fleet) {
+            if (out.size() >= MAX_OTHER_RELAY_STUN) {
+                break;
+            }
+            if (r == null
+                    || r.getHost() == null
+                    || (current != null && r.getHost().equalsIgnoreCase(current.getHost()))) {
+                continue;
+            }
+            try {
+                String h = r.getHost().startsWith("[")
+                        ? r.getHost().substring(1, r.getHost().length() - 1)
+                        : r.getHost();
+                InetSocketAddress a = new InetSocketAddress(InetAddress.getByName(h), RELAY_STUN_PORT);
+                if (!out.contains(a)) {
+                    out.add(a);
+                }
+            } catch (IOException e) {
+                log.debug("relay host {} does not resolve: {}", r.getHost(), e.toString());
+            }
+        }
+        return out;
+    }
+
+    /** agent.yaml's {@code direct.stun-servers} (validated when the file was read), resolved now; unresolvable ones are skipped. */
+    static List<InetSocketAddress> configuredStun(List<String> servers) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String s : servers) {
+            try {
+                HostPort hp = HostPort.parse(s, HostPort.PORT_REQUIRED);
+                out.add(new InetSocketAddress(InetAddress.getByName(hp.host()), hp.port()));
+            } catch (IOException | IllegalArgumentException e) {
+                log.debug("ignoring STUN server '{}': {}", s, e.toString());
+            }
+        }
+        return out;
     }
 
     static List<InetSocketAddress> stunServers(String relayHost) {

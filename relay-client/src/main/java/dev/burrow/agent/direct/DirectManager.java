@@ -157,9 +157,12 @@ public final class DirectManager implements AutoCloseable {
     private final QuicConnections quic;
     private final DiscoExchange disco;
     private final PunchScheduler punch;
+    private final HardNatSpray spray;
 
     // Any thread.
     private volatile boolean running;
+    /** agent.yaml's {@code direct.port-mapping}; set before {@link #start}. */
+    private volatile boolean portMapping = true;
 
     // Owned by the event loop.
     private ScheduledFuture<?> ticker;
@@ -190,7 +193,8 @@ public final class DirectManager implements AutoCloseable {
         DiscoBox box = new DiscoBox(identity, k -> peers.contains(k) || acceptsPeer.test(k));
         this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate);
         this.disco = new DiscoExchange(box, signalling, peers, new DiscoEvents());
-        this.punch = new PunchScheduler(disco, peers, quic);
+        this.spray = new HardNatSpray(loop, new SprayIo(), p -> DiscoExchange.ownMapping(p.sock()));
+        this.punch = new PunchScheduler(disco, peers, quic, spray);
         this.drops = disco.drops;
         this.pingsSent = disco.pingsSent;
         this.pongsSent = disco.pongsSent;
@@ -208,7 +212,87 @@ public final class DirectManager implements AutoCloseable {
         public void callMeMaybe(DirectPeer p, List<InetSocketAddress> endpoints, long now) {
             punch.callMeMaybe(p, endpoints, now);
         }
+
+        @Override
+        public void directPing(DirectPeer p, DirectSocket sock, InetSocketAddress from, long now) {
+            spray.directPing(p, sock, from, now);
+        }
     }
+
+    /** What a spray does with sockets and disco. */
+    private final class SprayIo implements HardNatSpray.Io {
+        @Override
+        public void probe(DirectPeer p, DirectSocket s, InetSocketAddress to) {
+            disco.probe(p, s, to);
+        }
+
+        @Override
+        public void ping(DirectPeer p, InetSocketAddress to) {
+            disco.ping(p, to, System.nanoTime());
+        }
+
+        @Override
+        public io.netty.channel.ChannelFuture bind(DirectSocket s) {
+            InetSocketAddress at = s.serverRole ? serverBind : clientBind;
+            return s.bindSpray(loop, channelType, new InetSocketAddress(at.getAddress(), 0), disco::receiveDirect);
+        }
+
+        @Override
+        public io.netty.channel.ChannelHandler codec(boolean serverRole) {
+            return serverRole ? quic.serverCodec() : quic.clientCodec();
+        }
+    }
+
+    /** How our NAT maps the direct sockets ({@code endpoint_independent}, {@code endpoint_dependent}, {@code no_udp}, {@code unknown}). */
+    public String natMapping() {
+        if (!running) {
+            return "unknown";
+        }
+        return DiscoExchange.ownMapping(sockets.server).name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * One direct socket's gateway port mapping (status, metrics).
+     *
+     * @param socket {@code server} or {@code client}
+     * @param held the mapping held now, or null
+     * @param status what port mapping last did (or that it is off)
+     */
+    public record PortMappingView(String socket, dev.burrow.agent.portmap.PortMap held, String status) {}
+
+    /** The port mapping of each direct socket; empty before start. */
+    public List<PortMappingView> portMappings() {
+        if (!running) {
+            return List.of();
+        }
+        List<PortMappingView> out = new java.util.ArrayList<>();
+        for (DirectSocket s : List.of(sockets.server, sockets.client)) {
+            var pm = s.portMapping();
+            out.add(new PortMappingView(
+                    s.serverRole ? "server" : "client",
+                    pm == null ? null : pm.held().orElse(null),
+                    pm == null
+                            ? "off (BURROW_PORTMAP=off, port-mapping: false, or no IPv4 default gateway)"
+                            : pm.status()));
+        }
+        return out;
+    }
+
+    /** Spray counters: packets sent by sprays, sockets they opened, and how sprays ended. */
+    public SprayCounts sprayCounts() {
+        Map<String, Long> outcomes = new java.util.LinkedHashMap<>();
+        spray.outcomes.forEach((k, v) -> outcomes.put(k.name().toLowerCase(java.util.Locale.ROOT), v.sum()));
+        return new SprayCounts(spray.packetsSent.sum(), spray.socketsOpened.sum(), outcomes);
+    }
+
+    /**
+     * What hard-NAT spraying did since start (status, metrics).
+     *
+     * @param packets probe and ping packets sprays sent
+     * @param sockets spray sockets opened (hard side)
+     * @param outcomes per outcome: succeeded, failed, skipped_both_hard, skipped_busy
+     */
+    public record SprayCounts(long packets, long sockets, Map<String, Long> outcomes) {}
 
     public DirectPath path() {
         return path;
@@ -223,13 +307,19 @@ public final class DirectManager implements AutoCloseable {
         peers.addPathListener(l);
     }
 
+    /** Before {@link #start}: whether to ask the gateway for port mappings (agent.yaml; {@code BURROW_PORTMAP} overrides). */
+    public DirectManager portMapping(boolean on) {
+        this.portMapping = on;
+        return this;
+    }
+
     /** Binds both sockets and starts endpoint discovery. */
     public void start() throws IOException {
         DirectSocket.Receiver receiver = disco::receiveDirect;
         sockets.server.bind(loop, channelType, serverBind, quic::serverCodec, receiver);
         sockets.client.bind(loop, channelType, clientBind, quic::clientCodec, receiver);
         for (DirectSocket s : List.of(sockets.server, sockets.client)) {
-            s.startDiscovery(stunServers, loop);
+            s.startDiscovery(stunServers, loop, portMapping);
         }
         running = true;
         ticker = loop.scheduleAtFixedRate(
@@ -383,9 +473,13 @@ public final class DirectManager implements AutoCloseable {
                 if (ticker != null) {
                     ticker.cancel(false);
                 }
+                spray.close();
                 for (DirectPeer p : peers.all()) {
                     if (p.quic != null) {
                         p.quic.close();
+                    }
+                    if (p.sprayed != null) {
+                        p.sprayed.close();
                     }
                 }
                 peers.clear();

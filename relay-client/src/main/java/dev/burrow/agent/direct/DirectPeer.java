@@ -1,5 +1,6 @@
 package dev.burrow.agent.direct;
 
+import dev.burrow.agent.disco.DiscoMessage.NatMapping;
 import dev.burrow.identity.NodeKey;
 import io.netty.handler.codec.quic.QuicChannel;
 import java.net.InetSocketAddress;
@@ -61,6 +62,29 @@ final class DirectPeer {
 
     InetSocketAddress lastPeerPingFrom;
 
+    // Owned by the event loop: hard-NAT spraying (see HardNatSpray) and what the peer told us of its NAT.
+    /** The candidates the peer announced in its last CALL_ME_MAYBE (spraying aims only at these). */
+    final Set<InetSocketAddress> announced = new LinkedHashSet<>();
+    /** How the peer's NAT maps (its NAT_INFO). */
+    NatMapping peerMapping = NatMapping.UNKNOWN;
+    /** The peer's gateway port mapping (its NAT_INFO): 0 none, 1 PCP, 2 NAT-PMP, 3 UPnP; and the mapped address. */
+    int peerPortMapProtocol;
+
+    InetSocketAddress peerPortMapped;
+    /** Our address as the peer saw it in its last PONG. */
+    InetSocketAddress observedSelf;
+    /** The current punch window has been judged (spray or not) once it ended. */
+    boolean punchJudged = true;
+    /** The spray socket that reached the peer (we are the hard side): the path and QUIC use it; null otherwise. */
+    DirectSocket sprayed;
+
+    long sprayedAtNanos;
+    HardNatSpray.State sprayState = HardNatSpray.State.NONE;
+    boolean sprayHardSide;
+    int sprayPackets;
+    /** No spray to this peer before this (after a failed one). */
+    long nextSprayNanos = Long.MIN_VALUE / 2;
+
     // Owned by the event loop: QUIC.
     /** No QUIC connection before this: an IPv6 path may still be proven (see PathPreference#holdQuicForIpv6). */
     long quicHoldUntilNanos = Long.MIN_VALUE / 2;
@@ -79,6 +103,11 @@ final class DirectPeer {
     /** The socket of our role in this pair. */
     DirectSocket sock() {
         return sockets.forRole(weAreClient);
+    }
+
+    /** The socket the path to this peer uses: a spray socket that reached it, else the socket of our role. */
+    DirectSocket pathSock() {
+        return sprayed != null ? sprayed : sock();
     }
 
     boolean trusted(long now) {

@@ -1,5 +1,6 @@
 package dev.burrow.agent.direct;
 
+import dev.burrow.agent.disco.DiscoMessage;
 import dev.burrow.identity.NodeKey;
 import java.net.InetSocketAddress;
 import java.util.Collection;
@@ -81,7 +82,7 @@ final class DirectPeers {
     /** Why the peer's path is what it is (status): one short sentence, starting with the path. */
     static String reason(DirectPeer p, long now, boolean direct) {
         if (direct) {
-            return "direct: punched via " + addr(p.best);
+            return "direct: " + how(p);
         }
         if (p.trusted(now)) {
             return "relay: direct path via " + addr(p.best) + " proven, QUIC connection "
@@ -97,23 +98,111 @@ final class DirectPeers {
             return "relay: peer not connected to the relay; next direct attempt in "
                     + secondsUntil(p.offlineUntilNanos, now) + " s or when it connects";
         }
+        if (p.lastUpgradeNanos == Long.MIN_VALUE / 2) {
+            return "relay: no direct attempt yet";
+        }
         if (p.upgradeUnsent) {
             return p.sock().endpoints().isEmpty()
                     ? "relay: no direct path yet (discovering our endpoints)"
                     : "relay: no direct path yet (waiting for the relay to announce our endpoints)";
         }
+        if (p.sprayState == HardNatSpray.State.RUNNING) {
+            return p.sprayHardSide
+                    ? "relay: no direct path yet (behind a symmetric NAT here: spraying from "
+                            + HardNatSpray.MAX_SOCKETS + " sockets, " + p.sprayPackets + " probes sent)"
+                    : "relay: no direct path yet (peer behind symmetric NAT: spraying, " + p.sprayPackets + " of "
+                            + HardNatSpray.MAX_PROBES + " probes sent)";
+        }
         if (now < p.punchUntilNanos) {
             return p.candidates.isEmpty()
                     ? "relay: no direct path yet (waiting for the peer's endpoints)"
-                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + ")";
+                    : "relay: no direct path yet (punching " + endpoints(p.candidates.size()) + lastVerdict(p) + ")";
         }
         long next = p.lastUpgradeNanos + PunchScheduler.upgradeInterval(p, now);
         String retry = "; next attempt in " + secondsUntil(next, now) + " s";
+        DiscoMessage.NatMapping own = DiscoExchange.ownMapping(p.sock());
+        if (own == DiscoMessage.NatMapping.NO_UDP) {
+            return "relay: UDP blocked here (no STUN server answered)" + retry;
+        }
+        if (p.peerMapping == DiscoMessage.NatMapping.NO_UDP) {
+            return "relay: UDP blocked at the peer (its STUN servers did not answer)" + retry;
+        }
+        switch (p.sprayState) {
+            case BOTH_HARD -> {
+                return "relay: both sides behind symmetric NATs (spraying cannot work)" + retry;
+            }
+            case FAILED -> {
+                return (p.sprayHardSide
+                                ? "relay: behind a symmetric NAT here, spray failed after " + HardNatSpray.MAX_SOCKETS
+                                        + " sockets (" + p.sprayPackets + " probes)"
+                                : "relay: peer behind symmetric NAT, spray failed after " + p.sprayPackets + " probes")
+                        + retry;
+            }
+            case BUSY -> {
+                return "relay: "
+                        + (own == DiscoMessage.NatMapping.ENDPOINT_DEPENDENT
+                                ? "behind a symmetric NAT here"
+                                : "peer behind symmetric NAT")
+                        + ", spray postponed (another spray was running)" + retry;
+            }
+            default -> {}
+        }
         if (p.candidates.isEmpty()) {
             return "relay: peer offered no reachable endpoint" + retry;
         }
-        return "relay: no answer from the peer's " + endpoints(p.candidates.size()) + " (symmetric NAT, or UDP blocked)"
-                + retry;
+        String nat = own == DiscoMessage.NatMapping.UNKNOWN || p.peerMapping == DiscoMessage.NatMapping.UNKNOWN
+                ? " (symmetric NAT, or UDP blocked; NAT type unknown: needs two STUN servers)"
+                : " (both NATs endpoint-independent: filtering or a firewall)";
+        return "relay: no answer from the peer's " + endpoints(p.candidates.size()) + nat + retry;
+    }
+
+    /** While a retry punches: what the last attempt found, when it found a cause ("" otherwise). */
+    private static String lastVerdict(DirectPeer p) {
+        if (DiscoExchange.ownMapping(p.sock()) == DiscoMessage.NatMapping.NO_UDP) {
+            return "; UDP blocked here";
+        }
+        if (p.peerMapping == DiscoMessage.NatMapping.NO_UDP) {
+            return "; UDP blocked at the peer";
+        }
+        return switch (p.sprayState) {
+            case BOTH_HARD -> "; both sides behind symmetric NATs";
+            case FAILED ->
+                p.sprayHardSide
+                        ? "; last spray failed (symmetric NAT here)"
+                        : "; last spray failed (peer behind symmetric NAT)";
+            default -> "";
+        };
+    }
+
+    /** How a direct path came about: punched, sprayed, or through a gateway port mapping. */
+    private static String how(DirectPeer p) {
+        if (p.sprayed != null) {
+            return "sprayed via " + addr(p.best) + " (behind a symmetric NAT here; " + p.sprayPackets
+                    + " probes from up to " + HardNatSpray.MAX_SOCKETS + " sockets)";
+        }
+        if (p.sprayState == HardNatSpray.State.SUCCEEDED && !p.sprayHardSide) {
+            return "sprayed via " + addr(p.best) + " (peer behind symmetric NAT; found after " + p.sprayPackets
+                    + " probes)";
+        }
+        if (p.best != null && p.best.equals(p.peerPortMapped)) {
+            return "via the peer's port mapping (" + portMapName(p.peerPortMapProtocol) + ") at " + addr(p.best);
+        }
+        var own = p.sock().portMapping();
+        var held = own == null ? null : own.held().orElse(null);
+        if (held != null && held.external().equals(p.observedSelf)) {
+            return "via port mapping (" + portMapName(held.protocol().ordinal() + 1) + ") at " + addr(held.external())
+                    + ", peer at " + addr(p.best);
+        }
+        return "punched via " + addr(p.best);
+    }
+
+    static String portMapName(int code) {
+        return switch (code) {
+            case 1 -> "PCP";
+            case 2 -> "NAT-PMP";
+            case 3 -> "UPnP";
+            default -> "none";
+        };
     }
 
     private static String endpoints(int n) {

@@ -56,6 +56,8 @@ final class DirectSocket {
     private StunClient stun;
     private final List<CandidateSource> sources = new ArrayList<>();
     private final PortMapCounters portMapCounters = new PortMapCounters();
+    private EndpointDiscovery discovery;
+    private PortMapping portMapping;
 
     DirectSocket(boolean serverRole) {
         this.serverRole = serverRole;
@@ -168,6 +170,11 @@ final class DirectSocket {
 
     /** Starts endpoint discovery on this socket (its interface addresses and STUN mappings). */
     void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop) {
+        startDiscovery(stunServers, loop, true);
+    }
+
+    /** As above; {@code portMapping}: agent.yaml's {@code direct.port-mapping} ({@code BURROW_PORTMAP} overrides it). */
+    void startDiscovery(Supplier<List<InetSocketAddress>> stunServers, EventLoop loop, boolean mapPorts) {
         EndpointDiscovery discovery = new EndpointDiscovery(
                 stun,
                 localAddress().getPort(),
@@ -176,14 +183,52 @@ final class DirectSocket {
                 eps -> log.info("{} socket endpoints: {}", serverRole ? "server" : "client", eps),
                 dualStack);
         sources.add(CandidateSource.of(discovery));
+        this.discovery = discovery;
         discovery.start();
         // A mapping on the gateway (PCP, NAT-PMP, UPnP) makes the socket reachable even behind a NAT
         // whose own mappings are per destination; its address is one more candidate.
-        PortMapping.forDefaultGateway(localAddress().getPort(), serverRole ? "server" : "client", portMapCounters)
+        PortMapping.forDefaultGateway(
+                        localAddress().getPort(), serverRole ? "server" : "client", portMapCounters, mapPorts)
                 .ifPresent(m -> {
+                    portMapping = m;
                     sources.add(CandidateSource.of(m));
                     m.start();
                 });
+    }
+
+    /** Endpoint discovery on this socket (its NAT's mapping behaviour), or null before discovery started. */
+    EndpointDiscovery discovery() {
+        return discovery;
+    }
+
+    /** The gateway port mapping of this socket (PCP, NAT-PMP, UPnP), or null when port mapping is off. */
+    PortMapping portMapping() {
+        return portMapping;
+    }
+
+    /**
+     * On the event loop: binds a spray socket ({@link HardNatSpray}) without waiting: disco only, no
+     * STUN or discovery; the QUIC codec is added by {@link #addCodec} if the socket wins.
+     */
+    io.netty.channel.ChannelFuture bindSpray(
+            EventLoop loop, Class<? extends DatagramChannel> channelType, InetSocketAddress at, Receiver disco) {
+        var f = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new DiscoDemux(disco));
+                    }
+                })
+                .bind(at);
+        channel = f.channel();
+        return f;
+    }
+
+    /** On the event loop: the QUIC codec of this socket's role, added once a spray socket carries the path. */
+    void addCodec(ChannelHandler codec) {
+        channel.pipeline().addLast(codec);
     }
 
     /** On the event loop. */

@@ -33,6 +33,9 @@ final class DiscoExchange {
 
         /** The peer announced its candidates through the relay (already stored in {@code p.candidates}). */
         void callMeMaybe(DirectPeer p, List<InetSocketAddress> endpoints, long now);
+
+        /** The peer pinged {@code sock} directly from {@code from} (already answered). */
+        default void directPing(DirectPeer p, DirectSocket sock, InetSocketAddress from, long now) {}
     }
 
     // Final after construction.
@@ -84,7 +87,50 @@ final class DiscoExchange {
                 p.key.shortId(),
                 eps.size(),
                 sent ? "" : ": dropped (relay not connected or busy)");
+        if (sent) {
+            // how our NAT maps: it decides whether (and which side) sprays when punching fails
+            signalling.send(
+                    p.key, box.seal(p.key, natInfo(p.sock()), p.sock().channel().alloc()));
+        }
         return sent;
+    }
+
+    /** How the NAT in front of {@code s} maps, from its STUN answers. */
+    static DiscoMessage.NatMapping ownMapping(DirectSocket s) {
+        var d = s.discovery();
+        if (d == null) {
+            return DiscoMessage.NatMapping.UNKNOWN;
+        }
+        if (d.stunUnanswered()) {
+            return DiscoMessage.NatMapping.NO_UDP;
+        }
+        Boolean varies = d.mappingVaries();
+        return varies == null
+                ? DiscoMessage.NatMapping.UNKNOWN
+                : varies ? DiscoMessage.NatMapping.ENDPOINT_DEPENDENT : DiscoMessage.NatMapping.ENDPOINT_INDEPENDENT;
+    }
+
+    /** Our NAT_INFO for a peer we talk to from {@code s}: its mapping behaviour and its gateway port mapping. */
+    static DiscoMessage.NatInfo natInfo(DirectSocket s) {
+        var pm = s.portMapping();
+        var held = pm == null ? null : pm.held().orElse(null);
+        if (held == null) {
+            return new DiscoMessage.NatInfo(ownMapping(s), 0, null);
+        }
+        return new DiscoMessage.NatInfo(ownMapping(s), held.protocol().ordinal() + 1, held.external());
+    }
+
+    /** A spray probe: a PING to {@code to} from {@code s}, not recorded (the answer that counts is the peer's own PING). */
+    void probe(DirectPeer p, DirectSocket s, InetSocketAddress to) {
+        byte[] tx = new byte[DiscoLimits.TX_ID_LENGTH];
+        random.nextBytes(tx);
+        s.channel()
+                .writeAndFlush(new DatagramPacket(
+                        box.seal(
+                                p.key,
+                                new DiscoMessage.Ping(tx, DirectManager.PING_PADDING),
+                                s.channel().alloc()),
+                        to));
     }
 
     /** Pings {@code to} from the socket of our role (at most {@link DirectManager#MAX_PENDING_PINGS} in flight per peer). */
@@ -95,7 +141,7 @@ final class DiscoExchange {
         byte[] tx = new byte[DiscoLimits.TX_ID_LENGTH];
         random.nextBytes(tx);
         p.pending.put(new DirectPeer.TxKey(tx), new DirectPeer.Pending(to, now));
-        DirectSocket s = p.sock();
+        DirectSocket s = p.pathSock();
         s.channel()
                 .writeAndFlush(new DatagramPacket(
                         box.seal(
@@ -163,6 +209,7 @@ final class DiscoExchange {
                 if (p.candidates.size() < DirectManager.MAX_CANDIDATES && p.candidates.add(from) && !p.trusted(now)) {
                     ping(p, from, now); // peer-reflexive candidate: check it from our side too
                 }
+                events.directPing(p, sock, from, now);
             }
             case DiscoMessage.Pong pong -> {
                 DirectPeer.Pending pending = p.pending.remove(new DirectPeer.TxKey(pong.txId()));
@@ -170,6 +217,7 @@ final class DiscoExchange {
                     drops.get(DiscoDropReason.UNKNOWN_TRANSACTION).increment();
                     return;
                 }
+                p.observedSelf = pong.observed();
                 events.pathProven(p, from, now - pending.sentNanos(), now);
             }
             case DiscoMessage.CallMeMaybe cmm -> {
@@ -184,7 +232,17 @@ final class DiscoExchange {
                         candidatesIgnored.increment();
                     }
                 }
+                p.announced.clear();
+                p.announced.addAll(cmm.endpoints());
                 events.callMeMaybe(p, cmm.endpoints(), now);
+            }
+            case DiscoMessage.NatInfo info -> {
+                if (sock != null) {
+                    return; // only accepted through the relay, like CALL_ME_MAYBE
+                }
+                p.peerMapping = info.mapping();
+                p.peerPortMapProtocol = info.portMapProtocol();
+                p.peerPortMapped = info.portMapped();
             }
             case DiscoMessage.Unknown u -> {
                 // a later version's message: ignored

@@ -23,11 +23,13 @@ final class PunchScheduler {
     private final DiscoExchange disco;
     private final DirectPeers peers;
     private final QuicConnections quic;
+    private final HardNatSpray spray;
 
-    PunchScheduler(DiscoExchange disco, DirectPeers peers, QuicConnections quic) {
+    PunchScheduler(DiscoExchange disco, DirectPeers peers, QuicConnections quic, HardNatSpray spray) {
         this.disco = disco;
         this.peers = peers;
         this.quic = quic;
+        this.spray = spray;
     }
 
     /** The dialer wants a direct path to {@code p}: it stays active, and is upgraded unless it has a path or just tried. */
@@ -126,6 +128,7 @@ final class PunchScheduler {
             p.warmAttempts++;
         }
         p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
+        p.punchJudged = false;
         punch(p, now);
     }
 
@@ -155,6 +158,7 @@ final class PunchScheduler {
             p.lastPongNanos = now;
         }
         p.warmAttempts = 0;
+        spray.pathProven(p, now);
         if (p.punchUntilNanos > now + 1_000_000_000L) {
             p.punchUntilNanos = now + 1_000_000_000L; // one more second to find a faster candidate
         }
@@ -173,6 +177,7 @@ final class PunchScheduler {
         p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
         p.lastUpgradeNanos = now;
         p.upgradeUnsent = false;
+        p.punchJudged = false;
         punch(p, now);
     }
 
@@ -190,6 +195,20 @@ final class PunchScheduler {
             if (now < p.punchUntilNanos
                     && now - p.lastPunchNanos >= DirectManager.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
                 punch(p, now);
+            }
+            if (!p.punchJudged && now >= p.punchUntilNanos) {
+                p.punchJudged = true;
+                if (!p.trusted(now)) {
+                    spray.punchFailed(p, now); // plain punching found nothing: spray when the NATs call for it
+                }
+            }
+            if (p.sprayed != null
+                    && p.best == null
+                    && p.quic == null
+                    && p.connecting == null
+                    && now - p.sprayedAtNanos > DirectManager.TRUST_DURATION.toNanos()) {
+                p.sprayed.close(); // the sprayed path is gone: punch from the socket of our role again
+                p.sprayed = null;
             }
             if (p.best != null && wanted && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
                 p.lastHeartbeatNanos = now;
@@ -224,6 +243,11 @@ final class PunchScheduler {
                     && now > p.punchUntilNanos
                     && !p.pingedRecently(now)) {
                 peers.forgetStatus(p.key);
+                spray.forget(p);
+                if (p.sprayed != null) {
+                    p.sprayed.close();
+                    p.sprayed = null;
+                }
                 it.remove();
             }
         }

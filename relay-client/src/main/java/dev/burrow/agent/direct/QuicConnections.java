@@ -167,7 +167,8 @@ final class QuicConnections {
                 },
                 DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(),
                 TimeUnit.MILLISECONDS);
-        var connect = QuicChannel.newBootstrap(sockets.client.channel())
+        var connect = QuicChannel.newBootstrap(
+                        p.pathSock().channel()) // the client socket, or a spray socket that reached the peer
                 .attr(EXPECTED_PEER, p.key)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override

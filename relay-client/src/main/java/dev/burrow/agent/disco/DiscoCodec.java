@@ -107,6 +107,16 @@ public final class DiscoCodec {
                 }
                 yield out;
             }
+            case DiscoMessage.NatInfo n -> {
+                byte[] out = new byte[3 + (n.portMapProtocol() == 0 ? 0 : DiscoLimits.ENDPOINT_LENGTH)];
+                out[0] = (byte) DiscoMessageType.NAT_INFO.code();
+                out[1] = (byte) n.mapping().ordinal();
+                out[2] = (byte) n.portMapProtocol();
+                if (n.portMapped() != null) {
+                    writeEndpoint(n.portMapped(), out, 3);
+                }
+                yield out;
+            }
             case DiscoMessage.Unknown u -> {
                 byte[] payload = u.payload();
                 byte[] out = new byte[1 + payload.length];
@@ -159,6 +169,20 @@ public final class DiscoCodec {
                     eps.add(readEndpoint(in, 1 + i * DiscoLimits.ENDPOINT_LENGTH));
                 }
                 yield new DiscoMessage.CallMeMaybe(eps);
+            }
+            case NAT_INFO -> {
+                if (in.length < 3) {
+                    throw new DiscoDecodeException("short NAT_INFO");
+                }
+                int pm = in[2] & 0xFF;
+                if (pm > 3) {
+                    pm = 0; // a later version's protocol: read as none
+                }
+                if (pm != 0 && in.length < 3 + DiscoLimits.ENDPOINT_LENGTH) {
+                    throw new DiscoDecodeException("NAT_INFO without its port-mapped endpoint");
+                }
+                yield new DiscoMessage.NatInfo(
+                        DiscoMessage.NatMapping.of(in[1] & 0xFF), pm, pm == 0 ? null : readEndpoint(in, 3));
             }
         };
     }

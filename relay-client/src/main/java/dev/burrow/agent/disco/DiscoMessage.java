@@ -80,6 +80,39 @@ public sealed interface DiscoMessage {
         }
     }
 
+    /**
+     * How the sender's NAT maps its direct socket, and the port mapping its gateway granted (through
+     * the relay only).
+     *
+     * @param portMapProtocol 0 none, 1 PCP, 2 NAT-PMP, 3 UPnP IGD
+     * @param portMapped the mapped address, null exactly when {@code portMapProtocol} is 0
+     */
+    record NatInfo(NatMapping mapping, int portMapProtocol, InetSocketAddress portMapped) implements DiscoMessage {
+        public NatInfo {
+            Objects.requireNonNull(mapping, "mapping");
+            if (portMapProtocol < 0 || portMapProtocol > 3 || (portMapProtocol == 0) != (portMapped == null)) {
+                throw new IllegalArgumentException("port mapping " + portMapProtocol + " with address " + portMapped);
+            }
+        }
+    }
+
+    /** A node's view of its own NAT's mapping behaviour (from STUN answers of two or more servers). */
+    enum NatMapping {
+        /** Fewer than two STUN servers answered: nothing known. */
+        UNKNOWN,
+        /** Every destination sees the same public endpoint ("easy" NAT, or no NAT). */
+        ENDPOINT_INDEPENDENT,
+        /** Each destination sees another public endpoint ("hard", symmetric NAT). */
+        ENDPOINT_DEPENDENT,
+        /** STUN servers were asked and none answered: UDP is probably blocked. */
+        NO_UDP;
+
+        /** The wire code; codes this version does not know read as {@link #UNKNOWN}. */
+        public static NatMapping of(int code) {
+            return code >= 0 && code < values().length ? values()[code] : UNKNOWN;
+        }
+    }
+
     /** A type this version does not know (forward compatibility); ignored by receivers. */
     record Unknown(int type, byte[] payload) implements DiscoMessage {
         public Unknown {

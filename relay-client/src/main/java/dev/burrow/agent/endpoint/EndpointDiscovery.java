@@ -51,6 +51,8 @@ public final class EndpointDiscovery implements AutoCloseable {
     private final boolean ipv6;
     private volatile List<Endpoint> current = List.of();
     private volatile Set<InetAddress> lastInterfaces = Set.of();
+    private volatile Boolean mappingVaries;
+    private volatile boolean stunUnanswered;
     private ScheduledFuture<?> refreshTask;
     private ScheduledFuture<?> pollTask;
 
@@ -94,6 +96,20 @@ public final class EndpointDiscovery implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Whether the NAT in front of this socket maps it to a different public endpoint per destination
+     * (address- and/or port-dependent mapping, "symmetric"): true or false once two STUN servers
+     * answered in one refresh, null while unknown (fewer than two servers, or no answers yet).
+     */
+    public Boolean mappingVaries() {
+        return mappingVaries;
+    }
+
+    /** True when STUN servers were asked in the last refresh and none answered (UDP blocked, or the servers are down). */
+    public boolean stunUnanswered() {
+        return stunUnanswered;
+    }
+
     /** The endpoints as of the last refresh. */
     public List<Endpoint> current() {
         return current;
@@ -112,12 +128,21 @@ public final class EndpointDiscovery implements AutoCloseable {
         }
         return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(v -> {
             Set<Endpoint> eps = new LinkedHashSet<>();
+            int answers = 0;
             for (CompletableFuture<BindingResult> f : asks) {
                 BindingResult r = f.join();
                 if (r != null && r.mappedAddress() != null && r.mappedAddress().getAddress() instanceof Inet4Address) {
                     eps.add(new Endpoint(r.mappedAddress(), Endpoint.Source.STUN));
+                    answers++;
                 }
             }
+            // Two servers (distinct destinations) that saw different mappings of this one socket: the
+            // NAT maps per destination (symmetric); the same mapping: endpoint-independent. One answer
+            // tells nothing, so the last verdict stands.
+            if (answers >= 2) {
+                mappingVaries = eps.size() > 1;
+            }
+            stunUnanswered = !asks.isEmpty() && answers == 0;
             if (eps.isEmpty() && ifaces.equals(previousInterfaces)) {
                 // No STUN answer (UDP briefly down, server restarting): on the same network the last
                 // mappings are still the best guess; dropping them would leave the peer only LAN

@@ -36,6 +36,20 @@ public final class AgentMeters {
     /** Bytes of every stream since start, open ones included, tagged {@code way}: {@code from_peers}, {@code to_peers}. */
     public static final String PEER_BYTES = "burrow.agent.peer.bytes";
 
+    /** Probe and ping packets hard-NAT sprays sent. */
+    public static final String SPRAY_PACKETS = "burrow.agent.direct.spray.packets";
+    /** Sprays (and decisions not to spray), tagged {@code outcome}: succeeded, failed, skipped_both_hard, skipped_busy. */
+    public static final String SPRAYS = "burrow.agent.direct.sprays";
+    /** Direct sockets with a gateway port mapping held, tagged {@code protocol} (pcp, nat-pmp, upnp). */
+    public static final String PORT_MAPPINGS = "burrow.agent.direct.portmappings";
+    /** Seconds left on the shortest port-mapping lease held; NaN when none is held. */
+    public static final String PORT_MAPPING_LEASE = "burrow.agent.direct.portmapping.lease";
+
+    /** Spray outcomes (bounded tag values). */
+    static final List<String> SPRAY_OUTCOMES = List.of("succeeded", "failed", "skipped_both_hard", "skipped_busy");
+    /** Port-mapping protocols (bounded tag values). */
+    static final List<String> PORT_MAP_PROTOCOLS = List.of("pcp", "nat-pmp", "upnp");
+
     /** The paths a stream can take (bounded tag values). */
     static final List<String> PATHS = List.of(RelayCircuitPath.NAME, DirectPath.NAME);
     /**
@@ -90,6 +104,43 @@ public final class AgentMeters {
         Gauge.builder(RELAY_RTT, m, x -> {
                     Long ms = x.snapshot().relay().rttMillis();
                     return ms == null ? Double.NaN : ms / 1000.0;
+                })
+                .baseUnit("seconds")
+                .register(registry);
+        FunctionCounter.builder(SPRAY_PACKETS, m, x -> {
+                    AgentStatus.DirectStatus d = x.snapshot().direct();
+                    return d == null ? 0 : d.spray().packets();
+                })
+                .register(registry);
+        for (String outcome : SPRAY_OUTCOMES) {
+            FunctionCounter.builder(SPRAYS, m, x -> {
+                        AgentStatus.DirectStatus d = x.snapshot().direct();
+                        return d == null ? 0 : d.spray().outcomes().getOrDefault(outcome, 0L);
+                    })
+                    .tag("outcome", outcome)
+                    .register(registry);
+        }
+        for (String protocol : PORT_MAP_PROTOCOLS) {
+            Gauge.builder(PORT_MAPPINGS, m, x -> {
+                        AgentStatus.DirectStatus d = x.snapshot().direct();
+                        return d == null
+                                ? 0
+                                : d.portMappings().stream()
+                                        .filter(pm -> protocol.equals(pm.protocol()))
+                                        .count();
+                    })
+                    .tag("protocol", protocol)
+                    .register(registry);
+        }
+        Gauge.builder(PORT_MAPPING_LEASE, m, x -> {
+                    AgentStatus.DirectStatus d = x.snapshot().direct();
+                    return d == null
+                            ? Double.NaN
+                            : d.portMappings().stream()
+                                    .filter(pm -> pm.expiresInSeconds() != null)
+                                    .mapToDouble(pm -> pm.expiresInSeconds())
+                                    .min()
+                                    .orElse(Double.NaN);
                 })
                 .baseUnit("seconds")
                 .register(registry);

@@ -57,12 +57,33 @@ public final class PortMapping implements AutoCloseable {
     }
 
     /**
+     * Whether port mapping is on when agent.yaml says {@code configured} ({@code direct.port-mapping}):
+     * {@code BURROW_PORTMAP} overrides the file when set ({@code off} turns it off, anything else on).
+     */
+    public static boolean enabled(boolean configured) {
+        return enabled(System.getenv(), configured);
+    }
+
+    /** The rule behind {@link #enabled(boolean)}. */
+    static boolean enabled(Map<String, String> env, boolean configured) {
+        return env.get("BURROW_PORTMAP") == null ? configured : enabled(env);
+    }
+
+    /**
      * A mapping of {@code internalPort} on this host's default gateway, not started; empty when port
      * mapping is off or there is no IPv4 default gateway.
      */
     public static Optional<PortMapping> forDefaultGateway(int internalPort, String label, PortMapCounters counters) {
-        if (!enabled()) {
-            log.info("port mapping disabled (BURROW_PORTMAP=off)");
+        return forDefaultGateway(internalPort, label, counters, true);
+    }
+
+    /** As above, with agent.yaml's {@code direct.port-mapping} ({@code BURROW_PORTMAP} overrides it). */
+    public static Optional<PortMapping> forDefaultGateway(
+            int internalPort, String label, PortMapCounters counters, boolean configured) {
+        if (!enabled(configured)) {
+            log.info(
+                    "port mapping disabled ({})",
+                    System.getenv("BURROW_PORTMAP") != null ? "BURROW_PORTMAP=off" : "direct.port-mapping: false");
             return Optional.empty();
         }
         return DefaultGateway.find()
@@ -83,6 +104,11 @@ public final class PortMapping implements AutoCloseable {
     public Optional<InetSocketAddress> external() {
         PortMap m = current;
         return m == null ? Optional.empty() : Optional.of(m.external());
+    }
+
+    /** The mapping held now (protocol, external address, lifetime), while held. */
+    public Optional<PortMap> held() {
+        return Optional.ofNullable(current);
     }
 
     /** What port mapping is doing, for logs and status: "mapped with PCP: ..." or why not. */

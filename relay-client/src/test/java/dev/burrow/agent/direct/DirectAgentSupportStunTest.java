@@ -19,4 +19,24 @@ class DirectAgentSupportStunTest {
                 .as("the relay serves no STUN")
                 .isEmpty();
     }
+
+    @Test
+    void asksUpToTwoOtherRelaysOfTheFleet() {
+        var current = java.net.URI.create("https://127.0.0.1:7443");
+        var fleet = java.util.List.of(
+                current,
+                java.net.URI.create("https://127.0.0.2:7443"),
+                java.net.URI.create("https://127.0.0.2:8443"),
+                java.net.URI.create("https://127.0.0.3:7443"),
+                java.net.URI.create("https://127.0.0.4:7443"));
+        assertThat(DirectAgentSupport.otherRelaysStun(current, fleet))
+                .containsExactly(
+                        new InetSocketAddress("127.0.0.2", DirectAgentSupport.RELAY_STUN_PORT),
+                        new InetSocketAddress("127.0.0.3", DirectAgentSupport.RELAY_STUN_PORT));
+        assertThat(DirectAgentSupport.otherRelaysStun(current, java.util.List.of(current)))
+                .isEmpty();
+        assertThat(DirectAgentSupport.otherRelaysStun(
+                        null, java.util.List.of(java.net.URI.create("https://[::1]:7443"))))
+                .containsExactly(new InetSocketAddress("::1", DirectAgentSupport.RELAY_STUN_PORT));
+    }
 }
