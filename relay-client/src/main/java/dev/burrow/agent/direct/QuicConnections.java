@@ -1,5 +1,6 @@
 package dev.burrow.agent.direct;
 
+import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.InboundStream;
 import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;
@@ -113,9 +114,16 @@ final class QuicConnections {
                 .build();
     }
 
-    /** On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off). */
+    /**
+     * On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off).
+     * Nothing is sent yet: the stream carries the connection's TLS session
+     * ({@link PeerPath#PATH_SESSION}, the peer it authenticated) and its {@link DirectStreamHeader}
+     * ({@link PeerPath#STREAM_PREFIX}), which the dialer sends together with OPEN in one write.
+     */
     void openStream(DirectPeer p, String service, CompletableFuture<Channel> result) {
-        p.quic.newStreamBootstrap()
+        QuicChannel qc = p.quic;
+        byte[] header = DirectStreamHeader.encodeBytes(service);
+        qc.newStreamBootstrap()
                 .type(QuicStreamType.BIDIRECTIONAL)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInboundHandlerAdapter())
@@ -126,15 +134,11 @@ final class QuicConnections {
                         return;
                     }
                     QuicStreamChannel s = (QuicStreamChannel) f.getNow();
-                    s.writeAndFlush(DirectStreamHeader.encode(service, s.alloc()))
-                            .addListener(w -> {
-                                if (w.isSuccess()) {
-                                    result.complete(s);
-                                } else {
-                                    s.close();
-                                    result.completeExceptionally(w.cause());
-                                }
-                            });
+                    s.attr(PeerPath.PATH_SESSION).set(qc.sslEngine().getSession());
+                    s.attr(PeerPath.STREAM_PREFIX).set(header);
+                    if (!result.complete(s)) {
+                        s.close();
+                    }
                 });
     }
 
@@ -286,7 +290,9 @@ final class QuicConnections {
             QuicStreamChannel s = (QuicStreamChannel) ctx.channel();
             ctx.pipeline().remove(this);
             if (clientSidePeer != null) {
-                s.pipeline().addFirst(new DirectStreamAcceptor(clientSidePeer, gate));
+                s.pipeline()
+                        .addFirst(new DirectStreamAcceptor(
+                                clientSidePeer, s.parent().sslEngine().getSession(), gate));
             } else {
                 inboundStream(s);
             }
@@ -300,6 +306,7 @@ final class QuicConnections {
             s.close();
             return;
         }
-        s.pipeline().addFirst(new DirectStreamAcceptor(key, gate));
+        s.pipeline()
+                .addFirst(new DirectStreamAcceptor(key, s.parent().sslEngine().getSession(), gate));
     }
 }

@@ -280,7 +280,9 @@ public final class ForwardListener implements AutoCloseable {
         metrics.streamOpened(Direction.OUTBOUND);
         Splice splice = Splice.join(
                 StreamEnd.plain(local, "client " + local.remoteAddress()),
-                StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()),
+                stream.ssl() == null
+                        ? StreamEnd.plain(stream.channel(), "peer " + spec.peerLabel())
+                        : StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()),
                 idleTimeout,
                 (toPeer, fromPeer, outcome) -> {
                     current.decrementAndGet();
