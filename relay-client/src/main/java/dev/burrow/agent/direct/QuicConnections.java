@@ -14,14 +14,19 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.handler.codec.quic.EpollQuicUtils;
 import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -54,6 +59,9 @@ final class QuicConnections {
     private final DirectPeers peers;
     private final DirectSockets sockets;
     private final Consumer<InboundStream> gate;
+    private final QuicTuning tuning = QuicTuning.fromEnvironment(System.getenv());
+    /** UDP segmentation offload for sends (epoll sockets only), or null. */
+    private final SegmentedDatagramPacketAllocator gso;
 
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
@@ -64,13 +72,20 @@ final class QuicConnections {
             EventLoop loop,
             DirectPeers peers,
             DirectSockets sockets,
-            Consumer<InboundStream> gate) {
+            Consumer<InboundStream> gate,
+            Class<? extends DatagramChannel> channelType) {
         this.identity = identity;
         this.verifier = verifier;
         this.loop = loop;
         this.peers = peers;
         this.sockets = sockets;
         this.gate = gate;
+        this.gso = tuning.gsoSegments() > 0
+                        && channelType == EpollDatagramChannel.class
+                        && EpollDatagramChannel.isSegmentedDatagramPacketSupported()
+                ? EpollQuicUtils.newSegmentedAllocator(tuning.gsoSegments())
+                : null;
+        log.debug("QUIC transport: {}{}", tuning, gso == null ? " (no GSO)" : "");
     }
 
     /** The server socket's codec: accepts connections from the peers we punch with. */
@@ -81,12 +96,12 @@ final class QuicConnections {
                 .clock(verifier.clock())
                 .build();
         QuicSslContext serverTls = DirectTls.server(identity, handshakeVerifier);
-        return new QuicServerCodecBuilder()
-                .sslContext(serverTls)
+        QuicServerCodecBuilder b = tuning.apply(new QuicServerCodecBuilder());
+        if (gso != null) {
+            b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
+        }
+        return b.sslContext(serverTls)
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .initialMaxData(16 << 20)
-                .initialMaxStreamDataBidirectionalLocal(2 << 20)
-                .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
                 .handler(new ChannelInboundHandlerAdapter() {
@@ -102,14 +117,11 @@ final class QuicConnections {
 
     /** The client socket's codec. */
     ChannelHandler clientCodec() {
-        return new QuicClientCodecBuilder()
+        return tuning.apply(new QuicClientCodecBuilder())
                 // TLS is per connection: the server must be exactly the peer we punched with
                 .sslEngineProvider(ch ->
                         (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get()).newEngine(ch.alloc()))
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .initialMaxData(16 << 20)
-                .initialMaxStreamDataBidirectionalLocal(2 << 20)
-                .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
                 .build();
     }
@@ -167,7 +179,11 @@ final class QuicConnections {
                 },
                 DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(),
                 TimeUnit.MILLISECONDS);
-        var connect = QuicChannel.newBootstrap(sockets.client.channel())
+        var bootstrap = QuicChannel.newBootstrap(sockets.client.channel());
+        if (gso != null) {
+            bootstrap.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
+        }
+        var connect = bootstrap
                 .attr(EXPECTED_PEER, p.key)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
