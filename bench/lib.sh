@@ -265,7 +265,7 @@ bench_burrow_pair() {
   done
   for who in x c; do
     # shellcheck disable=SC2086 # ENV and BURROW_JAVA_OPTS_AGENT are lists
-    env $envs BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "${pair_jar:-$jar}" agent \
+    env $envs BURROW_LOG_LEVEL="${BENCH_AGENT_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "${pair_jar:-$jar}" agent \
       --config "$work/$name-$who.yaml" --state "$work/$name-$who" --transport "$TRANSPORT" >"$work/agent-$name-$who.log" 2>&1 &
     pids+=($!)
     if [ "$who" = x ]; then expose_pid=$!; else connect_pid=$!; fi

@@ -8,9 +8,12 @@
 #            end-to-end TLS between the agents inside the circuit; three JVMs)
 #   burrow-direct  the same agents with direct paths on (relay with --stun-listen): streams take the direct
 #            QUIC path once the agents verified it (the script waits for `burrow status` to say "direct";
-#            its rows are marked "DIRECT PATH NOT UP" otherwise)
+#            its rows are marked "DIRECT PATH NOT UP" otherwise). BURROW_DIRECT_MEASURE=off: every stream direct,
+#            even where the agent measured the relay faster (relay_cpu_s_per_gib near 0 confirms a row was direct)
 #   burrow-direct-base  the same as burrow-direct with the agents of another build, BASE_JAR=path/to/burrow.jar
 #            (before/after comparisons side by side under the same load)
+#   burrow-direct+NAME  burrow-direct with the agents' extra environment VARIANT_NAME (space-separated VAR=value,
+#            e.g. VARIANT_bbr="BURROW_QUIC_CC=bbr"): QUIC tuning experiments side by side (docs/benchmarks.md)
 # Measured per path and round (paths interleaved, order alternating): iperf3 throughput with 1 and 8
 # parallel connections, CPU seconds per GiB of each path's processes, time to first byte of a new
 # connection (target speaks first), and a 64-byte ping-pong on one connection.
@@ -83,7 +86,11 @@ start_burrow() { # $1 path name
     bench_relay --stun-listen "127.0.0.1:$stun_port"
   fi
   if [ "$1" = burrow-direct ]; then
-    bench_burrow_pair d "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port" "${targets[@]}"
+    bench_burrow_pair d "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off" "${targets[@]}"
+  elif [[ "$1" == burrow-direct+* ]]; then
+    local vname="VARIANT_${1#burrow-direct+}"
+    [ -n "${!vname:-}" ] || bench_fail "$1 needs $vname=\"VAR=value ...\""
+    bench_burrow_pair "dv-${1#burrow-direct+}" "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off ${!vname}" "${targets[@]}"
   elif [ "$1" = burrow-direct-base ]; then
     [ -f "${BASE_JAR:-}" ] || bench_fail "burrow-direct-base needs BASE_JAR=path/to/burrow.jar"
     cp "$BASE_JAR" "$work/base.jar"
@@ -102,7 +109,7 @@ for p in $PATHS; do
     haproxy) echo "tunnel-bench: starting the haproxy chain..." >&2; start_haproxy ;;
     ssh) echo "tunnel-bench: starting sshd and ssh -L..." >&2; start_ssh ;;
     ssh-aes) echo "tunnel-bench: starting sshd and ssh -L -c aes128-gcm..." >&2; start_ssh_aes ;;
-    burrow|burrow-direct|burrow-direct-base) echo "tunnel-bench: starting the relay and two agents ($p)..." >&2; start_burrow "$p" ;;
+    burrow|burrow-direct|burrow-direct-base|burrow-direct+*) echo "tunnel-bench: starting the relay and two agents ($p)..." >&2; start_burrow "$p" ;;
     *) echo "tunnel-bench: unknown path $p" >&2; exit 2 ;;
   esac
 done
@@ -123,9 +130,15 @@ peer_path_direct() { # $1 state dir
     | awk '/^PEER /{s=1; next} /^$/{s=0} s && $3 == "direct" {f=1} END {exit !f}'
 }
 direct_note=""
-for p in burrow-direct burrow-direct-base; do
-  [[ " $PATHS " == *" $p "* ]] || continue
-  st="$work/d-c"; if [ "$p" = burrow-direct-base ]; then st="$work/db-c"; fi
+direct_states=()
+for p in $PATHS; do
+  case $p in
+    burrow-direct) st="$work/d-c" ;;
+    burrow-direct-base) st="$work/db-c" ;;
+    burrow-direct+*) st="$work/dv-${p#burrow-direct+}-c" ;;
+    *) continue ;;
+  esac
+  direct_states+=("$st")
   for _ in $(seq 30); do
     peer_path_direct "$st" && break
     java_probe ttfb --port "${port_first[$p]}" --count 1 --warmup 0 --label warm >/dev/null 2>&1 || true
@@ -153,9 +166,9 @@ echo "$(ssh -V 2>&1), cipher ${ssh_cipher:-?}; Burrow transport $TRANSPORT; load
 if [ -n "$direct_note" ]; then
   echo "$direct_note"
   # which path the forwarded connections took (FORWARD table of the connect-side agents: PATH, TOTAL)
-  for st in d-c db-c; do
-    [ -d "$work/$st" ] && "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/$st" 2>/dev/null \
-      | awk -v n="$st" '/^FORWARD /{s=1; next} /^$/{s=0} s {printf "%s forward %s: path %s, %s connections\n", n, $2, $3, $5}'
+  for st in "${direct_states[@]}"; do
+    "$JAVA_HOME/bin/java" -jar "$jar" status --state "$st" 2>/dev/null \
+      | awk -v n="${st##*/}" '/^FORWARD /{s=1; next} /^$/{s=0} s {printf "%s forward %s: path %s, %s connections\n", n, $2, $3, $5}'
   done
 fi
 if [ -n "${KEEP_RESULTS:-}" ]; then cp "$results" "$KEEP_RESULTS"; fi

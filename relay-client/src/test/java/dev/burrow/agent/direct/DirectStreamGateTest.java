@@ -186,9 +186,13 @@ class DirectStreamGateTest {
     }
 
     private ForwardListener forward(String service) throws Exception {
+        return forward(service, PathSelector.only(dialerSide.path()));
+    }
+
+    private ForwardListener forward(String service, PathSelector paths) throws Exception {
         ForwardListener f = new ForwardListener(
                 new ForwardSpec("127.0.0.1", 0, listener.nodeKey(), "alice", service),
-                PathSelector.only(dialerSide.path()),
+                paths,
                 new PeerStreamDialer(dialer, verifier),
                 group,
                 Transport.nio(),
@@ -283,6 +287,46 @@ class DirectStreamGateTest {
         CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(90, TimeUnit.SECONDS);
         await().atMost(Duration.ofSeconds(10)).until(() -> inboundActive.count() == 0);
         assertThat(inboundActive.endedBytesFromPeers()).isEqualTo(2L * (4 << 20));
+    }
+
+    @Test
+    void theSelectorLearnsTheDirectPathsBulkSpeedFromTheForward() throws Exception {
+        expose("bulk", dialer.nodeKey().nodeId(), ProxyProtocol.OFF);
+        serveDigestThen(new byte[0]);
+        PeerPath noRelay = new PeerPath() {
+            @Override
+            public String name() {
+                return "relay";
+            }
+
+            @Override
+            public CompletableFuture<Channel> open(NodeKey peer, String service) {
+                return CompletableFuture.failedFuture(new IOException("no relay in this test"));
+            }
+
+            @Override
+            public boolean isUp() {
+                return false;
+            }
+        };
+        DirectPathSelector selector = new DirectPathSelector(noRelay, System::nanoTime, true);
+        selector.attach(dialerSide);
+        ForwardListener f = forward("bulk", selector);
+        byte[] upload = random((int) DirectPathSelector.BULK_SAMPLE_BYTES + 1024, 3);
+        try (Socket s = connect(f)) {
+            s.getOutputStream().write(upload);
+            s.shutdownOutput();
+            assertThat(Arrays.copyOfRange(s.getInputStream().readAllBytes(), 0, 32))
+                    .isEqualTo(sha(upload));
+        }
+        // measured on the direct path only: one stream in PROBE_EVERY now tries the relay
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            int relay = 0;
+            for (int i = 0; i < DirectPathSelector.PROBE_EVERY; i++) {
+                relay += selector.preferRelay(listener.nodeKey(), "bulk") ? 1 : 0;
+            }
+            return relay == 1;
+        });
     }
 
     @Test
