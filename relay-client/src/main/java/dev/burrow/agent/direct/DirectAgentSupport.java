@@ -12,12 +12,6 @@ import dev.burrow.protocol.HostPort;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.socket.DatagramChannel;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -79,8 +73,8 @@ public final class DirectAgentSupport {
         DirectManager m = new DirectManager(
                 identity,
                 verifier,
-                directGroup(group),
-                directDatagramChannel(transport),
+                group,
+                transport.datagramChannel(),
                 (peer, packet) -> relay.send(peer, packet).accepted(),
                 stun,
                 k -> forwardPeers.get().contains(k)
@@ -149,25 +143,5 @@ public final class DirectAgentSupport {
             }
         }
         return out;
-    }
-
-    /**
-     * {@code BURROW_DIRECT_TRANSPORT=epoll} (benchmarks, see docs/benchmarks.md): the direct path's
-     * UDP sockets on their own one-thread epoll loop (the agent's TCP sockets stay on NIO, see
-     * {@code Agent.agentTransport}), which also allows GSO ({@code BURROW_QUIC_GSO}).
-     */
-    private static boolean directEpoll() {
-        return "epoll".equals(System.getenv("BURROW_DIRECT_TRANSPORT")) && Epoll.isAvailable();
-    }
-
-    private static EventLoopGroup directGroup(EventLoopGroup agentGroup) {
-        return directEpoll()
-                ? new MultiThreadIoEventLoopGroup(
-                        1, new DefaultThreadFactory("burrow-direct", true), EpollIoHandler.newFactory())
-                : agentGroup;
-    }
-
-    private static Class<? extends DatagramChannel> directDatagramChannel(Transport transport) {
-        return directEpoll() ? EpollDatagramChannel.class : transport.datagramChannel();
     }
 }
