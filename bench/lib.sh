@@ -248,7 +248,8 @@ bench_relay() {
 # NAME-x exposing each TARGET port and NAME-c forwarding a new loopback port to each, reaching the relay
 # of bench_relay at the given loopback ports (its own port, or delay proxies in front of it). ENV is a
 # list of VAR=value for both agents (e.g. "BURROW_DIRECT=off"). Sets fwd_ports (target order),
-# expose_pid, connect_pid; returns once both agents report ready.
+# expose_pid, connect_pid; returns once both agents report ready. The agents run from $pair_jar when set
+# (another build of Burrow, e.g. a baseline), else from $jar.
 bench_burrow_pair() {
   local name=$1 xport=$2 cport=$3 envs=$4 i t idx idc who; shift 4
   idx=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/$name-x" --name "$name-x" | sed -n 's/^node ID: *//p')
@@ -264,7 +265,7 @@ bench_burrow_pair() {
   done
   for who in x c; do
     # shellcheck disable=SC2086 # ENV and BURROW_JAVA_OPTS_AGENT are lists
-    env $envs BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+    env $envs BURROW_LOG_LEVEL="${BENCH_AGENT_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "${pair_jar:-$jar}" agent \
       --config "$work/$name-$who.yaml" --state "$work/$name-$who" --transport "$TRANSPORT" >"$work/agent-$name-$who.log" 2>&1 &
     pids+=($!)
     if [ "$who" = x ]; then expose_pid=$!; else connect_pid=$!; fi

@@ -3,14 +3,25 @@
 #   plain    iperf3/probe straight to the target (the limit)
 #   haproxy  a two-hop haproxy chain (client -> haproxy -> haproxy -> target; unencrypted, two processes)
 #   ssh      an OpenSSH -L port forward through sshd on loopback (encrypted, one hop)
+#   ssh-aes  the same ssh -L with -c aes128-gcm@openssh.com (OpenSSH's fastest cipher here)
 #   burrow   burrow connect-side agent -> relay -> expose-side agent -> target (TLS to the relay on both legs,
 #            end-to-end TLS between the agents inside the circuit; three JVMs)
+#   burrow-direct  the same agents with direct paths on (relay with --stun-listen): streams take the direct
+#            QUIC path once the agents verified it (the script waits for `burrow status` to say "direct";
+#            its rows are marked "DIRECT PATH NOT UP" otherwise). BURROW_DIRECT_MEASURE=off: every stream direct,
+#            even where the agent measured the relay faster (relay_cpu_s_per_gib near 0 confirms a row was direct)
+#   burrow-direct-base  the same as burrow-direct with the agents of another build, BASE_JAR=path/to/burrow.jar
+#            (before/after comparisons side by side under the same load)
+#   burrow-direct+NAME  burrow-direct with the agents' extra environment VARIANT_NAME (space-separated VAR=value,
+#            e.g. VARIANT_bbr="BURROW_QUIC_CC=bbr"): QUIC tuning experiments side by side (docs/benchmarks.md)
 # Measured per path and round (paths interleaved, order alternating): iperf3 throughput with 1 and 8
 # parallel connections, CPU seconds per GiB of each path's processes, time to first byte of a new
 # connection (target speaks first), and a 64-byte ping-pong on one connection.
 # The path's processes are pinned to TUNNEL_CPU; iperf3, the probes and the targets to LOAD_CPU.
 #   bench/tunnel-bench.sh
 #   ROUNDS=3 DURATION=10 PATHS="plain burrow ssh" bench/tunnel-bench.sh
+#   ROUNDS=2 DURATION=5 WARMUP=10 PATHS="burrow burrow-direct ssh-aes" bench/tunnel-bench.sh   (direct vs relayed)
+#   BASE_JAR=/tmp/old-burrow.jar PATHS="burrow-direct-base burrow-direct" ... bench/tunnel-bench.sh
 #   BURROW_JAVA_OPTS_AGENT="-XX:StartFlightRecording=filename=/tmp/agent-%p.jfr,settings=profile" PATHS=burrow ...
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -54,19 +65,42 @@ start_haproxy() {
 
 # OpenSSH -L through sshd on loopback, OpenSSH's default cipher
 start_ssh() {
-  bench_sshd
+  [ -n "${sshd_pid:-}" ] || bench_sshd
   bench_ssh_forward ssh "$sshd_port" "" "${targets[@]}"
   path_pids[ssh]="$sshd_pid $ssh_pid"; set_ports ssh
   ssh_cipher=$(ssh -G -p "$sshd_port" 127.0.0.1 2>/dev/null | sed -n 's/^ciphers //p' | cut -d, -f1)
 }
 
-# Burrow: relay + two agents, relay circuits only
-start_burrow() {
-  bench_relay
-  bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
-  path_pids[burrow]="$relay_pid $expose_pid $connect_pid"
-  burrow_parts="relay=$relay_pid connect_agent=$connect_pid expose_agent=$expose_pid"
-  set_ports burrow
+start_ssh_aes() {
+  [ -n "${sshd_pid:-}" ] || bench_sshd
+  bench_ssh_forward ssh-aes "$sshd_port" aes128-gcm@openssh.com "${targets[@]}"
+  path_pids[ssh-aes]="$sshd_pid $ssh_pid"; set_ports ssh-aes
+}
+
+# Burrow: relay + two agents; `burrow` relay circuits only, `burrow-direct` with direct paths on (one relay
+# for both, with a STUN listener so the agents learn their candidates)
+declare -A burrow_parts
+start_burrow() { # $1 path name
+  if [ -z "${relay_pid:-}" ]; then
+    stun_port=$(free_port)
+    bench_relay --stun-listen "127.0.0.1:$stun_port"
+  fi
+  if [ "$1" = burrow-direct ]; then
+    bench_burrow_pair d "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off" "${targets[@]}"
+  elif [[ "$1" == burrow-direct+* ]]; then
+    local vname="VARIANT_${1#burrow-direct+}"
+    [ -n "${!vname:-}" ] || bench_fail "$1 needs $vname=\"VAR=value ...\""
+    bench_burrow_pair "dv-${1#burrow-direct+}" "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off ${!vname}" "${targets[@]}"
+  elif [ "$1" = burrow-direct-base ]; then
+    [ -f "${BASE_JAR:-}" ] || bench_fail "burrow-direct-base needs BASE_JAR=path/to/burrow.jar"
+    cp "$BASE_JAR" "$work/base.jar"
+    pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port" "${targets[@]}"
+  else
+    bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
+  fi
+  path_pids[$1]="$relay_pid $expose_pid $connect_pid"
+  burrow_parts[$1]="relay=$relay_pid connect_agent=$connect_pid expose_agent=$expose_pid"
+  set_ports "$1"
 }
 
 for p in $PATHS; do
@@ -74,7 +108,8 @@ for p in $PATHS; do
     plain) ;;
     haproxy) echo "tunnel-bench: starting the haproxy chain..." >&2; start_haproxy ;;
     ssh) echo "tunnel-bench: starting sshd and ssh -L..." >&2; start_ssh ;;
-    burrow) echo "tunnel-bench: starting the relay and two agents..." >&2; start_burrow ;;
+    ssh-aes) echo "tunnel-bench: starting sshd and ssh -L -c aes128-gcm..." >&2; start_ssh_aes ;;
+    burrow|burrow-direct|burrow-direct-base|burrow-direct+*) echo "tunnel-bench: starting the relay and two agents ($p)..." >&2; start_burrow "$p" ;;
     *) echo "tunnel-bench: unknown path $p" >&2; exit 2 ;;
   esac
 done
@@ -82,11 +117,40 @@ done
 # per-process CPU of the path (Burrow: relay and each agent apart)
 cpu_parts() { # $1 path
   local out="" kv
-  if [ "$1" = burrow ]; then
-    for kv in $burrow_parts; do out="$out ${kv%%=*}=$(cpu_seconds "${kv#*=}")"; done
+  if [ -n "${burrow_parts[$1]:-}" ]; then
+    for kv in ${burrow_parts[$1]}; do out="$out ${kv%%=*}=$(cpu_seconds "${kv#*=}")"; done
   fi
   echo "$out"
 }
+
+# the direct paths: wait until the connect-side agent reports the peer's path as direct (the PATH column of
+# its PEER table; streams go direct from then on)
+peer_path_direct() { # $1 state dir
+  "$JAVA_HOME/bin/java" -jar "$jar" status --state "$1" 2>/dev/null \
+    | awk '/^PEER /{s=1; next} /^$/{s=0} s && $3 == "direct" {f=1} END {exit !f}'
+}
+direct_note=""
+direct_states=()
+for p in $PATHS; do
+  case $p in
+    burrow-direct) st="$work/d-c" ;;
+    burrow-direct-base) st="$work/db-c" ;;
+    burrow-direct+*) st="$work/dv-${p#burrow-direct+}-c" ;;
+    *) continue ;;
+  esac
+  direct_states+=("$st")
+  for _ in $(seq 30); do
+    peer_path_direct "$st" && break
+    java_probe ttfb --port "${port_first[$p]}" --count 1 --warmup 0 --label warm >/dev/null 2>&1 || true
+    sleep 1
+  done
+  if peer_path_direct "$st"; then
+    direct_note="$direct_note$p: direct path verified (burrow status). "
+  else
+    direct_note="$direct_note$p: DIRECT PATH NOT UP after 30 s, its rows are relay circuits with direct paths enabled. "
+    echo "tunnel-bench: $p: direct path not up" >&2
+  fi
+done
 
 results="$work/results"
 : >"$results"
@@ -99,4 +163,12 @@ echo "Tunnel benchmarks: path processes on CPU $TUNNEL_CPU, iperf3/probes/target
 echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); $(haproxy -v | head -n1 | cut -d' ' -f1-3);"
 echo "$(ssh -V 2>&1), cipher ${ssh_cipher:-?}; Burrow transport $TRANSPORT; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelSummary "$results"
+if [ -n "$direct_note" ]; then
+  echo "$direct_note"
+  # which path the forwarded connections took (FORWARD table of the connect-side agents: PATH, TOTAL)
+  for st in "${direct_states[@]}"; do
+    "$JAVA_HOME/bin/java" -jar "$jar" status --state "$st" 2>/dev/null \
+      | awk -v n="${st##*/}" '/^FORWARD /{s=1; next} /^$/{s=0} s {printf "%s forward %s: path %s, %s connections\n", n, $2, $3, $5}'
+  done
+fi
 if [ -n "${KEEP_RESULTS:-}" ]; then cp "$results" "$KEEP_RESULTS"; fi

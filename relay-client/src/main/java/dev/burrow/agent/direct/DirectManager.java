@@ -191,7 +191,7 @@ public final class DirectManager implements AutoCloseable {
         this.clientBind = clientBind;
         this.peers = new DirectPeers(identity.nodeKey(), sockets);
         DiscoBox box = new DiscoBox(identity, k -> peers.contains(k) || acceptsPeer.test(k));
-        this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate);
+        this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate, channelType);
         this.disco = new DiscoExchange(box, signalling, peers, new DiscoEvents());
         this.spray = new HardNatSpray(loop, new SprayIo(), p -> DiscoExchange.ownMapping(p.sock()));
         this.punch = new PunchScheduler(disco, peers, quic, spray);

@@ -7,8 +7,9 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Streams over the direct path: one QUIC stream per forwarded TCP connection on the peer's QUIC
- * connection (hole-punched UDP), starting with a {@link DirectStreamHeader}; then the same end-to-end
- * TLS and OPEN/STATUS preamble as on a relay circuit. Inbound streams go to the same gate.
+ * connection (hole-punched UDP), starting with a {@link DirectStreamHeader} and the OPEN/STATUS
+ * preamble of a relay circuit, but no TLS inside the stream: the QUIC connection's TLS already
+ * authenticates the peer node and encrypts the stream. Inbound streams go to the same gate.
  */
 public final class DirectPath implements PeerPath {
     public static final String NAME = "direct";

@@ -7,15 +7,19 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * First handler of a QUIC stream the peer opened: reads the {@link DirectStreamHeader}, then hands
- * the stream to the one inbound gate (TLS, OPEN, allow rules, caps, target check) with the QUIC
- * connection's verified node as the claimed peer, and passes on any bytes that came with the header.
+ * the stream to the one inbound gate (OPEN, allow rules, caps, target check) with the QUIC
+ * connection's verified node as the claimed peer and the connection's TLS session as the proof
+ * (no TLS inside the stream: the gate verifies the peer from that session), and passes on any bytes
+ * that came with the header (OPEN, and the dialer's first bytes).
  */
 final class DirectStreamAcceptor extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(DirectStreamAcceptor.class);
@@ -23,12 +27,18 @@ final class DirectStreamAcceptor extends ChannelInboundHandlerAdapter {
     static final long HEADER_TIMEOUT_MILLIS = 10_000;
 
     private final NodeKey peer;
+    private final SSLSession session;
     private final Consumer<InboundStream> gate;
     private ByteBuf cumulation;
     private ScheduledFuture<?> deadline;
 
-    DirectStreamAcceptor(NodeKey peer, Consumer<InboundStream> gate) {
-        this.peer = peer;
+    /**
+     * @param peer the node the QUIC connection verified
+     * @param session the QUIC connection's TLS session, the gate's proof of {@code peer}
+     */
+    DirectStreamAcceptor(NodeKey peer, SSLSession session, Consumer<InboundStream> gate) {
+        this.peer = Objects.requireNonNull(peer, "peer");
+        this.session = Objects.requireNonNull(session, "session");
         this.gate = gate;
     }
 
@@ -77,7 +87,7 @@ final class DirectStreamAcceptor extends ChannelInboundHandlerAdapter {
         ByteBuf rest = cumulation;
         cumulation = null;
         ctx.channel().config().setAutoRead(false);
-        gate.accept(new InboundStream(ctx.channel(), DirectPath.NAME, peer, service));
+        gate.accept(new InboundStream(ctx.channel(), DirectPath.NAME, peer, service, session));
         if (rest.isReadable()) {
             ctx.fireChannelRead(rest);
         } else {

@@ -6,11 +6,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
- * The first bytes of every QUIC stream on the direct path, before the end-to-end TLS of the peer
- * stream: {@code str8 service} (u8 length, 1-63 bytes of {@code a-z 0-9 . _ -}, starting with a
- * letter or digit). It plays the part of the relay's CIRCUIT_OFFER service: the listener's gate
- * requires the OPEN inside TLS to name the same service. The peer identity is not in it: it is the
- * QUIC connection's TLS-verified node.
+ * The first bytes of every QUIC stream on the direct path, before the stream's OPEN: {@code str8
+ * service} (u8 length, 1-63 bytes of {@code a-z 0-9 . _ -}, starting with a letter or digit). It
+ * plays the part of the relay's CIRCUIT_OFFER service: the listener's gate requires the OPEN that
+ * follows to name the same service. The peer identity is not in it: it is the QUIC connection's
+ * TLS-verified node. (ALPN {@code burrow-direct/2}: no TLS inside the stream, see docs/protocol.md.)
  */
 public final class DirectStreamHeader {
     /** Service names are DNS-label sized (as in relay frames). */
@@ -25,12 +25,19 @@ public final class DirectStreamHeader {
     }
 
     public static ByteBuf encode(String service, ByteBufAllocator alloc) {
+        byte[] b = encodeBytes(service);
+        return alloc.buffer(b.length).writeBytes(b);
+    }
+
+    /** The header as bytes. */
+    public static byte[] encodeBytes(String service) {
         if (!isValidService(service)) {
             throw new IllegalArgumentException("invalid service name");
         }
         byte[] b = service.getBytes(StandardCharsets.US_ASCII);
-        ByteBuf out = alloc.buffer(1 + b.length);
-        out.writeByte(b.length).writeBytes(b);
+        byte[] out = new byte[1 + b.length];
+        out[0] = (byte) b.length;
+        System.arraycopy(b, 0, out, 1, b.length);
         return out;
     }
 

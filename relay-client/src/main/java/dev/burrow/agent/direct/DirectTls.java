@@ -18,8 +18,13 @@ import io.netty.handler.ssl.ClientAuth;
  * explicitly (and only it: node certificates are always Ed25519).
  */
 public final class DirectTls {
-    /** ALPN of the direct path; a peer speaking anything else fails the handshake. */
-    public static final String ALPN = "burrow-direct/1";
+    /**
+     * ALPN of the direct path; a peer speaking anything else fails the handshake (and the pair
+     * keeps using the relay). Version 2: streams carry OPEN in the clear right after their header,
+     * no TLS inside them (version 1 ran a full TLS handshake inside every stream); the two cannot
+     * parse each other's streams, so they never connect.
+     */
+    public static final String ALPN = "burrow-direct/2";
     /** Node keys are Ed25519, so that is the only signature scheme offered and accepted. */
     static final String[] SIGNATURE_ALGORITHMS = {"ed25519"};
 

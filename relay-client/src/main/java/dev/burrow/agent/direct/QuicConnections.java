@@ -1,5 +1,6 @@
 package dev.burrow.agent.direct;
 
+import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.InboundStream;
 import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;
@@ -13,14 +14,19 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.handler.codec.quic.EpollQuicUtils;
 import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -53,6 +59,9 @@ final class QuicConnections {
     private final DirectPeers peers;
     private final DirectSockets sockets;
     private final Consumer<InboundStream> gate;
+    private final QuicTuning tuning = QuicTuning.fromEnvironment(System.getenv());
+    /** UDP segmentation offload for sends (epoll sockets only), or null. */
+    private final SegmentedDatagramPacketAllocator gso;
 
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
@@ -63,13 +72,20 @@ final class QuicConnections {
             EventLoop loop,
             DirectPeers peers,
             DirectSockets sockets,
-            Consumer<InboundStream> gate) {
+            Consumer<InboundStream> gate,
+            Class<? extends DatagramChannel> channelType) {
         this.identity = identity;
         this.verifier = verifier;
         this.loop = loop;
         this.peers = peers;
         this.sockets = sockets;
         this.gate = gate;
+        this.gso = tuning.gsoSegments() > 0
+                        && channelType == EpollDatagramChannel.class
+                        && EpollDatagramChannel.isSegmentedDatagramPacketSupported()
+                ? EpollQuicUtils.newSegmentedAllocator(tuning.gsoSegments())
+                : null;
+        log.debug("QUIC transport: {}{}", tuning, gso == null ? " (no GSO)" : "");
     }
 
     /** The server socket's codec: accepts connections from the peers we punch with. */
@@ -80,12 +96,12 @@ final class QuicConnections {
                 .clock(verifier.clock())
                 .build();
         QuicSslContext serverTls = DirectTls.server(identity, handshakeVerifier);
-        return new QuicServerCodecBuilder()
-                .sslContext(serverTls)
+        QuicServerCodecBuilder b = tuning.apply(new QuicServerCodecBuilder());
+        if (gso != null) {
+            b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
+        }
+        return b.sslContext(serverTls)
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .initialMaxData(16 << 20)
-                .initialMaxStreamDataBidirectionalLocal(2 << 20)
-                .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
                 .handler(new ChannelInboundHandlerAdapter() {
@@ -101,21 +117,25 @@ final class QuicConnections {
 
     /** The client socket's codec. */
     ChannelHandler clientCodec() {
-        return new QuicClientCodecBuilder()
+        return tuning.apply(new QuicClientCodecBuilder())
                 // TLS is per connection: the server must be exactly the peer we punched with
                 .sslEngineProvider(ch ->
                         (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get()).newEngine(ch.alloc()))
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .initialMaxData(16 << 20)
-                .initialMaxStreamDataBidirectionalLocal(2 << 20)
-                .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
                 .build();
     }
 
-    /** On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off). */
+    /**
+     * On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off).
+     * Nothing is sent yet: the stream carries the connection's TLS session
+     * ({@link PeerPath#PATH_SESSION}, the peer it authenticated) and its {@link DirectStreamHeader}
+     * ({@link PeerPath#STREAM_PREFIX}), which the dialer sends together with OPEN in one write.
+     */
     void openStream(DirectPeer p, String service, CompletableFuture<Channel> result) {
-        p.quic.newStreamBootstrap()
+        QuicChannel qc = p.quic;
+        byte[] header = DirectStreamHeader.encodeBytes(service);
+        qc.newStreamBootstrap()
                 .type(QuicStreamType.BIDIRECTIONAL)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new ChannelInboundHandlerAdapter())
@@ -126,15 +146,11 @@ final class QuicConnections {
                         return;
                     }
                     QuicStreamChannel s = (QuicStreamChannel) f.getNow();
-                    s.writeAndFlush(DirectStreamHeader.encode(service, s.alloc()))
-                            .addListener(w -> {
-                                if (w.isSuccess()) {
-                                    result.complete(s);
-                                } else {
-                                    s.close();
-                                    result.completeExceptionally(w.cause());
-                                }
-                            });
+                    s.attr(PeerPath.PATH_SESSION).set(qc.sslEngine().getSession());
+                    s.attr(PeerPath.STREAM_PREFIX).set(header);
+                    if (!result.complete(s)) {
+                        s.close();
+                    }
                 });
     }
 
@@ -167,8 +183,12 @@ final class QuicConnections {
                 },
                 DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(),
                 TimeUnit.MILLISECONDS);
-        var connect = QuicChannel.newBootstrap(
-                        p.pathSock().channel()) // the client socket, or a spray socket that reached the peer
+        // the client socket, or a spray socket that reached the peer
+        var bootstrap = QuicChannel.newBootstrap(p.pathSock().channel());
+        if (gso != null) {
+            bootstrap.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
+        }
+        var connect = bootstrap
                 .attr(EXPECTED_PEER, p.key)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
@@ -291,7 +311,9 @@ final class QuicConnections {
             QuicStreamChannel s = (QuicStreamChannel) ctx.channel();
             ctx.pipeline().remove(this);
             if (clientSidePeer != null) {
-                s.pipeline().addFirst(new DirectStreamAcceptor(clientSidePeer, gate));
+                s.pipeline()
+                        .addFirst(new DirectStreamAcceptor(
+                                clientSidePeer, s.parent().sslEngine().getSession(), gate));
             } else {
                 inboundStream(s);
             }
@@ -305,6 +327,7 @@ final class QuicConnections {
             s.close();
             return;
         }
-        s.pipeline().addFirst(new DirectStreamAcceptor(key, gate));
+        s.pipeline()
+                .addFirst(new DirectStreamAcceptor(key, s.parent().sslEngine().getSession(), gate));
     }
 }

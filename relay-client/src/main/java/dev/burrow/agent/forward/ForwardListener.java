@@ -252,7 +252,7 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     private void dial(Channel local, NodeKey peer) {
-        PeerPath path = paths.pathFor(peer);
+        PeerPath path = paths.pathFor(peer, spec.service());
         lastPath = path.name();
         dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName())
                 .whenComplete((stream, err) -> {
@@ -277,15 +277,19 @@ public final class ForwardListener implements AutoCloseable {
             return;
         }
         long id = active.nextId();
+        long started = System.nanoTime();
         metrics.streamOpened(Direction.OUTBOUND);
         Splice splice = Splice.join(
                 StreamEnd.plain(local, "client " + local.remoteAddress()),
-                StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()),
+                stream.ssl() == null
+                        ? StreamEnd.plain(stream.channel(), "peer " + spec.peerLabel())
+                        : StreamEnd.tls(stream.channel(), stream.ssl(), "peer " + spec.peerLabel()),
                 idleTimeout,
                 (toPeer, fromPeer, outcome) -> {
                     current.decrementAndGet();
                     active.remove(id, fromPeer, toPeer);
                     metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
+                    paths.streamEnded(peer, spec.service(), pathName, toPeer + fromPeer, System.nanoTime() - started);
                 });
         active.add(new ActiveStreams.Entry(
                 id,

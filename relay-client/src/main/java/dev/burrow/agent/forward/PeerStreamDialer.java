@@ -14,6 +14,7 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -36,7 +37,10 @@ import javax.net.ssl.SSLException;
 /**
  * The dialer's side of a peer stream: opens a raw stream over a {@link PeerPath}, runs TLS 1.3 with
  * this node's certificate while pinning the listener's key (the handshake fails for any other
- * node), sends OPEN and waits for the listener's STATUS.
+ * node), sends OPEN and waits for the listener's STATUS. On a stream whose path already
+ * authenticated the peer ({@link PeerPath#PATH_SESSION}: the direct path's QUIC connection) there
+ * is no TLS inside the stream: the peer is verified from the path's session, and OPEN goes out at
+ * once, in the same write as the path's stream header.
  */
 public final class PeerStreamDialer {
     /**
@@ -150,12 +154,88 @@ public final class PeerStreamDialer {
                 ch.close(); // timed out while the path was opening
                 return;
             }
-            ch.eventLoop().execute(() -> startTls(ch, path.name(), peer, service, expectedName, result));
+            ch.eventLoop().execute(() -> {
+                if (ch.hasAttr(PeerPath.PATH_SESSION)
+                        && ch.attr(PeerPath.PATH_SESSION).get() != null) {
+                    startAuthenticated(ch, path.name(), peer, service, expectedName, result);
+                } else {
+                    startTls(ch, path.name(), peer, service, expectedName, result);
+                }
+            });
         });
     }
 
     private static Throwable unwrap(Throwable t) {
         return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    /**
+     * A stream of a path that authenticated the peer: verify the peer from the path's session
+     * (same verifier, same pinned key, same name check as after a TLS handshake), then send the
+     * path's prefix and OPEN in one write and wait for STATUS.
+     */
+    private void startAuthenticated(
+            Channel ch,
+            String pathName,
+            NodeKey peer,
+            String service,
+            String expectedName,
+            CompletableFuture<PeerStream> result) {
+        byte[] prefix = ch.attr(PeerPath.STREAM_PREFIX).getAndSet(null);
+        VerifiedPeer verified;
+        try {
+            verified = NodeTls.verifiedPeer(ch.attr(PeerPath.PATH_SESSION).get(), verifier, peer);
+        } catch (Exception e) {
+            ch.close();
+            result.completeExceptionally(
+                    new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+            return;
+        }
+        if (expectedName != null && !(verified.caIssued() && expectedName.equals(verified.name()))) {
+            ch.close();
+            result.completeExceptionally(wrongName(peer, expectedName, verified));
+            return;
+        }
+        try {
+            ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        } catch (RuntimeException ignored) {
+            // not a socket
+        }
+        DialHandler handler = new DialHandler(null, pathName, peer, service, expectedName, result);
+        handler.verified = verified;
+        ch.pipeline().addLast(new PreambleDecoder());
+        ch.pipeline().addLast("burrow-dial", handler);
+        result.whenComplete((s, e) -> {
+            if (e != null) {
+                ch.close();
+            }
+        });
+        ByteBuf open = PeerStreamCodec.encode(PeerStreamMessage.Open.of(service), ch.alloc());
+        ByteBuf first = open;
+        if (prefix != null) {
+            first = ch.alloc().buffer(prefix.length + open.readableBytes());
+            first.writeBytes(prefix).writeBytes(open);
+            open.release();
+        }
+        ch.writeAndFlush(first).addListener(w -> {
+            if (!w.isSuccess()) {
+                result.completeExceptionally(w.cause());
+            }
+        });
+        ch.config().setAutoRead(true);
+        ch.read();
+    }
+
+    private static StreamRefusedException wrongName(NodeKey peer, String expectedName, VerifiedPeer verified) {
+        // The relay resolved the name to this key, but the certificate (which the handshake bound
+        // to the key) does not carry the name: never send OPEN to a node we did not ask for.
+        return new StreamRefusedException(
+                StreamStatusCode.NOT_ALLOWED,
+                "node "
+                        + peer.shortId() + " is not named " + expectedName + " (its certificate says "
+                        + (verified.caIssued() ? verified.name() : "nothing: not CA-issued")
+                        + "); the relay's name answer was wrong",
+                "this agent");
     }
 
     private void startTls(
@@ -196,7 +276,10 @@ public final class PeerStreamDialer {
         ch.read();
     }
 
-    /** Runs the dialer's half of the preamble, then hands what follows STATUS to an {@link EarlyInput} hold. */
+    /**
+     * Runs the dialer's half of the preamble, then hands what follows STATUS to an {@link EarlyInput}
+     * hold. {@code ssl} is null on a path-authenticated stream (OPEN already sent, peer verified).
+     */
     final class DialHandler extends ChannelInboundHandlerAdapter {
         private final SslHandler ssl;
         private final String pathName;
@@ -248,15 +331,7 @@ public final class PeerStreamDialer {
                     return;
                 }
                 if (expectedName != null && !(verified.caIssued() && expectedName.equals(verified.name()))) {
-                    // The relay resolved the name to this key, but the certificate (which the TLS handshake
-                    // bound to the key) does not carry the name: never send OPEN to a node we did not ask for.
-                    result.completeExceptionally(new StreamRefusedException(
-                            StreamStatusCode.NOT_ALLOWED,
-                            "node "
-                                    + peer.shortId() + " is not named " + expectedName + " (its certificate says "
-                                    + (verified.caIssued() ? verified.name() : "nothing: not CA-issued")
-                                    + "); the relay's name answer was wrong",
-                            "this agent"));
+                    result.completeExceptionally(wrongName(peer, expectedName, verified));
                     ctx.close();
                     return;
                 }

@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.util.AttributeKey;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLSession;
 
 /**
  * A way to reach a peer: opens a raw, ordered, reliable byte stream to one of its services. The
@@ -22,6 +23,20 @@ public interface PeerPath {
      * handlers are in place: the caller runs (and clears) it right after adding its handlers.
      */
     AttributeKey<Runnable> START_HOOK = AttributeKey.valueOf("burrow.path.start");
+
+    /**
+     * Set by a path whose own connection authenticated the peer end to end with its node
+     * certificate (the direct path's QUIC connection): that connection's TLS session. The caller
+     * then runs no TLS inside the stream: it verifies the peer from this session and sends OPEN in
+     * the clear (inside the path's encryption), see {@code docs/protocol.md}.
+     */
+    AttributeKey<SSLSession> PATH_SESSION = AttributeKey.valueOf("burrow.path.session");
+
+    /**
+     * Bytes a path-authenticated stream must start with (the direct path's stream header), sent by
+     * the caller together with OPEN, in one write. Taken (and cleared) by the caller.
+     */
+    AttributeKey<byte[]> STREAM_PREFIX = AttributeKey.valueOf("burrow.path.prefix");
 
     /** Short name shown in status: {@code relay}, later {@code direct}. */
     String name();

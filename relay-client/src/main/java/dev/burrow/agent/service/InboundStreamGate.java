@@ -11,6 +11,7 @@ import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.Direction;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.PeerRefusals;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamDecodeException;
@@ -61,8 +62,16 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>TLS 1.3 with the node certificates; the peer's certificate is verified by
  *       {@link NodeVerifier} and must be for exactly the node the path claims opened the stream
- *       (identity spoofing in routing metadata: the route metadata and the authenticated identity must agree);</li>
- *   <li>the OPEN preamble, inside TLS: a version we speak, and the service the path announced;</li>
+ *       (identity spoofing in routing metadata: the route metadata and the authenticated identity must agree).
+ *       A path whose own connection already authenticated the peer with its node certificate (the
+ *       direct path's QUIC connection, {@link InboundStream#pathSession()}) runs no TLS inside the
+ *       stream: that connection's certificate is verified here instead, for every stream, by the
+ *       same verifier and against the same claimed node;</li>
+ *   <li>the OPEN preamble (inside TLS, or first on a path-authenticated stream): a version we
+ *       speak, and the service the path announced. On a path-authenticated stream the dialer may
+ *       send its first bytes right after OPEN without waiting for STATUS: they are held
+ *       ({@link EarlyInput}) and reach the target only once the stream is admitted; a refusal
+ *       drops them;</li>
  *   <li>the service's allow rules, on the TLS-verified identity only (names and tags only from
  *       CA-issued certificates);</li>
  *   <li>the service's connection caps (per service and per peer), taken before any local socket;</li>
@@ -234,12 +243,22 @@ public final class InboundStreamGate {
         } catch (RuntimeException ignored) {
             // channel types without half-closure just close on EOF
         }
-        SslHandler ssl = serverContext.newHandler(ch.alloc());
-        ssl.setHandshakeTimeoutMillis(StreamDefaults.TLS_HANDSHAKE_TIMEOUT.toMillis());
-        GateHandler gate = new GateHandler(stream, ssl);
-        ch.pipeline().addLast(SSL_HANDLER, ssl);
-        ch.pipeline().addLast(new PreambleDecoder());
-        ch.pipeline().addLast(GATE_HANDLER, gate);
+        if (stream.pathSession() != null) {
+            // the path's connection authenticated the peer: no TLS inside the stream, OPEN comes first
+            GateHandler gate = new GateHandler(stream, null);
+            ch.pipeline().addLast(new PreambleDecoder());
+            ch.pipeline().addLast(GATE_HANDLER, gate);
+            if (!gate.verifyFromPath()) {
+                return;
+            }
+        } else {
+            SslHandler ssl = serverContext.newHandler(ch.alloc());
+            ssl.setHandshakeTimeoutMillis(StreamDefaults.TLS_HANDSHAKE_TIMEOUT.toMillis());
+            GateHandler gate = new GateHandler(stream, ssl);
+            ch.pipeline().addLast(SSL_HANDLER, ssl);
+            ch.pipeline().addLast(new PreambleDecoder());
+            ch.pipeline().addLast(GATE_HANDLER, gate);
+        }
         ch.config().setAutoRead(true);
         ch.read();
     }
@@ -264,6 +283,7 @@ public final class InboundStreamGate {
     private final class GateHandler extends ChannelInboundHandlerAdapter implements StreamAdmission.Stream {
         // Final after construction.
         private final InboundStream stream;
+        /** The TLS inside the stream; null on a path-authenticated stream (no TLS inside it). */
         private final SslHandler ssl;
 
         // Owned by the stream's event loop.
@@ -275,6 +295,9 @@ public final class InboundStreamGate {
         private ExposedService service;
 
         private boolean decided;
+        /** OPEN arrived: on a path-authenticated stream, what follows it waits in an {@link EarlyInput} hold. */
+        private boolean openSeen;
+
         private ScheduledFuture<?> deadline;
         /** OPEN admitted: the local target connect is under way. */
         private ChannelFuture targetConnect;
@@ -282,6 +305,26 @@ public final class InboundStreamGate {
         GateHandler(InboundStream stream, SslHandler ssl) {
             this.stream = stream;
             this.ssl = ssl;
+        }
+
+        /** The stream's security is done: TLS inside it finished, or the path's connection authenticated the peer. */
+        private boolean secured() {
+            return ssl == null || ssl.handshakeFuture().isSuccess();
+        }
+
+        /**
+         * A path-authenticated stream: the peer is the node the path's connection verified, judged
+         * again now by the verifier (expiry, pins and CAs as they are now) against the claimed node.
+         * False (and refused) when it does not verify.
+         */
+        boolean verifyFromPath() {
+            try {
+                peer = NodeTls.verifiedPeer(stream.pathSession(), verifier, stream.claimedPeer());
+                return true;
+            } catch (Exception e) {
+                answer(ctx, StreamStatusCode.NOT_ALLOWED, "peer identity does not verify: " + e.getMessage());
+                return false;
+            }
         }
 
         @Override
@@ -339,15 +382,19 @@ public final class InboundStreamGate {
                 }
                 return;
             }
+            if (ssl == null && openSeen && evt instanceof ChannelInputShutdownEvent) {
+                // A path-authenticated dialer sent OPEN, its first bytes and its end of input at once
+                // (a request then a half-close): the end waits in the hold with the bytes. After a
+                // refusal the hold is gone and the event ends at the tail.
+                ctx.fireUserEventTriggered(evt);
+                return;
+            }
             if (!decided
                     && targetConnect == null
                     && (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent)) {
                 // The dialer's direction ended (a FIN or close_notify passed on by the path; with
                 // half-closure the channel stays open) before OPEN: no OPEN can come any more.
-                abandon(
-                        ssl.handshakeFuture().isSuccess()
-                                ? AgentMetrics.AbandonStage.OPEN
-                                : AgentMetrics.AbandonStage.TLS);
+                abandon(secured() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS);
                 ctx.close();
                 return;
             }
@@ -364,9 +411,7 @@ public final class InboundStreamGate {
             if (!decided) {
                 AgentMetrics.AbandonStage stage = targetConnect != null
                         ? AgentMetrics.AbandonStage.TARGET
-                        : ssl.handshakeFuture().isSuccess()
-                                ? AgentMetrics.AbandonStage.OPEN
-                                : AgentMetrics.AbandonStage.TLS;
+                        : secured() ? AgentMetrics.AbandonStage.OPEN : AgentMetrics.AbandonStage.TLS;
                 abandon(stage);
                 if (targetConnect != null) {
                     targetConnect.cancel(false);
@@ -386,6 +431,11 @@ public final class InboundStreamGate {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (ssl == null && openSeen && msg instanceof ByteBuf && !decided) {
+                // a path-authenticated dialer's first bytes, sent with OPEN: held until admitted
+                ctx.fireChannelRead(msg);
+                return;
+            }
             if (decided) {
                 ReferenceCountUtil.release(msg);
                 return;
@@ -404,6 +454,10 @@ public final class InboundStreamGate {
                 return;
             }
             ctx.channel().config().setAutoRead(false);
+            openSeen = true;
+            if (ssl == null) {
+                EarlyInput.installAfter(ctx);
+            }
             decide(ctx, open);
         }
 
@@ -497,7 +551,9 @@ public final class InboundStreamGate {
             decided = true;
             ctx.writeAndFlush(PeerStreamCodec.encode(PeerStreamMessage.Status.ok(), ctx.alloc()));
             ctx.pipeline().remove(this);
-            return StreamEnd.tls(ctx.channel(), ssl, "peer " + peer.displayName());
+            return ssl == null
+                    ? StreamEnd.plain(ctx.channel(), "peer " + peer.displayName())
+                    : StreamEnd.tls(ctx.channel(), ssl, "peer " + peer.displayName());
         }
 
         /**
@@ -538,7 +594,7 @@ public final class InboundStreamGate {
                     : stream.claimedPeer().nodeId();
             refused(who, stream.announcedService(), code, message); // the detail stays here: log, metrics, status
             PeerRefusals.Told told = PeerRefusals.toPeer(code, message, admittedSomewhere);
-            if (ctx.channel().isActive() && ssl.handshakeFuture().isSuccess()) {
+            if (ctx.channel().isActive() && secured()) {
                 ctx.writeAndFlush(PeerStreamCodec.encode(
                                 new PeerStreamMessage.Status(told.code(), told.message()), ctx.alloc()))
                         .addListener(ChannelFutureListener.CLOSE);

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -16,11 +17,18 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One end of a {@link Splice}: a channel carrying a byte stream, either plain (a local TCP socket)
- * or wrapped in TLS by an {@link SslHandler} in its pipeline (a peer stream). The end knows how to
+ * One end of a {@link Splice}: a channel carrying a byte stream, either plain (a local TCP socket,
+ * or a direct-path QUIC stream, which its QUIC connection already protects) or wrapped in TLS by an
+ * {@link SslHandler} in its pipeline (a peer stream on a relay circuit). The end knows how to
  * half-close and reset itself the way its kind of stream needs.
  */
 public final class StreamEnd {
+    /**
+     * The application error code of the RESET_STREAM (and STOP_SENDING) that aborts a QUIC stream:
+     * the far end sees an error, never the FIN of a clean end.
+     */
+    public static final int QUIC_RESET_ERROR = 1;
+
     private final Channel channel;
     private final SslHandler sslOrNull;
     private final String label;
@@ -36,7 +44,7 @@ public final class StreamEnd {
         return new StreamEnd(channel, null, label);
     }
 
-    /** A stream protected by the TLS handler in its pipeline. */
+    /** A stream protected by the TLS handler in its pipeline ({@code ssl} null: a plain stream). */
     public static StreamEnd tls(Channel channel, SslHandler ssl, String label) {
         return new StreamEnd(channel, ssl, label);
     }
@@ -192,6 +200,17 @@ public final class StreamEnd {
      */
     void reset() {
         if (!channel.isOpen()) {
+            return;
+        }
+        if (channel instanceof QuicStreamChannel q) {
+            // A QUIC stream's close sends FIN (a clean end): abort both directions with
+            // RESET_STREAM and STOP_SENDING instead, then close.
+            Runnable abort = () -> q.shutdown(QUIC_RESET_ERROR).addListener(f -> q.close());
+            if (q.eventLoop().inEventLoop()) {
+                abort.run();
+            } else {
+                q.eventLoop().execute(abort);
+            }
             return;
         }
         try {

@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 import dev.burrow.agent.disco.DiscoBox;
 import dev.burrow.agent.disco.DiscoDropReason;
 import dev.burrow.agent.disco.DiscoMessage;
+import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.InboundStream;
+import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
@@ -27,11 +29,13 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -50,6 +54,9 @@ class DirectManagerLoopbackTest {
     private final NodeIdentity b = NodeIdentity.ephemeral("b");
     private StunServer stun;
     private DirectManager ma;
+    /** The peer of the QUIC session every inbound stream arrived with. */
+    private final Set<NodeKey> sessionPeers = ConcurrentHashMap.newKeySet();
+
     private DirectManager mb;
 
     @AfterEach
@@ -66,8 +73,18 @@ class DirectManagerLoopbackTest {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** The test's stand-in for the gate: echoes every byte of every inbound stream. */
-    private static void echo(InboundStream s) {
+    /**
+     * The test's stand-in for the gate: echoes every byte of every inbound stream. Every stream
+     * carries the QUIC connection's TLS session, whose peer certificate is the dialer's.
+     */
+    private void echo(InboundStream s) {
+        try {
+            var leaf = (X509Certificate) s.pathSession().getPeerCertificates()[0];
+            sessionPeers.add(NodeCertificate.parse(leaf).nodeKey());
+        } catch (Exception e) {
+            s.channel().close();
+            return;
+        }
         s.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -100,7 +117,7 @@ class DirectManagerLoopbackTest {
                 (peer, buf) -> relay(toB.get(), a.nodeKey(), buf),
                 () -> servers,
                 k -> k.equals(b.nodeKey()),
-                DirectManagerLoopbackTest::echo,
+                this::echo,
                 any,
                 any);
         mb = new DirectManager(
@@ -111,7 +128,7 @@ class DirectManagerLoopbackTest {
                 (peer, buf) -> relay(toA.get(), b.nodeKey(), buf),
                 () -> servers,
                 k -> k.equals(a.nodeKey()),
-                DirectManagerLoopbackTest::echo,
+                this::echo,
                 any,
                 any);
         toA.set(ma);
@@ -148,6 +165,11 @@ class DirectManagerLoopbackTest {
             }
         });
         stream.config().setAutoRead(true);
+        // what the dialer sends first on a direct stream (before OPEN; this test's gate only echoes)
+        byte[] prefix = stream.attr(PeerPath.STREAM_PREFIX).getAndSet(null);
+        assertThat(prefix).isNotNull();
+        assertThat(stream.attr(PeerPath.PATH_SESSION).get()).isNotNull();
+        stream.write(Unpooled.wrappedBuffer(prefix));
         stream.writeAndFlush(Unpooled.wrappedBuffer(data));
         return back.get(30, TimeUnit.SECONDS);
     }
@@ -176,6 +198,8 @@ class DirectManagerLoopbackTest {
         }
         s1.close();
         s2.close();
+        // each side's streams were accepted with the session of a connection authenticated as the other
+        assertThat(sessionPeers).containsOnly(a.nodeKey(), b.nodeKey()).contains(a.nodeKey(), b.nodeKey());
     }
 
     /**

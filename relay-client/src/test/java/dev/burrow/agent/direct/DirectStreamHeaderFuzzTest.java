@@ -11,6 +11,8 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSession;
 
 /**
  * Arbitrary bytes, in two reads, into the direct stream acceptor: it either hands over a stream with
@@ -19,11 +21,21 @@ import java.util.List;
  */
 class DirectStreamHeaderFuzzTest {
     private static final NodeKey PEER = NodeIdentity.ephemeral("fuzz").nodeKey();
+    /** Stands in for the QUIC connection's TLS session (the acceptor only passes it on). */
+    private static final SSLSession SESSION = newSession();
+
+    private static SSLSession newSession() {
+        try {
+            return SSLContext.getDefault().createSSLEngine().getSession();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @FuzzTest(maxDuration = "20s")
     void acceptorNeverThrows(byte[] input) {
         List<InboundStream> got = new ArrayList<>();
-        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, got::add));
+        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, SESSION, got::add));
         int half = input.length / 2;
         ch.writeInbound(Unpooled.copiedBuffer(input, 0, half));
         if (ch.isOpen()) {

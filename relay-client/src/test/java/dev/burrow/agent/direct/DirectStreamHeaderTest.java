@@ -13,10 +13,22 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSession;
 import org.junit.jupiter.api.Test;
 
 class DirectStreamHeaderTest {
     private static final NodeKey PEER = NodeIdentity.ephemeral("peer").nodeKey();
+    /** Stands in for the QUIC connection's TLS session (the acceptor only passes it on). */
+    private static final SSLSession SESSION = newSession();
+
+    private static SSLSession newSession() {
+        try {
+            return SSLContext.getDefault().createSSLEngine().getSession();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Test
     void golden() {
@@ -59,7 +71,7 @@ class DirectStreamHeaderTest {
     @Test
     void acceptorHandsOverWithTheRest() {
         List<InboundStream> got = new ArrayList<>();
-        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, got::add));
+        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, SESSION, got::add));
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {3, 'w'}));
         assertThat(got).isEmpty();
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {'e', 'b', 0x16, 0x03}));
@@ -67,6 +79,7 @@ class DirectStreamHeaderTest {
         assertThat(got.get(0).claimedPeer()).isEqualTo(PEER);
         assertThat(got.get(0).announcedService()).isEqualTo("web");
         assertThat(got.get(0).path()).isEqualTo(DirectPath.NAME);
+        assertThat(got.get(0).pathSession()).isSameAs(SESSION);
         ByteBuf rest = ch.readInbound();
         assertThat(ByteBufUtil.hexDump(rest)).isEqualTo("1603");
         rest.release();
@@ -77,7 +90,7 @@ class DirectStreamHeaderTest {
     @Test
     void acceptorClosesOnABadHeader() {
         List<InboundStream> got = new ArrayList<>();
-        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, got::add));
+        EmbeddedChannel ch = new EmbeddedChannel(new DirectStreamAcceptor(PEER, SESSION, got::add));
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 1, 2}));
         assertThat(got).isEmpty();
         assertThat(ch.isOpen()).isFalse();

@@ -6,6 +6,7 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
+import dev.burrow.identity.tls.NodeTrustManager;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -17,16 +18,20 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.codec.quic.BoringSSLContextOption;
 import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicSslContextBuilder;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -122,6 +127,65 @@ class QuicEd25519LoopbackTest {
         stream.writeAndFlush(Unpooled.copiedBuffer("hello over QUIC", StandardCharsets.UTF_8));
         assertThat(echo.get(10, TimeUnit.SECONDS)).isEqualTo("hello over QUIC");
         qc.close().sync();
+        clientSocket.close().sync();
+        serverSocket.close().sync();
+    }
+
+    /** An agent of the previous direct stream format (ALPN burrow-direct/1) never gets a QUIC connection. */
+    @Test
+    void aVersion1PeerFailsTheHandshake() throws Exception {
+        NodeIdentity server = NodeIdentity.ephemeral("server");
+        NodeIdentity client = NodeIdentity.ephemeral("client");
+        NodeVerifier strict = NodeVerifier.builder().build();
+        AtomicBoolean serverUp = new AtomicBoolean();
+        Channel serverSocket = new Bootstrap()
+                .group(group)
+                .channel(NioDatagramChannel.class)
+                .handler(new QuicServerCodecBuilder()
+                        .sslContext(DirectTls.server(
+                                server,
+                                NodeVerifier.builder().acceptAnySelfSigned(true).build()))
+                        .maxIdleTimeout(5, TimeUnit.SECONDS)
+                        .initialMaxData(1 << 20)
+                        .initialMaxStreamsBidirectional(16)
+                        .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
+                        .handler(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                serverUp.set(true);
+                            }
+                        })
+                        .streamHandler(new ChannelInboundHandlerAdapter())
+                        .build())
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
+        QuicSslContext v1 = QuicSslContextBuilder.forClient()
+                .keyManager(new DirectKeyManager(client), null)
+                .trustManager(new NodeTrustManager(strict, server.nodeKey()))
+                .applicationProtocols("burrow-direct/1")
+                .option(BoringSSLContextOption.SIGNATURE_ALGORITHMS, DirectTls.SIGNATURE_ALGORITHMS)
+                .earlyData(false)
+                .build();
+        Channel clientSocket = new Bootstrap()
+                .group(group)
+                .channel(NioDatagramChannel.class)
+                .handler(new QuicClientCodecBuilder()
+                        .sslContext(v1)
+                        .maxIdleTimeout(3, TimeUnit.SECONDS)
+                        .initialMaxData(1 << 20)
+                        .build())
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
+        var connect = QuicChannel.newBootstrap(clientSocket)
+                .streamHandler(new ChannelInboundHandlerAdapter())
+                .remoteAddress(serverSocket.localAddress())
+                .connect();
+        connect.await(15, TimeUnit.SECONDS);
+        assertThat(connect.isDone()).isTrue();
+        assertThat(connect.isSuccess()).isFalse();
+        assertThat(serverUp).isFalse();
         clientSocket.close().sync();
         serverSocket.close().sync();
     }
