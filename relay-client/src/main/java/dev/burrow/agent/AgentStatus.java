@@ -1,5 +1,6 @@
 package dev.burrow.agent;
 
+import dev.burrow.agent.udp.UdpStatus;
 import java.util.List;
 
 /**
@@ -20,7 +21,42 @@ public record AgentStatus(
         long bytesFromPeers,
         long bytesToPeers,
         String configError,
-        List<PublicStatus> publicServices) {
+        List<PublicStatus> publicServices,
+        UdpStatus udp) {
+
+    /** Without UDP flows (earlier versions). */
+    public AgentStatus(
+            String nodeId,
+            String name,
+            boolean ready,
+            String readyProblem,
+            RelayStatus relay,
+            List<ServiceStatus> services,
+            List<ForwardStatus> forwards,
+            List<PeerStatus> peers,
+            List<ConnectionStatus> connections,
+            List<RefusalStatus> recentRefusals,
+            long bytesFromPeers,
+            long bytesToPeers,
+            String configError,
+            List<PublicStatus> publicServices) {
+        this(
+                nodeId,
+                name,
+                ready,
+                readyProblem,
+                relay,
+                services,
+                forwards,
+                peers,
+                connections,
+                recentRefusals,
+                bytesFromPeers,
+                bytesToPeers,
+                configError,
+                publicServices,
+                null);
+    }
 
     public AgentStatus(
             String nodeId,
