@@ -35,6 +35,7 @@ import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.udp.DirectUdpPath;
 import dev.burrow.agent.udp.RelayUdpPath;
 import dev.burrow.agent.udp.UdpEngine;
 import dev.burrow.agent.udp.UdpForwarder;
@@ -196,7 +197,7 @@ public final class Agent implements AutoCloseable {
                 refusals,
                 group.next(),
                 transport,
-                new RelayUdpPath(relay),
+                direct == null ? new RelayUdpPath(relay) : new DirectUdpPath(direct, new RelayUdpPath(relay)),
                 metrics instanceof UdpMetrics um ? um : UdpMetrics.NOOP,
                 udpIdle[0],
                 udpIdle[1]);
@@ -207,6 +208,7 @@ public final class Agent implements AutoCloseable {
             }
         });
         if (direct != null) {
+            direct.setDatagramHandler(udp::receiveDirect); // QUIC datagrams: UDP-service packets on the direct path
             this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
             this.warmerTicks = group.next().scheduleAtFixedRate(warmer::tick, 1, 1, TimeUnit.SECONDS);
         } else {

@@ -7,6 +7,7 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,6 +23,7 @@ import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +59,12 @@ final class QuicConnections {
 
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
+
+    /** QUIC datagrams (RFC 9221) queued each way per connection; they carry sealed UDP-service packets. */
+    static final int DATAGRAM_QUEUE = 256;
+
+    /** Receives each QUIC datagram with the connection's verified peer (on the loop; released after the call). */
+    volatile BiConsumer<NodeKey, ByteBuf> datagrams = (k, b) -> {};
 
     QuicConnections(
             NodeIdentity identity,
@@ -87,12 +96,18 @@ final class QuicConnections {
                 .initialMaxStreamDataBidirectionalLocal(2 << 20)
                 .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
+                .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelActive(ChannelHandlerContext ctx) {
                         serverConnectionUp((QuicChannel) ctx.channel());
                         ctx.fireChannelActive();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        datagram(ctx.channel().attr(PEER_KEY).get(), msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(null))
@@ -110,7 +125,29 @@ final class QuicConnections {
                 .initialMaxStreamDataBidirectionalLocal(2 << 20)
                 .initialMaxStreamDataBidirectionalRemote(2 << 20)
                 .initialMaxStreamsBidirectional(256)
+                .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .build();
+    }
+
+    private void datagram(NodeKey peer, Object msg) {
+        try {
+            if (peer != null && msg instanceof ByteBuf b) {
+                datagrams.accept(peer, b);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /** On the loop: one QUIC datagram to {@code p} (released when not sent). */
+    boolean sendDatagram(DirectPeer p, ByteBuf packet) {
+        QuicChannel qc = p.quic;
+        if (qc == null || !qc.isActive()) {
+            packet.release();
+            return false;
+        }
+        qc.writeAndFlush(packet);
+        return true;
     }
 
     /** On the loop: opens a QUIC stream to {@code service} on {@code p}'s connection (auto-read off). */
@@ -169,6 +206,11 @@ final class QuicConnections {
                     @Override
                     public void handlerAdded(ChannelHandlerContext ctx) {
                         attempt[0] = ctx.channel();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        datagram(p.key, msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(p.key))

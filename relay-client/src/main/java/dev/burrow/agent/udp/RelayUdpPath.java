@@ -26,6 +26,11 @@ public final class RelayUdpPath implements UdpPath {
     }
 
     @Override
+    public boolean writable(NodeKey peer) {
+        return relay.isWritable();
+    }
+
+    @Override
     public int maxPacket(NodeKey peer) {
         return relay.connection().map(RelayConnectionInfo::maxDatagram).orElse(0);
     }

@@ -12,6 +12,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoop;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -56,6 +57,8 @@ public final class UdpEngine implements AutoCloseable {
     final Duration assuredIdle;
     final UdpServiceSide services;
     private final Map<UdpDropReason, LongAdder> drops = new EnumMap<>(UdpDropReason.class);
+    private final LongAdder relayPackets = new LongAdder();
+    private final LongAdder directPackets = new LongAdder();
     private final SecureRandom random = new SecureRandom();
     private final List<UdpForwarder> forwarders = new CopyOnWriteArrayList<>();
     private final ScheduledFuture<?> ticker;
@@ -63,6 +66,23 @@ public final class UdpEngine implements AutoCloseable {
     // Event loop only.
     final Map<Long, UdpForwarder.ClientFlow> clientFlows = new HashMap<>();
     private long nextFlow;
+    private final ArrayDeque<Outbox> ready = new ArrayDeque<>();
+    private boolean drainScheduled;
+
+    /**
+     * One flow's datagrams waiting for the path. Flows with something to send take turns, one
+     * datagram each, while the path is writable (round robin): a flood from one flow fills its own
+     * outbox and loses its own excess, never another flow's turn.
+     */
+    static final class Outbox {
+        final NodeKey peer;
+        final ArrayDeque<UdpMessage> queue = new ArrayDeque<>();
+        boolean scheduled;
+
+        Outbox(NodeKey peer) {
+            this.peer = peer;
+        }
+    }
 
     public UdpEngine(
             NodeIdentity identity,
@@ -124,6 +144,28 @@ public final class UdpEngine implements AutoCloseable {
      * it is not a UDP-service packet (left for disco); true when it was taken (processed or dropped).
      */
     public boolean receiveFromRelay(NodeKey source, ByteBuf payload) {
+        boolean ours = receive(source, payload);
+        if (ours) {
+            relayPackets.increment();
+        }
+        return ours;
+    }
+
+    /** A QUIC datagram from the direct path; {@code peer} is the QUIC-verified peer. */
+    public void receiveDirect(NodeKey peer, ByteBuf payload) {
+        if (receive(peer, payload)) {
+            directPackets.increment();
+        } else {
+            drop(UdpDropReason.MALFORMED); // QUIC datagrams carry nothing else
+        }
+    }
+
+    /**
+     * A packet from any path whose sender the path authenticated ({@code source}: the relay's
+     * source, or the QUIC-verified peer); false when it is not a UDP-service packet. The payload is
+     * not consumed.
+     */
+    public boolean receive(NodeKey source, ByteBuf payload) {
         if (!UdpCodec.looksLikeUdp(payload)) {
             return false;
         }
@@ -186,6 +228,57 @@ public final class UdpEngine implements AutoCloseable {
 
     void forwarderClosed(UdpForwarder f) {
         forwarders.remove(f);
+    }
+
+    /** Queues a datagram in its flow's outbox; false (not counted here) when the outbox is full. */
+    boolean enqueue(Outbox box, UdpMessage m) {
+        if (box.queue.size() >= UdpLimits.MAX_QUEUED_PER_FLOW) {
+            return false;
+        }
+        box.queue.add(m);
+        if (!box.scheduled) {
+            box.scheduled = true;
+            ready.add(box);
+        }
+        drain();
+        return true;
+    }
+
+    /** Sends from the outboxes in turn while the path takes them (loop only). */
+    private void drain() {
+        while (!ready.isEmpty()) {
+            Outbox box = ready.peek();
+            if (!path.writable(box.peer)) {
+                if (!drainScheduled) {
+                    drainScheduled = true;
+                    loop.schedule(
+                            () -> {
+                                drainScheduled = false;
+                                drain();
+                            },
+                            UdpLimits.DRAIN_RETRY.toNanos(),
+                            TimeUnit.NANOSECONDS);
+                }
+                return;
+            }
+            ready.poll();
+            UdpMessage m = box.queue.poll();
+            if (m != null) {
+                send(box.peer, m);
+            }
+            if (box.queue.isEmpty()) {
+                box.scheduled = false;
+            } else {
+                ready.add(box);
+            }
+        }
+    }
+
+    /** Forgets what a closed flow still had queued. */
+    void discard(Outbox box) {
+        box.queue.clear();
+        ready.remove(box);
+        box.scheduled = false;
     }
 
     /** Seals and sends; false (and counted under {@code PATH}) when the path would not take it. */
@@ -261,7 +354,7 @@ public final class UdpEngine implements AutoCloseable {
             });
             return f.get(2, TimeUnit.SECONDS);
         } catch (Exception e) {
-            return new UdpStatus(0, List.of(), dropCounts());
+            return new UdpStatus(0, List.of(), dropCounts(), relayPackets.sum(), directPackets.sum());
         }
     }
 
@@ -278,7 +371,7 @@ public final class UdpEngine implements AutoCloseable {
         if (flows.size() > UdpLimits.MAX_STATUS_FLOWS) {
             flows = flows.subList(0, UdpLimits.MAX_STATUS_FLOWS);
         }
-        return new UdpStatus(open, flows, dropCounts());
+        return new UdpStatus(open, flows, dropCounts(), relayPackets.sum(), directPackets.sum());
     }
 
     private Map<String, Long> dropCounts() {

@@ -60,6 +60,7 @@ public final class UdpForwarder {
         NodeKey peer;
         State state = State.RESOLVING;
         final ArrayDeque<byte[]> pending = new ArrayDeque<>();
+        UdpEngine.Outbox outbox;
         int tries;
         long nextTryNanos;
         long lastNanos = System.nanoTime();
@@ -178,7 +179,7 @@ public final class UdpForwarder {
             f.dropped(UdpDropReason.REFUSED);
             return;
         }
-        int usable = f.peer == null ? UdpLimits.MAX_PAYLOAD : engine.usablePayload(f.peer);
+        int usable = engine.usablePayload(f.peer); // the path's limit (the peer may still be resolving)
         if (n > usable || n > UdpLimits.MAX_PAYLOAD) {
             f.dropped(UdpDropReason.TOO_LARGE);
             return;
@@ -198,12 +199,12 @@ public final class UdpForwarder {
     }
 
     private void sendData(ClientFlow f, byte[] payload) {
-        if (engine.send(f.peer, new UdpMessage.Data(f.id, payload))) {
+        if (engine.enqueue(f.outbox, new UdpMessage.Data(f.id, payload))) {
             f.packetsOut++;
             f.bytesOut += payload.length;
             engine.metrics.datagram(UdpMetrics.Side.CONNECT, true, payload.length);
         } else {
-            f.drops++;
+            f.dropped(UdpDropReason.QUEUE_FULL);
         }
     }
 
@@ -227,6 +228,7 @@ public final class UdpForwarder {
                 return;
             }
             f.peer = key;
+            f.outbox = new UdpEngine.Outbox(key);
             f.state = State.OPENING;
             f.session = engine.box.sendSession(key);
             sendOpen(f, System.nanoTime());
@@ -305,6 +307,9 @@ public final class UdpForwarder {
     private void forget(ClientFlow f, UdpCloseReason reason, boolean tellPeer) {
         bySource.remove(f.source, f);
         engine.clientFlows.remove(f.id, f);
+        if (f.outbox != null) {
+            engine.discard(f.outbox);
+        }
         if (f.state == State.OPEN) {
             engine.metrics.flowClosed(UdpMetrics.Side.CONNECT, reason);
         }

@@ -31,6 +31,13 @@ public final class UdpLimits {
      * SERVER_ACCEPT; the smaller one counts). Bigger packets are dropped before any crypto.
      */
     public static final int MAX_PACKET = FrameLimits.MAX_DATAGRAM_PAYLOAD;
+    /**
+     * Largest sealed packet sent as a QUIC datagram on the direct path: 1200 bytes is the UDP payload
+     * every QUIC path carries (RFC 9000 section 14), less about 50 bytes of QUIC short header, frame
+     * header and AEAD tag, rounded down. A bigger packet takes the relay. Usable user payload on the
+     * direct path: {@value} - {@link #DATA_OVERHEAD} = 1068 bytes.
+     */
+    public static final int DIRECT_MAX_PACKET = 1150;
     /** Smallest packet: header, a message header and the tag. */
     public static final int MIN_PACKET = HEADER_LENGTH + MESSAGE_HEADER_LENGTH + TAG_LENGTH;
     /** Largest plaintext message that fits a {@link #MAX_PACKET}. */
@@ -57,6 +64,13 @@ public final class UdpLimits {
     public static final Duration ASSURED_IDLE_TIMEOUT = Duration.ofSeconds(120);
     /** Datagrams held for a flow whose OPEN is unanswered or whose target socket is not connected yet. */
     public static final int MAX_PENDING_PER_FLOW = 16;
+    /**
+     * Datagrams one flow may have waiting for the path. Flows take turns at the path (round robin),
+     * so a flooding flow fills only its own queue and loses its own excess; 64 datagrams absorb a burst.
+     */
+    public static final int MAX_QUEUED_PER_FLOW = 64;
+    /** How soon a backlog waiting for a full path is tried again. */
+    public static final Duration DRAIN_RETRY = Duration.ofMillis(1);
     /** Unacknowledged OPENs are repeated this often (the path may lose datagrams). */
     public static final Duration OPEN_RETRY = Duration.ofMillis(500);
     /** A flow whose OPEN got no answer after this many tries is dropped (its next datagram starts again). */
@@ -67,6 +81,8 @@ public final class UdpLimits {
     public static final int DEFAULT_MAX_FLOWS_PER_FORWARD = 1024;
     /** Bytes a target socket may have waiting to be written before its flow's datagrams are dropped. */
     public static final int MAX_TARGET_QUEUE_BYTES = 256 * 1024;
+    /** Receive buffer of a forward's one UDP socket, which every local source shares: bursts wait here. */
+    public static final int FORWARD_RECEIVE_BUFFER = 1 << 20;
     /** Most open flows shown in status (the counts are always complete). */
     public static final int MAX_STATUS_FLOWS = 256;
 }

@@ -8,6 +8,11 @@ public interface UdpPath {
     /** Sends one sealed packet; false when the path would not take it. The buffer is released either way. */
     boolean send(NodeKey peer, ByteBuf packet);
 
+    /** Whether the path to {@code peer} takes a packet now without dropping it (its queue has room). */
+    default boolean writable(NodeKey peer) {
+        return true;
+    }
+
     /** Largest sealed packet the path to {@code peer} carries now (0 when none). */
     int maxPacket(NodeKey peer);
 

@@ -88,6 +88,7 @@ final class UdpServiceSide {
         final ConnectionCaps.Permit permit;
         final InetSocketAddress target;
         final ArrayDeque<byte[]> pending = new ArrayDeque<>();
+        final UdpEngine.Outbox outbox;
         Channel channel;
         boolean connected;
         boolean closed;
@@ -114,6 +115,7 @@ final class UdpServiceSide {
             this.peer = peer;
             this.permit = permit;
             this.target = target;
+            this.outbox = new UdpEngine.Outbox(key.peer);
         }
 
         void toTarget(byte[] payload) {
@@ -149,12 +151,12 @@ final class UdpServiceSide {
             content.readBytes(payload);
             lastNanos = System.nanoTime();
             replied = true;
-            if (engine.send(key.peer, new UdpMessage.Reply(key.flow, payload))) {
+            if (engine.enqueue(outbox, new UdpMessage.Reply(key.flow, payload))) {
                 packetsOut++;
                 bytesOut += n;
                 engine.metrics.datagram(UdpMetrics.Side.EXPOSE, true, n);
             } else {
-                drops++;
+                dropped(UdpDropReason.QUEUE_FULL);
             }
         }
 
@@ -177,6 +179,7 @@ final class UdpServiceSide {
                 channel.close();
             }
             pending.clear();
+            engine.discard(outbox);
             engine.metrics.flowClosed(UdpMetrics.Side.EXPOSE, reason);
             if (tellPeer) {
                 engine.send(key.peer, new UdpMessage.Closed(key.flow, reason.code()));
@@ -192,6 +195,9 @@ final class UdpServiceSide {
                 ServerFlow f = flows.get(new Key(sender, d.flow()));
                 if (f == null || !Arrays.equals(f.session, session)) {
                     engine.drop(UdpDropReason.UNKNOWN_FLOW);
+                    // An authenticated peer still sends on a flow we forgot (our CLOSED was lost, or we
+                    // restarted): tell it, so its source opens a new flow with its next datagram.
+                    engine.send(sender, new UdpMessage.Closed(d.flow(), UdpCloseReason.OTHER.code()));
                     return;
                 }
                 f.toTarget(d.payload());
@@ -291,11 +297,14 @@ final class UdpServiceSide {
                         log.debug("UDP target {} of '{}': {}", f.target, s.name(), cause.toString());
                     }
                 });
-        ChannelFuture cf = b.connect(target);
+        // bind first (loopback for a loopback target), then connect: one socket per flow
+        InetSocketAddress localBind =
+                new InetSocketAddress(target.getAddress().isLoopbackAddress() ? target.getAddress() : null, 0);
+        ChannelFuture cf = b.connect(target, localBind);
         f.channel = cf.channel();
         cf.addListener(x -> {
             if (!x.isSuccess()) {
-                log.info("UDP flow to '{}' ({}) failed: {}", s.name(), target, String.valueOf(x.cause()));
+                log.info("UDP flow to '{}' ({}) failed: {}", s.name(), target, String.valueOf(x.cause()), x.cause());
                 f.close(UdpCloseReason.TARGET_ERROR, true);
                 return;
             }

@@ -5,9 +5,12 @@ import java.util.Map;
 
 /**
  * The UDP part of {@code burrow status}: the open flows (at most {@link UdpLimits#MAX_STATUS_FLOWS}
- * shown; {@code openFlows} counts them all) and the datagrams dropped, by reason.
+ * shown; {@code openFlows} counts them all), the datagrams dropped, by reason, and the sealed
+ * packets received on each path ({@code relayPackets}: keyed relay datagrams, {@code directPackets}:
+ * QUIC datagrams on the direct path).
  */
-public record UdpStatus(int openFlows, List<Flow> flows, Map<String, Long> drops) {
+public record UdpStatus(
+        int openFlows, List<Flow> flows, Map<String, Long> drops, long relayPackets, long directPackets) {
     public UdpStatus {
         flows = List.copyOf(flows);
         drops = Map.copyOf(drops);
@@ -43,5 +46,5 @@ public record UdpStatus(int openFlows, List<Flow> flows, Map<String, Long> drops
             long drops,
             long idleMillis) {}
 
-    public static final UdpStatus EMPTY = new UdpStatus(0, List.of(), Map.of());
+    public static final UdpStatus EMPTY = new UdpStatus(0, List.of(), Map.of(), 0, 0);
 }
