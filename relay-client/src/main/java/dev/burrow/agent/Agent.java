@@ -12,6 +12,7 @@ import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.ingress.IngressGate;
 import dev.burrow.agent.ingress.IngressPublisher;
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.MicrometerAgentMetrics;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -36,6 +37,7 @@ import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.udp.DirectUdpPath;
+import dev.burrow.agent.udp.MicrometerUdpMetrics;
 import dev.burrow.agent.udp.RelayUdpPath;
 import dev.burrow.agent.udp.UdpEngine;
 import dev.burrow.agent.udp.UdpForwarder;
@@ -198,7 +200,9 @@ public final class Agent implements AutoCloseable {
                 group.next(),
                 transport,
                 direct == null ? new RelayUdpPath(relay) : new DirectUdpPath(direct, new RelayUdpPath(relay)),
-                metrics instanceof UdpMetrics um ? um : UdpMetrics.NOOP,
+                metrics instanceof MicrometerAgentMetrics mm
+                        ? new MicrometerUdpMetrics(mm.registry())
+                        : UdpMetrics.NOOP,
                 udpIdle[0],
                 udpIdle[1]);
         // One handler for the relay's keyed datagrams: UDP-service packets, else disco (direct paths).

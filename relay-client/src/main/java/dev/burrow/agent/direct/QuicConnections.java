@@ -23,7 +23,6 @@ import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
@@ -107,7 +106,7 @@ final class QuicConnections {
 
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        datagram(ctx.channel().attr(PEER_KEY).get(), msg);
+                        datagram(ctx, ctx.channel().attr(PEER_KEY).get(), msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(null))
@@ -129,13 +128,18 @@ final class QuicConnections {
                 .build();
     }
 
-    private void datagram(NodeKey peer, Object msg) {
+    /** A QUIC datagram (a ByteBuf) goes to the handler; anything else (new streams) on down the pipeline. */
+    private void datagram(ChannelHandlerContext ctx, NodeKey peer, Object msg) {
+        if (!(msg instanceof ByteBuf b)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
         try {
-            if (peer != null && msg instanceof ByteBuf b) {
+            if (peer != null) {
                 datagrams.accept(peer, b);
             }
         } finally {
-            ReferenceCountUtil.release(msg);
+            b.release();
         }
     }
 
@@ -210,7 +214,7 @@ final class QuicConnections {
 
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        datagram(p.key, msg);
+                        datagram(ctx, p.key, msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(p.key))

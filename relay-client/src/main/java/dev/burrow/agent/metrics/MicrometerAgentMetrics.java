@@ -4,19 +4,21 @@ import dev.burrow.agent.relay.RelaySwitchReason;
 import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.SpliceOutcome;
 import dev.burrow.agent.stream.StreamStatusCode;
-import dev.burrow.agent.udp.UdpCloseReason;
-import dev.burrow.agent.udp.UdpDropReason;
-import dev.burrow.agent.udp.UdpMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Locale;
 
 /** {@link AgentMetrics} on Micrometer. */
-public final class MicrometerAgentMetrics implements AgentMetrics, UdpMetrics {
+public final class MicrometerAgentMetrics implements AgentMetrics {
     private final MeterRegistry registry;
 
     public MicrometerAgentMetrics(MeterRegistry registry) {
         this.registry = registry;
+    }
+
+    /** The registry (other parts' Micrometer recorders, such as the UDP services', register there too). */
+    public MeterRegistry registry() {
+        return registry;
     }
 
     private static String tag(Enum<?> e) {
@@ -83,48 +85,5 @@ public final class MicrometerAgentMetrics implements AgentMetrics, UdpMetrics {
     @Override
     public void whoisOverflow() {
         Counter.builder(WHOIS_OVERFLOWS).register(registry).increment();
-    }
-
-    @Override
-    public void flowOpened(Side side) {
-        Counter.builder(FLOWS_OPENED).tag("side", tag(side)).register(registry).increment();
-    }
-
-    @Override
-    public void flowRefused(Side side, StreamStatusCode code) {
-        Counter.builder(FLOWS_REFUSED)
-                .tag("side", tag(side))
-                .tag("code", tag(code))
-                .register(registry)
-                .increment();
-    }
-
-    @Override
-    public void flowClosed(Side side, UdpCloseReason reason) {
-        Counter.builder(FLOWS_CLOSED)
-                .tag("side", tag(side))
-                .tag("reason", tag(reason))
-                .register(registry)
-                .increment();
-    }
-
-    @Override
-    public void datagram(Side side, boolean toPeer, int bytes) {
-        String way = toPeer ? "out" : "in";
-        Counter.builder(DATAGRAMS)
-                .tag("side", tag(side))
-                .tag("way", way)
-                .register(registry)
-                .increment();
-        Counter.builder(BYTES)
-                .tag("side", tag(side))
-                .tag("way", way)
-                .register(registry)
-                .increment(bytes);
-    }
-
-    @Override
-    public void dropped(UdpDropReason reason) {
-        Counter.builder(DROPPED).tag("reason", tag(reason)).register(registry).increment();
     }
 }
