@@ -248,9 +248,17 @@ class UdpE2eTest {
             assertThat(c.nodeId()).isEqualTo(bob.nodeKey().nodeId());
             assertThat(c.service()).isEqualTo("dns");
         });
-        // the status JSON carries the flows
+        // the status JSON carries the flows, and `burrow status` shows them
         JsonNode json = JSON.valueToTree(status("bob"));
         assertThat(json.path("udp").path("flows").isArray()).isTrue();
+        String text = BurrowProcess.output("udp-e2e-status", Map.of(), 60, "status", "--state", dir("bob"));
+        assertThat(text)
+                .contains("UDP FLOW")
+                .contains("connect")
+                .contains("dns")
+                .contains("relay");
+        String aliceText = BurrowProcess.output("udp-e2e-status-a", Map.of(), 60, "status", "--state", dir("alice"));
+        assertThat(aliceText).contains("udp 127.0.0.1:" + dnsPort).contains("expose");
     }
 
     @Test
