@@ -24,6 +24,8 @@ public enum UdpDropReason {
     REFUSED,
     /** No flow could be made: the forward's flow cap, or the peer is unknown. */
     NO_FLOW,
+    /** A peer asked for new flows faster than {@link UdpLimits#OPEN_RATE} (each costs a certificate check). */
+    OPEN_RATE,
     /** The path would not take it (not connected to the relay, or its queue is full). */
     PATH
 }

@@ -75,6 +75,13 @@ public final class UdpLimits {
     public static final Duration OPEN_RETRY = Duration.ofMillis(500);
     /** A flow whose OPEN got no answer after this many tries is dropped (its next datagram starts again). */
     public static final int MAX_OPEN_TRIES = 6;
+    /**
+     * New flows one peer may ask for per second, after a burst of {@link #OPEN_BURST}: each OPEN of a
+     * new flow costs a certificate check, so a peer cannot make us verify signatures without bound.
+     */
+    public static final int OPEN_RATE = 128;
+    /** New flows one peer may ask for at once (a client starting many sources). */
+    public static final int OPEN_BURST = 512;
     /** A refused source is not asked again for this long: its datagrams are dropped and counted meanwhile. */
     public static final Duration REFUSAL_HOLD = Duration.ofSeconds(5);
     /** Flows one forward carries at once: each is a remote socket on the exposing side. */

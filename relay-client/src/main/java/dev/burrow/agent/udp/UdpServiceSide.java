@@ -68,6 +68,29 @@ final class UdpServiceSide {
 
     // Event loop only.
     private final Map<Key, ServerFlow> flows = new HashMap<>();
+    /** Per peer: OPEN tokens and when they were last refilled (bounded: least recently used peers are forgotten). */
+    private final Map<NodeKey, long[]> openTokens = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<NodeKey, long[]> e) {
+            return size() > UdpLimits.MAX_PEERS;
+        }
+    };
+
+    /** Takes one OPEN token of {@code peer} (token bucket: {@link UdpLimits#OPEN_RATE}/s, burst {@link UdpLimits#OPEN_BURST}). */
+    private boolean openAllowed(NodeKey peer) {
+        long now = System.nanoTime();
+        long[] b = openTokens.computeIfAbsent(peer, k -> new long[] {UdpLimits.OPEN_BURST, now});
+        long refill = (now - b[1]) * UdpLimits.OPEN_RATE / 1_000_000_000L;
+        if (refill > 0) {
+            b[0] = Math.min(UdpLimits.OPEN_BURST, b[0] + refill);
+            b[1] = now;
+        }
+        if (b[0] <= 0) {
+            return false;
+        }
+        b[0]--;
+        return true;
+    }
 
     UdpServiceSide(UdpEngine engine, NodeVerifier verifier, ServiceRegistry registry, WhoisTable whois) {
         this.engine = engine;
@@ -223,6 +246,10 @@ final class UdpServiceSide {
                 return;
             }
             existing.close(UdpCloseReason.OTHER, false); // the peer restarted: its old flow is gone
+        }
+        if (!openAllowed(sender)) {
+            engine.drop(UdpDropReason.OPEN_RATE); // unanswered: the OPEN is repeated, or the source tries again
+            return;
         }
         ExposedService s = registry.get(o.service());
         if (s == null || s.protocol() != ServiceProtocol.UDP) {

@@ -51,6 +51,8 @@ class UdpEngineTest {
     volatile UnaryOperator<ByteBuf> relayToAlice = UnaryOperator.identity();
     final List<ByteBuf> captured = new ArrayList<>();
     UdpForwarder forward;
+    final ServiceRegistry aliceRegistry = new ServiceRegistry();
+    final RecentRefusals bobRefusals = new RecentRefusals();
 
     /** The fake relay: delivers to the other engine as the relay would, with the sender it authenticated. */
     final class FakeRelay implements UdpPath {
@@ -104,7 +106,7 @@ class UdpEngineTest {
         });
         echoThread.setDaemon(true);
         echoThread.start();
-        ServiceRegistry registry = new ServiceRegistry();
+        ServiceRegistry registry = aliceRegistry;
         registry.replaceAll(List.of(new ExposedService(
                 "echo",
                 TargetPolicy.of(new TargetSpec("127.0.0.1", echo.getLocalPort())),
@@ -133,7 +135,7 @@ class UdpEngineTest {
                 verifier,
                 new ServiceRegistry(),
                 new WhoisTable(),
-                new RecentRefusals(),
+                bobRefusals,
                 group.next(),
                 transport,
                 new FakeRelay(bob.nodeKey()),
@@ -258,5 +260,41 @@ class UdpEngineTest {
             s.receive(p);
             assertThat(p.getLength()).isEqualTo(usable);
         }
+    }
+
+    @Test
+    void aServiceRemovedOnReloadEndsItsFlowsAndNewOnesAreRefused() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            s.setSoTimeout(3000);
+            assertThat(roundTrip(s, "before")).isEqualTo("before");
+            assertThat(bobEngine.status().openFlows()).isEqualTo(1);
+            aliceRegistry.replaceAll(List.of());
+            aliceEngine.servicesChanged();
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> aliceEngine.status().openFlows() == 0
+                            && bobEngine.status().openFlows() == 0); // CLOSED reached bob
+            s.setSoTimeout(1000);
+            assertThat(roundTrip(s, "after")).isNull();
+            // no service admits bob any more: he gets the one uniform answer, not "no such service"
+            await().atMost(Duration.ofSeconds(5))
+                    .untilAsserted(() -> assertThat(bobRefusals.snapshot())
+                            .anySatisfy(r -> assertThat(r.code().name()).isEqualTo("NOT_ALLOWED")));
+        }
+    }
+
+    @Test
+    void openFloodsFromOnePeerAreCappedByRate() {
+        int n = UdpLimits.OPEN_BURST + 200;
+        byte[] cert = new byte[10];
+        for (int i = 0; i < n; i++) {
+            ByteBuf p = bobEngine.box.seal(
+                    alice.nodeKey(),
+                    new UdpMessage.Open(1_000_000 + i, "echo", cert),
+                    io.netty.buffer.ByteBufAllocator.DEFAULT);
+            aliceEngine.receiveFromRelay(bob.nodeKey(), p);
+            p.release();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> aliceEngine.dropped(UdpDropReason.OPEN_RATE) >= 100);
+        assertThat(aliceEngine.status().openFlows()).isZero(); // the bogus certificate admitted none
     }
 }
