@@ -111,3 +111,12 @@ for rate in $RATES; do
       "$work/iperf.json" | awk '{ printf "%-14s %8s %12.1f %8.2f %10.3f\n", $1, $2, $3, $4, $5 }'
   done
 done
+
+# Which path the datagrams took: sealed packets the exposing agents received per path.
+for p in $PATHS; do
+  case $p in
+    burrow-relay|burrow-direct)
+      "$JAVA_HOME/bin/java" -jar "$jar" status -o json --state "$work/$p-x" 2>/dev/null \
+        | sed -n '/^{/,$p' | jq -r --arg p "$p" '"udp-bench: \($p): the exposing agent received \(.udp.relayPackets) packets through the relay, \(.udp.directPackets) direct; drops \(.udp.drops)"' >&2 || true ;;
+  esac
+done

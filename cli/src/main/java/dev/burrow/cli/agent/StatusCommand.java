@@ -182,6 +182,8 @@ public final class StatusCommand implements Callable<Integer> {
                 out.println("  (" + s.udp().openFlows() + " flows open, "
                         + s.udp().flows().size() + " shown)");
             }
+            out.println("  sealed packets received: " + s.udp().relayPackets() + " through the relay, "
+                    + s.udp().directPackets() + " direct");
             if (!s.udp().drops().isEmpty()) {
                 out.println("  dropped datagrams: " + s.udp().drops());
             }
