@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to. Idempotent; needs root (CI runs as root).
 set -euo pipefail
+# dnsmasq, dnsutils (dig): the DNS server and client of the UDP-service end-to-end test.
 # miniupnpd-nftables: the PCP / NAT-PMP gateway of the port-mapping NAT lab test (the binary only, no service).
-packages=(maven coturn socat iperf3 haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd chromium miniupnpd-nftables)
+packages=(maven coturn socat iperf3 dnsmasq dnsutils haproxy redis-server redis-tools nginx openssh-server openssh-client nftables iproute2 iputils-ping sslscan prometheus systemd chromium miniupnpd-nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,6 +18,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts some of these as services on install; the tests start their own on loopback high ports.
-for svc in coturn redis-server nginx haproxy ssh prometheus; do
+for svc in coturn redis-server nginx haproxy ssh prometheus dnsmasq; do
   (command -v systemctl >/dev/null && systemctl stop "$svc" 2>/dev/null) || service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -12,6 +12,7 @@ import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.ingress.IngressGate;
 import dev.burrow.agent.ingress.IngressPublisher;
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.MicrometerAgentMetrics;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -30,10 +31,18 @@ import dev.burrow.agent.relay.RelayTrust;
 import dev.burrow.agent.relay.TlsRelayProber;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
+import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
+import dev.burrow.agent.udp.DirectUdpPath;
+import dev.burrow.agent.udp.MicrometerUdpMetrics;
+import dev.burrow.agent.udp.RelayUdpPath;
+import dev.burrow.agent.udp.UdpEngine;
+import dev.burrow.agent.udp.UdpForwarder;
+import dev.burrow.agent.udp.UdpLimits;
+import dev.burrow.agent.udp.UdpMetrics;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
@@ -100,9 +109,12 @@ public final class Agent implements AutoCloseable {
     private final PeerWarmer warmer;
 
     private final ScheduledFuture<?> warmerTicks;
+    /** UDP services and forwards (both ends), sealed end to end, over the relay. */
+    private final UdpEngine udp;
 
     // Guarded by this lock (reload, status, close).
     private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
+    private final Map<ForwardKey, UdpForwarder> udpForwards = new LinkedHashMap<>();
 
     // Any thread (volatile): read without the lock (status, the direct path's peer filter); written
     // by reload under this lock, by configError(), and by relay callbacks (lastRelayError).
@@ -112,7 +124,8 @@ public final class Agent implements AutoCloseable {
     private volatile String configError;
 
     /** {@code peer} for a forward by key, {@code peerName} for one by name (the other is null). */
-    private record ForwardKey(String host, int port, NodeKey peer, String peerName, String service) {}
+    private record ForwardKey(
+            String host, int port, NodeKey peer, String peerName, String service, ServiceProtocol protocol) {}
 
     private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
             throws IOException {
@@ -183,7 +196,29 @@ public final class Agent implements AutoCloseable {
                                 .map(dev.burrow.agent.relay.RelayCandidate::url)
                                 .toList()));
         DirectManager direct = directPaths.manager();
+        Duration[] udpIdle = UdpEngine.idleTimeouts(System.getenv(UdpEngine.IDLE_ENV));
+        this.udp = new UdpEngine(
+                identity,
+                verifier,
+                registry,
+                whois,
+                refusals,
+                group.next(),
+                transport,
+                direct == null ? new RelayUdpPath(relay) : new DirectUdpPath(direct, new RelayUdpPath(relay)),
+                metrics instanceof MicrometerAgentMetrics mm
+                        ? new MicrometerUdpMetrics(mm.registry())
+                        : UdpMetrics.NOOP,
+                udpIdle[0],
+                udpIdle[1]);
+        // One handler for the relay's keyed datagrams: UDP-service packets, else disco (direct paths).
+        relay.setDatagramHandler((source, payload) -> {
+            if (!udp.receiveFromRelay(source, payload) && direct != null) {
+                direct.receiveFromRelay(source, payload);
+            }
+        });
         if (direct != null) {
+            direct.setDatagramHandler(udp::receiveDirect); // QUIC datagrams: UDP-service packets on the direct path
             this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
             this.warmerTicks = group.next().scheduleAtFixedRate(warmer::tick, 1, 1, TimeUnit.SECONDS);
         } else {
@@ -337,7 +372,8 @@ public final class Agent implements AutoCloseable {
                     e.maxPerPeer(),
                     e.idleTimeout(),
                     e.proxyProtocol(),
-                    e.publicIngress()));
+                    e.publicIngress(),
+                    e.protocol()));
         }
         return out;
     }
@@ -347,9 +383,9 @@ public final class Agent implements AutoCloseable {
         for (AgentConfig.Forward f : c.forwards()) {
             ForwardKey key = switch (c.peerRef(f.peer())) {
                 case AgentConfig.PeerRef.Key k ->
-                    new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service());
+                    new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service(), f.protocol());
                 case AgentConfig.PeerRef.Name n ->
-                    new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service());
+                    new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service(), f.protocol());
             };
             wanted.put(key, f);
         }
@@ -361,12 +397,28 @@ public final class Agent implements AutoCloseable {
                 it.remove();
             }
         }
+        for (var it = udpForwards.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (!wanted.containsKey(e.getKey())) {
+                log.info("UDP forward {} removed", e.getKey());
+                e.getValue().close();
+                it.remove();
+            }
+        }
         IOException failure = null;
         for (var e : wanted.entrySet()) {
-            if (forwards.containsKey(e.getKey())) {
+            if (forwards.containsKey(e.getKey()) || udpForwards.containsKey(e.getKey())) {
                 continue;
             }
             AgentConfig.Forward f = e.getValue();
+            if (f.protocol() == ServiceProtocol.UDP) {
+                try {
+                    startUdpForward(e.getKey(), f);
+                } catch (IOException ex) {
+                    failure = ex;
+                }
+                continue;
+            }
             ForwardKey k = e.getKey();
             ForwardSpec spec =
                     new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
@@ -423,6 +475,29 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    private void startUdpForward(ForwardKey k, AgentConfig.Forward f) throws IOException {
+        NodeKey key = k.peer();
+        String name = k.peerName();
+        UdpForwarder.Spec spec = new UdpForwarder.Spec(
+                f.listenHost(),
+                f.listenPort(),
+                () -> key != null
+                        ? CompletableFuture.completedFuture(key)
+                        : names == null
+                                ? CompletableFuture.failedFuture(new IOException("names need a fleet CA"))
+                                : names.resolve(name),
+                f.peer(),
+                f.service(),
+                f.maxConnections() > 0 ? f.maxConnections() : UdpLimits.DEFAULT_MAX_FLOWS_PER_FORWARD);
+        try {
+            udpForwards.put(k, udp.startForward(spec).get(10, TimeUnit.SECONDS));
+        } catch (Exception ex) {
+            Throwable cause = ex instanceof ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
+            throw new IOException(
+                    "UDP forward on " + f.listenHost() + ":" + f.listenPort() + ": " + cause.getMessage(), cause);
+        }
+    }
+
     /**
      * Applies a new configuration: services are swapped at once (streams already admitted keep
      * running), forwards are diffed (unchanged ones keep their port and connections). A relay
@@ -449,6 +524,7 @@ public final class Agent implements AutoCloseable {
         }
         List<ExposedService> services = buildServices(next); // validates before anything changes
         registry.replaceAll(services);
+        udp.servicesChanged();
         publisher.sync();
         config = next;
         applyForwards(next);
@@ -480,7 +556,10 @@ public final class Agent implements AutoCloseable {
 
     /** The bound address of each forward, in configuration order. */
     public synchronized List<InetSocketAddress> forwardAddresses() {
-        return forwards.values().stream().map(ForwardListener::boundAddress).toList();
+        List<InetSocketAddress> out = new ArrayList<>(
+                forwards.values().stream().map(ForwardListener::boundAddress).toList());
+        udpForwards.values().forEach(u -> out.add(u.boundAddress()));
+        return out;
     }
 
     /** Completes when the relay connection is up. */
@@ -497,6 +576,11 @@ public final class Agent implements AutoCloseable {
         for (ForwardListener f : forwards.values()) {
             if (!f.isListening()) {
                 return "forward " + f.spec() + " is not listening";
+            }
+        }
+        for (UdpForwarder u : udpForwards.values()) {
+            if (!u.isListening()) {
+                return "UDP forward to " + u.spec().peerLabel() + "/" + u.spec().service() + " is not listening";
             }
         }
         return null;
@@ -544,7 +628,8 @@ public final class Agent implements AutoCloseable {
                 toPeers,
                 configError,
                 pubs,
-                AgentStatusParts.direct(directPaths.manager()));
+                AgentStatusParts.direct(directPaths.manager()),
+                udp.status());
     }
 
     @Override
@@ -557,6 +642,8 @@ public final class Agent implements AutoCloseable {
             }
         }
         forwards.clear();
+        udpForwards.clear();
+        udp.close();
         if (warmerTicks != null) {
             warmerTicks.cancel(false);
         }

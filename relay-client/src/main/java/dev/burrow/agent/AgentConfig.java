@@ -9,6 +9,7 @@ import dev.burrow.agent.relay.HomeRelaySelector;
 import dev.burrow.agent.relay.RelayAddress;
 import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.service.PublicIngress;
+import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.tls.RelayTls;
@@ -58,11 +59,16 @@ import java.util.regex.Pattern;
  *     max-per-peer: 256
  *     idle-timeout: 1h
  *     proxy-protocol: v2           # PROXY v2 header naming the caller (off by default)
+ *   - name: dns
+ *     target: 127.0.0.1:53
+ *     protocol: udp                # UDP datagrams (default tcp); caps count flows
+ *     allow: [name:bob]
  * forward:
  *   - peer: alice                  # node ID, alias, or (with fleet-ca) a node name resolved through the relay
  *     service: web
  *     listen: 127.0.0.1:9000
  *     max-connections: 1024
+ *   - {peer: alice, service: dns, listen: 5353, protocol: udp}   # each local source is one flow
  * </pre>
  */
 public record AgentConfig(
@@ -205,10 +211,36 @@ public record AgentConfig(
             int maxPerPeer,
             Duration idleTimeout,
             ProxyProtocol proxyProtocol,
-            PublicIngress publicIngress) {
+            PublicIngress publicIngress,
+            ServiceProtocol protocol) {
         public Expose {
             ServiceNames.check(name);
             proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
+            protocol = protocol == null ? ServiceProtocol.TCP : protocol;
+            if (protocol == ServiceProtocol.UDP && publicIngress != null) {
+                throw new IllegalArgumentException("service " + name + ": public ingress is for TCP services only");
+            }
+            if (protocol == ServiceProtocol.UDP && proxyProtocol != ProxyProtocol.OFF) {
+                throw new IllegalArgumentException("service " + name + ": proxy-protocol is for TCP services only");
+            }
+        }
+
+        public Expose(
+                String name,
+                TargetSpec target,
+                AllowList allow,
+                int maxConnections,
+                int maxPerPeer,
+                Duration idleTimeout,
+                ProxyProtocol proxyProtocol,
+                PublicIngress publicIngress) {
+            this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, publicIngress, null);
+        }
+
+        /** The same service carrying {@code p} (TCP or UDP). */
+        public Expose withProtocol(ServiceProtocol p) {
+            return new Expose(
+                    name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, publicIngress, p);
         }
 
         public Expose(
@@ -234,12 +266,12 @@ public record AgentConfig(
 
         /** The same service with a PROXY protocol setting. */
         public Expose withProxyProtocol(ProxyProtocol p) {
-            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, p, publicIngress);
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, p, publicIngress, protocol);
         }
 
         /** The same service with a public-ingress opt-in (null: not public). */
         public Expose withPublicIngress(PublicIngress p) {
-            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, p);
+            return new Expose(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, p, protocol);
         }
 
         public Expose(String name, TargetSpec target, AllowList allow) {
@@ -255,9 +287,31 @@ public record AgentConfig(
 
     /** One forward; {@code peer} is what the user wrote (node ID, alias or node name), read by {@link #peerRef}. */
     public record Forward(
-            String peer, String service, String listenHost, int listenPort, int maxConnections, Duration idleTimeout) {
+            String peer,
+            String service,
+            String listenHost,
+            int listenPort,
+            int maxConnections,
+            Duration idleTimeout,
+            ServiceProtocol protocol) {
         public Forward {
             ServiceNames.check(service);
+            protocol = protocol == null ? ServiceProtocol.TCP : protocol;
+        }
+
+        public Forward(
+                String peer,
+                String service,
+                String listenHost,
+                int listenPort,
+                int maxConnections,
+                Duration idleTimeout) {
+            this(peer, service, listenHost, listenPort, maxConnections, idleTimeout, ServiceProtocol.TCP);
+        }
+
+        /** The same forward carrying {@code p} (TCP or UDP). */
+        public Forward withProtocol(ServiceProtocol p) {
+            return new Forward(peer, service, listenHost, listenPort, maxConnections, idleTimeout, p);
         }
 
         public Forward(String peer, String service, String listenHost, int listenPort) {
@@ -285,9 +339,9 @@ public record AgentConfig(
         }
         Set<String> binds = new HashSet<>();
         for (Forward f : forwards) {
-            if (f.listenPort() != 0 && !binds.add(f.listenHost() + ":" + f.listenPort())) {
-                throw new IllegalArgumentException(
-                        "forward: " + f.listenHost() + ":" + f.listenPort() + " is used twice");
+            if (f.listenPort() != 0 && !binds.add(f.protocol() + " " + f.listenHost() + ":" + f.listenPort())) {
+                throw new IllegalArgumentException("forward: " + (f.protocol() == ServiceProtocol.UDP ? "udp " : "")
+                        + f.listenHost() + ":" + f.listenPort() + " is used twice");
             }
         }
     }

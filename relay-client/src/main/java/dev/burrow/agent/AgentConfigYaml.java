@@ -13,6 +13,7 @@ import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.service.PublicIngress;
+import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.StreamDefaults;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.config.ConfigKey;
@@ -112,8 +113,10 @@ final class AgentConfigYaml {
     static final ConfigKey<ProxyProtocol> PROXY_PROTOCOL =
             yamlOnly("proxy-protocol", ProxyProtocol.OFF, ProxyProtocol::parse, "v2 or off");
     static final ConfigKey<JsonNode> PUBLIC = yamlOnly("public", null, Parsers.yamlNode(), "public ingress");
+    static final ConfigKey<ServiceProtocol> PROTOCOL =
+            yamlOnly("protocol", ServiceProtocol.TCP, ServiceProtocol::parse, "tcp or udp");
     static final List<ConfigKey<?>> EXPOSE_KEYS =
-            List.of(NAME, TARGET, ALLOW, MAX_CONNECTIONS, MAX_PER_PEER, IDLE_TIMEOUT, PUBLIC, PROXY_PROTOCOL);
+            List.of(NAME, TARGET, ALLOW, MAX_CONNECTIONS, MAX_PER_PEER, IDLE_TIMEOUT, PUBLIC, PROXY_PROTOCOL, PROTOCOL);
 
     // expose[i].public
     static final ConfigKey<Boolean> PUBLIC_ENABLED =
@@ -134,7 +137,7 @@ final class AgentConfigYaml {
     static final ConfigKey<Integer> FORWARD_MAX_CONNECTIONS =
             yamlOnly("max-connections", ForwardListener.DEFAULT_MAX_CONNECTIONS, COUNT, "connections at once");
     static final List<ConfigKey<?>> FORWARD_KEYS =
-            List.of(PEER, SERVICE, LISTEN, FORWARD_MAX_CONNECTIONS, IDLE_TIMEOUT);
+            List.of(PEER, SERVICE, LISTEN, FORWARD_MAX_CONNECTIONS, IDLE_TIMEOUT, PROTOCOL);
 
     /** See {@link AgentConfig#parse}. */
     static AgentConfig parse(String yaml, Path baseDir) {
@@ -291,9 +294,14 @@ final class AgentConfigYaml {
         if (allow.rules().isEmpty() && pub == null) {
             throw r.problem(ALLOW, "empty (nobody could connect)");
         }
-        return new Expose(name, spec, allow, r.get(MAX_CONNECTIONS), r.get(MAX_PER_PEER), r.get(IDLE_TIMEOUT))
-                .withProxyProtocol(r.get(PROXY_PROTOCOL))
-                .withPublicIngress(pub);
+        try {
+            return new Expose(name, spec, allow, r.get(MAX_CONNECTIONS), r.get(MAX_PER_PEER), r.get(IDLE_TIMEOUT))
+                    .withProxyProtocol(r.get(PROXY_PROTOCOL))
+                    .withPublicIngress(pub)
+                    .withProtocol(r.get(PROTOCOL));
+        } catch (IllegalArgumentException e) {
+            throw r.problem(PROTOCOL, e.getMessage());
+        }
     }
 
     /** {@code public: {enabled: true, allow-sources: [...], max-connections: 64, idle-timeout: 5m}}; null when absent or disabled. */
@@ -327,7 +335,13 @@ final class AgentConfigYaml {
         String service = required(r, SERVICE, "");
         TargetSpec bind = required(r, LISTEN, " (a port, or host:port)");
         return new Forward(
-                peer, service, bind.host(), bind.port(), r.get(FORWARD_MAX_CONNECTIONS), r.get(IDLE_TIMEOUT));
+                peer,
+                service,
+                bind.host(),
+                bind.port(),
+                r.get(FORWARD_MAX_CONNECTIONS),
+                r.get(IDLE_TIMEOUT),
+                r.get(PROTOCOL));
     }
 
     /** The value of a key that must be given; {@code hint} follows "missing" in the message. */

@@ -1,5 +1,6 @@
 package dev.burrow.agent;
 
+import dev.burrow.agent.udp.UdpStatus;
 import java.util.List;
 
 /**
@@ -21,8 +22,10 @@ public record AgentStatus(
         long bytesToPeers,
         String configError,
         List<PublicStatus> publicServices,
-        DirectStatus direct) {
+        DirectStatus direct,
+        UdpStatus udp) {
 
+    /** Without the direct-path section and UDP flows (earlier versions). */
     public AgentStatus(
             String nodeId,
             String name,
@@ -53,6 +56,7 @@ public record AgentStatus(
                 bytesToPeers,
                 configError,
                 publicServices,
+                null,
                 null);
     }
 

@@ -83,7 +83,8 @@ final class AgentStatusParts {
                     var caps = registry.caps(s.name());
                     return new AgentStatus.ServiceStatus(
                             s.name(),
-                            s.target().spec().toString(),
+                            (s.protocol() == dev.burrow.agent.service.ServiceProtocol.UDP ? "udp " : "")
+                                    + s.target().spec(),
                             s.allow().texts(),
                             caps == null ? 0 : caps.open(),
                             s.maxConnections(),

@@ -2,6 +2,7 @@ package dev.burrow.cli.agent;
 
 import dev.burrow.agent.AgentConfig;
 import dev.burrow.agent.policy.TargetSpec;
+import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.cli.common.UsageException;
 import java.io.PrintWriter;
@@ -21,12 +22,14 @@ import picocli.CommandLine.Spec;
         name = "connect",
         mixinStandardHelpOptions = true,
         description =
-                "Listen on a local port; every TCP connection to it is carried to a peer's service (runs until stopped).",
+                "Listen on a local port; every TCP connection to it (or, with --udp, every UDP source) is carried to a "
+                        + "peer's service (runs until stopped).",
         footer = {
             "",
             "Examples:",
             "  burrow connect <node-id>/web 9000 --relay https://relay.example.com",
             "  burrow connect alice/web 9000 --relay https://relay.example.com --fleet-ca fleet-ca.pem",
+            "  burrow connect <node-id>/dns 5353 --udp --relay https://relay.example.com",
             "",
             "PEER is a node ID, or a node name when --fleet-ca is given: the relay says which connected node",
             "carries that name in a certificate from the fleet CA, and the end-to-end TLS handshake checks that",
@@ -50,6 +53,12 @@ public final class ConnectCommand implements Callable<Integer> {
             paramLabel = "HOST:PORT",
             description = "Local address to listen on instead of 127.0.0.1:PORT.")
     String bind;
+
+    @Option(
+            names = "--udp",
+            description = "Carry UDP: one UDP socket on the local port; each local source address is one flow to the "
+                    + "peer's UDP service.")
+    boolean udp;
 
     @Option(names = "--fleet-ca", paramLabel = "PEM", description = "Fleet CA certificate(s) for CA-issued peers.")
     List<Path> fleetCa = List.of();
@@ -78,7 +87,8 @@ public final class ConnectCommand implements Callable<Integer> {
         AgentConfig.Forward forward;
         try {
             local = bind != null ? TargetSpec.parse(bind) : new TargetSpec("127.0.0.1", TargetSpec.parsePort(port));
-            forward = new AgentConfig.Forward(peer, service, local.host(), local.port());
+            forward = new AgentConfig.Forward(peer, service, local.host(), local.port())
+                    .withProtocol(udp ? ServiceProtocol.UDP : ServiceProtocol.TCP);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -96,8 +106,9 @@ public final class ConnectCommand implements Callable<Integer> {
                 AgentRunner.start(config, relay.stateDir(), transport.select(), ops.endpoints(null));
         InetSocketAddress bound = running.agent().forwardAddresses().get(0);
         PrintWriter out = spec.commandLine().getOut();
-        out.println("forwarding " + bound.getHostString() + ":" + bound.getPort() + " -> " + peer + "/" + service
-                + " (as node " + running.agent().identity().nodeKey().nodeId() + ")");
+        out.println("forwarding " + (udp ? "udp " : "") + bound.getHostString() + ":" + bound.getPort() + " -> " + peer
+                + "/" + service + " (as node "
+                + running.agent().identity().nodeKey().nodeId() + ")");
         return AgentRunner.runUntilStopped(out, running);
     }
 }

@@ -5,6 +5,7 @@ import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.service.PublicIngress;
+import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.cli.common.ProgramName;
 import dev.burrow.cli.common.TransportOption;
 import dev.burrow.cli.common.UsageException;
@@ -20,15 +21,16 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code burrow expose NAME TARGET --allow RULE}: make a local TCP service reachable by allowed peers. */
+/** {@code burrow expose NAME TARGET --allow RULE [--udp]}: make a local TCP (or UDP) service reachable by allowed peers. */
 @Command(
         name = "expose",
         mixinStandardHelpOptions = true,
-        description = "Expose a local TCP service to allowed peers through the relay (runs until stopped).",
+        description = "Expose a local TCP (or, with --udp, UDP) service to allowed peers (runs until stopped).",
         footer = {
             "",
             "Example:",
-            "  burrow expose web 127.0.0.1:8080 --allow name:bob --allow tag:dev --relay https://relay.example.com"
+            "  burrow expose web 127.0.0.1:8080 --allow name:bob --allow tag:dev --relay https://relay.example.com",
+            "  burrow expose dns 127.0.0.1:53 --udp --allow name:bob --relay https://relay.example.com"
         })
 public final class ExposeCommand implements Callable<Integer> {
     @Spec
@@ -71,6 +73,12 @@ public final class ExposeCommand implements Callable<Integer> {
     String proxyProtocol;
 
     @Option(
+            names = "--udp",
+            description = "The target is a UDP service: each peer's local source becomes one flow to it (datagrams "
+                    + "end-to-end encrypted; caps count flows; no --public or --proxy-protocol).")
+    boolean udp;
+
+    @Option(
             names = "--fleet-ca",
             paramLabel = "PEM",
             description = "Fleet CA certificate(s) that make peers' names and tags authoritative.")
@@ -93,7 +101,8 @@ public final class ExposeCommand implements Callable<Integer> {
         try {
             return new AgentConfig.Expose(name, TargetSpec.parse(target), AllowList.parse(allow))
                     .withProxyProtocol(proxyProtocol == null ? ProxyProtocol.OFF : ProxyProtocol.parse(proxyProtocol))
-                    .withPublicIngress(publicSources.isEmpty() ? null : PublicIngress.of(publicSources));
+                    .withPublicIngress(publicSources.isEmpty() ? null : PublicIngress.of(publicSources))
+                    .withProtocol(udp ? ServiceProtocol.UDP : ServiceProtocol.TCP);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -114,7 +123,7 @@ public final class ExposeCommand implements Callable<Integer> {
         AgentRunner.Running running =
                 AgentRunner.start(config, relay.stateDir(), transport.select(), ops.endpoints(null));
         PrintWriter out = spec.commandLine().getOut();
-        out.println("exposing '" + name + "' (" + expose.target() + ") as node "
+        out.println("exposing '" + name + "' (" + (udp ? "udp " : "") + expose.target() + ") as node "
                 + running.agent().identity().nodeKey().nodeId());
         out.println("allowed: " + String.join(", ", expose.allow().texts()));
         if (expose.proxyProtocol() != ProxyProtocol.OFF) {
@@ -127,7 +136,7 @@ public final class ExposeCommand implements Callable<Integer> {
                     + " status for the public address; the relay sees these connections' bytes)");
         }
         out.println("peers connect with: " + ProgramName.command() + " connect "
-                + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT"
+                + running.agent().identity().nodeKey().nodeId() + "/" + name + " PORT" + (udp ? " --udp" : "")
                 + relay.commandLineTrust(config.relay()));
         return AgentRunner.runUntilStopped(out, running);
     }

@@ -183,6 +183,36 @@ public final class StatusCommand implements Callable<Integer> {
                     human(c.bytesFromPeer()),
                     human(c.bytesToPeer()));
         }
+        if (s.udp() != null && (s.udp().openFlows() > 0 || !s.udp().drops().isEmpty())) {
+            out.println();
+            out.println("UDP FLOW  PEER         SERVICE        PATH   LOCAL                  STATE    PKT OUT  PKT IN  "
+                    + "OUT       IN        DROPS");
+            for (var f : s.udp().flows()) {
+                out.printf(
+                        Locale.ROOT,
+                        "%-9s %-12s %-14s %-6s %-22s %-7s %8d %7d  %-9s %-9s %d%n",
+                        f.side(),
+                        shortPeer(f.peer()),
+                        f.service(),
+                        f.path(),
+                        f.local(),
+                        f.state(),
+                        f.packetsToPeer(),
+                        f.packetsFromPeer(),
+                        human(f.bytesToPeer()),
+                        human(f.bytesFromPeer()),
+                        f.drops());
+            }
+            if (s.udp().openFlows() > s.udp().flows().size()) {
+                out.println("  (" + s.udp().openFlows() + " flows open, "
+                        + s.udp().flows().size() + " shown)");
+            }
+            out.println("  sealed packets received: " + s.udp().relayPackets() + " through the relay, "
+                    + s.udp().directPackets() + " direct");
+            if (!s.udp().drops().isEmpty()) {
+                out.println("  dropped datagrams: " + s.udp().drops());
+            }
+        }
         if (!s.recentRefusals().isEmpty()) {
             out.println();
             out.println("RECENT REFUSALS");

@@ -448,6 +448,29 @@ public final class DirectManager implements AutoCloseable {
         return true;
     }
 
+    /** Receives QUIC datagrams (UDP services), with the connection's verified peer, on the direct loop. */
+    public void setDatagramHandler(BiConsumer<NodeKey, ByteBuf> handler) {
+        quic.datagrams = handler;
+    }
+
+    /** Sends one QUIC datagram to {@code peer} when a direct path is up; false (and released) otherwise. */
+    public boolean sendDatagram(NodeKey peer, ByteBuf packet) {
+        if (!hasDirect(peer)) {
+            packet.release();
+            return false;
+        }
+        loop.execute(() -> {
+            DirectPeer p = peers.get(peer);
+            if (p == null) {
+                packet.release();
+                return;
+            }
+            p.activeUntilNanos = System.nanoTime() + ACTIVE_DURATION.toNanos(); // traffic keeps the path warm
+            quic.sendDatagram(p, packet);
+        });
+        return true;
+    }
+
     /** Opens a QUIC stream to {@code service} on {@code peer} (the channel has auto-read off). */
     public CompletableFuture<Channel> openStream(NodeKey peer, String service) {
         CompletableFuture<Channel> result = new CompletableFuture<>();

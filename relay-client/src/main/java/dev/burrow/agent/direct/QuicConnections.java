@@ -8,6 +8,7 @@ import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -35,6 +36,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,6 +67,12 @@ final class QuicConnections {
 
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
+
+    /** QUIC datagrams (RFC 9221) queued each way per connection; they carry sealed UDP-service packets. */
+    static final int DATAGRAM_QUEUE = 256;
+
+    /** Receives each QUIC datagram with the connection's verified peer (on the loop; released after the call). */
+    volatile BiConsumer<NodeKey, ByteBuf> datagrams = (k, b) -> {};
 
     QuicConnections(
             NodeIdentity identity,
@@ -103,12 +111,18 @@ final class QuicConnections {
         return b.sslContext(serverTls)
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .initialMaxStreamsBidirectional(256)
+                .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelActive(ChannelHandlerContext ctx) {
                         serverConnectionUp((QuicChannel) ctx.channel());
                         ctx.fireChannelActive();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        datagram(ctx, ctx.channel().attr(PEER_KEY).get(), msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(null))
@@ -123,7 +137,34 @@ final class QuicConnections {
                         (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get()).newEngine(ch.alloc()))
                 .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .initialMaxStreamsBidirectional(256)
+                .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .build();
+    }
+
+    /** A QUIC datagram (a ByteBuf) goes to the handler; anything else (new streams) on down the pipeline. */
+    private void datagram(ChannelHandlerContext ctx, NodeKey peer, Object msg) {
+        if (!(msg instanceof ByteBuf b)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            if (peer != null) {
+                datagrams.accept(peer, b);
+            }
+        } finally {
+            b.release();
+        }
+    }
+
+    /** On the loop: one QUIC datagram to {@code p} (released when not sent). */
+    boolean sendDatagram(DirectPeer p, ByteBuf packet) {
+        QuicChannel qc = p.quic;
+        if (qc == null || !qc.isActive()) {
+            packet.release();
+            return false;
+        }
+        qc.writeAndFlush(packet);
+        return true;
     }
 
     /**
@@ -194,6 +235,11 @@ final class QuicConnections {
                     @Override
                     public void handlerAdded(ChannelHandlerContext ctx) {
                         attempt[0] = ctx.channel();
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        datagram(ctx, p.key, msg);
                     }
                 })
                 .streamHandler(new InboundStreamInit(p.key))

@@ -16,6 +16,11 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
         this.registry = registry;
     }
 
+    /** The registry (other parts' Micrometer recorders, such as the UDP services', register there too). */
+    public MeterRegistry registry() {
+        return registry;
+    }
+
     private static String tag(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }

@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param idleTimeout a stream with no bytes either way for this long is closed
  * @param proxyProtocol whether the target gets a PROXY v2 header first (for public ingress: with the real client address)
  * @param publicIngress the service's public-ingress opt-in, or null (the default: not public)
+ * @param protocol TCP streams (the default) or UDP datagrams (flows capped by {@code maxConnections} and {@code maxPerPeer})
  */
 public record ExposedService(
         String name,
@@ -25,7 +26,8 @@ public record ExposedService(
         int maxPerPeer,
         Duration idleTimeout,
         ProxyProtocol proxyProtocol,
-        PublicIngress publicIngress) {
+        PublicIngress publicIngress,
+        ServiceProtocol protocol) {
     public ExposedService {
         ServiceNames.check(name);
         Objects.requireNonNull(target, "target");
@@ -35,6 +37,23 @@ public record ExposedService(
         }
         Objects.requireNonNull(idleTimeout, "idleTimeout");
         proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
+        protocol = protocol == null ? ServiceProtocol.TCP : protocol;
+        if (protocol == ServiceProtocol.UDP && publicIngress != null) {
+            throw new IllegalArgumentException("service " + name + ": public ingress is for TCP services only");
+        }
+    }
+
+    /** A TCP service (the earlier components). */
+    public ExposedService(
+            String name,
+            TargetPolicy target,
+            AllowList allow,
+            int maxConnections,
+            int maxPerPeer,
+            Duration idleTimeout,
+            ProxyProtocol proxyProtocol,
+            PublicIngress publicIngress) {
+        this(name, target, allow, maxConnections, maxPerPeer, idleTimeout, proxyProtocol, publicIngress, null);
     }
 
     public ExposedService(

@@ -476,7 +476,7 @@ public final class InboundStreamGate {
             }
             admittedSomewhere = registry.all().stream().anyMatch(s -> s.allow().admits(peer));
             ExposedService service = registry.get(open.service());
-            if (service == null) {
+            if (service == null || service.protocol() == ServiceProtocol.UDP) { // a UDP service takes no streams
                 answer(ctx, StreamStatusCode.SERVICE_UNKNOWN, "no service '" + open.service() + "' here");
                 return;
             }
