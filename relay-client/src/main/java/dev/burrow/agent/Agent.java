@@ -15,7 +15,6 @@ import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.MicrometerAgentMetrics;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.RelayCircuitPath;
-import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.relay.ConnectMode;
 import dev.burrow.agent.relay.HomeRelayPolicy;
 import dev.burrow.agent.relay.HomeRelaySelector;
@@ -34,7 +33,6 @@ import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.ActiveStreams;
-import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.udp.DirectUdpPath;
 import dev.burrow.agent.udp.MicrometerUdpMetrics;
@@ -46,15 +44,11 @@ import dev.burrow.agent.udp.UdpMetrics;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
-import dev.burrow.identity.Pem;
 import dev.burrow.transport.Transport;
-import dev.burrow.transport.TransportKind;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
-import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -137,7 +131,7 @@ public final class Agent implements AutoCloseable {
         if (config.relay() == null || config.relay().url() == null) {
             throw new IllegalArgumentException("no relay: set relay.url in the configuration or pass --relay URL");
         }
-        this.verifier = buildVerifier(config);
+        this.verifier = AgentSetup.buildVerifier(config);
         this.group = transport.newEventLoopGroup(0, new DefaultThreadFactory("burrow-agent", true));
         RelayClientConfig.Builder rcb = RelayClientConfig.builder(
                         config.relay().url(), relayTrust(config.relay()), identity)
@@ -157,7 +151,7 @@ public final class Agent implements AutoCloseable {
                     HomeRelayPolicy.Settings.DEFAULTS,
                     prober,
                     metrics::relaySwitched,
-                    probeInterval(),
+                    AgentSetup.probeInterval(),
                     HomeRelaySelector.DEFAULT_INITIAL_WAIT,
                     System::nanoTime);
             rcb.relaySelector(homeRelay);
@@ -273,12 +267,12 @@ public final class Agent implements AutoCloseable {
             AgentMetrics metrics,
             RelayClientListener early)
             throws IOException {
-        Agent a = new Agent(config, identity, agentTransport(transport), metrics);
+        Agent a = new Agent(config, identity, AgentSetup.agentTransport(transport), metrics);
         if (early != null) {
             a.relay.addListener(early);
         }
         try {
-            a.registry.replaceAll(a.buildServices(config));
+            a.registry.replaceAll(AgentSetup.services(config));
             a.applyForwards(config);
             if (a.homeRelay != null) {
                 a.homeRelay.start(a.relay); // measures the relays first (bounded), then starts the client
@@ -292,64 +286,6 @@ public final class Agent implements AutoCloseable {
         return a;
     }
 
-    /** Environment override of the relay measurement interval (tests, and operators who want other than a minute). */
-    public static final String PROBE_INTERVAL_ENV = "BURROW_RELAY_PROBE_INTERVAL";
-
-    static Duration probeInterval() {
-        String v = System.getenv(PROBE_INTERVAL_ENV);
-        if (v == null || v.isBlank()) {
-            return HomeRelaySelector.DEFAULT_PROBE_INTERVAL;
-        }
-        Duration d = AgentConfig.parseDuration(v);
-        if (d.isZero() || d.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException(PROBE_INTERVAL_ENV + ": at least 1s");
-        }
-        return d;
-    }
-
-    /**
-     * The agent runs every socket with auto-read off and relies on half-close events; with this
-     * Netty (4.2.18) only NIO carries that through our end-to-end tests, so the agent uses NIO
-     * whatever was selected (the relay and STUN keep the native transports). What the native
-     * transports did, last checked 2026-11-22 with {@code AgentE2eTest} and the agents forced
-     * native:
-     * <ul>
-     *   <li>Both read a socket whose peer half-closed without being asked and fired the bytes and
-     *       the end of input before the splice existed, so a request written and half-closed at
-     *       once was lost. Fixed for every transport by {@link EarlyInput};
-     *       the half-close and 200-connection tests then pass on both.</li>
-     *   <li>epoll: a half-closed socket that still writes fails its next flush with
-     *       {@code epoll_ctl(..) failed with error(-2): No such file or directory} (the write
-     *       interest is added to an fd epoll no longer holds; consistent with Netty 4.2 removing
-     *       an fd whose interest set became empty, netty/netty#16689: input shut down and no
-     *       pending write). The 1 GiB both-ways test is reset.</li>
-     *   <li>io_uring: the 1 GiB both-ways test stalls (no progress for 10 minutes) after the
-     *       client half-closes.</li>
-     * </ul>
-     * Revisit with a Netty upgrade.
-     */
-    static Transport agentTransport(Transport requested) {
-        if (requested.kind() == TransportKind.NIO) {
-            return requested;
-        }
-        log.info(
-                "transport: the agent uses nio rather than {} (half-close with auto-read off; see Agent.agentTransport)",
-                requested.kind().configName());
-        return Transport.nio();
-    }
-
-    private static NodeVerifier buildVerifier(AgentConfig config) throws IOException {
-        NodeVerifier.Builder b = NodeVerifier.builder();
-        for (Path p : config.fleetCas()) {
-            try {
-                b.trustCas(Pem.readCertificates(p));
-            } catch (CertificateException e) {
-                throw new IOException(p + ": " + e.getMessage(), e);
-            }
-        }
-        return b.build();
-    }
-
     /** How this agent trusts its relay: pinned fingerprint, CA file, or the system trust store. */
     public static RelayTrust relayTrust(AgentConfig.Relay r) {
         if (r.fingerprint() != null) {
@@ -359,23 +295,6 @@ public final class Agent implements AutoCloseable {
             return RelayTrust.caFile(r.caFile());
         }
         return RelayTrust.system();
-    }
-
-    private List<ExposedService> buildServices(AgentConfig c) {
-        List<ExposedService> out = new ArrayList<>();
-        for (AgentConfig.Expose e : c.exposes()) {
-            out.add(new ExposedService(
-                    e.name(),
-                    TargetPolicy.of(e.target()),
-                    e.allow(),
-                    e.maxConnections(),
-                    e.maxPerPeer(),
-                    e.idleTimeout(),
-                    e.proxyProtocol(),
-                    e.publicIngress(),
-                    e.protocol()));
-        }
-        return out;
     }
 
     private synchronized void applyForwards(AgentConfig c) throws IOException {
@@ -522,7 +441,7 @@ public final class Agent implements AutoCloseable {
             log.warn("tls.plain-circuits changed: restart the agent to apply it");
             next = next.withPlainCircuits(current.plainCircuits());
         }
-        List<ExposedService> services = buildServices(next); // validates before anything changes
+        List<ExposedService> services = AgentSetup.services(next); // validates before anything changes
         registry.replaceAll(services);
         udp.servicesChanged();
         publisher.sync();
