@@ -18,6 +18,7 @@ import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.relay.ConnectMode;
 import dev.burrow.agent.relay.HomeRelayPolicy;
 import dev.burrow.agent.relay.HomeRelaySelector;
+import dev.burrow.agent.relay.RelayCandidate;
 import dev.burrow.agent.relay.RelayClient;
 import dev.burrow.agent.relay.RelayClientConfig;
 import dev.burrow.agent.relay.RelayClientListener;
@@ -49,6 +50,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -183,11 +185,12 @@ public final class Agent implements AutoCloseable {
                 gate,
                 registry,
                 () -> forwardPeers,
-                config.direct(),
+                config.direct().portMapping(),
+                config.direct().stunServers(),
                 () -> this.config.relay() == null
-                        ? List.<java.net.URI>of()
+                        ? List.<URI>of()
                         : this.config.relay().candidates().stream()
-                                .map(dev.burrow.agent.relay.RelayCandidate::url)
+                                .map(RelayCandidate::url)
                                 .toList()));
         DirectManager direct = directPaths.manager();
         Duration[] udpIdle = UdpEngine.idleTimeouts(System.getenv(UdpEngine.IDLE_ENV));

@@ -69,11 +69,15 @@ public final class DirectAgentSupport {
                 gate,
                 registry,
                 forwardPeers,
-                dev.burrow.agent.AgentConfig.Direct.DEFAULT,
+                true,
+                List.of(),
                 List::of);
     }
 
-    /** As above, with agent.yaml's {@code direct:} settings (port mapping, extra STUN servers). */
+    /**
+     * As above, with agent.yaml's {@code direct:} settings: whether to map ports on the gateway, and
+     * extra STUN servers ({@code host:port}, already validated).
+     */
     public static DirectManager start(
             NodeIdentity identity,
             NodeVerifier verifier,
@@ -84,7 +88,8 @@ public final class DirectAgentSupport {
             InboundStreamGate gate,
             ServiceRegistry registry,
             Supplier<Set<NodeKey>> forwardPeers,
-            dev.burrow.agent.AgentConfig.Direct settings,
+            boolean portMapping,
+            List<String> stunServers,
             Supplier<List<URI>> fleet) {
         if (!enabled()) {
             log.info("direct paths disabled (BURROW_DIRECT=off): every stream uses the relay");
@@ -95,7 +100,7 @@ public final class DirectAgentSupport {
             URI u = relayUrl == null ? null : relayUrl.get();
             int port = relay.connection().map(RelayConnectionInfo::stunPort).orElse(-1);
             List<InetSocketAddress> all = stunServers(u == null ? null : u.getHost(), port);
-            List<InetSocketAddress> more = new ArrayList<>(configuredStun(settings.stunServers()));
+            List<InetSocketAddress> more = new ArrayList<>(configuredStun(stunServers));
             more.addAll(otherRelaysStun(u, fleet.get()));
             for (InetSocketAddress a : more) {
                 if (!all.contains(a)) {
@@ -119,7 +124,7 @@ public final class DirectAgentSupport {
                 // Dual-stack (IPv6 wildcard, IPv4 too); IPv4 only where the host has no IPv6.
                 new InetSocketAddress("::", 0),
                 new InetSocketAddress("::", 0));
-        m.portMapping(settings.portMapping());
+        m.portMapping(portMapping);
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));
         relay.addListener(new RelayClientListener() {

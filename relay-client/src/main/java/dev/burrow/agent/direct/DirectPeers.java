@@ -1,6 +1,7 @@
 package dev.burrow.agent.direct;
 
 import dev.burrow.agent.disco.DiscoMessage;
+import dev.burrow.agent.endpoint.Endpoint;
 import dev.burrow.identity.NodeKey;
 import java.net.InetSocketAddress;
 import java.util.Collection;
@@ -214,7 +215,7 @@ final class DirectPeers {
     }
 
     private static String addr(InetSocketAddress a) {
-        return a == null ? "?" : dev.burrow.agent.endpoint.Endpoint.format(a);
+        return a == null ? "?" : Endpoint.format(a);
     }
 
     void addPathListener(BiConsumer<NodeKey, Boolean> l) {
