@@ -126,6 +126,15 @@ public final class DirectManager implements AutoCloseable {
      */
     public static final Duration QUIC_IDLE_TIMEOUT = Duration.ofSeconds(60);
 
+    /**
+     * While the peer is wanted here and its QUIC connection carries no stream, one QUIC keepalive
+     * datagram this often keeps both ends' idle timers from closing it: disco heartbeats travel
+     * beside QUIC, not in it, so without this an idle direct path lost its connection after
+     * {@link #QUIC_IDLE_TIMEOUT} and the next stream took the relay. A quarter of the idle timeout,
+     * so two lost keepalives still leave time for a third.
+     */
+    public static final Duration QUIC_KEEPALIVE_INTERVAL = QUIC_IDLE_TIMEOUT.dividedBy(4);
+
     /** A QUIC handshake that has not finished by then is abandoned and retried (quiche would wait for the idle timeout). */
     public static final Duration QUIC_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -140,6 +149,9 @@ public final class DirectManager implements AutoCloseable {
     public final Map<DiscoDropReason, LongAdder> drops;
 
     public final LongAdder pingsSent;
+    /** QUIC keepalive datagrams sent (see {@link #QUIC_KEEPALIVE_INTERVAL}). */
+    public final LongAdder quicKeepalivesSent;
+
     public final LongAdder pongsSent;
     /** Candidates a peer announced that we do not ping (IPv6 without IPv6 here, link-local, multicast). */
     public final LongAdder candidatesIgnored;
@@ -192,6 +204,7 @@ public final class DirectManager implements AutoCloseable {
         this.peers = new DirectPeers(identity.nodeKey(), sockets);
         DiscoBox box = new DiscoBox(identity, k -> peers.contains(k) || acceptsPeer.test(k));
         this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate, channelType);
+        this.quicKeepalivesSent = quic.keepalivesSent;
         this.disco = new DiscoExchange(box, signalling, peers, new DiscoEvents());
         this.spray = new HardNatSpray(loop, new SprayIo(), p -> DiscoExchange.ownMapping(p.sock()));
         this.punch = new PunchScheduler(disco, peers, quic, spray);
@@ -373,6 +386,23 @@ public final class DirectManager implements AutoCloseable {
     }
 
     /** The peers currently kept warm (status, tests). */
+    /**
+     * Tests: closes the QUIC connection to {@code peer} (as an idle timeout or a peer restart would);
+     * completes once it is closed. The path itself stays, so the QUIC client side reconnects.
+     */
+    CompletableFuture<Void> closeQuic(NodeKey peer) {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        loop.execute(() -> {
+            DirectPeer p = peers.get(peer);
+            if (p == null || p.quic == null) {
+                f.complete(null);
+            } else {
+                p.quic.close().addListener(c -> f.complete(null));
+            }
+        });
+        return f;
+    }
+
     public CompletableFuture<Set<NodeKey>> warmPeers() {
         CompletableFuture<Set<NodeKey>> f = new CompletableFuture<>();
         loop.execute(() -> f.complete(

@@ -41,6 +41,9 @@ final class DirectPeer {
 
     // Owned by the event loop: punch schedule.
     long lastHeartbeatNanos;
+    /** When the last QUIC keepalive datagram went out (see DirectManager.QUIC_KEEPALIVE_INTERVAL). */
+    long lastQuicKeepaliveNanos;
+
     long punchUntilNanos;
     long lastPunchNanos;
     long activeUntilNanos;

@@ -232,6 +232,12 @@ final class PunchScheduler {
                     && now - p.lastUpgradeNanos >= upgradeInterval(p, now)) {
                 upgrade(p, now);
             }
+            if (wanted
+                    && p.quic != null
+                    && now - p.lastQuicKeepaliveNanos >= DirectManager.QUIC_KEEPALIVE_INTERVAL.toNanos()) {
+                p.lastQuicKeepaliveNanos = now;
+                quic.keepalive(p); // disco heartbeats do not reach QUIC's idle timer
+            }
             if (p.trusted(now) || p.pingedRecently(now)) {
                 quic.ensure(p); // the peer's pings keep the path for it: stay its QUIC client if that is our role
             }

@@ -9,6 +9,7 @@ import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -70,6 +72,14 @@ final class QuicConnections {
 
     /** QUIC datagrams (RFC 9221) queued each way per connection; they carry sealed UDP-service packets. */
     static final int DATAGRAM_QUEUE = 256;
+
+    /**
+     * The one-byte QUIC datagram {@link #keepalive} sends: ack-eliciting, so both ends restart their
+     * idle timers. UDP-service packets start with 0x8B, so a lone 0x00 is never one of them.
+     */
+    static final byte KEEPALIVE = 0x00;
+
+    final LongAdder keepalivesSent = new LongAdder();
 
     /** Receives each QUIC datagram with the connection's verified peer (on the loop; released after the call). */
     volatile BiConsumer<NodeKey, ByteBuf> datagrams = (k, b) -> {};
@@ -113,18 +123,7 @@ final class QuicConnections {
                 .initialMaxStreamsBidirectional(256)
                 .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
-                .handler(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        serverConnectionUp((QuicChannel) ctx.channel());
-                        ctx.fireChannelActive();
-                    }
-
-                    @Override
-                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                        datagram(ctx, ctx.channel().attr(PEER_KEY).get(), msg);
-                    }
-                })
+                .handler(new ServerConnectionHandler())
                 .streamHandler(new InboundStreamInit(null))
                 .build();
     }
@@ -141,6 +140,25 @@ final class QuicConnections {
                 .build();
     }
 
+    /**
+     * Every accepted QUIC connection's handler: the codec adds this one instance to each connection,
+     * so it must be sharable (a non-sharable one failed every connection after the first, and a
+     * QUIC connection that closed never came back).
+     */
+    @ChannelHandler.Sharable
+    private final class ServerConnectionHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            serverConnectionUp((QuicChannel) ctx.channel());
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            datagram(ctx, ctx.channel().attr(PEER_KEY).get(), msg);
+        }
+    }
+
     /** A QUIC datagram (a ByteBuf) goes to the handler; anything else (new streams) on down the pipeline. */
     private void datagram(ChannelHandlerContext ctx, NodeKey peer, Object msg) {
         if (!(msg instanceof ByteBuf b)) {
@@ -148,11 +166,20 @@ final class QuicConnections {
             return;
         }
         try {
-            if (peer != null) {
+            if (peer != null && !(b.readableBytes() == 1 && b.getByte(b.readerIndex()) == KEEPALIVE)) {
                 datagrams.accept(peer, b);
             }
         } finally {
             b.release();
+        }
+    }
+
+    /** On the loop: one keepalive datagram on {@code p}'s QUIC connection, when it is up. */
+    void keepalive(DirectPeer p) {
+        QuicChannel qc = p.quic;
+        if (qc != null && qc.isActive()) {
+            keepalivesSent.increment();
+            qc.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {KEEPALIVE}));
         }
     }
 

@@ -37,6 +37,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -277,6 +278,43 @@ class DirectManagerLoopbackTest {
 
         ma.setWarm(Set.of());
         assertThat(ma.warmPeers().get(5, TimeUnit.SECONDS)).isEmpty();
+    }
+
+    /**
+     * A warm path without streams keeps its QUIC connection: keepalive datagrams go out (and are not
+     * handed to the UDP-service handler), and when the connection closes anyway (an idle timeout, a
+     * restart) the QUIC client side connects again and streams go direct.
+     */
+    @Test
+    void aWarmPeersQuicConnectionIsKeptAliveAndReconnectsAfterItCloses() throws Exception {
+        startBoth();
+        AtomicInteger handed = new AtomicInteger();
+        mb.setDatagramHandler((k, buf) -> handed.incrementAndGet());
+        ma.setDatagramHandler((k, buf) -> handed.incrementAndGet());
+        ma.setWarm(Set.of(b.nodeKey()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        await().atMost(Duration.ofSeconds(5)).until(() -> ma.quicKeepalivesSent.sum() > 0);
+        Thread.sleep(500);
+        assertThat(handed.get()).as("keepalives are not UDP-service packets").isZero();
+
+        ma.closeQuic(b.nodeKey()).get(5, TimeUnit.SECONDS);
+        byte[] data = new byte[64 << 10];
+        new Random(5).nextBytes(data);
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    if (!ma.hasDirect(b.nodeKey())) {
+                        return false;
+                    }
+                    try {
+                        Channel s = ma.openStream(b.nodeKey(), "echo").get(5, TimeUnit.SECONDS);
+                        boolean same = sha(roundTrip(s, data)).equals(sha(data));
+                        s.close();
+                        return same;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                });
     }
 
     /** Warm and then cooled before any stream: heartbeats stop at once and the path lapses. */
