@@ -247,7 +247,12 @@ public final class DirectManager implements AutoCloseable {
         @Override
         public io.netty.channel.ChannelFuture bind(DirectSocket s) {
             InetSocketAddress at = s.serverRole ? serverBind : clientBind;
-            return s.bindSpray(loop, channelType, new InetSocketAddress(at.getAddress(), 0), disco::receiveDirect);
+            // Sprays aim at IPv4 public addresses only: a wildcard bind (the dual-stack "::" of the
+            // role sockets, which fails where the host has no IPv6) becomes IPv4's.
+            InetSocketAddress bindAt = at.getAddress().isAnyLocalAddress()
+                    ? new InetSocketAddress("0.0.0.0", 0)
+                    : new InetSocketAddress(at.getAddress(), 0);
+            return s.bindSpray(loop, channelType, bindAt, disco::receiveDirect);
         }
 
         @Override
