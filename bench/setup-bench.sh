@@ -175,13 +175,18 @@ for p in $PATHS; do
   done
 done
 direct_note=""
+# The dialing agent's peer row says "direct" once its direct path is verified (status JSON: peers[].path).
+direct_up() {
+  "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/direct-c" -o json 2>/dev/null \
+    | grep -q '"path" *: *"direct"'
+}
 if has "$PATHS" burrow-direct; then
   for _ in $(seq 30); do
-    "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/direct-c" 2>/dev/null | grep -q '(direct ' && break
+    direct_up && break
     probe ttfb --port "${port[burrow-direct:lo:first]}" --mode first --count 1 >/dev/null || true
     sleep 1
   done
-  if "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/direct-c" 2>/dev/null | grep -q '(direct '; then
+  if direct_up; then
     direct_note="burrow-direct: direct path verified (burrow status)"
   else
     direct_note="burrow-direct: DIRECT PATH NOT UP after 30 s, its rows are relay circuits with direct paths enabled"
