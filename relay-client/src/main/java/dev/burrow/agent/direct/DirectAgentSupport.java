@@ -12,6 +12,11 @@ import dev.burrow.protocol.HostPort;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.transport.Transport;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -43,6 +48,34 @@ public final class DirectAgentSupport {
     public static boolean enabled() {
         String v = System.getenv("BURROW_DIRECT");
         return v == null || !v.trim().equalsIgnoreCase("off");
+    }
+
+    /**
+     * Whether the direct UDP sockets (and so QUIC) run on their own one-thread epoll loop rather than
+     * on the agent's NIO loops ({@code BURROW_DIRECT_TRANSPORT=epoll|nio}): epoll offers UDP
+     * segmentation offload (several QUIC packets per send call, {@code BURROW_QUIC_GSO}); the agent's
+     * TCP sockets stay on NIO (see {@code AgentSetup.agentTransport}), so the gate registers the
+     * target sockets of direct streams on the agent's loops ({@code TargetConnector.TARGET_LOOPS}).
+     * Epoll is used only where it is available.
+     */
+    static boolean directSocketsOnEpoll() {
+        String v = System.getenv(TRANSPORT_ENV);
+        boolean wanted = v == null ? DEFAULT_EPOLL : v.trim().equalsIgnoreCase("epoll");
+        if (wanted && !Epoll.isAvailable()) {
+            log.info("direct sockets on nio: epoll is not available ({})", String.valueOf(Epoll.unavailabilityCause()));
+            return false;
+        }
+        return wanted;
+    }
+
+    /** Environment variable choosing the direct sockets' transport: {@code epoll} or {@code nio}. */
+    public static final String TRANSPORT_ENV = "BURROW_DIRECT_TRANSPORT";
+    /** The default transport of the direct sockets (see docs/benchmarks.md, "Direct path on epoll"). */
+    static final boolean DEFAULT_EPOLL = false;
+
+    private static EventLoopGroup newEpollLoop() {
+        return new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("burrow-direct", true), EpollIoHandler.newFactory());
     }
 
     /**
@@ -110,11 +143,12 @@ public final class DirectAgentSupport {
             return all;
         };
         DirectManager[] holder = new DirectManager[1];
+        EventLoopGroup epollLoop = directSocketsOnEpoll() ? newEpollLoop() : null;
         DirectManager m = new DirectManager(
                 identity,
                 verifier,
-                group,
-                transport.datagramChannel(),
+                epollLoop != null ? epollLoop : group,
+                epollLoop != null ? EpollDatagramChannel.class : transport.datagramChannel(),
                 (peer, packet) -> relay.send(peer, packet).accepted(),
                 stun,
                 k -> forwardPeers.get().contains(k)
@@ -123,7 +157,11 @@ public final class DirectAgentSupport {
                 gate::accept,
                 // Dual-stack (IPv6 wildcard, IPv4 too); IPv4 only where the host has no IPv6.
                 new InetSocketAddress("::", 0),
-                new InetSocketAddress("::", 0));
+                new InetSocketAddress("::", 0),
+                epollLoop != null ? group : null);
+        if (epollLoop != null) {
+            m.ownLoops(epollLoop);
+        }
         m.portMapping(portMapping);
         holder[0] = m;
         relay.setDatagramHandler((source, payload) -> holder[0].receiveFromRelay(source, payload));

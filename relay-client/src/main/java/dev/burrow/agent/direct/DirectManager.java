@@ -173,6 +173,8 @@ public final class DirectManager implements AutoCloseable {
 
     // Any thread.
     private volatile boolean running;
+    /** Loops only the direct sockets use (their own epoll loop), shut down on {@link #close}; or null. */
+    private volatile EventLoopGroup ownLoops;
     /** agent.yaml's {@code direct.port-mapping}; set before {@link #start}. */
     private volatile boolean portMapping = true;
 
@@ -195,6 +197,37 @@ public final class DirectManager implements AutoCloseable {
             Consumer<InboundStream> gate,
             InetSocketAddress serverBind,
             InetSocketAddress clientBind) {
+        this(
+                identity,
+                verifier,
+                group,
+                channelType,
+                signalling,
+                stunServers,
+                acceptsPeer,
+                gate,
+                serverBind,
+                clientBind,
+                null);
+    }
+
+    /**
+     * @param targetLoops where the gate registers the target sockets of inbound direct streams when
+     *     {@code group} is of another I/O type than the agent's TCP sockets (the direct sockets on
+     *     their own epoll loop for segmentation offload); null when {@code group} can host them
+     */
+    public DirectManager(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            EventLoopGroup group,
+            Class<? extends DatagramChannel> channelType,
+            Signalling signalling,
+            Supplier<List<InetSocketAddress>> stunServers,
+            Predicate<NodeKey> acceptsPeer,
+            Consumer<InboundStream> gate,
+            InetSocketAddress serverBind,
+            InetSocketAddress clientBind,
+            EventLoopGroup targetLoops) {
         this.identity = identity;
         this.loop = group.next();
         this.channelType = channelType;
@@ -203,7 +236,7 @@ public final class DirectManager implements AutoCloseable {
         this.clientBind = clientBind;
         this.peers = new DirectPeers(identity.nodeKey(), sockets);
         DiscoBox box = new DiscoBox(identity, k -> peers.contains(k) || acceptsPeer.test(k));
-        this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate, channelType);
+        this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate, channelType, targetLoops);
         this.quicKeepalivesSent = quic.keepalivesSent;
         this.disco = new DiscoExchange(box, signalling, peers, new DiscoEvents());
         this.spray = new HardNatSpray(loop, new SprayIo(), p -> DiscoExchange.ownMapping(p.sock()));
@@ -548,6 +581,15 @@ public final class DirectManager implements AutoCloseable {
             }
         });
         done.orTimeout(5, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        EventLoopGroup own = ownLoops;
+        if (own != null) {
+            own.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Makes {@link #close} shut {@code loops} down too: the group created for the direct sockets alone. */
+    void ownLoops(EventLoopGroup loops) {
+        this.ownLoops = loops;
     }
 
     /** Tests: each socket announces exactly {@code candidates.apply(its port)} from now on (discovery stops). */

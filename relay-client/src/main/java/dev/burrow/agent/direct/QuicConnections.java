@@ -2,6 +2,7 @@ package dev.burrow.agent.direct;
 
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.InboundStream;
+import dev.burrow.agent.service.TargetConnector;
 import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
@@ -16,6 +17,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.handler.codec.quic.EpollQuicUtils;
@@ -60,6 +62,9 @@ final class QuicConnections {
     private final NodeIdentity identity;
     private final NodeVerifier verifier;
     private final EventLoop loop;
+    /** Set on inbound streams as {@link TargetConnector#TARGET_LOOPS} (null: the stream's own loop). */
+    private final EventLoopGroup targetLoops;
+
     private final DirectPeers peers;
     private final DirectSockets sockets;
     private final Consumer<InboundStream> gate;
@@ -91,7 +96,9 @@ final class QuicConnections {
             DirectPeers peers,
             DirectSockets sockets,
             Consumer<InboundStream> gate,
-            Class<? extends DatagramChannel> channelType) {
+            Class<? extends DatagramChannel> channelType,
+            EventLoopGroup targetLoops) {
+        this.targetLoops = targetLoops;
         this.identity = identity;
         this.verifier = verifier;
         this.loop = loop;
@@ -383,6 +390,9 @@ final class QuicConnections {
         public void handlerAdded(ChannelHandlerContext ctx) {
             QuicStreamChannel s = (QuicStreamChannel) ctx.channel();
             ctx.pipeline().remove(this);
+            if (targetLoops != null) {
+                s.attr(TargetConnector.TARGET_LOOPS).set(targetLoops);
+            }
             if (clientSidePeer != null) {
                 s.pipeline()
                         .addFirst(new DirectStreamAcceptor(

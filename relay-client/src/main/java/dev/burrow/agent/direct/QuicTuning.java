@@ -18,9 +18,8 @@ import java.util.Map;
  * @param connectionWindow initial connection flow-control window, bytes ({@code BURROW_QUIC_CONN_WINDOW})
  * @param streamWindow initial per-stream flow-control window, bytes ({@code BURROW_QUIC_STREAM_WINDOW})
  * @param gsoSegments UDP segmentation offload: datagrams per send call, 0 for none ({@code
- *     BURROW_QUIC_GSO}); only on the epoll transport, ignored elsewhere. Agents run the direct
- *     sockets on NIO today: a separate epoll loop for them was tried and every inbound stream was
- *     refused, because the gate registers its target connection (NIO) on the stream's event loop.
+ *     BURROW_QUIC_GSO}); only when the direct sockets run on epoll ({@code
+ *     BURROW_DIRECT_TRANSPORT}, see {@code DirectAgentSupport.directSocketsOnEpoll}), ignored on NIO
  */
 record QuicTuning(
         QuicCongestionControlAlgorithm congestionControl,

@@ -8,6 +8,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 
 /**
@@ -22,9 +25,23 @@ import java.net.InetSocketAddress;
  *   <li>within {@link StreamDefaults#TARGET_CONNECT_TIMEOUT}.</li>
  * </ul>
  * {@code target} holds the address the {@code TargetPolicy} checked: no new lookup happens here.
+ *
+ * <p>A path whose streams live on event loops of another I/O type than the agent's sockets (the
+ * direct path's QUIC streams on their own epoll loop, for UDP segmentation offload, while the
+ * agent's TCP sockets run on NIO) sets {@link #TARGET_LOOPS} on its streams: the target socket is
+ * then registered on one of those loops, and the splice crosses threads.
  */
 public final class TargetConnector {
+    /** Where a stream's target socket must be registered when the stream's own loop cannot host it. */
+    public static final AttributeKey<EventLoopGroup> TARGET_LOOPS = AttributeKey.valueOf("burrow.target.loops");
+
     private TargetConnector() {}
+
+    /** The stream's own loop, or one of the path's {@link #TARGET_LOOPS} when it named them. */
+    static EventLoop loopFor(Channel stream) {
+        EventLoopGroup loops = stream.attr(TARGET_LOOPS).get();
+        return loops == null ? stream.eventLoop() : loops.next();
+    }
 
     /**
      * @param firstName the name of {@code first}
@@ -34,7 +51,7 @@ public final class TargetConnector {
     public static ChannelFuture connect(
             Channel stream, Transport transport, InetSocketAddress target, String firstName, ChannelHandler first) {
         return new Bootstrap()
-                .group(stream.eventLoop())
+                .group(loopFor(stream))
                 .channel(transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -8,6 +8,8 @@ import dev.burrow.agent.disco.DiscoDropReason;
 import dev.burrow.agent.disco.DiscoMessage;
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.service.InboundStream;
+import dev.burrow.agent.service.TargetConnector;
+import dev.burrow.agent.stream.EarlyInput;
 import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
@@ -15,31 +17,42 @@ import dev.burrow.identity.NodeVerifier;
 import dev.burrow.stun.metrics.StunMetrics;
 import dev.burrow.stun.server.StunServer;
 import dev.burrow.stun.server.StunServerConfig;
+import dev.burrow.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -100,6 +113,16 @@ class DirectManagerLoopbackTest {
     }
 
     private void startBoth(InetSocketAddress any) throws Exception {
+        startBoth(any, group, NioDatagramChannel.class, null, this::echo);
+    }
+
+    private void startBoth(
+            InetSocketAddress any,
+            EventLoopGroup directLoops,
+            Class<? extends io.netty.channel.socket.DatagramChannel> channelType,
+            EventLoopGroup targetLoops,
+            java.util.function.Consumer<InboundStream> gate)
+            throws Exception {
         stun = StunServer.start(
                 StunServerConfig.udp(new InetSocketAddress("127.0.0.1", 0)),
                 group,
@@ -113,25 +136,27 @@ class DirectManagerLoopbackTest {
         ma = new DirectManager(
                 a,
                 verifier,
-                group,
-                NioDatagramChannel.class,
+                directLoops,
+                channelType,
                 (peer, buf) -> relay(toB.get(), a.nodeKey(), buf),
                 () -> servers,
                 k -> k.equals(b.nodeKey()),
-                this::echo,
+                gate,
                 any,
-                any);
+                any,
+                targetLoops);
         mb = new DirectManager(
                 b,
                 verifier,
-                group,
-                NioDatagramChannel.class,
+                directLoops,
+                channelType,
                 (peer, buf) -> relay(toA.get(), b.nodeKey(), buf),
                 () -> servers,
                 k -> k.equals(a.nodeKey()),
-                this::echo,
+                gate,
                 any,
-                any);
+                any,
+                targetLoops);
         toA.set(ma);
         toB.set(mb);
         ma.start();
@@ -173,6 +198,92 @@ class DirectManagerLoopbackTest {
         stream.write(Unpooled.wrappedBuffer(prefix));
         stream.writeAndFlush(Unpooled.wrappedBuffer(data));
         return back.get(30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Direct sockets on their own epoll loop (for segmentation offload) while the agent's TCP
+     * sockets run on NIO: an inbound stream names the agent's loops, and the gate's target
+     * connection ({@link TargetConnector}) is registered there, not on the stream's epoll loop
+     * (which cannot host an NIO socket: every such stream was refused before).
+     */
+    @Test
+    void epollDirectSocketsConnectTargetsOnTheAgentsNioLoops() throws Exception {
+        Assumptions.assumeTrue(Epoll.isAvailable(), "epoll not available");
+        EventLoopGroup epoll = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        Channel target = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        ctx.writeAndFlush(msg); // echo
+                    }
+                })
+                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .sync()
+                .channel();
+        List<EventLoop> targetSocketLoops = new CopyOnWriteArrayList<>();
+        try {
+            startBoth(new InetSocketAddress("0.0.0.0", 0), epoll, EpollDatagramChannel.class, group, s -> {
+                Channel stream = s.channel();
+                // bytes that came with the stream header arrive at once: held until the target is there
+                List<Object> early = new ArrayList<>();
+                AtomicReference<Channel> connected = new AtomicReference<>();
+                stream.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                        Channel t = connected.get();
+                        if (t == null) {
+                            early.add(msg);
+                        } else {
+                            t.writeAndFlush(msg);
+                        }
+                    }
+                });
+                TargetConnector.connect(stream, Transport.nio(), (InetSocketAddress) target.localAddress(), null, null)
+                        .addListener((ChannelFuture f) -> {
+                            if (!f.isSuccess()) {
+                                stream.close();
+                                return;
+                            }
+                            Channel t = f.channel();
+                            targetSocketLoops.add(t.eventLoop());
+                            // the echo target sends nothing unasked: nothing is held yet (a splice would hand it over)
+                            t.pipeline().remove(EarlyInput.NAME);
+                            t.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                    stream.writeAndFlush(msg);
+                                }
+                            });
+                            t.config().setAutoRead(true);
+                            stream.eventLoop().execute(() -> {
+                                early.forEach(t::write);
+                                early.clear();
+                                t.flush();
+                                connected.set(t);
+                                stream.config().setAutoRead(true);
+                            });
+                        });
+            });
+            ma.want(b.nodeKey());
+            await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+            Channel stream = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+            assertThat(stream.eventLoop().parent()).isSameAs(epoll);
+            byte[] data = new byte[100_000];
+            new java.util.Random(7).nextBytes(data);
+            byte[] back = roundTrip(stream, data);
+            assertThat(back).isEqualTo(data);
+            assertThat(targetSocketLoops).hasSize(1);
+            assertThat(targetSocketLoops.get(0).parent()).isSameAs(group);
+        } finally {
+            ma.close();
+            mb.close();
+            ma = null;
+            mb = null;
+            target.close().syncUninterruptibly();
+            epoll.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test
