@@ -52,6 +52,8 @@ final class SessionStreamHandler extends ChannelDuplexHandler {
     private boolean headersSent;
     private boolean headersReceived;
     private boolean inputEnded;
+    /** Reset by this end (a malformed request or answer): nothing more passes. */
+    private boolean dead;
 
     private SessionStreamHandler(boolean dialer, String service, RequestSink onRequest, Consumer<Http2Error> onReset) {
         this.dialer = dialer;
@@ -93,6 +95,10 @@ final class SessionStreamHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (dead) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (msg instanceof Http2DataFrame data) {
             if (inputEnded) {
                 data.release();
@@ -116,12 +122,14 @@ final class SessionStreamHandler extends ChannelDuplexHandler {
                 if (dialer) {
                     CharSequence status = hf.headers().status();
                     if (status == null || !"200".contentEquals(status)) {
+                        dead = true;
                         reset(ctx, Http2Error.PROTOCOL_ERROR);
                         return;
                     }
                 } else {
                     String named = serviceOf(hf.headers());
                     if (named == null || hf.isEndStream()) {
+                        dead = true;
                         onRequest.request(ctx, null);
                         reset(ctx, Http2Error.PROTOCOL_ERROR);
                         return;
