@@ -258,6 +258,7 @@ public final class RelaySessions implements SessionCircuits {
                         c.channel().close(); // a listener never opens streams on our session
                     }
                 }));
+                ctx.pipeline().addLast(new SessionEnd(peer));
                 expandSessionWindow(codec);
                 RelaySession session = new RelaySession(ctx.channel(), peer, true, tls, metrics);
                 metrics.relaySessionOpened(true);
@@ -385,6 +386,7 @@ public final class RelaySessions implements SessionCircuits {
                             .build();
                     ctx.pipeline().addLast(codec);
                     ctx.pipeline().addLast(new Http2MultiplexHandler(new StreamInit(session, g)));
+                    ctx.pipeline().addLast(new SessionEnd(source));
                     expandSessionWindow(codec);
                     inbound.add(session);
                     metrics.relaySessionOpened(false);
@@ -541,6 +543,39 @@ public final class RelaySessions implements SessionCircuits {
         }
         for (RelaySession s : inbound) {
             s.close();
+        }
+    }
+
+    /**
+     * Last in a session's pipeline: the end of the peer's direction (its close_notify, or the
+     * circuit's FIN passed on by the relay) ends the whole session, which cannot carry a stream any
+     * more; so does an error that reaches the end of the pipeline.
+     */
+    private static final class SessionEnd extends ChannelInboundHandlerAdapter {
+        private final NodeKey peer;
+
+        SessionEnd(NodeKey peer) {
+            this.peer = peer;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                    || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+                ctx.close();
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg); // connection-level frames (SETTINGS, PING, GOAWAY): handled by the codec
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("relay session with {} failed: {}", peer.shortId(), cause.toString());
+            ctx.close();
         }
     }
 
