@@ -225,6 +225,8 @@ class RelaySessionRelayTest {
                     id, verifier, registry, Transport.nio(), metrics, new ActiveStreams(), new RecentRefusals());
             circuits.acceptInto(gate);
             sessions = new RelaySessions(circuits, id, verifier, metrics);
+            sessions.admitOnly(
+                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)));
             if (sessionsOn) {
                 sessions.start(gate, Set::of, group.next());
             }
@@ -290,8 +292,10 @@ class RelaySessionRelayTest {
     }
 
     RelaySession awaitSession(Side dialer, NodeKey peer) {
-        dialer.sessions.ensureStarted(peer);
-        await("session to " + peer.shortId()).atMost(WAIT).until(() -> dialer.sessions.session(peer) != null);
+        await("session to " + peer.shortId()).atMost(WAIT).until(() -> {
+            dialer.sessions.ensureStarted(peer); // as every stream to the peer does
+            return dialer.sessions.session(peer) != null;
+        });
         return dialer.sessions.session(peer);
     }
 
@@ -503,5 +507,27 @@ class RelaySessionRelayTest {
         // remembered: no new attempt while backing off
         assertThat(b.counter(AgentMetrics.RELAY_SESSION_ERRORS, "reason", "peer_unsupported"))
                 .isEqualTo(1);
+    }
+
+    @Test
+    void aPeerNoServiceAdmitsGetsNoSession() throws Exception {
+        Side a = aliceSide(true);
+        Side c = new Side(carol, List.of(), true); // "secret" admits carol
+        Side b = new Side(bob, List.of(), true);
+        NodeIdentity dave = NodeIdentity.loadOrCreate(tmp.resolve("dave"), "dave", Clock.systemUTC());
+        Side d = new Side(dave, List.of(), true); // no service admits dave
+        d.sessions.ensureStarted(alice.nodeKey());
+        await().atMost(WAIT).until(() -> a.counter(AgentMetrics.RELAY_SESSION_ERRORS, "reason", "not_allowed") >= 1);
+        // dave's TLS 1.3 handshake ends before alice's check of dave's certificate: its session may
+        // look up for a moment, until alice closes it
+        await().atMost(WAIT).until(() -> d.sessions.session(alice.nodeKey()) == null);
+        // bob and carol, each admitted by some service, get theirs
+        awaitSession(b, alice.nodeKey());
+        awaitSession(c, alice.nodeKey());
+        int secret = c.forward(alice.nodeKey(), "secret");
+        try (Socket s = connect(secret)) {
+            assertThat(roundTrip(s, "carol")).isEqualTo("carol");
+        }
+        assertThat(c.sessions.session(alice.nodeKey()).streamsOpened()).isEqualTo(1);
     }
 }

@@ -175,6 +175,8 @@ public final class Agent implements AutoCloseable {
                 new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals, whois);
         relayPath.acceptInto(gate);
         if (sessions != null) {
+            sessions.admitOnly(
+                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)));
             sessions.start(gate, () -> forwardPeers, group.next());
         }
         relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals, identity.nodeKey()));

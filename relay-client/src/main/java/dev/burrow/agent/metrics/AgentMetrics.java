@@ -48,7 +48,9 @@ public interface AgentMetrics {
         /** The session broke (protocol error, transport gone) while streams were open. */
         BROKEN,
         /** A session offer was refused: too many sessions. */
-        LIMIT
+        LIMIT,
+        /** A session from a peer that no exposed service admits was closed after TLS. */
+        NOT_ALLOWED
     }
 
     /** How far an inbound stream got before its path closed under it. */

@@ -32,6 +32,7 @@ public final class RelaySession {
     private final AtomicInteger streams = new AtomicInteger();
     private final AtomicLong idleSinceNanos = new AtomicLong(System.nanoTime());
     private final AtomicLong streamsOpened = new AtomicLong();
+    private volatile boolean closedHere;
 
     RelaySession(Channel channel, NodeKey peer, boolean dialer, SSLSession tls, AgentMetrics metrics) {
         this.channel = channel;
@@ -137,7 +138,13 @@ public final class RelaySession {
     }
 
     public void close() {
+        closedHere = true;
         channel.close();
+    }
+
+    /** True once this side asked the session to close (not the peer, not the circuit). */
+    boolean closedHere() {
+        return closedHere;
     }
 
     @Override

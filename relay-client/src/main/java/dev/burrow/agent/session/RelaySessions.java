@@ -12,6 +12,7 @@ import dev.burrow.agent.stream.StreamStatusCode;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,6 +40,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -81,6 +83,9 @@ public final class RelaySessions implements SessionCircuits {
     private volatile Supplier<Set<NodeKey>> forwardPeers = Set::of;
     private volatile Set<NodeKey> warm = Set.of();
     private volatile boolean closed;
+    /** Listener: a verified peer no service admits gets no session (it could open no stream anyway). */
+    private volatile Predicate<VerifiedPeer> admits = p -> true;
+
     private volatile ScheduledFuture<?> ticks;
     private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
     private final Map<NodeKey, AtomicInteger> inboundPerPeer = new ConcurrentHashMap<>();
@@ -136,6 +141,15 @@ public final class RelaySessions implements SessionCircuits {
     public void acceptInto(InboundStreamGate gate) {
         this.gate = gate;
         circuits.sessionsInto(this);
+    }
+
+    /**
+     * Accepts sessions only from peers {@code admits} (in an agent: peers some exposed service's
+     * allow rules admit), judged on the session's verified identity; others are closed after TLS
+     * and counted.
+     */
+    public void admitOnly(Predicate<VerifiedPeer> admits) {
+        this.admits = admits;
     }
 
     /** The peers the agent's forwards name by key: their sessions are kept warm (and never idle out). */
@@ -261,14 +275,24 @@ public final class RelaySessions implements SessionCircuits {
                 ctx.pipeline().addLast(new SessionEnd(peer));
                 expandSessionWindow(codec);
                 RelaySession session = new RelaySession(ctx.channel(), peer, true, tls, metrics);
+                long upAt = System.nanoTime();
                 metrics.relaySessionOpened(true);
                 log.info("relay session to {} up", peer.shortId());
                 ctx.channel().closeFuture().addListener(x -> {
                     metrics.relaySessionClosed(true);
                     log.info("relay session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
+                    boolean early = !session.closedHere()
+                            && session.streamsOpened() == 0
+                            && System.nanoTime() - upAt < SessionProtocol.SETUP_TIMEOUT.toNanos();
                     synchronized (o) {
                         if (o.session == session) {
                             o.session = null;
+                        }
+                        if (early) {
+                            // closed by the listener right after TLS (it admits us nowhere, or it
+                            // is at its limit): back off as after a failed start
+                            o.failures++;
+                            o.notBeforeNanos = System.nanoTime() + backoff(o.failures);
                         }
                     }
                     if (session.streams() > 0) {
@@ -307,11 +331,7 @@ public final class RelaySessions implements SessionCircuits {
         synchronized (o) {
             o.starting = false;
             o.failures++;
-            wait = unsupported
-                    ? SessionProtocol.UNSUPPORTED_RETRY.toNanos()
-                    : Math.min(
-                            SessionProtocol.MAX_BACKOFF.toNanos(),
-                            SessionProtocol.MIN_BACKOFF.toNanos() << Math.min(16, o.failures - 1));
+            wait = unsupported ? SessionProtocol.UNSUPPORTED_RETRY.toNanos() : backoff(o.failures);
             o.notBeforeNanos = System.nanoTime() + wait;
         }
         if (unsupported) {
@@ -326,6 +346,13 @@ public final class RelaySessions implements SessionCircuits {
                     cause.toString(),
                     wait / 1_000_000);
         }
+    }
+
+    /** The wait before the next start after {@code failures} failed ones in a row. */
+    private static long backoff(int failures) {
+        return Math.min(
+                SessionProtocol.MAX_BACKOFF.toNanos(),
+                SessionProtocol.MIN_BACKOFF.toNanos() << Math.min(16, Math.max(0, failures - 1)));
     }
 
     /** Tops the session's receive window up to {@link SessionProtocol#SESSION_WINDOW}. */
@@ -625,7 +652,12 @@ public final class RelaySessions implements SessionCircuits {
                 }
                 try {
                     // dialer: the pinned key; listener: the node the relay says opened the circuit
-                    NodeTls.verifiedPeer(ssl, verifier, peer);
+                    VerifiedPeer v = NodeTls.verifiedPeer(ssl, verifier, peer);
+                    if (!dialer && !admits.test(v)) {
+                        metrics.relaySessionError(AgentMetrics.SessionError.NOT_ALLOWED);
+                        fail(ctx, new SSLException("no service here admits " + v.displayName()));
+                        return;
+                    }
                 } catch (Exception e) {
                     fail(ctx, new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
                     return;
