@@ -578,7 +578,7 @@ public final class RelaySessions implements SessionCircuits {
      * circuit's FIN passed on by the relay) ends the whole session, which cannot carry a stream any
      * more; so does an error that reaches the end of the pipeline.
      */
-    private static final class SessionEnd extends ChannelInboundHandlerAdapter {
+    private final class SessionEnd extends ChannelInboundHandlerAdapter {
         private final NodeKey peer;
 
         SessionEnd(NodeKey peer) {
@@ -602,6 +602,7 @@ public final class RelaySessions implements SessionCircuits {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             log.debug("relay session with {} failed: {}", peer.shortId(), cause.toString());
+            metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
             ctx.close();
         }
     }
