@@ -530,4 +530,40 @@ class RelaySessionRelayTest {
         }
         assertThat(c.sessions.session(alice.nodeKey()).streamsOpened()).isEqualTo(1);
     }
+
+    @Test
+    void aStreamBeyondTheSessionsLimitGetsACircuitOfItsOwn() throws Exception {
+        aliceSide(true);
+        Side b = new Side(bob, List.of(), true);
+        int port = b.forward(alice.nodeKey(), "echo");
+        RelaySession session = awaitSession(b, alice.nodeKey());
+        int max = dev.burrow.agent.session.SessionProtocol.MAX_CONCURRENT_STREAMS;
+        List<Future<Socket>> opened = new ArrayList<>();
+        for (int i = 0; i < max; i++) {
+            int n = i;
+            opened.add(pool.submit(() -> {
+                Socket s = connect(port);
+                assertThat(roundTrip(s, "s" + n)).isEqualTo("s" + n);
+                return s;
+            }));
+        }
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (Future<Socket> f : opened) {
+                sockets.add(f.get(180, TimeUnit.SECONDS));
+            }
+            assertThat(session.streams()).isEqualTo(max);
+            assertThat(relay.activeCircuits()).isEqualTo(1);
+            try (Socket extra = connect(port)) {
+                assertThat(roundTrip(extra, "one more")).isEqualTo("one more");
+                assertThat(relay.activeCircuits()).isEqualTo(2); // the session's and its own
+                assertThat(session.streams()).isEqualTo(max);
+            }
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+        await().atMost(WAIT).until(() -> session.streams() == 0);
+    }
 }
