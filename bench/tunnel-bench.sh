@@ -6,6 +6,9 @@
 #   ssh-aes  the same ssh -L with -c aes128-gcm@openssh.com (OpenSSH's fastest cipher here)
 #   burrow   burrow connect-side agent -> relay -> expose-side agent -> target (TLS to the relay on both legs,
 #            end-to-end TLS between the agents inside the circuit; three JVMs)
+#   burrow-session  the same as burrow with relay sessions on (BURROW_RELAY_SESSIONS=on): every connection after
+#            the first is an HTTP/2 stream on one session circuit per peer (TLS once), docs/protocol.md
+#            "Relay sessions"; the `burrow` rows stay per-stream circuits (sessions are off by default)
 #   burrow-direct  the same agents with direct paths on (relay with --stun-listen): streams take the direct
 #            QUIC path once the agents verified it (the script waits for `burrow status` to say "direct";
 #            its rows are marked "DIRECT PATH NOT UP" otherwise). BURROW_DIRECT_MEASURE=off: every stream direct,
@@ -95,6 +98,8 @@ start_burrow() { # $1 path name
     [ -f "${BASE_JAR:-}" ] || bench_fail "burrow-direct-base needs BASE_JAR=path/to/burrow.jar"
     cp "$BASE_JAR" "$work/base.jar"
     pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port" "${targets[@]}"
+  elif [ "$1" = burrow-session ]; then
+    bench_burrow_pair s "$relay_port" "$relay_port" "BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" "${targets[@]}"
   else
     bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
   fi
@@ -109,7 +114,7 @@ for p in $PATHS; do
     haproxy) echo "tunnel-bench: starting the haproxy chain..." >&2; start_haproxy ;;
     ssh) echo "tunnel-bench: starting sshd and ssh -L..." >&2; start_ssh ;;
     ssh-aes) echo "tunnel-bench: starting sshd and ssh -L -c aes128-gcm..." >&2; start_ssh_aes ;;
-    burrow|burrow-direct|burrow-direct-base|burrow-direct+*) echo "tunnel-bench: starting the relay and two agents ($p)..." >&2; start_burrow "$p" ;;
+    burrow|burrow-session|burrow-direct|burrow-direct-base|burrow-direct+*) echo "tunnel-bench: starting the relay and two agents ($p)..." >&2; start_burrow "$p" ;;
     *) echo "tunnel-bench: unknown path $p" >&2; exit 2 ;;
   esac
 done

@@ -60,6 +60,10 @@ public final class BurrowProcess implements AutoCloseable {
         // Agents on loopback never ask the machine's real default gateway for a port mapping.
         pb.environment().put("BURROW_PORTMAP", "off");
         pb.environment().put("BURROW_LOG_LEVEL", "INFO");
+        if ("on".equals(System.getProperty("burrow.test.relay-sessions"))) {
+            // -Dburrow.test.relay-sessions=on: every process runs with relay sessions switched on
+            pb.environment().put("BURROW_RELAY_SESSIONS", "on");
+        }
         pb.environment().putAll(env);
         return pb;
     }

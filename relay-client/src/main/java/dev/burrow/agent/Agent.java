@@ -33,6 +33,7 @@ import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.session.RelaySessions;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.udp.DirectUdpPath;
@@ -105,6 +106,8 @@ public final class Agent implements AutoCloseable {
     private final PeerWarmer warmer;
 
     private final ScheduledFuture<?> warmerTicks;
+    /** Relay sessions (one circuit per peer for many streams); null unless switched on. */
+    private final RelaySessions sessions;
     /** UDP services and forwards (both ends), sealed end to end, over the relay. */
     private final UdpEngine udp;
 
@@ -162,14 +165,20 @@ public final class Agent implements AutoCloseable {
         }
         this.relay = new RelayClient(rcb.build(), RelayClientMetrics.NOOP, group);
         this.relayPath = new RelayCircuitPath(relay);
-        this.directPaths =
-                new DirectPathSelector(relayPath); // direct (QUIC, hole-punched) when verified, else the relay
+        this.sessions = RelaySessions.enabled() ? new RelaySessions(relayPath, identity, verifier, metrics) : null;
+        this.directPaths = new DirectPathSelector(
+                sessions == null ? relayPath : sessions.path()); // direct (QUIC) when verified, else the relay
         this.paths = directPaths;
         this.dialer = new PeerStreamDialer(identity, verifier);
         this.names = config.fleetCas().isEmpty() ? null : new PeerNameResolver(relay::lookupName);
         InboundStreamGate gate =
                 new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals, whois);
         relayPath.acceptInto(gate);
+        if (sessions != null) {
+            sessions.admitOnly(
+                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)));
+            sessions.start(gate, () -> forwardPeers, group.next());
+        }
         relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals, identity.nodeKey()));
         this.publisher = new IngressPublisher(relay, registry::all);
         relay.addListener(publisher);
@@ -216,7 +225,10 @@ public final class Agent implements AutoCloseable {
         });
         if (direct != null) {
             direct.setDatagramHandler(udp::receiveDirect); // QUIC datagrams: UDP-service packets on the direct path
-            this.warmer = new PeerWarmer(direct::setWarm, names == null ? null : names::resolve, System::nanoTime);
+            this.warmer = new PeerWarmer(
+                    RelaySessions.alsoWarm(direct::setWarm, sessions),
+                    names == null ? null : names::resolve,
+                    System::nanoTime);
             this.warmerTicks = group.next().scheduleAtFixedRate(warmer::tick, 1, 1, TimeUnit.SECONDS);
         } else {
             this.warmer = null;
@@ -566,6 +578,9 @@ public final class Agent implements AutoCloseable {
         forwards.clear();
         udpForwards.clear();
         udp.close();
+        if (sessions != null) {
+            sessions.close();
+        }
         if (warmerTicks != null) {
             warmerTicks.cancel(false);
         }

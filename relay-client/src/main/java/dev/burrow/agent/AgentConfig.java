@@ -214,7 +214,7 @@ public record AgentConfig(
             PublicIngress publicIngress,
             ServiceProtocol protocol) {
         public Expose {
-            ServiceNames.check(name);
+            ServiceNames.checkUsable(name);
             proxyProtocol = proxyProtocol == null ? ProxyProtocol.OFF : proxyProtocol;
             protocol = protocol == null ? ServiceProtocol.TCP : protocol;
             if (protocol == ServiceProtocol.UDP && publicIngress != null) {
@@ -295,7 +295,7 @@ public record AgentConfig(
             Duration idleTimeout,
             ServiceProtocol protocol) {
         public Forward {
-            ServiceNames.check(service);
+            ServiceNames.checkUsable(service);
             protocol = protocol == null ? ServiceProtocol.TCP : protocol;
         }
 

@@ -31,7 +31,7 @@ public record ForwardSpec(
         if (peerName != null && !NodeNames.isValid(peerName)) {
             throw new IllegalArgumentException("invalid node name '" + peerName + "'");
         }
-        ServiceNames.check(service);
+        ServiceNames.checkUsable(service);
         if (peerLabel == null || peerLabel.isBlank()) {
             peerLabel = peer != null ? peer.nodeId() : peerName;
         }

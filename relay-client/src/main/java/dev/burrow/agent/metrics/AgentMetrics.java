@@ -26,6 +26,33 @@ public interface AgentMetrics {
      */
     String STREAMS_ABANDONED = "burrow.agent.streams.abandoned";
 
+    /** Relay sessions opened, tagged {@code role}: dialer or listener (docs/protocol.md "Relay sessions"). */
+    String RELAY_SESSIONS_OPENED = "burrow.agent.relay.sessions.opened";
+    /** Relay sessions closed, tagged {@code role}. */
+    String RELAY_SESSIONS_CLOSED = "burrow.agent.relay.sessions.closed";
+    /** Streams carried by relay sessions, tagged {@code role}. */
+    String RELAY_SESSION_STREAMS = "burrow.agent.relay.session.streams";
+    /** Relay session failures and bad input, tagged {@code reason}. */
+    String RELAY_SESSION_ERRORS = "burrow.agent.relay.session.errors";
+
+    /** Why a relay session (or one of its streams) failed. */
+    enum SessionError {
+        /** The circuit, TLS or HTTP/2 set-up failed (streams used per-stream circuits meanwhile). */
+        SETUP_FAILED,
+        /** The peer refused the session service (an older agent): it gets per-stream circuits. */
+        PEER_UNSUPPORTED,
+        /** A stream's request was malformed (no valid service): that stream was reset. */
+        BAD_STREAM,
+        /** A peer opened streams faster than allowed: the excess streams were refused. */
+        STREAM_RATE,
+        /** The session broke (protocol error, transport gone) while streams were open. */
+        BROKEN,
+        /** A session offer was refused: too many sessions. */
+        LIMIT,
+        /** A session from a peer that no exposed service admits was closed after TLS. */
+        NOT_ALLOWED
+    }
+
     /** How far an inbound stream got before its path closed under it. */
     enum AbandonStage {
         /** Closed before the gate took the stream (e.g. the circuit died between attach and hand-over). */
@@ -52,6 +79,18 @@ public interface AgentMetrics {
 
     /** The agent changed its home relay (several relays configured). */
     default void relaySwitched(RelaySwitchReason reason) {}
+
+    /** A relay session was opened (dialer: we started it; else a peer did). */
+    default void relaySessionOpened(boolean dialer) {}
+
+    /** A relay session closed. */
+    default void relaySessionClosed(boolean dialer) {}
+
+    /** A stream was opened on a relay session. */
+    default void relaySessionStream(boolean dialer) {}
+
+    /** A relay session or one of its streams failed. */
+    default void relaySessionError(SessionError error) {}
 
     /** A target connection was made while the whois table was full: it runs, but whois cannot name its caller. */
     default void whoisOverflow() {}

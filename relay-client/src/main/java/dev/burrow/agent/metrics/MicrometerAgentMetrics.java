@@ -86,4 +86,36 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     public void whoisOverflow() {
         Counter.builder(WHOIS_OVERFLOWS).register(registry).increment();
     }
+
+    @Override
+    public void relaySessionOpened(boolean dialer) {
+        Counter.builder(RELAY_SESSIONS_OPENED)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void relaySessionClosed(boolean dialer) {
+        Counter.builder(RELAY_SESSIONS_CLOSED)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void relaySessionStream(boolean dialer) {
+        Counter.builder(RELAY_SESSION_STREAMS)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void relaySessionError(SessionError error) {
+        Counter.builder(RELAY_SESSION_ERRORS)
+                .tag("reason", error.name().toLowerCase(java.util.Locale.ROOT))
+                .register(registry)
+                .increment();
+    }
 }

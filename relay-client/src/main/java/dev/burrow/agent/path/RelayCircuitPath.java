@@ -14,6 +14,7 @@ import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.agent.stream.StreamStatusCode;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.CircuitRejectReason;
+import dev.burrow.protocol.frame.ServiceNames;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.util.Optional;
@@ -37,6 +38,8 @@ public final class RelayCircuitPath implements PeerPath {
     // Any thread: set once while the agent is built, read per offer.
     /** Public-ingress circuits go here; null = refuse them all. */
     private volatile IngressGate ingress;
+    /** Session circuits ({@link ServiceNames#SESSION_SERVICE}) go here; null = refused as an unknown service. */
+    private volatile SessionCircuits sessions;
 
     public RelayCircuitPath(RelayClient client) {
         this.client = client;
@@ -45,6 +48,11 @@ public final class RelayCircuitPath implements PeerPath {
     /** Routes public-ingress offers (INGRESS flag) to {@code gate}; without it they are refused. */
     public void ingressInto(IngressGate gate) {
         this.ingress = gate;
+    }
+
+    /** Routes session circuit offers to {@code sessions} (relay sessions on). */
+    public void sessionsInto(SessionCircuits sessions) {
+        this.sessions = sessions;
     }
 
     /** Routes the relay's circuit offers to {@code gate}. */
@@ -66,6 +74,12 @@ public final class RelayCircuitPath implements PeerPath {
                                     refusal.get().message())
                             : CircuitDecision.accept();
                 }
+                var sess = sessions;
+                if (sess != null && ServiceNames.isReserved(offer.service())) {
+                    return sess.admitOffer(offer.source())
+                            ? CircuitDecision.accept()
+                            : CircuitDecision.reject(CircuitRejectReason.LIMIT_REACHED, "too many relay sessions");
+                }
                 Optional<InboundStreamGate.Refusal> r = gate.precheck(offer.source(), offer.service());
                 if (r.isPresent()) {
                     gate.recordPrecheckRefusal(offer.source(), offer.service(), r.get());
@@ -85,6 +99,11 @@ public final class RelayCircuitPath implements PeerPath {
                     }
                     g.accept(connection.channel(), offer.service());
                     connection.start();
+                    return;
+                }
+                var sess = sessions;
+                if (sess != null && ServiceNames.isReserved(offer.service())) {
+                    sess.attached(connection, offer.source());
                     return;
                 }
                 gate.accept(new InboundStream(connection.channel(), NAME, offer.source(), offer.service()));

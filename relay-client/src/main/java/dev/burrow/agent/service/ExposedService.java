@@ -29,7 +29,7 @@ public record ExposedService(
         PublicIngress publicIngress,
         ServiceProtocol protocol) {
     public ExposedService {
-        ServiceNames.check(name);
+        ServiceNames.checkUsable(name);
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(allow, "allow");
         if (maxConnections < 1 || maxPerPeer < 1) {

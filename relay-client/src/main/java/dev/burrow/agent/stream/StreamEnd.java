@@ -8,6 +8,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -104,7 +108,10 @@ public final class StreamEnd {
                 return;
             }
         }
-        if (channel instanceof DuplexChannel d && channel.isActive()) {
+        if (channel instanceof Http2StreamChannel h2 && channel.isActive()) {
+            // A relay session stream: END_STREAM (an empty DATA frame) ends our direction only.
+            h2.writeAndFlush(new DefaultHttp2DataFrame(true)).addListener(g -> complete(done, g));
+        } else if (channel instanceof DuplexChannel d && channel.isActive()) {
             d.shutdownOutput().addListener(g -> complete(done, g));
         } else {
             channel.close().addListener(g -> complete(done, g));
@@ -210,6 +217,17 @@ public final class StreamEnd {
                 abort.run();
             } else {
                 q.eventLoop().execute(abort);
+            }
+            return;
+        }
+        if (channel instanceof Http2StreamChannel h2) {
+            // A relay session stream: RST_STREAM (CANCEL), never the END_STREAM of a clean end.
+            Runnable abort = () -> h2.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL))
+                    .addListener(f -> h2.close());
+            if (h2.eventLoop().inEventLoop()) {
+                abort.run();
+            } else {
+                h2.eventLoop().execute(abort);
             }
             return;
         }

@@ -1,0 +1,691 @@
+package dev.burrow.agent.session;
+
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.path.PeerPath;
+import dev.burrow.agent.path.RelayCircuitPath;
+import dev.burrow.agent.path.SessionCircuits;
+import dev.burrow.agent.relay.CircuitConnection;
+import dev.burrow.agent.service.InboundStream;
+import dev.burrow.agent.service.InboundStreamGate;
+import dev.burrow.agent.stream.StreamRefusedException;
+import dev.burrow.agent.stream.StreamStatusCode;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.NodeTls;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's relay sessions, both ways. Outbound: at most one session per peer, started in the
+ * background (single flight per peer) the first time a stream to that peer is wanted or when a
+ * forward names the peer; a failed start backs off ({@link SessionProtocol#MIN_BACKOFF} doubling to
+ * {@link SessionProtocol#MAX_BACKOFF}) and a peer that refuses the session service (an older agent)
+ * is not asked again for {@link SessionProtocol#UNSUPPORTED_RETRY}: meanwhile its streams use
+ * per-stream circuits, as before sessions. Inbound: session circuits offered by peers, within
+ * {@link SessionProtocol#MAX_INBOUND_SESSIONS} and {@link SessionProtocol#MAX_INBOUND_SESSIONS_PER_PEER},
+ * run the listener's side; their streams go to the one {@link InboundStreamGate}.
+ *
+ * <p>Thread-safe.
+ */
+public final class RelaySessions implements SessionCircuits {
+    private static final Logger log = LoggerFactory.getLogger(RelaySessions.class);
+    /** agent.yaml-free switch (environment): {@code on} turns relay sessions on; default off. */
+    public static final String ENV = "BURROW_RELAY_SESSIONS";
+    /** The same switch as a system property (in-process tests). */
+    public static final String PROPERTY = "burrow.relay.sessions";
+
+    /** How often {@link #tick()} runs in an agent. */
+    static final java.time.Duration TICK = java.time.Duration.ofSeconds(5);
+
+    private static final String TLS_HANDLER = "burrow-session-tls";
+    private static final String SETUP_HANDLER = "burrow-session-setup";
+
+    // Final after construction.
+    private final RelayCircuitPath circuits;
+    private final NodeIdentity identity;
+    private final NodeVerifier verifier;
+    private final SslContext serverContext;
+    private final AgentMetrics metrics;
+
+    // Any thread.
+    private volatile InboundStreamGate gate;
+    private volatile Supplier<Set<NodeKey>> forwardPeers = Set::of;
+    private volatile Set<NodeKey> warm = Set.of();
+    private volatile boolean closed;
+    /** Listener: a verified peer no service admits gets no session (it could open no stream anyway). */
+    private volatile Predicate<VerifiedPeer> admits = p -> true;
+
+    private volatile ScheduledFuture<?> ticks;
+    private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
+    private final Map<NodeKey, AtomicInteger> inboundPerPeer = new ConcurrentHashMap<>();
+    private final Set<RelaySession> inbound = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger inboundTotal = new AtomicInteger();
+
+    /** Per peer: the session, or its start under way, or when the next start may be tried. Guarded by itself. */
+    private static final class Outbound {
+        RelaySession session;
+        boolean starting;
+        long notBeforeNanos;
+        int failures;
+    }
+
+    public RelaySessions(RelayCircuitPath circuits, NodeIdentity identity, NodeVerifier verifier, AgentMetrics metrics)
+            throws SSLException {
+        this.circuits = circuits;
+        this.identity = identity;
+        this.verifier = verifier;
+        this.metrics = metrics;
+        // As the gate: the handshake admits any chain shape; the strict check against the key the
+        // relay named follows right after it.
+        NodeVerifier handshakeVerifier = NodeVerifier.builder()
+                .trustCas(verifier.caCertificates())
+                .acceptAnySelfSigned(true)
+                .clock(verifier.clock())
+                .build();
+        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+    }
+
+    /** The relay path for streams: on a session when one is up, else on a circuit of their own. */
+    public PeerPath path() {
+        return new RelaySessionPath(this, circuits);
+    }
+
+    /**
+     * Starts the agent's sessions: inbound session streams go to {@code gate}, the peers of
+     * {@code forwardPeers} get sessions kept warm, and {@link #tick()} runs every
+     * {@link #TICK} on {@code loop}.
+     */
+    public void start(InboundStreamGate gate, Supplier<Set<NodeKey>> forwardPeers, EventLoop loop) {
+        forwardPeers(forwardPeers);
+        acceptInto(gate);
+        ticks = loop.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** True when {@link #ENV} or {@link #PROPERTY} says {@code on}. */
+    public static boolean enabled() {
+        return "on".equals(System.getenv(ENV)) || "on".equals(System.getProperty(PROPERTY));
+    }
+
+    /** Where the streams of inbound sessions go; also turns accepting session circuits on. */
+    public void acceptInto(InboundStreamGate gate) {
+        this.gate = gate;
+        circuits.sessionsInto(this);
+    }
+
+    /**
+     * Accepts sessions only from peers {@code admits} (in an agent: peers some exposed service's
+     * allow rules admit), judged on the session's verified identity; others are closed after TLS
+     * and counted.
+     */
+    public void admitOnly(Predicate<VerifiedPeer> admits) {
+        this.admits = admits;
+    }
+
+    /** The peers the agent's forwards name by key: their sessions are kept warm (and never idle out). */
+    public void forwardPeers(Supplier<Set<NodeKey>> peers) {
+        this.forwardPeers = peers;
+    }
+
+    /** {@code first}, then (when on) the sessions' {@link #setWarm}: the warm set of both paths. */
+    public static java.util.function.Consumer<Set<NodeKey>> alsoWarm(
+            java.util.function.Consumer<Set<NodeKey>> first, RelaySessions sessions) {
+        return sessions == null
+                ? first
+                : keys -> {
+                    first.accept(keys);
+                    sessions.setWarm(keys);
+                };
+    }
+
+    /** Peers to keep a session with (the direct path's warm set: forwards by key and resolved names). */
+    public void setWarm(Set<NodeKey> peers) {
+        this.warm = Set.copyOf(peers);
+        if (circuits.isUp()) {
+            for (NodeKey k : warm) {
+                ensureStarted(k);
+            }
+        }
+    }
+
+    private boolean wanted(NodeKey peer) {
+        return warm.contains(peer) || forwardPeers.get().contains(peer);
+    }
+
+    // ---------------------------------------------------------------- outbound
+
+    /**
+     * A stream to {@code service} on the peer's session, or null when there is no session up with
+     * room for it (then a start is under way in the background, unless backing off).
+     */
+    public CompletableFuture<Channel> openStream(NodeKey peer, String service) {
+        Outbound o = outbound.get(peer);
+        RelaySession s;
+        if (o != null) {
+            synchronized (o) {
+                s = o.session;
+            }
+            if (s != null) {
+                CompletableFuture<Channel> f = s.openStream(service);
+                if (f != null) {
+                    return f;
+                }
+            }
+        }
+        ensureStarted(peer);
+        return null;
+    }
+
+    /** The peer's outbound session when it is up (status, tests). */
+    public RelaySession session(NodeKey peer) {
+        Outbound o = outbound.get(peer);
+        if (o == null) {
+            return null;
+        }
+        synchronized (o) {
+            return o.session != null && o.session.isUp() ? o.session : null;
+        }
+    }
+
+    /** Starts a session to {@code peer} unless one is up, starting, or backing off. */
+    public void ensureStarted(NodeKey peer) {
+        if (closed || !circuits.isUp()) {
+            return;
+        }
+        Outbound o = outbound.computeIfAbsent(peer, k -> new Outbound());
+        synchronized (o) {
+            if (o.starting || (o.session != null && o.session.isUp()) || System.nanoTime() - o.notBeforeNanos < 0) {
+                return;
+            }
+            if (outbound.size() > SessionProtocol.MAX_OUTBOUND_SESSIONS && !wanted(peer)) {
+                return;
+            }
+            o.starting = true;
+            o.session = null;
+        }
+        start(peer, o);
+    }
+
+    private void start(NodeKey peer, Outbound o) {
+        circuits.open(peer, SessionProtocol.SERVICE).whenComplete((ch, err) -> {
+            if (err != null) {
+                startFailed(
+                        peer, o, err instanceof CompletionException && err.getCause() != null ? err.getCause() : err);
+                return;
+            }
+            ch.eventLoop().execute(() -> setUpClient(ch, peer, o));
+        });
+    }
+
+    private void setUpClient(Channel ch, NodeKey peer, Outbound o) {
+        SslHandler ssl;
+        try {
+            ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
+        } catch (SSLException e) {
+            ch.close();
+            startFailed(peer, o, e);
+            return;
+        }
+        ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
+        ch.pipeline().addLast(TLS_HANDLER, ssl);
+        ch.pipeline().addLast(SETUP_HANDLER, new Setup(peer, ssl, true) {
+            @Override
+            void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
+                Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
+                        .initialSettings(SessionProtocol.settings(true))
+                        .validateHeaders(true)
+                        .build();
+                ctx.pipeline().addLast(codec);
+                ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void handlerAdded(ChannelHandlerContext c) {
+                        c.channel().close(); // a listener never opens streams on our session
+                    }
+                }));
+                ctx.pipeline().addLast(new SessionEnd(peer));
+                expandSessionWindow(codec);
+                RelaySession session = new RelaySession(ctx.channel(), peer, true, tls, metrics);
+                long upAt = System.nanoTime();
+                metrics.relaySessionOpened(true);
+                log.info("relay session to {} up", peer.shortId());
+                ctx.channel().closeFuture().addListener(x -> {
+                    metrics.relaySessionClosed(true);
+                    log.info("relay session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
+                    boolean early = !session.closedHere()
+                            && session.streamsOpened() == 0
+                            && System.nanoTime() - upAt < SessionProtocol.SETUP_TIMEOUT.toNanos();
+                    synchronized (o) {
+                        if (o.session == session) {
+                            o.session = null;
+                        }
+                        if (early) {
+                            // closed by the listener right after TLS (it admits us nowhere, or it
+                            // is at its limit): back off as after a failed start
+                            o.failures++;
+                            o.notBeforeNanos = System.nanoTime() + backoff(o.failures);
+                        }
+                    }
+                    if (session.streams() > 0) {
+                        metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
+                    }
+                });
+                synchronized (o) {
+                    o.starting = false;
+                    o.failures = 0;
+                    o.session = session;
+                }
+                if (closed) {
+                    ctx.close();
+                }
+            }
+
+            @Override
+            void failed(Throwable cause) {
+                startFailed(peer, o, cause);
+            }
+        });
+        Runnable startHook = ch.attr(PeerPath.START_HOOK).getAndSet(null);
+        if (startHook != null) {
+            startHook.run();
+        }
+        ch.config().setAutoRead(true);
+        ch.read();
+    }
+
+    private void startFailed(NodeKey peer, Outbound o, Throwable cause) {
+        boolean unsupported = cause instanceof StreamRefusedException r
+                && (r.code() == StreamStatusCode.SERVICE_UNKNOWN || r.code() == StreamStatusCode.NOT_ALLOWED);
+        metrics.relaySessionError(
+                unsupported ? AgentMetrics.SessionError.PEER_UNSUPPORTED : AgentMetrics.SessionError.SETUP_FAILED);
+        long wait;
+        synchronized (o) {
+            o.starting = false;
+            o.failures++;
+            wait = unsupported ? SessionProtocol.UNSUPPORTED_RETRY.toNanos() : backoff(o.failures);
+            o.notBeforeNanos = System.nanoTime() + wait;
+        }
+        if (unsupported) {
+            log.info(
+                    "peer {} does not take relay sessions ({}): its streams use one circuit each",
+                    peer.shortId(),
+                    cause.getMessage());
+        } else {
+            log.debug(
+                    "relay session to {} failed: {}; next try in {} ms",
+                    peer.shortId(),
+                    cause.toString(),
+                    wait / 1_000_000);
+        }
+    }
+
+    /** The wait before the next start after {@code failures} failed ones in a row. */
+    private static long backoff(int failures) {
+        return Math.min(
+                SessionProtocol.MAX_BACKOFF.toNanos(),
+                SessionProtocol.MIN_BACKOFF.toNanos() << Math.min(16, Math.max(0, failures - 1)));
+    }
+
+    /** Tops the session's receive window up to {@link SessionProtocol#SESSION_WINDOW}. */
+    private static void expandSessionWindow(Http2FrameCodec codec) {
+        try {
+            Http2Stream conn = codec.connection().connectionStream();
+            Http2LocalFlowController fc = codec.connection().local().flowController();
+            int delta = SessionProtocol.SESSION_WINDOW - fc.windowSize(conn);
+            if (delta > 0) {
+                fc.incrementWindowSize(conn, delta);
+            }
+        } catch (Exception e) {
+            log.debug("could not widen the session window: {}", e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------- inbound
+
+    @Override
+    public boolean admitOffer(NodeKey source) {
+        if (closed || gate == null) {
+            return false;
+        }
+        if (inboundTotal.get() >= SessionProtocol.MAX_INBOUND_SESSIONS
+                || inboundPerPeer.getOrDefault(source, new AtomicInteger()).get()
+                        >= SessionProtocol.MAX_INBOUND_SESSIONS_PER_PEER) {
+            metrics.relaySessionError(AgentMetrics.SessionError.LIMIT);
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void attached(CircuitConnection connection, NodeKey source) {
+        Channel ch = connection.channel();
+        InboundStreamGate g = gate;
+        AtomicInteger perPeer = inboundPerPeer.computeIfAbsent(source, k -> new AtomicInteger());
+        if (g == null
+                || inboundTotal.incrementAndGet() > SessionProtocol.MAX_INBOUND_SESSIONS
+                || perPeer.incrementAndGet() > SessionProtocol.MAX_INBOUND_SESSIONS_PER_PEER) {
+            metrics.relaySessionError(AgentMetrics.SessionError.LIMIT);
+            ch.closeFuture().addListener(x -> released(source, perPeer));
+            ch.close();
+            return;
+        }
+        ch.closeFuture().addListener(x -> released(source, perPeer));
+        ch.eventLoop().execute(() -> {
+            SslHandler ssl = serverContext.newHandler(ch.alloc());
+            ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
+            ch.pipeline().addLast(TLS_HANDLER, ssl);
+            ch.pipeline().addLast(SETUP_HANDLER, new Setup(source, ssl, false) {
+                @Override
+                void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
+                    RelaySession session = new RelaySession(ctx.channel(), source, false, tls, metrics);
+                    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+                            .initialSettings(SessionProtocol.settings(false))
+                            .validateHeaders(true)
+                            .build();
+                    ctx.pipeline().addLast(codec);
+                    ctx.pipeline().addLast(new Http2MultiplexHandler(new StreamInit(session, g)));
+                    ctx.pipeline().addLast(new SessionEnd(source));
+                    expandSessionWindow(codec);
+                    inbound.add(session);
+                    metrics.relaySessionOpened(false);
+                    log.info("relay session from {} up", source.shortId());
+                    ctx.channel().closeFuture().addListener(x -> {
+                        inbound.remove(session);
+                        metrics.relaySessionClosed(false);
+                        log.info(
+                                "relay session from {} closed after {} streams",
+                                source.shortId(),
+                                session.streamsOpened());
+                    });
+                }
+
+                @Override
+                void failed(Throwable cause) {
+                    metrics.relaySessionError(AgentMetrics.SessionError.SETUP_FAILED);
+                    log.debug("relay session from {} failed: {}", source.shortId(), cause.toString());
+                }
+            });
+            connection.start();
+            ch.config().setAutoRead(true);
+            ch.read();
+        });
+    }
+
+    private void released(NodeKey source, AtomicInteger perPeer) {
+        inboundTotal.decrementAndGet();
+        if (perPeer.decrementAndGet() <= 0) {
+            inboundPerPeer.remove(source, perPeer);
+        }
+    }
+
+    /** Sets up each stream a peer opens on an inbound session: rate limit, request, then the gate. */
+    private final class StreamInit extends ChannelInitializer<Http2StreamChannel> {
+        private final RelaySession session;
+        private final InboundStreamGate gate;
+        // Owned by the session's event loop: a token bucket of stream opens.
+        private double tokens = SessionProtocol.MAX_STREAM_OPENS_PER_SECOND;
+        private long lastRefill = System.nanoTime();
+
+        StreamInit(RelaySession session, InboundStreamGate gate) {
+            this.session = session;
+            this.gate = gate;
+        }
+
+        @Override
+        protected void initChannel(Http2StreamChannel ch) {
+            long now = System.nanoTime();
+            tokens = Math.min(
+                    SessionProtocol.MAX_STREAM_OPENS_PER_SECOND,
+                    tokens + (now - lastRefill) / 1e9 * SessionProtocol.MAX_STREAM_OPENS_PER_SECOND);
+            lastRefill = now;
+            if (tokens < 1 || !session.reserveStream()) {
+                metrics.relaySessionError(AgentMetrics.SessionError.STREAM_RATE);
+                ch.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM))
+                        .addListener(f -> ch.close());
+                return;
+            }
+            tokens -= 1;
+            ch.closeFuture().addListener(x -> session.releaseStream());
+            try {
+                ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            } catch (RuntimeException ignored) {
+                // not a socket option here
+            }
+            ch.pipeline()
+                    .addLast(SessionStreamHandler.listener(
+                            (ctx, service) -> {
+                                if (service == null) {
+                                    metrics.relaySessionError(AgentMetrics.SessionError.BAD_STREAM);
+                                    return;
+                                }
+                                ctx.channel().config().setAutoRead(false);
+                                metrics.relaySessionStream(false);
+                                gate.accept(new InboundStream(
+                                        ctx.channel(), RelayCircuitPath.NAME, session.peer(), service, session.tls()));
+                            },
+                            e -> {}));
+        }
+    }
+
+    // ---------------------------------------------------------------- upkeep
+
+    /**
+     * Every few seconds: starts sessions to wanted peers that have none, pings idle sessions that
+     * are kept warm (the relay closes circuits idle for 10 minutes), closes outbound sessions idle
+     * for {@link SessionProtocol#IDLE_TIMEOUT} that no forward wants.
+     */
+    public void tick() {
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (var e : outbound.entrySet()) {
+            RelaySession s;
+            synchronized (e.getValue()) {
+                s = e.getValue().session;
+            }
+            if (s == null) {
+                if (wanted(e.getKey())) {
+                    ensureStarted(e.getKey());
+                } else {
+                    synchronized (e.getValue()) {
+                        if (!e.getValue().starting && now - e.getValue().notBeforeNanos > 0) {
+                            outbound.remove(e.getKey(), e.getValue());
+                        }
+                    }
+                }
+                continue;
+            }
+            if (s.streams() == 0 && now - s.idleSinceNanos() > SessionProtocol.IDLE_TIMEOUT.toNanos()) {
+                if (wanted(e.getKey())) {
+                    s.ping();
+                } else {
+                    log.debug("relay session to {} idle: closing it", e.getKey().shortId());
+                    s.close();
+                }
+            }
+        }
+        for (NodeKey k : forwardPeers.get()) {
+            ensureStarted(k);
+        }
+        for (NodeKey k : warm) {
+            ensureStarted(k);
+        }
+    }
+
+    /** Sessions up now: outbound (dialled by us), inbound (dialled by peers). */
+    public int[] counts() {
+        int out = 0;
+        for (Outbound o : outbound.values()) {
+            synchronized (o) {
+                if (o.session != null && o.session.isUp()) {
+                    out++;
+                }
+            }
+        }
+        return new int[] {out, inbound.size()};
+    }
+
+    public void close() {
+        closed = true;
+        var t = ticks;
+        if (t != null) {
+            t.cancel(false);
+        }
+        for (Outbound o : outbound.values()) {
+            synchronized (o) {
+                if (o.session != null) {
+                    o.session.close();
+                }
+            }
+        }
+        for (RelaySession s : inbound) {
+            s.close();
+        }
+    }
+
+    /**
+     * Last in a session's pipeline: the end of the peer's direction (its close_notify, or the
+     * circuit's FIN passed on by the relay) ends the whole session, which cannot carry a stream any
+     * more; so does an error that reaches the end of the pipeline.
+     */
+    private final class SessionEnd extends ChannelInboundHandlerAdapter {
+        private final NodeKey peer;
+
+        SessionEnd(NodeKey peer) {
+            this.peer = peer;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
+                    || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
+                ctx.close();
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg); // connection-level frames (SETTINGS, PING, GOAWAY): handled by the codec
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("relay session with {} failed: {}", peer.shortId(), cause.toString());
+            metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
+            ctx.close();
+        }
+    }
+
+    /** Waits for the session TLS handshake, checks the peer, then hands over to HTTP/2. */
+    private abstract class Setup extends ChannelInboundHandlerAdapter {
+        private final NodeKey peer;
+        private final SslHandler ssl;
+        private final boolean dialer;
+        private ScheduledFuture<?> deadline;
+        private boolean done;
+
+        Setup(NodeKey peer, SslHandler ssl, boolean dialer) {
+            this.peer = peer;
+            this.ssl = ssl;
+            this.dialer = dialer;
+        }
+
+        abstract void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls);
+
+        abstract void failed(Throwable cause);
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            deadline = ctx.executor()
+                    .schedule(
+                            () -> fail(ctx, new SSLException("session set-up timed out")),
+                            SessionProtocol.SETUP_TIMEOUT.toMillis(),
+                            TimeUnit.MILLISECONDS);
+        }
+
+        private void fail(ChannelHandlerContext ctx, Throwable cause) {
+            if (done) {
+                return;
+            }
+            done = true;
+            deadline.cancel(false);
+            failed(cause);
+            ctx.close();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent hs) {
+                if (!hs.isSuccess()) {
+                    fail(ctx, hs.cause());
+                    return;
+                }
+                try {
+                    // dialer: the pinned key; listener: the node the relay says opened the circuit
+                    VerifiedPeer v = NodeTls.verifiedPeer(ssl, verifier, peer);
+                    if (!dialer && !admits.test(v)) {
+                        metrics.relaySessionError(AgentMetrics.SessionError.NOT_ALLOWED);
+                        fail(ctx, new SSLException("no service here admits " + v.displayName()));
+                        return;
+                    }
+                } catch (Exception e) {
+                    fail(ctx, new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+                    return;
+                }
+                done = true;
+                deadline.cancel(false);
+                ctx.pipeline().remove(this);
+                secured(ctx, ssl.engine().getSession());
+                return;
+            }
+            ReferenceCountUtil.release(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg); // nothing comes before the handshake ends
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            fail(ctx, new java.io.IOException("session circuit closed during set-up"));
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            fail(ctx, cause);
+        }
+    }
+}
