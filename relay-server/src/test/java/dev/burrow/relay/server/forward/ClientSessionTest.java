@@ -11,11 +11,15 @@ import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -80,6 +84,43 @@ class ClientSessionTest {
             d.release();
         }
         assertThat(queued.get()).isZero();
+        ch.finishAndReleaseAll();
+    }
+
+    /**
+     * Flush batching: datagrams queued during one read batch (the sender's loop) are written by one
+     * drain task with one flush, so TLS seals them together; a lone datagram after that is flushed by
+     * its own drain at the end of its batch, never held back waiting for more.
+     */
+    @Test
+    void aReadBatchIsFlushedOnceAndALoneDatagramIsFlushedAtTheEndOfItsBatch() {
+        AtomicInteger flushes = new AtomicInteger();
+        EmbeddedChannel ch = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                flushes.incrementAndGet();
+                ctx.flush();
+            }
+        });
+        ClientSession s = session(ch, 64, 4);
+        for (int i = 0; i < 20; i++) {
+            s.enqueueDatagram(
+                    new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+        }
+        assertThat((Object) ch.readOutbound()).isNull(); // queued, not yet written: the drain task runs after the batch
+        List<Object> out = outbound(ch);
+        assertThat(out).hasSize(20);
+        assertThat(flushes.get()).isEqualTo(1);
+        out.forEach(ReferenceCountUtil::release);
+
+        s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {42})));
+        out = outbound(ch);
+        assertThat(out).hasSize(1);
+        assertThat(((RelayFrame.RecvDatagram) out.get(0)).payload().getByte(0)).isEqualTo((byte) 42);
+        assertThat(flushes.get()).isEqualTo(2);
+        out.forEach(ReferenceCountUtil::release);
+        assertThat(queued.get()).isZero();
+        assertThat(drops(DropReason.QUEUE_FULL)).isZero();
         ch.finishAndReleaseAll();
     }
 
