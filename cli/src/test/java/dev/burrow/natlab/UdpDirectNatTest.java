@@ -41,11 +41,10 @@ class UdpDirectNatTest {
     @Test
     void digOverTheDirectPath() {
         try (NetLab lab = NetLab.create()) {
-            DirectLab d = new DirectLab(lab);
-            LanHost a = lab.addHostBehindNat("a", NatBehaviour.EIM);
-            LanHost b = lab.addHostBehindNat("b", NatBehaviour.EIM);
-            d.idB = nodeId(b, d.stateB.toString());
-            d.idA = nodeId(a, d.stateA.toString());
+            Hosts hosts = Hosts.behindEim(lab);
+            DirectLab d = hosts.d();
+            LanHost a = hosts.a();
+            LanHost b = hosts.b();
             a.start(
                     "dnsmasq",
                     List.of(
@@ -115,11 +114,10 @@ class UdpDirectNatTest {
     @Test
     void iperf3UdpAndTwoHundredFlowsOverTheDirectPath() throws Exception {
         try (NetLab lab = NetLab.create()) {
-            DirectLab d = new DirectLab(lab);
-            LanHost a = lab.addHostBehindNat("a", NatBehaviour.EIM);
-            LanHost b = lab.addHostBehindNat("b", NatBehaviour.EIM);
-            d.idB = nodeId(b, d.stateB.toString());
-            d.idA = nodeId(a, d.stateA.toString());
+            Hosts hosts = Hosts.behindEim(lab);
+            DirectLab d = hosts.d();
+            LanHost a = hosts.a();
+            LanHost b = hosts.b();
             a.start("iperf3", List.of("iperf3", "-s", "-B", "127.0.0.1", "-p", String.valueOf(IPERF_PORT)));
             a.startJava("echo", NatTestUdpEcho.class.getName(), "127.0.0.1:" + ECHO_PORT)
                     .awaitOutput("udp echo listening", DirectLab.START);
@@ -246,6 +244,18 @@ class UdpDirectNatTest {
                 "www.burrow.test",
                 "A");
         return r.stdout().trim();
+    }
+
+    /** The lab's relay, and a and b each behind its own EIM NAT, their node IDs known. */
+    private record Hosts(DirectLab d, LanHost a, LanHost b) {
+        static Hosts behindEim(NetLab lab) {
+            DirectLab d = new DirectLab(lab);
+            LanHost a = lab.addHostBehindNat("a", NatBehaviour.EIM);
+            LanHost b = lab.addHostBehindNat("b", NatBehaviour.EIM);
+            d.idB = nodeId(b, d.stateB.toString());
+            d.idA = nodeId(a, d.stateA.toString());
+            return new Hosts(d, a, b);
+        }
     }
 
     private static String nodeId(Host h, String state) {
