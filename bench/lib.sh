@@ -15,9 +15,9 @@ bench_fail() { echo "$bench_name: $*" >&2; exit 1; }
 
 # bench_build MAIN_CLASS_FILE BENCH_SOURCE_DIR: builds the burrow jar and the bench classes when either
 # is missing or older than its sources. Sets `jar` and `classes`. NO_BUILD=1 skips the check;
-# BENCH_CLASSES=DIR uses prebuilt bench classes (and skips it too).
+# BENCH_CLASSES=DIR uses prebuilt bench classes (and skips it too); BENCH_JAR=FILE another burrow jar (A/B runs).
 bench_build() {
-  jar="$root/cli/target/burrow.jar"
+  jar="${BENCH_JAR:-$root/cli/target/burrow.jar}"
   classes="${BENCH_CLASSES:-$root/bench/target/classes}"
   local main="$classes/$1" src="$root/$2"
   if [ -n "${NO_BUILD:-}" ] || [ -n "${BENCH_CLASSES:-}" ]; then return 0; fi

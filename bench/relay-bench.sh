@@ -33,6 +33,7 @@ IDLE_STEPS=${IDLE_STEPS:-2000,5000,10000}
 RELAY_HEAP=${RELAY_HEAP:-2g}
 RELAY_CPU=${RELAY_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
+RELAY_JAVA_OPTS=${RELAY_JAVA_OPTS:-}      # extra relay JVM options, e.g. -XX:StartFlightRecording=filename=/tmp/r.jfr
 
 bench_build dev/burrow/bench/relay/RelayBench.class bench/src/main/java/dev/burrow/bench/relay
 
@@ -56,7 +57,7 @@ java_load() { # generator JVM: $@ = RelayBench command and options
 start_relay() {
   local name=$1 tr=$2 port admin
   port=$(free_port); admin=$(free_port)
-  BURROW_LOG_LEVEL=WARN "${pin_relay[@]}" "$JAVA_HOME/bin/java" -Xms"$RELAY_HEAP" -Xmx"$RELAY_HEAP" -XX:+UseG1GC \
+  BURROW_LOG_LEVEL=WARN "${pin_relay[@]}" "$JAVA_HOME/bin/java" -Xms"$RELAY_HEAP" -Xmx"$RELAY_HEAP" -XX:+UseG1GC $RELAY_JAVA_OPTS \
     --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" \
     --transport "$tr" --drain-grace 0s --set tls.dev-dir="$work/tls" \
     --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 --set limits.max-handshakes=4096 --set limits.max-handshakes-per-ip=4096 \

@@ -13,6 +13,7 @@ import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.relay.server.metrics.RelayMetrics;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -73,6 +74,9 @@ class UdpE2eTest {
     final AtomicLong echoed = new AtomicLong();
     int dnsPort;
     int iperfPort;
+    /** Datagrams per second one local source may send (BURROW_UDP_FLOW_RATE of every agent here). */
+    static final int FLOW_RATE = 500;
+
     int bobDns;
     int bobEcho;
     int bobCapped;
@@ -156,7 +160,15 @@ class UdpE2eTest {
                         + "  - {peer: alice, service: iperf, listen: " + bobIperf + "}\n"
                         + "  - {peer: alice, service: iperf-udp, protocol: udp, listen: " + bobIperf + "}\n");
         // Short idle timeouts, so that expiry is observable in a test.
-        Map<String, String> env = Map.of("BURROW_DIRECT", "off", "BURROW_UDP_IDLE_TIMEOUT", "10s,20s");
+        // and a per-flow rate (500 datagrams/s, above the other tests' flows) below what the
+        // relay path carries here, so that a flood is shed at its own flow (see the flood test)
+        Map<String, String> env = Map.of(
+                "BURROW_DIRECT",
+                "off",
+                "BURROW_UDP_IDLE_TIMEOUT",
+                "10s,20s",
+                "BURROW_UDP_FLOW_RATE",
+                String.valueOf(FLOW_RATE));
         processes.add(BurrowProcess.start(
                 "udp-e2e-alice", env, "agent", "--config", aliceYaml.toString(), "--state", dir("alice")));
         processes.add(BurrowProcess.start(
@@ -359,21 +371,27 @@ class UdpE2eTest {
 
     @Test
     @Order(5)
+    /**
+     * One source floods (up to 20 000 datagrams/s of 1200 bytes, 40 times the per-flow rate and
+     * more than one relay path carries here) while another flow asks 50 questions at its normal
+     * rate, 50 a second, each sent once and never retried: (nearly) every one is answered. The flood is shed
+     * at the connecting side, at its own flow: the forward reads whole batches ahead of sealing (no
+     * loss in the kernel buffer every source of a forward shares), the per-flow rate drops its excess
+     * before sealing, and the round robin gives the calm flow its turn; so the relay's queue towards
+     * the exposing agent, which would drop every flow's datagrams alike, does not overflow.
+     */
     void aFloodFromOneFlowDoesNotStopAnother() throws Exception {
+        int burst = Integer.getInteger("udp.flood.burst", 200);
         try (DatagramSocket flood = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
                 DatagramSocket calm = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-            calm.setSoTimeout(1000);
+            calm.setSoTimeout(3000); // an upper bound for a loaded machine; answers come in milliseconds
             AtomicBoolean flooding = new AtomicBoolean(true);
             AtomicLong sent = new AtomicLong();
-            // Paced at about 5000 datagrams/s: several times what the relay path carries on a loaded CI
-            // machine (so the flood is shed at its own flow's queue), yet within what the forward's one
-            // socket can be read at (an unpaced flood overflows the kernel's socket buffer, which drops
-            // every source alike: no user-space scheduler can be fair there).
             Thread t = new Thread(() -> {
                 byte[] big = new byte[1200];
                 while (flooding.get()) {
                     try {
-                        for (int k = 0; k < 50; k++) {
+                        for (int k = 0; k < burst; k++) {
                             flood.send(new DatagramPacket(big, big.length, loopback(bobEcho)));
                             sent.incrementAndGet();
                         }
@@ -384,34 +402,85 @@ class UdpE2eTest {
                 }
             });
             t.start();
+            int requests = 50;
             int answered = 0;
+            long flooded0;
+            long flooded1;
             try {
-                for (int i = 0; i < 20; i++) {
-                    // retried like a DNS client: the agents give the calm flow its turns, but a relay
-                    // overloaded by the flood drops keyed datagrams of every flow alike (documented)
-                    for (int attempt = 0; attempt < 10; attempt++) {
-                        String got = roundTrip(calm, bobEcho, "calm-" + i);
-                        if (("calm-" + i).equals(got)) {
-                            answered++;
-                            break;
-                        }
+                Thread.sleep(500); // the flood is under way
+                flooded0 = sent.get();
+                for (int i = 0; i < requests; i++) {
+                    long next = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+                    if (awaitAnswer(calm, bobEcho, "calm-" + i)) {
+                        answered++;
+                    }
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
                     }
                 }
+                flooded1 = sent.get();
             } finally {
                 flooding.set(false);
                 t.join(5000);
             }
-            System.out.println("flood: " + sent.get() + " datagrams sent by the flooding source; calm answered "
-                    + answered + "/20; bob drops " + status("bob").udp().drops() + ", alice drops "
-                    + status("alice").udp().drops() + ", echoed " + echoed.get() + ", calm flow "
+            System.out.println("flood: " + (flooded1 - flooded0) + " datagrams sent by the flooding source while"
+                    + " the calm flow asked; calm answered " + answered + "/" + requests
+                    + " without retries; bob drops "
+                    + status("bob").udp().drops() + ", alice drops "
+                    + status("alice").udp().drops() + ", relay drops " + relayDrops() + ", echoed "
+                    + echoed.get() + ", calm flow "
                     + status("bob").udp().flows().stream()
                             .filter(f -> f.local().endsWith(":" + calm.getLocalPort()))
                             .toList());
-            assertThat(sent.get()).isGreaterThan(1000);
-            assertThat(answered).isEqualTo(20);
-            // the flood was more than the path carries, and it lost its own excess at its own queue
-            assertThat(status("bob").udp().drops()).containsKey("queue_full");
+            assertThat(flooded1 - flooded0).isGreaterThan(5 * FLOW_RATE);
+            // Measured bound, not retried away: at most 20 % of the calm flow's single-shot requests
+            // lost. Its datagrams are never dropped at the agents' queues (below); what loss remains
+            // comes from a machine too loaded to read the forward's socket or the relay's queue in time
+            // (an idle machine answers all 50).
+            assertThat(answered).isGreaterThanOrEqualTo(requests * 8 / 10);
+            UdpStatus.Flow calmFlow = status("bob").udp().flows().stream()
+                    .filter(f -> f.local().endsWith(":" + calm.getLocalPort()))
+                    .findFirst()
+                    .orElseThrow();
+            assertThat(calmFlow.drops()).isZero();
+            assertThat(calmFlow.packetsFromPeer()).isGreaterThanOrEqualTo(answered);
+            // the flood lost its excess at its own flow, counted
+            assertThat(status("bob").udp().drops()).containsKey("flow_rate");
         }
+    }
+
+    /** The relay's datagram drops by reason (its own registry). */
+    Map<String, Double> relayDrops() {
+        Map<String, Double> out = new java.util.TreeMap<>();
+        if (relay.prometheus() != null) {
+            relay.prometheus().find(RelayMetrics.DROPS).counters().forEach(c -> {
+                if (c.count() > 0) {
+                    out.put(c.getId().getTag("reason"), c.count());
+                }
+            });
+        }
+        return out;
+    }
+
+    /** Sends {@code msg} once (no retry) and waits up to the socket's timeout for that very reply; older replies are skipped. */
+    static boolean awaitAnswer(DatagramSocket s, int port, String msg) throws IOException {
+        byte[] b = msg.getBytes(StandardCharsets.UTF_8);
+        s.send(new DatagramPacket(b, b.length, loopback(port)));
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(s.getSoTimeout());
+        byte[] buf = new byte[2048];
+        while (System.nanoTime() < until) {
+            DatagramPacket p = new DatagramPacket(buf, buf.length);
+            try {
+                s.receive(p);
+            } catch (SocketTimeoutException e) {
+                return false;
+            }
+            if (msg.equals(new String(buf, 0, p.getLength(), StandardCharsets.UTF_8))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test

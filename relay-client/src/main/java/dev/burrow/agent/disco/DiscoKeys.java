@@ -84,12 +84,20 @@ public final class DiscoKeys {
         return X25519.calculateAgreement(selfPrivate, 0, peerPublic, 0, out, 0) ? out : null;
     }
 
-    /** The box key for one direction and one sender session. */
+    /** The disco box key for one direction and one sender session (label {@code burrow-disco-v1}). */
     public static byte[] boxKey(byte[] shared, byte[] session, NodeKey sender, NodeKey receiver) {
-        byte[] info = new byte[LABEL.length + 1 + 2 * NodeKey.LENGTH];
-        System.arraycopy(LABEL, 0, info, 0, LABEL.length);
-        sender.copyTo(info, LABEL.length + 1);
-        receiver.copyTo(info, LABEL.length + 1 + NodeKey.LENGTH);
+        return boxKey(LABEL, shared, session, sender, receiver);
+    }
+
+    /**
+     * A box key for one direction and one sender session: HKDF-SHA256(shared, salt = session,
+     * info = label 0x00 sender receiver), {@link #KEY_LENGTH} bytes.
+     */
+    public static byte[] boxKey(byte[] label, byte[] shared, byte[] session, NodeKey sender, NodeKey receiver) {
+        byte[] info = new byte[label.length + 1 + 2 * NodeKey.LENGTH];
+        System.arraycopy(label, 0, info, 0, label.length);
+        sender.copyTo(info, label.length + 1);
+        receiver.copyTo(info, label.length + 1 + NodeKey.LENGTH);
         HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new SHA256Digest());
         hkdf.init(new HKDFParameters(shared, session, info));
         byte[] key = new byte[KEY_LENGTH];

@@ -19,7 +19,7 @@ import java.util.HexFormat;
  * @param counter the nonce counter within the session
  * @param sealed ciphertext and tag
  */
-public record DiscoPacket(NodeKey sender, byte[] session, long counter, byte[] sealed) {
+public record DiscoPacket(NodeKey sender, byte[] session, long counter, byte[] sealed) implements SealedBox.Packet {
     public DiscoPacket {
         if (session.length != DiscoLimits.SESSION_LENGTH) {
             throw new IllegalArgumentException("session IDs are " + DiscoLimits.SESSION_LENGTH + " bytes");

@@ -26,6 +26,11 @@ public enum UdpDropReason {
     NO_FLOW,
     /** A peer asked for new flows faster than {@link UdpLimits#OPEN_RATE} (each costs a certificate check). */
     OPEN_RATE,
+    /**
+     * A local source sent faster than the per-flow rate ({@link UdpEngine#FLOW_RATE_ENV}) at the
+     * connecting side: its excess is dropped there, before it costs sealing or a place on the path.
+     */
+    FLOW_RATE,
     /** The path would not take it (not connected to the relay, or its queue is full). */
     PATH
 }

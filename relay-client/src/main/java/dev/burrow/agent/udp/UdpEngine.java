@@ -44,6 +44,14 @@ public final class UdpEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(UdpEngine.class);
     /** Environment override of the idle timeouts, {@code UNREPLIED[,ASSURED]} (tests; operators with unusual protocols). */
     public static final String IDLE_ENV = "BURROW_UDP_IDLE_TIMEOUT";
+    /**
+     * Datagrams per second one local source may send through a forward (0 or unset: no limit). The
+     * excess is dropped at the connecting side ({@link UdpDropReason#FLOW_RATE}). The agents' round
+     * robin keeps a flood from taking another flow's turn at the agents, but a relay whose queue to the
+     * peer overflows drops every flow's datagrams alike: a per-flow rate below what the path carries
+     * keeps one source from crowding out the others there.
+     */
+    public static final String FLOW_RATE_ENV = "BURROW_UDP_FLOW_RATE";
 
     // Final after construction.
     final NodeIdentity identity;
@@ -55,6 +63,9 @@ public final class UdpEngine implements AutoCloseable {
     final RecentRefusals refusals;
     final Duration idle;
     final Duration assuredIdle;
+    /** {@link #FLOW_RATE_ENV}: datagrams per second per local source, 0 for no limit. */
+    final double flowRate;
+
     final UdpServiceSide services;
     private final Map<UdpDropReason, LongAdder> drops = new EnumMap<>(UdpDropReason.class);
     private final LongAdder relayPackets = new LongAdder();
@@ -68,6 +79,8 @@ public final class UdpEngine implements AutoCloseable {
     private long nextFlow;
     private final ArrayDeque<Outbox> ready = new ArrayDeque<>();
     private boolean drainScheduled;
+    /** True while {@link #drain()} runs: a drain it asks for must wait for the next round of I/O. */
+    private boolean draining;
 
     /**
      * One flow's datagrams waiting for the path. Flows with something to send take turns, one
@@ -105,12 +118,30 @@ public final class UdpEngine implements AutoCloseable {
         this.refusals = refusals;
         this.idle = idle;
         this.assuredIdle = assuredIdle;
+        this.flowRate = flowRate(System.getenv(FLOW_RATE_ENV));
         for (UdpDropReason r : UdpDropReason.values()) {
             drops.put(r, new LongAdder());
         }
         this.nextFlow = random.nextInt() & 0xFFFF_FFFFL;
         this.services = new UdpServiceSide(this, verifier, registry, whois);
         this.ticker = loop.scheduleAtFixedRate(this::tick, 250, 250, TimeUnit.MILLISECONDS);
+    }
+
+    /** {@link #FLOW_RATE_ENV} parsed: datagrams per second, 0 when unset or 0. */
+    public static double flowRate(String env) {
+        if (env == null || env.isBlank()) {
+            return 0;
+        }
+        try {
+            double r = Double.parseDouble(env.trim());
+            if (r < 0 || Double.isNaN(r) || Double.isInfinite(r)) {
+                throw new NumberFormatException();
+            }
+            return r;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    FLOW_RATE_ENV + ": '" + env + "' is not a rate in datagrams per second (0: no limit)");
+        }
     }
 
     /** The idle timeouts from {@link #IDLE_ENV}, else {@link UdpLimits#IDLE_TIMEOUT} and {@link UdpLimits#ASSURED_IDLE_TIMEOUT}. */
@@ -230,7 +261,10 @@ public final class UdpEngine implements AutoCloseable {
         forwarders.remove(f);
     }
 
-    /** Queues a datagram in its flow's outbox; false (not counted here) when the outbox is full. */
+    /**
+     * Queues a datagram in its flow's outbox; false (not counted here) when the outbox is full. Does
+     * not send: a drain runs once the loop has finished its current reads (see {@link #drain()}).
+     */
     boolean enqueue(Outbox box, UdpMessage m) {
         if (box.queue.size() >= UdpLimits.MAX_QUEUED_PER_FLOW) {
             return false;
@@ -240,37 +274,68 @@ public final class UdpEngine implements AutoCloseable {
             box.scheduled = true;
             ready.add(box);
         }
-        drain();
+        scheduleDrain(false);
         return true;
     }
 
-    /** Sends from the outboxes in turn while the path takes them (loop only). */
+    /**
+     * One drain pending at a time: {@code later} (a full path) waits {@link UdpLimits#DRAIN_RETRY};
+     * otherwise it runs after the loop's current work: at once after the read batch that queued it,
+     * or, for a backlog left by a drain's budget, after the next round of I/O.
+     */
+    private void scheduleDrain(boolean later) {
+        if (drainScheduled) {
+            return;
+        }
+        drainScheduled = true;
+        Runnable task = () -> {
+            drainScheduled = false;
+            drain();
+        };
+        if (later) {
+            loop.schedule(task, UdpLimits.DRAIN_RETRY.toNanos(), TimeUnit.NANOSECONDS);
+        } else if (loop.inEventLoop() && draining) {
+            // a scheduled task (even with no delay) runs only after the loop polled its sockets again
+            loop.schedule(task, 0, TimeUnit.NANOSECONDS);
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    /**
+     * Sends from the outboxes in turn, one datagram per flow per turn, while the path takes them and
+     * at most {@link UdpLimits#DRAIN_BUDGET} per run (loop only). The budget keeps reading ahead of
+     * sealing under overload: the loop reads a whole batch from its sockets (cheap) between two
+     * drains, so a flooding source overflows its own outbox, where its excess is dropped and counted,
+     * rather than the kernel's receive buffer that every source of a forward shares.
+     */
     private void drain() {
-        while (!ready.isEmpty()) {
-            Outbox box = ready.peek();
-            if (!path.writable(box.peer)) {
-                if (!drainScheduled) {
-                    drainScheduled = true;
-                    loop.schedule(
-                            () -> {
-                                drainScheduled = false;
-                                drain();
-                            },
-                            UdpLimits.DRAIN_RETRY.toNanos(),
-                            TimeUnit.NANOSECONDS);
+        int budget = UdpLimits.DRAIN_BUDGET;
+        draining = true;
+        try {
+            while (!ready.isEmpty()) {
+                Outbox box = ready.peek();
+                if (!path.writable(box.peer)) {
+                    scheduleDrain(true);
+                    return;
                 }
-                return;
+                if (budget-- == 0) {
+                    scheduleDrain(false);
+                    return;
+                }
+                ready.poll();
+                UdpMessage m = box.queue.poll();
+                if (m != null) {
+                    send(box.peer, m);
+                }
+                if (box.queue.isEmpty()) {
+                    box.scheduled = false;
+                } else {
+                    ready.add(box);
+                }
             }
-            ready.poll();
-            UdpMessage m = box.queue.poll();
-            if (m != null) {
-                send(box.peer, m);
-            }
-            if (box.queue.isEmpty()) {
-                box.scheduled = false;
-            } else {
-                ready.add(box);
-            }
+        } finally {
+            draining = false;
         }
     }
 

@@ -9,6 +9,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramPacket;
@@ -72,10 +73,34 @@ public final class UdpForwarder {
         long bytesOut;
         long bytesIn;
         long drops;
+        /** Per-flow rate ({@link UdpEngine#FLOW_RATE_ENV}): datagrams this source may still send now. */
+        double tokens = -1;
+
+        long tokensAtNanos;
 
         ClientFlow(long id, InetSocketAddress source) {
             this.id = id;
             this.source = source;
+        }
+
+        /** Takes one datagram's token at the engine's per-flow rate; true when there is no limit. */
+        boolean withinRate(long now) {
+            double rate = engine.flowRate;
+            if (rate <= 0) {
+                return true;
+            }
+            double burst = Math.max(UdpLimits.FLOW_RATE_MIN_BURST, rate / 10); // 100 ms worth
+            if (tokens < 0) {
+                tokens = burst;
+            } else {
+                tokens = Math.min(burst, tokens + (now - tokensAtNanos) * rate / 1e9);
+            }
+            tokensAtNanos = now;
+            if (tokens < 1) {
+                return false;
+            }
+            tokens -= 1;
+            return true;
         }
 
         boolean peerIs(NodeKey k) {
@@ -130,6 +155,11 @@ public final class UdpForwarder {
         Bootstrap b = new Bootstrap()
                 .group(engine.loop)
                 .channel(engine.transport.datagramChannel())
+                // read a whole batch per round (the engine seals fewer per round: see UdpEngine.drain)
+                .option(
+                        ChannelOption.RCVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(UdpLimits.READ_BUFFER).maxMessagesPerRead(UdpLimits.READ_BATCH))
+                .option(ChannelOption.SO_RCVBUF, UdpLimits.FORWARD_RCVBUF)
                 .option(
                         ChannelOption.WRITE_BUFFER_WATER_MARK,
                         new WriteBufferWaterMark(
@@ -184,9 +214,14 @@ public final class UdpForwarder {
             f.dropped(UdpDropReason.TOO_LARGE);
             return;
         }
+        long now = System.nanoTime();
+        if (!f.withinRate(now)) {
+            f.dropped(UdpDropReason.FLOW_RATE);
+            return;
+        }
         byte[] payload = new byte[n];
         p.content().readBytes(payload);
-        f.lastNanos = System.nanoTime();
+        f.lastNanos = now;
         if (f.state != State.OPEN) {
             if (f.pending.size() >= UdpLimits.MAX_PENDING_PER_FLOW) {
                 f.dropped(UdpDropReason.QUEUE_FULL);

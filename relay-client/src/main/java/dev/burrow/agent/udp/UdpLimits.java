@@ -69,6 +69,23 @@ public final class UdpLimits {
      * so a flooding flow fills only its own queue and loses its own excess; 64 datagrams absorb a burst.
      */
     public static final int MAX_QUEUED_PER_FLOW = 64;
+    /**
+     * Datagrams one drain of the outboxes sends before the loop reads its sockets again. Below the
+     * {@link #READ_BATCH} a forward reads per round, so that under overload reading (cheap) outpaces
+     * sealing: a flood is shed at its own outbox, not in the kernel's buffer shared by all sources.
+     */
+    public static final int DRAIN_BUDGET = 32;
+    /** Datagrams a UDP socket reads per round of the event loop (Netty's default is 16). */
+    public static final int READ_BATCH = 128;
+    /**
+     * Bytes read per datagram on a forward's socket, as Netty's default for datagram channels: a
+     * longer datagram is cut short, then refused as too large (no path carries more than 1400).
+     */
+    public static final int READ_BUFFER = 2048;
+    /** Receive buffer asked for on a forward's socket (the kernel caps it at net.core.rmem_max). */
+    public static final int FORWARD_RCVBUF = 4 << 20;
+    /** The smallest burst a per-flow rate allows (it is otherwise 100 ms worth of its rate). */
+    public static final int FLOW_RATE_MIN_BURST = 16;
     /** How soon a backlog waiting for a full path is tried again. */
     public static final Duration DRAIN_RETRY = Duration.ofMillis(1);
     /** Unacknowledged OPENs are repeated this often (the path may lose datagrams). */

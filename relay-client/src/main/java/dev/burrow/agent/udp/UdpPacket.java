@@ -1,5 +1,6 @@
 package dev.burrow.agent.udp;
 
+import dev.burrow.agent.disco.SealedBox;
 import dev.burrow.identity.NodeKey;
 import java.util.Arrays;
 
@@ -14,7 +15,7 @@ import java.util.Arrays;
  * key     = HKDF-SHA256(X25519(node keys), salt = session, info = "burrow-udp-v1" 0x00 sender receiver)
  * </pre>
  */
-public record UdpPacket(NodeKey sender, byte[] session, long counter, byte[] sealed) {
+public record UdpPacket(NodeKey sender, byte[] session, long counter, byte[] sealed) implements SealedBox.Packet {
     public UdpPacket {
         if (session.length != UdpLimits.SESSION_LENGTH) {
             throw new IllegalArgumentException("session IDs are " + UdpLimits.SESSION_LENGTH + " bytes");

@@ -81,6 +81,44 @@ class RelayClientDatagramTest {
                 .until(() -> alice.stats().datagramsSent() == 1 && bob.stats().datagramsReceived() == 1);
     }
 
+    /**
+     * Sends are coalesced (one flush per batch, not per datagram): a burst from a foreign thread and
+     * the replies sent from the receiving client's own event loop all arrive, in full, and a lone
+     * datagram after the burst is flushed at the end of its batch rather than held for a next one.
+     */
+    @Test
+    void coalescedBatchesFromAnyThreadAndFromTheLoopAreDeliveredAndALoneDatagramIsNotHeld() throws Exception {
+        connectBoth(ConnectMode.UPGRADE);
+        bob.setDatagramHandler((src, buf) -> bob.send(src, buf.retainedDuplicate())); // echo, on bob's loop
+        int burst = 50;
+        for (int i = 0; i < burst; i++) {
+            assertThat(alice.send(bobId.nodeKey(), Unpooled.buffer(4).writeInt(i)))
+                    .isEqualTo(SendResult.QUEUED);
+        }
+        java.util.Set<Integer> echoed = new java.util.TreeSet<>();
+        for (int i = 0; i < burst; i++) {
+            ClientFixture.Recorder.Received got = aliceEvents.datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertThat(got).as("echo %d of %d", i, burst).isNotNull();
+            assertThat(got.source()).isEqualTo(bobId.nodeKey());
+            echoed.add(Unpooled.wrappedBuffer(got.payload()).readInt());
+        }
+        assertThat(echoed).hasSize(burst).first().isEqualTo(0);
+        assertThat(echoed).last().isEqualTo(burst - 1);
+
+        assertThat(alice.send(bobId.nodeKey(), Unpooled.buffer(4).writeInt(4242)))
+                .isEqualTo(SendResult.QUEUED);
+        ClientFixture.Recorder.Received lone = aliceEvents.datagrams.poll(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(lone).isNotNull();
+        assertThat(Unpooled.wrappedBuffer(lone.payload()).readInt()).isEqualTo(4242);
+        await().atMost(WAIT)
+                .until(() -> alice.stats().datagramsSent() == burst + 1
+                        && bob.stats().datagramsSent() == burst + 1
+                        && alice.stats().datagramsDropped() == 0
+                        && bob.stats().datagramsDropped() == 0);
+        assertThat(alice.pendingOutboundBytes().get(WAIT.toSeconds(), TimeUnit.SECONDS))
+                .isZero();
+    }
+
     @Test
     void oversizedAndDisconnectedSendsAreDroppedAndReleased() throws Exception {
         alice = ClientFixture.client(

@@ -297,4 +297,18 @@ class UdpEngineTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> aliceEngine.dropped(UdpDropReason.OPEN_RATE) >= 100);
         assertThat(aliceEngine.status().openFlows()).isZero(); // the bogus certificate admitted none
     }
+
+    @Test
+    void theFlowRateSettingIsParsedStrictly() {
+        assertThat(UdpEngine.flowRate(null)).isZero();
+        assertThat(UdpEngine.flowRate(" ")).isZero();
+        assertThat(UdpEngine.flowRate("500")).isEqualTo(500.0);
+        assertThat(UdpEngine.flowRate(" 2.5 ")).isEqualTo(2.5);
+        for (String bad : List.of("-1", "fast", "NaN", "Infinity", "10/s")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> UdpEngine.flowRate(bad))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(UdpEngine.FLOW_RATE_ENV)
+                    .hasMessageContaining("datagrams per second");
+        }
+    }
 }

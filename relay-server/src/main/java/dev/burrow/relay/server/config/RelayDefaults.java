@@ -49,10 +49,12 @@ public final class RelayDefaults {
     public static final Duration DRAIN_GRACE = Duration.ofSeconds(25);
 
     /**
-     * Datagrams queued per receiver; when full the oldest is dropped (head drop, as DERP with depth 32):
-     * a fresh datagram is worth more than a stale one, and 32 × 64 KiB bounds memory per client at 2 MiB.
+     * Datagrams queued per receiver; when full the oldest is dropped (head drop, as DERP): a fresh
+     * datagram is worth more than a stale one. 128, not DERP's 32: senders coalesce datagrams into
+     * 16 KiB TLS records, so one read brings dozens at once. Memory per client stays bounded at 2 MiB
+     * of payload (32 × 64 KiB, {@code ClientSession.MAX_QUEUED_BYTES}) whatever the depth.
      */
-    public static final int SEND_QUEUE_DEPTH = 32;
+    public static final int SEND_QUEUE_DEPTH = 128;
     /**
      * Control frames (PEER_GONE, PEER_PRESENT, HEALTH, PONG, circuit frames) queued per client, sent
      * before any datagram; when full new notices are dropped. Small: they are small and rare.

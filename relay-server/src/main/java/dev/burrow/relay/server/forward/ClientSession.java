@@ -2,6 +2,7 @@ package dev.burrow.relay.server.forward;
 
 import dev.burrow.identity.NodeKey;
 import dev.burrow.protocol.frame.Frame;
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.DropReason;
 import dev.burrow.relay.server.metrics.RelayMetrics;
@@ -21,8 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One authenticated client connection and its two bounded send queues.
  *
- * <p><b>Drop policy.</b> Datagrams for this client wait in a queue of {@code sendQueueDepth}; when it
- * is full the <em>oldest</em> queued datagram is dropped ({@link DropReason#QUEUE_FULL}, head drop as
+ * <p><b>Drop policy.</b> Datagrams for this client wait in a queue of {@code sendQueueDepth} (and at
+ * most {@link #MAX_QUEUED_BYTES} of payload); when it is full the <em>oldest</em> queued datagram is dropped ({@link DropReason#QUEUE_FULL}, head drop as
  * DERP does: a fresh hole-punch or signalling message is worth more than a stale one). Control
  * frames (PEER_GONE, PEER_PRESENT, HEALTH, PONG, KEEPALIVE, RESTARTING, circuit frames) wait in a
  * separate small queue that is always written first, so datagram floods never starve them; when it
@@ -44,6 +45,14 @@ public final class ClientSession {
     /** Refresh a watcher entry at most this often per destination: the registry needs no per-datagram write. */
     private static final long WATCH_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    /**
+     * Payload bytes one receiver's datagram queue holds at most, whatever its depth: the oldest are
+     * dropped to stay below ({@link DropReason#QUEUE_FULL}). 32 datagrams of the largest size.
+     */
+    static final long MAX_QUEUED_BYTES = 32L * FrameLimits.MAX_DATAGRAM_PAYLOAD;
+    /** Queued datagrams from which a sender on the receiver's own loop writes them out at once (unflushed). */
+    static final int INLINE_WRITE_AT = 16;
+
     // Final after construction.
     private final NodeKey key;
     private final String certifiedName;
@@ -58,6 +67,9 @@ public final class ClientSession {
     // Guarded by this (senders on any thread only touch the queues).
     private final ArrayDeque<RelayFrame.RecvDatagram> datagrams = new ArrayDeque<>();
     private final ArrayDeque<Frame> control = new ArrayDeque<>();
+    /** Payload bytes in {@link #datagrams}, at most {@link #MAX_QUEUED_BYTES}. */
+    private long queuedBytes;
+
     private boolean pongPending;
     private boolean closed;
     /** One drain task scheduled at a time (any thread). */
@@ -65,6 +77,9 @@ public final class ClientSession {
 
     // Owned by the channel's event loop.
     private long unwritableSinceNanos;
+    /** Frames written and not yet flushed (the drain flushes them). */
+    private boolean unflushed;
+
     private boolean timedOut;
     private ScheduledFuture<?> writeTimeoutCheck;
     private final TokenBucket peerGoneNotices;
@@ -155,24 +170,46 @@ public final class ClientSession {
      */
     public void enqueueDatagram(RelayFrame.RecvDatagram datagram) {
         RelayFrame.RecvDatagram evicted = null;
+        int evictedMore = 0;
+        int queued = 0;
         synchronized (this) {
             if (closed) {
                 evicted = datagram;
                 datagram = null;
             } else {
+                int n = datagram.payload().readableBytes();
                 if (datagrams.size() >= datagramDepth) {
                     evicted = datagrams.pollFirst();
+                    queuedBytes -= evicted.payload().readableBytes();
                 } else {
                     queueGauge.add(1);
                 }
+                while (queuedBytes + n > MAX_QUEUED_BYTES && !datagrams.isEmpty()) {
+                    RelayFrame.RecvDatagram old = datagrams.pollFirst();
+                    queuedBytes -= old.payload().readableBytes();
+                    queueGauge.add(-1);
+                    old.release();
+                    evictedMore++;
+                }
                 datagrams.addLast(datagram);
+                queuedBytes += n;
+                queued = datagrams.size();
             }
         }
         if (evicted != null) {
             ReferenceCountUtil.release(evicted);
             metrics.dropped(datagram == null ? DropReason.GONE : DropReason.QUEUE_FULL);
         }
+        for (int i = 0; i < evictedMore; i++) {
+            metrics.dropped(DropReason.QUEUE_FULL);
+        }
         if (datagram != null) {
+            // Sender and receiver on one loop: a read batch may carry more datagrams than the queue
+            // holds (senders coalesce them into 16 KiB TLS records), so write them out as they come,
+            // unflushed; the drain task flushes once at the end of the batch.
+            if (queued >= INLINE_WRITE_AT && channel.eventLoop().inEventLoop()) {
+                write();
+            }
             scheduleDrain();
         }
     }
@@ -240,12 +277,26 @@ public final class ClientSession {
         drain();
     }
 
-    /** Writes queued frames while the channel is writable; event loop only. */
+    /** Writes queued frames while the channel is writable, then flushes what was written; event loop only. */
     public void drain() {
         if (!channel.isActive()) {
             return;
         }
-        boolean wrote = false;
+        write();
+        if (unflushed) {
+            unflushed = false;
+            channel.flush();
+        }
+        if (!channel.isWritable()) {
+            markUnwritable();
+        }
+    }
+
+    /** Writes queued frames while the channel is writable, without flushing; event loop only. */
+    private void write() {
+        if (!channel.isActive()) {
+            return;
+        }
         while (channel.isWritable()) {
             Frame next;
             boolean isDatagram = false;
@@ -254,6 +305,10 @@ public final class ClientSession {
                 if (next == null) {
                     next = datagrams.pollFirst();
                     isDatagram = next != null;
+                    if (isDatagram) {
+                        queuedBytes -=
+                                ((RelayFrame.RecvDatagram) next).payload().readableBytes();
+                    }
                 } else if (next instanceof Frame.Pong) {
                     pongPending = false;
                 }
@@ -267,13 +322,7 @@ public final class ClientSession {
                         ((RelayFrame.RecvDatagram) next).payload().readableBytes());
             }
             channel.write(next, channel.voidPromise());
-            wrote = true;
-        }
-        if (wrote) {
-            channel.flush();
-        }
-        if (!channel.isWritable()) {
-            markUnwritable();
+            unflushed = true;
         }
     }
 
@@ -336,6 +385,7 @@ public final class ClientSession {
             closed = true;
             left = new ArrayDeque<>(datagrams);
             datagrams.clear();
+            queuedBytes = 0;
             control.clear();
         }
         if (writeTimeoutCheck != null) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.protocol.frame.Frame;
+import dev.burrow.protocol.frame.FrameLimits;
 import dev.burrow.protocol.frame.PeerGoneReason;
 import dev.burrow.protocol.frame.RelayFrame;
 import dev.burrow.relay.server.metrics.DropReason;
@@ -11,11 +12,15 @@ import dev.burrow.relay.server.metrics.MicrometerRelayMetrics;
 import dev.burrow.relay.server.metrics.RelayMetrics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +84,66 @@ class ClientSessionTest {
             assertThat(d.payload().getByte(0)).isEqualTo((byte) (6 + i)); // the newest four survived
             d.release();
         }
+        assertThat(queued.get()).isZero();
+        ch.finishAndReleaseAll();
+    }
+
+    /**
+     * Flush batching: datagrams queued during one read batch (the sender's loop) are written as they
+     * come or by the drain task, and flushed once by it, so TLS seals them together; a lone datagram after that is flushed by
+     * its own drain at the end of its batch, never held back waiting for more.
+     */
+    @Test
+    void aReadBatchIsFlushedOnceAndALoneDatagramIsFlushedAtTheEndOfItsBatch() {
+        AtomicInteger flushes = new AtomicInteger();
+        EmbeddedChannel ch = new EmbeddedChannel(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                flushes.incrementAndGet();
+                ctx.flush();
+            }
+        });
+        ClientSession s = session(ch, 64, 4);
+        // below INLINE_WRITE_AT (EmbeddedChannel runs pending tasks on every write, so the inline writes
+        // of a larger batch would run the drain early here)
+        int batch = ClientSession.INLINE_WRITE_AT - 1;
+        for (int i = 0; i < batch; i++) {
+            s.enqueueDatagram(
+                    new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {(byte) i})));
+        }
+        assertThat((Object) ch.readOutbound()).isNull(); // queued: the drain task runs after the batch
+        assertThat(flushes.get()).isZero();
+        List<Object> out = outbound(ch);
+        assertThat(out).hasSize(batch);
+        assertThat(flushes.get()).isEqualTo(1);
+        out.forEach(ReferenceCountUtil::release);
+
+        s.enqueueDatagram(new RelayFrame.RecvDatagram(src.nodeKey(), Unpooled.wrappedBuffer(new byte[] {42})));
+        out = outbound(ch);
+        assertThat(out).hasSize(1);
+        assertThat(((RelayFrame.RecvDatagram) out.get(0)).payload().getByte(0)).isEqualTo((byte) 42);
+        assertThat(flushes.get()).isEqualTo(2);
+        out.forEach(ReferenceCountUtil::release);
+        assertThat(queued.get()).isZero();
+        assertThat(drops(DropReason.QUEUE_FULL)).isZero();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aDeepQueueStillHoldsAtMostItsBytesAndDropsTheOldest() {
+        EmbeddedChannel ch = new EmbeddedChannel();
+        ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(1, 2));
+        ch.write(Unpooled.wrappedBuffer(new byte[16])); // unflushed: unwritable, so everything stays queued
+        ClientSession s = session(ch, 1000, 4);
+        int big = FrameLimits.MAX_DATAGRAM_PAYLOAD;
+        for (int i = 0; i < 40; i++) {
+            s.enqueueDatagram(new RelayFrame.RecvDatagram(
+                    src.nodeKey(), Unpooled.buffer(big).writeZero(big)));
+        }
+        assertThat(s.queuedDatagrams()).isEqualTo((int) (ClientSession.MAX_QUEUED_BYTES / big));
+        assertThat(queued.get()).isEqualTo(s.queuedDatagrams());
+        assertThat(drops(DropReason.QUEUE_FULL)).isEqualTo(40 - s.queuedDatagrams());
+        s.close();
         assertThat(queued.get()).isZero();
         ch.finishAndReleaseAll();
     }
