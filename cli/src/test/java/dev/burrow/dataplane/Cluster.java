@@ -71,6 +71,13 @@ final class Cluster implements AutoCloseable {
 
         void start() throws IOException {
             Map<String, String> env = new HashMap<>(leakDetection());
+            // -Dburrow.dataplane.log-level=DEBUG: the agents' log level (to chase a failure)
+            String level = System.getProperty("burrow.dataplane.log-level");
+            if (level != null && !level.isBlank()) {
+                env.put("BURROW_LOG_LEVEL", level);
+                // the jar's logging, not a test jar's logback-test.xml that the class path also holds
+                env.merge("JAVA_TOOL_OPTIONS", "-Dlogback.configurationFile=logback.xml", (x, y) -> x + " " + y);
+            }
             if (direct) {
                 env.put("BURROW_STUN_SERVERS", "127.0.0.1:" + stunPort);
             } else {
@@ -211,7 +218,8 @@ final class Cluster implements AutoCloseable {
     private final Map<String, Integer> forwardPorts = new HashMap<>();
 
     Map<String, String> leakDetection() {
-        return paranoid ? LEAK_DETECTION : Map.of();
+        // -Dburrow.dataplane.paranoid=true: every test's processes (to chase a leak report)
+        return paranoid || Boolean.getBoolean("burrow.dataplane.paranoid") ? LEAK_DETECTION : Map.of();
     }
 
     /** The local port of {@code dialer}'s forward to {@code service} (chosen on first use). */

@@ -48,6 +48,9 @@ class RelayRestartE2eTest {
 
             List<Transfer.Outcome> relayedOut = relayed.outcomes();
             System.out.println("relayed streams across the restart: " + relayedOut);
+            if (relayedOut.stream().anyMatch(o -> o.detail().startsWith("java.io.EOFException"))) {
+                System.out.println("a relayed stream ended with EOF, not a reset\n" + c.diagnostics());
+            }
             assertThat(relayedOut)
                     .allSatisfy(o -> assertThat(o.kind()).isIn(Transfer.Kind.COMPLETE, Transfer.Kind.FAILED_CLEANLY))
                     // 1 GiB cannot have finished before the stop
