@@ -49,7 +49,8 @@ class RelayRestartE2eTest {
             List<Transfer.Outcome> relayedOut = relayed.outcomes();
             System.out.println("relayed streams across the restart: " + relayedOut);
             if (relayedOut.stream().anyMatch(o -> o.detail().startsWith("java.io.EOFException"))) {
-                System.out.println("a relayed stream ended with EOF, not a reset\n" + c.diagnostics());
+                // a FIN, or a reset whose error the client's writer took first (then the reader sees EOF)
+                System.out.println("a relayed stream ended with EOF\n" + c.diagnostics());
             }
             assertThat(relayedOut)
                     .allSatisfy(o -> assertThat(o.kind()).isIn(Transfer.Kind.COMPLETE, Transfer.Kind.FAILED_CLEANLY))
