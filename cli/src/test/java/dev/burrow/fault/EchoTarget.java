@@ -8,15 +8,15 @@ import java.net.ServerSocket;
 import java.net.Socket;
 
 /** A loopback echo service (a thread per connection) that half-closes after the client's EOF. */
-final class EchoTarget implements AutoCloseable {
+public final class EchoTarget implements AutoCloseable {
     private final ServerSocket server;
 
-    EchoTarget() throws IOException {
+    public EchoTarget() throws IOException {
         server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
         Thread.ofPlatform().daemon().name("fault-echo-accept").start(this::acceptLoop);
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 

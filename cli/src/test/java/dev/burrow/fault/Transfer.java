@@ -21,20 +21,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * prefix of what was sent), corrupt (the right length with other bytes, or more bytes than
  * sent) or hung (no byte for {@link #TIMEOUT}). Only the first two are acceptable after a fault.
  */
-final class Transfer {
+public final class Transfer {
     /** No byte for this long is a hang, not a clear error. */
-    static final Duration TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     static final int CHUNK = 32 * 1024;
 
-    enum Kind {
+    public enum Kind {
         COMPLETE,
         FAILED_CLEANLY,
         CORRUPT,
         HUNG
     }
 
-    record Outcome(Kind kind, long length, long received, String detail) {}
+    public record Outcome(Kind kind, long length, long received, String detail) {}
 
     private final int port;
     private final long length;
@@ -44,17 +44,17 @@ final class Transfer {
     private volatile boolean writerDone;
     private volatile String writerError;
 
-    Transfer(int port, long length, long seed) {
+    public Transfer(int port, long length, long seed) {
         this.port = port;
         this.length = length;
         this.seed = seed;
     }
 
-    long received() {
+    public long received() {
         return received.get();
     }
 
-    Outcome run() {
+    public Outcome run() {
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout((int) TIMEOUT.toMillis());
             s.setTcpNoDelay(true);

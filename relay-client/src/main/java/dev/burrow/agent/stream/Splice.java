@@ -72,6 +72,15 @@ public final class Splice {
      */
     public static final Duration STALL_TIMEOUT = Duration.ofMinutes(5);
 
+    /**
+     * Bytes one direction may have written whose writes have not completed, beyond which the splice
+     * stops reading that direction's input until they complete. Writability alone does not bound
+     * this: a QUIC stream channel (the direct path) could report itself writable while its queue of
+     * pending writes kept growing, and a 1 GiB transfer then filled the agent's direct memory
+     * ({@code OutOfDirectMemoryError}, the stream reset; {@code dataplane.BulkBothPathsE2eTest}).
+     */
+    static final long MAX_QUEUED = 4L * RelayProtocol.SPLICE_MAX_READ;
+
     private final StreamEnd a;
     private final StreamEnd b;
     private final SpliceListener listener;
@@ -81,6 +90,14 @@ public final class Splice {
 
     private final AtomicLong aToB = new AtomicLong();
     private final AtomicLong bToA = new AtomicLong();
+    /** Bytes written towards b (resp. a) whose write has not completed yet: see {@link #MAX_QUEUED}. */
+    private final AtomicLong queuedToB = new AtomicLong();
+
+    private final AtomicLong queuedToA = new AtomicLong();
+    /** Reads of a (resp. b) held back because too much of what they read is still queued. */
+    private final AtomicBoolean heldA = new AtomicBoolean();
+
+    private final AtomicBoolean heldB = new AtomicBoolean();
     private final AtomicBoolean inputEndedA = new AtomicBoolean();
     private final AtomicBoolean inputEndedB = new AtomicBoolean();
     private final AtomicBoolean finished = new AtomicBoolean();
@@ -175,7 +192,24 @@ public final class Splice {
         if (finished.get() || inputEndedOf(endA) || !ch.isActive()) {
             return;
         }
+        AtomicLong queued = endA ? queuedToB : queuedToA;
+        if (queued.get() >= MAX_QUEUED) {
+            AtomicBoolean held = endA ? heldA : heldB;
+            held.set(true);
+            // a write may have completed between the check and the flag: then nobody would resume us
+            if (queued.get() >= MAX_QUEUED || !held.compareAndSet(true, false)) {
+                return; // the write that brings the queue below the bound resumes reading
+            }
+        }
         ch.read();
+    }
+
+    /** A write of {@code bytes} read from a (resp. b) completed: resume reading there if it was held. */
+    private void writeCompleted(boolean fromA, long bytes) {
+        long left = (fromA ? queuedToB : queuedToA).addAndGet(-bytes);
+        if (left < MAX_QUEUED && (fromA ? heldA : heldB).compareAndSet(true, false)) {
+            requestRead(fromA);
+        }
     }
 
     private boolean inputEndedOf(boolean a) {
@@ -299,11 +333,15 @@ public final class Splice {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            (isA ? aToB : bToA).addAndGet(buf.readableBytes());
+            int bytes = buf.readableBytes();
+            (isA ? aToB : bToA).addAndGet(bytes);
+            (isA ? queuedToB : queuedToA).addAndGet(bytes);
             other.channel().write(buf).addListener(f -> {
                 if (!f.isSuccess()) {
                     log.debug("splice write to {} failed", other, f.cause());
                     abort(SpliceOutcome.RESET, other);
+                } else {
+                    writeCompleted(isA, bytes);
                 }
             });
         }
