@@ -221,15 +221,19 @@ class MeshKillNineFaultTest {
         await("bytes flow before the kill")
                 .atMost(Duration.ofSeconds(120))
                 .until(() -> bulk.stream().mapToLong(Transfer::received).sum() >= KILL_AFTER_BYTES);
-        // the dialer's relay joins a cross-relay circuit: the bulk transfers are bridged there
+        // the dialer's relay joins a cross-relay circuit: the bulk transfers are bridged there (one
+        // circuit per transfer, or one circuit for all of them when a relay session carries them)
         Relay bridging = null;
+        long mostBridged = 0;
         for (int i = 0; i < candidates.size(); i++) {
-            if (meshEvent(candidates.get(i), "circuit_bridged") - bridgedBefore[i] >= BULK_TRANSFERS) {
+            long bridged = meshEvent(candidates.get(i), "circuit_bridged") - bridgedBefore[i];
+            if (bridged > mostBridged) {
+                mostBridged = bridged;
                 bridging = candidates.get(i);
             }
         }
         assertThat(bridging)
-                .as("one relay bridges all %d bulk transfers", BULK_TRANSFERS)
+                .as("a relay bridges the %d bulk transfers", BULK_TRANSFERS)
                 .isNotNull();
         bridging.process().kill9();
         List<Transfer.Outcome> outcomes = new ArrayList<>();
