@@ -224,9 +224,9 @@ class MeshKillNineFaultTest {
         // the dialer's relay joins a cross-relay circuit: the bulk transfers are bridged there (one
         // circuit per transfer, or one circuit for all of them when a relay session carries them)
         Relay bridging = null;
-        long mostBridged = 0;
+        double mostBridged = 0;
         for (int i = 0; i < candidates.size(); i++) {
-            long bridged = meshEvent(candidates.get(i), "circuit_bridged") - bridgedBefore[i];
+            double bridged = meshEvent(candidates.get(i), "circuit_bridged") - bridgedBefore[i];
             if (bridged > mostBridged) {
                 mostBridged = bridged;
                 bridging = candidates.get(i);
