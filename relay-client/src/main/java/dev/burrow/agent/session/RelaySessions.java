@@ -5,7 +5,6 @@ import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.path.SessionCircuits;
 import dev.burrow.agent.relay.CircuitConnection;
-import dev.burrow.agent.service.InboundStream;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.stream.StreamRefusedException;
 import dev.burrow.agent.stream.StreamStatusCode;
@@ -17,21 +16,12 @@ import dev.burrow.identity.tls.NodeTls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
-import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2Stream;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.Map;
 import java.util.Set;
@@ -258,7 +248,7 @@ public final class RelaySessions implements SessionCircuits {
         }
         ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
         ch.pipeline().addLast(TLS_HANDLER, ssl);
-        ch.pipeline().addLast(SETUP_HANDLER, new Setup(peer, ssl, true) {
+        ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(peer, ssl, verifier, null, metrics) {
             @Override
             void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
                 Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
@@ -272,8 +262,8 @@ public final class RelaySessions implements SessionCircuits {
                         c.channel().close(); // a listener never opens streams on our session
                     }
                 }));
-                ctx.pipeline().addLast(new SessionEnd(peer));
-                expandSessionWindow(codec);
+                ctx.pipeline().addLast(new SessionEnd(peer, metrics));
+                SessionSetup.expandSessionWindow(codec);
                 RelaySession session = new RelaySession(ctx.channel(), peer, true, tls, metrics);
                 long upAt = System.nanoTime();
                 metrics.relaySessionOpened(true);
@@ -355,20 +345,6 @@ public final class RelaySessions implements SessionCircuits {
                 SessionProtocol.MIN_BACKOFF.toNanos() << Math.min(16, Math.max(0, failures - 1)));
     }
 
-    /** Tops the session's receive window up to {@link SessionProtocol#SESSION_WINDOW}. */
-    private static void expandSessionWindow(Http2FrameCodec codec) {
-        try {
-            Http2Stream conn = codec.connection().connectionStream();
-            Http2LocalFlowController fc = codec.connection().local().flowController();
-            int delta = SessionProtocol.SESSION_WINDOW - fc.windowSize(conn);
-            if (delta > 0) {
-                fc.incrementWindowSize(conn, delta);
-            }
-        } catch (Exception e) {
-            log.debug("could not widen the session window: {}", e.toString());
-        }
-    }
-
     // ---------------------------------------------------------------- inbound
 
     @Override
@@ -403,7 +379,7 @@ public final class RelaySessions implements SessionCircuits {
             SslHandler ssl = serverContext.newHandler(ch.alloc());
             ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
             ch.pipeline().addLast(TLS_HANDLER, ssl);
-            ch.pipeline().addLast(SETUP_HANDLER, new Setup(source, ssl, false) {
+            ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(source, ssl, verifier, admits, metrics) {
                 @Override
                 void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
                     RelaySession session = new RelaySession(ctx.channel(), source, false, tls, metrics);
@@ -412,9 +388,9 @@ public final class RelaySessions implements SessionCircuits {
                             .validateHeaders(true)
                             .build();
                     ctx.pipeline().addLast(codec);
-                    ctx.pipeline().addLast(new Http2MultiplexHandler(new StreamInit(session, g)));
-                    ctx.pipeline().addLast(new SessionEnd(source));
-                    expandSessionWindow(codec);
+                    ctx.pipeline().addLast(new Http2MultiplexHandler(new InboundSessionStreams(session, g, metrics)));
+                    ctx.pipeline().addLast(new SessionEnd(source, metrics));
+                    SessionSetup.expandSessionWindow(codec);
                     inbound.add(session);
                     metrics.relaySessionOpened(false);
                     log.info("relay session from {} up", source.shortId());
@@ -444,55 +420,6 @@ public final class RelaySessions implements SessionCircuits {
         inboundTotal.decrementAndGet();
         if (perPeer.decrementAndGet() <= 0) {
             inboundPerPeer.remove(source, perPeer);
-        }
-    }
-
-    /** Sets up each stream a peer opens on an inbound session: rate limit, request, then the gate. */
-    private final class StreamInit extends ChannelInitializer<Http2StreamChannel> {
-        private final RelaySession session;
-        private final InboundStreamGate gate;
-        // Owned by the session's event loop: a token bucket of stream opens.
-        private double tokens = SessionProtocol.MAX_STREAM_OPENS_PER_SECOND;
-        private long lastRefill = System.nanoTime();
-
-        StreamInit(RelaySession session, InboundStreamGate gate) {
-            this.session = session;
-            this.gate = gate;
-        }
-
-        @Override
-        protected void initChannel(Http2StreamChannel ch) {
-            long now = System.nanoTime();
-            tokens = Math.min(
-                    SessionProtocol.MAX_STREAM_OPENS_PER_SECOND,
-                    tokens + (now - lastRefill) / 1e9 * SessionProtocol.MAX_STREAM_OPENS_PER_SECOND);
-            lastRefill = now;
-            if (tokens < 1 || !session.reserveStream()) {
-                metrics.relaySessionError(AgentMetrics.SessionError.STREAM_RATE);
-                ch.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.REFUSED_STREAM))
-                        .addListener(f -> ch.close());
-                return;
-            }
-            tokens -= 1;
-            ch.closeFuture().addListener(x -> session.releaseStream());
-            try {
-                ch.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-            } catch (RuntimeException ignored) {
-                // not a socket option here
-            }
-            ch.pipeline()
-                    .addLast(SessionStreamHandler.listener(
-                            (ctx, service) -> {
-                                if (service == null) {
-                                    metrics.relaySessionError(AgentMetrics.SessionError.BAD_STREAM);
-                                    return;
-                                }
-                                ctx.channel().config().setAutoRead(false);
-                                metrics.relaySessionStream(false);
-                                gate.accept(new InboundStream(
-                                        ctx.channel(), RelayCircuitPath.NAME, session.peer(), service, session.tls()));
-                            },
-                            e -> {}));
         }
     }
 
@@ -570,122 +497,6 @@ public final class RelaySessions implements SessionCircuits {
         }
         for (RelaySession s : inbound) {
             s.close();
-        }
-    }
-
-    /**
-     * Last in a session's pipeline: the end of the peer's direction (its close_notify, or the
-     * circuit's FIN passed on by the relay) ends the whole session, which cannot carry a stream any
-     * more; so does an error that reaches the end of the pipeline.
-     */
-    private final class SessionEnd extends ChannelInboundHandlerAdapter {
-        private final NodeKey peer;
-
-        SessionEnd(NodeKey peer) {
-            this.peer = peer;
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent
-                    || evt instanceof io.netty.handler.ssl.SslCloseCompletionEvent) {
-                ctx.close();
-            }
-            ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg); // connection-level frames (SETTINGS, PING, GOAWAY): handled by the codec
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("relay session with {} failed: {}", peer.shortId(), cause.toString());
-            metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
-            ctx.close();
-        }
-    }
-
-    /** Waits for the session TLS handshake, checks the peer, then hands over to HTTP/2. */
-    private abstract class Setup extends ChannelInboundHandlerAdapter {
-        private final NodeKey peer;
-        private final SslHandler ssl;
-        private final boolean dialer;
-        private ScheduledFuture<?> deadline;
-        private boolean done;
-
-        Setup(NodeKey peer, SslHandler ssl, boolean dialer) {
-            this.peer = peer;
-            this.ssl = ssl;
-            this.dialer = dialer;
-        }
-
-        abstract void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls);
-
-        abstract void failed(Throwable cause);
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            deadline = ctx.executor()
-                    .schedule(
-                            () -> fail(ctx, new SSLException("session set-up timed out")),
-                            SessionProtocol.SETUP_TIMEOUT.toMillis(),
-                            TimeUnit.MILLISECONDS);
-        }
-
-        private void fail(ChannelHandlerContext ctx, Throwable cause) {
-            if (done) {
-                return;
-            }
-            done = true;
-            deadline.cancel(false);
-            failed(cause);
-            ctx.close();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslHandshakeCompletionEvent hs) {
-                if (!hs.isSuccess()) {
-                    fail(ctx, hs.cause());
-                    return;
-                }
-                try {
-                    // dialer: the pinned key; listener: the node the relay says opened the circuit
-                    VerifiedPeer v = NodeTls.verifiedPeer(ssl, verifier, peer);
-                    if (!dialer && !admits.test(v)) {
-                        metrics.relaySessionError(AgentMetrics.SessionError.NOT_ALLOWED);
-                        fail(ctx, new SSLException("no service here admits " + v.displayName()));
-                        return;
-                    }
-                } catch (Exception e) {
-                    fail(ctx, new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
-                    return;
-                }
-                done = true;
-                deadline.cancel(false);
-                ctx.pipeline().remove(this);
-                secured(ctx, ssl.engine().getSession());
-                return;
-            }
-            ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ReferenceCountUtil.release(msg); // nothing comes before the handshake ends
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            fail(ctx, new java.io.IOException("session circuit closed during set-up"));
-            ctx.fireChannelInactive();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            fail(ctx, cause);
         }
     }
 }
