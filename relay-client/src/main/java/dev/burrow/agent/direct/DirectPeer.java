@@ -113,8 +113,24 @@ final class DirectPeer {
         return sprayed != null ? sprayed : sock();
     }
 
+    /**
+     * The path {@link #best} is alive: a pong on it within the trust window, or (on the side that
+     * does not heartbeat because nothing here wants the path, typically the exposing agent) the
+     * peer's own authenticated heartbeat pings arriving from that very address (it answers each
+     * with a pong, so the peer judges both directions). Without the second half, the listener
+     * dropped a path its peer's streams were using after one trust window.
+     */
     boolean trusted(long now) {
-        return best != null && now - lastPongNanos < DirectManager.TRUST_DURATION.toNanos();
+        if (best == null) {
+            return false;
+        }
+        long window = DirectManager.TRUST_DURATION.toNanos();
+        if (now - lastPongNanos < window) {
+            return true;
+        }
+        // Only while we send no heartbeats of our own: a side that pings judges by its pongs, since
+        // the peer's pings arriving prove only the peer-to-us direction.
+        return !wanted(now) && best.equals(lastPeerPingFrom) && now - lastPeerPingNanos < window;
     }
 
     boolean direct(long now) {
