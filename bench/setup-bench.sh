@@ -6,6 +6,8 @@
 #   ssh-aes        the same with aes128-gcm@openssh.com
 #   burrow         client -> connect agent -> [link] -> relay -> [link] -> expose agent -> target (relay circuits,
 #                  BURROW_DIRECT=off)
+#   burrow-session as burrow with relay sessions on (BURROW_RELAY_SESSIONS=on): a new connection is an HTTP/2
+#                  stream on the peer's one session circuit (end-to-end TLS once per peer), docs/protocol.md
 #   burrow-direct  the same agents' setup with direct paths on (relay with --stun-listen); streams take the
 #                  direct QUIC path once the agents verified it (the script waits for `burrow status` to say
 #                  "direct" and reports "direct path not up" otherwise). RTT 0 only: the delay links are TCP,
@@ -36,7 +38,7 @@ root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 bench_name=setup-bench
 . "$root/bench/lib.sh"
 
-PATHS=${PATHS:-"plain haproxy ssh-chacha ssh-aes burrow burrow-direct"}
+PATHS=${PATHS:-"plain haproxy ssh-chacha ssh-aes burrow burrow-session burrow-direct"}
 RTTS=${RTTS:-"0 20 50 100"}     # end-to-end round-trip times in ms
 COUNT=${COUNT:-50}              # sequential new connections per TTFB measurement
 BURST=${BURST:-100}             # concurrent new connections per burst measurement
@@ -126,14 +128,19 @@ start_burrow() { # $1 path name
     stun_port=$(free_port)
     bench_relay --stun-listen "127.0.0.1:$stun_port"
   fi
-  if [ "$1" = burrow-direct ]; then
-    bench_burrow_pair direct "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port" "${targets[@]}"
-  else
-    bench_burrow_pair relayed "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
-  fi
+  local envs="BURROW_DIRECT=off"
+  case $1 in
+    burrow-direct) envs="BURROW_STUN_SERVERS=127.0.0.1:$stun_port" ;;
+    burrow-session) envs="BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" ;;
+  esac
+  bench_burrow_pair "$1-lo" "$relay_port" "$relay_port" "$envs" "${targets[@]}"
   path_pids[$1]="$relay_pid $expose_pid $connect_pid"; set_ports "$1" lo
-  if [ "$1" = burrow ] && [ "$delayed" = 1 ]; then burrow_later=1; link link4 "$relay_port"; xl=$link_port; link link4 "$relay_port"; cl=$link_port; fi
+  if [ "$1" != burrow-direct ] && [ "$delayed" = 1 ]; then
+    link link4 "$relay_port"; local xl=$link_port; link link4 "$relay_port"
+    burrow_later+=("$1|$envs|$xl|$link_port") # the agents behind the links start once the links run
+  fi
 }
+burrow_later=()
 
 for p in $PATHS; do
   echo "$bench_name: starting $p..." >&2
@@ -142,7 +149,7 @@ for p in $PATHS; do
     haproxy) start_haproxy ;;
     ssh-chacha) start_ssh ssh-chacha chacha20-poly1305@openssh.com ;;
     ssh-aes) start_ssh ssh-aes aes128-gcm@openssh.com ;;
-    burrow|burrow-direct) start_burrow "$p" ;;
+    burrow|burrow-session|burrow-direct) start_burrow "$p" ;;
     *) bench_fail "unknown path $p" ;;
   esac
 done
@@ -153,11 +160,12 @@ for s in "${ssh_later[@]}"; do
   bench_ssh_forward "${s%%:*}-dl" "$ssh_link" "${s#*:}" "${targets[@]}"
   path_pids_dl[${s%%:*}]="$sshd_pid $ssh_pid"; set_ports "${s%%:*}" dl
 done
-if [ -n "${burrow_later:-}" ]; then
-  echo "$bench_name: starting the burrow agents behind the links..." >&2
-  bench_burrow_pair delayed "$xl" "$cl" "BURROW_DIRECT=off" "${targets[@]}"
-  path_pids_dl[burrow]="$relay_pid $expose_pid $connect_pid"; set_ports burrow dl
-fi
+for b in "${burrow_later[@]}"; do
+  IFS='|' read -r bp benvs bxl bcl <<<"$b"
+  echo "$bench_name: starting the $bp agents behind the links..." >&2
+  bench_burrow_pair "$bp-dl" "$bxl" "$bcl" "$benvs" "${targets[@]}"
+  path_pids_dl[$bp]="$relay_pid $expose_pid $connect_pid"; set_ports "$bp" dl
+done
 
 probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.SetupProbe "$@" 2>>"$work/probe.err"; }
 pids_of() { if [ "$2" = dl ]; then echo "${path_pids_dl[$1]:-${path_pids[$1]}}"; else echo "${path_pids[$1]}"; fi; }
@@ -177,7 +185,7 @@ done
 direct_note=""
 # The dialing agent's peer row says "direct" once its direct path is verified (status JSON: peers[].path).
 direct_up() {
-  "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/direct-c" -o json 2>/dev/null \
+  "$JAVA_HOME/bin/java" -jar "$jar" status --state "$work/burrow-direct-lo-c" -o json 2>/dev/null \
     | grep -q '"path" *: *"direct"'
 }
 if has "$PATHS" burrow-direct; then
