@@ -1,6 +1,7 @@
 package dev.burrow.session;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.burrow.agent.caller.ProxyProtocol;
@@ -85,6 +86,7 @@ class RelaySessionRelayTest {
     int echoPort;
     int greetPort;
     int bulkPort;
+    int resetPort;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -109,6 +111,7 @@ class RelaySessionRelayTest {
         echoPort = target(this::echo);
         greetPort = target(this::greet);
         bulkPort = target(this::bulk);
+        resetPort = target(this::resetAfterOneMiB);
     }
 
     @AfterEach
@@ -187,6 +190,18 @@ class RelaySessionRelayTest {
         for (int i = 0; i < 4096; i++) {
             out.write(chunk);
         }
+    }
+
+    /** Reads 1 MiB of an upload, then resets the connection (RST) while the client still sends. */
+    void resetAfterOneMiB(Socket s) throws IOException {
+        byte[] buf = new byte[65536];
+        InputStream in = s.getInputStream();
+        long got = 0;
+        int n;
+        while (got < (1 << 20) && (n = in.read(buf)) > 0) {
+            got += n;
+        }
+        s.setSoLinger(true, 0);
     }
 
     // ------------------------------------------------------------------ agents
@@ -286,6 +301,7 @@ class RelaySessionRelayTest {
                         service("echo", echoPort, b),
                         service("greet", greetPort, b),
                         service("bulk", bulkPort, b),
+                        service("reset", resetPort, b),
                         // exposed, but not to bob: the gate refuses bob's streams
                         service("secret", echoPort, carol.nodeKey())),
                 sessionsOn);
@@ -427,6 +443,41 @@ class RelaySessionRelayTest {
         }
         assertThat(session.streamsOpened()).isGreaterThanOrEqualTo(2);
         await().atMost(WAIT).until(() -> session.streams() == 0);
+    }
+
+    /**
+     * A stream reset while the peer still has DATA in flight on it draws one RST_STREAM per frame
+     * that arrives after it: several such resets passed Netty's default limit on resets sent (200
+     * per 30 s), which then closed the whole session with every other stream on it.
+     */
+    @Test
+    void resetsOfBusyStreamsDoNotCloseTheSession() throws Exception {
+        Side a = aliceSide(true);
+        Side b = new Side(bob, List.of(), true);
+        int reset = b.forward(alice.nodeKey(), "reset");
+        int echo = b.forward(alice.nodeKey(), "echo");
+        RelaySession session = awaitSession(b, alice.nodeKey());
+        try (Socket bystander = connect(echo)) {
+            assertThat(roundTrip(bystander, "before")).isEqualTo("before");
+            byte[] chunk = new byte[65536];
+            for (int i = 0; i < 8; i++) {
+                try (Socket s = connect(reset)) {
+                    OutputStream out = s.getOutputStream();
+                    // upload until the reset comes back (bounded: the target resets after 1 MiB)
+                    assertThatThrownBy(() -> {
+                                for (int k = 0; k < 16_384; k++) {
+                                    out.write(chunk);
+                                }
+                            })
+                            .isInstanceOf(IOException.class);
+                }
+            }
+            assertThat(roundTrip(bystander, "after")).isEqualTo("after");
+        }
+        assertThat(b.sessions.session(alice.nodeKey())).isSameAs(session);
+        assertThat(session.isUp()).isTrue();
+        assertThat(a.counter(AgentMetrics.RELAY_SESSIONS_OPENED, "role", "listener"))
+                .isEqualTo(1);
     }
 
     @Test

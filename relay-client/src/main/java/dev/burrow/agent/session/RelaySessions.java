@@ -18,7 +18,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -251,10 +250,7 @@ public final class RelaySessions implements SessionCircuits {
         ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(peer, ssl, verifier, null, metrics) {
             @Override
             void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
-                Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
-                        .initialSettings(SessionProtocol.settings(true))
-                        .validateHeaders(true)
-                        .build();
+                Http2FrameCodec codec = SessionProtocol.codec(true);
                 ctx.pipeline().addLast(codec);
                 ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
                     @Override
@@ -383,10 +379,7 @@ public final class RelaySessions implements SessionCircuits {
                 @Override
                 void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
                     RelaySession session = new RelaySession(ctx.channel(), source, false, tls, metrics);
-                    Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
-                            .initialSettings(SessionProtocol.settings(false))
-                            .validateHeaders(true)
-                            .build();
+                    Http2FrameCodec codec = SessionProtocol.codec(false);
                     ctx.pipeline().addLast(codec);
                     ctx.pipeline().addLast(new Http2MultiplexHandler(new InboundSessionStreams(session, g, metrics)));
                     ctx.pipeline().addLast(new SessionEnd(source, metrics));

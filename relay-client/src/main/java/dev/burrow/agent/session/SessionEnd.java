@@ -28,6 +28,7 @@ final class SessionEnd extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
+            log.debug("relay session with {} ended by the peer's side ({})", peer.shortId(), evt);
             ctx.close();
         }
         ReferenceCountUtil.release(evt);

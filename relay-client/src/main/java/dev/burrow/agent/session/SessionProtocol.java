@@ -1,5 +1,7 @@
 package dev.burrow.agent.session;
 
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
 import java.time.Duration;
 
@@ -49,6 +51,30 @@ public final class SessionProtocol {
      */
     public static final int SESSION_WINDOW = 64 << 20;
 
+    /**
+     * The largest DATA frame an end accepts (SETTINGS_MAX_FRAME_SIZE). 64 KiB rather than the
+     * protocol's 16 KiB default: a bulk stream then costs a quarter of the frames (each one a
+     * header, a flow-control update and a child-channel read), and a frame still takes well under a
+     * millisecond on any link that carries a bulk stream, so an interactive stream sharing the
+     * session waits at most that long behind one.
+     */
+    public static final int MAX_FRAME_SIZE = 64 << 10;
+
+    /** The window over which {@link #MAX_RESETS_SENT} is counted. */
+    static final int RESETS_WINDOW_SECONDS = 10;
+
+    /**
+     * RST_STREAM frames an end sends per {@link #RESETS_WINDOW_SECONDS} before it closes the session
+     * (Netty's guard against a peer that makes us reset streams without end, "MadeYouReset"). After
+     * this end resets a stream, every DATA frame the peer had already sent on it draws one more
+     * RST_STREAM: up to a stream window of frames, {@code STREAM_WINDOW / 16 KiB} = 256 when the peer
+     * writes the smallest frames an honest HTTP/2 sender does. Netty's default, 200 per 30 s, made
+     * one cancelled bulk stream close the whole session (seen with iperf3, whose streams end by a
+     * reset); this allows every stream of a full session to be reset with a full window in flight in
+     * one window, and still stops a peer that draws more than about 6,500 a second.
+     */
+    static final int MAX_RESETS_SENT = STREAM_WINDOW / (16 << 10) * MAX_CONCURRENT_STREAMS;
+
     /** A session with no streams for this long is closed, unless a forward points to its peer. */
     public static final Duration IDLE_TIMEOUT = Duration.ofMinutes(2);
 
@@ -83,7 +109,23 @@ public final class SessionProtocol {
         Http2Settings s = Http2Settings.defaultSettings()
                 .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
                 .initialWindowSize(STREAM_WINDOW)
+                .maxFrameSize(MAX_FRAME_SIZE)
                 .maxHeaderListSize(MAX_HEADER_LIST_SIZE);
         return client ? s.pushEnabled(false) : s;
+    }
+
+    /**
+     * The HTTP/2 codec of one end of a session. Resets the peer sends need no count of their own
+     * (Netty's "rapid reset" guard, 200 per 30 s by default, would close a session whose clients
+     * abort connections): each needs a stream the peer opened, and the listener already limits
+     * stream opens to {@link #MAX_STREAM_OPENS_PER_SECOND} and {@link #MAX_CONCURRENT_STREAMS}.
+     */
+    static Http2FrameCodec codec(boolean client) {
+        return (client ? Http2FrameCodecBuilder.forClient() : Http2FrameCodecBuilder.forServer())
+                .initialSettings(settings(client))
+                .validateHeaders(true)
+                .decoderEnforceMaxRstFramesPerWindow(0, 0)
+                .encoderEnforceMaxRstFramesPerWindow(MAX_RESETS_SENT, RESETS_WINDOW_SECONDS)
+                .build();
     }
 }
