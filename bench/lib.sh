@@ -234,7 +234,7 @@ bench_relay() {
   relay_port=$(free_port)
   local admin; admin=$(free_port)
   # shellcheck disable=SC2086 # BURROW_JAVA_OPTS_RELAY is a list of JVM flags (e.g. a JFR recording)
-  BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
+  BURROW_LOG_LEVEL="${BENCH_RELAY_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
     --listen "127.0.0.1:$relay_port" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
     --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 "$@" \
     >"$work/relay.log" 2>&1 &
