@@ -33,6 +33,10 @@ import org.bouncycastle.cert.X509CertificateHolder;
  * validity (length, point validation: bad keys), expected key, validity period against the injected clock,
  * node revocation, then the issuer signature, then serial revocation. Only the leaf is looked at;
  * extra certificates a peer sends are ignored because issuers come from configuration only.
+ *
+ * <p>The parse, the key's point validation and a signature that verified are remembered per
+ * certificate ({@link VerifiedCertificateMemo}), so the streams of a session re-check only what can
+ * change: the expected key, the validity period, revocation and trust.
  */
 public final class NodeVerifier {
     private record TrustedCa(X500Name subject, byte[] rawKey, X509Certificate cert) {}
@@ -43,6 +47,7 @@ public final class NodeVerifier {
     private final RevocationList revocations;
     private final Clock clock;
     private final PeerVerificationRecorder metrics;
+    private final VerifiedCertificateMemo memo = new VerifiedCertificateMemo();
 
     private NodeVerifier(Builder b) {
         this.cas = List.copyOf(b.cas);
@@ -90,12 +95,19 @@ public final class NodeVerifier {
             throw new PeerVerificationException(
                     Reason.MALFORMED, "chain longer than " + CertificateProfile.MAX_CHAIN_LENGTH);
         }
-        NodeCertificate leaf;
-        try {
-            leaf = NodeCertificate.parse(chain[0]);
-        } catch (NodeCertificate.ProfileException e) {
-            throw new PeerVerificationException(e.invalidKey() ? Reason.INVALID_KEY : Reason.MALFORMED, e.getMessage());
+        byte[] der = VerifiedCertificateMemo.encodingOf(chain[0]);
+        VerifiedCertificateMemo.Checked checked = memo.get(der);
+        if (checked == null) {
+            NodeCertificate parsed;
+            try {
+                parsed = NodeCertificate.parse(chain[0]);
+            } catch (NodeCertificate.ProfileException e) {
+                throw new PeerVerificationException(
+                        e.invalidKey() ? Reason.INVALID_KEY : Reason.MALFORMED, e.getMessage());
+            }
+            checked = memo.parsed(der, parsed, issuerOf(chain[0]));
         }
+        NodeCertificate leaf = checked.leaf();
         NodeKey key = leaf.nodeKey();
         if (expectedOrNull != null && !expectedOrNull.equals(key)) {
             throw new PeerVerificationException(
@@ -113,14 +125,13 @@ public final class NodeVerifier {
             throw new PeerVerificationException(Reason.REVOKED, "node " + key.shortId() + " is revoked");
         }
 
-        X500Name issuer = issuerOf(chain[0]);
         boolean issuerNameKnown = false;
         for (TrustedCa ca : cas) {
-            if (!ca.subject().equals(issuer)) {
+            if (!ca.subject().equals(checked.issuer())) {
                 continue;
             }
             issuerNameKnown = true;
-            if (leaf.signatureVerifiesWith(ca.rawKey())) {
+            if (signatureVerifies(der, checked, ca.rawKey())) {
                 if (now.isAfter(ca.cert().getNotAfter().toInstant())) {
                     throw new PeerVerificationException(Reason.EXPIRED, "issuing CA certificate expired");
                 }
@@ -135,7 +146,7 @@ public final class NodeVerifier {
             }
         }
         if (leaf.selfIssued()) {
-            if (!leaf.signatureVerifiesWith(key.bytes())) {
+            if (!signatureVerifies(der, checked, key.bytes())) {
                 throw new PeerVerificationException(Reason.BAD_SIGNATURE, "self-signature does not verify");
             }
             if (acceptAnySelfSigned || pinned.contains(key) || key.equals(expectedOrNull)) {
@@ -150,12 +161,29 @@ public final class NodeVerifier {
         throw new PeerVerificationException(Reason.UNTRUSTED_ISSUER, "issued by an unknown CA");
     }
 
+    /** The certificate's signature check, answered from the memo when it already verified with this key. */
+    private boolean signatureVerifies(byte[] der, VerifiedCertificateMemo.Checked checked, byte[] issuerKey) {
+        if (VerifiedCertificateMemo.signedBy(checked, issuerKey)) {
+            return true;
+        }
+        if (!checked.leaf().signatureVerifiesWith(issuerKey)) {
+            return false;
+        }
+        memo.signatureVerified(der, checked, issuerKey);
+        return true;
+    }
+
     private static X500Name issuerOf(X509Certificate cert) throws PeerVerificationException {
         try {
             return new X509CertificateHolder(cert.getEncoded()).getIssuer();
         } catch (CertificateEncodingException | IOException | RuntimeException e) {
             throw new PeerVerificationException(Reason.MALFORMED, "unparsable issuer");
         }
+    }
+
+    /** What this verifier remembers of certificates it has judged (tests). */
+    VerifiedCertificateMemo memo() {
+        return memo;
     }
 
     /** The configured fleet CA certificates. */
