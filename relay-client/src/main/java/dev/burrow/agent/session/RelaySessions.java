@@ -251,6 +251,7 @@ public final class RelaySessions implements SessionCircuits {
             @Override
             void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
                 Http2FrameCodec codec = SessionProtocol.codec(true);
+                ctx.pipeline().addLast(SessionProtocol.flushConsolidation());
                 ctx.pipeline().addLast(codec);
                 ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
                     @Override
@@ -380,6 +381,7 @@ public final class RelaySessions implements SessionCircuits {
                 void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
                     RelaySession session = new RelaySession(ctx.channel(), source, false, tls, metrics);
                     Http2FrameCodec codec = SessionProtocol.codec(false);
+                    ctx.pipeline().addLast(SessionProtocol.flushConsolidation());
                     ctx.pipeline().addLast(codec);
                     ctx.pipeline().addLast(new Http2MultiplexHandler(new InboundSessionStreams(session, g, metrics)));
                     ctx.pipeline().addLast(new SessionEnd(source, metrics));
