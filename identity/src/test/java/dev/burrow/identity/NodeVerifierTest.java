@@ -48,11 +48,11 @@ class NodeVerifierTest {
         alice = ids.node("alice", "dev", "eu");
     }
 
-    private static X509Certificate[] chain(NodeIdentity id) {
+    static X509Certificate[] chain(NodeIdentity id) {
         return id.certificateChain().toArray(X509Certificate[]::new);
     }
 
-    private static void assertReason(ThrowingCallable call, Reason reason) {
+    static void assertReason(ThrowingCallable call, Reason reason) {
         assertThatThrownBy(call)
                 .isInstanceOfSatisfying(
                         PeerVerificationException.class,

@@ -1,7 +1,8 @@
 package dev.burrow.identity;
 
+import static dev.burrow.identity.NodeVerifierTest.assertReason;
+import static dev.burrow.identity.NodeVerifierTest.chain;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.burrow.identity.PeerVerificationException.Reason;
 import dev.burrow.identity.testing.TestIdentities;
@@ -11,7 +12,6 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,17 +28,6 @@ class VerifiedCertificateMemoTest {
     void setUp() {
         ids = TestIdentities.create(tmp);
         alice = ids.node("alice", "dev");
-    }
-
-    private static X509Certificate[] chain(NodeIdentity id) {
-        return id.certificateChain().toArray(X509Certificate[]::new);
-    }
-
-    private static void assertReason(ThrowingCallable call, Reason reason) {
-        assertThatThrownBy(call)
-                .isInstanceOfSatisfying(
-                        PeerVerificationException.class,
-                        e -> assertThat(e.reason()).isEqualTo(reason));
     }
 
     private static X509Certificate lastByteFlipped(X509Certificate cert) throws Exception {
