@@ -32,6 +32,7 @@ class AgentMetricsE2eTest {
                     .contains("burrow_agent_relay_rtt_seconds")
                     // hard-NAT spraying and port mapping (tests set BURROW_PORTMAP=off: nothing held)
                     .contains("burrow_agent_direct_spray_packets_total 0.0")
+                    .contains("burrow_agent_direct_quic_dead_peer_closes_total 0.0")
                     .contains("burrow_agent_direct_sprays_total{outcome=\"succeeded\"} 0.0")
                     .contains("burrow_agent_direct_sprays_total{outcome=\"skipped_both_hard\"} 0.0")
                     .contains("burrow_agent_direct_portmappings{protocol=\"pcp\"} 0.0")

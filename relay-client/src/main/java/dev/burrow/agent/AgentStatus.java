@@ -97,7 +97,8 @@ public record AgentStatus(
      * fewer than two STUN servers answered), the gateway port mapping of each direct socket, and what
      * hard-NAT spraying did.
      */
-    public record DirectStatus(String natMapping, List<PortMappingStatus> portMappings, SprayStatus spray) {}
+    public record DirectStatus(
+            String natMapping, List<PortMappingStatus> portMappings, SprayStatus spray, long quicDeadPeerCloses) {}
 
     /**
      * One direct socket's gateway port mapping: {@code protocol} ({@code pcp}, {@code nat-pmp}, {@code

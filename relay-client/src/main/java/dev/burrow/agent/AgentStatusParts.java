@@ -225,6 +225,7 @@ final class AgentStatusParts {
         return new AgentStatus.DirectStatus(
                 d.natMapping(),
                 maps,
-                new AgentStatus.SprayStatus(c.packets(), c.sockets(), c.outcomes(), d.pingsSent.sum()));
+                new AgentStatus.SprayStatus(c.packets(), c.sockets(), c.outcomes(), d.pingsSent.sum()),
+                d.quicDeadPeerCloses.sum());
     }
 }

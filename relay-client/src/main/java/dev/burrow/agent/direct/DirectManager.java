@@ -151,6 +151,8 @@ public final class DirectManager implements AutoCloseable {
     public final LongAdder pingsSent;
     /** QUIC keepalive datagrams sent (see {@link #QUIC_KEEPALIVE_INTERVAL}). */
     public final LongAdder quicKeepalivesSent;
+    /** QUIC connections closed because the peer went silent while we sent (see {@link QuicLiveness}). */
+    public final LongAdder quicDeadPeerCloses;
 
     public final LongAdder pongsSent;
     /** Candidates a peer announced that we do not ping (IPv6 without IPv6 here, link-local, multicast). */
@@ -238,6 +240,7 @@ public final class DirectManager implements AutoCloseable {
         DiscoBox box = new DiscoBox(identity, k -> peers.contains(k) || acceptsPeer.test(k));
         this.quic = new QuicConnections(identity, verifier, loop, peers, sockets, gate, channelType, targetLoops);
         this.quicKeepalivesSent = quic.keepalivesSent;
+        this.quicDeadPeerCloses = quic.liveness.deadPeerCloses;
         this.disco = new DiscoExchange(box, signalling, peers, new DiscoEvents());
         this.spray = new HardNatSpray(loop, new SprayIo(), p -> DiscoExchange.ownMapping(p.sock()));
         this.punch = new PunchScheduler(disco, peers, quic, spray);

@@ -93,6 +93,9 @@ final class DirectPeer {
     long quicHoldUntilNanos = Long.MIN_VALUE / 2;
 
     QuicChannel quic;
+    /** What {@link QuicLiveness} last saw of {@link #quic}'s packet counters. */
+    QuicLiveness.Watch liveness;
+
     CompletableFuture<QuicChannel> connecting;
     /** Where {@link #connecting} goes (the path the connection will be on). */
     InetSocketAddress connectingTo;

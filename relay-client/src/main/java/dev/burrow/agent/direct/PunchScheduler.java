@@ -238,6 +238,7 @@ final class PunchScheduler {
                 p.lastQuicKeepaliveNanos = now;
                 quic.keepalive(p); // disco heartbeats do not reach QUIC's idle timer
             }
+            quic.liveness.check(p, now); // a dead peer's streams end in seconds, not at the idle timeout
             if (p.trusted(now) || p.pingedRecently(now)) {
                 quic.ensure(p); // the peer's pings keep the path for it: stay its QUIC client if that is our role
             }

@@ -86,6 +86,9 @@ final class QuicConnections {
 
     final LongAdder keepalivesSent = new LongAdder();
 
+    /** Closes connections whose peer went silent while we send (see {@link QuicLiveness}). */
+    final QuicLiveness liveness = new QuicLiveness();
+
     /** Receives each QUIC datagram with the connection's verified peer (on the loop; released after the call). */
     volatile BiConsumer<NodeKey, ByteBuf> datagrams = (k, b) -> {};
 

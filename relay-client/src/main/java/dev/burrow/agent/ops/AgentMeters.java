@@ -40,6 +40,8 @@ public final class AgentMeters {
     public static final String SPRAY_PACKETS = "burrow.agent.direct.spray.packets";
     /** Sprays (and decisions not to spray), tagged {@code outcome}: succeeded, failed, skipped_both_hard, skipped_busy. */
     public static final String SPRAYS = "burrow.agent.direct.sprays";
+    /** QUIC connections closed because the peer sent nothing for a while as we sent to it (its streams ended). */
+    public static final String QUIC_DEAD_PEER_CLOSES = "burrow.agent.direct.quic.dead.peer.closes";
     /** Direct sockets with a gateway port mapping held, tagged {@code protocol} (pcp, nat-pmp, upnp). */
     public static final String PORT_MAPPINGS = "burrow.agent.direct.portmappings";
     /** Seconds left on the shortest port-mapping lease held; NaN when none is held. */
@@ -120,6 +122,11 @@ public final class AgentMeters {
                     .tag("outcome", outcome)
                     .register(registry);
         }
+        FunctionCounter.builder(QUIC_DEAD_PEER_CLOSES, m, x -> {
+                    AgentStatus.DirectStatus d = x.snapshot().direct();
+                    return d == null ? 0 : d.quicDeadPeerCloses();
+                })
+                .register(registry);
         for (String protocol : PORT_MAP_PROTOCOLS) {
             Gauge.builder(PORT_MAPPINGS, m, x -> {
                         AgentStatus.DirectStatus d = x.snapshot().direct();
