@@ -169,9 +169,13 @@ class MeshKillNineFaultTest {
                     });
             double survivorBridged = meshEvent(survivor, "circuit_bridged");
             awaitTransferWorks(forwardPort);
-            assertThat(meshEvent(survivor, "circuit_bridged"))
+            // a circuit per stream: the new transfer's circuit was bridged by the survivor; with relay
+            // sessions, bob may have opened his new session across it before the count was read, and
+            // the transfer rode that session: its circuit is still active on the survivor
+            assertThat(meshEvent(survivor, "circuit_bridged") > survivorBridged
+                            || AdminMetrics.sample(survivor.admin(), "burrow_relay_circuits_active ") >= 1)
                     .as("new connections cross the surviving relay to relay 0")
-                    .isGreaterThan(survivorBridged);
+                    .isTrue();
             for (Relay r : List.of(r0, survivor)) {
                 await(r.name() + " dropped its link to the killed relay")
                         .atMost(MOVE)
