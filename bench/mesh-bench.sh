@@ -86,7 +86,7 @@ for p in same cross; do port_iperf[$p]=$(free_port); port_first[$p]=$(free_port)
 } >"$work/bob.yaml"
 declare -A agent_pid
 for who in alice carol bob; do
-  BURROW_DIRECT=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+  BURROW_DIRECT=off BURROW_RELAY_SESSIONS=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
     --config "$work/$who.yaml" --state "$work/$who" --transport "$TRANSPORT" >"$work/agent-$who.log" 2>&1 &
   pids+=($!); agent_pid[$who]=$!
 done

@@ -4,9 +4,9 @@
 #   haproxy        client -> haproxy -> [link] -> haproxy -> target (unencrypted, two processes)
 #   ssh-chacha     client -> ssh -L -> [link] -> sshd -> target, chacha20-poly1305@openssh.com
 #   ssh-aes        the same with aes128-gcm@openssh.com
-#   burrow         client -> connect agent -> [link] -> relay -> [link] -> expose agent -> target (relay circuits,
-#                  BURROW_DIRECT=off)
-#   burrow-session as burrow with relay sessions on (BURROW_RELAY_SESSIONS=on): a new connection is an HTTP/2
+#   burrow         client -> connect agent -> [link] -> relay -> [link] -> expose agent -> target (a relay circuit
+#                  and an end-to-end TLS handshake per connection: BURROW_DIRECT=off BURROW_RELAY_SESSIONS=off)
+#   burrow-session as burrow with relay sessions on (the default): a new connection is an HTTP/2
 #                  stream on the peer's one session circuit (end-to-end TLS once per peer), docs/protocol.md
 #   burrow-direct  the same agents' setup with direct paths on (relay with --stun-listen); streams take the
 #                  direct QUIC path once the agents verified it (the script waits for `burrow status` to say
@@ -128,7 +128,7 @@ start_burrow() { # $1 path name
     stun_port=$(free_port)
     bench_relay --stun-listen "127.0.0.1:$stun_port"
   fi
-  local envs="BURROW_DIRECT=off"
+  local envs="BURROW_DIRECT=off BURROW_RELAY_SESSIONS=off"
   case $1 in
     burrow-direct) envs="BURROW_STUN_SERVERS=127.0.0.1:$stun_port" ;;
     burrow-session) envs="BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" ;;

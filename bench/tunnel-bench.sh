@@ -6,9 +6,9 @@
 #   ssh-aes  the same ssh -L with -c aes128-gcm@openssh.com (OpenSSH's fastest cipher here)
 #   burrow   burrow connect-side agent -> relay -> expose-side agent -> target (TLS to the relay on both legs,
 #            end-to-end TLS between the agents inside the circuit; three JVMs)
-#   burrow-session  the same as burrow with relay sessions on (BURROW_RELAY_SESSIONS=on): every connection after
+#   burrow-session  the same as burrow with relay sessions on (the default): every connection after
 #            the first is an HTTP/2 stream on one session circuit per peer (TLS once), docs/protocol.md
-#            "Relay sessions"; the `burrow` rows stay per-stream circuits (sessions are off by default)
+#            "Relay sessions"; the `burrow` rows are per-stream circuits (BURROW_RELAY_SESSIONS=off)
 #   burrow-direct  the same agents with direct paths on (relay with --stun-listen): streams take the direct
 #            QUIC path once the agents verified it (the script waits for `burrow status` to say "direct";
 #            its rows are marked "DIRECT PATH NOT UP" otherwise). BURROW_DIRECT_MEASURE=off: every stream direct,
@@ -101,7 +101,7 @@ start_burrow() { # $1 path name
   elif [ "$1" = burrow-session ]; then
     bench_burrow_pair s "$relay_port" "$relay_port" "BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" "${targets[@]}"
   else
-    bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off" "${targets[@]}"
+    bench_burrow_pair b "$relay_port" "$relay_port" "BURROW_DIRECT=off BURROW_RELAY_SESSIONS=off" "${targets[@]}"
   fi
   path_pids[$1]="$relay_pid $expose_pid $connect_pid"
   burrow_parts[$1]="relay=$relay_pid connect_agent=$connect_pid expose_agent=$expose_pid"

@@ -60,9 +60,11 @@ public final class BurrowProcess implements AutoCloseable {
         // Agents on loopback never ask the machine's real default gateway for a port mapping.
         pb.environment().put("BURROW_PORTMAP", "off");
         pb.environment().put("BURROW_LOG_LEVEL", "INFO");
-        if ("on".equals(System.getProperty("burrow.test.relay-sessions"))) {
-            // -Dburrow.test.relay-sessions=on: every process runs with relay sessions switched on
-            pb.environment().put("BURROW_RELAY_SESSIONS", "on");
+        String sessions = System.getProperty("burrow.test.relay-sessions");
+        if (sessions != null) {
+            // -Dburrow.test.relay-sessions=off: every process runs with relay sessions switched off
+            // (a circuit per stream, as before sessions); on is the default
+            pb.environment().put("BURROW_RELAY_SESSIONS", sessions);
         }
         pb.environment().putAll(env);
         return pb;

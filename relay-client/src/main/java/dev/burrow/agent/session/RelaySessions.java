@@ -49,7 +49,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class RelaySessions implements SessionCircuits {
     private static final Logger log = LoggerFactory.getLogger(RelaySessions.class);
-    /** agent.yaml-free switch (environment): {@code on} turns relay sessions on; default off. */
+    /**
+     * agent.yaml-free switch (environment): {@code off} turns relay sessions off; default on (a new
+     * connection then costs one round trip instead of about five, docs/benchmarks.md "Connection
+     * setup"). Off, or with a peer that has them off, every stream gets a circuit of its own.
+     */
     public static final String ENV = "BURROW_RELAY_SESSIONS";
     /** The same switch as a system property (in-process tests). */
     public static final String PROPERTY = "burrow.relay.sessions";
@@ -121,9 +125,10 @@ public final class RelaySessions implements SessionCircuits {
         ticks = loop.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** True when {@link #ENV} or {@link #PROPERTY} says {@code on}. */
+    /** True unless {@link #PROPERTY} or, without it, {@link #ENV} says {@code off}. */
     public static boolean enabled() {
-        return "on".equals(System.getenv(ENV)) || "on".equals(System.getProperty(PROPERTY));
+        String property = System.getProperty(PROPERTY);
+        return !"off".equals(property != null ? property : System.getenv(ENV));
     }
 
     /** Where the streams of inbound sessions go; also turns accepting session circuits on. */
