@@ -14,6 +14,17 @@ class QuicTuningTest {
     }
 
     @Test
+    void byDefaultDatagramsGrowByPathMtuDiscoveryToWhatAStandardLinkCarries() {
+        // 1452 + 8 (UDP) + 40 (IPv6) = 1500: never more than an Ethernet link, and only once probed
+        assertThat(QuicTuning.DEFAULT.maxUdpPayload()).isEqualTo(1452);
+        assertThat(QuicTuning.DEFAULT.discoverPmtu()).isTrue();
+        assertThat(QuicTuning.DEFAULT.gsoSegments()).isZero();
+        assertThat(QuicTuning.fromEnvironment(Map.of("BURROW_QUIC_PMTUD", "off", "BURROW_QUIC_UDP_PAYLOAD", "1200")))
+                .extracting(QuicTuning::maxUdpPayload, QuicTuning::discoverPmtu)
+                .containsExactly(1200, false);
+    }
+
+    @Test
     void overridesAreRead() {
         QuicTuning t = QuicTuning.fromEnvironment(Map.of(
                 "BURROW_QUIC_CC", "bbr",
