@@ -48,7 +48,7 @@ RATE_SECONDS=${RATE_SECONDS:-5}
 BULK_RTTS=${BULK_RTTS:-0}       # RTTs at which iperf3 bulk is measured
 STREAMS=${STREAMS:-"1 8"}
 DURATION=${DURATION:-5}         # iperf3 seconds per measurement
-WARMUP=${WARMUP:-10}            # unrecorded iperf3 seconds per path (plus 300 connections) before measuring
+WARMUP=${WARMUP:-10}            # unrecorded iperf3 seconds and as many of connections at saturation per path (plus 300 one at a time) before measuring
 TRANSPORT=${TRANSPORT:-epoll}   # Burrow's Netty transport (relay and agents)
 TUNNEL_CPU=${TUNNEL_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
@@ -177,6 +177,10 @@ for p in $PATHS; do
     echo "$bench_name: warming up $p ($set)..." >&2
     if [ "$set" = lo ] && [ "$WARMUP" -gt 0 ]; then
       "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port[$p:$set:iperf]}" -t "$WARMUP" -P 2 >/dev/null 2>&1 || echo "$bench_name: warm-up bulk on $p failed" >&2
+      # new connections at saturation too: the JIT compiles the per-connection code only after
+      # thousands of connections (300 one at a time left it partly interpreted: about 3 ms of CPU per
+      # connection through a session against 0.4-0.7 ms once compiled, docs/benchmarks.md)
+      probe rate --port "${port[$p:$set:http]}" --workers "$RATE_WORKERS" --seconds "$WARMUP" --label "$p" >/dev/null || true
     fi
     probe ttfb --port "${port[$p:$set:http]}" --mode http --count 200 --label "$p" >/dev/null || true
     probe ttfb --port "${port[$p:$set:first]}" --mode first --count 100 --label "$p" >/dev/null || true
