@@ -95,6 +95,8 @@ final class QuicLiveness {
         }
         w.lastCheckNanos = now;
         Watch watch = w;
+        // the stats complete on the connection's loop, which is the manager's loop (the direct
+        // sockets are bound there), so the peer's fields are read and written on one thread
         qc.collectStats().addListener(f -> {
             if (!f.isSuccess() || p.liveness != watch) {
                 return;
