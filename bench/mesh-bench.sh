@@ -10,6 +10,7 @@
 # Burrow's processes are pinned to TUNNEL_CPU; iperf3, the probes and the targets to LOAD_CPU.
 #   bench/mesh-bench.sh
 #   ROUNDS=3 DURATION=10 bench/mesh-bench.sh
+#   SESSIONS=off bench/mesh-bench.sh   (a relay circuit per connection instead of relay sessions)
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 bench_name=mesh-bench
@@ -23,6 +24,7 @@ TTFB_COUNT=${TTFB_COUNT:-100}
 WARMUP=${WARMUP:-30}            # unrecorded seconds of transfer per path before round 1 (half 1 conn, half 8)
 PING_COUNT=${PING_COUNT:-5000}
 TRANSPORT=${TRANSPORT:-epoll}
+SESSIONS=${SESSIONS:-on}         # relay sessions (the default users run); off: a relay circuit per connection
 TUNNEL_CPU=${TUNNEL_CPU:-1}
 LOAD_CPU=${LOAD_CPU:-0}
 
@@ -86,7 +88,7 @@ for p in same cross; do port_iperf[$p]=$(free_port); port_first[$p]=$(free_port)
 } >"$work/bob.yaml"
 declare -A agent_pid
 for who in alice carol bob; do
-  BURROW_DIRECT=off BURROW_RELAY_SESSIONS=off BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
+  BURROW_DIRECT=off BURROW_RELAY_SESSIONS="$SESSIONS" BURROW_LOG_LEVEL=WARN "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" agent \
     --config "$work/$who.yaml" --state "$work/$who" --transport "$TRANSPORT" >"$work/agent-$who.log" 2>&1 &
   pids+=($!); agent_pid[$who]=$!
 done
@@ -113,7 +115,7 @@ pool_fallback=$(mesh_event circuit_pool_fallback)
 
 echo
 echo "Mesh benchmarks (same relay vs across two meshed relays): Burrow processes on CPU $TUNNEL_CPU, iperf3/probes/targets on CPU $LOAD_CPU; $(nproc) cores;"
-echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); Burrow transport $TRANSPORT;"
+echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); Burrow transport $TRANSPORT; relay sessions $SESSIONS;"
 echo "cross-relay circuits bridged by relay A: ${bridged:-?} (on a pooled connection: ${pool_taken:-0}; pool empty, opened one: ${pool_empty:-0}; pool fallbacks: ${pool_fallback:-0}); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelSummary "$results"
 if [ -n "${KEEP_RESULTS:-}" ]; then cp "$results" "$KEEP_RESULTS"; fi
