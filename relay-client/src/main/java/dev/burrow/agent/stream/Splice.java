@@ -320,8 +320,6 @@ public final class Splice {
         private final StreamEnd other;
         private final boolean isA;
         private boolean closeNotifySeen;
-        /** A flush of the other end is queued on this end's loop (see {@link #channelReadComplete}). */
-        private boolean flushQueued;
 
         Side(StreamEnd self, StreamEnd other, boolean isA) {
             this.self = self;
@@ -350,27 +348,11 @@ public final class Splice {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            Channel out = other.channel();
-            if (out.eventLoop() == ctx.channel().eventLoop()) {
-                out.flush();
-            } else if (!flushQueued) {
-                // The other end lives on another loop, so each flush is a task there and, when that
-                // loop sleeps, a wake-up (a system call). A QUIC stream completes a read for every
-                // packet; flushing once after this loop has handled everything it read (its tasks
-                // run after its I/O) costs one wake-up per batch instead of one per packet. The
-                // writes themselves were queued without waking the other loop.
-                flushQueued = true;
-                ctx.executor().execute(this::flushOther);
-            }
-            if (out.isWritable()) {
+            other.channel().flush();
+            if (other.channel().isWritable()) {
                 requestRead(isA);
             }
             // else: other side's channelWritabilityChanged resumes our reads
-        }
-
-        private void flushOther() {
-            flushQueued = false;
-            other.channel().flush();
         }
 
         @Override
