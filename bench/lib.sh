@@ -95,6 +95,22 @@ cpu_seconds() {
 }
 tck=$(getconf CLK_TCK)
 
+# bench_cpu_ms_per TICKS N: CPU milliseconds per item for TICKS clock ticks over N items (0 when N is 0).
+bench_cpu_ms_per() { awk -v d="$1" -v t="$tck" -v n="${2:-0}" 'BEGIN { printf "%.2f", (n > 0 ? d / t * 1000 / n : 0) }'; }
+
+# bench_bulk PORT STREAMS PID...: iperf3 through loopback PORT for DURATION seconds with STREAMS
+# parallel connections (under pin_load); prints "GBIT_PER_S CPU_S_PER_GIB", the CPU being that of the
+# PIDs (and their children) per GiB received. Fails, printing nothing, when iperf3 fails.
+bench_bulk() {
+  local port=$1 n=$2 c0 c1; shift 2
+  c0=$(cpu_seconds "$@")
+  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "$port" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err" || return 1
+  [ -z "$(jq -r '.error // empty' "$work/iperf.json" 2>/dev/null)" ] || return 1
+  c1=$(cpu_seconds "$@")
+  awk -v b="$(jq '.end.sum_received.bytes' "$work/iperf.json")" -v bps="$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")" \
+    -v c="$((c1 - c0))" -v t="$tck" 'BEGIN { gib = b / 1073741824; printf "%.2f %.2f\n", bps / 1e9, (gib > 0 ? c / t / gib : 0) }'
+}
+
 # ---------------------------------------------------------------- forwarded-TCP benchmarks (tunnel, mesh)
 # They need pin_load (a taskset prefix), PATHS, STREAMS, ROUNDS, DURATION, WARMUP, TTFB_COUNT,
 # PING_COUNT, the arrays port_iperf/port_first/port_echo/path_pids keyed by path, and optionally a

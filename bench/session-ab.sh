@@ -57,14 +57,11 @@ for round in $(seq "$ROUNDS"); do
     line=$(probe rate --port "${p_http[$v]}" --workers "$RATE_WORKERS" --seconds "$RATE_SECONDS" --label "$v" | grep '^RESULT')
     c1=$(cpu_seconds ${p_pids[$v]})
     conns=$(sed -n 's/.* conns=\([0-9]*\).*/\1/p' <<<"$line")
-    echo "$line cpu_ms_per_conn=$(awk -v t=$((c1 - c0)) -v n="$conns" -v k="$tck" 'BEGIN {printf "%.2f", t * 1000 / k / n}')"
+    echo "$line cpu_ms_per_conn=$(bench_cpu_ms_per $((c1 - c0)) "$conns")"
     for n in 1 8; do
-      c0=$(cpu_seconds ${p_pids[$v]})
-      out=$("${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${p_iperf[$v]}" -t "$DURATION" -P "$n" -J \
-        | jq -r '"\(.end.sum_received.bits_per_second) \(.end.sum_received.bytes)"')
-      c1=$(cpu_seconds ${p_pids[$v]})
-      awk -v v="$v" -v n="$n" -v t=$((c1 - c0)) -v k="$tck" -v o="$out" 'BEGIN {split(o, a, " ");
-        printf "RESULT label=%s kind=bulk streams=%d gbit_s=%.2f cpu_s_per_gib=%.2f\n", v, n, a[1] / 1e9, t / k / (a[2] / 1073741824)}'
+      # shellcheck disable=SC2086 # a list of PIDs
+      out=$(bench_bulk "${p_iperf[$v]}" "$n" ${p_pids[$v]}) || bench_fail "iperf3 through $v failed"
+      echo "RESULT label=$v kind=bulk streams=$n gbit_s=${out% *} cpu_s_per_gib=${out#* }"
     done
   done
 done

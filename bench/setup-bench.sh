@@ -211,7 +211,6 @@ results="$work/results"
 : >"$results"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 record() { sed "s/^RESULT /RESULT rtt=$1 /" | grep '^RESULT' >>"$results" || true; }
-cpu_ms_per() { awk -v d="$1" -v t="$tck" -v n="$2" 'BEGIN { printf "%.2f", (n > 0 ? d / t * 1000 / n : 0) }'; }
 for r in $RTTS; do
   set_delay link2 "$(awk -v r="$r" 'BEGIN { print r / 2 }')"
   set_delay link4 "$(awk -v r="$r" 'BEGIN { print r / 4 }')"
@@ -223,7 +222,7 @@ for r in $RTTS; do
     c0=$(cpu_seconds $pp)
     probe ttfb --port "${port[$p:$set:http]}" --mode http --count "$COUNT" --warmup "$warm" --rtt-ms "$r" --label "$p" | record "$r" || true
     c1=$(cpu_seconds $pp)
-    echo "RESULT rtt=$r label=$p kind=cpu conns=$((COUNT + warm)) cpu_ms_per_conn=$(cpu_ms_per $((c1 - c0)) $((COUNT + warm)))" >>"$results"
+    echo "RESULT rtt=$r label=$p kind=cpu conns=$((COUNT + warm)) cpu_ms_per_conn=$(bench_cpu_ms_per $((c1 - c0)) $((COUNT + warm)))" >>"$results"
     probe ttfb --port "${port[$p:$set:first]}" --mode first --count "$COUNT" --warmup "$warm" --rtt-ms "$r" --label "$p" | record "$r" || true
     probe burst --port "${port[$p:$set:first]}" --mode first --count "$BURST" --rtt-ms "$r" --label "$p" | record "$r" || true
     probe burst --port "${port[$p:$set:http]}" --mode http --count "$BURST" --rtt-ms "$r" --label "$p" | record "$r" || true
@@ -232,17 +231,13 @@ for r in $RTTS; do
       line=$(probe rate --port "${port[$p:$set:http]}" --workers "$RATE_WORKERS" --seconds "$RATE_SECONDS" --label "$p" | grep '^RESULT' || true)
       c1=$(cpu_seconds $pp)
       n=$(echo "$line" | sed -n 's/.* conns=\([0-9]*\).*/\1/p')
-      [ -n "$line" ] && echo "$line cpu_ms_per_conn=$(cpu_ms_per $((c1 - c0)) "${n:-0}")" | record "$r"
+      [ -n "$line" ] && echo "$line cpu_ms_per_conn=$(bench_cpu_ms_per $((c1 - c0)) "${n:-0}")" | record "$r"
     fi
     if has "$BULK_RTTS" "$r"; then
       for n in $STREAMS; do
-        c0=$(cpu_seconds $pp)
-        if "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port[$p:$set:iperf]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err" \
-            && [ -z "$(jq -r '.error // empty' "$work/iperf.json" 2>/dev/null)" ]; then
-          c1=$(cpu_seconds $pp)
-          awk -v p="$p" -v r="$r" -v n="$n" -v b="$(jq '.end.sum_received.bytes' "$work/iperf.json")" \
-            -v bps="$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")" -v c="$((c1 - c0))" -v t="$tck" \
-            'BEGIN { gib = b / 1073741824; printf "RESULT rtt=%s label=%s kind=bulk_%d gbit_per_s=%.2f cpu_s_per_gib=%.2f\n", r, p, n, bps / 1e9, (gib > 0 ? c / t / gib : 0) }' >>"$results"
+        # shellcheck disable=SC2086 # pp is a list of PIDs
+        if out=$(bench_bulk "${port[$p:$set:iperf]}" "$n" $pp); then
+          echo "RESULT rtt=$r label=$p kind=bulk_$n gbit_per_s=${out% *} cpu_s_per_gib=${out#* }" >>"$results"
         else
           echo "$bench_name: iperf3 through $p failed: $(jq -r .error "$work/iperf.json" 2>/dev/null)" >&2
         fi
