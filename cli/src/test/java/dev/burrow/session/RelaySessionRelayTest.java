@@ -379,6 +379,47 @@ class RelaySessionRelayTest {
         assertThat(relay.activeCircuits()).isEqualTo(1);
     }
 
+    /**
+     * A burst of new connections to a peer with no session yet (none kept warm): they wait for the
+     * one session start instead of each asking for a circuit. Before, a burst of 16 took 16 circuits
+     * plus the session's, one more than the relay lets one dialer hold pending at one listener, and
+     * a connection was refused.
+     */
+    @Test
+    void aBurstBeforeTheSessionIsUpWaitsForItInsteadOfTakingCircuits() throws Exception {
+        Side a = aliceSide(true);
+        Side b = new Side(bob, List.of(), true);
+        int port = b.forward(alice.nodeKey(), "echo");
+        assertThat(b.sessions.session(alice.nodeKey())).isNull();
+        int burst = 3 * PeerStreamDialer.MAX_OPENING;
+        List<Future<Socket>> opened = new ArrayList<>();
+        for (int i = 0; i < burst; i++) {
+            int n = i;
+            opened.add(pool.submit(() -> {
+                Socket s = connect(port);
+                assertThat(roundTrip(s, "burst " + n)).isEqualTo("burst " + n);
+                return s;
+            }));
+        }
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (Future<Socket> f : opened) {
+                sockets.add(f.get(120, TimeUnit.SECONDS));
+            }
+            // every one of them open, all on the session's one circuit
+            RelaySession session = b.sessions.session(alice.nodeKey());
+            assertThat(session).isNotNull();
+            assertThat(session.streams()).isEqualTo(burst);
+            assertThat(relay.activeCircuits()).isEqualTo(1);
+            assertThat(a.counter(AgentMetrics.RELAY_SESSIONS_OPENED, "role", "listener"))
+                    .isEqualTo(1);
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void theGateRefusesOneStreamWhileTheOthersOnTheSessionGoOn() throws Exception {
         aliceSide(true);

@@ -22,6 +22,9 @@ import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -91,6 +94,27 @@ public final class RelaySessions implements SessionCircuits {
         boolean starting;
         long notBeforeNanos;
         int failures;
+        /**
+         * Streams waiting for the start under way (at most {@link SessionProtocol#MAX_STREAMS_WAITING_FOR_START}):
+         * each gets the session once it is up, or null when the start failed (then it takes a circuit).
+         */
+        final List<CompletableFuture<RelaySession>> waiting = new ArrayList<>();
+
+        /** Takes the waiting streams out (call holding the lock; complete them without it). */
+        List<CompletableFuture<RelaySession>> takeWaiting() {
+            if (waiting.isEmpty()) {
+                return List.of();
+            }
+            List<CompletableFuture<RelaySession>> w = List.copyOf(waiting);
+            waiting.clear();
+            return w;
+        }
+    }
+
+    private static void wake(List<CompletableFuture<RelaySession>> waiting, RelaySession session) {
+        for (CompletableFuture<RelaySession> w : waiting) {
+            w.complete(session);
+        }
     }
 
     public RelaySessions(RelayCircuitPath circuits, NodeIdentity identity, NodeVerifier verifier, AgentMetrics metrics)
@@ -179,25 +203,44 @@ public final class RelaySessions implements SessionCircuits {
     // ---------------------------------------------------------------- outbound
 
     /**
-     * A stream to {@code service} on the peer's session, or null when there is no session up with
-     * room for it (then a start is under way in the background, unless backing off).
+     * A stream to {@code service} on the peer's session; null when the caller should take a circuit
+     * of its own (no session and none starting: backing off, or the peer does not take sessions; or
+     * the session is full). While a start is under way the stream waits for it, at most
+     * {@link SessionProtocol#STREAM_WAIT_FOR_START}: a burst of new connections to a peer then costs
+     * one circuit, not one each. A circuit per stream would cost about as long as the session's start
+     * anyway, and the relay lets one dialer hold only a few pending circuits at one listener
+     * (a quarter of its pending slots, 16 by default), so a burst of 16 plus the session's own
+     * circuit had one connection refused.
      */
     public CompletableFuture<Channel> openStream(NodeKey peer, String service) {
-        Outbound o = outbound.get(peer);
-        RelaySession s;
-        if (o != null) {
-            synchronized (o) {
-                s = o.session;
-            }
-            if (s != null) {
-                CompletableFuture<Channel> f = s.openStream(service);
-                if (f != null) {
-                    return f;
-                }
-            }
+        RelaySession up = session(peer);
+        if (up != null) {
+            return up.openStream(service); // null when full: a circuit of its own
         }
         ensureStarted(peer);
-        return null;
+        Outbound o = outbound.get(peer);
+        if (o == null) {
+            return null;
+        }
+        CompletableFuture<RelaySession> ready;
+        synchronized (o) {
+            if (o.session != null && o.session.isUp()) {
+                ready = CompletableFuture.completedFuture(o.session);
+            } else if (!o.starting || o.waiting.size() >= SessionProtocol.MAX_STREAMS_WAITING_FOR_START) {
+                return null;
+            } else {
+                ready = new CompletableFuture<>();
+                o.waiting.add(ready);
+            }
+        }
+        return ready.orTimeout(SessionProtocol.STREAM_WAIT_FOR_START.toMillis(), TimeUnit.MILLISECONDS)
+                .thenCompose(s -> {
+                    CompletableFuture<Channel> f = s == null ? null : s.openStream(service);
+                    return f != null
+                            ? f
+                            : CompletableFuture.failedFuture(
+                                    new IOException("relay session to " + peer.shortId() + " did not start"));
+                });
     }
 
     /** The peer's outbound session when it is up (status, tests). */
@@ -291,14 +334,17 @@ public final class RelaySessions implements SessionCircuits {
                         metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
                     }
                 });
+                List<CompletableFuture<RelaySession>> waiting;
                 synchronized (o) {
                     o.starting = false;
                     o.failures = 0;
                     o.session = session;
+                    waiting = o.takeWaiting();
                 }
                 if (closed) {
                     ctx.close();
                 }
+                wake(waiting, session);
             }
 
             @Override
@@ -320,12 +366,15 @@ public final class RelaySessions implements SessionCircuits {
         metrics.relaySessionError(
                 unsupported ? AgentMetrics.SessionError.PEER_UNSUPPORTED : AgentMetrics.SessionError.SETUP_FAILED);
         long wait;
+        List<CompletableFuture<RelaySession>> waiting;
         synchronized (o) {
             o.starting = false;
             o.failures++;
             wait = unsupported ? SessionProtocol.UNSUPPORTED_RETRY.toNanos() : backoff(o.failures);
             o.notBeforeNanos = System.nanoTime() + wait;
+            waiting = o.takeWaiting();
         }
+        wake(waiting, null); // they take circuits of their own
         if (unsupported) {
             log.info(
                     "peer {} does not take relay sessions ({}): its streams use one circuit each",
@@ -489,11 +538,14 @@ public final class RelaySessions implements SessionCircuits {
             t.cancel(false);
         }
         for (Outbound o : outbound.values()) {
+            List<CompletableFuture<RelaySession>> waiting;
             synchronized (o) {
                 if (o.session != null) {
                     o.session.close();
                 }
+                waiting = o.takeWaiting();
             }
+            wake(waiting, null);
         }
         for (RelaySession s : inbound) {
             s.close();

@@ -97,6 +97,19 @@ public final class SessionProtocol {
      */
     public static final int MAX_STREAM_OPENS_PER_SECOND = 2000;
 
+    /**
+     * Streams that may wait for one session's start; more take circuits of their own. A session
+     * carries at most {@link #MAX_CONCURRENT_STREAMS}, so more waiting would gain nothing.
+     */
+    public static final int MAX_STREAMS_WAITING_FOR_START = MAX_CONCURRENT_STREAMS;
+
+    /**
+     * How long a stream waits for a session start under way before it takes a circuit of its own.
+     * A start is one circuit and one TLS handshake, what the stream's own circuit would cost; this
+     * bound only matters when the start hangs (its own timeout is {@link #SETUP_TIMEOUT}).
+     */
+    public static final Duration STREAM_WAIT_FOR_START = Duration.ofSeconds(3);
+
     /** The TLS and HTTP/2 preface exchange must complete in this time. */
     public static final Duration SETUP_TIMEOUT = Duration.ofSeconds(15);
 

@@ -185,7 +185,10 @@ public final class CircuitManager {
     private void offer(Circuit c) {
         if (!slots.reservePending(c) && !(evictForFairShare(c) && slots.reservePending(c))) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
-            refuse(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
+            refuse(
+                    c,
+                    CircuitRejectReason.LIMIT_REACHED,
+                    "relay limit: too many circuits pending or active for this node or the peer");
             return;
         }
         circuits.put(c.id, c);
@@ -269,7 +272,10 @@ public final class CircuitManager {
         }
         if (limitHit) {
             metrics.circuitEvent(CircuitEvent.LIMIT_REACHED);
-            fail(c, CircuitRejectReason.LIMIT_REACHED, "circuit limit reached");
+            fail(
+                    c,
+                    CircuitRejectReason.LIMIT_REACHED,
+                    "relay limit: too many active circuits for this node or the peer");
             return AttachResult.REFUSED;
         }
         ch.closeFuture().addListener(f -> channelClosed(c));
