@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -307,44 +308,26 @@ public final class RelaySessions implements SessionCircuits {
                         c.channel().close(); // a listener never opens streams on our session
                     }
                 }));
+                // Up at the listener's first SETTINGS: it sends them only once it has admitted us.
+                // A listener that admits us nowhere closes the circuit after TLS instead, and
+                // streams opened on the session meanwhile would fail without the listener's reason.
+                AtomicBoolean up = new AtomicBoolean();
+                Runnable giveUp = ch::close;
+                var deadline = ctx.executor()
+                        .schedule(giveUp, SessionProtocol.SETUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                ctx.pipeline().addLast(new FirstSettings(() -> {
+                    deadline.cancel(false);
+                    up.set(true);
+                    up(ch, peer, o, tls);
+                }));
                 ctx.pipeline().addLast(new SessionEnd(peer, metrics));
                 SessionSetup.expandSessionWindow(codec);
-                RelaySession session = new RelaySession(ctx.channel(), peer, true, tls, metrics);
-                long upAt = System.nanoTime();
-                metrics.relaySessionOpened(true);
-                log.info("relay session to {} up", peer.shortId());
-                ctx.channel().closeFuture().addListener(x -> {
-                    metrics.relaySessionClosed(true);
-                    log.info("relay session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
-                    boolean early = !session.closedHere()
-                            && session.streamsOpened() == 0
-                            && System.nanoTime() - upAt < SessionProtocol.SETUP_TIMEOUT.toNanos();
-                    synchronized (o) {
-                        if (o.session == session) {
-                            o.session = null;
-                        }
-                        if (early) {
-                            // closed by the listener right after TLS (it admits us nowhere, or it
-                            // is at its limit): back off as after a failed start
-                            o.failures++;
-                            o.notBeforeNanos = System.nanoTime() + backoff(o.failures);
-                        }
-                    }
-                    if (session.streams() > 0) {
-                        metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
+                ch.closeFuture().addListener(x -> {
+                    deadline.cancel(false);
+                    if (!up.get()) {
+                        startFailed(peer, o, new IOException("peer closed the session before its HTTP/2 settings"));
                     }
                 });
-                List<CompletableFuture<RelaySession>> waiting;
-                synchronized (o) {
-                    o.starting = false;
-                    o.failures = 0;
-                    o.session = session;
-                    waiting = o.takeWaiting();
-                }
-                if (closed) {
-                    ctx.close();
-                }
-                wake(waiting, session);
             }
 
             @Override
@@ -358,6 +341,45 @@ public final class RelaySessions implements SessionCircuits {
         }
         ch.config().setAutoRead(true);
         ch.read();
+    }
+
+    /** The dialer's session is up (the listener's SETTINGS arrived): streams may use it. */
+    private void up(Channel ch, NodeKey peer, Outbound o, javax.net.ssl.SSLSession tls) {
+        RelaySession session = new RelaySession(ch, peer, true, tls, metrics);
+        long upAt = System.nanoTime();
+        metrics.relaySessionOpened(true);
+        log.info("relay session to {} up", peer.shortId());
+        ch.closeFuture().addListener(x -> {
+            metrics.relaySessionClosed(true);
+            log.info("relay session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
+            boolean early = !session.closedHere()
+                    && session.streamsOpened() == 0
+                    && System.nanoTime() - upAt < SessionProtocol.SETUP_TIMEOUT.toNanos();
+            synchronized (o) {
+                if (o.session == session) {
+                    o.session = null;
+                }
+                if (early) {
+                    // closed by the listener right after it came up: back off as after a failed start
+                    o.failures++;
+                    o.notBeforeNanos = System.nanoTime() + backoff(o.failures);
+                }
+            }
+            if (session.streams() > 0) {
+                metrics.relaySessionError(AgentMetrics.SessionError.BROKEN);
+            }
+        });
+        List<CompletableFuture<RelaySession>> waiting;
+        synchronized (o) {
+            o.starting = false;
+            o.failures = 0;
+            o.session = session;
+            waiting = o.takeWaiting();
+        }
+        if (closed) {
+            ch.close();
+        }
+        wake(waiting, session);
     }
 
     private void startFailed(NodeKey peer, Outbound o, Throwable cause) {
