@@ -29,10 +29,12 @@ import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslEngine;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamLimitChangedEvent;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.util.Map;
@@ -167,6 +169,19 @@ final class QuicConnections {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             datagram(ctx, ctx.channel().attr(PEER_KEY).get(), msg);
         }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            creditEvent(ctx, evt);
+        }
+    }
+
+    /** New stream credit from the peer starts the streams waiting for it ({@link StreamCredit}). */
+    private static void creditEvent(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof QuicStreamLimitChangedEvent) {
+            StreamCredit.creditChanged((QuicChannel) ctx.channel());
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     /** A QUIC datagram (a ByteBuf) goes to the handler; anything else (new streams) on down the pipeline. */
@@ -212,6 +227,20 @@ final class QuicConnections {
      */
     void openStream(DirectPeer p, String service, CompletableFuture<Channel> result) {
         QuicChannel qc = p.quic;
+        if (qc == null) {
+            result.completeExceptionally(new IOException("no QUIC connection to " + p.key.shortId()));
+            return;
+        }
+        qc.eventLoop()
+                .execute(() -> StreamCredit.openWhenAllowed(
+                        qc, () -> createStream(qc, service, result), result::completeExceptionally));
+    }
+
+    /** On the connection's loop, once the peer's credit allows it (unless the dialer gave up meanwhile). */
+    private static void createStream(QuicChannel qc, String service, CompletableFuture<Channel> result) {
+        if (result.isDone()) {
+            return;
+        }
         byte[] header = DirectStreamHeader.encodeBytes(service);
         qc.newStreamBootstrap()
                 .type(QuicStreamType.BIDIRECTIONAL)
@@ -277,6 +306,11 @@ final class QuicConnections {
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         datagram(ctx, p.key, msg);
+                    }
+
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                        creditEvent(ctx, evt);
                     }
                 })
                 .streamHandler(new InboundStreamInit(p.key))

@@ -33,6 +33,7 @@ import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.net.DatagramPacket;
@@ -103,6 +104,14 @@ class DirectManagerLoopbackTest {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 ctx.writeAndFlush(msg);
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof ChannelInputShutdownEvent) {
+                    ctx.close(); // like cat: the dialer's end of input ends the echo, and the stream
+                }
+                ctx.fireUserEventTriggered(evt);
             }
         });
         s.channel().config().setAutoRead(true);
@@ -312,6 +321,42 @@ class DirectManagerLoopbackTest {
         s2.close();
         // each side's streams were accepted with the session of a connection authenticated as the other
         assertThat(sessionPeers).containsOnly(a.nodeKey(), b.nodeKey()).contains(a.nodeKey(), b.nodeKey());
+    }
+
+    /**
+     * More streams at once than the peer's QUIC stream credit (256): the ones beyond it wait for
+     * credit instead of failing with STREAM_LIMIT_ERROR, and go out as soon as earlier streams end.
+     */
+    @Test
+    void streamsBeyondThePeersCreditWaitForItInsteadOfFailing() throws Exception {
+        startBoth();
+        ma.want(b.nodeKey());
+        await().atMost(Duration.ofSeconds(15)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
+        int credit = 256;
+        List<Channel> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < credit; i++) {
+                Channel s = ma.openStream(b.nodeKey(), "echo").get(10, TimeUnit.SECONDS);
+                held.add(s);
+                assertThat(roundTrip(s, new byte[] {(byte) i})).containsExactly((byte) i);
+            }
+            List<CompletableFuture<Channel>> beyond = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                beyond.add(ma.openStream(b.nodeKey(), "echo"));
+            }
+            Thread.sleep(300);
+            assertThat(beyond).noneMatch(CompletableFuture::isDone); // waiting, not failed
+            for (int i = 0; i < 10; i++) {
+                held.remove(0).close();
+            }
+            for (CompletableFuture<Channel> f : beyond) {
+                Channel s = f.get(10, TimeUnit.SECONDS);
+                held.add(s);
+                assertThat(roundTrip(s, new byte[] {42})).containsExactly((byte) 42);
+            }
+        } finally {
+            held.forEach(Channel::close);
+        }
     }
 
     /**
