@@ -33,4 +33,10 @@ public final class DirectPath implements PeerPath {
     public boolean isUp() {
         return manager.isRunning();
     }
+
+    /** Every direct stream is a QUIC stream of the peer's one connection (or fails at once without one). */
+    @Override
+    public boolean multiplexes(NodeKey peer) {
+        return true;
+    }
 }

@@ -26,12 +26,12 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import javax.net.ssl.SSLException;
 
 /**
@@ -44,23 +44,38 @@ import javax.net.ssl.SSLException;
  */
 public final class PeerStreamDialer {
     /**
-     * Streams being opened at once. Each needs a relay circuit and a TLS handshake that the listener
-     * runs on one event loop; 16 keeps a burst from timing out handshakes (and stays well inside the
-     * relay client's 64 pending circuits). A burst of local connections waits here (their sockets
-     * unread) instead of failing.
+     * Streams being opened at once on a path that needs a relay circuit and a TLS handshake per
+     * stream. The listener runs those handshakes on one event loop; 16 keeps a burst from timing out
+     * handshakes (and stays well inside the relay client's 64 pending circuits and the relay's 16
+     * pending circuits per dialer at one listener). A burst of local connections waits here (their
+     * sockets unread) instead of failing.
      */
     public static final int MAX_OPENING = 16;
+    /**
+     * Streams being opened at once in all, counting those on a path that multiplexes
+     * ({@link PeerPath#multiplexes}: a relay session that is up, the direct path's QUIC connection).
+     * Such a stream costs a frame, not a circuit and a handshake, and the listener caps them itself
+     * (a session's SETTINGS_MAX_CONCURRENT_STREAMS and stream opens per second, QUIC's stream
+     * credit), so a burst of 100 new connections takes one round trip instead of
+     * {@code ceil(100 / MAX_OPENING)} = 7. 256 is one session's concurrent streams.
+     */
+    public static final int MAX_OPENING_MULTIPLEXED = 256;
     /** Opens waiting for a slot; beyond this a burst is refused rather than queued without bound. */
     public static final int MAX_WAITING = 4096;
+
+    /** An open waiting for a slot. */
+    private record Waiting(PeerPath path, NodeKey peer, Consumer<Boolean> start) {}
 
     // Final after construction.
     private final NodeVerifier verifier;
     private final PeerClientContexts contexts;
 
-    // Any thread (lock-free): the opens under way and the queue of opens waiting for a slot.
-    private final AtomicInteger opening = new AtomicInteger();
-    private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger waitingCount = new AtomicInteger();
+    // Any thread, under lock: the opens under way (all, and those that need a handshake of their
+    // own) and the queue of opens waiting for a slot (at most MAX_WAITING, first come first served).
+    private final Object lock = new Object();
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    private int opening;
+    private int handshaking;
 
     public PeerStreamDialer(NodeIdentity identity, NodeVerifier verifier) {
         this.verifier = verifier;
@@ -95,40 +110,69 @@ public final class PeerStreamDialer {
     public CompletableFuture<PeerStream> open(
             PeerPath path, NodeKey peer, String service, EventLoop near, String expectedName) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
-        if (waitingCount.incrementAndGet() > MAX_WAITING) {
-            waitingCount.decrementAndGet();
-            result.completeExceptionally(new StreamRefusedException(
-                    StreamStatusCode.LIMIT_REACHED, "too many streams being opened at once", "this agent"));
-            return result;
+        synchronized (lock) {
+            if (waiting.size() >= MAX_WAITING) {
+                result.completeExceptionally(new StreamRefusedException(
+                        StreamStatusCode.LIMIT_REACHED, "too many streams being opened at once", "this agent"));
+                return result;
+            }
+            waiting.add(new Waiting(
+                    path, peer, multiplexed -> openNow(path, peer, service, near, expectedName, result, multiplexed)));
         }
-        waiting.add(() -> openNow(path, peer, service, near, expectedName, result));
         drain();
         return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Streams being opened now, and those of them that need a circuit and a handshake of their own (tests). */
+    int[] opening() {
+        synchronized (lock) {
+            return new int[] {opening, handshaking};
+        }
+    }
+
+    /**
+     * Starts waiting opens, first come first served, while slots are free. Whether an open needs a
+     * handshake slot is asked of its path when its turn comes, not when it was queued: the opens of a
+     * burst that queued while a relay session was starting go out together once it is up. (A session
+     * that dies between the question and the open sends that stream to a circuit of its own, on a
+     * multiplexed slot; the relay's own limits still hold.)
+     */
     private void drain() {
         while (true) {
-            int n = opening.get();
-            if (n >= MAX_OPENING) {
+            Waiting head;
+            synchronized (lock) {
+                head = waiting.peek();
+            }
+            if (head == null) {
                 return;
             }
-            if (waiting.isEmpty()) {
-                return;
-            }
-            if (!opening.compareAndSet(n, n + 1)) {
-                continue;
-            }
-            Runnable next = waiting.poll();
-            if (next == null) {
-                opening.decrementAndGet();
-                if (waiting.isEmpty()) {
-                    return;
+            boolean multiplexed =
+                    head.path().multiplexes(head.peer()); // outside the lock: paths take locks of their own
+            synchronized (lock) {
+                if (waiting.peek() != head) {
+                    continue; // another thread started it
                 }
-                continue;
+                if (opening >= MAX_OPENING_MULTIPLEXED || (!multiplexed && handshaking >= MAX_OPENING)) {
+                    return; // the next release drains again
+                }
+                waiting.poll();
+                opening++;
+                if (!multiplexed) {
+                    handshaking++;
+                }
             }
-            waitingCount.decrementAndGet();
-            next.run();
+            head.start().accept(multiplexed);
         }
+    }
+
+    private void released(boolean multiplexed) {
+        synchronized (lock) {
+            opening--;
+            if (!multiplexed) {
+                handshaking--;
+            }
+        }
+        drain();
     }
 
     private void openNow(
@@ -137,11 +181,9 @@ public final class PeerStreamDialer {
             String service,
             EventLoop near,
             String expectedName,
-            CompletableFuture<PeerStream> result) {
-        result.whenComplete((s, e) -> {
-            opening.decrementAndGet();
-            drain();
-        });
+            CompletableFuture<PeerStream> result,
+            boolean multiplexed) {
+        result.whenComplete((s, e) -> released(multiplexed));
         if (result.isDone()) {
             return;
         }

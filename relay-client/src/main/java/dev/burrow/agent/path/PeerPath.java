@@ -59,4 +59,15 @@ public interface PeerPath {
 
     /** Whether this path can currently carry streams (for example: connected to the relay). */
     boolean isUp();
+
+    /**
+     * Whether a stream to {@code peer} opened now would ride a connection to it that is up and
+     * already authenticated (a relay session with room, the direct path's QUIC connection): it then
+     * costs a frame, not a relay circuit and a handshake of its own, so the dialer opens many at once
+     * ({@code PeerStreamDialer#MAX_OPENING_MULTIPLEXED}). A guess that may turn stale a moment later;
+     * the path still decides in {@link #open}.
+     */
+    default boolean multiplexes(NodeKey peer) {
+        return false;
+    }
 }

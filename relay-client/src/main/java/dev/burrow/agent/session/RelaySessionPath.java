@@ -33,6 +33,13 @@ public final class RelaySessionPath implements PeerPath {
         return circuits.isUp();
     }
 
+    /** While the peer's session is up and has room; while it starts, streams wait for it one circuit slot each. */
+    @Override
+    public boolean multiplexes(NodeKey peer) {
+        RelaySession up = sessions.session(peer);
+        return up != null && up.streams() < SessionProtocol.MAX_CONCURRENT_STREAMS;
+    }
+
     @Override
     public CompletableFuture<Channel> open(NodeKey peer, String service) {
         return open(peer, service, null);
