@@ -7,27 +7,21 @@ import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.stream.PeerStreamCodec;
 import dev.burrow.agent.stream.PeerStreamMessage;
 import dev.burrow.identity.NodeIdentity;
-import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.identity.tls.NodeTls;
 import dev.burrow.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -120,35 +114,6 @@ class PeerStreamDialerContextReuseTest {
     }
 
     private PeerPath pathTo(Channel server) {
-        return new PeerPath() {
-            @Override
-            public String name() {
-                return "loopback";
-            }
-
-            @Override
-            public boolean isUp() {
-                return true;
-            }
-
-            @Override
-            public CompletableFuture<Channel> open(NodeKey peer, String service) {
-                CompletableFuture<Channel> f = new CompletableFuture<>();
-                new Bootstrap()
-                        .group(group)
-                        .channel(Transport.nio().socketChannel())
-                        .option(ChannelOption.AUTO_READ, false)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        .connect((InetSocketAddress) server.localAddress())
-                        .addListener((ChannelFutureListener) cf -> {
-                            if (cf.isSuccess()) {
-                                f.complete(cf.channel());
-                            } else {
-                                f.completeExceptionally(cf.cause());
-                            }
-                        });
-                return f;
-            }
-        };
+        return new RawLoopbackPath(group, server);
     }
 }

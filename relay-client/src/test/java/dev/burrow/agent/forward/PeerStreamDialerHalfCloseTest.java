@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.identity.NodeIdentity;
-import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.identity.tls.NodeTls;
 import dev.burrow.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,7 +20,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -85,37 +82,7 @@ class PeerStreamDialerHalfCloseTest {
                 .bind("127.0.0.1", 0)
                 .syncUninterruptibly()
                 .channel();
-        PeerPath path = new PeerPath() {
-            @Override
-            public String name() {
-                return "half-close";
-            }
-
-            @Override
-            public boolean isUp() {
-                return true;
-            }
-
-            @Override
-            public CompletableFuture<Channel> open(NodeKey peer, String service) {
-                CompletableFuture<Channel> f = new CompletableFuture<>();
-                new Bootstrap()
-                        .group(group)
-                        .channel(Transport.nio().socketChannel())
-                        .option(ChannelOption.AUTO_READ, false)
-                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        .connect((InetSocketAddress) server.localAddress())
-                        .addListener((io.netty.channel.ChannelFutureListener) cf -> {
-                            if (cf.isSuccess()) {
-                                f.complete(cf.channel());
-                            } else {
-                                f.completeExceptionally(cf.cause());
-                            }
-                        });
-                return f;
-            }
-        };
+        PeerPath path = new RawLoopbackPath(group, server);
         CompletableFuture<PeerStream> open =
                 new PeerStreamDialer(dialer, ids.verifier()).open(path, listener.nodeKey(), "web");
         // bounded well below OPEN_TIMEOUT: before the fix this get() timed out
