@@ -254,7 +254,13 @@ public final class ForwardListener implements AutoCloseable {
     private void dial(Channel local, NodeKey peer) {
         PeerPath path = paths.pathFor(peer, spec.service());
         lastPath = path.name();
-        dialer.open(path, peer, spec.service(), local.eventLoop(), spec.peerName())
+        dialer.open(
+                        path,
+                        peer,
+                        spec.service(),
+                        local.eventLoop(),
+                        spec.peerName(),
+                        stream -> local.eventLoop().execute(() -> OptimisticSend.start(local, stream)))
                 .whenComplete((stream, err) -> {
                     if (err != null) {
                         if (spec.byName()) {
@@ -270,6 +276,7 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     private void join(Channel local, PeerStream stream, String pathName, NodeKey peer) {
+        OptimisticSend early = OptimisticSend.remove(local); // before the splice reads the local end
         stream.detach();
         if (!local.isActive()) {
             current.decrementAndGet();
@@ -290,7 +297,8 @@ public final class ForwardListener implements AutoCloseable {
                     active.remove(id, fromPeer, toPeer);
                     metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
                     paths.streamEnded(peer, spec.service(), pathName, toPeer + fromPeer, System.nanoTime() - started);
-                });
+                },
+                early == null ? 0 : early.sentSoFar());
         active.add(new ActiveStreams.Entry(
                 id,
                 Direction.OUTBOUND,

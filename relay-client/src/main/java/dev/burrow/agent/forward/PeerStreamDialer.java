@@ -109,6 +109,22 @@ public final class PeerStreamDialer {
      */
     public CompletableFuture<PeerStream> open(
             PeerPath path, NodeKey peer, String service, EventLoop near, String expectedName) {
+        return open(path, peer, service, near, expectedName, null);
+    }
+
+    /**
+     * As {@link #open(PeerPath, NodeKey, String, EventLoop, String)}; on a stream whose path
+     * authenticated the peer, {@code openSent} gets the stream channel (on its event loop) as soon
+     * as OPEN is written, before STATUS: the caller may send its first bytes then (optimistic open,
+     * {@link OptimisticSend}). Not called for streams that run TLS inside.
+     */
+    public CompletableFuture<PeerStream> open(
+            PeerPath path,
+            NodeKey peer,
+            String service,
+            EventLoop near,
+            String expectedName,
+            Consumer<Channel> openSent) {
         CompletableFuture<PeerStream> result = new CompletableFuture<>();
         synchronized (lock) {
             if (waiting.size() >= MAX_WAITING) {
@@ -117,7 +133,9 @@ public final class PeerStreamDialer {
                 return result;
             }
             waiting.add(new Waiting(
-                    path, peer, multiplexed -> openNow(path, peer, service, near, expectedName, result, multiplexed)));
+                    path,
+                    peer,
+                    multiplexed -> openNow(path, peer, service, near, expectedName, openSent, result, multiplexed)));
         }
         drain();
         return result.orTimeout(StreamDefaults.OPEN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -181,6 +199,7 @@ public final class PeerStreamDialer {
             String service,
             EventLoop near,
             String expectedName,
+            Consumer<Channel> openSent,
             CompletableFuture<PeerStream> result,
             boolean multiplexed) {
         result.whenComplete((s, e) -> released(multiplexed));
@@ -199,7 +218,7 @@ public final class PeerStreamDialer {
             ch.eventLoop().execute(() -> {
                 if (ch.hasAttr(PeerPath.PATH_SESSION)
                         && ch.attr(PeerPath.PATH_SESSION).get() != null) {
-                    startAuthenticated(ch, path.name(), peer, service, expectedName, result);
+                    startAuthenticated(ch, path.name(), peer, service, expectedName, openSent, result);
                 } else {
                     startTls(ch, path.name(), peer, service, expectedName, result);
                 }
@@ -222,6 +241,7 @@ public final class PeerStreamDialer {
             NodeKey peer,
             String service,
             String expectedName,
+            Consumer<Channel> openSent,
             CompletableFuture<PeerStream> result) {
         byte[] prefix = ch.attr(PeerPath.STREAM_PREFIX).getAndSet(null);
         VerifiedPeer verified;
@@ -266,6 +286,9 @@ public final class PeerStreamDialer {
         });
         ch.config().setAutoRead(true);
         ch.read();
+        if (openSent != null && !result.isDone()) {
+            openSent.accept(ch);
+        }
     }
 
     private static StreamRefusedException wrongName(NodeKey peer, String expectedName, VerifiedPeer verified) {

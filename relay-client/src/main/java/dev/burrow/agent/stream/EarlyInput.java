@@ -70,6 +70,14 @@ public final class EarlyInput extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Whether the channel's hold (if any) has nothing waiting, neither bytes nor events. On the
+     * channel's event loop.
+     */
+    public static boolean holdsNothing(Channel ch) {
+        return !(ch.pipeline().get(NAME) instanceof EarlyInput e) || (e.bytes.isEmpty() && e.events.isEmpty());
+    }
+
     /** Bytes held now (tests). */
     long heldBytes() {
         return heldBytes;

@@ -120,12 +120,32 @@ public final class Splice {
      * @param idleTimeout no traffic either way for this long closes both; zero or null for none
      */
     public static Splice join(StreamEnd a, StreamEnd b, Duration idleTimeout, SpliceListener listener) {
-        return join(a, b, idleTimeout, listener, STALL_TIMEOUT);
+        return join(a, b, idleTimeout, listener, STALL_TIMEOUT, 0);
+    }
+
+    /**
+     * As above, counting {@code sentAtoBBefore} bytes that already went from A to B before the
+     * splice (an optimistic open's first bytes), in {@link #bytesAtoB()} and what the listener gets.
+     */
+    public static Splice join(
+            StreamEnd a, StreamEnd b, Duration idleTimeout, SpliceListener listener, long sentAtoBBefore) {
+        return join(a, b, idleTimeout, listener, STALL_TIMEOUT, sentAtoBBefore);
     }
 
     /** As above with the watchdog's bound given (tests). */
     static Splice join(StreamEnd a, StreamEnd b, Duration idleTimeout, SpliceListener listener, Duration stallTimeout) {
+        return join(a, b, idleTimeout, listener, stallTimeout, 0);
+    }
+
+    private static Splice join(
+            StreamEnd a,
+            StreamEnd b,
+            Duration idleTimeout,
+            SpliceListener listener,
+            Duration stallTimeout,
+            long sentAtoBBefore) {
         Splice s = new Splice(a, b, listener == null ? SpliceListener.NONE : listener, stallTimeout);
+        s.aToB.set(sentAtoBBefore);
         for (StreamEnd end : new StreamEnd[] {a, b}) {
             Channel ch = end.channel();
             ch.config().setAutoRead(false);
