@@ -71,12 +71,6 @@ final class StreamCredit {
         }
     }
 
-    /** Opens waiting on {@code qc} now (tests). */
-    static int waiting(QuicChannel qc) {
-        ArrayDeque<Waiting> waiting = qc.attr(WAITING).get();
-        return waiting == null ? 0 : waiting.size();
-    }
-
     private static void failAll(ArrayDeque<Waiting> waiting) {
         Waiting w;
         while ((w = waiting.poll()) != null) {

@@ -153,6 +153,7 @@ public final class ForwardListener implements AutoCloseable {
                         // epoll and io_uring read a client that writes and half-closes at once even
                         // with auto-read off: keep that for the splice (EarlyInput)
                         EarlyInput.install(ch);
+                        OptimisticSend.install(ch); // idle until a stream that takes early bytes opens
                         onLocalConnection(ch); // accepted sockets are active from registration on
                     }
                 });
@@ -276,7 +277,7 @@ public final class ForwardListener implements AutoCloseable {
     }
 
     private void join(Channel local, PeerStream stream, String pathName, NodeKey peer) {
-        OptimisticSend early = OptimisticSend.remove(local); // before the splice reads the local end
+        long sentEarly = OptimisticSend.retire(local); // before the splice reads the local end
         stream.detach();
         if (!local.isActive()) {
             current.decrementAndGet();
@@ -298,7 +299,7 @@ public final class ForwardListener implements AutoCloseable {
                     metrics.streamEnded(Direction.OUTBOUND, outcome, fromPeer, toPeer);
                     paths.streamEnded(peer, spec.service(), pathName, toPeer + fromPeer, System.nanoTime() - started);
                 },
-                early == null ? 0 : early.sentSoFar());
+                sentEarly);
         active.add(new ActiveStreams.Entry(
                 id,
                 Direction.OUTBOUND,
