@@ -1,14 +1,13 @@
 package dev.burrow.agent.session;
 
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.path.RelayCircuitPath;
 import dev.burrow.agent.service.InboundStream;
-import dev.burrow.agent.service.InboundStreamGate;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.util.function.Consumer;
 
 /**
  * Sets up each stream a peer opens on an inbound session: the session's stream-open rate limit
@@ -17,13 +16,13 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  */
 final class InboundSessionStreams extends ChannelInitializer<Http2StreamChannel> {
     private final RelaySession session;
-    private final InboundStreamGate gate;
+    private final Consumer<InboundStream> gate;
     private final AgentMetrics metrics;
     // Owned by the session's event loop: a token bucket of stream opens.
     private double tokens = SessionProtocol.MAX_STREAM_OPENS_PER_SECOND;
     private long lastRefill = System.nanoTime();
 
-    InboundSessionStreams(RelaySession session, InboundStreamGate gate, AgentMetrics metrics) {
+    InboundSessionStreams(RelaySession session, Consumer<InboundStream> gate, AgentMetrics metrics) {
         this.session = session;
         this.gate = gate;
         this.metrics = metrics;
@@ -59,7 +58,7 @@ final class InboundSessionStreams extends ChannelInitializer<Http2StreamChannel>
                             ctx.channel().config().setAutoRead(false);
                             metrics.relaySessionStream(false);
                             gate.accept(new InboundStream(
-                                    ctx.channel(), RelayCircuitPath.NAME, session.peer(), service, session.tls()));
+                                    ctx.channel(), session.pathName(), session.peer(), service, session.tls()));
                         },
                         e -> {}));
     }

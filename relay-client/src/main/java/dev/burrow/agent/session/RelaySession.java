@@ -27,6 +27,8 @@ public final class RelaySession {
     private final boolean dialer;
     private final SSLSession tls;
     private final AgentMetrics metrics;
+    /** What carries it, as status and whois name the path: {@code relay} or {@code direct}. */
+    private final String pathName;
 
     // Any thread.
     private final AtomicInteger streams = new AtomicInteger();
@@ -34,8 +36,9 @@ public final class RelaySession {
     private final AtomicLong streamsOpened = new AtomicLong();
     private volatile boolean closedHere;
 
-    RelaySession(Channel channel, NodeKey peer, boolean dialer, SSLSession tls, AgentMetrics metrics) {
+    RelaySession(Channel channel, NodeKey peer, boolean dialer, SSLSession tls, AgentMetrics metrics, String pathName) {
         this.channel = channel;
+        this.pathName = pathName;
         this.peer = peer;
         this.dialer = dialer;
         this.tls = tls;
@@ -44,6 +47,11 @@ public final class RelaySession {
 
     public NodeKey peer() {
         return peer;
+    }
+
+    /** The path name of the session's streams: {@code relay} (a relay circuit) or {@code direct} (a direct TCP connection). */
+    public String pathName() {
+        return pathName;
     }
 
     public boolean dialer() {

@@ -14,13 +14,8 @@ import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -31,7 +26,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -64,9 +58,6 @@ public final class RelaySessions implements SessionCircuits {
 
     /** How often {@link #tick()} runs in an agent. */
     static final java.time.Duration TICK = java.time.Duration.ofSeconds(5);
-
-    private static final String TLS_HANDLER = "burrow-session-tls";
-    private static final String SETUP_HANDLER = "burrow-session-setup";
 
     // Final after construction.
     private final RelayCircuitPath circuits;
@@ -286,55 +277,26 @@ public final class RelaySessions implements SessionCircuits {
     }
 
     private void setUpClient(Channel ch, NodeKey peer, Outbound o) {
-        SslHandler ssl;
+        SslContext client;
         try {
-            ssl = NodeTls.client(identity, verifier, peer).newHandler(ch.alloc());
+            client = NodeTls.client(identity, verifier, peer);
         } catch (SSLException e) {
             ch.close();
             startFailed(peer, o, e);
             return;
         }
-        ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
-        ch.pipeline().addLast(TLS_HANDLER, ssl);
-        ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(peer, ssl, verifier, null, metrics) {
-            @Override
-            void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
-                Http2FrameCodec codec = SessionProtocol.codec(true);
-                ctx.pipeline().addLast(SessionProtocol.flushConsolidation());
-                ctx.pipeline().addLast(codec);
-                ctx.pipeline().addLast(new Http2MultiplexHandler(new ChannelInboundHandlerAdapter() {
+        SessionChannels.dial(
+                ch, peer, client, verifier, metrics, RelayCircuitPath.NAME, new SessionChannels.DialerEvents() {
                     @Override
-                    public void handlerAdded(ChannelHandlerContext c) {
-                        c.channel().close(); // a listener never opens streams on our session
+                    public void up(RelaySession session) {
+                        RelaySessions.this.up(session, o);
                     }
-                }));
-                // Up at the listener's first SETTINGS: it sends them only once it has admitted us.
-                // A listener that admits us nowhere closes the circuit after TLS instead, and
-                // streams opened on the session meanwhile would fail without the listener's reason.
-                AtomicBoolean up = new AtomicBoolean();
-                Runnable giveUp = ch::close;
-                var deadline = ctx.executor()
-                        .schedule(giveUp, SessionProtocol.SETUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-                ctx.pipeline().addLast(new FirstSettings(() -> {
-                    deadline.cancel(false);
-                    up.set(true);
-                    up(ch, peer, o, tls);
-                }));
-                ctx.pipeline().addLast(new SessionEnd(peer, metrics));
-                SessionSetup.expandSessionWindow(codec);
-                ch.closeFuture().addListener(x -> {
-                    deadline.cancel(false);
-                    if (!up.get()) {
-                        startFailed(peer, o, new IOException("peer closed the session before its HTTP/2 settings"));
+
+                    @Override
+                    public void failed(Throwable cause) {
+                        startFailed(peer, o, cause);
                     }
                 });
-            }
-
-            @Override
-            void failed(Throwable cause) {
-                startFailed(peer, o, cause);
-            }
-        });
         Runnable startHook = ch.attr(PeerPath.START_HOOK).getAndSet(null);
         if (startHook != null) {
             startHook.run();
@@ -344,8 +306,9 @@ public final class RelaySessions implements SessionCircuits {
     }
 
     /** The dialer's session is up (the listener's SETTINGS arrived): streams may use it. */
-    private void up(Channel ch, NodeKey peer, Outbound o, javax.net.ssl.SSLSession tls) {
-        RelaySession session = new RelaySession(ch, peer, true, tls, metrics);
+    private void up(RelaySession session, Outbound o) {
+        Channel ch = session.channel();
+        NodeKey peer = session.peer();
         long upAt = System.nanoTime();
         metrics.relaySessionOpened(true);
         log.info("relay session to {} up", peer.shortId());
@@ -449,38 +412,32 @@ public final class RelaySessions implements SessionCircuits {
         }
         ch.closeFuture().addListener(x -> released(source, perPeer));
         ch.eventLoop().execute(() -> {
-            SslHandler ssl = serverContext.newHandler(ch.alloc());
-            ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
-            ch.pipeline().addLast(TLS_HANDLER, ssl);
-            ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(source, ssl, verifier, admits, metrics) {
-                @Override
-                void secured(ChannelHandlerContext ctx, javax.net.ssl.SSLSession tls) {
-                    RelaySession session = new RelaySession(ctx.channel(), source, false, tls, metrics);
-                    Http2FrameCodec codec = SessionProtocol.codec(false);
-                    ctx.pipeline().addLast(SessionProtocol.flushConsolidation());
-                    ctx.pipeline().addLast(codec);
-                    ctx.pipeline().addLast(new Http2MultiplexHandler(new InboundSessionStreams(session, g, metrics)));
-                    ctx.pipeline().addLast(new SessionEnd(source, metrics));
-                    SessionSetup.expandSessionWindow(codec);
-                    inbound.add(session);
-                    metrics.relaySessionOpened(false);
-                    log.info("relay session from {} up", source.shortId());
-                    ctx.channel().closeFuture().addListener(x -> {
-                        inbound.remove(session);
-                        metrics.relaySessionClosed(false);
-                        log.info(
-                                "relay session from {} closed after {} streams",
-                                source.shortId(),
-                                session.streamsOpened());
+            SessionChannels.accept(
+                    ch,
+                    source,
+                    serverContext,
+                    verifier,
+                    admits,
+                    g::accept,
+                    metrics,
+                    RelayCircuitPath.NAME,
+                    session -> {
+                        inbound.add(session);
+                        metrics.relaySessionOpened(false);
+                        log.info("relay session from {} up", source.shortId());
+                        ch.closeFuture().addListener(x -> {
+                            inbound.remove(session);
+                            metrics.relaySessionClosed(false);
+                            log.info(
+                                    "relay session from {} closed after {} streams",
+                                    source.shortId(),
+                                    session.streamsOpened());
+                        });
+                    },
+                    cause -> {
+                        metrics.relaySessionError(AgentMetrics.SessionError.SETUP_FAILED);
+                        log.debug("relay session from {} failed: {}", source.shortId(), cause.toString());
                     });
-                }
-
-                @Override
-                void failed(Throwable cause) {
-                    metrics.relaySessionError(AgentMetrics.SessionError.SETUP_FAILED);
-                    log.debug("relay session from {} failed: {}", source.shortId(), cause.toString());
-                }
-            });
             connection.start();
             ch.config().setAutoRead(true);
             ch.read();

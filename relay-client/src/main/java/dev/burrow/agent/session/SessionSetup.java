@@ -1,6 +1,7 @@
 package dev.burrow.agent.session;
 
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.identity.NodeCertificate;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
@@ -15,6 +16,7 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.security.cert.X509Certificate;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import javax.net.ssl.SSLException;
@@ -24,8 +26,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Waits for the session TLS handshake within {@link SessionProtocol#SETUP_TIMEOUT}, checks the peer
- * (the dialer: the key it pinned; the listener: the node the relay says opened the circuit, which
- * some service must admit), then removes itself and hands the channel to {@link #secured}.
+ * (the dialer: the key it pinned; the listener: the node the relay says opened the circuit, or on a
+ * direct TCP session any node whose certificate verifies; some service must admit it), then removes
+ * itself and hands the channel to {@link #secured}.
  */
 abstract class SessionSetup extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(SessionSetup.class);
@@ -48,7 +51,8 @@ abstract class SessionSetup extends ChannelInboundHandlerAdapter {
         this.metrics = metrics;
     }
 
-    abstract void secured(ChannelHandlerContext ctx, SSLSession tls);
+    /** TLS is done and {@code peer} verified (the key the dialer pinned, or whoever the listener's certificate check named). */
+    abstract void secured(ChannelHandlerContext ctx, SSLSession tls, VerifiedPeer peer);
 
     abstract void failed(Throwable cause);
 
@@ -78,25 +82,36 @@ abstract class SessionSetup extends ChannelInboundHandlerAdapter {
                 fail(ctx, hs.cause());
                 return;
             }
+            VerifiedPeer v;
             try {
-                // dialer: the pinned key; listener: the node the relay says opened the circuit
-                VerifiedPeer v = NodeTls.verifiedPeer(ssl, verifier, peer);
+                // dialer: the pinned key; listener: the node the relay says opened the circuit, or
+                // on a direct TCP session (peer null) the key the certificate names: TLS has just
+                // proven its possession, and the admission rule then judges that identity
+                v = NodeTls.verifiedPeer(ssl, verifier, peer != null ? peer : claimedKey());
                 if (admits != null && !admits.test(v)) {
                     metrics.relaySessionError(AgentMetrics.SessionError.NOT_ALLOWED);
                     fail(ctx, new SSLException("no service here admits " + v.displayName()));
                     return;
                 }
             } catch (Exception e) {
-                fail(ctx, new SSLException("peer " + peer.shortId() + " does not verify: " + e.getMessage()));
+                fail(
+                        ctx,
+                        new SSLException("peer " + (peer == null ? "" : peer.shortId() + " ") + "does not verify: "
+                                + e.getMessage()));
                 return;
             }
             done = true;
             deadline.cancel(false);
             ctx.pipeline().remove(this);
-            secured(ctx, ssl.engine().getSession());
+            secured(ctx, ssl.engine().getSession(), v);
             return;
         }
         ReferenceCountUtil.release(evt);
+    }
+
+    private NodeKey claimedKey() throws Exception {
+        var certs = ssl.engine().getSession().getPeerCertificates();
+        return NodeCertificate.parse((X509Certificate) certs[0]).nodeKey();
     }
 
     @Override
