@@ -17,13 +17,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * 1 GiB each way over the relay and 1 GiB each way over the direct path at the same time, between
- * real processes on loopback: bob reaches alice's echo service over the verified direct QUIC path,
+ * real processes on loopback: bob reaches alice's echo service over the verified direct path (its
+ * direct TCP session: on one host alice is reachable over TCP; QUIC bulk is covered in the NAT lab),
  * dave (direct paths off) over the relay; each transfer checks SHA-256 of everything that went out
  * against everything that came back. Which path carried which stream is read from the agents'
  * status while the streams run (both ends), and from each forward's last path afterwards.
  */
 class BulkBothPathsE2eTest {
     static final long BYTES = 1L << 30;
+    static final String DIRECT_SESSIONS_OPENED = "burrow_agent_direct_sessions_opened_total";
 
     @Test
     void oneGibibyteEachWayOverTheRelayAndTheDirectPathAtOnce() throws Exception {
@@ -37,6 +39,12 @@ class BulkBothPathsE2eTest {
             int directPort = c.forwardPort(bob, "echo");
             int relayPort = c.forwardPort(dave, "echo");
             c.awaitDirect(bob, alice, directPort);
+            // on one host alice is reachable over TCP too: bob's direct streams then ride a direct
+            // TCP session (QUIC carries them only until it is up, and wherever TCP cannot connect)
+            await("bob's direct TCP session to alice")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> bob.metric(DIRECT_SESSIONS_OPENED + "{role=\"dialer\"") >= 1
+                            && alice.metric(DIRECT_SESSIONS_OPENED + "{role=\"listener\"") >= 1);
             Cluster.awaitTransferWorks(relayPort);
 
             Transfer direct = new Transfer(directPort, BYTES, 1);
@@ -72,6 +80,7 @@ class BulkBothPathsE2eTest {
             assertThat(r.received()).isEqualTo(BYTES);
             assertThat(bob.status().forwards().get(0).path()).isEqualTo("direct");
             assertThat(dave.status().forwards().get(0).path()).isEqualTo("relay");
+            assertThat(dave.metric(DIRECT_SESSIONS_OPENED + "{role=\"dialer\"")).isZero();
             // the exposing agent counted at least the 2 GiB in and 2 GiB out of the two bulk streams
             assertThat(alice.metric("burrow_agent_stream_bytes_total{direction=\"inbound\",way=\"in\""))
                     .isGreaterThanOrEqualTo(2.0 * BYTES);

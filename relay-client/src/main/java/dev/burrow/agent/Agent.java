@@ -33,6 +33,7 @@ import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
 import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.ServiceRegistry;
+import dev.burrow.agent.session.DirectSessions;
 import dev.burrow.agent.session.RelaySessions;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.RecentRefusals;
@@ -108,6 +109,8 @@ public final class Agent implements AutoCloseable {
     private final ScheduledFuture<?> warmerTicks;
     /** Relay sessions (one circuit per peer for many streams); null unless switched on. */
     private final RelaySessions sessions;
+    /** Sessions on TCP connections straight to peers that are reachable over TCP; null without direct paths. */
+    private final DirectSessions directSessions;
     /** UDP services and forwards (both ends), sealed end to end, over the relay. */
     private final UdpEngine udp;
 
@@ -202,6 +205,20 @@ public final class Agent implements AutoCloseable {
                                 .map(RelayCandidate::url)
                                 .toList()));
         DirectManager direct = directPaths.manager();
+        this.directSessions = direct != null && DirectSessions.enabled()
+                ? new DirectSessions(identity, verifier, metrics, group, transport)
+                : null;
+        if (directSessions != null) {
+            for (InetSocketAddress a : direct.socketAddresses()) {
+                directSessions.listen(a);
+            }
+            directSessions.start(
+                    gate::accept,
+                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)),
+                    k -> forwardPeers.contains(k),
+                    group.next());
+            direct.carryStreamsOn(directSessions);
+        }
         Duration[] udpIdle = UdpEngine.idleTimeouts(System.getenv(UdpEngine.IDLE_ENV));
         this.udp = new UdpEngine(
                 identity,
@@ -580,6 +597,9 @@ public final class Agent implements AutoCloseable {
         udp.close();
         if (sessions != null) {
             sessions.close();
+        }
+        if (directSessions != null) {
+            directSessions.close();
         }
         if (warmerTicks != null) {
             warmerTicks.cancel(false);

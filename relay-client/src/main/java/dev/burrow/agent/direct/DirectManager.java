@@ -542,6 +542,41 @@ public final class DirectManager implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Streams to peers prefer {@code carrier} while it has a connection up ({@link DirectPath});
+     * it is asked to connect whenever a warm peer's path turns direct.
+     */
+    public void carryStreamsOn(DirectPath.Carrier carrier) {
+        path.carrier(carrier);
+        peers.addPathListener((key, direct) -> {
+            DirectPeer p = peers.get(key); // on the loop (DirectPeers#publish)
+            if (direct && p != null && p.warm && p.best != null) {
+                carrier.connect(key, p.best);
+            }
+        });
+    }
+
+    /** The local addresses of the direct UDP sockets (a carrier listens at the same ports). */
+    public List<InetSocketAddress> socketAddresses() {
+        List<InetSocketAddress> out = new java.util.ArrayList<>();
+        for (DirectSocket s : List.of(sockets.server, sockets.client)) {
+            if (s.channel() != null && s.channel().localAddress() instanceof InetSocketAddress a) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /** A stream to {@code peer} went another way (a carrier): it keeps the path warm as a QUIC stream would. */
+    void noteActive(NodeKey peer) {
+        loop.execute(() -> {
+            DirectPeer p = peers.get(peer);
+            if (p != null) {
+                p.activeUntilNanos = System.nanoTime() + ACTIVE_DURATION.toNanos();
+            }
+        });
+    }
+
     /** Opens a QUIC stream to {@code service} on {@code peer} (the channel has auto-read off). */
     public CompletableFuture<Channel> openStream(NodeKey peer, String service) {
         CompletableFuture<Channel> result = new CompletableFuture<>();

@@ -35,6 +35,27 @@ public interface AgentMetrics {
     /** Relay session failures and bad input, tagged {@code reason}. */
     String RELAY_SESSION_ERRORS = "burrow.agent.relay.session.errors";
 
+    /** Direct TCP sessions opened (a session carried by a TCP connection between the agents), tagged {@code role}. */
+    String DIRECT_SESSIONS_OPENED = "burrow.agent.direct.sessions.opened";
+    /** Direct TCP sessions closed, tagged {@code role}. */
+    String DIRECT_SESSIONS_CLOSED = "burrow.agent.direct.sessions.closed";
+    /** Direct TCP connections or sessions that failed or were refused, tagged {@code reason}. */
+    String DIRECT_SESSION_ERRORS = "burrow.agent.direct.session.errors";
+
+    /** Why a direct TCP session failed or was refused (its streams use the QUIC direct path or the relay). */
+    enum DirectSessionError {
+        /** The TCP connect to the peer's proven endpoint failed (a NAT, a firewall): QUIC stays the direct path. */
+        CONNECT_FAILED,
+        /** TLS, the peer check or HTTP/2 set-up failed or timed out. */
+        SETUP_FAILED,
+        /** An inbound connection was closed unread: too many unauthenticated connections at once. */
+        HANDSHAKE_LIMIT,
+        /** An authenticated inbound session was closed: too many sessions (in all, or from that peer). */
+        LIMIT,
+        /** A session heard nothing (not even a PING answer) for too long and was closed. */
+        SILENT
+    }
+
     /** Why a relay session (or one of its streams) failed. */
     enum SessionError {
         /** The circuit, TLS or HTTP/2 set-up failed (streams used per-stream circuits meanwhile). */
@@ -91,6 +112,15 @@ public interface AgentMetrics {
 
     /** A relay session or one of its streams failed. */
     default void relaySessionError(SessionError error) {}
+
+    /** A direct TCP session was opened (dialer: we connected; else a peer did). */
+    default void directSessionOpened(boolean dialer) {}
+
+    /** A direct TCP session closed. */
+    default void directSessionClosed(boolean dialer) {}
+
+    /** A direct TCP connection or session failed or was refused. */
+    default void directSessionError(DirectSessionError error) {}
 
     /** A target connection was made while the whois table was full: it runs, but whois cannot name its caller. */
     default void whoisOverflow() {}

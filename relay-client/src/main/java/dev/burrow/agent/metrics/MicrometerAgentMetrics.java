@@ -118,4 +118,28 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
                 .register(registry)
                 .increment();
     }
+
+    @Override
+    public void directSessionOpened(boolean dialer) {
+        Counter.builder(DIRECT_SESSIONS_OPENED)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void directSessionClosed(boolean dialer) {
+        Counter.builder(DIRECT_SESSIONS_CLOSED)
+                .tag("role", dialer ? "dialer" : "listener")
+                .register(registry)
+                .increment();
+    }
+
+    @Override
+    public void directSessionError(DirectSessionError error) {
+        Counter.builder(DIRECT_SESSION_ERRORS)
+                .tag("reason", error.name().toLowerCase(java.util.Locale.ROOT))
+                .register(registry)
+                .increment();
+    }
 }

@@ -1,0 +1,534 @@
+package dev.burrow.agent.session;
+
+import dev.burrow.agent.direct.DirectPath;
+import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.metrics.AgentMetrics.DirectSessionError;
+import dev.burrow.agent.service.InboundStream;
+import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.NodeKey;
+import dev.burrow.identity.NodeVerifier;
+import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.NodeTls;
+import dev.burrow.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sessions carried by a TCP connection straight between two agents: the direct path's bulk
+ * transport where the peer is reachable over TCP (the same host, a LAN, a public address).
+ *
+ * <p>Why: on the punched UDP path every 1,200–1,452-byte QUIC packet costs a system call and a
+ * JNI crossing each way, so the QUIC direct path moved a sixth of what the relay moved and cost
+ * five to six times its CPU per byte (docs/benchmarks.md, "Direct path"); a TCP connection lets
+ * the kernel segment 256 KiB writes. The session on it is the relay session's (end-to-end TLS with
+ * the node certificates, HTTP/2, one stream per forwarded connection, the same gate), so nothing
+ * about streams, half-close, whois or PROXY headers changes; only the carrier does.
+ *
+ * <p>How: each agent listens on TCP at the port numbers of its two direct UDP sockets. Once disco
+ * has proven a peer's UDP endpoint, a dialer that wants the peer (its forwards name it, or a
+ * direct stream was opened) connects to that endpoint's address and port over TCP within
+ * {@link #CONNECT_TIMEOUT}. Behind a NAT the connect fails (nothing maps that TCP port), the
+ * failure is counted and backs off ({@link #MIN_RETRY} doubling to {@link #MAX_RETRY}), and
+ * direct streams keep using QUIC. The listener admits a connection only after TLS, judged by the
+ * verified certificate and the same admission rule as relay sessions; before that it holds at most
+ * {@link #MAX_PENDING_HANDSHAKES} unauthenticated connections ({@link #MAX_PENDING_PER_ADDRESS} per
+ * source address) for at most {@link SessionProtocol#SETUP_TIMEOUT}.
+ *
+ * <p>Liveness: the dialer sends an HTTP/2 PING when it has heard nothing for {@link #PING_AFTER}
+ * and closes a session silent for {@link #DIALER_SILENCE} (a peer gone without a reset: its
+ * streams then fail instead of hanging); a listener closes a session silent for
+ * {@link #LISTENER_SILENCE}. {@code BURROW_DIRECT_TCP=off} turns all of it off.
+ *
+ * <p>Thread-safe.
+ */
+public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(DirectSessions.class);
+
+    /** Environment switch: {@code off} keeps every direct stream on QUIC. */
+    public static final String ENV = "BURROW_DIRECT_TCP";
+    /** The same switch as a system property (in-process tests). */
+    public static final String PROPERTY = "burrow.direct.tcp";
+
+    /** A TCP connect to a proven endpoint: a reachable peer answers in one round trip; a NAT never does. */
+    public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+    /** The wait after a first failed connect or set-up, doubling per failure. */
+    public static final Duration MIN_RETRY = Duration.ofSeconds(30);
+    /** The longest wait between tries: a NAT'd peer costs one SYN per ten minutes. */
+    public static final Duration MAX_RETRY = Duration.ofMinutes(10);
+    /**
+     * Unauthenticated inbound connections (accepted, TLS not finished) held at once; more are closed
+     * unread. Each costs a TLS handshake's CPU and memory for up to {@link SessionProtocol#SETUP_TIMEOUT},
+     * and an honest agent needs one per peer that dials it at that moment.
+     */
+    public static final int MAX_PENDING_HANDSHAKES = 64;
+    /** Of those, from one source address: one host cannot take all of them. */
+    public static final int MAX_PENDING_PER_ADDRESS = 8;
+    /** Direct sessions peers may hold with us at once (as relay sessions). */
+    public static final int MAX_INBOUND_SESSIONS = SessionProtocol.MAX_INBOUND_SESSIONS;
+    /** From one peer: a dialer keeps one; a few more cover reconnects while the old one closes. */
+    public static final int MAX_INBOUND_SESSIONS_PER_PEER = SessionProtocol.MAX_INBOUND_SESSIONS_PER_PEER;
+    /** How often {@link #tick()} runs. */
+    static final Duration TICK = Duration.ofSeconds(5);
+    /** The dialer pings a session it has heard nothing from for this long. */
+    public static final Duration PING_AFTER = TICK;
+    /** The dialer closes a session silent this long: three pings unanswered. */
+    public static final Duration DIALER_SILENCE = Duration.ofSeconds(20);
+    /** The listener closes a session silent this long (the dialer pings every {@link #PING_AFTER}). */
+    public static final Duration LISTENER_SILENCE = Duration.ofSeconds(60);
+
+    private static final AttributeKey<ReadClock> CLOCK = AttributeKey.valueOf("burrow.direct.session.clock");
+
+    // Final after construction.
+    private final NodeIdentity identity;
+    private final NodeVerifier verifier;
+    private final AgentMetrics metrics;
+    private final EventLoopGroup group;
+    private final Transport transport;
+    private final io.netty.handler.ssl.SslContext serverContext;
+
+    // Any thread.
+    private volatile Consumer<InboundStream> gate;
+    private volatile Predicate<VerifiedPeer> admits = p -> false;
+    private volatile Predicate<NodeKey> wanted = k -> false;
+    private volatile boolean closed;
+    private volatile ScheduledFuture<?> ticks;
+    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
+    private final Set<RelaySession> inbound = ConcurrentHashMap.newKeySet();
+    private final Map<NodeKey, AtomicInteger> inboundPerPeer = new ConcurrentHashMap<>();
+    private final AtomicInteger inboundTotal = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final Map<InetAddress, AtomicInteger> pendingPerAddress = new ConcurrentHashMap<>();
+
+    /** Per peer: the session, or a connect under way, or when the next try may start. Guarded by itself. */
+    private static final class Outbound {
+        RelaySession session;
+        boolean starting;
+        long notBeforeNanos;
+        int failures;
+        InetSocketAddress failedAt;
+    }
+
+    /** When a session's connection last delivered bytes (its liveness). */
+    private static final class ReadClock extends ChannelInboundHandlerAdapter {
+        volatile long lastReadNanos = System.nanoTime();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            lastReadNanos = System.nanoTime();
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public boolean isSharable() {
+            return false;
+        }
+    }
+
+    public DirectSessions(
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            AgentMetrics metrics,
+            EventLoopGroup group,
+            Transport transport)
+            throws SSLException {
+        this.identity = identity;
+        this.verifier = verifier;
+        this.metrics = metrics;
+        this.group = group;
+        this.transport = transport;
+        // As relay sessions: the handshake admits any chain shape; the strict check follows after it.
+        NodeVerifier handshakeVerifier = NodeVerifier.builder()
+                .trustCas(verifier.caCertificates())
+                .acceptAnySelfSigned(true)
+                .clock(verifier.clock())
+                .build();
+        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+    }
+
+    /** True unless {@link #PROPERTY} or, without it, {@link #ENV} says {@code off}. */
+    public static boolean enabled() {
+        String property = System.getProperty(PROPERTY);
+        return !"off".equals(property != null ? property : System.getenv(ENV));
+    }
+
+    /**
+     * Starts: inbound sessions' streams go to {@code gate} when {@code admits} admits their peer;
+     * sessions to peers {@code wanted} are kept (pinged, never closed as idle); {@link #tick()} runs
+     * every {@link #TICK} on {@code loop}.
+     */
+    public void start(
+            Consumer<InboundStream> gate, Predicate<VerifiedPeer> admits, Predicate<NodeKey> wanted, EventLoop loop) {
+        this.gate = gate;
+        this.admits = admits;
+        this.wanted = wanted;
+        ticks = loop.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Listens on TCP at {@code at} (the address and port of a direct UDP socket). False, logged,
+     * when the port is taken for TCP: peers then reach us over QUIC only.
+     */
+    public boolean listen(InetSocketAddress at) {
+        try {
+            Channel ch = new ServerBootstrap()
+                    .group(group)
+                    .channel(transport.serverSocketChannel())
+                    .option(ChannelOption.SO_BACKLOG, MAX_PENDING_HANDSHAKES)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            accepted(ch);
+                        }
+                    })
+                    .bind(at)
+                    .syncUninterruptibly()
+                    .channel();
+            listeners.add(ch);
+            log.info("direct TCP sessions: listening on {}", ch.localAddress());
+            return true;
+        } catch (RuntimeException e) {
+            log.info("direct TCP sessions: cannot listen on {} ({}); peers reach us over QUIC", at, e.getMessage());
+            return false;
+        }
+    }
+
+    /** The addresses listened on (status, tests). */
+    public List<InetSocketAddress> listening() {
+        return listeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+    }
+
+    // ---------------------------------------------------------------- dialer
+
+    /**
+     * A stream to {@code service} on the peer's direct session; null when none is up (or it is
+     * full): the caller uses QUIC. The channel has the same contract as a relay session's streams.
+     */
+    @Override
+    public CompletableFuture<Channel> openStream(NodeKey peer, String service) {
+        RelaySession s = session(peer);
+        return s == null ? null : s.openStream(service);
+    }
+
+    /** The peer's direct session when it is up. */
+    public RelaySession session(NodeKey peer) {
+        Outbound o = outbound.get(peer);
+        if (o == null) {
+            return null;
+        }
+        synchronized (o) {
+            return o.session != null && o.session.isUp() ? o.session : null;
+        }
+    }
+
+    /**
+     * Connects a session to {@code peer} at {@code endpoint} (its disco-proven UDP endpoint: same
+     * address, same port number over TCP) unless one is up, connecting, or backing off after a
+     * failure at that same endpoint.
+     */
+    @Override
+    public void connect(NodeKey peer, InetSocketAddress endpoint) {
+        if (closed || endpoint == null || endpoint.isUnresolved()) {
+            return;
+        }
+        Outbound o = outbound.computeIfAbsent(peer, k -> new Outbound());
+        synchronized (o) {
+            if (o.starting || (o.session != null && o.session.isUp())) {
+                return;
+            }
+            if (endpoint.equals(o.failedAt) && System.nanoTime() - o.notBeforeNanos < 0) {
+                return;
+            }
+            if (outbound.size() > SessionProtocol.MAX_OUTBOUND_SESSIONS && !wanted.test(peer)) {
+                return;
+            }
+            o.starting = true;
+            o.session = null;
+        }
+        io.netty.handler.ssl.SslContext client;
+        try {
+            client = NodeTls.client(identity, verifier, peer);
+        } catch (SSLException e) {
+            failed(peer, o, endpoint, DirectSessionError.SETUP_FAILED, e);
+            return;
+        }
+        new Bootstrap()
+                .group(group)
+                .channel(transport.socketChannel())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(endpoint)
+                .addListener((io.netty.channel.ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        failed(peer, o, endpoint, DirectSessionError.CONNECT_FAILED, f.cause());
+                        return;
+                    }
+                    Channel ch = f.channel();
+                    ReadClock clock = new ReadClock();
+                    ch.attr(CLOCK).set(clock);
+                    ch.pipeline().addFirst(clock);
+                    SessionChannels.dial(
+                            ch, peer, client, verifier, metrics, DirectPath.NAME, new SessionChannels.DialerEvents() {
+                                @Override
+                                public void up(RelaySession session) {
+                                    DirectSessions.this.up(session, o, endpoint);
+                                }
+
+                                @Override
+                                public void failed(Throwable cause) {
+                                    DirectSessions.this.failed(
+                                            peer, o, endpoint, DirectSessionError.SETUP_FAILED, cause);
+                                }
+                            });
+                });
+    }
+
+    private void up(RelaySession session, Outbound o, InetSocketAddress endpoint) {
+        NodeKey peer = session.peer();
+        metrics.directSessionOpened(true);
+        log.info("direct TCP session to {} at {} up", peer.shortId(), endpoint);
+        session.channel().closeFuture().addListener(x -> {
+            metrics.directSessionClosed(true);
+            log.info("direct TCP session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
+            synchronized (o) {
+                if (o.session == session) {
+                    o.session = null;
+                }
+            }
+        });
+        synchronized (o) {
+            o.starting = false;
+            o.failures = 0;
+            o.failedAt = null;
+            o.session = session;
+        }
+        if (closed) {
+            session.close();
+        }
+    }
+
+    private void failed(NodeKey peer, Outbound o, InetSocketAddress endpoint, DirectSessionError why, Throwable cause) {
+        metrics.directSessionError(why);
+        long wait;
+        synchronized (o) {
+            o.starting = false;
+            o.failures = endpoint.equals(o.failedAt) ? o.failures + 1 : 1;
+            o.failedAt = endpoint;
+            wait = Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 1));
+            o.notBeforeNanos = System.nanoTime() + wait;
+        }
+        if (why == DirectSessionError.CONNECT_FAILED) { // the usual outcome behind a NAT: not news
+            log.debug(
+                    "direct TCP connect to {} at {} failed: {}; QUIC stays its direct path for {} s",
+                    peer.shortId(),
+                    endpoint,
+                    cause == null ? "" : cause.toString(),
+                    wait / 1_000_000_000L);
+        } else {
+            log.info(
+                    "direct TCP session to {} at {} failed: {}; QUIC stays its direct path for {} s",
+                    peer.shortId(),
+                    endpoint,
+                    cause == null ? "" : cause.toString(),
+                    wait / 1_000_000_000L);
+        }
+    }
+
+    // ---------------------------------------------------------------- listener
+
+    private void accepted(Channel ch) {
+        Consumer<InboundStream> g = gate;
+        if (closed || g == null) {
+            ch.close();
+            return;
+        }
+        InetAddress from = ((InetSocketAddress) ch.remoteAddress()).getAddress();
+        AtomicInteger perAddress = pendingPerAddress.computeIfAbsent(from, a -> new AtomicInteger());
+        boolean overTotal = pending.incrementAndGet() > MAX_PENDING_HANDSHAKES;
+        boolean overAddress = perAddress.incrementAndGet() > MAX_PENDING_PER_ADDRESS;
+        AtomicBoolean pendingHeld = new AtomicBoolean(true);
+        Runnable releasePending = () -> {
+            if (pendingHeld.compareAndSet(true, false)) {
+                pending.decrementAndGet();
+                if (perAddress.decrementAndGet() <= 0) {
+                    pendingPerAddress.remove(from, perAddress);
+                }
+            }
+        };
+        ch.closeFuture().addListener(x -> releasePending.run());
+        if (overTotal || overAddress) {
+            metrics.directSessionError(DirectSessionError.HANDSHAKE_LIMIT);
+            ch.close();
+            return;
+        }
+        ReadClock clock = new ReadClock();
+        ch.attr(CLOCK).set(clock);
+        ch.pipeline().addLast(clock);
+        SessionChannels.accept(
+                ch,
+                null,
+                serverContext,
+                verifier,
+                admits,
+                g,
+                metrics,
+                DirectPath.NAME,
+                session -> {
+                    releasePending.run();
+                    admitted(session);
+                },
+                cause -> {
+                    releasePending.run();
+                    metrics.directSessionError(DirectSessionError.SETUP_FAILED);
+                    log.debug("direct TCP session from {} failed: {}", ch.remoteAddress(), cause.toString());
+                });
+    }
+
+    /** TLS done and the peer admitted: count it against the session limits or close it. */
+    private void admitted(RelaySession session) {
+        NodeKey source = session.peer();
+        Channel ch = session.channel();
+        AtomicInteger perPeer = inboundPerPeer.computeIfAbsent(source, k -> new AtomicInteger());
+        boolean over = inboundTotal.incrementAndGet() > MAX_INBOUND_SESSIONS
+                | perPeer.incrementAndGet() > MAX_INBOUND_SESSIONS_PER_PEER;
+        ch.closeFuture().addListener(x -> {
+            inboundTotal.decrementAndGet();
+            if (perPeer.decrementAndGet() <= 0) {
+                inboundPerPeer.remove(source, perPeer);
+            }
+        });
+        if (over || closed) {
+            metrics.directSessionError(DirectSessionError.LIMIT);
+            ch.close();
+            return;
+        }
+        inbound.add(session);
+        metrics.directSessionOpened(false);
+        log.info("direct TCP session from {} at {} up", source.shortId(), ch.remoteAddress());
+        ch.closeFuture().addListener(x -> {
+            inbound.remove(session);
+            metrics.directSessionClosed(false);
+            log.info("direct TCP session from {} closed after {} streams", source.shortId(), session.streamsOpened());
+        });
+    }
+
+    // ---------------------------------------------------------------- upkeep
+
+    /**
+     * Every {@link #TICK}: pings dialer sessions that have been quiet, closes silent ones (both
+     * sides) and idle dialer sessions no forward wants.
+     */
+    public void tick() {
+        if (closed) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (var e : outbound.entrySet()) {
+            Outbound o = e.getValue();
+            RelaySession s;
+            synchronized (o) {
+                s = o.session;
+                if (s == null && !o.starting && now - o.notBeforeNanos > 0 && !wanted.test(e.getKey())) {
+                    outbound.remove(e.getKey(), o);
+                    continue;
+                }
+            }
+            if (s == null) {
+                continue;
+            }
+            long quiet = now - lastRead(s);
+            if (quiet > DIALER_SILENCE.toNanos()) {
+                metrics.directSessionError(DirectSessionError.SILENT);
+                log.info(
+                        "direct TCP session to {} silent for {} s: closing it",
+                        e.getKey().shortId(),
+                        quiet / 1_000_000_000L);
+                s.close();
+            } else if (s.streams() == 0
+                    && now - s.idleSinceNanos() > SessionProtocol.IDLE_TIMEOUT.toNanos()
+                    && !wanted.test(e.getKey())) {
+                log.debug(
+                        "direct TCP session to {} idle: closing it", e.getKey().shortId());
+                s.close();
+            } else if (quiet > PING_AFTER.toNanos()) {
+                s.ping();
+            }
+        }
+        for (RelaySession s : inbound) {
+            if (now - lastRead(s) > LISTENER_SILENCE.toNanos()) {
+                metrics.directSessionError(DirectSessionError.SILENT);
+                s.close();
+            }
+        }
+    }
+
+    private static long lastRead(RelaySession s) {
+        ReadClock c = s.channel().attr(CLOCK).get();
+        return c == null ? System.nanoTime() : c.lastReadNanos;
+    }
+
+    /** Sessions up now: outbound (dialled by us), inbound (dialled by peers). */
+    public int[] counts() {
+        int out = 0;
+        for (Outbound o : outbound.values()) {
+            synchronized (o) {
+                if (o.session != null && o.session.isUp()) {
+                    out++;
+                }
+            }
+        }
+        return new int[] {out, inbound.size()};
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        var t = ticks;
+        if (t != null) {
+            t.cancel(false);
+        }
+        for (Channel l : listeners) {
+            l.close();
+        }
+        for (Outbound o : outbound.values()) {
+            synchronized (o) {
+                if (o.session != null) {
+                    o.session.close();
+                }
+            }
+        }
+        for (RelaySession s : inbound) {
+            s.close();
+        }
+    }
+}
