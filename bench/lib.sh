@@ -13,6 +13,12 @@ cd "$root"
 
 bench_fail() { echo "$bench_name: $*" >&2; exit 1; }
 
+# Where the server side listens (relay, sshd) and how client-side processes start (connect-side
+# agents, ssh -L, iperf3 and probe clients). Defaults: everything on loopback in this namespace.
+# bench_veth (VETH=1 in a script) moves the client side into a network namespace behind a veth pair.
+host_addr=127.0.0.1
+client_ns=()
+
 # bench_build MAIN_CLASS_FILE BENCH_SOURCE_DIR: builds the burrow jar and the bench classes when either
 # is missing or older than its sources. Sets `jar` and `classes`. NO_BUILD=1 skips the check;
 # BENCH_CLASSES=DIR uses prebuilt bench classes (and skips it too); BENCH_JAR=FILE another burrow jar (A/B runs).
@@ -59,7 +65,28 @@ bench_cleanup() {
     kill -9 "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
+  if [ -n "${veth_ns:-}" ]; then ip netns del "$veth_ns" 2>/dev/null || true; fi
   if [ -n "${KEEP_WORK:-}" ]; then echo "$bench_name: kept $work" >&2; else rm -rf "$work"; fi
+}
+
+# bench_veth: a network namespace for the client side, joined to this one by a veth pair
+# (10.203.0.1 here, 10.203.0.2 there, MTU 1500): the relay and sshd listen on 10.203.0.1, the
+# connect-side agents, ssh -L and the clients run in the namespace, so every path crosses the veth
+# (Burrow's direct path goes straight across it, its relay path across it to the relay). Root only;
+# the namespace is removed on exit.
+bench_veth() {
+  [ "$(id -u)" = 0 ] || bench_fail "VETH=1 needs root (network namespaces)"
+  veth_ns="burrow-bench-$$"
+  ip netns add "$veth_ns"
+  ip link add "bbh$$" type veth peer name "bbc$$"
+  ip link set "bbc$$" netns "$veth_ns"
+  ip addr add 10.203.0.1/24 dev "bbh$$"
+  ip link set "bbh$$" up
+  ip -n "$veth_ns" addr add 10.203.0.2/24 dev "bbc$$"
+  ip -n "$veth_ns" link set "bbc$$" up
+  ip -n "$veth_ns" link set lo up
+  host_addr=10.203.0.1
+  client_ns=(ip netns exec "$veth_ns")
 }
 
 # A loopback TCP port nothing listens on and this run has not handed out yet.
@@ -74,6 +101,10 @@ free_port() {
 wait_tcp() { # $1 port
   for _ in $(seq 900); do ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
   echo "$bench_name: nothing listens on $1" >&2; return 1
+}
+wait_client_tcp() { # $1 port, on the client side (bench_veth's namespace, else here)
+  for _ in $(seq 900); do "${client_ns[@]}" ss -Htln "sport = :$1" | grep -q . && return 0; sleep 0.1; done
+  echo "$bench_name: nothing listens on $1 (client side)" >&2; return 1
 }
 
 # CPU seconds (user+system, in clock ticks) of processes and all their descendants, from /proc.
@@ -104,7 +135,7 @@ bench_cpu_ms_per() { awk -v d="$1" -v t="$tck" -v n="${2:-0}" 'BEGIN { printf "%
 bench_bulk() {
   local port=$1 n=$2 c0 c1; shift 2
   c0=$(cpu_seconds "$@")
-  "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "$port" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err" || return 1
+  "${client_ns[@]}" "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "$port" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err" || return 1
   [ -z "$(jq -r '.error // empty' "$work/iperf.json" 2>/dev/null)" ] || return 1
   c1=$(cpu_seconds "$@")
   awk -v b="$(jq '.end.sum_received.bytes' "$work/iperf.json")" -v bps="$(jq '.end.sum_received.bits_per_second' "$work/iperf.json")" \
@@ -116,7 +147,7 @@ bench_bulk() {
 # PING_COUNT, the arrays port_iperf/port_first/port_echo/path_pids keyed by path, and optionally a
 # function cpu_parts PATH that prints "name=ticks ..." for a per-process CPU split.
 
-java_probe() { "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
+java_probe() { "${client_ns[@]}" "${pin_load[@]}" "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelProbe "$@"; }
 
 # The targets every path ends at, on LOAD_CPU: an iperf3 server and TunnelProbe's first-byte and echo
 # servers. Sets iperf_port, first_port, echo_port, http_port (HTTP/1.0, client speaks first).
@@ -142,8 +173,8 @@ bench_warmup() {
   local p half=$(( (WARMUP + 1) / 2 ))
   for p in $PATHS; do
     echo "$bench_name: warming up $p (${WARMUP}s)..." >&2
-    "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 1 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
-    "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 8 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
+    "${client_ns[@]}" "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 1 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
+    "${client_ns[@]}" "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$half" -P 8 >/dev/null 2>&1 || echo "$bench_name: warm-up on $p failed" >&2
     java_probe ttfb --port "${port_first[$p]}" --count 100 --warmup 0 --label "$p" >/dev/null 2>&1 || true
     java_probe pingpong --port "${port_echo[$p]}" --count 2000 --warmup 0 --label "$p" >/dev/null 2>&1 || true
   done
@@ -161,7 +192,7 @@ bench_rounds() {
       echo "$bench_name: round $round, $p..." >&2
       for n in $STREAMS; do
         c0=$(cpu_seconds ${path_pids[$p]:-}); parts0=$(bench_cpu_parts "$p")
-        if ! "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err"; then
+        if ! "${client_ns[@]}" "${pin_load[@]}" iperf3 -c 127.0.0.1 -p "${port_iperf[$p]}" -t "$DURATION" -P "$n" -J >"$work/iperf.json" 2>>"$work/iperf.err"; then
           echo "$bench_name: iperf3 through $p failed: $(jq -r .error "$work/iperf.json" 2>/dev/null)" >&2; continue
         fi
         c1=$(cpu_seconds ${path_pids[$p]:-}); parts1=$(bench_cpu_parts "$p")
@@ -212,7 +243,7 @@ bench_sshd() {
   cp "$work/ssh/user_key.pub" "$work/ssh/authorized_keys"
   chmod 600 "$work/ssh/authorized_keys"
   cat >"$work/ssh/sshd_config" <<EOF
-ListenAddress 127.0.0.1
+ListenAddress $host_addr
 Port $sshd_port
 HostKey $work/ssh/host_key
 AuthorizedKeysFile $work/ssh/authorized_keys
@@ -238,10 +269,10 @@ bench_ssh_forward() {
   fwd_ports=()
   for t in "$@"; do l=$(free_port); fwd_ports+=("$l"); args+=(-L "127.0.0.1:$l:127.0.0.1:$t"); done
   if [ -n "$cipher" ]; then args+=(-c "$cipher"); fi
-  "${pin_tunnel[@]}" ssh -N -T -i "$work/ssh/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR "${args[@]}" "$(id -un)@127.0.0.1" >"$work/$name.log" 2>&1 &
+  "${client_ns[@]}" "${pin_tunnel[@]}" ssh -N -T -i "$work/ssh/user_key" -p "$port" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o ExitOnForwardFailure=yes -o LogLevel=ERROR "${args[@]}" "$(id -un)@$host_addr" >"$work/$name.log" 2>&1 &
   pids+=($!); ssh_pid=$!
-  for l in "${fwd_ports[@]}"; do wait_tcp "$l"; done
+  for l in "${fwd_ports[@]}"; do wait_client_tcp "$l"; done
 }
 
 # bench_relay [ARGS...]: `burrow relay --dev` on a free port (extra ARGS appended), per-IP connect limits
@@ -251,7 +282,7 @@ bench_relay() {
   local admin; admin=$(free_port)
   # shellcheck disable=SC2086 # BURROW_JAVA_OPTS_RELAY is a list of JVM flags (e.g. a JFR recording)
   BURROW_LOG_LEVEL="${BENCH_RELAY_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_RELAY:-} --enable-native-access=ALL-UNNAMED -jar "$jar" relay --dev \
-    --listen "127.0.0.1:$relay_port" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
+    --listen "$host_addr:$relay_port" --admin-listen "127.0.0.1:$admin" --transport "$TRANSPORT" --drain-grace 0s \
     --set tls.dev-dir="$work/relay-tls" --set limits.ip-connect-rate=1000000 --set limits.ip-connect-burst=1000000 "$@" \
     >"$work/relay.log" 2>&1 &
   pids+=($!); relay_pid=$!
@@ -270,8 +301,8 @@ bench_burrow_pair() {
   local name=$1 xport=$2 cport=$3 envs=$4 i t idx idc who; shift 4
   idx=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/$name-x" --name "$name-x" | sed -n 's/^node ID: *//p')
   idc=$("$JAVA_HOME/bin/java" -jar "$jar" id --state "$work/$name-c" --name "$name-c" | sed -n 's/^node ID: *//p')
-  printf 'relay:\n  url: https://127.0.0.1:%s\n  fingerprint: %s\nexpose:\n' "$xport" "$relay_fp" >"$work/$name-x.yaml"
-  printf 'relay:\n  url: https://127.0.0.1:%s\n  fingerprint: %s\npeers:\n  x: %s\nforward:\n' "$cport" "$relay_fp" "$idx" >"$work/$name-c.yaml"
+  printf 'relay:\n  url: https://%s:%s\n  fingerprint: %s\nexpose:\n' "$host_addr" "$xport" "$relay_fp" >"$work/$name-x.yaml"
+  printf 'relay:\n  url: https://%s:%s\n  fingerprint: %s\npeers:\n  x: %s\nforward:\n' "$host_addr" "$cport" "$relay_fp" "$idx" >"$work/$name-c.yaml"
   fwd_ports=(); i=0
   for t in "$@"; do
     fwd_ports+=("$(free_port)")
@@ -279,14 +310,16 @@ bench_burrow_pair() {
     echo "  - {peer: x, service: s$i, listen: ${fwd_ports[$i]}}" >>"$work/$name-c.yaml"
     i=$((i + 1))
   done
+  local ns
   for who in x c; do
+    ns=(); if [ "$who" = c ]; then ns=("${client_ns[@]}"); fi
     # shellcheck disable=SC2086 # ENV and BURROW_JAVA_OPTS_AGENT are lists
-    env $envs BURROW_LOG_LEVEL="${BENCH_AGENT_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "${pair_jar:-$jar}" agent \
+    "${ns[@]}" env $envs BURROW_LOG_LEVEL="${BENCH_AGENT_LOG_LEVEL:-WARN}" "${pin_tunnel[@]}" "$JAVA_HOME/bin/java" ${BURROW_JAVA_OPTS_AGENT:-} --enable-native-access=ALL-UNNAMED -jar "${pair_jar:-$jar}" agent \
       --config "$work/$name-$who.yaml" --state "$work/$name-$who" --transport "$TRANSPORT" >"$work/agent-$name-$who.log" 2>&1 &
     pids+=($!)
     if [ "$who" = x ]; then expose_pid=$!; else connect_pid=$!; fi
   done
-  for t in "${fwd_ports[@]}"; do wait_tcp "$t"; done
+  for t in "${fwd_ports[@]}"; do wait_client_tcp "$t"; done
   for who in x c; do
     for _ in $(seq 120); do "$JAVA_HOME/bin/java" -jar "$jar" ready -q --state "$work/$name-$who" 2>/dev/null && break; sleep 1; done
   done

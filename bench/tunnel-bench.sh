@@ -10,7 +10,9 @@
 #            the first is an HTTP/2 stream on one session circuit per peer (TLS once), docs/protocol.md
 #            "Relay sessions"; the `burrow` rows are per-stream circuits (BURROW_RELAY_SESSIONS=off)
 #   burrow-direct  the same agents with direct paths on (relay with --stun-listen): streams take the direct
-#            QUIC path once the agents verified it (the script waits for `burrow status` to say "direct";
+#            path once the agents verified it: the direct TCP session where TCP connects (here it does),
+#            else QUIC; VARIANT_quic="BURROW_DIRECT_TCP=off" with burrow-direct+quic measures QUIC alone
+#            (the script waits for `burrow status` to say "direct";
 #            its rows are marked "DIRECT PATH NOT UP" otherwise). BURROW_DIRECT_MEASURE=off: every stream direct,
 #            even where the agent measured the relay faster (relay_cpu_s_per_gib near 0 confirms a row was direct)
 #   burrow-direct-base  the same as burrow-direct with the agents of another build, BASE_JAR=path/to/burrow.jar
@@ -26,6 +28,9 @@
 #   ROUNDS=2 DURATION=5 WARMUP=10 PATHS="burrow burrow-direct ssh-aes" bench/tunnel-bench.sh   (direct vs relayed)
 #   BASE_JAR=/tmp/old-burrow.jar PATHS="burrow-direct-base burrow-direct" ... bench/tunnel-bench.sh
 #   BURROW_JAVA_OPTS_AGENT="-XX:StartFlightRecording=filename=/tmp/agent-%p.jfr,settings=profile" PATHS=burrow ...
+#   VETH=1 PATHS="burrow-session burrow-direct ssh-aes" ...   (root: the client side in a network namespace
+#            behind a veth pair, MTU 1500: connect-side agents, ssh -L and the clients there; relay, sshd,
+#            exposing agents and targets here; not for plain and haproxy)
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 bench_name=tunnel-bench
@@ -46,6 +51,10 @@ bench_build dev/burrow/bench/tunnel/TunnelProbe.class bench/src/main/java/dev/bu
 bench_require iperf3 haproxy ssh /usr/sbin/sshd ssh-keygen jq taskset ss
 pin_tunnel=(taskset -c "$TUNNEL_CPU"); pin_load=(taskset -c "$LOAD_CPU")
 bench_workdir
+if [ -n "${VETH:-}" ]; then
+  case " $PATHS " in *" plain "*|*" haproxy "*) bench_fail "VETH=1 measures the tunnels only (not plain or haproxy)";; esac
+  bench_veth
+fi
 
 # ------------------------------------------------------------------ targets (LOAD_CPU)
 bench_start_targets
@@ -86,18 +95,18 @@ declare -A burrow_parts
 start_burrow() { # $1 path name
   if [ -z "${relay_pid:-}" ]; then
     stun_port=$(free_port)
-    bench_relay --stun-listen "127.0.0.1:$stun_port"
+    bench_relay --stun-listen "$host_addr:$stun_port"
   fi
   if [ "$1" = burrow-direct ]; then
-    bench_burrow_pair d "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off" "${targets[@]}"
+    bench_burrow_pair d "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=$host_addr:$stun_port BURROW_DIRECT_MEASURE=off" "${targets[@]}"
   elif [[ "$1" == burrow-direct+* ]]; then
     local vname="VARIANT_${1#burrow-direct+}"
     [ -n "${!vname:-}" ] || bench_fail "$1 needs $vname=\"VAR=value ...\""
-    bench_burrow_pair "dv-${1#burrow-direct+}" "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port BURROW_DIRECT_MEASURE=off ${!vname}" "${targets[@]}"
+    bench_burrow_pair "dv-${1#burrow-direct+}" "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=$host_addr:$stun_port BURROW_DIRECT_MEASURE=off ${!vname}" "${targets[@]}"
   elif [ "$1" = burrow-direct-base ]; then
     [ -f "${BASE_JAR:-}" ] || bench_fail "burrow-direct-base needs BASE_JAR=path/to/burrow.jar"
     cp "$BASE_JAR" "$work/base.jar"
-    pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=127.0.0.1:$stun_port" "${targets[@]}"
+    pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=$host_addr:$stun_port" "${targets[@]}"
   elif [ "$1" = burrow-session ]; then
     bench_burrow_pair s "$relay_port" "$relay_port" "BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" "${targets[@]}"
   else
@@ -166,7 +175,7 @@ bench_rounds "$results"
 echo
 echo "Tunnel benchmarks: path processes on CPU $TUNNEL_CPU, iperf3/probes/targets on CPU $LOAD_CPU; $(nproc) cores;"
 echo "$("$JAVA_HOME/bin/java" -version 2>&1 | head -n1); $(iperf3 --version | head -n1 | cut -d' ' -f1-2); $(haproxy -v | head -n1 | cut -d' ' -f1-3);"
-echo "$(ssh -V 2>&1), cipher ${ssh_cipher:-?}; Burrow transport $TRANSPORT; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$(ssh -V 2>&1), cipher ${ssh_cipher:-?}; Burrow transport $TRANSPORT; ${veth_ns:+client side across a veth pair (MTU 1500); }load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -cp "$classes" dev.burrow.bench.tunnel.TunnelSummary "$results"
 if [ -n "$direct_note" ]; then
   echo "$direct_note"
