@@ -182,7 +182,7 @@ final class AgentStatusParts {
                         p.openConnections(),
                         s.rttMillis() == null ? null : Math.round(s.rttMillis()),
                         dev.burrow.agent.endpoint.Endpoint.format(s.endpoint()),
-                        s.reason()));
+                        s.reason() + "; " + d.path().transportNote(e.getKey())));
             } else {
                 out.add(new AgentStatus.PeerStatus(
                         p.nodeId(),

@@ -29,6 +29,15 @@ public final class DirectPath implements PeerPath {
 
         /** The peer's direct endpoint is proven and streams to it are wanted: connect in the background (idempotent). */
         void connect(NodeKey peer, InetSocketAddress endpoint);
+
+        /** For status: which transport the peer's direct streams take now, and why. */
+        String describe(NodeKey peer);
+    }
+
+    /** For status: how direct streams to {@code peer} travel (a carrier's session, or QUIC). */
+    public String transportNote(NodeKey peer) {
+        Carrier c = carrier;
+        return c == null ? "streams on QUIC" : c.describe(peer);
     }
 
     DirectPath(DirectManager manager) {

@@ -102,6 +102,9 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     /** The listener closes a session silent this long (the dialer pings every {@link #PING_AFTER}). */
     public static final Duration LISTENER_SILENCE = Duration.ofSeconds(60);
 
+    /** {@link #PING_AFTER}, {@link #DIALER_SILENCE}, {@link #LISTENER_SILENCE} in nanos (shorter in tests). */
+    private volatile long[] silences = {PING_AFTER.toNanos(), DIALER_SILENCE.toNanos(), LISTENER_SILENCE.toNanos()};
+
     private static final AttributeKey<ReadClock> CLOCK = AttributeKey.valueOf("burrow.direct.session.clock");
 
     // Final after construction.
@@ -453,6 +456,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             return;
         }
         long now = System.nanoTime();
+        long[] silences = this.silences;
         for (var e : outbound.entrySet()) {
             Outbound o = e.getValue();
             RelaySession s;
@@ -467,7 +471,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                 continue;
             }
             long quiet = now - lastRead(s);
-            if (quiet > DIALER_SILENCE.toNanos()) {
+            if (quiet > silences[1]) {
                 metrics.directSessionError(DirectSessionError.SILENT);
                 log.info(
                         "direct TCP session to {} silent for {} s: closing it",
@@ -480,21 +484,53 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                 log.debug(
                         "direct TCP session to {} idle: closing it", e.getKey().shortId());
                 s.close();
-            } else if (quiet > PING_AFTER.toNanos()) {
+            } else if (quiet > silences[0]) {
                 s.ping();
             }
         }
         for (RelaySession s : inbound) {
-            if (now - lastRead(s) > LISTENER_SILENCE.toNanos()) {
+            if (now - lastRead(s) > silences[2]) {
                 metrics.directSessionError(DirectSessionError.SILENT);
                 s.close();
             }
         }
     }
 
+    /** Tests: shorter liveness thresholds. */
+    void silences(Duration pingAfter, Duration dialer, Duration listener) {
+        this.silences = new long[] {pingAfter.toNanos(), dialer.toNanos(), listener.toNanos()};
+    }
+
+    /** Tests: the inbound sessions up now. */
+    Set<RelaySession> inboundSessions() {
+        return Set.copyOf(inbound);
+    }
+
     private static long lastRead(RelaySession s) {
         ReadClock c = s.channel().attr(CLOCK).get();
         return c == null ? System.nanoTime() : c.lastReadNanos;
+    }
+
+    @Override
+    public String describe(NodeKey peer) {
+        Outbound o = outbound.get(peer);
+        if (o == null) {
+            return "streams on QUIC";
+        }
+        synchronized (o) {
+            if (o.session != null && o.session.isUp()) {
+                return "streams on a direct TCP session";
+            }
+            if (o.starting) {
+                return "streams on QUIC while a direct TCP session connects";
+            }
+            long wait = o.notBeforeNanos - System.nanoTime();
+            if (o.failedAt != null && wait > 0) {
+                return "streams on QUIC (TCP to " + o.failedAt + " did not connect; next try in "
+                        + (wait + 999_999_999L) / 1_000_000_000L + " s)";
+            }
+            return "streams on QUIC";
+        }
     }
 
     /** Sessions up now: outbound (dialled by us), inbound (dialled by peers). */

@@ -159,6 +159,7 @@ class DirectSessionsLoopbackTest {
             assertThat(s.claimedPeer()).isEqualTo(a.nodeKey());
         }
         assertThat(dialer.counts()).containsExactly(1, 0);
+        assertThat(dialer.describe(b.nodeKey())).isEqualTo("streams on a direct TCP session");
         assertThat(metricsA.opened.get()).isEqualTo(1);
         assertThat(metricsB.opened.get()).isEqualTo(1);
     }
@@ -208,6 +209,40 @@ class DirectSessionsLoopbackTest {
     }
 
     @Test
+    void aPeerThatStopsAnsweringIsClosedAsSilentWhileAnAnsweringOneStaysUp() throws Exception {
+        DirectSessions dialer = sessions(a, metricsA, true);
+        DirectSessions listener = sessions(b, metricsB, true);
+        dialer.silences(Duration.ofMillis(100), Duration.ofMillis(1500), Duration.ofMillis(1500));
+        listener.silences(Duration.ofMillis(100), Duration.ofMillis(1500), Duration.ofMillis(1500));
+        dialer.connect(b.nodeKey(), listenOnLoopback(listener));
+        await().atMost(Duration.ofSeconds(15)).until(() -> dialer.session(b.nodeKey()) != null);
+        await().until(() -> listener.inboundSessions().size() == 1);
+
+        // an answering peer: pings keep the session up well past the silence limit
+        for (int i = 0; i < 25; i++) {
+            dialer.tick();
+            listener.tick();
+            Thread.sleep(100);
+        }
+        assertThat(dialer.session(b.nodeKey())).isNotNull();
+        assertThat(metricsA.errors(DirectSessionError.SILENT)).isZero();
+
+        // the listener stops reading (a peer gone without a reset): the dialer's pings go unanswered
+        RelaySession held = listener.inboundSessions().iterator().next();
+        held.channel()
+                .eventLoop()
+                .submit(() -> held.channel().config().setAutoRead(false))
+                .get();
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    dialer.tick();
+                    return dialer.session(b.nodeKey()) == null;
+                });
+        assertThat(metricsA.errors(DirectSessionError.SILENT)).isEqualTo(1);
+    }
+
+    @Test
     void aDialerNoServiceAdmitsGetsNoSessionAndTheFailureIsCounted() throws Exception {
         DirectSessions dialer = sessions(a, metricsA, true);
         DirectSessions listener = sessions(b, metricsB, false);
@@ -234,6 +269,8 @@ class DirectSessionsLoopbackTest {
         Thread.sleep(300);
         assertThat(metricsA.errors(DirectSessionError.CONNECT_FAILED)).isEqualTo(1);
         assertThat(dialer.session(b.nodeKey())).isNull();
+        assertThat(dialer.describe(b.nodeKey()))
+                .startsWith("streams on QUIC (TCP to " + closed + " did not connect; next try in ");
     }
 
     @Test
