@@ -200,6 +200,21 @@ public final class NodeVerifier {
         return clock;
     }
 
+    /**
+     * A verifier for the TLS handshake of a server that learns which node it expects only after
+     * the handshake (the relay's offer names it, or the certificate itself does): the same CAs and
+     * clock, and any self-signed node certificate. The real decision is this verifier's
+     * {@link #verify} against that node right after the handshake; no server context here can be
+     * bound to an expected key in advance.
+     */
+    public NodeVerifier forHandshake() {
+        return builder()
+                .trustCas(caCertificates())
+                .acceptAnySelfSigned(true)
+                .clock(clock)
+                .build();
+    }
+
     /** Builds a {@link NodeVerifier}. */
     public static final class Builder {
         private final List<TrustedCa> cas = new ArrayList<>();

@@ -120,12 +120,7 @@ final class QuicConnections {
 
     /** The server socket's codec: accepts connections from the peers we punch with. */
     ChannelHandler serverCodec() {
-        NodeVerifier handshakeVerifier = NodeVerifier.builder()
-                .trustCas(verifier.caCertificates())
-                .acceptAnySelfSigned(true)
-                .clock(verifier.clock())
-                .build();
-        QuicSslContext serverTls = DirectTls.server(identity, handshakeVerifier);
+        QuicSslContext serverTls = DirectTls.server(identity, verifier.forHandshake());
         QuicServerCodecBuilder b = tuning.apply(new QuicServerCodecBuilder());
         if (gso != null) {
             b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);

@@ -139,12 +139,7 @@ public final class InboundStreamGate {
         // The handshake itself admits any valid certificate chain shape (self-signed included): the
         // real decision is the strict verify() against the claimed key right after it, because
         // NodeTls offers no server context bound to an expected key.
-        NodeVerifier handshakeVerifier = NodeVerifier.builder()
-                .trustCas(verifier.caCertificates())
-                .acceptAnySelfSigned(true)
-                .clock(verifier.clock())
-                .build();
-        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+        this.serverContext = NodeTls.server(identity, verifier.forHandshake());
         this.registry = registry;
         this.metrics = metrics;
         this.refusals = refusals;

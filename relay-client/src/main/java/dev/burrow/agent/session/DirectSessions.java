@@ -167,12 +167,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         this.group = group;
         this.transport = transport;
         // As relay sessions: the handshake admits any chain shape; the strict check follows after it.
-        NodeVerifier handshakeVerifier = NodeVerifier.builder()
-                .trustCas(verifier.caCertificates())
-                .acceptAnySelfSigned(true)
-                .clock(verifier.clock())
-                .build();
-        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+        this.serverContext = NodeTls.server(identity, verifier.forHandshake());
     }
 
     /** True unless {@link #PROPERTY} or, without it, {@link #ENV} says {@code off}. */

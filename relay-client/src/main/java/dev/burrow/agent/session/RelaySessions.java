@@ -117,12 +117,7 @@ public final class RelaySessions implements SessionCircuits {
         this.metrics = metrics;
         // As the gate: the handshake admits any chain shape; the strict check against the key the
         // relay named follows right after it.
-        NodeVerifier handshakeVerifier = NodeVerifier.builder()
-                .trustCas(verifier.caCertificates())
-                .acceptAnySelfSigned(true)
-                .clock(verifier.clock())
-                .build();
-        this.serverContext = NodeTls.server(identity, handshakeVerifier);
+        this.serverContext = NodeTls.server(identity, verifier.forHandshake());
     }
 
     /** The relay path for streams: on a session when one is up, else on a circuit of their own. */

@@ -26,8 +26,8 @@ import javax.net.ssl.SSLSession;
  * the peer may be and what happens when the session is up; the pipeline is the same.
  */
 final class SessionChannels {
-    static final String TLS_HANDLER = "burrow-session-tls";
-    static final String SETUP_HANDLER = "burrow-session-setup";
+    private static final String TLS_HANDLER = "burrow-session-tls";
+    private static final String SETUP_HANDLER = "burrow-session-setup";
 
     private SessionChannels() {}
 
@@ -50,9 +50,7 @@ final class SessionChannels {
             AgentMetrics metrics,
             String pathName,
             DialerEvents events) {
-        SslHandler ssl = client.newHandler(ch.alloc());
-        ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
-        ch.pipeline().addLast(TLS_HANDLER, ssl);
+        SslHandler ssl = addTls(ch, client);
         ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(peer, ssl, verifier, null, metrics) {
             @Override
             void secured(ChannelHandlerContext ctx, SSLSession tls, VerifiedPeer verified) {
@@ -69,13 +67,9 @@ final class SessionChannels {
                 // A listener that admits us nowhere closes the connection after TLS instead, and
                 // streams opened on the session meanwhile would fail without the listener's reason.
                 AtomicBoolean up = new AtomicBoolean();
+                Runnable giveUp = ch::close;
                 var deadline = ctx.executor()
-                        .schedule(
-                                () -> {
-                                    ch.close();
-                                },
-                                SessionProtocol.SETUP_TIMEOUT.toMillis(),
-                                TimeUnit.MILLISECONDS);
+                        .schedule(giveUp, SessionProtocol.SETUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 ctx.pipeline().addLast(new FirstSettings(() -> {
                     deadline.cancel(false);
                     up.set(true);
@@ -115,9 +109,7 @@ final class SessionChannels {
             String pathName,
             Consumer<RelaySession> up,
             Consumer<Throwable> failed) {
-        SslHandler ssl = server.newHandler(ch.alloc());
-        ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
-        ch.pipeline().addLast(TLS_HANDLER, ssl);
+        SslHandler ssl = addTls(ch, server);
         ch.pipeline().addLast(SETUP_HANDLER, new SessionSetup(expectedPeer, ssl, verifier, admits, metrics) {
             @Override
             void secured(ChannelHandlerContext ctx, SSLSession tls, VerifiedPeer verified) {
@@ -140,5 +132,13 @@ final class SessionChannels {
                 failed.accept(cause);
             }
         });
+    }
+
+    /** The session's TLS, last in {@code ch}'s pipeline, with the set-up deadline as its handshake timeout. */
+    private static SslHandler addTls(Channel ch, SslContext context) {
+        SslHandler ssl = context.newHandler(ch.alloc());
+        ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
+        ch.pipeline().addLast(TLS_HANDLER, ssl);
+        return ssl;
     }
 }
