@@ -151,12 +151,20 @@ public final class TestRelayClient implements AutoCloseable {
             // The handshake's write listener puts the WebSocket encoder next to the HTTP codec, and
             // finishHandshake takes the codec out: a 101 read before that listener has run must wait
             // for it, or the listener finds no codec and fails the handshake.
+            // The promise's listeners may also run later than the 101's read (Netty defers them past a
+            // stack depth), so bytes the relay sends right after the 101 (its ServerHello) are held
+            // here until the WebSocket decoder is in place, then passed to it.
             ChannelPromise requestSent = ch.newPromise();
             ch.pipeline().addLast("upgrade", new ChannelInboundHandlerAdapter() {
+                private final java.util.List<Object> early = new java.util.ArrayList<>();
+                private boolean upgraded;
+
                 @Override
                 public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    if (msg instanceof FullHttpResponse resp) {
-                        ctx.pipeline().remove(this);
+                    if (upgraded) {
+                        early.add(msg);
+                    } else if (msg instanceof FullHttpResponse resp) {
+                        upgraded = true;
                         requestSent.addListener(sent -> {
                             try {
                                 if (!sent.isSuccess()) {
@@ -165,6 +173,18 @@ public final class TestRelayClient implements AutoCloseable {
                                 }
                                 hs.finishHandshake(ctx.channel(), resp);
                                 client.installFraming(circuit);
+                                ChannelHandlerContext beforeDecoder =
+                                        ctx.pipeline().context("tls");
+                                java.util.List<Object> held = new java.util.ArrayList<>(early);
+                                early.clear();
+                                ctx.pipeline().remove(this);
+                                for (Object m : held) { // into the WebSocket decoder, in order
+                                    if (beforeDecoder != null) {
+                                        beforeDecoder.fireChannelRead(m);
+                                    } else {
+                                        ctx.pipeline().fireChannelRead(m);
+                                    }
+                                }
                                 ready.complete(client);
                             } catch (RuntimeException e) {
                                 ready.completeExceptionally(e);
@@ -175,6 +195,12 @@ public final class TestRelayClient implements AutoCloseable {
                     } else {
                         ReferenceCountUtil.release(msg);
                     }
+                }
+
+                @Override
+                public void handlerRemoved(ChannelHandlerContext ctx) {
+                    early.forEach(ReferenceCountUtil::release);
+                    early.clear();
                 }
             });
             if (sslOrNull != null) {
