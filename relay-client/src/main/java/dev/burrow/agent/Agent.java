@@ -178,8 +178,7 @@ public final class Agent implements AutoCloseable {
                 new InboundStreamGate(identity, verifier, registry, transport, metrics, active, refusals, whois);
         relayPath.acceptInto(gate);
         if (sessions != null) {
-            sessions.admitOnly(
-                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)));
+            sessions.admitOnly(this::admittedSomewhere);
             sessions.start(gate, () -> forwardPeers, group.next());
         }
         relayPath.ingressInto(new IngressGate(registry, transport, metrics, active, refusals, identity.nodeKey()));
@@ -205,20 +204,18 @@ public final class Agent implements AutoCloseable {
                                 .map(RelayCandidate::url)
                                 .toList()));
         DirectManager direct = directPaths.manager();
-        this.directSessions = direct != null && DirectSessions.enabled()
-                ? new DirectSessions(identity, verifier, metrics, group, transport)
-                : null;
-        if (directSessions != null) {
-            for (InetSocketAddress a : direct.socketAddresses()) {
-                directSessions.listen(a);
-            }
-            directSessions.start(
-                    gate::accept,
-                    p -> registry.all().stream().anyMatch(s -> s.allow().admits(p)),
-                    k -> forwardPeers.contains(k),
-                    group.next());
-            direct.carryStreamsOn(directSessions);
-        }
+        this.directSessions = direct == null
+                ? null
+                : DirectSessions.startFor(
+                        direct,
+                        identity,
+                        verifier,
+                        metrics,
+                        group,
+                        transport,
+                        gate::accept,
+                        this::admittedSomewhere,
+                        k -> forwardPeers.contains(k));
         Duration[] udpIdle = UdpEngine.idleTimeouts(System.getenv(UdpEngine.IDLE_ENV));
         this.udp = new UdpEngine(
                 identity,
@@ -581,6 +578,11 @@ public final class Agent implements AutoCloseable {
                 pubs,
                 AgentStatusParts.direct(directPaths.manager()),
                 udp.status());
+    }
+
+    /** A session (relay or direct TCP) is admitted only from a peer some exposed service's allow rules admit. */
+    private boolean admittedSomewhere(dev.burrow.identity.VerifiedPeer p) {
+        return registry.all().stream().anyMatch(s -> s.allow().admits(p));
     }
 
     @Override

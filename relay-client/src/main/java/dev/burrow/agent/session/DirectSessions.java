@@ -1,5 +1,6 @@
 package dev.burrow.agent.session;
 
+import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPath;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.DirectSessionError;
@@ -19,7 +20,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -105,8 +105,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     /** {@link #PING_AFTER}, {@link #DIALER_SILENCE}, {@link #LISTENER_SILENCE} in nanos (shorter in tests). */
     private volatile long[] silences = {PING_AFTER.toNanos(), DIALER_SILENCE.toNanos(), LISTENER_SILENCE.toNanos()};
 
-    private static final AttributeKey<ReadClock> CLOCK = AttributeKey.valueOf("burrow.direct.session.clock");
-
     // Final after construction.
     private final NodeIdentity identity;
     private final NodeVerifier verifier;
@@ -147,11 +145,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             lastReadNanos = System.nanoTime();
             ctx.fireChannelRead(msg);
         }
-
-        @Override
-        public boolean isSharable() {
-            return false;
-        }
     }
 
     public DirectSessions(
@@ -168,6 +161,33 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         this.transport = transport;
         // As relay sessions: the handshake admits any chain shape; the strict check follows after it.
         this.serverContext = NodeTls.server(identity, verifier.forHandshake());
+    }
+
+    /**
+     * The agent's direct TCP sessions beside {@code direct} (null when {@link #enabled()} says off):
+     * listening at the direct UDP sockets' ports, started, and carrying {@code direct}'s streams.
+     */
+    public static DirectSessions startFor(
+            DirectManager direct,
+            NodeIdentity identity,
+            NodeVerifier verifier,
+            AgentMetrics metrics,
+            EventLoopGroup group,
+            Transport transport,
+            Consumer<InboundStream> gate,
+            Predicate<VerifiedPeer> admits,
+            Predicate<NodeKey> wanted)
+            throws SSLException {
+        if (!enabled()) {
+            return null;
+        }
+        DirectSessions sessions = new DirectSessions(identity, verifier, metrics, group, transport);
+        for (InetSocketAddress at : direct.socketAddresses()) {
+            sessions.listen(at);
+        }
+        sessions.start(gate, admits, wanted, group.next());
+        direct.carryStreamsOn(sessions);
+        return sessions;
     }
 
     /** True unless {@link #PROPERTY} or, without it, {@link #ENV} says {@code off}. */
@@ -292,9 +312,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                         return;
                     }
                     Channel ch = f.channel();
-                    ReadClock clock = new ReadClock();
-                    ch.attr(CLOCK).set(clock);
-                    ch.pipeline().addFirst(clock);
+                    ch.pipeline().addFirst(new ReadClock());
                     SessionChannels.dial(
                             ch, peer, client, verifier, metrics, DirectPath.NAME, new SessionChannels.DialerEvents() {
                                 @Override
@@ -313,14 +331,23 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     private void up(RelaySession session, Outbound o, InetSocketAddress endpoint) {
         NodeKey peer = session.peer();
+        long upAt = System.nanoTime();
         metrics.directSessionOpened(true);
         log.info("direct TCP session to {} at {} up", peer.shortId(), endpoint);
         session.channel().closeFuture().addListener(x -> {
             metrics.directSessionClosed(true);
             log.info("direct TCP session to {} closed after {} streams", peer.shortId(), session.streamsOpened());
+            // closed by the peer right after it came up: back off as after a failed start, or every
+            // new stream would reconnect (and run a TLS handshake) at once
+            boolean early = !session.closedHere()
+                    && session.streamsOpened() == 0
+                    && System.nanoTime() - upAt < SessionProtocol.SETUP_TIMEOUT.toNanos();
             synchronized (o) {
                 if (o.session == session) {
                     o.session = null;
+                }
+                if (early) {
+                    backOff(o, endpoint);
                 }
             }
         });
@@ -340,10 +367,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         long wait;
         synchronized (o) {
             o.starting = false;
-            o.failures = endpoint.equals(o.failedAt) ? o.failures + 1 : 1;
-            o.failedAt = endpoint;
-            wait = Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 1));
-            o.notBeforeNanos = System.nanoTime() + wait;
+            wait = backOff(o, endpoint);
         }
         if (why == DirectSessionError.CONNECT_FAILED) { // the usual outcome behind a NAT: not news
             log.debug(
@@ -360,6 +384,15 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                     cause == null ? "" : cause.toString(),
                     wait / 1_000_000_000L);
         }
+    }
+
+    /** Holding {@code o}'s lock: one more failure at {@code endpoint}; returns the wait before the next try there. */
+    private static long backOff(Outbound o, InetSocketAddress endpoint) {
+        o.failures = endpoint.equals(o.failedAt) ? o.failures + 1 : 1;
+        o.failedAt = endpoint;
+        long wait = Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 1));
+        o.notBeforeNanos = System.nanoTime() + wait;
+        return wait;
     }
 
     // ---------------------------------------------------------------- listener
@@ -389,9 +422,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             ch.close();
             return;
         }
-        ReadClock clock = new ReadClock();
-        ch.attr(CLOCK).set(clock);
-        ch.pipeline().addLast(clock);
+        ch.pipeline().addLast(new ReadClock());
         SessionChannels.accept(
                 ch,
                 null,
@@ -502,7 +533,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     }
 
     private static long lastRead(RelaySession s) {
-        ReadClock c = s.channel().attr(CLOCK).get();
+        ReadClock c = s.channel().pipeline().get(ReadClock.class);
         return c == null ? System.nanoTime() : c.lastReadNanos;
     }
 
