@@ -549,6 +549,9 @@ public final class DirectManager implements AutoCloseable {
     public void carryStreamsOn(DirectPath.Carrier carrier) {
         path.carrier(carrier);
         peers.addPathListener((key, direct) -> {
+            if (direct) {
+                carrier.pathUp();
+            }
             DirectPeer p = peers.get(key); // on the loop (DirectPeers#publish)
             if (direct && p != null && p.warm && p.best != null) {
                 carrier.connect(key, p.best);

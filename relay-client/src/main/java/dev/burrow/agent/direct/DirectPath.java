@@ -30,6 +30,9 @@ public final class DirectPath implements PeerPath {
         /** The peer's direct endpoint is proven and streams to it are wanted: connect in the background (idempotent). */
         void connect(NodeKey peer, InetSocketAddress endpoint);
 
+        /** Some peer's direct path came up (the carrier may start listening now). */
+        default void pathUp() {}
+
         /** For status: which transport the peer's direct streams take now, and why. */
         String describe(NodeKey peer);
     }

@@ -50,11 +50,13 @@ import org.slf4j.LoggerFactory;
  * the node certificates, HTTP/2, one stream per forwarded connection, the same gate), so nothing
  * about streams, half-close, whois or PROXY headers changes; only the carrier does.
  *
- * <p>How: each agent listens on TCP at the port numbers of its two direct UDP sockets. Once disco
+ * <p>How: each agent listens on TCP at the port numbers of its two direct UDP sockets (from its
+ * first proven direct path on, see {@link #pathUp()}). Once disco
  * has proven a peer's UDP endpoint, a dialer that wants the peer (its forwards name it, or a
  * direct stream was opened) connects to that endpoint's address and port over TCP within
  * {@link #CONNECT_TIMEOUT}. Behind a NAT the connect fails (nothing maps that TCP port), the
- * failure is counted and backs off ({@link #MIN_RETRY} doubling to {@link #MAX_RETRY}), and
+ * failure is counted and backs off ({@link #FIRST_RETRY}, then {@link #MIN_RETRY} doubling to
+ * {@link #MAX_RETRY}), and
  * direct streams keep using QUIC. The listener admits a connection only after TLS, judged by the
  * verified certificate and the same admission rule as relay sessions; before that it holds at most
  * {@link #MAX_PENDING_HANDSHAKES} unauthenticated connections ({@link #MAX_PENDING_PER_ADDRESS} per
@@ -77,7 +79,12 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     /** A TCP connect to a proven endpoint: a reachable peer answers in one round trip; a NAT never does. */
     public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
-    /** The wait after a first failed connect or set-up, doubling per failure. */
+    /**
+     * The wait after a first failed connect or set-up: short, because the two sides' paths come up
+     * at about the same moment and the listener may bind a moment after the dialer connects.
+     */
+    public static final Duration FIRST_RETRY = Duration.ofSeconds(2);
+    /** The wait after a second failure, doubling per failure after it. */
     public static final Duration MIN_RETRY = Duration.ofSeconds(30);
     /** The longest wait between tries: a NAT'd peer costs one SYN per ten minutes. */
     public static final Duration MAX_RETRY = Duration.ofMinutes(10);
@@ -120,6 +127,10 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private volatile boolean closed;
     private volatile ScheduledFuture<?> ticks;
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    /** Where {@link #pathUp()} listens (the direct UDP sockets' addresses); null: only explicit {@link #listen} calls. */
+    private volatile List<InetSocketAddress> listenAt;
+
+    private final AtomicBoolean listenStarted = new AtomicBoolean();
     private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
     private final Set<RelaySession> inbound = ConcurrentHashMap.newKeySet();
     private final Map<NodeKey, AtomicInteger> inboundPerPeer = new ConcurrentHashMap<>();
@@ -182,9 +193,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             return null;
         }
         DirectSessions sessions = new DirectSessions(identity, verifier, metrics, group, transport);
-        for (InetSocketAddress at : direct.socketAddresses()) {
-            sessions.listen(at);
-        }
+        sessions.listenAt = List.copyOf(direct.socketAddresses());
         sessions.start(gate, admits, wanted, group.next());
         direct.carryStreamsOn(sessions);
         return sessions;
@@ -236,6 +245,20 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         } catch (RuntimeException e) {
             log.info("direct TCP sessions: cannot listen on {} ({}); peers reach us over QUIC", at, e.getMessage());
             return false;
+        }
+    }
+
+    /**
+     * A direct path came up: listen now (once) at the direct UDP sockets' ports. Not at start: the
+     * port numbers are random ones of the ephemeral range, and a port the user or the agent's own
+     * start binds next (metrics, status page, forwards) must not find its number taken by us; by
+     * the first proven path those are bound. On a thread of its own: the bind waits.
+     */
+    @Override
+    public void pathUp() {
+        List<InetSocketAddress> at = listenAt;
+        if (at != null && !closed && listenStarted.compareAndSet(false, true)) {
+            Thread.ofVirtual().name("burrow-direct-tcp-listen").start(() -> at.forEach(this::listen));
         }
     }
 
@@ -390,7 +413,9 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private static long backOff(Outbound o, InetSocketAddress endpoint) {
         o.failures = endpoint.equals(o.failedAt) ? o.failures + 1 : 1;
         o.failedAt = endpoint;
-        long wait = Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 1));
+        long wait = o.failures == 1
+                ? FIRST_RETRY.toNanos()
+                : Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 2));
         o.notBeforeNanos = System.nanoTime() + wait;
         return wait;
     }
