@@ -2,6 +2,7 @@ package dev.burrow.agent.session;
 
 import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPath;
+import dev.burrow.agent.direct.DirectPeerStatus;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.DirectSessionError;
 import dev.burrow.agent.service.InboundStream;
@@ -26,6 +27,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -55,9 +58,10 @@ import org.slf4j.LoggerFactory;
  * has proven a peer's UDP endpoint, a dialer that wants the peer (its forwards name it, or a
  * direct stream was opened) connects to that endpoint's address and port over TCP within
  * {@link #CONNECT_TIMEOUT}. Behind a NAT the connect fails (nothing maps that TCP port), the
- * failure is counted and backs off ({@link #FIRST_RETRY}, then {@link #MIN_RETRY} doubling to
- * {@link #MAX_RETRY}), and
- * direct streams keep using QUIC. The listener admits a connection only after TLS, judged by the
+ * failure is counted and backs off ({@link #FIRST_RETRY}, {@link #SECOND_RETRY}, then
+ * {@link #MIN_RETRY} doubling to {@link #MAX_RETRY}; {@link #tick()} tries again when the wait is
+ * over and the peer is still wanted with a proven endpoint, so a session comes up without waiting
+ * for the next stream), and direct streams keep using QUIC. The listener admits a connection only after TLS, judged by the
  * verified certificate and the same admission rule as relay sessions; before that it holds at most
  * {@link #MAX_PENDING_HANDSHAKES} unauthenticated connections ({@link #MAX_PENDING_PER_ADDRESS} per
  * source address) for at most {@link SessionProtocol#SETUP_TIMEOUT}.
@@ -84,7 +88,9 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
      * at about the same moment and the listener may bind a moment after the dialer connects.
      */
     public static final Duration FIRST_RETRY = Duration.ofSeconds(2);
-    /** The wait after a second failure, doubling per failure after it. */
+    /** The wait after a second failure: a loaded peer may still be binding its listener. */
+    public static final Duration SECOND_RETRY = Duration.ofSeconds(10);
+    /** The wait after a third failure, doubling per failure after it. */
     public static final Duration MIN_RETRY = Duration.ofSeconds(30);
     /** The longest wait between tries: a NAT'd peer costs one SYN per ten minutes. */
     public static final Duration MAX_RETRY = Duration.ofMinutes(10);
@@ -124,6 +130,9 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private volatile Consumer<InboundStream> gate;
     private volatile Predicate<VerifiedPeer> admits = p -> false;
     private volatile Predicate<NodeKey> wanted = k -> false;
+    /** A peer's disco-proven direct endpoint now, if any: where {@link #tick()} retries. */
+    private volatile Function<NodeKey, Optional<InetSocketAddress>> provenEndpoint = k -> Optional.empty();
+
     private volatile boolean closed;
     private volatile ScheduledFuture<?> ticks;
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
@@ -195,6 +204,8 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         DirectSessions sessions = new DirectSessions(identity, verifier, metrics, group, transport);
         sessions.listenAt = List.copyOf(direct.socketAddresses());
         sessions.start(gate, admits, wanted, group.next());
+        sessions.retryAt(
+                peer -> direct.status(peer).filter(DirectPeerStatus::direct).map(DirectPeerStatus::endpoint));
         direct.carryStreamsOn(sessions);
         return sessions;
     }
@@ -216,6 +227,11 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         this.admits = admits;
         this.wanted = wanted;
         ticks = loop.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Where {@link #tick()} retries a wanted peer whose wait after a failure is over (its proven endpoint now). */
+    public void retryAt(Function<NodeKey, Optional<InetSocketAddress>> provenEndpoint) {
+        this.provenEndpoint = provenEndpoint;
     }
 
     /**
@@ -413,9 +429,11 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private static long backOff(Outbound o, InetSocketAddress endpoint) {
         o.failures = endpoint.equals(o.failedAt) ? o.failures + 1 : 1;
         o.failedAt = endpoint;
-        long wait = o.failures == 1
-                ? FIRST_RETRY.toNanos()
-                : Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 2));
+        long wait = switch (o.failures) {
+            case 1 -> FIRST_RETRY.toNanos();
+            case 2 -> SECOND_RETRY.toNanos();
+            default -> Math.min(MAX_RETRY.toNanos(), MIN_RETRY.toNanos() << Math.min(16, o.failures - 3));
+        };
         o.notBeforeNanos = System.nanoTime() + wait;
         return wait;
     }
@@ -500,7 +518,8 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     /**
      * Every {@link #TICK}: pings dialer sessions that have been quiet, closes silent ones (both
-     * sides) and idle dialer sessions no forward wants.
+     * sides) and idle dialer sessions no forward wants, and tries again to reach wanted peers whose
+     * wait after a failed start is over.
      */
     public void tick() {
         if (closed) {
@@ -511,12 +530,18 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         for (var e : outbound.entrySet()) {
             Outbound o = e.getValue();
             RelaySession s;
+            boolean retry;
             synchronized (o) {
                 s = o.session;
-                if (s == null && !o.starting && now - o.notBeforeNanos > 0 && !wanted.test(e.getKey())) {
+                boolean waitOver = s == null && !o.starting && now - o.notBeforeNanos > 0;
+                if (waitOver && !wanted.test(e.getKey())) {
                     outbound.remove(e.getKey(), o);
                     continue;
                 }
+                retry = waitOver && o.failedAt != null;
+            }
+            if (retry) {
+                provenEndpoint.apply(e.getKey()).ifPresent(at -> connect(e.getKey(), at));
             }
             if (s == null) {
                 continue;

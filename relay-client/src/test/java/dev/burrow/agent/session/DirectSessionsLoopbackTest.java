@@ -34,6 +34,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -271,6 +272,37 @@ class DirectSessionsLoopbackTest {
         assertThat(dialer.session(b.nodeKey())).isNull();
         assertThat(dialer.describe(b.nodeKey()))
                 .startsWith("streams on QUIC (TCP to " + closed + " did not connect; next try in ");
+    }
+
+    @Test
+    void aWantedPeerIsRetriedAfterTheWaitWithoutANewStream() throws Exception {
+        DirectSessions dialer = sessions(a, metricsA, true);
+        DirectSessions listener = sessions(b, metricsB, true);
+        InetSocketAddress at;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            at = new InetSocketAddress("127.0.0.1", s.getLocalPort());
+        }
+        dialer.retryAt(peer -> peer.equals(b.nodeKey()) ? Optional.of(at) : Optional.empty());
+        dialer.connect(b.nodeKey(), at); // the peer's path came up before its listener bound
+        await().until(() -> metricsA.errors(DirectSessionError.CONNECT_FAILED) == 1);
+        dialer.tick(); // within the wait: no second SYN
+        Thread.sleep(200);
+        assertThat(metricsA.errors(DirectSessionError.CONNECT_FAILED)).isEqualTo(1);
+
+        assertThat(listener.listen(at)).isTrue();
+        long waitOver = System.nanoTime() + DirectSessions.FIRST_RETRY.toNanos();
+        await().atMost(Duration.ofSeconds(15))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    dialer.tick(); // what the agent's timer does every few seconds
+                    return dialer.session(b.nodeKey()) != null;
+                });
+        assertThat(System.nanoTime() - waitOver)
+                .as("not before the wait was over")
+                .isPositive();
+        assertThat(metricsA.errors(DirectSessionError.CONNECT_FAILED)).isEqualTo(1);
+        await().until(() -> listener.counts()[1] == 1);
+        assertThat(arrived).isEmpty(); // no stream was needed to bring it up
     }
 
     @Test
