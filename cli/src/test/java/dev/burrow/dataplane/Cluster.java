@@ -9,9 +9,8 @@ import dev.burrow.e2e.AdminMetrics;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.fault.Transfer;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.testing.FreePorts;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -365,15 +364,11 @@ final class Cluster implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     static int freeUdpPort() throws IOException {
-        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // free for UDP too
     }
 
     @Override

@@ -11,12 +11,12 @@ import dev.burrow.cli.Main;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.config.RelayConfigLoader;
+import dev.burrow.testing.FreePorts;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.URI;
@@ -219,9 +219,7 @@ class AgentE2eTest {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     boolean ready(String who) {

@@ -6,10 +6,10 @@ import static org.awaitility.Awaitility.await;
 import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.testing.FreePorts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -99,9 +99,7 @@ class HomeRelayE2eTest {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     AgentStatus status(String who) throws IOException {

@@ -7,9 +7,9 @@ import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.netlab.NetLabSupport;
+import dev.burrow.testing.FreePorts;
 import dev.burrow.transport.TransportKind;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -383,9 +383,7 @@ class KillNineFaultTest {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     // ------------------------------------------------------------------ leak check

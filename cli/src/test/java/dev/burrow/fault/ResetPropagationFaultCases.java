@@ -7,10 +7,10 @@ import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.netlab.NetLabSupport;
+import dev.burrow.testing.FreePorts;
 import dev.burrow.transport.TransportKind;
 import dev.burrow.transport.TransportSelector;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -333,8 +333,6 @@ abstract class ResetPropagationFaultCases {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 }

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.burrow.e2e.AdminMetrics;
 import dev.burrow.e2e.BurrowProcess;
+import dev.burrow.testing.FreePorts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -41,9 +42,7 @@ final class FleetProcesses implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     Path keyFile(String name, String content) throws IOException {

@@ -8,12 +8,12 @@ import dev.burrow.agent.AgentStatus;
 import dev.burrow.agent.api.ControlApiClient;
 import dev.burrow.e2e.BurrowProcess;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.testing.FreePorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -167,9 +167,7 @@ class PublicIngressE2eTest {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     AgentStatus status(String who) throws IOException {

@@ -14,13 +14,13 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.relay.server.RelayServer;
 import dev.burrow.relay.server.config.RelayConfigLoader;
 import dev.burrow.relay.server.metrics.RelayMetrics;
+import dev.burrow.testing.FreePorts;
 import dev.burrow.transport.Transport;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -608,23 +608,11 @@ class UdpE2eTest {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return FreePorts.free(); // below the ephemeral range: see FreePorts
     }
 
     /** A port free for both UDP and TCP (forwards of both kinds may share it). */
     static int freeUdpPort() throws IOException {
-        for (int i = 0; i < 50; i++) {
-            try (DatagramSocket d = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
-                int port = d.getLocalPort();
-                try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-                    return port;
-                } catch (IOException busy) {
-                    // try another
-                }
-            }
-        }
-        throw new IOException("no free port");
+        return FreePorts.free();
     }
 }
