@@ -559,6 +559,11 @@ public final class DirectManager implements AutoCloseable {
         });
     }
 
+    /** Gives back the TCP port numbers held beside the UDP sockets (a carrier listens there now, or none will). */
+    public void releaseTcpPorts() {
+        loop.execute(() -> List.of(sockets.server, sockets.client).forEach(DirectSocket::releaseTcpPort));
+    }
+
     /** The local addresses of the direct UDP sockets (a carrier listens at the same ports). */
     public List<InetSocketAddress> socketAddresses() {
         List<InetSocketAddress> out = new java.util.ArrayList<>();

@@ -55,6 +55,8 @@ final class DirectSocket {
     private Channel channel;
     /** Bound to the IPv6 wildcard: one dual-stack socket sends and receives IPv4 and IPv6. */
     private boolean dualStack;
+    /** The TCP twin of a port-0 socket's number, held until {@link #releaseTcpPort()}; null otherwise. */
+    private TcpPortReservation tcpPort;
 
     private StunClient stun;
     private final List<CandidateSource> sources = new ArrayList<>();
@@ -109,8 +111,44 @@ final class DirectSocket {
      * disabled in the kernel) that bind fails and the socket falls back to IPv4 at {@code
      * 0.0.0.0:port}, as before. {@code codec} makes the QUIC codec of the socket's role (once per
      * attempt).
+     *
+     * <p>A wildcard at port 0 takes a number free for TCP too and holds it ({@link
+     * TcpPortReservation}): the agent's direct TCP sessions listen on the UDP sockets' numbers.
      */
     void bind(
+            EventLoop loop,
+            Class<? extends DatagramChannel> channelType,
+            InetSocketAddress at,
+            Supplier<ChannelHandler> codec,
+            Receiver disco)
+            throws IOException {
+        if (at.getPort() == 0 && at.getAddress().isAnyLocalAddress()) {
+            for (int i = 0; i < TcpPortReservation.ATTEMPTS; i++) {
+                TcpPortReservation r = TcpPortReservation.reserve(at.getAddress());
+                try {
+                    bindFamilies(loop, channelType, new InetSocketAddress(at.getAddress(), r.port()), codec, disco);
+                    tcpPort = r;
+                    return;
+                } catch (IOException takenForUdp) {
+                    r.close();
+                }
+            }
+            log.info(
+                    "{} socket: no port number free for both UDP and TCP after {} tries; direct TCP sessions may not listen",
+                    serverRole ? "server" : "client",
+                    TcpPortReservation.ATTEMPTS);
+        }
+        bindFamilies(loop, channelType, at, codec, disco);
+    }
+
+    /** Gives back the TCP number held beside this socket (the listener bound it, or none will). */
+    void releaseTcpPort() {
+        if (tcpPort != null) {
+            tcpPort.close();
+        }
+    }
+
+    private void bindFamilies(
             EventLoop loop,
             Class<? extends DatagramChannel> channelType,
             InetSocketAddress at,
@@ -256,6 +294,7 @@ final class DirectSocket {
         if (channel != null) {
             channel.close();
         }
+        releaseTcpPort();
     }
 
     /** Passes disco datagrams to the receiver; everything else on to QUIC. */

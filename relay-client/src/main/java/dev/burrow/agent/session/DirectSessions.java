@@ -138,6 +138,8 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     /** Where {@link #pathUp()} listens (the direct UDP sockets' addresses); null: only explicit {@link #listen} calls. */
     private volatile List<InetSocketAddress> listenAt;
+    /** Runs once {@link #pathUp()} has listened (or failed to): the UDP sockets' TCP numbers are held until then. */
+    private volatile Runnable afterListening = () -> {};
 
     private final AtomicBoolean listenStarted = new AtomicBoolean();
     private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
@@ -199,10 +201,12 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             Predicate<NodeKey> wanted)
             throws SSLException {
         if (!enabled()) {
+            direct.releaseTcpPorts();
             return null;
         }
         DirectSessions sessions = new DirectSessions(identity, verifier, metrics, group, transport);
         sessions.listenAt = List.copyOf(direct.socketAddresses());
+        sessions.afterListening = direct::releaseTcpPorts;
         sessions.start(gate, admits, wanted, group.next());
         sessions.retryAt(
                 peer -> direct.status(peer).filter(DirectPeerStatus::direct).map(DirectPeerStatus::endpoint));
@@ -244,6 +248,8 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                     .group(group)
                     .channel(transport.serverSocketChannel())
                     .option(ChannelOption.SO_BACKLOG, MAX_PENDING_HANDSHAKES)
+                    // beside the bound, not listening socket that held the number (TcpPortReservation)
+                    .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.SO_KEEPALIVE, true)
                     .childHandler(new ChannelInitializer<Channel>() {
@@ -268,13 +274,18 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
      * A direct path came up: listen now (once) at the direct UDP sockets' ports. Not at start: the
      * port numbers are random ones of the ephemeral range, and a port the user or the agent's own
      * start binds next (metrics, status page, forwards) must not find its number taken by us; by
-     * the first proven path those are bound. On a thread of its own: the bind waits.
+     * the first proven path those are bound. Until then the numbers are held for TCP by sockets
+     * that are bound but not listening, so no outgoing connection takes them and a user's listener
+     * still can. On a thread of its own: the bind waits.
      */
     @Override
     public void pathUp() {
         List<InetSocketAddress> at = listenAt;
         if (at != null && !closed && listenStarted.compareAndSet(false, true)) {
-            Thread.ofVirtual().name("burrow-direct-tcp-listen").start(() -> at.forEach(this::listen));
+            Thread.ofVirtual().name("burrow-direct-tcp-listen").start(() -> {
+                at.forEach(this::listen);
+                afterListening.run();
+            });
         }
     }
 
