@@ -13,16 +13,12 @@ import dev.burrow.identity.VerifiedPeer;
 import dev.burrow.identity.tls.NodeTls;
 import dev.burrow.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -31,10 +27,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -70,6 +64,9 @@ import org.slf4j.LoggerFactory;
  * and closes a session silent for {@link #DIALER_SILENCE} (a peer gone without a reset: its
  * streams then fail instead of hanging); a listener closes a session silent for
  * {@link #LISTENER_SILENCE}. {@code BURROW_DIRECT_TCP=off} turns all of it off.
+ *
+ * <p>This class dials, keeps one session per wanted peer and runs the upkeep; {@link
+ * DirectSessionListener} accepts.
  *
  * <p>Thread-safe.
  */
@@ -124,7 +121,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     private final AgentMetrics metrics;
     private final EventLoopGroup group;
     private final Transport transport;
-    private final io.netty.handler.ssl.SslContext serverContext;
+    private final DirectSessionListener listener;
 
     // Any thread.
     private volatile Consumer<InboundStream> gate;
@@ -135,7 +132,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     private volatile boolean closed;
     private volatile ScheduledFuture<?> ticks;
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
     /** Where {@link #pathUp()} listens (the direct UDP sockets' addresses); null: only explicit {@link #listen} calls. */
     private volatile List<InetSocketAddress> listenAt;
     /** Runs once {@link #pathUp()} has listened (or failed to): the UDP sockets' TCP numbers are held until then. */
@@ -143,11 +139,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     private final AtomicBoolean listenStarted = new AtomicBoolean();
     private final Map<NodeKey, Outbound> outbound = new ConcurrentHashMap<>();
-    private final Set<RelaySession> inbound = ConcurrentHashMap.newKeySet();
-    private final Map<NodeKey, AtomicInteger> inboundPerPeer = new ConcurrentHashMap<>();
-    private final AtomicInteger inboundTotal = new AtomicInteger();
-    private final AtomicInteger pending = new AtomicInteger();
-    private final Map<InetAddress, AtomicInteger> pendingPerAddress = new ConcurrentHashMap<>();
 
     /** Per peer: the session, or a connect under way, or when the next try may start. Guarded by itself. */
     private static final class Outbound {
@@ -156,17 +147,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         long notBeforeNanos;
         int failures;
         InetSocketAddress failedAt;
-    }
-
-    /** When a session's connection last delivered bytes (its liveness). */
-    private static final class ReadClock extends ChannelInboundHandlerAdapter {
-        volatile long lastReadNanos = System.nanoTime();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            lastReadNanos = System.nanoTime();
-            ctx.fireChannelRead(msg);
-        }
     }
 
     public DirectSessions(
@@ -182,7 +162,8 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         this.group = group;
         this.transport = transport;
         // As relay sessions: the handshake admits any chain shape; the strict check follows after it.
-        this.serverContext = NodeTls.server(identity, verifier.forHandshake());
+        this.listener = new DirectSessionListener(
+                this, verifier, metrics, group, transport, NodeTls.server(identity, verifier.forHandshake()));
     }
 
     /**
@@ -239,38 +220,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
     }
 
     /**
-     * Listens on TCP at {@code at} (the address and port of a direct UDP socket). False, logged,
-     * when the port is taken for TCP: peers then reach us over QUIC only.
-     */
-    public boolean listen(InetSocketAddress at) {
-        try {
-            Channel ch = new ServerBootstrap()
-                    .group(group)
-                    .channel(transport.serverSocketChannel())
-                    .option(ChannelOption.SO_BACKLOG, MAX_PENDING_HANDSHAKES)
-                    // beside the bound, not listening socket that held the number (TcpPortReservation)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.SO_KEEPALIVE, true)
-                    .childHandler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            accepted(ch);
-                        }
-                    })
-                    .bind(at)
-                    .syncUninterruptibly()
-                    .channel();
-            listeners.add(ch);
-            log.info("direct TCP sessions: listening on {}", ch.localAddress());
-            return true;
-        } catch (RuntimeException e) {
-            log.info("direct TCP sessions: cannot listen on {} ({}); peers reach us over QUIC", at, e.getMessage());
-            return false;
-        }
-    }
-
-    /**
      * A direct path came up: listen now (once) at the direct UDP sockets' ports. Not at start: the
      * port numbers are random ones of the ephemeral range, and a port the user or the agent's own
      * start binds next (metrics, status page, forwards) must not find its number taken by us; by
@@ -289,9 +238,29 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         }
     }
 
+    /**
+     * Listens on TCP at {@code at} (the address and port of a direct UDP socket). False, logged,
+     * when the port is taken for TCP: peers then reach us over QUIC only.
+     */
+    public boolean listen(InetSocketAddress at) {
+        return listener.listen(at);
+    }
+
     /** The addresses listened on (status, tests). */
     public List<InetSocketAddress> listening() {
-        return listeners.stream().map(c -> (InetSocketAddress) c.localAddress()).toList();
+        return listener.listening();
+    }
+
+    Consumer<InboundStream> gate() {
+        return gate;
+    }
+
+    Predicate<VerifiedPeer> admits() {
+        return admits;
+    }
+
+    boolean isClosed() {
+        return closed;
     }
 
     // ---------------------------------------------------------------- dialer
@@ -449,82 +418,6 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         return wait;
     }
 
-    // ---------------------------------------------------------------- listener
-
-    private void accepted(Channel ch) {
-        Consumer<InboundStream> g = gate;
-        if (closed || g == null) {
-            ch.close();
-            return;
-        }
-        InetAddress from = ((InetSocketAddress) ch.remoteAddress()).getAddress();
-        AtomicInteger perAddress = pendingPerAddress.computeIfAbsent(from, a -> new AtomicInteger());
-        boolean overTotal = pending.incrementAndGet() > MAX_PENDING_HANDSHAKES;
-        boolean overAddress = perAddress.incrementAndGet() > MAX_PENDING_PER_ADDRESS;
-        AtomicBoolean pendingHeld = new AtomicBoolean(true);
-        Runnable releasePending = () -> {
-            if (pendingHeld.compareAndSet(true, false)) {
-                pending.decrementAndGet();
-                if (perAddress.decrementAndGet() <= 0) {
-                    pendingPerAddress.remove(from, perAddress);
-                }
-            }
-        };
-        ch.closeFuture().addListener(x -> releasePending.run());
-        if (overTotal || overAddress) {
-            metrics.directSessionError(DirectSessionError.HANDSHAKE_LIMIT);
-            ch.close();
-            return;
-        }
-        ch.pipeline().addLast(new ReadClock());
-        SessionChannels.accept(
-                ch,
-                null,
-                serverContext,
-                verifier,
-                admits,
-                g,
-                metrics,
-                DirectPath.NAME,
-                session -> {
-                    releasePending.run();
-                    admitted(session);
-                },
-                cause -> {
-                    releasePending.run();
-                    metrics.directSessionError(DirectSessionError.SETUP_FAILED);
-                    log.debug("direct TCP session from {} failed: {}", ch.remoteAddress(), cause.toString());
-                });
-    }
-
-    /** TLS done and the peer admitted: count it against the session limits or close it. */
-    private void admitted(RelaySession session) {
-        NodeKey source = session.peer();
-        Channel ch = session.channel();
-        AtomicInteger perPeer = inboundPerPeer.computeIfAbsent(source, k -> new AtomicInteger());
-        boolean over = inboundTotal.incrementAndGet() > MAX_INBOUND_SESSIONS
-                | perPeer.incrementAndGet() > MAX_INBOUND_SESSIONS_PER_PEER;
-        ch.closeFuture().addListener(x -> {
-            inboundTotal.decrementAndGet();
-            if (perPeer.decrementAndGet() <= 0) {
-                inboundPerPeer.remove(source, perPeer);
-            }
-        });
-        if (over || closed) {
-            metrics.directSessionError(DirectSessionError.LIMIT);
-            ch.close();
-            return;
-        }
-        inbound.add(session);
-        metrics.directSessionOpened(false);
-        log.info("direct TCP session from {} at {} up", source.shortId(), ch.remoteAddress());
-        ch.closeFuture().addListener(x -> {
-            inbound.remove(session);
-            metrics.directSessionClosed(false);
-            log.info("direct TCP session from {} closed after {} streams", source.shortId(), session.streamsOpened());
-        });
-    }
-
     // ---------------------------------------------------------------- upkeep
 
     /**
@@ -557,7 +450,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
             if (s == null) {
                 continue;
             }
-            long quiet = now - lastRead(s);
+            long quiet = now - ReadClock.lastRead(s);
             if (quiet > silences[1]) {
                 metrics.directSessionError(DirectSessionError.SILENT);
                 log.info(
@@ -575,12 +468,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                 s.ping();
             }
         }
-        for (RelaySession s : inbound) {
-            if (now - lastRead(s) > silences[2]) {
-                metrics.directSessionError(DirectSessionError.SILENT);
-                s.close();
-            }
-        }
+        listener.closeSilent(now, silences[2]);
     }
 
     /** Tests: shorter liveness thresholds. */
@@ -590,12 +478,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
 
     /** Tests: the inbound sessions up now. */
     Set<RelaySession> inboundSessions() {
-        return Set.copyOf(inbound);
-    }
-
-    private static long lastRead(RelaySession s) {
-        ReadClock c = s.channel().pipeline().get(ReadClock.class);
-        return c == null ? System.nanoTime() : c.lastReadNanos;
+        return listener.inbound();
     }
 
     @Override
@@ -630,7 +513,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
                 }
             }
         }
-        return new int[] {out, inbound.size()};
+        return new int[] {out, listener.inboundCount()};
     }
 
     @Override
@@ -640,18 +523,13 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         if (t != null) {
             t.cancel(false);
         }
-        for (Channel l : listeners) {
-            l.close();
-        }
+        listener.close();
         for (Outbound o : outbound.values()) {
             synchronized (o) {
                 if (o.session != null) {
                     o.session.close();
                 }
             }
-        }
-        for (RelaySession s : inbound) {
-            s.close();
         }
     }
 }
