@@ -122,23 +122,46 @@ final class DirectSocket {
             Supplier<ChannelHandler> codec,
             Receiver disco)
             throws IOException {
-        if (at.getPort() == 0 && at.getAddress().isAnyLocalAddress()) {
-            for (int i = 0; i < TcpPortReservation.ATTEMPTS; i++) {
-                TcpPortReservation r = TcpPortReservation.reserve(at.getAddress());
-                try {
-                    bindFamilies(loop, channelType, new InetSocketAddress(at.getAddress(), r.port()), codec, disco);
-                    tcpPort = r;
-                    return;
-                } catch (IOException takenForUdp) {
-                    r.close();
-                }
-            }
-            log.info(
-                    "{} socket: no port number free for both UDP and TCP after {} tries; direct TCP sessions may not listen",
-                    serverRole ? "server" : "client",
-                    TcpPortReservation.ATTEMPTS);
+        if (at.getPort() == 0
+                && at.getAddress().isAnyLocalAddress()
+                && bindWithTcpTwin(loop, channelType, at, codec, disco)) {
+            return;
         }
         bindFamilies(loop, channelType, at, codec, disco);
+    }
+
+    /** Binds at a number held for TCP too ({@link TcpPortReservation}); false when none was found. */
+    private boolean bindWithTcpTwin(
+            EventLoop loop,
+            Class<? extends DatagramChannel> channelType,
+            InetSocketAddress at,
+            Supplier<ChannelHandler> codec,
+            Receiver disco) {
+        String role = serverRole ? "server" : "client";
+        for (int i = 0; i < TcpPortReservation.ATTEMPTS; i++) {
+            TcpPortReservation r;
+            try {
+                r = TcpPortReservation.reserve(at.getAddress());
+            } catch (IOException | RuntimeException e) { // never worth losing direct paths over
+                log.info(
+                        "{} socket: cannot hold a TCP port number ({}); direct TCP sessions may not listen",
+                        role,
+                        e.toString());
+                return false;
+            }
+            try {
+                bindFamilies(loop, channelType, new InetSocketAddress(at.getAddress(), r.port()), codec, disco);
+                tcpPort = r;
+                return true;
+            } catch (IOException takenForUdp) {
+                r.close();
+            }
+        }
+        log.info(
+                "{} socket: no port number free for both UDP and TCP after {} tries; direct TCP sessions may not listen",
+                role,
+                TcpPortReservation.ATTEMPTS);
+        return false;
     }
 
     /** Gives back the TCP number held beside this socket (the listener bound it, or none will). */

@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.UnsupportedAddressTypeException;
 
 /**
  * A TCP port number held for a direct UDP socket of the same number, so the agent's direct TCP
@@ -33,12 +34,13 @@ final class TcpPortReservation implements AutoCloseable {
 
     /**
      * Binds a TCP socket at {@code wildcard} port 0 (an IPv6 wildcard falls back to IPv4 where the
-     * host has no IPv6).
+     * host or the JVM has no IPv6: a namespace with IPv6 disabled makes the JVM refuse IPv6
+     * addresses with an {@link UnsupportedAddressTypeException}, as the NAT lab found).
      */
     static TcpPortReservation reserve(InetAddress wildcard) throws IOException {
         try {
             return bind(wildcard);
-        } catch (IOException e) {
+        } catch (IOException | UnsupportedAddressTypeException e) { // the latter: a JVM that found no IPv6 here
             if (wildcard instanceof Inet6Address) {
                 return bind(InetAddress.getByAddress(new byte[4]));
             }
