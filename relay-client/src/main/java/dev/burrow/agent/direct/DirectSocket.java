@@ -122,21 +122,22 @@ final class DirectSocket {
             Supplier<ChannelHandler> codec,
             Receiver disco)
             throws IOException {
-        if (at.getPort() == 0
-                && at.getAddress().isAnyLocalAddress()
-                && bindWithTcpTwin(loop, channelType, at, codec, disco)) {
+        Binding how = new Binding(loop, channelType, codec, disco);
+        if (at.getPort() == 0 && at.getAddress().isAnyLocalAddress() && bindWithTcpTwin(how, at)) {
             return;
         }
-        bindFamilies(loop, channelType, at, codec, disco);
+        bindFamilies(how, at);
     }
 
-    /** Binds at a number held for TCP too ({@link TcpPortReservation}); false when none was found. */
-    private boolean bindWithTcpTwin(
+    /** What a bind attempt needs besides the address: the loop, the channel type, the role's codec, the disco receiver. */
+    private record Binding(
             EventLoop loop,
             Class<? extends DatagramChannel> channelType,
-            InetSocketAddress at,
             Supplier<ChannelHandler> codec,
-            Receiver disco) {
+            Receiver disco) {}
+
+    /** Binds at a number held for TCP too ({@link TcpPortReservation}); false when none was found. */
+    private boolean bindWithTcpTwin(Binding how, InetSocketAddress at) {
         String role = serverRole ? "server" : "client";
         for (int i = 0; i < TcpPortReservation.ATTEMPTS; i++) {
             TcpPortReservation r;
@@ -150,7 +151,7 @@ final class DirectSocket {
                 return false;
             }
             try {
-                bindFamilies(loop, channelType, new InetSocketAddress(at.getAddress(), r.port()), codec, disco);
+                bindFamilies(how, new InetSocketAddress(at.getAddress(), r.port()));
                 tcpPort = r;
                 return true;
             } catch (IOException takenForUdp) {
@@ -171,18 +172,12 @@ final class DirectSocket {
         }
     }
 
-    private void bindFamilies(
-            EventLoop loop,
-            Class<? extends DatagramChannel> channelType,
-            InetSocketAddress at,
-            Supplier<ChannelHandler> codec,
-            Receiver disco)
-            throws IOException {
+    private void bindFamilies(Binding how, InetSocketAddress at) throws IOException {
         boolean v6Wildcard =
                 at.getAddress() instanceof Inet6Address && at.getAddress().isAnyLocalAddress();
         if (v6Wildcard) {
             try {
-                channel = bindAt(loop, channelType, at, codec, disco);
+                channel = bindAt(how, at);
                 dualStack = true;
                 return;
             } catch (IOException e) {
@@ -192,8 +187,7 @@ final class DirectSocket {
                         e.getCause() != null ? e.getCause().toString() : e.getMessage());
             }
         }
-        channel = bindAt(
-                loop, channelType, v6Wildcard ? new InetSocketAddress("0.0.0.0", at.getPort()) : at, codec, disco);
+        channel = bindAt(how, v6Wildcard ? new InetSocketAddress("0.0.0.0", at.getPort()) : at);
     }
 
     /** The receive buffer for a GRO read: the kernel coalesces at most 64 KiB. */
@@ -201,19 +195,13 @@ final class DirectSocket {
     /** UDP GRO on epoll direct sockets ({@code BURROW_DIRECT_GRO=off} turns it off). */
     private static final boolean EPOLL_GRO = !"off".equalsIgnoreCase(System.getenv("BURROW_DIRECT_GRO"));
 
-    private Channel bindAt(
-            EventLoop loop,
-            Class<? extends DatagramChannel> channelType,
-            InetSocketAddress at,
-            Supplier<ChannelHandler> codec,
-            Receiver disco)
-            throws IOException {
+    private Channel bindAt(Binding how, InetSocketAddress at) throws IOException {
         Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channel(channelType)
+                .group(how.loop())
+                .channel(how.channelType())
                 .option(ChannelOption.SO_RCVBUF, 1 << 21)
                 .option(ChannelOption.SO_SNDBUF, 1 << 21);
-        if (channelType == EpollDatagramChannel.class && EPOLL_GRO) {
+        if (how.channelType() == EpollDatagramChannel.class && EPOLL_GRO) {
             // The kernel hands over up to 64 KiB of one sender's datagrams per read; Netty splits
             // them back into packets: one syscall for many QUIC packets on receive, as GSO on send.
             b.option(EpollChannelOption.UDP_GRO, true)
@@ -225,8 +213,8 @@ final class DirectSocket {
                 stun = StunClient.attach(
                         ch, RetransmissionPolicy.rfc8489Within(Duration.ofSeconds(3)), StunMetrics.NOOP);
                 ch.pipeline().addLast(new StunDemuxHandler(stun));
-                ch.pipeline().addLast(new DiscoDemux(disco));
-                ch.pipeline().addLast(codec.get()); // a fresh codec per attempt: codecs are not sharable
+                ch.pipeline().addLast(new DiscoDemux(how.disco()));
+                ch.pipeline().addLast(how.codec().get()); // a fresh codec per attempt: codecs are not sharable
             }
         });
         var f = b.bind(at).awaitUninterruptibly();
