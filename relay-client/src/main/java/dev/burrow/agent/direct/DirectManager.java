@@ -3,7 +3,6 @@ package dev.burrow.agent.direct;
 import dev.burrow.agent.disco.DiscoBox;
 import dev.burrow.agent.disco.DiscoCodec;
 import dev.burrow.agent.disco.DiscoDropReason;
-import dev.burrow.agent.disco.DiscoLimits;
 import dev.burrow.agent.service.InboundStream;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
@@ -16,7 +15,6 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -49,10 +47,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Punching</h2>
  * The dialer {@link #want wants} a peer: it sends CALL_ME_MAYBE with its candidates through the
  * relay; the receiver answers with its own and both ping every candidate of the other every
- * {@link #PUNCH_INTERVAL} for {@link #PUNCH_DURATION}. Each pong proves a path; the lowest round
- * trip wins. A verified path is kept with heartbeats every {@link #HEARTBEAT_INTERVAL}; without a
- * pong for {@link #TRUST_DURATION} it is dropped and new streams use the relay, and while the peer
- * is active an upgrade is retried every {@link #UPGRADE_INTERVAL}.
+ * {@link DirectLimits#PUNCH_INTERVAL} for {@link DirectLimits#PUNCH_DURATION}. Each pong proves a path; the lowest round
+ * trip wins. A verified path is kept with heartbeats every {@link DirectLimits#HEARTBEAT_INTERVAL}; without a
+ * pong for {@link DirectLimits#TRUST_DURATION} it is dropped and new streams use the relay, and while the peer
+ * is active an upgrade is retried every {@link DirectLimits#UPGRADE_INTERVAL}.
  *
  * <h2>Warm-up</h2>
  * Peers in the {@link #setWarm warm set} (the agent: the peers its forwards name, see {@link
@@ -72,72 +70,6 @@ import org.slf4j.LoggerFactory;
 public final class DirectManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DirectManager.class);
 
-    /** Pings to every candidate during punching: fast enough that both sides' pings cross within a few RTTs. */
-    public static final Duration PUNCH_INTERVAL = Duration.ofMillis(200);
-    /** Punching stops after this (bounded probing: at most 25 pings per candidate per attempt). */
-    public static final Duration PUNCH_DURATION = Duration.ofSeconds(5);
-    /** Heartbeat on the chosen path (magicsock: 3 s). */
-    public static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(3);
-    /** A path without a pong for this long is no longer used for new streams (magicsock trustUDPAddr: 6.5 s). */
-    public static final Duration TRUST_DURATION = Duration.ofMillis(6500);
-    /** An unanswered ping is forgotten after this (magicsock: 5 s); a late pong is an unknown transaction. */
-    public static final Duration PING_TIMEOUT = Duration.ofSeconds(5);
-    /** While a peer is active and has no direct path, an upgrade is retried this often. */
-    public static final Duration UPGRADE_INTERVAL = Duration.ofSeconds(10);
-    /**
-     * An upgrade whose call-me-maybe never reached the relay (endpoint discovery not finished, relay
-     * not connected yet) is retried this soon: nothing was sent, so retrying costs the relay nothing,
-     * and a forward's warm-up at agent start must not wait a whole {@link #UPGRADE_INTERVAL}.
-     */
-    public static final Duration UPGRADE_RETRY = Duration.ofSeconds(1);
-    /**
-     * A peer that is only warm (a forward names it, no stream uses it) and whose upgrades find no path
-     * (symmetric NATs, UDP blocked) is retried ever more rarely, doubling from {@link
-     * #UPGRADE_INTERVAL} up to this: a configured forward must not cost the relay a call-me-maybe
-     * every 10 s forever. A stream to the peer brings back the 10 s interval.
-     */
-    public static final Duration WARM_MAX_UPGRADE_INTERVAL = Duration.ofMinutes(5);
-    /**
-     * After a PEER_GONE from the relay, upgrades to that peer wait {@link #UPGRADE_INTERVAL}, doubling
-     * with each further notice up to this; a PEER_PRESENT (the relay tells us when a node we sent to
-     * connects) ends the wait at once, so an offline peer costs the relay almost nothing.
-     */
-    public static final Duration OFFLINE_MAX_BACKOFF = Duration.ofMinutes(5);
-    /** A peer is active this long after we last wanted it or had a direct stream (magicsock sessionActive: 45 s). */
-    public static final Duration ACTIVE_DURATION = Duration.ofSeconds(45);
-    /** CALL_ME_MAYBE to one peer at most this often (a relay flood guard; replies to the peer's own count too). */
-    public static final Duration CALL_ME_MAYBE_MIN_INTERVAL = Duration.ofSeconds(1);
-    /** Candidates kept per peer (announced plus peer-reflexive). */
-    public static final int MAX_CANDIDATES = DiscoLimits.MAX_ENDPOINTS;
-    /** Outstanding pings per peer. */
-    public static final int MAX_PENDING_PINGS = 128;
-    /** Peers with disco state. */
-    public static final int MAX_PEERS = 1024;
-    /** A new path replaces the current one only when it is this much faster (avoid flapping). */
-    public static final double BETTER_RTT_FACTOR = 0.7;
-    /** Pings are padded so the pong (observed address included) is never more than 3x the ping (QUIC anti-amplification). */
-    static final int PING_PADDING = 0;
-    /**
-     * QUIC idle timeout: well beyond the disco trust window, so an outage of a few tens of seconds
-     * does not kill the streams on the connection. QUIC's probe timeouts back off exponentially
-     * (probes about 1, 3, 7, 15, 31 s into an outage), and the idle timer counts from the last packet
-     * received: with 30 s a 20 s outage killed the connection before the 31 s probe (measured in the
-     * NAT lab), with 60 s that probe gets through.
-     */
-    public static final Duration QUIC_IDLE_TIMEOUT = Duration.ofSeconds(60);
-
-    /**
-     * While the peer is wanted here and its QUIC connection carries no stream, one QUIC keepalive
-     * datagram this often keeps both ends' idle timers from closing it: disco heartbeats travel
-     * beside QUIC, not in it, so without this an idle direct path lost its connection after
-     * {@link #QUIC_IDLE_TIMEOUT} and the next stream took the relay. A quarter of the idle timeout,
-     * so two lost keepalives still leave time for a third.
-     */
-    public static final Duration QUIC_KEEPALIVE_INTERVAL = QUIC_IDLE_TIMEOUT.dividedBy(4);
-
-    /** A QUIC handshake that has not finished by then is abandoned and retried (quiche would wait for the idle timeout). */
-    public static final Duration QUIC_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-
     /** Where signalling goes when it cannot go direct: the relay's keyed datagrams. */
     @FunctionalInterface
     public interface Signalling {
@@ -149,7 +81,7 @@ public final class DirectManager implements AutoCloseable {
     public final Map<DiscoDropReason, LongAdder> drops;
 
     public final LongAdder pingsSent;
-    /** QUIC keepalive datagrams sent (see {@link #QUIC_KEEPALIVE_INTERVAL}). */
+    /** QUIC keepalive datagrams sent (see {@link QuicConnections#QUIC_KEEPALIVE_INTERVAL}). */
     public final LongAdder quicKeepalivesSent;
     /** QUIC connections closed because the peer went silent while we sent (see {@link QuicLiveness}). */
     public final LongAdder quicDeadPeerCloses;
@@ -378,8 +310,8 @@ public final class DirectManager implements AutoCloseable {
         running = true;
         ticker = loop.scheduleAtFixedRate(
                 () -> punch.tick(System.nanoTime()),
-                PUNCH_INTERVAL.toMillis(),
-                PUNCH_INTERVAL.toMillis(),
+                DirectLimits.PUNCH_INTERVAL.toMillis(),
+                DirectLimits.PUNCH_INTERVAL.toMillis(),
                 TimeUnit.MILLISECONDS);
         log.info(
                 "direct path sockets: server {}, client {}",
@@ -491,6 +423,11 @@ public final class DirectManager implements AutoCloseable {
         return Optional.ofNullable(peers.status(peer));
     }
 
+    /** The endpoint disco proved for {@code peer}, while the pair is direct. */
+    public Optional<InetSocketAddress> provenEndpoint(NodeKey peer) {
+        return status(peer).filter(DirectPeerStatus::direct).map(DirectPeerStatus::endpoint);
+    }
+
     public List<DirectPeerStatus> statuses() {
         return peers.statuses();
     }
@@ -536,7 +473,8 @@ public final class DirectManager implements AutoCloseable {
                 packet.release();
                 return;
             }
-            p.activeUntilNanos = System.nanoTime() + ACTIVE_DURATION.toNanos(); // traffic keeps the path warm
+            p.activeUntilNanos =
+                    System.nanoTime() + DirectLimits.ACTIVE_DURATION.toNanos(); // traffic keeps the path warm
             quic.sendDatagram(p, packet);
         });
         return true;
@@ -580,7 +518,7 @@ public final class DirectManager implements AutoCloseable {
         loop.execute(() -> {
             DirectPeer p = peers.get(peer);
             if (p != null) {
-                p.activeUntilNanos = System.nanoTime() + ACTIVE_DURATION.toNanos();
+                p.activeUntilNanos = System.nanoTime() + DirectLimits.ACTIVE_DURATION.toNanos();
             }
         });
     }
@@ -595,7 +533,7 @@ public final class DirectManager implements AutoCloseable {
                 result.completeExceptionally(new IOException("no direct path to " + peer.shortId()));
                 return;
             }
-            p.activeUntilNanos = now + ACTIVE_DURATION.toNanos();
+            p.activeUntilNanos = now + DirectLimits.ACTIVE_DURATION.toNanos();
             quic.openStream(p, service, result);
         });
         return result;

@@ -65,10 +65,7 @@ public final class DirectPath implements PeerPath {
                 manager.noteActive(peer); // keeps the disco path, and with it "direct", alive
                 return onCarrier.exceptionallyCompose(e -> manager.openStream(peer, service));
             }
-            manager.status(peer)
-                    .filter(DirectPeerStatus::direct)
-                    .map(DirectPeerStatus::endpoint)
-                    .ifPresent(endpoint -> c.connect(peer, endpoint));
+            manager.provenEndpoint(peer).ifPresent(endpoint -> c.connect(peer, endpoint));
         }
         return manager.openStream(peer, service);
     }

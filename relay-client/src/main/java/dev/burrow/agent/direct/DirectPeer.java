@@ -41,7 +41,7 @@ final class DirectPeer {
 
     // Owned by the event loop: punch schedule.
     long lastHeartbeatNanos;
-    /** When the last QUIC keepalive datagram went out (see DirectManager.QUIC_KEEPALIVE_INTERVAL). */
+    /** When the last QUIC keepalive datagram went out (see QuicConnections.QUIC_KEEPALIVE_INTERVAL). */
     long lastQuicKeepaliveNanos;
 
     long punchUntilNanos;
@@ -127,7 +127,7 @@ final class DirectPeer {
         if (best == null) {
             return false;
         }
-        long window = DirectManager.TRUST_DURATION.toNanos();
+        long window = DirectLimits.TRUST_DURATION.toNanos();
         if (now - lastPongNanos < window) {
             return true;
         }
@@ -142,7 +142,7 @@ final class DirectPeer {
 
     /** The peer pinged us directly within the trust window: it keeps the path up, so we keep our state. */
     boolean pingedRecently(long now) {
-        return lastPeerPingFrom != null && now - lastPeerPingNanos < DirectManager.TRUST_DURATION.toNanos();
+        return lastPeerPingFrom != null && now - lastPeerPingNanos < DirectLimits.TRUST_DURATION.toNanos();
     }
 
     /** Someone on this side wants the path: a stream or call-me-maybe recently, or a forward (warm). */

@@ -13,7 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 
 /**
- * The peers with direct-path state (at most {@link DirectManager#MAX_PEERS}), and what the rest of
+ * The peers with direct-path state (at most {@link DirectLimits#MAX_PEERS}), and what the rest of
  * the agent sees of them: a status per peer and a call to the path listeners when a peer's path
  * changes between direct and relayed.
  */
@@ -48,7 +48,7 @@ final class DirectPeers {
     DirectPeer getOrCreate(NodeKey key) {
         DirectPeer p = peers.get(key);
         if (p == null) {
-            if (peers.size() >= DirectManager.MAX_PEERS || key.equals(self)) {
+            if (peers.size() >= DirectLimits.MAX_PEERS || key.equals(self)) {
                 return null;
             }
             p = new DirectPeer(key, self, sockets);

@@ -64,11 +64,11 @@ final class DiscoExchange {
 
     /**
      * Announces our candidates to the peer through the relay, at most once per {@link
-     * DirectManager#CALL_ME_MAYBE_MIN_INTERVAL}. Returns whether it went to the relay: false when
+     * DirectLimits#CALL_ME_MAYBE_MIN_INTERVAL}. Returns whether it went to the relay: false when
      * throttled, when discovery has not finished yet, or when the relay is not connected or busy.
      */
     boolean sendCallMeMaybe(DirectPeer p, long now) {
-        if (now - p.lastCallMeMaybeNanos < DirectManager.CALL_ME_MAYBE_MIN_INTERVAL.toNanos()) {
+        if (now - p.lastCallMeMaybeNanos < DirectLimits.CALL_ME_MAYBE_MIN_INTERVAL.toNanos()) {
             return false;
         }
         List<InetSocketAddress> eps = p.sock().endpoints();
@@ -128,14 +128,14 @@ final class DiscoExchange {
                 .writeAndFlush(new DatagramPacket(
                         box.seal(
                                 p.key,
-                                new DiscoMessage.Ping(tx, DirectManager.PING_PADDING),
+                                new DiscoMessage.Ping(tx, DirectLimits.PING_PADDING),
                                 s.channel().alloc()),
                         to));
     }
 
-    /** Pings {@code to} from the socket of our role (at most {@link DirectManager#MAX_PENDING_PINGS} in flight per peer). */
+    /** Pings {@code to} from the socket of our role (at most {@link DirectLimits#MAX_PENDING_PINGS} in flight per peer). */
     void ping(DirectPeer p, InetSocketAddress to, long now) {
-        if (p.pending.size() >= DirectManager.MAX_PENDING_PINGS) {
+        if (p.pending.size() >= DirectLimits.MAX_PENDING_PINGS) {
             return;
         }
         byte[] tx = new byte[DiscoLimits.TX_ID_LENGTH];
@@ -146,7 +146,7 @@ final class DiscoExchange {
                 .writeAndFlush(new DatagramPacket(
                         box.seal(
                                 p.key,
-                                new DiscoMessage.Ping(tx, DirectManager.PING_PADDING),
+                                new DiscoMessage.Ping(tx, DirectLimits.PING_PADDING),
                                 s.channel().alloc()),
                         to));
         pingsSent.increment();
@@ -206,7 +206,7 @@ final class DiscoExchange {
                 pongsSent.increment();
                 p.lastPeerPingNanos = now;
                 p.lastPeerPingFrom = from;
-                if (p.candidates.size() < DirectManager.MAX_CANDIDATES && p.candidates.add(from) && !p.trusted(now)) {
+                if (p.candidates.size() < DirectLimits.MAX_CANDIDATES && p.candidates.add(from) && !p.trusted(now)) {
                     ping(p, from, now); // peer-reflexive candidate: check it from our side too
                 }
                 events.directPing(p, sock, from, now);

@@ -9,7 +9,7 @@ import java.time.Duration;
  * Which proven path to a peer to keep, and which peer candidates are worth pinging at all.
  *
  * <p>Among proven paths: a path of the same address family replaces the current one only when
- * clearly faster ({@link DirectManager#BETTER_RTT_FACTOR}, against flapping). IPv6 is preferred
+ * clearly faster ({@link DirectLimits#BETTER_RTT_FACTOR}, against flapping). IPv6 is preferred
  * when it is no worse: an IPv6 path replaces an IPv4 one when its round trip is at most the IPv4
  * one plus {@link #IPV6_RTT_SLACK_FRACTION} of it, and at least {@link #IPV6_RTT_SLACK_MIN} (disco
  * round trips are few samples, and small differences are the hosts' scheduling, not the network); an IPv4 path replaces an IPv6 one only when clearly faster, and by
@@ -31,13 +31,13 @@ final class PathPreference {
      * the QUIC connection waits this long for an IPv6 path: a QUIC connection stays on the 5-tuple
      * it was opened on (Netty's QUIC has no connection migration), so it must start on the
      * preferred path. Both families are punched in the same rounds ({@link
-     * DirectManager#PUNCH_INTERVAL}), so a working IPv6 path answers within about one round; the
+     * DirectLimits#PUNCH_INTERVAL}), so a working IPv6 path answers within about one round; the
      * idea is Happy Eyeballs' head start for IPv6 (RFC 8305), the cost at most this delay when
      * IPv6 does not work.
      */
     static final Duration IPV6_HEAD_START = Duration.ofMillis(500);
     /** Per-path fastest round trips kept per peer: every candidate and then some; more is cleared (rare). */
-    static final int MAX_RTT_RECORDS = 2 * DirectManager.MAX_CANDIDATES;
+    static final int MAX_RTT_RECORDS = 2 * DirectLimits.MAX_CANDIDATES;
 
     private PathPreference() {}
 
@@ -140,10 +140,9 @@ final class PathPreference {
         }
         if (currentV6 && !v6) {
             // Clearly faster, and by more than the noise of two samples.
-            return rtt < currentRtt * DirectManager.BETTER_RTT_FACTOR
-                    && currentRtt - rtt > IPV6_RTT_SLACK_MIN.toNanos();
+            return rtt < currentRtt * DirectLimits.BETTER_RTT_FACTOR && currentRtt - rtt > IPV6_RTT_SLACK_MIN.toNanos();
         }
-        return rtt < currentRtt * DirectManager.BETTER_RTT_FACTOR;
+        return rtt < currentRtt * DirectLimits.BETTER_RTT_FACTOR;
     }
 
     /**

@@ -34,7 +34,7 @@ public final class PeerWarmer {
 
     /**
      * Peers kept warm at once. Each warm peer costs a call-me-maybe through the relay per attempt, a
-     * disco heartbeat every {@link DirectManager#HEARTBEAT_INTERVAL}, a QUIC connection and a NAT
+     * disco heartbeat every {@link DirectLimits#HEARTBEAT_INTERVAL}, a QUIC connection and a NAT
      * mapping held open on both sides. An agent forwards to a handful of peers; a configuration
      * naming more (a generated one, say) must not turn into that much standing traffic. Peers past
      * the bound (in configuration order, node IDs before names) are not warmed: as before warm-up

@@ -8,12 +8,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * When to ping what. An upgrade announces our candidates (CALL_ME_MAYBE) and punches: pings every
- * candidate of the peer every {@link DirectManager#PUNCH_INTERVAL} for
- * {@link DirectManager#PUNCH_DURATION}. Each pong proves a path; the lowest round trip wins (a new
- * one only when {@link DirectManager#BETTER_RTT_FACTOR} faster). The chosen path gets a heartbeat
- * every {@link DirectManager#HEARTBEAT_INTERVAL}; without a pong for
- * {@link DirectManager#TRUST_DURATION} it is dropped, and while the peer is active an upgrade is
- * retried every {@link DirectManager#UPGRADE_INTERVAL}. Idle peers are forgotten. Everything runs on
+ * candidate of the peer every {@link DirectLimits#PUNCH_INTERVAL} for
+ * {@link DirectLimits#PUNCH_DURATION}. Each pong proves a path; the lowest round trip wins (a new
+ * one only when {@link DirectLimits#BETTER_RTT_FACTOR} faster). The chosen path gets a heartbeat
+ * every {@link DirectLimits#HEARTBEAT_INTERVAL}; without a pong for
+ * {@link DirectLimits#TRUST_DURATION} it is dropped, and while the peer is active an upgrade is
+ * retried every {@link DirectLimits#UPGRADE_INTERVAL}. Idle peers are forgotten. Everything runs on
  * the manager's event loop, driven by {@link #tick}.
  */
 final class PunchScheduler {
@@ -34,7 +34,7 @@ final class PunchScheduler {
 
     /** The dialer wants a direct path to {@code p}: it stays active, and is upgraded unless it has a path or just tried. */
     void want(DirectPeer p, long now) {
-        p.activeUntilNanos = now + DirectManager.ACTIVE_DURATION.toNanos();
+        p.activeUntilNanos = now + DirectLimits.ACTIVE_DURATION.toNanos();
         if (!p.trusted(now) && now - p.lastUpgradeNanos >= upgradeInterval(p, now)) {
             upgrade(p, now);
         }
@@ -43,7 +43,7 @@ final class PunchScheduler {
     /**
      * A forward names {@code p}: find a direct path now, before any connection asks for one, and keep
      * it (heartbeats) while the peer stays warm. Upgrades that find nothing back off from {@link
-     * DirectManager#UPGRADE_INTERVAL} to {@link DirectManager#WARM_MAX_UPGRADE_INTERVAL} while no
+     * DirectLimits#UPGRADE_INTERVAL} to {@link DirectLimits#WARM_MAX_UPGRADE_INTERVAL} while no
      * stream uses the peer.
      */
     void warm(DirectPeer p, long now) {
@@ -59,9 +59,9 @@ final class PunchScheduler {
 
     /**
      * No forward names {@code p} any more: no more upgrades or heartbeats for it unless a stream used
-     * it within {@link DirectManager#ACTIVE_DURATION}. The path then lapses after {@link
-     * DirectManager#TRUST_DURATION}, the idle QUIC connection closes after {@link
-     * DirectManager#QUIC_IDLE_TIMEOUT} (streams still on it keep it), and {@link #tick} forgets the peer.
+     * it within {@link DirectLimits#ACTIVE_DURATION}. The path then lapses after {@link
+     * DirectLimits#TRUST_DURATION}, the idle QUIC connection closes after {@link
+     * QuicConnections#QUIC_IDLE_TIMEOUT} (streams still on it keep it), and {@link #tick} forgets the peer.
      */
     void cool(DirectPeer p) {
         p.warm = false;
@@ -71,8 +71,8 @@ final class PunchScheduler {
     /** The relay says the peer is not connected: hold upgrades (backing off) until it is present again. */
     void peerGone(DirectPeer p, long now) {
         long backoff = Math.min(
-                DirectManager.UPGRADE_INTERVAL.toNanos() << Math.min(p.goneNotices, 5),
-                DirectManager.OFFLINE_MAX_BACKOFF.toNanos());
+                DirectLimits.UPGRADE_INTERVAL.toNanos() << Math.min(p.goneNotices, 5),
+                DirectLimits.OFFLINE_MAX_BACKOFF.toNanos());
         p.goneNotices++;
         p.offlineUntilNanos = now + backoff;
         p.punchUntilNanos = Math.min(p.punchUntilNanos, now); // its candidates are stale
@@ -103,21 +103,21 @@ final class PunchScheduler {
     }
 
     /**
-     * How long after the last upgrade the next may start: {@link DirectManager#UPGRADE_RETRY} when
-     * the last call-me-maybe never reached the relay; {@link DirectManager#UPGRADE_INTERVAL} while a
+     * How long after the last upgrade the next may start: {@link DirectLimits#UPGRADE_RETRY} when
+     * the last call-me-maybe never reached the relay; {@link DirectLimits#UPGRADE_INTERVAL} while a
      * stream uses the peer; for a peer that is only warm, doubling with every fruitless attempt up to
-     * {@link DirectManager#WARM_MAX_UPGRADE_INTERVAL}.
+     * {@link DirectLimits#WARM_MAX_UPGRADE_INTERVAL}.
      */
     static long upgradeInterval(DirectPeer p, long now) {
         if (p.upgradeUnsent) {
-            return DirectManager.UPGRADE_RETRY.toNanos();
+            return DirectLimits.UPGRADE_RETRY.toNanos();
         }
-        long base = DirectManager.UPGRADE_INTERVAL.toNanos();
+        long base = DirectLimits.UPGRADE_INTERVAL.toNanos();
         if (!p.warm || now < p.activeUntilNanos) {
             return base;
         }
         int k = Math.max(0, Math.min(p.warmAttempts - 1, 6));
-        return Math.min(base << k, DirectManager.WARM_MAX_UPGRADE_INTERVAL.toNanos());
+        return Math.min(base << k, DirectLimits.WARM_MAX_UPGRADE_INTERVAL.toNanos());
     }
 
     private void upgrade(DirectPeer p, long now) {
@@ -127,7 +127,7 @@ final class PunchScheduler {
         if (sent && p.warm && now >= p.activeUntilNanos) {
             p.warmAttempts++;
         }
-        p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
+        p.punchUntilNanos = now + DirectLimits.PUNCH_DURATION.toNanos();
         p.punchJudged = false;
         punch(p, now);
     }
@@ -174,7 +174,7 @@ final class PunchScheduler {
         // back now, answer its pings, and stay its QUIC client while they arrive. Were we made
         // active, each side's call-me-maybe would keep the other upgrading forever.
         disco.sendCallMeMaybe(p, now); // let the other side punch towards us too
-        p.punchUntilNanos = now + DirectManager.PUNCH_DURATION.toNanos();
+        p.punchUntilNanos = now + DirectLimits.PUNCH_DURATION.toNanos();
         p.lastUpgradeNanos = now;
         p.upgradeUnsent = false;
         p.punchJudged = false;
@@ -182,7 +182,7 @@ final class PunchScheduler {
     }
 
     /**
-     * Every {@link DirectManager#PUNCH_INTERVAL}: punches, heartbeats (only while the peer is wanted
+     * Every {@link DirectLimits#PUNCH_INTERVAL}: punches, heartbeats (only while the peer is wanted
      * here: a stream or call-me-maybe recently, or a forward), trust expiry, upgrades, forgetting
      * peers nobody wants any more.
      */
@@ -191,9 +191,9 @@ final class PunchScheduler {
             DirectPeer p = it.next();
             boolean wasDirect = p.direct(now);
             boolean wanted = p.wanted(now);
-            p.pending.values().removeIf(x -> now - x.sentNanos() > DirectManager.PING_TIMEOUT.toNanos());
+            p.pending.values().removeIf(x -> now - x.sentNanos() > DirectLimits.PING_TIMEOUT.toNanos());
             if (now < p.punchUntilNanos
-                    && now - p.lastPunchNanos >= DirectManager.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
+                    && now - p.lastPunchNanos >= DirectLimits.PUNCH_INTERVAL.toNanos() - 20_000_000L) {
                 punch(p, now);
             }
             if (!p.punchJudged && now >= p.punchUntilNanos) {
@@ -206,11 +206,11 @@ final class PunchScheduler {
                     && p.best == null
                     && p.quic == null
                     && p.connecting == null
-                    && now - p.sprayedAtNanos > DirectManager.TRUST_DURATION.toNanos()) {
+                    && now - p.sprayedAtNanos > DirectLimits.TRUST_DURATION.toNanos()) {
                 p.sprayed.close(); // the sprayed path is gone: punch from the socket of our role again
                 p.sprayed = null;
             }
-            if (p.best != null && wanted && now - p.lastHeartbeatNanos >= DirectManager.HEARTBEAT_INTERVAL.toNanos()) {
+            if (p.best != null && wanted && now - p.lastHeartbeatNanos >= DirectLimits.HEARTBEAT_INTERVAL.toNanos()) {
                 p.lastHeartbeatNanos = now;
                 disco.ping(p, PathPreference.heartbeatTarget(p), now);
             }
@@ -220,7 +220,7 @@ final class PunchScheduler {
                             "direct path to {} via {} lost (no pong for {} ms); new streams use the relay",
                             p.key.shortId(),
                             p.best,
-                            DirectManager.TRUST_DURATION.toMillis());
+                            DirectLimits.TRUST_DURATION.toMillis());
                 } else {
                     log.info("direct path to {} via {} released (no longer wanted)", p.key.shortId(), p.best);
                 }
@@ -234,7 +234,7 @@ final class PunchScheduler {
             }
             if (wanted
                     && p.quic != null
-                    && now - p.lastQuicKeepaliveNanos >= DirectManager.QUIC_KEEPALIVE_INTERVAL.toNanos()) {
+                    && now - p.lastQuicKeepaliveNanos >= QuicConnections.QUIC_KEEPALIVE_INTERVAL.toNanos()) {
                 p.lastQuicKeepaliveNanos = now;
                 quic.keepalive(p); // disco heartbeats do not reach QUIC's idle timer
             }

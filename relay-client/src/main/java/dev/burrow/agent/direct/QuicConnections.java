@@ -37,6 +37,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -76,6 +77,27 @@ final class QuicConnections {
 
     // Any thread (the client codec asks from the sockets' loop): one TLS context per expected peer, bounded.
     private final Map<NodeKey, QuicSslContext> clientContexts = new ConcurrentHashMap<>();
+
+    /**
+     * QUIC idle timeout: well beyond the disco trust window, so an outage of a few tens of seconds
+     * does not kill the streams on the connection. QUIC's probe timeouts back off exponentially
+     * (probes about 1, 3, 7, 15, 31 s into an outage), and the idle timer counts from the last packet
+     * received: with 30 s a 20 s outage killed the connection before the 31 s probe (measured in the
+     * NAT lab), with 60 s that probe gets through.
+     */
+    static final Duration QUIC_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
+    /**
+     * While the peer is wanted here and its QUIC connection carries no stream, one QUIC keepalive
+     * datagram this often keeps both ends' idle timers from closing it: disco heartbeats travel
+     * beside QUIC, not in it, so without this an idle direct path lost its connection after
+     * {@link #QUIC_IDLE_TIMEOUT} and the next stream took the relay. A quarter of the idle timeout,
+     * so two lost keepalives still leave time for a third.
+     */
+    static final Duration QUIC_KEEPALIVE_INTERVAL = QUIC_IDLE_TIMEOUT.dividedBy(4);
+
+    /** A QUIC handshake that has not finished by then is abandoned and retried (quiche would wait for the idle timeout). */
+    static final Duration QUIC_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
     /** QUIC datagrams (RFC 9221) queued each way per connection; they carry sealed UDP-service packets. */
     static final int DATAGRAM_QUEUE = 256;
@@ -126,7 +148,7 @@ final class QuicConnections {
             b.option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, gso);
         }
         return b.sslContext(serverTls)
-                .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .maxIdleTimeout(QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .initialMaxStreamsBidirectional(256)
                 .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
@@ -141,7 +163,7 @@ final class QuicConnections {
                 // TLS is per connection: the server must be exactly the peer we punched with
                 .sslEngineProvider(ch ->
                         (QuicSslEngine) clientTls(ch.attr(EXPECTED_PEER).get()).newEngine(ch.alloc()))
-                .maxIdleTimeout(DirectManager.QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .maxIdleTimeout(QUIC_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                 .initialMaxStreamsBidirectional(256)
                 .datagram(DATAGRAM_QUEUE, DATAGRAM_QUEUE)
                 .build();
@@ -276,14 +298,14 @@ final class QuicConnections {
                                 "QUIC handshake with {} at {} did not finish within {} s; retrying",
                                 p.key.shortId(),
                                 to,
-                                DirectManager.QUIC_CONNECT_TIMEOUT.toSeconds());
+                                QUIC_CONNECT_TIMEOUT.toSeconds());
                         p.connecting = null;
                         if (attempt[0] != null) {
                             attempt[0].close();
                         }
                     }
                 },
-                DirectManager.QUIC_CONNECT_TIMEOUT.toMillis(),
+                QUIC_CONNECT_TIMEOUT.toMillis(),
                 TimeUnit.MILLISECONDS);
         // the client socket, or a spray socket that reached the peer
         var bootstrap = QuicChannel.newBootstrap(p.pathSock().channel());
@@ -383,7 +405,7 @@ final class QuicConnections {
     }
 
     private QuicSslContext clientTls(NodeKey expected) {
-        if (clientContexts.size() > DirectManager.MAX_PEERS) {
+        if (clientContexts.size() > DirectLimits.MAX_PEERS) {
             clientContexts.clear();
         }
         return clientContexts.computeIfAbsent(expected, k -> DirectTls.client(identity, verifier, k));

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why: a peer process that dies (kill -9, OOM, a crashed host) sends nothing on UDP, unlike a TCP
  * peer whose kernel answers with a reset. QUIC keeps retransmitting into the void until {@link
- * DirectManager#QUIC_IDLE_TIMEOUT} (60 s), and every stream on the connection, with the local TCP
+ * QuicConnections#QUIC_IDLE_TIMEOUT} (60 s), and every stream on the connection, with the local TCP
  * connection bridged to it, hangs for that long. Our own signals are quicker: we know how many
  * packets the connection sent and received (quiche's counters), and whether disco pongs or pings
  * still arrive on the path.
@@ -28,11 +28,11 @@ final class QuicLiveness {
     private static final Logger log = LoggerFactory.getLogger(DirectManager.class);
 
     /**
-     * How long a sending connection may hear nothing. It equals {@link DirectManager#TRUST_DURATION}:
+     * How long a sending connection may hear nothing. It equals {@link DirectLimits#TRUST_DURATION}:
      * two disco heartbeats lost in a row, QUIC's probe timeout doubled several times over (its first
      * is a few round trips), and still far below the 60 s idle timeout a user would otherwise wait.
      */
-    static final Duration SILENCE_LIMIT = DirectManager.TRUST_DURATION;
+    static final Duration SILENCE_LIMIT = DirectLimits.TRUST_DURATION;
 
     /** How often the counters are read (a call onto the connection's loop; cheap, but not per tick). */
     static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);

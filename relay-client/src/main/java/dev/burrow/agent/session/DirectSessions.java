@@ -2,7 +2,6 @@ package dev.burrow.agent.session;
 
 import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPath;
-import dev.burrow.agent.direct.DirectPeerStatus;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.DirectSessionError;
 import dev.burrow.agent.service.InboundStream;
@@ -189,8 +188,7 @@ public final class DirectSessions implements DirectPath.Carrier, AutoCloseable {
         sessions.listenAt = List.copyOf(direct.socketAddresses());
         sessions.afterListening = direct::releaseTcpPorts;
         sessions.start(gate, admits, wanted, group.next());
-        sessions.retryAt(
-                peer -> direct.status(peer).filter(DirectPeerStatus::direct).map(DirectPeerStatus::endpoint));
+        sessions.retryAt(direct::provenEndpoint);
         direct.carryStreamsOn(sessions);
         return sessions;
     }

@@ -433,7 +433,7 @@ class DirectManagerLoopbackTest {
         s.close();
 
         // still warm with no stream: the heartbeats keep it (well past the trust window)
-        Thread.sleep(DirectManager.TRUST_DURATION.toMillis() + 1000);
+        Thread.sleep(DirectLimits.TRUST_DURATION.toMillis() + 1000);
         assertThat(ma.hasDirect(b.nodeKey())).isTrue();
 
         ma.setWarm(Set.of());
@@ -484,9 +484,9 @@ class DirectManagerLoopbackTest {
         ma.setWarm(Set.of(b.nodeKey()));
         await().atMost(Duration.ofSeconds(10)).until(() -> ma.hasDirect(b.nodeKey()) && mb.hasDirect(a.nodeKey()));
         ma.setWarm(Set.of());
-        await().atMost(DirectManager.TRUST_DURATION.plusSeconds(3)).until(() -> !ma.hasDirect(b.nodeKey()));
+        await().atMost(DirectLimits.TRUST_DURATION.plusSeconds(3)).until(() -> !ma.hasDirect(b.nodeKey()));
         long pings = ma.pingsSent.sum();
-        Thread.sleep(DirectManager.HEARTBEAT_INTERVAL.toMillis() * 2);
+        Thread.sleep(DirectLimits.HEARTBEAT_INTERVAL.toMillis() * 2);
         assertThat(ma.pingsSent.sum())
                 .as("no heartbeats from a once b is not wanted")
                 .isEqualTo(pings);

@@ -16,7 +16,7 @@ class DirectPeerTrustTest {
     private static final NodeKey PEER = NodeIdentity.ephemeral("peer").nodeKey();
     private static final InetSocketAddress PATH = new InetSocketAddress("203.0.113.10", 40000);
     private static final InetSocketAddress OTHER = new InetSocketAddress("198.51.100.7", 40001);
-    private static final long TRUST = DirectManager.TRUST_DURATION.toNanos();
+    private static final long TRUST = DirectLimits.TRUST_DURATION.toNanos();
     private static final long T0 = 1_000_000_000_000L;
 
     private static DirectPeer provenAt(long pongAt) {
