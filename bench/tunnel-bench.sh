@@ -106,7 +106,7 @@ start_burrow() { # $1 path name
   elif [ "$1" = burrow-direct-base ]; then
     [ -f "${BASE_JAR:-}" ] || bench_fail "burrow-direct-base needs BASE_JAR=path/to/burrow.jar"
     cp "$BASE_JAR" "$work/base.jar"
-    pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=$host_addr:$stun_port" "${targets[@]}"
+    pair_jar="$work/base.jar" bench_burrow_pair db "$relay_port" "$relay_port" "BURROW_STUN_SERVERS=$host_addr:$stun_port BURROW_DIRECT_MEASURE=off" "${targets[@]}"
   elif [ "$1" = burrow-session ]; then
     bench_burrow_pair s "$relay_port" "$relay_port" "BURROW_DIRECT=off BURROW_RELAY_SESSIONS=on" "${targets[@]}"
   else

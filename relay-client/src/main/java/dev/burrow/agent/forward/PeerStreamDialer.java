@@ -13,6 +13,7 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.HeapCumulator;
 import dev.burrow.identity.tls.NodeTls;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -312,7 +313,7 @@ public final class PeerStreamDialer {
             CompletableFuture<PeerStream> result) {
         SslHandler ssl;
         try {
-            ssl = contexts.forPeer(peer).newHandler(ch.alloc());
+            ssl = HeapCumulator.install(contexts.forPeer(peer).newHandler(ch.alloc()));
         } catch (SSLException e) {
             ch.close();
             result.completeExceptionally(e);

@@ -25,6 +25,7 @@ import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.HeapCumulator;
 import dev.burrow.identity.tls.NodeTls;
 import dev.burrow.transport.Transport;
 import io.netty.buffer.ByteBuf;
@@ -247,7 +248,7 @@ public final class InboundStreamGate {
                 return;
             }
         } else {
-            SslHandler ssl = serverContext.newHandler(ch.alloc());
+            SslHandler ssl = HeapCumulator.install(serverContext.newHandler(ch.alloc()));
             ssl.setHandshakeTimeoutMillis(StreamDefaults.TLS_HANDSHAKE_TIMEOUT.toMillis());
             GateHandler gate = new GateHandler(stream, ssl);
             ch.pipeline().addLast(SSL_HANDLER, ssl);

@@ -5,6 +5,7 @@ import dev.burrow.agent.service.InboundStream;
 import dev.burrow.identity.NodeKey;
 import dev.burrow.identity.NodeVerifier;
 import dev.burrow.identity.VerifiedPeer;
+import dev.burrow.identity.tls.HeapCumulator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -136,7 +137,7 @@ final class SessionChannels {
 
     /** The session's TLS, last in {@code ch}'s pipeline, with the set-up deadline as its handshake timeout. */
     private static SslHandler addTls(Channel ch, SslContext context) {
-        SslHandler ssl = context.newHandler(ch.alloc());
+        SslHandler ssl = HeapCumulator.install(context.newHandler(ch.alloc()));
         ssl.setHandshakeTimeoutMillis(SessionProtocol.SETUP_TIMEOUT.toMillis());
         ch.pipeline().addLast(TLS_HANDLER, ssl);
         return ssl;
