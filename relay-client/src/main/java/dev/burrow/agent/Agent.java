@@ -6,7 +6,6 @@ import dev.burrow.agent.direct.DirectManager;
 import dev.burrow.agent.direct.DirectPathSelector;
 import dev.burrow.agent.direct.PeerWarmer;
 import dev.burrow.agent.forward.ForwardListener;
-import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerNameResolver;
 import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.ingress.IngressGate;
@@ -31,7 +30,6 @@ import dev.burrow.agent.relay.RelayTrust;
 import dev.burrow.agent.relay.TlsRelayProber;
 import dev.burrow.agent.service.ExposedService;
 import dev.burrow.agent.service.InboundStreamGate;
-import dev.burrow.agent.service.ServiceProtocol;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.session.DirectSessions;
 import dev.burrow.agent.session.RelaySessions;
@@ -41,8 +39,6 @@ import dev.burrow.agent.udp.DirectUdpPath;
 import dev.burrow.agent.udp.MicrometerUdpMetrics;
 import dev.burrow.agent.udp.RelayUdpPath;
 import dev.burrow.agent.udp.UdpEngine;
-import dev.burrow.agent.udp.UdpForwarder;
-import dev.burrow.agent.udp.UdpLimits;
 import dev.burrow.agent.udp.UdpMetrics;
 import dev.burrow.identity.NodeIdentity;
 import dev.burrow.identity.NodeKey;
@@ -54,15 +50,12 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -115,8 +108,7 @@ public final class Agent implements AutoCloseable {
     private final UdpEngine udp;
 
     // Guarded by this lock (reload, status, close).
-    private final Map<ForwardKey, ForwardListener> forwards = new LinkedHashMap<>();
-    private final Map<ForwardKey, UdpForwarder> udpForwards = new LinkedHashMap<>();
+    private final AgentForwards forwards;
 
     // Any thread (volatile): read without the lock (status, the direct path's peer filter); written
     // by reload under this lock, by configError(), and by relay callbacks (lastRelayError).
@@ -124,10 +116,6 @@ public final class Agent implements AutoCloseable {
     private volatile AgentConfig config;
     private volatile String lastRelayError;
     private volatile String configError;
-
-    /** {@code peer} for a forward by key, {@code peerName} for one by name (the other is null). */
-    private record ForwardKey(
-            String host, int port, NodeKey peer, String peerName, String service, ServiceProtocol protocol) {}
 
     private Agent(AgentConfig config, NodeIdentity identity, Transport transport, AgentMetrics metrics)
             throws IOException {
@@ -231,6 +219,8 @@ public final class Agent implements AutoCloseable {
                         : UdpMetrics.NOOP,
                 udpIdle[0],
                 udpIdle[1]);
+        this.forwards =
+                new AgentForwards(paths, dialer, group, transport, metrics, active, refusals, names, relay, udp);
         // One handler for the relay's keyed datagrams: UDP-service packets, else disco (direct paths).
         relay.setDatagramHandler((source, payload) -> {
             if (!udp.receiveFromRelay(source, payload) && direct != null) {
@@ -327,122 +317,13 @@ public final class Agent implements AutoCloseable {
     }
 
     private synchronized void applyForwards(AgentConfig c) throws IOException {
-        Map<ForwardKey, AgentConfig.Forward> wanted = new LinkedHashMap<>();
-        for (AgentConfig.Forward f : c.forwards()) {
-            ForwardKey key = switch (c.peerRef(f.peer())) {
-                case AgentConfig.PeerRef.Key k ->
-                    new ForwardKey(f.listenHost(), f.listenPort(), k.key(), null, f.service(), f.protocol());
-                case AgentConfig.PeerRef.Name n ->
-                    new ForwardKey(f.listenHost(), f.listenPort(), null, n.name(), f.service(), f.protocol());
-            };
-            wanted.put(key, f);
-        }
-        for (var it = forwards.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (!wanted.containsKey(e.getKey())) {
-                log.info("forward {} removed", e.getValue().spec());
-                e.getValue().close();
-                it.remove();
-            }
-        }
-        for (var it = udpForwards.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (!wanted.containsKey(e.getKey())) {
-                log.info("UDP forward {} removed", e.getKey());
-                e.getValue().close();
-                it.remove();
-            }
-        }
-        IOException failure = null;
-        for (var e : wanted.entrySet()) {
-            if (forwards.containsKey(e.getKey()) || udpForwards.containsKey(e.getKey())) {
-                continue;
-            }
-            AgentConfig.Forward f = e.getValue();
-            if (f.protocol() == ServiceProtocol.UDP) {
-                try {
-                    startUdpForward(e.getKey(), f);
-                } catch (IOException ex) {
-                    failure = ex;
-                }
-                continue;
-            }
-            ForwardKey k = e.getKey();
-            ForwardSpec spec =
-                    new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
-            ForwardListener l = new ForwardListener(
-                    spec,
-                    paths,
-                    dialer,
-                    group,
-                    transport,
-                    metrics,
-                    active,
-                    refusals,
-                    f.idleTimeout(),
-                    f.maxConnections(),
-                    names);
-            l.holdUntil(
-                    new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
-                        @Override
-                        public boolean ready() {
-                            return relay.state() == RelayConnectionState.CONNECTED;
-                        }
-
-                        @Override
-                        public CompletableFuture<?> whenReady() {
-                            return relay.whenConnected();
-                        }
-                    });
-            try {
-                l.start().get(10, TimeUnit.SECONDS);
-                forwards.put(e.getKey(), l);
-            } catch (Exception ex) {
-                l.close();
-                Throwable cause = ex instanceof ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
-                failure = cause instanceof IOException io ? io : new IOException(cause.getMessage(), cause);
-            }
-        }
-        forwardPeers = Set.copyOf(wanted.keySet().stream()
-                .map(ForwardKey::peer)
-                .filter(Objects::nonNull)
-                .toList());
+        AgentForwards.Applied applied = forwards.apply(c);
+        forwardPeers = Set.copyOf(applied.peers());
         if (warmer != null) { // direct paths to the forwards' peers start now, not with their first connection
-            warmer.setTargets(
-                    wanted.keySet().stream()
-                            .map(ForwardKey::peer)
-                            .filter(Objects::nonNull)
-                            .toList(),
-                    wanted.keySet().stream()
-                            .map(ForwardKey::peerName)
-                            .filter(Objects::nonNull)
-                            .toList());
+            warmer.setTargets(applied.peers(), applied.peerNames());
         }
-        if (failure != null) {
-            throw failure;
-        }
-    }
-
-    private void startUdpForward(ForwardKey k, AgentConfig.Forward f) throws IOException {
-        NodeKey key = k.peer();
-        String name = k.peerName();
-        UdpForwarder.Spec spec = new UdpForwarder.Spec(
-                f.listenHost(),
-                f.listenPort(),
-                () -> key != null
-                        ? CompletableFuture.completedFuture(key)
-                        : names == null
-                                ? CompletableFuture.failedFuture(new IOException("names need a fleet CA"))
-                                : names.resolve(name),
-                f.peer(),
-                f.service(),
-                f.maxConnections() > 0 ? f.maxConnections() : UdpLimits.DEFAULT_MAX_FLOWS_PER_FORWARD);
-        try {
-            udpForwards.put(k, udp.startForward(spec).get(10, TimeUnit.SECONDS));
-        } catch (Exception ex) {
-            Throwable cause = ex instanceof ExecutionException && ex.getCause() != null ? ex.getCause() : ex;
-            throw new IOException(
-                    "UDP forward on " + f.listenHost() + ":" + f.listenPort() + ": " + cause.getMessage(), cause);
+        if (applied.failure() != null) {
+            throw applied.failure();
         }
     }
 
@@ -477,7 +358,7 @@ public final class Agent implements AutoCloseable {
         config = next;
         applyForwards(next);
         configError = null;
-        log.info("configuration reloaded: {} services, {} forwards", services.size(), forwards.size());
+        log.info("configuration reloaded: {} services, {} forwards", services.size(), forwards.tcpCount());
     }
 
     /** Records a configuration that could not be loaded (shown in status); the running one stays. */
@@ -504,10 +385,7 @@ public final class Agent implements AutoCloseable {
 
     /** The bound address of each forward, in configuration order. */
     public synchronized List<InetSocketAddress> forwardAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>(
-                forwards.values().stream().map(ForwardListener::boundAddress).toList());
-        udpForwards.values().forEach(u -> out.add(u.boundAddress()));
-        return out;
+        return forwards.addresses();
     }
 
     /** Completes when the relay connection is up. */
@@ -521,17 +399,7 @@ public final class Agent implements AutoCloseable {
             return "relay " + relay.state().name().toLowerCase(Locale.ROOT)
                     + (lastRelayError == null ? "" : ": " + lastRelayError);
         }
-        for (ForwardListener f : forwards.values()) {
-            if (!f.isListening()) {
-                return "forward " + f.spec() + " is not listening";
-            }
-        }
-        for (UdpForwarder u : udpForwards.values()) {
-            if (!u.isListening()) {
-                return "UDP forward to " + u.spec().peerLabel() + "/" + u.spec().service() + " is not listening";
-            }
-        }
-        return null;
+        return forwards.notListening();
     }
 
     public boolean isReady() {
@@ -544,7 +412,7 @@ public final class Agent implements AutoCloseable {
         AgentStatus.RelayStatus relayStatus = AgentStatusParts.relay(
                 rs, homeRelay, String.valueOf(config.relay().url()), lastRelayError);
         List<AgentStatus.ServiceStatus> services = AgentStatusParts.services(registry);
-        List<AgentStatus.ForwardStatus> fws = AgentStatusParts.forwards(forwards.values(), relayPath.name());
+        List<AgentStatus.ForwardStatus> fws = AgentStatusParts.forwards(forwards.tcpListeners(), relayPath.name());
         var open = active.snapshot();
         long fromPeers = active.endedBytesFromPeers();
         long toPeers = active.endedBytesToPeers();
@@ -587,15 +455,7 @@ public final class Agent implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        for (ForwardListener f : forwards.values()) {
-            try {
-                f.close();
-            } catch (RuntimeException e) {
-                log.debug("closing forward: {}", e.toString());
-            }
-        }
-        forwards.clear();
-        udpForwards.clear();
+        forwards.close();
         udp.close();
         if (sessions != null) {
             sessions.close();
