@@ -219,8 +219,22 @@ public final class Agent implements AutoCloseable {
                         : UdpMetrics.NOOP,
                 udpIdle[0],
                 udpIdle[1]);
-        this.forwards =
-                new AgentForwards(paths, dialer, group, transport, metrics, active, refusals, names, relay, udp);
+        this.forwards = new AgentForwards(
+                (spec, f) -> new ForwardListener(
+                        spec,
+                        paths,
+                        dialer,
+                        group,
+                        transport,
+                        metrics,
+                        active,
+                        refusals,
+                        f.idleTimeout(),
+                        f.maxConnections(),
+                        names),
+                names,
+                relay,
+                udp);
         // One handler for the relay's keyed datagrams: UDP-service packets, else disco (direct paths).
         relay.setDatagramHandler((source, payload) -> {
             if (!udp.receiveFromRelay(source, payload) && direct != null) {

@@ -3,20 +3,13 @@ package dev.burrow.agent;
 import dev.burrow.agent.forward.ForwardListener;
 import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerNameResolver;
-import dev.burrow.agent.forward.PeerStreamDialer;
-import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.relay.RelayClient;
 import dev.burrow.agent.relay.RelayConnectionState;
 import dev.burrow.agent.service.ServiceProtocol;
-import dev.burrow.agent.stream.ActiveStreams;
-import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.udp.UdpEngine;
 import dev.burrow.agent.udp.UdpForwarder;
 import dev.burrow.agent.udp.UdpLimits;
 import dev.burrow.identity.NodeKey;
-import dev.burrow.transport.Transport;
-import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -53,14 +46,14 @@ final class AgentForwards {
      */
     record Applied(List<NodeKey> peers, List<String> peerNames, IOException failure) {}
 
-    private final PathSelector paths;
-    private final PeerStreamDialer dialer;
-    private final EventLoopGroup group;
-    private final Transport transport;
-    private final AgentMetrics metrics;
-    private final ActiveStreams active;
-    private final RecentRefusals refusals;
-    /** Null without a fleet CA (forwards by name are then refused). */
+    /** Makes the listener of one TCP forward (the agent's paths, dialer, loops and counters behind it). */
+    @FunctionalInterface
+    interface ListenerFactory {
+        ForwardListener create(ForwardSpec spec, AgentConfig.Forward forward);
+    }
+
+    private final ListenerFactory listeners;
+    /** Null without a fleet CA (UDP forwards by name then fail their flows). */
     private final PeerNameResolver names;
 
     private final RelayClient relay;
@@ -69,24 +62,8 @@ final class AgentForwards {
     private final Map<ForwardKey, ForwardListener> tcp = new LinkedHashMap<>();
     private final Map<ForwardKey, UdpForwarder> udpForwards = new LinkedHashMap<>();
 
-    AgentForwards(
-            PathSelector paths,
-            PeerStreamDialer dialer,
-            EventLoopGroup group,
-            Transport transport,
-            AgentMetrics metrics,
-            ActiveStreams active,
-            RecentRefusals refusals,
-            PeerNameResolver names,
-            RelayClient relay,
-            UdpEngine udp) {
-        this.paths = paths;
-        this.dialer = dialer;
-        this.group = group;
-        this.transport = transport;
-        this.metrics = metrics;
-        this.active = active;
-        this.refusals = refusals;
+    AgentForwards(ListenerFactory listeners, PeerNameResolver names, RelayClient relay, UdpEngine udp) {
+        this.listeners = listeners;
         this.names = names;
         this.relay = relay;
         this.udp = udp;
@@ -150,18 +127,7 @@ final class AgentForwards {
     private void startTcp(ForwardKey k, AgentConfig.Forward f) throws IOException {
         ForwardSpec spec =
                 new ForwardSpec(f.listenHost(), f.listenPort(), k.peer(), k.peerName(), f.peer(), f.service());
-        ForwardListener l = new ForwardListener(
-                spec,
-                paths,
-                dialer,
-                group,
-                transport,
-                metrics,
-                active,
-                refusals,
-                f.idleTimeout(),
-                f.maxConnections(),
-                names);
+        ForwardListener l = listeners.create(spec, f);
         l.holdUntil(
                 new ForwardListener.Readiness() { // a connection a moment before the relay is reached waits
                     @Override
