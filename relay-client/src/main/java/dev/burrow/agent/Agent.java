@@ -372,7 +372,7 @@ public final class Agent implements AutoCloseable {
         config = next;
         applyForwards(next);
         configError = null;
-        log.info("configuration reloaded: {} services, {} forwards", services.size(), forwards.tcpCount());
+        log.info("configuration reloaded: {} services, {} forwards", services.size(), forwards.count());
     }
 
     /** Records a configuration that could not be loaded (shown in status); the running one stays. */

@@ -178,9 +178,9 @@ final class AgentForwards {
         return tcp.values();
     }
 
-    /** The TCP forwards running. */
-    int tcpCount() {
-        return tcp.size();
+    /** The forwards running, TCP and UDP. */
+    int count() {
+        return tcp.size() + udpForwards.size();
     }
 
     /** The bound address of each forward, TCP ones first, each kind in configuration order. */
