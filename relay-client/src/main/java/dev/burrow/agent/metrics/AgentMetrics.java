@@ -34,6 +34,11 @@ public interface AgentMetrics {
     String RELAY_SESSION_STREAMS = "burrow.agent.relay.session.streams";
     /** Relay session failures and bad input, tagged {@code reason}. */
     String RELAY_SESSION_ERRORS = "burrow.agent.relay.session.errors";
+    /**
+     * Streams a dialer held back before opening them, to stay within the peer's stream-open rate
+     * (relay and direct TCP sessions; {@code session.OpenPacer}).
+     */
+    String SESSION_OPENS_PACED = "burrow.agent.session.opens.paced";
 
     /** Direct TCP sessions opened (a session carried by a TCP connection between the agents), tagged {@code role}. */
     String DIRECT_SESSIONS_OPENED = "burrow.agent.direct.sessions.opened";
@@ -112,6 +117,9 @@ public interface AgentMetrics {
 
     /** A relay session or one of its streams failed. */
     default void relaySessionError(SessionError error) {}
+
+    /** A dialer held a stream open back to keep within the peer's stream-open rate. */
+    default void relaySessionOpenPaced() {}
 
     /** A direct TCP session was opened (dialer: we connected; else a peer did). */
     default void directSessionOpened(boolean dialer) {}

@@ -120,6 +120,11 @@ public final class MicrometerAgentMetrics implements AgentMetrics {
     }
 
     @Override
+    public void relaySessionOpenPaced() {
+        Counter.builder(SESSION_OPENS_PACED).register(registry).increment();
+    }
+
+    @Override
     public void directSessionOpened(boolean dialer) {
         Counter.builder(DIRECT_SESSIONS_OPENED)
                 .tag("role", dialer ? "dialer" : "listener")

@@ -9,6 +9,8 @@ import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSession;
@@ -34,6 +36,7 @@ public final class RelaySession {
     private final AtomicInteger streams = new AtomicInteger();
     private final AtomicLong idleSinceNanos = new AtomicLong(System.nanoTime());
     private final AtomicLong streamsOpened = new AtomicLong();
+    private final OpenPacer pacer = new OpenPacer();
     private volatile boolean closedHere;
 
     RelaySession(Channel channel, NodeKey peer, boolean dialer, SSLSession tls, AgentMetrics metrics, String pathName) {
@@ -111,12 +114,34 @@ public final class RelaySession {
      * Dialer: opens a stream to {@code service}. The channel has auto-read off and
      * {@link PeerPath#PATH_SESSION} set (the dialer then runs no TLS inside it and sends OPEN with
      * its first bytes at once). Null when the session is down or full: the caller uses a circuit.
+     * Opens beyond the listener's rate wait here ({@link OpenPacer}, at most 128 ms) instead of
+     * being refused there.
      */
     CompletableFuture<Channel> openStream(String service) {
         if (!dialer || !isUp() || !reserveStream()) {
             return null;
         }
         CompletableFuture<Channel> result = new CompletableFuture<>();
+        long wait = pacer.takeDelayNanos();
+        if (wait == 0) {
+            open(service, result);
+            return result;
+        }
+        metrics.relaySessionOpenPaced();
+        try {
+            channel.eventLoop().schedule(() -> open(service, result), wait, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) { // the session's loop is shutting down
+            releaseStream();
+            result.completeExceptionally(e);
+        }
+        return result;
+    }
+
+    /**
+     * Opens a reserved stream now, whatever the rate: {@link #openStream} after its wait, and tests
+     * that play a dialer without a pacer.
+     */
+    void open(String service, CompletableFuture<Channel> result) {
         new Http2StreamChannelBootstrap(channel)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(SessionStreamHandler.dialer(service, e -> {}))
@@ -135,7 +160,6 @@ public final class RelaySession {
                         ch.close();
                     }
                 });
-        return result;
     }
 
     /** Sends an HTTP/2 PING: traffic that keeps an idle session's circuit from the relay's idle deadline. */

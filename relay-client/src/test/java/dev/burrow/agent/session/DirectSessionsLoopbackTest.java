@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.burrow.agent.direct.DirectPath;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.AgentMetrics.DirectSessionError;
+import dev.burrow.agent.metrics.AgentMetrics.SessionError;
 import dev.burrow.agent.service.InboundStream;
 import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.SpliceOutcome;
@@ -40,6 +41,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -65,6 +67,8 @@ class DirectSessionsLoopbackTest {
     static final class Counting implements AgentMetrics {
         final Map<DirectSessionError, AtomicLong> errors = new EnumMap<>(DirectSessionError.class);
         final AtomicLong opened = new AtomicLong();
+        final AtomicLong refusedForRate = new AtomicLong();
+        final AtomicLong paced = new AtomicLong();
 
         Counting() {
             for (DirectSessionError e : DirectSessionError.values()) {
@@ -84,6 +88,18 @@ class DirectSessionsLoopbackTest {
         @Override
         public void directSessionOpened(boolean dialer) {
             opened.incrementAndGet();
+        }
+
+        @Override
+        public void relaySessionError(SessionError error) {
+            if (error == SessionError.STREAM_RATE) {
+                refusedForRate.incrementAndGet();
+            }
+        }
+
+        @Override
+        public void relaySessionOpenPaced() {
+            paced.incrementAndGet();
         }
 
         @Override
@@ -342,5 +358,94 @@ class DirectSessionsLoopbackTest {
         DirectSessions dialer = sessions(a, metricsA, true);
         dialer.connect(b.nodeKey(), at);
         await().atMost(Duration.ofSeconds(15)).until(() -> dialer.session(b.nodeKey()) != null);
+    }
+
+    @Test
+    void streamsOpenedFasterThanThePeersRateWaitInsteadOfBeingRefused() throws Exception {
+        RelaySession session = upSession();
+        int total = SessionProtocol.MAX_STREAM_OPENS_PER_SECOND + 1000;
+        long took = openAndReset(session, total, () -> session.openStream("echo"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> arrived.size() == total);
+        System.out.printf(
+                "paced: %d streams in %d ms, %d waited%n",
+                total, TimeUnit.NANOSECONDS.toMillis(took), metricsA.paced.get());
+        // without the pacer this machine opens several thousand a second and the listener refuses
+        // some (the next test); OpenPacerTest checks the waits themselves
+        assertThat(metricsB.refusedForRate.get()).isZero();
+        assertThat(session.isUp()).isTrue();
+    }
+
+    @Test
+    void aDialerThatDoesNotPaceHasItsExcessStreamsRefusedAndTheSessionStays() throws Exception {
+        RelaySession session = upSession();
+        Supplier<CompletableFuture<Channel>> unpaced = () -> {
+            assertThat(session.reserveStream()).isTrue();
+            CompletableFuture<Channel> f = new CompletableFuture<>();
+            session.open("echo", f); // an older or hostile dialer: no pacer
+            return f;
+        };
+        // as fast as this machine opens them, until the listener's bucket runs dry (a loaded
+        // machine may need more than the bucket and a second's refill)
+        int total = 0;
+        long took = 0;
+        while (total < 10 * SessionProtocol.MAX_STREAM_OPENS_PER_SECOND) {
+            took += openAndReset(session, 1000, unpaced);
+            total += 1000;
+            int sent = total;
+            await().atMost(Duration.ofSeconds(20)).until(() -> arrived.size() + metricsB.refusedForRate.get() == sent);
+            if (metricsB.refusedForRate.get() > 0) {
+                break;
+            }
+        }
+        System.out.printf(
+                "unpaced: %d streams in %d ms, %d refused%n",
+                total, TimeUnit.NANOSECONDS.toMillis(took), metricsB.refusedForRate.get());
+        assertThat(metricsB.refusedForRate.get()).isPositive();
+        assertThat(metricsA.paced.get()).isZero();
+        assertThat(session.isUp()).isTrue();
+        byte[] payload = "still carries streams".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        Thread.sleep(1000); // the listener's bucket refills
+        assertThat(roundTrip(upDialer, b.nodeKey(), payload)).isEqualTo(payload);
+    }
+
+    private DirectSessions upDialer;
+    private DirectSessions upListener;
+
+    /** A dialer's direct session from a to b, up, with the listener echoing its streams. */
+    private RelaySession upSession() throws Exception {
+        upDialer = sessions(a, metricsA, true);
+        upListener = sessions(b, metricsB, true);
+        upDialer.connect(b.nodeKey(), listenOnLoopback(upListener));
+        await().atMost(Duration.ofSeconds(15)).until(() -> upDialer.session(b.nodeKey()) != null);
+        await().until(() -> upListener.inboundSessions().size() == 1);
+        return upDialer.session(b.nodeKey());
+    }
+
+    /**
+     * Opens {@code total} streams as fast as the session's stream cap allows: batches of 100, each
+     * sent one byte and reset once open, the next batch once both ends released the last (so the listener's stream
+     * cap refuses nothing and every refusal is the rate's). Returns the nanos it took.
+     */
+    private long openAndReset(RelaySession session, int total, Supplier<CompletableFuture<Channel>> open)
+            throws Exception {
+        long start = System.nanoTime();
+        int batch = 100;
+        for (int done = 0; done < total; done += batch) {
+            List<CompletableFuture<Channel>> opened = new ArrayList<>();
+            for (int i = 0; i < Math.min(batch, total - done); i++) {
+                opened.add(open.get());
+            }
+            for (CompletableFuture<Channel> f : opened) {
+                Channel ch = f.get(10, TimeUnit.SECONDS);
+                ch.write(Unpooled.wrappedBuffer(new byte[] {1})); // a stream's HEADERS go with its first write
+                ch.close();
+            }
+            RelaySession far = upListener.inboundSessions().iterator().next();
+            await().atMost(Duration.ofSeconds(10))
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(1))
+                    .until(() -> session.streams() == 0 && far.streams() == 0);
+        }
+        return System.nanoTime() - start;
     }
 }
