@@ -237,15 +237,6 @@ public final class DirectManager implements AutoCloseable {
         return DiscoExchange.ownMapping(sockets.server).name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    /**
-     * One direct socket's gateway port mapping (status, metrics).
-     *
-     * @param socket {@code server} or {@code client}
-     * @param held the mapping held now, or null
-     * @param status what port mapping last did (or that it is off)
-     */
-    public record PortMappingView(String socket, dev.burrow.agent.portmap.PortMap held, String status) {}
-
     /** The port mapping of each direct socket; empty before start. */
     public List<PortMappingView> portMappings() {
         if (!running) {
@@ -270,15 +261,6 @@ public final class DirectManager implements AutoCloseable {
         spray.outcomes.forEach((k, v) -> outcomes.put(k.name().toLowerCase(java.util.Locale.ROOT), v.sum()));
         return new SprayCounts(spray.packetsSent.sum(), spray.socketsOpened.sum(), outcomes);
     }
-
-    /**
-     * What hard-NAT spraying did since start (status, metrics).
-     *
-     * @param packets probe and ping packets sprays sent
-     * @param sockets spray sockets opened (hard side)
-     * @param outcomes per outcome: succeeded, failed, skipped_both_hard, skipped_busy
-     */
-    public record SprayCounts(long packets, long sockets, Map<String, Long> outcomes) {}
 
     public DirectPath path() {
         return path;
