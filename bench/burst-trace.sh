@@ -9,6 +9,7 @@
 # delay shows as such. Root (tcpdump); path processes on CPU 1, probe, targets and links on CPU 0.
 #   bench/burst-trace.sh                       D=25 (RTT 100 ms), BURST=100
 #   D=5 BURST=25 HOPS=0 bench/burst-trace.sh   RTT 20 ms; no per-hop listing
+#   D=0 BURST=1 bench/burst-trace.sh           one new connection on loopback, hop by hop
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 bench_name=burst-trace
@@ -72,18 +73,19 @@ if not done:
 t0 = syn[done[0]]
 lat = sorted((first[p] - syn[p]) * 1000 for p in done)
 q = lambda f: lat[min(len(lat) - 1, int(f * len(lat)))]
-print(f"on the wire: {len(done)} connections, SYN to first byte p50 {q(0.5):.1f} ms ({q(0.5) / rtt:.2f} RTT), "
-      f"p99 {q(0.99):.1f} ms ({q(0.99) / rtt:.2f} RTT); the client's SYNs spread over "
+in_rtt = lambda ms: f" ({ms / rtt:.2f} RTT)" if rtt > 0 else ""
+print(f"on the wire: {len(done)} connections, SYN to first byte p50 {q(0.5):.2f} ms{in_rtt(q(0.5))}, "
+      f"p99 {q(0.99):.2f} ms{in_rtt(q(0.99))}; the client's SYNs spread over "
       f"{(syn[done[-1]] - t0) * 1000:.1f} ms")
 print("connection (in SYN order)  SYN at  first byte at  SYN to first byte (ms from the first SYN)")
 for i in range(0, len(done), max(1, len(done) // 10)):
     p = done[i]
-    print(f"  #{i:<3d}                    {(syn[p] - t0) * 1000:6.1f}  {(first[p] - t0) * 1000:12.1f}  {(first[p] - syn[p]) * 1000:8.1f}")
+    print(f"  #{i:<3d}                    {(syn[p] - t0) * 1000:6.2f}  {(first[p] - t0) * 1000:12.2f}  {(first[p] - syn[p]) * 1000:8.2f}")
 if hops == "1":
     print("payload packets between the agents (ms from the first SYN; 'eph' is the other end's port):")
     end = (max(first[p] for p in done) - t0) * 1000 + 5
     for t, src, dst, size in rows:
         rel = (t - t0) * 1000
         if size > 0 and fwd not in (src, dst) and -5 < rel < end:
-            print(f"  {rel:7.1f}  {names.get(src, 'eph'):>14s} -> {names.get(dst, 'eph'):<14s} {size}")
+            print(f"  {rel:8.2f}  {names.get(src, 'eph'):>14s} -> {names.get(dst, 'eph'):<14s} {size}")
 PY
