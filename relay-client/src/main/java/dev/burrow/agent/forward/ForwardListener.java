@@ -1,6 +1,7 @@
 package dev.burrow.agent.forward;
 
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.stream.ActiveStreams;
@@ -72,6 +73,9 @@ public final class ForwardListener implements AutoCloseable {
     private final AgentMetrics metrics;
     private final ActiveStreams active;
     private final RecentRefusals refusals;
+    /** Failed local connections' warnings: a client retrying a gone peer in a loop writes a few lines, not one each. */
+    private final LogBudget failureLog = new LogBudget();
+
     private final Duration idleTimeout;
     private final int maxConnections;
     private final PeerNameResolver names;
@@ -339,12 +343,16 @@ public final class ForwardListener implements AutoCloseable {
                     r.by(),
                     r.getMessage()));
         }
-        log.warn(
-                "forward {}/{}: connection from {} failed: {}",
-                spec.peerLabel(),
-                spec.service(),
-                local.remoteAddress(),
-                reason);
+        long skipped = failureLog.admit();
+        if (skipped >= 0) {
+            log.warn(
+                    "forward {}/{}: connection from {} failed: {}{}",
+                    spec.peerLabel(),
+                    spec.service(),
+                    local.remoteAddress(),
+                    reason,
+                    LogBudget.note(skipped));
+        }
         // Reset: the local client must not mistake a refusal for an empty, successful answer.
         try {
             local.config().setOption(ChannelOption.SO_LINGER, 0);

@@ -2,6 +2,7 @@ package dev.burrow.agent.ingress;
 
 import dev.burrow.agent.caller.ProxyProtocol;
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;
@@ -69,6 +70,9 @@ public final class IngressGate {
     static final int MAX_EARLY_BYTES = 64 * 1024;
 
     private final ServiceRegistry registry;
+    /** Refusals' log lines (public clients draw them at will): a few per window, not one each. */
+    private final LogBudget refusalLog = new LogBudget();
+
     private final AgentMetrics metrics;
     private final RecentRefusals refusals;
     private final NodeKey self;
@@ -123,7 +127,16 @@ public final class IngressGate {
         metrics.streamRefused(Direction.INBOUND, code);
         refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
-        log.info("refused public connection from {} for service '{}': {} ({})", who, service, code, message);
+        long skipped = refusalLog.admit();
+        if (skipped >= 0) { // anyone on the internet can draw these
+            log.info(
+                    "refused public connection from {} for service '{}': {} ({}){}",
+                    who,
+                    service,
+                    code,
+                    message,
+                    LogBudget.note(skipped));
+        }
         // A public client is admitted by a rule only when the service exists and is public: anyone
         // else is told the same thing for every service name (the detail is in the log and status).
         ExposedService s = registry.get(service);

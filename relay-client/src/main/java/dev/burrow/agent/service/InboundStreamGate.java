@@ -3,6 +3,7 @@ package dev.burrow.agent.service;
 import dev.burrow.agent.caller.ProxyHeaders;
 import dev.burrow.agent.caller.WhoisTable;
 import dev.burrow.agent.metrics.AgentMetrics;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.policy.AllowRule;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -81,6 +82,9 @@ public final class InboundStreamGate {
     final ServiceRegistry registry;
     final AgentMetrics metrics;
     private final RecentRefusals refusals;
+    /** Refusals' log lines: a peer that draws thousands of refusals writes a few lines, not one each. */
+    private final LogBudget refusalLog = new LogBudget();
+
     final WhoisTable whois;
     final StreamAdmission admission;
 
@@ -240,7 +244,16 @@ public final class InboundStreamGate {
         metrics.streamRefused(Direction.INBOUND, code);
         refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, peer, service, code, "this agent", message));
-        log.info("refused stream from {} for service '{}': {} ({})", peer, service, code, message);
+        long skipped = refusalLog.admit();
+        if (skipped >= 0) {
+            log.info(
+                    "refused stream from {} for service '{}': {} ({}){}",
+                    peer,
+                    service,
+                    code,
+                    message,
+                    LogBudget.note(skipped));
+        }
     }
 
     void abandoned(InboundStream stream, AgentMetrics.AbandonStage stage) {

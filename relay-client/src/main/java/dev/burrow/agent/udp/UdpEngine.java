@@ -1,6 +1,7 @@
 package dev.burrow.agent.udp;
 
 import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.identity.NodeIdentity;
@@ -59,6 +60,9 @@ public final class UdpEngine implements AutoCloseable {
     final EventLoop loop;
     final Transport transport;
     final UdpPath path;
+    /** Failed peer messages' log lines: a few per window, not one per message. */
+    private final LogBudget failureLog = new LogBudget();
+
     final UdpMetrics metrics;
     final RecentRefusals refusals;
     final Duration idle;
@@ -234,7 +238,14 @@ public final class UdpEngine implements AutoCloseable {
                 case UdpMessage.Unknown u -> drop(UdpDropReason.UNEXPECTED);
             }
         } catch (RuntimeException e) {
-            log.warn("UDP message from {} failed: {}", o.sender().shortId(), e.toString());
+            long skipped = failureLog.admit();
+            if (skipped >= 0) {
+                log.warn(
+                        "UDP message from {} failed: {}{}",
+                        o.sender().shortId(),
+                        e.toString(),
+                        LogBudget.note(skipped));
+            }
             drop(UdpDropReason.MALFORMED);
         }
     }

@@ -1,5 +1,6 @@
 package dev.burrow.agent.udp;
 
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.StreamStatusCode;
@@ -120,6 +121,9 @@ public final class UdpForwarder {
     private final UdpEngine engine;
     private final Spec spec;
     private final byte[] certificate;
+    /** Refused flows' log lines: a local client retrying in a loop writes a few per window, not one each. */
+    private final LogBudget refusalLog = new LogBudget();
+
     private volatile Channel socket;
 
     // Event loop only.
@@ -336,7 +340,16 @@ public final class UdpForwarder {
         engine.metrics.flowRefused(UdpMetrics.Side.CONNECT, code);
         engine.refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.OUTBOUND, spec.peerLabel(), spec.service(), code, by, message));
-        log.info("UDP flow from {} to {} refused: {} ({})", f.source, label(), code, message);
+        long skipped = refusalLog.admit();
+        if (skipped >= 0) {
+            log.info(
+                    "UDP flow from {} to {} refused: {} ({}){}",
+                    f.source,
+                    label(),
+                    code,
+                    message,
+                    LogBudget.note(skipped));
+        }
     }
 
     private void forget(ClientFlow f, UdpCloseReason reason, boolean tellPeer) {

@@ -3,6 +3,7 @@ package dev.burrow.agent.udp;
 import dev.burrow.agent.caller.Caller;
 import dev.burrow.agent.caller.PeerAddresses;
 import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.policy.AllowRule;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -65,6 +66,8 @@ final class UdpServiceSide {
     private final NodeVerifier verifier;
     private final ServiceRegistry registry;
     private final WhoisTable whois;
+    /** Refusals' log lines: a peer that draws refusals in a loop writes a few per window, not one each. */
+    private final LogBudget refusalLog = new LogBudget();
 
     // Event loop only.
     private final Map<Key, ServerFlow> flows = new HashMap<>();
@@ -373,7 +376,16 @@ final class UdpServiceSide {
         engine.metrics.flowRefused(UdpMetrics.Side.EXPOSE, code);
         engine.refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, sender.nodeId(), o.service(), code, "this agent", message));
-        log.info("refused UDP flow from {} for service '{}': {} ({})", sender.shortId(), o.service(), code, message);
+        long skipped = refusalLog.admit();
+        if (skipped >= 0) {
+            log.info(
+                    "refused UDP flow from {} for service '{}': {} ({}){}",
+                    sender.shortId(),
+                    o.service(),
+                    code,
+                    message,
+                    LogBudget.note(skipped));
+        }
         engine.send(sender, new UdpMessage.Refused(o.flow(), told.code().code(), told.message()));
     }
 

@@ -8,6 +8,7 @@ import dev.burrow.agent.forward.ForwardSpec;
 import dev.burrow.agent.forward.PeerStreamDialer;
 import dev.burrow.agent.metrics.AgentMetrics;
 import dev.burrow.agent.metrics.MicrometerAgentMetrics;
+import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.policy.AllowList;
 import dev.burrow.agent.policy.TargetPolicy;
@@ -15,6 +16,7 @@ import dev.burrow.agent.policy.TargetSpec;
 import dev.burrow.agent.stream.ActiveStreams;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.identity.NodeIdentity;
+import dev.burrow.identity.testing.LogCapture;
 import dev.burrow.identity.testing.TestIdentities;
 import dev.burrow.transport.Transport;
 import io.micrometer.core.instrument.Counter;
@@ -193,6 +195,27 @@ class HostileStreamRequestTest {
         path.announce(s -> s);
         assertThat(targetConnections.get()).isEqualTo(before);
         assertThat(roundTrip(web, "after")).isEqualTo("AFTER");
+    }
+
+    @Test
+    void aPeerDrawingRefusalsInALoopWritesAFewLogLinesNotOneEach() throws Exception {
+        ForwardListener nope = forward("nope");
+        int tries = 4 * LogBudget.LINES;
+        try (LogCapture logs = LogCapture.start()) {
+            for (int i = 0; i < tries; i++) {
+                assertThat(roundTrip(nope, "x")).isIn("", "<reset>");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> refused("service_unknown") >= tries);
+            long gateLines = logs.events().stream()
+                    .filter(e -> e.getFormattedMessage().startsWith("refused stream from"))
+                    .count();
+            long forwardLines = logs.events().stream()
+                    .filter(e -> e.getFormattedMessage().startsWith("forward alice/nope: connection from"))
+                    .count();
+            assertThat(gateLines).isBetween(1L, (long) LogBudget.LINES);
+            assertThat(forwardLines).isBetween(1L, (long) LogBudget.LINES);
+        }
+        assertThat(nope.failedConnections()).isEqualTo(tries); // every failure still counted
     }
 
     @Test
