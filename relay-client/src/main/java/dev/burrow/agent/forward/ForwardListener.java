@@ -343,16 +343,13 @@ public final class ForwardListener implements AutoCloseable {
                     r.by(),
                     r.getMessage()));
         }
-        long skipped = failureLog.admit();
-        if (skipped >= 0) {
-            log.warn(
-                    "forward {}/{}: connection from {} failed: {}{}",
-                    spec.peerLabel(),
-                    spec.service(),
-                    local.remoteAddress(),
-                    reason,
-                    LogBudget.note(skipped));
-        }
+        failureLog.warn(
+                log,
+                "forward {}/{}: connection from {} failed: {}",
+                spec.peerLabel(),
+                spec.service(),
+                local.remoteAddress(),
+                reason);
         // Reset: the local client must not mistake a refusal for an empty, successful answer.
         try {
             local.config().setOption(ChannelOption.SO_LINGER, 0);

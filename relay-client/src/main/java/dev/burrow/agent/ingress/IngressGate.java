@@ -127,16 +127,8 @@ public final class IngressGate {
         metrics.streamRefused(Direction.INBOUND, code);
         refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, who, service, code, "this agent", message));
-        long skipped = refusalLog.admit();
-        if (skipped >= 0) { // anyone on the internet can draw these
-            log.info(
-                    "refused public connection from {} for service '{}': {} ({}){}",
-                    who,
-                    service,
-                    code,
-                    message,
-                    LogBudget.note(skipped));
-        }
+        refusalLog.info(
+                log, "refused public connection from {} for service '{}': {} ({})", who, service, code, message);
         // A public client is admitted by a rule only when the service exists and is public: anyone
         // else is told the same thing for every service name (the detail is in the log and status).
         ExposedService s = registry.get(service);

@@ -1,7 +1,9 @@
 package dev.burrow.agent.ops;
 
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
 
 /**
  * How many lines one source of repeated warnings may write to the log: {@link #LINES} per
@@ -36,7 +38,7 @@ public final class LogBudget {
      * Asks to write one line: -1 when it must not be written (it is counted), else how many lines
      * were not written since the last one that was (0 normally; see {@link #note}).
      */
-    public synchronized long admit() {
+    synchronized long admit() {
         long now = nanoClock.getAsLong();
         if (now - windowStart >= WINDOW.toNanos()) {
             windowStart = now;
@@ -52,8 +54,30 @@ public final class LogBudget {
         return before;
     }
 
+    /** Logs at INFO if the budget allows, with {@link #note} appended; else counts the line. */
+    public void info(Logger log, String format, Object... args) {
+        long skipped = admit();
+        if (skipped >= 0 && log.isInfoEnabled()) {
+            log.info(format + "{}", withNote(args, skipped));
+        }
+    }
+
+    /** Logs at WARN if the budget allows, with {@link #note} appended; else counts the line. */
+    public void warn(Logger log, String format, Object... args) {
+        long skipped = admit();
+        if (skipped >= 0) {
+            log.warn(format + "{}", withNote(args, skipped));
+        }
+    }
+
+    private static Object[] withNote(Object[] args, long skipped) {
+        Object[] all = Arrays.copyOf(args, args.length + 1);
+        all[args.length] = note(skipped);
+        return all;
+    }
+
     /** What to append to a line {@link #admit} allowed: nothing, or how many like it were not logged. */
-    public static String note(long skipped) {
+    static String note(long skipped) {
         return skipped <= 0 ? "" : " (" + skipped + " more like it not logged; see metrics and burrow status)";
     }
 }

@@ -244,16 +244,7 @@ public final class InboundStreamGate {
         metrics.streamRefused(Direction.INBOUND, code);
         refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, peer, service, code, "this agent", message));
-        long skipped = refusalLog.admit();
-        if (skipped >= 0) {
-            log.info(
-                    "refused stream from {} for service '{}': {} ({}){}",
-                    peer,
-                    service,
-                    code,
-                    message,
-                    LogBudget.note(skipped));
-        }
+        refusalLog.info(log, "refused stream from {} for service '{}': {} ({})", peer, service, code, message);
     }
 
     void abandoned(InboundStream stream, AgentMetrics.AbandonStage stage) {

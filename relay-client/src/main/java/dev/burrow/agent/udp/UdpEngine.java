@@ -238,14 +238,7 @@ public final class UdpEngine implements AutoCloseable {
                 case UdpMessage.Unknown u -> drop(UdpDropReason.UNEXPECTED);
             }
         } catch (RuntimeException e) {
-            long skipped = failureLog.admit();
-            if (skipped >= 0) {
-                log.warn(
-                        "UDP message from {} failed: {}{}",
-                        o.sender().shortId(),
-                        e.toString(),
-                        LogBudget.note(skipped));
-            }
+            failureLog.warn(log, "UDP message from {} failed: {}", o.sender().shortId(), e.toString());
             drop(UdpDropReason.MALFORMED);
         }
     }

@@ -340,16 +340,7 @@ public final class UdpForwarder {
         engine.metrics.flowRefused(UdpMetrics.Side.CONNECT, code);
         engine.refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.OUTBOUND, spec.peerLabel(), spec.service(), code, by, message));
-        long skipped = refusalLog.admit();
-        if (skipped >= 0) {
-            log.info(
-                    "UDP flow from {} to {} refused: {} ({}){}",
-                    f.source,
-                    label(),
-                    code,
-                    message,
-                    LogBudget.note(skipped));
-        }
+        refusalLog.info(log, "UDP flow from {} to {} refused: {} ({})", f.source, label(), code, message);
     }
 
     private void forget(ClientFlow f, UdpCloseReason reason, boolean tellPeer) {

@@ -376,16 +376,13 @@ final class UdpServiceSide {
         engine.metrics.flowRefused(UdpMetrics.Side.EXPOSE, code);
         engine.refusals.add(new RecentRefusals.Refusal(
                 Instant.now(), Direction.INBOUND, sender.nodeId(), o.service(), code, "this agent", message));
-        long skipped = refusalLog.admit();
-        if (skipped >= 0) {
-            log.info(
-                    "refused UDP flow from {} for service '{}': {} ({}){}",
-                    sender.shortId(),
-                    o.service(),
-                    code,
-                    message,
-                    LogBudget.note(skipped));
-        }
+        refusalLog.info(
+                log,
+                "refused UDP flow from {} for service '{}': {} ({})",
+                sender.shortId(),
+                o.service(),
+                code,
+                message);
         engine.send(sender, new UdpMessage.Refused(o.flow(), told.code().code(), told.message()));
     }
 
