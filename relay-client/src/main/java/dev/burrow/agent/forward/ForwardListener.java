@@ -1,7 +1,7 @@
 package dev.burrow.agent.forward;
 
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.path.PathSelector;
 import dev.burrow.agent.path.PeerPath;
 import dev.burrow.agent.stream.ActiveStreams;

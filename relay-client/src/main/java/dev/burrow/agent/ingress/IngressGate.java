@@ -1,8 +1,8 @@
 package dev.burrow.agent.ingress;
 
 import dev.burrow.agent.caller.ProxyProtocol;
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;
 import dev.burrow.agent.service.ExposedService;

@@ -2,8 +2,8 @@ package dev.burrow.agent.service;
 
 import dev.burrow.agent.caller.ProxyHeaders;
 import dev.burrow.agent.caller.WhoisTable;
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.metrics.AgentMetrics;
-import dev.burrow.agent.ops.LogBudget;
 import dev.burrow.agent.policy.AllowRule;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;

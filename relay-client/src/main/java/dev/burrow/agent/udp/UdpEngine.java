@@ -1,7 +1,7 @@
 package dev.burrow.agent.udp;
 
 import dev.burrow.agent.caller.WhoisTable;
-import dev.burrow.agent.ops.LogBudget;
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.service.ServiceRegistry;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.identity.NodeIdentity;

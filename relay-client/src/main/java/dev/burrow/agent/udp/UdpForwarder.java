@@ -1,6 +1,6 @@
 package dev.burrow.agent.udp;
 
-import dev.burrow.agent.ops.LogBudget;
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.stream.Direction;
 import dev.burrow.agent.stream.RecentRefusals;
 import dev.burrow.agent.stream.StreamStatusCode;

@@ -3,7 +3,7 @@ package dev.burrow.agent.udp;
 import dev.burrow.agent.caller.Caller;
 import dev.burrow.agent.caller.PeerAddresses;
 import dev.burrow.agent.caller.WhoisTable;
-import dev.burrow.agent.ops.LogBudget;
+import dev.burrow.agent.log.LogBudget;
 import dev.burrow.agent.policy.AllowRule;
 import dev.burrow.agent.policy.ConnectionCaps;
 import dev.burrow.agent.policy.TargetPolicy;

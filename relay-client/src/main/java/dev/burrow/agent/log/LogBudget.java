@@ -1,4 +1,4 @@
-package dev.burrow.agent.ops;
+package dev.burrow.agent.log;
 
 import java.time.Duration;
 import java.util.Arrays;

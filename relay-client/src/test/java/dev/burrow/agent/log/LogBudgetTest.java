@@ -1,4 +1,4 @@
-package dev.burrow.agent.ops;
+package dev.burrow.agent.log;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
