@@ -67,14 +67,31 @@ public final class FreePorts {
         }
     }
 
-    /** The low end of {@code /proc/sys/net/ipv4/ip_local_port_range}, or Linux's default. */
+    /**
+     * The low end of {@code /proc/sys/net/ipv4/ip_local_port_range}, or Linux's default. Read line
+     * by line: {@code Files.readString} of a {@code /proc/sys} file returns only its first byte on
+     * JDK 25 (the file reports size 0), which made the range "3" and every port the kernel's choice
+     * again (CI: HalfCloseE2eTest and ReadmeQuickStartE2eTest found their ports taken).
+     */
     static int ephemeralLow() {
         try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
-                    .trim();
-            return Integer.parseInt(range.split("\\s+")[0]);
+            return parseLow(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")));
         } catch (IOException | RuntimeException e) {
             return DEFAULT_EPHEMERAL_LOW;
         }
+    }
+
+    /** The low end of the range file's one line "LOW HIGH"; anything else is an error. */
+    static int parseLow(java.util.List<String> lines) {
+        String[] parts = lines.isEmpty() ? new String[0] : lines.get(0).trim().split("\\s+");
+        if (parts.length != 2) {
+            throw new IllegalArgumentException("not a port range: " + lines);
+        }
+        int low = Integer.parseInt(parts[0]);
+        int high = Integer.parseInt(parts[1]);
+        if (low < 1 || high > 65_535 || low > high) {
+            throw new IllegalArgumentException("not a port range: " + lines);
+        }
+        return low;
     }
 }
