@@ -56,8 +56,11 @@ public final class LogBudget {
 
     /** Logs at INFO if the budget allows, with {@link #note} appended; else counts the line. */
     public void info(Logger log, String format, Object... args) {
+        if (!log.isInfoEnabled()) {
+            return; // nothing is written, so nothing is spent or counted
+        }
         long skipped = admit();
-        if (skipped >= 0 && log.isInfoEnabled()) {
+        if (skipped >= 0) {
             log.info(format + "{}", withNote(args, skipped));
         }
     }
